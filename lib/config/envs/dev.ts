@@ -1,0 +1,28 @@
+import { defineTopology } from '../validate.ts';
+
+/** The development environment: three regions, the example application. */
+export const dev = defineTopology({
+  name: 'dev',
+  account: '111111111111',
+  regions: [{ name: 'us-east-1' }, { name: 'eu-west-1' }, { name: 'ap-southeast-1' }],
+  partitions: 256,
+  aggregates: [
+    { type: 'account', tier: 'core' },
+    { type: 'profile', tier: 'important', conflict: 'lww' },
+    { type: 'activity', tier: 'ordinary' },
+  ],
+  core: { ack: 'local' },
+  latencyMs: {
+    'us-east-1|eu-west-1': 37,
+    'us-east-1|ap-southeast-1': 110,
+    'eu-west-1|ap-southeast-1': 91,
+  },
+  gtm: {
+    policy: 'latency',
+    domainName: 'api.dev.multiactive.example.com',
+    hostedZoneName: 'dev.multiactive.example.com',
+    hostedZoneId: 'Z0DEVMULTIACTIVE00001',
+    healthCheck: { intervalSeconds: 10, failureThreshold: 3 },
+  },
+  tables: { deletionProtection: false, pointInTimeRecovery: true },
+});

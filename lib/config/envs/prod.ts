@@ -1,0 +1,21 @@
+import { defineTopology } from '../validate.ts';
+
+/** A production-shaped environment: quorum-acknowledged core writes, protected tables. */
+export const prod = defineTopology({
+  name: 'prod',
+  account: '222222222222',
+  regions: [{ name: 'us-east-1' }, { name: 'eu-west-1' }, { name: 'ap-southeast-1' }],
+  aggregates: [
+    { type: 'account', tier: 'core' },
+    { type: 'profile', tier: 'important', conflict: 'lww' },
+    { type: 'activity', tier: 'ordinary' },
+  ],
+  core: { ack: 'quorum' },
+  latencyMs: {
+    'us-east-1|eu-west-1': 37,
+    'us-east-1|ap-southeast-1': 110,
+    'eu-west-1|ap-southeast-1': 91,
+  },
+  gtm: { policy: 'latency', healthCheck: { intervalSeconds: 10, failureThreshold: 3 } },
+  tables: { deletionProtection: true, pointInTimeRecovery: true },
+});

@@ -1,0 +1,23 @@
+export { ConfigError, type ConfigIssue, UnknownEnvironmentError } from './errors.ts';
+export { knownEnvironments, loadTopology } from './load.ts';
+export {
+  type AggregateConfig,
+  CONFLICT_POLICIES,
+  type ConflictPolicy,
+  GTM_POLICIES,
+  type RegionConfig,
+  TIERS,
+  type Tier,
+  type Topology,
+  type TopologyInput,
+  topologySchema,
+} from './schema.ts';
+export {
+  aggregateConfig,
+  latencyBetween,
+  majorityOf,
+  nearestRegions,
+  peersOf,
+  regionNames,
+} from './topology.ts';
+export { defineTopology, formatPath, parseTopology } from './validate.ts';

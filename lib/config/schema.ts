@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/** Tiers of aggregate types (DESIGN.md section 2). */
+export const TIERS = ['core', 'important', 'ordinary'] as const;
+/** Conflict policies for concurrent writes of the `important` tier. */
+export const CONFLICT_POLICIES = ['lww', 'rule', 'manual'] as const;
+/** Global traffic manager routing policies. */
+export const GTM_POLICIES = ['latency', 'weighted', 'round-robin', 'least-connections'] as const;
+
+const regionName = z
+  .string()
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region name like "eu-west-1"');
+
+export const regionSchema = z.strictObject({
+  name: regionName,
+  weight: z.number().int().min(0).max(255).default(1),
+});
+
+export const aggregateSchema = z.strictObject({
+  type: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes'),
+  tier: z.enum(TIERS),
+  conflict: z.enum(CONFLICT_POLICIES).default('lww'),
+});
+
+export const thresholdsSchema = z.strictObject({
+  degradeLagMs: z.number().int().positive().default(5_000),
+  recoverLagMs: z.number().int().positive().default(2_000),
+  breakerErrorRate: z.number().gt(0).max(1).default(0.5),
+  breakerLatencyMs: z.number().int().positive().default(2_000),
+  breakerHalfOpenAfterMs: z.number().int().positive().default(10_000),
+  heartbeatIntervalMs: z.number().int().positive().default(5_000),
+  maxDriftMs: z.number().int().positive().default(60_000),
+  maxEventBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(400 * 1024, 'a DynamoDB item holds at most 400 KB')
+    .default(256 * 1024),
+  coreGapTimeoutMs: z.number().int().positive().default(30_000),
+});
+
+export const routingSchema = z.strictObject({
+  coreMode: z.enum(['forward', 'redirect']).default('forward'),
+  forwardTimeoutMs: z.number().int().positive().default(3_000),
+  readYourWritesWaitMs: z.number().int().nonnegative().default(1_000),
+});
+
+export const gtmSchema = z.strictObject({
+  policy: z.enum(GTM_POLICIES).default('latency'),
+  domainName: z.string().min(1).default('api.multiactive.example.com'),
+  hostedZoneId: z.string().min(1).default('Z0000000000000000000'),
+  hostedZoneName: z.string().min(1).default('multiactive.example.com'),
+  healthCheck: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/health'),
+      intervalSeconds: z.union([z.literal(10), z.literal(30)]).default(10),
+      failureThreshold: z.number().int().min(1).max(10).default(3),
+    })
+    .prefault({}),
+  autoFailover: z.boolean().default(true),
+  ttlSeconds: z.number().int().positive().default(60),
+});
+
+export const topologySchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+  regions: z.array(regionSchema).min(2, 'at least two regions are needed for active-active'),
+  partitions: z.number().int().min(1).max(65_536).default(256),
+  aggregates: z.array(aggregateSchema).min(1),
+  core: z.strictObject({ ack: z.enum(['local', 'quorum']).default('local') }).prefault({}),
+  thresholds: thresholdsSchema.prefault({}),
+  routing: routingSchema.prefault({}),
+  gtm: gtmSchema.prefault({}),
+  /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
+  latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
+  tables: z
+    .strictObject({
+      deletionProtection: z.boolean().default(true),
+      pointInTimeRecovery: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+/** A topology as written in a config file (defaults not yet applied). */
+export type TopologyInput = z.input<typeof topologySchema>;
+/** A validated topology with every default filled in. */
+export type Topology = z.output<typeof topologySchema>;
+export type RegionConfig = Topology['regions'][number];
+export type AggregateConfig = Topology['aggregates'][number];
+export type Tier = (typeof TIERS)[number];
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];

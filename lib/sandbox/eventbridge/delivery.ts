@@ -1,0 +1,111 @@
+import { EventBusClosedError } from './errors.ts';
+import type { BusTarget, EventBridgeEvent, EventBusStats, RetryPolicy } from './types.ts';
+
+/** EventBridge's default policy for a target that sets none. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maximumRetryAttempts: 185,
+  maximumEventAgeSeconds: 86_400,
+};
+
+/** Settings shared by every delivery of one bus. */
+export interface DeliveryContext {
+  busName: string;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  now: () => number;
+  random: () => number;
+  stats: EventBusStats;
+  onDropped: (event: EventBridgeEvent, targetId: string, error: unknown) => void;
+}
+
+/** A sleep that `cancelAll()` ends early, so closing a bus never leaves a retry timer behind. */
+export class Backoff {
+  private readonly pending = new Set<{ timer: NodeJS.Timeout; resolve: (completed: boolean) => void }>();
+  private cancelled = false;
+
+  /** Resolves `true` after `ms`, or `false` at once if cancelled. */
+  wait(ms: number): Promise<boolean> {
+    if (this.cancelled) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.pending.delete(entry);
+          resolve(true);
+        }, ms),
+        resolve,
+      };
+      this.pending.add(entry);
+    });
+  }
+
+  /** Ends every pending and future wait with `false`. */
+  cancelAll(): void {
+    this.cancelled = true;
+    for (const entry of this.pending) {
+      clearTimeout(entry.timer);
+      entry.resolve(false);
+    }
+    this.pending.clear();
+  }
+}
+
+/** Exponential backoff with full jitter, capped (AWS does not publish its exact curve). */
+function retryDelay(ctx: DeliveryContext, retry: number): number {
+  const ceiling = Math.min(ctx.retryMaxDelayMs, ctx.retryBaseDelayMs * 2 ** (retry - 1));
+  return Math.round(ceiling / 2 + (ctx.random() * ceiling) / 2);
+}
+
+async function giveUp(
+  ctx: DeliveryContext,
+  target: BusTarget,
+  event: EventBridgeEvent,
+  error: unknown,
+): Promise<void> {
+  if (!target.deadLetter) {
+    ctx.stats.dropped++;
+    ctx.onDropped(event, target.id, error);
+    return;
+  }
+  try {
+    await target.deadLetter(structuredClone(event), error);
+    ctx.stats.deadLettered++;
+  } catch (dlqError) {
+    ctx.stats.dropped++;
+    ctx.onDropped(event, target.id, new AggregateError([error, dlqError], 'Dead-letter delivery failed'));
+  }
+}
+
+/**
+ * Delivers one event to one target: first attempt, then retries with backoff while the policy allows,
+ * then the dead letter. Resolves when the event has been delivered or handed off; never rejects.
+ */
+export async function deliverWithRetry(
+  ctx: DeliveryContext,
+  backoff: Backoff,
+  target: BusTarget,
+  event: EventBridgeEvent,
+): Promise<void> {
+  const policy = target.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const ingestedAt = ctx.now();
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= policy.maximumRetryAttempts; attempt++) {
+    if (attempt > 0) {
+      const delay = retryDelay(ctx, attempt);
+      if (ctx.now() + delay - ingestedAt > policy.maximumEventAgeSeconds * 1000) break;
+      if (!(await backoff.wait(delay))) {
+        // Closing the bus ends the wait: the event goes to the dead letter with the last real failure as cause.
+        lastError = new EventBusClosedError(ctx.busName, { cause: lastError });
+        break;
+      }
+      ctx.stats.retries++;
+    }
+    try {
+      await target.deliver(structuredClone(event));
+      ctx.stats.delivered++;
+      return;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  await giveUp(ctx, target, event, lastError);
+}

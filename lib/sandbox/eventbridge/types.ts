@@ -1,0 +1,74 @@
+/** An event as EventBridge hands it to a target (the envelope every AWS event has). */
+export interface EventBridgeEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+/** A rule target's retry policy; AWS's defaults are 185 retries and 24 hours. */
+export interface RetryPolicy {
+  /** Retries after the first attempt (0-185). */
+  maximumRetryAttempts: number;
+  /** Give up once the event is this old (60-86400 in AWS; any positive number here). */
+  maximumEventAgeSeconds: number;
+}
+
+/** A rule target: a function standing in for a Lambda, a peer bus, a queue... */
+export interface BusTarget {
+  id: string;
+  deliver: (event: EventBridgeEvent) => Promise<void>;
+  retryPolicy?: RetryPolicy;
+  /** Receives events whose delivery was given up, with the last error (AWS: the target's DLQ). */
+  deadLetter?: (event: EventBridgeEvent, error: unknown) => Promise<void>;
+}
+
+/** PutRule + PutTargets in one call. */
+export interface RuleInput {
+  name: string;
+  /** Object or JSON string, validated like PutRule does. */
+  eventPattern: unknown;
+  targets: BusTarget[];
+}
+
+/** One PutEvents request entry, with the SDK's field names. */
+export interface PutEventsEntry {
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  EventBusName?: string;
+  Time?: Date;
+  Resources?: string[];
+}
+
+/** One PutEvents result entry: an id for an accepted entry, an error for a refused one. */
+export type PutEventsResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+/** The PutEvents response. */
+export interface PutEventsResult {
+  FailedEntryCount: number;
+  Entries: PutEventsResultEntry[];
+}
+
+/** What the bus has done so far. */
+export interface EventBusStats {
+  /** Entries accepted by putEvents. */
+  accepted: number;
+  /** Entries refused by putEvents (entry-level errors). */
+  rejected: number;
+  /** (event, target) pairs scheduled for delivery. */
+  matched: number;
+  delivered: number;
+  /** Delivery attempts after the first one. */
+  retries: number;
+  /** Events handed to a target's deadLetter callback. */
+  deadLettered: number;
+  /** Events given up with no deadLetter (or whose deadLetter failed): reported through onDropped. */
+  dropped: number;
+  inFlight: number;
+}

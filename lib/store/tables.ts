@@ -1,0 +1,84 @@
+/**
+ * Table key schemas and stream settings, defined once: the CDK stacks and the sandbox both build their
+ * tables from these definitions.
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface TableDefinition {
+  /** Suffix of the physical table name: `multiactive-<env>-<kind>`. */
+  readonly kind: TableKind;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly stream?: 'NEW_IMAGE';
+  readonly timeToLiveAttribute?: string;
+  readonly globalSecondaryIndexes?: ReadonlyArray<{
+    readonly indexName: string;
+    readonly partitionKey: KeyAttribute;
+    readonly sortKey?: KeyAttribute;
+  }>;
+}
+
+export const TABLE_KINDS = [
+  'events',
+  'state',
+  'replication',
+  'control',
+  'quarantine',
+  'idempotency',
+] as const;
+export type TableKind = (typeof TABLE_KINDS)[number];
+
+const pk: KeyAttribute = { name: 'pk', type: 'S' };
+const sk: KeyAttribute = { name: 'sk', type: 'S' };
+
+/** Name of the events-by-partition index used by Merkle repair. */
+export const EVENTS_BY_PARTITION_INDEX = 'byPartition';
+
+export const TABLE_DEFINITIONS: Readonly<Record<TableKind, TableDefinition>> = {
+  /** The event log. pk = aggregate key; sk = `SEQ#<seq>` (core) or `HLC#<hlc>` (important/ordinary). */
+  events: {
+    kind: 'events',
+    partitionKey: pk,
+    sortKey: sk,
+    stream: 'NEW_IMAGE',
+    globalSecondaryIndexes: [
+      {
+        indexName: EVENTS_BY_PARTITION_INDEX,
+        partitionKey: { name: 'ppk', type: 'S' },
+        sortKey: { name: 'eventId', type: 'S' },
+      },
+    ],
+  },
+  /** One projection row per aggregate: the folded state, its version and causal head. */
+  state: { kind: 'state', partitionKey: pk },
+  /** Watermarks per origin, parked core events, conflict records. */
+  replication: { kind: 'replication', partitionKey: pk, sortKey: sk },
+  /** Control state: partition map with epochs, region status, breakers. */
+  control: { kind: 'control', partitionKey: pk, sortKey: sk },
+  /** Poison events with the reason they could not be applied. */
+  quarantine: { kind: 'quarantine', partitionKey: pk, sortKey: sk },
+  /** Powertools idempotency records for API commands. */
+  idempotency: {
+    kind: 'idempotency',
+    partitionKey: { name: 'id', type: 'S' },
+    timeToLiveAttribute: 'expiration',
+  },
+};
+
+/** Physical table name for an environment. */
+export function tableName(env: string, kind: TableKind): string {
+  return `multiactive-${env}-${kind}`;
+}
+
+/** All physical table names of an environment, by kind. */
+export function tableNames(env: string): Record<TableKind, string> {
+  return Object.fromEntries(TABLE_KINDS.map((kind) => [kind, tableName(env, kind)])) as Record<
+    TableKind,
+    string
+  >;
+}

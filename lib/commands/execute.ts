@@ -1,0 +1,188 @@
+import { ulid } from 'ulid';
+import type { HybridLogicalClock } from '../clock/clock.ts';
+import { decodeHlc } from '../clock/hlc.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
+import { canonicalJson } from '../model/canonical-json.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { type AggregateRegistry, parseCommand, upcastEvent } from '../model/registry.ts';
+import { partitionOf } from '../ownership/partition.ts';
+import { ConcurrencyError } from '../store/errors.ts';
+import type { AppendGuard, EventStore } from '../store/event-store.ts';
+import { eventSortKey } from '../store/keys.ts';
+import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
+import { envelopeEvents } from './envelopes.ts';
+import { AggregateFrozenError, ContentionError } from './errors.ts';
+
+/** What a core append needs from ownership: the partition's epoch and the fencing guards. */
+export interface CoreWriteFence {
+  readonly epoch: number;
+  readonly guards: readonly AppendGuard[];
+}
+
+export interface CommandDeps {
+  readonly registry: AggregateRegistry;
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly clock: HybridLogicalClock;
+  readonly region: string;
+  readonly partitions: number;
+  /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
+  readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
+  readonly maxAttempts?: number;
+}
+
+export interface CommandRequest {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly command: { readonly type: string; readonly payload?: unknown };
+  readonly correlationId?: string;
+  readonly causationId?: string;
+}
+
+/** Where a write landed: enough for a reader elsewhere to wait until it has replicated. */
+export interface ConsistencyToken {
+  readonly origin: string;
+  readonly hlc: string;
+}
+
+export interface CommandResult {
+  readonly events: EventEnvelope[];
+  readonly record: StateRecord;
+  readonly state: unknown;
+  readonly token: ConsistencyToken | null;
+}
+
+/** The projection row before an aggregate's first event. */
+export function emptyRecord(aggregate: AnyAggregate, aggregateId: string): StateRecord {
+  return {
+    aggregateType: aggregate.name,
+    aggregateId,
+    state: canonicalJson(aggregate.initialState()),
+    version: 0,
+    seq: 0,
+    head: null,
+    vv: {},
+    lastSortKey: null,
+    frozen: false,
+    updatedAt: new Date(0).toISOString(),
+  };
+}
+
+/** Folds events (already in log order) on top of a projection row. */
+export function foldRecord(
+  aggregate: AnyAggregate,
+  record: StateRecord,
+  events: readonly EventEnvelope[],
+): StateRecord {
+  let state = JSON.parse(record.state) as unknown;
+  let next = record;
+  for (const event of events) {
+    state = aggregate.evolve(state, upcastEvent(aggregate, event));
+    next = {
+      ...next,
+      version: next.version + 1,
+      seq: aggregate.tier === 'core' ? event.seq : 0,
+      head: event.hlc,
+      vv: event.vv,
+      lastSortKey: eventSortKey(aggregate.tier, event),
+    };
+  }
+  return { ...next, state: canonicalJson(state), updatedAt: new Date().toISOString() };
+}
+
+/**
+ * Decides a command against the aggregate's current state and appends the resulting events: core with a
+ * conditional append on the sequence (plus fencing guards), other tiers atomically with their projection
+ * row so that writers in one region are serialized. Retries on optimistic-concurrency conflicts.
+ */
+export async function executeCommand(deps: CommandDeps, request: CommandRequest): Promise<CommandResult> {
+  const aggregate = deps.registry.get(request.aggregateType);
+  const command = parseCommand(aggregate, { type: request.command.type, payload: request.command.payload });
+  const maxAttempts = deps.maxAttempts ?? 5;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const record = await currentRecord(deps, aggregate, request.aggregateId);
+    if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
+    const domainEvents = aggregate.decide(command, JSON.parse(record.state));
+    if (domainEvents.length === 0)
+      return { events: [], record, state: JSON.parse(record.state), token: null };
+    try {
+      return await appendDecided(deps, { aggregate, record, request, domainEvents });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error;
+      lastError = error;
+    }
+  }
+  throw new ContentionError(request.aggregateId, maxAttempts, { cause: lastError });
+}
+
+/** The projection row, caught up with any events the log has beyond it (a writer may have died between). */
+async function currentRecord(
+  deps: CommandDeps,
+  aggregate: AnyAggregate,
+  aggregateId: string,
+): Promise<StateRecord> {
+  const stored =
+    (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
+  if (aggregate.tier !== 'core') return stored;
+  const missing = await deps.events.loadStream(aggregate.name, aggregateId, {
+    ...(stored.lastSortKey ? { afterSortKey: stored.lastSortKey } : {}),
+  });
+  if (missing.length === 0) return stored;
+  const caughtUp = foldRecord(aggregate, stored, missing);
+  await deps.states.putState(caughtUp);
+  return caughtUp;
+}
+
+async function appendDecided(
+  deps: CommandDeps,
+  input: {
+    aggregate: AnyAggregate;
+    record: StateRecord;
+    request: CommandRequest;
+    domainEvents: ReturnType<AnyAggregate['decide']>;
+  },
+): Promise<CommandResult> {
+  const { aggregate, record, request } = input;
+  const partition = partitionOf(request.aggregateId, deps.partitions);
+  const fence =
+    aggregate.tier === 'core' && deps.fenceCoreWrite ? await deps.fenceCoreWrite(partition) : undefined;
+  const correlationId = request.correlationId ?? ulid();
+  const envelopes = envelopeEvents(input.domainEvents, {
+    aggregate,
+    aggregateId: request.aggregateId,
+    partition,
+    region: deps.region,
+    clock: deps.clock,
+    epoch: fence?.epoch ?? 0,
+    seq: record.seq,
+    vv: record.vv,
+    head: record.head,
+    correlationId,
+    causationId: request.causationId ?? correlationId,
+  });
+  const next = foldRecord(aggregate, record, envelopes);
+  if (aggregate.tier === 'core') {
+    await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
+    await deps.states.putState(next);
+  } else {
+    // The projection row rides in the same transaction: its version check serializes local writers.
+    const statePut = guardedStatePut(deps.states.table(), next, record.version);
+    await deps.events.appendEvents(envelopes, {
+      tier: aggregate.tier,
+      guards: [
+        {
+          item: statePut,
+          onFailure: () => new ConcurrencyError(request.aggregateId, `version ${record.version}`, undefined),
+        },
+      ],
+    });
+  }
+  const last = envelopes[envelopes.length - 1]!;
+  return {
+    events: envelopes,
+    record: next,
+    state: JSON.parse(next.state),
+    token: { origin: decodeHlc(last.hlc).region, hlc: last.hlc },
+  };
+}

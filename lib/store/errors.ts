@@ -1,0 +1,45 @@
+/** Base class of event and state store errors. */
+export class StoreError extends Error {
+  override readonly name: string = 'StoreError';
+}
+
+/** Another writer appended at the same position first (optimistic concurrency). */
+export class ConcurrencyError extends StoreError {
+  override readonly name = 'ConcurrencyError';
+  constructor(
+    readonly aggregateId: string,
+    readonly expected: string,
+    readonly actual: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(`concurrent append to ${aggregateId} at ${expected} (found event ${actual ?? 'unknown'})`, options);
+  }
+}
+
+/** An event is larger than the configured maximum (a DynamoDB item holds at most 400 KB). */
+export class EventTooLargeError extends StoreError {
+  override readonly name = 'EventTooLargeError';
+  constructor(
+    readonly eventId: string,
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`event ${eventId} is ${bytes} bytes; the limit is ${maxBytes} bytes`);
+  }
+}
+
+/** A command produced more events than one DynamoDB transaction can hold. */
+export class TooManyEventsError extends StoreError {
+  override readonly name = 'TooManyEventsError';
+  constructor(
+    readonly count: number,
+    readonly max: number,
+  ) {
+    super(`one command may append at most ${max} events atomically (TransactWriteItems limit); got ${count}`);
+  }
+}
+
+/** A guard condition attached to an append (for example the partition's epoch) did not hold. */
+export class GuardFailedError extends StoreError {
+  override readonly name = 'GuardFailedError';
+}

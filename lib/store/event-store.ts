@@ -1,0 +1,204 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Tier } from '../config/schema.ts';
+import { jsonBytes } from '../model/canonical-json.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { ConcurrencyError, EventTooLargeError, TooManyEventsError } from './errors.ts';
+import { aggregateKey, eventSortKey } from './keys.ts';
+import { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
+
+/** DynamoDB's TransactWriteItems limit. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** An extra condition an append must satisfy atomically (e.g. the partition epoch for fencing). */
+export interface AppendGuard {
+  /** A ConditionCheck or Put/Update item for the same transaction. */
+  readonly item: TransactItem;
+  /** The error to throw when this guard's condition fails. */
+  readonly onFailure: () => Error;
+}
+
+export interface AppendOptions {
+  readonly tier: Tier;
+  readonly guards?: readonly AppendGuard[];
+}
+
+export interface AppendResult {
+  /** Events written now. */
+  readonly appended: number;
+  /** Events already present with the same eventId (idempotent replays). */
+  readonly duplicates: number;
+}
+
+export interface EventStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string | (() => string);
+  /** Largest event (JSON bytes) accepted; default 256 KiB. */
+  readonly maxEventBytes?: number;
+}
+
+export interface LoadOptions {
+  /** Only events whose sort key is greater than this. */
+  readonly afterSortKey?: string;
+  readonly pageSize?: number;
+  readonly consistentRead?: boolean;
+}
+
+/**
+ * The event log on DynamoDB: conditional appends (optimistic concurrency for core, HLC keys for the
+ * other tiers), idempotent by eventId, atomic for the events of one command.
+ * @example await store.appendEvents([envelope], { tier: 'core' })
+ */
+export class EventStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly table: () => string;
+  readonly maxEventBytes: number;
+
+  constructor(options: EventStoreOptions) {
+    this.client = options.client;
+    const name = options.tableName;
+    this.table = typeof name === 'string' ? () => name : name;
+    this.maxEventBytes = options.maxEventBytes ?? 256 * 1024;
+  }
+
+  /** Appends the events of one command atomically; same eventIds again are a no-op. */
+  async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
+    const guards = options.guards ?? [];
+    if (events.length === 0) return { appended: 0, duplicates: 0 };
+    if (events.length + guards.length > MAX_TRANSACTION_ITEMS) {
+      throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
+    }
+    for (const event of events) this.assertSize(event);
+    if (events.length === 1 && guards.length === 0) return this.putOne(events[0]!, options.tier);
+    return this.putMany(events, options.tier, guards);
+  }
+
+  /** Loads an aggregate's events in key order, following DynamoDB pagination. */
+  async loadStream(
+    aggregateType: string,
+    aggregateId: string,
+    options: LoadOptions = {},
+  ): Promise<EventEnvelope[]> {
+    const events: EventEnvelope[] = [];
+    for await (const page of this.pages(aggregateType, aggregateId, options)) events.push(...page);
+    return events;
+  }
+
+  /** Pages of an aggregate's events in key order. */
+  async *pages(
+    aggregateType: string,
+    aggregateId: string,
+    options: LoadOptions = {},
+  ): AsyncGenerator<EventEnvelope[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table(),
+          KeyConditionExpression: options.afterSortKey ? 'pk = :pk AND sk > :after' : 'pk = :pk',
+          ExpressionAttributeValues: {
+            ':pk': aggregateKey(aggregateType, aggregateId),
+            ...(options.afterSortKey ? { ':after': options.afterSortKey } : {}),
+          },
+          ConsistentRead: options.consistentRead ?? true,
+          Limit: options.pageSize ?? 500,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (page.Items ?? []).map(fromEventItem);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private assertSize(event: EventEnvelope): void {
+    const bytes = jsonBytes(event);
+    if (bytes > this.maxEventBytes) throw new EventTooLargeError(event.eventId, bytes, this.maxEventBytes);
+  }
+
+  private async putOne(event: EventEnvelope, tier: Tier): Promise<AppendResult> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table(),
+          Item: toEventItem(tier, event),
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { appended: 1, duplicates: 0 };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item ? fromRawEventItem(error.Item).eventId : undefined;
+      if (existing === event.eventId) return { appended: 0, duplicates: 1 };
+      throw new ConcurrencyError(event.aggregateId, eventSortKey(tier, event), existing, { cause: error });
+    }
+  }
+
+  private async putMany(events: readonly EventEnvelope[], tier: Tier, guards: readonly AppendGuard[]) {
+    const eventItems: TransactItem[] = events.map((event) => ({
+      Put: {
+        TableName: this.table(),
+        Item: toEventItem(tier, event),
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    }));
+    try {
+      await this.client.send(
+        new TransactWriteCommand({ TransactItems: [...eventItems, ...guards.map((g) => g.item)] }),
+      );
+      return { appended: events.length, duplicates: 0 };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      return this.explainCancellation(error, { events, tier, guards });
+    }
+  }
+
+  /** Turns a cancelled transaction into a duplicate no-op, a guard error or a ConcurrencyError. */
+  private async explainCancellation(
+    error: TransactionCanceledException,
+    batch: { events: readonly EventEnvelope[]; tier: Tier; guards: readonly AppendGuard[] },
+  ): Promise<AppendResult> {
+    const reasons = error.CancellationReasons ?? [];
+    const guardFailure = batch.guards.findIndex(
+      (_, i) => reasons[batch.events.length + i]?.Code === 'ConditionalCheckFailed',
+    );
+    if (guardFailure >= 0) throw batch.guards[guardFailure]!.onFailure();
+    const fresh: EventEnvelope[] = [];
+    let duplicates = 0;
+    for (const [i, event] of batch.events.entries()) {
+      const reason = reasons[i];
+      if (reason?.Code !== 'ConditionalCheckFailed') {
+        fresh.push(event);
+        continue;
+      }
+      const existing = reason.Item
+        ? fromRawEventItem(reason.Item as Record<string, AttributeValue>).eventId
+        : undefined;
+      if (existing !== event.eventId) {
+        throw new ConcurrencyError(event.aggregateId, eventSortKey(batch.tier, event), existing, {
+          cause: error,
+        });
+      }
+      duplicates++;
+    }
+    // Cancelled for another reason (a transaction conflict, throttling): the caller's retry decides.
+    if (duplicates === 0) throw error;
+    // Part of the batch was already stored by an earlier attempt: store the rest.
+    const rest =
+      fresh.length > 0 ? await this.putMany(fresh, batch.tier, batch.guards) : { appended: 0, duplicates: 0 };
+    return { appended: rest.appended, duplicates: duplicates + rest.duplicates };
+  }
+}

@@ -1,0 +1,29 @@
+export { createTableInput, createTables } from './create-tables.ts';
+export {
+  ConcurrencyError,
+  EventTooLargeError,
+  GuardFailedError,
+  StoreError,
+  TooManyEventsError,
+} from './errors.ts';
+export {
+  type AppendGuard,
+  type AppendOptions,
+  type AppendResult,
+  EventStore,
+  type EventStoreOptions,
+  type LoadOptions,
+  MAX_TRANSACTION_ITEMS,
+} from './event-store.ts';
+export { aggregateKey, eventSortKey, partitionIndexKey } from './keys.ts';
+export { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
+export { guardedStatePut, type StateRecord, StateStore, type StateStoreOptions } from './state-store.ts';
+export {
+  EVENTS_BY_PARTITION_INDEX,
+  TABLE_DEFINITIONS,
+  TABLE_KINDS,
+  type TableDefinition,
+  type TableKind,
+  tableName,
+  tableNames,
+} from './tables.ts';

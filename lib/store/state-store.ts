@@ -1,0 +1,93 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { VersionVector } from '../clock/version-vector.ts';
+import { aggregateKey } from './keys.ts';
+
+/**
+ * The projection row of one aggregate. `state` is canonical JSON so that rows can be compared byte for
+ * byte across regions.
+ */
+export interface StateRecord {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  /** Canonical JSON of the folded state. */
+  readonly state: string;
+  /** Number of events folded (monotonic; guards against overwriting newer state with older). */
+  readonly version: number;
+  /** Last core sequence number folded (0 for other tiers). */
+  readonly seq: number;
+  /** Encoded HLC of the newest event folded, null before the first. */
+  readonly head: string | null;
+  /** Version vector of everything folded (important tier). */
+  readonly vv: VersionVector;
+  /** Sort key of the last event folded, to catch up from the log. */
+  readonly lastSortKey: string | null;
+  /** True while a manual conflict is open: the state shows the last common value. */
+  readonly frozen: boolean;
+  readonly updatedAt: string;
+}
+
+export interface StateStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string | (() => string);
+}
+
+/** The state (projection) table: one row per aggregate, written only forward. */
+export class StateStore {
+  private readonly client: DynamoDBDocumentClient;
+  /** Physical table name (resolved on each call). */
+  readonly table: () => string;
+
+  constructor(options: StateStoreOptions) {
+    this.client = options.client;
+    const name = options.tableName;
+    this.table = typeof name === 'string' ? () => name : name;
+  }
+
+  /** The projection row, or undefined for an aggregate with no events. */
+  async getState(aggregateType: string, aggregateId: string): Promise<StateRecord | undefined> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.table(),
+        Key: { pk: aggregateKey(aggregateType, aggregateId) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!result.Item) return undefined;
+    const { pk: _pk, ...record } = result.Item;
+    return record as StateRecord;
+  }
+
+  /**
+   * Writes a projection row unless a row with the same or a higher version is already there; returns
+   * false when the write lost to a newer one.
+   */
+  async putState(record: StateRecord): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table(),
+          Item: { pk: aggregateKey(record.aggregateType, record.aggregateId), ...record },
+          ConditionExpression: 'attribute_not_exists(pk) OR version < :version',
+          ExpressionAttributeValues: { ':version': record.version },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+/** A TransactWriteItems Put of a projection row that succeeds only if the row is still at `expectedVersion`. */
+export function guardedStatePut(tableName: string, record: StateRecord, expectedVersion: number) {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: { pk: aggregateKey(record.aggregateType, record.aggregateId), ...record },
+      ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
+      ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+    },
+  };
+}

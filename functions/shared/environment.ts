@@ -1,0 +1,69 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { exampleAggregates } from '../../events/index.ts';
+import { HybridLogicalClock } from '../../lib/clock/index.ts';
+import { loadTopology, type Topology } from '../../lib/config/index.ts';
+import { type AggregateRegistry, createRegistry } from '../../lib/model/index.ts';
+import { EventStore, StateStore } from '../../lib/store/index.ts';
+
+/** The environment contract every Lambda of a cell is deployed with (set by cdk/constructs). */
+const environmentSchema = z.object({
+  MULTIACTIVE_ENV: z.string().min(1),
+  MULTIACTIVE_REGION: z.string().min(1),
+  TABLE_EVENTS: z.string().min(3),
+  TABLE_STATE: z.string().min(3),
+  TABLE_REPLICATION: z.string().min(3),
+  TABLE_CONTROL: z.string().min(3),
+  TABLE_QUARANTINE: z.string().min(3),
+  TABLE_IDEMPOTENCY: z.string().min(3),
+  EVENT_BUS_NAME: z.string().min(1),
+  REGION_ENDPOINTS: z.string().default('{}'),
+});
+export type CellEnvironment = z.infer<typeof environmentSchema>;
+
+/** Reads and validates the Lambda environment; a missing variable fails the cold start with its name. */
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CellEnvironment {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new Error(`Lambda environment is incomplete: ${names}`);
+  }
+  return parsed.data;
+}
+
+export interface CellRuntime {
+  readonly environment: CellEnvironment;
+  readonly topology: Topology;
+  readonly registry: AggregateRegistry;
+  readonly dynamodb: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly clock: HybridLogicalClock;
+}
+
+/** Clients and stores built once per Lambda container (module scope), from the environment. */
+export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
+  const environment = readEnvironment(env);
+  const topology = loadTopology(environment.MULTIACTIVE_ENV);
+  const dynamodb = new DynamoDBClient({});
+  const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    environment,
+    topology,
+    registry: createRegistry(exampleAggregates, topology),
+    dynamodb,
+    doc,
+    events: new EventStore({
+      client: doc,
+      tableName: environment.TABLE_EVENTS,
+      maxEventBytes: topology.thresholds.maxEventBytes,
+    }),
+    states: new StateStore({ client: doc, tableName: environment.TABLE_STATE }),
+    clock: new HybridLogicalClock({
+      region: environment.MULTIACTIVE_REGION,
+      maxDriftMs: topology.thresholds.maxDriftMs,
+    }),
+  };
+}

@@ -1,0 +1,95 @@
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import middy from '@middy/core';
+import httpRouter from '@middy/http-router';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { CommandDeps } from '../commands/execute.ts';
+import { createCommandRunner } from './commands.ts';
+import { HttpError } from './http-error.ts';
+import { httpErrors, responseHeaders } from './middleware.ts';
+import { parseCommandBody, pathParameter } from './request.ts';
+import { jsonResponse } from './responses.ts';
+
+/** Response headers every API answer carries. */
+export const HEADERS = { region: 'X-Multiactive-Region', token: 'X-Consistency-Token' } as const;
+
+export interface HealthReport {
+  readonly healthy: boolean;
+  readonly [key: string]: unknown;
+}
+
+export interface ApiDeps extends CommandDeps {
+  /** Powertools persistence for idempotency keys; without it keys are ignored. */
+  readonly idempotency?: BasePersistenceLayer;
+  /** The region's health for `/health` (the GTM probes it); healthy by default. */
+  readonly health?: () => Promise<HealthReport>;
+  /** `GET /v1/replication/status`; 404 until replication is wired. */
+  readonly replicationStatus?: () => Promise<unknown>;
+  readonly logError?: (error: unknown) => void;
+}
+
+type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; handler: Route }> {
+  const runCommand = createCommandRunner(deps, deps.idempotency);
+  const postCommand: Route = async (event, context) => {
+    const target = {
+      aggregateType: pathParameter(event, 'aggregateType'),
+      aggregateId: pathParameter(event, 'id'),
+    };
+    deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
+    const response = await runCommand(target, parseCommandBody(event), context);
+    return jsonResponse(200, response, response.token ? { [HEADERS.token]: response.token } : {});
+  };
+  const getAggregate: Route = async (event) => {
+    const aggregateType = pathParameter(event, 'aggregateType');
+    const aggregateId = pathParameter(event, 'id');
+    deps.registry.get(aggregateType);
+    const record = await deps.states.getState(aggregateType, aggregateId);
+    if (!record) throw new HttpError(404, 'NotFound', `${aggregateType} ${aggregateId} does not exist`);
+    return jsonResponse(200, {
+      aggregateType,
+      aggregateId,
+      state: JSON.parse(record.state),
+      version: record.version,
+      head: record.head,
+      frozen: record.frozen,
+    });
+  };
+  const health: Route = async () => {
+    const report = deps.health ? await deps.health() : { healthy: true };
+    return jsonResponse(report.healthy ? 200 : 503, { region: deps.region, ...report });
+  };
+  const replicationStatus: Route = async () => {
+    if (!deps.replicationStatus) throw new HttpError(404, 'NotFound', 'replication status is not available');
+    return jsonResponse(200, await deps.replicationStatus());
+  };
+  return [
+    { method: 'GET', path: '/health', handler: health },
+    { method: 'GET', path: '/v1/replication/status', handler: replicationStatus },
+    { method: 'POST', path: '/v1/{aggregateType}/{id}/commands', handler: postCommand },
+    { method: 'GET', path: '/v1/{aggregateType}/{id}', handler: getAggregate },
+  ];
+}
+
+/**
+ * The regional HTTP API (API Gateway HTTP API v2 events) as a middy handler.
+ * @example export const handler = createApiHandler(depsFromEnvironment());
+ */
+export function createApiHandler(deps: ApiDeps) {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(responseHeaders({ [HEADERS.region]: deps.region }))
+    .use(
+      httpErrors({
+        headers: { [HEADERS.region]: deps.region },
+        ...(deps.logError ? { logError: deps.logError } : {}),
+      }),
+    )
+    .handler(
+      httpRouter({
+        routes: routes(deps),
+        notFoundResponse: ({ method, path }: { method: string; path: string }) => {
+          throw new HttpError(404, 'RouteNotFound', `no route for ${method} ${path}`);
+        },
+      }) as unknown as Route,
+    );
+}

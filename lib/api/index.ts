@@ -1,0 +1,6 @@
+export { type ApiDeps, createApiHandler, HEADERS, type HealthReport } from './app.ts';
+export { type CommandResponse, createCommandRunner } from './commands.ts';
+export { HttpError, toHttpError } from './http-error.ts';
+export { httpErrors, responseHeaders } from './middleware.ts';
+export { commandBodySchema, MAX_BODY_BYTES, parseCommandBody, pathParameter } from './request.ts';
+export { jsonResponse } from './responses.ts';

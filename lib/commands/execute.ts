@@ -98,7 +98,7 @@ export function foldRecord(
 export async function executeCommand(deps: CommandDeps, request: CommandRequest): Promise<CommandResult> {
   const aggregate = deps.registry.get(request.aggregateType);
   const command = parseCommand(aggregate, { type: request.command.type, payload: request.command.payload });
-  const maxAttempts = deps.maxAttempts ?? 5;
+  const maxAttempts = deps.maxAttempts ?? 10;
   let lastError: unknown;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const record = await currentRecord(deps, aggregate, request.aggregateId);
@@ -111,6 +111,8 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
       lastError = error;
+      // Jittered backoff so that a crowd of writers on one aggregate spreads out instead of colliding again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
   }
   throw new ContentionError(request.aggregateId, maxAttempts, { cause: lastError });

@@ -1,0 +1,51 @@
+import '../lib/sandbox/polyfills.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDynamoLocal } from '../lib/sandbox/dynamodb/local.ts';
+import { type Figure, formatTable, RESULTS_DIR, writeResult } from './report.ts';
+import { runStoreBench } from './store.ts';
+
+type Bench = (options: { endpoint: string; quick?: boolean }) => Promise<Figure[]>;
+
+/** Every benchmark, by the name that `npm run bench -- <name>` takes. */
+const BENCHES: Record<string, () => Promise<Bench>> = {
+  store: async () => runStoreBench,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const quick = argv.includes('--quick');
+  const names = argv.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(n in BENCHES));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark: ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
+    return 2;
+  }
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDLOCAL';
+  process.env.AWS_SECRET_ACCESS_KEY = 'local-secret';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const selected = names.length > 0 ? names : Object.keys(BENCHES);
+  console.log(`starting DynamoDB Local for ${selected.join(', ')}${quick ? ' (quick)' : ''}...`);
+  const dynamo = await startDynamoLocal();
+  const summary: Figure[] = [];
+  try {
+    for (const name of selected) {
+      console.log(`\n## ${name}`);
+      const bench = await BENCHES[name]!();
+      const figures = await bench({ endpoint: dynamo.endpoint, quick });
+      writeResult(name, figures);
+      console.log(formatTable(figures));
+      summary.push(...figures.map((f) => ({ ...f, figure: `${name}: ${f.figure}` })));
+    }
+  } finally {
+    await dynamo.stop();
+  }
+  if (names.length === 0) {
+    writeResult('summary', summary);
+    writeFileSync(join(RESULTS_DIR, 'summary.md'), `# multiactive benchmarks\n\n${formatTable(summary)}\n`);
+  }
+  const missed = summary.filter((f) => f.met === false);
+  console.log(`\n${summary.length} figures, ${missed.length} target(s) missed; results in bench/results/`);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

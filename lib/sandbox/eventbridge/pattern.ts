@@ -70,20 +70,13 @@ function compileNode(raw: unknown, path: string): CompiledNode {
   return { fields, anyOf };
 }
 
-const cache = new WeakMap<object, CompiledNode>();
-
 /**
  * Validates an event pattern (object or JSON string) and returns its compiled form.
  * @throws InvalidEventPatternError naming the offending path and the reason, like PutRule would.
  * @example validatePattern({ source: ['orders'], detail: { total: [{ numeric: ['>', 0] }] } });
  */
 export function validatePattern(pattern: unknown): CompiledNode {
-  const parsed = parseIfString(pattern, 'pattern');
-  const hit = isRecord(parsed) ? cache.get(parsed) : undefined;
-  if (hit) return hit;
-  const compiled = compileNode(parsed, '');
-  if (isRecord(parsed)) cache.set(parsed, compiled);
-  return compiled;
+  return compileNode(parseIfString(pattern, 'pattern'), '');
 }
 
 /** Collects the leaf values at a field: arrays are flattened, objects contribute nothing. */
@@ -136,6 +129,7 @@ export function nodeMatches(node: CompiledNode, event: Record<string, unknown> |
 /**
  * Tests an event against an EventBridge event pattern with the service's semantics (TestEventPattern).
  * Both may be given as objects or JSON strings; an invalid pattern throws InvalidEventPatternError.
+ * The pattern is compiled on every call: to match many events, keep `validatePattern`'s result and use `nodeMatches`.
  * @example matchesPattern({ detail: { state: [{ 'anything-but': 'initializing' }] } }, event);
  */
 export function matchesPattern(pattern: unknown, event: unknown): boolean {

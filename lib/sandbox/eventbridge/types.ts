@@ -1,5 +1,5 @@
 /** An event as EventBridge hands it to a target (the envelope every AWS event has). */
-export interface EventBridgeEvent {
+export type EventBridgeEvent = {
   version: '0';
   id: string;
   'detail-type': string;
@@ -9,7 +9,7 @@ export interface EventBridgeEvent {
   region: string;
   resources: string[];
   detail: Record<string, unknown>;
-}
+};
 
 /** A rule target's retry policy; AWS's defaults are 185 retries and 24 hours. */
 export interface RetryPolicy {

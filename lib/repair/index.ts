@@ -1,0 +1,12 @@
+export { bucketOf, buildMerkleTree, diffBuckets, type EventLeaf, type MerkleTree, rootOf } from './merkle.ts';
+export { DynamoPartitionSource, type PartitionEventSource } from './partition-source.ts';
+export { planReplay, type ReplayPlan } from './plan.ts';
+export {
+  type PartitionRepairReport,
+  type RepairPartitionOptions,
+  type RepairRunReport,
+  type ReplayInto,
+  repairPartition,
+  repairPartitions,
+  summarize,
+} from './repair.ts';

@@ -1,0 +1,79 @@
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { partitionIndexKey } from '../store/keys.ts';
+import { fromEventItem } from '../store/marshal.ts';
+import { EVENTS_BY_PARTITION_INDEX } from '../store/tables.ts';
+import type { EventLeaf } from './merkle.ts';
+
+/** What repair reads from one region: the leaves of a partition and full events by id. */
+export interface PartitionEventSource {
+  listLeaves(partition: number): Promise<EventLeaf[]>;
+  getEvents(partition: number, eventIds: readonly string[]): Promise<EventEnvelope[]>;
+}
+
+/** Aggregate types that are not part of the replicated log (heartbeats are per-origin, overwritten). */
+const EXCLUDED_AGGREGATES = new Set(['_heartbeat']);
+
+/** Reads a region's events table through its events-by-partition index. */
+export class DynamoPartitionSource implements PartitionEventSource {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly table: () => string;
+  private readonly concurrency: number;
+
+  constructor(options: {
+    client: DynamoDBDocumentClient;
+    tableName: string | (() => string);
+    concurrency?: number;
+  }) {
+    this.client = options.client;
+    const name = options.tableName;
+    this.table = typeof name === 'string' ? () => name : name;
+    this.concurrency = options.concurrency ?? 16;
+  }
+
+  /** Every event id of the partition with its aggregate key (keys only: cheap). */
+  async listLeaves(partition: number): Promise<EventLeaf[]> {
+    const leaves: EventLeaf[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table(),
+          IndexName: EVENTS_BY_PARTITION_INDEX,
+          KeyConditionExpression: 'ppk = :p',
+          ExpressionAttributeValues: { ':p': partitionIndexKey(partition) },
+          ProjectionExpression: 'eventId, pk, aggregateType',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (EXCLUDED_AGGREGATES.has(String(item.aggregateType))) continue;
+        leaves.push({ eventId: String(item.eventId), aggregateKey: String(item.pk) });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return leaves;
+  }
+
+  /** Full envelopes for the given ids (one index query each, a bounded number at a time). */
+  async getEvents(partition: number, eventIds: readonly string[]): Promise<EventEnvelope[]> {
+    const found: EventEnvelope[] = [];
+    for (let i = 0; i < eventIds.length; i += this.concurrency) {
+      const chunk = eventIds.slice(i, i + this.concurrency);
+      const pages = await Promise.all(
+        chunk.map((eventId) =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.table(),
+              IndexName: EVENTS_BY_PARTITION_INDEX,
+              KeyConditionExpression: 'ppk = :p AND eventId = :id',
+              ExpressionAttributeValues: { ':p': partitionIndexKey(partition), ':id': eventId },
+            }),
+          ),
+        ),
+      );
+      for (const page of pages) for (const item of page.Items ?? []) found.push(fromEventItem(item));
+    }
+    return found;
+  }
+}

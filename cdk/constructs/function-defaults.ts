@@ -1,0 +1,110 @@
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+
+/** Repository root: entries, the lock file and tsconfig are resolved from here, not from the cwd. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The handlers of a cell; each is `functions/<name>/handler.ts` exporting `handler`. */
+export const FUNCTION_NAMES = ['api', 'publisher', 'applier', 'lag-monitor', 'runbook'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export interface FunctionSettings {
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+}
+
+export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
+  api: {
+    description: 'HTTP API: commands, queries and /health',
+    memorySize: 1024,
+    // Below API Gateway's 30 s integration limit, above routing.forwardTimeoutMs to a peer.
+    timeout: Duration.seconds(29),
+  },
+  publisher: {
+    description: 'Events table stream -> PutEvents to the local replication bus',
+    memorySize: 512,
+    timeout: Duration.seconds(60),
+  },
+  applier: {
+    description: 'Replication bus -> idempotent apply into the local tables',
+    memorySize: 512,
+    timeout: Duration.seconds(60),
+  },
+  'lag-monitor': {
+    description: 'Every minute: heartbeats through the pipeline and the ReplicationLagMs metric',
+    memorySize: 256,
+    // It emits a heartbeat every heartbeatIntervalMs for the whole minute, so it outlives one tick.
+    timeout: Duration.seconds(75),
+  },
+  runbook: {
+    description: 'Step Functions runbook tasks (switchover, failover, failback, repair, resolve-conflict)',
+    memorySize: 1024,
+    timeout: Duration.minutes(5),
+  },
+};
+
+/** Powertools service name, which is also the `service` dimension of every metric a function emits. */
+export function serviceName(name: FunctionName): string {
+  return `multiactive-${name}`;
+}
+
+/** The lag monitor emits ReplicationLagMs; the applier emits QuarantinedEvents. Alarms match these. */
+export const LAG_METRIC_SERVICE = serviceName('lag-monitor');
+export const QUARANTINE_METRIC_SERVICE = serviceName('applier');
+
+/** Why each function has no Lambda dead-letter queue (cdk-nag Serverless-LambdaDLQ). */
+export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
+  api: 'Invoked synchronously by API Gateway: there is no asynchronous retry whose failures a DLQ could keep.',
+  publisher:
+    'Invoked by the DynamoDB stream event source mapping, whose on-failure SQS destination keeps failed batches.',
+  applier:
+    'Asynchronous failures go to an on-failure SQS destination (configureAsyncInvoke), which keeps the ' +
+    'request and the error; a DLQ would duplicate it. EventBridge delivery failures have their own DLQ.',
+  'lag-monitor':
+    'A scheduled tick every minute; a failed tick is superseded by the next one and its error alarm fires.',
+  runbook: 'Invoked synchronously by Step Functions, which retries, catches and records every failure.',
+};
+
+/**
+ * Node.js 22 is the runtime this project builds and tests for (TOOLCHAIN.md); cdk-nag asks for the
+ * newest family. Moving to 24 is a deliberate upgrade, not a side effect of a synth.
+ */
+export const RUNTIME_REASON =
+  'Node.js 22 (LTS, supported by Lambda) is the runtime the handlers are built and tested for; upgrading is a deliberate change.';
+
+export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+/**
+ * ESM bundles with the locally installed esbuild (no Docker). Some dependencies still `require()`
+ * Node built-ins; in an ESM bundle `require` does not exist, hence the createRequire banner.
+ * The AWS SDK v3 is left out: the Node.js 22 runtime ships it.
+ */
+export const BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  forceDockerBundling: false,
+};
+
+export const FUNCTION_DEFAULTS = {
+  runtime: lambda.Runtime.NODEJS_22_X,
+  architecture: lambda.Architecture.ARM_64,
+  tracing: lambda.Tracing.ACTIVE,
+  bundling: BUNDLING,
+  projectRoot: PROJECT_ROOT,
+  depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+} as const;
+
+/** Environment every function gets besides its tables, bus and identity. */
+export const COMMON_ENVIRONMENT: Readonly<Record<string, string>> = {
+  POWERTOOLS_METRICS_NAMESPACE: 'multiactive',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  NODE_OPTIONS: '--enable-source-maps',
+};

@@ -1,0 +1,143 @@
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { RegionConfig, Topology } from '../../lib/config/index.ts';
+import { busArn, healthAlarmName, healthRuleArn, healthRuleName, regionHostName } from '../naming.ts';
+import { standInFor } from './failover-duty.ts';
+import { failureQueue } from './queue-defaults.ts';
+
+export interface GtmProps {
+  readonly topology: Topology;
+}
+
+/**
+ * The global traffic manager on Route 53: per region a health check on `https://<region>.<zone>/health`
+ * and a record for `gtm.domainName` (latency-based, or weighted) that Route 53 withdraws while the check
+ * fails. The records are CNAMEs to the per-region names (created by each regional stack), because the
+ * global stack cannot reference a regional API Gateway domain across regions; this also lets the
+ * configured `gtm.ttlSeconds` apply. Per region, an alarm on the check's HealthCheckStatus (a metric
+ * Route 53 publishes only in us-east-1, hence this stack's region) notifies the topic and, with
+ * `gtm.autoFailover`, a rule forwards the alarm to the bus of the lost region's nearest peer, whose
+ * FailoverTrigger starts its Failover runbook.
+ */
+export class Gtm extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly healthChecks: Readonly<Record<string, route53.HealthCheck>>;
+  public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** Alarm events that could not be forwarded to the stand-in region's bus. */
+  public readonly deadLetters: sqs.Queue | undefined;
+
+  constructor(scope: Construct, id: string, props: GtmProps) {
+    super(scope, id);
+    const { topology } = props;
+    const { gtm } = topology;
+    this.topic = new sns.Topic(this, 'Topic', {
+      topicName: `multiactive-${topology.name}-gtm`,
+      enforceSSL: true,
+    });
+    this.deadLetters = gtm.autoFailover ? failureQueue(this, 'DeadLetters') : undefined;
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+      hostedZoneId: gtm.hostedZoneId,
+      zoneName: gtm.hostedZoneName,
+    });
+    if (gtm.policy === 'round-robin' || gtm.policy === 'least-connections') {
+      Annotations.of(this).addWarning(
+        `Route 53 has no ${gtm.policy} policy (the sandbox GTM does): using equal weights instead`,
+      );
+    }
+
+    const healthChecks: Record<string, route53.HealthCheck> = {};
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    for (const region of topology.regions) {
+      const healthCheck = new route53.HealthCheck(this, `Health-${region.name}`, {
+        type: route53.HealthCheckType.HTTPS,
+        fqdn: regionHostName(topology, region.name),
+        port: 443,
+        resourcePath: gtm.healthCheck.path,
+        requestInterval: Duration.seconds(gtm.healthCheck.intervalSeconds),
+        failureThreshold: gtm.healthCheck.failureThreshold,
+        enableSNI: true,
+        measureLatency: true,
+      });
+      new route53.CnameRecord(this, `Record-${region.name}`, {
+        zone,
+        recordName: gtm.domainName,
+        domainName: regionHostName(topology, region.name),
+        ttl: Duration.seconds(gtm.ttlSeconds),
+        setIdentifier: region.name,
+        healthCheck,
+        ...routing(topology, region),
+      });
+      alarms[region.name] = this.alarmOn(topology, region.name, healthCheck);
+      if (gtm.autoFailover) this.forwardToStandIn(topology, region.name, alarms[region.name]!);
+      healthChecks[region.name] = healthCheck;
+    }
+    this.healthChecks = healthChecks;
+    this.alarms = alarms;
+  }
+
+  private alarmOn(topology: Topology, region: string, healthCheck: route53.HealthCheck): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, `HealthAlarm-${region}`, {
+      alarmName: healthAlarmName(topology.name, region),
+      alarmDescription: `Route 53 health check of ${region} failing (Route 53 has stopped routing to it)`,
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/Route53',
+        metricName: 'HealthCheckStatus',
+        dimensionsMap: { HealthCheckId: healthCheck.healthCheckId },
+        statistic: cloudwatch.Stats.MINIMUM,
+        period: Duration.minutes(1),
+      }),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      threshold: 1,
+      // Two bad minutes on top of Route 53's own failure threshold: a blip must not start a failover.
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      // Missing data is no proof of loss; the Failover runbook also asks a majority before acting.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
+    return alarm;
+  }
+
+  private forwardToStandIn(topology: Topology, lost: string, alarm: cloudwatch.Alarm): void {
+    const standIn = standInFor(topology, lost);
+    const role = new iam.Role(this, `ForwardRole-${lost}`, {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: { ArnEquals: { 'aws:SourceArn': healthRuleArn(topology, lost) } },
+      }),
+      description: `Forward the ${lost} health alarm to ${standIn}`,
+    });
+    const bus = events.EventBus.fromEventBusArn(this, `StandInBus-${lost}`, busArn(topology, standIn));
+    new events.Rule(this, `HealthRule-${lost}`, {
+      ruleName: healthRuleName(topology.name, lost),
+      description: `Health check of ${lost} in ALARM -> Failover runbook in ${standIn}`,
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        resources: [alarm.alarmArn],
+        detail: { state: { value: ['ALARM'] } },
+      },
+      targets: [new targets.EventBus(bus, { role, deadLetterQueue: this.deadLetters })],
+    });
+  }
+}
+
+/** Latency records carry the region; weighted ones its configured weight (equal for the sandbox-only policies). */
+function routing(topology: Topology, region: RegionConfig): { region: string } | { weight: number } {
+  switch (topology.gtm.policy) {
+    case 'latency':
+      return { region: region.name };
+    case 'weighted':
+      return { weight: region.weight };
+    default:
+      return { weight: 1 };
+  }
+}

@@ -1,0 +1,22 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { acknowledge } from './nag.ts';
+
+/**
+ * A queue that holds what could not be delivered (failed stream batches, undeliverable replication
+ * events). Fourteen days (the SQS maximum) gives operators time to redrive before anything is lost.
+ */
+export function failureQueue(scope: Construct, id: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    retentionPeriod: Duration.days(14),
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+  const reason =
+    'This queue is itself a dead-letter destination (of an EventBridge target, a Lambda async invocation ' +
+    'or a stream event source): it is redriven by an operator, and a DLQ of a DLQ would only hide messages.';
+  acknowledge(queue, 'AwsSolutions-SQS3', reason);
+  acknowledge(queue, 'Serverless-SQSRedrivePolicy', reason);
+  return queue;
+}

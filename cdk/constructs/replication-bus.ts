@@ -1,0 +1,114 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { peersOf, type Topology } from '../../lib/config/index.ts';
+import {
+  applyRuleName,
+  busArn,
+  busName,
+  forwardRuleArn,
+  forwardRuleName,
+  healthRuleArn,
+  REPLICATION_SOURCE,
+} from '../naming.ts';
+import { failoverDutiesOf } from './failover-duty.ts';
+import { failureQueue } from './queue-defaults.ts';
+
+export interface ReplicationBusProps {
+  readonly topology: Topology;
+  readonly region: string;
+}
+
+/**
+ * EventBridge retries a failed delivery for up to 24 h by default. Six hours rides out throttling or a
+ * service event, yet the dead-letter alarm still fires the same day; repair closes any gap afterwards.
+ */
+export const DELIVERY_RETRY = { retryAttempts: 50, maxEventAge: Duration.hours(6) } as const;
+
+/**
+ * The cell's replication bus `multiactive-<env>-bus`: one rule per peer forwards events that originated
+ * here to that peer's bus; one rule hands events of every other origin to the applier. Matching on
+ * `detail.origin` (not on which bus an event came from) is what stops an applied event from bouncing
+ * back: the applier never republishes, and forwarding only ever carries local-origin events.
+ */
+export class ReplicationBus extends Construct {
+  public readonly bus: events.EventBus;
+  /** Replication events the applier rule could not deliver to the applier. */
+  public readonly applyDeadLetters: sqs.Queue;
+  /** Replication events a forwarding rule could not deliver to a peer's bus. */
+  public readonly forwardDeadLetters: sqs.Queue;
+  public readonly forwardRules: readonly events.Rule[];
+
+  constructor(scope: Construct, id: string, props: ReplicationBusProps) {
+    super(scope, id);
+    const { topology, region } = props;
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: busName(topology.name) });
+    this.allowPeers(topology, region);
+    this.applyDeadLetters = failureQueue(this, 'ApplyDeadLetters');
+    this.forwardDeadLetters = failureQueue(this, 'ForwardDeadLetters');
+    this.forwardRules = peersOf(topology, region).map((peer) => this.forwardTo(topology, region, peer));
+  }
+
+  /**
+   * Only the forwarding rules of the peers (and, with automatic failover, the global health rules that
+   * hand this region a lost peer's alarm) may put events here. Same account; pinned by rule ARN.
+   */
+  private allowPeers(topology: Topology, region: string): void {
+    const sources = [
+      ...peersOf(topology, region).map((peer) => forwardRuleArn(topology, peer, region)),
+      ...failoverDutiesOf(topology, region).map((lost) => healthRuleArn(topology, lost)),
+    ];
+    const statement = new iam.PolicyStatement({
+      sid: 'AllowPeerForwardingRules',
+      principals: [new iam.AccountPrincipal(topology.account)],
+      actions: ['events:PutEvents'],
+      // The known ARN, not a GetAtt: a resource's property cannot reference the resource itself.
+      resources: [busArn(topology, region)],
+      conditions: { ArnEquals: { 'aws:SourceArn': sources } },
+    });
+    // The bus's own Policy property rather than addToResourcePolicy, which goes through a deprecated
+    // AWS::Events::EventBusPolicy shape and prints a deprecation warning on every synth.
+    (this.bus.node.defaultChild as events.CfnEventBus).policy = new iam.PolicyDocument({
+      statements: [statement],
+    }).toJSON();
+  }
+
+  private forwardTo(topology: Topology, region: string, peer: string): events.Rule {
+    const ruleName = forwardRuleName(topology.name, peer);
+    // Cross-region bus targets need a role; its trust is pinned to this one rule (confused deputy).
+    const role = new iam.Role(this, `ToRole-${peer}`, {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: { ArnEquals: { 'aws:SourceArn': forwardRuleArn(topology, region, peer) } },
+      }),
+      description: `Forward ${region}-origin replication events to ${peer}`,
+    });
+    const peerBus = events.EventBus.fromEventBusArn(this, `PeerBus-${peer}`, busArn(topology, peer));
+    return new events.Rule(this, `To-${peer}`, {
+      ruleName,
+      eventBus: this.bus,
+      description: `Replication events originating in ${region} -> ${peer}`,
+      eventPattern: { source: [REPLICATION_SOURCE], detail: { origin: [region] } },
+      targets: [new targets.EventBus(peerBus, { role, deadLetterQueue: this.forwardDeadLetters })],
+    });
+  }
+
+  /** Delivers events of every other origin to the applier; retries, then dead-letters, never drops. */
+  deliverToApplier(applier: lambda.IFunction, region: string, env: string): events.Rule {
+    return new events.Rule(this, 'ToApplier', {
+      ruleName: applyRuleName(env),
+      eventBus: this.bus,
+      description: `Replication events from other regions -> applier in ${region}`,
+      eventPattern: {
+        source: [REPLICATION_SOURCE],
+        detail: { origin: [{ 'anything-but': region }] } as Record<string, unknown>,
+      },
+      targets: [
+        new targets.LambdaFunction(applier, { ...DELIVERY_RETRY, deadLetterQueue: this.applyDeadLetters }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Failover (unplanned: a region is lost). Started by the health-check alarm (see GlobalStack and
+ * FailoverTrigger) or by hand from the console.
+ *
+ * Execution input: `{ "region": "us-east-1", "trigger"?: "health-check-alarm" | "operator",
+ * "alarmName"?: "...", "time"?: "..." }` where `region` is the region believed lost.
+ * Every task invokes the runbook function with `{ runbook: 'failover', task, input }` and its result is
+ * kept at `$.<task>` (camelCase), see `runbookTask`. The machine itself reads:
+ * - `ConfirmRegionLost` -> `{ confirmed: boolean, votes?: ... }` at `$.confirmRegionLost`: true only
+ *   when a majority of regions (including this one) cannot reach `region`.
+ * Shape: ConfirmRegionLost -> RegionLostConfirmed? (no: refuse) -> ChooseNewHomes -> BumpEpochs ->
+ * DrainRegion -> RecordWatermarks -> FailoverSucceeded. Any task failure ends in FailoverFailed;
+ * every task must be idempotent, so the runbook can simply be started again.
+ */
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { RunbookDefinitionProps } from './runbook-definition.ts';
+import { catchInto, runbookTask } from './runbook-task.ts';
+
+export function failoverDefinition(scope: Construct, { fn }: RunbookDefinitionProps): sfn.IChainable {
+  const task = (name: string) => runbookTask(scope, { runbook: 'Failover', task: name, fn });
+  const confirm = task('ConfirmRegionLost');
+  const chooseNewHomes = task('ChooseNewHomes');
+  const bumpEpochs = task('BumpEpochs');
+  const drainRegion = task('DrainRegion');
+  const recordWatermarks = task('RecordWatermarks');
+
+  const failed = new sfn.Fail(scope, 'FailoverFailed', {
+    error: 'FailoverFailed',
+    cause: 'A failover task failed; every task is idempotent, so fix the cause and start the runbook again.',
+  });
+  catchInto(failed, confirm, chooseNewHomes, bumpEpochs, drainRegion, recordWatermarks);
+
+  const refuse = new sfn.Fail(scope, 'RefuseFailover', {
+    error: 'RegionNotLost',
+    cause:
+      'A majority of regions did not confirm the region lost (it is still reachable, or no majority could ' +
+      'be formed): refusing to fail over, which could split ownership. Use Switchover for planned moves.',
+  });
+  const lost = new sfn.Choice(scope, 'RegionLostConfirmed')
+    .when(sfn.Condition.booleanEquals('$.confirmRegionLost.confirmed', true), chooseNewHomes)
+    .otherwise(refuse);
+
+  chooseNewHomes
+    .next(bumpEpochs)
+    .next(drainRegion)
+    .next(recordWatermarks)
+    .next(new sfn.Succeed(scope, 'FailoverSucceeded'));
+  return confirm.next(lost);
+}

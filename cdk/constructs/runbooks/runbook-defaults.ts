@@ -1,0 +1,36 @@
+import { Duration } from 'aws-cdk-lib';
+import type { RunbookName } from '../../naming.ts';
+
+/** Per-task ceiling unless a task says otherwise; below the runbook function's own 5-minute timeout. */
+export const TASK_TIMEOUT = Duration.seconds(60);
+
+/** Tasks that hash or replay a whole partition may take as long as the function allows. */
+export const LONG_TASK_TIMEOUT = Duration.minutes(5);
+
+/**
+ * Switchover waits until the target's watermark covers the source. Polled every `intervalSeconds`,
+ * at most `maxAttempts` times (5 minutes): a target that cannot catch up in that time is lagging
+ * for a reason an operator should look at, so the switchover rolls back instead of waiting forever.
+ */
+export const WATERMARK_POLL = { intervalSeconds: 5, maxAttempts: 60 } as const;
+
+/** Partitions repaired at once: each iteration reads both regions' event logs, so keep DynamoDB calm. */
+export const REPAIR_MAX_CONCURRENCY = 8;
+
+/** Upper bound of one execution; a stuck runbook fails loudly instead of holding fences for a year. */
+export const EXECUTION_TIMEOUT: Readonly<Record<RunbookName, Duration>> = {
+  Switchover: Duration.minutes(30),
+  Failover: Duration.minutes(30),
+  Failback: Duration.hours(6),
+  Repair: Duration.hours(12),
+  ResolveConflict: Duration.minutes(10),
+};
+
+/** `runbook` field of the task payload, as the runbook handler dispatches on it. */
+export const RUNBOOK_IDS: Readonly<Record<RunbookName, string>> = {
+  Switchover: 'switchover',
+  Failover: 'failover',
+  Failback: 'failback',
+  Repair: 'repair',
+  ResolveConflict: 'resolve-conflict',
+};

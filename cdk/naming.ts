@@ -1,0 +1,104 @@
+/**
+ * Deterministic physical names and ARNs. Stacks in different regions cannot reference each other's
+ * constructs (CDK refuses cross-environment references, and `crossRegionReferences` adds a custom
+ * resource we do not want), so every resource another region or the sandbox must find is named
+ * from the environment and region alone, and its ARN is built from that name.
+ */
+import type { Topology } from '../lib/config/index.ts';
+
+/** Route 53 health-check metrics exist only in us-east-1, so the global pieces live there. */
+export const GLOBAL_REGION = 'us-east-1';
+
+/** EventBridge `source` of replication events (publisher -> bus -> peers -> applier). */
+export const REPLICATION_SOURCE = 'multiactive.replication';
+
+/** CloudWatch namespace of the metrics the handlers emit through Powertools (EMF). */
+export const METRICS_NAMESPACE = 'multiactive';
+
+/** The five runbooks, in the order they are documented; also the suffix of each state machine name. */
+export const RUNBOOK_NAMES = ['Switchover', 'Failover', 'Failback', 'Repair', 'ResolveConflict'] as const;
+export type RunbookName = (typeof RUNBOOK_NAMES)[number];
+
+/** CloudFormation stack name (and cloud-assembly artifact id) of a region's cell. */
+export function regionalStackName(env: string, region: string): string {
+  return `multiactive-${env}-${region}`;
+}
+
+/** CloudFormation stack name of the global pieces (GTM, health checks, failover triggers). */
+export function globalStackName(env: string): string {
+  return `multiactive-${env}-global`;
+}
+
+/** Name of the replication bus; the same in every region. */
+export function busName(env: string): string {
+  return `multiactive-${env}-bus`;
+}
+
+export function busArn(topology: Topology, region: string): string {
+  return `arn:aws:events:${region}:${topology.account}:event-bus/${busName(topology.name)}`;
+}
+
+/** Name of the rule on `from`'s bus that forwards `from`-origin events to `to`'s bus. */
+export function forwardRuleName(env: string, to: string): string {
+  return `multiactive-${env}-to-${to}`;
+}
+
+/** Rules on a custom bus have the bus name in their ARN: `rule/<bus>/<rule>`. */
+export function forwardRuleArn(topology: Topology, from: string, to: string): string {
+  const { account, name } = topology;
+  return `arn:aws:events:${from}:${account}:rule/${busName(name)}/${forwardRuleName(name, to)}`;
+}
+
+/** Name of the rule on a region's bus that delivers events of other origins to the applier. */
+export function applyRuleName(env: string): string {
+  return `multiactive-${env}-apply`;
+}
+
+/** Name of the global rule (default bus, us-east-1) reacting to `lost`'s health-check alarm. */
+export function healthRuleName(env: string, lost: string): string {
+  return `multiactive-${env}-health-${lost}`;
+}
+
+/** Rules on the default bus have no bus segment in their ARN. */
+export function healthRuleArn(topology: Topology, lost: string): string {
+  return `arn:aws:events:${GLOBAL_REGION}:${topology.account}:rule/${healthRuleName(topology.name, lost)}`;
+}
+
+/** Name of the CloudWatch alarm (us-east-1) on the Route 53 health check of `region`. */
+export function healthAlarmName(env: string, region: string): string {
+  return `multiactive-${env}-health-${region}`;
+}
+
+export function healthAlarmArn(topology: Topology, region: string): string {
+  return `arn:aws:cloudwatch:${GLOBAL_REGION}:${topology.account}:alarm:${healthAlarmName(topology.name, region)}`;
+}
+
+/** State machine names are the same in every region: `multiactive-<env>-<Runbook>`. */
+export function stateMachineName(env: string, runbook: RunbookName): string {
+  return `multiactive-${env}-${runbook}`;
+}
+
+export function stateMachineArn(topology: Topology, region: string, runbook: RunbookName): string {
+  return `arn:aws:states:${region}:${topology.account}:stateMachine:${stateMachineName(topology.name, runbook)}`;
+}
+
+/**
+ * Per-region API host name. Each cell serves its API on `<region>.<gtm.hostedZoneName>` (besides the
+ * shared GTM name), so peers, health checks and clients can address one region directly without
+ * knowing its API Gateway id, which only exists after deployment.
+ */
+export function regionHostName(topology: Topology, region: string): string {
+  return `${region}.${topology.gtm.hostedZoneName}`;
+}
+
+/** `REGION_ENDPOINTS`: region -> https base URL of that region's API, for every configured region. */
+export function regionEndpoints(topology: Topology): Record<string, string> {
+  return Object.fromEntries(
+    topology.regions.map((r) => [r.name, `https://${regionHostName(topology, r.name)}`]),
+  );
+}
+
+/** Tables have the same name in every region (`lib/store/tables.ts`), so a peer's table ARN is known. */
+export function tableArn(topology: Topology, region: string, table: string): string {
+  return `arn:aws:dynamodb:${region}:${topology.account}:table/${table}`;
+}

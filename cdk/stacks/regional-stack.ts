@@ -1,0 +1,64 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { Topology } from '../../lib/config/index.ts';
+import { CellAlarms } from '../constructs/cell-alarms.ts';
+import { CellApi } from '../constructs/cell-api.ts';
+import { CellFunctions } from '../constructs/cell-functions.ts';
+import { FailoverTrigger } from '../constructs/failover-trigger.ts';
+import { ReplicationBus } from '../constructs/replication-bus.ts';
+import { Runbooks } from '../constructs/runbooks/runbooks.ts';
+import { Tables } from '../constructs/tables.ts';
+import { RUNBOOK_NAMES } from '../naming.ts';
+
+export interface RegionalStackProps extends StackProps {
+  readonly topology: Topology;
+  readonly region: string;
+}
+
+/** One identical cell: tables, handlers, replication bus, HTTP API, runbooks and alarms. */
+export class RegionalStack extends Stack {
+  public readonly tables: Tables;
+  public readonly functions: CellFunctions;
+  public readonly replication: ReplicationBus;
+  public readonly api: CellApi;
+  public readonly runbooks: Runbooks;
+  public readonly alarms: CellAlarms;
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps) {
+    const { topology, region } = props;
+    super(scope, id, { ...props, env: { account: topology.account, region } });
+
+    this.tables = new Tables(this, 'Tables', { topology });
+    this.replication = new ReplicationBus(this, 'Replication', { topology, region });
+    this.functions = new CellFunctions(this, 'Functions', {
+      topology,
+      region,
+      tables: this.tables,
+      bus: this.replication.bus,
+    });
+    this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
+    this.api = new CellApi(this, 'Api', { topology, region, handler: this.functions.byName.api });
+    this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
+    const trigger = new FailoverTrigger(this, 'FailoverTrigger', {
+      topology,
+      region,
+      bus: this.replication.bus,
+      failover: this.runbooks.byName.Failover,
+    });
+    this.alarms = new CellAlarms(this, 'Alarms', {
+      topology,
+      region,
+      functions: this.functions,
+      replication: this.replication,
+      api: this.api,
+      failoverDeadLetters: trigger.deadLetters,
+    });
+
+    new CfnOutput(this, 'ApiEndpoint', { value: this.api.httpApi.apiEndpoint });
+    new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });
+    new CfnOutput(this, 'BusArn', { value: this.replication.bus.eventBusArn });
+    for (const name of RUNBOOK_NAMES) {
+      new CfnOutput(this, `${name}StateMachineArn`, { value: this.runbooks.byName[name].stateMachineArn });
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../cdk/constructs/function-defaults.ts';
+
+const run = promisify(execFile);
+
+/** The environment of a machine with no AWS credentials at all (setup-env's dummy keys removed too). */
+function credentialFreeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('CDK_')),
+  );
+  return { ...env, AWS_EC2_METADATA_DISABLED: 'true', ...extra };
+}
+
+describe('the CDK CLI', () => {
+  const out = mkdtempSync(join(tmpdir(), 'multiactive-cdk-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('synthesizes dev offline, bundling every handler, one template per region plus the global one', async () => {
+    await run('npx', ['cdk', 'synth', '--quiet', '-o', out], {
+      cwd: PROJECT_ROOT,
+      env: credentialFreeEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    for (const stack of ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'global']) {
+      const file = join(out, `multiactive-dev-${stack}.template.json`);
+      expect(existsSync(file), file).toBe(true);
+    }
+    const template = JSON.parse(readFileSync(join(out, 'multiactive-dev-eu-west-1.template.json'), 'utf8'));
+    const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
+      (resource) => resource.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(5);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts['multiactive-dev-eu-west-1'].environment).toBe('aws://111111111111/eu-west-1');
+  }, 180_000);
+
+  it('names the known environments when asked for an unknown one', async () => {
+    const failure = run('node', ['--import', 'tsx', 'cdk/bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      env: credentialFreeEnv({ CDK_CONTEXT_JSON: JSON.stringify({ env: 'staging' }), CDK_OUTDIR: out }),
+    });
+    await expect(failure).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('unknown environment "staging"; known environments: dev, prod'),
+    });
+  }, 60_000);
+});

@@ -1,0 +1,221 @@
+import aslValidator from 'asl-validator';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPAIR_MAX_CONCURRENCY, WATERMARK_POLL } from '../../cdk/constructs/runbooks/runbook-defaults.ts';
+import { RUNBOOK_NAMES, type RunbookName } from '../../cdk/naming.ts';
+import { loadTopology } from '../../lib/config/index.ts';
+import { templatesOf, testEnvironment } from './support/app.ts';
+import { type AslDefinition, allStates, resolveDefinition } from './support/definition.ts';
+
+type Handler = (payload: {
+  runbook: string;
+  task: string;
+  input: Record<string, unknown>;
+}) => Promise<unknown>;
+
+let templates: Record<string, Template>;
+beforeAll(() => {
+  templates = templatesOf(testEnvironment(loadTopology('dev')));
+});
+
+function definitions(region: string): Record<RunbookName, AslDefinition> {
+  const machines = Object.values(templates[region]!.findResources('AWS::StepFunctions::StateMachine'));
+  return Object.fromEntries(
+    RUNBOOK_NAMES.map((name) => {
+      const machine = machines.find((m) => m.Properties.StateMachineName === `multiactive-dev-${name}`);
+      return [name, resolveDefinition(machine!.Properties.DefinitionString)];
+    }),
+  ) as Record<RunbookName, AslDefinition>;
+}
+
+/** Runs a synthesized machine with every Task bound to `handlers[task]` (default: return `{}`). */
+function run(definition: AslDefinition, input: object, handlers: Record<string, Handler> = {}) {
+  const calls: string[] = [];
+  const local = Object.fromEntries(
+    Object.entries(allStates(definition))
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([name]) => [
+        name,
+        async (payload: Parameters<Handler>[0]) => {
+          calls.push(name);
+          return (await handlers[name]?.(payload)) ?? {};
+        },
+      ]),
+  );
+  const machine = new StateMachine(definition as never);
+  const execution = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: local as never, waitTimeOverrides: { WaitForWatermark: 0 } },
+  });
+  return { result: execution.result, calls };
+}
+
+describe('runbook ASL', () => {
+  it.each(RUNBOOK_NAMES)('%s passes asl-validator', (name) => {
+    const { isValid, errorsText } = aslValidator(definitions('us-east-1')[name]);
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  it('is the same in every region', () => {
+    const reference = JSON.stringify(definitions('us-east-1'));
+    expect(JSON.stringify(definitions('eu-west-1'))).toBe(reference);
+    expect(JSON.stringify(definitions('ap-southeast-1'))).toBe(reference);
+  });
+
+  it('gives every task the payload contract, a timeout, retries on Lambda errors and a Catch', () => {
+    for (const [runbook, definition] of Object.entries(definitions('us-east-1'))) {
+      for (const [name, state] of Object.entries(allStates(definition))) {
+        if (state.Type !== 'Task') continue;
+        expect(state.Parameters, `${runbook}.${name}`).toEqual({
+          runbook: expect.any(String),
+          task: name,
+          'input.$': '$',
+        });
+        expect(state.TimeoutSeconds, `${runbook}.${name}`).toBeGreaterThan(0);
+        expect(state.Retry?.[0]?.ErrorEquals, `${runbook}.${name}`).toContain('Lambda.ServiceException');
+        expect(state.Catch?.[0]?.ErrorEquals, `${runbook}.${name}`).toEqual(['States.ALL']);
+      }
+    }
+  });
+
+  it('bounds the repair Map', () => {
+    expect(definitions('us-east-1').Repair.States.RepairPartitions?.MaxConcurrency).toBe(
+      REPAIR_MAX_CONCURRENCY,
+    );
+  });
+});
+
+describe('runbooks executed locally (aws-local-stepfunctions)', () => {
+  it('Switchover fences, polls the watermark until caught up, moves home, unfences and verifies', async () => {
+    let polls = 0;
+    const { result, calls } = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: ++polls >= 3 }),
+      },
+    );
+    await expect(result).resolves.toMatchObject({ partitions: [7], watermarkPoll: { attempts: 3 } });
+    expect(calls).toEqual([
+      'Fence',
+      'CheckWatermark',
+      'CheckWatermark',
+      'CheckWatermark',
+      'MoveHome',
+      'Unfence',
+      'VerifyProbe',
+    ]);
+  });
+
+  it('Switchover rolls back and fails when a step fails', async () => {
+    const { result, calls } = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        Unfence: async () => {
+          throw new Error('control table unreachable');
+        },
+      },
+    );
+    // The error carries the Fail state's cause.
+    await expect(result).rejects.toThrow(/rolled back/);
+    expect(calls.slice(-2)).toEqual(['Unfence', 'Rollback']);
+  });
+
+  it('Switchover gives up on a watermark that never catches up', async () => {
+    const { result, calls } = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: false }),
+      },
+    );
+    await expect(result).rejects.toThrow(/rolled back/);
+    expect(calls.filter((c) => c === 'CheckWatermark')).toHaveLength(WATERMARK_POLL.maxAttempts);
+    expect(calls).not.toContain('MoveHome');
+    expect(calls.at(-1)).toBe('Rollback');
+  });
+
+  it('Failover refuses when no majority confirms the region lost', async () => {
+    const { result, calls } = run(
+      definitions('us-east-1').Failover,
+      { region: 'eu-west-1' },
+      {
+        ConfirmRegionLost: async () => ({ confirmed: false }),
+      },
+    );
+    await expect(result).rejects.toThrow(/refusing to fail over/);
+    expect(calls).toEqual(['ConfirmRegionLost']);
+  });
+
+  it('Failover runs every step once the loss is confirmed', async () => {
+    const { result, calls } = run(
+      definitions('us-east-1').Failover,
+      { region: 'eu-west-1' },
+      {
+        ConfirmRegionLost: async ({ runbook, input }) => ({
+          confirmed: runbook === 'failover' && input.region === 'eu-west-1',
+        }),
+      },
+    );
+    await expect(result).resolves.toBeDefined();
+    expect(calls).toEqual([
+      'ConfirmRegionLost',
+      'ChooseNewHomes',
+      'BumpEpochs',
+      'DrainRegion',
+      'RecordWatermarks',
+    ]);
+  });
+
+  it('Failback switches back only when asked', async () => {
+    const plain = run(definitions('us-east-1').Failback, { region: 'eu-west-1' });
+    await plain.result;
+    expect(plain.calls).toEqual([
+      'CatchUp',
+      'FindOrphans',
+      'ReconcileImportant',
+      'QueueCoreOrphans',
+      'Undrain',
+    ]);
+    const back = run(definitions('us-east-1').Failback, { region: 'eu-west-1', switchBack: true });
+    await back.result;
+    expect(back.calls).toContain('SwitchBack');
+  });
+
+  it('Repair maps over partitions, keeps going past a failed one and reports all of them', async () => {
+    let reported: unknown;
+    const { result } = run(
+      definitions('us-east-1').Repair,
+      {},
+      {
+        ListPartitions: async () => ({
+          partitions: [1, 2, 3].map((partition) => ({ partition, peers: ['eu-west-1'] })),
+        }),
+        Diff: async ({ input }) => {
+          if (input.partition === 2) throw new Error('peer unreachable');
+          return { ranges: [] };
+        },
+        Replay: async ({ input }) => ({ partition: input.partition, replayed: 0 }),
+        Report: async ({ input }) => {
+          reported = input.repairPartitions;
+          return { ok: true };
+        },
+      },
+    );
+    await result;
+    expect(reported).toEqual([
+      { partition: 1, replayed: 0 },
+      { partition: 2, error: expect.objectContaining({ Error: expect.any(String) }) },
+      { partition: 3, replayed: 0 },
+    ]);
+  });
+
+  it('ResolveConflict loads the conflict, then appends the resolution', async () => {
+    const { result, calls } = run(definitions('us-east-1').ResolveConflict, { conflictId: 'c1' });
+    await result;
+    expect(calls).toEqual(['LoadConflict', 'AppendResolution']);
+  });
+});

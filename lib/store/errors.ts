@@ -43,3 +43,15 @@ export class TooManyEventsError extends StoreError {
 export class GuardFailedError extends StoreError {
   override readonly name = 'GuardFailedError';
 }
+
+/** A projection row was no longer at the version the writer read (another writer won the race). */
+export class StateVersionConflictError extends StoreError {
+  override readonly name = 'StateVersionConflictError';
+  constructor(
+    readonly aggregateId: string,
+    readonly expectedVersion: number,
+    options?: ErrorOptions,
+  ) {
+    super(`projection row of ${aggregateId} moved past version ${expectedVersion}`, options);
+  }
+}

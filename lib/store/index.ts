@@ -1,8 +1,10 @@
+export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {
   ConcurrencyError,
   EventTooLargeError,
   GuardFailedError,
+  StateVersionConflictError,
   StoreError,
   TooManyEventsError,
 } from './errors.ts';

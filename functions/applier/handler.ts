@@ -1,0 +1,109 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { exampleAggregates } from '../../events/index.ts';
+import { HybridLogicalClock } from '../../lib/clock/index.ts';
+import { loadTopology } from '../../lib/config/index.ts';
+import { ConflictRecordStore } from '../../lib/conflict/index.ts';
+import { createRegistry } from '../../lib/model/index.ts';
+import {
+  type ApplyOutcome,
+  type ApplyReplicatedEvent,
+  busConflictNotifier,
+  createApplier,
+  eventBridgeBus,
+  eventStoreOriginReader,
+  ParkingStore,
+  powertoolsReplicationMetrics,
+  QuarantineStore,
+  WatermarkStore,
+} from '../../lib/replication/index.ts';
+import { EventStore, StateStore } from '../../lib/store/index.ts';
+
+export interface ApplierHandlerDeps {
+  readonly apply: ApplyReplicatedEvent;
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** The applier's main function over injected deps (the sandbox and the tests call this). */
+export function createApplierHandler(deps: ApplierHandlerDeps) {
+  return async function applyFromBus(event: EventBridgeEvent<string, unknown>): Promise<ApplyOutcome> {
+    const outcome = await deps.apply(event.detail, event);
+    if (outcome.status === 'quarantined') {
+      deps.logger?.warn('replicated event quarantined', {
+        reason: outcome.reason,
+        error: outcome.message,
+        id: event.id,
+      });
+    }
+    return outcome;
+  };
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+const logger = new Logger();
+const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'multiactive' });
+const dynamodb = new DynamoDBClient({});
+const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+const eventBridge = new EventBridgeClient({});
+
+/** Wiring from the environment contract of the cell (built on the first invocation, then reused). */
+function fromEnvironment(): ReturnType<typeof createApplierHandler> {
+  const topology = loadTopology(env('MULTIACTIVE_ENV'));
+  const region = env('MULTIACTIVE_REGION');
+  const replication = { client: doc, tableName: env('TABLE_REPLICATION') };
+  const eventsTable = env('TABLE_EVENTS');
+  // Peer tables have the same names in every region; a client per origin reads a core gap from there.
+  const peerStores = new Map<string, EventStore>();
+  const originStore = (origin: string) => {
+    let store = peerStores.get(origin);
+    if (!store) {
+      const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: origin }));
+      store = new EventStore({ client, tableName: eventsTable });
+      peerStores.set(origin, store);
+    }
+    return store;
+  };
+  const bus = eventBridgeBus({ client: eventBridge });
+  const apply = createApplier({
+    region,
+    topology,
+    registry: createRegistry(exampleAggregates, topology),
+    clock: new HybridLogicalClock({ region, maxDriftMs: topology.thresholds.maxDriftMs }),
+    events: new EventStore({
+      client: doc,
+      tableName: eventsTable,
+      maxEventBytes: topology.thresholds.maxEventBytes,
+    }),
+    states: new StateStore({ client: doc, tableName: env('TABLE_STATE') }),
+    watermarks: new WatermarkStore(replication),
+    parking: new ParkingStore(replication),
+    conflicts: new ConflictRecordStore(replication),
+    quarantine: new QuarantineStore({ client: doc, tableName: env('TABLE_QUARANTINE') }),
+    notifier: busConflictNotifier({ bus, eventBusName: env('EVENT_BUS_NAME') }),
+    originReader: eventStoreOriginReader(originStore),
+    metrics: powertoolsReplicationMetrics(metrics),
+  });
+  return createApplierHandler({ apply, logger });
+}
+
+let main: ReturnType<typeof createApplierHandler> | undefined;
+
+/** EventBridge (replication events of other origins) -> idempotent apply into this region's tables. */
+export const handler = middy((event: EventBridgeEvent<string, unknown>) => {
+  main ??= fromEnvironment();
+  return main(event);
+})
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

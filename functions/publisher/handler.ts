@@ -1,0 +1,50 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { eventBridgeBus, type PublisherOptions, publishStreamRecords } from '../../lib/replication/index.ts';
+
+export interface PublisherHandlerDeps extends PublisherOptions {
+  readonly logger?: Pick<Logger, 'error' | 'info'>;
+}
+
+/**
+ * The publisher's main function over injected deps. Powertools' BatchProcessor is not used: it runs the
+ * record handler once per record, which would cost one PutEvents call per record instead of one per 10
+ * entries; the partial-batch response is built the same way (`batchItemFailures` by SequenceNumber).
+ */
+export function createPublisherHandler(deps: PublisherHandlerDeps) {
+  return async function publishBatch(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+    const report = await publishStreamRecords(event.Records, deps);
+    for (const failure of report.failures) {
+      deps.logger?.error('stream record not published', {
+        sequenceNumber: failure.sequenceNumber,
+        error: failure.error.name,
+        reason: failure.error.message,
+      });
+    }
+    return { batchItemFailures: report.batchItemFailures };
+  };
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+const logger = new Logger();
+const eventBridge = new EventBridgeClient({});
+let main: ReturnType<typeof createPublisherHandler> | undefined;
+
+/** Events table stream -> PutEvents on this region's replication bus (local-origin events only). */
+export const handler = middy((event: DynamoDBStreamEvent) => {
+  main ??= createPublisherHandler({
+    region: env('MULTIACTIVE_REGION'),
+    bus: eventBridgeBus({ client: eventBridge }),
+    eventBusName: env('EVENT_BUS_NAME'),
+    logger,
+  });
+  return main(event);
+}).use(injectLambdaContext(logger));

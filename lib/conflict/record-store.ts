@@ -1,0 +1,184 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { aggregateKey } from '../store/keys.ts';
+import { CONFLICT_STATUS, type ConflictPair, type ConflictStatus, conflictPairId } from './records.ts';
+
+/** A stored conflict record (replication table, pk `CONFLICT#<aggregateKey>`, sk `<idA>#<idB>`). */
+export interface ConflictRecord extends ConflictPair {
+  readonly status: ConflictStatus;
+  readonly detectedAt: string;
+}
+
+/** Where conflict records live; the sandbox and tests use the DynamoDB adapter below. */
+export interface ConflictRecordPort {
+  /** Creates an open record unless the pair already has one; true when this call created it. */
+  createOpen(pair: ConflictPair, detectedAt: string): Promise<boolean>;
+  /** Marks a pair resolved (creating the record if absent); keeps the smallest `resolvedBy`. */
+  markResolved(pair: ConflictPair & { resolvedBy: string }, at: string): Promise<void>;
+  listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]>;
+  countOpen(): Promise<number>;
+}
+
+export interface ConflictRecordStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string | (() => string);
+}
+
+/** Partition of the index of open conflicts (one item per open pair, so counting is one Query). */
+export const OPEN_CONFLICTS_KEY = 'CONFLICTS_OPEN';
+
+/** Partition key of an aggregate's conflict records. */
+export function conflictRecordKey(aggregateType: string, aggregateId: string): string {
+  return `CONFLICT#${aggregateKey(aggregateType, aggregateId)}`;
+}
+
+function isCancelled(error: unknown): boolean {
+  return error instanceof TransactionCanceledException;
+}
+
+/** Conflict records in the replication table, with an index of open ones. */
+export class ConflictRecordStore implements ConflictRecordPort {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly table: () => string;
+
+  constructor(options: ConflictRecordStoreOptions) {
+    this.client = options.client;
+    const name = options.tableName;
+    this.table = typeof name === 'string' ? () => name : name;
+  }
+
+  async createOpen(pair: ConflictPair, detectedAt: string): Promise<boolean> {
+    const pk = conflictRecordKey(pair.aggregateType, pair.aggregateId);
+    const sk = conflictPairId(...pair.eventIds);
+    // No `resolvedBy` attribute while open: markResolved's condition tests for its absence.
+    const { resolvedBy: _none, ...open } = pair;
+    const record = { ...open, status: CONFLICT_STATUS.open, detectedAt };
+    try {
+      await sendRetryingConflicts(
+        this.client,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table(),
+                Item: { pk, sk, ...record },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            { Put: { TableName: this.table(), Item: { pk: OPEN_CONFLICTS_KEY, sk: `${pk}#${sk}` } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      // The pair already has a record (open or resolved): nothing to create, nothing to announce.
+      if (isCancelled(error) && cancelledOnFirst(error)) return false;
+      throw error;
+    }
+  }
+
+  async markResolved(pair: ConflictPair & { resolvedBy: string }, at: string): Promise<void> {
+    const pk = conflictRecordKey(pair.aggregateType, pair.aggregateId);
+    const sk = conflictPairId(...pair.eventIds);
+    try {
+      await sendRetryingConflicts(
+        this.client,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table(),
+                Key: { pk, sk },
+                UpdateExpression:
+                  'SET #status = :resolved, resolvedBy = :by, resolvedAt = :at, aggregateType = :type, ' +
+                  'aggregateId = :id, eventIds = :ids, hlcs = :hlcs, origins = :origins, ' +
+                  'detectedAt = if_not_exists(detectedAt, :at)',
+                // Two resolutions may both cover a pair: keep the smallest eventId, whatever the order.
+                ConditionExpression: 'attribute_not_exists(resolvedBy) OR resolvedBy > :by',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':resolved': CONFLICT_STATUS.resolved,
+                  ':by': pair.resolvedBy,
+                  ':at': at,
+                  ':type': pair.aggregateType,
+                  ':id': pair.aggregateId,
+                  ':ids': pair.eventIds,
+                  ':hlcs': pair.hlcs,
+                  ':origins': pair.origins,
+                },
+              },
+            },
+            { Delete: { TableName: this.table(), Key: { pk: OPEN_CONFLICTS_KEY, sk: `${pk}#${sk}` } } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (isCancelled(error) && cancelledOnFirst(error)) return;
+      throw error;
+    }
+  }
+
+  async listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]> {
+    const records: ConflictRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table(),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': conflictRecordKey(aggregateType, aggregateId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { pk: _pk, sk: _sk, resolvedAt: _at, ...record } = item;
+        records.push({ resolvedBy: null, ...record } as ConflictRecord);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  async countOpen(): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table(),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': OPEN_CONFLICTS_KEY },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+}
+
+/** A transaction cancelled only because its first item's condition failed (not throttling/conflict). */
+function cancelledOnFirst(error: unknown): boolean {
+  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  return reasons[0]?.Code === 'ConditionalCheckFailed';
+}
+
+/** Transactions on the same pair from two appliers can collide (TransactionConflict): try again briefly. */
+async function sendRetryingConflicts(client: DynamoDBDocumentClient, command: TransactWriteCommand) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.send(command);
+    } catch (error) {
+      const reasons = isCancelled(error)
+        ? ((error as TransactionCanceledException).CancellationReasons ?? [])
+        : [];
+      const collided = reasons.some((r) => r.Code === 'TransactionConflict');
+      if (!collided || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10));
+    }
+  }
+}

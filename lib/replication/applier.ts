@@ -1,0 +1,148 @@
+import type { HybridLogicalClock } from '../clock/clock.ts';
+import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
+import type { Topology } from '../config/schema.ts';
+import { policyFor } from '../conflict/policy.ts';
+import type { ConflictNotifier } from '../conflict/reconcile.ts';
+import type { ConflictRecordPort } from '../conflict/record-store.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import type { AggregateRegistry } from '../model/registry.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { StateRecord, StateStore } from '../store/state-store.ts';
+import { applyCore } from './apply-core.ts';
+import { applyMaterialized } from './apply-materialized.ts';
+import { PoisonEventError, type PoisonReason } from './errors.ts';
+import type { ParkingStore } from './parking.ts';
+import { NO_METRICS, type OriginReader, type ReplicationMetrics } from './ports.ts';
+import type { QuarantinePort } from './quarantine.ts';
+import { validateIncoming } from './validate.ts';
+import type { WatermarkStore } from './watermarks.ts';
+
+export interface ApplierDeps {
+  /** The region this applier runs in. */
+  readonly region: string;
+  readonly topology: Topology;
+  readonly registry: AggregateRegistry;
+  /** One clock per process: every applied HLC is received, so later local writes sort after it. */
+  readonly clock: HybridLogicalClock;
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly watermarks: WatermarkStore;
+  readonly parking: ParkingStore;
+  readonly quarantine: QuarantinePort;
+  readonly conflicts: ConflictRecordPort;
+  readonly notifier?: ConflictNotifier;
+  readonly originReader?: OriginReader;
+  readonly metrics?: ReplicationMetrics;
+  /** Wall clock for gap ages and timestamps; injectable so tests can age a gap. */
+  readonly now?: () => Date;
+}
+
+/** What happened to one incoming event. */
+export type ApplyOutcome =
+  | {
+      readonly status: 'applied' | 'duplicate' | 'parked';
+      readonly record: StateRecord;
+      readonly conflictsDetected: number;
+    }
+  | { readonly status: 'heartbeat'; readonly advanced: boolean }
+  | { readonly status: 'quarantined'; readonly reason: PoisonReason; readonly message: string };
+
+/** Applies one replicated event (the EventBridge `detail`); `raw` is what gets quarantined (default: detail). */
+export type ApplyReplicatedEvent = (detail: unknown, raw?: unknown) => Promise<ApplyOutcome>;
+
+/**
+ * Builds the applier: validates an incoming event, applies it by tier (core in sequence order with
+ * parking; important/ordinary by re-materialization with the conflict policy), advances the origin's
+ * watermark, and quarantines poison with its reason. Transient errors (throttling, network) are thrown so
+ * the delivery is retried.
+ * @example const apply = createApplier(deps); await apply(eventBridgeEvent.detail, eventBridgeEvent);
+ */
+export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
+  const now = deps.now ?? (() => new Date());
+  const metrics = deps.metrics ?? NO_METRICS;
+
+  async function quarantine(raw: unknown, error: PoisonEventError): Promise<ApplyOutcome> {
+    await deps.quarantine.quarantine({
+      reason: error.reason,
+      message: error.message,
+      raw,
+      receivedAt: now(),
+      context: error.context,
+    });
+    metrics.quarantined(error.reason);
+    return { status: 'quarantined', reason: error.reason, message: error.message };
+  }
+
+  async function advance(appended: readonly EventEnvelope[]): Promise<void> {
+    const newest = new Map<string, string>();
+    for (const event of appended) {
+      const seen = newest.get(event.origin);
+      if (!seen || event.hlc > seen) newest.set(event.origin, event.hlc);
+    }
+    for (const [origin, hlc] of newest) await deps.watermarks.advance(origin, hlc, now());
+  }
+
+  async function applyHeartbeat(envelope: EventEnvelope): Promise<ApplyOutcome> {
+    try {
+      deps.clock.receive(decodeHlc(envelope.hlc));
+    } catch (error) {
+      // A heartbeat from a clock too far ahead must not move the watermark; it is not data, so no quarantine.
+      if (error instanceof ClockDriftError) return { status: 'heartbeat', advanced: false };
+      throw error;
+    }
+    return {
+      status: 'heartbeat',
+      advanced: await deps.watermarks.advance(envelope.origin, envelope.hlc, now()),
+    };
+  }
+
+  async function applyEvent(detail: unknown): Promise<ApplyOutcome> {
+    const validated = validateIncoming(detail, {
+      region: deps.region,
+      registry: deps.registry,
+      clock: deps.clock,
+      maxEventBytes: deps.events.maxEventBytes,
+    });
+    if (validated.kind === 'heartbeat') return applyHeartbeat(validated.envelope);
+    const { aggregate, envelope: event } = validated;
+    if (aggregate.tier === 'core') {
+      const result = await applyCore(
+        {
+          events: deps.events,
+          states: deps.states,
+          parking: deps.parking,
+          ...(deps.originReader ? { originReader: deps.originReader } : {}),
+          gapTimeoutMs: deps.topology.thresholds.coreGapTimeoutMs,
+          now,
+          quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
+        },
+        { aggregate, event },
+      );
+      await advance(result.appended);
+      return { status: result.status, record: result.record, conflictsDetected: 0 };
+    }
+    const policy = policyFor(aggregate, deps.topology);
+    const result = await applyMaterialized(
+      {
+        events: deps.events,
+        states: deps.states,
+        conflicts: deps.conflicts,
+        ...(deps.notifier ? { notifier: deps.notifier } : {}),
+        now,
+      },
+      { aggregate, policy, event },
+    );
+    if (result.status === 'applied') await advance([event]);
+    if (result.conflictsDetected > 0) metrics.conflictsDetected(result.conflictsDetected);
+    return { status: result.status, record: result.record, conflictsDetected: result.conflictsDetected };
+  }
+
+  return async function applyReplicatedEvent(detail, raw = detail) {
+    try {
+      return await applyEvent(detail);
+    } catch (error) {
+      if (error instanceof PoisonEventError) return quarantine(raw, error);
+      throw error;
+    }
+  };
+}

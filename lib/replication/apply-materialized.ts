@@ -1,0 +1,148 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { emptyRecord } from '../commands/execute.ts';
+import type { ConflictPolicy } from '../config/schema.ts';
+import { canFoldOnTop, foldOnTop, materialize } from '../conflict/materialize.ts';
+import { type ConflictNotifier, reconcileConflicts } from '../conflict/reconcile.ts';
+import type { ConflictRecordPort } from '../conflict/record-store.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { appendWithState } from '../store/append-with-state.ts';
+import { ConcurrencyError, StateVersionConflictError } from '../store/errors.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { StateRecord, StateStore } from '../store/state-store.ts';
+import { ApplyContentionError, POISON_REASONS, PoisonEventError } from './errors.ts';
+
+export interface MaterializedApplyDeps {
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly conflicts: ConflictRecordPort;
+  readonly notifier?: ConflictNotifier;
+  readonly now: () => Date;
+  readonly maxAttempts?: number;
+}
+
+export interface MaterializedApplyResult {
+  readonly status: 'applied' | 'duplicate';
+  readonly record: StateRecord;
+  /** Conflict records created open by this arrival (manual policy). */
+  readonly conflictsDetected: number;
+}
+
+/** Another writer of the same aggregate got there first: read again and redo. */
+function lostRace(error: unknown): boolean {
+  if (error instanceof StateVersionConflictError) return true;
+  return (
+    error instanceof TransactionCanceledException &&
+    (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict')
+  );
+}
+
+/**
+ * Applies an important- or ordinary-tier event: appends it and writes the projection row in one
+ * transaction (the row's version check serializes appliers and local commands in this region). The row is
+ * folded on top when the event is newer than (and, for rule/manual, has seen) everything folded;
+ * otherwise it is re-materialized from the aggregate's whole log plus this event. A lost race re-reads
+ * and retries. Under `manual`, conflict records are reconciled after every arrival, duplicates included.
+ */
+export async function applyMaterialized(
+  deps: MaterializedApplyDeps,
+  input: { aggregate: AnyAggregate; policy: ConflictPolicy; event: EventEnvelope },
+): Promise<MaterializedApplyResult> {
+  const { aggregate, policy, event } = input;
+  const maxAttempts = deps.maxAttempts ?? 8;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const stored = await deps.states.getState(aggregate.name, event.aggregateId);
+    const current = stored ?? emptyRecord(aggregate, event.aggregateId);
+    try {
+      if (canFoldOnTop(current, event, policy)) {
+        const record = foldOnTop(aggregate, policy, { record: current, event, now: deps.now });
+        const outcome = await write(deps, {
+          aggregate,
+          event,
+          record,
+          expectedVersion: stored?.version ?? 0,
+        });
+        if (outcome.appended > 0) return { status: 'applied', record, conflictsDetected: 0 };
+        return { status: 'duplicate', record: current, conflictsDetected: 0 };
+      }
+      return await rematerialize(deps, { ...input, expectedVersion: stored?.version ?? 0, current });
+    } catch (error) {
+      if (!lostRace(error)) throw error;
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+    }
+  }
+  throw new ApplyContentionError(event.aggregateId, maxAttempts, { cause: lastError });
+}
+
+async function rematerialize(
+  deps: MaterializedApplyDeps,
+  input: {
+    aggregate: AnyAggregate;
+    policy: ConflictPolicy;
+    event: EventEnvelope;
+    expectedVersion: number;
+    current: StateRecord;
+  },
+): Promise<MaterializedApplyResult> {
+  const { aggregate, policy, event } = input;
+  const log = await deps.events.loadStream(aggregate.name, event.aggregateId);
+  const known = log.find((e) => e.eventId === event.eventId);
+  const set = known ? log : [...log, event];
+  const result = materialize({
+    aggregate,
+    aggregateId: event.aggregateId,
+    policy,
+    events: set,
+    now: deps.now,
+  });
+  let status: MaterializedApplyResult['status'] = 'duplicate';
+  if (!known) {
+    const outcome = await write(deps, {
+      aggregate,
+      event,
+      record: result.record,
+      expectedVersion: input.expectedVersion,
+    });
+    status = outcome.appended > 0 ? 'applied' : 'duplicate';
+  }
+  const record = status === 'applied' ? result.record : input.current;
+  if (policy !== 'manual') return { status, record, conflictsDetected: 0 };
+  const created = await reconcileConflicts(
+    { records: deps.conflicts, ...(deps.notifier ? { notifier: deps.notifier } : {}) },
+    {
+      aggregateType: aggregate.name,
+      aggregateId: event.aggregateId,
+      event,
+      set: result.sorted,
+      now: deps.now(),
+    },
+  );
+  return { status, record, conflictsDetected: created.length };
+}
+
+async function write(
+  deps: MaterializedApplyDeps,
+  input: { aggregate: AnyAggregate; event: EventEnvelope; record: StateRecord; expectedVersion: number },
+) {
+  try {
+    return await appendWithState(deps, {
+      tier: input.aggregate.tier,
+      events: [input.event],
+      record: input.record,
+      expectedVersion: input.expectedVersion,
+    });
+  } catch (error) {
+    // Same HLC key, different eventId: two events claim one timestamp of one origin.
+    if (error instanceof ConcurrencyError) {
+      throw new PoisonEventError(
+        POISON_REASONS.keyCollision,
+        `another event is stored at ${input.event.hlc}`,
+        { existing: error.actual },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,89 @@
+export { type ApplierDeps, type ApplyOutcome, type ApplyReplicatedEvent, createApplier } from './applier.ts';
+export { applyCore, type CoreApplyDeps, type CoreApplyResult } from './apply-core.ts';
+export {
+  applyMaterialized,
+  type MaterializedApplyDeps,
+  type MaterializedApplyResult,
+} from './apply-materialized.ts';
+export {
+  CONFLICT_SOURCE,
+  chunkEntries,
+  DEFAULT_MAX_ENTRY_BYTES,
+  entrySize,
+  MAX_ENTRIES_PER_CALL,
+  REPLICATION_SOURCE,
+  toBusEntry,
+} from './entries.ts';
+export {
+  ApplyContentionError,
+  EntryTooLargeError,
+  GapFetchError,
+  InvalidStreamRecordError,
+  POISON_REASONS,
+  PoisonEventError,
+  type PoisonReason,
+  PublishFailedError,
+  ReplicationError,
+} from './errors.ts';
+export {
+  type BusConflictNotifierOptions,
+  busConflictNotifier,
+  type EventBridgeBusOptions,
+  eventBridgeBus,
+} from './eventbridge.ts';
+export {
+  HEARTBEAT_AGGREGATE,
+  HEARTBEAT_SORT_KEY,
+  HEARTBEAT_TYPE,
+  HeartbeatWriter,
+  type HeartbeatWriterOptions,
+  heartbeatEnvelope,
+  isHeartbeat,
+} from './heartbeat.ts';
+export {
+  type LagMonitorDeps,
+  type LagMonitorTick,
+  type LagReading,
+  runLagMonitor,
+  runLagMonitorTick,
+} from './lag-monitor.ts';
+export { eventStoreOriginReader } from './origin-reader.ts';
+export { GAP_SORT_KEY, ParkingStore, type ParkingStoreOptions, parkingKey } from './parking.ts';
+export {
+  type BusEntry,
+  NO_METRICS,
+  type OriginReader,
+  type PutEventsOutcome,
+  type ReplicationBus,
+  type ReplicationMetrics,
+  type SeqRange,
+} from './ports.ts';
+export { powertoolsReplicationMetrics } from './powertools-metrics.ts';
+export {
+  type PublisherOptions,
+  type PublishFailure,
+  type PublishReport,
+  publishStreamRecords,
+} from './publisher.ts';
+export {
+  QUARANTINE_COUNTER,
+  type QuarantineEntry,
+  type QuarantinePort,
+  QuarantineStore,
+  type QuarantineStoreOptions,
+  quarantineId,
+} from './quarantine.ts';
+export {
+  type OriginStatus,
+  type ReplicationStatus,
+  type ReplicationStatusDeps,
+  replicationStatus,
+} from './status.ts';
+export { type ValidatedEvent, type ValidationContext, validateIncoming } from './validate.ts';
+export {
+  lagMs,
+  WATERMARK_KEY,
+  type Watermark,
+  WatermarkStore,
+  type WatermarkStoreOptions,
+} from './watermarks.ts';

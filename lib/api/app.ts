@@ -3,14 +3,17 @@ import middy from '@middy/core';
 import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CommandDeps } from '../commands/execute.ts';
+import { breakerReport, type RegionBreakers } from '../resilience/health.ts';
+import { ROUTING_HEADERS } from '../routing/headers.ts';
 import { createCommandRunner } from './commands.ts';
 import { HttpError } from './http-error.ts';
 import { httpErrors, responseHeaders } from './middleware.ts';
 import { parseCommandBody, pathParameter } from './request.ts';
 import { jsonResponse } from './responses.ts';
+import { type ApiRouting, routeRead, routeWrite } from './routing.ts';
 
-/** Response headers every API answer carries. */
-export const HEADERS = { region: 'X-Multiactive-Region', token: 'X-Consistency-Token' } as const;
+/** Headers of the API: every answer carries `region`; writes return `token`, reads may send it. */
+export const HEADERS = ROUTING_HEADERS;
 
 export interface HealthReport {
   readonly healthy: boolean;
@@ -24,6 +27,10 @@ export interface ApiDeps extends CommandDeps {
   readonly health?: () => Promise<HealthReport>;
   /** `GET /v1/replication/status`; 404 until replication is wired. */
   readonly replicationStatus?: () => Promise<unknown>;
+  /** Multi-region routing: forwarding/redirect of writes, read-your-writes. Without it everything is local. */
+  readonly routing?: ApiRouting;
+  /** Circuit breakers shown on /health and the replication status; a drained region answers 503 on /health. */
+  readonly breakers?: RegionBreakers;
   readonly logError?: (error: unknown) => void;
 }
 
@@ -36,32 +43,57 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
       aggregateType: pathParameter(event, 'aggregateType'),
       aggregateId: pathParameter(event, 'id'),
     };
-    deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
-    const response = await runCommand(target, parseCommandBody(event), context);
-    return jsonResponse(200, response, response.token ? { [HEADERS.token]: response.token } : {});
+    const aggregate = deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
+    const body = parseCommandBody(event);
+    const runLocal = async () => {
+      const response = await runCommand(target, body, context);
+      return jsonResponse(200, response, response.token ? { [HEADERS.token]: response.token } : {});
+    };
+    if (!deps.routing) return runLocal();
+    return routeWrite(deps.routing, {
+      tier: aggregate.tier,
+      aggregateId: target.aggregateId,
+      event,
+      runLocal,
+    });
   };
   const getAggregate: Route = async (event) => {
     const aggregateType = pathParameter(event, 'aggregateType');
     const aggregateId = pathParameter(event, 'id');
-    deps.registry.get(aggregateType);
-    const record = await deps.states.getState(aggregateType, aggregateId);
-    if (!record) throw new HttpError(404, 'NotFound', `${aggregateType} ${aggregateId} does not exist`);
-    return jsonResponse(200, {
-      aggregateType,
-      aggregateId,
-      state: JSON.parse(record.state),
-      version: record.version,
-      head: record.head,
-      frozen: record.frozen,
-    });
+    const aggregate = deps.registry.get(aggregateType);
+    const readLocal = async () => {
+      const record = await deps.states.getState(aggregateType, aggregateId);
+      if (!record) throw new HttpError(404, 'NotFound', `${aggregateType} ${aggregateId} does not exist`);
+      return jsonResponse(200, {
+        aggregateType,
+        aggregateId,
+        state: JSON.parse(record.state),
+        version: record.version,
+        head: record.head,
+        frozen: record.frozen,
+      });
+    };
+    if (!deps.routing) return readLocal();
+    const target = { aggregateType, aggregateId, tier: aggregate.tier };
+    return routeRead(deps.routing, { target, event, readLocal });
   };
   const health: Route = async () => {
     const report = deps.health ? await deps.health() : { healthy: true };
-    return jsonResponse(report.healthy ? 200 : 503, { region: deps.region, ...report });
+    if (!deps.breakers) return jsonResponse(report.healthy ? 200 : 503, { region: deps.region, ...report });
+    const { healthy, ...breakers } = await breakerReport(deps.breakers);
+    const ok = report.healthy && healthy;
+    return jsonResponse(ok ? 200 : 503, { region: deps.region, ...report, ...breakers, healthy: ok });
   };
   const replicationStatus: Route = async () => {
-    if (!deps.replicationStatus) throw new HttpError(404, 'NotFound', 'replication status is not available');
-    return jsonResponse(200, await deps.replicationStatus());
+    const sync = deps.breakers?.sync;
+    if (!deps.replicationStatus && !sync) {
+      throw new HttpError(404, 'NotFound', 'replication status is not available');
+    }
+    const status = deps.replicationStatus ? await deps.replicationStatus() : {};
+    if (!sync) return jsonResponse(200, status);
+    const peers = await sync.refresh();
+    const degradedPeers = Object.keys(peers).filter((peer) => peers[peer]!.state === 'open');
+    return jsonResponse(200, { ...(status as object), degrade: { peers, degradedPeers } });
   };
   return [
     { method: 'GET', path: '/health', handler: health },

@@ -12,6 +12,22 @@ import {
   UnknownEventTypeError,
   UnsupportedSchemaVersionError,
 } from '../model/errors.ts';
+import {
+  DrainTimeoutError,
+  EpochConflictError,
+  InvalidTransitionError,
+  NotHomeError,
+  PartitionFencedError,
+  QuorumUnavailableError,
+  StaleEpochError,
+} from '../ownership/errors.ts';
+import { CircuitOpenError } from '../resilience/errors.ts';
+import {
+  ConsistencyUnavailableError,
+  InvalidConsistencyTokenError,
+  PeerUnavailableError,
+} from '../routing/errors.ts';
+import { ROUTING_HEADERS } from '../routing/headers.ts';
 import { ConcurrencyError, EventTooLargeError, TooManyEventsError } from '../store/errors.ts';
 
 /** An error with its HTTP status and a stable machine-readable code; `expose` says if the message is safe to show. */
@@ -24,21 +40,37 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
-    extra: { details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+    extra: {
+      details?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+      /** Show the message even for a 5xx (deliberate answers such as 503 + Retry-After). */
+      expose?: boolean;
+    } = {},
   ) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.details = extra.details ?? {};
     this.headers = extra.headers ?? {};
+    this.exposeOverride = extra.expose;
   }
 
+  private readonly exposeOverride: boolean | undefined;
+
   get expose(): boolean {
-    return this.statusCode < 500;
+    return this.exposeOverride ?? this.statusCode < 500;
   }
 }
 
-type Mapping = readonly [new (...args: never[]) => Error, number, (error: never) => Record<string, unknown>];
+type Mapping = readonly [
+  new (...args: never[]) => Error,
+  number,
+  (error: never) => Record<string, unknown>,
+  ((error: never) => Record<string, string>)?,
+];
 
 const none = () => ({});
+/** Retry-After in whole seconds (at least 1). */
+const retryAfter = (ms: number) => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1_000))) });
 // One table maps every library error to its status; routes never pick status codes for errors.
 const MAPPINGS: readonly Mapping[] = [
   [UnknownAggregateError, 404, (e: UnknownAggregateError) => ({ known: e.known })],
@@ -54,6 +86,54 @@ const MAPPINGS: readonly Mapping[] = [
   [IdempotencyValidationError, 422, none],
   [IdempotencyAlreadyInProgressError, 409, none],
   [ClockDriftError, 400, (e: ClockDriftError) => ({ maxDriftMs: e.maxDriftMs })],
+  // Ownership and routing: a write outside its home that was not re-routed, fencing, quorum, peers.
+  [
+    NotHomeError,
+    421,
+    (e: NotHomeError) => ({ partition: e.partition, home: e.home, epoch: e.epoch }),
+    (e: NotHomeError) => ({ [ROUTING_HEADERS.home]: e.home }),
+  ],
+  // Both mean "not the home at this epoch": 421 tells a forwarding region to drop its cached map and re-route.
+  [StaleEpochError, 421, (e: StaleEpochError) => ({ partition: e.partition, epoch: e.epoch })],
+  [EpochConflictError, 409, (e: EpochConflictError) => ({ expectedEpoch: e.expectedEpoch })],
+  [InvalidTransitionError, 409, (e: InvalidTransitionError) => ({ partition: e.partition })],
+  [
+    PartitionFencedError,
+    503,
+    (e: PartitionFencedError) => ({ partition: e.partition, epoch: e.epoch }),
+    (e: PartitionFencedError) => retryAfter(e.retryAfterMs),
+  ],
+  [
+    QuorumUnavailableError,
+    503,
+    (e: QuorumUnavailableError) => ({ answered: e.answered, needed: e.needed }),
+    () => retryAfter(1_000),
+  ],
+  [
+    PeerUnavailableError,
+    503,
+    (e: PeerUnavailableError) => ({ peer: e.peer, reason: e.reason }),
+    (e: PeerUnavailableError) => retryAfter(e.retryAfterMs),
+  ],
+  [
+    ConsistencyUnavailableError,
+    503,
+    (e: ConsistencyUnavailableError) => ({ origin: e.origin, token: e.token }),
+    (e: ConsistencyUnavailableError) => retryAfter(e.retryAfterMs),
+  ],
+  [
+    CircuitOpenError,
+    503,
+    (e: CircuitOpenError) => ({ peer: e.peer }),
+    (e: CircuitOpenError) => retryAfter(e.retryAfterMs),
+  ],
+  [
+    DrainTimeoutError,
+    503,
+    (e: DrainTimeoutError) => ({ partition: e.partition, to: e.to }),
+    () => retryAfter(1_000),
+  ],
+  [InvalidConsistencyTokenError, 400, none],
 ];
 
 /** Maps any thrown value to an HttpError; unknown errors become a 500 that hides the message. */
@@ -61,11 +141,14 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof DomainError)
     return new HttpError(422, error.code, error.message, { details: { ...error.details } });
-  for (const [type, status, details] of MAPPINGS) {
+  for (const [type, status, details, headers] of MAPPINGS) {
     if (error instanceof type) {
       return new HttpError(status, error.name, error.message, {
         details: details(error as never),
+        headers: headers?.(error as never) ?? {},
         cause: error,
+        // Mapped 5xx answers are deliberate (fenced, quorum or peer unavailable): say why.
+        expose: true,
       });
     }
   }

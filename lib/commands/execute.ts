@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
-import { decodeHlc } from '../clock/hlc.ts';
+import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -118,6 +118,21 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
   throw new ContentionError(request.aggregateId, maxAttempts, { cause: lastError });
 }
 
+/**
+ * The new events must sort after the head they were decided on, even when another region wrote that head
+ * with a clock ahead of ours (a core partition that just moved here): the clock receives the head first.
+ * Read-your-writes relies on this (core: state head >= token). A head further ahead than maxDriftMs is
+ * not merged, so a peer with a broken clock cannot block writes; ordering may then lag that far.
+ */
+function observeHead(clock: HybridLogicalClock, head: string | null): void {
+  if (!head) return;
+  try {
+    clock.receive(decodeHlc(head));
+  } catch (error) {
+    if (!(error instanceof ClockDriftError)) throw error;
+  }
+}
+
 /** The projection row, caught up with any events the log has beyond it (a writer may have died between). */
 async function currentRecord(
   deps: CommandDeps,
@@ -150,6 +165,8 @@ async function appendDecided(
   const fence =
     aggregate.tier === 'core' && deps.fenceCoreWrite ? await deps.fenceCoreWrite(partition) : undefined;
   const correlationId = request.correlationId ?? ulid();
+  // Important/ordinary rows are folded in HLC order (and read-your-writes compares HLCs): sort after the head.
+  observeHead(deps.clock, record.head);
   const envelopes = envelopeEvents(input.domainEvents, {
     aggregate,
     aggregateId: request.aggregateId,

@@ -1,1 +1,60 @@
+export { partitionCaughtUp, type RegionLog } from './catch-up.ts';
+export {
+  DynamoControlReplica,
+  type DynamoControlReplicaOptions,
+  REGISTER_SORT_KEY,
+} from './dynamodb-replica.ts';
+export {
+  DrainTimeoutError,
+  EpochConflictError,
+  InvalidTransitionError,
+  NotHomeError,
+  OwnershipError,
+  PartitionFencedError,
+  QuorumUnavailableError,
+  StaleEpochError,
+} from './errors.ts';
+export { localFenceGuard } from './fence-guard.ts';
+export {
+  type HotPartitionInput,
+  type HotPartitionReport,
+  hotPartitionReport,
+  type MoveSuggestion,
+  RequestCounter,
+} from './hot-partitions.ts';
+export { PartitionOwnership, type PartitionOwnershipOptions } from './ownership.ts';
 export { partitionOf } from './partition.ts';
+export {
+  type FenceReason,
+  nextPartitionValue,
+  OWNERSHIP_DEFAULTS,
+  PARTITION_STATES,
+  type PartitionChange,
+  type PartitionEntry,
+  PartitionMap,
+  type PartitionMapOptions,
+  type PartitionState,
+  type PartitionValue,
+  partitionKey,
+  toEntry,
+} from './partition-map.ts';
+export { type ConflictResolver, QuorumRegister, type QuorumRegisterOptions } from './quorum-register.ts';
+export {
+  decidedRecord,
+  type ReadRound,
+  type RegisterRecord,
+  replicaAccepts,
+  sameProposal,
+  topCandidates,
+} from './register-record.ts';
+export {
+  type CatchUpCheck,
+  fencePartition,
+  movePartitionHome,
+  type RehomeOptions,
+  type RehomeReport,
+  rehomePartition,
+  restorePartition,
+  unfencePartition,
+} from './rehome.ts';
+export { type ControlReplica, InMemoryControlReplica } from './replica.ts';

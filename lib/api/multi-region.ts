@@ -1,0 +1,114 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Topology } from '../config/schema.ts';
+import { peersOf } from '../config/topology.ts';
+import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
+import { RequestCounter } from '../ownership/hot-partitions.ts';
+import { PartitionOwnership } from '../ownership/ownership.ts';
+import { OWNERSHIP_DEFAULTS, PartitionMap } from '../ownership/partition-map.ts';
+import { QuorumRegister } from '../ownership/quorum-register.ts';
+import type { RegionBreakers } from '../resilience/health.ts';
+import { ServiceBreakers, serviceBreakerOptions } from '../resilience/service-breaker.ts';
+import { type LagReader, SyncBreakers } from '../resilience/sync-breaker.ts';
+import { TrafficBreaker } from '../resilience/traffic-breaker.ts';
+import { DynamoLocalLog } from '../routing/local-log.ts';
+import { PeerClient } from '../routing/peer-client.ts';
+import { ReadYourWrites, type StateHeadReader, type WatermarkReader } from '../routing/read-your-writes.ts';
+import { CommandRouter } from '../routing/router.ts';
+import type { PeerTransport } from '../routing/transport.ts';
+import type { ApiRouting } from './routing.ts';
+
+export interface MultiRegionOptions {
+  readonly topology: Topology;
+  readonly region: string;
+  /** A document client per configured region (the local one included), for the quorum control state. */
+  readonly controlClients: Readonly<Record<string, DynamoDBDocumentClient>>;
+  /** Control table name; the same in every region (lib/store/tables.ts). */
+  readonly controlTable: string | (() => string);
+  /** The local events table, for read-your-writes point reads. */
+  readonly events: { readonly client: DynamoDBDocumentClient; readonly tableName: string | (() => string) };
+  readonly states: StateHeadReader;
+  readonly transport: PeerTransport;
+  /** REGION_ENDPOINTS, for 307 redirects. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** Replication lag per peer (replication module); without it the sync breakers never open. */
+  readonly lag?: LagReader;
+  /** Newest HLC applied per origin (replication module); optional fast negative for read-your-writes. */
+  readonly watermarks?: WatermarkReader;
+  readonly leaseMs?: number;
+  readonly skewMarginMs?: number;
+}
+
+/** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
+export interface MultiRegion {
+  readonly api: {
+    readonly fenceCoreWrite: (partition: number) => ReturnType<PartitionOwnership['fenceCoreWrite']>;
+    readonly routing: ApiRouting;
+    readonly breakers: RegionBreakers;
+  };
+  readonly register: QuorumRegister;
+  readonly map: PartitionMap;
+  readonly ownership: PartitionOwnership;
+  readonly requestCounter: RequestCounter;
+}
+
+/**
+ * Wires ownership (quorum partition map, leases, fencing), routing (forward/redirect, read-your-writes)
+ * and the three breakers for one region, from clients and names only.
+ * @example const multi = multiRegionDeps({ topology, region, controlClients, controlTable, events, states, transport, endpoints }); createApiHandler({ ...base, ...multi.api });
+ */
+export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
+  const { topology, region } = options;
+  const replicas = topology.regions.map((r) => {
+    const client = options.controlClients[r.name];
+    if (!client) throw new Error(`no DynamoDB client for region ${r.name}`);
+    return new DynamoControlReplica({ region: r.name, client, tableName: options.controlTable });
+  });
+  const local = replicas.find((r) => r.region === region)!;
+  const register = new QuorumRegister({ replicas, callTimeoutMs: topology.routing.forwardTimeoutMs });
+  const map = new PartitionMap({
+    register,
+    leaseMs: options.leaseMs ?? OWNERSHIP_DEFAULTS.leaseMs,
+    skewMarginMs: options.skewMarginMs ?? OWNERSHIP_DEFAULTS.skewMarginMs,
+  });
+  const ownership = new PartitionOwnership({ region, map, local, controlTable: options.controlTable });
+  const service = new ServiceBreakers(serviceBreakerOptions(topology.thresholds));
+  const sync = new SyncBreakers({
+    peers: peersOf(topology, region),
+    lag: options.lag ?? { lagMs: async () => null },
+    degradeLagMs: topology.thresholds.degradeLagMs,
+    recoverLagMs: topology.thresholds.recoverLagMs,
+  });
+  const traffic = new TrafficBreaker({ region, register, local });
+  const requestCounter = new RequestCounter();
+  const router = new CommandRouter({
+    region,
+    partitions: topology.partitions,
+    mode: topology.routing.coreMode,
+    homes: ownership,
+    degrade: sync,
+    peers: new PeerClient({
+      transport: options.transport,
+      breakers: service,
+      timeoutMs: topology.routing.forwardTimeoutMs,
+    }),
+    endpoints: options.endpoints,
+  });
+  const readYourWrites = new ReadYourWrites({
+    region,
+    waitMs: topology.routing.readYourWritesWaitMs,
+    states: options.states,
+    log: new DynamoLocalLog(options.events),
+    ...(options.watermarks ? { watermarks: options.watermarks } : {}),
+  });
+  return {
+    api: {
+      fenceCoreWrite: (partition) => ownership.fenceCoreWrite(partition),
+      routing: { router, readYourWrites, requestCounter, partitions: topology.partitions },
+      breakers: { service, sync, traffic },
+    },
+    register,
+    map,
+    ownership,
+    requestCounter,
+  };
+}

@@ -1,0 +1,153 @@
+import type { CoreWriteFence } from '../commands/execute.ts';
+import { NotHomeError, PartitionFencedError } from './errors.ts';
+import { localFenceGuard } from './fence-guard.ts';
+import {
+  type PartitionEntry,
+  type PartitionMap,
+  type PartitionValue,
+  partitionKey,
+} from './partition-map.ts';
+import type { ControlReplica } from './replica.ts';
+
+export interface PartitionOwnershipOptions {
+  readonly region: string;
+  readonly map: PartitionMap;
+  /** This region's replica of the control state; repaired after every lease read. */
+  readonly local: ControlReplica;
+  /** This region's control table, for the ConditionCheck every core append carries. */
+  readonly controlTable: string | (() => string);
+  /** Home of a partition nobody owns yet (default: the region that received the first write). */
+  readonly initialHome?: (partition: number, receivedIn: string) => string;
+  readonly now?: () => number;
+  /** Monotonic clock for lease ages (default performance.now). */
+  readonly monotonic?: () => number;
+}
+
+interface Lease {
+  readonly entry: PartitionEntry | null;
+  /** Monotonic time at which the majority read that produced `entry` STARTED. */
+  readonly readStartedAt: number;
+}
+
+/**
+ * One region's view of partition ownership and the fencing hook for core writes.
+ *
+ * Why an old home cannot write after a move, even one that missed the update and comes back:
+ * 1. Every core append carries a ConditionCheck on the region's local copy (`localFenceGuard`): a region
+ *    that received the fence refuses at once (StaleEpochError).
+ * 2. A region that missed the fence still has a stale local copy, so the local check is not enough. A home
+ *    therefore only writes while it holds a LEASE: a majority read of the register confirming
+ *    `home = me, epoch, active`, started less than `leaseMs` ago (a restarted region has no lease).
+ *    A majority read that starts after the fence committed intersects the fence's majority and sees it,
+ *    so every lease on the old entry expires before fenceCommit + leaseMs.
+ * 3. The new home may write only from `activeFrom`, which the unfence sets to unfenceTime + leaseMs +
+ *    skewMarginMs; the unfence is proposed after the fence committed. So the old home's last possible
+ *    write precedes the new home's first, given clock offsets and in-flight writes below skewMarginMs.
+ * A partition nobody owns is claimed by compare-and-set on a majority (one claim wins per epoch).
+ * @example const fence = await ownership.fenceCoreWrite(17); // { epoch, guards } for executeCommand
+ */
+export class PartitionOwnership {
+  readonly region: string;
+  private readonly map: PartitionMap;
+  private readonly local: ControlReplica;
+  private readonly controlTable: () => string;
+  private readonly initialHome: (partition: number, receivedIn: string) => string;
+  private readonly now: () => number;
+  private readonly monotonic: () => number;
+  private readonly leases = new Map<number, Lease>();
+  private readonly refreshing = new Map<number, Promise<Lease>>();
+
+  constructor(options: PartitionOwnershipOptions) {
+    this.region = options.region;
+    this.map = options.map;
+    this.local = options.local;
+    const table = options.controlTable;
+    this.controlTable = typeof table === 'string' ? () => table : table;
+    this.initialHome = options.initialHome ?? ((_, receivedIn) => receivedIn);
+    this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? (() => performance.now());
+  }
+
+  /** The partition's committed entry for routing (cached for at most a lease); claims it when `claim`. */
+  async entryFor(partition: number, options: { claim?: boolean } = {}): Promise<PartitionEntry | null> {
+    let lease = await this.currentLease(partition);
+    if (!lease.entry && options.claim) {
+      await this.map.claim(partition, this.initialHome(partition, this.region));
+      lease = await this.refresh(partition);
+    }
+    if (
+      lease.entry?.state === 'fenced' &&
+      lease.entry.reason === 'contention' &&
+      lease.entry.home === this.region
+    ) {
+      await this.map.change(partition, lease.entry, { state: 'active' });
+      lease = await this.refresh(partition);
+    }
+    return lease.entry;
+  }
+
+  /** `CommandDeps.fenceCoreWrite`: the epoch and guard for a core append, or NotHome/PartitionFenced. */
+  async fenceCoreWrite(partition: number): Promise<CoreWriteFence> {
+    const entry = (await this.entryFor(partition, { claim: true }))!;
+    if (entry.home !== this.region) throw new NotHomeError(partition, this.region, entry.home, entry.epoch);
+    if (entry.state === 'fenced') throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
+    const wait = entry.activeFrom - this.now();
+    if (wait > 0) throw new PartitionFencedError(partition, entry.epoch, wait);
+    const guard = localFenceGuard({
+      tableName: this.controlTable(),
+      region: this.region,
+      entry,
+      onFailure: () => this.invalidate(partition),
+    });
+    return { epoch: entry.epoch, guards: [guard] };
+  }
+
+  /** Forgets the cached entry (after a StaleEpoch/NotHome answer), so the next call reads a majority. */
+  invalidate(partition: number): void {
+    this.leases.delete(partition);
+  }
+
+  /** A lease younger than leaseMs (renewed in the background past half its age), else a fresh read. */
+  private async currentLease(partition: number): Promise<Lease> {
+    const lease = this.leases.get(partition);
+    const age = lease ? this.monotonic() - lease.readStartedAt : Number.POSITIVE_INFINITY;
+    if (!lease || age >= this.map.leaseMs) return this.refresh(partition);
+    if (age >= this.map.leaseMs / 2) this.refresh(partition).catch(() => undefined);
+    return lease;
+  }
+
+  private refresh(partition: number): Promise<Lease> {
+    const pending = this.refreshing.get(partition);
+    if (pending) return pending;
+    const started = this.monotonic();
+    const next = this.map
+      .read(partition)
+      .then(async (read) => {
+        const entry = read ? await this.settleLocalCopy(read) : read;
+        const lease = { entry, readStartedAt: started };
+        this.leases.set(partition, lease);
+        return lease;
+      })
+      .finally(() => this.refreshing.delete(partition));
+    this.refreshing.set(partition, next);
+    return next;
+  }
+
+  /**
+   * The local copy must hold the committed entry for the append's ConditionCheck to pass. It may instead
+   * hold a losing proposal of the same (or a later) epoch: two regions claimed at once and the loser's
+   * write reached this replica first. Then the home supersedes it with the same value at epoch + 1 (same
+   * home, still active: no second writer appears, so no hold time is needed).
+   */
+  private async settleLocalCopy(entry: PartitionEntry): Promise<PartitionEntry> {
+    let current = entry;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { partition: _p, epoch, ballot, ...value } = current;
+      if (await this.local.write<PartitionValue>(partitionKey(current.partition), { epoch, ballot, value }))
+        break;
+      if (current.home !== this.region || current.state !== 'active') break;
+      current = await this.map.change(current.partition, current, {});
+    }
+    return current;
+  }
+}

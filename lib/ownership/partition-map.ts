@@ -1,0 +1,146 @@
+import { InvalidTransitionError } from './errors.ts';
+import type { QuorumRegister } from './quorum-register.ts';
+import type { RegisterRecord } from './register-record.ts';
+
+/**
+ * Lease and skew margin in production: a home re-confirms its ownership from a majority at least every
+ * 5 s (in the background, at half the lease), and a new home waits lease + 2 s after an unfence.
+ */
+export const OWNERSHIP_DEFAULTS = { leaseMs: 5_000, skewMarginMs: 2_000 } as const;
+
+export const PARTITION_STATES = ['active', 'fenced'] as const;
+export type PartitionState = (typeof PARTITION_STATES)[number];
+
+/** Why a partition is fenced: a re-homing in progress, an operator, or contention between proposers. */
+export type FenceReason = 'rehome' | 'operator' | 'contention';
+
+/** What the partition map stores per partition (the register value). */
+export interface PartitionValue {
+  readonly home: string;
+  readonly state: PartitionState;
+  /** Wall-clock ms before which the home must not accept writes (lets the previous home's lease run out). */
+  readonly activeFrom: number;
+  readonly reason?: FenceReason;
+}
+
+/** A committed partition-map entry: the value plus its epoch (the fencing token) and proposal id. */
+export interface PartitionEntry extends PartitionValue {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly ballot: string;
+}
+
+export interface PartitionChange {
+  readonly home?: string;
+  readonly state?: PartitionState;
+  readonly reason?: FenceReason;
+}
+
+/** Control-table key of a partition's register. */
+export function partitionKey(partition: number): string {
+  return `PARTITION#${partition}`;
+}
+
+/** The entry a register record stands for. */
+export function toEntry(partition: number, record: RegisterRecord<PartitionValue>): PartitionEntry {
+  return { partition, epoch: record.epoch, ballot: record.ballot, ...record.value };
+}
+
+/**
+ * The next value of a partition (pure). Rules that keep one writer per partition:
+ * - the home changes only while the partition is fenced (fence -> move -> unfence), never active to active;
+ * - unfencing sets `activeFrom = now + holdMs` (holdMs = lease + clock-skew margin): the unfence is
+ *   proposed after the fence committed, and any lease on an older entry came from a read that started
+ *   before the fence committed, so it has run out before the (possibly new) home may write.
+ * @example nextPartitionValue(entry, { state: 'fenced', reason: 'rehome' }, { now: Date.now(), holdMs: 7_000 })
+ */
+export function nextPartitionValue(
+  current: PartitionEntry | null,
+  change: PartitionChange,
+  clock: { readonly now: number; readonly holdMs: number },
+): PartitionValue {
+  if (current === null) {
+    if (!change.home) throw new InvalidTransitionError(-1, 'a first claim needs a home');
+    return { home: change.home, state: change.state ?? 'active', activeFrom: 0 };
+  }
+  const home = change.home ?? current.home;
+  const state = change.state ?? current.state;
+  if (home !== current.home && current.state === 'active') {
+    throw new InvalidTransitionError(current.partition, `fence before moving the home from ${current.home}`);
+  }
+  const unfencing = current.state === 'fenced' && state === 'active';
+  const activeFrom = unfencing ? Math.max(current.activeFrom, clock.now + clock.holdMs) : current.activeFrom;
+  return state === 'fenced'
+    ? { home, state, activeFrom, reason: change.reason ?? current.reason ?? 'operator' }
+    : { home, state, activeFrom };
+}
+
+/** Contention between proposals of one epoch: keep the most widely held home, but fenced (see nextPartitionValue). */
+function resolveContention(candidates: ReadonlyArray<RegisterRecord<PartitionValue>>): PartitionValue {
+  const chosen = candidates[0]!.value;
+  return { home: chosen.home, state: 'fenced', activeFrom: chosen.activeFrom, reason: 'contention' };
+}
+
+export interface PartitionMapOptions {
+  readonly register: QuorumRegister;
+  /** How long a home trusts a majority read of its own entry (see PartitionOwnership). */
+  readonly leaseMs: number;
+  /** Allowance for clock offset between regions and for a write still in flight after its lease check. */
+  readonly skewMarginMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The partition map: partition -> home region + epoch, one quorum register per partition in the control
+ * tables of every region.
+ * @example const entry = (await map.read(17)) ?? (await map.claim(17, 'eu-west-1'));
+ */
+export class PartitionMap {
+  readonly leaseMs: number;
+  readonly skewMarginMs: number;
+  readonly register: QuorumRegister;
+  private readonly now: () => number;
+
+  constructor(options: PartitionMapOptions) {
+    this.register = options.register;
+    this.leaseMs = options.leaseMs;
+    this.skewMarginMs = options.skewMarginMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The committed entry of a partition (majority read), or null when no region ever homed it. */
+  async read(partition: number): Promise<PartitionEntry | null> {
+    const record = await this.register.read(partitionKey(partition), resolveContention);
+    return record ? toEntry(partition, record) : null;
+  }
+
+  /** Homes an unknown partition in `home` by compare-and-set on a majority; returns whichever claim won. */
+  async claim(partition: number, home: string): Promise<PartitionEntry> {
+    try {
+      return await this.change(partition, null, { home });
+    } catch (error) {
+      const winner = await this.read(partition);
+      if (winner) return winner;
+      throw error;
+    }
+  }
+
+  /** Commits `change` over `current` (which must be the committed entry) at epoch + 1. */
+  async change(
+    partition: number,
+    current: PartitionEntry | null,
+    change: PartitionChange,
+  ): Promise<PartitionEntry> {
+    const value = nextPartitionValue(current, change, {
+      now: this.now(),
+      holdMs: this.leaseMs + this.skewMarginMs,
+    });
+    const expected = current ? { epoch: current.epoch, ballot: current.ballot, value: current } : null;
+    const record = await this.register.compareAndSet<PartitionValue>(
+      partitionKey(partition),
+      expected,
+      value,
+    );
+    return toEntry(partition, record);
+  }
+}

@@ -1,0 +1,169 @@
+import { ulid } from 'ulid';
+import { EpochConflictError, QuorumUnavailableError } from './errors.ts';
+import { type ReadRound, type RegisterRecord, topCandidates } from './register-record.ts';
+import type { ControlReplica } from './replica.ts';
+
+export interface QuorumRegisterOptions {
+  /** One replica per configured region, the local one included. */
+  readonly replicas: readonly ControlReplica[];
+  /** A replica that has not answered within this many ms counts as down for the round (0 = wait forever). */
+  readonly callTimeoutMs?: number;
+  /** Unique proposal ids; injectable so property tests replay deterministically. */
+  readonly newBallot?: () => string;
+  /** Read/write-back rounds before giving up under contention. */
+  readonly maxRounds?: number;
+}
+
+/**
+ * Builds the value of a new proposal when a read finds several proposals at the top epoch and none of them
+ * can be completed (concurrent proposers, none reached a majority).
+ */
+export type ConflictResolver<V> = (candidates: ReadonlyArray<RegisterRecord<V>>) => V;
+
+interface WriteOutcome {
+  readonly acks: number;
+  readonly rejected: number;
+}
+
+/**
+ * A multi-writer register replicated over every region's control table, read and written through
+ * majorities (ABD-style, with compare-and-set on the epoch):
+ * - a proposal for epoch e+1 commits when a majority of replicas stored it; since a replica holds at
+ *   most one proposal per epoch and never goes back (`replicaAccepts`), at most one proposal per epoch
+ *   can ever commit, so two proposers never both win;
+ * - a read asks every replica, takes the top epoch among a majority of answers and writes it back to a
+ *   majority before returning it unless a majority already holds it, so once a read returned epoch e
+ *   every later read returns >= e (the register never goes backwards), and it survives losing any
+ *   minority of regions.
+ * @example const entry = await register.read('PARTITION#17'); await register.compareAndSet('PARTITION#17', entry, next);
+ */
+export class QuorumRegister {
+  readonly majority: number;
+  private readonly replicas: readonly ControlReplica[];
+  private readonly callTimeoutMs: number;
+  private readonly newBallot: () => string;
+  private readonly maxRounds: number;
+
+  constructor(options: QuorumRegisterOptions) {
+    this.replicas = options.replicas;
+    this.majority = Math.floor(options.replicas.length / 2) + 1;
+    this.callTimeoutMs = options.callTimeoutMs ?? 2_000;
+    this.newBallot = options.newBallot ?? ulid;
+    this.maxRounds = options.maxRounds ?? 3;
+  }
+
+  /** Regions of the replicas, in order. */
+  get regions(): string[] {
+    return this.replicas.map((r) => r.region);
+  }
+
+  /** The committed value under `key` (null when none is committed); throws QuorumUnavailableError. */
+  async read<V>(key: string, resolve?: ConflictResolver<V>): Promise<RegisterRecord<V> | null> {
+    let lastError: Error | undefined;
+    for (let round = 1; round <= this.maxRounds; round++) {
+      try {
+        const outcome = await this.readOnce(key, resolve);
+        if (outcome !== undefined) return outcome;
+      } catch (error) {
+        if (!(error instanceof EpochConflictError) || round === this.maxRounds) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError ?? new QuorumUnavailableError(key, 0, this.majority);
+  }
+
+  /** One read round: the decided record, or undefined to go again. */
+  private async readOnce<V>(
+    key: string,
+    resolve?: ConflictResolver<V>,
+  ): Promise<RegisterRecord<V> | null | undefined> {
+    const answers = await this.readRound<V>(key);
+    if (answers.size < this.majority) throw new QuorumUnavailableError(key, answers.size, this.majority);
+    const candidates = topCandidates(answers);
+    if (candidates.length === 0) return null; // a majority has nothing: nothing is committed
+    const held = candidates.find((c) => c.holders >= this.majority);
+    if (held) return held.record;
+    // Complete an unfinished proposal; at most one candidate per epoch can reach a majority.
+    for (const candidate of candidates) {
+      const outcome = await this.writeRound(key, candidate.record);
+      if (outcome.acks >= this.majority) return candidate.record;
+    }
+    // Concurrent proposals blocked each other: supersede them all with a new epoch.
+    const records = candidates.map((c) => c.record);
+    return this.compareAndSet(key, records[0]!, resolve ? resolve(records) : records[0]!.value);
+  }
+
+  /**
+   * Proposes `value` at epoch `expected.epoch + 1` (1 when `expected` is null); commits only if no other
+   * proposal reached that epoch first. Throws EpochConflictError when it lost (re-read and decide again).
+   */
+  async compareAndSet<V>(
+    key: string,
+    expected: RegisterRecord<V> | null,
+    value: V,
+  ): Promise<RegisterRecord<V>> {
+    const record: RegisterRecord<V> = { epoch: (expected?.epoch ?? 0) + 1, ballot: this.newBallot(), value };
+    const outcome = await this.writeRound(key, record);
+    if (outcome.acks >= this.majority) return record;
+    if (outcome.rejected > 0)
+      throw new EpochConflictError(key, expected?.epoch ?? 0, outcome.acks, this.majority);
+    throw new QuorumUnavailableError(key, outcome.acks, this.majority);
+  }
+
+  /** Answers from the replicas: stops early once a majority agrees, else waits for every replica. */
+  private readRound<V>(key: string): Promise<ReadRound<V>> {
+    return new Promise((resolve) => {
+      const answers = new Map<string, RegisterRecord<V> | null>();
+      let settled = 0;
+      const settle = () => {
+        settled++;
+        const [top] = topCandidates(answers);
+        const empty = [...answers.values()].filter((r) => r === null).length;
+        if (settled === this.replicas.length || Math.max(top?.holders ?? 0, empty) >= this.majority)
+          resolve(answers);
+      };
+      for (const replica of this.replicas) {
+        this.withTimeout(replica.read<V>(key)).then((record) => {
+          answers.set(replica.region, record);
+          settle();
+        }, settle);
+      }
+    });
+  }
+
+  /** Writes to every replica; resolves once a majority acked or a majority can no longer be reached. */
+  private writeRound<V>(key: string, record: RegisterRecord<V>): Promise<WriteOutcome> {
+    return new Promise((resolve) => {
+      let acks = 0;
+      let rejected = 0;
+      let failed = 0;
+      const settle = () => {
+        const hopeless = rejected + failed > this.replicas.length - this.majority;
+        if (acks >= this.majority || hopeless || acks + rejected + failed === this.replicas.length)
+          resolve({ acks, rejected });
+      };
+      for (const replica of this.replicas) {
+        this.withTimeout(replica.write(key, record)).then(
+          (stored) => {
+            if (stored) acks++;
+            else rejected++;
+            settle();
+          },
+          () => {
+            failed++;
+            settle();
+          },
+        );
+      }
+    });
+  }
+
+  private withTimeout<T>(call: Promise<T>): Promise<T> {
+    if (this.callTimeoutMs <= 0) return call;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('replica call timed out')), this.callTimeoutMs);
+    });
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,110 @@
+import { DrainTimeoutError, InvalidTransitionError } from './errors.ts';
+import type { FenceReason, PartitionEntry, PartitionMap } from './partition-map.ts';
+
+/** True once `to` has every event `from` wrote for the partition (port; see `partitionCaughtUp`). */
+export type CatchUpCheck = (partition: number, from: string, to: string) => Promise<boolean>;
+
+async function committed(map: PartitionMap, partition: number): Promise<PartitionEntry> {
+  const entry = await map.read(partition);
+  if (!entry) throw new InvalidTransitionError(partition, 'the partition has no home yet');
+  return entry;
+}
+
+/** Step 1 of a re-homing: epoch + 1, state fenced (idempotent). No region accepts core writes after it. */
+export async function fencePartition(
+  map: PartitionMap,
+  partition: number,
+  reason: FenceReason = 'rehome',
+): Promise<PartitionEntry> {
+  const current = await committed(map, partition);
+  if (current.state === 'fenced') return current;
+  return map.change(partition, current, { state: 'fenced', reason });
+}
+
+/** Step 3: home = `to`, epoch + 1, still fenced (idempotent; the partition must be fenced). */
+export async function movePartitionHome(
+  map: PartitionMap,
+  partition: number,
+  to: string,
+): Promise<PartitionEntry> {
+  const current = await committed(map, partition);
+  if (current.home === to) return current;
+  return map.change(partition, current, { home: to });
+}
+
+/** Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on. */
+export async function unfencePartition(map: PartitionMap, partition: number): Promise<PartitionEntry> {
+  const current = await committed(map, partition);
+  if (current.state === 'active') return current;
+  return map.change(partition, current, { state: 'active' });
+}
+
+/** Rollback: give the partition back to `home` and unfence it, whatever step a re-homing stopped at. */
+export async function restorePartition(
+  map: PartitionMap,
+  partition: number,
+  home: string,
+): Promise<PartitionEntry> {
+  let current = await committed(map, partition);
+  if (current.home !== home) {
+    if (current.state === 'active') current = await map.change(partition, current, { state: 'fenced' });
+    current = await map.change(partition, current, { home });
+  }
+  return current.state === 'active' ? current : map.change(partition, current, { state: 'active' });
+}
+
+export interface RehomeOptions {
+  readonly partition: number;
+  readonly to: string;
+  readonly catchUp: CatchUpCheck;
+  readonly pollMs?: number;
+  readonly timeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RehomeReport {
+  readonly partition: number;
+  readonly from: string;
+  readonly to: string;
+  /** Epochs written by fence, move and unfence. */
+  readonly epochs: { readonly fenced: number; readonly moved: number; readonly active: number };
+  /** Wall-clock ms from which the new home accepts writes. */
+  readonly activeFrom: number;
+  readonly drainedInMs: number;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Moves a partition's home (planned switchover, RPO 0): fence -> drain (wait until `to` has `from`'s
+ * events of the partition) -> move -> unfence. On a drain timeout it restores the old home and throws
+ * DrainTimeoutError.
+ * @example await rehomePartition(map, { partition: 17, to: 'eu-west-1', catchUp: partitionCaughtUp(logs) })
+ */
+export async function rehomePartition(map: PartitionMap, options: RehomeOptions): Promise<RehomeReport> {
+  const { partition, to } = options;
+  const before = await committed(map, partition);
+  const from = before.home;
+  const fenced = await fencePartition(map, partition);
+  const sleep = options.sleep ?? delay;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const started = Date.now();
+  while (from !== to && !(await options.catchUp(partition, from, to))) {
+    if (Date.now() - started >= timeoutMs) {
+      await restorePartition(map, partition, from);
+      throw new DrainTimeoutError(partition, from, to, Date.now() - started);
+    }
+    await sleep(options.pollMs ?? 500);
+  }
+  const drainedInMs = Date.now() - started;
+  const moved = await movePartitionHome(map, partition, to);
+  const active = await unfencePartition(map, partition);
+  return {
+    partition,
+    from,
+    to,
+    epochs: { fenced: fenced.epoch, moved: moved.epoch, active: active.epoch },
+    activeFrom: active.activeFrom,
+    drainedInMs,
+  };
+}

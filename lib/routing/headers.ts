@@ -1,0 +1,24 @@
+/** HTTP headers of the routing layer. */
+export const ROUTING_HEADERS = {
+  /** The region that executed the request (every response). */
+  region: 'X-Multiactive-Region',
+  /** Where a write landed (responses) / what a read must observe (requests). */
+  token: 'X-Consistency-Token',
+  /** Set on a request forwarded by a peer: the receiver never forwards it again. */
+  forwardedBy: 'X-Multiactive-Forwarded-By',
+  /** The partition's home region (on redirects and 421 answers). */
+  home: 'X-Multiactive-Home',
+  /** The region a read with a token was answered from, when it went back to the origin. */
+  readSource: 'X-Multiactive-Read-Source',
+} as const;
+
+/** A header's value, matched case-insensitively (API Gateway lower-cases names; clients may not). */
+export function headerValue(
+  headers: Readonly<Record<string, string | undefined>> | undefined,
+  name: string,
+): string | undefined {
+  if (!headers) return undefined;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}

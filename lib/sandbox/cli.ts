@@ -1,110 +1,153 @@
 import './polyfills.ts';
-import { exampleAggregates } from '../../events/index.ts';
-import { createApiHandler } from '../api/index.ts';
-import { HybridLogicalClock } from '../clock/index.ts';
-import { loadTopology, regionNames } from '../config/index.ts';
-import { createRegistry } from '../model/index.ts';
-import { createTables, EventStore, StateStore, tableNames } from '../store/index.ts';
-import { localClients } from './dynamodb/clients.ts';
-import { type DynamoLocal, startDynamoLocal } from './dynamodb/local.ts';
-import { serveApi } from './http-server.ts';
+import { parseUp, type UpOptions, USAGE, UsageError } from './cli-args.ts';
+import { callSandbox, chaosRequest, runbookRequest } from './cli-remote.ts';
+import { startControlServer } from './control/server.ts';
+import { readStateFile, removeStateFile, writeStateFile } from './control/state-file.ts';
+import { formatReport } from './demo/report.ts';
+import { runDemo } from './demo/scenario.ts';
+import { SandboxError, UnknownSandboxRegionError } from './errors.ts';
+import { Sandbox } from './platform/sandbox.ts';
 
-const USAGE = `usage: multiactive start [--once] [--regions N]`;
+const started = Date.now();
+const log = (line: string) =>
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
 
-interface StartOptions {
-  once: boolean;
-  regions: number;
+async function bringUp(options: UpOptions): Promise<Sandbox> {
+  log(
+    `sandbox: ${options.regions} regions${options.fast ? ', fast timers' : ''}, front door in ${options.mode} mode`,
+  );
+  const sandbox = await Sandbox.start({
+    regions: options.regions,
+    fast: options.fast,
+    mode: options.mode,
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    log,
+  });
+  log(
+    `templates from ${sandbox.templateSource}; ${sandbox.wiredRules.length} rules wired from the synthesized stacks`,
+  );
+  for (const skipped of sandbox.skippedTargets) log(`  (target not bound in the sandbox: ${skipped})`);
+  return sandbox;
 }
 
-function parseStart(args: string[]): StartOptions {
-  const options: StartOptions = { once: false, regions: 3 };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--once') options.once = true;
-    else if (arg === '--regions') options.regions = Number(args[++i]);
-    else throw new UsageError(`unknown option "${arg}"`);
-  }
-  if (!Number.isInteger(options.regions) || options.regions < 2 || options.regions > 3) {
-    throw new UsageError('--regions must be 2 or 3');
-  }
-  return options;
+function printUrls(sandbox: Sandbox): void {
+  console.log('\nregional APIs:');
+  for (const r of sandbox.regions)
+    console.log(`  ${r.name.padEnd(16)} ${r.apiUrl}   (DynamoDB Local ${r.endpoint})`);
+  console.log(
+    `front door:       ${sandbox.gtm.frontDoorUrl}   (header x-client-region: <region> says where you are)`,
+  );
+  console.log(`DNS:              dig @127.0.0.1 -p ${sandbox.gtm.dnsPort} ${sandbox.gtm.dnsName} A (or TXT)`);
 }
 
-class UsageError extends Error {
-  override readonly name = 'UsageError';
+/** Keeps serving with a control endpoint until Ctrl-C or `multiactive sandbox down`. */
+async function serve(sandbox: Sandbox): Promise<number> {
+  let stopping: Promise<void> | undefined;
+  const { server, url } = await startControlServer(sandbox, () => void stop());
+  const stop = () => {
+    stopping ??= (async () => {
+      log('stopping the sandbox...');
+      server.close();
+      await sandbox.stop();
+      removeStateFile();
+      process.exit(0);
+    })();
+    return stopping;
+  };
+  writeStateFile({
+    pid: process.pid,
+    controlUrl: url,
+    frontDoorUrl: sandbox.gtm.frontDoorUrl,
+    dnsPort: sandbox.gtm.dnsPort,
+    dnsName: sandbox.gtm.dnsName,
+    regions: Object.fromEntries(sandbox.regions.map((r) => [r.name, r.apiUrl])),
+    startedAt: new Date().toISOString(),
+  });
+  printUrls(sandbox);
+  console.log(
+    `control:          ${url}  (.sandbox/state.json); Ctrl-C or \`multiactive sandbox down\` to stop`,
+  );
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await new Promise(() => {});
+  return 0;
 }
 
-/** Starts one DynamoDB Local and one regional API per region, and writes a few commands through each. */
-async function start(options: StartOptions): Promise<number> {
-  const topology = loadTopology('dev');
-  const regions = regionNames(topology).slice(0, options.regions);
-  const registry = createRegistry(exampleAggregates, topology);
-  const processes: DynamoLocal[] = [];
-  const stop = async () => Promise.all(processes.map((p) => p.stop()));
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+async function start(args: readonly string[]): Promise<number> {
+  const options = parseUp(args);
+  const sandbox = await bringUp(options);
   try {
-    const urls: Record<string, string> = {};
-    for (const [index, region] of regions.entries()) {
-      console.log(`[${index + 1}/${regions.length}] starting DynamoDB Local for ${region}...`);
-      const dynamo = await startDynamoLocal();
-      processes.push(dynamo);
-      const clients = localClients(dynamo.endpoint, region);
-      await createTables(clients.dynamodb, topology.name);
-      const tables = tableNames(topology.name);
-      const handler = createApiHandler({
-        registry,
-        events: new EventStore({ client: clients.doc, tableName: tables.events }),
-        states: new StateStore({ client: clients.doc, tableName: tables.state }),
-        clock: new HybridLogicalClock({ region }),
-        region,
-        partitions: topology.partitions,
-      });
-      urls[region] = (await serveApi({ handler, region })).url;
-    }
-    for (const region of regions) {
-      const url = urls[region]!;
-      const post = (path: string, body: unknown) =>
-        fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
-      await post(`/v1/account/acct-${region}/commands`, {
-        type: 'OpenAccount',
-        payload: { owner: region, currency: 'EUR' },
-      });
-      const deposit = (await post(`/v1/account/acct-${region}/commands`, {
-        type: 'Deposit',
-        payload: { amount: 100 },
-      })) as {
-        state: unknown;
-      };
-      console.log(`${region}: account acct-${region} -> ${JSON.stringify(deposit.state)}`);
-    }
-    console.log('\nregional APIs:');
-    for (const [region, url] of Object.entries(urls)) console.log(`  ${region.padEnd(16)} ${url}`);
+    const report = await runDemo(sandbox, { phaseMs: options.fast ? 3_000 : 15_000, log });
+    for (const line of formatReport(report)) console.log(line);
     if (options.once) {
-      await stop();
-      return 0;
+      await sandbox.stop();
+      return report.check.passed ? 0 : 1;
     }
-    console.log('\nserving; Ctrl-C to stop');
-    await new Promise(() => {});
-    return 0;
   } catch (error) {
-    await stop();
+    await sandbox.stop();
     throw error;
   }
+  return serve(sandbox);
 }
 
-async function main(argv: string[]): Promise<number> {
+async function sandboxUp(args: readonly string[]): Promise<number> {
+  const options = parseUp(args);
+  const sandbox = await bringUp(options);
+  if (!options.once) return serve(sandbox);
+  printUrls(sandbox);
+  await sandbox.quiesce();
+  const check = await sandbox.check();
+  console.log(`consistency check: ${check.verdict}`);
+  await sandbox.stop();
+  return check.passed ? 0 : 1;
+}
+
+async function remote(request: Parameters<typeof callSandbox>[0]): Promise<number> {
+  const { status, body } = await callSandbox(request);
+  console.log(JSON.stringify(body, null, 2));
+  if (status === 404) return 2;
+  if (status !== 200) return 1;
+  if (request.action === 'check') return (body as { passed?: boolean }).passed ? 0 : 1;
+  if (request.action === 'runbook') return (body as { status?: string }).status === 'SUCCEEDED' ? 0 : 1;
+  return 0;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
-  try {
-    if (command === 'start') return await start(parseStart(rest));
-    throw new UsageError(`unknown command "${command}"`);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`multiactive: ${error.message}\n${USAGE}`);
-      return 2;
-    }
-    throw error;
+  const [sub, ...subArgs] = rest;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'sandbox':
+      if (sub === 'up') return sandboxUp(subArgs);
+      if (sub === 'status') return remote({ action: 'status' });
+      if (sub === 'down') return remote({ action: 'down' });
+      throw new UsageError(`unknown sandbox command "${sub ?? ''}"`);
+    case 'chaos':
+      return remote(chaosRequest(rest));
+    case 'runbook':
+      return remote(runbookRequest(rest, Object.keys(readStateFile()?.regions ?? {})));
+    case 'check':
+      return remote({ action: 'check' });
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
-if (process.exitCode === 0) process.exit(0);
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError || error instanceof UnknownSandboxRegionError) {
+    console.error(`multiactive: ${error.message}\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`multiactive: ${error instanceof SandboxError ? error.message : (error as Error).stack}`);
+    process.exitCode = 1;
+  }
+}
+process.exit(process.exitCode ?? 0);

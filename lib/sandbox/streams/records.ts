@@ -17,6 +17,9 @@ export function toLambdaAttributeValue(value: SdkAttributeValue): LambdaAttribut
   if (value.BS !== undefined) return { BS: value.BS.map(base64) };
   if (value.L !== undefined) return { L: value.L.map(toLambdaAttributeValue) };
   if (value.M !== undefined) return { M: toLambdaImage(value.M) };
+  // DynamoDB Local (2026-01-16) writes an empty map as `{}` in stream records (GetItem says `{"M":{}}`);
+  // DynamoDB and Lambda deliver `{"M":{}}`.
+  if (Object.keys(value).length === 0) return { M: {} };
   throw new TypeError(`Unsupported attribute value: ${JSON.stringify(Object.keys(value))}`);
 }
 

@@ -1,0 +1,21 @@
+/**
+ * Synthesizes every stack of one environment in-process (esbuild bundling skipped) and writes
+ * `{ "<stack name>": <template> }` as JSON to the file named by the second argument. Run by the sandbox
+ * in a child process, so aws-cdk-lib's memory goes away with it: `node --import tsx bin/synth-templates.ts dev out.json`.
+ */
+import { writeFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { createEnvironment } from '../cdk/stacks/environment.ts';
+import { loadTopology } from '../lib/config/index.ts';
+
+const [env = 'dev', out] = process.argv.slice(2);
+if (!out) {
+  console.error('usage: synth-templates.ts <env> <out.json>');
+  process.exit(2);
+}
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stacks = createEnvironment(app, loadTopology(env));
+const assembly = app.synth();
+const names = [...Object.values(stacks.regional), stacks.global].map((s) => s.stackName);
+const templates = Object.fromEntries(names.map((name) => [name, assembly.getStackByName(name).template]));
+writeFileSync(out, JSON.stringify(templates));

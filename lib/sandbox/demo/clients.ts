@@ -1,0 +1,114 @@
+import type { Tier } from '../../config/index.ts';
+import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
+
+/** Outcome counters of the demo's clients, per serving region and tier. */
+export interface WriteTally {
+  /** Events written, keyed `region|tier`. */
+  readonly events: Map<string, number>;
+  /** Refused writes, keyed `tier|status error`. */
+  readonly refused: Map<string, number>;
+  /** Wall-clock ms of every successful write, per client location (for the RTO). */
+  readonly successes: Map<string, number[]>;
+}
+
+/** A new, empty tally. */
+export function newTally(): WriteTally {
+  return { events: new Map(), refused: new Map(), successes: new Map() };
+}
+
+const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by);
+
+/** One command of the example application, with the tier of its aggregate. */
+export interface DemoCommand {
+  readonly tier: Tier;
+  readonly path: string;
+  readonly body: { type: string; payload: Record<string, unknown> };
+}
+
+/** The commands a client near `region` sends on its `turn`-th write: all three aggregates in rotation. */
+export function commandFor(region: string, turn: number): DemoCommand {
+  const user = `${region}-u${turn % 3}`;
+  switch (turn % 3) {
+    case 0:
+      return {
+        tier: 'core',
+        path: `/v1/account/acct-${user}/commands`,
+        body: { type: 'Deposit', payload: { amount: 1 + (turn % 7) } },
+      };
+    case 1:
+      return {
+        tier: 'important',
+        path: `/v1/profile/prof-${user}/commands`,
+        body: { type: 'SetDisplayName', payload: { displayName: `${user} #${turn}` } },
+      };
+    default:
+      return {
+        tier: 'ordinary',
+        path: `/v1/activity/act-${user}/commands`,
+        body: { type: 'AppendEntry', payload: { kind: 'click', message: `turn ${turn}` } },
+      };
+  }
+}
+
+/** The commands that open a client's accounts before the steady writes start. */
+export function openingCommands(region: string): DemoCommand[] {
+  return [0, 1, 2].map((i) => ({
+    tier: 'core' as const,
+    path: `/v1/account/acct-${region}-u${i}/commands`,
+    body: { type: 'OpenAccount', payload: { owner: `${region}-u${i}`, currency: 'EUR' } },
+  }));
+}
+
+/** Sends one command through the front door as a client located in `from`; records the outcome. */
+export async function send(input: {
+  frontDoor: string;
+  from: string;
+  command: DemoCommand;
+  tally: WriteTally;
+}): Promise<boolean> {
+  const { command, tally } = input;
+  try {
+    const response = await fetch(`${input.frontDoor}${command.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [CLIENT_REGION_HEADER]: input.from },
+      body: JSON.stringify(command.body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await response.json().catch(() => ({}))) as { events?: unknown[]; error?: string };
+    if (!response.ok) {
+      bump(tally.refused, `${command.tier}|${response.status} ${body.error ?? ''}`.trim());
+      return false;
+    }
+    const region = response.headers.get('x-multiactive-region') ?? '?';
+    bump(tally.events, `${region}|${command.tier}`, body.events?.length ?? 0);
+    const list = tally.successes.get(input.from) ?? [];
+    list.push(Date.now());
+    tally.successes.set(input.from, list);
+    return true;
+  } catch (error) {
+    bump(tally.refused, `${command.tier}|${(error as Error).name}`);
+    return false;
+  }
+}
+
+/** Clients near each region writing steadily until `stop()`; one write in flight per client. */
+export function startWriters(input: {
+  frontDoor: string;
+  regions: readonly string[];
+  tally: WriteTally;
+  pauseMs: number;
+}): { stop: () => Promise<void> } {
+  let running = true;
+  const loops = input.regions.map(async (from) => {
+    for (let turn = 0; running; turn++) {
+      await send({ frontDoor: input.frontDoor, from, command: commandFor(from, turn), tally: input.tally });
+      await new Promise((r) => setTimeout(r, input.pauseMs));
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

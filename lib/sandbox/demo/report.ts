@@ -1,0 +1,59 @@
+import type { ConsistencyReport } from '../platform/consistency.ts';
+import type { LinkLag } from '../platform/lag-recorder.ts';
+import type { WriteTally } from './clients.ts';
+
+/** Everything the demo measured. */
+export interface DemoReport {
+  readonly regions: readonly string[];
+  readonly lost: string;
+  readonly tally: WriteTally;
+  readonly lag: readonly LinkLag[];
+  readonly conflicts: { detected: number; resolved: number; manual: number };
+  readonly detectionMs: number | undefined;
+  readonly rtoMs: number | undefined;
+  readonly atRisk: number;
+  readonly recovered: number;
+  readonly runbooks: readonly string[];
+  readonly check: ConsistencyReport;
+}
+
+const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${Math.round(v)} ms`);
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The final report of `npm start`, as printable lines. */
+export function formatReport(report: DemoReport): string[] {
+  const tiers = ['core', 'important', 'ordinary'];
+  const writes = [['events written', ...tiers, 'total']];
+  for (const region of report.regions) {
+    const counts = tiers.map((t) => report.tally.events.get(`${region}|${t}`) ?? 0);
+    writes.push([`  ${region}`, ...counts.map(String), String(counts.reduce((a, b) => a + b, 0))]);
+  }
+  const lag = [['replication lag', 'p50', 'p99', 'samples']];
+  for (const link of report.lag) {
+    lag.push([`  ${link.from} -> ${link.to}`, ms(link.p50Ms), ms(link.p99Ms), String(link.samples)]);
+  }
+  const refused = [...report.tally.refused.entries()].map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
+  const { detected, resolved, manual } = report.conflicts;
+  return [
+    '',
+    '=== multiactive sandbox report ===',
+    ...table(writes),
+    `refused writes: ${refused}`,
+    ...table(lag),
+    `conflicts: detected ${detected}, resolved ${resolved}, manual ${manual}`,
+    `failover (${report.lost} lost): detection ${ms(report.detectionMs)}, RTO ${ms(report.rtoMs)}`,
+    `RPO: events at risk at failover ${report.atRisk}, recovered at failback ${report.recovered}`,
+    ...report.runbooks.map((r) => `runbook: ${r}`),
+    `consistency check: ${report.check.verdict}`,
+    ...report.check.diverged.slice(0, 5).map((d) => `  differs: ${d.key} ${JSON.stringify(d.byRegion)}`),
+  ];
+}

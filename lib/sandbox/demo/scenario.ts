@@ -1,0 +1,116 @@
+import type { Sandbox } from '../platform/sandbox.ts';
+import type { ExecutionResult } from '../state-machines/runner.ts';
+import { eventsAtRisk, recovered } from './at-risk.ts';
+import { newTally, openingCommands, send, startWriters } from './clients.ts';
+import type { DemoReport } from './report.ts';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+function describe(result: ExecutionResult): string {
+  const failed = result.taskErrors[0];
+  const why = failed ? ` at ${failed.state}: ${failed.error} ${failed.cause}` : '';
+  return `${result.stateMachine} in ${result.region}: ${result.status}${result.error ? ` (${result.error})` : ''}${why}`;
+}
+
+/**
+ * The demo: steady writes of all three aggregates from clients near each region, one region lost,
+ * failover (GTM + the Failover runbook the alarm starts), writes continue, the region returns, its
+ * backlog drains, Failback and Repair runbooks, and a consistency check.
+ */
+export async function runDemo(
+  sandbox: Sandbox,
+  options: { phaseMs: number; log: (line: string) => void },
+): Promise<DemoReport> {
+  const { log, phaseMs } = options;
+  const regions = sandbox.regions.map((r) => r.name);
+  const lost = regions.includes('ap-southeast-1')
+    ? 'ap-southeast-1'
+    : (regions[regions.length - 1] as string);
+  const peers = sandbox.regions.filter((r) => r.name !== lost);
+  const frontDoor = sandbox.gtm.frontDoorUrl;
+  const tally = newTally();
+  const step = (n: number, text: string) => log(`[${n}/9] ${text}`);
+
+  step(1, `opening accounts through the front door ${frontDoor} from clients near ${regions.join(', ')}`);
+  await Promise.all(
+    regions.flatMap((from) =>
+      openingCommands(from).map((command) => send({ frontDoor, from, command, tally })),
+    ),
+  );
+  step(2, `steady writes for ${phaseMs} ms (accounts: core, profiles: important, activity: ordinary)`);
+  const writers = startWriters({ frontDoor, regions, tally, pauseMs: 20 });
+  await sleep(phaseMs);
+
+  step(3, `killing ${lost}`);
+  const killedAt = Date.now();
+  await sandbox.killRegion(lost);
+  const atRisk = await eventsAtRisk(sandbox.region(lost), peers);
+  log(`      ${atRisk.size} events written in ${lost} had not reached every peer`);
+
+  step(4, 'waiting for the GTM to notice and the failover runbook to start');
+  const changesBefore = sandbox.gtm.changes.length;
+  await until(() => !sandbox.gtm.checker.isHealthy(lost), 60_000);
+  const detection = sandbox.gtm.changes.slice(changesBefore).find((c) => c.region === lost && !c.healthy);
+  const detectionMs = detection ? detection.at - killedAt : undefined;
+  log(
+    `      ${lost} unhealthy after ${detectionMs ?? '?'} ms; traffic goes to ${peers.map((p) => p.name).join(', ')}`,
+  );
+  await until(() => (tally.successes.get(lost) ?? []).some((t) => t > (detection?.at ?? killedAt)), 30_000);
+  const firstAfter = (tally.successes.get(lost) ?? []).find((t) => t > killedAt);
+  const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
+  const started = await sandbox.settleExecutions();
+  const failover = started.filter((e) => e.stateMachine.endsWith('-Failover'));
+
+  step(5, `writes continue without ${lost} for ${phaseMs} ms`);
+  await sleep(phaseMs);
+
+  step(6, `reviving ${lost}; its unpublished events drain`);
+  await sandbox.reviveRegion(lost);
+  await until(() => sandbox.gtm.checker.isHealthy(lost), 60_000);
+  await sleep(phaseMs / 2);
+  await writers.stop();
+
+  step(7, 'failback and repair runbooks');
+  const failback = await sandbox.runStateMachine(lost, 'Failback', { region: lost });
+  const repair = await sandbox.runStateMachine(peers[0]!.name, 'Repair', {});
+  await sandbox.quiesce(30_000);
+
+  step(8, 'consistency check across regions');
+  let check = await sandbox.check();
+  for (let attempt = 0; !check.passed && attempt < 10; attempt++) {
+    await sleep(500);
+    await sandbox.quiesce(10_000);
+    check = await sandbox.check();
+  }
+  const recoveredCount = await recovered(atRisk, sandbox.regions);
+  const counters = sandbox.regions.map((r) => r.functions.counters);
+  const detected = counters.reduce((n, c) => n + c.conflictsDetected, 0);
+  const manual = (await Promise.all(sandbox.regions.map((r) => r.stores.conflicts.countOpen()))).reduce(
+    (a, b) => a + b,
+    0,
+  );
+
+  step(9, 'report');
+  return {
+    regions,
+    lost,
+    tally,
+    lag: sandbox.lag.links(regions),
+    conflicts: { detected, resolved: Math.max(0, detected - manual), manual },
+    detectionMs,
+    rtoMs,
+    atRisk: atRisk.size,
+    recovered: recoveredCount,
+    runbooks: [...failover, failback, repair].map(describe),
+    check,
+  };
+}

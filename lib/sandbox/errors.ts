@@ -1,0 +1,39 @@
+/** Base class of the sandbox runtime's errors (the plumbing subfolders have their own). */
+export class SandboxError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SandboxError';
+  }
+}
+
+/** A region name the sandbox was not started with. */
+export class UnknownSandboxRegionError extends SandboxError {
+  readonly region: string;
+  readonly known: readonly string[];
+
+  constructor(region: string, known: readonly string[]) {
+    super(`unknown region "${region}"; the sandbox runs ${known.join(', ')}`);
+    this.name = 'UnknownSandboxRegionError';
+    this.region = region;
+    this.known = known;
+  }
+}
+
+/** A template resource the sandbox cannot translate (an intrinsic it does not know, a missing resource). */
+export class TemplateTranslationError extends SandboxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TemplateTranslationError';
+  }
+}
+
+/** A Lambda task or rule target named a function the sandbox has no local handler for. */
+export class NoLocalHandlerError extends SandboxError {
+  readonly functionName: string;
+
+  constructor(functionName: string, region: string) {
+    super(`no local handler for function ${functionName} in ${region}`);
+    this.name = 'NoLocalHandlerError';
+    this.functionName = functionName;
+  }
+}

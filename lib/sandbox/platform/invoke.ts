@@ -1,0 +1,44 @@
+import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
+import { NoLocalHandlerError } from '../errors.ts';
+import type { EventBridgeEvent } from '../eventbridge/index.ts';
+import type { RunbookTaskRequest } from '../state-machines/runbook-port.ts';
+import type { LocalFunctions } from './local-functions.ts';
+
+/** A Lambda invocation stand-in: payload in, result out, errors thrown. */
+export type LocalInvoke = (payload: unknown) => Promise<unknown>;
+
+/**
+ * The local handler behind a function name `multiactive-<env>-<name>`, the way the sandbox binds rule
+ * targets and state machine tasks that name a function by ARN.
+ */
+export function localInvoker(input: {
+  functions: LocalFunctions;
+  env: string;
+  region: string;
+  functionName: string;
+}): LocalInvoke {
+  const { functions, functionName } = input;
+  const prefix = `multiactive-${input.env}-`;
+  const short = functionName.startsWith(prefix) ? functionName.slice(prefix.length) : functionName;
+  switch (short) {
+    case 'applier':
+      return (payload) => functions.applier(payload as EventBridgeEvent);
+    case 'publisher':
+      return (payload) => functions.publisher(payload as DynamoDBStreamEvent);
+    case 'lag-monitor':
+      return () => functions.lagMonitor();
+    case 'runbook':
+      return (payload) => functions.runbook(payload as RunbookTaskRequest);
+    case 'api':
+      return (payload) => functions.api(payload as APIGatewayProxyEventV2, {} as Context);
+    default:
+      throw new NoLocalHandlerError(functionName, input.region);
+  }
+}
+
+/** The function name in a Lambda ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`). */
+export function functionNameOf(arn: string): string {
+  const parts = arn.split(':');
+  const at = parts.indexOf('function');
+  return at >= 0 ? (parts[at + 1] ?? arn) : arn;
+}

@@ -1,0 +1,166 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
+import { createApiHandler } from '../../api/index.ts';
+import { decodeHlc } from '../../clock/index.ts';
+import { peersOf, type Topology } from '../../config/index.ts';
+import type { AggregateRegistry } from '../../model/index.ts';
+import type { PartitionOwnership } from '../../ownership/index.ts';
+import {
+  type ApplyOutcome,
+  type BusEntry,
+  busConflictNotifier,
+  createApplier,
+  type LagMonitorTick,
+  type OriginReader,
+  publishStreamRecords,
+  type ReplicationBus,
+  replicationStatus,
+  runLagMonitorTick,
+} from '../../replication/index.ts';
+import type { LocalClients } from '../dynamodb/clients.ts';
+import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
+import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
+import type { LagRecorder } from './lag-recorder.ts';
+import type { RegionStores } from './region-stores.ts';
+
+/** The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). */
+export function localBusPort(bus: LocalEventBus): ReplicationBus {
+  return {
+    putEvents: (entries: readonly BusEntry[]) =>
+      bus.putEvents(entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }))),
+  };
+}
+
+/** Counters the sandbox keeps about what the handlers did (for the report). */
+export interface HandlerCounters {
+  applied: number;
+  duplicates: number;
+  parked: number;
+  quarantined: number;
+  heartbeats: number;
+  conflictsDetected: number;
+  published: number;
+  publishFailures: number;
+}
+
+/** What the local functions of a region are built from. */
+export interface LocalFunctionDeps {
+  readonly region: string;
+  readonly topology: Topology;
+  readonly registry: AggregateRegistry;
+  readonly clients: LocalClients;
+  readonly stores: RegionStores;
+  readonly bus: LocalEventBus;
+  readonly ownership: PartitionOwnership;
+  readonly originReader: OriginReader;
+  readonly lag: LagRecorder;
+  readonly runbook: RunbookHandler;
+  /** Whether the region is drained (its /health answers 503 on purpose). */
+  readonly drained: () => boolean;
+}
+
+/** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
+export interface LocalFunctions {
+  readonly api: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+  readonly publisher: (
+    event: DynamoDBStreamEvent,
+  ) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+  readonly applier: (event: EventBridgeEvent) => Promise<ApplyOutcome>;
+  readonly lagMonitor: () => Promise<LagMonitorTick>;
+  readonly runbook: RunbookHandler;
+  readonly counters: HandlerCounters;
+}
+
+/** Builds the handlers of one region. */
+export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
+  const { region, topology, stores } = deps;
+  const peers = peersOf(topology, region);
+  const bus = localBusPort(deps.bus);
+  const counters: HandlerCounters = {
+    applied: 0,
+    duplicates: 0,
+    parked: 0,
+    quarantined: 0,
+    heartbeats: 0,
+    conflictsDetected: 0,
+    published: 0,
+    publishFailures: 0,
+  };
+  const status = () =>
+    replicationStatus({
+      region,
+      peers,
+      watermarks: stores.watermarks,
+      quarantine: stores.quarantine,
+      conflicts: stores.conflicts,
+    });
+  const api = createApiHandler({
+    registry: deps.registry,
+    events: stores.events,
+    states: stores.states,
+    clock: stores.clock,
+    region,
+    partitions: topology.partitions,
+    fenceCoreWrite: (partition) => deps.ownership.fenceCoreWrite(partition),
+    idempotency: new DynamoDBPersistenceLayer({
+      tableName: stores.tables.idempotency,
+      awsSdkV3Client: deps.clients.dynamodb,
+    }),
+    health: async () => ({ healthy: !deps.drained(), drained: deps.drained(), replication: await status() }),
+    replicationStatus: status,
+  });
+  const apply = createApplier({
+    region,
+    topology,
+    registry: deps.registry,
+    clock: stores.clock,
+    events: stores.events,
+    states: stores.states,
+    watermarks: stores.watermarks,
+    parking: stores.parking,
+    quarantine: stores.quarantine,
+    conflicts: stores.conflicts,
+    notifier: busConflictNotifier({ bus }),
+    originReader: deps.originReader,
+  });
+  return {
+    api: api as unknown as LocalFunctions['api'],
+    async publisher(event) {
+      const report = await publishStreamRecords(event.Records, { region, bus });
+      counters.published += report.published;
+      counters.publishFailures += report.failures.length;
+      return { batchItemFailures: report.batchItemFailures };
+    },
+    async applier(event) {
+      const outcome = await apply(event.detail, event);
+      countOutcome(counters, outcome);
+      const hlc = (event.detail as { hlc?: unknown }).hlc;
+      const origin = (event.detail as { origin?: unknown }).origin;
+      if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
+        deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
+      }
+      return outcome;
+    },
+    lagMonitor: () =>
+      runLagMonitorTick({
+        region,
+        peers,
+        clock: stores.clock,
+        heartbeats: stores.heartbeats,
+        watermarks: stores.watermarks,
+      }),
+    runbook: (request: RunbookTaskRequest) => deps.runbook(request),
+    counters,
+  };
+}
+
+function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {
+  if (outcome.status === 'heartbeat') counters.heartbeats++;
+  else if (outcome.status === 'quarantined') counters.quarantined++;
+  else {
+    if (outcome.status === 'applied') counters.applied++;
+    if (outcome.status === 'duplicate') counters.duplicates++;
+    if (outcome.status === 'parked') counters.parked++;
+    counters.conflictsDetected += outcome.conflictsDetected;
+  }
+}

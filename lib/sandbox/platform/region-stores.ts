@@ -1,0 +1,41 @@
+import { HybridLogicalClock } from '../../clock/index.ts';
+import type { Topology } from '../../config/index.ts';
+import { ConflictRecordStore } from '../../conflict/index.ts';
+import { HeartbeatWriter, ParkingStore, QuarantineStore, WatermarkStore } from '../../replication/index.ts';
+import { EventStore, StateStore, type TableKind, tableNames } from '../../store/index.ts';
+import type { LocalClients } from '../dynamodb/clients.ts';
+
+/** Every store of one region's cell, built over that region's DynamoDB Local. */
+export interface RegionStores {
+  readonly tables: Record<TableKind, string>;
+  readonly clock: HybridLogicalClock;
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly watermarks: WatermarkStore;
+  readonly parking: ParkingStore;
+  readonly quarantine: QuarantineStore;
+  readonly conflicts: ConflictRecordStore;
+  readonly heartbeats: HeartbeatWriter;
+}
+
+/** The stores a cell's handlers use, as `functions/shared/environment.ts` builds them in Lambda. */
+export function regionStores(clients: LocalClients, topology: Topology, region: string): RegionStores {
+  const tables = tableNames(topology.name);
+  const client = clients.doc;
+  return {
+    tables,
+    // One clock per region: in Lambda each container has its own, all stamping for the same region.
+    clock: new HybridLogicalClock({ region, maxDriftMs: topology.thresholds.maxDriftMs }),
+    events: new EventStore({
+      client,
+      tableName: tables.events,
+      maxEventBytes: topology.thresholds.maxEventBytes,
+    }),
+    states: new StateStore({ client, tableName: tables.state }),
+    watermarks: new WatermarkStore({ client, tableName: tables.replication }),
+    parking: new ParkingStore({ client, tableName: tables.replication }),
+    quarantine: new QuarantineStore({ client, tableName: tables.quarantine }),
+    conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
+    heartbeats: new HeartbeatWriter({ client, tableName: tables.events }),
+  };
+}

@@ -1,0 +1,300 @@
+import type { Server } from 'node:http';
+import type { Topology } from '../../config/index.ts';
+import type { AggregateRegistry } from '../../model/index.ts';
+import {
+  DynamoControlReplica,
+  PartitionMap,
+  PartitionOwnership,
+  QuorumRegister,
+} from '../../ownership/index.ts';
+import { eventStoreOriginReader } from '../../replication/index.ts';
+import { createTables } from '../../store/index.ts';
+import type { StreamMappingSpec } from '../cdk/event-sources.ts';
+import { type LocalClients, localClients } from '../dynamodb/clients.ts';
+import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
+import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
+import { serveApi } from '../http-server.ts';
+import type { RunbookHandler } from '../state-machines/runbook-port.ts';
+import { StreamPoller } from '../streams/index.ts';
+import type { WanNetwork } from '../wan/index.ts';
+import type { LagRecorder } from './lag-recorder.ts';
+import { type LocalFunctions, localFunctions } from './local-functions.ts';
+import { type RegionStores, regionStores } from './region-stores.ts';
+import type { SandboxTiming } from './timing.ts';
+import { WanControlReplica, wanOriginReader } from './wan-adapters.ts';
+
+/** What a region is built from. */
+export interface SandboxRegionOptions {
+  readonly region: string;
+  readonly topology: Topology;
+  readonly registry: AggregateRegistry;
+  readonly wan: WanNetwork;
+  readonly timing: SandboxTiming;
+  readonly lag: LagRecorder;
+  /** Name of the replication bus (`multiactive-<env>-bus`). */
+  readonly busName: string;
+  /** Directory for this region's DynamoDB Local files; in memory when omitted. */
+  readonly dataDir?: string;
+  readonly log: (line: string) => void;
+}
+
+/** A delivery a rule target gave up on, kept where its dead-letter queue would have kept it. */
+export interface DeadLetter {
+  readonly queueArn: string;
+  readonly targetId: string;
+  readonly event: EventBridgeEvent;
+  readonly error: string;
+}
+
+/** The runbook handler of a region, given the region (plugged in by the runbook module later). */
+export type RunbookFactory = (region: SandboxRegion) => RunbookHandler;
+
+/**
+ * One sandbox region: its own DynamoDB Local JVM with the cell's tables, the replication bus, the stream
+ * poller feeding the publisher, the heartbeat loop, and the API on its own loopback port. Built in
+ * three steps because ownership and replication need every peer: boot() -> connect() -> open().
+ */
+export class SandboxRegion {
+  readonly name: string;
+  readonly options: SandboxRegionOptions;
+  readonly deadLetters: DeadLetter[] = [];
+  drained = false;
+  private dynamo: DynamoLocal | undefined;
+  private built:
+    | { clients: LocalClients; stores: RegionStores; bus: LocalEventBus; replica: DynamoControlReplica }
+    | undefined;
+  private wired:
+    | { functions: LocalFunctions; ownership: PartitionOwnership; mapping: StreamMappingSpec }
+    | undefined;
+  private poller: StreamPoller | undefined;
+  private server: Server | undefined;
+  private port = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private down = false;
+
+  constructor(options: SandboxRegionOptions) {
+    this.name = options.region;
+    this.options = options;
+  }
+
+  /** Starts DynamoDB Local, creates the tables from TABLE_DEFINITIONS, builds the stores and the bus. */
+  async boot(): Promise<void> {
+    const { topology, timing } = this.options;
+    this.dynamo = await startDynamoLocal({
+      ...(this.options.dataDir ? { dataDir: this.options.dataDir } : {}),
+    });
+    const clients = localClients(this.dynamo.endpoint, this.name);
+    await createTablesOnce(clients, topology.name);
+    const stores = regionStores(clients, topology, this.name);
+    const bus = new LocalEventBus({
+      name: this.options.busName,
+      region: this.name,
+      account: topology.account,
+      retryBaseDelayMs: timing.busRetryBaseMs,
+      retryMaxDelayMs: timing.busRetryMaxMs,
+      onDropped: (event, targetId, error) =>
+        this.options.log(`${this.name}: bus dropped event ${event.id} for ${targetId}: ${String(error)}`),
+    });
+    const replica = new DynamoControlReplica({
+      region: this.name,
+      client: clients.doc,
+      tableName: stores.tables.control,
+    });
+    this.built = { clients, stores, bus, replica };
+  }
+
+  /** Builds ownership (a quorum register over every region's control table, across the WAN) and the handlers. */
+  connect(input: {
+    peers: readonly SandboxRegion[];
+    mapping: StreamMappingSpec;
+    runbook: RunbookFactory;
+  }): void {
+    const { clients, stores, bus, replica } = this.requireBuilt();
+    const { wan, timing, topology } = this.options;
+    const replicas = [this, ...input.peers]
+      .map((r) => (r === this ? replica : new WanControlReplica(this.name, r.controlReplica, wan)))
+      .sort((a, b) => a.region.localeCompare(b.region));
+    const map = new PartitionMap({
+      register: new QuorumRegister({ replicas, callTimeoutMs: 2_000 }),
+      leaseMs: timing.leaseMs,
+      skewMarginMs: timing.skewMarginMs,
+    });
+    const ownership = new PartitionOwnership({
+      region: this.name,
+      map,
+      local: replica,
+      controlTable: stores.tables.control,
+    });
+    const peerStores = new Map(input.peers.map((p) => [p.name, p]));
+    const reader = eventStoreOriginReader((origin) => {
+      const peer = peerStores.get(origin);
+      if (!peer) throw new Error(`no region ${origin}`);
+      return peer.stores.events;
+    });
+    const functions = localFunctions({
+      region: this.name,
+      topology,
+      registry: this.options.registry,
+      clients,
+      stores,
+      bus,
+      ownership,
+      originReader: wanOriginReader(this.name, reader, wan),
+      lag: this.options.lag,
+      runbook: input.runbook(this),
+      drained: () => this.drained,
+    });
+    this.wired = { functions, ownership, mapping: input.mapping };
+  }
+
+  /** Serves the API, starts the stream poller and the heartbeat loop. */
+  async open(): Promise<void> {
+    await this.listen();
+    await this.startPipelines();
+  }
+
+  get clients(): LocalClients {
+    return this.requireBuilt().clients;
+  }
+
+  get stores(): RegionStores {
+    return this.requireBuilt().stores;
+  }
+
+  get bus(): LocalEventBus {
+    return this.requireBuilt().bus;
+  }
+
+  get controlReplica(): DynamoControlReplica {
+    return this.requireBuilt().replica;
+  }
+
+  get functions(): LocalFunctions {
+    return this.requireWired().functions;
+  }
+
+  get ownership(): PartitionOwnership {
+    return this.requireWired().ownership;
+  }
+
+  get endpoint(): string {
+    return this.dynamo?.endpoint ?? '';
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  /** Poller counters (undefined while the region is down). */
+  pollerStats() {
+    return this.poller?.stats();
+  }
+
+  /** Waits until the stream has been read to its end (used before consistency checks). */
+  async streamIdle(timeoutMs: number): Promise<void> {
+    await this.poller?.idle(timeoutMs);
+  }
+
+  /**
+   * The region fails: its API refuses connections, its WAN links drop everything, its poller and heartbeats
+   * stop. Its DynamoDB Local keeps running, like the storage of a region that comes back with its data.
+   */
+  async kill(): Promise<void> {
+    if (this.down) return;
+    this.down = true;
+    this.options.wan.setRegionDown(this.name, true);
+    await this.stopPipelines();
+    await this.closeServer();
+  }
+
+  /** The region comes back: the poller resumes from its checkpoint, so the unpublished backlog drains. */
+  async revive(): Promise<void> {
+    if (!this.down) return;
+    this.options.wan.setRegionDown(this.name, false);
+    await this.listen(this.port);
+    await this.startPipelines();
+    this.down = false;
+  }
+
+  /** Stops everything, the JVM last. */
+  async stop(): Promise<void> {
+    await this.stopPipelines();
+    await this.closeServer();
+    await this.built?.bus.close();
+    await this.dynamo?.stop();
+  }
+
+  private async listen(port = 0): Promise<void> {
+    const { server, url } = await serveApi({ handler: this.functions.api, region: this.name, port });
+    this.server = server;
+    this.port = Number(new URL(url).port);
+  }
+
+  private async closeServer(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async startPipelines(): Promise<void> {
+    const { mapping, functions } = this.requireWired();
+    this.poller ??= new StreamPoller({
+      streams: this.clients.streams,
+      tableArnOrStreamArn: mapping.tableName,
+      region: this.name,
+      batchSize: mapping.batchSize,
+      maxRetries: mapping.maxRetries,
+      bisectOnError: mapping.bisectOnError,
+      startingPosition: mapping.startingPosition,
+      pollIntervalMs: this.options.timing.streamPollMs,
+      handler: async (event) => {
+        const result = await functions.publisher(event);
+        return mapping.reportBatchItemFailures ? result : { batchItemFailures: [] };
+      },
+      onFailure: async (records, error) =>
+        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`),
+      onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
+    });
+    await this.poller.start();
+    const tick = () => {
+      functions
+        .lagMonitor()
+        .catch((error) => this.options.log(`${this.name}: heartbeat failed: ${String(error)}`));
+    };
+    tick();
+    this.heartbeat = setInterval(tick, this.options.timing.heartbeatIntervalMs);
+  }
+
+  private async stopPipelines(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    await this.poller?.stop();
+  }
+
+  private requireBuilt() {
+    if (!this.built) throw new Error(`region ${this.name} is not booted`);
+    return this.built;
+  }
+
+  private requireWired() {
+    if (!this.wired) throw new Error(`region ${this.name} is not connected`);
+    return this.wired;
+  }
+}
+
+/** Tables survive in a data directory: create only the missing ones. */
+async function createTablesOnce(clients: LocalClients, env: string): Promise<void> {
+  try {
+    await createTables(clients.dynamodb, env);
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceInUseException') throw error;
+  }
+}

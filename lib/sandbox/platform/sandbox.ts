@@ -1,0 +1,347 @@
+import { join } from 'node:path';
+import { exampleAggregates } from '../../../events/index.ts';
+import { loadTopology, parseTopology, regionNames, type Topology } from '../../config/index.ts';
+import { createRegistry } from '../../model/index.ts';
+import { streamMappingsOf } from '../cdk/event-sources.ts';
+import type { StackEnvironment } from '../cdk/intrinsics.ts';
+import { rulesOfTemplate } from '../cdk/rules.ts';
+import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
+import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
+import { LocalEventBus } from '../eventbridge/index.ts';
+import type { RoutingPolicy } from '../gtm/index.ts';
+import { stateMachinesOf } from '../state-machines/definitions.ts';
+import { notImplementedRunbook } from '../state-machines/runbook-port.ts';
+import { type ExecutionResult, StateMachineRunner } from '../state-machines/runner.ts';
+import { WanNetwork } from '../wan/index.ts';
+import { type ConsistencyReport, checkConsistency } from './consistency.ts';
+import { type SandboxGtm, startGtm } from './gtm.ts';
+import { localInvoker } from './invoke.ts';
+import { LagRecorder } from './lag-recorder.ts';
+import { type DeadLetter, type RunbookFactory, SandboxRegion } from './region.ts';
+import { defaultTiming, fastTiming, type SandboxTiming } from './timing.ts';
+import { type BusHost, wireRules } from './wiring.ts';
+
+/** Options of `Sandbox.start`; every field has a default. */
+export interface SandboxOptions {
+  readonly env?: string;
+  /** How many of the environment's regions to run (2..all). */
+  readonly regions?: number;
+  readonly fast?: boolean;
+  readonly mode?: 'redirect' | 'proxy';
+  readonly policy?: RoutingPolicy;
+  /** Persist each region's DynamoDB Local under `<dataDir>/<region>`. */
+  readonly dataDir?: string;
+  /** Where synthesized templates are cached (`.sandbox/cdk`). */
+  readonly cacheDir?: string;
+  readonly frontDoorPort?: number;
+  readonly dnsPort?: number;
+  /** The runbook function of each region (default: every task throws "not implemented"). */
+  readonly runbook?: RunbookFactory;
+  readonly log?: (line: string) => void;
+}
+
+/** The region hosting the global pieces (Route 53 alarms and their rules), as in GlobalStack. */
+const GLOBAL_REGION = 'us-east-1';
+
+/** The first `count` regions of a topology, as a topology (latencies kept for the regions left). */
+function narrowed(topology: Topology, count: number): Topology {
+  const all = regionNames(topology);
+  if (!Number.isInteger(count) || count < 2 || count > all.length)
+    throw new SandboxError(`--regions must be between 2 and ${all.length}`);
+  if (count === all.length) return topology;
+  const keep = new Set(all.slice(0, count));
+  return parseTopology({
+    ...topology,
+    regions: topology.regions.filter((r) => keep.has(r.name)),
+    latencyMs: Object.fromEntries(
+      Object.entries(topology.latencyMs).filter(([pair]) => pair.split('|').every((r) => keep.has(r))),
+    ),
+  });
+}
+
+/**
+ * The whole platform on one machine: a SandboxRegion per region, the WAN between them, the rules and
+ * state machines of the synthesized CDK templates, and the GTM in front.
+ * @example const sandbox = await Sandbox.start({ fast: true }); ...; await sandbox.stop();
+ */
+export class Sandbox {
+  readonly topology: Topology;
+  readonly timing: SandboxTiming;
+  readonly wan: WanNetwork;
+  readonly lag: LagRecorder;
+  readonly regions: readonly SandboxRegion[];
+  readonly templateSource: TemplateSource;
+  readonly globalBus: LocalEventBus;
+  readonly globalDeadLetters: DeadLetter[] = [];
+  readonly skippedTargets: string[] = [];
+  readonly wiredRules: string[] = [];
+  private runner!: StateMachineRunner;
+  private gtmRef: SandboxGtm | undefined;
+  private readonly log: (line: string) => void;
+  private readonly started: Promise<ExecutionResult>[] = [];
+
+  private constructor(input: {
+    topology: Topology;
+    timing: SandboxTiming;
+    regions: SandboxRegion[];
+    wan: WanNetwork;
+    templateSource: TemplateSource;
+    lag: LagRecorder;
+    log: (line: string) => void;
+  }) {
+    this.lag = input.lag;
+    this.topology = input.topology;
+    this.timing = input.timing;
+    this.regions = input.regions;
+    this.wan = input.wan;
+    this.templateSource = input.templateSource;
+    this.log = input.log;
+    this.globalBus = new LocalEventBus({
+      name: 'default',
+      region: GLOBAL_REGION,
+      account: input.topology.account,
+      retryBaseDelayMs: input.timing.busRetryBaseMs,
+      retryMaxDelayMs: input.timing.busRetryMaxMs,
+    });
+  }
+
+  /** Starts every region, wires the synthesized rules and state machines, then the GTM. */
+  static async start(options: SandboxOptions = {}): Promise<Sandbox> {
+    const log = options.log ?? (() => {});
+    const full = loadTopology(options.env ?? 'dev');
+    const topology = narrowed(full, options.regions ?? regionNames(full).length);
+    const names = regionNames(topology);
+    const timing = options.fast ? fastTiming() : defaultTiming(topology.thresholds.heartbeatIntervalMs);
+    const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
+    const registry = createRegistry(exampleAggregates, topology);
+    const lag = new LagRecorder();
+    const busName = `multiactive-${topology.name}-bus`;
+    const regions = names.map(
+      (region) =>
+        new SandboxRegion({
+          region,
+          topology,
+          registry,
+          wan,
+          timing,
+          lag,
+          busName,
+          log,
+          ...(options.dataDir ? { dataDir: join(options.dataDir, region) } : {}),
+        }),
+    );
+    log(`starting ${names.length} DynamoDB Local JVMs and loading the CDK templates...`);
+    const stackNames = [
+      ...regionNames(full).map((r) => `multiactive-${full.name}-${r}`),
+      `multiactive-${full.name}-global`,
+    ];
+    const [{ templates, source }] = await Promise.all([
+      loadTemplates({
+        env: full.name,
+        stackNames,
+        cacheDir: options.cacheDir ?? join(PROJECT_ROOT, '.sandbox', 'cdk'),
+      }),
+      ...regions.map((r) =>
+        r.boot().then(() => log(`  ${r.name}: DynamoDB Local on ${r.endpoint}, tables created`)),
+      ),
+    ]);
+    const sandbox = new Sandbox({ topology, timing, regions, wan, templateSource: source, lag, log });
+    await sandbox.assemble(templates, options);
+    return sandbox;
+  }
+
+  private async assemble(templates: StackTemplates, options: SandboxOptions): Promise<void> {
+    const env = (region: string): StackEnvironment => ({ region, account: this.topology.account });
+    const stackOf = (region: string) => templates[`multiactive-${this.topology.name}-${region}`];
+    for (const region of this.regions) {
+      const template = stackOf(region.name);
+      if (!template) throw new SandboxError(`no synthesized stack for ${region.name}`);
+      const mapping = streamMappingsOf(template, env(region.name)).find((m) =>
+        m.tableName.endsWith('-events'),
+      );
+      if (!mapping) throw new SandboxError(`no stream event source on the events table of ${region.name}`);
+      region.connect({
+        peers: this.regions.filter((r) => r !== region),
+        mapping,
+        runbook: options.runbook ?? (() => notImplementedRunbook),
+      });
+    }
+    const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
+    this.runner = new StateMachineRunner({
+      machines,
+      invoke: (region, functionName, payload) =>
+        localInvoker({
+          functions: this.region(region).functions,
+          env: this.topology.name,
+          region,
+          functionName,
+        })(payload),
+      waitScale: this.timing.waitScale,
+    });
+    const ctx = {
+      env: this.topology.name,
+      wan: this.wan,
+      busIn: (region: string, name: string) => {
+        if (region === GLOBAL_REGION && name === 'default') return this.globalBus;
+        const found = this.regions.find((r) => r.name === region);
+        return found && found.bus.name === name ? found.bus : undefined;
+      },
+      regionNamed: (region: string) => this.regions.find((r) => r.name === region),
+      startExecution: async (region: string, name: string, input: unknown) => {
+        this.log(`state machine ${name} started in ${region} (input ${JSON.stringify(input)})`);
+        this.started.push(this.runner.run(region, name, input));
+      },
+      log: this.log,
+    };
+    const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
+      host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
+      stack: `multiactive-${this.topology.name}-${r.name}`,
+    }));
+    hosts.push({
+      host: { region: GLOBAL_REGION, bus: this.globalBus, deadLetters: this.globalDeadLetters },
+      stack: `multiactive-${this.topology.name}-global`,
+    });
+    for (const { host, stack } of hosts) {
+      const template = templates[stack];
+      if (!template) continue;
+      const { wired, skipped } = wireRules(host, rulesOfTemplate(template, env(host.region)), ctx);
+      this.wiredRules.push(...wired.map((w) => `${host.region}/${host.bus.name}: ${w}`));
+      this.skippedTargets.push(...skipped);
+    }
+    await Promise.all(this.regions.map((r) => r.open()));
+    const endpoints = Object.fromEntries(this.regions.map((r) => [r.name, r.apiUrl]));
+    this.gtmRef = await startGtm({
+      topology: this.topology,
+      regions: this.regions.map((r) => r.name),
+      endpoints,
+      policy: options.policy ?? this.topology.gtm.policy,
+      mode: options.mode ?? 'redirect',
+      intervalMs: this.timing.healthIntervalMs,
+      failureThreshold: this.timing.healthFailureThreshold,
+      dnsName: 'api.multiactive.local',
+      ...(options.frontDoorPort ? { frontDoorPort: options.frontDoorPort } : {}),
+      ...(options.dnsPort ? { dnsPort: options.dnsPort } : {}),
+      onChange: (change) => void this.onHealthChange(change.region, change.healthy, change.detail),
+    });
+  }
+
+  /** The GTM (after start). */
+  get gtm(): SandboxGtm {
+    if (!this.gtmRef) throw new SandboxError('the GTM is not started');
+    return this.gtmRef;
+  }
+
+  /** A region by name; UnknownSandboxRegionError for any other name. */
+  region(name: string): SandboxRegion {
+    const found = this.regions.find((r) => r.name === name);
+    if (!found)
+      throw new UnknownSandboxRegionError(
+        name,
+        this.regions.map((r) => r.name),
+      );
+    return found;
+  }
+
+  /** Runs a state machine of a region to its end (`name`: full name or runbook suffix, e.g. `Failover`). */
+  runStateMachine(region: string, name: string, input: unknown): Promise<ExecutionResult> {
+    this.region(region);
+    return this.runner.run(region, name, input);
+  }
+
+  /** Every finished execution. */
+  executions(): readonly ExecutionResult[] {
+    return this.runner.executions();
+  }
+
+  /** Waits for executions started by rules so far. */
+  async settleExecutions(): Promise<ExecutionResult[]> {
+    return Promise.all(this.started);
+  }
+
+  /** Names of the state machines of a region. */
+  stateMachines(region: string): string[] {
+    return this.runner.names(region);
+  }
+
+  /**
+   * A health-check alarm goes to ALARM (or back to OK): published on the global default bus as CloudWatch
+   * would, where the GlobalStack's rules forward it to the region on failover duty.
+   */
+  private async onHealthChange(region: string, healthy: boolean, detail: string): Promise<void> {
+    this.log(`GTM: ${region} is now ${healthy ? 'healthy' : 'UNHEALTHY'} (${detail})`);
+    const alarmName = `multiactive-${this.topology.name}-health-${region}`;
+    const state = healthy ? 'OK' : 'ALARM';
+    try {
+      await this.wan.send(GLOBAL_REGION, GLOBAL_REGION, () =>
+        this.globalBus.putEvents([
+          {
+            Source: 'aws.cloudwatch',
+            DetailType: 'CloudWatch Alarm State Change',
+            Resources: [`arn:aws:cloudwatch:${GLOBAL_REGION}:${this.topology.account}:alarm:${alarmName}`],
+            Detail: JSON.stringify({
+              alarmName,
+              state: { value: state, reason: detail },
+              previousState: { value: healthy ? 'ALARM' : 'OK' },
+            }),
+          },
+        ]),
+      );
+    } catch (error) {
+      this.log(`alarm ${alarmName} -> ${state} not published: ${String(error)}`);
+    }
+  }
+
+  /** Kills a region (see SandboxRegion.kill). */
+  async killRegion(name: string): Promise<void> {
+    await this.region(name).kill();
+  }
+
+  /** Brings a killed region back. */
+  async reviveRegion(name: string): Promise<void> {
+    await this.region(name).revive();
+  }
+
+  /** Cuts the WAN link between two regions. */
+  partition(a: string, b: string): void {
+    this.region(a);
+    this.region(b);
+    this.wan.partition(a, b);
+  }
+
+  /** Sets the one-way latency of a link (both directions), unscaled ms. */
+  setLatency(a: string, b: string, ms: number): void {
+    this.region(a);
+    this.region(b);
+    this.wan.setLink(a, b, { latencyMs: ms });
+  }
+
+  /** Restores every partitioned link. */
+  heal(): void {
+    this.wan.heal();
+  }
+
+  /** Waits until every live region's stream is read to its end and every bus has delivered. */
+  async quiesce(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let round = 0; round < 3; round++) {
+      const left = Math.max(1_000, deadline - Date.now());
+      await Promise.all(this.regions.filter((r) => !r.isDown).map((r) => r.streamIdle(left)));
+      await Promise.all([...this.regions.map((r) => r.bus.drain()), this.globalBus.drain()]);
+    }
+  }
+
+  /** Compares every region's events and state rows. */
+  check(): Promise<ConsistencyReport> {
+    return checkConsistency(
+      this.regions.map((r) => ({ name: r.name, doc: r.clients.doc, tables: r.stores.tables })),
+    );
+  }
+
+  /** Stops the GTM, the regions (JVMs last) and the WAN timers. */
+  async stop(): Promise<void> {
+    await this.gtmRef?.stop();
+    this.wan.close();
+    await this.globalBus.close();
+    await Promise.all(this.regions.map((r) => r.stop()));
+  }
+}

@@ -1,0 +1,52 @@
+/** Every timer of the sandbox, so `--fast` can compress them in one place. */
+export interface SandboxTiming {
+  /** Multiplies WAN delays (1 = real inter-region RTTs). */
+  readonly wanTimeScale: number;
+  /** Stream poller wait after an empty poll (Lambda: ~250 ms). */
+  readonly streamPollMs: number;
+  /** Heartbeat / lag-monitor tick. */
+  readonly heartbeatIntervalMs: number;
+  /** GTM health-check interval and failure threshold. */
+  readonly healthIntervalMs: number;
+  readonly healthFailureThreshold: number;
+  /** First retry delay and cap of bus deliveries (EventBridge's backoff curve, compressed). */
+  readonly busRetryBaseMs: number;
+  readonly busRetryMaxMs: number;
+  /** Ownership lease and clock-skew margin. */
+  readonly leaseMs: number;
+  readonly skewMarginMs: number;
+  /** Multiplies Wait states of the state machines (1 = as written in the ASL). */
+  readonly waitScale: number;
+}
+
+/** Timers close to AWS's: 10 s health checks (threshold 3), heartbeats every 5 s, real RTTs. */
+export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
+  return {
+    wanTimeScale: 1,
+    streamPollMs: 250,
+    heartbeatIntervalMs,
+    healthIntervalMs: 10_000,
+    healthFailureThreshold: 3,
+    busRetryBaseMs: 1_000,
+    busRetryMaxMs: 60_000,
+    leaseMs: 5_000,
+    skewMarginMs: 1_000,
+    waitScale: 1,
+  };
+}
+
+/** `--fast`: the same shape of behaviour in a fraction of the time (WAN at 1/4, health every 500 ms). */
+export function fastTiming(): SandboxTiming {
+  return {
+    wanTimeScale: 0.25,
+    streamPollMs: 100,
+    heartbeatIntervalMs: 500,
+    healthIntervalMs: 500,
+    healthFailureThreshold: 3,
+    busRetryBaseMs: 100,
+    busRetryMaxMs: 1_000,
+    leaseMs: 2_000,
+    skewMarginMs: 300,
+    waitScale: 0.02,
+  };
+}

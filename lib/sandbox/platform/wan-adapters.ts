@@ -1,0 +1,44 @@
+import type { ControlReplica, RegisterRecord } from '../../ownership/index.ts';
+import type { OriginReader, SeqRange } from '../../replication/index.ts';
+import type { WanNetwork } from '../wan/index.ts';
+
+/**
+ * A peer's control table as seen from `from`: every call crosses the WAN link, so a partition or a region
+ * that is down makes the replica unreachable, as it would be in AWS.
+ */
+export class WanControlReplica implements ControlReplica {
+  readonly region: string;
+
+  constructor(
+    private readonly from: string,
+    private readonly replica: ControlReplica,
+    private readonly wan: WanNetwork,
+  ) {
+    this.region = replica.region;
+  }
+
+  /** Reads across the WAN (a round trip: the answer comes back over the link too). */
+  read<V>(key: string): Promise<RegisterRecord<V> | null> {
+    return this.roundTrip(() => this.replica.read<V>(key));
+  }
+
+  /** Writes across the WAN. */
+  write<V>(key: string, record: RegisterRecord<V>): Promise<boolean> {
+    return this.roundTrip(() => this.replica.write(key, record));
+  }
+
+  private async roundTrip<T>(call: () => Promise<T>): Promise<T> {
+    const result = await this.wan.send(this.from, this.region, call);
+    return this.wan.send(this.region, this.from, () => result);
+  }
+}
+
+/** An origin reader whose reads of another region's store cross the WAN. */
+export function wanOriginReader(from: string, reader: OriginReader, wan: WanNetwork): OriginReader {
+  return {
+    async loadRange(origin: string, range: SeqRange) {
+      const events = await wan.send(from, origin, () => reader.loadRange(origin, range));
+      return wan.send(origin, from, () => events);
+    },
+  };
+}

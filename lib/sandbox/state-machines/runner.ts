@@ -1,0 +1,217 @@
+import '../polyfills.ts';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { UnknownSandboxRegionError } from '../errors.ts';
+import { type AslDefinition, type AslState, allStates, type StateMachineSpec } from './definitions.ts';
+
+/** Runs a Lambda by function name in a region (the sandbox's local handlers). */
+export type FunctionInvoker = (region: string, functionName: string, payload: unknown) => Promise<unknown>;
+
+/** Outcome of one execution, shaped like DescribeExecution. */
+export interface ExecutionResult {
+  readonly executionArn: string;
+  readonly stateMachine: string;
+  readonly region: string;
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** States entered, in order. */
+  readonly states: string[];
+  /** Task failures on the way (caught or not), e.g. the Lambda error behind a Fail state. */
+  readonly taskErrors: Array<{ state: string; error: string; cause: string }>;
+  readonly startDate: string;
+  readonly stopDate: string;
+}
+
+export interface StateMachineRunnerOptions {
+  readonly machines: readonly StateMachineSpec[];
+  readonly invoke: FunctionInvoker;
+  /** Multiplies Wait state durations (0.02 turns a 5 s wait into 100 ms). */
+  readonly waitScale?: number;
+  /** Multiplies Retry intervals the same way. */
+  readonly retryScale?: number;
+}
+
+const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
+
+function functionNameOf(arnOrName: string): string {
+  const parts = arnOrName.split(':');
+  const at = parts.indexOf('function');
+  return at >= 0 ? (parts[at + 1] ?? arnOrName) : arnOrName;
+}
+
+/** How Step Functions reports a Lambda's error: name = errorType, cause = the JSON error document. */
+class LambdaFunctionError extends Error {
+  constructor(error: unknown) {
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : String(error);
+    super(JSON.stringify({ errorType: name, errorMessage: message }));
+    this.name = name;
+  }
+}
+
+/** The library's JSON value type (not exported by name). */
+type JSONValue = Parameters<StateMachine['run']>[0];
+type Handler = (input: JSONValue) => Promise<JSONValue>;
+
+/**
+ * Executes the synthesized state machines with aws-local-stepfunctions: every Lambda task is bound (by
+ * state name) to the local handler of the function it names, in the machine's own region; Wait states
+ * and retry intervals are scaled by the sandbox's time factor.
+ * @example const result = await runner.run('eu-west-1', 'multiactive-dev-Failover', { region: 'us-east-1' });
+ */
+export class StateMachineRunner {
+  private readonly options: StateMachineRunnerOptions;
+  private readonly history: ExecutionResult[] = [];
+  private counter = 0;
+
+  constructor(options: StateMachineRunnerOptions) {
+    this.options = options;
+  }
+
+  /** Names of the machines of a region. */
+  names(region: string): string[] {
+    return this.options.machines.filter((m) => m.region === region).map((m) => m.name);
+  }
+
+  /** Every finished execution, oldest first. */
+  executions(): readonly ExecutionResult[] {
+    return this.history;
+  }
+
+  /** Runs an execution to its end (StartExecution + wait). Accepts the machine's name or its runbook suffix. */
+  async run(region: string, name: string, input: unknown): Promise<ExecutionResult> {
+    const spec = this.find(region, name);
+    const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:sandbox-${++this.counter}`;
+    const startDate = new Date().toISOString();
+    const execution = new StateMachine(spec.definition as never, {
+      validationOptions: { checkArn: false, checkPaths: false },
+    }).run(input as JSONValue, {
+      overrides: {
+        taskResourceLocalHandlers: this.taskHandlers(spec),
+        waitTimeOverrides: this.waitOverrides(spec.definition),
+        retryIntervalOverrides: this.retryOverrides(spec.definition),
+      },
+      context: {
+        Execution: { Id: executionArn, Name: `sandbox-${this.counter}`, StartTime: startDate },
+      } as never,
+    });
+    const states: string[] = [];
+    const taskErrors: ExecutionResult['taskErrors'] = [];
+    let failure: { error?: string; cause?: string } = {};
+    const logs = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered') states.push(event.state.name);
+        if (event.type === 'StateFailed')
+          taskErrors.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
+        if (event.type === 'ExecutionFailed') failure = { error: event.Error, cause: String(event.Cause) };
+      }
+    })();
+    let result: ExecutionResult;
+    try {
+      const output = await execution.result;
+      result = {
+        executionArn,
+        stateMachine: spec.name,
+        region,
+        status: 'SUCCEEDED',
+        output,
+        states,
+        taskErrors,
+        startDate,
+        stopDate: '',
+      };
+    } catch (error) {
+      await logs.catch(() => undefined);
+      const timedOut = (error as Error).name === 'ExecutionTimeoutError';
+      const cause = error instanceof Error ? (error.cause as Error | undefined) : undefined;
+      result = {
+        executionArn,
+        stateMachine: spec.name,
+        region,
+        status: timedOut ? 'TIMED_OUT' : 'FAILED',
+        error: failure.error ?? cause?.name ?? (error as Error).name,
+        cause: failure.cause ?? cause?.message ?? (error as Error).message,
+        states,
+        taskErrors,
+        startDate,
+        stopDate: '',
+      };
+    }
+    await logs.catch(() => undefined);
+    const finished = { ...result, stopDate: new Date().toISOString() };
+    this.history.push(finished);
+    return finished;
+  }
+
+  private find(region: string, name: string): StateMachineSpec {
+    const inRegion = this.options.machines.filter((m) => m.region === region);
+    if (inRegion.length === 0)
+      throw new UnknownSandboxRegionError(region, [...new Set(this.options.machines.map((m) => m.region))]);
+    const spec = inRegion.find((m) => m.name === name || m.name.endsWith(`-${name}`) || m.arn === name);
+    if (!spec)
+      throw new Error(
+        `no state machine ${name} in ${region}; known: ${inRegion.map((m) => m.name).join(', ')}`,
+      );
+    return spec;
+  }
+
+  private taskHandlers(spec: StateMachineSpec): Record<string, Handler> {
+    const handlers: Record<string, Handler> = {};
+    for (const [stateName, state] of Object.entries(allStates(spec.definition))) {
+      if (state.Type !== 'Task' || !state.Resource) continue;
+      handlers[stateName] = this.taskHandler(spec.region, state);
+    }
+    return handlers;
+  }
+
+  private taskHandler(region: string, state: AslState): Handler {
+    const resource = state.Resource as string;
+    const invoke = async (functionName: string, payload: unknown) => {
+      try {
+        return await this.options.invoke(region, functionNameOf(functionName), payload);
+      } catch (error) {
+        throw new LambdaFunctionError(error);
+      }
+    };
+    if (LAMBDA_INVOKE.test(resource)) {
+      // CDK's LambdaInvoke without payloadResponseOnly: the task sees { FunctionName, Payload } and
+      // receives Lambda's Invoke response.
+      return async (input) => {
+        const { FunctionName, Payload } = input as { FunctionName: string; Payload?: unknown };
+        const result = await invoke(FunctionName, Payload ?? {});
+        return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: (result ?? null) as JSONValue };
+      };
+    }
+    if (resource.startsWith('arn:aws:lambda:')) {
+      // payloadResponseOnly: the Resource is the function itself and the task gets its return value.
+      return async (input) => ((await invoke(resource, input)) ?? null) as JSONValue;
+    }
+    return async () => {
+      throw new Error(`the sandbox cannot run task resource ${resource}`);
+    };
+  }
+
+  private waitOverrides(definition: AslDefinition): Record<string, number> {
+    const scale = this.options.waitScale ?? 1;
+    const out: Record<string, number> = {};
+    for (const [name, state] of Object.entries(allStates(definition))) {
+      if (state.Type === 'Wait' && typeof state.Seconds === 'number')
+        out[name] = state.Seconds * 1000 * scale;
+    }
+    return out;
+  }
+
+  private retryOverrides(definition: AslDefinition): Record<string, number[]> {
+    const scale = this.options.retryScale ?? this.options.waitScale ?? 1;
+    const out: Record<string, number[]> = {};
+    for (const [name, state] of Object.entries(allStates(definition))) {
+      const retries = state.Retry as
+        | Array<{ IntervalSeconds?: number; BackoffRate?: number; MaxAttempts?: number }>
+        | undefined;
+      if (!retries) continue;
+      out[name] = retries.map((r) => (r.IntervalSeconds ?? 1) * 1000 * scale);
+    }
+    return out;
+  }
+}

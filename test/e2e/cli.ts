@@ -1,0 +1,31 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** Repository root. */
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Runs the CLI as `npm start` does (`node --import tsx lib/sandbox/cli.ts ...`). */
+export function cli(args: readonly string[], cwd = ROOT): ChildProcess {
+  // tsx resolved from the repository: the sandbox-up test runs the CLI from a temporary directory.
+  const tsx = import.meta.resolve('tsx');
+  return spawn(process.execPath, ['--import', tsx, join(ROOT, 'lib/sandbox/cli.ts'), ...args], {
+    cwd,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs the CLI to its end: exit code and output. */
+export function runCli(args: readonly string[], cwd = ROOT): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = cli(args, cwd);
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+}

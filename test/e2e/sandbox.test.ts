@@ -1,0 +1,94 @@
+import { Resolver } from 'node:dns/promises';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SandboxStateFile } from '../../lib/sandbox/control/state-file.ts';
+import { cli, runCli } from './cli.ts';
+
+// One file, so the two sandboxes (3 + 2 DynamoDB Local JVMs) never run at the same time on two cores.
+describe('npm start -- --once --fast', () => {
+  it('runs the demo on three regions and exits 0 with a passing consistency check and a report', async () => {
+    const { code, out } = await runCli(['start', '--once', '--fast']);
+    if (code !== 0) console.error(out);
+    expect(out).toContain('[1/9]');
+    expect(out).toContain('killing ap-southeast-1');
+    expect(out).toContain('=== multiactive sandbox report ===');
+    expect(out).toMatch(/events written\s+core\s+important\s+ordinary\s+total/);
+    expect(out).toMatch(/us-east-1 -> eu-west-1\s+\d+ ms\s+\d+ ms/);
+    expect(out).toMatch(/conflicts: detected \d+, resolved \d+, manual \d+/);
+    expect(out).toMatch(/failover \(ap-southeast-1 lost\): detection \d+ ms, RTO \d+ ms/);
+    expect(out).toMatch(/RPO: events at risk at failover \d+, recovered at failback \d+/);
+    expect(out).toContain('consistency check: PASS');
+    expect(code).toBe(0);
+  }, 240_000);
+});
+
+const cwd = mkdtempSync(join(tmpdir(), 'multiactive-e2e-'));
+const stateFile = join(cwd, '.sandbox', 'state.json');
+let state: SandboxStateFile;
+let up: ReturnType<typeof cli>;
+let output = '';
+
+describe('multiactive sandbox up (two regions, fast)', () => {
+  beforeAll(async () => {
+    up = cli(['sandbox', 'up', '--regions', '2', '--fast'], cwd);
+    for (const stream of [up.stdout, up.stderr]) {
+      stream?.on('data', (c: Buffer) => {
+        output += c.toString();
+      });
+    }
+    const deadline = Date.now() + 150_000;
+    while (!existsSync(stateFile)) {
+      if (Date.now() > deadline || up.exitCode !== null)
+        throw new Error(`sandbox did not come up:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    state = JSON.parse(readFileSync(stateFile, 'utf8')) as SandboxStateFile;
+  }, 180_000);
+
+  afterAll(async () => {
+    if (up.exitCode === null) {
+      await runCli(['sandbox', 'down'], cwd);
+      await new Promise((r) => setTimeout(r, 3_000));
+      if (up.exitCode === null) up.kill('SIGTERM');
+    }
+  }, 30_000);
+
+  it('redirects through the front door to the region nearest the client', async () => {
+    const response = await fetch(`${state.frontDoorUrl}/health`, {
+      redirect: 'manual',
+      headers: { 'x-client-region': 'eu-west-1' },
+    });
+    expect(response.status).toBe(307);
+    expect(response.headers.get('location')).toBe(`${state.regions['eu-west-1']}/health`);
+    const followed = await fetch(response.headers.get('location') as string);
+    expect(followed.status).toBe(200);
+    expect(((await followed.json()) as { region: string }).region).toBe('eu-west-1');
+  });
+
+  it('answers DNS queries with the chosen region: an A record and its name in TXT', async () => {
+    const resolver = new Resolver();
+    resolver.setServers([`127.0.0.1:${state.dnsPort}`]);
+    const [a] = await resolver.resolve4(state.dnsName);
+    const [[txt]] = (await resolver.resolveTxt(state.dnsName)) as [[string]];
+    expect(a).toMatch(/^127\.0\.0\.\d+$/);
+    expect(Object.keys(state.regions)).toContain(txt);
+  });
+
+  it('replicates a write and reports a passing check; refuses an unknown region with exit code 2', async () => {
+    const write = await fetch(`${state.regions['us-east-1']}/v1/profile/e2e/commands`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'SetDisplayName', payload: { displayName: 'E2E' } }),
+    });
+    expect(write.status).toBe(200);
+    const check = await runCli(['check'], cwd);
+    expect(check.out).toContain('"passed": true');
+    expect(check.code).toBe(0);
+    const read = await fetch(`${state.regions['eu-west-1']}/v1/profile/e2e`);
+    expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
+    const unknown = await runCli(['chaos', 'kill-region', 'mars-north-1'], cwd);
+    expect(unknown.out).toContain('unknown region "mars-north-1"');
+    expect(unknown.code).toBe(2);
+  }, 60_000);
+});

@@ -10,6 +10,8 @@ type Bench = (options: { endpoint: string; quick?: boolean }) => Promise<Figure[
 /** Every benchmark, by the name that `npm run bench -- <name>` takes. */
 const BENCHES: Record<string, () => Promise<Bench>> = {
   store: async () => runStoreBench,
+  replication: async () => (await import('./replication.ts')).runReplicationBench,
+  sandbox: async () => (await import('./sandbox.ts')).runSandboxBench,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,3 +1,53 @@
-export const handler = async () => {
-  throw new Error('not implemented');
-};
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { exampleAggregates } from '../../events/index.ts';
+import { loadTopology } from '../../lib/config/index.ts';
+import { createRegistry } from '../../lib/model/index.ts';
+import {
+  awsRunbookDeps,
+  createRunbookDispatcher,
+  type RunbookDeps,
+  type RunbookRequest,
+} from '../../lib/runbooks/index.ts';
+
+export interface RunbookHandlerDeps {
+  readonly deps: RunbookDeps;
+  readonly logger?: Pick<Logger, 'info' | 'error'>;
+}
+
+/** The runbook function's main over injected deps (the sandbox and the tests call this). */
+export function createRunbookHandler(options: RunbookHandlerDeps) {
+  const run = createRunbookDispatcher(options.deps);
+  return async function runRunbookTask(request: RunbookRequest): Promise<Record<string, unknown>> {
+    options.logger?.info('runbook task', { runbook: request.runbook, task: request.task });
+    try {
+      return await run(request);
+    } catch (error) {
+      options.logger?.error('runbook task failed', { runbook: request.runbook, task: request.task, error });
+      throw error;
+    }
+  };
+}
+
+const logger = new Logger({ serviceName: 'multiactive-runbook' });
+let main: ReturnType<typeof createRunbookHandler> | undefined;
+
+/** Clients are built on the first invocation (module scope afterwards), from the environment. */
+function mainFromEnvironment(): ReturnType<typeof createRunbookHandler> {
+  const env = process.env;
+  const topology = loadTopology(env.MULTIACTIVE_ENV ?? 'dev');
+  const deps = awsRunbookDeps({
+    region: env.MULTIACTIVE_REGION ?? env.AWS_REGION ?? '',
+    topology,
+    registry: createRegistry(exampleAggregates, topology),
+    busName: env.EVENT_BUS_NAME ?? `multiactive-${topology.name}-bus`,
+    endpoints: JSON.parse(env.REGION_ENDPOINTS ?? '{}') as Record<string, string>,
+  });
+  return createRunbookHandler({ deps, logger });
+}
+
+export const handler = middy(async (request: RunbookRequest) => {
+  main ??= mainFromEnvironment();
+  return main(request);
+}).use(injectLambdaContext(logger));

@@ -1,4 +1,12 @@
-export { bucketOf, buildMerkleTree, diffBuckets, type EventLeaf, type MerkleTree, rootOf } from './merkle.ts';
+export {
+  bucketOf,
+  buildMerkleTree,
+  diffBuckets,
+  type EventLeaf,
+  type MerkleTree,
+  rootOf,
+  treeOfBucketHashes,
+} from './merkle.ts';
 export { DynamoPartitionSource, type PartitionEventSource } from './partition-source.ts';
 export { planReplay, type ReplayPlan } from './plan.ts';
 export {
@@ -8,5 +16,6 @@ export {
   type ReplayInto,
   repairPartition,
   repairPartitions,
+  replayOrder,
   summarize,
 } from './repair.ts';

@@ -46,14 +46,22 @@ export function buildMerkleTree(leaves: readonly EventLeaf[], buckets = 64): Mer
   const bottom = ids.map((list) =>
     list.length === 0 ? EMPTY : sha256([...new Set(list)].sort().join('\n')),
   );
-  const levels: string[][] = [bottom];
+  return { ...treeOfBucketHashes(bottom), counts: ids.map((list) => new Set(list).size) };
+}
+
+/**
+ * Rebuilds the upper levels from the bucket hashes alone (what a runbook keeps in its execution state
+ * between building the trees and diffing them). `counts` are unknown there and left empty.
+ */
+export function treeOfBucketHashes(bottom: readonly string[]): MerkleTree {
+  const levels: string[][] = [[...bottom]];
   while (levels.at(-1)!.length > 1) {
     const below = levels.at(-1)!;
     const above: string[] = [];
     for (let i = 0; i < below.length; i += 2) above.push(sha256(`${below[i]}${below[i + 1]}`));
     levels.push(above);
   }
-  return { buckets, levels, counts: ids.map((list) => new Set(list).size) };
+  return { buckets: bottom.length, levels, counts: [] };
 }
 
 /** The root hash: equal roots mean the same set of events. */

@@ -25,7 +25,7 @@ export interface PartitionRepairReport {
 }
 
 /** Core events must reach the applier in sequence order per aggregate; others in HLC order. */
-function replayOrder(a: EventEnvelope, b: EventEnvelope): number {
+export function replayOrder(a: EventEnvelope, b: EventEnvelope): number {
   const byAggregate = `${a.aggregateType}#${a.aggregateId}`.localeCompare(
     `${b.aggregateType}#${b.aggregateId}`,
   );

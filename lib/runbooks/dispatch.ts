@@ -1,0 +1,46 @@
+import { RunbookTaskNotImplementedError, UnknownRunbookTaskError } from './errors.ts';
+import { failbackTasks } from './failback-tasks.ts';
+import { failoverTasks } from './failover-tasks.ts';
+import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { repairTasks } from './repair-tasks.ts';
+import { resolveConflictTasks } from './resolve-tasks.ts';
+import { switchoverTasks } from './switchover-tasks.ts';
+
+/** What a runbook Lambda task receives (cdk/constructs/runbooks/runbook-task.ts). */
+export interface RunbookRequest {
+  readonly runbook: string;
+  readonly task: string;
+  readonly input: unknown;
+}
+
+/** Task names of each runbook as the state machines call them (see cdk/constructs/runbooks/). */
+export const RUNBOOK_TASKS = {
+  switchover: ['Fence', 'CheckWatermark', 'MoveHome', 'Unfence', 'VerifyProbe', 'Rollback'],
+  failover: ['ConfirmRegionLost', 'ChooseNewHomes', 'BumpEpochs', 'DrainRegion', 'RecordWatermarks'],
+  failback: ['CatchUp', 'FindOrphans', 'ReconcileImportant', 'QueueCoreOrphans', 'SwitchBack', 'Undrain'],
+  repair: ['ListPartitions', 'BuildTrees', 'Diff', 'Replay', 'Report'],
+  'resolve-conflict': ['LoadConflict', 'AppendResolution'],
+} as const;
+
+/**
+ * The runbook function's logic: dispatches `{ runbook, task, input }` to the task and returns its JSON
+ * result (kept by the state machine at `$.<task>`); throws to fail the task.
+ * @example const run = createRunbookDispatcher(deps); await run({ runbook: 'repair', task: 'ListPartitions', input: {} });
+ */
+export function createRunbookDispatcher(deps: RunbookDeps) {
+  const tasks: Record<string, Record<string, RunbookTask>> = {
+    switchover: switchoverTasks(deps),
+    failover: failoverTasks(deps),
+    failback: failbackTasks(deps),
+    repair: repairTasks(deps),
+    'resolve-conflict': resolveConflictTasks(deps),
+  };
+  return async function runTask(request: RunbookRequest): Promise<Record<string, unknown>> {
+    const known = (RUNBOOK_TASKS as Record<string, readonly string[]>)[request.runbook];
+    if (!known?.includes(request.task)) throw new UnknownRunbookTaskError(request.runbook, request.task);
+    const task = tasks[request.runbook]?.[request.task];
+    if (!task) throw new RunbookTaskNotImplementedError(request.runbook, request.task);
+    const input = typeof request.input === 'object' && request.input !== null ? request.input : {};
+    return task(input as Record<string, unknown>);
+  };
+}

@@ -1,0 +1,78 @@
+/** Base class of every runbook task error; `task` names the state that failed. */
+export class RunbookError extends Error {
+  readonly runbook: string;
+  readonly task: string;
+
+  constructor(runbook: string, task: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RunbookError';
+    this.runbook = runbook;
+    this.task = task;
+  }
+}
+
+/** The handler was asked for a runbook or task it does not know. */
+export class UnknownRunbookTaskError extends RunbookError {
+  constructor(runbook: string, task: string) {
+    super(runbook, task, `unknown runbook task ${runbook}/${task}`);
+    this.name = 'UnknownRunbookTask';
+  }
+}
+
+/** A task that is part of the contract but not implemented yet. */
+export class RunbookTaskNotImplementedError extends RunbookError {
+  constructor(runbook: string, task: string) {
+    super(runbook, task, `not implemented: runbook ${runbook} task ${task}`);
+    this.name = 'RunbookTaskNotImplemented';
+  }
+}
+
+/** The execution input (or an earlier task's result) lacks a field or has a wrong one. */
+export class InvalidRunbookInputError extends RunbookError {
+  readonly field: string;
+
+  constructor(runbook: string, task: string, field: string, why: string) {
+    super(runbook, task, `invalid input ${field}: ${why}`);
+    this.name = 'InvalidRunbookInput';
+    this.field = field;
+  }
+}
+
+/** No region may take over a partition (every allowed region is lost or unknown). */
+export class NoEligibleHomeError extends RunbookError {
+  readonly partition: number;
+  readonly allowed: readonly string[];
+
+  constructor(partition: number, allowed: readonly string[]) {
+    super(
+      'failover',
+      'ChooseNewHomes',
+      `no healthy region may home partition ${partition} (allowed: ${allowed.join(', ') || 'none'})`,
+    );
+    this.name = 'NoEligibleHome';
+    this.partition = partition;
+    this.allowed = allowed;
+  }
+}
+
+/** Failback was started for a region with no open failover record. */
+export class NoFailoverRecordError extends RunbookError {
+  readonly region: string;
+
+  constructor(task: string, region: string) {
+    super('failback', task, `no open failover record for ${region}: nothing to fail back`);
+    this.name = 'NoFailoverRecord';
+    this.region = region;
+  }
+}
+
+/** A switchover's probe found the partition not writable at its new home. */
+export class ProbeFailedError extends RunbookError {
+  readonly partition: number;
+
+  constructor(partition: number, why: string) {
+    super('switchover', 'VerifyProbe', `partition ${partition} failed its consistency probe: ${why}`);
+    this.name = 'ProbeFailed';
+    this.partition = partition;
+  }
+}

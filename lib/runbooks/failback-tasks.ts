@@ -1,0 +1,110 @@
+import { regionNames } from '../config/topology.ts';
+import { replayOrder } from '../repair/repair.ts';
+import { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
+import { closeFailoverRecord, readFailoverRecord } from './failover-record.ts';
+import { movePartition } from './failover-tasks.ts';
+import { healPartition } from './heal.ts';
+import { mapBounded, TaskInput } from './input.ts';
+import { findOrphans, type Orphan } from './orphans.ts';
+import type { RunbookDeps, RunbookTask } from './ports.ts';
+
+/**
+ * The Failback runbook's tasks: CatchUp -> FindOrphans -> ReconcileImportant -> QueueCoreOrphans ->
+ * [SwitchBack] -> Undrain. The returning region stays drained (no users) until Undrain.
+ */
+export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+  const now = deps.now ?? Date.now;
+  const concurrency = deps.concurrency ?? 8;
+  const setup = (task: string, raw: Record<string, unknown>) => {
+    const input = new TaskInput('failback', task, raw);
+    const region = input.string('region');
+    const partitions = input.partitions() ?? Array.from({ length: deps.topology.partitions }, (_, i) => i);
+    const peers = regionNames(deps.topology).filter((r) => r !== region);
+    return { input, region, partitions, returning: deps.cell(region), peers: peers.map((p) => deps.cell(p)) };
+  };
+  const orphansOf = async (task: string, raw: Record<string, unknown>) => {
+    const { returning, peers, partitions } = setup(task, raw);
+    return findOrphans({ returning, peers, partitions, concurrency });
+  };
+  const tierOf = (o: Orphan) => deps.registry.get(o.event.aggregateType).tier;
+  return {
+    async CatchUp(raw) {
+      const { region, partitions, returning, peers } = setup('CatchUp', raw);
+      const started = now();
+      const record = await readFailoverRecord(deps.register, region);
+      const reports = await mapBounded(partitions, concurrency, (partition) =>
+        healPartition({ partition, cells: [returning, ...peers], into: [region] }),
+      );
+      const eventsReplayed = reports.reduce((n, r) => n + (r.replayed[region] ?? 0), 0);
+      return {
+        partitionsChecked: reports.length,
+        partitionsBehind: reports.filter((r) => r.bucketsDiffering > 0).length,
+        eventsReplayed,
+        failedOverAt: record?.failedOverAt ?? null,
+        durationMs: now() - started,
+      };
+    },
+    async FindOrphans(raw) {
+      const orphans = await orphansOf('FindOrphans', raw);
+      const byTier: Record<string, number> = { core: 0, important: 0, ordinary: 0 };
+      for (const o of orphans) byTier[tierOf(o)] = (byTier[tierOf(o)] ?? 0) + 1;
+      return {
+        count: orphans.length,
+        byTier,
+        sample: orphans
+          .slice(0, 20)
+          .map((o) => ({ eventId: o.event.eventId, type: o.event.aggregateType, missingAt: o.missingAt })),
+      };
+    },
+    async ReconcileImportant(raw) {
+      const orphans = (await orphansOf('ReconcileImportant', raw)).filter((o) => tierOf(o) !== 'core');
+      let merged = 0;
+      for (const peer of regionNames(deps.topology)) {
+        const events = orphans.filter((o) => o.missingAt.includes(peer)).map((o) => o.event);
+        if (events.length === 0) continue;
+        await deps.cell(peer).replay(events.sort(replayOrder));
+        merged += events.length;
+      }
+      return { merged };
+    },
+    async QueueCoreOrphans(raw) {
+      const { region, returning, peers } = setup('QueueCoreOrphans', raw);
+      const orphans = (await orphansOf('QueueCoreOrphans', raw)).filter((o) => tierOf(o) === 'core');
+      const byAggregate = new Map<string, Orphan[]>();
+      for (const o of orphans) {
+        const key = `${o.event.aggregateType}#${o.event.aggregateId}`;
+        byAggregate.set(key, [...(byAggregate.get(key) ?? []), o]);
+      }
+      const outcomes: CoreOrphanOutcome[] = [];
+      for (const group of byAggregate.values()) {
+        const entry = await deps.map.read(group[0]!.event.partition);
+        const homeName = entry && entry.home !== region ? entry.home : peers[0]!.region;
+        outcomes.push(
+          ...(await settleCoreOrphans({
+            orphans: group,
+            returning,
+            home: deps.cell(homeName),
+            peers,
+          })),
+        );
+      }
+      return {
+        adopted: outcomes.filter((o) => o.outcome === 'adopted').length,
+        queued: outcomes.filter((o) => o.outcome === 'queued'),
+      };
+    },
+    async SwitchBack(raw) {
+      const { region } = setup('SwitchBack', raw);
+      const record = await readFailoverRecord(deps.register, region);
+      const moves = (record?.moves ?? []).map((m) => ({ partition: m.partition, from: m.to, to: region }));
+      const done = await mapBounded(moves, concurrency, (move) => movePartition(deps, move));
+      return { movedBack: done.filter(Boolean).length, of: moves.length };
+    },
+    async Undrain(raw) {
+      const { region } = setup('Undrain', raw);
+      await deps.setTraffic(region, 'active', 'failback');
+      const record = await closeFailoverRecord(deps.register, region, now());
+      return { region, traffic: 'active', failoverClosed: record !== null };
+    },
+  };
+}

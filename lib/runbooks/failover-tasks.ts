@@ -1,0 +1,162 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { regionNames } from '../config/topology.ts';
+import type { PartitionEntry } from '../ownership/partition-map.ts';
+import { fencePartition, movePartitionHome, unfencePartition } from '../ownership/rehome.ts';
+import {
+  chooseNewHomes,
+  confirmLoss,
+  type LossConfirmation,
+  type LossVote,
+  type PlannedMove,
+  voteOn,
+} from './decisions.ts';
+import { openFailoverRecord } from './failover-record.ts';
+import { mapBounded, TaskInput } from './input.ts';
+import type { RegionCell, RunbookDeps, RunbookTask } from './ports.ts';
+
+/** Partition numbers that have an entry in a region's control table (its local copy of the map). */
+async function partitionsIn(cell: RegionCell): Promise<number[]> {
+  const found: number[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await cell.tables.client.send(
+      new ScanCommand({
+        TableName: cell.tables.control,
+        ProjectionExpression: 'pk',
+        FilterExpression: 'begins_with(pk, :p)',
+        ExpressionAttributeValues: { ':p': 'PARTITION#' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) found.push(Number(String(item.pk).slice('PARTITION#'.length)));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return found;
+}
+
+/**
+ * Every partition's committed entry. A committed entry sits on a majority of control tables, and any two
+ * majorities intersect, so the keys found in the tables of a majority of regions cover every committed
+ * partition: only those are read through the quorum (a few instead of all `topology.partitions`).
+ */
+export async function readAllEntries(
+  deps: RunbookDeps,
+  reachable?: readonly string[],
+): Promise<PartitionEntry[]> {
+  const regions = reachable ?? regionNames(deps.topology);
+  const lists = await Promise.all(regions.map((r) => partitionsIn(deps.cell(r)).catch(() => null)));
+  const answered = lists.filter((l): l is number[] => l !== null);
+  const all =
+    answered.length >= Math.floor(deps.topology.regions.length / 2) + 1
+      ? [...new Set(answered.flat())].sort((a, b) => a - b)
+      : Array.from({ length: deps.topology.partitions }, (_, i) => i);
+  const entries = await mapBounded(all, deps.concurrency ?? 16, (p) => deps.map.read(p));
+  return entries.filter((e): e is PartitionEntry => e !== null);
+}
+
+/**
+ * Moves a partition to `to` through the quorum map (fence -> move -> unfence, each epoch + 1), unless it
+ * is no longer homed in `from` (a re-run, or an operator moved it): idempotent.
+ */
+export async function movePartition(deps: RunbookDeps, move: PlannedMove): Promise<PartitionEntry | null> {
+  const entry = await deps.map.read(move.partition);
+  if (!entry || (entry.home !== move.from && !(entry.home === move.to && entry.state === 'fenced')))
+    return null;
+  if (entry.home === move.from) {
+    await fencePartition(deps.map, move.partition, 'rehome');
+    await movePartitionHome(deps.map, move.partition, move.to);
+  }
+  return unfencePartition(deps.map, move.partition);
+}
+
+/**
+ * The Failover runbook's tasks: ConfirmRegionLost -> ChooseNewHomes -> BumpEpochs -> DrainRegion ->
+ * RecordWatermarks. Each is idempotent: a second run confirms again and then changes nothing.
+ */
+export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+  const now = deps.now ?? Date.now;
+  const stale = deps.staleHeartbeatMs ?? 3 * deps.topology.thresholds.heartbeatIntervalMs;
+  return {
+    async ConfirmRegionLost(raw) {
+      const lost = new TaskInput('failover', 'ConfirmRegionLost', raw).string('region');
+      const regions = regionNames(deps.topology);
+      const voters = regions.filter((r) => r !== lost);
+      const votes: Record<string, LossVote> = {};
+      await Promise.all(
+        voters.map(async (voter) => {
+          try {
+            votes[voter] = voteOn(await deps.observe(voter, lost), stale);
+          } catch {
+            votes[voter] = 'no-answer';
+          }
+        }),
+      );
+      const confirmation: LossConfirmation = confirmLoss(lost, regions, votes);
+      return { ...confirmation, checkedAt: now() };
+    },
+    async ChooseNewHomes(raw) {
+      const input = new TaskInput('failover', 'ChooseNewHomes', raw);
+      const lost = input.string('region');
+      const { votes } = input.result<LossConfirmation>('confirmRegionLost');
+      const survivors = Object.entries(votes)
+        .filter(([, vote]) => vote !== 'no-answer')
+        .map(([region]) => region);
+      const entries = await readAllEntries(deps, survivors);
+      const homedThere = entries.filter((e) => e.home === lost).map((e) => e.partition);
+      const allowed = raw.residency as Record<string, string[]> | undefined;
+      const moves = chooseNewHomes({
+        topology: deps.topology,
+        lost,
+        partitions: homedThere,
+        survivors,
+        ...(allowed ? { allowed } : {}),
+      });
+      return { moves, partitionsScanned: entries.length };
+    },
+    async BumpEpochs(raw) {
+      const input = new TaskInput('failover', 'BumpEpochs', raw);
+      const { moves } = input.result<{ moves: PlannedMove[] }>('chooseNewHomes');
+      const done = await mapBounded(moves, deps.concurrency ?? 16, (move) => movePartition(deps, move));
+      const moved = done.flatMap((entry) =>
+        entry
+          ? [
+              {
+                partition: entry.partition,
+                home: entry.home,
+                epoch: entry.epoch,
+                activeFrom: entry.activeFrom,
+              },
+            ]
+          : [],
+      );
+      const activeFrom = Math.max(0, ...moved.map((m) => m.activeFrom));
+      return { moved, skipped: moves.length - moved.length, writableFrom: activeFrom };
+    },
+    async DrainRegion(raw) {
+      const lost = new TaskInput('failover', 'DrainRegion', raw).string('region');
+      await deps.setTraffic(lost, 'drained', 'failover');
+      return { region: lost, traffic: 'drained' };
+    },
+    async RecordWatermarks(raw) {
+      const input = new TaskInput('failover', 'RecordWatermarks', raw);
+      const lost = input.string('region');
+      const { moves } = input.result<{ moves: PlannedMove[] }>('chooseNewHomes');
+      const survivors = regionNames(deps.topology).filter((r) => r !== lost);
+      const watermarks: Record<string, string | null> = {};
+      await Promise.all(
+        survivors.map(async (region) => {
+          const list = await deps.cell(region).watermarks();
+          watermarks[region] = list.find((w) => w.origin === lost)?.hlc ?? null;
+        }),
+      );
+      const record = await openFailoverRecord(deps.register, {
+        region: lost,
+        trigger: typeof raw.trigger === 'string' ? raw.trigger : 'operator',
+        failedOverAt: now(),
+        moves,
+        watermarks,
+      });
+      return { record };
+    },
+  };
+}

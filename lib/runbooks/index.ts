@@ -1,0 +1,37 @@
+export { type AwsRunbookDepsOptions, awsRunbookDeps } from './aws-deps.ts';
+export {
+  chooseNewHomes,
+  confirmLoss,
+  type LossConfirmation,
+  type LossVote,
+  type PlannedMove,
+  voteOn,
+} from './decisions.ts';
+export { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookRequest } from './dispatch.ts';
+export {
+  InvalidRunbookInputError,
+  NoEligibleHomeError,
+  NoFailoverRecordError,
+  ProbeFailedError,
+  RunbookError,
+  RunbookTaskNotImplementedError,
+  UnknownRunbookTaskError,
+} from './errors.ts';
+export {
+  closeFailoverRecord,
+  type FailoverRecord,
+  failoverRecordKey,
+  openFailoverRecord,
+  readFailoverRecord,
+} from './failover-record.ts';
+export { movePartition, readAllEntries } from './failover-tasks.ts';
+export {
+  buildTrees,
+  differingBuckets,
+  healPartition,
+  type PartitionTrees,
+  REPAIR_BUCKETS,
+  replayBuckets,
+} from './heal.ts';
+export { mapBounded } from './input.ts';
+export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';

@@ -1,0 +1,67 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Topology } from '../config/schema.ts';
+import type { ConflictRecordPort } from '../conflict/record-store.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import type { AggregateRegistry } from '../model/registry.ts';
+import type { PartitionMap } from '../ownership/partition-map.ts';
+import type { QuorumRegister } from '../ownership/quorum-register.ts';
+import type { PartitionEventSource } from '../repair/partition-source.ts';
+import type { Watermark } from '../replication/watermarks.ts';
+import type { TrafficState } from '../resilience/traffic-breaker.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { StateStore } from '../store/state-store.ts';
+
+/** What one region looks like to the runbooks (its own tables, or a peer's reached across regions). */
+export interface RegionCell {
+  readonly region: string;
+  /** Its events by partition (Merkle leaves and full events). */
+  readonly source: PartitionEventSource;
+  /** Replays events into it through its applier (idempotent; conflicts take the normal path). */
+  replay(events: readonly EventEnvelope[]): Promise<void>;
+  /** Newest HLC it applied from each origin. */
+  watermarks(): Promise<readonly Watermark[]>;
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly conflicts: ConflictRecordPort;
+  /** Raw table access for the one repair that rewrites a log (a core orphan set aside at failback). */
+  readonly tables: {
+    readonly client: DynamoDBDocumentClient;
+    readonly events: string;
+    readonly state: string;
+    readonly replication: string;
+    readonly control: string;
+  };
+}
+
+/** What one region answers when asked whether it can still see another. */
+export interface RegionObservation {
+  /** The target answered its health endpoint at all (a drained region answers 503: reachable). */
+  readonly reachable: boolean;
+  /** Age of the newest heartbeat or event the observer applied from the target; null when none. */
+  readonly heartbeatAgeMs: number | null;
+}
+
+/** Everything the runbook tasks of one region need; built by the Lambda handler or the sandbox. */
+export interface RunbookDeps {
+  /** The region the runbook runs in. */
+  readonly region: string;
+  readonly topology: Topology;
+  readonly registry: AggregateRegistry;
+  /** The quorum partition map (and its register, for traffic and failover records). */
+  readonly map: PartitionMap;
+  readonly register: QuorumRegister;
+  /** A region's cell by name; throws for an unknown region. */
+  cell(region: string): RegionCell;
+  /** `observer`'s view of `target` (health probe + heartbeat age); rejects when `observer` cannot answer. */
+  observe(observer: string, target: string): Promise<RegionObservation>;
+  /** Drains or restores a region at the GTM (quorum traffic state, and whatever the GTM reads). */
+  setTraffic(region: string, state: TrafficState, reason: string): Promise<void>;
+  /** A heartbeat older than this counts as silence when confirming a loss (default 3 heartbeat intervals). */
+  readonly staleHeartbeatMs?: number;
+  /** Partitions at once in loops over the map (default 16). */
+  readonly concurrency?: number;
+  readonly now?: () => number;
+}
+
+/** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */
+export type RunbookTask = (input: Record<string, unknown>) => Promise<Record<string, unknown>>;

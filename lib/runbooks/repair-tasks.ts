@@ -1,0 +1,74 @@
+import { regionNames } from '../config/topology.ts';
+import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
+import { TaskInput } from './input.ts';
+import type { RunbookDeps, RunbookTask } from './ports.ts';
+
+/** One Map iteration's output: the Replay result, or `{ partition, error }` from the machine's Catch. */
+interface IterationOutput {
+  readonly partition: number;
+  readonly buckets?: number;
+  readonly replayed?: number;
+  readonly error?: { Error?: string; Cause?: string };
+}
+
+/** Every partition of the topology, or the ones asked for. */
+function partitionsOf(deps: RunbookDeps, asked: number[] | undefined): number[] {
+  return asked ?? Array.from({ length: deps.topology.partitions }, (_, i) => i);
+}
+
+/**
+ * The Repair runbook's tasks: ListPartitions -> (per partition) BuildTrees -> Diff -> Replay -> Report.
+ * Every task is idempotent, so a failed execution can be redriven or simply started again.
+ */
+export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+  const cellsOf = (peers: readonly string[]) => peers.map((r) => deps.cell(r));
+  const now = deps.now ?? Date.now;
+  return {
+    async ListPartitions(raw) {
+      const input = new TaskInput('repair', 'ListPartitions', raw);
+      const peers = input.regions('peers') ?? regionNames(deps.topology);
+      const regions = [...new Set([deps.region, ...peers])];
+      const partitions = partitionsOf(deps, input.partitions()).map((partition) => ({
+        partition,
+        peers: regions,
+      }));
+      return { partitions, regions, startedAt: now() };
+    },
+    async BuildTrees(raw) {
+      const input = new TaskInput('repair', 'BuildTrees', raw);
+      const partition = Number(raw.partition);
+      const trees = await buildTrees(cellsOf(input.regions('peers') ?? []), partition);
+      return { ...trees };
+    },
+    async Diff(raw) {
+      const input = new TaskInput('repair', 'Diff', raw);
+      const trees = input.result<PartitionTrees>('buildTrees');
+      return { partition: trees.partition, differing: differingBuckets(trees) };
+    },
+    async Replay(raw) {
+      const input = new TaskInput('repair', 'Replay', raw);
+      const { partition, differing } = input.result<{ partition: number; differing: number[] }>('diff');
+      const byRegion = await replayBuckets({
+        partition,
+        cells: cellsOf(input.regions('peers') ?? []),
+        differing,
+      });
+      const replayed = Object.values(byRegion).reduce((a, b) => a + b, 0);
+      return { partition, buckets: differing.length, replayed };
+    },
+    async Report(raw) {
+      const input = new TaskInput('repair', 'Report', raw);
+      const outputs = (raw.repairPartitions ?? []) as IterationOutput[];
+      const started = Number(input.result<{ startedAt: number }>('listPartitions').startedAt);
+      const failed = outputs.filter((o) => o.error);
+      return {
+        partitionsChecked: outputs.length - failed.length,
+        partitionsDiffering: outputs.filter((o) => (o.buckets ?? 0) > 0).length,
+        bucketsDiffering: outputs.reduce((n, o) => n + (o.buckets ?? 0), 0),
+        eventsReplayed: outputs.reduce((n, o) => n + (o.replayed ?? 0), 0),
+        partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),
+        durationMs: now() - started,
+      };
+    },
+  };
+}

@@ -1,0 +1,6 @@
+import type { RunbookDeps, RunbookTask } from './ports.ts';
+
+/** Not implemented yet: every task of this runbook fails with RunbookTaskNotImplemented. */
+export function switchoverTasks(_deps: RunbookDeps): Record<string, RunbookTask> {
+  return {};
+}

@@ -112,8 +112,10 @@ export class CellFunctions extends Construct {
     const { api, applier, runbook } = this.byName;
     const lagMonitor = this.byName['lag-monitor'];
     const { events: log, state, replication, control, quarantine, idempotency } = tables.byKind;
-    for (const table of [log, state, idempotency]) table.grantReadWriteData(api);
-    for (const table of [replication, control]) table.grantReadData(api);
+    // control: the API claims new partitions and writes back quorum reads (its own copy and the peers').
+    for (const table of [log, state, idempotency, control]) table.grantReadWriteData(api);
+    // replication and quarantine: watermarks, lag and counts for read-your-writes, degrade and /health.
+    for (const table of [replication, quarantine]) table.grantReadData(api);
     for (const table of [log, state, replication, quarantine]) table.grantReadWriteData(applier);
     control.grantReadData(applier);
     log.grantWriteData(lagMonitor);
@@ -132,7 +134,9 @@ export class CellFunctions extends Construct {
     const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
     const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
     const peerEvents = arns('events');
-    this.byName.api.addToRolePolicy(new iam.PolicyStatement({ actions: read, resources: arns('control') }));
+    this.byName.api.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
+    );
     this.byName.runbook.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
     );

@@ -6,6 +6,7 @@ import { RequestCounter } from '../ownership/hot-partitions.ts';
 import { PartitionOwnership } from '../ownership/ownership.ts';
 import { OWNERSHIP_DEFAULTS, PartitionMap } from '../ownership/partition-map.ts';
 import { QuorumRegister } from '../ownership/quorum-register.ts';
+import type { ControlReplica } from '../ownership/replica.ts';
 import type { RegionBreakers } from '../resilience/health.ts';
 import { ServiceBreakers, serviceBreakerOptions } from '../resilience/service-breaker.ts';
 import { type LagReader, SyncBreakers } from '../resilience/sync-breaker.ts';
@@ -21,7 +22,12 @@ export interface MultiRegionOptions {
   readonly topology: Topology;
   readonly region: string;
   /** A document client per configured region (the local one included), for the quorum control state. */
-  readonly controlClients: Readonly<Record<string, DynamoDBDocumentClient>>;
+  readonly controlClients?: Readonly<Record<string, DynamoDBDocumentClient>>;
+  /**
+   * Instead of `controlClients`: every region's control replica, the local one unwrapped (the sandbox
+   * passes its peers' replicas behind WAN links).
+   */
+  readonly controlReplicas?: readonly ControlReplica[];
   /** Control table name; the same in every region (lib/store/tables.ts). */
   readonly controlTable: string | (() => string);
   /** The local events table, for read-your-writes point reads. */
@@ -36,6 +42,10 @@ export interface MultiRegionOptions {
   readonly watermarks?: WatermarkReader;
   readonly leaseMs?: number;
   readonly skewMarginMs?: number;
+  /** Per-replica timeout of quorum calls (default routing.forwardTimeoutMs). */
+  readonly controlCallTimeoutMs?: number;
+  /** How long the drained/active state is cached for /health (TrafficBreaker default: 5 s). */
+  readonly trafficRefreshMs?: number;
 }
 
 /** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
@@ -51,6 +61,17 @@ export interface MultiRegion {
   readonly requestCounter: RequestCounter;
 }
 
+/** One control replica per configured region, from the given replicas or clients. */
+function controlReplicas(options: MultiRegionOptions): ControlReplica[] {
+  return options.topology.regions.map((r) => {
+    const given = options.controlReplicas?.find((replica) => replica.region === r.name);
+    if (given) return given;
+    const client = options.controlClients?.[r.name];
+    if (!client) throw new Error(`no control replica or DynamoDB client for region ${r.name}`);
+    return new DynamoControlReplica({ region: r.name, client, tableName: options.controlTable });
+  });
+}
+
 /**
  * Wires ownership (quorum partition map, leases, fencing), routing (forward/redirect, read-your-writes)
  * and the three breakers for one region, from clients and names only.
@@ -58,13 +79,12 @@ export interface MultiRegion {
  */
 export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
   const { topology, region } = options;
-  const replicas = topology.regions.map((r) => {
-    const client = options.controlClients[r.name];
-    if (!client) throw new Error(`no DynamoDB client for region ${r.name}`);
-    return new DynamoControlReplica({ region: r.name, client, tableName: options.controlTable });
-  });
+  const replicas = controlReplicas(options);
   const local = replicas.find((r) => r.region === region)!;
-  const register = new QuorumRegister({ replicas, callTimeoutMs: topology.routing.forwardTimeoutMs });
+  const register = new QuorumRegister({
+    replicas,
+    callTimeoutMs: options.controlCallTimeoutMs ?? topology.routing.forwardTimeoutMs,
+  });
   const map = new PartitionMap({
     register,
     leaseMs: options.leaseMs ?? OWNERSHIP_DEFAULTS.leaseMs,
@@ -78,7 +98,12 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     degradeLagMs: topology.thresholds.degradeLagMs,
     recoverLagMs: topology.thresholds.recoverLagMs,
   });
-  const traffic = new TrafficBreaker({ region, register, local });
+  const traffic = new TrafficBreaker({
+    region,
+    register,
+    local,
+    ...(options.trafficRefreshMs === undefined ? {} : { refreshMs: options.trafficRefreshMs }),
+  });
   const requestCounter = new RequestCounter();
   const router = new CommandRouter({
     region,

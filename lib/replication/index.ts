@@ -73,6 +73,7 @@ export {
   type QuarantineStoreOptions,
   quarantineId,
 } from './quarantine.ts';
+export { peerLagMs, ReplicationWatermarks, type ReplicationWatermarksOptions } from './routing-adapters.ts';
 export {
   type OriginStatus,
   type ReplicationStatus,

@@ -1,10 +1,9 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { createApiHandler } from '../../api/index.ts';
+import { createApiHandler, type MultiRegion } from '../../api/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
 import { peersOf, type Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
-import type { PartitionOwnership } from '../../ownership/index.ts';
 import {
   type ApplyOutcome,
   type BusEntry,
@@ -51,11 +50,15 @@ export interface LocalFunctionDeps {
   readonly clients: LocalClients;
   readonly stores: RegionStores;
   readonly bus: LocalEventBus;
-  readonly ownership: PartitionOwnership;
+  /** Fencing, routing and breakers of the region (`multiRegionDeps(...).api`). */
+  readonly multiRegion: MultiRegion['api'];
   readonly originReader: OriginReader;
   readonly lag: LagRecorder;
   readonly runbook: RunbookHandler;
-  /** Whether the region is drained (its /health answers 503 on purpose). */
+  /**
+   * A local override: true makes /health answer 503 whatever the control state says. The control state's
+   * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
+   */
   readonly drained: () => boolean;
 }
 
@@ -101,12 +104,13 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     clock: stores.clock,
     region,
     partitions: topology.partitions,
-    fenceCoreWrite: (partition) => deps.ownership.fenceCoreWrite(partition),
+    ...deps.multiRegion,
     idempotency: new DynamoDBPersistenceLayer({
       tableName: stores.tables.idempotency,
       awsSdkV3Client: deps.clients.dynamodb,
     }),
-    health: async () => ({ healthy: !deps.drained(), drained: deps.drained(), replication: await status() }),
+    // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
+    health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
   });
   const apply = createApplier({

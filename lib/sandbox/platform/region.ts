@@ -1,12 +1,8 @@
 import type { Server } from 'node:http';
+import type { MultiRegion } from '../../api/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
-import {
-  DynamoControlReplica,
-  PartitionMap,
-  PartitionOwnership,
-  QuorumRegister,
-} from '../../ownership/index.ts';
+import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { eventStoreOriginReader } from '../../replication/index.ts';
 import { createTables } from '../../store/index.ts';
 import type { StreamMappingSpec } from '../cdk/event-sources.ts';
@@ -19,9 +15,10 @@ import { StreamPoller } from '../streams/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
+import { regionRouting } from './region-routing.ts';
 import { type RegionStores, regionStores } from './region-stores.ts';
 import type { SandboxTiming } from './timing.ts';
-import { WanControlReplica, wanOriginReader } from './wan-adapters.ts';
+import { wanOriginReader } from './wan-adapters.ts';
 
 /** What a region is built from. */
 export interface SandboxRegionOptions {
@@ -64,7 +61,7 @@ export class SandboxRegion {
     | { clients: LocalClients; stores: RegionStores; bus: LocalEventBus; replica: DynamoControlReplica }
     | undefined;
   private wired:
-    | { functions: LocalFunctions; ownership: PartitionOwnership; mapping: StreamMappingSpec }
+    | { functions: LocalFunctions; multiRegion: MultiRegion; mapping: StreamMappingSpec }
     | undefined;
   private poller: StreamPoller | undefined;
   private server: Server | undefined;
@@ -103,27 +100,25 @@ export class SandboxRegion {
     this.built = { clients, stores, bus, replica };
   }
 
-  /** Builds ownership (a quorum register over every region's control table, across the WAN) and the handlers. */
+  /**
+   * Builds ownership (a quorum register over every region's control table, across the WAN), routing and
+   * breakers (`multiRegionDeps`, peers' APIs across the WAN) and the handlers.
+   */
   connect(input: {
     peers: readonly SandboxRegion[];
     mapping: StreamMappingSpec;
     runbook: RunbookFactory;
   }): void {
-    const { clients, stores, bus, replica } = this.requireBuilt();
+    const { clients, stores, bus } = this.requireBuilt();
     const { wan, timing, topology } = this.options;
-    const replicas = [this, ...input.peers]
-      .map((r) => (r === this ? replica : new WanControlReplica(this.name, r.controlReplica, wan)))
-      .sort((a, b) => a.region.localeCompare(b.region));
-    const map = new PartitionMap({
-      register: new QuorumRegister({ replicas, callTimeoutMs: 2_000 }),
-      leaseMs: timing.leaseMs,
-      skewMarginMs: timing.skewMarginMs,
-    });
-    const ownership = new PartitionOwnership({
-      region: this.name,
-      map,
-      local: replica,
-      controlTable: stores.tables.control,
+    const multiRegion = regionRouting({
+      self: this,
+      peers: input.peers,
+      topology,
+      timing,
+      wan,
+      clients,
+      stores,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -138,13 +133,13 @@ export class SandboxRegion {
       clients,
       stores,
       bus,
-      ownership,
+      multiRegion: multiRegion.api,
       originReader: wanOriginReader(this.name, reader, wan),
       lag: this.options.lag,
       runbook: input.runbook(this),
       drained: () => this.drained,
     });
-    this.wired = { functions, ownership, mapping: input.mapping };
+    this.wired = { functions, multiRegion, mapping: input.mapping };
   }
 
   /** Serves the API, starts the stream poller and the heartbeat loop. */
@@ -174,7 +169,12 @@ export class SandboxRegion {
   }
 
   get ownership(): PartitionOwnership {
-    return this.requireWired().ownership;
+    return this.requireWired().multiRegion.ownership;
+  }
+
+  /** The region's partition map, routing and breakers (the same objects its API uses). */
+  get multiRegion(): MultiRegion {
+    return this.requireWired().multiRegion;
   }
 
   get endpoint(): string {

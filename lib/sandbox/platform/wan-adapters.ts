@@ -1,5 +1,6 @@
 import type { ControlReplica, RegisterRecord } from '../../ownership/index.ts';
 import type { OriginReader, SeqRange } from '../../replication/index.ts';
+import type { PeerRequest, PeerResponse, PeerTransport } from '../../routing/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
 
 /**
@@ -41,4 +42,22 @@ export function wanOriginReader(from: string, reader: OriginReader, wan: WanNetw
       return wan.send(origin, from, () => events);
     },
   };
+}
+
+/**
+ * A peer API transport whose requests and answers cross the WAN: the request travels from `from` to the
+ * peer, is served there by `inner` (a fetch to the peer's loopback URL), and the answer travels back.
+ */
+export class WanPeerTransport implements PeerTransport {
+  constructor(
+    private readonly from: string,
+    private readonly inner: PeerTransport,
+    private readonly wan: WanNetwork,
+  ) {}
+
+  /** Sends across the WAN; a cut link or a region that is down fails like an unreachable endpoint. */
+  async send(region: string, request: PeerRequest, signal?: AbortSignal): Promise<PeerResponse> {
+    const response = await this.wan.send(this.from, region, () => this.inner.send(region, request, signal));
+    return this.wan.send(region, this.from, () => response);
+  }
 }

@@ -1,0 +1,72 @@
+import { type MultiRegion, multiRegionDeps } from '../../api/index.ts';
+import type { Topology } from '../../config/index.ts';
+import type { ControlReplica } from '../../ownership/index.ts';
+import { ReplicationWatermarks } from '../../replication/index.ts';
+import { FetchPeerTransport } from '../../routing/index.ts';
+import type { LocalClients } from '../dynamodb/clients.ts';
+import type { WanNetwork } from '../wan/index.ts';
+import type { RegionStores } from './region-stores.ts';
+import type { SandboxTiming } from './timing.ts';
+import { WanControlReplica, WanPeerTransport } from './wan-adapters.ts';
+
+/** What routing needs to know about a sandbox region (itself or a peer). */
+export interface RoutedRegion {
+  readonly name: string;
+  /** Base URL of its API (known once its server listens; read at every use). */
+  readonly apiUrl: string;
+  readonly controlReplica: ControlReplica;
+}
+
+export interface RegionRoutingOptions {
+  readonly self: RoutedRegion;
+  readonly peers: readonly RoutedRegion[];
+  readonly topology: Topology;
+  readonly timing: SandboxTiming;
+  readonly wan: WanNetwork;
+  readonly clients: LocalClients;
+  readonly stores: RegionStores;
+}
+
+/** Region -> API base URL, each read when used: the ports are known only once the servers listen. */
+export function liveEndpoints(regions: readonly RoutedRegion[]): Readonly<Record<string, string>> {
+  const endpoints: Record<string, string> = {};
+  for (const region of regions) {
+    Object.defineProperty(endpoints, region.name, { enumerable: true, get: () => region.apiUrl });
+  }
+  return endpoints;
+}
+
+/**
+ * A sandbox region's ownership, routing and breakers, built by `multiRegionDeps` as in Lambda: the
+ * quorum control state over every region's control table (the peers' across the WAN), forwarding and
+ * back-to-source reads to the peers' APIs across the WAN, and lag and watermarks from the region's
+ * replication table.
+ */
+export function regionRouting(options: RegionRoutingOptions): MultiRegion {
+  const { self, peers, topology, timing, wan, stores } = options;
+  const endpoints = liveEndpoints([self, ...peers]);
+  const watermarks = new ReplicationWatermarks({
+    store: stores.watermarks,
+    heartbeatIntervalMs: timing.heartbeatIntervalMs,
+  });
+  return multiRegionDeps({
+    topology,
+    region: self.name,
+    controlReplicas: [
+      self.controlReplica,
+      ...peers.map((peer) => new WanControlReplica(self.name, peer.controlReplica, wan)),
+    ],
+    controlTable: stores.tables.control,
+    events: { client: options.clients.doc, tableName: stores.tables.events },
+    states: stores.states,
+    transport: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
+    endpoints,
+    lag: watermarks,
+    watermarks,
+    leaseMs: timing.leaseMs,
+    skewMarginMs: timing.skewMarginMs,
+    controlCallTimeoutMs: 2_000,
+    // The GTM probes /health every healthIntervalMs: a drain shows by the next probe or so.
+    trafficRefreshMs: Math.min(timing.healthIntervalMs, 5_000),
+  });
+}

@@ -7,7 +7,7 @@ export interface WriteTally {
   readonly events: Map<string, number>;
   /** Refused writes, keyed `tier|status error`. */
   readonly refused: Map<string, number>;
-  /** Wall-clock ms of every successful write, per client location (for the RTO). */
+  /** Wall-clock ms of every successful write, per client location and per `location|tier` (for the RTO). */
   readonly successes: Map<string, number[]>;
 }
 
@@ -81,9 +81,12 @@ export async function send(input: {
     }
     const region = response.headers.get('x-multiactive-region') ?? '?';
     bump(tally.events, `${region}|${command.tier}`, body.events?.length ?? 0);
-    const list = tally.successes.get(input.from) ?? [];
-    list.push(Date.now());
-    tally.successes.set(input.from, list);
+    const at = Date.now();
+    for (const key of [input.from, `${input.from}|${command.tier}`]) {
+      const list = tally.successes.get(key) ?? [];
+      list.push(at);
+      tally.successes.set(key, list);
+    }
     return true;
   } catch (error) {
     bump(tally.refused, `${command.tier}|${(error as Error).name}`);

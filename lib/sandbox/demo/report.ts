@@ -11,6 +11,10 @@ export interface DemoReport {
   readonly conflicts: { detected: number; resolved: number; manual: number };
   readonly detectionMs: number | undefined;
   readonly rtoMs: number | undefined;
+  /** Kill to the first successful core write for a partition homed in the lost region. */
+  readonly coreRtoMs?: number | undefined;
+  /** Duration of the Failover execution. */
+  readonly failoverMachineMs?: number | undefined;
   readonly atRisk: number;
   readonly recovered: number;
   readonly runbooks: readonly string[];
@@ -51,6 +55,7 @@ export function formatReport(report: DemoReport): string[] {
     ...table(lag),
     `conflicts: detected ${detected}, resolved ${resolved}, manual ${manual}`,
     `failover (${report.lost} lost): detection ${ms(report.detectionMs)}, RTO ${ms(report.rtoMs)}`,
+    `  core RTO (partitions homed in ${report.lost}) ${ms(report.coreRtoMs)}, Failover state machine ${ms(report.failoverMachineMs)}`,
     `RPO: events at risk at failover ${report.atRisk}, recovered at failback ${report.recovered}`,
     ...report.runbooks.map((r) => `runbook: ${r}`),
     `consistency check: ${report.check.verdict}`,

@@ -69,20 +69,43 @@ export async function runDemo(
   const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
   const started = await sandbox.settleExecutions();
   const failover = started.filter((e) => e.stateMachine.endsWith('-Failover'));
+  // Core RTO: the lost region's clients write accounts homed there; the first success after the kill
+  // needs detection, the Failover runbook (new homes, epoch + 1) and the new home's hold (lease + skew).
+  const coreKey = `${lost}|core`;
+  await until(() => (tally.successes.get(coreKey) ?? []).some((t) => t > killedAt), 30_000);
+  const coreFirst = (tally.successes.get(coreKey) ?? []).find((t) => t > killedAt);
+  const failoverRun = failover.find((e) => e.status === 'SUCCEEDED');
+  const machineMs = failoverRun
+    ? Date.parse(failoverRun.stopDate) - Date.parse(failoverRun.startDate)
+    : undefined;
+  log(
+    `      core writes for ${lost}'s partitions back after ${coreFirst === undefined ? '?' : coreFirst - killedAt} ms (Failover runbook ${machineMs ?? '?'} ms)`,
+  );
 
   step(5, `writes continue without ${lost} for ${phaseMs} ms`);
   await sleep(phaseMs);
 
-  step(6, `reviving ${lost}; its unpublished events drain`);
+  step(
+    6,
+    `reviving ${lost} (drained by the failover: no users until failback); its unpublished events drain`,
+  );
   await sandbox.reviveRegion(lost);
-  await until(() => sandbox.gtm.checker.isHealthy(lost), 60_000);
   await sleep(phaseMs / 2);
   await writers.stop();
+  await sandbox.quiesce(30_000);
 
   step(7, 'failback and repair runbooks');
   const failback = await sandbox.runStateMachine(lost, 'Failback', { region: lost });
+  const back = (failback.output ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  log(
+    `      failback: caught up ${back.catchUp?.eventsReplayed ?? '?'} events, orphans ${JSON.stringify(back.findOrphans?.byTier ?? {})}, ` +
+      `merged ${back.reconcileImportant?.merged ?? '?'}, core adopted ${back.queueCoreOrphans?.adopted ?? '?'} / queued ${(back.queueCoreOrphans?.queued as unknown[] | undefined)?.length ?? '?'}`,
+  );
   const repair = await sandbox.runStateMachine(peers[0]!.name, 'Repair', {});
+  const healed = (repair.output as { report?: Record<string, unknown> } | undefined)?.report;
+  if (healed) log(`      repair: ${JSON.stringify(healed)}`);
   await sandbox.quiesce(30_000);
+  await until(() => sandbox.gtm.checker.isHealthy(lost), 20_000);
 
   step(8, 'consistency check across regions');
   let check = await sandbox.check();
@@ -108,6 +131,8 @@ export async function runDemo(
     conflicts: { detected, resolved: Math.max(0, detected - manual), manual },
     detectionMs,
     rtoMs,
+    coreRtoMs: coreFirst === undefined ? undefined : coreFirst - killedAt,
+    failoverMachineMs: machineMs,
     atRisk: atRisk.size,
     recovered: recoveredCount,
     runbooks: [...failover, failback, repair].map(describe),

@@ -10,7 +10,6 @@ import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
-import { notImplementedRunbook } from '../state-machines/runbook-port.ts';
 import { type ExecutionResult, StateMachineRunner } from '../state-machines/runner.ts';
 import { WanNetwork } from '../wan/index.ts';
 import { type ConsistencyReport, checkConsistency } from './consistency.ts';
@@ -18,6 +17,7 @@ import { type SandboxGtm, startGtm } from './gtm.ts';
 import { localInvoker } from './invoke.ts';
 import { LagRecorder } from './lag-recorder.ts';
 import { type DeadLetter, type RunbookFactory, SandboxRegion } from './region.ts';
+import { sandboxRunbooks } from './runbook-wiring.ts';
 import { defaultTiming, fastTiming, type SandboxTiming } from './timing.ts';
 import { type BusHost, wireRules } from './wiring.ts';
 
@@ -35,7 +35,7 @@ export interface SandboxOptions {
   readonly cacheDir?: string;
   readonly frontDoorPort?: number;
   readonly dnsPort?: number;
-  /** The runbook function of each region (default: every task throws "not implemented"). */
+  /** The runbook function of each region (default: the real tasks of lib/runbooks). */
   readonly runbook?: RunbookFactory;
   readonly log?: (line: string) => void;
 }
@@ -163,7 +163,7 @@ export class Sandbox {
       region.connect({
         peers: this.regions.filter((r) => r !== region),
         mapping,
-        runbook: options.runbook ?? (() => notImplementedRunbook),
+        runbook: options.runbook ?? sandboxRunbooks(() => this.regions),
       });
     }
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));

@@ -1,0 +1,112 @@
+import { ulid } from 'ulid';
+import type { EventEnvelope } from '../../model/index.ts';
+import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
+import { lagMs } from '../../replication/index.ts';
+import { setRegionTraffic } from '../../resilience/index.ts';
+import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../runbooks/index.ts';
+import type { EventBridgeEvent } from '../eventbridge/index.ts';
+import type { RunbookHandler } from '../state-machines/runbook-port.ts';
+import type { RunbookFactory, SandboxRegion } from './region.ts';
+
+/** The replication event the bus would deliver for an envelope (what the applier handler receives). */
+function busEvent(region: string, envelope: EventEnvelope): EventBridgeEvent {
+  return {
+    version: '0',
+    id: ulid(),
+    'detail-type': envelope.type,
+    source: 'multiactive.replication',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region,
+    resources: [],
+    detail: envelope as unknown as Record<string, unknown>,
+  };
+}
+
+/** `target`'s cell as seen from `from`: every read and replay crosses the WAN link between them. */
+function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
+  const wan = from.options.wan;
+  const cross = <T>(fn: () => Promise<T>): Promise<T> =>
+    from === target
+      ? fn()
+      : wan.send(from.name, target.name, fn).then((v) => wan.send(target.name, from.name, () => v));
+  const local = new DynamoPartitionSource({
+    client: target.clients.doc,
+    tableName: target.stores.tables.events,
+  });
+  const source: PartitionEventSource = {
+    listLeaves: (partition) => cross(() => local.listLeaves(partition)),
+    getEvents: (partition, ids) => cross(() => local.getEvents(partition, ids)),
+  };
+  const { tables } = target.stores;
+  return {
+    region: target.name,
+    source,
+    async replay(events) {
+      await cross(async () => {
+        for (const event of events) await target.functions.applier(busEvent(target.name, event));
+      });
+    },
+    watermarks: () => cross(() => target.stores.watermarks.list()),
+    events: target.stores.events,
+    states: target.stores.states,
+    conflicts: target.stores.conflicts,
+    tables: {
+      client: target.clients.doc,
+      events: tables.events,
+      state: tables.state,
+      replication: tables.replication,
+      control: tables.control,
+    },
+  };
+}
+
+/** Runbook deps of one sandbox region over every region of the sandbox. */
+export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxRegion[]): RunbookDeps {
+  const byName = (name: string) => {
+    const found = all.find((r) => r.name === name);
+    if (!found) throw new Error(`no sandbox region ${name}`);
+    return found;
+  };
+  const { wan, timing, topology, registry } = region.options;
+  const map = region.multiRegion.map;
+  return {
+    region: region.name,
+    topology,
+    registry,
+    map,
+    register: map.register,
+    cell: (name) => cellOf(region, byName(name)),
+    async observe(observer, target) {
+      const watcher = byName(observer);
+      const ask = async () => {
+        const reachable = await wan
+          .send(observer, target, () =>
+            fetch(`${byName(target).apiUrl}/health`, { signal: AbortSignal.timeout(1_000) }),
+          )
+          .then(() => true)
+          .catch(() => false);
+        const mark = (await watcher.stores.watermarks.list()).find((w) => w.origin === target);
+        return { reachable, heartbeatAgeMs: lagMs(Date.now(), mark) };
+      };
+      return observer === region.name ? ask() : wan.send(region.name, observer, ask);
+    },
+    async setTraffic(name, state, reason) {
+      await setRegionTraffic(map.register, name, state, reason);
+      byName(name).drained = state === 'drained';
+    },
+    staleHeartbeatMs: 2 * timing.heartbeatIntervalMs,
+  };
+}
+
+/** The sandbox's runbook factory: each region's runbook function runs the real tasks (lib/runbooks). */
+export function sandboxRunbooks(regions: () => readonly SandboxRegion[]): RunbookFactory {
+  return (region) => {
+    let run: ReturnType<typeof createRunbookDispatcher> | undefined;
+    const handler: RunbookHandler = (request) => {
+      run ??= createRunbookDispatcher(sandboxRunbookDeps(region, regions()));
+      return run(request);
+    };
+    return handler;
+  };
+}

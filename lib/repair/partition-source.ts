@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { partitionIndexKey } from '../store/keys.ts';
 import { fromEventItem } from '../store/marshal.ts';
@@ -9,6 +9,8 @@ import type { EventLeaf } from './merkle.ts';
 export interface PartitionEventSource {
   listLeaves(partition: number): Promise<EventLeaf[]>;
   getEvents(partition: number, eventIds: readonly string[]): Promise<EventEnvelope[]>;
+  /** Partitions holding at least one event (one keys-only pass over the index), when the source can tell. */
+  activePartitions?(): Promise<number[]>;
 }
 
 /** Aggregate types that are not part of the replicated log (heartbeats are per-origin, overwritten). */
@@ -53,6 +55,28 @@ export class DynamoPartitionSource implements PartitionEventSource {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return leaves;
+  }
+
+  /**
+   * Partitions that hold at least one event: one keys-only Scan of the sparse by-partition index, far
+   * cheaper than a Query per configured partition when most partitions are empty.
+   */
+  async activePartitions(): Promise<number[]> {
+    const found = new Set<number>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.table(),
+          IndexName: EVENTS_BY_PARTITION_INDEX,
+          ProjectionExpression: 'ppk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) found.add(Number(String(item.ppk).slice(2)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return [...found].filter(Number.isInteger).sort((a, b) => a - b);
   }
 
   /** Full envelopes for the given ids (one index query each, a bounded number at a time). */

@@ -6,6 +6,7 @@ import { movePartition } from './failover-tasks.ts';
 import { healPartition } from './heal.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import { findOrphans, type Orphan } from './orphans.ts';
+import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 
 /**
@@ -18,13 +19,22 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
   const setup = (task: string, raw: Record<string, unknown>) => {
     const input = new TaskInput('failback', task, raw);
     const region = input.string('region');
-    const partitions = input.partitions() ?? Array.from({ length: deps.topology.partitions }, (_, i) => i);
-    const peers = regionNames(deps.topology).filter((r) => r !== region);
-    return { input, region, partitions, returning: deps.cell(region), peers: peers.map((p) => deps.cell(p)) };
+    const returning = deps.cell(region);
+    const peers = regionNames(deps.topology)
+      .filter((r) => r !== region)
+      .map((p) => deps.cell(p));
+    // Listing partitions costs a pass over every region's index: only the tasks that walk them ask.
+    const partitions = () =>
+      partitionsToCheck({
+        asked: input.partitions(),
+        cells: [returning, ...peers],
+        configured: deps.topology.partitions,
+      });
+    return { input, region, partitions, returning, peers };
   };
   const orphansOf = async (task: string, raw: Record<string, unknown>) => {
     const { returning, peers, partitions } = setup(task, raw);
-    return findOrphans({ returning, peers, partitions, concurrency });
+    return findOrphans({ returning, peers, partitions: await partitions(), concurrency });
   };
   const tierOf = (o: Orphan) => deps.registry.get(o.event.aggregateType).tier;
   return {
@@ -32,7 +42,7 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const { region, partitions, returning, peers } = setup('CatchUp', raw);
       const started = now();
       const record = await readFailoverRecord(deps.register, region);
-      const reports = await mapBounded(partitions, concurrency, (partition) =>
+      const reports = await mapBounded(await partitions(), concurrency, (partition) =>
         healPartition({ partition, cells: [returning, ...peers], into: [region] }),
       );
       const eventsReplayed = reports.reduce((n, r) => n + (r.replayed[region] ?? 0), 0);

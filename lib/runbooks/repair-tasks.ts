@@ -1,6 +1,7 @@
 import { regionNames } from '../config/topology.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
 import { TaskInput } from './input.ts';
+import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 
 /** One Map iteration's output: the Replay result, or `{ partition, error }` from the machine's Catch. */
@@ -9,11 +10,6 @@ interface IterationOutput {
   readonly buckets?: number;
   readonly replayed?: number;
   readonly error?: { Error?: string; Cause?: string };
-}
-
-/** Every partition of the topology, or the ones asked for. */
-function partitionsOf(deps: RunbookDeps, asked: number[] | undefined): number[] {
-  return asked ?? Array.from({ length: deps.topology.partitions }, (_, i) => i);
 }
 
 /**
@@ -28,10 +24,12 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const input = new TaskInput('repair', 'ListPartitions', raw);
       const peers = input.regions('peers') ?? regionNames(deps.topology);
       const regions = [...new Set([deps.region, ...peers])];
-      const partitions = partitionsOf(deps, input.partitions()).map((partition) => ({
-        partition,
-        peers: regions,
-      }));
+      const listed = await partitionsToCheck({
+        asked: input.partitions(),
+        cells: cellsOf(regions),
+        configured: deps.topology.partitions,
+      });
+      const partitions = listed.map((partition) => ({ partition, peers: regions }));
       return { partitions, regions, startedAt: now() };
     },
     async BuildTrees(raw) {

@@ -37,6 +37,7 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
   const source: PartitionEventSource = {
     listLeaves: (partition) => cross(() => local.listLeaves(partition)),
     getEvents: (partition, ids) => cross(() => local.getEvents(partition, ids)),
+    activePartitions: () => cross(() => local.activePartitions()),
   };
   const { tables } = target.stores;
   return {

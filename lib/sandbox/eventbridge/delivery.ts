@@ -1,3 +1,4 @@
+import { Sleeper } from '../streams/sleeper.ts';
 import { EventBusClosedError } from './errors.ts';
 import type { BusTarget, EventBridgeEvent, EventBusStats, RetryPolicy } from './types.ts';
 
@@ -18,34 +19,22 @@ export interface DeliveryContext {
   onDropped: (event: EventBridgeEvent, targetId: string, error: unknown) => void;
 }
 
-/** A sleep that `cancelAll()` ends early, so closing a bus never leaves a retry timer behind. */
+/** Retry waits that `cancelAll()` ends early, so closing a bus never leaves a retry timer behind. */
 export class Backoff {
-  private readonly pending = new Set<{ timer: NodeJS.Timeout; resolve: (completed: boolean) => void }>();
-  private cancelled = false;
+  private readonly sleeper = new Sleeper();
+
+  constructor() {
+    this.sleeper.open();
+  }
 
   /** Resolves `true` after `ms`, or `false` at once if cancelled. */
   wait(ms: number): Promise<boolean> {
-    if (this.cancelled) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => {
-          this.pending.delete(entry);
-          resolve(true);
-        }, ms),
-        resolve,
-      };
-      this.pending.add(entry);
-    });
+    return this.sleeper.sleep(ms);
   }
 
   /** Ends every pending and future wait with `false`. */
   cancelAll(): void {
-    this.cancelled = true;
-    for (const entry of this.pending) {
-      clearTimeout(entry.timer);
-      entry.resolve(false);
-    }
-    this.pending.clear();
+    this.sleeper.cancelAll();
   }
 }
 

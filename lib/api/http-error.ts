@@ -3,7 +3,7 @@ import {
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
 import { ClockDriftError } from '../clock/hlc.ts';
-import { AggregateFrozenError, ContentionError } from '../commands/errors.ts';
+import { AggregateFrozenError, ContentionError, QuorumAckError } from '../commands/errors.ts';
 import {
   DomainError,
   PayloadValidationError,
@@ -134,6 +134,12 @@ const MAPPINGS: readonly Mapping[] = [
     () => retryAfter(1_000),
   ],
   [InvalidConsistencyTokenError, 400, none],
+  [
+    QuorumAckError,
+    503,
+    (e: QuorumAckError) => ({ peersTried: e.peersTried }),
+    (e: QuorumAckError) => retryAfter(e.retryAfterMs),
+  ],
 ];
 
 /** Maps any thrown value to an HttpError; unknown errors become a 500 that hides the message. */

@@ -1,6 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type QuorumPeer, quorumReplicator } from '../commands/quorum-ack.ts';
+import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
+import { ConfigError } from '../config/errors.ts';
 import type { Topology } from '../config/schema.ts';
-import { peersOf } from '../config/topology.ts';
+import { nearestRegions, peersOf } from '../config/topology.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { RequestCounter } from '../ownership/hot-partitions.ts';
 import { PartitionOwnership } from '../ownership/ownership.ts';
@@ -16,6 +20,7 @@ import { PeerClient } from '../routing/peer-client.ts';
 import { ReadYourWrites, type StateHeadReader, type WatermarkReader } from '../routing/read-your-writes.ts';
 import { CommandRouter } from '../routing/router.ts';
 import type { PeerTransport } from '../routing/transport.ts';
+import { EventStore } from '../store/event-store.ts';
 import type { ApiRouting } from './routing.ts';
 
 export interface MultiRegionOptions {
@@ -46,6 +51,13 @@ export interface MultiRegionOptions {
   readonly controlCallTimeoutMs?: number;
   /** How long the drained/active state is cached for /health (TrafficBreaker default: 5 s). */
   readonly trafficRefreshMs?: number;
+  /**
+   * `core.ack: 'quorum'`: the peers' events tables (the sandbox passes them behind WAN links); by default
+   * built from `controlClients` and the local events table name (the same in every region).
+   */
+  readonly quorumPeers?: readonly QuorumPeer[];
+  /** This region's events store, for the quorum ack's orphan check (default: a store over `events`). */
+  readonly localEvents?: EventStore;
 }
 
 /** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
@@ -54,6 +66,7 @@ export interface MultiRegion {
     readonly fenceCoreWrite: (partition: number) => ReturnType<PartitionOwnership['fenceCoreWrite']>;
     readonly routing: ApiRouting;
     readonly breakers: RegionBreakers;
+    readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
   };
   readonly register: QuorumRegister;
   readonly map: PartitionMap;
@@ -70,6 +83,28 @@ function controlReplicas(options: MultiRegionOptions): ControlReplica[] {
     if (!client) throw new Error(`no control replica or DynamoDB client for region ${r.name}`);
     return new DynamoControlReplica({ region: r.name, client, tableName: options.controlTable });
   });
+}
+
+/** The quorum-ack hook when the topology asks for it: peers nearest first. */
+function quorumAck(options: MultiRegionOptions): MultiRegion['api']['replicateBeforeAck'] {
+  const { topology, region } = options;
+  if (topology.core.ack !== 'quorum') return undefined;
+  const byRegion = (name: string): QuorumPeer => {
+    const given = options.quorumPeers?.find((p) => p.region === name);
+    if (given) return given;
+    const client = options.controlClients?.[name];
+    if (!client)
+      throw new ConfigError('multiRegionDeps', [
+        {
+          path: 'core.ack',
+          message: `quorum needs region ${name}'s events table (quorumPeers or controlClients)`,
+        },
+      ]);
+    return dynamoQuorumPeer({ region: name, client, tableName: options.events.tableName });
+  };
+  const local = options.localEvents ?? new EventStore(options.events);
+  const peers = nearestRegions(topology, region, peersOf(topology, region)).map(byRegion);
+  return quorumReplicator({ region, peers, local, timeoutMs: topology.routing.forwardTimeoutMs });
 }
 
 /**
@@ -105,6 +140,7 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     ...(options.trafficRefreshMs === undefined ? {} : { refreshMs: options.trafficRefreshMs }),
   });
   const requestCounter = new RequestCounter();
+  const replicateBeforeAck = quorumAck(options);
   const router = new CommandRouter({
     region,
     partitions: topology.partitions,
@@ -130,6 +166,7 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
       fenceCoreWrite: (partition) => ownership.fenceCoreWrite(partition),
       routing: { router, readYourWrites, requestCounter, partitions: topology.partitions },
       breakers: { service, sync, traffic },
+      ...(replicateBeforeAck ? { replicateBeforeAck } : {}),
     },
     register,
     map,

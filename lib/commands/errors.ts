@@ -20,3 +20,22 @@ export class ContentionError extends Error {
     super(`gave up on ${aggregateId} after ${attempts} concurrent-append retries`, options);
   }
 }
+
+/**
+ * `core.ack: 'quorum'`: no peer region stored a copy of a core write in time, so it was not appended
+ * locally either (503 + Retry-After). A peer may still hold the copy: see `quorumReplicator`.
+ */
+export class QuorumAckError extends Error {
+  override readonly name = 'QuorumAckError';
+  constructor(
+    readonly aggregateId: string,
+    readonly peersTried: readonly string[],
+    readonly retryAfterMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `no peer region acknowledged the write to ${aggregateId} (tried ${peersTried.join(', ') || 'none'})`,
+      options,
+    );
+  }
+}

@@ -28,6 +28,11 @@ export interface CommandDeps {
   readonly partitions: number;
   /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
   readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
+  /**
+   * `core.ack: 'quorum'`: stores a core write's envelopes in at least one peer region before the local
+   * append (see `quorumReplicator`); when it throws, nothing is appended here.
+   */
+  readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
   readonly maxAttempts?: number;
 }
 
@@ -182,6 +187,7 @@ async function appendDecided(
   });
   const next = foldRecord(aggregate, record, envelopes);
   if (aggregate.tier === 'core') {
+    await deps.replicateBeforeAck?.(envelopes);
     await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
     await deps.states.putState(next);
   } else {

@@ -1,5 +1,5 @@
 export { type EnvelopeContext, envelopeEvents } from './envelopes.ts';
-export { AggregateFrozenError, ContentionError } from './errors.ts';
+export { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
 export {
   type CommandDeps,
   type CommandRequest,
@@ -10,3 +10,5 @@ export {
   executeCommand,
   foldRecord,
 } from './execute.ts';
+export { type QuorumPeer, type QuorumReplicatorOptions, quorumReplicator } from './quorum-ack.ts';
+export { dynamoQuorumPeer } from './quorum-peer-dynamodb.ts';

@@ -140,6 +140,32 @@ export class ConflictRecordStore implements ConflictRecordPort {
     return records;
   }
 
+  /** Every open record of this region (through the open index, then each aggregate's records). */
+  async listOpen(): Promise<ConflictRecord[]> {
+    const aggregates = new Map<string, { type: string; id: string }>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table(),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': OPEN_CONFLICTS_KEY },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      // sk = CONFLICT#<type>#<id>#<eventIdA>#<eventIdB>; eventIds (ULIDs) hold no '#'.
+      for (const item of page.Items ?? []) {
+        const parts = String(item.sk).split('#').slice(1, -2);
+        const [type, ...id] = parts;
+        if (type) aggregates.set(parts.join('#'), { type, id: id.join('#') });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const lists = await Promise.all([...aggregates.values()].map((a) => this.listForAggregate(a.type, a.id)));
+    return lists.flat().filter((r) => r.status === CONFLICT_STATUS.open);
+  }
+
   async countOpen(): Promise<number> {
     let count = 0;
     let startKey: Record<string, unknown> | undefined;

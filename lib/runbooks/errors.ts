@@ -76,3 +76,27 @@ export class ProbeFailedError extends RunbookError {
     this.partition = partition;
   }
 }
+
+/** A switchover step found a partition in a state it cannot continue from (e.g. not fenced before a move). */
+export class SwitchoverStateError extends RunbookError {
+  readonly partition: number;
+
+  constructor(task: string, partition: number, why: string) {
+    super('switchover', task, `partition ${partition}: ${why}`);
+    this.name = 'SwitchoverState';
+    this.partition = partition;
+  }
+}
+
+/** The conflict to resolve does not exist, or has no open pair left. */
+export class ConflictNotFoundError extends RunbookError {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+
+  constructor(task: string, aggregateType: string, aggregateId: string, why: string) {
+    super('resolve-conflict', task, `conflict on ${aggregateType}/${aggregateId}: ${why}`);
+    this.name = 'ConflictNotFound';
+    this.aggregateType = aggregateType;
+    this.aggregateId = aggregateId;
+  }
+}

@@ -8,6 +8,7 @@ import { mapBounded, TaskInput } from './input.ts';
 import { findOrphans, type Orphan } from './orphans.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { quorumOrphanRule } from './quorum-orphans.ts';
 
 /**
  * The Failback runbook's tasks: CatchUp -> FindOrphans -> ReconcileImportant -> QueueCoreOrphans ->
@@ -43,7 +44,7 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const started = now();
       const record = await readFailoverRecord(deps.register, region);
       const reports = await mapBounded(await partitions(), concurrency, (partition) =>
-        healPartition({ partition, cells: [returning, ...peers], into: [region] }),
+        healPartition({ partition, cells: [returning, ...peers], into: [region], ...quorumOrphanRule(deps) }),
       );
       const eventsReplayed = reports.reduce((n, r) => n + (r.replayed[region] ?? 0), 0);
       return {

@@ -10,6 +10,7 @@ import {
 import { planReplay } from '../repair/plan.ts';
 import { replayOrder } from '../repair/repair.ts';
 import type { RegionCell } from './ports.ts';
+import { adoptIntoOrigin, discardQuorumOrphans, type QuorumOrphanRule } from './quorum-orphans.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
 export const REPAIR_BUCKETS = 64;
@@ -58,6 +59,8 @@ export async function replayBuckets(input: {
   readonly cells: readonly RegionCell[];
   readonly differing: readonly number[];
   readonly into?: readonly string[];
+  /** `core.ack: 'quorum'`: leave out (and delete) unacknowledged core copies, see discardQuorumOrphans. */
+  readonly quorumOrphans?: QuorumOrphanRule;
 }): Promise<Record<string, number>> {
   const replayed: Record<string, number> = {};
   if (input.differing.length === 0) return replayed;
@@ -67,18 +70,46 @@ export async function replayBuckets(input: {
   const inBuckets = (list: EventLeaf[]) =>
     list.filter((l) => wanted.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS)));
   const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, inBuckets(leaves[i]!)])));
+  const lackingByRegion = new Map<string, EventEnvelope[]>();
   for (const [region, lacking] of plan.missing) {
+    if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
+    lackingByRegion.set(region, await fetchLacking(byRegion, input.partition, lacking));
+  }
+  const rule = input.quorumOrphans;
+  const skip = rule
+    ? await discardQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
+    : new Set<string>();
+  for (const [region, lacking] of lackingByRegion) {
     if (input.into && !input.into.includes(region)) continue;
-    const bySource = new Map<string, string[]>();
-    for (const { eventId, source } of lacking)
-      bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
-    const events: EventEnvelope[] = [];
-    for (const [source, ids] of bySource)
-      events.push(...(await byRegion.get(source)!.source.getEvents(input.partition, ids)));
-    await byRegion.get(region)!.replay(events.sort(replayOrder));
+    const events = lacking.filter((e) => !skip.has(e.eventId));
+    if (events.length === 0) continue;
+    await deliver(byRegion.get(region)!, events, rule);
     replayed[region] = events.length;
   }
   return replayed;
+}
+
+/** Full events a region lacks, fetched from the regions that have them. */
+async function fetchLacking(
+  byRegion: ReadonlyMap<string, RegionCell>,
+  partition: number,
+  lacking: ReadonlyArray<{ eventId: string; source: string }>,
+): Promise<EventEnvelope[]> {
+  const bySource = new Map<string, string[]>();
+  for (const { eventId, source } of lacking) bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
+  const events: EventEnvelope[] = [];
+  for (const [source, ids] of bySource)
+    events.push(...(await byRegion.get(source)!.source.getEvents(partition, ids)));
+  return events;
+}
+
+/** Replays through the region's applier; under quorum ack, its own adopted core events go in directly. */
+async function deliver(cell: RegionCell, events: EventEnvelope[], rule: QuorumOrphanRule | undefined) {
+  const own = (e: EventEnvelope) =>
+    rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
+  for (const event of events.filter(own).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
+  const replayable = events.filter((e) => !own(e));
+  if (replayable.length > 0) await cell.replay(replayable.sort(replayOrder));
 }
 
 /** One partition's repair in a single call (trees, diff, replay): what the Map iteration does in three steps. */
@@ -86,6 +117,7 @@ export async function healPartition(input: {
   readonly partition: number;
   readonly cells: readonly RegionCell[];
   readonly into?: readonly string[];
+  readonly quorumOrphans?: QuorumOrphanRule;
 }): Promise<{ partition: number; bucketsDiffering: number; replayed: Record<string, number> }> {
   const trees = await buildTrees(input.cells, input.partition);
   const differing = differingBuckets(trees);

@@ -9,12 +9,14 @@ export {
 } from './decisions.ts';
 export { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookRequest } from './dispatch.ts';
 export {
+  ConflictNotFoundError,
   InvalidRunbookInputError,
   NoEligibleHomeError,
   NoFailoverRecordError,
   ProbeFailedError,
   RunbookError,
   RunbookTaskNotImplementedError,
+  SwitchoverStateError,
   UnknownRunbookTaskError,
 } from './errors.ts';
 export {
@@ -35,3 +37,5 @@ export {
 } from './heal.ts';
 export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
+export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
+export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { HybridLogicalClock } from '../clock/clock.ts';
 import type { Topology } from '../config/schema.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -61,6 +62,8 @@ export interface RunbookDeps {
   /** Partitions at once in loops over the map (default 16). */
   readonly concurrency?: number;
   readonly now?: () => number;
+  /** The region's clock for events a runbook appends (a conflict resolution); a fresh one when absent. */
+  readonly clock?: HybridLogicalClock;
 }
 
 /** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */

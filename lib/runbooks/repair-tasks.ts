@@ -3,6 +3,7 @@ import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from
 import { TaskInput } from './input.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { quorumOrphanRule } from './quorum-orphans.ts';
 
 /** One Map iteration's output: the Replay result, or `{ partition, error }` from the machine's Catch. */
 interface IterationOutput {
@@ -50,6 +51,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         partition,
         cells: cellsOf(input.regions('peers') ?? []),
         differing,
+        ...quorumOrphanRule(deps),
       });
       const replayed = Object.values(byRegion).reduce((a, b) => a + b, 0);
       return { partition, buckets: differing.length, replayed };

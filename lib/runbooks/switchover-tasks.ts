@@ -1,6 +1,149 @@
+import { partitionOf } from '../ownership/partition.ts';
+import {
+  fencePartition,
+  movePartitionHome,
+  restorePartition,
+  unfencePartition,
+} from '../ownership/rehome.ts';
+import { ProbeFailedError, SwitchoverStateError } from './errors.ts';
+import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import {
+  aggregatesIn,
+  fenceSeenBy,
+  missingAt,
+  requestedPartitions,
+  rowDigest,
+  type SwitchoverMove,
+  switchoverRequest,
+} from './switchover-plan.ts';
 
-/** Not implemented yet: every task of this runbook fails with RunbookTaskNotImplemented. */
-export function switchoverTasks(_deps: RunbookDeps): Record<string, RunbookTask> {
-  return {};
+/**
+ * The Switchover runbook's tasks: Fence -> CheckWatermark (polled by the machine) -> MoveHome -> Unfence
+ * -> VerifyProbe, or Rollback. RPO 0: once fenced, the source refuses core writes (its local ConditionCheck
+ * fails as soon as its copy of the entry carries the fence; a lease it still holds runs out within
+ * `leaseMs`), and the home moves only when the target holds every event of the partition the source has.
+ * Important and ordinary writes are not homed: they go on in every region throughout.
+ */
+export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+  const now = deps.now ?? Date.now;
+  const concurrency = deps.concurrency ?? 16;
+  const movesOf = (task: string, raw: Record<string, unknown>) =>
+    new TaskInput('switchover', task, raw).result<{ moves: SwitchoverMove[] }>('fence').moves;
+  return {
+    async Fence(raw) {
+      const request = switchoverRequest('Fence', raw);
+      const partitions = await requestedPartitions(deps, request);
+      const skipped: Array<{ partition: number; why: string }> = [];
+      const fenced = await mapBounded(partitions, concurrency, async (partition) => {
+        const entry = await deps.map.read(partition);
+        if (!entry) return void skipped.push({ partition, why: 'no home yet' });
+        if (request.from && entry.home !== request.from && entry.home !== request.to)
+          return void skipped.push({ partition, why: `homed in ${entry.home}, not ${request.from}` });
+        if (entry.home === request.to && entry.state === 'active')
+          return void skipped.push({ partition, why: `already homed in ${request.to}` });
+        const after = await fencePartition(deps.map, partition, 'rehome');
+        return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+      });
+      const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);
+      return { moves, skipped, fencedAt: now() };
+    },
+    async CheckWatermark(raw) {
+      const moves = movesOf('CheckWatermark', raw);
+      const fencedAt = Number(
+        new TaskInput('switchover', 'CheckWatermark', raw).result<{ fencedAt: number }>('fence').fencedAt,
+      );
+      const leaseOver = now() >= fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
+      const partitions = await mapBounded(moves, concurrency, async (move) => {
+        if (move.from === move.to) return { partition: move.partition, missing: 0, sourceFenced: true };
+        const source = deps.cell(move.from);
+        // Fence first, then the logs: once the source's copy carries the fence no core append can commit
+        // there, so a log read after it sees the source's last event. (The partition index is eventually
+        // consistent on AWS; the machine's first poll comes a 5 s Wait after the fence.)
+        const seen = leaseOver || (await fenceSeenBy(source, move.partition, move.fencedEpoch));
+        if (!seen) return { partition: move.partition, missing: null, sourceFenced: false };
+        const missing = await missingAt(source, deps.cell(move.to), move.partition);
+        return { partition: move.partition, missing: missing.length, sourceFenced: true };
+      });
+      const caughtUp = partitions.every((p) => p.missing === 0 && p.sourceFenced);
+      return { caughtUp, partitions, checkedAt: now() };
+    },
+    async MoveHome(raw) {
+      const moves = movesOf('MoveHome', raw);
+      const moved = await mapBounded(moves, concurrency, async (move) => {
+        const entry = await deps.map.read(move.partition);
+        if (entry?.state !== 'fenced' && entry?.home !== move.to)
+          throw new SwitchoverStateError(
+            'MoveHome',
+            move.partition,
+            'no longer fenced: someone else changed it',
+          );
+        const after = await movePartitionHome(deps.map, move.partition, move.to);
+        return { partition: move.partition, home: after.home, epoch: after.epoch };
+      });
+      return { moved };
+    },
+    async Unfence(raw) {
+      const moves = movesOf('Unfence', raw);
+      const active = await mapBounded(moves, concurrency, async (move) => {
+        const after = await unfencePartition(deps.map, move.partition);
+        return {
+          partition: move.partition,
+          home: after.home,
+          epoch: after.epoch,
+          activeFrom: after.activeFrom,
+        };
+      });
+      return { active, writableFrom: Math.max(0, ...active.map((a) => a.activeFrom)) };
+    },
+    async VerifyProbe(raw) {
+      const moves = movesOf('VerifyProbe', raw);
+      const probed = await mapBounded(moves, concurrency, async (move) => {
+        const entry = await deps.map.read(move.partition);
+        if (entry?.home !== move.to || entry.state !== 'active')
+          throw new ProbeFailedError(move.partition, `the map says ${entry?.home}/${entry?.state}`);
+        const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
+        const aggregates = await aggregatesIn(source, move.partition);
+        for (const [type, id] of aggregates) {
+          // Core only: the fence quiesced them; important/ordinary rows may be mid-replication, rightly.
+          if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
+          if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
+          const [a, b] = await Promise.all([
+            source.states.getState(type, id),
+            target.states.getState(type, id),
+          ]);
+          if (rowDigest(a) !== rowDigest(b))
+            throw new ProbeFailedError(
+              move.partition,
+              `${type}/${id} differs between ${move.from} and ${move.to}`,
+            );
+        }
+        return { partition: move.partition, aggregatesInPartition: aggregates.length };
+      });
+      return { probed };
+    },
+    async Rollback(raw) {
+      const fence = raw.fence as { moves?: SwitchoverMove[] } | undefined;
+      const request = switchoverRequest('Rollback', raw);
+      // Fence may have failed part-way (no $.fence): unfence those partitions where they are.
+      const moves: ReadonlyArray<{ partition: number; from: string | null }> =
+        fence?.moves ??
+        (await requestedPartitions(deps, request)).map((partition) => ({ partition, from: null }));
+      const restored = await mapBounded(moves, concurrency, async (move) => {
+        const entry = await deps.map.read(move.partition);
+        if (!entry) return { partition: move.partition, home: null };
+        if (move.from === null && !(entry.state === 'fenced' && entry.reason === 'rehome'))
+          return { partition: move.partition, home: entry.home, epoch: entry.epoch, untouched: true };
+        const home = move.from ?? entry.home;
+        const after = await restorePartition(deps.map, move.partition, home);
+        return {
+          partition: move.partition,
+          home: after.home,
+          epoch: after.epoch,
+          activeFrom: after.activeFrom,
+        };
+      });
+      return { restored };
+    },
+  };
 }

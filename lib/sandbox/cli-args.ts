@@ -10,6 +10,7 @@ export const USAGE = `usage:
   multiactive chaos kill-region R | revive-region R | partition A B | latency A B MS | heal
   multiactive runbook switchover --partitions 1,2 --to R [--in R]
   multiactive runbook failover R [--in R] | failback R | repair [--in R]
+  multiactive conflicts list | resolve TYPE ID (--choose EVENTID | --state JSON) [--in R]
   multiactive check`;
 
 /** Options of `start` and `sandbox up`. */

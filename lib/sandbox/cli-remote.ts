@@ -1,4 +1,4 @@
-import { UsageError } from './cli-args.ts';
+import { flag, UsageError } from './cli-args.ts';
 import type { ControlRequest } from './control/server.ts';
 import { readStateFile } from './control/state-file.ts';
 
@@ -79,4 +79,26 @@ export function runbookRequest(args: readonly string[], regions: readonly string
     default:
       throw new UsageError(`unknown runbook "${name ?? ''}"`);
   }
+}
+
+/** Builds the control request of `conflicts list` / `conflicts resolve TYPE ID (--choose EVENTID | --state JSON)`. */
+export function conflictsRequest(args: readonly string[]): ControlRequest {
+  const [verb, aggregateType, aggregateId] = args;
+  if (verb === 'list') return { action: 'conflicts-list' };
+  if (verb !== 'resolve') throw new UsageError(`unknown conflicts command "${verb ?? ''}"`);
+  if (!aggregateType || !aggregateId || aggregateId.startsWith('--'))
+    throw new UsageError('conflicts resolve needs TYPE ID (--choose EVENTID | --state JSON)');
+  const choose = flag(args, '--choose');
+  const state = flag(args, '--state');
+  if ((choose === undefined) === (state === undefined))
+    throw new UsageError('conflicts resolve needs exactly one of --choose EVENTID and --state JSON');
+  let resolution: { choose: string } | { state: unknown };
+  try {
+    resolution = choose !== undefined ? { choose } : { state: JSON.parse(state as string) as unknown };
+  } catch {
+    throw new UsageError('--state must be JSON');
+  }
+  const region = flag(args, '--in');
+  const input = { aggregateType, aggregateId, resolution, resolvedBy: 'cli' };
+  return { action: 'conflicts-resolve', ...(region ? { region } : {}), input };
 }

@@ -1,6 +1,6 @@
 import './polyfills.ts';
 import { parseUp, type UpOptions, USAGE, UsageError } from './cli-args.ts';
-import { callSandbox, chaosRequest, runbookRequest } from './cli-remote.ts';
+import { callSandbox, chaosRequest, conflictsRequest, runbookRequest } from './cli-remote.ts';
 import { startControlServer } from './control/server.ts';
 import { readStateFile, removeStateFile, writeStateFile } from './control/state-file.ts';
 import { formatReport } from './demo/report.ts';
@@ -109,7 +109,8 @@ async function remote(request: Parameters<typeof callSandbox>[0]): Promise<numbe
   if (status === 404) return 2;
   if (status !== 200) return 1;
   if (request.action === 'check') return (body as { passed?: boolean }).passed ? 0 : 1;
-  if (request.action === 'runbook') return (body as { status?: string }).status === 'SUCCEEDED' ? 0 : 1;
+  if (request.action === 'runbook' || request.action === 'conflicts-resolve')
+    return (body as { status?: string }).status === 'SUCCEEDED' ? 0 : 1;
   return 0;
 }
 
@@ -128,6 +129,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return remote(chaosRequest(rest));
     case 'runbook':
       return remote(runbookRequest(rest, Object.keys(readStateFile()?.regions ?? {})));
+    case 'conflicts':
+      return remote(conflictsRequest(rest));
     case 'check':
       return remote({ action: 'check' });
     case 'help':

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { ConflictRecord } from '../../conflict/index.ts';
 import { UnknownSandboxRegionError } from '../errors.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 
@@ -11,7 +12,9 @@ export type ControlRequest =
   | { action: 'partition'; a: string; b: string }
   | { action: 'latency'; a: string; b: string; ms: number }
   | { action: 'heal' }
-  | { action: 'runbook'; name: string; region: string; input: unknown };
+  | { action: 'runbook'; name: string; region: string; input: unknown }
+  | { action: 'conflicts-list' }
+  | { action: 'conflicts-resolve'; region?: string; input: unknown };
 
 async function body(request: IncomingMessage): Promise<ControlRequest> {
   const chunks: Buffer[] = [];
@@ -43,6 +46,19 @@ export function sandboxStatus(sandbox: Sandbox) {
   };
 }
 
+/** Open conflicts of every live region, one entry per pair with the regions that hold it open. */
+async function openConflicts(sandbox: Sandbox) {
+  const byPair = new Map<string, ConflictRecord & { regions: string[] }>();
+  for (const region of sandbox.regions.filter((r) => !r.isDown)) {
+    for (const record of await region.stores.conflicts.listOpen()) {
+      const key = `${record.aggregateType}#${record.aggregateId}#${record.eventIds.join('#')}`;
+      const seen = byPair.get(key) ?? { ...record, regions: [] };
+      byPair.set(key, { ...seen, regions: [...seen.regions, region.name] });
+    }
+  }
+  return [...byPair.values()];
+}
+
 async function handle(sandbox: Sandbox, request: ControlRequest, onDown: () => void): Promise<unknown> {
   switch (request.action) {
     case 'status':
@@ -70,6 +86,12 @@ async function handle(sandbox: Sandbox, request: ControlRequest, onDown: () => v
       return { healed: true };
     case 'runbook':
       return sandbox.runStateMachine(request.region, request.name, request.input);
+    case 'conflicts-list':
+      return { open: await openConflicts(sandbox) };
+    case 'conflicts-resolve': {
+      const region = request.region ?? sandbox.regions.find((r) => !r.isDown)?.name ?? '';
+      return sandbox.runStateMachine(region, 'ResolveConflict', request.input);
+    }
   }
 }
 

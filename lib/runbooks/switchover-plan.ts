@@ -1,0 +1,84 @@
+import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
+import { type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import type { StateRecord } from '../store/state-store.ts';
+import { InvalidRunbookInputError } from './errors.ts';
+import { readAllEntries } from './failover-tasks.ts';
+import { TaskInput } from './input.ts';
+import type { RegionCell, RunbookDeps } from './ports.ts';
+
+/** One partition of a switchover: its home before (`from`) and the epoch the fence committed. */
+export interface SwitchoverMove {
+  readonly partition: number;
+  readonly from: string;
+  readonly to: string;
+  readonly fencedEpoch: number;
+}
+
+/** What the execution input asks for: some partitions, or every partition homed in `from`. */
+export interface SwitchoverRequest {
+  readonly to: string;
+  readonly from?: string;
+  readonly partitions?: number[];
+}
+
+/** Parses `{ partitions?, from?, to }`; one of `partitions` and `from` is required. */
+export function switchoverRequest(task: string, raw: Record<string, unknown>): SwitchoverRequest {
+  const input = new TaskInput('switchover', task, raw);
+  const to = input.string('to');
+  const partitions = input.partitions();
+  const from = raw.from === undefined ? undefined : input.string('from');
+  if (!partitions && !from)
+    throw new InvalidRunbookInputError(
+      'switchover',
+      task,
+      'partitions',
+      'give partitions, or from (a region)',
+    );
+  return { to, ...(from ? { from } : {}), ...(partitions ? { partitions } : {}) };
+}
+
+/** The partitions a request names: the listed ones, else every committed partition homed in `from`. */
+export async function requestedPartitions(deps: RunbookDeps, request: SwitchoverRequest): Promise<number[]> {
+  if (request.partitions) return [...new Set(request.partitions)].sort((a, b) => a - b);
+  const entries = await readAllEntries(deps);
+  return entries.filter((e) => e.home === request.from).map((e) => e.partition);
+}
+
+/** True when `cell`'s own copy of the partition entry carries `epoch` or later: its core appends now fail. */
+export async function fenceSeenBy(cell: RegionCell, partition: number, epoch: number): Promise<boolean> {
+  const replica = new DynamoControlReplica({
+    region: cell.region,
+    client: cell.tables.client,
+    tableName: cell.tables.control,
+  });
+  const record = await replica.read<PartitionValue>(partitionKey(partition));
+  return (record?.epoch ?? -1) >= epoch;
+}
+
+/** Event ids of the partition that `source` holds and `target` lacks. */
+export async function missingAt(
+  source: RegionCell,
+  target: RegionCell,
+  partition: number,
+): Promise<string[]> {
+  const [had, has] = await Promise.all([
+    source.source.listLeaves(partition),
+    target.source.listLeaves(partition),
+  ]);
+  const present = new Set(has.map((l) => l.eventId));
+  return [...new Set(had.map((l) => l.eventId))].filter((id) => !present.has(id));
+}
+
+/** Aggregates (type, id) with events in the partition at `cell`. */
+export async function aggregatesIn(cell: RegionCell, partition: number): Promise<Array<[string, string]>> {
+  const keys = new Set((await cell.source.listLeaves(partition)).map((l) => l.aggregateKey));
+  return [...keys].map((key) => {
+    const at = key.indexOf('#');
+    return [key.slice(0, at), key.slice(at + 1)];
+  });
+}
+
+/** The part of a state row two regions must agree on once they hold the same events. */
+export function rowDigest(row: StateRecord | undefined): string {
+  return row ? JSON.stringify([row.version, row.seq, row.head, row.state]) : 'absent';
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionOf } from '../../lib/ownership/index.ts';
+import { conflictsRequest } from '../../lib/sandbox/cli-remote.ts';
+import { startControlServer } from '../../lib/sandbox/control/server.ts';
+import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+
+const A = 'us-east-1';
+const B = 'eu-west-1';
+
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await Sandbox.start({ fast: true });
+}, 180_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+}, 30_000);
+
+async function post(region: string, type: string, id: string, command: unknown) {
+  const response = await fetch(`${sandbox.region(region).apiUrl}/v1/${type}/${id}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(command),
+    redirect: 'manual',
+  });
+  return { status: response.status, region: response.headers.get('x-multiactive-region') };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('runbooks in the sandbox (three regions, fast timers)', () => {
+  it('switches one partition over to another region with the Switchover state machine', async () => {
+    const id = `e2e-switch-${Date.now().toString(36)}`;
+    expect(
+      (await post(A, 'account', id, { type: 'OpenAccount', payload: { owner: 'Ada', currency: 'EUR' } }))
+        .status,
+    ).toBe(200);
+    const partition = partitionOf(id, sandbox.topology.partitions);
+
+    const result = await sandbox.runStateMachine(B, 'Switchover', {
+      partitions: [partition],
+      to: B,
+      reason: 'e2e',
+    });
+
+    expect(result.taskErrors).toEqual([]);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toEqual(
+      expect.arrayContaining(['Fence', 'CheckWatermark', 'MoveHome', 'Unfence', 'VerifyProbe']),
+    );
+    const entry = await sandbox.region(B).multiRegion.map.read(partition);
+    expect(entry).toMatchObject({ home: B, state: 'active' });
+    await sleep(Math.max(0, entry!.activeFrom - Date.now()) + 200);
+    let written = await post(B, 'account', id, { type: 'Deposit', payload: { amount: 5 } });
+    for (let i = 0; i < 20 && written.status !== 200; i++) {
+      await sleep(250);
+      written = await post(B, 'account', id, { type: 'Deposit', payload: { amount: 5 } });
+    }
+    expect(written).toEqual({ status: 200, region: B });
+  }, 60_000);
+
+  it('runs ResolveConflict through its tasks: an aggregate without an open conflict fails and stays as it was', async () => {
+    const id = `e2e-resolve-${Date.now().toString(36)}`;
+    expect(
+      (await post(A, 'profile', id, { type: 'SetDisplayName', payload: { displayName: 'a' } })).status,
+    ).toBe(200);
+    const result = await sandbox.runStateMachine(A, 'ResolveConflict', {
+      aggregateType: 'profile',
+      aggregateId: id,
+      resolution: { state: { displayName: 'b', email: null, preferences: [] } },
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.taskErrors[0]).toMatchObject({ state: 'LoadConflict', error: 'ConflictNotFound' });
+  }, 30_000);
+
+  it('serves conflicts list / resolve on the control endpoint the CLI calls', async () => {
+    const control = await startControlServer(sandbox, () => undefined);
+    try {
+      const call = async (request: unknown) => {
+        const response = await fetch(control.url, { method: 'POST', body: JSON.stringify(request) });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      expect(await call({ action: 'conflicts-list' })).toEqual({ status: 200, body: { open: [] } });
+      const resolved = await call(
+        conflictsRequest([
+          'resolve',
+          'profile',
+          'e2e-none',
+          '--choose',
+          '01HZZZZZZZZZZZZZZZZZZZZZZZ',
+          '--in',
+          B,
+        ]),
+      );
+      expect(resolved.status).toBe(200);
+      expect(resolved.body).toMatchObject({
+        region: B,
+        status: 'FAILED',
+        stateMachine: expect.stringContaining('ResolveConflict'),
+      });
+    } finally {
+      control.server.close();
+    }
+  }, 30_000);
+});

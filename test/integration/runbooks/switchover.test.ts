@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { exampleAggregates } from '../../../events/index.ts';
+import { loadTopology } from '../../../lib/config/index.ts';
+import { createRegistry } from '../../../lib/model/index.ts';
+import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import {
+  type Cluster,
+  command,
+  deposit,
+  openAccount,
+  type RegionName,
+  sleep,
+  startCluster,
+} from '../routing/cluster.ts';
+import { tableCell } from './runbook-cells.ts';
+
+const topology = loadTopology('dev');
+
+function runbookDeps(cluster: Cluster, region: RegionName): RunbookDeps {
+  const { map } = cluster.cells[region];
+  return {
+    region,
+    topology,
+    registry: createRegistry(exampleAggregates, topology),
+    map,
+    register: map.register,
+    cell: (name) => {
+      const c = cluster.cells[name as RegionName];
+      return tableCell({ region: name, tables: c.tables, events: c.events, states: c.states });
+    },
+    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
+    setTraffic: async () => undefined,
+  };
+}
+
+type State = Record<string, unknown>;
+
+/** Runs the Switchover machine's path: Fence, CheckWatermark polled `polls` times, then on or Rollback. */
+async function switchover(deps: RunbookDeps, input: State, polls: number, between?: () => Promise<void>) {
+  const run = createRunbookDispatcher(deps);
+  const task = async (name: string, state: State) => {
+    const key = name[0]!.toLowerCase() + name.slice(1);
+    state[key] = await run({ runbook: 'switchover', task: name, input: state });
+    return state[key] as State;
+  };
+  const state: State = { ...input };
+  await task('Fence', state);
+  for (let attempt = 1; attempt <= polls; attempt++) {
+    await between?.();
+    if ((await task('CheckWatermark', state)).caughtUp === true) {
+      for (const name of ['MoveHome', 'Unfence', 'VerifyProbe']) await task(name, state);
+      return { state, outcome: 'succeeded' as const };
+    }
+    await sleep(20);
+  }
+  state.error = { Error: 'WatermarkTimeout' };
+  await task('Rollback', state);
+  return { state, outcome: 'rolled-back' as const };
+}
+
+const profileName = (name: string) => ({ type: 'SetDisplayName', payload: { displayName: name } });
+
+describe('Switchover runbook tasks (three regions on DynamoDB Local)', () => {
+  it('moves a partition once the target holds its events: core fenced meanwhile, important writes go on', async () => {
+    const cluster = await startCluster({ leaseMs: 300, skewMarginMs: 50 });
+    const { cells } = cluster;
+    const id = cluster.freshId('switch');
+    expect((await command(cells['us-east-1'], 'account', id, openAccount())).status).toBe(200);
+    expect((await command(cells['us-east-1'], 'account', id, deposit(10))).status).toBe(200);
+    const partition = (await cells['us-east-1'].events.loadStream('account', id))[0]!.partition;
+    const deps = runbookDeps(cluster, 'eu-west-1');
+    let duringFence: Array<{ core: number; important: number }> = [];
+
+    const { state, outcome } = await switchover(
+      deps,
+      { partitions: [partition], to: 'eu-west-1' },
+      5,
+      async () => {
+        const core = (await command(cells['us-east-1'], 'account', id, deposit(1))).status;
+        const important = (await command(cells['ap-southeast-1'], 'profile', id, profileName('x'))).status;
+        duringFence = [...duringFence, { core, important }];
+        await cluster.replicate('us-east-1', 'eu-west-1', 'account', id);
+      },
+    );
+
+    expect(outcome).toBe('succeeded');
+    expect(duringFence[0]!.core).not.toBe(200);
+    expect(duringFence[0]!.important).toBe(200);
+    expect(await cells['us-east-1'].events.loadStream('account', id)).toHaveLength(2);
+    expect(state.checkWatermark).toMatchObject({ caughtUp: true, partitions: [{ partition, missing: 0 }] });
+    expect(state.verifyProbe).toMatchObject({ probed: [{ partition }] });
+    expect(await deps.map.read(partition)).toMatchObject({ home: 'eu-west-1', state: 'active' });
+
+    const writableFrom = (state.unfence as { writableFrom: number }).writableFrom;
+    await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+    const moved = await command(cells['us-east-1'], 'account', id, deposit(5));
+    expect(moved.status).toBe(200);
+    expect(moved.headers['X-Multiactive-Region']).toBe('eu-west-1');
+    expect(moved.body.state).toMatchObject({ balance: 15 });
+  });
+
+  it('rolls back to the old home when the target never catches up (watermark timeout)', async () => {
+    const cluster = await startCluster({ leaseMs: 300, skewMarginMs: 50 });
+    const { cells } = cluster;
+    const id = cluster.freshId('rollback');
+    expect((await command(cells['us-east-1'], 'account', id, openAccount())).status).toBe(200);
+    const partition = (await cells['us-east-1'].events.loadStream('account', id))[0]!.partition;
+    const deps = runbookDeps(cluster, 'eu-west-1');
+
+    const { state, outcome } = await switchover(deps, { from: 'us-east-1', to: 'eu-west-1' }, 3);
+
+    expect(outcome).toBe('rolled-back');
+    expect(state.checkWatermark).toMatchObject({ caughtUp: false });
+    expect((state.fence as { moves: Array<{ partition: number }> }).moves.map((m) => m.partition)).toContain(
+      partition,
+    );
+    const entry = await deps.map.read(partition);
+    expect(entry).toMatchObject({ home: 'us-east-1', state: 'active' });
+    await sleep(Math.max(0, entry!.activeFrom - Date.now()) + 50);
+    const after = await command(cells['us-east-1'], 'account', id, deposit(3));
+    expect(after.status).toBe(200);
+    expect(after.headers['X-Multiactive-Region']).toBe('us-east-1');
+    // A second Rollback (the machine may retry it) changes nothing.
+    const again = await createRunbookDispatcher(deps)({
+      runbook: 'switchover',
+      task: 'Rollback',
+      input: state,
+    });
+    expect(again).toMatchObject({
+      restored: expect.arrayContaining([expect.objectContaining({ home: 'us-east-1' })]),
+    });
+    expect((await deps.map.read(partition))?.epoch).toBe(entry!.epoch);
+  });
+
+  it('refuses an input with neither partitions nor from', async () => {
+    const cluster = await startCluster();
+    const run = createRunbookDispatcher(runbookDeps(cluster, 'eu-west-1'));
+    await expect(
+      run({ runbook: 'switchover', task: 'Fence', input: { to: 'eu-west-1' } }),
+    ).rejects.toMatchObject({
+      name: 'InvalidRunbookInput',
+    });
+  });
+});

@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   store: async () => runStoreBench,
   replication: async () => (await import('./replication.ts')).runReplicationBench,
   sandbox: async () => (await import('./sandbox.ts')).runSandboxBench,
+  runbooks: async () => (await import('./runbooks.ts')).runRunbookBench,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -37,6 +37,8 @@ export interface SandboxOptions {
   readonly dnsPort?: number;
   /** The runbook function of each region (default: the real tasks of lib/runbooks). */
   readonly runbook?: RunbookFactory;
+  /** Overrides of single timers on top of the default or `fast` set (benchmarks pin health checks). */
+  readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
 }
 
@@ -111,7 +113,10 @@ export class Sandbox {
     const full = loadTopology(options.env ?? 'dev');
     const topology = narrowed(full, options.regions ?? regionNames(full).length);
     const names = regionNames(topology);
-    const timing = options.fast ? fastTiming() : defaultTiming(topology.thresholds.heartbeatIntervalMs);
+    const timing: SandboxTiming = {
+      ...(options.fast ? fastTiming() : defaultTiming(topology.thresholds.heartbeatIntervalMs)),
+      ...options.timing,
+    };
     const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
     const registry = createRegistry(exampleAggregates, topology);
     const lag = new LagRecorder();

@@ -6,10 +6,17 @@ export function formatChaosReport(report: ChaosReport): string {
     `=== chaos run: seed ${report.seed}, ${report.seconds} s${report.fencingDisabled ? ', FENCING DISABLED (test build)' : ''} ===`,
     `operations: ${report.operations.total} (ok ${report.operations.ok}, fail ${report.operations.fail}, info ${report.operations.info})`,
     `faults injected (${report.faults.length}):`,
-    ...report.faults.map(
-      (f) => `  +${(f.at / 1000).toFixed(1)}s..${(f.healedAt / 1000).toFixed(1)}s ${f.kind} ${f.target}`,
-    ),
-    `not injected (TODO): ${report.faultsNotInjected.join(', ')}`,
+    ...report.faults.flatMap((f) => [
+      `  +${(f.at / 1000).toFixed(1)}s..${(f.healedAt / 1000).toFixed(1)}s ${f.kind} ${f.target}`,
+      ...(f.runbooks ?? []).map(
+        (r) =>
+          `      runbook ${r.runbook} in ${r.region} at +${(r.at / 1000).toFixed(1)}s: ${r.status}` +
+          `${r.durationMs === undefined ? '' : ` after ${(r.durationMs / 1000).toFixed(1)}s`}${r.error ? ` (${r.error})` : ''}`,
+      ),
+    ]),
+    ...(report.faultsNotInjected.length > 0
+      ? [`not injected (TODO): ${report.faultsNotInjected.join(', ')}`]
+      : []),
     ...report.figures.map((f) => `  ${f.figure}: ${f.value}${f.met === false ? '  <-- NOT MET' : ''}`),
     `anomalies (${report.anomalies.length}):`,
     ...report.anomalies

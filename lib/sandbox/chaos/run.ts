@@ -1,7 +1,14 @@
 import { type Anomaly, HistoryRecorder } from '../../verify/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { openAccount, runClient, type Workload } from './clients.ts';
-import { ApplierGate, FAULT_KINDS, type InjectedFault, inject } from './nemesis.ts';
+import {
+  ApplierGate,
+  FAULT_KINDS,
+  type InjectedFault,
+  inject,
+  partitionsOf,
+  RunbookStarter,
+} from './nemesis.ts';
 import { pick, seededRandom } from './random.ts';
 import { verifyRun } from './verify-run.ts';
 
@@ -55,6 +62,8 @@ async function nemesis(
     started: number;
     faults: InjectedFault[];
     gate: ApplierGate;
+    runbooks: RunbookStarter;
+    partitions: readonly number[];
     log: (l: string) => void;
   },
 ) {
@@ -62,11 +71,23 @@ async function nemesis(
   while (Date.now() + 3_000 < input.until) {
     const kind = pick(random, FAULT_KINDS);
     const at = Date.now() - input.started;
-    const fault = await inject(sandbox, { kind, random, gate: input.gate });
+    const fault = await inject(sandbox, {
+      kind,
+      random,
+      gate: input.gate,
+      runbooks: input.runbooks,
+      partitions: input.partitions,
+    });
     input.log(`nemesis: ${kind} ${fault.target}`);
     await sleep(Math.min(1_500 + random() * 3_000, Math.max(0, input.until - Date.now())));
     await fault.heal();
-    input.faults.push({ kind, target: fault.target, at, healedAt: Date.now() - input.started });
+    input.faults.push({
+      kind,
+      target: fault.target,
+      at,
+      healedAt: Date.now() - input.started,
+      ...(fault.runbooks ? { runbooks: fault.runbooks } : {}),
+    });
     await sleep(500 + random() * 1_500);
   }
 }
@@ -119,11 +140,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }),
       ),
     );
-    await Promise.all([...clients, nemesis(sandbox, { random, until, started, faults, gate, log })]);
+    const runbooks = new RunbookStarter(sandbox, started);
+    const partitions = partitionsOf(sandbox, workload.accounts);
+    await Promise.all([
+      ...clients,
+      nemesis(sandbox, { random, until, started, faults, gate, runbooks, partitions, log }),
+    ]);
     log('healing and quiescing');
     gate.resumeAll();
     sandbox.heal();
+    for (const region of sandbox.regions) region.wallClock.offsetMs = 0;
     await Promise.all(names.map((n) => sandbox.reviveRegion(n)));
+    // Runbooks started by the nemesis (and a Failback after its Failover) end before the stores are read.
+    await runbooks.settle();
+    for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
     await sandbox.quiesce(30_000);
     await sleep(1_000);
     await sandbox.quiesce(10_000);

@@ -58,6 +58,7 @@ export async function verifyRun(
   ];
   if (!consistency.passed)
     anomalies.push({ checker: 'important', kind: 'inconsistent', message: consistency.verdict });
+  const runbookRuns = faults.flatMap((f) => f.runbooks ?? []);
   const tally = (o: string) => ops.filter((op) => op.outcome === o).length;
   const byChecker = (c: string) => anomalies.filter((a) => a.checker === c).length;
   const figures: ChaosFigure[] = [
@@ -66,6 +67,8 @@ export async function verifyRun(
     count('operations failed (definite)', tally('fail')),
     count('operations indeterminate (info)', tally('info')),
     count('faults injected', faults.length),
+    count('runbook executions during faults', runbookRuns.length),
+    count('runbook executions succeeded', runbookRuns.filter((r) => r.status === 'SUCCEEDED').length),
     count('accounts checked for linearizability', core.accounts),
     count('accounts with unknown verdict (search bound hit)', core.unknown),
     zero('anomalies: core (lost / phantom writes, negative balance, log)', byChecker('core')),

@@ -4,6 +4,7 @@ import { ConflictRecordStore } from '../../conflict/index.ts';
 import { HeartbeatWriter, ParkingStore, QuarantineStore, WatermarkStore } from '../../replication/index.ts';
 import { EventStore, StateStore, type TableKind, tableNames } from '../../store/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
+import type { SkewableClock } from './skewable-clock.ts';
 
 /** Every store of one region's cell, built over that region's DynamoDB Local. */
 export interface RegionStores {
@@ -19,13 +20,23 @@ export interface RegionStores {
 }
 
 /** The stores a cell's handlers use, as `functions/shared/environment.ts` builds them in Lambda. */
-export function regionStores(clients: LocalClients, topology: Topology, region: string): RegionStores {
+export function regionStores(
+  clients: LocalClients,
+  topology: Topology,
+  region: string,
+  wallClock?: SkewableClock,
+): RegionStores {
   const tables = tableNames(topology.name);
   const client = clients.doc;
   return {
     tables,
-    // One clock per region: in Lambda each container has its own, all stamping for the same region.
-    clock: new HybridLogicalClock({ region, maxDriftMs: topology.thresholds.maxDriftMs }),
+    // One clock per region (API, applier and heartbeats): in Lambda each container has its own, all
+    // stamping for the same region. `wallClock` lets the chaos nemesis skew the region's clock.
+    clock: new HybridLogicalClock({
+      region,
+      maxDriftMs: topology.thresholds.maxDriftMs,
+      ...(wallClock ? { wallClock: wallClock.now } : {}),
+    }),
     events: new EventStore({
       client,
       tableName: tables.events,

@@ -17,6 +17,7 @@ import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
 import { regionRouting } from './region-routing.ts';
 import { type RegionStores, regionStores } from './region-stores.ts';
+import { SkewableClock } from './skewable-clock.ts';
 import type { SandboxTiming } from './timing.ts';
 import { wanOriginReader } from './wan-adapters.ts';
 
@@ -55,6 +56,8 @@ export class SandboxRegion {
   readonly name: string;
   readonly options: SandboxRegionOptions;
   readonly deadLetters: DeadLetter[] = [];
+  /** The wall clock under every HLC of the region (the chaos nemesis skews it). */
+  readonly wallClock = new SkewableClock();
   drained = false;
   private dynamo: DynamoLocal | undefined;
   private built:
@@ -82,7 +85,7 @@ export class SandboxRegion {
     });
     const clients = localClients(this.dynamo.endpoint, this.name);
     await createTablesOnce(clients, topology.name);
-    const stores = regionStores(clients, topology, this.name);
+    const stores = regionStores(clients, topology, this.name, this.wallClock);
     const bus = new LocalEventBus({
       name: this.options.busName,
       region: this.name,

@@ -1,4 +1,4 @@
-import { Backoff, type DeliveryContext, deliverWithRetry } from './delivery.ts';
+import { Backoff, ConcurrencyLimit, type DeliveryContext, deliverWithRetry } from './delivery.ts';
 import { MAX_ENTRIES_PER_CALL, toEvent } from './entries.ts';
 import { EventBusClosedError, InvalidRuleError, PutEventsValidationError } from './errors.ts';
 import { type CompiledNode, nodeMatches, validatePattern } from './pattern.ts';
@@ -26,6 +26,8 @@ export interface LocalEventBusOptions {
   random?: () => number;
   /** Called for events given up with no dead letter: AWS would drop them, the sandbox reports them. */
   onDropped?: (event: EventBridgeEvent, targetId: string, error: unknown) => void;
+  /** Deliveries in flight per target at most (a Lambda target's concurrency); default 16. */
+  maxConcurrentDeliveries?: number;
 }
 
 /** AWS allows at most five targets per rule. */
@@ -63,6 +65,7 @@ export class LocalEventBus {
   private readonly rules = new Map<string, Rule>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly backoff = new Backoff();
+  private readonly limits = new WeakMap<BusTarget, ConcurrencyLimit>();
   private readonly ctx: DeliveryContext;
   private closed = false;
 
@@ -77,6 +80,14 @@ export class LocalEventBus {
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
       onDropped: options.onDropped ?? (() => {}),
+      limitFor: (target) => {
+        let limit = this.limits.get(target);
+        if (!limit) {
+          limit = new ConcurrencyLimit(options.maxConcurrentDeliveries ?? 16);
+          this.limits.set(target, limit);
+        }
+        return limit;
+      },
       stats: {
         accepted: 0,
         rejected: 0,

@@ -17,6 +17,31 @@ export interface DeliveryContext {
   random: () => number;
   stats: EventBusStats;
   onDropped: (event: EventBridgeEvent, targetId: string, error: unknown) => void;
+  /** The concurrency limit of a target (its Lambda's concurrency): deliveries beyond it queue. */
+  limitFor: (target: BusTarget) => ConcurrencyLimit;
+}
+
+/**
+ * At most `max` calls at once; the rest wait in arrival order. Stands for a target's concurrency limit, so a
+ * backlog released at once (a region coming back) is worked off at a bounded rate instead of all together.
+ */
+export class ConcurrencyLimit {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly max: number) {}
+
+  /** Runs `fn` when a slot is free. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
 }
 
 /** Retry waits that `cancelAll()` ends early, so closing a bus never leaves a retry timer behind. */
@@ -89,7 +114,7 @@ export async function deliverWithRetry(
       ctx.stats.retries++;
     }
     try {
-      await target.deliver(structuredClone(event));
+      await ctx.limitFor(target).run(() => target.deliver(structuredClone(event)));
       ctx.stats.delivered++;
       return;
     } catch (error) {

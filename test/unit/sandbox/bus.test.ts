@@ -389,3 +389,35 @@ describe('LocalEventBus close', () => {
     );
   });
 });
+
+describe('LocalEventBus target concurrency', () => {
+  it('runs at most maxConcurrentDeliveries deliveries of one target at once and delivers them all', async () => {
+    const bus = new LocalEventBus({ maxConcurrentDeliveries: 3, retryBaseDelayMs: 1 });
+    let active = 0;
+    let peak = 0;
+    let delivered = 0;
+    bus.putRule({
+      name: 'limited',
+      eventPattern: { source: ['load'] },
+      targets: [
+        {
+          id: 'slow',
+          deliver: async () => {
+            active++;
+            peak = Math.max(peak, active);
+            await new Promise((r) => setTimeout(r, 5));
+            active--;
+            delivered++;
+          },
+        },
+      ],
+    });
+    for (let i = 0; i < 4; i++) {
+      await bus.putEvents(Array.from({ length: 10 }, () => ({ Source: 'load', DetailType: 'x', Detail: '{}' })));
+    }
+    await bus.drain();
+    expect(delivered).toBe(40);
+    expect(peak).toBe(3);
+    await bus.close();
+  });
+});

@@ -27,29 +27,10 @@ export interface WatermarkStoreOptions {
   readonly tableName: string | (() => string);
 }
 
-interface PendingAdvance {
-  hlc: string;
-  appliedAt: Date;
-  readonly waiters: Array<{
-    hlc: string;
-    resolve: (advanced: boolean) => void;
-    reject: (error: unknown) => void;
-  }>;
-}
-
-/**
- * Watermarks per origin in the replication table; `advance` is a monotonic max. Advances for one origin
- * are group-committed: while one write is in flight, later advances merge into the next single write, and
- * each caller resolves once a watermark at least as new as its own is durable. An advance at or below a
- * watermark this process already knows to be stored costs no request at all.
- */
+/** Watermarks per origin in the replication table; `advance` is a monotonic max. */
 export class WatermarkStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: () => string;
-  /** Highest HLC per origin known to be stored (stored >= known, whoever else writes). */
-  private readonly known = new Map<string, string>();
-  private readonly pending = new Map<string, PendingAdvance>();
-  private readonly flushing = new Set<string>();
 
   constructor(options: WatermarkStoreOptions) {
     this.client = options.client;
@@ -58,44 +39,7 @@ export class WatermarkStore {
   }
 
   /** Moves the origin's watermark to `hlc` if it is newer; returns false when it was not. */
-  advance(origin: string, hlc: string, appliedAt: Date): Promise<boolean> {
-    const known = this.known.get(origin);
-    if (known !== undefined && known >= hlc) return Promise.resolve(false);
-    return new Promise((resolve, reject) => {
-      const next = this.pending.get(origin) ?? { hlc, appliedAt, waiters: [] };
-      if (hlc > next.hlc) {
-        next.hlc = hlc;
-        next.appliedAt = appliedAt;
-      }
-      next.waiters.push({ hlc, resolve, reject });
-      this.pending.set(origin, next);
-      if (!this.flushing.has(origin)) void this.flush(origin);
-    });
-  }
-
-  private async flush(origin: string): Promise<void> {
-    this.flushing.add(origin);
-    try {
-      for (let batch = this.pending.get(origin); batch; batch = this.pending.get(origin)) {
-        this.pending.delete(origin);
-        const before = this.known.get(origin);
-        try {
-          const advanced = await this.write(origin, batch.hlc, batch.appliedAt);
-          // Written, or refused because the stored one is newer: either way stored >= batch.hlc now.
-          if (before === undefined || batch.hlc > before) this.known.set(origin, batch.hlc);
-          for (const waiter of batch.waiters) {
-            waiter.resolve(advanced && (before === undefined || waiter.hlc > before));
-          }
-        } catch (error) {
-          for (const waiter of batch.waiters) waiter.reject(error);
-        }
-      }
-    } finally {
-      this.flushing.delete(origin);
-    }
-  }
-
-  private async write(origin: string, hlc: string, appliedAt: Date): Promise<boolean> {
+  async advance(origin: string, hlc: string, appliedAt: Date): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({

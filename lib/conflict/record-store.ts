@@ -1,5 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../store/keys.ts';
 import { CONFLICT_STATUS, type ConflictPair, type ConflictStatus, conflictPairId } from './records.ts';
 
@@ -120,70 +125,49 @@ export class ConflictRecordStore implements ConflictRecordPort {
 
   async listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]> {
     const records: ConflictRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table(),
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': conflictRecordKey(aggregateType, aggregateId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of this.queryPages(conflictRecordKey(aggregateType, aggregateId))) {
       for (const item of page.Items ?? []) {
         const { pk: _pk, sk: _sk, resolvedAt: _at, ...record } = item;
         records.push({ resolvedBy: null, ...record } as ConflictRecord);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return records;
   }
 
   /** Every open record of this region (through the open index, then each aggregate's records). */
   async listOpen(): Promise<ConflictRecord[]> {
     const aggregates = new Map<string, { type: string; id: string }>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table(),
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': OPEN_CONFLICTS_KEY },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of this.queryPages(OPEN_CONFLICTS_KEY)) {
       // sk = CONFLICT#<type>#<id>#<eventIdA>#<eventIdB>; eventIds (ULIDs) hold no '#'.
       for (const item of page.Items ?? []) {
         const parts = String(item.sk).split('#').slice(1, -2);
         const [type, ...id] = parts;
         if (type) aggregates.set(parts.join('#'), { type, id: id.join('#') });
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     const lists = await Promise.all([...aggregates.values()].map((a) => this.listForAggregate(a.type, a.id)));
     return lists.flat().filter((r) => r.status === CONFLICT_STATUS.open);
   }
 
   async countOpen(): Promise<number> {
     let count = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table(),
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': OPEN_CONFLICTS_KEY },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of this.queryPages(OPEN_CONFLICTS_KEY, { Select: 'COUNT' }))
       count += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
     return count;
+  }
+
+  /** Every page of one partition key, strongly consistent (the SDK's paginator follows LastEvaluatedKey). */
+  private queryPages(pk: string, extra: Partial<QueryCommandInput> = {}) {
+    return paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+        ...extra,
+      },
+    );
   }
 }
 

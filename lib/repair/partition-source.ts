@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  paginateScan,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { partitionIndexKey } from '../store/keys.ts';
 import { fromEventItem } from '../store/marshal.ts';
@@ -36,24 +41,22 @@ export class DynamoPartitionSource implements PartitionEventSource {
   /** Every event id of the partition with its aggregate key (keys only: cheap). */
   async listLeaves(partition: number): Promise<EventLeaf[]> {
     const leaves: EventLeaf[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table(),
-          IndexName: EVENTS_BY_PARTITION_INDEX,
-          KeyConditionExpression: 'ppk = :p',
-          ExpressionAttributeValues: { ':p': partitionIndexKey(partition) },
-          ProjectionExpression: 'eventId, pk, aggregateType',
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.table(),
+        IndexName: EVENTS_BY_PARTITION_INDEX,
+        KeyConditionExpression: 'ppk = :p',
+        ExpressionAttributeValues: { ':p': partitionIndexKey(partition) },
+        ProjectionExpression: 'eventId, pk, aggregateType',
+      },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (EXCLUDED_AGGREGATES.has(String(item.aggregateType))) continue;
         leaves.push({ eventId: String(item.eventId), aggregateKey: String(item.pk) });
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return leaves;
   }
 
@@ -63,19 +66,13 @@ export class DynamoPartitionSource implements PartitionEventSource {
    */
   async activePartitions(): Promise<number[]> {
     const found = new Set<number>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.table(),
-          IndexName: EVENTS_BY_PARTITION_INDEX,
-          ProjectionExpression: 'ppk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateScan(
+      { client: this.client },
+      { TableName: this.table(), IndexName: EVENTS_BY_PARTITION_INDEX, ProjectionExpression: 'ppk' },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) found.add(Number(String(item.ppk).slice(2)));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return [...found].filter(Number.isInteger).sort((a, b) => a - b);
   }
 

@@ -413,7 +413,9 @@ describe('LocalEventBus target concurrency', () => {
       ],
     });
     for (let i = 0; i < 4; i++) {
-      await bus.putEvents(Array.from({ length: 10 }, () => ({ Source: 'load', DetailType: 'x', Detail: '{}' })));
+      await bus.putEvents(
+        Array.from({ length: 10 }, () => ({ Source: 'load', DetailType: 'x', Detail: '{}' })),
+      );
     }
     await bus.drain();
     expect(delivered).toBe(40);

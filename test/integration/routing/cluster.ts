@@ -266,9 +266,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     async replicate(from, to, aggregateType, aggregateId) {
       const tier = registry.get(aggregateType).tier;
       const events = await cells[from].events.loadStream(aggregateType, aggregateId);
-      for (const event of events) await cells[to].events.appendEvents([event], { tier });
       const record = await cells[from].states.getState(aggregateType, aggregateId);
+      // The applier writes an event and its state row in one transaction; copying them one by one, the
+      // state row must land first, or a reader that found the event in the log could still see no state.
       if (record) await cells[to].states.putState(record);
+      for (const event of events) await cells[to].events.appendEvents([event], { tier });
     },
     freshId(prefix) {
       for (;;) {

@@ -4,11 +4,11 @@ import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CommandDeps } from '../commands/execute.ts';
 import { breakerReport, type RegionBreakers } from '../resilience/health.ts';
-import { ROUTING_HEADERS } from '../routing/headers.ts';
+import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
 import { createCommandRunner } from './commands.ts';
 import { HttpError } from './http-error.ts';
 import { httpErrors, responseHeaders } from './middleware.ts';
-import { parseCommandBody, pathParameter } from './request.ts';
+import { type CommandBody, parseCommandBody, pathParameter } from './request.ts';
 import { jsonResponse } from './responses.ts';
 import { type ApiRouting, routeRead, routeWrite } from './routing.ts';
 
@@ -44,7 +44,7 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
       aggregateId: pathParameter(event, 'id'),
     };
     const aggregate = deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
-    const body = parseCommandBody(event);
+    const body = withForwardedKey(parseCommandBody(event), event);
     const runLocal = async () => {
       const response = await runCommand(target, body, context);
       return jsonResponse(200, response, response.token ? { [HEADERS.token]: response.token } : {});
@@ -101,6 +101,17 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     { method: 'POST', path: '/v1/{aggregateType}/{id}/commands', handler: postCommand },
     { method: 'GET', path: '/v1/{aggregateType}/{id}', handler: getAggregate },
   ];
+}
+
+/**
+ * A write forwarded by a peer carries the forwarder's request id: without a key of the client's own, it is
+ * the command's idempotency key, so a forwarded request delivered twice runs once.
+ */
+function withForwardedKey(body: CommandBody, event: APIGatewayProxyEventV2): CommandBody {
+  if (body.idempotencyKey) return body;
+  if (!headerValue(event.headers, ROUTING_HEADERS.forwardedBy)) return body;
+  const requestId = headerValue(event.headers, ROUTING_HEADERS.requestId);
+  return requestId ? { ...body, idempotencyKey: `forwarded:${requestId}` } : body;
 }
 
 /**

@@ -10,6 +10,12 @@ export const ROUTING_HEADERS = {
   home: 'X-Multiactive-Home',
   /** The region a read with a token was answered from, when it went back to the origin. */
   readSource: 'X-Multiactive-Read-Source',
+  /**
+   * Set on a forwarded write by the forwarding region, one value per client request: the home runs a
+   * command at most once per value (its idempotency key when the body has none), so a request the network
+   * or a retry delivers twice is not executed twice.
+   */
+  requestId: 'X-Multiactive-Request-Id',
 } as const;
 
 /** A header's value, matched case-insensitively (API Gateway lower-cases names; clients may not). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Tier } from '../config/schema.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import { ConsistencyUnavailableError, PeerUnavailableError } from './errors.ts';
@@ -31,6 +32,8 @@ export interface CommandRouterOptions {
   readonly degrade?: DegradeCheck;
   /** Base URL of every region's API (REGION_ENDPOINTS), for redirects. */
   readonly endpoints?: Readonly<Record<string, string>>;
+  /** Pauses between asking again for a forwarded write the home still runs (default 50-800 ms, 5 times). */
+  readonly inProgressRetryMs?: readonly number[];
 }
 
 export interface RouteTarget {
@@ -38,6 +41,32 @@ export interface RouteTarget {
   readonly aggregateId: string;
   /** X-Multiactive-Forwarded-By of the incoming request. */
   readonly forwardedBy?: string | undefined;
+}
+
+/** Pauses before asking a home again for a forwarded request it still runs (then 503). */
+const IN_PROGRESS_RETRY_MS: readonly number[] = [50, 100, 200, 400, 800];
+
+/** The home's 409 for "this request id is being executed right now" (Powertools idempotency). */
+function isInProgress(response: PeerResponse): boolean {
+  if (response.status !== 409) return false;
+  try {
+    return (JSON.parse(response.body) as { error?: unknown }).error === 'IdempotencyAlreadyInProgressError';
+  } catch {
+    return false;
+  }
+}
+
+/** The forwarded request may or may not have run: indeterminate, like a timeout. */
+function inProgressAnswer(home: string, headers: Record<string, string>): PeerResponse {
+  return {
+    status: 503,
+    headers: { ...headers, 'content-type': 'application/json', 'Retry-After': '1' },
+    body: JSON.stringify({
+      error: 'ForwardInProgress',
+      message: `${home} is still executing this forwarded request; its outcome is not known yet`,
+      details: { home },
+    }),
+  };
 }
 
 /** A route plus the partition it was decided for. */
@@ -93,10 +122,25 @@ export class CommandRouter {
       : this.forward(route.region, request);
   }
 
-  /** Sends the request to `home` marked as forwarded; PeerUnavailableError when it cannot be reached. */
+  /**
+   * Sends the request to `home` marked as forwarded, with a request id the home uses as the command's
+   * idempotency key, so that a copy of the request delivered twice runs once. When the home answers that
+   * the same request id is still in progress (a copy got there first), asks again for the stored outcome;
+   * still in progress after that, the outcome is unknown: 503. PeerUnavailableError when it cannot be
+   * reached.
+   */
   async forward(home: string, request: PeerRequest): Promise<PeerResponse> {
-    const response = await this.options.peers.send(home, this.asForwarded(request));
-    return { ...response, headers: { ...response.headers, [ROUTING_HEADERS.forwardedBy]: this.region } };
+    const forwarded = this.asForwarded(request);
+    forwarded.headers[ROUTING_HEADERS.requestId] ??= randomUUID();
+    const waits = this.options.inProgressRetryMs ?? IN_PROGRESS_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.options.peers.send(home, forwarded);
+      const headers = { ...response.headers, [ROUTING_HEADERS.forwardedBy]: this.region };
+      if (!isInProgress(response)) return { ...response, headers };
+      const wait = waits[attempt];
+      if (wait === undefined) return inProgressAnswer(home, headers);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   /** A 307 to the home's regional endpoint (method and body are preserved by the client). */
@@ -131,7 +175,7 @@ export class CommandRouter {
     this.options.homes.invalidate(partition);
   }
 
-  private asForwarded(request: PeerRequest): PeerRequest {
+  private asForwarded(request: PeerRequest): PeerRequest & { headers: Record<string, string> } {
     return { ...request, headers: { ...request.headers, [ROUTING_HEADERS.forwardedBy]: this.region } };
   }
 }

@@ -1,3 +1,4 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { exampleAggregates } from '../../../events/index.ts';
 import { type ApiDeps, createApiHandler } from '../../../lib/api/index.ts';
@@ -37,7 +38,17 @@ export const ENDPOINTS = Object.fromEntries(REGIONS.map((r) => [r, `https://${r}
 export class Links {
   private readonly cuts = new Set<string>();
   private readonly delays = new Map<string, number>();
+  private readonly copies = new Set<string>();
   peerCalls = 0;
+
+  /** Every peer API request from `a` to `b` is delivered twice (the copy's answer goes nowhere). */
+  duplicate(a: string, b: string): void {
+    this.copies.add(`${a}|${b}`);
+  }
+
+  duplicates(from: string, to: string): boolean {
+    return this.copies.has(`${from}|${to}`);
+  }
 
   cut(a: string, b: string): void {
     this.cuts.add(`${a}|${b}`).add(`${b}|${a}`);
@@ -54,6 +65,7 @@ export class Links {
   heal(): void {
     this.cuts.clear();
     this.delays.clear();
+    this.copies.clear();
   }
 
   async cross(from: string, to: string): Promise<void> {
@@ -154,13 +166,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       links.peerCalls++;
       await links.cross(from, region);
       const handler = handlers.get(region)!;
-      const event = httpEvent({
-        method: request.method,
-        path: request.path,
-        body: request.body,
-        headers: { ...request.headers },
-      });
-      const result = asAnswer((await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2);
+      const event = () =>
+        httpEvent({
+          method: request.method,
+          path: request.path,
+          body: request.body,
+          headers: { ...request.headers },
+        });
+      // A duplicated request: the copy arrives alongside the original, and its answer is lost.
+      if (links.duplicates(from, region)) void handler(event(), lambdaContext()).catch(() => {});
+      const result = asAnswer((await handler(event(), lambdaContext())) as APIGatewayProxyStructuredResultV2);
       await links.cross(region, from); // the answer may be lost too
       return { status: result.status, headers: result.headers, body: JSON.stringify(result.body) };
     },
@@ -237,7 +252,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       breakers: { service: breakers, sync, traffic },
     };
-    const handler = createApiHandler(deps);
+    const handler = createApiHandler({
+      ...deps,
+      idempotency: new DynamoDBPersistenceLayer({
+        tableName: t.tables.idempotency,
+        awsSdkV3Client: t.dynamodb,
+      }),
+    });
     handlers.set(name, handler);
     cells[name] = {
       name,

@@ -128,6 +128,49 @@ describe('core writes outside their home', () => {
     expect(stale.headers['X-Multiactive-Home']).toBe('ap-southeast-1');
   });
 
+  it('runs a forwarded write once when the network delivers the request twice', async () => {
+    const { 'us-east-1': us, 'eu-west-1': eu } = cluster.cells;
+    const id = cluster.freshId('dup');
+    await command(us, 'account', id, openAccount());
+    cluster.links.duplicate('eu-west-1', 'us-east-1');
+    for (const amount of [7, 11, 13]) {
+      const answer = await command(eu, 'account', id, deposit(amount));
+      expect(answer.status).toBe(200);
+      expect(answer.headers['X-Multiactive-Region']).toBe('us-east-1');
+    }
+    await sleep(300); // the last copy's work, if any, has ended
+    const stream = await us.events.loadStream('account', id);
+    expect(stream.map((e) => [e.type, e.payload])).toEqual([
+      ['AccountOpened', { owner: 'Ada', currency: 'EUR' }],
+      ['Deposited', { amount: 7 }],
+      ['Deposited', { amount: 11 }],
+      ['Deposited', { amount: 13 }],
+    ]);
+    expect((await us.states.getState('account', id))?.state).toContain('"balance":31');
+  });
+
+  it('gives the forwarding region the stored outcome when a copy of its request ran first', async () => {
+    const { 'us-east-1': us, 'ap-southeast-1': ap } = cluster.cells;
+    const id = cluster.freshId('copy-first');
+    await command(us, 'account', id, openAccount());
+    const requestId = 'req-copy-first-1';
+    const forwarded = {
+      'x-multiactive-forwarded-by': 'ap-southeast-1',
+      'x-multiactive-request-id': requestId,
+    };
+    const copy = await command(us, 'account', id, deposit(5), forwarded);
+    const original = await command(us, 'account', id, deposit(5), forwarded);
+    expect(original.status).toBe(200);
+    expect(original.body.events).toEqual(copy.body.events);
+    expect((await us.events.loadStream('account', id)).filter((e) => e.type === 'Deposited')).toHaveLength(1);
+    // Without the forwarder's request id the same body is a new command (a client retry of its own).
+    const fresh = await command(us, 'account', id, deposit(5), {
+      'x-multiactive-forwarded-by': 'ap-southeast-1',
+    });
+    expect(fresh.body.events).not.toEqual(copy.body.events);
+    expect(ap.name).toBe('ap-southeast-1');
+  });
+
   it('counts requests per partition for the hot-partition report', async () => {
     const { 'ap-southeast-1': ap } = cluster.cells;
     const id = cluster.freshId('hot');

@@ -25,6 +25,7 @@ export {
 export { PartitionOwnership, type PartitionOwnershipOptions } from './ownership.ts';
 export { partitionOf } from './partition.ts';
 export {
+  type ChangeOutcome,
   type FenceReason,
   nextPartitionValue,
   OWNERSHIP_DEFAULTS,
@@ -35,10 +36,17 @@ export {
   type PartitionMapOptions,
   type PartitionState,
   type PartitionValue,
+  type PlannedChange,
   partitionKey,
   toEntry,
 } from './partition-map.ts';
-export { type ConflictResolver, QuorumRegister, type QuorumRegisterOptions } from './quorum-register.ts';
+export {
+  type CasOutcome,
+  type CasProposal,
+  type ConflictResolver,
+  QuorumRegister,
+  type QuorumRegisterOptions,
+} from './quorum-register.ts';
 export {
   decidedRecord,
   type ReadRound,
@@ -57,4 +65,10 @@ export {
   restorePartition,
   unfencePartition,
 } from './rehome.ts';
-export { type ControlReplica, InMemoryControlReplica } from './replica.ts';
+export {
+  type ControlReplica,
+  InMemoryControlReplica,
+  type ReplicaWrite,
+  readFromReplica,
+  writeToReplica,
+} from './replica.ts';

@@ -1,4 +1,4 @@
-import { InvalidTransitionError } from './errors.ts';
+import { InvalidTransitionError, OwnershipError } from './errors.ts';
 import type { QuorumRegister } from './quorum-register.ts';
 import type { RegisterRecord } from './register-record.ts';
 
@@ -35,6 +35,17 @@ export interface PartitionChange {
   readonly state?: PartitionState;
   readonly reason?: FenceReason;
 }
+
+/** One change of a batch: `change` over `current`, which must be the partition's committed entry. */
+export interface PlannedChange {
+  readonly current: PartitionEntry;
+  readonly change: PartitionChange;
+}
+
+/** The outcome of one change of a batch: the committed entry, or why it did not commit. */
+export type ChangeOutcome =
+  | { readonly partition: number; readonly entry: PartitionEntry; readonly error?: undefined }
+  | { readonly partition: number; readonly entry?: undefined; readonly error: OwnershipError };
 
 /** Control-table key of a partition's register. */
 export function partitionKey(partition: number): string {
@@ -112,6 +123,58 @@ export class PartitionMap {
   async read(partition: number): Promise<PartitionEntry | null> {
     const record = await this.register.read(partitionKey(partition), resolveContention);
     return record ? toEntry(partition, record) : null;
+  }
+
+  /** The committed entries of many partitions with one batch quorum round (null: never homed). */
+  async readMany(partitions: readonly number[]): Promise<Map<number, PartitionEntry | null>> {
+    const records = await this.register.readMany<PartitionValue>(
+      partitions.map(partitionKey),
+      resolveContention,
+    );
+    return new Map(
+      partitions.map((p) => {
+        const record = records.get(partitionKey(p));
+        return [p, record ? toEntry(p, record) : null];
+      }),
+    );
+  }
+
+  /**
+   * Commits many changes (each at its epoch + 1) in one batch write round. Each one commits or fails on
+   * its own (EpochConflictError: re-read that partition; InvalidTransitionError: the rules forbid it).
+   */
+  async changeMany(changes: readonly PlannedChange[]): Promise<ChangeOutcome[]> {
+    const clock = { now: this.now(), holdMs: this.leaseMs + this.skewMarginMs };
+    const outcomes: ChangeOutcome[] = [];
+    const proposed: Array<{ partition: number; expected: PartitionEntry; value: PartitionValue }> = [];
+    for (const { current, change } of changes) {
+      try {
+        proposed.push({
+          partition: current.partition,
+          expected: current,
+          value: nextPartitionValue(current, change, clock),
+        });
+      } catch (error) {
+        if (!(error instanceof OwnershipError)) throw error;
+        outcomes.push({ partition: current.partition, error });
+      }
+    }
+    const committed = await this.register.compareAndSetMany<PartitionValue>(
+      proposed.map(({ partition, expected, value }) => ({
+        key: partitionKey(partition),
+        expected: { epoch: expected.epoch, ballot: expected.ballot, value: expected },
+        value,
+      })),
+    );
+    committed.forEach((outcome, i) => {
+      const { partition } = proposed[i]!;
+      outcomes.push(
+        outcome.record
+          ? { partition, entry: toEntry(partition, outcome.record) }
+          : { partition, error: outcome.error },
+      );
+    });
+    return outcomes;
   }
 
   /** Homes an unknown partition in `home` by compare-and-set on a majority; returns whichever claim won. */

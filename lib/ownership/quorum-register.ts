@@ -1,5 +1,6 @@
 import { ulid } from 'ulid';
-import { EpochConflictError, QuorumUnavailableError } from './errors.ts';
+import { EpochConflictError, type OwnershipError, QuorumUnavailableError } from './errors.ts';
+import { type BatchRoundContext, batchReadRound, batchWriteRound } from './quorum-batch.ts';
 import { type ReadRound, type RegisterRecord, topCandidates } from './register-record.ts';
 import type { ControlReplica } from './replica.ts';
 
@@ -24,6 +25,18 @@ interface WriteOutcome {
   readonly acks: number;
   readonly rejected: number;
 }
+
+/** One compare-and-set of a batch: propose `value` at `expected.epoch + 1` under `key`. */
+export interface CasProposal<V> {
+  readonly key: string;
+  readonly expected: RegisterRecord<V> | null;
+  readonly value: V;
+}
+
+/** The outcome of one proposal of a batch: the committed record, or why it did not commit. */
+export type CasOutcome<V> =
+  | { readonly key: string; readonly record: RegisterRecord<V>; readonly error?: undefined }
+  | { readonly key: string; readonly record?: undefined; readonly error: OwnershipError };
 
 /**
  * A multi-writer register replicated over every region's control table, read and written through
@@ -70,6 +83,69 @@ export class QuorumRegister {
       }
     }
     throw lastError ?? new QuorumUnavailableError(key, 0, this.majority);
+  }
+
+  /**
+   * The committed value of many keys with one batch read round (one round trip per replica for all keys);
+   * a key whose round is not decisive (an unfinished or contended proposal) takes the single-key path.
+   * Same guarantees as `read` per key; throws QuorumUnavailableError when no majority answered.
+   */
+  async readMany<V>(
+    keys: readonly string[],
+    resolve?: ConflictResolver<V>,
+  ): Promise<Map<string, RegisterRecord<V> | null>> {
+    const distinct = [...new Set(keys)];
+    const found = new Map<string, RegisterRecord<V> | null>();
+    if (distinct.length === 0) return found;
+    const rounds = await batchReadRound<V>(this.batchContext(), distinct);
+    const undecided: string[] = [];
+    for (const [key, answers] of rounds) {
+      if (answers.size < this.majority) throw new QuorumUnavailableError(key, answers.size, this.majority);
+      const [top] = topCandidates(answers);
+      if (!top) found.set(key, null);
+      else if (top.holders >= this.majority) found.set(key, top.record);
+      else undecided.push(key);
+    }
+    const completed = await Promise.all(undecided.map((key) => this.read<V>(key, resolve)));
+    undecided.forEach((key, i) => {
+      found.set(key, completed[i] ?? null);
+    });
+    return found;
+  }
+
+  /**
+   * Many compare-and-sets in one batch write round (one round trip per replica for all of them). Each
+   * proposal commits or fails on its own, exactly as `compareAndSet` would; nothing is thrown per key.
+   */
+  async compareAndSetMany<V>(proposals: ReadonlyArray<CasProposal<V>>): Promise<CasOutcome<V>[]> {
+    if (new Set(proposals.map((p) => p.key)).size !== proposals.length)
+      throw new RangeError('compareAndSetMany: every key may appear once');
+    if (proposals.length === 0) return [];
+    const items = proposals.map(({ key, expected, value }) => ({
+      key,
+      record: { epoch: (expected?.epoch ?? 0) + 1, ballot: this.newBallot(), value },
+    }));
+    const outcomes = await batchWriteRound(this.batchContext(), items);
+    return items.map(({ key, record }, i): CasOutcome<V> => {
+      const { acks, rejected } = outcomes[i]!;
+      if (acks >= this.majority) return { key, record };
+      const expectedEpoch = proposals[i]!.expected?.epoch ?? 0;
+      return {
+        key,
+        error:
+          rejected > 0
+            ? new EpochConflictError(key, expectedEpoch, acks, this.majority)
+            : new QuorumUnavailableError(key, acks, this.majority),
+      };
+    });
+  }
+
+  private batchContext(): BatchRoundContext {
+    return {
+      replicas: this.replicas,
+      majority: this.majority,
+      withTimeout: (call) => this.withTimeout(call),
+    };
   }
 
   /** One read round: the decided record, or undefined to go again. */

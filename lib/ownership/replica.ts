@@ -11,6 +11,35 @@ export interface ControlReplica {
   read<V>(key: string): Promise<RegisterRecord<V> | null>;
   /** Stores `record` if `replicaAccepts(stored, record)`; true when stored (or already there). */
   write<V>(key: string, record: RegisterRecord<V>): Promise<boolean>;
+  /** Optional batch read in one round trip: the record (or null) of every key. */
+  readMany?<V>(keys: readonly string[]): Promise<ReadonlyMap<string, RegisterRecord<V> | null>>;
+  /** Optional batch write in one round trip: per item, whether it was stored (same rule as `write`). */
+  writeMany?<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]>;
+}
+
+/** One record to store under `key` (a batch write item). */
+export interface ReplicaWrite<V> {
+  readonly key: string;
+  readonly record: RegisterRecord<V>;
+}
+
+/** Reads many keys from a replica: its batch read when it has one, else one read per key, concurrently. */
+export async function readFromReplica<V>(
+  replica: ControlReplica,
+  keys: readonly string[],
+): Promise<ReadonlyMap<string, RegisterRecord<V> | null>> {
+  if (replica.readMany) return replica.readMany<V>(keys);
+  const records = await Promise.all(keys.map((key) => replica.read<V>(key)));
+  return new Map(keys.map((key, i) => [key, records[i] ?? null]));
+}
+
+/** Writes many records to a replica: its batch write when it has one, else one write per item, concurrently. */
+export function writeToReplica<V>(
+  replica: ControlReplica,
+  items: ReadonlyArray<ReplicaWrite<V>>,
+): Promise<boolean[]> {
+  if (replica.writeMany) return replica.writeMany(items);
+  return Promise.all(items.map((item) => replica.write(item.key, item.record)));
 }
 
 /** A replica in memory with the same write rule as the DynamoDB adapter. */

@@ -1,7 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { regionNames } from '../config/topology.ts';
 import type { PartitionEntry } from '../ownership/partition-map.ts';
-import { fencePartition, movePartitionHome, unfencePartition } from '../ownership/rehome.ts';
 import {
   chooseNewHomes,
   confirmLoss,
@@ -11,8 +10,11 @@ import {
   voteOn,
 } from './decisions.ts';
 import { openFailoverRecord } from './failover-record.ts';
-import { mapBounded, TaskInput } from './input.ts';
+import { TaskInput } from './input.ts';
+import { movePartitions } from './partition-moves.ts';
 import type { RegionCell, RunbookDeps, RunbookTask } from './ports.ts';
+
+export { movePartition, movePartitions } from './partition-moves.ts';
 
 /** Partition numbers that have an entry in a region's control table (its local copy of the map). */
 async function partitionsIn(cell: RegionCell): Promise<number[]> {
@@ -50,23 +52,8 @@ export async function readAllEntries(
     answered.length >= Math.floor(deps.topology.regions.length / 2) + 1
       ? [...new Set(answered.flat())].sort((a, b) => a - b)
       : Array.from({ length: deps.topology.partitions }, (_, i) => i);
-  const entries = await mapBounded(all, deps.concurrency ?? 16, (p) => deps.map.read(p));
-  return entries.filter((e): e is PartitionEntry => e !== null);
-}
-
-/**
- * Moves a partition to `to` through the quorum map (fence -> move -> unfence, each epoch + 1), unless it
- * is no longer homed in `from` (a re-run, or an operator moved it): idempotent.
- */
-export async function movePartition(deps: RunbookDeps, move: PlannedMove): Promise<PartitionEntry | null> {
-  const entry = await deps.map.read(move.partition);
-  if (!entry || (entry.home !== move.from && !(entry.home === move.to && entry.state === 'fenced')))
-    return null;
-  if (entry.home === move.from) {
-    await fencePartition(deps.map, move.partition, 'rehome');
-    await movePartitionHome(deps.map, move.partition, move.to);
-  }
-  return unfencePartition(deps.map, move.partition);
+  const entries = await deps.map.readMany(all);
+  return [...entries.values()].filter((e): e is PartitionEntry => e !== null);
 }
 
 /**
@@ -102,7 +89,8 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         .filter(([, vote]) => vote !== 'no-answer')
         .map(([region]) => region);
       const entries = await readAllEntries(deps, survivors);
-      const homedThere = entries.filter((e) => e.home === lost).map((e) => e.partition);
+      const observed = entries.filter((e) => e.home === lost);
+      const homedThere = observed.map((e) => e.partition);
       const allowed = raw.residency as Record<string, string[]> | undefined;
       const moves = chooseNewHomes({
         topology: deps.topology,
@@ -111,12 +99,15 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         survivors,
         ...(allowed ? { allowed } : {}),
       });
-      return { moves, partitionsScanned: entries.length };
+      // The entries as read here: BumpEpochs proposes its changes over them (compare-and-set).
+      return { moves, partitionsScanned: entries.length, observed };
     },
     async BumpEpochs(raw) {
       const input = new TaskInput('failover', 'BumpEpochs', raw);
-      const { moves } = input.result<{ moves: PlannedMove[] }>('chooseNewHomes');
-      const done = await mapBounded(moves, deps.concurrency ?? 16, (move) => movePartition(deps, move));
+      const { moves, observed } = input.result<{ moves: PlannedMove[]; observed?: unknown[] }>(
+        'chooseNewHomes',
+      );
+      const done = await movePartitions(deps, moves, observed ?? []);
       const moved = done.flatMap((entry) =>
         entry
           ? [

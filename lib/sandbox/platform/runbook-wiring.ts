@@ -90,7 +90,10 @@ export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxR
         const mark = (await watcher.stores.watermarks.list()).find((w) => w.origin === target);
         return { reachable, heartbeatAgeMs: lagMs(Date.now(), mark) };
       };
-      return observer === region.name ? ask() : wan.send(region.name, observer, ask);
+      if (observer === region.name) return ask();
+      // The question travels to the observer and its answer travels back: a round trip.
+      const answer = await wan.send(region.name, observer, ask);
+      return wan.send(observer, region.name, () => answer);
     },
     async setTraffic(name, state, reason) {
       await setRegionTraffic(map.register, name, state, reason);

@@ -12,8 +12,18 @@ export interface SandboxTiming {
   /** First retry delay and cap of bus deliveries (EventBridge's backoff curve, compressed). */
   readonly busRetryBaseMs: number;
   readonly busRetryMaxMs: number;
-  /** Ownership lease and clock-skew margin. */
+  /**
+   * Ownership lease: how long a home trusts a majority read of its partition entry (renewed in the
+   * background at half-life, so each home re-reads the entries it writes about twice per lease).
+   * After a failover or switchover the new home writes only from `fence commit + leaseMs + skewMarginMs`:
+   * every lease the old home may still hold has run out by then (see PartitionOwnership). That hold is
+   * part of the core RTO (kill -> first core write in the new home = detection + Failover up to its
+   * fences + leaseMs + skewMarginMs), not of the Failover state machine, which does not wait for it.
+   * Shorter leases shorten the hold but cost more quorum reads and fail writes sooner when the control
+   * quorum is slow; keep leaseMs well above a quorum round trip (~2 x the largest WAN RTT).
+   */
   readonly leaseMs: number;
+  /** Clock offset between regions plus a core write's time in flight after its lease check. */
   readonly skewMarginMs: number;
   /** Multiplies Wait states of the state machines (1 = as written in the ASL). */
   readonly waitScale: number;
@@ -45,6 +55,8 @@ export function fastTiming(): SandboxTiming {
     healthFailureThreshold: 3,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
+    // Hold after a move: 2.3 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
+    // half-life (1 s) never race the lease even with wanTimeScale 1 (the runbooks bench).
     leaseMs: 2_000,
     skewMarginMs: 300,
     waitScale: 0.02,

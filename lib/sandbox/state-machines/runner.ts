@@ -2,6 +2,7 @@ import '../polyfills.ts';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { UnknownSandboxRegionError } from '../errors.ts';
 import { type AslDefinition, type AslState, allStates, type StateMachineSpec } from './definitions.ts';
+import { validateMachines } from './validation.ts';
 
 /** Runs a Lambda by function name in a region (the sandbox's local handlers). */
 export type FunctionInvoker = (region: string, functionName: string, payload: unknown) => Promise<unknown>;
@@ -63,10 +64,13 @@ type Handler = (input: JSONValue) => Promise<JSONValue>;
 export class StateMachineRunner {
   private readonly options: StateMachineRunnerOptions;
   private readonly history: ExecutionResult[] = [];
+  /** Each machine's ASL verdict, validated once when the runner is built (see validation.ts). */
+  private readonly verdicts: Map<StateMachineSpec, Promise<void>>;
   private counter = 0;
 
   constructor(options: StateMachineRunnerOptions) {
     this.options = options;
+    this.verdicts = validateMachines(options.machines);
   }
 
   /** Names of the machines of a region. */
@@ -84,8 +88,10 @@ export class StateMachineRunner {
     const spec = this.find(region, name);
     const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:sandbox-${++this.counter}`;
     const startDate = new Date().toISOString();
+    // Validated once per definition (like CreateStateMachine), not again for every execution.
+    await this.verdicts.get(spec);
     const execution = new StateMachine(spec.definition as never, {
-      validationOptions: { checkArn: false, checkPaths: false },
+      validationOptions: { noValidate: true },
     }).run(input as JSONValue, {
       overrides: {
         taskResourceLocalHandlers: this.taskHandlers(spec),

@@ -5,6 +5,7 @@ import {
   fencePartition,
   InMemoryControlReplica,
   movePartitionHome,
+  type PartitionChange,
   type PartitionEntry,
   PartitionMap,
   PartitionOwnership,
@@ -54,7 +55,19 @@ class LossyReplica implements ControlReplica {
 
 const operation = fc.record({
   actor: fc.integer({ min: 0, max: REGIONS.length - 1 }),
-  op: fc.constantFrom('claim', 'read', 'fence', 'move', 'unfence', 'write', 'write', 'write'),
+  op: fc.constantFrom(
+    'claim',
+    'read',
+    'fence',
+    'move',
+    'unfence',
+    'write',
+    'write',
+    'write',
+    'read-many',
+    'fence-many',
+    'rehome-many',
+  ),
   target: fc.integer({ min: 0, max: REGIONS.length - 1 }),
 });
 
@@ -113,9 +126,25 @@ describe('quorum register (partition map) under message loss and one region down
             committed.set(entry.epoch, id);
             return entry.epoch;
           };
+          // The batch operations (readMany / changeMany) over this one partition, as the failover uses them.
+          const changeInBatch = async (map: PartitionMap, change: (e: PartitionEntry) => PartitionChange) => {
+            const current = (await map.readMany([PARTITION])).get(PARTITION);
+            if (!current) return -1;
+            const [outcome] = await map.changeMany([{ current, change: change(current) }]);
+            if (outcome?.error) throw outcome.error;
+            return observe(outcome?.entry ?? null);
+          };
           const run = async (step: Step) => {
             const actor = actors[step.actor]!;
             switch (step.op) {
+              case 'read-many':
+                return observe((await actor.map.readMany([PARTITION])).get(PARTITION) ?? null);
+              case 'fence-many':
+                return changeInBatch(actor.map, () => ({ state: 'fenced', reason: 'rehome' }));
+              case 'rehome-many':
+                return changeInBatch(actor.map, (e) =>
+                  e.state === 'fenced' ? { home: REGIONS[step.target]!, state: 'active' } : {},
+                );
               case 'claim':
                 return observe(await actor.map.claim(PARTITION, actor.region));
               case 'read':

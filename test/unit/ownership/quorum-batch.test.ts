@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ControlReplica,
+  EpochConflictError,
+  InMemoryControlReplica,
+  InvalidTransitionError,
+  PartitionMap,
+  QuorumRegister,
+  QuorumUnavailableError,
+  type RegisterRecord,
+} from '../../../lib/ownership/index.ts';
+
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'] as const;
+
+/** A replica that counts its calls and can be switched off (every call then fails). */
+class CountingReplica implements ControlReplica {
+  readonly inner: InMemoryControlReplica;
+  down = false;
+  calls = { read: 0, write: 0, readMany: 0, writeMany: 0 };
+
+  constructor(readonly region: string) {
+    this.inner = new InMemoryControlReplica(region);
+  }
+
+  async read<V>(key: string): Promise<RegisterRecord<V> | null> {
+    this.calls.read++;
+    if (this.down) throw new Error('down');
+    return this.inner.read<V>(key);
+  }
+
+  async write<V>(key: string, record: RegisterRecord<V>): Promise<boolean> {
+    this.calls.write++;
+    if (this.down) throw new Error('down');
+    return this.inner.write(key, record);
+  }
+
+  async readMany<V>(keys: readonly string[]) {
+    this.calls.readMany++;
+    if (this.down) throw new Error('down');
+    return new Map(await Promise.all(keys.map(async (k) => [k, await this.inner.read<V>(k)] as const)));
+  }
+
+  async writeMany<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+    this.calls.writeMany++;
+    if (this.down) throw new Error('down');
+    return Promise.all(items.map((i) => this.inner.write(i.key, i.record)));
+  }
+}
+
+function cluster() {
+  const replicas = REGIONS.map((r) => new CountingReplica(r));
+  let n = 0;
+  const register = new QuorumRegister({
+    replicas,
+    newBallot: () => `b${String(++n).padStart(6, '0')}`,
+  });
+  const map = new PartitionMap({ register, leaseMs: 1_000, skewMarginMs: 200, now: () => 50_000 });
+  return { replicas, register, map };
+}
+
+describe('batch quorum reads', () => {
+  it('reads many partitions in one round trip per replica and agrees with single reads', async () => {
+    const { replicas, map } = cluster();
+    for (const p of [1, 2, 3]) await map.claim(p, REGIONS[p - 1]!);
+    for (const r of replicas) r.calls = { read: 0, write: 0, readMany: 0, writeMany: 0 };
+
+    const entries = await map.readMany([1, 2, 3, 4]);
+
+    expect(replicas.map((r) => r.calls.readMany)).toEqual([1, 1, 1]);
+    expect(replicas.map((r) => r.calls.read)).toEqual([0, 0, 0]);
+    expect(entries.get(4)).toBeNull();
+    for (const p of [1, 2, 3]) expect(entries.get(p)).toEqual(await map.read(p));
+  });
+
+  it('completes an unfinished proposal found by a batch read before returning it', async () => {
+    const { replicas, map, register } = cluster();
+    await map.claim(7, 'us-east-1');
+    const committed = (await register.read<Record<string, unknown>>('PARTITION#7'))!;
+    // A proposer stored epoch 2 on one replica only, then vanished.
+    const unfinished = { epoch: 2, ballot: 'zz', value: { ...committed.value, state: 'fenced' } };
+    await replicas[0]!.inner.write('PARTITION#7', unfinished);
+
+    const entry = (await map.readMany([7])).get(7);
+
+    expect(entry).toMatchObject({ epoch: 2, ballot: 'zz', state: 'fenced' });
+    const holders = replicas.filter((r) => r.inner.peek('PARTITION#7')?.ballot === 'zz');
+    expect(holders.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers with one region down and refuses without a majority', async () => {
+    const { replicas, map } = cluster();
+    await map.claim(9, 'eu-west-1');
+    replicas[2]!.down = true;
+    expect((await map.readMany([9])).get(9)).toMatchObject({ home: 'eu-west-1' });
+    replicas[1]!.down = true;
+    await expect(map.readMany([9])).rejects.toBeInstanceOf(QuorumUnavailableError);
+  });
+});
+
+describe('batch compare-and-set', () => {
+  it('commits every change at epoch + 1 in one write round per replica', async () => {
+    const { replicas, map } = cluster();
+    for (const p of [1, 2]) await map.claim(p, 'ap-southeast-1');
+    const entries = await map.readMany([1, 2]);
+    for (const r of replicas) r.calls = { read: 0, write: 0, readMany: 0, writeMany: 0 };
+
+    const outcomes = await map.changeMany(
+      [1, 2].map((p) => ({ current: entries.get(p)!, change: { state: 'fenced', reason: 'rehome' } })),
+    );
+
+    expect(replicas.map((r) => r.calls.writeMany)).toEqual([1, 1, 1]);
+    expect(outcomes.map((o) => o.entry)).toMatchObject([
+      { partition: 1, epoch: 2, state: 'fenced', home: 'ap-southeast-1' },
+      { partition: 2, epoch: 2, state: 'fenced', home: 'ap-southeast-1' },
+    ]);
+    expect(await map.read(1)).toMatchObject({ epoch: 2, state: 'fenced' });
+  });
+
+  it('loses only the change whose expected entry is stale, and keeps the other', async () => {
+    const { map } = cluster();
+    for (const p of [1, 2]) await map.claim(p, 'us-east-1');
+    const stale = await map.readMany([1, 2]);
+    await map.change(2, stale.get(2)!, { state: 'fenced', reason: 'operator' });
+
+    const outcomes = await map.changeMany(
+      [1, 2].map((p) => ({ current: stale.get(p)!, change: { state: 'fenced', reason: 'rehome' } })),
+    );
+
+    expect(outcomes.find((o) => o.partition === 1)?.entry).toMatchObject({ epoch: 2 });
+    expect(outcomes.find((o) => o.partition === 2)?.error).toBeInstanceOf(EpochConflictError);
+    expect(await map.read(2)).toMatchObject({ epoch: 2, reason: 'operator' });
+  });
+
+  it('reports a transition the rules forbid without proposing it', async () => {
+    const { map } = cluster();
+    const claimed = await map.claim(4, 'us-east-1');
+    const [outcome] = await map.changeMany([{ current: claimed, change: { home: 'eu-west-1' } }]);
+    expect(outcome?.error).toBeInstanceOf(InvalidTransitionError);
+    expect(await map.read(4)).toMatchObject({ epoch: 1, home: 'us-east-1' });
+  });
+
+  it('fails every change with QuorumUnavailableError when a majority cannot be written', async () => {
+    const { replicas, map } = cluster();
+    const claimed = await map.claim(5, 'us-east-1');
+    replicas[1]!.down = true;
+    replicas[2]!.down = true;
+    const [outcome] = await map.changeMany([{ current: claimed, change: { state: 'fenced' } }]);
+    expect(outcome?.error).toBeInstanceOf(QuorumUnavailableError);
+  });
+
+  it('works over replicas without batch methods (one call per key, concurrently)', async () => {
+    const replicas = REGIONS.map((r) => new InMemoryControlReplica(r));
+    const map = new PartitionMap({
+      register: new QuorumRegister({ replicas }),
+      leaseMs: 1_000,
+      skewMarginMs: 200,
+    });
+    for (const p of [1, 2, 3]) await map.claim(p, 'eu-west-1');
+    const entries = await map.readMany([1, 2, 3]);
+    const outcomes = await map.changeMany(
+      [...entries.values()].map((current) => ({ current: current!, change: { state: 'fenced' } })),
+    );
+    expect(outcomes.every((o) => o.entry?.epoch === 2)).toBe(true);
+  });
+
+  it('refuses a batch naming the same key twice', async () => {
+    const { register } = cluster();
+    await expect(
+      register.compareAndSetMany([
+        { key: 'K', expected: null, value: 1 },
+        { key: 'K', expected: null, value: 2 },
+      ]),
+    ).rejects.toBeInstanceOf(RangeError);
+  });
+});

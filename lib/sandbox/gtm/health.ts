@@ -55,8 +55,8 @@ export class HealthChecker extends EventEmitter<{ change: [HealthChange] }> {
   private readonly timeoutMs: number;
   private readonly threshold: number;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private round: Promise<void> | undefined;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<void>>();
   private aborter = new AbortController();
   private running = false;
 
@@ -78,24 +78,36 @@ export class HealthChecker extends EventEmitter<{ change: [HealthChange] }> {
     }
   }
 
-  /** Starts probing: one round now, then every `intervalMs`. */
+  /**
+   * Starts probing: each region now, then at a fixed rate of one probe every `intervalMs` (as Route 53's
+   * checkers do): a region's probe is never held back by another region's slow one, and a probe's own
+   * duration does not stretch the interval (unless it outlasts it: probes of one region never overlap).
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
-    const loop = async () => {
-      this.round = this.probeAll();
-      await this.round;
-      if (this.running) this.timer = setTimeout(loop, this.intervalMs);
-    };
-    void loop();
+    for (const target of this.targets) {
+      const tick = async () => {
+        const startedAt = performance.now();
+        const probe = this.probe(target.url).then((outcome) => this.record(target.region, outcome));
+        this.inFlight.add(probe);
+        await probe;
+        this.inFlight.delete(probe);
+        if (!this.running) return;
+        const wait = Math.max(0, startedAt + this.intervalMs - performance.now());
+        this.timers.set(target.region, setTimeout(tick, wait));
+      };
+      void tick();
+    }
   }
 
-  /** Stops probing, aborts probes in flight and waits for the current round to settle. */
+  /** Stops probing, aborts probes in flight and waits for them to settle. */
   async stop(): Promise<void> {
     this.running = false;
-    clearTimeout(this.timer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
     this.aborter.abort();
-    await this.round;
+    await Promise.all(this.inFlight);
     this.aborter = new AbortController();
   }
 

@@ -6,6 +6,7 @@ import { CellApi } from '../constructs/cell-api.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
 import { FailoverTrigger } from '../constructs/failover-trigger.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
+import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
 import { Tables } from '../constructs/tables.ts';
 import { RUNBOOK_NAMES } from '../naming.ts';
@@ -22,6 +23,8 @@ export class RegionalStack extends Stack {
   public readonly replication: ReplicationBus;
   public readonly api: CellApi;
   public readonly runbooks: Runbooks;
+  /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
+  public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
@@ -39,6 +42,10 @@ export class RegionalStack extends Stack {
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
     this.api = new CellApi(this, 'Api', { topology, region, handler: this.functions.byName.api });
     this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
+    this.repairSchedule =
+      repairScheduleOf(topology)?.region === region
+        ? new RepairSchedule(this, 'RepairSchedule', { topology, repair: this.runbooks.byName.Repair })
+        : undefined;
     const trigger = new FailoverTrigger(this, 'FailoverTrigger', {
       topology,
       region,

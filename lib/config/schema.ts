@@ -61,6 +61,21 @@ export const gtmSchema = z.strictObject({
   ttlSeconds: z.number().int().positive().default(60),
 });
 
+/** The Repair runbook's nightly run (EventBridge Scheduler, deployed by the CDK app). */
+export const repairSchema = z.strictObject({
+  /** Daily start time, `HH:MM` in UTC (off-peak); `null` deploys no schedule (Repair on demand only). */
+  schedule: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a UTC time of day "HH:MM", e.g. "03:30"')
+    .nullable()
+    .default('03:30'),
+  /**
+   * The region whose Repair machine the schedule starts (default: the first region). One run compares
+   * every region, so one schedule covers the whole topology.
+   */
+  scheduleRegion: regionName.optional(),
+});
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -71,6 +86,7 @@ export const topologySchema = z.strictObject({
   thresholds: thresholdsSchema.prefault({}),
   routing: routingSchema.prefault({}),
   gtm: gtmSchema.prefault({}),
+  repair: repairSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
   tables: z

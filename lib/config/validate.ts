@@ -62,6 +62,13 @@ function crossFieldIssues(topology: Topology): ConfigIssue[] {
       message: `must be below degradeLagMs (${topology.thresholds.degradeLagMs}) so the sync breaker has hysteresis`,
     });
   }
+  const scheduleRegion = topology.repair.scheduleRegion;
+  if (scheduleRegion !== undefined && !names.has(scheduleRegion)) {
+    issues.push({
+      path: 'repair.scheduleRegion',
+      message: `must be a configured region; got "${scheduleRegion}"`,
+    });
+  }
   if (topology.gtm.policy === 'weighted' && topology.regions.every((r) => r.weight === 0)) {
     issues.push({ path: 'regions', message: 'weighted routing needs at least one region with weight > 0' });
   }

@@ -16,6 +16,7 @@ export {
   type ReplayInto,
   repairPartition,
   repairPartitions,
+  replayLanes,
   replayOrder,
   summarize,
 } from './repair.ts';

@@ -76,24 +76,42 @@ export class DynamoPartitionSource implements PartitionEventSource {
     return [...found].filter(Number.isInteger).sort((a, b) => a - b);
   }
 
-  /** Full envelopes for the given ids (one index query each, a bounded number at a time). */
+  /**
+   * Full envelopes for the given ids. A few ids: one index query each, a bounded number at a time. Many:
+   * one paginated query over the whole partition, keeping the wanted ones (a region that missed a stretch
+   * of events lacks most of a partition, and one sequential read beats hundreds of point queries).
+   */
   async getEvents(partition: number, eventIds: readonly string[]): Promise<EventEnvelope[]> {
-    const found: EventEnvelope[] = [];
-    for (let i = 0; i < eventIds.length; i += this.concurrency) {
-      const chunk = eventIds.slice(i, i + this.concurrency);
-      const pages = await Promise.all(
-        chunk.map((eventId) =>
-          this.client.send(
-            new QueryCommand({
-              TableName: this.table(),
-              IndexName: EVENTS_BY_PARTITION_INDEX,
-              KeyConditionExpression: 'ppk = :p AND eventId = :id',
-              ExpressionAttributeValues: { ':p': partitionIndexKey(partition), ':id': eventId },
-            }),
-          ),
+    if (eventIds.length > this.concurrency) return this.scanPartitionFor(partition, new Set(eventIds));
+    const pages = await Promise.all(
+      eventIds.map((eventId) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.table(),
+            IndexName: EVENTS_BY_PARTITION_INDEX,
+            KeyConditionExpression: 'ppk = :p AND eventId = :id',
+            ExpressionAttributeValues: { ':p': partitionIndexKey(partition), ':id': eventId },
+          }),
         ),
-      );
-      for (const page of pages) for (const item of page.Items ?? []) found.push(fromEventItem(item));
+      ),
+    );
+    return pages.flatMap((page) => (page.Items ?? []).map((item) => fromEventItem(item)));
+  }
+
+  private async scanPartitionFor(partition: number, wanted: ReadonlySet<string>): Promise<EventEnvelope[]> {
+    const found: EventEnvelope[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.table(),
+        IndexName: EVENTS_BY_PARTITION_INDEX,
+        KeyConditionExpression: 'ppk = :p',
+        ExpressionAttributeValues: { ':p': partitionIndexKey(partition) },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? [])
+        if (wanted.has(String(item.eventId))) found.push(fromEventItem(item));
     }
     return found;
   }

@@ -33,6 +33,21 @@ export function replayOrder(a: EventEnvelope, b: EventEnvelope): number {
 }
 
 /**
+ * Splits events to replay into at most `lanes` lists that can be replayed concurrently: an aggregate's
+ * events always share a lane, in `replayOrder`, so core events still reach the applier in seq order.
+ */
+export function replayLanes(events: readonly EventEnvelope[], lanes: number): EventEnvelope[][] {
+  const byLane = new Map<number, EventEnvelope[]>();
+  for (const event of [...events].sort(replayOrder)) {
+    const lane = bucketOf(`${event.aggregateType}#${event.aggregateId}`, Math.max(1, lanes));
+    const list = byLane.get(lane);
+    if (list) list.push(event);
+    else byLane.set(lane, [event]);
+  }
+  return [...byLane.values()];
+}
+
+/**
  * Anti-entropy for one partition: builds each region's Merkle tree, finds the buckets that differ, and
  * replays every event a region lacks from a region that has it. Idempotent: running it again after a
  * successful run finds no difference.

@@ -17,7 +17,18 @@ export interface RunbookRequest {
 export const RUNBOOK_TASKS = {
   switchover: ['Fence', 'CheckWatermark', 'MoveHome', 'Unfence', 'VerifyProbe', 'Rollback'],
   failover: ['ConfirmRegionLost', 'ChooseNewHomes', 'BumpEpochs', 'DrainRegion', 'RecordWatermarks'],
-  failback: ['CatchUp', 'FindOrphans', 'ReconcileImportant', 'QueueCoreOrphans', 'SwitchBack', 'Undrain'],
+  failback: [
+    'CatchUp',
+    'FindOrphans',
+    'ReconcileImportant',
+    'QueueCoreOrphans',
+    'SwitchBackFence',
+    'SwitchBackCheckWatermark',
+    'SwitchBackMoveHome',
+    'SwitchBackUnfence',
+    'SwitchBackRollback',
+    'Undrain',
+  ],
   repair: ['ListPartitions', 'BuildTrees', 'Diff', 'Replay', 'Report'],
   'resolve-conflict': ['LoadConflict', 'AppendResolution'],
 } as const;

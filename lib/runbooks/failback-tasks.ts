@@ -2,17 +2,18 @@ import { regionNames } from '../config/topology.ts';
 import { replayOrder } from '../repair/repair.ts';
 import { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
 import { closeFailoverRecord, readFailoverRecord } from './failover-record.ts';
-import { movePartition } from './failover-tasks.ts';
 import { healPartition } from './heal.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import { findOrphans, type Orphan } from './orphans.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
+import { switchoverTasks } from './switchover-tasks.ts';
 
 /**
  * The Failback runbook's tasks: CatchUp -> FindOrphans -> ReconcileImportant -> QueueCoreOrphans ->
- * [SwitchBack] -> Undrain. The returning region stays drained (no users) until Undrain.
+ * [SwitchBackFence -> SwitchBackCheckWatermark (polled) -> SwitchBackMoveHome -> SwitchBackUnfence, or
+ * SwitchBackRollback] -> Undrain. The returning region stays drained (no users) until Undrain.
  */
 export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
   const now = deps.now ?? Date.now;
@@ -104,18 +105,57 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         queued: outcomes.filter((o) => o.outcome === 'queued'),
       };
     },
-    async SwitchBack(raw) {
-      const { region } = setup('SwitchBack', raw);
-      const record = await readFailoverRecord(deps.register, region);
-      const moves = (record?.moves ?? []).map((m) => ({ partition: m.partition, from: m.to, to: region }));
-      const done = await mapBounded(moves, concurrency, (move) => movePartition(deps, move));
-      return { movedBack: done.filter(Boolean).length, of: moves.length };
-    },
+    ...switchBackTasks(deps),
     async Undrain(raw) {
       const { region } = setup('Undrain', raw);
       await deps.setTraffic(region, 'active', 'failback');
       const record = await closeFailoverRecord(deps.register, region, now());
       return { region, traffic: 'active', failoverClosed: record !== null };
+    },
+  };
+}
+
+/**
+ * Switch-back = a Switchover of the partitions the failover record moved away, back to the returning
+ * region: the Switchover tasks themselves, with the returning region as `to` and this machine's
+ * `$.switchBackFence` as their `$.fence`. So a partition moves home only once the returning region holds
+ * every event its current home has (else the machine times out and rolls back), with RPO 0.
+ */
+function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+  const switchover = switchoverTasks(deps);
+  const now = deps.now ?? Date.now;
+  /** The recorded moves' partitions (only those of `partitions` when the input names some). */
+  const recorded = async (task: string, raw: Record<string, unknown>) => {
+    const input = new TaskInput('failback', task, raw);
+    const region = input.string('region');
+    const record = await readFailoverRecord(deps.register, region);
+    const asked = input.partitions();
+    const partitions = [...new Set((record?.moves ?? []).map((m) => m.partition))]
+      .filter((p) => !asked || asked.includes(p))
+      .sort((a, b) => a - b);
+    return { to: region, partitions };
+  };
+  const withFence = (raw: Record<string, unknown>) => ({
+    ...raw,
+    to: raw.region,
+    fence: raw.switchBackFence,
+  });
+  return {
+    async SwitchBackFence(raw) {
+      const request = await recorded('SwitchBackFence', raw);
+      if (request.partitions.length === 0) return { moves: [], skipped: [], fencedAt: now() };
+      return switchover.Fence!(request);
+    },
+    SwitchBackCheckWatermark: (raw) => switchover.CheckWatermark!(withFence(raw)),
+    SwitchBackMoveHome: (raw) => switchover.MoveHome!(withFence(raw)),
+    SwitchBackUnfence: (raw) => switchover.Unfence!(withFence(raw)),
+    async SwitchBackRollback(raw) {
+      if (raw.switchBackFence === undefined) {
+        // The fence failed part-way: Rollback unfences whatever of the recorded partitions it fenced.
+        return switchover.Rollback!({ ...raw, ...(await recorded('SwitchBackRollback', raw)) });
+      }
+      const moves = (raw.switchBackFence as { moves?: Array<{ partition: number }> }).moves ?? [];
+      return switchover.Rollback!({ ...withFence(raw), partitions: moves.map((m) => m.partition) });
     },
   };
 }

@@ -8,12 +8,18 @@ import {
   treeOfBucketHashes,
 } from '../repair/merkle.ts';
 import { planReplay } from '../repair/plan.ts';
-import { replayOrder } from '../repair/repair.ts';
+import { replayLanes, replayOrder } from '../repair/repair.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, discardQuorumOrphans, type QuorumOrphanRule } from './quorum-orphans.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
 export const REPAIR_BUCKETS = 64;
+
+/**
+ * Concurrent replay lanes per receiving region and partition (an aggregate stays in one lane, in order).
+ * Replay is latency-bound (one applier call, or one PutEvents of ten, at a time per lane).
+ */
+export const REPLAY_LANES = 8;
 
 /** Each region's Merkle tree of a partition, reduced to what the execution state must carry. */
 export interface PartitionTrees {
@@ -96,11 +102,15 @@ async function fetchLacking(
   lacking: ReadonlyArray<{ eventId: string; source: string }>,
 ): Promise<EventEnvelope[]> {
   const bySource = new Map<string, string[]>();
-  for (const { eventId, source } of lacking) bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
-  const events: EventEnvelope[] = [];
-  for (const [source, ids] of bySource)
-    events.push(...(await byRegion.get(source)!.source.getEvents(partition, ids)));
-  return events;
+  for (const { eventId, source } of lacking) {
+    const ids = bySource.get(source);
+    if (ids) ids.push(eventId);
+    else bySource.set(source, [eventId]);
+  }
+  const fetched = await Promise.all(
+    [...bySource].map(([source, ids]) => byRegion.get(source)!.source.getEvents(partition, ids)),
+  );
+  return fetched.flat();
 }
 
 /** Replays through the region's applier; under quorum ack, its own adopted core events go in directly. */
@@ -109,7 +119,7 @@ async function deliver(cell: RegionCell, events: EventEnvelope[], rule: QuorumOr
     rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
   for (const event of events.filter(own).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
   const replayable = events.filter((e) => !own(e));
-  if (replayable.length > 0) await cell.replay(replayable.sort(replayOrder));
+  await Promise.all(replayLanes(replayable, REPLAY_LANES).map((lane) => cell.replay(lane)));
 }
 
 /** One partition's repair in a single call (trees, diff, replay): what the Map iteration does in three steps. */

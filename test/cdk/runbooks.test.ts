@@ -45,7 +45,10 @@ function run(definition: AslDefinition, input: object, handlers: Record<string, 
   );
   const machine = new StateMachine(definition as never);
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: local as never, waitTimeOverrides: { WaitForWatermark: 0 } },
+    overrides: {
+      taskResourceLocalHandlers: local as never,
+      waitTimeOverrides: { WaitForWatermark: 0, SwitchBackWaitForWatermark: 0 },
+    },
   });
   return { result: execution.result, calls };
 }
@@ -180,9 +183,43 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
       'QueueCoreOrphans',
       'Undrain',
     ]);
-    const back = run(definitions('us-east-1').Failback, { region: 'eu-west-1', switchBack: true });
+    const back = run(
+      definitions('us-east-1').Failback,
+      { region: 'eu-west-1', switchBack: true },
+      { SwitchBackCheckWatermark: async () => ({ caughtUp: true }) },
+    );
     await back.result;
-    expect(back.calls).toContain('SwitchBack');
+    expect(back.calls.slice(4)).toEqual([
+      'SwitchBackFence',
+      'SwitchBackCheckWatermark',
+      'SwitchBackMoveHome',
+      'SwitchBackUnfence',
+      'Undrain',
+    ]);
+  });
+
+  it('Failback switches back like Switchover: polls until the region caught up, else rolls back and fails drained', async () => {
+    let polls = 0;
+    const late = run(
+      definitions('us-east-1').Failback,
+      { region: 'eu-west-1', switchBack: true },
+      { SwitchBackCheckWatermark: async () => ({ caughtUp: ++polls >= 2 }) },
+    );
+    await expect(late.result).resolves.toMatchObject({ switchBackWatermarkPoll: { attempts: 2 } });
+    expect(late.calls.filter((c) => c === 'SwitchBackCheckWatermark')).toHaveLength(2);
+
+    const never = run(
+      definitions('us-east-1').Failback,
+      { region: 'eu-west-1', switchBack: true },
+      { SwitchBackCheckWatermark: async () => ({ caughtUp: false }) },
+    );
+    await expect(never.result).rejects.toThrow(/did not catch up in time, and was rolled back/);
+    expect(never.calls.filter((c) => c === 'SwitchBackCheckWatermark')).toHaveLength(
+      WATERMARK_POLL.maxAttempts,
+    );
+    expect(never.calls).not.toContain('SwitchBackMoveHome');
+    expect(never.calls).not.toContain('Undrain');
+    expect(never.calls.at(-1)).toBe('SwitchBackRollback');
   });
 
   it('Repair maps over partitions, keeps going past a failed one and reports all of them', async () => {

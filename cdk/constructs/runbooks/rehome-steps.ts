@@ -1,0 +1,87 @@
+/**
+ * The re-homing steps shared by Switchover and Failback's switch-back: Fence -> wait until the target holds
+ * every event the source wrote to the partitions (CheckWatermark polled every WATERMARK_POLL.intervalSeconds,
+ * at most maxAttempts times) -> MoveHome -> Unfence [-> VerifyProbe]; a failed task or a watermark timeout
+ * runs Rollback (unfence, old home restored), which the caller chains to its own Fail state.
+ *
+ * Every state name carries `prefix` (empty for Switchover, `SwitchBack` inside Failback), and so does every
+ * task's result key: `$.<prefix>Fence`, `$.<prefix>CheckWatermark.caughtUp` (read by the Choice),
+ * `$.<prefix>WatermarkPoll.attempts` (counted by the machine, States.MathAdd). The handlers behind the
+ * prefixed tasks reuse the Switchover tasks (lib/runbooks/failback-tasks.ts).
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { RunbookName } from '../../naming.ts';
+import { LONG_TASK_TIMEOUT, WATERMARK_POLL } from './runbook-defaults.ts';
+import { catchInto, resultKey, runbookTask } from './runbook-task.ts';
+
+export interface RehomeStepsOptions {
+  readonly runbook: RunbookName;
+  readonly fn: lambda.IFunction;
+  /** Prefix of every state name and result key ('' keeps Switchover's historical names). */
+  readonly prefix?: string;
+  /** Append VerifyProbe (a consistency probe of the moved partitions) after Unfence. */
+  readonly verify?: boolean;
+}
+
+export interface RehomeSteps {
+  /** The first state (Fence). */
+  readonly start: sfn.IChainable;
+  /** The last state of the success path: chain the caller's next state to it. */
+  readonly end: sfn.INextable & sfn.IChainable;
+  /** Runs after any failure of the steps (and on a watermark timeout): chain the caller's Fail to it. */
+  readonly rollback: tasks.LambdaInvoke;
+}
+
+/** Builds the re-homing states inside `scope`. */
+export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): RehomeSteps {
+  const prefix = options.prefix ?? '';
+  const named = (name: string) => `${prefix}${name}`;
+  const task = (name: string, timeout?: Duration) =>
+    runbookTask(scope, {
+      runbook: options.runbook,
+      task: named(name),
+      fn: options.fn,
+      ...(timeout ? { timeout } : {}),
+    });
+  const fence = task('Fence');
+  const checkWatermark = task('CheckWatermark');
+  const moveHome = task('MoveHome');
+  const unfence = task('Unfence');
+  const verifyProbe = options.verify ? task('VerifyProbe') : undefined;
+  const rollback = task('Rollback', LONG_TASK_TIMEOUT);
+  catchInto(rollback, fence, checkWatermark, moveHome, unfence, ...(verifyProbe ? [verifyProbe] : []));
+
+  const pollPath = `$.${resultKey(named('WatermarkPoll'))}`;
+  const startPolling = new sfn.Pass(scope, named('StartWatermarkPoll'), {
+    result: sfn.Result.fromObject({ attempts: 0 }),
+    resultPath: pollPath,
+  });
+  const waitForWatermark = new sfn.Wait(scope, named('WaitForWatermark'), {
+    time: sfn.WaitTime.duration(Duration.seconds(WATERMARK_POLL.intervalSeconds)),
+  });
+  const countAttempt = new sfn.Pass(scope, named('CountWatermarkPoll'), {
+    parameters: { 'attempts.$': `States.MathAdd(${pollPath}.attempts, 1)` },
+    resultPath: pollPath,
+  });
+  const timedOut = new sfn.Pass(scope, named('WatermarkTimedOut'), {
+    result: sfn.Result.fromObject({
+      Error: 'WatermarkTimeout',
+      Cause: `The target's watermark did not cover the source within ${WATERMARK_POLL.maxAttempts} polls`,
+    }),
+    resultPath: '$.error',
+  });
+  timedOut.next(rollback);
+  const reached = new sfn.Choice(scope, named('WatermarkReached'))
+    .when(sfn.Condition.booleanEquals(`$.${resultKey(named('CheckWatermark'))}.caughtUp`, true), moveHome)
+    .when(sfn.Condition.numberGreaterThanEquals(`${pollPath}.attempts`, WATERMARK_POLL.maxAttempts), timedOut)
+    .otherwise(waitForWatermark);
+
+  moveHome.next(unfence);
+  if (verifyProbe) unfence.next(verifyProbe);
+  fence.next(startPolling).next(waitForWatermark).next(checkWatermark).next(countAttempt).next(reached);
+  return { start: fence, end: verifyProbe ?? unfence, rollback };
+}

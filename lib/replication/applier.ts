@@ -14,6 +14,7 @@ import { PoisonEventError, type PoisonReason } from './errors.ts';
 import type { ParkingStore } from './parking.ts';
 import { NO_METRICS, type OriginReader, type ReplicationMetrics } from './ports.ts';
 import type { QuarantinePort } from './quarantine.ts';
+import { StateRecordCache } from './state-cache.ts';
 import { validateIncoming } from './validate.ts';
 import type { WatermarkStore } from './watermarks.ts';
 
@@ -60,6 +61,8 @@ export type ApplyReplicatedEvent = (detail: unknown, raw?: unknown) => Promise<A
 export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
   const now = deps.now ?? (() => new Date());
   const metrics = deps.metrics ?? NO_METRICS;
+  // Per applier (one per Lambda instance): events of an aggregate mostly follow one another here.
+  const cache = new StateRecordCache();
 
   async function quarantine(raw: unknown, error: PoisonEventError): Promise<ApplyOutcome> {
     await deps.quarantine.quarantine({
@@ -114,6 +117,7 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
           ...(deps.originReader ? { originReader: deps.originReader } : {}),
           gapTimeoutMs: deps.topology.thresholds.coreGapTimeoutMs,
           now,
+          cache,
           quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
         },
         { aggregate, event },
@@ -129,6 +133,7 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
         conflicts: deps.conflicts,
         ...(deps.notifier ? { notifier: deps.notifier } : {}),
         now,
+        cache,
       },
       { aggregate, policy, event },
     );

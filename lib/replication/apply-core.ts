@@ -1,13 +1,15 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { emptyRecord, foldRecord } from '../commands/execute.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
-import type { StateRecord, StateStore } from '../store/state-store.ts';
-import { GapFetchError, POISON_REASONS, PoisonEventError } from './errors.ts';
+import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
+import { GapFetchError, InOrderAppendRefusedError, POISON_REASONS, PoisonEventError } from './errors.ts';
 import type { ParkingStore } from './parking.ts';
 import type { OriginReader } from './ports.ts';
+import type { StateRecordCache } from './state-cache.ts';
 
 export interface CoreApplyDeps {
   readonly events: EventStore;
@@ -19,6 +21,8 @@ export interface CoreApplyDeps {
   readonly now: () => Date;
   /** A parked event that turned out to conflict with the log (fencing violation) goes here. */
   readonly quarantineParked: (event: EventEnvelope, error: PoisonEventError) => Promise<void>;
+  /** Rows this applier last saw, to skip the GetItem of an in-order event (guarded, see StateRecordCache). */
+  readonly cache?: StateRecordCache;
 }
 
 export interface CoreApplyResult {
@@ -98,6 +102,45 @@ async function place(
 }
 
 /**
+ * The common case in one round trip: the event is the row's next sequence number, so the event, the
+ * folded row (guarded on the exact version it was folded from) and "the successor is not parked" go in
+ * one transaction. Undefined when a guard refuses or the slot is taken: the general path then decides
+ * (duplicate, fencing violation, drain), exactly as if this had not been tried.
+ */
+async function appendInOrder(
+  deps: CoreApplyDeps,
+  input: { aggregate: AnyAggregate; record: StateRecord; event: EventEnvelope },
+): Promise<CoreApplyResult | undefined> {
+  const { aggregate, record, event } = input;
+  const next = foldRecord(aggregate, record, [event]);
+  try {
+    const result = await deps.events.appendEvents([event], {
+      tier: 'core',
+      guards: [
+        {
+          item: guardedStatePut(deps.states.table(), next, record.version),
+          onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'state-row'),
+        },
+        {
+          item: deps.parking.successorNotParked(event),
+          onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'successor-parked'),
+        },
+      ],
+    });
+    return result.appended > 0 ? { status: 'applied', record: next, appended: [event] } : undefined;
+  } catch (error) {
+    if (
+      error instanceof InOrderAppendRefusedError ||
+      error instanceof ConcurrencyError ||
+      error instanceof TransactionCanceledException
+    ) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
  * Applies a core event in sequence order: the next one is appended and folded, then parked successors
  * drain; one from further ahead is parked until the gap closes, or, once the gap is older than
  * `gapTimeoutMs`, the missing range is fetched from the origin region; an old one is a duplicate if it
@@ -108,9 +151,35 @@ export async function applyCore(
   input: { aggregate: AnyAggregate; event: EventEnvelope },
 ): Promise<CoreApplyResult> {
   const { aggregate, event } = input;
-  let record =
+  const table = deps.states.table();
+  const guess = deps.cache?.get(table, aggregate.name, event.aggregateId);
+  if (guess && event.seq === guess.seq + 1) {
+    const fast = await appendInOrder(deps, { aggregate, record: guess, event });
+    if (fast) return remember(deps, table, fast);
+  }
+  const record =
     (await deps.states.getState(aggregate.name, event.aggregateId)) ??
     emptyRecord(aggregate, event.aggregateId);
+  if (event.seq === record.seq + 1) {
+    const fast = await appendInOrder(deps, { aggregate, record, event });
+    if (fast) return remember(deps, table, fast);
+  }
+  deps.cache?.delete(table, aggregate.name, event.aggregateId);
+  return remember(deps, table, await applyInAnyOrder(deps, { aggregate, event, record }));
+}
+
+function remember(deps: CoreApplyDeps, table: string, result: CoreApplyResult): CoreApplyResult {
+  deps.cache?.set(table, result.record);
+  return result;
+}
+
+/** The general path: places the event against the row, then drains or parks (see applyCore). */
+async function applyInAnyOrder(
+  deps: CoreApplyDeps,
+  input: { aggregate: AnyAggregate; event: EventEnvelope; record: StateRecord },
+): Promise<CoreApplyResult> {
+  const { aggregate, event } = input;
+  let record = input.record;
   let placement = await place(deps, { record, event, final: false });
   if (placement === 'stale') {
     record = await caughtUp(deps, aggregate, event.aggregateId);

@@ -11,6 +11,7 @@ import { ConcurrencyError, StateVersionConflictError } from '../store/errors.ts'
 import type { EventStore } from '../store/event-store.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
 import { ApplyContentionError, POISON_REASONS, PoisonEventError } from './errors.ts';
+import type { StateRecordCache } from './state-cache.ts';
 
 export interface MaterializedApplyDeps {
   readonly events: EventStore;
@@ -19,6 +20,8 @@ export interface MaterializedApplyDeps {
   readonly notifier?: ConflictNotifier;
   readonly now: () => Date;
   readonly maxAttempts?: number;
+  /** Rows this applier last saw, to skip the GetItem of an event that folds on top (guarded by version). */
+  readonly cache?: StateRecordCache;
 }
 
 export interface MaterializedApplyResult {
@@ -48,32 +51,53 @@ export async function applyMaterialized(
   deps: MaterializedApplyDeps,
   input: { aggregate: AnyAggregate; policy: ConflictPolicy; event: EventEnvelope },
 ): Promise<MaterializedApplyResult> {
-  const { aggregate, policy, event } = input;
+  const { aggregate, event } = input;
   const maxAttempts = deps.maxAttempts ?? 8;
+  const table = deps.states.table();
+  // A cached row is tried once, and only for folding on top: its transaction's version guard refuses it
+  // if the row has moved since. Every other decision (duplicates, re-materialization) reads the row.
+  let guess = deps.cache?.get(table, aggregate.name, event.aggregateId);
   let lastError: unknown;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const stored = await deps.states.getState(aggregate.name, event.aggregateId);
-    const current = stored ?? emptyRecord(aggregate, event.aggregateId);
+  let attempt = 0;
+  while (guess !== undefined || attempt < maxAttempts) {
+    const fromCache = guess !== undefined;
+    const stored = guess ?? (await deps.states.getState(aggregate.name, event.aggregateId));
+    guess = undefined;
+    if (!fromCache) attempt++;
     try {
-      if (canFoldOnTop(current, event, policy)) {
-        const record = foldOnTop(aggregate, policy, { record: current, event, now: deps.now });
-        const outcome = await write(deps, {
-          aggregate,
-          event,
-          record,
-          expectedVersion: stored?.version ?? 0,
-        });
-        if (outcome.appended > 0) return { status: 'applied', record, conflictsDetected: 0 };
-        return { status: 'duplicate', record: current, conflictsDetected: 0 };
-      }
-      return await rematerialize(deps, { ...input, expectedVersion: stored?.version ?? 0, current });
+      const result = await attemptApply(deps, input, { stored, fromCache });
+      if (result === undefined) continue;
+      if (result.status === 'applied') deps.cache?.set(table, result.record);
+      return result;
     } catch (error) {
+      deps.cache?.delete(table, aggregate.name, event.aggregateId);
       if (!lostRace(error)) throw error;
       lastError = error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+      if (!fromCache) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
     }
   }
   throw new ApplyContentionError(event.aggregateId, maxAttempts, { cause: lastError });
+}
+
+/** One try against a row; undefined when the row was a cached guess that cannot decide this event. */
+async function attemptApply(
+  deps: MaterializedApplyDeps,
+  input: { aggregate: AnyAggregate; policy: ConflictPolicy; event: EventEnvelope },
+  row: { stored: StateRecord | undefined; fromCache: boolean },
+): Promise<MaterializedApplyResult | undefined> {
+  const { aggregate, policy, event } = input;
+  const { stored, fromCache } = row;
+  const current = stored ?? emptyRecord(aggregate, event.aggregateId);
+  const expectedVersion = stored?.version ?? 0;
+  if (canFoldOnTop(current, event, policy)) {
+    const record = foldOnTop(aggregate, policy, { record: current, event, now: deps.now });
+    const outcome = await write(deps, { aggregate, event, record, expectedVersion });
+    if (outcome.appended > 0) return { status: 'applied', record, conflictsDetected: 0 };
+    // Already stored: nothing was written, so a guessed row was not checked; answer from the real one.
+    return fromCache ? undefined : { status: 'duplicate', record: current, conflictsDetected: 0 };
+  }
+  if (fromCache) return undefined;
+  return rematerialize(deps, { ...input, expectedVersion, current });
 }
 
 async function rematerialize(

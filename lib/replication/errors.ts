@@ -96,3 +96,17 @@ export class ApplyContentionError extends ReplicationError {
     super(`gave up applying to ${aggregateId} after ${attempts} lost races`, options);
   }
 }
+
+/**
+ * The in-order core append's transaction was refused by one of its guards (the projection row moved, or
+ * the successor is parked): not a failure, the applier takes the general path instead.
+ */
+export class InOrderAppendRefusedError extends ReplicationError {
+  override readonly name = 'InOrderAppendRefusedError';
+  constructor(
+    readonly aggregateId: string,
+    readonly guard: 'state-row' | 'successor-parked',
+  ) {
+    super(`in-order append to ${aggregateId} refused by its ${guard} guard`);
+  }
+}

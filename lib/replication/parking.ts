@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../model/envelope.ts';
+import type { AppendGuard } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 
 /** Sort key of the row that remembers when a gap was first seen. */
@@ -40,6 +41,26 @@ export class ParkingStore {
       new PutCommand({ TableName: this.table(), Item: { pk, sk: eventSortKey('core', event), event } }),
     );
     await this.markGap(event.aggregateType, event.aggregateId, seenAt);
+  }
+
+  /**
+   * A transaction item that holds only while the event after `event` (seq + 1) is not parked: an in-order
+   * append carrying it may skip looking for parked successors. A successor parked after that append
+   * commits is drained by its own parker, whose re-check after parking sees the append.
+   */
+  successorNotParked(
+    event: Pick<EventEnvelope, 'aggregateType' | 'aggregateId' | 'seq'>,
+  ): AppendGuard['item'] {
+    return {
+      ConditionCheck: {
+        TableName: this.table(),
+        Key: {
+          pk: parkingKey(event.aggregateType, event.aggregateId),
+          sk: eventSortKey('core', { seq: event.seq + 1, hlc: '' }),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
   }
 
   /** Records when the aggregate's gap was first seen, unless it already is. */

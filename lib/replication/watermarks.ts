@@ -27,10 +27,33 @@ export interface WatermarkStoreOptions {
   readonly tableName: string | (() => string);
 }
 
-/** Watermarks per origin in the replication table; `advance` is a monotonic max. */
+/** Advances of one origin waiting for the next write. */
+interface PendingAdvance {
+  hlc: string;
+  appliedAt: Date;
+  readonly waiters: Array<{
+    hlc: string;
+    resolve: (advanced: boolean) => void;
+    reject: (error: unknown) => void;
+  }>;
+}
+
+/**
+ * Watermarks per origin in the replication table; `advance` is a monotonic max. Advances of one origin
+ * are group-committed: while a write is in flight, later advances merge into the next single write, and
+ * each caller resolves only once a watermark at least as new as its own is stored (never before: a
+ * watermark must not claim an event it has not seen applied). An advance at or below a watermark this
+ * process already saw stored costs no request. Concurrent appliers in one process (Lambda runs one event
+ * at a time per instance, the sandbox and a batch many) thus pay about one write per round trip instead
+ * of one per event.
+ */
 export class WatermarkStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: () => string;
+  /** Per `table|origin`: highest HLC known stored (the stored one is >= it, whoever else writes). */
+  private readonly known = new Map<string, string>();
+  private readonly pending = new Map<string, PendingAdvance>();
+  private readonly flushing = new Set<string>();
 
   constructor(options: WatermarkStoreOptions) {
     this.client = options.client;
@@ -39,11 +62,54 @@ export class WatermarkStore {
   }
 
   /** Moves the origin's watermark to `hlc` if it is newer; returns false when it was not. */
-  async advance(origin: string, hlc: string, appliedAt: Date): Promise<boolean> {
+  advance(origin: string, hlc: string, appliedAt: Date): Promise<boolean> {
+    const table = this.table();
+    const key = `${table}|${origin}`;
+    const known = this.known.get(key);
+    if (known !== undefined && known >= hlc) return Promise.resolve(false);
+    return new Promise((resolve, reject) => {
+      let next = this.pending.get(key);
+      if (!next) {
+        next = { hlc, appliedAt, waiters: [] };
+        this.pending.set(key, next);
+      } else if (hlc > next.hlc) {
+        next.hlc = hlc;
+        next.appliedAt = appliedAt;
+      }
+      next.waiters.push({ hlc, resolve, reject });
+      if (!this.flushing.has(key)) void this.flush(key, table, origin);
+    });
+  }
+
+  /** Writes the pending advances of one origin, one write at a time, until none is left. */
+  private async flush(key: string, table: string, origin: string): Promise<void> {
+    this.flushing.add(key);
+    try {
+      for (let batch = this.pending.get(key); batch; batch = this.pending.get(key)) {
+        this.pending.delete(key);
+        const before = this.known.get(key);
+        try {
+          const advanced = await this.write(table, origin, batch);
+          // Written, or refused because the stored one is at least as new: stored >= batch.hlc either way.
+          if (before === undefined || batch.hlc > before) this.known.set(key, batch.hlc);
+          for (const waiter of batch.waiters) {
+            waiter.resolve(advanced && (before === undefined || waiter.hlc > before));
+          }
+        } catch (error) {
+          for (const waiter of batch.waiters) waiter.reject(error);
+        }
+      }
+    } finally {
+      this.flushing.delete(key);
+    }
+  }
+
+  private async write(table: string, origin: string, batch: PendingAdvance): Promise<boolean> {
+    const { hlc, appliedAt } = batch;
     try {
       await this.client.send(
         new UpdateCommand({
-          TableName: this.table(),
+          TableName: table,
           Key: { pk: WATERMARK_KEY, sk: origin },
           UpdateExpression: 'SET hlc = :hlc, wall = :wall, appliedAt = :at, origin = :origin',
           // Encoded HLCs of one origin compare as strings in logical order.

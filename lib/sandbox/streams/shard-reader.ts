@@ -71,8 +71,10 @@ async function fetchPage(
 }
 
 /**
- * Reads one shard until it is finished or the poller stops: a batch right after a non-empty one,
- * `pollIntervalMs` after an empty one, each batch delivered before the next is read.
+ * Reads one shard until it is finished or the poller stops: a batch right after a non-empty one, the
+ * next poll `pollIntervalMs` after the start of an empty one (Lambda polls a shard four times a second:
+ * a poll every 250 ms, not 250 ms of idling on top of each GetRecords round trip), each batch delivered
+ * before the next is read.
  */
 export async function readShard(state: ShardState, ctx: ShardReaderContext): Promise<void> {
   while (ctx.isRunning() && !state.finished) {
@@ -98,6 +100,7 @@ export async function readShard(state: ShardState, ctx: ShardReaderContext): Pro
       ctx.onFinished();
       return;
     }
-    if (records.length === 0) await ctx.sleep(ctx.pollIntervalMs);
+    if (records.length === 0)
+      await ctx.sleep(Math.max(0, startedAt + ctx.pollIntervalMs - performance.now()));
   }
 }

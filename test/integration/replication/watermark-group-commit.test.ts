@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { encodeHlc } from '../../../lib/clock/index.ts';
+import { WatermarkStore } from '../../../lib/replication/index.ts';
+import { freshRegion } from '../../support/dynamo.ts';
+
+const hlcAt = (wall: number) => encodeHlc({ wall, logical: 0, region: 'eu-west-1' });
+
+describe('WatermarkStore group commit', () => {
+  it('merges concurrent advances into few writes, ends at the maximum, and skips known-old ones', async () => {
+    const region = await freshRegion('us-east-1');
+    let updates = 0;
+    region.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateCommand') updates++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countUpdates' },
+    );
+    const store = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
+    const walls = Array.from({ length: 40 }, (_, i) => 1_000 + ((i * 17) % 40));
+    const results = await Promise.all(walls.map((w) => store.advance('eu-west-1', hlcAt(w), new Date())));
+    expect(results.some(Boolean)).toBe(true);
+    expect(updates).toBeLessThan(walls.length / 4);
+    expect((await store.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(1_039));
+    const before = updates;
+    expect(await store.advance('eu-west-1', hlcAt(1_010), new Date())).toBe(false);
+    expect(updates).toBe(before);
+    // Another writer moved it further: a stale advance from this process is refused by the condition.
+    const other = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
+    await other.advance('eu-west-1', hlcAt(2_000), new Date());
+    expect(await store.advance('eu-west-1', hlcAt(1_500), new Date())).toBe(false);
+    expect((await store.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(2_000));
+  });
+
+  it('resolves an advance only once a watermark at least as new as its own is stored', async () => {
+    const region = await freshRegion('us-east-1');
+    const store = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
+    const reader = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
+    const walls = Array.from({ length: 12 }, (_, i) => 5_000 + i);
+    await Promise.all(
+      walls.map(async (w) => {
+        await store.advance('eu-west-1', hlcAt(w), new Date());
+        const stored = await reader.watermarkFor('eu-west-1');
+        expect(stored && stored.hlc >= hlcAt(w)).toBe(true);
+      }),
+    );
+  });
+
+  it('reports a failed write to every caller merged into it', async () => {
+    const region = await freshRegion('us-east-1');
+    const store = new WatermarkStore({ client: region.doc, tableName: `${region.tables.replication}-gone` });
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map((w) => store.advance('eu-west-1', hlcAt(w), new Date())),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  });
+});

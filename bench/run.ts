@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   replication: async () => (await import('./replication.ts')).runReplicationBench,
   sandbox: async () => (await import('./sandbox.ts')).runSandboxBench,
   runbooks: async () => (await import('./runbooks.ts')).runRunbookBench,
+  repair: async () => (await import('./repair.ts')).runRepairBench,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -21,6 +21,16 @@ describe('chaos run (short, fixed seed)', () => {
   }, 85_000);
 });
 
+describe('the chaos run catches a build without single writers', () => {
+  it('reports two writers at one epoch when every region takes every core write unfenced', async () => {
+    const report = await runChaos({ seconds: 8, seed: 3, disableFencing: true });
+    expect(report.fencingDisabled).toBe(true);
+    expect(report.passed).toBe(false);
+    const kinds = new Set(report.anomalies.map((a) => `${a.checker}/${a.kind}`));
+    expect(kinds).toContain('fencing/double-epoch');
+  }, 60_000);
+});
+
 // A deliberately broken build: two regions accept core writes for one account with no fence (both at
 // epoch 0), on real stores with the real applier. The checkers must report it.
 describe('the checkers catch a build without fencing (real stores)', () => {

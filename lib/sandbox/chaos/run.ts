@@ -1,4 +1,4 @@
-import { type Anomaly, HistoryRecorder } from '../../verify/index.ts';
+import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { openAccount, runClient, type Workload } from './clients.ts';
 import {
@@ -19,7 +19,8 @@ export interface ChaosOptions {
   /** Clients per region (default 2). */
   readonly clientsPerRegion?: number;
   /**
-   * Test only: every region accepts core writes without fencing (a deliberately broken build), to show
+   * Test only: every region accepts every core write itself, without forwarding or fencing (a
+   * deliberately broken build), to show
    * the checkers catch it. Set by the chaos CLI from MULTIACTIVE_TEST_DISABLE_FENCING=1.
    */
   readonly disableFencing?: boolean;
@@ -48,10 +49,26 @@ export interface ChaosReport {
   readonly faultsNotInjected: readonly string[];
   readonly anomalies: Anomaly[];
   readonly checks: Record<string, unknown>;
+  /** Per key named by an anomaly: the clients' operations and each region's stored log of it. */
+  readonly evidence: Record<string, { operations: readonly Operation[]; logs: Record<string, unknown[]> }>;
   readonly passed: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The deliberately broken build: the region believes it is the home of every partition (so it forwards
+ * no core write) and fences nothing (every core append at epoch 0). Every region then writes every account.
+ */
+function breakSingleWriter(region: Sandbox['regions'][number]): void {
+  const ownership = region.ownership;
+  const entryFor = ownership.entryFor.bind(ownership);
+  ownership.entryFor = async (partition, options) => {
+    const entry = await entryFor(partition, options);
+    return entry && { ...entry, home: region.name, state: 'active' };
+  };
+  ownership.fenceCoreWrite = async () => ({ epoch: 0, guards: [] });
+}
 
 /** Runs the nemesis until `until`: a fault, held for a while, healed, a quiet gap, again. */
 async function nemesis(
@@ -102,9 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
   const sandbox = await Sandbox.start({ fast: true, log: () => {} });
   try {
-    if (options.disableFencing)
-      for (const region of sandbox.regions)
-        region.ownership.fenceCoreWrite = async () => ({ epoch: 0, guards: [] });
+    if (options.disableFencing) for (const region of sandbox.regions) breakSingleWriter(region);
     const gate = new ApplierGate();
     gate.install(sandbox.regions);
     const history = new HistoryRecorder();

@@ -7,7 +7,9 @@ import {
   checkImportantTier,
   checkStranded,
   type HistoryRecorder,
+  type Operation,
   pairOperations,
+  type RegionSnapshot,
   readSnapshot,
 } from '../../verify/index.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
@@ -101,8 +103,43 @@ export async function verifyRun(
       consistency: consistency.verdict,
       refusals: refusals(ops),
     },
+    evidence: evidence(anomalies, operations, regions),
     passed: anomalies.length === 0,
   };
+}
+
+/**
+ * For every key an anomaly names: the clients' operations on it and each region's log of it, so that a
+ * finding can be explained from the report alone.
+ */
+function evidence(
+  anomalies: readonly Anomaly[],
+  operations: ReadonlyMap<string, readonly Operation[]>,
+  regions: readonly RegionSnapshot[],
+): ChaosReport['evidence'] {
+  const keys = [...new Set(anomalies.flatMap((a) => (a.key ? [a.key] : [])))];
+  return Object.fromEntries(
+    keys.map((key) => {
+      const [type, id] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+      const logs = Object.fromEntries(
+        regions.map((r) => [
+          r.region,
+          r.events
+            .filter((e) => e.aggregateType === type && e.aggregateId === id)
+            .map((e) => ({
+              eventId: e.eventId,
+              seq: e.seq,
+              epoch: e.epoch,
+              origin: e.origin,
+              hlc: e.hlc,
+              type: e.type,
+              payload: e.payload,
+            })),
+        ]),
+      );
+      return [key, { operations: operations.get(key) ?? [], logs }];
+    }),
+  );
 }
 
 /** Definite refusals and indeterminate outcomes by error code (what the clients saw). */

@@ -140,7 +140,8 @@ export class Sandbox {
       ...regionNames(full).map((r) => `multiactive-${full.name}-${r}`),
       `multiactive-${full.name}-global`,
     ];
-    const [{ templates, source }] = await Promise.all([
+    // Every boot is let to finish before a failure is thrown, so that no JVM outlives a failed start.
+    const [loaded, ...booted] = await Promise.allSettled([
       loadTemplates({
         env: full.name,
         stackNames,
@@ -150,8 +151,20 @@ export class Sandbox {
         r.boot().then(() => log(`  ${r.name}: DynamoDB Local on ${r.endpoint}, tables created`)),
       ),
     ]);
+    const failed = [loaded, ...booted].find((r) => r.status === 'rejected');
+    if (failed || loaded.status === 'rejected') {
+      await Promise.allSettled(regions.map((r) => r.stop()));
+      wan.close();
+      throw failed?.status === 'rejected' ? failed.reason : new Error('sandbox start failed');
+    }
+    const { templates, source } = loaded.value;
     const sandbox = new Sandbox({ topology, timing, regions, wan, templateSource: source, lag, log });
-    await sandbox.assemble(templates, options);
+    try {
+      await sandbox.assemble(templates, options);
+    } catch (error) {
+      await sandbox.stop().catch(() => {});
+      throw error;
+    }
     return sandbox;
   }
 

@@ -1,3 +1,4 @@
+import { decodeHlc } from '../clock/hlc.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import type { StateRecord } from '../store/state-store.ts';
@@ -67,6 +68,28 @@ export async function missingAt(
   ]);
   const present = new Set(has.map((l) => l.eventId));
   return [...new Set(had.map((l) => l.eventId))].filter((id) => !present.has(id));
+}
+
+/**
+ * How many of the events `source` holds and `target` lacks the switchover must wait for: every core event
+ * (the single writer's log moves with the home), and important/ordinary events stamped at or before the
+ * fence (plus the skew margin). Later important/ordinary events are new writes, which every region keeps
+ * taking during a switchover and which replicate as usual: waiting for them would never end while users
+ * write. An event the source listed but can no longer return counts as missing.
+ */
+export async function blockingMissing(
+  deps: Pick<RunbookDeps, 'registry'>,
+  move: { source: RegionCell; target: RegionCell; partition: number },
+  fence: { fencedAt: number; skewMarginMs: number },
+): Promise<number> {
+  const ids = await missingAt(move.source, move.target, move.partition);
+  if (ids.length === 0) return 0;
+  const events = await move.source.source.getEvents(move.partition, ids);
+  const cutoff = fence.fencedAt + fence.skewMarginMs;
+  const newWrites = events.filter(
+    (e) => deps.registry.get(e.aggregateType).tier !== 'core' && decodeHlc(e.hlc).wall > cutoff,
+  ).length;
+  return ids.length - newWrites;
 }
 
 /** Aggregates (type, id) with events in the partition at `cell`. */

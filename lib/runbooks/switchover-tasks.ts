@@ -10,8 +10,8 @@ import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import {
   aggregatesIn,
+  blockingMissing,
   fenceSeenBy,
-  missingAt,
   requestedPartitions,
   rowDigest,
   type SwitchoverMove,
@@ -62,8 +62,12 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
         // consistent on AWS; the machine's first poll comes a 5 s Wait after the fence.)
         const seen = leaseOver || (await fenceSeenBy(source, move.partition, move.fencedEpoch));
         if (!seen) return { partition: move.partition, missing: null, sourceFenced: false };
-        const missing = await missingAt(source, deps.cell(move.to), move.partition);
-        return { partition: move.partition, missing: missing.length, sourceFenced: true };
+        const missing = await blockingMissing(
+          deps,
+          { source, target: deps.cell(move.to), partition: move.partition },
+          { fencedAt, skewMarginMs: deps.map.skewMarginMs },
+        );
+        return { partition: move.partition, missing, sourceFenced: true };
       });
       const caughtUp = partitions.every((p) => p.missing === 0 && p.sourceFenced);
       return { caughtUp, partitions, checkedAt: now() };

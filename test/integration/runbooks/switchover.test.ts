@@ -99,6 +99,40 @@ describe('Switchover runbook tasks (three regions on DynamoDB Local)', () => {
     expect(moved.body.state).toMatchObject({ balance: 15 });
   });
 
+  it('waits for important writes made before the fence, not for those users keep making at the source', async () => {
+    const cluster = await startCluster({ leaseMs: 300, skewMarginMs: 50 });
+    const { cells } = cluster;
+    const us = cells['us-east-1'];
+    const id = cluster.freshId('busy');
+    expect((await command(us, 'account', id, openAccount())).status).toBe(200);
+    expect((await command(us, 'profile', id, profileName('before-fence'))).status).toBe(200);
+    const partition = (await us.events.loadStream('account', id))[0]!.partition;
+    const deps = runbookDeps(cluster, 'eu-west-1');
+    let poll = 0;
+
+    const { state, outcome } = await switchover(
+      deps,
+      { partitions: [partition], to: 'eu-west-1' },
+      4,
+      async () => {
+        poll++;
+        await sleep(60); // past the fence + skew margin: what the source takes now is a new write
+        if (poll === 1) await cluster.replicate('us-east-1', 'eu-west-1', 'account', id);
+        if (poll === 2) await cluster.replicate('us-east-1', 'eu-west-1', 'profile', id);
+        // Users near the source keep writing their profile; these are never copied to the target here.
+        expect((await command(us, 'profile', id, profileName(`during-${poll}`))).status).toBe(200);
+        },
+    );
+
+    expect(outcome).toBe('succeeded');
+    expect(poll).toBe(2); // the first poll still missed the pre-fence profile write
+    expect(state.checkWatermark).toMatchObject({ caughtUp: true, partitions: [{ partition, missing: 0 }] });
+    expect(await deps.map.read(partition)).toMatchObject({ home: 'eu-west-1', state: 'active' });
+    const atTarget = await cells['eu-west-1'].events.loadStream('profile', id);
+    const atSource = await us.events.loadStream('profile', id);
+    expect(atTarget.length).toBeLessThan(atSource.length); // the newest writes were not waited for
+  });
+
   it('rolls back to the old home when the target never catches up (watermark timeout)', async () => {
     const cluster = await startCluster({ leaseMs: 300, skewMarginMs: 50 });
     const { cells } = cluster;

@@ -1,4 +1,6 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../api/index.ts';
+import { dynamoQuorumPeer } from '../../commands/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { ControlReplica } from '../../ownership/index.ts';
 import { ReplicationWatermarks } from '../../replication/index.ts';
@@ -7,7 +9,7 @@ import type { LocalClients } from '../dynamodb/clients.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import type { RegionStores } from './region-stores.ts';
 import type { SandboxTiming } from './timing.ts';
-import { WanControlReplica, WanPeerTransport } from './wan-adapters.ts';
+import { WanControlReplica, WanPeerTransport, wanDocumentClient } from './wan-adapters.ts';
 
 /** What routing needs to know about a sandbox region (itself or a peer). */
 export interface RoutedRegion {
@@ -15,6 +17,8 @@ export interface RoutedRegion {
   /** Base URL of its API (known once its server listens; read at every use). */
   readonly apiUrl: string;
   readonly controlReplica: ControlReplica;
+  /** Its events table, for the quorum ack's direct writes (read when used). */
+  readonly eventsTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
 }
 
 export interface RegionRoutingOptions {
@@ -59,6 +63,14 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     controlTable: stores.tables.control,
     events: { client: options.clients.doc, tableName: stores.tables.events },
     states: stores.states,
+    // core.ack 'quorum': each peer's events table, written directly across the WAN.
+    quorumPeers: peers.map((peer) =>
+      dynamoQuorumPeer({
+        region: peer.name,
+        client: wanDocumentClient(self.name, peer.name, peer.eventsTable.client, wan),
+        tableName: peer.eventsTable.tableName,
+      }),
+    ),
     transport: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
     endpoints,
     lag: watermarks,

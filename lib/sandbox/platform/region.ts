@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MultiRegion } from '../../api/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
@@ -165,6 +166,11 @@ export class SandboxRegion {
 
   get controlReplica(): DynamoControlReplica {
     return this.requireBuilt().replica;
+  }
+
+  get eventsTable(): { client: DynamoDBDocumentClient; tableName: string } {
+    const { clients, stores } = this.requireBuilt();
+    return { client: clients.doc, tableName: stores.tables.events };
   }
 
   get functions(): LocalFunctions {

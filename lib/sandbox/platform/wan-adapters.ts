@@ -1,3 +1,4 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ControlReplica, RegisterRecord } from '../../ownership/index.ts';
 import type { OriginReader, SeqRange } from '../../replication/index.ts';
 import type { PeerRequest, PeerResponse, PeerTransport } from '../../routing/index.ts';
@@ -60,4 +61,26 @@ export class WanPeerTransport implements PeerTransport {
     const response = await this.wan.send(this.from, region, () => this.inner.send(region, request, signal));
     return this.wan.send(region, this.from, () => response);
   }
+}
+
+/**
+ * A peer region's DynamoDB client as seen from `from`: every `send` crosses the WAN and its answer comes
+ * back over the link (the quorum ack's direct writes to a peer's events table use it).
+ */
+export function wanDocumentClient(
+  from: string,
+  to: string,
+  client: DynamoDBDocumentClient,
+  wan: WanNetwork,
+): DynamoDBDocumentClient {
+  const send = (async (...args: Parameters<DynamoDBDocumentClient['send']>) => {
+    const result = await wan.send(from, to, () =>
+      (client.send as (...a: typeof args) => Promise<unknown>)(...args),
+    );
+    return wan.send(to, from, () => result);
+  }) as DynamoDBDocumentClient['send'];
+  return new Proxy(client, {
+    get: (target, property, receiver) =>
+      property === 'send' ? send : Reflect.get(target, property, receiver),
+  });
 }

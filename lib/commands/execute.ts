@@ -138,7 +138,46 @@ function observeHead(clock: HybridLogicalClock, head: string | null): void {
   }
 }
 
-/** The projection row, caught up with any events the log has beyond it (a writer may have died between). */
+/**
+ * The core events of `logged` that follow `record` without a gap (seq record.seq+1, +2, ...). A core log
+ * may hold an event past a gap: a quorum-ack copy written straight into a peer's table by a home whose
+ * earlier events have not reached this region yet. Such an event is folded only once the gap is closed.
+ */
+export function contiguousRun(record: StateRecord, logged: readonly EventEnvelope[]): EventEnvelope[] {
+  const run: EventEnvelope[] = [];
+  for (const event of logged) {
+    if (event.seq !== record.seq + run.length + 1) break;
+    run.push(event);
+  }
+  return run;
+}
+
+/**
+ * A core projection row caught up with its log: folds the events the log holds beyond the row, up to the
+ * first gap, and stores the row when it moved (a writer may have died between its append and its row, or a
+ * quorum-ack copy may have been written without a row).
+ */
+export async function catchUpCoreRow(
+  deps: { readonly events: EventStore; readonly states: StateStore },
+  aggregate: AnyAggregate,
+  aggregateId: string,
+  stored?: StateRecord,
+): Promise<StateRecord> {
+  const row =
+    stored ??
+    (await deps.states.getState(aggregate.name, aggregateId)) ??
+    emptyRecord(aggregate, aggregateId);
+  const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
+    ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
+  });
+  const run = contiguousRun(row, logged);
+  if (run.length === 0) return row;
+  const caughtUp = foldRecord(aggregate, row, run);
+  await deps.states.putState(caughtUp);
+  return caughtUp;
+}
+
+/** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */
 async function currentRecord(
   deps: CommandDeps,
   aggregate: AnyAggregate,
@@ -147,13 +186,7 @@ async function currentRecord(
   const stored =
     (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
   if (aggregate.tier !== 'core') return stored;
-  const missing = await deps.events.loadStream(aggregate.name, aggregateId, {
-    ...(stored.lastSortKey ? { afterSortKey: stored.lastSortKey } : {}),
-  });
-  if (missing.length === 0) return stored;
-  const caughtUp = foldRecord(aggregate, stored, missing);
-  await deps.states.putState(caughtUp);
-  return caughtUp;
+  return catchUpCoreRow(deps, aggregate, aggregateId, stored);
 }
 
 async function appendDecided(

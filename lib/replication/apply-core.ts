@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { emptyRecord, foldRecord } from '../commands/execute.ts';
+import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ConcurrencyError } from '../store/errors.ts';
@@ -51,16 +51,12 @@ async function appendAtSeq(deps: CoreApplyDeps, event: EventEnvelope): Promise<b
   }
 }
 
-/** The projection row caught up with the log (the row is written after the append, so it may lag). */
+/**
+ * The projection row caught up with the log up to its first gap (the row is written after the append, so
+ * it may lag; a quorum-ack copy past a gap waits for the gap to close).
+ */
 async function caughtUp(deps: CoreApplyDeps, aggregate: AnyAggregate, id: string): Promise<StateRecord> {
-  const stored = (await deps.states.getState(aggregate.name, id)) ?? emptyRecord(aggregate, id);
-  const missing = await deps.events.loadStream(aggregate.name, id, {
-    ...(stored.lastSortKey ? { afterSortKey: stored.lastSortKey } : {}),
-  });
-  if (missing.length === 0) return stored;
-  const next = foldRecord(aggregate, stored, missing);
-  await deps.states.putState(next);
-  return next;
+  return catchUpCoreRow(deps, aggregate, id);
 }
 
 async function storedAt(deps: CoreApplyDeps, event: EventEnvelope): Promise<EventEnvelope | undefined> {
@@ -125,6 +121,11 @@ async function appendInOrder(
           item: deps.parking.successorNotParked(event),
           onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'successor-parked'),
         },
+        {
+          // A successor already in the log (a quorum-ack copy) must be folded too: the general path does.
+          item: deps.events.slotFree(event.aggregateType, event.aggregateId, event.seq + 1),
+          onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'successor-logged'),
+        },
       ],
     });
     return result.appended > 0 ? { status: 'applied', record: next, appended: [event] } : undefined;
@@ -188,12 +189,8 @@ async function applyInAnyOrder(
   const appended: EventEnvelope[] = [];
   if (placement === 'appended') {
     appended.push(event);
-    if (event.seq === record.seq + 1) {
-      record = foldRecord(aggregate, record, [event]);
-      await deps.states.putState(record);
-    } else {
-      record = await caughtUp(deps, aggregate, event.aggregateId);
-    }
+    // Folds the event and whatever the log already holds right after it (quorum-ack copies).
+    record = await caughtUp(deps, aggregate, event.aggregateId);
   }
   if (placement === 'duplicate') return { status: 'duplicate', record, appended };
   const settled = await settle(deps, {

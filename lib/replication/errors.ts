@@ -105,7 +105,7 @@ export class InOrderAppendRefusedError extends ReplicationError {
   override readonly name = 'InOrderAppendRefusedError';
   constructor(
     readonly aggregateId: string,
-    readonly guard: 'state-row' | 'successor-parked',
+    readonly guard: 'state-row' | 'successor-parked' | 'successor-logged',
   ) {
     super(`in-order append to ${aggregateId} refused by its ${guard} guard`);
   }

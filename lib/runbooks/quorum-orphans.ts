@@ -1,4 +1,4 @@
-import { emptyRecord, foldRecord } from '../commands/execute.ts';
+import { catchUpCoreRow } from '../commands/execute.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -22,13 +22,7 @@ export async function adoptIntoOrigin(
 ): Promise<void> {
   const aggregate = rule.aggregate(event.aggregateType);
   await origin.events.appendEvents([event], { tier: 'core' });
-  const stored =
-    (await origin.states.getState(aggregate.name, event.aggregateId)) ??
-    emptyRecord(aggregate, event.aggregateId);
-  const missing = await origin.events.loadStream(aggregate.name, event.aggregateId, {
-    ...(stored.lastSortKey ? { afterSortKey: stored.lastSortKey } : {}),
-  });
-  if (missing.length > 0) await origin.states.putState(foldRecord(aggregate, stored, missing));
+  await catchUpCoreRow(origin, aggregate, event.aggregateId);
 }
 
 /** True when a holder has built on `event`: a later event of the aggregate, or a row that folded it. */

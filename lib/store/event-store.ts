@@ -74,6 +74,17 @@ export class EventStore {
   }
 
   /** Appends the events of one command atomically; same eventIds again are a no-op. */
+  /** A transaction item (for `guards`) that holds while core slot `seq` of the aggregate is empty. */
+  slotFree(aggregateType: string, aggregateId: string, seq: number): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table(),
+        Key: { pk: aggregateKey(aggregateType, aggregateId), sk: eventSortKey('core', { seq, hlc: '' }) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
   async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
     const guards = options.guards ?? [];
     if (events.length === 0) return { appended: 0, duplicates: 0 };

@@ -180,6 +180,35 @@ describe('core tier', () => {
     expect(dup?.status).toBe('duplicate');
   });
 
+  it('folds quorum-ack copies already in the log only once the gap before them closes', async () => {
+    // A later home's quorum ack wrote seq 2 and 3 straight into west's table; seq 1 (by an earlier home)
+    // has not reached west yet.
+    const id = uid('quorum-copy');
+    const [e1] = (await east.execute(open(id))).events;
+    const [e2] = (await east.execute(deposit(id, 10))).events;
+    const [e3] = (await east.execute(deposit(id, 5))).events;
+    const [e4] = (await east.execute(deposit(id, 1))).events;
+    await west.events.appendEvents([structuredClone(e2!), structuredClone(e3!)], { tier: 'core' });
+
+    expect((await deliver(west, [e4!]))[0]?.status).toBe('parked');
+    expect((await row(west, 'account', id))?.seq ?? 0).toBe(0); // not folded across the gap
+
+    expect((await deliver(west, [e1!]))[0]?.status).toBe('applied');
+    const caughtUp = await row(west, 'account', id);
+    expect(caughtUp).toMatchObject({ seq: 4, version: 4 });
+    expect(caughtUp?.state).toMatchObject({ opened: true, owner: 'o', balance: 16 });
+    expect(await west.parking.parked('account', id, 0)).toEqual([]);
+  });
+
+  it('folds a quorum-ack copy that follows the applied event in the log (no later delivery needed)', async () => {
+    const id = uid('quorum-next');
+    const [e1] = (await east.execute(open(id))).events;
+    const [e2] = (await east.execute(deposit(id, 4))).events;
+    await west.events.appendEvents([structuredClone(e2!)], { tier: 'core' });
+    expect((await deliver(west, [e1!]))[0]?.status).toBe('applied');
+    expect(await row(west, 'account', id)).toMatchObject({ seq: 2, state: { opened: true, balance: 4 } });
+  });
+
   it('fetches the missing range from the origin once the gap is older than the timeout', async () => {
     const id = uid('fetch');
     await east.execute(open(id));

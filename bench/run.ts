@@ -14,6 +14,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   sandbox: async () => (await import('./sandbox.ts')).runSandboxBench,
   runbooks: async () => (await import('./runbooks.ts')).runRunbookBench,
   repair: async () => (await import('./repair.ts')).runRepairBench,
+  switchover: async () => (await import('./switchover.ts')).runSwitchoverBench,
+  rpo: async () => (await import('./rpo.ts')).runRpoBench,
 };
 
 async function main(argv: string[]): Promise<number> {

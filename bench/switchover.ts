@@ -1,0 +1,305 @@
+/**
+ * Planned switchover under load, with real WAN latencies (other timers `fast`: lease 2 s, skew margin
+ * 300 ms, Wait states x0.02). Clients near us-east-1 write through the front door to accounts (core),
+ * profiles (important) and activity (ordinary), one of each per account; every account's partition is homed
+ * in us-east-1 and the Switchover state machine moves all of us-east-1's partitions to eu-west-1 while they
+ * write. Profiles and activity sit in partitions of their own by default: with steady important writes in a
+ * moved partition, CheckWatermark (every event of the partition the source has must be at the target) never
+ * holds and the switchover times out (`sharedPartitions: true` shows it). Per partition: the longest stretch without an acknowledged write that overlaps the execution
+ * (last ack before the fence -> first ack after the unfence; clients retry refused writes after 20 ms,
+ * ignoring Retry-After). Afterwards every acknowledged event must be in every region's events table.
+ */
+import '../lib/sandbox/polyfills.ts';
+import type { Tier } from '../lib/config/index.ts';
+import { partitionOf } from '../lib/ownership/index.ts';
+import { CLIENT_REGION_HEADER } from '../lib/sandbox/gtm/index.ts';
+import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import {
+  type AckedEvent,
+  ackedEventsOf,
+  idsByTier,
+  missingSomewhere,
+  unavailabilityWindow,
+} from './acked-writes.ts';
+import { type Figure, percentile, round } from './report.ts';
+
+const A = 'us-east-1';
+const B = 'eu-west-1';
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** One client loop: one aggregate, one write in flight. */
+interface Writer {
+  readonly tier: Tier;
+  readonly path: string;
+  readonly partition: number;
+  readonly acks: number[];
+}
+
+const COMMANDS: Record<
+  Tier,
+  { type: string; prefix: string; payload: (n: number) => Record<string, unknown> }
+> = {
+  core: { type: 'Deposit', prefix: 'account', payload: (n) => ({ amount: 1 + (n % 7) }) },
+  important: { type: 'SetDisplayName', prefix: 'profile', payload: (n) => ({ displayName: `sw #${n}` }) },
+  ordinary: {
+    type: 'AppendEntry',
+    prefix: 'activity',
+    payload: (n) => ({ kind: 'click', message: `sw ${n}` }),
+  },
+};
+
+/**
+ * `count` account ids in distinct partitions, and a profile and an activity id per account: in the same
+ * partition (`shared`), or in partitions without accounts (not homed, so not moved).
+ */
+function aggregatesPerPartition(input: {
+  count: number;
+  partitions: number;
+  shared: boolean;
+}): Array<Record<Tier, string>> {
+  const found = new Map<number, string>();
+  for (let i = 0; found.size < input.count; i++) {
+    const id = `sw-acct-${i}`;
+    const p = partitionOf(id, input.partitions);
+    if (!found.has(p)) found.set(p, id);
+  }
+  const fits = (id: string, p: number) =>
+    input.shared ? partitionOf(id, input.partitions) === p : !found.has(partitionOf(id, input.partitions));
+  const idFor = (p: number, prefix: string) => {
+    for (let k = 0; ; k++) if (fits(`${prefix}-${p}-${k}`, p)) return `${prefix}-${p}-${k}`;
+  };
+  return [...found].map(([p, account]) => ({
+    core: account,
+    important: idFor(p, 'sw-prof'),
+    ordinary: idFor(p, 'sw-act'),
+  }));
+}
+
+/** Sends one command as a client near A; the acked events, or why it was refused. */
+async function post(input: {
+  /** The front door, or a region's API. */
+  frontDoor: string;
+  path: string;
+  body: unknown;
+  tierOf: (type: string) => Tier | undefined;
+  timeoutMs?: number;
+}): Promise<{ acked: AckedEvent[] } | { refused: string }> {
+  try {
+    const response = await fetch(`${input.frontDoor}${input.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [CLIENT_REGION_HEADER]: A },
+      body: JSON.stringify(input.body),
+      signal: AbortSignal.timeout(input.timeoutMs ?? 5_000),
+    });
+    const body = (await response.json().catch(() => null)) as { error?: string } | null;
+    if (!response.ok) return { refused: `${response.status} ${body?.error ?? ''}`.trim() };
+    const at = Date.now();
+    return {
+      acked: ackedEventsOf({ path: input.path, status: response.status, body, at, tierOf: input.tierOf }),
+    };
+  } catch (error) {
+    return { refused: (error as Error).name };
+  }
+}
+
+/** Opens an account as a client near A (A claims its partition), retrying a slow first write. */
+async function openAccount(input: {
+  frontDoor: string;
+  id: string;
+  tierOf: (type: string) => Tier | undefined;
+}) {
+  const body = { type: 'OpenAccount', payload: { owner: input.id, currency: 'EUR' } };
+  const path = `/v1/account/${input.id}/commands`;
+  const reasons: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const outcome = await post({ ...input, path, body, timeoutMs: 15_000 });
+    if ('acked' in outcome) return outcome.acked;
+    // An earlier attempt that timed out on the client may have opened it.
+    if (outcome.refused === '422 AccountAlreadyOpen') return [];
+    reasons.push(outcome.refused);
+    await sleep(500);
+  }
+  throw new Error(`could not open ${input.id}: ${reasons.join(', ')}`);
+}
+
+interface Outcome {
+  readonly writers: readonly Writer[];
+  readonly acked: readonly AckedEvent[];
+  readonly execution: {
+    ms: number;
+    status: string;
+    moved: number;
+    start: number;
+    stop: number;
+    states: number;
+    error?: string;
+  };
+  readonly lost: Record<Tier, number>;
+  readonly consistent: boolean;
+  readonly refused: Readonly<Record<string, number>>;
+}
+
+async function runSwitchover(
+  sandbox: Sandbox,
+  plan: { phaseMs: number; count: number; shared: boolean },
+): Promise<Outcome> {
+  const { phaseMs, count } = plan;
+  const frontDoor = sandbox.gtm.frontDoorUrl;
+  const tiers = new Map(sandbox.topology.aggregates.map((a) => [a.type, a.tier]));
+  const tierOf = (t: string) => tiers.get(t);
+  const acked: AckedEvent[] = [];
+  const ids = aggregatesPerPartition({ count, partitions: sandbox.topology.partitions, shared: plan.shared });
+  // Open every account at A's own API (the front door could pick another region while A's health checks
+  // lag on a loaded machine): A claims (homes) each partition. The steady writes then use the front door.
+  const opened = await Promise.all(
+    ids.map((set) => openAccount({ frontDoor: sandbox.region(A).apiUrl, id: set.core, tierOf })),
+  );
+  acked.push(...opened.flat());
+  for (const set of ids) {
+    const entry = await sandbox
+      .region(A)
+      .multiRegion.map.read(partitionOf(set.core, sandbox.topology.partitions));
+    if (entry?.home !== A) throw new Error(`${set.core} is homed in ${entry?.home}, not ${A}`);
+  }
+  const writers: Writer[] = ids.flatMap((set) =>
+    (['core', 'important', 'ordinary'] as const).map((tier) => ({
+      tier,
+      path: `/v1/${COMMANDS[tier].prefix}/${set[tier]}/commands`,
+      partition: partitionOf(set[tier], sandbox.topology.partitions),
+      acks: [],
+    })),
+  );
+  const refused = new Map<string, number>();
+  let running = true;
+  const loops = writers.map(async (w) => {
+    for (let n = 0; running; n++) {
+      const c = COMMANDS[w.tier];
+      const outcome = await post({
+        frontDoor,
+        path: w.path,
+        body: { type: c.type, payload: c.payload(n) },
+        tierOf,
+      });
+      if ('acked' in outcome) {
+        acked.push(...outcome.acked);
+        w.acks.push(Date.now());
+      } else refused.set(outcome.refused, (refused.get(outcome.refused) ?? 0) + 1);
+      await sleep(20);
+    }
+  });
+  // Every writer acknowledged at least once before the switchover (a loaded machine can be slow to start).
+  const warm = Date.now() + 20_000;
+  while (Date.now() < warm && writers.some((w) => w.acks.length === 0)) await sleep(50);
+  await sleep(phaseMs);
+  const result = await sandbox.runStateMachine(B, 'Switchover', { from: A, to: B, reason: 'bench' });
+  const [start, stop] = [Date.parse(result.startDate), Date.parse(result.stopDate)];
+  // Keep writing until every partition has written again after the unfence (new home's hold included).
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && writers.some((w) => !w.acks.some((t) => t > stop))) await sleep(50);
+  await sleep(phaseMs / 2);
+  running = false;
+  await Promise.all(loops);
+  await sandbox.quiesce(30_000);
+  const byTier = idsByTier(acked);
+  let check = await sandbox.check();
+  for (let attempt = 0; !check.passed && attempt < 5; attempt++) {
+    await sleep(500);
+    await sandbox.quiesce(10_000);
+    check = await sandbox.check();
+  }
+  const output = result.output as { moveHome?: { moved?: unknown[] } } | undefined;
+  return {
+    writers,
+    acked,
+    execution: {
+      ms: stop - start,
+      status: result.status,
+      moved: output?.moveHome?.moved?.length ?? 0,
+      start,
+      stop,
+      states: result.states.length,
+      ...(result.status === 'SUCCEEDED'
+        ? {}
+        : { error: `${result.error ?? ''} ${JSON.stringify(result.taskErrors.slice(0, 2))}` }),
+    },
+    lost: {
+      core: await missingSomewhere(byTier.core, sandbox.regions),
+      important: await missingSomewhere(byTier.important, sandbox.regions),
+      ordinary: await missingSomewhere(byTier.ordinary, sandbox.regions),
+    },
+    consistent: check.passed,
+    refused: Object.fromEntries(refused),
+  };
+}
+
+function figuresOf(o: Outcome, count: number): Figure[] {
+  const { start, stop } = o.execution;
+  const windows = (tier: Tier) =>
+    o.writers.filter((w) => w.tier === tier).map((w) => unavailabilityWindow(w.acks, start, stop));
+  const core = windows('core');
+  const others = [...windows('important'), ...windows('ordinary')];
+  const gaps = o.writers
+    .filter((w) => w.tier === 'core')
+    .flatMap((w) => w.acks.slice(1).map((t, i) => [w.acks[i]!, t] as const))
+    .filter(([a, b]) => b < start || a > stop)
+    .map(([a, b]) => b - a);
+  const ref = (figure: string, value: number, unit = 'ms'): Figure => ({
+    figure,
+    value: round(value, 0),
+    unit,
+    target: 'reference',
+    met: null,
+  });
+  const zero = (tier: Tier): Figure => ({
+    figure: `${tier} acknowledged events lost (of ${o.acked.filter((e) => e.tier === tier).length})`,
+    value: o.lost[tier],
+    unit: 'events',
+    target: '0',
+    met: o.lost[tier] === 0,
+  });
+  return [
+    {
+      figure: `Switchover execution ${A} -> ${B} (${o.execution.status}, ${o.execution.moved} partitions moved)`,
+      value: o.execution.ms,
+      unit: 'ms',
+      target: `SUCCEEDED, ${count} moved`,
+      met: o.execution.status === 'SUCCEEDED' && o.execution.moved === count,
+    },
+    ref(`core write unavailability per partition p50 (${core.length} partitions)`, percentile(core, 50)),
+    ref('core write unavailability per partition max', Math.max(...core)),
+    ref('core gap between acks outside the switchover p50 (baseline)', percentile(gaps, 50)),
+    ref('important/ordinary write unavailability during the switchover, max', Math.max(...others)),
+    zero('core'),
+    zero('important'),
+    zero('ordinary'),
+    {
+      figure: 'consistency check after the switchover',
+      value: o.consistent ? 1 : 0,
+      unit: 'pass',
+      target: '1',
+      met: o.consistent,
+    },
+  ];
+}
+
+/** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
+export async function runSwitchoverBench(options: {
+  endpoint: string;
+  quick?: boolean;
+  log?: (line: string) => void;
+  /** Profiles and activity in the moved partitions too (default: partitions of their own, see the header). */
+  sharedPartitions?: boolean;
+}): Promise<Figure[]> {
+  const count = options.quick ? 4 : 8;
+  const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1 } });
+  try {
+    const plan = { phaseMs: options.quick ? 2_000 : 5_000, count, shared: options.sharedPartitions ?? false };
+    const outcome = await runSwitchover(sandbox, plan);
+    options.log?.(
+      `execution ${JSON.stringify(outcome.execution)}, refused ${JSON.stringify(outcome.refused)}, lost ${JSON.stringify(outcome.lost)}`,
+    );
+    return figuresOf(outcome, count);
+  } finally {
+    await sandbox.stop();
+  }
+}

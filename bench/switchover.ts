@@ -3,9 +3,10 @@
  * 300 ms, Wait states x0.02). Clients near us-east-1 write through the front door to accounts (core),
  * profiles (important) and activity (ordinary), one of each per account; every account's partition is homed
  * in us-east-1 and the Switchover state machine moves all of us-east-1's partitions to eu-west-1 while they
- * write. Profiles and activity sit in partitions of their own by default: with steady important writes in a
- * moved partition, CheckWatermark (every event of the partition the source has must be at the target) never
- * holds and the switchover times out (`sharedPartitions: true` shows it). Per partition: the longest stretch without an acknowledged write that overlaps the execution
+ * write. Profiles and activity share the accounts' partitions (so important and ordinary writes keep landing
+ * in the moved partitions; CheckWatermark waits only for those stamped before the fence); `sharedPartitions:
+ * false` puts them in partitions of their own. Per partition: the longest stretch without an acknowledged
+ * write that overlaps the execution
  * (last ack before the fence -> first ack after the unfence; clients retry refused writes after 20 ms,
  * ignoring Retry-After). Afterwards every acknowledged event must be in every region's events table.
  */
@@ -287,13 +288,13 @@ export async function runSwitchoverBench(options: {
   endpoint: string;
   quick?: boolean;
   log?: (line: string) => void;
-  /** Profiles and activity in the moved partitions too (default: partitions of their own, see the header). */
+  /** Profiles and activity in the moved partitions too (default true, see the header). */
   sharedPartitions?: boolean;
 }): Promise<Figure[]> {
   const count = options.quick ? 4 : 8;
   const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1 } });
   try {
-    const plan = { phaseMs: options.quick ? 2_000 : 5_000, count, shared: options.sharedPartitions ?? false };
+    const plan = { phaseMs: options.quick ? 2_000 : 5_000, count, shared: options.sharedPartitions ?? true };
     const outcome = await runSwitchover(sandbox, plan);
     options.log?.(
       `execution ${JSON.stringify(outcome.execution)}, refused ${JSON.stringify(outcome.refused)}, lost ${JSON.stringify(outcome.lost)}`,

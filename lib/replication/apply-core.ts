@@ -216,7 +216,12 @@ async function settle(
   // A park by a concurrent applier is seen either by this query or by its own re-check after parking.
   if (input.parkedNow) record = await caughtUp(deps, aggregate, trigger.aggregateId);
   for (;;) {
-    const parked = await deps.parking.parked(aggregate.name, trigger.aggregateId, record.seq);
+    const all = await deps.parking.parked(aggregate.name, trigger.aggregateId, 0);
+    // A parked event the row has already passed reached the log another way (a concurrent applier, a
+    // gap fetch, a repair replay): drop the entry, or quarantine it if the log holds another event there.
+    const passed = all.filter((e) => e.seq <= record.seq);
+    for (const event of passed) await dropPassed(deps, event);
+    const parked = all.filter((e) => e.seq > record.seq);
     if (parked.length === 0) return { record, appended };
     const next = parked[0]!;
     if (next.seq === record.seq + 1) {
@@ -231,6 +236,19 @@ async function settle(
 }
 
 /** Appends the contiguous run of parked events after `seq` and unparks them. */
+/**
+ * Removes a parked event whose slot the log already fills: an applier parked it while a concurrent one (a
+ * duplicate delivery) appended it. Quarantined when the log holds another event there; kept when the slot
+ * is empty (never dropped unseen: the stranded check reports it).
+ */
+async function dropPassed(deps: CoreApplyDeps, event: EventEnvelope): Promise<void> {
+  const existing = await storedAt(deps, event);
+  if (!existing) return;
+  if (existing.eventId !== event.eventId)
+    await deps.quarantineParked(event, fencingViolation(event, existing.eventId));
+  await deps.parking.unpark(event);
+}
+
 async function drainRun(deps: CoreApplyDeps, seq: number, parked: EventEnvelope[]): Promise<EventEnvelope[]> {
   const appended: EventEnvelope[] = [];
   let expected = seq + 1;

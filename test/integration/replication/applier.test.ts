@@ -209,6 +209,26 @@ describe('core tier', () => {
     expect(await row(west, 'account', id)).toMatchObject({ seq: 2, state: { opened: true, balance: 4 } });
   });
 
+  it('clears a parked entry the log already holds (a duplicate parked while a copy was appended)', async () => {
+    const id = uid('stale-park');
+    const e1 = (await east.execute(open(id))).events;
+    const e2 = (await east.execute(deposit(id, 2))).events;
+    await east.execute(deposit(id, 3));
+    const e4 = (await east.execute(deposit(id, 4))).events;
+    await deliver(west, [...e1, ...e2]);
+    // What the race leaves: e2 parked by one applier after another had appended it.
+    await west.parking.park(structuredClone(e2[0]!), now());
+    const forged = { ...structuredClone(e1[0]!), eventId: `${e1[0]!.eventId}X` };
+    await west.parking.park(forged, now());
+    expect((await deliver(west, e4))[0]?.status).toBe('parked');
+    const parked = await west.parking.parked('account', id, 0);
+    expect(parked.map((e) => e.seq)).toEqual([4]);
+    const { Items } = await west.db.doc.send(
+      new (await import('@aws-sdk/lib-dynamodb')).ScanCommand({ TableName: west.db.tables.quarantine }),
+    );
+    expect(Items?.find((i) => i.eventId === forged.eventId)?.reason).toBe(POISON_REASONS.fencingViolation);
+  });
+
   it('fetches the missing range from the origin once the gap is older than the timeout', async () => {
     const id = uid('fetch');
     await east.execute(open(id));

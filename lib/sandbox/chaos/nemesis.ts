@@ -223,6 +223,12 @@ async function runbookDuringFault(
   const runIn = pick(random, live);
   if (base === 'kill-region') {
     const lost = fault.target;
+    // As in AWS, where the health check's alarm starts it: Failover once the GTM sees the region down
+    // (a majority of the others then confirms it), or after 5 s, when it may rightly refuse.
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+      if (!sandbox.gtm.checker.isHealthy(lost)) break;
+      await sleep(100);
+    }
     const failover = track(starter.start(runIn, 'Failover', { region: lost, trigger: 'chaos' }));
     return {
       target: `${base} ${fault.target}; Failover(${lost}) in ${runIn}, then Failback`,
@@ -234,7 +240,12 @@ async function runbookDuringFault(
           random,
           names.filter((n) => n !== lost),
         );
-        void failover.then(() => track(starter.start(back, 'Failback', { region: lost, switchBack: true })));
+        // Nothing to fail back when the Failover refused (the region was never failed over).
+        void failover.then((run) =>
+          run.status === 'SUCCEEDED'
+            ? track(starter.start(back, 'Failback', { region: lost, switchBack: true }))
+            : undefined,
+        );
       },
     };
   }

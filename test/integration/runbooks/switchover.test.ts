@@ -121,7 +121,7 @@ describe('Switchover runbook tasks (three regions on DynamoDB Local)', () => {
         if (poll === 2) await cluster.replicate('us-east-1', 'eu-west-1', 'profile', id);
         // Users near the source keep writing their profile; these are never copied to the target here.
         expect((await command(us, 'profile', id, profileName(`during-${poll}`))).status).toBe(200);
-        },
+      },
     );
 
     expect(outcome).toBe('succeeded');

@@ -41,16 +41,7 @@ export class DynamoPartitionSource implements PartitionEventSource {
   /** Every event id of the partition with its aggregate key (keys only: cheap). */
   async listLeaves(partition: number): Promise<EventLeaf[]> {
     const leaves: EventLeaf[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.table(),
-        IndexName: EVENTS_BY_PARTITION_INDEX,
-        KeyConditionExpression: 'ppk = :p',
-        ExpressionAttributeValues: { ':p': partitionIndexKey(partition) },
-        ProjectionExpression: 'eventId, pk, aggregateType',
-      },
-    );
+    const pages = this.partitionPages(partition, 'eventId, pk, aggregateType');
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (EXCLUDED_AGGREGATES.has(String(item.aggregateType))) continue;
@@ -98,17 +89,23 @@ export class DynamoPartitionSource implements PartitionEventSource {
     return pages.flatMap((page) => (page.Items ?? []).map((item) => fromEventItem(item)));
   }
 
-  private async scanPartitionFor(partition: number, wanted: ReadonlySet<string>): Promise<EventEnvelope[]> {
-    const found: EventEnvelope[] = [];
-    const pages = paginateQuery(
+  /** Pages of the partition index for one partition (every attribute, or only `projection`). */
+  private partitionPages(partition: number, projection?: string) {
+    return paginateQuery(
       { client: this.client },
       {
         TableName: this.table(),
         IndexName: EVENTS_BY_PARTITION_INDEX,
         KeyConditionExpression: 'ppk = :p',
         ExpressionAttributeValues: { ':p': partitionIndexKey(partition) },
+        ...(projection ? { ProjectionExpression: projection } : {}),
       },
     );
+  }
+
+  private async scanPartitionFor(partition: number, wanted: ReadonlySet<string>): Promise<EventEnvelope[]> {
+    const found: EventEnvelope[] = [];
+    const pages = this.partitionPages(partition);
     for await (const page of pages) {
       for (const item of page.Items ?? [])
         if (wanted.has(String(item.eventId))) found.push(fromEventItem(item));

@@ -40,11 +40,19 @@ export async function eventsAtRisk(
   return new Set([...written].filter((id) => present.some((ids) => !ids.has(id))));
 }
 
+/** The `ids` some region still lacks. */
+export async function notEverywhere(
+  ids: ReadonlySet<string>,
+  regions: readonly SandboxRegion[],
+): Promise<string[]> {
+  const present = await Promise.all(regions.map((r) => userEventIds(r.clients.doc, r.stores.tables.events)));
+  return [...ids].filter((id) => !present.every((set) => set.has(id)));
+}
+
 /** How many of `ids` every region now has. */
 export async function recovered(
   ids: ReadonlySet<string>,
   regions: readonly SandboxRegion[],
 ): Promise<number> {
-  const present = await Promise.all(regions.map((r) => userEventIds(r.clients.doc, r.stores.tables.events)));
-  return [...ids].filter((id) => present.every((set) => set.has(id))).length;
+  return ids.size - (await notEverywhere(ids, regions)).length;
 }

@@ -17,6 +17,10 @@ export interface DemoReport {
   readonly failoverMachineMs?: number | undefined;
   readonly atRisk: number;
   readonly recovered: number;
+  /** Events at risk that are not in every region after failback + repair. */
+  readonly unrecovered?: readonly string[];
+  /** Core orphans (ack local) Failback put in the manual conflict queue: kept there, not lost. */
+  readonly queuedOrphans?: readonly string[];
   readonly runbooks: readonly string[];
   readonly check: ConsistencyReport;
 }

@@ -1,6 +1,6 @@
 import type { Sandbox } from '../platform/sandbox.ts';
 import type { ExecutionResult } from '../state-machines/runner.ts';
-import { eventsAtRisk, recovered } from './at-risk.ts';
+import { eventsAtRisk, notEverywhere } from './at-risk.ts';
 import { newTally, openingCommands, send, startWriters } from './clients.ts';
 import type { DemoReport } from './report.ts';
 
@@ -114,7 +114,9 @@ export async function runDemo(
     await sandbox.quiesce(10_000);
     check = await sandbox.check();
   }
-  const recoveredCount = await recovered(atRisk, sandbox.regions);
+  const unrecovered = await notEverywhere(atRisk, sandbox.regions);
+  const recoveredCount = atRisk.size - unrecovered.length;
+  const queued = (back.queueCoreOrphans?.queued as Array<{ eventId?: string }> | undefined) ?? [];
   const counters = sandbox.regions.map((r) => r.functions.counters);
   const detected = counters.reduce((n, c) => n + c.conflictsDetected, 0);
   const manual = (await Promise.all(sandbox.regions.map((r) => r.stores.conflicts.countOpen()))).reduce(
@@ -135,6 +137,8 @@ export async function runDemo(
     failoverMachineMs: machineMs,
     atRisk: atRisk.size,
     recovered: recoveredCount,
+    unrecovered,
+    queuedOrphans: queued.flatMap((q) => (q.eventId ? [q.eventId] : [])),
     runbooks: [...failover, failback, repair].map(describe),
     check,
   };

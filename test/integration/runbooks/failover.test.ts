@@ -1,7 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
 import { loadTopology } from '../../../lib/config/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
 import { type PartitionEntry, partitionOf } from '../../../lib/ownership/index.ts';
 import { movePartitions } from '../../../lib/runbooks/failover-tasks.ts';
 import { createRunbookDispatcher, type PlannedMove, type RunbookDeps } from '../../../lib/runbooks/index.ts';
@@ -14,7 +12,7 @@ import {
   sleep,
   startCluster,
 } from '../routing/cluster.ts';
-import { tableCell } from './runbook-cells.ts';
+import { clusterRunbookDeps } from './runbook-cells.ts';
 
 const topology = loadTopology('dev');
 const LOST: RegionName = 'ap-southeast-1';
@@ -27,22 +25,11 @@ beforeAll(async () => {
 });
 
 /** Runbook deps of `region`; the voters see LOST down and silent. */
-function runbookDeps(region: RegionName): RunbookDeps {
-  const { map } = cluster.cells[region];
-  return {
-    region,
-    topology,
-    registry: createRegistry(exampleAggregates, topology),
-    map,
-    register: map.register,
-    cell: (name) => {
-      const c = cluster.cells[name as RegionName];
-      return tableCell({ region: name, tables: c.tables, events: c.events, states: c.states });
-    },
-    observe: async (_observer, target) => ({ reachable: target !== LOST, heartbeatAgeMs: null }),
-    setTraffic: async () => undefined,
-  };
-}
+const runbookDeps = (region: RegionName) =>
+  clusterRunbookDeps(cluster, region, async (_observer, target) => ({
+    reachable: target !== LOST,
+    heartbeatAgeMs: null,
+  }));
 
 type State = Record<string, unknown>;
 

@@ -1,8 +1,12 @@
+import { exampleAggregates } from '../../../events/index.ts';
+import { loadTopology } from '../../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
+import { createRegistry } from '../../../lib/model/index.ts';
 import { DynamoPartitionSource } from '../../../lib/repair/index.ts';
-import type { RegionCell } from '../../../lib/runbooks/index.ts';
+import type { RegionCell, RunbookDeps } from '../../../lib/runbooks/index.ts';
 import type { EventStore, StateStore } from '../../../lib/store/index.ts';
 import type { TestRegion } from '../../support/dynamo.ts';
+import type { Cluster, RegionName } from '../routing/cluster.ts';
 
 /** A runbook's view of one test region's tables; `replay` is whatever the test's applier is. */
 export function tableCell(input: {
@@ -28,5 +32,32 @@ export function tableCell(input: {
       replication: tables.replication,
       control: tables.control,
     },
+  };
+}
+
+const devTopology = loadTopology('dev');
+
+/**
+ * Runbook deps of `region` in a routing test cluster: its quorum map, every region's tables as cells,
+ * traffic changes ignored; `observe` (what the region's voters see) reports every region up by default.
+ */
+export function clusterRunbookDeps(
+  cluster: Cluster,
+  region: RegionName,
+  observe: RunbookDeps['observe'] = async () => ({ reachable: true, heartbeatAgeMs: 0 }),
+): RunbookDeps {
+  const { map } = cluster.cells[region];
+  return {
+    region,
+    topology: devTopology,
+    registry: createRegistry(exampleAggregates, devTopology),
+    map,
+    register: map.register,
+    cell: (name) => {
+      const c = cluster.cells[name as RegionName];
+      return tableCell({ region: name, tables: c.tables, events: c.events, states: c.states });
+    },
+    observe,
+    setTraffic: async () => undefined,
   };
 }

@@ -1,7 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
 import { openFailoverRecord } from '../../../lib/runbooks/failover-record.ts';
 import { createRunbookDispatcher, movePartition, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import {
@@ -13,28 +10,12 @@ import {
   sleep,
   startCluster,
 } from '../routing/cluster.ts';
-import { tableCell } from './runbook-cells.ts';
+import { clusterRunbookDeps } from './runbook-cells.ts';
 
-const topology = loadTopology('dev');
 const RETURNING: RegionName = 'us-east-1';
 const STAND_IN: RegionName = 'eu-west-1';
 
-function runbookDeps(cluster: Cluster, region: RegionName): RunbookDeps {
-  const { map } = cluster.cells[region];
-  return {
-    region,
-    topology,
-    registry: createRegistry(exampleAggregates, topology),
-    map,
-    register: map.register,
-    cell: (name) => {
-      const c = cluster.cells[name as RegionName];
-      return tableCell({ region: name, tables: c.tables, events: c.events, states: c.states });
-    },
-    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
-    setTraffic: async () => undefined,
-  };
-}
+const runbookDeps = (cluster: Cluster, region: RegionName) => clusterRunbookDeps(cluster, region);
 
 type State = Record<string, unknown>;
 

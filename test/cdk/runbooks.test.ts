@@ -48,6 +48,7 @@ function run(definition: AslDefinition, input: object, handlers: Record<string, 
     overrides: {
       taskResourceLocalHandlers: local as never,
       waitTimeOverrides: { WaitForWatermark: 0, SwitchBackWaitForWatermark: 0 },
+      retryIntervalOverrides: { Rollback: 0, SwitchBackRollback: 0 },
     },
   });
   return { result: execution.result, calls };
@@ -125,6 +126,34 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     // The error carries the Fail state's cause.
     await expect(result).rejects.toThrow(/rolled back/);
     expect(calls.slice(-2)).toEqual(['Unfence', 'Rollback']);
+  });
+
+  it('Switchover retries a Rollback that fails (a quorum lost for a moment) before giving up', async () => {
+    const rollback = definitions('us-east-1').Switchover.States.Rollback as {
+      Retry?: Array<{ ErrorEquals: string[] }>;
+    };
+    expect(rollback.Retry?.at(-1)).toMatchObject({
+      ErrorEquals: ['States.ALL'],
+      MaxAttempts: 4,
+      BackoffRate: 2,
+    });
+    let failures = 2;
+    const { result, calls } = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        Unfence: async () => {
+          throw new Error('control table unreachable');
+        },
+        Rollback: async () => {
+          if (failures-- > 0) throw new Error('QuorumUnavailableError');
+          return { restored: [] };
+        },
+      },
+    );
+    await expect(result).rejects.toThrow(/rolled back/); // SwitchoverFailed, not RollbackFailed
+    expect(calls.filter((c) => c === 'Rollback')).toHaveLength(3);
   });
 
   it('Switchover gives up on a watermark that never catches up', async () => {

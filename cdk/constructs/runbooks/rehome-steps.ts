@@ -53,6 +53,14 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   const unfence = task('Unfence');
   const verifyProbe = options.verify ? task('VerifyProbe') : undefined;
   const rollback = task('Rollback', LONG_TASK_TIMEOUT);
+  // Rollback is idempotent and what it needs most (a quorum of control tables) is what a fault takes away
+  // for a few seconds: retry any error (2, 4, 8, 16 s) before giving up with partitions still fenced.
+  rollback.addRetry({
+    errors: [sfn.Errors.ALL],
+    interval: Duration.seconds(2),
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
   catchInto(rollback, fence, checkWatermark, moveHome, unfence, ...(verifyProbe ? [verifyProbe] : []));
 
   const pollPath = `$.${resultKey(named('WatermarkPoll'))}`;

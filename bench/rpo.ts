@@ -96,15 +96,6 @@ function extraWritersNearLost(sandbox: Sandbox, clients: number): { done: Promis
   };
 }
 
-/** Event ids Failback's QueueCoreOrphans put in the manual conflict queue. */
-function queuedCoreOrphans(sandbox: Sandbox): Set<string> {
-  const failback = sandbox.executions().filter((e) => e.stateMachine.endsWith('-Failback'));
-  const output = failback[failback.length - 1]?.output as
-    | { queueCoreOrphans?: { queued?: Array<{ eventId?: string }> } }
-    | undefined;
-  return new Set((output?.queueCoreOrphans?.queued ?? []).flatMap((q) => (q.eventId ? [q.eventId] : [])));
-}
-
 async function runMode(mode: AckMode, phaseMs: number): Promise<ModeOutcome> {
   const sandbox = await Sandbox.start({
     env: ENV_OF[mode],
@@ -132,7 +123,7 @@ async function runMode(mode: AckMode, phaseMs: number): Promise<ModeOutcome> {
       report.lost,
     );
     const ids = idsByTier(recorder.acked);
-    const queued = queuedCoreOrphans(sandbox);
+    const queued = new Set(report.queuedOrphans ?? []);
     const coreNotQueued = new Set([...ids.core].filter((id) => !queued.has(id)));
     const regions = sandbox.regions;
     return {

@@ -51,14 +51,6 @@ async function appendAtSeq(deps: CoreApplyDeps, event: EventEnvelope): Promise<b
   }
 }
 
-/**
- * The projection row caught up with the log up to its first gap (the row is written after the append, so
- * it may lag; a quorum-ack copy past a gap waits for the gap to close).
- */
-async function caughtUp(deps: CoreApplyDeps, aggregate: AnyAggregate, id: string): Promise<StateRecord> {
-  return catchUpCoreRow(deps, aggregate, id);
-}
-
 async function storedAt(deps: CoreApplyDeps, event: EventEnvelope): Promise<EventEnvelope | undefined> {
   const afterSortKey = eventSortKey('core', { seq: event.seq - 1, hlc: '' });
   const pages = deps.events.pages(event.aggregateType, event.aggregateId, { afterSortKey, pageSize: 1 });
@@ -183,14 +175,14 @@ async function applyInAnyOrder(
   let record = input.record;
   let placement = await place(deps, { record, event, final: false });
   if (placement === 'stale') {
-    record = await caughtUp(deps, aggregate, event.aggregateId);
+    record = await catchUpCoreRow(deps, aggregate, event.aggregateId);
     placement = await place(deps, { record, event, final: true });
   }
   const appended: EventEnvelope[] = [];
   if (placement === 'appended') {
     appended.push(event);
     // Folds the event and whatever the log already holds right after it (quorum-ack copies).
-    record = await caughtUp(deps, aggregate, event.aggregateId);
+    record = await catchUpCoreRow(deps, aggregate, event.aggregateId);
   }
   if (placement === 'duplicate') return { status: 'duplicate', record, appended };
   const settled = await settle(deps, {
@@ -214,7 +206,7 @@ async function settle(
   const appended: EventEnvelope[] = [];
   let record = input.record;
   // A park by a concurrent applier is seen either by this query or by its own re-check after parking.
-  if (input.parkedNow) record = await caughtUp(deps, aggregate, trigger.aggregateId);
+  if (input.parkedNow) record = await catchUpCoreRow(deps, aggregate, trigger.aggregateId);
   for (;;) {
     const all = await deps.parking.parked(aggregate.name, trigger.aggregateId, 0);
     // A parked event the row has already passed reached the log another way (a concurrent applier, a
@@ -231,7 +223,7 @@ async function settle(
       if (fetched.length === 0) return { record, appended };
       appended.push(...fetched);
     }
-    record = await caughtUp(deps, aggregate, trigger.aggregateId);
+    record = await catchUpCoreRow(deps, aggregate, trigger.aggregateId);
   }
 }
 

@@ -151,11 +151,11 @@ export class Sandbox {
         r.boot().then(() => log(`  ${r.name}: DynamoDB Local on ${r.endpoint}, tables created`)),
       ),
     ]);
-    const failed = [loaded, ...booted].find((r) => r.status === 'rejected');
+    const failed = [loaded, ...booted].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed || loaded.status === 'rejected') {
       await Promise.allSettled(regions.map((r) => r.stop()));
       wan.close();
-      throw failed?.status === 'rejected' ? failed.reason : new Error('sandbox start failed');
+      throw failed?.reason;
     }
     const { templates, source } = loaded.value;
     const sandbox = new Sandbox({ topology, timing, regions, wan, templateSource: source, lag, log });

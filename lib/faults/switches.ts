@@ -1,0 +1,65 @@
+import { UnknownBugSwitchError } from './errors.ts';
+
+/**
+ * Deliberately broken builds for the proof suite (DESIGN.md §6.8): each switch brings back one bug that
+ * a scenario test and the chaos checkers must catch, so a checker that stays green is shown able to fail.
+ * Every switch is off unless a test or the chaos CLI (`MULTIACTIVE_TEST_BUGS=a,b`) turns it on; deployed
+ * functions never do.
+ */
+export const BUG_SWITCHES = {
+  'blind-rollback': 'Switchover Rollback moves a partition back without checking the entry it fenced',
+  'unchained-fold': 'a replica folds any core event at row.seq + 1, whichever branch it extends',
+  'orphan-delete-after-fork': 'Failback deletes core orphans after the first fork instead of queueing them',
+  'quorum-cleanup-delete': 'the quorum ack deletes an orphan copy at a peer that already folded it',
+  'repair-deletes-quorum-copy': 'Repair deletes the peer copy of a quorum-acknowledged core write',
+  'single-peer-quorum': 'quorum ack copies to one peer (not a majority) and failover collects nothing',
+  'unbounded-inflight': 'core writes do not re-check the lease before the append (no in-flight bound)',
+} as const;
+
+export type BugSwitch = keyof typeof BUG_SWITCHES;
+
+const enabled = new Set<BugSwitch>();
+
+function isBugSwitch(name: string): name is BugSwitch {
+  return Object.hasOwn(BUG_SWITCHES, name);
+}
+
+/** True when the named bug has been switched back on (tests and the chaos CLI only). */
+export function bugEnabled(name: BugSwitch): boolean {
+  return enabled.has(name);
+}
+
+/** Turns bugs on by name; an unknown name throws with the list of known ones. */
+export function enableBugs(names: readonly string[]): void {
+  for (const name of names) {
+    if (!isBugSwitch(name)) throw new UnknownBugSwitchError(name, Object.keys(BUG_SWITCHES));
+    enabled.add(name);
+  }
+}
+
+/** Turns every bug off again. */
+export function disableAllBugs(): void {
+  enabled.clear();
+}
+
+/**
+ * Runs `fn` with one bug switched on, and off again afterwards.
+ * @example await withBug('blind-rollback', () => runScenario());
+ */
+export async function withBug<T>(name: BugSwitch, fn: () => Promise<T>): Promise<T> {
+  const wasOn = enabled.has(name);
+  enabled.add(name);
+  try {
+    return await fn();
+  } finally {
+    if (!wasOn) enabled.delete(name);
+  }
+}
+
+/** Parses `MULTIACTIVE_TEST_BUGS` ("a,b") into switch names (validated by enableBugs). */
+export function bugsFromList(list: string | undefined): string[] {
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

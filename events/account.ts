@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import { DomainError, type DomainEvent, defineAggregate } from '../lib/model/index.ts';
+import {
+  type AccountTransfers,
+  availableOf,
+  decideTransferStep,
+  evolveTransferStep,
+  TRANSFER_COMMANDS,
+  TRANSFER_EVENTS,
+} from './account-transfers.ts';
 
-/** Balance in integer minor units (cents): no floating-point money. */
-export interface AccountState {
+/**
+ * Balance in integer minor units (cents): no floating-point money. Transfer holds reserve funds without
+ * moving them: `balance` counts them, `held` sums them, and only `balance - held` is available.
+ */
+export interface AccountState extends AccountTransfers {
   readonly opened: boolean;
   readonly owner: string | null;
   readonly currency: string | null;
@@ -11,11 +22,14 @@ export interface AccountState {
 
 const amount = z.strictObject({ amount: z.number().int().positive().max(1_000_000_000_00) });
 
-/** Withdrawal larger than the balance: accounts never overdraw. */
+/** Withdrawal (or transfer hold) larger than the available balance: accounts never overdraw. */
 export class InsufficientFunds extends DomainError {
   override readonly name = 'InsufficientFunds';
-  constructor(balance: number, requested: number) {
-    super('InsufficientFunds', `balance ${balance} is less than ${requested}`, { balance, requested });
+  constructor(available: number, requested: number) {
+    super('InsufficientFunds', `available balance ${available} is less than ${requested}`, {
+      available,
+      requested,
+    });
   }
 }
 
@@ -35,6 +49,8 @@ export class AccountAlreadyOpen extends DomainError {
   }
 }
 
+const insufficient = (available: number, requested: number) => new InsufficientFunds(available, requested);
+
 function requireOpen(state: AccountState): void {
   if (!state.opened) throw new AccountNotOpen();
 }
@@ -43,7 +59,10 @@ function amountOf(event: DomainEvent): number {
   return amount.parse(event.payload).amount;
 }
 
-/** Account: core tier (single writer per partition), open / deposit / withdraw. */
+/**
+ * Account: core tier (single writer per partition), open / deposit / withdraw, and the steps of a
+ * transfer (hold, settle, release, credit), which only the transfer saga may send.
+ */
 export const account = defineAggregate<AccountState>({
   name: 'account',
   tier: 'core',
@@ -54,11 +73,14 @@ export const account = defineAggregate<AccountState>({
     }),
     Deposit: amount,
     Withdraw: amount,
+    ...TRANSFER_COMMANDS,
   },
+  internalCommands: Object.keys(TRANSFER_COMMANDS),
   events: {
     AccountOpened: { version: 1, schema: z.strictObject({ owner: z.string(), currency: z.string() }) },
     Deposited: { version: 1, schema: amount },
     Withdrawn: { version: 1, schema: amount },
+    ...TRANSFER_EVENTS,
   },
   initialState: () => ({ opened: false, owner: null, currency: null, balance: 0 }),
   decide(command, state) {
@@ -72,11 +94,17 @@ export const account = defineAggregate<AccountState>({
       case 'Withdraw': {
         requireOpen(state);
         const requested = amount.parse(command.payload).amount;
-        if (requested > state.balance) throw new InsufficientFunds(state.balance, requested);
+        const available = availableOf(state);
+        if (requested > available) throw new InsufficientFunds(available, requested);
         return [{ type: 'Withdrawn', payload: command.payload }];
       }
+      case 'ReleaseHold':
+        // Nothing can be held on an account that was never opened: no tombstone either.
+        return state.opened ? decideTransferStep(command, state, insufficient) : [];
       default:
-        return [];
+        if (!(command.type in TRANSFER_COMMANDS)) return [];
+        requireOpen(state);
+        return decideTransferStep(command, state, insufficient);
     }
   },
   evolve(state, event) {
@@ -93,7 +121,7 @@ export const account = defineAggregate<AccountState>({
       case 'Withdrawn':
         return { ...state, balance: state.balance - amountOf(event) };
       default:
-        return state;
+        return evolveTransferStep(state, event);
     }
   },
 });

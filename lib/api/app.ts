@@ -5,12 +5,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { CommandDeps } from '../commands/execute.ts';
 import { breakerReport, type RegionBreakers } from '../resilience/health.ts';
 import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
+import { SAGA_HEADER } from '../sagas/ports.ts';
 import { createCommandRunner } from './commands.ts';
 import { HttpError } from './http-error.ts';
 import { httpErrors, responseHeaders } from './middleware.ts';
 import { type CommandBody, parseCommandBody, pathParameter } from './request.ts';
 import { jsonResponse } from './responses.ts';
 import { type ApiRouting, routeRead, routeWrite } from './routing.ts';
+import { type SagaApiDeps, sagaRoutes } from './sagas.ts';
 
 /** Headers of the API: every answer carries `region`; writes return `token`, reads may send it. */
 export const HEADERS = ROUTING_HEADERS;
@@ -31,6 +33,8 @@ export interface ApiDeps extends CommandDeps {
   readonly routing?: ApiRouting;
   /** Circuit breakers shown on /health and the replication status; a drained region answers 503 on /health. */
   readonly breakers?: RegionBreakers;
+  /** Sagas served at `POST /v1/<route>` and `GET /v1/<route>/{id}` (e.g. transfers); none without it. */
+  readonly sagas?: SagaApiDeps;
   readonly logError?: (error: unknown) => void;
 }
 
@@ -45,6 +49,11 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     };
     const aggregate = deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
     const body = withForwardedKey(parseCommandBody(event), event);
+    if (aggregate.internalCommands?.includes(body.type) && !headerValue(event.headers, SAGA_HEADER)) {
+      throw new HttpError(403, 'InternalCommand', `${body.type} is sent by sagas only, not by clients`, {
+        details: { aggregateType: aggregate.name, command: body.type },
+      });
+    }
     const runLocal = async () => {
       const response = await runCommand(target, body, context);
       return jsonResponse(200, response, response.token ? { [HEADERS.token]: response.token } : {});
@@ -96,6 +105,7 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     return jsonResponse(200, { ...(status as object), degrade: { peers, degradedPeers } });
   };
   return [
+    ...(deps.sagas ? sagaRoutes({ commands: deps, routing: deps.routing }, deps.sagas) : []),
     { method: 'GET', path: '/health', handler: health },
     { method: 'GET', path: '/v1/replication/status', handler: replicationStatus },
     { method: 'POST', path: '/v1/{aggregateType}/{id}/commands', handler: postCommand },

@@ -3,6 +3,13 @@ export { type CommandResponse, createCommandRunner } from './commands.ts';
 export { HttpError, toHttpError } from './http-error.ts';
 export { httpErrors, responseHeaders } from './middleware.ts';
 export { type MultiRegion, type MultiRegionOptions, multiRegionDeps } from './multi-region.ts';
-export { commandBodySchema, MAX_BODY_BYTES, parseCommandBody, pathParameter } from './request.ts';
+export {
+  commandBodySchema,
+  MAX_BODY_BYTES,
+  parseCommandBody,
+  parseJsonBody,
+  pathParameter,
+} from './request.ts';
 export { jsonResponse } from './responses.ts';
 export { type ApiRouting, peerRequest, routeRead, routeWrite, toApiResult } from './routing.ts';
+export { type SagaApiDeps, sagaRoutes, sagaView } from './sagas.ts';

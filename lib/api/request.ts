@@ -27,15 +27,19 @@ function bodyText(event: APIGatewayProxyEventV2): string {
   return text;
 }
 
-/** Parses and validates a command request body; every failure is a 400 with the reason. */
-export function parseCommandBody(event: APIGatewayProxyEventV2): CommandBody {
-  let json: unknown;
+/** The request body parsed as JSON: 400 `MissingBody` / `InvalidJson`, 413 `BodyTooLarge`. */
+export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
   try {
-    json = JSON.parse(bodyText(event));
+    return JSON.parse(bodyText(event));
   } catch (error) {
     if (error instanceof HttpError) throw error;
     throw new HttpError(400, 'InvalidJson', `request body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Parses and validates a command request body; every failure is a 400 with the reason. */
+export function parseCommandBody(event: APIGatewayProxyEventV2): CommandBody {
+  const json = parseJsonBody(event);
   const parsed = commandBodySchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({

@@ -92,7 +92,14 @@ export function foldRecord(
       lastSortKey: eventSortKey(aggregate.tier, event),
     };
   }
-  return { ...next, state: canonicalJson(state), updatedAt: new Date().toISOString() };
+  const { dueKey: _key, dueAt: _at, ...folded } = next;
+  const dueAt = aggregate.dueAt?.(state) ?? null;
+  return {
+    ...folded,
+    state: canonicalJson(state),
+    updatedAt: new Date().toISOString(),
+    ...(dueAt === null ? {} : { dueKey: aggregate.name, dueAt }),
+  };
 }
 
 /**

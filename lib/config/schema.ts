@@ -76,6 +76,21 @@ export const repairSchema = z.strictObject({
   scheduleRegion: regionName.optional(),
 });
 
+/**
+ * Cross-partition sagas (Try-Confirm-Cancel, e.g. transfers): how long a reservation holds, when an idle
+ * saga is resumed by the recovery sweep, how often the sweep runs and how long `?wait=true` waits.
+ */
+export const sagasSchema = z.strictObject({
+  /** A Try's reservation (a hold) expires this long after the saga began; later, only Cancel is decided. */
+  holdMs: z.number().int().positive().default(60_000),
+  /** A saga that made no progress for this long is resumed by the sweep of its home region. */
+  resumeAfterMs: z.number().int().positive().default(30_000),
+  /** The sweep's period in every region (EventBridge schedules run at most once a minute). */
+  sweepIntervalSeconds: z.number().int().min(60).default(60),
+  /** `?wait=true`: how long the API waits for the outcome before answering 202. */
+  waitMs: z.number().int().nonnegative().max(25_000).default(5_000),
+});
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -87,6 +102,7 @@ export const topologySchema = z.strictObject({
   routing: routingSchema.prefault({}),
   gtm: gtmSchema.prefault({}),
   repair: repairSchema.prefault({}),
+  sagas: sagasSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
   tables: z

@@ -48,6 +48,17 @@ export interface AggregateDefinition<S> {
   /** Pure: the state after one event. */
   evolve(state: S, event: DomainEvent): S;
   readonly conflict?: ConflictDeclaration<S>;
+  /**
+   * Commands clients may not send: only a saga step may (`X-Multiactive-Saga`), e.g. settling a hold.
+   * The API answers 403 `InternalCommand` to anyone else.
+   */
+  readonly internalCommands?: readonly string[];
+  /**
+   * Pure: when (epoch ms) this aggregate needs attention from a sweeper, or null when it does not (core
+   * tier). Its projection row is then indexed by that time (state table index `byDue`), so a sweep finds
+   * what is overdue without scanning; a saga left in doubt by a lost coordinator is found this way.
+   */
+  dueAt?(state: S): number | null;
 }
 
 /**

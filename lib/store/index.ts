@@ -22,6 +22,7 @@ export { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
 export { guardedStatePut, type StateRecord, StateStore, type StateStoreOptions } from './state-store.ts';
 export {
   EVENTS_BY_PARTITION_INDEX,
+  STATE_BY_DUE_INDEX,
   TABLE_DEFINITIONS,
   TABLE_KINDS,
   type TableDefinition,

@@ -25,6 +25,12 @@ export interface StateRecord {
   /** True while a manual conflict is open: the state shows the last common value. */
   readonly frozen: boolean;
   readonly updatedAt: string;
+  /**
+   * Set while the aggregate declares a due time (`dueAt`): the aggregate type and the time, epoch ms.
+   * Keys of the sparse index `byDue`, so overdue aggregates are one Query away.
+   */
+  readonly dueKey?: string;
+  readonly dueAt?: number;
 }
 
 export interface StateStoreOptions {

@@ -39,6 +39,9 @@ const sk: KeyAttribute = { name: 'sk', type: 'S' };
 /** Name of the events-by-partition index used by Merkle repair. */
 export const EVENTS_BY_PARTITION_INDEX = 'byPartition';
 
+/** Name of the state table's sparse index of aggregates with a due time (sagas in progress). */
+export const STATE_BY_DUE_INDEX = 'byDue';
+
 export const TABLE_DEFINITIONS: Readonly<Record<TableKind, TableDefinition>> = {
   /** The event log. pk = aggregate key; sk = `SEQ#<seq>` (core) or `HLC#<hlc>` (important/ordinary). */
   events: {
@@ -54,8 +57,21 @@ export const TABLE_DEFINITIONS: Readonly<Record<TableKind, TableDefinition>> = {
       },
     ],
   },
-  /** One projection row per aggregate: the folded state, its version and causal head. */
-  state: { kind: 'state', partitionKey: pk },
+  /**
+   * One projection row per aggregate: the folded state, its version and causal head. Rows of aggregates
+   * that declare a due time carry `dueKey` (the aggregate type) and `dueAt`, and only they are in `byDue`.
+   */
+  state: {
+    kind: 'state',
+    partitionKey: pk,
+    globalSecondaryIndexes: [
+      {
+        indexName: STATE_BY_DUE_INDEX,
+        partitionKey: { name: 'dueKey', type: 'S' },
+        sortKey: { name: 'dueAt', type: 'N' },
+      },
+    ],
+  },
   /** Watermarks per origin, parked core events, conflict records. */
   replication: { kind: 'replication', partitionKey: pk, sortKey: sk },
   /** Control state: partition map with epochs, region status, breakers. */

@@ -10,6 +10,7 @@ export const dev = defineTopology({
     { type: 'account', tier: 'core' },
     { type: 'profile', tier: 'important', conflict: 'lww' },
     { type: 'activity', tier: 'ordinary' },
+    { type: 'transfer', tier: 'core' },
   ],
   core: { ack: 'local' },
   latencyMs: {

@@ -9,6 +9,7 @@ export const prod = defineTopology({
     { type: 'account', tier: 'core' },
     { type: 'profile', tier: 'important', conflict: 'lww' },
     { type: 'activity', tier: 'ordinary' },
+    { type: 'transfer', tier: 'core' },
   ],
   core: { ack: 'quorum' },
   latencyMs: {

@@ -82,6 +82,18 @@ export function stateMachineArn(topology: Topology, region: string, runbook: Run
   return `arn:aws:states:${region}:${topology.account}:stateMachine:${stateMachineName(topology.name, runbook)}`;
 }
 
+/** The machine that runs every saga of the application (transfers), deployed in every region. */
+export const SAGA_MACHINE = 'Saga';
+
+export function sagaStateMachineName(env: string): string {
+  return `multiactive-${env}-${SAGA_MACHINE}`;
+}
+
+/** Built from the name: the functions that start executions need it before the machine exists. */
+export function sagaStateMachineArn(topology: Topology, region: string): string {
+  return `arn:aws:states:${region}:${topology.account}:stateMachine:${sagaStateMachineName(topology.name)}`;
+}
+
 /**
  * Per-region API host name. Each cell serves its API on `<region>.<gtm.hostedZoneName>` (besides the
  * shared GTM name), so peers, health checks and clients can address one region directly without

@@ -11,7 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { peersOf, type Topology } from '../../lib/config/index.ts';
 import { EVENTS_BY_PARTITION_INDEX, tableName } from '../../lib/store/tables.ts';
-import { busName, regionEndpoints, tableArn } from '../naming.ts';
+import { busName, regionEndpoints, sagaStateMachineArn, tableArn } from '../naming.ts';
 import { FUNCTION_NAMES, type FunctionName, NO_DLQ_REASON } from './function-defaults.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledge, nagArnToken } from './nag.ts';
@@ -56,6 +56,7 @@ export class CellFunctions extends Construct {
       ...tables.environment(),
       EVENT_BUS_NAME: busName(topology.name),
       REGION_ENDPOINTS: JSON.stringify(regionEndpoints(topology)),
+      SAGA_STATE_MACHINE_ARN: sagaStateMachineArn(topology, region),
     };
     const byName = {} as Record<FunctionName, nodejs.NodejsFunction>;
     for (const name of FUNCTION_NAMES) {
@@ -80,9 +81,23 @@ export class CellFunctions extends Construct {
         `AwsSolutions-IAM5[Resource::${nagArnToken(tables.byKind.events)}/index/*]`,
         'Grants on the events table include its indexes; it has a single index (byPartition), used by repair and queries.',
       );
+      acknowledge(
+        fn,
+        `AwsSolutions-IAM5[Resource::${nagArnToken(tables.byKind.state)}/index/*]`,
+        'Grants on the state table include its indexes; it has a single index (byDue), queried by the saga sweep.',
+      );
     }
     this.grantPeerTables(topology, region);
     bus.grantPutEventsTo(byName['lag-monitor']);
+    // The API begins sagas and the sweep resumes them: both start executions of this region's Saga machine.
+    for (const fn of [byName.api, byName.saga]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [sagaStateMachineArn(topology, region)],
+        }),
+      );
+    }
   }
 
   private wirePublisher(eventsTable: dynamodb.ITable, bus: events.IEventBus): void {
@@ -109,7 +124,7 @@ export class CellFunctions extends Construct {
   }
 
   private grantTables(tables: Tables): void {
-    const { api, applier, runbook } = this.byName;
+    const { api, applier, runbook, saga } = this.byName;
     const lagMonitor = this.byName['lag-monitor'];
     const { events: log, state, replication, control, quarantine, idempotency } = tables.byKind;
     // control: the API claims new partitions and writes back quorum reads (its own copy and the peers').
@@ -121,6 +136,9 @@ export class CellFunctions extends Construct {
     log.grantWriteData(lagMonitor);
     for (const table of [replication, control]) table.grantReadData(lagMonitor);
     for (const table of [log, state, replication, control, quarantine]) table.grantReadWriteData(runbook);
+    // saga: steps are commands (events, state, the control copy for fencing); the sweep queries state/byDue.
+    for (const table of [log, state, control]) table.grantReadWriteData(saga);
+    replication.grantReadData(saga);
   }
 
   /**
@@ -137,9 +155,11 @@ export class CellFunctions extends Construct {
     this.byName.api.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
     );
-    this.byName.runbook.addToRolePolicy(
-      new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
-    );
+    for (const fn of [this.byName.runbook, this.byName.saga]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
+      );
+    }
     this.byName.runbook.addToRolePolicy(
       new iam.PolicyStatement({
         actions: read,

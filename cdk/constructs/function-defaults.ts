@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The handlers of a cell; each is `functions/<name>/handler.ts` exporting `handler`. */
-export const FUNCTION_NAMES = ['api', 'publisher', 'applier', 'lag-monitor', 'runbook'] as const;
+export const FUNCTION_NAMES = ['api', 'publisher', 'applier', 'lag-monitor', 'runbook', 'saga'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export interface FunctionSettings {
@@ -45,6 +45,13 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     memorySize: 1024,
     timeout: Duration.minutes(5),
   },
+  saga: {
+    description: 'Saga (transfer) steps for the Saga state machine, and the recovery sweep every minute',
+    memorySize: 1024,
+    // A step crosses at most a forward to a peer (routing.forwardTimeoutMs) plus local writes; the sweep
+    // lists and starts at most a few hundred executions.
+    timeout: Duration.seconds(60),
+  },
 };
 
 /** Powertools service name, which is also the `service` dimension of every metric a function emits. */
@@ -67,6 +74,9 @@ export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
   'lag-monitor':
     'A scheduled tick every minute; a failed tick is superseded by the next one and its error alarm fires.',
   runbook: 'Invoked synchronously by Step Functions, which retries, catches and records every failure.',
+  saga:
+    'Invoked synchronously by Step Functions (which retries and catches every failure) and by the sweep ' +
+    'schedule, whose next tick a minute later redoes what a failed one missed.',
 };
 
 /**

@@ -8,6 +8,7 @@ import { FailoverTrigger } from '../constructs/failover-trigger.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
+import { Sagas } from '../constructs/sagas/sagas.ts';
 import { Tables } from '../constructs/tables.ts';
 import { RUNBOOK_NAMES } from '../naming.ts';
 
@@ -23,6 +24,8 @@ export class RegionalStack extends Stack {
   public readonly replication: ReplicationBus;
   public readonly api: CellApi;
   public readonly runbooks: Runbooks;
+  /** The Saga machine (transfers) and its recovery sweep. */
+  public readonly sagas: Sagas;
   /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
   public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
@@ -42,6 +45,7 @@ export class RegionalStack extends Stack {
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
     this.api = new CellApi(this, 'Api', { topology, region, handler: this.functions.byName.api });
     this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
+    this.sagas = new Sagas(this, 'Sagas', { topology, fn: this.functions.byName.saga });
     this.repairSchedule =
       repairScheduleOf(topology)?.region === region
         ? new RepairSchedule(this, 'RepairSchedule', { topology, repair: this.runbooks.byName.Repair })
@@ -67,5 +71,6 @@ export class RegionalStack extends Stack {
     for (const name of RUNBOOK_NAMES) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: this.runbooks.byName[name].stateMachineArn });
     }
+    new CfnOutput(this, 'SagaStateMachineArn', { value: this.sagas.machine.stateMachineArn });
   }
 }

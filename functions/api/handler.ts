@@ -1,77 +1,35 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createApiHandler, multiRegionDeps } from '../../lib/api/index.ts';
+import { createApiHandler } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
-import {
-  QuarantineStore,
-  ReplicationWatermarks,
-  replicationStatus,
-  WatermarkStore,
-} from '../../lib/replication/index.ts';
-import { FetchPeerTransport, parseRegionEndpoints } from '../../lib/routing/index.ts';
+import { QuarantineStore, replicationStatus } from '../../lib/replication/index.ts';
 import { cellRuntime } from '../shared/environment.ts';
+import { regionWiring } from '../shared/region.ts';
 
 const logger = new Logger();
 const runtime = cellRuntime();
 const { environment, topology } = runtime;
 const region = environment.MULTIACTIVE_REGION;
-const endpoints = parseRegionEndpoints(environment.REGION_ENDPOINTS);
-
-/** One client per region for the quorum control state (tables have the same name in every region). */
-const controlClients = Object.fromEntries(
-  topology.regions.map((r) => [
-    r.name,
-    r.name === region
-      ? runtime.doc
-      : DynamoDBDocumentClient.from(new DynamoDBClient({ region: r.name }), {
-          marshallOptions: { removeUndefinedValues: true },
-        }),
-  ]),
+const wiring = regionWiring(runtime, (sagaId, error) =>
+  logger.error('saga execution not started; the sweep will start it', { sagaId, error }),
 );
-
-const replication = { client: runtime.doc, tableName: environment.TABLE_REPLICATION };
-const watermarkStore = new WatermarkStore(replication);
-/** Watermarks for read-your-writes and lag for the sync breakers, from the local replication table. */
-const watermarks = new ReplicationWatermarks({
-  store: watermarkStore,
-  heartbeatIntervalMs: topology.thresholds.heartbeatIntervalMs,
-});
-
-const multiRegion = multiRegionDeps({
-  topology,
-  region,
-  controlClients,
-  controlTable: environment.TABLE_CONTROL,
-  events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
-  states: runtime.states,
-  transport: new FetchPeerTransport({ endpoints }),
-  endpoints,
-  lag: watermarks,
-  watermarks,
-});
 
 const statusDeps = {
   region,
   peers: peersOf(topology, region),
-  watermarks: watermarkStore,
+  watermarks: wiring.watermarkStore,
   quarantine: new QuarantineStore({ client: runtime.doc, tableName: environment.TABLE_QUARANTINE }),
-  conflicts: new ConflictRecordStore(replication),
+  conflicts: new ConflictRecordStore({ client: runtime.doc, tableName: environment.TABLE_REPLICATION }),
 };
 /** Lag per origin, quarantined events and open conflicts (`GET /v1/replication/status`, `/health`). */
 const status = () => replicationStatus(statusDeps);
 
-/** The regional HTTP API: commands (routed to their home), reads (read-your-writes), /health. */
+/** The regional HTTP API: commands (routed to their home), reads (read-your-writes), transfers, /health. */
 export const handler = createApiHandler({
-  registry: runtime.registry,
-  events: runtime.events,
-  states: runtime.states,
-  clock: runtime.clock,
-  region,
-  partitions: topology.partitions,
-  ...multiRegion.api,
+  ...wiring.commands,
+  ...wiring.multiRegion.api,
+  sagas: wiring.sagas.api,
   idempotency: new DynamoDBPersistenceLayer({
     tableName: environment.TABLE_IDEMPOTENCY,
     awsSdkV3Client: runtime.dynamodb,

@@ -19,6 +19,8 @@ const environmentSchema = z.object({
   TABLE_IDEMPOTENCY: z.string().min(3),
   EVENT_BUS_NAME: z.string().min(1),
   REGION_ENDPOINTS: z.string().default('{}'),
+  /** This region's Saga state machine (the API begins sagas, the sweep resumes them). */
+  SAGA_STATE_MACHINE_ARN: z.string().default(''),
 });
 export type CellEnvironment = z.infer<typeof environmentSchema>;
 

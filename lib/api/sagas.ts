@@ -16,18 +16,15 @@ import {
 import { HttpError } from './http-error.ts';
 import { parseJsonBody, pathParameter } from './request.ts';
 import { jsonResponse } from './responses.ts';
-import { type ApiRouting, routeRead, routeWrite } from './routing.ts';
+import { type ApiRouting, routeRead, routeWrite, toApiResult } from './routing.ts';
 
 /** What the saga routes need besides the API's own deps (built by the handler or the sandbox). */
 export interface SagaApiDeps extends Omit<SagaBeginDeps, 'commands'> {
   readonly sagas: readonly AnySaga[];
   /** `?wait=true`: how long to wait for the outcome (topology `sagas.waitMs`). */
   readonly waitMs: number;
-  /**
-   * A forwarded request waits at most this long (below the forwarding region's routing.forwardTimeoutMs),
-   * so the forwarder gets the 202 instead of timing out.
-   */
-  readonly forwardedWaitMs?: number;
+  /** Pause between two looks at an unfinished saga while waiting (default 25 ms here, 100 ms at a peer). */
+  readonly pollMs?: number;
 }
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -53,6 +50,25 @@ function sagaRequest(saga: AnySaga, body: unknown) {
   const issues = [...(key.success ? [] : key.error.issues), ...(input.success ? [] : input.error.issues)];
   if (!key.success || !input.success) throw invalid(issues, shape);
   return { input: input.data, idempotencyKey: key.data.idempotencyKey };
+}
+
+/**
+ * `?wait=true` for a saga begun at another region (its home): asks the home until the saga has ended or
+ * the deadline passed; the home's answer once ended, else undefined (the caller answers its 202).
+ */
+async function waitAtHome(
+  routing: ApiRouting,
+  input: { home: string; path: string; deadline: number; pollMs?: number },
+): Promise<Result | undefined> {
+  while (Date.now() < input.deadline) {
+    await new Promise((resolve) => setTimeout(resolve, input.pollMs ?? 100));
+    const answer = toApiResult(
+      await routing.router.forward(input.home, { method: 'GET', path: input.path, headers: {} }),
+    );
+    const status = (JSON.parse(String(answer.body ?? '{}')) as { status?: string }).status;
+    if (answer.statusCode === 200 && FINISHED.has(status as SagaState['status'])) return answer;
+  }
+  return undefined;
 }
 
 /** A saga as the API answers it: its id under the saga's own name, its input, status and steps. */
@@ -86,21 +102,28 @@ export function sagaRoutes(
     const post: Route = async (event) => {
       const { input, idempotencyKey } = sagaRequest(saga, parseJsonBody(event));
       const sagaId = sagaIdFor(saga, input, idempotencyKey, commands.partitions);
+      // A forwarded request never waits at the home: the forwarder would give up (forwardTimeoutMs)
+      // before the outcome; the region the client called waits instead, asking the home.
       const forwarded = headerValue(event.headers, ROUTING_HEADERS.forwardedBy) !== undefined;
-      const wait = event.queryStringParameters?.wait === 'true';
-      const waitMs = forwarded ? Math.min(deps.waitMs, deps.forwardedWaitMs ?? deps.waitMs) : deps.waitMs;
+      const wait = event.queryStringParameters?.wait === 'true' && !forwarded;
+      const deadline = Date.now() + deps.waitMs;
       const runLocal = async () => {
         const { state } = await beginSaga(begin, { saga, sagaId, input });
+        const waitMs = Math.max(0, deadline - Date.now());
         const final =
           wait && !FINISHED.has(state.status)
-            ? ((await waitForOutcome(commands, { saga, sagaId, waitMs })) ?? state)
+            ? ((await waitForOutcome(commands, { saga, sagaId, waitMs, pollMs: deps.pollMs ?? 25 })) ?? state)
             : state;
         return jsonResponse(FINISHED.has(final.status) ? 200 : 202, sagaView(saga, sagaId, final), {
           location: `/v1/${saga.route}/${sagaId}`,
         });
       };
       if (!routing) return runLocal();
-      return routeWrite(routing, { tier: 'core', aggregateId: sagaId, event, runLocal });
+      const answer = await routeWrite(routing, { tier: 'core', aggregateId: sagaId, event, runLocal });
+      const home = answer.headers?.[ROUTING_HEADERS.region];
+      if (!wait || answer.statusCode !== 202 || typeof home !== 'string' || home === commands.region)
+        return answer;
+      return (await waitAtHome(routing, { home, path: `/v1/${saga.route}/${sagaId}`, deadline })) ?? answer;
     };
     const get: Route = async (event) => {
       const sagaId = pathParameter(event, 'id');

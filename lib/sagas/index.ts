@@ -49,6 +49,7 @@ export {
   type StepCommand,
   type StepOutcome,
 } from './ports.ts';
+export { type RegionSagaOptions, type RegionSagas, regionSagas, type SagaTimers } from './region.ts';
 export { RoutedCommandPort, type RoutedCommandPortOptions } from './routed-port.ts';
 export {
   FINISHED,

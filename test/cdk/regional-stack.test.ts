@@ -26,6 +26,7 @@ const ENV_CONTRACT = [
   'POWERTOOLS_METRICS_NAMESPACE',
   'POWERTOOLS_LOG_LEVEL',
   'REGION_ENDPOINTS',
+  'SAGA_STATE_MACHINE_ARN',
   'NODE_OPTIONS',
 ];
 
@@ -36,8 +37,8 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
   it('deploys the same set of resources as every other region', () => {
     const t = template();
     t.resourceCountIs('AWS::DynamoDB::Table', 6);
-    t.resourceCountIs('AWS::Lambda::Function', 5);
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
+    t.resourceCountIs('AWS::Lambda::Function', 6);
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
     t.resourceCountIs('AWS::Events::EventBus', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Route', 2);

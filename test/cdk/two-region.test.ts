@@ -76,7 +76,7 @@ describe('RegionalStack with two regions (eu-central-1, eu-west-2)', () => {
     );
   });
 
-  it('still deploys all five runbooks in each region', () => {
+  it('still deploys all five runbooks and the Saga machine in each region', () => {
     for (const region of ['eu-central-1', 'eu-west-2']) {
       const machines = templates[region]!.findResources('AWS::StepFunctions::StateMachine');
       expect(
@@ -88,6 +88,7 @@ describe('RegionalStack with two regions (eu-central-1, eu-west-2)', () => {
         'multiactive-pair-Failover',
         'multiactive-pair-Repair',
         'multiactive-pair-ResolveConflict',
+        'multiactive-pair-Saga',
         'multiactive-pair-Switchover',
       ]);
     }

@@ -13,8 +13,10 @@ export interface HttpRequest {
   base64?: boolean;
 }
 
-/** An API Gateway HTTP API v2 event built from the recorded sample, for one request. */
-export function httpEvent(request: HttpRequest): APIGatewayProxyEventV2 {
+/** An API Gateway HTTP API v2 event built from the recorded sample, for one request (path may carry `?query`). */
+export function httpEvent(input: HttpRequest): APIGatewayProxyEventV2 {
+  const [path = '', query = ''] = input.path.split('?', 2);
+  const request = { ...input, path };
   const routeKey = request.path === '/health' ? 'GET /health' : `${request.method} /v1/{proxy+}`;
   const body =
     request.body === undefined
@@ -26,6 +28,8 @@ export function httpEvent(request: HttpRequest): APIGatewayProxyEventV2 {
     ...sample,
     routeKey,
     rawPath: request.path,
+    rawQueryString: query,
+    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
     headers: { ...sample.headers, ...request.headers },
     requestContext: {
       ...sample.requestContext,

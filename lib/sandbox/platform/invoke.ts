@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { SagaTaskRequest } from '../../sagas/index.ts';
 import { NoLocalHandlerError } from '../errors.ts';
 import type { EventBridgeEvent } from '../eventbridge/index.ts';
 import type { RunbookTaskRequest } from '../state-machines/runbook-port.ts';
@@ -29,6 +30,8 @@ export function localInvoker(input: {
       return () => functions.lagMonitor();
     case 'runbook':
       return (payload) => functions.runbook(payload as RunbookTaskRequest);
+    case 'saga':
+      return (payload) => functions.saga(payload as SagaTaskRequest);
     case 'api':
       return (payload) => functions.api(payload as APIGatewayProxyEventV2, {} as Context);
     default:

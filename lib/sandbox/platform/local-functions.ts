@@ -2,6 +2,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { createApiHandler, type MultiRegion } from '../../api/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
+import type { CommandDeps } from '../../commands/index.ts';
 import { peersOf, type Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
@@ -16,6 +17,14 @@ import {
   replicationStatus,
   runLagMonitorTick,
 } from '../../replication/index.ts';
+import type { HomeLookup } from '../../routing/index.ts';
+import {
+  type AnySaga,
+  regionSagas,
+  type SagaStarter,
+  type SagaTaskRequest,
+  type SagaTimers,
+} from '../../sagas/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
@@ -55,6 +64,14 @@ export interface LocalFunctionDeps {
   readonly originReader: OriginReader;
   readonly lag: LagRecorder;
   readonly runbook: RunbookHandler;
+  /** The application's sagas, their timers, and how this region starts Saga executions. */
+  readonly sagas: {
+    readonly definitions: readonly AnySaga[];
+    readonly timers: SagaTimers;
+    readonly starter: SagaStarter;
+    /** Partition homes without claiming (the region's PartitionOwnership). */
+    readonly homes: HomeLookup;
+  };
   /**
    * A local override: true makes /health answer 503 whatever the control state says. The control state's
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
@@ -71,6 +88,8 @@ export interface LocalFunctions {
   readonly applier: (event: EventBridgeEvent) => Promise<ApplyOutcome>;
   readonly lagMonitor: () => Promise<LagMonitorTick>;
   readonly runbook: RunbookHandler;
+  /** The saga function: Saga machine tasks and the recovery sweep. */
+  readonly saga: (request: SagaTaskRequest) => Promise<Record<string, unknown>>;
   readonly counters: HandlerCounters;
 }
 
@@ -97,14 +116,31 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       quarantine: stores.quarantine,
       conflicts: stores.conflicts,
     });
-  const api = createApiHandler({
+  const commands: CommandDeps = {
     registry: deps.registry,
     events: stores.events,
     states: stores.states,
     clock: stores.clock,
     region,
     partitions: topology.partitions,
+    fenceCoreWrite: deps.multiRegion.fenceCoreWrite,
+    ...(deps.multiRegion.replicateBeforeAck
+      ? { replicateBeforeAck: deps.multiRegion.replicateBeforeAck }
+      : {}),
+  };
+  const sagas = regionSagas({
+    sagas: deps.sagas.definitions,
+    commands,
+    router: deps.multiRegion.routing.router,
+    homes: deps.sagas.homes,
+    starter: deps.sagas.starter,
+    states: { client: deps.clients.doc, tableName: stores.tables.state },
+    timers: deps.sagas.timers,
+  });
+  const api = createApiHandler({
+    ...commands,
     ...deps.multiRegion,
+    sagas: sagas.api,
     idempotency: new DynamoDBPersistenceLayer({
       tableName: stores.tables.idempotency,
       awsSdkV3Client: deps.clients.dynamodb,
@@ -154,6 +190,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         watermarks: stores.watermarks,
       }),
     runbook: (request: RunbookTaskRequest) => deps.runbook(request),
+    saga: sagas.handler,
     counters,
   };
 }

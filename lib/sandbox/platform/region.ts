@@ -5,6 +5,7 @@ import type { Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { eventStoreOriginReader } from '../../replication/index.ts';
+import type { AnySaga, SagaStarter } from '../../sagas/index.ts';
 import { createTables } from '../../store/index.ts';
 import type { StreamMappingSpec } from '../cdk/event-sources.ts';
 import { type LocalClients, localClients } from '../dynamodb/clients.ts';
@@ -27,6 +28,8 @@ export interface SandboxRegionOptions {
   readonly region: string;
   readonly topology: Topology;
   readonly registry: AggregateRegistry;
+  /** The application's sagas (transfers), served by the API and run by the Saga machine. */
+  readonly sagas: readonly AnySaga[];
   readonly wan: WanNetwork;
   readonly timing: SandboxTiming;
   readonly lag: LagRecorder;
@@ -71,6 +74,7 @@ export class SandboxRegion {
   private server: Server | undefined;
   private port = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private sweep: NodeJS.Timeout | undefined;
   private down = false;
 
   constructor(options: SandboxRegionOptions) {
@@ -112,6 +116,8 @@ export class SandboxRegion {
     peers: readonly SandboxRegion[];
     mapping: StreamMappingSpec;
     runbook: RunbookFactory;
+    /** StartExecution of this region's Saga machine. */
+    sagaStarter: SagaStarter;
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
     const { wan, timing, topology } = this.options;
@@ -141,6 +147,16 @@ export class SandboxRegion {
       originReader: wanOriginReader(this.name, reader, wan),
       lag: this.options.lag,
       runbook: input.runbook(this),
+      sagas: {
+        definitions: this.options.sagas,
+        starter: input.sagaStarter,
+        homes: multiRegion.ownership,
+        timers: {
+          holdMs: timing.sagaHoldMs,
+          resumeAfterMs: timing.sagaResumeAfterMs,
+          waitMs: timing.sagaWaitMs,
+        },
+      },
       drained: () => this.drained,
     });
     this.wired = { functions, multiRegion, mapping: input.mapping };
@@ -280,11 +296,19 @@ export class SandboxRegion {
     };
     tick();
     this.heartbeat = setInterval(tick, this.options.timing.heartbeatIntervalMs);
+    // The recovery sweep of sagas left in doubt (an EventBridge schedule invoking the saga function in AWS).
+    this.sweep = setInterval(() => {
+      functions
+        .saga({ task: 'Sweep' })
+        .catch((error) => this.options.log(`${this.name}: saga sweep failed: ${String(error)}`));
+    }, this.options.timing.sagaSweepMs);
   }
 
   private async stopPipelines(): Promise<void> {
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    clearInterval(this.sweep);
+    this.sweep = undefined;
     await this.poller?.stop();
   }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates, exampleSagas } from '../../../events/index.ts';
 import { loadTopology, parseTopology, regionNames, type Topology } from '../../config/index.ts';
 import { createRegistry } from '../../model/index.ts';
 import { streamMappingsOf } from '../cdk/event-sources.ts';
@@ -10,7 +10,11 @@ import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
-import { type ExecutionResult, StateMachineRunner } from '../state-machines/runner.ts';
+import {
+  ExecutionAlreadyExistsError,
+  type ExecutionResult,
+  StateMachineRunner,
+} from '../state-machines/runner.ts';
 import { WanNetwork } from '../wan/index.ts';
 import { type ConsistencyReport, checkConsistency } from './consistency.ts';
 import { type SandboxGtm, startGtm } from './gtm.ts';
@@ -81,6 +85,7 @@ export class Sandbox {
   private gtmRef: SandboxGtm | undefined;
   private readonly log: (line: string) => void;
   private readonly started: Promise<ExecutionResult>[] = [];
+  private readonly sagaRuns = new Set<Promise<ExecutionResult>>();
 
   private constructor(input: {
     topology: Topology;
@@ -114,7 +119,9 @@ export class Sandbox {
     const topology = narrowed(full, options.regions ?? regionNames(full).length);
     const names = regionNames(topology);
     const timing: SandboxTiming = {
-      ...(options.fast ? fastTiming() : defaultTiming(topology.thresholds.heartbeatIntervalMs)),
+      ...(options.fast
+        ? fastTiming()
+        : defaultTiming(topology.thresholds.heartbeatIntervalMs, topology.sagas)),
       ...options.timing,
     };
     const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
@@ -127,6 +134,7 @@ export class Sandbox {
           region,
           topology,
           registry,
+          sagas: exampleSagas,
           wan,
           timing,
           lag,
@@ -182,18 +190,24 @@ export class Sandbox {
         peers: this.regions.filter((r) => r !== region),
         mapping,
         runbook: options.runbook ?? sandboxRunbooks(() => this.regions),
+        sagaStarter: { start: async (input, name) => this.startSaga(region.name, input, name) },
       });
     }
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
     this.runner = new StateMachineRunner({
       machines,
-      invoke: (region, functionName, payload) =>
-        localInvoker({
+      invoke: async (region, functionName, payload) => {
+        // A Saga execution of a killed region dies with it (its steps would otherwise write to the tables
+        // of a region that is gone); the new home's sweep resumes the saga.
+        if (this.region(region).isDown && functionName.endsWith('-saga'))
+          throw new SandboxError(`${region} is down: ${functionName} cannot run`);
+        return localInvoker({
           functions: this.region(region).functions,
           env: this.topology.name,
           region,
           functionName,
-        })(payload),
+        })(payload);
+      },
       waitScale: this.timing.waitScale,
     });
     const ctx = {
@@ -274,6 +288,29 @@ export class Sandbox {
   /** Waits for executions started by rules so far. */
   async settleExecutions(): Promise<ExecutionResult[]> {
     return Promise.all(this.started);
+  }
+
+  /**
+   * StartExecution of a region's Saga machine, named (a name already used starts nothing); the execution
+   * runs in the background. A region that is down cannot start one (its Lambda is gone with it).
+   */
+  private startSaga(region: string, input: unknown, name: string): void {
+    if (this.region(region).isDown) throw new SandboxError(`${region} is down`);
+    let run: Promise<ExecutionResult>;
+    try {
+      run = this.runner.start(region, 'Saga', input, name);
+    } catch (error) {
+      if (error instanceof ExecutionAlreadyExistsError) return;
+      throw error;
+    }
+    if (this.sagaRuns.has(run)) return;
+    this.sagaRuns.add(run);
+    run.finally(() => this.sagaRuns.delete(run)).catch(() => undefined);
+  }
+
+  /** Waits until no Saga execution runs (each may start others through the sweep meanwhile). */
+  async settleSagas(): Promise<void> {
+    while (this.sagaRuns.size > 0) await Promise.allSettled([...this.sagaRuns]);
   }
 
   /** Names of the state machines of a region. */

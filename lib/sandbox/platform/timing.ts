@@ -27,11 +27,42 @@ export interface SandboxTiming {
   readonly skewMarginMs: number;
   /** Multiplies Wait states of the state machines (1 = as written in the ASL). */
   readonly waitScale: number;
+  /**
+   * Sagas (topology `sagas`): a Try's hold expires after sagaHoldMs, an idle saga is resumed after
+   * sagaResumeAfterMs by the recovery sweep that runs in every region every sagaSweepMs (an EventBridge
+   * schedule in AWS), and `?wait=true` waits up to sagaWaitMs.
+   */
+  readonly sagaHoldMs: number;
+  readonly sagaResumeAfterMs: number;
+  readonly sagaSweepMs: number;
+  readonly sagaWaitMs: number;
 }
 
+/** The saga timers of a topology (`sagas`), as the sandbox runs them by default. */
+export interface SagaTopologyTimers {
+  readonly holdMs: number;
+  readonly resumeAfterMs: number;
+  readonly sweepIntervalSeconds: number;
+  readonly waitMs: number;
+}
+
+const AWS_SAGAS: SagaTopologyTimers = {
+  holdMs: 60_000,
+  resumeAfterMs: 30_000,
+  sweepIntervalSeconds: 60,
+  waitMs: 5_000,
+};
+
 /** Timers close to AWS's: 10 s health checks (threshold 3), heartbeats every 5 s, real RTTs. */
-export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
+export function defaultTiming(
+  heartbeatIntervalMs: number,
+  sagas: SagaTopologyTimers = AWS_SAGAS,
+): SandboxTiming {
   return {
+    sagaHoldMs: sagas.holdMs,
+    sagaResumeAfterMs: sagas.resumeAfterMs,
+    sagaSweepMs: sagas.sweepIntervalSeconds * 1_000,
+    sagaWaitMs: sagas.waitMs,
     wanTimeScale: 1,
     streamPollMs: 250,
     heartbeatIntervalMs,
@@ -60,5 +91,11 @@ export function fastTiming(): SandboxTiming {
     leaseMs: 2_000,
     skewMarginMs: 300,
     waitScale: 0.02,
+    // A hold outlives a killed region's failover (detection 1.5 s + lease hold 2.3 s) and still expires
+    // within a chaos fault's window; the sweep looks every second.
+    sagaHoldMs: 5_000,
+    sagaResumeAfterMs: 2_000,
+    sagaSweepMs: 1_000,
+    sagaWaitMs: 5_000,
   };
 }

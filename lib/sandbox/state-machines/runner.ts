@@ -51,6 +51,17 @@ class LambdaFunctionError extends Error {
   }
 }
 
+/** StartExecution with a name already used for the machine (Step Functions keeps names for 90 days). */
+export class ExecutionAlreadyExistsError extends Error {
+  override readonly name = 'ExecutionAlreadyExists';
+  constructor(
+    readonly stateMachine: string,
+    readonly executionName: string,
+  ) {
+    super(`an execution named ${executionName} of ${stateMachine} already exists`);
+  }
+}
+
 /** The library's JSON value type (not exported by name). */
 type JSONValue = Parameters<StateMachine['run']>[0];
 type Handler = (input: JSONValue) => Promise<JSONValue>;
@@ -66,6 +77,11 @@ export class StateMachineRunner {
   private readonly history: ExecutionResult[] = [];
   /** Each machine's ASL verdict, validated once when the runner is built (see validation.ts). */
   private readonly verdicts: Map<StateMachineSpec, Promise<void>>;
+  /** Named executions by `<machine arn>/<name>`, with their input, as StartExecution remembers them. */
+  private readonly named = new Map<
+    string,
+    { input: string; result: Promise<ExecutionResult>; done: boolean }
+  >();
   private counter = 0;
 
   constructor(options: StateMachineRunnerOptions) {
@@ -81,6 +97,25 @@ export class StateMachineRunner {
   /** Every finished execution, oldest first. */
   executions(): readonly ExecutionResult[] {
     return this.history;
+  }
+
+  /**
+   * StartExecution with a name: the same name and input while that execution runs is the same execution;
+   * any other reuse of the name throws ExecutionAlreadyExistsError, as in Step Functions.
+   */
+  start(region: string, name: string, input: unknown, executionName: string): Promise<ExecutionResult> {
+    const spec = this.find(region, name);
+    const key = `${spec.arn}/${executionName}`;
+    const given = JSON.stringify(input);
+    const known = this.named.get(key);
+    if (known && !known.done && known.input === given) return known.result;
+    if (known) throw new ExecutionAlreadyExistsError(spec.name, executionName);
+    const entry = { input: given, result: this.run(region, name, input), done: false };
+    entry.result.finally(() => {
+      entry.done = true;
+    });
+    this.named.set(key, entry);
+    return entry.result;
   }
 
   /** Runs an execution to its end (StartExecution + wait). Accepts the machine's name or its runbook suffix. */

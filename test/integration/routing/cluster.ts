@@ -1,8 +1,9 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { exampleAggregates } from '../../../events/index.ts';
-import { type ApiDeps, createApiHandler } from '../../../lib/api/index.ts';
+import { type ApiDeps, createApiHandler, type SagaApiDeps } from '../../../lib/api/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
+import type { CommandDeps } from '../../../lib/commands/index.ts';
 import { loadTopology } from '../../../lib/config/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
@@ -123,7 +124,18 @@ export interface Answer {
   headers: Record<string, string>;
 }
 
+/** What a region offers a test that adds sagas to it (see `ClusterOptions.sagas`). */
+export interface CellParts {
+  readonly name: RegionName;
+  readonly commands: CommandDeps;
+  readonly router: CommandRouter;
+  readonly ownership: PartitionOwnership;
+  readonly tables: TestRegion;
+}
+
 export interface ClusterOptions {
+  /** Adds sagas (transfers) to every region's API. */
+  sagas?: (cell: CellParts) => SagaApiDeps;
   mode?: CoreMode;
   waitMs?: number;
   leaseMs?: number;
@@ -252,8 +264,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       breakers: { service: breakers, sync, traffic },
     };
+    const sagas = options.sagas?.({ name, commands: deps, router, ownership, tables: t });
     const handler = createApiHandler({
       ...deps,
+      ...(sagas ? { sagas } : {}),
       idempotency: new DynamoDBPersistenceLayer({
         tableName: t.tables.idempotency,
         awsSdkV3Client: t.dynamodb,

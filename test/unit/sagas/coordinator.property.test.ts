@@ -5,46 +5,26 @@ import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
   type CoordinatorDeps,
-  cancelSaga,
-  confirmSaga,
-  decideSaga,
+  createSagaTaskHandler,
   type SagaCommandPort,
   type SagaState,
+  type SweepDeps,
   sagaCatalog,
-  trySaga,
 } from '../../../lib/sagas/index.ts';
 import { type Delivery, MemorySagaPort } from '../../support/memory-saga-port.ts';
+import { executeSaga } from '../../support/saga-machine.ts';
 
 const registry = createRegistry(exampleAggregates);
 const sagas = sagaCatalog(exampleSagas);
 const sagaId = 'tr-prop';
+/** These tests run executions by hand: the sweep is never asked to run. */
+const NO_SWEEP = {} as SweepDeps;
 const input = { from: 'src', to: 'dst', amount: 40 };
 
-/** One execution of the Saga machine as its ASL says: retries per task, Try's failure cancels, others end in doubt. */
-async function execute(deps: CoordinatorDeps): Promise<'succeeded' | 'in-doubt'> {
-  const task = { saga: 'transfer', sagaId };
-  const attempt = async <T>(times: number, fn: () => Promise<T>): Promise<T> => {
-    for (let i = 1; ; i++) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (i >= times) throw error;
-      }
-    }
-  };
-  let tryError: { Error: string } | undefined;
-  await attempt(3, () => trySaga(deps, task)).catch((e: Error) => {
-    tryError = { Error: e.name };
-  });
-  try {
-    const decided = await attempt(5, () => decideSaga(deps, { ...task, ...(tryError ? { tryError } : {}) }));
-    await attempt(6, () =>
-      decided.outcome === 'confirm' ? confirmSaga(deps, task) : cancelSaga(deps, task),
-    );
-    return 'succeeded';
-  } catch {
-    return 'in-doubt';
-  }
+/** One execution of the Saga machine over `deps` (the ASL's retries and catches, see executeSaga). */
+function execute(deps: CoordinatorDeps) {
+  const run = createSagaTaskHandler({ coordinator: deps, sweep: NO_SWEEP });
+  return executeSaga(run, { saga: 'transfer', sagaId });
 }
 
 function setup(deliveries: readonly Delivery[], holdMs: number) {
@@ -150,7 +130,7 @@ describe('saga coordinator under lost, duplicated and concurrent steps', () => {
 
   it('confirms a transfer when nothing fails, and cancels one whose hold was refused', async () => {
     const memory = setup([], 1_000);
-    expect(await execute({ sagas, port: memory, now: () => 1 })).toBe('succeeded');
+    expect(await execute({ sagas, port: memory, now: () => 1 })).toBe('confirmed');
     expect(memory.stateOf<SagaState>('transfer', sagaId).status).toBe('confirmed');
     expect(memory.stateOf<AccountState>('account', 'dst').balance).toBe(47);
     const poor = setup([], 1_000);

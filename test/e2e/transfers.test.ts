@@ -1,0 +1,205 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fencePartition, partitionOf, unfencePartition } from '../../lib/ownership/index.ts';
+import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+
+const A = 'us-east-1';
+const B = 'eu-west-1';
+const C = 'ap-southeast-1';
+const stamp = Date.now().toString(36);
+
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sandbox = await Sandbox.start({ fast: true });
+}, 180_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+}, 30_000);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function call(region: string, path: string, body?: unknown) {
+  const response = await fetch(`${sandbox.region(region).apiUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    redirect: 'manual',
+  });
+  const json = (await response.json()) as Record<string, unknown>;
+  return { status: response.status, region: response.headers.get('x-multiactive-region'), body: json };
+}
+
+async function until<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(100);
+  }
+}
+
+let counter = 0;
+/** A fresh account homed in `region` (its partition unclaimed or already homed there), funded. */
+async function accountIn(region: string, balance: number): Promise<string> {
+  for (;;) {
+    const id = `e2e-tr-${stamp}-${++counter}`;
+    const entry = await sandbox
+      .region(region)
+      .multiRegion.map.read(partitionOf(id, sandbox.topology.partitions));
+    if (entry && entry.home !== region) continue;
+    const opened = await call(region, `/v1/account/${id}/commands`, {
+      type: 'OpenAccount',
+      payload: { owner: id, currency: 'EUR' },
+    });
+    expect(opened).toMatchObject({ status: 200, region });
+    if (balance > 0) {
+      const funded = await call(region, `/v1/account/${id}/commands`, {
+        type: 'Deposit',
+        payload: { amount: balance },
+      });
+      expect(funded.status).toBe(200);
+    }
+    return id;
+  }
+}
+
+/** The account as its home sees it. */
+async function accountAt(region: string, id: string) {
+  return (await call(region, `/v1/account/${id}`)).body.state as { balance: number; held?: number };
+}
+
+describe('transfers in the sandbox (three regions, fast timers)', () => {
+  it('moves money between accounts homed in different regions through the Saga machine of the source home', async () => {
+    const from = await accountIn(A, 100);
+    const to = await accountIn(C, 5);
+    const answer = await call(A, '/v1/transfers?wait=true', {
+      from,
+      to,
+      amount: 30,
+      idempotencyKey: `k1-${stamp}`,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ from, to, amount: 30, status: 'confirmed', reason: null });
+    const transferId = String(answer.body.transferId);
+    expect(await accountAt(A, from)).toMatchObject({ balance: 70, held: 0 });
+    expect(await accountAt(C, to)).toMatchObject({ balance: 35 });
+
+    const execution = sandbox
+      .executions()
+      .find((e) => e.stateMachine === 'multiactive-dev-Saga' && e.status === 'SUCCEEDED');
+    expect(execution).toMatchObject({
+      region: A,
+      states: expect.arrayContaining(['Try', 'Decide', 'Confirm', 'Confirmed']),
+    });
+    const read = await call(A, `/v1/transfers/${transferId}`);
+    expect(read.status).toBe(200);
+    expect((read.body.history as Array<{ type: string }>).map((h) => h.type)).toEqual([
+      'SagaBegun',
+      'ParticipantTried',
+      'SagaConfirming',
+      'ParticipantConfirmed',
+      'ParticipantConfirmed',
+      'SagaConfirmed',
+    ]);
+  }, 60_000);
+
+  it('answers the same request again, from any region, with the same transfer, and refuses its key with another body', async () => {
+    const from = await accountIn(B, 50);
+    const to = await accountIn(A, 0);
+    const key = `k2-${stamp}`;
+    const first = await call(B, '/v1/transfers', { from, to, amount: 20, idempotencyKey: key });
+    expect([200, 202]).toContain(first.status);
+    expect(first.body).toMatchObject({ from, to, amount: 20 });
+    const again = await call(C, '/v1/transfers?wait=true', { from, to, amount: 20, idempotencyKey: key });
+    expect(again).toMatchObject({
+      status: 200,
+      region: B,
+      body: { transferId: first.body.transferId, status: 'confirmed' },
+    });
+    const reused = await call(A, '/v1/transfers', { from, to, amount: 21, idempotencyKey: key });
+    expect(reused).toMatchObject({ status: 422, body: { error: 'IdempotencyKeyReused' } });
+    expect(await accountAt(B, from)).toMatchObject({ balance: 30, held: 0 });
+    expect(await accountAt(A, to)).toMatchObject({ balance: 20 });
+  }, 60_000);
+
+  it('refuses bad input with a 4xx JSON error and moves nothing', async () => {
+    const from = await accountIn(A, 10);
+    const to = await accountIn(B, 0);
+    const bad = async (body: unknown, status: number, error: string) => {
+      const answer = await call(A, '/v1/transfers', body);
+      expect({ status: answer.status, error: answer.body.error }).toEqual({ status, error });
+      expect(typeof answer.body.message).toBe('string');
+      return answer.body;
+    };
+    const key = (n: number) => ({ idempotencyKey: `bad-${stamp}-${n}` });
+    const same = await bad({ from, to: from, amount: 1, ...key(1) }, 400, 'InvalidRequest');
+    expect(JSON.stringify(same.details)).toContain('cannot transfer to the same account');
+    await bad({ from, to: `missing-${stamp}`, amount: 1, ...key(2) }, 422, 'AccountNotOpen');
+    await bad({ from, to, amount: 1.5, ...key(3) }, 400, 'InvalidRequest');
+    await bad({ from, to, amount: 0, ...key(4) }, 400, 'InvalidRequest');
+    await bad({ from, to, amount: -3, ...key(5) }, 400, 'InvalidRequest');
+    await bad({ from, to, amount: 11, ...key(6) }, 422, 'InsufficientFunds');
+    await bad({ from, to, amount: 1 }, 400, 'InvalidRequest');
+    await bad({ from: `missing-${stamp}`, to, amount: 1, ...key(7) }, 422, 'AccountNotOpen');
+    const credit = await call(B, `/v1/account/${to}/commands`, {
+      type: 'CreditTransfer',
+      payload: { transferId: 'forged', amount: 1_000, from, at: 1 },
+    });
+    expect(credit).toMatchObject({ status: 403, body: { error: 'InternalCommand' } });
+    expect(await accountAt(A, from)).toMatchObject({ balance: 10 });
+    expect(await accountAt(B, to)).toMatchObject({ balance: 0 });
+    expect((await accountAt(A, from)).held ?? 0).toBe(0);
+  }, 60_000);
+
+  it('resumes a transfer left in doubt by a lost region at the new home, with the recovery sweep', async () => {
+    const from = await accountIn(C, 80);
+    const to = await accountIn(B, 0);
+    const toPartition = partitionOf(to, sandbox.topology.partitions);
+    // The credit cannot land while the target's partition is fenced: the transfer stops after its debit.
+    await fencePartition(sandbox.region(B).multiRegion.map, toPartition, 'operator');
+    const begun = await call(C, '/v1/transfers', { from, to, amount: 25, idempotencyKey: `k3-${stamp}` });
+    expect(begun.status).toBe(202);
+    const transferId = String(begun.body.transferId);
+    // Replicated to B while the coordinator in C keeps failing to credit.
+    const stalled = await until(
+      () => call(B, `/v1/transfers/${transferId}`),
+      (r) => r.status === 200 && (r.body.steps as { confirmed: string[] }).confirmed.includes('source'),
+    );
+    expect(stalled.body).toMatchObject({ status: 'confirming' });
+
+    await sandbox.killRegion(C);
+    const failover = await sandbox.runStateMachine(A, 'Failover', { region: C, trigger: 'operator' });
+    expect(failover.status).toBe('SUCCEEDED');
+    await unfencePartition(sandbox.region(B).multiRegion.map, toPartition);
+    const newHome = (await sandbox
+      .region(A)
+      .multiRegion.map.read(partitionOf(transferId, sandbox.topology.partitions)))!.home;
+    expect(newHome).not.toBe(C);
+
+    const ended = await until(
+      () => call(newHome, `/v1/transfers/${transferId}`),
+      (r) => r.body.status === 'confirmed',
+      30_000,
+    );
+    expect(ended.body).toMatchObject({ status: 'confirmed' });
+    const resumed = sandbox
+      .executions()
+      .filter(
+        (e) => e.stateMachine === 'multiactive-dev-Saga' && e.region === newHome && e.status === 'SUCCEEDED',
+      );
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(await accountAt(newHome, from)).toMatchObject({ balance: 55, held: 0 });
+    expect(
+      await until(
+        () => accountAt(B, to),
+        (s) => s.balance === 25,
+      ),
+    ).toMatchObject({ balance: 25 });
+    await sandbox.reviveRegion(C);
+  }, 120_000);
+});

@@ -7,6 +7,7 @@ import '../lib/sandbox/polyfills.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bugsFromList } from '../lib/faults/index.ts';
 import { formatChaosReport, runChaos } from '../lib/sandbox/chaos/index.ts';
 import { RESULTS_DIR } from './report.ts';
 
@@ -27,10 +28,12 @@ const report = await runChaos({
   seconds,
   seed,
   disableFencing: process.env.MULTIACTIVE_TEST_DISABLE_FENCING === '1',
+  bugs: bugsFromList(process.env.MULTIACTIVE_TEST_BUGS),
   log: values.quiet ? () => {} : (line) => console.log(line),
 });
 mkdirSync(RESULTS_DIR, { recursive: true });
-const file = join(RESULTS_DIR, `chaos-${seed}${report.fencingDisabled ? '-nofence' : ''}.json`);
+const broken = `${report.fencingDisabled ? '-nofence' : ''}${report.bugs.length > 0 ? '-bugs' : ''}`;
+const file = join(RESULTS_DIR, `chaos-${seed}${broken}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 console.log(formatChaosReport(report));
 console.log(`report: ${file}`);

@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   repair: async () => (await import('./repair.ts')).runRepairBench,
   switchover: async () => (await import('./switchover.ts')).runSwitchoverBench,
   rpo: async () => (await import('./rpo.ts')).runRpoBench,
+  transfers: async () => (await import('./transfers.ts')).runTransfersBench,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -27,3 +27,4 @@ export {
   type StoredState,
 } from './snapshot.ts';
 export { checkStranded, type StrandedCheck } from './stranded-checker.ts';
+export { checkTransfers, type TransferCheck, type TransferCheckInput } from './transfer-checker.ts';

@@ -17,6 +17,7 @@ describe('chaos run (short, fixed seed)', () => {
     expect(report.faults.length).toBeGreaterThan(2);
     expect(report.operations.ok).toBeGreaterThan(20);
     expect(report.figures.find((f) => f.figure === 'anomalies: linearizability')?.met).toBe(true);
+    expect(report.figures.find((f) => f.figure === 'transfers')?.value).toBeGreaterThan(0);
     expect(report.anomalies).toEqual([]);
   }, 85_000);
 });

@@ -3,7 +3,7 @@ import type { ChaosReport } from './run.ts';
 /** The report as text: verdict, figures, faults, anomalies and how to reproduce. */
 export function formatChaosReport(report: ChaosReport): string {
   const lines = [
-    `=== chaos run: seed ${report.seed}, ${report.seconds} s${report.fencingDisabled ? ', FENCING DISABLED (test build)' : ''} ===`,
+    `=== chaos run: seed ${report.seed}, ${report.seconds} s${report.fencingDisabled ? ', FENCING DISABLED (test build)' : ''}${report.bugs.length > 0 ? `, BUGS ON: ${report.bugs.join(', ')} (test build)` : ''} ===`,
     `operations: ${report.operations.total} (ok ${report.operations.ok}, fail ${report.operations.fail}, info ${report.operations.info})`,
     `faults injected (${report.faults.length}):`,
     ...report.faults.flatMap((f) => [

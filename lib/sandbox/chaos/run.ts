@@ -1,3 +1,4 @@
+import { disableAllBugs, enableBugs } from '../../faults/index.ts';
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { openAccount, runClient, type Workload } from './clients.ts';
@@ -10,6 +11,13 @@ import {
   RunbookStarter,
 } from './nemesis.ts';
 import { pick, seededRandom } from './random.ts';
+import {
+  awaitTransfersEnded,
+  openTransferAccounts,
+  runTransferClient,
+  SagaTaskDuplicator,
+  type TransferWorkload,
+} from './transfers.ts';
 import { verifyRun } from './verify-run.ts';
 
 /** Options of a chaos run. */
@@ -24,6 +32,12 @@ export interface ChaosOptions {
    * the checkers catch it. Set by the chaos CLI from MULTIACTIVE_TEST_DISABLE_FENCING=1.
    */
   readonly disableFencing?: boolean;
+  /** Test only: bug switches of lib/faults to turn on for the run (MULTIACTIVE_TEST_BUGS in the CLI). */
+  readonly bugs?: readonly string[];
+  /** Transfer clients per region (default 1): cross-region transfers between the transfer accounts. */
+  readonly transferClientsPerRegion?: number;
+  /** Share of Saga machine tasks delivered twice at once (default 0.3). */
+  readonly sagaTaskDuplication?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -44,6 +58,8 @@ export interface ChaosReport {
   readonly seed: number;
   readonly seconds: number;
   readonly fencingDisabled: boolean;
+  /** Bug switches turned on for the run (a deliberately broken build); empty for a real run. */
+  readonly bugs: readonly string[];
   readonly operations: Record<string, number>;
   readonly faults: InjectedFault[];
   readonly faultsNotInjected: readonly string[];
@@ -119,6 +135,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
   const sandbox = await Sandbox.start({ fast: true, log: () => {} });
   try {
+    enableBugs(options.bugs ?? []);
     if (options.disableFencing) for (const region of sandbox.regions) breakSingleWriter(region);
     const gate = new ApplierGate();
     gate.install(sandbox.regions);
@@ -141,7 +158,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         openAccount(ctx(names[i % names.length]!, `opener-${i}`), id, Date.now() + 15_000),
       ),
     );
-    log(`opened ${workload.accounts.length} accounts; clients and nemesis start (seed ${options.seed})`);
+    const transferWorkload: TransferWorkload = await openTransferAccounts(sandbox, {
+      tag,
+      perRegion: 2,
+      deadline: Date.now() + 20_000,
+    });
+    // Saga tasks delivered twice now and then, as Lambda may: a step that is not idempotent shows.
+    const duplicator = new SagaTaskDuplicator(
+      seededRandom(options.seed * 104_729 + 17),
+      options.sagaTaskDuplication ?? 0.3,
+    );
+    duplicator.install(sandbox.regions);
+    log(
+      `opened ${workload.accounts.length} accounts and ${transferWorkload.accounts.length} transfer accounts; clients and nemesis start (seed ${options.seed})`,
+    );
     const started = Date.now();
     const until = started + options.seconds * 1_000;
     const faults: InjectedFault[] = [];
@@ -155,10 +185,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }),
       ),
     );
+    const transferClients = names.flatMap((from) =>
+      Array.from({ length: options.transferClientsPerRegion ?? 1 }, (_, i) =>
+        runTransferClient(
+          { frontDoor: sandbox.gtm.frontDoorUrl, from, process: `${from}/t${i}`, history },
+          {
+            random: seededRandom(options.seed * 6_151 + names.indexOf(from) * 97 + i),
+            workload: transferWorkload,
+            running: () => Date.now() < until,
+            pauseMs: 100,
+          },
+        ),
+      ),
+    );
     const runbooks = new RunbookStarter(sandbox, started);
     const partitions = partitionsOf(sandbox, workload.accounts);
     await Promise.all([
       ...clients,
+      ...transferClients,
       nemesis(sandbox, { random, until, started, faults, gate, runbooks, partitions, log }),
     ]);
     log('healing and quiescing');
@@ -170,10 +214,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await runbooks.settle();
     for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
     await sandbox.quiesce(30_000);
+    // Transfers left in doubt are finished by their home's sweep once it can write again.
+    const { sagaHoldMs, sagaSweepMs } = sandbox.timing;
+    const inDoubt = await awaitTransfersEnded(sandbox, Date.now() + sagaHoldMs + sagaSweepMs + 15_000);
+    log(`transfers still in progress after the wait: ${inDoubt}`);
+    await sandbox.quiesce(30_000);
     await sleep(1_000);
     await sandbox.quiesce(10_000);
-    return await verifyRun(sandbox, { options, history, faults });
+    return await verifyRun(sandbox, {
+      options,
+      history,
+      faults,
+      transfers: { workload: transferWorkload, duplicated: duplicator.duplicated },
+    });
   } finally {
+    disableAllBugs();
     await sandbox.stop();
   }
 }

@@ -6,6 +6,7 @@ import {
   checkFencing,
   checkImportantTier,
   checkStranded,
+  checkTransfers,
   type HistoryRecorder,
   type Operation,
   pairOperations,
@@ -15,6 +16,14 @@ import {
 import type { Sandbox } from '../platform/sandbox.ts';
 import { FAULTS_TODO, type InjectedFault } from './nemesis.ts';
 import type { ChaosFigure, ChaosOptions, ChaosReport } from './run.ts';
+import type { TransferWorkload } from './transfers.ts';
+
+/**
+ * How long after its expiry a hold may still be closed: the sweep interval plus what a fault may take
+ * from the hold's home (a killed region's detection, Failover and the new home's lease hold, or a
+ * partition held for up to 4.5 s).
+ */
+const HOLD_OUTAGE_ALLOWANCE_MS = 10_000;
 
 const count = (figure: string, value: number, unit = 'count'): ChaosFigure => ({
   figure,
@@ -34,7 +43,12 @@ const zero = (figure: string, value: number): ChaosFigure => ({
 /** Reads every region after heal and runs every checker of lib/verify on the run's history. */
 export async function verifyRun(
   sandbox: Sandbox,
-  input: { options: ChaosOptions; history: HistoryRecorder; faults: InjectedFault[] },
+  input: {
+    options: ChaosOptions;
+    history: HistoryRecorder;
+    faults: InjectedFault[];
+    transfers?: { workload: TransferWorkload; duplicated: number };
+  },
 ): Promise<ChaosReport> {
   const { options, faults } = input;
   const ops = pairOperations(input.history.events());
@@ -52,11 +66,18 @@ export async function verifyRun(
   const deadLetters = Object.fromEntries(sandbox.regions.map((r) => [r.name, r.deadLetters.length]));
   const stranded = checkStranded({ regions, deadLetters });
   const consistency = await sandbox.check();
+  const transfers = checkTransfers({
+    operations,
+    regions,
+    accounts: input.transfers?.workload.accounts ?? [],
+    holdBoundMs: sandbox.timing.sagaSweepMs + HOLD_OUTAGE_ALLOWANCE_MS,
+  });
   const anomalies: Anomaly[] = [
     ...core.anomalies,
     ...important.anomalies,
     ...fencing.anomalies,
     ...stranded.anomalies,
+    ...transfers.anomalies,
   ];
   if (!consistency.passed)
     anomalies.push({ checker: 'important', kind: 'inconsistent', message: consistency.verdict });
@@ -78,6 +99,14 @@ export async function verifyRun(
     zero('anomalies: important (divergence, lww, lost writes)', byChecker('important')),
     zero('anomalies: fencing (two writers at one epoch, forked logs)', byChecker('fencing')),
     zero('anomalies: stranded (quarantine, parked, dead letters)', byChecker('stranded')),
+    count('transfers', transfers.transfers),
+    count('transfers confirmed', transfers.confirmed),
+    count('transfers cancelled', transfers.cancelled),
+    zero('transfers in doubt', transfers.inDoubt),
+    zero('money conservation anomalies', transfers.conservationAnomalies),
+    zero('anomalies: transfers (exactly once, holds, available balance)', byChecker('transfers')),
+    count('saga tasks delivered twice', input.transfers?.duplicated ?? 0),
+    count('longest hold past its expiry', transfers.maxHoldOvershootMs, 'ms'),
   ];
   return {
     at: new Date().toISOString(),
@@ -86,6 +115,7 @@ export async function verifyRun(
     seed: options.seed,
     seconds: options.seconds,
     fencingDisabled: options.disableFencing ?? false,
+    bugs: options.bugs ?? [],
     operations: { total: ops.length, ok: tally('ok'), fail: tally('fail'), info: tally('info') },
     faults,
     faultsNotInjected: FAULTS_TODO,
@@ -100,6 +130,16 @@ export async function verifyRun(
       important: { aggregates: important.aggregates, lostToLww: important.lostToLww },
       fencing: { epochs: fencing.epochs, coreEvents: fencing.coreEvents },
       stranded: { quarantined: stranded.quarantined },
+      transfers: {
+        transfers: transfers.transfers,
+        confirmed: transfers.confirmed,
+        cancelled: transfers.cancelled,
+        inDoubt: transfers.inDoubt,
+        accounts: input.transfers?.workload.accounts.length ?? 0,
+        maxHoldOvershootMs: transfers.maxHoldOvershootMs,
+        cancelReasons: transfers.cancelReasons,
+        clientErrors: transfers.clientErrors,
+      },
       consistency: consistency.verdict,
       refusals: refusals(ops),
     },

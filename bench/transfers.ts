@@ -1,0 +1,236 @@
+/**
+ * Transfers between accounts homed in different regions, in the sandbox with real inter-region latencies:
+ * latency of `POST /v1/transfers?wait=true` sent by a client in the source account's home region, per
+ * ordered region pair, as a ratio to the round trips the saga must cross (the physical floor: the credit
+ * at the target's home, one RTT source <-> target; the hold, the decision and the debit are local writes at
+ * the source's home, where the transfer is co-located), then transfers per second with concurrent clients.
+ */
+import '../lib/sandbox/polyfills.ts';
+import { partitionOf } from '../lib/ownership/index.ts';
+import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { type Figure, percentile, round } from './report.ts';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Outcome {
+  readonly ms: number;
+  readonly status: string;
+}
+
+async function post(
+  url: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Opens funded accounts homed in `region` (fresh partitions are claimed by the region that writes first). */
+async function openAccounts(sandbox: Sandbox, region: string, count: number, tag: string): Promise<string[]> {
+  const url = sandbox.region(region).apiUrl;
+  const ids: string[] = [];
+  for (let n = 0; ids.length < count; n++) {
+    const id = `bench-${tag}-${region}-${n}`;
+    const partition = partitionOf(id, sandbox.topology.partitions);
+    // No majority answered in time (a loaded machine): try the next id.
+    const entry = await sandbox
+      .region(region)
+      .multiRegion.map.read(partition)
+      .catch(() => undefined);
+    if (entry === undefined || (entry && entry.home !== region)) continue;
+    const opened = await post(url, `/v1/account/${id}/commands`, {
+      type: 'OpenAccount',
+      payload: { owner: id, currency: 'EUR' },
+    });
+    if (opened.status !== 200) continue;
+    await post(url, `/v1/account/${id}/commands`, { type: 'Deposit', payload: { amount: 1_000_000 } });
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function transfer(url: string, body: Record<string, unknown>): Promise<Outcome> {
+  const started = performance.now();
+  const answer = await post(url, '/v1/transfers?wait=true', body).catch(() => ({
+    status: 0,
+    body: {} as Record<string, unknown>,
+  }));
+  const status = answer.status === 200 ? String(answer.body.status) : `http ${answer.status}`;
+  return { ms: performance.now() - started, status };
+}
+
+/** One ordered pair: `samples` transfers one after the other, source home -> target home. */
+async function measurePair(
+  sandbox: Sandbox,
+  input: { from: string; to: string; sources: string[]; targets: string[]; samples: number; tag: string },
+): Promise<Outcome[]> {
+  const url = sandbox.region(input.from).apiUrl;
+  const outcomes: Outcome[] = [];
+  for (let i = -1; i < input.samples; i++) {
+    const outcome = await transfer(url, {
+      from: input.sources[Math.abs(i) % input.sources.length],
+      to: input.targets[Math.abs(i) % input.targets.length],
+      amount: 1,
+      idempotencyKey: `${input.tag}-${input.from}-${input.to}-${i}`,
+    });
+    if (i >= 0) outcomes.push(outcome); // the first one warms up leases and the machine's validation
+  }
+  return outcomes;
+}
+
+function pairFigures(sandbox: Sandbox, from: string, to: string, outcomes: readonly Outcome[]): Figure[] {
+  const { wan, timing } = sandbox;
+  const rtt = (wan.link(from, to).latencyMs + wan.link(to, from).latencyMs) * timing.wanTimeScale;
+  const ok = outcomes.filter((o) => o.status === 'confirmed').map((o) => o.ms);
+  const p50 = percentile(ok, 50);
+  const p99 = percentile(ok, 99);
+  return [
+    {
+      figure: `transfer ${from} -> ${to}: latency p50 (${ok.length}/${outcomes.length} confirmed)`,
+      value: round(p50, 0),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    },
+    {
+      figure: `transfer ${from} -> ${to}: latency p99`,
+      value: round(p99, 0),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    },
+    {
+      figure: `transfer ${from} -> ${to}: floor (1 RTT ${from} <-> ${to})`,
+      value: round(rtt, 0),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    },
+    {
+      figure: `transfer ${from} -> ${to}: p50 / floor`,
+      value: round(p50 / rtt),
+      unit: 'x',
+      target: '<= 2',
+      met: p50 / rtt <= 2,
+    },
+    {
+      figure: `transfer ${from} -> ${to}: p99 / floor`,
+      value: round(p99 / rtt),
+      unit: 'x',
+      target: 'reference',
+      met: null,
+    },
+  ];
+}
+
+/** Concurrent clients, each at its own source account's home, crediting accounts of the other regions. */
+async function throughput(
+  sandbox: Sandbox,
+  input: { accounts: Record<string, string[]>; clients: number; ms: number; tag: string },
+): Promise<{ outcomes: Outcome[]; seconds: number }> {
+  const names = Object.keys(input.accounts);
+  const outcomes: Outcome[] = [];
+  const started = performance.now();
+  const until = Date.now() + input.ms;
+  await Promise.all(
+    Array.from({ length: input.clients }, async (_, c) => {
+      const home = names[c % names.length]!;
+      const others = names.filter((n) => n !== home);
+      const from = input.accounts[home]![Math.floor(c / names.length) % input.accounts[home]!.length]!;
+      for (let i = 0; Date.now() < until; i++) {
+        const targets = input.accounts[others[i % others.length]!]!;
+        outcomes.push(
+          await transfer(sandbox.region(home).apiUrl, {
+            from,
+            to: targets[i % targets.length],
+            amount: 1,
+            idempotencyKey: `${input.tag}-tp-${c}-${i}`,
+          }),
+        );
+      }
+    }),
+  );
+  return { outcomes, seconds: (performance.now() - started) / 1_000 };
+}
+
+/** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
+export async function runTransfersBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
+  // Real WAN latencies; holds long enough that no measured transfer can expire on a loaded machine.
+  const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1, sagaHoldMs: 120_000 } });
+  try {
+    const tag = Date.now().toString(36);
+    const names = sandbox.regions.map((r) => r.name);
+    const clients = options.quick ? 6 : 12;
+    const accounts = Object.fromEntries(
+      await Promise.all(
+        names.map(async (r) => [r, await openAccounts(sandbox, r, clients / names.length + 2, tag)] as const),
+      ),
+    );
+    await sleep(1_000);
+    const figures: Figure[] = [];
+    let worst = 0;
+    for (const from of names) {
+      for (const to of names.filter((n) => n !== from)) {
+        const outcomes = await measurePair(sandbox, {
+          from,
+          to,
+          sources: accounts[from]!,
+          targets: accounts[to]!,
+          samples: options.quick ? 5 : 30,
+          tag,
+        });
+        const pair = pairFigures(sandbox, from, to, outcomes);
+        worst = Math.max(worst, pair[3]!.value);
+        figures.push(...pair);
+      }
+    }
+    figures.push({
+      figure: 'transfer latency p50 / floor, worst pair',
+      value: worst,
+      unit: 'x',
+      target: '<= 2',
+      met: worst <= 2,
+    });
+    const load = await throughput(sandbox, { accounts, clients, ms: options.quick ? 5_000 : 20_000, tag });
+    const confirmed = load.outcomes.filter((o) => o.status === 'confirmed');
+    const okMs = confirmed.map((o) => o.ms);
+    figures.push(
+      {
+        figure: `transfers per second (${clients} concurrent clients, cross-region, confirmed)`,
+        value: round(confirmed.length / load.seconds, 1),
+        unit: 'transfers/s',
+        target: 'reference',
+        met: null,
+      },
+      {
+        figure: 'transfer latency under that load p50',
+        value: round(percentile(okMs, 50), 0),
+        unit: 'ms',
+        target: 'reference',
+        met: null,
+      },
+      {
+        figure: 'transfer latency under that load p99',
+        value: round(percentile(okMs, 99), 0),
+        unit: 'ms',
+        target: 'reference',
+        met: null,
+      },
+      {
+        figure: `transfers not confirmed under load (of ${load.outcomes.length})`,
+        value: load.outcomes.length - confirmed.length,
+        unit: 'transfers',
+        target: '0',
+        met: load.outcomes.length === confirmed.length,
+      },
+    );
+    return figures;
+  } finally {
+    await sandbox.stop();
+  }
+}

@@ -1,0 +1,262 @@
+import { decodeHlc } from '../clock/hlc.ts';
+import type { Anomaly } from './anomaly.ts';
+import type { Operation } from './history.ts';
+import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
+
+/** What the transfer checker found. */
+export interface TransferCheck {
+  readonly anomalies: Anomaly[];
+  readonly transfers: number;
+  readonly confirmed: number;
+  readonly cancelled: number;
+  readonly inDoubt: number;
+  /** Regions whose transfer accounts hold a different total than their deposits minus withdrawals. */
+  readonly conservationAnomalies: number;
+  /** Longest a hold stayed after its expiry (ms, by the HLC of the event that closed it); 0 when none did. */
+  readonly maxHoldOvershootMs: number;
+  /** Cancelled transfers by reason (`refused by source: InsufficientFunds`, `expired`, ...). */
+  readonly cancelReasons: Readonly<Record<string, number>>;
+  /** Transfer requests the clients saw refused (4xx) or unanswered (5xx, timeouts), by outcome and code. */
+  readonly clientErrors: Readonly<Record<string, number>>;
+}
+
+export interface TransferCheckInput {
+  /** Client operations by key; transfers are `transfer/<idempotency key>` with `f: 'transfer'`. */
+  readonly operations: ReadonlyMap<string, readonly Operation[]>;
+  readonly regions: readonly RegionSnapshot[];
+  /** The accounts the transfer workload used (deposits and withdrawals on them count as money in/out). */
+  readonly accounts: readonly string[];
+  /** A hold must be settled or released within its expiry plus this (the sweep interval and outages). */
+  readonly holdBoundMs: number;
+}
+
+const TERMINAL = new Set(['confirmed', 'cancelled']);
+
+interface SagaRow {
+  readonly status: string;
+  readonly reason: string | null;
+  readonly input: { from: string; to: string; amount: number } | null;
+}
+
+const transferIdOf = (e: StoredEvent) => String(e.payload.transferId ?? '');
+
+function logOf(region: RegionSnapshot, type: string, id: string): StoredEvent[] {
+  return region.events
+    .filter((e) => e.aggregateType === type && e.aggregateId === id)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** Balance change of an account event: deposits and credits in, withdrawals and debits out. */
+const DELTA: Readonly<Record<string, number>> = {
+  Deposited: 1,
+  TransferCredited: 1,
+  Withdrawn: -1,
+  HoldSettled: -1,
+};
+
+interface Folded {
+  balance: number;
+  /** Deposits minus withdrawals: the money that entered from outside. */
+  moved: number;
+  readonly holds: Map<string, { amount: number; expiresAt: number }>;
+  /** Per closed hold: how long after its expiry (ms, HLC of the closing event). */
+  readonly late: Array<{ transferId: string; ms: number }>;
+  readonly negative: string[];
+}
+
+/** Folds one account's log in seq order: balance, open holds, how late holds closed, negative availability. */
+function foldAccount(log: readonly StoredEvent[]): Folded {
+  const folded: Folded = { balance: 0, moved: 0, holds: new Map(), late: [], negative: [] };
+  for (const event of log) {
+    const amount = Number(event.payload.amount ?? 0);
+    const tid = transferIdOf(event);
+    folded.balance += (DELTA[event.type] ?? 0) * amount;
+    if (event.type === 'Deposited' || event.type === 'Withdrawn')
+      folded.moved += (DELTA[event.type] ?? 0) * amount;
+    if (event.type === 'HoldPlaced')
+      folded.holds.set(tid, { amount, expiresAt: Number(event.payload.expiresAt) });
+    const hold = folded.holds.get(tid);
+    if ((event.type === 'HoldSettled' || event.type === 'HoldReleased') && hold) {
+      folded.holds.delete(tid);
+      folded.late.push({ transferId: tid, ms: decodeHlc(event.hlc).wall - hold.expiresAt });
+    }
+    const available = folded.balance - heldIn(folded.holds);
+    if (available < 0) folded.negative.push(`available ${available} after seq ${event.seq} (${event.type})`);
+  }
+  return folded;
+}
+
+function heldIn(holds: ReadonlyMap<string, { amount: number }>): number {
+  return [...holds.values()].reduce((sum, h) => sum + h.amount, 0);
+}
+
+/**
+ * One account in one region: the available balance never negative along its log, every hold closed, none
+ * later than `bound` after its expiry, the projection row equal to the fold.
+ */
+function checkAccount(region: RegionSnapshot, id: string, bound: number) {
+  const found: Anomaly[] = [];
+  const at = (kind: string, message: string) =>
+    found.push({ checker: 'transfers', kind, key: `account/${id}`, region: region.region, message });
+  const folded = foldAccount(logOf(region, 'account', id));
+  for (const message of folded.negative) at('negative-available', message);
+  for (const { transferId, ms } of folded.late) {
+    if (ms > bound)
+      at('hold-outlived-bound', `hold of ${transferId} closed ${ms} ms after its expiry (bound ${bound} ms)`);
+  }
+  for (const [tid, hold] of folded.holds)
+    at('stuck-hold', `hold of ${tid} (${hold.amount}) never settled nor released`);
+  const held = heldIn(folded.holds);
+  const row = region.states.get(`account#${id}`);
+  const state = row ? (JSON.parse(row.state) as { balance?: number; held?: number }) : undefined;
+  if (state && (state.balance !== folded.balance || (state.held ?? 0) !== held)) {
+    at(
+      'state-mismatch',
+      `row balance ${state.balance} held ${state.held ?? 0}, log balance ${folded.balance} held ${held}`,
+    );
+  }
+  const overshoot = Math.max(0, ...folded.late.map((l) => l.ms));
+  return { found, balance: folded.balance, moved: folded.moved, overshoot };
+}
+
+/** Exactly once: a confirmed transfer debited and credited once each, a cancelled one neither. */
+function checkTransfer(region: RegionSnapshot, id: string, saga: SagaRow): Anomaly[] {
+  const found: Anomaly[] = [];
+  const at = (kind: string, message: string) =>
+    found.push({ checker: 'transfers', kind, key: `transfer/${id}`, region: region.region, message });
+  if (!TERMINAL.has(saga.status)) at('in-doubt', `still ${saga.status}`);
+  const decisions = logOf(region, 'transfer', id).filter(
+    (e) => e.type === 'SagaConfirming' || e.type === 'SagaCancelling',
+  );
+  if (decisions.length > 1) at('two-decisions', decisions.map((d) => d.type).join(', '));
+  if (!saga.input) return found;
+  const { from, to, amount } = saga.input;
+  const count = (account: string, type: string) =>
+    logOf(region, 'account', account).filter((e) => e.type === type && transferIdOf(e) === id);
+  const debits = count(from, 'HoldSettled');
+  const credits = count(to, 'TransferCredited');
+  const wrongAmount = [...debits, ...credits].some((e) => Number(e.payload.amount) !== amount);
+  if (wrongAmount) at('wrong-amount', `moved another amount than ${amount}`);
+  const once = saga.status === 'confirmed' ? 1 : 0;
+  if (saga.status === 'cancelled' && debits.length + credits.length > 0) {
+    at('cancelled-but-moved', `${debits.length} debit(s), ${credits.length} credit(s)`);
+  } else if (TERMINAL.has(saga.status) && (debits.length !== once || credits.length !== once)) {
+    const kind =
+      credits.length > 1 ? 'double-credit' : debits.length > 1 ? 'double-debit' : 'not-exactly-once';
+    at(kind, `${saga.status} with ${debits.length} debit(s) and ${credits.length} credit(s)`);
+  }
+  return found;
+}
+
+function sagasOf(region: RegionSnapshot): Map<string, SagaRow> {
+  const sagas = new Map<string, SagaRow>();
+  for (const [key, row] of region.states) {
+    if (!key.startsWith('transfer#')) continue;
+    const state = JSON.parse(row.state) as SagaRow;
+    sagas.set(key.slice('transfer#'.length), {
+      status: state.status,
+      reason: state.reason,
+      input: state.input,
+    });
+  }
+  return sagas;
+}
+
+/** One client operation against how its transfer ended. */
+function checkOperation(key: string, op: Operation, sagas: ReadonlyMap<string, SagaRow>): Anomaly[] {
+  if (op.outcome !== 'ok') return [];
+  const id = op.eventIds[0];
+  const saga = id ? sagas.get(id) : undefined;
+  if (id && !saga)
+    return [{ checker: 'transfers', kind: 'lost-transfer', key, message: `acknowledged ${id} is nowhere` }];
+  const told = typeof op.output === 'string' ? op.output : null;
+  if (told && TERMINAL.has(told) && saga && saga.status !== told) {
+    return [
+      { checker: 'transfers', kind: 'outcome-changed', key, message: `told ${told}, ended ${saga.status}` },
+    ];
+  }
+  return [];
+}
+
+/** What the clients were told must hold: a transfer answered confirmed (or cancelled) ended that way. */
+function checkClients(
+  operations: TransferCheckInput['operations'],
+  sagas: ReadonlyMap<string, SagaRow>,
+): Anomaly[] {
+  const found: Anomaly[] = [];
+  for (const [key, ops] of operations) {
+    if (!key.startsWith('transfer/')) continue;
+    const ids = new Set(ops.flatMap((op) => op.eventIds));
+    if (ids.size > 1)
+      found.push({
+        checker: 'transfers',
+        kind: 'key-names-two-transfers',
+        key,
+        message: [...ids].join(', '),
+      });
+    for (const op of ops) found.push(...checkOperation(key, op, sagas));
+  }
+  return found;
+}
+
+/**
+ * Transfers (DESIGN.md invariant 7), in every region after the run: every transfer ended, confirmed or
+ * cancelled, exactly once (one decision; a confirmed one debited and credited once each, a cancelled one
+ * neither); money is conserved (the transfer accounts hold their deposits minus their withdrawals); no
+ * available balance went negative along any log; no hold is left, and none outlived its expiry by more
+ * than `holdBoundMs`; what a client was told is how the transfer ended.
+ */
+export function checkTransfers(input: TransferCheckInput): TransferCheck {
+  const anomalies: Anomaly[] = [];
+  let conservationAnomalies = 0;
+  let maxHoldOvershootMs = 0;
+  const reference = sagasOf(input.regions[0]!);
+  for (const region of input.regions) {
+    const sagas = sagasOf(region);
+    for (const [id, saga] of sagas) anomalies.push(...checkTransfer(region, id, saga));
+    let total = 0;
+    let moved = 0;
+    for (const account of input.accounts) {
+      const folded = checkAccount(region, account, input.holdBoundMs);
+      anomalies.push(...folded.found);
+      total += folded.balance;
+      moved += folded.moved;
+      maxHoldOvershootMs = Math.max(maxHoldOvershootMs, folded.overshoot);
+    }
+    if (total !== moved) {
+      conservationAnomalies++;
+      anomalies.push({
+        checker: 'transfers',
+        kind: 'money-not-conserved',
+        region: region.region,
+        message: `transfer accounts hold ${total}, deposits minus withdrawals are ${moved}`,
+      });
+    }
+  }
+  anomalies.push(...checkClients(input.operations, reference));
+  const statuses = [...reference.values()].map((s) => s.status);
+  const cancelReasons: Record<string, number> = {};
+  for (const saga of reference.values()) {
+    if (saga.status === 'cancelled')
+      cancelReasons[saga.reason ?? '?'] = (cancelReasons[saga.reason ?? '?'] ?? 0) + 1;
+  }
+  const clientErrors: Record<string, number> = {};
+  for (const [key, ops] of input.operations) {
+    if (!key.startsWith('transfer/')) continue;
+    for (const op of ops.filter((o) => o.outcome !== 'ok')) {
+      const label = `${op.outcome} ${op.error ?? 'in flight'}`;
+      clientErrors[label] = (clientErrors[label] ?? 0) + 1;
+    }
+  }
+  return {
+    cancelReasons,
+    clientErrors,
+    anomalies,
+    transfers: reference.size,
+    confirmed: statuses.filter((s) => s === 'confirmed').length,
+    cancelled: statuses.filter((s) => s === 'cancelled').length,
+    inDoubt: statuses.filter((s) => !TERMINAL.has(s)).length,
+    conservationAnomalies,
+    maxHoldOvershootMs,
+  };
+}

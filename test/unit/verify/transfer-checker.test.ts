@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { encodeHlc } from '../../../lib/clock/index.ts';
+import { byKey, checkTransfers, type StoredEvent } from '../../../lib/verify/index.ts';
+import { op, snapshot } from './ops.ts';
+
+const T = 'tr-1';
+const hlc = (wall: number) => encodeHlc({ wall, logical: 0, region: 'us-east-1' });
+
+function event(
+  aggregateType: string,
+  aggregateId: string,
+  seq: number,
+  type: string,
+  payload: object,
+  wall = 1_000,
+): StoredEvent {
+  return {
+    eventId: `${aggregateId}-${seq}-${type}`,
+    aggregateType,
+    aggregateId,
+    partition: 1,
+    seq,
+    epoch: 1,
+    origin: 'us-east-1',
+    hlc: hlc(wall),
+    type,
+    payload: payload as Record<string, unknown>,
+    core: true,
+  };
+}
+
+const opened = (id: string) => event('account', id, 1, 'AccountOpened', { owner: id, currency: 'EUR' });
+const funded = (id: string) => event('account', id, 2, 'Deposited', { amount: 100 });
+const held = (wall = 1_000) =>
+  event('account', 'src', 3, 'HoldPlaced', { transferId: T, amount: 30, expiresAt: 6_000, at: wall }, wall);
+const settled = (wall = 1_100) =>
+  event('account', 'src', 4, 'HoldSettled', { transferId: T, amount: 30, at: wall }, wall);
+const credited = (seq: number) =>
+  event('account', 'dst', seq, 'TransferCredited', { transferId: T, amount: 30, from: 'src', at: 1 });
+const decided = event('transfer', T, 2, 'SagaConfirming', { at: 1 });
+
+function rows(status: string, src: object, dst: object) {
+  return {
+    [`transfer#${T}`]: { status, reason: null, input: { from: 'src', to: 'dst', amount: 30 } },
+    'account#src': src,
+    'account#dst': dst,
+  };
+}
+
+const check = (events: StoredEvent[], status: string, src: object, dst: object, ops = byKey([])) =>
+  checkTransfers({
+    operations: ops,
+    regions: [snapshot('us-east-1', events, rows(status, src, dst))],
+    accounts: ['src', 'dst'],
+    holdBoundMs: 2_000,
+  });
+
+const base = [opened('src'), funded('src'), opened('dst'), funded('dst'), decided];
+
+describe('checkTransfers', () => {
+  it('passes a transfer confirmed once: one debit, one credit, money conserved, no hold left', () => {
+    const result = check(
+      [...base, held(), settled(), credited(3)],
+      'confirmed',
+      { balance: 70, held: 0 },
+      { balance: 130 },
+    );
+    expect(result.anomalies).toEqual([]);
+    expect(result).toMatchObject({ transfers: 1, confirmed: 1, inDoubt: 0, conservationAnomalies: 0 });
+  });
+
+  it('reports a credit made twice, and the money it created', () => {
+    const result = check(
+      [...base, held(), settled(), credited(3), credited(4)],
+      'confirmed',
+      { balance: 70, held: 0 },
+      { balance: 160 },
+    );
+    expect(result.anomalies.map((a) => a.kind)).toEqual(
+      expect.arrayContaining(['double-credit', 'money-not-conserved']),
+    );
+    expect(result.conservationAnomalies).toBe(1);
+  });
+
+  it('reports a hold never closed, a transfer not ended, and a hold closed past its bound', () => {
+    const stuck = check([...base, held()], 'confirming', { balance: 100, held: 30 }, { balance: 100 });
+    expect(stuck.anomalies.map((a) => a.kind)).toEqual(expect.arrayContaining(['stuck-hold', 'in-doubt']));
+    expect(stuck.inDoubt).toBe(1);
+    const late = check(
+      [...base, held(), settled(9_000), credited(3)],
+      'confirmed',
+      { balance: 70, held: 0 },
+      { balance: 130 },
+    );
+    expect(late.anomalies.map((a) => a.kind)).toEqual(['hold-outlived-bound']);
+    expect(late.maxHoldOvershootMs).toBe(3_000);
+  });
+
+  it('reports a cancelled transfer that moved money, and a client told confirmed for a cancelled one', () => {
+    const ops = byKey([
+      op('transfer', 30, [0, 1], { key: 'transfer/k1', output: 'confirmed', eventIds: [T] }),
+    ]);
+    const result = check([...base, credited(3)], 'cancelled', { balance: 100 }, { balance: 130 }, ops);
+    expect(result.anomalies.map((a) => a.kind)).toEqual(
+      expect.arrayContaining(['cancelled-but-moved', 'money-not-conserved', 'outcome-changed']),
+    );
+  });
+
+  it('reports an available balance driven negative by a hold', () => {
+    const overdrawn = event('account', 'src', 3, 'HoldPlaced', {
+      transferId: T,
+      amount: 130,
+      expiresAt: 6_000,
+      at: 1,
+    });
+    const result = check([...base, overdrawn], 'cancelling', { balance: 100, held: 130 }, { balance: 100 });
+    expect(result.anomalies.map((a) => a.kind)).toContain('negative-available');
+  });
+});

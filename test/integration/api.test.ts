@@ -89,7 +89,7 @@ describe('API handler (API Gateway HTTP API v2 events)', () => {
     expect(response.status).toBe(404);
     expect(response.body).toMatchObject({
       error: 'UnknownAggregateError',
-      details: { known: ['account', 'profile', 'activity'] },
+      details: { known: ['account', 'profile', 'activity', 'transfer'] },
     });
   });
 
@@ -98,7 +98,17 @@ describe('API handler (API Gateway HTTP API v2 events)', () => {
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({
       error: 'UnknownCommandError',
-      details: { known: ['OpenAccount', 'Deposit', 'Withdraw'] },
+      details: {
+        known: [
+          'OpenAccount',
+          'Deposit',
+          'Withdraw',
+          'PlaceHold',
+          'SettleHold',
+          'ReleaseHold',
+          'CreditTransfer',
+        ],
+      },
     });
   });
 
@@ -115,7 +125,7 @@ describe('API handler (API Gateway HTTP API v2 events)', () => {
     expect(response.status).toBe(422);
     expect(response.body).toMatchObject({
       error: 'InsufficientFunds',
-      details: { balance: 0, requested: 1 },
+      details: { available: 0, requested: 1 },
     });
     const deposit = await command('a4', { type: 'Deposit', payload: { amount: 1 } });
     expect([deposit.status, deposit.body.error]).toEqual([422, 'AccountNotOpen']);

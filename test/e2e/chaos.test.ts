@@ -19,7 +19,7 @@ describe('chaos run (short, fixed seed)', () => {
     expect(report.figures.find((f) => f.figure === 'anomalies: linearizability')?.met).toBe(true);
     expect(report.figures.find((f) => f.figure === 'transfers')?.value).toBeGreaterThan(0);
     expect(report.anomalies).toEqual([]);
-  }, 85_000);
+  }, 120_000);
 });
 
 describe('the chaos run catches a build without single writers', () => {

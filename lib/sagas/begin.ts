@@ -7,7 +7,7 @@ import type { EventStore } from '../store/event-store.ts';
 import type { AnySaga, SagaContext, SagaParticipant } from './definition.ts';
 import { IdempotencyKeyReusedError, SagaRefusedError } from './errors.ts';
 import type { SagaCommandPort, SagaStarter } from './ports.ts';
-import { FINISHED, type SagaState } from './saga-aggregate.ts';
+import { FINISHED, type SagaState } from './saga-state.ts';
 
 /** What beginning a saga at its home needs. */
 export interface SagaBeginDeps {

@@ -2,7 +2,7 @@ import type { Command } from '../model/aggregate.ts';
 import type { AnySaga, SagaCatalog, SagaContext, SagaParticipant } from './definition.ts';
 import { SagaNotFoundError, SagaPhaseMismatchError, SagaStepRefusedError } from './errors.ts';
 import type { SagaCommandPort, StepOutcome } from './ports.ts';
-import { FINISHED, type SagaState } from './saga-aggregate.ts';
+import { FINISHED, type SagaState } from './saga-state.ts';
 
 /** What the coordinator's tasks need (the Saga state machine's Lambda, or the sandbox's). */
 export interface CoordinatorDeps {

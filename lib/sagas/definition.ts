@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AggregateDefinition, Command } from '../model/aggregate.ts';
-import { type SagaState, sagaAggregate } from './saga-aggregate.ts';
+import { sagaAggregate } from './saga-aggregate.ts';
+import type { SagaState } from './saga-state.ts';
 
 /** What every step command of a saga is given besides the saga's input. */
 export interface SagaContext {

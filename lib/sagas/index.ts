@@ -51,16 +51,15 @@ export {
 } from './ports.ts';
 export { type RegionSagaOptions, type RegionSagas, regionSagas, type SagaTimers } from './region.ts';
 export { RoutedCommandPort, type RoutedCommandPortOptions } from './routed-port.ts';
+export { SAGA_COMMANDS, sagaAggregate } from './saga-aggregate.ts';
+export { colocatedId, sagaIdFor } from './saga-id.ts';
 export {
   FINISHED,
-  SAGA_COMMANDS,
   SAGA_STATUSES,
   type SagaState,
   type SagaStatus,
-  sagaAggregate,
   sagaDueAt,
-} from './saga-aggregate.ts';
-export { colocatedId, sagaIdFor } from './saga-id.ts';
+} from './saga-state.ts';
 export { StepFunctionsSagaStarter, type StepFunctionsSagaStarterOptions } from './sfn-starter.ts';
 export { type SweepDeps, type SweepReport, sweepSagas } from './sweep.ts';
 export {

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   type AggregateDefinition,
   type Command,
@@ -13,86 +12,11 @@ import {
   SagaNotStartedError,
   SagaPhaseMismatchError,
 } from './errors.ts';
-
-/** Where a saga is: `trying` until decided, then confirming/cancelling until every step is done. */
-export const SAGA_STATUSES = ['new', 'trying', 'confirming', 'cancelling', 'confirmed', 'cancelled'] as const;
-export type SagaStatus = (typeof SAGA_STATUSES)[number];
-
-/** Terminal statuses: the saga ended exactly once, one way. */
-export const FINISHED: ReadonlySet<SagaStatus> = new Set(['confirmed', 'cancelled']);
-
-/** The folded state of a saga aggregate. Times are epoch ms from the coordinator that wrote them. */
-export interface SagaState {
-  readonly status: SagaStatus;
-  readonly input: Record<string, unknown> | null;
-  readonly startedAt: number;
-  readonly expiresAt: number;
-  readonly resumeAfterMs: number;
-  /** Time of the newest event: the sweep resumes a saga idle for resumeAfterMs. */
-  readonly updatedAt: number;
-  readonly tried: readonly string[];
-  readonly refused: { readonly participant: string; readonly code: string; readonly message: string } | null;
-  readonly confirmed: readonly string[];
-  readonly cancelled: readonly string[];
-  /** Why it was cancelled (`refused by source: InsufficientFunds`, `expired`, ...). */
-  readonly reason: string | null;
-}
-
-const at = z.number().int().nonnegative();
-const participant = z.string().min(1).max(64);
-
-const COMMANDS = {
-  BeginSaga: z.strictObject({
-    input: z.record(z.string(), z.unknown()),
-    expiresAt: at,
-    resumeAfterMs: z.number().int().positive(),
-    at,
-  }),
-  RecordTry: z.strictObject({
-    participant,
-    outcome: z.enum(['ok', 'refused']),
-    code: z.string().max(128).optional(),
-    message: z.string().max(1_000).optional(),
-    at,
-  }),
-  /** `cancel`: the coordinator's reason to cancel now (e.g. the Try could not be run). */
-  Decide: z.strictObject({ at, cancel: z.string().min(1).max(500).optional() }),
-  RecordStep: z.strictObject({ phase: z.enum(['confirm', 'cancel']), participant, at }),
-};
-
-const EVENTS = {
-  SagaBegun: { version: 1, schema: COMMANDS.BeginSaga },
-  ParticipantTried: { version: 1, schema: z.strictObject({ participant, at }) },
-  ParticipantRefused: {
-    version: 1,
-    schema: z.strictObject({ participant, code: z.string(), message: z.string(), at }),
-  },
-  SagaConfirming: { version: 1, schema: z.strictObject({ at }) },
-  SagaCancelling: { version: 1, schema: z.strictObject({ reason: z.string(), at }) },
-  ParticipantConfirmed: { version: 1, schema: z.strictObject({ participant, at }) },
-  ParticipantCancelled: { version: 1, schema: z.strictObject({ participant, at }) },
-  SagaConfirmed: { version: 1, schema: z.strictObject({ at }) },
-  SagaCancelled: { version: 1, schema: z.strictObject({ at }) },
-};
+import { COMMANDS, EVENTS } from './saga-schema.ts';
+import { evolveSaga, initialSagaState, type SagaState, type SagaStatus, sagaDueAt } from './saga-state.ts';
 
 /** Names of the saga aggregate's commands (all internal: only the saga API and coordinator send them). */
 export const SAGA_COMMANDS = Object.keys(COMMANDS) as ReadonlyArray<keyof typeof COMMANDS>;
-
-function initialSagaState(): SagaState {
-  return {
-    status: 'new',
-    input: null,
-    startedAt: 0,
-    expiresAt: 0,
-    resumeAfterMs: 0,
-    updatedAt: 0,
-    tried: [],
-    refused: null,
-    confirmed: [],
-    cancelled: [],
-    reason: null,
-  };
-}
 
 type Shape = {
   readonly tries: readonly string[];
@@ -170,56 +94,6 @@ function recordStep(command: Command, state: SagaState, shape: Shape): DomainEve
     events.push({ type: confirming ? 'SagaConfirmed' : 'SagaCancelled', payload: { at: payload.at } });
   }
   return events;
-}
-
-function evolveSaga(state: SagaState, event: DomainEvent): SagaState {
-  const p = event.payload as Record<string, unknown> & { at: number; participant: string };
-  const next = { ...state, updatedAt: Math.max(state.updatedAt, p.at) };
-  switch (event.type) {
-    case 'SagaBegun': {
-      const begun = COMMANDS.BeginSaga.parse(p);
-      return {
-        ...next,
-        status: 'trying',
-        input: begun.input,
-        startedAt: begun.at,
-        expiresAt: begun.expiresAt,
-        resumeAfterMs: begun.resumeAfterMs,
-      };
-    }
-    case 'ParticipantTried':
-      return { ...next, tried: [...state.tried, p.participant] };
-    case 'ParticipantRefused':
-      return {
-        ...next,
-        refused: { participant: p.participant, code: String(p.code), message: String(p.message) },
-      };
-    case 'SagaConfirming':
-      return { ...next, status: 'confirming' };
-    case 'SagaCancelling':
-      return { ...next, status: 'cancelling', reason: String(p.reason) };
-    case 'ParticipantConfirmed':
-      return { ...next, confirmed: [...state.confirmed, p.participant] };
-    case 'ParticipantCancelled':
-      return { ...next, cancelled: [...state.cancelled, p.participant] };
-    case 'SagaConfirmed':
-      return { ...next, status: 'confirmed' };
-    case 'SagaCancelled':
-      return { ...next, status: 'cancelled' };
-    default:
-      return state;
-  }
-}
-
-/**
- * When the sweep must look at a saga: never once it ended; while trying, at the expiry of its
- * reservations at the latest (then it can only be cancelled); otherwise once it has been idle for
- * resumeAfterMs (its coordinator may have been lost with its region).
- */
-export function sagaDueAt(state: SagaState): number | null {
-  if (state.status === 'new' || FINISHED.has(state.status)) return null;
-  const idle = state.updatedAt + state.resumeAfterMs;
-  return state.status === 'trying' ? Math.min(state.expiresAt, idle) : idle;
 }
 
 /**

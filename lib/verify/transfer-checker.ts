@@ -1,4 +1,4 @@
-import { decodeHlc } from '../clock/hlc.ts';
+import { foldAccount, heldIn } from './account-fold.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
@@ -44,50 +44,6 @@ function logOf(region: RegionSnapshot, type: string, id: string): StoredEvent[] 
   return region.events
     .filter((e) => e.aggregateType === type && e.aggregateId === id)
     .sort((a, b) => a.seq - b.seq);
-}
-
-/** Balance change of an account event: deposits and credits in, withdrawals and debits out. */
-const DELTA: Readonly<Record<string, number>> = {
-  Deposited: 1,
-  TransferCredited: 1,
-  Withdrawn: -1,
-  HoldSettled: -1,
-};
-
-interface Folded {
-  balance: number;
-  /** Deposits minus withdrawals: the money that entered from outside. */
-  moved: number;
-  readonly holds: Map<string, { amount: number; expiresAt: number }>;
-  /** Per closed hold: how long after its expiry (ms, HLC of the closing event). */
-  readonly late: Array<{ transferId: string; ms: number }>;
-  readonly negative: string[];
-}
-
-/** Folds one account's log in seq order: balance, open holds, how late holds closed, negative availability. */
-function foldAccount(log: readonly StoredEvent[]): Folded {
-  const folded: Folded = { balance: 0, moved: 0, holds: new Map(), late: [], negative: [] };
-  for (const event of log) {
-    const amount = Number(event.payload.amount ?? 0);
-    const tid = transferIdOf(event);
-    folded.balance += (DELTA[event.type] ?? 0) * amount;
-    if (event.type === 'Deposited' || event.type === 'Withdrawn')
-      folded.moved += (DELTA[event.type] ?? 0) * amount;
-    if (event.type === 'HoldPlaced')
-      folded.holds.set(tid, { amount, expiresAt: Number(event.payload.expiresAt) });
-    const hold = folded.holds.get(tid);
-    if ((event.type === 'HoldSettled' || event.type === 'HoldReleased') && hold) {
-      folded.holds.delete(tid);
-      folded.late.push({ transferId: tid, ms: decodeHlc(event.hlc).wall - hold.expiresAt });
-    }
-    const available = folded.balance - heldIn(folded.holds);
-    if (available < 0) folded.negative.push(`available ${available} after seq ${event.seq} (${event.type})`);
-  }
-  return folded;
-}
-
-function heldIn(holds: ReadonlyMap<string, { amount: number }>): number {
-  return [...holds.values()].reduce((sum, h) => sum + h.amount, 0);
 }
 
 /**

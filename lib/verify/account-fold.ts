@@ -1,0 +1,49 @@
+import { decodeHlc } from '../clock/hlc.ts';
+import type { StoredEvent } from './snapshot.ts';
+
+const transferIdOf = (e: StoredEvent) => String(e.payload.transferId ?? '');
+
+/** Balance change of an account event: deposits and credits in, withdrawals and debits out. */
+const DELTA: Readonly<Record<string, number>> = {
+  Deposited: 1,
+  TransferCredited: 1,
+  Withdrawn: -1,
+  HoldSettled: -1,
+};
+
+export interface Folded {
+  balance: number;
+  /** Deposits minus withdrawals: the money that entered from outside. */
+  moved: number;
+  readonly holds: Map<string, { amount: number; expiresAt: number }>;
+  /** Per closed hold: how long after its expiry (ms, HLC of the closing event). */
+  readonly late: Array<{ transferId: string; ms: number }>;
+  readonly negative: string[];
+}
+
+/** Folds one account's log in seq order: balance, open holds, how late holds closed, negative availability. */
+export function foldAccount(log: readonly StoredEvent[]): Folded {
+  const folded: Folded = { balance: 0, moved: 0, holds: new Map(), late: [], negative: [] };
+  for (const event of log) {
+    const amount = Number(event.payload.amount ?? 0);
+    const tid = transferIdOf(event);
+    folded.balance += (DELTA[event.type] ?? 0) * amount;
+    if (event.type === 'Deposited' || event.type === 'Withdrawn')
+      folded.moved += (DELTA[event.type] ?? 0) * amount;
+    if (event.type === 'HoldPlaced')
+      folded.holds.set(tid, { amount, expiresAt: Number(event.payload.expiresAt) });
+    const hold = folded.holds.get(tid);
+    if ((event.type === 'HoldSettled' || event.type === 'HoldReleased') && hold) {
+      folded.holds.delete(tid);
+      folded.late.push({ transferId: tid, ms: decodeHlc(event.hlc).wall - hold.expiresAt });
+    }
+    const available = folded.balance - heldIn(folded.holds);
+    if (available < 0) folded.negative.push(`available ${available} after seq ${event.seq} (${event.type})`);
+  }
+  return folded;
+}
+
+/** Funds reserved by open holds. */
+export function heldIn(holds: ReadonlyMap<string, { amount: number }>): number {
+  return [...holds.values()].reduce((sum, h) => sum + h.amount, 0);
+}

@@ -28,17 +28,21 @@ function describe(result: ExecutionResult): string {
  */
 export async function runDemo(
   sandbox: Sandbox,
-  options: { phaseMs: number; log: (line: string) => void },
+  options: { phaseMs: number; log: (line: string) => void; lost?: string },
 ): Promise<DemoReport> {
   const { log, phaseMs } = options;
   const regions = sandbox.regions.map((r) => r.name);
-  const lost = regions.includes('ap-southeast-1')
-    ? 'ap-southeast-1'
-    : (regions[regions.length - 1] as string);
+  const lost =
+    options.lost ??
+    (regions.includes('ap-southeast-1') ? 'ap-southeast-1' : (regions[regions.length - 1] as string));
   const peers = sandbox.regions.filter((r) => r.name !== lost);
   const frontDoor = sandbox.gtm.frontDoorUrl;
   const tally = newTally();
-  const step = (n: number, text: string) => log(`[${n}/9] ${text}`);
+  const phases: Array<{ step: number; text: string; at: number }> = [];
+  const step = (n: number, text: string) => {
+    phases.push({ step: n, text, at: Date.now() });
+    log(`[${n}/9] ${text}`);
+  };
 
   step(1, `opening accounts through the front door ${frontDoor} from clients near ${regions.join(', ')}`);
   await Promise.all(
@@ -140,6 +144,9 @@ export async function runDemo(
     unrecovered,
     queuedOrphans: queued.flatMap((q) => (q.eventId ? [q.eventId] : [])),
     runbooks: [...failover, failback, repair].map(describe),
+    executions: [...failover, failback, repair].map((e) => e.executionArn),
+    phases,
+    killedAt,
     check,
   };
 }

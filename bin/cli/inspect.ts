@@ -70,51 +70,42 @@ export function resolveRequest(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * `drill region-loss --region R`: in the sandbox that is up (its console shows it live), else in a
- * sandbox of its own with the runbooks bench's timers. Writes report.md/.json/.html.
- */
-export async function drillRegionLoss(options: {
-  region: string;
-  out?: string;
-  phaseMs?: number;
-  fast?: boolean;
-  json?: boolean;
-}): Promise<{ report: DrillReport; dir: string }> {
-  const progress = lineSpinner(
-    process.stderr.isTTY === true && !options.json,
-    `drill: loss of ${options.region}`,
-  );
-  const log = (line: string) =>
-    process.stderr.isTTY && !options.json ? progress.line(line) : console.error(line);
-  if (readStateFile()) {
-    const { id } = await callSandbox<{ id: string }>({
-      action: 'drill-start',
-      region: options.region,
-      ...(options.phaseMs ? { phaseMs: options.phaseMs } : {}),
-    });
-    let from = 0;
-    for (;;) {
-      const status = await callSandbox<{
-        lines: string[];
-        nextLine: number;
-        done: boolean;
-        error?: string;
-        reportId?: string;
-      }>({ action: 'drill-status', id, fromLine: from });
-      for (const line of status.lines) log(line);
-      from = status.nextLine;
-      if (status.done) {
-        if (status.error || !status.reportId) throw new Error(`drill failed: ${status.error ?? 'no report'}`);
-        const report = await callSandbox<DrillReport>({ action: 'report', id: status.reportId });
-        const dir = options.out ?? join(stateFilePath(), '..', 'reports', report.id);
-        if (options.out) writeReport(report, dir);
-        progress.done(true, `drill done: ${dir}`);
-        return { report, dir };
-      }
-      await sleep(1_000);
+interface DrillOptions {
+  readonly region: string;
+  readonly out?: string;
+  readonly phaseMs?: number;
+  readonly fast?: boolean;
+  readonly json?: boolean;
+}
+
+/** The drill inside the sandbox that is up, polled to its end (the console shows it live meanwhile). */
+async function drillInSandbox(options: DrillOptions, log: (line: string) => void): Promise<DrillReport> {
+  const { id } = await callSandbox<{ id: string }>({
+    action: 'drill-start',
+    region: options.region,
+    ...(options.phaseMs ? { phaseMs: options.phaseMs } : {}),
+  });
+  let from = 0;
+  for (;;) {
+    const status = await callSandbox<{
+      lines: string[];
+      nextLine: number;
+      done: boolean;
+      error?: string;
+      reportId?: string;
+    }>({ action: 'drill-status', id, fromLine: from });
+    for (const line of status.lines) log(line);
+    from = status.nextLine;
+    if (status.done) {
+      if (status.error || !status.reportId) throw new Error(`drill failed: ${status.error ?? 'no report'}`);
+      return callSandbox<DrillReport>({ action: 'report', id: status.reportId });
     }
+    await sleep(1_000);
   }
+}
+
+/** The drill in a sandbox of its own, with the runbooks bench's timers. */
+async function drillInOwnSandbox(options: DrillOptions, log: (line: string) => void): Promise<DrillReport> {
   const sandbox = await Sandbox.start({ fast: options.fast !== false, timing: REGION_LOSS_TIMING, log });
   try {
     const { report } = await runRegionLossDrill(sandbox, {
@@ -122,11 +113,28 @@ export async function drillRegionLoss(options: {
       phaseMs: options.phaseMs ?? 8_000,
       log,
     });
-    const dir = options.out ?? join(stateFilePath(), '..', 'reports', report.id);
-    writeReport(report, dir);
-    progress.done(true, `drill done: ${dir}`);
-    return { report, dir };
+    return report;
   } finally {
     await sandbox.stop();
   }
+}
+
+/**
+ * `drill region-loss --region R`: in the sandbox that is up (its console shows it live), else in a
+ * sandbox of its own with the runbooks bench's timers. Writes report.md/.json/.html.
+ */
+export async function drillRegionLoss(options: DrillOptions): Promise<{ report: DrillReport; dir: string }> {
+  const progress = lineSpinner(
+    process.stderr.isTTY === true && !options.json,
+    `drill: loss of ${options.region}`,
+  );
+  const log = (line: string) =>
+    process.stderr.isTTY && !options.json ? progress.line(line) : console.error(line);
+  const inSandbox = readStateFile() !== undefined;
+  const report = inSandbox ? await drillInSandbox(options, log) : await drillInOwnSandbox(options, log);
+  const dir = options.out ?? join(stateFilePath(), '..', 'reports', report.id);
+  // The sandbox wrote its copy already under .sandbox/reports; another folder gets the files too.
+  if (options.out || !inSandbox) writeReport(report, dir);
+  progress.done(true, `drill done: ${dir}`);
+  return { report, dir };
 }

@@ -1,10 +1,9 @@
 import '../../lib/sandbox/polyfills.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { TargetUnreachableError, UsageError } from '../../lib/ops/errors.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
-import { SandboxError, UnknownSandboxRegionError } from '../../lib/sandbox/errors.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest, sandboxOnly } from './inspect.ts';
 import { type RunbookFlags, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';

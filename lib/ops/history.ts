@@ -103,7 +103,7 @@ class StepFolder {
     if (type === 'MapStateExited') this.mapDepth = Math.max(0, this.mapDepth - 1);
     if (this.mapDepth > 0) return;
     const step = this.byName.get(event.stateExitedEventDetails?.name ?? '?');
-    if (!step || step.status !== 'running') return;
+    if (step?.status !== 'running') return;
     // A failure caught by the state's Catch still exits the state: the step failed all the same.
     step.status = step === this.failedStep ? 'failed' : 'succeeded';
     step.endedAt = at(event);

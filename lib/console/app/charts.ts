@@ -7,6 +7,7 @@ import {
   LinearScale,
   LineController,
   LineElement,
+  LogarithmicScale,
   PointElement,
   Tooltip,
 } from 'chart.js';
@@ -16,6 +17,7 @@ Chart.register(
   LineElement,
   PointElement,
   LinearScale,
+  LogarithmicScale,
   CategoryScale,
   BarController,
   BarElement,
@@ -41,14 +43,16 @@ export function lagChart(canvas: HTMLCanvasElement): Chart<'line', Array<{ x: nu
       maintainAspectRatio: false,
       parsing: false,
       interaction: { mode: 'nearest', intersect: false },
-      plugins: { legend: { position: 'right', labels: { boxWidth: 10, font: { size: 11 } } } },
+      plugins: { legend: { position: 'bottom', labels: { boxWidth: 10, font: { size: 10 } } } },
       scales: {
         x: {
           type: 'linear',
+          min: -300,
+          max: 0,
           title: { display: true, text: 'seconds ago' },
-          ticks: { callback: (v) => `${Math.round(-Number(v))}` },
+          ticks: { stepSize: 60, callback: (v) => `${Math.round(-Number(v))}` },
         },
-        y: { type: 'linear', beginAtZero: true, title: { display: true, text: 'lag ms' } },
+        y: { type: 'logarithmic', min: 10, title: { display: true, text: 'lag ms (log)' } },
       },
     },
   });

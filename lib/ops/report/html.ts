@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { reportMarkdown } from './markdown.ts';
 import type { DrillReport } from './model.ts';
 import { timelineBars } from './timeline.ts';
@@ -9,11 +10,12 @@ let chartSource: string | undefined;
 
 /** Chart.js's UMD build, inlined so the page needs nothing but itself. */
 function chartJs(): string {
-  chartSource ??= readFileSync(require.resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  // The package exports no UMD subpath: find it beside the CommonJS entry (dist/chart.cjs).
+  chartSource ??= readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   return chartSource;
 }
 
-const escape = (s: string) =>
+const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Turns the report's Markdown tables and lists into HTML (the page shows the same text as the .md). */
@@ -31,7 +33,7 @@ function markdownToHtml(markdown: string): string {
     table = undefined;
   };
   const inline = (s: string) =>
-    escape(s)
+    escapeHtml(s)
       .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
       .replace(/`([^`]+)`/g, '<code>$1</code>')
       .replace(/\\\|/g, '|');
@@ -67,7 +69,7 @@ export function reportHtml(report: DrillReport): string {
   const [title, ...rest] = body.split('\n');
   const height = Math.max(160, bars.length * 22 + 60);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#1d2630;padding:0 16px}
 table{border-collapse:collapse;margin:8px 0 16px;width:100%}td,th{border:1px solid #d5dbe1;padding:4px 8px;text-align:left;vertical-align:top}

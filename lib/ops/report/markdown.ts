@@ -4,9 +4,57 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const secs = (ms: number | undefined) => (ms === undefined ? 'running' : `${(ms / 1000).toFixed(1)} s`);
 const cell = (v: unknown) => String(v).replace(/\|/g, '\\|');
 
+function executionLines(report: DrillReport): string[] {
+  const lines: string[] = [];
+  for (const e of report.executions) {
+    lines.push('', `### ${e.runbook} in ${e.region}: ${e.status}`, '', `\`${e.executionArn}\``, '');
+    lines.push('| step | start | end | duration | status |', '| --- | --- | --- | --- | --- |');
+    for (const s of e.steps) {
+      const extra =
+        s.visits > 1
+          ? ` (${s.visits}×)`
+          : s.iterations
+            ? ` (${s.iterations.done}/${s.iterations.total ?? '?'})`
+            : '';
+      const duration = secs(s.endedAt === undefined ? undefined : s.endedAt - s.startedAt);
+      const status = `${s.status}${s.error ? `: ${cell(s.error)}` : ''}`;
+      lines.push(
+        `| ${cell(s.name)}${extra} | ${iso(s.startedAt)} | ${s.endedAt ? iso(s.endedAt) : '—'} | ${duration} | ${status} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function objectiveLines(report: DrillReport): string[] {
+  const show = (v: number | undefined) => (v === undefined ? 'n/a' : `${v} s`);
+  return [
+    '',
+    '## Objectives (declared in the topology)',
+    '',
+    '| tier | RTO measured / declared | RPO measured / declared | met | note |',
+    '| --- | --- | --- | --- | --- |',
+    ...report.objectives.map(
+      (o) =>
+        `| ${o.tier} | ${show(o.rtoSeconds)} / ${o.declared.rtoSeconds} s | ${show(o.rpoSeconds)} / ${o.declared.rpoSeconds} s | ${o.met ? 'yes' : '**NO**'} | ${cell(o.note)} |`,
+    ),
+    '',
+    '## Figures',
+    '',
+    '| figure | value | target | met |',
+    '| --- | --- | --- | --- |',
+    ...report.figures.map(
+      (f) =>
+        `| ${cell(f.figure)} | ${f.value} ${f.unit} | ${cell(f.target)} | ${f.met === null ? '—' : f.met ? 'yes' : '**NO**'} |`,
+    ),
+  ];
+}
+
 /** The report as Markdown (for a ticket or a wiki page). */
 export function reportMarkdown(report: DrillReport): string {
-  const lines = [
+  const { atRisk, recovered, lost, queuedForOperator } = report.events;
+  const { detected, resolved, manual } = report.conflicts;
+  return [
     `# ${report.title}`,
     '',
     `Environment \`${report.env}\` (${report.target}), ${iso(report.startedAt)} → ${iso(report.endedAt)} (${secs(report.endedAt - report.startedAt)}).`,
@@ -20,43 +68,8 @@ export function reportMarkdown(report: DrillReport): string {
     ),
     '',
     '## Runbook executions',
-  ];
-  for (const e of report.executions) {
-    lines.push('', `### ${e.runbook} in ${e.region}: ${e.status}`, '', `\`${e.executionArn}\``, '');
-    lines.push('| step | start | end | duration | status |', '| --- | --- | --- | --- | --- |');
-    for (const s of e.steps) {
-      const extra =
-        s.visits > 1
-          ? ` (${s.visits}×)`
-          : s.iterations
-            ? ` (${s.iterations.done}/${s.iterations.total ?? '?'})`
-            : '';
-      lines.push(
-        `| ${cell(s.name)}${extra} | ${iso(s.startedAt)} | ${s.endedAt ? iso(s.endedAt) : '—'} | ${secs(s.endedAt === undefined ? undefined : s.endedAt - s.startedAt)} | ${s.status}${s.error ? `: ${cell(s.error)}` : ''} |`,
-      );
-    }
-  }
-  lines.push(
-    '',
-    '## Objectives (declared in the topology)',
-    '',
-    '| tier | RTO measured / declared | RPO measured / declared | met | note |',
-    '| --- | --- | --- | --- | --- |',
-  );
-  for (const o of report.objectives) {
-    const show = (v: number | undefined) => (v === undefined ? 'n/a' : `${v} s`);
-    lines.push(
-      `| ${o.tier} | ${show(o.rtoSeconds)} / ${o.declared.rtoSeconds} s | ${show(o.rpoSeconds)} / ${o.declared.rpoSeconds} s | ${o.met ? 'yes' : '**NO**'} | ${cell(o.note)} |`,
-    );
-  }
-  lines.push('', '## Figures', '', '| figure | value | target | met |', '| --- | --- | --- | --- |');
-  for (const f of report.figures)
-    lines.push(
-      `| ${cell(f.figure)} | ${f.value} ${f.unit} | ${cell(f.target)} | ${f.met === null ? '—' : f.met ? 'yes' : '**NO**'} |`,
-    );
-  const { atRisk, recovered, lost, queuedForOperator } = report.events;
-  const { detected, resolved, manual } = report.conflicts;
-  lines.push(
+    ...executionLines(report),
+    ...objectiveLines(report),
     '',
     '## Data',
     '',
@@ -72,6 +85,5 @@ export function reportMarkdown(report: DrillReport): string {
     '',
     ...report.toImprove.map((w) => `- ${w}`),
     '',
-  );
-  return lines.join('\n');
+  ].join('\n');
 }

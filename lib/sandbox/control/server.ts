@@ -167,6 +167,7 @@ async function serveGet(ctx: Context, req: IncomingMessage, res: ServerResponse)
   const assets = await consoleAssets();
   if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', assets.html);
   if (path === '/console.js') return send(res, 200, 'text/javascript; charset=utf-8', assets.js);
+  if (path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
   if (path === '/console.css') return send(res, 200, 'text/css; charset=utf-8', assets.css);
   const report = /^\/reports\/([\w.-]+)\/report\.html$/.exec(path);
   const file = report ? ctx.drills.htmlPath(report[1]!) : undefined;

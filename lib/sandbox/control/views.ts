@@ -61,13 +61,16 @@ export async function openConflicts(sandbox: Sandbox) {
       byPair.set(key, { ...seen, regions: [...seen.regions, region.name] });
     }
   }
-  const live = sandbox.regions.find((r) => !r.isDown);
-  // The competing events themselves, so an operator can compare them side by side.
+  const live = sandbox.regions.filter((r) => !r.isDown);
+  // The competing events themselves, so an operator can compare them side by side: each side is looked
+  // up in every live region (the two branches start in different regions).
   return Promise.all(
     [...byPair.values()].map(async (record) => {
-      const log = live ? await live.stores.events.loadStream(record.aggregateType, record.aggregateId) : [];
+      const logs = await Promise.all(
+        live.map((r) => r.stores.events.loadStream(record.aggregateType, record.aggregateId).catch(() => [])),
+      );
       const events = record.eventIds.map((id) => {
-        const event = log.find((e) => e.eventId === id);
+        const event = logs.flat().find((e) => e.eventId === id);
         return event
           ? { eventId: id, type: event.type, origin: event.origin, hlc: event.hlc, payload: event.payload }
           : { eventId: id };

@@ -21,6 +21,11 @@ function describe(result: ExecutionResult): string {
   return `${result.stateMachine} in ${result.region}: ${result.status}${result.error ? ` (${result.error})` : ''}${why}`;
 }
 
+/** The region the demo loses unless told: ap-southeast-1 when it runs, else the last region. */
+function defaultLost(regions: readonly string[]): string {
+  return regions.includes('ap-southeast-1') ? 'ap-southeast-1' : (regions[regions.length - 1] as string);
+}
+
 /**
  * The demo: steady writes of all three aggregates from clients near each region, one region lost,
  * failover (GTM + the Failover runbook the alarm starts), writes continue, the region returns, its
@@ -32,9 +37,7 @@ export async function runDemo(
 ): Promise<DemoReport> {
   const { log, phaseMs } = options;
   const regions = sandbox.regions.map((r) => r.name);
-  const lost =
-    options.lost ??
-    (regions.includes('ap-southeast-1') ? 'ap-southeast-1' : (regions[regions.length - 1] as string));
+  const lost = options.lost ?? defaultLost(regions);
   const peers = sandbox.regions.filter((r) => r.name !== lost);
   const frontDoor = sandbox.gtm.frontDoorUrl;
   const tally = newTally();

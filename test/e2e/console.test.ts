@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Figure } from '../../lib/ops/figures.ts';
+import type { DrillReport } from '../../lib/ops/report/index.ts';
 import type { SandboxStateFile } from '../../lib/sandbox/control/state-file.ts';
 import { cli, ROOT, runCli } from './cli.ts';
 
@@ -137,6 +139,33 @@ describe('web console in a real browser', () => {
     const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`);
     expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('Ada (eu)');
   }, 150_000);
+
+  it('runs a region-loss drill through the CLI and lists its report with the timeline', async () => {
+    const drill = await runCli(['drill', 'region-loss', '--region', LOST, '--json'], cwd);
+    const json = drill.out.slice(drill.out.indexOf('{\n'));
+    const { dir, report } = JSON.parse(json) as { dir: string; report: DrillReport };
+    // The same figures, units and targets as the runbooks bench's committed results.
+    const bench = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'runbooks.json'), 'utf8')) as {
+      figures: Figure[];
+    };
+    const shape = (figures: readonly Figure[]) => figures.map((f) => [f.figure, f.unit, f.target]);
+    expect(shape(report.figures)).toEqual(shape(bench.figures));
+    for (const file of ['report.md', 'report.json', 'report.html'])
+      expect(existsSync(resolve(cwd, dir, file))).toBe(true);
+    expect(report.executions.map((e) => e.runbook)).toEqual(
+      expect.arrayContaining(['Failover', 'Failback', 'Repair']),
+    );
+    const row = page.locator('#reports a', { hasText: `Drill: loss of ${LOST}` });
+    await row.first().waitFor({ timeout: 30_000 });
+    await row.first().click();
+    await page.waitForTimeout(1_000);
+    await page.locator('#reports').screenshot({ path: join(SHOTS, 'console-drill-report.png') });
+    await page.goto(`${state.consoleUrl}reports/${report.id}/report.html`);
+    await page.waitForSelector('#timeline');
+    await page.screenshot({ path: join(SHOTS, 'drill-report.png'), fullPage: true });
+    await page.goto(state.consoleUrl!);
+    expect(drill.code).toBe(report.consistency?.passed ? 0 : 1);
+  }, 300_000);
 
   it('sees a region killed through the CLI turn unhealthy and its Failover progress step by step', async () => {
     const seen: string[][] = [];

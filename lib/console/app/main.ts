@@ -38,17 +38,17 @@ function usePoll<T>(load: () => Promise<T>, everyMs: number, tick: number): T | 
 function App() {
   const [tick, setTick] = useState(0);
   const refresh = useCallback(() => setTick((t) => t + 1), []);
-  const status = usePoll(() => control<Status>({ action: 'status' }), 1_500, tick);
-  const map = usePoll(() => control<MapView>({ action: 'map' }), 3_000, tick);
-  const lag = usePoll(() => control<{ links: Links }>({ action: 'lag-series' }), 3_000, tick);
+  const status = usePoll(() => control<Status>({ action: 'status' }), 2_000, tick);
+  const map = usePoll(() => control<MapView>({ action: 'map' }), 5_000, tick);
+  const lag = usePoll(() => control<{ links: Links }>({ action: 'lag-series' }), 5_000, tick);
   const executions = usePoll(
     () => control<{ executions: Execution[] }>({ action: 'executions', steps: true }),
     1_000,
     tick,
   );
-  const conflicts = usePoll(() => control<{ open: Conflict[] }>({ action: 'conflicts-list' }), 2_000, tick);
-  const readiness = usePoll(() => control<Readiness>({ action: 'readiness' }), 5_000, tick);
-  const reports = usePoll(() => control<{ reports: ReportEntry[] }>({ action: 'reports' }), 5_000, tick);
+  const conflicts = usePoll(() => control<{ open: Conflict[] }>({ action: 'conflicts-list' }), 3_000, tick);
+  const readiness = usePoll(() => control<Readiness>({ action: 'readiness' }), 10_000, tick);
+  const reports = usePoll(() => control<{ reports: ReportEntry[] }>({ action: 'reports' }), 10_000, tick);
   if (!status) return html`<div style="padding:20px">connecting to the control endpoint…</div>`;
   const names = status.regions.map((r) => r.region);
   const colourOf = (region: string) =>

@@ -10,17 +10,12 @@ import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 import { lineSpinner } from './progress.ts';
 import { callSandbox } from './sandbox-target.ts';
 
-/** `--env` is for a deployed environment; these commands read it through AWS, not available here yet. */
-export function sandboxOnly(command: string, env: string | undefined): void {
-  if (env)
-    throw new UsageError(
-      `${command} --env ${env}: reading a deployed environment is not implemented for ${command}; without --env it targets the sandbox that is up`,
-    );
-}
-
 /** `readiness`: each check with its reason; exit 1 when not ready. */
-export async function readiness(json: boolean): Promise<{ report: ReadinessReport; lines: string[] }> {
-  const report = await callSandbox<ReadinessReport>({ action: 'readiness' });
+export async function readiness(
+  json: boolean,
+  evaluate: () => Promise<ReadinessReport> = () => callSandbox<ReadinessReport>({ action: 'readiness' }),
+): Promise<{ report: ReadinessReport; lines: string[] }> {
+  const report = await evaluate();
   const lines = [
     `${report.ready ? 'READY' : 'NOT READY'} for a failover (${report.at})`,
     ...report.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.title}: ${c.detail}`),

@@ -2,9 +2,13 @@ import '../../lib/sandbox/polyfills.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadTopology } from '../../lib/config/index.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
-import { chaosRequest, drillRegionLoss, readiness, resolveRequest, sandboxOnly } from './inspect.ts';
+import { awsReadClients } from './aws-readiness.ts';
+import { awsReadiness, awsStatus } from './aws-status.ts';
+import { awsExecutions, sfnClients } from './aws-target.ts';
+import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
 import { type RunbookFlags, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
 import { callSandbox } from './sandbox-target.ts';
@@ -93,6 +97,11 @@ const simple = async (
   return { json: body, code: ok(body) ? EXIT.done : EXIT.failed };
 };
 
+/** AWS clients for a deployed environment, with the operator's credentials. */
+function awsClients(env: string) {
+  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()));
+}
+
 /** The whole command tree. Exported for tests (`--help` of every command). */
 export function buildProgram(): Command {
   const program = new Command('multiactive')
@@ -134,7 +143,8 @@ export function buildProgram(): Command {
     .option('--env <env>', 'a deployed environment instead of the sandbox')
     .action(
       action(async (cmd) => {
-        sandboxOnly('status', cmd.opts<{ env?: string }>().env);
+        const env = cmd.opts<{ env?: string }>().env;
+        if (env) return { json: await awsStatus(loadTopology(env), awsClients(env)), code: EXIT.done };
         const [status, map, conflicts] = await Promise.all([
           callSandbox<Record<string, unknown>>({ action: 'status' }),
           callSandbox<{ perHome: Record<string, number>; fenced: number[] }>({ action: 'map' }),
@@ -158,8 +168,12 @@ export function buildProgram(): Command {
     .option('--env <env>', 'a deployed environment instead of the sandbox')
     .action(
       action(async (cmd) => {
-        sandboxOnly('readiness', cmd.opts<{ env?: string }>().env);
-        const { report, lines } = await readiness(cmd.optsWithGlobals<{ json?: boolean }>().json === true);
+        const env = cmd.opts<{ env?: string }>().env;
+        const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+        const { report, lines } = await readiness(
+          json,
+          env ? () => awsReadiness(loadTopology(env), awsClients(env)) : undefined,
+        );
         return { json: report, lines, code: report.ready ? EXIT.done : EXIT.failed };
       }),
     );

@@ -49,6 +49,17 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 250));
   }
   state = JSON.parse(readFileSync(stateFile, 'utf8')) as SandboxStateFile;
+  // Let the JVMs warm up before a browser polls too: on a loaded machine the first health checks can
+  // time out, and a region the GTM fails over stays drained.
+  const healthy = async () => {
+    const response = await fetch(state.controlUrl, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'status' }),
+    });
+    const status = (await response.json()) as { regions: Array<{ healthy: boolean }> };
+    return status.regions.filter((r) => r.healthy).length;
+  };
+  for (let i = 0; i < 240 && (await healthy()) < 3; i++) await new Promise((r) => setTimeout(r, 500));
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     args: [

@@ -75,7 +75,10 @@ export async function runDemo(
   const firstAfter = (tally.successes.get(lost) ?? []).find((t) => t > killedAt);
   const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
   const started = await sandbox.settleExecutions();
-  const failover = started.filter((e) => e.stateMachine.endsWith('-Failover'));
+  // Only this kill's Failover: a long-running sandbox (a drill in `sandbox up`) may have older ones.
+  const failover = started.filter(
+    (e) => e.stateMachine.endsWith('-Failover') && Date.parse(e.startDate) >= killedAt,
+  );
   // Core RTO: the lost region's clients write accounts homed there; the first success after the kill
   // needs detection, the Failover runbook (new homes, epoch + 1) and the new home's hold (lease + skew).
   const coreKey = `${lost}|core`;

@@ -45,6 +45,9 @@ const ahead = {} as Record<RegionName, number>;
 
 beforeAll(async () => {
   cluster = await startCluster({
+    // Generous timers: a loaded machine must not turn a forward or a lease renewal into a 503 here.
+    forwardTimeoutMs: 5_000,
+    leaseMs: 5_000,
     sagas: (cell) => {
       const starter = new InlineStarter();
       ahead[cell.name] = 0;

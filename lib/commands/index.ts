@@ -16,8 +16,9 @@ export { dynamoQuorumPeer } from './quorum-peer-dynamodb.ts';
 export {
   type CoreBranchRecord,
   type CoreLogCell,
+  foldCoreLog,
   type RetireCoreBranchInput,
   type RetiredBranch,
-  rebuildCoreRow,
+  rebuildRowFromLog,
   retireCoreBranch,
 } from './retire-branch.ts';

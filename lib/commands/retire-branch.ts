@@ -8,6 +8,7 @@ import type { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
 import { chainedRun } from './chain.ts';
+import { ContentionError } from './errors.ts';
 import { emptyRecord, foldRecord } from './execute.ts';
 
 /** The one region whose core log loses events: its stores and raw access to its events table. */
@@ -93,28 +94,34 @@ async function deleteLogged(cell: CoreLogCell, event: EventEnvelope): Promise<bo
   }
 }
 
+/** A core row's fold of its log: the chained run from seq 1 (up to the first gap or foreign branch). */
+export function foldCoreLog(aggregate: AnyAggregate, aggregateId: string, log: readonly EventEnvelope[]) {
+  const empty = emptyRecord(aggregate, aggregateId);
+  return foldRecord(aggregate, empty, chainedRun(empty, log));
+}
+
 /**
- * The row rebuilt from the log (the chained run from seq 1) and stored over whatever row is there, guarded
- * on that row (version and head), retried when a writer moves it meanwhile.
+ * Rebuilds an aggregate's row from its log with `fold` (default: the core fold) and stores it over whatever
+ * row is there, unless that row already has the same version, head and state; the write is guarded on the
+ * row it replaces (version and head) and retried when a writer moves it meanwhile. Returns the row stored.
  */
-export async function rebuildCoreRow(
+export async function rebuildRowFromLog(
   cell: Pick<CoreLogCell, 'events' | 'states'>,
   aggregate: AnyAggregate,
   aggregateId: string,
+  fold: (log: readonly EventEnvelope[]) => StateRecord = (log) => foldCoreLog(aggregate, aggregateId, log),
 ): Promise<StateRecord> {
   for (let attempt = 1; ; attempt++) {
     const stored = await cell.states.getState(aggregate.name, aggregateId);
-    const log = await cell.events.loadStream(aggregate.name, aggregateId);
-    const empty = emptyRecord(aggregate, aggregateId);
-    const rebuilt = foldRecord(aggregate, empty, chainedRun(empty, log));
+    const rebuilt = fold(await cell.events.loadStream(aggregate.name, aggregateId));
     const same =
       stored &&
       stored.version === rebuilt.version &&
       stored.head === rebuilt.head &&
       stored.state === rebuilt.state;
     if (same) return stored;
-    if (await cell.states.putStateIf(rebuilt, stored ?? empty)) return rebuilt;
-    if (attempt >= 5) throw new Error(`row of ${aggregate.name} ${aggregateId} kept moving while rebuilt`);
+    if (await cell.states.putStateIf(rebuilt, stored ?? { version: 0 })) return rebuilt;
+    if (attempt >= 5) throw new ContentionError(aggregateId, attempt);
   }
 }
 
@@ -141,6 +148,6 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   }
   const retired: EventEnvelope[] = [];
   for (const event of [...losing].reverse()) if (await deleteLogged(cell, event)) retired.push(event);
-  const row = await rebuildCoreRow(cell, aggregate, aggregateId);
+  const row = await rebuildRowFromLog(cell, aggregate, aggregateId);
   return { retired: retired.reverse(), queued, row };
 }

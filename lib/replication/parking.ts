@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -89,25 +90,22 @@ export class ParkingStore {
   /** Every aggregate the index lists as having parked events (strongly consistent). */
   async parkedAggregates(): Promise<ParkedAggregate[]> {
     const found: ParkedAggregate[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table(),
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': PARKED_INDEX_KEY },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PARKED_INDEX_KEY },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
       for (const item of page.Items ?? [])
         found.push({
           aggregateType: String(item.aggregateType),
           aggregateId: String(item.aggregateId),
           token: String(item.token),
         });
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
     return found;
   }
 

@@ -1,15 +1,21 @@
+import type { ConflictPolicy } from '../config/schema.ts';
+import { policyFor } from '../conflict/policy.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import {
   bucketOf,
   buildMerkleTree,
   diffBuckets,
   type EventLeaf,
+  type RowLeaf,
   rootOf,
   treeOfBucketHashes,
 } from '../repair/merkle.ts';
 import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
-import type { RegionCell } from './ports.ts';
+import { rebuildRow } from '../repair/rows.ts';
+import { settleCoreAggregate } from './core-branches.ts';
+import type { RegionCell, RunbookDeps } from './ports.ts';
 import { adoptIntoOrigin, discardQuorumOrphans, type QuorumOrphanRule } from './quorum-orphans.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
@@ -31,10 +37,30 @@ export interface PartitionTrees {
   readonly events: Readonly<Record<string, number>>;
 }
 
-/** Builds every region's tree of one partition. */
+/** What Repair and Failback need to settle forked core logs and rebuild rows (registry and quorum map). */
+export interface BranchRules {
+  readonly aggregate: (aggregateType: string) => AnyAggregate;
+  readonly policy: (aggregate: AnyAggregate) => ConflictPolicy;
+  /** The partition's current home (a majority read of the map); undefined when it has none. */
+  readonly homeOf: (partition: number) => Promise<string | undefined>;
+}
+
+/** Each region's events of a partition and the digests of their aggregates' rows. */
+async function leavesAndRows(cells: readonly RegionCell[], partition: number) {
+  return Promise.all(
+    cells.map(async (c) => {
+      const leaves = await c.source.listLeaves(partition);
+      const rows: RowLeaf[] = (await c.source.listRows?.(leaves.map((l) => l.aggregateKey))) ?? [];
+      return { leaves, rows };
+    }),
+  );
+}
+
+/** Builds every region's tree of one partition (events and projection rows). */
 export async function buildTrees(cells: readonly RegionCell[], partition: number): Promise<PartitionTrees> {
-  const leaves = await Promise.all(cells.map((c) => c.source.listLeaves(partition)));
-  const trees = leaves.map((l) => buildMerkleTree(l, REPAIR_BUCKETS));
+  const read = await leavesAndRows(cells, partition);
+  const leaves = read.map((r) => r.leaves);
+  const trees = read.map((r) => buildMerkleTree(r.leaves, REPAIR_BUCKETS, r.rows));
   const roots = Object.fromEntries(cells.map((c, i) => [c.region, rootOf(trees[i]!)]));
   const events = Object.fromEntries(
     cells.map((c, i) => [c.region, new Set(leaves[i]!.map((x) => x.eventId)).size]),
@@ -56,9 +82,49 @@ export function differingBuckets(trees: PartitionTrees): number[] {
 }
 
 /**
+ * Core aggregates whose logs hold two different events at one seq in two regions: a fork. Their events
+ * are settled by `settleCoreAggregate`, never replayed as a union (that would join the branches).
+ */
+export function forkedAggregates(leavesByRegion: readonly (readonly EventLeaf[])[]): Set<string> {
+  const slots = new Map<string, string>();
+  const forked = new Set<string>();
+  for (const leaves of leavesByRegion)
+    for (const leaf of leaves) {
+      if (leaf.seq === undefined) continue;
+      const slot = `${leaf.aggregateKey}#${leaf.seq}`;
+      const seen = slots.get(slot);
+      if (seen === undefined) slots.set(slot, leaf.eventId);
+      else if (seen !== leaf.eventId) forked.add(leaf.aggregateKey);
+    }
+  return forked;
+}
+
+/** `type#id` -> its parts (ids hold no '#'). */
+export function splitKey(key: string): { type: string; id: string } {
+  const at = key.lastIndexOf('#');
+  return { type: key.slice(0, at), id: key.slice(at + 1) };
+}
+
+/** What one partition's replay did. */
+export interface ReplayReport {
+  /** Events put into each region (replayed through its applier, or delivered by a fork's settlement). */
+  readonly replayed: Record<string, number>;
+  /** Forked core aggregates brought onto the home's branch (or left for Failback's QueueCoreOrphans). */
+  readonly forksSettled: number;
+  readonly forksDeferred: number;
+  /** Events of losing branches moved into the manual conflict queue. */
+  readonly queued: number;
+  /** Projection rows rebuilt from their region's log (they differed from it). */
+  readonly rowsRebuilt: number;
+}
+
+/**
  * Replays, for the given buckets of a partition, every event a region lacks from a region that has it,
  * through the lacking region's applier (idempotent). `into` limits which regions receive (failback's
- * catch-up only fills the returning region). Returns events replayed per region.
+ * catch-up only fills the returning region). With `branches`: a forked core aggregate is not replayed as
+ * a union; every region is brought onto the home's branch (`forks: 'settle'`, the default) or it is left
+ * alone (`'defer'`: Failback settles it in QueueCoreOrphans); and after the replay, a projection row that
+ * still differs between regions is rebuilt from its own region's log where the two disagree.
  */
 export async function replayBuckets(input: {
   readonly partition: number;
@@ -67,15 +133,21 @@ export async function replayBuckets(input: {
   readonly into?: readonly string[];
   /** `core.ack: 'quorum'`: leave out (and delete) unacknowledged core copies, see discardQuorumOrphans. */
   readonly quorumOrphans?: QuorumOrphanRule;
-}): Promise<Record<string, number>> {
-  const replayed: Record<string, number> = {};
-  if (input.differing.length === 0) return replayed;
+  readonly branches?: BranchRules;
+  readonly forks?: 'settle' | 'defer';
+}): Promise<ReplayReport> {
+  const report = { replayed: {} as Record<string, number>, forksSettled: 0, forksDeferred: 0, queued: 0 };
+  if (input.differing.length === 0) return { ...report, rowsRebuilt: 0 };
   const wanted = new Set(input.differing);
   const byRegion = new Map(input.cells.map((c) => [c.region, c]));
   const leaves = await Promise.all(input.cells.map((c) => c.source.listLeaves(input.partition)));
   const inBuckets = (list: EventLeaf[]) =>
     list.filter((l) => wanted.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS)));
-  const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, inBuckets(leaves[i]!)])));
+  const forked = input.branches ? forkedAggregates(leaves.map(inBuckets)) : new Set<string>();
+  if (forked.size > 0) await settleForks(input, forked, report);
+  const unforked = (list: EventLeaf[]) => inBuckets(list).filter((l) => !forked.has(l.aggregateKey));
+  const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, unforked(leaves[i]!)])));
+  const { replayed } = report;
   const lackingByRegion = new Map<string, EventEnvelope[]>();
   for (const [region, lacking] of plan.missing) {
     if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
@@ -90,9 +162,62 @@ export async function replayBuckets(input: {
     const events = lacking.filter((e) => !skip.has(e.eventId));
     if (events.length === 0) continue;
     await deliver(byRegion.get(region)!, events, rule);
-    replayed[region] = events.length;
+    replayed[region] = (replayed[region] ?? 0) + events.length;
   }
-  return replayed;
+  const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
+  const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys) : 0;
+  return { ...report, rowsRebuilt };
+}
+
+/** Settles (or counts as deferred) each forked aggregate of the partition, adding to `report`. */
+async function settleForks(
+  input: Parameters<typeof replayBuckets>[0],
+  forked: ReadonlySet<string>,
+  report: { replayed: Record<string, number>; forksSettled: number; forksDeferred: number; queued: number },
+) {
+  if (input.forks === 'defer') {
+    report.forksDeferred += forked.size;
+    return;
+  }
+  const home = await input.branches!.homeOf(input.partition);
+  for (const key of forked) {
+    const { type, id } = splitKey(key);
+    const settled = await settleCoreAggregate({
+      aggregate: input.branches!.aggregate(type),
+      aggregateId: id,
+      cells: input.cells,
+      home,
+    });
+    report.forksSettled++;
+    report.queued += settled.queued.length;
+    for (const [region, n] of Object.entries(settled.replayed))
+      report.replayed[region] = (report.replayed[region] ?? 0) + n;
+  }
+}
+
+/**
+ * Rows of the given aggregates that still differ between regions after the replay: each region's row is
+ * checked against its own log and rebuilt where they disagree (a row that diverged from its log).
+ */
+async function rebuildDivergedRows(
+  input: { readonly cells: readonly RegionCell[]; readonly into?: readonly string[] },
+  rules: BranchRules,
+  keys: ReadonlySet<string>,
+): Promise<number> {
+  if (keys.size === 0) return 0;
+  const rows = await Promise.all(input.cells.map((c) => c.source.listRows?.([...keys]) ?? []));
+  const digests = rows.map((list) => new Map(list.map((r) => [r.aggregateKey, r.digest])));
+  let rebuilt = 0;
+  for (const key of keys) {
+    if (new Set(digests.map((d) => d.get(key) ?? '')).size <= 1) continue;
+    const { type, id } = splitKey(key);
+    const aggregate = rules.aggregate(type);
+    for (const cell of input.cells) {
+      if (input.into && !input.into.includes(cell.region)) continue;
+      if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) })) rebuilt++;
+    }
+  }
+  return rebuilt;
 }
 
 /** Full events a region lacks, fetched from the regions that have them. */
@@ -122,15 +247,35 @@ async function deliver(cell: RegionCell, events: EventEnvelope[], rule: QuorumOr
   await Promise.all(replayLanes(replayable, REPLAY_LANES).map((lane) => cell.replay(lane)));
 }
 
+/** The forked core aggregates (`type#id`) of one partition: a Merkle pass, then the differing buckets' leaves. */
+export async function findForkedAggregates(
+  cells: readonly RegionCell[],
+  partition: number,
+): Promise<string[]> {
+  const differing = new Set(differingBuckets(await buildTrees(cells, partition)));
+  if (differing.size === 0) return [];
+  const leaves = await Promise.all(cells.map((c) => c.source.listLeaves(partition)));
+  const inBuckets = leaves.map((list) =>
+    list.filter((l) => differing.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS))),
+  );
+  return [...forkedAggregates(inBuckets)].sort();
+}
+
+/** The branch rules of a runbook: aggregates and policies from the registry, homes from the quorum map. */
+export function branchRules(deps: RunbookDeps): BranchRules {
+  return {
+    aggregate: (type) => deps.registry.get(type),
+    policy: (aggregate) => policyFor(aggregate, deps.topology),
+    homeOf: async (partition) => (await deps.map.read(partition))?.home,
+  };
+}
+
 /** One partition's repair in a single call (trees, diff, replay): what the Map iteration does in three steps. */
-export async function healPartition(input: {
-  readonly partition: number;
-  readonly cells: readonly RegionCell[];
-  readonly into?: readonly string[];
-  readonly quorumOrphans?: QuorumOrphanRule;
-}): Promise<{ partition: number; bucketsDiffering: number; replayed: Record<string, number> }> {
+export async function healPartition(
+  input: Omit<Parameters<typeof replayBuckets>[0], 'differing'>,
+): Promise<ReplayReport & { partition: number; bucketsDiffering: number }> {
   const trees = await buildTrees(input.cells, input.partition);
   const differing = differingBuckets(trees);
-  const replayed = await replayBuckets({ ...input, differing });
-  return { partition: input.partition, bucketsDiffering: differing.length, replayed };
+  const report = await replayBuckets({ ...input, differing });
+  return { partition: input.partition, bucketsDiffering: differing.length, ...report };
 }

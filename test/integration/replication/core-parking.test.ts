@@ -4,7 +4,7 @@ import { encodeHlc } from '../../../lib/clock/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { PARKED_INDEX_KEY, POISON_REASONS } from '../../../lib/replication/index.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
-import { type Cell, makeCell, testTopology } from './cells.ts';
+import { accountCommands, type Cell, eastAndWest, testTopology, uniqueId } from './cells.ts';
 
 let east: Cell;
 let west: Cell;
@@ -13,24 +13,11 @@ const now = () => new Date(wallNow);
 const gapTimeout = testTopology().thresholds.coreGapTimeoutMs;
 
 beforeAll(async () => {
-  const cells: Cell[] = [];
-  east = await makeCell('us-east-1', { peers: () => cells });
-  west = await makeCell('eu-west-1', { peers: () => cells, now });
-  cells.push(east, west);
+  ({ east, west } = await eastAndWest(now));
 });
 
-let counter = 0;
-const uid = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
-const open = (id: string) => ({
-  aggregateType: 'account',
-  aggregateId: id,
-  command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
-});
-const deposit = (id: string, amount: number) => ({
-  aggregateType: 'account',
-  aggregateId: id,
-  command: { type: 'Deposit', payload: { amount } },
-});
+const uid = uniqueId;
+const { open, deposit } = accountCommands;
 const heartbeat = () =>
   sampleEnvelope({
     aggregateType: '_heartbeat',

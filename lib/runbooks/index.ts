@@ -1,4 +1,6 @@
 export { type AwsRunbookDepsOptions, awsRunbookDeps } from './aws-deps.ts';
+export { type SettledAggregate, settleCoreAggregate, winningBranch } from './core-branches.ts';
+export { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
 export {
   chooseNewHomes,
   confirmLoss,
@@ -28,11 +30,16 @@ export {
 } from './failover-record.ts';
 export { movePartition, readAllEntries } from './failover-tasks.ts';
 export {
+  type BranchRules,
+  branchRules,
   buildTrees,
   differingBuckets,
+  findForkedAggregates,
+  forkedAggregates,
   healPartition,
   type PartitionTrees,
   REPAIR_BUCKETS,
+  type ReplayReport,
   replayBuckets,
 } from './heal.ts';
 export { mapBounded } from './input.ts';

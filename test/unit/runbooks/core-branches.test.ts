@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeHlc } from '../../../lib/clock/index.ts';
 import { chainedRun, extendsHead } from '../../../lib/commands/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
-import { winningBranch } from '../../../lib/runbooks/core-branches.ts';
+import { winningBranch } from '../../../lib/runbooks/index.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
 
 let wall = 1_800_000_000_000;

@@ -30,18 +30,16 @@ export {
 } from './failover-record.ts';
 export { movePartition, readAllEntries } from './failover-tasks.ts';
 export {
-  type BranchRules,
-  branchRules,
   buildTrees,
   differingBuckets,
   findForkedAggregates,
-  forkedAggregates,
   healPartition,
   type PartitionTrees,
   REPAIR_BUCKETS,
   type ReplayReport,
   replayBuckets,
 } from './heal.ts';
+export { type BranchRules, branchRules, forkedAggregates } from './heal-branches.ts';
 export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';

@@ -1,5 +1,6 @@
 import { regionNames } from '../config/topology.ts';
-import { branchRules, buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
+import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
+import { branchRules } from './heal-branches.ts';
 import { TaskInput } from './input.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';

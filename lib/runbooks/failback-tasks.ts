@@ -116,20 +116,21 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       // Forks CatchUp left alone that hold no orphan of this region (two peers on two branches).
       let branchesSettled = 0;
       let retired = 0;
-      for (const partition of await partitions()) {
-        for (const key of await findForkedAggregates(cells, partition)) {
-          if (byAggregate.has(key)) continue;
-          const { type, id } = splitKey(key);
-          const aggregate = deps.registry.get(type);
-          const settled = await settleCoreAggregate({
-            aggregate,
-            aggregateId: id,
-            cells,
-            home: await homeOf(partition),
-          });
-          branchesSettled++;
-          retired += settled.queued.length;
-        }
+      const forks = await mapBounded(await partitions(), concurrency, async (partition) =>
+        (await findForkedAggregates(cells, partition)).map((key) => ({ key, partition })),
+      );
+      for (const { key, partition } of forks.flat()) {
+        if (byAggregate.has(key)) continue;
+        const { type, id } = splitKey(key);
+        const aggregate = deps.registry.get(type);
+        const settled = await settleCoreAggregate({
+          aggregate,
+          aggregateId: id,
+          cells,
+          home: await homeOf(partition),
+        });
+        branchesSettled++;
+        retired += settled.queued.length;
       }
       return {
         adopted: outcomes.filter((o) => o.outcome === 'adopted').length,

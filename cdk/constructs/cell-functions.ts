@@ -129,7 +129,7 @@ export class CellFunctions extends Construct {
    */
   private grantPeerTables(topology: Topology, region: string): void {
     const peers = peersOf(topology, region);
-    const arns = (kind: 'events' | 'replication' | 'control') =>
+    const arns = (kind: 'events' | 'state' | 'replication' | 'control') =>
       peers.map((peer) => tableArn(topology, peer, tableName(topology.name, kind)));
     const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
     const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
@@ -148,6 +148,14 @@ export class CellFunctions extends Construct {
           ...peerEvents.map((arn) => `${arn}/index/${EVENTS_BY_PARTITION_INDEX}`),
           ...arns('replication'),
         ],
+      }),
+    );
+    // Repair and Failback settle a forked core log in every region: the home's branch delivered into the
+    // log, a losing branch queued in each region's conflict queue then deleted, rows read and rebuilt.
+    this.byName.runbook.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...read, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+        resources: [...peerEvents, ...arns('state'), ...arns('replication')],
       }),
     );
   }

@@ -10,6 +10,7 @@ import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
+import { chainedRun } from './chain.ts';
 import { envelopeEvents } from './envelopes.ts';
 import { AggregateFrozenError, ContentionError } from './errors.ts';
 
@@ -139,23 +140,11 @@ function observeHead(clock: HybridLogicalClock, head: string | null): void {
 }
 
 /**
- * The core events of `logged` that follow `record` without a gap (seq record.seq+1, +2, ...). A core log
- * may hold an event past a gap: a quorum-ack copy written straight into a peer's table by a home whose
- * earlier events have not reached this region yet. Such an event is folded only once the gap is closed.
- */
-export function contiguousRun(record: StateRecord, logged: readonly EventEnvelope[]): EventEnvelope[] {
-  const run: EventEnvelope[] = [];
-  for (const event of logged) {
-    if (event.seq !== record.seq + run.length + 1) break;
-    run.push(event);
-  }
-  return run;
-}
-
-/**
- * A core projection row caught up with its log: folds the events the log holds beyond the row, up to the
- * first gap, and stores the row when it moved (a writer may have died between its append and its row, or a
- * quorum-ack copy may have been written without a row).
+ * A core projection row caught up with its log: folds the events the log holds beyond the row that extend
+ * it (`chainedRun`: up to the first gap or the first event of another branch), and stores the row when it
+ * moved (a writer may have died between its append and its row, or a quorum-ack copy may have been written
+ * without a row). The write holds only while the stored row is still the one folded from (same version
+ * and head); when another writer moved it, the row is read and caught up again.
  */
 export async function catchUpCoreRow(
   deps: { readonly events: EventStore; readonly states: StateStore },
@@ -163,18 +152,20 @@ export async function catchUpCoreRow(
   aggregateId: string,
   stored?: StateRecord,
 ): Promise<StateRecord> {
-  const row =
-    stored ??
-    (await deps.states.getState(aggregate.name, aggregateId)) ??
-    emptyRecord(aggregate, aggregateId);
-  const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
-    ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
-  });
-  const run = contiguousRun(row, logged);
-  if (run.length === 0) return row;
-  const caughtUp = foldRecord(aggregate, row, run);
-  await deps.states.putState(caughtUp);
-  return caughtUp;
+  const read = async () =>
+    (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
+  let row = stored ?? (await read());
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
+      ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
+    });
+    const run = chainedRun(row, logged);
+    if (run.length === 0) return row;
+    const caughtUp = foldRecord(aggregate, row, run);
+    if (await deps.states.putStateIf(caughtUp, row)) return caughtUp;
+    row = await read();
+  }
+  return row;
 }
 
 /** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */

@@ -5,6 +5,7 @@ export {
   type MaterializedApplyDeps,
   type MaterializedApplyResult,
 } from './apply-materialized.ts';
+export { type CoreDrainDeps, settleParked } from './core-drain.ts';
 export {
   CONFLICT_SOURCE,
   chunkEntries,
@@ -48,7 +49,14 @@ export {
   runLagMonitorTick,
 } from './lag-monitor.ts';
 export { eventStoreOriginReader } from './origin-reader.ts';
-export { GAP_SORT_KEY, ParkingStore, type ParkingStoreOptions, parkingKey } from './parking.ts';
+export {
+  GAP_SORT_KEY,
+  PARKED_INDEX_KEY,
+  type ParkedAggregate,
+  ParkingStore,
+  type ParkingStoreOptions,
+  parkingKey,
+} from './parking.ts';
 export {
   type BusEntry,
   NO_METRICS,
@@ -80,6 +88,7 @@ export {
   type ReplicationStatusDeps,
   replicationStatus,
 } from './status.ts';
+export { type ParkedSweepDeps, type ParkedSweepReport, sweepParked } from './sweeper.ts';
 export { type ValidatedEvent, type ValidationContext, validateIncoming } from './validate.ts';
 export {
   lagMs,

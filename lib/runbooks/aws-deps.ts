@@ -57,7 +57,7 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     const watermarks = new WatermarkStore({ client, tableName: tables.replication });
     return {
       region: r,
-      source: new DynamoPartitionSource({ client, tableName: tables.events }),
+      source: new DynamoPartitionSource({ client, tableName: tables.events, stateTableName: tables.state }),
       async replay(events) {
         const items = events.map((e) => ({ entry: toBusEntry(e, options.busName) }));
         for (const chunk of chunkEntries(items, { maxBytes: DEFAULT_MAX_ENTRY_BYTES }))

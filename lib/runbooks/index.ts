@@ -1,4 +1,6 @@
 export { type AwsRunbookDepsOptions, awsRunbookDeps } from './aws-deps.ts';
+export { type SettledAggregate, settleCoreAggregate, winningBranch } from './core-branches.ts';
+export { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
 export {
   chooseNewHomes,
   confirmLoss,
@@ -30,11 +32,14 @@ export { movePartition, readAllEntries } from './failover-tasks.ts';
 export {
   buildTrees,
   differingBuckets,
+  findForkedAggregates,
   healPartition,
   type PartitionTrees,
   REPAIR_BUCKETS,
+  type ReplayReport,
   replayBuckets,
 } from './heal.ts';
+export { type BranchRules, branchRules, forkedAggregates } from './heal-branches.ts';
 export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';

@@ -19,7 +19,13 @@ export {
 } from './event-store.ts';
 export { aggregateKey, eventSortKey, partitionIndexKey } from './keys.ts';
 export { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
-export { guardedStatePut, type StateRecord, StateStore, type StateStoreOptions } from './state-store.ts';
+export {
+  type ExpectedRow,
+  guardedStatePut,
+  type StateRecord,
+  StateStore,
+  type StateStoreOptions,
+} from './state-store.ts';
 export {
   EVENTS_BY_PARTITION_INDEX,
   TABLE_DEFINITIONS,

@@ -30,6 +30,13 @@ function checkLog(key: string, region: RegionSnapshot, log: readonly StoredEvent
   let balance = 0;
   log.forEach((event, i) => {
     if (event.seq !== i + 1) at('log-gap', `seq ${event.seq} at position ${i + 1}`);
+    // The chain rule: each event names the one before it in this log, so a log never joins two branches.
+    const before = i === 0 ? null : log[i - 1]!.hlc;
+    if (event.seq === i + 1 && event.prev !== before)
+      at(
+        'broken-chain',
+        `seq ${event.seq} (${event.eventId}) follows ${event.prev}, the log holds ${before}`,
+      );
     const amount = Number(event.payload.amount ?? 0);
     if (event.type === 'Deposited') balance += amount;
     if (event.type === 'Withdrawn') balance -= amount;
@@ -56,18 +63,20 @@ function checkAccounted(
 ) {
   const found: Anomaly[] = [];
   const ids = new Set(log.map((e) => e.eventId));
+  // An acknowledged event of a losing branch, kept in the manual conflict queue, is not lost.
+  const queued = new Set(region.queued.map((e) => e.eventId));
   const acked = new Set<string>();
   for (const op of ops) {
     if (op.outcome !== 'ok') continue;
     for (const id of op.eventIds) {
       acked.add(id);
-      if (!ids.has(id))
+      if (!ids.has(id) && !queued.has(id))
         found.push({
           checker: 'core',
           kind: 'lost-write',
           key,
           region: region.region,
-          message: `ok'd ${op.f} ${op.input} (op ${op.id}, event ${id}) is missing`,
+          message: `ok'd ${op.f} ${op.input} (op ${op.id}, event ${id}) is in neither the log nor the conflict queue`,
         });
     }
   }

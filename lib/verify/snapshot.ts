@@ -11,6 +11,8 @@ export interface StoredEvent {
   readonly epoch: number;
   readonly origin: string;
   readonly hlc: string;
+  /** HLC of the event its writer decided on (core: the previous event of its branch; null at seq 1). */
+  readonly prev: string | null;
   readonly type: string;
   readonly payload: Readonly<Record<string, unknown>>;
   /** Stored in sequence order (core) rather than HLC order. */
@@ -41,6 +43,8 @@ export interface RegionSnapshot {
   readonly quarantine: readonly StoredQuarantine[];
   /** Core events still parked waiting for a predecessor. */
   readonly parked: number;
+  /** Core events taken out of a log into this region's manual conflict queue (full envelopes kept there). */
+  readonly queued: readonly StoredEvent[];
 }
 
 /** Where a region's tables are. */
@@ -80,6 +84,7 @@ function toEvent(item: Record<string, unknown>): StoredEvent {
     epoch: Number(item.epoch),
     origin: String(item.origin),
     hlc: String(item.hlc),
+    prev: typeof item.prev === 'string' ? item.prev : null,
     type: String(item.type),
     payload: (item.payload ?? {}) as Record<string, unknown>,
     core: String(item.sk).startsWith('SEQ#'),
@@ -113,5 +118,10 @@ export async function readSnapshot(source: SnapshotSource): Promise<RegionSnapsh
         ...(str(q.origin) ? { origin: str(q.origin) } : {}),
       })),
     parked: replication.filter((r) => String(r.pk).startsWith('PARK#') && r.event).length,
+    queued: replication.flatMap((r) => {
+      const orphan = (r.versions as { orphan?: Record<string, unknown> } | undefined)?.orphan;
+      const record = String(r.pk).startsWith('CONFLICT#') && orphan;
+      return record ? [toEvent({ ...orphan, sk: 'SEQ#' })] : [];
+    }),
   };
 }

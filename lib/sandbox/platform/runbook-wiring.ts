@@ -33,9 +33,11 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
   const local = new DynamoPartitionSource({
     client: target.clients.doc,
     tableName: target.stores.tables.events,
+    stateTableName: target.stores.tables.state,
   });
   const source: PartitionEventSource = {
     listLeaves: (partition) => cross(() => local.listLeaves(partition)),
+    listRows: (keys) => cross(() => local.listRows(keys)),
     getEvents: (partition, ids) => cross(() => local.getEvents(partition, ids)),
     activePartitions: () => cross(() => local.activePartitions()),
   };

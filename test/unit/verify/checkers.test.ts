@@ -45,6 +45,33 @@ describe('checkCoreTier', () => {
     expect(kinds).toContain('lost-write@b');
   });
 
+  it('counts an acknowledged event kept in the manual conflict queue as queued, not lost', () => {
+    const retired = goodLog().find((e) => e.seq === 3)!;
+    const regions = [
+      snapshot('a', goodLog(), { 'account#a1': row }),
+      {
+        ...snapshot(
+          'b',
+          goodLog().filter((e) => e.seq !== 3),
+          { 'account#a1': { ...row, balance: 10, v: 2 } },
+        ),
+        queued: [retired],
+      },
+    ];
+    const kinds = checkCoreTier({ operations: byKey(history()), regions }).anomalies.map((a) => a.kind);
+    expect(kinds).not.toContain('lost-write');
+  });
+
+  it('reports a log that joins two branches (an event whose prev is not the event before it)', () => {
+    const joined = [
+      ...goodLog().slice(0, 2),
+      accountEvent(3, 'Withdrawn', 4, { prev: 'h2-of-another-branch' }),
+    ];
+    const regions = [snapshot('a', joined, { 'account#a1': row })];
+    const found = checkCoreTier({ operations: byKey(history()), regions }).anomalies;
+    expect(found.map((a) => `${a.kind}@${a.region}`)).toEqual(['broken-chain@a']);
+  });
+
   it('reports a negative balance along the log and an event no client sent', () => {
     const log = [...goodLog(), accountEvent(4, 'Withdrawn', 50)];
     const regions = [snapshot('a', log, { 'account#a1': { ...row, balance: -44, v: 4 } })];

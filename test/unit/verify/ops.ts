@@ -41,6 +41,7 @@ export function accountEvent(
     epoch: 1,
     origin: 'us-east-1',
     hlc: `h${seq}`,
+    prev: seq === 1 ? null : `h${seq - 1}`,
     type,
     payload: type === 'AccountOpened' ? { owner: 'o', currency: 'EUR' } : { amount },
     core: true,
@@ -65,5 +66,6 @@ export function snapshot(
     ),
     quarantine: [],
     parked: 0,
+    queued: [],
   };
 }

@@ -1,6 +1,7 @@
 import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -29,10 +30,15 @@ export interface CommandDeps {
   /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
   readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
   /**
-   * `core.ack: 'quorum'`: stores a core write's envelopes in at least one peer region before the local
-   * append (see `quorumReplicator`); when it throws, nothing is appended here.
+   * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log, to enough peer
+   * regions that a majority of all regions holds them, before the row moves and the client is answered
+   * (see `quorumReplicator`); when it throws (503), the write stays in the local log, outcome unknown, and
+   * the next command of the aggregate copies it again before deciding on top of it.
    */
-  readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
+  readonly replicateBeforeAck?: (
+    envelopes: readonly EventEnvelope[],
+    writer?: { readonly epoch: number },
+  ) => Promise<void>;
   readonly maxAttempts?: number;
 }
 
@@ -177,7 +183,11 @@ export async function catchUpCoreRow(
   return caughtUp;
 }
 
-/** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */
+/**
+ * The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). Under the
+ * quorum ack, events the log holds beyond the row (a write answered 503, or a writer that died before its
+ * row) are first copied to a majority: the home's row only ever shows events that survive its loss.
+ */
 async function currentRecord(
   deps: CommandDeps,
   aggregate: AnyAggregate,
@@ -186,6 +196,15 @@ async function currentRecord(
   const stored =
     (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
   if (aggregate.tier !== 'core') return stored;
+  if (deps.replicateBeforeAck && !bugEnabled('quorum-cleanup-delete')) {
+    const beyond = await deps.events.loadStream(aggregate.name, aggregateId, {
+      ...(stored.lastSortKey ? { afterSortKey: stored.lastSortKey } : {}),
+    });
+    const pending = contiguousRun(stored, beyond);
+    if (pending.length === 0) return stored;
+    const fence = await deps.fenceCoreWrite?.(partitionOf(aggregateId, deps.partitions));
+    await deps.replicateBeforeAck(pending, fence);
+  }
   return catchUpCoreRow(deps, aggregate, aggregateId, stored);
 }
 
@@ -220,8 +239,12 @@ async function appendDecided(
   });
   const next = foldRecord(aggregate, record, envelopes);
   if (aggregate.tier === 'core') {
-    await deps.replicateBeforeAck?.(envelopes);
+    // Local append first: the conditional put is the one reservation of this seq in this epoch, so a
+    // peer is only ever sent events of the home's log (bug switch: the old copy-first order).
+    const copyFirst = bugEnabled('quorum-cleanup-delete');
+    if (copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
     await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
+    if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
     await deps.states.putState(next);
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.

@@ -60,12 +60,11 @@ export async function discardQuorumOrphans(input: {
       );
       const built = await Promise.all(holders.map((h) => builtUpon(h, event)));
       if (built.some(Boolean)) continue;
-      for (const holder of holders)
-        await dynamoQuorumPeer({
-          region: holder.region,
-          client: holder.tables.client,
-          tableName: holder.tables.events,
-        }).discard(event);
+      for (const holder of holders) {
+        const { client, events, replication, control } = holder.tables;
+        const tables = { events, replication, control };
+        await dynamoQuorumPeer({ region: holder.region, client, tables }).discard(event);
+      }
       skip.add(event.eventId);
     }
   }

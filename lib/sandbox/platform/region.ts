@@ -168,9 +168,16 @@ export class SandboxRegion {
     return this.requireBuilt().replica;
   }
 
-  get eventsTable(): { client: DynamoDBDocumentClient; tableName: string } {
+  /** The tables a peer's quorum ack writes to (events, copy markers, seal check). */
+  get quorumTables(): {
+    client: DynamoDBDocumentClient;
+    events: string;
+    replication: string;
+    control: string;
+  } {
     const { clients, stores } = this.requireBuilt();
-    return { client: clients.doc, tableName: stores.tables.events };
+    const { events, replication, control } = stores.tables;
+    return { client: clients.doc, events, replication, control };
   }
 
   get functions(): LocalFunctions {

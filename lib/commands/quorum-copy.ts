@@ -57,7 +57,7 @@ async function catchUpPeer(input: PeerCopy, from: number, to: number): Promise<b
   const losing = fork ? theirs.filter((e) => e.seq >= fork.seq) : [];
   if (losing.length > 0) {
     if (!peer.retire) throw new PeerDivergedError(peer.region, fork!.aggregateId, fork!.seq);
-    await peer.retire({ losing, kept: oursAt.get(fork!.seq) });
+    await peer.retire({ losing, winning: ours, reason: 'quorum-copy-on-another-branch' });
   }
   const kept = new Set(theirs.filter((e) => !losing.includes(e)).map((e) => e.eventId));
   const missing = ours.filter((e) => !kept.has(e.eventId));

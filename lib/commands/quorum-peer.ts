@@ -15,16 +15,19 @@ export type CopyOutcome =
   | { readonly kind: 'conflict'; readonly existing: EventEnvelope };
 
 /**
- * Takes a losing branch of a core log out of one region's log into its manual conflict queue, with both
+ * Takes a losing branch of a core log out of one region's log into the manual conflict queue, with both
  * envelopes, and rebuilds that region's row from what remains: never a silent delete. The one
- * implementation belongs to the chain module (issue 11, scenarios 2-3); until it is wired, a peer that holds
- * a losing branch simply does not count towards a quorum (see `copyToPeer`).
+ * implementation belongs to the chain module (issue 11, scenarios 2-3: `retireCoreBranch`); until it is
+ * wired, a region that holds a losing branch is left as it is (a peer then does not count towards a quorum,
+ * see `copyToPeer`).
  */
 export type BranchRetirer = (input: {
   /** The region's events from the fork on, in seq order, none of which is on the home's branch. */
   readonly losing: readonly EventEnvelope[];
-  /** The home's event at the fork (the version kept), when the home has one there. */
-  readonly kept: EventEnvelope | undefined;
+  /** The winning branch around the fork (the home's events), to name what each losing event lost to. */
+  readonly winning: readonly EventEnvelope[];
+  /** Why the branch lost, for the conflict record. */
+  readonly reason: string;
 }) => Promise<void>;
 
 /** A peer region's events table as the quorum ack writes to it (port; `dynamoQuorumPeer` is the adapter). */

@@ -29,7 +29,9 @@ async function scenario() {
   return { failed, folded, acked, anomalies, balances: rows.map((r) => JSON.parse(r!.state).balance) };
 }
 
-describe('quorum ack: a write whose local append failed leaves nothing a peer can fold (scenario 4)', () => {
+describe('quorum ack: a write whose local append failed leaves nothing a peer can fold (scenario 4)', {
+  timeout: 120_000,
+}, () => {
   it('never copies a write the home has not appended, so every region ends on the same log and row', async () => {
     const { failed, acked, anomalies, balances } = await scenario();
     expect(failed).toBeGreaterThanOrEqual(500);

@@ -30,10 +30,10 @@ export interface CommandDeps {
   /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
   readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
   /**
-   * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log, to enough peer
-   * regions that a majority of all regions holds them, before the row moves and the client is answered
-   * (see `quorumReplicator`); when it throws (503), the write stays in the local log, outcome unknown, and
-   * the next command of the aggregate copies it again before deciding on top of it.
+   * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log and row, to
+   * enough peer regions that a majority of all regions holds them before the client is answered (see
+   * `quorumReplicator`); when it throws (503), the write stays in the home's log, outcome unknown, and the
+   * next write of the aggregate carries it to the peers that lack it.
    */
   readonly replicateBeforeAck?: (
     envelopes: readonly EventEnvelope[],
@@ -183,11 +183,7 @@ export async function catchUpCoreRow(
   return caughtUp;
 }
 
-/**
- * The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). Under the
- * quorum ack, events the log holds beyond the row (a write answered 503, or a writer that died before its
- * row) are first copied to a majority: the home's row only ever shows events that survive its loss.
- */
+/** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */
 async function currentRecord(
   deps: CommandDeps,
   aggregate: AnyAggregate,
@@ -196,15 +192,6 @@ async function currentRecord(
   const stored =
     (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
   if (aggregate.tier !== 'core') return stored;
-  if (deps.replicateBeforeAck && !bugEnabled('quorum-cleanup-delete')) {
-    const beyond = await deps.events.loadStream(aggregate.name, aggregateId, {
-      ...(stored.lastSortKey ? { afterSortKey: stored.lastSortKey } : {}),
-    });
-    const pending = contiguousRun(stored, beyond);
-    if (pending.length === 0) return stored;
-    const fence = await deps.fenceCoreWrite?.(partitionOf(aggregateId, deps.partitions));
-    await deps.replicateBeforeAck(pending, fence);
-  }
   return catchUpCoreRow(deps, aggregate, aggregateId, stored);
 }
 
@@ -240,12 +227,14 @@ async function appendDecided(
   const next = foldRecord(aggregate, record, envelopes);
   if (aggregate.tier === 'core') {
     // Local append first: the conditional put is the one reservation of this seq in this epoch, so a
-    // peer is only ever sent events of the home's log (bug switch: the old copy-first order).
+    // peer is only ever sent events of the home's log (bug switch: the old copy-first order). The row
+    // follows the log at once: a write answered 503 is the home's history, outcome unknown, replicated
+    // like any event and on a majority at the latest with the next acknowledged write on top of it.
     const copyFirst = bugEnabled('quorum-cleanup-delete');
     if (copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
     await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
-    if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
     await deps.states.putState(next);
+    if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.
     const statePut = guardedStatePut(deps.states.table(), next, record.version);

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { inject } from 'vitest';
 import { exampleAggregates } from '../../../events/index.ts';
@@ -41,13 +41,20 @@ const LATENCY_MS: Record<string, number> = {
 export const LEASE_MS = 400;
 export const SKEW_MS = 100;
 
+/** A transaction, or a put to an events table: how a quorum copy reaches a peer. */
+function writesEvents(command: unknown): boolean {
+  if (command instanceof TransactWriteCommand) return true;
+  const table = (command as { input?: { TableName?: string } }).input?.TableName ?? '';
+  return command instanceof PutCommand && table.endsWith('-events');
+}
+
 /** Links between regions that a test cuts; every cross-region DynamoDB call of the cluster crosses one. */
 export class Links {
   private readonly cuts = new Set<string>();
   private readonly copyCuts = new Set<string>();
   constructor(private readonly regions: readonly string[]) {}
 
-  /** Only quorum copies (transactions) from `a` to `b` fail; the control state still answers. */
+  /** Only writes to `b`'s events table (quorum copies) from `a` fail; its control state still answers. */
   cutCopies(a: string, b: string): void {
     this.copyCuts.add(`${a}|${b}`);
   }
@@ -74,7 +81,7 @@ export class Links {
     if (from === to) return client;
     const send = (async (...args: Parameters<DynamoDBDocumentClient['send']>) => {
       if (this.isCut(from, to)) throw new Error(`link ${from} -> ${to} is down`);
-      if (this.copyCuts.has(`${from}|${to}`) && args[0] instanceof TransactWriteCommand)
+      if (this.copyCuts.has(`${from}|${to}`) && writesEvents(args[0]))
         throw new Error(`${to} refuses copies from ${from}`);
       return (client.send as (...a: typeof args) => Promise<unknown>)(...args);
     }) as DynamoDBDocumentClient['send'];

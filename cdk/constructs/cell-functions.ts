@@ -109,7 +109,7 @@ export class CellFunctions extends Construct {
   }
 
   private grantTables(tables: Tables): void {
-    const { api, applier, runbook } = this.byName;
+    const { api, applier, runbook, publisher } = this.byName;
     const lagMonitor = this.byName['lag-monitor'];
     const { events: log, state, replication, control, quarantine, idempotency } = tables.byKind;
     // control: the API claims new partitions and writes back quorum reads (its own copy and the peers').
@@ -118,6 +118,8 @@ export class CellFunctions extends Construct {
     for (const table of [replication, quarantine]) table.grantReadData(api);
     for (const table of [log, state, replication, quarantine]) table.grantReadWriteData(applier);
     control.grantReadData(applier);
+    // replication: the publisher holds the events it fails to publish, the heartbeats announce the oldest.
+    replication.grantReadWriteData(publisher);
     log.grantWriteData(lagMonitor);
     for (const table of [replication, control]) table.grantReadData(lagMonitor);
     for (const table of [log, state, replication, control, quarantine]) table.grantReadWriteData(runbook);

@@ -66,16 +66,7 @@ export class DynamoPublishHolds implements PublishHolds {
   }
 
   async oldest(): Promise<string | undefined> {
-    const result = await this.client.send(
-      new QueryCommand({
-        TableName: this.table(),
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': PUBLISH_HOLD_KEY },
-        ConsistentRead: true,
-        Limit: 1,
-      }),
-    );
-    const first = result.Items?.[0];
+    const first = (await this.page(undefined, 1)).Items?.[0];
     return first ? String(first.hlc) : undefined;
   }
 
@@ -83,18 +74,24 @@ export class DynamoPublishHolds implements PublishHolds {
     const holds: PublishHold[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table(),
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': PUBLISH_HOLD_KEY },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
+      const page = await this.page(start);
       for (const item of page.Items ?? []) holds.push({ id: String(item.id), hlc: String(item.hlc) });
       start = page.LastEvaluatedKey;
     } while (start);
     return holds;
+  }
+
+  /** One page of holds, oldest first (sort keys start with the HLC). */
+  private page(start: Record<string, unknown> | undefined, limit?: number) {
+    return this.client.send(
+      new QueryCommand({
+        TableName: this.table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PUBLISH_HOLD_KEY },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+        ...(limit ? { Limit: limit } : {}),
+      }),
+    );
   }
 }

@@ -126,6 +126,8 @@ export async function publishStreamRecords(
     pending.push({ sequenceNumber, eventId: envelope.eventId, entry, ...(hold ? { hold } : {}) });
   }
   const published: string[] = [];
+  // Only events can be held (heartbeats carry no data): a batch of heartbeats costs no read of the holds.
+  const holdable = new Set(pending.flatMap((p) => (p.hold ? [p.eventId] : [])));
   for (const chunk of chunkEntries(pending, { maxBytes })) {
     const result = await putWithRetries(chunk, options);
     published.push(...result.published);
@@ -133,7 +135,7 @@ export async function publishStreamRecords(
   }
   // Held before the batch is reported failed: a retry, or the DLQ, comes only after the hold exists.
   await options.holds?.hold(failures.flatMap((f) => (f.hold ? [f.hold] : [])));
-  await options.holds?.release(published);
+  await options.holds?.release(published.filter((id) => holdable.has(id)));
   const failed = [...new Set(failures.map((f) => f.sequenceNumber))];
   return {
     batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })),

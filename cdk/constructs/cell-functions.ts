@@ -131,7 +131,7 @@ export class CellFunctions extends Construct {
    */
   private grantPeerTables(topology: Topology, region: string): void {
     const peers = peersOf(topology, region);
-    const arns = (kind: 'events' | 'replication' | 'control') =>
+    const arns = (kind: 'events' | 'replication' | 'control' | 'state') =>
       peers.map((peer) => tableArn(topology, peer, tableName(topology.name, kind)));
     const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
     const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
@@ -150,6 +150,21 @@ export class CellFunctions extends Construct {
           ...peerEvents.map((arn) => `${arn}/index/${EVENTS_BY_PARTITION_INDEX}`),
           ...arns('replication'),
         ],
+      }),
+    );
+    if (topology.core.ack !== 'quorum') return;
+    // core.ack 'quorum': the API copies core writes into the peers' logs (one transaction: the events, a
+    // check of the peer's partition entry, a marker in its replication table) and reads a lagging peer's
+    // log; Failover's CollectCopies does the same from the runbook and folds the new home's row.
+    const copy = ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'];
+    for (const fn of [this.byName.api, this.byName.runbook])
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: copy, resources: [...peerEvents, ...arns('replication')] }),
+      );
+    this.byName.runbook.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: arns('state'),
       }),
     );
   }

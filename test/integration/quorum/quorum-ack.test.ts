@@ -58,6 +58,16 @@ describe("core.ack 'quorum' through the API (three regions wired by multiRegionD
     expect(Math.max(...atPeers)).toBe(3);
   });
 
+  it('with two regions needs both: a majority of 2 is 2, so a write the peer cannot store is refused', async () => {
+    const cluster = await startQuorumCluster(['us-east-1', 'eu-west-1']);
+    const home = cluster.regions[HOME]!;
+    const id = `qa-two-${Date.now().toString(36)}`;
+    expect((await home.post('account', id, open)).status).toBe(200);
+    expect(await cluster.regions['eu-west-1']!.events.loadStream('account', id)).toHaveLength(1);
+    cluster.links.cutCopies(HOME, 'eu-west-1');
+    expect((await home.post('account', id, deposit(1))).status).toBe(503);
+  });
+
   it('catches a lagging peer up from the home log when it is the one the majority needs', async () => {
     const cluster = await startQuorumCluster(REGIONS_3);
     const home = cluster.regions[HOME]!;

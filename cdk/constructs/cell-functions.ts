@@ -109,7 +109,7 @@ export class CellFunctions extends Construct {
   }
 
   private grantTables(tables: Tables): void {
-    const { api, applier, runbook } = this.byName;
+    const { api, applier, runbook, publisher } = this.byName;
     const lagMonitor = this.byName['lag-monitor'];
     const { events: log, state, replication, control, quarantine, idempotency } = tables.byKind;
     // control: the API claims new partitions and writes back quorum reads (its own copy and the peers').
@@ -118,6 +118,8 @@ export class CellFunctions extends Construct {
     for (const table of [replication, quarantine]) table.grantReadData(api);
     for (const table of [log, state, replication, quarantine]) table.grantReadWriteData(applier);
     control.grantReadData(applier);
+    // replication: the publisher holds the events it fails to publish, the heartbeats announce the oldest.
+    replication.grantReadWriteData(publisher);
     log.grantWriteData(lagMonitor);
     for (const table of [replication, control]) table.grantReadData(lagMonitor);
     for (const table of [log, state, replication, control, quarantine]) table.grantReadWriteData(runbook);
@@ -156,6 +158,17 @@ export class CellFunctions extends Construct {
       new iam.PolicyStatement({
         actions: [...read, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
         resources: [...peerEvents, ...arns('state'), ...arns('replication')],
+      }),
+    );
+    if (topology.core.ack !== 'quorum') return;
+    // core.ack 'quorum': the API copies core writes into the peers' logs (one transaction: the events, a
+    // check of the peer's partition entry, a marker in its replication table) and reads a lagging peer's
+    // log; Failover's CollectCopies does the same from the runbook (its grants are above).
+    const copy = ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'];
+    this.byName.api.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: copy,
+        resources: [...peerEvents, ...arns('replication')],
       }),
     );
   }

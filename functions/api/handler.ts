@@ -45,6 +45,7 @@ const multiRegion = multiRegionDeps({
   region,
   controlClients,
   controlTable: environment.TABLE_CONTROL,
+  replicationTable: environment.TABLE_REPLICATION,
   events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
   states: runtime.states,
   transport: new FetchPeerTransport({ endpoints }),

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type QuorumPeer, quorumReplicator } from '../commands/quorum-ack.ts';
+import { quorumReplicator } from '../commands/quorum-ack.ts';
+import type { QuorumPeer } from '../commands/quorum-peer.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { Topology } from '../config/schema.ts';
@@ -35,6 +36,8 @@ export interface MultiRegionOptions {
   readonly controlReplicas?: readonly ControlReplica[];
   /** Control table name; the same in every region (lib/store/tables.ts). */
   readonly controlTable: string | (() => string);
+  /** Replication table name, the same in every region: where quorum copies leave their markers. */
+  readonly replicationTable?: string | (() => string);
   /** The local events table, for read-your-writes point reads. */
   readonly events: { readonly client: DynamoDBDocumentClient; readonly tableName: string | (() => string) };
   readonly states: StateHeadReader;
@@ -52,11 +55,11 @@ export interface MultiRegionOptions {
   /** How long the drained/active state is cached for /health (TrafficBreaker default: 5 s). */
   readonly trafficRefreshMs?: number;
   /**
-   * `core.ack: 'quorum'`: the peers' events tables (the sandbox passes them behind WAN links); by default
-   * built from `controlClients` and the local events table name (the same in every region).
+   * `core.ack: 'quorum'`: the peers' tables (the sandbox passes them behind WAN links); by default built
+   * from `controlClients` and the table names, which are the same in every region.
    */
   readonly quorumPeers?: readonly QuorumPeer[];
-  /** This region's events store, for the quorum ack's orphan check (default: a store over `events`). */
+  /** This region's events store, the log lagging peers are caught up from (default: a store over `events`). */
   readonly localEvents?: EventStore;
 }
 
@@ -66,7 +69,10 @@ export interface MultiRegion {
     readonly fenceCoreWrite: (partition: number) => ReturnType<PartitionOwnership['fenceCoreWrite']>;
     readonly routing: ApiRouting;
     readonly breakers: RegionBreakers;
-    readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
+    readonly replicateBeforeAck?: (
+      envelopes: readonly EventEnvelope[],
+      writer?: { readonly epoch: number },
+    ) => Promise<void>;
   };
   readonly register: QuorumRegister;
   readonly map: PartitionMap;
@@ -85,7 +91,7 @@ function controlReplicas(options: MultiRegionOptions): ControlReplica[] {
   });
 }
 
-/** The quorum-ack hook when the topology asks for it: peers nearest first. */
+/** The quorum-ack hook when the topology asks for it: every peer, nearest first. */
 function quorumAck(options: MultiRegionOptions): MultiRegion['api']['replicateBeforeAck'] {
   const { topology, region } = options;
   if (topology.core.ack !== 'quorum') return undefined;
@@ -93,14 +99,16 @@ function quorumAck(options: MultiRegionOptions): MultiRegion['api']['replicateBe
     const given = options.quorumPeers?.find((p) => p.region === name);
     if (given) return given;
     const client = options.controlClients?.[name];
-    if (!client)
+    const replication = options.replicationTable;
+    if (!client || !replication)
       throw new ConfigError('multiRegionDeps', [
         {
           path: 'core.ack',
-          message: `quorum needs region ${name}'s events table (quorumPeers or controlClients)`,
+          message: `quorum needs region ${name}'s tables (quorumPeers, or controlClients and replicationTable)`,
         },
       ]);
-    return dynamoQuorumPeer({ region: name, client, tableName: options.events.tableName });
+    const tables = { events: options.events.tableName, replication, control: options.controlTable };
+    return dynamoQuorumPeer({ region: name, client, tables });
   };
   const local = options.localEvents ?? new EventStore(options.events);
   const peers = nearestRegions(topology, region, peersOf(topology, region)).map(byRegion);

@@ -1,6 +1,7 @@
 import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -30,10 +31,15 @@ export interface CommandDeps {
   /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
   readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
   /**
-   * `core.ack: 'quorum'`: stores a core write's envelopes in at least one peer region before the local
-   * append (see `quorumReplicator`); when it throws, nothing is appended here.
+   * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log and row, to
+   * enough peer regions that a majority of all regions holds them before the client is answered (see
+   * `quorumReplicator`); when it throws (503), the write stays in the home's log, outcome unknown, and the
+   * next write of the aggregate carries it to the peers that lack it.
    */
-  readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
+  readonly replicateBeforeAck?: (
+    envelopes: readonly EventEnvelope[],
+    writer?: { readonly epoch: number },
+  ) => Promise<void>;
   readonly maxAttempts?: number;
 }
 
@@ -211,9 +217,15 @@ async function appendDecided(
   });
   const next = foldRecord(aggregate, record, envelopes);
   if (aggregate.tier === 'core') {
-    await deps.replicateBeforeAck?.(envelopes);
+    // Local append first: the conditional put is the one reservation of this seq in this epoch, so a
+    // peer is only ever sent events of the home's log (bug switch: the old copy-first order). The row
+    // follows the log at once: a write answered 503 is the home's history, outcome unknown, replicated
+    // like any event and on a majority at the latest with the next acknowledged write on top of it.
+    const copyFirst = bugEnabled('quorum-cleanup-delete');
+    if (copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
     await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
     await deps.states.putState(next);
+    if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.
     const statePut = guardedStatePut(deps.states.table(), next, record.version);

@@ -12,6 +12,7 @@ import { applyCore } from './apply-core.ts';
 import { applyMaterialized } from './apply-materialized.ts';
 import type { CoreDrainDeps } from './core-drain.ts';
 import { POISON_REASONS, PoisonEventError, type PoisonReason } from './errors.ts';
+import { unpublishedFrom } from './heartbeat.ts';
 import type { ParkingStore } from './parking.ts';
 import { NO_METRICS, type OriginReader, type ReplicationMetrics } from './ports.ts';
 import type { QuarantinePort } from './quarantine.ts';
@@ -135,6 +136,8 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
       if (error instanceof ClockDriftError) return { status: 'heartbeat', advanced: false };
       throw error;
     }
+    // Whatever the origin could not publish keeps this watermark below it (see PublishHolds).
+    await deps.watermarks.hold(envelope.origin, unpublishedFrom(envelope) ?? null, envelope.hlc);
     const advanced = await deps.watermarks.advance(envelope.origin, envelope.hlc, now());
     await sweepIfDue();
     return { status: 'heartbeat', advanced };

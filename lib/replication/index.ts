@@ -40,6 +40,7 @@ export {
   type HeartbeatWriterOptions,
   heartbeatEnvelope,
   isHeartbeat,
+  unpublishedFrom,
 } from './heartbeat.ts';
 export {
   type LagMonitorDeps,
@@ -67,6 +68,12 @@ export {
   type SeqRange,
 } from './ports.ts';
 export { powertoolsReplicationMetrics } from './powertools-metrics.ts';
+export {
+  DynamoPublishHolds,
+  PUBLISH_HOLD_KEY,
+  type PublishHold,
+  type PublishHolds,
+} from './publish-holds.ts';
 export {
   type PublisherOptions,
   type PublishFailure,

@@ -12,7 +12,7 @@ import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
 import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
-import { adoptIntoOrigin, discardQuorumOrphans, type QuorumOrphanRule } from './quorum-orphans.ts';
+import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
 export const REPAIR_BUCKETS = 64;
@@ -95,7 +95,7 @@ export async function replayBuckets(input: {
   readonly cells: readonly RegionCell[];
   readonly differing: readonly number[];
   readonly into?: readonly string[];
-  /** `core.ack: 'quorum'`: leave out (and delete) unacknowledged core copies, see discardQuorumOrphans. */
+  /** `core.ack: 'quorum'`: settle core events their home lacks before replaying, see settleQuorumOrphans. */
   readonly quorumOrphans?: QuorumOrphanRule;
   readonly branches?: BranchRules;
   readonly forks?: 'settle' | 'defer';
@@ -119,7 +119,7 @@ export async function replayBuckets(input: {
   }
   const rule = input.quorumOrphans;
   const skip = rule
-    ? await discardQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
+    ? await settleQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
     : new Set<string>();
   for (const [region, lacking] of lackingByRegion) {
     if (input.into && !input.into.includes(region)) continue;

@@ -196,6 +196,8 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(calls).toEqual([
       'ConfirmRegionLost',
       'ChooseNewHomes',
+      'FencePartitions',
+      'CollectCopies',
       'BumpEpochs',
       'DrainRegion',
       'RecordWatermarks',

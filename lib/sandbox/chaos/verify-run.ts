@@ -49,7 +49,9 @@ export async function verifyRun(
     registers: [{ aggregateType: 'profile', eventType: 'DisplayNameSet', field: 'displayName' }],
   });
   const fencing = checkFencing(regions);
-  const deadLetters = Object.fromEntries(sandbox.regions.map((r) => [r.name, r.deadLetters.length]));
+  const deadLetters = Object.fromEntries(
+    sandbox.regions.map((r) => [r.name, r.deadLetters.length + r.streamDeadLetters.length]),
+  );
   const stranded = checkStranded({ regions, deadLetters });
   const consistency = await sandbox.check();
   const anomalies: Anomaly[] = [

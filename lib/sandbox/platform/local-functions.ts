@@ -130,7 +130,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   return {
     api: api as unknown as LocalFunctions['api'],
     async publisher(event) {
-      const report = await publishStreamRecords(event.Records, { region, bus });
+      const report = await publishStreamRecords(event.Records, { region, bus, holds: stores.holds });
       counters.published += report.published;
       counters.publishFailures += report.failures.length;
       return { batchItemFailures: report.batchItemFailures };
@@ -152,6 +152,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         clock: stores.clock,
         heartbeats: stores.heartbeats,
         watermarks: stores.watermarks,
+        holds: stores.holds,
       }),
     runbook: (request: RunbookTaskRequest) => deps.runbook(request),
     counters,

@@ -17,8 +17,13 @@ export interface RoutedRegion {
   /** Base URL of its API (known once its server listens; read at every use). */
   readonly apiUrl: string;
   readonly controlReplica: ControlReplica;
-  /** Its events table, for the quorum ack's direct writes (read when used). */
-  readonly eventsTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
+  /** Its tables the quorum ack writes to directly (read when used). */
+  readonly quorumTables: {
+    readonly client: DynamoDBDocumentClient;
+    readonly events: string;
+    readonly replication: string;
+    readonly control: string;
+  };
 }
 
 export interface RegionRoutingOptions {
@@ -63,14 +68,16 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     controlTable: stores.tables.control,
     events: { client: options.clients.doc, tableName: stores.tables.events },
     states: stores.states,
-    // core.ack 'quorum': each peer's events table, written directly across the WAN.
-    quorumPeers: peers.map((peer) =>
-      dynamoQuorumPeer({
+    // core.ack 'quorum': each peer's tables, written directly across the WAN.
+    replicationTable: stores.tables.replication,
+    quorumPeers: peers.map((peer) => {
+      const { client, ...tables } = peer.quorumTables;
+      return dynamoQuorumPeer({
         region: peer.name,
-        client: wanDocumentClient(self.name, peer.name, peer.eventsTable.client, wan),
-        tableName: peer.eventsTable.tableName,
-      }),
-    ),
+        client: wanDocumentClient(self.name, peer.name, client, wan),
+        tables,
+      });
+    }),
     transport: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
     endpoints,
     lag: watermarks,

@@ -81,6 +81,23 @@ export class InvalidTransitionError extends OwnershipError {
   }
 }
 
+/**
+ * A runbook step found the partition's entry no longer carrying its execution's run id: a Failover, an
+ * operator or another execution changed it since. The step leaves it alone.
+ */
+export class EntryChangedError extends OwnershipError {
+  override readonly name = 'EntryChangedError';
+  constructor(
+    readonly partition: number,
+    readonly run: string,
+    readonly entry: { readonly home: string; readonly state: string; readonly epoch: number },
+  ) {
+    super(
+      `partition ${partition} was changed by someone else since run ${run}: now ${entry.home}/${entry.state} at epoch ${entry.epoch}`,
+    );
+  }
+}
+
 /** The target did not catch up with the source in time during a re-homing; the move was rolled back. */
 export class DrainTimeoutError extends OwnershipError {
   override readonly name = 'DrainTimeoutError';

@@ -6,6 +6,7 @@ export {
 } from './dynamodb-replica.ts';
 export {
   DrainTimeoutError,
+  EntryChangedError,
   EpochConflictError,
   InvalidTransitionError,
   NotHomeError,
@@ -57,6 +58,7 @@ export {
 } from './register-record.ts';
 export {
   type CatchUpCheck,
+  changedBy,
   fencePartition,
   movePartitionHome,
   type RehomeOptions,

@@ -21,6 +21,12 @@ export interface PartitionValue {
   /** Wall-clock ms before which the home must not accept writes (lets the previous home's lease run out). */
   readonly activeFrom: number;
   readonly reason?: FenceReason;
+  /**
+   * The runbook execution (Switchover, Failback's switch-back) that made this value, when one did: its
+   * later steps and its Rollback change the entry only while it still carries their own run id, so they
+   * never undo what a Failover, an operator or another execution did meanwhile. Any other change drops it.
+   */
+  readonly run?: string;
 }
 
 /** A committed partition-map entry: the value plus its epoch (the fencing token) and proposal id. */
@@ -34,6 +40,8 @@ export interface PartitionChange {
   readonly home?: string;
   readonly state?: PartitionState;
   readonly reason?: FenceReason;
+  /** Stamps the new value with a runbook execution's id (see PartitionValue.run). */
+  readonly run?: string;
 }
 
 /** One change of a batch: `change` over `current`, which must be the partition's committed entry. */
@@ -81,9 +89,10 @@ export function nextPartitionValue(
   }
   const unfencing = current.state === 'fenced' && state === 'active';
   const activeFrom = unfencing ? Math.max(current.activeFrom, clock.now + clock.holdMs) : current.activeFrom;
+  const run = change.run === undefined ? {} : { run: change.run };
   return state === 'fenced'
-    ? { home, state, activeFrom, reason: change.reason ?? current.reason ?? 'operator' }
-    : { home, state, activeFrom };
+    ? { home, state, activeFrom, reason: change.reason ?? current.reason ?? 'operator', ...run }
+    : { home, state, activeFrom, ...run };
 }
 
 /** Contention between proposals of one epoch: keep the most widely held home, but fenced (see nextPartitionValue). */

@@ -14,6 +14,7 @@ export {
   NoEligibleHomeError,
   NoFailoverRecordError,
   ProbeFailedError,
+  RollbackRefusedError,
   RunbookError,
   RunbookTaskNotImplementedError,
   SwitchoverStateError,
@@ -39,3 +40,4 @@ export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
 export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';
+export { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createApiHandler, multiRegionDeps } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
+import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import {
   QuarantineStore,
   ReplicationWatermarks,
@@ -26,9 +27,12 @@ const controlClients = Object.fromEntries(
     r.name,
     r.name === region
       ? runtime.doc
-      : DynamoDBDocumentClient.from(new DynamoDBClient({ region: r.name }), {
-          marshallOptions: { removeUndefinedValues: true },
-        }),
+      : DynamoDBDocumentClient.from(
+          new DynamoDBClient({ region: r.name, requestHandler: writePathRequestHandler(topology.fencing) }),
+          {
+            marshallOptions: { removeUndefinedValues: true },
+          },
+        ),
   ]),
 );
 

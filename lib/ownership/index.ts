@@ -9,6 +9,7 @@ export {
   EntryChangedError,
   EpochConflictError,
   InvalidTransitionError,
+  LeaseExpiredError,
   NotHomeError,
   OwnershipError,
   PartitionFencedError,
@@ -16,6 +17,15 @@ export {
   StaleEpochError,
 } from './errors.ts';
 export { localFenceGuard } from './fence-guard.ts';
+export {
+  FENCING_DEFAULTS,
+  type FencingBudget,
+  type FencingBudgetIssue,
+  fencingBudgetIssues,
+  holdMs,
+  writePathRequestHandler,
+  writeWindows,
+} from './fencing-budget.ts';
 export {
   type HotPartitionInput,
   type HotPartitionReport,
@@ -29,7 +39,6 @@ export {
   type ChangeOutcome,
   type FenceReason,
   nextPartitionValue,
-  OWNERSHIP_DEFAULTS,
   PARTITION_STATES,
   type PartitionChange,
   type PartitionEntry,

@@ -2,12 +2,6 @@ import { InvalidTransitionError, OwnershipError } from './errors.ts';
 import type { QuorumRegister } from './quorum-register.ts';
 import type { RegisterRecord } from './register-record.ts';
 
-/**
- * Lease and skew margin in production: a home re-confirms its ownership from a majority at least every
- * 5 s (in the background, at half the lease), and a new home waits lease + 2 s after an unfence.
- */
-export const OWNERSHIP_DEFAULTS = { leaseMs: 5_000, skewMarginMs: 2_000 } as const;
-
 export const PARTITION_STATES = ['active', 'fenced'] as const;
 export type PartitionState = (typeof PARTITION_STATES)[number];
 
@@ -103,9 +97,9 @@ function resolveContention(candidates: ReadonlyArray<RegisterRecord<PartitionVal
 
 export interface PartitionMapOptions {
   readonly register: QuorumRegister;
-  /** How long a home trusts a majority read of its own entry (see PartitionOwnership). */
+  /** How long a home trusts a majority read of its own entry (see PartitionOwnership, fencing-budget.ts). */
   readonly leaseMs: number;
-  /** Allowance for clock offset between regions and for a write still in flight after its lease check. */
+  /** Allowance for clock offset between regions and for an append in flight (fencing-budget.ts). */
   readonly skewMarginMs: number;
   readonly now?: () => number;
 }

@@ -50,10 +50,12 @@ export interface CommandRequest {
   readonly causationId?: string;
 }
 
-/** Where a write landed: enough for a reader elsewhere to wait until it has replicated. */
+/** Where a write landed: enough for a reader elsewhere to tell whether it holds it. */
 export interface ConsistencyToken {
   readonly origin: string;
   readonly hlc: string;
+  /** Core: the last event's seq, epoch and id, which identify the write on its aggregate's log. */
+  readonly write?: { readonly seq: number; readonly epoch: number; readonly eventId: string };
 }
 
 export interface CommandResult {
@@ -260,6 +262,12 @@ async function appendDecided(
     events: envelopes,
     record: next,
     state: JSON.parse(next.state),
-    token: { origin: decodeHlc(last.hlc).region, hlc: last.hlc },
+    token: {
+      origin: decodeHlc(last.hlc).region,
+      hlc: last.hlc,
+      ...(aggregate.tier === 'core'
+        ? { write: { seq: last.seq, epoch: last.epoch, eventId: last.eventId } }
+        : {}),
+    },
   };
 }

@@ -56,14 +56,15 @@ export function fastTiming(): SandboxTiming {
     healthFailureThreshold: 3,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
-    // Hold after a move: 3 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
+    // Hold after a move: 3.2 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
     // half-life (1 s) never race the lease even with wanTimeScale 1 (the runbooks bench). The margin
-    // covers a 400 ms append plus clocks up to 500 ms apart (the chaos clock-skew nemesis' range).
+    // covers a 600 ms append (DynamoDB Local on a busy machine) plus clocks up to 500 ms apart (the
+    // chaos clock-skew nemesis' range).
     fencing: {
       leaseMs: 2_000,
-      skewMarginMs: 1_000,
+      skewMarginMs: 1_200,
       maxClockOffsetMs: 500,
-      appendTimeoutMs: 400,
+      appendTimeoutMs: 600,
       quorumCopyTimeoutMs: 800,
     },
     waitScale: 0.02,

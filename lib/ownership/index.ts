@@ -74,6 +74,7 @@ export {
   type RehomeReport,
   rehomePartition,
   restorePartition,
+  takeOverFence,
   unfencePartition,
 } from './rehome.ts';
 export {

@@ -49,6 +49,21 @@ export async function fencePartition(
 }
 
 /**
+ * Re-stamps a partition that run `previous` left fenced with run `run` (epoch + 1, still fenced, same
+ * home): an operator hands the partitions of a dead execution to a new one. EntryChangedError when the
+ * entry is not `previous`'s fence.
+ */
+export async function takeOverFence(
+  map: PartitionMap,
+  partition: number,
+  runs: { readonly previous: string; readonly run: string },
+): Promise<PartitionEntry> {
+  const current = await ownEntry(map, partition, runs.previous);
+  if (current.state !== 'fenced') throw new EntryChangedError(partition, runs.previous, current);
+  return map.change(partition, current, { state: 'fenced', reason: 'rehome', run: runs.run });
+}
+
+/**
  * Step 3: home = `to`, epoch + 1, still fenced (idempotent; the partition must be fenced). With `run`,
  * only while the entry is still that run's.
  */

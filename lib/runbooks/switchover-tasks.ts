@@ -1,7 +1,13 @@
 import { ulid } from 'ulid';
 import { EntryChangedError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
-import { changedBy, fencePartition, movePartitionHome, unfencePartition } from '../ownership/rehome.ts';
+import {
+  changedBy,
+  fencePartition,
+  movePartitionHome,
+  takeOverFence,
+  unfencePartition,
+} from '../ownership/rehome.ts';
 import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
@@ -57,6 +63,8 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     async Fence(raw) {
       const request = switchoverRequest('Fence', raw);
       const runId = runOf(raw) ?? ulid();
+      // Run ids of dead executions whose fences this one may take over (`"takeOver": ["<$.run.id>"]`).
+      const takeOver = Array.isArray(raw.takeOver) ? raw.takeOver.filter((r) => typeof r === 'string') : [];
       const partitions = await requestedPartitions(deps, request);
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
@@ -66,9 +74,15 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
           return void skipped.push({ partition, why: `homed in ${entry.home}, not ${request.from}` });
         if (entry.home === request.to && entry.state === 'active')
           return void skipped.push({ partition, why: `already homed in ${request.to}` });
-        if (entry.state === 'fenced' && !changedBy(entry, runId))
-          return void skipped.push({ partition, why: `fenced by someone else (${entry.reason})` });
-        const after = await fencePartition(deps.map, partition, 'rehome', runId);
+        const foreign = entry.state === 'fenced' && !changedBy(entry, runId);
+        if (foreign && !(entry.run && takeOver.includes(entry.run)))
+          return void skipped.push({
+            partition,
+            why: `fenced by someone else (${entry.reason}${entry.run ? `, run ${entry.run}` : ''})`,
+          });
+        const after = foreign
+          ? await takeOverFence(deps.map, partition, { previous: entry.run!, run: runId })
+          : await fencePartition(deps.map, partition, 'rehome', runId);
         return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);

@@ -369,4 +369,28 @@ describe('Switchover Rollback (issue 11, scenario 1)', () => {
       expect.arrayContaining(['core/lost-write', 'fencing/forked-log']),
     );
   });
+
+  it('skips a partition another execution left fenced, until a Switchover takes that run over', async () => {
+    const { cluster, deps, accounts } = await setup();
+    const { partition } = await accountInA(cluster, accounts);
+    const dead = execution(deps, 'switchover', { partitions: [partition], to: B });
+    await dead.task('Fence'); // ...and the execution died there (its Rollback never got a quorum)
+
+    const next = execution(deps, 'switchover', { partitions: [partition], to: B });
+    expect(await next.task('Fence')).toMatchObject({
+      moves: [],
+      skipped: [{ partition, why: expect.stringContaining(String((dead.state.run as { id: string }).id)) }],
+    });
+    const adopting = execution(deps, 'switchover', {
+      partitions: [partition],
+      to: B,
+      takeOver: [(dead.state.run as { id: string }).id],
+    });
+    expect(await adopting.task('Fence')).toMatchObject({ moves: [{ partition, from: A, to: B }] });
+    adopting.fail('WatermarkTimeout');
+    expect(await adopting.task('Rollback')).toMatchObject({ restored: [{ partition, home: A }] });
+    // The dead execution's own Rollback, should it run after all, no longer touches the partition.
+    expect(await dead.task('Rollback')).toMatchObject({ leftAlone: [{ partition }] });
+    expect(await deps.map.read(partition)).toMatchObject({ home: A, state: 'active' });
+  });
 });

@@ -19,6 +19,7 @@ import {
   rowDigest,
   type SwitchoverMove,
   switchoverRequest,
+  whySkip,
 } from './switchover-plan.ts';
 import { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';
 
@@ -69,20 +70,12 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
         const entry = await deps.map.read(partition);
-        if (!entry) return void skipped.push({ partition, why: 'no home yet' });
-        if (request.from && entry.home !== request.from && entry.home !== request.to)
-          return void skipped.push({ partition, why: `homed in ${entry.home}, not ${request.from}` });
-        if (entry.home === request.to && entry.state === 'active')
-          return void skipped.push({ partition, why: `already homed in ${request.to}` });
-        const foreign = entry.state === 'fenced' && !changedBy(entry, runId);
-        if (foreign && !(entry.run && takeOver.includes(entry.run)))
-          return void skipped.push({
-            partition,
-            why: `fenced by someone else (${entry.reason}${entry.run ? `, run ${entry.run}` : ''})`,
-          });
-        const after = foreign
-          ? await takeOverFence(deps.map, partition, { previous: entry.run!, run: runId })
-          : await fencePartition(deps.map, partition, 'rehome', runId);
+        const why = whySkip(entry, request, { runId, takeOver });
+        if (why || !entry) return void skipped.push({ partition, why: why ?? 'no home yet' });
+        const after =
+          entry.state === 'fenced' && !changedBy(entry, runId)
+            ? await takeOverFence(deps.map, partition, { previous: entry.run!, run: runId })
+            : await fencePartition(deps.map, partition, 'rehome', runId);
         return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);

@@ -2,6 +2,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { type CommandDeps, type CommandRequest, executeCommand } from '../commands/execute.ts';
+import { formatConsistencyToken } from '../routing/token.ts';
 import type { CommandBody } from './request.ts';
 
 /** What a command call returns to the client (and what the idempotency layer stores for replays). */
@@ -22,7 +23,7 @@ async function runCommand(deps: CommandDeps, request: CommandRequest): Promise<C
     events: result.events.map((e) => ({ eventId: e.eventId, type: e.type, seq: e.seq, hlc: e.hlc })),
     state: result.state,
     version: result.record.version,
-    token: result.token?.hlc ?? null,
+    token: result.token ? formatConsistencyToken(result.token) : null,
   };
 }
 

@@ -6,6 +6,7 @@ import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { type AggregateRegistry, parseCommand, upcastEvent } from '../model/registry.ts';
+import { LeaseExpiredError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
@@ -19,6 +20,11 @@ import { AggregateFrozenError, ContentionError } from './errors.ts';
 export interface CoreWriteFence {
   readonly epoch: number;
   readonly guards: readonly AppendGuard[];
+  /**
+   * Called right before the append: throws (LeaseExpiredError, 503) when the lease the write was granted
+   * under has run out meanwhile, else returns the append's timeout in ms (lib/ownership/fencing-budget.ts).
+   */
+  readonly reconfirm?: () => number | undefined;
 }
 
 export interface CommandDeps {
@@ -51,10 +57,12 @@ export interface CommandRequest {
   readonly causationId?: string;
 }
 
-/** Where a write landed: enough for a reader elsewhere to wait until it has replicated. */
+/** Where a write landed: enough for a reader elsewhere to tell whether it holds it. */
 export interface ConsistencyToken {
   readonly origin: string;
   readonly hlc: string;
+  /** Core: the last event's seq, epoch and id, which identify the write on its aggregate's log. */
+  readonly write?: { readonly seq: number; readonly epoch: number; readonly eventId: string };
 }
 
 export interface CommandResult {
@@ -102,6 +110,9 @@ export function foldRecord(
   return { ...next, state: canonicalJson(state), updatedAt: new Date().toISOString() };
 }
 
+/** How often a core write whose lease ran out in flight is decided again before the 503 reaches the client. */
+const MAX_LEASE_RETRIES = 2;
+
 /**
  * Decides a command against the aggregate's current state and appends the resulting events: core with a
  * conditional append on the sequence (plus fencing guards), other tiers atomically with their projection
@@ -112,6 +123,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
   const command = parseCommand(aggregate, { type: request.command.type, payload: request.command.payload });
   const maxAttempts = deps.maxAttempts ?? 10;
   let lastError: unknown;
+  let leaseExpiries = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const record = await currentRecord(deps, aggregate, request.aggregateId);
     if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
@@ -121,7 +133,9 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
     try {
       return await appendDecided(deps, { aggregate, record, request, domainEvents });
     } catch (error) {
-      if (!(error instanceof ConcurrencyError)) throw error;
+      // A write that ran out of lease appended nothing: decide again on a fresh lease, a few times.
+      const expired = error instanceof LeaseExpiredError && ++leaseExpiries <= MAX_LEASE_RETRIES;
+      if (!(error instanceof ConcurrencyError) && !expired) throw error;
       lastError = error;
       // Jittered backoff so that a crowd of writers on one aggregate spreads out instead of colliding again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
@@ -223,7 +237,14 @@ async function appendDecided(
     // like any event and on a majority at the latest with the next acknowledged write on top of it.
     const copyFirst = bugEnabled('quorum-cleanup-delete');
     if (copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
-    await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
+    // The lease may have run out while the write was in flight (a pause, a slow decide): check it again,
+    // and bound the append's own time in flight, which the skew margin covers.
+    const timeoutMs = fence?.reconfirm?.();
+    await deps.events.appendEvents(envelopes, {
+      tier: 'core',
+      guards: fence?.guards ?? [],
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
     await deps.states.putState(next);
     if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
   } else {
@@ -244,6 +265,12 @@ async function appendDecided(
     events: envelopes,
     record: next,
     state: JSON.parse(next.state),
-    token: { origin: decodeHlc(last.hlc).region, hlc: last.hlc },
+    token: {
+      origin: decodeHlc(last.hlc).region,
+      hlc: last.hlc,
+      ...(aggregate.tier === 'core'
+        ? { write: { seq: last.seq, epoch: last.epoch, eventId: last.eventId } }
+        : {}),
+    },
   };
 }

@@ -169,16 +169,18 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       .sort((a, b) => a - b);
     return { to: region, partitions };
   };
+  // The switch-back's own keys stand in for the Switchover's: its fence and its run id.
   const withFence = (raw: Record<string, unknown>) => ({
     ...raw,
     to: raw.region,
     fence: raw.switchBackFence,
+    run: raw.switchBackRun,
   });
   return {
     async SwitchBackFence(raw) {
       const request = await recorded('SwitchBackFence', raw);
       if (request.partitions.length === 0) return { moves: [], skipped: [], fencedAt: now() };
-      return switchover.Fence!(request);
+      return switchover.Fence!({ ...request, run: raw.switchBackRun });
     },
     SwitchBackCheckWatermark: (raw) => switchover.CheckWatermark!(withFence(raw)),
     SwitchBackMoveHome: (raw) => switchover.MoveHome!(withFence(raw)),
@@ -186,7 +188,10 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     async SwitchBackRollback(raw) {
       if (raw.switchBackFence === undefined) {
         // The fence failed part-way: Rollback unfences whatever of the recorded partitions it fenced.
-        return switchover.Rollback!({ ...raw, ...(await recorded('SwitchBackRollback', raw)) });
+        return switchover.Rollback!({
+          ...withFence(raw),
+          ...(await recorded('SwitchBackRollback', raw)),
+        });
       }
       const moves = (raw.switchBackFence as { moves?: Array<{ partition: number }> }).moves ?? [];
       return switchover.Rollback!({ ...withFence(raw), partitions: moves.map((m) => m.partition) });

@@ -16,6 +16,7 @@ export {
   NoEligibleHomeError,
   NoFailoverRecordError,
   ProbeFailedError,
+  RollbackRefusedError,
   RunbookError,
   RunbookTaskNotImplementedError,
   SwitchoverStateError,
@@ -44,3 +45,4 @@ export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
 export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';
+export { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';

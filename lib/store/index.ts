@@ -1,6 +1,7 @@
 export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {
+  AppendTimeoutError,
   ConcurrencyError,
   EventTooLargeError,
   GuardFailedError,

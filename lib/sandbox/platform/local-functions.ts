@@ -112,6 +112,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
+    conflicts: stores.conflicts,
   });
   const apply = createApplier({
     region,

@@ -82,8 +82,7 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     endpoints,
     lag: watermarks,
     watermarks,
-    leaseMs: timing.leaseMs,
-    skewMarginMs: timing.skewMarginMs,
+    fencing: timing.fencing,
     controlCallTimeoutMs: 2_000,
     // The GTM probes /health every healthIntervalMs: a drain shows by the next probe or so.
     trafficRefreshMs: Math.min(timing.healthIntervalMs, 5_000),

@@ -38,8 +38,16 @@ const LATENCY_MS: Record<string, number> = {
   'us-west-2|ap-southeast-1': 80,
 };
 
-export const LEASE_MS = 400;
-export const SKEW_MS = 100;
+export const LEASE_MS = 1_000;
+export const SKEW_MS = 700;
+/** A budget that keeps its invariants (fencing-budget.ts) with DynamoDB Local on a busy machine. */
+const FENCING = {
+  leaseMs: LEASE_MS,
+  skewMarginMs: SKEW_MS,
+  maxClockOffsetMs: 100,
+  appendTimeoutMs: 500,
+  quorumCopyTimeoutMs: 450,
+};
 
 /** A transaction, or a put to an events table: how a quorum copy reaches a peer. */
 function writesEvents(command: unknown): boolean {
@@ -179,8 +187,7 @@ export async function startQuorumCluster(
       states,
       transport: { send: async () => ({ status: 503, headers: {}, body: '{}' }) },
       endpoints: {},
-      leaseMs: LEASE_MS,
-      skewMarginMs: SKEW_MS,
+      fencing: FENCING,
     });
     const region: QuorumRegion = {
       name,

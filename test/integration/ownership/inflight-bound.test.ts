@@ -97,7 +97,7 @@ interface Node {
 let t = 0;
 let T0 = 0;
 const cut = new Set<string>();
-/** Runs before the append of a region's next core write (after its lease check), once. */
+/** Runs between the lease check of a region's next core write and its append, once. */
 const stall = new Map<string, () => Promise<void>>();
 let nodes: Record<Region, Node>;
 let runbookMap: PartitionMap;
@@ -147,11 +147,14 @@ beforeEach(async () => {
         clock: new HybridLogicalClock({ region, wallClock: () => T0 + t + offset(region) }),
         region,
         partitions: topology.partitions,
-        fenceCoreWrite: (partition) => ownership.fenceCoreWrite(partition),
-        replicateBeforeAck: async () => {
+        // The pause comes after the lease was taken and before the append (and its re-check): the
+        // write is in flight on a lease that may run out meanwhile.
+        fenceCoreWrite: async (partition) => {
+          const fence = await ownership.fenceCoreWrite(partition);
           const hook = stall.get(region);
           stall.delete(region);
           await hook?.();
+          return fence;
         },
       };
       return [region, { tables: t_, events, states, deps }];

@@ -1,0 +1,191 @@
+import type { Anomaly } from './anomaly.ts';
+import type { Operation } from './history.ts';
+import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
+
+/** How a core write may end when its home is lost: `local` ack lets a fork's losing side reach the manual queue. */
+export type AckMode = 'local' | 'quorum';
+
+/** Where the client operations on one aggregate took effect, per the final stores. */
+export interface Effects {
+  readonly anomalies: Anomaly[];
+  /** op id -> its event, for every op whose event is in some region's final log (the op took effect). */
+  readonly happened: ReadonlyMap<string, StoredEvent>;
+  /** op id -> its event, for ops whose event is only in the manual queue (the losing side of a core fork). */
+  readonly queued: ReadonlyMap<string, StoredEvent>;
+  /** Ok'd ops whose write ended in the manual queue under `ack: local` (a documented loss, not an anomaly). */
+  readonly orphaned: readonly Operation[];
+}
+
+/** What mapEffects needs: one aggregate's operations and every region's snapshot. */
+export interface EffectsInput {
+  /** `<aggregateType>/<aggregateId>`. */
+  readonly key: string;
+  readonly ops: readonly Operation[];
+  readonly regions: readonly RegionSnapshot[];
+  /** The checker the anomalies are reported under (`core`, `important`). */
+  readonly checker: string;
+  readonly ackMode?: AckMode;
+  /** Events one command of the workload writes (the chaos commands write one). */
+  readonly eventsPerCommand?: number;
+}
+
+const splitKey = (key: string) => [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+
+/** One region's log of the aggregate, in seq (core) or HLC order. */
+export function logOf(region: RegionSnapshot, key: string): StoredEvent[] {
+  const [type, id] = splitKey(key);
+  return region.events
+    .filter((e) => e.aggregateType === type && e.aggregateId === id)
+    .sort((a, b) => a.seq - b.seq || (a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0));
+}
+
+/** Events of the aggregate kept by manual-queue records of one region (core orphans keep both versions). */
+function queuedIn(region: RegionSnapshot, key: string): StoredEvent[] {
+  const [type, id] = splitKey(key);
+  return (region.conflicts ?? [])
+    .filter((c) => c.aggregateType === type && c.aggregateId === id)
+    .flatMap((c) => c.events);
+}
+
+/**
+ * Maps every event of every region's log of one aggregate to exactly one client operation by the op id
+ * the command carried (stored as the event's causationId), instead of by kind and amount:
+ * - an event no op carries, or carried by a refused (4xx) op, is a `phantom-write`;
+ * - more events for one op than its command writes, in one log or across regions (a command run twice,
+ *   e.g. a forwarded write delivered twice, or on both sides of a fork), is a `duplicate-write`;
+ * - an ok'd op must have exactly its acknowledged events in every region's log: a missing one is a
+ *   `lost-write`, unless it sits in the manual queue of every region under `ack: local` (the losing side
+ *   of a fork after a region loss: counted in `orphaned`); queued under `ack: quorum` it is still lost.
+ * An info op took effect exactly when its event is in some final log (`happened`).
+ */
+export function mapEffects(input: EffectsInput): Effects {
+  const { key, ops, regions, checker } = input;
+  const perCommand = input.eventsPerCommand ?? 1;
+  const anomalies: Anomaly[] = [];
+  const report: Report = (kind, message, region) =>
+    anomalies.push({ checker, kind, key, ...(region ? { region } : {}), message });
+  const byOpId = new Map(ops.flatMap((op) => (op.opId ? [[op.opId, op] as const] : [])));
+  const happened = new Map<string, StoredEvent>();
+  const seenIds = new Map<string, Set<string>>();
+  const logs = regions.map((region) => ({ region, log: logOf(region, key) }));
+  for (const { region, log } of logs)
+    for (const [opId, events] of mapLog(region.region, log, byOpId, report)) {
+      for (const event of events) {
+        if (!happened.has(opId)) happened.set(opId, event);
+        seenIds.set(opId, (seenIds.get(opId) ?? new Set()).add(event.eventId));
+      }
+      if (events.length > expectedCount(byOpId.get(opId)!, perCommand))
+        report(
+          'duplicate-write',
+          `op ${opId} took effect ${events.length} times in one log (${events.map((e) => `seq ${e.seq} ${e.eventId}`).join(', ')})`,
+          region.region,
+        );
+    }
+  for (const [opId, ids] of seenIds) checkOneEffect(byOpId.get(opId)!, ids, perCommand, report);
+  const queued = queuedEffects(input, happened, report);
+  const orphaned = checkAcknowledged(input, logs, queued, report);
+  return { anomalies, happened, queued, orphaned };
+}
+
+type Report = (kind: string, message: string, region?: string) => void;
+
+/** One region's log: the events of each op (by the op id they carry); an event of no op, or of a refused one, is a phantom. */
+function mapLog(
+  region: string,
+  log: readonly StoredEvent[],
+  byOpId: ReadonlyMap<string, Operation>,
+  report: Report,
+): Map<string, StoredEvent[]> {
+  const perOp = new Map<string, StoredEvent[]>();
+  for (const event of log) {
+    const op = event.causationId ? byOpId.get(event.causationId) : undefined;
+    if (!op?.opId || op.outcome === 'fail') report('phantom-write', describePhantom(event, op), region);
+    else perOp.set(op.opId, [...(perOp.get(op.opId) ?? []), event]);
+  }
+  return perOp;
+}
+
+/** Across regions an op is the same events everywhere: its acknowledged ones, or (info) one command's worth. */
+function checkOneEffect(op: Operation, ids: ReadonlySet<string>, perCommand: number, report: Report): void {
+  const extra = op.outcome === 'ok' ? [...ids].filter((id) => !op.eventIds.includes(id)) : [];
+  if (extra.length === 0 && ids.size <= expectedCount(op, perCommand)) return;
+  report(
+    'duplicate-write',
+    `op ${op.opId} (${op.f} ${op.input}, ${op.outcome}) is ${ids.size} different events across regions: ${[...ids].join(', ')}${extra.length > 0 ? ` (acknowledged: ${op.eventIds.join(', ')})` : ''}`,
+  );
+}
+
+const expectedCount = (op: Operation, perCommand: number) =>
+  op.outcome === 'ok' ? Math.max(op.eventIds.length, 1) : perCommand;
+
+function describePhantom(event: StoredEvent, op: Operation | undefined): string {
+  const what = `${event.type} ${JSON.stringify(event.payload)} (seq ${event.seq}, event ${event.eventId}, origin ${event.origin})`;
+  if (!event.causationId) return `${what} carries no op id`;
+  if (!op) return `${what} carries op id ${event.causationId}, which no client operation on this key sent`;
+  return `${what} is the effect of op ${op.opId}, which was refused (${op.error})`;
+}
+
+/** Events of the manual queue that are in no final log, by op id; a queued event no op carries is a phantom. */
+function queuedEffects(
+  input: EffectsInput,
+  happened: ReadonlyMap<string, StoredEvent>,
+  report: Report,
+): Map<string, StoredEvent> {
+  const byOpId = new Map(input.ops.flatMap((op) => (op.opId ? [[op.opId, op] as const] : [])));
+  const inLogs = new Set([...happened.values()].map((e) => e.eventId));
+  const queued = new Map<string, StoredEvent>();
+  for (const region of input.regions)
+    for (const event of queuedIn(region, input.key)) {
+      if (inLogs.has(event.eventId)) continue;
+      const op = event.causationId ? byOpId.get(event.causationId) : undefined;
+      if (!op?.opId || op.outcome === 'fail')
+        report('phantom-write', `in the manual queue: ${describePhantom(event, op)}`, region.region);
+      else queued.set(op.opId, event);
+    }
+  return queued;
+}
+
+/** Under `ack: local` an acknowledged orphan must be kept in every region's manual queue. */
+function checkQueuedEverywhere(
+  input: EffectsInput,
+  op: Operation,
+  orphan: StoredEvent,
+  report: Report,
+): void {
+  for (const region of input.regions)
+    if (!queuedIn(region, input.key).some((e) => e.eventId === orphan.eventId))
+      report(
+        'orphan-not-queued',
+        `ok'd ${op.f} ${op.input} (op ${op.opId}, event ${orphan.eventId}) lost its fork, but this region has no manual-queue record of it`,
+        region.region,
+      );
+}
+
+/** Every ok'd op's events are in every region's log (or, under `ack: local`, queued in every region). */
+function checkAcknowledged(
+  input: EffectsInput,
+  logs: ReadonlyArray<{ region: RegionSnapshot; log: readonly StoredEvent[] }>,
+  queued: ReadonlyMap<string, StoredEvent>,
+  report: Report,
+): Operation[] {
+  const orphaned: Operation[] = [];
+  for (const op of input.ops.filter((o) => o.outcome === 'ok' && o.eventIds.length > 0)) {
+    const orphan = op.opId ? queued.get(op.opId) : undefined;
+    if (orphan && input.ackMode === 'local') {
+      checkQueuedEverywhere(input, op, orphan, report);
+      orphaned.push(op);
+      continue;
+    }
+    const note = orphan ? ' (queued as a core orphan, but it was acknowledged by a quorum)' : '';
+    for (const { region, log } of logs) {
+      const ids = new Set(log.map((e) => e.eventId));
+      for (const id of op.eventIds.filter((e) => !ids.has(e)))
+        report(
+          'lost-write',
+          `ok'd ${op.f} ${op.input} (op ${op.opId ?? op.id}, event ${id}) is missing${note}`,
+          region.region,
+        );
+    }
+  }
+  return orphaned;
+}

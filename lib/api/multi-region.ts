@@ -58,6 +58,8 @@ export interface MultiRegionOptions {
   readonly quorumPeers?: readonly QuorumPeer[];
   /** This region's events store, for the quorum ack's orphan check (default: a store over `events`). */
   readonly localEvents?: EventStore;
+  /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
+  readonly now?: () => number;
 }
 
 /** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
@@ -124,8 +126,15 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     register,
     leaseMs: options.leaseMs ?? OWNERSHIP_DEFAULTS.leaseMs,
     skewMarginMs: options.skewMarginMs ?? OWNERSHIP_DEFAULTS.skewMarginMs,
+    ...(options.now ? { now: options.now } : {}),
   });
-  const ownership = new PartitionOwnership({ region, map, local, controlTable: options.controlTable });
+  const ownership = new PartitionOwnership({
+    region,
+    map,
+    local,
+    controlTable: options.controlTable,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const service = new ServiceBreakers(serviceBreakerOptions(topology.thresholds));
   const sync = new SyncBreakers({
     peers: peersOf(topology, region),

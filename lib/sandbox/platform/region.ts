@@ -57,7 +57,10 @@ export class SandboxRegion {
   readonly name: string;
   readonly options: SandboxRegionOptions;
   readonly deadLetters: DeadLetter[] = [];
-  /** The wall clock under every HLC of the region (the chaos nemesis skews it). */
+  /**
+   * The region's wall clock (the chaos nemesis skews it): under every HLC of the region, and read by its
+   * ownership (leases, `activeFrom`), applier, replication lag and runbook tasks.
+   */
   readonly wallClock = new SkewableClock();
   drained = false;
   private dynamo: DynamoLocal | undefined;
@@ -123,6 +126,7 @@ export class SandboxRegion {
       wan,
       clients,
       stores,
+      now: this.wallClock.now,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -142,6 +146,7 @@ export class SandboxRegion {
       lag: this.options.lag,
       runbook: input.runbook(this),
       drained: () => this.drained,
+      now: this.wallClock.now,
     });
     this.wired = { functions, multiRegion, mapping: input.mapping };
   }

@@ -1,12 +1,16 @@
 import { cpus } from 'node:os';
+import { BUG_SWITCHES, type BugSwitch, bugEnabled } from '../../faults/index.ts';
 import {
   type Anomaly,
   byKey,
+  checkCoreLogs,
   checkCoreTier,
   checkFencing,
   checkImportantTier,
+  checkReadYourWrites,
   checkStranded,
   type HistoryRecorder,
+  logOf,
   type Operation,
   pairOperations,
   type RegionSnapshot,
@@ -42,18 +46,20 @@ export async function verifyRun(
   const regions = await Promise.all(
     sandbox.regions.map((r) => readSnapshot({ region: r.name, doc: r.clients.doc, tables: r.stores.tables })),
   );
-  const core = checkCoreTier({ operations, regions, maxExplored: 100_000 });
-  const important = checkImportantTier({
-    operations,
-    regions,
-    registers: [{ aggregateType: 'profile', eventType: 'DisplayNameSet', field: 'displayName' }],
-  });
+  const ackMode = sandbox.topology.core.ack;
+  const core = checkCoreTier({ operations, regions, ackMode, maxExplored: 2_000_000 });
+  const registers = [{ aggregateType: 'profile', eventType: 'DisplayNameSet', field: 'displayName' }];
+  const important = checkImportantTier({ operations, regions, registers });
+  const ryw = checkReadYourWrites({ operations, regions, registers });
+  const logs = checkCoreLogs(regions);
   const fencing = checkFencing(regions);
   const deadLetters = Object.fromEntries(sandbox.regions.map((r) => [r.name, r.deadLetters.length]));
   const stranded = checkStranded({ regions, deadLetters });
   const consistency = await sandbox.check();
   const anomalies: Anomaly[] = [
     ...core.anomalies,
+    ...logs.anomalies,
+    ...ryw.anomalies,
     ...important.anomalies,
     ...fencing.anomalies,
     ...stranded.anomalies,
@@ -68,24 +74,37 @@ export async function verifyRun(
     count('operations ok', tally('ok')),
     count('operations failed (definite)', tally('fail')),
     count('operations indeterminate (info)', tally('info')),
+    count('reads with a consistency token', ryw.reads),
+    count('reads checked against the logs', ryw.checked),
+    count('reads answered 503 / timed out', ryw.unavailable),
     count('faults injected', faults.length),
     count('runbook executions during faults', runbookRuns.length),
     count('runbook executions succeeded', runbookRuns.filter((r) => r.status === 'SUCCEEDED').length),
-    count('accounts checked for linearizability', core.accounts),
-    count('accounts with unknown verdict (search bound hit)', core.unknown),
-    zero('anomalies: core (lost / phantom writes, negative balance, log)', byChecker('core')),
-    zero('anomalies: linearizability', byChecker('linearizability')),
-    zero('anomalies: important (divergence, lww, lost writes)', byChecker('important')),
-    zero('anomalies: fencing (two writers at one epoch, forked logs)', byChecker('fencing')),
+    count('accounts decided linearizable', core.linearizable),
+    zero('accounts undecided (linearizability search bound hit)', core.undecided),
+    count('acknowledged core writes queued as orphans (ack local, region lost)', core.orphanedAcknowledged),
+    zero(
+      'anomalies: core (lost / phantom / duplicate writes, negative balance, row vs fold)',
+      byChecker('core'),
+    ),
+    zero('anomalies: core-log (forked / joined logs, gaps, not converged)', byChecker('core-log')),
+    zero('anomalies: linearizability (not linearizable, undecided)', byChecker('linearizability')),
+    zero('anomalies: ryw (read-your-writes)', byChecker('ryw')),
+    zero('anomalies: important (divergence, lww, lost / phantom writes)', byChecker('important')),
+    zero('anomalies: fencing (two writers at one epoch)', byChecker('fencing')),
     zero('anomalies: stranded (quarantine, parked, dead letters)', byChecker('stranded')),
   ];
+  const bugs = (Object.keys(BUG_SWITCHES) as BugSwitch[]).filter((name) => bugEnabled(name));
   return {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version },
     figures,
     seed: options.seed,
     seconds: options.seconds,
+    env: sandbox.topology.name,
+    ackMode,
     fencingDisabled: options.disableFencing ?? false,
+    bugs,
     operations: { total: ops.length, ok: tally('ok'), fail: tally('fail'), info: tally('info') },
     faults,
     faultsNotInjected: FAULTS_TODO,
@@ -94,8 +113,17 @@ export async function verifyRun(
       core: {
         accounts: core.accounts,
         linearizable: core.linearizable,
-        unknown: core.unknown,
+        undecided: core.undecided,
         explored: core.explored,
+        orphanedAcknowledged: core.orphanedAcknowledged,
+        verdicts: core.verdicts,
+      },
+      coreLogs: { aggregates: logs.aggregates, events: logs.events },
+      ryw: {
+        reads: ryw.reads,
+        checked: ryw.checked,
+        unavailable: ryw.unavailable,
+        ofLostBranch: ryw.ofLostBranch,
       },
       important: { aggregates: important.aggregates, lostToLww: important.lostToLww },
       fencing: { epochs: fencing.epochs, coreEvents: fencing.coreEvents },
@@ -104,6 +132,7 @@ export async function verifyRun(
       refusals: refusals(ops),
     },
     evidence: evidence(anomalies, operations, regions),
+    ...(options.keepHistory ? { history: ops } : {}),
     passed: anomalies.length === 0,
   };
 }
@@ -120,21 +149,20 @@ function evidence(
   const keys = [...new Set(anomalies.flatMap((a) => (a.key ? [a.key] : [])))];
   return Object.fromEntries(
     keys.map((key) => {
-      const [type, id] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
       const logs = Object.fromEntries(
         regions.map((r) => [
           r.region,
-          r.events
-            .filter((e) => e.aggregateType === type && e.aggregateId === id)
-            .map((e) => ({
-              eventId: e.eventId,
-              seq: e.seq,
-              epoch: e.epoch,
-              origin: e.origin,
-              hlc: e.hlc,
-              type: e.type,
-              payload: e.payload,
-            })),
+          logOf(r, key).map((e) => ({
+            eventId: e.eventId,
+            seq: e.seq,
+            epoch: e.epoch,
+            origin: e.origin,
+            hlc: e.hlc,
+            prev: e.prev,
+            causationId: e.causationId,
+            type: e.type,
+            payload: e.payload,
+          })),
         ]),
       );
       return [key, { operations: operations.get(key) ?? [], logs }];

@@ -24,7 +24,7 @@ describe('chaos run (short, fixed seed)', () => {
     expect(figure(report, 'reads checked against the logs')).toBeGreaterThan(0);
     expect(figure(report, 'accounts undecided')).toBe(0);
     expect(report.anomalies).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 
   it('runs the production topology (quorum ack) with --env prod and finds no anomaly', async () => {
     const report = await runChaos({ seconds: 20, seed: 4, env: 'prod' });
@@ -33,7 +33,7 @@ describe('chaos run (short, fixed seed)', () => {
     expect(report.operations.ok).toBeGreaterThan(20);
     expect(figure(report, 'accounts undecided')).toBe(0);
     expect(report.anomalies).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 });
 
 describe('the chaos run catches a build without single writers', () => {
@@ -43,7 +43,7 @@ describe('the chaos run catches a build without single writers', () => {
     expect(report.passed).toBe(false);
     const kinds = new Set(report.anomalies.map((a) => `${a.checker}/${a.kind}`));
     expect(kinds).toContain('fencing/double-epoch');
-  }, 90_000);
+  }, 300_000);
 });
 
 // A deliberately broken build: two regions accept core writes for one account with no fence (both at

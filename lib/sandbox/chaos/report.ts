@@ -24,9 +24,14 @@ export function formatChaosReport(report: ChaosReport): string {
       ...(f.runbooks ?? []).map(
         (r) =>
           `      runbook ${r.runbook} in ${r.region} at +${(r.at / 1000).toFixed(1)}s: ${r.status}` +
-          `${r.durationMs === undefined ? '' : ` after ${(r.durationMs / 1000).toFixed(1)}s`}${r.error ? ` (${r.error})` : ''}`,
+          `${r.durationMs === undefined ? '' : ` after ${(r.durationMs / 1000).toFixed(1)}s`}${r.error ? ` (${r.error})` : ''}` +
+          (r.status === 'SUCCEEDED' ? '' : (r.taskErrors ?? []).map((t) => `\n        task ${t}`).join('')),
       ),
     ]),
+    ...report.runbooksAfterRun.map(
+      (r) =>
+        `  after the run: ${r.runbook} of ${String(r.input.region)} in ${r.region}: ${r.status}${r.error ? ` (${r.error})` : ''}`,
+    ),
     ...(report.faultsNotInjected.length > 0
       ? [`not injected (TODO): ${report.faultsNotInjected.join(', ')}`]
       : []),

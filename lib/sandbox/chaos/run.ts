@@ -5,7 +5,7 @@ import { ApplierGate } from './applier-gate.ts';
 import { type ClientContext, openAccount, runClient, type Workload } from './clients.ts';
 import { faultKindsFor, type InjectedFault, partitionsOf, runNemesis } from './nemesis.ts';
 import { seededRandom } from './random.ts';
-import { RunbookStarter } from './runbook-starter.ts';
+import { type RunbookRun, RunbookStarter } from './runbook-starter.ts';
 import { verifyRun } from './verify-run.ts';
 
 /** Options of a chaos run. */
@@ -14,10 +14,10 @@ export interface ChaosOptions {
   readonly seed: number;
   /** The environment whose topology the sandbox runs: `dev` (core.ack local, default) or `prod` (quorum). */
   readonly env?: string;
-  /** Clients per region (default 4). */
+  /** Clients per region (default 5). */
   readonly clientsPerRegion?: number;
   /**
-   * Accounts (default 12). Each account is written by one client per region at most, so its history has
+   * Accounts (default 15). Each account is written by one client per region at most, so its history has
    * a bounded concurrency and stays decidable.
    */
   readonly accounts?: number;
@@ -60,6 +60,8 @@ export interface ChaosReport {
   readonly bugs: readonly string[];
   readonly operations: Record<string, number>;
   readonly faults: InjectedFault[];
+  /** Failbacks the run started after heal, for regions whose Failback every fault had cut off. */
+  readonly runbooksAfterRun: RunbookRun[];
   readonly faultsNotInjected: readonly string[];
   readonly anomalies: Anomaly[];
   readonly checks: Record<string, unknown>;
@@ -112,7 +114,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   gate.install(sandbox.regions);
   const tag = `s${options.seed}-${Date.now().toString(36)}`;
   const workload: Workload = {
-    accounts: Array.from({ length: options.accounts ?? 12 }, (_, i) => `chaos-${tag}-a${i}`),
+    accounts: Array.from({ length: options.accounts ?? 15 }, (_, i) => `chaos-${tag}-a${i}`),
     profiles: Array.from({ length: options.profiles ?? 3 }, (_, i) => `chaos-${tag}-p${i}`),
   };
   const names = sandbox.regions.map((r) => r.name);
@@ -139,7 +141,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   const started = Date.now();
   const until = started + options.seconds * 1_000;
   const faults: InjectedFault[] = [];
-  const perRegion = options.clientsPerRegion ?? 4;
+  const perRegion = options.clientsPerRegion ?? 5;
   const clients = names.flatMap((from) =>
     Array.from({ length: perRegion }, (_, i) =>
       runClient(ctx(from, `${from}/c${i}`), {
@@ -163,6 +165,28 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
 }
 
 /**
+ * After heal: every region still failed over (all its Failback attempts were cut off by later faults) is
+ * failed back now, up to three times, so its orphans are settled before the stores are read.
+ */
+async function finishFailbacks(
+  sandbox: Sandbox,
+  runbooks: RunbookStarter,
+  log: (line: string) => void,
+): Promise<RunbookRun[]> {
+  const runs: RunbookRun[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const regions = runbooks.unfinishedFailovers();
+    if (regions.length === 0) break;
+    for (const region of regions) {
+      const runIn = sandbox.regions.find((r) => r.name !== region)!.name;
+      log(`failing back ${region} after the run (attempt ${attempt})`);
+      runs.push(await runbooks.start(runIn, 'Failback', { region, switchBack: true }).done);
+    }
+  }
+  return runs;
+}
+
+/**
  * A chaos run: a three-region fast sandbox of the chosen environment, clients near every region writing
  * and reading (with their consistency tokens) accounts and profiles through the front door while the
  * nemesis injects faults drawn from the seed; then heal, quiesce, read every region and run the checkers
@@ -182,12 +206,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(sandbox.regions.map((r) => sandbox.reviveRegion(r.name)));
     // Runbooks started by the nemesis (and a Failback after its Failover) end before the stores are read.
     await runbooks.settle();
+    const afterRun = await finishFailbacks(sandbox, runbooks, log);
     for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
     await sandbox.quiesce(30_000);
     await sleep(1_000);
     await sandbox.quiesce(10_000);
     log('reading every region and checking');
-    return await verifyRun(sandbox, { options, history, faults });
+    return await verifyRun(sandbox, { options, history, faults, afterRun });
   } finally {
     await sandbox.stop();
     restoreBugs();

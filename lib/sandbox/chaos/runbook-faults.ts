@@ -17,19 +17,32 @@ class Runs {
     return started.done;
   }
 
-  /** Failback of `lost` in a region other than it, once `failover` succeeded (nothing to fail back otherwise). */
+  /**
+   * Failback of `lost` in a region other than it, once `failover` succeeded (nothing to fail back
+   * otherwise). A Failback that fails (a later fault cut it off) is started again, as the runbook asks an
+   * operator to, up to FAILBACK_ATTEMPTS times: a region failed over must come back with its orphans settled.
+   */
   failbackAfter(sandbox: Sandbox, failover: Promise<RunbookRun>, lost: string): void {
-    const back = pick(
-      this.input.random,
-      sandbox.regions.map((r) => r.name).filter((n) => n !== lost),
-    );
-    void failover.then((run) =>
-      run.status === 'SUCCEEDED'
-        ? this.start(back, 'Failback', { region: lost, switchBack: true })
-        : undefined,
+    const others = sandbox.regions.map((r) => r.name).filter((n) => n !== lost);
+    const attempt = async (left: number): Promise<unknown> => {
+      const back = pick(
+        this.input.random,
+        others.filter((n) => !sandbox.region(n).isDown),
+      );
+      const run = await this.start(back ?? others[0]!, 'Failback', { region: lost, switchBack: true });
+      if (run.status === 'SUCCEEDED' || left <= 1) return run;
+      await sleep(FAILBACK_RETRY_MS);
+      return attempt(left - 1);
+    };
+    this.input.runbooks.track(
+      failover.then((run) => (run.status === 'SUCCEEDED' ? attempt(FAILBACK_ATTEMPTS) : undefined)),
     );
   }
 }
+
+/** How often a failed Failback is started again, and how long after. */
+const FAILBACK_ATTEMPTS = 5;
+const FAILBACK_RETRY_MS = 2_000;
 
 const names = (sandbox: Sandbox) => sandbox.regions.map((r) => r.name);
 const live = (sandbox: Sandbox) => names(sandbox).filter((n) => !sandbox.region(n).isDown);

@@ -10,13 +10,15 @@ export interface RunbookRun {
   readonly at: number;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   error?: string;
+  /** Task failures on the way (state: error: cause), caught or not. */
+  taskErrors?: string[];
   durationMs?: number;
 }
 
 /** Starts runbook executions without waiting for them and keeps every one until `settle()`. */
 export class RunbookStarter {
   readonly runs: RunbookRun[] = [];
-  private readonly pending: Promise<RunbookRun>[] = [];
+  private readonly pending: Promise<unknown>[] = [];
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -37,6 +39,9 @@ export class RunbookStarter {
         run.status = result.status;
         const error = [result.error, result.cause].filter(Boolean).join(': ');
         if (error) run.error = error.slice(0, 300);
+        // The task failures behind a Fail state (caught or not): what actually went wrong, for diagnosis.
+        if (result.taskErrors.length > 0)
+          run.taskErrors = result.taskErrors.map((t) => `${t.state}: ${t.error}: ${t.cause}`.slice(0, 400));
         run.durationMs = Date.now() - t0;
         return run;
       },
@@ -49,6 +54,26 @@ export class RunbookStarter {
     );
     this.pending.push(done);
     return { run, done };
+  }
+
+  /** Also waits for `work` in `settle()` (e.g. a chain that starts a runbook later); `work` must not reject. */
+  track(work: Promise<unknown>): void {
+    this.pending.push(work);
+  }
+
+  /**
+   * Regions whose last Failover succeeded with no successful Failback after it (every attempt was cut
+   * off by later faults): the run fails them back once everything is healed, as an operator would.
+   */
+  unfinishedFailovers(): string[] {
+    const last = new Map<string, RunbookRun>();
+    const settled = (run: RunbookRun) => run.status === 'SUCCEEDED';
+    for (const run of [...this.runs].sort((a, b) => a.at - b.at)) {
+      const region = run.input.region;
+      if (typeof region !== 'string' || !settled(run)) continue;
+      if (run.runbook === 'Failover' || run.runbook === 'Failback') last.set(region, run);
+    }
+    return [...last].filter(([, run]) => run.runbook === 'Failover').map(([region]) => region);
   }
 
   /** Waits for every execution started so far (and those they start). */

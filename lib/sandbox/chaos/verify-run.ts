@@ -19,6 +19,7 @@ import {
 import type { Sandbox } from '../platform/sandbox.ts';
 import { FAULTS_TODO, type InjectedFault } from './nemesis.ts';
 import type { ChaosFigure, ChaosOptions, ChaosReport } from './run.ts';
+import type { RunbookRun } from './runbook-starter.ts';
 
 const count = (figure: string, value: number, unit = 'count'): ChaosFigure => ({
   figure,
@@ -38,7 +39,7 @@ const zero = (figure: string, value: number): ChaosFigure => ({
 /** Reads every region after heal and runs every checker of lib/verify on the run's history. */
 export async function verifyRun(
   sandbox: Sandbox,
-  input: { options: ChaosOptions; history: HistoryRecorder; faults: InjectedFault[] },
+  input: { options: ChaosOptions; history: HistoryRecorder; faults: InjectedFault[]; afterRun: RunbookRun[] },
 ): Promise<ChaosReport> {
   const { options, faults } = input;
   const ops = pairOperations(input.history.events());
@@ -54,7 +55,7 @@ export async function verifyRun(
   const logs = checkCoreLogs(regions);
   const fencing = checkFencing(regions);
   const deadLetters = Object.fromEntries(sandbox.regions.map((r) => [r.name, r.deadLetters.length]));
-  const stranded = checkStranded({ regions, deadLetters });
+  const stranded = checkStranded({ regions, deadLetters, explain: settledLater(regions) });
   const consistency = await sandbox.check();
   const anomalies: Anomaly[] = [
     ...core.anomalies,
@@ -66,7 +67,7 @@ export async function verifyRun(
   ];
   if (!consistency.passed)
     anomalies.push({ checker: 'important', kind: 'inconsistent', message: consistency.verdict });
-  const runbookRuns = faults.flatMap((f) => f.runbooks ?? []);
+  const runbookRuns = [...faults.flatMap((f) => f.runbooks ?? []), ...input.afterRun];
   const tally = (o: string) => ops.filter((op) => op.outcome === o).length;
   const byChecker = (c: string) => anomalies.filter((a) => a.checker === c).length;
   const figures: ChaosFigure[] = [
@@ -78,7 +79,7 @@ export async function verifyRun(
     count('reads checked against the logs', ryw.checked),
     count('reads answered 503 / timed out', ryw.unavailable),
     count('faults injected', faults.length),
-    count('runbook executions during faults', runbookRuns.length),
+    count('runbook executions (during faults, and Failbacks after the run)', runbookRuns.length),
     count('runbook executions succeeded', runbookRuns.filter((r) => r.status === 'SUCCEEDED').length),
     count('accounts decided linearizable', core.linearizable),
     zero('accounts undecided (linearizability search bound hit)', core.undecided),
@@ -107,6 +108,7 @@ export async function verifyRun(
     bugs,
     operations: { total: ops.length, ok: tally('ok'), fail: tally('fail'), info: tally('info') },
     faults,
+    runbooksAfterRun: input.afterRun,
     faultsNotInjected: FAULTS_TODO,
     anomalies,
     checks: {
@@ -135,6 +137,26 @@ export async function verifyRun(
     ...(options.keepHistory ? { history: ops } : {}),
     passed: anomalies.length === 0,
   };
+}
+
+/**
+ * A quarantined event is explained when it was settled later: it is in the region's final log (a Repair or
+ * Failback brought it onto the home's branch) or kept by a manual-queue record (a core orphan of a fork).
+ */
+function settledLater(regions: readonly RegionSnapshot[]) {
+  const settled = new Map(
+    regions.map((r) => [
+      r.region,
+      new Set([
+        ...r.events.map((e) => e.eventId),
+        ...(r.conflicts ?? []).flatMap((c) => [...c.eventIds, ...c.events.map((e) => e.eventId)]),
+      ]),
+    ]),
+  );
+  return (entry: RegionSnapshot['quarantine'][number], region: string) =>
+    entry.eventId && settled.get(region)?.has(entry.eventId)
+      ? 'settled later (in the log or the manual queue)'
+      : undefined;
 }
 
 /**

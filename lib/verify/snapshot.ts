@@ -27,7 +27,7 @@ export interface StoredConflict {
   readonly aggregateId: string;
   readonly eventIds: readonly string[];
   readonly status: string;
-  /** `core-orphan` for the losing side of a core fork (failback), absent for important-tier pairs. */
+  /** `core-orphan` / `core-branch`: the losing side of a core fork (both versions kept); absent for important-tier pairs. */
   readonly kind?: string;
   /** The events the record keeps (a core orphan's record keeps both versions). */
   readonly events: readonly StoredEvent[];
@@ -118,7 +118,7 @@ function toConflict(item: Record<string, unknown>): StoredConflict {
     ...(kind ? { kind } : {}),
     events: Object.values(versions)
       .filter((v) => v && typeof v === 'object' && typeof v.eventId === 'string')
-      .map((v) => toEvent(v, kind === 'core-orphan')),
+      .map((v) => toEvent(v, kind?.startsWith('core') ?? false)),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Anomaly } from './anomaly.ts';
-import { type AckMode, type Effects, logOf, mapEffects } from './effects.ts';
+import { type AckMode, type Effects, logOf, mapEffects, opKeyOf } from './effects.ts';
 import type { Operation } from './history.ts';
 import { checkLinearizable } from './linearizable.ts';
 import { accountModel } from './models.ts';
@@ -70,8 +70,8 @@ function checkFold(key: string, region: RegionSnapshot, log: readonly StoredEven
  * (ack local) and reads (checked by the read-your-writes checker).
  */
 export function resolveHistory(ops: readonly Operation[], effects: Effects) {
-  const seqOf = (op: Operation) => (op.opId ? effects.happened.get(op.opId)?.seq : undefined);
-  const queued = (op: Operation) => op.opId !== undefined && effects.queued.has(op.opId);
+  const seqOf = (op: Operation) => effects.happened.get(opKeyOf(op))?.seq;
+  const queued = (op: Operation) => effects.queued.has(opKeyOf(op));
   const acked = ops
     .filter((op) => op.outcome === 'ok' && op.f !== 'read' && !queued(op))
     .map((op) => ({ seq: seqOf(op), completedAt: op.completedAt }))
@@ -108,7 +108,7 @@ function notLinearizable(key: string, result: ReturnType<typeof checkLinearizabl
     checker: 'linearizability',
     kind: 'not-linearizable',
     key,
-    message: `no linearization: op ${op?.opId ?? op?.id} ${op?.f} ${op?.input} -> ${op?.outcome} ${op?.output ?? op?.error ?? ''} cannot be placed after prefix [${result.longestPrefix?.join(', ')}]`,
+    message: `no linearization: op ${op ? opKeyOf(op) : '?'} ${op?.f} ${op?.input} -> ${op?.outcome} ${op?.output ?? op?.error ?? ''} cannot be placed after prefix [${result.longestPrefix?.join(', ')}]`,
   };
 }
 

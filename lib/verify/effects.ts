@@ -8,9 +8,9 @@ export type AckMode = 'local' | 'quorum';
 /** Where the client operations on one aggregate took effect, per the final stores. */
 export interface Effects {
   readonly anomalies: Anomaly[];
-  /** op id -> its event, for every op whose event is in some region's final log (the op took effect). */
+  /** op key (see opKeyOf) -> its event, for every op whose event is in some region's final log (it took effect). */
   readonly happened: ReadonlyMap<string, StoredEvent>;
-  /** op id -> its event, for ops whose event is only in the manual queue (the losing side of a core fork). */
+  /** op key -> its event, for ops whose event is only in the manual queue (the losing side of a core fork). */
   readonly queued: ReadonlyMap<string, StoredEvent>;
   /** Ok'd ops whose write ended in the manual queue under `ack: local` (a documented loss, not an anomaly). */
   readonly orphaned: readonly Operation[];
@@ -64,43 +64,100 @@ export function mapEffects(input: EffectsInput): Effects {
   const anomalies: Anomaly[] = [];
   const report: Report = (kind, message, region) =>
     anomalies.push({ checker, kind, key, ...(region ? { region } : {}), message });
-  const byOpId = new Map(ops.flatMap((op) => (op.opId ? [[op.opId, op] as const] : [])));
+  const index = new OpIndex(ops);
   const happened = new Map<string, StoredEvent>();
   const seenIds = new Map<string, Set<string>>();
   const logs = regions.map((region) => ({ region, log: logOf(region, key) }));
   for (const { region, log } of logs)
-    for (const [opId, events] of mapLog(region.region, log, byOpId, report)) {
+    for (const [opKey, events] of mapLog(region.region, log, index, report)) {
       for (const event of events) {
-        if (!happened.has(opId)) happened.set(opId, event);
-        seenIds.set(opId, (seenIds.get(opId) ?? new Set()).add(event.eventId));
+        if (!happened.has(opKey)) happened.set(opKey, event);
+        seenIds.set(opKey, (seenIds.get(opKey) ?? new Set()).add(event.eventId));
       }
-      if (events.length > expectedCount(byOpId.get(opId)!, perCommand))
+      if (events.length > expectedCount(index.get(opKey)!, perCommand))
         report(
           'duplicate-write',
-          `op ${opId} took effect ${events.length} times in one log (${events.map((e) => `seq ${e.seq} ${e.eventId}`).join(', ')})`,
+          `op ${opKey} took effect ${events.length} times in one log (${events.map((e) => `seq ${e.seq} ${e.eventId}`).join(', ')})`,
           region.region,
         );
     }
-  for (const [opId, ids] of seenIds) checkOneEffect(byOpId.get(opId)!, ids, perCommand, report);
-  const queued = queuedEffects(input, happened, report);
+  for (const [opKey, ids] of seenIds) checkOneEffect(index.get(opKey)!, ids, perCommand, report);
+  const queued = queuedEffects(input, index, happened, report);
   const orphaned = checkAcknowledged(input, logs, queued, report);
   return { anomalies, happened, queued, orphaned };
 }
 
 type Report = (kind: string, message: string, region?: string) => void;
 
-/** One region's log: the events of each op (by the op id they carry); an event of no op, or of a refused one, is a phantom. */
+/** How an operation is named in the maps: its op id, or `#<index>` for a history recorded without op ids. */
+export const opKeyOf = (op: Operation): string => op.opId ?? `#${op.id}`;
+
+/**
+ * For histories recorded without op ids (scenario tests that drive commands directly): what an event
+ * type says about the command that wrote it, to match it to an indeterminate op of the same kind and input.
+ */
+const LEGACY_EFFECTS: Readonly<Record<string, { f: string; field?: string }>> = {
+  AccountOpened: { f: 'open' },
+  Deposited: { f: 'deposit', field: 'amount' },
+  Withdrawn: { f: 'withdraw', field: 'amount' },
+  DisplayNameSet: { f: 'write', field: 'displayName' },
+};
+
+/**
+ * The operation an event is the effect of: the op whose op id the event carries (its causationId). A
+ * history recorded without op ids falls back to the ok'd op that acknowledged the event, then to a
+ * distinct info op of the same kind and input (each claimed once); an op with an op id is only ever
+ * matched by it.
+ */
+class OpIndex {
+  private readonly byKey = new Map<string, Operation>();
+  private readonly claimed = new Map<string, Operation>();
+  private readonly free: Operation[];
+
+  constructor(readonly ops: readonly Operation[]) {
+    for (const op of ops) this.byKey.set(opKeyOf(op), op);
+    this.free = ops.filter((op) => !op.opId && op.outcome === 'info');
+  }
+
+  get(key: string): Operation | undefined {
+    return this.byKey.get(key);
+  }
+
+  find(event: StoredEvent): Operation | undefined {
+    const carried = event.causationId ? this.byKey.get(event.causationId) : undefined;
+    if (carried?.opId) return carried;
+    const known = this.claimed.get(event.eventId);
+    if (known) return known;
+    const op =
+      this.ops.find((o) => !o.opId && o.outcome === 'ok' && o.eventIds.includes(event.eventId)) ??
+      this.claim(event);
+    if (op) this.claimed.set(event.eventId, op);
+    return op;
+  }
+
+  private claim(event: StoredEvent): Operation | undefined {
+    const effect = LEGACY_EFFECTS[event.type];
+    if (!effect) return undefined;
+    const input = effect.field === undefined ? null : event.payload[effect.field];
+    const at = this.free.findIndex(
+      (op) => op.f === effect.f && (effect.field === undefined || op.input === input),
+    );
+    return at < 0 ? undefined : this.free.splice(at, 1)[0];
+  }
+}
+
+/** One region's log: the events of each op (see OpIndex); an event of no op, or of a refused one, is a phantom. */
 function mapLog(
   region: string,
   log: readonly StoredEvent[],
-  byOpId: ReadonlyMap<string, Operation>,
+  index: OpIndex,
   report: Report,
 ): Map<string, StoredEvent[]> {
   const perOp = new Map<string, StoredEvent[]>();
   for (const event of log) {
-    const op = event.causationId ? byOpId.get(event.causationId) : undefined;
-    if (!op?.opId || op.outcome === 'fail') report('phantom-write', describePhantom(event, op), region);
-    else perOp.set(op.opId, [...(perOp.get(op.opId) ?? []), event]);
+    const op = index.find(event);
+    if (!op || op.outcome === 'fail') report('phantom-write', describePhantom(event, op), region);
+    else perOp.set(opKeyOf(op), [...(perOp.get(opKeyOf(op)) ?? []), event]);
   }
   return perOp;
 }
@@ -111,7 +168,7 @@ function checkOneEffect(op: Operation, ids: ReadonlySet<string>, perCommand: num
   if (extra.length === 0 && ids.size <= expectedCount(op, perCommand)) return;
   report(
     'duplicate-write',
-    `op ${op.opId} (${op.f} ${op.input}, ${op.outcome}) is ${ids.size} different events across regions: ${[...ids].join(', ')}${extra.length > 0 ? ` (acknowledged: ${op.eventIds.join(', ')})` : ''}`,
+    `op ${opKeyOf(op)} (${op.f} ${op.input}, ${op.outcome}) is ${ids.size} different events across regions: ${[...ids].join(', ')}${extra.length > 0 ? ` (acknowledged: ${op.eventIds.join(', ')})` : ''}`,
   );
 }
 
@@ -120,27 +177,27 @@ const expectedCount = (op: Operation, perCommand: number) =>
 
 function describePhantom(event: StoredEvent, op: Operation | undefined): string {
   const what = `${event.type} ${JSON.stringify(event.payload)} (seq ${event.seq}, event ${event.eventId}, origin ${event.origin})`;
+  if (op) return `${what} is the effect of op ${opKeyOf(op)}, which was refused (${op.error})`;
   if (!event.causationId) return `${what} carries no op id`;
-  if (!op) return `${what} carries op id ${event.causationId}, which no client operation on this key sent`;
-  return `${what} is the effect of op ${op.opId}, which was refused (${op.error})`;
+  return `${what} carries op id ${event.causationId}, which no client operation on this key sent`;
 }
 
-/** Events of the manual queue that are in no final log, by op id; a queued event no op carries is a phantom. */
+/** Events of the manual queue that are in no final log, by op key; a queued event no op carries is a phantom. */
 function queuedEffects(
   input: EffectsInput,
+  index: OpIndex,
   happened: ReadonlyMap<string, StoredEvent>,
   report: Report,
 ): Map<string, StoredEvent> {
-  const byOpId = new Map(input.ops.flatMap((op) => (op.opId ? [[op.opId, op] as const] : [])));
   const inLogs = new Set([...happened.values()].map((e) => e.eventId));
   const queued = new Map<string, StoredEvent>();
   for (const region of input.regions)
     for (const event of queuedIn(region, input.key)) {
       if (inLogs.has(event.eventId)) continue;
-      const op = event.causationId ? byOpId.get(event.causationId) : undefined;
-      if (!op?.opId || op.outcome === 'fail')
+      const op = index.find(event);
+      if (!op || op.outcome === 'fail')
         report('phantom-write', `in the manual queue: ${describePhantom(event, op)}`, region.region);
-      else queued.set(op.opId, event);
+      else queued.set(opKeyOf(op), event);
     }
   return queued;
 }
@@ -156,7 +213,7 @@ function checkQueuedEverywhere(
     if (!queuedIn(region, input.key).some((e) => e.eventId === orphan.eventId))
       report(
         'orphan-not-queued',
-        `ok'd ${op.f} ${op.input} (op ${op.opId}, event ${orphan.eventId}) lost its fork, but this region has no manual-queue record of it`,
+        `ok'd ${op.f} ${op.input} (op ${opKeyOf(op)}, event ${orphan.eventId}) lost its fork, but this region has no manual-queue record of it`,
         region.region,
       );
 }
@@ -170,7 +227,7 @@ function checkAcknowledged(
 ): Operation[] {
   const orphaned: Operation[] = [];
   for (const op of input.ops.filter((o) => o.outcome === 'ok' && o.eventIds.length > 0)) {
-    const orphan = op.opId ? queued.get(op.opId) : undefined;
+    const orphan = queued.get(opKeyOf(op));
     if (orphan && input.ackMode === 'local') {
       checkQueuedEverywhere(input, op, orphan, report);
       orphaned.push(op);
@@ -182,7 +239,7 @@ function checkAcknowledged(
       for (const id of op.eventIds.filter((e) => !ids.has(e)))
         report(
           'lost-write',
-          `ok'd ${op.f} ${op.input} (op ${op.opId ?? op.id}, event ${id}) is missing${note}`,
+          `ok'd ${op.f} ${op.input} (op ${opKeyOf(op)}, event ${id}) is missing${note}`,
           region.region,
         );
     }

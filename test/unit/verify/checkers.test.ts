@@ -119,6 +119,31 @@ describe('phantom detection maps every event to exactly one op by its op id', ()
   });
 });
 
+describe('a history recorded without op ids (scenario tests driving commands directly)', () => {
+  const bare = (o: ReturnType<typeof op>) => {
+    const { opId: _drop, ...rest } = o;
+    return rest;
+  };
+
+  it('maps an event to the ok op that acknowledged it, else to a distinct info op of the same kind and amount', () => {
+    const ops = [...history(), op('deposit', 5, [6, Infinity])].map(bare);
+    const log = [...goodLog(), accountEvent(4, 'Deposited', 5)].map((e) => ({ ...e, causationId: 'a-ulid' }));
+    const regions = [snapshot('a', log, { 'account#a1': { ...row, balance: 11, v: 4 } })];
+    const result = checkCoreTier({ operations: byKey(ops), regions });
+    expect(result.anomalies).toEqual([]);
+    expect(result.verdicts[0]).toMatchObject({ infoTookEffect: 1, verdict: 'linearizable' });
+  });
+
+  it('still reports an event that no op accounts for', () => {
+    const ops = history().map(bare);
+    const log = [...goodLog(), accountEvent(4, 'Deposited', 5)].map((e) => ({ ...e, causationId: 'a-ulid' }));
+    const regions = [snapshot('a', log, { 'account#a1': { ...row, balance: 11, v: 4 } })];
+    expect(kindsOf(checkCoreTier({ operations: byKey(ops), regions }).anomalies)).toContain(
+      'phantom-write@a',
+    );
+  });
+});
+
 describe('core orphans of a fork (the losing branch in the manual queue)', () => {
   // o4 was acknowledged by the old home at seq 4 (e4), the new home wrote x4 at seq 4; failback queued e4.
   const ops = () => [

@@ -46,12 +46,17 @@ const FAILBACK_RETRY_MS = 2_000;
 export const names = (sandbox: Sandbox) => sandbox.regions.map((r) => r.name);
 export const live = (sandbox: Sandbox) => names(sandbox).filter((n) => !sandbox.region(n).isDown);
 
-/** As in AWS, where the health check's alarm starts Failover: wait until the GTM sees `region` down (at most 5 s). */
+/**
+ * As in AWS, where the health check's alarm starts Failover: wait until the GTM sees `region` down (at
+ * most 5 s), then until the peers' heartbeats from it are stale (the majority vote of ConfirmRegionLost
+ * needs both), so the Failover is not refused merely for starting early.
+ */
 export async function untilGtmSeesDown(sandbox: Sandbox, region: string): Promise<void> {
   for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
-    if (!sandbox.gtm.checker.isHealthy(region)) return;
+    if (!sandbox.gtm.checker.isHealthy(region)) break;
     await sleep(100);
   }
+  await sleep(2.5 * sandbox.timing.heartbeatIntervalMs);
 }
 
 /** The partition's current home, read through a live region's map (undefined when no majority answers). */

@@ -1,5 +1,5 @@
 import type { Anomaly } from './anomaly.ts';
-import { type AckMode, type Effects, logOf, mapEffects, opKeyOf } from './effects.ts';
+import { type AckMode, type Effects, logOf, mapEffects, opKeyOf, type RegionLoss } from './effects.ts';
 import type { Operation } from './history.ts';
 import { checkLinearizable } from './linearizable.ts';
 import { accountModel } from './models.ts';
@@ -116,7 +116,12 @@ function notLinearizable(key: string, result: ReturnType<typeof checkLinearizabl
 function checkAccount(
   key: string,
   ops: readonly Operation[],
-  input: { regions: readonly RegionSnapshot[]; ackMode?: AckMode; maxExplored?: number },
+  input: {
+    regions: readonly RegionSnapshot[];
+    ackMode?: AckMode;
+    regionLosses?: readonly RegionLoss[];
+    maxExplored?: number;
+  },
 ) {
   const anomalies: Anomaly[] = [];
   for (const region of input.regions) anomalies.push(...checkFold(key, region, logOf(region, key)));
@@ -126,6 +131,7 @@ function checkAccount(
     regions: input.regions,
     checker: 'core',
     ...(input.ackMode ? { ackMode: input.ackMode } : {}),
+    ...(input.regionLosses ? { regionLosses: input.regionLosses } : {}),
   });
   anomalies.push(...effects.anomalies);
   const history = resolveHistory(ops, effects);
@@ -164,6 +170,8 @@ export function checkCoreTier(input: {
   readonly operations: ReadonlyMap<string, readonly Operation[]>;
   readonly regions: readonly RegionSnapshot[];
   readonly ackMode?: AckMode;
+  /** Regions Failovers took over (ack local: their writes acknowledged before may end in the manual queue). */
+  readonly regionLosses?: readonly RegionLoss[];
   readonly maxExplored?: number;
 }): CoreCheck {
   const anomalies: Anomaly[] = [];

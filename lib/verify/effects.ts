@@ -5,6 +5,16 @@ import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
 /** How a core write may end when its home is lost: `local` ack lets a fork's losing side reach the manual queue. */
 export type AckMode = 'local' | 'quorum';
 
+/**
+ * A region a Failover took over: under `ack: local` its writes acknowledged before `until` (the end of
+ * the Failover plus the lease hold, after which the old home can acknowledge nothing) may be lost with it.
+ */
+export interface RegionLoss {
+  readonly region: string;
+  /** In the history's clock (performance.now of the recorder). */
+  readonly until: number;
+}
+
 /** Where the client operations on one aggregate took effect, per the final stores. */
 export interface Effects {
   readonly anomalies: Anomaly[];
@@ -25,6 +35,8 @@ export interface EffectsInput {
   /** The checker the anomalies are reported under (`core`, `important`). */
   readonly checker: string;
   readonly ackMode?: AckMode;
+  /** The regions Failovers took over (see RegionLoss); without them no acknowledged orphan is excused. */
+  readonly regionLosses?: readonly RegionLoss[];
   /** Events one command of the workload writes (the chaos commands write one). */
   readonly eventsPerCommand?: number;
 }
@@ -54,8 +66,9 @@ function queuedIn(region: RegionSnapshot, key: string): StoredEvent[] {
  * - more events for one op than its command writes, in one log or across regions (a command run twice,
  *   e.g. a forwarded write delivered twice, or on both sides of a fork), is a `duplicate-write`;
  * - an ok'd op must have exactly its acknowledged events in every region's log: a missing one is a
- *   `lost-write`, unless it sits in the manual queue of every region under `ack: local` (the losing side
- *   of a fork after a region loss: counted in `orphaned`); queued under `ack: quorum` it is still lost.
+ *   `lost-write`, unless under `ack: local` its region was taken over by a Failover after the ack and the
+ *   event sits in the manual queue of every region (the losing side of a fork after a region loss:
+ *   counted in `orphaned`); queued under `ack: quorum`, or after a planned move, it is still lost.
  * An info op took effect exactly when its event is in some final log (`happened`).
  */
 export function mapEffects(input: EffectsInput): Effects {
@@ -218,7 +231,16 @@ function checkQueuedEverywhere(
       );
 }
 
-/** Every ok'd op's events are in every region's log (or, under `ack: local`, queued in every region). */
+/** Under `ack: local`, an acknowledged write may be lost with its region: one a Failover took over after the ack. */
+function lostWithRegion(input: EffectsInput, op: Operation, orphan: StoredEvent): boolean {
+  if (input.ackMode !== 'local') return false;
+  return (input.regionLosses ?? []).some((l) => l.region === orphan.origin && op.completedAt <= l.until);
+}
+
+/**
+ * Every ok'd op's events are in every region's log; under `ack: local` one lost with its region (see
+ * lostWithRegion) must instead be queued in every region.
+ */
 function checkAcknowledged(
   input: EffectsInput,
   logs: ReadonlyArray<{ region: RegionSnapshot; log: readonly StoredEvent[] }>,
@@ -228,12 +250,14 @@ function checkAcknowledged(
   const orphaned: Operation[] = [];
   for (const op of input.ops.filter((o) => o.outcome === 'ok' && o.eventIds.length > 0)) {
     const orphan = queued.get(opKeyOf(op));
-    if (orphan && input.ackMode === 'local') {
+    if (orphan && lostWithRegion(input, op, orphan)) {
       checkQueuedEverywhere(input, op, orphan, report);
       orphaned.push(op);
       continue;
     }
-    const note = orphan ? ' (queued as a core orphan, but it was acknowledged by a quorum)' : '';
+    const note = orphan
+      ? ` (queued as a core orphan: ${input.ackMode === 'local' ? `no Failover took over ${orphan.origin} after it was acknowledged` : 'it was acknowledged by a quorum'})`
+      : '';
     for (const { region, log } of logs) {
       const ids = new Set(log.map((e) => e.eventId));
       for (const id of op.eventIds.filter((e) => !ids.has(e)))

@@ -1,7 +1,15 @@
 export type { Anomaly } from './anomaly.ts';
 export { type AccountVerdict, type CoreCheck, checkCoreTier, resolveHistory } from './core-checker.ts';
 export { type CoreLogCheck, checkCoreLogs } from './core-log-checker.ts';
-export { type AckMode, type Effects, type EffectsInput, logOf, mapEffects, opKeyOf } from './effects.ts';
+export {
+  type AckMode,
+  type Effects,
+  type EffectsInput,
+  logOf,
+  mapEffects,
+  opKeyOf,
+  type RegionLoss,
+} from './effects.ts';
 export { checkFencing, type FencingCheck } from './fencing-checker.ts';
 export {
   byKey,

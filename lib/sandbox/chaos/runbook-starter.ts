@@ -13,6 +13,8 @@ export interface RunbookRun {
   /** Task failures on the way (state: error: cause), caught or not. */
   taskErrors?: string[];
   durationMs?: number;
+  /** performance.now() when the status became final: the clock of the history's operations. */
+  finishedAt?: number;
 }
 
 /** Starts runbook executions without waiting for them and keeps every one until `settle()`. */
@@ -43,12 +45,14 @@ export class RunbookStarter {
         if (result.taskErrors.length > 0)
           run.taskErrors = result.taskErrors.map((t) => `${t.state}: ${t.error}: ${t.cause}`.slice(0, 400));
         run.durationMs = Date.now() - t0;
+        run.finishedAt = performance.now();
         return run;
       },
       (error: unknown) => {
         run.status = 'FAILED';
         run.error = String(error).slice(0, 300);
         run.durationMs = Date.now() - t0;
+        run.finishedAt = performance.now();
         return run;
       },
     );

@@ -13,6 +13,7 @@ import {
   logOf,
   type Operation,
   pairOperations,
+  type RegionLoss,
   type RegionSnapshot,
   readSnapshot,
 } from '../../verify/index.ts';
@@ -48,7 +49,9 @@ export async function verifyRun(
     sandbox.regions.map((r) => readSnapshot({ region: r.name, doc: r.clients.doc, tables: r.stores.tables })),
   );
   const ackMode = sandbox.topology.core.ack;
-  const core = checkCoreTier({ operations, regions, ackMode, maxExplored: 2_000_000 });
+  const runbookRuns = [...faults.flatMap((f) => f.runbooks ?? []), ...input.afterRun];
+  const regionLosses = lossesOf(runbookRuns, sandbox.timing.leaseMs + sandbox.timing.skewMarginMs);
+  const core = checkCoreTier({ operations, regions, ackMode, regionLosses, maxExplored: 2_000_000 });
   const registers = [{ aggregateType: 'profile', eventType: 'DisplayNameSet', field: 'displayName' }];
   const important = checkImportantTier({ operations, regions, registers });
   const ryw = checkReadYourWrites({ operations, regions, registers });
@@ -67,7 +70,6 @@ export async function verifyRun(
   ];
   if (!consistency.passed)
     anomalies.push({ checker: 'important', kind: 'inconsistent', message: consistency.verdict });
-  const runbookRuns = [...faults.flatMap((f) => f.runbooks ?? []), ...input.afterRun];
   const tally = (o: string) => ops.filter((op) => op.outcome === o).length;
   const byChecker = (c: string) => anomalies.filter((a) => a.checker === c).length;
   const figures: ChaosFigure[] = [
@@ -137,6 +139,18 @@ export async function verifyRun(
     ...(options.keepHistory ? { history: ops } : {}),
     passed: anomalies.length === 0,
   };
+}
+
+/**
+ * The regions successful Failovers took over: a write that region acknowledged before the Failover ended
+ * plus the lease hold (after which the old home acknowledges nothing) may be lost with it under `ack: local`.
+ */
+function lossesOf(runs: readonly RunbookRun[], holdMs: number): RegionLoss[] {
+  return runs.flatMap((run) =>
+    run.runbook === 'Failover' && run.status === 'SUCCEEDED' && typeof run.input.region === 'string'
+      ? [{ region: run.input.region, until: (run.finishedAt ?? Number.POSITIVE_INFINITY) + holdMs }]
+      : [],
+  );
 }
 
 /**

@@ -170,19 +170,41 @@ describe('core orphans of a fork (the losing branch in the manual queue)', () =>
       ),
     );
 
-  it('under ack local counts an acknowledged orphan queued in every region, not as an anomaly', () => {
+  // us-east-1 (the orphan's origin) was taken over by a Failover that ended at t=10, after o4's ack at t=7.
+  const lost = [{ region: 'us-east-1', until: 10 }];
+
+  it('under ack local counts an acknowledged orphan of a region a Failover took over, queued in every region', () => {
     const result = checkCoreTier({
       operations: byKey(ops()),
       regions: regions(['a', 'b']),
       ackMode: 'local',
+      regionLosses: lost,
     });
     expect(result.anomalies).toEqual([]);
     expect(result.orphanedAcknowledged).toBe(1);
   });
 
   it('under ack local reports an orphan missing from a region queue (deleted, not queued)', () => {
-    const result = checkCoreTier({ operations: byKey(ops()), regions: regions(['a']), ackMode: 'local' });
+    const result = checkCoreTier({
+      operations: byKey(ops()),
+      regions: regions(['a']),
+      ackMode: 'local',
+      regionLosses: lost,
+    });
     expect(kindsOf(result.anomalies)).toEqual(['orphan-not-queued@b']);
+  });
+
+  it('under ack local reports an orphan no Failover explains (a planned move lost it) as a lost write', () => {
+    const unexplained = [[], [{ region: 'us-east-1', until: 5 }], [{ region: 'eu-west-1', until: 99 }]];
+    for (const regionLosses of unexplained) {
+      const result = checkCoreTier({
+        operations: byKey(ops()),
+        regions: regions(['a', 'b']),
+        ackMode: 'local',
+        regionLosses,
+      });
+      expect(kindsOf(result.anomalies)).toEqual(['lost-write@a', 'lost-write@b']);
+    }
   });
 
   it('under ack quorum reports the queued orphan as a lost acknowledged write', () => {

@@ -52,41 +52,25 @@ function checkChain(key: string, region: string, log: readonly StoredEvent[]): A
   return found;
 }
 
-/** Across regions: the same seq must hold the same event everywhere, and every log must be complete. */
-function checkAcross(key: string, perRegion: ReadonlyMap<string, readonly StoredEvent[]>): Anomaly[] {
-  const found: Anomaly[] = [];
-  const slots = new Map<number, Map<string, string[]>>();
-  for (const [region, log] of perRegion)
-    for (const event of log) {
-      const slot = slots.get(event.seq) ?? new Map<string, string[]>();
-      slot.set(event.eventId, [...(slot.get(event.eventId) ?? []), region]);
-      slots.set(event.seq, slot);
-    }
-  for (const [seq, slot] of [...slots].sort((a, b) => a[0] - b[0])) {
-    if (slot.size < 2) continue;
-    found.push({
-      checker: 'core-log',
-      kind: 'forked-log',
-      key,
-      message: `seq ${seq} holds different events: ${[...slot].map(([id, regions]) => `${id} in ${regions.join(', ')}`).join(' | ')}`,
-    });
-  }
+/** Across regions: after heal every region holds the whole log (forks are the fencing checker's). */
+function checkConverged(key: string, perRegion: ReadonlyMap<string, readonly StoredEvent[]>): Anomaly[] {
+  if (new Set([...perRegion.values()].map((l) => l.length)).size < 2) return [];
   const lengths = [...perRegion].map(([region, log]) => `${region}: ${log.length}`);
-  if (new Set([...perRegion.values()].map((l) => l.length)).size > 1)
-    found.push({
+  return [
+    {
       checker: 'core-log',
       kind: 'not-converged',
       key,
       message: `logs of different lengths after heal (${lengths.join(', ')})`,
-    });
-  return found;
+    },
+  ];
 }
 
 /**
  * Core logs, region by region: within each region's log seqs run 1..n and every event's `prev` is the HLC
- * of its predecessor in that log (else two branches were joined: `joined-log`); across regions every seq
- * holds one event (else the log forked: `forked-log`) and, after heal, every region holds the whole log
- * (`not-converged`; a region missing from an aggregate entirely counts as an empty log).
+ * of its predecessor in that log (else two branches were joined: `joined-log`), and after heal every
+ * region holds the whole log (`not-converged`; a region missing from an aggregate counts as an empty log).
+ * A fork (the same seq holding different events in two regions) is reported by checkFencing.
  */
 export function checkCoreLogs(regions: readonly RegionSnapshot[]): CoreLogCheck {
   const anomalies: Anomaly[] = [];
@@ -98,7 +82,7 @@ export function checkCoreLogs(regions: readonly RegionSnapshot[]): CoreLogCheck 
       for (const event of log) ids.add(event.eventId);
       anomalies.push(...checkChain(key, region, log));
     }
-    anomalies.push(...checkAcross(key, perRegion));
+    anomalies.push(...checkConverged(key, perRegion));
   }
   return { anomalies, aggregates: logs.size, events: ids.size };
 }

@@ -207,6 +207,16 @@ describe('core orphans of a fork (the losing branch in the manual queue)', () =>
     }
   });
 
+  it('without an ack mode (a scenario test) counts an acknowledged orphan kept in every queue as queued', () => {
+    const queuedEverywhere = checkCoreTier({ operations: byKey(ops()), regions: regions(['a', 'b']) });
+    expect(queuedEverywhere.anomalies).toEqual([]);
+    expect(queuedEverywhere.orphanedAcknowledged).toBe(1);
+    const deleted = checkCoreTier({ operations: byKey(ops()), regions: regions([]) });
+    expect(kindsOf(deleted.anomalies)).toEqual(
+      expect.arrayContaining(['lost-write@a', 'lost-write@b', 'not-linearizable']),
+    );
+  });
+
   it('under ack quorum reports the queued orphan as a lost acknowledged write', () => {
     const result = checkCoreTier({
       operations: byKey(ops()),
@@ -250,14 +260,14 @@ describe('linearizability verdicts', () => {
 });
 
 describe('checkFencing', () => {
-  it('passes one origin per (partition, epoch) and reports two writers in one epoch', () => {
+  it('passes one origin per (partition, epoch) and reports two writers in one epoch, and the fork they made', () => {
     const east = snapshot('us-east-1', goodLog());
     expect(checkFencing([east, snapshot('eu-west-1', goodLog())]).anomalies).toEqual([]);
     const second = snapshot('eu-west-1', [
       ...goodLog().slice(0, 2),
       accountEvent(3, 'Deposited', 1, { eventId: 'x3', origin: 'eu-west-1' }),
     ]);
-    expect(kindsOf(checkFencing([east, second]).anomalies)).toEqual(['double-epoch']);
+    expect(kindsOf(checkFencing([east, second]).anomalies)).toEqual(['double-epoch', 'forked-log']);
   });
 
   it('allows two origins for one partition at different epochs (a move)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCoreLogs } from '../../../lib/verify/index.ts';
+import { checkCoreLogs, checkFencing } from '../../../lib/verify/index.ts';
 import { accountEvent, snapshot } from './ops.ts';
 
 const log = () => [
@@ -10,7 +10,12 @@ const log = () => [
 const kinds = (regions: Parameters<typeof checkCoreLogs>[0]) =>
   checkCoreLogs(regions).anomalies.map((a) => (a.region ? `${a.kind}@${a.region}` : a.kind));
 
-describe('checkCoreLogs (region-by-region comparison of core logs)', () => {
+const both = (regions: Parameters<typeof checkCoreLogs>[0]) =>
+  [...checkCoreLogs(regions).anomalies, ...checkFencing(regions).anomalies].map(
+    (a) => `${a.checker}/${a.kind}${a.region ? `@${a.region}` : ''}`,
+  );
+
+describe('region-by-region comparison of core logs (checkCoreLogs, checkFencing)', () => {
   it('passes the same chained log in every region', () => {
     const result = checkCoreLogs(['a', 'b', 'c'].map((r) => snapshot(r, log())));
     expect(result.anomalies).toEqual([]);
@@ -19,10 +24,12 @@ describe('checkCoreLogs (region-by-region comparison of core logs)', () => {
 
   it('finds a fork: the same seq holds a different event in two regions', () => {
     const forked = [...log().slice(0, 2), accountEvent(3, 'Deposited', 1, { eventId: 'x3', hlc: 'hx3' })];
-    const result = checkCoreLogs([snapshot('a', log()), snapshot('b', forked)]);
-    expect(result.anomalies.map((a) => a.kind)).toEqual(['forked-log']);
-    expect(result.anomalies[0]?.message).toContain('seq 3');
-    expect(result.anomalies[0]?.message).toContain('x3 in b');
+    const regions = [snapshot('a', log()), snapshot('b', forked)];
+    expect(checkCoreLogs(regions).anomalies).toEqual([]);
+    const found = checkFencing(regions).anomalies;
+    expect(found.map((a) => a.kind)).toEqual(['forked-log']);
+    expect(found[0]?.message).toContain('seq 3');
+    expect(found[0]?.message).toContain('x3 in b');
   });
 
   it("finds a join: a third region folds the new home's next event on top of the old home's branch", () => {
@@ -40,7 +47,7 @@ describe('checkCoreLogs (region-by-region comparison of core logs)', () => {
       snapshot('b', [...log().slice(0, 2), y, y2]),
       snapshot('c', [...log().slice(0, 2), x, y2]),
     ];
-    expect(kinds(regions)).toEqual(['joined-log@c', 'forked-log']);
+    expect(both(regions)).toEqual(['core-log/joined-log@c', 'fencing/forked-log']);
   });
 
   it('finds a gap in one log and a region that did not converge', () => {

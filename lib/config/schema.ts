@@ -76,6 +76,28 @@ export const repairSchema = z.strictObject({
   scheduleRegion: regionName.optional(),
 });
 
+/** One tier's declared recovery objectives: what the business asks of a region loss. */
+function tierObjectives(defaults: { rtoSeconds: number; rpoSeconds: number }) {
+  return z
+    .strictObject({
+      /** Region loss -> this tier's writes accepted again, in seconds. */
+      rtoSeconds: z.number().positive().default(defaults.rtoSeconds),
+      /** Acknowledged writes that may be lost, as seconds of replication (0 = none). */
+      rpoSeconds: z.number().nonnegative().default(defaults.rpoSeconds),
+    })
+    .prefault({});
+}
+
+/**
+ * Declared RTO/RPO per tier, checked by `multiactive readiness` against what the configuration can achieve
+ * and by drill reports against what was measured.
+ */
+export const objectivesSchema = z.strictObject({
+  core: tierObjectives({ rtoSeconds: 300, rpoSeconds: 0 }),
+  important: tierObjectives({ rtoSeconds: 120, rpoSeconds: 30 }),
+  ordinary: tierObjectives({ rtoSeconds: 120, rpoSeconds: 300 }),
+});
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -89,6 +111,7 @@ export const topologySchema = z.strictObject({
   repair: repairSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
+  objectives: objectivesSchema.prefault({}),
   tables: z
     .strictObject({
       deletionProtection: z.boolean().default(true),
@@ -104,4 +127,5 @@ export type Topology = z.output<typeof topologySchema>;
 export type RegionConfig = Topology['regions'][number];
 export type AggregateConfig = Topology['aggregates'][number];
 export type Tier = (typeof TIERS)[number];
+export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];

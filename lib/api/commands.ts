@@ -53,7 +53,13 @@ export function createCommandRunner(deps: CommandDeps, persistenceStore?: BasePe
     body: CommandBody,
     context: Context,
   ): Promise<CommandResponse> {
-    const request: CommandRequest = { ...target, command: { type: body.type, payload: body.payload } };
+    // The idempotency key names the client's command: it becomes every event's causationId, so an event
+    // can be traced to the request that caused it (the chaos checkers map events to operations by it).
+    const request: CommandRequest = {
+      ...target,
+      command: { type: body.type, payload: body.payload },
+      ...(body.idempotencyKey ? { causationId: body.idempotencyKey } : {}),
+    };
     if (!body.idempotencyKey || !idempotent) return runCommand(deps, request);
     config.registerLambdaContext(context);
     return idempotent({

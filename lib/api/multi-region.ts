@@ -63,6 +63,8 @@ export interface MultiRegionOptions {
   readonly quorumPeers?: readonly QuorumPeer[];
   /** This region's events store, the log lagging peers are caught up from (default: a store over `events`). */
   readonly localEvents?: EventStore;
+  /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
+  readonly now?: () => number;
 }
 
 /** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
@@ -173,13 +175,19 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     callTimeoutMs: options.controlCallTimeoutMs ?? topology.routing.forwardTimeoutMs,
   });
   const budget = fencingOf(options);
-  const map = new PartitionMap({ register, leaseMs: budget.leaseMs, skewMarginMs: budget.skewMarginMs });
+  const map = new PartitionMap({
+    register,
+    leaseMs: budget.leaseMs,
+    skewMarginMs: budget.skewMarginMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const ownership = new PartitionOwnership({
     region,
     map,
     local,
     controlTable: options.controlTable,
     inFlight: budget,
+    ...(options.now ? { now: options.now } : {}),
   });
   const service = new ServiceBreakers(serviceBreakerOptions(topology.thresholds));
   const sync = new SyncBreakers({

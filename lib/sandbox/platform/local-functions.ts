@@ -60,6 +60,8 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
+  /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
+  readonly now?: () => number;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -127,6 +129,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     conflicts: stores.conflicts,
     notifier: busConflictNotifier({ bus }),
     originReader: deps.originReader,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   return {
     api: api as unknown as LocalFunctions['api'],

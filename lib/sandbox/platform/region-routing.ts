@@ -34,6 +34,8 @@ export interface RegionRoutingOptions {
   readonly wan: WanNetwork;
   readonly clients: LocalClients;
   readonly stores: RegionStores;
+  /** The region's wall clock (skewable): leases, `activeFrom` and replication lag read it. */
+  readonly now: () => number;
 }
 
 /** Region -> API base URL, each read when used: the ports are known only once the servers listen. */
@@ -57,6 +59,7 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
   const watermarks = new ReplicationWatermarks({
     store: stores.watermarks,
     heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    now: options.now,
   });
   return multiRegionDeps({
     topology,
@@ -86,5 +89,6 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     controlCallTimeoutMs: 2_000,
     // The GTM probes /health every healthIntervalMs: a drain shows by the next probe or so.
     trafficRefreshMs: Math.min(timing.healthIntervalMs, 5_000),
+    now: options.now,
   });
 }

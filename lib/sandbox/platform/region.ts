@@ -60,7 +60,10 @@ export class SandboxRegion {
   readonly deadLetters: DeadLetter[] = [];
   /** Stream records the publisher gave up on: the event source mapping's on-failure destination (an SQS DLQ in AWS). */
   readonly streamDeadLetters: Array<{ readonly record: DynamoDBRecord; readonly error: string }> = [];
-  /** The wall clock under every HLC of the region (the chaos nemesis skews it). */
+  /**
+   * The region's wall clock (the chaos nemesis skews it): under every HLC of the region, and read by its
+   * ownership (leases, `activeFrom`), applier, replication lag and runbook tasks.
+   */
   readonly wallClock = new SkewableClock();
   drained = false;
   private dynamo: DynamoLocal | undefined;
@@ -126,6 +129,7 @@ export class SandboxRegion {
       wan,
       clients,
       stores,
+      now: this.wallClock.now,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -145,6 +149,7 @@ export class SandboxRegion {
       lag: this.options.lag,
       runbook: input.runbook(this),
       drained: () => this.drained,
+      now: this.wallClock.now,
     });
     this.wired = { functions, multiRegion, mapping: input.mapping };
   }

@@ -147,7 +147,14 @@ describe('Switchover Rollback (issue 11, scenario 1)', () => {
     await switchover.task('Fence');
     kill(A);
     const failover = execution(deps, 'failover', { region: A, trigger: 'test' });
-    for (const name of ['ConfirmRegionLost', 'ChooseNewHomes', 'FencePartitions', 'CollectCopies', 'BumpEpochs']) await failover.task(name);
+    for (const name of [
+      'ConfirmRegionLost',
+      'ChooseNewHomes',
+      'FencePartitions',
+      'CollectCopies',
+      'BumpEpochs',
+    ])
+      await failover.task(name);
     const afterFailover = await untilWritable(deps, partition);
     expect(afterFailover).toMatchObject({ home: B, state: 'active' });
     expect((await accounts.deposit(B, id, 5)).status).toBe(200);

@@ -63,6 +63,10 @@ export class RegionalStack extends Stack {
       replication: this.replication,
       api: this.api,
       failoverDeadLetters: trigger.deadLetters,
+      rehomeRunbooks: {
+        Switchover: this.runbooks.byName.Switchover,
+        Failback: this.runbooks.byName.Failback,
+      },
     });
 
     new CfnOutput(this, 'ApiEndpoint', { value: this.api.httpApi.apiEndpoint });

@@ -37,5 +37,6 @@ export const handler = createApiHandler({
   // Drained or not comes from the traffic breaker (control state); the body adds lag per origin.
   health: async () => ({ healthy: true, replication: await status() }),
   replicationStatus: status,
+  conflicts: statusDeps.conflicts,
   logError: (error) => logger.error('request failed', error as Error),
 });

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { exampleSagas } from '../../events/index.ts';
 import { type MultiRegion, multiRegionDeps } from '../../lib/api/index.ts';
 import type { CommandDeps } from '../../lib/commands/index.ts';
+import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import { ReplicationWatermarks, WatermarkStore } from '../../lib/replication/index.ts';
 import { FetchPeerTransport, parseRegionEndpoints } from '../../lib/routing/index.ts';
 import { type RegionSagas, regionSagas, StepFunctionsSagaStarter } from '../../lib/sagas/index.ts';
@@ -36,9 +37,10 @@ export function regionWiring(
       r.name,
       r.name === region
         ? runtime.doc
-        : DynamoDBDocumentClient.from(new DynamoDBClient({ region: r.name }), {
-            marshallOptions: { removeUndefinedValues: true },
-          }),
+        : DynamoDBDocumentClient.from(
+            new DynamoDBClient({ region: r.name, requestHandler: writePathRequestHandler(topology.fencing) }),
+            { marshallOptions: { removeUndefinedValues: true } },
+          ),
     ]),
   );
   const watermarkStore = new WatermarkStore({
@@ -55,6 +57,7 @@ export function regionWiring(
     region,
     controlClients,
     controlTable: environment.TABLE_CONTROL,
+    replicationTable: environment.TABLE_REPLICATION,
     events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
     states: runtime.states,
     transport: new FetchPeerTransport({ endpoints }),

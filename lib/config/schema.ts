@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FENCING_DEFAULTS } from '../ownership/fencing-budget.ts';
 
 /** Tiers of aggregate types (DESIGN.md section 2). */
 export const TIERS = ['core', 'important', 'ordinary'] as const;
@@ -43,6 +44,20 @@ export const routingSchema = z.strictObject({
   coreMode: z.enum(['forward', 'redirect']).default('forward'),
   forwardTimeoutMs: z.number().int().positive().default(3_000),
   readYourWritesWaitMs: z.number().int().nonnegative().default(1_000),
+});
+
+const ms = (fallback: number) => z.number().int().nonnegative().default(fallback);
+
+/**
+ * Core-write fencing: lease, skew margin and the in-flight bounds they must cover (the arithmetic and its
+ * invariants: lib/ownership/fencing-budget.ts; checked when the configuration is loaded).
+ */
+export const fencingSchema = z.strictObject({
+  leaseMs: ms(FENCING_DEFAULTS.leaseMs),
+  skewMarginMs: ms(FENCING_DEFAULTS.skewMarginMs),
+  maxClockOffsetMs: ms(FENCING_DEFAULTS.maxClockOffsetMs),
+  appendTimeoutMs: ms(FENCING_DEFAULTS.appendTimeoutMs),
+  quorumCopyTimeoutMs: ms(FENCING_DEFAULTS.quorumCopyTimeoutMs),
 });
 
 export const gtmSchema = z.strictObject({
@@ -122,6 +137,7 @@ export const topologySchema = z.strictObject({
   core: z.strictObject({ ack: z.enum(['local', 'quorum']).default('local') }).prefault({}),
   thresholds: thresholdsSchema.prefault({}),
   routing: routingSchema.prefault({}),
+  fencing: fencingSchema.prefault({}),
   gtm: gtmSchema.prefault({}),
   repair: repairSchema.prefault({}),
   sagas: sagasSchema.prefault({}),

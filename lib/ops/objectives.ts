@@ -1,4 +1,5 @@
 import type { Tier, Topology } from '../config/index.ts';
+import { holdMs } from '../ownership/fencing-budget.ts';
 
 /** The timers a region loss goes through; from the topology in AWS, from the sandbox's timing locally. */
 export interface RecoveryTimers {
@@ -27,7 +28,7 @@ export interface TierProjection {
   readonly met: boolean;
 }
 
-/** AWS's timers from the topology (Route 53 health checks, 1-minute alarm, DNS TTL, lease 5 s + skew 2 s). */
+/** AWS's timers from the topology (Route 53 health checks, 1-minute alarm, DNS TTL, the fencing hold). */
 export function awsTimers(topology: Topology): RecoveryTimers {
   const { healthCheck, ttlSeconds } = topology.gtm;
   return {
@@ -36,7 +37,7 @@ export function awsTimers(topology: Topology): RecoveryTimers {
     alarmSeconds: 60,
     dnsTtlSeconds: ttlSeconds,
     failoverSeconds: 10,
-    holdSeconds: 7,
+    holdSeconds: holdMs(topology.fencing) / 1000,
   };
 }
 

@@ -203,6 +203,8 @@ describe('web console in a real browser', () => {
     expect(final).toEqual([
       'ConfirmRegionLost',
       'ChooseNewHomes',
+      'FencePartitions',
+      'CollectCopies',
       'BumpEpochs',
       'DrainRegion',
       'RecordWatermarks',

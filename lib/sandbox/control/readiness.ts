@@ -1,5 +1,6 @@
 import { readMapView } from '../../ops/partition-view.ts';
 import { evaluateReadiness, type ReadinessReport, type ReadinessSnapshot } from '../../ops/readiness.ts';
+import { holdMs } from '../../ownership/fencing-budget.ts';
 import { peerLagMs } from '../../replication/routing-adapters.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 
@@ -60,7 +61,7 @@ export async function sandboxReadinessSnapshot(sandbox: Sandbox): Promise<Readin
       alarmSeconds: 0,
       dnsTtlSeconds: 0,
       failoverSeconds: 10,
-      holdSeconds: (timing.leaseMs + timing.skewMarginMs) / 1000,
+      holdSeconds: holdMs(timing.fencing) / 1000,
     },
     versions: Object.fromEntries(
       sandbox.regions.map((r) => [r.name, r.isDown ? undefined : sandbox.version]),

@@ -13,7 +13,7 @@ import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegio
 import type { Sandbox } from '../platform/sandbox.ts';
 import { DrillRegistry } from './drills.ts';
 import { sandboxReadiness } from './readiness.ts';
-import { lagSeries, openConflicts, partitionMap, sandboxStatus } from './views.ts';
+import { conflictRegion, lagSeries, openConflicts, partitionMap, sandboxStatus } from './views.ts';
 
 export { sandboxStatus } from './views.ts';
 
@@ -138,8 +138,8 @@ const HANDLERS: Record<ControlRequest['action'], Handler> = {
     })),
   }),
   'conflicts-list': async (ctx) => ({ open: await openConflicts(ctx.sandbox) }),
-  'conflicts-resolve': (ctx, r: { region?: string; input: unknown }) => {
-    const region = r.region ?? ctx.sandbox.regions.find((x) => !x.isDown)?.name ?? '';
+  'conflicts-resolve': async (ctx, r: { region?: string; input: unknown }) => {
+    const region = r.region ?? (await conflictRegion(ctx.sandbox, r.input));
     return ctx.sandbox.runStateMachine(region, 'ResolveConflict', r.input);
   },
   readiness: (ctx) => sandboxReadiness(ctx.sandbox),

@@ -80,6 +80,24 @@ export async function openConflicts(sandbox: Sandbox) {
   );
 }
 
+/**
+ * Where to run ResolveConflict when the caller names no region: a live region that holds the aggregate's
+ * conflict open. Regions detect a conflict one by one as the competing events reach them, so the first
+ * live region may not know it yet (ResolveConflict would fail there with ConflictNotFound); the resolution
+ * event replicates to the others and closes theirs. Falls back to the first live region, whose
+ * ConflictNotFound is then the truthful answer.
+ */
+export async function conflictRegion(sandbox: Sandbox, input: unknown): Promise<string> {
+  const live = sandbox.regions.filter((r) => !r.isDown);
+  const target = (input ?? {}) as { aggregateType?: unknown; aggregateId?: unknown };
+  for (const region of live) {
+    const open = await region.stores.conflicts.listOpen().catch(() => []);
+    if (open.some((c) => c.aggregateType === target.aggregateType && c.aggregateId === target.aggregateId))
+      return region.name;
+  }
+  return live[0]?.name ?? '';
+}
+
 /** The partition map as every live region stores it, with the hottest partitions flagged. */
 export async function partitionMap(sandbox: Sandbox) {
   const live = sandbox.regions.filter((r) => !r.isDown);

@@ -77,6 +77,8 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
+  /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
+  readonly now?: () => number;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -136,6 +138,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     starter: deps.sagas.starter,
     states: { client: deps.clients.doc, tableName: stores.tables.state },
     timers: deps.sagas.timers,
+    // The region's wall clock (skewed in chaos runs): hold expiries and the sweep's due times.
+    ...(deps.now ? { now: deps.now } : {}),
   });
   const api = createApiHandler({
     ...commands,
@@ -148,6 +152,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
+    conflicts: stores.conflicts,
   });
   const apply = createApplier({
     region,
@@ -162,11 +167,12 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     conflicts: stores.conflicts,
     notifier: busConflictNotifier({ bus }),
     originReader: deps.originReader,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   return {
     api: api as unknown as LocalFunctions['api'],
     async publisher(event) {
-      const report = await publishStreamRecords(event.Records, { region, bus });
+      const report = await publishStreamRecords(event.Records, { region, bus, holds: stores.holds });
       counters.published += report.published;
       counters.publishFailures += report.failures.length;
       return { batchItemFailures: report.batchItemFailures };
@@ -188,6 +194,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         clock: stores.clock,
         heartbeats: stores.heartbeats,
         watermarks: stores.watermarks,
+        holds: stores.holds,
       }),
     runbook: (request: RunbookTaskRequest) => deps.runbook(request),
     saga: sagas.handler,

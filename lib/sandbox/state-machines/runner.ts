@@ -143,9 +143,13 @@ export class StateMachineRunner {
     const done = this.execute({ spec, executionArn, runName, input, startDate, history });
     const live: LiveExecution = { spec, name: runName, arn: executionArn, input, startDate, history, done };
     this.live.set(executionArn, live);
-    void done.then((result) => {
-      live.result = result;
-    });
+    // A refused definition rejects `done` for the caller; this bookkeeping branch must not leave it unhandled.
+    done.then(
+      (result) => {
+        live.result = result;
+      },
+      () => undefined,
+    );
     return { executionArn, startDate, done };
   }
 

@@ -23,6 +23,7 @@ function event(
     epoch: 1,
     origin: 'us-east-1',
     hlc: hlc(wall),
+    prev: seq > 1 ? `${aggregateId}-${seq - 1}` : null,
     type,
     payload: payload as Record<string, unknown>,
     core: true,

@@ -52,13 +52,14 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     };
     const aggregate = deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
     const body = withForwardedKey(parseCommandBody(event), event);
-    if (aggregate.internalCommands?.includes(body.type) && !headerValue(event.headers, SAGA_HEADER)) {
+    const sagaId = headerValue(event.headers, SAGA_HEADER);
+    if (aggregate.internalCommands?.includes(body.type) && !sagaId) {
       throw new HttpError(403, 'InternalCommand', `${body.type} is sent by sagas only, not by clients`, {
         details: { aggregateType: aggregate.name, command: body.type },
       });
     }
     const runLocal = async () => {
-      const response = await runCommand(target, body, context);
+      const response = await runCommand(target, body, context, { sagaId });
       return jsonResponse(200, response, response.token ? { [HEADERS.token]: response.token } : {});
     };
     if (!deps.routing) return runLocal();

@@ -52,13 +52,16 @@ export function createCommandRunner(deps: CommandDeps, persistenceStore?: BasePe
     target: { aggregateType: string; aggregateId: string },
     body: CommandBody,
     context: Context,
+    cause?: { readonly sagaId?: string | undefined },
   ): Promise<CommandResponse> {
     // The idempotency key names the client's command: it becomes every event's causationId, so an event
     // can be traced to the request that caused it (the chaos checkers map events to operations by it).
+    // A saga's step names its saga instead (the step is the saga's doing, whatever key dedupes its copies).
+    const causationId = cause?.sagaId ?? body.idempotencyKey;
     const request: CommandRequest = {
       ...target,
       command: { type: body.type, payload: body.payload },
-      ...(body.idempotencyKey ? { causationId: body.idempotencyKey } : {}),
+      ...(causationId ? { causationId } : {}),
     };
     if (!body.idempotencyKey || !idempotent) return runCommand(deps, request);
     config.registerLambdaContext(context);

@@ -108,7 +108,7 @@ export function sagaRoutes(
       const wait = event.queryStringParameters?.wait === 'true' && !forwarded;
       const deadline = Date.now() + deps.waitMs;
       const runLocal = async () => {
-        const { state } = await beginSaga(begin, { saga, sagaId, input });
+        const { state } = await beginSaga(begin, { saga, sagaId, input, idempotencyKey });
         const waitMs = Math.max(0, deadline - Date.now());
         const final =
           wait && !FINISHED.has(state.status)

@@ -96,7 +96,13 @@ async function precheck(
  */
 export async function beginSaga(
   deps: SagaBeginDeps,
-  request: { saga: AnySaga; sagaId: string; input: Record<string, unknown> },
+  request: {
+    saga: AnySaga;
+    sagaId: string;
+    input: Record<string, unknown>;
+    /** The client's key: the begin's causationId, so the saga traces back to the request that began it. */
+    idempotencyKey?: string;
+  },
 ): Promise<BeginOutcome> {
   const { saga, sagaId, input } = request;
   const existing = await sagaStateHere(deps.commands, saga, sagaId);
@@ -115,7 +121,7 @@ export async function beginSaga(
     aggregateId: sagaId,
     command: { type: 'BeginSaga', payload: { input, expiresAt, resumeAfterMs: deps.resumeAfterMs, at } },
     correlationId: sagaId,
-    causationId: sagaId,
+    causationId: request.idempotencyKey ?? sagaId,
   });
   await start(deps, saga, sagaId);
   return { state: result.state as SagaState, begun: result.events.length > 0 };

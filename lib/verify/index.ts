@@ -40,4 +40,5 @@ export {
   type StoredState,
 } from './snapshot.ts';
 export { checkStranded, type StrandedCheck } from './stranded-checker.ts';
+export { checkTransferCauses, type TransferCausesInput } from './transfer-causes.ts';
 export { checkTransfers, type TransferCheck, type TransferCheckInput } from './transfer-checker.ts';

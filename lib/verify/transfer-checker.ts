@@ -2,6 +2,7 @@ import { foldAccount, heldIn } from './account-fold.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
+import { checkTransferCauses } from './transfer-causes.ts';
 
 /** What the transfer checker found. */
 export interface TransferCheck {
@@ -12,6 +13,8 @@ export interface TransferCheck {
   readonly inDoubt: number;
   /** Regions whose transfer accounts hold a different total than their deposits minus withdrawals. */
   readonly conservationAnomalies: number;
+  /** Events of transfers and transfer accounts traced to no client request, transfer or setup command. */
+  readonly phantomWrites: number;
   /** Longest a hold stayed after its expiry (ms, by the HLC of the event that closed it); 0 when none did. */
   readonly maxHoldOvershootMs: number;
   /** Cancelled transfers by reason (`refused by source: InsufficientFunds`, `expired`, ...). */
@@ -26,6 +29,8 @@ export interface TransferCheckInput {
   readonly regions: readonly RegionSnapshot[];
   /** The accounts the transfer workload used (deposits and withdrawals on them count as money in/out). */
   readonly accounts: readonly string[];
+  /** Op ids (causationIds) of the commands that opened and funded those accounts before any transfer. */
+  readonly setupOpIds: readonly string[];
   /** A hold must be settled or released within its expiry plus this (the sweep interval and outages). */
   readonly holdBoundMs: number;
 }
@@ -160,7 +165,8 @@ function checkClients(
  * cancelled, exactly once (one decision; a confirmed one debited and credited once each, a cancelled one
  * neither); money is conserved (the transfer accounts hold their deposits minus their withdrawals); no
  * available balance went negative along any log; no hold is left, and none outlived its expiry by more
- * than `holdBoundMs`; what a client was told is how the transfer ended.
+ * than `holdBoundMs`; what a client was told is how the transfer ended; every event of a transfer or of a
+ * transfer account is traced to its cause by op id (see checkTransferCauses).
  */
 export function checkTransfers(input: TransferCheckInput): TransferCheck {
   const anomalies: Anomaly[] = [];
@@ -190,6 +196,8 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
     }
   }
   anomalies.push(...checkClients(input.operations, reference));
+  const phantoms = checkTransferCauses({ ...input, setupOpIds: new Set(input.setupOpIds) });
+  anomalies.push(...phantoms);
   const statuses = [...reference.values()].map((s) => s.status);
   const cancelReasons: Record<string, number> = {};
   for (const saga of reference.values()) {
@@ -213,6 +221,7 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
     cancelled: statuses.filter((s) => s === 'cancelled').length,
     inDoubt: statuses.filter((s) => !TERMINAL.has(s)).length,
     conservationAnomalies,
+    phantomWrites: phantoms.length,
     maxHoldOvershootMs,
   };
 }

@@ -115,6 +115,18 @@ describe('transfers in the sandbox (three regions, fast timers)', () => {
     expect(ended.body).toMatchObject({ status: 'confirmed', reason: null });
     expect(await accountAt(A, from)).toMatchObject({ balance: 70, held: 0 });
     expect(await accountAt(C, to)).toMatchObject({ balance: 35 });
+    // Every event names its cause (the chaos checkers trace events to client requests by it): the saga's
+    // begin the client's key, its steps the transfer, the credit forwarded to C's API included.
+    const causes = async (region: string, type: string, id: string) =>
+      (await sandbox.region(region).stores.events.loadStream(type, id)).map((e) => [e.type, e.causationId]);
+    expect(await causes(A, 'transfer', transferId)).toContainEqual(['SagaBegun', `k1-${stamp}`]);
+    expect(await causes(A, 'account', from)).toEqual(
+      expect.arrayContaining([
+        ['HoldPlaced', transferId],
+        ['HoldSettled', transferId],
+      ]),
+    );
+    expect(await causes(C, 'account', to)).toContainEqual(['TransferCredited', transferId]);
 
     const execution = sandbox
       .executions()

@@ -19,7 +19,12 @@ export const TRANSFER_FUNDING = 1_000;
 export interface TransferWorkload {
   readonly byRegion: Readonly<Record<string, readonly string[]>>;
   readonly accounts: readonly string[];
+  /** Op ids of the accounts' opening and funding (their events' causationIds). */
+  readonly setupOpIds: readonly string[];
 }
+
+const openKey = (id: string) => `open-${id}`;
+const fundKey = (id: string) => `fund-${id}`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -43,15 +48,17 @@ async function fundedAccountIn(
   for (let n = 0; Date.now() < deadline; n++) {
     const id = `${prefix}-${region.name}-${n}`;
     const url = `${region.apiUrl}/v1/account/${id}/commands`;
-    const opened = await post(url, { type: 'OpenAccount', payload: { owner: id, currency: 'EUR' } }).catch(
-      () => null,
-    );
+    const opened = await post(url, {
+      type: 'OpenAccount',
+      payload: { owner: id, currency: 'EUR' },
+      idempotencyKey: openKey(id),
+    }).catch(() => null);
     if (opened?.status !== 200 || opened.region !== region.name) continue;
     while (Date.now() < deadline) {
       const funded = await post(url, {
         type: 'Deposit',
         payload: { amount: TRANSFER_FUNDING },
-        idempotencyKey: `fund-${id}`,
+        idempotencyKey: fundKey(id),
       }).catch(() => null);
       if (funded?.status === 200) return id;
       await sleep(200);
@@ -75,7 +82,8 @@ export async function openTransferAccounts(
       }
     }),
   );
-  return { byRegion, accounts: Object.values(byRegion).flat() };
+  const accounts = Object.values(byRegion).flat();
+  return { byRegion, accounts, setupOpIds: accounts.flatMap((id) => [openKey(id), fundKey(id)]) };
 }
 
 /** Where a transfer client is and what it records into. */
@@ -96,7 +104,8 @@ async function sendTransfer(
   input: { from: string; to: string; amount: number; key: string },
 ): Promise<'done' | 'retry'> {
   const base = { process: ctx.process, f: 'transfer' as const, key: `transfer/${input.key}` };
-  ctx.history.record({ ...base, type: 'invoke', value: input.amount });
+  // The idempotency key is the op id: the transfer's SagaBegun carries it as its causationId.
+  ctx.history.record({ ...base, type: 'invoke', value: input.amount, opId: input.key });
   try {
     const answer = await post(
       `${ctx.frontDoor}/v1/transfers?wait=true`,

@@ -84,6 +84,7 @@ export async function verifyRun(
     operations,
     regions,
     accounts: input.transfers?.workload.accounts ?? [],
+    setupOpIds: input.transfers?.workload.setupOpIds ?? [],
     holdBoundMs: sandbox.timing.sagaSweepMs + HOLD_OUTAGE_ALLOWANCE_MS,
   });
   const anomalies: Anomaly[] = [
@@ -128,6 +129,7 @@ export async function verifyRun(
     count('transfers cancelled', transfers.cancelled),
     zero('transfers in doubt', transfers.inDoubt),
     zero('money conservation anomalies', transfers.conservationAnomalies),
+    zero('transfer events traced to no client request (phantom writes)', transfers.phantomWrites),
     zero('anomalies: transfers (exactly once, holds, available balance)', byChecker('transfers')),
     count('saga tasks delivered twice', input.transfers?.duplicated ?? 0),
     count('longest hold past its expiry', transfers.maxHoldOvershootMs, 'ms'),

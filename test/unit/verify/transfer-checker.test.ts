@@ -13,6 +13,7 @@ function event(
   type: string,
   payload: object,
   wall = 1_000,
+  causationId = aggregateType === 'transfer' ? aggregateId : T,
 ): StoredEvent {
   return {
     eventId: `${aggregateId}-${seq}-${type}`,
@@ -27,11 +28,15 @@ function event(
     type,
     payload: payload as Record<string, unknown>,
     core: true,
+    causationId,
   };
 }
 
-const opened = (id: string) => event('account', id, 1, 'AccountOpened', { owner: id, currency: 'EUR' });
-const funded = (id: string) => event('account', id, 2, 'Deposited', { amount: 100 });
+const opened = (id: string) =>
+  event('account', id, 1, 'AccountOpened', { owner: id, currency: 'EUR' }, 1_000, `open-${id}`);
+const funded = (id: string) => event('account', id, 2, 'Deposited', { amount: 100 }, 1_000, `fund-${id}`);
+/** Begun by the client request `k1` (its idempotency key is the SagaBegun's causationId). */
+const begun = event('transfer', T, 1, 'SagaBegun', { at: 1 }, 1_000, 'k1');
 const held = (wall = 1_000) =>
   event('account', 'src', 3, 'HoldPlaced', { transferId: T, amount: 30, expiresAt: 6_000, at: wall }, wall);
 const settled = (wall = 1_100) =>
@@ -48,15 +53,19 @@ function rows(status: string, src: object, dst: object) {
   };
 }
 
-const check = (events: StoredEvent[], status: string, src: object, dst: object, ops = byKey([])) =>
+const request = (result: { output?: string } = {}) =>
+  op('transfer', 30, [0, 1], { key: 'transfer/k1', opId: 'k1', eventIds: [T], ...result });
+
+const check = (events: StoredEvent[], status: string, src: object, dst: object, ops = byKey([request()])) =>
   checkTransfers({
     operations: ops,
     regions: [snapshot('us-east-1', events, rows(status, src, dst))],
     accounts: ['src', 'dst'],
+    setupOpIds: ['open-src', 'fund-src', 'open-dst', 'fund-dst'],
     holdBoundMs: 2_000,
   });
 
-const base = [opened('src'), funded('src'), opened('dst'), funded('dst'), decided];
+const base = [opened('src'), funded('src'), opened('dst'), funded('dst'), begun, decided];
 
 describe('checkTransfers', () => {
   it('passes a transfer confirmed once: one debit, one credit, money conserved, no hold left', () => {
@@ -98,9 +107,7 @@ describe('checkTransfers', () => {
   });
 
   it('reports a cancelled transfer that moved money, and a client told confirmed for a cancelled one', () => {
-    const ops = byKey([
-      op('transfer', 30, [0, 1], { key: 'transfer/k1', output: 'confirmed', eventIds: [T] }),
-    ]);
+    const ops = byKey([request({ output: 'confirmed' })]);
     const result = check([...base, credited(3)], 'cancelled', { balance: 100 }, { balance: 130 }, ops);
     expect(result.anomalies.map((a) => a.kind)).toEqual(
       expect.arrayContaining(['cancelled-but-moved', 'money-not-conserved', 'outcome-changed']),
@@ -116,5 +123,40 @@ describe('checkTransfers', () => {
     });
     const result = check([...base, overdrawn], 'cancelling', { balance: 100, held: 130 }, { balance: 100 });
     expect(result.anomalies.map((a) => a.kind)).toContain('negative-available');
+  });
+
+  it('traces every event to its cause by op id: a step of no transfer, or a transfer no client began, is a phantom', () => {
+    const clean = check(
+      [...base, held(), settled(), credited(3)],
+      'confirmed',
+      { balance: 70, held: 0 },
+      { balance: 130 },
+    );
+    expect(clean.phantomWrites).toBe(0);
+    const stray = event(
+      'account',
+      'dst',
+      3,
+      'TransferCredited',
+      { transferId: 'tr-other', amount: 30 },
+      1,
+      'tr-other',
+    );
+    const unbegun = check(
+      [...base.filter((e) => e !== begun), held(), settled(), credited(3), stray],
+      'confirmed',
+      { balance: 70, held: 0 },
+      { balance: 160 },
+    );
+    expect(unbegun.anomalies.filter((a) => a.kind === 'phantom-write').map((a) => a.key)).toEqual([
+      'transfer/tr-1',
+      'account/src',
+      'account/src',
+      'account/dst',
+      'account/dst',
+    ]);
+    const deposit = event('account', 'src', 3, 'Deposited', { amount: 5 }, 1, 'someone-else');
+    const outside = check([...base, deposit], 'confirmed', { balance: 105 }, { balance: 100 });
+    expect(outside.anomalies.map((a) => a.kind)).toContain('phantom-write');
   });
 });

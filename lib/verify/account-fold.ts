@@ -16,8 +16,8 @@ export interface Folded {
   /** Deposits minus withdrawals: the money that entered from outside. */
   moved: number;
   readonly holds: Map<string, { amount: number; expiresAt: number }>;
-  /** Per closed hold: how long after its expiry (ms, HLC of the closing event). */
-  readonly late: Array<{ transferId: string; ms: number }>;
+  /** Per closed hold: its expiry, when it closed (wall ms of the closing event's HLC) and how long after. */
+  readonly late: Array<{ transferId: string; ms: number; expiresAt: number; closedAt: number }>;
   readonly negative: string[];
 }
 
@@ -35,7 +35,13 @@ export function foldAccount(log: readonly StoredEvent[]): Folded {
     const hold = folded.holds.get(tid);
     if ((event.type === 'HoldSettled' || event.type === 'HoldReleased') && hold) {
       folded.holds.delete(tid);
-      folded.late.push({ transferId: tid, ms: decodeHlc(event.hlc).wall - hold.expiresAt });
+      const closedAt = decodeHlc(event.hlc).wall;
+      folded.late.push({
+        transferId: tid,
+        ms: closedAt - hold.expiresAt,
+        expiresAt: hold.expiresAt,
+        closedAt,
+      });
     }
     const available = folded.balance - heldIn(folded.holds);
     if (available < 0) folded.negative.push(`available ${available} after seq ${event.seq} (${event.type})`);

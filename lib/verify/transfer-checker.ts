@@ -31,8 +31,14 @@ export interface TransferCheckInput {
   readonly accounts: readonly string[];
   /** Op ids (causationIds) of the commands that opened and funded those accounts before any transfer. */
   readonly setupOpIds: readonly string[];
-  /** A hold must be settled or released within its expiry plus this (the sweep interval and outages). */
+  /** A hold must be settled or released within its expiry plus this (the sweep interval and its run). */
   readonly holdBoundMs: number;
+  /**
+   * Ms within [from, to] during which faults kept homes from writing (a killed or cut-off region until its
+   * Failover, a runbook moving partitions): the bound does not run then (a hold waits for its home). None
+   * by default.
+   */
+  readonly outageMs?: (from: number, to: number) => number;
 }
 
 const TERMINAL = new Set(['confirmed', 'cancelled']);
@@ -55,15 +61,24 @@ function logOf(region: RegionSnapshot, type: string, id: string): StoredEvent[] 
  * One account in one region: the available balance never negative along its log, every hold closed, none
  * later than `bound` after its expiry, the projection row equal to the fold.
  */
-function checkAccount(region: RegionSnapshot, id: string, bound: number) {
+function checkAccount(
+  region: RegionSnapshot,
+  id: string,
+  input: Pick<TransferCheckInput, 'holdBoundMs' | 'outageMs'>,
+) {
+  const bound = input.holdBoundMs;
   const found: Anomaly[] = [];
   const at = (kind: string, message: string) =>
     found.push({ checker: 'transfers', kind, key: `account/${id}`, region: region.region, message });
   const folded = foldAccount(logOf(region, 'account', id));
   for (const message of folded.negative) at('negative-available', message);
-  for (const { transferId, ms } of folded.late) {
-    if (ms > bound)
-      at('hold-outlived-bound', `hold of ${transferId} closed ${ms} ms after its expiry (bound ${bound} ms)`);
+  for (const { transferId, ms, expiresAt, closedAt } of folded.late) {
+    const outage = ms > bound ? (input.outageMs?.(expiresAt, closedAt) ?? 0) : 0;
+    if (ms - outage > bound)
+      at(
+        'hold-outlived-bound',
+        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages (bound ${bound} ms beyond outages)`,
+      );
   }
   for (const [tid, hold] of folded.holds)
     at('stuck-hold', `hold of ${tid} (${hold.amount}) never settled nor released`);
@@ -179,7 +194,7 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
     let total = 0;
     let moved = 0;
     for (const account of input.accounts) {
-      const folded = checkAccount(region, account, input.holdBoundMs);
+      const folded = checkAccount(region, account, input);
       anomalies.push(...folded.found);
       total += folded.balance;
       moved += folded.moved;

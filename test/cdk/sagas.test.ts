@@ -150,3 +150,31 @@ describe('Saga state machine (every region)', () => {
     ]);
   });
 });
+
+describe('the saga function under core.ack quorum', () => {
+  /** Statements of the saga function's policies that put into a peer's events or replication table. */
+  function peerCopyStatements(all: Record<string, Template>, region: string, env: string) {
+    const policies = Object.values(all[region]!.findResources('AWS::IAM::Policy')).filter((p) =>
+      String(p.Properties.PolicyName).startsWith('Functionssaga'),
+    );
+    const statements = policies.flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>,
+    );
+    return statements.filter((s) => {
+      const actions = [s.Action].flat();
+      const resources = JSON.stringify(s.Resource);
+      return (
+        actions.includes('dynamodb:PutItem') &&
+        resources.includes(`table/multiactive-${env}-events`) &&
+        resources.includes(`table/multiactive-${env}-replication`) &&
+        !resources.includes(`:${region}:`)
+      );
+    });
+  }
+
+  it('may copy its steps into the peers’ logs as the API does in prod, and not in dev', () => {
+    const prod = templatesOf(testEnvironment(loadTopology('prod')));
+    expect(peerCopyStatements(prod, 'eu-west-1', 'prod')).toHaveLength(1);
+    expect(peerCopyStatements(templates, 'eu-west-1', 'dev')).toEqual([]);
+  });
+});

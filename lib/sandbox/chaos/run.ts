@@ -197,7 +197,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   ]);
   log('healing and quiescing');
   gate.resumeAll();
-  return { faults, runbooks, transferWorkload, duplicator };
+  return { faults, runbooks, transferWorkload, duplicator, started };
 }
 
 /**
@@ -236,7 +236,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     if (options.disableFencing) for (const region of sandbox.regions) breakSingleWriter(region);
     const history = new HistoryRecorder();
-    const { faults, runbooks, transferWorkload, duplicator } = await drive(sandbox, options, history);
+    const { faults, runbooks, transferWorkload, duplicator, started } = await drive(
+      sandbox,
+      options,
+      history,
+    );
     sandbox.heal();
     for (const region of sandbox.regions) region.wallClock.offsetMs = 0;
     await Promise.all(sandbox.regions.map((r) => sandbox.reviveRegion(r.name)));
@@ -245,6 +249,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const afterRun = await finishFailbacks(sandbox, runbooks, log);
     for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
     await sandbox.quiesce(30_000);
+    // Until here the regions were being brought back (revived, failed back, caught up): an outage too.
+    const restoredAt = Date.now();
     // Transfers left in doubt are finished by their home's sweep once it can write again.
     const { sagaHoldMs, sagaSweepMs } = sandbox.timing;
     const inDoubt = await awaitTransfersEnded(sandbox, Date.now() + sagaHoldMs + sagaSweepMs + 15_000);
@@ -258,7 +264,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       history,
       faults,
       afterRun,
-      transfers: { workload: transferWorkload, duplicated: duplicator.duplicated },
+      transfers: { workload: transferWorkload, duplicated: duplicator.duplicated, started, restoredAt },
     });
   } finally {
     await sandbox.stop();

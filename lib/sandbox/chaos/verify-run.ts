@@ -25,11 +25,64 @@ import type { RunbookRun } from './runbook-starter.ts';
 import type { TransferWorkload } from './transfers.ts';
 
 /**
- * How long after its expiry a hold may still be closed: the sweep interval plus what a fault may take
- * from the hold's home (a killed region's detection, Failover and the new home's lease hold, or a
- * partition held for up to 4.5 s).
+ * How long after its expiry, besides the sweep interval and the outages, a hold may still be closed: the
+ * execution the sweep starts (a few local writes and one forwarded credit, on a loaded 2-core machine) and
+ * what a fault leaves behind once healed (a Failover's lease hold, a backlog of retried tasks).
  */
 const HOLD_OUTAGE_ALLOWANCE_MS = 10_000;
+
+/** Faults during which a home may be unable to write: region loss, cut links, slow WAN, lease refusals. */
+const OUTAGE_KINDS = new Set<string>([
+  'kill-region',
+  'partition-pair',
+  'isolate-region',
+  'latency-spike',
+  'clock-skew-margin',
+  'runbook-during-fault',
+  'kill-during-switchover',
+  'failover-during-switchover',
+  'forked-orphan-failback',
+  'quorum-copy-elsewhere',
+]);
+
+/** Epoch-ms windows during which holds may wait for their homes: those faults, every runbook, the restore. */
+export function outageWindows(input: {
+  faults: readonly InjectedFault[];
+  runbooks: readonly RunbookRun[];
+  /** Epoch ms the run (and the faults' and runbooks' `at`) started; the end of the nemesis's restore. */
+  started: number;
+  restoredAt: number;
+  seconds: number;
+}): Array<[number, number]> {
+  const { started } = input;
+  return [
+    ...input.faults
+      .filter((f) => OUTAGE_KINDS.has(f.kind))
+      .map((f) => [started + f.at, started + f.healedAt]),
+    ...input.runbooks.map((r) => [started + r.at, started + r.at + (r.durationMs ?? 0)]),
+    [started + input.seconds * 1_000, input.restoredAt],
+  ] as Array<[number, number]>;
+}
+
+/** Ms of [from, to] covered by the union of `windows`. */
+export function coveredMs(
+  windows: ReadonlyArray<readonly [number, number]>,
+  from: number,
+  to: number,
+): number {
+  const clipped = windows
+    .map(([a, b]) => [Math.max(a, from), Math.min(b, to)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = from;
+  for (const [a, b] of clipped) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
 
 const count = (figure: string, value: number, unit = 'count'): ChaosFigure => ({
   figure,
@@ -54,7 +107,7 @@ export async function verifyRun(
     history: HistoryRecorder;
     faults: InjectedFault[];
     afterRun: RunbookRun[];
-    transfers?: { workload: TransferWorkload; duplicated: number };
+    transfers?: { workload: TransferWorkload; duplicated: number; started: number; restoredAt: number };
   },
 ): Promise<ChaosReport> {
   const { options, faults } = input;
@@ -86,6 +139,7 @@ export async function verifyRun(
     accounts: input.transfers?.workload.accounts ?? [],
     setupOpIds: input.transfers?.workload.setupOpIds ?? [],
     holdBoundMs: sandbox.timing.sagaSweepMs + HOLD_OUTAGE_ALLOWANCE_MS,
+    ...(input.transfers ? { outageMs: outagesOf(input, runbookRuns) } : {}),
   });
   const anomalies: Anomaly[] = [
     ...core.anomalies,
@@ -186,6 +240,21 @@ export async function verifyRun(
     ...(options.keepHistory ? { history: ops } : {}),
     passed: anomalies.length === 0,
   };
+}
+
+/** Ms of outage (see outageWindows) within a window, for the hold bound. */
+function outagesOf(
+  input: Parameters<typeof verifyRun>[1],
+  runbooks: readonly RunbookRun[],
+): (from: number, to: number) => number {
+  const windows = outageWindows({
+    faults: input.faults,
+    runbooks,
+    started: input.transfers?.started ?? 0,
+    restoredAt: input.transfers?.restoredAt ?? 0,
+    seconds: input.options.seconds,
+  });
+  return (from, to) => coveredMs(windows, from, to);
 }
 
 /**

@@ -104,6 +104,22 @@ describe('checkTransfers', () => {
     );
     expect(late.anomalies.map((a) => a.kind)).toEqual(['hold-outlived-bound']);
     expect(late.maxHoldOvershootMs).toBe(3_000);
+    // The bound does not run while faults keep the home from writing: 1.5 s of outage leaves 1.5 s.
+    const excused = checkTransfers({
+      operations: byKey([request()]),
+      regions: [
+        snapshot(
+          'us-east-1',
+          [...base, held(), settled(9_000), credited(3)],
+          rows('confirmed', { balance: 70, held: 0 }, { balance: 130 }),
+        ),
+      ],
+      accounts: ['src', 'dst'],
+      setupOpIds: ['open-src', 'fund-src', 'open-dst', 'fund-dst'],
+      holdBoundMs: 2_000,
+      outageMs: (from, to) => (from === 6_000 && to === 9_000 ? 1_500 : 0),
+    });
+    expect(excused.anomalies).toEqual([]);
   });
 
   it('reports a cancelled transfer that moved money, and a client told confirmed for a cancelled one', () => {

@@ -9,6 +9,7 @@ import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
+import { coreBranchRetirer } from './branch-retirer.ts';
 import { collectedChain } from './collected-chain.ts';
 import { mapBounded } from './input.ts';
 import type { FencedMove } from './partition-moves.ts';
@@ -27,13 +28,8 @@ export interface CollectReport {
 export function cellPeer(deps: RunbookDeps, region: string): QuorumPeer {
   const cell = deps.cell(region);
   const { client, events, replication, control } = cell.tables;
-  const retire = deps.retireBranch?.(cell);
-  return dynamoQuorumPeer({
-    region,
-    client,
-    tables: { events, replication, control },
-    ...(retire ? { retire } : {}),
-  });
+  const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), [cell]))(cell);
+  return dynamoQuorumPeer({ region, client, tables: { events, replication, control }, retire });
 }
 
 /**
@@ -198,8 +194,9 @@ async function collectAggregate(
   const onRun = new Set(run.map((e) => e.eventId));
   const losing = homeLog.filter((e) => !onRun.has(e.eventId));
   if (losing.length > 0) {
-    const retire = deps.retireBranch?.(home);
-    if (!retire) throw new Error(`${input.home} holds another branch of ${aggregateType} ${aggregateId}`);
+    // Queued in the new home and in every survivor the collection read (the lost region is out of reach).
+    const queueIn = [home, ...input.read.filter((r) => r !== input.home).map((r) => deps.cell(r))];
+    const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queueIn))(home);
     await retire({ losing, winning: run, reason: 'not-collected-at-failover' });
   }
   const adopted = run.filter((e) => !mine.has(e.eventId));

@@ -21,7 +21,9 @@ const P = 'ap-southeast-1';
  *    `covers` is false, but the peers are read from seq 4 on and the run starts at U's row head: nothing
  *    collected. U is activated with the acknowledged deposit 5 missing from its log and row.
  */
-describe('review i11: Failover into a region whose row is on an older epoch branch', { timeout: 180_000 }, () => {
+describe('review i11: Failover into a region whose row is on an older epoch branch', {
+  timeout: 180_000,
+}, () => {
   it('keeps the acknowledged write of the later epoch in the new home', async () => {
     const cluster = await startQuorumCluster(REGIONS_3);
     const client = new AccountClient(cluster);
@@ -38,10 +40,15 @@ describe('review i11: Failover into a region whose row is on an older epoch bran
 
     // 2. U lost; Failover to E; E acknowledges deposit 5 (copied to P).
     cluster.links.isolate(U);
-    const first = await runTasks(createRunbookDispatcher(cluster.runbookDeps(E)), 'failover', RUNBOOK_TASKS.failover, {
-      region: U,
-      trigger: 'test',
-    });
+    const first = await runTasks(
+      createRunbookDispatcher(cluster.runbookDeps(E)),
+      'failover',
+      RUNBOOK_TASKS.failover,
+      {
+        region: U,
+        trigger: 'test',
+      },
+    );
     expect((first.chooseNewHomes as { moves: Array<{ to: string }> }).moves[0]?.to).toBe(E);
     await sleep(Math.max(0, (first.bumpEpochs as { writableFrom: number }).writableFrom - Date.now()) + 50);
     expect(await client.send(E, 'deposit', id, 5)).toBe(200);
@@ -51,10 +58,15 @@ describe('review i11: Failover into a region whose row is on an older epoch bran
     // 3. U is back (Failback pending), E is lost; Failover picks U.
     cluster.links.heal();
     cluster.links.isolate(E);
-    const second = await runTasks(createRunbookDispatcher(cluster.runbookDeps(U)), 'failover', RUNBOOK_TASKS.failover, {
-      region: E,
-      trigger: 'test',
-    });
+    const second = await runTasks(
+      createRunbookDispatcher(cluster.runbookDeps(U)),
+      'failover',
+      RUNBOOK_TASKS.failover,
+      {
+        region: E,
+        trigger: 'test',
+      },
+    );
     expect((second.chooseNewHomes as { moves: Array<{ to: string }> }).moves[0]?.to).toBe(U);
     expect((second.collectCopies as { blocked: unknown[] }).blocked).toEqual([]);
     await sleep(Math.max(0, (second.bumpEpochs as { writableFrom: number }).writableFrom - Date.now()) + 50);

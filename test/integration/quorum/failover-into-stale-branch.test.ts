@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import { AccountClient, quiesceAndCheck } from '../quorum/clients.ts';
-import { REGIONS_3, runTasks, sleep, startQuorumCluster } from '../quorum/quorum-cluster.ts';
+import { AccountClient, quiesceAndCheck } from './clients.ts';
+import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
 
 const U = 'us-east-1';
 const E = 'eu-west-1';
@@ -21,8 +21,8 @@ const P = 'ap-southeast-1';
  *    picks U (nearest to E). U's row is at seq 3 = deposit 100 (epoch e); P's marker is seq 3 = deposit 5.
  *    `covers` is false, but the peers are read from seq 4 on and the run starts at U's row head: nothing
  *    collected. U is activated with the acknowledged deposit 5 missing from its log and row.
- * Correct outcomes: U collects deposit 5 (its old branch retired into the conflict queue), or, with no branch
- * retirer wired (RunbookDeps.retireBranch), the partition stays fenced (blocked).
+ * Correct outcome: U collects deposit 5, its old branch (deposit 100, answered 503) retired into the
+ * conflict queue by retireCoreBranch.
  */
 describe('review i11: Failover into a region whose row is on an older epoch branch', {
   timeout: 180_000,
@@ -73,19 +73,15 @@ describe('review i11: Failover into a region whose row is on an older epoch bran
     expect((second.chooseNewHomes as { moves: Array<{ to: string }> }).moves[0]?.to).toBe(U);
     const { blocked } = second.collectCopies as { blocked: unknown[] };
     await sleep(Math.max(0, (second.bumpEpochs as { writableFrom: number }).writableFrom - Date.now()) + 50);
-    if (blocked.length > 0) {
-      // Safe too: the partition stays fenced (Failover again once U's old branch is settled), nothing lost.
-      const entry = await cluster.runbookDeps(U).map.read(partitionOf(id, cluster.topology.partitions));
-      expect(entry).toMatchObject({ home: E, state: 'fenced' });
-      expect(await client.send(U, 'deposit', id, 7)).not.toBe(200);
-      return;
-    }
-
+    // The branch retirer (retireCoreBranch) is wired: U's old branch is retired, not a reason to block.
+    expect(blocked).toEqual([]);
     const log = await cluster.regions[U]!.events.loadStream('account', id);
     const row = await cluster.regions[U]!.states.getState('account', id);
     // The write E acknowledged (a majority: E and P) must be in the new home before it takes writes.
     expect(log.map((e) => e.eventId)).toContain(acked.eventId);
     expect(JSON.parse(row!.state)).toMatchObject({ balance: 6 });
     expect(await quiesceAndCheck(cluster, client, { survivors: [U, P], ids: [id] })).toEqual([]);
+    const queued = await cluster.runbookDeps(U).cell(U).conflicts.listForAggregate('account', id);
+    expect(queued).toEqual([expect.objectContaining({ kind: 'core-branch' })]);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
 import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';

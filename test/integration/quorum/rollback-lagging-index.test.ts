@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { partitionOf } from '../../../lib/ownership/index.ts';
+import type { PartitionEventSource } from '../../../lib/repair/index.ts';
+import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { type RegionName, sleep, startCluster } from '../routing/cluster.ts';
+import { CheckedAccounts } from '../runbooks/checked-history.ts';
+import { clusterRunbookDeps } from '../runbooks/runbook-cells.ts';
+
+const A: RegionName = 'us-east-1';
+const B: RegionName = 'eu-west-1';
+const PARTITIONS = 256;
+
+/** A region's by-partition index that has not caught up with some events yet (a GSI is eventually consistent). */
+function lagging(source: PartitionEventSource, hidden: ReadonlySet<string>): PartitionEventSource {
+  return {
+    listLeaves: async (p) => (await source.listLeaves(p)).filter((l) => !hidden.has(l.eventId)),
+    getEvents: async (p, ids) => (await source.getEvents(p, ids)).filter((e) => !hidden.has(e.eventId)),
+  };
+}
+
+/**
+ * Review of issue 11, scenario 1's rule "Rollback must never move a partition whose new home has acknowledged
+ * writes the old home lacks": `whyNotBack` (lib/runbooks/switchover-rollback.ts) compares the two regions
+ * with `listLeaves`, the eventually consistent by-partition index (scenario 5's class). The switchover
+ * moved p to B; B acknowledges a deposit its index does not list yet; VerifyProbe fails and Rollback runs:
+ * it finds nothing B holds that A lacks, fences B, waits lease + skew, checks the index again and gives p
+ * back to A, which then writes the seq B acknowledged (B's deposit is lost at A, the log forks).
+ */
+describe('review i11: Switchover Rollback compares logs through the eventually consistent index', {
+  timeout: 120_000,
+}, () => {
+  it('refuses to give the partition back while the new home holds an acknowledged write the old home lacks', async () => {
+    const cluster = await startCluster({ leaseMs: 300, skewMarginMs: 50 });
+    const accounts = new CheckedAccounts(cluster);
+    const id = cluster.freshId('rv-rb-lag');
+    const partition = partitionOf(id, PARTITIONS);
+    expect((await accounts.open(A, id)).status).toBe(200);
+    expect((await accounts.deposit(A, id, 10)).status).toBe(200);
+    await cluster.replicate(A, B, 'account', id);
+    const hidden = new Set<string>();
+    const base = clusterRunbookDeps(cluster, B);
+    const deps: RunbookDeps = {
+      ...base,
+      cell: (name) => {
+        const cell = base.cell(name);
+        return name === B ? { ...cell, source: lagging(cell.source, hidden) } : cell;
+      },
+    };
+    const run = createRunbookDispatcher(deps);
+    const state: Record<string, unknown> = { partitions: [partition], to: B, run: { id: 'rv-rb-lag-run' } };
+    const task = async (name: string) => {
+      const key = name[0]!.toLowerCase() + name.slice(1);
+      state[key] = await run({ runbook: 'switchover', task: name, input: state });
+      return state[key] as Record<string, unknown>;
+    };
+    await task('Fence');
+    for (let poll = 0; (await task('CheckWatermark')).caughtUp !== true; poll++) {
+      expect(poll).toBeLessThan(50);
+      await sleep(20);
+    }
+    await task('MoveHome');
+    const { writableFrom } = await task('Unfence');
+    await sleep(Math.max(0, Number(writableFrom) - Date.now()) + 20);
+    expect((await accounts.deposit(B, id, 5)).status).toBe(200);
+    const acked = (await cluster.cells[B].events.loadStream('account', id)).at(-1)!;
+    hidden.add(acked.eventId);
+    // VerifyProbe failed (say A was slow): the machine runs Rollback.
+    state.error = { Error: 'ProbeFailed' };
+    const rollback = await task('Rollback').then(
+      (output) => ({ refused: false, output }),
+      (error: Error) => ({ refused: error.name === 'RollbackRefusedError', output: error.message }),
+    );
+    const entry = await deps.map.read(partition);
+    expect({ refused: rollback.refused, home: entry?.home }).toEqual({ refused: true, home: B });
+  });
+});

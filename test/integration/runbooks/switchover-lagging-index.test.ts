@@ -3,8 +3,8 @@ import { partitionOf } from '../../../lib/ownership/index.ts';
 import type { PartitionEventSource } from '../../../lib/repair/index.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { CheckedAccounts } from '../runbooks/checked-history.ts';
-import { clusterRunbookDeps } from '../runbooks/runbook-cells.ts';
+import { CheckedAccounts } from './checked-history.ts';
+import { clusterRunbookDeps } from './runbook-cells.ts';
 
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';

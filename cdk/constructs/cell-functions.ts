@@ -116,6 +116,14 @@ export class CellFunctions extends Construct {
     for (const table of [log, state, idempotency, control]) table.grantReadWriteData(api);
     // replication and quarantine: watermarks, lag and counts for read-your-writes, degrade and /health.
     for (const table of [replication, quarantine]) table.grantReadData(api);
+    // replication: every core append puts its core marker (lib/store/core-markers.ts) in its transaction.
+    api.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [replication.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CORE#*'] } },
+      }),
+    );
     for (const table of [log, state, replication, quarantine]) table.grantReadWriteData(applier);
     control.grantReadData(applier);
     // replication: the publisher holds the events it fails to publish, the heartbeats announce the oldest.

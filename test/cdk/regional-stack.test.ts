@@ -100,6 +100,25 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
+  it('lets the API put core markers, and only those, into its own replication table', () => {
+    const tables = template().findResources('AWS::DynamoDB::Table', {
+      Properties: { TableName: 'multiactive-dev-replication' },
+    });
+    const [replication] = Object.keys(tables);
+    const statements = Object.values(template().findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>,
+    );
+    const markers = statements.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [replication, 'Arn'] }),
+    );
+    expect(markers).toContainEqual(
+      expect.objectContaining({
+        Action: 'dynamodb:PutItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CORE#*'] } },
+      }),
+    );
+  });
+
   it("lets only the peers' forwarding rules put events on the bus", () => {
     interface BusPolicy {
       Statement: Array<{ Action: string; Condition: { ArnEquals: Record<string, string[]> } }>;

@@ -167,7 +167,8 @@ export async function startQuorumCluster(
   await Promise.all(names.map((r) => createTables(clients[r]!.dynamodb, env)));
   const links = new Links(names);
   const doc = (r: string) => clients[r]!.doc;
-  const eventsOf = (r: string) => new EventStore({ client: doc(r), tableName: tables.events });
+  const eventsOf = (r: string) =>
+    new EventStore({ client: doc(r), tableName: tables.events, coreMarkerTableName: tables.replication });
   const regions: Record<string, QuorumRegion> = {};
   for (const name of names) {
     const controlClients = Object.fromEntries(names.map((r) => [r, links.client(name, r, doc(r))]));
@@ -255,7 +256,7 @@ export async function startQuorumCluster(
         for (const event of events) await target.apply(structuredClone(event));
       },
       watermarks: () => target.watermarks.list(),
-      events: new EventStore({ client, tableName: tables.events }),
+      events: new EventStore({ client, tableName: tables.events, coreMarkerTableName: tables.replication }),
       states: new StateStore({ client, tableName: tables.state }),
       conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
       tables: {

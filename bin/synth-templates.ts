@@ -16,6 +16,8 @@ if (!out) {
 const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 const stacks = createEnvironment(app, loadTopology(env));
 const assembly = app.synth();
-const names = [...Object.values(stacks.regional), stacks.global].map((s) => s.stackName);
+const names = [...Object.values(stacks.foundation), ...Object.values(stacks.regional), stacks.global].map(
+  (s) => s.stackName,
+);
 const templates = Object.fromEntries(names.map((name) => [name, assembly.getStackByName(name).template]));
 writeFileSync(out, JSON.stringify(templates));

@@ -25,4 +25,6 @@ export const dev = defineTopology({
     healthCheck: { intervalSeconds: 10, failureThreshold: 3 },
   },
   tables: { deletionProtection: false, pointInTimeRecovery: true },
+  // A development environment logs each runbook step's input and output, for debugging.
+  monitoring: { logExecutionData: true },
 });

@@ -9,11 +9,16 @@ export function testEnvironment(topology: Topology): EnvironmentStacks {
   return createEnvironment(app, topology);
 }
 
-/** Templates of every stack, keyed by region (`global` for the global stack), synthesized once. */
+/**
+ * Templates of every stack, synthesized once, keyed by region for the cells, `<region>-foundation` for
+ * the foundations (the buses) and `global` for the global stack.
+ */
 export function templatesOf(stacks: EnvironmentStacks): Record<string, Template> {
   const templates: Record<string, Template> = {};
   for (const [region, stack] of Object.entries(stacks.regional))
     templates[region] = Template.fromStack(stack);
+  for (const [region, stack] of Object.entries(stacks.foundation))
+    templates[`${region}-foundation`] = Template.fromStack(stack);
   templates.global = Template.fromStack(stacks.global);
   return templates;
 }

@@ -1,0 +1,30 @@
+import { App } from 'aws-cdk-lib';
+import { createEnvironment } from '../../cdk/stacks/environment.ts';
+import type { Topology } from '../../lib/config/index.ts';
+import type { CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
+import type { DeployedTemplate } from '../../lib/sandbox/iam/index.ts';
+
+/** Every stack of an environment, synthesized in-process (bundling skipped), by stack name. */
+export interface SynthesizedEnvironment {
+  readonly templates: Record<string, CfnTemplate>;
+  /** The same templates with the region and account each is deployed to (what the sandbox's IAM reads). */
+  readonly deployed: DeployedTemplate[];
+}
+
+export function synthesizeEnvironment(topology: Topology): SynthesizedEnvironment {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = createEnvironment(app, topology);
+  const assembly = app.synth();
+  const all = [...Object.values(stacks.foundation), ...Object.values(stacks.regional), stacks.global];
+  const templates: Record<string, CfnTemplate> = {};
+  const deployed: DeployedTemplate[] = [];
+  for (const stack of all) {
+    const template = assembly.getStackByName(stack.stackName).template as CfnTemplate;
+    templates[stack.stackName] = template;
+    deployed.push({
+      template,
+      env: { region: stack.region, account: stack.account, stackName: stack.stackName },
+    });
+  }
+  return { templates, deployed };
+}

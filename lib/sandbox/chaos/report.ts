@@ -1,3 +1,4 @@
+import { formatIamReport } from '../iam/index.ts';
 import type { ChaosReport } from './run.ts';
 
 /** The report as text: verdict, figures, faults, anomalies and how to reproduce. */
@@ -18,6 +19,7 @@ export function formatChaosReport(report: ChaosReport): string {
       ? [`not injected (TODO): ${report.faultsNotInjected.join(', ')}`]
       : []),
     ...report.figures.map((f) => `  ${f.figure}: ${f.value}${f.met === false ? '  <-- NOT MET' : ''}`),
+    ...(report.iam ? formatIamReport(report.iam) : []),
     `anomalies (${report.anomalies.length}):`,
     ...report.anomalies
       .slice(0, 30)

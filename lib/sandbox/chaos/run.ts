@@ -1,4 +1,5 @@
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
+import type { IamReport } from '../iam/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { openAccount, runClient, type Workload } from './clients.ts';
 import {
@@ -52,6 +53,20 @@ export interface ChaosReport {
   /** Per key named by an anomaly: the clients' operations and each region's stored log of it. */
   readonly evidence: Record<string, { operations: readonly Operation[]; logs: Record<string, unknown[]> }>;
   readonly passed: boolean;
+  /** AWS calls IAM checked and denied during the run (synthesized roles and resource policies). */
+  readonly iam?: IamReport;
+}
+
+/** Adds the IAM totals and the figure "IAM denied calls" (target 0) to a run's report. */
+function withIam(report: ChaosReport, iam: IamReport): ChaosReport {
+  const figure: ChaosFigure = {
+    figure: 'AWS calls denied by IAM',
+    value: iam.denied,
+    unit: 'calls',
+    target: '0',
+    met: iam.denied === 0,
+  };
+  return { ...report, iam, figures: [...report.figures, figure] };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -172,7 +187,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sandbox.quiesce(30_000);
     await sleep(1_000);
     await sandbox.quiesce(10_000);
-    return await verifyRun(sandbox, { options, history, faults });
+    return withIam(await verifyRun(sandbox, { options, history, faults }), sandbox.iam.report());
   } finally {
     await sandbox.stop();
   }

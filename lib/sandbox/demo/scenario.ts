@@ -141,5 +141,6 @@ export async function runDemo(
     queuedOrphans: queued.flatMap((q) => (q.eventId ? [q.eventId] : [])),
     runbooks: [...failover, failback, repair].map(describe),
     check,
+    iam: sandbox.iam.report(),
   };
 }

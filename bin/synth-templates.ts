@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
+import { unbundledContext } from '../cdk/app-context.ts';
 import { createEnvironment } from '../cdk/stacks/environment.ts';
 import { loadTopology } from '../lib/config/index.ts';
 
@@ -13,7 +14,7 @@ if (!out) {
   console.error('usage: synth-templates.ts <env> <out.json>');
   process.exit(2);
 }
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const app = new App({ context: unbundledContext() });
 const stacks = createEnvironment(app, loadTopology(env));
 const assembly = app.synth();
 const names = [...Object.values(stacks.foundation), ...Object.values(stacks.regional), stacks.global].map(

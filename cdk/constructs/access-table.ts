@@ -105,8 +105,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['events', 'state'],
         in: 'local',
-        ops: ['read', 'put'],
-        why: 'idempotent apply of replicated events',
+        ops: ['read', 'put', 'guard'],
+        why: 'idempotent apply of replicated events (a core event is appended with a check that its slot is free)',
       },
       {
         tables: ['replication'],

@@ -8,16 +8,16 @@ export const SAMPLE_RULE_ID = 'RefuseSampleConfiguration';
 /**
  * Refuses to deploy a configuration that still holds samples (an account like 111111111111, a hosted zone
  * or API name under example.com) while letting it synthesize, because the sandbox and the tests run on the
- * shipped samples. A synth warns once per stack; a deploy fails in CloudFormation before any resource is
+ * shipped samples. A synth warns (once, on the stack given `warn`); a deploy fails in CloudFormation before any resource is
  * touched: a template rule asserts that the `ConfigurationSamples` parameter, whose default lists the
  * samples, is empty, and its AssertDescription says what to set where. (The CDK app cannot tell a deploy
  * from a synth: the CLI runs it the same way for both.)
  */
-export function guardSamples(stack: Stack, topology: Topology): void {
+export function guardSamples(stack: Stack, topology: Topology, options: { warn: boolean }): void {
   const samples = placeholdersOf(topology);
   if (samples.length === 0) return;
   const file = `lib/config/envs/${topology.name}.ts`;
-  for (const sample of samples) {
+  for (const sample of options.warn ? samples : []) {
     Annotations.of(stack).addWarningV2(
       `multiactive:sample-${sample.path}`,
       `${file} ${sample.path}: ${sample.message}. cdk deploy refuses this configuration.`,

@@ -51,7 +51,8 @@ export function createEnvironment(app: App, topology: Topology): EnvironmentStac
   // Only ordering, no references: everything another stack needs is addressed by a deterministic name.
   for (const stack of [...Object.values(foundation), ...Object.values(regional)])
     global.addStackDependency(stack);
+  // Every stack refuses a sample configuration; the synth warnings are printed once, on the global stack.
   for (const stack of [...Object.values(foundation), ...Object.values(regional), global])
-    guardSamples(stack, topology);
+    guardSamples(stack, topology, { warn: stack === global });
   return { foundation, regional, global };
 }

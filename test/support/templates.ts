@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { unbundledContext } from '../../cdk/app-context.ts';
 import { createEnvironment } from '../../cdk/stacks/environment.ts';
 import type { Topology } from '../../lib/config/index.ts';
 import type { CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
@@ -12,7 +13,7 @@ export interface SynthesizedEnvironment {
 }
 
 export function synthesizeEnvironment(topology: Topology): SynthesizedEnvironment {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: unbundledContext() });
   const stacks = createEnvironment(app, topology);
   const assembly = app.synth();
   const all = [...Object.values(stacks.foundation), ...Object.values(stacks.regional), stacks.global];

@@ -1,11 +1,12 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { unbundledContext } from '../../../cdk/app-context.ts';
 import { createEnvironment, type EnvironmentStacks } from '../../../cdk/stacks/environment.ts';
 import { parseTopology, type Topology } from '../../../lib/config/index.ts';
 
 /** An app that skips esbuild bundling (Template.fromStack would otherwise bundle every function). */
 export function testEnvironment(topology: Topology): EnvironmentStacks {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: unbundledContext() });
   return createEnvironment(app, topology);
 }
 

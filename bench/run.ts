@@ -2,10 +2,29 @@ import '../lib/sandbox/polyfills.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDynamoLocal } from '../lib/sandbox/dynamodb/local.ts';
+import { processIamTotals } from '../lib/sandbox/iam/index.ts';
 import { type BenchResult, type Figure, formatTable, RESULTS_DIR, writeResult } from './report.ts';
 import { runStoreBench } from './store.ts';
 
 type Bench = (options: { endpoint: string; quick?: boolean }) => Promise<Figure[]>;
+
+/** A benchmark that ran a sandbox reports the AWS calls IAM denied in it (target 0) and how many it checked. */
+function iamFigures(before: { checked: number; denied: number }): Figure[] {
+  const now = processIamTotals();
+  const checked = now.checked - before.checked;
+  if (checked === 0) return [];
+  const denied = now.denied - before.denied;
+  return [
+    { figure: 'AWS calls checked by IAM (sandbox)', value: checked, unit: 'calls', target: '—', met: null },
+    {
+      figure: 'AWS calls denied by IAM (sandbox)',
+      value: denied,
+      unit: 'calls',
+      target: '0',
+      met: denied === 0,
+    },
+  ];
+}
 
 /** Every benchmark, by the name that `npm run bench -- <name>` takes. */
 const BENCHES: Record<string, () => Promise<Bench>> = {
@@ -36,7 +55,8 @@ async function main(argv: string[]): Promise<number> {
     for (const name of selected) {
       console.log(`\n## ${name}`);
       const bench = await BENCHES[name]!();
-      const figures = await bench({ endpoint: dynamo.endpoint, quick });
+      const before = processIamTotals();
+      const figures = [...(await bench({ endpoint: dynamo.endpoint, quick })), ...iamFigures(before)];
       writeResult(name, figures);
       console.log(formatTable(figures));
     }

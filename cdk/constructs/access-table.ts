@@ -141,12 +141,17 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: 'Merkle leaves and events by partition (byPartition index; Repair lists partitions by scanning it)',
       },
       {
-        tables: ['events', 'state'],
+        tables: ['events'],
         in: 'all',
         ops: ['put', 'delete'],
-        why: "Failback's core-orphan queueing rewrites the returning region's log and row to the home's",
+        why: "Failback's core-orphan queueing rewrites the returning region's log from the fork to the home's",
       },
-      { tables: ['state'], in: 'all', ops: ['read'], why: 'Switchover verify compares rows across regions' },
+      {
+        tables: ['state'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why: "Switchover verify compares rows across regions; the core-orphan rewrite puts the home's row",
+      },
       {
         tables: ['replication'],
         in: 'all',

@@ -18,6 +18,9 @@ describe('chaos run (short, fixed seed)', () => {
     expect(report.operations.ok).toBeGreaterThan(20);
     expect(report.figures.find((f) => f.figure === 'anomalies: linearizability')?.met).toBe(true);
     expect(report.anomalies).toEqual([]);
+    // Every AWS call of the run was authorized against the synthesized roles and resource policies.
+    expect(report.iam?.checked).toBeGreaterThan(1_000);
+    expect(report.iam?.denials).toEqual([]);
   }, 85_000);
 });
 

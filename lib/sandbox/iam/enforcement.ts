@@ -27,6 +27,14 @@ export interface IamReport {
 
 const MAX_KEPT_DENIALS = 50;
 
+/** Calls decided by every enforcement of this process (every sandbox a benchmark starts, say). */
+const processTotals = { checked: 0, denied: 0 };
+
+/** Totals over every sandbox this process has run so far (benchmarks report the difference per benchmark). */
+export function processIamTotals(): { checked: number; denied: number } {
+  return { ...processTotals };
+}
+
 /**
  * IAM for the whole sandbox, from the synthesized templates: SDK clients are instrumented
  * (`instrument`), the paths without an SDK client (local buses, Lambda invocations by EventBridge and
@@ -140,6 +148,8 @@ export class IamEnforcement {
     decision: Decision | undefined,
   ) {
     const denied = decision !== undefined && !decision.allowed;
+    if (caller) processTotals.checked++;
+    if (denied) processTotals.denied++;
     this.usage.record({
       service: call.service,
       caller: caller?.label,

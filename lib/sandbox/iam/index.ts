@@ -1,6 +1,12 @@
 export { type Decision, IamAuthorizer } from './authorizer.ts';
 export { type Caller, currentCaller, principalOf, runAs } from './caller.ts';
-export { type Denial, formatIamReport, IamEnforcement, type IamReport } from './enforcement.ts';
+export {
+  type Denial,
+  formatIamReport,
+  IamEnforcement,
+  type IamReport,
+  processIamTotals,
+} from './enforcement.ts';
 export { accessDeniedException, IamSimulationError } from './errors.ts';
 export {
   type DeployedTemplate,
@@ -18,6 +24,7 @@ export {
   describeStreamsCall,
   invokeCall,
   putEventsCall,
+  sendMessageCall,
   startExecutionCall,
 } from './requests.ts';
 export { type ClientKind, type InstrumentableClient, instrumentClient } from './sdk-middleware.ts';

@@ -19,7 +19,7 @@ export interface RoleModel {
  * Everything IAM needs to decide a call in the sandbox, read from the synthesized templates of every
  * stack with intrinsics resolved to the ARNs each region and account would have: the roles and their
  * policies, which role each function and state machine runs as, the buses' resource policies and the
- * functions' resource policies (from AWS::Lambda::Permission).
+ * functions' resource policies (from AWS::Lambda::Permission) and the queues' (dead letters).
  */
 export interface IamModel {
   readonly account: string;
@@ -28,7 +28,7 @@ export interface IamModel {
   readonly functionRoles: ReadonlyMap<string, string>;
   /** State machine ARN -> role ARN. */
   readonly stateMachineRoles: ReadonlyMap<string, string>;
-  /** Resource ARN -> resource policy (event buses, functions). */
+  /** Resource ARN -> resource policy (event buses, functions, queues). */
   readonly resourcePolicies: ReadonlyMap<string, PolicyDocument>;
 }
 
@@ -143,6 +143,11 @@ export function iamModelOf(deployed: readonly DeployedTemplate[]): IamModel {
       if (p.Policy === undefined) continue;
       const arn = `arn:aws:events:${env.region}:${env.account}:event-bus/${String(p.Name)}`;
       resourcePolicies.set(arn, asDocument(p.Policy, arn));
+    }
+    for (const { properties: p } of resourcesOfType(template, 'AWS::SQS::QueuePolicy', env)) {
+      // `Queues` holds Refs, which the sandbox resolves to the queues' ARNs.
+      for (const queue of (p.Queues as string[] | undefined) ?? [])
+        resourcePolicies.set(queue, asDocument(p.PolicyDocument, queue));
     }
     lambdaPermissionsOf(stack, resourcePolicies);
   }

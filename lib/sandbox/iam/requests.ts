@@ -120,32 +120,32 @@ export function busArnOf(target: CallTarget, nameOrArn: string | undefined): str
     : `arn:aws:events:${target.region}:${target.account}:event-bus/${name}`;
 }
 
+/** A call that needs one action on one resource (`service` is the action's prefix). */
+function singleCall(action: string, resource: string, items = 1, operation = action): CallDescription {
+  return {
+    service: action.slice(0, action.indexOf(':')),
+    operation,
+    items,
+    requests: [{ action, resource }],
+  };
+}
+
 /** PutEvents of `entries` on one bus (each entry is an item; the size is the entries' JSON). */
 export function putEventsCall(busArn: string, entries: number): CallDescription {
-  return {
-    service: 'events',
-    operation: 'events:PutEvents',
-    items: entries,
-    requests: [{ action: 'events:PutEvents', resource: busArn }],
-  };
+  return singleCall('events:PutEvents', busArn, entries);
 }
 
 /** Lambda Invoke of one function (by Step Functions or an EventBridge rule). */
 export function invokeCall(functionArn: string): CallDescription {
-  return {
-    service: 'lambda',
-    operation: 'lambda:Invoke',
-    items: 1,
-    requests: [{ action: 'lambda:InvokeFunction', resource: functionArn }],
-  };
+  return singleCall('lambda:InvokeFunction', functionArn, 1, 'lambda:Invoke');
 }
 
 /** StartExecution of one state machine (by an EventBridge rule). */
 export function startExecutionCall(stateMachineArn: string): CallDescription {
-  return {
-    service: 'states',
-    operation: 'states:StartExecution',
-    items: 1,
-    requests: [{ action: 'states:StartExecution', resource: stateMachineArn }],
-  };
+  return singleCall('states:StartExecution', stateMachineArn);
+}
+
+/** SendMessage to one queue (EventBridge handing a given-up event to a target's dead-letter queue). */
+export function sendMessageCall(queueArn: string): CallDescription {
+  return singleCall('sqs:SendMessage', queueArn);
 }

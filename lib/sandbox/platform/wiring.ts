@@ -12,6 +12,7 @@ import {
   type IamEnforcement,
   invokeCall,
   putEventsCall,
+  sendMessageCall,
   startExecutionCall,
 } from '../iam/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
@@ -166,7 +167,9 @@ export function wireRules(
         id: target.id,
         deliver,
         ...(target.retryPolicy ? { retryPolicy: target.retryPolicy } : {}),
-        ...(target.deadLetterArn ? { deadLetter: deadLetterSink(host, target) } : {}),
+        ...(target.deadLetterArn
+          ? { deadLetter: deadLetterSink(host, target, ruleArnOf(host, rule), ctx) }
+          : {}),
       });
     }
     if (targets.length === 0) continue;
@@ -176,8 +179,15 @@ export function wireRules(
   return { wired, skipped };
 }
 
-function deadLetterSink(host: BusHost, target: TargetSpec) {
+/**
+ * Where a target's given-up deliveries go: its dead-letter queue, which EventBridge sends to as itself on
+ * behalf of the rule (the queue's policy must allow it, or the event is dropped).
+ */
+function deadLetterSink(host: BusHost, target: TargetSpec, ruleArn: string, ctx: WiringContext) {
   return async (event: EventBridgeEvent, error: unknown) => {
+    const queueArn = target.deadLetterArn as string;
+    if (ctx.iam)
+      await ctx.iam.require(ctx.iam.ruleServiceCaller(ruleArn), sendMessageCall(queueArn), sizeOf(event));
     host.deadLetters.push({
       queueArn: target.deadLetterArn as string,
       targetId: target.id,

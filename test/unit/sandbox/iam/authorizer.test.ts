@@ -16,6 +16,14 @@ const role = (account: string, env: string, region: string, name: string): Calle
   label: `${region}/${name}`,
 });
 
+/** EventBridge acting for a rule on dev's eu-west-1 bus (a Lambda target, a dead-letter queue). */
+const ruleOnBus = (rule: string): Caller => ({
+  kind: 'service',
+  service: 'events.amazonaws.com',
+  sourceArn: `arn:aws:events:eu-west-1:${DEV}:rule/multiactive-dev-bus/${rule}`,
+  label: rule,
+});
+
 let dev: IamModel;
 let prod: IamModel;
 beforeAll(() => {
@@ -120,14 +128,18 @@ describe('IAM over the synthesized templates (iam-simulate)', () => {
 
   it('lets EventBridge invoke the applier for the apply rule only (the function resource policy)', async () => {
     const applier = `arn:aws:lambda:eu-west-1:${DEV}:function:multiactive-dev-applier`;
-    const byRule = (rule: string): Caller => ({
-      kind: 'service',
-      service: 'events.amazonaws.com',
-      sourceArn: `arn:aws:events:eu-west-1:${DEV}:rule/multiactive-dev-bus/${rule}`,
-      label: rule,
-    });
-    expect(await allowed(dev, byRule('multiactive-dev-apply'), 'lambda:InvokeFunction', applier)).toBe(true);
-    expect(await allowed(dev, byRule('someone-elses-rule'), 'lambda:InvokeFunction', applier)).toBe(false);
+    expect(await allowed(dev, ruleOnBus('multiactive-dev-apply'), 'lambda:InvokeFunction', applier)).toBe(
+      true,
+    );
+    expect(await allowed(dev, ruleOnBus('someone-elses-rule'), 'lambda:InvokeFunction', applier)).toBe(false);
+  });
+
+  it("lets EventBridge hand the apply rule's given-up events to its dead-letter queue, and no other rule's", async () => {
+    const queue = `arn:aws:sqs:eu-west-1:${DEV}:multiactive-dev-apply-dead-letters`;
+    expect(await allowed(dev, ruleOnBus('multiactive-dev-apply'), 'sqs:SendMessage', queue)).toBe(true);
+    expect(await allowed(dev, ruleOnBus('multiactive-dev-to-us-east-1'), 'sqs:SendMessage', queue)).toBe(
+      false,
+    );
   });
 
   it("lets each state machine's role invoke the region's runbook function and nothing else", async () => {

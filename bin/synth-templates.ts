@@ -3,7 +3,7 @@
  * `{ "<stack name>": <template> }` as JSON to the file named by the second argument. Run by the sandbox
  * in a child process, so aws-cdk-lib's memory goes away with it: `node --import tsx bin/synth-templates.ts dev out.json`.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { unbundledContext } from '../cdk/app-context.ts';
 import { createEnvironment } from '../cdk/stacks/environment.ts';
@@ -21,4 +21,7 @@ const names = [...Object.values(stacks.foundation), ...Object.values(stacks.regi
   (s) => s.stackName,
 );
 const templates = Object.fromEntries(names.map((name) => [name, assembly.getStackByName(name).template]));
-writeFileSync(out, JSON.stringify(templates));
+// Written aside and renamed: test files synthesizing the same environment in parallel never read half a file.
+const partial = `${out}.${process.pid}.partial`;
+writeFileSync(partial, JSON.stringify(templates));
+renameSync(partial, out);

@@ -1,9 +1,8 @@
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ACCESS } from '../../cdk/constructs/access-table.ts';
-import { loadTopology } from '../../lib/config/index.ts';
 import type { CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
-import { synthesizeEnvironment } from '../support/templates.ts';
+import { shippedTemplates } from '../support/templates.ts';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
@@ -21,9 +20,9 @@ function statementsOf(templates: Record<string, CfnTemplate>): Array<[string, st
 }
 
 const environments: Record<string, Record<string, CfnTemplate>> = {};
-beforeAll(() => {
-  for (const env of ['dev', 'prod']) environments[env] = synthesizeEnvironment(loadTopology(env)).templates;
-}, 120_000);
+beforeAll(async () => {
+  for (const env of ['dev', 'prod'] as const) environments[env] = (await shippedTemplates(env)).templates;
+}, 180_000);
 
 describe.each(['dev', 'prod'])('least-privilege grants in %s', (env) => {
   it('attaches no managed policy to any role (function logs are granted on their own log group)', () => {

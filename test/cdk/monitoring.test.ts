@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology, parseTopology } from '../../lib/config/index.ts';
 import type { CfnResource, CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
-import { synthesizeEnvironment } from '../support/templates.ts';
+import { shippedTemplates, synthesizeEnvironment } from '../support/templates.ts';
 
 type Resources = Record<string, CfnResource>;
 const ofType = (template: CfnTemplate, type: string) =>
@@ -31,9 +31,9 @@ const ref = (id: string) => ({ Ref: id });
 let dev: Record<string, CfnTemplate>;
 let prod: Record<string, CfnTemplate>;
 let mailed: Record<string, CfnTemplate>;
-beforeAll(() => {
-  dev = synthesizeEnvironment(loadTopology('dev')).templates;
-  prod = synthesizeEnvironment(loadTopology('prod')).templates;
+beforeAll(async () => {
+  dev = (await shippedTemplates('dev')).templates;
+  prod = (await shippedTemplates('prod')).templates;
   mailed = synthesizeEnvironment(
     parseTopology({ ...loadTopology('dev'), monitoring: { alarmEmail: 'oncall@acme.io' } }),
   ).templates;

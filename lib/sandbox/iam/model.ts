@@ -1,5 +1,5 @@
-import { resourcesOfType, type StackEnvironment } from '../cdk/intrinsics.ts';
-import type { CfnTemplate } from '../cdk/templates.ts';
+import { resourcesOfType } from '../cdk/intrinsics.ts';
+import type { DeployedTemplate } from '../cdk/stacks.ts';
 import { TemplateTranslationError } from '../errors.ts';
 
 /** An IAM policy document as the templates hold it, intrinsics resolved. */
@@ -32,11 +32,7 @@ export interface IamModel {
   readonly resourcePolicies: ReadonlyMap<string, PolicyDocument>;
 }
 
-/** One synthesized stack and where it is deployed. */
-export interface DeployedTemplate {
-  readonly template: CfnTemplate;
-  readonly env: StackEnvironment;
-}
+export type { DeployedTemplate } from '../cdk/stacks.ts';
 
 const roleArnOf = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
 
@@ -113,6 +109,48 @@ function lambdaPermissionsOf(deployed: DeployedTemplate, policies: Map<string, P
   }
 }
 
+/** Which role each function and state machine of a stack runs as. */
+function executionRolesOf(
+  deployed: DeployedTemplate,
+  functionRoles: Map<string, string>,
+  stateMachineRoles: Map<string, string>,
+): void {
+  const { template, env } = deployed;
+  for (const { properties: p } of resourcesOfType(template, 'AWS::Lambda::Function', env)) {
+    functionRoles.set(
+      `arn:aws:lambda:${env.region}:${env.account}:function:${String(p.FunctionName)}`,
+      String(p.Role),
+    );
+  }
+  for (const { logicalId, properties: p } of resourcesOfType(
+    template,
+    'AWS::StepFunctions::StateMachine',
+    env,
+  )) {
+    const name = typeof p.StateMachineName === 'string' ? p.StateMachineName : logicalId;
+    stateMachineRoles.set(
+      `arn:aws:states:${env.region}:${env.account}:stateMachine:${name}`,
+      String(p.RoleArn),
+    );
+  }
+}
+
+/** The resource policies of a stack: buses, queues (dead letters) and functions. */
+function resourcePoliciesOf(deployed: DeployedTemplate, policies: Map<string, PolicyDocument>): void {
+  const { template, env } = deployed;
+  for (const { properties: p } of resourcesOfType(template, 'AWS::Events::EventBus', env)) {
+    if (p.Policy === undefined) continue;
+    const arn = `arn:aws:events:${env.region}:${env.account}:event-bus/${String(p.Name)}`;
+    policies.set(arn, asDocument(p.Policy, arn));
+  }
+  for (const { properties: p } of resourcesOfType(template, 'AWS::SQS::QueuePolicy', env)) {
+    // `Queues` holds Refs, which the sandbox resolves to the queues' ARNs.
+    for (const queue of (p.Queues as string[] | undefined) ?? [])
+      policies.set(queue, asDocument(p.PolicyDocument, queue));
+  }
+  lambdaPermissionsOf(deployed, policies);
+}
+
 /** Builds the model from every stack of an environment. */
 export function iamModelOf(deployed: readonly DeployedTemplate[]): IamModel {
   const account = deployed[0]?.env.account ?? '000000000000';
@@ -123,33 +161,8 @@ export function iamModelOf(deployed: readonly DeployedTemplate[]): IamModel {
   const stateMachineRoles = new Map<string, string>();
   const resourcePolicies = new Map<string, PolicyDocument>();
   for (const stack of deployed) {
-    const { template, env } = stack;
-    for (const { properties: p } of resourcesOfType(template, 'AWS::Lambda::Function', env)) {
-      const arn = `arn:aws:lambda:${env.region}:${env.account}:function:${String(p.FunctionName)}`;
-      functionRoles.set(arn, String(p.Role));
-    }
-    for (const { logicalId, properties: p } of resourcesOfType(
-      template,
-      'AWS::StepFunctions::StateMachine',
-      env,
-    )) {
-      const name = typeof p.StateMachineName === 'string' ? p.StateMachineName : logicalId;
-      stateMachineRoles.set(
-        `arn:aws:states:${env.region}:${env.account}:stateMachine:${name}`,
-        String(p.RoleArn),
-      );
-    }
-    for (const { properties: p } of resourcesOfType(template, 'AWS::Events::EventBus', env)) {
-      if (p.Policy === undefined) continue;
-      const arn = `arn:aws:events:${env.region}:${env.account}:event-bus/${String(p.Name)}`;
-      resourcePolicies.set(arn, asDocument(p.Policy, arn));
-    }
-    for (const { properties: p } of resourcesOfType(template, 'AWS::SQS::QueuePolicy', env)) {
-      // `Queues` holds Refs, which the sandbox resolves to the queues' ARNs.
-      for (const queue of (p.Queues as string[] | undefined) ?? [])
-        resourcePolicies.set(queue, asDocument(p.PolicyDocument, queue));
-    }
-    lambdaPermissionsOf(stack, resourcePolicies);
+    executionRolesOf(stack, functionRoles, stateMachineRoles);
+    resourcePoliciesOf(stack, resourcePolicies);
   }
   return { account, roles, functionRoles, stateMachineRoles, resourcePolicies };
 }

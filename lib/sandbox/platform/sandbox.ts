@@ -5,11 +5,12 @@ import { createRegistry } from '../../model/index.ts';
 import { streamMappingsOf } from '../cdk/event-sources.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
+import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
 import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
-import { type DeployedTemplate, IamEnforcement, invokeCall } from '../iam/index.ts';
+import { IamEnforcement, invokeCall } from '../iam/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
 import { type ExecutionResult, StateMachineRunner } from '../state-machines/runner.ts';
 import { WanNetwork } from '../wan/index.ts';
@@ -41,30 +42,6 @@ export interface SandboxOptions {
   /** Overrides of single timers on top of the default or `fast` set (benchmarks pin health checks). */
   readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
-}
-
-/** The region hosting the global pieces (Route 53 alarms and their rules), as in GlobalStack. */
-const GLOBAL_REGION = 'us-east-1';
-
-/** Every stack of an environment, as cdk/stacks/environment.ts names them (foundations, cells, global). */
-function stackNamesOf(topology: Topology): string[] {
-  const env = topology.name;
-  return [
-    ...regionNames(topology).map((r) => `multiactive-${env}-${r}-foundation`),
-    ...regionNames(topology).map((r) => `multiactive-${env}-${r}`),
-    `multiactive-${env}-global`,
-  ];
-}
-
-/** Where each stack is deployed: a foundation or a cell in its region, the global stack in us-east-1. */
-function deployedTemplates(env: string, account: string, templates: StackTemplates): DeployedTemplate[] {
-  return Object.entries(templates).map(([name, template]) => {
-    const scope = name.slice(`multiactive-${env}-`.length).replace(/-foundation$/, '');
-    return {
-      template,
-      env: { region: scope === 'global' ? GLOBAL_REGION : scope, account, stackName: name },
-    };
-  });
 }
 
 /** The first `count` regions of a topology, as a topology (latencies kept for the regions left). */
@@ -159,7 +136,7 @@ export class Sandbox {
         }),
     );
     log(`starting ${names.length} DynamoDB Local JVMs and loading the CDK templates...`);
-    const stackNames = stackNamesOf(full);
+    const stackNames = environmentStackNames(full.name, regionNames(full));
     // Every boot is let to finish before a failure is thrown, so that no JVM outlives a failed start.
     const [loaded, ...booted] = await Promise.allSettled([
       loadTemplates({
@@ -191,10 +168,11 @@ export class Sandbox {
   private async assemble(templates: StackTemplates, options: SandboxOptions): Promise<void> {
     const env = (region: string): StackEnvironment => ({ region, account: this.topology.account });
     this.iamRef = IamEnforcement.fromTemplates(
-      deployedTemplates(this.topology.name, this.topology.account, templates),
+      deployedTemplatesOf(this.topology.name, this.topology.account, templates),
       (denial) =>
         this.log(`IAM: AccessDeniedException for ${denial.caller} (${denial.operation}): ${denial.message}`),
     );
+    await this.iamRef.warmUp();
     for (const region of this.regions) region.enforce(this.iamRef);
     const stackOf = (region: string) => templates[`multiactive-${this.topology.name}-${region}`];
     for (const region of this.regions) {

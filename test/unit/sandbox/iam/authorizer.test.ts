@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology } from '../../../../lib/config/index.ts';
 import { type Caller, IamAuthorizer, type IamModel, iamModelOf } from '../../../../lib/sandbox/iam/index.ts';
-import { synthesizeEnvironment } from '../../../support/templates.ts';
+import { shippedTemplates } from '../../../support/templates.ts';
 
 const DEV = '111111111111';
 const PROD = '222222222222';
@@ -26,10 +25,10 @@ const ruleOnBus = (rule: string): Caller => ({
 
 let dev: IamModel;
 let prod: IamModel;
-beforeAll(() => {
-  dev = iamModelOf(synthesizeEnvironment(loadTopology('dev')).deployed);
-  prod = iamModelOf(synthesizeEnvironment(loadTopology('prod')).deployed);
-}, 120_000);
+beforeAll(async () => {
+  dev = iamModelOf((await shippedTemplates('dev')).deployed);
+  prod = iamModelOf((await shippedTemplates('prod')).deployed);
+}, 180_000);
 
 async function allowed(model: IamModel, caller: Caller, action: string, resource: string): Promise<boolean> {
   return (await new IamAuthorizer(model).decide(caller, { action, resource })).allowed;

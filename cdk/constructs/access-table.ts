@@ -22,6 +22,8 @@ export const TABLE_OPS = {
   /** ConditionCheck items in a transaction (fencing guards). */
   guard: ['dynamodb:ConditionCheckItem'],
   delete: ['dynamodb:DeleteItem'],
+  /** BatchWriteItem (IAM checks the batch action, whatever puts or deletes it carries). */
+  batchWrite: ['dynamodb:BatchWriteItem'],
   scan: ['dynamodb:Scan'],
 } as const;
 export type TableOp = keyof typeof TABLE_OPS;
@@ -89,15 +91,32 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['events'],
         in: 'peers',
-        ops: ['read', 'put'],
+        ops: ['read', 'put', 'guard'],
         when: quorumAck,
-        why: "core.ack quorum: a conditional put of the event into the nearest peer's log (read back on a retry)",
+        why:
+          "core.ack quorum: the run copied into a peer's log only on top of the writer's predecessor (a check of " +
+          "its slot) in one transaction with the seal check of the peer's partition entry (control, above); " +
+          "a lagging peer's log read back",
+      },
+      {
+        tables: ['replication'],
+        in: 'peers',
+        ops: ['put'],
+        when: quorumAck,
+        why: "core.ack quorum: the copy's marker in the peer's replication table, which Failover's CollectCopies reads",
       },
     ],
     buses: [],
   },
   publisher: {
-    tables: [],
+    tables: [
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read', 'put', 'batchWrite'],
+        why: 'publish holds: events it failed to publish (put), listed oldest first, released in batches once published',
+      },
+    ],
     buses: [{ in: 'local', why: 'local-origin events from the stream onto the local bus' }],
   },
   applier: {
@@ -112,7 +131,9 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         tables: ['replication'],
         in: 'local',
         ops: ['read', 'put', 'update', 'delete', 'guard'],
-        why: 'watermarks (update), parked core events (put, delete once applied), conflict records (guarded)',
+        why:
+          'watermarks (update), parked core events and their index (put, delete once applied), conflict ' +
+          'records (guarded; a resolved one leaves the open index) and lww audit records',
       },
       {
         tables: ['quarantine'],
@@ -128,7 +149,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   'lag-monitor': {
     tables: [
       { tables: ['events'], in: 'local', ops: ['put'], why: 'heartbeats through the pipeline' },
-      { tables: ['replication'], in: 'local', ops: ['read'], why: 'watermarks for the lag metric' },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read'],
+        why: 'watermarks for the lag metric; the oldest publish hold, which the heartbeat announces',
+      },
     ],
     buses: [],
   },
@@ -143,20 +169,33 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['events'],
         in: 'all',
-        ops: ['put', 'delete'],
-        why: "Failback's core-orphan queueing rewrites the returning region's log from the fork to the home's",
+        ops: ['put', 'delete', 'guard'],
+        why:
+          "Repair and Failback settle a forked core log in every region: the home's branch delivered, a losing " +
+          "branch retired (deleted once queued); Failover's CollectCopies copies a run on top of its predecessor " +
+          "(checked) into the new home's log",
       },
       {
         tables: ['state'],
         in: 'all',
         ops: ['read', 'put'],
-        why: "Switchover verify compares rows across regions; the core-orphan rewrite puts the home's row",
+        why:
+          "Switchover verify and Repair's row digests compare rows across regions; a settled or retired branch " +
+          'rebuilds the row from its log (a put conditional on the row read)',
       },
       {
         tables: ['replication'],
         in: 'all',
         ops: ['read', 'put', 'update'],
-        why: 'watermarks, and conflict records opened in every region (core orphans, resolutions)',
+        why:
+          'watermarks; conflict records opened in every region (retired core branches, orphans); quorum copy ' +
+          'markers read by CollectCopies and written with the copies it makes',
+      },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['delete'],
+        why: 'ResolveConflict marks the records resolved where it runs, taking them out of the open index',
       },
       {
         tables: ['control'],

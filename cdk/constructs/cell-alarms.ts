@@ -28,6 +28,9 @@ export interface CellAlarmsProps {
   readonly deadLetterQueues: ReadonlyArray<readonly [string, sqs.IQueue]>;
 }
 
+/** Runbooks whose failure may leave partitions with another home than planned, or fenced. */
+const REHOME_RUNBOOKS: ReadonlySet<string> = new Set(['Switchover', 'Failback']);
+
 /** A publisher this far behind its stream delays every replication link by as much. */
 const ITERATOR_AGE_ALARM_MS = 60_000;
 
@@ -145,7 +148,9 @@ export class CellAlarms extends Construct {
       const period = { period: Duration.minutes(5) };
       this.add(`Executions-${runbook}`, {
         alarmName: `multiactive-${topology.name}-${runbook}-failed`,
-        alarmDescription: `${runbook} executions failed or timed out`,
+        alarmDescription: REHOME_RUNBOOKS.has(runbook)
+          ? `${runbook} executions failed or timed out: read the error and cause (RollbackRefused names the partitions left with their current homes; after RollbackFailed they stay fenced)`
+          : `${runbook} executions failed or timed out`,
         metric: new cloudwatch.MathExpression({
           expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
           usingMetrics: { failed: machine.metricFailed(period), timedOut: machine.metricTimedOut(period) },

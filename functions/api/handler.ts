@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createApiHandler, multiRegionDeps } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
+import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import {
   QuarantineStore,
   ReplicationWatermarks,
@@ -26,9 +27,12 @@ const controlClients = Object.fromEntries(
     r.name,
     r.name === region
       ? runtime.doc
-      : DynamoDBDocumentClient.from(new DynamoDBClient({ region: r.name }), {
-          marshallOptions: { removeUndefinedValues: true },
-        }),
+      : DynamoDBDocumentClient.from(
+          new DynamoDBClient({ region: r.name, requestHandler: writePathRequestHandler(topology.fencing) }),
+          {
+            marshallOptions: { removeUndefinedValues: true },
+          },
+        ),
   ]),
 );
 
@@ -45,6 +49,7 @@ const multiRegion = multiRegionDeps({
   region,
   controlClients,
   controlTable: environment.TABLE_CONTROL,
+  replicationTable: environment.TABLE_REPLICATION,
   events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
   states: runtime.states,
   transport: new FetchPeerTransport({ endpoints }),
@@ -79,5 +84,6 @@ export const handler = createApiHandler({
   // Drained or not comes from the traffic breaker (control state); the body adds lag per origin.
   health: async () => ({ healthy: true, replication: await status() }),
   replicationStatus: status,
+  conflicts: statusDeps.conflicts,
   logError: (error) => logger.error('request failed', error as Error),
 });

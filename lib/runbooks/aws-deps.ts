@@ -6,7 +6,7 @@ import { regionNames } from '../config/topology.ts';
 import { ConflictRecordStore } from '../conflict/record-store.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { OWNERSHIP_DEFAULTS, PartitionMap } from '../ownership/partition-map.ts';
+import { PartitionMap } from '../ownership/partition-map.ts';
 import { QuorumRegister } from '../ownership/quorum-register.ts';
 import { DynamoPartitionSource } from '../repair/partition-source.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, toBusEntry } from '../replication/entries.ts';
@@ -50,14 +50,16 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     ),
     callTimeoutMs: options.topology.routing.forwardTimeoutMs,
   });
-  const map = new PartitionMap({ register, ...OWNERSHIP_DEFAULTS });
+  // The same lease and margin as the API's map: the hold an unfence sets must cover the homes' leases.
+  const { leaseMs, skewMarginMs } = options.topology.fencing;
+  const map = new PartitionMap({ register, leaseMs, skewMarginMs });
   const cell = (r: string): RegionCell => {
     const client = doc(r);
     const bus = eventBridgeBus({ client: new EventBridgeClient({ region: r }) });
     const watermarks = new WatermarkStore({ client, tableName: tables.replication });
     return {
       region: r,
-      source: new DynamoPartitionSource({ client, tableName: tables.events }),
+      source: new DynamoPartitionSource({ client, tableName: tables.events, stateTableName: tables.state }),
       async replay(events) {
         const items = events.map((e) => ({ entry: toBusEntry(e, options.busName) }));
         for (const chunk of chunkEntries(items, { maxBytes: DEFAULT_MAX_ENTRY_BYTES }))

@@ -187,6 +187,24 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
+  it('alarms on failed Switchover and Failback executions, naming RollbackRefused (partitions left with their homes)', () => {
+    for (const name of ['Switchover', 'Failback']) {
+      template().hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `multiactive-dev-${name}-failed`,
+        AlarmDescription: Match.stringLikeRegexp('RollbackRefused'),
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' }),
+            }),
+          }),
+        ]),
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
   it('runs all five runbooks, named per environment, traced and fully logged (dev logs execution data)', () => {
     for (const name of ['Switchover', 'Failover', 'Failback', 'Repair', 'ResolveConflict']) {
       template().hasResourceProperties('AWS::StepFunctions::StateMachine', {

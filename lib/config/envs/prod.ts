@@ -17,5 +17,10 @@ export const prod = defineTopology({
     'eu-west-1|ap-southeast-1': 91,
   },
   gtm: { policy: 'latency', healthCheck: { intervalSeconds: 10, failureThreshold: 3 } },
+  objectives: {
+    core: { rtoSeconds: 300, rpoSeconds: 0 },
+    important: { rtoSeconds: 120, rpoSeconds: 30 },
+    ordinary: { rtoSeconds: 120, rpoSeconds: 300 },
+  },
   tables: { deletionProtection: true, pointInTimeRecovery: true },
 });

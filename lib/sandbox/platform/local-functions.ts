@@ -69,6 +69,8 @@ export interface LocalFunctionDeps {
   readonly drained: () => boolean;
   /** Who each function runs as, and PutEvents authorization (default: no IAM). */
   readonly iam?: FunctionIam;
+  /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
+  readonly now?: () => number;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -122,6 +124,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
+    conflicts: stores.conflicts,
   });
   const apply = createApplier({
     region,
@@ -136,13 +139,14 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     conflicts: stores.conflicts,
     notifier: busConflictNotifier({ bus }),
     originReader: deps.originReader,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   const handleApi = api as unknown as LocalFunctions['api'];
   return {
     api: (event, context) => iam.as('api', () => handleApi(event, context)),
     publisher: (event) =>
       iam.as('publisher', async () => {
-        const report = await publishStreamRecords(event.Records, { region, bus });
+        const report = await publishStreamRecords(event.Records, { region, bus, holds: stores.holds });
         counters.published += report.published;
         counters.publishFailures += report.failures.length;
         return { batchItemFailures: report.batchItemFailures };
@@ -156,6 +160,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
           clock: stores.clock,
           heartbeats: stores.heartbeats,
           watermarks: stores.watermarks,
+          holds: stores.holds,
         }),
       ),
     runbook: (request: RunbookTaskRequest) => iam.as('runbook', () => deps.runbook(request)),

@@ -17,8 +17,13 @@ export interface RoutedRegion {
   /** Base URL of its API (known once its server listens; read at every use). */
   readonly apiUrl: string;
   readonly controlReplica: ControlReplica;
-  /** Its events table, for the quorum ack's direct writes (read when used). */
-  readonly eventsTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
+  /** Its tables the quorum ack writes to directly (read when used). */
+  readonly quorumTables: {
+    readonly client: DynamoDBDocumentClient;
+    readonly events: string;
+    readonly replication: string;
+    readonly control: string;
+  };
 }
 
 export interface RegionRoutingOptions {
@@ -29,6 +34,8 @@ export interface RegionRoutingOptions {
   readonly wan: WanNetwork;
   readonly clients: LocalClients;
   readonly stores: RegionStores;
+  /** The region's wall clock (skewable): leases, `activeFrom` and replication lag read it. */
+  readonly now: () => number;
 }
 
 /** Region -> API base URL, each read when used: the ports are known only once the servers listen. */
@@ -52,6 +59,7 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
   const watermarks = new ReplicationWatermarks({
     store: stores.watermarks,
     heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    now: options.now,
   });
   return multiRegionDeps({
     topology,
@@ -63,22 +71,24 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     controlTable: stores.tables.control,
     events: { client: options.clients.doc, tableName: stores.tables.events },
     states: stores.states,
-    // core.ack 'quorum': each peer's events table, written directly across the WAN.
-    quorumPeers: peers.map((peer) =>
-      dynamoQuorumPeer({
+    // core.ack 'quorum': each peer's tables, written directly across the WAN.
+    replicationTable: stores.tables.replication,
+    quorumPeers: peers.map((peer) => {
+      const { client, ...tables } = peer.quorumTables;
+      return dynamoQuorumPeer({
         region: peer.name,
-        client: wanDocumentClient(self.name, peer.name, peer.eventsTable.client, wan),
-        tableName: peer.eventsTable.tableName,
-      }),
-    ),
+        client: wanDocumentClient(self.name, peer.name, client, wan),
+        tables,
+      });
+    }),
     transport: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
     endpoints,
     lag: watermarks,
     watermarks,
-    leaseMs: timing.leaseMs,
-    skewMarginMs: timing.skewMarginMs,
+    fencing: timing.fencing,
     controlCallTimeoutMs: 2_000,
     // The GTM probes /health every healthIntervalMs: a drain shows by the next probe or so.
     trafficRefreshMs: Math.min(timing.healthIntervalMs, 5_000),
+    now: options.now,
   });
 }

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import type { MultiRegion } from '../../api/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
@@ -59,7 +60,12 @@ export class SandboxRegion {
   readonly name: string;
   readonly options: SandboxRegionOptions;
   readonly deadLetters: DeadLetter[] = [];
-  /** The wall clock under every HLC of the region (the chaos nemesis skews it). */
+  /** Stream records the publisher gave up on: the event source mapping's on-failure destination (an SQS DLQ in AWS). */
+  readonly streamDeadLetters: Array<{ readonly record: DynamoDBRecord; readonly error: string }> = [];
+  /**
+   * The region's wall clock (the chaos nemesis skews it): under every HLC of the region, and read by its
+   * ownership (leases, `activeFrom`), applier, replication lag and runbook tasks.
+   */
   readonly wallClock = new SkewableClock();
   drained = false;
   private dynamo: DynamoLocal | undefined;
@@ -149,6 +155,7 @@ export class SandboxRegion {
       wan,
       clients,
       stores,
+      now: this.wallClock.now,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -169,6 +176,7 @@ export class SandboxRegion {
       runbook: input.runbook(this),
       drained: () => this.drained,
       iam: this.functionIamRef,
+      now: this.wallClock.now,
     });
     this.wired = { functions, multiRegion, mapping: input.mapping };
   }
@@ -195,9 +203,16 @@ export class SandboxRegion {
     return this.requireBuilt().replica;
   }
 
-  get eventsTable(): { client: DynamoDBDocumentClient; tableName: string } {
+  /** The tables a peer's quorum ack writes to (events, copy markers, seal check). */
+  get quorumTables(): {
+    client: DynamoDBDocumentClient;
+    events: string;
+    replication: string;
+    control: string;
+  } {
     const { clients, stores } = this.requireBuilt();
-    return { client: clients.doc, tableName: stores.tables.events };
+    const { events, replication, control } = stores.tables;
+    return { client: clients.doc, events, replication, control };
   }
 
   get functions(): LocalFunctions {
@@ -295,8 +310,10 @@ export class SandboxRegion {
         const result = await functions.publisher(event);
         return mapping.reportBatchItemFailures ? result : { batchItemFailures: [] };
       },
-      onFailure: async (records, error) =>
-        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`),
+      onFailure: async (records, error) => {
+        for (const record of records) this.streamDeadLetters.push({ record, error: String(error) });
+        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`);
+      },
       onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
     });
     // The event source mapping reads the stream with the publisher's role.

@@ -29,11 +29,11 @@ export function replicationLagMetric(from: string, to: string): cloudwatch.Metri
   });
 }
 
-/** Conflicts the applier of `region` detected (concurrent writes from different regions). */
-export function conflictsMetric(region: string): cloudwatch.Metric {
+/** A count the applier of `region` publishes (5-minute sums). */
+function applierCount(metricName: string, region: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
-    metricName: 'ConflictsDetected',
+    metricName,
     dimensionsMap: { service: QUARANTINE_METRIC_SERVICE },
     statistic: cloudwatch.Stats.SUM,
     period: Duration.minutes(5),
@@ -41,16 +41,14 @@ export function conflictsMetric(region: string): cloudwatch.Metric {
   });
 }
 
+/** Conflicts the applier of `region` detected (concurrent writes from different regions). */
+export function conflictsMetric(region: string): cloudwatch.Metric {
+  return applierCount('ConflictsDetected', region);
+}
+
 /** Events the applier of `region` quarantined. */
 export function quarantineMetric(region: string): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName: 'QuarantinedEvents',
-    dimensionsMap: { service: QUARANTINE_METRIC_SERVICE },
-    statistic: cloudwatch.Stats.SUM,
-    period: Duration.minutes(5),
-    region,
-  });
+  return applierCount('QuarantinedEvents', region);
 }
 
 /** Messages waiting in a named dead-letter queue of `region`. */

@@ -25,10 +25,15 @@ export interface CollectReport {
 }
 
 /** A region's tables as a quorum peer (the runbook writes and reads them directly). */
-export function cellPeer(deps: RunbookDeps, region: string): QuorumPeer {
+export function cellPeer(
+  deps: RunbookDeps,
+  region: string,
+  queueIn: readonly string[] = [region],
+): QuorumPeer {
   const cell = deps.cell(region);
   const { client, events, replication, control } = cell.tables;
-  const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), [cell]))(cell);
+  const queues = queueIn.map((r) => deps.cell(r));
+  const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queues))(cell);
   return dynamoQuorumPeer({ region, client, tables: { events, replication, control }, retire });
 }
 
@@ -224,7 +229,8 @@ async function collectAggregate(
     await Promise.all(
       others.map((region) =>
         copyToPeer({
-          peer: cellPeer(deps, region),
+          // A peer's losing branch is queued in every region the collection reached, as Repair does.
+          peer: cellPeer(deps, region, input.read),
           events: tail,
           epoch: input.epoch,
           home: homeLogOf(home, tail[0]!),

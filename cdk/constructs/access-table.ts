@@ -201,9 +201,11 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       },
       {
         tables: ['replication'],
-        in: 'local',
+        in: 'all',
         ops: ['delete'],
-        why: 'ResolveConflict marks the records resolved where it runs, taking them out of the open index',
+        why:
+          'ResolveConflict marks the records resolved where it runs, taking them out of the open index; ' +
+          "settling a forked core log clears the events each region's applier parked for it",
       },
       {
         tables: ['control'],

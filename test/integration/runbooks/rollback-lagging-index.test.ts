@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
-import type { PartitionEventSource } from '../../../lib/repair/index.ts';
 import {
   createRunbookDispatcher,
   RollbackRefusedError,
@@ -9,19 +8,11 @@ import {
 } from '../../../lib/runbooks/index.ts';
 import { type RegionName, sleep, startCluster } from '../routing/cluster.ts';
 import { CheckedAccounts } from './checked-history.ts';
-import { clusterRunbookDeps } from './runbook-cells.ts';
+import { clusterRunbookDeps, lagging } from './runbook-cells.ts';
 
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
 const PARTITIONS = 256;
-
-/** A region's by-partition index that has not caught up with some events yet (a GSI is eventually consistent). */
-function lagging(source: PartitionEventSource, hidden: ReadonlySet<string>): PartitionEventSource {
-  return {
-    listLeaves: async (p) => (await source.listLeaves(p)).filter((l) => !hidden.has(l.eventId)),
-    getEvents: async (p, ids) => (await source.getEvents(p, ids)).filter((e) => !hidden.has(e.eventId)),
-  };
-}
 
 /**
  * Review of issue 11, scenario 1's rule "Rollback must never move a partition whose new home has acknowledged

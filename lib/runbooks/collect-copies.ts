@@ -24,6 +24,11 @@ export interface CollectReport {
   readonly skipped?: string;
 }
 
+/** The deps' branch retirer (tests), else retireCoreBranch queueing in `queueIn`. */
+function retirerFor(deps: RunbookDeps, queueIn: readonly RegionCell[]) {
+  return deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queueIn);
+}
+
 /** A region's tables as a quorum peer (the runbook writes and reads them directly). */
 export function cellPeer(
   deps: RunbookDeps,
@@ -33,7 +38,7 @@ export function cellPeer(
   const cell = deps.cell(region);
   const { client, events, replication, control } = cell.tables;
   const queues = queueIn.map((r) => deps.cell(r));
-  const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queues))(cell);
+  const retire = retirerFor(deps, queues)(cell);
   return dynamoQuorumPeer({ region, client, tables: { events, replication, control }, retire });
 }
 
@@ -214,7 +219,7 @@ async function collectAggregate(
   if (losing.length > 0) {
     // Queued in the new home and in every survivor the collection read (the lost region is out of reach).
     const queueIn = [home, ...input.read.filter((r) => r !== input.home).map((r) => deps.cell(r))];
-    const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queueIn))(home);
+    const retire = retirerFor(deps, queueIn)(home);
     await retire({ losing, winning: run, reason: 'not-collected-at-failover' });
   }
   const adopted = run.filter((e) => !mine.has(e.eventId));

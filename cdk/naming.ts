@@ -24,6 +24,14 @@ export function regionalStackName(env: string, region: string): string {
   return `multiactive-${env}-${region}`;
 }
 
+/**
+ * CloudFormation stack name of a region's foundation: the replication bus and its resource policy, which
+ * every other stack's rules target. Deployed before any cell, so no rule ever names a bus that is missing.
+ */
+export function foundationStackName(env: string, region: string): string {
+  return `multiactive-${env}-${region}-foundation`;
+}
+
 /** CloudFormation stack name of the global pieces (GTM, health checks, failover triggers). */
 export function globalStackName(env: string): string {
   return `multiactive-${env}-global`;
@@ -73,25 +81,28 @@ export function healthAlarmArn(topology: Topology, region: string): string {
   return `arn:aws:cloudwatch:${GLOBAL_REGION}:${topology.account}:alarm:${healthAlarmName(topology.name, region)}`;
 }
 
-/** State machine names are the same in every region: `multiactive-<env>-<Runbook>`. */
-export function stateMachineName(env: string, runbook: RunbookName): string {
-  return `multiactive-${env}-${runbook}`;
-}
-
-export function stateMachineArn(topology: Topology, region: string, runbook: RunbookName): string {
-  return `arn:aws:states:${region}:${topology.account}:stateMachine:${stateMachineName(topology.name, runbook)}`;
-}
-
 /** The machine that runs every saga of the application (transfers), deployed in every region. */
 export const SAGA_MACHINE = 'Saga';
 
+/** A cell's state machines: the runbooks and the Saga machine. */
+export type MachineName = RunbookName | typeof SAGA_MACHINE;
+
+/** State machine names are the same in every region: `multiactive-<env>-<Runbook>`. */
+export function stateMachineName(env: string, machine: MachineName): string {
+  return `multiactive-${env}-${machine}`;
+}
+
+export function stateMachineArn(topology: Topology, region: string, machine: MachineName): string {
+  return `arn:aws:states:${region}:${topology.account}:stateMachine:${stateMachineName(topology.name, machine)}`;
+}
+
 export function sagaStateMachineName(env: string): string {
-  return `multiactive-${env}-${SAGA_MACHINE}`;
+  return stateMachineName(env, SAGA_MACHINE);
 }
 
 /** Built from the name: the functions that start executions need it before the machine exists. */
 export function sagaStateMachineArn(topology: Topology, region: string): string {
-  return `arn:aws:states:${region}:${topology.account}:stateMachine:${sagaStateMachineName(topology.name)}`;
+  return stateMachineArn(topology, region, SAGA_MACHINE);
 }
 
 /**
@@ -113,4 +124,45 @@ export function regionEndpoints(topology: Topology): Record<string, string> {
 /** Tables have the same name in every region (`lib/store/tables.ts`), so a peer's table ARN is known. */
 export function tableArn(topology: Topology, region: string, table: string): string {
   return `arn:aws:dynamodb:${region}:${topology.account}:table/${table}`;
+}
+
+/** IAM names at most 64 characters; role ARNs are pinned in bus policies, so names are deterministic. */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * Name of a role the platform creates: `multiactive-<env>-<scope>-<purpose>`, where scope is a region
+ * or `global`. Roles are account-wide, so the name carries both; bus policies name roles by ARN
+ * (`aws:PrincipalArn`), which only works when the name is known before the role exists.
+ */
+export function roleName(env: string, scope: string, purpose: string): string {
+  const name = `multiactive-${env}-${scope}-${purpose}`;
+  if (name.length > MAX_ROLE_NAME)
+    throw new Error(
+      `IAM role name ${name} is ${name.length} characters (at most ${MAX_ROLE_NAME}): use a shorter environment name`,
+    );
+  return name;
+}
+
+export function roleArn(topology: Topology, name: string): string {
+  return `arn:aws:iam::${topology.account}:role/${name}`;
+}
+
+/** The execution role of a cell's function (`api`, `publisher`, ...). */
+export function functionRoleName(env: string, region: string, fn: string): string {
+  return roleName(env, region, fn);
+}
+
+/** The role the forwarding rule on `from`'s bus assumes to put events on `to`'s bus. */
+export function forwardRoleName(env: string, from: string, to: string): string {
+  return roleName(env, from, `to-${to}`);
+}
+
+/** The role the global health rule assumes to hand `lost`'s alarm to its stand-in's bus. */
+export function healthForwardRoleName(env: string, lost: string): string {
+  return roleName(env, 'global', `health-${lost}`);
+}
+
+/** Name of a dead-letter queue: the same in every region, so dashboards in another region can name it. */
+export function queueName(env: string, purpose: string): string {
+  return `multiactive-${env}-${purpose}`;
 }

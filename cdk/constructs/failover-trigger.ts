@@ -4,7 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
-import { healthAlarmArn } from '../naming.ts';
+import { healthAlarmArn, queueName } from '../naming.ts';
 import { failoverDutiesOf } from './failover-duty.ts';
 import { failureQueue } from './queue-defaults.ts';
 
@@ -31,7 +31,10 @@ export class FailoverTrigger extends Construct {
     super(scope, id);
     const { topology, region, bus, failover } = props;
     const duties = failoverDutiesOf(topology, region);
-    this.deadLetters = duties.length > 0 ? failureQueue(this, 'DeadLetters') : undefined;
+    this.deadLetters =
+      duties.length > 0
+        ? failureQueue(this, 'DeadLetters', queueName(topology.name, 'failover-dead-letters'))
+        : undefined;
     this.rules = duties.map(
       (lost) =>
         new events.Rule(this, `Lost-${lost}`, {

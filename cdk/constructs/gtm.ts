@@ -5,11 +5,20 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RegionConfig, Topology } from '../../lib/config/index.ts';
-import { busArn, healthAlarmName, healthRuleArn, healthRuleName, regionHostName } from '../naming.ts';
+import {
+  busArn,
+  healthAlarmName,
+  healthForwardRoleName,
+  healthRuleArn,
+  healthRuleName,
+  queueName,
+  regionHostName,
+} from '../naming.ts';
+import { AlarmTopic } from './alarm-topic.ts';
 import { standInFor } from './failover-duty.ts';
 import { failureQueue } from './queue-defaults.ts';
 
@@ -38,11 +47,14 @@ export class Gtm extends Construct {
     super(scope, id);
     const { topology } = props;
     const { gtm } = topology;
-    this.topic = new sns.Topic(this, 'Topic', {
+    this.topic = new AlarmTopic(this, 'Notifications', {
       topicName: `multiactive-${topology.name}-gtm`,
-      enforceSSL: true,
-    });
-    this.deadLetters = gtm.autoFailover ? failureQueue(this, 'DeadLetters') : undefined;
+      email: topology.monitoring.alarmEmail,
+    }).topic;
+    this.deadLetters = gtm.autoFailover
+      ? failureQueue(this, 'DeadLetters', queueName(topology.name, 'gtm-dead-letters'))
+      : undefined;
+    if (this.deadLetters) this.alarmOnDeadLetters(topology, this.deadLetters);
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
       hostedZoneId: gtm.hostedZoneId,
       zoneName: gtm.hostedZoneName,
@@ -107,9 +119,25 @@ export class Gtm extends Construct {
     return alarm;
   }
 
+  /** A health alarm that could not reach its stand-in's bus started no Failover: someone must look. */
+  private alarmOnDeadLetters(topology: Topology, queue: sqs.IQueue): void {
+    const alarm = new cloudwatch.Alarm(this, 'DeadLettersNotEmpty', {
+      alarmName: `multiactive-${topology.name}-gtm-dead-letters`,
+      alarmDescription: 'A health alarm could not be forwarded to the region that starts its Failover',
+      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+  }
+
   private forwardToStandIn(topology: Topology, lost: string, alarm: cloudwatch.Alarm): void {
     const standIn = standInFor(topology, lost);
     const role = new iam.Role(this, `ForwardRole-${lost}`, {
+      // Named: the stand-in's bus policy admits this role by ARN.
+      roleName: healthForwardRoleName(topology.name, lost),
       assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
         conditions: { ArnEquals: { 'aws:SourceArn': healthRuleArn(topology, lost) } },
       }),

@@ -1,8 +1,10 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
 import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
+import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
 import { FailoverTrigger } from '../constructs/failover-trigger.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
@@ -29,6 +31,7 @@ export class RegionalStack extends Stack {
   /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
   public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
+  public readonly dashboard: CellDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { topology, region } = props;
@@ -40,11 +43,14 @@ export class RegionalStack extends Stack {
       topology,
       region,
       tables: this.tables,
-      bus: this.replication.bus,
     });
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
     this.api = new CellApi(this, 'Api', { topology, region, handler: this.functions.byName.api });
-    this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
+    this.runbooks = new Runbooks(this, 'Runbooks', {
+      env: topology.name,
+      fn: this.functions.byName.runbook,
+      logExecutionData: topology.monitoring.logExecutionData,
+    });
     this.sagas = new Sagas(this, 'Sagas', { topology, fn: this.functions.byName.saga });
     this.repairSchedule =
       repairScheduleOf(topology)?.region === region
@@ -56,22 +62,30 @@ export class RegionalStack extends Stack {
       bus: this.replication.bus,
       failover: this.runbooks.byName.Failover,
     });
-    this.alarms = new CellAlarms(this, 'Alarms', {
+    const deadLetterQueues: Array<readonly [string, sqs.IQueue]> = [
+      ['publisher-failures', this.functions.publisherFailures],
+      ['applier-failures', this.functions.applierFailures],
+      ['apply-dead-letters', this.replication.applyDeadLetters],
+      ['forward-dead-letters', this.replication.forwardDeadLetters],
+    ];
+    if (trigger.deadLetters) deadLetterQueues.push(['failover-dead-letters', trigger.deadLetters]);
+    if (this.repairSchedule)
+      deadLetterQueues.push(['repair-schedule-dead-letters', this.repairSchedule.deadLetters]);
+    const observed = {
       topology,
       region,
       functions: this.functions,
-      replication: this.replication,
       api: this.api,
-      failoverDeadLetters: trigger.deadLetters,
-      rehomeRunbooks: {
-        Switchover: this.runbooks.byName.Switchover,
-        Failback: this.runbooks.byName.Failback,
-      },
-    });
+      tables: this.tables,
+      runbooks: this.runbooks,
+      sagas: this.sagas,
+      deadLetterQueues,
+    };
+    this.alarms = new CellAlarms(this, 'Alarms', observed);
+    this.dashboard = new CellDashboard(this, 'Dashboard', { ...observed, alarms: this.alarms.alarms });
 
     new CfnOutput(this, 'ApiEndpoint', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });
-    new CfnOutput(this, 'BusArn', { value: this.replication.bus.eventBusArn });
     for (const name of RUNBOOK_NAMES) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: this.runbooks.byName[name].stateMachineArn });
     }

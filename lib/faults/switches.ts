@@ -16,6 +16,9 @@ export const BUG_SWITCHES = {
   'unbounded-inflight': 'core writes do not re-check the lease before the append (no in-flight bound)',
   'non-idempotent-confirm':
     'a saga Confirm step runs again when retried or duplicated (the example bank credits a transfer twice)',
+  'index-trusting-watermark':
+    "Switchover's CheckWatermark and Rollback compare core logs through the eventually consistent index",
+  'unfenced-refusal': 'a core command is decided (and refused) before the home lease is checked',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

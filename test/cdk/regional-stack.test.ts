@@ -39,7 +39,8 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     t.resourceCountIs('AWS::DynamoDB::Table', 6);
     t.resourceCountIs('AWS::Lambda::Function', 6);
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
-    t.resourceCountIs('AWS::Events::EventBus', 1);
+    // The bus lives in the region's foundation stack, deployed first.
+    t.resourceCountIs('AWS::Events::EventBus', 0);
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
@@ -101,21 +102,28 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it("lets only the peers' forwarding rules put events on the bus", () => {
+  it('denies PutEvents on its bus to every principal but the replication writers', () => {
     interface BusPolicy {
-      Statement: Array<{ Action: string; Condition: { ArnEquals: Record<string, string[]> } }>;
+      Statement: Array<{
+        Effect: string;
+        Principal: unknown;
+        Action: string;
+        Condition: Record<string, Record<string, string[]>>;
+      }>;
     }
-    const [bus] = Object.values(template().findResources('AWS::Events::EventBus'));
+    const [bus] = Object.values(templates[`${region}-foundation`]!.findResources('AWS::Events::EventBus'));
     expect(bus?.Properties.Name).toBe('multiactive-dev-bus');
-    const [statement] = (bus!.Properties.Policy as BusPolicy).Statement;
-    expect(statement?.Action).toBe('events:PutEvents');
-    const sources = statement?.Condition.ArnEquals['aws:SourceArn'] ?? [];
-    for (const peer of peers) {
-      expect(sources).toContain(
-        `arn:aws:events:${peer}:111111111111:rule/multiactive-dev-bus/multiactive-dev-to-${region}`,
-      );
-    }
-    expect(sources.filter((arn) => arn.includes('/multiactive-dev-bus/'))).toHaveLength(peers.length);
+    const statements = (bus!.Properties.Policy as BusPolicy).Statement;
+    expect(statements).toHaveLength(1);
+    const [deny] = statements;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'events:PutEvents' });
+    const writers = deny!.Condition.ArnNotEquals!['aws:PrincipalArn']!;
+    const role = (name: string) => `arn:aws:iam::111111111111:role/multiactive-dev-${name}`;
+    for (const peer of peers) expect(writers).toContain(role(`${peer}-to-${region}`));
+    for (const fn of ['publisher', 'applier', 'runbook']) expect(writers).toContain(role(`${region}-${fn}`));
+    for (const peer of peers) expect(writers).toContain(role(`${peer}-runbook`));
+    expect(writers).not.toContain(role(`${region}-api`));
+    expect(writers.filter((arn) => arn.includes('-to-'))).toHaveLength(peers.length);
   });
 
   it('forwards local-origin replication events to each peer bus with a role and a DLQ', () => {
@@ -158,7 +166,7 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it('alarms on lag from each peer with the Powertools dimension set', () => {
+  it('alarms on lag from each peer with the Powertools dimension set, and on quarantine, 5xx and errors', () => {
     for (const peer of peers) {
       template().hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'multiactive',
@@ -180,24 +188,30 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it('alarms on failed Switchover and Failback executions (a refused rollback among them)', () => {
+  it('alarms on failed Switchover and Failback executions, naming RollbackRefused (partitions left with their homes)', () => {
     for (const name of ['Switchover', 'Failback']) {
       template().hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `multiactive-dev-runbook-${name}-failed`,
-        Namespace: 'AWS/States',
-        MetricName: 'ExecutionsFailed',
+        AlarmName: `multiactive-dev-${name}-failed`,
+        AlarmDescription: Match.stringLikeRegexp('RollbackRefused'),
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' }),
+            }),
+          }),
+        ]),
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
       });
     }
   });
 
-  it('runs all five runbooks, named per environment, traced and fully logged', () => {
+  it('runs all five runbooks, named per environment, traced and fully logged (dev logs execution data)', () => {
     for (const name of ['Switchover', 'Failover', 'Failback', 'Repair', 'ResolveConflict']) {
       template().hasResourceProperties('AWS::StepFunctions::StateMachine', {
         StateMachineName: `multiactive-dev-${name}`,
         TracingConfiguration: { Enabled: true },
-        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
       });
     }
   });

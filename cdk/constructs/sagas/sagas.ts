@@ -48,7 +48,11 @@ export class Sagas extends Construct {
       ),
       timeout: SAGA_EXECUTION_TIMEOUT,
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: {
+        destination: logGroup,
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: props.topology.monitoring.logExecutionData,
+      },
     });
     acknowledge(
       this.machine,

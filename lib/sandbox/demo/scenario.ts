@@ -154,5 +154,6 @@ export async function runDemo(
     phases,
     killedAt,
     check,
+    iam: sandbox.iam.report(),
   };
 }

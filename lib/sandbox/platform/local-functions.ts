@@ -28,14 +28,21 @@ import {
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
+import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import type { RegionStores } from './region-stores.ts';
 
-/** The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). */
-export function localBusPort(bus: LocalEventBus): ReplicationBus {
+/**
+ * The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). The call is
+ * authorized like PutEvents on the bus's ARN: the caller's role and the bus's resource policy.
+ */
+export function localBusPort(bus: LocalEventBus, iam: FunctionIam = NO_FUNCTION_IAM): ReplicationBus {
   return {
-    putEvents: (entries: readonly BusEntry[]) =>
-      bus.putEvents(entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }))),
+    async putEvents(entries: readonly BusEntry[]) {
+      const copies = entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }));
+      await iam.putEvents(bus.arn, copies);
+      return bus.putEvents(copies);
+    },
   };
 }
 
@@ -77,6 +84,8 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
+  /** Who each function runs as, and PutEvents authorization (default: no IAM). */
+  readonly iam?: FunctionIam;
   /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
   readonly now?: () => number;
 }
@@ -98,8 +107,9 @@ export interface LocalFunctions {
 /** Builds the handlers of one region. */
 export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const { region, topology, stores } = deps;
+  const iam = deps.iam ?? NO_FUNCTION_IAM;
   const peers = peersOf(topology, region);
-  const bus = localBusPort(deps.bus);
+  const bus = localBusPort(deps.bus, iam);
   const counters: HandlerCounters = {
     applied: 0,
     duplicates: 0,
@@ -169,37 +179,43 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     originReader: deps.originReader,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
+  const handleApi = api as unknown as LocalFunctions['api'];
   return {
-    api: api as unknown as LocalFunctions['api'],
-    async publisher(event) {
-      const report = await publishStreamRecords(event.Records, { region, bus, holds: stores.holds });
-      counters.published += report.published;
-      counters.publishFailures += report.failures.length;
-      return { batchItemFailures: report.batchItemFailures };
-    },
-    async applier(event) {
-      const outcome = await apply(event.detail, event);
-      countOutcome(counters, outcome);
-      const hlc = (event.detail as { hlc?: unknown }).hlc;
-      const origin = (event.detail as { origin?: unknown }).origin;
-      if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
-        deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
-      }
-      return outcome;
-    },
-    lagMonitor: () =>
-      runLagMonitorTick({
-        region,
-        peers,
-        clock: stores.clock,
-        heartbeats: stores.heartbeats,
-        watermarks: stores.watermarks,
-        holds: stores.holds,
+    api: (event, context) => iam.as('api', () => handleApi(event, context)),
+    publisher: (event) =>
+      iam.as('publisher', async () => {
+        const report = await publishStreamRecords(event.Records, { region, bus, holds: stores.holds });
+        counters.published += report.published;
+        counters.publishFailures += report.failures.length;
+        return { batchItemFailures: report.batchItemFailures };
       }),
-    runbook: (request: RunbookTaskRequest) => deps.runbook(request),
-    saga: sagas.handler,
+    applier: (event) => iam.as('applier', () => applyOne(event)),
+    lagMonitor: () =>
+      iam.as('lag-monitor', () =>
+        runLagMonitorTick({
+          region,
+          peers,
+          clock: stores.clock,
+          heartbeats: stores.heartbeats,
+          watermarks: stores.watermarks,
+          holds: stores.holds,
+        }),
+      ),
+    runbook: (request: RunbookTaskRequest) => iam.as('runbook', () => deps.runbook(request)),
+    saga: (request) => iam.as('saga', () => sagas.handler(request)),
     counters,
   };
+
+  async function applyOne(event: EventBridgeEvent): Promise<ApplyOutcome> {
+    const outcome = await apply(event.detail, event);
+    countOutcome(counters, outcome);
+    const hlc = (event.detail as { hlc?: unknown }).hlc;
+    const origin = (event.detail as { origin?: unknown }).origin;
+    if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
+      deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
+    }
+    return outcome;
+  }
 }
 
 function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {

@@ -13,9 +13,11 @@ import { type LocalClients, localClients } from '../dynamodb/clients.ts';
 import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import { serveApi } from '../http-server.ts';
+import type { IamEnforcement } from '../iam/index.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
 import { StreamPoller } from '../streams/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
+import { type FunctionIam, functionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
 import { regionRouting } from './region-routing.ts';
@@ -77,6 +79,8 @@ export class SandboxRegion {
     | { functions: LocalFunctions; multiRegion: MultiRegion; mapping: StreamMappingSpec }
     | undefined;
   private poller: StreamPoller | undefined;
+  private iamRef: IamEnforcement | undefined;
+  private functionIamRef: FunctionIam = NO_FUNCTION_IAM;
   private server: Server | undefined;
   private port = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -112,6 +116,28 @@ export class SandboxRegion {
       tableName: stores.tables.control,
     });
     this.built = { clients, stores, bus, replica };
+  }
+
+  /**
+   * Puts IAM in front of the region: its SDK clients authorize every call for the caller of the moment,
+   * and its functions run as their roles (see lib/sandbox/iam). Called after boot(), before connect().
+   */
+  enforce(iam: IamEnforcement): void {
+    const { clients } = this.requireBuilt();
+    iam.instrument(clients.dynamodb, 'dynamodb', { region: this.name });
+    iam.instrument(clients.streams, 'streams', { region: this.name });
+    this.iamRef = iam;
+    this.functionIamRef = functionIam(iam, this.name, this.options.topology.name);
+  }
+
+  /** The sandbox's IAM (undefined when the region runs without templates). */
+  get iam(): IamEnforcement | undefined {
+    return this.iamRef;
+  }
+
+  /** Who this region's functions run as, and the local bus's PutEvents check. */
+  get functionIam(): FunctionIam {
+    return this.functionIamRef;
   }
 
   /**
@@ -165,6 +191,7 @@ export class SandboxRegion {
         },
       },
       drained: () => this.drained,
+      iam: this.functionIamRef,
       now: this.wallClock.now,
     });
     this.wired = { functions, multiRegion, mapping: input.mapping };
@@ -305,7 +332,9 @@ export class SandboxRegion {
       },
       onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
     });
-    await this.poller.start();
+    // The event source mapping reads the stream with the publisher's role.
+    const poller = this.poller;
+    await this.functionIamRef.as('publisher', () => poller.start());
     const tick = () => {
       functions
         .lagMonitor()

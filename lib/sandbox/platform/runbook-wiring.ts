@@ -1,7 +1,7 @@
 import { ulid } from 'ulid';
 import type { EventEnvelope } from '../../model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
-import { lagMs } from '../../replication/index.ts';
+import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, lagMs, toBusEntry } from '../../replication/index.ts';
 import { setRegionTraffic } from '../../resilience/index.ts';
 import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../runbooks/index.ts';
 import type { EventBridgeEvent } from '../eventbridge/index.ts';
@@ -46,6 +46,14 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     region: target.name,
     source,
     async replay(events) {
+      // In AWS a replay is PutEvents (in calls of 10) onto the receiving region's bus, by the runbook's
+      // role; the bus hands it to its applier. The sandbox authorizes those calls, then applies directly.
+      const entries = events.map((event) => ({ entry: toBusEntry(event, target.bus.name) }));
+      for (const chunk of chunkEntries(entries, { maxBytes: DEFAULT_MAX_ENTRY_BYTES }))
+        await from.functionIam.putEvents(
+          target.bus.arn,
+          chunk.map((c) => c.entry),
+        );
       await cross(async () => {
         for (const event of events) await target.functions.applier(busEvent(target.name, event));
       });

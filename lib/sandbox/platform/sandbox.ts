@@ -13,10 +13,12 @@ import { createRegistry } from '../../model/index.ts';
 import { streamMappingsOf } from '../cdk/event-sources.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
+import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
 import { ExecutionAlreadyExistsError, SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
+import { currentCaller, IamEnforcement, invokeCall, startExecutionCall } from '../iam/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
 import {
   type ExecutionDescription,
@@ -55,9 +57,6 @@ export interface SandboxOptions {
   readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
 }
-
-/** The region hosting the global pieces (Route 53 alarms and their rules), as in GlobalStack. */
-const GLOBAL_REGION = 'us-east-1';
 
 /** The first `count` regions of a topology, as a topology (latencies kept for the regions left). */
 function narrowed(topology: Topology, count: number): Topology {
@@ -107,6 +106,7 @@ export class Sandbox {
   version = '';
   private runner!: StateMachineRunner;
   private gtmRef: SandboxGtm | undefined;
+  private iamRef: IamEnforcement | undefined;
   private readonly log: (line: string) => void;
   private readonly started: Promise<ExecutionResult>[] = [];
   private readonly sagaRuns = new Set<Promise<ExecutionResult>>();
@@ -168,10 +168,7 @@ export class Sandbox {
         }),
     );
     log(`starting ${names.length} DynamoDB Local JVMs and loading the CDK templates...`);
-    const stackNames = [
-      ...regionNames(full).map((r) => `multiactive-${full.name}-${r}`),
-      `multiactive-${full.name}-global`,
-    ];
+    const stackNames = environmentStackNames(full.name, regionNames(full));
     // Every boot is let to finish before a failure is thrown, so that no JVM outlives a failed start.
     const [loaded, ...booted] = await Promise.allSettled([
       loadTemplates({
@@ -203,6 +200,13 @@ export class Sandbox {
   private async assemble(templates: StackTemplates, options: SandboxOptions): Promise<void> {
     this.version = createHash('sha256').update(JSON.stringify(templates)).digest('hex').slice(0, 12);
     const env = (region: string): StackEnvironment => ({ region, account: this.topology.account });
+    this.iamRef = IamEnforcement.fromTemplates(
+      deployedTemplatesOf(this.topology.name, this.topology.account, templates),
+      (denial) =>
+        this.log(`IAM: AccessDeniedException for ${denial.caller} (${denial.operation}): ${denial.message}`),
+    );
+    await this.iamRef.warmUp();
+    for (const region of this.regions) region.enforce(this.iamRef);
     const stackOf = (region: string) => templates[`multiactive-${this.topology.name}-${region}`];
     for (const region of this.regions) {
       const template = stackOf(region.name);
@@ -221,11 +225,12 @@ export class Sandbox {
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
     this.runner = new StateMachineRunner({
       machines,
-      invoke: async (region, functionName, payload) => {
+      invoke: async (region, functionName, payload, stateMachineArn) => {
         // A Saga execution of a killed region dies with it (its steps would otherwise write to the tables
         // of a region that is gone); the new home's sweep resumes the saga.
         if (this.region(region).isDown && functionName.endsWith('-saga'))
           throw new SandboxError(`${region} is down: ${functionName} cannot run`);
+        await this.authorizeTask(region, functionName, payload, stateMachineArn);
         return localInvoker({
           functions: this.region(region).functions,
           env: this.topology.name,
@@ -249,6 +254,7 @@ export class Sandbox {
         this.started.push(this.runner.run(region, name, input));
       },
       log: this.log,
+      iam: this.iam,
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
@@ -261,7 +267,11 @@ export class Sandbox {
     for (const { host, stack } of hosts) {
       const template = templates[stack];
       if (!template) continue;
-      const { wired, skipped } = wireRules(host, rulesOfTemplate(template, env(host.region)), ctx);
+      const { wired, skipped } = wireRules(
+        host,
+        rulesOfTemplate(template, { ...env(host.region), stackName: stack }),
+        ctx,
+      );
       this.wiredRules.push(...wired.map((w) => `${host.region}/${host.bus.name}: ${w}`));
       this.skippedTargets.push(...skipped);
     }
@@ -280,6 +290,41 @@ export class Sandbox {
       ...(options.dnsPort ? { dnsPort: options.dnsPort } : {}),
       onChange: (change) => void this.onHealthChange(change.region, change.healthy, change.detail),
     });
+  }
+
+  /**
+   * IAM over every AWS call of the sandbox, from the synthesized templates: `iam.report()` (calls checked
+   * and denied, the first denials) and `iam.usageRows()` (requests, items and bytes per service, caller
+   * and operation: see CallUsageRow).
+   */
+  get iam(): IamEnforcement {
+    if (!this.iamRef) throw new SandboxError('IAM is not set up before the templates are loaded');
+    return this.iamRef;
+  }
+
+  /**
+   * A Task state's Lambda invocation, as the state machine's role. AWS fails such a task with
+   * `Lambda.AWSLambdaException` carrying the AccessDeniedException.
+   */
+  private async authorizeTask(
+    region: string,
+    functionName: string,
+    payload: unknown,
+    stateMachineArn: string,
+  ): Promise<void> {
+    const functionArn = `arn:aws:lambda:${region}:${this.topology.account}:function:${functionName}`;
+    const bytes = Buffer.byteLength(JSON.stringify(payload ?? null));
+    try {
+      await this.iam.require(this.iam.stateMachineCaller(stateMachineArn), invokeCall(functionArn), bytes);
+    } catch (error) {
+      if ((error as Error).name !== 'AccessDeniedException') throw error;
+      throw Object.assign(
+        new Error(
+          `${(error as Error).message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`,
+        ),
+        { name: 'Lambda.AWSLambdaException' },
+      );
+    }
   }
 
   /** The GTM (after start). */
@@ -347,11 +392,18 @@ export class Sandbox {
   }
 
   /**
-   * StartExecution of a region's Saga machine, named (a name already used starts nothing); the execution
-   * runs in the background. A region that is down cannot start one (its Lambda is gone with it).
+   * StartExecution of a region's Saga machine, named (a name already used starts nothing), authorized for
+   * the calling function's role; the execution runs in the background. A region that is down cannot start
+   * one (its Lambda is gone with it).
    */
-  private startSaga(region: string, input: unknown, name: string): void {
+  private async startSaga(region: string, input: unknown, name: string): Promise<void> {
     if (this.region(region).isDown) throw new SandboxError(`${region} is down`);
+    // As the function calling (the API's begin, the saga function's sweep), like StartExecution in AWS.
+    await this.iam.require(
+      currentCaller(),
+      startExecutionCall(this.runner.arnOf(region, 'Saga')),
+      Buffer.byteLength(JSON.stringify(input ?? null)),
+    );
     let run: Promise<ExecutionResult>;
     try {
       run = this.runner.start(region, 'Saga', input, name).done;

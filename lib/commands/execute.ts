@@ -15,6 +15,7 @@ import { guardedStatePut, type StateRecord, type StateStore } from '../store/sta
 import { chainedRun } from './chain.ts';
 import { envelopeEvents } from './envelopes.ts';
 import { AggregateFrozenError, ContentionError } from './errors.ts';
+import { copyHeadBeforeAck } from './noop-ack.ts';
 
 /** What a core append needs from ownership: the partition's epoch and the fencing guards. */
 export interface CoreWriteFence {
@@ -40,7 +41,8 @@ export interface CommandDeps {
    * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log and row, to
    * enough peer regions that a majority of all regions holds them before the client is answered (see
    * `quorumReplicator`); when it throws (503), the write stays in the home's log, outcome unknown, and the
-   * next write of the aggregate carries it to the peers that lack it.
+   * next write of the aggregate carries it to the peers that lack it, as does a retry that finds it done
+   * (a no-op copies the head it decided on before answering: `copyHeadBeforeAck`).
    */
   readonly replicateBeforeAck?: (
     envelopes: readonly EventEnvelope[],
@@ -150,6 +152,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       }
       if (domainEvents.length === 0) {
         fence?.reconfirm?.();
+        await copyHeadBeforeAck(deps, aggregate, record, fence);
         return { events: [], record, state: JSON.parse(record.state), token: null };
       }
       return await appendDecided(deps, { aggregate, record, request, domainEvents }, fence);

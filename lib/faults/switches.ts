@@ -19,6 +19,8 @@ export const BUG_SWITCHES = {
   'index-trusting-watermark':
     "Switchover's CheckWatermark and Rollback compare core logs through the eventually consistent index",
   'unfenced-refusal': 'a core command is decided (and refused) before the home lease is checked',
+  'noop-skips-quorum-copy':
+    'a core command decided as a no-op under quorum ack answers without copying the head it decided on to a majority',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { exampleAggregates } from '../../../events/index.ts';
 import { createApiHandler, multiRegionDeps } from '../../../lib/api/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
+import type { CommandDeps } from '../../../lib/commands/index.ts';
 import { parseTopology, type Topology } from '../../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
@@ -112,6 +113,8 @@ export interface QuorumRegion {
   readonly watermarks: WatermarkStore;
   readonly apply: ApplyReplicatedEvent;
   readonly multi: ReturnType<typeof multiRegionDeps>;
+  /** The command deps its API runs with (fencing and the quorum ack), e.g. for a saga's steps here. */
+  readonly commands: CommandDeps;
   /** Fails the next local core append of this region once (the write's outcome is then unknown). */
   failNextAppend: boolean;
   post(
@@ -158,6 +161,7 @@ export async function startQuorumCluster(
       { type: 'account', tier: 'core' },
       { type: 'profile', tier: 'important', conflict: 'lww' },
       { type: 'activity', tier: 'ordinary' },
+      { type: 'transfer', tier: 'core' },
     ],
     core: { ack: 'quorum' },
     latencyMs: Object.fromEntries(
@@ -194,6 +198,26 @@ export async function startQuorumCluster(
       endpoints: {},
       fencing: FENCING,
     });
+    // The local append the API makes; a test can make the next core one fail once.
+    const local = Object.create(events) as EventStore;
+    local.appendEvents = async (batch, options) => {
+      if (options.tier === 'core' && region.failNextAppend) {
+        region.failNextAppend = false;
+        throw Object.assign(new Error('injected: the local append failed'), { name: 'InternalServerError' });
+      }
+      return events.appendEvents(batch, options);
+    };
+    const { fenceCoreWrite, replicateBeforeAck } = multi.api;
+    const commands: CommandDeps = {
+      registry,
+      events: local,
+      states,
+      clock,
+      region: name,
+      partitions: topology.partitions,
+      fenceCoreWrite,
+      ...(replicateBeforeAck ? { replicateBeforeAck } : {}),
+    };
     const region: QuorumRegion = {
       name,
       doc: doc(name),
@@ -201,6 +225,7 @@ export async function startQuorumCluster(
       states,
       watermarks,
       multi,
+      commands,
       failNextAppend: false,
       apply: createApplier({
         region: name,
@@ -217,24 +242,7 @@ export async function startQuorumCluster(
       }),
       post: async () => ({ status: 0, body: {} }),
     };
-    // The local append the API makes; a test can make the next core one fail once.
-    const local = Object.create(events) as EventStore;
-    local.appendEvents = async (batch, options) => {
-      if (options.tier === 'core' && region.failNextAppend) {
-        region.failNextAppend = false;
-        throw Object.assign(new Error('injected: the local append failed'), { name: 'InternalServerError' });
-      }
-      return events.appendEvents(batch, options);
-    };
-    const handler = createApiHandler({
-      registry,
-      events: local,
-      states,
-      clock,
-      region: name,
-      partitions: topology.partitions,
-      ...multi.api,
-    });
+    const handler = createApiHandler({ ...commands, ...multi.api });
     region.post = async (type, id, command) => {
       const result = (await handler(
         httpEvent({ method: 'POST', path: `/v1/${type}/${id}/commands`, body: JSON.stringify(command) }),

@@ -6,6 +6,7 @@
  * the source's home, where the transfer is co-located), then transfers per second with concurrent clients.
  */
 import '../lib/sandbox/polyfills.ts';
+import { loadavg } from 'node:os';
 import { partitionOf } from '../lib/ownership/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { type Figure, percentile, round } from './report.ts';
@@ -15,6 +16,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 interface Outcome {
   readonly ms: number;
   readonly status: string;
+  /** Wall clock (epoch ms) when the request was sent and when its answer came back. */
+  readonly sentAt: number;
+  readonly answeredAt: number;
+  readonly transferId?: string;
 }
 
 async function post(
@@ -62,6 +67,7 @@ const ENDED = new Set(['confirmed', 'cancelled']);
  */
 async function transfer(url: string, body: Record<string, unknown>): Promise<Outcome> {
   const started = performance.now();
+  const sentAt = Date.now();
   const answer = await post(url, '/v1/transfers?wait=true', body).catch(() => ({
     status: 0,
     body: {} as Record<string, unknown>,
@@ -74,7 +80,65 @@ async function transfer(url: string, body: Record<string, unknown>): Promise<Out
     const read = await fetch(`${url}/v1/transfers/${String(answer.body.transferId)}`).catch(() => null);
     if (read?.ok) status = String(((await read.json()) as { status?: unknown }).status);
   }
-  return { ms: performance.now() - started, status };
+  const id = answer.body.transferId;
+  return {
+    ms: performance.now() - started,
+    status,
+    sentAt,
+    answeredAt: Date.now(),
+    ...(typeof id === 'string' ? { transferId: id } : {}),
+  };
+}
+
+/** Where a transfer's time goes, from its Saga execution's history (named by the transfer id). */
+type Step = 'begin' | 'Try' | 'Decide' | 'Confirm' | 'answer';
+const STEPS: readonly Step[] = ['begin', 'Try', 'Decide', 'Confirm', 'answer'];
+const STEP_MEANING: Readonly<Record<Step, string>> = {
+  begin: 'request sent -> execution started (routing, lease, dry run, begin append, StartExecution)',
+  Try: 'Try task (hold at the source home, recorded)',
+  Decide: 'Decide task (the decision, recorded)',
+  Confirm: 'Confirm task (settle at the source, credit forwarded to the target home, both recorded)',
+  answer: 'Confirm done -> answer received (the ?wait poll sees the end)',
+};
+
+function stepsOf(sandbox: Sandbox, outcome: Outcome): Partial<Record<Step, number>> | undefined {
+  if (!outcome.transferId || outcome.status !== 'confirmed') return undefined;
+  const execution = sandbox.describeExecutions().find((e) => e.name === outcome.transferId);
+  if (!execution) return undefined;
+  const at = (type: string, state: string) =>
+    sandbox
+      .executionHistory(execution.executionArn)
+      .find(
+        (e) =>
+          e.type === type && (e.stateEnteredEventDetails?.name ?? e.stateExitedEventDetails?.name) === state,
+      )
+      ?.timestamp?.getTime();
+  const steps: Partial<Record<Step, number>> = { begin: Date.parse(execution.startDate) - outcome.sentAt };
+  for (const state of ['Try', 'Decide', 'Confirm'] as const) {
+    const entered = at('TaskStateEntered', state);
+    const exited = at('TaskStateExited', state);
+    if (entered !== undefined && exited !== undefined) steps[state] = exited - entered;
+  }
+  const confirmed = at('TaskStateExited', 'Confirm');
+  if (confirmed !== undefined) steps.answer = outcome.answeredAt - confirmed;
+  return steps;
+}
+
+function stepFigures(sandbox: Sandbox, outcomes: readonly Outcome[]): Figure[] {
+  const breakdowns = outcomes.flatMap((o) => stepsOf(sandbox, o) ?? []);
+  return STEPS.map((step) => ({
+    figure: `per step p50, all pairs (${breakdowns.length} transfers): ${step}: ${STEP_MEANING[step]}`,
+    value: round(
+      percentile(
+        breakdowns.flatMap((b) => b[step] ?? []),
+        50,
+      ),
+      0,
+    ),
+    unit: 'ms',
+    target: 'reference',
+    met: null,
+  }));
 }
 
 /** DynamoDB calls of every region (all of them: also heartbeats, appliers, leases) and their time. */
@@ -199,6 +263,7 @@ async function throughput(
 /** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
 export async function runTransfersBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
   // Real WAN latencies; holds long enough that no measured transfer can expire on a loaded machine.
+  const loadBefore = loadavg()[0]!;
   const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1, sagaHoldMs: 120_000 } });
   try {
     const tag = Date.now().toString(36);
@@ -212,6 +277,7 @@ export async function runTransfersBench(options: { endpoint: string; quick?: boo
     await sleep(1_000);
     const calls = countCalls(sandbox);
     const figures: Figure[] = [];
+    const all: Outcome[] = [];
     let worst = 0;
     let measured = 0;
     for (const from of names) {
@@ -225,6 +291,7 @@ export async function runTransfersBench(options: { endpoint: string; quick?: boo
           tag,
         });
         measured += outcomes.length + 1;
+        all.push(...outcomes);
         const pair = pairFigures(sandbox, from, to, outcomes);
         worst = Math.max(worst, pair[3]!.value);
         figures.push(...pair);
@@ -247,6 +314,7 @@ export async function runTransfersBench(options: { endpoint: string; quick?: boo
         met: null,
       },
     );
+    figures.push(...stepFigures(sandbox, all));
     figures.push({
       figure: 'transfer latency p50 / floor, worst pair',
       value: worst,
@@ -285,6 +353,23 @@ export async function runTransfersBench(options: { endpoint: string; quick?: boo
         unit: 'transfers',
         target: '0',
         met: load.outcomes.length === confirmed.length,
+      },
+    );
+    // The machine is shared: what else ran meanwhile shows in the load average (2 cores here).
+    figures.push(
+      {
+        figure: 'load average (1 min) before the run',
+        value: round(loadBefore, 1),
+        unit: '',
+        target: 'reference',
+        met: null,
+      },
+      {
+        figure: 'load average (1 min) after the run',
+        value: round(loadavg()[0]!, 1),
+        unit: '',
+        target: 'reference',
+        met: null,
       },
     );
     return figures;

@@ -81,8 +81,24 @@ export class PartitionOwnership {
     this.inFlight = options.inFlight;
   }
 
-  /** The partition's committed entry for routing (cached for at most a lease); claims it when `claim`. */
-  async entryFor(partition: number, options: { claim?: boolean } = {}): Promise<PartitionEntry | null> {
+  /**
+   * The partition's committed entry for routing (cached for at most a lease); claims it when `claim`.
+   * `cachedElsewhere`: a cached active entry naming another region as the home is answered whatever its
+   * age (and re-read in the background once older than a lease). Forwarding on it saves a majority read,
+   * one WAN round trip, and is safe: the home fences every core write, so a home that moved meanwhile
+   * answers 421 and the forwarder invalidates the entry and routes again.
+   */
+  async entryFor(
+    partition: number,
+    options: { claim?: boolean; cachedElsewhere?: boolean } = {},
+  ): Promise<PartitionEntry | null> {
+    const cached = this.leases.get(partition);
+    const elsewhere = cached?.entry?.state === 'active' && cached.entry.home !== this.region;
+    if (options.cachedElsewhere && cached && elsewhere) {
+      if (this.monotonic() - cached.readStartedAt >= this.map.leaseMs)
+        this.refresh(partition).catch(() => undefined);
+      return cached.entry;
+    }
     return (await this.leaseFor(partition, options)).entry;
   }
 
@@ -146,14 +162,18 @@ export class PartitionOwnership {
   }
 
   /**
-   * A lease with more than `minRemainingMs` left (renewed in the background past half its age), else a
-   * fresh read.
+   * A lease with more than `minRemainingMs` left, else a fresh read. Past half of the time it can serve
+   * (`leaseMs - minRemainingMs`) it is renewed in the background, so a partition written steadily keeps a
+   * usable lease: with the in-flight budget, half of `leaseMs` (the old threshold) was never reached
+   * before the lease stopped serving writes, and every write of a partition idle for that long waited
+   * for a majority read.
    */
   private async currentLease(partition: number, minRemainingMs: number): Promise<Lease> {
     const lease = this.leases.get(partition);
     const age = lease ? this.monotonic() - lease.readStartedAt : Number.POSITIVE_INFINITY;
-    if (!lease || age >= this.map.leaseMs - minRemainingMs) return this.refresh(partition);
-    if (age >= this.map.leaseMs / 2) this.refresh(partition).catch(() => undefined);
+    const usable = this.map.leaseMs - minRemainingMs;
+    if (!lease || age >= usable) return this.refresh(partition);
+    if (age >= usable / 2) this.refresh(partition).catch(() => undefined);
     return lease;
   }
 

@@ -12,7 +12,7 @@ import { endpointUrl, type PeerRequest, type PeerResponse } from './transport.ts
 export interface HomeLookup {
   entryFor(
     partition: number,
-    options?: { claim?: boolean },
+    options?: { claim?: boolean; cachedElsewhere?: boolean },
   ): Promise<{ readonly home: string; readonly epoch: number } | null>;
   invalidate(partition: number): void;
 }
@@ -91,7 +91,8 @@ export class CommandRouter {
     let homeDegraded = false;
     let entry: { home: string; epoch: number } | null = null;
     if (target.tier === 'core') {
-      entry = await this.options.homes.entryFor(partition, { claim: true });
+      // A cached home elsewhere is good enough to forward to: that home fences the write (421 if it moved).
+      entry = await this.options.homes.entryFor(partition, { claim: true, cachedElsewhere: true });
     } else {
       // Important writes look their home up only while some peer is degraded: no quorum read otherwise.
       const degraded = (await this.options.degrade?.degradedPeers()) ?? [];

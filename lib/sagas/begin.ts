@@ -135,15 +135,21 @@ async function start(deps: SagaBeginDeps, saga: AnySaga, sagaId: string): Promis
   }
 }
 
-/** Polls the saga's row at its home until it has ended or `waitMs` passed; answers the last state read. */
+/**
+ * Polls the saga's row at its home until it has ended or `waitMs` passed. A poll is one strongly
+ * consistent read of the row, which the coordinator writes with every step; the answer at the deadline
+ * (or without a row) is the row caught up with the log, in case a writer stopped between the two.
+ */
 export async function waitForOutcome(
   commands: Pick<CommandDeps, 'events' | 'states' | 'registry'>,
   input: { saga: AnySaga; sagaId: string; waitMs: number; pollMs?: number },
 ): Promise<SagaState | null> {
   const deadline = Date.now() + input.waitMs;
   for (;;) {
-    const state = await sagaStateHere(commands, input.saga, input.sagaId);
-    if (!state || FINISHED.has(state.status) || Date.now() >= deadline) return state;
+    const row = await commands.states.getState(input.saga.name, input.sagaId);
+    const state = row ? (JSON.parse(row.state) as SagaState) : null;
+    if (state && FINISHED.has(state.status)) return state;
+    if (!state || Date.now() >= deadline) return sagaStateHere(commands, input.saga, input.sagaId);
     await new Promise((resolve) => setTimeout(resolve, input.pollMs ?? 25));
   }
 }

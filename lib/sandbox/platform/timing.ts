@@ -16,8 +16,8 @@ export interface SandboxTiming {
   readonly busRetryMaxMs: number;
   /**
    * Core-write fencing (lib/ownership/fencing-budget.ts, checked by multiRegionDeps). Lease: how long a
-   * home trusts a majority read of its partition entry (renewed in the background at half-life, so each
-   * home re-reads the entries it writes about twice per lease). After a failover or switchover the new
+   * home trusts a majority read of its partition entry (renewed in the background past half of the time
+   * it serves writes, so a home re-reads the entries it writes steadily about twice per such time). After a failover or switchover the new
    * home writes only from `fence commit + leaseMs + skewMarginMs`: every lease the old home may still hold
    * has run out by then (see PartitionOwnership). That hold is part of the core RTO (kill -> first core
    * write in the new home = detection + Failover up to its fences + leaseMs + skewMarginMs), not of the

@@ -25,8 +25,9 @@ export interface SagasProps {
  * The Saga state machine (`multiactive-<env>-Saga`, standard: exactly-once state transitions and
  * execution names that make starting a saga idempotent) and the recovery sweep: an EventBridge schedule
  * that invokes the saga function every `sagas.sweepIntervalSeconds` in every region, so sagas a lost
- * region was coordinating are resumed by their new home. Starting executions is granted to the
- * functions by CellFunctions (from the machine's name, which avoids a dependency cycle).
+ * region was coordinating are resumed by their new home. Starting executions is granted to the API and
+ * the saga function by their rows of the access table (`executions`, from the machine's name, which
+ * avoids a dependency cycle).
  */
 export class Sagas extends Construct {
   public readonly machine: sfn.StateMachine;

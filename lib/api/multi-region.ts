@@ -186,9 +186,7 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     map,
     local,
     controlTable: options.controlTable,
-    // A write starts on a lease with room for what follows the decision: the append, and under quorum ack
-    // the copies. With local acks no copy follows, so reserving its time only shortened every lease.
-    inFlight: topology.core.ack === 'quorum' ? budget : { ...budget, quorumCopyTimeoutMs: 0 },
+    inFlight: budget,
     ...(options.now ? { now: options.now } : {}),
   });
   const service = new ServiceBreakers(serviceBreakerOptions(topology.thresholds));

@@ -60,31 +60,34 @@ function dryRun(aggregate: AnyAggregate, command: Command, state: unknown): Doma
  * The dry run that lets the API refuse a request that cannot succeed with a 4xx and nothing written: each
  * participant's Try (or, without one, its Confirm) is decided against its current state, first this
  * region's copy, then, when that refuses, the copy at the participant's home (the local one may lag).
- * Only advisory: the real Try still decides at the home, and a later refusal cancels the saga.
+ * Only advisory: the real Try still decides at the home, and a later refusal cancels the saga. The
+ * participants are read at once; the first refusal in participant order is the answer (null: none).
  */
 async function precheck(
   deps: SagaBeginDeps,
   input: { saga: AnySaga; input: Record<string, unknown>; context: SagaContext },
-): Promise<void> {
-  for (const participant of input.saga.participants as readonly Participant[]) {
-    const command =
-      participant.try?.(input.input, input.context) ?? participant.confirm(input.input, input.context);
-    const aggregate = deps.commands.registry.get(participant.aggregateType);
-    const id = participant.aggregateId(input.input);
-    const local = await deps.commands.states.getState(participant.aggregateType, id);
-    let refusal = dryRun(aggregate, command, local ? JSON.parse(local.state) : undefined);
-    if (refusal)
-      refusal = dryRun(aggregate, command, (await deps.port.read(participant.aggregateType, id))?.state);
-    if (refusal) {
-      throw new SagaRefusedError({
+): Promise<SagaRefusedError | null> {
+  const refusals = await Promise.all(
+    (input.saga.participants as readonly Participant[]).map(async (participant) => {
+      const command =
+        participant.try?.(input.input, input.context) ?? participant.confirm(input.input, input.context);
+      const aggregate = deps.commands.registry.get(participant.aggregateType);
+      const id = participant.aggregateId(input.input);
+      const local = await deps.commands.states.getState(participant.aggregateType, id);
+      let refusal = dryRun(aggregate, command, local ? JSON.parse(local.state) : undefined);
+      if (refusal)
+        refusal = dryRun(aggregate, command, (await deps.port.read(participant.aggregateType, id))?.state);
+      if (!refusal) return null;
+      return new SagaRefusedError({
         participant: participant.name,
         aggregateId: id,
         code: refusal.code,
         message: refusal.message,
         details: refusal.details,
       });
-    }
-  }
+    }),
+  );
+  return refusals.find((r) => r !== null) ?? null;
 }
 
 /**
@@ -105,7 +108,17 @@ export async function beginSaga(
   },
 ): Promise<BeginOutcome> {
   const { saga, sagaId, input } = request;
-  const existing = await sagaStateHere(deps.commands, saga, sagaId);
+  const at = (deps.now ?? Date.now)();
+  const expiresAt = at + deps.holdMs;
+  // The dry run reads the participants while the saga's own row is read: a new saga (the usual case)
+  // needs both, and a request seen before ignores the dry run, its failures included.
+  const [existing, dry] = await Promise.all([
+    sagaStateHere(deps.commands, saga, sagaId),
+    precheck(deps, { saga, input, context: { sagaId, expiresAt, at } }).then(
+      (refusal) => ({ refusal }),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
   if (existing) {
     if (canonicalJson(existing.input) !== canonicalJson(input)) {
       throw new IdempotencyKeyReusedError(`${saga.name} ${sagaId}`);
@@ -113,9 +126,8 @@ export async function beginSaga(
     if (!FINISHED.has(existing.status)) await start(deps, saga, sagaId);
     return { state: existing, begun: false };
   }
-  const at = (deps.now ?? Date.now)();
-  const expiresAt = at + deps.holdMs;
-  await precheck(deps, { saga, input, context: { sagaId, expiresAt, at } });
+  if ('error' in dry) throw dry.error;
+  if (dry.refusal) throw dry.refusal;
   const result = await executeCommand(deps.commands, {
     aggregateType: saga.name,
     aggregateId: sagaId,

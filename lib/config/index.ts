@@ -2,6 +2,7 @@ export { ConfigError, type ConfigIssue, UnknownEnvironmentError } from './errors
 export { knownEnvironments, loadTopology } from './load.ts';
 export {
   type AggregateConfig,
+  type ApiAuthConfig,
   CONFLICT_POLICIES,
   type ConflictPolicy,
   GTM_POLICIES,

@@ -61,6 +61,52 @@ export const gtmSchema = z.strictObject({
   ttlSeconds: z.number().int().positive().default(60),
 });
 
+/** A route's throttle at API Gateway: steady requests per second and burst. */
+const throttleSchema = z.strictObject({
+  rateLimit: z.number().int().positive(),
+  burstLimit: z.number().int().positive(),
+});
+
+/**
+ * How clients authenticate to the HTTP API. `jwt`: API Gateway's JWT authorizer (an OIDC issuer of the
+ * team's, e.g. Cognito); `iam`: SigV4 with IAM credentials. There is no unauthenticated mode.
+ */
+export const apiAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('jwt'),
+    /** The issuer URL (`iss`); API Gateway reads its keys from `<issuer>/.well-known/openid-configuration`. */
+    issuer: z.url({ protocol: /^https$/ }),
+    /** Accepted `aud` (or `client_id`) values. */
+    audience: z.array(z.string().min(1)).min(1),
+  }),
+  z.strictObject({ type: z.literal('iam') }),
+]);
+
+export const apiSchema = z.strictObject({
+  auth: apiAuthSchema.default({
+    type: 'jwt',
+    issuer: 'https://auth.multiactive.example.com/',
+    audience: ['multiactive-api'],
+  }),
+  /**
+   * Per-route throttles. Each route has its own bucket, so a flood on `/v1` (answered 429 at the
+   * gateway) cannot take `/health`'s: otherwise a flood would fail the health checks and start a failover.
+   */
+  throttle: z
+    .strictObject({
+      v1: throttleSchema.default({ rateLimit: 1_000, burstLimit: 2_000 }),
+      internal: throttleSchema.default({ rateLimit: 1_000, burstLimit: 2_000 }),
+      health: throttleSchema.default({ rateLimit: 50, burstLimit: 100 }),
+    })
+    .prefault({}),
+  /**
+   * Reserved concurrency of the health function, so that no other function can take every instance
+   * from it. Unset by default: new accounts often have a concurrency limit of 10, below what a
+   * reservation needs.
+   */
+  healthReservedConcurrency: z.number().int().positive().optional(),
+});
+
 /** The Repair runbook's nightly run (EventBridge Scheduler, deployed by the CDK app). */
 export const repairSchema = z.strictObject({
   /** Daily start time, `HH:MM` in UTC (off-peak); `null` deploys no schedule (Repair on demand only). */
@@ -86,6 +132,7 @@ export const topologySchema = z.strictObject({
   thresholds: thresholdsSchema.prefault({}),
   routing: routingSchema.prefault({}),
   gtm: gtmSchema.prefault({}),
+  api: apiSchema.prefault({}),
   repair: repairSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
@@ -105,3 +152,4 @@ export type RegionConfig = Topology['regions'][number];
 export type AggregateConfig = Topology['aggregates'][number];
 export type Tier = (typeof TIERS)[number];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+export type ApiAuthConfig = Topology['api']['auth'];

@@ -24,5 +24,13 @@ export const dev = defineTopology({
     hostedZoneId: 'Z0DEVMULTIACTIVE00001',
     healthCheck: { intervalSeconds: 10, failureThreshold: 3 },
   },
+  // Clients present a JWT from the team's OIDC issuer (the sandbox issues its own for this issuer).
+  api: {
+    auth: {
+      type: 'jwt',
+      issuer: 'https://auth.dev.multiactive.example.com/',
+      audience: ['multiactive-dev-api'],
+    },
+  },
   tables: { deletionProtection: false, pointInTimeRecovery: true },
 });

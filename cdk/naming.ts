@@ -24,7 +24,7 @@ export function regionalStackName(env: string, region: string): string {
   return `multiactive-${env}-${region}`;
 }
 
-/** CloudFormation stack name of the global pieces (GTM, health checks, failover triggers). */
+/** CloudFormation stack name of the global pieces (GTM records, health checks and their alarms). */
 export function globalStackName(env: string): string {
   return `multiactive-${env}-global`;
 }
@@ -52,16 +52,6 @@ export function forwardRuleArn(topology: Topology, from: string, to: string): st
 /** Name of the rule on a region's bus that delivers events of other origins to the applier. */
 export function applyRuleName(env: string): string {
   return `multiactive-${env}-apply`;
-}
-
-/** Name of the global rule (default bus, us-east-1) reacting to `lost`'s health-check alarm. */
-export function healthRuleName(env: string, lost: string): string {
-  return `multiactive-${env}-health-${lost}`;
-}
-
-/** Rules on the default bus have no bus segment in their ARN. */
-export function healthRuleArn(topology: Topology, lost: string): string {
-  return `arn:aws:events:${GLOBAL_REGION}:${topology.account}:rule/${healthRuleName(topology.name, lost)}`;
 }
 
 /** Name of the CloudWatch alarm (us-east-1) on the Route 53 health check of `region`. */

@@ -17,8 +17,6 @@ export interface CellAlarmsProps {
   readonly functions: CellFunctions;
   readonly replication: ReplicationBus;
   readonly api: CellApi;
-  /** Failover starts that could not be delivered (only in regions that stand in for a peer). */
-  readonly failoverDeadLetters?: sqs.IQueue | undefined;
 }
 
 /**
@@ -65,7 +63,6 @@ export class CellAlarms extends Construct {
       ['apply-dead-letters', replication.applyDeadLetters],
       ['forward-dead-letters', replication.forwardDeadLetters],
     ];
-    if (props.failoverDeadLetters) queues.push(['failover-dead-letters', props.failoverDeadLetters]);
     for (const [name, queue] of queues) {
       this.add(`NotEmpty-${name}`, {
         alarmName: `multiactive-${env}-${name}`,
@@ -88,7 +85,7 @@ export class CellAlarms extends Construct {
       threshold: 0,
     });
 
-    for (const name of ['publisher', 'applier', 'lag-monitor'] as const) {
+    for (const name of ['publisher', 'applier', 'lag-monitor', 'health', 'watchdog'] as const) {
       this.add(`Errors-${name}`, {
         alarmName: `multiactive-${env}-${name}-errors`,
         alarmDescription: `The ${name} function is failing`,

@@ -7,11 +7,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { peersOf, type Topology } from '../../lib/config/index.ts';
 import { EVENTS_BY_PARTITION_INDEX, tableName } from '../../lib/store/tables.ts';
-import { busName, regionEndpoints, tableArn } from '../naming.ts';
+import { busName, regionEndpoints, stateMachineArn, tableArn } from '../naming.ts';
 import { FUNCTION_NAMES, type FunctionName, NO_DLQ_REASON } from './function-defaults.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledge, nagArnToken } from './nag.ts';
@@ -23,6 +24,8 @@ export interface CellFunctionsProps {
   readonly region: string;
   readonly tables: Tables;
   readonly bus: events.IEventBus;
+  /** The environment's internal key (peer tokens, replication event signatures). */
+  readonly internalKey: secretsmanager.ISecret;
 }
 
 /** Stream settings: without them a poison record blocks its shard for up to 24 h (unbounded retries). */
@@ -83,6 +86,52 @@ export class CellFunctions extends Construct {
     }
     this.grantPeerTables(topology, region);
     bus.grantPutEventsTo(byName['lag-monitor']);
+    this.wireDetection(topology, region, tables);
+    // Peer tokens (api), event signatures (publisher, runbook replays) and their checks (applier).
+    for (const name of ['api', 'publisher', 'applier', 'runbook'] as const) {
+      props.internalKey.grantRead(byName[name]);
+    }
+  }
+
+  /**
+   * The health function (a store probe, the traffic state from the control quorum, lag for the report)
+   * and the watchdog (scheduled each minute; observations and the failover claim in every region's
+   * control table, this region's watermarks, StartExecution of this region's Failover runbook).
+   */
+  private wireDetection(topology: Topology, region: string, tables: Tables): void {
+    const { health, watchdog } = this.byName;
+    const { control, replication, quarantine } = tables.byKind;
+    control.grantReadWriteData(health);
+    for (const table of [replication, quarantine]) table.grantReadData(health);
+    control.grantReadWriteData(watchdog);
+    replication.grantReadData(watchdog);
+    const peerControl = peersOf(topology, region).map((peer) =>
+      tableArn(topology, peer, tableName(topology.name, 'control')),
+    );
+    for (const fn of [health, watchdog]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          resources: peerControl,
+        }),
+      );
+    }
+    const failover = stateMachineArn(topology, region, 'Failover');
+    watchdog.addEnvironment('FAILOVER_STATE_MACHINE_ARN', failover);
+    watchdog.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [failover] }),
+    );
+    const reserved = topology.api.healthReservedConcurrency;
+    if (reserved !== undefined) {
+      (health.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
+    }
+    const rule = new events.Rule(this, 'WatchdogSchedule', {
+      ruleName: `multiactive-${topology.name}-watchdog`,
+      description: 'Failure detection: the watchdog ticks through every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(watchdog, { retryAttempts: 0 })],
+    });
+    acknowledge(rule, 'Serverless-EventBusDLQ', NO_DLQ_REASON.watchdog);
   }
 
   private wirePublisher(eventsTable: dynamodb.ITable, bus: events.IEventBus): void {

@@ -12,10 +12,8 @@ import {
   busName,
   forwardRuleArn,
   forwardRuleName,
-  healthRuleArn,
   REPLICATION_SOURCE,
 } from '../naming.ts';
-import { failoverDutiesOf } from './failover-duty.ts';
 import { failureQueue } from './queue-defaults.ts';
 
 export interface ReplicationBusProps {
@@ -53,15 +51,9 @@ export class ReplicationBus extends Construct {
     this.forwardRules = peersOf(topology, region).map((peer) => this.forwardTo(topology, region, peer));
   }
 
-  /**
-   * Only the forwarding rules of the peers (and, with automatic failover, the global health rules that
-   * hand this region a lost peer's alarm) may put events here. Same account; pinned by rule ARN.
-   */
+  /** Only the forwarding rules of the peers may put events here. Same account; pinned by rule ARN. */
   private allowPeers(topology: Topology, region: string): void {
-    const sources = [
-      ...peersOf(topology, region).map((peer) => forwardRuleArn(topology, peer, region)),
-      ...failoverDutiesOf(topology, region).map((lost) => healthRuleArn(topology, lost)),
-    ];
+    const sources = peersOf(topology, region).map((peer) => forwardRuleArn(topology, peer, region));
     const statement = new iam.PolicyStatement({
       sid: 'AllowPeerForwardingRules',
       principals: [new iam.AccountPrincipal(topology.account)],

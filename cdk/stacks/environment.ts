@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import { regionNames, type Topology } from '../../lib/config/index.ts';
+import { internalKeyHome } from '../constructs/internal-key.ts';
 import { globalStackName, regionalStackName } from '../naming.ts';
 import { GlobalStack } from './global-stack.ts';
 import { RegionalStack } from './regional-stack.ts';
@@ -28,10 +29,12 @@ export function createEnvironment(app: App, topology: Topology): EnvironmentStac
   const global = new GlobalStack(app, name, {
     stackName: name,
     topology,
-    description: `multiactive ${topology.name}: Route 53 GTM, health checks and failover triggers`,
+    description: `multiactive ${topology.name}: Route 53 GTM, health checks and their alarms`,
   });
-  // Only ordering, no references: the health checks probe the regional records, and the failover
-  // rules target the regional buses, so the cells go first.
+  // Only ordering, no references: the health checks probe the regional records, so the cells go first.
   for (const stack of Object.values(regional)) global.addStackDependency(stack);
+  // The internal key is created (and replicated) by the first region's stack; the others read it.
+  const keyHome = regional[internalKeyHome(topology)]!;
+  for (const stack of Object.values(regional)) if (stack !== keyHome) stack.addStackDependency(keyHome);
   return { regional, global };
 }

@@ -4,7 +4,7 @@ import type { Topology } from '../../lib/config/index.ts';
 import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
-import { FailoverTrigger } from '../constructs/failover-trigger.ts';
+import { InternalKey } from '../constructs/internal-key.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
@@ -16,7 +16,10 @@ export interface RegionalStackProps extends StackProps {
   readonly region: string;
 }
 
-/** One identical cell: tables, handlers, replication bus, HTTP API, runbooks and alarms. */
+/**
+ * One identical cell: tables, handlers, replication bus, HTTP API, runbooks, the watchdog that starts a
+ * lost peer's Failover, and alarms.
+ */
 export class RegionalStack extends Stack {
   public readonly tables: Tables;
   public readonly functions: CellFunctions;
@@ -26,6 +29,7 @@ export class RegionalStack extends Stack {
   /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
   public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
+  public readonly internalKey: InternalKey;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { topology, region } = props;
@@ -33,35 +37,34 @@ export class RegionalStack extends Stack {
 
     this.tables = new Tables(this, 'Tables', { topology });
     this.replication = new ReplicationBus(this, 'Replication', { topology, region });
+    this.internalKey = new InternalKey(this, 'InternalKey', { topology, region });
     this.functions = new CellFunctions(this, 'Functions', {
       topology,
       region,
       tables: this.tables,
       bus: this.replication.bus,
+      internalKey: this.internalKey.secret,
     });
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
-    this.api = new CellApi(this, 'Api', { topology, region, handler: this.functions.byName.api });
+    this.api = new CellApi(this, 'Api', {
+      topology,
+      region,
+      handler: this.functions.byName.api,
+      health: this.functions.byName.health,
+    });
     this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
     this.repairSchedule =
       repairScheduleOf(topology)?.region === region
         ? new RepairSchedule(this, 'RepairSchedule', { topology, repair: this.runbooks.byName.Repair })
         : undefined;
-    const trigger = new FailoverTrigger(this, 'FailoverTrigger', {
-      topology,
-      region,
-      bus: this.replication.bus,
-      failover: this.runbooks.byName.Failover,
-    });
     this.alarms = new CellAlarms(this, 'Alarms', {
       topology,
       region,
       functions: this.functions,
       replication: this.replication,
       api: this.api,
-      failoverDeadLetters: trigger.deadLetters,
     });
 
-    new CfnOutput(this, 'ApiEndpoint', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });
     new CfnOutput(this, 'BusArn', { value: this.replication.bus.eventBusArn });
     for (const name of RUNBOOK_NAMES) {

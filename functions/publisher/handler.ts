@@ -3,10 +3,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { eventBridgeBus, type PublisherOptions, publishStreamRecords } from '../../lib/replication/index.ts';
 
 export interface PublisherHandlerDeps extends PublisherOptions {
   readonly logger?: Pick<Logger, 'error' | 'info'>;
+  /** The environment's internal key: entries are signed with it (resolved once per batch, cached). */
+  readonly eventKey?: InternalKey;
 }
 
 /**
@@ -16,7 +19,11 @@ export interface PublisherHandlerDeps extends PublisherOptions {
  */
 export function createPublisherHandler(deps: PublisherHandlerDeps) {
   return async function publishBatch(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-    const report = await publishStreamRecords(event.Records, deps);
+    const signingKey = deps.eventKey ? await deps.eventKey() : deps.signingKey;
+    const report = await publishStreamRecords(event.Records, {
+      ...deps,
+      ...(signingKey ? { signingKey } : {}),
+    });
     for (const failure of report.failures) {
       deps.logger?.error('stream record not published', {
         sequenceNumber: failure.sequenceNumber,
@@ -44,6 +51,7 @@ export const handler = middy((event: DynamoDBStreamEvent) => {
     region: env('MULTIACTIVE_REGION'),
     bus: eventBridgeBus({ client: eventBridge }),
     eventBusName: env('EVENT_BUS_NAME'),
+    eventKey: secretsManagerInternalKey(internalKeySecretName(env('MULTIACTIVE_ENV'))),
     logger,
   });
   return main(event);

@@ -1,4 +1,11 @@
 export { AuthError, UnauthenticatedError } from './errors.ts';
+export {
+  checkSignedDetail,
+  type DetailCheck,
+  EVENT_SIGNATURE_FIELD,
+  eventSignature,
+  signedDetail,
+} from './event-signature.ts';
 export { type InternalKey, MIN_INTERNAL_KEY_BYTES, staticInternalKey } from './internal-key.ts';
 export {
   PEER_CLOCK_TOLERANCE_SECONDS,
@@ -9,4 +16,4 @@ export {
   type VerifiedPeer,
   verifyPeerToken,
 } from './peer-token.ts';
-export { secretsManagerInternalKey } from './secrets-manager-key.ts';
+export { internalKeySecretName, secretsManagerInternalKey } from './secrets-manager-key.ts';

@@ -1,6 +1,11 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { type InternalKey, MIN_INTERNAL_KEY_BYTES } from './internal-key.ts';
 
+/** Name of the environment's internal-key secret (the same in every region: a replicated secret). */
+export function internalKeySecretName(env: string): string {
+  return `multiactive-${env}-internal-key`;
+}
+
 /**
  * The internal key from Secrets Manager (the region's replica of `multiactive-<env>-internal-key`),
  * cached by Powertools for `maxAgeSeconds` per Lambda container so a request never waits for it twice.

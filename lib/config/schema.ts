@@ -58,7 +58,27 @@ export const gtmSchema = z.strictObject({
     })
     .prefault({}),
   autoFailover: z.boolean().default(true),
-  ttlSeconds: z.number().int().positive().default(60),
+  /**
+   * TTL of the GTM records. After Route 53 withdraws a lost region, clients keep its address for up to
+   * this long: it is part of every tier's RTO, hence 15 s rather than the usual 60 s (more DNS queries).
+   */
+  ttlSeconds: z.number().int().positive().default(15),
+  /**
+   * The failure detector that starts Failover: a watchdog in every region probes each peer's /health
+   * every `intervalSeconds` (a Lambda scheduled each minute ticks for the whole minute); a peer whose
+   * probes failed `failureThreshold` times in a row and whose heartbeats are silent is suspected, and a
+   * majority of regions suspecting it claims the failover (README "Failure detection").
+   */
+  watchdog: z
+    .strictObject({
+      intervalSeconds: z.number().int().min(1).max(30).default(5),
+      failureThreshold: z.number().int().min(1).max(10).default(2),
+      /** A probe without an answer after this long has failed (Route 53 allows 2 s for a response). */
+      probeTimeoutMs: z.number().int().positive().default(2_000),
+      /** A claim whose Failover has not drained the region after this long is taken over. */
+      claimRetrySeconds: z.number().int().positive().default(120),
+    })
+    .prefault({}),
 });
 
 /** A route's throttle at API Gateway: steady requests per second and burst. */

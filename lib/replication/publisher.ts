@@ -19,6 +19,8 @@ export interface PublisherOptions {
   /** Delay before retry `attempt` (1-based); default exponential from 50 ms with jitter. */
   readonly backoffMs?: (attempt: number) => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The environment's internal key: every entry is signed with it (appliers refuse unsigned events). */
+  readonly signingKey?: Uint8Array;
 }
 
 /** A stream record that could not be published, and why. */
@@ -102,7 +104,7 @@ export async function publishStreamRecords(
       skipped++;
       continue;
     }
-    const entry = toBusEntry(envelope, options.eventBusName);
+    const entry = toBusEntry(envelope, options.eventBusName, options.signingKey);
     const size = entrySize(entry);
     if (size > maxBytes) {
       failures.push({ sequenceNumber, error: new EntryTooLargeError(envelope.eventId, size, maxBytes) });

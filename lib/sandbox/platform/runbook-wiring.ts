@@ -1,4 +1,5 @@
 import { ulid } from 'ulid';
+import { probeHealth } from '../../detection/health-probe.ts';
 import type { EventEnvelope } from '../../model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
 import { lagMs } from '../../replication/index.ts';
@@ -81,11 +82,10 @@ export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxR
     async observe(observer, target) {
       const watcher = byName(observer);
       const ask = async () => {
+        // Serving or deliberately drained; a gray failure (answers, cannot write) counts as lost.
         const reachable = await wan
-          .send(observer, target, () =>
-            fetch(`${byName(target).apiUrl}/health`, { signal: AbortSignal.timeout(1_000) }),
-          )
-          .then(() => true)
+          .send(observer, target, () => probeHealth(`${byName(target).apiUrl}/health`, { timeoutMs: 1_000 }))
+          .then((probe) => probe.verdict !== 'down')
           .catch(() => false);
         const mark = (await watcher.stores.watermarks.list()).find((w) => w.origin === target);
         return { reachable, heartbeatAgeMs: lagMs(Date.now(), mark) };

@@ -14,7 +14,7 @@ const timed = (value: number | undefined) => (value === undefined ? Number.NaN :
 export async function runRunbookBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
   const sandbox = await Sandbox.start({
     fast: true,
-    timing: { wanTimeScale: 1, healthIntervalMs: 1_000, healthFailureThreshold: 2 },
+    timing: { wanTimeScale: 1, awsTimeScale: 1 },
   });
   try {
     const report = await runDemo(sandbox, { phaseMs: options.quick ? 3_000 : 8_000, log: () => {} });

@@ -1,3 +1,4 @@
+import { bugEnabled } from '../faults/switches.ts';
 import { EpochConflictError, QuorumUnavailableError } from '../ownership/errors.ts';
 import type { QuorumRegister } from '../ownership/quorum-register.ts';
 import type { RegisterRecord } from '../ownership/register-record.ts';
@@ -100,7 +101,9 @@ export class Watchdog {
     ]);
     const failures = probe.verdict === 'down' ? (this.failures.get(target) ?? 0) + 1 : 0;
     this.failures.set(target, failures);
-    const silent = heartbeatAgeMs === null || heartbeatAgeMs >= this.deps.staleHeartbeatMs;
+    // Never heard from is no evidence of silence: a region just deployed (or a watchdog just started
+    // in a fresh region) has applied no heartbeat yet, and must not read as lost while it starts.
+    const silent = heartbeatAgeMs !== null && heartbeatAgeMs >= this.deps.staleHeartbeatMs;
     const observation: Observation = {
       observer: this.deps.region,
       target,
@@ -138,6 +141,15 @@ export class Watchdog {
   }
 
   private async claim(target: string): Promise<PeerReport['action']> {
+    if (bugEnabled('unclaimed-failover')) {
+      const name = `failover-${target}-by-${this.deps.region}`;
+      await this.start(target, {
+        epoch: 0,
+        ballot: name,
+        value: { by: this.deps.region, at: this.now(), execution: name },
+      });
+      return 'claimed';
+    }
     const key = failoverClaimKey(target);
     const current = await this.deps.register.read<FailoverClaim>(key);
     const drained = current ? await this.deps.isDrained(target) : false;

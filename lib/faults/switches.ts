@@ -14,6 +14,8 @@ export const BUG_SWITCHES = {
   'repair-deletes-quorum-copy': 'Repair deletes the peer copy of a quorum-acknowledged core write',
   'single-peer-quorum': 'quorum ack copies to one peer (not a majority) and failover collects nothing',
   'unbounded-inflight': 'core writes do not re-check the lease before the append (no in-flight bound)',
+  'unclaimed-failover':
+    'every watchdog that sees a majority suspect a region starts its own Failover (no quorum claim)',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -2,7 +2,12 @@ import './polyfills.ts';
 import { parseUp, type UpOptions, USAGE, UsageError } from './cli-args.ts';
 import { callSandbox, chaosRequest, conflictsRequest, runbookRequest } from './cli-remote.ts';
 import { startControlServer } from './control/server.ts';
-import { readStateFile, removeStateFile, writeStateFile } from './control/state-file.ts';
+import {
+  readStateFile,
+  removeStateFile,
+  type SandboxStateFile,
+  writeStateFile,
+} from './control/state-file.ts';
 import { formatReport } from './demo/report.ts';
 import { runDemo } from './demo/scenario.ts';
 import { SandboxError, UnknownSandboxRegionError } from './errors.ts';
@@ -31,6 +36,14 @@ async function bringUp(options: UpOptions): Promise<Sandbox> {
   return sandbox;
 }
 
+/** What a client outside the process needs to call the APIs (the state file keeps it for the CLI). */
+async function clientAuth(sandbox: Sandbox): Promise<SandboxStateFile['auth']> {
+  const { auth } = sandbox;
+  if (auth.type === 'jwt') return { type: 'jwt', token: await sandbox.apiClient.token() };
+  const { accessKeyId, secretAccessKey } = auth.credentials!;
+  return { type: 'iam', accessKeyId, secretAccessKey };
+}
+
 function printUrls(sandbox: Sandbox): void {
   console.log('\nregional APIs:');
   for (const r of sandbox.regions)
@@ -39,6 +52,11 @@ function printUrls(sandbox: Sandbox): void {
     `front door:       ${sandbox.gtm.frontDoorUrl}   (header x-client-region: <region> says where you are)`,
   );
   console.log(`DNS:              dig @127.0.0.1 -p ${sandbox.gtm.dnsPort} ${sandbox.gtm.dnsName} A (or TXT)`);
+  console.log(
+    sandbox.auth.type === 'jwt'
+      ? 'auth:             JWT: Authorization: Bearer <auth.token of .sandbox/state.json>'
+      : 'auth:             SigV4: curl --aws-sigv4 "aws:amz:<region>:execute-api" --user <auth.accessKeyId>:<auth.secretAccessKey>',
+  );
 }
 
 /** Keeps serving with a control endpoint until Ctrl-C or `multiactive sandbox down`. */
@@ -63,6 +81,7 @@ async function serve(sandbox: Sandbox): Promise<number> {
     dnsName: sandbox.gtm.dnsName,
     regions: Object.fromEntries(sandbox.regions.map((r) => [r.name, r.apiUrl])),
     startedAt: new Date().toISOString(),
+    auth: await clientAuth(sandbox),
   });
   printUrls(sandbox);
   console.log(

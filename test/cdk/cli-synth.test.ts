@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../cdk/constructs/function-defaults.ts';
+import { FUNCTION_NAMES, PROJECT_ROOT } from '../../cdk/constructs/function-defaults.ts';
 
 const run = promisify(execFile);
 

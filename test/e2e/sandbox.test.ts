@@ -77,15 +77,18 @@ describe('multiactive sandbox up (two regions, fast)', () => {
   });
 
   it('replicates a write and reports a passing check; refuses an unknown region with exit code 2', async () => {
-    const write = await fetch(`${state.regions['us-east-1']}/v1/profile/e2e/commands`, {
-      method: 'POST',
-      body: JSON.stringify({ type: 'SetDisplayName', payload: { displayName: 'E2E' } }),
-    });
+    const auth: Record<string, string> =
+      state.auth?.type === 'jwt' ? { authorization: `Bearer ${state.auth.token}` } : {};
+    const body = JSON.stringify({ type: 'SetDisplayName', payload: { displayName: 'E2E' } });
+    const path = `${state.regions['us-east-1']}/v1/profile/e2e/commands`;
+    // The API refuses a request without credentials (API Gateway's JWT authorizer: 401), then takes it.
+    expect((await fetch(path, { method: 'POST', body })).status).toBe(401);
+    const write = await fetch(path, { method: 'POST', body, headers: auth });
     expect(write.status).toBe(200);
     const check = await runCli(['check'], cwd);
     expect(check.out).toContain('"passed": true');
     expect(check.code).toBe(0);
-    const read = await fetch(`${state.regions['eu-west-1']}/v1/profile/e2e`);
+    const read = await fetch(`${state.regions['eu-west-1']}/v1/profile/e2e`, { headers: auth });
     expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
     const unknown = await runCli(['chaos', 'kill-region', 'mars-north-1'], cwd);
     expect(unknown.out).toContain('unknown region "mars-north-1"');

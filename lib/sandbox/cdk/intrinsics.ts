@@ -83,7 +83,7 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, env: St
   if (fn['Fn::GetAtt']) {
     const [logicalId, attribute] = fn['Fn::GetAtt'];
     if (attribute === 'Arn') return arnOf(template, logicalId, env);
-    if (attribute === 'Name') return physicalName(template, logicalId).name;
+    if (['Name', 'QueueName', 'TopicName'].includes(attribute)) return physicalName(template, logicalId).name;
     if (attribute === 'StreamArn') return `${arnOf(template, logicalId, env)}/stream/sandbox`;
     throw new TemplateTranslationError(`unsupported Fn::GetAtt ${logicalId}.${attribute}`);
   }

@@ -1,4 +1,5 @@
 import type { HistoryRecorder, OperationName } from '../../verify/index.ts';
+import type { ApiClient } from '../auth/index.ts';
 import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
 import { pick } from './random.ts';
 
@@ -43,6 +44,8 @@ function nextStep(random: () => number, workload: Workload, tag: string): Step {
 
 /** Options of runClient / openAccount. */
 export interface ClientContext {
+  /** Sends requests with the sandbox's credentials (lib/sandbox/auth). */
+  readonly client: ApiClient;
   readonly frontDoor: string;
   /** Where the client is (the front door routes it to the nearest healthy region). */
   readonly from: string;
@@ -65,7 +68,7 @@ export async function perform(ctx: ClientContext, step: Step): Promise<void> {
   const base = { process: ctx.process, f: step.f, key: step.key };
   ctx.history.record({ ...base, type: 'invoke', value: step.value });
   try {
-    const response = await fetch(`${ctx.frontDoor}${step.path}`, {
+    const response = await ctx.client.fetch(`${ctx.frontDoor}${step.path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [CLIENT_REGION_HEADER]: ctx.from },
       body: JSON.stringify(step.body),

@@ -130,6 +130,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const names = sandbox.regions.map((r) => r.name);
     const ctx = (from: string, process: string) => ({
+      client: sandbox.apiClient,
       frontDoor: sandbox.gtm.frontDoorUrl,
       from,
       process,

@@ -37,17 +37,18 @@ export async function runDemo(
     : (regions[regions.length - 1] as string);
   const peers = sandbox.regions.filter((r) => r.name !== lost);
   const frontDoor = sandbox.gtm.frontDoorUrl;
+  const client = sandbox.apiClient;
   const tally = newTally();
   const step = (n: number, text: string) => log(`[${n}/9] ${text}`);
 
   step(1, `opening accounts through the front door ${frontDoor} from clients near ${regions.join(', ')}`);
   await Promise.all(
     regions.flatMap((from) =>
-      openingCommands(from).map((command) => send({ frontDoor, from, command, tally })),
+      openingCommands(from).map((command) => send({ client, frontDoor, from, command, tally })),
     ),
   );
   step(2, `steady writes for ${phaseMs} ms (accounts: core, profiles: important, activity: ordinary)`);
-  const writers = startWriters({ frontDoor, regions, tally, pauseMs: 20 });
+  const writers = startWriters({ client, frontDoor, regions, tally, pauseMs: 20 });
   await sleep(phaseMs);
 
   step(3, `killing ${lost}`);

@@ -1,8 +1,16 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { createApiHandler, type MultiRegion } from '../../api/index.ts';
+import {
+  createApiHandler,
+  createHealthHandler,
+  dynamoHealthProbe,
+  type MultiRegion,
+  RegionHealthMonitor,
+} from '../../api/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
 import { peersOf, type Topology } from '../../config/index.ts';
+import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplyOutcome,
@@ -16,6 +24,7 @@ import {
   replicationStatus,
   runLagMonitorTick,
 } from '../../replication/index.ts';
+import { countingErrors, type LocalMetrics, localReplicationMetrics } from '../cloudwatch/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
@@ -60,6 +69,21 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
+  /** The environment's internal key (peer tokens, event signatures). */
+  readonly internalKey: InternalKey;
+  /** The sandbox's CloudWatch (handler metrics and Lambda errors go there). */
+  readonly metrics: LocalMetrics;
+  /** /health answers from a verdict at most this old (Route 53's checkers share it). */
+  readonly healthCacheMs: number;
+  /** The region's failure detector, and how its scheduled run ticks (see `watchdog`). */
+  readonly watchdog: {
+    readonly detector: Watchdog;
+    readonly intervalMs: number;
+    /** One scheduled run ticks this long (the schedule's rate). */
+    readonly windowMs: number;
+    /** False once the region is down: a run in progress stops. */
+    readonly running: () => boolean;
+  };
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -71,6 +95,10 @@ export interface LocalFunctions {
   readonly applier: (event: EventBridgeEvent) => Promise<ApplyOutcome>;
   readonly lagMonitor: () => Promise<LagMonitorTick>;
   readonly runbook: RunbookHandler;
+  /** GET /health (its own function, as in AWS). */
+  readonly health: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+  /** One scheduled run of the watchdog: ticks through its window; resolves with the tick count. */
+  readonly watchdog: () => Promise<{ ticks: number }>;
   readonly counters: HandlerCounters;
 }
 
@@ -112,7 +140,25 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
+    auth: {
+      caller: topology.api.auth.type,
+      peers: { key: deps.internalKey, env: topology.name, region, peers },
+    },
   });
+  const traffic = deps.multiRegion.breakers.traffic;
+  const health = createHealthHandler({
+    region,
+    healthMonitor: new RegionHealthMonitor({
+      probeWrite: dynamoHealthProbe({ client: deps.clients.doc, tableName: stores.tables.control, region }),
+      traffic: () => (traffic ? traffic.traffic() : Promise.resolve({ state: 'active', changedAt: 0 })),
+      cacheMs: deps.healthCacheMs,
+    }),
+    breakers: deps.multiRegion.breakers,
+    health: async () => ({ healthy: !deps.drained(), replication: await status() }),
+  });
+  const fn = (name: string) => `multiactive-${topology.name}-${name}`;
+  const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) =>
+    countingErrors(deps.metrics, fn(name), f);
   const apply = createApplier({
     region,
     topology,
@@ -126,34 +172,55 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     conflicts: stores.conflicts,
     notifier: busConflictNotifier({ bus }),
     originReader: deps.originReader,
+    metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
+    eventKey: deps.internalKey,
   });
+  const { watchdog } = deps;
   return {
     api: api as unknown as LocalFunctions['api'],
-    async publisher(event) {
-      const report = await publishStreamRecords(event.Records, { region, bus });
+    health: health as unknown as LocalFunctions['health'],
+    publisher: counted('publisher', async (event: DynamoDBStreamEvent) => {
+      const report = await publishStreamRecords(event.Records, {
+        region,
+        bus,
+        signingKey: await deps.internalKey(),
+      });
       counters.published += report.published;
       counters.publishFailures += report.failures.length;
       return { batchItemFailures: report.batchItemFailures };
-    },
-    async applier(event) {
+    }),
+    applier: counted('applier', async (event: EventBridgeEvent) => {
       const outcome = await apply(event.detail, event);
       countOutcome(counters, outcome);
-      const hlc = (event.detail as { hlc?: unknown }).hlc;
-      const origin = (event.detail as { origin?: unknown }).origin;
-      if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
-        deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
+      const detail = event.detail as { hlc?: unknown; origin?: unknown };
+      if (
+        outcome.status === 'applied' &&
+        typeof detail.hlc === 'string' &&
+        typeof detail.origin === 'string'
+      ) {
+        deps.lag.record(detail.origin, region, Date.now() - decodeHlc(detail.hlc).wall);
       }
       return outcome;
-    },
-    lagMonitor: () =>
+    }),
+    lagMonitor: counted('lag-monitor', () =>
       runLagMonitorTick({
         region,
         peers,
         clock: stores.clock,
         heartbeats: stores.heartbeats,
         watermarks: stores.watermarks,
+        metrics: localReplicationMetrics(deps.metrics, 'multiactive-lag-monitor'),
       }),
-    runbook: (request: RunbookTaskRequest) => deps.runbook(request),
+    ),
+    runbook: counted('runbook', (request: RunbookTaskRequest) => deps.runbook(request)),
+    watchdog: counted('watchdog', async () => {
+      const ends = Date.now() + watchdog.windowMs;
+      const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
+        intervalMs: watchdog.intervalMs,
+        remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
+      });
+      return { ticks };
+    }),
     counters,
   };
 }

@@ -2,11 +2,15 @@ import type { Server } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MultiRegion } from '../../api/index.ts';
 import type { Topology } from '../../config/index.ts';
+import type { FailoverStart } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { eventStoreOriginReader } from '../../replication/index.ts';
 import { createTables } from '../../store/index.ts';
+import { ApiGatewayEdge, type ApiSpec } from '../apigateway/index.ts';
+import type { SandboxAuth } from '../auth/index.ts';
 import type { StreamMappingSpec } from '../cdk/event-sources.ts';
+import type { LocalMetrics } from '../cloudwatch/index.ts';
 import { type LocalClients, localClients } from '../dynamodb/clients.ts';
 import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
@@ -21,6 +25,7 @@ import { type RegionStores, regionStores } from './region-stores.ts';
 import { SkewableClock } from './skewable-clock.ts';
 import type { SandboxTiming } from './timing.ts';
 import { wanOriginReader } from './wan-adapters.ts';
+import { regionWatchdog } from './watchdog-wiring.ts';
 
 /** What a region is built from. */
 export interface SandboxRegionOptions {
@@ -35,6 +40,10 @@ export interface SandboxRegionOptions {
   /** Directory for this region's DynamoDB Local files; in memory when omitted. */
   readonly dataDir?: string;
   readonly log: (line: string) => void;
+  /** The run's credentials (internal key, client issuer or access key). */
+  readonly auth: SandboxAuth;
+  /** The sandbox's CloudWatch metrics. */
+  readonly metrics: LocalMetrics;
 }
 
 /** A delivery a rule target gave up on, kept where its dead-letter queue would have kept it. */
@@ -65,7 +74,13 @@ export class SandboxRegion {
     | { clients: LocalClients; stores: RegionStores; bus: LocalEventBus; replica: DynamoControlReplica }
     | undefined;
   private wired:
-    | { functions: LocalFunctions; multiRegion: MultiRegion; mapping: StreamMappingSpec }
+    | {
+        functions: LocalFunctions;
+        multiRegion: MultiRegion;
+        mapping: StreamMappingSpec;
+        edge: ApiGatewayEdge;
+        api: ApiSpec;
+      }
     | undefined;
   private poller: StreamPoller | undefined;
   private server: Server | undefined;
@@ -112,9 +127,13 @@ export class SandboxRegion {
     peers: readonly SandboxRegion[];
     mapping: StreamMappingSpec;
     runbook: RunbookFactory;
+    /** The region's HTTP API as synthesized (routes, authorizers, throttles). */
+    api: ApiSpec;
+    /** Starts a state machine execution in this region (the watchdog's Failover). */
+    startFailover: (start: FailoverStart) => Promise<void>;
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
-    const { wan, timing, topology } = this.options;
+    const { wan, timing, topology, auth } = this.options;
     const multiRegion = regionRouting({
       self: this,
       peers: input.peers,
@@ -123,6 +142,7 @@ export class SandboxRegion {
       wan,
       clients,
       stores,
+      internalKey: auth.internalKey,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -142,8 +162,23 @@ export class SandboxRegion {
       lag: this.options.lag,
       runbook: input.runbook(this),
       drained: () => this.drained,
+      internalKey: auth.internalKey,
+      metrics: this.options.metrics,
+      healthCacheMs: 1_000 * timing.awsTimeScale,
+      watchdog: regionWatchdog({
+        self: this,
+        peers: input.peers,
+        register: multiRegion.register,
+        startFailover: input.startFailover,
+      }),
     });
-    this.wired = { functions, multiRegion, mapping: input.mapping };
+    const edge = new ApiGatewayEdge({
+      spec: input.api,
+      region: this.name,
+      ...(auth.issuer ? { issuer: auth.issuer } : {}),
+      credentials: (accessKeyId) => auth.lookup(accessKeyId),
+    });
+    this.wired = { functions, multiRegion, mapping: input.mapping, edge, api: input.api };
   }
 
   /** Serves the API, starts the stream poller and the heartbeat loop. */
@@ -238,7 +273,19 @@ export class SandboxRegion {
   }
 
   private async listen(port = 0): Promise<void> {
-    const { server, url } = await serveApi({ handler: this.functions.api, region: this.name, port });
+    const { functions, edge, api } = this.requireWired();
+    const { metrics, topology } = this.options;
+    const serverErrors = { namespace: 'AWS/ApiGateway', name: '5xx', dimensions: { ApiId: api.apiId } };
+    const { server, url } = await serveApi({
+      edge,
+      invoke: (functionName) =>
+        functionName === `multiactive-${topology.name}-health` ? functions.health : functions.api,
+      region: this.name,
+      port,
+      onStatus: (status) => {
+        if (status >= 500) metrics.put(serverErrors, 1);
+      },
+    });
     this.server = server;
     this.port = Number(new URL(url).port);
   }

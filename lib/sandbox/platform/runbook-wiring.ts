@@ -1,4 +1,5 @@
 import { ulid } from 'ulid';
+import { signedDetail } from '../../auth/index.ts';
 import { probeHealth } from '../../detection/health-probe.ts';
 import type { EventEnvelope } from '../../model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
@@ -9,8 +10,11 @@ import type { EventBridgeEvent } from '../eventbridge/index.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
 import type { RunbookFactory, SandboxRegion } from './region.ts';
 
-/** The replication event the bus would deliver for an envelope (what the applier handler receives). */
-function busEvent(region: string, envelope: EventEnvelope): EventBridgeEvent {
+/**
+ * The replication event the bus would deliver for an envelope (what the applier handler receives),
+ * signed with the environment's internal key as a replay's PutEvents entry is.
+ */
+function busEvent(region: string, envelope: EventEnvelope, key: Uint8Array): EventBridgeEvent {
   return {
     version: '0',
     id: ulid(),
@@ -20,7 +24,7 @@ function busEvent(region: string, envelope: EventEnvelope): EventBridgeEvent {
     time: new Date().toISOString(),
     region,
     resources: [],
-    detail: envelope as unknown as Record<string, unknown>,
+    detail: signedDetail(envelope, key) as unknown as Record<string, unknown>,
   };
 }
 
@@ -45,8 +49,9 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     region: target.name,
     source,
     async replay(events) {
+      const key = await target.options.auth.internalKey();
       await cross(async () => {
-        for (const event of events) await target.functions.applier(busEvent(target.name, event));
+        for (const event of events) await target.functions.applier(busEvent(target.name, event, key));
       });
     },
     watermarks: () => cross(() => target.stores.watermarks.list()),

@@ -48,10 +48,9 @@ function breaches(alarm: AlarmSpec, value: number): boolean {
 export function evaluateAlarm(
   alarm: AlarmSpec,
   metrics: LocalMetrics,
-  end: number,
-  periodMs: number,
-  current: AlarmState,
+  window: { readonly end: number; readonly periodMs: number; readonly current: AlarmState },
 ): { state: AlarmState; reason: string } {
+  const { end, periodMs, current } = window;
   let breaching = 0;
   let missing = 0;
   for (let i = 0; i < alarm.evaluationPeriods; i++) {

@@ -127,13 +127,11 @@ export class AlarmEvaluator {
       const end = this.due.get(alarm.name) as number;
       this.due.set(alarm.name, end + this.periodMs(alarm));
       const previous = this.states.get(alarm.name) ?? 'INSUFFICIENT_DATA';
-      const { state, reason } = evaluateAlarm(
-        alarm,
-        this.options.metrics,
+      const { state, reason } = evaluateAlarm(alarm, this.options.metrics, {
         end,
-        this.periodMs(alarm),
-        previous,
-      );
+        periodMs: this.periodMs(alarm),
+        current: previous,
+      });
       if (state === previous) continue;
       this.states.set(alarm.name, state);
       const change = { alarm, state, previous, reason, at: now };

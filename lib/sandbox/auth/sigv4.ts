@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -99,6 +99,12 @@ export async function verifySigV4(
   for (const [name, value] of Object.entries(request.headers)) {
     if (names.has(name.toLowerCase()) && name.toLowerCase() !== 'authorization')
       headers[name.toLowerCase()] = value;
+  }
+  // The payload hash is the body's, whatever hash header the client sent (the signer would trust it).
+  if (names.has('x-amz-content-sha256')) {
+    headers['x-amz-content-sha256'] = createHash('sha256')
+      .update(request.body ?? '')
+      .digest('hex');
   }
   const expected = await signer(credentials, region).sign(httpRequest(request, headers), {
     signingDate: new Date(signedAt),

@@ -1,21 +1,59 @@
 /**
- * Failover measured in the sandbox: a region is killed while clients near every region write; figures are
- * taken from the demo scenario run with real inter-region latencies and health checks compressed to a 1 s
- * interval with failure threshold 2 (the issue's reference setting).
+ * Region loss measured in the sandbox at AWS's timings, next to the RTO projected for AWS. The demo
+ * scenario runs with real inter-region latencies, the synthesized Route 53 checks (10 s x 3), the
+ * watchdog at its synthesized schedule (5 s ticks, 2 failed probes, 10 s of heartbeat silence), 5 s
+ * heartbeats and a 5 s lease: a region is killed while clients near every region write. The projection
+ * runs the same chain at AWS's timings with the Failover execution measured here (lib/detection/projection.ts).
  */
 import '../lib/sandbox/polyfills.ts';
+import { projectRegionLossRto } from '../lib/detection/index.ts';
 import { runDemo } from '../lib/sandbox/demo/scenario.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { type Figure, round } from './report.ts';
 
 const timed = (value: number | undefined) => (value === undefined ? Number.NaN : round(value, 0));
+const RTO_TARGET_MS = 60_000;
+
+/** The projection's figures: the RTO per tier against the target, and every term of the chain. */
+function projectedFigures(sandbox: Sandbox, failoverExecutionMs: number): Figure[] {
+  const projection = projectRegionLossRto({ topology: sandbox.topology, failoverExecutionMs });
+  return [
+    {
+      figure:
+        'AWS-projected core RTO (max of watchdog path and DNS path, + forward; at least the serial bound)',
+      value: round(projection.coreRtoMs, 0),
+      unit: 'ms',
+      target: `<= ${RTO_TARGET_MS} ms`,
+      met: projection.coreRtoMs <= RTO_TARGET_MS,
+    },
+    ...(['important', 'ordinary'] as const).map((tier) => ({
+      figure: `AWS-projected RTO, ${tier} tier (Route 53 withdrawal + DNS TTL)`,
+      value: round(projection.anyRegionRtoMs, 0),
+      unit: 'ms',
+      target: `<= ${RTO_TARGET_MS} ms`,
+      met: projection.anyRegionRtoMs <= RTO_TARGET_MS,
+    })),
+    {
+      figure: 'AWS-projected serial bound: detection + decision + state machine + lease/skew hold + DNS TTL',
+      value: round(projection.serialBoundMs, 0),
+      unit: 'ms',
+      target: `<= ${RTO_TARGET_MS} ms`,
+      met: projection.serialBoundMs <= RTO_TARGET_MS,
+    },
+    ...projection.terms.map((t) => ({
+      figure: `AWS projection term: ${t.term} (${t.how})`,
+      value: round(t.ms, 0),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    })),
+  ];
+}
 
 /** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
 export async function runRunbookBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
-  const sandbox = await Sandbox.start({
-    fast: true,
-    timing: { wanTimeScale: 1, awsTimeScale: 1 },
-  });
+  // No --fast: every AWS timer as synthesized (awsTimeScale 1), real WAN latencies, real heartbeats.
+  const sandbox = await Sandbox.start({});
   try {
     const report = await runDemo(sandbox, { phaseMs: options.quick ? 3_000 : 8_000, log: () => {} });
     // A core orphan (ack local) that Failback queued for manual resolution is kept, with both versions.
@@ -23,33 +61,42 @@ export async function runRunbookBench(options: { endpoint: string; quick?: boole
     const lost = (report.unrecovered ?? []).filter((id) => !queued.has(id)).length;
     return [
       {
-        figure: 'failover detection (kill -> GTM unhealthy)',
+        figure: 'sandbox at AWS timings: Route 53 checks mark the lost region unhealthy (kill -> GTM)',
         value: timed(report.detectionMs),
         unit: 'ms',
         target: 'reference',
         met: null,
       },
       {
-        figure: 'RTO for clients of the lost region (kill -> first successful write)',
-        value: timed(report.rtoMs),
+        figure: `sandbox at AWS timings: a watchdog starts the Failover (kill -> claim; in ${report.failoverStartedIn ?? '?'})`,
+        value: timed(report.failoverStartedMs),
         unit: 'ms',
         target: 'reference',
         met: null,
       },
       {
-        figure: 'core RTO (kill -> first write for a partition homed in the lost region)',
-        value: timed(report.coreRtoMs),
+        figure: 'sandbox at AWS timings: RTO for clients of the lost region (kill -> first successful write)',
+        value: timed(report.rtoMs),
         unit: 'ms',
-        target: '< 5000 ms',
-        met: report.coreRtoMs !== undefined && report.coreRtoMs < 5_000,
+        target: `<= ${RTO_TARGET_MS} ms`,
+        met: report.rtoMs !== undefined && report.rtoMs <= RTO_TARGET_MS,
       },
       {
-        figure: 'Failover state machine execution',
+        figure:
+          'sandbox at AWS timings: core RTO (kill -> first write for a partition homed in the lost region)',
+        value: timed(report.coreRtoMs),
+        unit: 'ms',
+        target: `<= ${RTO_TARGET_MS} ms`,
+        met: report.coreRtoMs !== undefined && report.coreRtoMs <= RTO_TARGET_MS,
+      },
+      {
+        figure: 'Failover state machine execution (real WAN latencies)',
         value: timed(report.failoverMachineMs),
         unit: 'ms',
         target: '< 1000 ms',
         met: report.failoverMachineMs !== undefined && report.failoverMachineMs < 1_000,
       },
+      ...projectedFigures(sandbox, report.failoverMachineMs ?? Number.NaN),
       {
         figure: 'events at risk at failover (RPO window)',
         value: report.atRisk,

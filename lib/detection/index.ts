@@ -17,6 +17,7 @@ export {
   type ObservationStore,
   observationKey,
 } from './observations.ts';
+export { AWS_ASSUMPTIONS, type ChainTerm, projectRegionLossRto, type RtoProjection } from './projection.ts';
 export {
   staleHeartbeatMs,
   tickThroughWindow,

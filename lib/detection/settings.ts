@@ -27,7 +27,15 @@ export function staleHeartbeatMs(heartbeatIntervalMs: number): number {
  */
 export function watchdogSettings(
   topology: Topology,
-  options: { timeScale?: number; heartbeatIntervalMs?: number; minProbeTimeoutMs?: number } = {},
+  options: {
+    timeScale?: number;
+    heartbeatIntervalMs?: number;
+    minProbeTimeoutMs?: number;
+    /** Floor of the silence threshold (the sandbox's: replication on a loaded machine lags seconds). */
+    minStaleHeartbeatMs?: number;
+    /** Floor of the claim retry (a Failover on a loaded machine takes seconds). */
+    minClaimRetryMs?: number;
+  } = {},
 ): WatchdogSettings {
   const scale = options.timeScale ?? 1;
   const { watchdog } = topology.gtm;
@@ -40,11 +48,16 @@ export function watchdogSettings(
     intervalMs,
     failureThreshold: watchdog.failureThreshold,
     probeTimeoutMs,
-    staleHeartbeatMs: staleHeartbeatMs(
-      options.heartbeatIntervalMs ?? topology.thresholds.heartbeatIntervalMs,
+    staleHeartbeatMs: Math.max(
+      staleHeartbeatMs(options.heartbeatIntervalMs ?? topology.thresholds.heartbeatIntervalMs),
+      options.minStaleHeartbeatMs ?? 0,
     ),
-    observationFreshMs: 3 * intervalMs,
-    claimRetryMs: Math.round(watchdog.claimRetrySeconds * 1_000 * scale),
+    // Three ticks, a tick lasting at most a probe timeout: a live watchdog's view is never older.
+    observationFreshMs: 3 * Math.max(intervalMs, probeTimeoutMs),
+    claimRetryMs: Math.max(
+      Math.round(watchdog.claimRetrySeconds * 1_000 * scale),
+      options.minClaimRetryMs ?? 0,
+    ),
     readTimeoutMs: probeTimeoutMs,
   };
 }

@@ -133,6 +133,9 @@ export class Watchdog {
     const agreeing = [this.deps.region, ...others.filter((_, i) => fresh(views[i] ?? null))];
     const majority = Math.floor(this.deps.regions.length / 2) + 1;
     if (agreeing.length < majority) return { target, observation, agreeing };
+    this.deps.log?.(
+      `watchdog ${this.deps.region}: ${agreeing.join(', ')} suspect ${target} (${observation.detail}; heartbeat ${observation.heartbeatAgeMs} ms old)`,
+    );
     const action = await this.claim(target).catch((error) => {
       if (error instanceof QuorumUnavailableError) return undefined;
       throw error;

@@ -72,6 +72,7 @@ export async function runDemo(
   const failover = started.filter((e) => e.stateMachine.endsWith('-Failover'));
   // Core RTO: the lost region's clients write accounts homed there; the first success after the kill
   // needs detection, the Failover runbook (new homes, epoch + 1) and the new home's hold (lease + skew).
+  const byWatchdog = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.at >= killedAt);
   const coreKey = `${lost}|core`;
   await until(() => (tally.successes.get(coreKey) ?? []).some((t) => t > killedAt), 30_000);
   const coreFirst = (tally.successes.get(coreKey) ?? []).find((t) => t > killedAt);
@@ -133,6 +134,8 @@ export async function runDemo(
     lag: sandbox.lag.links(regions),
     conflicts: { detected, resolved: Math.max(0, detected - manual), manual },
     detectionMs,
+    failoverStartedMs: byWatchdog ? byWatchdog.at - killedAt : undefined,
+    failoverStartedIn: byWatchdog?.region,
     rtoMs,
     coreRtoMs: coreFirst === undefined ? undefined : coreFirst - killedAt,
     failoverMachineMs: machineMs,

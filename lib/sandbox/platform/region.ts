@@ -13,6 +13,7 @@ import type { StreamMappingSpec } from '../cdk/event-sources.ts';
 import type { LocalMetrics } from '../cloudwatch/index.ts';
 import { type LocalClients, localClients } from '../dynamodb/clients.ts';
 import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
+import { installStoreFault, type StoreFault } from '../dynamodb/store-fault.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import { serveApi } from '../http-server.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
@@ -71,7 +72,13 @@ export class SandboxRegion {
   drained = false;
   private dynamo: DynamoLocal | undefined;
   private built:
-    | { clients: LocalClients; stores: RegionStores; bus: LocalEventBus; replica: DynamoControlReplica }
+    | {
+        clients: LocalClients;
+        stores: RegionStores;
+        bus: LocalEventBus;
+        replica: DynamoControlReplica;
+        storeFault: ReturnType<typeof installStoreFault>;
+      }
     | undefined;
   private wired:
     | {
@@ -116,7 +123,7 @@ export class SandboxRegion {
       client: clients.doc,
       tableName: stores.tables.control,
     });
-    this.built = { clients, stores, bus, replica };
+    this.built = { clients, stores, bus, replica, storeFault: installStoreFault(clients) };
   }
 
   /**
@@ -164,7 +171,8 @@ export class SandboxRegion {
       drained: () => this.drained,
       internalKey: auth.internalKey,
       metrics: this.options.metrics,
-      healthCacheMs: 1_000 * timing.awsTimeScale,
+      // As in Lambda: a second, whatever the time scale (every check would otherwise write a probe).
+      healthCacheMs: 1_000,
       watchdog: regionWatchdog({
         self: this,
         peers: input.peers,
@@ -206,6 +214,11 @@ export class SandboxRegion {
   get eventsTable(): { client: DynamoDBDocumentClient; tableName: string } {
     const { clients, stores } = this.requireBuilt();
     return { client: clients.doc, tableName: stores.tables.events };
+  }
+
+  /** The region's HTTP API as synthesized (routes, authorizers, throttles). */
+  get apiSpec(): ApiSpec {
+    return this.requireWired().api;
   }
 
   get functions(): LocalFunctions {
@@ -253,6 +266,14 @@ export class SandboxRegion {
     this.options.wan.setRegionDown(this.name, true);
     await this.stopPipelines();
     await this.closeServer();
+  }
+
+  /**
+   * A gray failure: the region's DynamoDB throttles every call (`throttle`) while its API, poller and
+   * heartbeat loop keep running; `null` ends it.
+   */
+  setStoreFault(fault: StoreFault): void {
+    this.requireBuilt().storeFault.set(fault);
   }
 
   /** The region comes back: the poller resumes from its checkpoint, so the unpublished backlog drains. */

@@ -49,6 +49,18 @@ export interface SandboxOptions {
   readonly log?: (line: string) => void;
 }
 
+/** A Failover execution a watchdog started. */
+export interface WatchdogFailover {
+  /** Where it runs (the claiming watchdog's region). */
+  readonly region: string;
+  readonly name: string;
+  /** The region it fails over. */
+  readonly lost: string;
+  /** Wall-clock ms of the start. */
+  readonly at: number;
+  result?: ExecutionResult;
+}
+
 /** The region hosting the global pieces (Route 53 alarms and their rules), as in GlobalStack. */
 const GLOBAL_REGION = 'us-east-1';
 
@@ -99,6 +111,7 @@ export class Sandbox {
   private readonly log: (line: string) => void;
   private readonly started: Promise<ExecutionResult>[] = [];
   private readonly executionNames = new Set<string>();
+  private readonly failoversByWatchdogs: WatchdogFailover[] = [];
 
   private constructor(input: {
     topology: Topology;
@@ -390,7 +403,16 @@ export class Sandbox {
     if (this.executionNames.has(key)) return;
     this.executionNames.add(key);
     this.log(`watchdog of ${region}: starting Failover ${start.name} (input ${JSON.stringify(start.input)})`);
-    this.started.push(this.runner.run(region, 'Failover', start.input));
+    const started: WatchdogFailover = { region, name: start.name, lost: start.input.region, at: Date.now() };
+    this.failoversByWatchdogs.push(started);
+    const run = this.runner.run(region, 'Failover', start.input);
+    this.started.push(run);
+    started.result = await run;
+  }
+
+  /** The Failovers the watchdogs started, with their result once finished. */
+  watchdogFailovers(): readonly WatchdogFailover[] {
+    return this.failoversByWatchdogs;
   }
 
   /** The GTM (after start). */

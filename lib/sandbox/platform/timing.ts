@@ -49,14 +49,14 @@ export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
 
 /**
  * `--fast`: the same shape of behaviour in a fraction of the time: WAN at 1/4, and every AWS detection
- * timer at 1/20 (Route 53 checks every 500 ms, alarm periods of 3 s, watchdog ticks every 250 ms).
+ * timer at 1/10 (Route 53 checks every second, alarm periods of 6 s, watchdog ticks every 500 ms).
  */
 export function fastTiming(): SandboxTiming {
   return {
     wanTimeScale: 0.25,
     streamPollMs: 100,
     heartbeatIntervalMs: 500,
-    awsTimeScale: 0.05,
+    awsTimeScale: 0.1,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
     // Hold after a move: 2.3 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at

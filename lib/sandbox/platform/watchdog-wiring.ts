@@ -20,7 +20,7 @@ const SCHEDULE_MS = 60_000;
  * A region's watchdog wired as in Lambda, over the sandbox: probes of the peers' /health and reads of
  * their control tables cross the WAN (a cut link is a failed probe), the claim goes through the region's
  * quorum register, and the Failover starts in this region's state machine runner. Its timers are the
- * topology's, scaled by the sandbox's `awsTimeScale`; probe timeouts stay at 2 s.
+ * topology's, scaled by the sandbox's `awsTimeScale`; probe timeouts stay at 2 s, silence at 3 s.
  */
 export function regionWatchdog(input: {
   readonly self: SandboxRegion;
@@ -35,6 +35,9 @@ export function regionWatchdog(input: {
     heartbeatIntervalMs: timing.heartbeatIntervalMs,
     // As the GTM's checks: a loaded 2-core machine must not look like a lost region.
     minProbeTimeoutMs: 2_000,
+    // Replication on a loaded 2-core machine lags seconds: 1 s of silence (fast) is no loss.
+    minStaleHeartbeatMs: 3_000,
+    minClaimRetryMs: 30_000,
   });
   const peer = (name: string) => {
     const found = input.peers.find((p) => p.name === name);

@@ -367,9 +367,12 @@ export class Sandbox {
    */
   private async onAlarmChange(change: AlarmChange): Promise<void> {
     const { alarm } = change;
-    this.log(
-      `alarm ${alarm.name} (${alarm.region}): ${change.previous} -> ${change.state} (${change.reason})`,
-    );
+    // Entering or leaving ALARM is news; INSUFFICIENT_DATA -> OK at start-up is not.
+    if (change.state === 'ALARM' || change.previous === 'ALARM') {
+      this.log(
+        `alarm ${alarm.name} (${alarm.region}): ${change.previous} -> ${change.state} (${change.reason})`,
+      );
+    }
     if (alarm.region !== GLOBAL_REGION) return;
     try {
       await this.globalBus.putEvents([

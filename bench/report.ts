@@ -3,14 +3,9 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** One measured figure; `met` is null for reference figures that carry no target. */
-export interface Figure {
-  readonly figure: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly target: string;
-  readonly met: boolean | null;
-}
+import type { Figure } from '../lib/ops/figures.ts';
+
+export type { Figure };
 
 export interface BenchResult {
   readonly at: string;

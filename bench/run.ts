@@ -1,6 +1,7 @@
 import '../lib/sandbox/polyfills.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ora from 'ora';
 import { startDynamoLocal } from '../lib/sandbox/dynamodb/local.ts';
 import { type BenchResult, type Figure, formatTable, RESULTS_DIR, writeResult } from './report.ts';
 import { runStoreBench } from './store.ts';
@@ -36,7 +37,18 @@ async function main(argv: string[]): Promise<number> {
     for (const name of selected) {
       console.log(`\n## ${name}`);
       const bench = await BENCHES[name]!();
-      const figures = await bench({ endpoint: dynamo.endpoint, quick });
+      const began = Date.now();
+      const spinner = ora({ stream: process.stderr, text: `${name}: running` }).start();
+      const tick = setInterval(() => {
+        spinner.text = `${name}: running for ${Math.round((Date.now() - began) / 1000)} s`;
+      }, 1_000);
+      const figures = await bench({ endpoint: dynamo.endpoint, quick })
+        .catch((error: unknown) => {
+          spinner.fail(`${name}: ${(error as Error).message}`);
+          throw error;
+        })
+        .finally(() => clearInterval(tick));
+      spinner.succeed(`${name}: ${figures.length} figures in ${Math.round((Date.now() - began) / 1000)} s`);
       writeResult(name, figures);
       console.log(formatTable(figures));
     }

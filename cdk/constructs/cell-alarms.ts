@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { peersOf, type Topology } from '../../lib/config/index.ts';
 import { METRICS_NAMESPACE } from '../naming.ts';
@@ -17,6 +18,8 @@ export interface CellAlarmsProps {
   readonly functions: CellFunctions;
   readonly replication: ReplicationBus;
   readonly api: CellApi;
+  /** Runbooks whose failed executions need an operator (Switchover, Failback: RollbackRefused and co.). */
+  readonly rehomeRunbooks?: Readonly<Record<string, sfn.IStateMachine>>;
 }
 
 /**
@@ -90,6 +93,17 @@ export class CellAlarms extends Construct {
         alarmName: `multiactive-${env}-${name}-errors`,
         alarmDescription: `The ${name} function is failing`,
         metric: functions.byName[name].metricErrors({ period: Duration.minutes(5) }),
+        threshold: 0,
+      });
+    }
+
+    // A failed Switchover or Failback may leave partitions with another home than planned (RollbackRefused
+    // says which and why in the execution's cause) or, after RollbackFailed, fenced.
+    for (const [name, machine] of Object.entries(props.rehomeRunbooks ?? {})) {
+      this.add(`RunbookFailed-${name}`, {
+        alarmName: `multiactive-${env}-runbook-${name}-failed`,
+        alarmDescription: `A ${name} execution failed: read its error and cause (RollbackRefused names the partitions left with their current homes)`,
+        metric: machine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
         threshold: 0,
       });
     }

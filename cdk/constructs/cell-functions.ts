@@ -158,7 +158,7 @@ export class CellFunctions extends Construct {
   }
 
   private grantTables(tables: Tables): void {
-    const { api, applier, runbook } = this.byName;
+    const { api, applier, runbook, publisher } = this.byName;
     const lagMonitor = this.byName['lag-monitor'];
     const { events: log, state, replication, control, quarantine, idempotency } = tables.byKind;
     // control: the API claims new partitions and writes back quorum reads (its own copy and the peers').
@@ -167,6 +167,8 @@ export class CellFunctions extends Construct {
     for (const table of [replication, quarantine]) table.grantReadData(api);
     for (const table of [log, state, replication, quarantine]) table.grantReadWriteData(applier);
     control.grantReadData(applier);
+    // replication: the publisher holds the events it fails to publish, the heartbeats announce the oldest.
+    replication.grantReadWriteData(publisher);
     log.grantWriteData(lagMonitor);
     for (const table of [replication, control]) table.grantReadData(lagMonitor);
     for (const table of [log, state, replication, control, quarantine]) table.grantReadWriteData(runbook);
@@ -178,7 +180,7 @@ export class CellFunctions extends Construct {
    */
   private grantPeerTables(topology: Topology, region: string): void {
     const peers = peersOf(topology, region);
-    const arns = (kind: 'events' | 'replication' | 'control') =>
+    const arns = (kind: 'events' | 'state' | 'replication' | 'control') =>
       peers.map((peer) => tableArn(topology, peer, tableName(topology.name, kind)));
     const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
     const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
@@ -197,6 +199,25 @@ export class CellFunctions extends Construct {
           ...peerEvents.map((arn) => `${arn}/index/${EVENTS_BY_PARTITION_INDEX}`),
           ...arns('replication'),
         ],
+      }),
+    );
+    // Repair and Failback settle a forked core log in every region: the home's branch delivered into the
+    // log, a losing branch queued in each region's conflict queue then deleted, rows read and rebuilt.
+    this.byName.runbook.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...read, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+        resources: [...peerEvents, ...arns('state'), ...arns('replication')],
+      }),
+    );
+    if (topology.core.ack !== 'quorum') return;
+    // core.ack 'quorum': the API copies core writes into the peers' logs (one transaction: the events, a
+    // check of the peer's partition entry, a marker in its replication table) and reads a lagging peer's
+    // log; Failover's CollectCopies does the same from the runbook (its grants are above).
+    const copy = ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'];
+    this.byName.api.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: copy,
+        resources: [...peerEvents, ...arns('replication')],
       }),
     );
   }

@@ -63,6 +63,10 @@ export class RegionalStack extends Stack {
       functions: this.functions,
       replication: this.replication,
       api: this.api,
+      rehomeRunbooks: {
+        Switchover: this.runbooks.byName.Switchover,
+        Failback: this.runbooks.byName.Failback,
+      },
     });
 
     new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });

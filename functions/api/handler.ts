@@ -9,7 +9,7 @@ const logger = new Logger();
 const runtime = cellRuntime();
 const { environment, topology } = runtime;
 const region = environment.MULTIACTIVE_REGION;
-const { multiRegion, status } = cellRouting(runtime);
+const { multiRegion, status, conflicts } = cellRouting(runtime);
 
 /**
  * The regional HTTP API: commands (routed to their home), reads (read-your-writes), peer requests on
@@ -31,6 +31,7 @@ export const handler = createApiHandler({
   // Drained or not comes from the traffic breaker (control state); the body adds lag per origin.
   health: async () => ({ healthy: true, replication: await status() }),
   replicationStatus: status,
+  conflicts,
   auth: {
     caller: topology.api.auth.type,
     peers: { key: runtime.internalKey, env: topology.name, region, peers: peersOf(topology, region) },

@@ -1,10 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
-import { eventBridgeBus, type PublisherOptions, publishStreamRecords } from '../../lib/replication/index.ts';
+import {
+  DynamoPublishHolds,
+  eventBridgeBus,
+  type PublisherOptions,
+  publishStreamRecords,
+} from '../../lib/replication/index.ts';
 
 export interface PublisherHandlerDeps extends PublisherOptions {
   readonly logger?: Pick<Logger, 'error' | 'info'>;
@@ -52,6 +59,10 @@ export const handler = middy((event: DynamoDBStreamEvent) => {
     bus: eventBridgeBus({ client: eventBridge }),
     eventBusName: env('EVENT_BUS_NAME'),
     eventKey: secretsManagerInternalKey(internalKeySecretName(env('MULTIACTIVE_ENV'))),
+    holds: new DynamoPublishHolds({
+      client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      tableName: env('TABLE_REPLICATION'),
+    }),
     logger,
   });
   return main(event);

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
+import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import {
   QuarantineStore,
   type ReplicationStatus,
@@ -21,6 +22,8 @@ export interface CellRouting {
   readonly multiRegion: MultiRegion;
   /** Lag per origin, quarantined events and open conflicts (`/v1/replication/status`, `/health`). */
   readonly status: () => Promise<ReplicationStatus>;
+  /** Conflict records of the local replication table (`GET /v1/conflicts/...`). */
+  readonly conflicts: ConflictRecordStore;
 }
 
 /**
@@ -38,9 +41,10 @@ export function cellRouting(runtime: CellRuntime): CellRouting {
       r.name,
       r.name === region
         ? runtime.doc
-        : DynamoDBDocumentClient.from(new DynamoDBClient({ region: r.name }), {
-            marshallOptions: { removeUndefinedValues: true },
-          }),
+        : DynamoDBDocumentClient.from(
+            new DynamoDBClient({ region: r.name, requestHandler: writePathRequestHandler(topology.fencing) }),
+            { marshallOptions: { removeUndefinedValues: true } },
+          ),
     ]),
   );
   const replication = { client: runtime.doc, tableName: environment.TABLE_REPLICATION };
@@ -54,6 +58,7 @@ export function cellRouting(runtime: CellRuntime): CellRouting {
     region,
     controlClients,
     controlTable: environment.TABLE_CONTROL,
+    replicationTable: environment.TABLE_REPLICATION,
     events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
     states: runtime.states,
     transport: new AuthenticatedPeerTransport({
@@ -73,5 +78,5 @@ export function cellRouting(runtime: CellRuntime): CellRouting {
     quarantine: new QuarantineStore({ client: runtime.doc, tableName: environment.TABLE_QUARANTINE }),
     conflicts: new ConflictRecordStore(replication),
   };
-  return { multiRegion, status: () => replicationStatus(statusDeps) };
+  return { multiRegion, status: () => replicationStatus(statusDeps), conflicts: statusDeps.conflicts };
 }

@@ -6,6 +6,7 @@ import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } fr
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { loadTopology, type Topology } from '../../lib/config/index.ts';
 import { type AggregateRegistry, createRegistry } from '../../lib/model/index.ts';
+import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
 
 /** The environment contract every Lambda of a cell is deployed with (set by cdk/constructs). */
@@ -50,7 +51,8 @@ export interface CellRuntime {
 export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
   const environment = readEnvironment(env);
   const topology = loadTopology(environment.MULTIACTIVE_ENV);
-  const dynamodb = new DynamoDBClient({});
+  // Every call of a core write is bounded (lib/ownership/fencing-budget.ts); the append also aborts itself.
+  const dynamodb = new DynamoDBClient({ requestHandler: writePathRequestHandler(topology.fencing) });
   const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   return {
     environment,

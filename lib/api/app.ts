@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CommandDeps } from '../commands/execute.ts';
+import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
 import type { RegionBreakers } from '../resilience/health.ts';
 import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
 import { createCommandRunner } from './commands.ts';
@@ -35,6 +36,8 @@ export interface ApiDeps extends CommandDeps {
   readonly healthMonitor?: RegionHealthMonitor;
   /** `GET /v1/replication/status`; 404 until replication is wired. */
   readonly replicationStatus?: () => Promise<unknown>;
+  /** This region's conflict records, for `GET /v1/{type}/{id}/conflicts`; 404 without them. */
+  readonly conflicts?: Pick<ConflictRecordPort, 'listForAggregate'>;
   /** Multi-region routing: forwarding/redirect of writes, read-your-writes. Without it everything is local. */
   readonly routing?: ApiRouting;
   /** Circuit breakers shown on /health and the replication status; a drained region answers 503 on /health. */
@@ -86,6 +89,13 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     const target = { aggregateType, aggregateId, tier: aggregate.tier };
     return routeRead(deps.routing, { target, event, readLocal });
   };
+  const listConflicts: Route = async (event) => {
+    const { aggregateType, aggregateId } = aggregateTarget(event);
+    deps.registry.get(aggregateType);
+    if (!deps.conflicts) throw new HttpError(404, 'NotFound', 'conflict records are not available');
+    const records = await deps.conflicts.listForAggregate(aggregateType, aggregateId);
+    return jsonResponse(200, { aggregateType, aggregateId, conflicts: conflictFeed(records) });
+  };
   const health = healthRoute(deps);
   const replicationStatus: Route = async () => {
     const sync = deps.breakers?.sync;
@@ -103,7 +113,24 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     { method: 'GET', path: '/v1/replication/status', handler: replicationStatus },
     { method: 'POST', path: '/v1/{aggregateType}/{id}/commands', handler: postCommand },
     { method: 'GET', path: '/v1/{aggregateType}/{id}', handler: getAggregate },
+    { method: 'GET', path: '/v1/{aggregateType}/{id}/conflicts', handler: listConflicts },
   ];
+}
+
+/**
+ * An aggregate's conflict records as the API lists them: open ones first (manual, awaiting an operator),
+ * then resolved ones (manual resolutions, and lww pairs settled automatically and kept for audit), each
+ * saying which policy settled it; oldest first within each group.
+ */
+function conflictFeed(records: readonly ConflictRecord[]) {
+  return records
+    .map((r) => ({ ...r, policy: r.policy ?? 'manual' }))
+    .sort(
+      (a, b) =>
+        Number(a.status !== 'open') - Number(b.status !== 'open') ||
+        a.detectedAt.localeCompare(b.detectedAt) ||
+        a.eventIds.join('#').localeCompare(b.eventIds.join('#')),
+    );
 }
 
 /**

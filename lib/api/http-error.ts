@@ -17,6 +17,7 @@ import {
   DrainTimeoutError,
   EpochConflictError,
   InvalidTransitionError,
+  LeaseExpiredError,
   NotHomeError,
   PartitionFencedError,
   QuorumUnavailableError,
@@ -29,7 +30,12 @@ import {
   PeerUnavailableError,
 } from '../routing/errors.ts';
 import { ROUTING_HEADERS } from '../routing/headers.ts';
-import { ConcurrencyError, EventTooLargeError, TooManyEventsError } from '../store/errors.ts';
+import {
+  AppendTimeoutError,
+  ConcurrencyError,
+  EventTooLargeError,
+  TooManyEventsError,
+} from '../store/errors.ts';
 
 /** An error with its HTTP status and a stable machine-readable code; `expose` says if the message is safe to show. */
 export class HttpError extends Error {
@@ -110,6 +116,15 @@ const MAPPINGS: readonly Mapping[] = [
     (e: PartitionFencedError) => ({ partition: e.partition, epoch: e.epoch }),
     (e: PartitionFencedError) => retryAfter(e.retryAfterMs),
   ],
+  // A write in flight past its lease, or an append that did not answer in time: retry (the latter's
+  // outcome is unknown, so the same idempotencyKey makes the retry safe).
+  [
+    LeaseExpiredError,
+    503,
+    (e: LeaseExpiredError) => ({ partition: e.partition, epoch: e.epoch }),
+    () => retryAfter(1_000),
+  ],
+  [AppendTimeoutError, 503, (e: AppendTimeoutError) => ({ timeoutMs: e.timeoutMs }), () => retryAfter(1_000)],
   [
     QuorumUnavailableError,
     503,

@@ -1,15 +1,18 @@
 import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { type AggregateRegistry, parseCommand, upcastEvent } from '../model/registry.ts';
+import { LeaseExpiredError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
+import { chainedRun } from './chain.ts';
 import { envelopeEvents } from './envelopes.ts';
 import { AggregateFrozenError, ContentionError } from './errors.ts';
 
@@ -17,6 +20,11 @@ import { AggregateFrozenError, ContentionError } from './errors.ts';
 export interface CoreWriteFence {
   readonly epoch: number;
   readonly guards: readonly AppendGuard[];
+  /**
+   * Called right before the append: throws (LeaseExpiredError, 503) when the lease the write was granted
+   * under has run out meanwhile, else returns the append's timeout in ms (lib/ownership/fencing-budget.ts).
+   */
+  readonly reconfirm?: () => number | undefined;
 }
 
 export interface CommandDeps {
@@ -29,10 +37,15 @@ export interface CommandDeps {
   /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
   readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
   /**
-   * `core.ack: 'quorum'`: stores a core write's envelopes in at least one peer region before the local
-   * append (see `quorumReplicator`); when it throws, nothing is appended here.
+   * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log and row, to
+   * enough peer regions that a majority of all regions holds them before the client is answered (see
+   * `quorumReplicator`); when it throws (503), the write stays in the home's log, outcome unknown, and the
+   * next write of the aggregate carries it to the peers that lack it.
    */
-  readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
+  readonly replicateBeforeAck?: (
+    envelopes: readonly EventEnvelope[],
+    writer?: { readonly epoch: number },
+  ) => Promise<void>;
   readonly maxAttempts?: number;
 }
 
@@ -44,10 +57,12 @@ export interface CommandRequest {
   readonly causationId?: string;
 }
 
-/** Where a write landed: enough for a reader elsewhere to wait until it has replicated. */
+/** Where a write landed: enough for a reader elsewhere to tell whether it holds it. */
 export interface ConsistencyToken {
   readonly origin: string;
   readonly hlc: string;
+  /** Core: the last event's seq, epoch and id, which identify the write on its aggregate's log. */
+  readonly write?: { readonly seq: number; readonly epoch: number; readonly eventId: string };
 }
 
 export interface CommandResult {
@@ -95,6 +110,9 @@ export function foldRecord(
   return { ...next, state: canonicalJson(state), updatedAt: new Date().toISOString() };
 }
 
+/** How often a core write whose lease ran out in flight is decided again before the 503 reaches the client. */
+const MAX_LEASE_RETRIES = 2;
+
 /**
  * Decides a command against the aggregate's current state and appends the resulting events: core with a
  * conditional append on the sequence (plus fencing guards), other tiers atomically with their projection
@@ -105,6 +123,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
   const command = parseCommand(aggregate, { type: request.command.type, payload: request.command.payload });
   const maxAttempts = deps.maxAttempts ?? 10;
   let lastError: unknown;
+  let leaseExpiries = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const record = await currentRecord(deps, aggregate, request.aggregateId);
     if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
@@ -114,7 +133,9 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
     try {
       return await appendDecided(deps, { aggregate, record, request, domainEvents });
     } catch (error) {
-      if (!(error instanceof ConcurrencyError)) throw error;
+      // A write that ran out of lease appended nothing: decide again on a fresh lease, a few times.
+      const expired = error instanceof LeaseExpiredError && ++leaseExpiries <= MAX_LEASE_RETRIES;
+      if (!(error instanceof ConcurrencyError) && !expired) throw error;
       lastError = error;
       // Jittered backoff so that a crowd of writers on one aggregate spreads out instead of colliding again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
@@ -139,23 +160,11 @@ function observeHead(clock: HybridLogicalClock, head: string | null): void {
 }
 
 /**
- * The core events of `logged` that follow `record` without a gap (seq record.seq+1, +2, ...). A core log
- * may hold an event past a gap: a quorum-ack copy written straight into a peer's table by a home whose
- * earlier events have not reached this region yet. Such an event is folded only once the gap is closed.
- */
-export function contiguousRun(record: StateRecord, logged: readonly EventEnvelope[]): EventEnvelope[] {
-  const run: EventEnvelope[] = [];
-  for (const event of logged) {
-    if (event.seq !== record.seq + run.length + 1) break;
-    run.push(event);
-  }
-  return run;
-}
-
-/**
- * A core projection row caught up with its log: folds the events the log holds beyond the row, up to the
- * first gap, and stores the row when it moved (a writer may have died between its append and its row, or a
- * quorum-ack copy may have been written without a row).
+ * A core projection row caught up with its log: folds the events the log holds beyond the row that extend
+ * it (`chainedRun`: up to the first gap or the first event of another branch), and stores the row when it
+ * moved (a writer may have died between its append and its row, or a quorum-ack copy may have been written
+ * without a row). The write holds only while the stored row is still the one folded from (same version
+ * and head); when another writer moved it, the row is read and caught up again.
  */
 export async function catchUpCoreRow(
   deps: { readonly events: EventStore; readonly states: StateStore },
@@ -163,18 +172,20 @@ export async function catchUpCoreRow(
   aggregateId: string,
   stored?: StateRecord,
 ): Promise<StateRecord> {
-  const row =
-    stored ??
-    (await deps.states.getState(aggregate.name, aggregateId)) ??
-    emptyRecord(aggregate, aggregateId);
-  const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
-    ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
-  });
-  const run = contiguousRun(row, logged);
-  if (run.length === 0) return row;
-  const caughtUp = foldRecord(aggregate, row, run);
-  await deps.states.putState(caughtUp);
-  return caughtUp;
+  const read = async () =>
+    (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
+  let row = stored ?? (await read());
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
+      ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
+    });
+    const run = chainedRun(row, logged);
+    if (run.length === 0) return row;
+    const caughtUp = foldRecord(aggregate, row, run);
+    if (await deps.states.putStateIf(caughtUp, row)) return caughtUp;
+    row = await read();
+  }
+  return row;
 }
 
 /** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */
@@ -220,9 +231,22 @@ async function appendDecided(
   });
   const next = foldRecord(aggregate, record, envelopes);
   if (aggregate.tier === 'core') {
-    await deps.replicateBeforeAck?.(envelopes);
-    await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
+    // Local append first: the conditional put is the one reservation of this seq in this epoch, so a
+    // peer is only ever sent events of the home's log (bug switch: the old copy-first order). The row
+    // follows the log at once: a write answered 503 is the home's history, outcome unknown, replicated
+    // like any event and on a majority at the latest with the next acknowledged write on top of it.
+    const copyFirst = bugEnabled('quorum-cleanup-delete');
+    if (copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
+    // The lease may have run out while the write was in flight (a pause, a slow decide): check it again,
+    // and bound the append's own time in flight, which the skew margin covers.
+    const timeoutMs = fence?.reconfirm?.();
+    await deps.events.appendEvents(envelopes, {
+      tier: 'core',
+      guards: fence?.guards ?? [],
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
     await deps.states.putState(next);
+    if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.
     const statePut = guardedStatePut(deps.states.table(), next, record.version);
@@ -241,6 +265,12 @@ async function appendDecided(
     events: envelopes,
     record: next,
     state: JSON.parse(next.state),
-    token: { origin: decodeHlc(last.hlc).region, hlc: last.hlc },
+    token: {
+      origin: decodeHlc(last.hlc).region,
+      hlc: last.hlc,
+      ...(aggregate.tier === 'core'
+        ? { write: { seq: last.seq, epoch: last.epoch, eventId: last.eventId } }
+        : {}),
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FENCING_DEFAULTS } from '../ownership/fencing-budget.ts';
 
 /** Tiers of aggregate types (DESIGN.md section 2). */
 export const TIERS = ['core', 'important', 'ordinary'] as const;
@@ -43,6 +44,20 @@ export const routingSchema = z.strictObject({
   coreMode: z.enum(['forward', 'redirect']).default('forward'),
   forwardTimeoutMs: z.number().int().positive().default(3_000),
   readYourWritesWaitMs: z.number().int().nonnegative().default(1_000),
+});
+
+const ms = (fallback: number) => z.number().int().nonnegative().default(fallback);
+
+/**
+ * Core-write fencing: lease, skew margin and the in-flight bounds they must cover (the arithmetic and its
+ * invariants: lib/ownership/fencing-budget.ts; checked when the configuration is loaded).
+ */
+export const fencingSchema = z.strictObject({
+  leaseMs: ms(FENCING_DEFAULTS.leaseMs),
+  skewMarginMs: ms(FENCING_DEFAULTS.skewMarginMs),
+  maxClockOffsetMs: ms(FENCING_DEFAULTS.maxClockOffsetMs),
+  appendTimeoutMs: ms(FENCING_DEFAULTS.appendTimeoutMs),
+  quorumCopyTimeoutMs: ms(FENCING_DEFAULTS.quorumCopyTimeoutMs),
 });
 
 export const gtmSchema = z.strictObject({
@@ -142,6 +157,28 @@ export const repairSchema = z.strictObject({
   scheduleRegion: regionName.optional(),
 });
 
+/** One tier's declared recovery objectives: what the business asks of a region loss. */
+function tierObjectives(defaults: { rtoSeconds: number; rpoSeconds: number }) {
+  return z
+    .strictObject({
+      /** Region loss -> this tier's writes accepted again, in seconds. */
+      rtoSeconds: z.number().positive().default(defaults.rtoSeconds),
+      /** Acknowledged writes that may be lost, as seconds of replication (0 = none). */
+      rpoSeconds: z.number().nonnegative().default(defaults.rpoSeconds),
+    })
+    .prefault({});
+}
+
+/**
+ * Declared RTO/RPO per tier, checked by `multiactive readiness` against what the configuration can achieve
+ * and by drill reports against what was measured.
+ */
+export const objectivesSchema = z.strictObject({
+  core: tierObjectives({ rtoSeconds: 300, rpoSeconds: 0 }),
+  important: tierObjectives({ rtoSeconds: 120, rpoSeconds: 30 }),
+  ordinary: tierObjectives({ rtoSeconds: 120, rpoSeconds: 300 }),
+});
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -151,11 +188,13 @@ export const topologySchema = z.strictObject({
   core: z.strictObject({ ack: z.enum(['local', 'quorum']).default('local') }).prefault({}),
   thresholds: thresholdsSchema.prefault({}),
   routing: routingSchema.prefault({}),
+  fencing: fencingSchema.prefault({}),
   gtm: gtmSchema.prefault({}),
   api: apiSchema.prefault({}),
   repair: repairSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
+  objectives: objectivesSchema.prefault({}),
   tables: z
     .strictObject({
       deletionProtection: z.boolean().default(true),
@@ -171,5 +210,6 @@ export type Topology = z.output<typeof topologySchema>;
 export type RegionConfig = Topology['regions'][number];
 export type AggregateConfig = Topology['aggregates'][number];
 export type Tier = (typeof TIERS)[number];
+export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export type ApiAuthConfig = Topology['api']['auth'];

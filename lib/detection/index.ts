@@ -17,7 +17,13 @@ export {
   type ObservationStore,
   observationKey,
 } from './observations.ts';
-export { AWS_ASSUMPTIONS, type ChainTerm, projectRegionLossRto, type RtoProjection } from './projection.ts';
+export {
+  AWS_ASSUMPTIONS,
+  type ChainTerm,
+  failoverStartMs,
+  projectRegionLossRto,
+  type RtoProjection,
+} from './projection.ts';
 export {
   staleHeartbeatMs,
   tickThroughWindow,

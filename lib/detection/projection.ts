@@ -1,7 +1,7 @@
 import type { Topology } from '../config/schema.ts';
 import { latencyBetween, regionNames } from '../config/topology.ts';
-import { OWNERSHIP_DEFAULTS } from '../ownership/partition-map.ts';
-import { watchdogSettings } from './settings.ts';
+import { holdMs } from '../ownership/fencing-budget.ts';
+import { type WatchdogSettings, watchdogSettings } from './settings.ts';
 
 /**
  * AWS figures the projection assumes, each with where it comes from. They are the parts of the chain
@@ -53,8 +53,29 @@ function maxRttMs(topology: Topology): number {
 }
 
 /**
+ * From the loss of a region to the start of its Failover: the watchdogs' detection (failed probes or
+ * silent heartbeats, whichever is later, worst case) and the decision (reading the other survivors'
+ * observations, the quorum claim, StartExecution).
+ */
+export function failoverStartMs(
+  topology: Topology,
+  settings: WatchdogSettings = watchdogSettings(topology),
+): { readonly detectionMs: number; readonly decisionMs: number } {
+  const rtt = maxRttMs(topology);
+  const probes = settings.failureThreshold * settings.intervalMs + settings.probeTimeoutMs;
+  const silence = settings.staleHeartbeatMs + settings.intervalMs;
+  // Read the other survivors' observations (one round trip), then the claim: a quorum read and a
+  // compare-and-set (a round trip to a majority each), then StartExecution in the region.
+  return {
+    detectionMs: Math.max(probes, silence),
+    decisionMs: rtt + 2 * rtt + AWS_ASSUMPTIONS.startExecutionMs,
+  };
+}
+
+/**
  * Projects the region-loss RTO on AWS from the same chain the sandbox runs, at the synthesized timings
- * (Route 53 checks, DNS TTL, watchdog schedule and thresholds, heartbeat period, lease and skew margin)
+ * (Route 53 checks, DNS TTL, watchdog schedule and thresholds, heartbeat period, the fencing budget's
+ * lease and skew margin)
  * and the Failover execution measured in the sandbox with real inter-region latencies, plus the service
  * overheads of AWS_ASSUMPTIONS. Worst cases throughout: the loss happens just after a successful probe
  * and just after a heartbeat was applied.
@@ -68,12 +89,7 @@ export function projectRegionLossRto(input: {
   const a = AWS_ASSUMPTIONS;
   const w = watchdogSettings(topology);
   const rtt = maxRttMs(topology);
-  const probes = w.failureThreshold * w.intervalMs + w.probeTimeoutMs;
-  const silence = w.staleHeartbeatMs + w.intervalMs;
-  const detection = Math.max(probes, silence);
-  // Read the other survivors' observations (one round trip), then the claim: a quorum read and a
-  // compare-and-set (a round trip to a majority each), then StartExecution in the region.
-  const decision = rtt + 2 * rtt + a.startExecutionMs;
+  const { detectionMs: detection, decisionMs: decision } = failoverStartMs(topology, w);
   // The sandbox's ConfirmRegionLost gets an instant refusal from a killed region; on AWS the probe of a
   // lost region may wait its whole timeout.
   const machine =
@@ -81,7 +97,7 @@ export function projectRegionLossRto(input: {
     w.probeTimeoutMs +
     a.failoverTasks * a.perTaskOverheadMs +
     a.runbookColdStartMs;
-  const hold = OWNERSHIP_DEFAULTS.leaseMs + OWNERSHIP_DEFAULTS.skewMarginMs;
+  const hold = holdMs(topology.fencing);
   const { healthCheck } = topology.gtm;
   const withdrawal =
     healthCheck.failureThreshold * healthCheck.intervalSeconds * 1_000 + a.route53CheckTimeoutMs;
@@ -105,7 +121,7 @@ export function projectRegionLossRto(input: {
     {
       term: 'lease + skew hold of the new home',
       ms: hold,
-      how: `lease ${OWNERSHIP_DEFAULTS.leaseMs} ms + skew margin ${OWNERSHIP_DEFAULTS.skewMarginMs} ms`,
+      how: `fencing lease ${topology.fencing.leaseMs} ms + skew margin ${topology.fencing.skewMarginMs} ms`,
     },
     {
       term: 'Route 53 withdraws the region',

@@ -7,6 +7,8 @@ export const POISON_REASONS = {
   invalidPayload: 'InvalidPayload',
   clockDrift: 'ClockDrift',
   fencingViolation: 'FencingViolation',
+  /** A core event that cannot wait parked: another branch's event is parked at its seq already. */
+  branchConflict: 'BranchConflict',
   forgedOrigin: 'ForgedOrigin',
   keyCollision: 'KeyCollision',
   eventTooLarge: 'EventTooLarge',

@@ -9,7 +9,7 @@ import { probeHealth } from '../detection/health-probe.ts';
 import { staleHeartbeatMs } from '../detection/settings.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { OWNERSHIP_DEFAULTS, PartitionMap } from '../ownership/partition-map.ts';
+import { PartitionMap } from '../ownership/partition-map.ts';
 import { QuorumRegister } from '../ownership/quorum-register.ts';
 import { DynamoPartitionSource } from '../repair/partition-source.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, toBusEntry } from '../replication/entries.ts';
@@ -55,14 +55,16 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     ),
     callTimeoutMs: options.topology.routing.forwardTimeoutMs,
   });
-  const map = new PartitionMap({ register, ...OWNERSHIP_DEFAULTS });
+  // The same lease and margin as the API's map: the hold an unfence sets must cover the homes' leases.
+  const { leaseMs, skewMarginMs } = options.topology.fencing;
+  const map = new PartitionMap({ register, leaseMs, skewMarginMs });
   const cell = (r: string): RegionCell => {
     const client = doc(r);
     const bus = eventBridgeBus({ client: new EventBridgeClient({ region: r }) });
     const watermarks = new WatermarkStore({ client, tableName: tables.replication });
     return {
       region: r,
-      source: new DynamoPartitionSource({ client, tableName: tables.events }),
+      source: new DynamoPartitionSource({ client, tableName: tables.events, stateTableName: tables.state }),
       async replay(events) {
         const key = options.eventKey ? await options.eventKey() : undefined;
         const items = events.map((e) => ({ entry: toBusEntry(e, options.busName, key) }));

@@ -17,7 +17,15 @@ export interface RunbookRequest {
 /** Task names of each runbook as the state machines call them (see cdk/constructs/runbooks/). */
 export const RUNBOOK_TASKS = {
   switchover: ['Fence', 'CheckWatermark', 'MoveHome', 'Unfence', 'VerifyProbe', 'Rollback'],
-  failover: ['ConfirmRegionLost', 'ChooseNewHomes', 'BumpEpochs', 'DrainRegion', 'RecordWatermarks'],
+  failover: [
+    'ConfirmRegionLost',
+    'ChooseNewHomes',
+    'FencePartitions',
+    'CollectCopies',
+    'BumpEpochs',
+    'DrainRegion',
+    'RecordWatermarks',
+  ],
   failback: [
     'CatchUp',
     'FindOrphans',

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HybridLogicalClock } from '../clock/clock.ts';
+import type { BranchRetirer } from '../commands/quorum-peer.ts';
 import type { Topology } from '../config/schema.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -67,6 +68,11 @@ export interface RunbookDeps {
   readonly now?: () => number;
   /** The region's clock for events a runbook appends (a conflict resolution); a fresh one when absent. */
   readonly clock?: HybridLogicalClock;
+  /**
+   * The chain module's branch retirer for a region (moves a losing branch of a core log into its manual
+   * conflict queue). Absent: a region holding such a branch is left as it is and reported, never deleted.
+   */
+  readonly retireBranch?: (cell: RegionCell) => BranchRetirer;
 }
 
 /** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */

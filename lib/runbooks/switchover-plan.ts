@@ -1,6 +1,6 @@
 import { decodeHlc } from '../clock/hlc.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { InvalidRunbookInputError } from './errors.ts';
 import { readAllEntries } from './failover-tasks.ts';
@@ -36,6 +36,26 @@ export function switchoverRequest(task: string, raw: Record<string, unknown>): S
       'give partitions, or from (a region)',
     );
   return { to, ...(from ? { from } : {}), ...(partitions ? { partitions } : {}) };
+}
+
+/**
+ * Why Fence leaves a partition alone (null: fence it): no home, homed elsewhere than `from`, already active
+ * in `to`, or fenced by someone else (another execution, an operator, a Failover under way), unless it is
+ * the fence of a run this execution was told to take over.
+ */
+export function whySkip(
+  entry: PartitionEntry | null,
+  request: SwitchoverRequest,
+  run: { readonly runId: string; readonly takeOver: readonly string[] },
+): string | null {
+  if (!entry) return 'no home yet';
+  if (request.from && entry.home !== request.from && entry.home !== request.to)
+    return `homed in ${entry.home}, not ${request.from}`;
+  if (entry.home === request.to && entry.state === 'active') return `already homed in ${request.to}`;
+  const foreign = entry.state === 'fenced' && entry.run !== run.runId;
+  if (foreign && !(entry.run && run.takeOver.includes(entry.run)))
+    return `fenced by someone else (${entry.reason}${entry.run ? `, run ${entry.run}` : ''})`;
+  return null;
 }
 
 /** The partitions a request names: the listed ones, else every committed partition homed in `from`. */

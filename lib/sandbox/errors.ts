@@ -37,3 +37,19 @@ export class NoLocalHandlerError extends SandboxError {
     this.functionName = functionName;
   }
 }
+
+/** StartExecution with a name already used (by a finished execution, or with another input). */
+export class ExecutionAlreadyExistsError extends SandboxError {
+  override readonly name = 'ExecutionAlreadyExists';
+  constructor(readonly executionArn: string) {
+    super(`execution ${executionArn} already exists`);
+  }
+}
+
+/** DescribeExecution / GetExecutionHistory of an ARN this sandbox never started. */
+export class UnknownExecutionError extends SandboxError {
+  override readonly name = 'ExecutionDoesNotExist';
+  constructor(readonly executionArn: string) {
+    super(`no execution ${executionArn} in this sandbox`);
+  }
+}

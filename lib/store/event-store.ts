@@ -13,7 +13,7 @@ import {
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
-import { ConcurrencyError, EventTooLargeError, TooManyEventsError } from './errors.ts';
+import { AppendTimeoutError, ConcurrencyError, EventTooLargeError, TooManyEventsError } from './errors.ts';
 import { aggregateKey, eventSortKey } from './keys.ts';
 import { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
 
@@ -33,6 +33,11 @@ export interface AppendGuard {
 export interface AppendOptions {
   readonly tier: Tier;
   readonly guards?: readonly AppendGuard[];
+  /**
+   * Aborts the SDK call (retries included) after this many ms with AppendTimeoutError: the bound on a
+   * fenced core append's time in flight (lib/ownership/fencing-budget.ts).
+   */
+  readonly timeoutMs?: number;
 }
 
 export interface AppendResult {
@@ -92,8 +97,15 @@ export class EventStore {
       throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
     }
     for (const event of events) this.assertSize(event);
-    if (events.length === 1 && guards.length === 0) return this.putOne(events[0]!, options.tier);
-    return this.putMany(events, options.tier, guards);
+    const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+    try {
+      if (events.length === 1 && guards.length === 0)
+        return await this.putOne(events[0]!, options.tier, signal);
+      return await this.putMany(events, { tier: options.tier, guards, signal });
+    } catch (error) {
+      if (!signal?.aborted || !isAbort(error)) throw error;
+      throw new AppendTimeoutError(events[0]!.aggregateId, options.timeoutMs!, { cause: error });
+    }
   }
 
   /** Loads an aggregate's events in key order, following DynamoDB pagination. */
@@ -138,7 +150,7 @@ export class EventStore {
     if (bytes > this.maxEventBytes) throw new EventTooLargeError(event.eventId, bytes, this.maxEventBytes);
   }
 
-  private async putOne(event: EventEnvelope, tier: Tier): Promise<AppendResult> {
+  private async putOne(event: EventEnvelope, tier: Tier, signal?: AbortSignal): Promise<AppendResult> {
     try {
       await this.client.send(
         new PutCommand({
@@ -147,6 +159,7 @@ export class EventStore {
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        signal ? { abortSignal: signal } : {},
       );
       return { appended: 1, duplicates: 0 };
     } catch (error) {
@@ -157,7 +170,11 @@ export class EventStore {
     }
   }
 
-  private async putMany(events: readonly EventEnvelope[], tier: Tier, guards: readonly AppendGuard[]) {
+  private async putMany(
+    events: readonly EventEnvelope[],
+    batch: { tier: Tier; guards: readonly AppendGuard[]; signal?: AbortSignal | undefined },
+  ): Promise<AppendResult> {
+    const { tier, guards, signal } = batch;
     const eventItems: TransactItem[] = events.map((event) => ({
       Put: {
         TableName: this.table(),
@@ -169,18 +186,24 @@ export class EventStore {
     try {
       await this.client.send(
         new TransactWriteCommand({ TransactItems: [...eventItems, ...guards.map((g) => g.item)] }),
+        signal ? { abortSignal: signal } : {},
       );
       return { appended: events.length, duplicates: 0 };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      return this.explainCancellation(error, { events, tier, guards });
+      return this.explainCancellation(error, { events, tier, guards, signal });
     }
   }
 
   /** Turns a cancelled transaction into a duplicate no-op, a guard error or a ConcurrencyError. */
   private async explainCancellation(
     error: TransactionCanceledException,
-    batch: { events: readonly EventEnvelope[]; tier: Tier; guards: readonly AppendGuard[] },
+    batch: {
+      events: readonly EventEnvelope[];
+      tier: Tier;
+      guards: readonly AppendGuard[];
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<AppendResult> {
     const reasons = error.CancellationReasons ?? [];
     const guardFailure = batch.guards.findIndex(
@@ -208,8 +231,13 @@ export class EventStore {
     // Cancelled for another reason (a transaction conflict, throttling): the caller's retry decides.
     if (duplicates === 0) throw error;
     // Part of the batch was already stored by an earlier attempt: store the rest.
-    const rest =
-      fresh.length > 0 ? await this.putMany(fresh, batch.tier, batch.guards) : { appended: 0, duplicates: 0 };
+    const rest = fresh.length > 0 ? await this.putMany(fresh, batch) : { appended: 0, duplicates: 0 };
     return { appended: rest.appended, duplicates: duplicates + rest.duplicates };
   }
+}
+
+/** The SDK's answer to an aborted request (its own AbortError, or the signal's TimeoutError). */
+function isAbort(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || name === 'TimeoutError';
 }

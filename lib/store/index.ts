@@ -1,6 +1,7 @@
 export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {
+  AppendTimeoutError,
   ConcurrencyError,
   EventTooLargeError,
   GuardFailedError,
@@ -19,7 +20,13 @@ export {
 } from './event-store.ts';
 export { aggregateKey, eventSortKey, partitionIndexKey } from './keys.ts';
 export { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
-export { guardedStatePut, type StateRecord, StateStore, type StateStoreOptions } from './state-store.ts';
+export {
+  type ExpectedRow,
+  guardedStatePut,
+  type StateRecord,
+  StateStore,
+  type StateStoreOptions,
+} from './state-store.ts';
 export {
   EVENTS_BY_PARTITION_INDEX,
   TABLE_DEFINITIONS,

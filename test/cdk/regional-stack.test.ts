@@ -230,6 +230,18 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
+  it('alarms on failed Switchover and Failback executions (a refused rollback among them)', () => {
+    for (const name of ['Switchover', 'Failback']) {
+      template().hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `multiactive-dev-runbook-${name}-failed`,
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
   it('runs all five runbooks, named per environment, traced and fully logged', () => {
     for (const name of ['Switchover', 'Failover', 'Failback', 'Repair', 'ResolveConflict']) {
       template().hasResourceProperties('AWS::StepFunctions::StateMachine', {

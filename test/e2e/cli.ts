@@ -4,11 +4,11 @@ import { join } from 'node:path';
 /** Repository root. */
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-/** Runs the CLI as `npm start` does (`node --import tsx lib/sandbox/cli.ts ...`). */
+/** Runs the CLI as `npm start` does (`node --import tsx bin/cli/main.ts ...`). */
 export function cli(args: readonly string[], cwd = ROOT): ChildProcess {
   // tsx resolved from the repository: the sandbox-up test runs the CLI from a temporary directory.
   const tsx = import.meta.resolve('tsx');
-  return spawn(process.execPath, ['--import', tsx, join(ROOT, 'lib/sandbox/cli.ts'), ...args], {
+  return spawn(process.execPath, ['--import', tsx, join(ROOT, 'bin/cli/main.ts'), ...args], {
     cwd,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -98,6 +98,10 @@ describe("bad input through the sandbox's HTTP endpoints (dev: JWT authorizer)",
     ]);
     await sandbox.quiesce();
     expect(await region.stores.quarantine.count()).toBe(before + 1);
+    const quarantined = (
+      await region.clients.doc.send(new ScanCommand({ TableName: region.stores.tables.quarantine }))
+    ).Items?.filter((item) => JSON.stringify(item).includes('forged-1'));
+    expect(quarantined?.map((item) => item.reason)).toEqual([POISON_REASONS.unauthenticated]);
     expect(await region.stores.states.getState('account', 'forged-1')).toBeUndefined();
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveRequest } from '../../bin/cli/inspect.ts';
 import { partitionOf } from '../../lib/ownership/index.ts';
-import { conflictsRequest } from '../../lib/sandbox/cli-remote.ts';
 import { startControlServer } from '../../lib/sandbox/control/server.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 
@@ -86,15 +86,7 @@ describe('runbooks in the sandbox (three regions, fast timers)', () => {
       };
       expect(await call({ action: 'conflicts-list' })).toEqual({ status: 200, body: { open: [] } });
       const resolved = await call(
-        conflictsRequest([
-          'resolve',
-          'profile',
-          'e2e-none',
-          '--choose',
-          '01HZZZZZZZZZZZZZZZZZZZZZZZ',
-          '--in',
-          B,
-        ]),
+        resolveRequest('profile', 'e2e-none', { choose: '01HZZZZZZZZZZZZZZZZZZZZZZZ', in: B }),
       );
       expect(resolved.status).toBe(200);
       expect(resolved.body).toMatchObject({

@@ -26,26 +26,30 @@ describe('npm start -- --once --fast', () => {
 
 const cwd = mkdtempSync(join(tmpdir(), 'multiactive-e2e-'));
 const stateFile = join(cwd, '.sandbox', 'state.json');
+// Relative, as a new user would type it; it does not exist yet (DynamoDB Local used to exit on that).
+const DATA_DIR = 'data/sandbox';
 let state: SandboxStateFile;
 let up: ReturnType<typeof cli>;
 let output = '';
 
-describe('multiactive sandbox up (two regions, fast)', () => {
-  beforeAll(async () => {
-    up = cli(['sandbox', 'up', '--regions', '2', '--fast'], cwd);
-    for (const stream of [up.stdout, up.stderr]) {
-      stream?.on('data', (c: Buffer) => {
-        output += c.toString();
-      });
-    }
-    const deadline = Date.now() + 150_000;
-    while (!existsSync(stateFile)) {
-      if (Date.now() > deadline || up.exitCode !== null)
-        throw new Error(`sandbox did not come up:\n${output}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    state = JSON.parse(readFileSync(stateFile, 'utf8')) as SandboxStateFile;
-  }, 180_000);
+async function sandboxUp(): Promise<void> {
+  output = '';
+  up = cli(['sandbox', 'up', '--regions', '2', '--fast', '--data-dir', DATA_DIR], cwd);
+  for (const stream of [up.stdout, up.stderr]) {
+    stream?.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+  }
+  const deadline = Date.now() + 150_000;
+  while (!existsSync(stateFile)) {
+    if (Date.now() > deadline || up.exitCode !== null) throw new Error(`sandbox did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  state = JSON.parse(readFileSync(stateFile, 'utf8')) as SandboxStateFile;
+}
+
+describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
+  beforeAll(sandboxUp, 180_000);
 
   afterAll(async () => {
     if (up.exitCode === null) {
@@ -92,6 +96,50 @@ describe('multiactive sandbox up (two regions, fast)', () => {
     expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
     const unknown = await runCli(['chaos', 'kill-region', 'mars-north-1'], cwd);
     expect(unknown.out).toContain('unknown region "mars-north-1"');
+    expect(unknown.out).not.toContain('    at ');
     expect(unknown.code).toBe(2);
   }, 60_000);
+
+  it('sandbox down then up with the same --data-dir brings back events, rows and the partition map', async () => {
+    const api = () => state.regions['us-east-1'];
+    const open = await fetch(`${api()}/v1/account/persisted/commands`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'OpenAccount', payload: { owner: 'Ada', currency: 'EUR' } }),
+    });
+    expect(open.status).toBe(200);
+    await runCli(['check'], cwd);
+    const before = JSON.parse((await runCli(['status', '--json'], cwd)).out) as {
+      partitionsPerHome: Record<string, number>;
+    };
+    expect(before.partitionsPerHome['us-east-1']).toBeGreaterThan(0);
+
+    expect((await runCli(['sandbox', 'down'], cwd)).code).toBe(0);
+    await new Promise<void>((resolve) =>
+      up.exitCode === null ? up.once('exit', () => resolve()) : resolve(),
+    );
+    expect(existsSync(stateFile)).toBe(false);
+    await sandboxUp();
+
+    const after = JSON.parse((await runCli(['status', '--json'], cwd)).out) as {
+      partitionsPerHome: Record<string, number>;
+    };
+    expect(after.partitionsPerHome).toEqual(before.partitionsPerHome);
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const read = await fetch(`${state.regions[region]}/v1/profile/e2e`);
+      expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
+    }
+    // A client continues where it left: the account it opened before the restart takes a deposit.
+    let deposit = 0;
+    for (let i = 0; i < 20 && deposit !== 200; i++) {
+      const response = await fetch(`${api()}/v1/account/persisted/commands`, {
+        method: 'POST',
+        body: JSON.stringify({ type: 'Deposit', payload: { amount: 5 } }),
+      });
+      deposit = response.status;
+      if (deposit !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(deposit).toBe(200);
+    const account = await fetch(`${api()}/v1/account/persisted`);
+    expect(((await account.json()) as { version: number }).version).toBe(2);
+  }, 240_000);
 });

@@ -32,5 +32,12 @@ export const dev = defineTopology({
       audience: ['multiactive-dev-api'],
     },
   },
+  // Core writes are acknowledged locally here (ack 'local'): a region loss can lose what had not yet
+  // replicated, so the declared core RPO is the replication lag this environment tolerates, not 0.
+  objectives: {
+    core: { rtoSeconds: 300, rpoSeconds: 10 },
+    important: { rtoSeconds: 120, rpoSeconds: 30 },
+    ordinary: { rtoSeconds: 120, rpoSeconds: 300 },
+  },
   tables: { deletionProtection: false, pointInTimeRecovery: true },
 });

@@ -19,5 +19,10 @@ export const prod = defineTopology({
   gtm: { policy: 'latency', healthCheck: { intervalSeconds: 10, failureThreshold: 3 } },
   // Clients sign requests with IAM credentials (SigV4); API Gateway checks execute-api:Invoke.
   api: { auth: { type: 'iam' } },
+  objectives: {
+    core: { rtoSeconds: 300, rpoSeconds: 0 },
+    important: { rtoSeconds: 120, rpoSeconds: 30 },
+    ordinary: { rtoSeconds: 120, rpoSeconds: 300 },
+  },
   tables: { deletionProtection: true, pointInTimeRecovery: true },
 });

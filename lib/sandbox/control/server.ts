@@ -1,9 +1,23 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { ConflictRecord } from '../../conflict/index.ts';
-import { UnknownSandboxRegionError } from '../errors.ts';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { consoleAssets } from '../../console/assets.ts';
+import { UsageError } from '../../ops/errors.ts';
+import { executionNameFor } from '../../ops/execution-name.ts';
+import { stepsOf } from '../../ops/history.ts';
+import type { Runbook } from '../../ops/ports.ts';
+import { type DrillReport, writeReport } from '../../ops/report/index.ts';
+import { reviewFindings } from '../../ops/report/model.ts';
+import { buildRunbookRequest, type RunbookOptions } from '../../ops/runbook-requests.ts';
+import { reportExecution } from '../drill/region-loss.ts';
+import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegionError } from '../errors.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
+import { DrillRegistry } from './drills.ts';
+import { sandboxReadiness } from './readiness.ts';
+import { conflictRegion, lagSeries, openConflicts, partitionMap, sandboxStatus } from './views.ts';
 
-/** A control request: what the CLI subcommands send to the running sandbox. */
+export { sandboxStatus } from './views.ts';
+
+/** A control request: what the CLI subcommands and the console send to the running sandbox. */
 export type ControlRequest =
   | { action: 'status' }
   | { action: 'check' }
@@ -12,9 +26,19 @@ export type ControlRequest =
   | { action: 'partition'; a: string; b: string }
   | { action: 'latency'; a: string; b: string; ms: number }
   | { action: 'heal' }
-  | { action: 'runbook'; name: string; region: string; input: unknown }
+  | { action: 'execution-start'; runbook: string; region: string; input: unknown; executionName?: string }
+  | { action: 'execution-describe' | 'execution-history' | 'execution-report'; executionArn: string }
+  | { action: 'runbook-start'; runbook: Runbook; options: RunbookOptions }
+  | { action: 'executions' }
   | { action: 'conflicts-list' }
-  | { action: 'conflicts-resolve'; region?: string; input: unknown };
+  | { action: 'conflicts-resolve'; region?: string; input: unknown }
+  | { action: 'readiness' }
+  | { action: 'map' }
+  | { action: 'lag-series' }
+  | { action: 'drill-start'; region: string; phaseMs?: number }
+  | { action: 'drill-status'; id: string; fromLine?: number }
+  | { action: 'reports' }
+  | { action: 'report'; id: string };
 
 async function body(request: IncomingMessage): Promise<ControlRequest> {
   const chunks: Buffer[] = [];
@@ -22,97 +46,172 @@ async function body(request: IncomingMessage): Promise<ControlRequest> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as ControlRequest;
 }
 
-/** The sandbox's state for `sandbox status`. */
-export function sandboxStatus(sandbox: Sandbox) {
-  return {
-    regions: sandbox.regions.map((r) => ({
-      region: r.name,
-      api: r.apiUrl,
-      dynamodb: r.endpoint,
-      down: r.isDown,
-      healthy: sandbox.gtm.checker.isHealthy(r.name),
-      counters: r.functions.counters,
-      deadLetters: r.deadLetters.length,
-    })),
-    frontDoor: sandbox.gtm.frontDoorUrl,
-    dns: { port: sandbox.gtm.dnsPort, name: sandbox.gtm.dnsName },
-    links: sandbox.regions.flatMap((a) =>
-      sandbox.regions
-        .filter((b) => b !== a)
-        .map((b) => ({ from: a.name, to: b.name, ...sandbox.wan.link(a.name, b.name) })),
-    ),
-    lag: sandbox.lag.links(sandbox.regions.map((r) => r.name)),
-    executions: sandbox.executions(),
+interface Context {
+  readonly sandbox: Sandbox;
+  readonly drills: DrillRegistry;
+  readonly onDown: () => void;
+}
+
+/** A report of one finished execution (every runbook execution can produce one). */
+function executionReport(ctx: Context, executionArn: string): DrillReport {
+  const execution = reportExecution(ctx.sandbox, executionArn);
+  const events = { atRisk: 0, recovered: 0, lost: 0, queuedForOperator: 0 };
+  const report: Omit<DrillReport, 'wentWrong' | 'toImprove'> = {
+    id: `${execution.runbook}-${executionArn.split(':').pop()}-${execution.startedAt}`,
+    title: `${execution.runbook} in ${execution.region}`,
+    env: ctx.sandbox.topology.name,
+    target: 'sandbox',
+    startedAt: execution.startedAt,
+    endedAt: execution.endedAt ?? Date.now(),
+    phases: [],
+    executions: [execution],
+    figures: [],
+    objectives: [],
+    events,
+    conflicts: { detected: 0, resolved: 0, manual: 0 },
+    consistency: undefined,
   };
+  const full = { ...report, ...reviewFindings(report) };
+  writeReport(full, `${ctx.drills.dir}/${full.id}`);
+  return full;
 }
 
-/** Open conflicts of every live region, one entry per pair with the regions that hold it open. */
-async function openConflicts(sandbox: Sandbox) {
-  const byPair = new Map<string, ConflictRecord & { regions: string[] }>();
-  for (const region of sandbox.regions.filter((r) => !r.isDown)) {
-    for (const record of await region.stores.conflicts.listOpen()) {
-      const key = `${record.aggregateType}#${record.aggregateId}#${record.eventIds.join('#')}`;
-      const seen = byPair.get(key) ?? { ...record, regions: [] };
-      byPair.set(key, { ...seen, regions: [...seen.regions, region.name] });
+type Handler = (ctx: Context, request: never) => Promise<unknown> | unknown;
+
+const HANDLERS: Record<ControlRequest['action'], Handler> = {
+  status: (ctx) => sandboxStatus(ctx.sandbox),
+  check: async (ctx) => {
+    await ctx.sandbox.quiesce();
+    return ctx.sandbox.check();
+  },
+  down: (ctx) => {
+    setImmediate(ctx.onDown);
+    return { stopping: true };
+  },
+  'kill-region': async (ctx, r: { region: string }) => {
+    await ctx.sandbox.killRegion(r.region);
+    return { killed: r.region };
+  },
+  'revive-region': async (ctx, r: { region: string }) => {
+    await ctx.sandbox.reviveRegion(r.region);
+    return { revived: r.region };
+  },
+  partition: (ctx, r: { a: string; b: string }) => {
+    ctx.sandbox.partition(r.a, r.b);
+    return { partitioned: [r.a, r.b] };
+  },
+  latency: (ctx, r: { a: string; b: string; ms: number }) => {
+    ctx.sandbox.setLatency(r.a, r.b, r.ms);
+    return { latency: [r.a, r.b, r.ms] };
+  },
+  heal: (ctx) => {
+    ctx.sandbox.heal();
+    return { healed: true };
+  },
+  'execution-start': (ctx, r: Extract<ControlRequest, { action: 'execution-start' }>) => {
+    try {
+      return {
+        ...ctx.sandbox.startExecution(r.region, r.runbook, r.input, r.executionName),
+        existing: false,
+      };
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExistsError)) throw error;
+      return { executionArn: error.executionArn, existing: true };
     }
-  }
-  return [...byPair.values()];
+  },
+  'execution-describe': (ctx, r: { executionArn: string }) => ctx.sandbox.describeExecution(r.executionArn),
+  'execution-history': (ctx, r: { executionArn: string }) => ({
+    events: ctx.sandbox.executionHistory(r.executionArn),
+  }),
+  'execution-report': (ctx, r: { executionArn: string }) => executionReport(ctx, r.executionArn),
+  'runbook-start': (ctx, r: { runbook: Runbook; options: RunbookOptions }) => {
+    const names = ctx.sandbox.regions.map((x) => x.name);
+    const request = buildRunbookRequest(r.runbook, r.options, names);
+    const name = executionNameFor(request.runbook, request.input, new Date());
+    return ctx.sandbox.startExecution(request.region, request.runbook, request.input, name);
+  },
+  executions: (ctx) => ({
+    executions: ctx.sandbox.describeExecutions().map((e, i) => ({
+      ...e,
+      // The console shows the steps of the latest executions live.
+      ...(i < 10 ? { steps: stepsOf(ctx.sandbox.executionHistory(e.executionArn)) } : {}),
+    })),
+  }),
+  'conflicts-list': async (ctx) => ({ open: await openConflicts(ctx.sandbox) }),
+  'conflicts-resolve': async (ctx, r: { region?: string; input: unknown }) => {
+    const region = r.region ?? (await conflictRegion(ctx.sandbox, r.input));
+    return ctx.sandbox.runStateMachine(region, 'ResolveConflict', r.input);
+  },
+  readiness: (ctx) => sandboxReadiness(ctx.sandbox),
+  map: (ctx) => partitionMap(ctx.sandbox),
+  'lag-series': (ctx) => ({ links: lagSeries(ctx.sandbox) }),
+  'drill-start': (ctx, r: { region: string; phaseMs?: number }) =>
+    ctx.drills.start(r.region, r.phaseMs ?? (ctx.sandbox.timing.awsTimeScale < 1 ? 3_000 : 15_000)),
+  'drill-status': (ctx, r: { id: string; fromLine?: number }) => ctx.drills.status(r.id, r.fromLine),
+  reports: (ctx) => ({ reports: ctx.drills.reports() }),
+  report: (ctx, r: { id: string }) => ctx.drills.report(r.id) ?? { error: 'NotFound' },
+};
+
+function statusOf(error: unknown): number {
+  if (error instanceof UnknownSandboxRegionError || error instanceof UnknownExecutionError) return 404;
+  if (error instanceof SyntaxError || error instanceof UsageError) return 400;
+  return 500;
 }
 
-async function handle(sandbox: Sandbox, request: ControlRequest, onDown: () => void): Promise<unknown> {
-  switch (request.action) {
-    case 'status':
-      return sandboxStatus(sandbox);
-    case 'check':
-      await sandbox.quiesce();
-      return sandbox.check();
-    case 'down':
-      setImmediate(onDown);
-      return { stopping: true };
-    case 'kill-region':
-      await sandbox.killRegion(request.region);
-      return { killed: request.region };
-    case 'revive-region':
-      await sandbox.reviveRegion(request.region);
-      return { revived: request.region };
-    case 'partition':
-      sandbox.partition(request.a, request.b);
-      return { partitioned: [request.a, request.b] };
-    case 'latency':
-      sandbox.setLatency(request.a, request.b, request.ms);
-      return { latency: [request.a, request.b, request.ms] };
-    case 'heal':
-      sandbox.heal();
-      return { healed: true };
-    case 'runbook':
-      return sandbox.runStateMachine(request.region, request.name, request.input);
-    case 'conflicts-list':
-      return { open: await openConflicts(sandbox) };
-    case 'conflicts-resolve': {
-      const region = request.region ?? sandbox.regions.find((r) => !r.isDown)?.name ?? '';
-      return sandbox.runStateMachine(region, 'ResolveConflict', request.input);
-    }
-  }
+function send(res: ServerResponse, status: number, type: string, payload: string | Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(payload);
 }
 
-/** Serves the control endpoint on a loopback port: POST / with a ControlRequest, JSON answer. */
+async function serveGet(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const assets = await consoleAssets();
+  if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', assets.html);
+  if (path === '/console.js') return send(res, 200, 'text/javascript; charset=utf-8', assets.js);
+  if (path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
+  if (path === '/console.css') return send(res, 200, 'text/css; charset=utf-8', assets.css);
+  const report = /^\/reports\/([\w.-]+)\/report\.html$/.exec(path);
+  const file = report ? ctx.drills.htmlPath(report[1]!) : undefined;
+  if (file) return send(res, 200, 'text/html; charset=utf-8', readFileSync(file));
+  send(res, 404, 'text/plain', 'not found');
+}
+
+/**
+ * Serves the control endpoint on a loopback port: POST / with a ControlRequest (JSON answer) for the CLI
+ * and the console, and GET / for the web console. Every action answers quickly: a runbook is started and
+ * then followed by polling, so no HTTP timeout applies to how long it runs.
+ */
 export async function startControlServer(
   sandbox: Sandbox,
   onDown: () => void,
-): Promise<{ server: Server; url: string }> {
+  options: { reportsDir?: string } = {},
+): Promise<{ server: Server; url: string; drills: DrillRegistry }> {
+  const drills = new DrillRegistry(sandbox, options.reportsDir ?? '.sandbox/reports');
+  const ctx: Context = { sandbox, drills, onDown };
   const server = createServer(async (req, res) => {
     try {
-      const result = await handle(sandbox, await body(req), onDown);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      if (req.method === 'GET') return await serveGet(ctx, req, res);
+      const request = await body(req);
+      const handler = HANDLERS[request.action] as ((c: Context, r: ControlRequest) => unknown) | undefined;
+      if (!handler)
+        return send(
+          res,
+          400,
+          'application/json',
+          JSON.stringify({ error: 'UnknownAction', message: `unknown action ${String(request.action)}` }),
+        );
+      const result = await handler(ctx, request);
+      send(res, 200, 'application/json', JSON.stringify(result));
     } catch (error) {
-      const status = error instanceof UnknownSandboxRegionError ? 404 : 500;
-      res
-        .writeHead(status, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: (error as Error).name, message: (error as Error).message }));
+      send(
+        res,
+        statusOf(error),
+        'application/json',
+        JSON.stringify({ error: (error as Error).name, message: (error as Error).message }),
+      );
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { server, url: `http://127.0.0.1:${port}` };
+  return { server, url: `http://127.0.0.1:${port}`, drills };
 }

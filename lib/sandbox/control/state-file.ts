@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 export interface SandboxStateFile {
   readonly pid: number;
   readonly controlUrl: string;
+  /** The web console (served by the control endpoint). */
+  readonly consoleUrl?: string;
   readonly frontDoorUrl: string;
   readonly dnsPort: number;
   readonly dnsName: string;

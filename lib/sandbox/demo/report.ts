@@ -26,6 +26,11 @@ export interface DemoReport {
   /** Core orphans (ack local) Failback put in the manual conflict queue: kept there, not lost. */
   readonly queuedOrphans?: readonly string[];
   readonly runbooks: readonly string[];
+  /** ARNs of the Failover, Failback and Repair executions, in that order. */
+  readonly executions?: readonly string[];
+  /** When each of the nine steps began (epoch ms). */
+  readonly phases?: ReadonlyArray<{ step: number; text: string; at: number }>;
+  readonly killedAt?: number;
   readonly check: ConsistencyReport;
 }
 

@@ -21,6 +21,11 @@ function describe(result: ExecutionResult): string {
   return `${result.stateMachine} in ${result.region}: ${result.status}${result.error ? ` (${result.error})` : ''}${why}`;
 }
 
+/** The region the demo loses unless told: ap-southeast-1 when it runs, else the last region. */
+function defaultLost(regions: readonly string[]): string {
+  return regions.includes('ap-southeast-1') ? 'ap-southeast-1' : (regions[regions.length - 1] as string);
+}
+
 /**
  * The demo: steady writes of all three aggregates from clients near each region, one region lost,
  * failover (GTM + the Failover runbook the alarm starts), writes continue, the region returns, its
@@ -28,18 +33,20 @@ function describe(result: ExecutionResult): string {
  */
 export async function runDemo(
   sandbox: Sandbox,
-  options: { phaseMs: number; log: (line: string) => void },
+  options: { phaseMs: number; log: (line: string) => void; lost?: string },
 ): Promise<DemoReport> {
   const { log, phaseMs } = options;
   const regions = sandbox.regions.map((r) => r.name);
-  const lost = regions.includes('ap-southeast-1')
-    ? 'ap-southeast-1'
-    : (regions[regions.length - 1] as string);
+  const lost = options.lost ?? defaultLost(regions);
   const peers = sandbox.regions.filter((r) => r.name !== lost);
   const frontDoor = sandbox.gtm.frontDoorUrl;
   const client = sandbox.apiClient;
   const tally = newTally();
-  const step = (n: number, text: string) => log(`[${n}/9] ${text}`);
+  const phases: Array<{ step: number; text: string; at: number }> = [];
+  const step = (n: number, text: string) => {
+    phases.push({ step: n, text, at: Date.now() });
+    log(`[${n}/9] ${text}`);
+  };
 
   step(1, `opening accounts through the front door ${frontDoor} from clients near ${regions.join(', ')}`);
   await Promise.all(
@@ -69,10 +76,13 @@ export async function runDemo(
   const firstAfter = (tally.successes.get(lost) ?? []).find((t) => t > killedAt);
   const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
   const started = await sandbox.settleExecutions();
-  const failover = started.filter((e) => e.stateMachine.endsWith('-Failover'));
+  // Only this kill's Failover: a long-running sandbox (a drill in `sandbox up`) may have older ones.
+  const failover = started.filter(
+    (e) => e.stateMachine.endsWith('-Failover') && Date.parse(e.startDate) >= killedAt,
+  );
   // Core RTO: the lost region's clients write accounts homed there; the first success after the kill
   // needs detection, the Failover runbook (new homes, epoch + 1) and the new home's hold (lease + skew).
-  const byWatchdog = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.at >= killedAt);
+  const byWatchdog = watchdogStart(sandbox, lost, killedAt);
   const coreKey = `${lost}|core`;
   await until(() => (tally.successes.get(coreKey) ?? []).some((t) => t > killedAt), 30_000);
   const coreFirst = (tally.successes.get(coreKey) ?? []).find((t) => t > killedAt);
@@ -134,8 +144,7 @@ export async function runDemo(
     lag: sandbox.lag.links(regions),
     conflicts: { detected, resolved: Math.max(0, detected - manual), manual },
     detectionMs,
-    failoverStartedMs: byWatchdog ? byWatchdog.at - killedAt : undefined,
-    failoverStartedIn: byWatchdog?.region,
+    ...byWatchdog,
     rtoMs,
     coreRtoMs: coreFirst === undefined ? undefined : coreFirst - killedAt,
     failoverMachineMs: machineMs,
@@ -144,6 +153,19 @@ export async function runDemo(
     unrecovered,
     queuedOrphans: queued.flatMap((q) => (q.eventId ? [q.eventId] : [])),
     runbooks: [...failover, failback, repair].map(describe),
+    executions: [...failover, failback, repair].map((e) => e.executionArn),
+    phases,
+    killedAt,
     check,
   };
+}
+
+/** When (ms after the kill) and where a watchdog started the lost region's Failover, if one did. */
+function watchdogStart(
+  sandbox: Sandbox,
+  lost: string,
+  killedAt: number,
+): Pick<DemoReport, 'failoverStartedMs' | 'failoverStartedIn'> {
+  const start = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.at >= killedAt);
+  return start ? { failoverStartedMs: start.at - killedAt, failoverStartedIn: start.region } : {};
 }

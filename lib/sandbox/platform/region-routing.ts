@@ -18,8 +18,13 @@ export interface RoutedRegion {
   /** Base URL of its API (known once its server listens; read at every use). */
   readonly apiUrl: string;
   readonly controlReplica: ControlReplica;
-  /** Its events table, for the quorum ack's direct writes (read when used). */
-  readonly eventsTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
+  /** Its tables the quorum ack writes to directly (read when used). */
+  readonly quorumTables: {
+    readonly client: DynamoDBDocumentClient;
+    readonly events: string;
+    readonly replication: string;
+    readonly control: string;
+  };
 }
 
 export interface RegionRoutingOptions {
@@ -32,6 +37,8 @@ export interface RegionRoutingOptions {
   readonly stores: RegionStores;
   /** The environment's internal key: forwarded requests carry peer tokens signed with it. */
   readonly internalKey: InternalKey;
+  /** The region's wall clock (skewable): leases, `activeFrom` and replication lag read it. */
+  readonly now: () => number;
 }
 
 /** Region -> API base URL, each read when used: the ports are known only once the servers listen. */
@@ -55,6 +62,7 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
   const watermarks = new ReplicationWatermarks({
     store: stores.watermarks,
     heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    now: options.now,
   });
   return multiRegionDeps({
     topology,
@@ -66,14 +74,16 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     controlTable: stores.tables.control,
     events: { client: options.clients.doc, tableName: stores.tables.events },
     states: stores.states,
-    // core.ack 'quorum': each peer's events table, written directly across the WAN.
-    quorumPeers: peers.map((peer) =>
-      dynamoQuorumPeer({
+    // core.ack 'quorum': each peer's tables, written directly across the WAN.
+    replicationTable: stores.tables.replication,
+    quorumPeers: peers.map((peer) => {
+      const { client, ...tables } = peer.quorumTables;
+      return dynamoQuorumPeer({
         region: peer.name,
-        client: wanDocumentClient(self.name, peer.name, peer.eventsTable.client, wan),
-        tableName: peer.eventsTable.tableName,
-      }),
-    ),
+        client: wanDocumentClient(self.name, peer.name, client, wan),
+        tables,
+      });
+    }),
     // Signed as in Lambda (a peer token for the peer's internal route), then across the WAN.
     transport: new AuthenticatedPeerTransport({
       inner: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
@@ -84,10 +94,10 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     endpoints,
     lag: watermarks,
     watermarks,
-    leaseMs: timing.leaseMs,
-    skewMarginMs: timing.skewMarginMs,
+    fencing: timing.fencing,
     controlCallTimeoutMs: 2_000,
     // The GTM probes /health every health-check interval: a drain shows by the next probe or so.
     trafficRefreshMs: Math.min(topology.gtm.healthCheck.intervalSeconds * 1_000 * timing.awsTimeScale, 5_000),
+    now: options.now,
   });
 }

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import type { MultiRegion } from '../../api/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
@@ -67,7 +68,12 @@ export class SandboxRegion {
   readonly name: string;
   readonly options: SandboxRegionOptions;
   readonly deadLetters: DeadLetter[] = [];
-  /** The wall clock under every HLC of the region (the chaos nemesis skews it). */
+  /** Stream records the publisher gave up on: the event source mapping's on-failure destination (an SQS DLQ in AWS). */
+  readonly streamDeadLetters: Array<{ readonly record: DynamoDBRecord; readonly error: string }> = [];
+  /**
+   * The region's wall clock (the chaos nemesis skews it): under every HLC of the region, and read by its
+   * ownership (leases, `activeFrom`), applier, replication lag and runbook tasks.
+   */
   readonly wallClock = new SkewableClock();
   drained = false;
   private dynamo: DynamoLocal | undefined;
@@ -150,6 +156,7 @@ export class SandboxRegion {
       clients,
       stores,
       internalKey: auth.internalKey,
+      now: this.wallClock.now,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -179,6 +186,7 @@ export class SandboxRegion {
         register: multiRegion.register,
         startFailover: input.startFailover,
       }),
+      now: this.wallClock.now,
     });
     const edge = new ApiGatewayEdge({
       spec: input.api,
@@ -211,9 +219,16 @@ export class SandboxRegion {
     return this.requireBuilt().replica;
   }
 
-  get eventsTable(): { client: DynamoDBDocumentClient; tableName: string } {
+  /** The tables a peer's quorum ack writes to (events, copy markers, seal check). */
+  get quorumTables(): {
+    client: DynamoDBDocumentClient;
+    events: string;
+    replication: string;
+    control: string;
+  } {
     const { clients, stores } = this.requireBuilt();
-    return { client: clients.doc, tableName: stores.tables.events };
+    const { events, replication, control } = stores.tables;
+    return { client: clients.doc, events, replication, control };
   }
 
   /** The region's HTTP API as synthesized (routes, authorizers, throttles). */
@@ -336,8 +351,10 @@ export class SandboxRegion {
         const result = await functions.publisher(event);
         return mapping.reportBatchItemFailures ? result : { batchItemFailures: [] };
       },
-      onFailure: async (records, error) =>
-        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`),
+      onFailure: async (records, error) => {
+        for (const record of records) this.streamDeadLetters.push({ record, error: String(error) });
+        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`);
+      },
       onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
     });
     await this.poller.start();

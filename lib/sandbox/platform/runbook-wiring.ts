@@ -38,9 +38,11 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
   const local = new DynamoPartitionSource({
     client: target.clients.doc,
     tableName: target.stores.tables.events,
+    stateTableName: target.stores.tables.state,
   });
   const source: PartitionEventSource = {
     listLeaves: (partition) => cross(() => local.listLeaves(partition)),
+    listRows: (keys) => cross(() => local.listRows(keys)),
     getEvents: (partition, ids) => cross(() => local.getEvents(partition, ids)),
     activePartitions: () => cross(() => local.activePartitions()),
   };
@@ -93,7 +95,7 @@ export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxR
           .then((probe) => probe.verdict !== 'down')
           .catch(() => false);
         const mark = (await watcher.stores.watermarks.list()).find((w) => w.origin === target);
-        return { reachable, heartbeatAgeMs: lagMs(Date.now(), mark) };
+        return { reachable, heartbeatAgeMs: lagMs(watcher.wallClock.now(), mark) };
       };
       if (observer === region.name) return ask();
       // The question travels to the observer and its answer travels back: a round trip.
@@ -105,6 +107,8 @@ export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxR
       byName(name).drained = state === 'drained';
     },
     staleHeartbeatMs: 2 * timing.heartbeatIntervalMs,
+    // The runbook function runs in this region: its lease arithmetic reads the region's wall clock.
+    now: region.wallClock.now,
   };
 }
 

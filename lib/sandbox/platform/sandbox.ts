@@ -1,6 +1,14 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { exampleAggregates } from '../../../events/index.ts';
-import { loadTopology, parseTopology, regionNames, type Topology } from '../../config/index.ts';
+import {
+  type ConflictPolicy,
+  loadTopology,
+  parseTopology,
+  regionNames,
+  type Topology,
+} from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
 import { createRegistry } from '../../model/index.ts';
 import { apiSpecOf } from '../apigateway/index.ts';
@@ -15,7 +23,11 @@ import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
-import { type ExecutionResult, StateMachineRunner } from '../state-machines/runner.ts';
+import {
+  type ExecutionDescription,
+  type ExecutionResult,
+  StateMachineRunner,
+} from '../state-machines/runner.ts';
 import { WanNetwork } from '../wan/index.ts';
 import { type ConsistencyReport, checkConsistency } from './consistency.ts';
 import { type SandboxGtm, startGtm } from './gtm.ts';
@@ -44,6 +56,8 @@ export interface SandboxOptions {
   readonly dnsPort?: number;
   /** The runbook function of each region (default: the real tasks of lib/runbooks). */
   readonly runbook?: RunbookFactory;
+  /** Conflict policy per aggregate type over the environment's (e.g. `{ profile: 'manual' }` to try the queue). */
+  readonly conflictPolicies?: Readonly<Record<string, ConflictPolicy>>;
   /** Overrides of single timers on top of the default or `fast` set (benchmarks pin health checks). */
   readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
@@ -80,6 +94,18 @@ function narrowed(topology: Topology, count: number): Topology {
   });
 }
 
+/** The topology with some aggregates' conflict policies replaced (validated again). */
+function withPolicies(topology: Topology, policies: Readonly<Record<string, ConflictPolicy>>): Topology {
+  const unknown = Object.keys(policies).filter((type) => !topology.aggregates.some((a) => a.type === type));
+  if (unknown.length > 0)
+    throw new SandboxError(`no aggregate type ${unknown.join(', ')} in ${topology.name}`);
+  if (Object.keys(policies).length === 0) return topology;
+  return parseTopology({
+    ...topology,
+    aggregates: topology.aggregates.map((a) => ({ ...a, conflict: policies[a.type] ?? a.conflict })),
+  });
+}
+
 /**
  * The whole platform on one machine: a SandboxRegion per region, the WAN between them, the rules and
  * state machines of the synthesized CDK templates, and the GTM in front.
@@ -104,6 +130,8 @@ export class Sandbox {
   readonly metrics: LocalMetrics;
   /** Alarms of the synthesized stacks that the sandbox cannot evaluate (metric math). */
   readonly unevaluatedAlarms: string[] = [];
+  /** Hash of the synthesized templates every region runs (the sandbox's "deployed version"). */
+  version = '';
   private runner!: StateMachineRunner;
   private gtmRef: SandboxGtm | undefined;
   private alarmsRef: AlarmEvaluator | undefined;
@@ -146,7 +174,7 @@ export class Sandbox {
   /** Starts every region, wires the synthesized rules and state machines, then the GTM. */
   static async start(options: SandboxOptions = {}): Promise<Sandbox> {
     const log = options.log ?? (() => {});
-    const full = loadTopology(options.env ?? 'dev');
+    const full = withPolicies(loadTopology(options.env ?? 'dev'), options.conflictPolicies ?? {});
     const topology = narrowed(full, options.regions ?? regionNames(full).length);
     const names = regionNames(topology);
     const timing: SandboxTiming = {
@@ -219,6 +247,7 @@ export class Sandbox {
   }
 
   private async assemble(templates: StackTemplates, options: SandboxOptions): Promise<void> {
+    this.version = createHash('sha256').update(JSON.stringify(templates)).digest('hex').slice(0, 12);
     const env = (region: string): StackEnvironment => ({ region, account: this.topology.account });
     const stackOf = (region: string) => templates[`multiactive-${this.topology.name}-${region}`];
     for (const region of this.regions) {
@@ -439,6 +468,37 @@ export class Sandbox {
   runStateMachine(region: string, name: string, input: unknown): Promise<ExecutionResult> {
     this.region(region);
     return this.runner.run(region, name, input);
+  }
+
+  /**
+   * Starts a state machine and returns at once (StartExecution); follow it with `describeExecution` and
+   * `executionHistory`. A name used before with the same input while that execution runs returns it again.
+   */
+  startExecution(
+    region: string,
+    name: string,
+    input: unknown,
+    executionName?: string,
+  ): { executionArn: string; startDate: string } {
+    this.region(region);
+    const { executionArn, startDate, done } = this.runner.start(region, name, input, executionName);
+    done.catch(() => undefined);
+    return { executionArn, startDate };
+  }
+
+  /** DescribeExecution of any execution started in this sandbox, running or finished. */
+  describeExecution(executionArn: string): ExecutionDescription {
+    return this.runner.describe(executionArn);
+  }
+
+  /** GetExecutionHistory: the execution's events so far in the Step Functions shape. */
+  executionHistory(executionArn: string, afterId = 0): HistoryEvent[] {
+    return this.runner.historyOf(executionArn, afterId);
+  }
+
+  /** Every execution started (by the CLI, the console or a rule), running ones included, newest first. */
+  describeExecutions(): ExecutionDescription[] {
+    return this.runner.describeAll();
   }
 
   /** Every finished execution. */

@@ -1,3 +1,5 @@
+import { FENCING_DEFAULTS, type FencingBudget } from '../../ownership/fencing-budget.ts';
+
 /** Every timer of the sandbox, so `--fast` can compress them in one place. */
 export interface SandboxTiming {
   /** Multiplies WAN delays (1 = real inter-region RTTs). */
@@ -16,18 +18,18 @@ export interface SandboxTiming {
   readonly busRetryBaseMs: number;
   readonly busRetryMaxMs: number;
   /**
-   * Ownership lease: how long a home trusts a majority read of its partition entry (renewed in the
-   * background at half-life, so each home re-reads the entries it writes about twice per lease).
-   * After a failover or switchover the new home writes only from `fence commit + leaseMs + skewMarginMs`:
-   * every lease the old home may still hold has run out by then (see PartitionOwnership). That hold is
-   * part of the core RTO (kill -> first core write in the new home = detection + Failover up to its
-   * fences + leaseMs + skewMarginMs), not of the Failover state machine, which does not wait for it.
-   * Shorter leases shorten the hold but cost more quorum reads and fail writes sooner when the control
-   * quorum is slow; keep leaseMs well above a quorum round trip (~2 x the largest WAN RTT).
+   * Core-write fencing (lib/ownership/fencing-budget.ts, checked by multiRegionDeps). Lease: how long a
+   * home trusts a majority read of its partition entry (renewed in the background at half-life, so each
+   * home re-reads the entries it writes about twice per lease). After a failover or switchover the new
+   * home writes only from `fence commit + leaseMs + skewMarginMs`: every lease the old home may still hold
+   * has run out by then (see PartitionOwnership). That hold is part of the core RTO (kill -> first core
+   * write in the new home = detection + Failover up to its fences + leaseMs + skewMarginMs), not of the
+   * Failover state machine, which does not wait for it. Shorter leases shorten the hold but cost more
+   * quorum reads and fail writes sooner when the control quorum is slow; keep leaseMs well above a quorum
+   * round trip (~2 x the largest WAN RTT). A skewed wall clock (the chaos nemesis) must stay within
+   * `maxClockOffsetMs`, or the budget no longer covers it.
    */
-  readonly leaseMs: number;
-  /** Clock offset between regions plus a core write's time in flight after its lease check. */
-  readonly skewMarginMs: number;
+  readonly fencing: FencingBudget;
   /** Multiplies Wait states of the state machines (1 = as written in the ASL). */
   readonly waitScale: number;
 }
@@ -41,8 +43,7 @@ export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
     awsTimeScale: 1,
     busRetryBaseMs: 1_000,
     busRetryMaxMs: 60_000,
-    leaseMs: 5_000,
-    skewMarginMs: 1_000,
+    fencing: FENCING_DEFAULTS,
     waitScale: 1,
   };
 }
@@ -59,10 +60,17 @@ export function fastTiming(): SandboxTiming {
     awsTimeScale: 0.1,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
-    // Hold after a move: 2.3 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
-    // half-life (1 s) never race the lease even with wanTimeScale 1 (the runbooks bench).
-    leaseMs: 2_000,
-    skewMarginMs: 300,
+    // Hold after a move: 3.2 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
+    // half-life (1 s) never race the lease even with wanTimeScale 1 (the runbooks bench). The margin
+    // covers a 600 ms append (DynamoDB Local on a busy machine) plus clocks up to 500 ms apart (the
+    // chaos clock-skew nemesis' range).
+    fencing: {
+      leaseMs: 2_000,
+      skewMarginMs: 1_200,
+      maxClockOffsetMs: 500,
+      appendTimeoutMs: 600,
+      quorumCopyTimeoutMs: 800,
+    },
     waitScale: 0.02,
   };
 }

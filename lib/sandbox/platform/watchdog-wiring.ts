@@ -1,9 +1,10 @@
-import { regionNames } from '../../config/index.ts';
+import { regionNames, type Topology } from '../../config/index.ts';
 import {
   DynamoObservationStore,
   type FailoverStart,
   probeHealth,
   Watchdog,
+  type WatchdogSettings,
   watchdogSettings,
 } from '../../detection/index.ts';
 import type { QuorumRegister } from '../../ownership/index.ts';
@@ -11,10 +12,24 @@ import { lagMs } from '../../replication/index.ts';
 import { type RegionTraffic, regionTrafficKey } from '../../resilience/index.ts';
 import type { LocalFunctionDeps } from './local-functions.ts';
 import type { SandboxRegion } from './region.ts';
+import type { SandboxTiming } from './timing.ts';
 import { wanDocumentClient } from './wan-adapters.ts';
 
 /** The length of one scheduled run: the watchdog rule fires every minute (`rate(1 minute)`). */
 const SCHEDULE_MS = 60_000;
+
+/** The watchdog's settings in the sandbox: the topology's, scaled by `awsTimeScale`, with floors. */
+export function sandboxWatchdogSettings(topology: Topology, timing: SandboxTiming): WatchdogSettings {
+  return watchdogSettings(topology, {
+    timeScale: timing.awsTimeScale,
+    heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    // As the GTM's checks: a loaded 2-core machine must not look like a lost region.
+    minProbeTimeoutMs: 2_000,
+    // Replication on a loaded 2-core machine lags seconds: 1 s of silence (fast) is no loss.
+    minStaleHeartbeatMs: 3_000,
+    minClaimRetryMs: 30_000,
+  });
+}
 
 /**
  * A region's watchdog wired as in Lambda, over the sandbox: probes of the peers' /health and reads of
@@ -30,15 +45,7 @@ export function regionWatchdog(input: {
 }): LocalFunctionDeps['watchdog'] {
   const { self, register } = input;
   const { topology, timing, wan, log } = self.options;
-  const settings = watchdogSettings(topology, {
-    timeScale: timing.awsTimeScale,
-    heartbeatIntervalMs: timing.heartbeatIntervalMs,
-    // As the GTM's checks: a loaded 2-core machine must not look like a lost region.
-    minProbeTimeoutMs: 2_000,
-    // Replication on a loaded 2-core machine lags seconds: 1 s of silence (fast) is no loss.
-    minStaleHeartbeatMs: 3_000,
-    minClaimRetryMs: 30_000,
-  });
+  const settings = sandboxWatchdogSettings(topology, timing);
   const peer = (name: string) => {
     const found = input.peers.find((p) => p.name === name);
     if (!found) throw new Error(`no sandbox region ${name}`);

@@ -1,7 +1,9 @@
 import '../polyfills.ts';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { UnknownSandboxRegionError } from '../errors.ts';
+import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegionError } from '../errors.ts';
 import { type AslDefinition, type AslState, allStates, type StateMachineSpec } from './definitions.ts';
+import { type LocalEventLog, toHistoryEvent, valueAtPath } from './history.ts';
 import { validateMachines } from './validation.ts';
 
 /** Runs a Lambda by function name in a region (the sandbox's local handlers). */
@@ -22,6 +24,33 @@ export interface ExecutionResult {
   readonly taskErrors: Array<{ state: string; error: string; cause: string }>;
   readonly startDate: string;
   readonly stopDate: string;
+}
+
+/** An execution as DescribeExecution shows it, also while it runs. */
+export interface ExecutionDescription {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly stateMachineArn: string;
+  readonly stateMachine: string;
+  readonly region: string;
+  readonly status: 'RUNNING' | ExecutionResult['status'];
+  readonly input: unknown;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startDate: string;
+  readonly stopDate?: string;
+}
+
+interface LiveExecution {
+  readonly spec: StateMachineSpec;
+  readonly name: string;
+  readonly arn: string;
+  readonly input: unknown;
+  readonly startDate: string;
+  readonly history: HistoryEvent[];
+  result?: ExecutionResult;
+  readonly done: Promise<ExecutionResult>;
 }
 
 export interface StateMachineRunnerOptions {
@@ -64,6 +93,7 @@ type Handler = (input: JSONValue) => Promise<JSONValue>;
 export class StateMachineRunner {
   private readonly options: StateMachineRunnerOptions;
   private readonly history: ExecutionResult[] = [];
+  private readonly live = new Map<string, LiveExecution>();
   /** Each machine's ASL verdict, validated once when the runner is built (see validation.ts). */
   private readonly verdicts: Map<StateMachineSpec, Promise<void>>;
   private counter = 0;
@@ -85,9 +115,108 @@ export class StateMachineRunner {
 
   /** Runs an execution to its end (StartExecution + wait). Accepts the machine's name or its runbook suffix. */
   async run(region: string, name: string, input: unknown): Promise<ExecutionResult> {
+    return this.start(region, name, input).done;
+  }
+
+  /**
+   * StartExecution: returns at once with the execution's ARN; `done` settles when it ends. A `executionName`
+   * already used with the same input while that execution runs returns it again (idempotent, as AWS does);
+   * a used name otherwise is ExecutionAlreadyExistsError.
+   */
+  start(
+    region: string,
+    name: string,
+    input: unknown,
+    executionName?: string,
+  ): { executionArn: string; startDate: string; done: Promise<ExecutionResult> } {
     const spec = this.find(region, name);
-    const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:sandbox-${++this.counter}`;
+    const runName = executionName ?? `sandbox-${++this.counter}`;
+    const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:${runName}`;
+    const existing = this.live.get(executionArn);
+    if (existing) {
+      if (existing.result || JSON.stringify(existing.input) !== JSON.stringify(input))
+        throw new ExecutionAlreadyExistsError(executionArn);
+      return { executionArn, startDate: existing.startDate, done: existing.done };
+    }
     const startDate = new Date().toISOString();
+    const history: HistoryEvent[] = [];
+    const done = this.execute({ spec, executionArn, runName, input, startDate, history });
+    const live: LiveExecution = { spec, name: runName, arn: executionArn, input, startDate, history, done };
+    this.live.set(executionArn, live);
+    // A refused definition rejects `done` for the caller; this bookkeeping branch must not leave it unhandled.
+    done.then(
+      (result) => {
+        live.result = result;
+      },
+      () => undefined,
+    );
+    return { executionArn, startDate, done };
+  }
+
+  /** DescribeExecution of an execution this runner started. */
+  describe(executionArn: string): ExecutionDescription {
+    const live = this.live.get(executionArn);
+    if (!live) throw new UnknownExecutionError(executionArn);
+    const result = live.result;
+    return {
+      executionArn,
+      name: live.name,
+      stateMachineArn: live.spec.arn,
+      stateMachine: live.spec.name,
+      region: live.spec.region,
+      status: result?.status ?? 'RUNNING',
+      input: live.input,
+      startDate: live.startDate,
+      ...(result
+        ? {
+            stopDate: result.stopDate,
+            ...(result.output !== undefined ? { output: result.output } : {}),
+            ...(result.error !== undefined ? { error: result.error } : {}),
+            ...(result.cause !== undefined ? { cause: result.cause } : {}),
+          }
+        : {}),
+    };
+  }
+
+  /** GetExecutionHistory: the events so far, oldest first, from `afterId` on. */
+  historyOf(executionArn: string, afterId = 0): HistoryEvent[] {
+    const live = this.live.get(executionArn);
+    if (!live) throw new UnknownExecutionError(executionArn);
+    return live.history.filter((e) => (e.id ?? 0) > afterId);
+  }
+
+  /** Every execution started, running ones included, newest first. */
+  describeAll(): ExecutionDescription[] {
+    return [...this.live.keys()].reverse().map((arn) => this.describe(arn));
+  }
+
+  private record(spec: StateMachineSpec, history: HistoryEvent[], event: LocalEventLog): void {
+    const converted = toHistoryEvent(event, history.length + 1);
+    if (!converted) return;
+    history.push(converted);
+    if (converted.type !== 'MapStateEntered' || event.type !== 'StateEntered') return;
+    // Step Functions announces a Map's item count (MapStateStarted); the progress of Repair reads it.
+    const state = allStates(spec.definition)[event.state.name];
+    const items = valueAtPath(event.state.input, String(state?.ItemsPath ?? '$'));
+    if (Array.isArray(items))
+      history.push({
+        id: history.length + 1,
+        previousEventId: history.length,
+        timestamp: new Date(event.timestamp),
+        type: 'MapStateStarted',
+        mapStateStartedEventDetails: { length: items.length },
+      });
+  }
+
+  private async execute(run: {
+    spec: StateMachineSpec;
+    executionArn: string;
+    runName: string;
+    input: unknown;
+    startDate: string;
+    history: HistoryEvent[];
+  }): Promise<ExecutionResult> {
+    const { spec, executionArn, input, startDate } = run;
     // Validated once per definition (like CreateStateMachine), not again for every execution.
     await this.verdicts.get(spec);
     const execution = new StateMachine(spec.definition as never, {
@@ -99,7 +228,7 @@ export class StateMachineRunner {
         retryIntervalOverrides: this.retryOverrides(spec.definition),
       },
       context: {
-        Execution: { Id: executionArn, Name: `sandbox-${this.counter}`, StartTime: startDate },
+        Execution: { Id: executionArn, Name: run.runName, StartTime: startDate },
       } as never,
     });
     const states: string[] = [];
@@ -107,6 +236,7 @@ export class StateMachineRunner {
     let failure: { error?: string; cause?: string } = {};
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
+        this.record(spec, run.history, event);
         if (event.type === 'StateEntered') states.push(event.state.name);
         if (event.type === 'StateFailed')
           taskErrors.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
@@ -119,7 +249,7 @@ export class StateMachineRunner {
       result = {
         executionArn,
         stateMachine: spec.name,
-        region,
+        region: spec.region,
         status: 'SUCCEEDED',
         output,
         states,
@@ -134,7 +264,7 @@ export class StateMachineRunner {
       result = {
         executionArn,
         stateMachine: spec.name,
-        region,
+        region: spec.region,
         status: timedOut ? 'TIMED_OUT' : 'FAILED',
         error: failure.error ?? cause?.name ?? (error as Error).name,
         cause: failure.cause ?? cause?.message ?? (error as Error).message,

@@ -131,3 +131,31 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
     execute: (request) => executeCommand(commandDeps, request),
   };
 }
+
+/** East (a plain cell) and west (whose wall clock is `now`), each reading gaps from the other. */
+export async function eastAndWest(now: () => Date): Promise<{ east: Cell; west: Cell }> {
+  const cells: Cell[] = [];
+  const east = await makeCell('us-east-1', { peers: () => cells });
+  const west = await makeCell('eu-west-1', { peers: () => cells, now });
+  cells.push(east, west);
+  return { east, west };
+}
+
+let ids = 0;
+
+/** An aggregate id no other test of this run uses. */
+export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++ids}`;
+
+/** Command requests for an account (core) of the example app. */
+export const accountCommands = {
+  open: (id: string) => ({
+    aggregateType: 'account',
+    aggregateId: id,
+    command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
+  }),
+  deposit: (id: string, amount: number) => ({
+    aggregateType: 'account',
+    aggregateId: id,
+    command: { type: 'Deposit', payload: { amount } },
+  }),
+};

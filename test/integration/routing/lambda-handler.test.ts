@@ -96,7 +96,7 @@ describe('the API Lambda handler (functions/api) wired with replication adapters
     });
     expect(opened.status).toBe(200);
     const token = opened.headers['X-Consistency-Token'];
-    expect(token).toMatch(/\.us-east-1$/);
+    expect(token).toMatch(/\.us-east-1~1~\d+~[0-9A-Z]{26}$/);
     const read = await call({
       method: 'GET',
       path: `/v1/account/${id}`,

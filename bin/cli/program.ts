@@ -1,0 +1,338 @@
+import '../../lib/sandbox/polyfills.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadTopology } from '../../lib/config/index.ts';
+import { UsageError } from '../../lib/ops/errors.ts';
+import type { Runbook } from '../../lib/ops/ports.ts';
+import { awsReadClients } from './aws-readiness.ts';
+import { awsReadiness, awsStatus } from './aws-status.ts';
+import { awsExecutions, sfnClients } from './aws-target.ts';
+import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
+import { type RunbookFlags, runRunbook } from './runbook.ts';
+import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
+import { callSandbox } from './sandbox-target.ts';
+
+/** Exit codes, as documented in the README. */
+export const EXIT = { done: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+};
+const partitionList = (value: string) =>
+  value.split(',').map((p) => {
+    const n = Number(p);
+    if (p === '' || !Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError('partitions are numbers, e.g. 1,2,17');
+    return n;
+  });
+const regionList = (value: string) => value.split(',').filter(Boolean);
+
+/** What a command's action returns: the JSON document, the human lines and the exit code. */
+interface Outcome {
+  readonly json: unknown;
+  readonly lines?: readonly string[];
+  readonly code: number;
+}
+
+let exitCode: number = EXIT.done;
+
+/** The exit code the last action asked for. */
+export function lastExitCode(): number {
+  return exitCode;
+}
+
+function emit(cmd: Command, outcome: Outcome): void {
+  const { json } = cmd.optsWithGlobals<{ json?: boolean }>();
+  if (json) console.log(JSON.stringify(outcome.json, null, 2));
+  else for (const line of outcome.lines ?? [JSON.stringify(outcome.json, null, 2)]) console.log(line);
+  exitCode = outcome.code;
+}
+
+const action =
+  <A extends unknown[]>(run: (cmd: Command, ...args: A) => Promise<Outcome>) =>
+  async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    emit(cmd, await run(cmd, ...(args.slice(0, -2) as A)));
+  };
+
+function upOptions(cmd: Command): Command {
+  return cmd
+    .option('--once', 'exit after the demo / a consistency check (exit code = verdict)')
+    .option('--fast', 'compress every timer (health checks, waits, WAN latency)')
+    .addOption(new Option('--regions <n>', 'how many regions to run').argParser(int('--regions')).default(3))
+    .addOption(
+      new Option('--mode <mode>', 'front door mode').choices(['redirect', 'proxy']).default('redirect'),
+    )
+    .addOption(
+      new Option('--policy <policy>', 'GTM routing policy').choices([
+        'latency',
+        'weighted',
+        'round-robin',
+        'least-connections',
+      ]),
+    )
+    .option('--data-dir <dir>', "persist each region's DynamoDB Local under DIR/<region>")
+    .option(
+      '--conflict-policy <type=policy>',
+      "override an aggregate type's conflict policy (repeatable), e.g. profile=manual",
+      parseConflictPolicy,
+    );
+}
+
+function checkRegions(n: number): void {
+  if (n < 2 || n > 3) throw new UsageError('--regions must be 2 or 3');
+}
+
+const simple = async (
+  request: Parameters<typeof callSandbox>[0],
+  ok: (body: unknown) => boolean = () => true,
+): Promise<Outcome> => {
+  const body = await callSandbox(request);
+  return { json: body, code: ok(body) ? EXIT.done : EXIT.failed };
+};
+
+/** AWS clients for a deployed environment, with the operator's credentials. */
+function awsClients(env: string) {
+  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()));
+}
+
+/** The whole command tree. Exported for tests (`--help` of every command). */
+export function buildProgram(): Command {
+  const program = new Command('multiactive')
+    .description('Operate a multiactive deployment: the local sandbox, or a deployed environment with --env')
+    .version(version, '-V, --version')
+    .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
+    .option('--verbose', 'print stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 the outcome failed, 2 usage, 3 target unreachable.');
+
+  upOptions(program.command('start').description('run the demo in a new sandbox, then keep serving')).action(
+    async (options: UpOptions) => {
+      checkRegions(options.regions);
+      exitCode = await startDemo(options);
+    },
+  );
+
+  const sandbox = program.command('sandbox').description('the local multi-region sandbox');
+  upOptions(
+    sandbox.command('up').description('start a sandbox and serve its control endpoint and web console'),
+  ).action(async (options: UpOptions, cmd: Command) => {
+    checkRegions(options.regions);
+    exitCode = await sandboxUp({ ...options, json: cmd.optsWithGlobals<{ json?: boolean }>().json === true });
+  });
+  sandbox
+    .command('status')
+    .description('regions, links, lag and executions of the sandbox that is up')
+    .action(action(() => simple({ action: 'status' })));
+  sandbox
+    .command('down')
+    .description('stop the sandbox that is up')
+    .action(action(() => simple({ action: 'down' })));
+
+  program
+    .command('status')
+    .description(
+      'per region health, traffic state, lag per link, dead letters, open conflicts, partitions per home',
+    )
+    .option('--env <env>', 'a deployed environment instead of the sandbox')
+    .action(
+      action(async (cmd) => {
+        const env = cmd.opts<{ env?: string }>().env;
+        if (env) return { json: await awsStatus(loadTopology(env), awsClients(env)), code: EXIT.done };
+        const [status, map, conflicts] = await Promise.all([
+          callSandbox<Record<string, unknown>>({ action: 'status' }),
+          callSandbox<{ perHome: Record<string, number>; fenced: number[] }>({ action: 'map' }),
+          callSandbox<{ open: unknown[] }>({ action: 'conflicts-list' }),
+        ]);
+        return {
+          json: {
+            ...status,
+            partitionsPerHome: map.perHome,
+            fenced: map.fenced,
+            openConflicts: conflicts.open.length,
+          },
+          code: EXIT.done,
+        };
+      }),
+    );
+
+  program
+    .command('readiness')
+    .description('evaluate whether a failover would succeed now; exit 1 when not ready')
+    .option('--env <env>', 'a deployed environment instead of the sandbox')
+    .action(
+      action(async (cmd) => {
+        const env = cmd.opts<{ env?: string }>().env;
+        const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
+        const { report, lines } = await readiness(
+          json,
+          env ? () => awsReadiness(loadTopology(env), awsClients(env)) : undefined,
+        );
+        return { json: report, lines, code: report.ready ? EXIT.done : EXIT.failed };
+      }),
+    );
+
+  program
+    .command('check')
+    .description("compare every region's events and state rows (exit 1 when they differ)")
+    .action(action(() => simple({ action: 'check' }, (b) => (b as { passed?: boolean }).passed === true)));
+
+  const chaos = program.command('chaos').description('inject faults into the sandbox');
+  chaos
+    .command('kill-region')
+    .argument('<region>')
+    .description('kill a region (API, poller, heartbeats, WAN)')
+    .action(action((_c, r: string) => simple(chaosRequest('kill-region', [r]))));
+  chaos
+    .command('revive-region')
+    .argument('<region>')
+    .description('bring a killed region back')
+    .action(action((_c, r: string) => simple(chaosRequest('revive-region', [r]))));
+  chaos
+    .command('partition')
+    .argument('<a>')
+    .argument('<b>')
+    .description('cut the link between two regions')
+    .action(action((_c, a: string, b: string) => simple(chaosRequest('partition', [a, b]))));
+  chaos
+    .command('latency')
+    .argument('<a>')
+    .argument('<b>')
+    .argument('<ms>')
+    .description('one-way latency of a link')
+    .action(action((_c, a: string, b: string, ms: string) => simple(chaosRequest('latency', [a, b, ms]))));
+  chaos
+    .command('heal')
+    .description('restore every partitioned link')
+    .action(action(() => simple({ action: 'heal' })));
+
+  const runbook = program
+    .command('runbook')
+    .description('run a runbook in the sandbox, or on AWS with --env, and follow it step by step');
+  const common = (cmd: Command) =>
+    cmd
+      .option('--env <env>', 'run the deployed state machine of this environment on AWS')
+      .option('--in <region>', 'region whose state machine runs it')
+      .option('--dry-run', 'print the plan and stop')
+      .option('--yes', 'do not ask for confirmation')
+      .option(
+        '--execution-name <name>',
+        'execution name (default: runbook, input hash and UTC hour: idempotent)',
+      )
+      .option('--report', 'write a report (md, json, html) of the execution (sandbox)');
+  const run = (name: Runbook) =>
+    action(async (cmd, ...args: unknown[]) => {
+      const flags = cmd.optsWithGlobals<RunbookFlags>();
+      const positional = typeof args[0] === 'string' ? { region: args[0] } : {};
+      const outcome = await runRunbook(name, { ...flags, ...positional });
+      const status = outcome.progress?.execution.status;
+      const lines = outcome.progress
+        ? [
+            `${name} ${status}${outcome.progress.execution.error ? ` (${outcome.progress.execution.error}: ${outcome.progress.execution.cause ?? ''})` : ''}`,
+            `execution ${outcome.executionArn}`,
+          ]
+        : [];
+      if (outcome.report) lines.push(`report: ${outcome.report.id}`);
+      return {
+        json: {
+          plan: outcome.plan,
+          executionArn: outcome.executionArn,
+          existing: outcome.existing,
+          status,
+          steps: outcome.progress?.steps,
+          output: outcome.progress?.execution.output,
+          error: outcome.progress?.execution.error,
+        },
+        lines,
+        code: !outcome.progress || status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
+      };
+    });
+  common(
+    runbook
+      .command('switchover')
+      .description('move partitions to another region (fence, catch up, move, unfence)'),
+  )
+    .option('--partitions <list>', 'partitions to move, e.g. 1,2,17', partitionList)
+    .option('--from <region>', 'move every partition homed in this region')
+    .requiredOption('--to <region>', 'the new home')
+    .option('--reason <text>', 'why (kept in the execution input)')
+    .action(run('Switchover'));
+  common(
+    runbook
+      .command('failover')
+      .argument('<region>', 'the lost region')
+      .description("move a lost region's partitions to the nearest survivors and drain it"),
+  )
+    .option('--reason <text>', 'why (kept in the execution input)')
+    .action(run('Failover'));
+  common(
+    runbook
+      .command('failback')
+      .argument('<region>', 'the returning region')
+      .description('catch up, reconcile orphans, switch partitions back, undrain'),
+  )
+    .option('--no-switch-back', 'leave the partitions where the failover put them')
+    .action(run('Failback'));
+  common(runbook.command('repair').description('Merkle repair of every partition (or some) across regions'))
+    .option('--partitions <list>', 'only these partitions', partitionList)
+    .option('--peers <regions>', 'only these regions, e.g. us-east-1,eu-west-1', regionList)
+    .action(run('Repair'));
+
+  const conflicts = program.command('conflicts').description('the manual conflict queue');
+  conflicts
+    .command('list')
+    .description('open conflicts of every live region')
+    .action(action(() => simple({ action: 'conflicts-list' })));
+  conflicts
+    .command('resolve')
+    .argument('<type>')
+    .argument('<id>')
+    .description('resolve by keeping one event (--choose) or a merged state (--state)')
+    .option('--choose <eventId>', 'keep this branch')
+    .option('--state <json>', 'the merged state')
+    .option('--in <region>', 'region whose ResolveConflict runs')
+    .action(
+      action((cmd, type: string, id: string) =>
+        simple(
+          resolveRequest(type, id, cmd.opts()),
+          (b) => (b as { status?: string }).status === 'SUCCEEDED',
+        ),
+      ),
+    );
+
+  const drill = program.command('drill').description('scripted game days with a report');
+  drill
+    .command('region-loss')
+    .description(
+      'load, kill a region, failover, revive, failback, repair, check; writes report.md/.json/.html',
+    )
+    .requiredOption('--region <region>', 'the region to lose')
+    .option('--out <dir>', 'report folder (default .sandbox/reports/<id>)')
+    .option('--phase-ms <ms>', 'length of each load phase', int('--phase-ms'))
+    .action(
+      action(async (cmd) => {
+        const o = cmd.optsWithGlobals<{ region: string; out?: string; phaseMs?: number; json?: boolean }>();
+        const { report, dir } = await drillRegionLoss(o);
+        const ok =
+          report.executions.every((e) => e.status === 'SUCCEEDED') && report.consistency?.passed === true;
+        return {
+          json: { dir, report },
+          lines: [
+            `report: ${dir}/report.md, report.json, report.html`,
+            ...report.figures.map(
+              (f) =>
+                `  ${f.figure}: ${f.value} ${f.unit} (target ${f.target}${f.met === null ? '' : f.met ? ', met' : ', NOT met'})`,
+            ),
+          ],
+          code: ok ? EXIT.done : EXIT.failed,
+        };
+      }),
+    );
+  return program;
+}

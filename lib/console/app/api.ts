@@ -1,0 +1,89 @@
+/**
+ * The console's only way to the platform: one POST of a control request. Authentication (a token header,
+ * SigV4 via a proxy) belongs here and nowhere else.
+ */
+export async function control<T>(request: Record<string, unknown>): Promise<T> {
+  const response = await fetch('/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  const body = (await response.json()) as T & { error?: string; message?: string };
+  if (!response.ok) throw new Error(body.message ?? body.error ?? `HTTP ${response.status}`);
+  return body;
+}
+
+export interface RegionStatus {
+  region: string;
+  down: boolean;
+  healthy: boolean;
+  traffic?: string;
+  degradedPeers: string[];
+  breakers?: { service: Record<string, string>; sync: Record<string, { state: string }> };
+  deadLetters: number;
+  counters: Record<string, number>;
+}
+export interface LinkLag {
+  from: string;
+  to: string;
+  samples: number;
+  p50Ms?: number;
+  p99Ms?: number;
+}
+export interface Status {
+  env: string;
+  version: string;
+  regions: RegionStatus[];
+  links: Array<{ from: string; to: string; latencyMs?: number; partitioned?: boolean; down?: boolean }>;
+  lag: LinkLag[];
+}
+export interface Step {
+  name: string;
+  kind: string;
+  startedAt: number;
+  endedAt?: number;
+  status: 'running' | 'succeeded' | 'failed';
+  visits: number;
+  error?: string;
+  iterations?: { done: number; failed: number; total?: number };
+}
+export interface Execution {
+  executionArn: string;
+  stateMachine: string;
+  region: string;
+  status: string;
+  startDate: string;
+  stopDate?: string;
+  input: unknown;
+  error?: string;
+  steps?: Step[];
+}
+export interface Conflict {
+  aggregateType: string;
+  aggregateId: string;
+  eventIds: [string, string];
+  origins: [string, string];
+  detectedAt: string;
+  regions: string[];
+  events: Array<{ eventId: string; type?: string; origin?: string; hlc?: string; payload?: unknown }>;
+}
+export interface MapView {
+  partitions: Array<{ partition: number; home?: string; state?: string; epoch?: number; majority: boolean }>;
+  perHome: Record<string, number>;
+  fenced: number[];
+  disagreeing: number[];
+  hot: number[];
+  answered: string[];
+}
+export interface Readiness {
+  ready: boolean;
+  at: string;
+  checks: Array<{ id: string; title: string; ok: boolean; detail: string }>;
+}
+export interface ReportEntry {
+  id: string;
+  title: string;
+  startedAt: number;
+  endedAt: number;
+  ok: boolean;
+}

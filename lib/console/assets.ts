@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The console's three files: the page, its bundle (preact, htm, Chart.js) and its stylesheet. */
+export interface ConsoleAssets {
+  readonly html: string;
+  readonly js: string;
+  readonly css: string;
+}
+
+let built: Promise<ConsoleAssets> | undefined;
+
+/** Bundles the console once per process with esbuild (~0.3 s) and keeps it in memory. */
+export function consoleAssets(): Promise<ConsoleAssets> {
+  built ??= (async () => {
+    const { build } = await import('esbuild');
+    const result = await build({
+      entryPoints: [join(import.meta.dirname, 'app', 'main.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      legalComments: 'none',
+    });
+    return {
+      html: readFileSync(join(import.meta.dirname, 'index.html'), 'utf8'),
+      js: result.outputFiles[0]!.text,
+      css: readFileSync(join(import.meta.dirname, 'console.css'), 'utf8'),
+    };
+  })();
+  return built;
+}

@@ -1,0 +1,157 @@
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+
+/** One step of an execution as an operator reads it: a top-level state, its loops merged. */
+export interface ExecutionStep {
+  readonly name: string;
+  /** The state's type as the history names it: Task, Map, Wait, Fail... */
+  readonly kind: string;
+  /** Epoch ms of the first entry and of the last exit (undefined while running). */
+  readonly startedAt: number;
+  readonly endedAt: number | undefined;
+  readonly status: 'running' | 'succeeded' | 'failed';
+  /** How many times the state was entered (a polling loop enters it once per poll). */
+  readonly visits: number;
+  readonly error?: string | undefined;
+  readonly cause?: string | undefined;
+  /** Map states: iterations finished, failed and known in total (total undefined until known). */
+  readonly iterations?: { done: number; failed: number; total: number | undefined } | undefined;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type MutableStep = Mutable<ExecutionStep> & {
+  iterations?: { done: number; failed: number; total: number | undefined };
+};
+
+/** Events after which an earlier task failure no longer decides the step (a retry started, or it worked). */
+const CLEARS_FAILURE = new Set([
+  'TaskScheduled',
+  'TaskSucceeded',
+  'LambdaFunctionScheduled',
+  'LambdaFunctionSucceeded',
+]);
+
+/** State types whose visits are plumbing, not steps (branching and pass-through). */
+const HIDDEN = new Set(['Choice', 'Pass', 'Succeed']);
+
+const at = (event: HistoryEvent) => (event.timestamp ? new Date(event.timestamp).getTime() : 0);
+
+function failureOf(event: HistoryEvent): { error?: string; cause?: string } | undefined {
+  const details =
+    event.taskFailedEventDetails ??
+    event.lambdaFunctionFailedEventDetails ??
+    event.executionFailedEventDetails ??
+    event.mapIterationFailedEventDetails;
+  if (!details && !event.type?.endsWith('Failed')) return undefined;
+  const withError = details as { error?: string; cause?: string } | undefined;
+  return { error: withError?.error, cause: withError?.cause };
+}
+
+/** Folds history events into steps, one event at a time (see stepsOf). */
+class StepFolder {
+  readonly steps: MutableStep[] = [];
+  private readonly byName = new Map<string, MutableStep>();
+  private mapDepth = 0;
+  private currentMap: MutableStep | undefined;
+  private current: MutableStep | undefined;
+  private failedStep: MutableStep | undefined;
+
+  add(event: HistoryEvent): void {
+    const type = event.type ?? '';
+    if (type.startsWith('Map') && !type.startsWith('MapState')) this.onIteration(event);
+    else if (type === 'MapStateStarted') this.onMapStarted(event);
+    else if (type.endsWith('StateEntered')) this.onEntered(event, type.slice(0, -'StateEntered'.length));
+    else if (type.endsWith('StateExited')) this.onExited(event, type);
+    else if (this.mapDepth === 0) this.onOther(event, type);
+  }
+
+  private onIteration(event: HistoryEvent): void {
+    const iterations = this.currentMap?.iterations;
+    if (!iterations || this.mapDepth !== 1) return;
+    if (event.type === 'MapIterationSucceeded') iterations.done++;
+    if (event.type === 'MapIterationFailed') iterations.failed++;
+  }
+
+  private onMapStarted(event: HistoryEvent): void {
+    if (this.currentMap?.iterations && this.mapDepth === 1)
+      this.currentMap.iterations.total = event.mapStateStartedEventDetails?.length;
+  }
+
+  private onEntered(event: HistoryEvent, kind: string): void {
+    if (this.mapDepth > 0) {
+      if (kind === 'Map') this.mapDepth++;
+      return;
+    }
+    if (kind === 'Map') this.mapDepth = 1;
+    if (HIDDEN.has(kind)) return;
+    const name = event.stateEnteredEventDetails?.name ?? '?';
+    let step = this.byName.get(name);
+    if (step) {
+      step.visits++;
+      step.status = 'running';
+      step.endedAt = undefined;
+    } else {
+      step = { name, kind, startedAt: at(event), endedAt: undefined, status: 'running', visits: 1 };
+      if (kind === 'Map') step.iterations = { done: 0, failed: 0, total: undefined };
+      this.byName.set(name, step);
+      this.steps.push(step);
+    }
+    this.current = step;
+    if (kind === 'Map') this.currentMap = step;
+  }
+
+  private onExited(event: HistoryEvent, type: string): void {
+    if (type === 'MapStateExited') this.mapDepth = Math.max(0, this.mapDepth - 1);
+    if (this.mapDepth > 0) return;
+    const step = this.byName.get(event.stateExitedEventDetails?.name ?? '?');
+    if (step?.status !== 'running') return;
+    // A failure caught by the state's Catch still exits the state: the step failed all the same.
+    step.status = step === this.failedStep ? 'failed' : 'succeeded';
+    step.endedAt = at(event);
+  }
+
+  private onOther(event: HistoryEvent, type: string): void {
+    if (CLEARS_FAILURE.has(type) && this.current === this.failedStep) this.failedStep = undefined;
+    const failure = failureOf(event);
+    const step = this.current;
+    if (!failure || !step || step.status !== 'running') return;
+    step.error = failure.error ?? 'Error';
+    step.cause = failure.cause;
+    this.failedStep = step;
+    if (type.startsWith('Execution')) {
+      step.status = 'failed';
+      step.endedAt = at(event);
+    }
+  }
+}
+
+/**
+ * The steps of an execution from its history (GetExecutionHistory, oldest first): top-level states in
+ * order of first entry; a state entered again (a polling loop) stays one step with `visits` counted;
+ * states inside a Map iteration count as the Map's progress instead of steps of their own.
+ * @example stepsOf(events).map((s) => `${s.name} ${s.status}`) // ['Fence succeeded', 'CheckWatermark running']
+ */
+export function stepsOf(events: readonly HistoryEvent[]): ExecutionStep[] {
+  const folder = new StepFolder();
+  for (const event of events) folder.add(event);
+  return folder.steps;
+}
+
+/** The execution's terminal event, if it ended: status with the error of a failure. */
+export function outcomeOf(
+  events: readonly HistoryEvent[],
+): { status: string; error?: string; cause?: string; at: number } | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    const type = event.type ?? '';
+    if (!type.startsWith('Execution') || type === 'ExecutionStarted') continue;
+    const status = type.replace('Execution', '').toUpperCase();
+    const failure = event.executionFailedEventDetails;
+    return {
+      status: status === 'TIMEDOUT' ? 'TIMED_OUT' : status,
+      at: at(event),
+      ...(failure?.error ? { error: failure.error } : {}),
+      ...(failure?.cause ? { cause: failure.cause } : {}),
+    };
+  }
+  return undefined;
+}

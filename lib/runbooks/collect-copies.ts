@@ -1,0 +1,223 @@
+import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
+import { copyToPeer, type HomeLog } from '../commands/quorum-copy.ts';
+import type { QuorumPeer } from '../commands/quorum-peer.ts';
+import { dynamoQuorumPeer, type QuorumMarker, readQuorumMarkers } from '../commands/quorum-peer-dynamodb.ts';
+import { majorityOf, regionNames } from '../config/topology.ts';
+import { bugEnabled } from '../faults/switches.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
+import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import { eventSortKey } from '../store/keys.ts';
+import type { StateRecord } from '../store/state-store.ts';
+import { collectedChain } from './collected-chain.ts';
+import { mapBounded } from './input.ts';
+import type { FencedMove } from './partition-moves.ts';
+import type { RegionCell, RunbookDeps } from './ports.ts';
+
+/** What the collection did; `blocked` partitions must stay fenced (start Failover again later). */
+export interface CollectReport {
+  readonly partitions: number;
+  readonly aggregatesChecked: number;
+  readonly eventsCollected: number;
+  readonly blocked: Array<{ readonly partition: number; readonly reason: string }>;
+  readonly skipped?: string;
+}
+
+/** A region's tables as a quorum peer (the runbook writes and reads them directly). */
+export function cellPeer(deps: RunbookDeps, region: string): QuorumPeer {
+  const cell = deps.cell(region);
+  const { client, events, replication, control } = cell.tables;
+  const retire = deps.retireBranch?.(cell);
+  return dynamoQuorumPeer({
+    region,
+    client,
+    tables: { events, replication, control },
+    ...(retire ? { retire } : {}),
+  });
+}
+
+/**
+ * Writes every fenced entry to each survivor's own copy of the map (the committed value, so the register's
+ * rule accepts it or already holds something newer). From then on the survivor refuses quorum copies from
+ * the lost home's epoch, so what it holds now is all it will ever hold of that epoch. Returns the regions
+ * that answered.
+ */
+async function sealSurvivors(
+  deps: RunbookDeps,
+  survivors: readonly string[],
+  entries: readonly PartitionEntry[],
+): Promise<Set<string>> {
+  const items = entries.map((e) => {
+    const value: PartitionValue = {
+      home: e.home,
+      state: e.state,
+      activeFrom: e.activeFrom,
+      ...(e.reason ? { reason: e.reason } : {}),
+    };
+    return { key: partitionKey(e.partition), record: { epoch: e.epoch, ballot: e.ballot, value } };
+  });
+  const answered = await Promise.all(
+    survivors.map(async (region) => {
+      const { client, control } = deps.cell(region).tables;
+      const replica = new DynamoControlReplica({ region, client, tableName: control });
+      return replica.writeMany(items).then(
+        () => region,
+        () => undefined,
+      );
+    }),
+  );
+  return new Set(answered.filter((r): r is string => r !== undefined));
+}
+
+/**
+ * Leader completeness for `core.ack: 'quorum'` (Raft's election restriction, done by the new home): before a
+ * moved partition is activated, its new home gathers from a majority of ALL regions (itself included,
+ * every one sealed first) every core event it lacks, adopts the run that extends its log furthest
+ * (`collectedChain`), folds it and copies it to the regions read. A write acknowledged by the lost home
+ * sits on a majority (the home and `peersNeeded` peers), so any majority of survivors read after the seal
+ * includes one of its holders. Batched: one seal write per region for all partitions, then one marker query
+ * per region and partition (`readQuorumMarkers`); only aggregates whose markers the new home's row does
+ * not cover are read in full.
+ */
+export async function collectCopies(
+  deps: RunbookDeps,
+  request: {
+    readonly lost: string;
+    readonly fenced: readonly FencedMove[];
+  },
+): Promise<CollectReport> {
+  const empty = { partitions: request.fenced.length, aggregatesChecked: 0, eventsCollected: 0, blocked: [] };
+  if (deps.topology.core.ack !== 'quorum') return { ...empty, skipped: 'core.ack local: no quorum copies' };
+  if (bugEnabled('single-peer-quorum')) return { ...empty, skipped: 'bug switch single-peer-quorum' };
+  if (request.fenced.length === 0) return empty;
+  const survivors = regionNames(deps.topology).filter((r) => r !== request.lost);
+  const sealed = await sealSurvivors(
+    deps,
+    survivors,
+    request.fenced.map((f) => f.entry),
+  );
+  const needed = majorityOf(deps.topology);
+  const reports = await mapBounded(request.fenced, deps.concurrency ?? 16, (move) =>
+    collectPartition(deps, { move, sealed: survivors.filter((r) => sealed.has(r)), needed }),
+  );
+  return {
+    partitions: request.fenced.length,
+    aggregatesChecked: reports.reduce((n, r) => n + r.aggregates, 0),
+    eventsCollected: reports.reduce((n, r) => n + r.collected, 0),
+    blocked: reports.flatMap((r) => (r.blocked ? [{ partition: r.partition, reason: r.blocked }] : [])),
+  };
+}
+
+interface PartitionReport {
+  readonly partition: number;
+  readonly aggregates: number;
+  readonly collected: number;
+  readonly blocked?: string;
+}
+
+async function collectPartition(
+  deps: RunbookDeps,
+  input: { move: FencedMove; sealed: readonly string[]; needed: number },
+): Promise<PartitionReport> {
+  const { entry, to } = input.move;
+  const partition = entry.partition;
+  if (!input.sealed.includes(to))
+    return { partition, aggregates: 0, collected: 0, blocked: `${to} did not answer` };
+  const others = input.sealed.filter((r) => r !== to);
+  const lists = await Promise.all(
+    others.map((region) => {
+      const { client, replication } = deps.cell(region).tables;
+      return readQuorumMarkers(client, replication, partition).then(
+        (markers) => ({ region, markers }),
+        () => undefined,
+      );
+    }),
+  );
+  const read = lists.filter((l): l is { region: string; markers: QuorumMarker[] } => l !== undefined);
+  if (read.length + 1 < input.needed)
+    return {
+      partition,
+      aggregates: 0,
+      collected: 0,
+      blocked: `${read.length + 1} of the ${input.needed} regions needed answered`,
+    };
+  const holders = new Map<string, Array<{ region: string; marker: QuorumMarker }>>();
+  for (const { region, markers } of read)
+    for (const marker of markers) {
+      const key = `${marker.aggregateType}#${marker.aggregateId}`;
+      holders.set(key, [...(holders.get(key) ?? []), { region, marker }]);
+    }
+  try {
+    const collected = await mapBounded([...holders.values()], 8, (held) =>
+      collectAggregate(deps, { home: to, held, epoch: entry.epoch, read: read.map((r) => r.region) }),
+    );
+    return { partition, aggregates: holders.size, collected: collected.reduce((a, b) => a + b, 0) };
+  } catch (error) {
+    return { partition, aggregates: holders.size, collected: 0, blocked: String(error) };
+  }
+}
+
+/** True when the new home's row already holds what a marker says the holder received. */
+function covers(row: StateRecord, marker: QuorumMarker): boolean {
+  return row.seq > marker.seq || (row.seq === marker.seq && row.head === marker.hlc);
+}
+
+/** The new home's events of one aggregate with seq in [fromSeq, toSeq]. */
+function homeLogOf(cell: RegionCell, like: EventEnvelope): HomeLog {
+  return async (fromSeq, toSeq) =>
+    (
+      await cell.events.loadStream(like.aggregateType, like.aggregateId, {
+        afterSortKey: eventSortKey('core', { seq: fromSeq - 1, hlc: '' }),
+      })
+    ).filter((e) => e.seq <= toSeq);
+}
+
+/** Collects one aggregate into the new home; returns how many events the home lacked. */
+async function collectAggregate(
+  deps: RunbookDeps,
+  input: {
+    home: string;
+    held: ReadonlyArray<{ region: string; marker: QuorumMarker }>;
+    epoch: number;
+    read: readonly string[];
+  },
+): Promise<number> {
+  const { aggregateType, aggregateId } = input.held[0]!.marker;
+  if (!deps.registry.has(aggregateType)) return 0;
+  const aggregate = deps.registry.get(aggregateType);
+  const home = deps.cell(input.home);
+  const row = (await home.states.getState(aggregateType, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
+  if (input.held.every((h) => covers(row, h.marker))) return 0;
+  const beyondRow = row.lastSortKey ? { afterSortKey: row.lastSortKey } : {};
+  const [homeLog, ...peerLogs] = await Promise.all([
+    home.events.loadStream(aggregateType, aggregateId, beyondRow),
+    ...input.held.map((h) => cellPeer(deps, h.region).eventsFrom(aggregateType, aggregateId, row.seq + 1)),
+  ]);
+  const mine = new Set(homeLog.map((e) => e.eventId));
+  const run = collectedChain({ seq: row.seq, hlc: row.head }, [homeLog, ...peerLogs], mine);
+  const onRun = new Set(run.map((e) => e.eventId));
+  const losing = homeLog.filter((e) => !onRun.has(e.eventId));
+  if (losing.length > 0) {
+    const retire = deps.retireBranch?.(home);
+    if (!retire) throw new Error(`${input.home} holds another branch of ${aggregateType} ${aggregateId}`);
+    await retire({ losing, winning: run, reason: 'not-collected-at-failover' });
+  }
+  const adopted = run.filter((e) => !mine.has(e.eventId));
+  for (const event of adopted) await home.events.appendEvents([event], { tier: 'core' });
+  await catchUpCoreRow(home, aggregate, aggregateId);
+  if (run.length > 0) {
+    // The run may include writes no majority held (answered 503): make it survive the new home's loss too.
+    const others = input.read.filter((r) => r !== input.home);
+    await Promise.all(
+      others.map((region) =>
+        copyToPeer({
+          peer: cellPeer(deps, region),
+          events: run,
+          epoch: input.epoch,
+          home: homeLogOf(home, run[0]!),
+        }).catch(() => undefined),
+      ),
+    );
+  }
+  return adopted.length;
+}

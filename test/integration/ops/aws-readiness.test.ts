@@ -1,0 +1,188 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  GetHealthCheckStatusCommand,
+  ListHealthChecksCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { awsReadClients } from '../../../bin/cli/aws-readiness.ts';
+import { awsReadiness, awsStatus } from '../../../bin/cli/aws-status.ts';
+import { awsExecutions } from '../../../bin/cli/aws-target.ts';
+import { regionalStackName, regionHostName, stateMachineArn } from '../../../cdk/naming.ts';
+import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { DynamoControlReplica, partitionKey } from '../../../lib/ownership/index.ts';
+import { regionTrafficKey } from '../../../lib/resilience/traffic-breaker.ts';
+import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
+import { createTables, tableNames } from '../../../lib/store/index.ts';
+
+// `readiness --env` / `status --env` of a deployed environment: Route 53, CloudWatch, CloudFormation, SQS
+// and Step Functions mocked at the SDK boundary; the control tables are real (DynamoDB Local, one
+// namespace per region), read through the quorum as in AWS.
+const route53 = mockClient(Route53Client);
+const cloudwatch = mockClient(CloudWatchClient);
+const cloudformation = mockClient(CloudFormationClient);
+const sqs = mockClient(SQSClient);
+const sfn = mockClient(SFNClient);
+let topology: Topology;
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
+const local = (region: string) => localClients(inject('dynamoEndpoint'), region);
+
+beforeAll(async () => {
+  topology = parseTopology({ ...loadTopology('prod'), name: `rdy${process.pid}x${Date.now().toString(36)}` });
+  const control = tableNames(topology.name).control;
+  for (const region of REGIONS) {
+    await createTables(local(region).dynamodb, topology.name);
+    const replica = new DynamoControlReplica({ region, client: local(region).doc, tableName: control });
+    for (const [p, home] of [
+      [1, 'us-east-1'],
+      [2, 'eu-west-1'],
+      [3, 'eu-west-1'],
+    ] as const)
+      await replica.write(partitionKey(p), {
+        epoch: 2,
+        ballot: `b${p}`,
+        value: { home, state: 'active', activeFrom: 0 },
+      });
+    await replica.write(regionTrafficKey('us-east-1'), {
+      epoch: 1,
+      ballot: 't',
+      value: { state: 'active', changedAt: 0 },
+    });
+  }
+});
+
+afterAll(() => {
+  for (const mock of [route53, cloudwatch, cloudformation, sqs, sfn]) mock.restore();
+});
+
+function mockAws(options: { lost?: string }) {
+  for (const mock of [route53, cloudwatch, cloudformation, sqs, sfn]) mock.reset();
+  route53.on(ListHealthChecksCommand).resolves({
+    HealthChecks: REGIONS.map((r, i) => ({
+      Id: `hc-${i}`,
+      CallerReference: r,
+      HealthCheckVersion: 1,
+      HealthCheckConfig: { Type: 'HTTPS', FullyQualifiedDomainName: regionHostName(topology, r) },
+    })),
+    Marker: '',
+    IsTruncated: false,
+    MaxItems: 100,
+  });
+  route53.on(GetHealthCheckStatusCommand).callsFake(async ({ HealthCheckId }: { HealthCheckId: string }) => {
+    const lost = options.lost !== undefined && HealthCheckId === `hc-${REGIONS.indexOf(options.lost)}`;
+    const status = lost ? 'Failure: Connection timed out.' : 'Success: HTTP Status Code 200, OK';
+    return {
+      HealthCheckObservations: ['us-east-1', 'eu-west-1', 'ap-northeast-1'].map((Region) => ({
+        Region,
+        IPAddress: '1.2.3.4',
+        StatusReport: { Status: status },
+      })),
+    };
+  });
+  // The health-check alarms live in us-east-1 only (Route 53 metrics exist nowhere else).
+  cloudwatch.on(DescribeAlarmsCommand).callsFake(async (_input: unknown, client: () => CloudWatchClient) => ({
+    MetricAlarms:
+      (await client().config.region()) === 'us-east-1'
+        ? REGIONS.map((r) => ({
+            AlarmName: `multiactive-${topology.name}-health-${r}`,
+            StateValue: r === options.lost ? 'ALARM' : 'OK',
+          }))
+        : [],
+  }));
+  cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Values: [420, 380] }] });
+  cloudformation.on(DescribeStacksCommand).callsFake(async ({ StackName }: { StackName: string }) => ({
+    Stacks: [
+      {
+        StackName,
+        CreationTime: new Date(),
+        StackStatus: 'UPDATE_COMPLETE',
+        Tags: [{ Key: 'multiactive:version', Value: '0.1.0+abc123' }],
+      },
+    ],
+  }));
+  sqs.on(ListQueuesCommand).callsFake(async ({ QueueNamePrefix }: { QueueNamePrefix: string }) => ({
+    QueueUrls: [`https://sqs.x.amazonaws.com/222222222222/${QueueNamePrefix}-ApplierDlq1A2B3C`],
+  }));
+  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+  const repairArn = `${stateMachineArn(topology, 'us-east-1', 'Repair').replace(':stateMachine:', ':execution:')}:nightly`;
+  sfn
+    .on(ListExecutionsCommand)
+    .callsFake(async ({ stateMachineArn: machine }: { stateMachineArn: string }) => ({
+      executions: machine.includes(':us-east-1:')
+        ? [
+            {
+              executionArn: repairArn,
+              stateMachineArn: machine,
+              name: 'nightly',
+              status: 'SUCCEEDED',
+              startDate: new Date(Date.now() - 3_600_000),
+              stopDate: new Date(Date.now() - 3_500_000),
+            },
+          ]
+        : [],
+    }));
+  sfn.on(DescribeExecutionCommand).resolves({
+    executionArn: repairArn,
+    stateMachineArn: stateMachineArn(topology, 'us-east-1', 'Repair'),
+    name: 'nightly',
+    status: 'SUCCEEDED',
+    startDate: new Date(Date.now() - 3_600_000),
+    stopDate: new Date(Date.now() - 3_500_000),
+    output: JSON.stringify({ report: { partitionsChecked: 256, partitionsFailed: [] } }),
+  });
+}
+
+const clients = () => ({
+  ...awsReadClients(awsExecutions(topology, (region) => new SFNClient({ region }))),
+  dynamo: (region: string) => local(region).doc,
+});
+
+describe('multiactive readiness --env / status --env (AWS reads)', () => {
+  it('is READY when Route 53, alarms, lag, DLQs, versions, the control quorum and the last repair are fine', async () => {
+    mockAws({});
+    const report = await awsReadiness(topology, clients());
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.ready).toBe(true);
+    expect(report.checks.find((c) => c.id === 'partition-map')?.detail).toContain('"eu-west-1":2');
+    expect(cloudformation.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName)).toEqual(
+      REGIONS.map((r) => regionalStackName(topology.name, r)),
+    );
+    const lagQuery =
+      cloudwatch.commandCalls(GetMetricDataCommand)[0]!.args[0].input.MetricDataQueries![0]!.MetricStat!;
+    expect(lagQuery.Metric).toMatchObject({ Namespace: 'multiactive', MetricName: 'ReplicationLagMs' });
+  });
+
+  it('is NOT READY with a region lost, naming it in the health and alarm checks', async () => {
+    mockAws({ lost: 'ap-southeast-1' });
+    const report = await awsReadiness(topology, clients());
+    expect(report.ready).toBe(false);
+    expect(report.checks.filter((c) => !c.ok).map((c) => [c.id, c.detail])).toEqual([
+      ['health', 'ap-southeast-1 UNHEALTHY'],
+      ['alarms', `multiactive-${topology.name}-health-ap-southeast-1`],
+    ]);
+  });
+
+  it('status shows per region health, traffic, open conflicts and dead letters, lag per link and partitions per home', async () => {
+    mockAws({ lost: 'ap-southeast-1' });
+    const status = await awsStatus(topology, clients());
+    expect(status.regions.map((r) => [r.region, r.healthy, r.traffic, r.openConflicts])).toEqual([
+      ['us-east-1', true, 'active', 0],
+      ['eu-west-1', true, 'active', 0],
+      ['ap-southeast-1', false, 'active', 0],
+    ]);
+    expect(status.partitionsPerHome).toEqual({ 'us-east-1': 1, 'eu-west-1': 2 });
+    expect(status.lag).toHaveLength(6);
+    expect(status.lag[0]).toMatchObject({ lagMs: 420 });
+    expect(status.regions[0]!.deadLetters).toEqual([
+      {
+        region: 'us-east-1',
+        queue: `${regionalStackName(topology.name, 'us-east-1')}-ApplierDlq1A2B3C`,
+        depth: 0,
+      },
+    ]);
+  });
+});

@@ -28,7 +28,7 @@ function defaultLost(regions: readonly string[]): string {
 
 /**
  * The demo: steady writes of all three aggregates from clients near each region, one region lost,
- * failover (GTM + the Failover runbook the alarm starts), writes continue, the region returns, its
+ * failover (GTM + the Failover runbook a watchdog starts), writes continue, the region returns, its
  * backlog drains, Failback and Repair runbooks, and a consistency check.
  */
 export async function runDemo(
@@ -75,6 +75,7 @@ export async function runDemo(
   await until(() => (tally.successes.get(lost) ?? []).some((t) => t > (detection?.at ?? killedAt)), 30_000);
   const firstAfter = (tally.successes.get(lost) ?? []).find((t) => t > killedAt);
   const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
+  await watchdogClaim(sandbox, lost, killedAt);
   const started = await sandbox.settleExecutions();
   // Only this kill's Failover: a long-running sandbox (a drill in `sandbox up`) may have older ones.
   const failover = started.filter(
@@ -158,6 +159,17 @@ export async function runDemo(
     killedAt,
     check,
   };
+}
+
+/**
+ * Waits for the watchdogs' Failover of `lost`. They start it on their own schedule, which may end after
+ * the GTM's checks (with --fast the GTM's 1 s checks beat the watchdogs' 2 s probe-timeout floor). None
+ * comes without automatic failover or when the survivors are no majority (two regions).
+ */
+async function watchdogClaim(sandbox: Sandbox, lost: string, killedAt: number): Promise<void> {
+  const survivors = sandbox.regions.length - 1;
+  if (!sandbox.topology.gtm.autoFailover || survivors * 2 <= sandbox.regions.length) return;
+  await until(() => watchdogStart(sandbox, lost, killedAt).failoverStartedMs !== undefined, 90_000);
 }
 
 /** When (ms after the kill) and where a watchdog started the lost region's Failover, if one did. */

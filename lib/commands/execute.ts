@@ -125,13 +125,27 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
   let lastError: unknown;
   let leaseExpiries = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const record = await currentRecord(deps, aggregate, request.aggregateId);
-    if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
-    const domainEvents = aggregate.decide(command, JSON.parse(record.state));
-    if (domainEvents.length === 0)
-      return { events: [], record, state: JSON.parse(record.state), token: null };
     try {
-      return await appendDecided(deps, { aggregate, record, request, domainEvents });
+      // Core: the home's lease first, then the state. A refusal (InsufficientFunds...) or a no-op is an
+      // answer about the aggregate's state too, so it is given only by the writable home, from a row read
+      // under its lease, and only while that lease still holds; elsewhere the client gets NotHome/Fenced
+      // (forwarded or 503), never a decision taken on a stale replica (bug switch: unfenced-refusal).
+      const early = aggregate.tier === 'core' && !bugEnabled('unfenced-refusal');
+      const fence = early ? await fenceFor(deps, aggregate, request) : undefined;
+      const record = await currentRecord(deps, aggregate, request.aggregateId);
+      if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
+      let domainEvents: ReturnType<AnyAggregate['decide']>;
+      try {
+        domainEvents = aggregate.decide(command, JSON.parse(record.state));
+      } catch (refusal) {
+        fence?.reconfirm?.();
+        throw refusal;
+      }
+      if (domainEvents.length === 0) {
+        fence?.reconfirm?.();
+        return { events: [], record, state: JSON.parse(record.state), token: null };
+      }
+      return await appendDecided(deps, { aggregate, record, request, domainEvents }, fence);
     } catch (error) {
       // A write that ran out of lease appended nothing: decide again on a fresh lease, a few times.
       const expired = error instanceof LeaseExpiredError && ++leaseExpiries <= MAX_LEASE_RETRIES;
@@ -200,6 +214,13 @@ async function currentRecord(
   return catchUpCoreRow(deps, aggregate, aggregateId, stored);
 }
 
+/** The core write fence of the request's partition (undefined for other tiers, or without ownership). */
+function fenceFor(deps: CommandDeps, aggregate: AnyAggregate, request: CommandRequest) {
+  return aggregate.tier === 'core' && deps.fenceCoreWrite
+    ? deps.fenceCoreWrite(partitionOf(request.aggregateId, deps.partitions))
+    : Promise.resolve(undefined);
+}
+
 async function appendDecided(
   deps: CommandDeps,
   input: {
@@ -208,11 +229,11 @@ async function appendDecided(
     request: CommandRequest;
     domainEvents: ReturnType<AnyAggregate['decide']>;
   },
+  taken?: CoreWriteFence,
 ): Promise<CommandResult> {
   const { aggregate, record, request } = input;
   const partition = partitionOf(request.aggregateId, deps.partitions);
-  const fence =
-    aggregate.tier === 'core' && deps.fenceCoreWrite ? await deps.fenceCoreWrite(partition) : undefined;
+  const fence = taken ?? (await fenceFor(deps, aggregate, request));
   const correlationId = request.correlationId ?? ulid();
   // Important/ordinary rows are folded in HLC order (and read-your-writes compares HLCs): sort after the head.
   observeHead(deps.clock, record.head);

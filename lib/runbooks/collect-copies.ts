@@ -9,6 +9,7 @@ import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
+import { coreBranchRetirer } from './branch-retirer.ts';
 import { collectedChain } from './collected-chain.ts';
 import { mapBounded } from './input.ts';
 import type { FencedMove } from './partition-moves.ts';
@@ -27,13 +28,8 @@ export interface CollectReport {
 export function cellPeer(deps: RunbookDeps, region: string): QuorumPeer {
   const cell = deps.cell(region);
   const { client, events, replication, control } = cell.tables;
-  const retire = deps.retireBranch?.(cell);
-  return dynamoQuorumPeer({
-    region,
-    client,
-    tables: { events, replication, control },
-    ...(retire ? { retire } : {}),
-  });
+  const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), [cell]))(cell);
+  return dynamoQuorumPeer({ region, client, tables: { events, replication, control }, retire });
 }
 
 /**
@@ -157,9 +153,19 @@ async function collectPartition(
   }
 }
 
-/** True when the new home's row already holds what a marker says the holder received. */
-function covers(row: StateRecord, marker: QuorumMarker): boolean {
-  return row.seq > marker.seq || (row.seq === marker.seq && row.head === marker.hlc);
+/**
+ * True when the new home already holds what a marker says the holder received: the row's head is that very
+ * event, or the row is past it and the home's log holds that event at its seq. A row past the marker's seq
+ * alone proves nothing: it may be on an older epoch's branch (a region that was home before and is chosen
+ * again before its Failback) while the holder has the later home's acknowledged event at that seq.
+ */
+async function covers(home: RegionCell, row: StateRecord, marker: QuorumMarker): Promise<boolean> {
+  if (row.seq === marker.seq) return row.head === marker.hlc;
+  if (row.seq < marker.seq) return false;
+  const afterSortKey = eventSortKey('core', { seq: marker.seq - 1, hlc: '' });
+  const pages = home.events.pages(marker.aggregateType, marker.aggregateId, { afterSortKey, pageSize: 1 });
+  for await (const page of pages) return page[0]?.seq === marker.seq && page[0].hlc === marker.hlc;
+  return false;
 }
 
 /** The new home's events of one aggregate with seq in [fromSeq, toSeq]. */
@@ -187,34 +193,41 @@ async function collectAggregate(
   const aggregate = deps.registry.get(aggregateType);
   const home = deps.cell(input.home);
   const row = (await home.states.getState(aggregateType, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
-  if (input.held.every((h) => covers(row, h.marker))) return 0;
-  const beyondRow = row.lastSortKey ? { afterSortKey: row.lastSortKey } : {};
+  const covered = await Promise.all(input.held.map((h) => covers(home, row, h.marker)));
+  if (covered.every(Boolean)) return 0;
+  // Whole logs, from seq 1: the home's row may sit on a branch that loses (see covers), so the run cannot
+  // start from it; at a fork the higher epoch wins (collectedChain) and the home's events off the run are
+  // another branch (retired, or the partition stays blocked).
   const [homeLog, ...peerLogs] = await Promise.all([
-    home.events.loadStream(aggregateType, aggregateId, beyondRow),
-    ...input.held.map((h) => cellPeer(deps, h.region).eventsFrom(aggregateType, aggregateId, row.seq + 1)),
+    home.events.loadStream(aggregateType, aggregateId),
+    ...input.held.map((h) => cellPeer(deps, h.region).eventsFrom(aggregateType, aggregateId, 1)),
   ]);
   const mine = new Set(homeLog.map((e) => e.eventId));
-  const run = collectedChain({ seq: row.seq, hlc: row.head }, [homeLog, ...peerLogs], mine);
+  const run = collectedChain({ seq: 0, hlc: null }, [homeLog, ...peerLogs], mine);
   const onRun = new Set(run.map((e) => e.eventId));
   const losing = homeLog.filter((e) => !onRun.has(e.eventId));
   if (losing.length > 0) {
-    const retire = deps.retireBranch?.(home);
-    if (!retire) throw new Error(`${input.home} holds another branch of ${aggregateType} ${aggregateId}`);
+    // Queued in the new home and in every survivor the collection read (the lost region is out of reach).
+    const queueIn = [home, ...input.read.filter((r) => r !== input.home).map((r) => deps.cell(r))];
+    const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queueIn))(home);
     await retire({ losing, winning: run, reason: 'not-collected-at-failover' });
   }
   const adopted = run.filter((e) => !mine.has(e.eventId));
   for (const event of adopted) await home.events.appendEvents([event], { tier: 'core' });
   await catchUpCoreRow(home, aggregate, aggregateId);
-  if (run.length > 0) {
+  // What the home had not folded before: the run past its row, or from the fork when the row was off it.
+  const from = Math.min(row.seq + 1, ...adopted.map((e) => e.seq), ...losing.map((e) => e.seq));
+  const tail = run.filter((e) => e.seq >= from);
+  if (tail.length > 0) {
     // The run may include writes no majority held (answered 503): make it survive the new home's loss too.
     const others = input.read.filter((r) => r !== input.home);
     await Promise.all(
       others.map((region) =>
         copyToPeer({
           peer: cellPeer(deps, region),
-          events: run,
+          events: tail,
           epoch: input.epoch,
-          home: homeLogOf(home, run[0]!),
+          home: homeLogOf(home, tail[0]!),
         }).catch(() => undefined),
       ),
     );

@@ -6,6 +6,7 @@ import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ConcurrencyError } from '../store/errors.ts';
+import { coreBranchRetirer } from './branch-retirer.ts';
 import type { RegionCell, RunbookDeps } from './ports.ts';
 
 /** A core event younger than this may belong to a write still in flight: Repair leaves it alone. */
@@ -18,7 +19,7 @@ export interface QuorumOrphanRule {
   readonly aggregate: (aggregateType: string) => AnyAggregate;
   /** The partition's current home (a majority read of the map), or null when it has none. */
   readonly homeOf: (partition: number) => Promise<string | null>;
-  /** The chain module's branch retirer for a region; absent: a losing branch is left where it is. */
+  /** A branch retirer for a region (tests); absent: `coreBranchRetirer`, queueing in every region given. */
   readonly retire?: (cell: RegionCell) => BranchRetirer;
   readonly minAgeMs?: number;
   readonly now?: () => number;
@@ -54,8 +55,8 @@ function extendsLog(log: readonly EventEnvelope[], event: EventEnvelope): boolea
  * write are never touched. One the home lacks is an orphan (a write answered 503 by a home since failed
  * over): left alone while younger than `minAgeMs` (it may be in flight); adopted into the home when it
  * extends the home's log (the client was told "outcome unknown", so it may take effect), then replayed;
- * otherwise it is a losing branch, retired into the holders' conflict queues by the chain module's
- * retirer when one is wired, else left where it is (reported by the next repair).
+ * otherwise it is a losing branch, retired into the conflict queues of every region given by the chain
+ * module's `retireCoreBranch` (`coreBranchRetirer`).
  */
 export async function settleQuorumOrphans(input: {
   readonly cells: readonly RegionCell[];
@@ -125,18 +126,18 @@ async function adopt(home: RegionCell, event: EventEnvelope, rule: QuorumOrphanR
   }
 }
 
-/** Retires a losing event (and what its holders built on it) at every holder, when a retirer is wired. */
+/** Retires a losing event (and what its holders built on it) at every holder, queued in every region given. */
 async function retireEverywhere(
   cells: readonly RegionCell[],
   event: EventEnvelope,
   winning: readonly EventEnvelope[],
   rule: QuorumOrphanRule,
 ): Promise<void> {
-  if (!rule.retire) return;
+  const retire = rule.retire ?? coreBranchRetirer(rule.aggregate, cells);
   for (const cell of cells) {
     const log = await cell.events.loadStream(event.aggregateType, event.aggregateId);
     const at = log.findIndex((e) => e.eventId === event.eventId);
-    if (at >= 0) await rule.retire(cell)({ losing: log.slice(at), winning, reason: 'quorum-orphan' });
+    if (at >= 0) await retire(cell)({ losing: log.slice(at), winning, reason: 'quorum-orphan' });
   }
 }
 

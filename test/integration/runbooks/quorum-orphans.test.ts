@@ -117,4 +117,23 @@ describe("Repair under core.ack 'quorum': orphans are adopted or retired, never 
     expect(await seqs(east, id)).not.toContain(orphan.eventId);
     expect(await seqs(west, id)).toContain(orphan.eventId);
   });
+
+  it('retires an orphan on a losing branch into the conflict queue of every region by default (retireCoreBranch)', async () => {
+    const id = `qo-retire-${Date.now().toString(36)}`;
+    const { east, west, orphan, kept } = await orphanAtWest(id, true);
+    const cells = [cellOf(east), cellOf(west)];
+    await healPartition({ partition: orphan.partition, cells, quorumOrphans: ruleWith() });
+    // Out of west's log, but queued with its envelope in both regions, paired with the home's event.
+    expect(await seqs(west, id)).not.toContain(orphan.eventId);
+    for (const cell of cells) {
+      const records = await cell.conflicts.listForAggregate('account', id);
+      expect(records).toEqual([
+        expect.objectContaining({
+          kind: 'core-branch',
+          eventIds: [orphan.eventId, kept!.eventId].sort(),
+          versions: expect.objectContaining({ orphan: expect.objectContaining({ eventId: orphan.eventId }) }),
+        }),
+      ]);
+    }
+  });
 });

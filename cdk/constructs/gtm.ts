@@ -2,10 +2,11 @@ import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { RegionConfig, Topology } from '../../lib/config/index.ts';
 import { healthAlarmName, regionHostName } from '../naming.ts';
+import { AlarmTopic } from './alarm-topic.ts';
 
 export interface GtmProps {
   readonly topology: Topology;
@@ -30,10 +31,10 @@ export class Gtm extends Construct {
     super(scope, id);
     const { topology } = props;
     const { gtm } = topology;
-    this.topic = new sns.Topic(this, 'Topic', {
+    this.topic = new AlarmTopic(this, 'Notifications', {
       topicName: `multiactive-${topology.name}-gtm`,
-      enforceSSL: true,
-    });
+      email: topology.monitoring.alarmEmail,
+    }).topic;
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
       hostedZoneId: gtm.hostedZoneId,
       zoneName: gtm.hostedZoneName,
@@ -86,7 +87,7 @@ export class Gtm extends Construct {
       }),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: 1,
-      // Two bad minutes on top of Route 53's own failure threshold: a blip must not start a failover.
+      // Two bad minutes on top of Route 53's own failure threshold: a blip must not page anyone.
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       // Missing data is no proof of loss (and this alarm only notifies: the watchdogs start failovers).

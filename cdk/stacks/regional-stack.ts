@@ -1,10 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
 import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
+import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
-import { InternalKey } from '../constructs/internal-key.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
@@ -17,8 +18,8 @@ export interface RegionalStackProps extends StackProps {
 }
 
 /**
- * One identical cell: tables, handlers, replication bus, HTTP API, runbooks, the watchdog that starts a
- * lost peer's Failover, and alarms.
+ * One identical cell: tables, handlers, the rules on the replication bus, HTTP API, runbooks, the watchdog
+ * that starts a lost peer's Failover, alarms and a dashboard.
  */
 export class RegionalStack extends Stack {
   public readonly tables: Tables;
@@ -29,7 +30,7 @@ export class RegionalStack extends Stack {
   /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
   public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
-  public readonly internalKey: InternalKey;
+  public readonly dashboard: CellDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { topology, region } = props;
@@ -37,13 +38,10 @@ export class RegionalStack extends Stack {
 
     this.tables = new Tables(this, 'Tables', { topology });
     this.replication = new ReplicationBus(this, 'Replication', { topology, region });
-    this.internalKey = new InternalKey(this, 'InternalKey', { topology, region });
     this.functions = new CellFunctions(this, 'Functions', {
       topology,
       region,
       tables: this.tables,
-      bus: this.replication.bus,
-      internalKey: this.internalKey.secret,
     });
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
     this.api = new CellApi(this, 'Api', {
@@ -52,25 +50,36 @@ export class RegionalStack extends Stack {
       handler: this.functions.byName.api,
       health: this.functions.byName.health,
     });
-    this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
+    this.runbooks = new Runbooks(this, 'Runbooks', {
+      env: topology.name,
+      fn: this.functions.byName.runbook,
+      logExecutionData: topology.monitoring.logExecutionData,
+    });
     this.repairSchedule =
       repairScheduleOf(topology)?.region === region
         ? new RepairSchedule(this, 'RepairSchedule', { topology, repair: this.runbooks.byName.Repair })
         : undefined;
-    this.alarms = new CellAlarms(this, 'Alarms', {
+    const deadLetterQueues: Array<readonly [string, sqs.IQueue]> = [
+      ['publisher-failures', this.functions.publisherFailures],
+      ['applier-failures', this.functions.applierFailures],
+      ['apply-dead-letters', this.replication.applyDeadLetters],
+      ['forward-dead-letters', this.replication.forwardDeadLetters],
+    ];
+    if (this.repairSchedule)
+      deadLetterQueues.push(['repair-schedule-dead-letters', this.repairSchedule.deadLetters]);
+    const observed = {
       topology,
       region,
       functions: this.functions,
-      replication: this.replication,
       api: this.api,
-      rehomeRunbooks: {
-        Switchover: this.runbooks.byName.Switchover,
-        Failback: this.runbooks.byName.Failback,
-      },
-    });
+      tables: this.tables,
+      runbooks: this.runbooks,
+      deadLetterQueues,
+    };
+    this.alarms = new CellAlarms(this, 'Alarms', observed);
+    this.dashboard = new CellDashboard(this, 'Dashboard', { ...observed, alarms: this.alarms.alarms });
 
     new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });
-    new CfnOutput(this, 'BusArn', { value: this.replication.bus.eventBusArn });
     for (const name of RUNBOOK_NAMES) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: this.runbooks.byName[name].stateMachineArn });
     }

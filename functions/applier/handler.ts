@@ -85,6 +85,7 @@ function fromEnvironment(): ReturnType<typeof createApplierHandler> {
     events: new EventStore({
       client: doc,
       tableName: eventsTable,
+      coreMarkerTableName: replication.tableName,
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client: doc, tableName: env('TABLE_STATE') }),

@@ -63,6 +63,7 @@ export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
     events: new EventStore({
       client: doc,
       tableName: environment.TABLE_EVENTS,
+      coreMarkerTableName: environment.TABLE_REPLICATION,
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client: doc, tableName: environment.TABLE_STATE }),

@@ -13,6 +13,7 @@ import {
 import type { EventEnvelope } from '../model/envelope.ts';
 import { REGISTER_SORT_KEY } from '../ownership/dynamodb-replica.ts';
 import { partitionKey } from '../ownership/partition-map.ts';
+import { coreMarkerPuts } from '../store/core-markers.ts';
 import { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { fromRawEventItem, toEventItem } from '../store/marshal.ts';
@@ -77,7 +78,7 @@ export async function readQuorumMarkers(
 
 const resolve = (name: TableName) => (typeof name === 'string' ? name : name());
 
-/** The transaction of one copy: the events, the predecessor and seal checks, the marker. */
+/** The transaction of one copy: the events, the predecessor and seal checks, the markers. */
 function copyItems(
   tables: QuorumPeerTables,
   events: readonly EventEnvelope[],
@@ -128,7 +129,9 @@ function copyItems(
       },
     },
   };
-  return [...items, ...(first.seq > 1 ? [predecessor] : []), seal, marker];
+  // The copy is in the peer's log: the peer's core marker rides along, like every core append's.
+  const core = coreMarkerPuts(resolve(tables.replication), [first]);
+  return [...items, ...(first.seq > 1 ? [predecessor] : []), seal, marker, ...core];
 }
 
 /** Reads a cancelled copy: a conflict, a seal, a missing predecessor, or the events already stored. */

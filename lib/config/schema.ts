@@ -46,6 +46,9 @@ export const routingSchema = z.strictObject({
   readYourWritesWaitMs: z.number().int().nonnegative().default(1_000),
 });
 
+/** The hosted zone id a topology gets when it names none: a sample that `cdk deploy` refuses. */
+export const DEFAULT_HOSTED_ZONE_ID = 'Z0000000000000000000';
+
 const ms = (fallback: number) => z.number().int().nonnegative().default(fallback);
 
 /**
@@ -63,7 +66,7 @@ export const fencingSchema = z.strictObject({
 export const gtmSchema = z.strictObject({
   policy: z.enum(GTM_POLICIES).default('latency'),
   domainName: z.string().min(1).default('api.multiactive.example.com'),
-  hostedZoneId: z.string().min(1).default('Z0000000000000000000'),
+  hostedZoneId: z.string().min(1).default(DEFAULT_HOSTED_ZONE_ID),
   hostedZoneName: z.string().min(1).default('multiactive.example.com'),
   healthCheck: z
     .strictObject({
@@ -157,6 +160,17 @@ export const repairSchema = z.strictObject({
   scheduleRegion: regionName.optional(),
 });
 
+/** Who hears about alarms, and what operational logs may contain. */
+export const monitoringSchema = z.strictObject({
+  /** An e-mail subscription on every alarm topic (confirmed by the recipient); null: none, synth warns. */
+  alarmEmail: z.email().nullable().default(null),
+  /**
+   * Step Functions logs include each state's input and output. Those carry partition maps, aggregate ids
+   * and replayed events, so production environments keep this off.
+   */
+  logExecutionData: z.boolean().default(false),
+});
+
 /** One tier's declared recovery objectives: what the business asks of a region loss. */
 function tierObjectives(defaults: { rtoSeconds: number; rpoSeconds: number }) {
   return z
@@ -192,6 +206,7 @@ export const topologySchema = z.strictObject({
   gtm: gtmSchema.prefault({}),
   api: apiSchema.prefault({}),
   repair: repairSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
   objectives: objectivesSchema.prefault({}),

@@ -72,7 +72,11 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
           await bus.putEvents(chunk.map((c) => c.entry));
       },
       watermarks: () => watermarks.list(),
-      events: new EventStore({ client, tableName: tables.events }),
+      events: new EventStore({
+        client,
+        tableName: tables.events,
+        coreMarkerTableName: tables.replication,
+      }),
       states: new StateStore({ client, tableName: tables.state }),
       conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
       tables: {

@@ -24,11 +24,21 @@ export interface CollectReport {
   readonly skipped?: string;
 }
 
+/** The deps' branch retirer (tests), else retireCoreBranch queueing in `queueIn`. */
+function retirerFor(deps: RunbookDeps, queueIn: readonly RegionCell[]) {
+  return deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queueIn);
+}
+
 /** A region's tables as a quorum peer (the runbook writes and reads them directly). */
-export function cellPeer(deps: RunbookDeps, region: string): QuorumPeer {
+export function cellPeer(
+  deps: RunbookDeps,
+  region: string,
+  queueIn: readonly string[] = [region],
+): QuorumPeer {
   const cell = deps.cell(region);
   const { client, events, replication, control } = cell.tables;
-  const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), [cell]))(cell);
+  const queues = queueIn.map((r) => deps.cell(r));
+  const retire = retirerFor(deps, queues)(cell);
   return dynamoQuorumPeer({ region, client, tables: { events, replication, control }, retire });
 }
 
@@ -209,7 +219,7 @@ async function collectAggregate(
   if (losing.length > 0) {
     // Queued in the new home and in every survivor the collection read (the lost region is out of reach).
     const queueIn = [home, ...input.read.filter((r) => r !== input.home).map((r) => deps.cell(r))];
-    const retire = (deps.retireBranch ?? coreBranchRetirer((type) => deps.registry.get(type), queueIn))(home);
+    const retire = retirerFor(deps, queueIn)(home);
     await retire({ losing, winning: run, reason: 'not-collected-at-failover' });
   }
   const adopted = run.filter((e) => !mine.has(e.eventId));
@@ -224,7 +234,8 @@ async function collectAggregate(
     await Promise.all(
       others.map((region) =>
         copyToPeer({
-          peer: cellPeer(deps, region),
+          // A peer's losing branch is queued in every region the collection reached, as Repair does.
+          peer: cellPeer(deps, region, input.read),
           events: tail,
           epoch: input.epoch,
           home: homeLogOf(home, tail[0]!),

@@ -1,7 +1,10 @@
 import { decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import type { EventLeaf } from '../repair/merkle.ts';
 import type { StateRecord } from '../store/state-store.ts';
+import { coreEventsLacking, isCoreKey } from './core-lacking.ts';
 import { InvalidRunbookInputError } from './errors.ts';
 import { readAllEntries } from './failover-tasks.ts';
 import { TaskInput } from './input.ts';
@@ -76,16 +79,8 @@ export async function fenceSeenBy(cell: RegionCell, partition: number, epoch: nu
   return (record?.epoch ?? -1) >= epoch;
 }
 
-/** Event ids of the partition that `source` holds and `target` lacks. */
-export async function missingAt(
-  source: RegionCell,
-  target: RegionCell,
-  partition: number,
-): Promise<string[]> {
-  const [had, has] = await Promise.all([
-    source.source.listLeaves(partition),
-    target.source.listLeaves(partition),
-  ]);
+/** Event ids of the partition that `source` lists and `target` does not, through the by-partition index. */
+function missingAt(had: readonly EventLeaf[], has: readonly EventLeaf[]): string[] {
   const present = new Set(has.map((l) => l.eventId));
   return [...new Set(had.map((l) => l.eventId))].filter((id) => !present.has(id));
 }
@@ -95,21 +90,35 @@ export async function missingAt(
  * (the single writer's log moves with the home), and important/ordinary events stamped at or before the
  * fence (plus the skew margin). Later important/ordinary events are new writes, which every region keeps
  * taking during a switchover and which replicate as usual: waiting for them would never end while users
- * write. An event the source listed but can no longer return counts as missing.
+ * write. Core events are counted from strongly consistent reads (`coreEventsLacking`); the others from the
+ * eventually consistent by-partition index, where an event listed but no longer returned counts as missing
+ * (bug switch `index-trusting-watermark`: core events from the index too, the old check).
  */
 export async function blockingMissing(
-  deps: Pick<RunbookDeps, 'registry'>,
+  deps: Pick<RunbookDeps, 'registry' | 'concurrency'>,
   move: { source: RegionCell; target: RegionCell; partition: number },
   fence: { fencedAt: number; skewMarginMs: number },
 ): Promise<number> {
-  const ids = await missingAt(move.source, move.target, move.partition);
-  if (ids.length === 0) return 0;
-  const events = await move.source.source.getEvents(move.partition, ids);
+  const { source, target, partition } = move;
+  const trustIndex = bugEnabled('index-trusting-watermark');
+  const [had, has] = await Promise.all([
+    source.source.listLeaves(partition),
+    target.source.listLeaves(partition),
+  ]);
+  const core = trustIndex
+    ? 0
+    : (await coreEventsLacking(deps, { holder: source, other: target, partition }, had)).length;
+  const listed = new Set(
+    had.filter((l) => trustIndex || !isCoreKey(deps, l.aggregateKey)).map((l) => l.eventId),
+  );
+  const ids = missingAt(had, has).filter((id) => listed.has(id));
+  if (ids.length === 0) return core;
+  const events = await source.source.getEvents(partition, ids);
   const cutoff = fence.fencedAt + fence.skewMarginMs;
   const newWrites = events.filter(
     (e) => deps.registry.get(e.aggregateType).tier !== 'core' && decodeHlc(e.hlc).wall > cutoff,
   ).length;
-  return ids.length - newWrites;
+  return core + ids.length - newWrites;
 }
 
 /** Aggregates (type, id) with events in the partition at `cell`. */

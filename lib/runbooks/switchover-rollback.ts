@@ -8,6 +8,7 @@ import {
   restorePartition,
   unfencePartition,
 } from '../ownership/rehome.ts';
+import { coreEventsLacking, isCoreKey } from './core-lacking.ts';
 import type { RunbookDeps } from './ports.ts';
 
 /** A partition a re-homing execution may have changed; `from` is null when its Fence result is lost. */
@@ -59,8 +60,8 @@ function unchanged(
 
 /**
  * Whether `from` may take the partition back from `to`: it must answer, and hold every core event of the
- * partition that `to` holds (`to` may have acknowledged writes since it was unfenced). Returns the reason
- * when it may not.
+ * partition that `to` holds (`to` may have acknowledged writes since it was unfenced), compared by strongly
+ * consistent reads (`coreEventsLacking`). Returns the reason when it may not.
  */
 async function whyNotBack(
   deps: RunbookDeps,
@@ -70,21 +71,34 @@ async function whyNotBack(
   const seen = await deps.observe(deps.region, from).catch(() => ({ reachable: false }));
   if (!seen.reachable) return `${from} is unreachable`;
   try {
-    const [held, holds] = await Promise.all([
-      deps.cell(to).source.listLeaves(partition),
-      deps.cell(from).source.listLeaves(partition),
-    ]);
-    const there = new Set(holds.map((leaf) => leaf.eventId));
-    const isCore = (aggregateKey: string) => {
-      const type = aggregateKey.slice(0, aggregateKey.indexOf('#'));
-      return deps.registry.has(type) && deps.registry.get(type).tier === 'core';
-    };
-    const lacking = held.filter((leaf) => isCore(leaf.aggregateKey) && !there.has(leaf.eventId));
+    const [holder, other] = [deps.cell(to), deps.cell(from)];
+    const lacking = bugEnabled('index-trusting-watermark')
+      ? await lackingByIndex(deps, move)
+      : await coreEventsLacking(
+          deps,
+          { holder, other, partition },
+          await holder.source.listLeaves(partition),
+        );
     if (lacking.length === 0) return null;
-    return `${to} holds ${lacking.length} core event(s) of partition ${partition} that ${from} lacks (e.g. ${lacking[0]!.eventId})`;
+    return `${to} holds ${lacking.length} core event(s) of partition ${partition} that ${from} lacks (e.g. ${lacking[0]!})`;
   } catch (error) {
     return `cannot compare ${to} with ${from}: ${(error as Error).message}`;
   }
+}
+
+/** The `index-trusting-watermark` bug: core events `to` lists and `from` does not, by the index. */
+async function lackingByIndex(
+  deps: RunbookDeps,
+  move: { partition: number; from: string; to: string },
+): Promise<string[]> {
+  const [held, holds] = await Promise.all([
+    deps.cell(move.to).source.listLeaves(move.partition),
+    deps.cell(move.from).source.listLeaves(move.partition),
+  ]);
+  const there = new Set(holds.map((leaf) => leaf.eventId));
+  return held
+    .filter((leaf) => isCoreKey(deps, leaf.aggregateKey) && !there.has(leaf.eventId))
+    .map((leaf) => leaf.eventId);
 }
 
 /** Refuses: the partition stays with its current home, unfenced if this run had fenced it. */

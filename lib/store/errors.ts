@@ -73,3 +73,13 @@ export class StateVersionConflictError extends StoreError {
     super(`projection row of ${aggregateId} moved past version ${expectedVersion}`, options);
   }
 }
+
+/** A core append on a store built without the table of its core markers (`coreMarkerTableName`). */
+export class CoreMarkersNotConfiguredError extends StoreError {
+  override readonly name = 'CoreMarkersNotConfiguredError';
+  constructor(readonly aggregateId: string) {
+    super(
+      `core append to ${aggregateId} refused: this EventStore has no coreMarkerTableName (the region's replication table)`,
+    );
+  }
+}

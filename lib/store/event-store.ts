@@ -13,7 +13,15 @@ import {
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
-import { AppendTimeoutError, ConcurrencyError, EventTooLargeError, TooManyEventsError } from './errors.ts';
+import { coreMarkerPuts } from './core-markers.ts';
+import {
+  AppendTimeoutError,
+  ConcurrencyError,
+  CoreMarkersNotConfiguredError,
+  EventTooLargeError,
+  GuardFailedError,
+  TooManyEventsError,
+} from './errors.ts';
 import { aggregateKey, eventSortKey } from './keys.ts';
 import { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
 
@@ -52,6 +60,11 @@ export interface EventStoreOptions {
   readonly tableName: string | (() => string);
   /** Largest event (JSON bytes) accepted; default 256 KiB. */
   readonly maxEventBytes?: number;
+  /**
+   * The region's replication table, where every core append puts its core markers in the same transaction
+   * (`coreMarkerKey`). Required to append core events (a read-only store may leave it out).
+   */
+  readonly coreMarkerTableName?: string | (() => string);
 }
 
 export interface LoadOptions {
@@ -69,12 +82,15 @@ export interface LoadOptions {
 export class EventStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: () => string;
+  private readonly markerTable: (() => string) | undefined;
   readonly maxEventBytes: number;
 
   constructor(options: EventStoreOptions) {
     this.client = options.client;
     const name = options.tableName;
     this.table = typeof name === 'string' ? () => name : name;
+    const markers = options.coreMarkerTableName;
+    this.markerTable = typeof markers === 'string' ? () => markers : markers;
     this.maxEventBytes = options.maxEventBytes ?? 256 * 1024;
   }
 
@@ -91,8 +107,8 @@ export class EventStore {
   }
 
   async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
-    const guards = options.guards ?? [];
     if (events.length === 0) return { appended: 0, duplicates: 0 };
+    const guards = [...(options.guards ?? []), ...this.markersOf(events, options.tier)];
     if (events.length + guards.length > MAX_TRANSACTION_ITEMS) {
       throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
     }
@@ -106,6 +122,18 @@ export class EventStore {
       if (!signal?.aborted || !isAbort(error)) throw error;
       throw new AppendTimeoutError(events[0]!.aggregateId, options.timeoutMs!, { cause: error });
     }
+  }
+
+  /**
+   * The core markers of a core append, as guards that never fail (unconditional Puts): the marker rides in
+   * the events' own transaction, so no core event is ever in this log without its marker.
+   */
+  private markersOf(events: readonly EventEnvelope[], tier: Tier): AppendGuard[] {
+    if (tier !== 'core') return [];
+    const table = this.markerTable?.();
+    if (!table) throw new CoreMarkersNotConfiguredError(events[0]!.aggregateId);
+    const never = () => new GuardFailedError('an unconditional core marker Put cannot fail a condition');
+    return coreMarkerPuts(table, events).map((item) => ({ item, onFailure: never }));
   }
 
   /** Loads an aggregate's events in key order, following DynamoDB pagination. */

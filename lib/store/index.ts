@@ -1,8 +1,10 @@
 export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
+export { coreMarkerKey, coreMarkerPuts, readCoreMarkers } from './core-markers.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {
   AppendTimeoutError,
   ConcurrencyError,
+  CoreMarkersNotConfiguredError,
   EventTooLargeError,
   GuardFailedError,
   StateVersionConflictError,

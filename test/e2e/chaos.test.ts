@@ -18,6 +18,10 @@ describe('chaos run (short, fixed seed)', () => {
   it('injects faults while clients write and read, decides every account and finds no anomaly (env dev)', async () => {
     const report = await runChaos({ seconds: 25, seed: 1 });
     if (!report.passed) console.error(JSON.stringify(report.anomalies.slice(0, 10), null, 2));
+    // Every AWS call of the run was authorized against the synthesized roles and resource policies (checked
+    // first: a denied call would show as an anomaly too, and the denial names its cause).
+    expect(report.iam?.denials).toEqual([]);
+    expect(report.iam?.checked).toBeGreaterThan(1_000);
     expect(report).toMatchObject({ env: 'dev', ackMode: 'local', bugs: [] });
     expect(report.faults.length).toBeGreaterThan(2);
     expect(report.operations.ok).toBeGreaterThan(20);
@@ -29,6 +33,10 @@ describe('chaos run (short, fixed seed)', () => {
   it('runs the production topology (quorum ack) with --env prod and finds no anomaly', async () => {
     const report = await runChaos({ seconds: 20, seed: 4, env: 'prod' });
     if (!report.passed) console.error(JSON.stringify(report.anomalies.slice(0, 10), null, 2));
+    // Every AWS call of the run was authorized against the synthesized roles and resource policies (checked
+    // first: a denied call would show as an anomaly too, and the denial names its cause).
+    expect(report.iam?.denials).toEqual([]);
+    expect(report.iam?.checked).toBeGreaterThan(1_000);
     expect(report).toMatchObject({ env: 'prod', ackMode: 'quorum' });
     expect(report.operations.ok).toBeGreaterThan(20);
     expect(figure(report, 'accounts undecided')).toBe(0);

@@ -20,6 +20,7 @@ describe('npm start -- --once --fast', () => {
     expect(out).toMatch(/failover \(ap-southeast-1 lost\): detection \d+ ms, RTO \d+ ms/);
     expect(out).toMatch(/RPO: events at risk at failover \d+, recovered at failback \d+/);
     expect(out).toContain('consistency check: PASS');
+    expect(out).toMatch(/IAM: \d+ calls checked, 0 denied/);
     expect(code).toBe(0);
   }, 240_000);
 });

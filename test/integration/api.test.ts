@@ -19,7 +19,12 @@ beforeAll(async () => {
   const topology = loadTopology('dev');
   const handler = createApiHandler({
     registry: createRegistry(exampleAggregates, topology),
-    events: new EventStore({ client: region.doc, tableName: region.tables.events, maxEventBytes: 4_096 }),
+    events: new EventStore({
+      client: region.doc,
+      tableName: region.tables.events,
+      coreMarkerTableName: region.tables.replication,
+      maxEventBytes: 4_096,
+    }),
     states: new StateStore({ client: region.doc, tableName: region.tables.state }),
     clock: new HybridLogicalClock({ region: 'us-east-1' }),
     region: 'us-east-1',

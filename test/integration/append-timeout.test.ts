@@ -30,8 +30,16 @@ function slowClient(ms: number): DynamoDBDocumentClient {
 
 beforeAll(async () => {
   region = await freshRegion();
-  slow = new EventStore({ client: slowClient(300), tableName: region.tables.events });
-  plain = new EventStore({ client: region.doc, tableName: region.tables.events });
+  slow = new EventStore({
+    client: slowClient(300),
+    tableName: region.tables.events,
+    coreMarkerTableName: region.tables.replication,
+  });
+  plain = new EventStore({
+    client: region.doc,
+    tableName: region.tables.events,
+    coreMarkerTableName: region.tables.replication,
+  });
 });
 
 describe('a core append bounded in flight (fencing budget appendTimeoutMs)', () => {

@@ -14,7 +14,11 @@ beforeAll(async () => {
   const topology = loadTopology('dev');
   deps = {
     registry: createRegistry(exampleAggregates, topology),
-    events: new EventStore({ client: region.doc, tableName: region.tables.events }),
+    events: new EventStore({
+      client: region.doc,
+      tableName: region.tables.events,
+      coreMarkerTableName: region.tables.replication,
+    }),
     states: new StateStore({ client: region.doc, tableName: region.tables.state }),
     clock: new HybridLogicalClock({ region: 'eu-west-1' }),
     region: 'eu-west-1',

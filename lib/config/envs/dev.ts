@@ -40,4 +40,6 @@ export const dev = defineTopology({
     ordinary: { rtoSeconds: 120, rpoSeconds: 300 },
   },
   tables: { deletionProtection: false, pointInTimeRecovery: true },
+  // A development environment logs each runbook step's input and output, for debugging.
+  monitoring: { logExecutionData: true },
 });

@@ -1,3 +1,4 @@
+import { formatIamReport } from '../iam/index.ts';
 import type { ChaosReport } from './run.ts';
 
 /** How to run the same chaos run again (environment variables, env, seconds, seed). */
@@ -36,6 +37,7 @@ export function formatChaosReport(report: ChaosReport): string {
       ? [`not injected (TODO): ${report.faultsNotInjected.join(', ')}`]
       : []),
     ...report.figures.map((f) => `  ${f.figure}: ${f.value}${f.met === false ? '  <-- NOT MET' : ''}`),
+    ...(report.iam ? formatIamReport(report.iam) : []),
     `anomalies (${report.anomalies.length}):`,
     ...report.anomalies
       .slice(0, 30)

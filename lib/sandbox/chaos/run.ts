@@ -1,5 +1,6 @@
 import { BUG_SWITCHES, type BugSwitch, bugEnabled, disableAllBugs, enableBugs } from '../../faults/index.ts';
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
+import type { IamReport } from '../iam/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { ApplierGate } from './applier-gate.ts';
 import { type ClientContext, openAccount, runClient, type Workload } from './clients.ts';
@@ -70,6 +71,20 @@ export interface ChaosReport {
   /** Every operation, when the run was asked to keep them. */
   readonly history?: readonly Operation[];
   readonly passed: boolean;
+  /** AWS calls IAM checked and denied during the run (synthesized roles and resource policies). */
+  readonly iam?: IamReport;
+}
+
+/** Adds the IAM totals and the figure "IAM denied calls" (target 0) to a run's report. */
+function withIam(report: ChaosReport, iam: IamReport): ChaosReport {
+  const figure: ChaosFigure = {
+    figure: 'AWS calls denied by IAM',
+    value: iam.denied,
+    unit: 'calls',
+    target: '0',
+    met: iam.denied === 0,
+  };
+  return { ...report, iam, figures: [...report.figures, figure] };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -213,7 +228,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sleep(1_000);
     await sandbox.quiesce(10_000);
     log('reading every region and checking');
-    return await verifyRun(sandbox, { options, history, faults, afterRun });
+    return withIam(await verifyRun(sandbox, { options, history, faults, afterRun }), sandbox.iam.report());
   } finally {
     await sandbox.stop();
     restoreBugs();

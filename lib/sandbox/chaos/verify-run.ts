@@ -163,19 +163,19 @@ function lossesOf(runs: readonly RunbookRun[], holdMs: number): RegionLoss[] {
  * Failback brought it onto the home's branch) or kept by a manual-queue record (a core orphan of a fork).
  */
 function settledLater(regions: readonly RegionSnapshot[]) {
-  const settled = new Map(
-    regions.map((r) => [
-      r.region,
-      new Set([
-        ...r.events.map((e) => e.eventId),
-        ...(r.conflicts ?? []).flatMap((c) => [...c.eventIds, ...c.events.map((e) => e.eventId)]),
-      ]),
-    ]),
+  const logged = new Map(regions.map((r) => [r.region, new Set(r.events.map((e) => e.eventId))]));
+  // A retired branch is queued in every region the settlement reached, which need not include the region
+  // that quarantined the fork (it may have been cut off then): a record in any region's queue keeps it.
+  const queued = new Set(
+    regions.flatMap((r) =>
+      (r.conflicts ?? []).flatMap((c) => [...c.eventIds, ...c.events.map((e) => e.eventId)]),
+    ),
   );
-  return (entry: RegionSnapshot['quarantine'][number], region: string) =>
-    entry.eventId && settled.get(region)?.has(entry.eventId)
-      ? 'settled later (in the log or the manual queue)'
-      : undefined;
+  return (entry: RegionSnapshot['quarantine'][number], region: string) => {
+    if (!entry.eventId) return undefined;
+    if (logged.get(region)?.has(entry.eventId)) return 'settled later (in the log)';
+    return queued.has(entry.eventId) ? 'settled later (kept by a manual-queue record)' : undefined;
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { formatIamReport, type IamReport } from '../iam/index.ts';
 import type { ConsistencyReport } from '../platform/consistency.ts';
 import type { LinkLag } from '../platform/lag-recorder.ts';
 import type { WriteTally } from './clients.ts';
@@ -32,6 +33,8 @@ export interface DemoReport {
   readonly phases?: ReadonlyArray<{ step: number; text: string; at: number }>;
   readonly killedAt?: number;
   readonly check: ConsistencyReport;
+  /** AWS calls IAM checked and denied over the demo (the synthesized roles and resource policies). */
+  readonly iam?: IamReport;
 }
 
 const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${Math.round(v)} ms`);
@@ -74,5 +77,6 @@ export function formatReport(report: DemoReport): string[] {
     ...report.runbooks.map((r) => `runbook: ${r}`),
     `consistency check: ${report.check.verdict}`,
     ...report.check.diverged.slice(0, 5).map((d) => `  differs: ${d.key} ${JSON.stringify(d.byRegion)}`),
+    ...(report.iam ? formatIamReport(report.iam) : []),
   ];
 }

@@ -158,6 +158,7 @@ export async function runDemo(
     phases,
     killedAt,
     check,
+    iam: sandbox.iam.report(),
   };
 }
 

@@ -28,14 +28,21 @@ import { countingErrors, type LocalMetrics, localReplicationMetrics } from '../c
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
+import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import type { RegionStores } from './region-stores.ts';
 
-/** The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). */
-export function localBusPort(bus: LocalEventBus): ReplicationBus {
+/**
+ * The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). The call is
+ * authorized like PutEvents on the bus's ARN: the caller's role and the bus's resource policy.
+ */
+export function localBusPort(bus: LocalEventBus, iam: FunctionIam = NO_FUNCTION_IAM): ReplicationBus {
   return {
-    putEvents: (entries: readonly BusEntry[]) =>
-      bus.putEvents(entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }))),
+    async putEvents(entries: readonly BusEntry[]) {
+      const copies = entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }));
+      await iam.putEvents(bus.arn, copies);
+      return bus.putEvents(copies);
+    },
   };
 }
 
@@ -69,7 +76,7 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
-  /** The environment's internal key (peer tokens, event signatures). */
+  /** The environment's internal key (peer tokens, event signatures), read as the calling function. */
   readonly internalKey: InternalKey;
   /** The sandbox's CloudWatch (handler metrics and Lambda errors go there). */
   readonly metrics: LocalMetrics;
@@ -84,6 +91,8 @@ export interface LocalFunctionDeps {
     /** False once the region is down: a run in progress stops. */
     readonly running: () => boolean;
   };
+  /** Who each function runs as, and PutEvents authorization (default: no IAM). */
+  readonly iam?: FunctionIam;
   /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
   readonly now?: () => number;
 }
@@ -107,8 +116,9 @@ export interface LocalFunctions {
 /** Builds the handlers of one region. */
 export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const { region, topology, stores } = deps;
+  const iam = deps.iam ?? NO_FUNCTION_IAM;
   const peers = peersOf(topology, region);
-  const bus = localBusPort(deps.bus);
+  const bus = localBusPort(deps.bus, iam);
   const counters: HandlerCounters = {
     applied: 0,
     duplicates: 0,
@@ -180,55 +190,64 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   const { watchdog } = deps;
+  const handleApi = api as unknown as LocalFunctions['api'];
+  const handleHealth = health as unknown as LocalFunctions['health'];
   return {
-    api: api as unknown as LocalFunctions['api'],
-    health: health as unknown as LocalFunctions['health'],
-    publisher: counted('publisher', async (event: DynamoDBStreamEvent) => {
-      const report = await publishStreamRecords(event.Records, {
-        region,
-        bus,
-        signingKey: await deps.internalKey(),
-        holds: stores.holds,
-      });
-      counters.published += report.published;
-      counters.publishFailures += report.failures.length;
-      return { batchItemFailures: report.batchItemFailures };
-    }),
-    applier: counted('applier', async (event: EventBridgeEvent) => {
-      const outcome = await apply(event.detail, event);
-      countOutcome(counters, outcome);
-      const detail = event.detail as { hlc?: unknown; origin?: unknown };
-      if (
-        outcome.status === 'applied' &&
-        typeof detail.hlc === 'string' &&
-        typeof detail.origin === 'string'
-      ) {
-        deps.lag.record(detail.origin, region, Date.now() - decodeHlc(detail.hlc).wall);
-      }
-      return outcome;
-    }),
-    lagMonitor: counted('lag-monitor', () =>
-      runLagMonitorTick({
-        region,
-        peers,
-        clock: stores.clock,
-        heartbeats: stores.heartbeats,
-        watermarks: stores.watermarks,
-        metrics: localReplicationMetrics(deps.metrics, 'multiactive-lag-monitor'),
-        holds: stores.holds,
+    api: (event, context) => iam.as('api', () => handleApi(event, context)),
+    health: (event, context) => iam.as('health', () => handleHealth(event, context)),
+    publisher: counted('publisher', (event: DynamoDBStreamEvent) =>
+      iam.as('publisher', async () => {
+        const report = await publishStreamRecords(event.Records, {
+          region,
+          bus,
+          signingKey: await deps.internalKey(),
+          holds: stores.holds,
+        });
+        counters.published += report.published;
+        counters.publishFailures += report.failures.length;
+        return { batchItemFailures: report.batchItemFailures };
       }),
     ),
-    runbook: counted('runbook', (request: RunbookTaskRequest) => deps.runbook(request)),
-    watchdog: counted('watchdog', async () => {
-      const ends = Date.now() + watchdog.windowMs;
-      const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
-        intervalMs: watchdog.intervalMs,
-        remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
-      });
-      return { ticks };
-    }),
+    applier: counted('applier', (event: EventBridgeEvent) => iam.as('applier', () => applyOne(event))),
+    lagMonitor: counted('lag-monitor', () =>
+      iam.as('lag-monitor', () =>
+        runLagMonitorTick({
+          region,
+          peers,
+          clock: stores.clock,
+          heartbeats: stores.heartbeats,
+          watermarks: stores.watermarks,
+          metrics: localReplicationMetrics(deps.metrics, 'multiactive-lag-monitor'),
+          holds: stores.holds,
+        }),
+      ),
+    ),
+    runbook: counted('runbook', (request: RunbookTaskRequest) =>
+      iam.as('runbook', () => deps.runbook(request)),
+    ),
+    watchdog: counted('watchdog', () =>
+      iam.as('watchdog', async () => {
+        const ends = Date.now() + watchdog.windowMs;
+        const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
+          intervalMs: watchdog.intervalMs,
+          remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
+        });
+        return { ticks };
+      }),
+    ),
     counters,
   };
+
+  async function applyOne(event: EventBridgeEvent): Promise<ApplyOutcome> {
+    const outcome = await apply(event.detail, event);
+    countOutcome(counters, outcome);
+    const hlc = (event.detail as { hlc?: unknown }).hlc;
+    const origin = (event.detail as { origin?: unknown }).origin;
+    if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
+      deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
+    }
+    return outcome;
+  }
 }
 
 function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {

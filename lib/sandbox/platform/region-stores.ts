@@ -48,6 +48,7 @@ export function regionStores(
     events: new EventStore({
       client,
       tableName: tables.events,
+      coreMarkerTableName: tables.replication,
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client, tableName: tables.state }),

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { MultiRegion } from '../../api/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
@@ -17,9 +18,11 @@ import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
 import { installStoreFault, type StoreFault } from '../dynamodb/store-fault.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import { serveApi } from '../http-server.ts';
+import type { IamEnforcement } from '../iam/index.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
 import { StreamPoller } from '../streams/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
+import { type FunctionIam, functionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
 import { regionRouting } from './region-routing.ts';
@@ -96,6 +99,8 @@ export class SandboxRegion {
       }
     | undefined;
   private poller: StreamPoller | undefined;
+  private iamRef: IamEnforcement | undefined;
+  private functionIamRef: FunctionIam = NO_FUNCTION_IAM;
   private server: Server | undefined;
   private port = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -133,6 +138,36 @@ export class SandboxRegion {
   }
 
   /**
+   * Puts IAM in front of the region: its SDK clients authorize every call for the caller of the moment,
+   * and its functions run as their roles (see lib/sandbox/iam). Called after boot(), before connect().
+   */
+  enforce(iam: IamEnforcement): void {
+    const { clients } = this.requireBuilt();
+    iam.instrument(clients.dynamodb, 'dynamodb', { region: this.name });
+    iam.instrument(clients.streams, 'streams', { region: this.name });
+    this.iamRef = iam;
+    this.functionIamRef = functionIam(iam, this.name, this.options.topology.name);
+  }
+
+  /** The sandbox's IAM (undefined when the region runs without templates). */
+  get iam(): IamEnforcement | undefined {
+    return this.iamRef;
+  }
+
+  /** Who this region's functions run as, and the local bus's PutEvents check. */
+  get functionIam(): FunctionIam {
+    return this.functionIamRef;
+  }
+
+  /**
+   * The environment's internal key as this region's functions read it: GetSecretValue on the region's
+   * replica of the secret, authorized for the function running.
+   */
+  get internalKey(): InternalKey {
+    return this.functionIamRef.internalKey(this.options.auth.internalKey);
+  }
+
+  /**
    * Builds ownership (a quorum register over every region's control table, across the WAN), routing and
    * breakers (`multiRegionDeps`, peers' APIs across the WAN) and the handlers.
    */
@@ -147,6 +182,7 @@ export class SandboxRegion {
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
     const { wan, timing, topology, auth } = this.options;
+    const { internalKey } = this;
     const multiRegion = regionRouting({
       self: this,
       peers: input.peers,
@@ -155,7 +191,7 @@ export class SandboxRegion {
       wan,
       clients,
       stores,
-      internalKey: auth.internalKey,
+      internalKey,
       now: this.wallClock.now,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
@@ -176,7 +212,7 @@ export class SandboxRegion {
       lag: this.options.lag,
       runbook: input.runbook(this),
       drained: () => this.drained,
-      internalKey: auth.internalKey,
+      internalKey,
       metrics: this.options.metrics,
       // As in Lambda: a second, whatever the time scale (every check would otherwise write a probe).
       healthCacheMs: 1_000,
@@ -186,6 +222,7 @@ export class SandboxRegion {
         register: multiRegion.register,
         startFailover: input.startFailover,
       }),
+      iam: this.functionIamRef,
       now: this.wallClock.now,
     });
     const edge = new ApiGatewayEdge({
@@ -357,7 +394,9 @@ export class SandboxRegion {
       },
       onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
     });
-    await this.poller.start();
+    // The event source mapping reads the stream with the publisher's role.
+    const poller = this.poller;
+    await this.functionIamRef.as('publisher', () => poller.start());
     const tick = () => {
       functions
         .lagMonitor()

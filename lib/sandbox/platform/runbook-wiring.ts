@@ -3,7 +3,7 @@ import { signedDetail } from '../../auth/index.ts';
 import { probeHealth } from '../../detection/health-probe.ts';
 import type { EventEnvelope } from '../../model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
-import { lagMs } from '../../replication/index.ts';
+import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, lagMs, toBusEntry } from '../../replication/index.ts';
 import { setRegionTraffic } from '../../resilience/index.ts';
 import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../runbooks/index.ts';
 import type { EventBridgeEvent } from '../eventbridge/index.ts';
@@ -51,7 +51,16 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     region: target.name,
     source,
     async replay(events) {
-      const key = await target.options.auth.internalKey();
+      // In AWS a replay is PutEvents (in calls of 10) of events signed with the internal key (the runbook
+      // reads its region's replica) onto the receiving region's bus, by the runbook's role; the bus hands
+      // them to its applier. The sandbox authorizes those calls, then applies directly.
+      const key = await from.internalKey();
+      const entries = events.map((event) => ({ entry: toBusEntry(event, target.bus.name, key) }));
+      for (const chunk of chunkEntries(entries, { maxBytes: DEFAULT_MAX_ENTRY_BYTES }))
+        await from.functionIam.putEvents(
+          target.bus.arn,
+          chunk.map((c) => c.entry),
+        );
       await cross(async () => {
         for (const event of events) await target.functions.applier(busEvent(target.name, event, key));
       });

@@ -17,11 +17,13 @@ import { streamMappingsOf } from '../cdk/event-sources.ts';
 import { healthChecksOf } from '../cdk/health-checks.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
+import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
 import { type AlarmChange, AlarmEvaluator, alarmsOf, LocalMetrics } from '../cloudwatch/index.ts';
 import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
+import { currentCaller, IamEnforcement, invokeCall, startExecutionCall } from '../iam/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
 import {
   type ExecutionDescription,
@@ -74,9 +76,6 @@ export interface WatchdogFailover {
   readonly at: number;
   result?: ExecutionResult;
 }
-
-/** The region hosting the global pieces (Route 53 alarms and their rules), as in GlobalStack. */
-const GLOBAL_REGION = 'us-east-1';
 
 /** The first `count` regions of a topology, as a topology (latencies kept for the regions left). */
 function narrowed(topology: Topology, count: number): Topology {
@@ -136,6 +135,7 @@ export class Sandbox {
   private gtmRef: SandboxGtm | undefined;
   private alarmsRef: AlarmEvaluator | undefined;
   private schedules: ScheduledTargets | undefined;
+  private iamRef: IamEnforcement | undefined;
   private readonly log: (line: string) => void;
   private readonly started: Promise<ExecutionResult>[] = [];
   private readonly executionNames = new Set<string>();
@@ -204,10 +204,7 @@ export class Sandbox {
         }),
     );
     log(`starting ${names.length} DynamoDB Local JVMs and loading the CDK templates...`);
-    const stackNames = [
-      ...regionNames(full).map((r) => `multiactive-${full.name}-${r}`),
-      `multiactive-${full.name}-global`,
-    ];
+    const stackNames = environmentStackNames(full.name, regionNames(full));
     // Every boot is let to finish before a failure is thrown, so that no JVM outlives a failed start.
     const [loaded, ...booted] = await Promise.allSettled([
       loadTemplates({
@@ -249,7 +246,15 @@ export class Sandbox {
   private async assemble(templates: StackTemplates, options: SandboxOptions): Promise<void> {
     this.version = createHash('sha256').update(JSON.stringify(templates)).digest('hex').slice(0, 12);
     const env = (region: string): StackEnvironment => ({ region, account: this.topology.account });
-    const stackOf = (region: string) => templates[`multiactive-${this.topology.name}-${region}`];
+    this.iamRef = IamEnforcement.fromTemplates(
+      deployedTemplatesOf(this.topology.name, this.topology.account, templates),
+      (denial) =>
+        this.log(`IAM: AccessDeniedException for ${denial.caller} (${denial.operation}): ${denial.message}`),
+    );
+    await this.iamRef.warmUp();
+    for (const region of this.regions) region.enforce(this.iamRef);
+    const stackNameOf = (region: string) => `multiactive-${this.topology.name}-${region}`;
+    const stackOf = (region: string) => templates[stackNameOf(region)];
     for (const region of this.regions) {
       const template = stackOf(region.name);
       if (!template) throw new SandboxError(`no synthesized stack for ${region.name}`);
@@ -268,13 +273,15 @@ export class Sandbox {
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
     this.runner = new StateMachineRunner({
       machines,
-      invoke: (region, functionName, payload) =>
-        localInvoker({
+      invoke: async (region, functionName, payload, stateMachineArn) => {
+        await this.authorizeTask(region, functionName, payload, stateMachineArn);
+        return localInvoker({
           functions: this.region(region).functions,
           env: this.topology.name,
           region,
           functionName,
-        })(payload),
+        })(payload);
+      },
       waitScale: this.timing.waitScale,
     });
     const ctx = {
@@ -291,6 +298,7 @@ export class Sandbox {
         this.started.push(this.runner.run(region, name, input));
       },
       log: this.log,
+      iam: this.iam,
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
@@ -303,7 +311,11 @@ export class Sandbox {
     for (const { host, stack } of hosts) {
       const template = templates[stack];
       if (!template) continue;
-      const { wired, skipped } = wireRules(host, rulesOfTemplate(template, env(host.region)), ctx);
+      const { wired, skipped } = wireRules(
+        host,
+        rulesOfTemplate(template, { ...env(host.region), stackName: stack }),
+        ctx,
+      );
       this.wiredRules.push(...wired.map((w) => `${host.region}/${host.bus.name}: ${w}`));
       this.skippedTargets.push(...skipped);
     }
@@ -340,7 +352,12 @@ export class Sandbox {
     this.startAlarms(templates, env);
     this.schedules = new ScheduledTargets(
       this.regions.flatMap((r) =>
-        scheduledTargetsOf(r, rulesOfTemplate(stackOf(r.name)!, env(r.name)), this.timing),
+        scheduledTargetsOf(
+          r,
+          rulesOfTemplate(stackOf(r.name)!, { ...env(r.name), stackName: stackNameOf(r.name) }),
+          this.timing,
+          this.iam,
+        ),
       ),
       (name, error) => this.log(`scheduled ${name} failed: ${String(error)}`),
     );
@@ -427,14 +444,18 @@ export class Sandbox {
   }
 
   /**
-   * StartExecution of a region's Failover with the watchdog's execution name: a name that ran already
-   * starts nothing (Step Functions answers ExecutionAlreadyExists, which the watchdog treats as started).
+   * StartExecution of a region's Failover with the watchdog's execution name, authorized for the caller
+   * (the watchdog's role); a name that ran already starts nothing (Step Functions answers
+   * ExecutionAlreadyExists, which the watchdog treats as started).
    */
   private async startFailover(region: string, start: FailoverStart): Promise<void> {
+    const arn = `arn:aws:states:${region}:${this.topology.account}:stateMachine:multiactive-${this.topology.name}-Failover`;
+    const input = JSON.stringify(start.input);
+    await this.iam.require(currentCaller(), startExecutionCall(arn), Buffer.byteLength(input));
     const key = `${region}/${start.name}`;
     if (this.executionNames.has(key)) return;
     this.executionNames.add(key);
-    this.log(`watchdog of ${region}: starting Failover ${start.name} (input ${JSON.stringify(start.input)})`);
+    this.log(`watchdog of ${region}: starting Failover ${start.name} (input ${input})`);
     const started: WatchdogFailover = { region, name: start.name, lost: start.input.region, at: Date.now() };
     this.failoversByWatchdogs.push(started);
     const run = this.runner.run(region, 'Failover', start.input);
@@ -445,6 +466,41 @@ export class Sandbox {
   /** The Failovers the watchdogs started, with their result once finished. */
   watchdogFailovers(): readonly WatchdogFailover[] {
     return this.failoversByWatchdogs;
+  }
+
+  /**
+   * IAM over every AWS call of the sandbox, from the synthesized templates: `iam.report()` (calls checked
+   * and denied, the first denials) and `iam.usageRows()` (requests, items and bytes per service, caller
+   * and operation: see CallUsageRow).
+   */
+  get iam(): IamEnforcement {
+    if (!this.iamRef) throw new SandboxError('IAM is not set up before the templates are loaded');
+    return this.iamRef;
+  }
+
+  /**
+   * A Task state's Lambda invocation, as the state machine's role. AWS fails such a task with
+   * `Lambda.AWSLambdaException` carrying the AccessDeniedException.
+   */
+  private async authorizeTask(
+    region: string,
+    functionName: string,
+    payload: unknown,
+    stateMachineArn: string,
+  ): Promise<void> {
+    const functionArn = `arn:aws:lambda:${region}:${this.topology.account}:function:${functionName}`;
+    const bytes = Buffer.byteLength(JSON.stringify(payload ?? null));
+    try {
+      await this.iam.require(this.iam.stateMachineCaller(stateMachineArn), invokeCall(functionArn), bytes);
+    } catch (error) {
+      if ((error as Error).name !== 'AccessDeniedException') throw error;
+      throw Object.assign(
+        new Error(
+          `${(error as Error).message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`,
+        ),
+        { name: 'Lambda.AWSLambdaException' },
+      );
+    }
   }
 
   /** The GTM (after start). */

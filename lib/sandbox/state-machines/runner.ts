@@ -6,8 +6,16 @@ import { type AslDefinition, type AslState, allStates, type StateMachineSpec } f
 import { type LocalEventLog, toHistoryEvent, valueAtPath } from './history.ts';
 import { validateMachines } from './validation.ts';
 
-/** Runs a Lambda by function name in a region (the sandbox's local handlers). */
-export type FunctionInvoker = (region: string, functionName: string, payload: unknown) => Promise<unknown>;
+/**
+ * Runs a Lambda by function name in a region (the sandbox's local handlers), on behalf of the state
+ * machine `stateMachineArn` (whose role must be allowed to invoke it).
+ */
+export type FunctionInvoker = (
+  region: string,
+  functionName: string,
+  payload: unknown,
+  stateMachineArn: string,
+) => Promise<unknown>;
 
 /** Outcome of one execution, shaped like DescribeExecution. */
 export interface ExecutionResult {
@@ -296,16 +304,16 @@ export class StateMachineRunner {
     const handlers: Record<string, Handler> = {};
     for (const [stateName, state] of Object.entries(allStates(spec.definition))) {
       if (state.Type !== 'Task' || !state.Resource) continue;
-      handlers[stateName] = this.taskHandler(spec.region, state);
+      handlers[stateName] = this.taskHandler(spec, state);
     }
     return handlers;
   }
 
-  private taskHandler(region: string, state: AslState): Handler {
+  private taskHandler(spec: StateMachineSpec, state: AslState): Handler {
     const resource = state.Resource as string;
     const invoke = async (functionName: string, payload: unknown) => {
       try {
-        return await this.options.invoke(region, functionNameOf(functionName), payload);
+        return await this.options.invoke(spec.region, functionNameOf(functionName), payload, spec.arn);
       } catch (error) {
         throw new LambdaFunctionError(error);
       }

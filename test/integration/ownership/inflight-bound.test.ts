@@ -129,7 +129,11 @@ beforeEach(async () => {
   nodes = Object.fromEntries(
     REGIONS.map((region, i) => {
       const t_ = tables[i]!;
-      const events = new EventStore({ client: t_.doc, tableName: t_.tables.events });
+      const events = new EventStore({
+        client: t_.doc,
+        tableName: t_.tables.events,
+        coreMarkerTableName: t_.tables.replication,
+      });
       const states = new StateStore({ client: t_.doc, tableName: t_.tables.state });
       const ownership = new PartitionOwnership({
         region,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { withBug } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
-import type { PartitionEventSource } from '../../../lib/repair/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { lagging } from '../runbooks/runbook-cells.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
 import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
 
@@ -25,14 +25,6 @@ async function runRepair(deps: RunbookDeps, partitions: number[]) {
   }
   state.repairPartitions = outputs;
   return run({ runbook: 'repair', task: 'Report', input: state });
-}
-
-/** A region's by-partition index that has not caught up with some events yet (a GSI is eventually consistent). */
-function lagging(source: PartitionEventSource, hidden: ReadonlySet<string>): PartitionEventSource {
-  return {
-    listLeaves: async (p) => (await source.listLeaves(p)).filter((l) => !hidden.has(l.eventId)),
-    getEvents: async (p, ids) => (await source.getEvents(p, ids)).filter((e) => !hidden.has(e.eventId)),
-  };
 }
 
 /**

@@ -85,7 +85,11 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
   const registry = createRegistry(testAggregates, topology);
   const skew = options.skewMs ?? 0;
   const clock = new HybridLogicalClock({ region, wallClock: () => Date.now() + skew });
-  const events = new EventStore({ client: db.doc, tableName: db.tables.events });
+  const events = new EventStore({
+    client: db.doc,
+    tableName: db.tables.events,
+    coreMarkerTableName: db.tables.replication,
+  });
   const states = new StateStore({ client: db.doc, tableName: db.tables.state });
   const replication = { client: db.doc, tableName: db.tables.replication };
   const watermarks = new WatermarkStore(replication);

@@ -26,7 +26,11 @@ beforeAll(async () => {
   region = await freshRegion(REGION);
   const handler = createApiHandler({
     registry: createRegistry(exampleAggregates, topology),
-    events: new EventStore({ client: region.doc, tableName: region.tables.events }),
+    events: new EventStore({
+      client: region.doc,
+      tableName: region.tables.events,
+      coreMarkerTableName: region.tables.replication,
+    }),
     states: new StateStore({ client: region.doc, tableName: region.tables.state }),
     clock: new HybridLogicalClock({ region: REGION }),
     region: REGION,

@@ -1,12 +1,13 @@
 import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { copyToPeer, type HomeLog } from '../commands/quorum-copy.ts';
 import type { QuorumPeer } from '../commands/quorum-peer.ts';
-import { dynamoQuorumPeer, type QuorumMarker, readQuorumMarkers } from '../commands/quorum-peer-dynamodb.ts';
+import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
 import { majorityOf, regionNames } from '../config/topology.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import { type QuorumMarker, readQuorumMarkers } from '../store/copy-markers.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { coreBranchRetirer } from './branch-retirer.ts';

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { ApiGatewayEdge } from './apigateway/edge.ts';
+import type { ApiRouteSpec } from './apigateway/spec.ts';
 
 type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
@@ -85,6 +86,11 @@ export interface ServeApiOptions {
   readonly edge: ApiGatewayEdge;
   /** Invokes the function a route integrates with, by name. */
   readonly invoke: (functionName: string) => ApiHandler;
+  /**
+   * Authorizes API Gateway's invocation of the route's function (its resource policy); a refusal is
+   * answered as AWS answers an integration it may not invoke: 500.
+   */
+  readonly authorizeInvoke?: (route: ApiRouteSpec, method: string, bytes: number) => Promise<void>;
   readonly region: string;
   readonly port?: number;
   readonly host?: string;
@@ -130,6 +136,7 @@ export async function serveApi(options: ServeApiOptions): Promise<{ server: Serv
         pathParameters: outcome.pathParameters,
         ...(outcome.authorizer ? { authorizer: outcome.authorizer } : {}),
       });
+      await options.authorizeInvoke?.(outcome.route, request.method ?? 'GET', Buffer.byteLength(body));
       const result = (await options.invoke(outcome.route.functionName)(
         event,
         lambdaContext(options.region),

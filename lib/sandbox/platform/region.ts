@@ -9,7 +9,7 @@ import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { eventStoreOriginReader } from '../../replication/index.ts';
 import { createTables } from '../../store/index.ts';
-import { ApiGatewayEdge, type ApiSpec } from '../apigateway/index.ts';
+import { ApiGatewayEdge, type ApiRouteSpec, type ApiSpec } from '../apigateway/index.ts';
 import type { SandboxAuth } from '../auth/index.ts';
 import type { StreamMappingSpec } from '../cdk/event-sources.ts';
 import type { LocalMetrics } from '../cloudwatch/index.ts';
@@ -18,7 +18,7 @@ import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
 import { installStoreFault, type StoreFault } from '../dynamodb/store-fault.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import { serveApi } from '../http-server.ts';
-import type { IamEnforcement } from '../iam/index.ts';
+import { type IamEnforcement, invokeCall } from '../iam/index.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
 import { StreamPoller } from '../streams/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
@@ -353,6 +353,7 @@ export class SandboxRegion {
       edge,
       invoke: (functionName) =>
         functionName === `multiactive-${topology.name}-health` ? functions.health : functions.api,
+      ...(this.iamRef ? { authorizeInvoke: apiGatewayInvoke(this.iamRef, this.name, api.apiId) } : {}),
       region: this.name,
       port,
       onStatus: (status) => {
@@ -430,4 +431,27 @@ async function createTablesOnce(clients: LocalClients, env: string): Promise<voi
   } catch (error) {
     if ((error as Error).name !== 'ResourceInUseException') throw error;
   }
+}
+
+/**
+ * API Gateway invoking a route's function, authorized as AWS does: `apigateway.amazonaws.com` on behalf
+ * of the route (`aws:SourceArn` = `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method><path>`,
+ * the path as the route declares it), against the function's resource policy.
+ */
+function apiGatewayInvoke(
+  iam: IamEnforcement,
+  region: string,
+  apiId: string,
+): (route: ApiRouteSpec, method: string, bytes: number) => Promise<void> {
+  const { account } = iam.model;
+  return (route, method, bytes) =>
+    iam.require(
+      iam.serviceCaller(
+        'apigateway.amazonaws.com',
+        `arn:aws:execute-api:${region}:${account}:${apiId}/$default/${method}${route.path}`,
+        `${region}/api-gateway/${route.routeKey}`,
+      ),
+      invokeCall(`arn:aws:lambda:${region}:${account}:function:${route.functionName}`),
+      bytes,
+    );
 }

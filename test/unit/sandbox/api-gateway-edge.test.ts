@@ -6,6 +6,7 @@ import {
   TokenBucket,
 } from '../../../lib/sandbox/apigateway/index.ts';
 import { LocalIssuer, type SandboxCredentials, signSigV4 } from '../../../lib/sandbox/auth/index.ts';
+import { serveApi } from '../../../lib/sandbox/http-server.ts';
 
 const JWT = { issuer: 'https://auth.test.example.com/', audience: ['multiactive-test-api'] };
 const spec = (authorization: 'JWT' | 'AWS_IAM', burstLimit = 3): ApiSpec => ({
@@ -133,5 +134,34 @@ describe("the sandbox's API Gateway", () => {
     expect([bucket.take(), bucket.take()]).toEqual([true, false]);
     now += 10_000;
     expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, false]);
+  });
+});
+
+describe("the sandbox's API Gateway invoking a route's function", () => {
+  it('answers 500 Internal Server Error without running the function when it may not invoke it', async () => {
+    const invoked: string[] = [];
+    const seen: string[] = [];
+    const { server, url } = await serveApi({
+      edge: new ApiGatewayEdge({ spec: spec('JWT'), region: 'us-east-1' }),
+      region: 'us-east-1',
+      invoke: (name) => async () => {
+        invoked.push(name);
+        return { statusCode: 200, headers: {}, body: '{}' };
+      },
+      authorizeInvoke: async (route, method) => {
+        seen.push(`${method} ${route.path}`);
+        if (route.functionName === 'multiactive-test-health')
+          throw Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      },
+    });
+    try {
+      const response = await fetch(`${url}/health`);
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ message: 'Internal Server Error' });
+      expect(seen).toEqual(['GET /health']);
+      expect(invoked).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -200,6 +200,37 @@ describe('IAM over the synthesized templates (iam-simulate)', () => {
     ).toBe(false);
   });
 
+  it("lets API Gateway invoke each route's function for that route only, and the schedule the watchdog", async () => {
+    const fn = (name: string) => `arn:aws:lambda:eu-west-1:${DEV}:function:multiactive-dev-${name}`;
+    const route = (method: string, path: string): Caller => ({
+      kind: 'service',
+      service: 'apigateway.amazonaws.com',
+      sourceArn: `arn:aws:execute-api:eu-west-1:${DEV}:multiactive-dev-api/$default/${method}${path}`,
+      label: path,
+    });
+    expect(await allowed(dev, route('GET', '/health'), 'lambda:InvokeFunction', fn('health'))).toBe(true);
+    expect(await allowed(dev, route('POST', '/v1/{proxy+}'), 'lambda:InvokeFunction', fn('api'))).toBe(true);
+    expect(await allowed(dev, route('POST', '/internal/{proxy+}'), 'lambda:InvokeFunction', fn('api'))).toBe(
+      true,
+    );
+    expect(await allowed(dev, route('POST', '/v1/{proxy+}'), 'lambda:InvokeFunction', fn('health'))).toBe(
+      false,
+    );
+    expect(await allowed(dev, route('GET', '/health'), 'lambda:InvokeFunction', fn('api'))).toBe(false);
+    const schedule = (rule: string): Caller => ({
+      kind: 'service',
+      service: 'events.amazonaws.com',
+      sourceArn: `arn:aws:events:eu-west-1:${DEV}:rule/${rule}`,
+      label: rule,
+    });
+    expect(
+      await allowed(dev, schedule('multiactive-dev-watchdog'), 'lambda:InvokeFunction', fn('watchdog')),
+    ).toBe(true);
+    expect(await allowed(dev, schedule('someone-elses-rule'), 'lambda:InvokeFunction', fn('watchdog'))).toBe(
+      false,
+    );
+  });
+
   it('lets EventBridge invoke the applier for the apply rule only (the function resource policy)', async () => {
     const applier = `arn:aws:lambda:eu-west-1:${DEV}:function:multiactive-dev-applier`;
     expect(await allowed(dev, ruleOnBus('multiactive-dev-apply'), 'lambda:InvokeFunction', applier)).toBe(

@@ -156,6 +156,22 @@ export class EventStore {
     return events;
   }
 
+  /** The aggregate's last event in key order (for core: its log's head), strongly consistent. */
+  async latest(aggregateType: string, aggregateId: string): Promise<EventEnvelope | undefined> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': aggregateKey(aggregateType, aggregateId) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = page.Items?.[0];
+    return item ? fromEventItem(item) : undefined;
+  }
+
   /** Pages of an aggregate's events in key order. */
   async *pages(
     aggregateType: string,

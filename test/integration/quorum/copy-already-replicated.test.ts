@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import {
+  afterNextLocalAppend,
+  type QuorumCluster,
+  REGIONS_3,
+  runTasks,
+  sleep,
+  startQuorumCluster,
+} from './quorum-cluster.ts';
 
 const HOME = 'us-east-1';
 const NEW_HOME = 'eu-west-1';
@@ -21,26 +28,35 @@ const HOLDER = 'ap-southeast-1';
  * the copy reaches HOLDER; the client is answered; HOME is lost; Failover in NEW_HOME; NEW_HOME takes
  * deposit 5.
  */
+/** HOME's event at index `at` of the account's log, put into `region`'s log without a copy marker. */
+async function appendUnmarked(cluster: QuorumCluster, region: string, id: string, at: number) {
+  const event = (await cluster.regions[HOME]!.events.loadStream('account', id))[at]!;
+  await cluster.regions[region]!.events.appendEvents([event], { tier: 'core' });
+}
+
 async function scenario(options: { sealFirst: boolean; delivered: 'applier' | 'append' }) {
   const cluster = await startQuorumCluster(REGIONS_3);
   const client = new AccountClient(cluster);
   const id = `dup-${Date.now().toString(36)}`;
   const survivors = REGIONS_3.filter((r) => r !== HOME);
+  // `append`: HOLDER's log gets every event of the account by a path that writes no copy marker (the
+  // opening's quorum copy goes to NEW_HOME only), so only the deposit's copy can list it there.
+  if (options.delivered === 'append') cluster.links.cutCopies(HOME, HOLDER);
   expect(await client.send(HOME, 'open', id)).toBe(200);
-  for (const region of survivors) await cluster.replicate(HOME, region, 'account', id);
+  cluster.links.heal();
+  for (const region of survivors)
+    if (options.delivered === 'append' && region === HOLDER) await appendUnmarked(cluster, HOLDER, id, 0);
+    else await cluster.replicate(HOME, region, 'account', id);
   cluster.links.cut(HOME, NEW_HOME);
   const run = createRunbookDispatcher(cluster.runbookDeps(NEW_HOME));
   const failover = () => runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: HOME, trigger: 'test' });
   let state: Record<string, unknown> | undefined;
-  cluster.links.beforeNextCopy(HOME, HOLDER, async () => {
-    // The bus delivers the home's new event to HOLDER's applier while the copy is still on its way.
+  afterNextLocalAppend(cluster, HOME, async () => {
+    // The bus delivers the home's new event to HOLDER's applier before the copy gets there.
     if (options.delivered === 'applier') await cluster.replicate(HOME, HOLDER, 'account', id);
-    else {
-      const [, deposit] = await cluster.regions[HOME]!.events.loadStream('account', id);
-      await cluster.regions[HOLDER]!.events.appendEvents([deposit!], { tier: 'core' });
-    }
+    else await appendUnmarked(cluster, HOLDER, id, 1);
     if (options.sealFirst) {
-      // The copy is in flight when HOME is cut off and failed over.
+      // HOME is cut off and failed over before its copy reaches HOLDER (it is sent after the seal).
       cluster.links.isolate(HOME);
       state = await failover();
     }

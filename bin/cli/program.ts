@@ -9,7 +9,8 @@ import { awsReadClients } from './aws-readiness.ts';
 import { awsReadiness, awsStatus } from './aws-status.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
-import { type RunbookFlags, runRunbook } from './runbook.ts';
+import { reportCommand } from './report.ts';
+import { type RunbookFlags, type RunbookOutcome, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
 import { callSandbox } from './sandbox-target.ts';
 
@@ -96,6 +97,35 @@ const simple = async (
   const body = await callSandbox(request);
   return { json: body, code: ok(body) ? EXIT.done : EXIT.failed };
 };
+
+const reportLine = (dir: string) => `report: ${join(dir, 'report.md')}, report.json, report.html`;
+
+/** A runbook's outcome: the summary lines, the JSON document, exit 0 only when it SUCCEEDED. */
+function runbookOutcome(name: Runbook, outcome: RunbookOutcome): Outcome {
+  const execution = outcome.progress?.execution;
+  const status = execution?.status;
+  const lines = execution
+    ? [
+        `${name} ${status}${execution.error ? ` (${execution.error}: ${execution.cause ?? ''})` : ''}`,
+        `execution ${outcome.executionArn}`,
+      ]
+    : [];
+  if (outcome.report) lines.push(reportLine(outcome.report.dir));
+  return {
+    json: {
+      plan: outcome.plan,
+      executionArn: outcome.executionArn,
+      existing: outcome.existing,
+      status,
+      steps: outcome.progress?.steps,
+      output: execution?.output,
+      error: execution?.error,
+      ...(outcome.report ? { reportDir: outcome.report.dir } : {}),
+    },
+    lines,
+    code: !execution || status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
+  };
+}
 
 /** AWS clients for a deployed environment, with the operator's credentials. */
 function awsClients(env: string) {
@@ -225,33 +255,15 @@ export function buildProgram(): Command {
         '--execution-name <name>',
         'execution name (default: runbook, input hash and UTC hour: idempotent)',
       )
-      .option('--report', 'write a report (md, json, html) of the execution (sandbox)');
+      .option(
+        '--report [dir]',
+        'write report.md, report.json and report.html of the execution (default folder: .sandbox/reports/<id>, with --env reports/<id>)',
+      );
   const run = (name: Runbook) =>
     action(async (cmd, ...args: unknown[]) => {
       const flags = cmd.optsWithGlobals<RunbookFlags>();
       const positional = typeof args[0] === 'string' ? { region: args[0] } : {};
-      const outcome = await runRunbook(name, { ...flags, ...positional });
-      const status = outcome.progress?.execution.status;
-      const lines = outcome.progress
-        ? [
-            `${name} ${status}${outcome.progress.execution.error ? ` (${outcome.progress.execution.error}: ${outcome.progress.execution.cause ?? ''})` : ''}`,
-            `execution ${outcome.executionArn}`,
-          ]
-        : [];
-      if (outcome.report) lines.push(`report: ${outcome.report.id}`);
-      return {
-        json: {
-          plan: outcome.plan,
-          executionArn: outcome.executionArn,
-          existing: outcome.existing,
-          status,
-          steps: outcome.progress?.steps,
-          output: outcome.progress?.execution.output,
-          error: outcome.progress?.execution.error,
-        },
-        lines,
-        code: !outcome.progress || status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
-      };
+      return runbookOutcome(name, await runRunbook(name, { ...flags, ...positional }));
     });
   common(
     runbook
@@ -283,6 +295,31 @@ export function buildProgram(): Command {
     .option('--partitions <list>', 'only these partitions', partitionList)
     .option('--peers <regions>', 'only these regions, e.g. us-east-1,eu-west-1', regionList)
     .action(run('Repair'));
+
+  program
+    .command('report')
+    .argument('<executionArn>', 'a runbook execution (arn:aws:states:<region>:<account>:execution:...)')
+    .description(
+      'write report.md, report.json and report.html of an execution from its history (sandbox, or AWS with --env)',
+    )
+    .option('--env <env>', 'read the execution from Step Functions in this deployed environment')
+    .option('--out <dir>', 'report folder (default .sandbox/reports/<id>, with --env reports/<id>)')
+    .action(
+      action(async (cmd, executionArn: string) => {
+        const { env, out } = cmd.opts<{ env?: string; out?: string }>();
+        const { dir, report } = await reportCommand(executionArn, { env, out });
+        const execution = report.executions[0];
+        return {
+          json: { dir, report },
+          lines: [
+            `${execution?.runbook} in ${execution?.region}: ${execution?.status}`,
+            reportLine(dir),
+            ...report.wentWrong.map((w) => `  went wrong: ${w}`),
+          ],
+          code: execution?.status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
+        };
+      }),
+    );
 
   const conflicts = program.command('conflicts').description('the manual conflict queue');
   conflicts

@@ -2,10 +2,11 @@ import '../../lib/sandbox/polyfills.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { GLOBAL_REGION } from '../../cdk/naming.ts';
+import { awsReadClients } from '../../functions/shared/aws-read-clients.ts';
 import { loadTopology } from '../../lib/config/index.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
-import { awsReadClients } from './aws-readiness.ts';
 import { awsReadiness, awsStatus } from './aws-status.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
@@ -129,7 +130,7 @@ function runbookOutcome(name: Runbook, outcome: RunbookOutcome): Outcome {
 
 /** AWS clients for a deployed environment, with the operator's credentials. */
 function awsClients(env: string) {
-  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()));
+  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()), GLOBAL_REGION);
 }
 
 /** The whole command tree. Exported for tests (`--help` of every command). */

@@ -1,6 +1,7 @@
 import type { Topology } from '../../lib/config/index.ts';
 import type { TableKind } from '../../lib/store/tables.ts';
 import type { FunctionName } from './function-defaults.ts';
+import { READINESS_SERVICES } from './readiness-access.ts';
 
 /**
  * What each function of a cell may do to tables and buses, one row per access pattern of the code. The
@@ -50,9 +51,20 @@ export interface BusAccess {
   readonly why: string;
 }
 
+/** Calls to other AWS services (read-only APIs): the actions and the ARNs they may name. */
+export interface ServiceAccess {
+  readonly actions: readonly string[];
+  /** ARNs for this topology, seen from the function's region; `*` only for actions with no resource type. */
+  readonly resources: (topology: Topology, region: string) => readonly string[];
+  readonly why: string;
+  /** Why an ARN ends in `*` (cdk-nag IAM5): the part of the name only known once deployed. */
+  readonly wildcard?: string;
+}
+
 export interface FunctionAccess {
   readonly tables: readonly TableAccess[];
   readonly buses: readonly BusAccess[];
+  readonly services?: readonly ServiceAccess[];
 }
 
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
@@ -220,5 +232,17 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: "Repair replay and Failback catch-up go through the receiving region's bus to its applier",
       },
     ],
+  },
+  readiness: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read'],
+        why: "the partition map compared across every region's control table (the quorum answers, a majority agrees)",
+      },
+    ],
+    buses: [],
+    services: READINESS_SERVICES,
   },
 };

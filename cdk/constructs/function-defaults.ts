@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The handlers of a cell; each is `functions/<name>/handler.ts` exporting `handler`. */
-export const FUNCTION_NAMES = ['api', 'publisher', 'applier', 'lag-monitor', 'runbook'] as const;
+export const FUNCTION_NAMES = ['api', 'publisher', 'applier', 'lag-monitor', 'runbook', 'readiness'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export interface FunctionSettings {
@@ -45,6 +45,13 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     memorySize: 1024,
     timeout: Duration.minutes(5),
   },
+  readiness: {
+    description:
+      'Every minute: readiness (plan evaluation) of the whole environment, as the Readiness metric',
+    memorySize: 256,
+    // It reads every region (stacks, health checks, alarms, lag, queues, control tables, the last Repair).
+    timeout: Duration.seconds(50),
+  },
 };
 
 /** Powertools service name, which is also the `service` dimension of every metric a function emits. */
@@ -67,6 +74,8 @@ export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
   'lag-monitor':
     'A scheduled tick every minute; a failed tick is superseded by the next one and its error alarm fires.',
   runbook: 'Invoked synchronously by Step Functions, which retries, catches and records every failure.',
+  readiness:
+    'A scheduled evaluation every minute; a failed one publishes no Readiness datapoint, which its alarm treats as not ready.',
 };
 
 /**

@@ -26,7 +26,8 @@ function actionsOf(ops: readonly TableOp[]): string[] {
 
 /**
  * IAM statements for one function's rows of the access table: table actions on the named tables of the
- * regions each row covers (index ARNs only for the index ops), PutEvents on the buses. Every ARN is built
+ * regions each row covers (index ARNs only for the index ops), PutEvents on the buses, the read-only calls
+ * of other services (`services`, each on the names of this environment). Every ARN is built
  * from deterministic names, so a grant on a peer's table needs no cross-region reference.
  */
 export function accessStatements(
@@ -57,6 +58,14 @@ export function accessStatements(
         }),
       );
     }
+  }
+  for (const service of access.services ?? []) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: [...service.actions],
+        resources: [...service.resources(topology, region)],
+      }),
+    );
   }
   const buses = [...new Set(access.buses.flatMap((b) => regionsOf(topology, region, b.in)))];
   if (buses.length > 0) {

@@ -36,7 +36,7 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
   it('deploys the same set of resources as every other region', () => {
     const t = template();
     t.resourceCountIs('AWS::DynamoDB::Table', 6);
-    t.resourceCountIs('AWS::Lambda::Function', 5);
+    t.resourceCountIs('AWS::Lambda::Function', 6);
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
     // The bus lives in the region's foundation stack, deployed first.
     t.resourceCountIs('AWS::Events::EventBus', 0);

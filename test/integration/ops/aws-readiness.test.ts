@@ -1,3 +1,4 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -9,11 +10,21 @@ import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { awsReadClients } from '../../../bin/cli/aws-readiness.ts';
 import { awsReadiness, awsStatus } from '../../../bin/cli/aws-status.ts';
 import { awsExecutions } from '../../../bin/cli/aws-target.ts';
-import { regionalStackName, regionHostName, stateMachineArn } from '../../../cdk/naming.ts';
+import { readinessAlarmName, readinessNames } from '../../../cdk/constructs/readiness.ts';
+import {
+  GLOBAL_REGION,
+  queueName,
+  regionalStackName,
+  regionHostName,
+  stateMachineArn,
+} from '../../../cdk/naming.ts';
+import { createReadinessHandler } from '../../../functions/readiness/handler.ts';
+import { awsReadClients } from '../../../functions/shared/aws-read-clients.ts';
 import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { awsReadinessSnapshot } from '../../../lib/ops/aws-readiness.ts';
+import { evaluateOnSchedule, powertoolsReadinessMetrics } from '../../../lib/ops/scheduled-readiness.ts';
 import { DynamoControlReplica, partitionKey } from '../../../lib/ownership/index.ts';
 import { regionTrafficKey } from '../../../lib/resilience/traffic-breaker.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
@@ -59,7 +70,18 @@ afterAll(() => {
   for (const mock of [route53, cloudwatch, cloudformation, sqs, sfn]) mock.restore();
 });
 
-function mockAws(options: { lost?: string }) {
+/** The cell's dead-letter queues as CloudFormation names them (queueName: the same in every region). */
+const QUEUES = ['publisher-failures', 'applier-failures', 'apply-dead-letters', 'forward-dead-letters'];
+
+interface AwsState {
+  readonly lost?: string;
+  /** Messages waiting in one region's queue. */
+  readonly deadLetter?: { region: string; queue: string; depth: number };
+  /** The state of every cell's readiness alarm (the scheduled evaluation's own alarm). */
+  readonly readinessAlarm?: 'OK' | 'ALARM';
+}
+
+function mockAws(options: AwsState) {
   for (const mock of [route53, cloudwatch, cloudformation, sqs, sfn]) mock.reset();
   route53.on(ListHealthChecksCommand).resolves({
     HealthChecks: REGIONS.map((r, i) => ({
@@ -84,16 +106,38 @@ function mockAws(options: { lost?: string }) {
     };
   });
   // The health-check alarms live in us-east-1 only (Route 53 metrics exist nowhere else).
-  cloudwatch.on(DescribeAlarmsCommand).callsFake(async (_input: unknown, client: () => CloudWatchClient) => ({
-    MetricAlarms:
-      (await client().config.region()) === 'us-east-1'
-        ? REGIONS.map((r) => ({
-            AlarmName: `multiactive-${topology.name}-health-${r}`,
-            StateValue: r === options.lost ? 'ALARM' : 'OK',
-          }))
-        : [],
-  }));
-  cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Values: [420, 380] }] });
+  cloudwatch
+    .on(DescribeAlarmsCommand)
+    .callsFake(async (input: { AlarmNames?: string[] }, client: () => CloudWatchClient) => {
+      const region = await client().config.region();
+      const readiness = {
+        AlarmName: readinessAlarmName(topology.name),
+        StateValue: options.readinessAlarm ?? 'OK',
+      };
+      if (input.AlarmNames) return { MetricAlarms: [readiness] };
+      return {
+        MetricAlarms: [
+          ...(region === 'us-east-1'
+            ? REGIONS.map((r) => ({
+                AlarmName: `multiactive-${topology.name}-health-${r}`,
+                StateValue: r === options.lost ? 'ALARM' : 'OK',
+              }))
+            : []),
+          readiness,
+        ],
+      };
+    });
+  cloudwatch
+    .on(GetMetricDataCommand)
+    .callsFake(async (input: { MetricDataQueries: Array<{ Id: string }> }) =>
+      input.MetricDataQueries[0]!.Id === 'readiness'
+        ? {
+            MetricDataResults: [
+              { Id: 'readiness', Values: [1], Timestamps: [new Date('2026-11-30T14:04:00Z')] },
+            ],
+          }
+        : { MetricDataResults: [{ Id: 'lag', Values: [420, 380] }] },
+    );
   cloudformation.on(DescribeStacksCommand).callsFake(async ({ StackName }: { StackName: string }) => ({
     Stacks: [
       {
@@ -104,10 +148,22 @@ function mockAws(options: { lost?: string }) {
       },
     ],
   }));
-  sqs.on(ListQueuesCommand).callsFake(async ({ QueueNamePrefix }: { QueueNamePrefix: string }) => ({
-    QueueUrls: [`https://sqs.x.amazonaws.com/222222222222/${QueueNamePrefix}-ApplierDlq1A2B3C`],
-  }));
-  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+  sqs
+    .on(ListQueuesCommand)
+    .callsFake(async ({ QueueNamePrefix }: { QueueNamePrefix: string }, client: () => SQSClient) => {
+      const region = await client().config.region();
+      const urls = QUEUES.map(
+        (q) => `https://sqs.${region}.amazonaws.com/222222222222/${queueName(topology.name, q)}`,
+      );
+      return { QueueUrls: urls.filter((u) => u.split('/').pop()!.startsWith(QueueNamePrefix)) };
+    });
+  sqs.on(GetQueueAttributesCommand).callsFake(async ({ QueueUrl }: { QueueUrl: string }) => {
+    const d = options.deadLetter;
+    const full =
+      d &&
+      QueueUrl === `https://sqs.${d.region}.amazonaws.com/222222222222/${queueName(topology.name, d.queue)}`;
+    return { Attributes: { ApproximateNumberOfMessages: full ? String(d.depth) : '0' } };
+  });
   const repairArn = `${stateMachineArn(topology, 'us-east-1', 'Repair').replace(':stateMachine:', ':execution:')}:nightly`;
   sfn
     .on(ListExecutionsCommand)
@@ -137,7 +193,10 @@ function mockAws(options: { lost?: string }) {
 }
 
 const clients = () => ({
-  ...awsReadClients(awsExecutions(topology, (region) => new SFNClient({ region }))),
+  ...awsReadClients(
+    awsExecutions(topology, (region) => new SFNClient({ region })),
+    GLOBAL_REGION,
+  ),
   dynamo: (region: string) => local(region).doc,
 });
 
@@ -162,8 +221,28 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(report.ready).toBe(false);
     expect(report.checks.filter((c) => !c.ok).map((c) => [c.id, c.detail])).toEqual([
       ['health', 'ap-southeast-1 UNHEALTHY'],
-      ['alarms', `multiactive-${topology.name}-health-ap-southeast-1`],
+      ['alarms', `multiactive-${topology.name}-health-ap-southeast-1 (us-east-1)`],
     ]);
+  });
+
+  it("reads every region's dead-letter queues by their names (multiactive-<env>-<purpose>) and names a full one", async () => {
+    mockAws({ deadLetter: { region: 'eu-west-1', queue: 'apply-dead-letters', depth: 3 } });
+    const report = await awsReadiness(topology, clients());
+    expect(sqs.commandCalls(ListQueuesCommand).map((c) => c.args[0].input.QueueNamePrefix)).toEqual(
+      REGIONS.map(() => `multiactive-${topology.name}-`),
+    );
+    expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(REGIONS.length * QUEUES.length);
+    expect(report.checks.find((c) => c.id === 'dead-letters')).toMatchObject({
+      ok: false,
+      detail: `eu-west-1 multiactive-${topology.name}-apply-dead-letters: 3`,
+    });
+  });
+
+  it('leaves the readiness alarm out of the alarms check: a NOT READY would otherwise keep itself NOT READY', async () => {
+    mockAws({ readinessAlarm: 'ALARM' });
+    const report = await awsReadiness(topology, clients());
+    expect(report.checks.find((c) => c.id === 'alarms')).toMatchObject({ ok: true });
+    expect(report.ready).toBe(true);
   });
 
   it('status shows per region health, traffic, open conflicts and dead letters, lag per link and partitions per home', async () => {
@@ -177,12 +256,57 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(status.partitionsPerHome).toEqual({ 'us-east-1': 1, 'eu-west-1': 2 });
     expect(status.lag).toHaveLength(6);
     expect(status.lag[0]).toMatchObject({ lagMs: 420 });
-    expect(status.regions[0]!.deadLetters).toEqual([
-      {
-        region: 'us-east-1',
-        queue: `${regionalStackName(topology.name, 'us-east-1')}-ApplierDlq1A2B3C`,
-        depth: 0,
-      },
+    expect(status.regions[0]!.deadLetters.map((d) => d.queue)).toEqual(
+      QUEUES.map((q) => queueName(topology.name, q)),
+    );
+    expect(status.regions[0]!.readiness).toEqual({
+      region: 'us-east-1',
+      value: 1,
+      at: '2026-11-30T14:04:00.000Z',
+      alarm: 'OK',
+    });
+  });
+});
+
+describe('readiness on a schedule (the readiness function, AWS mocked at the SDK boundary)', () => {
+  /** One scheduled run: the handler over the same snapshot, publishing through Powertools (EMF). */
+  async function scheduledRun() {
+    const metrics = new Metrics({ namespace: 'multiactive', serviceName: 'multiactive-readiness' });
+    const warnings: unknown[] = [];
+    const run = createReadinessHandler({
+      evaluate: () =>
+        evaluateOnSchedule({
+          snapshot: () => awsReadinessSnapshot(topology, clients(), readinessNames(topology)),
+          metrics: powertoolsReadinessMetrics(metrics),
+        }),
+      log: { info: () => {}, warn: (...args: unknown[]) => void warnings.push(args) },
+    });
+    const result = await run();
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
+    };
+    return { result, emf, warnings };
+  }
+
+  it('publishes Readiness 1 (0 failed checks) when the environment is ready', async () => {
+    mockAws({});
+    const { result, emf } = await scheduledRun();
+    expect(result).toMatchObject({ ready: true, failing: [] });
+    expect(emf).toMatchObject({ Readiness: 1, ReadinessFailedChecks: 0, service: 'multiactive-readiness' });
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'multiactive',
+      Dimensions: [['service']],
+    });
+  });
+
+  it('publishes Readiness 0 and logs each failing check with its reason when a region is lost', async () => {
+    mockAws({ lost: 'ap-southeast-1' });
+    const { result, emf, warnings } = await scheduledRun();
+    expect(emf).toMatchObject({ Readiness: 0, ReadinessFailedChecks: 2 });
+    expect(result.failing).toEqual([
+      { check: 'health', reason: 'ap-southeast-1 UNHEALTHY' },
+      { check: 'alarms', reason: `multiactive-${topology.name}-health-ap-southeast-1 (us-east-1)` },
     ]);
+    expect(warnings).toHaveLength(1);
   });
 });

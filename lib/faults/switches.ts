@@ -17,6 +17,10 @@ export const BUG_SWITCHES = {
   'index-trusting-watermark':
     "Switchover's CheckWatermark and Rollback compare core logs through the eventually consistent index",
   'unfenced-refusal': 'a core command is decided (and refused) before the home lease is checked',
+  'marker-trusting-collection':
+    "Failover's collection takes a holder's copy marker for its log head (a retired branch leaves it stale)",
+  'stored-copy-unmarked':
+    'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

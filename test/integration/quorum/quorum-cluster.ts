@@ -64,7 +64,13 @@ function writesEvents(command: unknown): boolean {
 export class Links {
   private readonly cuts = new Set<string>();
   private readonly copyCuts = new Set<string>();
+  private readonly beforeCopy = new Map<string, () => Promise<void>>();
   constructor(private readonly regions: readonly string[]) {}
+
+  /** Runs `hook` (once) before `a`'s next write to `b`'s events (a quorum copy) goes out on the link. */
+  beforeNextCopy(a: string, b: string, hook: () => Promise<void>): void {
+    this.beforeCopy.set(`${a}|${b}`, hook);
+  }
 
   /** Only writes to `b`'s events table (quorum copies) from `a` fail; its control state still answers. */
   cutCopies(a: string, b: string): void {
@@ -95,6 +101,11 @@ export class Links {
       if (this.isCut(from, to)) throw new Error(`link ${from} -> ${to} is down`);
       if (this.copyCuts.has(`${from}|${to}`) && writesEvents(args[0]))
         throw new Error(`${to} refuses copies from ${from}`);
+      const hook = this.beforeCopy.get(`${from}|${to}`);
+      if (hook && writesEvents(args[0])) {
+        this.beforeCopy.delete(`${from}|${to}`);
+        await hook();
+      }
       return (client.send as (...a: typeof args) => Promise<unknown>)(...args);
     }) as DynamoDBDocumentClient['send'];
     return new Proxy(client, {

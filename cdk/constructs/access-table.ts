@@ -1,5 +1,6 @@
 import type { Topology } from '../../lib/config/index.ts';
 import type { TableKind } from '../../lib/store/tables.ts';
+import type { RunbookName } from '../naming.ts';
 import type { FunctionName } from './function-defaults.ts';
 import { READINESS_SERVICES } from './readiness-access.ts';
 
@@ -51,6 +52,12 @@ export interface BusAccess {
   readonly why: string;
 }
 
+/** A runbook (state machine) of this region that the function starts. */
+export interface RunbookAccess {
+  readonly runbook: RunbookName;
+  readonly why: string;
+}
+
 /** Calls to other AWS services (read-only APIs): the actions and the ARNs they may name. */
 export interface ServiceAccess {
   readonly actions: readonly string[];
@@ -64,6 +71,10 @@ export interface ServiceAccess {
 export interface FunctionAccess {
   readonly tables: readonly TableAccess[];
   readonly buses: readonly BusAccess[];
+  /** StartExecution on this region's runbooks. */
+  readonly runbooks?: readonly RunbookAccess[];
+  /** GetSecretValue on this region's replica of the environment's internal key (`why`). */
+  readonly internalKey?: string;
   readonly services?: readonly ServiceAccess[];
 }
 
@@ -127,6 +138,31 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       },
     ],
     buses: [],
+    internalKey:
+      "peer tokens: signs the writes it forwards and the reads it sends back to source, checks peers'",
+  },
+  health: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'local',
+        ops: ['update'],
+        why: 'the store probe: /health fails when the region cannot write (gray failure), not only when down',
+      },
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why: "the region's traffic state (drained or active) from the quorum register, which may write back",
+      },
+      {
+        tables: ['replication', 'quarantine'],
+        in: 'local',
+        ops: ['read'],
+        why: 'lag per origin, open conflicts and quarantine counts in the /health body',
+      },
+    ],
+    buses: [],
   },
   publisher: {
     tables: [
@@ -138,6 +174,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       },
     ],
     buses: [{ in: 'local', why: 'local-origin events from the stream onto the local bus' }],
+    internalKey: 'signs every replication event it publishes',
   },
   applier: {
     tables: [
@@ -165,6 +202,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       { tables: ['events'], in: 'peers', ops: ['read'], why: "core gap fetch from the origin region's log" },
     ],
     buses: [{ in: 'local', why: 'ConflictDetected notifications' }],
+    internalKey: 'checks the signature of every replication event before applying it',
   },
   'lag-monitor': {
     tables: [
@@ -230,6 +268,32 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         in: 'all',
         why: "Repair replay and Failback catch-up go through the receiving region's bus to its applier",
+      },
+    ],
+    internalKey: 'signs the events Repair and Failback replay (appliers refuse unsigned ones)',
+  },
+  watchdog: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why:
+          "its observations (put locally, read from every region's table) and the failover claim through the " +
+          'quorum register; a region is read drained from the register too',
+      },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read'],
+        why: 'heartbeat silence per peer from the watermarks',
+      },
+    ],
+    buses: [],
+    runbooks: [
+      {
+        runbook: 'Failover',
+        why: "starts this region's Failover once it wins the claim on a region a majority suspects",
       },
     ],
   },

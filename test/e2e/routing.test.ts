@@ -21,11 +21,11 @@ async function call(
   path: string,
   init: { body?: unknown; headers?: Record<string, string> } = {},
 ) {
-  const response = await fetch(`${sandbox.region(region).apiUrl}${path}`, {
+  const response = await sandbox.apiClient.fetch(`${sandbox.region(region).apiUrl}${path}`, {
     method: init.body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', ...init.headers },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    redirect: 'manual',
+    followRedirects: false,
   });
   const body = (await response.json()) as Record<string, unknown>;
   return { status: response.status, headers: response.headers, body };

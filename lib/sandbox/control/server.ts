@@ -135,7 +135,7 @@ const HANDLERS: Record<ControlRequest['action'], Handler> = {
   map: (ctx) => partitionMap(ctx.sandbox),
   'lag-series': (ctx) => ({ links: lagSeries(ctx.sandbox) }),
   'drill-start': (ctx, r: { region: string; phaseMs?: number }) =>
-    ctx.drills.start(r.region, r.phaseMs ?? (ctx.sandbox.timing.healthIntervalMs < 1_000 ? 3_000 : 15_000)),
+    ctx.drills.start(r.region, r.phaseMs ?? (ctx.sandbox.timing.awsTimeScale < 1 ? 3_000 : 15_000)),
   'drill-status': (ctx, r: { id: string; fromLine?: number }) => ctx.drills.status(r.id, r.fromLine),
   reports: (ctx) => ({ reports: ctx.drills.reports() }),
   report: (ctx, r: { id: string }) => ctx.drills.report(r.id) ?? { error: 'NotFound' },

@@ -22,6 +22,7 @@ export {
   type CallTarget,
   describeDynamoDbCall,
   describeStreamsCall,
+  getSecretValueCall,
   invokeCall,
   putEventsCall,
   sendMessageCall,

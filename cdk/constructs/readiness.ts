@@ -43,8 +43,11 @@ export function readinessNames(topology: Topology): AwsReadinessNames {
     alarmPrefix: `multiactive-${topology.name}-`,
     readinessAlarm: readinessAlarmName(topology.name),
     queuePrefix: queueName(topology.name, ''),
-    lagMetric: { namespace: METRICS_NAMESPACE, service: LAG_METRIC_SERVICE },
-    readinessService: serviceName('readiness'),
+    metrics: {
+      namespace: METRICS_NAMESPACE,
+      lagService: LAG_METRIC_SERVICE,
+      readinessService: serviceName('readiness'),
+    },
   };
 }
 

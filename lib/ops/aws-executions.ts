@@ -8,7 +8,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { TargetUnreachableError } from './errors.ts';
-import type { ExecutionPort, ExecutionSummary, Runbook, StartRequest } from './ports.ts';
+import type { ExecutionPort, ExecutionSummary, Runbook } from './ports.ts';
 
 /** The region of an ARN (`arn:aws:states:<region>:...`). */
 const regionOf = (arn: string) => arn.split(':')[3] ?? '';

@@ -43,10 +43,15 @@ export interface AwsReadinessNames {
   readonly readinessAlarm: string;
   /** Every queue of the environment is a dead-letter queue; their names start with this. */
   readonly queuePrefix: string;
-  /** The lag monitor's ReplicationLagMs: its namespace and Powertools `service` dimension. */
-  readonly lagMetric: { readonly namespace: string; readonly service: string };
-  /** The readiness function's `service` dimension (its Readiness metric, in the same namespace). */
-  readonly readinessService: string;
+  /**
+   * The handlers' metrics namespace, and the Powertools `service` dimension of the lag monitor (its
+   * ReplicationLagMs) and of the readiness function (its Readiness).
+   */
+  readonly metrics: {
+    readonly namespace: string;
+    readonly lagService: string;
+    readonly readinessService: string;
+  };
 }
 
 /** A name template of AwsReadinessNames with its placeholders filled in. */
@@ -131,10 +136,10 @@ async function lag({ topology, clients, names, now }: Reading): Promise<Readines
                 Id: 'lag',
                 MetricStat: {
                   Metric: {
-                    Namespace: names.lagMetric.namespace,
+                    Namespace: names.metrics.namespace,
                     MetricName: 'ReplicationLagMs',
                     Dimensions: [
-                      { Name: 'service', Value: names.lagMetric.service },
+                      { Name: 'service', Value: names.metrics.lagService },
                       { Name: 'From', Value: from },
                       { Name: 'To', Value: to },
                     ],
@@ -252,8 +257,8 @@ export async function awsReadinessSnapshot(
 /** What the schedule last said in one region: its Readiness metric and the state of its alarm. */
 export interface ScheduledReadiness {
   readonly region: string;
-  /** The newest Readiness datapoint (1 ready, 0 not) of the last 10 minutes, and its time. */
-  readonly value: number | undefined;
+  /** The newest Readiness datapoint of the last 10 minutes (1: ready), and its time. */
+  readonly ready: boolean | undefined;
   readonly at: string | undefined;
   readonly alarm: string | undefined;
 }
@@ -280,9 +285,9 @@ export async function awsScheduledReadiness(
                   Id: 'readiness',
                   MetricStat: {
                     Metric: {
-                      Namespace: names.lagMetric.namespace,
+                      Namespace: names.metrics.namespace,
                       MetricName: READINESS_METRIC,
-                      Dimensions: [{ Name: 'service', Value: names.readinessService }],
+                      Dimensions: [{ Name: 'service', Value: names.metrics.readinessService }],
                     },
                     Period: 60,
                     Stat: 'Minimum',
@@ -295,12 +300,79 @@ export async function awsScheduledReadiness(
         settled(cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [names.readinessAlarm] }))),
       ]);
       const result = data?.MetricDataResults?.[0];
+      const value = result?.Values?.[0];
       return {
         region,
-        value: result?.Values?.[0],
+        ready: value === undefined ? undefined : value >= 1,
         at: result?.Timestamps?.[0]?.toISOString(),
         alarm: alarms?.MetricAlarms?.[0]?.StateValue,
       };
     }),
   );
+}
+
+/** One authorization IAM makes for a call of the snapshot: the API operation, its action and resource. */
+export interface ReadinessAuthorization {
+  readonly operation: string;
+  readonly action: string;
+  readonly resource: string;
+}
+
+/**
+ * The authorizations `awsReadinessSnapshot` needs in AWS, call by call, for an account whose health
+ * checks have these ids: the sandbox, which answers the same questions from its own state (it has no
+ * Route 53, CloudFormation or SQS API), asks IAM for exactly these as the readiness function's role.
+ */
+export function readinessAuthorizations(
+  topology: Topology,
+  names: AwsReadinessNames,
+  deployed: {
+    readonly healthCheckIds: readonly string[];
+    /** Every queue (all dead-letter queues) of each region. */
+    readonly queues: readonly string[];
+    /** Every alarm of the environment and its region (DescribeAlarms answers those IAM allows). */
+    readonly alarms: ReadonlyArray<{ readonly region: string; readonly name: string }>;
+  },
+): ReadinessAuthorization[] {
+  const { account } = topology;
+  const regions = regionNames(topology);
+  const control = tableNames(topology.name).control;
+  const one = (operation: string, action: string, resource: string) => ({ operation, action, resource });
+  return [
+    ...regions.map((r) =>
+      one(
+        'DescribeStacks',
+        'cloudformation:DescribeStacks',
+        `arn:aws:cloudformation:${r}:${account}:stack/${fillName(names.stack, { region: r })}/sandbox`,
+      ),
+    ),
+    one('ListHealthChecks', 'route53:ListHealthChecks', '*'),
+    ...deployed.healthCheckIds.map((id) =>
+      one('GetHealthCheckStatus', 'route53:GetHealthCheckStatus', `arn:aws:route53:::healthcheck/${id}`),
+    ),
+    one('GetMetricData', 'cloudwatch:GetMetricData', '*'),
+    ...deployed.alarms.map((a) =>
+      one(
+        'DescribeAlarms',
+        'cloudwatch:DescribeAlarms',
+        `arn:aws:cloudwatch:${a.region}:${account}:alarm:${a.name}`,
+      ),
+    ),
+    one('ListQueues', 'sqs:ListQueues', '*'),
+    ...regions.flatMap((r) =>
+      deployed.queues.map((q) =>
+        one('GetQueueAttributes', 'sqs:GetQueueAttributes', `arn:aws:sqs:${r}:${account}:${q}`),
+      ),
+    ),
+    ...regions.map((r) =>
+      one(
+        'ListExecutions',
+        'states:ListExecutions',
+        fillName(names.stateMachineArn, { region: r, runbook: 'Repair' }),
+      ),
+    ),
+    ...regions.map((r) =>
+      one('BatchGetItem', 'dynamodb:BatchGetItem', `arn:aws:dynamodb:${r}:${account}:table/${control}`),
+    ),
+  ];
 }

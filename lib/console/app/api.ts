@@ -22,6 +22,8 @@ export interface RegionStatus {
   breakers?: { service: Record<string, string>; sync: Record<string, { state: string }> };
   deadLetters: number;
   counters: Record<string, number>;
+  /** The region's scheduled readiness function: its last evaluation and its alarm's state. */
+  readiness?: { ready?: boolean; at?: string; failing?: string[]; alarm?: string };
 }
 export interface LinkLag {
   from: string;

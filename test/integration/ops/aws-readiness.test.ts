@@ -261,7 +261,7 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     );
     expect(status.regions[0]!.readiness).toEqual({
       region: 'us-east-1',
-      value: 1,
+      ready: true,
       at: '2026-11-30T14:04:00.000Z',
       alarm: 'OK',
     });

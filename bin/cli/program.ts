@@ -2,18 +2,21 @@ import '../../lib/sandbox/polyfills.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readinessNames } from '../../cdk/constructs/readiness.ts';
 import { GLOBAL_REGION } from '../../cdk/naming.ts';
 import { awsReadClients } from '../../functions/shared/aws-read-clients.ts';
 import { loadTopology } from '../../lib/config/index.ts';
+import { awsAdminControl } from '../../lib/ops/admin-control.ts';
+import { awsReadiness, awsStatus } from '../../lib/ops/aws-status.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
-import { awsReadiness, awsStatus } from './aws-status.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
+import { serveConsole } from './console.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
 import { reportCommand } from './report.ts';
 import { type RunbookFlags, type RunbookOutcome, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
-import { callSandbox } from './sandbox-target.ts';
+import { callSandbox, upSandbox } from './sandbox-target.ts';
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { done: 0, failed: 1, usage: 2, unreachable: 3 } as const;
@@ -175,7 +178,11 @@ export function buildProgram(): Command {
     .action(
       action(async (cmd) => {
         const env = cmd.opts<{ env?: string }>().env;
-        if (env) return { json: await awsStatus(loadTopology(env), awsClients(env)), code: EXIT.done };
+        if (env) {
+          const topology = loadTopology(env);
+          const status = await awsStatus(topology, awsClients(env), readinessNames(topology));
+          return { json: status, code: EXIT.done };
+        }
         const [status, map, conflicts] = await Promise.all([
           callSandbox<Record<string, unknown>>({ action: 'status' }),
           callSandbox<{ perHome: Record<string, number>; fenced: number[] }>({ action: 'map' }),
@@ -203,7 +210,12 @@ export function buildProgram(): Command {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
         const { report, lines } = await readiness(
           json,
-          env ? () => awsReadiness(loadTopology(env), awsClients(env)) : undefined,
+          env
+            ? () => {
+                const topology = loadTopology(env);
+                return awsReadiness(topology, awsClients(env), readinessNames(topology));
+              }
+            : undefined,
         );
         return { json: report, lines, code: report.ready ? EXIT.done : EXIT.failed };
       }),
@@ -343,6 +355,35 @@ export function buildProgram(): Command {
         ),
       ),
     );
+
+  program
+    .command('console')
+    .description(
+      "the web console: the sandbox's URL, or with --env serve it here for a deployed environment (your AWS credentials)",
+    )
+    .option('--env <env>', 'a deployed environment: serve the console on loopback, reading AWS')
+    .addOption(new Option('--port <n>', 'port to serve on (default: any free port)').argParser(int('--port')))
+    .action(async (options: { env?: string; port?: number }, cmd: Command) => {
+      if (!options.env) {
+        const { consoleUrl } = upSandbox();
+        return emit(cmd, { json: { url: consoleUrl }, lines: [`console: ${consoleUrl}`], code: EXIT.done });
+      }
+      const topology = loadTopology(options.env);
+      const control = awsAdminControl({
+        topology,
+        clients: awsClients(options.env),
+        names: readinessNames(topology),
+      });
+      const { url } = await serveConsole(control, options.port);
+      emit(cmd, {
+        json: { url, env: options.env },
+        lines: [
+          `console for ${options.env}: ${url}  (reads and starts with your AWS credentials; Ctrl-C to stop)`,
+        ],
+        code: EXIT.done,
+      });
+      await new Promise<never>(() => {});
+    });
 
   const drill = program.command('drill').description('scripted game days with a report');
   drill

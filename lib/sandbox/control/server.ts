@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { consoleAssets } from '../../console/assets.ts';
+import { consoleAsset } from '../../console/assets.ts';
 import { UsageError } from '../../ops/errors.ts';
 import { executionNameFor } from '../../ops/execution-name.ts';
 import { stepsOf } from '../../ops/history.ts';
@@ -153,11 +153,9 @@ function send(res: ServerResponse, status: number, type: string, payload: string
 
 async function serveGet(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const assets = await consoleAssets();
-  if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', assets.html);
-  if (path === '/console.js') return send(res, 200, 'text/javascript; charset=utf-8', assets.js);
+  const asset = await consoleAsset(path);
+  if (asset) return send(res, 200, asset.type, asset.body);
   if (path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
-  if (path === '/console.css') return send(res, 200, 'text/css; charset=utf-8', assets.css);
   const report = /^\/reports\/([\w.-]+)\/report\.html$/.exec(path);
   const file = report ? ctx.drills.htmlPath(report[1]!) : undefined;
   if (file) return send(res, 200, 'text/html; charset=utf-8', readFileSync(file));

@@ -6,12 +6,18 @@ import {
   ListHealthChecksCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { awsReadiness, awsStatus } from '../../../bin/cli/aws-status.ts';
 import { awsExecutions } from '../../../bin/cli/aws-target.ts';
+import { serveConsole } from '../../../bin/cli/console.ts';
 import { readinessAlarmName, readinessNames } from '../../../cdk/constructs/readiness.ts';
 import {
   GLOBAL_REGION,
@@ -23,7 +29,9 @@ import {
 import { createReadinessHandler } from '../../../functions/readiness/handler.ts';
 import { awsReadClients } from '../../../functions/shared/aws-read-clients.ts';
 import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { awsAdminControl } from '../../../lib/ops/admin-control.ts';
 import { awsReadinessSnapshot } from '../../../lib/ops/aws-readiness.ts';
+import { awsReadiness as readinessOf, awsStatus as statusOf } from '../../../lib/ops/aws-status.ts';
 import { evaluateOnSchedule, powertoolsReadinessMetrics } from '../../../lib/ops/scheduled-readiness.ts';
 import { DynamoControlReplica, partitionKey } from '../../../lib/ownership/index.ts';
 import { regionTrafficKey } from '../../../lib/resilience/traffic-breaker.ts';
@@ -168,18 +176,19 @@ function mockAws(options: AwsState) {
   sfn
     .on(ListExecutionsCommand)
     .callsFake(async ({ stateMachineArn: machine }: { stateMachineArn: string }) => ({
-      executions: machine.includes(':us-east-1:')
-        ? [
-            {
-              executionArn: repairArn,
-              stateMachineArn: machine,
-              name: 'nightly',
-              status: 'SUCCEEDED',
-              startDate: new Date(Date.now() - 3_600_000),
-              stopDate: new Date(Date.now() - 3_500_000),
-            },
-          ]
-        : [],
+      executions:
+        machine.includes(':us-east-1:') && machine.endsWith('-Repair')
+          ? [
+              {
+                executionArn: repairArn,
+                stateMachineArn: machine,
+                name: 'nightly',
+                status: 'SUCCEEDED',
+                startDate: new Date(Date.now() - 3_600_000),
+                stopDate: new Date(Date.now() - 3_500_000),
+              },
+            ]
+          : [],
     }));
   sfn.on(DescribeExecutionCommand).resolves({
     executionArn: repairArn,
@@ -191,6 +200,9 @@ function mockAws(options: AwsState) {
     output: JSON.stringify({ report: { partitionsChecked: 256, partitionsFailed: [] } }),
   });
 }
+
+const awsReadiness = (t: Topology, c: ReturnType<typeof clients>) => readinessOf(t, c, readinessNames(t));
+const awsStatus = (t: Topology, c: ReturnType<typeof clients>) => statusOf(t, c, readinessNames(t));
 
 const clients = () => ({
   ...awsReadClients(
@@ -308,5 +320,94 @@ describe('readiness on a schedule (the readiness function, AWS mocked at the SDK
       { check: 'alarms', reason: `multiactive-${topology.name}-health-ap-southeast-1 (us-east-1)` },
     ]);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('multiactive console --env (the console served here, its control requests answered from AWS)', () => {
+  it('serves the console and answers status, readiness, the map and executions with their steps from AWS', async () => {
+    mockAws({ lost: 'ap-southeast-1' });
+    const t0 = new Date(Date.now() - 3_600_000);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 1, type: 'ExecutionStarted', timestamp: t0 },
+        {
+          id: 2,
+          type: 'TaskStateEntered',
+          timestamp: t0,
+          stateEnteredEventDetails: { name: 'ListPartitions' },
+        },
+        {
+          id: 3,
+          type: 'TaskStateExited',
+          timestamp: t0,
+          stateExitedEventDetails: { name: 'ListPartitions' },
+        },
+        { id: 4, type: 'ExecutionSucceeded', timestamp: t0 },
+      ],
+    });
+    const control = awsAdminControl({ topology, clients: clients(), names: readinessNames(topology) });
+    const { server, url } = await serveConsole(control);
+    try {
+      const page = await fetch(url);
+      expect(await page.text()).toContain('<div id="app">');
+      expect((await fetch(`${url}console.js`)).status).toBe(200);
+      const post = async (request: unknown) => {
+        const response = await fetch(url, { method: 'POST', body: JSON.stringify(request) });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      const status = (await post({ action: 'status' })).body as {
+        target: string;
+        regions: Array<{
+          region: string;
+          healthy: boolean;
+          deadLetters: number;
+          readiness: { ready: boolean };
+        }>;
+      };
+      expect(status.target).toBe('aws');
+      expect(status.regions.map((r) => [r.region, r.healthy, r.deadLetters, r.readiness.ready])).toEqual([
+        ['us-east-1', true, 0, true],
+        ['eu-west-1', true, 0, true],
+        ['ap-southeast-1', false, 0, true],
+      ]);
+      expect((await post({ action: 'readiness' })).body).toMatchObject({ ready: false });
+      expect((await post({ action: 'map' })).body).toMatchObject({
+        perHome: { 'us-east-1': 1, 'eu-west-1': 2 },
+      });
+      const executions = (await post({ action: 'executions' })).body.executions as Array<{
+        stateMachine: string;
+        steps: Array<{ name: string }>;
+      }>;
+      expect(executions.map((e) => [e.stateMachine, e.steps.map((s) => s.name)])).toEqual([
+        [`multiactive-${topology.name}-Repair`, ['ListPartitions']],
+      ]);
+      // Polled again within seconds: answered from what was read, not from AWS again.
+      const calls = sfn.commandCalls(ListExecutionsCommand).length;
+      await post({ action: 'executions' });
+      expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(calls);
+      const unsupported = await post({ action: 'conflicts-list' });
+      expect(unsupported).toMatchObject({ status: 400, body: { error: 'UsageError' } });
+      expect(String(unsupported.body.message)).toContain('not available for a deployed environment yet');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('starts a runbook from the console under the idempotent execution name, in the region the plan says', async () => {
+    mockAws({});
+    const machine = stateMachineArn(topology, 'eu-west-1', 'Failover');
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${machine}:x`, startDate: new Date() });
+    const now = Date.parse('2026-11-30T14:05:00Z');
+    const control = awsAdminControl({
+      topology,
+      clients: clients(),
+      names: readinessNames(topology),
+      now: () => now,
+    });
+    await control({ action: 'runbook-start', runbook: 'Failover', options: { region: 'us-east-1' } });
+    const start = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    expect(start.stateMachineArn).toBe(machine);
+    expect(start.name).toMatch(/^Failover-[0-9a-f]{16}-20261130T14$/);
+    await expect(control({ action: 'runbook-start', runbook: 'Reboot' })).rejects.toThrow(/unknown runbook/);
   });
 });

@@ -1,23 +1,24 @@
-import { readinessNames } from '../../cdk/constructs/readiness.ts';
-import { regionNames, type Topology } from '../../lib/config/index.ts';
-import { ConflictRecordStore } from '../../lib/conflict/index.ts';
+import { regionNames, type Topology } from '../config/index.ts';
+import { ConflictRecordStore } from '../conflict/index.ts';
+import { DynamoControlReplica, QuorumRegister } from '../ownership/index.ts';
+import { type RegionTraffic, regionTrafficKey } from '../resilience/traffic-breaker.ts';
+import { tableNames } from '../store/index.ts';
 import {
   type AwsReadClients,
+  type AwsReadinessNames,
   awsReadinessSnapshot,
   awsScheduledReadiness,
-} from '../../lib/ops/aws-readiness.ts';
-import { evaluateReadiness, type ReadinessReport, type ReadinessSnapshot } from '../../lib/ops/readiness.ts';
-import { DynamoControlReplica, QuorumRegister } from '../../lib/ownership/index.ts';
-import { type RegionTraffic, regionTrafficKey } from '../../lib/resilience/traffic-breaker.ts';
-import { tableNames } from '../../lib/store/index.ts';
+} from './aws-readiness.ts';
+import { evaluateReadiness, type ReadinessReport, type ReadinessSnapshot } from './readiness.ts';
 
 /** `readiness --env`: the evaluation over what AWS shows now. */
 export async function awsReadiness(
   topology: Topology,
   clients: AwsReadClients,
+  names: AwsReadinessNames,
   now = new Date(),
 ): Promise<ReadinessReport> {
-  return evaluateReadiness(await awsReadinessSnapshot(topology, clients, readinessNames(topology), now), now);
+  return evaluateReadiness(await awsReadinessSnapshot(topology, clients, names, now), now);
 }
 
 /**
@@ -25,8 +26,12 @@ export async function awsReadiness(
  * depths, open conflicts, the scheduled readiness (metric and alarm) of each region; partitions per home
  * from every region's control table.
  */
-export async function awsStatus(topology: Topology, clients: AwsReadClients, now = new Date()) {
-  const names = readinessNames(topology);
+export async function awsStatus(
+  topology: Topology,
+  clients: AwsReadClients,
+  names: AwsReadinessNames,
+  now = new Date(),
+) {
   const snapshot: ReadinessSnapshot = await awsReadinessSnapshot(topology, clients, names, now);
   const tables = tableNames(topology.name);
   const regions = regionNames(topology);

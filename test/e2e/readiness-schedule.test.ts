@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '../../lib/ops/report/index.ts';
 import { startControlServer } from '../../lib/sandbox/control/server.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+import { READINESS_OPERATIONS } from '../support/readiness.ts';
 
 // Readiness on the schedule the template declares (rate(1 minute), scaled by --fast's awsTimeScale to
 // 6 s), published as the Readiness metric that the template's alarm watches (3 periods of 6 s).
@@ -65,19 +66,7 @@ describe('readiness on a schedule in the sandbox (two regions, fast timers)', ()
     }
     // Every call the AWS evaluation makes was authorized as the readiness role, and none refused.
     const rows = sandbox.iam.usageRows().filter((r) => r.caller === `${A}/readiness`);
-    expect(new Set(rows.map((r) => r.operation))).toEqual(
-      new Set([
-        'cloudformation:DescribeStacks',
-        'route53:ListHealthChecks',
-        'route53:GetHealthCheckStatus',
-        'cloudwatch:GetMetricData',
-        'cloudwatch:DescribeAlarms',
-        'sqs:ListQueues',
-        'sqs:GetQueueAttributes',
-        'states:ListExecutions',
-        'dynamodb:BatchGetItem',
-      ]),
-    );
+    expect(new Set(rows.map((r) => r.operation))).toEqual(new Set(READINESS_OPERATIONS));
     expect(rows.every((r) => r.denied === 0)).toBe(true);
     // `status` and the console read it per region.
     const status = await post<{

@@ -16,6 +16,7 @@ import { readinessCalls } from '../../../lib/sandbox/platform/scheduled-readines
 import { EventStore } from '../../../lib/store/index.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
+import { READINESS_OPERATIONS } from '../../support/readiness.ts';
 import { synthesizeEnvironment } from '../../support/templates.ts';
 
 const REGION = 'us-east-1';
@@ -192,19 +193,7 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
     const readiness = granted.functionCaller(REGION, region.env, 'readiness');
     for (const call of calls) await granted.require(readiness, call, 0);
     expect(granted.report()).toMatchObject({ checked: calls.length, denied: 0 });
-    expect(new Set(calls.map((c) => c.operation))).toEqual(
-      new Set([
-        'cloudformation:DescribeStacks',
-        'route53:ListHealthChecks',
-        'route53:GetHealthCheckStatus',
-        'cloudwatch:GetMetricData',
-        'cloudwatch:DescribeAlarms',
-        'sqs:ListQueues',
-        'sqs:GetQueueAttributes',
-        'states:ListExecutions',
-        'dynamodb:BatchGetItem',
-      ]),
-    );
+    expect(new Set(calls.map((c) => c.operation))).toEqual(new Set(READINESS_OPERATIONS));
     // Another environment's stacks are not this function's to read.
     const foreign = calls.find((c) => c.operation === 'cloudformation:DescribeStacks')!;
     const other = foreign.requests[0]!.resource.replace(`multiactive-${region.env}-`, 'multiactive-other-');

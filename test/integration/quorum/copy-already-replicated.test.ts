@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { type QuorumCluster, REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import {
+  afterNextLocalAppend,
+  type QuorumCluster,
+  REGIONS_3,
+  runTasks,
+  sleep,
+  startQuorumCluster,
+} from './quorum-cluster.ts';
 
 const HOME = 'us-east-1';
 const NEW_HOME = 'eu-west-1';
@@ -44,12 +51,12 @@ async function scenario(options: { sealFirst: boolean; delivered: 'applier' | 'a
   const run = createRunbookDispatcher(cluster.runbookDeps(NEW_HOME));
   const failover = () => runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: HOME, trigger: 'test' });
   let state: Record<string, unknown> | undefined;
-  cluster.links.beforeNextCopy(HOME, HOLDER, async () => {
-    // The bus delivers the home's new event to HOLDER's applier while the copy is still on its way.
+  afterNextLocalAppend(cluster, HOME, async () => {
+    // The bus delivers the home's new event to HOLDER's applier before the copy gets there.
     if (options.delivered === 'applier') await cluster.replicate(HOME, HOLDER, 'account', id);
     else await appendUnmarked(cluster, HOLDER, id, 1);
     if (options.sealFirst) {
-      // The copy is in flight when HOME is cut off and failed over.
+      // HOME is cut off and failed over before its copy reaches HOLDER (it is sent after the seal).
       cluster.links.isolate(HOME);
       state = await failover();
     }

@@ -64,13 +64,7 @@ function writesEvents(command: unknown): boolean {
 export class Links {
   private readonly cuts = new Set<string>();
   private readonly copyCuts = new Set<string>();
-  private readonly beforeCopy = new Map<string, () => Promise<void>>();
   constructor(private readonly regions: readonly string[]) {}
-
-  /** Runs `hook` (once) before `a`'s next write to `b`'s events (a quorum copy) goes out on the link. */
-  beforeNextCopy(a: string, b: string, hook: () => Promise<void>): void {
-    this.beforeCopy.set(`${a}|${b}`, hook);
-  }
 
   /** Only writes to `b`'s events table (quorum copies) from `a` fail; its control state still answers. */
   cutCopies(a: string, b: string): void {
@@ -101,11 +95,6 @@ export class Links {
       if (this.isCut(from, to)) throw new Error(`link ${from} -> ${to} is down`);
       if (this.copyCuts.has(`${from}|${to}`) && writesEvents(args[0]))
         throw new Error(`${to} refuses copies from ${from}`);
-      const hook = this.beforeCopy.get(`${from}|${to}`);
-      if (hook && writesEvents(args[0])) {
-        this.beforeCopy.delete(`${from}|${to}`);
-        await hook();
-      }
       return (client.send as (...a: typeof args) => Promise<unknown>)(...args);
     }) as DynamoDBDocumentClient['send'];
     return new Proxy(client, {
@@ -342,3 +331,25 @@ export async function runTasks(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `hook` once, right after `region`'s next local core append: the API's write is in the home's log,
+ * its quorum copies not yet sent (so the hook's time does not count against the copies' timeout). What
+ * the hook does happens before any copy reaches a peer.
+ */
+export function afterNextLocalAppend(
+  cluster: QuorumCluster,
+  region: string,
+  hook: () => Promise<void>,
+): void {
+  const events = cluster.regions[region]!.events;
+  const original = events.appendEvents.bind(events);
+  events.appendEvents = async (batch, options) => {
+    const result = await original(batch, options);
+    if (options.tier === 'core') {
+      events.appendEvents = original;
+      await hook();
+    }
+    return result;
+  };
+}

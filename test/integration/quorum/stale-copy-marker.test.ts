@@ -5,7 +5,14 @@ import { createRunbookDispatcher, RUNBOOK_TASKS, settleCoreAggregate } from '../
 import type { RegionCell } from '../../../lib/runbooks/ports.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { type QuorumCluster, REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import {
+  afterNextLocalAppend,
+  type QuorumCluster,
+  REGIONS_3,
+  runTasks,
+  sleep,
+  startQuorumCluster,
+} from './quorum-cluster.ts';
 
 /**
  * Found by an adversarial review of the copy-marker fix: a branch retire leaves a region's copy marker
@@ -30,23 +37,6 @@ async function failover(cluster: QuorumCluster, from: string, lost: string) {
   const { writableFrom } = state.bumpEpochs as { writableFrom: number };
   await sleep(Math.max(0, writableFrom - Date.now()) + 50);
   return state;
-}
-
-/**
- * Runs `hook` once, right after `region`'s next local core append (the API's write is in the home's log,
- * its quorum copies not yet sent): a runbook acting between the two. Outside the copies' timeout.
- */
-function afterNextLocalAppend(cluster: QuorumCluster, region: string, hook: () => Promise<void>) {
-  const events = cluster.regions[region]!.events;
-  const original = events.appendEvents.bind(events);
-  events.appendEvents = async (batch, options) => {
-    const result = await original(batch, options);
-    if (options.tier === 'core') {
-      events.appendEvents = original;
-      await hook();
-    }
-    return result;
-  };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Topology } from '../../lib/config/index.ts';
 import type { TableKind } from '../../lib/store/tables.ts';
 import type { RunbookName } from '../naming.ts';
 import type { FunctionName } from './function-defaults.ts';
+import { READINESS_SERVICES } from './readiness-access.ts';
 
 /**
  * What each function of a cell may do to tables and buses, one row per access pattern of the code. The
@@ -57,6 +58,16 @@ export interface RunbookAccess {
   readonly why: string;
 }
 
+/** Calls to other AWS services (read-only APIs): the actions and the ARNs they may name. */
+export interface ServiceAccess {
+  readonly actions: readonly string[];
+  /** ARNs for this topology, seen from the function's region; `*` only for actions with no resource type. */
+  readonly resources: (topology: Topology, region: string) => readonly string[];
+  readonly why: string;
+  /** Why an ARN ends in `*` (cdk-nag IAM5): the part of the name only known once deployed. */
+  readonly wildcard?: string;
+}
+
 export interface FunctionAccess {
   readonly tables: readonly TableAccess[];
   readonly buses: readonly BusAccess[];
@@ -64,6 +75,7 @@ export interface FunctionAccess {
   readonly runbooks?: readonly RunbookAccess[];
   /** GetSecretValue on this region's replica of the environment's internal key (`why`). */
   readonly internalKey?: string;
+  readonly services?: readonly ServiceAccess[];
 }
 
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
@@ -284,5 +296,17 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: "starts this region's Failover once it wins the claim on a region a majority suspects",
       },
     ],
+  },
+  readiness: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read'],
+        why: "the partition map compared across every region's control table (the quorum answers, a majority agrees)",
+      },
+    ],
+    buses: [],
+    services: READINESS_SERVICES,
   },
 };

@@ -16,6 +16,7 @@ export const FUNCTION_NAMES = [
   'lag-monitor',
   'runbook',
   'watchdog',
+  'readiness',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -65,6 +66,13 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     // It ticks through the whole minute, like the lag monitor.
     timeout: Duration.seconds(75),
   },
+  readiness: {
+    description:
+      'Every minute: readiness (plan evaluation) of the whole environment, as the Readiness metric',
+    memorySize: 256,
+    // It reads every region (stacks, health checks, alarms, lag, queues, control tables, the last Repair).
+    timeout: Duration.seconds(50),
+  },
 };
 
 /** Powertools service name, which is also the `service` dimension of every metric a function emits. */
@@ -91,6 +99,8 @@ export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
   runbook: 'Invoked synchronously by Step Functions, which retries, catches and records every failure.',
   watchdog:
     'A scheduled run every minute; a failed run is superseded by the next one and its error alarm fires.',
+  readiness:
+    'A scheduled evaluation every minute; a failed one publishes no Readiness datapoint, which its alarm treats as not ready.',
 };
 
 /**

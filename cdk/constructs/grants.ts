@@ -27,8 +27,9 @@ function actionsOf(ops: readonly TableOp[]): string[] {
 /**
  * IAM statements for one function's rows of the access table: table actions on the named tables of the
  * regions each row covers (index ARNs only for the index ops), StartExecution on the runbooks, reading
- * the internal key, PutEvents on the buses. Every ARN is built from deterministic names, so a grant on a
- * peer's table needs no cross-region reference.
+ * the internal key, PutEvents on the buses, the read-only calls of other services (`services`, each on the
+ * names of this environment). Every ARN is built from deterministic names, so a grant on a peer's table
+ * needs no cross-region reference.
  */
 export function accessStatements(
   topology: Topology,
@@ -73,6 +74,14 @@ export function accessStatements(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
         resources: [internalKeyArnPattern(topology, region)],
+      }),
+    );
+  }
+  for (const service of access.services ?? []) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: [...service.actions],
+        resources: [...service.resources(topology, region)],
       }),
     );
   }

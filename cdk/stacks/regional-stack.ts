@@ -6,6 +6,7 @@ import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
 import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
+import { ReadinessSchedule } from '../constructs/readiness.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
@@ -30,6 +31,8 @@ export class RegionalStack extends Stack {
   /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
   public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
+  /** Readiness of the environment evaluated from this cell every minute, and its alarm. */
+  public readonly readiness: ReadinessSchedule;
   public readonly dashboard: CellDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
@@ -77,6 +80,13 @@ export class RegionalStack extends Stack {
       deadLetterQueues,
     };
     this.alarms = new CellAlarms(this, 'Alarms', observed);
+    this.readiness = new ReadinessSchedule(this, 'Readiness', {
+      topology,
+      region,
+      fn: this.functions.byName.readiness,
+      topic: this.alarms.topic,
+    });
+    this.alarms.alarms.push(this.readiness.alarm);
     this.dashboard = new CellDashboard(this, 'Dashboard', { ...observed, alarms: this.alarms.alarms });
 
     new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });

@@ -3,6 +3,9 @@ import type { LocalMetrics } from './metrics.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
+/** Alarms are regional: the same name in two regions is two alarms. */
+const alarmKey = (alarm: AlarmSpec) => `${alarm.region}/${alarm.name}`;
+
 /** An alarm's state change, as CloudWatch reports it. */
 export interface AlarmChange {
   readonly alarm: AlarmSpec;
@@ -54,7 +57,8 @@ export function evaluateAlarm(
   let breaching = 0;
   let missing = 0;
   for (let i = 0; i < alarm.evaluationPeriods; i++) {
-    const values = metrics.values(alarm.metric, end - (i + 1) * periodMs, end - i * periodMs);
+    const metric = { ...alarm.metric, region: alarm.region };
+    const values = metrics.values(metric, end - (i + 1) * periodMs, end - i * periodMs);
     if (values.length === 0) {
       missing++;
       if (alarm.treatMissingData === 'breaching') breaching++;
@@ -95,13 +99,13 @@ export class AlarmEvaluator {
 
   constructor(private readonly options: AlarmEvaluatorOptions) {
     this.now = options.now ?? Date.now;
-    for (const alarm of options.alarms) this.states.set(alarm.name, 'INSUFFICIENT_DATA');
+    for (const alarm of options.alarms) this.states.set(alarmKey(alarm), 'INSUFFICIENT_DATA');
   }
 
   /** Starts evaluating: each alarm first one period from now. */
   start(): void {
     const start = this.now();
-    for (const alarm of this.options.alarms) this.due.set(alarm.name, start + this.periodMs(alarm));
+    for (const alarm of this.options.alarms) this.due.set(alarmKey(alarm), start + this.periodMs(alarm));
     const shortest = Math.min(...this.options.alarms.map((a) => this.periodMs(a)), 60_000);
     this.timer = setInterval(() => this.evaluateDue(), Math.max(50, shortest / 4));
     this.timer.unref?.();
@@ -112,7 +116,7 @@ export class AlarmEvaluator {
     this.timer = undefined;
   }
 
-  /** Every alarm's current state. */
+  /** Every alarm's current state, by `<region>/<name>` (a cell's alarms have the same names in every region). */
   snapshot(): Record<string, AlarmState> {
     return Object.fromEntries(this.states);
   }
@@ -120,20 +124,23 @@ export class AlarmEvaluator {
   /** Evaluates the alarms whose period ended. */
   evaluateDue(): void {
     const now = this.now();
-    const due = this.options.alarms.filter((a) => (this.due.get(a.name) ?? Number.POSITIVE_INFINITY) <= now);
+    const due = this.options.alarms.filter(
+      (a) => (this.due.get(alarmKey(a)) ?? Number.POSITIVE_INFINITY) <= now,
+    );
     if (due.length === 0) return;
     this.options.sample?.();
     for (const alarm of due) {
-      const end = this.due.get(alarm.name) as number;
-      this.due.set(alarm.name, end + this.periodMs(alarm));
-      const previous = this.states.get(alarm.name) ?? 'INSUFFICIENT_DATA';
+      const key = alarmKey(alarm);
+      const end = this.due.get(key) as number;
+      this.due.set(key, end + this.periodMs(alarm));
+      const previous = this.states.get(key) ?? 'INSUFFICIENT_DATA';
       const { state, reason } = evaluateAlarm(alarm, this.options.metrics, {
         end,
         periodMs: this.periodMs(alarm),
         current: previous,
       });
       if (state === previous) continue;
-      this.states.set(alarm.name, state);
+      this.states.set(key, state);
       const change = { alarm, state, previous, reason, at: now };
       this.changes.push(change);
       this.options.onChange?.(change);

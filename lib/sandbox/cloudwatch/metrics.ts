@@ -3,6 +3,11 @@ export interface MetricId {
   readonly namespace: string;
   readonly name: string;
   readonly dimensions: Readonly<Record<string, string>>;
+  /**
+   * CloudWatch is regional: the same name and dimensions in two regions are two metrics (every cell's
+   * readiness function publishes `Readiness{service}`). Datapoints put without a region count in any.
+   */
+  readonly region?: string;
 }
 
 interface Datapoint {
@@ -16,7 +21,7 @@ export function metricKey(metric: MetricId): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  return `${metric.namespace}|${metric.name}|${dims}`;
+  return `${metric.region ?? ''}|${metric.namespace}|${metric.name}|${dims}`;
 }
 
 /**
@@ -41,9 +46,14 @@ export class LocalMetrics {
     this.series.set(key, points);
   }
 
-  /** Values of the datapoints of `metric` with `from <= at < to`. */
+  /**
+   * Values of the datapoints of `metric` with `from <= at < to`: those put in its region, and those put
+   * without a region.
+   */
   values(metric: MetricId, from: number, to: number): number[] {
-    return (this.series.get(metricKey(metric)) ?? [])
+    const keys = new Set([metricKey(metric), metricKey({ ...metric, region: undefined })]);
+    return [...keys]
+      .flatMap((key) => this.series.get(key) ?? [])
       .filter((p) => p.at >= from && p.at < to)
       .map((p) => p.value);
   }

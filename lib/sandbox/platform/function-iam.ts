@@ -21,7 +21,8 @@ export type CellFunctionName =
   | 'applier'
   | 'lag-monitor'
   | 'runbook'
-  | 'watchdog';
+  | 'watchdog'
+  | 'readiness';
 
 /**
  * The suffix Secrets Manager appends to a secret's ARN (six random characters in AWS; fixed here). Grants

@@ -11,6 +11,7 @@ import {
 } from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
 import { createRegistry } from '../../model/index.ts';
+import type { ReadinessReport } from '../../ops/readiness.ts';
 import { apiSpecOf } from '../apigateway/index.ts';
 import { type ApiClient, createSandboxAuth, type SandboxAuth } from '../auth/index.ts';
 import { streamMappingsOf } from '../cdk/event-sources.ts';
@@ -38,6 +39,7 @@ import { LagRecorder } from './lag-recorder.ts';
 import { type DeadLetter, type RunbookFactory, SandboxRegion } from './region.ts';
 import { sandboxRunbooks } from './runbook-wiring.ts';
 import { scheduledTargetsOf } from './scheduled-functions.ts';
+import { sandboxReadinessTarget } from './scheduled-readiness.ts';
 import { ScheduledTargets } from './schedules.ts';
 import { defaultTiming, fastTiming, type SandboxTiming } from './timing.ts';
 import { type BusHost, wireRules } from './wiring.ts';
@@ -140,6 +142,7 @@ export class Sandbox {
   private readonly started: Promise<ExecutionResult>[] = [];
   private readonly executionNames = new Set<string>();
   private readonly failoversByWatchdogs: WatchdogFailover[] = [];
+  private readonly readinessReports = new Map<string, ReadinessReport>();
 
   private constructor(input: {
     topology: Topology;
@@ -356,7 +359,18 @@ export class Sandbox {
           r,
           rulesOfTemplate(stackOf(r.name)!, { ...env(r.name), stackName: stackNameOf(r.name) }),
           this.timing,
-          this.iam,
+          {
+            iam: this.iam,
+            runners: {
+              readiness: sandboxReadinessTarget({
+                sandbox: this,
+                region: r,
+                templates,
+                env,
+                onReport: (region, report) => this.readinessReports.set(region, report),
+              }),
+            },
+          },
         ),
       ),
       (name, error) => this.log(`scheduled ${name} failed: ${String(error)}`),
@@ -436,6 +450,30 @@ export class Sandbox {
     } catch (error) {
       this.log(`alarm ${alarm.name} -> ${change.state} not published: ${String(error)}`);
     }
+  }
+
+  /**
+   * What each region's scheduled readiness function said last (its evaluation), and the state of its
+   * readiness alarm, which the sandbox evaluates from the template on the Readiness metric.
+   */
+  scheduledReadiness(): Array<{
+    region: string;
+    ready: boolean | undefined;
+    at: string | undefined;
+    failing: string[];
+    alarm: string | undefined;
+  }> {
+    const states = this.alarmsRef?.snapshot() ?? {};
+    return this.regions.map((r) => {
+      const report = this.readinessReports.get(r.name);
+      return {
+        region: r.name,
+        ready: report?.ready,
+        at: report?.at,
+        failing: (report?.checks ?? []).filter((c) => !c.ok).map((c) => c.id),
+        alarm: states[`${r.name}/multiactive-${this.topology.name}-readiness`],
+      };
+    });
   }
 
   /** Alarm state changes so far (the report and the tests read them). */

@@ -8,7 +8,8 @@ import type { SandboxTiming } from './timing.ts';
 
 /**
  * The scheduled rules of a region's template whose targets the sandbox runs on their synthesized rate
- * (scaled by `awsTimeScale`): the watchdog. The lag monitor's schedule is not run this way: the region's
+ * (scaled by `awsTimeScale`): the watchdog, and the functions `runners` has a run for (by short name: the
+ * readiness evaluation, which needs the whole sandbox). The lag monitor's schedule is not run this way: the region's
  * heartbeat loop drives the same tick at the sandbox's heartbeat interval. Each run is first authorized
  * as EventBridge invoking the function on behalf of the rule (the function's resource policy decides).
  */
@@ -16,8 +17,13 @@ export function scheduledTargetsOf(
   region: SandboxRegion,
   rules: readonly RuleSpec[],
   timing: SandboxTiming,
-  iam?: IamEnforcement,
+  invocation: {
+    readonly iam?: IamEnforcement;
+    /** Runs of other scheduled functions, by short name (`readiness`). */
+    readonly runners?: Readonly<Record<string, () => Promise<unknown>>>;
+  } = {},
 ): ScheduledTarget[] {
+  const { iam, runners = {} } = invocation;
   const targets: ScheduledTarget[] = [];
   for (const rule of rules) {
     const period = rule.scheduleExpression ? rateMs(rule.scheduleExpression) : undefined;
@@ -27,13 +33,15 @@ export function scheduledTargetsOf(
     const ruleArn = `arn:aws:events:${region.name}:${account}:rule/${rule.name}`;
     for (const target of rule.targets) {
       if (parseArn(target.arn).service !== 'lambda') continue;
-      if (!functionNameOf(target.arn).endsWith('-watchdog')) continue;
+      const short = functionNameOf(target.arn).replace(`multiactive-${region.options.topology.name}-`, '');
+      const invoke = short === 'watchdog' ? () => region.functions.watchdog() : runners[short];
+      if (!invoke) continue;
       targets.push({
         name: `${region.name}/${rule.name}`,
         periodMs: period * timing.awsTimeScale,
         run: async () => {
           if (iam) await iam.require(iam.ruleServiceCaller(ruleArn), invokeCall(target.arn), 0);
-          return region.functions.watchdog();
+          return invoke();
         },
         active: () => !region.isDown,
       });

@@ -12,9 +12,11 @@ import {
   startExecutionCall,
 } from '../../../lib/sandbox/iam/index.ts';
 import { functionIam } from '../../../lib/sandbox/platform/function-iam.ts';
+import { readinessCalls } from '../../../lib/sandbox/platform/scheduled-readiness.ts';
 import { EventStore } from '../../../lib/store/index.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
+import { READINESS_OPERATIONS } from '../../support/readiness.ts';
 import { synthesizeEnvironment } from '../../support/templates.ts';
 
 const REGION = 'us-east-1';
@@ -180,5 +182,42 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
       ),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect(removed.report()).toMatchObject({ checked: 1, denied: 1 });
+  });
+
+  it('lets the readiness function make every call of its evaluation, and refuses one once its grant is removed', async () => {
+    const topology = parseTopology({ ...loadTopology('dev'), name: region.env });
+    const templates = Object.fromEntries(deployed.map((d) => [d.env.stackName!, d.template]));
+    const env = (r: string) => ({ region: r, account: topology.account });
+    const { calls } = readinessCalls({ topology, region: REGION, templates, env });
+    const granted = IamEnforcement.fromTemplates(deployed);
+    const readiness = granted.functionCaller(REGION, region.env, 'readiness');
+    for (const call of calls) await granted.require(readiness, call, 0);
+    expect(granted.report()).toMatchObject({ checked: calls.length, denied: 0 });
+    expect(new Set(calls.map((c) => c.operation))).toEqual(new Set(READINESS_OPERATIONS));
+    // Another environment's stacks are not this function's to read.
+    const foreign = calls.find((c) => c.operation === 'cloudformation:DescribeStacks')!;
+    const other = foreign.requests[0]!.resource.replace(`multiactive-${region.env}-`, 'multiactive-other-');
+    await expect(
+      granted.require(readiness, { ...foreign, requests: [{ ...foreign.requests[0]!, resource: other }] }, 0),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+
+    const stack = `arn:aws:cloudformation:eu-west-1:111111111111:stack/multiactive-${region.env}-eu-west-1/*`;
+    const removed = IamEnforcement.fromTemplates(
+      withoutGrant(`multiactive-${region.env}-${REGION}-readiness`, 'cloudformation:DescribeStacks', stack),
+    );
+    const caller = removed.functionCaller(REGION, region.env, 'readiness');
+    const refused: string[] = [];
+    for (const call of calls) {
+      await removed
+        .require(caller, call, 0)
+        .catch((error: Error) => refused.push(`${error.name} ${call.requests[0]!.resource}`));
+    }
+    // The statement that named that stack named every cell's: each DescribeStacks is refused, nothing else.
+    expect(refused).toEqual(
+      ['us-east-1', 'eu-west-1', 'ap-southeast-1'].map(
+        (r) =>
+          `AccessDeniedException arn:aws:cloudformation:${r}:111111111111:stack/multiactive-${region.env}-${r}/sandbox`,
+      ),
+    );
   });
 });

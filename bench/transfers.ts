@@ -8,6 +8,7 @@
 import '../lib/sandbox/polyfills.ts';
 import { loadavg } from 'node:os';
 import { partitionOf } from '../lib/ownership/index.ts';
+import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { type Figure, percentile, round } from './report.ts';
 
@@ -23,11 +24,12 @@ interface Outcome {
 }
 
 async function post(
+  client: ApiClient,
   url: string,
   path: string,
   body: unknown,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${url}${path}`, {
+  const response = await client.fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -48,12 +50,15 @@ async function openAccounts(sandbox: Sandbox, region: string, count: number, tag
       .multiRegion.map.read(partition)
       .catch(() => undefined);
     if (entry === undefined || (entry && entry.home !== region)) continue;
-    const opened = await post(url, `/v1/account/${id}/commands`, {
+    const opened = await post(sandbox.apiClient, url, `/v1/account/${id}/commands`, {
       type: 'OpenAccount',
       payload: { owner: id, currency: 'EUR' },
     });
     if (opened.status !== 200) continue;
-    await post(url, `/v1/account/${id}/commands`, { type: 'Deposit', payload: { amount: 1_000_000 } });
+    await post(sandbox.apiClient, url, `/v1/account/${id}/commands`, {
+      type: 'Deposit',
+      payload: { amount: 1_000_000 },
+    });
     ids.push(id);
   }
   return ids;
@@ -65,10 +70,10 @@ const ENDED = new Set(['confirmed', 'cancelled']);
  * One transfer, start to end: `?wait=true`, and when it answers 202 (not ended within the wait, as on a
  * loaded machine), the transfer is read at the same region until it has ended.
  */
-async function transfer(url: string, body: Record<string, unknown>): Promise<Outcome> {
+async function transfer(client: ApiClient, url: string, body: Record<string, unknown>): Promise<Outcome> {
   const started = performance.now();
   const sentAt = Date.now();
-  const answer = await post(url, '/v1/transfers?wait=true', body).catch(() => ({
+  const answer = await post(client, url, '/v1/transfers?wait=true', body).catch(() => ({
     status: 0,
     body: {} as Record<string, unknown>,
   }));
@@ -77,7 +82,9 @@ async function transfer(url: string, body: Record<string, unknown>): Promise<Out
   const deadline = Date.now() + 60_000;
   while (answer.status === 202 && !ENDED.has(status) && Date.now() < deadline) {
     await sleep(50);
-    const read = await fetch(`${url}/v1/transfers/${String(answer.body.transferId)}`).catch(() => null);
+    const read = await client
+      .fetch(`${url}/v1/transfers/${String(answer.body.transferId)}`)
+      .catch(() => null);
     if (read?.ok) status = String(((await read.json()) as { status?: unknown }).status);
   }
   const id = answer.body.transferId;
@@ -174,7 +181,7 @@ async function measurePair(
   const url = sandbox.region(input.from).apiUrl;
   const outcomes: Outcome[] = [];
   for (let i = -1; i < input.samples; i++) {
-    const outcome = await transfer(url, {
+    const outcome = await transfer(sandbox.apiClient, url, {
       from: input.sources[Math.abs(i) % input.sources.length],
       to: input.targets[Math.abs(i) % input.targets.length],
       amount: 1,
@@ -247,7 +254,7 @@ async function throughput(
       for (let i = 0; Date.now() < until; i++) {
         const targets = input.accounts[others[i % others.length]!]!;
         outcomes.push(
-          await transfer(sandbox.region(home).apiUrl, {
+          await transfer(sandbox.apiClient, sandbox.region(home).apiUrl, {
             from,
             to: targets[i % targets.length],
             amount: 1,

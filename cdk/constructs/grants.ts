@@ -1,7 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { peersOf, regionNames, type Topology } from '../../lib/config/index.ts';
 import { TABLE_DEFINITIONS, type TableKind, tableName } from '../../lib/store/tables.ts';
-import { busArn, stateMachineArn, tableArn } from '../naming.ts';
+import { busArn, internalKeyArnPattern, stateMachineArn, tableArn } from '../naming.ts';
 import { type FunctionAccess, TABLE_OPS, type TableOp, type Where } from './access-table.ts';
 
 /** The regions a row applies to, seen from `region`. */
@@ -26,9 +26,10 @@ function actionsOf(ops: readonly TableOp[]): string[] {
 
 /**
  * IAM statements for one function's rows of the access table: table actions on the named tables of the
- * regions each row covers (index ARNs only for the index ops), PutEvents on the buses, StartExecution of
- * this region's named state machines. Every ARN is built
- * from deterministic names, so a grant on a peer's table needs no cross-region reference.
+ * regions each row covers (index ARNs only for the index ops), StartExecution on this region's state machines, reading
+ * the internal key, PutEvents on the buses, the read-only calls of other services (`services`, each on the
+ * names of this environment). Every ARN is built from deterministic names, so a grant on a peer's table
+ * needs no cross-region reference.
  */
 export function accessStatements(
   topology: Topology,
@@ -59,12 +60,28 @@ export function accessStatements(
       );
     }
   }
-  const machines = [...new Set((access.executions ?? []).map((e) => e.machine))];
+  const machines = [...new Set((access.machines ?? []).map((r) => r.machine))];
   if (machines.length > 0) {
     statements.push(
       new iam.PolicyStatement({
         actions: ['states:StartExecution'],
-        resources: machines.map((m) => stateMachineArn(topology, region, m)),
+        resources: machines.map((name) => stateMachineArn(topology, region, name)),
+      }),
+    );
+  }
+  if (access.internalKey !== undefined) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [internalKeyArnPattern(topology, region)],
+      }),
+    );
+  }
+  for (const service of access.services ?? []) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: [...service.actions],
+        resources: [...service.resources(topology, region)],
       }),
     );
   }

@@ -2,8 +2,6 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createApiHandler } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
-import { ConflictRecordStore } from '../../lib/conflict/index.ts';
-import { QuarantineStore, replicationStatus } from '../../lib/replication/index.ts';
 import { cellRuntime } from '../shared/environment.ts';
 import { regionWiring } from '../shared/region.ts';
 
@@ -11,25 +9,19 @@ const logger = new Logger();
 const runtime = cellRuntime();
 const { environment, topology } = runtime;
 const region = environment.MULTIACTIVE_REGION;
-const wiring = regionWiring(runtime, (sagaId, error) =>
+const { multiRegion, status, conflicts, commands, sagas } = regionWiring(runtime, (sagaId, error) =>
   logger.error('saga execution not started; the sweep will start it', { sagaId, error }),
 );
 
-const statusDeps = {
-  region,
-  peers: peersOf(topology, region),
-  watermarks: wiring.watermarkStore,
-  quarantine: new QuarantineStore({ client: runtime.doc, tableName: environment.TABLE_QUARANTINE }),
-  conflicts: new ConflictRecordStore({ client: runtime.doc, tableName: environment.TABLE_REPLICATION }),
-};
-/** Lag per origin, quarantined events and open conflicts (`GET /v1/replication/status`, `/health`). */
-const status = () => replicationStatus(statusDeps);
-
-/** The regional HTTP API: commands (routed to their home), reads (read-your-writes), transfers, /health. */
+/**
+ * The regional HTTP API: commands (routed to their home), reads (read-your-writes), transfers, peer
+ * requests on /internal (authenticated by their peer token). API Gateway authenticates clients on /v1
+ * (JWT or IAM per `api.auth`); /health is served by the health function.
+ */
 export const handler = createApiHandler({
-  ...wiring.commands,
-  ...wiring.multiRegion.api,
-  sagas: wiring.sagas.api,
+  ...commands,
+  ...multiRegion.api,
+  sagas: sagas.api,
   idempotency: new DynamoDBPersistenceLayer({
     tableName: environment.TABLE_IDEMPOTENCY,
     awsSdkV3Client: runtime.dynamodb,
@@ -37,6 +29,10 @@ export const handler = createApiHandler({
   // Drained or not comes from the traffic breaker (control state); the body adds lag per origin.
   health: async () => ({ healthy: true, replication: await status() }),
   replicationStatus: status,
-  conflicts: statusDeps.conflicts,
+  conflicts,
+  auth: {
+    caller: topology.api.auth.type,
+    peers: { key: runtime.internalKey, env: topology.name, region, peers: peersOf(topology, region) },
+  },
   logError: (error) => logger.error('request failed', error as Error),
 });

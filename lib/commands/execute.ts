@@ -142,7 +142,10 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       const early = aggregate.tier === 'core' && !bugEnabled('unfenced-refusal');
       const fence = early ? await fenceFor(deps, aggregate, request) : undefined;
       const record = await currentRecord(deps, aggregate, request.aggregateId);
-      if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
+      if (record.frozen) {
+        fence?.reconfirm?.();
+        throw new AggregateFrozenError(aggregate.name, request.aggregateId);
+      }
       let domainEvents: ReturnType<AnyAggregate['decide']>;
       try {
         domainEvents = aggregate.decide(command, JSON.parse(record.state));
@@ -188,7 +191,8 @@ function observeHead(clock: HybridLogicalClock, head: string | null): void {
  * it (`chainedRun`: up to the first gap or the first event of another branch), and stores the row when it
  * moved (a writer may have died between its append and its row, or a quorum-ack copy may have been written
  * without a row). The write holds only while the stored row is still the one folded from (same version
- * and head); when another writer moved it, the row is read and caught up again.
+ * and head); when another writer moved it, the row is read and caught up again, a few times, then
+ * ConcurrencyError.
  */
 export async function catchUpCoreRow(
   deps: { readonly events: EventStore; readonly states: StateStore },
@@ -209,7 +213,9 @@ export async function catchUpCoreRow(
     if (await deps.states.putStateIf(caughtUp, row)) return caughtUp;
     row = await read();
   }
-  return row;
+  // Never a row behind its log (a refusal decided on it would answer for a state the aggregate never had):
+  // the caller retries (executeCommand) or leaves the partition blocked (CollectCopies).
+  throw new ConcurrencyError(aggregateId, 'its row caught up with its log', undefined);
 }
 
 /** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */

@@ -1,3 +1,4 @@
+export { type QuorumMarker, quorumMarkerKey, readQuorumMarkers } from '../store/copy-markers.ts';
 export { type CoreHead, chainedRun, extendsHead, headOf } from './chain.ts';
 export { type EnvelopeContext, envelopeEvents } from './envelopes.ts';
 export {
@@ -25,13 +26,7 @@ export {
 } from './quorum-ack.ts';
 export { copyToPeer, type HomeLog, type PeerCopy } from './quorum-copy.ts';
 export type { BranchRetirer, CopyOutcome, QuorumPeer } from './quorum-peer.ts';
-export {
-  dynamoQuorumPeer,
-  type QuorumMarker,
-  type QuorumPeerTables,
-  quorumMarkerKey,
-  readQuorumMarkers,
-} from './quorum-peer-dynamodb.ts';
+export { dynamoQuorumPeer, type QuorumPeerTables } from './quorum-peer-dynamodb.ts';
 export {
   type CoreBranchRecord,
   type CoreLogCell,

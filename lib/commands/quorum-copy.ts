@@ -61,6 +61,9 @@ async function catchUpPeer(input: PeerCopy, from: number, to: number): Promise<b
   }
   const kept = new Set(theirs.filter((e) => !losing.includes(e)).map((e) => e.eventId));
   const missing = ours.filter((e) => !kept.has(e.eventId));
+  // Nothing left to send (the applier delivered it meanwhile): the copy still counts only once confirmed
+  // under the seal and marked for the failover's collection, which `copy` of a stored run does.
+  if (missing.length === 0) missing.push(...input.events);
   for (let i = 0; i < missing.length; i += COPY_CHUNK) {
     const outcome = await peer.copy(missing.slice(i, i + COPY_CHUNK), { epoch });
     if (outcome.kind === 'behind' && i === 0 && from > 1) return false;

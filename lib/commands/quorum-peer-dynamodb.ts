@@ -6,13 +6,14 @@ import {
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
-  paginateQuery,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { REGISTER_SORT_KEY } from '../ownership/dynamodb-replica.ts';
 import { partitionKey } from '../ownership/partition-map.ts';
+import { quorumMarkerPut } from '../store/copy-markers.ts';
 import { coreMarkerPuts } from '../store/core-markers.ts';
 import { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
@@ -29,51 +30,6 @@ export interface QuorumPeerTables {
   readonly replication: TableName;
   /** The peer's copy of the partition map, which seals it against a stale writer. */
   readonly control: TableName;
-}
-
-/**
- * Partition key of the quorum copy markers of one partition in a region's replication table: one item per
- * aggregate that received copies there (sort key = aggregate key), written in the copy's own transaction,
- * so a consistent query of it lists every aggregate a failover must collect (the by-partition index of the
- * events table is eventually consistent and lists every event, not every aggregate).
- */
-export function quorumMarkerKey(partition: number): string {
-  return `QCOPY#${partition}`;
-}
-
-/** An aggregate that received quorum copies in a region, with the newest copy it received there. */
-export interface QuorumMarker {
-  readonly aggregateType: string;
-  readonly aggregateId: string;
-  readonly seq: number;
-  readonly hlc: string;
-}
-
-/** The quorum copy markers of one partition in a region (strongly consistent). */
-export async function readQuorumMarkers(
-  client: DynamoDBDocumentClient,
-  replicationTable: string,
-  partition: number,
-): Promise<QuorumMarker[]> {
-  const found: QuorumMarker[] = [];
-  const pages = paginateQuery(
-    { client },
-    {
-      TableName: replicationTable,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': quorumMarkerKey(partition) },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of pages)
-    for (const item of page.Items ?? [])
-      found.push({
-        aggregateType: String(item.aggregateType),
-        aggregateId: String(item.aggregateId),
-        seq: Number(item.seq),
-        hlc: String(item.hlc),
-      });
-  return found;
 }
 
 const resolve = (name: TableName) => (typeof name === 'string' ? name : name());
@@ -106,32 +62,39 @@ function copyItems(
   };
   // Raft's rule, in DynamoDB: a peer stores an event only on top of the writer's own predecessor (no gap,
   // no other branch), and never for a writer whose epoch a failover has sealed it against.
-  const seal: TransactItem = {
+  // The copy is in the peer's log: the peer's core marker rides along, like every core append's.
+  const core = coreMarkerPuts(resolve(tables.replication), [first]);
+  return [
+    ...items,
+    ...(first.seq > 1 ? [predecessor] : []),
+    sealCheck(tables, first.partition, epoch),
+    { Put: quorumMarkerPut(tables.replication, last, { epoch }) },
+    ...core,
+  ];
+}
+
+/** The writer's epoch is not sealed at the peer: its copy of the partition map is not past it. */
+function sealCheck(tables: QuorumPeerTables, partition: number, epoch: number): TransactItem {
+  return {
     ConditionCheck: {
       TableName: resolve(tables.control),
-      Key: { pk: partitionKey(first.partition), sk: REGISTER_SORT_KEY },
+      Key: { pk: partitionKey(partition), sk: REGISTER_SORT_KEY },
       ConditionExpression: 'attribute_not_exists(pk) OR epoch <= :epoch',
       ExpressionAttributeValues: { ':epoch': epoch },
     },
   };
-  const marker: TransactItem = {
-    Put: {
-      TableName: resolve(tables.replication),
-      Item: {
-        pk: quorumMarkerKey(first.partition),
-        sk: pk,
-        aggregateType: first.aggregateType,
-        aggregateId: first.aggregateId,
-        seq: last.seq,
-        hlc: last.hlc,
-        epoch,
-        at: new Date().toISOString(),
-      },
+}
+
+/** `last` is in the peer's log as it is. */
+function holdsCheck(tables: QuorumPeerTables, last: EventEnvelope): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: resolve(tables.events),
+      Key: { pk: aggregateKey(last.aggregateType, last.aggregateId), sk: eventSortKey('core', last) },
+      ConditionExpression: 'eventId = :id',
+      ExpressionAttributeValues: { ':id': last.eventId },
     },
   };
-  // The copy is in the peer's log: the peer's core marker rides along, like every core append's.
-  const core = coreMarkerPuts(resolve(tables.replication), [first]);
-  return [...items, ...(first.seq > 1 ? [predecessor] : []), seal, marker, ...core];
 }
 
 /** Reads a cancelled copy: a conflict, a seal, a missing predecessor, or the events already stored. */
@@ -153,6 +116,42 @@ function explain(
   if (failed(events.length + (hasPredecessor ? 1 : 0))) return { kind: 'sealed' };
   if (hasPredecessor && failed(events.length) && !stored.has(events[0]!.eventId)) return { kind: 'behind' };
   return stored.size > 0 ? { kind: 'partial', stored } : undefined;
+}
+
+/** Which items of a cancelled transaction failed their condition. */
+function failedChecks(error: TransactionCanceledException): boolean[] {
+  return (error.CancellationReasons ?? []).map((r) => r.Code === 'ConditionalCheckFailed');
+}
+
+/**
+ * The peer holds the whole run already (an earlier attempt, the replication applier or a repair stored it
+ * before this copy arrived): it counts only as a copy would, under the same seal check and with the marker
+ * the failover's collection lists. A marker already past the run stays (then the event and the seal are
+ * checked alone). Bug switch `stored-copy-unmarked`: it counted with neither.
+ */
+async function confirmHeld(
+  client: DynamoDBDocumentClient,
+  tables: QuorumPeerTables,
+  last: EventEnvelope,
+  epoch: number,
+): Promise<CopyOutcome> {
+  if (bugEnabled('stored-copy-unmarked')) return { kind: 'stored' };
+  const checks = [holdsCheck(tables, last), sealCheck(tables, last.partition, epoch)];
+  const marked = [...checks, { Put: quorumMarkerPut(tables.replication, last, { epoch, ifNotAhead: true }) }];
+  for (const items of [marked, checks]) {
+    try {
+      await client.send(new TransactWriteCommand({ TransactItems: items }));
+      return { kind: 'stored' };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [held, sealed, markerAhead] = failedChecks(error);
+      if (sealed) return { kind: 'sealed' };
+      // Anything but a marker ahead of the run (the event retired meanwhile, a transaction conflict): the
+      // caller's timeout decides.
+      if (items === checks || held || !markerAhead) throw error;
+    }
+  }
+  throw new Error('unreachable: the second attempt returns or throws');
 }
 
 /**
@@ -179,11 +178,10 @@ export function dynamoQuorumPeer(options: {
       // Cancelled for another reason (a transaction conflict, throttling): the caller's timeout decides.
       if (!outcome) throw error;
       if (outcome.kind !== 'partial') return outcome;
-      // An earlier attempt stored part of the run: store the rest.
-      return copy(
-        batch.filter((e) => !outcome.stored.has(e.eventId)),
-        writer,
-      );
+      const rest = batch.filter((e) => !outcome.stored.has(e.eventId));
+      if (rest.length === 0) return confirmHeld(client, tables, batch[batch.length - 1]!, writer.epoch);
+      // An earlier attempt (or the applier) stored part of the run: store the rest.
+      return copy(rest, writer);
     }
   }
   return {

@@ -14,11 +14,17 @@ export const BUG_SWITCHES = {
   'repair-deletes-quorum-copy': 'Repair deletes the peer copy of a quorum-acknowledged core write',
   'single-peer-quorum': 'quorum ack copies to one peer (not a majority) and failover collects nothing',
   'unbounded-inflight': 'core writes do not re-check the lease before the append (no in-flight bound)',
-  'non-idempotent-confirm':
-    'a saga Confirm step runs again when retried or duplicated (the example bank credits a transfer twice)',
+  'unclaimed-failover':
+    'every watchdog that sees a majority suspect a region starts its own Failover (no quorum claim)',
   'index-trusting-watermark':
     "Switchover's CheckWatermark and Rollback compare core logs through the eventually consistent index",
   'unfenced-refusal': 'a core command is decided (and refused) before the home lease is checked',
+  'marker-trusting-collection':
+    "Failover's collection takes a holder's copy marker for its log head (a retired branch leaves it stale)",
+  'stored-copy-unmarked':
+    'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
+  'non-idempotent-confirm':
+    'a saga Confirm step runs again when retried or duplicated (the example bank credits a transfer twice)',
   'noop-skips-quorum-copy':
     'a core command decided as a no-op under quorum ack answers without copying the head it decided on to a majority',
 } as const;

@@ -49,7 +49,8 @@ export interface AggregateDefinition<S> {
   evolve(state: S, event: DomainEvent): S;
   readonly conflict?: ConflictDeclaration<S>;
   /**
-   * Commands clients may not send: only a saga step may (`X-Multiactive-Saga`), e.g. settling a hold.
+   * Commands clients may not send: only a saga step forwarded by a peer may (its body names the saga), e.g.
+   * settling a hold.
    * The API answers 403 `InternalCommand` to anyone else.
    */
   readonly internalCommands?: readonly string[];

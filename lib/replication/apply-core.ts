@@ -73,6 +73,7 @@ async function appendInOrder(
   try {
     const result = await deps.events.appendEvents([event], {
       tier: 'core',
+      received: true,
       guards: [
         {
           item: guardedStatePut(deps.states.table(), next, record),

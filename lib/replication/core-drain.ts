@@ -41,7 +41,7 @@ export function fencingViolation(event: EventEnvelope, existing: string | undefi
 /** Appends one core event at its sequence; a different event already there is a fencing violation. */
 export async function appendAtSeq(deps: CoreDrainDeps, event: EventEnvelope): Promise<boolean> {
   try {
-    return (await deps.events.appendEvents([event], { tier: 'core' })).appended > 0;
+    return (await deps.events.appendEvents([event], { tier: 'core', received: true })).appended > 0;
   } catch (error) {
     if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
     throw error;

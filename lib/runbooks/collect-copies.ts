@@ -1,12 +1,13 @@
 import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { copyToPeer, type HomeLog } from '../commands/quorum-copy.ts';
 import type { QuorumPeer } from '../commands/quorum-peer.ts';
-import { dynamoQuorumPeer, type QuorumMarker, readQuorumMarkers } from '../commands/quorum-peer-dynamodb.ts';
+import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
 import { majorityOf, regionNames } from '../config/topology.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import { type QuorumMarker, readQuorumMarkers } from '../store/copy-markers.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { coreBranchRetirer } from './branch-retirer.ts';
@@ -82,8 +83,8 @@ async function sealSurvivors(
  * (`collectedChain`), folds it and copies it to the regions read. A write acknowledged by the lost home
  * sits on a majority (the home and `peersNeeded` peers), so any majority of survivors read after the seal
  * includes one of its holders. Batched: one seal write per region for all partitions, then one marker query
- * per region and partition (`readQuorumMarkers`); only aggregates whose markers the new home's row does
- * not cover are read in full.
+ * per region and partition (`readQuorumMarkers`, which lists the aggregates); each listed aggregate's head
+ * is read from each holder's log, and only those whose heads the new home does not hold are read in full.
  */
 export async function collectCopies(
   deps: RunbookDeps,
@@ -164,19 +165,26 @@ async function collectPartition(
 }
 
 /**
- * True when the new home already holds what a marker says the holder received: the row's head is that very
- * event, or the row is past it and the home's log holds that event at its seq. A row past the marker's seq
- * alone proves nothing: it may be on an older epoch's branch (a region that was home before and is chosen
- * again before its Failback) while the holder has the later home's acknowledged event at that seq.
+ * True when the new home already holds a holder's log head: the row's head is that very event, or the row
+ * is past it and the home's log holds that event at its seq (the chain rule then gives it everything before).
+ * The head is read from the holder's log, never taken from its copy marker: a marker only lists the
+ * aggregate, since a retired branch can leave it naming an event the log no longer holds (and a holder's
+ * later events may have come by a path that does not move it). A row past the head's seq alone proves
+ * nothing: it may be on an older epoch's branch (a region that was home before and is chosen again before
+ * its Failback) while the holder has the later home's acknowledged event at that seq.
  */
-async function covers(home: RegionCell, row: StateRecord, marker: QuorumMarker): Promise<boolean> {
-  if (row.seq === marker.seq) return row.head === marker.hlc;
-  if (row.seq < marker.seq) return false;
-  const afterSortKey = eventSortKey('core', { seq: marker.seq - 1, hlc: '' });
-  const pages = home.events.pages(marker.aggregateType, marker.aggregateId, { afterSortKey, pageSize: 1 });
-  for await (const page of pages) return page[0]?.seq === marker.seq && page[0].hlc === marker.hlc;
+async function covers(home: RegionCell, row: StateRecord, head: LogHead | undefined): Promise<boolean> {
+  if (!head) return true;
+  if (row.seq === head.seq) return row.head === head.hlc;
+  if (row.seq < head.seq) return false;
+  const afterSortKey = eventSortKey('core', { seq: head.seq - 1, hlc: '' });
+  const pages = home.events.pages(head.aggregateType, head.aggregateId, { afterSortKey, pageSize: 1 });
+  for await (const page of pages) return page[0]?.seq === head.seq && page[0].hlc === head.hlc;
   return false;
 }
+
+/** The last event of a holder's log, as `covers` compares it. */
+type LogHead = Pick<EventEnvelope, 'aggregateType' | 'aggregateId' | 'seq' | 'hlc'>;
 
 /** The new home's events of one aggregate with seq in [fromSeq, toSeq]. */
 function homeLogOf(cell: RegionCell, like: EventEnvelope): HomeLog {
@@ -203,7 +211,15 @@ async function collectAggregate(
   const aggregate = deps.registry.get(aggregateType);
   const home = deps.cell(input.home);
   const row = (await home.states.getState(aggregateType, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
-  const covered = await Promise.all(input.held.map((h) => covers(home, row, h.marker)));
+  // Bug switch `marker-trusting-collection`: the marker's claim taken for the holder's head.
+  const heads = await Promise.all(
+    input.held.map((h) =>
+      bugEnabled('marker-trusting-collection')
+        ? h.marker
+        : deps.cell(h.region).events.latest(aggregateType, aggregateId),
+    ),
+  );
+  const covered = await Promise.all(heads.map((head) => covers(home, row, head)));
   if (covered.every(Boolean)) return 0;
   // Whole logs, from seq 1: the home's row may sit on a branch that loses (see covers), so the run cannot
   // start from it; at a fork the higher epoch wins (collectedChain) and the home's events off the run are

@@ -71,7 +71,7 @@ export interface SettledAggregate {
 async function deliver(cell: RegionCell, aggregate: AnyAggregate, events: readonly EventEnvelope[]) {
   if (events.length === 0) return;
   for (const event of [...events].sort((a, b) => a.seq - b.seq))
-    await cell.events.appendEvents([event], { tier: 'core' });
+    await cell.events.appendEvents([event], { tier: 'core', received: true });
   await catchUpCoreRow(cell, aggregate, events[0]!.aggregateId);
 }
 

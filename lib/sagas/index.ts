@@ -42,7 +42,7 @@ export {
   type AggregateView,
   type DueSaga,
   type DueSagaSource,
-  SAGA_HEADER,
+  SAGA_FIELD,
   type SagaCommandPort,
   type SagaExecutionInput,
   type SagaStarter,

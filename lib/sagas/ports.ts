@@ -1,7 +1,10 @@
 import type { Command } from '../model/aggregate.ts';
 
-/** HTTP header marking a step command sent by a saga: the only way to send an aggregate's internal commands. */
-export const SAGA_HEADER = 'X-Multiactive-Saga';
+/**
+ * The command body field naming the saga a forwarded step belongs to: the only way to send an aggregate's
+ * internal commands, accepted from a peer region only (its request is signed, body included).
+ */
+export const SAGA_FIELD = 'saga';
 
 /** One step of a saga: a command on an aggregate, to be run at the aggregate's home. */
 export interface StepCommand {

@@ -7,7 +7,7 @@ import type { PeerResponse } from '../routing/transport.ts';
 import { SagaStepRejectedError, SagaStepUnavailableError } from './errors.ts';
 import {
   type AggregateView,
-  SAGA_HEADER,
+  SAGA_FIELD,
   type SagaCommandPort,
   type StepCommand,
   type StepOutcome,
@@ -57,7 +57,7 @@ function stepAnswer(step: StepCommand, response: PeerResponse): StepOutcome | 'm
 /**
  * The saga's way to its participants: the same command path as the API. A step whose aggregate is homed
  * here runs in-process (with fencing); one homed elsewhere is forwarded to the home's API as
- * `POST /v1/<type>/<id>/commands` with `X-Multiactive-Saga`, through the service breaker and with the
+ * `POST /v1/<type>/<id>/commands` naming the saga in its body, through the service breaker and with the
  * forwarding request id (the home dedupes a copy the network delivers twice). A stale home (421) is
  * re-resolved once. Steps carry no idempotency key of their own: every step command is idempotent by saga
  * id in the domain, which also holds when a retry reaches a new home after a failover.
@@ -131,8 +131,13 @@ export class RoutedCommandPort implements SagaCommandPort {
     const response = await this.options.router.forward(home, {
       method: 'POST',
       path: `/v1/${type}/${encodeURIComponent(step.aggregateId)}/commands`,
-      headers: { 'content-type': 'application/json', [SAGA_HEADER]: step.sagaId },
-      body: JSON.stringify({ type: step.command.type, payload: step.command.payload }),
+      headers: { 'content-type': 'application/json' },
+      // The saga rides in the body, which the peer token signs (routing headers are not passed on).
+      body: JSON.stringify({
+        type: step.command.type,
+        payload: step.command.payload,
+        [SAGA_FIELD]: step.sagaId,
+      }),
     });
     return stepAnswer(step, response);
   }

@@ -13,6 +13,7 @@ import {
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { quorumMarkerPut } from './copy-markers.ts';
 import { coreMarkerPuts } from './core-markers.ts';
 import {
   AppendTimeoutError,
@@ -46,6 +47,13 @@ export interface AppendOptions {
    * fenced core append's time in flight (lib/ownership/fencing-budget.ts).
    */
   readonly timeoutMs?: number;
+  /**
+   * Core events received from another region's log (the replication applier): the copy marker naming the
+   * newest rides in the same transaction, so a failover that seals and collects this region sees them as
+   * it sees quorum copies (`quorumMarkerKey`). Appends are at the log's head (a core event is logged only
+   * on top of its predecessor), so the unconditional marker never moves back along one branch.
+   */
+  readonly received?: boolean;
 }
 
 export interface AppendResult {
@@ -108,7 +116,7 @@ export class EventStore {
 
   async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
     if (events.length === 0) return { appended: 0, duplicates: 0 };
-    const guards = [...(options.guards ?? []), ...this.markersOf(events, options.tier)];
+    const guards = [...(options.guards ?? []), ...this.markersOf(events, options)];
     if (events.length + guards.length > MAX_TRANSACTION_ITEMS) {
       throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
     }
@@ -128,12 +136,13 @@ export class EventStore {
    * The core markers of a core append, as guards that never fail (unconditional Puts): the marker rides in
    * the events' own transaction, so no core event is ever in this log without its marker.
    */
-  private markersOf(events: readonly EventEnvelope[], tier: Tier): AppendGuard[] {
-    if (tier !== 'core') return [];
+  private markersOf(events: readonly EventEnvelope[], options: AppendOptions): AppendGuard[] {
+    if (options.tier !== 'core') return [];
     const table = this.markerTable?.();
     if (!table) throw new CoreMarkersNotConfiguredError(events[0]!.aggregateId);
     const never = () => new GuardFailedError('an unconditional core marker Put cannot fail a condition');
-    return coreMarkerPuts(table, events).map((item) => ({ item, onFailure: never }));
+    const received = options.received ? receivedMarkerPuts(table, events) : [];
+    return [...coreMarkerPuts(table, events), ...received].map((item) => ({ item, onFailure: never }));
   }
 
   /** Loads an aggregate's events in key order, following DynamoDB pagination. */
@@ -145,6 +154,22 @@ export class EventStore {
     const events: EventEnvelope[] = [];
     for await (const page of this.pages(aggregateType, aggregateId, options)) events.push(...page);
     return events;
+  }
+
+  /** The aggregate's last event in key order (for core: its log's head), strongly consistent. */
+  async latest(aggregateType: string, aggregateId: string): Promise<EventEnvelope | undefined> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': aggregateKey(aggregateType, aggregateId) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = page.Items?.[0];
+    return item ? fromEventItem(item) : undefined;
   }
 
   /** Pages of an aggregate's events in key order. */
@@ -268,4 +293,14 @@ export class EventStore {
 function isAbort(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return name === 'AbortError' || name === 'TimeoutError';
+}
+
+/** One copy marker per aggregate, naming its newest event of the append. */
+function receivedMarkerPuts(table: string, events: readonly EventEnvelope[]): TransactItem[] {
+  const newest = new Map<string, EventEnvelope>();
+  for (const event of events) {
+    const key = aggregateKey(event.aggregateType, event.aggregateId);
+    if ((newest.get(key)?.seq ?? -1) < event.seq) newest.set(key, event);
+  }
+  return [...newest.values()].map((event) => ({ Put: quorumMarkerPut(table, event) }));
 }

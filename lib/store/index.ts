@@ -1,4 +1,5 @@
 export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
+export { type QuorumMarker, quorumMarkerKey, quorumMarkerPut, readQuorumMarkers } from './copy-markers.ts';
 export { coreMarkerKey, coreMarkerPuts, readCoreMarkers } from './core-markers.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {

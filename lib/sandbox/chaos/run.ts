@@ -145,6 +145,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   };
   const names = sandbox.regions.map((r) => r.name);
   const ctx = (from: string, process: string): ClientContext => ({
+    client: sandbox.apiClient,
     frontDoor: sandbox.gtm.frontDoorUrl,
     from,
     process,
@@ -193,7 +194,13 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   const transferClients = names.flatMap((from) =>
     Array.from({ length: options.transferClientsPerRegion ?? 1 }, (_, i) =>
       runTransferClient(
-        { frontDoor: sandbox.gtm.frontDoorUrl, from, process: `${from}/t${i}`, history },
+        {
+          client: sandbox.apiClient,
+          frontDoor: sandbox.gtm.frontDoorUrl,
+          from,
+          process: `${from}/t${i}`,
+          history,
+        },
         {
           random: seededRandom(options.seed * 6_151 + names.indexOf(from) * 97 + i),
           workload: transferWorkload,

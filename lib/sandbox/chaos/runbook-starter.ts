@@ -15,6 +15,28 @@ export interface RunbookRun {
   durationMs?: number;
   /** performance.now() when the status became final: the clock of the history's operations. */
   finishedAt?: number;
+  /** Failover: what CollectCopies did and the partitions BumpEpochs moved (for diagnosing a lost write). */
+  collected?: {
+    aggregatesChecked: number;
+    eventsCollected: number;
+    blocked: unknown[];
+    moved: Array<{ partition: number; home: string; epoch: number }>;
+  };
+}
+
+/** The CollectCopies and BumpEpochs results of a Failover execution's output, if it has them. */
+function collectedOf(output: unknown): RunbookRun['collected'] {
+  const o = output as {
+    collectCopies?: { aggregatesChecked?: number; eventsCollected?: number; blocked?: unknown[] };
+    bumpEpochs?: { moved?: Array<{ partition: number; home: string; epoch: number }> };
+  } | null;
+  if (!o?.collectCopies) return undefined;
+  return {
+    aggregatesChecked: o.collectCopies.aggregatesChecked ?? 0,
+    eventsCollected: o.collectCopies.eventsCollected ?? 0,
+    blocked: o.collectCopies.blocked ?? [],
+    moved: (o.bumpEpochs?.moved ?? []).map(({ partition, home, epoch }) => ({ partition, home, epoch })),
+  };
 }
 
 /** Starts runbook executions without waiting for them and keeps every one until `settle()`. */
@@ -44,6 +66,8 @@ export class RunbookStarter {
         // The task failures behind a Fail state (caught or not): what actually went wrong, for diagnosis.
         if (result.taskErrors.length > 0)
           run.taskErrors = result.taskErrors.map((t) => `${t.state}: ${t.error}: ${t.cause}`.slice(0, 400));
+        const collected = collectedOf(result.output);
+        if (collected) run.collected = collected;
         run.durationMs = Date.now() - t0;
         run.finishedAt = performance.now();
         return run;

@@ -1,5 +1,6 @@
 import { DynamoDueSagaSource } from '../../sagas/index.ts';
 import type { HistoryRecorder } from '../../verify/index.ts';
+import type { ApiClient } from '../auth/index.ts';
 import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
 import type { SandboxRegion } from '../platform/region.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
@@ -28,8 +29,8 @@ const fundKey = (id: string) => `fund-${id}`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
+async function post(client: ApiClient, url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await client.fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
@@ -41,6 +42,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 
 /** One account homed in `region` (opened at its API, so a fresh partition is claimed there), funded. */
 async function fundedAccountIn(
+  client: ApiClient,
   region: SandboxRegion,
   prefix: string,
   deadline: number,
@@ -48,14 +50,14 @@ async function fundedAccountIn(
   for (let n = 0; Date.now() < deadline; n++) {
     const id = `${prefix}-${region.name}-${n}`;
     const url = `${region.apiUrl}/v1/account/${id}/commands`;
-    const opened = await post(url, {
+    const opened = await post(client, url, {
       type: 'OpenAccount',
       payload: { owner: id, currency: 'EUR' },
       idempotencyKey: openKey(id),
     }).catch(() => null);
     if (opened?.status !== 200 || opened.region !== region.name) continue;
     while (Date.now() < deadline) {
-      const funded = await post(url, {
+      const funded = await post(client, url, {
         type: 'Deposit',
         payload: { amount: TRANSFER_FUNDING },
         idempotencyKey: fundKey(id),
@@ -77,7 +79,12 @@ export async function openTransferAccounts(
     sandbox.regions.map(async (region) => {
       byRegion[region.name] = [];
       for (let k = 0; k < input.perRegion; k++) {
-        const id = await fundedAccountIn(region, `chaos-${input.tag}-t${k}`, input.deadline);
+        const id = await fundedAccountIn(
+          sandbox.apiClient,
+          region,
+          `chaos-${input.tag}-t${k}`,
+          input.deadline,
+        );
         if (id) byRegion[region.name]!.push(id);
       }
     }),
@@ -88,6 +95,8 @@ export async function openTransferAccounts(
 
 /** Where a transfer client is and what it records into. */
 export interface TransferClientContext {
+  /** Authenticates every request (the sandbox's API Gateway refuses anonymous ones). */
+  readonly client: ApiClient;
   readonly frontDoor: string;
   readonly from: string;
   readonly process: string;
@@ -108,6 +117,7 @@ async function sendTransfer(
   ctx.history.record({ ...base, type: 'invoke', value: input.amount, opId: input.key });
   try {
     const answer = await post(
+      ctx.client,
       `${ctx.frontDoor}/v1/transfers?wait=true`,
       { from: input.from, to: input.to, amount: input.amount, idempotencyKey: input.key },
       { [CLIENT_REGION_HEADER]: ctx.from },

@@ -34,6 +34,10 @@ export function localInvoker(input: {
       return (payload) => functions.saga(payload as SagaTaskRequest);
     case 'api':
       return (payload) => functions.api(payload as APIGatewayProxyEventV2, {} as Context);
+    case 'health':
+      return (payload) => functions.health(payload as APIGatewayProxyEventV2, {} as Context);
+    case 'watchdog':
+      return () => functions.watchdog();
     default:
       throw new NoLocalHandlerError(functionName, input.region);
   }

@@ -8,9 +8,12 @@ export interface SandboxTiming {
   readonly streamPollMs: number;
   /** Heartbeat / lag-monitor tick. */
   readonly heartbeatIntervalMs: number;
-  /** GTM health-check interval and failure threshold. */
-  readonly healthIntervalMs: number;
-  readonly healthFailureThreshold: number;
+  /**
+   * Multiplies the AWS timers the sandbox takes from the templates and the topology, all by the same
+   * factor: the Route 53 health checks' interval (their failure threshold is kept), the CloudWatch alarms'
+   * periods, and the watchdog's schedule and tick (its failure threshold is kept). 1 = as on AWS.
+   */
+  readonly awsTimeScale: number;
   /** First retry delay and cap of bus deliveries (EventBridge's backoff curve, compressed). */
   readonly busRetryBaseMs: number;
   readonly busRetryMaxMs: number;
@@ -55,7 +58,7 @@ const AWS_SAGAS: SagaTopologyTimers = {
   waitMs: 5_000,
 };
 
-/** Timers close to AWS's: 10 s health checks (threshold 3), heartbeats every 5 s, real RTTs. */
+/** AWS's timers: health checks, alarms and watchdog as synthesized, heartbeats every 5 s, real RTTs. */
 export function defaultTiming(
   heartbeatIntervalMs: number,
   sagas: SagaTopologyTimers = AWS_SAGAS,
@@ -68,8 +71,7 @@ export function defaultTiming(
     wanTimeScale: 1,
     streamPollMs: 250,
     heartbeatIntervalMs,
-    healthIntervalMs: 10_000,
-    healthFailureThreshold: 3,
+    awsTimeScale: 1,
     busRetryBaseMs: 1_000,
     busRetryMaxMs: 60_000,
     fencing: FENCING_DEFAULTS,
@@ -77,14 +79,16 @@ export function defaultTiming(
   };
 }
 
-/** `--fast`: the same shape of behaviour in a fraction of the time (WAN at 1/4, health every 500 ms). */
+/**
+ * `--fast`: the same shape of behaviour in a fraction of the time: WAN at 1/4, and every AWS detection
+ * timer at 1/10 (Route 53 checks every second, alarm periods of 6 s, watchdog ticks every 500 ms).
+ */
 export function fastTiming(): SandboxTiming {
   return {
     wanTimeScale: 0.25,
     streamPollMs: 100,
     heartbeatIntervalMs: 500,
-    healthIntervalMs: 500,
-    healthFailureThreshold: 3,
+    awsTimeScale: 0.1,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
     // Hold after a move: 3.2 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
@@ -99,8 +103,8 @@ export function fastTiming(): SandboxTiming {
       quorumCopyTimeoutMs: 800,
     },
     waitScale: 0.02,
-    // A hold outlives a killed region's failover (detection 1.5 s + lease hold 2.3 s) and still expires
-    // within a chaos fault's window; the sweep looks every second.
+    // A hold outlives a killed region's failover (detection and the lease hold) and still expires within
+    // a chaos fault's window; the sweep looks every second.
     sagaHoldMs: 5_000,
     sagaResumeAfterMs: 2_000,
     sagaSweepMs: 1_000,

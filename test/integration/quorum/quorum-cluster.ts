@@ -339,3 +339,25 @@ export async function runTasks(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `hook` once, right after `region`'s next local core append: the API's write is in the home's log,
+ * its quorum copies not yet sent (so the hook's time does not count against the copies' timeout). What
+ * the hook does happens before any copy reaches a peer.
+ */
+export function afterNextLocalAppend(
+  cluster: QuorumCluster,
+  region: string,
+  hook: () => Promise<void>,
+): void {
+  const events = cluster.regions[region]!.events;
+  const original = events.appendEvents.bind(events);
+  events.appendEvents = async (batch, options) => {
+    const result = await original(batch, options);
+    if (options.tier === 'core') {
+      events.appendEvents = original;
+      await hook();
+    }
+    return result;
+  };
+}

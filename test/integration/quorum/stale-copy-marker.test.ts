@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { exampleAggregates } from '../../../events/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
+import { createRunbookDispatcher, RUNBOOK_TASKS, settleCoreAggregate } from '../../../lib/runbooks/index.ts';
+import type { RegionCell } from '../../../lib/runbooks/ports.ts';
+import type { EventStore } from '../../../lib/store/index.ts';
+import { AccountClient, quiesceAndCheck } from './clients.ts';
+import {
+  afterNextLocalAppend,
+  type QuorumCluster,
+  REGIONS_3,
+  runTasks,
+  sleep,
+  startQuorumCluster,
+} from './quorum-cluster.ts';
+
+/**
+ * Found by an adversarial review of the copy-marker fix: a branch retire leaves a region's copy marker
+ * naming an event its log no longer holds, and a Failover's collection that took the marker for the
+ * holder's head then lost an acknowledged write. Interleaving: HOME takes deposits 10 and 20 that no peer
+ * gets (503), is lost, and NEW_HOME takes over; the bus then delivers HOME's events to HOLDER (copy marker
+ * seq 3); NEW_HOME takes deposit 5 and, between its local append and its copy, a Repair's fork settlement
+ * retires 10 and 20 at HOLDER (the marker stays at seq 3) and delivers deposit 5 there by a path that does
+ * not move the marker; the copy finds it stored, the marker ahead: acknowledged. HOME comes back with its old branch (seq 3 = deposit 20), NEW_HOME is lost and
+ * HOME is chosen: its row matches the stale marker exactly.
+ */
+
+const HOME = 'us-east-1';
+const NEW_HOME = 'eu-west-1';
+const HOLDER = 'ap-southeast-1';
+
+const payloads = (log: ReadonlyArray<{ payload: unknown }>) => log.map((e) => e.payload);
+
+async function failover(cluster: QuorumCluster, from: string, lost: string) {
+  const run = createRunbookDispatcher(cluster.runbookDeps(from));
+  const state = await runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: lost, trigger: 'test' });
+  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
+  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+  return state;
+}
+
+/**
+ * HOME takes deposits `amounts` that no peer gets a copy of (503, outcome unknown); HOME is lost and
+ * NEW_HOME takes over (its collection reads HOLDER, which holds nothing yet); only then does the bus
+ * deliver HOME's unacknowledged events to HOLDER's applier (a late delivery: the applier checks no epoch).
+ */
+async function lateDelivery(amounts: readonly number[]) {
+  const cluster = await startQuorumCluster(REGIONS_3);
+  const client = new AccountClient(cluster);
+  const id = `late-${Date.now().toString(36)}`;
+  expect(await client.send(HOME, 'open', id)).toBe(200);
+  for (const region of [NEW_HOME, HOLDER]) await cluster.replicate(HOME, region, 'account', id);
+  cluster.links.cut(HOME, NEW_HOME);
+  cluster.links.cutCopies(HOME, HOLDER);
+  for (const amount of amounts) expect(await client.send(HOME, 'deposit', id, amount)).toBe(503);
+  cluster.links.isolate(HOME);
+  const first = await failover(cluster, NEW_HOME, HOME);
+  expect((first.collectCopies as { eventsCollected: number }).eventsCollected).toBe(0);
+  // The bus delivers HOME's events after the collection read HOLDER's markers.
+  await cluster.replicate(HOME, HOLDER, 'account', id);
+  cluster.links.heal();
+  cluster.links.isolate(HOME);
+  return { cluster, client, id };
+}
+
+/**
+ * A region whose deliveries do not move its copy marker (as the settlement's did before, and as the
+ * collection's and Repair's adoptions into a home still do): the marker keeps naming the retired event.
+ */
+function unmarked(cell: RegionCell): RegionCell {
+  const events = Object.create(cell.events) as EventStore;
+  events.appendEvents = (batch, options) => cell.events.appendEvents(batch, { ...options, received: false });
+  return { ...cell, events };
+}
+
+async function staleMarkerScenario() {
+  const { cluster, client, id } = await lateDelivery([10, 20]);
+  const account = exampleAggregates.find((a) => a.name === 'account')!;
+  const deps = cluster.runbookDeps(NEW_HOME);
+  afterNextLocalAppend(cluster, NEW_HOME, () =>
+    settleCoreAggregate({
+      aggregate: account,
+      aggregateId: id,
+      cells: [deps.cell(NEW_HOME), unmarked(deps.cell(HOLDER))],
+      home: NEW_HOME,
+    }).then(() => undefined),
+  );
+  const acked = await client.send(NEW_HOME, 'deposit', id, 5);
+  cluster.links.heal();
+  cluster.links.isolate(NEW_HOME);
+  const second = await failover(cluster, HOME, NEW_HOME);
+  const moved = (second.bumpEpochs as { moved: Array<{ home: string }> }).moved;
+  const log = await cluster.regions[HOME]!.events.loadStream('account', id);
+  const anomalies = await quiesceAndCheck(cluster, client, { survivors: [HOME, HOLDER], ids: [id] });
+  return { acked, moved, log, anomalies: anomalies.map((a) => `${a.checker}/${a.kind}@${a.region ?? ''}`) };
+}
+
+describe('failover collection after a branch retire left a stale copy marker', { timeout: 180_000 }, () => {
+  it("reads the holder's log head, and keeps the write acknowledged through that holder", async () => {
+    const { acked, moved, log, anomalies } = await staleMarkerScenario();
+    expect(acked).toBe(200);
+    expect(moved.map((m) => m.home)).toContain(HOME);
+    expect(payloads(log)).toContainEqual({ amount: 5 });
+    expect(anomalies).toEqual([]);
+  });
+
+  it('with the bug switch marker-trusting-collection, the chaos checkers report the lost write', async () => {
+    const { acked, log, anomalies } = await withBug('marker-trusting-collection', staleMarkerScenario);
+    expect(acked).toBe(200);
+    expect(payloads(log)).not.toContainEqual({ amount: 5 });
+    expect(anomalies).toContain(`core/lost-write@${HOME}`);
+  });
+});

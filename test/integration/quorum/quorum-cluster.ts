@@ -16,7 +16,12 @@ import {
   QuarantineStore,
   WatermarkStore,
 } from '../../../lib/replication/index.ts';
-import type { RegionCell, RunbookDeps } from '../../../lib/runbooks/index.ts';
+import {
+  createRunbookDispatcher,
+  type RegionCell,
+  RUNBOOK_TASKS,
+  type RunbookDeps,
+} from '../../../lib/runbooks/index.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
 import { createTables, EventStore, StateStore, tableNames } from '../../../lib/store/index.ts';
 import { type RegionSnapshot, readSnapshot } from '../../../lib/verify/index.ts';
@@ -352,4 +357,23 @@ export function afterNextLocalAppend(
     }
     return result;
   };
+}
+
+/** The payloads of a log, in order (what the scenario tests compare). */
+export const payloads = (log: ReadonlyArray<{ payload: unknown }>) => log.map((e) => e.payload);
+
+/** Runs the Failover of `lost` task by task in `from` (as its state machine does); returns the state. */
+export function runFailover(
+  cluster: QuorumCluster,
+  from: string,
+  lost: string,
+): Promise<Record<string, unknown>> {
+  const run = createRunbookDispatcher(cluster.runbookDeps(from));
+  return runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: lost, trigger: 'test' });
+}
+
+/** Waits until a Failover's moved partitions are writable (its `writableFrom`), plus a margin. */
+export async function untilWritable(state: Record<string, unknown>): Promise<void> {
+  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
+  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
 }

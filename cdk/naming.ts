@@ -4,6 +4,8 @@
  * resource we do not want), so every resource another region or the sandbox must find is named
  * from the environment and region alone, and its ARN is built from that name.
  */
+
+import { internalKeySecretName } from '../lib/auth/index.ts';
 import type { Topology } from '../lib/config/index.ts';
 
 /** Route 53 health-check metrics exist only in us-east-1, so the global pieces live there. */
@@ -32,7 +34,7 @@ export function foundationStackName(env: string, region: string): string {
   return `multiactive-${env}-${region}-foundation`;
 }
 
-/** CloudFormation stack name of the global pieces (GTM, health checks, failover triggers). */
+/** CloudFormation stack name of the global pieces (GTM records, health checks and their alarms, the global dashboard). */
 export function globalStackName(env: string): string {
   return `multiactive-${env}-global`;
 }
@@ -60,16 +62,6 @@ export function forwardRuleArn(topology: Topology, from: string, to: string): st
 /** Name of the rule on a region's bus that delivers events of other origins to the applier. */
 export function applyRuleName(env: string): string {
   return `multiactive-${env}-apply`;
-}
-
-/** Name of the global rule (default bus, us-east-1) reacting to `lost`'s health-check alarm. */
-export function healthRuleName(env: string, lost: string): string {
-  return `multiactive-${env}-health-${lost}`;
-}
-
-/** Rules on the default bus have no bus segment in their ARN. */
-export function healthRuleArn(topology: Topology, lost: string): string {
-  return `arn:aws:events:${GLOBAL_REGION}:${topology.account}:rule/${healthRuleName(topology.name, lost)}`;
 }
 
 /** Name of the CloudWatch alarm (us-east-1) on the Route 53 health check of `region`. */
@@ -142,12 +134,15 @@ export function forwardRoleName(env: string, from: string, to: string): string {
   return roleName(env, from, `to-${to}`);
 }
 
-/** The role the global health rule assumes to hand `lost`'s alarm to its stand-in's bus. */
-export function healthForwardRoleName(env: string, lost: string): string {
-  return roleName(env, 'global', `health-${lost}`);
-}
-
 /** Name of a dead-letter queue: the same in every region, so dashboards in another region can name it. */
 export function queueName(env: string, purpose: string): string {
   return `multiactive-${env}-${purpose}`;
+}
+
+/**
+ * Every version of `region`'s replica of the internal key: Secrets Manager appends six random characters
+ * to a secret's name in its ARN, the same in every replica region, and IAM grants match them with `??????`.
+ */
+export function internalKeyArnPattern(topology: Topology, region: string): string {
+  return `arn:aws:secretsmanager:${region}:${topology.account}:secret:${internalKeySecretName(topology.name)}-??????`;
 }

@@ -1,6 +1,8 @@
 import type { Topology } from '../../lib/config/index.ts';
 import type { TableKind } from '../../lib/store/tables.ts';
+import type { RunbookName } from '../naming.ts';
 import type { FunctionName } from './function-defaults.ts';
+import { READINESS_SERVICES } from './readiness-access.ts';
 
 /**
  * What each function of a cell may do to tables and buses, one row per access pattern of the code. The
@@ -50,9 +52,30 @@ export interface BusAccess {
   readonly why: string;
 }
 
+/** A runbook (state machine) of this region that the function starts. */
+export interface RunbookAccess {
+  readonly runbook: RunbookName;
+  readonly why: string;
+}
+
+/** Calls to other AWS services (read-only APIs): the actions and the ARNs they may name. */
+export interface ServiceAccess {
+  readonly actions: readonly string[];
+  /** ARNs for this topology, seen from the function's region; `*` only for actions with no resource type. */
+  readonly resources: (topology: Topology, region: string) => readonly string[];
+  readonly why: string;
+  /** Why an ARN ends in `*` (cdk-nag IAM5): the part of the name only known once deployed. */
+  readonly wildcard?: string;
+}
+
 export interface FunctionAccess {
   readonly tables: readonly TableAccess[];
   readonly buses: readonly BusAccess[];
+  /** StartExecution on this region's runbooks. */
+  readonly runbooks?: readonly RunbookAccess[];
+  /** GetSecretValue on this region's replica of the environment's internal key (`why`). */
+  readonly internalKey?: string;
+  readonly services?: readonly ServiceAccess[];
 }
 
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
@@ -115,6 +138,31 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       },
     ],
     buses: [],
+    internalKey:
+      "peer tokens: signs the writes it forwards and the reads it sends back to source, checks peers'",
+  },
+  health: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'local',
+        ops: ['update'],
+        why: 'the store probe: /health fails when the region cannot write (gray failure), not only when down',
+      },
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why: "the region's traffic state (drained or active) from the quorum register, which may write back",
+      },
+      {
+        tables: ['replication', 'quarantine'],
+        in: 'local',
+        ops: ['read'],
+        why: 'lag per origin, open conflicts and quarantine counts in the /health body',
+      },
+    ],
+    buses: [],
   },
   publisher: {
     tables: [
@@ -126,6 +174,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       },
     ],
     buses: [{ in: 'local', why: 'local-origin events from the stream onto the local bus' }],
+    internalKey: 'signs every replication event it publishes',
   },
   applier: {
     tables: [
@@ -153,6 +202,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       { tables: ['events'], in: 'peers', ops: ['read'], why: "core gap fetch from the origin region's log" },
     ],
     buses: [{ in: 'local', why: 'ConflictDetected notifications' }],
+    internalKey: 'checks the signature of every replication event before applying it',
   },
   'lag-monitor': {
     tables: [
@@ -220,5 +270,43 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: "Repair replay and Failback catch-up go through the receiving region's bus to its applier",
       },
     ],
+    internalKey: 'signs the events Repair and Failback replay (appliers refuse unsigned ones)',
+  },
+  watchdog: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why:
+          "its observations (put locally, read from every region's table) and the failover claim through the " +
+          'quorum register; a region is read drained from the register too',
+      },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read'],
+        why: 'heartbeat silence per peer from the watermarks',
+      },
+    ],
+    buses: [],
+    runbooks: [
+      {
+        runbook: 'Failover',
+        why: "starts this region's Failover once it wins the claim on a region a majority suspects",
+      },
+    ],
+  },
+  readiness: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read'],
+        why: "the partition map compared across every region's control table (the quorum answers, a majority agrees)",
+      },
+    ],
+    buses: [],
+    services: READINESS_SERVICES,
   },
 };

@@ -1,15 +1,14 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { peersOf, regionNames, type Topology } from '../../lib/config/index.ts';
-import { busArn, forwardRoleName, functionRoleName, healthForwardRoleName, roleArn } from '../naming.ts';
+import { busArn, forwardRoleName, functionRoleName, roleArn } from '../naming.ts';
 import { FUNCTION_ACCESS } from './access-table.ts';
-import { failoverDutiesOf } from './failover-duty.ts';
 import { FUNCTION_NAMES } from './function-defaults.ts';
 import { regionsOf } from './grants.ts';
 
 /**
  * Every role that may put events on `region`'s replication bus: the functions whose access rows name
- * that bus (from any region), the peers' forwarding-rule roles, and the global health-rule roles of the
- * regions this one stands in for. Sorted, so the policy is stable across synths.
+ * that bus (from any region) and the peers' forwarding-rule roles. Sorted, so the policy is stable across
+ * synths. (Failure detection puts nothing on a bus: each region's watchdog starts its own Failover.)
  */
 export function busWriterRoleArns(topology: Topology, region: string): string[] {
   const env = topology.name;
@@ -21,8 +20,7 @@ export function busWriterRoleArns(topology: Topology, region: string): string[] 
       .map((from) => functionRoleName(env, from, fn)),
   );
   const forwarders = peersOf(topology, region).map((peer) => forwardRoleName(env, peer, region));
-  const health = failoverDutiesOf(topology, region).map((lost) => healthForwardRoleName(env, lost));
-  return [...functions, ...forwarders, ...health].map((name) => roleArn(topology, name)).sort();
+  return [...functions, ...forwarders].map((name) => roleArn(topology, name)).sort();
 }
 
 /**

@@ -9,7 +9,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
-import { busName, queueName, regionEndpoints } from '../naming.ts';
+import { busName, queueName, regionEndpoints, stateMachineArn } from '../naming.ts';
 import { FUNCTION_ACCESS } from './access-table.ts';
 import { FUNCTION_NAMES, type FunctionName, NO_DLQ_REASON } from './function-defaults.ts';
 import { accessStatements } from './grants.ts';
@@ -36,8 +36,9 @@ export const PUBLISHER_STREAM = {
 } as const;
 
 /**
- * The five handlers of a cell with the environment contract every handler reads, their least-privilege
- * grants (the rows of `access-table.ts`), the publisher's stream source and the lag monitor's schedule.
+ * The handlers of a cell with the environment contract every handler reads, their least-privilege grants
+ * (the rows of `access-table.ts`), the publisher's stream source, the lag monitor's and the watchdog's
+ * schedules.
  */
 export class CellFunctions extends Construct {
   public readonly byName: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
@@ -78,7 +79,29 @@ export class CellFunctions extends Construct {
       onFailure: new destinations.SqsDestination(this.applierFailures),
     });
     this.scheduleLagMonitor();
+    this.wireDetection(topology, region);
     this.grantAccess(topology, region);
+  }
+
+  /**
+   * The health function (its own API route and throttle, optionally reserved concurrency, so no flood on
+   * /v1 starves it) and the watchdog, scheduled every minute, which starts this region's Failover runbook.
+   */
+  private wireDetection(topology: Topology, region: string): void {
+    const { health, watchdog } = this.byName;
+    watchdog.addEnvironment('FAILOVER_STATE_MACHINE_ARN', stateMachineArn(topology, region, 'Failover'));
+    const reserved = topology.api.healthReservedConcurrency;
+    if (reserved !== undefined) {
+      (health.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
+    }
+    const rule = new events.Rule(this, 'WatchdogSchedule', {
+      ruleName: `multiactive-${topology.name}-watchdog`,
+      description: 'Failure detection: the watchdog ticks through every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      // A missed run is replaced by the next one a minute later: no retries, no dead letters.
+      targets: [new targets.LambdaFunction(watchdog, { retryAttempts: 0 })],
+    });
+    acknowledge(rule, 'Serverless-EventBusDLQ', NO_DLQ_REASON.watchdog);
   }
 
   private wirePublisher(eventsTable: dynamodb.ITable): void {

@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { peersOf, regionNames, type Topology } from '../../lib/config/index.ts';
-import { GLOBAL_REGION } from '../naming.ts';
 import {
   CELL_DEAD_LETTER_QUEUES,
   conflictsMetric,
@@ -89,7 +88,6 @@ export class GlobalDashboard extends Construct {
               labelled(queueDepthMetric(topology, region, purpose), `${purpose} ${region}`),
             ),
           ),
-          labelled(queueDepthMetric(topology, GLOBAL_REGION, 'gtm-dead-letters'), 'gtm-dead-letters'),
         ],
         width: 24,
         height: 6,

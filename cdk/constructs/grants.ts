@@ -1,7 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { peersOf, regionNames, type Topology } from '../../lib/config/index.ts';
 import { TABLE_DEFINITIONS, type TableKind, tableName } from '../../lib/store/tables.ts';
-import { busArn, tableArn } from '../naming.ts';
+import { busArn, internalKeyArnPattern, stateMachineArn, tableArn } from '../naming.ts';
 import { type FunctionAccess, TABLE_OPS, type TableOp, type Where } from './access-table.ts';
 
 /** The regions a row applies to, seen from `region`. */
@@ -26,8 +26,10 @@ function actionsOf(ops: readonly TableOp[]): string[] {
 
 /**
  * IAM statements for one function's rows of the access table: table actions on the named tables of the
- * regions each row covers (index ARNs only for the index ops), PutEvents on the buses. Every ARN is built
- * from deterministic names, so a grant on a peer's table needs no cross-region reference.
+ * regions each row covers (index ARNs only for the index ops), StartExecution on the runbooks, reading
+ * the internal key, PutEvents on the buses, the read-only calls of other services (`services`, each on the
+ * names of this environment). Every ARN is built from deterministic names, so a grant on a peer's table
+ * needs no cross-region reference.
  */
 export function accessStatements(
   topology: Topology,
@@ -57,6 +59,31 @@ export function accessStatements(
         }),
       );
     }
+  }
+  const runbooks = [...new Set((access.runbooks ?? []).map((r) => r.runbook))];
+  if (runbooks.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: runbooks.map((name) => stateMachineArn(topology, region, name)),
+      }),
+    );
+  }
+  if (access.internalKey !== undefined) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [internalKeyArnPattern(topology, region)],
+      }),
+    );
+  }
+  for (const service of access.services ?? []) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: [...service.actions],
+        resources: [...service.resources(topology, region)],
+      }),
+    );
   }
   const buses = [...new Set(access.buses.flatMap((b) => regionsOf(topology, region, b.in)))];
   if (buses.length > 0) {

@@ -85,6 +85,5 @@ export const CELL_DEAD_LETTER_QUEUES = [
   'applier-failures',
   'apply-dead-letters',
   'forward-dead-letters',
-  'failover-dead-letters',
   'repair-schedule-dead-letters',
 ] as const;

@@ -46,7 +46,7 @@ export function createEnvironment(app: App, topology: Topology): EnvironmentStac
   const global = new GlobalStack(app, name, {
     stackName: name,
     topology,
-    description: `multiactive ${topology.name}: Route 53 GTM, health checks and failover triggers`,
+    description: `multiactive ${topology.name}: Route 53 GTM, health checks and their alarms`,
   });
   // Only ordering, no references: everything another stack needs is addressed by a deterministic name.
   for (const stack of [...Object.values(foundation), ...Object.values(regional)])

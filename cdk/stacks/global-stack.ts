@@ -10,10 +10,10 @@ export interface GlobalStackProps extends StackProps {
 }
 
 /**
- * The pieces that exist once per environment: the Route 53 GTM with its health checks, and the
- * health alarms that start failovers. Always in us-east-1, where Route 53 publishes its metrics,
- * whichever regions the cells run in. If us-east-1 itself is lost, its alarms go with it: Route 53
- * still withdraws the region from DNS (health checking is global), and Failover is started by hand.
+ * The pieces that exist once per environment: the Route 53 GTM with its health checks and the alarms
+ * that notify on them. Always in us-east-1, where Route 53 publishes its metrics, whichever regions the
+ * cells run in. Nothing here is on the failover path: the regions' watchdogs start Failover, so losing
+ * us-east-1 (and this stack's alarms with it) changes nothing about failure detection.
  */
 export class GlobalStack extends Stack {
   public readonly gtm: Gtm;

@@ -5,6 +5,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import {
   DynamoPublishHolds,
   eventBridgeBus,
@@ -14,6 +15,8 @@ import {
 
 export interface PublisherHandlerDeps extends PublisherOptions {
   readonly logger?: Pick<Logger, 'error' | 'info'>;
+  /** The environment's internal key: entries are signed with it (resolved once per batch, cached). */
+  readonly eventKey?: InternalKey;
 }
 
 /**
@@ -23,7 +26,11 @@ export interface PublisherHandlerDeps extends PublisherOptions {
  */
 export function createPublisherHandler(deps: PublisherHandlerDeps) {
   return async function publishBatch(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-    const report = await publishStreamRecords(event.Records, deps);
+    const signingKey = deps.eventKey ? await deps.eventKey() : deps.signingKey;
+    const report = await publishStreamRecords(event.Records, {
+      ...deps,
+      ...(signingKey ? { signingKey } : {}),
+    });
     for (const failure of report.failures) {
       deps.logger?.error('stream record not published', {
         sequenceNumber: failure.sequenceNumber,
@@ -51,6 +58,7 @@ export const handler = middy((event: DynamoDBStreamEvent) => {
     region: env('MULTIACTIVE_REGION'),
     bus: eventBridgeBus({ client: eventBridge }),
     eventBusName: env('EVENT_BUS_NAME'),
+    eventKey: secretsManagerInternalKey(internalKeySecretName(env('MULTIACTIVE_ENV'))),
     holds: new DynamoPublishHolds({
       client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       tableName: env('TABLE_REPLICATION'),

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { exampleAggregates } from '../../events/index.ts';
+import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { loadTopology, type Topology } from '../../lib/config/index.ts';
 import { type AggregateRegistry, createRegistry } from '../../lib/model/index.ts';
@@ -42,6 +43,8 @@ export interface CellRuntime {
   readonly events: EventStore;
   readonly states: StateStore;
   readonly clock: HybridLogicalClock;
+  /** The environment's internal key (the region's replica of the secret), read on first use, cached. */
+  readonly internalKey: InternalKey;
 }
 
 /** Clients and stores built once per Lambda container (module scope), from the environment. */
@@ -64,6 +67,7 @@ export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client: doc, tableName: environment.TABLE_STATE }),
+    internalKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
     clock: new HybridLogicalClock({
       region: environment.MULTIACTIVE_REGION,
       maxDriftMs: topology.thresholds.maxDriftMs,

@@ -2,6 +2,7 @@ import {
   IdempotencyAlreadyInProgressError,
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
+import { UnauthenticatedError } from '../auth/errors.ts';
 import { ClockDriftError } from '../clock/hlc.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from '../commands/errors.ts';
 import {
@@ -79,6 +80,12 @@ const none = () => ({});
 const retryAfter = (ms: number) => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1_000))) });
 // One table maps every library error to its status; routes never pick status codes for errors.
 const MAPPINGS: readonly Mapping[] = [
+  [
+    UnauthenticatedError,
+    401,
+    (e: UnauthenticatedError) => ({ reason: e.reason }),
+    () => ({ 'WWW-Authenticate': 'Bearer' }),
+  ],
   [UnknownAggregateError, 404, (e: UnknownAggregateError) => ({ known: e.known })],
   [UnknownCommandError, 400, (e: UnknownCommandError) => ({ known: e.known })],
   [PayloadValidationError, 400, (e: PayloadValidationError) => ({ issues: e.issues })],

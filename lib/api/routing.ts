@@ -22,8 +22,11 @@ export interface ApiRouting {
 
 type Result = APIGatewayProxyStructuredResultV2;
 
-/** Request headers that travel with a forwarded request. */
-const FORWARDED_HEADERS = ['content-type', 'accept', 'authorization', ROUTING_HEADERS.token.toLowerCase()];
+/**
+ * Request headers that travel with a forwarded request. Not the client's credentials: the peer trusts
+ * the forwarding region's own token (AuthenticatedPeerTransport), never a client's header.
+ */
+const FORWARDED_HEADERS = ['content-type', 'accept', ROUTING_HEADERS.token.toLowerCase()];
 const CANONICAL = new Map(
   [...Object.values(ROUTING_HEADERS), 'Retry-After'].map((name) => [name.toLowerCase(), name]),
 );

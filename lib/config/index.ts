@@ -3,6 +3,7 @@ export { knownEnvironments, loadTopology } from './load.ts';
 export { placeholdersOf } from './placeholders.ts';
 export {
   type AggregateConfig,
+  type ApiAuthConfig,
   CONFLICT_POLICIES,
   type ConflictPolicy,
   GTM_POLICIES,

@@ -14,6 +14,8 @@ export const BUG_SWITCHES = {
   'repair-deletes-quorum-copy': 'Repair deletes the peer copy of a quorum-acknowledged core write',
   'single-peer-quorum': 'quorum ack copies to one peer (not a majority) and failover collects nothing',
   'unbounded-inflight': 'core writes do not re-check the lease before the append (no in-flight bound)',
+  'unclaimed-failover':
+    'every watchdog that sees a majority suspect a region starts its own Failover (no quorum claim)',
   'index-trusting-watermark':
     "Switchover's CheckWatermark and Rollback compare core logs through the eventually consistent index",
   'unfenced-refusal': 'a core command is decided (and refused) before the home lease is checked',

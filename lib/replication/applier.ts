@@ -1,3 +1,5 @@
+import { checkSignedDetail } from '../auth/event-signature.ts';
+import type { InternalKey } from '../auth/internal-key.ts';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
 import type { Topology } from '../config/schema.ts';
@@ -39,6 +41,11 @@ export interface ApplierDeps {
   readonly metrics?: ReplicationMetrics;
   /** Wall clock for gap ages and timestamps; injectable so tests can age a gap. */
   readonly now?: () => Date;
+  /**
+   * The environment's internal key: with it, only events signed with it (by a region's publisher or a
+   * runbook's replay) are applied; anything else on the bus is quarantined as `Unauthenticated`.
+   */
+  readonly eventKey?: InternalKey;
   /**
    * How often this applier sweeps parked core events on its idle path (a heartbeat delivery); default
    * `thresholds.heartbeatIntervalMs`. 0 sweeps on every heartbeat.
@@ -169,9 +176,17 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     return { status: result.status, record: result.record, conflictsDetected: result.conflictsDetected };
   }
 
+  /** The envelope of a signed detail; an unsigned or altered one is poison (it did not come from a peer). */
+  async function authenticated(detail: unknown): Promise<unknown> {
+    if (!deps.eventKey) return detail;
+    const check = checkSignedDetail(detail, await deps.eventKey());
+    if (!check.ok) throw new PoisonEventError(POISON_REASONS.unauthenticated, check.reason);
+    return check.envelope;
+  }
+
   return async function applyReplicatedEvent(detail, raw = detail) {
     try {
-      return await applyEvent(detail);
+      return await applyEvent(await authenticated(detail));
     } catch (error) {
       if (error instanceof PoisonEventError) return quarantine(raw, error);
       throw error;

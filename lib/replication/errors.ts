@@ -12,6 +12,8 @@ export const POISON_REASONS = {
   forgedOrigin: 'ForgedOrigin',
   keyCollision: 'KeyCollision',
   eventTooLarge: 'EventTooLarge',
+  forbiddenKey: 'ForbiddenKey',
+  unauthenticated: 'Unauthenticated',
 } as const;
 export type PoisonReason = (typeof POISON_REASONS)[keyof typeof POISON_REASONS];
 

@@ -21,6 +21,8 @@ export interface PublisherOptions {
   /** Delay before retry `attempt` (1-based); default exponential from 50 ms with jitter. */
   readonly backoffMs?: (attempt: number) => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The environment's internal key: every entry is signed with it (appliers refuse unsigned events). */
+  readonly signingKey?: Uint8Array;
   /**
    * Where the events it fails to publish are held until published (the origin's replication table); the
    * heartbeat carries the oldest hold so that no peer's watermark moves past it (see PublishHolds).
@@ -115,7 +117,7 @@ export async function publishStreamRecords(
       skipped++;
       continue;
     }
-    const entry = toBusEntry(envelope, options.eventBusName);
+    const entry = toBusEntry(envelope, options.eventBusName, options.signingKey);
     const hold = isHeartbeat(envelope) ? undefined : { id: envelope.eventId, hlc: envelope.hlc };
     const size = entrySize(entry);
     if (size > maxBytes) {

@@ -1,4 +1,9 @@
 export {
+  AuthenticatedPeerTransport,
+  type AuthenticatedPeerTransportOptions,
+  INTERNAL_PATH_PREFIX,
+} from './authenticated-transport.ts';
+export {
   ConsistencyUnavailableError,
   InvalidConsistencyTokenError,
   type PeerFailure,

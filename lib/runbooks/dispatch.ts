@@ -1,3 +1,4 @@
+import { ownEntry } from '../model/own-property.ts';
 import { RunbookTaskNotImplementedError, UnknownRunbookTaskError } from './errors.ts';
 import { failbackTasks } from './failback-tasks.ts';
 import { failoverTasks } from './failover-tasks.ts';
@@ -55,9 +56,10 @@ export function createRunbookDispatcher(deps: RunbookDeps) {
     'resolve-conflict': resolveConflictTasks(deps),
   };
   return async function runTask(request: RunbookRequest): Promise<Record<string, unknown>> {
-    const known = (RUNBOOK_TASKS as Record<string, readonly string[]>)[request.runbook];
+    const known = ownEntry<readonly string[]>(RUNBOOK_TASKS, request.runbook);
     if (!known?.includes(request.task)) throw new UnknownRunbookTaskError(request.runbook, request.task);
-    const task = tasks[request.runbook]?.[request.task];
+    const byTask = ownEntry(tasks, request.runbook);
+    const task = byTask ? ownEntry(byTask, request.task) : undefined;
     if (!task) throw new RunbookTaskNotImplementedError(request.runbook, request.task);
     const input = typeof request.input === 'object' && request.input !== null ? request.input : {};
     return task(input as Record<string, unknown>);

@@ -37,7 +37,10 @@ export interface RegionCell {
 
 /** What one region answers when asked whether it can still see another. */
 export interface RegionObservation {
-  /** The target answered its health endpoint at all (a drained region answers 503: reachable). */
+  /**
+   * The target serves, or is deliberately drained (503 `drained`: alive). A region that does not answer,
+   * or answers that it cannot write (503 `unwritable`, a gray failure), is not reachable.
+   */
   readonly reachable: boolean;
   /** Age of the newest heartbeat or event the observer applied from the target; null when none. */
   readonly heartbeatAgeMs: number | null;

@@ -19,6 +19,12 @@ function statementsOf(templates: Record<string, CfnTemplate>): Array<[string, st
   );
 }
 
+/** Actions whose only resource type is optional and does not apply to what the platform asks. */
+const STAR_ONLY_IN_PRACTICE: Readonly<Record<string, string>> = {
+  'cloudwatch:GetMetricData':
+    'its one resource type is a (Metrics Insights) dataset, optional; a query of metrics is authorized on *',
+};
+
 const environments: Record<string, Record<string, CfnTemplate>> = {};
 beforeAll(async () => {
   for (const env of ['dev', 'prod'] as const) environments[env] = (await shippedTemplates(env)).templates;
@@ -40,6 +46,7 @@ describe.each(['dev', 'prod'])('least-privilege grants in %s', (env) => {
     for (const [stack, id, statement] of wildcards) {
       for (const action of [statement.Action].flat()) {
         const [service, name] = action.split(':') as [string, string];
+        if (action in STAR_ONLY_IN_PRACTICE) continue;
         expect(await isWildcardOnlyAction(service, name), `${stack}/${id}: ${action} on *`).toBe(true);
       }
     }
@@ -86,7 +93,8 @@ describe.each(['dev', 'prod'])('least-privilege grants in %s', (env) => {
 describe('the access table', () => {
   it('says why for every row', () => {
     for (const access of Object.values(FUNCTION_ACCESS)) {
-      for (const row of [...access.tables, ...access.buses]) expect(row.why.length).toBeGreaterThan(15);
+      for (const row of [...access.tables, ...access.buses, ...(access.services ?? [])])
+        expect(row.why.length).toBeGreaterThan(15);
     }
   });
 });

@@ -21,11 +21,11 @@ async function call(
   path: string,
   init: { body?: unknown; headers?: Record<string, string> } = {},
 ) {
-  const response = await fetch(`${sandbox.region(region).apiUrl}${path}`, {
+  const response = await sandbox.apiClient.fetch(`${sandbox.region(region).apiUrl}${path}`, {
     method: init.body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', ...init.headers },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    redirect: 'manual',
+    followRedirects: false,
   });
   const body = (await response.json()) as Record<string, unknown>;
   return { status: response.status, headers: response.headers, body };
@@ -74,14 +74,24 @@ describe('routing in the sandbox (three regions, fast timers)', () => {
       sync: { [A]: { state: 'closed' }, [B]: { state: 'closed' } },
     });
 
+    // /health answers from a verdict at most a second old (its own cache, as in Lambda): ask until it
+    // reflects the change, within a bound.
+    const healthOnce = async (status: number) => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const answer = await call(C, '/health');
+        if (answer.status === status || Date.now() > deadline) return answer;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
     await setRegionTraffic(register, C, 'drained', 'e2e');
     api.breakers.traffic?.invalidate();
-    const drained = await call(C, '/health');
+    const drained = await healthOnce(503);
     await setRegionTraffic(register, C, 'active');
     api.breakers.traffic?.invalidate();
     expect(drained.status).toBe(503);
     expect(drained.body).toMatchObject({ healthy: false, traffic: { state: 'drained', reason: 'e2e' } });
-    expect((await call(C, '/health')).status).toBe(200);
+    expect((await healthOnce(200)).status).toBe(200);
 
     const status = await call(C, '/v1/replication/status');
     expect(status.status).toBe(200);

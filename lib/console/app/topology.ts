@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
-import type { LinkLag, MapView, Status } from './api.ts';
+import type { LinkLag, MapView, RegionStatus, Status } from './api.ts';
 import { type LagPoint, lagChart, updateLagChart } from './charts.ts';
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : `${Math.round(v)} ms`);
@@ -23,6 +23,7 @@ export function Topology(props: { status: Status; colourOf: (r: string) => strin
           <div class="meta">sync breaker ${r.degradedPeers.length ? html`<span class="badge warn">open: ${r.degradedPeers.join(', ')}</span>` : 'closed'}
             · service ${openService.length ? html`<span class="badge warn">${openService.join(', ')}</span>` : 'closed'}</div>
           <div class="meta">applied ${r.counters.applied ?? 0} · conflicts ${r.counters.conflictsDetected ?? 0}</div>
+          <${ScheduledReadiness} readiness=${r.readiness} />
         </div>`;
       })}
     </div>
@@ -38,6 +39,19 @@ export function Topology(props: { status: Status; colourOf: (r: string) => strin
         })}
       </tbody>
     </table>`;
+}
+
+/** What the region's readiness function said last (every minute) and its alarm's state. */
+function ScheduledReadiness(props: { readiness: RegionStatus['readiness'] }) {
+  const r = props.readiness;
+  if (!r || r.ready === undefined)
+    return html`<div class="meta">scheduled readiness: not evaluated yet</div>`;
+  const alarm = r.alarm ?? 'INSUFFICIENT_DATA';
+  const tone = alarm === 'ALARM' ? 'bad' : alarm === 'OK' ? 'ok' : 'muted';
+  return html`<div class="meta scheduled-readiness" data-ready=${String(r.ready)} data-alarm=${alarm}
+      title=${r.failing?.length ? `failing: ${r.failing.join(', ')}` : 'every check passed'}>
+      scheduled readiness <span class=${`badge ${r.ready ? 'ok' : 'bad'}`}>${r.ready ? 'ready' : `NOT READY${r.failing?.length ? `: ${r.failing.join(', ')}` : ''}`}</span>
+      · alarm <span class=${`badge ${tone}`}>${alarm}</span></div>`;
 }
 
 /** Live lag chart (p50 solid, p99 dashed) over the last five minutes. */

@@ -119,7 +119,8 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, env: St
   if (fn['Fn::GetAtt']) {
     const [logicalId, attribute] = fn['Fn::GetAtt'];
     if (attribute === 'Arn') return arnOf(template, logicalId, env);
-    if (attribute === 'Name') return physicalName(template, logicalId, env).name;
+    if (['Name', 'QueueName', 'TopicName'].includes(attribute))
+      return physicalName(template, logicalId, env).name;
     if (attribute === 'StreamArn') return `${arnOf(template, logicalId, env)}/stream/${SANDBOX_STREAM_LABEL}`;
     throw new TemplateTranslationError(`unsupported Fn::GetAtt ${logicalId}.${attribute}`);
   }

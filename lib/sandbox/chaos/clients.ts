@@ -1,4 +1,5 @@
 import type { HistoryRecorder, OperationName, WrittenEvent } from '../../verify/index.ts';
+import type { ApiClient } from '../auth/index.ts';
 import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
 import { pick } from './random.ts';
 
@@ -62,6 +63,8 @@ function nextStep(random: () => number, keys: Workload, tokens: Tokens, tag: str
 
 /** Options of runClient / openAccount. */
 export interface ClientContext {
+  /** Sends requests with the sandbox's credentials (lib/sandbox/auth). */
+  readonly client: ApiClient;
   readonly frontDoor: string;
   /** Where the client is (the front door routes it to the nearest healthy region). */
   readonly from: string;
@@ -117,7 +120,7 @@ export async function perform(ctx: ClientContext, step: Step, opId: string, toke
   const read = step.token ? { token: step.token.value, after: step.token.of } : {};
   ctx.history.record({ ...base, type: 'invoke', value: step.value, opId, ...read });
   try {
-    const response = await fetch(`${ctx.frontDoor}${step.path}`, {
+    const response = await ctx.client.fetch(`${ctx.frontDoor}${step.path}`, {
       method: step.method,
       headers: {
         [CLIENT_REGION_HEADER]: ctx.from,

@@ -134,6 +134,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   };
   const names = sandbox.regions.map((r) => r.name);
   const ctx = (from: string, process: string): ClientContext => ({
+    client: sandbox.apiClient,
     frontDoor: sandbox.gtm.frontDoorUrl,
     from,
     process,

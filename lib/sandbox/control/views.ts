@@ -14,6 +14,7 @@ export async function sandboxStatus(sandbox: Sandbox) {
         : breakerReport(r.multiRegion.api.breakers).catch((): BreakerReport | undefined => undefined),
     ),
   );
+  const readiness = sandbox.scheduledReadiness();
   return {
     env: sandbox.topology.name,
     version: sandbox.version,
@@ -28,6 +29,8 @@ export async function sandboxStatus(sandbox: Sandbox) {
       degradedPeers: breakers[i]?.degradedPeers ?? [],
       counters: r.functions.counters,
       deadLetters: r.deadLetters.length,
+      // The region's scheduled readiness function: its last evaluation and its alarm.
+      readiness: readiness.find((x) => x.region === r.name),
     })),
     frontDoor: sandbox.gtm.frontDoorUrl,
     dns: { port: sandbox.gtm.dnsPort, name: sandbox.gtm.dnsName },

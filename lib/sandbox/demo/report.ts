@@ -10,7 +10,11 @@ export interface DemoReport {
   readonly tally: WriteTally;
   readonly lag: readonly LinkLag[];
   readonly conflicts: { detected: number; resolved: number; manual: number };
+  /** Kill to the GTM (Route 53 checks) marking the lost region unhealthy. */
   readonly detectionMs: number | undefined;
+  /** Kill to a watchdog starting the Failover of the lost region, and the region it started in. */
+  readonly failoverStartedMs?: number | undefined;
+  readonly failoverStartedIn?: string | undefined;
   readonly rtoMs: number | undefined;
   /** Kill to the first successful core write for a partition homed in the lost region. */
   readonly coreRtoMs?: number | undefined;
@@ -67,6 +71,7 @@ export function formatReport(report: DemoReport): string[] {
     ...table(lag),
     `conflicts: detected ${detected}, resolved ${resolved}, manual ${manual}`,
     `failover (${report.lost} lost): detection ${ms(report.detectionMs)}, RTO ${ms(report.rtoMs)}`,
+    `  Failover started by the watchdog of ${report.failoverStartedIn ?? 'n/a'} after ${ms(report.failoverStartedMs)}`,
     `  core RTO (partitions homed in ${report.lost}) ${ms(report.coreRtoMs)}, Failover state machine ${ms(report.failoverMachineMs)}`,
     `RPO: events at risk at failover ${report.atRisk}, recovered at failback ${report.recovered}`,
     ...report.runbooks.map((r) => `runbook: ${r}`),

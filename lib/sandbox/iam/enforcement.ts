@@ -104,12 +104,12 @@ export class IamEnforcement {
   /** EventBridge invoking a Lambda target on behalf of a rule (no role: the function's resource policy decides). */
   ruleServiceCaller(ruleArn: string): Caller {
     const [, , , region, , resource = ''] = ruleArn.split(':');
-    return {
-      kind: 'service',
-      service: 'events.amazonaws.com',
-      sourceArn: ruleArn,
-      label: `${region}/${resource}`,
-    };
+    return this.serviceCaller('events.amazonaws.com', ruleArn, `${region}/${resource}`);
+  }
+
+  /** An AWS service acting on behalf of `sourceArn` (API Gateway for a route, EventBridge for a rule). */
+  serviceCaller(service: string, sourceArn: string, label: string): Caller {
+    return { kind: 'service', service, sourceArn, label };
   }
 
   /**
@@ -139,6 +139,7 @@ export class IamEnforcement {
         { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:warm-up') },
         { action: 'states:StartExecution', resource: arn('states', 'stateMachine:warm-up') },
         { action: 'sqs:SendMessage', resource: arn('sqs', 'warm-up') },
+        { action: 'secretsmanager:GetSecretValue', resource: arn('secretsmanager', 'secret:warm-up-Sandbx') },
       ].map((request) => this.authorizer.decide(caller, request)),
     );
   }

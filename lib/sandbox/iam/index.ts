@@ -1,5 +1,5 @@
 export { type Decision, IamAuthorizer } from './authorizer.ts';
-export { type Caller, currentCaller, principalOf, runAs } from './caller.ts';
+export { asSandbox, type Caller, currentCaller, principalOf, runAs } from './caller.ts';
 export {
   type Denial,
   formatIamReport,
@@ -22,6 +22,7 @@ export {
   type CallTarget,
   describeDynamoDbCall,
   describeStreamsCall,
+  getSecretValueCall,
   invokeCall,
   putEventsCall,
   sendMessageCall,

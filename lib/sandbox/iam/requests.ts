@@ -149,3 +149,8 @@ export function startExecutionCall(stateMachineArn: string): CallDescription {
 export function sendMessageCall(queueArn: string): CallDescription {
   return singleCall('sqs:SendMessage', queueArn);
 }
+
+/** GetSecretValue of one secret (a function reading the environment's internal key). */
+export function getSecretValueCall(secretArn: string): CallDescription {
+  return singleCall('secretsmanager:GetSecretValue', secretArn);
+}

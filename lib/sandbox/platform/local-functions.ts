@@ -1,8 +1,16 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { createApiHandler, type MultiRegion } from '../../api/index.ts';
+import {
+  createApiHandler,
+  createHealthHandler,
+  dynamoHealthProbe,
+  type MultiRegion,
+  RegionHealthMonitor,
+} from '../../api/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
 import { peersOf, type Topology } from '../../config/index.ts';
+import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplyOutcome,
@@ -16,6 +24,7 @@ import {
   replicationStatus,
   runLagMonitorTick,
 } from '../../replication/index.ts';
+import { countingErrors, type LocalMetrics, localReplicationMetrics } from '../cloudwatch/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
@@ -67,6 +76,21 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
+  /** The environment's internal key (peer tokens, event signatures), read as the calling function. */
+  readonly internalKey: InternalKey;
+  /** The sandbox's CloudWatch (handler metrics and Lambda errors go there). */
+  readonly metrics: LocalMetrics;
+  /** /health answers from a verdict at most this old (Route 53's checkers share it). */
+  readonly healthCacheMs: number;
+  /** The region's failure detector, and how its scheduled run ticks (see `watchdog`). */
+  readonly watchdog: {
+    readonly detector: Watchdog;
+    readonly intervalMs: number;
+    /** One scheduled run ticks this long (the schedule's rate). */
+    readonly windowMs: number;
+    /** False once the region is down: a run in progress stops. */
+    readonly running: () => boolean;
+  };
   /** Who each function runs as, and PutEvents authorization (default: no IAM). */
   readonly iam?: FunctionIam;
   /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
@@ -82,6 +106,10 @@ export interface LocalFunctions {
   readonly applier: (event: EventBridgeEvent) => Promise<ApplyOutcome>;
   readonly lagMonitor: () => Promise<LagMonitorTick>;
   readonly runbook: RunbookHandler;
+  /** GET /health (its own function, as in AWS). */
+  readonly health: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+  /** One scheduled run of the watchdog: ticks through its window; resolves with the tick count. */
+  readonly watchdog: () => Promise<{ ticks: number }>;
   readonly counters: HandlerCounters;
 }
 
@@ -124,8 +152,26 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
+    auth: {
+      caller: topology.api.auth.type,
+      peers: { key: deps.internalKey, env: topology.name, region, peers },
+    },
     conflicts: stores.conflicts,
   });
+  const traffic = deps.multiRegion.breakers.traffic;
+  const health = createHealthHandler({
+    region,
+    healthMonitor: new RegionHealthMonitor({
+      probeWrite: dynamoHealthProbe({ client: deps.clients.doc, tableName: stores.tables.control, region }),
+      traffic: () => (traffic ? traffic.traffic() : Promise.resolve({ state: 'active', changedAt: 0 })),
+      cacheMs: deps.healthCacheMs,
+    }),
+    breakers: deps.multiRegion.breakers,
+    health: async () => ({ healthy: !deps.drained(), replication: await status() }),
+  });
+  const fn = (name: string) => `multiactive-${topology.name}-${name}`;
+  const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) =>
+    countingErrors(deps.metrics, fn(name), f);
   const apply = createApplier({
     region,
     topology,
@@ -139,20 +185,31 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     conflicts: stores.conflicts,
     notifier: busConflictNotifier({ bus }),
     originReader: deps.originReader,
+    metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
+    eventKey: deps.internalKey,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
+  const { watchdog } = deps;
   const handleApi = api as unknown as LocalFunctions['api'];
+  const handleHealth = health as unknown as LocalFunctions['health'];
   return {
     api: (event, context) => iam.as('api', () => handleApi(event, context)),
-    publisher: (event) =>
+    health: (event, context) => iam.as('health', () => handleHealth(event, context)),
+    publisher: counted('publisher', (event: DynamoDBStreamEvent) =>
       iam.as('publisher', async () => {
-        const report = await publishStreamRecords(event.Records, { region, bus, holds: stores.holds });
+        const report = await publishStreamRecords(event.Records, {
+          region,
+          bus,
+          signingKey: await deps.internalKey(),
+          holds: stores.holds,
+        });
         counters.published += report.published;
         counters.publishFailures += report.failures.length;
         return { batchItemFailures: report.batchItemFailures };
       }),
-    applier: (event) => iam.as('applier', () => applyOne(event)),
-    lagMonitor: () =>
+    ),
+    applier: counted('applier', (event: EventBridgeEvent) => iam.as('applier', () => applyOne(event))),
+    lagMonitor: counted('lag-monitor', () =>
       iam.as('lag-monitor', () =>
         runLagMonitorTick({
           region,
@@ -160,10 +217,24 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
           clock: stores.clock,
           heartbeats: stores.heartbeats,
           watermarks: stores.watermarks,
+          metrics: localReplicationMetrics(deps.metrics, 'multiactive-lag-monitor'),
           holds: stores.holds,
         }),
       ),
-    runbook: (request: RunbookTaskRequest) => iam.as('runbook', () => deps.runbook(request)),
+    ),
+    runbook: counted('runbook', (request: RunbookTaskRequest) =>
+      iam.as('runbook', () => deps.runbook(request)),
+    ),
+    watchdog: counted('watchdog', () =>
+      iam.as('watchdog', async () => {
+        const ends = Date.now() + watchdog.windowMs;
+        const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
+          intervalMs: watchdog.intervalMs,
+          remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
+        });
+        return { ticks };
+      }),
+    ),
     counters,
   };
 

@@ -1,10 +1,11 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../api/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
 import { dynamoQuorumPeer } from '../../commands/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { ControlReplica } from '../../ownership/index.ts';
 import { ReplicationWatermarks } from '../../replication/index.ts';
-import { FetchPeerTransport } from '../../routing/index.ts';
+import { AuthenticatedPeerTransport, FetchPeerTransport } from '../../routing/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import type { RegionStores } from './region-stores.ts';
@@ -34,6 +35,8 @@ export interface RegionRoutingOptions {
   readonly wan: WanNetwork;
   readonly clients: LocalClients;
   readonly stores: RegionStores;
+  /** The environment's internal key: forwarded requests carry peer tokens signed with it. */
+  readonly internalKey: InternalKey;
   /** The region's wall clock (skewable): leases, `activeFrom` and replication lag read it. */
   readonly now: () => number;
 }
@@ -81,14 +84,20 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
         tables,
       });
     }),
-    transport: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
+    // Signed as in Lambda (a peer token for the peer's internal route), then across the WAN.
+    transport: new AuthenticatedPeerTransport({
+      inner: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
+      key: options.internalKey,
+      env: topology.name,
+      region: self.name,
+    }),
     endpoints,
     lag: watermarks,
     watermarks,
     fencing: timing.fencing,
     controlCallTimeoutMs: 2_000,
-    // The GTM probes /health every healthIntervalMs: a drain shows by the next probe or so.
-    trafficRefreshMs: Math.min(timing.healthIntervalMs, 5_000),
+    // The GTM probes /health every health-check interval: a drain shows by the next probe or so.
+    trafficRefreshMs: Math.min(topology.gtm.healthCheck.intervalSeconds * 1_000 * timing.awsTimeScale, 5_000),
     now: options.now,
   });
 }

@@ -8,9 +8,12 @@ export interface SandboxTiming {
   readonly streamPollMs: number;
   /** Heartbeat / lag-monitor tick. */
   readonly heartbeatIntervalMs: number;
-  /** GTM health-check interval and failure threshold. */
-  readonly healthIntervalMs: number;
-  readonly healthFailureThreshold: number;
+  /**
+   * Multiplies the AWS timers the sandbox takes from the templates and the topology, all by the same
+   * factor: the Route 53 health checks' interval (their failure threshold is kept), the CloudWatch alarms'
+   * periods, and the watchdog's schedule and tick (its failure threshold is kept). 1 = as on AWS.
+   */
+  readonly awsTimeScale: number;
   /** First retry delay and cap of bus deliveries (EventBridge's backoff curve, compressed). */
   readonly busRetryBaseMs: number;
   readonly busRetryMaxMs: number;
@@ -31,14 +34,13 @@ export interface SandboxTiming {
   readonly waitScale: number;
 }
 
-/** Timers close to AWS's: 10 s health checks (threshold 3), heartbeats every 5 s, real RTTs. */
+/** AWS's timers: health checks, alarms and watchdog as synthesized, heartbeats every 5 s, real RTTs. */
 export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
   return {
     wanTimeScale: 1,
     streamPollMs: 250,
     heartbeatIntervalMs,
-    healthIntervalMs: 10_000,
-    healthFailureThreshold: 3,
+    awsTimeScale: 1,
     busRetryBaseMs: 1_000,
     busRetryMaxMs: 60_000,
     fencing: FENCING_DEFAULTS,
@@ -46,14 +48,16 @@ export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
   };
 }
 
-/** `--fast`: the same shape of behaviour in a fraction of the time (WAN at 1/4, health every 500 ms). */
+/**
+ * `--fast`: the same shape of behaviour in a fraction of the time: WAN at 1/4, and every AWS detection
+ * timer at 1/10 (Route 53 checks every second, alarm periods of 6 s, watchdog ticks every 500 ms).
+ */
 export function fastTiming(): SandboxTiming {
   return {
     wanTimeScale: 0.25,
     streamPollMs: 100,
     heartbeatIntervalMs: 500,
-    healthIntervalMs: 500,
-    healthFailureThreshold: 3,
+    awsTimeScale: 0.1,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
     // Hold after a move: 3.2 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at

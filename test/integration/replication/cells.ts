@@ -1,4 +1,5 @@
 import { account, activity, type ProfileState, profile } from '../../../events/index.ts';
+import type { InternalKey } from '../../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandRequest, executeCommand } from '../../../lib/commands/index.ts';
 import { parseTopology, type Topology, type TopologyInput } from '../../../lib/config/index.ts';
@@ -74,6 +75,8 @@ export interface CellOptions {
   readonly now?: () => Date;
   /** Other cells, for the origin reader (looked up lazily). */
   readonly peers?: () => readonly Cell[];
+  /** The environment's internal key: the applier then refuses events not signed with it. */
+  readonly eventKey?: InternalKey;
 }
 
 export async function makeCell(region: string, options: CellOptions = {}): Promise<Cell> {
@@ -114,6 +117,7 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
     notifier,
     originReader,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.eventKey ? { eventKey: options.eventKey } : {}),
   });
   const commandDeps = { registry, events, states, clock, region, partitions: topology.partitions };
   return {

@@ -1,13 +1,22 @@
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-dynamodb-streams';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { staticInternalKey } from '../../../lib/auth/index.ts';
 import { loadTopology, parseTopology } from '../../../lib/config/index.ts';
 import type { CfnTemplate } from '../../../lib/sandbox/cdk/templates.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
-import { type DeployedTemplate, IamEnforcement, runAs } from '../../../lib/sandbox/iam/index.ts';
+import {
+  type DeployedTemplate,
+  IamEnforcement,
+  runAs,
+  startExecutionCall,
+} from '../../../lib/sandbox/iam/index.ts';
+import { functionIam } from '../../../lib/sandbox/platform/function-iam.ts';
+import { readinessCalls } from '../../../lib/sandbox/platform/scheduled-readiness.ts';
 import { EventStore } from '../../../lib/store/index.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
+import { READINESS_OPERATIONS } from '../../support/readiness.ts';
 import { synthesizeEnvironment } from '../../support/templates.ts';
 
 const REGION = 'us-east-1';
@@ -127,5 +136,88 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
     await store.loadStream('account', 'nobody');
     expect(iam.report()).toMatchObject({ checked: 0, denied: 0, unattributed: 1 });
     expect(iam.usageRows()[0]).toMatchObject({ caller: 'sandbox', operation: 'dynamodb:Query' });
+  });
+
+  it("reads the internal key as the publisher's role, and refuses it once GetSecretValue is removed", async () => {
+    const roleName = `multiactive-${region.env}-${REGION}-publisher`;
+    const replica = `arn:aws:secretsmanager:${REGION}:111111111111:secret:multiactive-${region.env}-internal-key-??????`;
+    const key = staticInternalKey(new Uint8Array(32).fill(7));
+    const granted = IamEnforcement.fromTemplates(deployed);
+    const read = functionIam(granted, REGION, region.env);
+    expect(await read.as('publisher', () => read.internalKey(key)())).toHaveLength(32);
+    expect(granted.report()).toMatchObject({ checked: 1, denied: 0 });
+    // The watchdog holds no key: it signs nothing.
+    await expect(read.as('watchdog', () => read.internalKey(key)())).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+
+    const removed = IamEnforcement.fromTemplates(
+      withoutGrant(roleName, 'secretsmanager:GetSecretValue', replica),
+    );
+    const refused = functionIam(removed, REGION, region.env);
+    await expect(refused.as('publisher', () => refused.internalKey(key)())).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(
+        `not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:${REGION}:111111111111:secret:multiactive-${region.env}-internal-key-Sandbx`,
+      ),
+    });
+    expect(removed.report().denials[0]).toMatchObject({
+      caller: `${REGION}/publisher`,
+      operation: 'secretsmanager:GetSecretValue',
+    });
+  });
+
+  it("lets the watchdog start its region's Failover, and refuses it once StartExecution is removed", async () => {
+    const roleName = `multiactive-${region.env}-${REGION}-watchdog`;
+    const failover = `arn:aws:states:${REGION}:111111111111:stateMachine:multiactive-${region.env}-Failover`;
+    const granted = IamEnforcement.fromTemplates(deployed);
+    const watchdog = granted.functionCaller(REGION, region.env, 'watchdog');
+    await granted.require(watchdog, startExecutionCall(failover), 0);
+    const removed = IamEnforcement.fromTemplates(withoutGrant(roleName, 'states:StartExecution', failover));
+    await expect(
+      removed.require(
+        removed.functionCaller(REGION, region.env, 'watchdog'),
+        startExecutionCall(failover),
+        0,
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(removed.report()).toMatchObject({ checked: 1, denied: 1 });
+  });
+
+  it('lets the readiness function make every call of its evaluation, and refuses one once its grant is removed', async () => {
+    const topology = parseTopology({ ...loadTopology('dev'), name: region.env });
+    const templates = Object.fromEntries(deployed.map((d) => [d.env.stackName!, d.template]));
+    const env = (r: string) => ({ region: r, account: topology.account });
+    const { calls } = readinessCalls({ topology, region: REGION, templates, env });
+    const granted = IamEnforcement.fromTemplates(deployed);
+    const readiness = granted.functionCaller(REGION, region.env, 'readiness');
+    for (const call of calls) await granted.require(readiness, call, 0);
+    expect(granted.report()).toMatchObject({ checked: calls.length, denied: 0 });
+    expect(new Set(calls.map((c) => c.operation))).toEqual(new Set(READINESS_OPERATIONS));
+    // Another environment's stacks are not this function's to read.
+    const foreign = calls.find((c) => c.operation === 'cloudformation:DescribeStacks')!;
+    const other = foreign.requests[0]!.resource.replace(`multiactive-${region.env}-`, 'multiactive-other-');
+    await expect(
+      granted.require(readiness, { ...foreign, requests: [{ ...foreign.requests[0]!, resource: other }] }, 0),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+
+    const stack = `arn:aws:cloudformation:eu-west-1:111111111111:stack/multiactive-${region.env}-eu-west-1/*`;
+    const removed = IamEnforcement.fromTemplates(
+      withoutGrant(`multiactive-${region.env}-${REGION}-readiness`, 'cloudformation:DescribeStacks', stack),
+    );
+    const caller = removed.functionCaller(REGION, region.env, 'readiness');
+    const refused: string[] = [];
+    for (const call of calls) {
+      await removed
+        .require(caller, call, 0)
+        .catch((error: Error) => refused.push(`${error.name} ${call.requests[0]!.resource}`));
+    }
+    // The statement that named that stack named every cell's: each DescribeStacks is refused, nothing else.
+    expect(refused).toEqual(
+      ['us-east-1', 'eu-west-1', 'ap-southeast-1'].map(
+        (r) =>
+          `AccessDeniedException arn:aws:cloudformation:${r}:111111111111:stack/multiactive-${region.env}-${r}/sandbox`,
+      ),
+    );
   });
 });

@@ -109,7 +109,7 @@ describe('IAM over the synthesized templates (iam-simulate)', () => {
     expect(decision.message).toContain('assumed-role/multiactive-dev-eu-west-1-api/api');
   });
 
-  it("lets a peer's forwarding role put on this bus, and the health rule's role put on its stand-in's bus", async () => {
+  it("lets a peer's forwarding role put on this bus, and nothing on failure detection put on any bus", async () => {
     const forward: Caller = {
       kind: 'role',
       roleArn: `arn:aws:iam::${DEV}:role/multiactive-dev-us-east-1-to-eu-west-1`,
@@ -118,11 +118,117 @@ describe('IAM over the synthesized templates (iam-simulate)', () => {
     };
     expect(await allowed(dev, forward, 'events:PutEvents', busArn(DEV, 'eu-west-1', 'dev'))).toBe(true);
     expect(await allowed(dev, forward, 'events:PutEvents', busArn(DEV, 'ap-southeast-1', 'dev'))).toBe(false);
-    const health: Caller = {
-      ...forward,
-      roleArn: `arn:aws:iam::${DEV}:role/multiactive-dev-global-health-ap-southeast-1`,
-    };
-    expect(await allowed(dev, health, 'events:PutEvents', busArn(DEV, 'eu-west-1', 'dev'))).toBe(true);
+    for (const fn of ['watchdog', 'health'])
+      expect(
+        await allowed(
+          dev,
+          role(DEV, 'dev', 'us-east-1', fn),
+          'events:PutEvents',
+          busArn(DEV, 'eu-west-1', 'dev'),
+        ),
+      ).toBe(false);
+  });
+
+  it("lets the watchdog start its own region's Failover and no other runbook or region's", async () => {
+    const watchdog = role(DEV, 'dev', 'eu-west-1', 'watchdog');
+    const machine = (region: string, name: string) =>
+      `arn:aws:states:${region}:${DEV}:stateMachine:multiactive-dev-${name}`;
+    expect(await allowed(dev, watchdog, 'states:StartExecution', machine('eu-west-1', 'Failover'))).toBe(
+      true,
+    );
+    expect(await allowed(dev, watchdog, 'states:StartExecution', machine('us-east-1', 'Failover'))).toBe(
+      false,
+    );
+    expect(await allowed(dev, watchdog, 'states:StartExecution', machine('eu-west-1', 'Switchover'))).toBe(
+      false,
+    );
+    expect(
+      await allowed(
+        dev,
+        role(DEV, 'dev', 'eu-west-1', 'api'),
+        'states:StartExecution',
+        machine('eu-west-1', 'Failover'),
+      ),
+    ).toBe(false);
+  });
+
+  it('lets the health function write only its store probe, the watchdog only control tables', async () => {
+    const control = (region: string) => tableArn(DEV, region, 'multiactive-dev-control');
+    const health = role(DEV, 'dev', 'eu-west-1', 'health');
+    expect(await allowed(dev, health, 'dynamodb:UpdateItem', control('eu-west-1'))).toBe(true);
+    expect(await allowed(dev, health, 'dynamodb:UpdateItem', control('us-east-1'))).toBe(false);
+    expect(await allowed(dev, health, 'dynamodb:GetItem', control('us-east-1'))).toBe(true);
+    expect(
+      await allowed(dev, health, 'dynamodb:PutItem', tableArn(DEV, 'eu-west-1', 'multiactive-dev-events')),
+    ).toBe(false);
+    const watchdog = role(DEV, 'dev', 'eu-west-1', 'watchdog');
+    expect(await allowed(dev, watchdog, 'dynamodb:PutItem', control('us-east-1'))).toBe(true);
+    expect(
+      await allowed(
+        dev,
+        watchdog,
+        'dynamodb:PutItem',
+        tableArn(DEV, 'eu-west-1', 'multiactive-dev-replication'),
+      ),
+    ).toBe(false);
+  });
+
+  it("lets the signers and checkers read their own region's replica of the internal key, nobody else", async () => {
+    const secret = (region: string) =>
+      `arn:aws:secretsmanager:${region}:${DEV}:secret:multiactive-dev-internal-key-Ab12Cd`;
+    for (const fn of ['api', 'publisher', 'applier', 'runbook']) {
+      const caller = role(DEV, 'dev', 'eu-west-1', fn);
+      expect(await allowed(dev, caller, 'secretsmanager:GetSecretValue', secret('eu-west-1')), fn).toBe(true);
+      expect(await allowed(dev, caller, 'secretsmanager:GetSecretValue', secret('us-east-1')), fn).toBe(
+        false,
+      );
+    }
+    for (const fn of ['health', 'watchdog', 'lag-monitor'])
+      expect(
+        await allowed(
+          dev,
+          role(DEV, 'dev', 'eu-west-1', fn),
+          'secretsmanager:GetSecretValue',
+          secret('eu-west-1'),
+        ),
+        fn,
+      ).toBe(false);
+    // The grant names the secret's six-character suffix, not any name that starts the same.
+    const other = `arn:aws:secretsmanager:eu-west-1:${DEV}:secret:multiactive-dev-internal-key-rotated-Ab12Cd`;
+    expect(
+      await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'api'), 'secretsmanager:GetSecretValue', other),
+    ).toBe(false);
+  });
+
+  it("lets API Gateway invoke each route's function for that route only, and the schedule the watchdog", async () => {
+    const fn = (name: string) => `arn:aws:lambda:eu-west-1:${DEV}:function:multiactive-dev-${name}`;
+    const route = (method: string, path: string): Caller => ({
+      kind: 'service',
+      service: 'apigateway.amazonaws.com',
+      sourceArn: `arn:aws:execute-api:eu-west-1:${DEV}:multiactive-dev-api/$default/${method}${path}`,
+      label: path,
+    });
+    expect(await allowed(dev, route('GET', '/health'), 'lambda:InvokeFunction', fn('health'))).toBe(true);
+    expect(await allowed(dev, route('POST', '/v1/{proxy+}'), 'lambda:InvokeFunction', fn('api'))).toBe(true);
+    expect(await allowed(dev, route('POST', '/internal/{proxy+}'), 'lambda:InvokeFunction', fn('api'))).toBe(
+      true,
+    );
+    expect(await allowed(dev, route('POST', '/v1/{proxy+}'), 'lambda:InvokeFunction', fn('health'))).toBe(
+      false,
+    );
+    expect(await allowed(dev, route('GET', '/health'), 'lambda:InvokeFunction', fn('api'))).toBe(false);
+    const schedule = (rule: string): Caller => ({
+      kind: 'service',
+      service: 'events.amazonaws.com',
+      sourceArn: `arn:aws:events:eu-west-1:${DEV}:rule/${rule}`,
+      label: rule,
+    });
+    expect(
+      await allowed(dev, schedule('multiactive-dev-watchdog'), 'lambda:InvokeFunction', fn('watchdog')),
+    ).toBe(true);
+    expect(await allowed(dev, schedule('someone-elses-rule'), 'lambda:InvokeFunction', fn('watchdog'))).toBe(
+      false,
+    );
   });
 
   it('lets EventBridge invoke the applier for the apply rule only (the function resource policy)', async () => {

@@ -13,6 +13,8 @@ export interface ScheduledTarget {
   readonly run: () => Promise<unknown>;
   /** False while the target's region is down: the invocation is skipped, as it would not happen. */
   readonly active: () => boolean;
+  /** Whether the first run is at once (default) or one period after the start. */
+  readonly atOnce?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export class ScheduledTargets {
         this.running.add(run);
         void run.finally(() => this.running.delete(run));
       };
-      fire();
+      if (target.atOnce ?? true) fire();
       this.timers.push(setInterval(fire, target.periodMs));
     }
   }

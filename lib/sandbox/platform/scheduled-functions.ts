@@ -44,9 +44,6 @@ export function scheduledTargetsOf(
           return invoke();
         },
         active: () => !region.isDown,
-        // Only the watchdog runs at once; the others' first run comes one period after the sandbox starts,
-        // not in the middle of its start-up.
-        atOnce: short === 'watchdog',
       });
     }
   }

@@ -13,8 +13,6 @@ export interface ScheduledTarget {
   readonly run: () => Promise<unknown>;
   /** False while the target's region is down: the invocation is skipped, as it would not happen. */
   readonly active: () => boolean;
-  /** Whether the first run is at once (default) or one period after the start. */
-  readonly atOnce?: boolean;
 }
 
 /**
@@ -38,7 +36,7 @@ export class ScheduledTargets {
         this.running.add(run);
         void run.finally(() => this.running.delete(run));
       };
-      if (target.atOnce ?? true) fire();
+      fire();
       this.timers.push(setInterval(fire, target.periodMs));
     }
   }

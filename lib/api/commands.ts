@@ -58,7 +58,9 @@ export function createCommandRunner(deps: CommandDeps, persistenceStore?: BasePe
     const request: CommandRequest = {
       ...target,
       command: { type: body.type, payload: body.payload },
-      ...(body.idempotencyKey ? { causationId: body.idempotencyKey } : {}),
+      ...(body.idempotencyKey
+        ? { causationId: body.idempotencyKey, idempotencyKey: body.idempotencyKey }
+        : {}),
     };
     if (!body.idempotencyKey || !idempotent) return runCommand(deps, request);
     config.registerLambdaContext(context);

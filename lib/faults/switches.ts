@@ -23,6 +23,8 @@ export const BUG_SWITCHES = {
     "Failover's collection takes a holder's copy marker for its log head (a retired branch leaves it stale)",
   'stored-copy-unmarked':
     'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
+  'retry-rewrites':
+    'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -25,6 +25,11 @@ export interface StateRecord {
   /** True while a manual conflict is open: the state shows the last common value. */
   readonly frozen: boolean;
   readonly updatedAt: string;
+  /**
+   * Core: the causationIds of the last commands folded, oldest first (at most RECENT_CAUSES). A retry of
+   * a write whose outcome was unknown (503 after its append) finds it here instead of writing it twice.
+   */
+  readonly causes?: readonly string[];
 }
 
 export interface StateStoreOptions {

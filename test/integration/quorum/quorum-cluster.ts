@@ -23,7 +23,13 @@ import {
   type RunbookDeps,
 } from '../../../lib/runbooks/index.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
-import { createTables, EventStore, StateStore, tableNames } from '../../../lib/store/index.ts';
+import {
+  AppendTimeoutError,
+  createTables,
+  EventStore,
+  StateStore,
+  tableNames,
+} from '../../../lib/store/index.ts';
 import { type RegionSnapshot, readSnapshot } from '../../../lib/verify/index.ts';
 import { httpEvent, lambdaContext } from '../../support/http.ts';
 
@@ -119,6 +125,8 @@ export interface QuorumRegion {
   readonly multi: ReturnType<typeof multiRegionDeps>;
   /** Fails the next local core append of this region once (the write's outcome is then unknown). */
   failNextAppend: boolean;
+  /** Makes the next local core append land but its answer time out (AppendTimeoutError, outcome unknown). */
+  loseNextAnswer: boolean;
   post(
     type: string,
     id: string,
@@ -207,6 +215,7 @@ export async function startQuorumCluster(
       watermarks,
       multi,
       failNextAppend: false,
+      loseNextAnswer: false,
       apply: createApplier({
         region: name,
         topology,
@@ -229,7 +238,12 @@ export async function startQuorumCluster(
         region.failNextAppend = false;
         throw Object.assign(new Error('injected: the local append failed'), { name: 'InternalServerError' });
       }
-      return events.appendEvents(batch, options);
+      const appended = await events.appendEvents(batch, options);
+      if (options.tier === 'core' && region.loseNextAnswer) {
+        region.loseNextAnswer = false;
+        throw new AppendTimeoutError(batch[0]!.aggregateId, options.timeoutMs ?? 0);
+      }
+      return appended;
     };
     const handler = createApiHandler({
       registry,

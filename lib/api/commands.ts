@@ -62,6 +62,11 @@ export function createCommandRunner(deps: CommandDeps, persistenceStore?: BasePe
       ...target,
       command: { type: body.type, payload: body.payload },
       ...(causationId ? { causationId } : {}),
+      // A retry of a write whose outcome was unknown finds it by its key; a saga step's events name its
+      // saga instead (its steps are idempotent by the saga's own id).
+      ...(body.idempotencyKey && causationId === body.idempotencyKey
+        ? { idempotencyKey: body.idempotencyKey }
+        : {}),
     };
     if (!body.idempotencyKey || !idempotent) return runCommand(deps, request);
     config.registerLambdaContext(context);

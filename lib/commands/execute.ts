@@ -57,6 +57,12 @@ export interface CommandRequest {
   readonly command: { readonly type: string; readonly payload?: unknown };
   readonly correlationId?: string;
   readonly causationId?: string;
+  /**
+   * The client's idempotency key (also the events' causationId). A core command whose key names a write
+   * the aggregate's log already holds (its row's `causes`) answers with that write instead of writing
+   * again: the retry of a 503 whose append had landed.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** Where a write landed: enough for a reader elsewhere to tell whether it holds it. */
@@ -90,6 +96,19 @@ export function emptyRecord(aggregate: AnyAggregate, aggregateId: string): State
   };
 }
 
+/**
+ * How many recent commands a core row remembers by cause: a retry with the same idempotency key finds its
+ * landed write while fewer than this many other commands were written to the aggregate since.
+ */
+export const RECENT_CAUSES = 16;
+
+/** The row's recent causes with `cause` last (a command of several events counts once). */
+function withCause(causes: readonly string[] | undefined, cause: string): readonly string[] {
+  const known = causes ?? [];
+  if (known[known.length - 1] === cause) return known;
+  return [...known, cause].slice(-RECENT_CAUSES);
+}
+
 /** Folds events (already in log order) on top of a projection row. */
 export function foldRecord(
   aggregate: AnyAggregate,
@@ -98,15 +117,17 @@ export function foldRecord(
 ): StateRecord {
   let state = JSON.parse(record.state) as unknown;
   let next = record;
+  const core = aggregate.tier === 'core';
   for (const event of events) {
     state = aggregate.evolve(state, upcastEvent(aggregate, event));
     next = {
       ...next,
       version: next.version + 1,
-      seq: aggregate.tier === 'core' ? event.seq : 0,
+      seq: core ? event.seq : 0,
       head: event.hlc,
       vv: event.vv,
       lastSortKey: eventSortKey(aggregate.tier, event),
+      ...(core ? { causes: withCause(next.causes, event.causationId) } : {}),
     };
   }
   const { dueKey: _key, dueAt: _at, ...folded } = next;
@@ -142,6 +163,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       const early = aggregate.tier === 'core' && !bugEnabled('unfenced-refusal');
       const fence = early ? await fenceFor(deps, aggregate, request) : undefined;
       const record = await currentRecord(deps, aggregate, request.aggregateId);
+      if (landedBefore(record, request)) return await answerLanded(deps, { aggregate, request }, fence);
       if (record.frozen) {
         fence?.reconfirm?.();
         throw new AggregateFrozenError(aggregate.name, request.aggregateId);
@@ -169,6 +191,35 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
     }
   }
   throw new ContentionError(request.aggregateId, maxAttempts, { cause: lastError });
+}
+
+/** A core command whose idempotency key names a write the row has folded (a retry of an unknown outcome). */
+function landedBefore(record: StateRecord, request: CommandRequest): boolean {
+  if (!request.idempotencyKey || bugEnabled('retry-rewrites')) return false;
+  return record.causes?.includes(request.idempotencyKey) ?? false;
+}
+
+/**
+ * The answer to a retry whose write is already in the log: that write's events and the state right after
+ * them, given (like a refusal) only while the home's lease holds, and under `core.ack: quorum` only once a
+ * majority holds them, exactly as the first attempt would have answered had it not timed out.
+ */
+async function answerLanded(
+  deps: CommandDeps,
+  input: { aggregate: AnyAggregate; request: CommandRequest },
+  fence: CoreWriteFence | undefined,
+): Promise<CommandResult> {
+  const { aggregate, request } = input;
+  const empty = emptyRecord(aggregate, request.aggregateId);
+  const log = chainedRun(empty, await deps.events.loadStream(aggregate.name, request.aggregateId));
+  const last = log.findLastIndex((e) => e.causationId === request.idempotencyKey);
+  const events = log.slice(0, last + 1).filter((e) => e.causationId === request.idempotencyKey);
+  // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
+  if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
+  const after = foldRecord(aggregate, empty, log.slice(0, last + 1));
+  fence?.reconfirm?.();
+  await deps.replicateBeforeAck?.(events, fence);
+  return resultOf(aggregate, events, after);
 }
 
 /**
@@ -297,6 +348,11 @@ async function appendDecided(
       ],
     });
   }
+  return resultOf(aggregate, envelopes, next);
+}
+
+/** A command's result: its events, the row after them, and the token that names the write. */
+function resultOf(aggregate: AnyAggregate, envelopes: EventEnvelope[], next: StateRecord): CommandResult {
   const last = envelopes[envelopes.length - 1]!;
   return {
     events: envelopes,

@@ -27,6 +27,8 @@ export const BUG_SWITCHES = {
     'a saga Confirm step runs again when retried or duplicated (the example bank credits a transfer twice)',
   'noop-skips-quorum-copy':
     'a core command decided as a no-op under quorum ack answers without copying the head it decided on to a majority',
+  'retry-rewrites':
+    'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -31,6 +31,11 @@ export interface StateRecord {
    */
   readonly dueKey?: string;
   readonly dueAt?: number;
+  /**
+   * Core: the causationIds of the last commands folded, oldest first (at most RECENT_CAUSES). A retry of
+   * a write whose outcome was unknown (503 after its append) finds it here instead of writing it twice.
+   */
+  readonly causes?: readonly string[];
 }
 
 export interface StateStoreOptions {

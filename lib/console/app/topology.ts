@@ -23,7 +23,7 @@ export function Topology(props: { status: Status; colourOf: (r: string) => strin
           <div class="meta">sync breaker ${r.degradedPeers.length ? html`<span class="badge warn">open: ${r.degradedPeers.join(', ')}</span>` : 'closed'}
             · service ${openService.length ? html`<span class="badge warn">${openService.join(', ')}</span>` : 'closed'}</div>
           <div class="meta">applied ${r.counters.applied ?? 0} · conflicts ${r.counters.conflictsDetected ?? 0}</div>
-          <${ScheduledReadiness} readiness=${r.readiness} />
+          <${ScheduledReadiness} readiness=${r.readiness} down=${r.down} />
         </div>`;
       })}
     </div>
@@ -42,16 +42,20 @@ export function Topology(props: { status: Status; colourOf: (r: string) => strin
 }
 
 /** What the region's readiness function said last (every minute) and its alarm's state. */
-function ScheduledReadiness(props: { readiness: RegionStatus['readiness'] }) {
+function ScheduledReadiness(props: { readiness: RegionStatus['readiness']; down: boolean }) {
   const r = props.readiness;
-  if (!r || r.ready === undefined)
-    return html`<div class="meta">scheduled readiness: not evaluated yet</div>`;
-  const alarm = r.alarm ?? 'INSUFFICIENT_DATA';
+  const alarm = r?.alarm ?? 'INSUFFICIENT_DATA';
   const tone = alarm === 'ALARM' ? 'bad' : alarm === 'OK' ? 'ok' : 'muted';
-  return html`<div class="meta scheduled-readiness" data-ready=${String(r.ready)} data-alarm=${alarm}
-      title=${r.failing?.length ? `failing: ${r.failing.join(', ')}` : 'every check passed'}>
-      scheduled readiness <span class=${`badge ${r.ready ? 'ok' : 'bad'}`}>${r.ready ? 'ready' : `NOT READY${r.failing?.length ? `: ${r.failing.join(', ')}` : ''}`}</span>
-      · alarm <span class=${`badge ${tone}`}>${alarm}</span></div>`;
+  // A region that is down runs no evaluation: its last one says nothing about now.
+  const verdict = props.down
+    ? html`<span class="badge muted">not running</span>`
+    : r?.ready === undefined
+      ? html`<span class="badge muted">not yet</span>`
+      : html`<span class=${`badge ${r.ready ? 'ok' : 'bad'}`}>${r.ready ? 'ready' : 'NOT READY'}</span>`;
+  const failing = !props.down && r?.ready === false && r.failing?.length ? r.failing.join(', ') : undefined;
+  return html`<div class="meta scheduled-readiness" data-ready=${String(props.down ? undefined : r?.ready)} data-alarm=${alarm}>
+      readiness ${verdict} <span class=${`badge ${tone}`}>alarm ${alarm}</span>
+      ${failing ? html`<div>failing: ${failing}</div>` : null}</div>`;
 }
 
 /** Live lag chart (p50 solid, p99 dashed) over the last five minutes. */

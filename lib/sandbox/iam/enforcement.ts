@@ -140,6 +140,10 @@ export class IamEnforcement {
         { action: 'states:StartExecution', resource: arn('states', 'stateMachine:warm-up') },
         { action: 'sqs:SendMessage', resource: arn('sqs', 'warm-up') },
         { action: 'secretsmanager:GetSecretValue', resource: arn('secretsmanager', 'secret:warm-up-Sandbx') },
+        // The readiness function's reads (lib/ops/aws-readiness.ts).
+        { action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/warm-up/id') },
+        { action: 'cloudwatch:DescribeAlarms', resource: arn('cloudwatch', 'alarm:warm-up') },
+        { action: 'route53:GetHealthCheckStatus', resource: 'arn:aws:route53:::healthcheck/warm-up' },
       ].map((request) => this.authorizer.decide(caller, request)),
     );
   }

@@ -4,7 +4,7 @@ import {
   type ReadinessAuthorization,
   readinessAuthorizations,
 } from '../../ops/aws-readiness.ts';
-import type { ReadinessReport } from '../../ops/readiness.ts';
+import type { ReadinessReport, ReadinessSnapshot } from '../../ops/readiness.ts';
 import {
   evaluateOnSchedule,
   READINESS_METRIC,
@@ -85,6 +85,23 @@ export function readinessCalls(input: {
   return { names, calls: readinessAuthorizations(topology, names, deployed).map(callOf) };
 }
 
+/**
+ * The sandbox's answers, shared by the regions' evaluations of one tick: in AWS each region reads the
+ * APIs itself, here every region would read the same local state (the control tables of all regions
+ * each time), which on a loaded machine slows the APIs the sandbox serves beside it. The regions' schedules
+ * start together, so their runs of one tick are well within SHARED_FOR_MS of each other.
+ */
+const SHARED_FOR_MS = 1_000;
+const shared = new WeakMap<Sandbox, { at: number; snapshot: Promise<ReadinessSnapshot> }>();
+
+function sharedSnapshot(sandbox: Sandbox, freshMs: number): Promise<ReadinessSnapshot> {
+  const kept = shared.get(sandbox);
+  if (kept && Date.now() - kept.at < freshMs) return kept.snapshot;
+  const snapshot = asSandbox(() => sandboxReadinessSnapshot(sandbox));
+  shared.set(sandbox, { at: Date.now(), snapshot });
+  return snapshot;
+}
+
 /** The Readiness metric as the function's EMF would put it, in its own region's CloudWatch. */
 function localReadinessMetrics(
   metrics: LocalMetrics,
@@ -123,7 +140,7 @@ export function sandboxReadinessTarget(input: {
       const caller = currentCaller();
       for (const call of calls) await sandbox.iam.require(caller, call, 0);
       const report = await evaluateOnSchedule({
-        snapshot: () => asSandbox(() => sandboxReadinessSnapshot(sandbox)),
+        snapshot: () => sharedSnapshot(sandbox, SHARED_FOR_MS),
         metrics,
       });
       input.onReport(region.name, report);

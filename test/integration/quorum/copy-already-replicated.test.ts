@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { withBug } from '../../../lib/faults/index.ts';
-import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
 import {
   afterNextLocalAppend,
+  payloads,
   type QuorumCluster,
   REGIONS_3,
-  runTasks,
-  sleep,
+  runFailover,
   startQuorumCluster,
+  untilWritable,
 } from './quorum-cluster.ts';
 
 const HOME = 'us-east-1';
@@ -48,8 +48,7 @@ async function scenario(options: { sealFirst: boolean; delivered: 'applier' | 'a
     if (options.delivered === 'append' && region === HOLDER) await appendUnmarked(cluster, HOLDER, id, 0);
     else await cluster.replicate(HOME, region, 'account', id);
   cluster.links.cut(HOME, NEW_HOME);
-  const run = createRunbookDispatcher(cluster.runbookDeps(NEW_HOME));
-  const failover = () => runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: HOME, trigger: 'test' });
+  const failover = () => runFailover(cluster, NEW_HOME, HOME);
   let state: Record<string, unknown> | undefined;
   afterNextLocalAppend(cluster, HOME, async () => {
     // The bus delivers the home's new event to HOLDER's applier before the copy gets there.
@@ -64,8 +63,7 @@ async function scenario(options: { sealFirst: boolean; delivered: 'applier' | 'a
   const acked = await client.send(HOME, 'deposit', id, 10);
   cluster.links.isolate(HOME);
   state ??= await failover();
-  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+  await untilWritable(state);
   cluster.links.heal();
   cluster.links.isolate(HOME);
   const after = await client.send(NEW_HOME, 'deposit', id, 5);
@@ -73,8 +71,6 @@ async function scenario(options: { sealFirst: boolean; delivered: 'applier' | 'a
   const anomalies = await quiesceAndCheck(cluster, client, { survivors, ids: [id] });
   return { acked, after, log, anomalies };
 }
-
-const payloads = (log: ReadonlyArray<{ payload: unknown }>) => log.map((e) => e.payload);
 
 describe('quorum ack: a copy that finds its event already replicated', { timeout: 120_000 }, () => {
   it('still marks it for the failover, which collects the acknowledged write', async () => {

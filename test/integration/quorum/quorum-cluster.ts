@@ -17,9 +17,20 @@ import {
   QuarantineStore,
   WatermarkStore,
 } from '../../../lib/replication/index.ts';
-import type { RegionCell, RunbookDeps } from '../../../lib/runbooks/index.ts';
+import {
+  createRunbookDispatcher,
+  type RegionCell,
+  RUNBOOK_TASKS,
+  type RunbookDeps,
+} from '../../../lib/runbooks/index.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
-import { createTables, EventStore, StateStore, tableNames } from '../../../lib/store/index.ts';
+import {
+  AppendTimeoutError,
+  createTables,
+  EventStore,
+  StateStore,
+  tableNames,
+} from '../../../lib/store/index.ts';
 import { type RegionSnapshot, readSnapshot } from '../../../lib/verify/index.ts';
 import { httpEvent, lambdaContext } from '../../support/http.ts';
 
@@ -117,6 +128,8 @@ export interface QuorumRegion {
   readonly commands: CommandDeps;
   /** Fails the next local core append of this region once (the write's outcome is then unknown). */
   failNextAppend: boolean;
+  /** Makes the next local core append land but its answer time out (AppendTimeoutError, outcome unknown). */
+  loseNextAnswer: boolean;
   post(
     type: string,
     id: string,
@@ -205,7 +218,12 @@ export async function startQuorumCluster(
         region.failNextAppend = false;
         throw Object.assign(new Error('injected: the local append failed'), { name: 'InternalServerError' });
       }
-      return events.appendEvents(batch, options);
+      const appended = await events.appendEvents(batch, options);
+      if (options.tier === 'core' && region.loseNextAnswer) {
+        region.loseNextAnswer = false;
+        throw new AppendTimeoutError(batch[0]!.aggregateId, options.timeoutMs ?? 0);
+      }
+      return appended;
     };
     const { fenceCoreWrite, replicateBeforeAck } = multi.api;
     const commands: CommandDeps = {
@@ -227,6 +245,7 @@ export async function startQuorumCluster(
       multi,
       commands,
       failNextAppend: false,
+      loseNextAnswer: false,
       apply: createApplier({
         region: name,
         topology,
@@ -360,4 +379,23 @@ export function afterNextLocalAppend(
     }
     return result;
   };
+}
+
+/** The payloads of a log, in order (what the scenario tests compare). */
+export const payloads = (log: ReadonlyArray<{ payload: unknown }>) => log.map((e) => e.payload);
+
+/** Runs the Failover of `lost` task by task in `from` (as its state machine does); returns the state. */
+export function runFailover(
+  cluster: QuorumCluster,
+  from: string,
+  lost: string,
+): Promise<Record<string, unknown>> {
+  const run = createRunbookDispatcher(cluster.runbookDeps(from));
+  return runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: lost, trigger: 'test' });
+}
+
+/** Waits until a Failover's moved partitions are writable (its `writableFrom`), plus a margin. */
+export async function untilWritable(state: Record<string, unknown>): Promise<void> {
+  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
+  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
 }

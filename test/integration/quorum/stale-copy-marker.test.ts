@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../../events/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
-import { createRunbookDispatcher, RUNBOOK_TASKS, settleCoreAggregate } from '../../../lib/runbooks/index.ts';
+import { settleCoreAggregate } from '../../../lib/runbooks/index.ts';
 import type { RegionCell } from '../../../lib/runbooks/ports.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
 import {
   afterNextLocalAppend,
+  payloads,
   type QuorumCluster,
   REGIONS_3,
-  runTasks,
-  sleep,
+  runFailover,
   startQuorumCluster,
+  untilWritable,
 } from './quorum-cluster.ts';
 
 /**
@@ -29,13 +30,9 @@ const HOME = 'us-east-1';
 const NEW_HOME = 'eu-west-1';
 const HOLDER = 'ap-southeast-1';
 
-const payloads = (log: ReadonlyArray<{ payload: unknown }>) => log.map((e) => e.payload);
-
 async function failover(cluster: QuorumCluster, from: string, lost: string) {
-  const run = createRunbookDispatcher(cluster.runbookDeps(from));
-  const state = await runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: lost, trigger: 'test' });
-  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+  const state = await runFailover(cluster, from, lost);
+  await untilWritable(state);
   return state;
 }
 

@@ -23,6 +23,8 @@ export const BUG_SWITCHES = {
     "Failover's collection takes a holder's copy marker for its log head (a retired branch leaves it stale)",
   'stored-copy-unmarked':
     'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
+  'per-seq-epoch-collection':
+    "Failover's collection picks, at each seq, the event of the higher epoch, not the branch reaching the higher epoch",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -25,6 +25,8 @@ export const BUG_SWITCHES = {
     'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
   'per-seq-epoch-collection':
     "Failover's collection picks, at each seq, the event of the higher epoch, not the branch reaching the higher epoch",
+  'old-epoch-landed-ack':
+    "a retry whose landed write is of an earlier epoch is acknowledged by that write's copies alone",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { withBug } from '../../../lib/faults/index.ts';
 import { AccountClient } from './clients.ts';
-import { REGIONS_3, runFailover, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
+import { payloads, REGIONS_3, runFailover, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 
 const U = 'us-east-1';
 const E = 'eu-west-1';
@@ -20,11 +21,13 @@ const moveTarget = (state: Record<string, unknown>) =>
  *    in E's log only.
  * 3. U is back (Failback pending), E is lost; Failover picks U (e+4); nothing reachable holds X, so U's
  *    chain keeps W.
- * 4. The client retries K at U: `answerLanded` finds W, copies it to P (U + P: a majority) and answers 200.
+ * 4. The client retries K at U: `answerLanded` finds W; it used to copy it to P (U + P: a majority) and answer 200.
  *    (Variant: another client's deposit 7 is written on top of W instead, acknowledged the same way.)
  * 5. E is back, U is lost; Failover picks E. The collection sees X (epoch e+2) at E and W (epoch e) at P
- *    at seq 3: the higher epoch wins, so W (and anything on top of it) is not collected.
- * The acknowledged write must be in the new home's log.
+ *    at seq 3: X's branch reaches the higher epoch, so W is not collected.
+ * An acknowledged write must be in the new home's log. W alone cannot be made to survive by its copies: U
+ * must answer 503 (outcome still unknown), and the client's retry at E then deposits 100 once. (With a
+ * write of e+4 on top of W, that write's branch reaches e+4 and is collected.)
  */
 async function scenario(step4: 'retry K' | 'write on top') {
   const cluster = await startQuorumCluster(REGIONS_3);
@@ -62,6 +65,9 @@ async function scenario(step4: 'retry K' | 'write on top') {
       ? await cluster.regions[U]!.post('account', id, deposit)
       : await cluster.regions[U]!.post('account', id, { type: 'Deposit', payload: { amount: 7 } });
   const ackedIds = (answer.body as { events?: Array<{ eventId: string }> }).events?.map((e) => e.eventId);
+  // With a write of this epoch on top of W, the retry of K is acknowledged through it.
+  const retryOnTop =
+    step4 === 'write on top' ? await cluster.regions[U]!.post('account', id, deposit) : undefined;
   const uLog = await cluster.regions[U]!.events.loadStream('account', id);
   const pLog = await cluster.regions[P]!.events.loadStream('account', id);
 
@@ -72,28 +78,45 @@ async function scenario(step4: 'retry K' | 'write on top') {
   expect(moveTarget(third)).toBe(E);
   await untilWritable(third);
   const eLog = await cluster.regions[E]!.events.loadStream('account', id);
-  const eRow = await cluster.regions[E]!.states.getState('account', id);
-  return { answer, ackedIds, uLog, pLog, eLog, eRow };
+  const retryAtE = step4 === 'retry K' ? await cluster.regions[E]!.post('account', id, deposit) : undefined;
+  const eLogAfter = await cluster.regions[E]!.events.loadStream('account', id);
+  return { answer, ackedIds, retryOnTop, uLog, pLog, eLog, retryAtE, eLogAfter };
 }
 
 describe('review 396700a: an earlier epoch write acknowledged by a later home survives the next failover', {
   timeout: 240_000,
 }, () => {
-  it('keeps the retry of K that U answered 200 with the landed W (epoch e) in the next home', async () => {
-    const { answer, ackedIds, uLog, pLog, eLog, eRow } = await scenario('retry K');
-    expect(answer.status).toBe(200);
-    const w = uLog[2]!;
-    expect([w.payload, ackedIds]).toEqual([{ amount: 100 }, [w.eventId]]);
-    // A majority (U and P) held W when U answered.
-    expect(pLog.map((e) => e.eventId)).toContain(w.eventId);
-    // The answer told the client K was applied: the next home must hold it.
-    expect(eLog.map((e) => e.eventId)).toContain(w.eventId);
-    expect(JSON.parse(eRow!.state)).toMatchObject({ balance: 101 });
+  it('answers the retry of K at U 503 (W is of an earlier epoch); the retry at the next home deposits once', async () => {
+    const { answer, uLog, retryAtE, eLogAfter } = await scenario('retry K');
+    expect(uLog[2]!.payload).toEqual({ amount: 100 });
+    expect([answer.status, (answer.body as { error?: string }).error]).toEqual([503, 'QuorumAckError']);
+    expect([retryAtE!.status, (retryAtE!.body as { state?: unknown }).state]).toEqual([
+      200,
+      expect.objectContaining({ balance: 106 }),
+    ]);
+    expect(payloads(eLogAfter).filter((p) => (p as { amount?: number }).amount === 100)).toHaveLength(1);
   });
 
-  it('keeps a write U acknowledged on top of W in the next home', async () => {
-    const { answer, ackedIds, pLog, eLog } = await scenario('write on top');
+  it('with the bug switch old-epoch-landed-ack, U answers the retry 200 and the next Failover loses W', async () => {
+    const { answer, ackedIds, uLog, pLog, eLog } = await withBug('old-epoch-landed-ack', () =>
+      scenario('retry K'),
+    );
+    const w = uLog[2]!;
+    expect([answer.status, ackedIds]).toEqual([200, [w.eventId]]);
+    // A majority (U and P) held W when U answered, yet the next home does not.
+    expect(pLog.map((e) => e.eventId)).toContain(w.eventId);
+    expect(eLog.map((e) => e.eventId)).not.toContain(w.eventId);
+  });
+
+  it('keeps a write U acknowledged on top of W, and W with it, in the next home', async () => {
+    const { answer, ackedIds, retryOnTop, uLog, pLog, eLog } = await scenario('write on top');
     expect(answer.status).toBe(200);
+    const w = uLog[2]!;
+    expect([retryOnTop!.status, (retryOnTop!.body as { events?: unknown }).events]).toEqual([
+      200,
+      [expect.objectContaining({ eventId: w.eventId })],
+    ]);
+    expect(eLog.map((e) => e.eventId)).toContain(w.eventId);
     expect(pLog.map((e) => e.eventId)).toEqual(expect.arrayContaining(ackedIds ?? ['none']));
     expect(eLog.map((e) => e.eventId)).toEqual(expect.arrayContaining(ackedIds ?? ['none']));
   });

@@ -18,6 +18,8 @@ export interface AccountVerdict {
   readonly infoNoEffect: number;
   /** Ops whose write ended in the manual queue under `ack: local` (left out, counted). */
   readonly orphaned: number;
+  /** Refusals decided on a branch lost with its region under `ack: local` (left out, counted). */
+  readonly refusalsOnLostBranch: number;
 }
 
 /** What the core-tier checker found, per run. */
@@ -69,9 +71,14 @@ function checkFold(key: string, region: RegionSnapshot, log: readonly StoredEven
  * event anywhere never took effect and is left out; so are ops whose write went to the manual queue
  * (ack local) and reads (checked by the read-your-writes checker).
  */
-export function resolveHistory(ops: readonly Operation[], effects: Effects) {
+export function resolveHistory(
+  ops: readonly Operation[],
+  effects: Effects,
+  regionLosses: readonly RegionLoss[] = [],
+) {
   const seqOf = (op: Operation) => effects.happened.get(opKeyOf(op))?.seq;
   const queued = (op: Operation) => effects.queued.has(opKeyOf(op));
+  const onLostBranch = refusedOnLostBranch(effects, regionLosses);
   const acked = ops
     .filter((op) => op.outcome === 'ok' && op.f !== 'read' && !queued(op))
     .map((op) => ({ seq: seqOf(op), completedAt: op.completedAt }))
@@ -80,10 +87,15 @@ export function resolveHistory(ops: readonly Operation[], effects: Effects) {
   let infoTookEffect = 0;
   let infoNoEffect = 0;
   let orphaned = 0;
+  let refusalsOnLostBranch = 0;
   for (const op of ops) {
     if (op.f === 'read') continue;
     if (queued(op)) {
       orphaned++;
+      continue;
+    }
+    if (onLostBranch(op)) {
+      refusalsOnLostBranch++;
       continue;
     }
     if (op.outcome !== 'info') {
@@ -99,7 +111,25 @@ export function resolveHistory(ops: readonly Operation[], effects: Effects) {
     const bound = Math.min(...acked.filter((a) => a.seq > seq).map((a) => a.completedAt));
     kept.push({ ...op, completedAt: Math.max(bound, op.invokedAt) });
   }
-  return { ops: kept, infoTookEffect, infoNoEffect, orphaned };
+  return { ops: kept, infoTookEffect, infoNoEffect, orphaned, refusalsOnLostBranch };
+}
+
+/**
+ * Under `ack: local` a Failover may lose a home's acknowledged writes (they end queued, `effects.orphaned`),
+ * and with them the answers that home decided on the state they made: a refusal it gave after one of them
+ * was written and before the Failover that took it over ended is left out like the write it stood on
+ * (e.g. a withdrawal refused for a balance a lost withdrawal had lowered). A refusal from any other region,
+ * or outside that window, still counts.
+ */
+function refusedOnLostBranch(effects: Effects, regionLosses: readonly RegionLoss[]) {
+  const lost = effects.orphaned.map((op) => ({
+    origin: effects.queued.get(opKeyOf(op))?.origin,
+    writtenFrom: op.invokedAt,
+  }));
+  return (op: Operation): boolean =>
+    op.outcome === 'fail' &&
+    lost.some((w) => w.origin === op.region && w.writtenFrom < op.completedAt) &&
+    regionLosses.some((l) => l.region === op.region && op.completedAt <= l.until);
 }
 
 function notLinearizable(key: string, result: ReturnType<typeof checkLinearizable>): Anomaly {
@@ -134,7 +164,7 @@ function checkAccount(
     ...(input.regionLosses ? { regionLosses: input.regionLosses } : {}),
   });
   anomalies.push(...effects.anomalies);
-  const history = resolveHistory(ops, effects);
+  const history = resolveHistory(ops, effects, input.regionLosses);
   const result = checkLinearizable(accountModel, history.ops, {
     ...(input.maxExplored ? { maxExplored: input.maxExplored } : {}),
   });
@@ -147,6 +177,7 @@ function checkAccount(
     infoTookEffect: history.infoTookEffect,
     infoNoEffect: history.infoNoEffect,
     orphaned: history.orphaned,
+    refusalsOnLostBranch: history.refusalsOnLostBranch,
   };
   if (result.valid === false) anomalies.push(notLinearizable(key, result));
   if (result.valid === 'unknown')

@@ -355,3 +355,50 @@ describe('checkStranded and the history recorder', () => {
     ]);
   });
 });
+
+describe('refusals decided on a branch lost with its region (ack local)', () => {
+  // us-east-1 acknowledged o4 (withdraw 5 -> 1) at seq 4, refused o6 (withdraw 3: balance 1), then was taken
+  // over by a Failover that ended at t=10; the new home wrote x4 at seq 4 and failback queued e4.
+  const ops = (refusal: { region: string; window: [number, number] }) => [
+    ...history(),
+    { ...op('withdraw', 5, [6, 7], { output: 1, eventIds: ['e4'], opId: 'o4' }), region: 'us-east-1' },
+    {
+      ...op('withdraw', 3, refusal.window, { error: 'InsufficientFunds', opId: 'o6' }),
+      region: refusal.region,
+    },
+    op('deposit', 2, [20, 21], { output: 8, eventIds: ['x4'], opId: 'o5' }),
+  ];
+  const conflict = {
+    aggregateType: 'account',
+    aggregateId: 'a1',
+    eventIds: ['e4', 'x4'],
+    status: 'open',
+    kind: 'core-orphan',
+    events: [accountEvent(4, 'Withdrawn', 5)],
+  };
+  const log = [...goodLog(), accountEvent(4, 'Deposited', 2, { eventId: 'x4', causationId: 'o5' })];
+  const regions = ['a', 'b'].map((r) =>
+    snapshot(r, log, { 'account#a1': { ...row, balance: 8, v: 4, head: 'h4' } }, [conflict]),
+  );
+  const check = (refusal: { region: string; window: [number, number] }) =>
+    checkCoreTier({
+      operations: byKey(ops(refusal)),
+      regions,
+      ackMode: 'local',
+      regionLosses: [{ region: 'us-east-1', until: 10 }],
+    });
+
+  it("leaves out the lost home's refusal, like the lost write it was decided on", () => {
+    const result = check({ region: 'us-east-1', window: [8, 9] });
+    expect(result.anomalies).toEqual([]);
+    expect(result.verdicts).toEqual([expect.objectContaining({ orphaned: 1, refusalsOnLostBranch: 1 })]);
+  });
+
+  it('still checks a refusal from another region, or given after the Failover ended', () => {
+    for (const refusal of [
+      { region: 'eu-west-1', window: [8, 9] as [number, number] },
+      { region: 'us-east-1', window: [11, 12] as [number, number] },
+    ])
+      expect(kindsOf(check(refusal).anomalies)).toEqual(['not-linearizable']);
+  });
+});

@@ -23,6 +23,8 @@ export const BUG_SWITCHES = {
     "Failover's collection takes a holder's copy marker for its log head (a retired branch leaves it stale)",
   'stored-copy-unmarked':
     'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
+  'quorum-retire-any-epoch':
+    "a quorum copy retires a peer's other branch whatever its epoch (a stale writer retires a newer home's)",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

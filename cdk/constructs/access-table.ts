@@ -135,7 +135,27 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         in: 'peers',
         ops: ['put'],
         when: quorumAck,
-        why: "core.ack quorum: the copy's marker in the peer's replication table, which Failover's CollectCopies reads",
+        why:
+          "core.ack quorum: the copy's marker in the peer's replication table, which Failover's CollectCopies " +
+          "reads, and the conflict records of a branch the copy retires there (quorumPeerRetirer; this region's " +
+          'own records: the local replication put above)',
+      },
+      {
+        tables: ['events'],
+        in: 'peers',
+        ops: ['delete'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: a peer's branch of epochs before the writer's (a lost home's unacknowledged write the " +
+          "bus delivered after the Failover's collection) leaves the peer's log by retireCoreBranch, once queued, " +
+          'each delete conditioned on the slot still holding that event',
+      },
+      {
+        tables: ['state'],
+        in: 'peers',
+        ops: ['read', 'put'],
+        when: quorumAck,
+        why: "core.ack quorum: after such a retire the peer's row is rebuilt from its log (a put guarded on the row it replaces)",
       },
     ],
     buses: [],
@@ -351,7 +371,21 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         in: 'peers',
         ops: ['put'],
         when: quorumAck,
-        why: "core.ack quorum: the copy's marker in the peer's replication table",
+        why: "core.ack quorum: the copy's marker in the peer's replication table, and the conflict records of a branch the copy retires there (as the API)",
+      },
+      {
+        tables: ['events'],
+        in: 'peers',
+        ops: ['delete'],
+        when: quorumAck,
+        why: "core.ack quorum: a step's copy retires a peer's branch of earlier epochs by retireCoreBranch, as the API's does",
+      },
+      {
+        tables: ['state'],
+        in: 'peers',
+        ops: ['read', 'put'],
+        when: quorumAck,
+        why: "core.ack quorum: after such a retire the peer's row is rebuilt from its log (as the API)",
       },
     ],
     buses: [],

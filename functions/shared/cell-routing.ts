@@ -59,6 +59,9 @@ export function cellRouting(runtime: CellRuntime): CellRouting {
     controlClients,
     controlTable: environment.TABLE_CONTROL,
     replicationTable: environment.TABLE_REPLICATION,
+    // core.ack 'quorum': a peer's branch of earlier epochs is retired into the conflict queues.
+    registry: runtime.registry,
+    stateTable: environment.TABLE_STATE,
     events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
     states: runtime.states,
     transport: new AuthenticatedPeerTransport({

@@ -3,10 +3,12 @@ import { QuorumAckError } from '../commands/errors.ts';
 import { quorumReplicator } from '../commands/quorum-ack.ts';
 import type { QuorumPeer } from '../commands/quorum-peer.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
+import { quorumPeerRetirer } from '../commands/quorum-peer-retirer.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { Topology } from '../config/schema.ts';
 import { nearestRegions, peersOf } from '../config/topology.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type FencingBudget, fencingBudgetIssues } from '../ownership/fencing-budget.ts';
 import { RequestCounter } from '../ownership/hot-partitions.ts';
@@ -61,6 +63,14 @@ export interface MultiRegionOptions {
    * from `controlClients` and the table names, which are the same in every region.
    */
   readonly quorumPeers?: readonly QuorumPeer[];
+  /**
+   * With `stateTable`: the quorum peers built here retire a peer's branch of earlier epochs (a lost home's
+   * unacknowledged copies) into the peer's and this region's conflict queues (`quorumPeerRetirer`);
+   * without them such a peer does not count towards the majority until a Repair or Failback settles it.
+   */
+  readonly registry?: AggregateRegistry;
+  /** State table name, the same in every region (the retired peer's row is rebuilt there). */
+  readonly stateTable?: string | (() => string);
   /** This region's events store, the log lagging peers are caught up from (default: a store over `events`). */
   readonly localEvents?: EventStore;
   /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
@@ -128,6 +138,29 @@ function bounded(
   };
 }
 
+/** The retirer of a quorum peer built from clients and names, when the options name a registry and state table. */
+function retirerOf(
+  options: MultiRegionOptions,
+  peer: {
+    region: string;
+    client: DynamoDBDocumentClient;
+    tables: {
+      events: string | (() => string);
+      replication: string | (() => string);
+      control: string | (() => string);
+    };
+  },
+) {
+  const { registry, stateTable } = options;
+  if (!registry || !stateTable) return undefined;
+  const tables = { ...peer.tables, state: stateTable };
+  return quorumPeerRetirer({
+    registry,
+    peer: { ...peer, tables },
+    local: { region: options.region, client: options.events.client, tables },
+  });
+}
+
 /**
  * The quorum-ack hook when the topology asks for it: peers nearest first, the whole copy bounded by the
  * fencing budget's `quorumCopyTimeoutMs` however the peers are tried (a write in flight longer would
@@ -152,7 +185,8 @@ function quorumAck(
         },
       ]);
     const tables = { events: options.events.tableName, replication, control: options.controlTable };
-    return dynamoQuorumPeer({ region: name, client, tables });
+    const retire = retirerOf(options, { region: name, client, tables });
+    return dynamoQuorumPeer({ region: name, client, tables, ...(retire ? { retire } : {}) });
   };
   const local = options.localEvents ?? new EventStore(options.events);
   const peers = nearestRegions(topology, region, peersOf(topology, region)).map(byRegion);

@@ -14,7 +14,7 @@ import { eventSortKey } from '../store/keys.ts';
 import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
 import { chainedRun } from './chain.ts';
 import { envelopeEvents } from './envelopes.ts';
-import { AggregateFrozenError, ContentionError } from './errors.ts';
+import { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
 import { copyHeadBeforeAck } from './noop-ack.ts';
 
 /** What a core append needs from ownership: the partition's epoch and the fencing guards. */
@@ -218,8 +218,32 @@ async function answerLanded(
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
   const after = foldRecord(aggregate, empty, log.slice(0, last + 1));
   fence?.reconfirm?.();
-  await deps.replicateBeforeAck?.(events, fence);
+  if (deps.replicateBeforeAck) await deps.replicateBeforeAck(committedThrough(log, events, fence), fence);
   return resultOf(aggregate, events, after);
+}
+
+/**
+ * What a landed write is acknowledged through. A write of the home's own epoch: itself. One of an earlier
+ * epoch (an old home's 503'd write this home's chain kept): copies of it on a majority do not make it
+ * survive, since a Failover's collection prefers a branch reaching a higher epoch (a home between the two
+ * may have written another event at its seq that no region reachable now holds: Raft's "Figure 8"); it is
+ * acknowledged only through a write of this epoch on top of it, copied with it. Without one yet, 503
+ * (outcome still unknown; the retry succeeds once the aggregate's next write has landed). Bug switch
+ * `old-epoch-landed-ack`: the earlier epoch's write acknowledged by its copies alone.
+ */
+function committedThrough(
+  log: readonly EventEnvelope[],
+  events: readonly EventEnvelope[],
+  fence: CoreWriteFence | undefined,
+): readonly EventEnvelope[] {
+  const last = events[events.length - 1]!;
+  if (!fence || last.epoch >= fence.epoch || bugEnabled('old-epoch-landed-ack')) return events;
+  const head = log[log.length - 1]!;
+  if (head.epoch !== fence.epoch) {
+    const why = `its write is of epoch ${last.epoch}, the home's is ${fence.epoch}, and none of it is on top`;
+    throw new QuorumAckError(last.aggregateId, [], 1_000, { cause: new Error(why) });
+  }
+  return log.slice(log.indexOf(events[0]!));
 }
 
 /**

@@ -1,4 +1,5 @@
 export { type QuorumMarker, quorumMarkerKey, readQuorumMarkers } from '../store/copy-markers.ts';
+export { type ConflictQueue, coreBranchRetirer } from './branch-retirer.ts';
 export { type CoreHead, chainedRun, extendsHead, headOf } from './chain.ts';
 export { type EnvelopeContext, envelopeEvents } from './envelopes.ts';
 export {
@@ -27,6 +28,11 @@ export {
 export { copyToPeer, type HomeLog, type PeerCopy } from './quorum-copy.ts';
 export type { BranchRetirer, CopyOutcome, QuorumPeer } from './quorum-peer.ts';
 export { dynamoQuorumPeer, type QuorumPeerTables } from './quorum-peer-dynamodb.ts';
+export {
+  type QuorumPeerRetirerOptions,
+  quorumPeerRetirer,
+  type RetireRegion,
+} from './quorum-peer-retirer.ts';
 export {
   type CoreBranchRecord,
   type CoreLogCell,

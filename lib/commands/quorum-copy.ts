@@ -1,6 +1,7 @@
+import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { PeerDivergedError, PeerRefusedError } from './errors.ts';
-import type { QuorumPeer } from './quorum-peer.ts';
+import type { BranchRetirer, QuorumPeer } from './quorum-peer.ts';
 
 /** Events per copy transaction (DynamoDB allows 100 items; the checks and the marker take three). */
 const COPY_CHUNK = 90;
@@ -39,6 +40,22 @@ export async function copyToPeer(input: PeerCopy): Promise<void> {
 }
 
 /**
+ * Whether this writer may retire the peer's `losing` branch: only a peer with a retirer, and only a branch
+ * written entirely in epochs before the writer's. A writer at epoch E became home through a Failover whose
+ * collection gathered every acknowledged write of earlier epochs, or a move that waited for them, so an
+ * earlier-epoch event off its branch was never acknowledged. An event of epoch E or later is another home's
+ * (this writer is the stale one): never retired here (bug switch `quorum-retire-any-epoch` drops the check).
+ */
+function retirable(
+  peer: QuorumPeer,
+  losing: readonly EventEnvelope[],
+  epoch: number,
+): peer is QuorumPeer & { retire: BranchRetirer } {
+  if (!peer.retire) return false;
+  return bugEnabled('quorum-retire-any-epoch') || losing.every((e) => e.epoch < epoch);
+}
+
+/**
  * Compares the peer's log with the home's from `from` to `to`, retires the peer's events that are not on the
  * home's branch and sends the home's events it lacks. False when the difference starts below `from`.
  */
@@ -56,8 +73,9 @@ async function catchUpPeer(input: PeerCopy, from: number, to: number): Promise<b
   if (fork && fork.seq === from && from > 1) return false;
   const losing = fork ? theirs.filter((e) => e.seq >= fork.seq) : [];
   if (losing.length > 0) {
-    if (!peer.retire) throw new PeerDivergedError(peer.region, fork!.aggregateId, fork!.seq);
-    await peer.retire({ losing, winning: ours, reason: 'quorum-copy-on-another-branch' });
+    if (!retirable(peer, losing, epoch))
+      throw new PeerDivergedError(peer.region, fork!.aggregateId, fork!.seq);
+    await peer.retire({ losing, winning: ours, reason: 'quorum-copy-on-another-branch', writer: { epoch } });
   }
   const kept = new Set(theirs.filter((e) => !losing.includes(e)).map((e) => e.eventId));
   const missing = ours.filter((e) => !kept.has(e.eventId));

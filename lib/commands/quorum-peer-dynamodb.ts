@@ -74,7 +74,11 @@ function copyItems(
 }
 
 /** The writer's epoch is not sealed at the peer: its copy of the partition map is not past it. */
-function sealCheck(tables: QuorumPeerTables, partition: number, epoch: number): TransactItem {
+export function sealCheck(
+  tables: Pick<QuorumPeerTables, 'control'>,
+  partition: number,
+  epoch: number,
+): TransactItem {
   return {
     ConditionCheck: {
       TableName: resolve(tables.control),

@@ -28,6 +28,12 @@ export type BranchRetirer = (input: {
   readonly winning: readonly EventEnvelope[];
   /** Why the branch lost, for the conflict record. */
   readonly reason: string;
+  /**
+   * The quorum copy's writer: each event leaves the log only while the region's copy of the partition map
+   * is not past this epoch (as a copy is stored), so a stale writer's retire that runs late (a frozen
+   * Lambda thawed, a copy outliving its timeout) cannot take out what a newer home's Failover collected.
+   */
+  readonly writer?: { readonly epoch: number };
 }) => Promise<void>;
 
 /** A peer region's events table as the quorum ack writes to it (port; `dynamoQuorumPeer` is the adapter). */

@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { ConflictPair } from '../conflict/records.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
@@ -8,15 +8,21 @@ import type { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
 import { chainedRun } from './chain.ts';
-import { ContentionError } from './errors.ts';
+import { ContentionError, PeerRefusedError } from './errors.ts';
 import { emptyRecord, foldRecord } from './execute.ts';
+import { sealCheck } from './quorum-peer-dynamodb.ts';
 
 /** The one region whose core log loses events: its stores and raw access to its events table. */
 export interface CoreLogCell {
   readonly region: string;
   readonly events: EventStore;
   readonly states: StateStore;
-  readonly tables: { readonly client: DynamoDBDocumentClient; readonly events: string };
+  /** `control`: its copy of the partition map, which a retire for a quorum copy's `writer` checks. */
+  readonly tables: {
+    readonly client: DynamoDBDocumentClient;
+    readonly events: string;
+    readonly control?: string;
+  };
 }
 
 /** A conflict record of a retired core event: the pair, and both full envelopes for the operator. */
@@ -39,6 +45,12 @@ export interface RetireCoreBranchInput {
   /** The winning branch of the same aggregate (the home's log), to name what each event lost to. */
   readonly winning: readonly EventEnvelope[];
   readonly reason: string;
+  /**
+   * A quorum copy's writer: each delete is one transaction with the seal check of the region's partition
+   * entry (not past this epoch); once sealed, the retire stops (PeerRefusedError `sealed`) after rebuilding
+   * the row. Needs `cell.tables.control`.
+   */
+  readonly writer?: { readonly epoch: number };
   readonly now?: () => Date;
 }
 
@@ -76,20 +88,36 @@ function recordOf(orphan: EventEnvelope, kept: EventEnvelope, reason: string): C
   };
 }
 
-/** Deletes one core event from the log, only if the slot still holds exactly that event. */
-async function deleteLogged(cell: CoreLogCell, event: EventEnvelope): Promise<boolean> {
+/**
+ * Deletes one core event from the log, only if the slot still holds exactly that event (false otherwise)
+ * and, for a quorum copy's `writer`, only while the region is not sealed past its epoch (PeerRefusedError).
+ */
+async function deleteLogged(
+  cell: CoreLogCell,
+  event: EventEnvelope,
+  writer: { readonly epoch: number } | undefined,
+): Promise<boolean> {
+  const remove = {
+    TableName: cell.tables.events,
+    Key: { pk: aggregateKey(event.aggregateType, event.aggregateId), sk: eventSortKey('core', event) },
+    ConditionExpression: 'eventId = :id',
+    ExpressionAttributeValues: { ':id': event.eventId },
+  };
   try {
-    await cell.tables.client.send(
-      new DeleteCommand({
-        TableName: cell.tables.events,
-        Key: { pk: aggregateKey(event.aggregateType, event.aggregateId), sk: eventSortKey('core', event) },
-        ConditionExpression: 'eventId = :id',
-        ExpressionAttributeValues: { ':id': event.eventId },
-      }),
-    );
+    if (!writer) await cell.tables.client.send(new DeleteCommand(remove));
+    else {
+      const control = cell.tables.control;
+      if (!control) throw new Error(`retiring at ${cell.region} for a writer needs its control table`);
+      const seal = sealCheck({ control }, event.partition, writer.epoch);
+      await cell.tables.client.send(new TransactWriteCommand({ TransactItems: [{ Delete: remove }, seal] }));
+    }
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    if (error.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed')
+      throw new PeerRefusedError(cell.region, 'sealed');
+    if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
     throw error;
   }
 }
@@ -147,7 +175,16 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     queued.push({ eventId: event.eventId, seq: event.seq, kept: kept.eventId });
   }
   const retired: EventEnvelope[] = [];
-  for (const event of [...losing].reverse()) if (await deleteLogged(cell, event)) retired.push(event);
+  let stopped: PeerRefusedError | undefined;
+  try {
+    for (const event of [...losing].reverse())
+      if (await deleteLogged(cell, event, input.writer)) retired.push(event);
+  } catch (error) {
+    if (!(error instanceof PeerRefusedError)) throw error;
+    stopped = error;
+  }
+  // Also when a seal stopped the retire midway: the row never claims more than the log still chains.
   const row = await rebuildRowFromLog(cell, aggregate, aggregateId);
+  if (stopped) throw stopped;
   return { retired: retired.reverse(), queued, row };
 }

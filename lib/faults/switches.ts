@@ -27,6 +27,12 @@ export const BUG_SWITCHES = {
     'a saga Confirm step runs again when retried or duplicated (the example bank credits a transfer twice)',
   'noop-skips-quorum-copy':
     'a core command decided as a no-op under quorum ack answers without copying the head it decided on to a majority',
+  'per-seq-epoch-collection':
+    "Failover's collection picks, at each seq, the event of the higher epoch, not the branch reaching the higher epoch",
+  'old-epoch-landed-ack':
+    "a retry whose landed write is of an earlier epoch is acknowledged by that write's copies alone",
+  'quorum-retire-any-epoch':
+    "a quorum copy retires a peer's other branch whatever its epoch (a stale writer retires a newer home's)",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -1,3 +1,4 @@
+import { coreBranchRetirer } from '../commands/branch-retirer.ts';
 import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { copyToPeer, type HomeLog } from '../commands/quorum-copy.ts';
 import type { QuorumPeer } from '../commands/quorum-peer.ts';
@@ -10,7 +11,6 @@ import { type PartitionEntry, type PartitionValue, partitionKey } from '../owner
 import { type QuorumMarker, readQuorumMarkers } from '../store/copy-markers.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
-import { coreBranchRetirer } from './branch-retirer.ts';
 import { collectedChain } from './collected-chain.ts';
 import { mapBounded } from './input.ts';
 import type { FencedMove } from './partition-moves.ts';

@@ -1,4 +1,5 @@
 import { decodeHlc } from '../clock/hlc.ts';
+import { coreBranchRetirer } from '../commands/branch-retirer.ts';
 import { catchUpCoreRow } from '../commands/execute.ts';
 import type { BranchRetirer } from '../commands/quorum-peer.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
@@ -6,7 +7,6 @@ import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ConcurrencyError } from '../store/errors.ts';
-import { coreBranchRetirer } from './branch-retirer.ts';
 import type { RegionCell, RunbookDeps } from './ports.ts';
 
 /** A core event younger than this may belong to a write still in flight: Repair leaves it alone. */

@@ -170,10 +170,11 @@ describe('the saga function under core.ack quorum', () => {
 
   it('may copy its steps into the peers’ logs as the API does in prod, and not in dev', () => {
     const prod = templatesOf(testEnvironment(loadTopology('prod')));
+    // control, events, replication: the copy; state: a peer's row rebuilt after its copy retires a branch.
     expect(peerPuts(prod, 'eu-west-1')).toEqual(
       ['ap-southeast-1', 'us-east-1']
         .flatMap((peer) =>
-          ['control', 'events', 'replication'].map((table) => `${peer} multiactive-prod-${table}`),
+          ['control', 'events', 'replication', 'state'].map((table) => `${peer} multiactive-prod-${table}`),
         )
         .sort(),
     );

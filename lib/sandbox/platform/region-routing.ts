@@ -1,8 +1,9 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../api/index.ts';
 import type { InternalKey } from '../../auth/index.ts';
-import { dynamoQuorumPeer } from '../../commands/index.ts';
+import { dynamoQuorumPeer, quorumPeerRetirer } from '../../commands/index.ts';
 import type { Topology } from '../../config/index.ts';
+import type { AggregateRegistry } from '../../model/index.ts';
 import type { ControlReplica } from '../../ownership/index.ts';
 import { ReplicationWatermarks } from '../../replication/index.ts';
 import { AuthenticatedPeerTransport, FetchPeerTransport } from '../../routing/index.ts';
@@ -22,6 +23,7 @@ export interface RoutedRegion {
   readonly quorumTables: {
     readonly client: DynamoDBDocumentClient;
     readonly events: string;
+    readonly state: string;
     readonly replication: string;
     readonly control: string;
   };
@@ -31,6 +33,8 @@ export interface RegionRoutingOptions {
   readonly self: RoutedRegion;
   readonly peers: readonly RoutedRegion[];
   readonly topology: Topology;
+  /** The aggregates, for the quorum peers' branch retirer (a peer's row is rebuilt by its fold). */
+  readonly registry: AggregateRegistry;
   readonly timing: SandboxTiming;
   readonly wan: WanNetwork;
   readonly clients: LocalClients;
@@ -77,11 +81,18 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     // core.ack 'quorum': each peer's tables, written directly across the WAN.
     replicationTable: stores.tables.replication,
     quorumPeers: peers.map((peer) => {
-      const { client, ...tables } = peer.quorumTables;
+      const { client, state, ...tables } = peer.quorumTables;
+      const wanClient = wanDocumentClient(self.name, peer.name, client, wan);
       return dynamoQuorumPeer({
         region: peer.name,
-        client: wanDocumentClient(self.name, peer.name, client, wan),
+        client: wanClient,
         tables,
+        // A peer's branch of earlier epochs is retired into its and this region's conflict queues.
+        retire: quorumPeerRetirer({
+          registry: options.registry,
+          peer: { region: peer.name, client: wanClient, tables: { ...tables, state } },
+          local: { region: self.name, client: options.clients.doc, tables: stores.tables },
+        }),
       });
     }),
     // Signed as in Lambda (a peer token for the peer's internal route), then across the WAN.

@@ -193,6 +193,7 @@ export class SandboxRegion {
       self: this,
       peers: input.peers,
       topology,
+      registry: this.options.registry,
       timing,
       wan,
       clients,
@@ -272,16 +273,17 @@ export class SandboxRegion {
     return this.requireBuilt().replica;
   }
 
-  /** The tables a peer's quorum ack writes to (events, copy markers, seal check). */
+  /** The tables a peer's quorum ack writes to (events, copy markers, seal check; state and conflicts to retire). */
   get quorumTables(): {
     client: DynamoDBDocumentClient;
     events: string;
+    state: string;
     replication: string;
     control: string;
   } {
     const { clients, stores } = this.requireBuilt();
-    const { events, replication, control } = stores.tables;
-    return { client: clients.doc, events, replication, control };
+    const { events, state, replication, control } = stores.tables;
+    return { client: clients.doc, events, state, replication, control };
   }
 
   /** The region's HTTP API as synthesized (routes, authorizers, throttles). */

@@ -205,6 +205,8 @@ export async function startQuorumCluster(
       controlClients,
       controlTable: tables.control,
       replicationTable: tables.replication,
+      registry,
+      stateTable: tables.state,
       events: { client: doc(name), tableName: tables.events },
       states,
       transport: { send: async () => ({ status: 503, headers: {}, body: '{}' }) },

@@ -4,16 +4,9 @@ import { withBug } from '../../../lib/faults/index.ts';
 import { settleCoreAggregate } from '../../../lib/runbooks/index.ts';
 import type { RegionCell } from '../../../lib/runbooks/ports.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
-import { AccountClient, quiesceAndCheck } from './clients.ts';
-import {
-  afterNextLocalAppend,
-  payloads,
-  type QuorumCluster,
-  REGIONS_3,
-  runFailover,
-  startQuorumCluster,
-  untilWritable,
-} from './quorum-cluster.ts';
+import { quiesceAndCheck } from './clients.ts';
+import { failover, HOLDER, HOME, lateDelivery, NEW_HOME } from './late-delivery.ts';
+import { afterNextLocalAppend, payloads } from './quorum-cluster.ts';
 
 /**
  * Found by an adversarial review of the copy-marker fix: a branch retire leaves a region's copy marker
@@ -25,40 +18,6 @@ import {
  * not move the marker; the copy finds it stored, the marker ahead: acknowledged. HOME comes back with its old branch (seq 3 = deposit 20), NEW_HOME is lost and
  * HOME is chosen: its row matches the stale marker exactly.
  */
-
-const HOME = 'us-east-1';
-const NEW_HOME = 'eu-west-1';
-const HOLDER = 'ap-southeast-1';
-
-async function failover(cluster: QuorumCluster, from: string, lost: string) {
-  const state = await runFailover(cluster, from, lost);
-  await untilWritable(state);
-  return state;
-}
-
-/**
- * HOME takes deposits `amounts` that no peer gets a copy of (503, outcome unknown); HOME is lost and
- * NEW_HOME takes over (its collection reads HOLDER, which holds nothing yet); only then does the bus
- * deliver HOME's unacknowledged events to HOLDER's applier (a late delivery: the applier checks no epoch).
- */
-async function lateDelivery(amounts: readonly number[]) {
-  const cluster = await startQuorumCluster(REGIONS_3);
-  const client = new AccountClient(cluster);
-  const id = `late-${Date.now().toString(36)}`;
-  expect(await client.send(HOME, 'open', id)).toBe(200);
-  for (const region of [NEW_HOME, HOLDER]) await cluster.replicate(HOME, region, 'account', id);
-  cluster.links.cut(HOME, NEW_HOME);
-  cluster.links.cutCopies(HOME, HOLDER);
-  for (const amount of amounts) expect(await client.send(HOME, 'deposit', id, amount)).toBe(503);
-  cluster.links.isolate(HOME);
-  const first = await failover(cluster, NEW_HOME, HOME);
-  expect((first.collectCopies as { eventsCollected: number }).eventsCollected).toBe(0);
-  // The bus delivers HOME's events after the collection read HOLDER's markers.
-  await cluster.replicate(HOME, HOLDER, 'account', id);
-  cluster.links.heal();
-  cluster.links.isolate(HOME);
-  return { cluster, client, id };
-}
 
 /**
  * A region whose deliveries do not move its copy marker (as the settlement's did before, and as the

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeHlc } from '../../../lib/clock/index.ts';
+import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { collectedChain } from '../../../lib/runbooks/collected-chain.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
@@ -56,6 +57,44 @@ describe('collectedChain: the run a new home collects from a majority of logs', 
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("follows the committed chain past a later home's lost branch above older events (Raft's Figure 8)", () => {
+    // An older home's event W on a majority acknowledged under a later epoch (a write on top of it), and at
+    // W's seq an event X of an epoch between: X never reached a majority, so the chain through W must win.
+    const history = fc.record({
+      before: fc.integer({ min: 0, max: 4 }),
+      after: fc.integer({ min: 1, max: 4 }),
+      lost: fc.integer({ min: 1, max: 3 }),
+      seed: fc.integer(),
+    });
+    const run = (switched: boolean) =>
+      fc.check(
+        fc.property(history, ({ before, after, lost, seed }) => {
+          const prefix = chainFrom(1, null, before, Array(before).fill(2));
+          const w = event(before + 1, prefix.at(-1)?.hlc ?? null, 2);
+          const onTop = chainFrom(before + 2, w.hlc, after, Array(after).fill(6));
+          const x = chainFrom(before + 1, prefix.at(-1)?.hlc ?? null, lost, Array(lost).fill(4));
+          const committed = [...prefix, w, ...onTop];
+          const logs = fc.sample(fc.shuffledSubarray([committed, [...prefix, ...x]], { minLength: 2 }), {
+            seed,
+            numRuns: 1,
+          })[0]!;
+          if (switched) enableBugs(['per-seq-epoch-collection']);
+          try {
+            const got = collectedChain({ seq: 0, hlc: null }, logs);
+            expect(got.map((e) => e.eventId)).toEqual(committed.map((e) => e.eventId));
+          } finally {
+            disableAllBugs();
+          }
+        }),
+        { numRuns: 100 },
+      );
+    expect(run(false).failed).toBe(false);
+    // With the bug switch, the per-seq epoch rule picks X and loses the acknowledged write on top of W.
+    const switched = run(true);
+    expect(switched.failed).toBe(true);
+    expect(String(switched.errorInstance)).toContain('to deeply equal');
   });
 
   it('starts from the head it is given and prefers the new home log between two events of one epoch', () => {

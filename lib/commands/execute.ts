@@ -213,7 +213,7 @@ async function answerLanded(
   const empty = emptyRecord(aggregate, request.aggregateId);
   const log = chainedRun(empty, await deps.events.loadStream(aggregate.name, request.aggregateId));
   const last = log.findLastIndex((e) => e.causationId === request.idempotencyKey);
-  const events = log.slice(0, last + 1).filter((e) => e.causationId === request.idempotencyKey);
+  const events = log.filter((e) => e.causationId === request.idempotencyKey);
   // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
   const after = foldRecord(aggregate, empty, log.slice(0, last + 1));

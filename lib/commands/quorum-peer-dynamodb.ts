@@ -18,10 +18,10 @@ import { coreMarkerPuts } from '../store/core-markers.ts';
 import { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { fromRawEventItem, toEventItem } from '../store/marshal.ts';
+import { resolveTableName, type TableName } from '../store/table-name.ts';
 import type { BranchRetirer, CopyOutcome, QuorumPeer } from './quorum-peer.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-type TableName = string | (() => string);
 
 /** A peer's tables the quorum ack touches (the same names in every region). */
 export interface QuorumPeerTables {
@@ -31,8 +31,6 @@ export interface QuorumPeerTables {
   /** The peer's copy of the partition map, which seals it against a stale writer. */
   readonly control: TableName;
 }
-
-const resolve = (name: TableName) => (typeof name === 'string' ? name : name());
 
 /** The transaction of one copy: the events, the predecessor and seal checks, the markers. */
 function copyItems(
@@ -45,7 +43,7 @@ function copyItems(
   const pk = aggregateKey(first.aggregateType, first.aggregateId);
   const items: TransactItem[] = events.map((event) => ({
     Put: {
-      TableName: resolve(tables.events),
+      TableName: resolveTableName(tables.events),
       Item: toEventItem('core', event),
       ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -53,7 +51,7 @@ function copyItems(
   }));
   const predecessor: TransactItem = {
     ConditionCheck: {
-      TableName: resolve(tables.events),
+      TableName: resolveTableName(tables.events),
       Key: { pk, sk: eventSortKey('core', { seq: first.seq - 1, hlc: '' }) },
       ConditionExpression:
         first.prev === null ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND hlc = :prev',
@@ -63,7 +61,7 @@ function copyItems(
   // Raft's rule, in DynamoDB: a peer stores an event only on top of the writer's own predecessor (no gap,
   // no other branch), and never for a writer whose epoch a failover has sealed it against.
   // The copy is in the peer's log: the peer's core marker rides along, like every core append's.
-  const core = coreMarkerPuts(resolve(tables.replication), [first]);
+  const core = coreMarkerPuts(resolveTableName(tables.replication), [first]);
   return [
     ...items,
     ...(first.seq > 1 ? [predecessor] : []),
@@ -81,7 +79,7 @@ export function sealCheck(
 ): TransactItem {
   return {
     ConditionCheck: {
-      TableName: resolve(tables.control),
+      TableName: resolveTableName(tables.control),
       Key: { pk: partitionKey(partition), sk: REGISTER_SORT_KEY },
       ConditionExpression: 'attribute_not_exists(pk) OR epoch <= :epoch',
       ExpressionAttributeValues: { ':epoch': epoch },
@@ -93,7 +91,7 @@ export function sealCheck(
 function holdsCheck(tables: QuorumPeerTables, last: EventEnvelope): TransactItem {
   return {
     ConditionCheck: {
-      TableName: resolve(tables.events),
+      TableName: resolveTableName(tables.events),
       Key: { pk: aggregateKey(last.aggregateType, last.aggregateId), sk: eventSortKey('core', last) },
       ConditionExpression: 'eventId = :id',
       ExpressionAttributeValues: { ':id': last.eventId },
@@ -200,7 +198,7 @@ export function dynamoQuorumPeer(options: {
       try {
         await client.send(
           new DeleteCommand({
-            TableName: resolve(tables.events),
+            TableName: resolveTableName(tables.events),
             Key: {
               pk: aggregateKey(existing.aggregateType, existing.aggregateId),
               sk: eventSortKey('core', existing),

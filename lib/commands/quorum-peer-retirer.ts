@@ -3,10 +3,9 @@ import { ConflictRecordStore } from '../conflict/record-store.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { EventStore } from '../store/event-store.ts';
 import { StateStore } from '../store/state-store.ts';
+import { resolveTableName, type TableName } from '../store/table-name.ts';
 import { coreBranchRetirer } from './branch-retirer.ts';
 import type { BranchRetirer } from './quorum-peer.ts';
-
-type TableName = string | (() => string);
 
 /** One region's tables as the API reaches them: its client and the names a retire touches. */
 export interface RetireRegion {
@@ -31,8 +30,6 @@ export interface QuorumPeerRetirerOptions {
   };
 }
 
-const resolve = (name: TableName) => (typeof name === 'string' ? name : name());
-
 /**
  * The BranchRetirer of the API's quorum peer (`dynamoQuorumPeer`'s `retire`): `coreBranchRetirer` over the
  * peer's events and state tables, queueing each losing event in the peer's and the writer's conflict queues.
@@ -49,6 +46,7 @@ export function quorumPeerRetirer(options: QuorumPeerRetirerOptions): BranchReti
   const events = new EventStore({ client: peer.client, tableName: peer.tables.events });
   const states = new StateStore({ client: peer.client, tableName: peer.tables.state });
   const peerConflicts = conflicts(peer.client, peer.tables.replication);
+  // The raw table names are resolved at each retire (a name may be a late-bound function).
   return (input) =>
     retirerOf({
       region: peer.region,
@@ -57,8 +55,8 @@ export function quorumPeerRetirer(options: QuorumPeerRetirerOptions): BranchReti
       conflicts: peerConflicts,
       tables: {
         client: peer.client,
-        events: resolve(peer.tables.events),
-        control: resolve(peer.tables.control),
+        events: resolveTableName(peer.tables.events),
+        control: resolveTableName(peer.tables.control),
       },
     })(input);
 }

@@ -39,7 +39,7 @@ export interface RtoProjection {
   readonly serialBoundMs: number;
   /** Core: the later of the two paths plus the forwarded write to the new home; at least the bound. */
   readonly coreRtoMs: number;
-  /** Important and ordinary: any survivor writes them, so clients wait for DNS only. */
+  /** Important and ordinary: every survivor may write them, so clients wait for DNS only. */
   readonly anyRegionRtoMs: number;
 }
 

@@ -33,6 +33,8 @@ export const BUG_SWITCHES = {
     "a retry whose landed write is of an earlier epoch is acknowledged by that write's copies alone",
   'quorum-retire-any-epoch':
     "a quorum copy retires a peer's other branch whatever its epoch (a stale writer retires a newer home's)",
+  'collection-retire-unsealed':
+    "Failover's collection retires the new home's own off-run events without the seal check of its epoch",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

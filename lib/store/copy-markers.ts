@@ -5,9 +5,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { aggregateKey } from './keys.ts';
+import { resolveTableName, type TableName } from './table-name.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-type TableName = string | (() => string);
 
 /**
  * Partition key of the copy markers of one partition in a region's replication table: one item per
@@ -29,8 +29,6 @@ export interface QuorumMarker {
   readonly hlc: string;
 }
 
-const resolve = (name: TableName) => (typeof name === 'string' ? name : name());
-
 /**
  * The Put of the marker naming `last` (the epoch it was copied under, if any). `ifNotAhead`: only over no
  * marker or one at a lower or equal seq, so a late or repeated delivery never moves a marker back.
@@ -41,7 +39,7 @@ export function quorumMarkerPut(
   options: { readonly epoch?: number; readonly ifNotAhead?: boolean } = {},
 ): NonNullable<TransactItem['Put']> {
   return {
-    TableName: resolve(table),
+    TableName: resolveTableName(table),
     Item: {
       pk: quorumMarkerKey(last.partition),
       sk: aggregateKey(last.aggregateType, last.aggregateId),

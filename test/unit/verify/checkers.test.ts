@@ -144,6 +144,16 @@ describe('a history recorded without op ids (scenario tests driving commands dir
   });
 });
 
+/** The manual-queue record of orphan e4 (seq 4), which lost its fork to x4. */
+const orphanOfFork = (orphan: ReturnType<typeof accountEvent>) => ({
+  aggregateType: 'account',
+  aggregateId: 'a1',
+  eventIds: ['e4', 'x4'],
+  status: 'open',
+  kind: 'core-orphan',
+  events: [orphan],
+});
+
 describe('core orphans of a fork (the losing branch in the manual queue)', () => {
   // o4 was acknowledged by the old home at seq 4 (e4), the new home wrote x4 at seq 4; failback queued e4.
   const ops = () => [
@@ -152,14 +162,7 @@ describe('core orphans of a fork (the losing branch in the manual queue)', () =>
     op('deposit', 2, [20, 21], { output: 8, eventIds: ['x4'], opId: 'o5' }),
   ];
   const log = () => [...goodLog(), accountEvent(4, 'Deposited', 2, { eventId: 'x4', causationId: 'o5' })];
-  const conflict = {
-    aggregateType: 'account',
-    aggregateId: 'a1',
-    eventIds: ['e4', 'x4'],
-    status: 'open',
-    kind: 'core-orphan',
-    events: [accountEvent(4, 'Deposited', 5)],
-  };
+  const conflict = orphanOfFork(accountEvent(4, 'Deposited', 5));
   const regions = (queuedIn: string[]) =>
     ['a', 'b'].map((r) =>
       snapshot(
@@ -368,14 +371,7 @@ describe('refusals decided on a branch lost with its region (ack local)', () => 
     },
     op('deposit', 2, [20, 21], { output: 8, eventIds: ['x4'], opId: 'o5' }),
   ];
-  const conflict = {
-    aggregateType: 'account',
-    aggregateId: 'a1',
-    eventIds: ['e4', 'x4'],
-    status: 'open',
-    kind: 'core-orphan',
-    events: [accountEvent(4, 'Withdrawn', 5)],
-  };
+  const conflict = orphanOfFork(accountEvent(4, 'Withdrawn', 5));
   const log = [...goodLog(), accountEvent(4, 'Deposited', 2, { eventId: 'x4', causationId: 'o5' })];
   const regions = ['a', 'b'].map((r) =>
     snapshot(r, log, { 'account#a1': { ...row, balance: 8, v: 4, head: 'h4' } }, [conflict]),

@@ -5,6 +5,7 @@ import type { Tier } from '../config/schema.ts';
 import type { AnyAggregate, DomainEvent } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { currentEventVersion } from '../model/registry.ts';
+import { EPOCH_NO_OP_VERSION, isEpochNoOp } from './epoch-no-op.ts';
 
 export interface EnvelopeContext {
   readonly aggregate: AnyAggregate;
@@ -40,7 +41,9 @@ export function envelopeEvents(events: readonly DomainEvent[], context: Envelope
       partition: context.partition,
       seq: tier === 'core' ? context.seq + index + 1 : vectorSize(vv),
       type: event.type,
-      schemaVersion: currentEventVersion(context.aggregate, event.type),
+      schemaVersion: isEpochNoOp(event)
+        ? EPOCH_NO_OP_VERSION
+        : currentEventVersion(context.aggregate, event.type),
       payload: { ...event.payload },
       origin: context.region,
       hlc,

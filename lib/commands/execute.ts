@@ -13,7 +13,9 @@ import type { AppendGuard, EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
 import { chainedRun } from './chain.ts';
+import { committedThrough } from './committed-through.ts';
 import { envelopeEvents } from './envelopes.ts';
+import { isEpochNoOp } from './epoch-no-op.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
 import { copyHeadBeforeAck } from './noop-ack.ts';
 
@@ -119,7 +121,9 @@ export function foldRecord(
   let next = record;
   const core = aggregate.tier === 'core';
   for (const event of events) {
-    state = aggregate.evolve(state, upcastEvent(aggregate, event));
+    // A home's epoch no-op is the platform's: a version of the row, nothing of the aggregate's state.
+    const own = isEpochNoOp(event);
+    if (!own) state = aggregate.evolve(state, upcastEvent(aggregate, event));
     next = {
       ...next,
       version: next.version + 1,
@@ -127,7 +131,7 @@ export function foldRecord(
       head: event.hlc,
       vv: event.vv,
       lastSortKey: eventSortKey(aggregate.tier, event),
-      ...(core ? { causes: withCause(next.causes, event.causationId) } : {}),
+      ...(core && !own ? { causes: withCause(next.causes, event.causationId) } : {}),
     };
   }
   const { dueKey: _key, dueAt: _at, ...folded } = next;
@@ -177,8 +181,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       }
       if (domainEvents.length === 0) {
         fence?.reconfirm?.();
-        await copyHeadBeforeAck(deps, aggregate, record, fence);
-        return { events: [], record, state: JSON.parse(record.state), token: null };
+        return await answerNoOp(deps, { aggregate, record, request }, fence);
       }
       return await appendDecided(deps, { aggregate, record, request, domainEvents }, fence);
     } catch (error) {
@@ -191,6 +194,24 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
     }
   }
   throw new ContentionError(request.aggregateId, maxAttempts, { cause: lastError });
+}
+
+/**
+ * The answer to a command decided as a no-op: the state it was decided on, under `core.ack: quorum` once
+ * the head it was decided on is committed (`copyHeadBeforeAck`); a head of an earlier epoch gets the
+ * home's epoch no-op written on top of it first, and the answer is the row after it (nothing of the
+ * aggregate's state changes).
+ */
+async function answerNoOp(
+  deps: CommandDeps,
+  input: { aggregate: AnyAggregate; record: StateRecord; request: CommandRequest },
+  fence: CoreWriteFence | undefined,
+): Promise<CommandResult> {
+  const noOp = await copyHeadBeforeAck(deps, input.aggregate, input.record, fence);
+  const after = noOp
+    ? (await appendDecided(deps, { ...input, domainEvents: [noOp] }, fence)).record
+    : input.record;
+  return { events: [], record: after, state: JSON.parse(after.state), token: null };
 }
 
 /** A core command whose idempotency key names a write the row has folded (a retry of an unknown outcome). */
@@ -218,32 +239,15 @@ async function answerLanded(
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
   const after = foldRecord(aggregate, empty, log.slice(0, last + 1));
   fence?.reconfirm?.();
-  if (deps.replicateBeforeAck) await deps.replicateBeforeAck(committedThrough(log, events, fence), fence);
-  return resultOf(aggregate, events, after);
-}
-
-/**
- * What a landed write is acknowledged through. A write of the home's own epoch: itself. One of an earlier
- * epoch (an old home's 503'd write this home's chain kept): copies of it on a majority do not make it
- * survive, since a Failover's collection prefers a branch reaching a higher epoch (a home between the two
- * may have written another event at its seq that no region reachable now holds: Raft's "Figure 8"); it is
- * acknowledged only through a write of this epoch on top of it, copied with it. Without one yet, 503
- * (outcome still unknown; the retry succeeds once the aggregate's next write has landed). Bug switch
- * `old-epoch-landed-ack`: the earlier epoch's write acknowledged by its copies alone.
- */
-function committedThrough(
-  log: readonly EventEnvelope[],
-  events: readonly EventEnvelope[],
-  fence: CoreWriteFence | undefined,
-): readonly EventEnvelope[] {
-  const last = events[events.length - 1]!;
-  if (!fence || last.epoch >= fence.epoch || bugEnabled('old-epoch-landed-ack')) return events;
-  const head = log[log.length - 1]!;
-  if (head.epoch !== fence.epoch) {
-    const why = `its write is of epoch ${last.epoch}, the home's is ${fence.epoch}, and none of it is on top`;
-    throw new QuorumAckError(last.aggregateId, [], 1_000, { cause: new Error(why) });
+  if (deps.replicateBeforeAck) {
+    const through = committedThrough(log, events, fence);
+    if (!through) {
+      const why = `its write is of epoch ${events[events.length - 1]!.epoch}, the home's is ${fence?.epoch}, and none of it is on top`;
+      throw new QuorumAckError(request.aggregateId, [], 1_000, { cause: new Error(why) });
+    }
+    await deps.replicateBeforeAck(through, fence);
   }
-  return log.slice(log.indexOf(events[0]!));
+  return resultOf(aggregate, events, after);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
+import { epochNoOpPayloadSchema, isEpochNoOp } from '../commands/epoch-no-op.ts';
 import { conflictResolvedPayloadSchema, isConflictResolved } from '../conflict/platform-events.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
@@ -61,12 +62,17 @@ function checkOrigin(envelope: EventEnvelope, region: string): void {
 /** Upcasts and validates the payload so that nothing the fold would choke on ever enters the log. */
 function checkPayload(aggregate: AnyAggregate, envelope: EventEnvelope): void {
   try {
-    if (isConflictResolved(envelope)) {
-      if (aggregate.tier !== 'important') throw new UnknownEventTypeError(aggregate.name, envelope.type);
-      const parsed = conflictResolvedPayloadSchema.safeParse(envelope.payload);
+    const platform = isConflictResolved(envelope)
+      ? { tier: 'important', schema: conflictResolvedPayloadSchema }
+      : isEpochNoOp(envelope)
+        ? { tier: 'core', schema: epochNoOpPayloadSchema }
+        : undefined;
+    if (platform) {
+      if (aggregate.tier !== platform.tier) throw new UnknownEventTypeError(aggregate.name, envelope.type);
+      const parsed = platform.schema.safeParse(envelope.payload);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        throw new PayloadValidationError('ConflictResolved event', issues);
+        throw new PayloadValidationError(`${envelope.type} event`, issues);
       }
       return;
     }

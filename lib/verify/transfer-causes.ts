@@ -1,3 +1,4 @@
+import { EPOCH_NO_OP } from '../commands/epoch-no-op.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
@@ -55,6 +56,8 @@ function unaccounted(
   if (SETUP_EVENTS.has(event.type) && input.setup.has(cause)) return null;
   if (STEP_EVENTS.has(event.type) && input.begun.has(cause) && event.payload.transferId === cause)
     return null;
+  // A home's epoch no-op, written under a step that found its work done: caused by that step's transfer.
+  if (event.type === EPOCH_NO_OP && input.begun.has(cause)) return null;
   return `${event.type} caused by ${cause || 'no op id'}: neither the account's setup nor a step of a transfer a client began`;
 }
 
@@ -62,7 +65,8 @@ function unaccounted(
  * Every event of the transfer workload traced to its cause by its causationId, as the core checker maps
  * events to client operations by op id: a transfer's `SagaBegun` to the client request that began it (its
  * idempotency key), the transfer's other events to the transfer itself, a saga step on an account (hold
- * placed, settled or released, credit) to a transfer a client began and whose id the step names, and an
+ * placed, settled or released, credit) to a transfer a client began and whose id the step names (a home's
+ * epoch no-op written under a step: to that step's transfer), and an
  * account's opening and funding to the workload's setup. Any other event is a `phantom-write`.
  */
 export function checkTransferCauses(input: TransferCausesInput): Anomaly[] {

@@ -131,4 +131,37 @@ describe('bad replicated events', () => {
     );
     expect(await footprint(west, id)).toEqual(before);
   });
+
+  it("applies a home's epoch no-op (the platform's core event): the row's version moves, its state does not", async () => {
+    const { id, events } = await openedAccount();
+    const before = await footprint(west, id);
+    const noOp = {
+      ...events[1]!,
+      eventId: ulid(),
+      seq: 3,
+      type: 'EpochNoOp',
+      schemaVersion: 1,
+      payload: { epoch: 0 },
+      prev: events[1]!.hlc,
+      hlc: encodeHlc({ wall: Date.now(), logical: 0, region: 'us-east-1' }),
+    };
+    expect((await west.apply(noOp)).status).toBe('applied');
+    const after = await footprint(west, id);
+    expect([after.version, after.state, after.log.at(-1)]).toEqual([
+      (before.version ?? 0) + 1,
+      before.state,
+      noOp.eventId,
+    ]);
+  });
+
+  it('quarantines an epoch no-op with a bad payload without touching the log', async () => {
+    const { id, events } = await openedAccount();
+    const before = await footprint(west, id);
+    const next = { ...events[1]!, seq: 3, type: 'EpochNoOp', schemaVersion: 1, prev: events[1]!.hlc };
+    await expectQuarantined(
+      { ...next, eventId: ulid(), payload: { epoch: 'late' } },
+      POISON_REASONS.invalidPayload,
+    );
+    expect(await footprint(west, id)).toEqual(before);
+  });
 });

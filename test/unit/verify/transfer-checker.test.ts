@@ -175,4 +175,18 @@ describe('checkTransfers', () => {
     const outside = check([...base, deposit], 'confirmed', { balance: 105 }, { balance: 100 });
     expect(outside.anomalies.map((a) => a.kind)).toContain('phantom-write');
   });
+
+  it("accounts a home's epoch no-op to the transfer whose step wrote it, and to nothing else", () => {
+    const noOp = (cause: string) => event('account', 'dst', 4, 'EpochNoOp', { epoch: 3 }, 1, cause);
+    const steps = [...base, held(), settled(), credited(3)];
+    const ours = check([...steps, noOp(T)], 'confirmed', { balance: 70, held: 0 }, { balance: 130 });
+    expect(ours.anomalies).toEqual([]);
+    const stray = check(
+      [...steps, noOp('tr-other')],
+      'confirmed',
+      { balance: 70, held: 0 },
+      { balance: 130 },
+    );
+    expect(stray.anomalies.map((a) => [a.kind, a.key])).toEqual([['phantom-write', 'account/dst']]);
+  });
 });

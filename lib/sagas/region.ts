@@ -67,6 +67,7 @@ export function regionSagas(options: RegionSagaOptions): RegionSagas {
       homes: options.homes,
       starter: options.starter,
       resumeEveryMs: timers.resumeAfterMs,
+      rows: commands,
     },
   });
   return {

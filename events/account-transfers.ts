@@ -89,6 +89,8 @@ function placeHold(command: Step, state: Account, insufficient: (a: number, r: n
   if (entry?.status === 'held') return [];
   if (entry) throw new TransferClosed(p.transferId, entry.status);
   if (p.at < (state.forgottenBefore ?? 0)) throw new TransferClosed(p.transferId, 'forgotten');
+  // A Try sent once the reservation's expiry has passed would place a hold that outlives it from the start.
+  if (p.at >= p.expiresAt && !bugEnabled('late-try-holds')) throw new TransferClosed(p.transferId, 'expired');
   if (p.amount > availableOf(state)) throw insufficient(availableOf(state), p.amount);
   return [{ type: 'HoldPlaced', payload: p }];
 }

@@ -30,11 +30,13 @@ export const BUG_SWITCHES = {
   'per-seq-epoch-collection':
     "Failover's collection picks, at each seq, the event of the higher epoch, not the branch reaching the higher epoch",
   'old-epoch-landed-ack':
-    "a retry whose landed write is of an earlier epoch is acknowledged by that write's copies alone",
+    "a retry whose landed write, or a no-op whose head, is of an earlier epoch is acknowledged by that event's copies alone",
   'quorum-retire-any-epoch':
     "a quorum copy retires a peer's other branch whatever its epoch (a stale writer retires a newer home's)",
   'collection-retire-unsealed':
     "Failover's collection retires the new home's own off-run events without the seal check of its epoch",
+  'late-try-holds':
+    "a transfer's Try that reaches the source after the hold's expiry places the hold anyway (expired from the start)",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -1,3 +1,4 @@
+import { bugEnabled } from '../faults/switches.ts';
 import type { Command } from '../model/aggregate.ts';
 import type { AnySaga, SagaCatalog, SagaContext, SagaParticipant } from './definition.ts';
 import { SagaNotFoundError, SagaPhaseMismatchError, SagaStepRefusedError } from './errors.ts';
@@ -71,11 +72,15 @@ function context(deps: CoordinatorDeps, loaded: Loaded, sagaId: string): SagaCon
 
 /**
  * Try: every participant's reservation not recorded yet, in order; each outcome is recorded on the saga
- * before the next. A refusal stops the round (Decide will cancel). A saga already decided does nothing.
+ * before the next. A refusal stops the round (Decide will cancel). A saga already decided does nothing,
+ * nor does one whose reservations have expired (Decide cancels it: a reservation made now would outlive
+ * its expiry from the start; participants refuse such a Try too).
  */
 export async function trySaga(deps: CoordinatorDeps, task: SagaTaskInput) {
   const loaded = await load(deps, task);
   if (loaded.state.status !== 'trying' || loaded.state.refused) return { status: loaded.state.status };
+  if (clock(deps) >= loaded.state.expiresAt && !bugEnabled('late-try-holds'))
+    return { status: 'trying', expired: true };
   for (const participant of loaded.saga.participants) {
     if (!participant.try || loaded.state.tried.includes(participant.name)) continue;
     const command = participant.try(loaded.input, context(deps, loaded, task.sagaId));

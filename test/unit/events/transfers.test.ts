@@ -71,6 +71,16 @@ describe('account transfer steps', () => {
     expect(late.state).toMatchObject({ balance: 100, held: 0 });
   });
 
+  it('refuses a Try sent at or after its expiry: no hold is placed already expired', () => {
+    const { state, when } = given(funded);
+    for (const at of [5_000, 5_001])
+      expect(() => when('PlaceHold', { transferId: 't1', amount: 5, expiresAt: 5_000, at })).toThrow(
+        TransferClosed,
+      );
+    expect(when('PlaceHold', { transferId: 't1', amount: 5, expiresAt: 5_000, at: 4_999 })).toHaveLength(1);
+    expect(state).toMatchObject({ balance: 100 });
+  });
+
   it('never settles a released hold, nor releases a settled one', () => {
     const placed = [...funded, hold('t1', 10)];
     const released = [

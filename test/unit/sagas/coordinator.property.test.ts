@@ -58,6 +58,11 @@ function violations(memory: MemorySagaPort, total = 107): string[] {
   if (credits !== once || settles !== once)
     found.push(`${saga.status} with ${settles} debit(s), ${credits} credit(s)`);
   if (src.balance < 0 || dst.balance < 0) found.push('negative balance');
+  // No hold outlives its expiry by more than its cancel takes: none is placed once expired.
+  const late = memory
+    .eventsOf('account', 'src')
+    .filter((e) => e.type === 'HoldPlaced' && Number(e.payload.at) >= Number(e.payload.expiresAt));
+  if (late.length > 0) found.push('hold placed after its expiry');
   return found;
 }
 
@@ -126,6 +131,25 @@ describe('saga coordinator under lost, duplicated and concurrent steps', () => {
     expect(found.flat()).toContainEqual(
       expect.stringMatching(/^confirmed with 1 debit\(s\), 2 credit\(s\)$/),
     );
+  });
+
+  it('finds the broken build: with late-try-holds, a Try delayed past the expiry places a hold already expired', async () => {
+    enableBugs(['late-try-holds']);
+    const found: string[][] = [];
+    const result = await fc.check(property(found), { numRuns: 300 });
+    expect(result.failed).toBe(true);
+    expect(found.flat()).toContain('hold placed after its expiry');
+  });
+
+  it('cancels a transfer whose Try comes after its expiry without placing a hold', async () => {
+    const memory = setup([], 5_000);
+    expect(await execute({ sagas, port: memory, now: () => 7_000 })).toBe('cancelled');
+    expect(memory.stateOf<SagaState>('transfer', sagaId)).toMatchObject({
+      status: 'cancelled',
+      reason: 'expired',
+    });
+    expect(memory.eventsOf('account', 'src').map((e) => e.type)).not.toContain('HoldPlaced');
+    expect(violations(memory)).toEqual([]);
   });
 
   it('confirms a transfer when nothing fails, and cancels one whose hold was refused', async () => {

@@ -1,20 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { exampleSagas, transfer } from '../../../events/index.ts';
+import { exampleSagas } from '../../../events/index.ts';
 import {
-  beginSaga,
-  type CoordinatorDeps,
   cancelSaga,
   DynamoDueSagaSource,
   decideSaga,
-  RoutedCommandPort,
   type SagaState,
   sagaCatalog,
-  sagaIdFor,
   sweepSagas,
   trySaga,
 } from '../../../lib/sagas/index.ts';
 import { AppendTimeoutError } from '../../../lib/store/index.ts';
 import { REGIONS_3, runFailover, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
+import { TRANSFER_TIMERS, transferBegunAt } from './transfer-setup.ts';
 
 const U = 'us-east-1';
 const E = 'eu-west-1';
@@ -37,27 +34,7 @@ const P = 'ap-southeast-1';
 async function scenario() {
   const cluster = await startQuorumCluster(REGIONS_3);
   const home = cluster.regions[U]!;
-  const port = new RoutedCommandPort({
-    commands: home.commands,
-    router: home.multi.api.routing.router,
-    homes: home.multi.ownership,
-  });
-  const coordinator: CoordinatorDeps = { sagas: sagaCatalog(exampleSagas), port };
-  const stamp = Date.now().toString(36);
-  const [from, to] = [`src-${stamp}`, `dst-${stamp}`];
-  for (const id of [from, to]) {
-    const open = { type: 'OpenAccount', payload: { owner: id, currency: 'EUR' } };
-    expect((await home.post('account', id, open)).status).toBe(200);
-  }
-  expect((await home.post('account', from, { type: 'Deposit', payload: { amount: 100 } })).status).toBe(200);
-  const input = { from, to, amount: 30 };
-  const sagaId = sagaIdFor(transfer, input, `key-${stamp}`, cluster.topology.partitions);
-  const timers = { holdMs: 60_000, resumeAfterMs: 30_000 };
-  await beginSaga(
-    { commands: home.commands, port, starter: { start: async () => {} }, ...timers },
-    { saga: transfer, sagaId, input },
-  );
-  const task = { saga: 'transfer', sagaId };
+  const { coordinator, sagaId, from, task } = await transferBegunAt(cluster, U);
   await trySaga(coordinator, task);
   expect(await decideSaga(coordinator, { ...task, tryError: { Error: 'Test' } })).toMatchObject({
     outcome: 'cancel',
@@ -103,7 +80,7 @@ async function scenario() {
     due,
     homes: home.multi.ownership,
     starter: { start: async (i) => void started.push(i.sagaId) },
-    resumeEveryMs: timers.resumeAfterMs,
+    resumeEveryMs: TRANSFER_TIMERS.resumeAfterMs,
     rows: home.commands,
     now,
   });

@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type AccountState, exampleSagas, transfer } from '../../../events/index.ts';
+import type { AccountState } from '../../../events/index.ts';
 import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import {
-  beginSaga,
-  type CoordinatorDeps,
-  confirmSaga,
-  decideSaga,
-  RoutedCommandPort,
-  sagaCatalog,
-  sagaIdFor,
-  trySaga,
-} from '../../../lib/sagas/index.ts';
+import { confirmSaga, decideSaga, trySaga } from '../../../lib/sagas/index.ts';
 import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import { transferBegunAt } from './transfer-setup.ts';
 
 const HOME = 'us-east-1';
 const NEW_HOME = 'eu-west-1';
@@ -36,37 +28,7 @@ const PEERS = REGIONS_3.filter((r) => r !== HOME);
  */
 async function scenario() {
   const cluster = await startQuorumCluster(REGIONS_3);
-  const home = cluster.regions[HOME]!;
-  const port = new RoutedCommandPort({
-    commands: home.commands,
-    router: home.multi.api.routing.router,
-    homes: home.multi.ownership,
-  });
-  const coordinator: CoordinatorDeps = { sagas: sagaCatalog(exampleSagas), port };
-  const stamp = Date.now().toString(36);
-  const from = `src-${stamp}`;
-  const to = `dst-${stamp}`;
-  for (const id of [from, to]) {
-    expect(
-      (await home.post('account', id, { type: 'OpenAccount', payload: { owner: id, currency: 'EUR' } }))
-        .status,
-    ).toBe(200);
-  }
-  expect((await home.post('account', from, { type: 'Deposit', payload: { amount: 100 } })).status).toBe(200);
-
-  const input = { from, to, amount: 30 };
-  const sagaId = sagaIdFor(transfer, input, `key-${stamp}`, cluster.topology.partitions);
-  await beginSaga(
-    {
-      commands: home.commands,
-      port,
-      starter: { start: async () => {} },
-      holdMs: 60_000,
-      resumeAfterMs: 30_000,
-    },
-    { saga: transfer, sagaId, input },
-  );
-  const task = { saga: 'transfer', sagaId };
+  const { coordinator, from, to, task } = await transferBegunAt(cluster, HOME);
   await trySaga(coordinator, task);
   expect(await decideSaga(coordinator, task)).toMatchObject({ outcome: 'confirm' });
 

@@ -11,13 +11,24 @@ const DELTA: Readonly<Record<string, number>> = {
   HoldSettled: -1,
 };
 
+/** A hold that was closed (settled or released): when, relative to its expiry, and by which homes. */
+export interface ClosedHold {
+  readonly transferId: string;
+  readonly ms: number;
+  readonly expiresAt: number;
+  readonly closedAt: number;
+  /** The regions that wrote the account's events from the hold to its close (the account's homes then). */
+  readonly homes: readonly string[];
+}
+
 export interface Folded {
   balance: number;
   /** Deposits minus withdrawals: the money that entered from outside. */
   moved: number;
-  readonly holds: Map<string, { amount: number; expiresAt: number }>;
+  /** Open holds, each with the regions that wrote the account's events since it was placed (its homes). */
+  readonly holds: Map<string, { amount: number; expiresAt: number; homes: Set<string> }>;
   /** Per closed hold: its expiry, when it closed (wall ms of the closing event's HLC) and how long after. */
-  readonly late: Array<{ transferId: string; ms: number; expiresAt: number; closedAt: number }>;
+  readonly late: ClosedHold[];
   readonly negative: string[];
 }
 
@@ -30,8 +41,13 @@ export function foldAccount(log: readonly StoredEvent[]): Folded {
     folded.balance += (DELTA[event.type] ?? 0) * amount;
     if (event.type === 'Deposited' || event.type === 'Withdrawn')
       folded.moved += (DELTA[event.type] ?? 0) * amount;
+    for (const open of folded.holds.values()) open.homes.add(event.origin);
     if (event.type === 'HoldPlaced')
-      folded.holds.set(tid, { amount, expiresAt: Number(event.payload.expiresAt) });
+      folded.holds.set(tid, {
+        amount,
+        expiresAt: Number(event.payload.expiresAt),
+        homes: new Set([event.origin]),
+      });
     const hold = folded.holds.get(tid);
     if ((event.type === 'HoldSettled' || event.type === 'HoldReleased') && hold) {
       folded.holds.delete(tid);
@@ -41,6 +57,7 @@ export function foldAccount(log: readonly StoredEvent[]): Folded {
         ms: closedAt - hold.expiresAt,
         expiresAt: hold.expiresAt,
         closedAt,
+        homes: [...hold.homes],
       });
     }
     const available = folded.balance - heldIn(folded.holds);

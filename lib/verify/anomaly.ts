@@ -5,6 +5,8 @@ export interface Anomaly {
   /** Machine-readable kind: `lost-write`, `negative-balance`, `not-linearizable`, `double-epoch`, ... */
   readonly kind: string;
   readonly key?: string;
+  /** Other keys whose logs explain it (e.g. the transfer of a hold found on an account). */
+  readonly related?: readonly string[];
   readonly region?: string;
   readonly message: string;
 }

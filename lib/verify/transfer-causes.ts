@@ -39,20 +39,24 @@ function begunByClients(regions: readonly RegionSnapshot[], requests: ReadonlySe
   return begun;
 }
 
-/** Why an event is not accounted for, or null when it is. */
-function unaccounted(
-  event: StoredEvent,
-  input: { begun: ReadonlySet<string>; requests: ReadonlySet<string>; setup: ReadonlySet<string> },
-): string | null {
+type Causes = { begun: ReadonlySet<string>; requests: ReadonlySet<string>; setup: ReadonlySet<string> };
+
+/** Why an event of a transfer is not accounted for, or null when it is. */
+function unaccountedTransferEvent(event: StoredEvent, input: Causes): string | null {
   const cause = event.causationId ?? '';
-  if (event.aggregateType === 'transfer') {
-    if (event.type === 'SagaBegun')
-      return input.requests.has(cause)
-        ? null
-        : `begun by ${cause || 'no op id'}, no client's transfer request`;
-    if (cause !== event.aggregateId) return `caused by ${cause || 'no op id'}, not by its own transfer`;
-    return input.begun.has(cause) ? null : 'a transfer no client request began';
-  }
+  // A home's epoch no-op under a repeated begin names the client's request, under a step the transfer.
+  if (event.type === EPOCH_NO_OP && input.requests.has(cause))
+    return input.begun.has(event.aggregateId) ? null : 'a transfer no client request began';
+  if (event.type === 'SagaBegun')
+    return input.requests.has(cause) ? null : `begun by ${cause || 'no op id'}, no client's transfer request`;
+  if (cause !== event.aggregateId) return `caused by ${cause || 'no op id'}, not by its own transfer`;
+  return input.begun.has(cause) ? null : 'a transfer no client request began';
+}
+
+/** Why an event is not accounted for, or null when it is. */
+function unaccounted(event: StoredEvent, input: Causes): string | null {
+  if (event.aggregateType === 'transfer') return unaccountedTransferEvent(event, input);
+  const cause = event.causationId ?? '';
   if (SETUP_EVENTS.has(event.type) && input.setup.has(cause)) return null;
   if (STEP_EVENTS.has(event.type) && input.begun.has(cause) && event.payload.transferId === cause)
     return null;

@@ -17,6 +17,19 @@ export interface TransferCheck {
   readonly phantomWrites: number;
   /** Longest a hold stayed after its expiry (ms, by the HLC of the event that closed it); 0 when none did. */
   readonly maxHoldOvershootMs: number;
+  /**
+   * Longest a hold stayed after its expiry beyond the outages of its homes (what the bound is checked
+   * against), and that hold; 0 and none when no hold outlived its expiry.
+   */
+  readonly maxHoldOvershootBeyondOutagesMs: number;
+  readonly latestHold?: {
+    readonly account: string;
+    readonly region: string;
+    readonly transferId: string;
+    readonly ms: number;
+    readonly outageMs: number;
+    readonly homes: readonly string[];
+  };
   /** Cancelled transfers by reason (`refused by source: InsufficientFunds`, `expired`, ...). */
   readonly cancelReasons: Readonly<Record<string, number>>;
   /** Transfer requests the clients saw refused (4xx) or unanswered (5xx, timeouts), by outcome and code. */
@@ -34,11 +47,11 @@ export interface TransferCheckInput {
   /** A hold must be settled or released within its expiry plus this (the sweep interval and its run). */
   readonly holdBoundMs: number;
   /**
-   * Ms within [from, to] during which faults kept homes from writing (a killed or cut-off region until its
-   * Failover, a runbook moving partitions): the bound does not run then (a hold waits for its home). None
-   * by default.
+   * Ms within [from, to] during which faults kept `homes` (the regions that wrote the hold and its close)
+   * from writing (a killed or cut-off region until its Failover, a runbook moving partitions): the bound
+   * does not run then (a hold waits for its home). None by default.
    */
-  readonly outageMs?: (from: number, to: number) => number;
+  readonly outageMs?: (from: number, to: number, homes: readonly string[]) => number;
 }
 
 const TERMINAL = new Set(['confirmed', 'cancelled']);
@@ -68,20 +81,31 @@ function checkAccount(
 ) {
   const bound = input.holdBoundMs;
   const found: Anomaly[] = [];
-  const at = (kind: string, message: string) =>
-    found.push({ checker: 'transfers', kind, key: `account/${id}`, region: region.region, message });
+  const at = (kind: string, message: string, transferId?: string) =>
+    found.push({
+      checker: 'transfers',
+      kind,
+      key: `account/${id}`,
+      ...(transferId ? { related: [`transfer/${transferId}`] } : {}),
+      region: region.region,
+      message,
+    });
   const folded = foldAccount(logOf(region, 'account', id));
   for (const message of folded.negative) at('negative-available', message);
-  for (const { transferId, ms, expiresAt, closedAt } of folded.late) {
-    const outage = ms > bound ? (input.outageMs?.(expiresAt, closedAt) ?? 0) : 0;
+  let latest: NonNullable<TransferCheck['latestHold']> | undefined;
+  for (const { transferId, ms, expiresAt, closedAt, homes } of folded.late) {
+    const outage = ms > 0 ? (input.outageMs?.(expiresAt, closedAt, homes) ?? 0) : 0;
     if (ms - outage > bound)
       at(
         'hold-outlived-bound',
-        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages (bound ${bound} ms beyond outages)`,
+        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages of ${homes.join(', ')} (bound ${bound} ms beyond outages)`,
+        transferId,
       );
+    if (ms - outage > (latest ? latest.ms - latest.outageMs : 0))
+      latest = { account: id, region: region.region, transferId, ms, outageMs: outage, homes };
   }
   for (const [tid, hold] of folded.holds)
-    at('stuck-hold', `hold of ${tid} (${hold.amount}) never settled nor released`);
+    at('stuck-hold', `hold of ${tid} (${hold.amount}) never settled nor released`, tid);
   const held = heldIn(folded.holds);
   const row = region.states.get(`account#${id}`);
   const state = row ? (JSON.parse(row.state) as { balance?: number; held?: number }) : undefined;
@@ -92,7 +116,7 @@ function checkAccount(
     );
   }
   const overshoot = Math.max(0, ...folded.late.map((l) => l.ms));
-  return { found, balance: folded.balance, moved: folded.moved, overshoot };
+  return { found, balance: folded.balance, moved: folded.moved, overshoot, latest };
 }
 
 /** Exactly once: a confirmed transfer debited and credited once each, a cancelled one neither. */
@@ -175,6 +199,54 @@ function checkClients(
   return found;
 }
 
+type LatestHold = TransferCheck['latestHold'];
+const beyondOutages = (hold: LatestHold) => (hold ? hold.ms - hold.outageMs : 0);
+
+/** One region: its transfers, its transfer accounts, and whether they hold their deposits less withdrawals. */
+function checkRegion(region: RegionSnapshot, input: TransferCheckInput) {
+  const anomalies: Anomaly[] = [];
+  for (const [id, saga] of sagasOf(region)) anomalies.push(...checkTransfer(region, id, saga));
+  let total = 0;
+  let moved = 0;
+  let overshoot = 0;
+  let latest: LatestHold;
+  for (const account of input.accounts) {
+    const folded = checkAccount(region, account, input);
+    anomalies.push(...folded.found);
+    total += folded.balance;
+    moved += folded.moved;
+    overshoot = Math.max(overshoot, folded.overshoot);
+    if (beyondOutages(folded.latest) > beyondOutages(latest)) latest = folded.latest;
+  }
+  const conserved = total === moved;
+  if (!conserved)
+    anomalies.push({
+      checker: 'transfers',
+      kind: 'money-not-conserved',
+      region: region.region,
+      message: `transfer accounts hold ${total}, deposits minus withdrawals are ${moved}`,
+    });
+  return { anomalies, conserved, overshoot, latest };
+}
+
+/** Cancelled transfers by reason, and what the clients saw refused or unanswered, by outcome and code. */
+function tallies(reference: ReadonlyMap<string, SagaRow>, operations: TransferCheckInput['operations']) {
+  const cancelReasons: Record<string, number> = {};
+  for (const saga of reference.values()) {
+    if (saga.status === 'cancelled')
+      cancelReasons[saga.reason ?? '?'] = (cancelReasons[saga.reason ?? '?'] ?? 0) + 1;
+  }
+  const clientErrors: Record<string, number> = {};
+  for (const [key, ops] of operations) {
+    if (!key.startsWith('transfer/')) continue;
+    for (const op of ops.filter((o) => o.outcome !== 'ok')) {
+      const label = `${op.outcome} ${op.error ?? 'in flight'}`;
+      clientErrors[label] = (clientErrors[label] ?? 0) + 1;
+    }
+  }
+  return { cancelReasons, clientErrors };
+}
+
 /**
  * Transfers (DESIGN.md invariant 7), in every region after the run: every transfer ended, confirmed or
  * cancelled, exactly once (one decision; a confirmed one debited and credited once each, a cancelled one
@@ -187,49 +259,21 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
   const anomalies: Anomaly[] = [];
   let conservationAnomalies = 0;
   let maxHoldOvershootMs = 0;
-  const reference = sagasOf(input.regions[0]!);
+  let latestHold: LatestHold;
   for (const region of input.regions) {
-    const sagas = sagasOf(region);
-    for (const [id, saga] of sagas) anomalies.push(...checkTransfer(region, id, saga));
-    let total = 0;
-    let moved = 0;
-    for (const account of input.accounts) {
-      const folded = checkAccount(region, account, input);
-      anomalies.push(...folded.found);
-      total += folded.balance;
-      moved += folded.moved;
-      maxHoldOvershootMs = Math.max(maxHoldOvershootMs, folded.overshoot);
-    }
-    if (total !== moved) {
-      conservationAnomalies++;
-      anomalies.push({
-        checker: 'transfers',
-        kind: 'money-not-conserved',
-        region: region.region,
-        message: `transfer accounts hold ${total}, deposits minus withdrawals are ${moved}`,
-      });
-    }
+    const checked = checkRegion(region, input);
+    anomalies.push(...checked.anomalies);
+    if (!checked.conserved) conservationAnomalies++;
+    maxHoldOvershootMs = Math.max(maxHoldOvershootMs, checked.overshoot);
+    if (beyondOutages(checked.latest) > beyondOutages(latestHold)) latestHold = checked.latest;
   }
+  const reference = sagasOf(input.regions[0]!);
   anomalies.push(...checkClients(input.operations, reference));
   const phantoms = checkTransferCauses({ ...input, setupOpIds: new Set(input.setupOpIds) });
   anomalies.push(...phantoms);
   const statuses = [...reference.values()].map((s) => s.status);
-  const cancelReasons: Record<string, number> = {};
-  for (const saga of reference.values()) {
-    if (saga.status === 'cancelled')
-      cancelReasons[saga.reason ?? '?'] = (cancelReasons[saga.reason ?? '?'] ?? 0) + 1;
-  }
-  const clientErrors: Record<string, number> = {};
-  for (const [key, ops] of input.operations) {
-    if (!key.startsWith('transfer/')) continue;
-    for (const op of ops.filter((o) => o.outcome !== 'ok')) {
-      const label = `${op.outcome} ${op.error ?? 'in flight'}`;
-      clientErrors[label] = (clientErrors[label] ?? 0) + 1;
-    }
-  }
   return {
-    cancelReasons,
-    clientErrors,
+    ...tallies(reference, input.operations),
     anomalies,
     transfers: reference.size,
     confirmed: statuses.filter((s) => s === 'confirmed').length,
@@ -238,5 +282,7 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
     conservationAnomalies,
     phantomWrites: phantoms.length,
     maxHoldOvershootMs,
+    maxHoldOvershootBeyondOutagesMs: beyondOutages(latestHold),
+    ...(latestHold ? { latestHold } : {}),
   };
 }

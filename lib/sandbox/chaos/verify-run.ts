@@ -19,71 +19,13 @@ import {
   type RegionSnapshot,
   readSnapshot,
 } from '../../verify/index.ts';
+import type { ConsistencyReport } from '../platform/consistency.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 import { FAULTS_TODO, type InjectedFault } from './nemesis.ts';
+import { coveredMs, HOLD_OUTAGE_ALLOWANCE_MS, outageWindows } from './outages.ts';
 import type { ChaosFigure, ChaosOptions, ChaosReport } from './run.ts';
 import type { RunbookRun } from './runbook-starter.ts';
 import type { TransferWorkload } from './transfers.ts';
-
-/**
- * How long after its expiry, besides the sweep interval and the outages, a hold may still be closed: the
- * execution the sweep starts (a few local writes and one forwarded credit, on a loaded 2-core machine) and
- * what a fault leaves behind once healed (a Failover's lease hold, a backlog of retried tasks).
- */
-const HOLD_OUTAGE_ALLOWANCE_MS = 10_000;
-
-/** Faults during which a home may be unable to write: region loss, cut links, slow WAN, lease refusals. */
-const OUTAGE_KINDS = new Set<string>([
-  'kill-region',
-  'partition-pair',
-  'isolate-region',
-  'latency-spike',
-  'clock-skew-margin',
-  'runbook-during-fault',
-  'kill-during-switchover',
-  'failover-during-switchover',
-  'forked-orphan-failback',
-  'quorum-copy-elsewhere',
-]);
-
-/** Epoch-ms windows during which holds may wait for their homes: those faults, every runbook, the restore. */
-export function outageWindows(input: {
-  faults: readonly InjectedFault[];
-  runbooks: readonly RunbookRun[];
-  /** Epoch ms the run (and the faults' and runbooks' `at`) started; the end of the nemesis's restore. */
-  started: number;
-  restoredAt: number;
-  seconds: number;
-}): Array<[number, number]> {
-  const { started } = input;
-  return [
-    ...input.faults
-      .filter((f) => OUTAGE_KINDS.has(f.kind))
-      .map((f) => [started + f.at, started + f.healedAt]),
-    ...input.runbooks.map((r) => [started + r.at, started + r.at + (r.durationMs ?? 0)]),
-    [started + input.seconds * 1_000, input.restoredAt],
-  ] as Array<[number, number]>;
-}
-
-/** Ms of [from, to] covered by the union of `windows`. */
-export function coveredMs(
-  windows: ReadonlyArray<readonly [number, number]>,
-  from: number,
-  to: number,
-): number {
-  const clipped = windows
-    .map(([a, b]) => [Math.max(a, from), Math.min(b, to)] as const)
-    .filter(([a, b]) => b > a)
-    .sort((x, y) => x[0] - y[0]);
-  let total = 0;
-  let end = from;
-  for (const [a, b] of clipped) {
-    if (b <= end) continue;
-    total += b - Math.max(a, end);
-    end = b;
-  }
-  return total;
-}
 
 const count = (figure: string, value: number, unit = 'count'): ChaosFigure => ({
   figure,
@@ -158,13 +100,22 @@ export async function verifyRun(
   );
   const stranded = checkStranded({ regions, deadLetters, explain: settledLater(regions) });
   const consistency = await sandbox.check();
+  const holdBoundMs = sandbox.timing.sagaSweepMs + HOLD_OUTAGE_ALLOWANCE_MS;
   const transfers = checkTransfers({
     operations,
     regions,
     accounts: input.transfers?.workload.accounts ?? [],
     setupOpIds: input.transfers?.workload.setupOpIds ?? [],
-    holdBoundMs: sandbox.timing.sagaSweepMs + HOLD_OUTAGE_ALLOWANCE_MS,
-    ...(input.transfers ? { outageMs: outagesOf(input, runbookRuns) } : {}),
+    holdBoundMs,
+    ...(input.transfers
+      ? {
+          outageMs: outagesOf(
+            input,
+            runbookRuns,
+            sandbox.regions.map((r) => r.name),
+          ),
+        }
+      : {}),
   });
   const anomalies: Anomaly[] = [
     ...core.anomalies,
@@ -175,8 +126,7 @@ export async function verifyRun(
     ...stranded.anomalies,
     ...transfers.anomalies,
   ];
-  if (!consistency.passed)
-    anomalies.push({ checker: 'important', kind: 'inconsistent', message: consistency.verdict });
+  if (!consistency.passed) anomalies.push(...inconsistencies(consistency));
   const tally = (o: string) => ops.filter((op) => op.outcome === o).length;
   const byChecker = (c: string) => anomalies.filter((a) => a.checker === c).length;
   const figures: ChaosFigure[] = [
@@ -216,6 +166,13 @@ export async function verifyRun(
     zero('anomalies: transfers (exactly once, holds, available balance)', byChecker('transfers')),
     count('saga tasks delivered twice', input.transfers?.duplicated ?? 0),
     count('longest hold past its expiry', transfers.maxHoldOvershootMs, 'ms'),
+    {
+      figure: "longest hold past its expiry beyond its homes' outages",
+      value: transfers.maxHoldOvershootBeyondOutagesMs,
+      unit: 'ms',
+      target: `<= ${holdBoundMs} (sweep interval + ${HOLD_OUTAGE_ALLOWANCE_MS} ms)`,
+      met: transfers.maxHoldOvershootBeyondOutagesMs <= holdBoundMs,
+    },
   ];
   const bugs = (Object.keys(BUG_SWITCHES) as BugSwitch[]).filter((name) => bugEnabled(name));
   return {
@@ -259,6 +216,7 @@ export async function verifyRun(
         inDoubt: transfers.inDoubt,
         accounts: input.transfers?.workload.accounts.length ?? 0,
         maxHoldOvershootMs: transfers.maxHoldOvershootMs,
+        latestHold: transfers.latestHold ?? null,
         cancelReasons: transfers.cancelReasons,
         clientErrors: transfers.clientErrors,
       },
@@ -271,19 +229,38 @@ export async function verifyRun(
   };
 }
 
-/** Ms of outage (see outageWindows) within a window, for the hold bound. */
+/**
+ * The consistency check's failure: one anomaly per aggregate whose rows differ (keyed, so the report's
+ * evidence holds its logs, and naming each region's row), or the verdict alone when only events differ.
+ */
+function inconsistencies(consistency: ConsistencyReport): Anomaly[] {
+  if (consistency.diverged.length === 0)
+    return [{ checker: 'important', kind: 'inconsistent', message: consistency.verdict }];
+  return consistency.diverged.map((d) => ({
+    checker: 'important',
+    kind: 'inconsistent',
+    key: d.key.replace('#', '/'),
+    message: `${consistency.verdict}; rows: ${Object.entries(d.byRegion)
+      .map(([region, row]) => `${region} ${row === null ? 'none' : row.slice(0, 240)}`)
+      .join(' | ')}`,
+  }));
+}
+
+/** Ms of outage of a hold's homes (see outageWindows) within a window, for the hold bound. */
 function outagesOf(
   input: Parameters<typeof verifyRun>[1],
   runbooks: readonly RunbookRun[],
-): (from: number, to: number) => number {
+  regions: readonly string[],
+): (from: number, to: number, homes: readonly string[]) => number {
   const windows = outageWindows({
     faults: input.faults,
     runbooks,
+    regions,
     started: input.transfers?.started ?? 0,
     restoredAt: input.transfers?.restoredAt ?? 0,
     seconds: input.options.seconds,
   });
-  return (from, to) => coveredMs(windows, from, to);
+  return (from, to, homes) => coveredMs(windows, from, to, homes);
 }
 
 /**
@@ -327,7 +304,7 @@ function evidence(
   operations: ReadonlyMap<string, readonly Operation[]>,
   regions: readonly RegionSnapshot[],
 ): ChaosReport['evidence'] {
-  const keys = [...new Set(anomalies.flatMap((a) => (a.key ? [a.key] : [])))];
+  const keys = [...new Set(anomalies.flatMap((a) => [...(a.key ? [a.key] : []), ...(a.related ?? [])]))];
   return Object.fromEntries(
     keys.map((key) => {
       const logs = Object.fromEntries(

@@ -102,7 +102,9 @@ describe('checkTransfers', () => {
       { balance: 70, held: 0 },
       { balance: 130 },
     );
-    expect(late.anomalies.map((a) => a.kind)).toEqual(['hold-outlived-bound']);
+    expect(late.anomalies.map((a) => [a.kind, a.related])).toEqual([
+      ['hold-outlived-bound', ['transfer/tr-1']],
+    ]);
     expect(late.maxHoldOvershootMs).toBe(3_000);
     // The bound does not run while faults keep the home from writing: 1.5 s of outage leaves 1.5 s.
     const excused = checkTransfers({
@@ -117,9 +119,39 @@ describe('checkTransfers', () => {
       accounts: ['src', 'dst'],
       setupOpIds: ['open-src', 'fund-src', 'open-dst', 'fund-dst'],
       holdBoundMs: 2_000,
-      outageMs: (from, to) => (from === 6_000 && to === 9_000 ? 1_500 : 0),
+      outageMs: (from, to, homes) =>
+        from === 6_000 && to === 9_000 && homes.includes('us-east-1') ? 1_500 : 0,
     });
     expect(excused.anomalies).toEqual([]);
+    expect(excused).toMatchObject({
+      maxHoldOvershootMs: 3_000,
+      maxHoldOvershootBeyondOutagesMs: 1_500,
+      latestHold: { account: 'src', transferId: T, ms: 3_000, outageMs: 1_500, homes: ['us-east-1'] },
+    });
+  });
+
+  it("counts the outages of every region that wrote the account's events while the hold was open", () => {
+    const asked: string[][] = [];
+    const moved = { ...event('account', 'src', 4, 'Deposited', { amount: 1 }, 5_000), origin: 'eu-west-1' };
+    const closed = { ...settled(9_000), seq: 5, origin: 'ap-southeast-1' };
+    checkTransfers({
+      operations: byKey([request()]),
+      regions: [
+        snapshot(
+          'us-east-1',
+          [...base, held(), moved, closed, credited(3)],
+          rows('confirmed', { balance: 71, held: 0 }, { balance: 130 }),
+        ),
+      ],
+      accounts: ['src', 'dst'],
+      setupOpIds: ['open-src', 'fund-src', 'open-dst', 'fund-dst'],
+      holdBoundMs: 2_000,
+      outageMs: (_from, _to, homes) => {
+        asked.push([...homes]);
+        return 0;
+      },
+    });
+    expect(asked).toEqual([['us-east-1', 'eu-west-1', 'ap-southeast-1']]);
   });
 
   it('reports a cancelled transfer that moved money, and a client told confirmed for a cancelled one', () => {
@@ -188,5 +220,15 @@ describe('checkTransfers', () => {
       { balance: 130 },
     );
     expect(stray.anomalies.map((a) => [a.kind, a.key])).toEqual([['phantom-write', 'account/dst']]);
+    // On the transfer itself: under its own step, or under the client's request repeated (a begin).
+    const onTransfer = (seq: number, cause: string) =>
+      event('transfer', T, seq, 'EpochNoOp', { epoch: 3 }, 1, cause);
+    const src = { balance: 70, held: 0 };
+    const repeated = check([...steps, onTransfer(3, T), onTransfer(4, 'k1')], 'confirmed', src, {
+      balance: 130,
+    });
+    expect(repeated.anomalies).toEqual([]);
+    const foreign = check([...steps, onTransfer(3, 'k2')], 'confirmed', src, { balance: 130 });
+    expect(foreign.anomalies.map((a) => [a.kind, a.key])).toEqual([['phantom-write', 'transfer/tr-1']]);
   });
 });

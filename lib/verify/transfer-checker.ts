@@ -1,6 +1,7 @@
 import { foldAccount, heldIn } from './account-fold.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
+import { type OrphanPolicy, orphanedSteps } from './orphaned-steps.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
 import { checkTransferCauses } from './transfer-causes.ts';
 
@@ -30,13 +31,18 @@ export interface TransferCheck {
     readonly outageMs: number;
     readonly homes: readonly string[];
   };
+  /**
+   * Transfer steps kept in the manual queue instead of the log (`ack: local`, their home taken over by a
+   * Failover: see orphanedSteps), counted once across regions; the saga went on, an operator settles them.
+   */
+  readonly orphanedSteps: number;
   /** Cancelled transfers by reason (`refused by source: InsufficientFunds`, `expired`, ...). */
   readonly cancelReasons: Readonly<Record<string, number>>;
   /** Transfer requests the clients saw refused (4xx) or unanswered (5xx, timeouts), by outcome and code. */
   readonly clientErrors: Readonly<Record<string, number>>;
 }
 
-export interface TransferCheckInput {
+export interface TransferCheckInput extends OrphanPolicy {
   /** Client operations by key; transfers are `transfer/<idempotency key>` with `f: 'transfer'`. */
   readonly operations: ReadonlyMap<string, readonly Operation[]>;
   readonly regions: readonly RegionSnapshot[];
@@ -70,6 +76,43 @@ function logOf(region: RegionSnapshot, type: string, id: string): StoredEvent[] 
     .sort((a, b) => a.seq - b.seq);
 }
 
+type LatestHold = TransferCheck['latestHold'];
+
+/** What a step event moves: a settled hold leaves the source, a credit reaches the target. */
+const stepDelta = (e: StoredEvent) =>
+  e.type === 'HoldSettled'
+    ? -Number(e.payload.amount)
+    : e.type === 'TransferCredited'
+      ? Number(e.payload.amount)
+      : 0;
+const beyondOutages = (hold: LatestHold) => (hold ? hold.ms - hold.outageMs : 0);
+
+type Report = (kind: string, message: string, transferId?: string) => void;
+
+/** Every closed hold of one account against the bound beyond its homes' outages; the latest such hold. */
+function checkHoldBound(input: {
+  account: string;
+  region: string;
+  late: ReturnType<typeof foldAccount>['late'];
+  input: Pick<TransferCheckInput, 'holdBoundMs' | 'outageMs'>;
+  at: Report;
+}): LatestHold {
+  const bound = input.input.holdBoundMs;
+  let latest: LatestHold;
+  for (const { transferId, ms, expiresAt, closedAt, homes } of input.late) {
+    const outage = ms > 0 ? (input.input.outageMs?.(expiresAt, closedAt, homes) ?? 0) : 0;
+    if (ms - outage > bound)
+      input.at(
+        'hold-outlived-bound',
+        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages of ${homes.join(', ')} (bound ${bound} ms beyond outages)`,
+        transferId,
+      );
+    if (ms - outage > beyondOutages(latest))
+      latest = { account: input.account, region: input.region, transferId, ms, outageMs: outage, homes };
+  }
+  return latest;
+}
+
 /**
  * One account in one region: the available balance never negative along its log, every hold closed, none
  * later than `bound` after its expiry, the projection row equal to the fold.
@@ -78,10 +121,10 @@ function checkAccount(
   region: RegionSnapshot,
   id: string,
   input: Pick<TransferCheckInput, 'holdBoundMs' | 'outageMs'>,
+  queued: readonly StoredEvent[] = [],
 ) {
-  const bound = input.holdBoundMs;
   const found: Anomaly[] = [];
-  const at = (kind: string, message: string, transferId?: string) =>
+  const at: Report = (kind, message, transferId) =>
     found.push({
       checker: 'transfers',
       kind,
@@ -92,20 +135,12 @@ function checkAccount(
     });
   const folded = foldAccount(logOf(region, 'account', id));
   for (const message of folded.negative) at('negative-available', message);
-  let latest: NonNullable<TransferCheck['latestHold']> | undefined;
-  for (const { transferId, ms, expiresAt, closedAt, homes } of folded.late) {
-    const outage = ms > 0 ? (input.outageMs?.(expiresAt, closedAt, homes) ?? 0) : 0;
-    if (ms - outage > bound)
-      at(
-        'hold-outlived-bound',
-        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages of ${homes.join(', ')} (bound ${bound} ms beyond outages)`,
-        transferId,
-      );
-    if (ms - outage > (latest ? latest.ms - latest.outageMs : 0))
-      latest = { account: id, region: region.region, transferId, ms, outageMs: outage, homes };
-  }
-  for (const [tid, hold] of folded.holds)
+  const latest = checkHoldBound({ account: id, region: region.region, late: folded.late, input, at });
+  for (const [tid, hold] of folded.holds) {
+    // Settled or released by a step its lost home acknowledged, kept in the manual queue (orphanedSteps).
+    if (queued.some((e) => transferIdOf(e) === tid && e.type !== 'HoldPlaced')) continue;
     at('stuck-hold', `hold of ${tid} (${hold.amount}) never settled nor released`, tid);
+  }
   const held = heldIn(folded.holds);
   const row = region.states.get(`account#${id}`);
   const state = row ? (JSON.parse(row.state) as { balance?: number; held?: number }) : undefined;
@@ -120,10 +155,23 @@ function checkAccount(
 }
 
 /** Exactly once: a confirmed transfer debited and credited once each, a cancelled one neither. */
-function checkTransfer(region: RegionSnapshot, id: string, saga: SagaRow): Anomaly[] {
+function checkTransfer(
+  region: RegionSnapshot,
+  id: string,
+  saga: SagaRow,
+  queued: ReadonlyMap<string, readonly StoredEvent[]>,
+): Anomaly[] {
   const found: Anomaly[] = [];
+  const related = saga.input ? [`account/${saga.input.from}`, `account/${saga.input.to}`] : [];
   const at = (kind: string, message: string) =>
-    found.push({ checker: 'transfers', kind, key: `transfer/${id}`, region: region.region, message });
+    found.push({
+      checker: 'transfers',
+      kind,
+      key: `transfer/${id}`,
+      ...(related.length > 0 ? { related } : {}),
+      region: region.region,
+      message,
+    });
   if (!TERMINAL.has(saga.status)) at('in-doubt', `still ${saga.status}`);
   const decisions = logOf(region, 'transfer', id).filter(
     (e) => e.type === 'SagaConfirming' || e.type === 'SagaCancelling',
@@ -131,8 +179,11 @@ function checkTransfer(region: RegionSnapshot, id: string, saga: SagaRow): Anoma
   if (decisions.length > 1) at('two-decisions', decisions.map((d) => d.type).join(', '));
   if (!saga.input) return found;
   const { from, to, amount } = saga.input;
+  // A step kept in the manual queue (an orphan of its lost home, see orphanedSteps) counts as taken.
   const count = (account: string, type: string) =>
-    logOf(region, 'account', account).filter((e) => e.type === type && transferIdOf(e) === id);
+    [...logOf(region, 'account', account), ...(queued.get(account) ?? [])].filter(
+      (e) => e.type === type && transferIdOf(e) === id,
+    );
   const debits = count(from, 'HoldSettled');
   const credits = count(to, 'TransferCredited');
   const wrongAmount = [...debits, ...credits].some((e) => Number(e.payload.amount) !== amount);
@@ -199,19 +250,18 @@ function checkClients(
   return found;
 }
 
-type LatestHold = TransferCheck['latestHold'];
-const beyondOutages = (hold: LatestHold) => (hold ? hold.ms - hold.outageMs : 0);
-
 /** One region: its transfers, its transfer accounts, and whether they hold their deposits less withdrawals. */
 function checkRegion(region: RegionSnapshot, input: TransferCheckInput) {
   const anomalies: Anomaly[] = [];
-  for (const [id, saga] of sagasOf(region)) anomalies.push(...checkTransfer(region, id, saga));
-  let total = 0;
+  const queued = orphanedSteps(region, input.accounts, input);
+  for (const [id, saga] of sagasOf(region)) anomalies.push(...checkTransfer(region, id, saga, queued));
+  // Money a queued step moved counts as moved: it waits in the queue, not lost.
+  let total = [...queued.values()].flat().reduce((sum, e) => sum + stepDelta(e), 0);
   let moved = 0;
   let overshoot = 0;
   let latest: LatestHold;
   for (const account of input.accounts) {
-    const folded = checkAccount(region, account, input);
+    const folded = checkAccount(region, account, input, queued.get(account));
     anomalies.push(...folded.found);
     total += folded.balance;
     moved += folded.moved;
@@ -226,7 +276,7 @@ function checkRegion(region: RegionSnapshot, input: TransferCheckInput) {
       region: region.region,
       message: `transfer accounts hold ${total}, deposits minus withdrawals are ${moved}`,
     });
-  return { anomalies, conserved, overshoot, latest };
+  return { anomalies, conserved, overshoot, latest, queued: [...queued.values()].flat() };
 }
 
 /** Cancelled transfers by reason, and what the clients saw refused or unanswered, by outcome and code. */
@@ -260,8 +310,10 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
   let conservationAnomalies = 0;
   let maxHoldOvershootMs = 0;
   let latestHold: LatestHold;
+  const orphans = new Set<string>();
   for (const region of input.regions) {
     const checked = checkRegion(region, input);
+    for (const e of checked.queued) orphans.add(e.eventId);
     anomalies.push(...checked.anomalies);
     if (!checked.conserved) conservationAnomalies++;
     maxHoldOvershootMs = Math.max(maxHoldOvershootMs, checked.overshoot);
@@ -280,6 +332,7 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
     cancelled: statuses.filter((s) => s === 'cancelled').length,
     inDoubt: statuses.filter((s) => !TERMINAL.has(s)).length,
     conservationAnomalies,
+    orphanedSteps: orphans.size,
     phantomWrites: phantoms.length,
     maxHoldOvershootMs,
     maxHoldOvershootBeyondOutagesMs: beyondOutages(latestHold),

@@ -107,6 +107,8 @@ export async function verifyRun(
     accounts: input.transfers?.workload.accounts ?? [],
     setupOpIds: input.transfers?.workload.setupOpIds ?? [],
     holdBoundMs,
+    ackMode,
+    lostRegions: regionLosses.map((l) => l.region),
     ...(input.transfers
       ? {
           outageMs: outagesOf(
@@ -162,6 +164,7 @@ export async function verifyRun(
     count('transfers cancelled', transfers.cancelled),
     zero('transfers in doubt', transfers.inDoubt),
     zero('money conservation anomalies', transfers.conservationAnomalies),
+    count('transfer steps queued as orphans (ack local, region lost)', transfers.orphanedSteps),
     zero('transfer events traced to no client request (phantom writes)', transfers.phantomWrites),
     zero('anomalies: transfers (exactly once, holds, available balance)', byChecker('transfers')),
     count('saga tasks delivered twice', input.transfers?.duplicated ?? 0),

@@ -154,6 +154,49 @@ describe('checkTransfers', () => {
     expect(asked).toEqual([['us-east-1', 'eu-west-1', 'ap-southeast-1']]);
   });
 
+  it('under ack local, counts a step its lost home acknowledged and the manual queue keeps as taken, and only then', () => {
+    // The credit was written by eu-west-1, which a Failover took over; it lost the fork and is queued.
+    const lostCredit = { ...credited(3), origin: 'eu-west-1' };
+    const queue = [
+      {
+        aggregateType: 'account',
+        aggregateId: 'dst',
+        eventIds: [lostCredit.eventId],
+        status: 'open',
+        kind: 'core-orphan',
+        events: [lostCredit],
+      },
+    ];
+    const run = (policy: { ackMode?: 'local' | 'quorum'; lostRegions?: string[] }) =>
+      checkTransfers({
+        operations: byKey([request()]),
+        regions: [
+          snapshot(
+            'us-east-1',
+            [...base, held(), settled()],
+            rows('confirmed', { balance: 70, held: 0 }, { balance: 100 }),
+            queue,
+          ),
+        ],
+        accounts: ['src', 'dst'],
+        setupOpIds: ['open-src', 'fund-src', 'open-dst', 'fund-dst'],
+        holdBoundMs: 2_000,
+        ...policy,
+      });
+    const excused = run({ ackMode: 'local', lostRegions: ['eu-west-1'] });
+    expect([excused.anomalies, excused.orphanedSteps, excused.conservationAnomalies]).toEqual([[], 1, 0]);
+    for (const policy of [
+      { ackMode: 'quorum' as const, lostRegions: ['eu-west-1'] },
+      { ackMode: 'local' as const },
+    ]) {
+      const strict = run(policy);
+      expect(strict.anomalies.map((a) => [a.kind, a.related])).toEqual([
+        ['not-exactly-once', ['account/src', 'account/dst']],
+        ['money-not-conserved', undefined],
+      ]);
+    }
+  });
+
   it('reports a cancelled transfer that moved money, and a client told confirmed for a cancelled one', () => {
     const ops = byKey([request({ output: 'confirmed' })]);
     const result = check([...base, credited(3)], 'cancelled', { balance: 100 }, { balance: 130 }, ops);

@@ -1,9 +1,9 @@
 import { foldAccount, heldIn } from './account-fold.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
-import { type OrphanPolicy, orphanedSteps } from './orphaned-steps.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
 import { checkTransferCauses } from './transfer-causes.ts';
+import { checkOrphansQueued, type OrphanPolicy, transfersHitByRegionLoss } from './transfer-orphans.ts';
 
 /** What the transfer checker found. */
 export interface TransferCheck {
@@ -32,10 +32,10 @@ export interface TransferCheck {
     readonly homes: readonly string[];
   };
   /**
-   * Transfer steps kept in the manual queue instead of the log (`ack: local`, their home taken over by a
-   * Failover: see orphanedSteps), counted once across regions; the saga went on, an operator settles them.
+   * Transfers a region loss cut through under `ack: local` (see transfersHitByRegionLoss): their lost
+   * events wait in the manual queue; exactly-once, holds and conservation are not asked of them.
    */
-  readonly orphanedSteps: number;
+  readonly hitByRegionLoss: number;
   /** Cancelled transfers by reason (`refused by source: InsufficientFunds`, `expired`, ...). */
   readonly cancelReasons: Readonly<Record<string, number>>;
   /** Transfer requests the clients saw refused (4xx) or unanswered (5xx, timeouts), by outcome and code. */
@@ -121,7 +121,7 @@ function checkAccount(
   region: RegionSnapshot,
   id: string,
   input: Pick<TransferCheckInput, 'holdBoundMs' | 'outageMs'>,
-  queued: readonly StoredEvent[] = [],
+  hit: ReadonlyMap<string, unknown> = new Map(),
 ) {
   const found: Anomaly[] = [];
   const at: Report = (kind, message, transferId) =>
@@ -135,10 +135,11 @@ function checkAccount(
     });
   const folded = foldAccount(logOf(region, 'account', id));
   for (const message of folded.negative) at('negative-available', message);
-  const latest = checkHoldBound({ account: id, region: region.region, late: folded.late, input, at });
+  const late = folded.late.filter((l) => !hit.has(l.transferId));
+  const latest = checkHoldBound({ account: id, region: region.region, late, input, at });
   for (const [tid, hold] of folded.holds) {
-    // Settled or released by a step its lost home acknowledged, kept in the manual queue (orphanedSteps).
-    if (queued.some((e) => transferIdOf(e) === tid && e.type !== 'HoldPlaced')) continue;
+    // Its close may wait in the manual queue (transfersHitByRegionLoss).
+    if (hit.has(tid)) continue;
     at('stuck-hold', `hold of ${tid} (${hold.amount}) never settled nor released`, tid);
   }
   const held = heldIn(folded.holds);
@@ -159,7 +160,7 @@ function checkTransfer(
   region: RegionSnapshot,
   id: string,
   saga: SagaRow,
-  queued: ReadonlyMap<string, readonly StoredEvent[]>,
+  hit: ReadonlyMap<string, unknown>,
 ): Anomaly[] {
   const found: Anomaly[] = [];
   const related = saga.input ? [`account/${saga.input.from}`, `account/${saga.input.to}`] : [];
@@ -172,18 +173,17 @@ function checkTransfer(
       region: region.region,
       message,
     });
-  if (!TERMINAL.has(saga.status)) at('in-doubt', `still ${saga.status}`);
   const decisions = logOf(region, 'transfer', id).filter(
     (e) => e.type === 'SagaConfirming' || e.type === 'SagaCancelling',
   );
   if (decisions.length > 1) at('two-decisions', decisions.map((d) => d.type).join(', '));
+  // A transfer a region loss cut through may be half-done until the manual queue is settled.
+  if (hit.has(id)) return found;
+  if (!TERMINAL.has(saga.status)) at('in-doubt', `still ${saga.status}`);
   if (!saga.input) return found;
   const { from, to, amount } = saga.input;
-  // A step kept in the manual queue (an orphan of its lost home, see orphanedSteps) counts as taken.
   const count = (account: string, type: string) =>
-    [...logOf(region, 'account', account), ...(queued.get(account) ?? [])].filter(
-      (e) => e.type === type && transferIdOf(e) === id,
-    );
+    logOf(region, 'account', account).filter((e) => e.type === type && transferIdOf(e) === id);
   const debits = count(from, 'HoldSettled');
   const credits = count(to, 'TransferCredited');
   const wrongAmount = [...debits, ...credits].some((e) => Number(e.payload.amount) !== amount);
@@ -233,6 +233,7 @@ function checkOperation(key: string, op: Operation, sagas: ReadonlyMap<string, S
 function checkClients(
   operations: TransferCheckInput['operations'],
   sagas: ReadonlyMap<string, SagaRow>,
+  hit: ReadonlyMap<string, unknown>,
 ): Anomaly[] {
   const found: Anomaly[] = [];
   for (const [key, ops] of operations) {
@@ -245,23 +246,26 @@ function checkClients(
         key,
         message: [...ids].join(', '),
       });
-    for (const op of ops) found.push(...checkOperation(key, op, sagas));
+    // What a client was told of a transfer a region loss cut through may be on the lost side.
+    for (const op of ops.filter((o) => !hit.has(o.eventIds[0] ?? '')))
+      found.push(...checkOperation(key, op, sagas));
   }
   return found;
 }
 
 /** One region: its transfers, its transfer accounts, and whether they hold their deposits less withdrawals. */
-function checkRegion(region: RegionSnapshot, input: TransferCheckInput) {
+function checkRegion(region: RegionSnapshot, input: TransferCheckInput, hit: ReadonlyMap<string, unknown>) {
   const anomalies: Anomaly[] = [];
-  const queued = orphanedSteps(region, input.accounts, input);
-  for (const [id, saga] of sagasOf(region)) anomalies.push(...checkTransfer(region, id, saga, queued));
-  // Money a queued step moved counts as moved: it waits in the queue, not lost.
-  let total = [...queued.values()].flat().reduce((sum, e) => sum + stepDelta(e), 0);
+  for (const [id, saga] of sagasOf(region)) anomalies.push(...checkTransfer(region, id, saga, hit));
+  // What the steps of transfers a region loss cut through moved is left out: part of it may be queued.
+  let total = -region.events
+    .filter((e) => e.aggregateType === 'account' && hit.has(transferIdOf(e)))
+    .reduce((sum, e) => sum + stepDelta(e), 0);
   let moved = 0;
   let overshoot = 0;
   let latest: LatestHold;
   for (const account of input.accounts) {
-    const folded = checkAccount(region, account, input, queued.get(account));
+    const folded = checkAccount(region, account, input, hit);
     anomalies.push(...folded.found);
     total += folded.balance;
     moved += folded.moved;
@@ -276,7 +280,7 @@ function checkRegion(region: RegionSnapshot, input: TransferCheckInput) {
       region: region.region,
       message: `transfer accounts hold ${total}, deposits minus withdrawals are ${moved}`,
     });
-  return { anomalies, conserved, overshoot, latest, queued: [...queued.values()].flat() };
+  return { anomalies, conserved, overshoot, latest };
 }
 
 /** Cancelled transfers by reason, and what the clients saw refused or unanswered, by outcome and code. */
@@ -310,17 +314,17 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
   let conservationAnomalies = 0;
   let maxHoldOvershootMs = 0;
   let latestHold: LatestHold;
-  const orphans = new Set<string>();
+  const hit = transfersHitByRegionLoss(input.regions, input);
+  anomalies.push(...checkOrphansQueued(input.regions, hit));
   for (const region of input.regions) {
-    const checked = checkRegion(region, input);
-    for (const e of checked.queued) orphans.add(e.eventId);
+    const checked = checkRegion(region, input, hit);
     anomalies.push(...checked.anomalies);
     if (!checked.conserved) conservationAnomalies++;
     maxHoldOvershootMs = Math.max(maxHoldOvershootMs, checked.overshoot);
     if (beyondOutages(checked.latest) > beyondOutages(latestHold)) latestHold = checked.latest;
   }
   const reference = sagasOf(input.regions[0]!);
-  anomalies.push(...checkClients(input.operations, reference));
+  anomalies.push(...checkClients(input.operations, reference, hit));
   const phantoms = checkTransferCauses({ ...input, setupOpIds: new Set(input.setupOpIds) });
   anomalies.push(...phantoms);
   const statuses = [...reference.values()].map((s) => s.status);
@@ -330,9 +334,9 @@ export function checkTransfers(input: TransferCheckInput): TransferCheck {
     transfers: reference.size,
     confirmed: statuses.filter((s) => s === 'confirmed').length,
     cancelled: statuses.filter((s) => s === 'cancelled').length,
-    inDoubt: statuses.filter((s) => !TERMINAL.has(s)).length,
+    inDoubt: [...reference].filter(([id, s]) => !TERMINAL.has(s.status) && !hit.has(id)).length,
     conservationAnomalies,
-    orphanedSteps: orphans.size,
+    hitByRegionLoss: hit.size,
     phantomWrites: phantoms.length,
     maxHoldOvershootMs,
     maxHoldOvershootBeyondOutagesMs: beyondOutages(latestHold),

@@ -164,7 +164,10 @@ export async function verifyRun(
     count('transfers cancelled', transfers.cancelled),
     zero('transfers in doubt', transfers.inDoubt),
     zero('money conservation anomalies', transfers.conservationAnomalies),
-    count('transfer steps queued as orphans (ack local, region lost)', transfers.orphanedSteps),
+    count(
+      'transfers a region loss cut through (ack local: a step or the decision queued as an orphan)',
+      transfers.hitByRegionLoss,
+    ),
     zero('transfer events traced to no client request (phantom writes)', transfers.phantomWrites),
     zero('anomalies: transfers (exactly once, holds, available balance)', byChecker('transfers')),
     count('saga tasks delivered twice', input.transfers?.duplicated ?? 0),

@@ -224,9 +224,12 @@ describe('transfers in the sandbox (three regions, fast timers)', () => {
           ...(await types(survivor, 'transfer', transferId)),
           ...(await types(survivor, 'account', from)),
         ],
-        (seen) => seen.includes('SagaConfirming') && seen.includes('HoldSettled'),
+        // The debit recorded on the transfer too (ParticipantConfirmed, written after the HoldSettled).
+        (seen) => ['SagaConfirming', 'HoldSettled', 'ParticipantConfirmed'].every((t) => seen.includes(t)),
       );
-      expect(seen, survivor).toEqual(expect.arrayContaining(['SagaConfirming', 'HoldSettled']));
+      expect(seen, survivor).toEqual(
+        expect.arrayContaining(['SagaConfirming', 'HoldSettled', 'ParticipantConfirmed']),
+      );
     }
     const stalled = await call(B, `/v1/transfers/${transferId}`);
     expect(stalled.body).toMatchObject({ status: 'confirming', steps: { confirmed: ['source'] } });

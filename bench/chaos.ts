@@ -1,37 +1,60 @@
 /**
- * The chaos runner: `npm run chaos -- --seconds N --seed S`. Writes bench/results/chaos-<seed>.json and
- * prints the report; exit code 0 only when no anomaly was found. MULTIACTIVE_TEST_DISABLE_FENCING=1
- * runs a deliberately broken build (no fencing) to show the checkers catch it.
+ * The chaos runner: `npm run chaos -- [--env dev|prod] --seconds N --seed S`. Writes
+ * bench/results/chaos-<env>-<seed>.json and prints the report; exit code 0 only when no anomaly was found
+ * and every account's history was decided. Test builds: MULTIACTIVE_TEST_DISABLE_FENCING=1 (no fencing)
+ * and MULTIACTIVE_TEST_BUGS=a,b (bug switches of lib/faults) show that the checkers catch a broken build.
  */
 import '../lib/sandbox/polyfills.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bugsFromList } from '../lib/faults/index.ts';
 import { formatChaosReport, runChaos } from '../lib/sandbox/chaos/index.ts';
 import { RESULTS_DIR } from './report.ts';
 
 const { values } = parseArgs({
   options: {
+    env: { type: 'string', default: 'dev' },
     seconds: { type: 'string', default: '60' },
     seed: { type: 'string', default: '1' },
+    clients: { type: 'string' },
+    accounts: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
 const seed = Number(values.seed);
 if (!(seconds > 0) || !Number.isInteger(seed)) {
-  console.error('usage: npm run chaos -- --seconds N --seed S');
+  console.error(
+    'usage: npm run chaos -- [--env dev|prod] --seconds N --seed S [--clients per-region] [--accounts N] [--history]',
+  );
   process.exit(2);
 }
+const bugs = bugsFromList(process.env.MULTIACTIVE_TEST_BUGS);
+const startedAt = Date.now();
 const report = await runChaos({
   seconds,
   seed,
+  env: values.env,
+  ...(values.clients ? { clientsPerRegion: Number(values.clients) } : {}),
+  ...(values.accounts ? { accounts: Number(values.accounts) } : {}),
   disableFencing: process.env.MULTIACTIVE_TEST_DISABLE_FENCING === '1',
-  log: values.quiet ? () => {} : (line) => console.log(line),
+  bugs,
+  keepHistory: values.history,
+  log: values.quiet
+    ? () => {}
+    : (line) => console.log(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}`),
 });
 mkdirSync(RESULTS_DIR, { recursive: true });
-const file = join(RESULTS_DIR, `chaos-${seed}${report.fencingDisabled ? '-nofence' : ''}.json`);
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+const variant = [
+  ...(report.fencingDisabled ? ['nofence'] : []),
+  ...(report.bugs.length > 0 ? [`bugs-${report.bugs.join('+')}`] : []),
+];
+const file = join(RESULTS_DIR, `chaos-${report.env}-${seed}${variant.map((v) => `-${v}`).join('')}.json`);
+const { history, ...summary } = report;
+writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+if (history) writeFileSync(file.replace(/\.json$/, '.history.json'), `${JSON.stringify(history)}\n`);
 console.log(formatChaosReport(report));
 console.log(`report: ${file}`);
 process.exit(report.passed ? 0 : 1);

@@ -5,6 +5,7 @@
  * lagging region misses them because the peers' forwarding rules to its bus are removed, as if every
  * delivery had dead-lettered. The repair runs with real inter-region latencies.
  */
+import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import '../lib/sandbox/polyfills.ts';
 import { forwardRuleName } from '../cdk/naming.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
@@ -29,13 +30,15 @@ interface RepairReport {
 }
 
 /** Sends one command (with an idempotency key, so a retry after a lost answer cannot write twice). */
-async function post(url: string, command: object, key: string): Promise<number> {
+async function post(client: ApiClient, url: string, command: object, key: string): Promise<number> {
   for (let attempt = 0; ; attempt++) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...command, idempotencyKey: key }),
-    }).catch((error: unknown) => error as Error);
+    const response = await client
+      .fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...command, idempotencyKey: key }),
+      })
+      .catch((error: unknown) => error as Error);
     const status = response instanceof Error ? 0 : response.status;
     const body = response instanceof Error ? { error: response.message } : ((await response.json()) as Body);
     if (status === 200) return (body as Body).events?.length ?? 0;
@@ -81,7 +84,12 @@ async function writeEvents(sandbox: Sandbox, total: number): Promise<number> {
     for (let next = aggregates.shift(); next; next = aggregates.shift()) {
       const base = `${sandbox.region(next.region).apiUrl}/v1`;
       for (const [i, step] of next.steps.entries()) {
-        const events = await post(`${base}/${step.path}/commands`, step.command, `${step.path}#${i}`);
+        const events = await post(
+          sandbox.apiClient,
+          `${base}/${step.path}/commands`,
+          step.command,
+          `${step.path}#${i}`,
+        );
         written += events;
       }
     }

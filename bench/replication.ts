@@ -45,7 +45,11 @@ async function regionCell(endpoint: string, region: string) {
   await createTables(clients.dynamodb, env);
   const tables = tableNames(env);
   const clock = new HybridLogicalClock({ region });
-  const events = new EventStore({ client: clients.doc, tableName: tables.events });
+  const events = new EventStore({
+    client: clients.doc,
+    tableName: tables.events,
+    coreMarkerTableName: tables.replication,
+  });
   const states = new StateStore({ client: clients.doc, tableName: tables.state });
   const replication = { client: clients.doc, tableName: tables.replication };
   const apply = createApplier({

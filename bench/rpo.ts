@@ -77,13 +77,13 @@ function extraWritersNearLost(sandbox: Sandbox, clients: number): { done: Promis
     // At the lost region's own API (it claims the partition), retried: a loaded machine times out first writes.
     const api = sandbox.region(LOST).apiUrl;
     for (let attempt = 0; attempt < 5 && !stopped; attempt++) {
-      if (await send({ frontDoor: api, from: LOST, command: open, tally })) break;
+      if (await send({ client: sandbox.apiClient, frontDoor: api, from: LOST, command: open, tally })) break;
       if (tally.refused.has('core|422 AccountAlreadyOpen')) break;
     }
     let killed = false;
     for (let turn = 0; !stopped && (!killed || sandbox.region(LOST).isDown); turn++) {
       killed ||= sandbox.region(LOST).isDown;
-      await send({ frontDoor, from: LOST, command: extraCommand(k, turn), tally });
+      await send({ client: sandbox.apiClient, frontDoor, from: LOST, command: extraCommand(k, turn), tally });
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -100,7 +100,7 @@ async function runMode(mode: AckMode, phaseMs: number): Promise<ModeOutcome> {
   const sandbox = await Sandbox.start({
     env: ENV_OF[mode],
     fast: true,
-    timing: { wanTimeScale: 1, healthIntervalMs: 1_000, healthFailureThreshold: 2 },
+    timing: { wanTimeScale: 1, awsTimeScale: 0.1 },
   });
   let recorder: { acked: AckedEvent[]; restore: () => void } | undefined;
   let extra: { done: Promise<void>; stop: () => void } | undefined;

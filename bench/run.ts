@@ -3,10 +3,29 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ora from 'ora';
 import { startDynamoLocal } from '../lib/sandbox/dynamodb/local.ts';
+import { processIamTotals } from '../lib/sandbox/iam/index.ts';
 import { type BenchResult, type Figure, formatTable, RESULTS_DIR, writeResult } from './report.ts';
 import { runStoreBench } from './store.ts';
 
 type Bench = (options: { endpoint: string; quick?: boolean }) => Promise<Figure[]>;
+
+/** A benchmark that ran a sandbox reports the AWS calls IAM denied in it (target 0) and how many it checked. */
+function iamFigures(before: { checked: number; denied: number }): Figure[] {
+  const now = processIamTotals();
+  const checked = now.checked - before.checked;
+  if (checked === 0) return [];
+  const denied = now.denied - before.denied;
+  return [
+    { figure: 'AWS calls checked by IAM (sandbox)', value: checked, unit: 'calls', target: '—', met: null },
+    {
+      figure: 'AWS calls denied by IAM (sandbox)',
+      value: denied,
+      unit: 'calls',
+      target: '0',
+      met: denied === 0,
+    },
+  ];
+}
 
 /** Every benchmark, by the name that `npm run bench -- <name>` takes. */
 const BENCHES: Record<string, () => Promise<Bench>> = {
@@ -37,17 +56,19 @@ async function main(argv: string[]): Promise<number> {
     for (const name of selected) {
       console.log(`\n## ${name}`);
       const bench = await BENCHES[name]!();
+      const before = processIamTotals();
       const began = Date.now();
       const spinner = ora({ stream: process.stderr, text: `${name}: running` }).start();
       const tick = setInterval(() => {
         spinner.text = `${name}: running for ${Math.round((Date.now() - began) / 1000)} s`;
       }, 1_000);
-      const figures = await bench({ endpoint: dynamo.endpoint, quick })
+      const measured = await bench({ endpoint: dynamo.endpoint, quick })
         .catch((error: unknown) => {
           spinner.fail(`${name}: ${(error as Error).message}`);
           throw error;
         })
         .finally(() => clearInterval(tick));
+      const figures = [...measured, ...iamFigures(before)];
       spinner.succeed(`${name}: ${figures.length} figures in ${Math.round((Date.now() - began) / 1000)} s`);
       writeResult(name, figures);
       console.log(formatTable(figures));

@@ -4,15 +4,16 @@
  * lag (HLC at the origin -> applied in the peer) minus the injected one-way link latency.
  */
 import '../lib/sandbox/polyfills.ts';
+import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { type Figure, round } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function writeSteadily(url: string, region: string, until: number): Promise<number> {
+async function writeSteadily(client: ApiClient, url: string, region: string, until: number): Promise<number> {
   let written = 0;
   for (let i = 0; Date.now() < until; i++) {
-    const response = await fetch(`${url}/v1/profile/bench-${region}-${i % 20}/commands`, {
+    const response = await client.fetch(`${url}/v1/profile/bench-${region}-${i % 20}/commands`, {
       method: 'POST',
       body: JSON.stringify({ type: 'SetDisplayName', payload: { displayName: `n${i}` } }),
     });
@@ -31,7 +32,9 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
     await sleep(2_000);
     sandbox.lag.reset();
     const until = Date.now() + (options.quick ? 5_000 : 20_000);
-    const written = await Promise.all(sandbox.regions.map((r) => writeSteadily(r.apiUrl, r.name, until)));
+    const written = await Promise.all(
+      sandbox.regions.map((r) => writeSteadily(sandbox.apiClient, r.apiUrl, r.name, until)),
+    );
     await sandbox.quiesce(30_000);
     const figures: Figure[] = [];
     let worst = 0;

@@ -37,7 +37,11 @@ export async function runStoreBench(options: { endpoint: string; quick?: boolean
   const env = `bench${Date.now().toString(36)}`;
   await createTables(clients.dynamodb, env);
   const table = tableNames(env).events;
-  const store = new EventStore({ client: clients.doc, tableName: table });
+  const store = new EventStore({
+    client: clients.doc,
+    tableName: table,
+    coreMarkerTableName: tableNames(env).replication,
+  });
   const perWriter = options.quick ? 60 : 250;
   const rounds = options.quick ? 2 : 3;
   const envelope = (prefix: string, round: number, writer: number, i: number) =>

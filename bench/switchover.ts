@@ -10,6 +10,7 @@
  * (last ack before the fence -> first ack after the unfence; clients retry refused writes after 20 ms,
  * ignoring Retry-After). Afterwards every acknowledged event must be in every region's events table.
  */
+import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import '../lib/sandbox/polyfills.ts';
 import type { Tier } from '../lib/config/index.ts';
 import { partitionOf } from '../lib/ownership/index.ts';
@@ -78,6 +79,7 @@ function aggregatesPerPartition(input: {
 
 /** Sends one command as a client near A; the acked events, or why it was refused. */
 async function post(input: {
+  client: ApiClient;
   /** The front door, or a region's API. */
   frontDoor: string;
   path: string;
@@ -86,7 +88,7 @@ async function post(input: {
   timeoutMs?: number;
 }): Promise<{ acked: AckedEvent[] } | { refused: string }> {
   try {
-    const response = await fetch(`${input.frontDoor}${input.path}`, {
+    const response = await input.client.fetch(`${input.frontDoor}${input.path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [CLIENT_REGION_HEADER]: A },
       body: JSON.stringify(input.body),
@@ -105,6 +107,7 @@ async function post(input: {
 
 /** Opens an account as a client near A (A claims its partition), retrying a slow first write. */
 async function openAccount(input: {
+  client: ApiClient;
   frontDoor: string;
   id: string;
   tierOf: (type: string) => Tier | undefined;
@@ -153,7 +156,9 @@ async function runSwitchover(
   // Open every account at A's own API (the front door could pick another region while A's health checks
   // lag on a loaded machine): A claims (homes) each partition. The steady writes then use the front door.
   const opened = await Promise.all(
-    ids.map((set) => openAccount({ frontDoor: sandbox.region(A).apiUrl, id: set.core, tierOf })),
+    ids.map((set) =>
+      openAccount({ client: sandbox.apiClient, frontDoor: sandbox.region(A).apiUrl, id: set.core, tierOf }),
+    ),
   );
   acked.push(...opened.flat());
   for (const set of ids) {
@@ -176,6 +181,7 @@ async function runSwitchover(
     for (let n = 0; running; n++) {
       const c = COMMANDS[w.tier];
       const outcome = await post({
+        client: sandbox.apiClient,
         frontDoor,
         path: w.path,
         body: { type: c.type, payload: c.payload(n) },

@@ -4,6 +4,8 @@
  * resource we do not want), so every resource another region or the sandbox must find is named
  * from the environment and region alone, and its ARN is built from that name.
  */
+
+import { internalKeySecretName } from '../lib/auth/index.ts';
 import type { Topology } from '../lib/config/index.ts';
 
 /** Route 53 health-check metrics exist only in us-east-1, so the global pieces live there. */
@@ -24,7 +26,15 @@ export function regionalStackName(env: string, region: string): string {
   return `multiactive-${env}-${region}`;
 }
 
-/** CloudFormation stack name of the global pieces (GTM, health checks, failover triggers). */
+/**
+ * CloudFormation stack name of a region's foundation: the replication bus and its resource policy, which
+ * every other stack's rules target. Deployed before any cell, so no rule ever names a bus that is missing.
+ */
+export function foundationStackName(env: string, region: string): string {
+  return `multiactive-${env}-${region}-foundation`;
+}
+
+/** CloudFormation stack name of the global pieces (GTM records, health checks and their alarms, the global dashboard). */
 export function globalStackName(env: string): string {
   return `multiactive-${env}-global`;
 }
@@ -52,16 +62,6 @@ export function forwardRuleArn(topology: Topology, from: string, to: string): st
 /** Name of the rule on a region's bus that delivers events of other origins to the applier. */
 export function applyRuleName(env: string): string {
   return `multiactive-${env}-apply`;
-}
-
-/** Name of the global rule (default bus, us-east-1) reacting to `lost`'s health-check alarm. */
-export function healthRuleName(env: string, lost: string): string {
-  return `multiactive-${env}-health-${lost}`;
-}
-
-/** Rules on the default bus have no bus segment in their ARN. */
-export function healthRuleArn(topology: Topology, lost: string): string {
-  return `arn:aws:events:${GLOBAL_REGION}:${topology.account}:rule/${healthRuleName(topology.name, lost)}`;
 }
 
 /** Name of the CloudWatch alarm (us-east-1) on the Route 53 health check of `region`. */
@@ -101,4 +101,48 @@ export function regionEndpoints(topology: Topology): Record<string, string> {
 /** Tables have the same name in every region (`lib/store/tables.ts`), so a peer's table ARN is known. */
 export function tableArn(topology: Topology, region: string, table: string): string {
   return `arn:aws:dynamodb:${region}:${topology.account}:table/${table}`;
+}
+
+/** IAM names at most 64 characters; role ARNs are pinned in bus policies, so names are deterministic. */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * Name of a role the platform creates: `multiactive-<env>-<scope>-<purpose>`, where scope is a region
+ * or `global`. Roles are account-wide, so the name carries both; bus policies name roles by ARN
+ * (`aws:PrincipalArn`), which only works when the name is known before the role exists.
+ */
+export function roleName(env: string, scope: string, purpose: string): string {
+  const name = `multiactive-${env}-${scope}-${purpose}`;
+  if (name.length > MAX_ROLE_NAME)
+    throw new Error(
+      `IAM role name ${name} is ${name.length} characters (at most ${MAX_ROLE_NAME}): use a shorter environment name`,
+    );
+  return name;
+}
+
+export function roleArn(topology: Topology, name: string): string {
+  return `arn:aws:iam::${topology.account}:role/${name}`;
+}
+
+/** The execution role of a cell's function (`api`, `publisher`, ...). */
+export function functionRoleName(env: string, region: string, fn: string): string {
+  return roleName(env, region, fn);
+}
+
+/** The role the forwarding rule on `from`'s bus assumes to put events on `to`'s bus. */
+export function forwardRoleName(env: string, from: string, to: string): string {
+  return roleName(env, from, `to-${to}`);
+}
+
+/** Name of a dead-letter queue: the same in every region, so dashboards in another region can name it. */
+export function queueName(env: string, purpose: string): string {
+  return `multiactive-${env}-${purpose}`;
+}
+
+/**
+ * Every version of `region`'s replica of the internal key: Secrets Manager appends six random characters
+ * to a secret's name in its ARN, the same in every replica region, and IAM grants match them with `??????`.
+ */
+export function internalKeyArnPattern(topology: Topology, region: string): string {
+  return `arn:aws:secretsmanager:${region}:${topology.account}:secret:${internalKeySecretName(topology.name)}-??????`;
 }

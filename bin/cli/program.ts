@@ -2,16 +2,21 @@ import '../../lib/sandbox/polyfills.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readinessNames } from '../../cdk/constructs/readiness.ts';
+import { GLOBAL_REGION } from '../../cdk/naming.ts';
+import { awsReadClients } from '../../functions/shared/aws-read-clients.ts';
 import { loadTopology } from '../../lib/config/index.ts';
+import { awsAdminControl } from '../../lib/ops/admin-control.ts';
+import { awsReadiness, awsStatus } from '../../lib/ops/aws-status.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
-import { awsReadClients } from './aws-readiness.ts';
-import { awsReadiness, awsStatus } from './aws-status.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
+import { serveConsole } from './console.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
-import { type RunbookFlags, runRunbook } from './runbook.ts';
+import { reportCommand } from './report.ts';
+import { type RunbookFlags, type RunbookOutcome, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
-import { callSandbox } from './sandbox-target.ts';
+import { callSandbox, upSandbox } from './sandbox-target.ts';
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { done: 0, failed: 1, usage: 2, unreachable: 3 } as const;
@@ -97,9 +102,38 @@ const simple = async (
   return { json: body, code: ok(body) ? EXIT.done : EXIT.failed };
 };
 
+const reportLine = (dir: string) => `report: ${join(dir, 'report.md')}, report.json, report.html`;
+
+/** A runbook's outcome: the summary lines, the JSON document, exit 0 only when it SUCCEEDED. */
+function runbookOutcome(name: Runbook, outcome: RunbookOutcome): Outcome {
+  const execution = outcome.progress?.execution;
+  const status = execution?.status;
+  const lines = execution
+    ? [
+        `${name} ${status}${execution.error ? ` (${execution.error}: ${execution.cause ?? ''})` : ''}`,
+        `execution ${outcome.executionArn}`,
+      ]
+    : [];
+  if (outcome.report) lines.push(reportLine(outcome.report.dir));
+  return {
+    json: {
+      plan: outcome.plan,
+      executionArn: outcome.executionArn,
+      existing: outcome.existing,
+      status,
+      steps: outcome.progress?.steps,
+      output: execution?.output,
+      error: execution?.error,
+      ...(outcome.report ? { reportDir: outcome.report.dir } : {}),
+    },
+    lines,
+    code: !execution || status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
+  };
+}
+
 /** AWS clients for a deployed environment, with the operator's credentials. */
 function awsClients(env: string) {
-  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()));
+  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()), GLOBAL_REGION);
 }
 
 /** The whole command tree. Exported for tests (`--help` of every command). */
@@ -144,7 +178,11 @@ export function buildProgram(): Command {
     .action(
       action(async (cmd) => {
         const env = cmd.opts<{ env?: string }>().env;
-        if (env) return { json: await awsStatus(loadTopology(env), awsClients(env)), code: EXIT.done };
+        if (env) {
+          const topology = loadTopology(env);
+          const status = await awsStatus(topology, awsClients(env), readinessNames(topology));
+          return { json: status, code: EXIT.done };
+        }
         const [status, map, conflicts] = await Promise.all([
           callSandbox<Record<string, unknown>>({ action: 'status' }),
           callSandbox<{ perHome: Record<string, number>; fenced: number[] }>({ action: 'map' }),
@@ -172,7 +210,12 @@ export function buildProgram(): Command {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json === true;
         const { report, lines } = await readiness(
           json,
-          env ? () => awsReadiness(loadTopology(env), awsClients(env)) : undefined,
+          env
+            ? () => {
+                const topology = loadTopology(env);
+                return awsReadiness(topology, awsClients(env), readinessNames(topology));
+              }
+            : undefined,
         );
         return { json: report, lines, code: report.ready ? EXIT.done : EXIT.failed };
       }),
@@ -225,33 +268,15 @@ export function buildProgram(): Command {
         '--execution-name <name>',
         'execution name (default: runbook, input hash and UTC hour: idempotent)',
       )
-      .option('--report', 'write a report (md, json, html) of the execution (sandbox)');
+      .option(
+        '--report [dir]',
+        'write report.md, report.json and report.html of the execution (default folder: .sandbox/reports/<id>, with --env reports/<id>)',
+      );
   const run = (name: Runbook) =>
     action(async (cmd, ...args: unknown[]) => {
       const flags = cmd.optsWithGlobals<RunbookFlags>();
       const positional = typeof args[0] === 'string' ? { region: args[0] } : {};
-      const outcome = await runRunbook(name, { ...flags, ...positional });
-      const status = outcome.progress?.execution.status;
-      const lines = outcome.progress
-        ? [
-            `${name} ${status}${outcome.progress.execution.error ? ` (${outcome.progress.execution.error}: ${outcome.progress.execution.cause ?? ''})` : ''}`,
-            `execution ${outcome.executionArn}`,
-          ]
-        : [];
-      if (outcome.report) lines.push(`report: ${outcome.report.id}`);
-      return {
-        json: {
-          plan: outcome.plan,
-          executionArn: outcome.executionArn,
-          existing: outcome.existing,
-          status,
-          steps: outcome.progress?.steps,
-          output: outcome.progress?.execution.output,
-          error: outcome.progress?.execution.error,
-        },
-        lines,
-        code: !outcome.progress || status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
-      };
+      return runbookOutcome(name, await runRunbook(name, { ...flags, ...positional }));
     });
   common(
     runbook
@@ -284,6 +309,31 @@ export function buildProgram(): Command {
     .option('--peers <regions>', 'only these regions, e.g. us-east-1,eu-west-1', regionList)
     .action(run('Repair'));
 
+  program
+    .command('report')
+    .argument('<executionArn>', 'a runbook execution (arn:aws:states:<region>:<account>:execution:...)')
+    .description(
+      'write report.md, report.json and report.html of an execution from its history (sandbox, or AWS with --env)',
+    )
+    .option('--env <env>', 'read the execution from Step Functions in this deployed environment')
+    .option('--out <dir>', 'report folder (default .sandbox/reports/<id>, with --env reports/<id>)')
+    .action(
+      action(async (cmd, executionArn: string) => {
+        const { env, out } = cmd.opts<{ env?: string; out?: string }>();
+        const { dir, report } = await reportCommand(executionArn, { env, out });
+        const execution = report.executions[0];
+        return {
+          json: { dir, report },
+          lines: [
+            `${execution?.runbook} in ${execution?.region}: ${execution?.status}`,
+            reportLine(dir),
+            ...report.wentWrong.map((w) => `  went wrong: ${w}`),
+          ],
+          code: execution?.status === 'SUCCEEDED' ? EXIT.done : EXIT.failed,
+        };
+      }),
+    );
+
   const conflicts = program.command('conflicts').description('the manual conflict queue');
   conflicts
     .command('list')
@@ -305,6 +355,35 @@ export function buildProgram(): Command {
         ),
       ),
     );
+
+  program
+    .command('console')
+    .description(
+      "the web console: the sandbox's URL, or with --env serve it here for a deployed environment (your AWS credentials)",
+    )
+    .option('--env <env>', 'a deployed environment: serve the console on loopback, reading AWS')
+    .addOption(new Option('--port <n>', 'port to serve on (default: any free port)').argParser(int('--port')))
+    .action(async (options: { env?: string; port?: number }, cmd: Command) => {
+      if (!options.env) {
+        const { consoleUrl } = upSandbox();
+        return emit(cmd, { json: { url: consoleUrl }, lines: [`console: ${consoleUrl}`], code: EXIT.done });
+      }
+      const topology = loadTopology(options.env);
+      const control = awsAdminControl({
+        topology,
+        clients: awsClients(options.env),
+        names: readinessNames(topology),
+      });
+      const { url } = await serveConsole(control, options.port);
+      emit(cmd, {
+        json: { url, env: options.env },
+        lines: [
+          `console for ${options.env}: ${url}  (reads and starts with your AWS credentials; Ctrl-C to stop)`,
+        ],
+        code: EXIT.done,
+      });
+      await new Promise<never>(() => {});
+    });
 
   const drill = program.command('drill').description('scripted game days with a report');
   drill

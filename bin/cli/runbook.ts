@@ -6,10 +6,10 @@ import { type ExecutionProgress, followExecution } from '../../lib/ops/follow.ts
 import type { MapView } from '../../lib/ops/partition-view.ts';
 import { planOf, type RunbookPlan } from '../../lib/ops/plan.ts';
 import type { ExecutionPort, Runbook } from '../../lib/ops/ports.ts';
-import type { DrillReport } from '../../lib/ops/report/index.ts';
 import { buildRunbookRequest, type RunbookOptions } from '../../lib/ops/runbook-requests.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { stepRenderer } from './progress.ts';
+import { reportCommand, type WrittenReport } from './report.ts';
 import { callSandbox, sandboxExecutions, upSandbox } from './sandbox-target.ts';
 
 /** Flags every `runbook <name>` takes besides its own. */
@@ -18,7 +18,8 @@ export interface RunbookFlags extends RunbookOptions {
   readonly dryRun?: boolean;
   readonly yes?: boolean;
   readonly executionName?: string;
-  readonly report?: boolean;
+  /** `--report [dir]`: true writes to the default folder. */
+  readonly report?: boolean | string;
   readonly json?: boolean;
   /** Injected by tests: the AWS port and the prompt. */
   readonly port?: ExecutionPort;
@@ -81,7 +82,12 @@ export interface RunbookOutcome {
   readonly executionArn?: string;
   readonly existing?: boolean;
   readonly progress?: ExecutionProgress;
-  readonly report?: DrillReport;
+  readonly report?: WrittenReport;
+}
+
+async function confirmSwitchover(flags: RunbookFlags): Promise<void> {
+  const ok = await (flags.confirm ?? ask)('Start Switchover (partitions are fenced while they move)?');
+  if (!ok) throw new UsageError('switchover not confirmed (pass --yes to skip the question)');
 }
 
 /**
@@ -95,10 +101,7 @@ export async function runRunbook(runbook: Runbook, flags: RunbookFlags): Promise
   const plan = planOf(request, await t.map().catch(() => undefined), topology, { holdSeconds: 7 });
   if (!flags.json) for (const line of formatPlan(plan)) console.error(line);
   if (flags.dryRun) return { plan };
-  if (runbook === 'Switchover' && !flags.yes) {
-    const ok = await (flags.confirm ?? ask)(`Start ${runbook} (partitions are fenced while they move)?`);
-    if (!ok) throw new UsageError('switchover not confirmed (pass --yes to skip the question)');
-  }
+  if (runbook === 'Switchover' && !flags.yes) await confirmSwitchover(flags);
   const executionName =
     flags.executionName ?? executionNameFor(runbook, request.input, flags.now ?? new Date());
   if (!isValidExecutionName(executionName))
@@ -110,9 +113,13 @@ export async function runRunbook(runbook: Runbook, flags: RunbookFlags): Promise
     onProgress: renderer.update,
     ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
   }).finally(renderer.stop);
-  const report =
-    flags.report && !flags.env
-      ? await callSandbox<DrillReport>({ action: 'execution-report', executionArn })
-      : undefined;
+  const report = flags.report
+    ? await reportCommand(executionArn, {
+        env: flags.env,
+        out: typeof flags.report === 'string' ? flags.report : undefined,
+        port: t.port,
+        history: progress.history,
+      })
+    : undefined;
   return { plan, executionArn, existing, progress, ...(report ? { report } : {}) };
 }

@@ -1,51 +1,81 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { peersOf, type Topology } from '../../lib/config/index.ts';
-import { METRICS_NAMESPACE } from '../naming.ts';
+import { TABLE_KINDS } from '../../lib/store/tables.ts';
+import { RUNBOOK_NAMES } from '../naming.ts';
+import { AlarmTopic } from './alarm-topic.ts';
 import type { CellApi } from './cell-api.ts';
 import type { CellFunctions } from './cell-functions.ts';
-import { LAG_METRIC_SERVICE, QUARANTINE_METRIC_SERVICE } from './function-defaults.ts';
-import type { ReplicationBus } from './replication-bus.ts';
+import { FUNCTION_NAMES } from './function-defaults.ts';
+import { quarantineMetric, replicationLagMetric } from './metrics.ts';
+import type { Runbooks } from './runbooks/runbooks.ts';
+import type { Tables } from './tables.ts';
+
+export { replicationLagMetric } from './metrics.ts';
 
 export interface CellAlarmsProps {
   readonly topology: Topology;
   readonly region: string;
   readonly functions: CellFunctions;
-  readonly replication: ReplicationBus;
   readonly api: CellApi;
-  /** Failover starts that could not be delivered (only in regions that stand in for a peer). */
-  readonly failoverDeadLetters?: sqs.IQueue | undefined;
+  readonly tables: Tables;
+  readonly runbooks: Runbooks;
+  /** Every dead-letter queue of the cell, by purpose (`apply-dead-letters`, ...). */
+  readonly deadLetterQueues: ReadonlyArray<readonly [string, sqs.IQueue]>;
 }
+
+/** Runbooks whose failure may leave partitions with another home than planned, or fenced. */
+const REHOME_RUNBOOKS: ReadonlySet<string> = new Set(['Switchover', 'Failback']);
+
+/** A publisher this far behind its stream delays every replication link by as much. */
+const ITERATOR_AGE_ALARM_MS = 60_000;
 
 /**
- * Powertools emits EMF with one dimension set: `service` (POWERTOOLS_SERVICE_NAME) first, then the
- * dimensions the handler adds. CloudWatch matches the exact set, so alarms name all of them.
+ * The cell's alarms, all notifying the topic `multiactive-<env>-alarms` of this region: replication lag
+ * per peer, the publisher's stream iterator age, every dead-letter queue, quarantined events, errors and
+ * throttles of every function, DynamoDB throttles of every table, failed or timed-out runbook executions
+ * and API 5xx answers.
  */
-export function replicationLagMetric(from: string, to: string): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName: 'ReplicationLagMs',
-    dimensionsMap: { service: LAG_METRIC_SERVICE, From: from, To: to },
-    statistic: cloudwatch.Stats.MAXIMUM,
-    period: Duration.minutes(1),
-  });
-}
-
-/** The cell's alarms, all notifying the topic `multiactive-<env>-alarms` of this region. */
 export class CellAlarms extends Construct {
   public readonly topic: sns.Topic;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: CellAlarmsProps) {
     super(scope, id);
-    const { topology, region, functions, replication, api } = props;
-    const env = topology.name;
-    this.topic = new sns.Topic(this, 'Topic', { topicName: `multiactive-${env}-alarms`, enforceSSL: true });
+    const env = props.topology.name;
+    this.topic = new AlarmTopic(this, 'Notifications', {
+      topicName: `multiactive-${env}-alarms`,
+      email: props.topology.monitoring.alarmEmail,
+    }).topic;
+    this.replicationAlarms(props);
+    for (const [name, queue] of props.deadLetterQueues) {
+      this.add(`NotEmpty-${name}`, {
+        alarmName: `multiactive-${env}-${name}`,
+        alarmDescription: `${name} holds work that was not delivered: inspect and redrive`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 0,
+      });
+    }
+    this.functionAlarms(props);
+    this.tableAlarms(props);
+    this.runbookAlarms(props);
+    this.add('Api5xx', {
+      alarmName: `multiactive-${env}-api-5xx`,
+      alarmDescription: 'The HTTP API returns server errors',
+      metric: props.api.httpApi.metricServerError({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 5,
+    });
+  }
 
+  private replicationAlarms({ topology, region, functions }: CellAlarmsProps): void {
+    const env = topology.name;
     for (const peer of peersOf(topology, region)) {
       // Three minutes over the degrade threshold: the sync breaker has already opened by then.
       this.add(`LagFrom-${peer}`, {
@@ -55,54 +85,81 @@ export class CellAlarms extends Construct {
         threshold: topology.thresholds.degradeLagMs,
         evaluationPeriods: 3,
         // No data means the lag monitor is not running; its own error alarm covers that.
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
-
-    const queues: Array<[string, sqs.IQueue]> = [
-      ['publisher-failures', functions.publisherFailures],
-      ['applier-failures', functions.applierFailures],
-      ['apply-dead-letters', replication.applyDeadLetters],
-      ['forward-dead-letters', replication.forwardDeadLetters],
-    ];
-    if (props.failoverDeadLetters) queues.push(['failover-dead-letters', props.failoverDeadLetters]);
-    for (const [name, queue] of queues) {
-      this.add(`NotEmpty-${name}`, {
-        alarmName: `multiactive-${env}-${name}`,
-        alarmDescription: `${name} holds undelivered replication work: inspect and redrive`,
-        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
-        threshold: 0,
-      });
-    }
-
+    this.add('IteratorAge', {
+      alarmName: `multiactive-${env}-publisher-iterator-age`,
+      alarmDescription: 'The publisher is more than a minute behind the events table stream',
+      metric: functions.byName.publisher.metric('IteratorAge', {
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: Duration.minutes(1),
+      }),
+      threshold: ITERATOR_AGE_ALARM_MS,
+      evaluationPeriods: 3,
+    });
     this.add('Quarantine', {
       alarmName: `multiactive-${env}-quarantined-events`,
       alarmDescription: 'The applier quarantined events it could not apply',
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'QuarantinedEvents',
-        dimensionsMap: { service: QUARANTINE_METRIC_SERVICE },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      }),
+      metric: quarantineMetric(region),
       threshold: 0,
     });
+  }
 
-    for (const name of ['publisher', 'applier', 'lag-monitor'] as const) {
+  private functionAlarms({ topology, functions }: CellAlarmsProps): void {
+    for (const name of FUNCTION_NAMES) {
+      const fn = functions.byName[name];
       this.add(`Errors-${name}`, {
-        alarmName: `multiactive-${env}-${name}-errors`,
+        alarmName: `multiactive-${topology.name}-${name}-errors`,
         alarmDescription: `The ${name} function is failing`,
-        metric: functions.byName[name].metricErrors({ period: Duration.minutes(5) }),
+        metric: fn.metricErrors({ period: Duration.minutes(5) }),
+        threshold: 0,
+      });
+      this.add(`Throttles-${name}`, {
+        alarmName: `multiactive-${topology.name}-${name}-throttles`,
+        alarmDescription: `Lambda throttles the ${name} function (concurrency limit reached)`,
+        metric: fn.metricThrottles({ period: Duration.minutes(5) }),
         threshold: 0,
       });
     }
+  }
 
-    this.add('Api5xx', {
-      alarmName: `multiactive-${env}-api-5xx`,
-      alarmDescription: 'The HTTP API returns server errors',
-      metric: api.httpApi.metricServerError({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 5,
-    });
+  private tableAlarms({ topology, tables }: CellAlarmsProps): void {
+    for (const kind of TABLE_KINDS) {
+      const table = tables.byKind[kind];
+      const metric = (name: string) =>
+        table.metric(name, { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) });
+      this.add(`Throttles-table-${kind}`, {
+        alarmName: `multiactive-${topology.name}-${kind}-table-throttles`,
+        alarmDescription: `DynamoDB throttles requests on the ${kind} table`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(reads, 0) + FILL(writes, 0)',
+          usingMetrics: { reads: metric('ReadThrottleEvents'), writes: metric('WriteThrottleEvents') },
+          period: Duration.minutes(5),
+          label: `${kind} throttle events`,
+        }),
+        threshold: 0,
+      });
+    }
+  }
+
+  private runbookAlarms({ topology, runbooks }: CellAlarmsProps): void {
+    for (const runbook of RUNBOOK_NAMES) {
+      const machine = runbooks.byName[runbook];
+      const period = { period: Duration.minutes(5) };
+      this.add(`Executions-${runbook}`, {
+        alarmName: `multiactive-${topology.name}-${runbook}-failed`,
+        alarmDescription: REHOME_RUNBOOKS.has(runbook)
+          ? `${runbook} executions failed or timed out: read the error and cause (RollbackRefused names the partitions left with their current homes; after RollbackFailed they stay fenced)`
+          : `${runbook} executions failed or timed out`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
+          usingMetrics: { failed: machine.metricFailed(period), timedOut: machine.metricTimedOut(period) },
+          ...period,
+          label: `${runbook} failed or timed out`,
+        }),
+        threshold: 0,
+      });
+    }
   }
 
   private add(

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -17,10 +18,25 @@ export interface CellApiProps {
   readonly topology: Topology;
   readonly region: string;
   readonly handler: lambda.IFunction;
+  /** Serves GET /health alone, so that no flood on the other routes takes its capacity. */
+  readonly health: lambda.IFunction;
 }
 
-/** Stage-wide limits; a runaway client hits these before it exhausts the account's Lambda concurrency. */
-export const API_THROTTLE = { rateLimit: 1_000, burstLimit: 2_000 } as const;
+/** Route keys of the API; stage route settings (throttles) are keyed by them. */
+export const ROUTE_KEYS = {
+  v1: 'ANY /v1/{proxy+}',
+  internal: 'ANY /internal/{proxy+}',
+} as const;
+
+/** The authorizer of the client routes, from `api.auth` (there is no unauthenticated mode). */
+function clientAuthorizer(topology: Topology): apigwv2.IHttpRouteAuthorizer {
+  const { auth } = topology.api;
+  if (auth.type === 'iam') return new authorizers.HttpIamAuthorizer();
+  return new authorizers.HttpJwtAuthorizer('JwtAuthorizer', auth.issuer, {
+    authorizerName: `multiactive-${topology.name}-jwt`,
+    jwtAudience: [...auth.audience],
+  });
+}
 
 /** HTTP API access-log fields ($context variables that HTTP APIs support), one JSON object per line. */
 const ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
@@ -41,7 +57,9 @@ const ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
 );
 
 /**
- * The cell's HTTP API: `/v1/{proxy+}` and the health route, served on two custom domains: the shared
+ * The cell's HTTP API: `/v1/{proxy+}` for clients (JWT or IAM authorizer, per `api.auth`),
+ * `/internal/{proxy+}` for peers (peer tokens, checked by the handler) and the health route (its own
+ * function), each with its own throttle, served on two custom domains only (no execute-api URL): the shared
  * GTM name (`gtm.domainName`, which the global latency/weighted records resolve to this region) and
  * `<region>.<gtm.hostedZoneName>`, which addresses this region alone (peers, health checks, operators).
  * Both share one DNS-validated certificate; the hosted zone is imported by id, never looked up.
@@ -61,38 +79,70 @@ export class CellApi extends Construct {
       apiName: `multiactive-${topology.name}-api`,
       description: `multiactive ${topology.name} API in ${region}`,
       createDefaultStage: false,
+      // Clients and peers use the custom domains; the execute-api URL would be a way around them.
+      disableExecuteApiEndpoint: true,
     });
-    const routes = [
-      ...this.httpApi.addRoutes({ path: '/v1/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration }),
-      ...this.httpApi.addRoutes({
-        path: topology.gtm.healthCheck.path,
-        methods: [apigwv2.HttpMethod.GET],
-        integration,
-      }),
-    ];
-    for (const route of routes) {
+    const v1 = this.httpApi.addRoutes({
+      path: '/v1/{proxy+}',
+      methods: [apigwv2.HttpMethod.ANY],
+      integration,
+      authorizer: clientAuthorizer(topology),
+    });
+    // Peers' forwarded writes and back-to-source reads: a peer token signed with the environment's
+    // internal key, which the handler verifies before anything runs (API Gateway cannot check it).
+    const internal = this.httpApi.addRoutes({
+      path: '/internal/{proxy+}',
+      methods: [apigwv2.HttpMethod.ANY],
+      integration,
+    });
+    for (const route of internal) {
       acknowledge(
         route,
         'AwsSolutions-APIG4',
-        "Authentication is the application's concern and differs per adopter (attach a JWT or Lambda " +
-          'authorizer as defaultAuthorizer); /health must stay open for Route 53 health checkers.',
+        'Peer-only route: the handler refuses (401) any request without a peer token signed with the ' +
+          "environment's internal key, bound to the request, before it runs; API Gateway has no such authorizer.",
       );
     }
-
+    const health = this.httpApi.addRoutes({
+      path: topology.gtm.healthCheck.path,
+      methods: [apigwv2.HttpMethod.GET],
+      integration: new HttpLambdaIntegration('Health', props.health),
+    });
+    for (const route of health) {
+      acknowledge(
+        route,
+        'AwsSolutions-APIG4',
+        'Route 53 health checkers cannot authenticate; /health returns operational state only, never user data.',
+      );
+    }
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: LOG_RETENTION,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const { throttle } = topology.api;
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: API_THROTTLE,
+      throttle: throttle.v1,
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
         format: ACCESS_LOG_FORMAT,
       },
     });
+    // Each route has its own token bucket: a flood on /v1 is answered 429 without touching /health's
+    // budget (a starved health check would withdraw the region and could start a failover).
+    const routeThrottle = (limits: { rateLimit: number; burstLimit: number }) => ({
+      ThrottlingRateLimit: limits.rateLimit,
+      ThrottlingBurstLimit: limits.burstLimit,
+    });
+    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = {
+      [ROUTE_KEYS.v1]: routeThrottle(throttle.v1),
+      [ROUTE_KEYS.internal]: routeThrottle(throttle.internal),
+      [`GET ${topology.gtm.healthCheck.path}`]: routeThrottle(throttle.health),
+    };
+    // Route settings may only name routes that exist.
+    for (const route of [...v1, ...internal, ...health]) this.stage.node.addDependency(route);
 
     const hostName = regionHostName(topology, region);
     this.regionalUrl = `https://${hostName}`;

@@ -2,19 +2,19 @@ import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { peersOf, type Topology } from '../../lib/config/index.ts';
-import { EVENTS_BY_PARTITION_INDEX, tableName } from '../../lib/store/tables.ts';
-import { busName, regionEndpoints, tableArn } from '../naming.ts';
+import type { Topology } from '../../lib/config/index.ts';
+import { busName, queueName, regionEndpoints, stateMachineArn } from '../naming.ts';
+import { FUNCTION_ACCESS } from './access-table.ts';
 import { FUNCTION_NAMES, type FunctionName, NO_DLQ_REASON } from './function-defaults.ts';
+import { accessStatements } from './grants.ts';
 import { HandlerFunction } from './handler-function.ts';
-import { acknowledge, nagArnToken } from './nag.ts';
+import { acknowledge } from './nag.ts';
 import { failureQueue } from './queue-defaults.ts';
 import type { Tables } from './tables.ts';
 
@@ -22,7 +22,6 @@ export interface CellFunctionsProps {
   readonly topology: Topology;
   readonly region: string;
   readonly tables: Tables;
-  readonly bus: events.IEventBus;
 }
 
 /** Stream settings: without them a poison record blocks its shard for up to 24 h (unbounded retries). */
@@ -37,8 +36,9 @@ export const PUBLISHER_STREAM = {
 } as const;
 
 /**
- * The five handlers of a cell with the environment contract every handler reads, their least-privilege
- * grants, the publisher's stream source and the lag monitor's schedule.
+ * The handlers of a cell with the environment contract every handler reads, their least-privilege grants
+ * (the rows of `access-table.ts`), the publisher's stream source, the lag monitor's and the watchdog's
+ * schedules.
  */
 export class CellFunctions extends Construct {
   public readonly byName: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
@@ -49,7 +49,7 @@ export class CellFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: CellFunctionsProps) {
     super(scope, id);
-    const { topology, region, tables, bus } = props;
+    const { topology, region, tables } = props;
     const environment = {
       MULTIACTIVE_ENV: topology.name,
       MULTIACTIVE_REGION: region,
@@ -59,33 +59,52 @@ export class CellFunctions extends Construct {
     };
     const byName = {} as Record<FunctionName, nodejs.NodejsFunction>;
     for (const name of FUNCTION_NAMES) {
-      byName[name] = new HandlerFunction(this, name, { env: topology.name, name, environment }).fn;
+      byName[name] = new HandlerFunction(this, name, { env: topology.name, region, name, environment }).fn;
     }
     this.byName = byName;
 
-    this.publisherFailures = failureQueue(this, 'PublisherFailures');
-    this.applierFailures = failureQueue(this, 'ApplierFailures');
-    this.wirePublisher(tables.byKind.events, bus);
+    this.publisherFailures = failureQueue(
+      this,
+      'PublisherFailures',
+      queueName(topology.name, 'publisher-failures'),
+    );
+    this.applierFailures = failureQueue(
+      this,
+      'ApplierFailures',
+      queueName(topology.name, 'applier-failures'),
+    );
+    this.wirePublisher(tables.byKind.events);
     byName.applier.configureAsyncInvoke({
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.applierFailures),
     });
     this.scheduleLagMonitor();
-    this.grantTables(tables);
-    // grant*Data adds `<table>/index/*` for tables with indexes; the events table's one index is the
-    // byPartition index that repair and the API query, so the wildcard names exactly that one index.
-    for (const fn of Object.values(byName)) {
-      acknowledge(
-        fn,
-        `AwsSolutions-IAM5[Resource::${nagArnToken(tables.byKind.events)}/index/*]`,
-        'Grants on the events table include its indexes; it has a single index (byPartition), used by repair and queries.',
-      );
-    }
-    this.grantPeerTables(topology, region);
-    bus.grantPutEventsTo(byName['lag-monitor']);
+    this.wireDetection(topology, region);
+    this.grantAccess(topology, region);
   }
 
-  private wirePublisher(eventsTable: dynamodb.ITable, bus: events.IEventBus): void {
+  /**
+   * The health function (its own API route and throttle, optionally reserved concurrency, so no flood on
+   * /v1 starves it) and the watchdog, scheduled every minute, which starts this region's Failover runbook.
+   */
+  private wireDetection(topology: Topology, region: string): void {
+    const { health, watchdog } = this.byName;
+    watchdog.addEnvironment('FAILOVER_STATE_MACHINE_ARN', stateMachineArn(topology, region, 'Failover'));
+    const reserved = topology.api.healthReservedConcurrency;
+    if (reserved !== undefined) {
+      (health.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
+    }
+    const rule = new events.Rule(this, 'WatchdogSchedule', {
+      ruleName: `multiactive-${topology.name}-watchdog`,
+      description: 'Failure detection: the watchdog ticks through every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      // A missed run is replaced by the next one a minute later: no retries, no dead letters.
+      targets: [new targets.LambdaFunction(watchdog, { retryAttempts: 0 })],
+    });
+    acknowledge(rule, 'Serverless-EventBusDLQ', NO_DLQ_REASON.watchdog);
+  }
+
+  private wirePublisher(eventsTable: dynamodb.ITable): void {
     const publisher = this.byName.publisher;
     publisher.addEventSource(
       new DynamoEventSource(eventsTable, {
@@ -94,7 +113,6 @@ export class CellFunctions extends Construct {
         onFailure: new SqsDlq(this.publisherFailures),
       }),
     );
-    bus.grantPutEventsTo(publisher);
   }
 
   /** Heartbeats must flow even when no user writes do, or lag could not be told from silence. */
@@ -108,47 +126,12 @@ export class CellFunctions extends Construct {
     acknowledge(rule, 'Serverless-EventBusDLQ', NO_DLQ_REASON['lag-monitor']);
   }
 
-  private grantTables(tables: Tables): void {
-    const { api, applier, runbook } = this.byName;
-    const lagMonitor = this.byName['lag-monitor'];
-    const { events: log, state, replication, control, quarantine, idempotency } = tables.byKind;
-    // control: the API claims new partitions and writes back quorum reads (its own copy and the peers').
-    for (const table of [log, state, idempotency, control]) table.grantReadWriteData(api);
-    // replication and quarantine: watermarks, lag and counts for read-your-writes, degrade and /health.
-    for (const table of [replication, quarantine]) table.grantReadData(api);
-    for (const table of [log, state, replication, quarantine]) table.grantReadWriteData(applier);
-    control.grantReadData(applier);
-    log.grantWriteData(lagMonitor);
-    for (const table of [replication, control]) table.grantReadData(lagMonitor);
-    for (const table of [log, state, replication, control, quarantine]) table.grantReadWriteData(runbook);
-  }
-
-  /**
-   * Control state is written to and read from a majority of regions (DESIGN.md section 4), and repair
-   * compares this region's events with a peer's; peers' tables are addressed by their known names.
-   */
-  private grantPeerTables(topology: Topology, region: string): void {
-    const peers = peersOf(topology, region);
-    const arns = (kind: 'events' | 'replication' | 'control') =>
-      peers.map((peer) => tableArn(topology, peer, tableName(topology.name, kind)));
-    const read = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-    const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
-    const peerEvents = arns('events');
-    this.byName.api.addToRolePolicy(
-      new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
-    );
-    this.byName.runbook.addToRolePolicy(
-      new iam.PolicyStatement({ actions: [...read, ...write], resources: arns('control') }),
-    );
-    this.byName.runbook.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: read,
-        resources: [
-          ...peerEvents,
-          ...peerEvents.map((arn) => `${arn}/index/${EVENTS_BY_PARTITION_INDEX}`),
-          ...arns('replication'),
-        ],
-      }),
-    );
+  /** The access table's rows for every function (tables and buses of this and other regions). */
+  private grantAccess(topology: Topology, region: string): void {
+    for (const name of FUNCTION_NAMES) {
+      for (const statement of accessStatements(topology, region, FUNCTION_ACCESS[name])) {
+        this.byName[name].addToRolePolicy(statement);
+      }
+    }
   }
 }

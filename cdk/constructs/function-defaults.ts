@@ -8,7 +8,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The handlers of a cell; each is `functions/<name>/handler.ts` exporting `handler`. */
-export const FUNCTION_NAMES = ['api', 'publisher', 'applier', 'lag-monitor', 'runbook'] as const;
+export const FUNCTION_NAMES = [
+  'api',
+  'health',
+  'publisher',
+  'applier',
+  'lag-monitor',
+  'runbook',
+  'watchdog',
+  'readiness',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export interface FunctionSettings {
@@ -19,10 +28,16 @@ export interface FunctionSettings {
 
 export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
   api: {
-    description: 'HTTP API: commands, queries and /health',
+    description: 'HTTP API: commands, queries, and peer requests on /internal',
     memorySize: 1024,
     // Below API Gateway's 30 s integration limit, above routing.forwardTimeoutMs to a peer.
     timeout: Duration.seconds(29),
+  },
+  health: {
+    description: '/health for Route 53 and the watchdogs: a store probe and the traffic state, within 2 s',
+    memorySize: 256,
+    // Route 53 waits 2 s for an answer; the handler answers from what it has by 1.5 s.
+    timeout: Duration.seconds(5),
   },
   publisher: {
     description: 'Events table stream -> PutEvents to the local replication bus',
@@ -45,6 +60,19 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     memorySize: 1024,
     timeout: Duration.minutes(5),
   },
+  watchdog: {
+    description: "Every minute: probes the peers every few seconds, claims and starts a lost peer's Failover",
+    memorySize: 256,
+    // It ticks through the whole minute, like the lag monitor.
+    timeout: Duration.seconds(75),
+  },
+  readiness: {
+    description:
+      'Every minute: readiness (plan evaluation) of the whole environment, as the Readiness metric',
+    memorySize: 256,
+    // It reads every region (stacks, health checks, alarms, lag, queues, control tables, the last Repair).
+    timeout: Duration.seconds(50),
+  },
 };
 
 /** Powertools service name, which is also the `service` dimension of every metric a function emits. */
@@ -59,6 +87,8 @@ export const QUARANTINE_METRIC_SERVICE = serviceName('applier');
 /** Why each function has no Lambda dead-letter queue (cdk-nag Serverless-LambdaDLQ). */
 export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
   api: 'Invoked synchronously by API Gateway: there is no asynchronous retry whose failures a DLQ could keep.',
+  health:
+    'Invoked synchronously by API Gateway for Route 53 and the watchdogs: no asynchronous retry to keep.',
   publisher:
     'Invoked by the DynamoDB stream event source mapping, whose on-failure SQS destination keeps failed batches.',
   applier:
@@ -67,6 +97,10 @@ export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
   'lag-monitor':
     'A scheduled tick every minute; a failed tick is superseded by the next one and its error alarm fires.',
   runbook: 'Invoked synchronously by Step Functions, which retries, catches and records every failure.',
+  watchdog:
+    'A scheduled run every minute; a failed run is superseded by the next one and its error alarm fires.',
+  readiness:
+    'A scheduled evaluation every minute; a failed one publishes no Readiness datapoint, which its alarm treats as not ready.',
 };
 
 /**

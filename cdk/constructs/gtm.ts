@@ -1,17 +1,12 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { RegionConfig, Topology } from '../../lib/config/index.ts';
-import { busArn, healthAlarmName, healthRuleArn, healthRuleName, regionHostName } from '../naming.ts';
-import { standInFor } from './failover-duty.ts';
-import { failureQueue } from './queue-defaults.ts';
+import { healthAlarmName, regionHostName } from '../naming.ts';
+import { AlarmTopic } from './alarm-topic.ts';
 
 export interface GtmProps {
   readonly topology: Topology;
@@ -23,26 +18,23 @@ export interface GtmProps {
  * fails. The records are CNAMEs to the per-region names (created by each regional stack), because the
  * global stack cannot reference a regional API Gateway domain across regions; this also lets the
  * configured `gtm.ttlSeconds` apply. Per region, an alarm on the check's HealthCheckStatus (a metric
- * Route 53 publishes only in us-east-1, hence this stack's region) notifies the topic and, with
- * `gtm.autoFailover`, a rule forwards the alarm to the bus of the lost region's nearest peer, whose
- * FailoverTrigger starts its Failover runbook.
+ * Route 53 publishes only in us-east-1, hence this stack's region) notifies the topic. It starts
+ * nothing: failover is decided by the watchdogs of the regions themselves (no global stack, and no
+ * one-minute metric, on that path).
  */
 export class Gtm extends Construct {
   public readonly topic: sns.Topic;
   public readonly healthChecks: Readonly<Record<string, route53.HealthCheck>>;
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
-  /** Alarm events that could not be forwarded to the stand-in region's bus. */
-  public readonly deadLetters: sqs.Queue | undefined;
 
   constructor(scope: Construct, id: string, props: GtmProps) {
     super(scope, id);
     const { topology } = props;
     const { gtm } = topology;
-    this.topic = new sns.Topic(this, 'Topic', {
+    this.topic = new AlarmTopic(this, 'Notifications', {
       topicName: `multiactive-${topology.name}-gtm`,
-      enforceSSL: true,
-    });
-    this.deadLetters = gtm.autoFailover ? failureQueue(this, 'DeadLetters') : undefined;
+      email: topology.monitoring.alarmEmail,
+    }).topic;
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
       hostedZoneId: gtm.hostedZoneId,
       zoneName: gtm.hostedZoneName,
@@ -76,7 +68,6 @@ export class Gtm extends Construct {
         ...routing(topology, region),
       });
       alarms[region.name] = this.alarmOn(topology, region.name, healthCheck);
-      if (gtm.autoFailover) this.forwardToStandIn(topology, region.name, alarms[region.name]!);
       healthChecks[region.name] = healthCheck;
     }
     this.healthChecks = healthChecks;
@@ -96,37 +87,15 @@ export class Gtm extends Construct {
       }),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: 1,
-      // Two bad minutes on top of Route 53's own failure threshold: a blip must not start a failover.
+      // Two bad minutes on top of Route 53's own failure threshold: a blip must not page anyone.
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
-      // Missing data is no proof of loss; the Failover runbook also asks a majority before acting.
+      // Missing data is no proof of loss (and this alarm only notifies: the watchdogs start failovers).
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new actions.SnsAction(this.topic));
     alarm.addOkAction(new actions.SnsAction(this.topic));
     return alarm;
-  }
-
-  private forwardToStandIn(topology: Topology, lost: string, alarm: cloudwatch.Alarm): void {
-    const standIn = standInFor(topology, lost);
-    const role = new iam.Role(this, `ForwardRole-${lost}`, {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
-        conditions: { ArnEquals: { 'aws:SourceArn': healthRuleArn(topology, lost) } },
-      }),
-      description: `Forward the ${lost} health alarm to ${standIn}`,
-    });
-    const bus = events.EventBus.fromEventBusArn(this, `StandInBus-${lost}`, busArn(topology, standIn));
-    new events.Rule(this, `HealthRule-${lost}`, {
-      ruleName: healthRuleName(topology.name, lost),
-      description: `Health check of ${lost} in ALARM -> Failover runbook in ${standIn}`,
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        resources: [alarm.alarmArn],
-        detail: { state: { value: ['ALARM'] } },
-      },
-      targets: [new targets.EventBus(bus, { role, deadLetterQueue: this.deadLetters })],
-    });
   }
 }
 

@@ -6,9 +6,11 @@ import { acknowledge } from './nag.ts';
 /**
  * A queue that holds what could not be delivered (failed stream batches, undeliverable replication
  * events). Fourteen days (the SQS maximum) gives operators time to redrive before anything is lost.
+ * `queueName` (the same in every region) lets the global dashboard show it from us-east-1.
  */
-export function failureQueue(scope: Construct, id: string): sqs.Queue {
+export function failureQueue(scope: Construct, id: string, queueName: string): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
+    queueName,
     retentionPeriod: Duration.days(14),
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,

@@ -9,13 +9,12 @@ import { peersOf, type Topology } from '../../lib/config/index.ts';
 import {
   applyRuleName,
   busArn,
-  busName,
+  forwardRoleName,
   forwardRuleArn,
   forwardRuleName,
-  healthRuleArn,
+  queueName,
   REPLICATION_SOURCE,
 } from '../naming.ts';
-import { failoverDutiesOf } from './failover-duty.ts';
 import { failureQueue } from './queue-defaults.ts';
 
 export interface ReplicationBusProps {
@@ -30,13 +29,14 @@ export interface ReplicationBusProps {
 export const DELIVERY_RETRY = { retryAttempts: 50, maxEventAge: Duration.hours(6) } as const;
 
 /**
- * The cell's replication bus `multiactive-<env>-bus`: one rule per peer forwards events that originated
+ * The rules on the cell's replication bus `multiactive-<env>-bus` (the bus itself and its resource policy
+ * live in the region's FoundationStack, deployed first): one rule per peer forwards events that originated
  * here to that peer's bus; one rule hands events of every other origin to the applier. Matching on
  * `detail.origin` (not on which bus an event came from) is what stops an applied event from bouncing
  * back: the applier never republishes, and forwarding only ever carries local-origin events.
  */
 export class ReplicationBus extends Construct {
-  public readonly bus: events.EventBus;
+  public readonly bus: events.IEventBus;
   /** Replication events the applier rule could not deliver to the applier. */
   public readonly applyDeadLetters: sqs.Queue;
   /** Replication events a forwarding rule could not deliver to a peer's bus. */
@@ -46,41 +46,26 @@ export class ReplicationBus extends Construct {
   constructor(scope: Construct, id: string, props: ReplicationBusProps) {
     super(scope, id);
     const { topology, region } = props;
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: busName(topology.name) });
-    this.allowPeers(topology, region);
-    this.applyDeadLetters = failureQueue(this, 'ApplyDeadLetters');
-    this.forwardDeadLetters = failureQueue(this, 'ForwardDeadLetters');
+    this.bus = events.EventBus.fromEventBusArn(this, 'Bus', busArn(topology, region));
+    this.applyDeadLetters = failureQueue(
+      this,
+      'ApplyDeadLetters',
+      queueName(topology.name, 'apply-dead-letters'),
+    );
+    this.forwardDeadLetters = failureQueue(
+      this,
+      'ForwardDeadLetters',
+      queueName(topology.name, 'forward-dead-letters'),
+    );
     this.forwardRules = peersOf(topology, region).map((peer) => this.forwardTo(topology, region, peer));
-  }
-
-  /**
-   * Only the forwarding rules of the peers (and, with automatic failover, the global health rules that
-   * hand this region a lost peer's alarm) may put events here. Same account; pinned by rule ARN.
-   */
-  private allowPeers(topology: Topology, region: string): void {
-    const sources = [
-      ...peersOf(topology, region).map((peer) => forwardRuleArn(topology, peer, region)),
-      ...failoverDutiesOf(topology, region).map((lost) => healthRuleArn(topology, lost)),
-    ];
-    const statement = new iam.PolicyStatement({
-      sid: 'AllowPeerForwardingRules',
-      principals: [new iam.AccountPrincipal(topology.account)],
-      actions: ['events:PutEvents'],
-      // The known ARN, not a GetAtt: a resource's property cannot reference the resource itself.
-      resources: [busArn(topology, region)],
-      conditions: { ArnEquals: { 'aws:SourceArn': sources } },
-    });
-    // The bus's own Policy property rather than addToResourcePolicy, which goes through a deprecated
-    // AWS::Events::EventBusPolicy shape and prints a deprecation warning on every synth.
-    (this.bus.node.defaultChild as events.CfnEventBus).policy = new iam.PolicyDocument({
-      statements: [statement],
-    }).toJSON();
   }
 
   private forwardTo(topology: Topology, region: string, peer: string): events.Rule {
     const ruleName = forwardRuleName(topology.name, peer);
-    // Cross-region bus targets need a role; its trust is pinned to this one rule (confused deputy).
+    // Cross-region bus targets need a role; its trust is pinned to this one rule (confused deputy), and
+    // its name is the one the peer's bus policy admits.
     const role = new iam.Role(this, `ToRole-${peer}`, {
+      roleName: forwardRoleName(topology.name, region, peer),
       assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
         conditions: { ArnEquals: { 'aws:SourceArn': forwardRuleArn(topology, region, peer) } },
       }),
@@ -95,7 +80,6 @@ export class ReplicationBus extends Construct {
       targets: [new targets.EventBus(peerBus, { role, deadLetterQueue: this.forwardDeadLetters })],
     });
   }
-
   /** Delivers events of every other origin to the applier; retries, then dead-letters, never drops. */
   deliverToApplier(applier: lambda.IFunction, region: string, env: string): events.Rule {
     return new events.Rule(this, 'ToApplier', {

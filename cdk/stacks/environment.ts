@@ -1,37 +1,58 @@
 import type { App } from 'aws-cdk-lib';
 import { regionNames, type Topology } from '../../lib/config/index.ts';
-import { globalStackName, regionalStackName } from '../naming.ts';
+import { guardSamples } from '../constructs/sample-guard.ts';
+import { foundationStackName, globalStackName, regionalStackName } from '../naming.ts';
+import { FoundationStack } from './foundation-stack.ts';
 import { GlobalStack } from './global-stack.ts';
 import { RegionalStack } from './regional-stack.ts';
 
 export interface EnvironmentStacks {
+  readonly foundation: Readonly<Record<string, FoundationStack>>;
   readonly regional: Readonly<Record<string, RegionalStack>>;
   readonly global: GlobalStack;
 }
 
 /**
- * Every stack of one environment: a RegionalStack per configured region and the GlobalStack.
- * Construct ids equal stack names, so each template lands in `cdk.out/<stack name>.template.json`.
+ * Every stack of one environment, in deployment order: a FoundationStack per region (the replication
+ * buses), then a RegionalStack per region (each depends on every foundation, because its forwarding rules
+ * target the peers' buses), then the GlobalStack (its health rules target the buses; its health checks
+ * probe the cells' records). `cdk deploy --all` follows these dependencies. Construct ids equal stack
+ * names, so each template lands in `cdk.out/<stack name>.template.json`.
  */
 export function createEnvironment(app: App, topology: Topology): EnvironmentStacks {
+  const foundation: Record<string, FoundationStack> = {};
+  for (const region of regionNames(topology)) {
+    const name = foundationStackName(topology.name, region);
+    foundation[region] = new FoundationStack(app, name, {
+      stackName: name,
+      topology,
+      region,
+      description: `multiactive ${topology.name}: replication bus in ${region}`,
+    });
+  }
   const regional: Record<string, RegionalStack> = {};
   for (const region of regionNames(topology)) {
     const name = regionalStackName(topology.name, region);
-    regional[region] = new RegionalStack(app, name, {
+    const stack = new RegionalStack(app, name, {
       stackName: name,
       topology,
       region,
       description: `multiactive ${topology.name}: cell in ${region}`,
     });
+    for (const bus of Object.values(foundation)) stack.addStackDependency(bus);
+    regional[region] = stack;
   }
   const name = globalStackName(topology.name);
   const global = new GlobalStack(app, name, {
     stackName: name,
     topology,
-    description: `multiactive ${topology.name}: Route 53 GTM, health checks and failover triggers`,
+    description: `multiactive ${topology.name}: Route 53 GTM, health checks and their alarms`,
   });
-  // Only ordering, no references: the health checks probe the regional records, and the failover
-  // rules target the regional buses, so the cells go first.
-  for (const stack of Object.values(regional)) global.addStackDependency(stack);
-  return { regional, global };
+  // Only ordering, no references: everything another stack needs is addressed by a deterministic name.
+  for (const stack of [...Object.values(foundation), ...Object.values(regional)])
+    global.addStackDependency(stack);
+  // Every stack refuses a sample configuration; the synth warnings are printed once, on the global stack.
+  for (const stack of [...Object.values(foundation), ...Object.values(regional), global])
+    guardSamples(stack, topology, { warn: stack === global });
+  return { foundation, regional, global };
 }

@@ -1,10 +1,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
 import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
+import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
-import { FailoverTrigger } from '../constructs/failover-trigger.ts';
+import { ReadinessSchedule } from '../constructs/readiness.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
@@ -16,7 +18,10 @@ export interface RegionalStackProps extends StackProps {
   readonly region: string;
 }
 
-/** One identical cell: tables, handlers, replication bus, HTTP API, runbooks and alarms. */
+/**
+ * One identical cell: tables, handlers, the rules on the replication bus, HTTP API, runbooks, the watchdog
+ * that starts a lost peer's Failover, alarms and a dashboard.
+ */
 export class RegionalStack extends Stack {
   public readonly tables: Tables;
   public readonly functions: CellFunctions;
@@ -26,6 +31,9 @@ export class RegionalStack extends Stack {
   /** The nightly Repair, in the one region `repair.scheduleRegion` names (default: the first). */
   public readonly repairSchedule: RepairSchedule | undefined;
   public readonly alarms: CellAlarms;
+  /** Readiness of the environment evaluated from this cell every minute, and its alarm. */
+  public readonly readiness: ReadinessSchedule;
+  public readonly dashboard: CellDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { topology, region } = props;
@@ -37,33 +45,51 @@ export class RegionalStack extends Stack {
       topology,
       region,
       tables: this.tables,
-      bus: this.replication.bus,
     });
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
-    this.api = new CellApi(this, 'Api', { topology, region, handler: this.functions.byName.api });
-    this.runbooks = new Runbooks(this, 'Runbooks', { env: topology.name, fn: this.functions.byName.runbook });
+    this.api = new CellApi(this, 'Api', {
+      topology,
+      region,
+      handler: this.functions.byName.api,
+      health: this.functions.byName.health,
+    });
+    this.runbooks = new Runbooks(this, 'Runbooks', {
+      env: topology.name,
+      fn: this.functions.byName.runbook,
+      logExecutionData: topology.monitoring.logExecutionData,
+    });
     this.repairSchedule =
       repairScheduleOf(topology)?.region === region
         ? new RepairSchedule(this, 'RepairSchedule', { topology, repair: this.runbooks.byName.Repair })
         : undefined;
-    const trigger = new FailoverTrigger(this, 'FailoverTrigger', {
-      topology,
-      region,
-      bus: this.replication.bus,
-      failover: this.runbooks.byName.Failover,
-    });
-    this.alarms = new CellAlarms(this, 'Alarms', {
+    const deadLetterQueues: Array<readonly [string, sqs.IQueue]> = [
+      ['publisher-failures', this.functions.publisherFailures],
+      ['applier-failures', this.functions.applierFailures],
+      ['apply-dead-letters', this.replication.applyDeadLetters],
+      ['forward-dead-letters', this.replication.forwardDeadLetters],
+    ];
+    if (this.repairSchedule)
+      deadLetterQueues.push(['repair-schedule-dead-letters', this.repairSchedule.deadLetters]);
+    const observed = {
       topology,
       region,
       functions: this.functions,
-      replication: this.replication,
       api: this.api,
-      failoverDeadLetters: trigger.deadLetters,
+      tables: this.tables,
+      runbooks: this.runbooks,
+      deadLetterQueues,
+    };
+    this.alarms = new CellAlarms(this, 'Alarms', observed);
+    this.readiness = new ReadinessSchedule(this, 'Readiness', {
+      topology,
+      region,
+      fn: this.functions.byName.readiness,
+      topic: this.alarms.topic,
     });
+    this.alarms.alarms.push(this.readiness.alarm);
+    this.dashboard = new CellDashboard(this, 'Dashboard', { ...observed, alarms: this.alarms.alarms });
 
-    new CfnOutput(this, 'ApiEndpoint', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'RegionalUrl', { value: this.api.regionalUrl });
-    new CfnOutput(this, 'BusArn', { value: this.replication.bus.eventBusArn });
     for (const name of RUNBOOK_NAMES) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: this.runbooks.byName[name].stateMachineArn });
     }

@@ -1,69 +1,21 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createApiHandler, multiRegionDeps } from '../../lib/api/index.ts';
+import { createApiHandler } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
-import { ConflictRecordStore } from '../../lib/conflict/index.ts';
-import {
-  QuarantineStore,
-  ReplicationWatermarks,
-  replicationStatus,
-  WatermarkStore,
-} from '../../lib/replication/index.ts';
-import { FetchPeerTransport, parseRegionEndpoints } from '../../lib/routing/index.ts';
+import { cellRouting } from '../shared/cell-routing.ts';
 import { cellRuntime } from '../shared/environment.ts';
 
 const logger = new Logger();
 const runtime = cellRuntime();
 const { environment, topology } = runtime;
 const region = environment.MULTIACTIVE_REGION;
-const endpoints = parseRegionEndpoints(environment.REGION_ENDPOINTS);
+const { multiRegion, status, conflicts } = cellRouting(runtime);
 
-/** One client per region for the quorum control state (tables have the same name in every region). */
-const controlClients = Object.fromEntries(
-  topology.regions.map((r) => [
-    r.name,
-    r.name === region
-      ? runtime.doc
-      : DynamoDBDocumentClient.from(new DynamoDBClient({ region: r.name }), {
-          marshallOptions: { removeUndefinedValues: true },
-        }),
-  ]),
-);
-
-const replication = { client: runtime.doc, tableName: environment.TABLE_REPLICATION };
-const watermarkStore = new WatermarkStore(replication);
-/** Watermarks for read-your-writes and lag for the sync breakers, from the local replication table. */
-const watermarks = new ReplicationWatermarks({
-  store: watermarkStore,
-  heartbeatIntervalMs: topology.thresholds.heartbeatIntervalMs,
-});
-
-const multiRegion = multiRegionDeps({
-  topology,
-  region,
-  controlClients,
-  controlTable: environment.TABLE_CONTROL,
-  events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
-  states: runtime.states,
-  transport: new FetchPeerTransport({ endpoints }),
-  endpoints,
-  lag: watermarks,
-  watermarks,
-});
-
-const statusDeps = {
-  region,
-  peers: peersOf(topology, region),
-  watermarks: watermarkStore,
-  quarantine: new QuarantineStore({ client: runtime.doc, tableName: environment.TABLE_QUARANTINE }),
-  conflicts: new ConflictRecordStore(replication),
-};
-/** Lag per origin, quarantined events and open conflicts (`GET /v1/replication/status`, `/health`). */
-const status = () => replicationStatus(statusDeps);
-
-/** The regional HTTP API: commands (routed to their home), reads (read-your-writes), /health. */
+/**
+ * The regional HTTP API: commands (routed to their home), reads (read-your-writes), peer requests on
+ * /internal (authenticated by their peer token). API Gateway authenticates clients on /v1 (JWT or IAM
+ * per `api.auth`); /health is served by the health function.
+ */
 export const handler = createApiHandler({
   registry: runtime.registry,
   events: runtime.events,
@@ -79,5 +31,10 @@ export const handler = createApiHandler({
   // Drained or not comes from the traffic breaker (control state); the body adds lag per origin.
   health: async () => ({ healthy: true, replication: await status() }),
   replicationStatus: status,
+  conflicts,
+  auth: {
+    caller: topology.api.auth.type,
+    peers: { key: runtime.internalKey, env: topology.name, region, peers: peersOf(topology, region) },
+  },
   logError: (error) => logger.error('request failed', error as Error),
 });

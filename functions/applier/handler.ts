@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { exampleAggregates } from '../../events/index.ts';
+import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { loadTopology } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
@@ -84,6 +85,7 @@ function fromEnvironment(): ReturnType<typeof createApplierHandler> {
     events: new EventStore({
       client: doc,
       tableName: eventsTable,
+      coreMarkerTableName: replication.tableName,
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client: doc, tableName: env('TABLE_STATE') }),
@@ -94,6 +96,7 @@ function fromEnvironment(): ReturnType<typeof createApplierHandler> {
     notifier: busConflictNotifier({ bus, eventBusName: env('EVENT_BUS_NAME') }),
     originReader: eventStoreOriginReader(originStore),
     metrics: powertoolsReplicationMetrics(metrics),
+    eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
   });
   return createApplierHandler({ apply, logger });
 }

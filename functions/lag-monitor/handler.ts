@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { loadTopology, peersOf } from '../../lib/config/index.ts';
 import {
+  DynamoPublishHolds,
   HeartbeatWriter,
   type LagMonitorDeps,
   type LagMonitorTick,
@@ -58,6 +59,7 @@ function fromEnvironment(): ReturnType<typeof createLagMonitorHandler> {
     clock: new HybridLogicalClock({ region, maxDriftMs: topology.thresholds.maxDriftMs }),
     heartbeats: new HeartbeatWriter({ client: doc, tableName: env('TABLE_EVENTS') }),
     watermarks: new WatermarkStore({ client: doc, tableName: env('TABLE_REPLICATION') }),
+    holds: new DynamoPublishHolds({ client: doc, tableName: env('TABLE_REPLICATION') }),
     metrics: powertoolsReplicationMetrics(metrics),
     intervalMs: topology.thresholds.heartbeatIntervalMs,
   });

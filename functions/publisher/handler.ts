@@ -1,12 +1,22 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { eventBridgeBus, type PublisherOptions, publishStreamRecords } from '../../lib/replication/index.ts';
+import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
+import {
+  DynamoPublishHolds,
+  eventBridgeBus,
+  type PublisherOptions,
+  publishStreamRecords,
+} from '../../lib/replication/index.ts';
 
 export interface PublisherHandlerDeps extends PublisherOptions {
   readonly logger?: Pick<Logger, 'error' | 'info'>;
+  /** The environment's internal key: entries are signed with it (resolved once per batch, cached). */
+  readonly eventKey?: InternalKey;
 }
 
 /**
@@ -16,7 +26,11 @@ export interface PublisherHandlerDeps extends PublisherOptions {
  */
 export function createPublisherHandler(deps: PublisherHandlerDeps) {
   return async function publishBatch(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-    const report = await publishStreamRecords(event.Records, deps);
+    const signingKey = deps.eventKey ? await deps.eventKey() : deps.signingKey;
+    const report = await publishStreamRecords(event.Records, {
+      ...deps,
+      ...(signingKey ? { signingKey } : {}),
+    });
     for (const failure of report.failures) {
       deps.logger?.error('stream record not published', {
         sequenceNumber: failure.sequenceNumber,
@@ -44,6 +58,11 @@ export const handler = middy((event: DynamoDBStreamEvent) => {
     region: env('MULTIACTIVE_REGION'),
     bus: eventBridgeBus({ client: eventBridge }),
     eventBusName: env('EVENT_BUS_NAME'),
+    eventKey: secretsManagerInternalKey(internalKeySecretName(env('MULTIACTIVE_ENV'))),
+    holds: new DynamoPublishHolds({
+      client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      tableName: env('TABLE_REPLICATION'),
+    }),
     logger,
   });
   return main(event);

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { exampleAggregates } from '../../events/index.ts';
+import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { loadTopology } from '../../lib/config/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import {
@@ -43,6 +44,7 @@ function mainFromEnvironment(): ReturnType<typeof createRunbookHandler> {
     registry: createRegistry(exampleAggregates, topology),
     busName: env.EVENT_BUS_NAME ?? `multiactive-${topology.name}-bus`,
     endpoints: JSON.parse(env.REGION_ENDPOINTS ?? '{}') as Record<string, string>,
+    eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
   });
   return createRunbookHandler({ deps, logger });
 }

@@ -2,9 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { exampleAggregates } from '../../events/index.ts';
+import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { loadTopology, type Topology } from '../../lib/config/index.ts';
 import { type AggregateRegistry, createRegistry } from '../../lib/model/index.ts';
+import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
 
 /** The environment contract every Lambda of a cell is deployed with (set by cdk/constructs). */
@@ -41,13 +43,16 @@ export interface CellRuntime {
   readonly events: EventStore;
   readonly states: StateStore;
   readonly clock: HybridLogicalClock;
+  /** The environment's internal key (the region's replica of the secret), read on first use, cached. */
+  readonly internalKey: InternalKey;
 }
 
 /** Clients and stores built once per Lambda container (module scope), from the environment. */
 export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
   const environment = readEnvironment(env);
   const topology = loadTopology(environment.MULTIACTIVE_ENV);
-  const dynamodb = new DynamoDBClient({});
+  // Every call of a core write is bounded (lib/ownership/fencing-budget.ts); the append also aborts itself.
+  const dynamodb = new DynamoDBClient({ requestHandler: writePathRequestHandler(topology.fencing) });
   const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   return {
     environment,
@@ -58,9 +63,11 @@ export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
     events: new EventStore({
       client: doc,
       tableName: environment.TABLE_EVENTS,
+      coreMarkerTableName: environment.TABLE_REPLICATION,
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client: doc, tableName: environment.TABLE_STATE }),
+    internalKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
     clock: new HybridLogicalClock({
       region: environment.MULTIACTIVE_REGION,
       maxDriftMs: topology.thresholds.maxDriftMs,

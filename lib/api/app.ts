@@ -3,12 +3,16 @@ import middy from '@middy/core';
 import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { CommandDeps } from '../commands/execute.ts';
-import { breakerReport, type RegionBreakers } from '../resilience/health.ts';
+import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
+import type { RegionBreakers } from '../resilience/health.ts';
 import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
 import { createCommandRunner } from './commands.ts';
+import { type ApiAuth, edgeAuthentication } from './edge-auth.ts';
+import type { RegionHealthMonitor } from './health.ts';
+import { healthRoute } from './health-route.ts';
 import { HttpError } from './http-error.ts';
 import { httpErrors, responseHeaders } from './middleware.ts';
-import { type CommandBody, parseCommandBody, pathParameter } from './request.ts';
+import { aggregateTarget, type CommandBody, parseCommandBody } from './request.ts';
 import { jsonResponse } from './responses.ts';
 import { type ApiRouting, routeRead, routeWrite } from './routing.ts';
 
@@ -23,15 +27,27 @@ export interface HealthReport {
 export interface ApiDeps extends CommandDeps {
   /** Powertools persistence for idempotency keys; without it keys are ignored. */
   readonly idempotency?: BasePersistenceLayer;
-  /** The region's health for `/health` (the GTM probes it); healthy by default. */
+  /** Extra health facts for `/health` (ANDed into `healthy`, e.g. a local drain override). */
   readonly health?: () => Promise<HealthReport>;
+  /**
+   * The store probe and traffic state behind `/health`, answered within a bounded time; without it only
+   * the traffic breaker's state counts (no gray-failure detection).
+   */
+  readonly healthMonitor?: RegionHealthMonitor;
   /** `GET /v1/replication/status`; 404 until replication is wired. */
   readonly replicationStatus?: () => Promise<unknown>;
+  /** This region's conflict records, for `GET /v1/{type}/{id}/conflicts`; 404 without them. */
+  readonly conflicts?: Pick<ConflictRecordPort, 'listForAggregate'>;
   /** Multi-region routing: forwarding/redirect of writes, read-your-writes. Without it everything is local. */
   readonly routing?: ApiRouting;
   /** Circuit breakers shown on /health and the replication status; a drained region answers 503 on /health. */
   readonly breakers?: RegionBreakers;
   readonly logError?: (error: unknown) => void;
+  /**
+   * Authentication at the edge (callers identified by API Gateway's authorizer, peers by their token on
+   * `/internal/...`). Without it the handler trusts its event as is (unit tests of the routes).
+   */
+  readonly auth?: ApiAuth;
 }
 
 type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -39,10 +55,7 @@ type Route = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGat
 function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; handler: Route }> {
   const runCommand = createCommandRunner(deps, deps.idempotency);
   const postCommand: Route = async (event, context) => {
-    const target = {
-      aggregateType: pathParameter(event, 'aggregateType'),
-      aggregateId: pathParameter(event, 'id'),
-    };
+    const target = aggregateTarget(event);
     const aggregate = deps.registry.get(target.aggregateType); // unknown type: 404 before the body is parsed
     const body = withForwardedKey(parseCommandBody(event), event);
     const runLocal = async () => {
@@ -58,8 +71,7 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     });
   };
   const getAggregate: Route = async (event) => {
-    const aggregateType = pathParameter(event, 'aggregateType');
-    const aggregateId = pathParameter(event, 'id');
+    const { aggregateType, aggregateId } = aggregateTarget(event);
     const aggregate = deps.registry.get(aggregateType);
     const readLocal = async () => {
       const record = await deps.states.getState(aggregateType, aggregateId);
@@ -77,13 +89,14 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     const target = { aggregateType, aggregateId, tier: aggregate.tier };
     return routeRead(deps.routing, { target, event, readLocal });
   };
-  const health: Route = async () => {
-    const report = deps.health ? await deps.health() : { healthy: true };
-    if (!deps.breakers) return jsonResponse(report.healthy ? 200 : 503, { region: deps.region, ...report });
-    const { healthy, ...breakers } = await breakerReport(deps.breakers);
-    const ok = report.healthy && healthy;
-    return jsonResponse(ok ? 200 : 503, { region: deps.region, ...report, ...breakers, healthy: ok });
+  const listConflicts: Route = async (event) => {
+    const { aggregateType, aggregateId } = aggregateTarget(event);
+    deps.registry.get(aggregateType);
+    if (!deps.conflicts) throw new HttpError(404, 'NotFound', 'conflict records are not available');
+    const records = await deps.conflicts.listForAggregate(aggregateType, aggregateId);
+    return jsonResponse(200, { aggregateType, aggregateId, conflicts: conflictFeed(records) });
   };
+  const health = healthRoute(deps);
   const replicationStatus: Route = async () => {
     const sync = deps.breakers?.sync;
     if (!deps.replicationStatus && !sync) {
@@ -100,7 +113,24 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     { method: 'GET', path: '/v1/replication/status', handler: replicationStatus },
     { method: 'POST', path: '/v1/{aggregateType}/{id}/commands', handler: postCommand },
     { method: 'GET', path: '/v1/{aggregateType}/{id}', handler: getAggregate },
+    { method: 'GET', path: '/v1/{aggregateType}/{id}/conflicts', handler: listConflicts },
   ];
+}
+
+/**
+ * An aggregate's conflict records as the API lists them: open ones first (manual, awaiting an operator),
+ * then resolved ones (manual resolutions, and lww pairs settled automatically and kept for audit), each
+ * saying which policy settled it; oldest first within each group.
+ */
+function conflictFeed(records: readonly ConflictRecord[]) {
+  return records
+    .map((r) => ({ ...r, policy: r.policy ?? 'manual' }))
+    .sort(
+      (a, b) =>
+        Number(a.status !== 'open') - Number(b.status !== 'open') ||
+        a.detectedAt.localeCompare(b.detectedAt) ||
+        a.eventIds.join('#').localeCompare(b.eventIds.join('#')),
+    );
 }
 
 /**
@@ -119,20 +149,21 @@ function withForwardedKey(body: CommandBody, event: APIGatewayProxyEventV2): Com
  * @example export const handler = createApiHandler(depsFromEnvironment());
  */
 export function createApiHandler(deps: ApiDeps) {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(responseHeaders({ [HEADERS.region]: deps.region }))
     .use(
       httpErrors({
         headers: { [HEADERS.region]: deps.region },
         ...(deps.logError ? { logError: deps.logError } : {}),
       }),
-    )
-    .handler(
-      httpRouter({
-        routes: routes(deps),
-        notFoundResponse: ({ method, path }: { method: string; path: string }) => {
-          throw new HttpError(404, 'RouteNotFound', `no route for ${method} ${path}`);
-        },
-      }) as unknown as Route,
     );
+  if (deps.auth) handler.use(edgeAuthentication(deps.auth));
+  return handler.handler(
+    httpRouter({
+      routes: routes(deps),
+      notFoundResponse: ({ method, path }: { method: string; path: string }) => {
+        throw new HttpError(404, 'RouteNotFound', `no route for ${method} ${path}`);
+      },
+    }) as unknown as Route,
+  );
 }

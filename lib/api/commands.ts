@@ -2,6 +2,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { type CommandDeps, type CommandRequest, executeCommand } from '../commands/execute.ts';
+import { formatConsistencyToken } from '../routing/token.ts';
 import type { CommandBody } from './request.ts';
 
 /** What a command call returns to the client (and what the idempotency layer stores for replays). */
@@ -22,7 +23,7 @@ async function runCommand(deps: CommandDeps, request: CommandRequest): Promise<C
     events: result.events.map((e) => ({ eventId: e.eventId, type: e.type, seq: e.seq, hlc: e.hlc })),
     state: result.state,
     version: result.record.version,
-    token: result.token?.hlc ?? null,
+    token: result.token ? formatConsistencyToken(result.token) : null,
   };
 }
 
@@ -52,7 +53,15 @@ export function createCommandRunner(deps: CommandDeps, persistenceStore?: BasePe
     body: CommandBody,
     context: Context,
   ): Promise<CommandResponse> {
-    const request: CommandRequest = { ...target, command: { type: body.type, payload: body.payload } };
+    // The idempotency key names the client's command: it becomes every event's causationId, so an event
+    // can be traced to the request that caused it (the chaos checkers map events to operations by it).
+    const request: CommandRequest = {
+      ...target,
+      command: { type: body.type, payload: body.payload },
+      ...(body.idempotencyKey
+        ? { causationId: body.idempotencyKey, idempotencyKey: body.idempotencyKey }
+        : {}),
+    };
     if (!body.idempotencyKey || !idempotent) return runCommand(deps, request);
     config.registerLambdaContext(context);
     return idempotent({

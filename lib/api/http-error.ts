@@ -2,6 +2,7 @@ import {
   IdempotencyAlreadyInProgressError,
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
+import { UnauthenticatedError } from '../auth/errors.ts';
 import { ClockDriftError } from '../clock/hlc.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from '../commands/errors.ts';
 import {
@@ -16,6 +17,7 @@ import {
   DrainTimeoutError,
   EpochConflictError,
   InvalidTransitionError,
+  LeaseExpiredError,
   NotHomeError,
   PartitionFencedError,
   QuorumUnavailableError,
@@ -28,7 +30,12 @@ import {
   PeerUnavailableError,
 } from '../routing/errors.ts';
 import { ROUTING_HEADERS } from '../routing/headers.ts';
-import { ConcurrencyError, EventTooLargeError, TooManyEventsError } from '../store/errors.ts';
+import {
+  AppendTimeoutError,
+  ConcurrencyError,
+  EventTooLargeError,
+  TooManyEventsError,
+} from '../store/errors.ts';
 
 /** An error with its HTTP status and a stable machine-readable code; `expose` says if the message is safe to show. */
 export class HttpError extends Error {
@@ -73,6 +80,12 @@ const none = () => ({});
 const retryAfter = (ms: number) => ({ 'Retry-After': String(Math.max(1, Math.ceil(ms / 1_000))) });
 // One table maps every library error to its status; routes never pick status codes for errors.
 const MAPPINGS: readonly Mapping[] = [
+  [
+    UnauthenticatedError,
+    401,
+    (e: UnauthenticatedError) => ({ reason: e.reason }),
+    () => ({ 'WWW-Authenticate': 'Bearer' }),
+  ],
   [UnknownAggregateError, 404, (e: UnknownAggregateError) => ({ known: e.known })],
   [UnknownCommandError, 400, (e: UnknownCommandError) => ({ known: e.known })],
   [PayloadValidationError, 400, (e: PayloadValidationError) => ({ issues: e.issues })],
@@ -103,6 +116,15 @@ const MAPPINGS: readonly Mapping[] = [
     (e: PartitionFencedError) => ({ partition: e.partition, epoch: e.epoch }),
     (e: PartitionFencedError) => retryAfter(e.retryAfterMs),
   ],
+  // A write in flight past its lease, or an append that did not answer in time: retry (the latter's
+  // outcome is unknown, so the same idempotencyKey makes the retry safe).
+  [
+    LeaseExpiredError,
+    503,
+    (e: LeaseExpiredError) => ({ partition: e.partition, epoch: e.epoch }),
+    () => retryAfter(1_000),
+  ],
+  [AppendTimeoutError, 503, (e: AppendTimeoutError) => ({ timeoutMs: e.timeoutMs }), () => retryAfter(1_000)],
   [
     QuorumUnavailableError,
     503,

@@ -1,14 +1,19 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type QuorumPeer, quorumReplicator } from '../commands/quorum-ack.ts';
+import { QuorumAckError } from '../commands/errors.ts';
+import { quorumReplicator } from '../commands/quorum-ack.ts';
+import type { QuorumPeer } from '../commands/quorum-peer.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
+import { quorumPeerRetirer } from '../commands/quorum-peer-retirer.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { Topology } from '../config/schema.ts';
 import { nearestRegions, peersOf } from '../config/topology.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
+import { type FencingBudget, fencingBudgetIssues } from '../ownership/fencing-budget.ts';
 import { RequestCounter } from '../ownership/hot-partitions.ts';
 import { PartitionOwnership } from '../ownership/ownership.ts';
-import { OWNERSHIP_DEFAULTS, PartitionMap } from '../ownership/partition-map.ts';
+import { PartitionMap } from '../ownership/partition-map.ts';
 import { QuorumRegister } from '../ownership/quorum-register.ts';
 import type { ControlReplica } from '../ownership/replica.ts';
 import type { RegionBreakers } from '../resilience/health.ts';
@@ -35,6 +40,8 @@ export interface MultiRegionOptions {
   readonly controlReplicas?: readonly ControlReplica[];
   /** Control table name; the same in every region (lib/store/tables.ts). */
   readonly controlTable: string | (() => string);
+  /** Replication table name, the same in every region: where quorum copies leave their markers. */
+  readonly replicationTable?: string | (() => string);
   /** The local events table, for read-your-writes point reads. */
   readonly events: { readonly client: DynamoDBDocumentClient; readonly tableName: string | (() => string) };
   readonly states: StateHeadReader;
@@ -45,19 +52,29 @@ export interface MultiRegionOptions {
   readonly lag?: LagReader;
   /** Newest HLC applied per origin (replication module); optional fast negative for read-your-writes. */
   readonly watermarks?: WatermarkReader;
-  readonly leaseMs?: number;
-  readonly skewMarginMs?: number;
+  /** Overrides of `topology.fencing` (the sandbox's timers); the result is checked like the config. */
+  readonly fencing?: Partial<FencingBudget>;
   /** Per-replica timeout of quorum calls (default routing.forwardTimeoutMs). */
   readonly controlCallTimeoutMs?: number;
   /** How long the drained/active state is cached for /health (TrafficBreaker default: 5 s). */
   readonly trafficRefreshMs?: number;
   /**
-   * `core.ack: 'quorum'`: the peers' events tables (the sandbox passes them behind WAN links); by default
-   * built from `controlClients` and the local events table name (the same in every region).
+   * `core.ack: 'quorum'`: the peers' tables (the sandbox passes them behind WAN links); by default built
+   * from `controlClients` and the table names, which are the same in every region.
    */
   readonly quorumPeers?: readonly QuorumPeer[];
-  /** This region's events store, for the quorum ack's orphan check (default: a store over `events`). */
+  /**
+   * With `stateTable`: the quorum peers built here retire a peer's branch of earlier epochs (a lost home's
+   * unacknowledged copies) into the peer's and this region's conflict queues (`quorumPeerRetirer`);
+   * without them such a peer does not count towards the majority until a Repair or Failback settles it.
+   */
+  readonly registry?: AggregateRegistry;
+  /** State table name, the same in every region (the retired peer's row is rebuilt there). */
+  readonly stateTable?: string | (() => string);
+  /** This region's events store, the log lagging peers are caught up from (default: a store over `events`). */
   readonly localEvents?: EventStore;
+  /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
+  readonly now?: () => number;
 }
 
 /** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
@@ -66,7 +83,10 @@ export interface MultiRegion {
     readonly fenceCoreWrite: (partition: number) => ReturnType<PartitionOwnership['fenceCoreWrite']>;
     readonly routing: ApiRouting;
     readonly breakers: RegionBreakers;
-    readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
+    readonly replicateBeforeAck?: (
+      envelopes: readonly EventEnvelope[],
+      writer?: { readonly epoch: number },
+    ) => Promise<void>;
   };
   readonly register: QuorumRegister;
   readonly map: PartitionMap;
@@ -85,26 +105,94 @@ function controlReplicas(options: MultiRegionOptions): ControlReplica[] {
   });
 }
 
-/** The quorum-ack hook when the topology asks for it: peers nearest first. */
-function quorumAck(options: MultiRegionOptions): MultiRegion['api']['replicateBeforeAck'] {
+/** `topology.fencing` with the caller's overrides, refused when it breaks the budget's invariants. */
+function fencingOf(options: MultiRegionOptions): FencingBudget {
+  const budget = { ...options.topology.fencing, ...options.fencing };
+  const issues = fencingBudgetIssues(budget);
+  if (issues.length > 0)
+    throw new ConfigError(
+      'multiRegionDeps',
+      issues.map(({ field, message }) => ({ path: `fencing.${field}`, message })),
+    );
+  return budget;
+}
+
+/** Rejects with QuorumAckError when the copy has not landed within `ms` (the peers are not waited for). */
+function bounded(
+  replicate: (envelopes: readonly EventEnvelope[], writer?: { readonly epoch: number }) => Promise<void>,
+  bound: { ms: number; peers: readonly string[] },
+): (envelopes: readonly EventEnvelope[], writer?: { readonly epoch: number }) => Promise<void> {
+  return async (envelopes, writer) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new QuorumAckError(envelopes[0]?.aggregateId ?? '', bound.peers, 1_000)),
+        bound.ms,
+      );
+    });
+    try {
+      await Promise.race([replicate(envelopes, writer), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** The retirer of a quorum peer built from clients and names, when the options name a registry and state table. */
+function retirerOf(
+  options: MultiRegionOptions,
+  peer: {
+    region: string;
+    client: DynamoDBDocumentClient;
+    tables: {
+      events: string | (() => string);
+      replication: string | (() => string);
+      control: string | (() => string);
+    };
+  },
+) {
+  const { registry, stateTable } = options;
+  if (!registry || !stateTable) return undefined;
+  const tables = { ...peer.tables, state: stateTable };
+  return quorumPeerRetirer({
+    registry,
+    peer: { ...peer, tables },
+    local: { region: options.region, client: options.events.client, tables },
+  });
+}
+
+/**
+ * The quorum-ack hook when the topology asks for it: peers nearest first, the whole copy bounded by the
+ * fencing budget's `quorumCopyTimeoutMs` however the peers are tried (a write in flight longer would
+ * outlive its lease anyway).
+ */
+function quorumAck(
+  options: MultiRegionOptions,
+  budget: FencingBudget,
+): MultiRegion['api']['replicateBeforeAck'] {
   const { topology, region } = options;
   if (topology.core.ack !== 'quorum') return undefined;
   const byRegion = (name: string): QuorumPeer => {
     const given = options.quorumPeers?.find((p) => p.region === name);
     if (given) return given;
     const client = options.controlClients?.[name];
-    if (!client)
+    const replication = options.replicationTable;
+    if (!client || !replication)
       throw new ConfigError('multiRegionDeps', [
         {
           path: 'core.ack',
-          message: `quorum needs region ${name}'s events table (quorumPeers or controlClients)`,
+          message: `quorum needs region ${name}'s tables (quorumPeers, or controlClients and replicationTable)`,
         },
       ]);
-    return dynamoQuorumPeer({ region: name, client, tableName: options.events.tableName });
+    const tables = { events: options.events.tableName, replication, control: options.controlTable };
+    const retire = retirerOf(options, { region: name, client, tables });
+    return dynamoQuorumPeer({ region: name, client, tables, ...(retire ? { retire } : {}) });
   };
   const local = options.localEvents ?? new EventStore(options.events);
   const peers = nearestRegions(topology, region, peersOf(topology, region)).map(byRegion);
-  return quorumReplicator({ region, peers, local, timeoutMs: topology.routing.forwardTimeoutMs });
+  const timeoutMs = budget.quorumCopyTimeoutMs;
+  const replicate = quorumReplicator({ region, peers, local, timeoutMs });
+  return bounded(replicate, { ms: timeoutMs, peers: peers.map((p) => p.region) });
 }
 
 /**
@@ -120,12 +208,21 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     replicas,
     callTimeoutMs: options.controlCallTimeoutMs ?? topology.routing.forwardTimeoutMs,
   });
+  const budget = fencingOf(options);
   const map = new PartitionMap({
     register,
-    leaseMs: options.leaseMs ?? OWNERSHIP_DEFAULTS.leaseMs,
-    skewMarginMs: options.skewMarginMs ?? OWNERSHIP_DEFAULTS.skewMarginMs,
+    leaseMs: budget.leaseMs,
+    skewMarginMs: budget.skewMarginMs,
+    ...(options.now ? { now: options.now } : {}),
   });
-  const ownership = new PartitionOwnership({ region, map, local, controlTable: options.controlTable });
+  const ownership = new PartitionOwnership({
+    region,
+    map,
+    local,
+    controlTable: options.controlTable,
+    inFlight: budget,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const service = new ServiceBreakers(serviceBreakerOptions(topology.thresholds));
   const sync = new SyncBreakers({
     peers: peersOf(topology, region),
@@ -140,7 +237,7 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     ...(options.trafficRefreshMs === undefined ? {} : { refreshMs: options.trafficRefreshMs }),
   });
   const requestCounter = new RequestCounter();
-  const replicateBeforeAck = quorumAck(options);
+  const replicateBeforeAck = quorumAck(options, budget);
   const router = new CommandRouter({
     region,
     partitions: topology.partitions,

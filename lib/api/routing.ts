@@ -3,10 +3,11 @@ import type { Tier } from '../config/schema.ts';
 import { NotHomeError, StaleEpochError } from '../ownership/errors.ts';
 import type { RequestCounter } from '../ownership/hot-partitions.ts';
 import { partitionOf } from '../ownership/partition.ts';
+import { ConsistencyUnavailableError } from '../routing/errors.ts';
 import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
 import type { ReadYourWrites } from '../routing/read-your-writes.ts';
 import type { CommandRouter } from '../routing/router.ts';
-import { parseConsistencyToken } from '../routing/token.ts';
+import { parseConsistencyToken, tokenForTier } from '../routing/token.ts';
 import type { PeerRequest, PeerResponse } from '../routing/transport.ts';
 
 /** What the API needs for multi-region routing (all built by the handler or the sandbox). */
@@ -21,8 +22,11 @@ export interface ApiRouting {
 
 type Result = APIGatewayProxyStructuredResultV2;
 
-/** Request headers that travel with a forwarded request. */
-const FORWARDED_HEADERS = ['content-type', 'accept', 'authorization', ROUTING_HEADERS.token.toLowerCase()];
+/**
+ * Request headers that travel with a forwarded request. Not the client's credentials: the peer trusts
+ * the forwarding region's own token (AuthenticatedPeerTransport), never a client's header.
+ */
+const FORWARDED_HEADERS = ['content-type', 'accept', ROUTING_HEADERS.token.toLowerCase()];
 const CANONICAL = new Map(
   [...Object.values(ROUTING_HEADERS), 'Retry-After'].map((name) => [name.toLowerCase(), name]),
 );
@@ -105,9 +109,13 @@ export async function routeRead(
   const raw = headerValue(input.event.headers, ROUTING_HEADERS.token);
   const ryw = routing.readYourWrites;
   if (!raw || !ryw) return input.readLocal();
-  const token = parseConsistencyToken(raw);
-  // A back-to-source read is answered from what this region has: the origin has its own writes.
-  if (headerValue(input.event.headers, ROUTING_HEADERS.forwardedBy)) return input.readLocal();
+  const token = tokenForTier(parseConsistencyToken(raw), input.target.tier);
+  // A back-to-source read is answered from what this region has: the origin has its own writes, except a
+  // core write it lost at a failover (its log now follows the new home's branch).
+  if (headerValue(input.event.headers, ROUTING_HEADERS.forwardedBy)) {
+    if (await ryw.covers(input.target, token)) return input.readLocal();
+    throw new ConsistencyUnavailableError(token.origin, token.issued, 1_000, { reason: 'not-held' });
+  }
   if (await ryw.waitUntilCovered(input.target, token)) return input.readLocal();
   return toApiResult(await routing.router.readFromOrigin(token, peerRequest(input.event)));
 }

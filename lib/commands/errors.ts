@@ -22,8 +22,9 @@ export class ContentionError extends Error {
 }
 
 /**
- * `core.ack: 'quorum'`: no peer region stored a copy of a core write in time, so it was not appended
- * locally either (503 + Retry-After). A peer may still hold the copy: see `quorumReplicator`.
+ * `core.ack: 'quorum'`: fewer than a majority of all regions (the home included) stored a core write in
+ * time (503 + Retry-After). The write is in the home's log, outcome unknown: the home's next write of the
+ * aggregate copies it again before anything is decided on top of it (see `quorumReplicator`).
  */
 export class QuorumAckError extends Error {
   override readonly name = 'QuorumAckError';
@@ -31,11 +32,37 @@ export class QuorumAckError extends Error {
     readonly aggregateId: string,
     readonly peersTried: readonly string[],
     readonly retryAfterMs: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly stored?: number; readonly needed?: number },
   ) {
     super(
-      `no peer region acknowledged the write to ${aggregateId} (tried ${peersTried.join(', ') || 'none'})`,
+      `a majority of regions did not store the write to ${aggregateId} (peers tried: ${peersTried.join(', ') || 'none'}` +
+        `${options?.needed === undefined ? '' : `; ${options.stored ?? 0} of the ${options.needed} needed stored it`})`,
       options,
+    );
+  }
+}
+
+/** A peer refused a quorum copy: sealed against this writer's epoch, or it kept refusing the run. */
+export class PeerRefusedError extends Error {
+  override readonly name = 'PeerRefusedError';
+  constructor(
+    readonly region: string,
+    readonly reason: 'sealed' | 'behind' | 'conflict',
+  ) {
+    super(`peer ${region} refused the quorum copy (${reason})`);
+  }
+}
+
+/** A peer holds another branch of a core log and no branch retirer is wired to move it to the queue. */
+export class PeerDivergedError extends Error {
+  override readonly name = 'PeerDivergedError';
+  constructor(
+    readonly region: string,
+    readonly aggregateId: string,
+    readonly seq: number,
+  ) {
+    super(
+      `peer ${region} holds another branch of ${aggregateId} from seq ${seq}; it cannot count towards a quorum`,
     );
   }
 }

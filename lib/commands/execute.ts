@@ -1,22 +1,30 @@
 import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { type AggregateRegistry, parseCommand, upcastEvent } from '../model/registry.ts';
+import { LeaseExpiredError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
+import { chainedRun } from './chain.ts';
 import { envelopeEvents } from './envelopes.ts';
-import { AggregateFrozenError, ContentionError } from './errors.ts';
+import { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
 
 /** What a core append needs from ownership: the partition's epoch and the fencing guards. */
 export interface CoreWriteFence {
   readonly epoch: number;
   readonly guards: readonly AppendGuard[];
+  /**
+   * Called right before the append: throws (LeaseExpiredError, 503) when the lease the write was granted
+   * under has run out meanwhile, else returns the append's timeout in ms (lib/ownership/fencing-budget.ts).
+   */
+  readonly reconfirm?: () => number | undefined;
 }
 
 export interface CommandDeps {
@@ -29,10 +37,15 @@ export interface CommandDeps {
   /** Fencing hook for core writes (the ownership module); without it epoch 0 and no guard. */
   readonly fenceCoreWrite?: (partition: number) => Promise<CoreWriteFence>;
   /**
-   * `core.ack: 'quorum'`: stores a core write's envelopes in at least one peer region before the local
-   * append (see `quorumReplicator`); when it throws, nothing is appended here.
+   * `core.ack: 'quorum'`: copies a core write's envelopes, once they are in the local log and row, to
+   * enough peer regions that a majority of all regions holds them before the client is answered (see
+   * `quorumReplicator`); when it throws (503), the write stays in the home's log, outcome unknown, and the
+   * next write of the aggregate carries it to the peers that lack it.
    */
-  readonly replicateBeforeAck?: (envelopes: readonly EventEnvelope[]) => Promise<void>;
+  readonly replicateBeforeAck?: (
+    envelopes: readonly EventEnvelope[],
+    writer?: { readonly epoch: number },
+  ) => Promise<void>;
   readonly maxAttempts?: number;
 }
 
@@ -42,12 +55,20 @@ export interface CommandRequest {
   readonly command: { readonly type: string; readonly payload?: unknown };
   readonly correlationId?: string;
   readonly causationId?: string;
+  /**
+   * The client's idempotency key (also the events' causationId). A core command whose key names a write
+   * the aggregate's log already holds (its row's `causes`) answers with that write instead of writing
+   * again: the retry of a 503 whose append had landed.
+   */
+  readonly idempotencyKey?: string;
 }
 
-/** Where a write landed: enough for a reader elsewhere to wait until it has replicated. */
+/** Where a write landed: enough for a reader elsewhere to tell whether it holds it. */
 export interface ConsistencyToken {
   readonly origin: string;
   readonly hlc: string;
+  /** Core: the last event's seq, epoch and id, which identify the write on its aggregate's log. */
+  readonly write?: { readonly seq: number; readonly epoch: number; readonly eventId: string };
 }
 
 export interface CommandResult {
@@ -73,6 +94,19 @@ export function emptyRecord(aggregate: AnyAggregate, aggregateId: string): State
   };
 }
 
+/**
+ * How many recent commands a core row remembers by cause: a retry with the same idempotency key finds its
+ * landed write while fewer than this many other commands were written to the aggregate since.
+ */
+export const RECENT_CAUSES = 16;
+
+/** The row's recent causes with `cause` last (a command of several events counts once). */
+function withCause(causes: readonly string[] | undefined, cause: string): readonly string[] {
+  const known = causes ?? [];
+  if (known[known.length - 1] === cause) return known;
+  return [...known, cause].slice(-RECENT_CAUSES);
+}
+
 /** Folds events (already in log order) on top of a projection row. */
 export function foldRecord(
   aggregate: AnyAggregate,
@@ -81,19 +115,24 @@ export function foldRecord(
 ): StateRecord {
   let state = JSON.parse(record.state) as unknown;
   let next = record;
+  const core = aggregate.tier === 'core';
   for (const event of events) {
     state = aggregate.evolve(state, upcastEvent(aggregate, event));
     next = {
       ...next,
       version: next.version + 1,
-      seq: aggregate.tier === 'core' ? event.seq : 0,
+      seq: core ? event.seq : 0,
       head: event.hlc,
       vv: event.vv,
       lastSortKey: eventSortKey(aggregate.tier, event),
+      ...(core ? { causes: withCause(next.causes, event.causationId) } : {}),
     };
   }
   return { ...next, state: canonicalJson(state), updatedAt: new Date().toISOString() };
 }
+
+/** How often a core write whose lease ran out in flight is decided again before the 503 reaches the client. */
+const MAX_LEASE_RETRIES = 2;
 
 /**
  * Decides a command against the aggregate's current state and appends the resulting events: core with a
@@ -105,22 +144,96 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
   const command = parseCommand(aggregate, { type: request.command.type, payload: request.command.payload });
   const maxAttempts = deps.maxAttempts ?? 10;
   let lastError: unknown;
+  let leaseExpiries = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const record = await currentRecord(deps, aggregate, request.aggregateId);
-    if (record.frozen) throw new AggregateFrozenError(aggregate.name, request.aggregateId);
-    const domainEvents = aggregate.decide(command, JSON.parse(record.state));
-    if (domainEvents.length === 0)
-      return { events: [], record, state: JSON.parse(record.state), token: null };
     try {
-      return await appendDecided(deps, { aggregate, record, request, domainEvents });
+      // Core: the home's lease first, then the state. A refusal (InsufficientFunds...) or a no-op is an
+      // answer about the aggregate's state too, so it is given only by the writable home, from a row read
+      // under its lease, and only while that lease still holds; elsewhere the client gets NotHome/Fenced
+      // (forwarded or 503), never a decision taken on a stale replica (bug switch: unfenced-refusal).
+      const early = aggregate.tier === 'core' && !bugEnabled('unfenced-refusal');
+      const fence = early ? await fenceFor(deps, aggregate, request) : undefined;
+      const record = await currentRecord(deps, aggregate, request.aggregateId);
+      if (landedBefore(record, request)) return await answerLanded(deps, { aggregate, request }, fence);
+      if (record.frozen) {
+        fence?.reconfirm?.();
+        throw new AggregateFrozenError(aggregate.name, request.aggregateId);
+      }
+      let domainEvents: ReturnType<AnyAggregate['decide']>;
+      try {
+        domainEvents = aggregate.decide(command, JSON.parse(record.state));
+      } catch (refusal) {
+        fence?.reconfirm?.();
+        throw refusal;
+      }
+      if (domainEvents.length === 0) {
+        fence?.reconfirm?.();
+        return { events: [], record, state: JSON.parse(record.state), token: null };
+      }
+      return await appendDecided(deps, { aggregate, record, request, domainEvents }, fence);
     } catch (error) {
-      if (!(error instanceof ConcurrencyError)) throw error;
+      // A write that ran out of lease appended nothing: decide again on a fresh lease, a few times.
+      const expired = error instanceof LeaseExpiredError && ++leaseExpiries <= MAX_LEASE_RETRIES;
+      if (!(error instanceof ConcurrencyError) && !expired) throw error;
       lastError = error;
       // Jittered backoff so that a crowd of writers on one aggregate spreads out instead of colliding again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
   }
   throw new ContentionError(request.aggregateId, maxAttempts, { cause: lastError });
+}
+
+/** A core command whose idempotency key names a write the row has folded (a retry of an unknown outcome). */
+function landedBefore(record: StateRecord, request: CommandRequest): boolean {
+  if (!request.idempotencyKey || bugEnabled('retry-rewrites')) return false;
+  return record.causes?.includes(request.idempotencyKey) ?? false;
+}
+
+/**
+ * The answer to a retry whose write is already in the log: that write's events and the state right after
+ * them, given (like a refusal) only while the home's lease holds, and under `core.ack: quorum` only once a
+ * majority holds them, exactly as the first attempt would have answered had it not timed out.
+ */
+async function answerLanded(
+  deps: CommandDeps,
+  input: { aggregate: AnyAggregate; request: CommandRequest },
+  fence: CoreWriteFence | undefined,
+): Promise<CommandResult> {
+  const { aggregate, request } = input;
+  const empty = emptyRecord(aggregate, request.aggregateId);
+  const log = chainedRun(empty, await deps.events.loadStream(aggregate.name, request.aggregateId));
+  const last = log.findLastIndex((e) => e.causationId === request.idempotencyKey);
+  const events = log.filter((e) => e.causationId === request.idempotencyKey);
+  // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
+  if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
+  const after = foldRecord(aggregate, empty, log.slice(0, last + 1));
+  fence?.reconfirm?.();
+  if (deps.replicateBeforeAck) await deps.replicateBeforeAck(committedThrough(log, events, fence), fence);
+  return resultOf(aggregate, events, after);
+}
+
+/**
+ * What a landed write is acknowledged through. A write of the home's own epoch: itself. One of an earlier
+ * epoch (an old home's 503'd write this home's chain kept): copies of it on a majority do not make it
+ * survive, since a Failover's collection prefers a branch reaching a higher epoch (a home between the two
+ * may have written another event at its seq that no region reachable now holds: Raft's "Figure 8"); it is
+ * acknowledged only through a write of this epoch on top of it, copied with it. Without one yet, 503
+ * (outcome still unknown; the retry succeeds once the aggregate's next write has landed). Bug switch
+ * `old-epoch-landed-ack`: the earlier epoch's write acknowledged by its copies alone.
+ */
+function committedThrough(
+  log: readonly EventEnvelope[],
+  events: readonly EventEnvelope[],
+  fence: CoreWriteFence | undefined,
+): readonly EventEnvelope[] {
+  const last = events[events.length - 1]!;
+  if (!fence || last.epoch >= fence.epoch || bugEnabled('old-epoch-landed-ack')) return events;
+  const head = log[log.length - 1]!;
+  if (head.epoch !== fence.epoch) {
+    const why = `its write is of epoch ${last.epoch}, the home's is ${fence.epoch}, and none of it is on top`;
+    throw new QuorumAckError(last.aggregateId, [], 1_000, { cause: new Error(why) });
+  }
+  return log.slice(log.indexOf(events[0]!));
 }
 
 /**
@@ -139,23 +252,12 @@ function observeHead(clock: HybridLogicalClock, head: string | null): void {
 }
 
 /**
- * The core events of `logged` that follow `record` without a gap (seq record.seq+1, +2, ...). A core log
- * may hold an event past a gap: a quorum-ack copy written straight into a peer's table by a home whose
- * earlier events have not reached this region yet. Such an event is folded only once the gap is closed.
- */
-export function contiguousRun(record: StateRecord, logged: readonly EventEnvelope[]): EventEnvelope[] {
-  const run: EventEnvelope[] = [];
-  for (const event of logged) {
-    if (event.seq !== record.seq + run.length + 1) break;
-    run.push(event);
-  }
-  return run;
-}
-
-/**
- * A core projection row caught up with its log: folds the events the log holds beyond the row, up to the
- * first gap, and stores the row when it moved (a writer may have died between its append and its row, or a
- * quorum-ack copy may have been written without a row).
+ * A core projection row caught up with its log: folds the events the log holds beyond the row that extend
+ * it (`chainedRun`: up to the first gap or the first event of another branch), and stores the row when it
+ * moved (a writer may have died between its append and its row, or a quorum-ack copy may have been written
+ * without a row). The write holds only while the stored row is still the one folded from (same version
+ * and head); when another writer moved it, the row is read and caught up again, a few times, then
+ * ConcurrencyError.
  */
 export async function catchUpCoreRow(
   deps: { readonly events: EventStore; readonly states: StateStore },
@@ -163,18 +265,22 @@ export async function catchUpCoreRow(
   aggregateId: string,
   stored?: StateRecord,
 ): Promise<StateRecord> {
-  const row =
-    stored ??
-    (await deps.states.getState(aggregate.name, aggregateId)) ??
-    emptyRecord(aggregate, aggregateId);
-  const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
-    ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
-  });
-  const run = contiguousRun(row, logged);
-  if (run.length === 0) return row;
-  const caughtUp = foldRecord(aggregate, row, run);
-  await deps.states.putState(caughtUp);
-  return caughtUp;
+  const read = async () =>
+    (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
+  let row = stored ?? (await read());
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
+      ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
+    });
+    const run = chainedRun(row, logged);
+    if (run.length === 0) return row;
+    const caughtUp = foldRecord(aggregate, row, run);
+    if (await deps.states.putStateIf(caughtUp, row)) return caughtUp;
+    row = await read();
+  }
+  // Never a row behind its log (a refusal decided on it would answer for a state the aggregate never had):
+  // the caller retries (executeCommand) or leaves the partition blocked (CollectCopies).
+  throw new ConcurrencyError(aggregateId, 'its row caught up with its log', undefined);
 }
 
 /** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */
@@ -189,6 +295,13 @@ async function currentRecord(
   return catchUpCoreRow(deps, aggregate, aggregateId, stored);
 }
 
+/** The core write fence of the request's partition (undefined for other tiers, or without ownership). */
+function fenceFor(deps: CommandDeps, aggregate: AnyAggregate, request: CommandRequest) {
+  return aggregate.tier === 'core' && deps.fenceCoreWrite
+    ? deps.fenceCoreWrite(partitionOf(request.aggregateId, deps.partitions))
+    : Promise.resolve(undefined);
+}
+
 async function appendDecided(
   deps: CommandDeps,
   input: {
@@ -197,11 +310,11 @@ async function appendDecided(
     request: CommandRequest;
     domainEvents: ReturnType<AnyAggregate['decide']>;
   },
+  taken?: CoreWriteFence,
 ): Promise<CommandResult> {
   const { aggregate, record, request } = input;
   const partition = partitionOf(request.aggregateId, deps.partitions);
-  const fence =
-    aggregate.tier === 'core' && deps.fenceCoreWrite ? await deps.fenceCoreWrite(partition) : undefined;
+  const fence = taken ?? (await fenceFor(deps, aggregate, request));
   const correlationId = request.correlationId ?? ulid();
   // Important/ordinary rows are folded in HLC order (and read-your-writes compares HLCs): sort after the head.
   observeHead(deps.clock, record.head);
@@ -220,9 +333,22 @@ async function appendDecided(
   });
   const next = foldRecord(aggregate, record, envelopes);
   if (aggregate.tier === 'core') {
-    await deps.replicateBeforeAck?.(envelopes);
-    await deps.events.appendEvents(envelopes, { tier: 'core', guards: fence?.guards ?? [] });
+    // Local append first: the conditional put is the one reservation of this seq in this epoch, so a
+    // peer is only ever sent events of the home's log (bug switch: the old copy-first order). The row
+    // follows the log at once: a write answered 503 is the home's history, outcome unknown, replicated
+    // like any event and on a majority at the latest with the next acknowledged write on top of it.
+    const copyFirst = bugEnabled('quorum-cleanup-delete');
+    if (copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
+    // The lease may have run out while the write was in flight (a pause, a slow decide): check it again,
+    // and bound the append's own time in flight, which the skew margin covers.
+    const timeoutMs = fence?.reconfirm?.();
+    await deps.events.appendEvents(envelopes, {
+      tier: 'core',
+      guards: fence?.guards ?? [],
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
     await deps.states.putState(next);
+    if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.
     const statePut = guardedStatePut(deps.states.table(), next, record.version);
@@ -236,11 +362,22 @@ async function appendDecided(
       ],
     });
   }
+  return resultOf(aggregate, envelopes, next);
+}
+
+/** A command's result: its events, the row after them, and the token that names the write. */
+function resultOf(aggregate: AnyAggregate, envelopes: EventEnvelope[], next: StateRecord): CommandResult {
   const last = envelopes[envelopes.length - 1]!;
   return {
     events: envelopes,
     record: next,
     state: JSON.parse(next.state),
-    token: { origin: decodeHlc(last.hlc).region, hlc: last.hlc },
+    token: {
+      origin: decodeHlc(last.hlc).region,
+      hlc: last.hlc,
+      ...(aggregate.tier === 'core'
+        ? { write: { seq: last.seq, epoch: last.epoch, eventId: last.eventId } }
+        : {}),
+    },
   };
 }

@@ -1,5 +1,14 @@
+export { type QuorumMarker, quorumMarkerKey, readQuorumMarkers } from '../store/copy-markers.ts';
+export { type ConflictQueue, coreBranchRetirer } from './branch-retirer.ts';
+export { type CoreHead, chainedRun, extendsHead, headOf } from './chain.ts';
 export { type EnvelopeContext, envelopeEvents } from './envelopes.ts';
-export { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
+export {
+  AggregateFrozenError,
+  ContentionError,
+  PeerDivergedError,
+  PeerRefusedError,
+  QuorumAckError,
+} from './errors.ts';
 export {
   type CommandDeps,
   type CommandRequest,
@@ -10,5 +19,26 @@ export {
   executeCommand,
   foldRecord,
 } from './execute.ts';
-export { type QuorumPeer, type QuorumReplicatorOptions, quorumReplicator } from './quorum-ack.ts';
-export { dynamoQuorumPeer } from './quorum-peer-dynamodb.ts';
+export {
+  peersNeeded,
+  type QuorumReplicatorOptions,
+  type QuorumWriter,
+  quorumReplicator,
+} from './quorum-ack.ts';
+export { copyToPeer, type HomeLog, type PeerCopy } from './quorum-copy.ts';
+export type { BranchRetirer, CopyOutcome, QuorumPeer } from './quorum-peer.ts';
+export { dynamoQuorumPeer, type QuorumPeerTables } from './quorum-peer-dynamodb.ts';
+export {
+  type QuorumPeerRetirerOptions,
+  quorumPeerRetirer,
+  type RetireRegion,
+} from './quorum-peer-retirer.ts';
+export {
+  type CoreBranchRecord,
+  type CoreLogCell,
+  foldCoreLog,
+  type RetireCoreBranchInput,
+  type RetiredBranch,
+  rebuildRowFromLog,
+  retireCoreBranch,
+} from './retire-branch.ts';

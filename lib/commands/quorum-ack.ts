@@ -1,29 +1,33 @@
 import { decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
-import { ConcurrencyError } from '../store/errors.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import { QuorumAckError } from './errors.ts';
-
-/** A peer region's events table as the quorum ack writes to it. */
-export interface QuorumPeer {
-  readonly region: string;
-  readonly events: EventStore;
-  /** Deletes `existing` (a copy of this region's event) iff it is still that event: see quorumReplicator. */
-  discard(existing: EventEnvelope): Promise<void>;
-}
+import { copyToPeer, type HomeLog } from './quorum-copy.ts';
+import type { CopyOutcome, QuorumPeer } from './quorum-peer.ts';
 
 export interface QuorumReplicatorOptions {
   readonly region: string;
-  /** Peers nearest first; the first that stores the events acknowledges. */
+  /** Every other region, nearest first. */
   readonly peers: readonly QuorumPeer[];
-  /** This region's events table (to tell an orphan copy from an acknowledged event). */
+  /** This region's events table (the home's log, which peers that lag are caught up from). */
   readonly local: EventStore;
-  /** Per-peer timeout (default 1 s). */
+  /** Per-peer timeout (default 1 s): the copies run in parallel, each bounded on its own. */
   readonly timeoutMs?: number;
-  /** A copy younger than this may belong to a write still in flight here: never discarded (default 10 s). */
+  /** Bug switch `quorum-cleanup-delete` only: age from which an orphan copy was deleted (default 10 s). */
   readonly orphanAfterMs?: number;
   readonly now?: () => number;
+}
+
+/** What a replicator needs to know of the writer: the epoch its fencing guard holds. */
+export interface QuorumWriter {
+  readonly epoch: number;
+}
+
+/** The smallest number of peers that, with the home, are a majority of all `regions`: 1 of 2, 1 of 3, 2 of 5. */
+export function peersNeeded(regions: number): number {
+  return Math.floor(regions / 2);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -34,61 +38,129 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function eventAt(events: EventStore, like: EventEnvelope): Promise<EventEnvelope | undefined> {
-  const afterSortKey = eventSortKey('core', { seq: like.seq - 1, hlc: '' });
-  for await (const page of events.pages(like.aggregateType, like.aggregateId, { afterSortKey, pageSize: 1 }))
-    return page[0]?.seq === like.seq ? page[0] : undefined;
-  return undefined;
+/** Resolves once `needed` of the copies succeeded; rejects once that can no longer happen. */
+function majority(copies: ReadonlyArray<() => Promise<void>>, needed: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stored = 0;
+    let failed = 0;
+    const errors: unknown[] = [];
+    if (needed === 0) resolve();
+    for (const copy of copies) {
+      copy().then(
+        () => {
+          if (++stored === needed) resolve();
+        },
+        (error: unknown) => {
+          errors.push(error);
+          if (++failed === copies.length - needed + 1)
+            reject(Object.assign(new AggregateError(errors, 'quorum not reached'), { stored }));
+        },
+      );
+    }
+  });
 }
 
 /**
- * `replicateBeforeAck` for `core.ack: 'quorum'`: writes a core write's envelopes into the nearest peer
- * that answers (conditional and idempotent, as the applier would), before the local append; throws
- * QuorumAckError when none does. The local append comes only after a peer copy exists, so an
- * acknowledged core event survives the loss of its home region.
- *
- * Orphans: a copy stored at a peer whose local append then did not happen (no peer answered in time,
- * later ones did; the local append failed, or its fencing guard refused it because a fence landed after
- * the lease check) is an event the client was told failed. The next write of
- * the aggregate here decides the same seq and finds the orphan at that peer: when it is this region's,
- * absent from the local log and older than `orphanAfterMs`, it is deleted (conditionally) and replaced.
- * A younger copy may be a concurrent writer's, so it counts as a concurrency conflict (the command retries).
- * Repair (`healPartition`) never copies a core event back into its own origin under quorum ack: see
- * `lib/runbooks/heal.ts`.
+ * `replicateBeforeAck` for `core.ack: 'quorum'`, called by `executeCommand` once a core write is in the
+ * home's own log (its conditional append is the one reservation of that seq in this epoch, so no two
+ * events are ever copied for one (epoch, seq), as in Raft). It copies the events to every peer in
+ * parallel, each with its own timeout, and returns once a majority of ALL regions holds them (the home
+ * and `peersNeeded` peers: 2 of 2, 2 of 3, 3 of 5); else throws QuorumAckError and the client gets 503.
+ * A peer stores a copy only on top of the home's predecessor and only while its copy of the partition
+ * map is not past the writer's epoch (a failover seals the survivors it collects from), with a marker the
+ * failover's collection finds (see `dynamoQuorumPeer`). A lagging peer is caught up from the home's log
+ * first; see `copyToPeer`. Nothing is ever deleted.
  */
 export function quorumReplicator(options: QuorumReplicatorOptions) {
   const timeoutMs = options.timeoutMs ?? 1_000;
-  const orphanAfterMs = options.orphanAfterMs ?? 10_000;
-  const now = options.now ?? Date.now;
-  const isOrphan = async (existing: EventEnvelope): Promise<boolean> =>
-    existing.origin === options.region &&
-    now() - decodeHlc(existing.hlc).wall >= orphanAfterMs &&
-    (await eventAt(options.local, existing))?.eventId !== existing.eventId;
-  const writeTo = async (peer: QuorumPeer, envelopes: readonly EventEnvelope[]) => {
+  const regions = options.peers.length + 1;
+  return async function replicateBeforeAck(
+    envelopes: readonly EventEnvelope[],
+    writer?: QuorumWriter,
+  ): Promise<void> {
+    if (envelopes.length === 0) return;
+    const first = envelopes[0]!;
+    const epoch = writer?.epoch ?? first.epoch;
+    const home: HomeLog = (fromSeq, toSeq) => homeRange(options.local, first, fromSeq, toSeq);
+    const copyTo = (peer: QuorumPeer) =>
+      withTimeout(
+        copyToPeer({ peer: legacyCleanup(peer, options), events: envelopes, epoch, home }),
+        timeoutMs,
+        `quorum copy to ${peer.region}`,
+      );
+    const tried = options.peers.map((p) => p.region);
+    if (bugEnabled('single-peer-quorum')) return firstPeer(options.peers, copyTo, first, timeoutMs);
+    const needed = peersNeeded(regions);
     try {
-      await peer.events.appendEvents(envelopes, { tier: 'core' });
+      await majority(
+        options.peers.map((peer) => () => copyTo(peer)),
+        needed,
+      );
     } catch (error) {
-      if (!(error instanceof ConcurrencyError)) throw error;
-      const existing = await eventAt(peer.events, envelopes[0]!);
-      if (!existing || !(await isOrphan(existing))) throw error;
-      await peer.discard(existing);
-      await peer.events.appendEvents(envelopes, { tier: 'core' });
+      const stored = (error as { stored?: number }).stored ?? 0;
+      throw new QuorumAckError(first.aggregateId, tried, timeoutMs, { cause: error, stored, needed });
     }
   };
-  return async function replicateBeforeAck(envelopes: readonly EventEnvelope[]): Promise<void> {
-    if (envelopes.length === 0) return;
-    let lastError: unknown;
-    for (const peer of options.peers) {
-      try {
-        await withTimeout(writeTo(peer, envelopes), timeoutMs, `quorum copy to ${peer.region}`);
-        return;
-      } catch (error) {
-        // Our decision is stale (a newer acknowledged event holds the seq): let the command retry.
-        if (error instanceof ConcurrencyError) throw error;
-        lastError = error;
-      }
+}
+
+/** The home's events of one aggregate in [fromSeq, toSeq] (its own table: strongly consistent). */
+async function homeRange(
+  local: EventStore,
+  like: EventEnvelope,
+  fromSeq: number,
+  toSeq: number,
+): Promise<EventEnvelope[]> {
+  const events = await local.loadStream(like.aggregateType, like.aggregateId, {
+    afterSortKey: eventSortKey('core', { seq: fromSeq - 1, hlc: '' }),
+  });
+  return events.filter((e) => e.seq <= toSeq);
+}
+
+/** Bug switch `single-peer-quorum`: peers tried one after another, the first that stores acknowledges. */
+async function firstPeer(
+  peers: readonly QuorumPeer[],
+  copyTo: (peer: QuorumPeer) => Promise<void>,
+  first: EventEnvelope,
+  timeoutMs: number,
+): Promise<void> {
+  let lastError: unknown;
+  for (const peer of peers) {
+    try {
+      return await copyTo(peer);
+    } catch (error) {
+      lastError = error;
     }
-    const tried = options.peers.map((p) => p.region);
-    throw new QuorumAckError(envelopes[0]!.aggregateId, tried, timeoutMs, { cause: lastError });
+  }
+  throw new QuorumAckError(
+    first.aggregateId,
+    peers.map((p) => p.region),
+    timeoutMs,
+    { cause: lastError },
+  );
+}
+
+/**
+ * Bug switch `quorum-cleanup-delete`: the old orphan cleanup. A copy at the peer's slot that is this
+ * region's, older than `orphanAfterMs` and absent from the local log was deleted and replaced, although
+ * the peer may have folded it already (issue 11, scenario 4). Off: the peer is returned unchanged.
+ */
+function legacyCleanup(peer: QuorumPeer, options: QuorumReplicatorOptions): QuorumPeer {
+  if (!bugEnabled('quorum-cleanup-delete')) return peer;
+  const orphanAfterMs = options.orphanAfterMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const isOrphan = async (existing: EventEnvelope) =>
+    existing.origin === options.region &&
+    now() - decodeHlc(existing.hlc).wall >= orphanAfterMs &&
+    !(await homeRange(options.local, existing, existing.seq, existing.seq)).some(
+      (e) => e.eventId === existing.eventId,
+    );
+  return {
+    ...peer,
+    async copy(events, writer): Promise<CopyOutcome> {
+      const outcome = await peer.copy(events, writer);
+      if (outcome.kind !== 'conflict' || !(await isOrphan(outcome.existing))) return outcome;
+      await peer.discard(outcome.existing);
+      return peer.copy(events, writer);
+    },
   };
 }

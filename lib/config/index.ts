@@ -1,7 +1,9 @@
 export { ConfigError, type ConfigIssue, UnknownEnvironmentError } from './errors.ts';
 export { knownEnvironments, loadTopology } from './load.ts';
+export { placeholdersOf } from './placeholders.ts';
 export {
   type AggregateConfig,
+  type ApiAuthConfig,
   CONFLICT_POLICIES,
   type ConflictPolicy,
   GTM_POLICIES,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FENCING_DEFAULTS } from '../ownership/fencing-budget.ts';
 
 /** Tiers of aggregate types (DESIGN.md section 2). */
 export const TIERS = ['core', 'important', 'ordinary'] as const;
@@ -45,10 +46,27 @@ export const routingSchema = z.strictObject({
   readYourWritesWaitMs: z.number().int().nonnegative().default(1_000),
 });
 
+/** The hosted zone id a topology gets when it names none: a sample that `cdk deploy` refuses. */
+export const DEFAULT_HOSTED_ZONE_ID = 'Z0000000000000000000';
+
+const ms = (fallback: number) => z.number().int().nonnegative().default(fallback);
+
+/**
+ * Core-write fencing: lease, skew margin and the in-flight bounds they must cover (the arithmetic and its
+ * invariants: lib/ownership/fencing-budget.ts; checked when the configuration is loaded).
+ */
+export const fencingSchema = z.strictObject({
+  leaseMs: ms(FENCING_DEFAULTS.leaseMs),
+  skewMarginMs: ms(FENCING_DEFAULTS.skewMarginMs),
+  maxClockOffsetMs: ms(FENCING_DEFAULTS.maxClockOffsetMs),
+  appendTimeoutMs: ms(FENCING_DEFAULTS.appendTimeoutMs),
+  quorumCopyTimeoutMs: ms(FENCING_DEFAULTS.quorumCopyTimeoutMs),
+});
+
 export const gtmSchema = z.strictObject({
   policy: z.enum(GTM_POLICIES).default('latency'),
   domainName: z.string().min(1).default('api.multiactive.example.com'),
-  hostedZoneId: z.string().min(1).default('Z0000000000000000000'),
+  hostedZoneId: z.string().min(1).default(DEFAULT_HOSTED_ZONE_ID),
   hostedZoneName: z.string().min(1).default('multiactive.example.com'),
   healthCheck: z
     .strictObject({
@@ -58,7 +76,73 @@ export const gtmSchema = z.strictObject({
     })
     .prefault({}),
   autoFailover: z.boolean().default(true),
-  ttlSeconds: z.number().int().positive().default(60),
+  /**
+   * TTL of the GTM records. After Route 53 withdraws a lost region, clients keep its address for up to
+   * this long: it is part of every tier's RTO, hence 15 s rather than the usual 60 s (more DNS queries).
+   */
+  ttlSeconds: z.number().int().positive().default(15),
+  /**
+   * The failure detector that starts Failover: a watchdog in every region probes each peer's /health
+   * every `intervalSeconds` (a Lambda scheduled each minute ticks for the whole minute); a peer whose
+   * probes failed `failureThreshold` times in a row and whose heartbeats are silent is suspected, and a
+   * majority of regions suspecting it claims the failover (README "Failure detection").
+   */
+  watchdog: z
+    .strictObject({
+      intervalSeconds: z.number().int().min(1).max(30).default(5),
+      failureThreshold: z.number().int().min(1).max(10).default(2),
+      /** A probe without an answer after this long has failed (Route 53 allows 2 s for a response). */
+      probeTimeoutMs: z.number().int().positive().default(2_000),
+      /** A claim whose Failover has not drained the region after this long is taken over. */
+      claimRetrySeconds: z.number().int().positive().default(120),
+    })
+    .prefault({}),
+});
+
+/** A route's throttle at API Gateway: steady requests per second and burst. */
+const throttleSchema = z.strictObject({
+  rateLimit: z.number().int().positive(),
+  burstLimit: z.number().int().positive(),
+});
+
+/**
+ * How clients authenticate to the HTTP API. `jwt`: API Gateway's JWT authorizer (an OIDC issuer of the
+ * team's, e.g. Cognito); `iam`: SigV4 with IAM credentials. There is no unauthenticated mode.
+ */
+export const apiAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('jwt'),
+    /** The issuer URL (`iss`); API Gateway reads its keys from `<issuer>/.well-known/openid-configuration`. */
+    issuer: z.url({ protocol: /^https$/ }),
+    /** Accepted `aud` (or `client_id`) values. */
+    audience: z.array(z.string().min(1)).min(1),
+  }),
+  z.strictObject({ type: z.literal('iam') }),
+]);
+
+export const apiSchema = z.strictObject({
+  auth: apiAuthSchema.default({
+    type: 'jwt',
+    issuer: 'https://auth.multiactive.example.com/',
+    audience: ['multiactive-api'],
+  }),
+  /**
+   * Per-route throttles. Each route has its own bucket, so a flood on `/v1` (answered 429 at the
+   * gateway) cannot take `/health`'s: otherwise a flood would fail the health checks and start a failover.
+   */
+  throttle: z
+    .strictObject({
+      v1: throttleSchema.default({ rateLimit: 1_000, burstLimit: 2_000 }),
+      internal: throttleSchema.default({ rateLimit: 1_000, burstLimit: 2_000 }),
+      health: throttleSchema.default({ rateLimit: 50, burstLimit: 100 }),
+    })
+    .prefault({}),
+  /**
+   * Reserved concurrency of the health function, so that no other function can take every instance
+   * from it. Unset by default: new accounts often have a concurrency limit of 10, below what a
+   * reservation needs.
+   */
+  healthReservedConcurrency: z.number().int().positive().optional(),
 });
 
 /** The Repair runbook's nightly run (EventBridge Scheduler, deployed by the CDK app). */
@@ -74,6 +158,17 @@ export const repairSchema = z.strictObject({
    * every region, so one schedule covers the whole topology.
    */
   scheduleRegion: regionName.optional(),
+});
+
+/** Who hears about alarms, and what operational logs may contain. */
+export const monitoringSchema = z.strictObject({
+  /** An e-mail subscription on every alarm topic (confirmed by the recipient); null: none, synth warns. */
+  alarmEmail: z.email().nullable().default(null),
+  /**
+   * Step Functions logs include each state's input and output. Those carry partition maps, aggregate ids
+   * and replayed events, so production environments keep this off.
+   */
+  logExecutionData: z.boolean().default(false),
 });
 
 /** One tier's declared recovery objectives: what the business asks of a region loss. */
@@ -107,8 +202,11 @@ export const topologySchema = z.strictObject({
   core: z.strictObject({ ack: z.enum(['local', 'quorum']).default('local') }).prefault({}),
   thresholds: thresholdsSchema.prefault({}),
   routing: routingSchema.prefault({}),
+  fencing: fencingSchema.prefault({}),
   gtm: gtmSchema.prefault({}),
+  api: apiSchema.prefault({}),
   repair: repairSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
   objectives: objectivesSchema.prefault({}),
@@ -129,3 +227,4 @@ export type AggregateConfig = Topology['aggregates'][number];
 export type Tier = (typeof TIERS)[number];
 export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+export type ApiAuthConfig = Topology['api']['auth'];

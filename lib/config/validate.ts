@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { fencingBudgetIssues } from '../ownership/fencing-budget.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { type Topology, type TopologyInput, topologySchema } from './schema.ts';
 
@@ -72,6 +73,8 @@ function crossFieldIssues(topology: Topology): ConfigIssue[] {
   if (topology.gtm.policy === 'weighted' && topology.regions.every((r) => r.weight === 0)) {
     issues.push({ path: 'regions', message: 'weighted routing needs at least one region with weight > 0' });
   }
+  for (const { field, message } of fencingBudgetIssues(topology.fencing))
+    issues.push({ path: `fencing.${field}`, message });
   return issues;
 }
 

@@ -23,7 +23,12 @@ export {
   isConflictResolved,
 } from './platform-events.ts';
 export { policyFor } from './policy.ts';
-export { type ConflictNotifier, type ReconcileInput, reconcileConflicts } from './reconcile.ts';
+export {
+  type ConflictNotifier,
+  type ReconcileInput,
+  reconcileConflicts,
+  recordLwwLosers,
+} from './reconcile.ts';
 export {
   type ConflictRecord,
   type ConflictRecordPort,
@@ -38,5 +43,7 @@ export {
   type ConflictStatus,
   conflictPairId,
   conflictPairsFor,
+  type LwwOutcome,
+  lwwOutcome,
 } from './records.ts';
 export { type ResolveConflictDeps, type ResolveConflictRequest, resolveConflict } from './resolve.ts';

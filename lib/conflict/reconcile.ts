@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { ConflictRecord, ConflictRecordPort } from './record-store.ts';
-import { CONFLICT_STATUS, conflictPairsFor } from './records.ts';
+import { CONFLICT_STATUS, conflictPairsFor, lwwOutcome } from './records.ts';
 
 /** Announces a new conflict record: the handler publishes `ConflictDetected` on the LOCAL bus (never replicated). */
 export interface ConflictNotifier {
@@ -45,5 +45,24 @@ export async function reconcileConflicts(
       await deps.notifier?.conflictDetected(record);
     }
   }
+  return created;
+}
+
+/**
+ * Records every `lww` pair an event's arrival takes part in, resolved (the lower HLC lost) and kept for
+ * audit: one record per concurrent pair of the final set, the same in every region whatever the arrival
+ * order (see `conflictPairsFor`). Idempotent. Returns how many records this call created.
+ */
+export async function recordLwwLosers(
+  deps: { records: ConflictRecordPort },
+  input: Omit<ReconcileInput, 'now'>,
+): Promise<number> {
+  const pairs = conflictPairsFor(
+    { type: input.aggregateType, id: input.aggregateId },
+    input.event,
+    input.set,
+  );
+  let created = 0;
+  for (const pair of pairs) if (await deps.records.recordSettled(pair, lwwOutcome(pair))) created++;
   return created;
 }

@@ -1,17 +1,31 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
+  PutCommand,
   paginateQuery,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../store/keys.ts';
-import { CONFLICT_STATUS, type ConflictPair, type ConflictStatus, conflictPairId } from './records.ts';
+import {
+  CONFLICT_STATUS,
+  type ConflictPair,
+  type ConflictStatus,
+  conflictPairId,
+  type LwwOutcome,
+} from './records.ts';
 
-/** A stored conflict record (replication table, pk `CONFLICT#<aggregateKey>`, sk `<idA>#<idB>`). */
+/**
+ * A stored conflict record (replication table, pk `CONFLICT#<aggregateKey>`, sk `<idA>#<idB>`). A manual
+ * one (no `policy`) is open until an operator resolves it; an `lww` one is resolved as it is recorded,
+ * naming the winner and the loser, and kept for audit.
+ */
 export interface ConflictRecord extends ConflictPair {
   readonly status: ConflictStatus;
   readonly detectedAt: string;
+  readonly policy?: 'lww';
+  readonly winner?: string;
+  readonly loser?: string;
 }
 
 /** Where conflict records live; the sandbox and tests use the DynamoDB adapter below. */
@@ -20,6 +34,11 @@ export interface ConflictRecordPort {
   createOpen(pair: ConflictPair, detectedAt: string): Promise<boolean>;
   /** Marks a pair resolved (creating the record if absent); keeps the smallest `resolvedBy`. */
   markResolved(pair: ConflictPair & { resolvedBy: string }, at: string): Promise<void>;
+  /**
+   * Records a pair the policy settled by itself (lww), resolved and never in the open index, unless the
+   * pair already has a record; true when this call created it. Every field is a function of the pair.
+   */
+  recordSettled(pair: ConflictPair, outcome: LwwOutcome): Promise<boolean>;
   listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]>;
   countOpen(): Promise<number>;
 }
@@ -119,6 +138,34 @@ export class ConflictRecordStore implements ConflictRecordPort {
       );
     } catch (error) {
       if (isCancelled(error) && cancelledOnFirst(error)) return;
+      throw error;
+    }
+  }
+
+  async recordSettled(pair: ConflictPair, outcome: LwwOutcome): Promise<boolean> {
+    const { detectedAt, ...settled } = outcome;
+    const record: ConflictRecord = {
+      ...pair,
+      resolvedBy: outcome.winner,
+      status: CONFLICT_STATUS.resolved,
+      detectedAt,
+      ...settled,
+    };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table(),
+          Item: {
+            pk: conflictRecordKey(pair.aggregateType, pair.aggregateId),
+            sk: conflictPairId(...pair.eventIds),
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

@@ -1,3 +1,4 @@
+import { decodeHlc } from '../clock/hlc.ts';
 import { dominates } from '../clock/version-vector.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { areConcurrent, concurrentWith, sortByHlc } from './causality.ts';
@@ -63,4 +64,30 @@ export function conflictPairsFor(
     for (const y of seen.slice(i + 1)) if (areConcurrent(x, y)) pairs.push(pairOf(aggregate, x, y, all));
   }
   return pairs;
+}
+
+/** An `lww` pair, settled as it arrived: the higher HLC won, the other event's write lost. */
+export interface LwwOutcome {
+  readonly policy: 'lww';
+  readonly winner: string;
+  readonly loser: string;
+  /** When the conflict came to be: the later event's HLC wall time (the same in every region). */
+  readonly detectedAt: string;
+}
+
+/**
+ * The outcome of a pair under `lww`, a pure function of the pair: every region records the same one
+ * whatever the arrival order. HLCs order like their encodings (ties broken by the origin region).
+ */
+export function lwwOutcome(pair: ConflictPair): LwwOutcome {
+  const [a, b] = pair.eventIds;
+  const [ha, hb] = pair.hlcs;
+  const aWins = ha > hb;
+  const later = aWins ? ha : hb;
+  return {
+    policy: 'lww',
+    winner: aWins ? a : b,
+    loser: aWins ? b : a,
+    detectedAt: new Date(decodeHlc(later).wall).toISOString(),
+  };
 }

@@ -32,3 +32,12 @@ export function consoleAssets(): Promise<ConsoleAssets> {
   })();
   return built;
 }
+
+/** The console file a GET path names (`/`, `/console.js`, `/console.css`), or undefined. */
+export async function consoleAsset(path: string): Promise<{ type: string; body: string } | undefined> {
+  const assets = await consoleAssets();
+  if (path === '/' || path === '/index.html') return { type: 'text/html; charset=utf-8', body: assets.html };
+  if (path === '/console.js') return { type: 'text/javascript; charset=utf-8', body: assets.js };
+  if (path === '/console.css') return { type: 'text/css; charset=utf-8', body: assets.css };
+  return undefined;
+}

@@ -14,6 +14,25 @@ export const BUG_SWITCHES = {
   'repair-deletes-quorum-copy': 'Repair deletes the peer copy of a quorum-acknowledged core write',
   'single-peer-quorum': 'quorum ack copies to one peer (not a majority) and failover collects nothing',
   'unbounded-inflight': 'core writes do not re-check the lease before the append (no in-flight bound)',
+  'unclaimed-failover':
+    'every watchdog that sees a majority suspect a region starts its own Failover (no quorum claim)',
+  'index-trusting-watermark':
+    "Switchover's CheckWatermark and Rollback compare core logs through the eventually consistent index",
+  'unfenced-refusal': 'a core command is decided (and refused) before the home lease is checked',
+  'marker-trusting-collection':
+    "Failover's collection takes a holder's copy marker for its log head (a retired branch leaves it stale)",
+  'stored-copy-unmarked':
+    'a quorum copy that finds its events already stored counts without the copy marker or the seal check',
+  'per-seq-epoch-collection':
+    "Failover's collection picks, at each seq, the event of the higher epoch, not the branch reaching the higher epoch",
+  'old-epoch-landed-ack':
+    "a retry whose landed write is of an earlier epoch is acknowledged by that write's copies alone",
+  'quorum-retire-any-epoch':
+    "a quorum copy retires a peer's other branch whatever its epoch (a stale writer retires a newer home's)",
+  'collection-retire-unsealed':
+    "Failover's collection retires the new home's own off-run events without the seal check of its epoch",
+  'retry-rewrites':
+    'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

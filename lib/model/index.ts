@@ -17,6 +17,7 @@ export {
   UnknownEventTypeError,
   UnsupportedSchemaVersionError,
 } from './errors.ts';
+export { ownEntry } from './own-property.ts';
 export {
   type AggregateRegistry,
   createRegistry,

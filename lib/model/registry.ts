@@ -8,6 +8,7 @@ import {
   UnknownEventTypeError,
   UnsupportedSchemaVersionError,
 } from './errors.ts';
+import { ownEntry } from './own-property.ts';
 
 /** The aggregate types an application serves, looked up by name. */
 export interface AggregateRegistry {
@@ -45,7 +46,7 @@ function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
 
 /** Validates a command against the aggregate's schema; unknown type or bad payload throws a typed error. */
 export function parseCommand(aggregate: AnyAggregate, input: { type: string; payload: unknown }): Command {
-  const schema = aggregate.commands[input.type];
+  const schema = ownEntry(aggregate.commands, input.type);
   if (!schema) throw new UnknownCommandError(aggregate.name, input.type, Object.keys(aggregate.commands));
   const parsed = schema.safeParse(input.payload ?? {});
   if (!parsed.success) throw new PayloadValidationError(`${input.type} payload`, issuesOf(parsed.error));
@@ -54,7 +55,7 @@ export function parseCommand(aggregate: AnyAggregate, input: { type: string; pay
 
 /** The current schema version of an event type. */
 export function currentEventVersion(aggregate: AnyAggregate, eventType: string): number {
-  const declaration = aggregate.events[eventType];
+  const declaration = ownEntry(aggregate.events, eventType);
   if (!declaration) throw new UnknownEventTypeError(aggregate.name, eventType);
   return declaration.version;
 }
@@ -67,14 +68,14 @@ export function upcastEvent(
   aggregate: AnyAggregate,
   event: { type: string; schemaVersion: number; payload: Record<string, unknown> },
 ): DomainEvent {
-  const declaration = aggregate.events[event.type];
+  const declaration = ownEntry(aggregate.events, event.type);
   if (!declaration) throw new UnknownEventTypeError(aggregate.name, event.type);
   let payload = event.payload;
   if (event.schemaVersion > declaration.version) {
     throw new UnsupportedSchemaVersionError(event.type, event.schemaVersion, declaration.version);
   }
   for (let v = event.schemaVersion; v < declaration.version; v++) {
-    const upcast = declaration.upcasters?.[v];
+    const upcast = declaration.upcasters ? ownEntry(declaration.upcasters, String(v)) : undefined;
     if (!upcast)
       throw new UnsupportedSchemaVersionError(event.type, event.schemaVersion, declaration.version);
     payload = upcast(payload);

@@ -1,12 +1,17 @@
 import type { Tier, Topology } from '../config/index.ts';
+import { failoverStartMs } from '../detection/index.ts';
+import { holdMs } from '../ownership/fencing-budget.ts';
 
 /** The timers a region loss goes through; from the topology in AWS, from the sandbox's timing locally. */
 export interface RecoveryTimers {
-  /** Health-check interval and failures in a row before a region is unhealthy. */
+  /** Route 53 health-check interval and failures in a row before DNS withdraws a region. */
   readonly healthIntervalSeconds: number;
   readonly failureThreshold: number;
-  /** From "unhealthy" to the alarm that starts Failover (a 1-minute Route 53 metric period in AWS). */
-  readonly alarmSeconds: number;
+  /**
+   * From the loss to the Failover's start: the regions' watchdogs detect it (failed probes, silent
+   * heartbeats) and one claims the failover through the quorum register (lib/detection).
+   */
+  readonly failoverStartSeconds: number;
   /** Clients following DNS move after the record's TTL. */
   readonly dnsTtlSeconds: number;
   /** Budget for the Failover execution itself. */
@@ -27,16 +32,17 @@ export interface TierProjection {
   readonly met: boolean;
 }
 
-/** AWS's timers from the topology (Route 53 health checks, 1-minute alarm, DNS TTL, lease 5 s + skew 2 s). */
+/** AWS's timers from the topology (Route 53 health checks, watchdogs, DNS TTL, the fencing hold). */
 export function awsTimers(topology: Topology): RecoveryTimers {
   const { healthCheck, ttlSeconds } = topology.gtm;
+  const start = failoverStartMs(topology);
   return {
     healthIntervalSeconds: healthCheck.intervalSeconds,
     failureThreshold: healthCheck.failureThreshold,
-    alarmSeconds: 60,
+    failoverStartSeconds: (start.detectionMs + start.decisionMs) / 1000,
     dnsTtlSeconds: ttlSeconds,
     failoverSeconds: 10,
-    holdSeconds: 7,
+    holdSeconds: holdMs(topology.fencing) / 1000,
   };
 }
 
@@ -45,8 +51,9 @@ const round = (n: number) => Math.round(n * 10) / 10;
 /**
  * Projects each tier's RTO and RPO from the configuration and the replication lag seen now, and compares
  * them with the declared objectives (pure).
- * - RTO: detection (interval x threshold) + DNS TTL; core also needs the alarm, the Failover execution
- *   and the new home's hold, and an operator when `gtm.autoFailover` is off.
+ * - RTO: DNS withdrawal (interval x threshold) + DNS TTL; core is the later of that and the Failover's
+ *   start (watchdogs) + its execution + the new home's hold, and waits for an operator when
+ *   `gtm.autoFailover` is off.
  * - RPO: 0 for core with quorum ack; otherwise what has not replicated at the moment of loss, i.e. the
  *   worst lag now (the degrade threshold when no lag is known).
  * @example projectObjectives(topology, awsTimers(topology), { maxLagMs: 800 })
@@ -69,11 +76,10 @@ export function projectObjectives(
     let rpo = lagSeconds;
     let rpoBasis = lagBasis;
     if (tier === 'core') {
-      rto = topology.gtm.autoFailover
-        ? rto + timers.alarmSeconds + timers.failoverSeconds + timers.holdSeconds
-        : Number.POSITIVE_INFINITY;
+      const server = timers.failoverStartSeconds + timers.failoverSeconds + timers.holdSeconds;
+      rto = topology.gtm.autoFailover ? Math.max(rto, server) : Number.POSITIVE_INFINITY;
       basis = topology.gtm.autoFailover
-        ? `${basis} + alarm ${timers.alarmSeconds} s + Failover ${timers.failoverSeconds} s + hold ${timers.holdSeconds} s`
+        ? `max(${basis}, watchdogs ${round(timers.failoverStartSeconds)} s + Failover ${timers.failoverSeconds} s + hold ${timers.holdSeconds} s)`
         : 'gtm.autoFailover is off: Failover waits for an operator';
       if (topology.core.ack === 'quorum') {
         rpo = 0;

@@ -44,6 +44,24 @@ export class PartitionFencedError extends OwnershipError {
   }
 }
 
+/**
+ * A core write's lease ran out before its append (the write was in flight too long: a slow quorum copy, a
+ * pause): nothing was appended; retry (a fresh lease is read first).
+ */
+export class LeaseExpiredError extends OwnershipError {
+  override readonly name = 'LeaseExpiredError';
+  constructor(
+    readonly partition: number,
+    readonly region: string,
+    readonly epoch: number,
+    readonly lateMs: number,
+  ) {
+    super(
+      `region ${region} held partition ${partition}'s lease (epoch ${epoch}) no longer when the append was due (${Math.round(lateMs)} ms late); nothing was written`,
+    );
+  }
+}
+
 /** Fewer than a majority of regions answered: control state can be neither read nor written safely. */
 export class QuorumUnavailableError extends OwnershipError {
   override readonly name = 'QuorumUnavailableError';
@@ -78,6 +96,23 @@ export class InvalidTransitionError extends OwnershipError {
     readonly reason: string,
   ) {
     super(`partition ${partition}: ${reason}`);
+  }
+}
+
+/**
+ * A runbook step found the partition's entry no longer carrying its execution's run id: a Failover, an
+ * operator or another execution changed it since. The step leaves it alone.
+ */
+export class EntryChangedError extends OwnershipError {
+  override readonly name = 'EntryChangedError';
+  constructor(
+    readonly partition: number,
+    readonly run: string,
+    readonly entry: { readonly home: string; readonly state: string; readonly epoch: number },
+  ) {
+    super(
+      `partition ${partition} was changed by someone else since run ${run}: now ${entry.home}/${entry.state} at epoch ${entry.epoch}`,
+    );
   }
 }
 

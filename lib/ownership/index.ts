@@ -6,8 +6,10 @@ export {
 } from './dynamodb-replica.ts';
 export {
   DrainTimeoutError,
+  EntryChangedError,
   EpochConflictError,
   InvalidTransitionError,
+  LeaseExpiredError,
   NotHomeError,
   OwnershipError,
   PartitionFencedError,
@@ -15,6 +17,15 @@ export {
   StaleEpochError,
 } from './errors.ts';
 export { localFenceGuard } from './fence-guard.ts';
+export {
+  FENCING_DEFAULTS,
+  type FencingBudget,
+  type FencingBudgetIssue,
+  fencingBudgetIssues,
+  holdMs,
+  writePathRequestHandler,
+  writeWindows,
+} from './fencing-budget.ts';
 export {
   type HotPartitionInput,
   type HotPartitionReport,
@@ -28,7 +39,6 @@ export {
   type ChangeOutcome,
   type FenceReason,
   nextPartitionValue,
-  OWNERSHIP_DEFAULTS,
   PARTITION_STATES,
   type PartitionChange,
   type PartitionEntry,
@@ -57,12 +67,14 @@ export {
 } from './register-record.ts';
 export {
   type CatchUpCheck,
+  changedBy,
   fencePartition,
   movePartitionHome,
   type RehomeOptions,
   type RehomeReport,
   rehomePartition,
   restorePartition,
+  takeOverFence,
   unfencePartition,
 } from './rehome.ts';
 export {

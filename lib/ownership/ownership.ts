@@ -1,5 +1,6 @@
 import type { CoreWriteFence } from '../commands/execute.ts';
-import { NotHomeError, PartitionFencedError } from './errors.ts';
+import { bugEnabled } from '../faults/switches.ts';
+import { LeaseExpiredError, NotHomeError, PartitionFencedError } from './errors.ts';
 import { localFenceGuard } from './fence-guard.ts';
 import {
   type PartitionEntry,
@@ -21,6 +22,12 @@ export interface PartitionOwnershipOptions {
   readonly now?: () => number;
   /** Monotonic clock for lease ages (default performance.now). */
   readonly monotonic?: () => number;
+  /**
+   * The in-flight part of the fencing budget (fencing-budget.ts): a core append is aborted after
+   * `appendTimeoutMs`, and a write starts only on a lease with at least `quorumCopyTimeoutMs +
+   * appendTimeoutMs` left (else it reads a fresh one first). Without it appends are not bounded.
+   */
+  readonly inFlight?: { readonly appendTimeoutMs: number; readonly quorumCopyTimeoutMs: number };
 }
 
 interface Lease {
@@ -40,9 +47,13 @@ interface Lease {
  *    `home = me, epoch, active`, started less than `leaseMs` ago (a restarted region has no lease).
  *    A majority read that starts after the fence committed intersects the fence's majority and sees it,
  *    so every lease on the old entry expires before fenceCommit + leaseMs.
- * 3. The new home may write only from `activeFrom`, which the unfence sets to unfenceTime + leaseMs +
- *    skewMarginMs; the unfence is proposed after the fence committed. So the old home's last possible
- *    write precedes the new home's first, given clock offsets and in-flight writes below skewMarginMs.
+ * 3. Right before the append the write checks the lease again (`reconfirm`): a write that was in flight
+ *    past its lease (a slow quorum copy, a pause) is refused, and the append itself is aborted after
+ *    `appendTimeoutMs`. So an acknowledged write committed before its lease's end + appendTimeoutMs.
+ * 4. The new home may write only from `activeFrom`, which the unfence sets to unfenceTime + leaseMs +
+ *    skewMarginMs; the unfence is proposed after the fence committed. So the old home's last acknowledged
+ *    write precedes the new home's first as long as appendTimeoutMs + clock offset < skewMarginMs
+ *    (fencing-budget.ts states and checks that budget).
  * A partition nobody owns is claimed by compare-and-set on a majority (one claim wins per epoch).
  * @example const fence = await ownership.fenceCoreWrite(17); // { epoch, guards } for executeCommand
  */
@@ -54,6 +65,7 @@ export class PartitionOwnership {
   private readonly initialHome: (partition: number, receivedIn: string) => string;
   private readonly now: () => number;
   private readonly monotonic: () => number;
+  private readonly inFlight: PartitionOwnershipOptions['inFlight'];
   private readonly leases = new Map<number, Lease>();
   private readonly refreshing = new Map<number, Promise<Lease>>();
 
@@ -66,11 +78,20 @@ export class PartitionOwnership {
     this.initialHome = options.initialHome ?? ((_, receivedIn) => receivedIn);
     this.now = options.now ?? Date.now;
     this.monotonic = options.monotonic ?? (() => performance.now());
+    this.inFlight = options.inFlight;
   }
 
   /** The partition's committed entry for routing (cached for at most a lease); claims it when `claim`. */
   async entryFor(partition: number, options: { claim?: boolean } = {}): Promise<PartitionEntry | null> {
-    let lease = await this.currentLease(partition);
+    return (await this.leaseFor(partition, options)).entry;
+  }
+
+  /** The lease behind `entryFor`, with at least `minRemainingMs` of it left. */
+  private async leaseFor(
+    partition: number,
+    options: { claim?: boolean; minRemainingMs?: number },
+  ): Promise<Lease> {
+    let lease = await this.currentLease(partition, options.minRemainingMs ?? 0);
     if (!lease.entry && options.claim) {
       await this.map.claim(partition, this.initialHome(partition, this.region));
       lease = await this.refresh(partition);
@@ -83,12 +104,20 @@ export class PartitionOwnership {
       await this.map.change(partition, lease.entry, { state: 'active' });
       lease = await this.refresh(partition);
     }
-    return lease.entry;
+    return lease;
   }
 
-  /** `CommandDeps.fenceCoreWrite`: the epoch and guard for a core append, or NotHome/PartitionFenced. */
+  /**
+   * `CommandDeps.fenceCoreWrite`: the epoch, guard and lease re-check for a core append, or
+   * NotHome/PartitionFenced.
+   */
   async fenceCoreWrite(partition: number): Promise<CoreWriteFence> {
-    const entry = (await this.entryFor(partition, { claim: true }))!;
+    const budget = this.inFlight;
+    const lease = await this.leaseFor(partition, {
+      claim: true,
+      minRemainingMs: budget ? budget.quorumCopyTimeoutMs + budget.appendTimeoutMs : 0,
+    });
+    const entry = lease.entry!;
     if (entry.home !== this.region) throw new NotHomeError(partition, this.region, entry.home, entry.epoch);
     if (entry.state === 'fenced') throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
     const wait = entry.activeFrom - this.now();
@@ -99,7 +128,16 @@ export class PartitionOwnership {
       entry,
       onFailure: () => this.invalidate(partition),
     });
-    return { epoch: entry.epoch, guards: [guard] };
+    const endsAt = lease.readStartedAt + this.map.leaseMs;
+    return { epoch: entry.epoch, guards: [guard], reconfirm: () => this.reconfirm(entry, endsAt) };
+  }
+
+  /** Right before the append: the lease (ending at monotonic `endsAt`) must still hold. */
+  private reconfirm(entry: PartitionEntry, endsAt: number): number | undefined {
+    if (bugEnabled('unbounded-inflight')) return undefined;
+    const late = this.monotonic() - endsAt;
+    if (late >= 0) throw new LeaseExpiredError(entry.partition, this.region, entry.epoch, late);
+    return this.inFlight?.appendTimeoutMs;
   }
 
   /** Forgets the cached entry (after a StaleEpoch/NotHome answer), so the next call reads a majority. */
@@ -107,11 +145,14 @@ export class PartitionOwnership {
     this.leases.delete(partition);
   }
 
-  /** A lease younger than leaseMs (renewed in the background past half its age), else a fresh read. */
-  private async currentLease(partition: number): Promise<Lease> {
+  /**
+   * A lease with more than `minRemainingMs` left (renewed in the background past half its age), else a
+   * fresh read.
+   */
+  private async currentLease(partition: number, minRemainingMs: number): Promise<Lease> {
     const lease = this.leases.get(partition);
     const age = lease ? this.monotonic() - lease.readStartedAt : Number.POSITIVE_INFINITY;
-    if (!lease || age >= this.map.leaseMs) return this.refresh(partition);
+    if (!lease || age >= this.map.leaseMs - minRemainingMs) return this.refresh(partition);
     if (age >= this.map.leaseMs / 2) this.refresh(partition).catch(() => undefined);
     return lease;
   }

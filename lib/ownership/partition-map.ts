@@ -2,12 +2,6 @@ import { InvalidTransitionError, OwnershipError } from './errors.ts';
 import type { QuorumRegister } from './quorum-register.ts';
 import type { RegisterRecord } from './register-record.ts';
 
-/**
- * Lease and skew margin in production: a home re-confirms its ownership from a majority at least every
- * 5 s (in the background, at half the lease), and a new home waits lease + 2 s after an unfence.
- */
-export const OWNERSHIP_DEFAULTS = { leaseMs: 5_000, skewMarginMs: 2_000 } as const;
-
 export const PARTITION_STATES = ['active', 'fenced'] as const;
 export type PartitionState = (typeof PARTITION_STATES)[number];
 
@@ -21,6 +15,12 @@ export interface PartitionValue {
   /** Wall-clock ms before which the home must not accept writes (lets the previous home's lease run out). */
   readonly activeFrom: number;
   readonly reason?: FenceReason;
+  /**
+   * The runbook execution (Switchover, Failback's switch-back) that made this value, when one did: its
+   * later steps and its Rollback change the entry only while it still carries their own run id, so they
+   * never undo what a Failover, an operator or another execution did meanwhile. Any other change drops it.
+   */
+  readonly run?: string;
 }
 
 /** A committed partition-map entry: the value plus its epoch (the fencing token) and proposal id. */
@@ -34,6 +34,8 @@ export interface PartitionChange {
   readonly home?: string;
   readonly state?: PartitionState;
   readonly reason?: FenceReason;
+  /** Stamps the new value with a runbook execution's id (see PartitionValue.run). */
+  readonly run?: string;
 }
 
 /** One change of a batch: `change` over `current`, which must be the partition's committed entry. */
@@ -81,9 +83,10 @@ export function nextPartitionValue(
   }
   const unfencing = current.state === 'fenced' && state === 'active';
   const activeFrom = unfencing ? Math.max(current.activeFrom, clock.now + clock.holdMs) : current.activeFrom;
+  const run = change.run === undefined ? {} : { run: change.run };
   return state === 'fenced'
-    ? { home, state, activeFrom, reason: change.reason ?? current.reason ?? 'operator' }
-    : { home, state, activeFrom };
+    ? { home, state, activeFrom, reason: change.reason ?? current.reason ?? 'operator', ...run }
+    : { home, state, activeFrom, ...run };
 }
 
 /** Contention between proposals of one epoch: keep the most widely held home, but fenced (see nextPartitionValue). */
@@ -94,9 +97,9 @@ function resolveContention(candidates: ReadonlyArray<RegisterRecord<PartitionVal
 
 export interface PartitionMapOptions {
   readonly register: QuorumRegister;
-  /** How long a home trusts a majority read of its own entry (see PartitionOwnership). */
+  /** How long a home trusts a majority read of its own entry (see PartitionOwnership, fencing-budget.ts). */
   readonly leaseMs: number;
-  /** Allowance for clock offset between regions and for a write still in flight after its lease check. */
+  /** Allowance for clock offset between regions and for an append in flight (fencing-budget.ts). */
   readonly skewMarginMs: number;
   readonly now?: () => number;
 }

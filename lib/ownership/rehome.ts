@@ -1,4 +1,5 @@
-import { DrainTimeoutError, InvalidTransitionError } from './errors.ts';
+import { ulid } from 'ulid';
+import { DrainTimeoutError, EntryChangedError, InvalidTransitionError } from './errors.ts';
 import type { FenceReason, PartitionEntry, PartitionMap } from './partition-map.ts';
 
 /** True once `to` has every event `from` wrote for the partition (port; see `partitionCaughtUp`). */
@@ -10,36 +11,91 @@ async function committed(map: PartitionMap, partition: number): Promise<Partitio
   return entry;
 }
 
-/** Step 1 of a re-homing: epoch + 1, state fenced (idempotent). No region accepts core writes after it. */
+/** True when the entry's last change was made by run `run`. */
+export function changedBy(entry: PartitionEntry | null, run: string): boolean {
+  return entry?.run === run;
+}
+
+/**
+ * The committed entry, when `run` may change it: without a run id any entry; with one, an entry whose
+ * last change that run made (EntryChangedError otherwise), except that a run may fence an active entry.
+ */
+async function ownEntry(
+  map: PartitionMap,
+  partition: number,
+  run: string | undefined,
+  fencing = false,
+): Promise<PartitionEntry> {
+  const current = await committed(map, partition);
+  if (run === undefined || changedBy(current, run) || (fencing && current.state === 'active')) return current;
+  throw new EntryChangedError(partition, run, current);
+}
+
+const stamp = (run: string | undefined) => (run === undefined ? {} : { run });
+
+/**
+ * Step 1 of a re-homing: epoch + 1, state fenced (idempotent). No region accepts core writes after it.
+ * With `run`, the fence carries the run id, and an entry someone else fenced is not adopted.
+ */
 export async function fencePartition(
   map: PartitionMap,
   partition: number,
   reason: FenceReason = 'rehome',
+  run?: string,
 ): Promise<PartitionEntry> {
-  const current = await committed(map, partition);
+  const current = await ownEntry(map, partition, run, true);
   if (current.state === 'fenced') return current;
-  return map.change(partition, current, { state: 'fenced', reason });
+  return map.change(partition, current, { state: 'fenced', reason, ...stamp(run) });
 }
 
-/** Step 3: home = `to`, epoch + 1, still fenced (idempotent; the partition must be fenced). */
+/**
+ * Re-stamps a partition that run `previous` left fenced with run `run` (epoch + 1, still fenced, same
+ * home): an operator hands the partitions of a dead execution to a new one. EntryChangedError when the
+ * entry is not `previous`'s fence.
+ */
+export async function takeOverFence(
+  map: PartitionMap,
+  partition: number,
+  runs: { readonly previous: string; readonly run: string },
+): Promise<PartitionEntry> {
+  const current = await ownEntry(map, partition, runs.previous);
+  if (current.state !== 'fenced') throw new EntryChangedError(partition, runs.previous, current);
+  return map.change(partition, current, { state: 'fenced', reason: 'rehome', run: runs.run });
+}
+
+/**
+ * Step 3: home = `to`, epoch + 1, still fenced (idempotent; the partition must be fenced). With `run`,
+ * only while the entry is still that run's.
+ */
 export async function movePartitionHome(
   map: PartitionMap,
   partition: number,
   to: string,
+  run?: string,
 ): Promise<PartitionEntry> {
-  const current = await committed(map, partition);
+  const current = await ownEntry(map, partition, run);
   if (current.home === to) return current;
-  return map.change(partition, current, { home: to });
+  return map.change(partition, current, { home: to, ...stamp(run) });
 }
 
-/** Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on. */
-export async function unfencePartition(map: PartitionMap, partition: number): Promise<PartitionEntry> {
-  const current = await committed(map, partition);
+/**
+ * Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on. With `run`, only
+ * while the entry is still that run's.
+ */
+export async function unfencePartition(
+  map: PartitionMap,
+  partition: number,
+  run?: string,
+): Promise<PartitionEntry> {
+  const current = await ownEntry(map, partition, run);
   if (current.state === 'active') return current;
-  return map.change(partition, current, { state: 'active' });
+  return map.change(partition, current, { state: 'active', ...stamp(run) });
 }
 
-/** Rollback: give the partition back to `home` and unfence it, whatever step a re-homing stopped at. */
+/**
+ * The old, blind rollback: gives the partition back to `home` and unfences it, whatever the entry is now.
+ * Kept for the `blind-rollback` bug switch only; runbooks roll back with `rollbackRehome`.
+ */
 export async function restorePartition(
   map: PartitionMap,
   partition: number,
@@ -85,20 +141,24 @@ export async function rehomePartition(map: PartitionMap, options: RehomeOptions)
   const { partition, to } = options;
   const before = await committed(map, partition);
   const from = before.home;
-  const fenced = await fencePartition(map, partition);
+  const run = ulid();
+  const fenced = await fencePartition(map, partition, 'rehome', run);
   const sleep = options.sleep ?? delay;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = Date.now();
   while (from !== to && !(await options.catchUp(partition, from, to))) {
     if (Date.now() - started >= timeoutMs) {
-      await restorePartition(map, partition, from);
+      // Nothing moved yet: unfencing restores the old home, unless someone changed the entry meanwhile.
+      await unfencePartition(map, partition, run).catch((error: unknown) => {
+        if (!(error instanceof EntryChangedError)) throw error;
+      });
       throw new DrainTimeoutError(partition, from, to, Date.now() - started);
     }
     await sleep(options.pollMs ?? 500);
   }
   const drainedInMs = Date.now() - started;
-  const moved = await movePartitionHome(map, partition, to);
-  const active = await unfencePartition(map, partition);
+  const moved = await movePartitionHome(map, partition, to, run);
+  const active = await unfencePartition(map, partition, run);
   return {
     partition,
     from,

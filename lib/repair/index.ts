@@ -4,6 +4,7 @@ export {
   diffBuckets,
   type EventLeaf,
   type MerkleTree,
+  type RowLeaf,
   rootOf,
   treeOfBucketHashes,
 } from './merkle.ts';
@@ -20,3 +21,4 @@ export {
   replayOrder,
   summarize,
 } from './repair.ts';
+export { rebuildRow, rowDigest, rowOfLog } from './rows.ts';

@@ -4,12 +4,20 @@ import { createHash } from 'node:crypto';
 export interface EventLeaf {
   readonly eventId: string;
   readonly aggregateKey: string;
+  /** The core seq the event holds in its log (absent for other tiers): where two branches meet. */
+  readonly seq?: number;
+}
+
+/** A projection row's leaf: the aggregate and a digest of its version, head and state (see rowDigest). */
+export interface RowLeaf {
+  readonly aggregateKey: string;
+  readonly digest: string;
 }
 
 /**
- * A Merkle tree over a partition's events: leaves are `buckets` buckets (events grouped by a hash of their
- * aggregate, so one aggregate's events always share a bucket), each hashed over its sorted event ids;
- * `levels[0]` holds the bucket hashes, the last level the root.
+ * A Merkle tree over a partition's events and projection rows: leaves are `buckets` buckets (events and
+ * rows grouped by a hash of their aggregate, so one aggregate always shares a bucket), each hashed over its
+ * sorted event ids and its rows' digests; `levels[0]` holds the bucket hashes, the last level the root.
  */
 export interface MerkleTree {
   readonly buckets: number;
@@ -34,18 +42,29 @@ export function bucketOf(aggregateKey: string, buckets: number): number {
 }
 
 /**
- * Builds the tree of one region's view of a partition.
+ * Builds the tree of one region's view of a partition. With `rows`, a bucket also covers the digests of
+ * its aggregates' projection rows, so a row that diverged from its log makes the bucket differ even when
+ * every region holds the same events.
  * @example diffBuckets([buildMerkleTree(eastLeaves, 64), buildMerkleTree(westLeaves, 64)])
  */
-export function buildMerkleTree(leaves: readonly EventLeaf[], buckets = 64): MerkleTree {
+export function buildMerkleTree(
+  leaves: readonly EventLeaf[],
+  buckets = 64,
+  rows: readonly RowLeaf[] = [],
+): MerkleTree {
   if (!Number.isInteger(buckets) || buckets < 1 || (buckets & (buckets - 1)) !== 0) {
     throw new RangeError(`buckets must be a power of two, got ${buckets}`);
   }
   const ids: string[][] = Array.from({ length: buckets }, () => []);
+  const digests: string[][] = Array.from({ length: buckets }, () => []);
   for (const leaf of leaves) ids[bucketOf(leaf.aggregateKey, buckets)]!.push(leaf.eventId);
-  const bottom = ids.map((list) =>
-    list.length === 0 ? EMPTY : sha256([...new Set(list)].sort().join('\n')),
-  );
+  for (const row of rows)
+    digests[bucketOf(row.aggregateKey, buckets)]!.push(`${row.aggregateKey}=${row.digest}`);
+  const bottom = ids.map((list, i) => {
+    const rowPart = digests[i]!.length === 0 ? '' : `\nrows\n${[...new Set(digests[i])].sort().join('\n')}`;
+    if (list.length === 0 && rowPart === '') return EMPTY;
+    return sha256(`${[...new Set(list)].sort().join('\n')}${rowPart}`);
+  });
   return { ...treeOfBucketHashes(bottom), counts: ids.map((list) => new Set(list).size) };
 }
 
@@ -64,7 +83,7 @@ export function treeOfBucketHashes(bottom: readonly string[]): MerkleTree {
   return { buckets: bottom.length, levels, counts: [] };
 }
 
-/** The root hash: equal roots mean the same set of events. */
+/** The root hash: equal roots mean the same set of events (and, with rows, the same projection rows). */
 export function rootOf(tree: MerkleTree): string {
   return tree.levels.at(-1)![0]!;
 }

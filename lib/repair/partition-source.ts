@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   paginateQuery,
   paginateScan,
@@ -7,13 +8,17 @@ import {
 import type { EventEnvelope } from '../model/envelope.ts';
 import { partitionIndexKey } from '../store/keys.ts';
 import { fromEventItem } from '../store/marshal.ts';
+import type { StateRecord } from '../store/state-store.ts';
 import { EVENTS_BY_PARTITION_INDEX } from '../store/tables.ts';
-import type { EventLeaf } from './merkle.ts';
+import type { EventLeaf, RowLeaf } from './merkle.ts';
+import { rowDigest } from './rows.ts';
 
 /** What repair reads from one region: the leaves of a partition and full events by id. */
 export interface PartitionEventSource {
   listLeaves(partition: number): Promise<EventLeaf[]>;
   getEvents(partition: number, eventIds: readonly string[]): Promise<EventEnvelope[]>;
+  /** Digests of the projection rows of the given aggregates (`type#id`); absent rows are left out. */
+  listRows?(aggregateKeys: readonly string[]): Promise<RowLeaf[]>;
   /** Partitions holding at least one event (one keys-only pass over the index), when the source can tell. */
   activePartitions?(): Promise<number[]>;
 }
@@ -21,34 +26,66 @@ export interface PartitionEventSource {
 /** Aggregate types that are not part of the replicated log (heartbeats are per-origin, overwritten). */
 const EXCLUDED_AGGREGATES = new Set(['_heartbeat']);
 
-/** Reads a region's events table through its events-by-partition index. */
+/** BatchGetItem reads at most 100 keys per call. */
+const BATCH_GET_KEYS = 100;
+
+const resolve = (name: string | (() => string)) => (typeof name === 'string' ? () => name : name);
+
+/** Reads a region's events table through its events-by-partition index (and its state rows, when given). */
 export class DynamoPartitionSource implements PartitionEventSource {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: () => string;
+  private readonly stateTable: (() => string) | undefined;
   private readonly concurrency: number;
 
   constructor(options: {
     client: DynamoDBDocumentClient;
     tableName: string | (() => string);
+    /** The state table: with it, the trees cover projection rows too (see buildMerkleTree). */
+    stateTableName?: string | (() => string);
     concurrency?: number;
   }) {
     this.client = options.client;
-    const name = options.tableName;
-    this.table = typeof name === 'string' ? () => name : name;
+    this.table = resolve(options.tableName);
+    this.stateTable = options.stateTableName === undefined ? undefined : resolve(options.stateTableName);
     this.concurrency = options.concurrency ?? 16;
   }
 
-  /** Every event id of the partition with its aggregate key (keys only: cheap). */
+  /** Every event id of the partition with its aggregate key and core seq (keys only: cheap). */
   async listLeaves(partition: number): Promise<EventLeaf[]> {
     const leaves: EventLeaf[] = [];
-    const pages = this.partitionPages(partition, 'eventId, pk, aggregateType');
+    const pages = this.partitionPages(partition, 'eventId, pk, sk, aggregateType');
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (EXCLUDED_AGGREGATES.has(String(item.aggregateType))) continue;
-        leaves.push({ eventId: String(item.eventId), aggregateKey: String(item.pk) });
+        const sk = String(item.sk);
+        leaves.push({
+          eventId: String(item.eventId),
+          aggregateKey: String(item.pk),
+          ...(sk.startsWith('SEQ#') ? { seq: Number(sk.slice(4)) } : {}),
+        });
       }
     }
     return leaves;
+  }
+
+  /** Row digests of the given aggregates, 100 keys per BatchGetItem (unprocessed keys asked again). */
+  async listRows(aggregateKeys: readonly string[]): Promise<RowLeaf[]> {
+    const table = this.stateTable?.();
+    if (!table) return [];
+    const rows: RowLeaf[] = [];
+    const keys = [...new Set(aggregateKeys)];
+    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined =
+        { [table]: { Keys: keys.slice(i, i + BATCH_GET_KEYS).map((pk) => ({ pk })), ConsistentRead: true } };
+      while (request && Object.keys(request).length > 0) {
+        const answer = await this.client.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of answer.Responses?.[table] ?? [])
+          rows.push({ aggregateKey: String(item.pk), digest: rowDigest(item as unknown as StateRecord) });
+        request = answer.UnprocessedKeys as typeof request;
+      }
+    }
+    return rows;
   }
 
   /**

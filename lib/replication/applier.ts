@@ -1,3 +1,5 @@
+import { checkSignedDetail } from '../auth/event-signature.ts';
+import type { InternalKey } from '../auth/internal-key.ts';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
 import type { Topology } from '../config/schema.ts';
@@ -10,11 +12,14 @@ import type { EventStore } from '../store/event-store.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
 import { applyCore } from './apply-core.ts';
 import { applyMaterialized } from './apply-materialized.ts';
-import { PoisonEventError, type PoisonReason } from './errors.ts';
+import type { CoreDrainDeps } from './core-drain.ts';
+import { POISON_REASONS, PoisonEventError, type PoisonReason } from './errors.ts';
+import { unpublishedFrom } from './heartbeat.ts';
 import type { ParkingStore } from './parking.ts';
 import { NO_METRICS, type OriginReader, type ReplicationMetrics } from './ports.ts';
 import type { QuarantinePort } from './quarantine.ts';
 import { StateRecordCache } from './state-cache.ts';
+import { sweepParked } from './sweeper.ts';
 import { validateIncoming } from './validate.ts';
 import type { WatermarkStore } from './watermarks.ts';
 
@@ -36,6 +41,16 @@ export interface ApplierDeps {
   readonly metrics?: ReplicationMetrics;
   /** Wall clock for gap ages and timestamps; injectable so tests can age a gap. */
   readonly now?: () => Date;
+  /**
+   * The environment's internal key: with it, only events signed with it (by a region's publisher or a
+   * runbook's replay) are applied; anything else on the bus is quarantined as `Unauthenticated`.
+   */
+  readonly eventKey?: InternalKey;
+  /**
+   * How often this applier sweeps parked core events on its idle path (a heartbeat delivery); default
+   * `thresholds.heartbeatIntervalMs`. 0 sweeps on every heartbeat.
+   */
+  readonly sweepEveryMs?: number;
 }
 
 /** What happened to one incoming event. */
@@ -85,6 +100,41 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     for (const [origin, hlc] of newest) await deps.watermarks.advance(origin, hlc, now());
   }
 
+  const validation = () => ({
+    region: deps.region,
+    registry: deps.registry,
+    clock: deps.clock,
+    maxEventBytes: deps.events.maxEventBytes,
+  });
+  const coreDeps: CoreDrainDeps = {
+    events: deps.events,
+    states: deps.states,
+    parking: deps.parking,
+    ...(deps.originReader ? { originReader: deps.originReader } : {}),
+    gapTimeoutMs: deps.topology.thresholds.coreGapTimeoutMs,
+    now,
+    quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
+    validateFetched(raw) {
+      const validated = validateIncoming(raw, validation());
+      if (validated.kind === 'event' && validated.aggregate.tier === 'core') return validated.envelope;
+      throw new PoisonEventError(POISON_REASONS.invalidEnvelope, 'a fetched gap event is not a core event');
+    },
+  };
+  const sweepEveryMs = deps.sweepEveryMs ?? deps.topology.thresholds.heartbeatIntervalMs;
+  let lastSweep = now().getTime();
+
+  /**
+   * The idle path: heartbeats reach every applier from every live peer each heartbeat interval, traffic
+   * or not, so parked core events are swept (drained, or their gap fetched once timed out) at least that
+   * often without a new event of their aggregate. A sweep that fails is tried again on a later heartbeat.
+   */
+  async function sweepIfDue(): Promise<void> {
+    if (now().getTime() - lastSweep < sweepEveryMs) return;
+    lastSweep = now().getTime();
+    const report = await sweepParked({ ...coreDeps, registry: deps.registry });
+    await advance(report.appended);
+  }
+
   async function applyHeartbeat(envelope: EventEnvelope): Promise<ApplyOutcome> {
     try {
       deps.clock.receive(decodeHlc(envelope.hlc));
@@ -93,35 +143,19 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
       if (error instanceof ClockDriftError) return { status: 'heartbeat', advanced: false };
       throw error;
     }
-    return {
-      status: 'heartbeat',
-      advanced: await deps.watermarks.advance(envelope.origin, envelope.hlc, now()),
-    };
+    // Whatever the origin could not publish keeps this watermark below it (see PublishHolds).
+    await deps.watermarks.hold(envelope.origin, unpublishedFrom(envelope) ?? null, envelope.hlc);
+    const advanced = await deps.watermarks.advance(envelope.origin, envelope.hlc, now());
+    await sweepIfDue();
+    return { status: 'heartbeat', advanced };
   }
 
   async function applyEvent(detail: unknown): Promise<ApplyOutcome> {
-    const validated = validateIncoming(detail, {
-      region: deps.region,
-      registry: deps.registry,
-      clock: deps.clock,
-      maxEventBytes: deps.events.maxEventBytes,
-    });
+    const validated = validateIncoming(detail, validation());
     if (validated.kind === 'heartbeat') return applyHeartbeat(validated.envelope);
     const { aggregate, envelope: event } = validated;
     if (aggregate.tier === 'core') {
-      const result = await applyCore(
-        {
-          events: deps.events,
-          states: deps.states,
-          parking: deps.parking,
-          ...(deps.originReader ? { originReader: deps.originReader } : {}),
-          gapTimeoutMs: deps.topology.thresholds.coreGapTimeoutMs,
-          now,
-          cache,
-          quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
-        },
-        { aggregate, event },
-      );
+      const result = await applyCore({ ...coreDeps, cache }, { aggregate, event });
       await advance(result.appended);
       return { status: result.status, record: result.record, conflictsDetected: 0 };
     }
@@ -142,9 +176,17 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     return { status: result.status, record: result.record, conflictsDetected: result.conflictsDetected };
   }
 
+  /** The envelope of a signed detail; an unsigned or altered one is poison (it did not come from a peer). */
+  async function authenticated(detail: unknown): Promise<unknown> {
+    if (!deps.eventKey) return detail;
+    const check = checkSignedDetail(detail, await deps.eventKey());
+    if (!check.ok) throw new PoisonEventError(POISON_REASONS.unauthenticated, check.reason);
+    return check.envelope;
+  }
+
   return async function applyReplicatedEvent(detail, raw = detail) {
     try {
-      return await applyEvent(detail);
+      return await applyEvent(await authenticated(detail));
     } catch (error) {
       if (error instanceof PoisonEventError) return quarantine(raw, error);
       throw error;

@@ -1,8 +1,9 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { dominates } from '../clock/version-vector.ts';
 import { emptyRecord } from '../commands/execute.ts';
 import type { ConflictPolicy } from '../config/schema.ts';
 import { canFoldOnTop, foldOnTop, materialize } from '../conflict/materialize.ts';
-import { type ConflictNotifier, reconcileConflicts } from '../conflict/reconcile.ts';
+import { type ConflictNotifier, reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -29,6 +30,13 @@ export interface MaterializedApplyResult {
   readonly record: StateRecord;
   /** Conflict records created open by this arrival (manual policy). */
   readonly conflictsDetected: number;
+  /** Conflict records created resolved by this arrival (lww: the lower HLC lost, kept for audit). */
+  readonly conflictsSettled?: number;
+}
+
+/** Important aggregates under `lww` record every concurrent pair as it arrives (the conflict feed). */
+function auditsLww(aggregate: AnyAggregate, policy: ConflictPolicy): boolean {
+  return aggregate.tier === 'important' && policy === 'lww';
 }
 
 /** Another writer of the same aggregate got there first: read again and redo. */
@@ -89,7 +97,10 @@ async function attemptApply(
   const { stored, fromCache } = row;
   const current = stored ?? emptyRecord(aggregate, event.aggregateId);
   const expectedVersion = stored?.version ?? 0;
-  if (canFoldOnTop(current, event, policy)) {
+  // An lww event that has not seen everything folded is concurrent with some of it: the state could be
+  // folded on top, but its conflict records need the log, so it takes the re-materialization path.
+  const audited = auditsLww(aggregate, policy) && !dominates(event.vv, current.vv);
+  if (!audited && canFoldOnTop(current, event, policy)) {
     const record = foldOnTop(aggregate, policy, { record: current, event, now: deps.now });
     const outcome = await write(deps, { aggregate, event, record, expectedVersion });
     if (outcome.appended > 0) return { status: 'applied', record, conflictsDetected: 0 };
@@ -132,6 +143,12 @@ async function rematerialize(
     status = outcome.appended > 0 ? 'applied' : 'duplicate';
   }
   const record = status === 'applied' ? result.record : input.current;
+  if (auditsLww(aggregate, policy)) {
+    // After every arrival, duplicates included: a crash between the write and the records heals here.
+    const pair = { aggregateType: aggregate.name, aggregateId: event.aggregateId, event, set: result.sorted };
+    const settled = await recordLwwLosers({ records: deps.conflicts }, pair);
+    return { status, record, conflictsDetected: 0, conflictsSettled: settled };
+  }
   if (policy !== 'manual') return { status, record, conflictsDetected: 0 };
   const created = await reconcileConflicts(
     { records: deps.conflicts, ...(deps.notifier ? { notifier: deps.notifier } : {}) },

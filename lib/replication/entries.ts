@@ -1,3 +1,4 @@
+import { signedDetail } from '../auth/event-signature.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { BusEntry } from './ports.ts';
 
@@ -22,12 +23,19 @@ export function entrySize(entry: BusEntry): number {
   );
 }
 
-/** The replication entry of an envelope: detail-type is the event type, detail the envelope as JSON. */
-export function toBusEntry(envelope: EventEnvelope, eventBusName?: string): BusEntry {
+/**
+ * The replication entry of an envelope: detail-type is the event type, detail the envelope as JSON,
+ * signed with the environment's internal key when one is given (appliers with the key refuse others).
+ */
+export function toBusEntry(
+  envelope: EventEnvelope,
+  eventBusName?: string,
+  signingKey?: Uint8Array,
+): BusEntry {
   return {
     Source: REPLICATION_SOURCE,
     DetailType: envelope.type,
-    Detail: JSON.stringify(envelope),
+    Detail: JSON.stringify(signingKey ? signedDetail(envelope, signingKey) : envelope),
     ...(eventBusName ? { EventBusName: eventBusName } : {}),
   };
 }

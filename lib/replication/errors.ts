@@ -7,9 +7,13 @@ export const POISON_REASONS = {
   invalidPayload: 'InvalidPayload',
   clockDrift: 'ClockDrift',
   fencingViolation: 'FencingViolation',
+  /** A core event that cannot wait parked: another branch's event is parked at its seq already. */
+  branchConflict: 'BranchConflict',
   forgedOrigin: 'ForgedOrigin',
   keyCollision: 'KeyCollision',
   eventTooLarge: 'EventTooLarge',
+  forbiddenKey: 'ForbiddenKey',
+  unauthenticated: 'Unauthenticated',
 } as const;
 export type PoisonReason = (typeof POISON_REASONS)[keyof typeof POISON_REASONS];
 

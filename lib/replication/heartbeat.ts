@@ -16,13 +16,26 @@ export const HEARTBEAT_TYPE = 'Heartbeat';
  */
 export const HEARTBEAT_SORT_KEY = 'HEARTBEAT';
 
+/** The oldest unpublished HLC a heartbeat announces, if any. */
+export function unpublishedFrom(heartbeat: EventEnvelope): string | undefined {
+  const value = heartbeat.payload.unpublishedFrom;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** True for a heartbeat envelope (or item). */
 export function isHeartbeat(event: { aggregateType?: unknown }): boolean {
   return event.aggregateType === HEARTBEAT_AGGREGATE;
 }
 
-/** A heartbeat from `region`, stamped now. */
-export function heartbeatEnvelope(region: string, clock: HybridLogicalClock): EventEnvelope {
+/**
+ * A heartbeat from `region`, stamped now. `unpublishedFrom`: the oldest local event the publisher has not
+ * managed to publish (see PublishHolds); a peer then keeps its watermark from `region` below it.
+ */
+export function heartbeatEnvelope(
+  region: string,
+  clock: HybridLogicalClock,
+  unpublishedFrom?: string,
+): EventEnvelope {
   const eventId = ulid();
   return {
     eventId,
@@ -32,7 +45,7 @@ export function heartbeatEnvelope(region: string, clock: HybridLogicalClock): Ev
     seq: 1,
     type: HEARTBEAT_TYPE,
     schemaVersion: 1,
-    payload: {},
+    payload: unpublishedFrom ? { unpublishedFrom } : {},
     origin: region,
     hlc: encodeHlc(clock.now()),
     epoch: 0,

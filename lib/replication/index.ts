@@ -5,6 +5,7 @@ export {
   type MaterializedApplyDeps,
   type MaterializedApplyResult,
 } from './apply-materialized.ts';
+export { type CoreDrainDeps, settleParked } from './core-drain.ts';
 export {
   CONFLICT_SOURCE,
   chunkEntries,
@@ -39,6 +40,7 @@ export {
   type HeartbeatWriterOptions,
   heartbeatEnvelope,
   isHeartbeat,
+  unpublishedFrom,
 } from './heartbeat.ts';
 export {
   type LagMonitorDeps,
@@ -48,7 +50,14 @@ export {
   runLagMonitorTick,
 } from './lag-monitor.ts';
 export { eventStoreOriginReader } from './origin-reader.ts';
-export { GAP_SORT_KEY, ParkingStore, type ParkingStoreOptions, parkingKey } from './parking.ts';
+export {
+  GAP_SORT_KEY,
+  PARKED_INDEX_KEY,
+  type ParkedAggregate,
+  ParkingStore,
+  type ParkingStoreOptions,
+  parkingKey,
+} from './parking.ts';
 export {
   type BusEntry,
   NO_METRICS,
@@ -59,6 +68,12 @@ export {
   type SeqRange,
 } from './ports.ts';
 export { powertoolsReplicationMetrics } from './powertools-metrics.ts';
+export {
+  DynamoPublishHolds,
+  PUBLISH_HOLD_KEY,
+  type PublishHold,
+  type PublishHolds,
+} from './publish-holds.ts';
 export {
   type PublisherOptions,
   type PublishFailure,
@@ -80,6 +95,7 @@ export {
   type ReplicationStatusDeps,
   replicationStatus,
 } from './status.ts';
+export { type ParkedSweepDeps, type ParkedSweepReport, sweepParked } from './sweeper.ts';
 export { type ValidatedEvent, type ValidationContext, validateIncoming } from './validate.ts';
 export {
   lagMs,

@@ -2,6 +2,7 @@ import type { HybridLogicalClock } from '../clock/clock.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { type HeartbeatWriter, heartbeatEnvelope } from './heartbeat.ts';
 import { NO_METRICS, type ReplicationMetrics } from './ports.ts';
+import type { PublishHolds } from './publish-holds.ts';
 import { lagMs, type WatermarkStore } from './watermarks.ts';
 
 export interface LagMonitorDeps {
@@ -10,6 +11,8 @@ export interface LagMonitorDeps {
   readonly clock: HybridLogicalClock;
   readonly heartbeats: HeartbeatWriter;
   readonly watermarks: WatermarkStore;
+  /** This region's unpublished events: the heartbeat announces the oldest (see PublishHolds). */
+  readonly holds?: PublishHolds;
   readonly metrics?: ReplicationMetrics;
   readonly now?: () => Date;
 }
@@ -28,11 +31,12 @@ export interface LagMonitorTick {
 
 /**
  * One lag-monitor tick: writes this region's heartbeat (it reaches the peers through the same pipeline as
- * events, so silence is told apart from lag), then measures the lag from every peer into this region and
+ * events, so silence is told apart from lag; it names the oldest event not yet published, if any), then
+ * measures the lag from every peer into this region and
  * emits `ReplicationLagMs{From,To}`.
  */
 export async function runLagMonitorTick(deps: LagMonitorDeps): Promise<LagMonitorTick> {
-  const heartbeat = heartbeatEnvelope(deps.region, deps.clock);
+  const heartbeat = heartbeatEnvelope(deps.region, deps.clock, await deps.holds?.oldest());
   await deps.heartbeats.write(heartbeat);
   const now = (deps.now ?? (() => new Date()))().getTime();
   const watermarks = await deps.watermarks.list();

@@ -1,11 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { encodeHlc } from '../clock/hlc.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { fromRawEventItem } from '../store/marshal.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, entrySize, toBusEntry } from './entries.ts';
 import { EntryTooLargeError, InvalidStreamRecordError, PublishFailedError } from './errors.ts';
 import { isHeartbeat } from './heartbeat.ts';
 import type { BusEntry, ReplicationBus } from './ports.ts';
+import type { PublishHold, PublishHolds } from './publish-holds.ts';
 
 export interface PublisherOptions {
   /** The local region: only events that originated here are published (applied events never echo). */
@@ -19,12 +21,21 @@ export interface PublisherOptions {
   /** Delay before retry `attempt` (1-based); default exponential from 50 ms with jitter. */
   readonly backoffMs?: (attempt: number) => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The environment's internal key: every entry is signed with it (appliers refuse unsigned events). */
+  readonly signingKey?: Uint8Array;
+  /**
+   * Where the events it fails to publish are held until published (the origin's replication table); the
+   * heartbeat carries the oldest hold so that no peer's watermark moves past it (see PublishHolds).
+   */
+  readonly holds?: PublishHolds;
 }
 
 /** A stream record that could not be published, and why. */
 export interface PublishFailure {
   readonly sequenceNumber: string;
   readonly error: Error;
+  /** The event it held back (none for a heartbeat: it carries no data). */
+  readonly hold?: PublishHold;
 }
 
 export interface PublishReport {
@@ -40,6 +51,7 @@ interface Pending {
   readonly sequenceNumber: string;
   readonly eventId: string;
   readonly entry: BusEntry;
+  readonly hold?: PublishHold;
 }
 
 const RETRYABLE = /throttl|internal|unavailable|timeout|limitexceeded/i;
@@ -75,7 +87,9 @@ function repairEmptyMaps(image: Record<string, AttributeValue>): Record<string, 
  * Publishes a DynamoDB Streams batch of the events table to the replication bus: local-origin INSERTs
  * (and heartbeat overwrites) become PutEvents entries, sent 10 at a time; throttled entries are retried
  * with backoff a bounded number of times; an entry that is too large or keeps failing is reported as a
- * batch item failure (never dropped, never blocking the other records).
+ * batch item failure (never dropped, never blocking the other records) and held in `holds` until it is
+ * published, so the heartbeats keep every peer's watermark below it even once the stream's on-failure
+ * destination has it.
  * @example const { batchItemFailures } = await publishStreamRecords(event.Records, { region, bus });
  */
 export async function publishStreamRecords(
@@ -95,6 +109,7 @@ export async function publishStreamRecords(
       failures.push({
         sequenceNumber,
         error: new InvalidStreamRecordError(sequenceNumber, 'unreadable NewImage', { cause: error }),
+        hold: unreadableHold(record, sequenceNumber, options.region),
       });
       continue;
     }
@@ -102,27 +117,43 @@ export async function publishStreamRecords(
       skipped++;
       continue;
     }
-    const entry = toBusEntry(envelope, options.eventBusName);
+    const entry = toBusEntry(envelope, options.eventBusName, options.signingKey);
+    const hold = isHeartbeat(envelope) ? undefined : { id: envelope.eventId, hlc: envelope.hlc };
     const size = entrySize(entry);
     if (size > maxBytes) {
-      failures.push({ sequenceNumber, error: new EntryTooLargeError(envelope.eventId, size, maxBytes) });
+      const error = new EntryTooLargeError(envelope.eventId, size, maxBytes);
+      failures.push({ sequenceNumber, error, ...(hold ? { hold } : {}) });
       continue;
     }
-    pending.push({ sequenceNumber, eventId: envelope.eventId, entry });
+    pending.push({ sequenceNumber, eventId: envelope.eventId, entry, ...(hold ? { hold } : {}) });
   }
-  let published = 0;
+  const published: string[] = [];
+  // Only events can be held (heartbeats carry no data): a batch of heartbeats costs no read of the holds.
+  const holdable = new Set(pending.flatMap((p) => (p.hold ? [p.eventId] : [])));
   for (const chunk of chunkEntries(pending, { maxBytes })) {
     const result = await putWithRetries(chunk, options);
-    published += result.published;
+    published.push(...result.published);
     failures.push(...result.failures);
   }
+  // Held before the batch is reported failed: a retry, or the DLQ, comes only after the hold exists.
+  await options.holds?.hold(failures.flatMap((f) => (f.hold ? [f.hold] : [])));
+  await options.holds?.release(published.filter((id) => holdable.has(id)));
   const failed = [...new Set(failures.map((f) => f.sequenceNumber))];
   return {
     batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })),
-    published,
+    published: published.length,
     skipped,
     failures,
   };
+}
+
+/**
+ * The hold of a record whose image cannot be read: its id is the stream sequence number and its HLC the
+ * record's creation second (DynamoDB Streams rounds it down), so the hold sits at or before the event.
+ */
+function unreadableHold(record: DynamoDBRecord, sequenceNumber: string, region: string): PublishHold {
+  const seconds = record.dynamodb?.ApproximateCreationDateTime ?? 0;
+  return { id: `record:${sequenceNumber}`, hlc: encodeHlc({ wall: seconds * 1000, logical: 0, region }) };
 }
 
 function defaultBackoff(attempt: number): number {
@@ -135,11 +166,11 @@ type ResultEntry = { EventId?: string; ErrorCode?: string; ErrorMessage?: string
 function triage(remaining: readonly Pending[], results: readonly ResultEntry[], last: boolean) {
   const retry: Pending[] = [];
   const failures: PublishFailure[] = [];
-  let published = 0;
+  const published: string[] = [];
   for (const [i, item] of remaining.entries()) {
     const result = results[i];
     if (result?.EventId) {
-      published++;
+      published.push(item.eventId);
       continue;
     }
     const code = result?.ErrorCode ?? 'MissingResult';
@@ -151,6 +182,7 @@ function triage(remaining: readonly Pending[], results: readonly ResultEntry[], 
     failures.push({
       sequenceNumber: item.sequenceNumber,
       error: new PublishFailedError(item.eventId, code, message),
+      ...(item.hold ? { hold: item.hold } : {}),
     });
   }
   return { retry, failures, published };
@@ -160,12 +192,12 @@ function triage(remaining: readonly Pending[], results: readonly ResultEntry[], 
 async function putWithRetries(
   chunk: readonly Pending[],
   options: PublisherOptions,
-): Promise<{ published: number; failures: PublishFailure[] }> {
+): Promise<{ published: string[]; failures: PublishFailure[] }> {
   const maxAttempts = options.maxAttempts ?? 4;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const backoff = options.backoffMs ?? defaultBackoff;
   const failures: PublishFailure[] = [];
-  let published = 0;
+  const published: string[] = [];
   let remaining = [...chunk];
   for (let attempt = 1; remaining.length > 0; attempt++) {
     const last = attempt >= maxAttempts;
@@ -176,14 +208,20 @@ async function putWithRetries(
       // The whole call failed (network, throttled request): retry it, then fail its records.
       if (last) {
         const reason = error instanceof Error ? error : new Error(String(error));
-        failures.push(...remaining.map((p) => ({ sequenceNumber: p.sequenceNumber, error: reason })));
+        failures.push(
+          ...remaining.map((p) => ({
+            sequenceNumber: p.sequenceNumber,
+            error: reason,
+            ...(p.hold ? { hold: p.hold } : {}),
+          })),
+        );
         break;
       }
       await sleep(backoff(attempt));
       continue;
     }
     const outcome = triage(remaining, results, last);
-    published += outcome.published;
+    published.push(...outcome.published);
     failures.push(...outcome.failures);
     remaining = outcome.retry;
     if (remaining.length > 0) await sleep(backoff(attempt));

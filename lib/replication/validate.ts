@@ -9,6 +9,7 @@ import {
   UnknownEventTypeError,
   UnsupportedSchemaVersionError,
 } from '../model/errors.ts';
+import { inspectJson } from '../model/identifiers.ts';
 import { type AggregateRegistry, upcastEvent } from '../model/registry.ts';
 import { PoisonEventError, POISON_REASONS as R } from './errors.ts';
 import { isHeartbeat } from './heartbeat.ts';
@@ -26,6 +27,12 @@ export interface ValidationContext {
 }
 
 function parseEnvelope(raw: unknown): EventEnvelope {
+  // The Lambda runtime parses the event with JSON.parse, which keeps `__proto__` as an own key.
+  const shape = inspectJson(raw);
+  if (shape.tooDeep || shape.forbiddenKeys.length > 0) {
+    const why = shape.tooDeep ? 'nests too deeply' : `carries ${shape.forbiddenKeys.join(', ')}`;
+    throw new PoisonEventError(R.forbiddenKey, `event ${why}`, { paths: shape.forbiddenKeys });
+  }
   const parsed = eventEnvelopeSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);

@@ -1,19 +1,34 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { decodeHlc } from '../clock/hlc.ts';
+import { decodeHlc, encodeHlc, MAX_LOGICAL } from '../clock/hlc.ts';
 
 /** Partition of the watermark rows in the replication table (sort key = origin region). */
 export const WATERMARK_KEY = 'WATERMARK';
+/** Sort-key prefix of the row keeping what an origin's newest heartbeat said it has not published. */
+const HOLD_PREFIX = 'HOLD#';
 
 /** The newest HLC applied here from one origin (events or heartbeats). */
 export interface Watermark {
   readonly origin: string;
-  /** Encoded HLC; only ever moves forward. */
+  /**
+   * Encoded HLC: the newest applied, but never at or past an event the origin announced it has not
+   * published (`heldFrom`): lag and the RPO window never look better than they are.
+   */
   readonly hlc: string;
   /** Physical part of `hlc` in epoch ms. */
   readonly wall: number;
   /** When it was applied (ISO). */
   readonly appliedAt: string;
+  /** The oldest event the origin's newest heartbeat said it has not published (a stream DLQ), if any. */
+  readonly heldFrom?: string;
+}
+
+/** The encoded HLC just before `hlc` (same region): the highest a watermark held below it may show. */
+function justBefore(hlc: string): string {
+  const { wall, logical, region } = decodeHlc(hlc);
+  return logical > 0
+    ? encodeHlc({ wall, logical: logical - 1, region })
+    : encodeHlc({ wall: wall - 1, logical: MAX_LOGICAL, region });
 }
 
 /** Replication lag from an origin: now minus the wall time of the newest HLC applied from it. */
@@ -129,7 +144,27 @@ export class WatermarkStore {
     }
   }
 
-  /** Every origin's watermark. */
+  /**
+   * Records what an origin's heartbeat `by` said about events it has not published: the oldest one's HLC,
+   * or null when it published everything. A heartbeat older than the one that last wrote it changes nothing.
+   */
+  async hold(origin: string, from: string | null, by: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table(),
+          Key: { pk: WATERMARK_KEY, sk: `${HOLD_PREFIX}${origin}` },
+          UpdateExpression: from ? 'SET heldFrom = :from, heldBy = :by' : 'SET heldBy = :by REMOVE heldFrom',
+          ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy < :by',
+          ExpressionAttributeValues: { ':by': by, ...(from ? { ':from': from } : {}) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Every origin's watermark, held below any event its origin announced unpublished. */
   async list(): Promise<Watermark[]> {
     const result = await this.client.send(
       new QueryCommand({
@@ -139,12 +174,26 @@ export class WatermarkStore {
         ConsistentRead: true,
       }),
     );
-    return (result.Items ?? []).map((item) => ({
-      origin: String(item.origin),
-      hlc: String(item.hlc),
-      wall: Number(item.wall),
-      appliedAt: String(item.appliedAt),
-    }));
+    const items = result.Items ?? [];
+    const held = new Map<string, string>();
+    for (const item of items)
+      if (String(item.sk).startsWith(HOLD_PREFIX) && typeof item.heldFrom === 'string')
+        held.set(String(item.sk).slice(HOLD_PREFIX.length), item.heldFrom);
+    return items
+      .filter((item) => !String(item.sk).startsWith(HOLD_PREFIX) && typeof item.hlc === 'string')
+      .map((item) => {
+        const origin = String(item.origin);
+        const from = held.get(origin);
+        const applied = String(item.hlc);
+        const hlc = from && applied >= from ? justBefore(from) : applied;
+        return {
+          origin,
+          hlc,
+          wall: decodeHlc(hlc).wall,
+          appliedAt: String(item.appliedAt),
+          ...(from ? { heldFrom: from } : {}),
+        };
+      });
   }
 
   /** One origin's watermark, if any event from it was applied. */

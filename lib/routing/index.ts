@@ -1,4 +1,9 @@
 export {
+  AuthenticatedPeerTransport,
+  type AuthenticatedPeerTransportOptions,
+  INTERNAL_PATH_PREFIX,
+} from './authenticated-transport.ts';
+export {
   ConsistencyUnavailableError,
   InvalidConsistencyTokenError,
   type PeerFailure,
@@ -25,7 +30,14 @@ export {
   type RoutedWrite,
   type RouteTarget,
 } from './router.ts';
-export { type ConsistencyToken, parseConsistencyToken, reaches } from './token.ts';
+export {
+  type ConsistencyToken,
+  type CoreWriteRef,
+  formatConsistencyToken,
+  parseConsistencyToken,
+  reaches,
+  tokenForTier,
+} from './token.ts';
 export {
   endpointUrl,
   FetchPeerTransport,

@@ -1,14 +1,20 @@
 import type { Tier } from '../config/schema.ts';
-import { type ConsistencyToken, reaches } from './token.ts';
+import { type ConsistencyToken, type CoreWriteRef, reaches } from './token.ts';
 
-/** The projection's head (port; `StateStore` implements it). */
+/** The projection's head and (core) seq (port; `StateStore` implements it). */
 export interface StateHeadReader {
-  getState(aggregateType: string, aggregateId: string): Promise<{ readonly head: string | null } | undefined>;
+  getState(
+    aggregateType: string,
+    aggregateId: string,
+  ): Promise<{ readonly head: string | null; readonly seq?: number } | undefined>;
 }
 
 /** Whether the local event log holds one event (port; `DynamoLocalLog` implements it). */
 export interface LocalLog {
+  /** Important/ordinary: the event keyed by this HLC. */
   containsEvent(target: ReadTarget, hlc: string): Promise<boolean>;
+  /** Core: the event at `seq` is `eventId` (not another branch's event at that seq). */
+  holdsCoreEvent(target: ReadTarget, write: CoreWriteRef): Promise<boolean>;
 }
 
 /** Newest HLC applied from an origin (port; the replication module's adapter implements it). */
@@ -41,14 +47,15 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  *
  * A watermark ("newest HLC applied from the origin") does not prove every earlier event of the origin
  * arrived (events travel out of order), so it is only used as a sound NEGATIVE: watermark < token means
- * the write surely has not arrived. The positive check is per aggregate:
- * - core: state.head >= token. Core events of an aggregate are folded contiguously in seq order and
- *   their HLCs grow with seq (a writer's clock receives the head it decides on, see executeCommand), so a
- *   head at or past the token means the write and everything before it are in the state;
+ * the write surely has not arrived. The positive check is exact, per aggregate:
+ * - core: the token names the write (seq, epoch, event id); the local log holds THAT event at that seq
+ *   and the row has folded up to it. "head >= token" would not do: after a failover the new home's head
+ *   passes the token's HLC on its own branch, without the write the old home acknowledged;
  * - important/ordinary: the local log contains the event whose sort key is the token itself (an exact
  *   point read). "Some event with hlc >= token" would not do: a concurrent write from another region can
  *   carry a higher HLC while the client's write is still in flight.
- * The origin region always covers its own writes.
+ * The origin region covers its own important/ordinary writes (they are never taken back); a core write
+ * is checked even there, since a returning region's orphan is replaced by the home's branch.
  * @example if (!(await ryw.waitUntilCovered(target, token))) return router.readFromOrigin(token, request);
  */
 export class ReadYourWrites {
@@ -56,12 +63,16 @@ export class ReadYourWrites {
 
   /** True when the local state already includes the token's write. */
   async covers(target: ReadTarget, token: ConsistencyToken): Promise<boolean> {
-    if (token.origin === this.options.region) return true;
-    const watermark = await this.options.watermarks?.watermarkFor(token.origin);
+    const own = token.origin === this.options.region;
+    if (own && target.tier !== 'core') return true;
+    const watermark = own ? null : await this.options.watermarks?.watermarkFor(token.origin);
     if (watermark && !reaches(watermark, token)) return false;
     if (target.tier === 'core') {
+      const { write } = token;
+      if (!write) return false;
       const record = await this.options.states.getState(target.aggregateType, target.aggregateId);
-      return reaches(record?.head, token);
+      if ((record?.seq ?? 0) < write.seq) return false;
+      return this.options.log.holdsCoreEvent(target, write);
     }
     return this.options.log.containsEvent(target, token.raw);
   }

@@ -166,7 +166,7 @@ export class CommandRouter {
       return { ...response, headers: { ...response.headers, [ROUTING_HEADERS.readSource]: token.origin } };
     } catch (error) {
       if (!(error instanceof PeerUnavailableError)) throw error;
-      throw new ConsistencyUnavailableError(token.origin, token.raw, error.retryAfterMs, { cause: error });
+      throw new ConsistencyUnavailableError(token.origin, token.issued, error.retryAfterMs, { cause: error });
     }
   }
 

@@ -1,12 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { InternalKey } from '../auth/internal-key.ts';
 import type { Topology } from '../config/schema.ts';
 import { regionNames } from '../config/topology.ts';
 import { ConflictRecordStore } from '../conflict/record-store.ts';
+import { probeHealth } from '../detection/health-probe.ts';
+import { staleHeartbeatMs } from '../detection/settings.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { OWNERSHIP_DEFAULTS, PartitionMap } from '../ownership/partition-map.ts';
+import { PartitionMap } from '../ownership/partition-map.ts';
 import { QuorumRegister } from '../ownership/quorum-register.ts';
 import { DynamoPartitionSource } from '../repair/partition-source.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, toBusEntry } from '../replication/entries.ts';
@@ -26,6 +29,8 @@ export interface AwsRunbookDepsOptions {
   readonly busName: string;
   /** REGION_ENDPOINTS: each region's API base URL, for health probes. */
   readonly endpoints: Readonly<Record<string, string>>;
+  /** The environment's internal key: replayed events are signed with it, as the publisher signs. */
+  readonly eventKey?: InternalKey;
 }
 
 /** Runbook deps in Lambda: a DynamoDB and EventBridge client per region, tables named as in every region. */
@@ -50,21 +55,28 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     ),
     callTimeoutMs: options.topology.routing.forwardTimeoutMs,
   });
-  const map = new PartitionMap({ register, ...OWNERSHIP_DEFAULTS });
+  // The same lease and margin as the API's map: the hold an unfence sets must cover the homes' leases.
+  const { leaseMs, skewMarginMs } = options.topology.fencing;
+  const map = new PartitionMap({ register, leaseMs, skewMarginMs });
   const cell = (r: string): RegionCell => {
     const client = doc(r);
     const bus = eventBridgeBus({ client: new EventBridgeClient({ region: r }) });
     const watermarks = new WatermarkStore({ client, tableName: tables.replication });
     return {
       region: r,
-      source: new DynamoPartitionSource({ client, tableName: tables.events }),
+      source: new DynamoPartitionSource({ client, tableName: tables.events, stateTableName: tables.state }),
       async replay(events) {
-        const items = events.map((e) => ({ entry: toBusEntry(e, options.busName) }));
+        const key = options.eventKey ? await options.eventKey() : undefined;
+        const items = events.map((e) => ({ entry: toBusEntry(e, options.busName, key) }));
         for (const chunk of chunkEntries(items, { maxBytes: DEFAULT_MAX_ENTRY_BYTES }))
           await bus.putEvents(chunk.map((c) => c.entry));
       },
       watermarks: () => watermarks.list(),
-      events: new EventStore({ client, tableName: tables.events }),
+      events: new EventStore({
+        client,
+        tableName: tables.events,
+        coreMarkerTableName: tables.replication,
+      }),
       states: new StateStore({ client, tableName: tables.state }),
       conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
       tables: {
@@ -85,11 +97,9 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     cell,
     async observe(observer, target) {
       const url = options.endpoints[target];
+      // A region that answers but cannot write (a gray failure) is as lost as one that does not answer.
       const reachable = url
-        ? await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
-            () => true,
-            () => false,
-          )
+        ? (await probeHealth(`${url}/health`, { timeoutMs: 2_000 })).verdict !== 'down'
         : false;
       const mark = (await cell(observer).watermarks()).find((w) => w.origin === target);
       return { reachable, heartbeatAgeMs: lagMs(Date.now(), mark) };
@@ -97,5 +107,7 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     async setTraffic(region, state, reason) {
       await setRegionTraffic(register, region, state, reason);
     },
+    // The watchdogs suspect a region on the same evidence, so a loss they agree on is confirmed here.
+    staleHeartbeatMs: staleHeartbeatMs(options.topology.thresholds.heartbeatIntervalMs),
   };
 }

@@ -1,3 +1,4 @@
+import { ownEntry } from '../model/own-property.ts';
 import { RunbookTaskNotImplementedError, UnknownRunbookTaskError } from './errors.ts';
 import { failbackTasks } from './failback-tasks.ts';
 import { failoverTasks } from './failover-tasks.ts';
@@ -16,7 +17,15 @@ export interface RunbookRequest {
 /** Task names of each runbook as the state machines call them (see cdk/constructs/runbooks/). */
 export const RUNBOOK_TASKS = {
   switchover: ['Fence', 'CheckWatermark', 'MoveHome', 'Unfence', 'VerifyProbe', 'Rollback'],
-  failover: ['ConfirmRegionLost', 'ChooseNewHomes', 'BumpEpochs', 'DrainRegion', 'RecordWatermarks'],
+  failover: [
+    'ConfirmRegionLost',
+    'ChooseNewHomes',
+    'FencePartitions',
+    'CollectCopies',
+    'BumpEpochs',
+    'DrainRegion',
+    'RecordWatermarks',
+  ],
   failback: [
     'CatchUp',
     'FindOrphans',
@@ -47,9 +56,10 @@ export function createRunbookDispatcher(deps: RunbookDeps) {
     'resolve-conflict': resolveConflictTasks(deps),
   };
   return async function runTask(request: RunbookRequest): Promise<Record<string, unknown>> {
-    const known = (RUNBOOK_TASKS as Record<string, readonly string[]>)[request.runbook];
+    const known = ownEntry<readonly string[]>(RUNBOOK_TASKS, request.runbook);
     if (!known?.includes(request.task)) throw new UnknownRunbookTaskError(request.runbook, request.task);
-    const task = tasks[request.runbook]?.[request.task];
+    const byTask = ownEntry(tasks, request.runbook);
+    const task = byTask ? ownEntry(byTask, request.task) : undefined;
     if (!task) throw new RunbookTaskNotImplementedError(request.runbook, request.task);
     const input = typeof request.input === 'object' && request.input !== null ? request.input : {};
     return task(input as Record<string, unknown>);

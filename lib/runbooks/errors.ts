@@ -100,3 +100,25 @@ export class ConflictNotFoundError extends RunbookError {
     this.aggregateId = aggregateId;
   }
 }
+
+/**
+ * Rollback would have handed partitions back to an old home that is unreachable or lacks core writes the
+ * current home acknowledged: it moved none of them, and each stays with its current home, active.
+ */
+export class RollbackRefusedError extends RunbookError {
+  readonly partitions: readonly number[];
+  readonly reasons: Readonly<Record<number, string>>;
+
+  constructor(runbook: string, task: string, refused: ReadonlyArray<{ partition: number; why: string }>) {
+    super(
+      runbook,
+      task,
+      `rollback refused for ${refused.length} partition(s), left with their current homes: ${refused
+        .map((r) => `${r.partition} (${r.why})`)
+        .join('; ')}`,
+    );
+    this.name = 'RollbackRefused';
+    this.partitions = refused.map((r) => r.partition);
+    this.reasons = Object.fromEntries(refused.map((r) => [r.partition, r.why]));
+  }
+}

@@ -1,8 +1,10 @@
 import { regionNames } from '../config/topology.ts';
 import { replayOrder } from '../repair/repair.ts';
+import { settleCoreAggregate } from './core-branches.ts';
 import { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
 import { closeFailoverRecord, readFailoverRecord } from './failover-record.ts';
-import { healPartition } from './heal.ts';
+import { findForkedAggregates, healPartition } from './heal.ts';
+import { branchRules, splitKey } from './heal-branches.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import { findOrphans, type Orphan } from './orphans.ts';
 import { partitionsToCheck } from './partitions.ts';
@@ -11,7 +13,8 @@ import { quorumOrphanRule } from './quorum-orphans.ts';
 import { switchoverTasks } from './switchover-tasks.ts';
 
 /**
- * The Failback runbook's tasks: CatchUp -> FindOrphans -> ReconcileImportant -> QueueCoreOrphans ->
+ * The Failback runbook's tasks: CatchUp (forked core aggregates left for QueueCoreOrphans) -> FindOrphans
+ * -> ReconcileImportant -> QueueCoreOrphans (every region onto the home's branch) ->
  * [SwitchBackFence -> SwitchBackCheckWatermark (polled) -> SwitchBackMoveHome -> SwitchBackUnfence, or
  * SwitchBackRollback] -> Undrain. The returning region stays drained (no users) until Undrain.
  */
@@ -45,13 +48,22 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const started = now();
       const record = await readFailoverRecord(deps.register, region);
       const reports = await mapBounded(await partitions(), concurrency, (partition) =>
-        healPartition({ partition, cells: [returning, ...peers], into: [region], ...quorumOrphanRule(deps) }),
+        healPartition({
+          partition,
+          cells: [returning, ...peers],
+          into: [region],
+          ...quorumOrphanRule(deps),
+          branches: branchRules(deps),
+          forks: 'defer',
+        }),
       );
       const eventsReplayed = reports.reduce((n, r) => n + (r.replayed[region] ?? 0), 0);
       return {
         partitionsChecked: reports.length,
         partitionsBehind: reports.filter((r) => r.bucketsDiffering > 0).length,
         eventsReplayed,
+        forksDeferred: reports.reduce((n, r) => n + r.forksDeferred, 0),
+        rowsRebuilt: reports.reduce((n, r) => n + r.rowsRebuilt, 0),
         failedOverAt: record?.failedOverAt ?? null,
         durationMs: now() - started,
       };
@@ -80,29 +92,51 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       return { merged };
     },
     async QueueCoreOrphans(raw) {
-      const { region, returning, peers } = setup('QueueCoreOrphans', raw);
+      const { returning, peers, partitions } = setup('QueueCoreOrphans', raw);
+      const cells = [returning, ...peers];
       const orphans = (await orphansOf('QueueCoreOrphans', raw)).filter((o) => tierOf(o) === 'core');
       const byAggregate = new Map<string, Orphan[]>();
       for (const o of orphans) {
         const key = `${o.event.aggregateType}#${o.event.aggregateId}`;
         byAggregate.set(key, [...(byAggregate.get(key) ?? []), o]);
       }
+      const homeOf = async (partition: number) => (await deps.map.read(partition))?.home;
       const outcomes: CoreOrphanOutcome[] = [];
       for (const group of byAggregate.values()) {
-        const entry = await deps.map.read(group[0]!.event.partition);
-        const homeName = entry && entry.home !== region ? entry.home : peers[0]!.region;
+        const { event } = group[0]!;
         outcomes.push(
           ...(await settleCoreOrphans({
             orphans: group,
-            returning,
-            home: deps.cell(homeName),
-            peers,
+            aggregate: deps.registry.get(event.aggregateType),
+            cells,
+            home: await homeOf(event.partition),
           })),
         );
+      }
+      // Forks CatchUp left alone that hold no orphan of this region (two peers on two branches).
+      let branchesSettled = 0;
+      let retired = 0;
+      const forks = await mapBounded(await partitions(), concurrency, async (partition) =>
+        (await findForkedAggregates(cells, partition)).map((key) => ({ key, partition })),
+      );
+      for (const { key, partition } of forks.flat()) {
+        if (byAggregate.has(key)) continue;
+        const { type, id } = splitKey(key);
+        const aggregate = deps.registry.get(type);
+        const settled = await settleCoreAggregate({
+          aggregate,
+          aggregateId: id,
+          cells,
+          home: await homeOf(partition),
+        });
+        branchesSettled++;
+        retired += settled.queued.length;
       }
       return {
         adopted: outcomes.filter((o) => o.outcome === 'adopted').length,
         queued: outcomes.filter((o) => o.outcome === 'queued'),
+        branchesSettled,
+        retired,
       };
     },
     ...switchBackTasks(deps),
@@ -135,16 +169,18 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       .sort((a, b) => a - b);
     return { to: region, partitions };
   };
+  // The switch-back's own keys stand in for the Switchover's: its fence and its run id.
   const withFence = (raw: Record<string, unknown>) => ({
     ...raw,
     to: raw.region,
     fence: raw.switchBackFence,
+    run: raw.switchBackRun,
   });
   return {
     async SwitchBackFence(raw) {
       const request = await recorded('SwitchBackFence', raw);
       if (request.partitions.length === 0) return { moves: [], skipped: [], fencedAt: now() };
-      return switchover.Fence!(request);
+      return switchover.Fence!({ ...request, run: raw.switchBackRun });
     },
     SwitchBackCheckWatermark: (raw) => switchover.CheckWatermark!(withFence(raw)),
     SwitchBackMoveHome: (raw) => switchover.MoveHome!(withFence(raw)),
@@ -152,7 +188,10 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     async SwitchBackRollback(raw) {
       if (raw.switchBackFence === undefined) {
         // The fence failed part-way: Rollback unfences whatever of the recorded partitions it fenced.
-        return switchover.Rollback!({ ...raw, ...(await recorded('SwitchBackRollback', raw)) });
+        return switchover.Rollback!({
+          ...withFence(raw),
+          ...(await recorded('SwitchBackRollback', raw)),
+        });
       }
       const moves = (raw.switchBackFence as { moves?: Array<{ partition: number }> }).moves ?? [];
       return switchover.Rollback!({ ...withFence(raw), partitions: moves.map((m) => m.partition) });

@@ -1,6 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { regionNames } from '../config/topology.ts';
 import type { PartitionEntry } from '../ownership/partition-map.ts';
+import { collectCopies } from './collect-copies.ts';
 import {
   chooseNewHomes,
   confirmLoss,
@@ -11,7 +12,12 @@ import {
 } from './decisions.ts';
 import { openFailoverRecord } from './failover-record.ts';
 import { TaskInput } from './input.ts';
-import { movePartitions } from './partition-moves.ts';
+import {
+  activatePartitions,
+  type BeforeRehome,
+  type FencedMove,
+  fencePartitions,
+} from './partition-moves.ts';
 import type { RegionCell, RunbookDeps, RunbookTask } from './ports.ts';
 
 export { movePartition, movePartitions } from './partition-moves.ts';
@@ -57,8 +63,9 @@ export async function readAllEntries(
 }
 
 /**
- * The Failover runbook's tasks: ConfirmRegionLost -> ChooseNewHomes -> BumpEpochs -> DrainRegion ->
- * RecordWatermarks. Each is idempotent: a second run confirms again and then changes nothing.
+ * The Failover runbook's tasks: ConfirmRegionLost -> ChooseNewHomes -> FencePartitions -> CollectCopies ->
+ * BumpEpochs -> DrainRegion -> RecordWatermarks. Each is idempotent: a second run confirms again, finishes
+ * what a crashed run left fenced, and otherwise changes nothing.
  */
 export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
   const now = deps.now ?? Date.now;
@@ -102,12 +109,39 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       // The entries as read here: BumpEpochs proposes its changes over them (compare-and-set).
       return { moves, partitionsScanned: entries.length, observed };
     },
-    async BumpEpochs(raw) {
-      const input = new TaskInput('failover', 'BumpEpochs', raw);
+    async FencePartitions(raw) {
+      const input = new TaskInput('failover', 'FencePartitions', raw);
       const { moves, observed } = input.result<{ moves: PlannedMove[]; observed?: unknown[] }>(
         'chooseNewHomes',
       );
-      const done = await movePartitions(deps, moves, observed ?? []);
+      // The fence alone (epoch + 1): the lost home can no longer append, nor get a quorum copy from a
+      // survivor CollectCopies seals; the partitions are activated only once their copies are collected.
+      const { fenced, skipped } = await fencePartitions(deps, moves, observed ?? []);
+      return { fenced, skipped };
+    },
+    async CollectCopies(raw) {
+      const input = new TaskInput('failover', 'CollectCopies', raw);
+      const lost = input.string('region');
+      const { fenced } = input.result<{ fenced: FencedMove[] }>('fencePartitions');
+      return { ...(await collectCopies(deps, { lost, fenced })) };
+    },
+    async BumpEpochs(raw) {
+      const input = new TaskInput('failover', 'BumpEpochs', raw);
+      const lost = input.string('region');
+      const { moves } = input.result<{ moves: PlannedMove[] }>('chooseNewHomes');
+      const { fenced } = input.result<{ fenced: FencedMove[] }>('fencePartitions');
+      const { blocked } = input.result<{ blocked: Array<{ partition: number }> }>('collectCopies');
+      // A partition whose entry changed since the fence is fenced, collected and moved on its own.
+      const beforeRehome: BeforeRehome = async (again) => {
+        const report = await collectCopies(deps, { lost, fenced: again });
+        return new Set(report.blocked.map((b) => b.partition));
+      };
+      const done = await activatePartitions(deps, {
+        moves,
+        fenced,
+        blocked: new Set(blocked.map((b) => b.partition)),
+        beforeRehome,
+      });
       const moved = done.flatMap((entry) =>
         entry
           ? [
@@ -121,7 +155,12 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
           : [],
       );
       const activeFrom = Math.max(0, ...moved.map((m) => m.activeFrom));
-      return { moved, skipped: moves.length - moved.length, writableFrom: activeFrom };
+      return {
+        moved,
+        skipped: moves.length - moved.length,
+        fenced: blocked.map((b) => b.partition),
+        writableFrom: activeFrom,
+      };
     },
     async DrainRegion(raw) {
       const lost = new TaskInput('failover', 'DrainRegion', raw).string('region');

@@ -4,13 +4,15 @@ import {
   buildMerkleTree,
   diffBuckets,
   type EventLeaf,
+  type RowLeaf,
   rootOf,
   treeOfBucketHashes,
 } from '../repair/merkle.ts';
 import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
+import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
-import { adoptIntoOrigin, discardQuorumOrphans, type QuorumOrphanRule } from './quorum-orphans.ts';
+import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
 export const REPAIR_BUCKETS = 64;
@@ -31,10 +33,22 @@ export interface PartitionTrees {
   readonly events: Readonly<Record<string, number>>;
 }
 
-/** Builds every region's tree of one partition. */
+/** Each region's events of a partition and the digests of their aggregates' rows. */
+async function leavesAndRows(cells: readonly RegionCell[], partition: number) {
+  return Promise.all(
+    cells.map(async (c) => {
+      const leaves = await c.source.listLeaves(partition);
+      const rows: RowLeaf[] = (await c.source.listRows?.(leaves.map((l) => l.aggregateKey))) ?? [];
+      return { leaves, rows };
+    }),
+  );
+}
+
+/** Builds every region's tree of one partition (events and projection rows). */
 export async function buildTrees(cells: readonly RegionCell[], partition: number): Promise<PartitionTrees> {
-  const leaves = await Promise.all(cells.map((c) => c.source.listLeaves(partition)));
-  const trees = leaves.map((l) => buildMerkleTree(l, REPAIR_BUCKETS));
+  const read = await leavesAndRows(cells, partition);
+  const leaves = read.map((r) => r.leaves);
+  const trees = read.map((r) => buildMerkleTree(r.leaves, REPAIR_BUCKETS, r.rows));
   const roots = Object.fromEntries(cells.map((c, i) => [c.region, rootOf(trees[i]!)]));
   const events = Object.fromEntries(
     cells.map((c, i) => [c.region, new Set(leaves[i]!.map((x) => x.eventId)).size]),
@@ -55,27 +69,49 @@ export function differingBuckets(trees: PartitionTrees): number[] {
   return diffBuckets(trees.regions.map((r) => treeOfBucketHashes(trees.buckets![r] ?? [])));
 }
 
+/** What one partition's replay did. */
+export interface ReplayReport {
+  /** Events put into each region (replayed through its applier, or delivered by a fork's settlement). */
+  readonly replayed: Record<string, number>;
+  /** Forked core aggregates brought onto the home's branch (or left for Failback's QueueCoreOrphans). */
+  readonly forksSettled: number;
+  readonly forksDeferred: number;
+  /** Events of losing branches moved into the manual conflict queue. */
+  readonly queued: number;
+  /** Projection rows rebuilt from their region's log (they differed from it). */
+  readonly rowsRebuilt: number;
+}
+
 /**
  * Replays, for the given buckets of a partition, every event a region lacks from a region that has it,
  * through the lacking region's applier (idempotent). `into` limits which regions receive (failback's
- * catch-up only fills the returning region). Returns events replayed per region.
+ * catch-up only fills the returning region). With `branches`: a forked core aggregate is not replayed as
+ * a union; every region is brought onto the home's branch (`forks: 'settle'`, the default) or it is left
+ * alone (`'defer'`: Failback settles it in QueueCoreOrphans); and after the replay, a projection row that
+ * still differs between regions is rebuilt from its own region's log where the two disagree.
  */
 export async function replayBuckets(input: {
   readonly partition: number;
   readonly cells: readonly RegionCell[];
   readonly differing: readonly number[];
   readonly into?: readonly string[];
-  /** `core.ack: 'quorum'`: leave out (and delete) unacknowledged core copies, see discardQuorumOrphans. */
+  /** `core.ack: 'quorum'`: settle core events their home lacks before replaying, see settleQuorumOrphans. */
   readonly quorumOrphans?: QuorumOrphanRule;
-}): Promise<Record<string, number>> {
-  const replayed: Record<string, number> = {};
-  if (input.differing.length === 0) return replayed;
+  readonly branches?: BranchRules;
+  readonly forks?: 'settle' | 'defer';
+}): Promise<ReplayReport> {
+  const report = { replayed: {} as Record<string, number>, forksSettled: 0, forksDeferred: 0, queued: 0 };
+  if (input.differing.length === 0) return { ...report, rowsRebuilt: 0 };
   const wanted = new Set(input.differing);
   const byRegion = new Map(input.cells.map((c) => [c.region, c]));
   const leaves = await Promise.all(input.cells.map((c) => c.source.listLeaves(input.partition)));
   const inBuckets = (list: EventLeaf[]) =>
     list.filter((l) => wanted.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS)));
-  const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, inBuckets(leaves[i]!)])));
+  const forked = input.branches ? forkedAggregates(leaves.map(inBuckets)) : new Set<string>();
+  if (forked.size > 0) await settleForks(input, forked, report);
+  const unforked = (list: EventLeaf[]) => inBuckets(list).filter((l) => !forked.has(l.aggregateKey));
+  const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, unforked(leaves[i]!)])));
+  const { replayed } = report;
   const lackingByRegion = new Map<string, EventEnvelope[]>();
   for (const [region, lacking] of plan.missing) {
     if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
@@ -83,16 +119,18 @@ export async function replayBuckets(input: {
   }
   const rule = input.quorumOrphans;
   const skip = rule
-    ? await discardQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
+    ? await settleQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
     : new Set<string>();
   for (const [region, lacking] of lackingByRegion) {
     if (input.into && !input.into.includes(region)) continue;
     const events = lacking.filter((e) => !skip.has(e.eventId));
     if (events.length === 0) continue;
     await deliver(byRegion.get(region)!, events, rule);
-    replayed[region] = events.length;
+    replayed[region] = (replayed[region] ?? 0) + events.length;
   }
-  return replayed;
+  const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
+  const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys) : 0;
+  return { ...report, rowsRebuilt };
 }
 
 /** Full events a region lacks, fetched from the regions that have them. */
@@ -122,15 +160,26 @@ async function deliver(cell: RegionCell, events: EventEnvelope[], rule: QuorumOr
   await Promise.all(replayLanes(replayable, REPLAY_LANES).map((lane) => cell.replay(lane)));
 }
 
+/** The forked core aggregates (`type#id`) of one partition: a Merkle pass, then the differing buckets' leaves. */
+export async function findForkedAggregates(
+  cells: readonly RegionCell[],
+  partition: number,
+): Promise<string[]> {
+  const differing = new Set(differingBuckets(await buildTrees(cells, partition)));
+  if (differing.size === 0) return [];
+  const leaves = await Promise.all(cells.map((c) => c.source.listLeaves(partition)));
+  const inBuckets = leaves.map((list) =>
+    list.filter((l) => differing.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS))),
+  );
+  return [...forkedAggregates(inBuckets)].sort();
+}
+
 /** One partition's repair in a single call (trees, diff, replay): what the Map iteration does in three steps. */
-export async function healPartition(input: {
-  readonly partition: number;
-  readonly cells: readonly RegionCell[];
-  readonly into?: readonly string[];
-  readonly quorumOrphans?: QuorumOrphanRule;
-}): Promise<{ partition: number; bucketsDiffering: number; replayed: Record<string, number> }> {
+export async function healPartition(
+  input: Omit<Parameters<typeof replayBuckets>[0], 'differing'>,
+): Promise<ReplayReport & { partition: number; bucketsDiffering: number }> {
   const trees = await buildTrees(input.cells, input.partition);
   const differing = differingBuckets(trees);
-  const replayed = await replayBuckets({ ...input, differing });
-  return { partition: input.partition, bucketsDiffering: differing.length, replayed };
+  const report = await replayBuckets({ ...input, differing });
+  return { partition: input.partition, bucketsDiffering: differing.length, ...report };
 }

@@ -1,4 +1,6 @@
 export { type AwsRunbookDepsOptions, awsRunbookDeps } from './aws-deps.ts';
+export { type SettledAggregate, settleCoreAggregate, winningBranch } from './core-branches.ts';
+export { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
 export {
   chooseNewHomes,
   confirmLoss,
@@ -14,6 +16,7 @@ export {
   NoEligibleHomeError,
   NoFailoverRecordError,
   ProbeFailedError,
+  RollbackRefusedError,
   RunbookError,
   RunbookTaskNotImplementedError,
   SwitchoverStateError,
@@ -30,12 +33,16 @@ export { movePartition, readAllEntries } from './failover-tasks.ts';
 export {
   buildTrees,
   differingBuckets,
+  findForkedAggregates,
   healPartition,
   type PartitionTrees,
   REPAIR_BUCKETS,
+  type ReplayReport,
   replayBuckets,
 } from './heal.ts';
+export { type BranchRules, branchRules, forkedAggregates } from './heal-branches.ts';
 export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
 export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';
+export { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';

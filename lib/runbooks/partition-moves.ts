@@ -14,20 +14,52 @@ function nextStep(entry: PartitionEntry | null, move: PlannedMove): 'skip' | 'fe
 const FENCE: PartitionChange = { state: 'fenced', reason: 'rehome' };
 const rehomeTo = (move: PlannedMove): PartitionChange => ({ home: move.to, state: 'active' });
 
+/** A fenced partition and the region it moves to. */
+export interface FencedMove {
+  readonly entry: PartitionEntry;
+  readonly to: string;
+}
+
+/**
+ * Runs between a partition's fence and its new home (the failover's collection of quorum copies);
+ * returns the partitions that must stay fenced.
+ */
+export type BeforeRehome = (fenced: readonly FencedMove[]) => Promise<ReadonlySet<number>>;
+
 /**
  * Moves a partition to `to` through the quorum map unless it is no longer homed in `from` (a re-run, or
- * an operator moved it): idempotent. Two compare-and-sets, each epoch + 1: fence, then new home + active.
- * The second is proposed after the fence committed, so its `activeFrom` (now + lease + skew margin) comes
- * after every lease the old home may still hold (see PartitionOwnership); no region writes in between.
+ * an operator moved it): idempotent. Two compare-and-sets, each epoch + 1: fence, then new home + active,
+ * with `beforeRehome` in between. The second is proposed after the fence committed, so its `activeFrom`
+ * (now + lease + skew margin) comes after every lease the old home may still hold (see
+ * PartitionOwnership); no region writes in between.
  */
-export async function movePartition(deps: RunbookDeps, move: PlannedMove): Promise<PartitionEntry | null> {
+export async function movePartition(
+  deps: RunbookDeps,
+  move: PlannedMove,
+  beforeRehome?: BeforeRehome,
+): Promise<PartitionEntry | null> {
   for (let attempt = 1; ; attempt++) {
     try {
       let entry = await deps.map.read(move.partition);
       const step = nextStep(entry, move);
       if (step === 'skip' || !entry) return null;
       if (step === 'fence') entry = await deps.map.change(move.partition, entry, FENCE);
+      if (beforeRehome && (await beforeRehome([{ entry, to: move.to }])).has(move.partition)) return null;
       return await deps.map.change(move.partition, entry, rehomeTo(move));
+    } catch (error) {
+      if (!(error instanceof EpochConflictError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Fences one partition (or finds it fenced already) unless it is no longer homed in `from`. */
+async function fenceOne(deps: RunbookDeps, move: PlannedMove): Promise<PartitionEntry | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const entry = await deps.map.read(move.partition);
+      const step = nextStep(entry, move);
+      if (step === 'skip' || !entry) return null;
+      return step === 'fence' ? await deps.map.change(move.partition, entry, FENCE) : entry;
     } catch (error) {
       if (!(error instanceof EpochConflictError) || attempt >= 3) throw error;
     }
@@ -61,42 +93,94 @@ async function entriesOf(
 }
 
 /**
+ * The fence half of `movePartitions`: one batch read (skipped for the entries `observed` by an earlier
+ * majority read, e.g. ChooseNewHomes') and one batch of fences (epoch + 1); a partition already fenced for
+ * this move is taken as it is, one whose CAS lost is fenced on its own (fresh read). `skipped`: partitions
+ * no longer homed in `from` (moved already, or by someone else).
+ */
+export async function fencePartitions(
+  deps: RunbookDeps,
+  moves: readonly PlannedMove[],
+  observed: readonly unknown[] = [],
+): Promise<{ fenced: FencedMove[]; skipped: number[] }> {
+  const planned = new Map(moves.map((m) => [m.partition, m]));
+  const fenced: FencedMove[] = [];
+  const skipped: number[] = [];
+  const toFence: PlannedChange[] = [];
+  const entries = await entriesOf(deps, [...planned.keys()], observed);
+  for (const move of planned.values()) {
+    const entry = entries.get(move.partition) ?? null;
+    const step = nextStep(entry, move);
+    if (step === 'skip' || !entry) skipped.push(move.partition);
+    else if (step === 'fence') toFence.push({ current: entry, change: FENCE });
+    else fenced.push({ entry, to: move.to });
+  }
+  const retry: PlannedMove[] = [];
+  for (const outcome of await deps.map.changeMany(toFence)) {
+    const move = planned.get(outcome.partition)!;
+    if (outcome.entry) fenced.push({ entry: outcome.entry, to: move.to });
+    else retry.push(move);
+  }
+  const retried = await mapBounded(retry, deps.concurrency ?? 16, (move) => fenceOne(deps, move));
+  retry.forEach((move, i) => {
+    const entry = retried[i];
+    if (entry) fenced.push({ entry, to: move.to });
+    else skipped.push(move.partition);
+  });
+  return { fenced, skipped };
+}
+
+/**
+ * The activation half of `movePartitions`: one batch of compare-and-sets over the fenced entries (new home
+ * + active, epoch + 1), leaving out `blocked`; a partition whose CAS lost goes through `movePartition` on
+ * its own, `beforeRehome` included. Results in the order of `moves` (null: not moved).
+ */
+export async function activatePartitions(
+  deps: RunbookDeps,
+  input: {
+    readonly moves: readonly PlannedMove[];
+    readonly fenced: readonly FencedMove[];
+    readonly blocked?: ReadonlySet<number>;
+    readonly beforeRehome?: BeforeRehome;
+  },
+): Promise<Array<PartitionEntry | null>> {
+  const planned = new Map(input.moves.map((m) => [m.partition, m]));
+  const done = new Map<number, PartitionEntry | null>();
+  const toRehome = input.fenced
+    .filter((f) => planned.has(f.entry.partition) && !input.blocked?.has(f.entry.partition))
+    .map((f) => ({ current: f.entry, change: rehomeTo(planned.get(f.entry.partition)!) }));
+  const retry: PlannedMove[] = [];
+  for (const outcome of await deps.map.changeMany(toRehome)) {
+    if (outcome.entry) done.set(outcome.partition, outcome.entry);
+    else retry.push(planned.get(outcome.partition)!);
+  }
+  const retried = await mapBounded(retry, deps.concurrency ?? 16, (move) =>
+    movePartition(deps, move, input.beforeRehome),
+  );
+  retry.forEach((move, i) => {
+    done.set(move.partition, retried[i] ?? null);
+  });
+  return input.moves.map((m) => done.get(m.partition) ?? null);
+}
+
+/**
  * `movePartition` for many partitions at once, in two or three quorum rounds whatever their number: a
- * batch read (skipped for the entries `observed` by an earlier majority read, e.g. ChooseNewHomes'), a
- * batch of fences, a batch of new homes. Every change is a compare-and-set on the entry it was decided
- * from, so a stale observation only loses its CAS: that partition, like any whose CAS lost or failed,
- * then goes through `movePartition` on its own (fresh read). Results in the order of `moves`.
+ * batch read, a batch of fences, `beforeRehome` over every fenced partition, a batch of new homes. Every
+ * change is a compare-and-set on the entry it was decided from, so a stale observation only loses its
+ * CAS: that partition then goes through `movePartition` on its own. Results in the order of `moves`.
  */
 export async function movePartitions(
   deps: RunbookDeps,
   moves: readonly PlannedMove[],
   observed: readonly unknown[] = [],
+  beforeRehome?: BeforeRehome,
 ): Promise<Array<PartitionEntry | null>> {
-  const planned = new Map(moves.map((m) => [m.partition, m]));
-  const done = new Map<number, PartitionEntry | null>();
-  const toFence: PlannedChange[] = [];
-  const toRehome: PlannedChange[] = [];
-  const entries = await entriesOf(deps, [...planned.keys()], observed);
-  for (const move of planned.values()) {
-    const entry = entries.get(move.partition) ?? null;
-    const step = nextStep(entry, move);
-    if (step === 'skip' || !entry) done.set(move.partition, null);
-    else if (step === 'fence') toFence.push({ current: entry, change: FENCE });
-    else toRehome.push({ current: entry, change: rehomeTo(move) });
-  }
-  const retry: PlannedMove[] = [];
-  for (const outcome of await deps.map.changeMany(toFence)) {
-    const move = planned.get(outcome.partition)!;
-    if (outcome.entry) toRehome.push({ current: outcome.entry, change: rehomeTo(move) });
-    else retry.push(move);
-  }
-  for (const outcome of await deps.map.changeMany(toRehome)) {
-    if (outcome.entry) done.set(outcome.partition, outcome.entry);
-    else retry.push(planned.get(outcome.partition)!);
-  }
-  const retried = await mapBounded(retry, deps.concurrency ?? 16, (move) => movePartition(deps, move));
-  retry.forEach((move, i) => {
-    done.set(move.partition, retried[i] ?? null);
+  const { fenced } = await fencePartitions(deps, moves, observed);
+  const blocked = beforeRehome ? await beforeRehome(fenced) : new Set<number>();
+  return activatePartitions(deps, {
+    moves,
+    fenced,
+    blocked,
+    ...(beforeRehome ? { beforeRehome } : {}),
   });
-  return moves.map((m) => done.get(m.partition) ?? null);
 }

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HybridLogicalClock } from '../clock/clock.ts';
+import type { BranchRetirer } from '../commands/quorum-peer.ts';
 import type { Topology } from '../config/schema.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -36,7 +37,10 @@ export interface RegionCell {
 
 /** What one region answers when asked whether it can still see another. */
 export interface RegionObservation {
-  /** The target answered its health endpoint at all (a drained region answers 503: reachable). */
+  /**
+   * The target serves, or is deliberately drained (503 `drained`: alive). A region that does not answer,
+   * or answers that it cannot write (503 `unwritable`, a gray failure), is not reachable.
+   */
   readonly reachable: boolean;
   /** Age of the newest heartbeat or event the observer applied from the target; null when none. */
   readonly heartbeatAgeMs: number | null;
@@ -64,6 +68,11 @@ export interface RunbookDeps {
   readonly now?: () => number;
   /** The region's clock for events a runbook appends (a conflict resolution); a fresh one when absent. */
   readonly clock?: HybridLogicalClock;
+  /**
+   * The chain module's branch retirer for a region (moves a losing branch of a core log into its manual
+   * conflict queue). Absent: a region holding such a branch is left as it is and reported, never deleted.
+   */
+  readonly retireBranch?: (cell: RegionCell) => BranchRetirer;
 }
 
 /** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */

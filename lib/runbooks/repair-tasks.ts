@@ -1,5 +1,6 @@
 import { regionNames } from '../config/topology.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
+import { branchRules } from './heal-branches.ts';
 import { TaskInput } from './input.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
@@ -10,6 +11,9 @@ interface IterationOutput {
   readonly partition: number;
   readonly buckets?: number;
   readonly replayed?: number;
+  readonly forksSettled?: number;
+  readonly queued?: number;
+  readonly rowsRebuilt?: number;
   readonly error?: { Error?: string; Cause?: string };
 }
 
@@ -47,14 +51,16 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     async Replay(raw) {
       const input = new TaskInput('repair', 'Replay', raw);
       const { partition, differing } = input.result<{ partition: number; differing: number[] }>('diff');
-      const byRegion = await replayBuckets({
+      const report = await replayBuckets({
         partition,
         cells: cellsOf(input.regions('peers') ?? []),
         differing,
         ...quorumOrphanRule(deps),
+        branches: branchRules(deps),
       });
-      const replayed = Object.values(byRegion).reduce((a, b) => a + b, 0);
-      return { partition, buckets: differing.length, replayed };
+      const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
+      const { forksSettled, queued, rowsRebuilt } = report;
+      return { partition, buckets: differing.length, replayed, forksSettled, queued, rowsRebuilt };
     },
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
@@ -66,6 +72,9 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         partitionsDiffering: outputs.filter((o) => (o.buckets ?? 0) > 0).length,
         bucketsDiffering: outputs.reduce((n, o) => n + (o.buckets ?? 0), 0),
         eventsReplayed: outputs.reduce((n, o) => n + (o.replayed ?? 0), 0),
+        forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
+        eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
+        rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),
         durationMs: now() - started,
       };

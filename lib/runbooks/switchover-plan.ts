@@ -1,7 +1,10 @@
 import { decodeHlc } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import type { EventLeaf } from '../repair/merkle.ts';
 import type { StateRecord } from '../store/state-store.ts';
+import { coreEventsLacking, isCoreKey } from './core-lacking.ts';
 import { InvalidRunbookInputError } from './errors.ts';
 import { readAllEntries } from './failover-tasks.ts';
 import { TaskInput } from './input.ts';
@@ -38,6 +41,26 @@ export function switchoverRequest(task: string, raw: Record<string, unknown>): S
   return { to, ...(from ? { from } : {}), ...(partitions ? { partitions } : {}) };
 }
 
+/**
+ * Why Fence leaves a partition alone (null: fence it): no home, homed elsewhere than `from`, already active
+ * in `to`, or fenced by someone else (another execution, an operator, a Failover under way), unless it is
+ * the fence of a run this execution was told to take over.
+ */
+export function whySkip(
+  entry: PartitionEntry | null,
+  request: SwitchoverRequest,
+  run: { readonly runId: string; readonly takeOver: readonly string[] },
+): string | null {
+  if (!entry) return 'no home yet';
+  if (request.from && entry.home !== request.from && entry.home !== request.to)
+    return `homed in ${entry.home}, not ${request.from}`;
+  if (entry.home === request.to && entry.state === 'active') return `already homed in ${request.to}`;
+  const foreign = entry.state === 'fenced' && entry.run !== run.runId;
+  if (foreign && !(entry.run && run.takeOver.includes(entry.run)))
+    return `fenced by someone else (${entry.reason}${entry.run ? `, run ${entry.run}` : ''})`;
+  return null;
+}
+
 /** The partitions a request names: the listed ones, else every committed partition homed in `from`. */
 export async function requestedPartitions(deps: RunbookDeps, request: SwitchoverRequest): Promise<number[]> {
   if (request.partitions) return [...new Set(request.partitions)].sort((a, b) => a - b);
@@ -56,16 +79,8 @@ export async function fenceSeenBy(cell: RegionCell, partition: number, epoch: nu
   return (record?.epoch ?? -1) >= epoch;
 }
 
-/** Event ids of the partition that `source` holds and `target` lacks. */
-export async function missingAt(
-  source: RegionCell,
-  target: RegionCell,
-  partition: number,
-): Promise<string[]> {
-  const [had, has] = await Promise.all([
-    source.source.listLeaves(partition),
-    target.source.listLeaves(partition),
-  ]);
+/** Event ids of the partition that `source` lists and `target` does not, through the by-partition index. */
+function missingAt(had: readonly EventLeaf[], has: readonly EventLeaf[]): string[] {
   const present = new Set(has.map((l) => l.eventId));
   return [...new Set(had.map((l) => l.eventId))].filter((id) => !present.has(id));
 }
@@ -75,21 +90,35 @@ export async function missingAt(
  * (the single writer's log moves with the home), and important/ordinary events stamped at or before the
  * fence (plus the skew margin). Later important/ordinary events are new writes, which every region keeps
  * taking during a switchover and which replicate as usual: waiting for them would never end while users
- * write. An event the source listed but can no longer return counts as missing.
+ * write. Core events are counted from strongly consistent reads (`coreEventsLacking`); the others from the
+ * eventually consistent by-partition index, where an event listed but no longer returned counts as missing
+ * (bug switch `index-trusting-watermark`: core events from the index too, the old check).
  */
 export async function blockingMissing(
-  deps: Pick<RunbookDeps, 'registry'>,
+  deps: Pick<RunbookDeps, 'registry' | 'concurrency'>,
   move: { source: RegionCell; target: RegionCell; partition: number },
   fence: { fencedAt: number; skewMarginMs: number },
 ): Promise<number> {
-  const ids = await missingAt(move.source, move.target, move.partition);
-  if (ids.length === 0) return 0;
-  const events = await move.source.source.getEvents(move.partition, ids);
+  const { source, target, partition } = move;
+  const trustIndex = bugEnabled('index-trusting-watermark');
+  const [had, has] = await Promise.all([
+    source.source.listLeaves(partition),
+    target.source.listLeaves(partition),
+  ]);
+  const core = trustIndex
+    ? 0
+    : (await coreEventsLacking(deps, { holder: source, other: target, partition }, had)).length;
+  const listed = new Set(
+    had.filter((l) => trustIndex || !isCoreKey(deps, l.aggregateKey)).map((l) => l.eventId),
+  );
+  const ids = missingAt(had, has).filter((id) => listed.has(id));
+  if (ids.length === 0) return core;
+  const events = await source.source.getEvents(partition, ids);
   const cutoff = fence.fencedAt + fence.skewMarginMs;
   const newWrites = events.filter(
     (e) => deps.registry.get(e.aggregateType).tier !== 'core' && decodeHlc(e.hlc).wall > cutoff,
   ).length;
-  return ids.length - newWrites;
+  return core + ids.length - newWrites;
 }
 
 /** Aggregates (type, id) with events in the partition at `cell`. */

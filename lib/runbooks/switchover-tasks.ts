@@ -1,11 +1,14 @@
+import { ulid } from 'ulid';
+import { EntryChangedError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import {
+  changedBy,
   fencePartition,
   movePartitionHome,
-  restorePartition,
+  takeOverFence,
   unfencePartition,
 } from '../ownership/rehome.ts';
-import { ProbeFailedError, SwitchoverStateError } from './errors.ts';
+import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import {
@@ -16,7 +19,30 @@ import {
   rowDigest,
   type SwitchoverMove,
   switchoverRequest,
+  whySkip,
 } from './switchover-plan.ts';
+import { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';
+
+/**
+ * The execution's run id: `$.run.id` (the machine's first state draws it, States.UUID()), else the one
+ * Fence drew (`$.fence.runId`, for callers that run the tasks without the machine).
+ */
+function runOf(raw: Record<string, unknown>): string | undefined {
+  const fromMachine = (raw.run as { id?: unknown } | undefined)?.id;
+  const fromFence = (raw.fence as { runId?: unknown } | undefined)?.runId;
+  const id = fromMachine ?? fromFence;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}
+
+/** Runs a step that changes only this execution's entries; someone else's change fails the task. */
+async function ownStep<T>(task: string, partition: number, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof EntryChangedError)) throw error;
+    throw new SwitchoverStateError(task, partition, error.message);
+  }
+}
 
 /**
  * The Switchover runbook's tasks: Fence -> CheckWatermark (polled by the machine) -> MoveHome -> Unfence
@@ -24,29 +50,36 @@ import {
  * fails as soon as its copy of the entry carries the fence; a lease it still holds runs out within
  * `leaseMs`), and the home moves only when the target holds every event of the partition the source has.
  * Important and ordinary writes are not homed: they go on in every region throughout.
+ * Every change carries the execution's run id (PartitionValue.run): MoveHome, Unfence and Rollback touch a
+ * partition only while its entry is still the one this execution wrote (see `rollbackMove`).
  */
 export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
   const now = deps.now ?? Date.now;
   const concurrency = deps.concurrency ?? 16;
+  const requiredRun = (task: string, raw: Record<string, unknown>) =>
+    runOf(raw) ?? new TaskInput('switchover', task, raw).string('run.id');
   const movesOf = (task: string, raw: Record<string, unknown>) =>
     new TaskInput('switchover', task, raw).result<{ moves: SwitchoverMove[] }>('fence').moves;
   return {
     async Fence(raw) {
       const request = switchoverRequest('Fence', raw);
+      const runId = runOf(raw) ?? ulid();
+      // Run ids of dead executions whose fences this one may take over (`"takeOver": ["<$.run.id>"]`).
+      const takeOver = Array.isArray(raw.takeOver) ? raw.takeOver.filter((r) => typeof r === 'string') : [];
       const partitions = await requestedPartitions(deps, request);
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
         const entry = await deps.map.read(partition);
-        if (!entry) return void skipped.push({ partition, why: 'no home yet' });
-        if (request.from && entry.home !== request.from && entry.home !== request.to)
-          return void skipped.push({ partition, why: `homed in ${entry.home}, not ${request.from}` });
-        if (entry.home === request.to && entry.state === 'active')
-          return void skipped.push({ partition, why: `already homed in ${request.to}` });
-        const after = await fencePartition(deps.map, partition, 'rehome');
+        const why = whySkip(entry, request, { runId, takeOver });
+        if (why || !entry) return void skipped.push({ partition, why: why ?? 'no home yet' });
+        const after =
+          entry.state === 'fenced' && !changedBy(entry, runId)
+            ? await takeOverFence(deps.map, partition, { previous: entry.run!, run: runId })
+            : await fencePartition(deps.map, partition, 'rehome', runId);
         return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);
-      return { moves, skipped, fencedAt: now() };
+      return { moves, skipped, fencedAt: now(), runId };
     },
     async CheckWatermark(raw) {
       const moves = movesOf('CheckWatermark', raw);
@@ -74,23 +107,22 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     },
     async MoveHome(raw) {
       const moves = movesOf('MoveHome', raw);
+      const run = requiredRun('MoveHome', raw);
       const moved = await mapBounded(moves, concurrency, async (move) => {
-        const entry = await deps.map.read(move.partition);
-        if (entry?.state !== 'fenced' && entry?.home !== move.to)
-          throw new SwitchoverStateError(
-            'MoveHome',
-            move.partition,
-            'no longer fenced: someone else changed it',
-          );
-        const after = await movePartitionHome(deps.map, move.partition, move.to);
+        const after = await ownStep('MoveHome', move.partition, () =>
+          movePartitionHome(deps.map, move.partition, move.to, run),
+        );
         return { partition: move.partition, home: after.home, epoch: after.epoch };
       });
       return { moved };
     },
     async Unfence(raw) {
       const moves = movesOf('Unfence', raw);
+      const run = requiredRun('Unfence', raw);
       const active = await mapBounded(moves, concurrency, async (move) => {
-        const after = await unfencePartition(deps.map, move.partition);
+        const after = await ownStep('Unfence', move.partition, () =>
+          unfencePartition(deps.map, move.partition, run),
+        );
         return {
           partition: move.partition,
           home: after.home,
@@ -129,25 +161,20 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     async Rollback(raw) {
       const fence = raw.fence as { moves?: SwitchoverMove[] } | undefined;
       const request = switchoverRequest('Rollback', raw);
-      // Fence may have failed part-way (no $.fence): unfence those partitions where they are.
-      const moves: ReadonlyArray<{ partition: number; from: string | null }> =
+      // Fence may have failed part-way (no $.fence): whatever it fenced is still with its old home.
+      const moves: readonly RollbackMove[] =
         fence?.moves ??
         (await requestedPartitions(deps, request)).map((partition) => ({ partition, from: null }));
-      const restored = await mapBounded(moves, concurrency, async (move) => {
-        const entry = await deps.map.read(move.partition);
-        if (!entry) return { partition: move.partition, home: null };
-        if (move.from === null && !(entry.state === 'fenced' && entry.reason === 'rehome'))
-          return { partition: move.partition, home: entry.home, epoch: entry.epoch, untouched: true };
-        const home = move.from ?? entry.home;
-        const after = await restorePartition(deps.map, move.partition, home);
-        return {
-          partition: move.partition,
-          home: after.home,
-          epoch: after.epoch,
-          activeFrom: after.activeFrom,
-        };
-      });
-      return { restored };
+      const run = runOf(raw);
+      const outcomes = await mapBounded(moves, concurrency, (move) => rollbackMove(deps, run, move));
+      const refused = outcomes.filter(
+        (o): o is Extract<RollbackOutcome, { why: string }> => o.outcome === 'refused',
+      );
+      if (refused.length > 0) throw new RollbackRefusedError('switchover', 'Rollback', refused);
+      return {
+        restored: outcomes.filter((o) => o.outcome === 'restored'),
+        leftAlone: outcomes.filter((o) => o.outcome === 'left-alone'),
+      };
     },
   };
 }

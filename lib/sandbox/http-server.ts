@@ -1,7 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { ApiGatewayEdge } from './apigateway/edge.ts';
+import type { ApiRouteSpec } from './apigateway/spec.ts';
 
 type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+
+/** What API Gateway decided for the request: the route it matched and what its authorizer found. */
+export interface RouteContext {
+  readonly routeKey: string;
+  readonly pathParameters: Readonly<Record<string, string>>;
+  readonly authorizer?: Readonly<Record<string, unknown>>;
+}
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -14,10 +23,11 @@ export function toApiGatewayEvent(
   request: IncomingMessage,
   body: string,
   region: string,
+  route: RouteContext,
 ): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const method = request.method ?? 'GET';
-  const routeKey = url.pathname === '/health' ? 'GET /health' : `${method} /v1/{proxy+}`;
+  const { routeKey } = route;
   const headers = Object.fromEntries(
     Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
   );
@@ -46,8 +56,9 @@ export function toApiGatewayEvent(
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
+      ...(route.authorizer ? { authorizer: route.authorizer } : {}),
     },
-    pathParameters: url.pathname.startsWith('/v1/') ? { proxy: url.pathname.slice(4) } : {},
+    pathParameters: { ...route.pathParameters },
     ...(body ? { body } : {}),
     isBase64Encoded: false,
   };
@@ -70,25 +81,74 @@ function lambdaContext(region: string): Context {
   };
 }
 
-/** Serves an API Gateway v2 Lambda handler on a loopback port, the way API Gateway would invoke it. */
-export async function serveApi(options: {
-  handler: ApiHandler;
-  region: string;
-  port?: number;
-  host?: string;
-}): Promise<{ server: Server; url: string }> {
+export interface ServeApiOptions {
+  /** The region's API Gateway: route selection, throttles and authorizers from the synthesized stack. */
+  readonly edge: ApiGatewayEdge;
+  /** Invokes the function a route integrates with, by name. */
+  readonly invoke: (functionName: string) => ApiHandler;
+  /**
+   * Authorizes API Gateway's invocation of the route's function (its resource policy); a refusal is
+   * answered as AWS answers an integration it may not invoke: 500.
+   */
+  readonly authorizeInvoke?: (route: ApiRouteSpec, method: string, bytes: number) => Promise<void>;
+  readonly region: string;
+  readonly port?: number;
+  readonly host?: string;
+  /** Sees every answer's status (the sandbox counts 5xx for the API's alarm). */
+  readonly onStatus?: (status: number) => void;
+}
+
+function send(response: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  response.writeHead(status, headers);
+  response.end(body);
+}
+
+/**
+ * Serves a region's HTTP API on a loopback port the way API Gateway would: the edge picks the route and
+ * runs its throttle and authorizer, then the route's function gets a genuine HTTP API v2 event.
+ */
+export async function serveApi(options: ServeApiOptions): Promise<{ server: Server; url: string }> {
   const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+    const answer = (status: number, headers: Record<string, string>, body: string) => {
+      options.onStatus?.(status);
+      send(response, status, headers, body);
+    };
     try {
-      const event = toApiGatewayEvent(request, await readBody(request), options.region);
-      const result = (await options.handler(
+      const body = await readBody(request);
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+      );
+      const outcome = await options.edge.admit({
+        method: request.method ?? 'GET',
+        host: headers.host ?? '',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        body,
+      });
+      if (outcome.kind === 'answer') {
+        answer(outcome.status, { 'content-type': 'application/json' }, JSON.stringify(outcome.body));
+        return;
+      }
+      const event = toApiGatewayEvent(request, body, options.region, {
+        routeKey: outcome.route.routeKey,
+        pathParameters: outcome.pathParameters,
+        ...(outcome.authorizer ? { authorizer: outcome.authorizer } : {}),
+      });
+      await options.authorizeInvoke?.(outcome.route, request.method ?? 'GET', Buffer.byteLength(body));
+      const result = (await options.invoke(outcome.route.functionName)(
         event,
         lambdaContext(options.region),
       )) as APIGatewayProxyStructuredResultV2;
-      response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
-      response.end(result.body ?? '');
-    } catch (error) {
-      response.writeHead(502, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: 'HandlerFailed', message: (error as Error).message }));
+      answer(result.statusCode ?? 200, result.headers as Record<string, string>, result.body ?? '');
+    } catch {
+      // What API Gateway answers when the integration fails.
+      answer(
+        500,
+        { 'content-type': 'application/json' },
+        JSON.stringify({ message: 'Internal Server Error' }),
+      );
     }
   });
   const host = options.host ?? '127.0.0.1';

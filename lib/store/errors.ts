@@ -39,6 +39,24 @@ export class TooManyEventsError extends StoreError {
   }
 }
 
+/**
+ * A core append did not answer within its timeout and was aborted: it may still commit on the server, so
+ * its outcome is unknown (the client gets a retryable 503; an idempotency key makes the retry safe).
+ */
+export class AppendTimeoutError extends StoreError {
+  override readonly name = 'AppendTimeoutError';
+  constructor(
+    readonly aggregateId: string,
+    readonly timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the append to ${aggregateId} did not answer within ${timeoutMs} ms: its outcome is unknown`,
+      options,
+    );
+  }
+}
+
 /** A guard condition attached to an append (for example the partition's epoch) did not hold. */
 export class GuardFailedError extends StoreError {
   override readonly name = 'GuardFailedError';
@@ -53,5 +71,15 @@ export class StateVersionConflictError extends StoreError {
     options?: ErrorOptions,
   ) {
     super(`projection row of ${aggregateId} moved past version ${expectedVersion}`, options);
+  }
+}
+
+/** A core append on a store built without the table of its core markers (`coreMarkerTableName`). */
+export class CoreMarkersNotConfiguredError extends StoreError {
+  override readonly name = 'CoreMarkersNotConfiguredError';
+  constructor(readonly aggregateId: string) {
+    super(
+      `core append to ${aggregateId} refused: this EventStore has no coreMarkerTableName (the region's replication table)`,
+    );
   }
 }

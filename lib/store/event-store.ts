@@ -13,7 +13,16 @@ import {
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
-import { ConcurrencyError, EventTooLargeError, TooManyEventsError } from './errors.ts';
+import { quorumMarkerPut } from './copy-markers.ts';
+import { coreMarkerPuts } from './core-markers.ts';
+import {
+  AppendTimeoutError,
+  ConcurrencyError,
+  CoreMarkersNotConfiguredError,
+  EventTooLargeError,
+  GuardFailedError,
+  TooManyEventsError,
+} from './errors.ts';
 import { aggregateKey, eventSortKey } from './keys.ts';
 import { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
 
@@ -33,6 +42,18 @@ export interface AppendGuard {
 export interface AppendOptions {
   readonly tier: Tier;
   readonly guards?: readonly AppendGuard[];
+  /**
+   * Aborts the SDK call (retries included) after this many ms with AppendTimeoutError: the bound on a
+   * fenced core append's time in flight (lib/ownership/fencing-budget.ts).
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Core events received from another region's log (the replication applier): the copy marker naming the
+   * newest rides in the same transaction, so a failover that seals and collects this region sees them as
+   * it sees quorum copies (`quorumMarkerKey`). Appends are at the log's head (a core event is logged only
+   * on top of its predecessor), so the unconditional marker never moves back along one branch.
+   */
+  readonly received?: boolean;
 }
 
 export interface AppendResult {
@@ -47,6 +68,11 @@ export interface EventStoreOptions {
   readonly tableName: string | (() => string);
   /** Largest event (JSON bytes) accepted; default 256 KiB. */
   readonly maxEventBytes?: number;
+  /**
+   * The region's replication table, where every core append puts its core markers in the same transaction
+   * (`coreMarkerKey`). Required to append core events (a read-only store may leave it out).
+   */
+  readonly coreMarkerTableName?: string | (() => string);
 }
 
 export interface LoadOptions {
@@ -64,12 +90,15 @@ export interface LoadOptions {
 export class EventStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: () => string;
+  private readonly markerTable: (() => string) | undefined;
   readonly maxEventBytes: number;
 
   constructor(options: EventStoreOptions) {
     this.client = options.client;
     const name = options.tableName;
     this.table = typeof name === 'string' ? () => name : name;
+    const markers = options.coreMarkerTableName;
+    this.markerTable = typeof markers === 'string' ? () => markers : markers;
     this.maxEventBytes = options.maxEventBytes ?? 256 * 1024;
   }
 
@@ -86,14 +115,34 @@ export class EventStore {
   }
 
   async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
-    const guards = options.guards ?? [];
     if (events.length === 0) return { appended: 0, duplicates: 0 };
+    const guards = [...(options.guards ?? []), ...this.markersOf(events, options)];
     if (events.length + guards.length > MAX_TRANSACTION_ITEMS) {
       throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
     }
     for (const event of events) this.assertSize(event);
-    if (events.length === 1 && guards.length === 0) return this.putOne(events[0]!, options.tier);
-    return this.putMany(events, options.tier, guards);
+    const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+    try {
+      if (events.length === 1 && guards.length === 0)
+        return await this.putOne(events[0]!, options.tier, signal);
+      return await this.putMany(events, { tier: options.tier, guards, signal });
+    } catch (error) {
+      if (!signal?.aborted || !isAbort(error)) throw error;
+      throw new AppendTimeoutError(events[0]!.aggregateId, options.timeoutMs!, { cause: error });
+    }
+  }
+
+  /**
+   * The core markers of a core append, as guards that never fail (unconditional Puts): the marker rides in
+   * the events' own transaction, so no core event is ever in this log without its marker.
+   */
+  private markersOf(events: readonly EventEnvelope[], options: AppendOptions): AppendGuard[] {
+    if (options.tier !== 'core') return [];
+    const table = this.markerTable?.();
+    if (!table) throw new CoreMarkersNotConfiguredError(events[0]!.aggregateId);
+    const never = () => new GuardFailedError('an unconditional core marker Put cannot fail a condition');
+    const received = options.received ? receivedMarkerPuts(table, events) : [];
+    return [...coreMarkerPuts(table, events), ...received].map((item) => ({ item, onFailure: never }));
   }
 
   /** Loads an aggregate's events in key order, following DynamoDB pagination. */
@@ -105,6 +154,22 @@ export class EventStore {
     const events: EventEnvelope[] = [];
     for await (const page of this.pages(aggregateType, aggregateId, options)) events.push(...page);
     return events;
+  }
+
+  /** The aggregate's last event in key order (for core: its log's head), strongly consistent. */
+  async latest(aggregateType: string, aggregateId: string): Promise<EventEnvelope | undefined> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': aggregateKey(aggregateType, aggregateId) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = page.Items?.[0];
+    return item ? fromEventItem(item) : undefined;
   }
 
   /** Pages of an aggregate's events in key order. */
@@ -138,7 +203,7 @@ export class EventStore {
     if (bytes > this.maxEventBytes) throw new EventTooLargeError(event.eventId, bytes, this.maxEventBytes);
   }
 
-  private async putOne(event: EventEnvelope, tier: Tier): Promise<AppendResult> {
+  private async putOne(event: EventEnvelope, tier: Tier, signal?: AbortSignal): Promise<AppendResult> {
     try {
       await this.client.send(
         new PutCommand({
@@ -147,6 +212,7 @@ export class EventStore {
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        signal ? { abortSignal: signal } : {},
       );
       return { appended: 1, duplicates: 0 };
     } catch (error) {
@@ -157,7 +223,11 @@ export class EventStore {
     }
   }
 
-  private async putMany(events: readonly EventEnvelope[], tier: Tier, guards: readonly AppendGuard[]) {
+  private async putMany(
+    events: readonly EventEnvelope[],
+    batch: { tier: Tier; guards: readonly AppendGuard[]; signal?: AbortSignal | undefined },
+  ): Promise<AppendResult> {
+    const { tier, guards, signal } = batch;
     const eventItems: TransactItem[] = events.map((event) => ({
       Put: {
         TableName: this.table(),
@@ -169,18 +239,24 @@ export class EventStore {
     try {
       await this.client.send(
         new TransactWriteCommand({ TransactItems: [...eventItems, ...guards.map((g) => g.item)] }),
+        signal ? { abortSignal: signal } : {},
       );
       return { appended: events.length, duplicates: 0 };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      return this.explainCancellation(error, { events, tier, guards });
+      return this.explainCancellation(error, { events, tier, guards, signal });
     }
   }
 
   /** Turns a cancelled transaction into a duplicate no-op, a guard error or a ConcurrencyError. */
   private async explainCancellation(
     error: TransactionCanceledException,
-    batch: { events: readonly EventEnvelope[]; tier: Tier; guards: readonly AppendGuard[] },
+    batch: {
+      events: readonly EventEnvelope[];
+      tier: Tier;
+      guards: readonly AppendGuard[];
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<AppendResult> {
     const reasons = error.CancellationReasons ?? [];
     const guardFailure = batch.guards.findIndex(
@@ -208,8 +284,23 @@ export class EventStore {
     // Cancelled for another reason (a transaction conflict, throttling): the caller's retry decides.
     if (duplicates === 0) throw error;
     // Part of the batch was already stored by an earlier attempt: store the rest.
-    const rest =
-      fresh.length > 0 ? await this.putMany(fresh, batch.tier, batch.guards) : { appended: 0, duplicates: 0 };
+    const rest = fresh.length > 0 ? await this.putMany(fresh, batch) : { appended: 0, duplicates: 0 };
     return { appended: rest.appended, duplicates: duplicates + rest.duplicates };
   }
+}
+
+/** The SDK's answer to an aborted request (its own AbortError, or the signal's TimeoutError). */
+function isAbort(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || name === 'TimeoutError';
+}
+
+/** One copy marker per aggregate, naming its newest event of the append. */
+function receivedMarkerPuts(table: string, events: readonly EventEnvelope[]): TransactItem[] {
+  const newest = new Map<string, EventEnvelope>();
+  for (const event of events) {
+    const key = aggregateKey(event.aggregateType, event.aggregateId);
+    if ((newest.get(key)?.seq ?? -1) < event.seq) newest.set(key, event);
+  }
+  return [...newest.values()].map((event) => ({ Put: quorumMarkerPut(table, event) }));
 }

@@ -1,7 +1,11 @@
 export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
+export { type QuorumMarker, quorumMarkerKey, quorumMarkerPut, readQuorumMarkers } from './copy-markers.ts';
+export { coreMarkerKey, coreMarkerPuts, readCoreMarkers } from './core-markers.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {
+  AppendTimeoutError,
   ConcurrencyError,
+  CoreMarkersNotConfiguredError,
   EventTooLargeError,
   GuardFailedError,
   StateVersionConflictError,
@@ -19,7 +23,13 @@ export {
 } from './event-store.ts';
 export { aggregateKey, eventSortKey, partitionIndexKey } from './keys.ts';
 export { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
-export { guardedStatePut, type StateRecord, StateStore, type StateStoreOptions } from './state-store.ts';
+export {
+  type ExpectedRow,
+  guardedStatePut,
+  type StateRecord,
+  StateStore,
+  type StateStoreOptions,
+} from './state-store.ts';
 export {
   EVENTS_BY_PARTITION_INDEX,
   TABLE_DEFINITIONS,

@@ -25,6 +25,11 @@ export interface StateRecord {
   /** True while a manual conflict is open: the state shows the last common value. */
   readonly frozen: boolean;
   readonly updatedAt: string;
+  /**
+   * Core: the causationIds of the last commands folded, oldest first (at most RECENT_CAUSES). A retry of
+   * a write whose outcome was unknown (503 after its append) finds it here instead of writing it twice.
+   */
+  readonly causes?: readonly string[];
 }
 
 export interface StateStoreOptions {
@@ -59,6 +64,26 @@ export class StateStore {
   }
 
   /**
+   * Writes a projection row only if the stored one is still exactly `expected`; false when it moved. The
+   * one way a row may go back (a retired branch, a row rebuilt from its log by Repair).
+   */
+  async putStateIf(record: StateRecord, expected: ExpectedRow): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table(),
+          Item: { pk: aggregateKey(record.aggregateType, record.aggregateId), ...record },
+          ...rowCondition(expected),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Writes a projection row unless a row with the same or a higher version is already there; returns
    * false when the write lost to a newer one.
    */
@@ -80,14 +105,37 @@ export class StateStore {
   }
 }
 
-/** A TransactWriteItems Put of a projection row that succeeds only if the row is still at `expectedVersion`. */
-export function guardedStatePut(tableName: string, record: StateRecord, expectedVersion: number) {
+/** The row a conditional write expects to replace: its version and, for core rows, its head. */
+export interface ExpectedRow {
+  readonly version: number;
+  readonly head?: string | null;
+}
+
+/**
+ * The condition "the stored row is still `expected`": absent for version 0, else the same version and (when
+ * given) the same head. A core row's version alone does not name it once a retired branch has moved the
+ * row back (see retireCoreBranch): version 10 may be head X before and head Y after; the head (a unique
+ * HLC per event) does.
+ */
+function rowCondition(expected: ExpectedRow) {
+  if (expected.version === 0) return { ConditionExpression: 'attribute_not_exists(pk)' };
+  const withHead = typeof expected.head === 'string';
+  return {
+    ConditionExpression: withHead ? 'version = :expected AND head = :head' : 'version = :expected',
+    ExpressionAttributeValues: {
+      ':expected': expected.version,
+      ...(withHead ? { ':head': expected.head } : {}),
+    },
+  };
+}
+
+/** A TransactWriteItems Put of a projection row that succeeds only if the stored row is still `expected`. */
+export function guardedStatePut(tableName: string, record: StateRecord, expected: number | ExpectedRow) {
   return {
     Put: {
       TableName: tableName,
       Item: { pk: aggregateKey(record.aggregateType, record.aggregateId), ...record },
-      ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
-      ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+      ...rowCondition(typeof expected === 'number' ? { version: expected } : expected),
     },
   };
 }

@@ -25,6 +25,24 @@ export interface HistoryEvent {
   readonly region?: string;
   /** Event ids written by an ok'd command. */
   readonly eventIds?: readonly string[];
+  /** The events an ok'd command reported (seq and HLC as the writer stamped them). */
+  readonly written?: readonly WrittenEvent[];
+  /** On invoke: the operation id the command carries (its idempotency key, stored as each event's causationId). */
+  readonly opId?: string;
+  /** Write ok: the X-Consistency-Token returned. Read invoke: the token sent. */
+  readonly token?: string;
+  /** Read invoke: the opId of the write whose token the read sends. */
+  readonly after?: string;
+  /** Read ok: the state's version and head as answered. */
+  readonly version?: number;
+  readonly head?: string | null;
+}
+
+/** An event as the writer reported it in its answer. */
+export interface WrittenEvent {
+  readonly eventId: string;
+  readonly seq: number;
+  readonly hlc: string;
 }
 
 /** An invocation paired with its completion; an `info` operation never completes (completedAt = Infinity). */
@@ -41,6 +59,13 @@ export interface Operation {
   readonly error?: string;
   readonly region?: string;
   readonly eventIds: readonly string[];
+  /** See HistoryEvent: the op id carried in the command, tokens, the read's version/head, written events. */
+  readonly opId?: string;
+  readonly token?: string;
+  readonly after?: string;
+  readonly version?: number;
+  readonly head?: string | null;
+  readonly written?: readonly WrittenEvent[];
 }
 
 /** Appends events to a history; one recorder per run, shared by every client. */
@@ -65,6 +90,17 @@ export class HistoryRecorder {
   }
 }
 
+/** The token (sent by a read, returned to a write) and what an ok'd read answered. */
+function optionalResult(call: HistoryEvent, end: HistoryEvent | undefined) {
+  const token = call.token ?? end?.token;
+  return {
+    ...(token === undefined ? {} : { token }),
+    ...(end?.version === undefined ? {} : { version: end.version }),
+    ...(end?.head === undefined ? {} : { head: end.head }),
+    ...(end?.written === undefined ? {} : { written: end.written }),
+  };
+}
+
 /**
  * Pairs each invoke with the next completion of the same process. An invoke left without one (the run
  * ended while it was in flight) is `info`: it may or may not have taken effect.
@@ -87,6 +123,9 @@ export function pairOperations(history: readonly HistoryEvent[]): Operation[] {
       eventIds: end?.eventIds ?? [],
       ...(end?.error === undefined ? {} : { error: end.error }),
       ...(end?.region === undefined ? {} : { region: end.region }),
+      ...(call.opId === undefined ? {} : { opId: call.opId }),
+      ...(call.after === undefined ? {} : { after: call.after }),
+      ...optionalResult(call, outcome === 'ok' ? end : undefined),
     });
   };
   for (const event of history) {

@@ -1,4 +1,5 @@
 import type { Anomaly } from './anomaly.ts';
+import { logOf, mapEffects } from './effects.ts';
 import type { Operation } from './history.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
 
@@ -49,37 +50,10 @@ function checkLww(region: RegionSnapshot, key: string, log: readonly StoredEvent
   } satisfies Anomaly;
 }
 
-/** Every ok'd write of one aggregate is in the region's log, and the lww choice is right there. */
-function checkWrites(input: {
-  key: string;
-  type: string;
-  id: string;
-  ops: readonly Operation[];
-  region: RegionSnapshot;
-  register: LwwRegister;
-}): Anomaly[] {
-  const { key, type, id, region } = input;
-  const found: Anomaly[] = [];
-  const log = region.events.filter((e) => e.aggregateType === type && e.aggregateId === id);
-  const ids = new Set(log.map((e) => e.eventId));
-  for (const op of input.ops.filter((o) => o.outcome === 'ok'))
-    for (const eventId of op.eventIds.filter((e) => !ids.has(e)))
-      found.push({
-        checker: 'important',
-        kind: 'lost-write',
-        key,
-        region: region.region,
-        message: `ok'd write ${JSON.stringify(op.input)} (op ${op.id}, event ${eventId}) is missing`,
-      });
-  const lww = checkLww(region, `${type}#${id}`, log, input.register);
-  if (lww) found.push(lww);
-  return found;
-}
-
 /**
  * Important tier, after heal: every region holds the same projection row for every aggregate; every
- * ok'd write's event is in every region's log (applied, or kept as lost to lww); the lww choice is the
- * highest-HLC write everywhere. Writes under `manual` would be accounted for by conflict records (not
+ * event of every log maps to exactly one client write and every ok'd write's event is in every region's
+ * log (applied, or kept as lost to lww; see mapEffects); the lww choice is the highest-HLC write everywhere. Writes under `manual` would be accounted for by conflict records (not
  * exercised by the chaos clients, which write lww profiles).
  */
 export function checkImportantTier(input: {
@@ -102,11 +76,17 @@ export function checkImportantTier(input: {
     const register = input.registers.find((r) => r.aggregateType === type);
     if (!register) continue;
     const id = key.slice(key.indexOf('/') + 1);
-    for (const region of input.regions)
-      anomalies.push(...checkWrites({ key, type, id, ops, region, register }));
+    const writes = ops.filter((o) => o.f !== 'read');
+    anomalies.push(
+      ...mapEffects({ key, ops: writes, regions: input.regions, checker: 'important' }).anomalies,
+    );
+    for (const region of input.regions) {
+      const lww = checkLww(region, `${type}#${id}`, logOf(region, key), register);
+      if (lww) anomalies.push(lww);
+    }
     const row = input.regions[0]?.states.get(`${type}#${id}`);
     const value = row ? (JSON.parse(row.state) as Record<string, unknown>)[register.field] : undefined;
-    lostToLww += ops.filter((o) => o.outcome === 'ok' && o.input !== value).length;
+    lostToLww += writes.filter((o) => o.outcome === 'ok' && o.input !== value).length;
   }
   return { anomalies, aggregates: keys.size, lostToLww };
 }

@@ -1,5 +1,15 @@
 export type { Anomaly } from './anomaly.ts';
-export { type CoreCheck, checkCoreTier } from './core-checker.ts';
+export { type AccountVerdict, type CoreCheck, checkCoreTier, resolveHistory } from './core-checker.ts';
+export { type CoreLogCheck, checkCoreLogs } from './core-log-checker.ts';
+export {
+  type AckMode,
+  type Effects,
+  type EffectsInput,
+  logOf,
+  mapEffects,
+  opKeyOf,
+  type RegionLoss,
+} from './effects.ts';
 export { checkFencing, type FencingCheck } from './fencing-checker.ts';
 export {
   byKey,
@@ -10,6 +20,7 @@ export {
   type Operation,
   type OperationName,
   pairOperations,
+  type WrittenEvent,
 } from './history.ts';
 export { checkImportantTier, type ImportantCheck, type LwwRegister } from './important-checker.ts';
 export {
@@ -18,10 +29,12 @@ export {
   type LinearizabilityResult,
 } from './linearizable.ts';
 export { type AccountModelState, accountModel, type Model, registerModel } from './models.ts';
+export { checkReadYourWrites, type RywCheck } from './ryw-checker.ts';
 export {
   type RegionSnapshot,
   readSnapshot,
   type SnapshotSource,
+  type StoredConflict,
   type StoredEvent,
   type StoredQuarantine,
   type StoredState,

@@ -15,7 +15,7 @@ export interface LinearizabilityResult {
 
 /** Options of checkLinearizable. */
 export interface LinearizabilityOptions {
-  /** Search configurations to explore before giving up with 'unknown' (default 200 000). */
+  /** Search configurations to explore before giving up with 'unknown' (default 1 000 000). */
   readonly maxExplored?: number;
 }
 
@@ -63,7 +63,9 @@ function entriesOf(ops: readonly Operation[]): Entry[] {
  * is informative (e.g. `InsufficientFunds` says the balance was lower at that point).
  *
  * Memoization makes the cost O(configurations), which is exponential only in the concurrency of the
- * history; the search stops after `maxExplored` configurations with `valid: 'unknown'` rather than hang.
+ * history (configurations are keyed by a Zobrist hash of the linearized set plus the model state, and
+ * compared exactly, as porcupine does); the search stops after `maxExplored` configurations with
+ * `valid: 'unknown'` rather than hang, and the caller must count 'unknown' as a failure to decide.
  */
 export function checkLinearizable<S>(
   model: Model<S>,
@@ -71,15 +73,50 @@ export function checkLinearizable<S>(
   options: LinearizabilityOptions = {},
 ): LinearizabilityResult {
   const ops = history.filter((op) => op.outcome !== 'fail' || model.informative(op));
-  return new WglSearch(model, ops, options.maxExplored ?? 200_000).run();
+  return new WglSearch(model, ops, options.maxExplored ?? 1_000_000).run();
+}
+
+/** A 64-bit Zobrist key per op (two 32-bit halves), from a fixed-seed xorshift: the same for every run. */
+function zobristKeys(count: number): Uint32Array {
+  const keys = new Uint32Array(count * 2);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < keys.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    keys[i] = x >>> 0;
+  }
+  return keys;
+}
+
+/**
+ * The configurations already explored, keyed by (hash of the linearized set, model state) with the exact
+ * set kept for comparison: a hash collision never prunes a configuration that was not seen.
+ */
+class ConfigurationCache {
+  private readonly seen = new Map<string, Uint32Array[]>();
+
+  /** True when (bits, state) is new, which records it; false when it was explored before. */
+  add(hash: string, bits: Uint32Array): boolean {
+    const list = this.seen.get(hash);
+    if (!list) {
+      this.seen.set(hash, [bits.slice()]);
+      return true;
+    }
+    if (list.some((other) => other.every((word, i) => word === bits[i]))) return false;
+    list.push(bits.slice());
+    return true;
+  }
 }
 
 /** The search state of one WGL run (see checkLinearizable). */
 class WglSearch<S> {
   private readonly entries: Entry[];
   private readonly lifted: Uint8Array;
-  private readonly linearized: Uint8Array;
-  private readonly seen = new Set<string>();
+  private readonly bits: Uint32Array;
+  private readonly zobrist: Uint32Array;
+  private hash: [number, number] = [0, 0];
+  private readonly seen = new ConfigurationCache();
   private readonly stack: { entry: number; state: S }[] = [];
   private state: S;
   private explored = 0;
@@ -94,7 +131,8 @@ class WglSearch<S> {
   ) {
     this.entries = entriesOf(ops);
     this.lifted = new Uint8Array(this.entries.length);
-    this.linearized = new Uint8Array(ops.length);
+    this.bits = new Uint32Array(Math.ceil(ops.length / 32) + 1);
+    this.zobrist = zobristKeys(ops.length);
     this.state = model.init();
   }
 
@@ -120,13 +158,11 @@ class WglSearch<S> {
     const entry = this.entries[i]!;
     const next = this.model.step(this.state, this.ops[entry.op]!);
     if (next === undefined) return i + 1;
-    this.linearized[entry.op] = 1;
-    const key = `${this.linearized.join('')}|${this.model.key(next)}`;
-    if (this.seen.has(key)) {
-      this.linearized[entry.op] = 0;
+    this.toggle(entry.op);
+    if (!this.seen.add(`${this.hash[0]}:${this.hash[1]}|${this.model.key(next)}`, this.bits)) {
+      this.toggle(entry.op);
       return i + 1;
     }
-    this.seen.add(key);
     if (++this.explored > this.maxExplored) return 'unknown';
     this.stack.push({ entry: i, state: this.state });
     this.state = next;
@@ -146,9 +182,18 @@ class WglSearch<S> {
     if (!top) return -1;
     const call = this.entries[top.entry]!;
     this.state = top.state;
-    this.linearized[call.op] = 0;
+    this.toggle(call.op);
     this.lift(call, top.entry, 0);
     return top.entry + 1;
+  }
+
+  /** Flips op's bit in the linearized set and its Zobrist key in the hash. */
+  private toggle(op: number): void {
+    this.bits[op >>> 5]! ^= 1 << (op & 31);
+    this.hash = [
+      (this.hash[0] ^ this.zobrist[2 * op]!) >>> 0,
+      (this.hash[1] ^ this.zobrist[2 * op + 1]!) >>> 0,
+    ];
   }
 
   private lift(call: Entry, at: number, value: 0 | 1): void {

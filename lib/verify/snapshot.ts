@@ -15,6 +15,22 @@ export interface StoredEvent {
   readonly payload: Readonly<Record<string, unknown>>;
   /** Stored in sequence order (core) rather than HLC order. */
   readonly core: boolean;
+  /** HLC of the event the writer had folded last (core: the predecessor in the log), null for a first event. */
+  readonly prev: string | null;
+  /** The command that caused the event: the client's idempotency key when it sent one (the chaos op id). */
+  readonly causationId?: string;
+}
+
+/** A conflict record as read back (manual queue), with the envelopes it keeps when it keeps them. */
+export interface StoredConflict {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly eventIds: readonly string[];
+  readonly status: string;
+  /** `core-orphan` / `core-branch`: the losing side of a core fork (both versions kept); absent for important-tier pairs. */
+  readonly kind?: string;
+  /** The events the record keeps (a core orphan's record keeps both versions). */
+  readonly events: readonly StoredEvent[];
 }
 
 /** A projection row as read back (state is the canonical JSON string). */
@@ -41,6 +57,8 @@ export interface RegionSnapshot {
   readonly quarantine: readonly StoredQuarantine[];
   /** Core events still parked waiting for a predecessor. */
   readonly parked: number;
+  /** Conflict records (the manual queue and resolved pairs); empty when none was read. */
+  readonly conflicts?: readonly StoredConflict[];
 }
 
 /** Where a region's tables are. */
@@ -70,7 +88,7 @@ async function scanAll(doc: DynamoDBDocumentClient, table: string): Promise<Reco
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-function toEvent(item: Record<string, unknown>): StoredEvent {
+function toEvent(item: Record<string, unknown>, core = String(item.sk).startsWith('SEQ#')): StoredEvent {
   return {
     eventId: String(item.eventId),
     aggregateType: String(item.aggregateType),
@@ -82,7 +100,25 @@ function toEvent(item: Record<string, unknown>): StoredEvent {
     hlc: String(item.hlc),
     type: String(item.type),
     payload: (item.payload ?? {}) as Record<string, unknown>,
-    core: String(item.sk).startsWith('SEQ#'),
+    core,
+    prev: str(item.prev) ?? null,
+    ...(str(item.causationId) ? { causationId: str(item.causationId) } : {}),
+  };
+}
+
+/** A conflict record item (pk `CONFLICT#...`); a core orphan's record keeps both envelopes in `versions`. */
+function toConflict(item: Record<string, unknown>): StoredConflict {
+  const versions = (item.versions ?? {}) as Record<string, Record<string, unknown>>;
+  const kind = str(item.kind);
+  return {
+    aggregateType: String(item.aggregateType),
+    aggregateId: String(item.aggregateId),
+    eventIds: Array.isArray(item.eventIds) ? item.eventIds.map(String) : [],
+    status: String(item.status),
+    ...(kind ? { kind } : {}),
+    events: Object.values(versions)
+      .filter((v) => v && typeof v === 'object' && typeof v.eventId === 'string')
+      .map((v) => toEvent(v, kind?.startsWith('core') ?? false)),
   };
 }
 
@@ -97,7 +133,7 @@ export async function readSnapshot(source: SnapshotSource): Promise<RegionSnapsh
   ]);
   return {
     region: source.region,
-    events: events.filter((e) => e.eventId && e.aggregateType !== HEARTBEAT_AGGREGATE).map(toEvent),
+    events: events.filter((e) => e.eventId && e.aggregateType !== HEARTBEAT_AGGREGATE).map((e) => toEvent(e)),
     states: new Map(
       rows.map((r) => [
         String(r.pk),
@@ -113,5 +149,6 @@ export async function readSnapshot(source: SnapshotSource): Promise<RegionSnapsh
         ...(str(q.origin) ? { origin: str(q.origin) } : {}),
       })),
     parked: replication.filter((r) => String(r.pk).startsWith('PARK#') && r.event).length,
+    conflicts: replication.filter((r) => String(r.pk).startsWith('CONFLICT#')).map(toConflict),
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../cdk/constructs/function-defaults.ts';
+import { FUNCTION_NAMES, PROJECT_ROOT } from '../../cdk/constructs/function-defaults.ts';
 
 const run = promisify(execFile);
 
@@ -34,7 +34,7 @@ describe('the CDK CLI', () => {
     const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
       (resource) => resource.Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(FUNCTION_NAMES.length);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.artifacts['multiactive-dev-eu-west-1'].environment).toBe('aws://111111111111/eu-west-1');
   }, 180_000);

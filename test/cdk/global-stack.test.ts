@@ -44,7 +44,7 @@ describe('GlobalStack (dev: latency routing, automatic failover)', () => {
         HostedZoneId: 'Z0DEVMULTIACTIVE00001',
         Region: region,
         SetIdentifier: region,
-        TTL: '60',
+        TTL: '15',
         ResourceRecords: [`${region}.dev.multiactive.example.com`],
         HealthCheckId: { Ref: Match.stringLikeRegexp(`Health${region.replaceAll('-', '')}`) },
       });
@@ -63,28 +63,9 @@ describe('GlobalStack (dev: latency routing, automatic failover)', () => {
     }
   });
 
-  it("forwards each alarm to the bus of the lost region's nearest peer", () => {
-    const expected: Record<string, string> = {
-      'us-east-1': 'eu-west-1',
-      'eu-west-1': 'us-east-1',
-      'ap-southeast-1': 'eu-west-1',
-    };
-    for (const [lost, standIn] of Object.entries(expected)) {
-      template.hasResourceProperties('AWS::Events::Rule', {
-        Name: `multiactive-dev-health-${lost}`,
-        EventPattern: Match.objectLike({
-          source: ['aws.cloudwatch'],
-          'detail-type': ['CloudWatch Alarm State Change'],
-          detail: { state: { value: ['ALARM'] } },
-        }),
-        Targets: [
-          Match.objectLike({
-            Arn: `arn:aws:events:${standIn}:111111111111:event-bus/multiactive-dev-bus`,
-            RoleArn: Match.anyValue(),
-          }),
-        ],
-      });
-    }
+  it("starts nothing from an alarm: failover is the regions' watchdogs' decision", () => {
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    template.resourceCountIs('AWS::IAM::Role', 0);
   });
 });
 

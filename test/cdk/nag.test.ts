@@ -8,7 +8,11 @@ type Stacks = ReturnType<typeof testEnvironment>;
 /** Unacknowledged findings of both packs, as `rule: construct paths` (readable when the test fails). */
 function findings(stacks: Stacks): string[] {
   const found: string[] = [];
-  for (const stack of [...Object.values(stacks.regional), stacks.global]) {
+  for (const stack of [
+    ...Object.values(stacks.foundation),
+    ...Object.values(stacks.regional),
+    stacks.global,
+  ]) {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
       for (const violation of pack.validateScope(stack).violations) {
         const paths = violation.violatingResources.map((resource) => resource.constructPath);

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAG_METRIC_SERVICE } from '../../cdk/constructs/function-defaults.ts';
+import { FUNCTION_NAMES, LAG_METRIC_SERVICE } from '../../cdk/constructs/function-defaults.ts';
 import { loadTopology, peersOf, regionNames } from '../../lib/config/index.ts';
 import { TABLE_KINDS, tableName } from '../../lib/store/tables.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
@@ -36,11 +36,12 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
   it('deploys the same set of resources as every other region', () => {
     const t = template();
     t.resourceCountIs('AWS::DynamoDB::Table', 6);
-    t.resourceCountIs('AWS::Lambda::Function', 5);
+    t.resourceCountIs('AWS::Lambda::Function', FUNCTION_NAMES.length);
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
-    t.resourceCountIs('AWS::Events::EventBus', 1);
+    // The bus lives in the region's foundation stack, deployed first.
+    t.resourceCountIs('AWS::Events::EventBus', 0);
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    t.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    t.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
   });
 
@@ -100,21 +101,28 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it("lets only the peers' forwarding rules put events on the bus", () => {
+  it('denies PutEvents on its bus to every principal but the replication writers', () => {
     interface BusPolicy {
-      Statement: Array<{ Action: string; Condition: { ArnEquals: Record<string, string[]> } }>;
+      Statement: Array<{
+        Effect: string;
+        Principal: unknown;
+        Action: string;
+        Condition: Record<string, Record<string, string[]>>;
+      }>;
     }
-    const [bus] = Object.values(template().findResources('AWS::Events::EventBus'));
+    const [bus] = Object.values(templates[`${region}-foundation`]!.findResources('AWS::Events::EventBus'));
     expect(bus?.Properties.Name).toBe('multiactive-dev-bus');
-    const [statement] = (bus!.Properties.Policy as BusPolicy).Statement;
-    expect(statement?.Action).toBe('events:PutEvents');
-    const sources = statement?.Condition.ArnEquals['aws:SourceArn'] ?? [];
-    for (const peer of peers) {
-      expect(sources).toContain(
-        `arn:aws:events:${peer}:111111111111:rule/multiactive-dev-bus/multiactive-dev-to-${region}`,
-      );
-    }
-    expect(sources.filter((arn) => arn.includes('/multiactive-dev-bus/'))).toHaveLength(peers.length);
+    const statements = (bus!.Properties.Policy as BusPolicy).Statement;
+    expect(statements).toHaveLength(1);
+    const [deny] = statements;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'events:PutEvents' });
+    const writers = deny!.Condition.ArnNotEquals!['aws:PrincipalArn']!;
+    const role = (name: string) => `arn:aws:iam::111111111111:role/multiactive-dev-${name}`;
+    for (const peer of peers) expect(writers).toContain(role(`${peer}-to-${region}`));
+    for (const fn of ['publisher', 'applier', 'runbook']) expect(writers).toContain(role(`${region}-${fn}`));
+    for (const peer of peers) expect(writers).toContain(role(`${peer}-runbook`));
+    expect(writers).not.toContain(role(`${region}-api`));
+    expect(writers.filter((arn) => arn.includes('-to-'))).toHaveLength(peers.length);
   });
 
   it('forwards local-origin replication events to each peer bus with a role and a DLQ', () => {
@@ -141,14 +149,43 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it('throttles and access-logs the HTTP API stage, and serves /v1/{proxy+} and /health', () => {
+  it('authenticates /v1 with the JWT authorizer of api.auth, serves peers on /internal and /health apart', () => {
+    template().hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    template().hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: {
+        Issuer: 'https://auth.dev.multiactive.example.com/',
+        Audience: ['multiactive-dev-api'],
+      },
+    });
+    template().hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ANY /v1/{proxy+}',
+      AuthorizationType: 'JWT',
+      AuthorizerId: Match.anyValue(),
+    });
+    for (const key of ['ANY /internal/{proxy+}', 'GET /health']) {
+      const routes = Object.values(template().findResources('AWS::ApiGatewayV2::Route')).filter(
+        (route) => route.Properties.RouteKey === key,
+      );
+      expect(routes, key).toHaveLength(1);
+      expect(routes[0]!.Properties.AuthorizationType ?? 'NONE', key).toBe('NONE');
+    }
+    // /health is integrated with the health function, not the API's.
+    const integrations = Object.values(template().findResources('AWS::ApiGatewayV2::Integration'));
+    expect(integrations).toHaveLength(2);
+  });
+
+  it('gives /v1, /internal and /health a throttle each and access-logs the stage', () => {
     template().hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 }),
+      RouteSettings: {
+        'ANY /v1/{proxy+}': { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+        'ANY /internal/{proxy+}': { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+        'GET /health': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      },
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
-    template().hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /v1/{proxy+}' });
-    template().hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health' });
     template().hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
       DomainName: `${region}.dev.multiactive.example.com`,
     });
@@ -157,7 +194,29 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it('alarms on lag from each peer with the Powertools dimension set', () => {
+  it('runs a watchdog every minute that may start only its own Failover runbook', () => {
+    template().hasResourceProperties('AWS::Events::Rule', {
+      Name: 'multiactive-dev-watchdog',
+      ScheduleExpression: 'rate(1 minute)',
+    });
+    const failover = `arn:aws:states:${region}:111111111111:stateMachine:multiactive-dev-Failover`;
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'multiactive-dev-watchdog',
+      Environment: { Variables: Match.objectLike({ FAILOVER_STATE_MACHINE_ARN: failover }) },
+    });
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'states:StartExecution', Resource: failover }),
+        ]),
+      },
+    });
+    // No rule anywhere starts a Failover from an alarm: the watchdogs' claim is the only trigger.
+    const rules = Object.values(template().findResources('AWS::Events::Rule'));
+    expect(rules.filter((rule) => String(rule.Properties.Name).includes('-failover-'))).toEqual([]);
+  });
+
+  it('alarms on lag from each peer with the Powertools dimension set, and on quarantine, 5xx and errors', () => {
     for (const peer of peers) {
       template().hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'multiactive',
@@ -179,29 +238,65 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     });
   });
 
-  it('runs all five runbooks, named per environment, traced and fully logged', () => {
+  it('alarms on failed Switchover and Failback executions, naming RollbackRefused (partitions left with their homes)', () => {
+    for (const name of ['Switchover', 'Failback']) {
+      template().hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `multiactive-dev-${name}-failed`,
+        AlarmDescription: Match.stringLikeRegexp('RollbackRefused'),
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' }),
+            }),
+          }),
+        ]),
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
+  it('runs all five runbooks, named per environment, traced and fully logged (dev logs execution data)', () => {
     for (const name of ['Switchover', 'Failover', 'Failback', 'Repair', 'ResolveConflict']) {
       template().hasResourceProperties('AWS::StepFunctions::StateMachine', {
         StateMachineName: `multiactive-dev-${name}`,
         TracingConfiguration: { Enabled: true },
-        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
       });
     }
   });
 });
 
-describe('failover triggers in dev', () => {
-  it('starts the Failover runbook of the nearest peer only: us-east-1 <-> eu-west-1, ap-southeast-1 -> eu-west-1', () => {
-    const triggers = (region: string) =>
-      Object.values(templates[region]!.findResources('AWS::Events::Rule'))
-        .map((rule) => rule.Properties.Name as string | undefined)
-        .filter((name) => name?.includes('-failover-'))
-        .sort();
-    expect(triggers('us-east-1')).toEqual(['multiactive-dev-failover-eu-west-1']);
-    expect(triggers('eu-west-1')).toEqual([
-      'multiactive-dev-failover-ap-southeast-1',
-      'multiactive-dev-failover-us-east-1',
-    ]);
-    expect(triggers('ap-southeast-1')).toEqual([]);
+describe('the internal key in dev', () => {
+  it("is created once, in the first region's foundation, and replicated to every other region", () => {
+    const secrets = (stack: string) =>
+      Object.values(templates[stack]!.findResources('AWS::SecretsManager::Secret'));
+    expect(secrets('us-east-1-foundation')).toHaveLength(1);
+    expect(secrets('us-east-1-foundation')[0]!.Properties).toMatchObject({
+      Name: 'multiactive-dev-internal-key',
+      ReplicaRegions: [{ Region: 'eu-west-1' }, { Region: 'ap-southeast-1' }],
+    });
+    for (const stack of ['eu-west-1-foundation', 'ap-southeast-1-foundation', ...regionNames(dev)])
+      expect(secrets(stack), stack).toEqual([]);
+  });
+
+  it("may be read only by the functions that sign or check, each from its own region's replica", () => {
+    for (const region of regionNames(dev)) {
+      const replica = `arn:aws:secretsmanager:${region}:111111111111:secret:multiactive-dev-internal-key-??????`;
+      const readers = Object.values(templates[region]!.findResources('AWS::IAM::Policy'))
+        .filter((policy) =>
+          (policy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>).some(
+            (s) => s.Action === 'secretsmanager:GetSecretValue' && s.Resource === replica,
+          ),
+        )
+        .flatMap((policy) => policy.Properties.Roles as Array<{ Ref: string }>)
+        .map((role) => role.Ref);
+      expect(readers.map((ref) => ref.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual([
+        'FunctionsapiRole',
+        'FunctionsapplierRole',
+        'FunctionspublisherRole',
+        'FunctionsrunbookRole',
+      ]);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { REPAIR_MAX_CONCURRENCY, WATERMARK_POLL } from '../../cdk/constructs/runbooks/runbook-defaults.ts';
 import { RUNBOOK_NAMES, type RunbookName } from '../../cdk/naming.ts';
 import { loadTopology } from '../../lib/config/index.ts';
+import { RollbackRefusedError } from '../../lib/runbooks/index.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
 import { type AslDefinition, allStates, resolveDefinition } from './support/definition.ts';
 
@@ -78,7 +79,7 @@ describe('runbook ASL', () => {
         });
         expect(state.TimeoutSeconds, `${runbook}.${name}`).toBeGreaterThan(0);
         expect(state.Retry?.[0]?.ErrorEquals, `${runbook}.${name}`).toContain('Lambda.ServiceException');
-        expect(state.Catch?.[0]?.ErrorEquals, `${runbook}.${name}`).toEqual(['States.ALL']);
+        expect(state.Catch?.at(-1)?.ErrorEquals, `${runbook}.${name}`).toEqual(['States.ALL']);
       }
     }
   });
@@ -156,6 +157,49 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(calls.filter((c) => c === 'Rollback')).toHaveLength(3);
   });
 
+  it('Switchover draws one run id per execution and hands it to every task', async () => {
+    const seen: unknown[] = [];
+    const record: Handler = async ({ input }) => {
+      seen.push((input.run as { id?: unknown } | undefined)?.id);
+      return { caughtUp: true };
+    };
+    const { result } = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      { Fence: record, CheckWatermark: record, MoveHome: record, Unfence: record },
+    );
+    await result;
+    expect(seen).toHaveLength(4);
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('Switchover ends in RollbackRefused, without retrying, when its Rollback refuses', async () => {
+    const { result, calls } = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        VerifyProbe: async () => {
+          throw new Error('us-east-1 unreachable');
+        },
+        Rollback: async () => {
+          throw new RollbackRefusedError('switchover', 'Rollback', [
+            { partition: 7, why: 'stays with eu-west-1: us-east-1 is unreachable' },
+          ]);
+        },
+      },
+    );
+    const error = await result.then(
+      () => undefined,
+      (e: Error) => e.cause as Error,
+    );
+    // The Fail state's error and cause (the refusal's message, with each partition and why).
+    expect(error).toMatchObject({ name: 'RollbackRefused' });
+    expect(error?.message).toMatch(/partition\(s\).*7 \(stays with eu-west-1/);
+    expect(calls.filter((c) => c === 'Rollback')).toHaveLength(1);
+  });
+
   it('Switchover gives up on a watermark that never catches up', async () => {
     const { result, calls } = run(
       definitions('us-east-1').Switchover,
@@ -196,6 +240,8 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(calls).toEqual([
       'ConfirmRegionLost',
       'ChooseNewHomes',
+      'FencePartitions',
+      'CollectCopies',
       'BumpEpochs',
       'DrainRegion',
       'RecordWatermarks',
@@ -249,6 +295,25 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(never.calls).not.toContain('SwitchBackMoveHome');
     expect(never.calls).not.toContain('Undrain');
     expect(never.calls.at(-1)).toBe('SwitchBackRollback');
+  });
+
+  it('Failback ends in RollbackRefused when its switch-back rollback refuses', async () => {
+    const { result, calls } = run(
+      definitions('us-east-1').Failback,
+      { region: 'eu-west-1', switchBack: true },
+      {
+        SwitchBackCheckWatermark: async () => ({ caughtUp: true }),
+        SwitchBackUnfence: async () => {
+          throw new Error('timed out');
+        },
+        SwitchBackRollback: async () => {
+          throw new RollbackRefusedError('switchover', 'Rollback', [{ partition: 3, why: 'x' }]);
+        },
+      },
+    );
+    await expect(result).rejects.toMatchObject({ cause: { name: 'RollbackRefused' } });
+    expect(calls.at(-1)).toBe('SwitchBackRollback');
+    expect(calls).not.toContain('Undrain');
   });
 
   it('Repair maps over partitions, keeps going past a failed one and reports all of them', async () => {

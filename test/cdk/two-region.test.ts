@@ -1,4 +1,4 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { templatesOf, testEnvironment, twoRegionTopology } from './support/app.ts';
 
@@ -33,24 +33,28 @@ describe('RegionalStack with two regions (eu-central-1, eu-west-2)', () => {
     ['eu-central-1', 'eu-west-2'],
     ['eu-west-2', 'eu-central-1'],
   ])(
-    'the bus of %s admits only the forwarding rule of %s (no failover rules when autoFailover is off)',
+    'the bus of %s admits only the forwarding role of %s and the functions that publish (no health roles when autoFailover is off)',
     (region, peer) => {
-      templates[region]!.hasResourceProperties('AWS::Events::EventBus', {
+      const role = (name: string) => `arn:aws:iam::333333333333:role/multiactive-pair-${name}`;
+      templates[`${region}-foundation`]!.hasResourceProperties('AWS::Events::EventBus', {
         Name: 'multiactive-pair-bus',
         Policy: {
           Version: '2012-10-17',
           Statement: [
             {
-              Sid: 'AllowPeerForwardingRules',
-              Effect: 'Allow',
+              Sid: 'OnlyReplicationWriters',
+              Effect: 'Deny',
               Action: 'events:PutEvents',
-              Principal: { AWS: Match.anyValue() },
+              Principal: { AWS: '*' },
               Resource: `arn:aws:events:${region}:333333333333:event-bus/multiactive-pair-bus`,
               Condition: {
-                ArnEquals: {
-                  'aws:SourceArn': [
-                    `arn:aws:events:${peer}:333333333333:rule/multiactive-pair-bus/multiactive-pair-to-${region}`,
-                  ],
+                ArnNotEquals: {
+                  'aws:PrincipalArn': [
+                    role(`${region}-applier`),
+                    role(`${region}-publisher`),
+                    ...[region, peer].sort().map((r) => role(`${r}-runbook`)),
+                    role(`${peer}-to-${region}`),
+                  ].sort(),
                 },
               },
             },

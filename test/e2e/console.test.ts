@@ -30,10 +30,17 @@ function chromiumPath(): string {
   }
 }
 
+/** The API requires auth (dev: a JWT): `sandbox up` leaves a token from its issuer in the state file. */
+function authorization(): Record<string, string> {
+  if (state.auth?.type !== 'jwt')
+    throw new Error('expected a JWT in .sandbox/state.json (dev: api.auth jwt)');
+  return { authorization: `Bearer ${state.auth.token}` };
+}
+
 async function write(region: string, path: string, body: unknown): Promise<number> {
   const response = await fetch(`${state.regions[region]}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization() },
     body: JSON.stringify(body),
   });
   await response.arrayBuffer();
@@ -147,7 +154,7 @@ describe('web console in a real browser', () => {
     const keep = card.locator('.side', { hasText: 'Ada (eu)' }).locator('button.keep');
     await keep.click();
     await card.waitFor({ state: 'detached', timeout: 60_000 });
-    const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`);
+    const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`, { headers: authorization() });
     expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('Ada (eu)');
   }, 150_000);
 
@@ -203,6 +210,8 @@ describe('web console in a real browser', () => {
     expect(final).toEqual([
       'ConfirmRegionLost',
       'ChooseNewHomes',
+      'FencePartitions',
+      'CollectCopies',
       'BumpEpochs',
       'DrainRegion',
       'RecordWatermarks',

@@ -18,12 +18,15 @@ afterAll(async () => {
 }, 30_000);
 
 async function post(region: string, type: string, id: string, command: unknown) {
-  const response = await fetch(`${sandbox.region(region).apiUrl}/v1/${type}/${id}/commands`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(command),
-    redirect: 'manual',
-  });
+  const response = await sandbox.apiClient.fetch(
+    `${sandbox.region(region).apiUrl}/v1/${type}/${id}/commands`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(command),
+      followRedirects: false,
+    },
+  );
   return { status: response.status, region: response.headers.get('x-multiactive-region') };
 }
 

@@ -20,6 +20,7 @@ describe('npm start -- --once --fast', () => {
     expect(out).toMatch(/failover \(ap-southeast-1 lost\): detection \d+ ms, RTO \d+ ms/);
     expect(out).toMatch(/RPO: events at risk at failover \d+, recovered at failback \d+/);
     expect(out).toContain('consistency check: PASS');
+    expect(out).toMatch(/IAM: \d+ calls checked, 0 denied/);
     expect(code).toBe(0);
   }, 240_000);
 });
@@ -46,6 +47,11 @@ async function sandboxUp(): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   state = JSON.parse(readFileSync(stateFile, 'utf8')) as SandboxStateFile;
+}
+
+/** Credentials of the sandbox that is up now (dev: a JWT from its issuer, new at every `sandbox up`). */
+function auth(): Record<string, string> {
+  return state.auth?.type === 'jwt' ? { authorization: `Bearer ${state.auth.token}` } : {};
 }
 
 describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
@@ -81,15 +87,16 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
   });
 
   it('replicates a write and reports a passing check; refuses an unknown region with exit code 2', async () => {
-    const write = await fetch(`${state.regions['us-east-1']}/v1/profile/e2e/commands`, {
-      method: 'POST',
-      body: JSON.stringify({ type: 'SetDisplayName', payload: { displayName: 'E2E' } }),
-    });
+    const body = JSON.stringify({ type: 'SetDisplayName', payload: { displayName: 'E2E' } });
+    const path = `${state.regions['us-east-1']}/v1/profile/e2e/commands`;
+    // The API refuses a request without credentials (API Gateway's JWT authorizer: 401), then takes it.
+    expect((await fetch(path, { method: 'POST', body })).status).toBe(401);
+    const write = await fetch(path, { method: 'POST', body, headers: auth() });
     expect(write.status).toBe(200);
     const check = await runCli(['check'], cwd);
     expect(check.out).toContain('"passed": true');
     expect(check.code).toBe(0);
-    const read = await fetch(`${state.regions['eu-west-1']}/v1/profile/e2e`);
+    const read = await fetch(`${state.regions['eu-west-1']}/v1/profile/e2e`, { headers: auth() });
     expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
     const unknown = await runCli(['chaos', 'kill-region', 'mars-north-1'], cwd);
     expect(unknown.out).toContain('unknown region "mars-north-1"');
@@ -101,6 +108,7 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
     const api = () => state.regions['us-east-1'];
     const open = await fetch(`${api()}/v1/account/persisted/commands`, {
       method: 'POST',
+      headers: auth(),
       body: JSON.stringify({ type: 'OpenAccount', payload: { owner: 'Ada', currency: 'EUR' } }),
     });
     expect(open.status).toBe(200);
@@ -122,7 +130,7 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
     };
     expect(after.partitionsPerHome).toEqual(before.partitionsPerHome);
     for (const region of ['us-east-1', 'eu-west-1']) {
-      const read = await fetch(`${state.regions[region]}/v1/profile/e2e`);
+      const read = await fetch(`${state.regions[region]}/v1/profile/e2e`, { headers: auth() });
       expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
     }
     // A client continues where it left: the account it opened before the restart takes a deposit.
@@ -130,13 +138,14 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
     for (let i = 0; i < 20 && deposit !== 200; i++) {
       const response = await fetch(`${api()}/v1/account/persisted/commands`, {
         method: 'POST',
+        headers: auth(),
         body: JSON.stringify({ type: 'Deposit', payload: { amount: 5 } }),
       });
       deposit = response.status;
       if (deposit !== 200) await new Promise((r) => setTimeout(r, 500));
     }
     expect(deposit).toBe(200);
-    const account = await fetch(`${api()}/v1/account/persisted`);
+    const account = await fetch(`${api()}/v1/account/persisted`, { headers: auth() });
     expect(((await account.json()) as { version: number }).version).toBe(2);
   }, 240_000);
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../events/index.ts';
-import { HybridLogicalClock } from '../../lib/clock/index.ts';
+import { encodeHlc, HybridLogicalClock } from '../../lib/clock/index.ts';
 import { type CommandDeps, executeCommand } from '../../lib/commands/index.ts';
 import { loadTopology } from '../../lib/config/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
@@ -14,7 +14,11 @@ beforeAll(async () => {
   const topology = loadTopology('dev');
   deps = {
     registry: createRegistry(exampleAggregates, topology),
-    events: new EventStore({ client: region.doc, tableName: region.tables.events }),
+    events: new EventStore({
+      client: region.doc,
+      tableName: region.tables.events,
+      coreMarkerTableName: region.tables.replication,
+    }),
     states: new StateStore({ client: region.doc, tableName: region.tables.state }),
     clock: new HybridLogicalClock({ region: 'eu-west-1' }),
     region: 'eu-west-1',
@@ -60,9 +64,9 @@ describe('executeCommand', () => {
     const orphan = (await run('account', 'c3', 'Deposit', { amount: 7 })).events[0]!;
     // Simulate the crash: put the projection back to before the deposit.
     const stale = await deps.states.getState('account', 'c3');
-    await deps.events.appendEvents([{ ...orphan, eventId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', seq: 3 }], {
-      tier: 'core',
-    });
+    // A second deposit the writer appended on top (it chains: prev = the deposit's HLC) before dying.
+    const next = { ...orphan, eventId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', seq: 3, prev: orphan.hlc };
+    await deps.events.appendEvents([{ ...next, hlc: encodeHlc(deps.clock.now()) }], { tier: 'core' });
     const result = await run('account', 'c3', 'Deposit', { amount: 1 });
     expect(stale?.seq).toBe(2);
     expect(result.events[0]?.seq).toBe(4);

@@ -14,7 +14,12 @@ let store: EventStore;
 
 beforeAll(async () => {
   region = await freshRegion();
-  store = new EventStore({ client: region.doc, tableName: region.tables.events, maxEventBytes: 4_096 });
+  store = new EventStore({
+    client: region.doc,
+    tableName: region.tables.events,
+    coreMarkerTableName: region.tables.replication,
+    maxEventBytes: 4_096,
+  });
 });
 
 describe('EventStore on DynamoDB Local', () => {

@@ -11,7 +11,14 @@ export interface HttpRequest {
   body?: string | undefined;
   headers?: Record<string, string>;
   base64?: boolean;
+  /** `requestContext.authorizer` as API Gateway's authorizer fills it (none by default). */
+  authorizer?: Record<string, unknown>;
 }
+
+/** What API Gateway's JWT authorizer attaches for a client of the sandbox's issuer. */
+export const JWT_CALLER = {
+  jwt: { claims: { sub: 'test-client', iss: 'https://auth.dev.multiactive.example.com/' }, scopes: [] },
+} as const;
 
 /** An API Gateway HTTP API v2 event built from the recorded sample, for one request. */
 export function httpEvent(request: HttpRequest): APIGatewayProxyEventV2 {
@@ -31,7 +38,8 @@ export function httpEvent(request: HttpRequest): APIGatewayProxyEventV2 {
       ...sample.requestContext,
       routeKey,
       http: { ...sample.requestContext.http, method: request.method, path: request.path },
-    },
+      ...(request.authorizer ? { authorizer: request.authorizer } : {}),
+    } as APIGatewayProxyEventV2['requestContext'],
     pathParameters: request.path.startsWith('/v1/') ? { proxy: request.path.slice('/v1/'.length) } : {},
     ...(body === undefined ? { body: undefined } : { body }),
     isBase64Encoded: request.base64 ?? false,

@@ -8,9 +8,13 @@
  * kept at `$.<task>` (camelCase), see `runbookTask`. The machine itself reads:
  * - `ConfirmRegionLost` -> `{ confirmed: boolean, votes?: ... }` at `$.confirmRegionLost`: true only
  *   when a majority of regions (including this one) cannot reach `region`.
- * Shape: ConfirmRegionLost -> RegionLostConfirmed? (no: refuse) -> ChooseNewHomes -> BumpEpochs ->
- * DrainRegion -> RecordWatermarks -> FailoverSucceeded. Any task failure ends in FailoverFailed;
- * every task must be idempotent, so the runbook can simply be started again.
+ * Shape: ConfirmRegionLost -> RegionLostConfirmed? (no: refuse) -> ChooseNewHomes -> FencePartitions ->
+ * CollectCopies -> BumpEpochs -> DrainRegion -> RecordWatermarks -> FailoverSucceeded. FencePartitions
+ * fences (epoch + 1); CollectCopies (core.ack quorum) seals the survivors and gathers into each new home
+ * the core events a majority of regions holds (leader completeness) -> `{ blocked: [{ partition,
+ * reason }] }`; BumpEpochs activates the new homes (epoch + 2), leaving blocked partitions fenced. Any
+ * task failure ends in FailoverFailed; every task must be idempotent, so the runbook can simply be
+ * started again.
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -21,6 +25,8 @@ export function failoverDefinition(scope: Construct, { fn }: RunbookDefinitionPr
   const task = (name: string) => runbookTask(scope, { runbook: 'Failover', task: name, fn });
   const confirm = task('ConfirmRegionLost');
   const chooseNewHomes = task('ChooseNewHomes');
+  const fencePartitions = task('FencePartitions');
+  const collectCopies = task('CollectCopies');
   const bumpEpochs = task('BumpEpochs');
   const drainRegion = task('DrainRegion');
   const recordWatermarks = task('RecordWatermarks');
@@ -29,7 +35,16 @@ export function failoverDefinition(scope: Construct, { fn }: RunbookDefinitionPr
     error: 'FailoverFailed',
     cause: 'A failover task failed; every task is idempotent, so fix the cause and start the runbook again.',
   });
-  catchInto(failed, confirm, chooseNewHomes, bumpEpochs, drainRegion, recordWatermarks);
+  catchInto(
+    failed,
+    confirm,
+    chooseNewHomes,
+    fencePartitions,
+    collectCopies,
+    bumpEpochs,
+    drainRegion,
+    recordWatermarks,
+  );
 
   const refuse = new sfn.Fail(scope, 'RefuseFailover', {
     error: 'RegionNotLost',
@@ -42,6 +57,8 @@ export function failoverDefinition(scope: Construct, { fn }: RunbookDefinitionPr
     .otherwise(refuse);
 
   chooseNewHomes
+    .next(fencePartitions)
+    .next(collectCopies)
     .next(bumpEpochs)
     .next(drainRegion)
     .next(recordWatermarks)

@@ -2,7 +2,11 @@
  * The re-homing steps shared by Switchover and Failback's switch-back: Fence -> wait until the target holds
  * every event the source wrote to the partitions (CheckWatermark polled every WATERMARK_POLL.intervalSeconds,
  * at most maxAttempts times) -> MoveHome -> Unfence [-> VerifyProbe]; a failed task or a watermark timeout
- * runs Rollback (unfence, old home restored), which the caller chains to its own Fail state.
+ * runs Rollback, which the caller chains to its own Fail state. A first Pass state draws the execution's
+ * run id (`$.<prefix>Run.id`, States.UUID()): every change the steps make carries it, so Rollback undoes
+ * only what this execution did (lib/runbooks/switchover-rollback.ts). A Rollback that refuses (the old home
+ * is unreachable or lacks core writes the new home acknowledged) is not retried and ends the execution in
+ * the `<prefix>RollbackRefused` Fail state, error `RollbackRefused`, with the partitions in the cause.
  *
  * Every state name carries `prefix` (empty for Switchover, `SwitchBack` inside Failback), and so does every
  * task's result key: `$.<prefix>Fence`, `$.<prefix>CheckWatermark.caughtUp` (read by the Choice),
@@ -18,6 +22,9 @@ import type { RunbookName } from '../../naming.ts';
 import { LONG_TASK_TIMEOUT, WATERMARK_POLL } from './runbook-defaults.ts';
 import { catchInto, resultKey, runbookTask } from './runbook-task.ts';
 
+/** Error name of a Rollback that refused to move partitions back (lib/runbooks RollbackRefusedError). */
+export const ROLLBACK_REFUSED = 'RollbackRefused';
+
 export interface RehomeStepsOptions {
   readonly runbook: RunbookName;
   readonly fn: lambda.IFunction;
@@ -28,7 +35,7 @@ export interface RehomeStepsOptions {
 }
 
 export interface RehomeSteps {
-  /** The first state (Fence). */
+  /** The first state (draws the run id, then Fence). */
   readonly start: sfn.IChainable;
   /** The last state of the success path: chain the caller's next state to it. */
   readonly end: sfn.INextable & sfn.IChainable;
@@ -53,6 +60,8 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   const unfence = task('Unfence');
   const verifyProbe = options.verify ? task('VerifyProbe') : undefined;
   const rollback = task('Rollback', LONG_TASK_TIMEOUT);
+  // A refusal is an answer, not a fault: the partitions stay with their current homes, active.
+  rollback.addRetry({ errors: [ROLLBACK_REFUSED], maxAttempts: 0 });
   // Rollback is idempotent and what it needs most (a quorum of control tables) is what a fault takes away
   // for a few seconds: retry any error (2, 4, 8, 16 s) before giving up with partitions still fenced.
   rollback.addRetry({
@@ -62,6 +71,15 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
     backoffRate: 2,
   });
   catchInto(rollback, fence, checkWatermark, moveHome, unfence, ...(verifyProbe ? [verifyProbe] : []));
+  const refused = new sfn.Fail(scope, named('RollbackRefused'), {
+    error: ROLLBACK_REFUSED,
+    causePath: '$.rollbackError.Cause',
+  });
+  rollback.addCatch(refused, { errors: [ROLLBACK_REFUSED], resultPath: '$.rollbackError' });
+  const begin = new sfn.Pass(scope, named('BeginRun'), {
+    parameters: { 'id.$': 'States.UUID()' },
+    resultPath: `$.${resultKey(named('Run'))}`,
+  });
 
   const pollPath = `$.${resultKey(named('WatermarkPoll'))}`;
   const startPolling = new sfn.Pass(scope, named('StartWatermarkPoll'), {
@@ -91,5 +109,5 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   moveHome.next(unfence);
   if (verifyProbe) unfence.next(verifyProbe);
   fence.next(startPolling).next(waitForWatermark).next(checkWatermark).next(countAttempt).next(reached);
-  return { start: fence, end: verifyProbe ?? unfence, rollback };
+  return { start: begin.next(fence), end: verifyProbe ?? unfence, rollback };
 }

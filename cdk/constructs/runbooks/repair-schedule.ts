@@ -6,6 +6,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Topology } from '../../../lib/config/index.ts';
 import { regionNames } from '../../../lib/config/index.ts';
+import { queueName } from '../../naming.ts';
 import { failureQueue } from '../queue-defaults.ts';
 
 /** The documented Repair input for a full run: every partition that holds an event, every region. */
@@ -41,7 +42,11 @@ export class RepairSchedule extends Construct {
     super(scope, id);
     const when = repairScheduleOf(props.topology);
     if (!when) throw new Error('RepairSchedule needs repair.schedule in the topology');
-    this.deadLetters = failureQueue(this, 'DeadLetters');
+    this.deadLetters = failureQueue(
+      this,
+      'DeadLetters',
+      queueName(props.topology.name, 'repair-schedule-dead-letters'),
+    );
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       scheduleName: `multiactive-${props.topology.name}-nightly-repair`,
       description: `Repair (anti-entropy) of every region, daily at ${props.topology.repair.schedule} UTC`,

@@ -26,6 +26,8 @@ export interface RunbooksProps {
   readonly env: string;
   /** This region's runbook function; every region runs its own copy of every runbook. */
   readonly fn: lambda.IFunction;
+  /** `monitoring.logExecutionData`: whether the logs carry each state's input and output. */
+  readonly logExecutionData: boolean;
 }
 
 /**
@@ -54,7 +56,11 @@ export class Runbooks extends Construct {
         definitionBody: sfn.DefinitionBody.fromChainable(DEFINITIONS[runbook](states, { fn: props.fn })),
         timeout: EXECUTION_TIMEOUT[runbook],
         tracingEnabled: true,
-        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+        logs: {
+          destination: logGroup,
+          level: sfn.LogLevel.ALL,
+          includeExecutionData: props.logExecutionData,
+        },
       });
       acknowledge(
         byName[runbook],

@@ -24,6 +24,14 @@ export const dev = defineTopology({
     hostedZoneId: 'Z0DEVMULTIACTIVE00001',
     healthCheck: { intervalSeconds: 10, failureThreshold: 3 },
   },
+  // Clients present a JWT from the team's OIDC issuer (the sandbox issues its own for this issuer).
+  api: {
+    auth: {
+      type: 'jwt',
+      issuer: 'https://auth.dev.multiactive.example.com/',
+      audience: ['multiactive-dev-api'],
+    },
+  },
   // Core writes are acknowledged locally here (ack 'local'): a region loss can lose what had not yet
   // replicated, so the declared core RPO is the replication lag this environment tolerates, not 0.
   objectives: {
@@ -32,4 +40,6 @@ export const dev = defineTopology({
     ordinary: { rtoSeconds: 120, rpoSeconds: 300 },
   },
   tables: { deletionProtection: false, pointInTimeRecovery: true },
+  // A development environment logs each runbook step's input and output, for debugging.
+  monitoring: { logExecutionData: true },
 });

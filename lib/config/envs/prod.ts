@@ -17,6 +17,8 @@ export const prod = defineTopology({
     'eu-west-1|ap-southeast-1': 91,
   },
   gtm: { policy: 'latency', healthCheck: { intervalSeconds: 10, failureThreshold: 3 } },
+  // Clients sign requests with IAM credentials (SigV4); API Gateway checks execute-api:Invoke.
+  api: { auth: { type: 'iam' } },
   objectives: {
     core: { rtoSeconds: 300, rpoSeconds: 0 },
     important: { rtoSeconds: 120, rpoSeconds: 30 },

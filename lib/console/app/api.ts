@@ -1,11 +1,27 @@
 /**
- * The console's only way to the platform: one POST of a control request. Authentication (a token header,
- * SigV4 via a proxy) belongs here and nowhere else.
+ * Where the console sends its control requests, set by the page that hosts it (`window.multiactiveConsole`):
+ * by default the server it came from (the sandbox's control endpoint, `multiactive console --env`); a
+ * static copy hosted elsewhere names the admin API and how to authenticate to it.
+ */
+interface ConsoleConfig {
+  readonly controlUrl?: string;
+  /** The `Authorization` header of each request (a bearer token of the API's JWT issuer). */
+  readonly authorization?: () => Promise<string | undefined>;
+}
+
+const config = (): ConsoleConfig =>
+  (globalThis as { multiactiveConsole?: ConsoleConfig }).multiactiveConsole ?? {};
+
+/**
+ * The console's only way to the platform: one POST of a control request. Authentication belongs here
+ * and nowhere else.
  */
 export async function control<T>(request: Record<string, unknown>): Promise<T> {
-  const response = await fetch('/', {
+  const { controlUrl = '/', authorization } = config();
+  const token = await authorization?.();
+  const response = await fetch(controlUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
     body: JSON.stringify(request),
   });
   const body = (await response.json()) as T & { error?: string; message?: string };
@@ -22,6 +38,8 @@ export interface RegionStatus {
   breakers?: { service: Record<string, string>; sync: Record<string, { state: string }> };
   deadLetters: number;
   counters: Record<string, number>;
+  /** The region's scheduled readiness function: its last evaluation and its alarm's state. */
+  readiness?: { ready?: boolean; at?: string; failing?: string[]; alarm?: string };
 }
 export interface LinkLag {
   from: string;
@@ -32,6 +50,8 @@ export interface LinkLag {
 }
 export interface Status {
   env: string;
+  /** `aws` for a deployed environment (`multiactive console --env`); the sandbox says nothing. */
+  target?: 'aws';
   version: string;
   regions: RegionStatus[];
   links: Array<{ from: string; to: string; latencyMs?: number; partitioned?: boolean; down?: boolean }>;

@@ -55,7 +55,7 @@ function App() {
     REGION_COLOURS[Math.max(0, names.indexOf(region)) % REGION_COLOURS.length]!;
   const healthy = status.regions.filter((r) => r.healthy && !r.down).length;
   return html`<header>
-      <h1>multiactive</h1><span class="env">env ${status.env} · sandbox · version ${status.version}</span>
+      <h1>multiactive</h1><span class="env">env ${status.env} · ${status.target === 'aws' ? 'AWS' : 'sandbox'} · version ${status.version}</span>
       <span class="spacer"></span>
       <span class=${`badge ${healthy === names.length ? 'ok' : 'bad'}`}>${healthy}/${names.length} regions healthy</span>
       <span id="readiness-badge" class=${`badge ${readiness ? (readiness.ready ? 'ok' : 'bad') : 'muted'}`}>${readiness ? (readiness.ready ? 'READY for failover' : 'NOT READY') : '…'}</span>

@@ -76,11 +76,13 @@ export function RunbookStarter(props: { regions: string[]; onStarted: () => void
 /** Open manual conflicts, the competing events side by side, each with a "keep this" action. */
 export function Conflicts(props: { conflicts: Conflict[]; onResolved: () => void }) {
   const [busy, setBusy] = useState<string | undefined>();
+  const [failure, setFailure] = useState<string | undefined>();
   if (props.conflicts.length === 0) return html`<div class="empty">no open conflicts</div>`;
   const keep = async (c: Conflict, eventId: string) => {
     setBusy(eventId);
+    setFailure(undefined);
     try {
-      await control({
+      const run = await control<{ status: string; error?: string; taskErrors?: Array<{ cause?: string }> }>({
         action: 'conflicts-resolve',
         input: {
           aggregateType: c.aggregateType,
@@ -89,12 +91,17 @@ export function Conflicts(props: { conflicts: Conflict[]; onResolved: () => void
           resolvedBy: 'console',
         },
       });
+      // A resolution that did not succeed leaves the conflict open: say why instead of doing nothing.
+      if (run.status !== 'SUCCEEDED')
+        setFailure(`${run.error ?? run.status}: ${run.taskErrors?.[0]?.cause ?? 'see the execution'}`);
+    } catch (error) {
+      setFailure(String((error as Error).message ?? error));
     } finally {
       setBusy(undefined);
       props.onResolved();
     }
   };
-  return html`${props.conflicts.map(
+  return html`${failure ? html`<div class="error" role="alert">Not resolved: ${failure}</div>` : ''}${props.conflicts.map(
     (c) => html`<div class="conflict" data-aggregate=${`${c.aggregateType}/${c.aggregateId}`}>
       <strong>${c.aggregateType}/${c.aggregateId}</strong> <span class="meta">detected ${time(c.detectedAt)} · open in ${c.regions.join(', ')}</span>
       <div class="sides">${c.events.map(

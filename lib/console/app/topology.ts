@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
-import type { LinkLag, MapView, Status } from './api.ts';
+import type { LinkLag, MapView, RegionStatus, Status } from './api.ts';
 import { type LagPoint, lagChart, updateLagChart } from './charts.ts';
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : `${Math.round(v)} ms`);
@@ -23,6 +23,7 @@ export function Topology(props: { status: Status; colourOf: (r: string) => strin
           <div class="meta">sync breaker ${r.degradedPeers.length ? html`<span class="badge warn">open: ${r.degradedPeers.join(', ')}</span>` : 'closed'}
             · service ${openService.length ? html`<span class="badge warn">${openService.join(', ')}</span>` : 'closed'}</div>
           <div class="meta">applied ${r.counters.applied ?? 0} · conflicts ${r.counters.conflictsDetected ?? 0}</div>
+          <${ScheduledReadiness} readiness=${r.readiness} down=${r.down} />
         </div>`;
       })}
     </div>
@@ -38,6 +39,23 @@ export function Topology(props: { status: Status; colourOf: (r: string) => strin
         })}
       </tbody>
     </table>`;
+}
+
+/** What the region's readiness function said last (every minute) and its alarm's state. */
+function ScheduledReadiness(props: { readiness: RegionStatus['readiness']; down: boolean }) {
+  const r = props.readiness;
+  const alarm = r?.alarm ?? 'INSUFFICIENT_DATA';
+  const tone = alarm === 'ALARM' ? 'bad' : alarm === 'OK' ? 'ok' : 'muted';
+  // A region that is down runs no evaluation: its last one says nothing about now.
+  const verdict = props.down
+    ? html`<span class="badge muted">not running</span>`
+    : r?.ready === undefined
+      ? html`<span class="badge muted">not yet</span>`
+      : html`<span class=${`badge ${r.ready ? 'ok' : 'bad'}`}>${r.ready ? 'ready' : 'NOT READY'}</span>`;
+  const failing = !props.down && r?.ready === false && r.failing?.length ? r.failing.join(', ') : undefined;
+  return html`<div class="meta scheduled-readiness" data-ready=${String(props.down ? undefined : r?.ready)} data-alarm=${alarm}>
+      readiness ${verdict} <span class=${`badge ${tone}`}>alarm ${alarm}</span>
+      ${failing ? html`<div>failing: ${failing}</div>` : null}</div>`;
 }
 
 /** Live lag chart (p50 solid, p99 dashed) over the last five minutes. */

@@ -1,16 +1,37 @@
 import { TemplateTranslationError } from '../errors.ts';
 import type { CfnTemplate } from './templates.ts';
 
+/**
+ * The label of every table stream: AWS labels streams with their creation time, DynamoDB Local with its
+ * own; the sandbox names both `.../stream/sandbox`, so grants on `Fn::GetAtt Table.StreamArn` match.
+ */
+export const SANDBOX_STREAM_LABEL = 'sandbox';
+
 /** Where a template is deployed: what `AWS::Region` and `AWS::AccountId` resolve to. */
 export interface StackEnvironment {
   readonly region: string;
   readonly account: string;
+  /**
+   * The stack's name. CloudFormation names an unnamed role `<stack>-<logical id>-<suffix>`, so two
+   * regional stacks' roles of the same logical id are different roles; given the stack name, the sandbox
+   * names them `<stack>-<logical id>` (without the random suffix).
+   */
+  readonly stackName?: string;
 }
 
-type Intrinsic = { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [string, string]; Ref?: string };
+type Intrinsic = {
+  'Fn::Join'?: [string, unknown[]];
+  'Fn::GetAtt'?: [string, string];
+  'Fn::Sub'?: string | [string, Record<string, unknown>];
+  Ref?: string;
+};
 
 /** The name CloudFormation would give a resource, from its name property or its logical id. */
-function physicalName(template: CfnTemplate, logicalId: string): { type: string; name: string } {
+function physicalName(
+  template: CfnTemplate,
+  logicalId: string,
+  env?: StackEnvironment,
+): { type: string; name: string } {
   const resource = template.Resources[logicalId];
   if (!resource) throw new TemplateTranslationError(`no resource ${logicalId} in the template`);
   const p = resource.Properties ?? {};
@@ -21,13 +42,17 @@ function physicalName(template: CfnTemplate, logicalId: string): { type: string;
     p.QueueName ??
     p.TopicName ??
     p.TableName ??
-    p.AlarmName;
-  return { type: resource.Type, name: typeof named === 'string' ? named : logicalId };
+    p.AlarmName ??
+    p.RoleName ??
+    p.LogGroupName;
+  if (typeof named === 'string') return { type: resource.Type, name: named };
+  const generated = resource.Type === 'AWS::IAM::Role' && env?.stackName;
+  return { type: resource.Type, name: generated ? `${env.stackName}-${logicalId}` : logicalId };
 }
 
 /** The ARN of a resource of the template, built the way AWS names it. */
 function arnOf(template: CfnTemplate, logicalId: string, env: StackEnvironment): string {
-  const { type, name } = physicalName(template, logicalId);
+  const { type, name } = physicalName(template, logicalId, env);
   const { region, account } = env;
   switch (type) {
     case 'AWS::Lambda::Function':
@@ -47,6 +72,17 @@ function arnOf(template: CfnTemplate, logicalId: string, env: StackEnvironment):
       return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
     case 'AWS::IAM::Role':
       return `arn:aws:iam::${account}:role/${name}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:aws:logs:${region}:${account}:log-group:${name}:*`;
+    case 'AWS::KMS::Key':
+      return `arn:aws:kms:${region}:${account}:key/${name}`;
+    case 'AWS::Events::Rule': {
+      // Rules on a custom bus carry the bus name in their ARN; rules on the default bus do not.
+      const bus = template.Resources[logicalId]?.Properties?.EventBusName;
+      const busName = bus === undefined ? 'default' : String(resolveIntrinsics(bus, template, env));
+      const short = busName.slice(busName.lastIndexOf('/') + 1);
+      return `arn:aws:events:${region}:${account}:rule/${short === 'default' ? '' : `${short}/`}${name}`;
+    }
     default:
       return `arn:aws:cloudformation:${region}:${account}:resource/${logicalId}`;
   }
@@ -62,7 +98,7 @@ function refOf(template: CfnTemplate, logicalId: string, env: StackEnvironment):
     'AWS::StackName': 'sandbox',
   };
   if (pseudo[logicalId] !== undefined) return pseudo[logicalId];
-  const { type, name } = physicalName(template, logicalId);
+  const { type, name } = physicalName(template, logicalId, env);
   if (type === 'AWS::StepFunctions::StateMachine' || type === 'AWS::SNS::Topic' || type === 'AWS::SQS::Queue')
     return arnOf(template, logicalId, env);
   return name;
@@ -83,15 +119,32 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, env: St
   if (fn['Fn::GetAtt']) {
     const [logicalId, attribute] = fn['Fn::GetAtt'];
     if (attribute === 'Arn') return arnOf(template, logicalId, env);
-    if (attribute === 'Name') return physicalName(template, logicalId).name;
-    if (attribute === 'StreamArn') return `${arnOf(template, logicalId, env)}/stream/sandbox`;
+    if (['Name', 'QueueName', 'TopicName'].includes(attribute))
+      return physicalName(template, logicalId, env).name;
+    if (attribute === 'StreamArn') return `${arnOf(template, logicalId, env)}/stream/${SANDBOX_STREAM_LABEL}`;
     throw new TemplateTranslationError(`unsupported Fn::GetAtt ${logicalId}.${attribute}`);
   }
   if (typeof fn.Ref === 'string') return refOf(template, fn.Ref, env);
+  if (fn['Fn::Sub'] !== undefined) return substitute(fn['Fn::Sub'], template, env);
   const keys = Object.keys(value);
   if (keys.some((k) => k.startsWith('Fn::')))
     throw new TemplateTranslationError(`unsupported intrinsic ${keys.join(', ')}`);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveIntrinsics(v, template, env)]));
+}
+
+/** `Fn::Sub`: `${Name}` is a variable, a pseudo parameter or a Ref; `${Name.Attr}` a GetAtt. */
+function substitute(
+  sub: string | [string, Record<string, unknown>],
+  template: CfnTemplate,
+  env: StackEnvironment,
+): string {
+  const [text, variables] = typeof sub === 'string' ? [sub, {}] : sub;
+  return text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+    if (name in variables) return String(resolveIntrinsics(variables[name], template, env));
+    const dot = name.indexOf('.');
+    const intrinsic = dot > 0 ? { 'Fn::GetAtt': [name.slice(0, dot), name.slice(dot + 1)] } : { Ref: name };
+    return String(resolveIntrinsics(intrinsic, template, env));
+  });
 }
 
 /** Resources of one type, with their properties resolved. */

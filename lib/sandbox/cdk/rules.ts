@@ -16,6 +16,8 @@ export interface TargetSpec {
   readonly deadLetterArn?: string;
   readonly input?: string;
   readonly inputTransformer?: InputTransformer;
+  /** The role EventBridge assumes to reach the target (bus and state machine targets). */
+  readonly roleArn?: string;
 }
 
 /** An AWS::Events::Rule of a template, ready to be put on a local bus. */
@@ -36,6 +38,7 @@ interface CfnTarget {
   DeadLetterConfig?: { Arn?: string };
   Input?: string;
   InputTransformer?: InputTransformer;
+  RoleArn?: string;
 }
 
 function toTarget(t: CfnTarget): TargetSpec {
@@ -53,6 +56,7 @@ function toTarget(t: CfnTarget): TargetSpec {
     ...(t.DeadLetterConfig?.Arn ? { deadLetterArn: t.DeadLetterConfig.Arn } : {}),
     ...(t.Input !== undefined ? { input: t.Input } : {}),
     ...(t.InputTransformer ? { inputTransformer: t.InputTransformer } : {}),
+    ...(t.RoleArn ? { roleArn: t.RoleArn } : {}),
   };
 }
 

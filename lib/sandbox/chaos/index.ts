@@ -1,3 +1,5 @@
-export { FAULT_KINDS, FAULTS_TODO, type FaultKind, type InjectedFault, type RunbookRun } from './nemesis.ts';
+export { FAULT_KINDS, FAULTS_TODO, type FaultKind, faultKindsFor, type InjectedFault } from './nemesis.ts';
 export { formatChaosReport } from './report.ts';
 export { type ChaosFigure, type ChaosOptions, type ChaosReport, runChaos } from './run.ts';
+export type { RunbookRun } from './runbook-starter.ts';
+export { skewBounds } from './simple-faults.ts';

@@ -1,29 +1,39 @@
+import { BUG_SWITCHES, type BugSwitch, bugEnabled, disableAllBugs, enableBugs } from '../../faults/index.ts';
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
+import type { IamReport } from '../iam/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
-import { openAccount, runClient, type Workload } from './clients.ts';
-import {
-  ApplierGate,
-  FAULT_KINDS,
-  type InjectedFault,
-  inject,
-  partitionsOf,
-  RunbookStarter,
-} from './nemesis.ts';
-import { pick, seededRandom } from './random.ts';
+import { ApplierGate } from './applier-gate.ts';
+import { type ClientContext, openAccount, runClient, type Workload } from './clients.ts';
+import { faultKindsFor, type InjectedFault, partitionsOf, runNemesis } from './nemesis.ts';
+import { seededRandom } from './random.ts';
+import { type RunbookRun, RunbookStarter } from './runbook-starter.ts';
 import { verifyRun } from './verify-run.ts';
 
 /** Options of a chaos run. */
 export interface ChaosOptions {
   readonly seconds: number;
   readonly seed: number;
-  /** Clients per region (default 2). */
+  /** The environment whose topology the sandbox runs: `dev` (core.ack local, default) or `prod` (quorum). */
+  readonly env?: string;
+  /** Clients per region (default 5). */
   readonly clientsPerRegion?: number;
   /**
+   * Accounts (default 15). Each account is written by one client per region at most, so its history has
+   * a bounded concurrency and stays decidable.
+   */
+  readonly accounts?: number;
+  /** Profiles (important tier, lww), written by every client (default 3). */
+  readonly profiles?: number;
+  /**
    * Test only: every region accepts every core write itself, without forwarding or fencing (a
-   * deliberately broken build), to show
-   * the checkers catch it. Set by the chaos CLI from MULTIACTIVE_TEST_DISABLE_FENCING=1.
+   * deliberately broken build), to show the checkers catch it. Set by the chaos CLI from
+   * MULTIACTIVE_TEST_DISABLE_FENCING=1.
    */
   readonly disableFencing?: boolean;
+  /** Bug switches of lib/faults to turn on for the run (the CLI reads MULTIACTIVE_TEST_BUGS=a,b). */
+  readonly bugs?: readonly string[];
+  /** Keep every operation of the history in the report (`history`), for diagnosis; off by default (large). */
+  readonly keepHistory?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -43,15 +53,38 @@ export interface ChaosReport {
   readonly figures: ChaosFigure[];
   readonly seed: number;
   readonly seconds: number;
+  readonly env: string;
+  /** `core.ack` of the environment's topology. */
+  readonly ackMode: string;
   readonly fencingDisabled: boolean;
+  /** Bug switches that were on during the run (empty for a build as shipped). */
+  readonly bugs: readonly string[];
   readonly operations: Record<string, number>;
   readonly faults: InjectedFault[];
+  /** Failbacks the run started after heal, for regions whose Failback every fault had cut off. */
+  readonly runbooksAfterRun: RunbookRun[];
   readonly faultsNotInjected: readonly string[];
   readonly anomalies: Anomaly[];
   readonly checks: Record<string, unknown>;
   /** Per key named by an anomaly: the clients' operations and each region's stored log of it. */
   readonly evidence: Record<string, { operations: readonly Operation[]; logs: Record<string, unknown[]> }>;
+  /** Every operation, when the run was asked to keep them. */
+  readonly history?: readonly Operation[];
   readonly passed: boolean;
+  /** AWS calls IAM checked and denied during the run (synthesized roles and resource policies). */
+  readonly iam?: IamReport;
+}
+
+/** Adds the IAM totals and the figure "IAM denied calls" (target 0) to a run's report. */
+function withIam(report: ChaosReport, iam: IamReport): ChaosReport {
+  const figure: ChaosFigure = {
+    figure: 'AWS calls denied by IAM',
+    value: iam.denied,
+    unit: 'calls',
+    target: '0',
+    met: iam.denied === 0,
+  };
+  return { ...report, iam, figures: [...report.figures, figure] };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -70,110 +103,134 @@ function breakSingleWriter(region: Sandbox['regions'][number]): void {
   ownership.fenceCoreWrite = async () => ({ epoch: 0, guards: [] });
 }
 
-/** Runs the nemesis until `until`: a fault, held for a while, healed, a quiet gap, again. */
-async function nemesis(
-  sandbox: Sandbox,
-  input: {
-    random: () => number;
-    until: number;
-    started: number;
-    faults: InjectedFault[];
-    gate: ApplierGate;
-    runbooks: RunbookStarter;
-    partitions: readonly number[];
-    log: (l: string) => void;
-  },
-) {
-  const { random } = input;
-  while (Date.now() + 3_000 < input.until) {
-    const kind = pick(random, FAULT_KINDS);
-    const at = Date.now() - input.started;
-    const fault = await inject(sandbox, {
-      kind,
-      random,
-      gate: input.gate,
-      runbooks: input.runbooks,
-      partitions: input.partitions,
-    });
-    input.log(`nemesis: ${kind} ${fault.target}`);
-    await sleep(Math.min(1_500 + random() * 3_000, Math.max(0, input.until - Date.now())));
-    await fault.heal();
-    input.faults.push({
-      kind,
-      target: fault.target,
-      at,
-      healedAt: Date.now() - input.started,
-      ...(fault.runbooks ? { runbooks: fault.runbooks } : {}),
-    });
-    await sleep(500 + random() * 1_500);
-  }
+/** Turns `bugs` on for the run; the returned function restores the switches as they were. */
+function switchBugs(bugs: readonly string[]): () => void {
+  const before = (Object.keys(BUG_SWITCHES) as BugSwitch[]).filter((name) => bugEnabled(name));
+  enableBugs(bugs);
+  return () => {
+    disableAllBugs();
+    enableBugs(before);
+  };
+}
+
+/** The accounts a client works on: account j goes to client j mod clientsPerRegion of every region. */
+function clientKeys(workload: Workload, client: number, perRegion: number): Workload {
+  return {
+    accounts: workload.accounts.filter((_, j) => j % perRegion === client),
+    profiles: workload.profiles,
+  };
+}
+
+/** Opens the accounts (from rotating regions, so homes spread) and runs clients and nemesis until the end. */
+async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRecorder) {
+  const log = options.log ?? (() => {});
+  const random = seededRandom(options.seed);
+  const gate = new ApplierGate();
+  gate.install(sandbox.regions);
+  const tag = `s${options.seed}-${Date.now().toString(36)}`;
+  const workload: Workload = {
+    accounts: Array.from({ length: options.accounts ?? 15 }, (_, i) => `chaos-${tag}-a${i}`),
+    profiles: Array.from({ length: options.profiles ?? 3 }, (_, i) => `chaos-${tag}-p${i}`),
+  };
+  const names = sandbox.regions.map((r) => r.name);
+  const ctx = (from: string, process: string): ClientContext => ({
+    client: sandbox.apiClient,
+    frontDoor: sandbox.gtm.frontDoorUrl,
+    from,
+    process,
+    history,
+    timeoutMs: 3_000,
+  });
+  // The first write of an account claims its partition (a majority compare-and-set): allow it time.
+  const opened = await Promise.all(
+    workload.accounts.map((id, i) =>
+      openAccount(
+        { ...ctx(names[i % names.length]!, `opener-${i}`), timeoutMs: 10_000 },
+        { id, deadline: Date.now() + 60_000, tag },
+      ),
+    ),
+  );
+  const kinds = faultKindsFor(sandbox.topology);
+  log(
+    `opened ${opened.filter(Boolean).length} of ${workload.accounts.length} accounts; clients and nemesis start (seed ${options.seed})`,
+  );
+  const started = Date.now();
+  const until = started + options.seconds * 1_000;
+  const faults: InjectedFault[] = [];
+  const perRegion = options.clientsPerRegion ?? 5;
+  const clients = names.flatMap((from) =>
+    Array.from({ length: perRegion }, (_, i) =>
+      runClient(ctx(from, `${from}/c${i}`), {
+        random: seededRandom(options.seed * 7919 + names.indexOf(from) * 31 + i),
+        keys: clientKeys(workload, i, perRegion),
+        running: () => Date.now() < until,
+        pauseMs: 60,
+        tag,
+      }),
+    ),
+  );
+  const runbooks = new RunbookStarter(sandbox, started);
+  const partitions = partitionsOf(sandbox, workload.accounts);
+  await Promise.all([
+    ...clients,
+    runNemesis(sandbox, { random, kinds, until, started, faults, gate, runbooks, partitions, log }),
+  ]);
+  log('healing and quiescing');
+  gate.resumeAll();
+  return { faults, runbooks };
 }
 
 /**
- * A chaos run: a three-region fast sandbox, clients near every region writing shared accounts and
- * profiles through the front door while the nemesis injects faults drawn from the seed; then heal,
- * quiesce, read every region and run the checkers (lib/verify) on the history and the stores.
+ * After heal: every region still failed over (all its Failback attempts were cut off by later faults) is
+ * failed back now, up to three times, so its orphans are settled before the stores are read.
+ */
+async function finishFailbacks(
+  sandbox: Sandbox,
+  runbooks: RunbookStarter,
+  log: (line: string) => void,
+): Promise<RunbookRun[]> {
+  const runs: RunbookRun[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const regions = runbooks.unfinishedFailovers();
+    if (regions.length === 0) break;
+    for (const region of regions) {
+      const runIn = sandbox.regions.find((r) => r.name !== region)!.name;
+      log(`failing back ${region} after the run (attempt ${attempt})`);
+      runs.push(await runbooks.start(runIn, 'Failback', { region, switchBack: true }).done);
+    }
+  }
+  return runs;
+}
+
+/**
+ * A chaos run: a three-region fast sandbox of the chosen environment, clients near every region writing
+ * and reading (with their consistency tokens) accounts and profiles through the front door while the
+ * nemesis injects faults drawn from the seed; then heal, quiesce, read every region and run the checkers
+ * (lib/verify) on the history and the stores.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
-  const random = seededRandom(options.seed);
-  const sandbox = await Sandbox.start({ fast: true, log: () => {} });
+  const restoreBugs = switchBugs(options.bugs ?? []);
+  const sandbox = await Sandbox.start({ env: options.env ?? 'dev', fast: true, log: () => {} });
+  log(`sandbox of env ${sandbox.topology.name} up (core.ack ${sandbox.topology.core.ack})`);
   try {
     if (options.disableFencing) for (const region of sandbox.regions) breakSingleWriter(region);
-    const gate = new ApplierGate();
-    gate.install(sandbox.regions);
     const history = new HistoryRecorder();
-    const tag = `s${options.seed}-${Date.now().toString(36)}`;
-    const workload: Workload = {
-      accounts: [0, 1, 2, 3].map((i) => `chaos-${tag}-a${i}`),
-      profiles: [0, 1].map((i) => `chaos-${tag}-p${i}`),
-    };
-    const names = sandbox.regions.map((r) => r.name);
-    const ctx = (from: string, process: string) => ({
-      frontDoor: sandbox.gtm.frontDoorUrl,
-      from,
-      process,
-      history,
-      timeoutMs: 3_000,
-    });
-    await Promise.all(
-      workload.accounts.map((id, i) =>
-        openAccount(ctx(names[i % names.length]!, `opener-${i}`), id, Date.now() + 15_000),
-      ),
-    );
-    log(`opened ${workload.accounts.length} accounts; clients and nemesis start (seed ${options.seed})`);
-    const started = Date.now();
-    const until = started + options.seconds * 1_000;
-    const faults: InjectedFault[] = [];
-    const clients = names.flatMap((from) =>
-      Array.from({ length: options.clientsPerRegion ?? 2 }, (_, i) =>
-        runClient(ctx(from, `${from}/c${i}`), {
-          random: seededRandom(options.seed * 7919 + names.indexOf(from) * 31 + i),
-          workload,
-          running: () => Date.now() < until,
-          pauseMs: 60,
-        }),
-      ),
-    );
-    const runbooks = new RunbookStarter(sandbox, started);
-    const partitions = partitionsOf(sandbox, workload.accounts);
-    await Promise.all([
-      ...clients,
-      nemesis(sandbox, { random, until, started, faults, gate, runbooks, partitions, log }),
-    ]);
-    log('healing and quiescing');
-    gate.resumeAll();
+    const { faults, runbooks } = await drive(sandbox, options, history);
     sandbox.heal();
     for (const region of sandbox.regions) region.wallClock.offsetMs = 0;
-    await Promise.all(names.map((n) => sandbox.reviveRegion(n)));
+    await Promise.all(sandbox.regions.map((r) => sandbox.reviveRegion(r.name)));
     // Runbooks started by the nemesis (and a Failback after its Failover) end before the stores are read.
     await runbooks.settle();
+    const afterRun = await finishFailbacks(sandbox, runbooks, log);
     for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
     await sandbox.quiesce(30_000);
     await sleep(1_000);
     await sandbox.quiesce(10_000);
-    return await verifyRun(sandbox, { options, history, faults });
+    log('reading every region and checking');
+    return withIam(await verifyRun(sandbox, { options, history, faults, afterRun }), sandbox.iam.report());
   } finally {
     await sandbox.stop();
+    restoreBugs();
   }
 }

@@ -1,20 +1,26 @@
 import { cpus } from 'node:os';
+import { BUG_SWITCHES, type BugSwitch, bugEnabled } from '../../faults/index.ts';
 import {
   type Anomaly,
   byKey,
+  checkCoreLogs,
   checkCoreTier,
   checkFencing,
   checkImportantTier,
+  checkReadYourWrites,
   checkStranded,
   type HistoryRecorder,
+  logOf,
   type Operation,
   pairOperations,
+  type RegionLoss,
   type RegionSnapshot,
   readSnapshot,
 } from '../../verify/index.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 import { FAULTS_TODO, type InjectedFault } from './nemesis.ts';
 import type { ChaosFigure, ChaosOptions, ChaosReport } from './run.ts';
+import type { RunbookRun } from './runbook-starter.ts';
 
 const count = (figure: string, value: number, unit = 'count'): ChaosFigure => ({
   figure,
@@ -34,7 +40,7 @@ const zero = (figure: string, value: number): ChaosFigure => ({
 /** Reads every region after heal and runs every checker of lib/verify on the run's history. */
 export async function verifyRun(
   sandbox: Sandbox,
-  input: { options: ChaosOptions; history: HistoryRecorder; faults: InjectedFault[] },
+  input: { options: ChaosOptions; history: HistoryRecorder; faults: InjectedFault[]; afterRun: RunbookRun[] },
 ): Promise<ChaosReport> {
   const { options, faults } = input;
   const ops = pairOperations(input.history.events());
@@ -42,25 +48,33 @@ export async function verifyRun(
   const regions = await Promise.all(
     sandbox.regions.map((r) => readSnapshot({ region: r.name, doc: r.clients.doc, tables: r.stores.tables })),
   );
-  const core = checkCoreTier({ operations, regions, maxExplored: 100_000 });
-  const important = checkImportantTier({
-    operations,
-    regions,
-    registers: [{ aggregateType: 'profile', eventType: 'DisplayNameSet', field: 'displayName' }],
-  });
+  const ackMode = sandbox.topology.core.ack;
+  const runbookRuns = [...faults.flatMap((f) => f.runbooks ?? []), ...input.afterRun];
+  const regionLosses = lossesOf(
+    runbookRuns,
+    sandbox.timing.fencing.leaseMs + sandbox.timing.fencing.skewMarginMs,
+  );
+  const core = checkCoreTier({ operations, regions, ackMode, regionLosses, maxExplored: 2_000_000 });
+  const registers = [{ aggregateType: 'profile', eventType: 'DisplayNameSet', field: 'displayName' }];
+  const important = checkImportantTier({ operations, regions, registers });
+  const ryw = checkReadYourWrites({ operations, regions, registers });
+  const logs = checkCoreLogs(regions);
   const fencing = checkFencing(regions);
-  const deadLetters = Object.fromEntries(sandbox.regions.map((r) => [r.name, r.deadLetters.length]));
-  const stranded = checkStranded({ regions, deadLetters });
+  const deadLetters = Object.fromEntries(
+    sandbox.regions.map((r) => [r.name, r.deadLetters.length + r.streamDeadLetters.length]),
+  );
+  const stranded = checkStranded({ regions, deadLetters, explain: settledLater(regions) });
   const consistency = await sandbox.check();
   const anomalies: Anomaly[] = [
     ...core.anomalies,
+    ...logs.anomalies,
+    ...ryw.anomalies,
     ...important.anomalies,
     ...fencing.anomalies,
     ...stranded.anomalies,
   ];
   if (!consistency.passed)
     anomalies.push({ checker: 'important', kind: 'inconsistent', message: consistency.verdict });
-  const runbookRuns = faults.flatMap((f) => f.runbooks ?? []);
   const tally = (o: string) => ops.filter((op) => op.outcome === o).length;
   const byChecker = (c: string) => anomalies.filter((a) => a.checker === c).length;
   const figures: ChaosFigure[] = [
@@ -68,34 +82,57 @@ export async function verifyRun(
     count('operations ok', tally('ok')),
     count('operations failed (definite)', tally('fail')),
     count('operations indeterminate (info)', tally('info')),
+    count('reads with a consistency token', ryw.reads),
+    count('reads checked against the logs', ryw.checked),
+    count('reads answered 503 / timed out', ryw.unavailable),
     count('faults injected', faults.length),
-    count('runbook executions during faults', runbookRuns.length),
+    count('runbook executions (during faults, and Failbacks after the run)', runbookRuns.length),
     count('runbook executions succeeded', runbookRuns.filter((r) => r.status === 'SUCCEEDED').length),
-    count('accounts checked for linearizability', core.accounts),
-    count('accounts with unknown verdict (search bound hit)', core.unknown),
-    zero('anomalies: core (lost / phantom writes, negative balance, log)', byChecker('core')),
-    zero('anomalies: linearizability', byChecker('linearizability')),
-    zero('anomalies: important (divergence, lww, lost writes)', byChecker('important')),
+    count('accounts decided linearizable', core.linearizable),
+    zero('accounts undecided (linearizability search bound hit)', core.undecided),
+    count('acknowledged core writes queued as orphans (ack local, region lost)', core.orphanedAcknowledged),
+    zero(
+      'anomalies: core (lost / phantom / duplicate writes, negative balance, row vs fold)',
+      byChecker('core'),
+    ),
+    zero('anomalies: core-log (joined logs, gaps, not converged)', byChecker('core-log')),
+    zero('anomalies: linearizability (not linearizable, undecided)', byChecker('linearizability')),
+    zero('anomalies: ryw (read-your-writes)', byChecker('ryw')),
+    zero('anomalies: important (divergence, lww, lost / phantom writes)', byChecker('important')),
     zero('anomalies: fencing (two writers at one epoch, forked logs)', byChecker('fencing')),
     zero('anomalies: stranded (quarantine, parked, dead letters)', byChecker('stranded')),
   ];
+  const bugs = (Object.keys(BUG_SWITCHES) as BugSwitch[]).filter((name) => bugEnabled(name));
   return {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version },
     figures,
     seed: options.seed,
     seconds: options.seconds,
+    env: sandbox.topology.name,
+    ackMode,
     fencingDisabled: options.disableFencing ?? false,
+    bugs,
     operations: { total: ops.length, ok: tally('ok'), fail: tally('fail'), info: tally('info') },
     faults,
+    runbooksAfterRun: input.afterRun,
     faultsNotInjected: FAULTS_TODO,
     anomalies,
     checks: {
       core: {
         accounts: core.accounts,
         linearizable: core.linearizable,
-        unknown: core.unknown,
+        undecided: core.undecided,
         explored: core.explored,
+        orphanedAcknowledged: core.orphanedAcknowledged,
+        verdicts: core.verdicts,
+      },
+      coreLogs: { aggregates: logs.aggregates, events: logs.events },
+      ryw: {
+        reads: ryw.reads,
+        checked: ryw.checked,
+        unavailable: ryw.unavailable,
+        ofLostBranch: ryw.ofLostBranch,
       },
       important: { aggregates: important.aggregates, lostToLww: important.lostToLww },
       fencing: { epochs: fencing.epochs, coreEvents: fencing.coreEvents },
@@ -104,7 +141,40 @@ export async function verifyRun(
       refusals: refusals(ops),
     },
     evidence: evidence(anomalies, operations, regions),
+    ...(options.keepHistory ? { history: ops } : {}),
     passed: anomalies.length === 0,
+  };
+}
+
+/**
+ * The regions successful Failovers took over: a write that region acknowledged before the Failover ended
+ * plus the lease hold (after which the old home acknowledges nothing) may be lost with it under `ack: local`.
+ */
+function lossesOf(runs: readonly RunbookRun[], holdMs: number): RegionLoss[] {
+  return runs.flatMap((run) =>
+    run.runbook === 'Failover' && run.status === 'SUCCEEDED' && typeof run.input.region === 'string'
+      ? [{ region: run.input.region, until: (run.finishedAt ?? Number.POSITIVE_INFINITY) + holdMs }]
+      : [],
+  );
+}
+
+/**
+ * A quarantined event is explained when it was settled later: it is in the region's final log (a Repair or
+ * Failback brought it onto the home's branch) or kept by a manual-queue record (a core orphan of a fork).
+ */
+function settledLater(regions: readonly RegionSnapshot[]) {
+  const logged = new Map(regions.map((r) => [r.region, new Set(r.events.map((e) => e.eventId))]));
+  // A retired branch is queued in every region the settlement reached, which need not include the region
+  // that quarantined the fork (it may have been cut off then): a record in any region's queue keeps it.
+  const queued = new Set(
+    regions.flatMap((r) =>
+      (r.conflicts ?? []).flatMap((c) => [...c.eventIds, ...c.events.map((e) => e.eventId)]),
+    ),
+  );
+  return (entry: RegionSnapshot['quarantine'][number], region: string) => {
+    if (!entry.eventId) return undefined;
+    if (logged.get(region)?.has(entry.eventId)) return 'settled later (in the log)';
+    return queued.has(entry.eventId) ? 'settled later (kept by a manual-queue record)' : undefined;
   };
 }
 
@@ -120,21 +190,20 @@ function evidence(
   const keys = [...new Set(anomalies.flatMap((a) => (a.key ? [a.key] : [])))];
   return Object.fromEntries(
     keys.map((key) => {
-      const [type, id] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
       const logs = Object.fromEntries(
         regions.map((r) => [
           r.region,
-          r.events
-            .filter((e) => e.aggregateType === type && e.aggregateId === id)
-            .map((e) => ({
-              eventId: e.eventId,
-              seq: e.seq,
-              epoch: e.epoch,
-              origin: e.origin,
-              hlc: e.hlc,
-              type: e.type,
-              payload: e.payload,
-            })),
+          logOf(r, key).map((e) => ({
+            eventId: e.eventId,
+            seq: e.seq,
+            epoch: e.epoch,
+            origin: e.origin,
+            hlc: e.hlc,
+            prev: e.prev,
+            causationId: e.causationId,
+            type: e.type,
+            payload: e.payload,
+          })),
         ]),
       );
       return [key, { operations: operations.get(key) ?? [], logs }];

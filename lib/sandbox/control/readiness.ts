@@ -1,7 +1,10 @@
+import { failoverStartMs } from '../../detection/index.ts';
 import { readMapView } from '../../ops/partition-view.ts';
 import { evaluateReadiness, type ReadinessReport, type ReadinessSnapshot } from '../../ops/readiness.ts';
+import { holdMs } from '../../ownership/fencing-budget.ts';
 import { peerLagMs } from '../../replication/routing-adapters.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
+import { sandboxWatchdogSettings } from '../platform/watchdog-wiring.ts';
 
 async function lagLinks(sandbox: Sandbox): Promise<ReadinessSnapshot['lag']> {
   const now = Date.now();
@@ -52,15 +55,18 @@ function lastRepair(sandbox: Sandbox): ReadinessSnapshot['lastRepair'] {
 export async function sandboxReadinessSnapshot(sandbox: Sandbox): Promise<ReadinessSnapshot> {
   const live = sandbox.regions.filter((r) => !r.isDown);
   const { timing, topology } = sandbox;
+  const { healthCheck } = topology.gtm;
+  // The sandbox's watchdogs: the topology's timers scaled by awsTimeScale, with the sandbox's floors.
+  const start = failoverStartMs(topology, sandboxWatchdogSettings(topology, timing));
   return {
     topology,
     timers: {
-      healthIntervalSeconds: timing.healthIntervalMs / 1000,
-      failureThreshold: timing.healthFailureThreshold,
-      alarmSeconds: 0,
+      healthIntervalSeconds: healthCheck.intervalSeconds * timing.awsTimeScale,
+      failureThreshold: healthCheck.failureThreshold,
+      failoverStartSeconds: (start.detectionMs + start.decisionMs) / 1000,
       dnsTtlSeconds: 0,
       failoverSeconds: 10,
-      holdSeconds: (timing.leaseMs + timing.skewMarginMs) / 1000,
+      holdSeconds: holdMs(timing.fencing) / 1000,
     },
     versions: Object.fromEntries(
       sandbox.regions.map((r) => [r.name, r.isDown ? undefined : sandbox.version]),

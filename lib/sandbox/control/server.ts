@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { consoleAssets } from '../../console/assets.ts';
+import { consoleAsset } from '../../console/assets.ts';
 import { UsageError } from '../../ops/errors.ts';
 import { executionNameFor } from '../../ops/execution-name.ts';
 import { stepsOf } from '../../ops/history.ts';
 import type { Runbook } from '../../ops/ports.ts';
-import { type DrillReport, writeReport } from '../../ops/report/index.ts';
-import { reviewFindings } from '../../ops/report/model.ts';
+import { type DrillReport, executionReport, writeReport } from '../../ops/report/index.ts';
 import { buildRunbookRequest, type RunbookOptions } from '../../ops/runbook-requests.ts';
-import { reportExecution } from '../drill/region-loss.ts';
 import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegionError } from '../errors.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 import { DrillRegistry } from './drills.ts';
 import { sandboxReadiness } from './readiness.ts';
-import { lagSeries, openConflicts, partitionMap, sandboxStatus } from './views.ts';
+import { conflictRegion, lagSeries, openConflicts, partitionMap, sandboxStatus } from './views.ts';
 
 export { sandboxStatus } from './views.ts';
 
@@ -52,28 +50,19 @@ interface Context {
   readonly onDown: () => void;
 }
 
-/** A report of one finished execution (every runbook execution can produce one). */
-function executionReport(ctx: Context, executionArn: string): DrillReport {
-  const execution = reportExecution(ctx.sandbox, executionArn);
-  const events = { atRisk: 0, recovered: 0, lost: 0, queuedForOperator: 0 };
-  const report: Omit<DrillReport, 'wentWrong' | 'toImprove'> = {
-    id: `${execution.runbook}-${executionArn.split(':').pop()}-${execution.startedAt}`,
-    title: `${execution.runbook} in ${execution.region}`,
+/** A report of one execution from its history (every runbook execution can produce one). */
+function executionReportOf(ctx: Context, executionArn: string): DrillReport {
+  const described = ctx.sandbox.describeExecution(executionArn);
+  const report = executionReport({
+    executionArn,
+    runbook: described.stateMachine.replace(/^multiactive-[a-z0-9-]+?-(?=[A-Z])/, ''),
+    region: described.region,
     env: ctx.sandbox.topology.name,
     target: 'sandbox',
-    startedAt: execution.startedAt,
-    endedAt: execution.endedAt ?? Date.now(),
-    phases: [],
-    executions: [execution],
-    figures: [],
-    objectives: [],
-    events,
-    conflicts: { detected: 0, resolved: 0, manual: 0 },
-    consistency: undefined,
-  };
-  const full = { ...report, ...reviewFindings(report) };
-  writeReport(full, `${ctx.drills.dir}/${full.id}`);
-  return full;
+    history: ctx.sandbox.executionHistory(executionArn),
+  });
+  writeReport(report, `${ctx.drills.dir}/${report.id}`);
+  return report;
 }
 
 type Handler = (ctx: Context, request: never) => Promise<unknown> | unknown;
@@ -123,7 +112,7 @@ const HANDLERS: Record<ControlRequest['action'], Handler> = {
   'execution-history': (ctx, r: { executionArn: string }) => ({
     events: ctx.sandbox.executionHistory(r.executionArn),
   }),
-  'execution-report': (ctx, r: { executionArn: string }) => executionReport(ctx, r.executionArn),
+  'execution-report': (ctx, r: { executionArn: string }) => executionReportOf(ctx, r.executionArn),
   'runbook-start': (ctx, r: { runbook: Runbook; options: RunbookOptions }) => {
     const names = ctx.sandbox.regions.map((x) => x.name);
     const request = buildRunbookRequest(r.runbook, r.options, names);
@@ -138,15 +127,15 @@ const HANDLERS: Record<ControlRequest['action'], Handler> = {
     })),
   }),
   'conflicts-list': async (ctx) => ({ open: await openConflicts(ctx.sandbox) }),
-  'conflicts-resolve': (ctx, r: { region?: string; input: unknown }) => {
-    const region = r.region ?? ctx.sandbox.regions.find((x) => !x.isDown)?.name ?? '';
+  'conflicts-resolve': async (ctx, r: { region?: string; input: unknown }) => {
+    const region = r.region ?? (await conflictRegion(ctx.sandbox, r.input));
     return ctx.sandbox.runStateMachine(region, 'ResolveConflict', r.input);
   },
   readiness: (ctx) => sandboxReadiness(ctx.sandbox),
   map: (ctx) => partitionMap(ctx.sandbox),
   'lag-series': (ctx) => ({ links: lagSeries(ctx.sandbox) }),
   'drill-start': (ctx, r: { region: string; phaseMs?: number }) =>
-    ctx.drills.start(r.region, r.phaseMs ?? (ctx.sandbox.timing.healthIntervalMs < 1_000 ? 3_000 : 15_000)),
+    ctx.drills.start(r.region, r.phaseMs ?? (ctx.sandbox.timing.awsTimeScale < 1 ? 3_000 : 15_000)),
   'drill-status': (ctx, r: { id: string; fromLine?: number }) => ctx.drills.status(r.id, r.fromLine),
   reports: (ctx) => ({ reports: ctx.drills.reports() }),
   report: (ctx, r: { id: string }) => ctx.drills.report(r.id) ?? { error: 'NotFound' },
@@ -164,11 +153,9 @@ function send(res: ServerResponse, status: number, type: string, payload: string
 
 async function serveGet(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const assets = await consoleAssets();
-  if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', assets.html);
-  if (path === '/console.js') return send(res, 200, 'text/javascript; charset=utf-8', assets.js);
+  const asset = await consoleAsset(path);
+  if (asset) return send(res, 200, asset.type, asset.body);
   if (path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
-  if (path === '/console.css') return send(res, 200, 'text/css; charset=utf-8', assets.css);
   const report = /^\/reports\/([\w.-]+)\/report\.html$/.exec(path);
   const file = report ? ctx.drills.htmlPath(report[1]!) : undefined;
   if (file) return send(res, 200, 'text/html; charset=utf-8', readFileSync(file));

@@ -12,6 +12,13 @@ export interface SandboxStateFile {
   readonly dnsName: string;
   readonly regions: Readonly<Record<string, string>>;
   readonly startedAt: string;
+  /**
+   * How to call the APIs: a bearer token from the sandbox's issuer (`Authorization: Bearer <token>`), or
+   * an IAM access key to sign with (`curl --aws-sigv4 "aws:amz:<region>:execute-api" --user KEY:SECRET`).
+   */
+  readonly auth?:
+    | { readonly type: 'jwt'; readonly token: string }
+    | { readonly type: 'iam'; readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 /** `.sandbox/state.json` under the working directory. */

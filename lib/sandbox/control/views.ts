@@ -14,6 +14,7 @@ export async function sandboxStatus(sandbox: Sandbox) {
         : breakerReport(r.multiRegion.api.breakers).catch((): BreakerReport | undefined => undefined),
     ),
   );
+  const readiness = sandbox.scheduledReadiness();
   return {
     env: sandbox.topology.name,
     version: sandbox.version,
@@ -28,6 +29,8 @@ export async function sandboxStatus(sandbox: Sandbox) {
       degradedPeers: breakers[i]?.degradedPeers ?? [],
       counters: r.functions.counters,
       deadLetters: r.deadLetters.length,
+      // The region's scheduled readiness function: its last evaluation and its alarm.
+      readiness: readiness.find((x) => x.region === r.name),
     })),
     frontDoor: sandbox.gtm.frontDoorUrl,
     dns: { port: sandbox.gtm.dnsPort, name: sandbox.gtm.dnsName },
@@ -78,6 +81,24 @@ export async function openConflicts(sandbox: Sandbox) {
       return { ...record, events };
     }),
   );
+}
+
+/**
+ * Where to run ResolveConflict when the caller names no region: a live region that holds the aggregate's
+ * conflict open. Regions detect a conflict one by one as the competing events reach them, so the first
+ * live region may not know it yet (ResolveConflict would fail there with ConflictNotFound); the resolution
+ * event replicates to the others and closes theirs. Falls back to the first live region, whose
+ * ConflictNotFound is then the truthful answer.
+ */
+export async function conflictRegion(sandbox: Sandbox, input: unknown): Promise<string> {
+  const live = sandbox.regions.filter((r) => !r.isDown);
+  const target = (input ?? {}) as { aggregateType?: unknown; aggregateId?: unknown };
+  for (const region of live) {
+    const open = await region.stores.conflicts.listOpen().catch(() => []);
+    if (open.some((c) => c.aggregateType === target.aggregateType && c.aggregateId === target.aggregateId))
+      return region.name;
+  }
+  return live[0]?.name ?? '';
 }
 
 /** The partition map as every live region stores it, with the hottest partitions flagged. */

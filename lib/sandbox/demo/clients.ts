@@ -1,4 +1,5 @@
 import type { Tier } from '../../config/index.ts';
+import type { ApiClient } from '../auth/index.ts';
 import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
 
 /** Outcome counters of the demo's clients, per serving region and tier. */
@@ -61,6 +62,7 @@ export function openingCommands(region: string): DemoCommand[] {
 
 /** Sends one command through the front door as a client located in `from`; records the outcome. */
 export async function send(input: {
+  client: ApiClient;
   frontDoor: string;
   from: string;
   command: DemoCommand;
@@ -68,7 +70,7 @@ export async function send(input: {
 }): Promise<boolean> {
   const { command, tally } = input;
   try {
-    const response = await fetch(`${input.frontDoor}${command.path}`, {
+    const response = await input.client.fetch(`${input.frontDoor}${command.path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [CLIENT_REGION_HEADER]: input.from },
       body: JSON.stringify(command.body),
@@ -96,6 +98,7 @@ export async function send(input: {
 
 /** Clients near each region writing steadily until `stop()`; one write in flight per client. */
 export function startWriters(input: {
+  client: ApiClient;
   frontDoor: string;
   regions: readonly string[];
   tally: WriteTally;
@@ -104,7 +107,13 @@ export function startWriters(input: {
   let running = true;
   const loops = input.regions.map(async (from) => {
     for (let turn = 0; running; turn++) {
-      await send({ frontDoor: input.frontDoor, from, command: commandFor(from, turn), tally: input.tally });
+      await send({
+        client: input.client,
+        frontDoor: input.frontDoor,
+        from,
+        command: commandFor(from, turn),
+        tally: input.tally,
+      });
       await new Promise((r) => setTimeout(r, input.pauseMs));
     }
   });

@@ -1,3 +1,4 @@
+import { formatIamReport, type IamReport } from '../iam/index.ts';
 import type { ConsistencyReport } from '../platform/consistency.ts';
 import type { LinkLag } from '../platform/lag-recorder.ts';
 import type { WriteTally } from './clients.ts';
@@ -9,7 +10,11 @@ export interface DemoReport {
   readonly tally: WriteTally;
   readonly lag: readonly LinkLag[];
   readonly conflicts: { detected: number; resolved: number; manual: number };
+  /** Kill to the GTM (Route 53 checks) marking the lost region unhealthy. */
   readonly detectionMs: number | undefined;
+  /** Kill to a watchdog starting the Failover of the lost region, and the region it started in. */
+  readonly failoverStartedMs?: number | undefined;
+  readonly failoverStartedIn?: string | undefined;
   readonly rtoMs: number | undefined;
   /** Kill to the first successful core write for a partition homed in the lost region. */
   readonly coreRtoMs?: number | undefined;
@@ -28,6 +33,8 @@ export interface DemoReport {
   readonly phases?: ReadonlyArray<{ step: number; text: string; at: number }>;
   readonly killedAt?: number;
   readonly check: ConsistencyReport;
+  /** AWS calls IAM checked and denied over the demo (the synthesized roles and resource policies). */
+  readonly iam?: IamReport;
 }
 
 const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${Math.round(v)} ms`);
@@ -64,10 +71,12 @@ export function formatReport(report: DemoReport): string[] {
     ...table(lag),
     `conflicts: detected ${detected}, resolved ${resolved}, manual ${manual}`,
     `failover (${report.lost} lost): detection ${ms(report.detectionMs)}, RTO ${ms(report.rtoMs)}`,
+    `  Failover started by the watchdog of ${report.failoverStartedIn ?? 'n/a'} after ${ms(report.failoverStartedMs)}`,
     `  core RTO (partitions homed in ${report.lost}) ${ms(report.coreRtoMs)}, Failover state machine ${ms(report.failoverMachineMs)}`,
     `RPO: events at risk at failover ${report.atRisk}, recovered at failback ${report.recovered}`,
     ...report.runbooks.map((r) => `runbook: ${r}`),
     `consistency check: ${report.check.verdict}`,
     ...report.check.diverged.slice(0, 5).map((d) => `  differs: ${d.key} ${JSON.stringify(d.byRegion)}`),
+    ...(report.iam ? formatIamReport(report.iam) : []),
   ];
 }

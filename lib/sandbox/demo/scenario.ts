@@ -15,6 +15,17 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<boole
   return true;
 }
 
+/**
+ * Detection is measured from a region the GTM sees healthy: on a loaded machine a check can time out
+ * (Route 53's 2 s) and mark a region unhealthy for a while before the kill, which would leave nothing to
+ * detect. Waits (bounded) for every region to be healthy again.
+ */
+async function steadyGtm(sandbox: Sandbox, log: (line: string) => void): Promise<void> {
+  const healthy = () => sandbox.regions.every((r) => sandbox.gtm.checker.isHealthy(r.name));
+  if (!(await until(healthy, 30_000)))
+    log('      not every region is healthy at the GTM: the detection figure may be missing');
+}
+
 function describe(result: ExecutionResult): string {
   const failed = result.taskErrors[0];
   const why = failed ? ` at ${failed.state}: ${failed.error} ${failed.cause}` : '';
@@ -28,7 +39,7 @@ function defaultLost(regions: readonly string[]): string {
 
 /**
  * The demo: steady writes of all three aggregates from clients near each region, one region lost,
- * failover (GTM + the Failover runbook the alarm starts), writes continue, the region returns, its
+ * failover (GTM + the Failover runbook a watchdog starts), writes continue, the region returns, its
  * backlog drains, Failback and Repair runbooks, and a consistency check.
  */
 export async function runDemo(
@@ -40,6 +51,7 @@ export async function runDemo(
   const lost = options.lost ?? defaultLost(regions);
   const peers = sandbox.regions.filter((r) => r.name !== lost);
   const frontDoor = sandbox.gtm.frontDoorUrl;
+  const client = sandbox.apiClient;
   const tally = newTally();
   const phases: Array<{ step: number; text: string; at: number }> = [];
   const step = (n: number, text: string) => {
@@ -50,13 +62,14 @@ export async function runDemo(
   step(1, `opening accounts through the front door ${frontDoor} from clients near ${regions.join(', ')}`);
   await Promise.all(
     regions.flatMap((from) =>
-      openingCommands(from).map((command) => send({ frontDoor, from, command, tally })),
+      openingCommands(from).map((command) => send({ client, frontDoor, from, command, tally })),
     ),
   );
   step(2, `steady writes for ${phaseMs} ms (accounts: core, profiles: important, activity: ordinary)`);
-  const writers = startWriters({ frontDoor, regions, tally, pauseMs: 20 });
+  const writers = startWriters({ client, frontDoor, regions, tally, pauseMs: 20 });
   await sleep(phaseMs);
 
+  await steadyGtm(sandbox, log);
   step(3, `killing ${lost}`);
   const killedAt = Date.now();
   await sandbox.killRegion(lost);
@@ -74,6 +87,7 @@ export async function runDemo(
   await until(() => (tally.successes.get(lost) ?? []).some((t) => t > (detection?.at ?? killedAt)), 30_000);
   const firstAfter = (tally.successes.get(lost) ?? []).find((t) => t > killedAt);
   const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
+  await watchdogClaim(sandbox, lost, killedAt);
   const started = await sandbox.settleExecutions();
   // Only this kill's Failover: a long-running sandbox (a drill in `sandbox up`) may have older ones.
   const failover = started.filter(
@@ -81,6 +95,7 @@ export async function runDemo(
   );
   // Core RTO: the lost region's clients write accounts homed there; the first success after the kill
   // needs detection, the Failover runbook (new homes, epoch + 1) and the new home's hold (lease + skew).
+  const byWatchdog = watchdogStart(sandbox, lost, killedAt);
   const coreKey = `${lost}|core`;
   await until(() => (tally.successes.get(coreKey) ?? []).some((t) => t > killedAt), 30_000);
   const coreFirst = (tally.successes.get(coreKey) ?? []).find((t) => t > killedAt);
@@ -142,6 +157,7 @@ export async function runDemo(
     lag: sandbox.lag.links(regions),
     conflicts: { detected, resolved: Math.max(0, detected - manual), manual },
     detectionMs,
+    ...byWatchdog,
     rtoMs,
     coreRtoMs: coreFirst === undefined ? undefined : coreFirst - killedAt,
     failoverMachineMs: machineMs,
@@ -154,5 +170,27 @@ export async function runDemo(
     phases,
     killedAt,
     check,
+    iam: sandbox.iam.report(),
   };
+}
+
+/**
+ * Waits for the watchdogs' Failover of `lost`. They start it on their own schedule, which may end after
+ * the GTM's checks (with --fast the GTM's 1 s checks beat the watchdogs' 2 s probe-timeout floor). None
+ * comes without automatic failover or when the survivors are no majority (two regions).
+ */
+async function watchdogClaim(sandbox: Sandbox, lost: string, killedAt: number): Promise<void> {
+  const survivors = sandbox.regions.length - 1;
+  if (!sandbox.topology.gtm.autoFailover || survivors * 2 <= sandbox.regions.length) return;
+  await until(() => watchdogStart(sandbox, lost, killedAt).failoverStartedMs !== undefined, 90_000);
+}
+
+/** When (ms after the kill) and where a watchdog started the lost region's Failover, if one did. */
+function watchdogStart(
+  sandbox: Sandbox,
+  lost: string,
+  killedAt: number,
+): Pick<DemoReport, 'failoverStartedMs' | 'failoverStartedIn'> {
+  const start = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.at >= killedAt);
+  return start ? { failoverStartedMs: start.at - killedAt, failoverStartedIn: start.region } : {};
 }

@@ -62,7 +62,7 @@ export function regionLossReport(sandbox: Sandbox, demo: DemoReport, startedAt: 
     endedAt: all[i + 1]?.at ?? endedAt,
   }));
   const executions = (demo.executions ?? []).map((arn) => reportExecution(sandbox, arn));
-  const figures = regionLossFigures(demo);
+  const figures = regionLossFigures(demo, sandbox.topology);
   const objectiveResults = objectives(sandbox, demo);
   const events = {
     atRisk: demo.atRisk,

@@ -23,7 +23,8 @@ export interface FrontDoorOptions {
   mode: 'redirect' | 'proxy';
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) must not be forwarded by a proxy.
+// Hop-by-hop headers (RFC 9110 §7.6.1) must not be forwarded by a proxy. Host is kept: with DNS the
+// client reaches the region under the name it asked for, and a SigV4 signature covers that name.
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -32,7 +33,6 @@ const HOP_BY_HOP = new Set([
   'te',
   'trailer',
   'upgrade',
-  'host',
 ]);
 
 function clientRegion(req: IncomingMessage, url: URL): string | undefined {

@@ -46,9 +46,10 @@ type ProbeOutcome = { ok: boolean; detail: string };
 /**
  * Probes each region's health URL every `intervalMs` with Route 53 semantics: a 2xx/3xx answer within the
  * timeout is a success; `failureThreshold` consecutive failures make a region unhealthy and as many
- * consecutive successes make it healthy again. Emits `change` events ({@link HealthChange}).
+ * consecutive successes make it healthy again. Emits `change` events ({@link HealthChange}) and, after
+ * every probe, `probe` with the region's state (what Route 53 turns into its HealthCheckStatus metric).
  */
-export class HealthChecker extends EventEmitter<{ change: [HealthChange] }> {
+export class HealthChecker extends EventEmitter<{ change: [HealthChange]; probe: [RegionHealth] }> {
   private readonly states = new Map<string, RegionHealth>();
   private readonly targets: readonly HealthTarget[];
   private readonly intervalMs: number;
@@ -162,9 +163,11 @@ export class HealthChecker extends EventEmitter<{ change: [HealthChange] }> {
     const flip = state.healthy
       ? state.consecutiveFailures >= this.threshold
       : state.consecutiveSuccesses >= this.threshold;
-    if (!flip) return;
-    state.healthy = !state.healthy;
-    state.changedAt = at;
-    this.emit('change', { region, healthy: state.healthy, at, detail: outcome.detail });
+    if (flip) {
+      state.healthy = !state.healthy;
+      state.changedAt = at;
+      this.emit('change', { region, healthy: state.healthy, at, detail: outcome.detail });
+    }
+    this.emit('probe', { ...state });
   }
 }

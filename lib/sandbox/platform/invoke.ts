@@ -31,6 +31,10 @@ export function localInvoker(input: {
       return (payload) => functions.runbook(payload as RunbookTaskRequest);
     case 'api':
       return (payload) => functions.api(payload as APIGatewayProxyEventV2, {} as Context);
+    case 'health':
+      return (payload) => functions.health(payload as APIGatewayProxyEventV2, {} as Context);
+    case 'watchdog':
+      return () => functions.watchdog();
     default:
       throw new NoLocalHandlerError(functionName, input.region);
   }

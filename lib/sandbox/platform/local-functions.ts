@@ -1,8 +1,16 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { createApiHandler, type MultiRegion } from '../../api/index.ts';
+import {
+  createApiHandler,
+  createHealthHandler,
+  dynamoHealthProbe,
+  type MultiRegion,
+  RegionHealthMonitor,
+} from '../../api/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
 import { peersOf, type Topology } from '../../config/index.ts';
+import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplyOutcome,
@@ -16,17 +24,25 @@ import {
   replicationStatus,
   runLagMonitorTick,
 } from '../../replication/index.ts';
+import { countingErrors, type LocalMetrics, localReplicationMetrics } from '../cloudwatch/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
+import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import type { RegionStores } from './region-stores.ts';
 
-/** The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). */
-export function localBusPort(bus: LocalEventBus): ReplicationBus {
+/**
+ * The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). The call is
+ * authorized like PutEvents on the bus's ARN: the caller's role and the bus's resource policy.
+ */
+export function localBusPort(bus: LocalEventBus, iam: FunctionIam = NO_FUNCTION_IAM): ReplicationBus {
   return {
-    putEvents: (entries: readonly BusEntry[]) =>
-      bus.putEvents(entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }))),
+    async putEvents(entries: readonly BusEntry[]) {
+      const copies = entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }));
+      await iam.putEvents(bus.arn, copies);
+      return bus.putEvents(copies);
+    },
   };
 }
 
@@ -60,6 +76,25 @@ export interface LocalFunctionDeps {
    * drained flag (`setRegionTraffic`) reaches /health through the traffic breaker of `multiRegion`.
    */
   readonly drained: () => boolean;
+  /** The environment's internal key (peer tokens, event signatures), read as the calling function. */
+  readonly internalKey: InternalKey;
+  /** The sandbox's CloudWatch (handler metrics and Lambda errors go there). */
+  readonly metrics: LocalMetrics;
+  /** /health answers from a verdict at most this old (Route 53's checkers share it). */
+  readonly healthCacheMs: number;
+  /** The region's failure detector, and how its scheduled run ticks (see `watchdog`). */
+  readonly watchdog: {
+    readonly detector: Watchdog;
+    readonly intervalMs: number;
+    /** One scheduled run ticks this long (the schedule's rate). */
+    readonly windowMs: number;
+    /** False once the region is down: a run in progress stops. */
+    readonly running: () => boolean;
+  };
+  /** Who each function runs as, and PutEvents authorization (default: no IAM). */
+  readonly iam?: FunctionIam;
+  /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
+  readonly now?: () => number;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -71,14 +106,19 @@ export interface LocalFunctions {
   readonly applier: (event: EventBridgeEvent) => Promise<ApplyOutcome>;
   readonly lagMonitor: () => Promise<LagMonitorTick>;
   readonly runbook: RunbookHandler;
+  /** GET /health (its own function, as in AWS). */
+  readonly health: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+  /** One scheduled run of the watchdog: ticks through its window; resolves with the tick count. */
+  readonly watchdog: () => Promise<{ ticks: number }>;
   readonly counters: HandlerCounters;
 }
 
 /** Builds the handlers of one region. */
 export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const { region, topology, stores } = deps;
+  const iam = deps.iam ?? NO_FUNCTION_IAM;
   const peers = peersOf(topology, region);
-  const bus = localBusPort(deps.bus);
+  const bus = localBusPort(deps.bus, iam);
   const counters: HandlerCounters = {
     applied: 0,
     duplicates: 0,
@@ -112,7 +152,26 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
+    auth: {
+      caller: topology.api.auth.type,
+      peers: { key: deps.internalKey, env: topology.name, region, peers },
+    },
+    conflicts: stores.conflicts,
   });
+  const traffic = deps.multiRegion.breakers.traffic;
+  const health = createHealthHandler({
+    region,
+    healthMonitor: new RegionHealthMonitor({
+      probeWrite: dynamoHealthProbe({ client: deps.clients.doc, tableName: stores.tables.control, region }),
+      traffic: () => (traffic ? traffic.traffic() : Promise.resolve({ state: 'active', changedAt: 0 })),
+      cacheMs: deps.healthCacheMs,
+    }),
+    breakers: deps.multiRegion.breakers,
+    health: async () => ({ healthy: !deps.drained(), replication: await status() }),
+  });
+  const fn = (name: string) => `multiactive-${topology.name}-${name}`;
+  const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) =>
+    countingErrors(deps.metrics, fn(name), f);
   const apply = createApplier({
     region,
     topology,
@@ -126,36 +185,69 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     conflicts: stores.conflicts,
     notifier: busConflictNotifier({ bus }),
     originReader: deps.originReader,
+    metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
+    eventKey: deps.internalKey,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
+  const { watchdog } = deps;
+  const handleApi = api as unknown as LocalFunctions['api'];
+  const handleHealth = health as unknown as LocalFunctions['health'];
   return {
-    api: api as unknown as LocalFunctions['api'],
-    async publisher(event) {
-      const report = await publishStreamRecords(event.Records, { region, bus });
-      counters.published += report.published;
-      counters.publishFailures += report.failures.length;
-      return { batchItemFailures: report.batchItemFailures };
-    },
-    async applier(event) {
-      const outcome = await apply(event.detail, event);
-      countOutcome(counters, outcome);
-      const hlc = (event.detail as { hlc?: unknown }).hlc;
-      const origin = (event.detail as { origin?: unknown }).origin;
-      if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
-        deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
-      }
-      return outcome;
-    },
-    lagMonitor: () =>
-      runLagMonitorTick({
-        region,
-        peers,
-        clock: stores.clock,
-        heartbeats: stores.heartbeats,
-        watermarks: stores.watermarks,
+    api: (event, context) => iam.as('api', () => handleApi(event, context)),
+    health: (event, context) => iam.as('health', () => handleHealth(event, context)),
+    publisher: counted('publisher', (event: DynamoDBStreamEvent) =>
+      iam.as('publisher', async () => {
+        const report = await publishStreamRecords(event.Records, {
+          region,
+          bus,
+          signingKey: await deps.internalKey(),
+          holds: stores.holds,
+        });
+        counters.published += report.published;
+        counters.publishFailures += report.failures.length;
+        return { batchItemFailures: report.batchItemFailures };
       }),
-    runbook: (request: RunbookTaskRequest) => deps.runbook(request),
+    ),
+    applier: counted('applier', (event: EventBridgeEvent) => iam.as('applier', () => applyOne(event))),
+    lagMonitor: counted('lag-monitor', () =>
+      iam.as('lag-monitor', () =>
+        runLagMonitorTick({
+          region,
+          peers,
+          clock: stores.clock,
+          heartbeats: stores.heartbeats,
+          watermarks: stores.watermarks,
+          metrics: localReplicationMetrics(deps.metrics, 'multiactive-lag-monitor'),
+          holds: stores.holds,
+        }),
+      ),
+    ),
+    runbook: counted('runbook', (request: RunbookTaskRequest) =>
+      iam.as('runbook', () => deps.runbook(request)),
+    ),
+    watchdog: counted('watchdog', () =>
+      iam.as('watchdog', async () => {
+        const ends = Date.now() + watchdog.windowMs;
+        const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
+          intervalMs: watchdog.intervalMs,
+          remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
+        });
+        return { ticks };
+      }),
+    ),
     counters,
   };
+
+  async function applyOne(event: EventBridgeEvent): Promise<ApplyOutcome> {
+    const outcome = await apply(event.detail, event);
+    countOutcome(counters, outcome);
+    const hlc = (event.detail as { hlc?: unknown }).hlc;
+    const origin = (event.detail as { origin?: unknown }).origin;
+    if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
+      deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
+    }
+    return outcome;
+  }
 }
 
 function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {

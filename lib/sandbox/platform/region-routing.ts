@@ -1,10 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../api/index.ts';
-import { dynamoQuorumPeer } from '../../commands/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
+import { dynamoQuorumPeer, quorumPeerRetirer } from '../../commands/index.ts';
 import type { Topology } from '../../config/index.ts';
+import type { AggregateRegistry } from '../../model/index.ts';
 import type { ControlReplica } from '../../ownership/index.ts';
 import { ReplicationWatermarks } from '../../replication/index.ts';
-import { FetchPeerTransport } from '../../routing/index.ts';
+import { AuthenticatedPeerTransport, FetchPeerTransport } from '../../routing/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import type { RegionStores } from './region-stores.ts';
@@ -17,18 +19,30 @@ export interface RoutedRegion {
   /** Base URL of its API (known once its server listens; read at every use). */
   readonly apiUrl: string;
   readonly controlReplica: ControlReplica;
-  /** Its events table, for the quorum ack's direct writes (read when used). */
-  readonly eventsTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
+  /** Its tables the quorum ack writes to directly (read when used). */
+  readonly quorumTables: {
+    readonly client: DynamoDBDocumentClient;
+    readonly events: string;
+    readonly state: string;
+    readonly replication: string;
+    readonly control: string;
+  };
 }
 
 export interface RegionRoutingOptions {
   readonly self: RoutedRegion;
   readonly peers: readonly RoutedRegion[];
   readonly topology: Topology;
+  /** The aggregates, for the quorum peers' branch retirer (a peer's row is rebuilt by its fold). */
+  readonly registry: AggregateRegistry;
   readonly timing: SandboxTiming;
   readonly wan: WanNetwork;
   readonly clients: LocalClients;
   readonly stores: RegionStores;
+  /** The environment's internal key: forwarded requests carry peer tokens signed with it. */
+  readonly internalKey: InternalKey;
+  /** The region's wall clock (skewable): leases, `activeFrom` and replication lag read it. */
+  readonly now: () => number;
 }
 
 /** Region -> API base URL, each read when used: the ports are known only once the servers listen. */
@@ -52,6 +66,7 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
   const watermarks = new ReplicationWatermarks({
     store: stores.watermarks,
     heartbeatIntervalMs: timing.heartbeatIntervalMs,
+    now: options.now,
   });
   return multiRegionDeps({
     topology,
@@ -63,22 +78,37 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     controlTable: stores.tables.control,
     events: { client: options.clients.doc, tableName: stores.tables.events },
     states: stores.states,
-    // core.ack 'quorum': each peer's events table, written directly across the WAN.
-    quorumPeers: peers.map((peer) =>
-      dynamoQuorumPeer({
+    // core.ack 'quorum': each peer's tables, written directly across the WAN.
+    replicationTable: stores.tables.replication,
+    quorumPeers: peers.map((peer) => {
+      const { client, state, ...tables } = peer.quorumTables;
+      const wanClient = wanDocumentClient(self.name, peer.name, client, wan);
+      return dynamoQuorumPeer({
         region: peer.name,
-        client: wanDocumentClient(self.name, peer.name, peer.eventsTable.client, wan),
-        tableName: peer.eventsTable.tableName,
-      }),
-    ),
-    transport: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
+        client: wanClient,
+        tables,
+        // A peer's branch of earlier epochs is retired into its and this region's conflict queues.
+        retire: quorumPeerRetirer({
+          registry: options.registry,
+          peer: { region: peer.name, client: wanClient, tables: { ...tables, state } },
+          local: { region: self.name, client: options.clients.doc, tables: stores.tables },
+        }),
+      });
+    }),
+    // Signed as in Lambda (a peer token for the peer's internal route), then across the WAN.
+    transport: new AuthenticatedPeerTransport({
+      inner: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),
+      key: options.internalKey,
+      env: topology.name,
+      region: self.name,
+    }),
     endpoints,
     lag: watermarks,
     watermarks,
-    leaseMs: timing.leaseMs,
-    skewMarginMs: timing.skewMarginMs,
+    fencing: timing.fencing,
     controlCallTimeoutMs: 2_000,
-    // The GTM probes /health every healthIntervalMs: a drain shows by the next probe or so.
-    trafficRefreshMs: Math.min(timing.healthIntervalMs, 5_000),
+    // The GTM probes /health every health-check interval: a drain shows by the next probe or so.
+    trafficRefreshMs: Math.min(topology.gtm.healthCheck.intervalSeconds * 1_000 * timing.awsTimeScale, 5_000),
+    now: options.now,
   });
 }

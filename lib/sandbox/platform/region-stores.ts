@@ -1,7 +1,13 @@
 import { HybridLogicalClock } from '../../clock/index.ts';
 import type { Topology } from '../../config/index.ts';
 import { ConflictRecordStore } from '../../conflict/index.ts';
-import { HeartbeatWriter, ParkingStore, QuarantineStore, WatermarkStore } from '../../replication/index.ts';
+import {
+  DynamoPublishHolds,
+  HeartbeatWriter,
+  ParkingStore,
+  QuarantineStore,
+  WatermarkStore,
+} from '../../replication/index.ts';
 import { EventStore, StateStore, type TableKind, tableNames } from '../../store/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { SkewableClock } from './skewable-clock.ts';
@@ -17,6 +23,8 @@ export interface RegionStores {
   readonly quarantine: QuarantineStore;
   readonly conflicts: ConflictRecordStore;
   readonly heartbeats: HeartbeatWriter;
+  /** Events the publisher has not managed to publish (announced by the heartbeats). */
+  readonly holds: DynamoPublishHolds;
 }
 
 /** The stores a cell's handlers use, as `functions/shared/environment.ts` builds them in Lambda. */
@@ -40,6 +48,7 @@ export function regionStores(
     events: new EventStore({
       client,
       tableName: tables.events,
+      coreMarkerTableName: tables.replication,
       maxEventBytes: topology.thresholds.maxEventBytes,
     }),
     states: new StateStore({ client, tableName: tables.state }),
@@ -48,5 +57,6 @@ export function regionStores(
     quarantine: new QuarantineStore({ client, tableName: tables.quarantine }),
     conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
     heartbeats: new HeartbeatWriter({ client, tableName: tables.events }),
+    holds: new DynamoPublishHolds({ client, tableName: tables.replication }),
   };
 }

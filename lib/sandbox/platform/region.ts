@@ -1,19 +1,28 @@
 import type { Server } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import type { MultiRegion } from '../../api/index.ts';
+import type { InternalKey } from '../../auth/index.ts';
 import type { Topology } from '../../config/index.ts';
+import type { FailoverStart } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { eventStoreOriginReader } from '../../replication/index.ts';
 import { createTables } from '../../store/index.ts';
+import { ApiGatewayEdge, type ApiRouteSpec, type ApiSpec } from '../apigateway/index.ts';
+import type { SandboxAuth } from '../auth/index.ts';
 import type { StreamMappingSpec } from '../cdk/event-sources.ts';
+import type { LocalMetrics } from '../cloudwatch/index.ts';
 import { type LocalClients, localClients } from '../dynamodb/clients.ts';
 import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
+import { installStoreFault, type StoreFault } from '../dynamodb/store-fault.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import { serveApi } from '../http-server.ts';
+import { type IamEnforcement, invokeCall } from '../iam/index.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
 import { StreamPoller } from '../streams/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
+import { type FunctionIam, functionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
 import { regionRouting } from './region-routing.ts';
@@ -21,6 +30,7 @@ import { type RegionStores, regionStores } from './region-stores.ts';
 import { SkewableClock } from './skewable-clock.ts';
 import type { SandboxTiming } from './timing.ts';
 import { wanOriginReader } from './wan-adapters.ts';
+import { regionWatchdog } from './watchdog-wiring.ts';
 
 /** What a region is built from. */
 export interface SandboxRegionOptions {
@@ -35,6 +45,10 @@ export interface SandboxRegionOptions {
   /** Directory for this region's DynamoDB Local files; in memory when omitted. */
   readonly dataDir?: string;
   readonly log: (line: string) => void;
+  /** The run's credentials (internal key, client issuer or access key). */
+  readonly auth: SandboxAuth;
+  /** The sandbox's CloudWatch metrics. */
+  readonly metrics: LocalMetrics;
 }
 
 /** A delivery a rule target gave up on, kept where its dead-letter queue would have kept it. */
@@ -57,17 +71,36 @@ export class SandboxRegion {
   readonly name: string;
   readonly options: SandboxRegionOptions;
   readonly deadLetters: DeadLetter[] = [];
-  /** The wall clock under every HLC of the region (the chaos nemesis skews it). */
+  /** Stream records the publisher gave up on: the event source mapping's on-failure destination (an SQS DLQ in AWS). */
+  readonly streamDeadLetters: Array<{ readonly record: DynamoDBRecord; readonly error: string }> = [];
+  /**
+   * The region's wall clock (the chaos nemesis skews it): under every HLC of the region, and read by its
+   * ownership (leases, `activeFrom`), applier, replication lag and runbook tasks.
+   */
   readonly wallClock = new SkewableClock();
   drained = false;
   private dynamo: DynamoLocal | undefined;
   private built:
-    | { clients: LocalClients; stores: RegionStores; bus: LocalEventBus; replica: DynamoControlReplica }
+    | {
+        clients: LocalClients;
+        stores: RegionStores;
+        bus: LocalEventBus;
+        replica: DynamoControlReplica;
+        storeFault: ReturnType<typeof installStoreFault>;
+      }
     | undefined;
   private wired:
-    | { functions: LocalFunctions; multiRegion: MultiRegion; mapping: StreamMappingSpec }
+    | {
+        functions: LocalFunctions;
+        multiRegion: MultiRegion;
+        mapping: StreamMappingSpec;
+        edge: ApiGatewayEdge;
+        api: ApiSpec;
+      }
     | undefined;
   private poller: StreamPoller | undefined;
+  private iamRef: IamEnforcement | undefined;
+  private functionIamRef: FunctionIam = NO_FUNCTION_IAM;
   private server: Server | undefined;
   private port = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -101,7 +134,37 @@ export class SandboxRegion {
       client: clients.doc,
       tableName: stores.tables.control,
     });
-    this.built = { clients, stores, bus, replica };
+    this.built = { clients, stores, bus, replica, storeFault: installStoreFault(clients) };
+  }
+
+  /**
+   * Puts IAM in front of the region: its SDK clients authorize every call for the caller of the moment,
+   * and its functions run as their roles (see lib/sandbox/iam). Called after boot(), before connect().
+   */
+  enforce(iam: IamEnforcement): void {
+    const { clients } = this.requireBuilt();
+    iam.instrument(clients.dynamodb, 'dynamodb', { region: this.name });
+    iam.instrument(clients.streams, 'streams', { region: this.name });
+    this.iamRef = iam;
+    this.functionIamRef = functionIam(iam, this.name, this.options.topology.name);
+  }
+
+  /** The sandbox's IAM (undefined when the region runs without templates). */
+  get iam(): IamEnforcement | undefined {
+    return this.iamRef;
+  }
+
+  /** Who this region's functions run as, and the local bus's PutEvents check. */
+  get functionIam(): FunctionIam {
+    return this.functionIamRef;
+  }
+
+  /**
+   * The environment's internal key as this region's functions read it: GetSecretValue on the region's
+   * replica of the secret, authorized for the function running.
+   */
+  get internalKey(): InternalKey {
+    return this.functionIamRef.internalKey(this.options.auth.internalKey);
   }
 
   /**
@@ -112,17 +175,25 @@ export class SandboxRegion {
     peers: readonly SandboxRegion[];
     mapping: StreamMappingSpec;
     runbook: RunbookFactory;
+    /** The region's HTTP API as synthesized (routes, authorizers, throttles). */
+    api: ApiSpec;
+    /** Starts a state machine execution in this region (the watchdog's Failover). */
+    startFailover: (start: FailoverStart) => Promise<void>;
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
-    const { wan, timing, topology } = this.options;
+    const { wan, timing, topology, auth } = this.options;
+    const { internalKey } = this;
     const multiRegion = regionRouting({
       self: this,
       peers: input.peers,
       topology,
+      registry: this.options.registry,
       timing,
       wan,
       clients,
       stores,
+      internalKey,
+      now: this.wallClock.now,
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -142,8 +213,26 @@ export class SandboxRegion {
       lag: this.options.lag,
       runbook: input.runbook(this),
       drained: () => this.drained,
+      internalKey,
+      metrics: this.options.metrics,
+      // As in Lambda: a second, whatever the time scale (every check would otherwise write a probe).
+      healthCacheMs: 1_000,
+      watchdog: regionWatchdog({
+        self: this,
+        peers: input.peers,
+        register: multiRegion.register,
+        startFailover: input.startFailover,
+      }),
+      iam: this.functionIamRef,
+      now: this.wallClock.now,
     });
-    this.wired = { functions, multiRegion, mapping: input.mapping };
+    const edge = new ApiGatewayEdge({
+      spec: input.api,
+      region: this.name,
+      ...(auth.issuer ? { issuer: auth.issuer } : {}),
+      credentials: (accessKeyId) => auth.lookup(accessKeyId),
+    });
+    this.wired = { functions, multiRegion, mapping: input.mapping, edge, api: input.api };
   }
 
   /** Serves the API, starts the stream poller and the heartbeat loop. */
@@ -168,9 +257,22 @@ export class SandboxRegion {
     return this.requireBuilt().replica;
   }
 
-  get eventsTable(): { client: DynamoDBDocumentClient; tableName: string } {
+  /** The tables a peer's quorum ack writes to (events, copy markers, seal check; state and conflicts to retire). */
+  get quorumTables(): {
+    client: DynamoDBDocumentClient;
+    events: string;
+    state: string;
+    replication: string;
+    control: string;
+  } {
     const { clients, stores } = this.requireBuilt();
-    return { client: clients.doc, tableName: stores.tables.events };
+    const { events, state, replication, control } = stores.tables;
+    return { client: clients.doc, events, state, replication, control };
+  }
+
+  /** The region's HTTP API as synthesized (routes, authorizers, throttles). */
+  get apiSpec(): ApiSpec {
+    return this.requireWired().api;
   }
 
   get functions(): LocalFunctions {
@@ -220,6 +322,14 @@ export class SandboxRegion {
     await this.closeServer();
   }
 
+  /**
+   * A gray failure: the region's DynamoDB throttles every call (`throttle`) while its API, poller and
+   * heartbeat loop keep running; `null` ends it.
+   */
+  setStoreFault(fault: StoreFault): void {
+    this.requireBuilt().storeFault.set(fault);
+  }
+
   /** The region comes back: the poller resumes from its checkpoint, so the unpublished backlog drains. */
   async revive(): Promise<void> {
     if (!this.down) return;
@@ -238,7 +348,20 @@ export class SandboxRegion {
   }
 
   private async listen(port = 0): Promise<void> {
-    const { server, url } = await serveApi({ handler: this.functions.api, region: this.name, port });
+    const { functions, edge, api } = this.requireWired();
+    const { metrics, topology } = this.options;
+    const serverErrors = { namespace: 'AWS/ApiGateway', name: '5xx', dimensions: { ApiId: api.apiId } };
+    const { server, url } = await serveApi({
+      edge,
+      invoke: (functionName) =>
+        functionName === `multiactive-${topology.name}-health` ? functions.health : functions.api,
+      ...(this.iamRef ? { authorizeInvoke: apiGatewayInvoke(this.iamRef, this.name, api.apiId) } : {}),
+      region: this.name,
+      port,
+      onStatus: (status) => {
+        if (status >= 500) metrics.put(serverErrors, 1);
+      },
+    });
     this.server = server;
     this.port = Number(new URL(url).port);
   }
@@ -268,11 +391,15 @@ export class SandboxRegion {
         const result = await functions.publisher(event);
         return mapping.reportBatchItemFailures ? result : { batchItemFailures: [] };
       },
-      onFailure: async (records, error) =>
-        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`),
+      onFailure: async (records, error) => {
+        for (const record of records) this.streamDeadLetters.push({ record, error: String(error) });
+        this.options.log(`${this.name}: publisher gave up on ${records.length} record(s): ${String(error)}`);
+      },
       onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
     });
-    await this.poller.start();
+    // The event source mapping reads the stream with the publisher's role.
+    const poller = this.poller;
+    await this.functionIamRef.as('publisher', () => poller.start());
     const tick = () => {
       functions
         .lagMonitor()
@@ -306,4 +433,27 @@ async function createTablesOnce(clients: LocalClients, env: string): Promise<voi
   } catch (error) {
     if ((error as Error).name !== 'ResourceInUseException') throw error;
   }
+}
+
+/**
+ * API Gateway invoking a route's function, authorized as AWS does: `apigateway.amazonaws.com` on behalf
+ * of the route (`aws:SourceArn` = `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method><path>`,
+ * the path as the route declares it), against the function's resource policy.
+ */
+function apiGatewayInvoke(
+  iam: IamEnforcement,
+  region: string,
+  apiId: string,
+): (route: ApiRouteSpec, method: string, bytes: number) => Promise<void> {
+  const { account } = iam.model;
+  return (route, method, bytes) =>
+    iam.require(
+      iam.serviceCaller(
+        'apigateway.amazonaws.com',
+        `arn:aws:execute-api:${region}:${account}:${apiId}/$default/${method}${route.path}`,
+        `${region}/api-gateway/${route.routeKey}`,
+      ),
+      invokeCall(`arn:aws:lambda:${region}:${account}:function:${route.functionName}`),
+      bytes,
+    );
 }

@@ -1,15 +1,20 @@
 import { ulid } from 'ulid';
+import { signedDetail } from '../../auth/index.ts';
+import { probeHealth } from '../../detection/health-probe.ts';
 import type { EventEnvelope } from '../../model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
-import { lagMs } from '../../replication/index.ts';
+import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, lagMs, toBusEntry } from '../../replication/index.ts';
 import { setRegionTraffic } from '../../resilience/index.ts';
 import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../runbooks/index.ts';
 import type { EventBridgeEvent } from '../eventbridge/index.ts';
 import type { RunbookHandler } from '../state-machines/runbook-port.ts';
 import type { RunbookFactory, SandboxRegion } from './region.ts';
 
-/** The replication event the bus would deliver for an envelope (what the applier handler receives). */
-function busEvent(region: string, envelope: EventEnvelope): EventBridgeEvent {
+/**
+ * The replication event the bus would deliver for an envelope (what the applier handler receives),
+ * signed with the environment's internal key as a replay's PutEvents entry is.
+ */
+function busEvent(region: string, envelope: EventEnvelope, key: Uint8Array): EventBridgeEvent {
   return {
     version: '0',
     id: ulid(),
@@ -19,7 +24,7 @@ function busEvent(region: string, envelope: EventEnvelope): EventBridgeEvent {
     time: new Date().toISOString(),
     region,
     resources: [],
-    detail: envelope as unknown as Record<string, unknown>,
+    detail: signedDetail(envelope, key) as unknown as Record<string, unknown>,
   };
 }
 
@@ -33,9 +38,11 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
   const local = new DynamoPartitionSource({
     client: target.clients.doc,
     tableName: target.stores.tables.events,
+    stateTableName: target.stores.tables.state,
   });
   const source: PartitionEventSource = {
     listLeaves: (partition) => cross(() => local.listLeaves(partition)),
+    listRows: (keys) => cross(() => local.listRows(keys)),
     getEvents: (partition, ids) => cross(() => local.getEvents(partition, ids)),
     activePartitions: () => cross(() => local.activePartitions()),
   };
@@ -44,8 +51,18 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     region: target.name,
     source,
     async replay(events) {
+      // In AWS a replay is PutEvents (in calls of 10) of events signed with the internal key (the runbook
+      // reads its region's replica) onto the receiving region's bus, by the runbook's role; the bus hands
+      // them to its applier. The sandbox authorizes those calls, then applies directly.
+      const key = await from.internalKey();
+      const entries = events.map((event) => ({ entry: toBusEntry(event, target.bus.name, key) }));
+      for (const chunk of chunkEntries(entries, { maxBytes: DEFAULT_MAX_ENTRY_BYTES }))
+        await from.functionIam.putEvents(
+          target.bus.arn,
+          chunk.map((c) => c.entry),
+        );
       await cross(async () => {
-        for (const event of events) await target.functions.applier(busEvent(target.name, event));
+        for (const event of events) await target.functions.applier(busEvent(target.name, event, key));
       });
     },
     watermarks: () => cross(() => target.stores.watermarks.list()),
@@ -81,14 +98,13 @@ export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxR
     async observe(observer, target) {
       const watcher = byName(observer);
       const ask = async () => {
+        // Serving or deliberately drained; a gray failure (answers, cannot write) counts as lost.
         const reachable = await wan
-          .send(observer, target, () =>
-            fetch(`${byName(target).apiUrl}/health`, { signal: AbortSignal.timeout(1_000) }),
-          )
-          .then(() => true)
+          .send(observer, target, () => probeHealth(`${byName(target).apiUrl}/health`, { timeoutMs: 1_000 }))
+          .then((probe) => probe.verdict !== 'down')
           .catch(() => false);
         const mark = (await watcher.stores.watermarks.list()).find((w) => w.origin === target);
-        return { reachable, heartbeatAgeMs: lagMs(Date.now(), mark) };
+        return { reachable, heartbeatAgeMs: lagMs(watcher.wallClock.now(), mark) };
       };
       if (observer === region.name) return ask();
       // The question travels to the observer and its answer travels back: a round trip.
@@ -100,6 +116,8 @@ export function sandboxRunbookDeps(region: SandboxRegion, all: readonly SandboxR
       byName(name).drained = state === 'drained';
     },
     staleHeartbeatMs: 2 * timing.heartbeatIntervalMs,
+    // The runbook function runs in this region: its lease arithmetic reads the region's wall clock.
+    now: region.wallClock.now,
   };
 }
 

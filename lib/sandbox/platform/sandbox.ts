@@ -9,14 +9,22 @@ import {
   regionNames,
   type Topology,
 } from '../../config/index.ts';
+import type { FailoverStart } from '../../detection/index.ts';
 import { createRegistry } from '../../model/index.ts';
+import type { ReadinessReport } from '../../ops/readiness.ts';
+import { apiSpecOf } from '../apigateway/index.ts';
+import { type ApiClient, createSandboxAuth, type SandboxAuth } from '../auth/index.ts';
 import { streamMappingsOf } from '../cdk/event-sources.ts';
+import { healthChecksOf } from '../cdk/health-checks.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
+import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
+import { type AlarmChange, AlarmEvaluator, alarmsOf, LocalMetrics } from '../cloudwatch/index.ts';
 import { SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
+import { currentCaller, IamEnforcement, invokeCall, startExecutionCall } from '../iam/index.ts';
 import { stateMachinesOf } from '../state-machines/definitions.ts';
 import {
   type ExecutionDescription,
@@ -30,6 +38,9 @@ import { localInvoker } from './invoke.ts';
 import { LagRecorder } from './lag-recorder.ts';
 import { type DeadLetter, type RunbookFactory, SandboxRegion } from './region.ts';
 import { sandboxRunbooks } from './runbook-wiring.ts';
+import { scheduledTargetsOf } from './scheduled-functions.ts';
+import { sandboxReadinessTarget } from './scheduled-readiness.ts';
+import { ScheduledTargets } from './schedules.ts';
 import { defaultTiming, fastTiming, type SandboxTiming } from './timing.ts';
 import { type BusHost, wireRules } from './wiring.ts';
 
@@ -56,8 +67,17 @@ export interface SandboxOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The region hosting the global pieces (Route 53 alarms and their rules), as in GlobalStack. */
-const GLOBAL_REGION = 'us-east-1';
+/** A Failover execution a watchdog started. */
+export interface WatchdogFailover {
+  /** Where it runs (the claiming watchdog's region). */
+  readonly region: string;
+  readonly name: string;
+  /** The region it fails over. */
+  readonly lost: string;
+  /** Wall-clock ms of the start. */
+  readonly at: number;
+  result?: ExecutionResult;
+}
 
 /** The first `count` regions of a topology, as a topology (latencies kept for the regions left). */
 function narrowed(topology: Topology, count: number): Topology {
@@ -103,12 +123,26 @@ export class Sandbox {
   readonly globalDeadLetters: DeadLetter[] = [];
   readonly skippedTargets: string[] = [];
   readonly wiredRules: string[] = [];
+  /** The run's credentials: the internal key, and the client side of `api.auth`. */
+  readonly auth: SandboxAuth;
+  /** A client with credentials for the APIs and the front door (demo, chaos, benchmarks). */
+  readonly apiClient: ApiClient;
+  /** The sandbox's CloudWatch: metrics the handlers, the GTM and API Gateway put. */
+  readonly metrics: LocalMetrics;
+  /** Alarms of the synthesized stacks that the sandbox cannot evaluate (metric math). */
+  readonly unevaluatedAlarms: string[] = [];
   /** Hash of the synthesized templates every region runs (the sandbox's "deployed version"). */
   version = '';
   private runner!: StateMachineRunner;
   private gtmRef: SandboxGtm | undefined;
+  private alarmsRef: AlarmEvaluator | undefined;
+  private schedules: ScheduledTargets | undefined;
+  private iamRef: IamEnforcement | undefined;
   private readonly log: (line: string) => void;
   private readonly started: Promise<ExecutionResult>[] = [];
+  private readonly executionNames = new Set<string>();
+  private readonly failoversByWatchdogs: WatchdogFailover[] = [];
+  private readonly readinessReports = new Map<string, ReadinessReport>();
 
   private constructor(input: {
     topology: Topology;
@@ -118,7 +152,12 @@ export class Sandbox {
     templateSource: TemplateSource;
     lag: LagRecorder;
     log: (line: string) => void;
+    auth: SandboxAuth;
+    metrics: LocalMetrics;
   }) {
+    this.auth = input.auth;
+    this.metrics = input.metrics;
+    this.apiClient = input.auth.client((origin) => input.regions.find((r) => r.apiUrl === origin)?.name);
     this.lag = input.lag;
     this.topology = input.topology;
     this.timing = input.timing;
@@ -148,6 +187,8 @@ export class Sandbox {
     const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
     const registry = createRegistry(exampleAggregates, topology);
     const lag = new LagRecorder();
+    const auth = await createSandboxAuth(topology);
+    const metrics = new LocalMetrics();
     const busName = `multiactive-${topology.name}-bus`;
     const regions = names.map(
       (region) =>
@@ -160,14 +201,13 @@ export class Sandbox {
           lag,
           busName,
           log,
+          auth,
+          metrics,
           ...(options.dataDir ? { dataDir: join(options.dataDir, region) } : {}),
         }),
     );
     log(`starting ${names.length} DynamoDB Local JVMs and loading the CDK templates...`);
-    const stackNames = [
-      ...regionNames(full).map((r) => `multiactive-${full.name}-${r}`),
-      `multiactive-${full.name}-global`,
-    ];
+    const stackNames = environmentStackNames(full.name, regionNames(full));
     // Every boot is let to finish before a failure is thrown, so that no JVM outlives a failed start.
     const [loaded, ...booted] = await Promise.allSettled([
       loadTemplates({
@@ -186,7 +226,17 @@ export class Sandbox {
       throw failed?.reason;
     }
     const { templates, source } = loaded.value;
-    const sandbox = new Sandbox({ topology, timing, regions, wan, templateSource: source, lag, log });
+    const sandbox = new Sandbox({
+      topology,
+      timing,
+      regions,
+      wan,
+      templateSource: source,
+      lag,
+      log,
+      auth,
+      metrics,
+    });
     try {
       await sandbox.assemble(templates, options);
     } catch (error) {
@@ -199,7 +249,15 @@ export class Sandbox {
   private async assemble(templates: StackTemplates, options: SandboxOptions): Promise<void> {
     this.version = createHash('sha256').update(JSON.stringify(templates)).digest('hex').slice(0, 12);
     const env = (region: string): StackEnvironment => ({ region, account: this.topology.account });
-    const stackOf = (region: string) => templates[`multiactive-${this.topology.name}-${region}`];
+    this.iamRef = IamEnforcement.fromTemplates(
+      deployedTemplatesOf(this.topology.name, this.topology.account, templates),
+      (denial) =>
+        this.log(`IAM: AccessDeniedException for ${denial.caller} (${denial.operation}): ${denial.message}`),
+    );
+    await this.iamRef.warmUp();
+    for (const region of this.regions) region.enforce(this.iamRef);
+    const stackNameOf = (region: string) => `multiactive-${this.topology.name}-${region}`;
+    const stackOf = (region: string) => templates[stackNameOf(region)];
     for (const region of this.regions) {
       const template = stackOf(region.name);
       if (!template) throw new SandboxError(`no synthesized stack for ${region.name}`);
@@ -211,18 +269,22 @@ export class Sandbox {
         peers: this.regions.filter((r) => r !== region),
         mapping,
         runbook: options.runbook ?? sandboxRunbooks(() => this.regions),
+        api: apiSpecOf(template, env(region.name)),
+        startFailover: (start) => this.startFailover(region.name, start),
       });
     }
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
     this.runner = new StateMachineRunner({
       machines,
-      invoke: (region, functionName, payload) =>
-        localInvoker({
+      invoke: async (region, functionName, payload, stateMachineArn) => {
+        await this.authorizeTask(region, functionName, payload, stateMachineArn);
+        return localInvoker({
           functions: this.region(region).functions,
           env: this.topology.name,
           region,
           functionName,
-        })(payload),
+        })(payload);
+      },
       waitScale: this.timing.waitScale,
     });
     const ctx = {
@@ -239,6 +301,7 @@ export class Sandbox {
         this.started.push(this.runner.run(region, name, input));
       },
       log: this.log,
+      iam: this.iam,
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
@@ -251,25 +314,231 @@ export class Sandbox {
     for (const { host, stack } of hosts) {
       const template = templates[stack];
       if (!template) continue;
-      const { wired, skipped } = wireRules(host, rulesOfTemplate(template, env(host.region)), ctx);
+      const { wired, skipped } = wireRules(
+        host,
+        rulesOfTemplate(template, { ...env(host.region), stackName: stack }),
+        ctx,
+      );
       this.wiredRules.push(...wired.map((w) => `${host.region}/${host.bus.name}: ${w}`));
       this.skippedTargets.push(...skipped);
     }
     await Promise.all(this.regions.map((r) => r.open()));
     const endpoints = Object.fromEntries(this.regions.map((r) => [r.name, r.apiUrl]));
+    const globalTemplate = templates[`multiactive-${this.topology.name}-global`];
+    if (!globalTemplate) throw new SandboxError('no synthesized global stack');
+    const healthChecks = healthChecksOf(globalTemplate, env(GLOBAL_REGION));
     this.gtmRef = await startGtm({
       topology: this.topology,
       regions: this.regions.map((r) => r.name),
       endpoints,
       policy: options.policy ?? this.topology.gtm.policy,
       mode: options.mode ?? 'redirect',
-      intervalMs: this.timing.healthIntervalMs,
-      failureThreshold: this.timing.healthFailureThreshold,
+      healthChecks,
+      timeScale: this.timing.awsTimeScale,
       dnsName: 'api.multiactive.local',
       ...(options.frontDoorPort ? { frontDoorPort: options.frontDoorPort } : {}),
       ...(options.dnsPort ? { dnsPort: options.dnsPort } : {}),
-      onChange: (change) => void this.onHealthChange(change.region, change.healthy, change.detail),
+      onChange: (change) =>
+        this.log(
+          `GTM: ${change.region} is now ${change.healthy ? 'healthy' : 'UNHEALTHY'} (${change.detail})`,
+        ),
+      onProbe: (health, check) =>
+        this.metrics.put(
+          {
+            namespace: 'AWS/Route53',
+            name: 'HealthCheckStatus',
+            dimensions: { HealthCheckId: check.healthCheckId },
+          },
+          health.healthy ? 1 : 0,
+        ),
     });
+    this.startAlarms(templates, env);
+    this.schedules = new ScheduledTargets(
+      this.regions.flatMap((r) =>
+        scheduledTargetsOf(
+          r,
+          rulesOfTemplate(stackOf(r.name)!, { ...env(r.name), stackName: stackNameOf(r.name) }),
+          this.timing,
+          {
+            iam: this.iam,
+            runners: {
+              readiness: sandboxReadinessTarget({
+                sandbox: this,
+                region: r,
+                templates,
+                env,
+                onReport: (region, report) => this.readinessReports.set(region, report),
+              }),
+            },
+          },
+        ),
+      ),
+      (name, error) => this.log(`scheduled ${name} failed: ${String(error)}`),
+    );
+    this.schedules.start();
+  }
+
+  /** The synthesized alarms of every stack, evaluated on the sandbox's metrics at their scaled periods. */
+  private startAlarms(templates: StackTemplates, env: (region: string) => StackEnvironment): void {
+    const stacks: Array<[string, string]> = [
+      ...this.regions.map((r): [string, string] => [r.name, `multiactive-${this.topology.name}-${r.name}`]),
+      [GLOBAL_REGION, `multiactive-${this.topology.name}-global`],
+    ];
+    const specs = stacks.flatMap(([region, stack]) => {
+      const template = templates[stack];
+      if (!template) return [];
+      const { alarms, skipped } = alarmsOf(template, env(region));
+      this.unevaluatedAlarms.push(...skipped);
+      return alarms;
+    });
+    this.alarmsRef = new AlarmEvaluator({
+      alarms: specs,
+      metrics: this.metrics,
+      timeScale: this.timing.awsTimeScale,
+      sample: () => this.sampleQueues(),
+      onChange: (change) => void this.onAlarmChange(change),
+    });
+    this.alarmsRef.start();
+  }
+
+  /** Queue depths as SQS reports them (ApproximateNumberOfMessagesVisible), from the sandbox's DLQs. */
+  private sampleQueues(): void {
+    const letters = [...this.regions.flatMap((r) => r.deadLetters), ...this.globalDeadLetters];
+    const depth = new Map<string, number>();
+    for (const letter of letters) {
+      const queue = letter.queueArn.slice(letter.queueArn.lastIndexOf(':') + 1);
+      depth.set(queue, (depth.get(queue) ?? 0) + 1);
+    }
+    for (const [queue, count] of depth) {
+      this.metrics.put(
+        {
+          namespace: 'AWS/SQS',
+          name: 'ApproximateNumberOfMessagesVisible',
+          dimensions: { QueueName: queue },
+        },
+        count,
+      );
+    }
+  }
+
+  /**
+   * An alarm changed state: logged, and published as CloudWatch would on the default bus of its region
+   * when the sandbox has one (us-east-1's). Its SNS actions are only logged.
+   */
+  private async onAlarmChange(change: AlarmChange): Promise<void> {
+    const { alarm } = change;
+    // Entering or leaving ALARM is news; INSUFFICIENT_DATA -> OK at start-up is not.
+    if (change.state === 'ALARM' || change.previous === 'ALARM') {
+      this.log(
+        `alarm ${alarm.name} (${alarm.region}): ${change.previous} -> ${change.state} (${change.reason})`,
+      );
+    }
+    if (alarm.region !== GLOBAL_REGION) return;
+    try {
+      await this.globalBus.putEvents([
+        {
+          Source: 'aws.cloudwatch',
+          DetailType: 'CloudWatch Alarm State Change',
+          Resources: [`arn:aws:cloudwatch:${GLOBAL_REGION}:${this.topology.account}:alarm:${alarm.name}`],
+          Detail: JSON.stringify({
+            alarmName: alarm.name,
+            state: { value: change.state, reason: change.reason },
+            previousState: { value: change.previous },
+          }),
+        },
+      ]);
+    } catch (error) {
+      this.log(`alarm ${alarm.name} -> ${change.state} not published: ${String(error)}`);
+    }
+  }
+
+  /**
+   * What each region's scheduled readiness function said last (its evaluation), and the state of its
+   * readiness alarm, which the sandbox evaluates from the template on the Readiness metric.
+   */
+  scheduledReadiness(): Array<{
+    region: string;
+    ready: boolean | undefined;
+    at: string | undefined;
+    failing: string[];
+    alarm: string | undefined;
+  }> {
+    const states = this.alarmsRef?.snapshot() ?? {};
+    return this.regions.map((r) => {
+      const report = this.readinessReports.get(r.name);
+      return {
+        region: r.name,
+        ready: report?.ready,
+        at: report?.at,
+        failing: (report?.checks ?? []).filter((c) => !c.ok).map((c) => c.id),
+        alarm: states[`${r.name}/multiactive-${this.topology.name}-readiness`],
+      };
+    });
+  }
+
+  /** Alarm state changes so far (the report and the tests read them). */
+  alarmChanges(): readonly AlarmChange[] {
+    return this.alarmsRef?.changes ?? [];
+  }
+
+  /**
+   * StartExecution of a region's Failover with the watchdog's execution name, authorized for the caller
+   * (the watchdog's role); a name that ran already starts nothing (Step Functions answers
+   * ExecutionAlreadyExists, which the watchdog treats as started).
+   */
+  private async startFailover(region: string, start: FailoverStart): Promise<void> {
+    const arn = `arn:aws:states:${region}:${this.topology.account}:stateMachine:multiactive-${this.topology.name}-Failover`;
+    const input = JSON.stringify(start.input);
+    await this.iam.require(currentCaller(), startExecutionCall(arn), Buffer.byteLength(input));
+    const key = `${region}/${start.name}`;
+    if (this.executionNames.has(key)) return;
+    this.executionNames.add(key);
+    this.log(`watchdog of ${region}: starting Failover ${start.name} (input ${input})`);
+    const started: WatchdogFailover = { region, name: start.name, lost: start.input.region, at: Date.now() };
+    this.failoversByWatchdogs.push(started);
+    const run = this.runner.run(region, 'Failover', start.input);
+    this.started.push(run);
+    started.result = await run;
+  }
+
+  /** The Failovers the watchdogs started, with their result once finished. */
+  watchdogFailovers(): readonly WatchdogFailover[] {
+    return this.failoversByWatchdogs;
+  }
+
+  /**
+   * IAM over every AWS call of the sandbox, from the synthesized templates: `iam.report()` (calls checked
+   * and denied, the first denials) and `iam.usageRows()` (requests, items and bytes per service, caller
+   * and operation: see CallUsageRow).
+   */
+  get iam(): IamEnforcement {
+    if (!this.iamRef) throw new SandboxError('IAM is not set up before the templates are loaded');
+    return this.iamRef;
+  }
+
+  /**
+   * A Task state's Lambda invocation, as the state machine's role. AWS fails such a task with
+   * `Lambda.AWSLambdaException` carrying the AccessDeniedException.
+   */
+  private async authorizeTask(
+    region: string,
+    functionName: string,
+    payload: unknown,
+    stateMachineArn: string,
+  ): Promise<void> {
+    const functionArn = `arn:aws:lambda:${region}:${this.topology.account}:function:${functionName}`;
+    const bytes = Buffer.byteLength(JSON.stringify(payload ?? null));
+    try {
+      await this.iam.require(this.iam.stateMachineCaller(stateMachineArn), invokeCall(functionArn), bytes);
+    } catch (error) {
+      if ((error as Error).name !== 'AccessDeniedException') throw error;
+      throw Object.assign(
+        new Error(
+          `${(error as Error).message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`,
+        ),
+        { name: 'Lambda.AWSLambdaException' },
+      );
+    }
   }
 
   /** The GTM (after start). */
@@ -341,34 +610,6 @@ export class Sandbox {
     return this.runner.names(region);
   }
 
-  /**
-   * A health-check alarm goes to ALARM (or back to OK): published on the global default bus as CloudWatch
-   * would, where the GlobalStack's rules forward it to the region on failover duty.
-   */
-  private async onHealthChange(region: string, healthy: boolean, detail: string): Promise<void> {
-    this.log(`GTM: ${region} is now ${healthy ? 'healthy' : 'UNHEALTHY'} (${detail})`);
-    const alarmName = `multiactive-${this.topology.name}-health-${region}`;
-    const state = healthy ? 'OK' : 'ALARM';
-    try {
-      await this.wan.send(GLOBAL_REGION, GLOBAL_REGION, () =>
-        this.globalBus.putEvents([
-          {
-            Source: 'aws.cloudwatch',
-            DetailType: 'CloudWatch Alarm State Change',
-            Resources: [`arn:aws:cloudwatch:${GLOBAL_REGION}:${this.topology.account}:alarm:${alarmName}`],
-            Detail: JSON.stringify({
-              alarmName,
-              state: { value: state, reason: detail },
-              previousState: { value: healthy ? 'ALARM' : 'OK' },
-            }),
-          },
-        ]),
-      );
-    } catch (error) {
-      this.log(`alarm ${alarmName} -> ${state} not published: ${String(error)}`);
-    }
-  }
-
   /** Kills a region (see SandboxRegion.kill). */
   async killRegion(name: string): Promise<void> {
     await this.region(name).kill();
@@ -417,7 +658,9 @@ export class Sandbox {
 
   /** Stops the GTM, the regions (JVMs last) and the WAN timers. */
   async stop(): Promise<void> {
+    this.alarmsRef?.stop();
     await this.gtmRef?.stop();
+    await this.schedules?.stop();
     this.wan.close();
     await this.globalBus.close();
     await Promise.all(this.regions.map((r) => r.stop()));

@@ -1,3 +1,5 @@
+import { FENCING_DEFAULTS, type FencingBudget } from '../../ownership/fencing-budget.ts';
+
 /** Every timer of the sandbox, so `--fast` can compress them in one place. */
 export interface SandboxTiming {
   /** Multiplies WAN delays (1 = real inter-region RTTs). */
@@ -6,59 +8,69 @@ export interface SandboxTiming {
   readonly streamPollMs: number;
   /** Heartbeat / lag-monitor tick. */
   readonly heartbeatIntervalMs: number;
-  /** GTM health-check interval and failure threshold. */
-  readonly healthIntervalMs: number;
-  readonly healthFailureThreshold: number;
+  /**
+   * Multiplies the AWS timers the sandbox takes from the templates and the topology, all by the same
+   * factor: the Route 53 health checks' interval (their failure threshold is kept), the CloudWatch alarms'
+   * periods, and the watchdog's schedule and tick (its failure threshold is kept). 1 = as on AWS.
+   */
+  readonly awsTimeScale: number;
   /** First retry delay and cap of bus deliveries (EventBridge's backoff curve, compressed). */
   readonly busRetryBaseMs: number;
   readonly busRetryMaxMs: number;
   /**
-   * Ownership lease: how long a home trusts a majority read of its partition entry (renewed in the
-   * background at half-life, so each home re-reads the entries it writes about twice per lease).
-   * After a failover or switchover the new home writes only from `fence commit + leaseMs + skewMarginMs`:
-   * every lease the old home may still hold has run out by then (see PartitionOwnership). That hold is
-   * part of the core RTO (kill -> first core write in the new home = detection + Failover up to its
-   * fences + leaseMs + skewMarginMs), not of the Failover state machine, which does not wait for it.
-   * Shorter leases shorten the hold but cost more quorum reads and fail writes sooner when the control
-   * quorum is slow; keep leaseMs well above a quorum round trip (~2 x the largest WAN RTT).
+   * Core-write fencing (lib/ownership/fencing-budget.ts, checked by multiRegionDeps). Lease: how long a
+   * home trusts a majority read of its partition entry (renewed in the background at half-life, so each
+   * home re-reads the entries it writes about twice per lease). After a failover or switchover the new
+   * home writes only from `fence commit + leaseMs + skewMarginMs`: every lease the old home may still hold
+   * has run out by then (see PartitionOwnership). That hold is part of the core RTO (kill -> first core
+   * write in the new home = detection + Failover up to its fences + leaseMs + skewMarginMs), not of the
+   * Failover state machine, which does not wait for it. Shorter leases shorten the hold but cost more
+   * quorum reads and fail writes sooner when the control quorum is slow; keep leaseMs well above a quorum
+   * round trip (~2 x the largest WAN RTT). A skewed wall clock (the chaos nemesis) must stay within
+   * `maxClockOffsetMs`, or the budget no longer covers it.
    */
-  readonly leaseMs: number;
-  /** Clock offset between regions plus a core write's time in flight after its lease check. */
-  readonly skewMarginMs: number;
+  readonly fencing: FencingBudget;
   /** Multiplies Wait states of the state machines (1 = as written in the ASL). */
   readonly waitScale: number;
 }
 
-/** Timers close to AWS's: 10 s health checks (threshold 3), heartbeats every 5 s, real RTTs. */
+/** AWS's timers: health checks, alarms and watchdog as synthesized, heartbeats every 5 s, real RTTs. */
 export function defaultTiming(heartbeatIntervalMs: number): SandboxTiming {
   return {
     wanTimeScale: 1,
     streamPollMs: 250,
     heartbeatIntervalMs,
-    healthIntervalMs: 10_000,
-    healthFailureThreshold: 3,
+    awsTimeScale: 1,
     busRetryBaseMs: 1_000,
     busRetryMaxMs: 60_000,
-    leaseMs: 5_000,
-    skewMarginMs: 1_000,
+    fencing: FENCING_DEFAULTS,
     waitScale: 1,
   };
 }
 
-/** `--fast`: the same shape of behaviour in a fraction of the time (WAN at 1/4, health every 500 ms). */
+/**
+ * `--fast`: the same shape of behaviour in a fraction of the time: WAN at 1/4, and every AWS detection
+ * timer at 1/10 (Route 53 checks every second, alarm periods of 6 s, watchdog ticks every 500 ms).
+ */
 export function fastTiming(): SandboxTiming {
   return {
     wanTimeScale: 0.25,
     streamPollMs: 100,
     heartbeatIntervalMs: 500,
-    healthIntervalMs: 500,
-    healthFailureThreshold: 3,
+    awsTimeScale: 0.1,
     busRetryBaseMs: 100,
     busRetryMaxMs: 1_000,
-    // Hold after a move: 2.3 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
-    // half-life (1 s) never race the lease even with wanTimeScale 1 (the runbooks bench).
-    leaseMs: 2_000,
-    skewMarginMs: 300,
+    // Hold after a move: 3.2 s. The lease stays ~9x the slowest real WAN RTT (219 ms), so renewals at
+    // half-life (1 s) never race the lease even with wanTimeScale 1 (the runbooks bench). The margin
+    // covers a 600 ms append (DynamoDB Local on a busy machine) plus clocks up to 500 ms apart (the
+    // chaos clock-skew nemesis' range).
+    fencing: {
+      leaseMs: 2_000,
+      skewMarginMs: 1_200,
+      maxClockOffsetMs: 500,
+      appendTimeoutMs: 600,
+      quorumCopyTimeoutMs: 800,
+    },
     waitScale: 0.02,
   };
 }

@@ -1,6 +1,20 @@
 import { parseArn } from '../cdk/intrinsics.ts';
 import { busNameOf, type RuleSpec, type TargetSpec, targetInput } from '../cdk/rules.ts';
-import type { BusTarget, EventBridgeEvent, LocalEventBus, PutEventsEntry } from '../eventbridge/index.ts';
+import {
+  type BusTarget,
+  type EventBridgeEvent,
+  entrySize,
+  type LocalEventBus,
+  type PutEventsEntry,
+} from '../eventbridge/index.ts';
+import {
+  type CallDescription,
+  type IamEnforcement,
+  invokeCall,
+  putEventsCall,
+  sendMessageCall,
+  startExecutionCall,
+} from '../iam/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import { functionNameOf, localInvoker } from './invoke.ts';
 import type { DeadLetter, SandboxRegion } from './region.ts';
@@ -15,6 +29,8 @@ export interface WiringContext {
   /** StartExecution: resolves once the execution started (not finished). */
   readonly startExecution: (region: string, stateMachineName: string, input: unknown) => Promise<void>;
   readonly log: (line: string) => void;
+  /** IAM for the deliveries: a target's role, or EventBridge itself for a Lambda target. */
+  readonly iam?: IamEnforcement;
 }
 
 /** Where a bus lives and what it is for its rules. */
@@ -36,15 +52,49 @@ function asEntry(event: EventBridgeEvent): PutEventsEntry {
   };
 }
 
-function busDelivery(host: BusHost, arn: string, ctx: WiringContext): BusTarget['deliver'] | undefined {
+/** A rule's ARN: rules on a custom bus carry the bus name. */
+function ruleArnOf(host: BusHost, rule: RuleSpec): string {
+  const bus = host.bus.name === 'default' ? '' : `${host.bus.name}/`;
+  return `arn:aws:events:${host.region}:${host.bus.account}:rule/${bus}${rule.name}`;
+}
+
+/**
+ * Authorizes one delivery as AWS would: with the target's role when it has one (a bus or a state machine),
+ * else as EventBridge on behalf of the rule (a Lambda target, decided by the function's resource policy).
+ * A refusal fails the delivery, which then retries and dead-letters like any failed delivery.
+ */
+async function authorizeDelivery(
+  ctx: WiringContext,
+  delivery: { ruleArn: string; target: TargetSpec; call: CallDescription; bytes: number },
+): Promise<void> {
+  const { iam } = ctx;
+  if (!iam) return;
+  const { ruleArn, target } = delivery;
+  const caller = target.roleArn
+    ? iam.ruleTargetCaller(target.roleArn, ruleArn)
+    : iam.ruleServiceCaller(ruleArn);
+  await iam.require(caller, delivery.call, delivery.bytes);
+}
+
+const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null));
+
+function busDelivery(
+  host: BusHost,
+  target: TargetSpec,
+  ruleArn: string,
+  ctx: WiringContext,
+): BusTarget['deliver'] | undefined {
+  const { arn } = target;
   const { region } = parseArn(arn);
   const name = busNameOf(arn);
   if (!ctx.busIn(region, name)) return undefined;
   return async (event) => {
+    const entry = asEntry(event);
+    await authorizeDelivery(ctx, { ruleArn, target, call: putEventsCall(arn, 1), bytes: entrySize(entry) });
     const result = await ctx.wan.send(host.region, region, () => {
       const target = ctx.busIn(region, name);
       if (!target) throw new Error(`no bus ${name} in ${region}`);
-      return target.putEvents([asEntry(event)]);
+      return target.putEvents([entry]);
     });
     const failed = result.Entries[0];
     if (result.FailedEntryCount > 0 && failed && 'ErrorCode' in failed)
@@ -55,10 +105,11 @@ function busDelivery(host: BusHost, arn: string, ctx: WiringContext): BusTarget[
 function deliveryFor(
   host: BusHost,
   target: TargetSpec,
+  ruleArn: string,
   ctx: WiringContext,
 ): BusTarget['deliver'] | undefined {
   const { service, region, resource } = parseArn(target.arn);
-  if (service === 'events') return busDelivery(host, target.arn, ctx);
+  if (service === 'events') return busDelivery(host, target, ruleArn, ctx);
   if (service === 'lambda') {
     const owner = ctx.regionNamed(region);
     if (!owner || region !== host.region) return undefined;
@@ -68,11 +119,24 @@ function deliveryFor(
       region,
       functionName: functionNameOf(target.arn),
     });
-    return async (event) => void (await invoke(targetInput(target, event)));
+    return async (event) => {
+      const input = targetInput(target, event);
+      await authorizeDelivery(ctx, { ruleArn, target, call: invokeCall(target.arn), bytes: sizeOf(input) });
+      await invoke(input);
+    };
   }
   if (service === 'states') {
     const name = resource.slice(resource.indexOf(':') + 1);
-    return (event) => ctx.startExecution(region, name, targetInput(target, event));
+    return async (event) => {
+      const input = targetInput(target, event);
+      await authorizeDelivery(ctx, {
+        ruleArn,
+        target,
+        call: startExecutionCall(target.arn),
+        bytes: sizeOf(input),
+      });
+      await ctx.startExecution(region, name, input);
+    };
   }
   return undefined;
 }
@@ -94,7 +158,7 @@ export function wireRules(
     if (rule.busName !== host.bus.name || rule.eventPattern === undefined) continue;
     const targets: BusTarget[] = [];
     for (const target of rule.targets) {
-      const deliver = deliveryFor(host, target, ctx);
+      const deliver = deliveryFor(host, target, ruleArnOf(host, rule), ctx);
       if (!deliver) {
         skipped.push(`${rule.name}/${target.id} -> ${target.arn}`);
         continue;
@@ -103,7 +167,9 @@ export function wireRules(
         id: target.id,
         deliver,
         ...(target.retryPolicy ? { retryPolicy: target.retryPolicy } : {}),
-        ...(target.deadLetterArn ? { deadLetter: deadLetterSink(host, target) } : {}),
+        ...(target.deadLetterArn
+          ? { deadLetter: deadLetterSink(host, target, ruleArnOf(host, rule), ctx) }
+          : {}),
       });
     }
     if (targets.length === 0) continue;
@@ -113,8 +179,15 @@ export function wireRules(
   return { wired, skipped };
 }
 
-function deadLetterSink(host: BusHost, target: TargetSpec) {
+/**
+ * Where a target's given-up deliveries go: its dead-letter queue, which EventBridge sends to as itself on
+ * behalf of the rule (the queue's policy must allow it, or the event is dropped).
+ */
+function deadLetterSink(host: BusHost, target: TargetSpec, ruleArn: string, ctx: WiringContext) {
   return async (event: EventBridgeEvent, error: unknown) => {
+    const queueArn = target.deadLetterArn as string;
+    if (ctx.iam)
+      await ctx.iam.require(ctx.iam.ruleServiceCaller(ruleArn), sendMessageCall(queueArn), sizeOf(event));
     host.deadLetters.push({
       queueArn: target.deadLetterArn as string,
       targetId: target.id,

@@ -6,8 +6,16 @@ import { type AslDefinition, type AslState, allStates, type StateMachineSpec } f
 import { type LocalEventLog, toHistoryEvent, valueAtPath } from './history.ts';
 import { validateMachines } from './validation.ts';
 
-/** Runs a Lambda by function name in a region (the sandbox's local handlers). */
-export type FunctionInvoker = (region: string, functionName: string, payload: unknown) => Promise<unknown>;
+/**
+ * Runs a Lambda by function name in a region (the sandbox's local handlers), on behalf of the state
+ * machine `stateMachineArn` (whose role must be allowed to invoke it).
+ */
+export type FunctionInvoker = (
+  region: string,
+  functionName: string,
+  payload: unknown,
+  stateMachineArn: string,
+) => Promise<unknown>;
 
 /** Outcome of one execution, shaped like DescribeExecution. */
 export interface ExecutionResult {
@@ -143,9 +151,13 @@ export class StateMachineRunner {
     const done = this.execute({ spec, executionArn, runName, input, startDate, history });
     const live: LiveExecution = { spec, name: runName, arn: executionArn, input, startDate, history, done };
     this.live.set(executionArn, live);
-    void done.then((result) => {
-      live.result = result;
-    });
+    // A refused definition rejects `done` for the caller; this bookkeeping branch must not leave it unhandled.
+    done.then(
+      (result) => {
+        live.result = result;
+      },
+      () => undefined,
+    );
     return { executionArn, startDate, done };
   }
 
@@ -292,16 +304,16 @@ export class StateMachineRunner {
     const handlers: Record<string, Handler> = {};
     for (const [stateName, state] of Object.entries(allStates(spec.definition))) {
       if (state.Type !== 'Task' || !state.Resource) continue;
-      handlers[stateName] = this.taskHandler(spec.region, state);
+      handlers[stateName] = this.taskHandler(spec, state);
     }
     return handlers;
   }
 
-  private taskHandler(region: string, state: AslState): Handler {
+  private taskHandler(spec: StateMachineSpec, state: AslState): Handler {
     const resource = state.Resource as string;
     const invoke = async (functionName: string, payload: unknown) => {
       try {
-        return await this.options.invoke(region, functionNameOf(functionName), payload);
+        return await this.options.invoke(spec.region, functionNameOf(functionName), payload, spec.arn);
       } catch (error) {
         throw new LambdaFunctionError(error);
       }

@@ -1,19 +1,25 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { unbundledContext } from '../../../cdk/app-context.ts';
 import { createEnvironment, type EnvironmentStacks } from '../../../cdk/stacks/environment.ts';
 import { parseTopology, type Topology } from '../../../lib/config/index.ts';
 
 /** An app that skips esbuild bundling (Template.fromStack would otherwise bundle every function). */
 export function testEnvironment(topology: Topology): EnvironmentStacks {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: unbundledContext() });
   return createEnvironment(app, topology);
 }
 
-/** Templates of every stack, keyed by region (`global` for the global stack), synthesized once. */
+/**
+ * Templates of every stack, synthesized once, keyed by region for the cells, `<region>-foundation` for
+ * the foundations (the buses) and `global` for the global stack.
+ */
 export function templatesOf(stacks: EnvironmentStacks): Record<string, Template> {
   const templates: Record<string, Template> = {};
   for (const [region, stack] of Object.entries(stacks.regional))
     templates[region] = Template.fromStack(stack);
+  for (const [region, stack] of Object.entries(stacks.foundation))
+    templates[`${region}-foundation`] = Template.fromStack(stack);
   templates.global = Template.fromStack(stacks.global);
   return templates;
 }

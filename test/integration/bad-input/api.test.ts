@@ -27,7 +27,12 @@ const STALE = 'acct-stale';
 
 beforeAll(async () => {
   region = await freshRegion(REGION);
-  events = new EventStore({ client: region.doc, tableName: region.tables.events, maxEventBytes: 4_096 });
+  events = new EventStore({
+    client: region.doc,
+    tableName: region.tables.events,
+    coreMarkerTableName: region.tables.replication,
+    maxEventBytes: 4_096,
+  });
   states = new StateStore({ client: region.doc, tableName: region.tables.state });
   const control = new DynamoControlReplica({
     region: REGION,

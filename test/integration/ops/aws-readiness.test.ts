@@ -1,3 +1,4 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -5,15 +6,33 @@ import {
   ListHealthChecksCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { awsReadClients } from '../../../bin/cli/aws-readiness.ts';
-import { awsReadiness, awsStatus } from '../../../bin/cli/aws-status.ts';
 import { awsExecutions } from '../../../bin/cli/aws-target.ts';
-import { regionalStackName, regionHostName, stateMachineArn } from '../../../cdk/naming.ts';
+import { serveConsole } from '../../../bin/cli/console.ts';
+import { readinessAlarmName, readinessNames } from '../../../cdk/constructs/readiness.ts';
+import {
+  GLOBAL_REGION,
+  queueName,
+  regionalStackName,
+  regionHostName,
+  stateMachineArn,
+} from '../../../cdk/naming.ts';
+import { createReadinessHandler } from '../../../functions/readiness/handler.ts';
+import { awsReadClients } from '../../../functions/shared/aws-read-clients.ts';
 import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { awsAdminControl } from '../../../lib/ops/admin-control.ts';
+import { awsReadinessSnapshot } from '../../../lib/ops/aws-readiness.ts';
+import { awsReadiness as readinessOf, awsStatus as statusOf } from '../../../lib/ops/aws-status.ts';
+import { evaluateOnSchedule, powertoolsReadinessMetrics } from '../../../lib/ops/scheduled-readiness.ts';
 import { DynamoControlReplica, partitionKey } from '../../../lib/ownership/index.ts';
 import { regionTrafficKey } from '../../../lib/resilience/traffic-breaker.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
@@ -59,7 +78,18 @@ afterAll(() => {
   for (const mock of [route53, cloudwatch, cloudformation, sqs, sfn]) mock.restore();
 });
 
-function mockAws(options: { lost?: string }) {
+/** The cell's dead-letter queues as CloudFormation names them (queueName: the same in every region). */
+const QUEUES = ['publisher-failures', 'applier-failures', 'apply-dead-letters', 'forward-dead-letters'];
+
+interface AwsState {
+  readonly lost?: string;
+  /** Messages waiting in one region's queue. */
+  readonly deadLetter?: { region: string; queue: string; depth: number };
+  /** The state of every cell's readiness alarm (the scheduled evaluation's own alarm). */
+  readonly readinessAlarm?: 'OK' | 'ALARM';
+}
+
+function mockAws(options: AwsState) {
   for (const mock of [route53, cloudwatch, cloudformation, sqs, sfn]) mock.reset();
   route53.on(ListHealthChecksCommand).resolves({
     HealthChecks: REGIONS.map((r, i) => ({
@@ -84,16 +114,38 @@ function mockAws(options: { lost?: string }) {
     };
   });
   // The health-check alarms live in us-east-1 only (Route 53 metrics exist nowhere else).
-  cloudwatch.on(DescribeAlarmsCommand).callsFake(async (_input: unknown, client: () => CloudWatchClient) => ({
-    MetricAlarms:
-      (await client().config.region()) === 'us-east-1'
-        ? REGIONS.map((r) => ({
-            AlarmName: `multiactive-${topology.name}-health-${r}`,
-            StateValue: r === options.lost ? 'ALARM' : 'OK',
-          }))
-        : [],
-  }));
-  cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Values: [420, 380] }] });
+  cloudwatch
+    .on(DescribeAlarmsCommand)
+    .callsFake(async (input: { AlarmNames?: string[] }, client: () => CloudWatchClient) => {
+      const region = await client().config.region();
+      const readiness = {
+        AlarmName: readinessAlarmName(topology.name),
+        StateValue: options.readinessAlarm ?? 'OK',
+      };
+      if (input.AlarmNames) return { MetricAlarms: [readiness] };
+      return {
+        MetricAlarms: [
+          ...(region === 'us-east-1'
+            ? REGIONS.map((r) => ({
+                AlarmName: `multiactive-${topology.name}-health-${r}`,
+                StateValue: r === options.lost ? 'ALARM' : 'OK',
+              }))
+            : []),
+          readiness,
+        ],
+      };
+    });
+  cloudwatch
+    .on(GetMetricDataCommand)
+    .callsFake(async (input: { MetricDataQueries: Array<{ Id: string }> }) =>
+      input.MetricDataQueries[0]!.Id === 'readiness'
+        ? {
+            MetricDataResults: [
+              { Id: 'readiness', Values: [1], Timestamps: [new Date('2026-11-30T14:04:00Z')] },
+            ],
+          }
+        : { MetricDataResults: [{ Id: 'lag', Values: [420, 380] }] },
+    );
   cloudformation.on(DescribeStacksCommand).callsFake(async ({ StackName }: { StackName: string }) => ({
     Stacks: [
       {
@@ -104,26 +156,39 @@ function mockAws(options: { lost?: string }) {
       },
     ],
   }));
-  sqs.on(ListQueuesCommand).callsFake(async ({ QueueNamePrefix }: { QueueNamePrefix: string }) => ({
-    QueueUrls: [`https://sqs.x.amazonaws.com/222222222222/${QueueNamePrefix}-ApplierDlq1A2B3C`],
-  }));
-  sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+  sqs
+    .on(ListQueuesCommand)
+    .callsFake(async ({ QueueNamePrefix }: { QueueNamePrefix: string }, client: () => SQSClient) => {
+      const region = await client().config.region();
+      const urls = QUEUES.map(
+        (q) => `https://sqs.${region}.amazonaws.com/222222222222/${queueName(topology.name, q)}`,
+      );
+      return { QueueUrls: urls.filter((u) => u.split('/').pop()!.startsWith(QueueNamePrefix)) };
+    });
+  sqs.on(GetQueueAttributesCommand).callsFake(async ({ QueueUrl }: { QueueUrl: string }) => {
+    const d = options.deadLetter;
+    const full =
+      d &&
+      QueueUrl === `https://sqs.${d.region}.amazonaws.com/222222222222/${queueName(topology.name, d.queue)}`;
+    return { Attributes: { ApproximateNumberOfMessages: full ? String(d.depth) : '0' } };
+  });
   const repairArn = `${stateMachineArn(topology, 'us-east-1', 'Repair').replace(':stateMachine:', ':execution:')}:nightly`;
   sfn
     .on(ListExecutionsCommand)
     .callsFake(async ({ stateMachineArn: machine }: { stateMachineArn: string }) => ({
-      executions: machine.includes(':us-east-1:')
-        ? [
-            {
-              executionArn: repairArn,
-              stateMachineArn: machine,
-              name: 'nightly',
-              status: 'SUCCEEDED',
-              startDate: new Date(Date.now() - 3_600_000),
-              stopDate: new Date(Date.now() - 3_500_000),
-            },
-          ]
-        : [],
+      executions:
+        machine.includes(':us-east-1:') && machine.endsWith('-Repair')
+          ? [
+              {
+                executionArn: repairArn,
+                stateMachineArn: machine,
+                name: 'nightly',
+                status: 'SUCCEEDED',
+                startDate: new Date(Date.now() - 3_600_000),
+                stopDate: new Date(Date.now() - 3_500_000),
+              },
+            ]
+          : [],
     }));
   sfn.on(DescribeExecutionCommand).resolves({
     executionArn: repairArn,
@@ -136,8 +201,14 @@ function mockAws(options: { lost?: string }) {
   });
 }
 
+const awsReadiness = (t: Topology, c: ReturnType<typeof clients>) => readinessOf(t, c, readinessNames(t));
+const awsStatus = (t: Topology, c: ReturnType<typeof clients>) => statusOf(t, c, readinessNames(t));
+
 const clients = () => ({
-  ...awsReadClients(awsExecutions(topology, (region) => new SFNClient({ region }))),
+  ...awsReadClients(
+    awsExecutions(topology, (region) => new SFNClient({ region })),
+    GLOBAL_REGION,
+  ),
   dynamo: (region: string) => local(region).doc,
 });
 
@@ -162,8 +233,28 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(report.ready).toBe(false);
     expect(report.checks.filter((c) => !c.ok).map((c) => [c.id, c.detail])).toEqual([
       ['health', 'ap-southeast-1 UNHEALTHY'],
-      ['alarms', `multiactive-${topology.name}-health-ap-southeast-1`],
+      ['alarms', `multiactive-${topology.name}-health-ap-southeast-1 (us-east-1)`],
     ]);
+  });
+
+  it("reads every region's dead-letter queues by their names (multiactive-<env>-<purpose>) and names a full one", async () => {
+    mockAws({ deadLetter: { region: 'eu-west-1', queue: 'apply-dead-letters', depth: 3 } });
+    const report = await awsReadiness(topology, clients());
+    expect(sqs.commandCalls(ListQueuesCommand).map((c) => c.args[0].input.QueueNamePrefix)).toEqual(
+      REGIONS.map(() => `multiactive-${topology.name}-`),
+    );
+    expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(REGIONS.length * QUEUES.length);
+    expect(report.checks.find((c) => c.id === 'dead-letters')).toMatchObject({
+      ok: false,
+      detail: `eu-west-1 multiactive-${topology.name}-apply-dead-letters: 3`,
+    });
+  });
+
+  it('leaves the readiness alarm out of the alarms check: a NOT READY would otherwise keep itself NOT READY', async () => {
+    mockAws({ readinessAlarm: 'ALARM' });
+    const report = await awsReadiness(topology, clients());
+    expect(report.checks.find((c) => c.id === 'alarms')).toMatchObject({ ok: true });
+    expect(report.ready).toBe(true);
   });
 
   it('status shows per region health, traffic, open conflicts and dead letters, lag per link and partitions per home', async () => {
@@ -177,12 +268,146 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(status.partitionsPerHome).toEqual({ 'us-east-1': 1, 'eu-west-1': 2 });
     expect(status.lag).toHaveLength(6);
     expect(status.lag[0]).toMatchObject({ lagMs: 420 });
-    expect(status.regions[0]!.deadLetters).toEqual([
-      {
-        region: 'us-east-1',
-        queue: `${regionalStackName(topology.name, 'us-east-1')}-ApplierDlq1A2B3C`,
-        depth: 0,
-      },
+    expect(status.regions[0]!.deadLetters.map((d) => d.queue)).toEqual(
+      QUEUES.map((q) => queueName(topology.name, q)),
+    );
+    expect(status.regions[0]!.readiness).toEqual({
+      region: 'us-east-1',
+      ready: true,
+      at: '2026-11-30T14:04:00.000Z',
+      alarm: 'OK',
+    });
+  });
+});
+
+describe('readiness on a schedule (the readiness function, AWS mocked at the SDK boundary)', () => {
+  /** One scheduled run: the handler over the same snapshot, publishing through Powertools (EMF). */
+  async function scheduledRun() {
+    const metrics = new Metrics({ namespace: 'multiactive', serviceName: 'multiactive-readiness' });
+    const warnings: unknown[] = [];
+    const run = createReadinessHandler({
+      evaluate: () =>
+        evaluateOnSchedule({
+          snapshot: () => awsReadinessSnapshot(topology, clients(), readinessNames(topology)),
+          metrics: powertoolsReadinessMetrics(metrics),
+        }),
+      log: { info: () => {}, warn: (...args: unknown[]) => void warnings.push(args) },
+    });
+    const result = await run();
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
+    };
+    return { result, emf, warnings };
+  }
+
+  it('publishes Readiness 1 (0 failed checks) when the environment is ready', async () => {
+    mockAws({});
+    const { result, emf } = await scheduledRun();
+    expect(result).toMatchObject({ ready: true, failing: [] });
+    expect(emf).toMatchObject({ Readiness: 1, ReadinessFailedChecks: 0, service: 'multiactive-readiness' });
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'multiactive',
+      Dimensions: [['service']],
+    });
+  });
+
+  it('publishes Readiness 0 and logs each failing check with its reason when a region is lost', async () => {
+    mockAws({ lost: 'ap-southeast-1' });
+    const { result, emf, warnings } = await scheduledRun();
+    expect(emf).toMatchObject({ Readiness: 0, ReadinessFailedChecks: 2 });
+    expect(result.failing).toEqual([
+      { check: 'health', reason: 'ap-southeast-1 UNHEALTHY' },
+      { check: 'alarms', reason: `multiactive-${topology.name}-health-ap-southeast-1 (us-east-1)` },
     ]);
+    expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('multiactive console --env (the console served here, its control requests answered from AWS)', () => {
+  it('serves the console and answers status, readiness, the map and executions with their steps from AWS', async () => {
+    mockAws({ lost: 'ap-southeast-1' });
+    const t0 = new Date(Date.now() - 3_600_000);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 1, type: 'ExecutionStarted', timestamp: t0 },
+        {
+          id: 2,
+          type: 'TaskStateEntered',
+          timestamp: t0,
+          stateEnteredEventDetails: { name: 'ListPartitions' },
+        },
+        {
+          id: 3,
+          type: 'TaskStateExited',
+          timestamp: t0,
+          stateExitedEventDetails: { name: 'ListPartitions' },
+        },
+        { id: 4, type: 'ExecutionSucceeded', timestamp: t0 },
+      ],
+    });
+    const control = awsAdminControl({ topology, clients: clients(), names: readinessNames(topology) });
+    const { server, url } = await serveConsole(control);
+    try {
+      const page = await fetch(url);
+      expect(await page.text()).toContain('<div id="app">');
+      expect((await fetch(`${url}console.js`)).status).toBe(200);
+      const post = async (request: unknown) => {
+        const response = await fetch(url, { method: 'POST', body: JSON.stringify(request) });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      const status = (await post({ action: 'status' })).body as {
+        target: string;
+        regions: Array<{
+          region: string;
+          healthy: boolean;
+          deadLetters: number;
+          readiness: { ready: boolean };
+        }>;
+      };
+      expect(status.target).toBe('aws');
+      expect(status.regions.map((r) => [r.region, r.healthy, r.deadLetters, r.readiness.ready])).toEqual([
+        ['us-east-1', true, 0, true],
+        ['eu-west-1', true, 0, true],
+        ['ap-southeast-1', false, 0, true],
+      ]);
+      expect((await post({ action: 'readiness' })).body).toMatchObject({ ready: false });
+      expect((await post({ action: 'map' })).body).toMatchObject({
+        perHome: { 'us-east-1': 1, 'eu-west-1': 2 },
+      });
+      const executions = (await post({ action: 'executions' })).body.executions as Array<{
+        stateMachine: string;
+        steps: Array<{ name: string }>;
+      }>;
+      expect(executions.map((e) => [e.stateMachine, e.steps.map((s) => s.name)])).toEqual([
+        [`multiactive-${topology.name}-Repair`, ['ListPartitions']],
+      ]);
+      // Polled again within seconds: answered from what was read, not from AWS again.
+      const calls = sfn.commandCalls(ListExecutionsCommand).length;
+      await post({ action: 'executions' });
+      expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(calls);
+      const unsupported = await post({ action: 'conflicts-list' });
+      expect(unsupported).toMatchObject({ status: 400, body: { error: 'UsageError' } });
+      expect(String(unsupported.body.message)).toContain('not available for a deployed environment yet');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('starts a runbook from the console under the idempotent execution name, in the region the plan says', async () => {
+    mockAws({});
+    const machine = stateMachineArn(topology, 'eu-west-1', 'Failover');
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${machine}:x`, startDate: new Date() });
+    const now = Date.parse('2026-11-30T14:05:00Z');
+    const control = awsAdminControl({
+      topology,
+      clients: clients(),
+      names: readinessNames(topology),
+      now: () => now,
+    });
+    await control({ action: 'runbook-start', runbook: 'Failover', options: { region: 'us-east-1' } });
+    const start = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    expect(start.stateMachineArn).toBe(machine);
+    expect(start.name).toMatch(/^Failover-[0-9a-f]{16}-20261130T14$/);
+    await expect(control({ action: 'runbook-start', runbook: 'Reboot' })).rejects.toThrow(/unknown runbook/);
   });
 });

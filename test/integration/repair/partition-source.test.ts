@@ -7,7 +7,11 @@ import { sampleEnvelope } from '../../support/envelopes.ts';
 describe('DynamoPartitionSource on DynamoDB Local', () => {
   it('returns exactly the asked events, by point queries for a few ids and one partition query for many', async () => {
     const region = await freshRegion();
-    const events = new EventStore({ client: region.doc, tableName: region.tables.events });
+    const events = new EventStore({
+      client: region.doc,
+      tableName: region.tables.events,
+      coreMarkerTableName: region.tables.replication,
+    });
     const written = Array.from({ length: 40 }, (_, i) =>
       sampleEnvelope({ aggregateType: 'profile', aggregateId: `p-${i}`, partition: 3, seq: 1 }),
     );

@@ -5,7 +5,7 @@ import { resolveConflict } from '../../../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { POISON_REASONS, replicationStatus } from '../../../lib/replication/index.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
-import { type Cell, makeCell, testAggregates, testTopology } from './cells.ts';
+import { accountCommands, type Cell, eastAndWest, testAggregates, testTopology, uniqueId } from './cells.ts';
 
 let east: Cell;
 let west: Cell;
@@ -13,14 +13,10 @@ let wallNow = Date.now();
 const now = () => new Date(wallNow);
 
 beforeAll(async () => {
-  const cells: Cell[] = [];
-  east = await makeCell('us-east-1', { peers: () => cells });
-  west = await makeCell('eu-west-1', { peers: () => cells, now });
-  cells.push(east, west);
+  ({ east, west } = await eastAndWest(now));
 });
 
-let counter = 0;
-const uid = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+const uid = uniqueId;
 
 async function deliver(to: Cell, events: readonly EventEnvelope[]) {
   const outcomes = [];
@@ -151,16 +147,7 @@ describe('important tier', () => {
 });
 
 describe('core tier', () => {
-  const open = (id: string) => ({
-    aggregateType: 'account',
-    aggregateId: id,
-    command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
-  });
-  const deposit = (id: string, amount: number) => ({
-    aggregateType: 'account',
-    aggregateId: id,
-    command: { type: 'Deposit', payload: { amount } },
-  });
+  const { open, deposit } = accountCommands;
 
   it('parks an event that arrives after a gap and drains it when the gap closes', async () => {
     const id = uid('park');

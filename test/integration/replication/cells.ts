@@ -1,4 +1,5 @@
 import { account, activity, type ProfileState, profile } from '../../../events/index.ts';
+import type { InternalKey } from '../../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandRequest, executeCommand } from '../../../lib/commands/index.ts';
 import { parseTopology, type Topology, type TopologyInput } from '../../../lib/config/index.ts';
@@ -74,6 +75,8 @@ export interface CellOptions {
   readonly now?: () => Date;
   /** Other cells, for the origin reader (looked up lazily). */
   readonly peers?: () => readonly Cell[];
+  /** The environment's internal key: the applier then refuses events not signed with it. */
+  readonly eventKey?: InternalKey;
 }
 
 export async function makeCell(region: string, options: CellOptions = {}): Promise<Cell> {
@@ -82,7 +85,11 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
   const registry = createRegistry(testAggregates, topology);
   const skew = options.skewMs ?? 0;
   const clock = new HybridLogicalClock({ region, wallClock: () => Date.now() + skew });
-  const events = new EventStore({ client: db.doc, tableName: db.tables.events });
+  const events = new EventStore({
+    client: db.doc,
+    tableName: db.tables.events,
+    coreMarkerTableName: db.tables.replication,
+  });
   const states = new StateStore({ client: db.doc, tableName: db.tables.state });
   const replication = { client: db.doc, tableName: db.tables.replication };
   const watermarks = new WatermarkStore(replication);
@@ -110,6 +117,7 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
     notifier,
     originReader,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.eventKey ? { eventKey: options.eventKey } : {}),
   });
   const commandDeps = { registry, events, states, clock, region, partitions: topology.partitions };
   return {
@@ -127,3 +135,31 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
     execute: (request) => executeCommand(commandDeps, request),
   };
 }
+
+/** East (a plain cell) and west (whose wall clock is `now`), each reading gaps from the other. */
+export async function eastAndWest(now: () => Date): Promise<{ east: Cell; west: Cell }> {
+  const cells: Cell[] = [];
+  const east = await makeCell('us-east-1', { peers: () => cells });
+  const west = await makeCell('eu-west-1', { peers: () => cells, now });
+  cells.push(east, west);
+  return { east, west };
+}
+
+let ids = 0;
+
+/** An aggregate id no other test of this run uses. */
+export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++ids}`;
+
+/** Command requests for an account (core) of the example app. */
+export const accountCommands = {
+  open: (id: string) => ({
+    aggregateType: 'account',
+    aggregateId: id,
+    command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
+  }),
+  deposit: (id: string, amount: number) => ({
+    aggregateType: 'account',
+    aggregateId: id,
+    command: { type: 'Deposit', payload: { amount } },
+  }),
+};

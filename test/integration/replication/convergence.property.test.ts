@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AggregateFrozenError } from '../../../lib/commands/index.ts';
 import {
+  areConcurrent,
   materialize,
   NothingToResolveError,
   policyFor,
@@ -169,8 +170,9 @@ async function runScenario(scenario: Scenario, run: string) {
 async function snapshot(cell: Cell, type: string, id: string) {
   const record = await cell.states.getState(type, id);
   const log = (await cell.events.loadStream(type, id)).map((e) => e.eventId).sort();
+  // Every field but a manual record's detectedAt (the local arrival time) must agree across regions.
   const conflicts = (await cell.conflicts.listForAggregate(type, id))
-    .map((c) => `${c.eventIds.join('#')}:${c.status}:${c.resolvedBy}`)
+    .map((c) => canonicalJson(c.policy ? c : { ...c, detectedAt: undefined }))
     .sort();
   const row = record
     ? {
@@ -185,7 +187,19 @@ async function snapshot(cell: Cell, type: string, id: string) {
   return { row, log, conflicts };
 }
 
-const stats = { frozen: 0, conflicts: 0, rows: 0 };
+const stats = { frozen: 0, conflicts: 0, settled: 0, rows: 0 };
+
+/** Oracle for lww: one resolved record per concurrent pair of the final set, the lower HLC the loser. */
+function expectedLwwRecords(events: readonly EventEnvelope[]): string[] {
+  const pairs: string[] = [];
+  for (const [i, a] of events.entries())
+    for (const b of events.slice(i + 1)) {
+      if (!areConcurrent(a, b)) continue;
+      const [winner, loser] = a.hlc > b.hlc ? [a, b] : [b, a];
+      pairs.push(`${[a.eventId, b.eventId].sort().join('#')}>${winner.eventId}>${loser.eventId}`);
+    }
+  return pairs.sort();
+}
 
 async function assertConverged(target: Target, id: string) {
   const [first, ...rest] = await Promise.all(cells.map((c) => snapshot(c, target, id)));
@@ -198,6 +212,14 @@ async function assertConverged(target: Target, id: string) {
   // Oracle: the row is the pure materialization of the union of the logs.
   const aggregate = registry.get(target);
   const events = await cells[0]!.events.loadStream(target, id);
+  if (target === 'profile') {
+    const records = await cells[0]!.conflicts.listForAggregate(target, id);
+    expect(records.every((r) => r.status === 'resolved' && r.policy === 'lww')).toBe(true);
+    expect(records.map((r) => `${r.eventIds.join('#')}>${r.winner}>${r.loser}`).sort()).toEqual(
+      expectedLwwRecords(events),
+    );
+    stats.settled += records.length;
+  }
   const expected = materialize({
     aggregate,
     aggregateId: id,
@@ -226,5 +248,6 @@ describe('convergence across three regions', () => {
     // The scenarios must actually exercise conflicts, or the property says little.
     console.info(`convergence: ${JSON.stringify(stats)}`);
     expect(stats.conflicts).toBeGreaterThan(0);
+    expect(stats.settled).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeHlc } from '../../../lib/clock/index.ts';
 import { ReplicationWatermarks, WatermarkStore } from '../../../lib/replication/index.ts';
 import { SyncBreakers } from '../../../lib/resilience/index.ts';
-import { parseConsistencyToken, ReadYourWrites } from '../../../lib/routing/index.ts';
+import { formatConsistencyToken, parseConsistencyToken, ReadYourWrites } from '../../../lib/routing/index.ts';
 import { freshRegion } from '../../support/dynamo.ts';
 
 const HERE = 'us-east-1';
@@ -60,7 +60,8 @@ describe('watermarks and lag from the replication table, through the routing por
     const current = await adapter.watermarkFor(EU);
     expect(current).not.toBeNull();
     const wall = Date.now() + 60_000;
-    const token = parseConsistencyToken(hlcAt(wall, EU));
+    const write = { seq: 1, epoch: 1, eventId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' };
+    const token = parseConsistencyToken(formatConsistencyToken({ hlc: hlcAt(wall, EU), write }));
     let stateReads = 0;
     const ryw = new ReadYourWrites({
       region: HERE,
@@ -68,10 +69,10 @@ describe('watermarks and lag from the replication table, through the routing por
       states: {
         getState: async () => {
           stateReads++;
-          return { head: token.raw };
+          return { head: token.raw, seq: 1 };
         },
       },
-      log: { containsEvent: async () => true },
+      log: { containsEvent: async () => true, holdsCoreEvent: async () => true },
       watermarks: adapter,
     });
     const target = { aggregateType: 'account', aggregateId: 'a1', tier: 'core' as const };

@@ -215,7 +215,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       refreshMs: 0,
     });
     const traffic = new TrafficBreaker({ region: name, register, local: replicas[i]!, refreshMs: 0 });
-    const events = new EventStore({ client: t.doc, tableName: t.tables.events });
+    const events = new EventStore({
+      client: t.doc,
+      tableName: t.tables.events,
+      coreMarkerTableName: t.tables.replication,
+    });
     const states = new StateStore({ client: t.doc, tableName: t.tables.state });
     const router = new CommandRouter({
       region: name,

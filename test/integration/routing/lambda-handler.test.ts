@@ -6,7 +6,7 @@ import { WatermarkStore } from '../../../lib/replication/index.ts';
 import { setRegionTraffic } from '../../../lib/resilience/index.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
 import { createTables, tableNames } from '../../../lib/store/index.ts';
-import { type HttpRequest, httpEvent, lambdaContext } from '../../support/http.ts';
+import { type HttpRequest, httpEvent, JWT_CALLER, lambdaContext } from '../../support/http.ts';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'] as const;
 const HERE = 'us-east-1';
@@ -17,7 +17,9 @@ type Handler = typeof import('../../../functions/api/handler.ts')['handler'];
 let handler: Handler;
 
 async function call(request: HttpRequest) {
-  const result = (await handler(httpEvent(request), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+  // A client of the dev API, as API Gateway's JWT authorizer passes it on.
+  const event = httpEvent({ authorizer: JWT_CALLER, ...request });
+  const result = (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
   return {
     status: result.statusCode,
     headers: (result.headers ?? {}) as Record<string, string>,
@@ -96,7 +98,7 @@ describe('the API Lambda handler (functions/api) wired with replication adapters
     });
     expect(opened.status).toBe(200);
     const token = opened.headers['X-Consistency-Token'];
-    expect(token).toMatch(/\.us-east-1$/);
+    expect(token).toMatch(/\.us-east-1~1~\d+~[0-9A-Z]{26}$/);
     const read = await call({
       method: 'GET',
       path: `/v1/account/${id}`,

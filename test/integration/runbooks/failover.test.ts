@@ -2,7 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../../lib/config/index.ts';
 import { type PartitionEntry, partitionOf } from '../../../lib/ownership/index.ts';
 import { movePartitions } from '../../../lib/runbooks/failover-tasks.ts';
-import { createRunbookDispatcher, type PlannedMove, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import {
+  createRunbookDispatcher,
+  type PlannedMove,
+  RUNBOOK_TASKS,
+  type RunbookDeps,
+} from '../../../lib/runbooks/index.ts';
 import {
   type Cluster,
   command,
@@ -38,13 +43,7 @@ async function failover(deps: RunbookDeps): Promise<{ state: State; startedAt: R
   const run = createRunbookDispatcher(deps);
   const state: State = { region: LOST, trigger: 'test' };
   const startedAt: Record<string, number> = {};
-  for (const task of [
-    'ConfirmRegionLost',
-    'ChooseNewHomes',
-    'BumpEpochs',
-    'DrainRegion',
-    'RecordWatermarks',
-  ]) {
+  for (const task of RUNBOOK_TASKS.failover) {
     startedAt[task] = Date.now();
     state[task[0]!.toLowerCase() + task.slice(1)] = await run({ runbook: 'failover', task, input: state });
   }
@@ -81,8 +80,8 @@ describe('Failover runbook tasks (three regions on DynamoDB Local)', () => {
       for (const p of partitions) {
         const entry = after.get(p)!;
         expect(entry).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: before.get(p)!.epoch + 2 });
-        // Held back at least lease + skew margin from the fence (no earlier than BumpEpochs started).
-        expect(entry.activeFrom).toBeGreaterThanOrEqual(startedAt.BumpEpochs! + LEASE_MS + SKEW_MS);
+        // Held back at least lease + skew margin from the fence (no earlier than the fence started).
+        expect(entry.activeFrom).toBeGreaterThanOrEqual(startedAt.FencePartitions! + LEASE_MS + SKEW_MS);
       }
       expect(await deps.map.read(untouched!.partition)).toEqual(untouched);
       const bump = state.bumpEpochs as { moved: unknown[]; writableFrom: number };

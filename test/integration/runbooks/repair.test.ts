@@ -1,30 +1,11 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
-import { DynamoPartitionSource } from '../../../lib/repair/index.ts';
-import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { aggregateKey } from '../../../lib/store/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-
-function regionCell(cell: Cell): RegionCell {
-  return {
-    region: cell.region,
-    source: new DynamoPartitionSource({ client: cell.db.doc, tableName: cell.db.tables.events }),
-    async replay(events) {
-      for (const event of events) await cell.apply(structuredClone(event));
-    },
-    watermarks: () => cell.watermarks.list(),
-    events: cell.events,
-    states: cell.states,
-    conflicts: cell.conflicts,
-    tables: {
-      client: cell.db.doc,
-      events: cell.db.tables.events,
-      state: cell.db.tables.state,
-      replication: cell.db.tables.replication,
-      control: cell.db.tables.control,
-    },
-  };
-}
+import { A, B, branchWorld, C, regionCell, runRepair as runRepairTasks } from './branch-cells.ts';
 
 /** Runs the Repair machine's tasks the way its Map state does, for the given partitions. */
 async function runRepair(deps: RunbookDeps, partitions: number[]) {
@@ -115,5 +96,52 @@ describe('Repair runbook tasks on DynamoDB Local with the real applier', () => {
       partitions,
     );
     expect(again).toMatchObject({ eventsReplayed: 0, partitionsDiffering: 0, bucketsDiffering: 0 });
+  });
+});
+
+describe('Repair covers projection rows', () => {
+  it('finds a state row that diverged from its log (events identical everywhere) and rebuilds it', async () => {
+    const world = await branchWorld(A);
+    const { id, partition } = await world.account('row', A);
+    const written = [
+      ...(await world.write(A, id, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })),
+      ...(await world.write(A, id, { type: 'Deposit', payload: { amount: 5 } })),
+    ];
+    const profileId = `${id}-p`;
+    const profile = await world.cells[A]!.execute({
+      aggregateType: 'profile',
+      aggregateId: profileId,
+      command: { type: 'SetDisplayName', payload: { displayName: 'ann' } },
+    });
+    for (const region of [B, C]) await world.deliver(region, [...written, ...profile.events]);
+    const rowOf = (region: string, type: string, aggregateId: string) =>
+      world.cells[region]!.states.getState(type, aggregateId);
+    // Corrupt two rows directly (same version and head, wrong state): C's account, B's profile.
+    const corrupt = async (region: string, type: string, aggregateId: string, state: object) => {
+      const row = (await rowOf(region, type, aggregateId))!;
+      const { db } = world.cells[region]!;
+      await db.doc.send(
+        new PutCommand({
+          TableName: db.tables.state,
+          Item: { pk: aggregateKey(type, aggregateId), ...row, state: JSON.stringify(state) },
+        }),
+      );
+    };
+    await corrupt(C, 'account', id, { opened: true, owner: 'o', currency: 'EUR', balance: 999 });
+    await corrupt(B, 'profile', profileId, { displayName: 'mallory', email: null, preferences: [] });
+    const partitions = [...new Set([partition, profile.events[0]!.partition])];
+
+    const report = await runRepairTasks(world, { partitions, peers: [A, B, C] });
+
+    expect(report).toMatchObject({ eventsReplayed: 0, rowsRebuilt: 2, partitionsFailed: [] });
+    expect(report.partitionsDiffering).toBeGreaterThan(0);
+    for (const region of [B, C]) {
+      expect((await rowOf(region, 'account', id))?.state).toBe((await rowOf(A, 'account', id))?.state);
+      expect((await rowOf(region, 'profile', profileId))?.state).toBe(
+        (await rowOf(A, 'profile', profileId))?.state,
+      );
+    }
+    const again = await runRepairTasks(world, { partitions, peers: [A, B, C] });
+    expect(again).toMatchObject({ partitionsDiffering: 0, rowsRebuilt: 0 });
   });
 });

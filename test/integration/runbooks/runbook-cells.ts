@@ -2,7 +2,7 @@ import { exampleAggregates } from '../../../events/index.ts';
 import { loadTopology } from '../../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
-import { DynamoPartitionSource } from '../../../lib/repair/index.ts';
+import { DynamoPartitionSource, type PartitionEventSource } from '../../../lib/repair/index.ts';
 import type { RegionCell, RunbookDeps } from '../../../lib/runbooks/index.ts';
 import type { EventStore, StateStore } from '../../../lib/store/index.ts';
 import type { TestRegion } from '../../support/dynamo.ts';
@@ -59,5 +59,13 @@ export function clusterRunbookDeps(
     },
     observe,
     setTraffic: async () => undefined,
+  };
+}
+
+/** A region's by-partition index that has not caught up with some events yet (a GSI is eventually consistent). */
+export function lagging(source: PartitionEventSource, hidden: ReadonlySet<string>): PartitionEventSource {
+  return {
+    listLeaves: async (p) => (await source.listLeaves(p)).filter((l) => !hidden.has(l.eventId)),
+    getEvents: async (p, ids) => (await source.getEvents(p, ids)).filter((e) => !hidden.has(e.eventId)),
   };
 }

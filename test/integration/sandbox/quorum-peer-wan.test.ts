@@ -6,18 +6,18 @@ import { EventStore } from '../../../lib/store/index.ts';
 import { freshRegion } from '../../support/dynamo.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
 
-describe("the sandbox's quorum-ack peer: a peer region's events table across the WAN", () => {
+describe("the sandbox's quorum-ack peer: a peer region's tables across the WAN", () => {
   it('writes to the peer while the link is up and fails like an unreachable region when it is cut', async () => {
     const peer = await freshRegion('eu-west-1');
     const wan = new WanNetwork({ regions: ['us-east-1', 'eu-west-1'], timeScale: 0.01 });
     const quorumPeer = dynamoQuorumPeer({
       region: 'eu-west-1',
       client: wanDocumentClient('us-east-1', 'eu-west-1', peer.doc, wan),
-      tableName: peer.tables.events,
+      tables: peer.tables,
     });
     const stored = new EventStore({ client: peer.doc, tableName: peer.tables.events });
     const first = sampleEnvelope({ aggregateId: 'qp-1', seq: 1 });
-    await quorumPeer.events.appendEvents([first], { tier: 'core' });
+    expect(await quorumPeer.copy([first], { epoch: 0 })).toEqual({ kind: 'stored' });
     expect((await stored.loadStream(first.aggregateType, 'qp-1')).map((e) => e.eventId)).toEqual([
       first.eventId,
     ]);
@@ -25,8 +25,8 @@ describe("the sandbox's quorum-ack peer: a peer region's events table across the
     expect(crossings).toBeGreaterThanOrEqual(2); // there and back
 
     wan.partition('us-east-1', 'eu-west-1');
-    const second = sampleEnvelope({ aggregateId: 'qp-1', seq: 2 });
-    await expect(quorumPeer.events.appendEvents([second], { tier: 'core' })).rejects.toThrow(/eu-west-1/);
+    const second = sampleEnvelope({ aggregateId: 'qp-1', seq: 2, prev: first.hlc });
+    await expect(quorumPeer.copy([second], { epoch: 0 })).rejects.toThrow(/eu-west-1/);
     expect(await stored.loadStream(first.aggregateType, 'qp-1')).toHaveLength(1);
     wan.close();
   });

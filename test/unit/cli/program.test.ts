@@ -51,6 +51,7 @@ describe('multiactive command line', () => {
         'list',
         'resolve',
         'region-loss',
+        'report',
       ]),
     );
     for (const command of commands) {
@@ -131,6 +132,16 @@ describe('multiactive command line', () => {
     await expect(plan(['runbook', 'failover', 'mars-north-1'])).rejects.toThrow(
       /unknown region "mars-north-1"/,
     );
+  });
+
+  it('takes --report with or without a folder, and `report` checks its execution ARN', async () => {
+    expect((await plan(['runbook', 'repair', '--report'])).runbook).toBe('Repair');
+    expect((await plan(['runbook', 'repair', '--report', 'out/drill-7'])).runbook).toBe('Repair');
+    const wrong = await run(['report', 'arn:aws:states:us-east-1:1:stateMachine:x', '--env', 'prod']);
+    expect(wrong.error?.name).toBe('UsageError');
+    expect(wrong.error?.message).toMatch(/not a Step Functions execution ARN/);
+    const missing = await run(['report']);
+    expect((missing.error as CommanderError).code).toBe('commander.missingArgument');
   });
 });
 

@@ -65,7 +65,7 @@ describe('region-loss drill report', () => {
   const report = regionLossReport(sandbox, demo, t0 - 5_000);
 
   it('states exactly the runbooks bench figures of the same run (one shared computation)', () => {
-    expect(report.figures).toEqual(regionLossFigures(demo));
+    expect(report.figures).toEqual(regionLossFigures(demo, sandbox.topology));
     expect(report.figures.find((f) => f.figure.startsWith('core RTO'))).toMatchObject({
       value: 4200,
       met: true,

@@ -20,7 +20,7 @@ function healthy(): ReadinessSnapshot {
     timers: {
       healthIntervalSeconds: 0.5,
       failureThreshold: 3,
-      alarmSeconds: 0,
+      failoverStartSeconds: 1,
       dnsTtlSeconds: 0,
       failoverSeconds: 10,
       holdSeconds: 2.3,
@@ -108,17 +108,22 @@ describe('evaluateReadiness', () => {
 });
 
 describe('projectObjectives', () => {
-  it('projects core RTO from the health check, alarm, Failover and hold, and RPO 0 only with quorum ack', () => {
+  it('projects core RTO as the later of DNS withdrawal and watchdogs + Failover + hold, and RPO 0 only with quorum ack', () => {
     const prod = loadTopology('prod');
     const [core] = projectObjectives(prod, awsTimers(prod), { maxLagMs: 800 });
+    // Watchdogs: 10 s of heartbeat silence + a 5 s tick, then 3 round trips of 220 ms and 100 ms to start.
+    expect(awsTimers(prod).failoverStartSeconds).toBe(15.76);
     expect(core).toMatchObject({
       tier: 'core',
-      rtoSeconds: 10 * 3 + 60 + 60 + 10 + 7,
+      rtoSeconds: Math.max(10 * 3 + 15, 15.8 + 10 + 7),
       rpoSeconds: 0,
       met: true,
     });
     const [devCore] = projectObjectives(topology, awsTimers(topology), { maxLagMs: 800 });
     expect(devCore).toMatchObject({ rpoSeconds: 0.8, met: true });
+    // A slow Failover makes the server path the later one.
+    const [slow] = projectObjectives(prod, { ...awsTimers(prod), failoverSeconds: 60 }, { maxLagMs: 0 });
+    expect(slow!.rtoSeconds).toBe(Math.round((15.76 + 60 + 7) * 10) / 10);
   });
 
   it('says an RTO needs an operator when automatic failover is off', () => {

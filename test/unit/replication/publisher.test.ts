@@ -7,6 +7,7 @@ import {
   chunkEntries,
   EntryTooLargeError,
   entrySize,
+  type PublishHold,
   type PutEventsOutcome,
   publishStreamRecords,
   REPLICATION_SOURCE,
@@ -102,6 +103,26 @@ describe('publishStreamRecords', () => {
     expect(report.batchItemFailures).toEqual([{ itemIdentifier: '1002' }]);
     expect(report.published).toBe(4);
     expect(report.failures[0]?.error.message).toContain('AccessDeniedException');
+  });
+
+  it('holds the events it fails to publish and releases them once published (see PublishHolds)', async () => {
+    const records = insertRecords(3);
+    const held = new Map<string, string>();
+    const holds = {
+      async hold(entries: readonly PublishHold[]) {
+        for (const h of entries) held.set(h.id, h.hlc);
+      },
+      async release(ids: readonly string[]) {
+        for (const id of ids) held.delete(id);
+      },
+      oldest: async () => [...held.values()].sort()[0],
+    };
+    const failing = fakeBus((entry) => (entry.Detail?.includes('"a1"') ? 'InternalFailure' : 'ok'));
+    await publishStreamRecords(records, { region: 'us-east-1', bus: failing.bus, holds, maxAttempts: 1 });
+    const refused = JSON.parse(failing.calls[0]![1]!.Detail!) as { eventId: string; hlc: string };
+    expect([...held]).toEqual([[refused.eventId, refused.hlc]]);
+    await publishStreamRecords([records[1]!], { region: 'us-east-1', bus: fakeBus().bus, holds });
+    expect(held.size).toBe(0);
   });
 
   it('splits more than 10 entries into several PutEvents calls', async () => {

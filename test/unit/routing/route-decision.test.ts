@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NotHomeError } from '../../../lib/ownership/index.ts';
 import {
   decideWriteRoute,
   endpointUrl,
+  formatConsistencyToken,
   InvalidConsistencyTokenError,
   parseConsistencyToken,
   parseRegionEndpoints,
@@ -57,6 +59,48 @@ describe('consistency tokens and endpoints', () => {
     expect(reaches('018bcfe56801.000000.ap-east-1', token)).toBe(true);
     expect(reaches(null, token)).toBe(false);
     expect(() => parseConsistencyToken('yesterday')).toThrow(InvalidConsistencyTokenError);
+  });
+
+  it("carries a core write's seq, epoch and event id, and reads back exactly what it wrote (property)", () => {
+    const ulidChars = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    const eventId = fc
+      .array(fc.constantFrom(...ulidChars), { minLength: 26, maxLength: 26 })
+      .map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(
+        fc.record({
+          wall: fc.integer({ min: 0, max: 2 ** 40 }),
+          seq: fc.integer({ min: 1, max: 2 ** 40 }),
+          epoch: fc.integer({ min: 0, max: 2 ** 40 }),
+          eventId,
+        }),
+        ({ wall, seq, epoch, eventId: id }) => {
+          const hlc = `${wall.toString(16).padStart(12, '0')}.000001.eu-west-1`;
+          const issued = formatConsistencyToken({ hlc, write: { seq, epoch, eventId: id } });
+          const token = parseConsistencyToken(issued);
+          expect(token).toMatchObject({
+            issued,
+            raw: hlc,
+            origin: 'eu-west-1',
+            write: { seq, epoch, eventId: id },
+          });
+        },
+      ),
+    );
+  });
+
+  it('refuses a core part that this API did not issue', () => {
+    const hlc = '018bcfe56800.000003.eu-west-1';
+    for (const bad of [
+      `${hlc}~1~2`,
+      `${hlc}~0~2~01ARZ3NDEKTSV4RRFFQ69G5FAV`,
+      `${hlc}~01~2~01ARZ3NDEKTSV4RRFFQ69G5FAV`,
+      `${hlc}~1~x~01ARZ3NDEKTSV4RRFFQ69G5FAV`,
+      `${hlc}~1~2~01ARZ3NDEKTSV4RRFFQ69G5FAU`, // U is not in the ULID alphabet
+      `${hlc}~1~2~01ARZ3NDEKTSV4RRFFQ69G5FAV~3`,
+      `nothlc~1~2~01ARZ3NDEKTSV4RRFFQ69G5FAV`,
+    ])
+      expect(() => parseConsistencyToken(bad), bad).toThrow(InvalidConsistencyTokenError);
   });
 
   it('parses REGION_ENDPOINTS and joins paths', () => {

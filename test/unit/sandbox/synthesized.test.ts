@@ -57,14 +57,23 @@ describe('synthesized rules', () => {
   });
 
   it('applies an input transformer the way EventBridge does', () => {
-    const failover = rulesOfTemplate(templates['multiactive-dev-eu-west-1']!, env).find((r) =>
-      r.name.startsWith('multiactive-dev-failover-'),
-    )!;
+    // No synthesized rule transforms its input since the watchdogs replaced the alarm rules; the shape is
+    // CloudFormation's (RuleTargetInput.fromObject with EventField paths).
+    const target = {
+      id: 'Target0',
+      arn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:multiactive-dev-Failover',
+      inputTransformer: {
+        InputPathsMap: { 'detail-alarmName': '$.detail.alarmName', time: '$.time' },
+        InputTemplate:
+          '{"trigger":"health-check-alarm","alarmName":<detail-alarmName>,"time":<time>,"quoted":"<time>"}',
+      },
+    };
     const event = {
       time: '2026-11-25T10:00:00Z',
       detail: { alarmName: 'multiactive-dev-health-us-east-1' },
     } as unknown as EventBridgeEvent;
-    expect(targetInput(failover.targets[0]!, event)).toMatchObject({
+    expect(targetInput(target, event)).toEqual({
+      quoted: '2026-11-25T10:00:00Z',
       trigger: 'health-check-alarm',
       alarmName: 'multiactive-dev-health-us-east-1',
       time: '2026-11-25T10:00:00Z',

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { accountModel, checkLinearizable, registerModel } from '../../../lib/verify/index.ts';
 import { op } from './ops.ts';
@@ -80,6 +81,72 @@ describe('checkLinearizable on the register model', () => {
     );
     expect(checkLinearizable(registerModel, [w('a', [0, 1]), w('b', [2, 3]), r('a', [4, 5])]).valid).toBe(
       false,
+    );
+  });
+});
+
+// A sequential run of the account model: ops take effect at times 10, 20, 30, ...; each op reports what
+// the model says (balance after, or InsufficientFunds).
+const sequentialRun = fc
+  .array(fc.record({ withdraw: fc.boolean(), amount: fc.integer({ min: 1, max: 9 }) }), {
+    minLength: 1,
+    maxLength: 40,
+  })
+  .map((steps) => {
+    let balance = 0;
+    return steps.map((s, i) => {
+      const at = 10 * (i + 1);
+      if (s.withdraw && s.amount > balance)
+        return { f: 'withdraw' as const, amount: s.amount, at, refused: true };
+      balance += s.withdraw ? -s.amount : s.amount;
+      return { f: s.withdraw ? ('withdraw' as const) : ('deposit' as const), amount: s.amount, at, balance };
+    });
+  });
+
+describe('checkLinearizable properties (fast-check)', () => {
+  it('decides every sequential run linearizable, whatever windows overlap its effect points and whichever ops are indeterminate', () => {
+    fc.assert(
+      fc.property(
+        sequentialRun,
+        fc.infiniteStream(
+          fc.tuple(fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 25 }), fc.boolean()),
+        ),
+        (run, jitter) => {
+          const it = jitter[Symbol.iterator]();
+          const h = [
+            open(),
+            ...run.map((s) => {
+              const [before, after, lost] = it.next().value as [number, number, boolean];
+              const window: [number, number] = [s.at - before, lost ? Infinity : s.at + after];
+              return 'refused' in s
+                ? op('withdraw', s.amount, [s.at - before, s.at + after], { error: 'InsufficientFunds' })
+                : op(s.f, s.amount, window, { output: s.balance });
+            }),
+          ];
+          expect(checkLinearizable(accountModel, h).valid).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects a run whose windows do not overlap once one acknowledged balance is off by one', () => {
+    fc.assert(
+      fc.property(sequentialRun, fc.nat(), (run, pickOne) => {
+        const acked = run.flatMap((s, i) => ('balance' in s ? [i] : []));
+        fc.pre(acked.length > 0);
+        const wrong = acked[pickOne % acked.length]!;
+        const h = [
+          open(),
+          ...run.map((s, i) =>
+            'refused' in s
+              ? op('withdraw', s.amount, [s.at, s.at + 5], { error: 'InsufficientFunds' })
+              : op(s.f, s.amount, [s.at, s.at + 5], { output: (s.balance ?? 0) + (i === wrong ? 1 : 0) }),
+          ),
+        ];
+        expect(checkLinearizable(accountModel, h).valid).toBe(false);
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -1,4 +1,11 @@
-import type { Operation, OperationName, RegionSnapshot, StoredEvent } from '../../../lib/verify/index.ts';
+import type {
+  Operation,
+  OperationName,
+  RegionSnapshot,
+  StoredConflict,
+  StoredEvent,
+  WrittenEvent,
+} from '../../../lib/verify/index.ts';
 
 let next = 0;
 
@@ -7,25 +14,40 @@ export function op(
   f: OperationName,
   input: number | string | null,
   window: [number, number],
-  result: { output?: number | string | null; error?: string; eventIds?: string[]; key?: string } = {},
+  result: {
+    output?: number | string | null;
+    error?: string;
+    eventIds?: string[];
+    key?: string;
+    opId?: string;
+    written?: WrittenEvent[];
+    token?: string;
+    after?: string;
+    version?: number;
+    head?: string | null;
+  } = {},
 ): Operation {
   const outcome = !Number.isFinite(window[1]) ? 'info' : result.error ? 'fail' : 'ok';
+  const id = next++;
+  const { output, error, eventIds, key, opId, ...rest } = result;
   return {
-    id: next++,
-    process: `p${next}`,
+    id,
+    process: `p${id}`,
     f,
-    key: result.key ?? 'account/a1',
+    key: key ?? 'account/a1',
     input,
     outcome,
-    output: result.output ?? null,
+    output: output ?? null,
     invokedAt: window[0],
     completedAt: window[1],
-    eventIds: result.eventIds ?? [],
-    ...(result.error ? { error: result.error } : {}),
+    eventIds: eventIds ?? rest.written?.map((w) => w.eventId) ?? [],
+    opId: opId ?? `op${id}`,
+    ...(error ? { error } : {}),
+    ...rest,
   };
 }
 
-/** A stored core account event. */
+/** A stored core account event: `e<seq>`, hlc `h<seq>`, chained to `h<seq-1>`, caused by op `o<seq>`. */
 export function accountEvent(
   seq: number,
   type: string,
@@ -41,6 +63,8 @@ export function accountEvent(
     epoch: 1,
     origin: 'us-east-1',
     hlc: `h${seq}`,
+    prev: seq > 1 ? `h${seq - 1}` : null,
+    causationId: `o${seq}`,
     type,
     payload: type === 'AccountOpened' ? { owner: 'o', currency: 'EUR' } : { amount },
     core: true,
@@ -48,22 +72,24 @@ export function accountEvent(
   };
 }
 
-/** A region snapshot with the given events and rows. */
+/** A region snapshot with the given events, rows (`v` = version, `head` default `h<v>`) and conflicts. */
 export function snapshot(
   region: string,
   events: StoredEvent[],
   rows: Record<string, object> = {},
+  conflicts: StoredConflict[] = [],
 ): RegionSnapshot {
   return {
     region,
     events,
     states: new Map(
-      Object.entries(rows).map(([k, v]) => [
-        k,
-        { version: (v as { v?: number }).v ?? 0, head: 'h', state: JSON.stringify(v) },
-      ]),
+      Object.entries(rows).map(([k, v]) => {
+        const { v: version = 0, head, ...state } = v as { v?: number; head?: string };
+        return [k, { version, head: head ?? `h${version}`, state: JSON.stringify(state) }];
+      }),
     ),
     quarantine: [],
     parked: 0,
+    conflicts,
   };
 }

@@ -1,0 +1,332 @@
+import type { Topology } from '../../lib/config/index.ts';
+import type { TableKind } from '../../lib/store/tables.ts';
+import type { RunbookName } from '../naming.ts';
+import type { FunctionName } from './function-defaults.ts';
+import { READINESS_SERVICES } from './readiness-access.ts';
+
+/**
+ * What each function of a cell may do to tables and buses, one row per access pattern of the code. The
+ * grants (`grants.ts`) and the buses' resource policies (`bus-policy.ts`) are both derived from this
+ * table, so a new access pattern is one new row, and a pattern the code drops is one row deleted. The
+ * sandbox enforces the synthesized result on every call (lib/sandbox/iam), so a missing row fails there
+ * with AccessDeniedException exactly as it would in AWS.
+ */
+
+/** DynamoDB actions by what the code does with them (transactions are authorized per item). */
+export const TABLE_OPS = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  /** Query on the table's secondary indexes (`<table>/index/<name>`). */
+  queryIndex: ['dynamodb:Query'],
+  /** Scan of the table's secondary indexes (a keys-only index is small). */
+  scanIndex: ['dynamodb:Scan'],
+  put: ['dynamodb:PutItem'],
+  update: ['dynamodb:UpdateItem'],
+  /** ConditionCheck items in a transaction (fencing guards). */
+  guard: ['dynamodb:ConditionCheckItem'],
+  delete: ['dynamodb:DeleteItem'],
+  /** BatchWriteItem (IAM checks the batch action, whatever puts or deletes it carries). */
+  batchWrite: ['dynamodb:BatchWriteItem'],
+  scan: ['dynamodb:Scan'],
+} as const;
+export type TableOp = keyof typeof TABLE_OPS;
+
+/** Whose copy: this region's, every peer's, or every region's (the same table name everywhere). */
+export type Where = 'local' | 'peers' | 'all';
+
+export interface TableAccess {
+  readonly tables: readonly TableKind[];
+  readonly in: Where;
+  readonly ops: readonly TableOp[];
+  /** The code that needs it (kept next to the grant so a reviewer can check it). */
+  readonly why: string;
+  /** Only for topologies that use the code path (default: always). */
+  readonly when?: (topology: Topology) => boolean;
+}
+
+/** `core.ack: 'quorum'`: core events are copied into a peer's events table before the client's 200. */
+const quorumAck = (topology: Topology) => topology.core.ack === 'quorum';
+
+export interface BusAccess {
+  /** Whose replication bus the function puts events on. */
+  readonly in: Where;
+  readonly why: string;
+}
+
+/** A runbook (state machine) of this region that the function starts. */
+export interface RunbookAccess {
+  readonly runbook: RunbookName;
+  readonly why: string;
+}
+
+/** Calls to other AWS services (read-only APIs): the actions and the ARNs they may name. */
+export interface ServiceAccess {
+  readonly actions: readonly string[];
+  /** ARNs for this topology, seen from the function's region; `*` only for actions with no resource type. */
+  readonly resources: (topology: Topology, region: string) => readonly string[];
+  readonly why: string;
+  /** Why an ARN ends in `*` (cdk-nag IAM5): the part of the name only known once deployed. */
+  readonly wildcard?: string;
+}
+
+export interface FunctionAccess {
+  readonly tables: readonly TableAccess[];
+  readonly buses: readonly BusAccess[];
+  /** StartExecution on this region's runbooks. */
+  readonly runbooks?: readonly RunbookAccess[];
+  /** GetSecretValue on this region's replica of the environment's internal key (`why`). */
+  readonly internalKey?: string;
+  readonly services?: readonly ServiceAccess[];
+}
+
+export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
+  api: {
+    tables: [
+      {
+        tables: ['events'],
+        in: 'local',
+        ops: ['read', 'put'],
+        why: 'appends (conditional puts, never updates or deletes: the log is append-only) and reads events',
+      },
+      {
+        tables: ['state'],
+        in: 'local',
+        ops: ['read', 'put'],
+        why: 'projection rows written with each append',
+      },
+      {
+        tables: ['idempotency'],
+        in: 'local',
+        ops: ['read', 'put', 'update', 'delete'],
+        why: 'Powertools idempotency records (a failed command deletes its in-progress record)',
+      },
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put', 'guard'],
+        why: 'quorum register over every region (claims, write-backs) and the fencing guard in each append',
+      },
+      {
+        tables: ['replication', 'quarantine'],
+        in: 'local',
+        ops: ['read'],
+        why: 'watermarks, lag, conflicts and quarantine counts for read-your-writes, degrade, /health',
+      },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['put'],
+        why:
+          'the core marker (CORE#<partition>, lib/store/core-markers.ts) put in the transaction of every core ' +
+          "append, which Switchover's CheckWatermark and Rollback read consistently",
+      },
+      {
+        tables: ['events'],
+        in: 'peers',
+        ops: ['read', 'put', 'guard'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: the run copied into a peer's log only on top of the writer's predecessor (a check of " +
+          "its slot) in one transaction with the seal check of the peer's partition entry (control, above); " +
+          "a lagging peer's log read back",
+      },
+      {
+        tables: ['replication'],
+        in: 'peers',
+        ops: ['put'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: the copy's marker in the peer's replication table, which Failover's CollectCopies " +
+          "reads, and the conflict records of a branch the copy retires there (quorumPeerRetirer; this region's " +
+          'own records: the local replication put above)',
+      },
+      {
+        tables: ['events'],
+        in: 'peers',
+        ops: ['delete'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: a peer's branch of epochs before the writer's (a lost home's unacknowledged write the " +
+          "bus delivered after the Failover's collection) leaves the peer's log by retireCoreBranch, once queued, " +
+          'each delete conditioned on the slot still holding that event',
+      },
+      {
+        tables: ['state'],
+        in: 'peers',
+        ops: ['read', 'put'],
+        when: quorumAck,
+        why: "core.ack quorum: after such a retire the peer's row is rebuilt from its log (a put guarded on the row it replaces)",
+      },
+    ],
+    buses: [],
+    internalKey:
+      "peer tokens: signs the writes it forwards and the reads it sends back to source, checks peers'",
+  },
+  health: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'local',
+        ops: ['update'],
+        why: 'the store probe: /health fails when the region cannot write (gray failure), not only when down',
+      },
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why: "the region's traffic state (drained or active) from the quorum register, which may write back",
+      },
+      {
+        tables: ['replication', 'quarantine'],
+        in: 'local',
+        ops: ['read'],
+        why: 'lag per origin, open conflicts and quarantine counts in the /health body',
+      },
+    ],
+    buses: [],
+  },
+  publisher: {
+    tables: [
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read', 'put', 'batchWrite'],
+        why: 'publish holds: events it failed to publish (put), listed oldest first, released in batches once published',
+      },
+    ],
+    buses: [{ in: 'local', why: 'local-origin events from the stream onto the local bus' }],
+    internalKey: 'signs every replication event it publishes',
+  },
+  applier: {
+    tables: [
+      {
+        tables: ['events', 'state'],
+        in: 'local',
+        ops: ['read', 'put', 'guard'],
+        why: 'idempotent apply of replicated events (a core event is appended with a check that its slot is free)',
+      },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read', 'put', 'update', 'delete', 'guard'],
+        why:
+          'watermarks (update), parked core events and their index (put, delete once applied), conflict ' +
+          'records (guarded; a resolved one leaves the open index) and lww audit records',
+      },
+      {
+        tables: ['quarantine'],
+        in: 'local',
+        ops: ['read', 'put', 'update'],
+        why: 'poison events and their counter',
+      },
+      { tables: ['control'], in: 'local', ops: ['read'], why: 'partition epochs when applying core events' },
+      { tables: ['events'], in: 'peers', ops: ['read'], why: "core gap fetch from the origin region's log" },
+    ],
+    buses: [{ in: 'local', why: 'ConflictDetected notifications' }],
+    internalKey: 'checks the signature of every replication event before applying it',
+  },
+  'lag-monitor': {
+    tables: [
+      { tables: ['events'], in: 'local', ops: ['put'], why: 'heartbeats through the pipeline' },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read'],
+        why: 'watermarks for the lag metric; the oldest publish hold, which the heartbeat announces',
+      },
+    ],
+    buses: [],
+  },
+  runbook: {
+    tables: [
+      {
+        tables: ['events'],
+        in: 'all',
+        ops: ['read', 'queryIndex', 'scanIndex'],
+        why: 'Merkle leaves and events by partition (byPartition index; Repair lists partitions by scanning it)',
+      },
+      {
+        tables: ['events'],
+        in: 'all',
+        ops: ['put', 'delete', 'guard'],
+        why:
+          "Repair and Failback settle a forked core log in every region: the home's branch delivered, a losing " +
+          "branch retired (deleted once queued); Failover's CollectCopies copies a run on top of its predecessor " +
+          "(checked) into the new home's log",
+      },
+      {
+        tables: ['state'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why:
+          "Switchover verify and Repair's row digests compare rows across regions; a settled or retired branch " +
+          'rebuilds the row from its log (a put conditional on the row read)',
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['read', 'put', 'update'],
+        why:
+          'watermarks; conflict records opened in every region (retired core branches, orphans); quorum copy ' +
+          'markers read by CollectCopies and written with the copies it makes',
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['delete'],
+        why:
+          'ResolveConflict marks the records resolved where it runs, taking them out of the open index; ' +
+          "settling a forked core log clears the events each region's applier parked for it",
+      },
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put', 'guard', 'scan'],
+        why: 'quorum register; Failover scans every control table for the lost region partitions',
+      },
+    ],
+    buses: [
+      {
+        in: 'all',
+        why: "Repair replay and Failback catch-up go through the receiving region's bus to its applier",
+      },
+    ],
+    internalKey: 'signs the events Repair and Failback replay (appliers refuse unsigned ones)',
+  },
+  watchdog: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read', 'put'],
+        why:
+          "its observations (put locally, read from every region's table) and the failover claim through the " +
+          'quorum register; a region is read drained from the register too',
+      },
+      {
+        tables: ['replication'],
+        in: 'local',
+        ops: ['read'],
+        why: 'heartbeat silence per peer from the watermarks',
+      },
+    ],
+    buses: [],
+    runbooks: [
+      {
+        runbook: 'Failover',
+        why: "starts this region's Failover once it wins the claim on a region a majority suspects",
+      },
+    ],
+  },
+  readiness: {
+    tables: [
+      {
+        tables: ['control'],
+        in: 'all',
+        ops: ['read'],
+        why: "the partition map compared across every region's control table (the quorum answers, a majority agrees)",
+      },
+    ],
+    buses: [],
+    services: READINESS_SERVICES,
+  },
+};

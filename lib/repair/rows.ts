@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { foldCoreLog, rebuildRowFromLog } from '../commands/retire-branch.ts';
+import type { ConflictPolicy } from '../config/schema.ts';
+import { materialize } from '../conflict/materialize.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { StateRecord, StateStore } from '../store/state-store.ts';
+
+/**
+ * A projection row's digest for the Merkle trees: its version, head and canonical state, the fields every
+ * region must hold byte for byte (DESIGN.md invariant 2; what the sandbox's consistency check compares).
+ */
+export function rowDigest(record: Pick<StateRecord, 'version' | 'head' | 'state'>): string {
+  return createHash('sha256')
+    .update(`${record.version}|${record.head ?? ''}|${record.state}`)
+    .digest('hex');
+}
+
+/** The row an aggregate's log folds to: the chained run for core, the materialized set otherwise. */
+export function rowOfLog(
+  aggregate: AnyAggregate,
+  policy: ConflictPolicy,
+  input: { aggregateId: string; log: readonly EventEnvelope[]; now?: () => Date },
+): StateRecord {
+  if (aggregate.tier === 'core') return foldCoreLog(aggregate, input.aggregateId, input.log);
+  return materialize({
+    aggregate,
+    aggregateId: input.aggregateId,
+    policy,
+    events: input.log,
+    ...(input.now ? { now: input.now } : {}),
+  }).record;
+}
+
+/**
+ * Rebuilds one region's row of an aggregate from that region's own log when they disagree (the log is the
+ * truth; the row is its projection). Returns true when the row was rewritten.
+ */
+export async function rebuildRow(
+  cell: { readonly events: EventStore; readonly states: StateStore },
+  aggregate: AnyAggregate,
+  input: { aggregateId: string; policy: ConflictPolicy },
+): Promise<boolean> {
+  const before = await cell.states.getState(aggregate.name, input.aggregateId);
+  const after = await rebuildRowFromLog(cell, aggregate, input.aggregateId, (log) =>
+    rowOfLog(aggregate, input.policy, { aggregateId: input.aggregateId, log }),
+  );
+  return before === undefined || rowDigest(before) !== rowDigest(after);
+}

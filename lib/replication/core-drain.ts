@@ -1,0 +1,224 @@
+import { type CoreHead, extendsHead, headOf } from '../commands/chain.ts';
+import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { ConcurrencyError } from '../store/errors.ts';
+import type { EventStore } from '../store/event-store.ts';
+import { eventSortKey } from '../store/keys.ts';
+import type { StateRecord, StateStore } from '../store/state-store.ts';
+import { GapFetchError, POISON_REASONS, PoisonEventError } from './errors.ts';
+import type { ParkingStore } from './parking.ts';
+import type { OriginReader } from './ports.ts';
+
+/** What placing, draining and gap-fetching core events needs (the applier's core deps). */
+export interface CoreDrainDeps {
+  readonly events: EventStore;
+  readonly states: StateStore;
+  readonly parking: ParkingStore;
+  /** Fetches a gap from the origin's store once it is older than `gapTimeoutMs`; without it, gaps wait. */
+  readonly originReader?: OriginReader;
+  readonly gapTimeoutMs: number;
+  readonly now: () => Date;
+  /** A parked or fetched event that cannot be applied (fencing violation, invalid) goes here. */
+  readonly quarantineParked: (event: EventEnvelope, error: PoisonEventError) => Promise<void>;
+  /**
+   * Validates an event fetched from an origin's store exactly as a delivered one (envelope schema, origin,
+   * type, payload, size, clock drift); throws PoisonEventError.
+   */
+  readonly validateFetched: (raw: unknown) => EventEnvelope;
+}
+
+/** A different event already holds `event`'s seq: a fork, never overwritten. */
+export function fencingViolation(event: EventEnvelope, existing: string | undefined, cause?: unknown) {
+  return new PoisonEventError(
+    POISON_REASONS.fencingViolation,
+    `${event.aggregateType} ${event.aggregateId} seq ${event.seq} is already event ${existing ?? 'unknown'}`,
+    { seq: event.seq, existing, epoch: event.epoch },
+    cause ? { cause } : undefined,
+  );
+}
+
+/** Appends one core event at its sequence; a different event already there is a fencing violation. */
+export async function appendAtSeq(deps: CoreDrainDeps, event: EventEnvelope): Promise<boolean> {
+  try {
+    return (await deps.events.appendEvents([event], { tier: 'core', received: true })).appended > 0;
+  } catch (error) {
+    if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
+    throw error;
+  }
+}
+
+/** The event the log holds at `event`'s seq, if any. */
+export async function storedAt(
+  deps: CoreDrainDeps,
+  event: EventEnvelope,
+): Promise<EventEnvelope | undefined> {
+  const afterSortKey = eventSortKey('core', { seq: event.seq - 1, hlc: '' });
+  const pages = deps.events.pages(event.aggregateType, event.aggregateId, { afterSortKey, pageSize: 1 });
+  for await (const page of pages) return page[0]?.seq === event.seq ? page[0] : undefined;
+  return undefined;
+}
+
+/** Parks an event; one of another branch already parked at its seq makes this one a branch conflict. */
+export async function park(deps: CoreDrainDeps, event: EventEnvelope): Promise<void> {
+  const held = await deps.parking.park(event, deps.now());
+  if (held === undefined) return;
+  throw new PoisonEventError(
+    POISON_REASONS.branchConflict,
+    `${event.aggregateType} ${event.aggregateId} seq ${event.seq}: event ${held} of another branch is parked there`,
+    { seq: event.seq, parked: held, epoch: event.epoch },
+  );
+}
+
+/**
+ * Drains parked successors and closes timed-out gaps from the origin; returns the caught-up row. Stops when
+ * the first parked event does not extend the row (another branch: it waits for Repair or Failback).
+ */
+export async function settle(
+  deps: CoreDrainDeps,
+  input: { aggregate: AnyAggregate; aggregateId: string; record: StateRecord; parkedNow: boolean },
+): Promise<{ record: StateRecord; appended: EventEnvelope[] }> {
+  const { aggregate, aggregateId } = input;
+  const appended: EventEnvelope[] = [];
+  let record = input.record;
+  // A park by a concurrent applier is seen either by this query or by its own re-check after parking.
+  if (input.parkedNow) record = await catchUpCoreRow(deps, aggregate, aggregateId);
+  for (;;) {
+    const all = await deps.parking.parked(aggregate.name, aggregateId, 0);
+    // A parked event the row has already passed reached the log another way (a concurrent applier, a
+    // gap fetch, a repair replay): drop the entry, or quarantine it if the log holds another event there.
+    for (const event of all.filter((e) => e.seq <= record.seq)) await dropPassed(deps, event);
+    const parked = all.filter((e) => e.seq > record.seq);
+    if (parked.length === 0) return { record, appended };
+    const next = parked[0]!;
+    const moved =
+      next.seq === record.seq + 1
+        ? await drainRun(deps, record, parked)
+        : await fetchIfTimedOut(deps, { aggregate, record, firstParked: next });
+    if (moved.length === 0) return { record, appended };
+    appended.push(...moved);
+    record = await catchUpCoreRow(deps, aggregate, aggregateId);
+  }
+}
+
+/** Settles an aggregate's parked events without a new arrival (the sweeper's call). */
+export async function settleParked(
+  deps: CoreDrainDeps,
+  aggregate: AnyAggregate,
+  aggregateId: string,
+): Promise<{ record: StateRecord; appended: EventEnvelope[] }> {
+  const stored =
+    (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
+  const record = await catchUpCoreRow(deps, aggregate, aggregateId, stored);
+  return settle(deps, { aggregate, aggregateId, record, parkedNow: false });
+}
+
+/**
+ * Removes a parked event whose slot the log already fills: an applier parked it while a concurrent one (a
+ * duplicate delivery) appended it. Quarantined when the log holds another event there; kept when the slot
+ * is empty (never dropped unseen: the stranded check reports it).
+ */
+async function dropPassed(deps: CoreDrainDeps, event: EventEnvelope): Promise<void> {
+  const existing = await storedAt(deps, event);
+  if (!existing) return;
+  if (existing.eventId !== event.eventId)
+    await deps.quarantineParked(event, fencingViolation(event, existing.eventId));
+  await deps.parking.unpark(event);
+}
+
+/** Appends the parked events that extend `from` one after another and unparks them. */
+async function drainRun(
+  deps: CoreDrainDeps,
+  from: CoreHead,
+  parked: readonly EventEnvelope[],
+): Promise<EventEnvelope[]> {
+  const appended: EventEnvelope[] = [];
+  let head = from;
+  for (const event of parked) {
+    if (!extendsHead(head, event)) break;
+    try {
+      if (await appendAtSeq(deps, event)) appended.push(event);
+    } catch (error) {
+      if (!(error instanceof PoisonEventError)) throw error;
+      // The slot holds another branch's event: this one is quarantined and the run ends here.
+      await deps.quarantineParked(event, error);
+      await deps.parking.unpark(event);
+      break;
+    }
+    await deps.parking.unpark(event);
+    head = headOf(event);
+  }
+  if (appended.length > 0) await deps.parking.clearGap(parked[0]!.aggregateType, parked[0]!.aggregateId);
+  return appended;
+}
+
+/**
+ * Once the gap before `firstParked` is older than `gapTimeoutMs`, reads the missing range from the parked
+ * event's origin and appends what extends the row, each fetched event validated like a delivered one
+ * (poison is quarantined) and checked against the range it was asked for.
+ */
+async function fetchIfTimedOut(
+  deps: CoreDrainDeps,
+  input: { aggregate: AnyAggregate; record: StateRecord; firstParked: EventEnvelope },
+): Promise<EventEnvelope[]> {
+  const { aggregate, record, firstParked } = input;
+  const now = deps.now();
+  const since = await deps.parking.gapSince(aggregate.name, firstParked.aggregateId);
+  if (since === undefined) await deps.parking.markGap(aggregate.name, firstParked.aggregateId, now);
+  if (!deps.originReader || since === undefined || now.getTime() - since < deps.gapTimeoutMs) return [];
+  const range = { fromSeq: record.seq + 1, toSeq: firstParked.seq - 1 };
+  let fetched: EventEnvelope[];
+  try {
+    fetched = await deps.originReader.loadRange(firstParked.origin, {
+      aggregateType: aggregate.name,
+      aggregateId: firstParked.aggregateId,
+      ...range,
+    });
+  } catch (error) {
+    throw new GapFetchError(firstParked.origin, firstParked.aggregateId, [range.fromSeq, range.toSeq], {
+      cause: error,
+    });
+  }
+  const appended: EventEnvelope[] = [];
+  let head: CoreHead = record;
+  for (const raw of [...fetched].sort((a, b) => a.seq - b.seq)) {
+    let event: EventEnvelope;
+    try {
+      event = checkFetched(deps, raw, {
+        ...range,
+        aggregateType: aggregate.name,
+        id: firstParked.aggregateId,
+      });
+    } catch (error) {
+      if (!(error instanceof PoisonEventError)) throw error;
+      await deps.quarantineParked(raw, error);
+      break;
+    }
+    if (!extendsHead(head, event)) break;
+    if (await appendAtSeq(deps, event)) appended.push(event);
+    head = headOf(event);
+  }
+  // The next gap (if any remains) starts its own clock.
+  if (appended.length > 0) await deps.parking.clearGap(aggregate.name, firstParked.aggregateId);
+  return appended;
+}
+
+/** The fetched event validated like a delivered one and checked against the range asked for. */
+function checkFetched(
+  deps: CoreDrainDeps,
+  raw: unknown,
+  asked: { aggregateType: string; id: string; fromSeq: number; toSeq: number },
+): EventEnvelope {
+  const event = deps.validateFetched(raw);
+  const inRange =
+    event.aggregateType === asked.aggregateType &&
+    event.aggregateId === asked.id &&
+    event.seq >= asked.fromSeq &&
+    event.seq <= asked.toSeq;
+  if (inRange) return event;
+  throw new PoisonEventError(
+    POISON_REASONS.invalidEnvelope,
+    `fetched ${event.aggregateType} ${event.aggregateId} seq ${event.seq} for ${asked.aggregateType} ${asked.id} seq ${asked.fromSeq}..${asked.toSeq}`,
+    { seq: event.seq, origin: event.origin },
+  );
+}

@@ -1,0 +1,156 @@
+import { type CoreHead, chainedRun, extendsHead, headOf } from '../commands/chain.ts';
+import { catchUpCoreRow } from '../commands/execute.ts';
+import { retireCoreBranch } from '../commands/retire-branch.ts';
+import { bugEnabled } from '../faults/index.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { ParkingStore } from '../replication/parking.ts';
+import type { RegionCell } from './ports.ts';
+
+const EMPTY: CoreHead = { seq: 0, head: null };
+
+/** Higher epoch first (a later home), then higher HLC: a total order, the same in every region. */
+function stronger(a: EventEnvelope, b: EventEnvelope): EventEnvelope {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch ? a : b;
+  return a.hlc >= b.hlc ? a : b;
+}
+
+/**
+ * The winning branch of one core aggregate, from every region's log. This is where "which branch wins" is
+ * decided: **the current home's**. Its log's chained run is taken whole (a home never loses an event it
+ * acknowledged); then, while some region holds an event that extends the branch's head (an orphan of an
+ * old home at a seq the home never used, a quorum-ack copy), the branch grows by it, the highest epoch
+ * first. Without a known home (no map entry, home not among `logs`), the branch starts from the log whose
+ * chained head is strongest (highest epoch, then HLC): the latest home's. Pure: a function of the logs.
+ */
+export function winningBranch(
+  logs: ReadonlyMap<string, readonly EventEnvelope[]>,
+  home?: string,
+): EventEnvelope[] {
+  const runs = [...logs].map(([region, log]) => ({ region, run: chainedRun(EMPTY, log) }));
+  const start =
+    runs.find((r) => r.region === home) ??
+    runs.reduce<(typeof runs)[number] | undefined>((best, r) => {
+      const tip = r.run.at(-1);
+      if (!tip) return best;
+      const bestTip = best?.run.at(-1);
+      return !bestTip || stronger(tip, bestTip) === tip ? r : best;
+    }, undefined);
+  const branch = [...(start?.run ?? [])];
+  const all = [...logs.values()].flat();
+  for (;;) {
+    const tip = branch.at(-1);
+    const head = tip ? headOf(tip) : EMPTY;
+    const next = all
+      .filter((e) => extendsHead(head, e))
+      .reduce<EventEnvelope | undefined>((best, e) => (best ? stronger(best, e) : e), undefined);
+    if (!next) return branch;
+    branch.push(next);
+  }
+}
+
+/** What settling one aggregate did. */
+export interface SettledAggregate {
+  /** The home's branch every region now holds. */
+  readonly winning: readonly EventEnvelope[];
+  /** Events of the winning branch the home lacked and took (orphans at seqs it never used). */
+  readonly adopted: readonly EventEnvelope[];
+  /** Every event taken out of some log into the manual conflict queue, with what it lost to. */
+  readonly queued: ReadonlyArray<{ eventId: string; seq: number; kept: string }>;
+  /** Events delivered per region. */
+  readonly replayed: Readonly<Record<string, number>>;
+}
+
+/**
+ * Puts events of the winning branch into a region's log, in seq order, then folds its row. Straight into
+ * the table, not through the bus: the runbook must see them there before it decides anything else (in AWS
+ * a bus delivery lands later). They come from another region's log, where they were validated on entry;
+ * each append holds only while its slot is free (an event of another branch there throws: run again), and
+ * the row folds only what extends it (`catchUpCoreRow`). Parked successors drain by the sweeper.
+ */
+async function deliver(cell: RegionCell, aggregate: AnyAggregate, events: readonly EventEnvelope[]) {
+  if (events.length === 0) return;
+  for (const event of [...events].sort((a, b) => a.seq - b.seq))
+    await cell.events.appendEvents([event], { tier: 'core', received: true });
+  await catchUpCoreRow(cell, aggregate, events[0]!.aggregateId);
+}
+
+/**
+ * Parked copies of events the settlement placed are unparked: a retired one is in the queue and could never
+ * drain; one of the winning branch is in the log now. Anything else parked waits for the sweeper.
+ */
+async function unparkSettled(cell: RegionCell, aggregate: AnyAggregate, id: string, settled: Set<string>) {
+  const parking = new ParkingStore({ client: cell.tables.client, tableName: cell.tables.replication });
+  for (const event of await parking.parked(aggregate.name, id, 0))
+    if (settled.has(event.eventId)) await parking.unpark(event);
+}
+
+/**
+ * Brings every given region onto the home's branch of one core aggregate (`winningBranch`): the home first
+ * takes the winning events it lacks; then, in every region, events off that branch are retired into the
+ * manual conflict queue of every region (`retireCoreBranch`: queued with their full envelopes before they
+ * leave the log) and the branch's missing events are delivered. Idempotent.
+ */
+export async function settleCoreAggregate(input: {
+  readonly aggregate: AnyAggregate;
+  readonly aggregateId: string;
+  readonly cells: readonly RegionCell[];
+  /** The partition's current home (from the quorum map), if known. */
+  readonly home: string | undefined;
+}): Promise<SettledAggregate> {
+  const { aggregate, aggregateId, cells } = input;
+  const load = (c: RegionCell) => c.events.loadStream(aggregate.name, aggregateId);
+  const logs = new Map(await Promise.all(cells.map(async (c) => [c.region, await load(c)] as const)));
+  const homeCell = cells.find((c) => c.region === input.home);
+  let adopted: EventEnvelope[] = [];
+  if (homeCell) {
+    const held = new Set(logs.get(homeCell.region)!.map((e) => e.eventId));
+    adopted = winningBranch(logs, homeCell.region).filter((e) => !held.has(e.eventId));
+    await deliver(homeCell, aggregate, adopted);
+    // The home may have written meanwhile: what it holds now is the branch's authoritative start.
+    logs.set(homeCell.region, await load(homeCell));
+    const now = new Set(logs.get(homeCell.region)!.map((e) => e.eventId));
+    adopted = adopted.filter((e) => now.has(e.eventId));
+  }
+  const winning = winningBranch(logs, input.home);
+  const onBranch = new Set(winning.map((e) => e.eventId));
+  const queues = cells.map((c) => c.conflicts);
+  const queued = new Map<string, { eventId: string; seq: number; kept: string }>();
+  const replayed: Record<string, number> = {};
+  const retiredIds = new Set<string>();
+  for (const cell of cells) {
+    const losing = logs.get(cell.region)!.filter((e) => !onBranch.has(e.eventId));
+    for (const e of losing) retiredIds.add(e.eventId);
+    // Bug switch: orphans past the home's head (seqs it never used) leave the log without a record.
+    const tip = winning.at(-1)?.seq ?? 0;
+    const unqueued = bugEnabled('orphan-delete-after-fork') ? losing.filter((e) => e.seq > tip) : [];
+    const retire = async (events: EventEnvelope[], withQueues: boolean) =>
+      retireCoreBranch({
+        cell,
+        queues: withQueues ? queues : [],
+        aggregate,
+        losing: events,
+        winning,
+        reason: 'fork',
+      });
+    const kept = await retire(
+      losing.filter((e) => !unqueued.includes(e)),
+      true,
+    );
+    await retire(unqueued, false);
+    for (const q of kept.queued) queued.set(q.eventId, q);
+  }
+  for (const cell of cells) {
+    const held = new Set(
+      logs
+        .get(cell.region)!
+        .filter((e) => onBranch.has(e.eventId))
+        .map((e) => e.eventId),
+    );
+    const lacking = winning.filter((e) => !held.has(e.eventId));
+    await deliver(cell, aggregate, lacking);
+    await unparkSettled(cell, aggregate, aggregateId, new Set([...retiredIds, ...onBranch]));
+    if (lacking.length > 0) replayed[cell.region] = lacking.length;
+  }
+  return { winning, adopted, queued: [...queued.values()], replayed };
+}

@@ -1,0 +1,41 @@
+import type { EventLeaf } from '../repair/merkle.ts';
+import { readCoreMarkers } from '../store/core-markers.ts';
+import { aggregateKey } from '../store/keys.ts';
+import { mapBounded } from './input.ts';
+import type { RegionCell, RunbookDeps } from './ports.ts';
+
+/** True when `aggregateKey` (`type#id`) names an aggregate of the core tier. */
+export function isCoreKey(deps: Pick<RunbookDeps, 'registry'>, key: string): boolean {
+  const type = key.slice(0, key.indexOf('#'));
+  return deps.registry.has(type) && deps.registry.get(type).tier === 'core';
+}
+
+/**
+ * Event ids of the core events of `partition` that `holder`'s log holds and `other`'s lacks, decided from
+ * strongly consistent reads only: the aggregates come from `holder`'s core markers (put in the same
+ * transaction as every core event of its log, lib/store/core-markers.ts), and each aggregate's log is
+ * read in both regions by a consistent base-table query. The by-partition index is eventually consistent
+ * with no upper bound on AWS: an acknowledged write it does not list yet must still count. `listed`, the
+ * leaves that index did return for `holder`, only adds aggregates (events logged before markers existed).
+ */
+export async function coreEventsLacking(
+  deps: Pick<RunbookDeps, 'registry' | 'concurrency'>,
+  move: { holder: RegionCell; other: RegionCell; partition: number },
+  listed: readonly EventLeaf[] = [],
+): Promise<string[]> {
+  const { holder, other, partition } = move;
+  const marked = await readCoreMarkers(holder.tables.client, holder.tables.replication, partition);
+  const keys = new Set(marked.map(([type, id]) => aggregateKey(type, id)));
+  for (const leaf of listed) if (isCoreKey(deps, leaf.aggregateKey)) keys.add(leaf.aggregateKey);
+  const lacking = await mapBounded([...keys], deps.concurrency ?? 16, async (key) => {
+    const at = key.indexOf('#');
+    const [type, id] = [key.slice(0, at), key.slice(at + 1)];
+    const [held, there] = await Promise.all([
+      holder.events.loadStream(type, id, { consistentRead: true }),
+      other.events.loadStream(type, id, { consistentRead: true }),
+    ]);
+    const present = new Set(there.map((e) => e.eventId));
+    return held.filter((e) => !present.has(e.eventId)).map((e) => e.eventId);
+  });
+  return lacking.flat();
+}

@@ -1,0 +1,166 @@
+import { bugEnabled } from '../faults/switches.ts';
+import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
+import type { PartitionEntry } from '../ownership/partition-map.ts';
+import {
+  changedBy,
+  fencePartition,
+  movePartitionHome,
+  restorePartition,
+  unfencePartition,
+} from '../ownership/rehome.ts';
+import { coreEventsLacking, isCoreKey } from './core-lacking.ts';
+import type { RunbookDeps } from './ports.ts';
+
+/** A partition a re-homing execution may have changed; `from` is null when its Fence result is lost. */
+export interface RollbackMove {
+  readonly partition: number;
+  readonly from: string | null;
+}
+
+/** What Rollback did with one partition. */
+export type RollbackOutcome =
+  | {
+      readonly outcome: 'restored';
+      readonly partition: number;
+      readonly home: string;
+      readonly epoch: number;
+      readonly activeFrom: number;
+    }
+  | {
+      readonly outcome: 'left-alone' | 'refused';
+      readonly partition: number;
+      readonly home: string | null;
+      readonly state: string | null;
+      readonly epoch: number | null;
+      readonly why: string;
+    };
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function restored(entry: PartitionEntry): RollbackOutcome {
+  const { partition, home, epoch, activeFrom } = entry;
+  return { outcome: 'restored', partition, home, epoch, activeFrom };
+}
+
+function unchanged(
+  outcome: 'left-alone' | 'refused',
+  partition: number,
+  entry: PartitionEntry | null,
+  why: string,
+): RollbackOutcome {
+  return {
+    outcome,
+    partition,
+    home: entry?.home ?? null,
+    state: entry?.state ?? null,
+    epoch: entry?.epoch ?? null,
+    why,
+  };
+}
+
+/**
+ * Whether `from` may take the partition back from `to`: it must answer, and hold every core event of the
+ * partition that `to` holds (`to` may have acknowledged writes since it was unfenced), compared by strongly
+ * consistent reads (`coreEventsLacking`). Returns the reason when it may not.
+ */
+async function whyNotBack(
+  deps: RunbookDeps,
+  move: { partition: number; from: string; to: string },
+): Promise<string | null> {
+  const { partition, from, to } = move;
+  const seen = await deps.observe(deps.region, from).catch(() => ({ reachable: false }));
+  if (!seen.reachable) return `${from} is unreachable`;
+  try {
+    const [holder, other] = [deps.cell(to), deps.cell(from)];
+    const lacking = bugEnabled('index-trusting-watermark')
+      ? await lackingByIndex(deps, move)
+      : await coreEventsLacking(
+          deps,
+          { holder, other, partition },
+          await holder.source.listLeaves(partition),
+        );
+    if (lacking.length === 0) return null;
+    return `${to} holds ${lacking.length} core event(s) of partition ${partition} that ${from} lacks (e.g. ${lacking[0]!})`;
+  } catch (error) {
+    return `cannot compare ${to} with ${from}: ${(error as Error).message}`;
+  }
+}
+
+/** The `index-trusting-watermark` bug: core events `to` lists and `from` does not, by the index. */
+async function lackingByIndex(
+  deps: RunbookDeps,
+  move: { partition: number; from: string; to: string },
+): Promise<string[]> {
+  const [held, holds] = await Promise.all([
+    deps.cell(move.to).source.listLeaves(move.partition),
+    deps.cell(move.from).source.listLeaves(move.partition),
+  ]);
+  const there = new Set(holds.map((leaf) => leaf.eventId));
+  return held
+    .filter((leaf) => isCoreKey(deps, leaf.aggregateKey) && !there.has(leaf.eventId))
+    .map((leaf) => leaf.eventId);
+}
+
+/** Refuses: the partition stays with its current home, unfenced if this run had fenced it. */
+async function refuse(deps: RunbookDeps, run: string, entry: PartitionEntry, why: string) {
+  const kept = entry.state === 'fenced' ? await unfencePartition(deps.map, entry.partition, run) : entry;
+  return unchanged('refused', entry.partition, kept, `stays with ${kept.home}: ${why}`);
+}
+
+/** Gives a partition this run moved to `to` back to `from`, unless `from` lacks what `to` acknowledged. */
+async function moveBack(deps: RunbookDeps, run: string, entry: PartitionEntry, from: string) {
+  const move = { partition: entry.partition, from, to: entry.home };
+  // Cheap answer first: while `to` is active it may be writing, so this check only ever refuses.
+  const early = await whyNotBack(deps, move);
+  if (early) return refuse(deps, run, entry, early);
+  const fenced = await fencePartition(deps.map, entry.partition, 'rehome', run);
+  // Every lease `to` may hold on the unfenced entry runs out before its fence commit + lease + skew margin.
+  await delay(deps.map.leaseMs + deps.map.skewMarginMs);
+  const late = await whyNotBack(deps, move);
+  if (late) return refuse(deps, run, fenced, late);
+  await movePartitionHome(deps.map, entry.partition, from, run);
+  return restored(await unfencePartition(deps.map, entry.partition, run));
+}
+
+/**
+ * Rolls back one partition of a re-homing execution (Switchover, or Failback's switch-back), changing the
+ * entry only while it is still the one that execution (`run`) last wrote:
+ * - someone else changed it since (a Failover moved it, an operator, another execution): left alone;
+ * - still with its old home (fenced by this run): unfenced there;
+ * - moved by this run to the target: given back to the old home only if the old home answers and holds
+ *   every core event of the partition the target holds (checked again after fencing the target and
+ *   letting its lease run out); otherwise refused, and the partition stays with the target, active.
+ * Idempotent: a Rollback run again finds its own stamp and does what is left, or refuses again.
+ */
+export async function rollbackMove(
+  deps: RunbookDeps,
+  run: string | undefined,
+  move: RollbackMove,
+): Promise<RollbackOutcome> {
+  const { partition } = move;
+  if (bugEnabled('blind-rollback')) return blindRollback(deps, move);
+  const entry = await deps.map.read(partition);
+  if (!entry) return unchanged('left-alone', partition, null, 'the partition has no home');
+  if (run === undefined)
+    return unchanged('left-alone', partition, entry, 'no run id: this execution cannot tell its changes');
+  if (!changedBy(entry, run))
+    return unchanged('left-alone', partition, entry, 'changed by someone else since this execution');
+  const from = move.from ?? entry.home;
+  try {
+    if (entry.home === from) return restored(await unfencePartition(deps.map, partition, run));
+    return await moveBack(deps, run, entry, from);
+  } catch (error) {
+    if (!(error instanceof EntryChangedError || error instanceof EpochConflictError)) throw error;
+    const now = await deps.map.read(partition);
+    return unchanged('left-alone', partition, now, 'changed by someone else during the rollback');
+  }
+}
+
+/** The `blind-rollback` bug: back to the old home and unfenced, whatever the entry is now. */
+async function blindRollback(deps: RunbookDeps, move: RollbackMove): Promise<RollbackOutcome> {
+  const entry = await deps.map.read(move.partition);
+  if (!entry) return unchanged('left-alone', move.partition, null, 'the partition has no home');
+  if (move.from === null && !(entry.state === 'fenced' && entry.reason === 'rehome'))
+    return unchanged('left-alone', move.partition, entry, 'not fenced for a re-homing');
+  return restored(await restorePartition(deps.map, move.partition, move.from ?? entry.home));
+}

@@ -1,0 +1,156 @@
+import { SANDBOX_STREAM_LABEL } from '../cdk/intrinsics.ts';
+
+/** What IAM authorizes: one action on one resource. */
+export interface AuthorizationRequest {
+  readonly action: string;
+  readonly resource: string;
+}
+
+/** An SDK call translated for IAM and for the usage counters. */
+export interface CallDescription {
+  /** IAM service prefix (`dynamodb`, `events`, ...). */
+  readonly service: string;
+  /** The API operation, as `service:Operation` (what a bill counts). */
+  readonly operation: string;
+  /** Items the call carries (batch and transaction members, PutEvents entries); 1 otherwise. */
+  readonly items: number;
+  /** Every authorization the call needs: transactions and batches check each table they touch. */
+  readonly requests: readonly AuthorizationRequest[];
+}
+
+/** Where the client is pointed: the region and account its ARNs live in. */
+export interface CallTarget {
+  readonly region: string;
+  readonly account: string;
+}
+
+type Input = Record<string, unknown>;
+
+function tableArn(target: CallTarget, nameOrArn: unknown): string {
+  const name = String(nameOrArn);
+  return name.startsWith('arn:') ? name : `arn:aws:dynamodb:${target.region}:${target.account}:table/${name}`;
+}
+
+/** DynamoDB Local's stream ARNs (`arn:aws:dynamodb:ddblocal:000000000000:table/T/stream/<label>`) as AWS names them. */
+export function streamArn(target: CallTarget, localArn: unknown): string {
+  const arn = String(localArn);
+  const table = arn.slice(arn.indexOf(':table/') + ':table/'.length, arn.indexOf('/stream/'));
+  return `${tableArn(target, table)}/stream/${SANDBOX_STREAM_LABEL}`;
+}
+
+const unique = (requests: AuthorizationRequest[]) => [
+  ...new Map(requests.map((r) => [`${r.action} ${r.resource}`, r])).values(),
+];
+
+/** Transaction members are authorized as the item action they perform (there is no TransactWriteItems action). */
+const TRANSACT_ACTIONS: Readonly<Record<string, string>> = {
+  Put: 'dynamodb:PutItem',
+  Update: 'dynamodb:UpdateItem',
+  Delete: 'dynamodb:DeleteItem',
+  ConditionCheck: 'dynamodb:ConditionCheckItem',
+  Get: 'dynamodb:GetItem',
+};
+
+function transact(target: CallTarget, input: Input): AuthorizationRequest[] {
+  const members = (input.TransactItems as Array<Record<string, { TableName?: unknown }>> | undefined) ?? [];
+  return members.flatMap((member) =>
+    Object.entries(member).flatMap(([kind, body]) =>
+      TRANSACT_ACTIONS[kind]
+        ? [{ action: TRANSACT_ACTIONS[kind], resource: tableArn(target, body.TableName) }]
+        : [],
+    ),
+  );
+}
+
+function batchItems(input: Input): number {
+  const byTable = (input.RequestItems as Record<string, unknown> | undefined) ?? {};
+  return Object.values(byTable).reduce<number>((sum, value) => {
+    if (Array.isArray(value)) return sum + value.length;
+    const keys = (value as { Keys?: unknown[] }).Keys;
+    return sum + (keys?.length ?? 0);
+  }, 0);
+}
+
+/** A DynamoDB call: the table (or index) it names, batches per table, transactions per member. */
+export function describeDynamoDbCall(target: CallTarget, operation: string, input: Input): CallDescription {
+  const action = `dynamodb:${operation}`;
+  const base = { service: 'dynamodb', operation: action };
+  if (operation === 'BatchGetItem' || operation === 'BatchWriteItem') {
+    const tables = Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {});
+    return {
+      ...base,
+      items: batchItems(input),
+      requests: tables.map((t) => ({ action, resource: tableArn(target, t) })),
+    };
+  }
+  if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
+    const members = (input.TransactItems as unknown[] | undefined)?.length ?? 0;
+    return { ...base, items: members, requests: unique(transact(target, input)) };
+  }
+  if (input.TableName === undefined) return { ...base, items: 1, requests: [{ action, resource: '*' }] };
+  const table = tableArn(target, input.TableName);
+  const resource = typeof input.IndexName === 'string' ? `${table}/index/${input.IndexName}` : table;
+  return { ...base, items: 1, requests: [{ action, resource }] };
+}
+
+/** A DynamoDB Streams call (an event source mapping's reads): the stream it names. */
+export function describeStreamsCall(target: CallTarget, operation: string, input: Input): CallDescription {
+  const action = `dynamodb:${operation}`;
+  const arn = input.StreamArn ?? streamOfIterator(input.ShardIterator);
+  return {
+    service: 'dynamodb',
+    operation: action,
+    items: 1,
+    requests: [{ action, resource: arn === undefined ? '*' : streamArn(target, arn) }],
+  };
+}
+
+/** DynamoDB Local's shard iterators start with the stream ARN they belong to. */
+function streamOfIterator(iterator: unknown): string | undefined {
+  if (typeof iterator !== 'string') return undefined;
+  const match = /arn:aws:dynamodb:[^|]*?\/stream\/[^|]+?(?=\||$)/.exec(iterator);
+  return match?.[0];
+}
+
+/** PutEvents on one bus (by name or ARN; the default bus when none is named). */
+export function busArnOf(target: CallTarget, nameOrArn: string | undefined): string {
+  const name = nameOrArn ?? 'default';
+  return name.startsWith('arn:')
+    ? name
+    : `arn:aws:events:${target.region}:${target.account}:event-bus/${name}`;
+}
+
+/** A call that needs one action on one resource (`service` is the action's prefix). */
+function singleCall(action: string, resource: string, items = 1, operation = action): CallDescription {
+  return {
+    service: action.slice(0, action.indexOf(':')),
+    operation,
+    items,
+    requests: [{ action, resource }],
+  };
+}
+
+/** PutEvents of `entries` on one bus (each entry is an item; the size is the entries' JSON). */
+export function putEventsCall(busArn: string, entries: number): CallDescription {
+  return singleCall('events:PutEvents', busArn, entries);
+}
+
+/** Lambda Invoke of one function (by Step Functions or an EventBridge rule). */
+export function invokeCall(functionArn: string): CallDescription {
+  return singleCall('lambda:InvokeFunction', functionArn, 1, 'lambda:Invoke');
+}
+
+/** StartExecution of one state machine (by an EventBridge rule). */
+export function startExecutionCall(stateMachineArn: string): CallDescription {
+  return singleCall('states:StartExecution', stateMachineArn);
+}
+
+/** SendMessage to one queue (EventBridge handing a given-up event to a target's dead-letter queue). */
+export function sendMessageCall(queueArn: string): CallDescription {
+  return singleCall('sqs:SendMessage', queueArn);
+}
+
+/** GetSecretValue of one secret (a function reading the environment's internal key). */
+export function getSecretValueCall(secretArn: string): CallDescription {
+  return singleCall('secretsmanager:GetSecretValue', secretArn);
+}

@@ -6,7 +6,13 @@ import type { TrafficProfile } from './profile.ts';
 import { SECONDS_PER_MONTH, type Service } from './usage-types.ts';
 
 /** The architectures a team would weigh against active-active. */
-export const OPTIONS = ['multiactive', 'global-tables-eventual', 'global-tables-strong', 'single-region-backups', 'warm-standby'] as const;
+export const OPTIONS = [
+  'multiactive',
+  'global-tables-eventual',
+  'global-tables-strong',
+  'single-region-backups',
+  'warm-standby',
+] as const;
 export type OptionId = (typeof OPTIONS)[number];
 
 export const OPTION_NAMES: Readonly<Record<OptionId, string>> = {
@@ -130,7 +136,10 @@ function storedBytes(byRegion: Record<string, TypeLoad[]>, profile: TrafficProfi
   let bytes = 0;
   for (const list of Object.values(byRegion))
     for (const l of list)
-      bytes += l.writes * seconds * (l.eventsPerWrite * (l.eventBytes + 100) + profile.newAggregateShare * (l.stateBytes + 100));
+      bytes +=
+        l.writes *
+        seconds *
+        (l.eventsPerWrite * (l.eventBytes + 100) + profile.newAggregateShare * (l.stateBytes + 100));
   return bytes;
 }
 
@@ -159,7 +168,12 @@ function priceOption(input: {
     const region = single ? primary : from;
     for (const l of list) {
       const size = writeSize(l);
-      book.add(region, 'dynamodb', 'dynamodb.writeRequestUnits', l.writes * size.units * (transactional ? 2 : 1) * m);
+      book.add(
+        region,
+        'dynamodb',
+        'dynamodb.writeRequestUnits',
+        l.writes * size.units * (transactional ? 2 : 1) * m,
+      );
       book.add(region, 'dynamodb', 'dynamodb.readRequestUnits', l.reads * ru(l.stateBytes) * m);
       for (const replica of replicasOf(region)) {
         book.add(replica, 'dynamodb', 'dynamodb.replicatedWriteRequestUnits', l.writes * size.units * m);
@@ -178,7 +192,12 @@ function priceOption(input: {
   if (option === 'single-region-backups') {
     const a = ALTERNATIVE_ASSUMPTIONS;
     book.add(standby, 'dynamodb', 'dynamodb.backupGbMonth', (bytes / 1e9) * a.backupCopiesKept);
-    book.add(primary, 'datatransfer', 'datatransfer.interRegionGb', (bytes / 1e9) * (730 / a.backupIntervalHours));
+    book.add(
+      primary,
+      'datatransfer',
+      'datatransfer.interRegionGb',
+      (bytes / 1e9) * (730 / a.backupIntervalHours),
+    );
   }
   return book;
 }
@@ -193,12 +212,14 @@ function recovery(option: OptionId, topology: Topology, tier: Tier) {
   }
   if (option === 'global-tables-eventual') return { rto: dnsMove, rpo: a.replicationLagSeconds };
   if (option === 'global-tables-strong') return { rto: dnsMove, rpo: 0 };
-  if (option === 'warm-standby') return { rto: dnsMove + a.standbyScaleUpSeconds, rpo: a.replicationLagSeconds };
+  if (option === 'warm-standby')
+    return { rto: dnsMove + a.standbyScaleUpSeconds, rpo: a.replicationLagSeconds };
   return { rto: a.restoreHours * 3600, rpo: a.backupIntervalHours * 3600 };
 }
 
 const CONFLICTS: Readonly<Record<OptionId, string>> = {
-  multiactive: 'core: one writer per partition (fenced); important: detected causally, resolved by policy, recorded',
+  multiactive:
+    'core: one writer per partition (fenced); important: detected causally, resolved by policy, recorded',
   'global-tables-eventual': 'last writer wins per item; the overwritten write is not recorded anywhere',
   'global-tables-strong': 'none: a conflicting write fails (ReplicatedWriteConflictException)',
   'single-region-backups': 'none: one region writes',
@@ -210,7 +231,10 @@ function availability(option: OptionId, topology: Topology): string[] {
   if (option !== 'global-tables-strong') return [];
   const notes: string[] = [];
   const set = MRSC_REGION_SETS.find((s) => names.every((r) => s.includes(r)));
-  if (!set) notes.push(`not available: ${names.join(', ')} are not in one MRSC region set (${MRSC_REGION_SETS.map((s) => s.join('/')).join('; ')})`);
+  if (!set)
+    notes.push(
+      `not available: ${names.join(', ')} are not in one MRSC region set (${MRSC_REGION_SETS.map((s) => s.join('/')).join('; ')})`,
+    );
   if (names.length !== 3) notes.push('not available: MRSC needs three replicas (or two and a witness)');
   return notes;
 }
@@ -220,7 +244,8 @@ const OPTION_NOTES: Readonly<Partial<Record<OptionId, string>>> = {
     'writes and strongly consistent reads wait for a cross-region round trip; transactions are not supported, so events and row are two writes',
   'single-region-backups': 'clients far from the region pay the round trip on every request',
   'warm-standby': 'clients far from the active region pay the round trip on every request',
-  'global-tables-eventual': 'no home regions, no fencing, no conflict records, no read-your-writes across regions',
+  'global-tables-eventual':
+    'no home regions, no fencing, no conflict records, no read-your-writes across regions',
 };
 
 /**

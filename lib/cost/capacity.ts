@@ -2,95 +2,139 @@ import type { Topology } from '../config/index.ts';
 import type { GlobalQuotaKey, QuotaKey, QuotaList } from './catalog.ts';
 import { modelWorkload, type Workload } from './model.ts';
 import { scaleProfile, type TrafficProfile } from './profile.ts';
-import type { FunctionName, Runtime } from './runtime.ts';
+import { CODE_SETTINGS, type FunctionName, type Runtime } from './runtime.ts';
 import type { UsageLine } from './usage-types.ts';
+
+/** A limit's value and what to do when it binds. */
+interface LimitValue {
+  readonly value: number;
+  readonly unit: string;
+  readonly raise: string;
+}
 
 /** A limit the write path can hit in one region, and how much of it a workload uses. */
 interface LimitSpec {
   readonly id: string;
   readonly name: string;
-  readonly quota: { readonly key: QuotaKey; readonly global?: never } | { readonly key: GlobalQuotaKey; readonly global: true };
+  limit(quotas: QuotaList, region: string, topology: Topology): LimitValue;
   /** What the workload uses of it in the region, per second. */
-  use(at: LimitContext): number;
+  use(workload: Workload, region: string): number;
 }
 
-interface LimitContext {
-  readonly workload: Workload;
-  readonly region: string;
-  readonly runtime: Runtime;
-  readonly partitions: number;
-}
+const quota = (key: QuotaKey) => (quotas: QuotaList, region: string) => quotas.get(region, key);
+const globalQuota = (key: GlobalQuotaKey, raise?: string) => (quotas: QuotaList) => {
+  const entry = quotas.global(key);
+  return raise ? { ...entry, raise } : entry;
+};
 
-const inRegion = (usage: readonly UsageLine[], region: string, pick: (l: UsageLine) => boolean) =>
-  usage.filter((l) => l.region === region && pick(l));
-const total = (lines: readonly UsageLine[], value: (l: UsageLine) => number) => lines.reduce((s, l) => s + value(l), 0);
+const sumOf = (lines: readonly UsageLine[], value: (l: UsageLine) => number) =>
+  lines.reduce((s, l) => s + value(l), 0);
+const inRegion = (w: Workload, region: string, pick: (l: UsageLine) => boolean) =>
+  w.usage.filter((l) => l.region === region && pick(l));
 
+/** Write units a second on one table of the region (a transaction's share on it; the index apart). */
 function tableWrites(table: string) {
-  return ({ workload: w, region }: LimitContext) =>
-    total(inRegion(w.usage, region, (l) => l.service === 'dynamodb'), (l) => {
-      const own = l.writeUnitsByTable ? (l.writeUnitsByTable[table as keyof typeof l.writeUnitsByTable] ?? 0) : l.table === table ? l.writeUnits : 0;
-      return own + (table === 'events' && l.table === 'events' ? l.indexWriteUnits : 0);
-    });
+  return (w: Workload, region: string) =>
+    sumOf(
+      inRegion(w, region, (l) => l.service === 'dynamodb'),
+      (l) =>
+        l.writeUnitsByTable
+          ? (l.writeUnitsByTable[table as keyof typeof l.writeUnitsByTable] ?? 0)
+          : l.table === table
+            ? l.writeUnits
+            : 0,
+    );
 }
 
-/** The limits checked, per region. Step Functions is not on the write path: checked with no load. */
+/** The limits checked, per region. */
 export const LIMITS: readonly LimitSpec[] = [
+  {
+    id: 'dynamodb.watermarkKey',
+    name: 'DynamoDB per-key throughput: replication table key WATERMARK (every applied event and heartbeat)',
+    limit: globalQuota(
+      'dynamodb.partitionKeyWriteUnitsPerSecond',
+      'not adjustable: the watermark rows of every origin share one partition key (lib/replication/watermarks.ts); spreading them is a code change',
+    ),
+    use: (w, r) =>
+      sumOf(
+        inRegion(w, r, (l) => l.hotKey === 'replication/WATERMARK'),
+        (l) => l.writeUnits,
+      ),
+  },
   {
     id: 'eventbridge.putEvents',
     name: 'EventBridge PutEvents requests (publisher)',
-    quota: { key: 'eventbridge.putEventsPerSecond' },
-    use: ({ workload: w, region: r }) =>
-      total(inRegion(w.usage, r, (l) => l.operation === 'events:PutEvents'), (l) => l.requests),
+    limit: quota('eventbridge.putEventsPerSecond'),
+    use: (w, r) =>
+      sumOf(
+        inRegion(w, r, (l) => l.operation === 'events:PutEvents' && l.fn === 'publisher'),
+        (l) => l.requests,
+      ),
   },
   {
     id: 'eventbridge.invocations',
     name: 'EventBridge rule invocations (peer buses, applier)',
-    quota: { key: 'eventbridge.invocationsPerSecond' },
-    use: ({ workload: w, region: r }) =>
-      total(inRegion(w.usage, r, (l) => l.operation === 'events:Invocation'), (l) => l.requests),
+    limit: quota('eventbridge.invocationsPerSecond'),
+    use: (w, r) =>
+      sumOf(
+        inRegion(w, r, (l) => l.operation === 'events:Invocation'),
+        (l) => l.requests,
+      ),
   },
   {
     id: 'lambda.concurrency',
-    name: 'Lambda concurrent executions (all functions of the cell)',
-    quota: { key: 'lambda.concurrentExecutions' },
-    use: ({ workload: w, region: r, runtime }) =>
-      total(inRegion(w.usage, r, (l) => l.operation === 'lambda:Invoke'), (l) => {
-        const fn = l.caller.slice(l.caller.indexOf('/') + 1) as FunctionName;
-        return (l.billed * 1024) / runtime.memoryMb[fn];
-      }),
+    name: 'Lambda concurrent executions (every function of the cell)',
+    limit: quota('lambda.concurrentExecutions'),
+    use: (w, r) =>
+      sumOf(
+        inRegion(w, r, (l) => l.operation === 'lambda:Invoke'),
+        (l) => (l.billed * 1024) / CODE_SETTINGS.memoryMb[l.fn as FunctionName],
+      ),
   },
   {
     id: 'apigateway.requests',
     name: 'API Gateway requests (clients, forwarded writes, health checks)',
-    quota: { key: 'apigateway.requestsPerSecond' },
-    use: ({ workload: w, region: r }) =>
-      total(inRegion(w.usage, r, (l) => l.service === 'apigateway'), (l) => l.requests),
+    limit: quota('apigateway.requestsPerSecond'),
+    use: (w, r) =>
+      sumOf(
+        inRegion(w, r, (l) => l.service === 'apigateway'),
+        (l) => l.requests,
+      ),
+  },
+  {
+    id: 'apigateway.v1Throttle',
+    name: "API route throttle of /v1 (the topology's api.throttle.v1)",
+    limit: (_q, _r, topology) => ({
+      value: topology.api.throttle.v1.rateLimit,
+      unit: 'requests per second on /v1 (steady rate; API Gateway answers 429 beyond)',
+      raise: 'raise api.throttle.v1 (rateLimit, burstLimit) in the topology',
+    }),
+    use: (w, r) => {
+      const flow = w.flows.find((f) => f.region === r)!;
+      return flow.types.reduce((s, t) => s + t.writesArriving + t.reads, 0);
+    },
   },
   {
     id: 'dynamodb.eventsTableWrites',
-    name: 'DynamoDB events table write units (table and byPartition index)',
-    quota: { key: 'dynamodb.tableWriteUnitsPerSecond' },
+    name: 'DynamoDB events table write units',
+    limit: quota('dynamodb.tableWriteUnitsPerSecond'),
     use: tableWrites('events'),
   },
   {
     id: 'dynamodb.stateTableWrites',
     name: 'DynamoDB state table write units',
-    quota: { key: 'dynamodb.tableWriteUnitsPerSecond' },
+    limit: quota('dynamodb.tableWriteUnitsPerSecond'),
     use: tableWrites('state'),
   },
   {
-    id: 'dynamodb.watermarkKey',
-    name: 'DynamoDB per-key throughput: replication table key WATERMARK (one update per applied event)',
-    quota: { key: 'dynamodb.partitionKeyWriteUnitsPerSecond', global: true },
-    use: ({ workload: w, region: r }) =>
-      total(inRegion(w.usage, r, (l) => l.hotKey === 'replication/WATERMARK'), (l) => l.writeUnits),
-  },
-  {
-    id: 'dynamodb.partitionIndexKey',
-    name: 'DynamoDB per-key throughput: byPartition index key of one partition (spread evenly)',
-    quota: { key: 'dynamodb.partitionKeyWriteUnitsPerSecond', global: true },
-    use: ({ workload: w, region: r, partitions }) =>
-      total(inRegion(w.usage, r, (l) => l.table === 'events'), (l) => l.indexWriteUnits) / partitions,
+    id: 'stepfunctions.transitions',
+    name: 'Step Functions state transitions (the nightly Repair, averaged; not on the write path)',
+    limit: quota('stepfunctions.stateTransitionsPerSecond'),
+    use: (w, r) =>
+      sumOf(
+        inRegion(w, r, (l) => l.operation === 'states:StateTransition'),
+        (l) => l.billed,
+      ),
   },
 ];
 
@@ -102,7 +146,7 @@ export interface LimitCapacity {
   readonly unit: string;
   /** Use of the limit at the profile's own rates. */
   readonly usedNow: number;
-  /** Client writes per second reaching the region when the limit binds (Infinity: never on the write path). */
+  /** Client writes per second reaching the region when the limit binds (Infinity: not within 10^6 x the profile). */
   readonly writesPerSecond: number;
   readonly raise: string;
 }
@@ -120,39 +164,52 @@ function writesOf(w: Workload, region: string): number {
   return w.flows.find((f) => f.region === region)!.types.reduce((s, t) => s + t.writesArriving, 0);
 }
 
+/** The scale factor of the profile at which `used` reaches `quota` (bisection), or Infinity. */
+function bindingScale(used: (k: number) => number, quota: number): number {
+  let high = 1;
+  while (used(high) < quota && high < 1e6) high *= 4;
+  if (used(high) < quota) return Number.POSITIVE_INFINITY;
+  let low = 0;
+  for (let i = 0; i < 30; i++) {
+    const mid = (low + high) / 2;
+    if (used(mid) < quota) low = mid;
+    else high = mid;
+  }
+  return high;
+}
+
 /**
  * The write rate per region at which each limit binds, scaling the whole profile (its mix of types,
- * reads and regions kept): bisection on the scale factor over the full model.
- * @example capacity(topology, profile, runtime, quotas)[0].first.name
+ * reads and regions kept) over the full model.
+ * @example capacity({ topology, profile, runtime, quotas })[0].first.name
  */
-export function capacity(topology: Topology, profile: TrafficProfile, runtime: Runtime, quotas: QuotaList): RegionCapacity[] {
-  const partitions = profile.activePartitions ?? topology.partitions;
-  const at = (k: number): Workload => modelWorkload(topology, scaleProfile(profile, k), runtime);
+export function capacity(input: {
+  topology: Topology;
+  profile: TrafficProfile;
+  runtime: Runtime;
+  quotas: QuotaList;
+}): RegionCapacity[] {
+  const { topology, profile, runtime, quotas } = input;
+  const cache = new Map<number, Workload>();
+  const at = (k: number): Workload => {
+    const known = cache.get(k);
+    if (known) return known;
+    const workload = modelWorkload(topology, scaleProfile(profile, k), runtime);
+    cache.set(k, workload);
+    return workload;
+  };
   const now = at(1);
-  const use = (spec: LimitSpec, workload: Workload, region: string) => spec.use({ workload, region, runtime, partitions });
   return now.flows.map(({ region }) => {
     const limits = LIMITS.map((spec): LimitCapacity => {
-      const entry = spec.quota.global ? quotas.global(spec.quota.key) : quotas.get(region, spec.quota.key);
-      const used = (k: number) => use(spec, at(k), region);
-      let high = 1;
-      while (used(high) < entry.value && high < 1e7) high *= 4;
-      let writesPerSecond = Number.POSITIVE_INFINITY;
-      if (used(high) >= entry.value) {
-        let low = 0;
-        for (let i = 0; i < 40; i++) {
-          const mid = (low + high) / 2;
-          if (used(mid) < entry.value) low = mid;
-          else high = mid;
-        }
-        writesPerSecond = writesOf(at(high), region);
-      }
+      const entry = spec.limit(quotas, region, topology);
+      const k = bindingScale((scale) => spec.use(at(scale), region), entry.value);
       return {
         id: spec.id,
         name: spec.name,
         quota: entry.value,
         unit: entry.unit,
-        usedNow: use(spec, now, region),
-        writesPerSecond,
+        usedNow: spec.use(now, region),
+        writesPerSecond: Number.isFinite(k) ? writesOf(now, region) * k : Number.POSITIVE_INFINITY,
         raise: entry.raise,
       };
     });

@@ -17,12 +17,18 @@ export const PRICE_KEYS = [
   'eventbridge.crossRegionEvents',
   'stepfunctions.standardTransitions',
   'cloudwatch.alarms',
+  'cloudwatch.highResolutionAlarms',
   'cloudwatch.customMetrics',
   'cloudwatch.dashboards',
   'cloudwatch.logsIngestedGb',
   'cloudwatch.logsStoredGbMonth',
+  'cloudwatch.apiRequests',
+  'cloudwatch.metricsRequested',
   'xray.tracesRecorded',
   'sqs.requests',
+  'kms.keys',
+  'secretsmanager.secrets',
+  'secretsmanager.apiCalls',
   'datatransfer.interRegionGb',
 ] as const;
 export type PriceKey = (typeof PRICE_KEYS)[number];
@@ -163,12 +169,15 @@ function catalogOf<E, K extends string, G extends string>(
       regions[region] = { ...regions[region], ...entries };
     Object.assign(global, raw.global);
   }
-  const unknown = [
-    ...Object.values(regions).flatMap((e) => Object.keys(e)),
-    ...Object.keys(global),
-  ].filter((k) => !(keys.regional as readonly string[]).includes(k) && !(keys.global as readonly string[]).includes(k));
+  const unknown = [...Object.values(regions).flatMap((e) => Object.keys(e)), ...Object.keys(global)].filter(
+    (k) =>
+      !(keys.regional as readonly string[]).includes(k) && !(keys.global as readonly string[]).includes(k),
+  );
   if (unknown.length > 0)
-    throw new CostInputError(layers.at(-1)!.file, [...new Set(unknown)].map((k) => `unknown ${kind} "${k}"`));
+    throw new CostInputError(
+      layers.at(-1)!.file,
+      [...new Set(unknown)].map((k) => `unknown ${kind} "${k}"`),
+    );
   const top = layers.at(-1)!.raw;
   const missing = (region: string) => keys.regional.filter((k) => !regions[region]?.[k]);
   return {

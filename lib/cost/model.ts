@@ -1,36 +1,43 @@
 import type { Topology } from '../config/index.ts';
 import type { PriceList } from './catalog.ts';
 import { type RegionFlow, regionFlows } from './flows.ts';
-import { type GlobalInventory, inventoryOf, type RegionInventory } from './inventory.ts';
+import type { Inventory } from './inventory.ts';
 import { type CostLine, priceMonth, totalsBy } from './pricing.ts';
 import type { TrafficProfile } from './profile.ts';
 import type { Runtime } from './runtime.ts';
-import { type RegionStorage, regionStorage, repairUsage } from './storage.ts';
+import { type RegionStorage, regionStorage } from './storage.ts';
 import { computeUsage } from './usage-compute.ts';
 import { dynamoUsage } from './usage-dynamodb.ts';
+import { readinessUsage, repairUsage } from './usage-scheduled.ts';
 import type { CostTier, Service, UsageLine } from './usage-types.ts';
 
-/** What a topology does under a profile: per-second usage, storage and fixed resources. */
+/** What a topology does under a profile: per-second usage and what it stores. */
 export interface Workload {
   readonly flows: readonly RegionFlow[];
   readonly usage: readonly UsageLine[];
   readonly storage: readonly RegionStorage[];
-  readonly inventory: { readonly regions: readonly RegionInventory[]; readonly global: GlobalInventory };
 }
 
 /**
- * The usage of a topology under a traffic profile, from the per-operation request table (operations.ts)
- * and the code's timers (runtime.ts).
+ * The usage of a topology under a traffic profile, from the per-operation request table (operations.ts),
+ * the flows (flows.ts) and the code's timers (runtime.ts). `inventory` (the synthesized stacks) tells the
+ * readiness function how many queues it reads.
  * @example modelWorkload(topology, profile, awsRuntime(topology, quotas)).usage
  */
-export function modelWorkload(topology: Topology, profile: TrafficProfile, runtime: Runtime): Workload {
+export function modelWorkload(
+  topology: Topology,
+  profile: TrafficProfile,
+  runtime: Runtime,
+  inventory?: Inventory,
+): Workload {
   const flows = regionFlows(topology, profile, runtime);
   const storage = regionStorage(flows, profile);
   const usage = [
-    ...flows.flatMap((flow) => [...dynamoUsage(flow, topology), ...computeUsage({ flow, topology, profile, runtime })]),
+    ...flows.flatMap((flow) => [...dynamoUsage(flow), ...computeUsage({ flow, topology, profile, runtime })]),
+    ...readinessUsage(topology, runtime, inventory),
     ...repairUsage({ topology, profile, runtime, storage }),
   ];
-  return { flows, usage, storage, inventory: inventoryOf(topology) };
+  return { flows, usage, storage };
 }
 
 /** A month of a workload in dollars, with its totals. */
@@ -42,9 +49,15 @@ export interface MonthlyCost {
   readonly byTier: Readonly<Partial<Record<CostTier, number>>>;
 }
 
-/** Prices a workload's month. */
-export function monthlyCost(topology: Topology, workload: Workload, prices: PriceList): MonthlyCost {
-  const lines = priceMonth({ topology, ...workload, prices });
+/** Prices a workload's month with the topology's fixed resources. */
+export function monthlyCost(input: {
+  topology: Topology;
+  workload: Workload;
+  inventory: Inventory;
+  prices: PriceList;
+}): MonthlyCost {
+  const { topology, workload, inventory, prices } = input;
+  const lines = priceMonth({ topology, usage: workload.usage, storage: workload.storage, inventory, prices });
   return {
     lines,
     total: lines.reduce((sum, l) => sum + l.usd, 0),
@@ -52,19 +65,4 @@ export function monthlyCost(topology: Topology, workload: Workload, prices: Pric
     byRegion: totalsBy(lines, (l) => l.region),
     byTier: totalsBy(lines, (l) => l.tier),
   };
-}
-
-/** Requests per second by service (and region, when asked): what the sandbox comparison checks. */
-export function requestsByService(
-  usage: readonly UsageLine[],
-  options: { byRegion?: boolean; operations?: readonly string[] } = {},
-): Record<string, number> {
-  const totals: Record<string, number> = {};
-  for (const line of usage) {
-    if (line.requests === 0) continue;
-    if (options.operations && !options.operations.includes(line.operation)) continue;
-    const key = options.byRegion ? `${line.service}@${line.region}` : line.service;
-    totals[key] = (totals[key] ?? 0) + line.requests;
-  }
-  return totals;
 }

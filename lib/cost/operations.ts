@@ -1,31 +1,32 @@
 /**
- * What each operation of the platform costs in AWS requests, read from the code that performs it. This is
- * the one place the model learns request counts from: when the code changes (a new read, a transaction
- * that grows), change the operation here, and the sandbox comparison test (`test/e2e/cost-model.test.ts`)
- * fails until you do.
+ * What each operation of the platform costs in DynamoDB requests, read from the code that performs it.
+ * This is the one place the model learns request counts from: when the code changes (a new read, a
+ * transaction that grows), change the operation here; the sandbox comparison
+ * (`test/e2e/cost-model.test.ts`) fails until you do.
  *
  * Units follow DynamoDB's billing: a standard write is 1 write unit per KB, a transactional one 2 per KB
- * and per member (ConditionCheck members included); a strongly consistent read 1 read unit per 4 KB, an
- * eventually consistent one half; an index write 1 unit per KB of the projected item.
+ * and per member (ConditionCheck members included); a strongly consistent read 1 read unit per 4 KB; an
+ * index write 1 unit per KB of the projected item (the byPartition index projects every attribute).
  */
 import type { TableKind } from '../store/tables.ts';
+import type { FunctionName } from './runtime.ts';
 
 /** Where a request lands, seen from the region running the operation. */
 export type Place =
   /** this region's table */
   | 'self'
-  /** the nearest peer that takes the quorum-ack copy */
-  | 'quorumPeer'
-  /** one request to every region's table, this one included (quorum reads of the control state) */
+  /** one request to every other region's table (quorum-ack copies) */
+  | 'eachPeer'
+  /** one request to every region's table, this one included (majority reads of the control state) */
   | 'everyRegion';
 
 export type DynamoAction =
   | 'GetItem'
   | 'Query'
-  | 'Scan'
   | 'PutItem'
   | 'UpdateItem'
   | 'DeleteItem'
+  | 'BatchGetItem'
   | 'TransactWriteItems';
 
 /** One DynamoDB request of an operation. */
@@ -39,10 +40,8 @@ export interface DynamoCall {
   readonly items: number;
   readonly readUnits: number;
   readonly writeUnits: number;
-  /** Write units on the events table's byPartition index (the index projects ALL attributes). */
+  /** Write units on the events table's byPartition index. */
   readonly indexWriteUnits: number;
-  /** Stream records the request adds to the table's stream (events table only). */
-  readonly streamRecords: number;
   /** A transaction's write units per table (its members may span tables); absent: all on `table`. */
   readonly writeUnitsByTable?: Readonly<Partial<Record<TableKind, number>>>;
   /** A partition key every such request hits: per-key throughput binds there. */
@@ -51,14 +50,14 @@ export interface DynamoCall {
   readonly bytes: number;
 }
 
-/** Sizes and switches an operation's requests depend on. */
+/** Sizes and shares an operation's requests depend on. */
 export interface OperationContext {
   readonly eventsPerWrite: number;
   /** Stored size of one event item (envelope + keys). */
   readonly eventBytes: number;
   /** Stored size of one projection row. */
   readonly stateBytes: number;
-  /** Share of applier deliveries whose aggregate row the applier instance has cached (StateRecordCache). */
+  /** Share of applied events whose row the applier instance has cached (StateRecordCache). */
   readonly cacheHitRate: number;
 }
 
@@ -66,12 +65,12 @@ export interface OperationContext {
 export const ITEM_BYTES = {
   /** A partition-map or traffic-state register entry (`control` table). */
   control: 250,
-  /** A watermark row (`replication` table, pk WATERMARK). */
-  watermark: 150,
+  /** The watermark rows of three origins (`replication` table, pk WATERMARK). */
+  watermarks: 450,
   /** The heartbeat row (`events` table, overwritten every tick; no index key). */
   heartbeat: 450,
-  /** The quarantine counter row. */
-  counter: 60,
+  /** A marker (core marker, quorum marker, observation, counter). */
+  marker: 120,
   /** An idempotency record without its stored response. */
   idempotencyBase: 300,
   /** DynamoDB JSON on the wire is about this much larger than the stored item. */
@@ -96,7 +95,6 @@ function call(
     readUnits: 0,
     writeUnits: 0,
     indexWriteUnits: 0,
-    streamRecords: 0,
     bytes: 0,
     ...partial,
   };
@@ -110,90 +108,83 @@ const getItem = (table: TableKind, bytes: number, extra: Partial<DynamoCall> = {
 const query = (table: TableKind, bytes: number, extra: Partial<DynamoCall> = {}) =>
   call('Query', table, { readUnits: ru(bytes), bytes: bytes * ITEM_BYTES.wireOverhead + 250, ...extra });
 
-/** Members of a TransactWriteItems: each costs 2 write units per KB (ConditionCheck: of the checked item). */
+/** A single-item write (PutItem or UpdateItem) of `bytes`. */
+const put = (
+  action: 'PutItem' | 'UpdateItem',
+  table: TableKind,
+  bytes: number,
+  extra: Partial<DynamoCall> = {},
+) => call(action, table, { writeUnits: wu(bytes), bytes: bytes * ITEM_BYTES.wireOverhead + 150, ...extra });
+
+/** A member of a TransactWriteItems: 2 write units per KB (a ConditionCheck: of the item checked). */
 interface Member {
   readonly table: TableKind;
   readonly bytes: number;
-  /** An event Put: also an index write and a stream record. */
+  /** An event Put: also an index write. */
   readonly event?: boolean;
 }
 
 function transact(members: readonly Member[], extra: Partial<DynamoCall> = {}): DynamoCall {
-  const events = members.filter((m) => m.event);
   const byTable: Partial<Record<TableKind, number>> = {};
   for (const m of members) byTable[m.table] = (byTable[m.table] ?? 0) + 2 * wu(m.bytes);
   return call('TransactWriteItems', members[0]!.table, {
     items: members.length,
-    writeUnits: members.reduce((sum, m) => sum + 2 * wu(m.bytes), 0),
+    writeUnits: members.reduce((total, m) => total + 2 * wu(m.bytes), 0),
     writeUnitsByTable: byTable,
-    indexWriteUnits: events.reduce((sum, m) => sum + wu(m.bytes), 0),
-    streamRecords: events.length,
-    bytes: members.reduce((sum, m) => sum + m.bytes * ITEM_BYTES.wireOverhead, 200),
+    indexWriteUnits: members.filter((m) => m.event).reduce((total, m) => total + wu(m.bytes), 0),
+    bytes: members.reduce((total, m) => total + m.bytes * ITEM_BYTES.wireOverhead, 200),
     ...extra,
   });
 }
 
-const eventPuts = (c: OperationContext): Member[] =>
-  Array.from({ length: Math.max(1, Math.round(c.eventsPerWrite)) }, () => ({
-    table: 'events' as const,
-    bytes: c.eventBytes,
-    event: true,
-  }));
+const eventPuts = (c: OperationContext, count = Math.max(1, Math.round(c.eventsPerWrite))): Member[] =>
+  Array.from({ length: count }, () => ({ table: 'events' as const, bytes: c.eventBytes, event: true }));
+const check = (table: TableKind, bytes: number = ITEM_BYTES.marker): Member => ({ table, bytes });
+const marker: Member = { table: 'replication', bytes: ITEM_BYTES.marker };
 
-/** The watermark advance of an applied event or heartbeat: one conditional UpdateItem on pk WATERMARK. */
-const watermarkUpdate = (count = 1) =>
-  call('UpdateItem', 'replication', {
-    count,
-    writeUnits: wu(ITEM_BYTES.watermark),
-    hotKey: 'replication/WATERMARK',
-    bytes: 400,
-  });
+/** The watermark rows: one strongly consistent Query of pk WATERMARK. */
+const watermarkQuery = () => query('replication', ITEM_BYTES.watermarks);
 
-/** An operation: a name, what it is, and its requests. */
+/** An operation: the function that runs it, what it is, where in the code, and its requests. */
 export interface Operation {
+  readonly fn: FunctionName;
   readonly description: string;
-  /** Where in the code it happens. */
   readonly code: string;
   calls(context: OperationContext): DynamoCall[];
 }
 
 /**
- * Every operation of the data plane with its DynamoDB requests.
+ * Every operation of the data plane and of the background work, with its DynamoDB requests.
  * @example OPERATIONS['command.core'].calls(context).length // 4
  */
 export const OPERATIONS = {
   'command.core': {
-    description: 'a core command at its home, lease held: row, catch-up query, fenced append, row',
+    fn: 'api',
+    description:
+      'a core command at its home: row, catch-up query, the events with the fence guard and core marker, row',
     code: 'lib/commands/execute.ts executeCommand (currentRecord, catchUpCoreRow, appendDecided)',
     calls: (c) => [
       getItem('state', c.stateBytes),
-      // catchUpCoreRow: the log beyond the row (nothing, normally)
       query('events', 0),
-      // the events and the fence guard's ConditionCheck on this region's control entry
-      transact([...eventPuts(c), { table: 'control', bytes: ITEM_BYTES.control }]),
-      call('PutItem', 'state', { writeUnits: wu(c.stateBytes), bytes: c.stateBytes * ITEM_BYTES.wireOverhead }),
+      transact([...eventPuts(c), check('control'), marker]),
+      put('PutItem', 'state', c.stateBytes),
     ],
   },
-  'command.core.quorumCopy': {
-    description: "core.ack quorum: the events copied into the nearest peer's events table before the local append",
-    code: 'lib/commands/quorum-ack.ts quorumReplicator (EventStore.appendEvents without guards)',
-    calls: (c) => {
-      const puts = eventPuts(c);
-      if (puts.length === 1)
-        return [
-          call('PutItem', 'events', {
-            place: 'quorumPeer',
-            writeUnits: wu(c.eventBytes),
-            indexWriteUnits: wu(c.eventBytes),
-            streamRecords: 1,
-            bytes: c.eventBytes * ITEM_BYTES.wireOverhead + 200,
-          }),
-        ];
-      return [transact(puts, { place: 'quorumPeer' })];
-    },
+  'command.core.copy': {
+    fn: 'api',
+    description:
+      "core.ack quorum: the events copied into every peer's log with the predecessor and seal checks and the markers",
+    code: 'lib/commands/quorum-ack.ts quorumReplicator -> quorum-peer-dynamodb.ts copyItems',
+    calls: (c) => [
+      transact([...eventPuts(c), check('events', c.eventBytes), check('control'), marker, marker], {
+        place: 'eachPeer',
+      }),
+    ],
   },
   'command.materialized': {
-    description: 'an important or ordinary command: row, then events and the guarded row in one transaction',
+    fn: 'api',
+    description:
+      'an important or ordinary command: row, then the events and the guarded row in one transaction',
     code: 'lib/commands/execute.ts executeCommand (non-core branch of appendDecided)',
     calls: (c) => [
       getItem('state', c.stateBytes),
@@ -201,132 +192,154 @@ export const OPERATIONS = {
     ],
   },
   'command.idempotent': {
-    description: 'Powertools idempotency around a command with a key (also every forwarded core write)',
+    fn: 'api',
+    description: 'Powertools idempotency around a keyed command (every forwarded core write is keyed)',
     code: 'lib/api/commands.ts createCommandRunner (DynamoDBPersistenceLayer: put in progress, then update)',
     calls: (c) => [
-      call('PutItem', 'idempotency', { writeUnits: 1, bytes: 600 }),
-      call('UpdateItem', 'idempotency', {
-        writeUnits: wu(ITEM_BYTES.idempotencyBase + c.stateBytes),
-        bytes: ITEM_BYTES.idempotencyBase + c.stateBytes + 300,
-      }),
+      put('PutItem', 'idempotency', ITEM_BYTES.idempotencyBase),
+      put('UpdateItem', 'idempotency', ITEM_BYTES.idempotencyBase + c.stateBytes),
     ],
   },
   'lease.refresh': {
-    description: "a home's lease on a partition: a majority read of the register (every replica asked), then its local copy settled",
-    code: 'lib/ownership/ownership.ts refresh (QuorumRegister.read, settleLocalCopy)',
+    fn: 'api',
+    description:
+      "a partition's entry read from a majority (every replica asked), then its local copy settled",
+    code: 'lib/ownership/ownership.ts refresh (PartitionMap.read, settleLocalCopy)',
     calls: () => [
       getItem('control', ITEM_BYTES.control, { place: 'everyRegion' }),
-      call('PutItem', 'control', { writeUnits: 1, bytes: ITEM_BYTES.control * 2 }),
+      put('PutItem', 'control', ITEM_BYTES.control),
     ],
   },
-  'traffic.refresh': {
-    description: "the region's drained/active state read from a majority (every replica asked), cached 5 s per instance",
-    code: 'lib/resilience/traffic-breaker.ts TrafficBreaker.traffic',
-    calls: () => [getItem('control', ITEM_BYTES.control, { place: 'everyRegion' })],
-  },
   'sync.refresh': {
-    description: "the sync breakers' lag of every peer: the watermark rows, at most once a second per instance",
+    fn: 'api',
+    description:
+      "the sync breakers' lag of every peer: the watermark rows, at most once a second per instance",
     code: 'lib/resilience/sync-breaker.ts refresh -> ReplicationWatermarks.lagMs -> WatermarkStore.list',
-    calls: () => [query('replication', 3 * ITEM_BYTES.watermark)],
+    calls: () => [watermarkQuery()],
   },
   'read.local': {
-    description: 'GET /v1/{type}/{id} without a token: the projection row',
-    code: 'lib/api/app.ts getAggregate readLocal',
+    fn: 'api',
+    description: 'GET /v1/{type}/{id}: the projection row',
+    code: 'lib/api/app.ts getAggregate',
     calls: (c) => [getItem('state', c.stateBytes)],
   },
   'read.token': {
-    description: "the extra reads of a token naming another region: the watermark rows, then the row's head or the event",
+    fn: 'api',
+    description: "a token naming another region: the origin's watermark, then the row's head",
     code: 'lib/routing/read-your-writes.ts covers',
-    calls: (c) => [query('replication', 3 * ITEM_BYTES.watermark), getItem('state', c.stateBytes)],
+    calls: (c) => [watermarkQuery(), getItem('state', c.stateBytes)],
   },
-  health: {
-    description: 'GET /health: replication status (watermarks, quarantine counter, open conflicts count)',
+  'health.request': {
+    fn: 'health',
+    description: 'GET /health: replication status (watermark rows, quarantine counter, open conflicts)',
     code: 'lib/replication/status.ts replicationStatus',
-    calls: () => [
-      query('replication', 3 * ITEM_BYTES.watermark),
-      getItem('quarantine', ITEM_BYTES.counter),
-      query('replication', 0),
-    ],
+    calls: () => [watermarkQuery(), getItem('quarantine', ITEM_BYTES.marker), query('replication', 0)],
+  },
+  'health.probe': {
+    fn: 'health',
+    description: "the verdict's probe write to the region's control table (a verdict is reused for a second)",
+    code: 'lib/api/health-probe.ts dynamoHealthProbe; lib/api/health.ts RegionHealthMonitor',
+    calls: () => [put('UpdateItem', 'control', ITEM_BYTES.marker)],
+  },
+  'health.sync': {
+    fn: 'health',
+    description: "the health function's own sync breakers (the report's breaker section)",
+    code: 'lib/api/health-route.ts breakerDetails',
+    calls: () => [watermarkQuery()],
+  },
+  'health.traffic': {
+    fn: 'health',
+    description: "the region's drained/active register read from a majority, cached 5 s per instance",
+    code: 'lib/resilience/traffic-breaker.ts TrafficBreaker.traffic',
+    calls: () => [getItem('control', ITEM_BYTES.control, { place: 'everyRegion' })],
   },
   'heartbeat.tick': {
-    description: "one lag-monitor tick: the region's heartbeat row overwritten, then the watermark rows",
+    fn: 'lag-monitor',
+    description: 'one lag-monitor tick: the publish holds, the heartbeat row, then the watermark rows',
     code: 'lib/replication/lag-monitor.ts runLagMonitorTick',
-    calls: () => [
-      call('PutItem', 'events', {
-        writeUnits: wu(ITEM_BYTES.heartbeat),
-        streamRecords: 1,
-        bytes: ITEM_BYTES.heartbeat * ITEM_BYTES.wireOverhead,
-      }),
-      query('replication', 3 * ITEM_BYTES.watermark),
-    ],
+    calls: () => [query('replication', 0), put('PutItem', 'events', ITEM_BYTES.heartbeat), watermarkQuery()],
+  },
+  'watchdog.peer': {
+    fn: 'watchdog',
+    description:
+      "one watchdog tick's work per peer: the peer's heartbeat age (watermark rows) and the observation",
+    code: 'lib/detection/watchdog.ts watch; observations.ts publish',
+    calls: () => [watermarkQuery(), put('PutItem', 'control', ITEM_BYTES.marker)],
+  },
+  'publish.batch': {
+    fn: 'publisher',
+    description: 'a stream batch with local events: the publish holds read to release the published ones',
+    code: 'lib/replication/publisher.ts publishStreamRecords -> PublishHolds.release',
+    calls: () => [query('replication', 0)],
   },
   'apply.core': {
-    description: 'a replicated core event in order: (row unless cached) then event, row, not-parked and next-slot checks in one transaction, then the watermark',
+    fn: 'applier',
+    description:
+      'a replicated core event in order: (row unless cached) then event, row, not-parked and next-slot checks, marker in one transaction; the watermark',
     code: 'lib/replication/apply-core.ts applyCore -> appendInOrder; applier.ts advance',
     calls: (c) => [
       getItem('state', c.stateBytes, { count: 1 - c.cacheHitRate }),
       transact([
-        ...eventPuts({ ...c, eventsPerWrite: 1 }),
+        ...eventPuts(c, 1),
         { table: 'state', bytes: c.stateBytes },
-        { table: 'replication', bytes: 0 },
-        { table: 'events', bytes: 0 },
+        check('replication'),
+        check('events'),
+        marker,
       ]),
-      watermarkUpdate(),
+      put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
     ],
   },
-  'apply.core.quorumCopy': {
+  'apply.core.afterCopy': {
+    fn: 'applier',
     description:
-      'a replicated core event at the peer that already holds its quorum-ack copy: the in-order transaction finds the event there, the general path appends nothing, catches the row up and reports a duplicate (no watermark advance)',
-    code: 'lib/replication/apply-core.ts applyCore -> appendInOrder (duplicate) -> applyInAnyOrder (place, catchUpCoreRow, storedAt)',
+      'a replicated core event its quorum-ack copy stored first: the in-order attempts fail on the taken slot, the row catches up from the log, the event is found stored (duplicate: no watermark advance)',
+    code: 'lib/replication/apply-core.ts applyCore -> appendInOrder (refused) -> applyInAnyOrder (appendAtSeq, catchUpCoreRow, storedAt)',
     calls: (c) => [
-      // a cached row is tried first, then the row is read and tried again
       transact(
         [
-          { table: 'events', bytes: c.eventBytes },
+          ...eventPuts(c, 1),
           { table: 'state', bytes: c.stateBytes },
-          { table: 'replication', bytes: 0 },
-          { table: 'events', bytes: 0 },
+          check('replication'),
+          check('events'),
+          marker,
         ],
-        { count: 1 + c.cacheHitRate, indexWriteUnits: 0, streamRecords: 0 },
+        {
+          count: 1 + c.cacheHitRate,
+          indexWriteUnits: 0,
+        },
       ),
       getItem('state', c.stateBytes, { count: 2 }),
-      // appendAtSeq: the conditional put that finds the copy
-      call('PutItem', 'events', { writeUnits: wu(c.eventBytes), bytes: c.eventBytes * ITEM_BYTES.wireOverhead }),
-      // catchUpCoreRow's query (returns the copy) and storedAt's one-item query
+      transact([...eventPuts(c, 1), marker], { indexWriteUnits: 0 }),
       query('events', c.eventBytes, { count: 2 }),
-      call('PutItem', 'state', { writeUnits: wu(c.stateBytes), bytes: c.stateBytes * ITEM_BYTES.wireOverhead }),
+      put('PutItem', 'state', c.stateBytes),
     ],
   },
   'apply.materialized': {
-    description: 'a replicated important/ordinary event folding on top: (row unless cached) then event and guarded row, then the watermark',
-    code: 'lib/replication/apply-materialized.ts applyMaterialized -> attemptApply -> appendWithState',
+    fn: 'applier',
+    description:
+      'a replicated important/ordinary event folding on top: (row unless cached) then event and guarded row; the watermark',
+    code: 'lib/replication/apply-materialized.ts applyMaterialized -> attemptApply; applier.ts advance',
     calls: (c) => [
       getItem('state', c.stateBytes, { count: 1 - c.cacheHitRate }),
-      transact([...eventPuts({ ...c, eventsPerWrite: 1 }), { table: 'state', bytes: c.stateBytes }]),
-      watermarkUpdate(),
+      transact([...eventPuts(c, 1), { table: 'state', bytes: c.stateBytes }]),
+      put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
     ],
   },
   'apply.heartbeat': {
-    description: "a peer's heartbeat: its watermark advanced",
-    code: 'lib/replication/applier.ts applyHeartbeat',
-    calls: () => [watermarkUpdate()],
+    fn: 'applier',
+    description: "a peer's heartbeat: what it has not published (hold row), then its watermark",
+    code: 'lib/replication/applier.ts applyHeartbeat (WatermarkStore.hold, advance)',
+    calls: () => [
+      put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
+      put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
+    ],
+  },
+  'apply.sweep': {
+    fn: 'applier',
+    description: 'the idle path: parked core events swept once per heartbeat interval',
+    code: 'lib/replication/applier.ts sweepIfDue -> sweeper.ts sweepParked',
+    calls: () => [query('replication', 0)],
   },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;
-
-/** Totals of one operation: requests, items, units, index units and stream records. */
-export function operationTotals(id: OperationId, context: OperationContext, regions: number) {
-  let requests = 0;
-  let items = 0;
-  let readUnits = 0;
-  let writeUnits = 0;
-  for (const c of OPERATIONS[id].calls(context)) {
-    const n = c.count * (c.place === 'everyRegion' ? regions : 1);
-    requests += n;
-    items += n * c.items;
-    readUnits += n * c.readUnits;
-    writeUnits += n * (c.writeUnits + c.indexWriteUnits);
-  }
-  return { requests, items, readUnits, writeUnits };
-}

@@ -13,9 +13,19 @@ const aggregateTraffic = z.strictObject({
   readsPerSecond: rate.default(0),
   eventsPerWrite: z.number().positive().max(100).default(1),
   /** Stored size of one event item (envelope + keys), bytes. */
-  eventBytes: z.number().int().positive().max(400 * 1024).default(600),
+  eventBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(400 * 1024)
+    .default(600),
   /** Stored size of one projection row, bytes. */
-  stateBytes: z.number().int().positive().max(400 * 1024).default(800),
+  stateBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(400 * 1024)
+    .default(800),
 });
 export type AggregateTraffic = z.infer<typeof aggregateTraffic>;
 
@@ -24,6 +34,8 @@ const durations = z.strictObject({
   api: z.number().positive().default(30),
   /** The forwarding region's API while it waits for the home (its own work plus a round trip). */
   apiForward: z.number().positive().default(150),
+  /** GET /health: a probe write and the replication status, read in parallel. */
+  health: z.number().positive().default(20),
   publisher: z.number().positive().default(40),
   applier: z.number().positive().default(25),
   /** One Repair task (BuildTrees, Diff, Replay) on a partition, before the reading it does. */
@@ -61,19 +73,22 @@ export type TrafficProfileInput = z.input<typeof trafficProfileSchema>;
 export type TrafficProfile = z.output<typeof trafficProfileSchema>;
 
 /** The default traffic of an aggregate type by tier, when no profile is given (README: "Cost"). */
-export const DEFAULT_TRAFFIC_BY_TIER: Readonly<Record<Tier, { writesPerSecond: number; readsPerSecond: number }>> =
-  {
-    core: { writesPerSecond: 20, readsPerSecond: 100 },
-    important: { writesPerSecond: 10, readsPerSecond: 200 },
-    ordinary: { writesPerSecond: 50, readsPerSecond: 10 },
-  };
+export const DEFAULT_TRAFFIC_BY_TIER: Readonly<
+  Record<Tier, { writesPerSecond: number; readsPerSecond: number }>
+> = {
+  core: { writesPerSecond: 20, readsPerSecond: 100 },
+  important: { writesPerSecond: 10, readsPerSecond: 200 },
+  ordinary: { writesPerSecond: 50, readsPerSecond: 10 },
+};
 
 /** The default profile of a topology: DEFAULT_TRAFFIC_BY_TIER for each aggregate type, traffic equal per region. */
 export function defaultProfile(topology: Topology): TrafficProfile {
   return parseProfile(
     {
       name: 'default',
-      aggregates: Object.fromEntries(topology.aggregates.map((a) => [a.type, DEFAULT_TRAFFIC_BY_TIER[a.tier]])),
+      aggregates: Object.fromEntries(
+        topology.aggregates.map((a) => [a.type, DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
+      ),
     },
     topology,
     'default profile',
@@ -93,10 +108,12 @@ export function parseProfile(input: unknown, topology: Topology, source: string)
   const problems: string[] = [];
   const types = new Set(topology.aggregates.map((a) => a.type));
   for (const type of Object.keys(profile.aggregates))
-    if (!types.has(type)) problems.push(`aggregates.${type}: no aggregate type "${type}" in ${topology.name}`);
+    if (!types.has(type))
+      problems.push(`aggregates.${type}: no aggregate type "${type}" in ${topology.name}`);
   const regions = new Set(topology.regions.map((r) => r.name));
   for (const region of Object.keys(profile.regionShare ?? {}))
-    if (!regions.has(region)) problems.push(`regionShare.${region}: no region "${region}" in ${topology.name}`);
+    if (!regions.has(region))
+      problems.push(`regionShare.${region}: no region "${region}" in ${topology.name}`);
   if (profile.regionShare && Object.values(profile.regionShare).every((v) => v === 0))
     problems.push('regionShare: at least one region must receive traffic');
   if (profile.activePartitions !== undefined && profile.activePartitions > topology.partitions)

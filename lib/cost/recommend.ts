@@ -1,5 +1,11 @@
 import type { Tier, Topology } from '../config/index.ts';
-import { alternativesFor, multiactiveRecovery, OPTION_NAMES, type OptionId, type OptionResult } from './alternatives.ts';
+import {
+  alternativesFor,
+  multiactiveRecovery,
+  OPTION_NAMES,
+  type OptionId,
+  type OptionResult,
+} from './alternatives.ts';
 import type { PriceList } from './catalog.ts';
 import type { RegionFlow } from './flows.ts';
 import type { MonthlyCost } from './model.ts';
@@ -21,10 +27,17 @@ export interface TypeRecommendation {
 }
 
 /** Why an option cannot carry a type, or undefined when it can. */
-function refusal(option: OptionResult, tier: Tier, conflict: string, declared: TypeRecommendation['declared']) {
+function refusal(
+  option: OptionResult,
+  tier: Tier,
+  conflict: string,
+  declared: TypeRecommendation['declared'],
+) {
   if (!option.available) return option.notes[0] ?? 'not available';
-  if (option.rtoSeconds > declared.rtoSeconds) return `RTO ${option.rtoSeconds} s > declared ${declared.rtoSeconds} s`;
-  if (option.rpoSeconds > declared.rpoSeconds) return `RPO ${option.rpoSeconds} s > declared ${declared.rpoSeconds} s`;
+  if (option.rtoSeconds > declared.rtoSeconds)
+    return `RTO ${option.rtoSeconds} s > declared ${declared.rtoSeconds} s`;
+  if (option.rpoSeconds > declared.rpoSeconds)
+    return `RPO ${option.rpoSeconds} s > declared ${declared.rpoSeconds} s`;
   if (option.option === 'global-tables-eventual' && tier === 'core')
     return 'core needs one writer: last-writer-wins would silently drop a concurrent write';
   if (option.option === 'global-tables-eventual' && tier === 'important' && conflict !== 'lww')
@@ -61,7 +74,9 @@ export function recommendations(input: {
     };
     const alternatives = alternativesFor({ ...input, types: [aggregate.type], tier: aggregate.tier });
     const all = [multiactive, ...alternatives];
-    const refused = new Map(all.map((o) => [o.option, refusal(o, aggregate.tier, aggregate.conflict, declared)]));
+    const refused = new Map(
+      all.map((o) => [o.option, refusal(o, aggregate.tier, aggregate.conflict, declared)]),
+    );
     const eligible = all.filter((o) => !refused.get(o.option)).sort((a, b) => a.total - b.total);
     const best = eligible[0];
     let advice: OptionId = 'multiactive';
@@ -92,6 +107,7 @@ export function recommendations(input: {
 /** Each option's refusal reason for a type (undefined: eligible), for the report. */
 export function refusals(rec: TypeRecommendation): Record<OptionId, string | undefined> {
   const out = {} as Record<OptionId, string | undefined>;
-  for (const o of [rec.multiactive, ...rec.alternatives]) out[o.option] = refusal(o, rec.tier, rec.conflict, rec.declared);
+  for (const o of [rec.multiactive, ...rec.alternatives])
+    out[o.option] = refusal(o, rec.tier, rec.conflict, rec.declared);
   return out;
 }

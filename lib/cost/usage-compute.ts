@@ -1,136 +1,197 @@
-import { regionNames, type Topology } from '../config/index.ts';
-import type { RegionFlow } from './flows.ts';
+import type { Topology } from '../config/index.ts';
+import { durationsOf, type RegionFlow } from './flows.ts';
 import type { TrafficProfile } from './profile.ts';
-import type { FunctionName, Runtime } from './runtime.ts';
+import { CODE_SETTINGS, type FunctionName, type Runtime } from './runtime.ts';
 import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
 
 /** EventBridge wraps an entry in its event envelope (id, time, region, account, resources): about this much. */
 export const EVENTBRIDGE_ENVELOPE_BYTES = 350;
+/** A signed replication entry carries its signature and detail-type beyond the event item. */
+const ENTRY_OVERHEAD_BYTES = 250;
 /** EventBridge bills an entry per started 64 KB. */
 const EVENT_CHUNK_BYTES = 64 * 1024;
 /** A forwarded write on the wire: the request (headers, command) and the answer beyond the state row. */
 const FORWARD_REQUEST_BYTES = 700;
 const FORWARD_RESPONSE_OVERHEAD_BYTES = 600;
-/** X-Ray's default sampling rule: the first request each second, then 5 % (per function and region here). */
+/** A watchdog probe of a peer's /health: request and answer. */
+const PROBE_BYTES = 1_500;
+/** X-Ray's default sampling rule: the first request each second, then 5 % (per region here). */
 const XRAY_RESERVOIR_PER_SECOND = 1;
 const XRAY_RATE = 0.05;
+/** Functions that read the internal key (peer tokens, event signatures). */
+const KEY_READERS: readonly FunctionName[] = ['api', 'publisher', 'applier', 'runbook'];
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
-interface FunctionLoad {
-  readonly fn: FunctionName;
-  readonly invocations: number;
-  readonly seconds: number;
-}
-
-/** Invocations and busy seconds per second of each function of a region (repair excluded: see storage). */
-export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime: Runtime): FunctionLoad[] {
-  const d = profile.durationsMs;
+/** Invocations and busy seconds per second of each function of a region (repair: see storage.ts). */
+export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime: Runtime) {
+  const d = durationsOf(profile, runtime);
   const forwardedOut = sum(flow.types.map((t) => t.forwardedOut));
+  const busy = (fn: FunctionName, invocations: number) => ({
+    fn,
+    invocations,
+    seconds: (invocations * d[fn]) / 1000,
+  });
+  const api = busy('api', flow.apiInvocations);
   return [
-    {
-      fn: 'api',
-      invocations: flow.apiRequests,
-      seconds: (flow.apiRequests * d.api + forwardedOut * (d.apiForward - d.api)) / 1000,
-    },
-    { fn: 'publisher', invocations: flow.publisherBatches, seconds: (flow.publisherBatches * d.publisher) / 1000 },
-    { fn: 'applier', invocations: flow.inbound, seconds: (flow.inbound * d.applier) / 1000 },
-    {
-      fn: 'lag-monitor',
-      invocations: runtime.lagMonitor.invocationsPerSecond,
-      seconds: runtime.lagMonitor.invocationsPerSecond * runtime.lagMonitor.secondsPerInvocation,
-    },
-  ];
+    { ...api, seconds: api.seconds + (forwardedOut * (profile.durationsMs.apiForward - d.api)) / 1000 },
+    busy('health', flow.healthInvocations),
+    busy('publisher', flow.publisher.batches),
+    busy('applier', flow.inbound),
+    busy('lag-monitor', runtime.scheduled['lag-monitor'].perSecond),
+    busy('watchdog', runtime.scheduled.watchdog.perSecond),
+    busy('readiness', runtime.scheduled.readiness.perSecond),
+  ].filter((l) => l.invocations > 0);
 }
 
-/** The tier a function's cost is attributed to (its work serves every tier: the platform). */
 const platform: CostTier = 'platform';
 
-function lambdaLines(flow: RegionFlow, loads: readonly FunctionLoad[], runtime: Runtime, profile: TrafficProfile) {
-  const lines: UsageLine[] = [];
-  for (const load of loads) {
-    if (load.invocations === 0) continue;
-    const base = { region: flow.region, caller: `${flow.region}/${load.fn}`, source: `function.${load.fn}`, tier: platform };
-    lines.push(
+function lambdaLines(flow: RegionFlow, profile: TrafficProfile, runtime: Runtime): UsageLine[] {
+  const loads = functionLoads(flow, profile, runtime);
+  const lines = loads.flatMap((load) => {
+    const base = { region: flow.region, fn: load.fn, source: `function.${load.fn}`, tier: platform };
+    return [
       usageLine(
         { ...base, service: 'lambda', operation: 'lambda:Invoke' },
-        { requests: load.invocations, items: load.invocations, billed: (load.seconds * runtime.memoryMb[load.fn]) / 1024 },
-      ),
-      usageLine(
-        { ...base, service: 'xray', operation: 'xray:Trace' },
         {
-          billed:
-            Math.min(load.invocations, XRAY_RESERVOIR_PER_SECOND) +
-            XRAY_RATE * Math.max(0, load.invocations - XRAY_RESERVOIR_PER_SECOND),
+          requests: load.invocations,
+          items: load.invocations,
+          billed: (load.seconds * CODE_SETTINGS.memoryMb[load.fn]) / 1024,
         },
       ),
       usageLine(
         { ...base, service: 'cloudwatch', operation: 'logs:Ingest' },
         { billed: (load.invocations * profile.logBytesPerInvocation) / 1e9 },
       ),
-    );
-  }
-  return lines;
-}
-
-function eventLines(flow: RegionFlow, peers: readonly string[]): UsageLine[] {
-  const bytes = (t: RegionFlow['types'][number]) => t.traffic.eventBytes + EVENTBRIDGE_ENVELOPE_BYTES;
-  const chunks = (t: RegionFlow['types'][number]) => Math.ceil(bytes(t) / EVENT_CHUNK_BYTES);
-  const publisher = `${flow.region}/publisher`;
-  const hb = { events: flow.heartbeats, bytes: 450 + EVENTBRIDGE_ENVELOPE_BYTES };
-  const lines: UsageLine[] = [
-    usageLine(
-      { region: flow.region, caller: publisher, service: 'events', operation: 'events:PutEvents', source: 'publish', tier: platform },
-      { requests: flow.putEventsCalls, items: flow.published },
-    ),
-  ];
-  for (const t of flow.types) {
-    if (t.eventsOriginated === 0) continue;
-    const base = { region: flow.region, caller: publisher, service: 'events' as const, tier: t.tier, aggregateType: t.type };
-    lines.push(
-      usageLine({ ...base, operation: 'events:CustomEvent', source: 'publish' }, { billed: t.eventsOriginated * chunks(t) }),
-      usageLine(
-        { ...base, operation: 'events:CrossRegionDelivery', source: 'forward-rules' },
-        { billed: t.eventsOriginated * chunks(t) * peers.length, requests: t.eventsOriginated * peers.length },
-      ),
-      usageLine(
-        { ...base, service: 'datatransfer', operation: 'datatransfer:Out', source: 'forward-rules' },
-        { bytesOut: t.eventsOriginated * bytes(t) * peers.length },
-      ),
-    );
-  }
-  const hbBase = { region: flow.region, caller: publisher, service: 'events' as const, tier: platform, source: 'heartbeat' };
+    ];
+  });
+  const invocations = sum(loads.map((l) => l.invocations));
   lines.push(
-    usageLine({ ...hbBase, operation: 'events:CustomEvent' }, { billed: hb.events }),
-    usageLine({ ...hbBase, operation: 'events:CrossRegionDelivery' }, { billed: hb.events * peers.length, requests: hb.events * peers.length }),
-    usageLine({ ...hbBase, service: 'datatransfer', operation: 'datatransfer:Out' }, { bytesOut: hb.events * hb.bytes * peers.length }),
-    // Rule target invocations (quota only, not billed): peer buses, and the applier for every inbound entry.
     usageLine(
-      { region: flow.region, caller: `${flow.region}/bus`, service: 'events', operation: 'events:Invocation', source: 'rules', tier: platform },
-      { requests: flow.published * peers.length + flow.inbound },
+      {
+        region: flow.region,
+        fn: 'all',
+        service: 'xray',
+        operation: 'xray:Trace',
+        source: 'tracing',
+        tier: platform,
+      },
+      {
+        billed:
+          Math.min(invocations, XRAY_RESERVOIR_PER_SECOND) +
+          XRAY_RATE * Math.max(0, invocations - XRAY_RESERVOIR_PER_SECOND),
+      },
+    ),
+  );
+  // Each key reader's instances read the internal key again when Powertools' cache expires.
+  const keyReads = sum(KEY_READERS.map((fn) => flow.instances[fn])) / (CODE_SETTINGS.secretCacheMs / 1000);
+  lines.push(
+    usageLine(
+      {
+        region: flow.region,
+        fn: 'all',
+        service: 'secretsmanager',
+        operation: 'secretsmanager:GetSecretValue',
+        source: 'internal-key',
+        tier: platform,
+      },
+      { requests: keyReads, billed: keyReads },
     ),
   );
   return lines;
 }
 
-function forwardLines(flow: RegionFlow): UsageLine[] {
-  const lines: UsageLine[] = [];
-  for (const t of flow.types) {
-    if (t.forwardedOut === 0 && t.forwardedIn === 0) continue;
-    const base = { caller: `${flow.region}/api`, service: 'datatransfer' as const, operation: 'datatransfer:Out', source: 'forward', tier: t.tier, aggregateType: t.type };
+/** Bytes of one published entry of a type (or of a heartbeat). */
+const entryBytes = (eventBytes: number) => eventBytes + ENTRY_OVERHEAD_BYTES + EVENTBRIDGE_ENVELOPE_BYTES;
+
+function eventLines(flow: RegionFlow): UsageLine[] {
+  const peers = flow.peers.length;
+  const publisher = { region: flow.region, fn: 'publisher', service: 'events' as const };
+  const lines: UsageLine[] = [
+    usageLine(
+      { ...publisher, operation: 'events:PutEvents', source: 'publish', tier: platform },
+      { requests: flow.publisher.putEventsCalls, items: flow.published },
+    ),
+  ];
+  const flows = [
+    ...flow.types.map((t) => ({
+      tier: t.tier as CostTier,
+      type: t.type,
+      rate: t.eventsOriginated,
+      bytes: t.traffic.eventBytes,
+    })),
+    { tier: platform, type: undefined, rate: flow.heartbeats, bytes: 450 },
+  ];
+  for (const f of flows) {
+    if (f.rate === 0) continue;
+    const chunks = Math.ceil(entryBytes(f.bytes) / EVENT_CHUNK_BYTES);
+    const base = { ...publisher, tier: f.tier, ...(f.type ? { aggregateType: f.type } : {}) };
     lines.push(
-      usageLine({ ...base, region: flow.region }, {
-        bytesOut: t.forwardedOut * FORWARD_REQUEST_BYTES + t.forwardedIn * (t.traffic.stateBytes + FORWARD_RESPONSE_OVERHEAD_BYTES),
-      }),
+      usageLine({ ...base, operation: 'events:CustomEvent', source: 'publish' }, { billed: f.rate * chunks }),
+      // A rule per peer sends each entry to the peer's bus (a PutEvents by the rule's role): billed as
+      // custom events sent cross-region, and their bytes leave the region.
+      usageLine(
+        { ...base, fn: 'forward-rule', operation: 'events:PutEvents', source: 'forward-rules' },
+        { requests: f.rate * peers, items: f.rate * peers, billed: f.rate * chunks * peers },
+      ),
+      usageLine(
+        {
+          ...base,
+          fn: 'forward-rule',
+          service: 'datatransfer',
+          operation: 'datatransfer:Out',
+          source: 'forward-rules',
+        },
+        { bytesOut: f.rate * entryBytes(f.bytes) * peers },
+      ),
     );
   }
+  // Rule target invocations (a quota, not billed): peer buses, and the applier for every inbound entry.
+  lines.push(
+    usageLine(
+      {
+        region: flow.region,
+        fn: 'bus',
+        service: 'events',
+        operation: 'events:Invocation',
+        source: 'rules',
+        tier: platform,
+      },
+      { requests: flow.published * peers + flow.inbound },
+    ),
+  );
+  return lines;
+}
+
+function transferLines(flow: RegionFlow): UsageLine[] {
+  const lines: UsageLine[] = [];
+  const out = { region: flow.region, service: 'datatransfer' as const, operation: 'datatransfer:Out' };
+  for (const t of flow.types) {
+    if (t.forwardedOut === 0 && t.forwardedIn === 0) continue;
+    lines.push(
+      usageLine(
+        { ...out, fn: 'api', source: 'forward', tier: t.tier, aggregateType: t.type },
+        {
+          bytesOut:
+            t.forwardedOut * FORWARD_REQUEST_BYTES +
+            t.forwardedIn * (t.traffic.stateBytes + FORWARD_RESPONSE_OVERHEAD_BYTES),
+        },
+      ),
+    );
+  }
+  lines.push(
+    usageLine(
+      { ...out, fn: 'watchdog', source: 'watchdog-probes', tier: platform },
+      { bytesOut: flow.watchdogTicks * flow.peers.length * PROBE_BYTES },
+    ),
+  );
   return lines;
 }
 
 /**
- * Usage of everything but DynamoDB in one region: functions (requests, GB-seconds, traces, logs), the API,
- * the replication bus (PutEvents, custom events, cross-region deliveries and their bytes, rule invocations)
- * and forwarded writes.
+ * Usage of everything but DynamoDB in one region: functions (requests, GB-seconds, logs, traces, key
+ * reads), the API (clients, forwarded writes, health checks), the replication bus (PutEvents, custom
+ * events, cross-region deliveries and their bytes, rule invocations), forwarded writes, DNS queries.
  */
 export function computeUsage(input: {
   flow: RegionFlow;
@@ -138,20 +199,34 @@ export function computeUsage(input: {
   profile: TrafficProfile;
   runtime: Runtime;
 }): UsageLine[] {
-  const { flow, topology, profile, runtime } = input;
-  const peers = regionNames(topology).filter((r) => r !== flow.region);
-  const loads = functionLoads(flow, profile, runtime);
+  const { flow, profile, runtime } = input;
   const clientRequests = sum(flow.types.map((t) => t.writesArriving + t.reads));
+  const requests = flow.apiInvocations + flow.healthInvocations;
   return [
-    ...lambdaLines(flow, loads, runtime, profile),
+    ...lambdaLines(flow, profile, runtime),
     usageLine(
-      { region: flow.region, caller: `${flow.region}/clients`, service: 'apigateway', operation: 'apigateway:Request', source: 'api', tier: platform },
-      { requests: flow.apiRequests, billed: flow.apiRequests },
+      {
+        region: flow.region,
+        fn: 'clients',
+        service: 'apigateway',
+        operation: 'apigateway:Request',
+        source: 'api',
+        tier: platform,
+      },
+      { requests, billed: requests },
     ),
-    ...eventLines(flow, peers),
-    ...forwardLines(flow),
+    ...eventLines(flow),
+    ...transferLines(flow),
     usageLine(
-      { region: 'global', caller: `${flow.region}/clients`, service: 'route53', operation: 'route53:Query', source: 'dns', tier: platform },
+      {
+        region: 'global',
+        from: flow.region,
+        fn: 'clients',
+        service: 'route53',
+        operation: 'route53:Query',
+        source: 'dns',
+        tier: platform,
+      },
       { billed: clientRequests * profile.dnsQueriesPerRequest },
     ),
   ];

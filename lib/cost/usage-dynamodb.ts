@@ -1,13 +1,11 @@
-import { regionNames, type Topology } from '../config/index.ts';
 import type { RegionFlow, TypeFlow } from './flows.ts';
 import { type DynamoCall, OPERATIONS, type OperationContext, type OperationId } from './operations.ts';
-import type { FunctionName } from './runtime.ts';
 import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
 
+/** An operation performed `rate` times a second in a region, on behalf of a tier (and aggregate type). */
 interface Invocation {
   readonly id: OperationId;
   readonly rate: number;
-  readonly fn: FunctionName;
   readonly tier: CostTier;
   readonly aggregateType?: string;
   readonly context: OperationContext;
@@ -22,96 +20,127 @@ function contextOf(flow: RegionFlow, type?: TypeFlow): OperationContext {
   };
 }
 
-/** The operations a region performs per second, by function and tier. */
-function invocations(flow: RegionFlow): Invocation[] {
-  const platform = contextOf(flow);
-  const list: Invocation[] = [];
-  for (const t of flow.types) {
-    const context = contextOf(flow, t);
-    const op = (id: OperationId, rate: number, fn: FunctionName) =>
-      list.push({ id, rate, fn, tier: t.tier, aggregateType: t.type, context });
-    if (t.tier === 'core') {
-      op('command.core', t.writesExecuted, 'api');
-      op('command.core.quorumCopy', t.quorumCopiesOut / t.traffic.eventsPerWrite, 'api');
-      op('apply.core', t.eventsApplied, 'applier');
-      op('apply.core.quorumCopy', t.quorumCopyApplies, 'applier');
-    } else {
-      op('command.materialized', t.writesExecuted, 'api');
-      op('apply.materialized', t.eventsApplied, 'applier');
-    }
-    op('command.idempotent', t.idempotent, 'api');
-    op('read.local', t.reads, 'api');
-    op('read.token', t.tokenReads, 'api');
-  }
-  const plat = (id: OperationId, rate: number, fn: FunctionName, tier: CostTier = 'platform') =>
-    list.push({ id, rate, fn, tier, context: platform });
-  plat('lease.refresh', flow.leaseRefreshes, 'api', 'core');
-  plat('sync.refresh', flow.syncRefreshes, 'api');
-  plat('traffic.refresh', flow.trafficRefreshes, 'api');
-  plat('health', flow.health, 'api');
-  plat('heartbeat.tick', flow.heartbeats, 'lag-monitor');
-  plat('apply.heartbeat', flow.inbound - flow.types.reduce((s, t) => s + t.eventsApplied + t.quorumCopyApplies, 0), 'applier');
-  return list.filter((i) => i.rate > 0);
+/** The operations one aggregate type's traffic causes in a region, per second. */
+function typeInvocations(flow: RegionFlow, t: TypeFlow): Invocation[] {
+  const context = contextOf(flow, t);
+  const op = (id: OperationId, rate: number): Invocation => ({
+    id,
+    rate,
+    tier: t.tier,
+    aggregateType: t.type,
+    context,
+  });
+  const core = t.tier === 'core';
+  return [
+    op(core ? 'command.core' : 'command.materialized', t.writesExecuted),
+    // One copy transaction per peer and command: `eachPeer` makes the per-peer requests.
+    op('command.core.copy', t.copiesOut / Math.max(1, flow.peers.length)),
+    op(core ? 'apply.core' : 'apply.materialized', t.eventsApplied),
+    op('apply.core.afterCopy', t.appliedAfterCopy),
+    op('command.idempotent', t.idempotent),
+    op('read.local', t.reads),
+    op('read.token', t.tokenReads),
+  ];
 }
 
-function targets(call: DynamoCall, flow: RegionFlow, topology: Topology): string[] {
-  if (call.place === 'everyRegion') return regionNames(topology);
-  if (call.place === 'quorumPeer') return flow.quorumPeer ? [flow.quorumPeer] : [];
+/** The operations a region performs per second: its types' traffic and the shared background work. */
+function invocations(flow: RegionFlow): Invocation[] {
+  const platform = contextOf(flow);
+  const shared = (id: OperationId, rate: number, tier: CostTier = 'platform'): Invocation => ({
+    id,
+    rate,
+    tier,
+    context: platform,
+  });
+  return [
+    ...flow.types.flatMap((t) => typeInvocations(flow, t)),
+    shared('lease.refresh', flow.fenceRefreshes + flow.routeRefreshes, 'core'),
+    shared('sync.refresh', flow.syncRefreshes, 'important'),
+    shared('health.request', flow.healthInvocations),
+    shared('health.probe', flow.healthProbes),
+    shared('health.sync', flow.healthSyncRefreshes),
+    shared('health.traffic', flow.trafficRefreshes),
+    shared('heartbeat.tick', flow.heartbeats),
+    shared('watchdog.peer', flow.watchdogTicks * flow.peers.length),
+    shared('publish.batch', flow.publisher.withEvents),
+    shared('apply.heartbeat', flow.heartbeatsIn),
+    shared('apply.sweep', flow.sweeps),
+  ].filter((i) => i.rate > 0);
+}
+
+function targets(call: DynamoCall, flow: RegionFlow): readonly string[] {
+  if (call.place === 'everyRegion') return [flow.region, ...flow.peers];
+  if (call.place === 'eachPeer') return flow.peers;
   return [flow.region];
 }
 
 /**
  * DynamoDB usage of one region's load: every operation's calls times its rate, billed where the table is.
  * A call to another region's table sends its request out of this region (writes) or its answer out of
- * that one (reads).
+ * that one (reads): data transfer.
  */
-export function dynamoUsage(flow: RegionFlow, topology: Topology): UsageLine[] {
+export function dynamoUsage(flow: RegionFlow): UsageLine[] {
   const lines: UsageLine[] = [];
   for (const inv of invocations(flow)) {
-    for (const call of OPERATIONS[inv.id].calls(inv.context)) {
-      for (const region of targets(call, flow, topology)) {
-        const n = inv.rate * call.count;
-        const remote = region !== flow.region;
-        const isRead = call.readUnits > 0;
-        const base = {
-          caller: `${flow.region}/${inv.fn}`,
-          service: 'dynamodb' as const,
-          operation: `dynamodb:${call.action}`,
-          source: inv.id,
-          tier: inv.tier,
-          ...(inv.aggregateType ? { aggregateType: inv.aggregateType } : {}),
-        };
-        lines.push(
-          usageLine(
-            { ...base, region },
-            {
-              table: call.table,
-              requests: n,
-              items: n * call.items,
-              readUnits: n * call.readUnits,
-              writeUnits: n * call.writeUnits,
-              indexWriteUnits: n * call.indexWriteUnits,
-              ...(call.writeUnitsByTable
-                ? {
-                    writeUnitsByTable: Object.fromEntries(
-                      Object.entries(call.writeUnitsByTable).map(([k, v]) => [k, n * v]),
-                    ),
-                  }
-                : {}),
-              ...(call.hotKey ? { hotKey: call.hotKey } : {}),
-              bytesOut: remote && isRead ? n * call.bytes : 0,
-            },
-          ),
-        );
-        if (remote && !isRead)
-          lines.push(
-            usageLine(
-              { ...base, region: flow.region, service: 'datatransfer', operation: 'datatransfer:Out' },
-              { bytesOut: n * call.bytes },
-            ),
-          );
-      }
+    const operation = OPERATIONS[inv.id];
+    for (const call of operation.calls(inv.context)) {
+      const n = inv.rate * call.count;
+      for (const region of targets(call, flow))
+        lines.push(...callLines({ inv, call, n, region, flow, fn: operation.fn }));
     }
   }
+  return lines;
+}
+
+function callLines(input: {
+  inv: Invocation;
+  call: DynamoCall;
+  n: number;
+  region: string;
+  flow: RegionFlow;
+  fn: string;
+}): UsageLine[] {
+  const { inv, call, n, region, flow, fn } = input;
+  const remote = region !== flow.region;
+  const isRead = call.readUnits > 0;
+  const base = {
+    from: flow.region,
+    fn,
+    source: inv.id,
+    tier: inv.tier,
+    ...(inv.aggregateType ? { aggregateType: inv.aggregateType } : {}),
+  };
+  const scaled = call.writeUnitsByTable
+    ? Object.fromEntries(Object.entries(call.writeUnitsByTable).map(([k, v]) => [k, n * v]))
+    : undefined;
+  const lines = [
+    usageLine(
+      { ...base, region, service: 'dynamodb', operation: `dynamodb:${call.action}` },
+      {
+        table: call.table,
+        requests: n,
+        items: n * call.items,
+        readUnits: n * call.readUnits,
+        writeUnits: n * call.writeUnits,
+        indexWriteUnits: n * call.indexWriteUnits,
+        ...(scaled ? { writeUnitsByTable: scaled } : {}),
+        ...(call.hotKey ? { hotKey: call.hotKey } : {}),
+      },
+    ),
+  ];
+  // The answer of a remote read leaves the table's region; a remote write's request leaves the caller's.
+  if (remote)
+    lines.push(
+      usageLine(
+        {
+          ...base,
+          region: isRead ? region : flow.region,
+          from: isRead ? region : flow.region,
+          service: 'datatransfer',
+          operation: 'datatransfer:Out',
+        },
+        { bytesOut: n * call.bytes },
+      ),
+    );
   return lines;
 }

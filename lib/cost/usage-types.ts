@@ -12,6 +12,8 @@ export const SERVICES = [
   'cloudwatch',
   'xray',
   'sqs',
+  'secretsmanager',
+  'kms',
   'datatransfer',
 ] as const;
 export type Service = (typeof SERVICES)[number];
@@ -20,15 +22,17 @@ export type Service = (typeof SERVICES)[number];
 export type CostTier = Tier | 'platform';
 
 /**
- * One metered flow, per second: what `caller` asks of `service` in `region` for `source`. Requests and
- * items are what the sandbox counts too (see CallUsageRow in the sandbox's usage counters); the units are
- * what AWS bills.
+ * One metered flow, per second: what function `fn` of `region` asks of `service` for `source`. Requests
+ * and items are what the sandbox counts too (`CallUsageRow`, lib/sandbox/iam/usage.ts); the units are
+ * what AWS bills. For `lambda:Invoke` lines `fn` is the function invoked.
  */
 export interface UsageLine {
-  /** Region the usage is billed in (the table's, the bus's, the function's). */
+  /** Region the usage is billed in (the table's, the bus's, the function's); `global` for Route 53. */
   readonly region: string;
-  /** `<region>/<function>` of the code making the call, as the sandbox labels callers. */
-  readonly caller: string;
+  /** Region whose function makes the call (differs from `region` for quorum reads and copies). */
+  readonly from: string;
+  /** The function making the call (`api`, `applier`, ...), or `clients` / `route53` for outside callers. */
+  readonly fn: string;
   readonly service: Service;
   /** `dynamodb:GetItem`, `events:PutEvents`, `lambda:Invoke`, ... */
   readonly operation: string;
@@ -47,20 +51,22 @@ export interface UsageLine {
   readonly writeUnitsByTable?: Readonly<Partial<Record<TableKind, number>>>;
   /** Billable quantity of non-DynamoDB lines: GB-seconds, custom events, GB, traces, transitions. */
   readonly billed: number;
-  /** Bytes that leave `region` for another region (data transfer out). */
+  /** Bytes that leave `from` for another region (data transfer out). */
   readonly bytesOut: number;
+  /** A partition key every such request hits: per-key throughput binds there. */
   readonly hotKey?: string;
 }
 
-/** A line with every quantity zero but the ones given. */
+type Identity = 'region' | 'from' | 'fn' | 'service' | 'operation' | 'source' | 'tier' | 'aggregateType';
+
+/** A line with every quantity zero but the ones given (`from` defaults to `region`). */
 export function usageLine(
-  base: Pick<UsageLine, 'region' | 'caller' | 'service' | 'operation' | 'source' | 'tier' | 'aggregateType'>,
-  quantities: Partial<
-    Omit<UsageLine, 'region' | 'caller' | 'service' | 'operation' | 'source' | 'tier' | 'aggregateType'>
-  >,
+  base: Omit<Pick<UsageLine, Identity>, 'from'> & { readonly from?: string },
+  quantities: Partial<Omit<UsageLine, Identity>>,
 ): UsageLine {
   return {
     ...base,
+    from: base.from ?? base.region,
     requests: 0,
     items: 0,
     readUnits: 0,

@@ -12,7 +12,9 @@ import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { serveConsole } from './console.ts';
+import { capacityCommand, costCommand, type TrafficFlags, trafficOptions } from './cost.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
+import { type PlanFlags, planCommand } from './plan.ts';
 import { reportCommand } from './report.ts';
 import { type RunbookFlags, type RunbookOutcome, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
@@ -144,7 +146,10 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExit codes: 0 done, 1 the outcome failed, 2 usage, 3 target unreachable.');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 the outcome failed, 2 usage, 3 target unreachable (plan: 0 no impact, 1 approval needed, 2 refused).',
+    );
 
   upOptions(program.command('start').description('run the demo in a new sandbox, then keep serving')).action(
     async (options: UpOptions) => {
@@ -384,6 +389,53 @@ export function buildProgram(): Command {
       });
       await new Promise<never>(() => {});
     });
+
+  trafficOptions(
+    program
+      .command('cost')
+      .description(
+        'monthly AWS cost of an environment under a traffic profile: per service, region and tier, next to global tables and single-region, with advice per aggregate type',
+      ),
+  )
+    .option('--prices <file>', 'prices over the shipped list (same shape, any subset)')
+    .action(
+      action(async (cmd) => {
+        const { report, lines } = await costCommand(cmd.opts<TrafficFlags>());
+        return { json: report, lines, code: EXIT.done };
+      }),
+    );
+  trafficOptions(
+    program
+      .command('capacity')
+      .description(
+        'per region, the write rate at which each AWS limit binds (the profile scaled), and what to raise',
+      ),
+  ).action(
+    action(async (cmd) => {
+      const { regions, lines } = await capacityCommand(cmd.opts<TrafficFlags>());
+      return { json: regions, lines, code: EXIT.done };
+    }),
+  );
+
+  trafficOptions(
+    program
+      .command('plan')
+      .description(
+        "impact of the working tree's topology against a git ref, in Markdown: tiers, consistency, RPO/RTO, data that must move, cost delta, runbooks in order (exit 0 no impact, 1 approval needed, 2 refused)",
+      ),
+  )
+    .option('--against <ref>', 'the git ref to compare with', 'main')
+    .option(
+      '--migration <plan>',
+      'a migration plan for data that must move (a partition-count or hash change)',
+    )
+    .option('--prices <file>', 'prices over the shipped list (same shape, any subset)')
+    .action(
+      action(async (cmd) => {
+        const { impact, lines } = await planCommand(cmd.opts<PlanFlags>());
+        return { json: impact, lines, code: impact.exitCode };
+      }),
+    );
 
   const drill = program.command('drill').description('scripted game days with a report');
   drill

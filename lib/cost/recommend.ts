@@ -9,6 +9,7 @@ import {
 import type { PriceList } from './catalog.ts';
 import type { RegionFlow } from './flows.ts';
 import type { MonthlyCost } from './model.ts';
+import { usd } from './money.ts';
 import type { TrafficProfile } from './profile.ts';
 
 /** One aggregate type: what it costs on multiactive, on each alternative, and the option advised. */
@@ -45,8 +46,6 @@ function refusal(
   return undefined;
 }
 
-const usd = (n: number) => `$${Math.round(n).toLocaleString('en-US')}`;
-
 /**
  * Per aggregate type: its multiactive cost next to each alternative for the same traffic, and the cheapest
  * option that meets the type's declared RTO/RPO (topology.objectives of its tier) and its write semantics.
@@ -67,7 +66,7 @@ export function recommendations(input: {
     const multiactive: OptionResult = {
       option: 'multiactive',
       available: true,
-      notes: ['shared platform costs (heartbeats, health checks, alarms, repair) not included'],
+      notes: ['its own requests, storage, repair and replication; shared platform costs not included'],
       byService,
       total: own.reduce((s, l) => s + l.usd, 0),
       ...multiactiveRecovery(topology, aggregate.tier),
@@ -88,7 +87,7 @@ export function recommendations(input: {
     } else {
       advice = best.option;
       const single = best.option === 'single-region-backups' || best.option === 'warm-standby';
-      reason = `${single ? 'no active-active needed: ' : ''}${OPTION_NAMES[best.option]} meets RTO ${declared.rtoSeconds} s / RPO ${declared.rpoSeconds} s for ${usd(multiactive.total - best.total)} a month less (RTO ${best.rtoSeconds} s, RPO ${best.rpoSeconds} s; conflicts: ${best.conflicts})`;
+      reason = `${single ? 'no active-active needed: ' : ''}${OPTION_NAMES[best.option]} meets RTO ${declared.rtoSeconds} s / RPO ${declared.rpoSeconds} s for ${usd(multiactive.total - best.total)} a month less (RTO ${best.rtoSeconds} s, RPO ${best.rpoSeconds} s; conflicts: ${best.conflicts}${single ? '; writes from other regions pay the round trip to the active one' : ''})`;
     }
     return {
       type: aggregate.type,

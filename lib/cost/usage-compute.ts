@@ -23,24 +23,51 @@ const KEY_READERS: readonly FunctionName[] = ['api', 'publisher', 'applier', 'ru
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
-/** Invocations and busy seconds per second of each function of a region (repair: see storage.ts). */
-export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime: Runtime) {
+/** Invocations and busy seconds per second of one function on behalf of one owner (a type, or the platform). */
+export interface FunctionLoad {
+  readonly fn: FunctionName;
+  readonly tier: CostTier;
+  readonly aggregateType?: string;
+  readonly invocations: number;
+  readonly seconds: number;
+}
+
+/**
+ * Each function's invocations and busy seconds per second in a region (repair: usage-scheduled.ts). The
+ * API's and the applier's are the aggregate types' (client requests, forwarded writes, applied events);
+ * the rest, and the applier's heartbeats, the platform's.
+ */
+export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime: Runtime): FunctionLoad[] {
   const d = durationsOf(profile, runtime);
-  const forwardedOut = sum(flow.types.map((t) => t.forwardedOut));
-  const busy = (fn: FunctionName, invocations: number) => ({
+  const forwardExtra = (profile.durationsMs.apiForward - d.api) / 1000;
+  const shared = (fn: FunctionName, invocations: number): FunctionLoad => ({
     fn,
+    tier: platform,
     invocations,
     seconds: (invocations * d[fn]) / 1000,
   });
-  const api = busy('api', flow.apiInvocations);
+  const perType = flow.types.flatMap((t): FunctionLoad[] => {
+    const owner = { tier: t.tier, aggregateType: t.type };
+    const api = t.writesArriving + t.reads + t.forwardedIn;
+    const applied = t.eventsApplied + t.appliedAfterCopy;
+    return [
+      {
+        ...owner,
+        fn: 'api',
+        invocations: api,
+        seconds: (api * d.api) / 1000 + t.forwardedOut * forwardExtra,
+      },
+      { ...owner, fn: 'applier', invocations: applied, seconds: (applied * d.applier) / 1000 },
+    ];
+  });
   return [
-    { ...api, seconds: api.seconds + (forwardedOut * (profile.durationsMs.apiForward - d.api)) / 1000 },
-    busy('health', flow.healthInvocations),
-    busy('publisher', flow.publisher.batches),
-    busy('applier', flow.inbound),
-    busy('lag-monitor', runtime.scheduled['lag-monitor'].perSecond),
-    busy('watchdog', runtime.scheduled.watchdog.perSecond),
-    busy('readiness', runtime.scheduled.readiness.perSecond),
+    ...perType,
+    shared('applier', flow.heartbeatsIn),
+    shared('health', flow.healthInvocations),
+    shared('publisher', flow.publisher.batches),
+    shared('lag-monitor', runtime.scheduled['lag-monitor'].perSecond),
+    shared('watchdog', runtime.scheduled.watchdog.perSecond),
+    shared('readiness', runtime.scheduled.readiness.perSecond),
   ].filter((l) => l.invocations > 0);
 }
 
@@ -49,7 +76,13 @@ const platform: CostTier = 'platform';
 function lambdaLines(flow: RegionFlow, profile: TrafficProfile, runtime: Runtime): UsageLine[] {
   const loads = functionLoads(flow, profile, runtime);
   const lines = loads.flatMap((load) => {
-    const base = { region: flow.region, fn: load.fn, source: `function.${load.fn}`, tier: platform };
+    const base = {
+      region: flow.region,
+      fn: load.fn,
+      source: `function.${load.fn}`,
+      tier: load.tier,
+      ...(load.aggregateType ? { aggregateType: load.aggregateType } : {}),
+    };
     return [
       usageLine(
         { ...base, service: 'lambda', operation: 'lambda:Invoke' },
@@ -200,10 +233,7 @@ export function computeUsage(input: {
   runtime: Runtime;
 }): UsageLine[] {
   const { flow, profile, runtime } = input;
-  const clientRequests = sum(flow.types.map((t) => t.writesArriving + t.reads));
-  const requests = flow.apiInvocations + flow.healthInvocations;
-  return [
-    ...lambdaLines(flow, profile, runtime),
+  const gateway = (tier: CostTier, requests: number, aggregateType?: string) =>
     usageLine(
       {
         region: flow.region,
@@ -211,12 +241,12 @@ export function computeUsage(input: {
         service: 'apigateway',
         operation: 'apigateway:Request',
         source: 'api',
-        tier: platform,
+        tier,
+        ...(aggregateType ? { aggregateType } : {}),
       },
       { requests, billed: requests },
-    ),
-    ...eventLines(flow),
-    ...transferLines(flow),
+    );
+  const dns = (tier: CostTier, requests: number, aggregateType?: string) =>
     usageLine(
       {
         region: 'global',
@@ -225,9 +255,19 @@ export function computeUsage(input: {
         service: 'route53',
         operation: 'route53:Query',
         source: 'dns',
-        tier: platform,
+        tier,
+        ...(aggregateType ? { aggregateType } : {}),
       },
-      { billed: clientRequests * profile.dnsQueriesPerRequest },
-    ),
+      { billed: requests * profile.dnsQueriesPerRequest },
+    );
+  return [
+    ...lambdaLines(flow, profile, runtime),
+    ...flow.types.flatMap((t) => [
+      gateway(t.tier, t.writesArriving + t.reads + t.forwardedIn, t.type),
+      dns(t.tier, t.writesArriving + t.reads, t.type),
+    ]),
+    gateway(platform, flow.healthInvocations),
+    ...eventLines(flow),
+    ...transferLines(flow),
   ];
 }

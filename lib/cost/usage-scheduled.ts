@@ -86,35 +86,36 @@ export function repairUsage(input: {
     const events = Object.values(s.eventsByType).reduce((a, b) => a + b.events, 0);
     const indexReadUnits = 2 * 0.5 * Math.ceil(s.eventsIndex / 4096);
     const pages = 1 + partitions + Math.ceil((2 * s.eventsIndex) / (1024 * 1024));
+    const rowBatches = Math.ceil(s.aggregates / BATCH_GET_KEYS);
     slowestRead = Math.max(slowestRead, (2 * s.eventsIndex) / REPAIR_READ_BYTES_PER_SECOND);
-    const region = { ...base, region: s.region };
-    lines.push(
-      usageLine(
-        { ...region, service: 'dynamodb', operation: 'dynamodb:Query' },
-        {
-          table: 'events',
-          requests: pages * perSecond,
-          items: pages * perSecond,
-          readUnits: indexReadUnits * perSecond,
-        },
-      ),
-      usageLine(
-        { ...region, service: 'dynamodb', operation: 'dynamodb:BatchGetItem' },
-        {
-          table: 'state',
-          requests: Math.ceil(s.aggregates / BATCH_GET_KEYS) * perSecond,
-          items: s.aggregates * perSecond,
-          readUnits: s.aggregates * perSecond,
-        },
-      ),
-    );
-    if (s.region !== runsIn)
+    // What Repair reads is each type's history: its share of the events held.
+    for (const [aggregateType, held] of Object.entries(s.eventsByType)) {
+      const share = events > 0 ? held.events / events : 0;
+      const owner = { ...base, region: s.region, tier: held.tier, aggregateType };
+      const per = (n: number) => n * share * perSecond;
       lines.push(
         usageLine(
-          { ...region, from: s.region, service: 'datatransfer', operation: 'datatransfer:Out' },
-          { bytesOut: events * REPAIR_BYTES_PER_EVENT * perSecond },
+          { ...owner, service: 'dynamodb', operation: 'dynamodb:Query' },
+          { table: 'events', requests: per(pages), items: per(pages), readUnits: per(indexReadUnits) },
+        ),
+        usageLine(
+          { ...owner, service: 'dynamodb', operation: 'dynamodb:BatchGetItem' },
+          {
+            table: 'state',
+            requests: per(rowBatches),
+            items: per(s.aggregates),
+            readUnits: per(s.aggregates),
+          },
         ),
       );
+      if (s.region !== runsIn)
+        lines.push(
+          usageLine(
+            { ...owner, from: s.region, service: 'datatransfer', operation: 'datatransfer:Out' },
+            { bytesOut: per(events * REPAIR_BYTES_PER_EVENT) },
+          ),
+        );
+    }
   }
   const tasks = 2 + 3 * partitions;
   const seconds = (tasks * profile.durationsMs.runbookTask) / 1000 + slowestRead;

@@ -93,16 +93,31 @@ export interface Runtime {
   readonly copyFirstShare: number;
 }
 
-/** Ticks of a function that ticks every `intervalMs` through a scheduled minute, stopping `marginMs` early. */
-export function ticksPerRun(intervalMs: number, marginMs: number, windowMs = CODE_SETTINGS.scheduleMs) {
+/**
+ * Ticks of a function that ticks every `intervalMs` through a scheduled minute. The lag monitor stops when
+ * fewer than two intervals and its margin remain (lib/replication/lag-monitor.ts runLagMonitor), the
+ * watchdog when fewer than one interval remains of its minute less the margin (lib/detection/settings.ts
+ * tickThroughWindow).
+ */
+export function ticksPerRun(
+  intervalMs: number,
+  rule: { readonly marginMs: number; readonly intervalsLeft: 1 | 2 },
+  windowMs: number = CODE_SETTINGS.scheduleMs,
+) {
   let elapsed = 0;
   let ticks = 0;
   for (;;) {
     ticks++;
-    if (windowMs - elapsed < intervalMs + intervalMs + marginMs) return { ticks, seconds: elapsed / 1000 };
+    const left = windowMs - elapsed - (rule.intervalsLeft === 1 ? rule.marginMs : 0);
+    const needed = rule.intervalsLeft * intervalMs + (rule.intervalsLeft === 2 ? rule.marginMs : 0);
+    if (left < needed) return { ticks, seconds: elapsed / 1000 };
     elapsed += intervalMs;
   }
 }
+
+/** The lag monitor's and the watchdog's stopping rules. */
+export const LAG_MONITOR_RUN = { marginMs: CODE_SETTINGS.lagMonitorMarginMs, intervalsLeft: 2 } as const;
+export const WATCHDOG_RUN = { marginMs: CODE_SETTINGS.watchdogMarginMs, intervalsLeft: 1 } as const;
 
 /** Lease ages at which a write re-reads the partition's entry (lib/ownership/ownership.ts currentLease). */
 function refreshAges(fencing: FencingBudget) {
@@ -122,9 +137,9 @@ const READINESS_SECONDS = 2;
  */
 export function awsRuntime(topology: Topology, quotas: QuotaList): Runtime {
   const window = CODE_SETTINGS.scheduleMs / 1000;
-  const hb = ticksPerRun(topology.thresholds.heartbeatIntervalMs, CODE_SETTINGS.lagMonitorMarginMs);
+  const hb = ticksPerRun(topology.thresholds.heartbeatIntervalMs, LAG_MONITOR_RUN);
   const watchdogMs = topology.gtm.watchdog.intervalSeconds * 1000;
-  const wd = ticksPerRun(watchdogMs, CODE_SETTINGS.watchdogMarginMs);
+  const wd = ticksPerRun(watchdogMs, WATCHDOG_RUN);
   const checkers = quotas.global('route53.healthCheckersPerCheck').value;
   return {
     kind: 'aws',

@@ -1,5 +1,5 @@
 import '../../lib/sandbox/polyfills.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readinessNames } from '../../cdk/constructs/readiness.ts';
@@ -10,6 +10,7 @@ import { awsAdminControl } from '../../lib/ops/admin-control.ts';
 import { awsReadiness, awsStatus } from '../../lib/ops/aws-status.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
+import { stateFilePath } from '../../lib/sandbox/control/state-file.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { serveConsole } from './console.ts';
 import { capacityCommand, costCommand, type TrafficFlags, trafficOptions } from './cost.ts';
@@ -104,6 +105,23 @@ const simple = async (
   return { json: body, code: ok(body) ? EXIT.done : EXIT.failed };
 };
 
+/**
+ * Stops the sandbox that is up and returns once it has stopped (its state file removed), so that the next
+ * command (`drill`, `sandbox up`) does not find a sandbox that is still going away.
+ */
+async function sandboxDown(timeoutMs = 120_000): Promise<Outcome> {
+  await callSandbox({ action: 'down' });
+  const deadline = Date.now() + timeoutMs;
+  while (existsSync(stateFilePath()) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  const stopped = !existsSync(stateFilePath());
+  return {
+    json: { stopped },
+    lines: [stopped ? 'sandbox stopped' : `the sandbox did not stop within ${timeoutMs / 1000} s`],
+    code: stopped ? EXIT.done : EXIT.failed,
+  };
+}
+
 const reportLine = (dir: string) => `report: ${join(dir, 'report.md')}, report.json, report.html`;
 
 /** A runbook's outcome: the summary lines, the JSON document, exit 0 only when it SUCCEEDED. */
@@ -172,7 +190,7 @@ export function buildProgram(): Command {
   sandbox
     .command('down')
     .description('stop the sandbox that is up')
-    .action(action(() => simple({ action: 'down' })));
+    .action(action(() => sandboxDown()));
 
   program
     .command('status')

@@ -12,9 +12,7 @@
  *   `{ runbook, task, input }` and returns the task result directly (no `{ Payload }` envelope).
  * cdk-nag (AwsSolutions and Serverless packs) runs on every synth; `-c nag=false` skips it.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadTopology, UnknownEnvironmentError } from '../../lib/config/index.ts';
 import { createEnvironment } from '../stacks/environment.ts';
@@ -29,14 +27,6 @@ try {
   console.error(`${error.message}\nPass one with: npx cdk synth -c env=<${error.known.join('|')}>`);
   process.exit(1);
 }
-
-// Every stack carries the version it was deployed from: `multiactive readiness --env` compares the regions'.
-const packageVersion = (
-  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
-    version: string;
-  }
-).version;
-Tags.of(app).add('multiactive:version', String(app.node.tryGetContext('version') ?? packageVersion));
 
 if (app.node.tryGetContext('nag') !== 'false' && app.node.tryGetContext('nag') !== false) {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

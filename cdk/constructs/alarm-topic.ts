@@ -1,9 +1,12 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { failureQueue } from './queue-defaults.ts';
 
 export interface AlarmTopicProps {
   readonly topicName: string;
@@ -20,6 +23,8 @@ export interface AlarmTopicProps {
 export class AlarmTopic extends Construct {
   public readonly topic: sns.Topic;
   public readonly key: kms.Key;
+  /** Notifications SNS could not deliver to the e-mail subscription (kept 14 days); none without one. */
+  public readonly undelivered: sqs.Queue | undefined;
 
   constructor(scope: Construct, id: string, props: AlarmTopicProps) {
     super(scope, id);
@@ -55,6 +60,27 @@ export class AlarmTopic extends Construct {
         },
       }),
     );
-    if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+    // An alarm notification that cannot be delivered (a bounced or unconfirmed address) is kept, not dropped.
+    this.undelivered = props.email
+      ? failureQueue(this, 'Undelivered', `${props.topicName}-undelivered`)
+      : undefined;
+    if (props.email && this.undelivered) {
+      this.topic.addSubscription(
+        new subscriptions.EmailSubscription(props.email, { deadLetterQueue: this.undelivered }),
+      );
+      // No action (its notification would take the same failing path): `readiness`, which fails on any
+      // multiactive-<env>-* alarm in ALARM, and the console of CloudWatch show it.
+      new cloudwatch.Alarm(this, 'UndeliveredAlarm', {
+        alarmName: `${props.topicName}-undelivered`,
+        alarmDescription: `Alarm notifications of ${props.topicName} could not be e-mailed: check the subscription`,
+        metric: this.undelivered.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
   }
 }

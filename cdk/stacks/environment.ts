@@ -1,4 +1,6 @@
-import type { App } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type App, Tags } from 'aws-cdk-lib';
 import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { guardSamples } from '../constructs/sample-guard.ts';
 import { foundationStackName, globalStackName, regionalStackName } from '../naming.ts';
@@ -54,5 +56,17 @@ export function createEnvironment(app: App, topology: Topology): EnvironmentStac
   // Every stack refuses a sample configuration; the synth warnings are printed once, on the global stack.
   for (const stack of [...Object.values(foundation), ...Object.values(regional), global])
     guardSamples(stack, topology, { warn: stack === global });
+  // Every stack carries the version it was deployed from: `multiactive readiness --env` compares the regions'.
+  // Set here, so every synthesis path (cdk synth, the sandbox, the tests' cfn-lint) yields the same
+  // templates. Not on dashboards: their `Tags` property is newer than cfn-lint's schema (E3002), and a
+  // dashboard needs no version.
+  const version = String(app.node.tryGetContext('version') ?? packageVersion());
+  Tags.of(app).add('multiactive:version', version, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
   return { foundation, regional, global };
+}
+
+/** This package's version (package.json at the repository root). */
+function packageVersion(): string {
+  const file = join(import.meta.dirname, '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }

@@ -2,7 +2,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import middy from '@middy/core';
 import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { CommandDeps } from '../commands/execute.ts';
+import { type CommandDeps, readRecord } from '../commands/execute.ts';
 import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
 import type { RegionBreakers } from '../resilience/health.ts';
 import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
@@ -74,7 +74,7 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
     const { aggregateType, aggregateId } = aggregateTarget(event);
     const aggregate = deps.registry.get(aggregateType);
     const readLocal = async () => {
-      const record = await deps.states.getState(aggregateType, aggregateId);
+      const record = await readRecord(deps, aggregate, aggregateId);
       if (!record) throw new HttpError(404, 'NotFound', `${aggregateType} ${aggregateId} does not exist`);
       return jsonResponse(200, {
         aggregateType,

@@ -283,6 +283,27 @@ export async function catchUpCoreRow(
   throw new ConcurrencyError(aggregateId, 'its row caught up with its log', undefined);
 }
 
+/**
+ * The row a read answers with: a core row caught up with its log first (a home whose append landed but
+ * whose row write did not — the append timed out, the process died — must not serve a state its log is
+ * already past, which replicas folding that event would show); null when the aggregate has no event.
+ */
+export async function readRecord(
+  deps: { readonly events: EventStore; readonly states: StateStore },
+  aggregate: AnyAggregate,
+  aggregateId: string,
+): Promise<StateRecord | null> {
+  const stored = await deps.states.getState(aggregate.name, aggregateId);
+  if (aggregate.tier !== 'core') return stored ?? null;
+  const row = await catchUpCoreRow(
+    deps,
+    aggregate,
+    aggregateId,
+    stored ?? emptyRecord(aggregate, aggregateId),
+  );
+  return row.version === 0 ? null : row;
+}
+
 /** The projection row, caught up with any events the log has beyond it (see catchUpCoreRow). */
 async function currentRecord(
   deps: CommandDeps,

@@ -22,7 +22,10 @@ export class UnknownEnvironmentError extends Error {
   readonly known: readonly string[];
 
   constructor(env: string, known: readonly string[]) {
-    super(`unknown environment "${env}"; known environments: ${known.join(', ')}`);
+    super(
+      `unknown environment "${env}"; known environments: ${known.join(', ')}` +
+        ` (a new one is a file in lib/config/envs/ listed in ENVIRONMENTS of lib/config/load.ts)`,
+    );
     this.known = known;
   }
 }

@@ -31,6 +31,8 @@ export const BUG_SWITCHES = {
     "a quorum copy retires a peer's other branch whatever its epoch (a stale writer retires a newer home's)",
   'collection-retire-unsealed':
     "Failover's collection retires the new home's own off-run events without the seal check of its epoch",
+  'lockstep-claims':
+    'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

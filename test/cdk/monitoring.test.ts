@@ -60,6 +60,29 @@ describe('alarms', () => {
     expect(queues).toBe(13);
   });
 
+  it('keeps and watches the alarm notifications an e-mail subscription could not take', () => {
+    for (const [stack, template] of Object.entries(mailed)) {
+      const subscriptions = ofType(template, 'AWS::SNS::Subscription');
+      for (const [id, subscription] of subscriptions) {
+        const redrive = (subscription.Properties as { RedrivePolicy?: { deadLetterTargetArn: unknown } })
+          .RedrivePolicy;
+        expect(redrive, `${stack}/${id}`).toBeDefined();
+      }
+      for (const [id] of ofType(template, 'AWS::SQS::Queue')) {
+        const alarmed = alarmsOf(template).some((alarm) =>
+          watched(alarm).some(
+            (m) =>
+              m.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+              JSON.stringify(m.Dimensions).includes(`"${id}"`),
+          ),
+        );
+        expect(alarmed, `${stack}/${id}`).toBe(true);
+      }
+    }
+    const subscribed = Object.values(mailed).flatMap((t) => ofType(t, 'AWS::SNS::Subscription'));
+    expect(subscribed.length).toBeGreaterThanOrEqual(4); // every cell's topic and the GTM's
+  });
+
   it('covers every function (errors, throttles), every state machine (failed or timed out), every table (throttles), the stream', () => {
     const cell = dev['multiactive-dev-eu-west-1']!;
     const alarms = alarmsOf(cell);

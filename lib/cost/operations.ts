@@ -223,6 +223,13 @@ export const OPERATIONS = {
     code: 'lib/api/app.ts getAggregate',
     calls: (c) => [getItem('state', c.stateBytes)],
   },
+  'read.core': {
+    fn: 'api',
+    description:
+      'GET /v1/{type}/{id} of a core aggregate: the row, caught up with its log (the log beyond it, nothing normally)',
+    code: 'lib/api/app.ts getAggregate -> lib/commands/execute.ts readRecord (catchUpCoreRow)',
+    calls: (c) => [getItem('state', c.stateBytes), query('events', 0)],
+  },
   'read.token': {
     fn: 'api',
     description: "a token naming another region: the origin's watermark, then the row's head",

@@ -38,7 +38,7 @@ function typeInvocations(flow: RegionFlow, t: TypeFlow): Invocation[] {
     op(core ? 'apply.core' : 'apply.materialized', t.eventsApplied),
     op('apply.core.afterCopy', t.appliedAfterCopy),
     op('command.idempotent', t.idempotent),
-    op('read.local', t.reads),
+    op(core ? 'read.core' : 'read.local', t.reads),
     op('read.token', t.tokenReads),
   ];
 }

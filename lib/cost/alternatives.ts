@@ -3,6 +3,7 @@ import { awsTimers, projectObjectives } from '../ops/objectives.ts';
 import type { GlobalPriceKey, PriceKey, PriceList } from './catalog.ts';
 import type { RegionFlow } from './flows.ts';
 import type { TrafficProfile } from './profile.ts';
+import { CODE_SETTINGS } from './runtime.ts';
 import { SECONDS_PER_MONTH, type Service } from './usage-types.ts';
 
 /** The architectures a team would weigh against active-active. */
@@ -123,7 +124,9 @@ function api(book: Ledger, region: string, requests: number, profile: TrafficPro
   const m = SECONDS_PER_MONTH;
   book.add(region, 'apigateway', 'apigateway.httpRequests', requests * m);
   book.add(region, 'lambda', 'lambda.requests', requests * m);
-  book.add(region, 'lambda', 'lambda.armGbSeconds', ((requests * profile.durationsMs.api) / 1000) * m);
+  // The same API function (its memory) serves the alternative's requests.
+  const gbSeconds = ((requests * profile.durationsMs.api) / 1000) * (CODE_SETTINGS.memoryMb.api / 1024);
+  book.add(region, 'lambda', 'lambda.armGbSeconds', gbSeconds * m);
 }
 
 function storage(book: Ledger, region: string, bytes: number, topology: Topology) {

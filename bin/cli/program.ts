@@ -1,5 +1,5 @@
 import '../../lib/sandbox/polyfills.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readinessNames } from '../../cdk/constructs/readiness.ts';
@@ -10,9 +10,12 @@ import { awsAdminControl } from '../../lib/ops/admin-control.ts';
 import { awsReadiness, awsStatus } from '../../lib/ops/aws-status.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
+import { stateFilePath } from '../../lib/sandbox/control/state-file.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { serveConsole } from './console.ts';
+import { capacityCommand, costCommand, type TrafficFlags, trafficOptions } from './cost.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
+import { type PlanFlags, planCommand } from './plan.ts';
 import { reportCommand } from './report.ts';
 import { type RunbookFlags, type RunbookOutcome, runRunbook } from './runbook.ts';
 import { parseConflictPolicy, sandboxUp, startDemo, type UpOptions } from './sandbox.ts';
@@ -102,6 +105,23 @@ const simple = async (
   return { json: body, code: ok(body) ? EXIT.done : EXIT.failed };
 };
 
+/**
+ * Stops the sandbox that is up and returns once it has stopped (its state file removed), so that the next
+ * command (`drill`, `sandbox up`) does not find a sandbox that is still going away.
+ */
+async function sandboxDown(timeoutMs = 120_000): Promise<Outcome> {
+  await callSandbox({ action: 'down' });
+  const deadline = Date.now() + timeoutMs;
+  while (existsSync(stateFilePath()) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  const stopped = !existsSync(stateFilePath());
+  return {
+    json: { stopped },
+    lines: [stopped ? 'sandbox stopped' : `the sandbox did not stop within ${timeoutMs / 1000} s`],
+    code: stopped ? EXIT.done : EXIT.failed,
+  };
+}
+
 const reportLine = (dir: string) => `report: ${join(dir, 'report.md')}, report.json, report.html`;
 
 /** A runbook's outcome: the summary lines, the JSON document, exit 0 only when it SUCCEEDED. */
@@ -144,7 +164,10 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExit codes: 0 done, 1 the outcome failed, 2 usage, 3 target unreachable.');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 the outcome failed, 2 usage, 3 target unreachable (plan: 0 no impact, 1 approval needed, 2 refused).',
+    );
 
   upOptions(program.command('start').description('run the demo in a new sandbox, then keep serving')).action(
     async (options: UpOptions) => {
@@ -167,7 +190,7 @@ export function buildProgram(): Command {
   sandbox
     .command('down')
     .description('stop the sandbox that is up')
-    .action(action(() => simple({ action: 'down' })));
+    .action(action(() => sandboxDown()));
 
   program
     .command('status')
@@ -384,6 +407,53 @@ export function buildProgram(): Command {
       });
       await new Promise<never>(() => {});
     });
+
+  trafficOptions(
+    program
+      .command('cost')
+      .description(
+        'monthly AWS cost of an environment under a traffic profile: per service, region and tier, next to global tables and single-region, with advice per aggregate type',
+      ),
+  )
+    .option('--prices <file>', 'prices over the shipped list (same shape, any subset)')
+    .action(
+      action(async (cmd) => {
+        const { report, lines } = await costCommand(cmd.opts<TrafficFlags>());
+        return { json: report, lines, code: EXIT.done };
+      }),
+    );
+  trafficOptions(
+    program
+      .command('capacity')
+      .description(
+        'per region, the write rate at which each AWS limit binds (the profile scaled), and what to raise',
+      ),
+  ).action(
+    action(async (cmd) => {
+      const { regions, lines } = await capacityCommand(cmd.opts<TrafficFlags>());
+      return { json: regions, lines, code: EXIT.done };
+    }),
+  );
+
+  trafficOptions(
+    program
+      .command('plan')
+      .description(
+        "impact of the working tree's topology against a git ref, in Markdown: tiers, consistency, RPO/RTO, data that must move, cost delta, runbooks in order (exit 0 no impact, 1 approval needed, 2 refused)",
+      ),
+  )
+    .option('--against <ref>', 'the git ref to compare with', 'main')
+    .option(
+      '--migration <plan>',
+      'a migration plan for data that must move (a partition-count or hash change)',
+    )
+    .option('--prices <file>', 'prices over the shipped list (same shape, any subset)')
+    .action(
+      action(async (cmd) => {
+        const { impact, lines } = await planCommand(cmd.opts<PlanFlags>());
+        return { json: impact, lines, code: impact.exitCode };
+      }),
+    );
 
   const drill = program.command('drill').description('scripted game days with a report');
   drill

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { bugEnabled } from '../faults/switches.ts';
 import { EpochConflictError, QuorumUnavailableError } from '../ownership/errors.ts';
 import type { QuorumRegister } from '../ownership/quorum-register.ts';
@@ -50,6 +51,13 @@ export interface WatchdogDeps {
   isDrained(target: string): Promise<boolean>;
   /** Starts this region's Failover runbook; resolves when started or when that name already ran. */
   startFailover(start: FailoverStart): Promise<void>;
+  /**
+   * After a lost claim race, waits this long times (1 + its rank among the agreeing regions, by name) and
+   * tries again, up to twice in the same tick: watchdogs whose schedules fire together would otherwise
+   * each take one replica and both lose, round after round (dueling proposers). Default 250 ms.
+   */
+  readonly claimBackoffMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
   readonly log?: (line: string) => void;
 }
@@ -136,10 +144,20 @@ export class Watchdog {
     this.deps.log?.(
       `watchdog ${this.deps.region}: ${agreeing.join(', ')} suspect ${target} (${observation.detail}; heartbeat ${observation.heartbeatAgeMs} ms old)`,
     );
-    const action = await this.claim(target).catch((error) => {
-      if (error instanceof QuorumUnavailableError) return undefined;
-      throw error;
-    });
+    const claim = () =>
+      this.claim(target).catch((error): PeerReport['action'] => {
+        if (error instanceof QuorumUnavailableError) return undefined;
+        // The read of the claim met two unfinished proposals of one epoch (the racers' own): a lost race too.
+        if (error instanceof EpochConflictError) return 'lost-race';
+        throw error;
+      });
+    let action = await claim();
+    // Bug switch `lockstep-claims`: a lost race waits for the next tick (both may lose every round).
+    const rank = [...agreeing].sort().indexOf(this.deps.region);
+    for (let retry = 1; retry <= 2 && action === 'lost-race' && !bugEnabled('lockstep-claims'); retry++) {
+      await (this.deps.sleep ?? delay)((this.deps.claimBackoffMs ?? 250) * (1 + rank) * retry);
+      action = await claim();
+    }
     return { target, observation, agreeing, ...(action ? { action } : {}) };
   }
 

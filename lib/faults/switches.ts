@@ -37,6 +37,8 @@ export const BUG_SWITCHES = {
     "Failover's collection retires the new home's own off-run events without the seal check of its epoch",
   'late-try-holds':
     "a transfer's Try that reaches the source after the hold's expiry places the hold anyway (expired from the start)",
+  'lockstep-claims':
+    'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

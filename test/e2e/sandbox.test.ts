@@ -119,10 +119,11 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
     expect(before.partitionsPerHome['us-east-1']).toBeGreaterThan(0);
 
     expect((await runCli(['sandbox', 'down'], cwd)).code).toBe(0);
+    // `down` returns once the sandbox has stopped: the next command finds none.
+    expect(existsSync(stateFile)).toBe(false);
     await new Promise<void>((resolve) =>
       up.exitCode === null ? up.once('exit', () => resolve()) : resolve(),
     );
-    expect(existsSync(stateFile)).toBe(false);
     await sandboxUp();
 
     const after = JSON.parse((await runCli(['status', '--json'], cwd)).out) as {

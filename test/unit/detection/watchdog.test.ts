@@ -60,6 +60,7 @@ class SharedObservations {
 }
 
 interface World {
+  readonly stores: readonly InMemoryControlReplica[];
   readonly starts: Array<{ region: string; start: FailoverStart }>;
   readonly probes: Map<string, ProbeResult>;
   readonly heartbeatAges: Map<string, number | null>;
@@ -73,6 +74,7 @@ function world(s?: fc.Scheduler): World {
   const stores = REGIONS.map((r) => new InMemoryControlReplica(r));
   const observations = new SharedObservations();
   const w: World = {
+    stores,
     starts: [],
     probes: new Map(REGIONS.map((r) => [r, { verdict: 'up', detail: 'HTTP 200' }])),
     heartbeatAges: new Map(REGIONS.map((r) => [r, 1_000])),
@@ -108,6 +110,50 @@ function world(s?: fc.Scheduler): World {
     },
   };
   return w;
+}
+
+/**
+ * Two proposers in lockstep: each one's claim reaches its own region's replica first, and only then the
+ * other's (which already holds the other claim at that epoch, so both lose). Opens after both own writes,
+ * or after 50 ms when only one proposes; from then on writes go through.
+ */
+class Lockstep {
+  private own = 0;
+  private release!: () => void;
+  readonly opened = new Promise<void>((resolve) => {
+    this.release = resolve;
+  });
+  ownWritten(): void {
+    if (++this.own >= 2) this.release();
+    setTimeout(() => this.release(), 50);
+  }
+}
+
+/** `writer`'s view of a replica: a down region throws; cross-region writes wait for the lockstep gate. */
+class LockstepReplica implements ControlReplica {
+  constructor(
+    private readonly inner: InMemoryControlReplica,
+    private readonly writer: string,
+    private readonly gate: Lockstep,
+    private readonly down: string,
+  ) {}
+
+  get region() {
+    return this.inner.region;
+  }
+
+  async read<V>(key: string) {
+    if (this.region === this.down) throw new Error(`${this.down} is down`);
+    return this.inner.read<V>(key);
+  }
+
+  async write<V>(key: string, record: RegisterRecord<V>) {
+    if (this.region === this.down) throw new Error(`${this.down} is down`);
+    if (this.region !== this.writer) await this.gate.opened;
+    const stored = await this.inner.write(key, record);
+    if (this.region === this.writer) this.gate.ownWritten();
+    return stored;
+  }
 }
 
 function lose(w: World, region: string): void {
@@ -165,6 +211,39 @@ describe('the watchdog (failure detector of every region)', () => {
     };
     expect(await twice()).toEqual([B]);
     expect(await withBug('unclaimed-failover', twice)).toEqual([B, A].sort());
+  });
+
+  it('resolves two survivors claiming in lockstep within the tick (each took its own replica and lost)', async () => {
+    const run = async () => {
+      const w = world();
+      lose(w, C);
+      const gate = new Lockstep();
+      const dog = (region: string) =>
+        w.watchdog(region, {
+          register: new QuorumRegister({
+            replicas: w.stores.map((store) => new LockstepReplica(store, region, gate, C)),
+            callTimeoutMs: 0,
+          }),
+          claimBackoffMs: 5,
+        });
+      const [a, b] = [dog(A), dog(B)];
+      const actions: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        const reports = await Promise.all([a.tick(), b.tick()]);
+        for (const report of reports.flat()) if (report.action) actions.push(report.action);
+        w.now += 5_000;
+      }
+      return { actions, starts: w.starts.map((x) => x.region) };
+    };
+    const fixed = await run();
+    // One of them finds, on its retry, the claim its read settled (its own: started; the other's: left).
+    expect(fixed.starts).toHaveLength(1);
+    expect(fixed.actions.slice(0, 2).sort()).toEqual(['left-to-claimer', 'started']);
+    // The old watchdog: both lose every round, and nothing starts until their schedules drift apart.
+    const lockstep = await withBug('lockstep-claims', run);
+    expect(lockstep.actions.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(lockstep.actions)).toEqual(new Set(['lost-race']));
+    expect(lockstep.starts).toEqual([]);
   });
 
   it('does not fail over a peer that only one region cannot reach (a minority)', async () => {

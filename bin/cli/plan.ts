@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import { type ChangeImpact, type CostDelta, changeImpact, impactMarkdown } from '../../lib/change/index.ts';
+import { regionNames, type Topology } from '../../lib/config/index.ts';
+import { loadPriceList, loadQuotaList } from '../../lib/cost/catalog.ts';
+import { CostError } from '../../lib/cost/errors.ts';
+import { inventoryOf } from '../../lib/cost/inventory.ts';
+import { modelWorkload, monthlyCost } from '../../lib/cost/model.ts';
+import { DEFAULT_TRAFFIC_BY_TIER, parseProfile, type TrafficProfile } from '../../lib/cost/profile.ts';
+import { awsRuntime } from '../../lib/cost/runtime.ts';
+import { UsageError } from '../../lib/ops/errors.ts';
+import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
+import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
+import { profileOf, type TrafficFlags } from './cost.ts';
+import { refSide, repositoryRoot, workingTreeSide } from './plan-source.ts';
+
+export interface PlanFlags extends TrafficFlags {
+  readonly against: string;
+  readonly migration?: string;
+}
+
+/** The same traffic on another topology: each type keeps its rates; a type only there gets its tier's default. */
+function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfile {
+  const aggregates = Object.fromEntries(
+    topology.aggregates.map((a) => [a.type, profile.aggregates[a.type] ?? DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
+  );
+  const regions = regionNames(topology);
+  const shares = profile.regionShare
+    ? Object.fromEntries(Object.entries(profile.regionShare).filter(([r]) => regions.includes(r)))
+    : undefined;
+  const { activePartitions, ...rest } = profile;
+  return parseProfile(
+    {
+      ...rest,
+      aggregates,
+      ...(shares && Object.keys(shares).length > 0 ? { regionShare: shares } : {}),
+      ...(activePartitions !== undefined && activePartitions <= topology.partitions
+        ? { activePartitions }
+        : {}),
+    },
+    topology,
+    `the traffic profile on ${topology.name}`,
+  );
+}
+
+/** Both months at the same prices, from the current code's stacks (a region they lack is estimated). */
+async function costDelta(before: Topology, after: Topology, flags: PlanFlags): Promise<CostDelta> {
+  // The traffic as it is today (the default profile follows each type's tier there): the change must not
+  // change what the users do.
+  const profile = profileOf(before, flags);
+  const prices = loadPriceList(flags.prices);
+  const quotas = loadQuotaList(flags.quotas);
+  const { templates } = await loadTemplates({
+    env: after.name,
+    stackNames: environmentStackNames(after.name, regionNames(after)),
+    cacheDir: join(PROJECT_ROOT, '.sandbox', 'cdk'),
+  });
+  const month = (topology: Topology) => {
+    const inventory = inventoryOf(topology, templates);
+    const traffic = sameTraffic(profile, topology);
+    prices.require(regionNames(topology));
+    const workload = modelWorkload(topology, traffic, awsRuntime(topology, quotas), inventory);
+    return monthlyCost({ topology, workload, inventory, prices });
+  };
+  const a = month(before);
+  const b = month(after);
+  const services = [...new Set([...Object.keys(a.byService), ...Object.keys(b.byService)])];
+  return {
+    profile: profile.name,
+    pricesAsOf: prices.asOf,
+    before: a.total,
+    after: b.total,
+    byService: Object.fromEntries(
+      services.map((s) => [
+        s,
+        {
+          before: a.byService[s as keyof typeof a.byService] ?? 0,
+          after: b.byService[s as keyof typeof b.byService] ?? 0,
+        },
+      ]),
+    ),
+  };
+}
+
+const differ = (a: readonly number[] | undefined, b: readonly number[] | undefined) =>
+  a !== undefined && b !== undefined && a.some((p, i) => p !== b[i]);
+
+/**
+ * `multiactive plan`: the environment's topology in the working tree of the repository around the current
+ * directory, against the same file at a git ref; the impact report in Markdown and the CI exit code.
+ */
+export async function planCommand(flags: PlanFlags): Promise<{ impact: ChangeImpact; lines: string[] }> {
+  const root = repositoryRoot(process.cwd());
+  const now = await workingTreeSide(root, flags.env);
+  const then = await refSide(root, flags.env, flags.against, now.topology.partitions);
+  let cost: CostDelta;
+  try {
+    cost = await costDelta(then.topology, now.topology, flags);
+  } catch (error) {
+    if (error instanceof CostError) throw new UsageError(error.message);
+    throw error;
+  }
+  const impact = changeImpact({
+    before: then.topology,
+    after: now.topology,
+    against: then.label,
+    current: now.label,
+    cost,
+    hashChanged:
+      then.topology.partitions === now.topology.partitions &&
+      differ(then.partitionsOfSamples, now.partitionsOfSamples),
+    ...(flags.migration ? { migration: flags.migration } : {}),
+  });
+  return { impact, lines: impactMarkdown(impact) };
+}

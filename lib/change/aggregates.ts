@@ -1,0 +1,104 @@
+import { type AggregateConfig, regionNames, type Tier, type Topology } from '../config/index.ts';
+import { awsTimers, projectObjectives } from '../ops/objectives.ts';
+import type { Impact } from './settings.ts';
+
+/** How an aggregate type behaves under a topology. */
+export interface TypeView {
+  readonly tier: Tier;
+  readonly conflict: AggregateConfig['conflict'];
+  /** Where writes are accepted and what concurrent writes become. */
+  readonly consistency: string;
+  /** Projected on a region loss (configuration timers, degrade threshold as the lag). */
+  readonly rtoSeconds: number;
+  readonly rpoSeconds: number;
+  /** The tier's declared objectives, and whether the projection meets them. */
+  readonly declared: { readonly rtoSeconds: number; readonly rpoSeconds: number };
+  readonly meets: boolean;
+}
+
+export interface AggregateChange {
+  readonly type: string;
+  readonly before?: TypeView;
+  readonly after?: TypeView;
+  /** What changes, in words. */
+  readonly changes: readonly string[];
+  readonly impact: Impact;
+}
+
+/** The consistency a tier gives, in the words of the README's tier table. */
+export function consistencyOf(topology: Topology, aggregate: AggregateConfig): string {
+  if (aggregate.tier === 'core')
+    return `single writer per partition (its home region), fenced by epochs; acknowledged ${topology.core.ack === 'quorum' ? 'on a majority of regions' : 'locally'}`;
+  if (aggregate.tier === 'important')
+    return `writable in every region; concurrent writes detected causally, resolved by ${aggregate.conflict}`;
+  return 'writable in every region; append-only, replicated in batches, may be lost with a region';
+}
+
+function viewOf(topology: Topology, aggregate: AggregateConfig): TypeView {
+  const projection = projectObjectives(topology, awsTimers(topology), { maxLagMs: undefined }).find(
+    (p) => p.tier === aggregate.tier,
+  )!;
+  return {
+    tier: aggregate.tier,
+    conflict: aggregate.conflict,
+    consistency: consistencyOf(topology, aggregate),
+    rtoSeconds: projection.rtoSeconds,
+    rpoSeconds: projection.rpoSeconds,
+    declared: projection.declared,
+    meets: projection.met,
+  };
+}
+
+/** What a tier change does to the log already written (core logs are keyed by sequence, others by HLC). */
+function logFormat(type: string, from: Tier, to: Tier): string[] {
+  if ((from === 'core') === (to === 'core')) return [];
+  return to === 'core'
+    ? [
+        `${type}'s events written so far keep their HLC-ordered keys; its core log starts at seq 1 on top of its projection row (the head every region must share: repair first)`,
+      ]
+    : [
+        `${type}'s core log (sequence keys) stays; its new events are HLC-ordered after it, and conflicts become possible`,
+      ];
+}
+
+function describe(type: string, a: TypeView, b: TypeView): string[] {
+  const changes: string[] = [];
+  if (a.tier !== b.tier)
+    changes.push(`${type} moves from ${a.tier} to ${b.tier}`, ...logFormat(type, a.tier, b.tier));
+  if (a.consistency !== b.consistency) changes.push(`consistency: ${a.consistency} -> ${b.consistency}`);
+  if (a.conflict !== b.conflict && b.tier !== 'core')
+    changes.push(`conflict policy ${a.conflict} -> ${b.conflict}`);
+  if (a.rtoSeconds !== b.rtoSeconds) changes.push(`projected RTO ${a.rtoSeconds} s -> ${b.rtoSeconds} s`);
+  if (a.rpoSeconds !== b.rpoSeconds) changes.push(`projected RPO ${a.rpoSeconds} s -> ${b.rpoSeconds} s`);
+  if (b.meets !== a.meets)
+    changes.push(b.meets ? 'now meets its declared objectives' : 'no longer meets its declared objectives');
+  return changes;
+}
+
+/** Each aggregate type of either topology: its view before and after, and what changed. */
+export function aggregateChanges(before: Topology, after: Topology): AggregateChange[] {
+  const types = [...new Set([...before.aggregates, ...after.aggregates].map((a) => a.type))];
+  return types.map((type): AggregateChange => {
+    const a = before.aggregates.find((x) => x.type === type);
+    const b = after.aggregates.find((x) => x.type === type);
+    const was = a ? viewOf(before, a) : undefined;
+    const now = b ? viewOf(after, b) : undefined;
+    if (!was) return { type, after: now!, changes: [`${type} is added as ${now!.tier}`], impact: 'approval' };
+    if (!now)
+      return {
+        type,
+        before: was,
+        changes: [`${type} is removed: its events and rows stay in the tables, no longer served`],
+        impact: 'approval',
+      };
+    const changes = describe(type, was, now);
+    return { type, before: was, after: now, changes, impact: changes.length > 0 ? 'approval' : 'none' };
+  });
+}
+
+/** Regions added and removed. */
+export function regionChanges(before: Topology, after: Topology): { added: string[]; removed: string[] } {
+  const a = regionNames(before);
+  const b = regionNames(after);
+  return { added: b.filter((r) => !a.includes(r)), removed: a.filter((r) => !b.includes(r)) };
+}

@@ -1,0 +1,10 @@
+export { capacity, type LimitCapacity, type RegionCapacity } from './capacity.ts';
+export { loadPriceList, loadQuotaList, type PriceList, type QuotaList } from './catalog.ts';
+export { CostError, CostInputError, MissingPriceError } from './errors.ts';
+export { type Inventory, type InventoryTemplate, inventoryOf } from './inventory.ts';
+export { compareCounts, measuredCounts, modelCounts } from './measured.ts';
+export { type MonthlyCost, modelWorkload, monthlyCost, type Workload } from './model.ts';
+export { defaultProfile, parseProfile, readProfile, type TrafficProfile } from './profile.ts';
+export { capacityLines, costLines } from './render.ts';
+export { type CostReport, costReport } from './report.ts';
+export { awsRuntime, type Runtime, sandboxRuntime } from './runtime.ts';

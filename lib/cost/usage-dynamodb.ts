@@ -1,0 +1,146 @@
+import type { RegionFlow, TypeFlow } from './flows.ts';
+import { type DynamoCall, OPERATIONS, type OperationContext, type OperationId } from './operations.ts';
+import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
+
+/** An operation performed `rate` times a second in a region, on behalf of a tier (and aggregate type). */
+interface Invocation {
+  readonly id: OperationId;
+  readonly rate: number;
+  readonly tier: CostTier;
+  readonly aggregateType?: string;
+  readonly context: OperationContext;
+}
+
+function contextOf(flow: RegionFlow, type?: TypeFlow): OperationContext {
+  return {
+    eventsPerWrite: type?.traffic.eventsPerWrite ?? 1,
+    eventBytes: type?.traffic.eventBytes ?? 600,
+    stateBytes: type?.traffic.stateBytes ?? 800,
+    cacheHitRate: flow.cacheHitRate,
+  };
+}
+
+/** The operations one aggregate type's traffic causes in a region, per second. */
+function typeInvocations(flow: RegionFlow, t: TypeFlow): Invocation[] {
+  const context = contextOf(flow, t);
+  const op = (id: OperationId, rate: number): Invocation => ({
+    id,
+    rate,
+    tier: t.tier,
+    aggregateType: t.type,
+    context,
+  });
+  const core = t.tier === 'core';
+  return [
+    op(core ? 'command.core' : 'command.materialized', t.writesExecuted),
+    // One copy transaction per peer and command: `eachPeer` makes the per-peer requests.
+    op('command.core.copy', t.copiesOut / Math.max(1, flow.peers.length)),
+    op(core ? 'apply.core' : 'apply.materialized', t.eventsApplied),
+    op('apply.core.afterCopy', t.appliedAfterCopy),
+    op('command.idempotent', t.idempotent),
+    op(core ? 'read.core' : 'read.local', t.reads),
+    op('read.token', t.tokenReads),
+  ];
+}
+
+/** The operations a region performs per second: its types' traffic and the shared background work. */
+function invocations(flow: RegionFlow): Invocation[] {
+  const platform = contextOf(flow);
+  const shared = (id: OperationId, rate: number, tier: CostTier = 'platform'): Invocation => ({
+    id,
+    rate,
+    tier,
+    context: platform,
+  });
+  return [
+    ...flow.types.flatMap((t) => typeInvocations(flow, t)),
+    shared('lease.refresh', flow.fenceRefreshes + flow.routeRefreshes, 'core'),
+    shared('sync.refresh', flow.syncRefreshes, 'important'),
+    shared('health.request', flow.healthInvocations),
+    shared('health.probe', flow.healthProbes),
+    shared('health.sync', flow.healthSyncRefreshes),
+    shared('health.traffic', flow.trafficRefreshes),
+    shared('heartbeat.tick', flow.heartbeats),
+    shared('watchdog.peer', flow.watchdogTicks * flow.peers.length),
+    shared('publish.batch', flow.publisher.withEvents),
+    shared('apply.heartbeat', flow.heartbeatsIn),
+    shared('apply.sweep', flow.sweeps),
+  ].filter((i) => i.rate > 0);
+}
+
+function targets(call: DynamoCall, flow: RegionFlow): readonly string[] {
+  if (call.place === 'everyRegion') return [flow.region, ...flow.peers];
+  if (call.place === 'eachPeer') return flow.peers;
+  return [flow.region];
+}
+
+/**
+ * DynamoDB usage of one region's load: every operation's calls times its rate, billed where the table is.
+ * A call to another region's table sends its request out of this region (writes) or its answer out of
+ * that one (reads): data transfer.
+ */
+export function dynamoUsage(flow: RegionFlow): UsageLine[] {
+  const lines: UsageLine[] = [];
+  for (const inv of invocations(flow)) {
+    const operation = OPERATIONS[inv.id];
+    for (const call of operation.calls(inv.context)) {
+      const n = inv.rate * call.count;
+      for (const region of targets(call, flow))
+        lines.push(...callLines({ inv, call, n, region, flow, fn: operation.fn }));
+    }
+  }
+  return lines;
+}
+
+function callLines(input: {
+  inv: Invocation;
+  call: DynamoCall;
+  n: number;
+  region: string;
+  flow: RegionFlow;
+  fn: string;
+}): UsageLine[] {
+  const { inv, call, n, region, flow, fn } = input;
+  const remote = region !== flow.region;
+  const isRead = call.readUnits > 0;
+  const base = {
+    from: flow.region,
+    fn,
+    source: inv.id,
+    tier: inv.tier,
+    ...(inv.aggregateType ? { aggregateType: inv.aggregateType } : {}),
+  };
+  const scaled = call.writeUnitsByTable
+    ? Object.fromEntries(Object.entries(call.writeUnitsByTable).map(([k, v]) => [k, n * v]))
+    : undefined;
+  const lines = [
+    usageLine(
+      { ...base, region, service: 'dynamodb', operation: `dynamodb:${call.action}` },
+      {
+        table: call.table,
+        requests: n,
+        items: n * call.items,
+        readUnits: n * call.readUnits,
+        writeUnits: n * call.writeUnits,
+        indexWriteUnits: n * call.indexWriteUnits,
+        ...(scaled ? { writeUnitsByTable: scaled } : {}),
+        ...(call.hotKey ? { hotKey: call.hotKey } : {}),
+      },
+    ),
+  ];
+  // The answer of a remote read leaves the table's region; a remote write's request leaves the caller's.
+  if (remote)
+    lines.push(
+      usageLine(
+        {
+          ...base,
+          region: isRead ? region : flow.region,
+          from: isRead ? region : flow.region,
+          service: 'datatransfer',
+          operation: 'datatransfer:Out',
+        },
+        { bytesOut: n * call.bytes },
+      ),
+    );
+  return lines;
+}

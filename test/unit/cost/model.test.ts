@@ -1,0 +1,265 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { capacity } from '../../../lib/cost/capacity.ts';
+import { loadPriceList, loadQuotaList } from '../../../lib/cost/catalog.ts';
+import { CostInputError, MissingPriceError } from '../../../lib/cost/errors.ts';
+import { regionFlows } from '../../../lib/cost/flows.ts';
+import { type Inventory, inventoryOf } from '../../../lib/cost/inventory.ts';
+import { modelWorkload, monthlyCost } from '../../../lib/cost/model.ts';
+import { priceMonth } from '../../../lib/cost/pricing.ts';
+import { defaultProfile, parseProfile } from '../../../lib/cost/profile.ts';
+import { costReport } from '../../../lib/cost/report.ts';
+import { awsRuntime } from '../../../lib/cost/runtime.ts';
+import { SECONDS_PER_MONTH, usageLine } from '../../../lib/cost/usage-types.ts';
+
+const prod = loadTopology('prod');
+const dev = loadTopology('dev');
+const prices = loadPriceList();
+const quotas = loadQuotaList();
+const runtime = (t: Topology) => awsRuntime(t, quotas);
+/** A small stack set: two alarms (one metric math over two metrics) per cell, one HTTPS fast health check. */
+const templates = (t: Topology) =>
+  Object.fromEntries([
+    ...t.regions.map((r) => [
+      `multiactive-${t.name}-${r.name}`,
+      {
+        Resources: {
+          A: { Type: 'AWS::CloudWatch::Alarm', Properties: { Period: 60 } },
+          B: {
+            Type: 'AWS::CloudWatch::Alarm',
+            Properties: {
+              Metrics: [
+                { Id: 'e', Expression: 'a+b' },
+                { Id: 'a', MetricStat: { Period: 10 } },
+                { Id: 'b', MetricStat: { Period: 10 } },
+              ],
+            },
+          },
+          K: { Type: 'AWS::KMS::Key' },
+          Q: { Type: 'AWS::SQS::Queue' },
+        },
+      },
+    ]),
+    [
+      `multiactive-${t.name}-global`,
+      {
+        Resources: {
+          H: {
+            Type: 'AWS::Route53::HealthCheck',
+            Properties: { HealthCheckConfig: { Type: 'HTTPS', RequestInterval: 10 } },
+          },
+        },
+      },
+    ],
+  ]);
+const inventory = (t: Topology): Inventory => inventoryOf(t, templates(t));
+
+describe('prices and profiles', () => {
+  it('prices a usage line at the list price of its region: a write unit a second for a month', () => {
+    const line = usageLine(
+      {
+        region: 'eu-west-1',
+        fn: 'api',
+        service: 'dynamodb',
+        operation: 'dynamodb:PutItem',
+        source: 'x',
+        tier: 'core',
+      },
+      { requests: 1, writeUnits: 1 },
+    );
+    const [priced] = priceMonth({
+      topology: prod,
+      usage: [line],
+      storage: [],
+      inventory: {
+        regions: [],
+        global: {
+          ...inventory(prod).global,
+          healthChecks: 0,
+          alarmMetrics: 0,
+          dashboards: 0,
+          kmsKeys: 0,
+          hostedZones: 0,
+        },
+        stacks: [],
+      },
+      prices,
+    }).filter((l) => l.service === 'dynamodb');
+    const price = prices.get('eu-west-1', 'dynamodb.writeRequestUnits');
+    expect(priced?.quantity).toBe(SECONDS_PER_MONTH);
+    expect(priced?.usd).toBeCloseTo((SECONDS_PER_MONTH * price.usd) / price.per, 6);
+  });
+
+  it('takes an override file entry by entry, and lists every problem of a bad one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prices-'));
+    const base = { schema: 1, version: 'mine', pricesAsOf: '2026-11-01', notice: 'our negotiated prices' };
+    const entry = {
+      usd: 0.5,
+      per: 1_000_000,
+      unit: 'WRU',
+      source: 'https://example.com/contract',
+      basis: 'confirmed',
+    };
+    const good = join(dir, 'good.json');
+    writeFileSync(
+      good,
+      JSON.stringify({ ...base, regions: { 'eu-west-1': { 'dynamodb.writeRequestUnits': entry } } }),
+    );
+    const mine = loadPriceList(good);
+    expect(mine.get('eu-west-1', 'dynamodb.writeRequestUnits').usd).toBe(0.5);
+    expect(mine.get('eu-west-1', 'dynamodb.readRequestUnits')).toEqual(
+      prices.get('eu-west-1', 'dynamodb.readRequestUnits'),
+    );
+    expect(mine.asOf).toBe('2026-11-01');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...base, regions: { 'eu-west-1': { 'dynamodb.writes': entry } } }));
+    expect(() => loadPriceList(bad)).toThrow(CostInputError);
+    expect(() => loadPriceList(bad)).toThrow(/unknown price "dynamodb.writes"/);
+    expect(() => prices.require(['eu-central-1'])).toThrow(MissingPriceError);
+  });
+
+  it('refuses a profile naming an aggregate type or region the topology does not have', () => {
+    expect(() =>
+      parseProfile(
+        { aggregates: { invoice: { writesPerSecond: 1 } }, regionShare: { 'mars-1': 1 } },
+        prod,
+        'p.json',
+      ),
+    ).toThrow(/aggregates.invoice: no aggregate type "invoice" in prod; regionShare.mars-1/);
+  });
+});
+
+describe('flows', () => {
+  it('executes every core write at a home: forwarded ones leave one region and arrive at another', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0.1, max: 500, noNaN: true }),
+        (f, w) => {
+          const profile = parseProfile(
+            { aggregates: { account: { writesPerSecond: w } }, coreForwardShare: f },
+            prod,
+            'p',
+          );
+          const flows = regionFlows(prod, profile, runtime(prod));
+          const account = flows.map((r) => r.types.find((t) => t.type === 'account')!);
+          const sum = (pick: (t: (typeof account)[number]) => number) =>
+            account.reduce((n, t) => n + pick(t), 0);
+          expect(sum((t) => t.writesExecuted)).toBeCloseTo(w, 6);
+          expect(sum((t) => t.forwardedOut)).toBeCloseTo(
+            sum((t) => t.forwardedIn),
+            6,
+          );
+          expect(sum((t) => t.forwardedOut)).toBeCloseTo(w * f, 6);
+        },
+      ),
+    );
+  });
+
+  it('copies each core command to every peer under quorum ack, and never under local ack', () => {
+    const profile = parseProfile({ aggregates: { account: { writesPerSecond: 30 } } }, prod, 'p');
+    for (const flow of regionFlows(prod, profile, runtime(prod))) {
+      const account = flow.types.find((t) => t.type === 'account')!;
+      expect(account.copiesOut).toBeCloseTo(account.writesExecuted * 2, 9);
+      expect(account.eventsApplied).toBe(0);
+      expect(account.appliedAfterCopy).toBeCloseTo(20, 9);
+    }
+    for (const flow of regionFlows(dev, parseProfile(profile, dev, 'p'), runtime(dev))) {
+      const account = flow.types.find((t) => t.type === 'account')!;
+      expect(account.copiesOut).toBe(0);
+      expect(account.eventsApplied).toBeCloseTo(20, 9);
+    }
+  });
+});
+
+describe('the month', () => {
+  it('never costs less when a type writes more (every other rate kept)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('account', 'profile', 'activity'),
+        fc.double({ min: 0, max: 200, noNaN: true }),
+        fc.double({ min: 0, max: 200, noNaN: true }),
+        (type, a, b) => {
+          const month = (w: number) => {
+            const profile = parseProfile(
+              {
+                ...defaultProfile(prod),
+                aggregates: { ...defaultProfile(prod).aggregates, [type]: { writesPerSecond: w } },
+              },
+              prod,
+              'p',
+            );
+            const workload = modelWorkload(prod, profile, runtime(prod), inventory(prod));
+            return monthlyCost({ topology: prod, workload, inventory: inventory(prod), prices }).total;
+          };
+          const [low, high] = a < b ? [a, b] : [b, a];
+          expect(month(high)).toBeGreaterThanOrEqual(month(low) - 1e-6);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('bills the fixed resources it counts in the stacks: alarm metrics, high-resolution ones, keys, health-check features', () => {
+    const inv = inventory(prod);
+    expect(inv.regions[0]).toMatchObject({
+      alarmMetrics: 3,
+      highResolutionAlarmMetrics: 2,
+      kmsKeys: 1,
+      queues: 1,
+      estimated: false,
+    });
+    expect(inv.global.healthCheckFeatures).toEqual(['HTTPS', 'fast interval (10 s)']);
+    const wider = parseTopology({ ...prod, regions: [...prod.regions, { name: 'eu-central-1' }] });
+    const estimated = inventoryOf(wider, templates(prod)).regions.find((r) => r.region === 'eu-central-1');
+    expect(estimated).toMatchObject({ alarmMetrics: 3, estimated: true });
+    expect(inventoryOf(wider, templates(prod)).global.healthChecks).toBe(4);
+  });
+
+  it('advises multiactive for a type whose declared RPO is 0 (no alternative gives it here) and prices every option', () => {
+    const report = costReport({
+      topology: prod,
+      profile: defaultProfile(prod),
+      runtime: runtime(prod),
+      inventory: inventory(prod),
+      prices,
+    });
+    expect(report.options.map((o) => o.option)).toEqual([
+      'multiactive',
+      'global-tables-eventual',
+      'global-tables-strong',
+      'single-region-backups',
+      'warm-standby',
+    ]);
+    expect(report.options.find((o) => o.option === 'global-tables-strong')?.available).toBe(false);
+    expect(report.recommendations.find((r) => r.type === 'account')?.advice).toBe('multiactive');
+    expect(report.cost.total).toBeCloseTo(
+      Object.values(report.cost.byService).reduce((n, v) => n + (v ?? 0), 0),
+      6,
+    );
+  });
+});
+
+describe('capacity', () => {
+  it('finds the limit that binds first, and moves it with the limit', () => {
+    const profile = defaultProfile(prod);
+    const first = capacity({ topology: prod, profile, runtime: runtime(prod), quotas })[0]!;
+    expect(first.first.id).toBe('apigateway.v1Throttle');
+    const throttle = first.limits.find((l) => l.id === 'apigateway.v1Throttle')!;
+    // /v1 carries reads and writes: the writes per second at the throttle are its rate over the profile's mix.
+    expect(throttle.writesPerSecond).toBeCloseTo((first.writesNow * throttle.quota) / throttle.usedNow, 0);
+    const halved = parseTopology({
+      ...prod,
+      api: { ...prod.api, throttle: { ...prod.api.throttle, v1: { rateLimit: 500, burstLimit: 1000 } } },
+    });
+    const again = capacity({ topology: halved, profile, runtime: runtime(halved), quotas })[0]!;
+    expect(again.limits.find((l) => l.id === 'apigateway.v1Throttle')!.writesPerSecond).toBeCloseTo(
+      throttle.writesPerSecond / 2,
+      0,
+    );
+  });
+});

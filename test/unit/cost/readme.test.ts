@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { costCommand } from '../../../bin/cli/cost.ts';
+import { ROOT } from '../../e2e/cli.ts';
+
+describe("the README's worked example", () => {
+  it('is what `multiactive cost --env prod` prints, figure for figure', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = /<!-- cost:prod -->\n```text\n([\s\S]*?)\n```\n<!-- \/cost:prod -->/.exec(readme)?.[1];
+    expect(block, 'the README has the block').toBeDefined();
+    const cwd = process.cwd();
+    process.chdir(ROOT);
+    try {
+      const { lines } = await costCommand({ env: 'prod' });
+      expect(lines.join('\n')).toBe(block);
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 120_000);
+});

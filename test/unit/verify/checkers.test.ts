@@ -398,3 +398,57 @@ describe('refusals decided on a branch lost with its region (ack local)', () => 
       expect(kindsOf(check(refusal).anomalies)).toEqual(['not-linearizable']);
   });
 });
+
+describe("refusals a new home gave before a lost home's late writes reached it (ack local)", () => {
+  // us-east-1 acknowledged o4 (deposit 5 -> 11) at seq 4 and was taken over by a Failover that ended at
+  // t=10, whose record has eu-west-1's watermark at h3: o4 had not reached it. The new home refused o6 (withdraw 8) on its balance of 6; then o4
+  // arrived, no write of the new home having forked it, and the new home wrote x5 (withdraw 1 -> 10) on top.
+  const ops = (refusal: { region: string; window: [number, number] }) => [
+    ...history(),
+    { ...op('deposit', 5, [6, 7], { output: 11, eventIds: ['e4'], opId: 'o4' }), region: 'us-east-1' },
+    {
+      ...op('withdraw', 8, refusal.window, { error: 'InsufficientFunds', opId: 'o6' }),
+      region: refusal.region,
+    },
+    { ...op('withdraw', 1, [20, 21], { output: 10, eventIds: ['x5'], opId: 'o5' }), region: 'eu-west-1' },
+  ];
+  const log = [
+    ...goodLog(),
+    accountEvent(4, 'Deposited', 5),
+    accountEvent(5, 'Withdrawn', 1, { eventId: 'x5', causationId: 'o5', origin: 'eu-west-1' }),
+  ];
+  const regions = ['a', 'b'].map((r) => snapshot(r, log, { 'account#a1': { ...row, balance: 10, v: 5 } }));
+  const check = (
+    refusal: { region: string; window: [number, number] },
+    ackMode: 'local' | 'quorum',
+    watermark = 'h3',
+  ) =>
+    checkCoreTier({
+      operations: byKey(ops(refusal)),
+      regions,
+      ackMode,
+      regionLosses: [{ region: 'us-east-1', until: 10, endedAt: 10, watermarks: { 'eu-west-1': watermark } }],
+    });
+
+  it('leaves out the refusal the new home decided before the late write reached it, and counts it', () => {
+    const result = check({ region: 'eu-west-1', window: [12, 13] }, 'local');
+    expect(result.anomalies).toEqual([]);
+    expect(result.verdicts).toEqual([
+      expect.objectContaining({ verdict: 'linearizable', refusalsWithoutLateWrites: 1, orphaned: 0 }),
+    ]);
+  });
+
+  it("still checks it under quorum, after the new home's write on top, from the lost home, or with o4 at the new home", () => {
+    expect(kindsOf(check({ region: 'eu-west-1', window: [12, 13] }, 'local', 'h4').anomalies)).toEqual([
+      'not-linearizable',
+    ]);
+    for (const [refusal, ackMode] of [
+      [{ region: 'eu-west-1', window: [12, 13] }, 'quorum'],
+      [{ region: 'eu-west-1', window: [22, 23] }, 'local'],
+      [{ region: 'us-east-1', window: [12, 13] }, 'local'],
+    ] as const)
+      expect(kindsOf(check({ ...refusal, window: [...refusal.window] }, ackMode).anomalies)).toEqual([
+        'not-linearizable',
+      ]);
+  });
+});

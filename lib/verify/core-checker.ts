@@ -20,10 +20,7 @@ export interface AccountVerdict {
   readonly orphaned: number;
   /** Refusals decided on a branch lost with its region under `ack: local` (left out, counted). */
   readonly refusalsOnLostBranch: number;
-  /**
-   * Refusals a new home gave before a lost home's late writes reached it, under `ack: local`: left out, and
-   * counted, when the account is not linearizable with them (see refusedWithoutLateWrites).
-   */
+  /** Refusals a new home gave before a lost home's late writes reached it, under `ack: local` (left out, counted). */
   readonly refusalsWithoutLateWrites: number;
 }
 
@@ -96,7 +93,7 @@ export function resolveHistory(
   let infoNoEffect = 0;
   let orphaned = 0;
   let refusalsOnLostBranch = 0;
-  const withoutLate: Operation[] = [];
+  let refusalsWithoutLateWrites = 0;
   for (const op of ops) {
     if (op.f === 'read') continue;
     if (queued(op)) {
@@ -107,7 +104,10 @@ export function resolveHistory(
       refusalsOnLostBranch++;
       continue;
     }
-    if (withoutLateWrites(op)) withoutLate.push(op);
+    if (withoutLateWrites(op)) {
+      refusalsWithoutLateWrites++;
+      continue;
+    }
     if (op.outcome !== 'info') {
       kept.push(op);
       continue;
@@ -127,7 +127,7 @@ export function resolveHistory(
     infoNoEffect,
     orphaned,
     refusalsOnLostBranch,
-    withoutLate,
+    refusalsWithoutLateWrites,
   };
 }
 
@@ -249,18 +249,9 @@ function checkAccount(
   });
   anomalies.push(...effects.anomalies);
   const history = resolveHistory(ops, effects, input.regionLosses, input.ackMode);
-  const search = (searched: readonly Operation[]) =>
-    checkLinearizable(accountModel, searched, {
-      ...(input.maxExplored ? { maxExplored: input.maxExplored } : {}),
-    });
-  let result = search(history.ops);
-  // Refusals decided without a lost home's late writes are left out only when the history needs it.
-  let refusalsWithoutLateWrites = 0;
-  if (result.valid === false && history.withoutLate.length > 0) {
-    const left = new Set(history.withoutLate);
-    result = search(history.ops.filter((op) => !left.has(op)));
-    refusalsWithoutLateWrites = left.size;
-  }
+  const result = checkLinearizable(accountModel, history.ops, {
+    ...(input.maxExplored ? { maxExplored: input.maxExplored } : {}),
+  });
   const verdict: AccountVerdict = {
     key,
     verdict:
@@ -271,7 +262,7 @@ function checkAccount(
     infoNoEffect: history.infoNoEffect,
     orphaned: history.orphaned,
     refusalsOnLostBranch: history.refusalsOnLostBranch,
-    refusalsWithoutLateWrites,
+    refusalsWithoutLateWrites: history.refusalsWithoutLateWrites,
   };
   if (result.valid === false) anomalies.push(notLinearizable(key, result));
   if (result.valid === 'unknown')

@@ -20,8 +20,6 @@ export interface AccountVerdict {
   readonly orphaned: number;
   /** Refusals decided on a branch lost with its region under `ack: local` (left out, counted). */
   readonly refusalsOnLostBranch: number;
-  /** Refusals a new home gave before a lost home's late writes reached it, under `ack: local` (left out, counted). */
-  readonly refusalsWithoutLateWrites: number;
 }
 
 /** What the core-tier checker found, per run. */
@@ -77,13 +75,10 @@ export function resolveHistory(
   ops: readonly Operation[],
   effects: Effects,
   regionLosses: readonly RegionLoss[] = [],
-  ackMode?: AckMode,
 ) {
   const seqOf = (op: Operation) => effects.happened.get(opKeyOf(op))?.seq;
   const queued = (op: Operation) => effects.queued.has(opKeyOf(op));
   const onLostBranch = refusedOnLostBranch(effects, regionLosses);
-  const withoutLateWrites =
-    ackMode === 'local' ? refusedWithoutLateWrites(ops, effects, regionLosses) : () => false;
   const acked = ops
     .filter((op) => op.outcome === 'ok' && op.f !== 'read' && !queued(op))
     .map((op) => ({ seq: seqOf(op), completedAt: op.completedAt }))
@@ -93,7 +88,6 @@ export function resolveHistory(
   let infoNoEffect = 0;
   let orphaned = 0;
   let refusalsOnLostBranch = 0;
-  let refusalsWithoutLateWrites = 0;
   for (const op of ops) {
     if (op.f === 'read') continue;
     if (queued(op)) {
@@ -102,10 +96,6 @@ export function resolveHistory(
     }
     if (onLostBranch(op)) {
       refusalsOnLostBranch++;
-      continue;
-    }
-    if (withoutLateWrites(op)) {
-      refusalsWithoutLateWrites++;
       continue;
     }
     if (op.outcome !== 'info') {
@@ -121,14 +111,7 @@ export function resolveHistory(
     const bound = Math.min(...acked.filter((a) => a.seq > seq).map((a) => a.completedAt));
     kept.push({ ...op, completedAt: Math.max(bound, op.invokedAt) });
   }
-  return {
-    ops: kept,
-    infoTookEffect,
-    infoNoEffect,
-    orphaned,
-    refusalsOnLostBranch,
-    refusalsWithoutLateWrites,
-  };
+  return { ops: kept, infoTookEffect, infoNoEffect, orphaned, refusalsOnLostBranch };
 }
 
 /**
@@ -147,73 +130,6 @@ function refusedOnLostBranch(effects: Effects, regionLosses: readonly RegionLoss
     op.outcome === 'fail' &&
     lost.some((w) => w.origin === op.region && w.writtenFrom < op.completedAt) &&
     regionLosses.some((l) => l.region === op.region && op.completedAt <= l.until);
-}
-
-/**
- * Under `ack: local` a Failover hands the lost home's partitions to a new home that decides on what it holds:
- * the lost home's last acknowledged writes that had not reached it are not in its state. When no write of
- * the new home forks them (a fork queues them: refusedOnLostBranch), they reach it later (the link heals,
- * Failback catches up) and join the log ahead of the new home's next write. A refusal the new home gave in
- * between was decided without them (e.g. a withdrawal refused for a balance a late deposit would have
- * raised). It is left out, and counted, only when all of this holds: it came from another region than the
- * lost one, after the Failover that took the lost one over ended; the log without a run of the lost home's
- * writes that the new home lacked when the Failover recorded its watermark (past it, and acknowledged before
- * the Failover ended plus the lease hold), a run that ends right before another region's write, refuses it
- * (balance below the amount); and it was invoked before that next write completed (from then on the new
- * home had the run). Under `ack: quorum` nothing is excused: Failover
- * collects every acknowledged write before the new home takes any.
- */
-function refusedWithoutLateWrites(
-  ops: readonly Operation[],
-  effects: Effects,
-  regionLosses: readonly RegionLoss[],
-) {
-  const log = ops
-    .filter((op) => op.f !== 'read')
-    .flatMap((op) => {
-      const event = effects.happened.get(opKeyOf(op));
-      return event ? [{ op, event }] : [];
-    })
-    .sort((a, b) => a.event.seq - b.event.seq);
-  const balances: number[] = [];
-  let balance = 0;
-  for (const { event } of log) {
-    const amount = Number(event.payload.amount ?? 0);
-    if (event.type === 'Deposited') balance += amount;
-    if (event.type === 'Withdrawn') balance -= amount;
-    balances.push(balance);
-  }
-  /** Whether the event at `at` is a write of the lost home the new home may have lacked (past its watermark). */
-  const lateIn = (loss: RegionLoss, home: string, at: number) => {
-    const entry = log[at];
-    const watermarks = loss.watermarks ?? {};
-    if (!entry || entry.event.origin !== loss.region || !(home in watermarks)) return false;
-    const watermark = watermarks[home] ?? null;
-    const acknowledged = entry.op.outcome === 'info' || entry.op.completedAt <= loss.until;
-    return acknowledged && (watermark === null || entry.event.hlc > watermark);
-  };
-  /** Whether the log without some run of late writes ending at j refuses `amount` (balance below it). */
-  const refusesWithout = (loss: RegionLoss, home: string, j: number, amount: number) => {
-    for (let k = j; k >= 0 && lateIn(loss, home, k); k--) if ((balances[k - 1] ?? 0) < amount) return true;
-    return false;
-  };
-  /** j ends a run of late writes, and the write after it (the new home's) had not completed by `at`. */
-  const endsRun = (loss: RegionLoss, home: string, j: number, at: number) => {
-    const next = log[j + 1];
-    if (!lateIn(loss, home, j) || (next && lateIn(loss, home, j + 1))) return false;
-    return !(next && next.op.outcome === 'ok' && next.op.completedAt <= at);
-  };
-  return (op: Operation): boolean => {
-    const home = op.region;
-    if (op.outcome !== 'fail' || op.error !== 'InsufficientFunds' || home === undefined) return false;
-    const amount = Number(op.input);
-    return regionLosses.some(
-      (loss) =>
-        loss.region !== home &&
-        op.invokedAt >= (loss.endedAt ?? loss.until) &&
-        log.some((_, j) => endsRun(loss, home, j, op.invokedAt) && refusesWithout(loss, home, j, amount)),
-    );
-  };
 }
 
 function notLinearizable(key: string, result: ReturnType<typeof checkLinearizable>): Anomaly {
@@ -248,7 +164,7 @@ function checkAccount(
     ...(input.regionLosses ? { regionLosses: input.regionLosses } : {}),
   });
   anomalies.push(...effects.anomalies);
-  const history = resolveHistory(ops, effects, input.regionLosses, input.ackMode);
+  const history = resolveHistory(ops, effects, input.regionLosses);
   const result = checkLinearizable(accountModel, history.ops, {
     ...(input.maxExplored ? { maxExplored: input.maxExplored } : {}),
   });
@@ -262,7 +178,6 @@ function checkAccount(
     infoNoEffect: history.infoNoEffect,
     orphaned: history.orphaned,
     refusalsOnLostBranch: history.refusalsOnLostBranch,
-    refusalsWithoutLateWrites: history.refusalsWithoutLateWrites,
   };
   if (result.valid === false) anomalies.push(notLinearizable(key, result));
   if (result.valid === 'unknown')

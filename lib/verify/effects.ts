@@ -13,13 +13,6 @@ export interface RegionLoss {
   readonly region: string;
   /** In the history's clock (performance.now of the recorder). */
   readonly until: number;
-  /** When the Failover ended (same clock): the new home decides from about then. Unset: `until`. */
-  readonly endedAt?: number;
-  /**
-   * The Failover record's watermarks: per survivor, the newest HLC it had applied from the lost region
-   * (null: none). The lost region's events past a survivor's watermark may have reached it only later.
-   */
-  readonly watermarks?: Readonly<Record<string, string | null>>;
 }
 
 /** Where the client operations on one aggregate took effect, per the final stores. */

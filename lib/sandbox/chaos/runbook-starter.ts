@@ -21,8 +21,6 @@ export interface RunbookRun {
     eventsCollected: number;
     blocked: unknown[];
     moved: Array<{ partition: number; home: string; epoch: number }>;
-    /** RecordWatermarks: per survivor, the newest HLC it had applied from the lost region. */
-    watermarks?: Record<string, string | null>;
   };
 }
 
@@ -31,7 +29,6 @@ function collectedOf(output: unknown): RunbookRun['collected'] {
   const o = output as {
     collectCopies?: { aggregatesChecked?: number; eventsCollected?: number; blocked?: unknown[] };
     bumpEpochs?: { moved?: Array<{ partition: number; home: string; epoch: number }> };
-    recordWatermarks?: { record?: { watermarks?: Record<string, string | null> } };
   } | null;
   if (!o?.collectCopies) return undefined;
   return {
@@ -39,7 +36,6 @@ function collectedOf(output: unknown): RunbookRun['collected'] {
     eventsCollected: o.collectCopies.eventsCollected ?? 0,
     blocked: o.collectCopies.blocked ?? [],
     moved: (o.bumpEpochs?.moved ?? []).map(({ partition, home, epoch }) => ({ partition, home, epoch })),
-    ...(o.recordWatermarks?.record?.watermarks ? { watermarks: o.recordWatermarks.record.watermarks } : {}),
   };
 }
 

@@ -276,14 +276,7 @@ function outagesOf(
 function lossesOf(runs: readonly RunbookRun[], holdMs: number): RegionLoss[] {
   return runs.flatMap((run) =>
     run.runbook === 'Failover' && run.status === 'SUCCEEDED' && typeof run.input.region === 'string'
-      ? [
-          {
-            region: run.input.region,
-            until: (run.finishedAt ?? Number.POSITIVE_INFINITY) + holdMs,
-            endedAt: run.finishedAt ?? Number.POSITIVE_INFINITY,
-            ...(run.collected?.watermarks ? { watermarks: run.collected.watermarks } : {}),
-          },
-        ]
+      ? [{ region: run.input.region, until: (run.finishedAt ?? Number.POSITIVE_INFINITY) + holdMs }]
       : [],
   );
 }

@@ -250,8 +250,11 @@ async function answerLanded(
   const { aggregate, request } = input;
   const empty = emptyRecord(aggregate, request.aggregateId);
   const log = chainedRun(empty, await deps.events.loadStream(aggregate.name, request.aggregateId));
-  const last = log.findLastIndex((e) => e.causationId === request.idempotencyKey);
-  const events = log.filter((e) => e.causationId === request.idempotencyKey);
+  // A home's epoch no-op carries the cause of the command it sealed a head for (a refusal of an earlier
+  // attempt): the platform's own entry, never one of the write's events.
+  const ofWrite = (e: EventEnvelope) => e.causationId === request.idempotencyKey && !isEpochNoOp(e);
+  const last = log.findLastIndex(ofWrite);
+  const events = log.filter(ofWrite);
   // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
   const after = foldRecord(aggregate, empty, log.slice(0, last + 1));

@@ -39,6 +39,19 @@ async function scenario() {
   return { log, balance: (JSON.parse(row!.state) as { balance: number }).balance };
 }
 
+/** HOME opens the account and is lost; NEW_HOME takes over with nothing but the opening. */
+async function takenOver() {
+  const cluster = await startQuorumCluster([HOME, NEW_HOME, HOLDER], { ack: 'local' });
+  const client = new AccountClient(cluster);
+  const id = `seal-retry-${Date.now().toString(36)}`;
+  expect(await client.send(HOME, 'open', id)).toBe(200);
+  for (const region of [NEW_HOME, HOLDER]) await cluster.replicate(HOME, region, 'account', id);
+  cluster.links.isolate(HOME);
+  await failover(cluster, NEW_HOME, HOME);
+  const post = (command: unknown) => cluster.regions[NEW_HOME]!.post('account', id, command);
+  return { post };
+}
+
 describe('ack local: a new home seals the head it refuses on (late writes of the lost home fork)', () => {
   it("appends its epoch no-op before the refusal, so the lost home's late deposit cannot follow it", async () => {
     const { log, balance } = await scenario();
@@ -51,5 +64,17 @@ describe('ack local: a new home seals the head it refuses on (late writes of the
     expect(log.map((e) => e.type)).toEqual(['AccountOpened', 'Deposited']);
     expect(payloads(log)[1]).toEqual({ amount: 10 });
     expect(balance).toBe(10);
+  }, 60_000);
+
+  it('answers a retry whose key sealed a head and then landed with the landed write alone', async () => {
+    const { post } = await takenOver();
+    const withdraw = { type: 'Withdraw', payload: { amount: 5 }, idempotencyKey: 'w-1' };
+    expect((await post(withdraw)).status).toBe(422); // sealed with its key, refused
+    expect((await post({ type: 'Deposit', payload: { amount: 10 } })).status).toBe(200);
+    expect((await post(withdraw)).status).toBe(200); // decided again: it lands
+    const again = await post(withdraw); // the key's write is in the row's causes: answered from the log
+    expect(again.status).toBe(200);
+    const events = (again.body as { events: Array<{ type: string }> }).events;
+    expect(events.map((e) => e.type)).toEqual(['Withdrawn']);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { EPOCH_NO_OP } from '../commands/epoch-no-op.ts';
+import { isEpochNoOp } from '../commands/epoch-no-op.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
@@ -69,7 +69,7 @@ function queuedIn(region: RegionSnapshot, key: string): StoredEvent[] {
  * cause of the command it answered (a refusal, a no-op, or one whose answer was lost).
  */
 function clientEvents(events: StoredEvent[]): StoredEvent[] {
-  return events.filter((e) => e.type !== EPOCH_NO_OP);
+  return events.filter((e) => !isEpochNoOp(e));
 }
 
 /**

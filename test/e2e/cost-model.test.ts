@@ -5,6 +5,7 @@ import { modelWorkload } from '../../lib/cost/model.ts';
 import { parseProfile } from '../../lib/cost/profile.ts';
 import { sandboxRuntime } from '../../lib/cost/runtime.ts';
 import { partitionOf } from '../../lib/ownership/index.ts';
+import { seededRandom } from '../../lib/sandbox/chaos/random.ts';
 import type { CallUsageRow } from '../../lib/sandbox/iam/usage.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 
@@ -26,18 +27,6 @@ const RATE = { account: 1, profile: 1, activity: 1, read: 1 } as const;
 const FORWARD_SHARE = 0.25;
 const ACCOUNTS = 12;
 const PER_REGION_IDS = 6;
-
-/** A small seeded generator (mulberry32), so the run is the same workload every time. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let sandbox: Sandbox;
 
@@ -206,7 +195,7 @@ describe('the cost model against the sandbox (prod topology, fixed workload)', (
     const before = sandbox.iam.usageRows();
     const t0 = performance.now();
     await Promise.all(
-      regions.map((region, i) => drive({ region, accounts, own, next: random(7 + i), sent })),
+      regions.map((region, i) => drive({ region, accounts, own, next: seededRandom(7 + i), sent })),
     );
     await new Promise((r) => setTimeout(r, DRAIN_MS));
     const seconds = (performance.now() - t0) / 1000;

@@ -16,6 +16,8 @@ export interface ClosedHold {
   readonly transferId: string;
   readonly ms: number;
   readonly expiresAt: number;
+  /** Wall ms of the HLC of the event that placed it (after `expiresAt`: a Try decided late). */
+  readonly placedAt: number;
   readonly closedAt: number;
   /** The regions that wrote the account's events from the hold to its close (the account's homes then). */
   readonly homes: readonly string[];
@@ -26,7 +28,7 @@ export interface Folded {
   /** Deposits minus withdrawals: the money that entered from outside. */
   moved: number;
   /** Open holds, each with the regions that wrote the account's events since it was placed (its homes). */
-  readonly holds: Map<string, { amount: number; expiresAt: number; homes: Set<string> }>;
+  readonly holds: Map<string, { amount: number; expiresAt: number; placedAt: number; homes: Set<string> }>;
   /** Per closed hold: its expiry, when it closed (wall ms of the closing event's HLC) and how long after. */
   readonly late: ClosedHold[];
   readonly negative: string[];
@@ -46,6 +48,7 @@ export function foldAccount(log: readonly StoredEvent[]): Folded {
       folded.holds.set(tid, {
         amount,
         expiresAt: Number(event.payload.expiresAt),
+        placedAt: decodeHlc(event.hlc).wall,
         homes: new Set([event.origin]),
       });
     const hold = folded.holds.get(tid);
@@ -56,6 +59,7 @@ export function foldAccount(log: readonly StoredEvent[]): Folded {
         transferId: tid,
         ms: closedAt - hold.expiresAt,
         expiresAt: hold.expiresAt,
+        placedAt: hold.placedAt,
         closedAt,
         homes: [...hold.homes],
       });

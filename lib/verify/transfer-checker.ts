@@ -99,12 +99,13 @@ function checkHoldBound(input: {
 }): LatestHold {
   const bound = input.input.holdBoundMs;
   let latest: LatestHold;
-  for (const { transferId, ms, expiresAt, closedAt, homes } of input.late) {
+  for (const { transferId, ms, expiresAt, placedAt, closedAt, homes } of input.late) {
     const outage = ms > 0 ? (input.input.outageMs?.(expiresAt, closedAt, homes) ?? 0) : 0;
+    const placed = placedAt - expiresAt;
     if (ms - outage > bound)
       input.at(
         'hold-outlived-bound',
-        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages of ${homes.join(', ')} (bound ${bound} ms beyond outages)`,
+        `hold of ${transferId} closed ${ms} ms after its expiry, ${outage} ms of it in outages of ${homes.join(', ')} (bound ${bound} ms beyond outages); placed ${Math.abs(placed)} ms ${placed < 0 ? 'before' : 'after'} its expiry`,
         transferId,
       );
     if (ms - outage > beyondOutages(latest))

@@ -1,6 +1,7 @@
 import { join, relative } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadTopology, regionNames, type Topology } from '../../lib/config/index.ts';
+import { CONFIG_FILE } from '../../lib/app/index.ts';
+import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { capacity, type RegionCapacity } from '../../lib/cost/capacity.ts';
 import { loadPriceList, loadQuotaList } from '../../lib/cost/catalog.ts';
 import { CostError } from '../../lib/cost/errors.ts';
@@ -12,6 +13,7 @@ import { awsRuntime } from '../../lib/cost/runtime.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
+import { cliApplication, cliTopology } from './application.ts';
 
 /** The traffic flags of `cost` and `capacity` (commander's parsed options). */
 export interface TrafficFlags {
@@ -83,7 +85,8 @@ export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfi
 export async function inventoryFor(topology: Topology, progress: (line: string) => void): Promise<Inventory> {
   const cacheDir = join(PROJECT_ROOT, '.sandbox', 'cdk');
   const { templates, source } = await loadTemplates({
-    env: topology.name,
+    topology,
+    config: cliApplication().module ?? CONFIG_FILE,
     stackNames: environmentStackNames(topology.name, regionNames(topology)),
     cacheDir,
   });
@@ -104,7 +107,7 @@ async function asUsage<T>(work: () => Promise<T>): Promise<T> {
 /** `multiactive cost`: the month of the environment under the profile, the alternatives, the advice. */
 export function costCommand(flags: TrafficFlags): Promise<{ report: CostReport; lines: string[] }> {
   return asUsage(async () => {
-    const topology = loadTopology(flags.env);
+    const topology = cliTopology(flags.env);
     const profile = profileOf(topology, flags);
     const prices = loadPriceList(flags.prices);
     const quotas = loadQuotaList(flags.quotas);
@@ -126,7 +129,7 @@ export function capacityCommand(
   flags: TrafficFlags,
 ): Promise<{ regions: RegionCapacity[]; lines: string[] }> {
   return asUsage(async () => {
-    const topology = loadTopology(flags.env);
+    const topology = cliTopology(flags.env);
     const profile = profileOf(topology, flags);
     const quotas = loadQuotaList(flags.quotas);
     quotas.require(regionNames(topology));
@@ -144,7 +147,7 @@ const number = (flag: string) => (value: string) => {
 /** The traffic profile's options of `cost` and `capacity`. */
 export function trafficOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--env <env>', 'the environment (lib/config/envs)')
+    .requiredOption('--env <env>', 'the environment (of the application config)')
     .option('--profile <file>', 'a traffic profile (JSON, README "Cost"); default: the default profile')
     .option(
       '--writes <type=n>',

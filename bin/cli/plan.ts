@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { CONFIG_FILE } from '../../lib/app/index.ts';
 import { type ChangeImpact, type CostDelta, changeImpact, impactMarkdown } from '../../lib/change/index.ts';
 import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { loadPriceList, loadQuotaList } from '../../lib/cost/catalog.ts';
@@ -10,6 +11,7 @@ import { awsRuntime } from '../../lib/cost/runtime.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
+import { cliApplication } from './application.ts';
 import { profileOf, type TrafficFlags } from './cost.ts';
 import { refSide, repositoryRoot, workingTreeSide } from './plan-source.ts';
 
@@ -43,14 +45,19 @@ function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfil
 }
 
 /** Both months at the same prices, from the current code's stacks (a region they lack is estimated). */
-async function costDelta(before: Topology, after: Topology, flags: PlanFlags): Promise<CostDelta> {
+async function costDelta(
+  before: Topology,
+  after: Topology,
+  flags: PlanFlags & { config: string },
+): Promise<CostDelta> {
   // The traffic as it is today (the default profile follows each type's tier there): the change must not
   // change what the users do.
   const profile = profileOf(before, flags);
   const prices = loadPriceList(flags.prices);
   const quotas = loadQuotaList(flags.quotas);
   const { templates } = await loadTemplates({
-    env: after.name,
+    topology: after,
+    config: flags.config,
     stackNames: environmentStackNames(after.name, regionNames(after)),
     cacheDir: join(PROJECT_ROOT, '.sandbox', 'cdk'),
   });
@@ -85,16 +92,25 @@ const differ = (a: readonly number[] | undefined, b: readonly number[] | undefin
   a !== undefined && b !== undefined && a.some((p, i) => p !== b[i]);
 
 /**
- * `multiactive plan`: the environment's topology in the working tree of the repository around the current
- * directory, against the same file at a git ref; the impact report in Markdown and the CI exit code.
+ * `multiactive plan`: the environment's topology as the application config in the working tree of the
+ * repository around the current directory defines it, against the same config at a git ref; the impact
+ * report in Markdown and the CI exit code.
  */
 export async function planCommand(flags: PlanFlags): Promise<{ impact: ChangeImpact; lines: string[] }> {
   const root = repositoryRoot(process.cwd());
-  const now = await workingTreeSide(root, flags.env);
-  const then = await refSide(root, flags.env, flags.against, now.topology.partitions);
+  const configFile = cliApplication().module ?? resolve(CONFIG_FILE);
+  const config = relative(root, configFile);
+  if (config.startsWith('..')) throw new UsageError(`${configFile} is outside the repository ${root}`);
+  const now = await workingTreeSide(root, config, flags.env);
+  const then = await refSide(root, {
+    env: flags.env,
+    ref: flags.against,
+    config,
+    partitions: now.topology.partitions,
+  });
   let cost: CostDelta;
   try {
-    cost = await costDelta(then.topology, now.topology, flags);
+    cost = await costDelta(then.topology, now.topology, { ...flags, config: configFile });
   } catch (error) {
     if (error instanceof CostError) throw new UsageError(error.message);
     throw error;

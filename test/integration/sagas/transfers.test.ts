@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AccountState, exampleSagas } from '../../../events/index.ts';
+import { type AccountState, exampleSagas } from '../../../examples/bank/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import {
   DynamoDueSagaSource,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PUBLISHER_STREAM } from '../../../cdk/constructs/cell-functions.ts';
 import { FUNCTION_NAMES, FUNCTION_SETTINGS } from '../../../cdk/constructs/function-defaults.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/clock.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { loadQuotaList } from '../../../lib/cost/catalog.ts';
 import {
   awsRuntime,
@@ -64,7 +64,7 @@ describe('the cost model mirrors the code it prices', () => {
   });
 
   it('takes the timers of AWS from the topology: heartbeats, Route 53 checkers, watchdog, lease ages', () => {
-    const topology = loadTopology('prod');
+    const topology = bank.topology('prod');
     const runtime = awsRuntime(topology, loadQuotaList());
     expect(runtime.healthChecksPerSecond).toBeCloseTo(16 / topology.gtm.healthCheck.intervalSeconds);
     expect(runtime.heartbeatTicksPerSecond).toBeCloseTo(ticksPerRun(5_000, LAG_MONITOR_RUN).ticks / 60);

@@ -134,13 +134,15 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
       const read = await fetch(`${state.regions[region]}/v1/profile/e2e`, { headers: auth() });
       expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('E2E');
     }
-    // A client continues where it left: the account it opened before the restart takes a deposit.
+    // A client continues where it left: the account it opened before the restart takes a deposit. It
+    // retries a 503 as a client should, with the same idempotency key: a first write answered 503 while
+    // the cell was still warming up may have landed, and a retry without the key would deposit twice.
     let deposit = 0;
     for (let i = 0; i < 20 && deposit !== 200; i++) {
       const response = await fetch(`${api()}/v1/account/persisted/commands`, {
         method: 'POST',
         headers: auth(),
-        body: JSON.stringify({ type: 'Deposit', payload: { amount: 5 } }),
+        body: JSON.stringify({ type: 'Deposit', payload: { amount: 5 }, idempotencyKey: 'after-restart' }),
       });
       deposit = response.status;
       if (deposit !== 200) await new Promise((r) => setTimeout(r, 500));

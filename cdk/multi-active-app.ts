@@ -1,3 +1,4 @@
+import { Stage } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { Application } from '../lib/app/index.ts';
 import type { Topology } from '../lib/config/index.ts';
@@ -20,7 +21,10 @@ export interface MultiActiveAppProps {
  * Every stack of one environment of an application, active-active: per region a foundation (the
  * replication bus) and a cell (tables, handlers, HTTP API, runbooks, sagas, alarms), and the global stack
  * (Route 53 GTM, health checks). A team instantiates it in its own CDK app, beside its own stacks, and
- * reaches the cells' resources through `regional` (e.g. `regional['eu-west-1'].tables`).
+ * reaches the cells' resources through `regional` (e.g. `regional['eu-west-1'].tables`). The stacks are
+ * created in the enclosing Stage (the App), not under this construct: construct paths enter logical ids
+ * (Lambda permissions, event source mappings), so nesting them would replace those resources in every
+ * deployed cell and rename the templates in cdk.out; the stacks are exactly those `cdk/bin/app.ts` deploys.
  * @example new MultiActiveApp(app, 'Bank', { application: await loadApplication('multiactive.config.ts'), environment: 'dev' });
  */
 export class MultiActiveApp extends Construct {
@@ -34,7 +38,9 @@ export class MultiActiveApp extends Construct {
   constructor(scope: Construct, id: string, props: MultiActiveAppProps) {
     super(scope, id);
     this.topology = props.application.topology(props.environment);
-    const stacks = createEnvironment(this, this.topology, {
+    const stage = Stage.of(this);
+    if (!stage) throw new Error(`${this.node.path}: MultiActiveApp belongs in an App (or a Stage)`);
+    const stacks = createEnvironment(stage, this.topology, {
       ...(props.application.module ? { applicationModule: props.application.module } : {}),
     });
     this.foundation = stacks.foundation;

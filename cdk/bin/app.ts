@@ -5,8 +5,8 @@
  * its own stacks (README, "Bring your own application"). Needs no AWS credentials to synthesize.
  *
  * Finding things in cdk.out (the sandbox reads the state machines from there):
- * - templates: the stacks are named `multiactive-<env>-<region>`, `multiactive-<env>-<region>-foundation`
- *   and `multiactive-<env>-global`; `manifest.json` maps each (`properties.stackName`) to its template file;
+ * - templates: `cdk.out/multiactive-<env>-<region>.template.json`, `multiactive-<env>-<region>-foundation`
+ *   and `multiactive-<env>-global.template.json` (MultiActiveApp creates its stacks in the App);
  * - state machines: resources of type `AWS::StepFunctions::StateMachine` whose `StateMachineName` is
  *   `multiactive-<env>-<Runbook>` (Switchover, Failover, Failback, Repair, ResolveConflict); their logical
  *   ids start with `Runbooks<Runbook>` followed by a hash. `DefinitionString` is an `Fn::Join` whose

@@ -29,11 +29,11 @@ describe('the CDK CLI', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { type: string; environment?: string; properties?: Record<string, string> }>;
     };
-    // The stacks are children of the MultiActiveApp construct: the manifest maps each stack name to its file.
+    // The manifest maps each stack to its template file (it names the stack only where the artifact id differs).
     const stacks = new Map(
-      Object.values(manifest.artifacts)
-        .filter((a) => a.type === 'aws:cloudformation:stack')
-        .map((a) => [a.properties?.stackName, a] as const),
+      Object.entries(manifest.artifacts)
+        .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+        .map(([id, a]) => [a.properties?.stackName ?? id, a] as const),
     );
     for (const stack of ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'global']) {
       const artifact = stacks.get(`multiactive-dev-${stack}`);

@@ -21,6 +21,8 @@ export interface TrafficFlags {
   readonly profile?: string;
   readonly writes?: Record<string, number>;
   readonly reads?: Record<string, number>;
+  /** Sagas begun per second by saga type (`transfer=5`). */
+  readonly sagas?: Record<string, number>;
   readonly eventBytes?: number;
   readonly partitions?: number;
   readonly regionShare?: Record<string, number>;
@@ -66,12 +68,16 @@ export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfi
       ];
     }),
   );
-  const custom = flags.writes || flags.reads || flags.eventBytes !== undefined;
+  const sagas = { ...base.sagas };
+  for (const [name, perSecond] of Object.entries(flags.sagas ?? {}))
+    sagas[name] = { crossRegionShare: 1, ...sagas[name], perSecond };
+  const custom = flags.writes || flags.reads || flags.sagas || flags.eventBytes !== undefined;
   return parseProfile(
     {
       ...base,
       ...(custom && !flags.profile ? { name: 'default with flags' } : {}),
       aggregates,
+      sagas,
       ...(flags.partitions === undefined ? {} : { activePartitions: flags.partitions }),
       ...(flags.regionShare ? { regionShare: flags.regionShare } : {}),
       ...(flags.historyMonths === undefined ? {} : { historyMonths: flags.historyMonths }),
@@ -155,6 +161,11 @@ export function trafficOptions(cmd: Command): Command {
       rates('--writes'),
     )
     .option('--reads <type=n>', 'reads/s per aggregate type (repeatable)', rates('--reads'))
+    .option(
+      '--sagas <saga=n>',
+      'sagas begun per second by saga type, e.g. transfer=5 (priced as confirmed, cross-region)',
+      rates('--sagas'),
+    )
     .option('--event-bytes <n>', 'stored size of one event item, bytes', number('--event-bytes'))
     .option('--partitions <n>', 'partitions that take writes (default: all)', number('--partitions'))
     .option(

@@ -6,7 +6,12 @@ import { loadPriceList, loadQuotaList } from '../../lib/cost/catalog.ts';
 import { CostError } from '../../lib/cost/errors.ts';
 import { inventoryOf } from '../../lib/cost/inventory.ts';
 import { modelWorkload, monthlyCost } from '../../lib/cost/model.ts';
-import { DEFAULT_TRAFFIC_BY_TIER, parseProfile, type TrafficProfile } from '../../lib/cost/profile.ts';
+import {
+  DEFAULT_TRAFFIC_BY_TIER,
+  isSagaType,
+  parseProfile,
+  type TrafficProfile,
+} from '../../lib/cost/profile.ts';
 import { awsRuntime } from '../../lib/cost/runtime.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
@@ -20,10 +25,16 @@ export interface PlanFlags extends TrafficFlags {
   readonly migration?: string;
 }
 
-/** The same traffic on another topology: each type keeps its rates; a type only there gets its tier's default. */
+/**
+ * The same traffic on another topology: each type keeps its rates; a type only there gets its tier's
+ * default, except a saga's own type, whose writes follow from the saga's runs (`sagas`), as in the default
+ * profile.
+ */
 function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfile {
   const aggregates = Object.fromEntries(
-    topology.aggregates.map((a) => [a.type, profile.aggregates[a.type] ?? DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
+    topology.aggregates
+      .filter((a) => a.type in profile.aggregates || !isSagaType(a.type))
+      .map((a) => [a.type, profile.aggregates[a.type] ?? DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
   );
   const regions = regionNames(topology);
   const shares = profile.regionShare

@@ -17,7 +17,7 @@ import { committedThrough } from './committed-through.ts';
 import { envelopeEvents } from './envelopes.ts';
 import { isEpochNoOp } from './epoch-no-op.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
-import { copyHeadBeforeAck } from './noop-ack.ts';
+import { copyHeadBeforeAck, sealBeforeLocalAnswer } from './noop-ack.ts';
 
 /** What a core append needs from ownership: the partition's epoch and the fencing guards. */
 export interface CoreWriteFence {
@@ -176,8 +176,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       try {
         domainEvents = aggregate.decide(command, JSON.parse(record.state));
       } catch (refusal) {
-        fence?.reconfirm?.();
-        throw refusal;
+        return await answerRefusal(deps, { aggregate, record, request }, fence, refusal);
       }
       if (domainEvents.length === 0) {
         fence?.reconfirm?.();
@@ -197,17 +196,35 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
 }
 
 /**
+ * A refusal (the decider threw) is an answer about the state it was decided on: given only while the
+ * home's lease holds, and under `core.ack: local` on a head of the home's epoch (`sealBeforeLocalAnswer`).
+ */
+async function answerRefusal(
+  deps: CommandDeps,
+  input: { aggregate: AnyAggregate; record: StateRecord; request: CommandRequest },
+  fence: CoreWriteFence | undefined,
+  refusal: unknown,
+): Promise<never> {
+  const seal = await sealBeforeLocalAnswer(deps, input.aggregate, input.record, fence);
+  if (seal) await appendDecided(deps, { ...input, domainEvents: [seal] }, fence);
+  fence?.reconfirm?.();
+  throw refusal;
+}
+
+/**
  * The answer to a command decided as a no-op: the state it was decided on, under `core.ack: quorum` once
  * the head it was decided on is committed (`copyHeadBeforeAck`); a head of an earlier epoch gets the
- * home's epoch no-op written on top of it first, and the answer is the row after it (nothing of the
- * aggregate's state changes).
+ * home's epoch no-op written on top of it first (under `local` too: `sealBeforeLocalAnswer`), and the
+ * answer is the row after it (nothing of the aggregate's state changes).
  */
 async function answerNoOp(
   deps: CommandDeps,
   input: { aggregate: AnyAggregate; record: StateRecord; request: CommandRequest },
   fence: CoreWriteFence | undefined,
 ): Promise<CommandResult> {
-  const noOp = await copyHeadBeforeAck(deps, input.aggregate, input.record, fence);
+  const noOp =
+    (await copyHeadBeforeAck(deps, input.aggregate, input.record, fence)) ??
+    (await sealBeforeLocalAnswer(deps, input.aggregate, input.record, fence));
   const after = noOp
     ? (await appendDecided(deps, { ...input, domainEvents: [noOp] }, fence)).record
     : input.record;
@@ -233,8 +250,11 @@ async function answerLanded(
   const { aggregate, request } = input;
   const empty = emptyRecord(aggregate, request.aggregateId);
   const log = chainedRun(empty, await deps.events.loadStream(aggregate.name, request.aggregateId));
-  const last = log.findLastIndex((e) => e.causationId === request.idempotencyKey);
-  const events = log.filter((e) => e.causationId === request.idempotencyKey);
+  // A home's epoch no-op carries the cause of the command it sealed a head for (a refusal of an earlier
+  // attempt): the platform's own entry, never one of the write's events.
+  const ofWrite = (e: EventEnvelope) => e.causationId === request.idempotencyKey && !isEpochNoOp(e);
+  const last = log.findLastIndex(ofWrite);
+  const events = log.filter(ofWrite);
   // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
   const after = foldRecord(aggregate, empty, log.slice(0, last + 1));

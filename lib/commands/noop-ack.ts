@@ -36,10 +36,7 @@ export async function copyHeadBeforeAck(
 ): Promise<DomainEvent | undefined> {
   if (aggregate.tier !== 'core' || !deps.replicateBeforeAck || record.seq === 0) return undefined;
   if (bugEnabled('noop-skips-quorum-copy')) return undefined;
-  const tail = await deps.events.loadStream(aggregate.name, record.aggregateId, {
-    afterSortKey: eventSortKey('core', { seq: record.seq - 1, hlc: '' }),
-  });
-  const head = tail.find((e) => e.seq === record.seq && e.hlc === record.head);
+  const head = await headOf(deps, aggregate, record);
   if (!head) return undefined;
   // The row is caught up with the chain, so its head is the chain's head: of an earlier epoch, nothing of
   // this one is on top of it.
@@ -47,4 +44,38 @@ export async function copyHeadBeforeAck(
   if (!through) return epochNoOp(writer!.epoch);
   await deps.replicateBeforeAck(through, writer);
   return undefined;
+}
+
+/** The event the row's head names, from the home's log (undefined when the log no longer holds it). */
+async function headOf(
+  deps: HeadCopyDeps,
+  aggregate: AnyAggregate,
+  record: StateRecord,
+): Promise<EventEnvelope | undefined> {
+  const tail = await deps.events.loadStream(aggregate.name, record.aggregateId, {
+    afterSortKey: eventSortKey('core', { seq: record.seq - 1, hlc: '' }),
+  });
+  return tail.find((e) => e.seq === record.seq && e.hlc === record.head);
+}
+
+/**
+ * Before a core home answers a refusal or a no-op under `core.ack: 'local'`, on a row whose head an earlier
+ * epoch wrote: the home's epoch no-op, for the caller to append on top of that head first. A home that
+ * took the partition over from a lost one decides on what it holds; the lost home's last acknowledged
+ * writes may reach it later. Unsealed, they would join its chain after an answer given without them (a
+ * withdrawal refused for a balance a late deposit raised: not linearizable). Sealed, they find their seq
+ * taken and end as the losing side of a fork, queued for an operator by Failback like any write a lost
+ * home acknowledged under `local` (dev chaos seed 2). Costs one log read per refusal or no-op, and one
+ * write on the first of them after a change of home. Bug switch `local-refusal-unsealed` skips it.
+ */
+export async function sealBeforeLocalAnswer(
+  deps: HeadCopyDeps,
+  aggregate: AnyAggregate,
+  record: StateRecord,
+  writer: { readonly epoch: number } | undefined,
+): Promise<DomainEvent | undefined> {
+  if (aggregate.tier !== 'core' || deps.replicateBeforeAck || !writer || record.seq === 0) return undefined;
+  if (bugEnabled('local-refusal-unsealed')) return undefined;
+  const head = await headOf(deps, aggregate, record);
+  return head && head.epoch < writer.epoch ? epochNoOp(writer.epoch) : undefined;
 }

@@ -1,6 +1,7 @@
 import { regionNames, type Tier, type Topology } from '../config/index.ts';
-import { type AggregateTraffic, regionShares, type TrafficProfile } from './profile.ts';
-import { CODE_SETTINGS, type FunctionName, type Runtime } from './runtime.ts';
+import { type AggregateTraffic, regionShares, type SagaTraffic, type TrafficProfile } from './profile.ts';
+import { CODE_SETTINGS, type FunctionName, type Runtime, SAGA_SHAPES } from './runtime.ts';
+import { confirmedSaga } from './sagas.ts';
 
 /** One aggregate type's traffic in one region, per second. */
 export interface TypeFlow {
@@ -30,7 +31,51 @@ export interface TypeFlow {
   /** Core partitions homed here, and the other active ones (reached by forwarding). */
   readonly partitionsHomed: number;
   readonly partitionsElsewhere: number;
+  /** core.ack quorum for this type: every core write here is copied into each peer's log. */
+  readonly quorum: boolean;
+  /** What the sagas (transfers) do with this type here. */
+  readonly saga: SagaPart;
 }
+
+/** One region's saga work on one aggregate type, per second (sagas are priced as confirmed). */
+export interface SagaPart {
+  /** `POST /v1/<route>` reaching this region's API (the saga's own type), those it forwards to the home, those forwarded here. */
+  readonly arriving: number;
+  readonly forwardedOut: number;
+  readonly forwardedIn: number;
+  /** Sagas begun here (this region is their home): the API's begin and its BeginSaga write. */
+  readonly begun: number;
+  /** Participants of each saga (the begin's dry run reads their rows). */
+  readonly participants: number;
+  /** Core writes of this type the saga function makes here, by events per write. */
+  readonly writes: ReadonlyArray<{ readonly events: number; readonly rate: number }>;
+  /** Participant steps of this type the saga function forwards to a peer's API, and those forwarded here (keyed, one event). */
+  readonly stepsOut: number;
+  readonly stepsIn: number;
+  /** Saga function tasks (each loads the saga) and Standard state transitions here. */
+  readonly tasks: number;
+  readonly transitions: number;
+}
+
+const NO_SAGA: SagaPart = {
+  arriving: 0,
+  forwardedOut: 0,
+  forwardedIn: 0,
+  begun: 0,
+  participants: 0,
+  writes: [],
+  stepsOut: 0,
+  stepsIn: 0,
+  tasks: 0,
+  transitions: 0,
+};
+
+/** Events a region's saga work on a type appends. */
+export const sagaEvents = (p: SagaPart) => p.begun + p.stepsIn + sum(p.writes.map((w) => w.events * w.rate));
+/** Core writes a region's API executes for the sagas (begins, forwarded steps). */
+export const sagaApiWrites = (p: SagaPart) => p.begun + p.stepsIn;
+/** API invocations of a region's saga work: begins arriving and forwarded here, forwarded steps. */
+export const sagaApiInvocations = (p: SagaPart) => p.arriving + p.forwardedIn + p.stepsIn;
 
 /** Everything the model needs to know about one region's load, per second. */
 export interface RegionFlow {
@@ -53,6 +98,11 @@ export interface RegionFlow {
   readonly trafficRefreshes: number;
   readonly heartbeats: number;
   readonly heartbeatsIn: number;
+  /** The saga function's own lease re-reads (AWS; in the sandbox it shares the API's). */
+  readonly sagaFenceRefreshes: number;
+  readonly sagaRouteRefreshes: number;
+  /** Recovery sweeps of the sagas. */
+  readonly sagaSweeps: number;
   /** Sweeps of parked core events: on a heartbeat's arrival, at most once per `heartbeatIntervalMs` per applier instance. */
   readonly sweeps: number;
   readonly watchdogTicks: number;
@@ -117,17 +167,99 @@ interface Base {
   readonly traffic: AggregateTraffic;
   readonly arriving: Record<string, number>;
   readonly executed: Record<string, number>;
+  /** Saga work per region, and the events each region appends (client writes and sagas). */
+  readonly saga: Record<string, SagaPart>;
+  readonly events: Record<string, number>;
+}
+
+type MutablePart = { -readonly [K in Exclude<keyof SagaPart, 'writes'>]: SagaPart[K] } & {
+  writes: Array<{ events: number; rate: number }>;
+};
+
+type Parts = Map<string, Record<string, MutablePart>>;
+
+function partOf(parts: Parts, type: string, region: string): MutablePart {
+  const byRegion = parts.get(type) ?? {};
+  parts.set(type, byRegion);
+  byRegion[region] ??= { ...NO_SAGA, writes: [] };
+  return byRegion[region];
+}
+
+function addWrite(p: MutablePart, events: number, rate: number): void {
+  if (rate <= 0) return;
+  const same = p.writes.find((w) => w.events === events);
+  if (same) same.rate += rate;
+  else p.writes.push({ events, rate });
+}
+
+/** The saga work of `begun` sagas a second homed at `home`: its tasks, its writes, its forwarded steps. */
+function sagasAtHome(
+  parts: Parts,
+  input: { name: string; home: string; begun: number; traffic: SagaTraffic; shares: Record<string, number> },
+): void {
+  const { name, home, begun, traffic, shares } = input;
+  const run = confirmedSaga(SAGA_SHAPES[name]!);
+  const own = partOf(parts, name, home);
+  own.begun += begun;
+  own.participants = run.participants;
+  own.tasks += begun * run.tasks;
+  own.transitions += begun * run.transitions;
+  const peers = Object.keys(shares).filter((r) => r !== home);
+  const elsewhere = 1 - shares[home]!;
+  for (const w of run.writes.filter((write) => write.by !== 'begin')) {
+    const rate = begun * w.count;
+    const away = w.movable ? traffic.crossRegionShare : 0;
+    addWrite(partOf(parts, w.aggregateType, home), w.events, rate * (1 - away));
+    if (rate * away === 0) continue;
+    partOf(parts, w.aggregateType, home).stepsOut += rate * away;
+    for (const peer of peers)
+      partOf(parts, w.aggregateType, peer).stepsIn +=
+        rate * away * (elsewhere > 0 ? shares[peer]! / elsewhere : 1 / peers.length);
+  }
+}
+
+/**
+ * Every region's saga work per aggregate type: sagas begin at their home (the co-located participant's,
+ * reached like any core write), the saga function there runs every step (`confirmedSaga`), and a
+ * participant step not co-located goes to a peer's API for the cross-region share (its home spread over
+ * the peers by their shares of the partitions).
+ */
+function sagaParts(topology: Topology, profile: TrafficProfile): Parts {
+  const shares = regionShares(profile, topology);
+  const regions = regionNames(topology);
+  const parts: Parts = new Map();
+  const f = profile.coreForwardShare;
+  for (const [name, traffic] of Object.entries(profile.sagas)) {
+    if (!SAGA_SHAPES[name] || traffic.perSecond === 0) continue;
+    const arriving = Object.fromEntries(regions.map((r) => [r, traffic.perSecond * shares[r]!]));
+    for (const home of regions) {
+      const begun = executedAtHome(home, arriving, shares, f);
+      const own = partOf(parts, name, home);
+      own.arriving += arriving[home]!;
+      own.forwardedOut += arriving[home]! * f;
+      own.forwardedIn += begun - arriving[home]! * (1 - f);
+      sagasAtHome(parts, { name, home, begun, traffic, shares });
+    }
+  }
+  return parts;
 }
 
 function baseFlows(topology: Topology, profile: TrafficProfile): Base[] {
   const shares = regionShares(profile, topology);
   const regions = regionNames(topology);
+  const sagas = sagaParts(topology, profile);
   return topology.aggregates.map((aggregate) => {
     const traffic = profile.aggregates[aggregate.type] ?? NO_TRAFFIC;
     const arriving = Object.fromEntries(regions.map((r) => [r, traffic.writesPerSecond * shares[r]!]));
     const f = aggregate.tier === 'core' ? profile.coreForwardShare : 0;
     const executed = Object.fromEntries(regions.map((r) => [r, executedAtHome(r, arriving, shares, f)]));
-    return { type: aggregate.type, tier: aggregate.tier, traffic, arriving, executed };
+    const saga = Object.fromEntries(
+      regions.map((r): [string, SagaPart] => [r, sagas.get(aggregate.type)?.[r] ?? NO_SAGA]),
+    );
+    const events = Object.fromEntries(
+      regions.map((r) => [r, executed[r]! * traffic.eventsPerWrite + sagaEvents(saga[r]!)]),
+    );
+    return { type: aggregate.type, tier: aggregate.tier, traffic, arriving, executed, saga, events };
   });
 }
 
@@ -140,7 +272,6 @@ function typeFlow(input: {
 }): TypeFlow {
   const { base, region, topology, profile, runtime } = input;
   const share = regionShares(profile, topology)[region]!;
-  const n = base.traffic.eventsPerWrite;
   const core = base.tier === 'core';
   const quorum = core && topology.core.ack === 'quorum';
   const peers = regionNames(topology).filter((r) => r !== region);
@@ -148,7 +279,8 @@ function typeFlow(input: {
   const writesExecuted = base.executed[region]!;
   const forwardedOut = core ? writesArriving * profile.coreForwardShare : 0;
   const forwardedIn = core ? writesExecuted - writesArriving * (1 - profile.coreForwardShare) : 0;
-  const fromPeers = sum(peers.map((peer) => base.executed[peer]! * n));
+  const fromPeers = sum(peers.map((peer) => base.events[peer]!));
+  const saga = base.saga[region]!;
   const afterCopy = quorum ? fromPeers * runtime.copyFirstShare : 0;
   const partitions = profile.activePartitions ?? topology.partitions;
   const reads = base.traffic.readsPerSecond * share;
@@ -163,13 +295,15 @@ function typeFlow(input: {
     reads,
     tokenReads: reads * profile.tokenReadShare,
     idempotent: writesExecuted * profile.idempotencyKeyShare + forwardedIn,
-    eventsOriginated: writesExecuted * n,
+    eventsOriginated: base.events[region]!,
     eventsApplied: fromPeers - afterCopy,
     appliedAfterCopy: afterCopy,
     copiesOut: quorum ? writesExecuted * peers.length : 0,
     eventsCopiedIn: quorum ? fromPeers : 0,
     partitionsHomed: core ? partitions * share : 0,
     partitionsElsewhere: core ? partitions * (1 - share) : 0,
+    quorum,
+    saga,
   };
 }
 
@@ -209,12 +343,13 @@ export function durationsOf(profile: TrafficProfile, runtime: Runtime): Record<F
     'lag-monitor': runtime.scheduled['lag-monitor'].seconds * 1000,
     watchdog: runtime.scheduled.watchdog.seconds * 1000,
     readiness: runtime.scheduled.readiness.seconds * 1000,
+    saga: d.sagaTask,
   };
 }
 
 /** Warm instances per function: the runtime's, else Little's law (rate x duration), at least one. */
 function instancesOf(
-  rates: { api: number; health: number; applier: number; publisher: number },
+  rates: { api: number; health: number; applier: number; publisher: number; saga: number },
   durations: Record<FunctionName, number>,
   runtime: Runtime,
 ): Record<FunctionName, number> {
@@ -225,6 +360,7 @@ function instancesOf(
     health: concurrency('health'),
     applier: concurrency('applier'),
     publisher: concurrency('publisher'),
+    saga: concurrency('saga'),
     'lag-monitor': 1,
     runbook: 1,
     watchdog: 1,
@@ -232,13 +368,32 @@ function instancesOf(
   };
 }
 
-/** Majority reads of partition entries per second by one region's API instances. */
-function leaseRefreshes(types: readonly TypeFlow[], instances: number, runtime: Runtime) {
+/** Core writes at their home, and core writes forwarded to one, per second: the API's and the saga function's. */
+function coreRates(types: readonly TypeFlow[]) {
+  const core = types.filter((t) => t.tier === 'core');
+  return {
+    api: {
+      atHome: sum(core.map((t) => t.writesExecuted + sagaApiWrites(t.saga))),
+      routed: sum(core.map((t) => t.forwardedOut + t.saga.forwardedOut)),
+    },
+    saga: {
+      atHome: sum(core.map((t) => sum(t.saga.writes.map((w) => w.rate)))),
+      routed: sum(core.map((t) => t.saga.stepsOut)),
+    },
+  };
+}
+
+/** Majority reads of partition entries per second by one set of instances (a function's) for their core writes. */
+function leaseRefreshes(
+  types: readonly TypeFlow[],
+  instances: number,
+  rates: { atHome: number; routed: number },
+  runtime: Runtime,
+) {
   const core = types.filter((t) => t.tier === 'core');
   const homed = Math.max(...core.map((t) => t.partitionsHomed), 0);
   const elsewhere = Math.max(...core.map((t) => t.partitionsElsewhere), 0);
-  const atHome = sum(core.map((t) => t.writesExecuted));
-  const routed = sum(core.map((t) => t.forwardedOut));
+  const { atHome, routed } = rates;
   const per = (partitions: number, rate: number, ageMs: number) =>
     partitions > 0 ? instances * partitions * renewals(rate / (instances * partitions), ageMs) : 0;
   return {
@@ -283,7 +438,9 @@ function regionFlow(input: {
   const { region, topology, profile, runtime, bases } = input;
   const peers = regionNames(topology).filter((r) => r !== region);
   const types = bases.map((base) => typeFlow({ base, region, topology, profile, runtime }));
-  const apiInvocations = sum(types.map((t) => t.writesArriving + t.reads + t.forwardedIn));
+  const apiInvocations = sum(
+    types.map((t) => t.writesArriving + t.reads + t.forwardedIn + sagaApiInvocations(t.saga)),
+  );
   const healthInvocations = runtime.healthChecksPerSecond + runtime.watchdogTicksPerSecond * peers.length;
   const heartbeats = runtime.heartbeatTicksPerSecond;
   const heartbeatsIn = heartbeats * peers.length;
@@ -301,11 +458,25 @@ function regionFlow(input: {
   );
   const durations = durationsOf(profile, runtime);
   const instances = instancesOf(
-    { api: apiInvocations, health: healthInvocations, applier: inbound, publisher: publisher.batches },
+    {
+      api: apiInvocations,
+      health: healthInvocations,
+      applier: inbound,
+      publisher: publisher.batches,
+      saga: sum(types.map((t) => t.saga.tasks)),
+    },
     durations,
     runtime,
   );
-  const leases = leaseRefreshes(types, instances.api, runtime);
+  const rates = coreRates(types);
+  // One process per region (the sandbox): the saga function's writes renew the API's leases.
+  const apiRates = runtime.sharedLeases
+    ? { atHome: rates.api.atHome + rates.saga.atHome, routed: rates.api.routed + rates.saga.routed }
+    : rates.api;
+  const leases = leaseRefreshes(types, instances.api, apiRates, runtime);
+  const sagaLeases = runtime.sharedLeases
+    ? { fence: 0, route: 0 }
+    : leaseRefreshes(types, instances.saga, rates.saga, runtime);
   const important = sum(types.filter((t) => t.tier === 'important').map((t) => t.writesArriving));
   // Requests arriving together share the health function's cached parts (its verdict, breakers, traffic).
   const apart =
@@ -321,6 +492,9 @@ function regionFlow(input: {
     instances,
     fenceRefreshes: leases.fence,
     routeRefreshes: leases.route,
+    sagaFenceRefreshes: sagaLeases.fence,
+    sagaRouteRefreshes: sagaLeases.route,
+    sagaSweeps: runtime.sagaSweepsPerSecond,
     ...syncRefreshes({ important, healthApart: apart, instances, runtime }),
     healthProbes: instances.health * renewals(perHealth, CODE_SETTINGS.healthVerdictMs),
     // The traffic register's read is not shared by requests arriving together: each one that finds the

@@ -17,7 +17,15 @@ export interface RequestCount {
 }
 
 /** The functions whose calls the sandbox counts as AWS would see them. */
-const COUNTED_DYNAMODB = new Set(['api', 'applier', 'publisher', 'health', 'lag-monitor', 'watchdog']);
+const COUNTED_DYNAMODB = new Set([
+  'api',
+  'applier',
+  'publisher',
+  'health',
+  'lag-monitor',
+  'watchdog',
+  'saga',
+]);
 /** Stream reads: polled by the event source mapping on a timer (and free in AWS), not caused by load. */
 const STREAM_READS = new Set(['dynamodb:GetRecords', 'dynamodb:DescribeStream', 'dynamodb:GetShardIterator']);
 
@@ -44,11 +52,15 @@ function eventsCaller(label: string): string | undefined {
   return /^rule\/[^/]+\/multiactive-[a-z0-9-]+-to-/.test(label) ? 'forward-rule' : undefined;
 }
 
-/** The function an invocation's caller invokes: API Gateway's routes, the apply rule, the watchdog's schedule. */
+/**
+ * The function an invocation's caller invokes: API Gateway's routes, the apply rule, the watchdog's
+ * schedule, the Saga machine's tasks.
+ */
 function invokedFunction(label: string): string | undefined {
   if (label.startsWith('api-gateway/')) return label.endsWith(' /health') ? 'health' : 'api';
   if (/^rule\/[^/]+\/multiactive-[a-z0-9-]+-apply$/.test(label)) return 'applier';
   if (/^rule\/multiactive-[a-z0-9-]+-watchdog$/.test(label)) return 'watchdog';
+  if (/^state-machine\/multiactive-[a-z0-9-]+-Saga$/.test(label)) return 'saga';
   return undefined;
 }
 
@@ -95,6 +107,7 @@ function modelCaller(line: UsageLine): string {
     if (line.fn === 'health') return `${line.from}/api-gateway/GET /health`;
     if (line.fn === 'applier') return `${line.from}/rule/bus/multiactive-env-apply`;
     if (line.fn === 'watchdog') return `${line.from}/rule/multiactive-env-watchdog`;
+    if (line.fn === 'saga') return `${line.from}/state-machine/multiactive-env-Saga`;
     return `${line.from}/${line.fn}`;
   }
   if (line.fn === 'forward-rule') return `${line.from}/rule/bus/multiactive-env-to-peer`;

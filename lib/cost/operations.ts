@@ -5,8 +5,10 @@
  * (`test/e2e/cost-model.test.ts`) fails until you do.
  *
  * Units follow DynamoDB's billing: a standard write is 1 write unit per KB, a transactional one 2 per KB
- * and per member (ConditionCheck members included); a strongly consistent read 1 read unit per 4 KB; an
- * index write 1 unit per KB of the projected item (the byPartition index projects every attribute).
+ * and per member (ConditionCheck members included); a strongly consistent read 1 read unit per 4 KB, an
+ * eventually consistent one (an index) half that; an index write 1 unit per KB of the projected item (the
+ * events' byPartition index and the state table's byDue index, which holds the rows of sagas in progress,
+ * project every attribute).
  */
 import type { TableKind } from '../store/tables.ts';
 import type { FunctionName } from './runtime.ts';
@@ -40,7 +42,7 @@ export interface DynamoCall {
   readonly items: number;
   readonly readUnits: number;
   readonly writeUnits: number;
-  /** Write units on the events table's byPartition index. */
+  /** Write units on the events table's byPartition index and the state table's byDue index. */
   readonly indexWriteUnits: number;
   /** A transaction's write units per table (its members may span tables); absent: all on `table`. */
   readonly writeUnitsByTable?: Readonly<Partial<Record<TableKind, number>>>;
@@ -59,6 +61,13 @@ export interface OperationContext {
   readonly stateBytes: number;
   /** Share of applied events whose row the applier instance has cached (StateRecordCache). */
   readonly cacheHitRate: number;
+  /** The rows are a saga's: each write of one in progress is also written to the byDue index. */
+  readonly dueIndexed?: boolean;
+  /** A saga's participants, and the size of their rows (the begin's dry run reads them). */
+  readonly participants?: number;
+  readonly participantStateBytes?: number;
+  /** Saga types the sweep lists (one Query each). */
+  readonly sagaTypes?: number;
 }
 
 /** Sizes of the platform's own items, measured on DynamoDB Local items of the example application. */
@@ -120,9 +129,18 @@ const put = (
 interface Member {
   readonly table: TableKind;
   readonly bytes: number;
-  /** An event Put: also an index write. */
+  /** An event Put, or a saga's row: also an index write. */
   readonly event?: boolean;
 }
+
+/** A row write (its index write when it is a saga's). */
+const row = (c: OperationContext): Member => ({
+  table: 'state',
+  bytes: c.stateBytes,
+  ...(c.dueIndexed ? { event: true } : {}),
+});
+const rowPut = (c: OperationContext) =>
+  put('PutItem', 'state', c.stateBytes, c.dueIndexed ? { indexWriteUnits: wu(c.stateBytes) } : {});
 
 function transact(members: readonly Member[], extra: Partial<DynamoCall> = {}): DynamoCall {
   const byTable: Partial<Record<TableKind, number>> = {};
@@ -145,6 +163,27 @@ const marker: Member = { table: 'replication', bytes: ITEM_BYTES.marker };
 /** The watermark rows: one strongly consistent Query of pk WATERMARK. */
 const watermarkQuery = () => query('replication', ITEM_BYTES.watermarks);
 
+/** A core command at its home (executeCommand): row, catch-up query, guarded events and marker, row. */
+const coreCommand = (c: OperationContext) => [
+  getItem('state', c.stateBytes),
+  query('events', 0),
+  transact([...eventPuts(c), check('control'), marker]),
+  rowPut(c),
+];
+
+/** core.ack quorum: one copy transaction per peer (events, predecessor and seal checks, markers). */
+const coreCopy = (c: OperationContext) => [
+  transact([...eventPuts(c), check('events', c.eventBytes), check('control'), marker, marker], {
+    place: 'eachPeer',
+  }),
+];
+
+/** A partition's entry read from a majority, then its local copy settled. */
+const leaseRefresh = () => [
+  getItem('control', ITEM_BYTES.control, { place: 'everyRegion' }),
+  put('PutItem', 'control', ITEM_BYTES.control),
+];
+
 /** An operation: the function that runs it, what it is, where in the code, and its requests. */
 export interface Operation {
   readonly fn: FunctionName;
@@ -163,23 +202,14 @@ export const OPERATIONS = {
     description:
       'a core command at its home: row, catch-up query, the events with the fence guard and core marker, row',
     code: 'lib/commands/execute.ts executeCommand (currentRecord, catchUpCoreRow, appendDecided)',
-    calls: (c) => [
-      getItem('state', c.stateBytes),
-      query('events', 0),
-      transact([...eventPuts(c), check('control'), marker]),
-      put('PutItem', 'state', c.stateBytes),
-    ],
+    calls: (c) => coreCommand(c),
   },
   'command.core.copy': {
     fn: 'api',
     description:
       "core.ack quorum: the events copied into every peer's log with the predecessor and seal checks and the markers",
     code: 'lib/commands/quorum-ack.ts quorumReplicator -> quorum-peer-dynamodb.ts copyItems',
-    calls: (c) => [
-      transact([...eventPuts(c), check('events', c.eventBytes), check('control'), marker, marker], {
-        place: 'eachPeer',
-      }),
-    ],
+    calls: (c) => coreCopy(c),
   },
   'command.materialized': {
     fn: 'api',
@@ -205,10 +235,7 @@ export const OPERATIONS = {
     description:
       "a partition's entry read from a majority (every replica asked), then its local copy settled",
     code: 'lib/ownership/ownership.ts refresh (PartitionMap.read, settleLocalCopy)',
-    calls: () => [
-      getItem('control', ITEM_BYTES.control, { place: 'everyRegion' }),
-      put('PutItem', 'control', ITEM_BYTES.control),
-    ],
+    calls: () => leaseRefresh(),
   },
   'sync.refresh': {
     fn: 'api',
@@ -286,13 +313,7 @@ export const OPERATIONS = {
     code: 'lib/replication/apply-core.ts applyCore -> appendInOrder; applier.ts advance',
     calls: (c) => [
       getItem('state', c.stateBytes, { count: 1 - c.cacheHitRate }),
-      transact([
-        ...eventPuts(c, 1),
-        { table: 'state', bytes: c.stateBytes },
-        check('replication'),
-        check('events'),
-        marker,
-      ]),
+      transact([...eventPuts(c, 1), row(c), check('replication'), check('events'), marker]),
       put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
     ],
   },
@@ -302,23 +323,14 @@ export const OPERATIONS = {
       'a replicated core event its quorum-ack copy stored first: the in-order attempts fail on the taken slot, the row catches up from the log, the event is found stored (duplicate: no watermark advance)',
     code: 'lib/replication/apply-core.ts applyCore -> appendInOrder (refused) -> applyInAnyOrder (appendAtSeq, catchUpCoreRow, storedAt)',
     calls: (c) => [
-      transact(
-        [
-          ...eventPuts(c, 1),
-          { table: 'state', bytes: c.stateBytes },
-          check('replication'),
-          check('events'),
-          marker,
-        ],
-        {
-          count: 1 + c.cacheHitRate,
-          indexWriteUnits: 0,
-        },
-      ),
+      transact([...eventPuts(c, 1), row(c), check('replication'), check('events'), marker], {
+        count: 1 + c.cacheHitRate,
+        indexWriteUnits: 0,
+      }),
       getItem('state', c.stateBytes, { count: 2 }),
       transact([...eventPuts(c, 1), marker], { indexWriteUnits: 0 }),
       query('events', c.eventBytes, { count: 2 }),
-      put('PutItem', 'state', c.stateBytes),
+      rowPut(c),
     ],
   },
   'apply.materialized': {
@@ -346,6 +358,49 @@ export const OPERATIONS = {
     description: 'the idle path: parked core events swept once per heartbeat interval',
     code: 'lib/replication/applier.ts sweepIfDue -> sweeper.ts sweepParked',
     calls: () => [query('replication', 0)],
+  },
+  'saga.begin': {
+    fn: 'api',
+    description:
+      "a saga's begin at its home before its BeginSaga write (command.core): the saga's row and log, each participant's local row for the dry run",
+    code: 'lib/sagas/begin.ts beginSaga (sagaStateHere, precheck)',
+    calls: (c) => [
+      getItem('state', c.stateBytes),
+      query('events', 0),
+      getItem('state', c.participantStateBytes ?? c.stateBytes, { count: c.participants ?? 1 }),
+    ],
+  },
+  'saga.load': {
+    fn: 'saga',
+    description: 'a Saga machine task loads the saga: its row, caught up with its log',
+    code: 'lib/sagas/coordinator.ts load -> routed-port.ts read (readHere: getState, catchUpCoreRow)',
+    calls: (c) => [getItem('state', c.stateBytes), query('events', 0)],
+  },
+  'saga.write': {
+    fn: 'saga',
+    description:
+      "a core write the saga function makes at the saga's home: a participant's Try or Confirm, or the saga's own record (as command.core)",
+    code: 'lib/sagas/routed-port.ts runHere -> lib/commands/execute.ts executeCommand',
+    calls: (c) => coreCommand(c),
+  },
+  'saga.write.copy': {
+    fn: 'saga',
+    description: "core.ack quorum: the saga function's core writes copied into every peer's log",
+    code: 'lib/commands/quorum-ack.ts quorumReplicator (the saga function runs executeCommand)',
+    calls: (c) => coreCopy(c),
+  },
+  'saga.lease.refresh': {
+    fn: 'saga',
+    description: "the saga function's own partition leases (fence and route), as lease.refresh",
+    code: 'lib/ownership/ownership.ts refresh (the saga function has its own PartitionOwnership)',
+    calls: () => leaseRefresh(),
+  },
+  'saga.sweep': {
+    fn: 'saga',
+    description:
+      'the recovery sweep with nothing overdue: one Query of the byDue index per saga type (eventually consistent)',
+    code: 'lib/sagas/sweep.ts sweepSagas -> due-index.ts DynamoDueSagaSource.overdue',
+    calls: (c) => [query('state', 0, { readUnits: 0.5, count: c.sagaTypes ?? 1 })],
   },
 } as const satisfies Record<string, Operation>;
 

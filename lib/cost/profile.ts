@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Tier, Topology } from '../config/index.ts';
 import { CostInputError } from './errors.ts';
+import { CODE_SETTINGS } from './runtime.ts';
 
 const rate = z.number().nonnegative();
 const share = z.number().min(0).max(1);
@@ -29,6 +30,18 @@ const aggregateTraffic = z.strictObject({
 });
 export type AggregateTraffic = z.infer<typeof aggregateTraffic>;
 
+/** One saga type's traffic (e.g. `transfer`: `POST /v1/transfers`). */
+const sagaTraffic = z.strictObject({
+  /** Sagas begun per second, all regions together (each priced as confirmed). */
+  perSecond: rate,
+  /**
+   * Share of the participants not co-located with the saga (a transfer's target) homed in another region
+   * than the saga's home: their steps are forwarded there. Default: all (cross-region transfers).
+   */
+  crossRegionShare: share.default(1),
+});
+export type SagaTraffic = z.infer<typeof sagaTraffic>;
+
 /** Duration of one invocation of each function, ms (what Lambda bills, and what concurrency follows). */
 const durations = z.strictObject({
   api: z.number().positive().default(30),
@@ -40,6 +53,11 @@ const durations = z.strictObject({
   applier: z.number().positive().default(25),
   /** One Repair task (BuildTrees, Diff, Replay) on a partition, before the reading it does. */
   runbookTask: z.number().positive().default(200),
+  /**
+   * One task of the Saga machine (Try, Decide, Confirm): a load and one to four quorum-acknowledged core
+   * writes (a round trip to the nearest peer each), Confirm a forward to the target's home.
+   */
+  sagaTask: z.number().positive().default(300),
 });
 
 /**
@@ -49,6 +67,11 @@ const durations = z.strictObject({
 export const trafficProfileSchema = z.strictObject({
   name: z.string().min(1).default('custom'),
   aggregates: z.record(z.string(), aggregateTraffic),
+  /**
+   * Sagas begun per second by type (`CODE_SETTINGS.sagas`): their own aggregate's writes and their
+   * participants' steps are priced from the saga's code path, not from `aggregates`.
+   */
+  sagas: z.record(z.string(), sagaTraffic).default({}),
   /** Share of the traffic each region receives (normalized); default: equal. */
   regionShare: z.record(z.string(), rate).optional(),
   /** Partitions that receive writes (default: every configured partition). */
@@ -81,18 +104,52 @@ export const DEFAULT_TRAFFIC_BY_TIER: Readonly<
   ordinary: { writesPerSecond: 50, readsPerSecond: 10 },
 };
 
-/** The default profile of a topology: DEFAULT_TRAFFIC_BY_TIER for each aggregate type, traffic equal per region. */
+/** Whether an aggregate type is a saga's own (its writes come from the saga's runs, not from clients). */
+export function isSagaType(type: string): boolean {
+  return Object.hasOwn(CODE_SETTINGS.sagas, type);
+}
+
+/**
+ * The default profile of a topology: DEFAULT_TRAFFIC_BY_TIER for each aggregate type but the sagas' own,
+ * traffic equal per region, no sagas.
+ */
 export function defaultProfile(topology: Topology): TrafficProfile {
   return parseProfile(
     {
       name: 'default',
       aggregates: Object.fromEntries(
-        topology.aggregates.map((a) => [a.type, DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
+        topology.aggregates
+          .filter((a) => !isSagaType(a.type))
+          .map((a) => [a.type, DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
       ),
     },
     topology,
     'default profile',
   );
+}
+
+/** Aggregate types and sagas of a profile the topology and the code do not know (or a saga's type given writes). */
+function typeProblems(
+  profile: z.output<typeof trafficProfileSchema>,
+  topology: Topology,
+  types: ReadonlySet<string>,
+): string[] {
+  const problems: string[] = [];
+  for (const type of Object.keys(profile.aggregates)) {
+    if (!types.has(type))
+      problems.push(`aggregates.${type}: no aggregate type "${type}" in ${topology.name}`);
+    else if (isSagaType(type) && profile.aggregates[type]!.writesPerSecond > 0)
+      problems.push(`aggregates.${type}: a saga's writes follow from its runs: give sagas.${type}.perSecond`);
+  }
+  for (const [name, saga] of Object.entries(profile.sagas)) {
+    if (!isSagaType(name))
+      problems.push(
+        `sagas.${name}: no saga "${name}" (known: ${Object.keys(CODE_SETTINGS.sagas).join(', ')})`,
+      );
+    else if (saga.perSecond > 0 && !types.has(name))
+      problems.push(`sagas.${name}: no aggregate type "${name}" in ${topology.name}`);
+  }
+  return problems;
 }
 
 /** Validates a profile against the topology (known aggregate types and regions), every problem listed. */
@@ -107,9 +164,7 @@ export function parseProfile(input: unknown, topology: Topology, source: string)
   const profile = result.data;
   const problems: string[] = [];
   const types = new Set(topology.aggregates.map((a) => a.type));
-  for (const type of Object.keys(profile.aggregates))
-    if (!types.has(type))
-      problems.push(`aggregates.${type}: no aggregate type "${type}" in ${topology.name}`);
+  problems.push(...typeProblems(profile, topology, types));
   const regions = new Set(topology.regions.map((r) => r.name));
   for (const region of Object.keys(profile.regionShare ?? {}))
     if (!regions.has(region))
@@ -150,6 +205,9 @@ export function scaleProfile(profile: TrafficProfile, factor: number): TrafficPr
         type,
         { ...t, writesPerSecond: t.writesPerSecond * factor, readsPerSecond: t.readsPerSecond * factor },
       ]),
+    ),
+    sagas: Object.fromEntries(
+      Object.entries(profile.sagas).map(([name, s]) => [name, { ...s, perSecond: s.perSecond * factor }]),
     ),
   };
 }

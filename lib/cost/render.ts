@@ -35,6 +35,12 @@ function trafficLines(profile: TrafficProfile, tiers: Readonly<Record<string, st
       ([type, t]) =>
         `  ${type} (${tiers[type] ?? '?'}): ${rate(t.writesPerSecond)} writes/s x ${t.eventsPerWrite} event of ${t.eventBytes} B, ${rate(t.readsPerSecond)} reads/s`,
     ),
+    ...Object.entries(profile.sagas)
+      .filter(([, s]) => s.perSecond > 0)
+      .map(
+        ([name, s]) =>
+          `  ${name} (saga): ${rate(s.perSecond)}/s begun and confirmed, ${Math.round(100 * s.crossRegionShare)} % across regions`,
+      ),
   ];
 }
 
@@ -89,9 +95,23 @@ export function costLines(report: CostReport): string[] {
     '',
     `multiactive per tier: core ${usd(byTier.core ?? 0)}, important ${usd(byTier.important ?? 0)}, ordinary ${usd(byTier.ordinary ?? 0)}, shared platform ${usd(byTier.platform ?? 0)} (heartbeats, health checks, watchdogs, readiness, alarms, dashboards, keys)`,
     '',
+    ...sagaLines(report),
     'Recommendation per aggregate type:',
     ...report.recommendations.map((r) => `  ${r.type} (${r.tier}, conflict ${r.conflict}): ${r.reason}`),
   ];
+}
+
+/** Each saga type's share of the month and its cost per saga, by service (largest first). */
+function sagaLines(report: CostReport): string[] {
+  return report.sagas.flatMap((s) => {
+    const services = Object.entries(s.byService)
+      .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
+      .map(([service, month]) => `${service} ${usd(month ?? 0)}`);
+    return [
+      `${s.saga} sagas at ${rate(s.perSecond)}/s add ${usd(s.month)} a month: $${s.perSaga.toFixed(5)} per ${s.saga} (${services.join(', ')})`,
+      '',
+    ];
+  });
 }
 
 /** The human form of `multiactive capacity`. */

@@ -12,7 +12,7 @@ import { type MonthlyCost, modelWorkload, monthlyCost } from './model.ts';
 import type { TrafficProfile } from './profile.ts';
 import { recommendations, type TypeRecommendation } from './recommend.ts';
 import type { Runtime } from './runtime.ts';
-import { SERVICES, type Service } from './usage-types.ts';
+import { SECONDS_PER_MONTH, SERVICES, type Service } from './usage-types.ts';
 
 /** One option's month for the whole workload, next to the others. */
 export interface OptionColumn {
@@ -42,6 +42,52 @@ export interface CostReport {
   readonly byRegionService: Readonly<Record<string, Readonly<Partial<Record<Service, number>>>>>;
   readonly options: readonly OptionColumn[];
   readonly recommendations: readonly TypeRecommendation[];
+  /** What each saga type of the profile adds to the month, and per saga. */
+  readonly sagas: readonly SagaCost[];
+}
+
+/**
+ * One saga type's share of the month: the month with its sagas less the month without them (their
+ * requests, functions, transitions, events, storage and the Repair reading them), and that per saga.
+ */
+export interface SagaCost {
+  readonly saga: string;
+  readonly perSecond: number;
+  readonly month: number;
+  readonly perSaga: number;
+  readonly byService: Readonly<Partial<Record<Service, number>>>;
+}
+
+function sagaCosts(input: {
+  topology: Topology;
+  profile: TrafficProfile;
+  runtime: Runtime;
+  inventory: Inventory;
+  prices: PriceList;
+  cost: MonthlyCost;
+}): SagaCost[] {
+  const { topology, profile, runtime, inventory, prices, cost } = input;
+  return Object.entries(profile.sagas)
+    .filter(([, s]) => s.perSecond > 0)
+    .map(([saga, s]) => {
+      const without = { ...profile, sagas: { ...profile.sagas, [saga]: { ...s, perSecond: 0 } } };
+      const workload = modelWorkload(topology, without, runtime, inventory);
+      const base = monthlyCost({ topology, workload, inventory, prices });
+      const month = cost.total - base.total;
+      const byService = Object.fromEntries(
+        SERVICES.map((service) => [
+          service,
+          (cost.byService[service] ?? 0) - (base.byService[service] ?? 0),
+        ]).filter(([, usd]) => Math.abs(usd as number) >= 0.005),
+      ) as Partial<Record<Service, number>>;
+      return {
+        saga,
+        perSecond: s.perSecond,
+        month,
+        perSaga: month / (s.perSecond * SECONDS_PER_MONTH),
+        byService,
+      };
+    });
 }
 
 const TIERS = ['core', 'important', 'ordinary'] as const;
@@ -121,6 +167,7 @@ export function costReport(input: {
     byRegionService: byRegionService(cost),
     options: optionColumns(context),
     recommendations: recommendations(context),
+    sagas: sagaCosts({ topology, profile, runtime, inventory, prices, cost }),
   };
 }
 

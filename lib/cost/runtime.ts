@@ -1,6 +1,7 @@
 import type { Topology } from '../config/index.ts';
 import type { FencingBudget } from '../ownership/fencing-budget.ts';
 import type { QuotaList } from './catalog.ts';
+import type { SagaShape } from './sagas.ts';
 
 /** The cell's functions (cdk/constructs/function-defaults.ts FUNCTION_NAMES). */
 export const FUNCTIONS = [
@@ -12,6 +13,7 @@ export const FUNCTIONS = [
   'runbook',
   'watchdog',
   'readiness',
+  'saga',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -30,6 +32,7 @@ export const CODE_SETTINGS = {
     runbook: 1024,
     watchdog: 256,
     readiness: 256,
+    saga: 1024,
   } satisfies Record<FunctionName, number>,
   /** The publisher's event source mapping batch size (cdk/constructs/cell-functions.ts PUBLISHER_STREAM). */
   publisherBatchSize: 100,
@@ -47,7 +50,23 @@ export const CODE_SETTINGS = {
   lagMonitorMarginMs: 2_000,
   /** The watchdog stops this long before its minute ends (functions/watchdog/handler.ts). */
   watchdogMarginMs: 5_000,
+  /**
+   * The sagas the deployed functions serve (functions/shared/region.ts `exampleSagas`), as the cost model
+   * needs them: each participant's steps, and whether it shares the saga's partition (`sagaShape`).
+   */
+  sagas: {
+    transfer: {
+      name: 'transfer',
+      participants: [
+        { name: 'source', aggregateType: 'account', colocated: true, tries: true, cancels: true },
+        { name: 'target', aggregateType: 'account', colocated: false, tries: false, cancels: false },
+      ],
+    },
+  } satisfies Record<string, SagaShape>,
 } as const;
+
+/** The deployed sagas' shapes by saga type (`CODE_SETTINGS.sagas`). */
+export const SAGA_SHAPES: Readonly<Record<string, SagaShape>> = CODE_SETTINGS.sagas;
 
 /** How the platform runs: the timers and sizes that turn load into background requests. */
 export interface Runtime {
@@ -81,8 +100,18 @@ export interface Runtime {
   readonly streamShards?: number;
   /** Scheduled functions: invocations per second per region and the seconds each runs. */
   readonly scheduled: Readonly<
-    Record<'lag-monitor' | 'watchdog' | 'readiness', { perSecond: number; seconds: number }>
+    Record<'lag-monitor' | 'watchdog' | 'readiness' | 'saga', { perSecond: number; seconds: number }>
   >;
+  /**
+   * Recovery sweeps of the sagas per second per region (the saga function on its schedule; the sandbox
+   * runs the same sweep on a timer, without a Lambda invocation).
+   */
+  readonly sagaSweepsPerSecond: number;
+  /**
+   * Whether the saga function shares the API's partition leases (one process per region in the sandbox);
+   * in AWS its instances keep their own and renew them for the writes they make.
+   */
+  readonly sharedLeases: boolean;
   /** Nightly Repair runs per day (repair.schedule); the sandbox runs none on its own. */
   readonly repairRunsPerDay: number;
   /**
@@ -130,6 +159,8 @@ function refreshAges(fencing: FencingBudget) {
 
 /** Duration of one readiness evaluation (every region's reads), seconds; measured ~1-3 s. */
 const READINESS_SECONDS = 2;
+/** Duration of one saga sweep with nothing overdue (a Query per saga type), seconds. */
+const SAGA_SWEEP_SECONDS = 0.05;
 
 /**
  * How the code runs in AWS for this topology: the lag monitor and the watchdog tick through every
@@ -154,7 +185,11 @@ export function awsRuntime(topology: Topology, quotas: QuotaList): Runtime {
       'lag-monitor': { perSecond: 1 / window, seconds: hb.seconds + 0.2 },
       watchdog: { perSecond: 1 / window, seconds: wd.seconds + 0.5 },
       readiness: { perSecond: 1 / window, seconds: READINESS_SECONDS },
+      // cdk/constructs/sagas/sagas.ts: a rule every `sagas.sweepIntervalSeconds` invokes the saga function.
+      saga: { perSecond: 1 / topology.sagas.sweepIntervalSeconds, seconds: SAGA_SWEEP_SECONDS },
     },
+    sagaSweepsPerSecond: 1 / topology.sagas.sweepIntervalSeconds,
+    sharedLeases: false,
     repairRunsPerDay: topology.repair.schedule === null ? 0 : 1,
     copyFirstShare: 1,
   };
@@ -167,19 +202,21 @@ export interface SandboxTimers {
   readonly awsTimeScale: number;
   readonly streamPollMs: number;
   readonly fencing: FencingBudget;
+  /** The recovery sweep's timer in every region (the saga function called directly, not invoked). */
+  readonly sagaSweepMs: number;
 }
 
 /**
  * The sandbox's runtime: one process per region (one instance of each function), one stream shard, the
- * GTM probing each region once per (scaled) interval, heartbeats on a plain interval. The schedules'
- * Lambda invocations are counted; the lag monitor's ticks and the stream poller's invocations of the
- * publisher are not Lambda invocations there.
+ * GTM probing each region once per (scaled) interval, heartbeats on a plain interval, the saga sweep on
+ * its timer. The schedules' Lambda invocations are counted; the lag monitor's ticks, the saga sweeps and
+ * the stream poller's invocations of the publisher are not Lambda invocations there.
  */
 export function sandboxRuntime(topology: Topology, timers: SandboxTimers): Runtime {
   const scale = timers.awsTimeScale;
   const minute = (CODE_SETTINGS.scheduleMs * scale) / 1000;
   const instances = Object.fromEntries(
-    ['api', 'health', 'applier', 'publisher'].map((fn) => [fn, 1]),
+    ['api', 'health', 'applier', 'publisher', 'saga'].map((fn) => [fn, 1]),
   ) as Record<FunctionName, number>;
   return {
     kind: 'sandbox',
@@ -196,7 +233,10 @@ export function sandboxRuntime(topology: Topology, timers: SandboxTimers): Runti
       'lag-monitor': { perSecond: 0, seconds: 0 },
       watchdog: { perSecond: 1 / minute, seconds: minute },
       readiness: { perSecond: 1 / minute, seconds: READINESS_SECONDS },
+      saga: { perSecond: 0, seconds: 0 },
     },
+    sagaSweepsPerSecond: 1000 / timers.sagaSweepMs,
+    sharedLeases: true,
     repairRunsPerDay: 0,
     copyFirstShare: 1,
   };

@@ -38,7 +38,8 @@ export function regionStorage(flows: readonly RegionFlow[], profile: TrafficProf
       const held = eventsByType[t.type] ?? { tier: t.tier, events: 0 };
       eventsByType[t.type] = { ...held, events: held.events + events };
       eventBytes += events * (t.traffic.eventBytes + ITEM_OVERHEAD_BYTES);
-      const created = t.writesExecuted * profile.newAggregateShare * seconds;
+      // Every saga is a new aggregate of its type (its row stays once it has ended).
+      const created = (t.writesExecuted * profile.newAggregateShare + t.saga.begun) * seconds;
       aggregates += created;
       stateBytes += created * (t.traffic.stateBytes + ITEM_OVERHEAD_BYTES);
     }

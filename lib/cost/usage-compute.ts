@@ -1,5 +1,5 @@
 import type { Topology } from '../config/index.ts';
-import { durationsOf, type RegionFlow } from './flows.ts';
+import { durationsOf, type RegionFlow, sagaApiInvocations } from './flows.ts';
 import type { TrafficProfile } from './profile.ts';
 import { CODE_SETTINGS, type FunctionName, type Runtime } from './runtime.ts';
 import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
@@ -15,11 +15,16 @@ const FORWARD_REQUEST_BYTES = 700;
 const FORWARD_RESPONSE_OVERHEAD_BYTES = 600;
 /** A watchdog probe of a peer's /health: request and answer. */
 const PROBE_BYTES = 1_500;
+/**
+ * Log bytes of one Saga execution (log level ALL: about twenty history events of a few hundred bytes, with
+ * the execution data when `monitoring.logExecutionData`), an estimate.
+ */
+const SAGA_EXECUTION_LOG_BYTES = 12_000;
 /** X-Ray's default sampling rule: the first request each second, then 5 % (per region here). */
 const XRAY_RESERVOIR_PER_SECOND = 1;
 const XRAY_RATE = 0.05;
 /** Functions that read the internal key (peer tokens, event signatures). */
-const KEY_READERS: readonly FunctionName[] = ['api', 'publisher', 'applier', 'runbook'];
+const KEY_READERS: readonly FunctionName[] = ['api', 'publisher', 'applier', 'runbook', 'saga'];
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
@@ -48,18 +53,20 @@ export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime
   });
   const perType = flow.types.flatMap((t): FunctionLoad[] => {
     const owner = { tier: t.tier, aggregateType: t.type };
-    const api = t.writesArriving + t.reads + t.forwardedIn;
+    const api = t.writesArriving + t.reads + t.forwardedIn + sagaApiInvocations(t.saga);
     const applied = t.eventsApplied + t.appliedAfterCopy;
     return [
       {
         ...owner,
         fn: 'api',
         invocations: api,
-        seconds: (api * d.api) / 1000 + t.forwardedOut * forwardExtra,
+        seconds: (api * d.api) / 1000 + (t.forwardedOut + t.saga.forwardedOut) * forwardExtra,
       },
       { ...owner, fn: 'applier', invocations: applied, seconds: (applied * d.applier) / 1000 },
+      { ...owner, fn: 'saga', invocations: t.saga.tasks, seconds: (t.saga.tasks * d.saga) / 1000 },
     ];
   });
+  const sweep = runtime.scheduled.saga;
   return [
     ...perType,
     shared('applier', flow.heartbeatsIn),
@@ -68,6 +75,12 @@ export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime
     shared('lag-monitor', runtime.scheduled['lag-monitor'].perSecond),
     shared('watchdog', runtime.scheduled.watchdog.perSecond),
     shared('readiness', runtime.scheduled.readiness.perSecond),
+    {
+      fn: 'saga' as const,
+      tier: platform,
+      invocations: sweep.perSecond,
+      seconds: sweep.perSecond * sweep.seconds,
+    },
   ].filter((l) => l.invocations > 0);
 }
 
@@ -196,9 +209,57 @@ function eventLines(flow: RegionFlow): UsageLine[] {
   return lines;
 }
 
+/** A saga's Standard state transitions and its execution's logs, in the saga's home region. */
+function sagaMachineLines(flow: RegionFlow): UsageLine[] {
+  return flow.types
+    .filter((t) => t.saga.transitions > 0)
+    .flatMap((t) => {
+      const base = {
+        region: flow.region,
+        fn: 'saga',
+        source: 'saga.machine',
+        tier: t.tier,
+        aggregateType: t.type,
+      };
+      return [
+        usageLine(
+          { ...base, service: 'states', operation: 'states:StateTransition' },
+          { billed: t.saga.transitions },
+        ),
+        usageLine(
+          { ...base, service: 'cloudwatch', operation: 'logs:Ingest' },
+          { billed: (t.saga.begun * SAGA_EXECUTION_LOG_BYTES) / 1e9 },
+        ),
+      ];
+    });
+}
+
 function transferLines(flow: RegionFlow): UsageLine[] {
   const lines: UsageLine[] = [];
   const out = { region: flow.region, service: 'datatransfer' as const, operation: 'datatransfer:Out' };
+  const participantRow = (t: { traffic: { stateBytes: number } }) =>
+    t.traffic.stateBytes + FORWARD_RESPONSE_OVERHEAD_BYTES;
+  for (const t of flow.types) {
+    const s = t.saga;
+    // Begins forwarded to the saga's home and their answers; steps sent to a participant's home and theirs.
+    if (s.forwardedOut + s.forwardedIn + s.stepsIn > 0)
+      lines.push(
+        usageLine(
+          { ...out, fn: 'api', source: 'saga.forward', tier: t.tier, aggregateType: t.type },
+          {
+            bytesOut:
+              s.forwardedOut * FORWARD_REQUEST_BYTES + (s.forwardedIn + s.stepsIn) * participantRow(t),
+          },
+        ),
+      );
+    if (s.stepsOut > 0)
+      lines.push(
+        usageLine(
+          { ...out, fn: 'saga', source: 'saga.forward', tier: t.tier, aggregateType: t.type },
+          { bytesOut: s.stepsOut * FORWARD_REQUEST_BYTES },
+        ),
+      );
+  }
   for (const t of flow.types) {
     if (t.forwardedOut === 0 && t.forwardedIn === 0) continue;
     lines.push(
@@ -263,9 +324,10 @@ export function computeUsage(input: {
   return [
     ...lambdaLines(flow, profile, runtime),
     ...flow.types.flatMap((t) => [
-      gateway(t.tier, t.writesArriving + t.reads + t.forwardedIn, t.type),
-      dns(t.tier, t.writesArriving + t.reads, t.type),
+      gateway(t.tier, t.writesArriving + t.reads + t.forwardedIn + sagaApiInvocations(t.saga), t.type),
+      dns(t.tier, t.writesArriving + t.reads + t.saga.arriving, t.type),
     ]),
+    ...sagaMachineLines(flow),
     gateway(platform, flow.healthInvocations),
     ...eventLines(flow),
     ...transferLines(flow),

@@ -1,5 +1,7 @@
 import type { RegionFlow, TypeFlow } from './flows.ts';
 import { type DynamoCall, OPERATIONS, type OperationContext, type OperationId } from './operations.ts';
+import { isSagaType } from './profile.ts';
+import { SAGA_SHAPES } from './runtime.ts';
 import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
 
 /** An operation performed `rate` times a second in a region, on behalf of a tier (and aggregate type). */
@@ -17,7 +19,49 @@ function contextOf(flow: RegionFlow, type?: TypeFlow): OperationContext {
     eventBytes: type?.traffic.eventBytes ?? 600,
     stateBytes: type?.traffic.stateBytes ?? 800,
     cacheHitRate: flow.cacheHitRate,
+    ...(type && isSagaType(type.type) ? { dueIndexed: true } : {}),
   };
+}
+
+/** Row size of a saga's participants (the begin's dry run reads them). */
+function participantRowBytes(flow: RegionFlow, saga: string): number {
+  const sizes = (SAGA_SHAPES[saga]?.participants ?? []).map(
+    (p) => flow.types.find((t) => t.type === p.aggregateType)?.traffic.stateBytes ?? 800,
+  );
+  return sizes.length > 0 ? Math.max(...sizes) : 800;
+}
+
+/**
+ * The operations the sagas cause on one aggregate type in a region: begins (the dry run, the BeginSaga
+ * write), the saga function's loads and core writes, participant steps forwarded here (keyed like any
+ * forwarded write), and their quorum-ack copies.
+ */
+function sagaInvocations(flow: RegionFlow, t: TypeFlow, context: OperationContext): Invocation[] {
+  const s = t.saga;
+  const op = (id: OperationId, rate: number, c: OperationContext = context): Invocation => ({
+    id,
+    rate,
+    tier: t.tier,
+    aggregateType: t.type,
+    context: c,
+  });
+  const single = { ...context, eventsPerWrite: 1 };
+  const apiWrites = s.begun + s.stepsIn;
+  return [
+    op('saga.begin', s.begun, {
+      ...context,
+      participants: s.participants,
+      participantStateBytes: participantRowBytes(flow, t.type),
+    }),
+    op('command.core', apiWrites, single),
+    op('command.idempotent', s.stepsIn),
+    op('command.core.copy', t.quorum ? apiWrites : 0, single),
+    op('saga.load', s.tasks),
+    ...s.writes.flatMap((w) => {
+      const c = { ...context, eventsPerWrite: w.events };
+      return [op('saga.write', w.rate, c), op('saga.write.copy', t.quorum ? w.rate : 0, c)];
+    }),
+  ];
 }
 
 /** The operations one aggregate type's traffic causes in a region, per second. */
@@ -40,6 +84,7 @@ function typeInvocations(flow: RegionFlow, t: TypeFlow): Invocation[] {
     op('command.idempotent', t.idempotent),
     op(core ? 'read.core' : 'read.local', t.reads),
     op('read.token', t.tokenReads),
+    ...sagaInvocations(flow, t, context),
   ];
 }
 
@@ -65,6 +110,11 @@ function invocations(flow: RegionFlow): Invocation[] {
     shared('publish.batch', flow.publisher.withEvents),
     shared('apply.heartbeat', flow.heartbeatsIn),
     shared('apply.sweep', flow.sweeps),
+    shared('saga.lease.refresh', flow.sagaFenceRefreshes + flow.sagaRouteRefreshes, 'core'),
+    {
+      ...shared('saga.sweep', flow.sagaSweeps),
+      context: { ...platform, sagaTypes: Object.keys(SAGA_SHAPES).length },
+    },
   ].filter((i) => i.rate > 0);
 }
 

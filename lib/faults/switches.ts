@@ -39,6 +39,8 @@ export const BUG_SWITCHES = {
     "a transfer's Try that reaches the source after the hold's expiry places the hold anyway (expired from the start)",
   'lockstep-claims':
     'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
+  'local-refusal-unsealed':
+    'under ack local, a new home refuses (or answers a no-op) on a head of an earlier epoch without sealing it with its epoch no-op',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

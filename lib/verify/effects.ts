@@ -1,3 +1,4 @@
+import { isEpochNoOp } from '../commands/epoch-no-op.ts';
 import type { Anomaly } from './anomaly.ts';
 import type { Operation } from './history.ts';
 import type { RegionSnapshot, StoredEvent } from './snapshot.ts';
@@ -55,9 +56,20 @@ export function logOf(region: RegionSnapshot, key: string): StoredEvent[] {
 /** Events of the aggregate kept by manual-queue records of one region (core orphans keep both versions). */
 function queuedIn(region: RegionSnapshot, key: string): StoredEvent[] {
   const [type, id] = splitKey(key);
-  return (region.conflicts ?? [])
-    .filter((c) => c.aggregateType === type && c.aggregateId === id)
-    .flatMap((c) => c.events);
+  return clientEvents(
+    (region.conflicts ?? [])
+      .filter((c) => c.aggregateType === type && c.aggregateId === id)
+      .flatMap((c) => c.events),
+  );
+}
+
+/**
+ * The events that are some client operation's effect: not a home's epoch no-op, the platform's own entry
+ * (it changes no state) that a home appends before answering on a head of an earlier epoch, carrying the
+ * cause of the command it answered (a refusal, a no-op, or one whose answer was lost).
+ */
+function clientEvents(events: StoredEvent[]): StoredEvent[] {
+  return events.filter((e) => !isEpochNoOp(e));
 }
 
 /**
@@ -81,7 +93,7 @@ export function mapEffects(input: EffectsInput): Effects {
   const index = new OpIndex(ops);
   const happened = new Map<string, StoredEvent>();
   const seenIds = new Map<string, Set<string>>();
-  const logs = regions.map((region) => ({ region, log: logOf(region, key) }));
+  const logs = regions.map((region) => ({ region, log: clientEvents(logOf(region, key)) }));
   for (const { region, log } of logs)
     for (const [opKey, events] of mapLog(region.region, log, index, report)) {
       for (const event of events) {

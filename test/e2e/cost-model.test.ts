@@ -5,6 +5,7 @@ import { modelWorkload } from '../../lib/cost/model.ts';
 import { parseProfile } from '../../lib/cost/profile.ts';
 import { sandboxRuntime } from '../../lib/cost/runtime.ts';
 import { partitionOf } from '../../lib/ownership/index.ts';
+import { seededRandom } from '../../lib/sandbox/chaos/random.ts';
 import type { CallUsageRow } from '../../lib/sandbox/iam/usage.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 
@@ -27,18 +28,6 @@ const FORWARD_SHARE = 0.25;
 const ACCOUNTS = 12;
 const PER_REGION_IDS = 6;
 
-/** A small seeded generator (mulberry32), so the run is the same workload every time. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let sandbox: Sandbox;
 
 beforeAll(async () => {
@@ -57,15 +46,25 @@ async function send(
   region: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; region: string }> {
+): Promise<{ status: number; region: string; error: string | undefined }> {
   const response = await sandbox.apiClient.fetch(`${sandbox.region(region).apiUrl}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     followRedirects: false,
   });
-  await response.text();
-  return { status: response.status, region: response.headers.get('x-multiactive-region') ?? region };
+  const text = await response.text();
+  let error: string | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: string }).error;
+  } catch {
+    error = undefined;
+  }
+  return {
+    status: response.status,
+    region: response.headers.get('x-multiactive-region') ?? region,
+    error,
+  };
 }
 
 /** Accounts in distinct partitions, opened round-robin (so homed evenly), and each region's own ids. */
@@ -79,15 +78,18 @@ async function seed(regions: readonly string[]) {
     partitions.add(partition);
     const region = regions[accounts.length % regions.length]!;
     // A partition claimed just now answers 503 until its first home's hold has passed: the client retries.
-    let opened = { status: 0, region };
+    // A retry answered 422 (AccountAlreadyOpen) finds the account an earlier attempt opened while its
+    // answer timed out (a loaded machine): the home answered, and that is what is needed here.
+    let opened = { status: 0, region, error: undefined as string | undefined };
     for (let attempt = 0; attempt < 20 && opened.status !== 200; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
       opened = await send(region, `/v1/account/${id}/commands`, {
         type: 'OpenAccount',
         payload: { owner: 'Cost', currency: 'EUR' },
       });
+      if (attempt > 0 && opened.error === 'AccountAlreadyOpen') break;
     }
-    expect(opened.status).toBe(200);
+    expect(opened.status === 200 || opened.error === 'AccountAlreadyOpen', JSON.stringify(opened)).toBe(true);
     accounts.push({ id, home: opened.region });
   }
   const own = (prefix: string, region: string) =>
@@ -193,13 +195,11 @@ describe('the cost model against the sandbox (prod topology, fixed workload)', (
     const before = sandbox.iam.usageRows();
     const t0 = performance.now();
     await Promise.all(
-      regions.map((region, i) => drive({ region, accounts, own, next: random(7 + i), sent })),
+      regions.map((region, i) => drive({ region, accounts, own, next: seededRandom(7 + i), sent })),
     );
     await new Promise((r) => setTimeout(r, DRAIN_MS));
     const seconds = (performance.now() - t0) / 1000;
     const calls = between(before, sandbox.iam.usageRows());
-    // A core write can time out (503) on a loaded machine; a few do not change the counts that matter.
-    expect(sent.failed).toBeLessThan(0.03 * (sent.account + sent.profile + sent.activity + sent.read));
 
     const rate = (n: number) => n / seconds;
     const profile = parseProfile(
@@ -231,6 +231,8 @@ describe('the cost model against the sandbox (prod topology, fixed workload)', (
         ),
       ].join('\n'),
     );
+    // A core write can time out (503) on a loaded machine; a few do not change the counts that matter.
+    expect(sent.failed).toBeLessThan(0.03 * (sent.account + sent.profile + sent.activity + sent.read));
     expect(perService.map((c) => c.key)).toEqual(['dynamodb', 'events', 'lambda']);
     // A function with a few dozen requests in the window (the once-a-minute watchdog schedule) counts in
     // its service's total; its own count depends on where the window falls.

@@ -156,7 +156,7 @@ export interface QuorumCluster {
 const registryFor = (topology: Topology) => createRegistry(exampleAggregates, topology);
 
 /**
- * N regions with `core.ack: 'quorum'`, each with its own tables (the same names everywhere, as in AWS) in
+ * N regions with `core.ack: 'quorum'` (or `local`: options.ack), each with its own tables (the same names everywhere, as in AWS) in
  * the run's DynamoDB Local, its API handler wired by `multiRegionDeps` exactly as the Lambda function
  * does (ownership over every control table, the quorum ack over every peer's tables), and its applier.
  * Every cross-region call crosses `links`; replication is delivered by hand (`replicate`). `clockSkewMs`
@@ -164,7 +164,11 @@ const registryFor = (topology: Topology) => createRegistry(exampleAggregates, to
  */
 export async function startQuorumCluster(
   names: readonly string[],
-  options: { readonly clockSkewMs?: Readonly<Record<string, number>> } = {},
+  options: {
+    readonly clockSkewMs?: Readonly<Record<string, number>>;
+    /** `core.ack` of the cluster: `quorum` unless a test asks for `local`. */
+    readonly ack?: 'local' | 'quorum';
+  } = {},
 ): Promise<QuorumCluster> {
   const topology = parseTopology({
     name: 'q',
@@ -176,7 +180,7 @@ export async function startQuorumCluster(
       { type: 'activity', tier: 'ordinary' },
       { type: 'transfer', tier: 'core' },
     ],
-    core: { ack: 'quorum' },
+    core: { ack: options.ack ?? 'quorum' },
     latencyMs: Object.fromEntries(
       Object.entries(LATENCY_MS).filter(([k]) => k.split('|').every((r) => names.includes(r))),
     ),

@@ -264,3 +264,54 @@ describe('capacity', () => {
     );
   });
 });
+
+describe('transfers (the transfer saga) in the model', () => {
+  const only = (crossRegionShare: number) =>
+    parseProfile(
+      { aggregates: {}, sagas: { transfer: { perSecond: 1, crossRegionShare } }, coreForwardShare: 0 },
+      prod,
+      'transfers only',
+    );
+  const total = (flows: ReturnType<typeof regionFlows>, pick: (t: (typeof flows)[0]['types'][0]) => number) =>
+    flows.reduce((n, f) => n + f.types.reduce((m, t) => m + pick(t), 0), 0);
+
+  it('runs a confirmed transfer along its code path: nine events, three tasks, five transitions', () => {
+    const flows = regionFlows(prod, only(1), runtime(prod));
+    expect(total(flows, (t) => t.eventsOriginated)).toBeCloseTo(9);
+    expect(total(flows, (t) => t.saga.begun)).toBeCloseTo(1);
+    expect(total(flows, (t) => t.saga.tasks)).toBeCloseTo(3);
+    expect(total(flows, (t) => t.saga.transitions)).toBeCloseTo(5);
+    // Cross-region: the credit leaves the source's home for the target's, where the API runs it.
+    expect(total(flows, (t) => t.saga.stepsOut)).toBeCloseTo(1);
+    expect(total(flows, (t) => t.saga.stepsIn)).toBeCloseTo(1);
+    expect(total(flows, (t) => t.saga.writes.reduce((n, w) => n + w.rate, 0))).toBeCloseTo(6);
+  });
+
+  it('forwards nothing for a transfer between accounts of one home: the saga function credits in-process', () => {
+    const flows = regionFlows(prod, only(0), runtime(prod));
+    expect(total(flows, (t) => t.saga.stepsIn)).toBe(0);
+    expect(total(flows, (t) => t.saga.writes.reduce((n, w) => n + w.rate, 0))).toBeCloseTo(7);
+    expect(total(flows, (t) => t.eventsOriginated)).toBeCloseTo(9);
+  });
+
+  it("refuses client writes to a saga's own type, and sagas the code does not run", () => {
+    expect(() => parseProfile({ aggregates: { transfer: { writesPerSecond: 1 } } }, prod, 'p')).toThrow(
+      /sagas\.transfer\.perSecond/,
+    );
+    expect(() => parseProfile({ aggregates: {}, sagas: { payment: { perSecond: 1 } } }, prod, 'p')).toThrow(
+      /no saga "payment"/,
+    );
+  });
+
+  it('bills the saga function three invocations and the machine five transitions per transfer', () => {
+    const base = modelWorkload(prod, only(1), runtime(prod)).usage;
+    const none = modelWorkload(prod, { ...only(1), sagas: {} }, runtime(prod)).usage;
+    const sum = (usage: typeof base, pick: (l: (typeof base)[0]) => number) =>
+      usage.reduce((n, l) => n + pick(l), 0);
+    const invocations = (l: (typeof base)[0]) =>
+      l.operation === 'lambda:Invoke' && l.fn === 'saga' ? l.requests : 0;
+    const transitions = (l: (typeof base)[0]) => (l.operation === 'states:StateTransition' ? l.billed : 0);
+    expect(sum(base, invocations) - sum(none, invocations)).toBeCloseTo(3);
+    expect(sum(base, transitions) - sum(none, transitions)).toBeCloseTo(5);
+  });
+});

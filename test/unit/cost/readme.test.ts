@@ -23,4 +23,21 @@ describe("the README's worked example", () => {
       process.chdir(cwd);
     }
   }, 120_000);
+
+  it('gives what transfers cost as `multiactive cost --env prod --sagas transfer=10` prints it', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block =
+      /<!-- cost:prod-transfers -->\n```text\n([\s\S]*?)\n```\n<!-- \/cost:prod-transfers -->/.exec(
+        readme,
+      )?.[1];
+    expect(block, 'the README has the block').toBeDefined();
+    const cwd = process.cwd();
+    process.chdir(ROOT);
+    try {
+      const { lines } = await costCommand({ env: 'prod', sagas: { transfer: 10 } });
+      expect(lines).toContain(block);
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 120_000);
 });

@@ -1,6 +1,10 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { PUBLISHER_STREAM } from '../../../cdk/constructs/cell-functions.ts';
 import { FUNCTION_NAMES, FUNCTION_SETTINGS } from '../../../cdk/constructs/function-defaults.ts';
+import { sagaDefinition } from '../../../cdk/constructs/sagas/saga-definition.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/clock.ts';
 import { loadQuotaList } from '../../../lib/cost/catalog.ts';
@@ -9,9 +13,11 @@ import {
   CODE_SETTINGS,
   FUNCTIONS,
   LAG_MONITOR_RUN,
+  SAGA_SHAPES,
   ticksPerRun,
   WATCHDOG_RUN,
 } from '../../../lib/cost/runtime.ts';
+import { confirmedSaga, sagaShape } from '../../../lib/cost/sagas.ts';
 import { tickThroughWindow } from '../../../lib/detection/index.ts';
 import type { HeartbeatWriter } from '../../../lib/replication/heartbeat.ts';
 import { runLagMonitor } from '../../../lib/replication/lag-monitor.ts';
@@ -75,5 +81,55 @@ describe('the cost model mirrors the code it prices', () => {
       ),
     );
     expect(runtime.copyFirstShare).toBe(1);
+  });
+});
+
+interface AslState {
+  readonly Type: string;
+  readonly Next?: string;
+  readonly Choices?: ReadonlyArray<{ readonly StringEquals?: string; readonly Next: string }>;
+  readonly Default?: string;
+}
+
+describe('the cost model mirrors the sagas it prices', () => {
+  it('has the shape of every saga the functions serve', () => {
+    expect(SAGA_SHAPES).toEqual(Object.fromEntries(bank.sagas.map((s) => [s.name, sagaShape(s)])));
+  });
+
+  it("counts a confirmed saga's state transitions and task invocations on the Saga machine's definition", () => {
+    const stack = new Stack(new App(), 'Saga');
+    const fn = lambda.Function.fromFunctionArn(
+      stack,
+      'Fn',
+      'arn:aws:lambda:us-east-1:111111111111:function:f',
+    );
+    const chain = sfn.Chain.start(sagaDefinition(stack, fn));
+    const graph = new sfn.StateGraph(chain.startState, 'Saga').toGraphJson() as {
+      StartAt: string;
+      States: Record<string, AslState>;
+    };
+    // The path of a saga decided `confirm`, with no retries: every state entered is a transition.
+    let at: string | undefined = graph.StartAt;
+    let transitions = 0;
+    let tasks = 0;
+    while (at) {
+      const state: AslState = graph.States[at]!;
+      transitions++;
+      if (state.Type === 'Task') tasks++;
+      at =
+        state.Type === 'Choice'
+          ? (state.Choices?.find((c) => c.StringEquals === 'confirm')?.Next ?? state.Default)
+          : state.Next;
+    }
+    const run = confirmedSaga(SAGA_SHAPES.transfer!);
+    expect(run.transitions).toBe(transitions);
+    expect(run.tasks).toBe(tasks);
+  });
+
+  it('runs the recovery sweep on the topology schedule in every region', () => {
+    const topology = bank.topology('prod');
+    const runtime = awsRuntime(topology, loadQuotaList());
+    expect(runtime.sagaSweepsPerSecond).toBeCloseTo(1 / topology.sagas.sweepIntervalSeconds);
+    expect(runtime.scheduled.saga.perSecond).toBeCloseTo(1 / topology.sagas.sweepIntervalSeconds);
   });
 });

@@ -398,3 +398,26 @@ describe('refusals decided on a branch lost with its region (ack local)', () => 
       expect(kindsOf(check(refusal).anomalies)).toEqual(['not-linearizable']);
   });
 });
+
+describe("a home's epoch no-op is nobody's effect", () => {
+  // The home sealed seq 3's head with its epoch no-op before refusing o4 (withdraw 9 on 6), and o5's
+  // withdraw of 10 timed out (info) after the home's seal for it: both no-ops carry their op's id.
+  const seal = (seq: number, cause: string) =>
+    accountEvent(seq, 'EpochNoOp', 0, { eventId: `n${seq}`, causationId: cause, payload: { epoch: 3 } });
+  const regions = ['a', 'b'].map((r) =>
+    snapshot(r, [...goodLog(), seal(4, 'o4'), seal(5, 'o5')], { 'account#a1': { ...row, v: 5, head: 'h5' } }),
+  );
+  const ops = [
+    ...history(),
+    op('withdraw', 9, [6, 7], { error: 'InsufficientFunds', opId: 'o4' }),
+    op('withdraw', 10, [8, Infinity], { opId: 'o5' }),
+  ];
+
+  it('is no phantom write of a refused op, and no effect of an info op', () => {
+    const result = checkCoreTier({ operations: byKey(ops), regions, ackMode: 'local' });
+    expect(result.anomalies).toEqual([]);
+    expect(result.verdicts).toEqual([
+      expect.objectContaining({ verdict: 'linearizable', infoTookEffect: 0, infoNoEffect: 1 }),
+    ]);
+  });
+});

@@ -10,6 +10,7 @@ import { defaultProfile, parseProfile, readProfile, type TrafficProfile } from '
 import { capacityLines, costLines } from '../../lib/cost/render.ts';
 import { type CostReport, costReport } from '../../lib/cost/report.ts';
 import { awsRuntime } from '../../lib/cost/runtime.ts';
+import { type SagaShapes, sagaShapes } from '../../lib/cost/sagas.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
@@ -46,9 +47,19 @@ export function rates(flag: string) {
   };
 }
 
-/** The profile the flags describe: the file's or the default, with the flags on top (validated). */
-export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfile {
-  const base = flags.profile ? readProfile(flags.profile, topology) : defaultProfile(topology);
+/** The sagas of the application the CLI acts on, as the cost model prices them. */
+export function cliSagaShapes(): SagaShapes {
+  return sagaShapes(cliApplication().sagas);
+}
+
+/**
+ * The profile the flags describe: the file's or the default, with the flags on top (validated against the
+ * topology and the application's sagas).
+ */
+export function profileOf(topology: Topology, shapes: SagaShapes, flags: TrafficFlags): TrafficProfile {
+  const base = flags.profile
+    ? readProfile(flags.profile, topology, shapes)
+    : defaultProfile(topology, shapes);
   const types = new Set([
     ...Object.keys(base.aggregates),
     ...Object.keys(flags.writes ?? {}),
@@ -83,6 +94,7 @@ export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfi
       ...(flags.historyMonths === undefined ? {} : { historyMonths: flags.historyMonths }),
     },
     topology,
+    shapes,
     flags.profile ?? 'the traffic flags',
   );
 }
@@ -114,14 +126,15 @@ async function asUsage<T>(work: () => Promise<T>): Promise<T> {
 export function costCommand(flags: TrafficFlags): Promise<{ report: CostReport; lines: string[] }> {
   return asUsage(async () => {
     const topology = cliTopology(flags.env);
-    const profile = profileOf(topology, flags);
+    const sagas = cliSagaShapes();
+    const profile = profileOf(topology, sagas, flags);
     const prices = loadPriceList(flags.prices);
     const quotas = loadQuotaList(flags.quotas);
     const inventory = await inventoryFor(topology, (line) => console.error(line));
     const report = costReport({
       topology,
       profile,
-      runtime: awsRuntime(topology, quotas),
+      runtime: awsRuntime(topology, quotas, sagas),
       inventory,
       prices,
     });
@@ -136,10 +149,11 @@ export function capacityCommand(
 ): Promise<{ regions: RegionCapacity[]; lines: string[] }> {
   return asUsage(async () => {
     const topology = cliTopology(flags.env);
-    const profile = profileOf(topology, flags);
+    const sagas = cliSagaShapes();
+    const profile = profileOf(topology, sagas, flags);
     const quotas = loadQuotaList(flags.quotas);
     quotas.require(regionNames(topology));
-    const regions = capacity({ topology, profile, runtime: awsRuntime(topology, quotas), quotas });
+    const regions = capacity({ topology, profile, runtime: awsRuntime(topology, quotas, sagas), quotas });
     return { regions, lines: capacityLines(topology.name, regions) };
   });
 }

@@ -13,11 +13,12 @@ import {
   type TrafficProfile,
 } from '../../lib/cost/profile.ts';
 import { awsRuntime } from '../../lib/cost/runtime.ts';
+import type { SagaShapes } from '../../lib/cost/sagas.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
 import { cliApplication } from './application.ts';
-import { profileOf, type TrafficFlags } from './cost.ts';
+import { cliSagaShapes, profileOf, type TrafficFlags } from './cost.ts';
 import { refSide, repositoryRoot, workingTreeSide } from './plan-source.ts';
 
 export interface PlanFlags extends TrafficFlags {
@@ -30,10 +31,10 @@ export interface PlanFlags extends TrafficFlags {
  * default, except a saga's own type, whose writes follow from the saga's runs (`sagas`), as in the default
  * profile.
  */
-function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfile {
+function sameTraffic(profile: TrafficProfile, topology: Topology, sagas: SagaShapes): TrafficProfile {
   const aggregates = Object.fromEntries(
     topology.aggregates
-      .filter((a) => a.type in profile.aggregates || !isSagaType(a.type))
+      .filter((a) => a.type in profile.aggregates || !isSagaType(a.type, sagas))
       .map((a) => [a.type, profile.aggregates[a.type] ?? DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
   );
   const regions = regionNames(topology);
@@ -51,11 +52,15 @@ function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfil
         : {}),
     },
     topology,
+    sagas,
     `the traffic profile on ${topology.name}`,
   );
 }
 
-/** Both months at the same prices, from the current code's stacks (a region they lack is estimated). */
+/**
+ * Both months at the same prices, from the current code's stacks and sagas (a region they lack is
+ * estimated).
+ */
 async function costDelta(
   before: Topology,
   after: Topology,
@@ -63,7 +68,8 @@ async function costDelta(
 ): Promise<CostDelta> {
   // The traffic as it is today (the default profile follows each type's tier there): the change must not
   // change what the users do.
-  const profile = profileOf(before, flags);
+  const sagas = cliSagaShapes();
+  const profile = profileOf(before, sagas, flags);
   const prices = loadPriceList(flags.prices);
   const quotas = loadQuotaList(flags.quotas);
   const { templates } = await loadTemplates({
@@ -74,9 +80,9 @@ async function costDelta(
   });
   const month = (topology: Topology) => {
     const inventory = inventoryOf(topology, templates);
-    const traffic = sameTraffic(profile, topology);
+    const traffic = sameTraffic(profile, topology, sagas);
     prices.require(regionNames(topology));
-    const workload = modelWorkload(topology, traffic, awsRuntime(topology, quotas), inventory);
+    const workload = modelWorkload(topology, traffic, awsRuntime(topology, quotas, sagas), inventory);
     return monthlyCost({ topology, workload, inventory, prices });
   };
   const a = month(before);

@@ -83,14 +83,22 @@ type Decided = DomainEvent[];
 type Step = { type: string; payload: Record<string, unknown> };
 type Account = AccountTransfers & { balance: number };
 
-function placeHold(command: Step, state: Account, insufficient: (a: number, r: number) => Error): Decided {
+function placeHold(
+  command: Step,
+  state: Account,
+  insufficient: (a: number, r: number) => Error,
+  now: number,
+): Decided {
   const p = TRANSFER_COMMANDS.PlaceHold.parse(command.payload);
   const entry = state.transfers?.[p.transferId];
   if (entry?.status === 'held') return [];
   if (entry) throw new TransferClosed(p.transferId, entry.status);
   if (p.at < (state.forgottenBefore ?? 0)) throw new TransferClosed(p.transferId, 'forgotten');
-  // A Try sent once the reservation's expiry has passed would place a hold that outlives it from the start.
-  if (p.at >= p.expiresAt && !bugEnabled('late-try-holds')) throw new TransferClosed(p.transferId, 'expired');
+  // A Try sent once the reservation's expiry has passed, or delivered after it (sent in time, decided late:
+  // a slow fence, a retried or duplicated delivery), would place a hold that outlives it from the start.
+  const decidedAt = bugEnabled('hold-expiry-by-sender-clock') ? p.at : Math.max(p.at, now);
+  if (decidedAt >= p.expiresAt && !bugEnabled('late-try-holds'))
+    throw new TransferClosed(p.transferId, 'expired');
   if (p.amount > availableOf(state)) throw insufficient(availableOf(state), p.amount);
   return [{ type: 'HoldPlaced', payload: p }];
 }
@@ -122,15 +130,19 @@ function creditTransfer(command: Step, state: Account): Decided {
   return [{ type: 'TransferCredited', payload: p }];
 }
 
-/** Decides a transfer step (the caller checked the account is open); `insufficient` builds its refusal. */
+/**
+ * Decides a transfer step (the caller checked the account is open); `insufficient` builds its refusal, `now`
+ * is the deciding home's clock.
+ */
 export function decideTransferStep(
   command: Step,
   state: Account,
   insufficient: (available: number, requested: number) => Error,
+  now: number,
 ): Decided {
   switch (command.type) {
     case 'PlaceHold':
-      return placeHold(command, state, insufficient);
+      return placeHold(command, state, insufficient, now);
     case 'SettleHold':
       return settleHold(command, state);
     case 'ReleaseHold':

@@ -83,7 +83,7 @@ export const account = defineAggregate<AccountState>({
     ...TRANSFER_EVENTS,
   },
   initialState: () => ({ opened: false, owner: null, currency: null, balance: 0 }),
-  decide(command, state) {
+  decide(command, state, context) {
     switch (command.type) {
       case 'OpenAccount':
         if (state.opened) throw new AccountAlreadyOpen();
@@ -100,11 +100,11 @@ export const account = defineAggregate<AccountState>({
       }
       case 'ReleaseHold':
         // Nothing can be held on an account that was never opened: no tombstone either.
-        return state.opened ? decideTransferStep(command, state, insufficient) : [];
+        return state.opened ? decideTransferStep(command, state, insufficient, context.now) : [];
       default:
         if (!(command.type in TRANSFER_COMMANDS)) return [];
         requireOpen(state);
-        return decideTransferStep(command, state, insufficient);
+        return decideTransferStep(command, state, insufficient, context.now);
     }
   },
   evolve(state, event) {

@@ -48,6 +48,14 @@ export class HybridLogicalClock {
     return this.issue(wall, 0);
   }
 
+  /**
+   * The present by this clock, in epoch ms, without issuing a timestamp: the wall clock, or the newest
+   * timestamp issued or received when that is ahead of it. What a decider compares an expiry with.
+   */
+  wallNow(): number {
+    return Math.max(this.wallClock(), this.last.wall);
+  }
+
   /** The last timestamp issued (wall 0 before the first). */
   current(): Hlc {
     return this.last;

@@ -174,7 +174,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       }
       let domainEvents: ReturnType<AnyAggregate['decide']>;
       try {
-        domainEvents = aggregate.decide(command, JSON.parse(record.state));
+        domainEvents = aggregate.decide(command, JSON.parse(record.state), { now: deps.clock.wallNow() });
       } catch (refusal) {
         return await answerRefusal(deps, { aggregate, record, request }, fence, refusal);
       }

@@ -37,6 +37,8 @@ export const BUG_SWITCHES = {
     "Failover's collection retires the new home's own off-run events without the seal check of its epoch",
   'late-try-holds':
     "a transfer's Try that reaches the source after the hold's expiry places the hold anyway (expired from the start)",
+  'hold-expiry-by-sender-clock':
+    "a transfer's source (and the saga's Decide) judges the expiry by the coordinator's clock when it sent the step, not the home's when it decides: a Try delivered late places a hold already expired",
   'lockstep-claims':
     'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
   'local-refusal-unsealed':

@@ -15,6 +15,16 @@ export interface DomainEvent<P = Record<string, unknown>> {
 
 type PayloadSchema = z.ZodType<Record<string, unknown>>;
 
+/**
+ * What the deciding home knows besides the command and the state: its clock. A decider that compares a time
+ * in the command (an expiry) with the present uses `now`, never its own Date.now (it stays pure) nor only the
+ * sender's time in the command (a step delivered late was sent before, and is decided after, that time).
+ */
+export interface DecideContext {
+  /** Epoch ms by the deciding region's clock (its hybrid logical clock's physical part) when it decides. */
+  readonly now: number;
+}
+
 /** The declaration of one event type: its current schema version and upcasters from older versions. */
 export interface EventDeclaration {
   /** Current schema version; events are stored with it. */
@@ -43,8 +53,11 @@ export interface AggregateDefinition<S> {
   readonly commands: Readonly<Record<string, PayloadSchema>>;
   readonly events: Readonly<Record<string, EventDeclaration>>;
   initialState(): S;
-  /** Pure: the events a command produces against the current state; throws a `DomainError` to refuse. */
-  decide(command: Command, state: S): DomainEvent[];
+  /**
+   * Pure: the events a command produces against the current state; throws a `DomainError` to refuse.
+   * `context.now` is the deciding home's clock.
+   */
+  decide(command: Command, state: S, context: DecideContext): DomainEvent[];
   /** Pure: the state after one event. */
   evolve(state: S, event: DomainEvent): S;
   readonly conflict?: ConflictDeclaration<S>;

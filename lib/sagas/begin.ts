@@ -46,9 +46,9 @@ export async function sagaStateHere(
   return state.status === 'new' ? null : state;
 }
 
-function dryRun(aggregate: AnyAggregate, command: Command, state: unknown): DomainError | null {
+function dryRun(aggregate: AnyAggregate, command: Command, state: unknown, now: number): DomainError | null {
   try {
-    aggregate.decide(parseCommand(aggregate, command), state ?? aggregate.initialState());
+    aggregate.decide(parseCommand(aggregate, command), state ?? aggregate.initialState(), { now });
     return null;
   } catch (error) {
     if (error instanceof DomainError) return error;
@@ -74,9 +74,14 @@ async function precheck(
       const aggregate = deps.commands.registry.get(participant.aggregateType);
       const id = participant.aggregateId(input.input);
       const local = await deps.commands.states.getState(participant.aggregateType, id);
-      let refusal = dryRun(aggregate, command, local ? JSON.parse(local.state) : undefined);
+      let refusal = dryRun(aggregate, command, local ? JSON.parse(local.state) : undefined, input.context.at);
       if (refusal)
-        refusal = dryRun(aggregate, command, (await deps.port.read(participant.aggregateType, id))?.state);
+        refusal = dryRun(
+          aggregate,
+          command,
+          (await deps.port.read(participant.aggregateType, id))?.state,
+          input.context.at,
+        );
       if (!refusal) return null;
       return new SagaRefusedError({
         participant: participant.name,

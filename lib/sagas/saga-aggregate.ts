@@ -1,3 +1,4 @@
+import { bugEnabled } from '../faults/switches.ts';
 import {
   type AggregateDefinition,
   type Command,
@@ -55,9 +56,11 @@ function recordTry(command: Command, state: SagaState, shape: Shape): DomainEven
 
 /**
  * The one decision of a saga, made once: later Decide commands change nothing. Confirm needs every Try
- * recorded and the reservations not expired (by the deciding coordinator's clock); anything else cancels.
+ * recorded and the reservations not expired, by the coordinator's clock when it sent the Decide and by the
+ * saga's home when it decides (`now`: a Decide delivered late confirms nothing past the expiry); anything
+ * else cancels.
  */
-function decideOutcome(command: Command, state: SagaState, shape: Shape): DomainEvent[] {
+function decideOutcome(command: Command, state: SagaState, shape: Shape, now: number): DomainEvent[] {
   const payload = COMMANDS.Decide.parse(command.payload);
   if (state.status === 'new') throw new SagaNotStartedError();
   if (state.status !== 'trying') return [];
@@ -68,7 +71,8 @@ function decideOutcome(command: Command, state: SagaState, shape: Shape): Domain
   ];
   if (state.refused) return cancel(`refused by ${state.refused.participant}: ${state.refused.code}`);
   if (payload.cancel) return cancel(payload.cancel);
-  if (payload.at >= state.expiresAt) return cancel('expired');
+  const decidedAt = bugEnabled('hold-expiry-by-sender-clock') ? payload.at : Math.max(payload.at, now);
+  if (decidedAt >= state.expiresAt) return cancel('expired');
   const missing = shape.tries.filter((p) => !state.tried.includes(p));
   if (missing.length > 0) throw new SagaNotReadyError(missing);
   return [{ type: 'SagaConfirming', payload: { at: payload.at } }];
@@ -114,14 +118,14 @@ export function sagaAggregate<I>(definition: SagaDefinition<I>): AggregateDefini
     events: EVENTS,
     internalCommands: SAGA_COMMANDS,
     initialState: initialSagaState,
-    decide(command, state) {
+    decide(command, state, context) {
       switch (command.type) {
         case 'BeginSaga':
           return begin(command, state, `a ${definition.name}`);
         case 'RecordTry':
           return recordTry(command, state, shape);
         case 'Decide':
-          return decideOutcome(command, state, shape);
+          return decideOutcome(command, state, shape, context.now);
         case 'RecordStep':
           return recordStep(command, state, shape);
         default:

@@ -9,19 +9,28 @@ export class LostStepError extends Error {
   override readonly name = 'LostStepError';
 }
 
+/** An event in a MemorySagaPort log: what was decided, and when by the home's clock (absent when seeded). */
+export interface MemoryEvent {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly decidedAt?: number;
+}
+
 /**
  * Aggregates in memory, each command decided and folded atomically (one writer per aggregate, as core
  * fencing gives), reached through a network that loses and duplicates steps as `deliveries` says, in order.
- * The port the saga coordinator talks to, without DynamoDB: for property tests of the saga logic alone.
+ * Every home decides by the clock `now` (the coordinators may keep another). The port the saga coordinator
+ * talks to, without DynamoDB: for property tests of the saga logic alone.
  */
 export class MemorySagaPort implements SagaCommandPort {
-  readonly logs = new Map<string, Array<{ type: string; payload: Record<string, unknown> }>>();
+  readonly logs = new Map<string, MemoryEvent[]>();
   private readonly states = new Map<string, { state: unknown; version: number }>();
   private next = 0;
 
   constructor(
     private readonly registry: AggregateRegistry,
     private readonly deliveries: readonly Delivery[] = [],
+    private readonly now: () => number = () => 0,
   ) {}
 
   /** Every later step is delivered as is (the faults are over). */
@@ -56,7 +65,7 @@ export class MemorySagaPort implements SagaCommandPort {
     return (this.states.get(`${aggregateType}#${aggregateId}`)?.state ?? aggregate.initialState()) as S;
   }
 
-  eventsOf(aggregateType: string, aggregateId: string) {
+  eventsOf(aggregateType: string, aggregateId: string): readonly MemoryEvent[] {
     return this.logs.get(`${aggregateType}#${aggregateId}`) ?? [];
   }
 
@@ -64,8 +73,9 @@ export class MemorySagaPort implements SagaCommandPort {
     const aggregate = this.registry.get(step.aggregateType);
     const state = this.stateOf(step.aggregateType, step.aggregateId);
     try {
-      const events = aggregate.decide(parseCommand(aggregate, step.command), state);
-      for (const event of events) this.fold(step.aggregateType, step.aggregateId, event);
+      const decidedAt = this.now();
+      const events = aggregate.decide(parseCommand(aggregate, step.command), state, { now: decidedAt });
+      for (const event of events) this.fold(step.aggregateType, step.aggregateId, { ...event, decidedAt });
       return { status: 'ok', state: this.stateOf(step.aggregateType, step.aggregateId) };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
@@ -73,11 +83,7 @@ export class MemorySagaPort implements SagaCommandPort {
     }
   }
 
-  private fold(
-    aggregateType: string,
-    aggregateId: string,
-    event: { type: string; payload: Record<string, unknown> },
-  ) {
+  private fold(aggregateType: string, aggregateId: string, event: MemoryEvent) {
     const key = `${aggregateType}#${aggregateId}`;
     const aggregate = this.registry.get(aggregateType);
     const current = this.states.get(key) ?? { state: aggregate.initialState(), version: 0 };

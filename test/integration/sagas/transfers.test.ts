@@ -1,5 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type AccountState, exampleSagas } from '../../../examples/bank/index.ts';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type AccountState, exampleSagas, TransferClosed } from '../../../examples/bank/index.ts';
+import { executeCommand } from '../../../lib/commands/index.ts';
+import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import {
   DynamoDueSagaSource,
@@ -44,6 +46,8 @@ const starters = {} as Record<RegionName, InlineStarter>;
 const handlers = {} as Record<RegionName, ReturnType<typeof regionSagas>['handler']>;
 /** Each region's clock for its sagas: real time plus an offset a test may move forward. */
 const ahead = {} as Record<RegionName, number>;
+/** Each region's command deps (a test sends a step to the home directly, as a late delivery). */
+const commandsOf = {} as Record<RegionName, Parameters<typeof executeCommand>[0]>;
 
 beforeAll(async () => {
   cluster = await startCluster({
@@ -53,6 +57,7 @@ beforeAll(async () => {
     sagas: (cell) => {
       const starter = new InlineStarter();
       ahead[cell.name] = 0;
+      commandsOf[cell.name] = cell.commands;
       const wired = regionSagas({
         now: () => Date.now() + ahead[cell.name],
         sagas: exampleSagas,
@@ -113,6 +118,8 @@ async function ended(home: RegionName, answer: Awaited<ReturnType<typeof post>>)
   });
   return read.body;
 }
+
+afterEach(() => disableAllBugs());
 
 describe('transfers through the API handler (three regions on DynamoDB Local)', () => {
   it('confirms a transfer begun in a region that is not the source home: forwarded there, debit local, credit forwarded', async () => {
@@ -194,6 +201,35 @@ describe('transfers through the API handler (three regions on DynamoDB Local)', 
     });
     expect(posing).toMatchObject({ status: 403, body: { error: 'InternalCommand' } });
     expect(await stateOf(b, to)).toMatchObject({ balance: 0 });
+  });
+
+  it("refuses a Try sent before the hold's expiry and delivered after it, by the source home's clock", async () => {
+    // The coordinator built the step 1.5 s ago, 1 s before the expiry; a slow fence or a late delivery
+    // brings it to the source only now. Placed, the hold would outlive its expiry from the start (until a
+    // sweep cancels the transfer): the chaos runner saw such holds placed seconds late on a loaded machine.
+    const { 'eu-west-1': b } = cluster.cells;
+    const from = await account(b, 30);
+    const late = (transferId: string) => {
+      const now = Date.now();
+      return executeCommand(commandsOf['eu-west-1'], {
+        aggregateType: 'account',
+        aggregateId: from,
+        command: {
+          type: 'PlaceHold',
+          payload: { transferId, amount: 5, expiresAt: now - 500, at: now - 1_500 },
+        },
+        causationId: `late-try-${transferId}`,
+      });
+    };
+    await expect(late('tr-late-1')).rejects.toThrow(TransferClosed);
+    const refused = await stateOf(b, from);
+    expect({ balance: refused.balance, held: refused.held ?? 0 }).toEqual({ balance: 30, held: 0 });
+    // The broken build: judged by the sender's clock, the late Try places the hold.
+    enableBugs(['hold-expiry-by-sender-clock']);
+    await late('tr-late-2');
+    expect(await stateOf(b, from)).toMatchObject({ balance: 30, held: 5 });
+    const types = (await b.events.loadStream('account', from)).map((e) => e.type);
+    expect(types.filter((t) => t === 'HoldPlaced')).toHaveLength(1);
   });
 
   it('the sweep of the home region resumes a saga whose execution never started, and cancels it after the expiry', async () => {

@@ -21,7 +21,7 @@ function given<S>(aggregate: AggregateDefinition<S>, history: DomainEvent[]) {
   return {
     state,
     when: (type: string, payload: Record<string, unknown>) =>
-      aggregate.decide(parseCommand(aggregate, { type, payload }), state),
+      aggregate.decide(parseCommand(aggregate, { type, payload }), state, { now: 0 }),
   };
 }
 

@@ -10,13 +10,16 @@ import {
 import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { type DomainEvent, parseCommand } from '../../../lib/model/index.ts';
 
-/** given events, when a command, then the events it decides (or the error it throws). */
+/**
+ * given events, when a command (decided by a home whose clock reads `now`, by default the command's own
+ * time), then the events it decides (or the error it throws).
+ */
 function given(history: DomainEvent[]) {
   const state = history.reduce((s, e) => account.evolve(s, e), account.initialState()) as AccountState;
   return {
     state,
-    when: (type: string, payload: Record<string, unknown>) =>
-      account.decide(parseCommand(account, { type, payload }), state),
+    when: (type: string, payload: Record<string, unknown>, now = Number(payload.at ?? 0)) =>
+      account.decide(parseCommand(account, { type, payload }), state, { now }),
   };
 }
 
@@ -79,6 +82,23 @@ describe('account transfer steps', () => {
       );
     expect(when('PlaceHold', { transferId: 't1', amount: 5, expiresAt: 5_000, at: 4_999 })).toHaveLength(1);
     expect(state).toMatchObject({ balance: 100 });
+  });
+
+  it("refuses a Try sent before its expiry but decided after it, by the source home's clock", () => {
+    // The coordinator sent it at 4,000 (1 s before the expiry); a slow fence or a late delivery had the
+    // source decide it at 5,200: a hold placed then would have outlived its expiry from the start.
+    const { state, when } = given(funded);
+    const step = { transferId: 't1', amount: 5, expiresAt: 5_000, at: 4_000 };
+    expect(() => when('PlaceHold', step, 5_200)).toThrow(TransferClosed);
+    expect(() => when('PlaceHold', step, 5_000)).toThrow(TransferClosed);
+    expect(when('PlaceHold', step, 4_999)).toEqual([{ type: 'HoldPlaced', payload: step }]);
+    expect(state).toMatchObject({ balance: 100 });
+  });
+
+  it('with the hold-expiry-by-sender-clock switch on, a Try decided after its expiry places the hold (the broken build)', () => {
+    enableBugs(['hold-expiry-by-sender-clock']);
+    const step = { transferId: 't1', amount: 5, expiresAt: 5_000, at: 4_000 };
+    expect(given(funded).when('PlaceHold', step, 5_200)).toEqual([{ type: 'HoldPlaced', payload: step }]);
   });
 
   it('never settles a released hold, nor releases a settled one', () => {

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { transfer } from '../../../examples/bank/index.ts';
+import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { type DomainEvent, parseCommand } from '../../../lib/model/index.ts';
 import {
   IdempotencyKeyReusedError,
@@ -22,10 +23,12 @@ function given(history: DomainEvent[]) {
   const state = history.reduce((s, e) => saga.evolve(s, e), saga.initialState());
   return {
     state,
-    when: (type: string, payload: Record<string, unknown>) =>
-      saga.decide(parseCommand(saga, { type, payload }), state),
+    when: (type: string, payload: Record<string, unknown>, now = Number(payload.at ?? 0)) =>
+      saga.decide(parseCommand(saga, { type, payload }), state, { now }),
   };
 }
+
+afterEach(() => disableAllBugs());
 
 describe('saga aggregate (transfer)', () => {
   it('begins once: the same input again decides nothing, another input is IdempotencyKeyReused', () => {
@@ -44,6 +47,16 @@ describe('saga aggregate (transfer)', () => {
     ]);
     expect(given([begun, tried]).when('Decide', { at: 10_000 })).toEqual([
       { type: 'SagaCancelling', payload: { reason: 'expired', at: 10_000 } },
+    ]);
+  });
+
+  it("cancels a Decide sent before the expiry but decided after it, by the saga home's clock", () => {
+    expect(given([begun, tried]).when('Decide', { at: 9_000 }, 10_400)).toEqual([
+      { type: 'SagaCancelling', payload: { reason: 'expired', at: 9_000 } },
+    ]);
+    enableBugs(['hold-expiry-by-sender-clock']);
+    expect(given([begun, tried]).when('Decide', { at: 9_000 }, 10_400)).toEqual([
+      { type: 'SagaConfirming', payload: { at: 9_000 } },
     ]);
   });
 

@@ -1,5 +1,6 @@
 /**
- * The chaos runner: `npm run chaos -- [--env dev|prod] --seconds N --seed S`. Writes
+ * The chaos runner: `npm run chaos -- [--env dev|prod] --seconds N --seed S`, on the application of
+ * `multiactive.config.ts` (MULTIACTIVE_CONFIG=<file> names another). Writes
  * bench/results/chaos-<env>-<seed>.json and prints the report; exit code 0 only when no anomaly was found
  * and every account's history was decided. Test builds: MULTIACTIVE_TEST_DISABLE_FENCING=1 (no fencing)
  * and MULTIACTIVE_TEST_BUGS=a,b (bug switches of lib/faults) show that the checkers catch a broken build.
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bugsFromList } from '../lib/faults/index.ts';
 import { formatChaosReport, runChaos } from '../lib/sandbox/chaos/index.ts';
+import { benchApplication } from './application.ts';
 import { RESULTS_DIR } from './report.ts';
 
 const { values } = parseArgs({
@@ -36,6 +38,7 @@ const startedAt = Date.now();
 const report = await runChaos({
   seconds,
   seed,
+  application: benchApplication,
   env: values.env,
   ...(values.clients ? { clientsPerRegion: Number(values.clients) } : {}),
   ...(values.accounts ? { accounts: Number(values.accounts) } : {}),

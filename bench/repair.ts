@@ -9,6 +9,7 @@ import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import '../lib/sandbox/polyfills.ts';
 import { forwardRuleName } from '../cdk/naming.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { benchApplication } from './application.ts';
 import { type Figure, round } from './report.ts';
 
 /** The region that misses the events and the region the runbook runs in (where a nightly schedule would). */
@@ -102,7 +103,11 @@ async function writeEvents(sandbox: Sandbox, total: number): Promise<number> {
 export async function runRepairBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
   const target = options.quick ? 1_000 : 10_000;
   const label = options.quick ? `${target.toLocaleString('en')} (quick)` : target.toLocaleString('en');
-  const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1 } });
+  const sandbox = await Sandbox.start({
+    application: benchApplication,
+    fast: true,
+    timing: { wanTimeScale: 1 },
+  });
   try {
     for (const writer of WRITERS)
       sandbox.region(writer).bus.removeRule(forwardRuleName(sandbox.topology.name, LAGGING));

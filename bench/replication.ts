@@ -13,12 +13,10 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent, EventBridgeEvent } from 'aws-lambda';
-import { exampleAggregates } from '../events/index.ts';
 import { createApplierHandler } from '../functions/applier/handler.ts';
 import { createPublisherHandler } from '../functions/publisher/handler.ts';
 import { decodeHlc, HybridLogicalClock } from '../lib/clock/index.ts';
 import { envelopeEvents, executeCommand } from '../lib/commands/index.ts';
-import { loadTopology } from '../lib/config/index.ts';
 import { ConflictRecordStore } from '../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../lib/model/index.ts';
 import {
@@ -30,13 +28,14 @@ import {
 } from '../lib/replication/index.ts';
 import { localClients } from '../lib/sandbox/dynamodb/clients.ts';
 import { createTables, EventStore, StateStore, tableNames, toEventItem } from '../lib/store/index.ts';
+import { benchApplication } from './application.ts';
 import type { Figure } from './report.ts';
 
 /** The shared figure shape (bench/report.ts); `met` is null for reference figures. */
 export type BenchFigure = Figure;
 
-const topology = loadTopology('dev');
-const registry = createRegistry(exampleAggregates, topology);
+const topology = benchApplication.topology('dev');
+const registry = createRegistry(benchApplication.aggregates, topology);
 let envCounter = 0;
 
 async function regionCell(endpoint: string, region: string) {

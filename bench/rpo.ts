@@ -19,6 +19,7 @@ import {
   missingSomewhere,
   recordAckedWrites,
 } from './acked-writes.ts';
+import { benchApplication } from './application.ts';
 import type { Figure } from './report.ts';
 
 export type AckMode = 'local' | 'quorum';
@@ -98,6 +99,7 @@ function extraWritersNearLost(sandbox: Sandbox, clients: number): { done: Promis
 
 async function runMode(mode: AckMode, phaseMs: number): Promise<ModeOutcome> {
   const sandbox = await Sandbox.start({
+    application: benchApplication,
     env: ENV_OF[mode],
     fast: true,
     timing: { wanTimeScale: 1, awsTimeScale: 0.1 },

@@ -9,12 +9,13 @@ import '../lib/sandbox/polyfills.ts';
 import { REGION_LOSS_TIMING, regionLossFigures } from '../lib/sandbox/demo/figures.ts';
 import { runDemo } from '../lib/sandbox/demo/scenario.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { benchApplication } from './application.ts';
 import type { Figure } from './report.ts';
 
 /** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
 export async function runRunbookBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
   // No --fast: every AWS timer as synthesized (awsTimeScale 1), real WAN latencies, real heartbeats.
-  const sandbox = await Sandbox.start({ timing: REGION_LOSS_TIMING });
+  const sandbox = await Sandbox.start({ application: benchApplication, timing: REGION_LOSS_TIMING });
   try {
     const report = await runDemo(sandbox, { phaseMs: options.quick ? 3_000 : 8_000, log: () => {} });
     // Shared with `multiactive drill region-loss`, whose report must state the same figures.

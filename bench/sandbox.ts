@@ -6,6 +6,7 @@
 import '../lib/sandbox/polyfills.ts';
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { benchApplication } from './application.ts';
 import { type Figure, round } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -26,7 +27,7 @@ async function writeSteadily(client: ApiClient, url: string, region: string, unt
 
 /** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
 export async function runSandboxBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
-  const sandbox = await Sandbox.start({});
+  const sandbox = await Sandbox.start({ application: benchApplication });
   try {
     // Let start-up traffic (first heartbeats, claims) pass before measuring.
     await sleep(2_000);

@@ -23,6 +23,7 @@ import {
   missingSomewhere,
   unavailabilityWindow,
 } from './acked-writes.ts';
+import { benchApplication } from './application.ts';
 import { type Figure, percentile, round } from './report.ts';
 
 const A = 'us-east-1';
@@ -298,7 +299,11 @@ export async function runSwitchoverBench(options: {
   sharedPartitions?: boolean;
 }): Promise<Figure[]> {
   const count = options.quick ? 4 : 8;
-  const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1 } });
+  const sandbox = await Sandbox.start({
+    application: benchApplication,
+    fast: true,
+    timing: { wanTimeScale: 1 },
+  });
   try {
     const plan = { phaseMs: options.quick ? 2_000 : 5_000, count, shared: options.sharedPartitions ?? true };
     const outcome = await runSwitchover(sandbox, plan);

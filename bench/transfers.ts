@@ -10,6 +10,7 @@ import { loadavg } from 'node:os';
 import { partitionOf } from '../lib/ownership/index.ts';
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { benchApplication } from './application.ts';
 import { type Figure, percentile, round } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -271,7 +272,11 @@ async function throughput(
 export async function runTransfersBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
   // Real WAN latencies; holds long enough that no measured transfer can expire on a loaded machine.
   const loadBefore = loadavg()[0]!;
-  const sandbox = await Sandbox.start({ fast: true, timing: { wanTimeScale: 1, sagaHoldMs: 120_000 } });
+  const sandbox = await Sandbox.start({
+    application: benchApplication,
+    fast: true,
+    timing: { wanTimeScale: 1, sagaHoldMs: 120_000 },
+  });
   try {
     const tag = Date.now().toString(36);
     const names = sandbox.regions.map((r) => r.name);

@@ -1,21 +1,25 @@
 /**
- * Synthesizes every stack of one environment in-process (esbuild bundling skipped) and writes
- * `{ "<stack name>": <template> }` as JSON to the file named by the second argument. Run by the sandbox
- * in a child process, so aws-cdk-lib's memory goes away with it: `node --import tsx bin/synth-templates.ts dev out.json`.
+ * Synthesizes every stack of one environment of an application in-process (esbuild bundling skipped) and
+ * writes `{ "<stack name>": <template> }` as JSON to the file named by the second argument. Run by the
+ * sandbox in a child process, so aws-cdk-lib's memory goes away with it:
+ * `node --import tsx bin/synth-templates.ts dev out.json [multiactive.config.ts]`.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { unbundledContext } from '../cdk/app-context.ts';
-import { createEnvironment } from '../cdk/stacks/environment.ts';
-import { loadTopology } from '../lib/config/index.ts';
+import { MultiActiveApp } from '../cdk/multi-active-app.ts';
+import { CONFIG_FILE, loadApplication } from '../lib/app/index.ts';
 
-const [env = 'dev', out] = process.argv.slice(2);
+const [env = 'dev', out, config = CONFIG_FILE] = process.argv.slice(2);
 if (!out) {
-  console.error('usage: synth-templates.ts <env> <out.json>');
+  console.error('usage: synth-templates.ts <env> <out.json> [config]');
   process.exit(2);
 }
 const app = new App({ context: unbundledContext() });
-const stacks = createEnvironment(app, loadTopology(env));
+const stacks = new MultiActiveApp(app, 'MultiActive', {
+  application: await loadApplication(config),
+  environment: env,
+});
 const assembly = app.synth();
 const names = [...Object.values(stacks.foundation), ...Object.values(stacks.regional), stacks.global].map(
   (s) => s.stackName,

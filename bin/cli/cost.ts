@@ -1,6 +1,7 @@
 import { join, relative } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadTopology, regionNames, type Topology } from '../../lib/config/index.ts';
+import { CONFIG_FILE } from '../../lib/app/index.ts';
+import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { capacity, type RegionCapacity } from '../../lib/cost/capacity.ts';
 import { loadPriceList, loadQuotaList } from '../../lib/cost/catalog.ts';
 import { CostError } from '../../lib/cost/errors.ts';
@@ -9,9 +10,11 @@ import { defaultProfile, parseProfile, readProfile, type TrafficProfile } from '
 import { capacityLines, costLines } from '../../lib/cost/render.ts';
 import { type CostReport, costReport } from '../../lib/cost/report.ts';
 import { awsRuntime } from '../../lib/cost/runtime.ts';
+import { type SagaShapes, sagaShapes } from '../../lib/cost/sagas.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
+import { cliApplication, cliTopology } from './application.ts';
 
 /** The traffic flags of `cost` and `capacity` (commander's parsed options). */
 export interface TrafficFlags {
@@ -44,9 +47,19 @@ export function rates(flag: string) {
   };
 }
 
-/** The profile the flags describe: the file's or the default, with the flags on top (validated). */
-export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfile {
-  const base = flags.profile ? readProfile(flags.profile, topology) : defaultProfile(topology);
+/** The sagas of the application the CLI acts on, as the cost model prices them. */
+export function cliSagaShapes(): SagaShapes {
+  return sagaShapes(cliApplication().sagas);
+}
+
+/**
+ * The profile the flags describe: the file's or the default, with the flags on top (validated against the
+ * topology and the application's sagas).
+ */
+export function profileOf(topology: Topology, shapes: SagaShapes, flags: TrafficFlags): TrafficProfile {
+  const base = flags.profile
+    ? readProfile(flags.profile, topology, shapes)
+    : defaultProfile(topology, shapes);
   const types = new Set([
     ...Object.keys(base.aggregates),
     ...Object.keys(flags.writes ?? {}),
@@ -81,6 +94,7 @@ export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfi
       ...(flags.historyMonths === undefined ? {} : { historyMonths: flags.historyMonths }),
     },
     topology,
+    shapes,
     flags.profile ?? 'the traffic flags',
   );
 }
@@ -89,7 +103,8 @@ export function profileOf(topology: Topology, flags: TrafficFlags): TrafficProfi
 export async function inventoryFor(topology: Topology, progress: (line: string) => void): Promise<Inventory> {
   const cacheDir = join(PROJECT_ROOT, '.sandbox', 'cdk');
   const { templates, source } = await loadTemplates({
-    env: topology.name,
+    topology,
+    config: cliApplication().module ?? CONFIG_FILE,
     stackNames: environmentStackNames(topology.name, regionNames(topology)),
     cacheDir,
   });
@@ -110,15 +125,16 @@ async function asUsage<T>(work: () => Promise<T>): Promise<T> {
 /** `multiactive cost`: the month of the environment under the profile, the alternatives, the advice. */
 export function costCommand(flags: TrafficFlags): Promise<{ report: CostReport; lines: string[] }> {
   return asUsage(async () => {
-    const topology = loadTopology(flags.env);
-    const profile = profileOf(topology, flags);
+    const topology = cliTopology(flags.env);
+    const sagas = cliSagaShapes();
+    const profile = profileOf(topology, sagas, flags);
     const prices = loadPriceList(flags.prices);
     const quotas = loadQuotaList(flags.quotas);
     const inventory = await inventoryFor(topology, (line) => console.error(line));
     const report = costReport({
       topology,
       profile,
-      runtime: awsRuntime(topology, quotas),
+      runtime: awsRuntime(topology, quotas, sagas),
       inventory,
       prices,
     });
@@ -132,11 +148,12 @@ export function capacityCommand(
   flags: TrafficFlags,
 ): Promise<{ regions: RegionCapacity[]; lines: string[] }> {
   return asUsage(async () => {
-    const topology = loadTopology(flags.env);
-    const profile = profileOf(topology, flags);
+    const topology = cliTopology(flags.env);
+    const sagas = cliSagaShapes();
+    const profile = profileOf(topology, sagas, flags);
     const quotas = loadQuotaList(flags.quotas);
     quotas.require(regionNames(topology));
-    const regions = capacity({ topology, profile, runtime: awsRuntime(topology, quotas), quotas });
+    const regions = capacity({ topology, profile, runtime: awsRuntime(topology, quotas, sagas), quotas });
     return { regions, lines: capacityLines(topology.name, regions) };
   });
 }
@@ -150,7 +167,7 @@ const number = (flag: string) => (value: string) => {
 /** The traffic profile's options of `cost` and `capacity`. */
 export function trafficOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--env <env>', 'the environment (lib/config/envs)')
+    .requiredOption('--env <env>', 'the environment (of the application config)')
     .option('--profile <file>', 'a traffic profile (JSON, README "Cost"); default: the default profile')
     .option(
       '--writes <type=n>',

@@ -7,6 +7,7 @@ import { readStateFile, stateFilePath } from '../../lib/sandbox/control/state-fi
 import { REGION_LOSS_TIMING } from '../../lib/sandbox/demo/figures.ts';
 import { runRegionLossDrill } from '../../lib/sandbox/drill/region-loss.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+import { cliApplication } from './application.ts';
 import { lineSpinner } from './progress.ts';
 import { callSandbox } from './sandbox-target.ts';
 
@@ -101,7 +102,12 @@ async function drillInSandbox(options: DrillOptions, log: (line: string) => void
 
 /** The drill in a sandbox of its own, with the runbooks bench's timers. */
 async function drillInOwnSandbox(options: DrillOptions, log: (line: string) => void): Promise<DrillReport> {
-  const sandbox = await Sandbox.start({ fast: options.fast !== false, timing: REGION_LOSS_TIMING, log });
+  const sandbox = await Sandbox.start({
+    application: cliApplication(),
+    fast: options.fast !== false,
+    timing: REGION_LOSS_TIMING,
+    log,
+  });
   try {
     const { report } = await runRegionLossDrill(sandbox, {
       region: options.region,

@@ -11,7 +11,9 @@ function fail(error: unknown, verbose: boolean): number {
   console.error(`multiactive: ${verbose && error instanceof Error ? error.stack : message}`);
   if (error instanceof UsageError || error instanceof UnknownSandboxRegionError) return EXIT.usage;
   if (error instanceof TargetUnreachableError) return EXIT.unreachable;
-  if ((error as Error).name === 'UnknownEnvironmentError') return EXIT.usage;
+  const name = (error as Error).name;
+  if (name === 'UnknownEnvironmentError' || name === 'ApplicationConfigError' || name === 'ConfigError')
+    return EXIT.usage;
   return EXIT.failed;
 }
 

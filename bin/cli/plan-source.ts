@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseTopology, type Topology } from '../../lib/config/index.ts';
+import { loadApplication } from '../../lib/app/index.ts';
+import { parseTopology, type Topology, UnknownEnvironmentError } from '../../lib/config/index.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 
-/** The topology module of an environment, relative to a project's root (lib/config/envs/<env>.ts). */
-export const envModule = (env: string) => join('lib', 'config', 'envs', `${env}.ts`);
+/** Where environments lived before the application config (a ref older than it is read from there). */
+const legacyEnvModule = (env: string) => join('lib', 'config', 'envs', `${env}.ts`);
 const PARTITION_MODULE = join('lib', 'ownership', 'partition.ts');
 
 /** Keys the partition hash is compared on (any fixed set: a different hash moves almost all of them). */
@@ -37,16 +38,27 @@ export function repositoryRoot(cwd: string): string {
   }
 }
 
-/** The topology exported by an environment module (the export whose `name` is the environment). */
+/** The environment's topology as the application config at `root/config` defines it. */
+async function configTopology(root: string, config: string, env: string, label: string): Promise<Topology> {
+  try {
+    return (await loadApplication(join(root, config))).topology(env);
+  } catch (error) {
+    if (error instanceof UnknownEnvironmentError)
+      throw new UsageError(`${config} in ${label}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The topology exported by a legacy environment module (the export whose `name` is the environment). */
 async function importTopology(file: string, env: string, label: string): Promise<Topology> {
-  if (!existsSync(file)) throw new UsageError(`no ${envModule(env)} in ${label}`);
+  if (!existsSync(file)) throw new UsageError(`no ${legacyEnvModule(env)} in ${label}`);
   const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const exported = Object.values(module).filter((v) => v !== null && typeof v === 'object');
   const input =
     exported.find((v) => (v as { name?: unknown }).name === env) ??
     (exported.length === 1 ? exported[0] : undefined);
-  if (!input) throw new UsageError(`${envModule(env)} in ${label} exports no topology named ${env}`);
-  return parseTopology(input, `${envModule(env)} (${label})`);
+  if (!input) throw new UsageError(`${legacyEnvModule(env)} in ${label} exports no topology named ${env}`);
+  return parseTopology(input, `${legacyEnvModule(env)} (${label})`);
 }
 
 async function sampleHash(root: string, partitions: number): Promise<number[] | undefined> {
@@ -58,20 +70,30 @@ async function sampleHash(root: string, partitions: number): Promise<number[] | 
   return partitionOf ? SAMPLE_KEYS.map((k) => partitionOf(k, partitions)) : undefined;
 }
 
-/** The environment as the working tree of the repository holds it now. */
-export async function workingTreeSide(root: string, env: string): Promise<PlanSide> {
-  const topology = await importTopology(join(root, envModule(env)), env, 'the working tree');
+/** The environment as the working tree of the repository holds it now (`config` relative to `root`). */
+export async function workingTreeSide(root: string, config: string, env: string): Promise<PlanSide> {
+  const topology = await configTopology(root, config, env, 'the working tree');
   const samples = await sampleHash(root, topology.partitions);
   return { topology, label: 'working tree', ...(samples ? { partitionsOfSamples: samples } : {}) };
 }
 
+/** What `refSide` compares: the environment, the ref, the config's path relative to the root. */
+export interface RefSideOptions {
+  readonly env: string;
+  readonly ref: string;
+  readonly config: string;
+  /** The working tree's partition count, which the ref's partition hash is sampled with. */
+  readonly partitions: number;
+}
+
 /**
- * The environment as `ref` holds it: the ref's lib/ is extracted (git archive) under .sandbox/plan of the
- * repository, where its imports resolve against the project's node_modules, its topology module imported
- * and validated with today's schema, its partition hash sampled with the working tree's partition count;
- * then the copy is removed.
+ * The environment as `ref` holds it: the ref's tree is extracted (git archive) under .sandbox/plan of the
+ * repository, where its imports resolve against the project's node_modules, its application config
+ * imported and validated with today's schema (a ref from before the config: its lib/config/envs module),
+ * its partition hash sampled with the working tree's partition count; then the copy is removed.
  */
-export async function refSide(root: string, env: string, ref: string, partitions: number): Promise<PlanSide> {
+export async function refSide(root: string, options: RefSideOptions): Promise<PlanSide> {
+  const { env, ref, config, partitions } = options;
   let sha: string;
   try {
     sha = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
@@ -82,12 +104,14 @@ export async function refSide(root: string, env: string, ref: string, partitions
   const dir = join(root, '.sandbox', 'plan', `${sha.slice(0, 12)}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   try {
-    const archive = execFileSync('git', ['-C', root, 'archive', '--format=tar', sha, 'lib'], {
+    const archive = execFileSync('git', ['-C', root, 'archive', '--format=tar', sha], {
       maxBuffer: 256 * 1024 * 1024,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     execFileSync('tar', ['-x', '-C', dir], { input: archive });
-    const topology = await importTopology(join(dir, envModule(env)), env, label);
+    const topology = existsSync(join(dir, config))
+      ? await configTopology(dir, config, env, label)
+      : await importTopology(join(dir, legacyEnvModule(env)), env, label);
     const samples = await sampleHash(dir, partitions);
     return { topology, label, ...(samples ? { partitionsOfSamples: samples } : {}) };
   } finally {

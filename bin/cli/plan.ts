@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { CONFIG_FILE } from '../../lib/app/index.ts';
 import { type ChangeImpact, type CostDelta, changeImpact, impactMarkdown } from '../../lib/change/index.ts';
 import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { loadPriceList, loadQuotaList } from '../../lib/cost/catalog.ts';
@@ -12,10 +13,12 @@ import {
   type TrafficProfile,
 } from '../../lib/cost/profile.ts';
 import { awsRuntime } from '../../lib/cost/runtime.ts';
+import type { SagaShapes } from '../../lib/cost/sagas.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
-import { profileOf, type TrafficFlags } from './cost.ts';
+import { cliApplication } from './application.ts';
+import { cliSagaShapes, profileOf, type TrafficFlags } from './cost.ts';
 import { refSide, repositoryRoot, workingTreeSide } from './plan-source.ts';
 
 export interface PlanFlags extends TrafficFlags {
@@ -28,10 +31,10 @@ export interface PlanFlags extends TrafficFlags {
  * default, except a saga's own type, whose writes follow from the saga's runs (`sagas`), as in the default
  * profile.
  */
-function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfile {
+function sameTraffic(profile: TrafficProfile, topology: Topology, sagas: SagaShapes): TrafficProfile {
   const aggregates = Object.fromEntries(
     topology.aggregates
-      .filter((a) => a.type in profile.aggregates || !isSagaType(a.type))
+      .filter((a) => a.type in profile.aggregates || !isSagaType(a.type, sagas))
       .map((a) => [a.type, profile.aggregates[a.type] ?? DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
   );
   const regions = regionNames(topology);
@@ -49,27 +52,37 @@ function sameTraffic(profile: TrafficProfile, topology: Topology): TrafficProfil
         : {}),
     },
     topology,
+    sagas,
     `the traffic profile on ${topology.name}`,
   );
 }
 
-/** Both months at the same prices, from the current code's stacks (a region they lack is estimated). */
-async function costDelta(before: Topology, after: Topology, flags: PlanFlags): Promise<CostDelta> {
+/**
+ * Both months at the same prices, from the current code's stacks and sagas (a region they lack is
+ * estimated).
+ */
+async function costDelta(
+  before: Topology,
+  after: Topology,
+  flags: PlanFlags & { config: string },
+): Promise<CostDelta> {
   // The traffic as it is today (the default profile follows each type's tier there): the change must not
   // change what the users do.
-  const profile = profileOf(before, flags);
+  const sagas = cliSagaShapes();
+  const profile = profileOf(before, sagas, flags);
   const prices = loadPriceList(flags.prices);
   const quotas = loadQuotaList(flags.quotas);
   const { templates } = await loadTemplates({
-    env: after.name,
+    topology: after,
+    config: flags.config,
     stackNames: environmentStackNames(after.name, regionNames(after)),
     cacheDir: join(PROJECT_ROOT, '.sandbox', 'cdk'),
   });
   const month = (topology: Topology) => {
     const inventory = inventoryOf(topology, templates);
-    const traffic = sameTraffic(profile, topology);
+    const traffic = sameTraffic(profile, topology, sagas);
     prices.require(regionNames(topology));
-    const workload = modelWorkload(topology, traffic, awsRuntime(topology, quotas), inventory);
+    const workload = modelWorkload(topology, traffic, awsRuntime(topology, quotas, sagas), inventory);
     return monthlyCost({ topology, workload, inventory, prices });
   };
   const a = month(before);
@@ -96,16 +109,25 @@ const differ = (a: readonly number[] | undefined, b: readonly number[] | undefin
   a !== undefined && b !== undefined && a.some((p, i) => p !== b[i]);
 
 /**
- * `multiactive plan`: the environment's topology in the working tree of the repository around the current
- * directory, against the same file at a git ref; the impact report in Markdown and the CI exit code.
+ * `multiactive plan`: the environment's topology as the application config in the working tree of the
+ * repository around the current directory defines it, against the same config at a git ref; the impact
+ * report in Markdown and the CI exit code.
  */
 export async function planCommand(flags: PlanFlags): Promise<{ impact: ChangeImpact; lines: string[] }> {
   const root = repositoryRoot(process.cwd());
-  const now = await workingTreeSide(root, flags.env);
-  const then = await refSide(root, flags.env, flags.against, now.topology.partitions);
+  const configFile = cliApplication().module ?? resolve(CONFIG_FILE);
+  const config = relative(root, configFile);
+  if (config.startsWith('..')) throw new UsageError(`${configFile} is outside the repository ${root}`);
+  const now = await workingTreeSide(root, config, flags.env);
+  const then = await refSide(root, {
+    env: flags.env,
+    ref: flags.against,
+    config,
+    partitions: now.topology.partitions,
+  });
   let cost: CostDelta;
   try {
-    cost = await costDelta(then.topology, now.topology, flags);
+    cost = await costDelta(then.topology, now.topology, { ...flags, config: configFile });
   } catch (error) {
     if (error instanceof CostError) throw new UsageError(error.message);
     throw error;

@@ -5,12 +5,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readinessNames } from '../../cdk/constructs/readiness.ts';
 import { GLOBAL_REGION } from '../../cdk/naming.ts';
 import { awsReadClients } from '../../functions/shared/aws-read-clients.ts';
-import { loadTopology } from '../../lib/config/index.ts';
 import { awsAdminControl } from '../../lib/ops/admin-control.ts';
 import { awsReadiness, awsStatus } from '../../lib/ops/aws-status.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { Runbook } from '../../lib/ops/ports.ts';
 import { stateFilePath } from '../../lib/sandbox/control/state-file.ts';
+import { cliTopology, loadCliApplication } from './application.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { serveConsole } from './console.ts';
 import { capacityCommand, costCommand, type TrafficFlags, trafficOptions } from './cost.ts';
@@ -153,7 +153,7 @@ function runbookOutcome(name: Runbook, outcome: RunbookOutcome): Outcome {
 
 /** AWS clients for a deployed environment, with the operator's credentials. */
 function awsClients(env: string) {
-  return awsReadClients(awsExecutions(loadTopology(env), sfnClients()), GLOBAL_REGION);
+  return awsReadClients(awsExecutions(cliTopology(env), sfnClients()), GLOBAL_REGION);
 }
 
 /** The whole command tree. Exported for tests (`--help` of every command). */
@@ -163,6 +163,11 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
     .option('--verbose', 'print stack traces of errors')
+    .option(
+      '--config <file>',
+      'the application config (default: $MULTIACTIVE_CONFIG, else ./multiactive.config.ts)',
+    )
+    .hook('preAction', (command) => loadCliApplication(command.opts<{ config?: string }>().config))
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -202,7 +207,7 @@ export function buildProgram(): Command {
       action(async (cmd) => {
         const env = cmd.opts<{ env?: string }>().env;
         if (env) {
-          const topology = loadTopology(env);
+          const topology = cliTopology(env);
           const status = await awsStatus(topology, awsClients(env), readinessNames(topology));
           return { json: status, code: EXIT.done };
         }
@@ -235,7 +240,7 @@ export function buildProgram(): Command {
           json,
           env
             ? () => {
-                const topology = loadTopology(env);
+                const topology = cliTopology(env);
                 return awsReadiness(topology, awsClients(env), readinessNames(topology));
               }
             : undefined,
@@ -391,7 +396,7 @@ export function buildProgram(): Command {
         const { consoleUrl } = upSandbox();
         return emit(cmd, { json: { url: consoleUrl }, lines: [`console: ${consoleUrl}`], code: EXIT.done });
       }
-      const topology = loadTopology(options.env);
+      const topology = cliTopology(options.env);
       const control = awsAdminControl({
         topology,
         clients: awsClients(options.env),

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { loadTopology } from '../../lib/config/index.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import type { ExecutionPort } from '../../lib/ops/ports.ts';
 import { type DrillReport, executionReport, writeReport } from '../../lib/ops/report/index.ts';
+import { cliTopology } from './application.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { callSandbox } from './sandbox-target.ts';
 
@@ -69,7 +69,7 @@ export async function reportCommand(
 ): Promise<WrittenReport> {
   parseExecutionArn(executionArn);
   if (options.env) {
-    const port = options.port ?? awsExecutions(loadTopology(options.env), sfnClients());
+    const port = options.port ?? awsExecutions(cliTopology(options.env), sfnClients());
     const report = await awsExecutionReport({
       env: options.env,
       executionArn,

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { loadTopology, regionNames, type Topology } from '../../lib/config/index.ts';
+import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { UsageError } from '../../lib/ops/errors.ts';
 import { executionNameFor, isValidExecutionName } from '../../lib/ops/execution-name.ts';
 import { type ExecutionProgress, followExecution } from '../../lib/ops/follow.ts';
@@ -7,6 +7,7 @@ import type { MapView } from '../../lib/ops/partition-view.ts';
 import { planOf, type RunbookPlan } from '../../lib/ops/plan.ts';
 import type { ExecutionPort, Runbook } from '../../lib/ops/ports.ts';
 import { buildRunbookRequest, type RunbookOptions } from '../../lib/ops/runbook-requests.ts';
+import { cliTopology } from './application.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { stepRenderer } from './progress.ts';
 import { reportCommand, type WrittenReport } from './report.ts';
@@ -37,7 +38,7 @@ interface Target {
 
 function target(flags: RunbookFlags): Target {
   if (flags.env) {
-    const topology = loadTopology(flags.env);
+    const topology = cliTopology(flags.env);
     return {
       port: flags.port ?? awsExecutions(topology, sfnClients()),
       regions: regionNames(topology),
@@ -97,7 +98,7 @@ async function confirmSwitchover(flags: RunbookFlags): Promise<void> {
 export async function runRunbook(runbook: Runbook, flags: RunbookFlags): Promise<RunbookOutcome> {
   const t = target(flags);
   const request = buildRunbookRequest(runbook, flags, t.regions);
-  const topology = t.topology ?? loadTopology('dev');
+  const topology = t.topology ?? cliTopology('dev');
   const plan = planOf(request, await t.map().catch(() => undefined), topology, { holdSeconds: 7 });
   if (!flags.json) for (const line of formatPlan(plan)) console.error(line);
   if (flags.dryRun) return { plan };

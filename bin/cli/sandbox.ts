@@ -13,6 +13,7 @@ import { formatReport } from '../../lib/sandbox/demo/report.ts';
 import { runDemo } from '../../lib/sandbox/demo/scenario.ts';
 import type { RoutingPolicy } from '../../lib/sandbox/gtm/index.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+import { cliApplication } from './application.ts';
 import { lineSpinner } from './progress.ts';
 
 /** Options of `start` and `sandbox up`. */
@@ -48,6 +49,7 @@ export async function bringUp(options: UpOptions): Promise<Sandbox> {
   );
   try {
     const sandbox = await Sandbox.start({
+      application: cliApplication(),
       regions: options.regions,
       fast: options.fast === true,
       mode: options.mode,

@@ -22,6 +22,8 @@ export interface CellFunctionsProps {
   readonly topology: Topology;
   readonly region: string;
   readonly tables: Tables;
+  /** The application config module the handlers are bundled with (required when bundling). */
+  readonly applicationModule?: string;
 }
 
 /** Stream settings: without them a poison record blocks its shard for up to 24 h (unbounded retries). */
@@ -49,7 +51,7 @@ export class CellFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: CellFunctionsProps) {
     super(scope, id);
-    const { topology, region, tables } = props;
+    const { topology, region, tables, applicationModule } = props;
     const environment = {
       MULTIACTIVE_ENV: topology.name,
       MULTIACTIVE_REGION: region,
@@ -60,7 +62,13 @@ export class CellFunctions extends Construct {
     };
     const byName = {} as Record<FunctionName, nodejs.NodejsFunction>;
     for (const name of FUNCTION_NAMES) {
-      byName[name] = new HandlerFunction(this, name, { env: topology.name, region, name, environment }).fn;
+      byName[name] = new HandlerFunction(this, name, {
+        env: topology.name,
+        region,
+        name,
+        environment,
+        ...(applicationModule ? { applicationModule } : {}),
+      }).fn;
     }
     this.byName = byName;
 

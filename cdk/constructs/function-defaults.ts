@@ -138,6 +138,9 @@ export const BUNDLING: nodejs.BundlingOptions = {
   forceDockerBundling: false,
 };
 
+/** The import every bundle resolves to the application config module (functions/shared/application-module.d.ts). */
+export const APPLICATION_ALIAS = 'multiactive-application';
+
 export const FUNCTION_DEFAULTS = {
   runtime: lambda.Runtime.NODEJS_22_X,
   architecture: lambda.Architecture.ARM_64,

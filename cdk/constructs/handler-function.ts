@@ -1,10 +1,12 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { functionRoleName } from '../naming.ts';
 import {
+  APPLICATION_ALIAS,
+  BUNDLING,
   COMMON_ENVIRONMENT,
   FUNCTION_DEFAULTS,
   FUNCTION_SETTINGS,
@@ -23,6 +25,12 @@ export interface HandlerFunctionProps {
   readonly name: FunctionName;
   /** Environment shared by every function of the cell (identity, tables, bus, endpoints). */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * The application config module (`export default defineApp(...)`): bundled into the function and
+   * provided to the handler before it runs (functions/shared/provide-application.ts). Required when the
+   * stack is bundled; templates synthesized without bundling (tests, the sandbox) need none.
+   */
+  readonly applicationModule?: string;
 }
 
 /**
@@ -58,6 +66,7 @@ export class HandlerFunction extends Construct {
       functionName,
       entry: `${PROJECT_ROOT}functions/${props.name}/handler.ts`,
       handler: 'handler',
+      bundling: applicationBundling(this, props.applicationModule),
       logGroup: this.logGroup,
       role: this.role,
       environment: {
@@ -77,4 +86,26 @@ export class HandlerFunction extends Construct {
     // createNewPoliciesWithAddToRolePolicy, in a policy the function adds; both are below it.
     acknowledge(this, 'AwsSolutions-IAM5[Resource::*]', XRAY_WILDCARD_REASON);
   }
+}
+
+/**
+ * The bundling of every handler: the platform's settings plus the application, injected first and
+ * resolved by an esbuild alias to the config module (so a team's aggregates are bundled from its code).
+ */
+function applicationBundling(
+  scope: Construct,
+  applicationModule: string | undefined,
+): nodejs.BundlingOptions {
+  if (!applicationModule) {
+    if (Stack.of(scope).bundlingRequired)
+      throw new Error(
+        `${scope.node.path}: bundling a handler needs the application config module (applicationModule)`,
+      );
+    return BUNDLING;
+  }
+  return {
+    ...BUNDLING,
+    inject: [`${PROJECT_ROOT}functions/shared/provide-application.ts`],
+    esbuildArgs: { [`--alias:${APPLICATION_ALIAS}`]: applicationModule },
+  };
 }

@@ -16,23 +16,25 @@ export const SAMPLE_RULE_ID = 'RefuseSampleConfiguration';
 export function guardSamples(stack: Stack, topology: Topology, options: { warn: boolean }): void {
   const samples = placeholdersOf(topology);
   if (samples.length === 0) return;
-  const file = `lib/config/envs/${topology.name}.ts`;
+  // Named by their path in the application config (`environments.<env>.account`), which the template
+  // carries: no file path, so the templates are the same on every machine.
+  const where = `environments.${topology.name}`;
   for (const sample of options.warn ? samples : []) {
     Annotations.of(stack).addWarningV2(
       `multiactive:sample-${sample.path}`,
-      `${file} ${sample.path}: ${sample.message}. cdk deploy refuses this configuration.`,
+      `${where}.${sample.path} (application config): ${sample.message}. cdk deploy refuses this configuration.`,
     );
   }
   const parameter = new CfnParameter(stack, SAMPLE_PARAMETER_ID, {
     type: 'String',
     default: samples.map((s) => s.path).join(','),
-    description: `Settings of ${file} that are still samples; the stack refuses to deploy while any is listed.`,
+    description: `Settings of ${where} (application config) that are still samples; the stack refuses to deploy while any is listed.`,
   });
   new CfnRule(stack, SAMPLE_RULE_ID, {
     assertions: [
       {
         assert: Fn.conditionEquals(parameter.valueAsString, ''),
-        assertDescription: `${file} still holds samples. ${samples.map((s) => `${s.path}: ${s.message}.`).join(' ')}`,
+        assertDescription: `${where} of the application config still holds samples. ${samples.map((s) => `${s.path}: ${s.message}.`).join(' ')}`,
       },
     ],
   });

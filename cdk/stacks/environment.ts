@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type App, Tags } from 'aws-cdk-lib';
+import { Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { guardSamples } from '../constructs/sample-guard.ts';
 import { foundationStackName, globalStackName, regionalStackName } from '../naming.ts';
@@ -14,6 +15,11 @@ export interface EnvironmentStacks {
   readonly global: GlobalStack;
 }
 
+export interface EnvironmentOptions {
+  /** The application config module the handlers are bundled with (required when bundling). */
+  readonly applicationModule?: string;
+}
+
 /**
  * Every stack of one environment, in deployment order: a FoundationStack per region (the replication
  * buses), then a RegionalStack per region (each depends on every foundation, because its forwarding rules
@@ -21,11 +27,15 @@ export interface EnvironmentStacks {
  * probe the cells' records). `cdk deploy --all` follows these dependencies. Construct ids equal stack
  * names, so each template lands in `cdk.out/<stack name>.template.json`.
  */
-export function createEnvironment(app: App, topology: Topology): EnvironmentStacks {
+export function createEnvironment(
+  scope: Construct,
+  topology: Topology,
+  options: EnvironmentOptions = {},
+): EnvironmentStacks {
   const foundation: Record<string, FoundationStack> = {};
   for (const region of regionNames(topology)) {
     const name = foundationStackName(topology.name, region);
-    foundation[region] = new FoundationStack(app, name, {
+    foundation[region] = new FoundationStack(scope, name, {
       stackName: name,
       topology,
       region,
@@ -35,17 +45,18 @@ export function createEnvironment(app: App, topology: Topology): EnvironmentStac
   const regional: Record<string, RegionalStack> = {};
   for (const region of regionNames(topology)) {
     const name = regionalStackName(topology.name, region);
-    const stack = new RegionalStack(app, name, {
+    const stack = new RegionalStack(scope, name, {
       stackName: name,
       topology,
       region,
+      ...(options.applicationModule ? { applicationModule: options.applicationModule } : {}),
       description: `multiactive ${topology.name}: cell in ${region}`,
     });
     for (const bus of Object.values(foundation)) stack.addStackDependency(bus);
     regional[region] = stack;
   }
   const name = globalStackName(topology.name);
-  const global = new GlobalStack(app, name, {
+  const global = new GlobalStack(scope, name, {
     stackName: name,
     topology,
     description: `multiactive ${topology.name}: Route 53 GTM, health checks and their alarms`,
@@ -60,8 +71,10 @@ export function createEnvironment(app: App, topology: Topology): EnvironmentStac
   // Set here, so every synthesis path (cdk synth, the sandbox, the tests' cfn-lint) yields the same
   // templates. Not on dashboards: their `Tags` property is newer than cfn-lint's schema (E3002), and a
   // dashboard needs no version.
-  const version = String(app.node.tryGetContext('version') ?? packageVersion());
-  Tags.of(app).add('multiactive:version', version, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
+  const version = String(scope.node.tryGetContext('version') ?? packageVersion());
+  Tags.of(scope).add('multiactive:version', version, {
+    excludeResourceTypes: ['AWS::CloudWatch::Dashboard'],
+  });
   return { foundation, regional, global };
 }
 

@@ -17,6 +17,8 @@ import { RUNBOOK_NAMES } from '../naming.ts';
 export interface RegionalStackProps extends StackProps {
   readonly topology: Topology;
   readonly region: string;
+  /** The application config module the handlers are bundled with (required when bundling). */
+  readonly applicationModule?: string;
 }
 
 /**
@@ -48,6 +50,7 @@ export class RegionalStack extends Stack {
       topology,
       region,
       tables: this.tables,
+      ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
     });
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
     this.api = new CellApi(this, 'Api', {

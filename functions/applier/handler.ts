@@ -7,10 +7,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { exampleAggregates } from '../../events/index.ts';
 import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
-import { loadTopology } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import {
@@ -26,6 +24,7 @@ import {
   WatermarkStore,
 } from '../../lib/replication/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
+import { application } from '../shared/application.ts';
 
 export interface ApplierHandlerDeps {
   readonly apply: ApplyReplicatedEvent;
@@ -61,7 +60,7 @@ const eventBridge = new EventBridgeClient({});
 
 /** Wiring from the environment contract of the cell (built on the first invocation, then reused). */
 function fromEnvironment(): ReturnType<typeof createApplierHandler> {
-  const topology = loadTopology(env('MULTIACTIVE_ENV'));
+  const topology = application().topology(env('MULTIACTIVE_ENV'));
   const region = env('MULTIACTIVE_REGION');
   const replication = { client: doc, tableName: env('TABLE_REPLICATION') };
   const eventsTable = env('TABLE_EVENTS');
@@ -80,7 +79,7 @@ function fromEnvironment(): ReturnType<typeof createApplierHandler> {
   const apply = createApplier({
     region,
     topology,
-    registry: createRegistry(exampleAggregates, topology),
+    registry: createRegistry(application().aggregates, topology),
     clock: new HybridLogicalClock({ region, maxDriftMs: topology.thresholds.maxDriftMs }),
     events: new EventStore({
       client: doc,

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
-import { loadTopology, peersOf } from '../../lib/config/index.ts';
+import { peersOf } from '../../lib/config/index.ts';
 import {
   DynamoPublishHolds,
   HeartbeatWriter,
@@ -17,6 +17,7 @@ import {
   runLagMonitor,
   WatermarkStore,
 } from '../../lib/replication/index.ts';
+import { deployedTopology } from '../shared/application.ts';
 
 export interface LagMonitorHandlerDeps extends LagMonitorDeps {
   /** Heartbeat period (`thresholds.heartbeatIntervalMs`). */
@@ -51,7 +52,7 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 let main: ReturnType<typeof createLagMonitorHandler> | undefined;
 
 function fromEnvironment(): ReturnType<typeof createLagMonitorHandler> {
-  const topology = loadTopology(env('MULTIACTIVE_ENV'));
+  const topology = deployedTopology(env('MULTIACTIVE_ENV'));
   const region = env('MULTIACTIVE_REGION');
   return createLagMonitorHandler({
     region,

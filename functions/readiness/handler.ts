@@ -3,7 +3,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { loadTopology } from '../../lib/config/index.ts';
 import { sfnExecutions } from '../../lib/ops/aws-executions.ts';
 import { type AwsReadinessNames, awsReadinessSnapshot, fillName } from '../../lib/ops/aws-readiness.ts';
 import type { ReadinessReport } from '../../lib/ops/readiness.ts';
@@ -12,6 +11,7 @@ import {
   powertoolsReadinessMetrics,
   type ReadinessMetrics,
 } from '../../lib/ops/scheduled-readiness.ts';
+import { deployedTopology } from '../shared/application.ts';
 import { awsReadClients, sfnClients } from '../shared/aws-read-clients.ts';
 import { readEnvironment } from '../shared/environment.ts';
 
@@ -39,7 +39,7 @@ function fromEnvironment(recorder: ReadinessMetrics): ReturnType<typeof createRe
   const environment = readEnvironment();
   const names = JSON.parse(process.env.READINESS_NAMES ?? 'null') as AwsReadinessNames | null;
   if (!names?.stack) throw new Error('environment variable READINESS_NAMES is not set');
-  const topology = loadTopology(environment.MULTIACTIVE_ENV);
+  const topology = deployedTopology(environment.MULTIACTIVE_ENV);
   const executions = sfnExecutions({
     clientFor: sfnClients(),
     machineArn: (region, runbook) => fillName(names.stateMachineArn, { region, runbook }),

@@ -1,9 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { exampleAggregates } from '../../events/index.ts';
 import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
-import { loadTopology } from '../../lib/config/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import {
   awsRunbookDeps,
@@ -11,6 +9,7 @@ import {
   type RunbookDeps,
   type RunbookRequest,
 } from '../../lib/runbooks/index.ts';
+import { application } from '../shared/application.ts';
 
 export interface RunbookHandlerDeps {
   readonly deps: RunbookDeps;
@@ -37,11 +36,12 @@ let main: ReturnType<typeof createRunbookHandler> | undefined;
 /** Clients are built on the first invocation (module scope afterwards), from the environment. */
 function mainFromEnvironment(): ReturnType<typeof createRunbookHandler> {
   const env = process.env;
-  const topology = loadTopology(env.MULTIACTIVE_ENV ?? 'dev');
+  const app = application();
+  const topology = app.topology(env.MULTIACTIVE_ENV ?? 'dev');
   const deps = awsRunbookDeps({
     region: env.MULTIACTIVE_REGION ?? env.AWS_REGION ?? '',
     topology,
-    registry: createRegistry(exampleAggregates, topology),
+    registry: createRegistry(app.aggregates, topology),
     busName: env.EVENT_BUS_NAME ?? `multiactive-${topology.name}-bus`,
     endpoints: JSON.parse(env.REGION_ENDPOINTS ?? '{}') as Record<string, string>,
     eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),

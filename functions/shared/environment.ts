@@ -1,13 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { exampleAggregates } from '../../events/index.ts';
 import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
-import { loadTopology, type Topology } from '../../lib/config/index.ts';
+import type { Topology } from '../../lib/config/index.ts';
 import { type AggregateRegistry, createRegistry } from '../../lib/model/index.ts';
 import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
+import { application } from './application.ts';
 
 /** The environment contract every Lambda of a cell is deployed with (set by cdk/constructs). */
 const environmentSchema = z.object({
@@ -52,14 +52,15 @@ export interface CellRuntime {
 /** Clients and stores built once per Lambda container (module scope), from the environment. */
 export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
   const environment = readEnvironment(env);
-  const topology = loadTopology(environment.MULTIACTIVE_ENV);
+  const app = application();
+  const topology = app.topology(environment.MULTIACTIVE_ENV);
   // Every call of a core write is bounded (lib/ownership/fencing-budget.ts); the append also aborts itself.
   const dynamodb = new DynamoDBClient({ requestHandler: writePathRequestHandler(topology.fencing) });
   const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   return {
     environment,
     topology,
-    registry: createRegistry(exampleAggregates, topology),
+    registry: createRegistry(app.aggregates, topology),
     dynamodb,
     doc,
     events: new EventStore({

@@ -1,7 +1,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { exampleSagas } from '../../events/index.ts';
 import type { CommandDeps } from '../../lib/commands/index.ts';
 import { type RegionSagas, regionSagas, StepFunctionsSagaStarter } from '../../lib/sagas/index.ts';
+import { application } from './application.ts';
 import { type CellRouting, cellRouting } from './cell-routing.ts';
 import type { CellRuntime } from './environment.ts';
 
@@ -34,7 +34,7 @@ export function regionWiring(
     ...(multiRegion.api.replicateBeforeAck ? { replicateBeforeAck: multiRegion.api.replicateBeforeAck } : {}),
   };
   const sagas = regionSagas({
-    sagas: exampleSagas,
+    sagas: application().sagas,
     commands,
     router: multiRegion.api.routing.router,
     homes: multiRegion.ownership,

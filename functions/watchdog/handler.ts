@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { loadTopology } from '../../lib/config/index.ts';
 import { awsWatchdogDeps } from '../../lib/detection/aws-deps.ts';
 import { tickThroughWindow, Watchdog, watchdogSettings } from '../../lib/detection/index.ts';
 import { parseRegionEndpoints } from '../../lib/routing/index.ts';
+import { deployedTopology } from '../shared/application.ts';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -19,7 +19,7 @@ const WINDOW_MS = 60_000;
 let state: { watchdog: Watchdog; intervalMs: number } | undefined;
 
 function fromEnvironment(): { watchdog: Watchdog; intervalMs: number } {
-  const topology = loadTopology(env('MULTIACTIVE_ENV'));
+  const topology = deployedTopology(env('MULTIACTIVE_ENV'));
   const settings = watchdogSettings(topology);
   const watchdog = new Watchdog(
     awsWatchdogDeps({

@@ -16,15 +16,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Asked for an environment that has no configuration file. */
+/** Asked for an environment the application does not define. */
 export class UnknownEnvironmentError extends Error {
   override readonly name = 'UnknownEnvironmentError';
   readonly known: readonly string[];
 
-  constructor(env: string, known: readonly string[]) {
+  constructor(env: string, known: readonly string[], source = 'the application') {
     super(
       `unknown environment "${env}"; known environments: ${known.join(', ')}` +
-        ` (a new one is a file in lib/config/envs/ listed in ENVIRONMENTS of lib/config/load.ts)`,
+        ` (a new one is an entry of \`environments\` in ${source})`,
     );
     this.known = known;
   }

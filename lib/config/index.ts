@@ -1,5 +1,4 @@
 export { ConfigError, type ConfigIssue, UnknownEnvironmentError } from './errors.ts';
-export { knownEnvironments, loadTopology } from './load.ts';
 export { placeholdersOf } from './placeholders.ts';
 export {
   type AggregateConfig,

@@ -11,7 +11,7 @@ const RESERVED_DOMAIN = /(^|\.)(example\.(com|net|org)|[^.]+\.(example|test|inva
  * The values of a topology that are still samples: an account like 111111111111, a hosted zone that is the
  * schema's default or sits under a reserved name, an API or alarm e-mail domain nobody can own. A synth
  * only warns about them (the sandbox and the tests synthesize the shipped samples); a deploy refuses.
- * @example placeholdersOf(loadTopology('dev')) // [{ path: 'account', message: 'account 111111111111 is a sample ...' }, ...]
+ * @example placeholdersOf(app.topology('dev')) // [{ path: 'account', message: 'account 111111111111 is a sample ...' }, ...]
  */
 export function placeholdersOf(topology: Topology): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

@@ -1,7 +1,7 @@
 import { regionNames, type Tier, type Topology } from '../config/index.ts';
 import { type AggregateTraffic, regionShares, type SagaTraffic, type TrafficProfile } from './profile.ts';
-import { CODE_SETTINGS, type FunctionName, type Runtime, SAGA_SHAPES } from './runtime.ts';
-import { confirmedSaga } from './sagas.ts';
+import { CODE_SETTINGS, type FunctionName, type Runtime } from './runtime.ts';
+import { confirmedSaga, type SagaShape, type SagaShapes } from './sagas.ts';
 
 /** One aggregate type's traffic in one region, per second. */
 export interface TypeFlow {
@@ -195,10 +195,17 @@ function addWrite(p: MutablePart, events: number, rate: number): void {
 /** The saga work of `begun` sagas a second homed at `home`: its tasks, its writes, its forwarded steps. */
 function sagasAtHome(
   parts: Parts,
-  input: { name: string; home: string; begun: number; traffic: SagaTraffic; shares: Record<string, number> },
+  input: {
+    shape: SagaShape;
+    home: string;
+    begun: number;
+    traffic: SagaTraffic;
+    shares: Record<string, number>;
+  },
 ): void {
-  const { name, home, begun, traffic, shares } = input;
-  const run = confirmedSaga(SAGA_SHAPES[name]!);
+  const { shape, home, begun, traffic, shares } = input;
+  const name = shape.name;
+  const run = confirmedSaga(shape);
   const own = partOf(parts, name, home);
   own.begun += begun;
   own.participants = run.participants;
@@ -224,13 +231,14 @@ function sagasAtHome(
  * participant step not co-located goes to a peer's API for the cross-region share (its home spread over
  * the peers by their shares of the partitions).
  */
-function sagaParts(topology: Topology, profile: TrafficProfile): Parts {
+function sagaParts(topology: Topology, profile: TrafficProfile, sagas: SagaShapes): Parts {
   const shares = regionShares(profile, topology);
   const regions = regionNames(topology);
   const parts: Parts = new Map();
   const f = profile.coreForwardShare;
   for (const [name, traffic] of Object.entries(profile.sagas)) {
-    if (!SAGA_SHAPES[name] || traffic.perSecond === 0) continue;
+    const shape = sagas[name];
+    if (!shape || traffic.perSecond === 0) continue;
     const arriving = Object.fromEntries(regions.map((r) => [r, traffic.perSecond * shares[r]!]));
     for (const home of regions) {
       const begun = executedAtHome(home, arriving, shares, f);
@@ -238,16 +246,16 @@ function sagaParts(topology: Topology, profile: TrafficProfile): Parts {
       own.arriving += arriving[home]!;
       own.forwardedOut += arriving[home]! * f;
       own.forwardedIn += begun - arriving[home]! * (1 - f);
-      sagasAtHome(parts, { name, home, begun, traffic, shares });
+      sagasAtHome(parts, { shape, home, begun, traffic, shares });
     }
   }
   return parts;
 }
 
-function baseFlows(topology: Topology, profile: TrafficProfile): Base[] {
+function baseFlows(topology: Topology, profile: TrafficProfile, shapes: SagaShapes): Base[] {
   const shares = regionShares(profile, topology);
   const regions = regionNames(topology);
-  const sagas = sagaParts(topology, profile);
+  const sagas = sagaParts(topology, profile, shapes);
   return topology.aggregates.map((aggregate) => {
     const traffic = profile.aggregates[aggregate.type] ?? NO_TRAFFIC;
     const arriving = Object.fromEntries(regions.map((r) => [r, traffic.writesPerSecond * shares[r]!]));
@@ -525,9 +533,9 @@ function regionFlow(input: {
  * work (leases, breakers, heartbeats, health checks, watchdogs) the load and the timers cause. Each
  * aggregate is taken to be written from one region at a time (its users' home: "most users first"), so
  * replicated events do not race local writes of the same aggregate.
- * @example regionFlows(topology, profile, awsRuntime(topology, quotas)).map((f) => f.apiInvocations)
+ * @example regionFlows(topology, profile, awsRuntime(topology, quotas, sagaShapes(app.sagas))).map((f) => f.apiInvocations)
  */
 export function regionFlows(topology: Topology, profile: TrafficProfile, runtime: Runtime): RegionFlow[] {
-  const bases = baseFlows(topology, profile);
+  const bases = baseFlows(topology, profile, runtime.sagas);
   return regionNames(topology).map((region) => regionFlow({ region, topology, profile, runtime, bases }));
 }

@@ -8,3 +8,4 @@ export { defaultProfile, parseProfile, readProfile, type TrafficProfile } from '
 export { capacityLines, costLines } from './render.ts';
 export { type CostReport, costReport } from './report.ts';
 export { awsRuntime, type Runtime, sandboxRuntime } from './runtime.ts';
+export { type SagaShape, type SagaShapes, sagaShape, sagaShapes } from './sagas.ts';

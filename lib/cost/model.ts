@@ -22,7 +22,7 @@ export interface Workload {
  * The usage of a topology under a traffic profile, from the per-operation request table (operations.ts),
  * the flows (flows.ts) and the code's timers (runtime.ts). `inventory` (the synthesized stacks) tells the
  * readiness function how many queues it reads.
- * @example modelWorkload(topology, profile, awsRuntime(topology, quotas)).usage
+ * @example modelWorkload(topology, profile, awsRuntime(topology, quotas, sagaShapes(app.sagas))).usage
  */
 export function modelWorkload(
   topology: Topology,
@@ -33,7 +33,10 @@ export function modelWorkload(
   const flows = regionFlows(topology, profile, runtime);
   const storage = regionStorage(flows, profile);
   const usage = [
-    ...flows.flatMap((flow) => [...dynamoUsage(flow), ...computeUsage({ flow, topology, profile, runtime })]),
+    ...flows.flatMap((flow) => [
+      ...dynamoUsage(flow, runtime.sagas),
+      ...computeUsage({ flow, topology, profile, runtime }),
+    ]),
     ...readinessUsage(topology, runtime, inventory),
     ...repairUsage({ topology, profile, runtime, storage }),
   ];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Tier, Topology } from '../config/index.ts';
 import { CostInputError } from './errors.ts';
-import { CODE_SETTINGS } from './runtime.ts';
+import type { SagaShapes } from './sagas.ts';
 
 const rate = z.number().nonnegative();
 const share = z.number().min(0).max(1);
@@ -68,7 +68,7 @@ export const trafficProfileSchema = z.strictObject({
   name: z.string().min(1).default('custom'),
   aggregates: z.record(z.string(), aggregateTraffic),
   /**
-   * Sagas begun per second by type (`CODE_SETTINGS.sagas`): their own aggregate's writes and their
+   * Sagas begun per second by type (the application's sagas): their own aggregate's writes and their
    * participants' steps are priced from the saga's code path, not from `aggregates`.
    */
   sagas: z.record(z.string(), sagaTraffic).default({}),
@@ -104,56 +104,70 @@ export const DEFAULT_TRAFFIC_BY_TIER: Readonly<
   ordinary: { writesPerSecond: 50, readsPerSecond: 10 },
 };
 
-/** Whether an aggregate type is a saga's own (its writes come from the saga's runs, not from clients). */
-export function isSagaType(type: string): boolean {
-  return Object.hasOwn(CODE_SETTINGS.sagas, type);
+/**
+ * Whether an aggregate type is one of the application's sagas' own (its writes come from the saga's runs,
+ * not from clients).
+ */
+export function isSagaType(type: string, sagas: SagaShapes): boolean {
+  return Object.hasOwn(sagas, type);
 }
 
 /**
  * The default profile of a topology: DEFAULT_TRAFFIC_BY_TIER for each aggregate type but the sagas' own,
  * traffic equal per region, no sagas.
  */
-export function defaultProfile(topology: Topology): TrafficProfile {
+export function defaultProfile(topology: Topology, sagas: SagaShapes): TrafficProfile {
   return parseProfile(
     {
       name: 'default',
       aggregates: Object.fromEntries(
         topology.aggregates
-          .filter((a) => !isSagaType(a.type))
+          .filter((a) => !isSagaType(a.type, sagas))
           .map((a) => [a.type, DEFAULT_TRAFFIC_BY_TIER[a.tier]]),
       ),
     },
     topology,
+    sagas,
     'default profile',
   );
 }
 
-/** Aggregate types and sagas of a profile the topology and the code do not know (or a saga's type given writes). */
+/**
+ * Aggregate types and sagas of a profile the topology and the application do not know (or a saga's type
+ * given writes).
+ */
 function typeProblems(
   profile: z.output<typeof trafficProfileSchema>,
   topology: Topology,
-  types: ReadonlySet<string>,
+  sagas: SagaShapes,
 ): string[] {
+  const types = new Set(topology.aggregates.map((a) => a.type));
   const problems: string[] = [];
   for (const type of Object.keys(profile.aggregates)) {
     if (!types.has(type))
       problems.push(`aggregates.${type}: no aggregate type "${type}" in ${topology.name}`);
-    else if (isSagaType(type) && profile.aggregates[type]!.writesPerSecond > 0)
+    else if (isSagaType(type, sagas) && profile.aggregates[type]!.writesPerSecond > 0)
       problems.push(`aggregates.${type}: a saga's writes follow from its runs: give sagas.${type}.perSecond`);
   }
+  const known = Object.keys(sagas).join(', ') || 'none';
   for (const [name, saga] of Object.entries(profile.sagas)) {
-    if (!isSagaType(name))
-      problems.push(
-        `sagas.${name}: no saga "${name}" (known: ${Object.keys(CODE_SETTINGS.sagas).join(', ')})`,
-      );
+    if (!isSagaType(name, sagas)) problems.push(`sagas.${name}: no saga "${name}" (known: ${known})`);
     else if (saga.perSecond > 0 && !types.has(name))
       problems.push(`sagas.${name}: no aggregate type "${name}" in ${topology.name}`);
   }
   return problems;
 }
 
-/** Validates a profile against the topology (known aggregate types and regions), every problem listed. */
-export function parseProfile(input: unknown, topology: Topology, source: string): TrafficProfile {
+/**
+ * Validates a profile against the topology (known aggregate types and regions) and the application's
+ * sagas, every problem listed.
+ */
+export function parseProfile(
+  input: unknown,
+  topology: Topology,
+  sagas: SagaShapes,
+  source: string,
+): TrafficProfile {
   const result = trafficProfileSchema.safeParse(input);
   if (!result.success) {
     throw new CostInputError(
@@ -162,9 +176,7 @@ export function parseProfile(input: unknown, topology: Topology, source: string)
     );
   }
   const profile = result.data;
-  const problems: string[] = [];
-  const types = new Set(topology.aggregates.map((a) => a.type));
-  problems.push(...typeProblems(profile, topology, types));
+  const problems = typeProblems(profile, topology, sagas);
   const regions = new Set(topology.regions.map((r) => r.name));
   for (const region of Object.keys(profile.regionShare ?? {}))
     if (!regions.has(region))
@@ -178,14 +190,14 @@ export function parseProfile(input: unknown, topology: Topology, source: string)
 }
 
 /** Reads and validates a profile file (JSON). */
-export function readProfile(path: string, topology: Topology): TrafficProfile {
+export function readProfile(path: string, topology: Topology, sagas: SagaShapes): TrafficProfile {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new CostInputError(path, [(error as Error).message], { cause: error });
   }
-  return parseProfile(json, topology, path);
+  return parseProfile(json, topology, sagas, path);
 }
 
 /** Each region's share of the traffic (sums to 1). */

@@ -145,7 +145,7 @@ function optionColumns(input: {
 /**
  * The month of a topology under a profile at the given prices, with the alternatives and the advice per
  * aggregate type.
- * @example costReport({ topology, profile, runtime: awsRuntime(topology, quotas), inventory, prices }).cost.total
+ * @example costReport({ topology, profile, runtime: awsRuntime(topology, quotas, sagaShapes(app.sagas)), inventory, prices }).cost.total
  */
 export function costReport(input: {
   topology: Topology;

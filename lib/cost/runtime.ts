@@ -1,7 +1,7 @@
 import type { Topology } from '../config/index.ts';
 import type { FencingBudget } from '../ownership/fencing-budget.ts';
 import type { QuotaList } from './catalog.ts';
-import type { SagaShape } from './sagas.ts';
+import type { SagaShapes } from './sagas.ts';
 
 /** The cell's functions (cdk/constructs/function-defaults.ts FUNCTION_NAMES). */
 export const FUNCTIONS = [
@@ -50,27 +50,16 @@ export const CODE_SETTINGS = {
   lagMonitorMarginMs: 2_000,
   /** The watchdog stops this long before its minute ends (functions/watchdog/handler.ts). */
   watchdogMarginMs: 5_000,
-  /**
-   * The sagas the deployed functions serve (functions/shared/region.ts `exampleSagas`), as the cost model
-   * needs them: each participant's steps, and whether it shares the saga's partition (`sagaShape`).
-   */
-  sagas: {
-    transfer: {
-      name: 'transfer',
-      participants: [
-        { name: 'source', aggregateType: 'account', colocated: true, tries: true, cancels: true },
-        { name: 'target', aggregateType: 'account', colocated: false, tries: false, cancels: false },
-      ],
-    },
-  } satisfies Record<string, SagaShape>,
 } as const;
-
-/** The deployed sagas' shapes by saga type (`CODE_SETTINGS.sagas`). */
-export const SAGA_SHAPES: Readonly<Record<string, SagaShape>> = CODE_SETTINGS.sagas;
 
 /** How the platform runs: the timers and sizes that turn load into background requests. */
 export interface Runtime {
   readonly kind: 'aws' | 'sandbox';
+  /**
+   * The application's sagas (`sagaShapes(application.sagas)`): the saga function runs their steps, and
+   * each recovery sweep queries every type.
+   */
+  readonly sagas: SagaShapes;
   /** A home re-reads a partition's entry (a majority read) when its lease is older than this at a core write. */
   readonly fenceRefreshAgeMs: number;
   /** ...and when forwarding: any lease past half its life is renewed. */
@@ -163,10 +152,11 @@ const READINESS_SECONDS = 2;
 const SAGA_SWEEP_SECONDS = 0.05;
 
 /**
- * How the code runs in AWS for this topology: the lag monitor and the watchdog tick through every
- * scheduled minute, Route 53's checkers probe each region, streams are polled four times a second.
+ * How the code runs in AWS for this topology and the application's sagas: the lag monitor and the
+ * watchdog tick through every scheduled minute, Route 53's checkers probe each region, streams are polled
+ * four times a second.
  */
-export function awsRuntime(topology: Topology, quotas: QuotaList): Runtime {
+export function awsRuntime(topology: Topology, quotas: QuotaList, sagas: SagaShapes): Runtime {
   const window = CODE_SETTINGS.scheduleMs / 1000;
   const hb = ticksPerRun(topology.thresholds.heartbeatIntervalMs, LAG_MONITOR_RUN);
   const watchdogMs = topology.gtm.watchdog.intervalSeconds * 1000;
@@ -174,6 +164,7 @@ export function awsRuntime(topology: Topology, quotas: QuotaList): Runtime {
   const checkers = quotas.global('route53.healthCheckersPerCheck').value;
   return {
     kind: 'aws',
+    sagas,
     ...refreshAges(topology.fencing),
     heartbeatTicksPerSecond: hb.ticks / window,
     healthChecksPerSecond: checkers / topology.gtm.healthCheck.intervalSeconds,
@@ -212,7 +203,7 @@ export interface SandboxTimers {
  * its timer. The schedules' Lambda invocations are counted; the lag monitor's ticks, the saga sweeps and
  * the stream poller's invocations of the publisher are not Lambda invocations there.
  */
-export function sandboxRuntime(topology: Topology, timers: SandboxTimers): Runtime {
+export function sandboxRuntime(topology: Topology, timers: SandboxTimers, sagas: SagaShapes): Runtime {
   const scale = timers.awsTimeScale;
   const minute = (CODE_SETTINGS.scheduleMs * scale) / 1000;
   const instances = Object.fromEntries(
@@ -220,6 +211,7 @@ export function sandboxRuntime(topology: Topology, timers: SandboxTimers): Runti
   ) as Record<FunctionName, number>;
   return {
     kind: 'sandbox',
+    sagas,
     ...refreshAges(timers.fencing),
     heartbeatTicksPerSecond: 1000 / timers.heartbeatIntervalMs,
     healthChecksPerSecond: 1 / (topology.gtm.healthCheck.intervalSeconds * scale),

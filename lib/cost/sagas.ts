@@ -18,7 +18,10 @@ export interface SagaShape {
   readonly participants: readonly SagaParticipantShape[];
 }
 
-/** The shape of a saga definition (what `CODE_SETTINGS.sagas` mirrors). */
+/** The application's sagas by saga type (its own aggregate type), as the cost model needs them. */
+export type SagaShapes = Readonly<Record<string, SagaShape>>;
+
+/** The shape of a saga definition: its participants' steps and which one shares its partition. */
 export function sagaShape(saga: AnySaga): SagaShape {
   return {
     name: saga.name,
@@ -30,6 +33,15 @@ export function sagaShape(saga: AnySaga): SagaShape {
       cancels: p.cancel !== undefined,
     })),
   };
+}
+
+/**
+ * The shapes of an application's sagas by type: what `multiactive cost` prices and the profile's `sagas`
+ * may name.
+ * @example sagaShapes(application.sagas).transfer?.participants.length
+ */
+export function sagaShapes(sagas: readonly AnySaga[]): SagaShapes {
+  return Object.fromEntries(sagas.map((saga) => [saga.name, sagaShape(saga)]));
 }
 
 /** Core writes of one aggregate type that one confirmed saga makes, by who runs them. */
@@ -60,8 +72,8 @@ export interface SagaWrite {
  *   its Confirm (one event) and RecordStep (ParticipantConfirmed, the last one with SagaConfirmed:
  *   lib/sagas/saga-aggregate.ts recordStep).
  * A participant step runs in-process when its aggregate is homed at the saga's home, else it is forwarded
- * to its home's API (lib/sagas/routed-port.ts). Each participant command appends one event (the example's
- * account: HoldPlaced, HoldSettled, TransferCredited; events/account-transfers.ts).
+ * to its home's API (lib/sagas/routed-port.ts). Each participant command appends one event (the example
+ * bank's account: HoldPlaced, HoldSettled, TransferCredited; examples/bank/account-transfers.ts).
  */
 export function confirmedSaga(shape: SagaShape) {
   const tries = shape.participants.filter((p) => p.tries).length;

@@ -1,7 +1,7 @@
 import type { RegionFlow, TypeFlow } from './flows.ts';
 import { type DynamoCall, OPERATIONS, type OperationContext, type OperationId } from './operations.ts';
 import { isSagaType } from './profile.ts';
-import { SAGA_SHAPES } from './runtime.ts';
+import type { SagaShapes } from './sagas.ts';
 import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
 
 /** An operation performed `rate` times a second in a region, on behalf of a tier (and aggregate type). */
@@ -13,19 +13,19 @@ interface Invocation {
   readonly context: OperationContext;
 }
 
-function contextOf(flow: RegionFlow, type?: TypeFlow): OperationContext {
+function contextOf(flow: RegionFlow, sagas: SagaShapes, type?: TypeFlow): OperationContext {
   return {
     eventsPerWrite: type?.traffic.eventsPerWrite ?? 1,
     eventBytes: type?.traffic.eventBytes ?? 600,
     stateBytes: type?.traffic.stateBytes ?? 800,
     cacheHitRate: flow.cacheHitRate,
-    ...(type && isSagaType(type.type) ? { dueIndexed: true } : {}),
+    ...(type && isSagaType(type.type, sagas) ? { dueIndexed: true } : {}),
   };
 }
 
 /** Row size of a saga's participants (the begin's dry run reads them). */
-function participantRowBytes(flow: RegionFlow, saga: string): number {
-  const sizes = (SAGA_SHAPES[saga]?.participants ?? []).map(
+function participantRowBytes(flow: RegionFlow, sagas: SagaShapes, saga: string): number {
+  const sizes = (sagas[saga]?.participants ?? []).map(
     (p) => flow.types.find((t) => t.type === p.aggregateType)?.traffic.stateBytes ?? 800,
   );
   return sizes.length > 0 ? Math.max(...sizes) : 800;
@@ -36,7 +36,12 @@ function participantRowBytes(flow: RegionFlow, saga: string): number {
  * write), the saga function's loads and core writes, participant steps forwarded here (keyed like any
  * forwarded write), and their quorum-ack copies.
  */
-function sagaInvocations(flow: RegionFlow, t: TypeFlow, context: OperationContext): Invocation[] {
+function sagaInvocations(
+  flow: RegionFlow,
+  sagas: SagaShapes,
+  t: TypeFlow,
+  context: OperationContext,
+): Invocation[] {
   const s = t.saga;
   const op = (id: OperationId, rate: number, c: OperationContext = context): Invocation => ({
     id,
@@ -51,7 +56,7 @@ function sagaInvocations(flow: RegionFlow, t: TypeFlow, context: OperationContex
     op('saga.begin', s.begun, {
       ...context,
       participants: s.participants,
-      participantStateBytes: participantRowBytes(flow, t.type),
+      participantStateBytes: participantRowBytes(flow, sagas, t.type),
     }),
     op('command.core', apiWrites, single),
     op('command.idempotent', s.stepsIn),
@@ -65,8 +70,8 @@ function sagaInvocations(flow: RegionFlow, t: TypeFlow, context: OperationContex
 }
 
 /** The operations one aggregate type's traffic causes in a region, per second. */
-function typeInvocations(flow: RegionFlow, t: TypeFlow): Invocation[] {
-  const context = contextOf(flow, t);
+function typeInvocations(flow: RegionFlow, sagas: SagaShapes, t: TypeFlow): Invocation[] {
+  const context = contextOf(flow, sagas, t);
   const op = (id: OperationId, rate: number): Invocation => ({
     id,
     rate,
@@ -84,13 +89,13 @@ function typeInvocations(flow: RegionFlow, t: TypeFlow): Invocation[] {
     op('command.idempotent', t.idempotent),
     op(core ? 'read.core' : 'read.local', t.reads),
     op('read.token', t.tokenReads),
-    ...sagaInvocations(flow, t, context),
+    ...sagaInvocations(flow, sagas, t, context),
   ];
 }
 
 /** The operations a region performs per second: its types' traffic and the shared background work. */
-function invocations(flow: RegionFlow): Invocation[] {
-  const platform = contextOf(flow);
+function invocations(flow: RegionFlow, sagas: SagaShapes): Invocation[] {
+  const platform = contextOf(flow, sagas);
   const shared = (id: OperationId, rate: number, tier: CostTier = 'platform'): Invocation => ({
     id,
     rate,
@@ -98,7 +103,7 @@ function invocations(flow: RegionFlow): Invocation[] {
     context: platform,
   });
   return [
-    ...flow.types.flatMap((t) => typeInvocations(flow, t)),
+    ...flow.types.flatMap((t) => typeInvocations(flow, sagas, t)),
     shared('lease.refresh', flow.fenceRefreshes + flow.routeRefreshes, 'core'),
     shared('sync.refresh', flow.syncRefreshes, 'important'),
     shared('health.request', flow.healthInvocations),
@@ -113,7 +118,7 @@ function invocations(flow: RegionFlow): Invocation[] {
     shared('saga.lease.refresh', flow.sagaFenceRefreshes + flow.sagaRouteRefreshes, 'core'),
     {
       ...shared('saga.sweep', flow.sagaSweeps),
-      context: { ...platform, sagaTypes: Object.keys(SAGA_SHAPES).length },
+      context: { ...platform, sagaTypes: Object.keys(sagas).length },
     },
   ].filter((i) => i.rate > 0);
 }
@@ -129,9 +134,9 @@ function targets(call: DynamoCall, flow: RegionFlow): readonly string[] {
  * A call to another region's table sends its request out of this region (writes) or its answer out of
  * that one (reads): data transfer.
  */
-export function dynamoUsage(flow: RegionFlow): UsageLine[] {
+export function dynamoUsage(flow: RegionFlow, sagas: SagaShapes): UsageLine[] {
   const lines: UsageLine[] = [];
-  for (const inv of invocations(flow)) {
+  for (const inv of invocations(flow, sagas)) {
     const operation = OPERATIONS[inv.id];
     for (const call of operation.calls(inv.context)) {
       const n = inv.rate * call.count;

@@ -49,7 +49,7 @@ export interface RegionSagas {
 
 /**
  * Wires a region's sagas from its command deps and router, the same way in Lambda and in the sandbox.
- * @example const sagas = regionSagas({ sagas: exampleSagas, commands, router, homes, starter, states, timers });
+ * @example const sagas = regionSagas({ sagas: application.sagas, commands, router, homes, starter, states, timers });
  */
 export function regionSagas(options: RegionSagaOptions): RegionSagas {
   const { commands, timers } = options;

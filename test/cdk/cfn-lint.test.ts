@@ -1,43 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shippedTemplates } from '../support/templates.ts';
-
-const run = promisify(execFile);
-
-/**
- * cfn-lint findings accepted, each with the reason. Only warnings may be listed here; an error is never
- * accepted.
- */
-const ACCEPTED_WARNINGS: Readonly<Record<string, string>> = {
-  W3005:
-    'aws-cdk-lib makes each function (and each state machine) DependsOn its role besides the GetAtt of the ' +
-    "role's ARN, so that the role's policy exists before the first invocation; the extra DependsOn is redundant, not wrong.",
-};
-
-interface Finding {
-  readonly Filename: string;
-  readonly Level: 'Error' | 'Warning' | 'Informational';
-  readonly Message: string;
-  readonly Rule: { readonly Id: string };
-  readonly Location: { readonly Path: ReadonlyArray<string | number> };
-}
-
-/** Runs cfn-lint (on PATH, Python) over the files; it exits non-zero whenever it reports anything. */
-async function cfnLint(files: readonly string[]): Promise<Finding[]> {
-  const options = { maxBuffer: 64 * 1024 * 1024 };
-  const output = await run('cfn-lint', ['--format', 'json', ...files], options).then(
-    (done) => done.stdout,
-    (failed: { stdout?: string; stderr?: string; code?: number }) => {
-      if (!failed.stdout) throw new Error(`cfn-lint failed (exit ${failed.code}): ${failed.stderr}`);
-      return failed.stdout;
-    },
-  );
-  return JSON.parse(output || '[]') as Finding[];
-}
+import { ACCEPTED_WARNINGS, cfnLint, type Finding } from './support/cfn-lint.ts';
 
 describe('cfn-lint over every synthesized template of dev and prod', () => {
   const dir = mkdtempSync(join(tmpdir(), 'multiactive-cfn-lint-'));

@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { unbundledContext } from '../../cdk/app-context.ts';
 import { SAMPLE_PARAMETER_ID, SAMPLE_RULE_ID } from '../../cdk/constructs/sample-guard.ts';
 import { createEnvironment, type EnvironmentStacks } from '../../cdk/stacks/environment.ts';
-import { loadTopology, parseTopology, type Topology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { parseTopology, type Topology } from '../../lib/config/index.ts';
 import type { CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
 
 interface Synthesized {
@@ -51,7 +52,7 @@ function synthesize(topology: Topology): Synthesized {
 /** A topology with nothing left to configure: a real-looking account, zone and names. */
 const configured = (): Topology =>
   parseTopology({
-    ...loadTopology('prod'),
+    ...bank.topology('prod'),
     name: 'shop',
     account: '210987654321',
     gtm: {
@@ -67,7 +68,7 @@ describe('a first deploy (stack order and sample refusal)', () => {
   let dev: Synthesized;
   let shop: Synthesized;
   beforeAll(() => {
-    dev = synthesize(loadTopology('dev'));
+    dev = synthesize(bank.topology('dev'));
     shop = synthesize(configured());
   }, 120_000);
 
@@ -114,12 +115,18 @@ describe('a first deploy (stack order and sample refusal)', () => {
   it('lets a sample configuration synthesize with warnings, and makes every stack refuse to deploy it', () => {
     const warnings = Annotations.fromStack(dev.stacks.global).findWarning(
       '*',
-      Match.stringLikeRegexp('lib/config/envs/dev.ts .*cdk deploy refuses'),
+      Match.stringLikeRegexp('environments\\.dev\\..* \\(application config\\): .*cdk deploy refuses'),
     );
     expect(warnings.map((w) => String(w.entry.data))).toEqual([
-      expect.stringContaining('account: account 111111111111 is a sample id'),
-      expect.stringContaining('gtm.hostedZoneId: hosted zone Z0DEVMULTIACTIVE00001'),
-      expect.stringContaining('gtm.domainName: api.dev.multiactive.example.com is under a reserved name'),
+      expect.stringContaining(
+        'environments.dev.account (application config): account 111111111111 is a sample id',
+      ),
+      expect.stringContaining(
+        'environments.dev.gtm.hostedZoneId (application config): hosted zone Z0DEVMULTIACTIVE00001',
+      ),
+      expect.stringContaining(
+        'environments.dev.gtm.domainName (application config): api.dev.multiactive.example.com is under a reserved name',
+      ),
     ]);
     for (const [name, template] of Object.entries(dev.templates)) {
       const t = template as CfnTemplate & {
@@ -132,7 +139,9 @@ describe('a first deploy (stack order and sample refusal)', () => {
       const [assertion] = t.Rules?.[SAMPLE_RULE_ID]?.Assertions ?? [];
       // CloudFormation evaluates the rule before touching any resource: the default is not empty, so it fails.
       expect(assertion?.Assert).toEqual({ 'Fn::Equals': [{ Ref: SAMPLE_PARAMETER_ID }, ''] });
-      expect(assertion?.AssertDescription).toContain('lib/config/envs/dev.ts still holds samples');
+      expect(assertion?.AssertDescription).toContain(
+        'environments.dev of the application config still holds samples',
+      );
       expect(assertion?.AssertDescription).toContain('set the id and name of a public Route 53 zone you own');
     }
   });

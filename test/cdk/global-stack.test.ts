@@ -1,9 +1,9 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
 import { templatesOf, testEnvironment, twoRegionTopology } from './support/app.ts';
 
-const dev = loadTopology('dev');
+const dev = bank.topology('dev');
 
 describe('GlobalStack (dev: latency routing, automatic failover)', () => {
   let stacks: ReturnType<typeof testEnvironment>;

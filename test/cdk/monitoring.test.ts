@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { parseTopology } from '../../lib/config/index.ts';
 import type { CfnResource, CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
 import { shippedTemplates, synthesizeEnvironment } from '../support/templates.ts';
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
   dev = (await shippedTemplates('dev')).templates;
   prod = (await shippedTemplates('prod')).templates;
   mailed = synthesizeEnvironment(
-    parseTopology({ ...loadTopology('dev'), monitoring: { alarmEmail: 'oncall@acme.io' } }),
+    parseTopology({ ...bank.topology('dev'), monitoring: { alarmEmail: 'oncall@acme.io' } }),
   ).templates;
 }, 180_000);
 

@@ -1,6 +1,6 @@
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it, vi } from 'vitest';
-import { loadTopology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
 import { testEnvironment } from './support/app.ts';
 
 const switches = vi.hoisted(() => ({ acknowledging: true }));
@@ -20,7 +20,7 @@ const allStacks = (s: Stacks) => [...Object.values(s.foundation), ...Object.valu
 describe('cdk-nag acknowledgements', () => {
   it('each silences a finding that exists: none is left over from code that changed', () => {
     switches.acknowledging = true;
-    const acked = testEnvironment(loadTopology('dev'));
+    const acked = testEnvironment(bank.topology('dev'));
     const acknowledgements = allStacks(acked).flatMap((stack) =>
       stack.node.findAll().flatMap((construct) =>
         construct.node.metadata
@@ -34,7 +34,7 @@ describe('cdk-nag acknowledgements', () => {
       ),
     );
     switches.acknowledging = false;
-    const raw = testEnvironment(loadTopology('dev'));
+    const raw = testEnvironment(bank.topology('dev'));
     const findings = allStacks(raw).flatMap((stack) =>
       [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
         pack.validateScope(stack).violations.flatMap((v) =>

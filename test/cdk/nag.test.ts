@@ -1,6 +1,7 @@
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { parseTopology } from '../../lib/config/index.ts';
 import { testEnvironment, twoRegionTopology } from './support/app.ts';
 
 type Stacks = ReturnType<typeof testEnvironment>;
@@ -29,12 +30,12 @@ describe('cdk-nag', () => {
   let prod: Stacks;
   let mailed: Stacks;
   beforeAll(() => {
-    dev = testEnvironment(loadTopology('dev'));
+    dev = testEnvironment(bank.topology('dev'));
     pair = testEnvironment(twoRegionTopology());
-    prod = testEnvironment(loadTopology('prod'));
+    prod = testEnvironment(bank.topology('prod'));
     // As a team deploys it: the alarm topics get an e-mail subscription (the shipped configs have none).
     mailed = testEnvironment(
-      parseTopology({ ...loadTopology('prod'), monitoring: { alarmEmail: 'oncall@acme.io' } }),
+      parseTopology({ ...bank.topology('prod'), monitoring: { alarmEmail: 'oncall@acme.io' } }),
     );
   });
 

@@ -1,12 +1,13 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readinessAlarmName, readinessNames } from '../../cdk/constructs/readiness.ts';
-import { loadTopology, regionNames } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { regionNames } from '../../lib/config/index.ts';
 import { fillName } from '../../lib/ops/aws-readiness.ts';
 import { tableName } from '../../lib/store/tables.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
 
-const prod = loadTopology('prod');
+const prod = bank.topology('prod');
 let templates: Record<string, Template>;
 
 beforeAll(() => {

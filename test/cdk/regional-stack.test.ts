@@ -1,11 +1,12 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, LAG_METRIC_SERVICE } from '../../cdk/constructs/function-defaults.ts';
-import { loadTopology, peersOf, regionNames } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { peersOf, regionNames } from '../../lib/config/index.ts';
 import { TABLE_KINDS, tableName } from '../../lib/store/tables.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
 
-const dev = loadTopology('dev');
+const dev = bank.topology('dev');
 let templates: Record<string, Template>;
 
 beforeAll(() => {

@@ -2,10 +2,11 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stateMachineArn } from '../../cdk/naming.ts';
-import { ConfigError, loadTopology, parseTopology, type Topology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { ConfigError, parseTopology, type Topology } from '../../lib/config/index.ts';
 import { templatesOf, testEnvironment, twoRegionTopology } from './support/app.ts';
 
-const dev = loadTopology('dev');
+const dev = bank.topology('dev');
 
 function findings(stacks: ReturnType<typeof testEnvironment>): string[] {
   return Object.values(stacks.regional).flatMap((stack) =>

@@ -4,7 +4,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPAIR_MAX_CONCURRENCY, WATERMARK_POLL } from '../../cdk/constructs/runbooks/runbook-defaults.ts';
 import { RUNBOOK_NAMES, type RunbookName } from '../../cdk/naming.ts';
-import { loadTopology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
 import { RollbackRefusedError } from '../../lib/runbooks/index.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
 import { type AslDefinition, allStates, resolveDefinition } from './support/definition.ts';
@@ -17,7 +17,7 @@ type Handler = (payload: {
 
 let templates: Record<string, Template>;
 beforeAll(() => {
-  templates = templatesOf(testEnvironment(loadTopology('dev')));
+  templates = templatesOf(testEnvironment(bank.topology('dev')));
 });
 
 function definitions(region: string): Record<RunbookName, AslDefinition> {

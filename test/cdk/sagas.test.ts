@@ -3,13 +3,13 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SAGA_RETRIES } from '../../cdk/constructs/sagas/saga-defaults.ts';
-import { loadTopology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
 import { type AslDefinition, allStates, resolveDefinition } from './support/definition.ts';
 
 let templates: Record<string, Template>;
 beforeAll(() => {
-  templates = templatesOf(testEnvironment(loadTopology('dev')));
+  templates = templatesOf(testEnvironment(bank.topology('dev')));
 });
 
 function sagaMachine(region: string) {
@@ -169,7 +169,7 @@ describe('the saga function under core.ack quorum', () => {
   }
 
   it('may copy its steps into the peers’ logs as the API does in prod, and not in dev', () => {
-    const prod = templatesOf(testEnvironment(loadTopology('prod')));
+    const prod = templatesOf(testEnvironment(bank.topology('prod')));
     // control, events, replication: the copy; state: a peer's row rebuilt after its copy retires a branch.
     expect(peerPuts(prod, 'eu-west-1')).toEqual(
       ['ap-southeast-1', 'us-east-1']

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Repository root. */
@@ -10,7 +11,14 @@ export function cli(args: readonly string[], cwd = ROOT): ChildProcess {
   const tsx = import.meta.resolve('tsx');
   return spawn(process.execPath, ['--import', tsx, join(ROOT, 'bin/cli/main.ts'), ...args], {
     cwd,
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    // A directory without a config of its own (the sandbox-up tests' scratch directories) runs this checkout's.
+    env: {
+      ...process.env,
+      NODE_NO_WARNINGS: '1',
+      ...(existsSync(join(cwd, 'multiactive.config.ts'))
+        ? {}
+        : { MULTIACTIVE_CONFIG: join(ROOT, 'multiactive.config.ts') }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Application, loadApplication } from '../../lib/app/index.ts';
 import { regionNames } from '../../lib/config/index.ts';
 import { compareCounts, measuredCounts, modelCounts } from '../../lib/cost/measured.ts';
 import { modelWorkload } from '../../lib/cost/model.ts';
 import { parseProfile } from '../../lib/cost/profile.ts';
 import { sandboxRuntime } from '../../lib/cost/runtime.ts';
+import { sagaShapes } from '../../lib/cost/sagas.ts';
 import { partitionOf } from '../../lib/ownership/index.ts';
 import { seededRandom } from '../../lib/sandbox/chaos/random.ts';
 import type { CallUsageRow } from '../../lib/sandbox/iam/usage.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+import { BANK_CONFIG } from '../support/bank.ts';
 
 /**
  * The cost model against the sandbox. The sandbox counts every AWS call its functions make (the IAM
@@ -29,9 +32,13 @@ const ACCOUNTS = 12;
 const PER_REGION_IDS = 6;
 
 let sandbox: Sandbox;
+/** The application the sandbox runs: the model prices its sagas. */
+let application: Application;
 
 beforeAll(async () => {
+  application = await loadApplication(BANK_CONFIG);
   sandbox = await Sandbox.start({
+    application,
     env: 'prod',
     fast: true,
     timing: { awsTimeScale: 0.2, heartbeatIntervalMs: 1_000 },
@@ -215,9 +222,10 @@ describe('the cost model against the sandbox (prod topology, fixed workload)', (
         newAggregateShare: 0,
       },
       sandbox.topology,
+      sagaShapes(application.sagas),
       'sandbox workload',
     );
-    const runtime = sandboxRuntime(sandbox.topology, sandbox.timing);
+    const runtime = sandboxRuntime(sandbox.topology, sandbox.timing, sagaShapes(application.sagas));
     const model = modelCounts(modelWorkload(sandbox.topology, profile, runtime).usage, seconds);
     const measured = measuredCounts(calls);
     const perService = compareCounts(model, measured, 'service');

@@ -2,10 +2,10 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../events/index.ts';
+import { exampleAggregates } from '../../examples/bank/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
 import { createApiHandler } from '../../lib/api/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
-import { loadTopology } from '../../lib/config/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
 import { freshRegion } from '../support/dynamo.ts';
@@ -18,7 +18,7 @@ let call: (
 
 beforeAll(async () => {
   const region = await freshRegion('us-east-1');
-  const topology = loadTopology('dev');
+  const topology = bank.topology('dev');
   const states = new StateStore({ client: region.doc, tableName: region.tables.state });
   rowTable = { doc: region.doc, table: region.tables.state, states };
   const handler = createApiHandler({

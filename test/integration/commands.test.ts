@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../events/index.ts';
+import { exampleAggregates } from '../../examples/bank/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
 import { encodeHlc, HybridLogicalClock } from '../../lib/clock/index.ts';
 import { type CommandDeps, executeCommand } from '../../lib/commands/index.ts';
-import { loadTopology } from '../../lib/config/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
 import { freshRegion } from '../support/dynamo.ts';
@@ -11,7 +11,7 @@ let deps: CommandDeps;
 
 beforeAll(async () => {
   const region = await freshRegion('eu-west-1');
-  const topology = loadTopology('dev');
+  const topology = bank.topology('dev');
   deps = {
     registry: createRegistry(exampleAggregates, topology),
     events: new EventStore({

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { unbundledContext } from '../../cdk/app-context.ts';
 import { createEnvironment } from '../../cdk/stacks/environment.ts';
-import { loadTopology, regionNames, type Topology } from '../../lib/config/index.ts';
+import bank from '../../examples/bank/multiactive.config.ts';
+import { regionNames, type Topology } from '../../lib/config/index.ts';
 import { deployedTemplatesOf, environmentStackNames } from '../../lib/sandbox/cdk/stacks.ts';
 import type { CfnTemplate } from '../../lib/sandbox/cdk/templates.ts';
 import { loadTemplates, PROJECT_ROOT } from '../../lib/sandbox/cdk/templates.ts';
 import type { DeployedTemplate } from '../../lib/sandbox/iam/index.ts';
+import { BANK_CONFIG } from './bank.ts';
 
 /** Every stack of an environment, synthesized in-process (bundling skipped), by stack name. */
 export interface SynthesizedEnvironment {
@@ -36,12 +38,13 @@ export function synthesizeEnvironment(topology: Topology): SynthesizedEnvironmen
 /**
  * A shipped environment's templates, synthesized once per change of the CDK sources and shared by every
  * test file and the sandbox (the `.sandbox/cdk` cache, keyed by a hash of cdk/, lib/config, lib/store,
- * events/ and cdk.json).
+ * lib/app, cdk.json and the topology).
  */
 export async function shippedTemplates(env: 'dev' | 'prod'): Promise<SynthesizedEnvironment> {
-  const topology = loadTopology(env);
+  const topology = bank.topology(env);
   const { templates } = await loadTemplates({
-    env,
+    topology,
+    config: BANK_CONFIG,
     stackNames: environmentStackNames(env, regionNames(topology)),
     cacheDir: join(PROJECT_ROOT, '.sandbox', 'cdk'),
   });

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Topology } from '../../config/index.ts';
 import { SandboxError } from '../errors.ts';
 
 /** A CloudFormation resource as CDK synthesizes it. */
@@ -20,13 +21,13 @@ export interface CfnTemplate {
 export type StackTemplates = Readonly<Record<string, CfnTemplate>>;
 
 /** Where the templates came from (printed at start-up). */
-export type TemplateSource = 'cache' | 'cdk.out' | 'synth';
+export type TemplateSource = 'cache' | 'synth';
 
 /** The repository root (two levels above lib/sandbox/cdk). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** Sources whose change changes the templates: the CDK app and what it reads from lib/. */
-const SOURCE_DIRS = ['cdk', 'lib/config', 'lib/store', 'events'];
+/** The platform's sources whose change changes the templates: the CDK app and what it reads from lib/. */
+const SOURCE_DIRS = ['cdk', 'lib/config', 'lib/store', 'lib/app'];
 
 function sourceFiles(root: string): string[] {
   const files: string[] = [join(root, 'cdk.json')];
@@ -42,31 +43,21 @@ function sourceFiles(root: string): string[] {
   return files.filter((f) => existsSync(f)).sort();
 }
 
-/** A hash of every source the templates depend on: a changed rule in CDK gives a new fingerprint. */
-export function sourceFingerprint(env: string, root = PROJECT_ROOT): string {
-  const hash = createHash('sha256').update(env);
+/**
+ * A hash of what the templates depend on: the platform's CDK sources and the environment's topology (the
+ * application's only input to the templates; its code is bundled, and bundling is skipped here).
+ */
+export function sourceFingerprint(topology: Topology, root = PROJECT_ROOT): string {
+  const hash = createHash('sha256').update(JSON.stringify(topology));
   for (const file of sourceFiles(root)) hash.update(file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
-/** cdk.out, if every template in it is newer than every source and it has this environment's stacks. */
-function fromCdkOut(root: string, env: string, stackNames: readonly string[]): StackTemplates | undefined {
-  const dir = join(root, 'cdk.out');
-  const paths = stackNames.map((name) => join(dir, `${name}.template.json`));
-  if (!paths.every((p) => existsSync(p))) return undefined;
-  const newestSource = Math.max(...sourceFiles(root).map((f) => statSync(f).mtimeMs));
-  if (paths.some((p) => statSync(p).mtimeMs < newestSource)) return undefined;
-  void env;
-  return Object.fromEntries(
-    stackNames.map((name, i) => [name, JSON.parse(readFileSync(paths[i] as string, 'utf8')) as CfnTemplate]),
-  );
-}
-
-function runSynth(root: string, env: string, out: string): Promise<void> {
+function runSynth(root: string, options: { env: string; config: string; out: string }): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(root, 'bin', 'synth-templates.ts'), env, out],
+      ['--import', 'tsx', join(root, 'bin', 'synth-templates.ts'), options.env, options.out, options.config],
       { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -83,7 +74,10 @@ function runSynth(root: string, env: string, out: string): Promise<void> {
 }
 
 export interface LoadTemplatesOptions {
-  readonly env: string;
+  /** The environment's topology, as the application defines it (its name is the environment). */
+  readonly topology: Topology;
+  /** The application config module that defines it (synthesized from there on a cache miss). */
+  readonly config: string;
   /** Stack names that must be present (the regional stacks and the global one). */
   readonly stackNames: readonly string[];
   /** Where synthesized templates are cached (`.sandbox/cdk`). */
@@ -92,21 +86,21 @@ export interface LoadTemplatesOptions {
 }
 
 /**
- * The synthesized templates of an environment: from the cache when the CDK sources have not changed,
- * else from a fresh cdk.out, else synthesized in a child process (bundling skipped) and cached.
+ * The synthesized templates of an environment: from the cache when neither the CDK sources nor the
+ * topology have changed, else synthesized in a child process (bundling skipped) and cached. (cdk.out is
+ * not read: it may hold another application's stacks under the same names.)
  */
 export async function loadTemplates(
   options: LoadTemplatesOptions,
 ): Promise<{ templates: StackTemplates; source: TemplateSource }> {
   const root = options.root ?? PROJECT_ROOT;
-  const cached = join(options.cacheDir, `${options.env}-${sourceFingerprint(options.env, root)}.json`);
+  const env = options.topology.name;
+  const cached = join(options.cacheDir, `${env}-${sourceFingerprint(options.topology, root)}.json`);
   if (existsSync(cached)) {
     return { templates: JSON.parse(readFileSync(cached, 'utf8')) as StackTemplates, source: 'cache' };
   }
-  const fresh = fromCdkOut(root, options.env, options.stackNames);
-  if (fresh) return { templates: fresh, source: 'cdk.out' };
   mkdirSync(options.cacheDir, { recursive: true });
-  await runSynth(root, options.env, cached);
+  await runSynth(root, { env, config: options.config, out: cached });
   const templates = JSON.parse(readFileSync(cached, 'utf8')) as StackTemplates;
   const missing = options.stackNames.filter((name) => !templates[name]);
   if (missing.length > 0) throw new SandboxError(`synthesized app has no stack ${missing.join(', ')}`);

@@ -1,3 +1,4 @@
+import type { Application } from '../../app/index.ts';
 import { BUG_SWITCHES, type BugSwitch, bugEnabled, disableAllBugs, enableBugs } from '../../faults/index.ts';
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
 import type { IamReport } from '../iam/index.ts';
@@ -20,6 +21,8 @@ import { verifyRun } from './verify-run.ts';
 export interface ChaosOptions {
   readonly seconds: number;
   readonly seed: number;
+  /** The application the sandbox runs (default: the project's `multiactive.config.ts`). */
+  readonly application?: Application;
   /** The environment whose topology the sandbox runs: `dev` (core.ack local, default) or `prod` (quorum). */
   readonly env?: string;
   /** Clients per region (default 5). */
@@ -253,7 +256,12 @@ async function finishFailbacks(
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const restoreBugs = switchBugs(options.bugs ?? []);
-  const sandbox = await Sandbox.start({ env: options.env ?? 'dev', fast: true, log: () => {} });
+  const sandbox = await Sandbox.start({
+    ...(options.application ? { application: options.application } : {}),
+    env: options.env ?? 'dev',
+    fast: true,
+    log: () => {},
+  });
   log(`sandbox of env ${sandbox.topology.name} up (core.ack ${sandbox.topology.core.ack})`);
   try {
     if (options.disableFencing) for (const region of sandbox.regions) breakSingleWriter(region);

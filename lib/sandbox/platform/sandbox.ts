@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { exampleAggregates, exampleSagas } from '../../../events/index.ts';
-import {
-  type ConflictPolicy,
-  loadTopology,
-  parseTopology,
-  regionNames,
-  type Topology,
-} from '../../config/index.ts';
+import { type Application, CONFIG_FILE, loadApplication } from '../../app/index.ts';
+import { type ConflictPolicy, parseTopology, regionNames, type Topology } from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
 import { createRegistry } from '../../model/index.ts';
 import type { ReadinessReport } from '../../ops/readiness.ts';
@@ -46,6 +40,11 @@ import { type BusHost, wireRules } from './wiring.ts';
 
 /** Options of `Sandbox.start`; every field has a default. */
 export interface SandboxOptions {
+  /**
+   * The application to run (`loadApplication(path)`: its module is synthesized into the stacks); default:
+   * the project's `multiactive.config.ts` (the example bank in this repository).
+   */
+  readonly application?: Application;
   readonly env?: string;
   /** How many of the environment's regions to run (2..all). */
   readonly regions?: number;
@@ -178,7 +177,11 @@ export class Sandbox {
   /** Starts every region, wires the synthesized rules and state machines, then the GTM. */
   static async start(options: SandboxOptions = {}): Promise<Sandbox> {
     const log = options.log ?? (() => {});
-    const full = withPolicies(loadTopology(options.env ?? 'dev'), options.conflictPolicies ?? {});
+    const application = options.application ?? (await loadApplication(join(PROJECT_ROOT, CONFIG_FILE)));
+    if (!application.module)
+      throw new SandboxError('the sandbox runs an application loaded with loadApplication(path)');
+    const declared = application.topology(options.env ?? 'dev');
+    const full = withPolicies(declared, options.conflictPolicies ?? {});
     const topology = narrowed(full, options.regions ?? regionNames(full).length);
     const names = regionNames(topology);
     const timing: SandboxTiming = {
@@ -188,7 +191,7 @@ export class Sandbox {
       ...options.timing,
     };
     const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
-    const registry = createRegistry(exampleAggregates, topology);
+    const registry = createRegistry(application.aggregates, topology);
     const lag = new LagRecorder();
     const auth = await createSandboxAuth(topology);
     const metrics = new LocalMetrics();
@@ -199,7 +202,7 @@ export class Sandbox {
           region,
           topology,
           registry,
-          sagas: exampleSagas,
+          sagas: application.sagas,
           wan,
           timing,
           lag,
@@ -215,7 +218,8 @@ export class Sandbox {
     // Every boot is let to finish before a failure is thrown, so that no JVM outlives a failed start.
     const [loaded, ...booted] = await Promise.allSettled([
       loadTemplates({
-        env: full.name,
+        topology: declared,
+        config: application.module,
         stackNames,
         cacheDir: options.cacheDir ?? join(PROJECT_ROOT, '.sandbox', 'cdk'),
       }),

@@ -1,10 +1,10 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { createApiHandler } from '../../../lib/api/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
   DynamoControlReplica,
@@ -22,7 +22,7 @@ let events: EventStore;
 let states: StateStore;
 let call: (request: HttpRequest) => Promise<{ status: number; error: unknown }>;
 const REGION = 'us-east-1';
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const STALE = 'acct-stale';
 
 beforeAll(async () => {

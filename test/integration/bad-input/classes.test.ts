@@ -3,11 +3,11 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { createApiHandler } from '../../../lib/api/index.ts';
 import { signPeerToken, staticInternalKey } from '../../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { EventStore, StateStore } from '../../../lib/store/index.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
@@ -17,7 +17,7 @@ import { type BadRequest, badInputCases, VICTIM } from './cases.ts';
 // The bad-input classes over every route of the handler, with authentication on as in Lambda.
 const REGION = 'us-east-1';
 const PEER = 'eu-west-1';
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const key = randomBytes(32);
 let region: TestRegion;
 let call: (request: HttpRequest) => Promise<{ status: number; body: Record<string, unknown> }>;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { account } from '../../../events/index.ts';
+import { account } from '../../../examples/bank/index.ts';
 import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
 import { ConcurrencyError, type StateRecord, type StateStore } from '../../../lib/store/index.ts';
 import { accountCommands, type Cell, eastAndWest, uniqueId } from '../replication/cells.ts';

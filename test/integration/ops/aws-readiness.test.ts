@@ -26,9 +26,10 @@ import {
   regionHostName,
   stateMachineArn,
 } from '../../../cdk/naming.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { createReadinessHandler } from '../../../functions/readiness/handler.ts';
 import { awsReadClients } from '../../../functions/shared/aws-read-clients.ts';
-import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { parseTopology, type Topology } from '../../../lib/config/index.ts';
 import { awsAdminControl } from '../../../lib/ops/admin-control.ts';
 import { awsReadinessSnapshot } from '../../../lib/ops/aws-readiness.ts';
 import { awsReadiness as readinessOf, awsStatus as statusOf } from '../../../lib/ops/aws-status.ts';
@@ -51,7 +52,10 @@ const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
 const local = (region: string) => localClients(inject('dynamoEndpoint'), region);
 
 beforeAll(async () => {
-  topology = parseTopology({ ...loadTopology('prod'), name: `rdy${process.pid}x${Date.now().toString(36)}` });
+  topology = parseTopology({
+    ...bank.topology('prod'),
+    name: `rdy${process.pid}x${Date.now().toString(36)}`,
+  });
   const control = tableNames(topology.name).control;
   for (const region of REGIONS) {
     await createTables(local(region).dynamodb, topology.name);

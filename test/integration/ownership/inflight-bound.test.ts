@@ -14,7 +14,8 @@
  * The switch `unbounded-inflight` removes the re-check.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import {
   type CommandDeps,
@@ -22,7 +23,6 @@ import {
   catchUpCoreRow,
   executeCommand,
 } from '../../../lib/commands/execute.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
@@ -50,7 +50,7 @@ import {
 } from '../../../lib/verify/index.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const registry = createRegistry(exampleAggregates, topology);
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'] as const;
 type Region = (typeof REGIONS)[number];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
 import { PeerRefusedError, retireCoreBranch } from '../../../lib/commands/index.ts';
 import { quiesceAndCheck } from './clients.ts';
 import { HOLDER, lateDelivery, NEW_HOME } from './late-delivery.ts';

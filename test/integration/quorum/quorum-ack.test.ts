@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { multiRegionDeps } from '../../../lib/api/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { DynamoControlReplica, InMemoryControlReplica, partitionOf } from '../../../lib/ownership/index.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
 import { REGIONS_3, startQuorumCluster } from './quorum-cluster.ts';
@@ -11,7 +11,7 @@ const deposit = (amount: number) => ({ type: 'Deposit', payload: { amount } });
 
 describe('multiRegionDeps and core.ack', () => {
   const wiring = (ack: 'local' | 'quorum') => {
-    const topology = loadTopology('dev');
+    const topology = bank.topology('dev');
     return multiRegionDeps({
       topology: { ...topology, core: { ack } },
       region: 'us-east-1',

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { inject } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
 import { createApiHandler, multiRegionDeps } from '../../../lib/api/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import type { CommandDeps } from '../../../lib/commands/index.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleSagas } from '../../../events/index.ts';
+import { exampleSagas } from '../../../examples/bank/index.ts';
 import {
   cancelSaga,
   DynamoDueSagaSource,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AccountState } from '../../../events/index.ts';
+import type { AccountState } from '../../../examples/bank/index.ts';
 import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import { settleCoreAggregate } from '../../../lib/runbooks/index.ts';
 import type { RegionCell } from '../../../lib/runbooks/ports.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { exampleSagas, transfer } from '../../../events/index.ts';
+import { exampleSagas, transfer } from '../../../examples/bank/index.ts';
 import {
   beginSaga,
   type CoordinatorDeps,

@@ -1,4 +1,4 @@
-import { account, activity, type ProfileState, profile } from '../../../events/index.ts';
+import { account, activity, type ProfileState, profile } from '../../../examples/bank/index.ts';
 import type { InternalKey } from '../../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandRequest, executeCommand } from '../../../lib/commands/index.ts';

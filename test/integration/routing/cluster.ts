@@ -1,10 +1,10 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { type ApiDeps, createApiHandler, type SagaApiDeps } from '../../../lib/api/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import type { CommandDeps } from '../../../lib/commands/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
   type ControlReplica,
@@ -153,7 +153,7 @@ export interface Cluster {
   freshId(prefix: string): string;
 }
 
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const registry = createRegistry(exampleAggregates, topology);
 
 function asAnswer(result: APIGatewayProxyStructuredResultV2): Answer {

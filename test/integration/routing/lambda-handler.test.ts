@@ -1,5 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { provideApplication } from '../../../functions/shared/application.ts';
 import { encodeHlc } from '../../../lib/clock/index.ts';
 import { DynamoControlReplica, QuorumRegister } from '../../../lib/ownership/index.ts';
 import { WatermarkStore } from '../../../lib/replication/index.ts';
@@ -58,6 +60,8 @@ beforeAll(async () => {
     EVENT_BUS_NAME: `multiactive-${env}-bus`,
     REGION_ENDPOINTS: JSON.stringify(Object.fromEntries(REGIONS.map((r) => [r, `https://${r}.api.test`]))),
   });
+  // What the bundle's injected provide-application.ts does before the handler module runs.
+  provideApplication(bank);
   ({ handler } = await import('../../../functions/api/handler.ts'));
 });
 

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
   type Anomaly,
@@ -80,7 +80,7 @@ export class CheckedAccounts {
   }
 }
 
-const account = createRegistry(exampleAggregates, loadTopology('dev')).get('account');
+const account = createRegistry(exampleAggregates, bank.topology('dev')).get('account');
 
 /**
  * Brings every region's copy of an account to `home`'s log, the way replication would once delivery

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../events/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { dynamoQuorumPeer, retireCoreBranch } from '../../../lib/commands/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { coreEventsLacking } from '../../../lib/runbooks/core-lacking.ts';
 import type { RegionCell } from '../../../lib/runbooks/index.ts';
@@ -15,7 +15,7 @@ import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
 import { tableCell } from './runbook-cells.ts';
 
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const deps = { registry: createRegistry(exampleAggregates, topology) };
 const PARTITION = 7;
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { type PartitionEntry, partitionOf } from '../../../lib/ownership/index.ts';
 import { movePartitions } from '../../../lib/runbooks/failover-tasks.ts';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../routing/cluster.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const LOST: RegionName = 'ap-southeast-1';
 const LEASE_MS = 400;
 const SKEW_MS = 100;

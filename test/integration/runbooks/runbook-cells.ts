@@ -1,5 +1,5 @@
-import { exampleAggregates } from '../../../events/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../../lib/repair/index.ts';
@@ -35,7 +35,7 @@ export function tableCell(input: {
   };
 }
 
-const devTopology = loadTopology('dev');
+const devTopology = bank.topology('dev');
 
 /**
  * Runbook deps of `region` in a routing test cluster: its quorum map, every region's tables as cells,

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountState, exampleSagas, TransferClosed } from '../../../events/index.ts';
+import { type AccountState, exampleSagas, TransferClosed } from '../../../examples/bank/index.ts';
 import { executeCommand } from '../../../lib/commands/index.ts';
 import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';

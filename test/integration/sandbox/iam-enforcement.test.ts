@@ -1,8 +1,9 @@
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-dynamodb-streams';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { staticInternalKey } from '../../../lib/auth/index.ts';
-import { loadTopology, parseTopology } from '../../../lib/config/index.ts';
+import { parseTopology } from '../../../lib/config/index.ts';
 import type { CfnTemplate } from '../../../lib/sandbox/cdk/templates.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
 import {
@@ -26,7 +27,7 @@ let deployed: DeployedTemplate[];
 beforeAll(async () => {
   region = await freshRegion(REGION, 'iam');
   // The dev topology under this test's environment name, so the grants name the tables just created.
-  const topology = parseTopology({ ...loadTopology('dev'), name: region.env });
+  const topology = parseTopology({ ...bank.topology('dev'), name: region.env });
   deployed = synthesizeEnvironment(topology).deployed;
 }, 120_000);
 
@@ -185,7 +186,7 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
   });
 
   it('lets the readiness function make every call of its evaluation, and refuses one once its grant is removed', async () => {
-    const topology = parseTopology({ ...loadTopology('dev'), name: region.env });
+    const topology = parseTopology({ ...bank.topology('dev'), name: region.env });
     const templates = Object.fromEntries(deployed.map((d) => [d.env.stackName!, d.template]));
     const env = (r: string) => ({ region: r, account: topology.account });
     const { calls } = readinessCalls({ topology, region: REGION, templates, env });

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { multiRegionDeps } from '../../../lib/api/index.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import {
   fencePartition,
   InMemoryControlReplica,
@@ -18,7 +18,7 @@ const unused = DynamoDBDocumentClient.from(
 
 /** Two regions' ownership over the same three in-memory control replicas, each with its own wall clock. */
 function regions(clocks: Record<string, () => number>) {
-  const topology = loadTopology('dev');
+  const topology = bank.topology('dev');
   const replicas = topology.regions.map((r) => new InMemoryControlReplica(r.name));
   const build = (region: string) =>
     multiRegionDeps({

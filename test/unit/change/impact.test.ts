@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { changeImpact, impactMarkdown } from '../../../lib/change/index.ts';
-import { loadTopology, parseTopology, type TopologyInput } from '../../../lib/config/index.ts';
+import { parseTopology, type TopologyInput } from '../../../lib/config/index.ts';
 
-const prod = loadTopology('prod');
+const prod = bank.topology('prod');
 const edit = (patch: Partial<TopologyInput>) => parseTopology({ ...prod, ...patch });
 const withProfile = (profile: TopologyInput['aggregates'][number]) =>
   edit({ aggregates: prod.aggregates.map((a) => (a.type === 'profile' ? profile : a)) });

@@ -9,12 +9,17 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadCliApplication } from '../../../bin/cli/application.ts';
 import { reportCommand } from '../../../bin/cli/report.ts';
 import { runRunbook } from '../../../bin/cli/runbook.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { executionNameFor } from '../../../lib/ops/execution-name.ts';
 import type { DrillReport } from '../../../lib/ops/report/index.ts';
+import { BANK_CONFIG } from '../../support/bank.ts';
+
+// The commands read the application as the CLI loads it before an action (`--config`).
+beforeAll(() => loadCliApplication(BANK_CONFIG));
 
 // Step Functions mocked at the SDK boundary only: reports of deployed executions from their history, as
 // GetExecutionHistory pages it (events/samples/sfn-failback-history.json has the shape AWS returns for a
@@ -141,7 +146,7 @@ describe('multiactive report <executionArn> --env prod (AWS, mocked SDK)', () =>
 
 describe('multiactive runbook failback us-east-1 --env prod --report DIR', () => {
   it('follows the deployed execution, then writes its report from the history it followed', async () => {
-    const prod = loadTopology('prod');
+    const prod = bank.topology('prod');
     const now = new Date('2026-11-30T14:05:00Z');
     const name = executionNameFor('Failback', { region: 'us-east-1', switchBack: false }, now);
     const arn = executionArn.replace(/:[^:]+$/, `:${name}`);

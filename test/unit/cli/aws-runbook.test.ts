@@ -7,15 +7,20 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadCliApplication } from '../../../bin/cli/application.ts';
 import { runRunbook } from '../../../bin/cli/runbook.ts';
 import { stateMachineArn } from '../../../cdk/naming.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { executionNameFor } from '../../../lib/ops/execution-name.ts';
+import { BANK_CONFIG } from '../../support/bank.ts';
+
+// The commands read the application as the CLI loads it before an action (`--config`).
+beforeAll(() => loadCliApplication(BANK_CONFIG));
 
 // Step Functions mocked at the SDK boundary only: the CLI's runbook command against `--env prod`.
 const sfn = mockClient(SFNClient);
-const prod = loadTopology('prod');
+const prod = bank.topology('prod');
 const NOW = new Date('2026-11-30T14:05:00Z');
 const machine = stateMachineArn(prod, 'eu-west-1', 'Failover');
 const input = { region: 'us-east-1', trigger: 'operator' };

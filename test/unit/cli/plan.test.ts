@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../../e2e/cli.ts';
 
 /**
- * `multiactive plan` in a project of its own: a git repository holding this repository's lib/ on `main`,
- * and branches that change the prod topology. The CLI runs in that repository, as a CI job would.
+ * `multiactive plan` in a project of its own: a git repository holding this repository's lib/, the example
+ * bank and its config on `main`, and branches that change the prod topology. The CLI runs in that repository, as a CI job would.
  */
 let repo: string;
 const git = (...args: string[]) =>
@@ -15,21 +15,34 @@ const git = (...args: string[]) =>
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-const prodFile = () => join(repo, 'lib', 'config', 'envs', 'prod.ts');
+const prodFile = () => join(repo, 'examples', 'bank', 'envs', 'prod.ts');
 
-/** A branch from main where `file` (default: the prod topology) is `change` of main's. */
-function branch(name: string, change: (source: string) => string, file = prodFile()): void {
-  git('checkout', '-q', '-b', name, 'main');
+/** Rewrites `file` with `change`, which must change it. */
+function rewrite(file: string, change: (source: string) => string): void {
   const source = readFileSync(file, 'utf8');
   const changed = change(source);
   expect(changed).not.toBe(source);
   writeFileSync(file, changed);
+}
+
+/** A branch from main where `file` (default: the prod topology) is `change` of main's, and `also` changed. */
+function branch(
+  name: string,
+  change: (source: string) => string,
+  file = prodFile(),
+  also?: () => void,
+): void {
+  git('checkout', '-q', '-b', name, 'main');
+  rewrite(file, change);
+  also?.();
   git('commit', '-q', '-am', name);
 }
 
 beforeAll(() => {
   repo = mkdtempSync(join(tmpdir(), 'multiactive-plan-'));
   cpSync(join(ROOT, 'lib'), join(repo, 'lib'), { recursive: true });
+  cpSync(join(ROOT, 'examples'), join(repo, 'examples'), { recursive: true });
+  cpSync(join(ROOT, 'multiactive.config.ts'), join(repo, 'multiactive.config.ts'));
   symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
   writeFileSync(join(repo, '.gitignore'), 'node_modules\n.sandbox\n');
   git('init', '-q', '-b', 'main');
@@ -43,12 +56,18 @@ afterAll(() => {
 
 describe('multiactive plan (a git repository with the prod topology on main)', () => {
   it('prints the impact report and exits 1 on a branch that moves profile from important to core', async () => {
-    branch('profile-core', (s) =>
+    // A tier is declared twice, in the aggregate's code and in every environment: they move together.
+    const toCore = (s: string) =>
       s.replace(
         "{ type: 'profile', tier: 'important', conflict: 'lww' }",
         "{ type: 'profile', tier: 'core' }",
-      ),
-    );
+      );
+    branch('profile-core', toCore, prodFile(), () => {
+      rewrite(join(repo, 'examples', 'bank', 'envs', 'dev.ts'), toCore);
+      rewrite(join(repo, 'examples', 'bank', 'profile.ts'), (s) =>
+        s.replace("tier: 'important',", "tier: 'core',"),
+      );
+    });
     const { code, out } = await runCli(['plan', '--env', 'prod', '--against', 'main'], repo);
     expect(out).toContain('# Change impact: prod, working tree against main (');
     expect(out).toContain('**Verdict: impact: approval needed** (exit 1)');

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology, placeholdersOf } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { parseTopology, placeholdersOf } from '../../../lib/config/index.ts';
 
 const withSettings = (overrides: Record<string, unknown>) =>
   parseTopology({
-    ...loadTopology('prod'),
+    ...bank.topology('prod'),
     account: '210987654321',
     gtm: { domainName: 'api.acme.io', hostedZoneId: 'Z08123456ABCDEFGHIJK', hostedZoneName: 'acme.io' },
     ...overrides,
@@ -11,12 +12,12 @@ const withSettings = (overrides: Record<string, unknown>) =>
 
 describe('placeholdersOf', () => {
   it('names every sample the shipped environments still hold', () => {
-    expect(placeholdersOf(loadTopology('dev')).map((p) => p.path)).toEqual([
+    expect(placeholdersOf(bank.topology('dev')).map((p) => p.path)).toEqual([
       'account',
       'gtm.hostedZoneId',
       'gtm.domainName',
     ]);
-    expect(placeholdersOf(loadTopology('prod')).map((p) => p.path)).toEqual([
+    expect(placeholdersOf(bank.topology('prod')).map((p) => p.path)).toEqual([
       'account',
       'gtm.hostedZoneId',
       'gtm.domainName',

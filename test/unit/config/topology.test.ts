@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import {
   ConfigError,
-  knownEnvironments,
   latencyBetween,
-  loadTopology,
   majorityOf,
   nearestRegions,
   parseTopology,
@@ -29,7 +28,7 @@ function issuesOf(input: unknown): string[] {
 
 describe('topology configuration', () => {
   it('ships dev with three regions and fills every default', () => {
-    const dev = loadTopology('dev');
+    const dev = bank.topology('dev');
     expect(dev.regions.map((r) => r.name)).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-1']);
     expect(dev.partitions).toBe(256);
     expect(dev.thresholds.maxEventBytes).toBe(256 * 1024);
@@ -92,13 +91,12 @@ describe('topology configuration', () => {
   });
 
   it('names the known environments when asked for an unknown one', () => {
-    expect(() => loadTopology('staging')).toThrow(UnknownEnvironmentError);
-    expect(() => loadTopology('staging')).toThrow('known environments: dev, prod');
-    expect(knownEnvironments()).toEqual(['dev', 'prod']);
+    expect(() => bank.topology('staging')).toThrow(UnknownEnvironmentError);
+    expect(() => bank.topology('staging')).toThrow('known environments: dev, prod');
   });
 
   it('orders regions nearest first from the latency table, symmetric in the pair', () => {
-    const dev = loadTopology('dev');
+    const dev = bank.topology('dev');
     expect(latencyBetween(dev, 'eu-west-1', 'us-east-1')).toBe(latencyBetween(dev, 'us-east-1', 'eu-west-1'));
     expect(nearestRegions(dev, 'ap-southeast-1')).toEqual(['ap-southeast-1', 'eu-west-1', 'us-east-1']);
     expect(majorityOf(dev)).toBe(2);

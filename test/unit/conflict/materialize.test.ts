@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ProfileState, profile } from '../../../events/index.ts';
+import { type ProfileState, profile } from '../../../examples/bank/index.ts';
 import { encodeHlc, incrementVector, mergeVectors, type VersionVector } from '../../../lib/clock/index.ts';
 import { conflictPairsFor, headsOf, materialize } from '../../../lib/conflict/index.ts';
 import { defineAggregate, type EventEnvelope } from '../../../lib/model/index.ts';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology, type Topology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { parseTopology, type Topology } from '../../../lib/config/index.ts';
 import { capacity } from '../../../lib/cost/capacity.ts';
 import { loadPriceList, loadQuotaList } from '../../../lib/cost/catalog.ts';
 import { CostInputError, MissingPriceError } from '../../../lib/cost/errors.ts';
@@ -14,13 +15,16 @@ import { priceMonth } from '../../../lib/cost/pricing.ts';
 import { defaultProfile, parseProfile } from '../../../lib/cost/profile.ts';
 import { costReport } from '../../../lib/cost/report.ts';
 import { awsRuntime } from '../../../lib/cost/runtime.ts';
+import { type SagaShape, sagaShapes } from '../../../lib/cost/sagas.ts';
 import { SECONDS_PER_MONTH, usageLine } from '../../../lib/cost/usage-types.ts';
 
-const prod = loadTopology('prod');
-const dev = loadTopology('dev');
+const prod = bank.topology('prod');
+const dev = bank.topology('dev');
 const prices = loadPriceList();
 const quotas = loadQuotaList();
-const runtime = (t: Topology) => awsRuntime(t, quotas);
+/** The example bank's sagas (transfers), as the CLI reads them from its application. */
+const sagas = sagaShapes(bank.sagas);
+const runtime = (t: Topology) => awsRuntime(t, quotas, sagas);
 /** A small stack set: two alarms (one metric math over two metrics) per cell, one HTTPS fast health check. */
 const templates = (t: Topology) =>
   Object.fromEntries([
@@ -127,6 +131,7 @@ describe('prices and profiles', () => {
       parseProfile(
         { aggregates: { invoice: { writesPerSecond: 1 } }, regionShare: { 'mars-1': 1 } },
         prod,
+        sagas,
         'p.json',
       ),
     ).toThrow(/aggregates.invoice: no aggregate type "invoice" in prod; regionShare.mars-1/);
@@ -143,6 +148,7 @@ describe('flows', () => {
           const profile = parseProfile(
             { aggregates: { account: { writesPerSecond: w } }, coreForwardShare: f },
             prod,
+            sagas,
             'p',
           );
           const flows = regionFlows(prod, profile, runtime(prod));
@@ -161,14 +167,14 @@ describe('flows', () => {
   });
 
   it('copies each core command to every peer under quorum ack, and never under local ack', () => {
-    const profile = parseProfile({ aggregates: { account: { writesPerSecond: 30 } } }, prod, 'p');
+    const profile = parseProfile({ aggregates: { account: { writesPerSecond: 30 } } }, prod, sagas, 'p');
     for (const flow of regionFlows(prod, profile, runtime(prod))) {
       const account = flow.types.find((t) => t.type === 'account')!;
       expect(account.copiesOut).toBeCloseTo(account.writesExecuted * 2, 9);
       expect(account.eventsApplied).toBe(0);
       expect(account.appliedAfterCopy).toBeCloseTo(20, 9);
     }
-    for (const flow of regionFlows(dev, parseProfile(profile, dev, 'p'), runtime(dev))) {
+    for (const flow of regionFlows(dev, parseProfile(profile, dev, sagas, 'p'), runtime(dev))) {
       const account = flow.types.find((t) => t.type === 'account')!;
       expect(account.copiesOut).toBe(0);
       expect(account.eventsApplied).toBeCloseTo(20, 9);
@@ -187,10 +193,11 @@ describe('the month', () => {
           const month = (w: number) => {
             const profile = parseProfile(
               {
-                ...defaultProfile(prod),
-                aggregates: { ...defaultProfile(prod).aggregates, [type]: { writesPerSecond: w } },
+                ...defaultProfile(prod, sagas),
+                aggregates: { ...defaultProfile(prod, sagas).aggregates, [type]: { writesPerSecond: w } },
               },
               prod,
+              sagas,
               'p',
             );
             const workload = modelWorkload(prod, profile, runtime(prod), inventory(prod));
@@ -223,7 +230,7 @@ describe('the month', () => {
   it('advises multiactive for a type whose declared RPO is 0 (no alternative gives it here) and prices every option', () => {
     const report = costReport({
       topology: prod,
-      profile: defaultProfile(prod),
+      profile: defaultProfile(prod, sagas),
       runtime: runtime(prod),
       inventory: inventory(prod),
       prices,
@@ -246,7 +253,7 @@ describe('the month', () => {
 
 describe('capacity', () => {
   it('finds the limit that binds first, and moves it with the limit', () => {
-    const profile = defaultProfile(prod);
+    const profile = defaultProfile(prod, sagas);
     const first = capacity({ topology: prod, profile, runtime: runtime(prod), quotas })[0]!;
     expect(first.first.id).toBe('apigateway.v1Throttle');
     const throttle = first.limits.find((l) => l.id === 'apigateway.v1Throttle')!;
@@ -269,6 +276,7 @@ describe('transfers (the transfer saga) in the model', () => {
     parseProfile(
       { aggregates: {}, sagas: { transfer: { perSecond: 1, crossRegionShare } }, coreForwardShare: 0 },
       prod,
+      sagas,
       'transfers only',
     );
   const total = (flows: ReturnType<typeof regionFlows>, pick: (t: (typeof flows)[0]['types'][0]) => number) =>
@@ -294,12 +302,12 @@ describe('transfers (the transfer saga) in the model', () => {
   });
 
   it("refuses client writes to a saga's own type, and sagas the code does not run", () => {
-    expect(() => parseProfile({ aggregates: { transfer: { writesPerSecond: 1 } } }, prod, 'p')).toThrow(
-      /sagas\.transfer\.perSecond/,
-    );
-    expect(() => parseProfile({ aggregates: {}, sagas: { payment: { perSecond: 1 } } }, prod, 'p')).toThrow(
-      /no saga "payment"/,
-    );
+    expect(() =>
+      parseProfile({ aggregates: { transfer: { writesPerSecond: 1 } } }, prod, sagas, 'p'),
+    ).toThrow(/sagas\.transfer\.perSecond/);
+    expect(() =>
+      parseProfile({ aggregates: {}, sagas: { payment: { perSecond: 1 } } }, prod, sagas, 'p'),
+    ).toThrow(/no saga "payment"/);
   });
 
   it('bills the saga function three invocations and the machine five transitions per transfer', () => {
@@ -312,5 +320,56 @@ describe('transfers (the transfer saga) in the model', () => {
     const transitions = (l: (typeof base)[0]) => (l.operation === 'states:StateTransition' ? l.billed : 0);
     expect(sum(base, invocations) - sum(none, invocations)).toBeCloseTo(3);
     expect(sum(base, transitions) - sum(none, transitions)).toBeCloseTo(5);
+  });
+});
+
+describe("the application's sagas", () => {
+  const sweepQueries = (usage: ReturnType<typeof modelWorkload>['usage']) =>
+    usage.filter((l) => l.source === 'saga.sweep').reduce((n, l) => n + l.requests, 0);
+
+  it('prices a saga of another application along its own steps', () => {
+    // An order: stock reserved in the order's partition (Try, Cancel), a payment taken at its own home
+    // (Try, Cancel), a shipment confirmed only.
+    const order: SagaShape = {
+      name: 'order',
+      participants: [
+        { name: 'stock', aggregateType: 'account', colocated: true, tries: true, cancels: true },
+        { name: 'payment', aggregateType: 'account', colocated: false, tries: true, cancels: true },
+        { name: 'shipment', aggregateType: 'account', colocated: false, tries: false, cancels: false },
+      ],
+    };
+    const shop = parseTopology({
+      ...prod,
+      aggregates: [...prod.aggregates, { type: 'order', tier: 'core' }],
+    });
+    const profile = parseProfile(
+      { aggregates: {}, sagas: { order: { perSecond: 1 } }, coreForwardShare: 0 },
+      shop,
+      { order },
+      'orders only',
+    );
+    const flows = regionFlows(shop, profile, awsRuntime(shop, quotas, { order }));
+    const total = (pick: (t: (typeof flows)[0]['types'][0]) => number) =>
+      flows.reduce((n, f) => n + f.types.reduce((m, t) => m + pick(t), 0), 0);
+    // SagaBegun; two Trys and their records, the decision, three Confirms and their records (the last
+    // with SagaConfirmed); the payment's Try and Confirm and the shipment's Confirm at a peer's API.
+    expect(total((t) => t.eventsOriginated)).toBeCloseTo(13);
+    expect(total((t) => t.saga.stepsIn)).toBeCloseTo(3);
+    expect(total((t) => t.saga.writes.reduce((n, w) => n + w.rate, 0))).toBeCloseTo(8);
+    expect(total((t) => t.saga.tasks)).toBeCloseTo(3);
+    expect(() =>
+      parseProfile({ aggregates: {}, sagas: { transfer: { perSecond: 1 } } }, shop, { order }, 'p'),
+    ).toThrow(/no saga "transfer" \(known: order\)/);
+  });
+
+  it('prices an application without sagas: its transfer type is written by clients, no sweep queries a saga type', () => {
+    const none = defaultProfile(prod, {});
+    expect(none.aggregates.transfer?.writesPerSecond).toBe(20);
+    expect(() =>
+      parseProfile({ aggregates: {}, sagas: { transfer: { perSecond: 1 } } }, prod, {}, 'p'),
+    ).toThrow(/no saga "transfer" \(known: none\)/);
+    expect(sweepQueries(modelWorkload(prod, none, awsRuntime(prod, quotas, {})).usage)).toBe(0);
+    const bankProfile = defaultProfile(prod, sagas);
+    expect(sweepQueries(modelWorkload(prod, bankProfile, runtime(prod)).usage)).toBeGreaterThan(0);
   });
 });

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCliApplication } from '../../../bin/cli/application.ts';
 import { costCommand } from '../../../bin/cli/cost.ts';
 import { ROOT } from '../../e2e/cli.ts';
+import { BANK_CONFIG } from '../../support/bank.ts';
+
+// The command reads the application as the CLI loads it before an action (`--config`).
+beforeAll(() => loadCliApplication(BANK_CONFIG));
 
 describe("the README's worked example", () => {
   it('is what `multiactive cost --env prod` prints, figure for figure', async () => {

@@ -5,20 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { PUBLISHER_STREAM } from '../../../cdk/constructs/cell-functions.ts';
 import { FUNCTION_NAMES, FUNCTION_SETTINGS } from '../../../cdk/constructs/function-defaults.ts';
 import { sagaDefinition } from '../../../cdk/constructs/sagas/saga-definition.ts';
-import { exampleSagas } from '../../../events/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/clock.ts';
-import { loadTopology } from '../../../lib/config/index.ts';
 import { loadQuotaList } from '../../../lib/cost/catalog.ts';
 import {
   awsRuntime,
   CODE_SETTINGS,
   FUNCTIONS,
   LAG_MONITOR_RUN,
-  SAGA_SHAPES,
   ticksPerRun,
   WATCHDOG_RUN,
 } from '../../../lib/cost/runtime.ts';
-import { confirmedSaga, sagaShape } from '../../../lib/cost/sagas.ts';
+import { confirmedSaga, sagaShapes } from '../../../lib/cost/sagas.ts';
 import { tickThroughWindow } from '../../../lib/detection/index.ts';
 import type { HeartbeatWriter } from '../../../lib/replication/heartbeat.ts';
 import { runLagMonitor } from '../../../lib/replication/lag-monitor.ts';
@@ -71,8 +69,8 @@ describe('the cost model mirrors the code it prices', () => {
   });
 
   it('takes the timers of AWS from the topology: heartbeats, Route 53 checkers, watchdog, lease ages', () => {
-    const topology = loadTopology('prod');
-    const runtime = awsRuntime(topology, loadQuotaList());
+    const topology = bank.topology('prod');
+    const runtime = awsRuntime(topology, loadQuotaList(), sagaShapes(bank.sagas));
     expect(runtime.healthChecksPerSecond).toBeCloseTo(16 / topology.gtm.healthCheck.intervalSeconds);
     expect(runtime.heartbeatTicksPerSecond).toBeCloseTo(ticksPerRun(5_000, LAG_MONITOR_RUN).ticks / 60);
     expect(runtime.fenceRefreshAgeMs).toBe(
@@ -93,8 +91,16 @@ interface AslState {
 }
 
 describe('the cost model mirrors the sagas it prices', () => {
-  it('has the shape of every saga the functions serve', () => {
-    expect(SAGA_SHAPES).toEqual(Object.fromEntries(exampleSagas.map((s) => [s.name, sagaShape(s)])));
+  it("reads each saga's shape from the application's definition: who shares its partition, who has a Try and a Cancel", () => {
+    expect(sagaShapes(bank.sagas)).toEqual({
+      transfer: {
+        name: 'transfer',
+        participants: [
+          { name: 'source', aggregateType: 'account', colocated: true, tries: true, cancels: true },
+          { name: 'target', aggregateType: 'account', colocated: false, tries: false, cancels: false },
+        ],
+      },
+    });
   });
 
   it("counts a confirmed saga's state transitions and task invocations on the Saga machine's definition", () => {
@@ -122,14 +128,14 @@ describe('the cost model mirrors the sagas it prices', () => {
           ? (state.Choices?.find((c) => c.StringEquals === 'confirm')?.Next ?? state.Default)
           : state.Next;
     }
-    const run = confirmedSaga(SAGA_SHAPES.transfer!);
+    const run = confirmedSaga(sagaShapes(bank.sagas).transfer!);
     expect(run.transitions).toBe(transitions);
     expect(run.tasks).toBe(tasks);
   });
 
   it('runs the recovery sweep on the topology schedule in every region', () => {
-    const topology = loadTopology('prod');
-    const runtime = awsRuntime(topology, loadQuotaList());
+    const topology = bank.topology('prod');
+    const runtime = awsRuntime(topology, loadQuotaList(), sagaShapes(bank.sagas));
     expect(runtime.sagaSweepsPerSecond).toBeCloseTo(1 / topology.sagas.sweepIntervalSeconds);
     expect(runtime.scheduled.saga.perSecond).toBeCloseTo(1 / topology.sagas.sweepIntervalSeconds);
   });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { parseTopology } from '../../../lib/config/index.ts';
 import { AWS_ASSUMPTIONS, projectRegionLossRto } from '../../../lib/detection/index.ts';
 
 describe('the AWS-projected RTO of a region loss', () => {
   it('adds up the chain at the synthesized timings of dev and prod, within 60 s', () => {
     for (const env of ['dev', 'prod']) {
-      const p = projectRegionLossRto({ topology: loadTopology(env), failoverExecutionMs: 1_100 });
+      const p = projectRegionLossRto({ topology: bank.topology(env), failoverExecutionMs: 1_100 });
       const term = (name: string) => p.terms.find((t) => t.term.startsWith(name))?.ms;
       // Detection: 10 s of heartbeat silence noticed at the next 5 s tick outlasts 2 probes 5 s apart + 2 s.
       expect(term('watchdog detection')).toBe(15_000);
@@ -22,7 +23,7 @@ describe('the AWS-projected RTO of a region loss', () => {
   });
 
   it('would miss 60 s with the usual 60 s DNS TTL', () => {
-    const dev = loadTopology('dev');
+    const dev = bank.topology('dev');
     const withTtl = (ttlSeconds: number) =>
       projectRegionLossRto({
         topology: parseTopology({ ...dev, gtm: { ...dev.gtm, ttlSeconds } }),

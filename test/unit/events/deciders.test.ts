@@ -6,7 +6,7 @@ import {
   InsufficientFunds,
   profile,
   RECENT_ENTRIES,
-} from '../../../events/index.ts';
+} from '../../../examples/bank/index.ts';
 import type { AggregateDefinition, DomainEvent } from '../../../lib/model/index.ts';
 import {
   createRegistry,

@@ -6,7 +6,7 @@ import {
   InsufficientFunds,
   TRANSFER_RETENTION_MS,
   TransferClosed,
-} from '../../../events/index.ts';
+} from '../../../examples/bank/index.ts';
 import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { type DomainEvent, parseCommand } from '../../../lib/model/index.ts';
 

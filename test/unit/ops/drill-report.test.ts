@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { reportHtml, reportMarkdown } from '../../../lib/ops/report/index.ts';
 import { regionLossFigures } from '../../../lib/sandbox/demo/figures.ts';
 import type { DemoReport } from '../../../lib/sandbox/demo/report.ts';
@@ -33,7 +33,7 @@ const demo: DemoReport = {
 
 /** Just what regionLossReport reads of a sandbox: its topology and one finished execution. */
 const sandbox = {
-  topology: loadTopology('dev'),
+  topology: bank.topology('dev'),
   describeExecution: (executionArn: string) => ({
     executionArn,
     name: 'sandbox-1',

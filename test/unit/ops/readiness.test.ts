@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { parseTopology } from '../../../lib/config/index.ts';
 import { awsTimers, projectObjectives } from '../../../lib/ops/objectives.ts';
 import { summarizeMap, viewOf } from '../../../lib/ops/partition-view.ts';
 import { evaluateReadiness, type ReadinessSnapshot } from '../../../lib/ops/readiness.ts';
 
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const regions = topology.regions.map((r) => r.name);
 const record = (home: string, epoch = 1) => ({
   epoch,
@@ -109,7 +110,7 @@ describe('evaluateReadiness', () => {
 
 describe('projectObjectives', () => {
   it('projects core RTO as the later of DNS withdrawal and watchdogs + Failover + hold, and RPO 0 only with quorum ack', () => {
-    const prod = loadTopology('prod');
+    const prod = bank.topology('prod');
     const [core] = projectObjectives(prod, awsTimers(prod), { maxLagMs: 800 });
     // Watchdogs: 10 s of heartbeat silence + a 5 s tick, then 3 round trips of 220 ms and 100 ms to start.
     expect(awsTimers(prod).failoverStartSeconds).toBe(15.76);

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dev } from '../../../lib/config/envs/dev.ts';
-import { loadTopology, parseTopology, type TopologyInput } from '../../../lib/config/index.ts';
+import { dev } from '../../../examples/bank/envs/dev.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { parseTopology, type TopologyInput } from '../../../lib/config/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import {
   type ControlReplica,
@@ -26,8 +27,8 @@ afterEach(() => disableAllBugs());
 describe('fencing budget (lib/ownership/fencing-budget.ts)', () => {
   it('accepts the defaults and every shipped environment', () => {
     expect(fencingBudgetIssues(FENCING_DEFAULTS)).toEqual([]);
-    expect(fencingBudgetIssues(loadTopology('dev').fencing)).toEqual([]);
-    expect(fencingBudgetIssues(loadTopology('prod').fencing)).toEqual([]);
+    expect(fencingBudgetIssues(bank.topology('dev').fencing)).toEqual([]);
+    expect(fencingBudgetIssues(bank.topology('prod').fencing)).toEqual([]);
   });
 
   it('refuses a skew margin that does not cover an append in flight plus the clock offset', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { chooseNewHomes, confirmLoss, NoEligibleHomeError, voteOn } from '../../../lib/runbooks/index.ts';
 
-const topology = loadTopology('dev');
+const topology = bank.topology('dev');
 const regions = ['us-east-1', 'eu-west-1', 'ap-southeast-1'];
 
 describe('failover decisions', () => {

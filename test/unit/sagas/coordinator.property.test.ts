@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AccountState, exampleAggregates, exampleSagas } from '../../../events/index.ts';
+import { type AccountState, exampleAggregates, exampleSagas } from '../../../examples/bank/index.ts';
 import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { transfer } from '../../../events/index.ts';
+import { transfer } from '../../../examples/bank/index.ts';
 import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { type DomainEvent, parseCommand } from '../../../lib/model/index.ts';
 import {

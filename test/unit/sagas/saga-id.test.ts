@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { transfer } from '../../../events/index.ts';
+import { transfer } from '../../../examples/bank/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { sagaIdFor } from '../../../lib/sagas/index.ts';
 

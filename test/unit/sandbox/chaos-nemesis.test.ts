@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology } from '../../../lib/config/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { faultKindsFor, skewBounds } from '../../../lib/sandbox/chaos/index.ts';
 import { fastTiming } from '../../../lib/sandbox/platform/timing.ts';
 
@@ -15,8 +15,8 @@ describe('chaos nemesis plan', () => {
   });
 
   it('draws the quorum-copy fault only where core writes are quorum-acknowledged', () => {
-    expect(faultKindsFor(loadTopology('dev'))).not.toContain('quorum-copy-elsewhere');
-    expect(faultKindsFor(loadTopology('prod'))).toEqual(
+    expect(faultKindsFor(bank.topology('dev'))).not.toContain('quorum-copy-elsewhere');
+    expect(faultKindsFor(bank.topology('prod'))).toEqual(
       expect.arrayContaining([
         'quorum-copy-elsewhere',
         'forked-orphan-failback',

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
 import { rulesOfTemplate, targetInput } from '../../../lib/sandbox/cdk/rules.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates } from '../../../lib/sandbox/cdk/templates.ts';
 import type { EventBridgeEvent } from '../../../lib/sandbox/eventbridge/index.ts';
@@ -9,6 +10,7 @@ import {
   type RunbookTaskRequest,
 } from '../../../lib/sandbox/state-machines/runbook-port.ts';
 import { StateMachineRunner } from '../../../lib/sandbox/state-machines/runner.ts';
+import { BANK_CONFIG } from '../../support/bank.ts';
 
 const env = { region: 'eu-west-1', account: '111111111111' };
 const stackNames = ['us-east-1', 'eu-west-1', 'ap-southeast-1'].map((r) => `multiactive-dev-${r}`);
@@ -16,7 +18,8 @@ let templates: StackTemplates;
 
 beforeAll(async () => {
   ({ templates } = await loadTemplates({
-    env: 'dev',
+    topology: bank.topology('dev'),
+    config: BANK_CONFIG,
     stackNames: [...stackNames, 'multiactive-dev-global'],
     cacheDir: join(PROJECT_ROOT, '.sandbox', 'cdk'),
   }));

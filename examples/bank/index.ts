@@ -1,5 +1,5 @@
-import type { AnyAggregate } from '../lib/model/index.ts';
-import type { AnySaga } from '../lib/sagas/index.ts';
+import type { AnyAggregate } from '../../lib/model/index.ts';
+import type { AnySaga } from '../../lib/sagas/index.ts';
 import { account } from './account.ts';
 import { activity } from './activity.ts';
 import { profile } from './profile.ts';

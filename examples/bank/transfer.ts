@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSaga } from '../lib/sagas/index.ts';
+import { defineSaga } from '../../lib/sagas/index.ts';
 
 const accountId = z
   .string()

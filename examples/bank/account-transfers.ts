@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { bugEnabled } from '../lib/faults/index.ts';
-import { DomainError, type DomainEvent } from '../lib/model/index.ts';
+import { bugEnabled } from '../../lib/faults/index.ts';
+import { DomainError, type DomainEvent } from '../../lib/model/index.ts';
 
 /**
  * The account's side of a transfer (the Try-Confirm-Cancel steps the transfer saga sends it), kept apart

@@ -1,6 +1,6 @@
-import { defineTopology } from '../validate.ts';
+import { defineTopology } from '../../../lib/config/index.ts';
 
-/** The development environment: three regions, the example application. */
+/** The development environment: three regions, the example bank. */
 export const dev = defineTopology({
   name: 'dev',
   account: '111111111111',

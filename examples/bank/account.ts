@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError, type DomainEvent, defineAggregate } from '../lib/model/index.ts';
+import { DomainError, type DomainEvent, defineAggregate } from '../../lib/model/index.ts';
 import {
   type AccountTransfers,
   availableOf,

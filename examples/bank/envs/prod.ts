@@ -1,4 +1,4 @@
-import { defineTopology } from '../validate.ts';
+import { defineTopology } from '../../../lib/config/index.ts';
 
 /** A production-shaped environment: quorum-acknowledged core writes, protected tables. */
 export const prod = defineTopology({

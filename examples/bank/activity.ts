@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAggregate } from '../lib/model/index.ts';
+import { defineAggregate } from '../../lib/model/index.ts';
 
 /** How many recent entries the projection keeps; the full history stays in the event log. */
 export const RECENT_ENTRIES = 20;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type DomainEvent, defineAggregate } from '../lib/model/index.ts';
+import { type DomainEvent, defineAggregate } from '../../lib/model/index.ts';
 
 export interface ProfileState {
   readonly displayName: string | null;

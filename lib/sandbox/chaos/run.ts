@@ -8,6 +8,7 @@ import { type ClientContext, openAccount, runClient, type Workload } from './cli
 import { faultKindsFor, type InjectedFault, partitionsOf, runNemesis } from './nemesis.ts';
 import { seededRandom } from './random.ts';
 import { type RunbookRun, RunbookStarter } from './runbook-starter.ts';
+import { settle } from './settle.ts';
 import {
   awaitTransfersEnded,
   openTransferAccounts,
@@ -278,16 +279,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await runbooks.settle();
     const afterRun = await finishFailbacks(sandbox, runbooks, log);
     for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
-    await sandbox.quiesce(30_000);
+    await settle(sandbox, 30_000, log);
     // Until here the regions were being brought back (revived, failed back, caught up): an outage too.
     const restoredAt = Date.now();
     // Transfers left in doubt are finished by their home's sweep once it can write again.
     const { sagaHoldMs, sagaSweepMs } = sandbox.timing;
     const inDoubt = await awaitTransfersEnded(sandbox, Date.now() + sagaHoldMs + sagaSweepMs + 15_000);
     log(`transfers still in progress after the wait: ${inDoubt}`);
-    await sandbox.quiesce(30_000);
+    await settle(sandbox, 30_000, log);
     await sleep(1_000);
-    await sandbox.quiesce(10_000);
+    await settle(sandbox, 10_000, log);
     log('reading every region and checking');
     return withIam(
       await verifyRun(sandbox, {

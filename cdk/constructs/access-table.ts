@@ -196,6 +196,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         ops: ['read', 'put', 'batchWrite'],
         why: 'publish holds: events it failed to publish (put), listed oldest first, released in batches once published',
       },
+      {
+        tables: ['events', 'state'],
+        in: 'local',
+        ops: ['read', 'put'],
+        why: "the home's core rows caught up with its log (an append that landed after its answer timed out left its row behind)",
+      },
     ],
     buses: [{ in: 'local', why: 'local-origin events from the stream onto the local bus' }],
     internalKey: 'signs every replication event it publishes',

@@ -6,12 +6,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { type InternalKey, internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
+import { createRegistry } from '../../lib/model/index.ts';
 import {
   DynamoPublishHolds,
   eventBridgeBus,
+  homeRowCatchUp,
   type PublisherOptions,
   publishStreamRecords,
 } from '../../lib/replication/index.ts';
+import { EventStore, StateStore } from '../../lib/store/index.ts';
+import { application } from '../shared/application.ts';
 
 export interface PublisherHandlerDeps extends PublisherOptions {
   readonly logger?: Pick<Logger, 'error' | 'info'>;
@@ -50,17 +54,26 @@ function env(name: string): string {
 
 const logger = new Logger();
 const eventBridge = new EventBridgeClient({});
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 let main: ReturnType<typeof createPublisherHandler> | undefined;
 
 /** Events table stream -> PutEvents on this region's replication bus (local-origin events only). */
 export const handler = middy((event: DynamoDBStreamEvent) => {
   main ??= createPublisherHandler({
     region: env('MULTIACTIVE_REGION'),
+    rows: homeRowCatchUp({
+      registry: createRegistry(application().aggregates, application().topology(env('MULTIACTIVE_ENV'))),
+      events: new EventStore({ client: doc, tableName: env('TABLE_EVENTS') }),
+      states: new StateStore({ client: doc, tableName: env('TABLE_STATE') }),
+      onError: (key, error) => logger.error('home row not caught up', { key, error: String(error) }),
+    }),
     bus: eventBridgeBus({ client: eventBridge }),
     eventBusName: env('EVENT_BUS_NAME'),
     eventKey: secretsManagerInternalKey(internalKeySecretName(env('MULTIACTIVE_ENV'))),
     holds: new DynamoPublishHolds({
-      client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      client: doc,
       tableName: env('TABLE_REPLICATION'),
     }),
     logger,

@@ -126,6 +126,8 @@ export interface PublisherLoad {
   /** Batches with local events: the publish holds are read once per such batch. */
   readonly withEvents: number;
   readonly putEventsCalls: number;
+  /** Home rows read to catch them up with the log (HomeRows): one per core aggregate written per batch. */
+  readonly coreRowReads: number;
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
@@ -320,7 +322,7 @@ function typeFlow(input: {
  * batch); arrivals are taken as Poisson, so a poll finds something with probability 1 - e^(-rate x period).
  */
 function publisherLoad(
-  rates: { records: number; local: number; events: number },
+  rates: { records: number; local: number; events: number; coreEvents: number },
   shards: number,
   runtime: Runtime,
 ): PublisherLoad {
@@ -336,6 +338,8 @@ function publisherLoad(
     withEvents: polled(rates.events),
     // A batch's local entries go out in calls of at most ten (PutEvents' limit).
     putEventsCalls: Math.max(withLocal, rates.local / 10),
+    // At most one per batch and aggregate: at these rates, one per core write.
+    coreRowReads: rates.coreEvents,
   };
 }
 
@@ -460,7 +464,12 @@ function regionFlow(input: {
   // A shard takes about 1,000 write units a second (one table partition); the index writes too.
   const streamShards = runtime.streamShards ?? Math.max(1, Math.ceil((streamRecords * 2 * eventKb) / 1000));
   const publisher = publisherLoad(
-    { records: streamRecords, local: localEvents + heartbeats, events: localEvents },
+    {
+      records: streamRecords,
+      local: localEvents + heartbeats,
+      events: localEvents,
+      coreEvents: sum(types.filter((t) => t.tier === 'core').map((t) => t.eventsOriginated)),
+    },
     streamShards,
     runtime,
   );

@@ -306,6 +306,13 @@ export const OPERATIONS = {
     code: 'lib/replication/publisher.ts publishStreamRecords -> PublishHolds.release',
     calls: () => [query('replication', 0)],
   },
+  'publish.homeRow': {
+    fn: 'publisher',
+    description:
+      "a core aggregate in a stream batch: its home row read, to catch it up with the log when an append's answer timed out (a Query and a Put then, rare)",
+    code: 'lib/replication/home-rows.ts homeRowCatchUp',
+    calls: (c) => [getItem('state', c.stateBytes)],
+  },
   'apply.core': {
     fn: 'applier',
     description:

@@ -113,6 +113,7 @@ function invocations(flow: RegionFlow, sagas: SagaShapes): Invocation[] {
     shared('heartbeat.tick', flow.heartbeats),
     shared('watchdog.peer', flow.watchdogTicks * flow.peers.length),
     shared('publish.batch', flow.publisher.withEvents),
+    shared('publish.homeRow', flow.publisher.coreRowReads, 'core'),
     shared('apply.heartbeat', flow.heartbeatsIn),
     shared('apply.sweep', flow.sweeps),
     shared('saga.lease.refresh', flow.sagaFenceRefreshes + flow.sagaRouteRefreshes, 'core'),

@@ -43,6 +43,8 @@ export const BUG_SWITCHES = {
     'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
   'local-refusal-unsealed':
     'under ack local, a new home refuses (or answers a no-op) on a head of an earlier epoch without sealing it with its epoch no-op',
+  'home-row-left-behind':
+    "the publisher does not catch up a home's core row left behind its log (an append that landed after its answer timed out): a transfer begun so is never found by its home's sweep",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -64,6 +64,17 @@ export class PublishFailedError extends ReplicationError {
   }
 }
 
+/**
+ * The home's core row of an event's aggregate could not be caught up with its log now (HomeRows): the
+ * event is published, and its record is reported failed so that the stream delivers it again.
+ */
+export class RowCatchUpError extends ReplicationError {
+  override readonly name = 'RowCatchUpError';
+  constructor(readonly eventId: string) {
+    super(`the home row of event ${eventId}'s aggregate could not be caught up with its log; retried`);
+  }
+}
+
 /** A stream record that is not an event of this table (no NewImage, unreadable item). */
 export class InvalidStreamRecordError extends ReplicationError {
   override readonly name = 'InvalidStreamRecordError';

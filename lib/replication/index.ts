@@ -25,6 +25,7 @@ export {
   type PoisonReason,
   PublishFailedError,
   ReplicationError,
+  RowCatchUpError,
 } from './errors.ts';
 export {
   type BusConflictNotifierOptions,
@@ -42,6 +43,7 @@ export {
   isHeartbeat,
   unpublishedFrom,
 } from './heartbeat.ts';
+export { type HomeRowDeps, type HomeRows, homeRowCatchUp } from './home-rows.ts';
 export {
   type LagMonitorDeps,
   type LagMonitorTick,

@@ -4,8 +4,14 @@ import { encodeHlc } from '../clock/hlc.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { fromRawEventItem } from '../store/marshal.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, entrySize, toBusEntry } from './entries.ts';
-import { EntryTooLargeError, InvalidStreamRecordError, PublishFailedError } from './errors.ts';
+import {
+  EntryTooLargeError,
+  InvalidStreamRecordError,
+  PublishFailedError,
+  RowCatchUpError,
+} from './errors.ts';
 import { isHeartbeat } from './heartbeat.ts';
+import type { HomeRows } from './home-rows.ts';
 import type { BusEntry, ReplicationBus } from './ports.ts';
 import type { PublishHold, PublishHolds } from './publish-holds.ts';
 
@@ -28,6 +34,11 @@ export interface PublisherOptions {
    * heartbeat carries the oldest hold so that no peer's watermark moves past it (see PublishHolds).
    */
   readonly holds?: PublishHolds;
+  /**
+   * The home's core rows, caught up with its log before the batch is published (see HomeRows); a row
+   * that cannot be caught up now fails its records, so the stream delivers them again.
+   */
+  readonly rows?: HomeRows;
 }
 
 /** A stream record that could not be published, and why. */
@@ -50,6 +61,7 @@ export interface PublishReport {
 interface Pending {
   readonly sequenceNumber: string;
   readonly eventId: string;
+  readonly envelope: EventEnvelope;
   readonly entry: BusEntry;
   readonly hold?: PublishHold;
 }
@@ -125,7 +137,14 @@ export async function publishStreamRecords(
       failures.push({ sequenceNumber, error, ...(hold ? { hold } : {}) });
       continue;
     }
-    pending.push({ sequenceNumber, eventId: envelope.eventId, entry, ...(hold ? { hold } : {}) });
+    pending.push({ sequenceNumber, eventId: envelope.eventId, envelope, entry, ...(hold ? { hold } : {}) });
+  }
+  if (options.rows) {
+    const envelopes = pending.flatMap((p) => (p.hold ? [p.envelope] : []));
+    const behind = envelopes.length > 0 ? await options.rows.catchUp(envelopes) : new Set<string>();
+    for (const p of pending)
+      if (behind.has(p.eventId))
+        failures.push({ sequenceNumber: p.sequenceNumber, error: new RowCatchUpError(p.eventId) });
   }
   const published: string[] = [];
   // Only events can be held (heartbeats carry no data): a batch of heartbeats costs no read of the holds.

@@ -20,6 +20,7 @@ import {
   createApplier,
   type LagMonitorTick,
   type OriginReader,
+  homeRowCatchUp,
   publishStreamRecords,
   type ReplicationBus,
   replicationStatus,
@@ -210,6 +211,11 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const fn = (name: string) => `multiactive-${topology.name}-${name}`;
   const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) =>
     countingErrors(deps.metrics, fn(name), f);
+  const homeRows = homeRowCatchUp({
+    registry: deps.registry,
+    events: stores.events,
+    states: stores.states,
+  });
   const apply = createApplier({
     region,
     topology,
@@ -240,6 +246,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
           bus,
           signingKey: await deps.internalKey(),
           holds: stores.holds,
+          rows: homeRows,
         });
         counters.published += report.published;
         counters.publishFailures += report.failures.length;

@@ -4,10 +4,13 @@
  * helper for deciders is `multiactive/testing`. Only definitions are imported here (no AWS SDK client, no
  * sandbox), so a project's unit tests load fast.
  */
+
+/** The zod multiactive validates commands and events with: schemas built with it are the ones it expects. */
+export { z } from 'zod';
 export {
   type Application,
-  type ApplicationInput,
   ApplicationConfigError,
+  type ApplicationInput,
   CONFIG_FILE,
   defineApp,
   loadApplication,
@@ -51,5 +54,3 @@ export {
   type SagaDefinition,
   type SagaParticipant,
 } from './sagas/definition.ts';
-/** The zod multiactive validates commands and events with: schemas built with it are the ones it expects. */
-export { z } from 'zod';

@@ -8,7 +8,10 @@ const ROOT = join(import.meta.dirname, '..', '..');
 export const TEMPLATE_DIR = join(ROOT, 'templates', 'init');
 
 /** Template files whose name cannot be their final name (npm drops `.gitignore`; a `package.json` would scope them). */
-const RENAMED: Readonly<Record<string, string>> = { 'package.json.tmpl': 'package.json', gitignore: '.gitignore' };
+const RENAMED: Readonly<Record<string, string>> = {
+  'package.json.tmpl': 'package.json',
+  gitignore: '.gitignore',
+};
 
 export interface InitFlags {
   /** The package and application name (default: the directory's name). */
@@ -78,7 +81,9 @@ export function initProject(dir: string, flags: InitFlags = {}, templates = TEMP
   const target = resolve(dir);
   const name = flags.name ?? packageNameOf(target);
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(name))
-    throw new UsageError(`--name ${JSON.stringify(name)}: an npm package name is lower-case letters, digits, . _ -`);
+    throw new UsageError(
+      `--name ${JSON.stringify(name)}: an npm package name is lower-case letters, digits, . _ -`,
+    );
   const dependency = flags.from ?? defaultDependency();
   checkTarget(target);
   // The dependency lands inside a JSON string (package.json): escaped as one.

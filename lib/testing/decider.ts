@@ -87,8 +87,9 @@ export class DeciderThen<S> {
       const error = new Error(
         'given(...).when(...) has no expectation: call .then(events), .then(ErrorClass) or .thenState(state)',
       );
-      if (typeof onRejected === 'function') return onRejected(error);
-      throw error;
+      if (typeof onRejected !== 'function') throw error;
+      onRejected(error);
+      return;
     }
     const outcome = this.#outcome();
     if (Array.isArray(expected)) {
@@ -149,9 +150,12 @@ export function decider<S>(
         try {
           state = fold(aggregate, state, [event]);
         } catch (error) {
-          throw new Error(`given event #${index + 1} (${event.type}) cannot be folded: ${describeError(error)}`, {
-            cause: error,
-          });
+          throw new Error(
+            `given event #${index + 1} (${event.type}) cannot be folded: ${describeError(error)}`,
+            {
+              cause: error,
+            },
+          );
         }
       }
       const folded = state;

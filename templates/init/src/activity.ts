@@ -25,6 +25,9 @@ export const activity = defineAggregate<ActivityState>({
   },
   evolve(state, event) {
     if (event.type !== 'Recorded') return state;
-    return { count: state.count + 1, recent: [...state.recent, entry.parse(event.payload)].slice(-RECENT_ENTRIES) };
+    return {
+      count: state.count + 1,
+      recent: [...state.recent, entry.parse(event.payload)].slice(-RECENT_ENTRIES),
+    };
   },
 });

@@ -13,7 +13,10 @@ export interface WalletState {
 }
 
 const amount = z.strictObject({ amount: z.number().int().positive().max(1_000_000_000) });
-const opening = z.strictObject({ owner: z.string().min(1).max(200), currency: z.string().regex(/^[A-Z]{3}$/) });
+const opening = z.strictObject({
+  owner: z.string().min(1).max(200),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
 
 /** A command other than OpenWallet sent to a wallet that was never opened. */
 export class WalletNotOpen extends DomainError {

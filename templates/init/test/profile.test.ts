@@ -19,7 +19,9 @@ describe('profile (important)', () => {
   });
 
   it('refuses an e-mail address that is not one (the API answers 400)', () => {
-    given([]).when({ type: 'SetEmail', payload: { email: 'not an address' } }).then(PayloadValidationError);
+    given([])
+      .when({ type: 'SetEmail', payload: { email: 'not an address' } })
+      .then(PayloadValidationError);
   });
 
   it('keeps the last value of each field', () => {

@@ -20,7 +20,9 @@ describe('wallet (core)', () => {
   });
 
   it('refuses a credit to a wallet that was never opened', () => {
-    given([]).when({ type: 'Credit', payload: { amount: 100 } }).then(WalletNotOpen);
+    given([])
+      .when({ type: 'Credit', payload: { amount: 100 } })
+      .then(WalletNotOpen);
   });
 
   it('debits what the balance covers', () => {

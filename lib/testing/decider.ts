@@ -53,7 +53,7 @@ function fold<S>(aggregate: AggregateDefinition<S>, state: S, events: readonly G
 }
 
 function matchError(error: unknown, expected: ErrorExpectation): void {
-  const expectedName = isErrorClass(expected) ? expected.name : expected.name;
+  const expectedName = expected.name;
   const sameKind = isErrorClass(expected)
     ? error instanceof expected
     : error instanceof Error && error.name === expected.name;
@@ -96,8 +96,7 @@ export class DeciderThen<S> {
       if (!outcome.ok)
         throw new AssertionError({
           message: `expected events, but the command failed with ${describeError(outcome.error)}`,
-          cause: outcome.error,
-        } as ConstructorParameters<typeof AssertionError>[0]);
+        });
       deepStrictEqual(
         outcome.events,
         stored((expected as readonly DomainEvent[]).map(({ type, payload }) => ({ type, payload }))),

@@ -14,6 +14,7 @@ import { cliTopology, loadCliApplication } from './application.ts';
 import { awsExecutions, sfnClients } from './aws-target.ts';
 import { serveConsole } from './console.ts';
 import { capacityCommand, costCommand, type TrafficFlags, trafficOptions } from './cost.ts';
+import { type InitFlags, initLines, initProject } from './init.ts';
 import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
 import { type PlanFlags, planCommand } from './plan.ts';
 import { reportCommand } from './report.ts';
@@ -172,6 +173,22 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 done, 1 the outcome failed, 2 usage, 3 target unreachable (plan: 0 no impact, 1 approval needed, 2 refused).',
+    );
+
+  program
+    .command('init')
+    .description('scaffold a new project: its config, one aggregate per tier with tests, dev/prod topologies')
+    .argument('<dir>', 'the project directory: new, or empty (a non-empty one is refused, exit 2)')
+    .option('--name <name>', 'the package and application name (default: the directory name)')
+    .option(
+      '--from <spec>',
+      'where the project installs multiactive from, as an npm spec (default: ^<this version>; file:<this checkout> when run from one)',
+    )
+    .action(
+      action(async (cmd, dir: string) => {
+        const result = initProject(dir, cmd.opts<InitFlags>());
+        return { json: result, lines: initLines(result), code: EXIT.done };
+      }),
     );
 
   upOptions(program.command('start').description('run the demo in a new sandbox, then keep serving')).action(

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +8,24 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Repository root: entries, the lock file and tsconfig are resolved from here, not from the cwd. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const LOCK_FILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lockb'] as const;
+
+/**
+ * The lock file bundling hashes and installs from, and its directory the bundling root: this package's own
+ * in a checkout (or one linked from a `file:` path), else, installed from a registry, the lock file of the
+ * project that installed it (npm never packs a package's lock file; the handlers are under that project).
+ */
+export function lockFileOf(root: string): string {
+  for (let dir = root; ; dir = dirname(dir)) {
+    const found = LOCK_FILES.map((name) => join(dir, name)).find((file) => existsSync(file));
+    if (found) return found;
+    // None anywhere: CDK's own error names the file it expected.
+    if (dirname(dir) === dir) return join(root, 'package-lock.json');
+  }
+}
+
+const LOCK_FILE = lockFileOf(PROJECT_ROOT);
 
 /** The handlers of a cell; each is `functions/<name>/handler.ts` exporting `handler`. */
 export const FUNCTION_NAMES = [
@@ -146,8 +166,8 @@ export const FUNCTION_DEFAULTS = {
   architecture: lambda.Architecture.ARM_64,
   tracing: lambda.Tracing.ACTIVE,
   bundling: BUNDLING,
-  projectRoot: PROJECT_ROOT,
-  depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+  projectRoot: dirname(LOCK_FILE),
+  depsLockFilePath: LOCK_FILE,
 } as const;
 
 /** Environment every function gets besides its tables, bus and identity. */

@@ -1,0 +1,9 @@
+export {
+  type DeciderSpecification,
+  DeciderThen,
+  decider,
+  type ErrorExpectation,
+  GIVEN_NOW,
+  type GivenEvent,
+  type WhenCommand,
+} from './decider.ts';

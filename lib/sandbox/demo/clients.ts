@@ -26,6 +26,16 @@ export interface DemoCommand {
   readonly body: { type: string; payload: Record<string, unknown> };
 }
 
+/**
+ * What an application's clients send in the demo (`defineApp({ ..., demo })`): the commands each region's
+ * client sends once before the steady writes, then its `turn`-th write. Without one, the demo sends the
+ * example bank's commands (accounts, profiles, activity).
+ */
+export interface DemoWorkload {
+  opening(region: string): DemoCommand[];
+  command(region: string, turn: number): DemoCommand;
+}
+
 /** The commands a client near `region` sends on its `turn`-th write: all three aggregates in rotation. */
 export function commandFor(region: string, turn: number): DemoCommand {
   const user = `${region}-u${turn % 3}`;
@@ -59,6 +69,9 @@ export function openingCommands(region: string): DemoCommand[] {
     body: { type: 'OpenAccount', payload: { owner: `${region}-u${i}`, currency: 'EUR' } },
   }));
 }
+
+/** The demo's built-in workload, the example bank's: accounts (core), profiles (important), activity (ordinary). */
+export const BANK_DEMO: DemoWorkload = { opening: openingCommands, command: commandFor };
 
 /** Sends one command through the front door as a client located in `from`; records the outcome. */
 export async function send(input: {
@@ -103,7 +116,10 @@ export function startWriters(input: {
   regions: readonly string[];
   tally: WriteTally;
   pauseMs: number;
+  /** The command of a client's `turn`-th write (default: the bank's, `commandFor`). */
+  command?: (region: string, turn: number) => DemoCommand;
 }): { stop: () => Promise<void> } {
+  const command = input.command ?? commandFor;
   let running = true;
   const loops = input.regions.map(async (from) => {
     for (let turn = 0; running; turn++) {
@@ -111,7 +127,7 @@ export function startWriters(input: {
         client: input.client,
         frontDoor: input.frontDoor,
         from,
-        command: commandFor(from, turn),
+        command: command(from, turn),
         tally: input.tally,
       });
       await new Promise((r) => setTimeout(r, input.pauseMs));

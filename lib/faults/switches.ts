@@ -43,6 +43,8 @@ export const BUG_SWITCHES = {
     'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
   'local-refusal-unsealed':
     'under ack local, a new home refuses (or answers a no-op) on a head of an earlier epoch without sealing it with its epoch no-op',
+  'fold-on-arrival':
+    'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

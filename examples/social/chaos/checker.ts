@@ -177,7 +177,9 @@ function onceEach(region: RegionSnapshot, key: string, ops: readonly Operation[]
  * The social app's invariants after heal, on the final state of every region: every user, post and
  * reaction counter converged; lww picked the highest-HLC edit everywhere; no acknowledged edit or
  * reaction lost, none applied twice, none from nowhere; counters equal their logs and lie between the
- * acknowledged reactions and those whose outcome the client never learnt.
+ * acknowledged reactions and those whose outcome the client never learnt. In a chaos run every region
+ * comes back (revived, failed back, its orphans merged), so even the ordinary tier, which a region lost
+ * for good may lose (its declared RPO), must keep every acknowledged reaction.
  */
 export function checkSocial(input: ChaosCheckInput<SocialWorkload>): ChaosCheckResult {
   const { workload, operations, regions } = input;

@@ -3,6 +3,7 @@ import { type Application, CONFIG_FILE, loadApplication } from '../../app/index.
 import { BUG_SWITCHES, type BugSwitch, bugEnabled, disableAllBugs, enableBugs } from '../../faults/index.ts';
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
 import { PROJECT_ROOT } from '../cdk/templates.ts';
+import { NoWorkloadError } from '../errors.ts';
 import type { IamReport } from '../iam/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { ApplierGate } from './applier-gate.ts';
@@ -257,15 +258,29 @@ async function finishFailbacks(
   return runs;
 }
 
+/** The aggregate types the built-in (bank) workload writes. */
+const BANK_WORKLOAD_TYPES = ['account', 'profile', 'transfer'] as const;
+
+/** Refuses, before any sandbox starts, an application with no chaos plug-in and not the bank's types. */
+function requireWorkload(application: Application): void {
+  if (application.chaos) return;
+  const missing = BANK_WORKLOAD_TYPES.filter((t) => !application.aggregates.some((a) => a.name === t));
+  if (missing.length > 0)
+    throw new NoWorkloadError({ application: application.name, tool: 'chaos', missing });
+}
+
 /**
- * A chaos run: a three-region fast sandbox of the chosen environment, clients near every region writing
+ * A chaos run: a fast sandbox of every region of the chosen environment, clients near every region writing
  * and reading (with their consistency tokens) accounts and profiles through the front door while the
  * nemesis injects faults drawn from the seed; then heal, quiesce, read every region and run the checkers
- * (lib/verify) on the history and the stores.
+ * (lib/verify) on the history and the stores. An application with a chaos plug-in (`defineApp({ chaos })`)
+ * brings its own clients and checker instead; one with neither is refused (NoWorkloadError) before any
+ * sandbox starts.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const application = options.application ?? (await loadApplication(join(PROJECT_ROOT, CONFIG_FILE)));
+  requireWorkload(application);
   const restoreBugs = switchBugs(options.bugs ?? []);
   const sandbox = await Sandbox.start({ application, env: options.env ?? 'dev', fast: true, log: () => {} });
   log(`sandbox of env ${sandbox.topology.name} up (core.ack ${sandbox.topology.core.ack})`);

@@ -1,5 +1,7 @@
+import type { Application } from '../../app/index.ts';
 import type { Tier } from '../../config/index.ts';
 import type { ApiClient } from '../auth/index.ts';
+import { NoWorkloadError } from '../errors.ts';
 import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
 
 /** Outcome counters of the demo's clients, per serving region and tier. */
@@ -72,6 +74,22 @@ export function openingCommands(region: string): DemoCommand[] {
 
 /** The demo's built-in workload, the example bank's: accounts (core), profiles (important), activity (ordinary). */
 export const BANK_DEMO: DemoWorkload = { opening: openingCommands, command: commandFor };
+
+/** The aggregate types the built-in (bank) demo writes. */
+const BANK_DEMO_TYPES = ['account', 'profile', 'activity'] as const;
+
+/**
+ * The demo workload of an application: its own (`defineApp({ demo })`), else the built-in bank one when it
+ * has the bank's types; otherwise a NoWorkloadError that says how to give it one.
+ */
+export function demoWorkloadFor(
+  application: Pick<Application, 'name' | 'aggregates' | 'demo'>,
+): DemoWorkload {
+  if (application.demo) return application.demo;
+  const missing = BANK_DEMO_TYPES.filter((t) => !application.aggregates.some((a) => a.name === t));
+  if (missing.length > 0) throw new NoWorkloadError({ application: application.name, tool: 'demo', missing });
+  return BANK_DEMO;
+}
 
 /** Sends one command through the front door as a client located in `from`; records the outcome. */
 export async function send(input: {

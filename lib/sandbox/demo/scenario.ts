@@ -1,7 +1,7 @@
 import type { Sandbox } from '../platform/sandbox.ts';
 import type { ExecutionResult } from '../state-machines/runner.ts';
 import { eventsAtRisk, notEverywhere } from './at-risk.ts';
-import { BANK_DEMO, type DemoWorkload, newTally, send, startWriters, type WriteTally } from './clients.ts';
+import { demoWorkloadFor, newTally, send, startWriters, type WriteTally } from './clients.ts';
 import type { DemoReport } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -47,7 +47,7 @@ export async function runDemo(
   options: { phaseMs: number; log: (line: string) => void; lost?: string },
 ): Promise<DemoReport> {
   const { log, phaseMs } = options;
-  const workload: DemoWorkload = sandbox.application.demo ?? BANK_DEMO;
+  const workload = demoWorkloadFor(sandbox.application);
   const tiers = new Set(sandbox.topology.aggregates.map((a) => a.tier));
   const regions = sandbox.regions.map((r) => r.name);
   const lost = options.lost ?? defaultLost(regions);

@@ -1,6 +1,7 @@
 /**
- * The chaos runner: `npm run chaos -- [--env dev|prod] --seconds N --seed S`, on the application of
- * `multiactive.config.ts` (MULTIACTIVE_CONFIG=<file> names another). Writes
+ * The chaos runner: `npm run chaos -- [--config <file>] [--env dev|prod] --seconds N --seed S`, on the
+ * application of `multiactive.config.ts` (`--config` or MULTIACTIVE_CONFIG=<file> names another; an
+ * application with a chaos plug-in brings its own workload and checker). Writes
  * bench/results/chaos-<env>-<seed>.json and prints the report; exit code 0 only when no anomaly was found
  * and every account's history was decided. Test builds: MULTIACTIVE_TEST_DISABLE_FENCING=1 (no fencing)
  * and MULTIACTIVE_TEST_BUGS=a,b (bug switches of lib/faults) show that the checkers catch a broken build.
@@ -9,6 +10,7 @@ import '../lib/sandbox/polyfills.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadApplication } from '../lib/app/index.ts';
 import { bugsFromList } from '../lib/faults/index.ts';
 import { formatChaosReport, runChaos } from '../lib/sandbox/chaos/index.ts';
 import { benchApplication } from './application.ts';
@@ -16,6 +18,7 @@ import { RESULTS_DIR } from './report.ts';
 
 const { values } = parseArgs({
   options: {
+    config: { type: 'string' },
     env: { type: 'string', default: 'dev' },
     seconds: { type: 'string', default: '60' },
     seed: { type: 'string', default: '1' },
@@ -29,7 +32,7 @@ const seconds = Number(values.seconds);
 const seed = Number(values.seed);
 if (!(seconds > 0) || !Number.isInteger(seed)) {
   console.error(
-    'usage: npm run chaos -- [--env dev|prod] --seconds N --seed S [--clients per-region] [--accounts N] [--history]',
+    'usage: npm run chaos -- [--config <file>] [--env dev|prod] --seconds N --seed S [--clients per-region] [--accounts N] [--history]',
   );
   process.exit(2);
 }
@@ -38,7 +41,7 @@ const startedAt = Date.now();
 const report = await runChaos({
   seconds,
   seed,
-  application: benchApplication,
+  application: values.config ? await loadApplication(values.config) : benchApplication,
   env: values.env,
   ...(values.clients ? { clientsPerRegion: Number(values.clients) } : {}),
   ...(values.accounts ? { accounts: Number(values.accounts) } : {}),
@@ -54,7 +57,11 @@ const variant = [
   ...(report.fencingDisabled ? ['nofence'] : []),
   ...(report.bugs.length > 0 ? [`bugs-${report.bugs.join('+')}`] : []),
 ];
-const file = join(RESULTS_DIR, `chaos-${report.env}-${seed}${variant.map((v) => `-${v}`).join('')}.json`);
+const app = report.application && report.application !== 'bank' ? `${report.application}-` : '';
+const file = join(
+  RESULTS_DIR,
+  `chaos-${app}${report.env}-${seed}${variant.map((v) => `-${v}`).join('')}.json`,
+);
 const { history, ...summary } = report;
 writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
 if (history) writeFileSync(file.replace(/\.json$/, '.history.json'), `${JSON.stringify(history)}\n`);

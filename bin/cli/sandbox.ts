@@ -9,6 +9,7 @@ import {
   stateFilePath,
   writeStateFile,
 } from '../../lib/sandbox/control/state-file.ts';
+import { demoWorkloadFor } from '../../lib/sandbox/demo/clients.ts';
 import { formatReport } from '../../lib/sandbox/demo/report.ts';
 import { runDemo } from '../../lib/sandbox/demo/scenario.ts';
 import type { RoutingPolicy } from '../../lib/sandbox/gtm/index.ts';
@@ -132,6 +133,8 @@ export async function serve(sandbox: Sandbox): Promise<number> {
 
 /** `multiactive start`: the demo, then keeps serving (or exits with the verdict under --once). */
 export async function startDemo(options: UpOptions): Promise<number> {
+  // An application the demo has no workload for is refused before a sandbox starts.
+  demoWorkloadFor(cliApplication());
   const sandbox = await bringUp(options);
   try {
     const report = await runDemo(sandbox, {

@@ -10,6 +10,8 @@ import {
 } from '../config/index.ts';
 import { type AnyAggregate, createRegistry } from '../model/index.ts';
 import type { AnySaga } from '../sagas/index.ts';
+import type { ChaosPlugin } from '../sandbox/chaos/plugin.ts';
+import type { DemoWorkload } from '../sandbox/demo/clients.ts';
 
 /** What a team writes: its aggregates, its sagas and one topology per environment. */
 export interface ApplicationInput<E extends string = string> {
@@ -20,6 +22,10 @@ export interface ApplicationInput<E extends string = string> {
   readonly sagas?: readonly AnySaga[];
   /** One topology per environment (`dev`, `prod`, ...): regions, tiers per aggregate type, GTM, objectives. */
   readonly environments: Readonly<Record<E, TopologyInput>>;
+  /** The commands the sandbox demo (`npm start`) sends; default: the example bank's. */
+  readonly demo?: DemoWorkload;
+  /** The chaos runner's workload and the checker of this application's invariants; default: the bank's. */
+  readonly chaos?: ChaosPlugin;
 }
 
 /** An application, validated: what the CDK app, the Lambda bundles, the sandbox and the CLI run. */
@@ -29,6 +35,8 @@ export interface Application<E extends string = string> {
   readonly aggregates: readonly AnyAggregate[];
   readonly sagas: readonly AnySaga[];
   readonly environments: Readonly<Record<E, Topology>>;
+  readonly demo?: DemoWorkload;
+  readonly chaos?: ChaosPlugin;
   /** Where it was defined (the config module's path, or `(inline)`), for error messages. */
   readonly source: string;
   /** The module that default-exports it, set by `loadApplication`: the Lambda bundles import it. */
@@ -47,6 +55,13 @@ const aggregateShape = z.looseObject({
   initialState: z.function(),
 });
 const sagaShape = z.looseObject({ name: z.string().min(1), aggregate: aggregateShape });
+const demoShape = z.looseObject({ opening: z.function(), command: z.function() });
+const chaosShape = z.looseObject({
+  name: z.string().min(1),
+  prepare: z.function(),
+  client: z.function(),
+  check: z.function(),
+});
 
 /** The shape of a definition, checked before its parts are used (a config module can export anything). */
 export const applicationInputSchema = z.object({
@@ -55,6 +70,8 @@ export const applicationInputSchema = z.object({
     .array(aggregateShape, { error: 'must list the aggregate definitions (defineAggregate)' })
     .min(1),
   sagas: z.array(sagaShape).optional(),
+  demo: demoShape.optional(),
+  chaos: chaosShape.optional(),
   environments: z
     .record(
       z.string().regex(/^[a-z][a-z0-9-]*$/, 'an environment name is lower-case letters, digits, -'),
@@ -138,6 +155,8 @@ export function defineApp<E extends string>(input: ApplicationInput<E>, module?:
     aggregates,
     sagas,
     environments,
+    ...(input.demo ? { demo: input.demo } : {}),
+    ...(input.chaos ? { chaos: input.chaos } : {}),
     source,
     ...(module ? { module } : {}),
     topology(env: string): Topology {

@@ -45,6 +45,8 @@ export const BUG_SWITCHES = {
     'under ack local, a new home refuses (or answers a no-op) on a head of an earlier epoch without sealing it with its epoch no-op',
   'home-row-left-behind':
     "the publisher does not catch up a home's core row left behind its log (an append that landed after its answer timed out): a transfer begun so is never found by its home's sweep",
+  'fold-on-arrival':
+    'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -5,6 +5,7 @@ import type { ConflictPolicy } from '../config/schema.ts';
 import { canFoldOnTop, foldOnTop, materialize } from '../conflict/materialize.ts';
 import { type ConflictNotifier, reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
+import { bugEnabled } from '../faults/index.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { appendWithState } from '../store/append-with-state.ts';
@@ -100,7 +101,10 @@ async function attemptApply(
   // An lww event that has not seen everything folded is concurrent with some of it: the state could be
   // folded on top, but its conflict records need the log, so it takes the re-materialization path.
   const audited = auditsLww(aggregate, policy) && !dominates(event.vv, current.vv);
-  if (!audited && canFoldOnTop(current, event, policy)) {
+  const onTop = bugEnabled('fold-on-arrival')
+    ? !current.frozen
+    : !audited && canFoldOnTop(current, event, policy);
+  if (onTop) {
     const record = foldOnTop(aggregate, policy, { record: current, event, now: deps.now });
     const outcome = await write(deps, { aggregate, event, record, expectedVersion });
     if (outcome.appended > 0) return { status: 'applied', record, conflictsDetected: 0 };

@@ -53,3 +53,19 @@ export class UnknownExecutionError extends SandboxError {
     super(`no execution ${executionArn} in this sandbox`);
   }
 }
+
+/** The demo or the chaos runner has no workload for the application (no plug-in, not the bank's types). */
+export class NoWorkloadError extends SandboxError {
+  readonly application: string;
+
+  constructor(input: { application: string; tool: 'demo' | 'chaos'; missing: readonly string[] }) {
+    const field = input.tool === 'demo' ? 'demo' : 'chaos';
+    super(
+      `the ${input.tool === 'demo' ? 'demo' : 'chaos runner'} has no workload for application "${input.application}": ` +
+        `its built-in one is the example bank's and needs the aggregate types ${input.missing.join(', ')}; ` +
+        `give the application its own with defineApp({ ..., ${field} }) (see examples/social)`,
+    );
+    this.name = 'NoWorkloadError';
+    this.application = input.application;
+  }
+}

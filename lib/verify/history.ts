@@ -2,8 +2,11 @@
 export const EVENT_TYPES = { invoke: 'invoke', ok: 'ok', fail: 'fail', info: 'info' } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
-/** The operations the chaos clients perform: account ops (core), register ops (important), transfers. */
-export type OperationName = 'open' | 'deposit' | 'withdraw' | 'write' | 'read' | 'transfer';
+/**
+ * The operations the chaos clients perform: account ops (core), register ops (important), transfers, and
+ * `append` (an entry added to an ordinary-tier aggregate, e.g. a reaction, by an application's chaos plug-in).
+ */
+export type OperationName = 'open' | 'deposit' | 'withdraw' | 'write' | 'read' | 'transfer' | 'append';
 
 /** One line of a history: a client invoked an operation, or learnt its outcome. */
 export interface HistoryEvent {

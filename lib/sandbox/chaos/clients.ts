@@ -12,7 +12,8 @@ export interface Workload {
 /** The header a read sends its token in and a write returns it in (lib/routing ROUTING_HEADERS.token). */
 const TOKEN_HEADER = 'X-Consistency-Token';
 
-interface Step {
+/** One request of a chaos client: the operation it records in the history and the HTTP call it makes. */
+export interface Step {
   readonly f: OperationName;
   readonly key: string;
   readonly value: number | string | null;
@@ -61,6 +62,17 @@ function nextStep(random: () => number, keys: Workload, tokens: Tokens, tag: str
   };
 }
 
+/** How one request ended, as recorded: ok (2xx), fail (4xx: nothing written) or info (5xx, timeout: unknown). */
+export interface StepOutcome {
+  readonly outcome: 'ok' | 'fail' | 'info';
+  /** The HTTP status, when an answer came. */
+  readonly status?: number;
+  /** The error code of a refusal (the body's `error`, or the status), or the name of a transport error. */
+  readonly error?: string;
+  /** The answer's body (a write's events and state, a read's state). */
+  readonly body?: unknown;
+}
+
 /** Options of runClient / openAccount. */
 export interface ClientContext {
   /** Sends requests with the sandbox's credentials (lib/sandbox/auth). */
@@ -83,7 +95,7 @@ interface Answer {
 
 /** What an ok'd answer says: the balance (or name) after a write, or the state a read saw. */
 function okValue(step: Step, body: Answer): number | string | null {
-  if (step.f === 'write') return step.value;
+  if (step.f === 'write' || step.f === 'append') return step.value;
   if (step.f === 'read' && step.key.startsWith('profile/')) return body.state?.displayName ?? null;
   return body.state?.balance ?? null;
 }
@@ -115,7 +127,12 @@ function recordOk(ctx: ClientContext, step: Step, answer: { body: Answer; region
  * timeout or a broken connection info. Every write carries `opId` as its idempotency key, which the API
  * stores as each event's causationId, so the checkers map every stored event to its operation.
  */
-export async function perform(ctx: ClientContext, step: Step, opId: string, tokens?: Tokens): Promise<void> {
+export async function perform(
+  ctx: ClientContext,
+  step: Step,
+  opId: string,
+  tokens?: Tokens,
+): Promise<StepOutcome> {
   const base = { process: ctx.process, f: step.f, key: step.key };
   const read = step.token ? { token: step.token.value, after: step.token.of } : {};
   ctx.history.record({ ...base, type: 'invoke', value: step.value, opId, ...read });
@@ -141,13 +158,15 @@ export async function perform(ctx: ClientContext, step: Step, opId: string, toke
         region,
         error: body.error ?? String(response.status),
       });
-      return;
+      return { outcome: type, status: response.status, error: body.error ?? String(response.status), body };
     }
     const token = response.headers.get(TOKEN_HEADER) ?? undefined;
     recordOk(ctx, step, { body, region, ...(token ? { token } : {}) });
     if (token && step.f !== 'read') tokens?.set(step.key, { value: token, of: opId });
+    return { outcome: 'ok', status: response.status, body };
   } catch (error) {
     ctx.history.record({ ...base, type: 'info', value: null, error: (error as Error).name });
+    return { outcome: 'info', error: (error as Error).name };
   }
 }
 

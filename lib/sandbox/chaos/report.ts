@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { formatIamReport } from '../iam/index.ts';
 import type { ChaosReport } from './run.ts';
 
@@ -7,7 +8,8 @@ export function reproduceCommand(report: ChaosReport): string {
     ...(report.fencingDisabled ? ['MULTIACTIVE_TEST_DISABLE_FENCING=1'] : []),
     ...(report.bugs.length > 0 ? [`MULTIACTIVE_TEST_BUGS=${report.bugs.join(',')}`] : []),
   ];
-  return `${vars.length > 0 ? `${vars.join(' ')} ` : ''}npm run chaos -- --env ${report.env} --seconds ${report.seconds} --seed ${report.seed}`;
+  const config = report.config ? `--config ${relative(process.cwd(), report.config) || report.config} ` : '';
+  return `${vars.length > 0 ? `${vars.join(' ')} ` : ''}npm run chaos -- ${config}--env ${report.env} --seconds ${report.seconds} --seed ${report.seed}`;
 }
 
 /** The report as text: verdict, figures, faults, anomalies and how to reproduce. */
@@ -17,7 +19,7 @@ export function formatChaosReport(report: ChaosReport): string {
     ...(report.bugs.length > 0 ? [`BUG SWITCHES ON: ${report.bugs.join(', ')}`] : []),
   ];
   const lines = [
-    `=== chaos run: env ${report.env} (core.ack ${report.ackMode}), seed ${report.seed}, ${report.seconds} s${build.length > 0 ? `, ${build.join(', ')}` : ''} ===`,
+    `=== chaos run: ${report.application ?? 'application'}${report.workload ? ` (workload ${report.workload})` : ''}, env ${report.env} (core.ack ${report.ackMode}), seed ${report.seed}, ${report.seconds} s${build.length > 0 ? `, ${build.join(', ')}` : ''} ===`,
     `operations: ${report.operations.total} (ok ${report.operations.ok}, fail ${report.operations.fail}, info ${report.operations.info})`,
     `faults injected (${report.faults.length}):`,
     ...report.faults.flatMap((f) => [

@@ -1,11 +1,16 @@
-import type { Application } from '../../app/index.ts';
+import { join } from 'node:path';
+import { type Application, CONFIG_FILE, loadApplication } from '../../app/index.ts';
 import { BUG_SWITCHES, type BugSwitch, bugEnabled, disableAllBugs, enableBugs } from '../../faults/index.ts';
 import { type Anomaly, HistoryRecorder, type Operation } from '../../verify/index.ts';
+import { PROJECT_ROOT } from '../cdk/templates.ts';
+import { NoWorkloadError } from '../errors.ts';
 import type { IamReport } from '../iam/index.ts';
 import { Sandbox } from '../platform/sandbox.ts';
 import { ApplierGate } from './applier-gate.ts';
 import { type ClientContext, openAccount, runClient, type Workload } from './clients.ts';
 import { faultKindsFor, type InjectedFault, partitionsOf, runNemesis } from './nemesis.ts';
+import type { ChaosPlugin } from './plugin.ts';
+import { drivePlugin, verifyPluginRun } from './plugin-run.ts';
 import { seededRandom } from './random.ts';
 import { type RunbookRun, RunbookStarter } from './runbook-starter.ts';
 import { settle } from './settle.ts';
@@ -69,6 +74,11 @@ export interface ChaosReport {
   readonly seed: number;
   readonly seconds: number;
   readonly env: string;
+  /** The application's name, and the config module it was loaded from (to reproduce the run). */
+  readonly application?: string;
+  readonly config?: string;
+  /** The application's chaos plug-in that drove and checked the run; absent: the built-in (bank) workload. */
+  readonly workload?: string;
   /** `core.ack` of the environment's topology. */
   readonly ackMode: string;
   readonly fencingDisabled: boolean;
@@ -248,38 +258,49 @@ async function finishFailbacks(
   return runs;
 }
 
+/** The aggregate types the built-in (bank) workload writes. */
+const BANK_WORKLOAD_TYPES = ['account', 'profile', 'transfer'] as const;
+
+/** Refuses, before any sandbox starts, an application with no chaos plug-in and not the bank's types. */
+function requireWorkload(application: Application): void {
+  if (application.chaos) return;
+  const missing = BANK_WORKLOAD_TYPES.filter((t) => !application.aggregates.some((a) => a.name === t));
+  if (missing.length > 0)
+    throw new NoWorkloadError({ application: application.name, tool: 'chaos', missing });
+}
+
 /**
- * A chaos run: a three-region fast sandbox of the chosen environment, clients near every region writing
+ * A chaos run: a fast sandbox of every region of the chosen environment, clients near every region writing
  * and reading (with their consistency tokens) accounts and profiles through the front door while the
  * nemesis injects faults drawn from the seed; then heal, quiesce, read every region and run the checkers
- * (lib/verify) on the history and the stores.
+ * (lib/verify) on the history and the stores. An application with a chaos plug-in (`defineApp({ chaos })`)
+ * brings its own clients and checker instead; one with neither is refused (NoWorkloadError) before any
+ * sandbox starts.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
+  const application = options.application ?? (await loadApplication(join(PROJECT_ROOT, CONFIG_FILE)));
+  requireWorkload(application);
   const restoreBugs = switchBugs(options.bugs ?? []);
-  const sandbox = await Sandbox.start({
-    ...(options.application ? { application: options.application } : {}),
-    env: options.env ?? 'dev',
-    fast: true,
-    log: () => {},
-  });
+  const sandbox = await Sandbox.start({ application, env: options.env ?? 'dev', fast: true, log: () => {} });
   log(`sandbox of env ${sandbox.topology.name} up (core.ack ${sandbox.topology.core.ack})`);
+  const origin = {
+    application: application.name,
+    ...(application.module ? { config: application.module } : {}),
+  };
   try {
     if (options.disableFencing) for (const region of sandbox.regions) breakSingleWriter(region);
     const history = new HistoryRecorder();
+    if (application.chaos) {
+      const report = await runPlugin(sandbox, { application, plugin: application.chaos, options, history });
+      return { ...report, ...origin };
+    }
     const { faults, runbooks, transferWorkload, duplicator, started } = await drive(
       sandbox,
       options,
       history,
     );
-    sandbox.heal();
-    for (const region of sandbox.regions) region.wallClock.offsetMs = 0;
-    await Promise.all(sandbox.regions.map((r) => sandbox.reviveRegion(r.name)));
-    // Runbooks started by the nemesis (and a Failback after its Failover) end before the stores are read.
-    await runbooks.settle();
-    const afterRun = await finishFailbacks(sandbox, runbooks, log);
-    for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
-    await settle(sandbox, 30_000, log);
+    const afterRun = await healAndSettle(sandbox, runbooks, log);
     // Until here the regions were being brought back (revived, failed back, caught up): an outage too.
     const restoredAt = Date.now();
     // Transfers left in doubt are finished by their home's sweep once it can write again.
@@ -290,18 +311,52 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sleep(1_000);
     await settle(sandbox, 10_000, log);
     log('reading every region and checking');
-    return withIam(
-      await verifyRun(sandbox, {
-        options,
-        history,
-        faults,
-        afterRun,
-        transfers: { workload: transferWorkload, duplicated: duplicator.duplicated, started, restoredAt },
-      }),
-      sandbox.iam.report(),
-    );
+    const report = await verifyRun(sandbox, {
+      options,
+      history,
+      faults,
+      afterRun,
+      transfers: { workload: transferWorkload, duplicated: duplicator.duplicated, started, restoredAt },
+    });
+    return withIam({ ...report, ...origin }, sandbox.iam.report());
   } finally {
     await sandbox.stop();
     restoreBugs();
   }
+}
+
+/**
+ * Heals every fault, revives every region, lets the nemesis's runbooks end, fails back what is still
+ * failed over and waits for the streams to drain; returns the Failbacks run after the run.
+ */
+async function healAndSettle(
+  sandbox: Sandbox,
+  runbooks: RunbookStarter,
+  log: (line: string) => void,
+): Promise<RunbookRun[]> {
+  sandbox.heal();
+  for (const region of sandbox.regions) region.wallClock.offsetMs = 0;
+  await Promise.all(sandbox.regions.map((r) => sandbox.reviveRegion(r.name)));
+  // Runbooks started by the nemesis (and a Failback after its Failover) end before the stores are read.
+  await runbooks.settle();
+  const afterRun = await finishFailbacks(sandbox, runbooks, log);
+  for (const run of runbooks.runs) log(`runbook ${run.runbook} in ${run.region}: ${run.status}`);
+  await settle(sandbox, 30_000, log);
+  return afterRun;
+}
+
+/** A run driven and checked by the application's chaos plug-in (plus the platform's own checks). */
+async function runPlugin(
+  sandbox: Sandbox,
+  input: { application: Application; plugin: ChaosPlugin; options: ChaosOptions; history: HistoryRecorder },
+): Promise<ChaosReport> {
+  const log = input.options.log ?? (() => {});
+  const gate = new ApplierGate();
+  gate.install(sandbox.regions);
+  const drive = await drivePlugin(sandbox, { ...input, gate });
+  const afterRun = await healAndSettle(sandbox, drive.runbooks, log);
+  await sleep(1_000);
+  await settle(sandbox, 10_000, log);
+  log(`reading every region and running the platform's and ${input.plugin.name}'s checkers`);
+  return withIam(await verifyPluginRun(sandbox, { ...input, drive, afterRun }), sandbox.iam.report());
 }

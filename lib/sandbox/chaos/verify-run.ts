@@ -239,7 +239,7 @@ export async function verifyRun(
  * The consistency check's failure: one anomaly per aggregate whose rows differ (keyed, so the report's
  * evidence holds its logs, and naming each region's row), or the verdict alone when only events differ.
  */
-function inconsistencies(consistency: ConsistencyReport): Anomaly[] {
+export function inconsistencies(consistency: ConsistencyReport): Anomaly[] {
   if (consistency.diverged.length === 0)
     return [{ checker: 'important', kind: 'inconsistent', message: consistency.verdict }];
   return consistency.diverged.map((d) => ({
@@ -285,7 +285,7 @@ function lossesOf(runs: readonly RunbookRun[], holdMs: number): RegionLoss[] {
  * A quarantined event is explained when it was settled later: it is in the region's final log (a Repair or
  * Failback brought it onto the home's branch) or kept by a manual-queue record (a core orphan of a fork).
  */
-function settledLater(regions: readonly RegionSnapshot[]) {
+export function settledLater(regions: readonly RegionSnapshot[]) {
   const logged = new Map(regions.map((r) => [r.region, new Set(r.events.map((e) => e.eventId))]));
   // A retired branch is queued in every region the settlement reached, which need not include the region
   // that quarantined the fork (it may have been cut off then): a record in any region's queue keeps it.
@@ -305,7 +305,7 @@ function settledLater(regions: readonly RegionSnapshot[]) {
  * For every key an anomaly names: the clients' operations on it and each region's log of it, so that a
  * finding can be explained from the report alone.
  */
-function evidence(
+export function evidence(
   anomalies: readonly Anomaly[],
   operations: ReadonlyMap<string, readonly Operation[]>,
   regions: readonly RegionSnapshot[],
@@ -335,7 +335,7 @@ function evidence(
 }
 
 /** Definite refusals and indeterminate outcomes by error code (what the clients saw). */
-function refusals(ops: ReturnType<typeof pairOperations>): Record<string, number> {
+export function refusals(ops: ReturnType<typeof pairOperations>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const op of ops)
     if (op.outcome !== 'ok')

@@ -1,5 +1,7 @@
+import type { Application } from '../../app/index.ts';
 import type { Tier } from '../../config/index.ts';
 import type { ApiClient } from '../auth/index.ts';
+import { NoWorkloadError } from '../errors.ts';
 import { CLIENT_REGION_HEADER } from '../gtm/index.ts';
 
 /** Outcome counters of the demo's clients, per serving region and tier. */
@@ -24,6 +26,16 @@ export interface DemoCommand {
   readonly tier: Tier;
   readonly path: string;
   readonly body: { type: string; payload: Record<string, unknown> };
+}
+
+/**
+ * What an application's clients send in the demo (`defineApp({ ..., demo })`): the commands each region's
+ * client sends once before the steady writes, then its `turn`-th write. Without one, the demo sends the
+ * example bank's commands (accounts, profiles, activity).
+ */
+export interface DemoWorkload {
+  opening(region: string): DemoCommand[];
+  command(region: string, turn: number): DemoCommand;
 }
 
 /** The commands a client near `region` sends on its `turn`-th write: all three aggregates in rotation. */
@@ -58,6 +70,25 @@ export function openingCommands(region: string): DemoCommand[] {
     path: `/v1/account/acct-${region}-u${i}/commands`,
     body: { type: 'OpenAccount', payload: { owner: `${region}-u${i}`, currency: 'EUR' } },
   }));
+}
+
+/** The demo's built-in workload, the example bank's: accounts (core), profiles (important), activity (ordinary). */
+export const BANK_DEMO: DemoWorkload = { opening: openingCommands, command: commandFor };
+
+/** The aggregate types the built-in (bank) demo writes. */
+const BANK_DEMO_TYPES = ['account', 'profile', 'activity'] as const;
+
+/**
+ * The demo workload of an application: its own (`defineApp({ demo })`), else the built-in bank one when it
+ * has the bank's types; otherwise a NoWorkloadError that says how to give it one.
+ */
+export function demoWorkloadFor(
+  application: Pick<Application, 'name' | 'aggregates' | 'demo'>,
+): DemoWorkload {
+  if (application.demo) return application.demo;
+  const missing = BANK_DEMO_TYPES.filter((t) => !application.aggregates.some((a) => a.name === t));
+  if (missing.length > 0) throw new NoWorkloadError({ application: application.name, tool: 'demo', missing });
+  return BANK_DEMO;
 }
 
 /** Sends one command through the front door as a client located in `from`; records the outcome. */
@@ -103,7 +134,10 @@ export function startWriters(input: {
   regions: readonly string[];
   tally: WriteTally;
   pauseMs: number;
+  /** The command of a client's `turn`-th write (default: the bank's, `commandFor`). */
+  command?: (region: string, turn: number) => DemoCommand;
 }): { stop: () => Promise<void> } {
+  const command = input.command ?? commandFor;
   let running = true;
   const loops = input.regions.map(async (from) => {
     for (let turn = 0; running; turn++) {
@@ -111,7 +145,7 @@ export function startWriters(input: {
         client: input.client,
         frontDoor: input.frontDoor,
         from,
-        command: commandFor(from, turn),
+        command: command(from, turn),
         tally: input.tally,
       });
       await new Promise((r) => setTimeout(r, input.pauseMs));

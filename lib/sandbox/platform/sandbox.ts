@@ -112,6 +112,8 @@ function withPolicies(topology: Topology, policies: Readonly<Record<string, Conf
  * @example const sandbox = await Sandbox.start({ fast: true }); ...; await sandbox.stop();
  */
 export class Sandbox {
+  /** The application it runs (its aggregates, and its demo and chaos workloads when it has them). */
+  readonly application: Application;
   readonly topology: Topology;
   readonly timing: SandboxTiming;
   readonly wan: WanNetwork;
@@ -145,6 +147,7 @@ export class Sandbox {
   private readonly readinessReports = new Map<string, ReadinessReport>();
 
   private constructor(input: {
+    application: Application;
     topology: Topology;
     timing: SandboxTiming;
     regions: SandboxRegion[];
@@ -155,6 +158,7 @@ export class Sandbox {
     auth: SandboxAuth;
     metrics: LocalMetrics;
   }) {
+    this.application = input.application;
     this.auth = input.auth;
     this.metrics = input.metrics;
     this.apiClient = input.auth.client((origin) => input.regions.find((r) => r.apiUrl === origin)?.name);
@@ -235,6 +239,7 @@ export class Sandbox {
     }
     const { templates, source } = loaded.value;
     const sandbox = new Sandbox({
+      application,
       topology,
       timing,
       regions,

@@ -77,12 +77,14 @@ export interface CellOptions {
   readonly peers?: () => readonly Cell[];
   /** The environment's internal key: the applier then refuses events not signed with it. */
   readonly eventKey?: InternalKey;
+  /** The application's aggregates (default: the example bank's, `testAggregates`), matching `topology`. */
+  readonly aggregates?: readonly AnyAggregate[];
 }
 
 export async function makeCell(region: string, options: CellOptions = {}): Promise<Cell> {
   const topology = options.topology ?? testTopology();
   const db = await freshRegion(region);
-  const registry = createRegistry(testAggregates, topology);
+  const registry = createRegistry(options.aggregates ?? testAggregates, topology);
   const skew = options.skewMs ?? 0;
   const clock = new HybridLogicalClock({ region, wallClock: () => Date.now() + skew });
   const events = new EventStore({

@@ -139,13 +139,7 @@ export async function publishStreamRecords(
     }
     pending.push({ sequenceNumber, eventId: envelope.eventId, envelope, entry, ...(hold ? { hold } : {}) });
   }
-  if (options.rows) {
-    const envelopes = pending.flatMap((p) => (p.hold ? [p.envelope] : []));
-    const behind = envelopes.length > 0 ? await options.rows.catchUp(envelopes) : new Set<string>();
-    for (const p of pending)
-      if (behind.has(p.eventId))
-        failures.push({ sequenceNumber: p.sequenceNumber, error: new RowCatchUpError(p.eventId) });
-  }
+  if (options.rows) failures.push(...(await catchUpRows(options.rows, pending)));
   const published: string[] = [];
   // Only events can be held (heartbeats carry no data): a batch of heartbeats costs no read of the holds.
   const holdable = new Set(pending.flatMap((p) => (p.hold ? [p.eventId] : [])));
@@ -164,6 +158,16 @@ export async function publishStreamRecords(
     skipped,
     failures,
   };
+}
+
+/** The home rows of the batch's events caught up (HomeRows); a row still behind fails its records. */
+async function catchUpRows(rows: HomeRows, pending: readonly Pending[]): Promise<PublishFailure[]> {
+  const envelopes = pending.flatMap((p) => (p.hold ? [p.envelope] : []));
+  if (envelopes.length === 0) return [];
+  const behind = await rows.catchUp(envelopes);
+  return pending
+    .filter((p) => behind.has(p.eventId))
+    .map((p) => ({ sequenceNumber: p.sequenceNumber, error: new RowCatchUpError(p.eventId) }));
 }
 
 /**

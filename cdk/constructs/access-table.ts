@@ -85,8 +85,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['events'],
         in: 'local',
-        ops: ['read', 'put'],
-        why: 'appends (conditional puts, never updates or deletes: the log is append-only) and reads events',
+        ops: ['read', 'put', 'guard'],
+        why: 'appends (conditional puts, never updates or deletes: the log is append-only) and reads events; a row caught up with the log only while the log still holds the folded events (a check)',
       },
       {
         tables: ['state'],
@@ -197,10 +197,16 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: 'publish holds: events it failed to publish (put), listed oldest first, released in batches once published',
       },
       {
-        tables: ['events', 'state'],
+        tables: ['events'],
+        in: 'local',
+        ops: ['read', 'guard'],
+        why: "the home's core rows caught up with its log (an append that landed after its answer timed out left its row behind), only while the log still holds the folded events",
+      },
+      {
+        tables: ['state'],
         in: 'local',
         ops: ['read', 'put'],
-        why: "the home's core rows caught up with its log (an append that landed after its answer timed out left its row behind)",
+        why: "the home's core rows caught up with its log",
       },
     ],
     buses: [{ in: 'local', why: 'local-origin events from the stream onto the local bus' }],
@@ -346,6 +352,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         in: 'local',
         ops: ['read', 'put'],
         why: "saga steps are core commands at this region's home (the transfer's log, holds, credits) with their rows",
+      },
+      {
+        tables: ['events'],
+        in: 'local',
+        ops: ['guard'],
+        why: 'a row caught up with its log only while the log still holds the folded events (a check)',
       },
       {
         tables: ['state'],

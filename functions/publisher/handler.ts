@@ -36,11 +36,17 @@ export function createPublisherHandler(deps: PublisherHandlerDeps) {
       ...(signingKey ? { signingKey } : {}),
     });
     for (const failure of report.failures) {
-      deps.logger?.error('stream record not published', {
-        sequenceNumber: failure.sequenceNumber,
-        error: failure.error.name,
-        reason: failure.error.message,
-      });
+      const published = failure.error.name === 'RowCatchUpError';
+      deps.logger?.error(
+        published
+          ? 'stream record published, its home row not caught up: retried'
+          : 'stream record not published',
+        {
+          sequenceNumber: failure.sequenceNumber,
+          error: failure.error.name,
+          reason: failure.error.message,
+        },
+      );
     }
     return { batchItemFailures: report.batchItemFailures };
   };

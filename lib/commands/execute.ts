@@ -309,7 +309,13 @@ export async function catchUpCoreRow(
     const run = chainedRun(row, logged);
     if (run.length === 0) return row;
     const caughtUp = foldRecord(aggregate, row, run);
-    if (await deps.states.putStateIf(caughtUp, row)) return caughtUp;
+    // Only while the log still holds the run's newest event: a branch retired meanwhile (deleted newest
+    // first, then the row rebuilt, which writes nothing when the row already is the fold) must not come
+    // back as this row (bug switch: the unchecked put).
+    const written = bugEnabled('unchecked-catch-up')
+      ? await deps.states.putStateIf(caughtUp, row)
+      : await deps.states.putStateIfChecked(caughtUp, row, [deps.events.slotHolds(run.at(-1)!)]);
+    if (written) return caughtUp;
     row = await read();
   }
   // Never a row behind its log (a refusal decided on it would answer for a state the aggregate never had):

@@ -337,7 +337,8 @@ export const OPERATIONS = {
       getItem('state', c.stateBytes, { count: 2 }),
       transact([...eventPuts(c, 1), marker], { indexWriteUnits: 0 }),
       query('events', c.eventBytes, { count: 2 }),
-      rowPut(c),
+      // The catch-up's row put, checked against the log's newest folded event.
+      transact([row(c), check('events')]),
     ],
   },
   'apply.materialized': {

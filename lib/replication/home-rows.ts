@@ -60,16 +60,19 @@ export function homeRowCatchUp(deps: HomeRowDeps): HomeRows {
     async catchUp(events) {
       const failed = new Set<string>();
       if (bugEnabled('home-row-left-behind')) return failed;
-      for (const [key, entry] of coreAggregates(deps.registry, events)) {
-        try {
-          const row = await deps.states.getState(entry.type, entry.id);
-          if (row && row.seq >= entry.seq) continue;
-          await catchUpCoreRow(deps, deps.registry.get(entry.type), entry.id, row ?? undefined);
-        } catch (error) {
-          deps.onError?.(key, error);
-          for (const id of entry.eventIds) failed.add(id);
-        }
-      }
+      // In parallel: the batch is published after this, so its reads add to the replication lag once.
+      await Promise.all(
+        [...coreAggregates(deps.registry, events)].map(async ([key, entry]) => {
+          try {
+            const row = await deps.states.getState(entry.type, entry.id);
+            if (row && row.seq >= entry.seq) return;
+            await catchUpCoreRow(deps, deps.registry.get(entry.type), entry.id, row ?? undefined);
+          } catch (error) {
+            deps.onError?.(key, error);
+            for (const id of entry.eventIds) failed.add(id);
+          }
+        }),
+      );
       return failed;
     },
   };

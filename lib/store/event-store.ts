@@ -114,6 +114,21 @@ export class EventStore {
     };
   }
 
+  /** A transaction item that holds while core slot `event.seq` of its aggregate holds that very event. */
+  slotHolds(event: Pick<EventEnvelope, 'aggregateType' | 'aggregateId' | 'seq' | 'eventId'>): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table(),
+        Key: {
+          pk: aggregateKey(event.aggregateType, event.aggregateId),
+          sk: eventSortKey('core', { seq: event.seq, hlc: '' }),
+        },
+        ConditionExpression: 'eventId = :eventId',
+        ExpressionAttributeValues: { ':eventId': event.eventId },
+      },
+    };
+  }
+
   async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
     if (events.length === 0) return { appended: 0, duplicates: 0 };
     const guards = [...(options.guards ?? []), ...this.markersOf(events, options)];

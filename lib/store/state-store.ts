@@ -1,5 +1,11 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { VersionVector } from '../clock/version-vector.ts';
 import { aggregateKey } from './keys.ts';
 
@@ -85,6 +91,29 @@ export class StateStore {
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * `putStateIf` in one transaction with `checks` (ConditionCheck items, e.g. EventStore.slotHolds: the log
+   * still holds the events the row was folded from); false when the row moved or a check failed.
+   */
+  async putStateIfChecked(
+    record: StateRecord,
+    expected: ExpectedRow,
+    checks: NonNullable<TransactWriteCommandInput['TransactItems']>,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [guardedStatePut(this.table(), record, expected), ...checks],
+        }),
+      );
+      return true;
+    } catch (error) {
+      const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+      if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
       throw error;
     }
   }

@@ -1,0 +1,146 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
+import { rebuildRowFromLog, retireCoreBranch } from '../../../lib/commands/index.ts';
+import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
+import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import { homeRowCatchUp, publishStreamRecords } from '../../../lib/replication/index.ts';
+import type { RegionCell } from '../../../lib/runbooks/index.ts';
+import { EventStore, StateStore, toEventItem } from '../../../lib/store/index.ts';
+import { freshRegion } from '../../support/dynamo.ts';
+import { sampleEnvelope } from '../../support/envelopes.ts';
+import { tableCell } from '../runbooks/runbook-cells.ts';
+
+const topology = bank.topology('dev');
+const registry = createRegistry(exampleAggregates, topology);
+const account = registry.get('account');
+const A = 'us-east-1';
+const B = 'eu-west-1';
+
+let a: RegionCell;
+beforeAll(async () => {
+  const region = await freshRegion(A);
+  const events = new EventStore({
+    client: region.doc,
+    tableName: region.tables.events,
+    coreMarkerTableName: region.tables.replication,
+  });
+  const states = new StateStore({ client: region.doc, tableName: region.tables.state });
+  a = tableCell({ region: A, tables: region, events, states });
+});
+afterEach(() => disableAllBugs());
+
+function chain(id: string, n: number): EventEnvelope[] {
+  const out: EventEnvelope[] = [];
+  for (let seq = 1; seq <= n; seq++)
+    out.push(
+      seq === 1
+        ? sampleEnvelope({
+            aggregateId: id,
+            seq,
+            type: 'AccountOpened',
+            payload: { owner: 'o', currency: 'EUR' },
+          })
+        : sampleEnvelope({ aggregateId: id, seq, prev: out.at(-1)?.hlc ?? null, payload: { amount: 10 } }),
+    );
+  return out;
+}
+
+const sink = {
+  putEvents: async (entries: readonly unknown[]) => ({
+    Entries: entries.map((_, i) => ({ EventId: `e${i}` })),
+  }),
+};
+
+/**
+ * Found by an adversarial review of the publisher's home-row catch-up (2026-12-01), an old race of every
+ * row catch-up (reads, the applier's stale path, the sweep's catch-up at a former home) that the publisher
+ * now triggers on exactly the event concerned:
+ * 1. A, the home, has seq 1..5 and its row at 5; its own write at seq 6 (o6) lands, the answer times
+ *    out: no row. A loses the partition; the new home B writes its seq 6 (w6, epoch 1).
+ * 2. A comes back; its publisher drains its stream, reaches o6, reads A's row (5) and A's log after it
+ *    ([o6]) and folds the row to 6.
+ * 3. Meanwhile Failback's QueueCoreOrphans retires o6 at A: queued, deleted, then A's row rebuilt from
+ *    A's log, a write it skips since the row (still 5) is the fold.
+ * 4. The catch-up's put, guarded on the row alone (5), lands: A's row holds o6's 1000, its log does not.
+ *    w6 is then delivered; no catch-up moves the row (w6 does not extend o6), and A, home again after the
+ *    Failback, decides on money that does not exist.
+ * The fix: the catch-up's put holds only while the log still holds the run's newest event (a
+ * ConditionCheck in the same transaction); a branch is retired newest first, so a retire that began
+ * fails it, and the retry folds the log as it is.
+ */
+async function race() {
+  const id = `race-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const committed = chain(id, 5);
+  await a.events.appendEvents(committed, { tier: 'core' });
+  await rebuildRowFromLog(a, account, id);
+  const orphan = sampleEnvelope({
+    aggregateId: id,
+    seq: 6,
+    prev: committed[4]!.hlc,
+    payload: { amount: 1000 },
+  });
+  await a.events.appendEvents([orphan], { tier: 'core' });
+  const winner = sampleEnvelope({
+    aggregateId: id,
+    seq: 6,
+    prev: committed[4]!.hlc,
+    origin: B,
+    epoch: 1,
+    payload: { amount: 1 },
+  });
+  // The retire runs between the catch-up's read of the log and its put.
+  let retired = false;
+  const racing = Object.create(a.events) as EventStore;
+  racing.loadStream = async (type, aggregateId, options) => {
+    const loaded = await a.events.loadStream(type, aggregateId, options);
+    if (!retired) {
+      retired = true;
+      await retireCoreBranch({
+        cell: a,
+        queues: [a.conflicts],
+        aggregate: account,
+        losing: [orphan],
+        winning: [...committed, winner],
+        reason: 'fork',
+      });
+    }
+    return loaded;
+  };
+  const record: DynamoDBRecord = {
+    eventName: 'INSERT',
+    dynamodb: {
+      SequenceNumber: '100',
+      NewImage: marshall(toEventItem('core', orphan), { removeUndefinedValues: true }) as never,
+    },
+  };
+  const report = await publishStreamRecords([record], {
+    region: A,
+    bus: sink,
+    rows: homeRowCatchUp({ registry, events: racing, states: a.states }),
+  });
+  expect([retired, report.batchItemFailures]).toEqual([true, []]);
+  // The winning branch's event is delivered to A, and A's row caught up as a read would.
+  await a.events.appendEvents([winner], { tier: 'core', received: true });
+  const row = await catchUpCoreRow(a, account, id);
+  return { row, orphan, winner };
+}
+
+describe("a row caught up with its log while a branch of that log is retired (Failback's QueueCoreOrphans)", () => {
+  it('never holds the retired event: the put checks the log still holds what it folded', async () => {
+    const { row, orphan, winner } = await race();
+    expect(row.head).toBe(winner.hlc);
+    expect(row.head).not.toBe(orphan.hlc);
+    expect(row.seq).toBe(6);
+  });
+
+  it('keeps the retired event for good with the bug switched on (unchecked-catch-up)', async () => {
+    enableBugs(['unchecked-catch-up']);
+    const { row, orphan } = await race();
+    expect(row.head).toBe(orphan.hlc);
+    expect(JSON.parse(row.state)).toMatchObject({ balance: 1040 });
+  });
+});

@@ -97,7 +97,8 @@ export class StateStore {
 
   /**
    * `putStateIf` in one transaction with `checks` (ConditionCheck items, e.g. EventStore.slotHolds: the log
-   * still holds the events the row was folded from); false when the row moved or a check failed.
+   * still holds the events the row was folded from); false when the row moved, a check failed or a
+   * concurrent transaction conflicted.
    */
   async putStateIfChecked(
     record: StateRecord,
@@ -113,7 +114,9 @@ export class StateStore {
       return true;
     } catch (error) {
       const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-      if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
+      // A conflict with a concurrent transaction on the row or the slot: moved meanwhile, read again.
+      if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict'))
+        return false;
       throw error;
     }
   }

@@ -95,6 +95,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: 'projection rows written with each append',
       },
       {
+        tables: ['snapshots'],
+        in: 'local',
+        ops: ['read', 'put'],
+        why: "a core aggregate's snapshot every lifecycle.snapshotEvery events, written by its home",
+      },
+      {
         tables: ['idempotency'],
         in: 'local',
         ops: ['read', 'put', 'update', 'delete'],

@@ -2,6 +2,7 @@ import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import type { CoreAppendLanded } from '../lifecycle/snapshot-writer.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -51,6 +52,11 @@ export interface CommandDeps {
     writer?: { readonly epoch: number },
   ) => Promise<void>;
   readonly maxAttempts?: number;
+  /**
+   * Called at the home once a core append and its row are stored (lib/lifecycle `snapshotWriter`: a
+   * snapshot every `lifecycle.snapshotEvery` events). Must not throw: the write has landed.
+   */
+  readonly afterCoreAppend?: (landed: CoreAppendLanded) => Promise<void>;
 }
 
 export interface CommandRequest {
@@ -404,6 +410,7 @@ async function appendDecided(
     });
     await deps.states.putState(next);
     if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
+    await deps.afterCoreAppend?.({ aggregate, before: record, after: next, events: envelopes });
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.
     const statePut = guardedStatePut(deps.states.table(), next, record.version);

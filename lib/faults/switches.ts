@@ -43,6 +43,8 @@ export const BUG_SWITCHES = {
     'a watchdog that lost the failover claim race waits for its next tick (two survivors can lose every round)',
   'local-refusal-unsealed':
     'under ack local, a new home refuses (or answers a no-op) on a head of an earlier epoch without sealing it with its epoch no-op',
+  'unchecked-snapshot':
+    'loading an aggregate folds its newest snapshot without checking that the log still holds the event the snapshot ends on (a snapshot of a retired branch is trusted)',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -272,6 +272,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           'rebuilds the row from its log (a put conditional on the row read)',
       },
       {
+        tables: ['snapshots'],
+        in: 'all',
+        ops: ['read'],
+        why: "Repair rebuilds a core row from the newest snapshot its log confirms (a log whose head was archived)",
+      },
+      {
         tables: ['replication'],
         in: 'all',
         ops: ['read', 'put', 'update'],

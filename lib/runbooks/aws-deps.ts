@@ -11,6 +11,7 @@ import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { PartitionMap } from '../ownership/partition-map.ts';
 import { QuorumRegister } from '../ownership/quorum-register.ts';
+import { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import { DynamoPartitionSource } from '../repair/partition-source.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, toBusEntry } from '../replication/entries.ts';
 import { eventBridgeBus } from '../replication/eventbridge.ts';
@@ -78,6 +79,7 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
         coreMarkerTableName: tables.replication,
       }),
       states: new StateStore({ client, tableName: tables.state }),
+      snapshots: new SnapshotStore({ client, tableName: tables.snapshots }),
       conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
       tables: {
         client,

@@ -68,6 +68,7 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     watermarks: () => cross(() => target.stores.watermarks.list()),
     events: target.stores.events,
     states: target.stores.states,
+    snapshots: target.stores.snapshots,
     conflicts: target.stores.conflicts,
     tables: {
       client: target.clients.doc,

@@ -4,29 +4,21 @@ import { type EventEnvelope, eventEnvelopeSchema } from '../model/envelope.ts';
 import { ArchiveCorruptError } from './errors.ts';
 import type { Snapshot } from './snapshot.ts';
 
-const DAY_MS = 86_400_000;
-
-/** Retention in days as milliseconds. */
-export function retentionMs(days: number): number {
-  return days * DAY_MS;
-}
-
 /** Epoch ms of an event by its HLC (the writer's clock when it was appended). */
 export function eventTime(event: Pick<EventEnvelope, 'hlc'>): number {
   return decodeHlc(event.hlc).wall;
 }
 
 /**
- * The events of a core log (hot table, seq order) that may leave it: a prefix, older than the retention
- * window and strictly below the snapshot's last event, which stays hot with everything after it (a load
- * checks the snapshot against it, and the log's head must stay where appends find it).
+ * The events of a core log (hot table, seq order) that may leave it: a prefix, logged before the retention
+ * horizon (`retentionHorizon`) and strictly below the snapshot's last event, which stays hot with everything
+ * after it (a load checks the snapshot against it, and the log's head must stay where appends find it).
  */
 export function archivableEvents(
   log: readonly EventEnvelope[],
   snapshot: Pick<Snapshot, 'seq'>,
-  window: { readonly now: number; readonly retentionMs: number },
+  horizon: number,
 ): EventEnvelope[] {
-  const horizon = window.now - window.retentionMs;
   const prefix: EventEnvelope[] = [];
   for (const event of log) {
     if (event.seq >= snapshot.seq || eventTime(event) >= horizon) break;

@@ -8,6 +8,7 @@ import { archivableEvents, archiveObjects, decodeArchive } from './archive.ts';
 import type { ArchiveStore } from './archive-store.ts';
 import { ArchiveVerificationError } from './errors.ts';
 import { loadAggregate } from './load.ts';
+import { retentionHorizon } from './retention.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
 export interface ArchiverDeps {
@@ -29,7 +30,7 @@ export interface ArchiveRun {
 }
 
 /**
- * Moves an aggregate's events that are older than the retention window and covered by a snapshot the log
+ * Moves an aggregate's events that were logged before its retention horizon and are covered by a snapshot the log
  * confirms out of the hot table into the archive: objects written, read back and compared first, then each
  * event deleted only while its slot still holds that very event. A run that dies half-way leaves events
  * hot (and maybe archived twice: `mergeHistory` keeps each once), never an event in neither place.
@@ -37,7 +38,7 @@ export interface ArchiveRun {
 export async function archiveAggregate(
   deps: ArchiverDeps,
   aggregate: AnyAggregate,
-  input: { aggregateId: string; retentionMs: number; now: number },
+  input: { aggregateId: string; retentionDays: number; now: number },
 ): Promise<ArchiveRun> {
   const loaded = await loadAggregate(
     { events: deps.events, snapshots: deps.snapshots },
@@ -47,8 +48,7 @@ export async function archiveAggregate(
   const snapshot = loaded.snapshot;
   if (!snapshot) return { archived: 0, objects: [], coveredBy: null };
   const hot = await deps.events.loadStream(aggregate.name, input.aggregateId);
-  const window = { now: input.now, retentionMs: input.retentionMs };
-  const covered = archivableEvents(hot, snapshot, window);
+  const covered = archivableEvents(hot, snapshot, retentionHorizon(input.now, input.retentionDays));
   if (covered.length === 0) return { archived: 0, objects: [], coveredBy: snapshot.version };
   const objects = archiveObjects(covered);
   for (const object of objects) {

@@ -7,7 +7,6 @@ export {
   encodeArchive,
   eventTime,
   mergeHistory,
-  retentionMs,
 } from './archive.ts';
 export { type ArchiveStore, LocalDirectoryArchive } from './archive-store.ts';
 export { type ArchiveRun, type ArchiverDeps, archiveAggregate } from './archiver.ts';
@@ -27,6 +26,7 @@ export {
   type SnapshotRejection,
 } from './fold.ts';
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
+export { pastRetention, retentionHorizon } from './retention.ts';
 export {
   recordOfSnapshot,
   SNAPSHOT_FORMAT,

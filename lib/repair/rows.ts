@@ -48,7 +48,8 @@ export async function rebuildRow(
   const before = await cell.states.getState(aggregate.name, input.aggregateId);
   // A core log whose oldest events were archived folds from the newest snapshot it confirms; without
   // one, the fold of what is left would be a row that starts nowhere (lib/lifecycle, foldLatest).
-  const snapshots = aggregate.tier === 'core' ? await newestSnapshots(cell, aggregate, input.aggregateId) : [];
+  const snapshots =
+    aggregate.tier === 'core' ? await newestSnapshots(cell, aggregate, input.aggregateId) : [];
   const after = await rebuildRowFromLog(cell, aggregate, input.aggregateId, (log) =>
     snapshots.length > 0
       ? foldLatest(aggregate, input.aggregateId, snapshots, log).record

@@ -15,13 +15,14 @@ import {
   HistoryIncompleteError,
   LocalDirectoryArchive,
   loadAggregate,
-  retentionMs,
+  pastRetention,
   SnapshotStore,
   snapshotOf,
   snapshotWriter,
 } from '../../../lib/lifecycle/index.ts';
 import { canonicalJson } from '../../../lib/model/canonical-json.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
+import { DynamoPartitionSource, rebuildRow } from '../../../lib/repair/index.ts';
 import { EventStore, StateStore } from '../../../lib/store/index.ts';
 import { accountLog } from '../../support/core-history.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
@@ -116,7 +117,7 @@ describe('retention and archive', () => {
       client: region.doc,
       eventsTable: region.tables.events,
     };
-    const window = { aggregateId: 'a1', retentionMs: retentionMs(1), now: Date.now() + 2 * DAY };
+    const window = { aggregateId: 'a1', retentionDays: 1, now: Date.now() + 2 * DAY };
     const run = await archiveAggregate(archiverDeps, account, window);
     expect(run).toMatchObject({ archived: 199, coveredBy: 200 });
     expect(run.objects.every((key) => key.startsWith('account/dt=') && key.includes('/a1/'))).toBe(true);
@@ -134,9 +135,53 @@ describe('retention and archive', () => {
     expect(replayed.snapshot).toBeNull();
     expect(foldedContent(replayed.record)).toEqual(expected);
     // Without the archive the hot log alone cannot be folded, and the load says so.
-    await expect(loadAggregate({ events: deps.events }, account, 'a1')).rejects.toThrow(HistoryIncompleteError);
+    await expect(loadAggregate({ events: deps.events }, account, 'a1')).rejects.toThrow(
+      HistoryIncompleteError,
+    );
     // A second run finds nothing more to move.
     expect(await archiveAggregate(archiverDeps, account, window)).toMatchObject({ archived: 0 });
+
+    // Repair compares a region that archived with one that did not: past the horizon, neither counts.
+    const peer = await freshRegion('us-east-1');
+    const peerEvents = new EventStore({
+      client: peer.doc,
+      tableName: peer.tables.events,
+      coreMarkerTableName: peer.tables.replication,
+    });
+    for (let i = 0; i < before.length; i += 50)
+      await peerEvents.appendEvents(before.slice(i, i + 50), { tier: 'core' });
+    const topology = {
+      aggregates: [
+        {
+          type: 'account',
+          tier: 'core' as const,
+          conflict: 'lww' as const,
+          lifecycle: { snapshotEvery: 100, retentionDays: 1 },
+        },
+      ],
+    };
+    const past = pastRetention(topology, () => window.now);
+    const leaves = async (r: TestRegion, filter: typeof past) =>
+      (
+        await new DynamoPartitionSource({
+          client: r.doc,
+          tableName: r.tables.events,
+          pastRetention: filter,
+        }).listLeaves(before[0]!.partition)
+      )
+        .filter((leaf) => leaf.aggregateKey === 'account#a1')
+        .map((leaf) => leaf.eventId)
+        .sort();
+    expect(await leaves(region, past)).toEqual(await leaves(peer, past));
+    expect(await leaves(region, undefined)).not.toEqual(await leaves(peer, undefined));
+
+    // A row rebuilt by Repair from the archived log starts from the snapshot, not from nowhere.
+    const row = (await deps.states.getState('account', 'a1'))!;
+    await deps.states.putStateIf({ ...row, state: '{"damaged":true}' }, row);
+    expect(await rebuildRow({ ...deps, snapshots }, account, { aggregateId: 'a1', policy: 'lww' })).toBe(
+      true,
+    );
+    expect(foldedContent((await deps.states.getState('account', 'a1'))!)).toEqual(expected);
   });
 
   it('keeps every event younger than the window in the hot table', async () => {
@@ -145,7 +190,7 @@ describe('retention and archive', () => {
     const run = await archiveAggregate(
       { events: deps.events, snapshots, archive, client: region.doc, eventsTable: region.tables.events },
       account,
-      { aggregateId: 'a2', retentionMs: retentionMs(1), now: Date.now() },
+      { aggregateId: 'a2', retentionDays: 1, now: Date.now() },
     );
     expect(run).toEqual({ archived: 0, objects: [], coveredBy: 100 });
     expect(await deps.events.loadStream('account', 'a2')).toHaveLength(121);

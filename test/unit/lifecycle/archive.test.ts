@@ -10,7 +10,8 @@ import {
   decodeArchive,
   LocalDirectoryArchive,
   mergeHistory,
-  retentionMs,
+  pastRetention,
+  retentionHorizon,
 } from '../../../lib/lifecycle/index.ts';
 import { canonicalJson } from '../../../lib/model/canonical-json.ts';
 import { accountLog } from '../../support/core-history.ts';
@@ -28,14 +29,39 @@ describe('archivable events', () => {
     hlc: event.hlc.replace(/^[0-9a-f]{12}/, (start + i * 3_600_000).toString(16).padStart(12, '0')),
   }));
 
-  it('takes the prefix older than the window and below the snapshot, never its last event', () => {
-    const now = start + 10 * DAY;
-    expect(
-      archivableEvents(log, { seq: 30 }, { now, retentionMs: retentionMs(1) }).map((e) => e.seq),
-    ).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
-    const recent = archivableEvents(log, { seq: 48 }, { now: start + DAY + 1, retentionMs: retentionMs(1) });
-    expect(recent).toEqual([log[0]]);
-    expect(archivableEvents(log, { seq: 1 }, { now, retentionMs: 0 })).toEqual([]);
+  it('takes the prefix logged before the horizon and below the snapshot, never its last event', () => {
+    expect(archivableEvents(log, { seq: 30 }, start + 10 * DAY).map((e) => e.seq)).toEqual(
+      Array.from({ length: 29 }, (_, i) => i + 1),
+    );
+    expect(archivableEvents(log, { seq: 48 }, start + 1)).toEqual([log[0]]);
+    expect(archivableEvents(log, { seq: 1 }, start + 10 * DAY)).toEqual([]);
+  });
+
+  it('sets the horizon on whole UTC days, the same in every region all day long', () => {
+    const day = Date.UTC(2026, 5, 10);
+    expect(retentionHorizon(day + 1, 30)).toBe(day - 30 * DAY);
+    expect(retentionHorizon(day + DAY - 1, 30)).toBe(day - 30 * DAY);
+    expect(retentionHorizon(day + DAY, 30)).toBe(day - 29 * DAY);
+  });
+
+  it("tells which events are past their type's retention (types without one never are)", () => {
+    const topology = {
+      aggregates: [
+        {
+          type: 'account',
+          tier: 'core' as const,
+          conflict: 'lww' as const,
+          lifecycle: { snapshotEvery: 10, retentionDays: 1 },
+        },
+        { type: 'transfer', tier: 'core' as const, conflict: 'lww' as const },
+      ],
+    };
+    const past = pastRetention(topology, () => start + 2 * DAY);
+    // Horizon: 2026-01-02 00:00 UTC. log[0] is 2026-01-01 23:00, log[1] 2026-01-02 00:00.
+    expect(past?.('account', log[0]!.hlc)).toBe(true);
+    expect(past?.('account', log[1]!.hlc)).toBe(false);
+    expect(past?.('transfer', log[0]!.hlc)).toBe(false);
+    expect(pastRetention({ aggregates: [topology.aggregates[1]!] }, () => start)).toBeUndefined();
   });
 
   it('splits a run into one object per UTC day, keyed by type, date and aggregate', () => {

@@ -69,7 +69,10 @@ export async function runSnapshotsBench(options: { endpoint: string; quick?: boo
   let seedMs = 0;
   for (const size of sizes) {
     const id = `bench-${size}`;
-    const ops = Array.from({ length: size - 1 }, (_, i) => ({ type: 'Deposited' as const, amount: 1 + (i % 7) }));
+    const ops = Array.from({ length: size - 1 }, (_, i) => ({
+      type: 'Deposited' as const,
+      amount: 1 + (i % 7),
+    }));
     const log = accountLog(ops, { aggregateId: id });
     const t0 = performance.now();
     await seed(clients.doc, tables.events, log);

@@ -275,7 +275,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         tables: ['snapshots'],
         in: 'all',
         ops: ['read'],
-        why: "Repair rebuilds a core row from the newest snapshot its log confirms (a log whose head was archived)",
+        why: 'Repair rebuilds a core row from the newest snapshot its log confirms (a log whose head was archived)',
       },
       {
         tables: ['replication'],

@@ -105,6 +105,31 @@ describe('snapshots at the home', () => {
   });
 });
 
+describe('the snapshot writer', () => {
+  it('is absent when no aggregate type asks for snapshots', () => {
+    const topology = { aggregates: [{ type: 'account', tier: 'core' as const, conflict: 'lww' as const }] };
+    expect(snapshotWriter({ topology, store: snapshots })).toBeUndefined();
+  });
+
+  it('reports a snapshot it cannot write and never fails the command whose events landed', async () => {
+    const failures: unknown[] = [];
+    const broken = new SnapshotStore({ client: region.doc, tableName: `${region.tables.snapshots}-missing` });
+    const writer = snapshotWriter({
+      topology: bank.topology('dev'),
+      store: broken,
+      onError: (error) => failures.push(error),
+    });
+    const withBroken = { ...deps, ...(writer ? { afterCoreAppend: writer } : {}) };
+    const run = (type: string, payload: Record<string, unknown>) =>
+      executeCommand(withBroken, { aggregateType: 'account', aggregateId: 'w1', command: { type, payload } });
+    await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+    for (let i = 0; i < 100; i++) await run('Deposit', { amount: 1 });
+    expect(failures).toHaveLength(1);
+    expect(JSON.parse((await deps.states.getState('account', 'w1'))!.state).balance).toBe(100);
+    expect(await listVersions('w1')).toEqual([]);
+  });
+});
+
 describe('retention and archive', () => {
   it('moves events older than the window and covered by a snapshot out; restore loses nothing', async () => {
     await accountWith('a1', 249);

@@ -38,3 +38,4 @@ export {
 } from './snapshot.ts';
 export { SnapshotStore, type SnapshotStoreOptions } from './snapshot-store.ts';
 export { type CoreAppendLanded, type SnapshotWriterOptions, snapshotWriter } from './snapshot-writer.ts';
+export { type ArchiveSweepInput, type ArchiveSweepReport, archiveSweep } from './sweep.ts';

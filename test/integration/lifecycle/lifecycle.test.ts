@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,9 +6,11 @@ import { account, exampleAggregates } from '../../../examples/bank/index.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandDeps, executeCommand } from '../../../lib/commands/index.ts';
+import { parseTopology } from '../../../lib/config/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import {
   archiveAggregate,
+  archiveSweep,
   foldedContent,
   foldFullLog,
   fullHistory,
@@ -219,5 +221,64 @@ describe('retention and archive', () => {
     );
     expect(run).toEqual({ archived: 0, objects: [], coveredBy: 100 });
     expect(await deps.events.loadStream('account', 'a2')).toHaveLength(121);
+  });
+});
+
+describe('the archive sweep', () => {
+  it('archives every aggregate of every type with a retention, and deletes nothing it could not archive', async () => {
+    const cell = await freshRegion('ap-southeast-1');
+    const topology = parseTopology({
+      ...bank.environments.dev,
+      aggregates: bank
+        .topology('dev')
+        .aggregates.map((a) =>
+          a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 100, retentionDays: 1 } } : a,
+        ),
+    });
+    const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
+    const cellDeps: CommandDeps = {
+      ...deps,
+      registry: createRegistry(exampleAggregates, topology),
+      events: new EventStore({
+        client: cell.doc,
+        tableName: cell.tables.events,
+        coreMarkerTableName: cell.tables.replication,
+      }),
+      states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
+      afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
+    };
+    for (const [id, deposits] of [
+      ['sw1', 149],
+      ['sw2', 19],
+    ] as const) {
+      const run = (type: string, payload: Record<string, unknown>) =>
+        executeCommand(cellDeps, { aggregateType: 'account', aggregateId: id, command: { type, payload } });
+      await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+      for (let i = 0; i < deposits; i++) await run('Deposit', { amount: 2 });
+    }
+    const sweepDeps = (archive: LocalDirectoryArchive) => ({
+      events: cellDeps.events,
+      snapshots: cellSnapshots,
+      archive,
+      client: cell.doc,
+      eventsTable: cell.tables.events,
+    });
+    const input = {
+      topology,
+      registry: cellDeps.registry,
+      stateTable: cell.tables.state,
+      now: Date.now() + 2 * DAY,
+    };
+    // An archive that cannot be written: the failure is reported, the hot log keeps every event.
+    const unwritable = join(root, 'not-a-directory');
+    await writeFile(unwritable, 'x');
+    const failed = await archiveSweep(sweepDeps(new LocalDirectoryArchive(unwritable)), input);
+    expect(failed.failures.map((f) => f.aggregate)).toEqual(['account#sw1']);
+    expect(await cellDeps.events.loadStream('account', 'sw1')).toHaveLength(150);
+
+    const report = await archiveSweep(sweepDeps(new LocalDirectoryArchive(join(root, 'sweep'))), input);
+    expect(report).toEqual({ types: { account: { aggregates: 2, archived: 99 } }, failures: [] });
+    expect((await cellDeps.events.loadStream('account', 'sw1'))[0]?.seq).toBe(100);
+    expect(await cellDeps.events.loadStream('account', 'sw2')).toHaveLength(20);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { foldCoreLog, rebuildRowFromLog } from '../commands/retire-branch.ts';
 import type { ConflictPolicy } from '../config/schema.ts';
 import { materialize } from '../conflict/materialize.ts';
+import { HistoryIncompleteError } from '../lifecycle/errors.ts';
 import { foldLatest, SNAPSHOTS_TRIED } from '../lifecycle/fold.ts';
 import type { Snapshot } from '../lifecycle/snapshot.ts';
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
@@ -52,10 +53,28 @@ export async function rebuildRow(
     aggregate.tier === 'core' ? await newestSnapshots(cell, aggregate, input.aggregateId) : [];
   const after = await rebuildRowFromLog(cell, aggregate, input.aggregateId, (log) =>
     snapshots.length > 0
-      ? foldLatest(aggregate, input.aggregateId, snapshots, log).record
+      ? foldFromSnapshots(aggregate, input.aggregateId, snapshots, log)
       : rowOfLog(aggregate, input.policy, { aggregateId: input.aggregateId, log }),
   );
   return before === undefined || rowDigest(before) !== rowDigest(after);
+}
+
+/**
+ * The fold of a snapshotted core log: from the newest snapshot it confirms. When it confirms none and its
+ * oldest events have left it (archived), no row can be rebuilt from it: HistoryIncompleteError, never a row
+ * folded from the middle of the log.
+ */
+function foldFromSnapshots(
+  aggregate: AnyAggregate,
+  aggregateId: string,
+  snapshots: readonly Snapshot[],
+  log: readonly EventEnvelope[],
+): StateRecord {
+  const folded = foldLatest(aggregate, aggregateId, snapshots, log);
+  const first = log[0];
+  if (!folded.snapshot && first && first.seq !== 1)
+    throw new HistoryIncompleteError(aggregate.name, aggregateId, first.seq);
+  return folded.record;
 }
 
 /** The cell's newest snapshots of a core aggregate (as many as a load tries), newest first. */

@@ -209,6 +209,14 @@ describe('retention and archive', () => {
       true,
     );
     expect(foldedContent((await deps.states.getState('account', 'a1'))!)).toEqual(expected);
+    // When none of the snapshots it tries is confirmed by the log, Repair refuses to fold from the middle.
+    const valid = (await snapshots.latest('account', 'a1'))!;
+    for (const version of [260, 270, 280])
+      await snapshots.put({ ...valid, version, headEventId: '01J00000000000000000000000' });
+    await expect(
+      rebuildRow({ ...deps, snapshots }, account, { aggregateId: 'a1', policy: 'lww' }),
+    ).rejects.toThrow(HistoryIncompleteError);
+    expect(foldedContent((await deps.states.getState('account', 'a1'))!)).toEqual(expected);
   });
 
   it('keeps every event younger than the window in the hot table', async () => {

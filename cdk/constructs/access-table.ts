@@ -97,8 +97,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['snapshots'],
         in: 'local',
-        ops: ['read', 'put'],
-        why: "a core aggregate's snapshot every lifecycle.snapshotEvery events, written by its home",
+        ops: ['read', 'put', 'delete'],
+        why: "a core aggregate's snapshot every lifecycle.snapshotEvery events, written by its home (older than the newest three deleted)",
       },
       {
         tables: ['idempotency'],

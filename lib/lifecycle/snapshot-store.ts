@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { aggregateKey } from '../store/keys.ts';
 import { type Snapshot, snapshotSortKey } from './snapshot.ts';
 
@@ -60,6 +60,23 @@ export class SnapshotStore {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  /** Deletes all but the `keep` newest snapshots of an aggregate; returns how many went. */
+  async prune(aggregateType: string, aggregateId: string, keep: number): Promise<number> {
+    const older: Snapshot[] = [];
+    let seen = 0;
+    for await (const snapshot of this.newestFirst(aggregateType, aggregateId, keep + 2))
+      if (++seen > keep) older.push(snapshot);
+    for (const snapshot of older) {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table(),
+          Key: { pk: aggregateKey(aggregateType, aggregateId), sk: snapshotSortKey(snapshot.version) },
+        }),
+      );
+    }
+    return older.length;
   }
 
   /** The newest snapshot, or undefined. */

@@ -2,6 +2,7 @@ import type { Topology } from '../config/schema.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { StateRecord } from '../store/state-store.ts';
+import { SNAPSHOTS_TRIED } from './fold.ts';
 import { snapshotDue, snapshotOf } from './snapshot.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
@@ -23,7 +24,8 @@ export interface SnapshotWriterOptions {
 
 /**
  * The home's snapshot hook (`CommandDeps.afterCoreAppend`): after a core append whose events cross a
- * multiple of the type's `lifecycle.snapshotEvery`, the row after them is stored as a snapshot. Undefined
+ * multiple of the type's `lifecycle.snapshotEvery`, the row after them is stored as a snapshot (and all
+ * but the newest SNAPSHOTS_TRIED of the aggregate deleted). Undefined
  * when no aggregate type asks for snapshots. A failed snapshot is reported, never thrown: the write has
  * landed, and a later multiple (or the full fold) covers the gap.
  */
@@ -42,6 +44,9 @@ export function snapshotWriter(
     if (!last || !snapshotDue(every.get(aggregate.name), before.version, after.version)) return;
     try {
       await options.store.put(snapshotOf(aggregate, after, last, options.now?.()));
+      // As many as a load tries: older ones can only matter if all of these are of retired branches, and
+      // then the full history (archive + hot) is the answer anyway.
+      await options.store.prune(aggregate.name, after.aggregateId, SNAPSHOTS_TRIED);
     } catch (error) {
       options.onError?.(error, landed);
     }

@@ -85,6 +85,11 @@ describe('snapshots at the home', () => {
     expect(JSON.parse(loaded.record.state).balance).toBe((249 * 250) / 2);
   });
 
+  it('are kept to the newest three of an aggregate', async () => {
+    await accountWith('s3', 449);
+    expect(await listVersions('s3')).toEqual([400, 300, 200]);
+  });
+
   it('never change the result: a snapshot of a branch the log no longer holds is refused', async () => {
     await accountWith('s2', 130);
     const log = await deps.events.loadStream('account', 's2');

@@ -25,6 +25,8 @@ import {
 import { canonicalJson } from '../../../lib/model/canonical-json.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { DynamoPartitionSource, rebuildRow } from '../../../lib/repair/index.ts';
+import { coreEventsLacking } from '../../../lib/runbooks/core-lacking.ts';
+import type { RegionCell } from '../../../lib/runbooks/index.ts';
 import { EventStore, StateStore } from '../../../lib/store/index.ts';
 import { accountLog } from '../../support/core-history.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
@@ -206,6 +208,22 @@ describe('retention and archive', () => {
         .sort();
     expect(await leaves(region, past)).toEqual(await leaves(peer, past));
     expect(await leaves(region, undefined)).not.toEqual(await leaves(peer, undefined));
+
+    // Switchover's check of what a target lacks: not the events it archived below a snapshot both logs hold.
+    const cellOf = (r: TestRegion, events: EventStore, withSnapshots?: SnapshotStore) =>
+      ({
+        region: r.region,
+        tables: { client: r.doc, replication: r.tables.replication },
+        events,
+        ...(withSnapshots ? { snapshots: withSnapshots } : {}),
+      }) as unknown as RegionCell;
+    const lacking = (other: RegionCell) =>
+      coreEventsLacking(
+        { registry: deps.registry },
+        { holder: cellOf(peer, peerEvents), other, partition: before[0]!.partition },
+      );
+    expect(await lacking(cellOf(region, deps.events, snapshots))).toEqual([]);
+    expect(await lacking(cellOf(region, deps.events))).toHaveLength(199);
 
     // A row rebuilt by Repair from the archived log starts from the snapshot, not from nowhere.
     const row = (await deps.states.getState('account', 'a1'))!;

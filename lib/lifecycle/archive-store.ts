@@ -55,7 +55,9 @@ export class LocalDirectoryArchive implements ArchiveStore {
         else if (!entry.name.endsWith('.tmp')) keys.push(relative(this.root, path).split(sep).join('/'));
       }
     };
-    await walk(this.root);
+    // Start at the deepest directory the prefix names: one aggregate type's objects, not the whole archive.
+    const directory = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    await walk(directory === '' ? this.root : this.pathOf(directory));
     return keys.filter((key) => key.startsWith(prefix)).sort();
   }
 

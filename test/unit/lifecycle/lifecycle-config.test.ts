@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { aggregateChanges } from '../../../lib/change/aggregates.ts';
 import { ConfigError, parseTopology } from '../../../lib/config/index.ts';
 import { snapshotDue } from '../../../lib/lifecycle/index.ts';
 
@@ -52,5 +53,23 @@ describe('snapshotDue', () => {
     expect(snapshotDue(100, 100, 101)).toBe(false);
     expect(snapshotDue(100, 101, 199)).toBe(false);
     expect(snapshotDue(undefined, 99, 100)).toBe(false);
+  });
+});
+
+describe('multiactive plan', () => {
+  it('names a lifecycle change of an aggregate type for review', () => {
+    const base = topology([{ type: 'account', tier: 'core' }]);
+    const before = parseTopology(base);
+    const after = parseTopology({
+      ...base,
+      aggregates: [{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100, retentionDays: 30 } }],
+    });
+    const [change] = aggregateChanges(before, after);
+    expect(change?.impact).toBe('approval');
+    expect(change?.changes).toEqual([
+      'snapshots none -> every 100 events',
+      'retention none -> 30 days: the next archive pass moves more events out of the hot table, and Repair stops comparing them',
+    ]);
+    expect(aggregateChanges(after, after)[0]?.changes).toEqual([]);
   });
 });

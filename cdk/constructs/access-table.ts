@@ -354,6 +354,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: "saga steps are core commands at this region's home (the transfer's log, holds, credits) with their rows",
       },
       {
+        tables: ['snapshots'],
+        in: 'local',
+        ops: ['read', 'put', 'delete'],
+        why: "saga steps take the API's snapshots of the core aggregates they write (lifecycle.snapshotEvery)",
+      },
+      {
         tables: ['state'],
         in: 'local',
         ops: ['queryIndex'],

@@ -12,13 +12,14 @@ export interface RegionWiring extends CellRouting {
   readonly sagas: RegionSagas;
 }
 
-/** The home's snapshot writer when the table is deployed and an aggregate type asks for snapshots. */
-function snapshotHook(runtime: CellRuntime): Pick<CommandDeps, 'afterCoreAppend'> {
+/** The region's snapshots, and the home's snapshot writer when an aggregate type asks for snapshots. */
+function snapshotHook(runtime: CellRuntime): Pick<CommandDeps, 'afterCoreAppend' | 'snapshots'> {
   const tableName = runtime.environment.TABLE_SNAPSHOTS;
   if (!tableName) return {};
+  const store = new SnapshotStore({ client: runtime.doc, tableName });
   const writer = snapshotWriter({
     topology: runtime.topology,
-    store: new SnapshotStore({ client: runtime.doc, tableName }),
+    store,
     onError: (error, landed) =>
       console.warn(
         JSON.stringify({
@@ -29,7 +30,7 @@ function snapshotHook(runtime: CellRuntime): Pick<CommandDeps, 'afterCoreAppend'
         }),
       ),
   });
-  return writer ? { afterCoreAppend: writer } : {};
+  return { snapshots: store, ...(writer ? { afterCoreAppend: writer } : {}) };
 }
 
 /**

@@ -291,10 +291,13 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   }
 }
 
-/** The home's snapshot writer when an aggregate type of the topology asks for snapshots. */
-function snapshotHook(topology: Topology, stores: RegionStores): Pick<CommandDeps, 'afterCoreAppend'> {
+/** The region's snapshots, and the home's snapshot writer when an aggregate type asks for snapshots. */
+function snapshotHook(
+  topology: Topology,
+  stores: RegionStores,
+): Pick<CommandDeps, 'afterCoreAppend' | 'snapshots'> {
   const writer = snapshotWriter({ topology, store: stores.snapshots });
-  return writer ? { afterCoreAppend: writer } : {};
+  return { snapshots: stores.snapshots, ...(writer ? { afterCoreAppend: writer } : {}) };
 }
 
 function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {

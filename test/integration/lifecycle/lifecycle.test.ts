@@ -172,6 +172,23 @@ describe('retention and archive', () => {
     await expect(loadAggregate({ events: deps.events }, account, 'a1')).rejects.toThrow(
       HistoryIncompleteError,
     );
+    // A retry of the last write (its outcome unknown to the client) is answered from a snapshot before it.
+    const causes = (await deps.states.getState('account', 'a1'))!.causes!;
+    const retry = {
+      aggregateType: 'account',
+      aggregateId: 'a1',
+      command: { type: 'Deposit', payload: { amount: 249 } },
+      idempotencyKey: causes.at(-1)!,
+    };
+    const answered = await executeCommand({ ...deps, snapshots }, retry);
+    expect(answered.events.map((e) => e.seq)).toEqual([250]);
+    expect(foldedContent(answered.record)).toEqual(expected);
+    // Without the snapshots, the fold from seq 1 finds no landed write: 409, and nothing written again.
+    await expect(executeCommand({ ...deps, maxAttempts: 2 }, retry)).rejects.toMatchObject({
+      name: 'ContentionError',
+    });
+    expect(await deps.events.loadStream('account', 'a1')).toHaveLength(51);
+
     // A second run finds nothing more to move.
     expect(await archiveAggregate(archiverDeps, account, window)).toMatchObject({ archived: 0 });
 

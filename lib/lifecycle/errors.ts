@@ -44,3 +44,22 @@ export class ArchiveVerificationError extends LifecycleError {
     super(`archive object ${key} does not read back as written; the hot table keeps its events`, options);
   }
 }
+
+/**
+ * A forked core aggregate whose logs do not agree at the point one region archived below: settling it
+ * automatically would decide without the archived history, so the runbook refuses and names it.
+ */
+export class ForkBelowArchiveError extends LifecycleError {
+  override readonly name = 'ForkBelowArchiveError';
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    readonly seq: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${aggregateType}#${aggregateId}: a region archived its log below seq ${seq} and not every region holds the same event there; settle it by hand from the archive (fullHistory)`,
+      options,
+    );
+  }
+}

@@ -13,6 +13,7 @@ export { type ArchiveRun, type ArchiverDeps, archiveAggregate } from './archiver
 export {
   ArchiveCorruptError,
   ArchiveVerificationError,
+  ForkBelowArchiveError,
   HistoryIncompleteError,
   LifecycleError,
 } from './errors.ts';
@@ -28,6 +29,7 @@ export {
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';
 export {
+  confirmedSnapshot,
   recordOfSnapshot,
   SNAPSHOT_FORMAT,
   type Snapshot,

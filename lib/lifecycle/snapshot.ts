@@ -99,3 +99,20 @@ export function recordOfSnapshot(snapshot: Snapshot): StateRecord {
     ...(snapshot.causes ? { causes: snapshot.causes } : {}),
   };
 }
+
+/**
+ * The first of `snapshots` (newest first) that `log` confirms: its last event is in the log (same eventId at
+ * its seq), taken with the aggregate's current state version and this format. Undefined when none is.
+ */
+export function confirmedSnapshot(
+  aggregate: AnyAggregate,
+  snapshots: readonly Snapshot[],
+  log: readonly EventEnvelope[],
+): Snapshot | undefined {
+  return snapshots.find(
+    (snapshot) =>
+      snapshot.format === SNAPSHOT_FORMAT &&
+      snapshot.stateVersion === stateVersionOf(aggregate) &&
+      log.find((event) => event.seq === snapshot.seq)?.eventId === snapshot.headEventId,
+  );
+}

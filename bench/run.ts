@@ -37,6 +37,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   switchover: async () => (await import('./switchover.ts')).runSwitchoverBench,
   rpo: async () => (await import('./rpo.ts')).runRpoBench,
   transfers: async () => (await import('./transfers.ts')).runTransfersBench,
+  snapshots: async () => (await import('./snapshots.ts')).runSnapshotsBench,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -95,6 +95,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why: 'projection rows written with each append',
       },
       {
+        tables: ['snapshots'],
+        in: 'local',
+        ops: ['read', 'put', 'delete'],
+        why: "a core aggregate's snapshot every lifecycle.snapshotEvery events, written by its home (older than the newest three deleted)",
+      },
+      {
         tables: ['idempotency'],
         in: 'local',
         ops: ['read', 'put', 'update', 'delete'],
@@ -278,6 +284,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           'rebuilds the row from its log (a put conditional on the row read)',
       },
       {
+        tables: ['snapshots'],
+        in: 'all',
+        ops: ['read'],
+        why: 'Repair rebuilds a core row from the newest snapshot its log confirms (a log whose head was archived)',
+      },
+      {
         tables: ['replication'],
         in: 'all',
         ops: ['read', 'put', 'update'],
@@ -358,6 +370,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         in: 'local',
         ops: ['guard'],
         why: 'a row caught up with its log only while the log still holds the folded events (a check)',
+      },
+      {
+        tables: ['snapshots'],
+        in: 'local',
+        ops: ['read', 'put', 'delete'],
+        why: "saga steps take the API's snapshots of the core aggregates they write (lifecycle.snapshotEvery)",
       },
       {
         tables: ['state'],

@@ -46,7 +46,7 @@ export function tableProps(definition: TableDefinition, topology: Topology): dyn
   };
 }
 
-/** The six tables of one cell, built from TABLE_DEFINITIONS; names are identical in every region. */
+/** The seven tables of one cell, built from TABLE_DEFINITIONS; names are identical in every region. */
 export class Tables extends Construct {
   public readonly byKind: Readonly<Record<TableKind, dynamodb.Table>>;
 

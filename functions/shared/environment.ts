@@ -19,6 +19,8 @@ const environmentSchema = z.object({
   TABLE_CONTROL: z.string().min(3),
   TABLE_QUARANTINE: z.string().min(3),
   TABLE_IDEMPOTENCY: z.string().min(3),
+  /** Snapshots of core aggregates (lib/lifecycle); absent in environments deployed before the table. */
+  TABLE_SNAPSHOTS: z.string().min(3).optional(),
   EVENT_BUS_NAME: z.string().min(1),
   REGION_ENDPOINTS: z.string().default('{}'),
   /** This region's Saga state machine (the API begins sagas, the sweep resumes them). */

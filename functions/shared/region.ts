@@ -1,5 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { CommandDeps } from '../../lib/commands/index.ts';
+import { SnapshotStore, snapshotWriter } from '../../lib/lifecycle/index.ts';
 import { type RegionSagas, regionSagas, StepFunctionsSagaStarter } from '../../lib/sagas/index.ts';
 import { application } from './application.ts';
 import { type CellRouting, cellRouting } from './cell-routing.ts';
@@ -9,6 +10,27 @@ import type { CellRuntime } from './environment.ts';
 export interface RegionWiring extends CellRouting {
   readonly commands: CommandDeps;
   readonly sagas: RegionSagas;
+}
+
+/** The region's snapshots, and the home's snapshot writer when an aggregate type asks for snapshots. */
+function snapshotHook(runtime: CellRuntime): Pick<CommandDeps, 'afterCoreAppend' | 'snapshots'> {
+  const tableName = runtime.environment.TABLE_SNAPSHOTS;
+  if (!tableName) return {};
+  const store = new SnapshotStore({ client: runtime.doc, tableName });
+  const writer = snapshotWriter({
+    topology: runtime.topology,
+    store,
+    onError: (error, landed) =>
+      console.warn(
+        JSON.stringify({
+          message: 'snapshot not written',
+          aggregate: `${landed.aggregate.name}#${landed.after.aggregateId}`,
+          version: landed.after.version,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      ),
+  });
+  return { snapshots: store, ...(writer ? { afterCoreAppend: writer } : {}) };
 }
 
 /**
@@ -32,6 +54,7 @@ export function regionWiring(
     partitions: topology.partitions,
     fenceCoreWrite: multiRegion.api.fenceCoreWrite,
     ...(multiRegion.api.replicateBeforeAck ? { replicateBeforeAck: multiRegion.api.replicateBeforeAck } : {}),
+    ...snapshotHook(runtime),
   };
   const sagas = regionSagas({
     sagas: application().sagas,

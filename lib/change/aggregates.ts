@@ -75,6 +75,28 @@ function describe(type: string, a: TypeView, b: TypeView): string[] {
   return changes;
 }
 
+/** What a change of an aggregate type's data lifecycle does (README "Data lifecycle"). */
+function lifecycleChanges(a: AggregateConfig['lifecycle'], b: AggregateConfig['lifecycle']): string[] {
+  const changes: string[] = [];
+  const every = (n: number | undefined) => (n === undefined ? 'none' : `every ${n} events`);
+  if (a?.snapshotEvery !== b?.snapshotEvery)
+    changes.push(
+      `snapshots ${every(a?.snapshotEvery)} -> ${every(b?.snapshotEvery)}` +
+        (b?.snapshotEvery === undefined ? ' (existing snapshots stay, unused after the next rebuild)' : ''),
+    );
+  const days = (n: number | undefined) => (n === undefined ? 'none' : `${n} days`);
+  if (a?.retentionDays !== b?.retentionDays) {
+    const shorter = b?.retentionDays !== undefined && (a?.retentionDays ?? Infinity) > b.retentionDays;
+    changes.push(
+      `retention ${days(a?.retentionDays)} -> ${days(b?.retentionDays)}` +
+        (shorter
+          ? ': the next archive pass moves more events out of the hot table, and Repair stops comparing them'
+          : ': archived events stay in the archive (restore with fullHistory)'),
+    );
+  }
+  return changes;
+}
+
 /** Each aggregate type of either topology: its view before and after, and what changed. */
 export function aggregateChanges(before: Topology, after: Topology): AggregateChange[] {
   const types = [...new Set([...before.aggregates, ...after.aggregates].map((a) => a.type))];
@@ -91,7 +113,7 @@ export function aggregateChanges(before: Topology, after: Topology): AggregateCh
         changes: [`${type} is removed: its events and rows stay in the tables, no longer served`],
         impact: 'approval',
       };
-    const changes = describe(type, was, now);
+    const changes = [...describe(type, was, now), ...lifecycleChanges(a!.lifecycle, b!.lifecycle)];
     return { type, before: was, after: now, changes, impact: changes.length > 0 ? 'approval' : 'none' };
   });
 }

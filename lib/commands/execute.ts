@@ -2,6 +2,10 @@ import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import { recordOfSnapshot, stateVersionOf } from '../lifecycle/snapshot.ts';
+import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
+import type { CoreAppendLanded } from '../lifecycle/snapshot-writer.ts';
+
 import type { AnyAggregate } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -18,6 +22,9 @@ import { envelopeEvents } from './envelopes.ts';
 import { isEpochNoOp } from './epoch-no-op.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from './errors.ts';
 import { copyHeadBeforeAck, sealBeforeLocalAnswer } from './noop-ack.ts';
+
+/** Snapshots an aggregate keeps (lib/lifecycle SNAPSHOTS_TRIED; not imported: that module imports this one). */
+const SNAPSHOTS_KEPT = 3;
 
 /** What a core append needs from ownership: the partition's epoch and the fencing guards. */
 export interface CoreWriteFence {
@@ -51,6 +58,16 @@ export interface CommandDeps {
     writer?: { readonly epoch: number },
   ) => Promise<void>;
   readonly maxAttempts?: number;
+  /**
+   * Called at the home once a core append and its row are stored (lib/lifecycle `snapshotWriter`: a
+   * snapshot every `lifecycle.snapshotEvery` events). Must not throw: the write has landed.
+   */
+  readonly afterCoreAppend?: (landed: CoreAppendLanded) => Promise<void>;
+  /**
+   * The region's snapshots (lib/lifecycle): a retry of a landed write on a log whose oldest events were
+   * archived is answered from a snapshot before the write instead of a fold from seq 1.
+   */
+  readonly snapshots?: SnapshotStore;
 }
 
 export interface CommandRequest {
@@ -248,16 +265,17 @@ async function answerLanded(
   fence: CoreWriteFence | undefined,
 ): Promise<CommandResult> {
   const { aggregate, request } = input;
-  const empty = emptyRecord(aggregate, request.aggregateId);
-  const log = chainedRun(empty, await deps.events.loadStream(aggregate.name, request.aggregateId));
   // A home's epoch no-op carries the cause of the command it sealed a head for (a refusal of an earlier
   // attempt): the platform's own entry, never one of the write's events.
   const ofWrite = (e: EventEnvelope) => e.causationId === request.idempotencyKey && !isEpochNoOp(e);
+  const logged = await deps.events.loadStream(aggregate.name, request.aggregateId);
+  const base = await landedBase(deps, aggregate, { aggregateId: request.aggregateId, logged, ofWrite });
+  const log = chainedRun(base, logged);
   const last = log.findLastIndex(ofWrite);
   const events = log.filter(ofWrite);
   // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
-  const after = foldRecord(aggregate, empty, log.slice(0, last + 1));
+  const after = foldRecord(aggregate, base, log.slice(0, last + 1));
   fence?.reconfirm?.();
   if (deps.replicateBeforeAck) {
     const through = committedThrough(log, events, fence);
@@ -268,6 +286,33 @@ async function answerLanded(
     await deps.replicateBeforeAck(through, fence);
   }
   return resultOf(aggregate, events, after);
+}
+
+/**
+ * What a landed write's answer is folded from: the empty row, or, when the log's oldest events were archived
+ * (it does not start at seq 1), the newest snapshot before the write that the log confirms (its last event
+ * still there, same state version). Without one the fold from seq 1 finds no write (ConcurrencyError).
+ */
+async function landedBase(
+  deps: CommandDeps,
+  aggregate: AnyAggregate,
+  input: {
+    aggregateId: string;
+    logged: readonly EventEnvelope[];
+    ofWrite: (e: EventEnvelope) => boolean;
+  },
+): Promise<StateRecord> {
+  const empty = emptyRecord(aggregate, input.aggregateId);
+  const first = input.logged.find(input.ofWrite);
+  if (!deps.snapshots || !first || input.logged[0]?.seq === 1) return empty;
+  let tried = 0;
+  for await (const snapshot of deps.snapshots.newestFirst(aggregate.name, input.aggregateId)) {
+    if (++tried > SNAPSHOTS_KEPT) break;
+    if (snapshot.seq >= first.seq || snapshot.stateVersion !== stateVersionOf(aggregate)) continue;
+    const at = input.logged.find((e) => e.seq === snapshot.seq);
+    if (at?.eventId === snapshot.headEventId) return recordOfSnapshot(snapshot);
+  }
+  return empty;
 }
 
 /**
@@ -410,6 +455,7 @@ async function appendDecided(
     });
     await deps.states.putState(next);
     if (!copyFirst) await deps.replicateBeforeAck?.(envelopes, fence);
+    await deps.afterCoreAppend?.({ aggregate, before: record, after: next, events: envelopes });
   } else {
     // The projection row rides in the same transaction: its version check serializes local writers.
     const statePut = guardedStatePut(deps.states.table(), next, record.version);

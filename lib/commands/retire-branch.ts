@@ -2,6 +2,9 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { ConflictPair } from '../conflict/records.ts';
+import { HistoryIncompleteError } from '../lifecycle/errors.ts';
+import { confirmedSnapshot, recordOfSnapshot, type Snapshot } from '../lifecycle/snapshot.ts';
+import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { EventStore } from '../store/event-store.ts';
@@ -23,6 +26,8 @@ export interface CoreLogCell {
     readonly events: string;
     readonly control?: string;
   };
+  /** Its snapshots (lib/lifecycle): a log whose oldest events were archived is folded from one. */
+  readonly snapshots?: SnapshotStore;
 }
 
 /** A conflict record of a retired core event: the pair, and both full envelopes for the operator. */
@@ -128,6 +133,35 @@ export function foldCoreLog(aggregate: AnyAggregate, aggregateId: string, log: r
   return foldRecord(aggregate, empty, chainedRun(empty, log));
 }
 
+/** Snapshots an aggregate keeps (lib/lifecycle SNAPSHOTS_TRIED). */
+const SNAPSHOTS_KEPT = 3;
+
+/**
+ * The fold of a core log for a cell with snapshots: from seq 1 while the log starts there, else from the
+ * newest snapshot the log confirms (its oldest events were archived); neither: HistoryIncompleteError,
+ * never a row folded from the middle of the log. Undefined (the plain fold) for a cell without snapshots.
+ */
+export async function archiveAwareFold(
+  cell: Pick<CoreLogCell, 'snapshots'>,
+  aggregate: AnyAggregate,
+  aggregateId: string,
+): Promise<((log: readonly EventEnvelope[]) => StateRecord) | undefined> {
+  if (!cell.snapshots) return undefined;
+  const snapshots: Snapshot[] = [];
+  for await (const snapshot of cell.snapshots.newestFirst(aggregate.name, aggregateId)) {
+    snapshots.push(snapshot);
+    if (snapshots.length >= SNAPSHOTS_KEPT) break;
+  }
+  return (log) => {
+    const first = log[0];
+    if (!first || first.seq === 1) return foldCoreLog(aggregate, aggregateId, log);
+    const snapshot = confirmedSnapshot(aggregate, snapshots, log);
+    if (!snapshot) throw new HistoryIncompleteError(aggregate.name, aggregateId, first.seq);
+    const base = recordOfSnapshot(snapshot);
+    return foldRecord(aggregate, base, chainedRun(base, log));
+  };
+}
+
 /**
  * Rebuilds an aggregate's row from its log with `fold` (default: the core fold) and stores it over whatever
  * row is there, unless that row already has the same version, head and state; the write is guarded on the
@@ -184,7 +218,12 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     stopped = error;
   }
   // Also when a seal stopped the retire midway: the row never claims more than the log still chains.
-  const row = await rebuildRowFromLog(cell, aggregate, aggregateId);
+  const row = await rebuildRowFromLog(
+    cell,
+    aggregate,
+    aggregateId,
+    await archiveAwareFold(cell, aggregate, aggregateId),
+  );
   if (stopped) throw stopped;
   return { retired: retired.reverse(), queued, row };
 }

@@ -6,6 +6,8 @@ export {
   CONFLICT_POLICIES,
   type ConflictPolicy,
   GTM_POLICIES,
+  type LifecycleConfig,
+  lifecycleSchema,
   type Objectives,
   objectivesSchema,
   type RegionConfig,

@@ -17,11 +17,39 @@ export const regionSchema = z.strictObject({
   weight: z.number().int().min(0).max(255).default(1),
 });
 
-export const aggregateSchema = z.strictObject({
-  type: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes'),
-  tier: z.enum(TIERS),
-  conflict: z.enum(CONFLICT_POLICIES).default('lww'),
+/**
+ * An aggregate type's data lifecycle (README "Data lifecycle"): a snapshot every `snapshotEvery` events at
+ * the home, and events older than `retentionDays` and covered by a snapshot moved to the archive.
+ */
+export const lifecycleSchema = z.strictObject({
+  snapshotEvery: z.number().int().min(2).max(1_000_000).optional(),
+  retentionDays: z.number().int().min(1).max(36_500).optional(),
 });
+
+export const aggregateSchema = z
+  .strictObject({
+    type: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes'),
+    tier: z.enum(TIERS),
+    conflict: z.enum(CONFLICT_POLICIES).default('lww'),
+    lifecycle: lifecycleSchema.optional(),
+  })
+  .superRefine((aggregate, ctx) => {
+    const lifecycle = aggregate.lifecycle;
+    // A snapshot covers a prefix of the log in sort-key order; only the core log (one writer, seq order) has
+    // prefixes no late event can join. HLC-keyed logs take concurrent events below a snapshot's key.
+    if (lifecycle?.snapshotEvery !== undefined && aggregate.tier !== 'core')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifecycle', 'snapshotEvery'],
+        message: `snapshots need the core tier's seq-ordered log; "${aggregate.type}" is ${aggregate.tier}`,
+      });
+    if (lifecycle?.retentionDays !== undefined && lifecycle.snapshotEvery === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifecycle', 'retentionDays'],
+        message: 'needs snapshotEvery: only events covered by a snapshot may leave the hot table',
+      });
+  });
 
 export const thresholdsSchema = z.strictObject({
   degradeLagMs: z.number().int().positive().default(5_000),
@@ -240,6 +268,7 @@ export type TopologyInput = z.input<typeof topologySchema>;
 export type Topology = z.output<typeof topologySchema>;
 export type RegionConfig = Topology['regions'][number];
 export type AggregateConfig = Topology['aggregates'][number];
+export type LifecycleConfig = NonNullable<AggregateConfig['lifecycle']>;
 export type Tier = (typeof TIERS)[number];
 export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];

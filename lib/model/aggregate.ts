@@ -73,6 +73,12 @@ export interface AggregateDefinition<S> {
    * what is overdue without scanning; a saga left in doubt by a lost coordinator is found this way.
    */
   dueAt?(state: S): number | null;
+  /**
+   * Version of the state's shape (default 1). A snapshot carries the version it was taken at; bump it when
+   * `evolve` or the state's shape changes, and older snapshots are ignored (the state is folded again from
+   * the log, events upcast as usual) rather than trusted with a shape the code no longer has.
+   */
+  readonly stateVersion?: number;
 }
 
 /**

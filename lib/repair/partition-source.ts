@@ -37,6 +37,7 @@ export class DynamoPartitionSource implements PartitionEventSource {
   private readonly table: () => string;
   private readonly stateTable: (() => string) | undefined;
   private readonly concurrency: number;
+  private readonly pastRetention: ((aggregateType: string, hlc: string) => boolean) | undefined;
 
   constructor(options: {
     client: DynamoDBDocumentClient;
@@ -44,20 +45,30 @@ export class DynamoPartitionSource implements PartitionEventSource {
     /** The state table: with it, the trees cover projection rows too (see buildMerkleTree). */
     stateTableName?: string | (() => string);
     concurrency?: number;
+    /**
+     * Events past their type's retention horizon (lib/lifecycle `pastRetention`): left out of the leaves,
+     * in every region alike, so a region that archived them and one that did not still compare equal.
+     */
+    pastRetention?: ((aggregateType: string, hlc: string) => boolean) | undefined;
   }) {
     this.client = options.client;
     this.table = resolve(options.tableName);
     this.stateTable = options.stateTableName === undefined ? undefined : resolve(options.stateTableName);
     this.concurrency = options.concurrency ?? 16;
+    this.pastRetention = options.pastRetention;
   }
 
-  /** Every event id of the partition with its aggregate key and core seq (keys only: cheap). */
+  /**
+   * Every event id of the partition with its aggregate key and core seq (keys only: cheap), but those past
+   * their type's retention horizon.
+   */
   async listLeaves(partition: number): Promise<EventLeaf[]> {
     const leaves: EventLeaf[] = [];
-    const pages = this.partitionPages(partition, 'eventId, pk, sk, aggregateType');
+    const pages = this.partitionPages(partition, 'eventId, pk, sk, aggregateType, hlc');
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (EXCLUDED_AGGREGATES.has(String(item.aggregateType))) continue;
+        if (this.pastRetention?.(String(item.aggregateType), String(item.hlc))) continue;
         const sk = String(item.sk);
         leaves.push({
           eventId: String(item.eventId),

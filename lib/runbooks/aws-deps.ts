@@ -7,6 +7,8 @@ import { regionNames } from '../config/topology.ts';
 import { ConflictRecordStore } from '../conflict/record-store.ts';
 import { probeHealth } from '../detection/health-probe.ts';
 import { staleHeartbeatMs } from '../detection/settings.ts';
+import { pastRetention } from '../lifecycle/retention.ts';
+import { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { PartitionMap } from '../ownership/partition-map.ts';
@@ -64,7 +66,12 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     const watermarks = new WatermarkStore({ client, tableName: tables.replication });
     return {
       region: r,
-      source: new DynamoPartitionSource({ client, tableName: tables.events, stateTableName: tables.state }),
+      source: new DynamoPartitionSource({
+        client,
+        tableName: tables.events,
+        stateTableName: tables.state,
+        pastRetention: pastRetention(options.topology, Date.now),
+      }),
       async replay(events) {
         const key = options.eventKey ? await options.eventKey() : undefined;
         const items = events.map((e) => ({ entry: toBusEntry(e, options.busName, key) }));
@@ -78,6 +85,7 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
         coreMarkerTableName: tables.replication,
       }),
       states: new StateStore({ client, tableName: tables.state }),
+      snapshots: new SnapshotStore({ client, tableName: tables.snapshots }),
       conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
       tables: {
         client,

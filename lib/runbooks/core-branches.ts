@@ -2,6 +2,7 @@ import { type CoreHead, chainedRun, extendsHead, headOf } from '../commands/chai
 import { catchUpCoreRow } from '../commands/execute.ts';
 import { retireCoreBranch } from '../commands/retire-branch.ts';
 import { bugEnabled } from '../faults/index.ts';
+import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ParkingStore } from '../replication/parking.ts';
@@ -22,12 +23,14 @@ function stronger(a: EventEnvelope, b: EventEnvelope): EventEnvelope {
  * old home at a seq the home never used, a quorum-ack copy), the branch grows by it, the highest epoch
  * first. Without a known home (no map entry, home not among `logs`), the branch starts from the log whose
  * chained head is strongest (highest epoch, then HLC): the latest home's. Pure: a function of the logs.
+ * `base`: where the logs start (after an archived prefix, see `archiveFloor`), else before seq 1.
  */
 export function winningBranch(
   logs: ReadonlyMap<string, readonly EventEnvelope[]>,
   home?: string,
+  base: CoreHead = EMPTY,
 ): EventEnvelope[] {
-  const runs = [...logs].map(([region, log]) => ({ region, run: chainedRun(EMPTY, log) }));
+  const runs = [...logs].map(([region, log]) => ({ region, run: chainedRun(base, log) }));
   const start =
     runs.find((r) => r.region === home) ??
     runs.reduce<(typeof runs)[number] | undefined>((best, r) => {
@@ -40,13 +43,34 @@ export function winningBranch(
   const all = [...logs.values()].flat();
   for (;;) {
     const tip = branch.at(-1);
-    const head = tip ? headOf(tip) : EMPTY;
+    const head = tip ? headOf(tip) : base;
     const next = all
       .filter((e) => extendsHead(head, e))
       .reduce<EventEnvelope | undefined>((best, e) => (best ? stronger(best, e) : e), undefined);
     if (!next) return branch;
     branch.push(next);
   }
+}
+
+/**
+ * Where the logs of a forked aggregate are settled from when some region archived its oldest events (its
+ * hot log starts above seq 1, at the last event of a snapshot: lib/lifecycle): the highest such start,
+ * which every log must hold as the same event (each event names its predecessor, so they then agree on
+ * everything below). Undefined when every log starts at seq 1; ForkBelowArchiveError when they disagree.
+ */
+export function archiveFloor(
+  aggregate: AnyAggregate,
+  aggregateId: string,
+  logs: ReadonlyMap<string, readonly EventEnvelope[]>,
+): { readonly base: CoreHead } | undefined {
+  const starts = [...logs.values()].map((log) => log[0]).filter((e) => e !== undefined && e.seq > 1);
+  if (starts.length === 0) return undefined;
+  const at = starts.reduce((a, b) => (b!.seq > a!.seq ? b : a))!;
+  for (const log of logs.values()) {
+    if (log.find((e) => e.seq === at.seq)?.eventId !== at.eventId)
+      throw new ForkBelowArchiveError(aggregate.name, aggregateId, at.seq);
+  }
+  return { base: { seq: at.seq - 1, head: at.prev } };
 }
 
 /** What settling one aggregate did. */
@@ -99,20 +123,28 @@ export async function settleCoreAggregate(input: {
   readonly home: string | undefined;
 }): Promise<SettledAggregate> {
   const { aggregate, aggregateId, cells } = input;
-  const load = (c: RegionCell) => c.events.loadStream(aggregate.name, aggregateId);
-  const logs = new Map(await Promise.all(cells.map(async (c) => [c.region, await load(c)] as const)));
+  const loaded = new Map(
+    await Promise.all(
+      cells.map(async (c) => [c.region, await c.events.loadStream(aggregate.name, aggregateId)] as const),
+    ),
+  );
+  // A region that archived holds its log from a snapshot's last event on: every log is settled from there.
+  const floor = archiveFloor(aggregate, aggregateId, loaded);
+  const above = (log: readonly EventEnvelope[]) => (floor ? log.filter((e) => e.seq > floor.base.seq) : log);
+  const load = async (c: RegionCell) => above(await c.events.loadStream(aggregate.name, aggregateId));
+  const logs = new Map([...loaded].map(([region, log]) => [region, above(log)] as const));
   const homeCell = cells.find((c) => c.region === input.home);
   let adopted: EventEnvelope[] = [];
   if (homeCell) {
     const held = new Set(logs.get(homeCell.region)!.map((e) => e.eventId));
-    adopted = winningBranch(logs, homeCell.region).filter((e) => !held.has(e.eventId));
+    adopted = winningBranch(logs, homeCell.region, floor?.base).filter((e) => !held.has(e.eventId));
     await deliver(homeCell, aggregate, adopted);
     // The home may have written meanwhile: what it holds now is the branch's authoritative start.
     logs.set(homeCell.region, await load(homeCell));
     const now = new Set(logs.get(homeCell.region)!.map((e) => e.eventId));
     adopted = adopted.filter((e) => now.has(e.eventId));
   }
-  const winning = winningBranch(logs, input.home);
+  const winning = winningBranch(logs, input.home, floor?.base);
   const onBranch = new Set(winning.map((e) => e.eventId));
   const queues = cells.map((c) => c.conflicts);
   const queued = new Map<string, { eventId: string; seq: number; kept: string }>();

@@ -1,3 +1,5 @@
+import { SNAPSHOTS_TRIED } from '../lifecycle/fold.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { readCoreMarkers } from '../store/core-markers.ts';
 import { aggregateKey } from '../store/keys.ts';
@@ -17,6 +19,7 @@ export function isCoreKey(deps: Pick<RunbookDeps, 'registry'>, key: string): boo
  * read in both regions by a consistent base-table query. The by-partition index is eventually consistent
  * with no upper bound on AWS: an acknowledged write it does not list yet must still count. `listed`, the
  * leaves that index did return for `holder`, only adds aggregates (events logged before markers existed).
+ * Events `other` archived below a snapshot both logs agree on are not lacking (`archivedBelow`).
  */
 export async function coreEventsLacking(
   deps: Pick<RunbookDeps, 'registry' | 'concurrency'>,
@@ -35,7 +38,35 @@ export async function coreEventsLacking(
       other.events.loadStream(type, id, { consistentRead: true }),
     ]);
     const present = new Set(there.map((e) => e.eventId));
-    return held.filter((e) => !present.has(e.eventId)).map((e) => e.eventId);
+    const archived = await archivedBelow(other, { type, id, held, there });
+    return held.filter((e) => !present.has(e.eventId) && e.seq >= archived).map((e) => e.eventId);
   });
   return lacking.flat();
+}
+
+/**
+ * The seq below which `other` may have archived its log (lib/lifecycle): that of its newest snapshot whose
+ * last event both logs hold (same eventId at that seq). Each core event names its predecessor, so two logs
+ * that share that event share everything before it: what `other` lacks below it left for the archive, it is
+ * not missing. 0 when there is no such snapshot (every event counts).
+ */
+async function archivedBelow(
+  other: RegionCell,
+  logs: {
+    type: string;
+    id: string;
+    held: readonly EventEnvelope[];
+    there: readonly EventEnvelope[];
+  },
+): Promise<number> {
+  if (!other.snapshots || logs.there[0]?.seq === 1) return 0;
+  const idAt = (log: readonly EventEnvelope[], seq: number) => log.find((e) => e.seq === seq)?.eventId;
+  let tried = 0;
+  for await (const snapshot of other.snapshots.newestFirst(logs.type, logs.id)) {
+    const head = snapshot.headEventId;
+    if (idAt(logs.there, snapshot.seq) === head && idAt(logs.held, snapshot.seq) === head)
+      return snapshot.seq;
+    if (++tried >= SNAPSHOTS_TRIED) break;
+  }
+  return 0;
 }

@@ -3,6 +3,7 @@ import type { HybridLogicalClock } from '../clock/clock.ts';
 import type { BranchRetirer } from '../commands/quorum-peer.ts';
 import type { Topology } from '../config/schema.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
+import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import type { PartitionMap } from '../ownership/partition-map.ts';
@@ -24,6 +25,8 @@ export interface RegionCell {
   watermarks(): Promise<readonly Watermark[]>;
   readonly events: EventStore;
   readonly states: StateStore;
+  /** Its snapshots of core aggregates: a row rebuilt from a log whose head was archived starts from one. */
+  readonly snapshots?: SnapshotStore;
   readonly conflicts: ConflictRecordPort;
   /** Raw table access for the one repair that rewrites a log (a core orphan set aside at failback). */
   readonly tables: {

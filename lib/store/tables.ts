@@ -30,6 +30,7 @@ export const TABLE_KINDS = [
   'control',
   'quarantine',
   'idempotency',
+  'snapshots',
 ] as const;
 export type TableKind = (typeof TABLE_KINDS)[number];
 
@@ -84,6 +85,13 @@ export const TABLE_DEFINITIONS: Readonly<Record<TableKind, TableDefinition>> = {
     partitionKey: { name: 'id', type: 'S' },
     timeToLiveAttribute: 'expiration',
   },
+  /**
+   * Snapshots of core aggregates, keyed beside their log: pk = the log's aggregate key, sk = `V#<version>`.
+   * A table of its own, with no stream and no index, so a snapshot is never published, never replicated,
+   * never counted by Merkle repair (which reads the events table's `byPartition` index) and never returned
+   * by a log Query (README "Data lifecycle").
+   */
+  snapshots: { kind: 'snapshots', partitionKey: pk, sortKey: sk },
 };
 
 /** Physical table name for an environment. */

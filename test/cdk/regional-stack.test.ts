@@ -37,7 +37,7 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
 
   it('deploys the same set of resources as every other region', () => {
     const t = template();
-    t.resourceCountIs('AWS::DynamoDB::Table', 6);
+    t.resourceCountIs('AWS::DynamoDB::Table', 7);
     t.resourceCountIs('AWS::Lambda::Function', FUNCTION_NAMES.length);
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 6);
     // The bus lives in the region's foundation stack, deployed first.
@@ -47,7 +47,7 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
   });
 
-  it('builds the six tables from lib/store/tables.ts, with PITR, KMS encryption and on-demand billing', () => {
+  it('builds the seven tables from lib/store/tables.ts, with PITR, KMS encryption and on-demand billing', () => {
     for (const kind of TABLE_KINDS) {
       template().hasResourceProperties('AWS::DynamoDB::Table', {
         TableName: tableName('dev', kind),

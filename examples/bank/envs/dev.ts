@@ -7,7 +7,7 @@ export const dev = defineTopology({
   regions: [{ name: 'us-east-1' }, { name: 'eu-west-1' }, { name: 'ap-southeast-1' }],
   partitions: 256,
   aggregates: [
-    { type: 'account', tier: 'core' },
+    { type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100 } },
     { type: 'profile', tier: 'important', conflict: 'lww' },
     { type: 'activity', tier: 'ordinary' },
     { type: 'transfer', tier: 'core' },

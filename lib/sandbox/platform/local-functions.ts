@@ -12,6 +12,7 @@ import { decodeHlc } from '../../clock/index.ts';
 import type { CommandDeps } from '../../commands/index.ts';
 import { peersOf, type Topology } from '../../config/index.ts';
 import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
+import { snapshotWriter } from '../../lifecycle/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplyOutcome,
@@ -168,6 +169,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     ...(deps.multiRegion.replicateBeforeAck
       ? { replicateBeforeAck: deps.multiRegion.replicateBeforeAck }
       : {}),
+    ...snapshotHook(topology, stores),
   };
   const sagas = regionSagas({
     sagas: deps.sagas.definitions,
@@ -294,6 +296,15 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     }
     return outcome;
   }
+}
+
+/** The region's snapshots, and the home's snapshot writer when an aggregate type asks for snapshots. */
+function snapshotHook(
+  topology: Topology,
+  stores: RegionStores,
+): Pick<CommandDeps, 'afterCoreAppend' | 'snapshots'> {
+  const writer = snapshotWriter({ topology, store: stores.snapshots });
+  return { snapshots: stores.snapshots, ...(writer ? { afterCoreAppend: writer } : {}) };
 }
 
 function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {

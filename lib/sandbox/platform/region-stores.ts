@@ -1,6 +1,7 @@
 import { HybridLogicalClock } from '../../clock/index.ts';
 import type { Topology } from '../../config/index.ts';
 import { ConflictRecordStore } from '../../conflict/index.ts';
+import { SnapshotStore } from '../../lifecycle/index.ts';
 import {
   DynamoPublishHolds,
   HeartbeatWriter,
@@ -25,6 +26,8 @@ export interface RegionStores {
   readonly heartbeats: HeartbeatWriter;
   /** Events the publisher has not managed to publish (announced by the heartbeats). */
   readonly holds: DynamoPublishHolds;
+  /** Snapshots of core aggregates, written by the home (lib/lifecycle). */
+  readonly snapshots: SnapshotStore;
 }
 
 /** The stores a cell's handlers use, as `functions/shared/environment.ts` builds them in Lambda. */
@@ -58,5 +61,6 @@ export function regionStores(
     conflicts: new ConflictRecordStore({ client, tableName: tables.replication }),
     heartbeats: new HeartbeatWriter({ client, tableName: tables.events }),
     holds: new DynamoPublishHolds({ client, tableName: tables.replication }),
+    snapshots: new SnapshotStore({ client, tableName: tables.snapshots }),
   };
 }

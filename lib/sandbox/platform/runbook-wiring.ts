@@ -1,6 +1,7 @@
 import { ulid } from 'ulid';
 import { signedDetail } from '../../auth/index.ts';
 import { probeHealth } from '../../detection/health-probe.ts';
+import { pastRetention } from '../../lifecycle/index.ts';
 import type { EventEnvelope } from '../../model/index.ts';
 import { DynamoPartitionSource, type PartitionEventSource } from '../../repair/index.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, lagMs, toBusEntry } from '../../replication/index.ts';
@@ -39,6 +40,7 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     client: target.clients.doc,
     tableName: target.stores.tables.events,
     stateTableName: target.stores.tables.state,
+    pastRetention: pastRetention(target.options.topology, Date.now),
   });
   const source: PartitionEventSource = {
     listLeaves: (partition) => cross(() => local.listLeaves(partition)),
@@ -68,6 +70,7 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     watermarks: () => cross(() => target.stores.watermarks.list()),
     events: target.stores.events,
     states: target.stores.states,
+    snapshots: target.stores.snapshots,
     conflicts: target.stores.conflicts,
     tables: {
       client: target.clients.doc,

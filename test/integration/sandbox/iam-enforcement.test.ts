@@ -1,9 +1,11 @@
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-dynamodb-streams';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { account } from '../../../examples/bank/index.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { staticInternalKey } from '../../../lib/auth/index.ts';
 import { parseTopology } from '../../../lib/config/index.ts';
+import { foldFullLog, SnapshotStore, snapshotOf } from '../../../lib/lifecycle/index.ts';
 import type { CfnTemplate } from '../../../lib/sandbox/cdk/templates.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
 import {
@@ -15,6 +17,7 @@ import {
 import { functionIam } from '../../../lib/sandbox/platform/function-iam.ts';
 import { readinessCalls } from '../../../lib/sandbox/platform/scheduled-readiness.ts';
 import { EventStore } from '../../../lib/store/index.ts';
+import { accountLog } from '../../support/core-history.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
 import { READINESS_OPERATIONS } from '../../support/readiness.ts';
@@ -220,5 +223,22 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
           `AccessDeniedException arn:aws:cloudformation:${r}:111111111111:stack/multiactive-${region.env}-${r}/sandbox`,
       ),
     );
+  });
+
+  it('lets the API and the saga function write and prune snapshots in their region, and no other function', async () => {
+    const { iam, clients } = guardedStore(deployed);
+    const snapshots = new SnapshotStore({ client: clients.doc, tableName: region.tables.snapshots });
+    const log = accountLog([{ type: 'Deposited', amount: 1 }], { aggregateId: 'iam-snap' });
+    const row = foldFullLog(account, 'iam-snap', log);
+    for (const name of ['api', 'saga'] as const) {
+      const caller = iam.functionCaller(REGION, region.env, name);
+      await runAs(caller, () => snapshots.put(snapshotOf(account, row, log[1]!)));
+      await runAs(caller, () => snapshots.prune('account', 'iam-snap', 3));
+    }
+    await expect(
+      runAs(iam.functionCaller(REGION, region.env, 'applier'), () =>
+        snapshots.put(snapshotOf(account, row, log[1]!)),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 });

@@ -1,0 +1,104 @@
+import { decodeHlc } from '../clock/hlc.ts';
+import { canonicalJson } from '../model/canonical-json.ts';
+import { type EventEnvelope, eventEnvelopeSchema } from '../model/envelope.ts';
+import { ArchiveCorruptError } from './errors.ts';
+import type { Snapshot } from './snapshot.ts';
+
+/** Epoch ms of an event by its HLC (the writer's clock when it was appended). */
+export function eventTime(event: Pick<EventEnvelope, 'hlc'>): number {
+  return decodeHlc(event.hlc).wall;
+}
+
+/**
+ * The events of a core log (hot table, seq order) that may leave it: a prefix, logged before the retention
+ * horizon (`retentionHorizon`) and strictly below the snapshot's last event, which stays hot with everything
+ * after it (a load checks the snapshot against it, and the log's head must stay where appends find it).
+ */
+export function archivableEvents(
+  log: readonly EventEnvelope[],
+  snapshot: Pick<Snapshot, 'seq'>,
+  horizon: number,
+): EventEnvelope[] {
+  const prefix: EventEnvelope[] = [];
+  for (const event of log) {
+    if (event.seq >= snapshot.seq || eventTime(event) >= horizon) break;
+    prefix.push(event);
+  }
+  return prefix;
+}
+
+/** `YYYY-MM-DD` (UTC) of an event: the archive's date partition. */
+export function archiveDate(event: Pick<EventEnvelope, 'hlc'>): string {
+  return new Date(eventTime(event)).toISOString().slice(0, 10);
+}
+
+/**
+ * Object key of a run of one aggregate's events of one day, partitioned by aggregate type and date
+ * (Hive style, so Athena and S3 lifecycle rules can select by either):
+ * `<type>/dt=<YYYY-MM-DD>/<aggregateId>/<firstSeq>-<lastSeq>.jsonl`.
+ */
+export function archiveKey(events: readonly EventEnvelope[]): string {
+  const first = events[0]!;
+  const last = events[events.length - 1]!;
+  const seq = (n: number) => String(n).padStart(12, '0');
+  return `${first.aggregateType}/dt=${archiveDate(first)}/${first.aggregateId}/${seq(first.seq)}-${seq(last.seq)}.jsonl`;
+}
+
+/** Groups a run of events (seq order) into one object per day, in order. */
+export function archiveObjects(events: readonly EventEnvelope[]): Array<{ key: string; body: string }> {
+  const byDay = new Map<string, EventEnvelope[]>();
+  for (const event of events) {
+    const day = archiveDate(event);
+    const run = byDay.get(day) ?? [];
+    run.push(event);
+    byDay.set(day, run);
+  }
+  return [...byDay.values()].map((run) => ({ key: archiveKey(run), body: encodeArchive(run) }));
+}
+
+/** One envelope per line, canonical JSON: the archive holds the events byte for byte as they were logged. */
+export function encodeArchive(events: readonly EventEnvelope[]): string {
+  return events.map((event) => `${canonicalJson(event)}\n`).join('');
+}
+
+/** Parses an archive object; every line must be a valid envelope, else ArchiveCorruptError names the line. */
+export function decodeArchive(key: string, body: string): EventEnvelope[] {
+  const lines = body.split('\n').filter((line) => line.length > 0);
+  return lines.map((line, index) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new ArchiveCorruptError(key, `line ${index + 1} is not JSON`, { cause: error });
+    }
+    const parsed = eventEnvelopeSchema.safeParse(value);
+    if (!parsed.success)
+      throw new ArchiveCorruptError(
+        key,
+        `line ${index + 1} is not an event envelope: ${parsed.error.message}`,
+      );
+    return parsed.data;
+  });
+}
+
+/**
+ * An aggregate's full history: archived and hot events merged in seq order, each once (an archive run
+ * interrupted before its deletes is archived again under another key). Two events at one seq are a
+ * corrupt history and throw.
+ */
+export function mergeHistory(
+  archived: readonly EventEnvelope[],
+  hot: readonly EventEnvelope[],
+): EventEnvelope[] {
+  const bySeq = new Map<number, EventEnvelope>();
+  for (const event of [...archived, ...hot]) {
+    const known = bySeq.get(event.seq);
+    if (known && known.eventId !== event.eventId)
+      throw new ArchiveCorruptError(
+        `${event.aggregateType}/${event.aggregateId}`,
+        `seq ${event.seq} is ${known.eventId} in one place and ${event.eventId} in another`,
+      );
+    bySeq.set(event.seq, event);
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}

@@ -1,0 +1,65 @@
+/** Base class of the data lifecycle's errors (snapshots, archive, restore). */
+export class LifecycleError extends Error {
+  override readonly name: string = 'LifecycleError';
+}
+
+/**
+ * The hot log does not start at seq 1 and no snapshot (nor the archive) covers what is missing: folding it
+ * would give a state the aggregate never had, so the load refuses.
+ */
+export class HistoryIncompleteError extends LifecycleError {
+  override readonly name = 'HistoryIncompleteError';
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    readonly firstSeq: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${aggregateType}#${aggregateId}: its log starts at seq ${firstSeq}, and neither a usable snapshot nor the archive covers seq 1..${firstSeq - 1}`,
+      options,
+    );
+  }
+}
+
+/** An archive object that does not hold what its name promises (unreadable line, wrong aggregate, gap). */
+export class ArchiveCorruptError extends LifecycleError {
+  override readonly name = 'ArchiveCorruptError';
+  constructor(
+    readonly key: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`archive object ${key}: ${reason}`, options);
+  }
+}
+
+/** An archive object read back differs from what was written: nothing is deleted from the hot table. */
+export class ArchiveVerificationError extends LifecycleError {
+  override readonly name = 'ArchiveVerificationError';
+  constructor(
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
+    super(`archive object ${key} does not read back as written; the hot table keeps its events`, options);
+  }
+}
+
+/**
+ * A forked core aggregate whose logs do not agree at the point one region archived below: settling it
+ * automatically would decide without the archived history, so the runbook refuses and names it.
+ */
+export class ForkBelowArchiveError extends LifecycleError {
+  override readonly name = 'ForkBelowArchiveError';
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    readonly seq: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${aggregateType}#${aggregateId}: a region archived its log below seq ${seq} and not every region holds the same event there; settle it by hand from the archive (fullHistory)`,
+      options,
+    );
+  }
+}

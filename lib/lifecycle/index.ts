@@ -1,0 +1,43 @@
+export {
+  archivableEvents,
+  archiveDate,
+  archiveKey,
+  archiveObjects,
+  decodeArchive,
+  encodeArchive,
+  eventTime,
+  mergeHistory,
+} from './archive.ts';
+export { type ArchiveStore, LocalDirectoryArchive } from './archive-store.ts';
+export { type ArchiveRun, type ArchiverDeps, archiveAggregate } from './archiver.ts';
+export {
+  ArchiveCorruptError,
+  ArchiveVerificationError,
+  ForkBelowArchiveError,
+  HistoryIncompleteError,
+  LifecycleError,
+} from './errors.ts';
+export {
+  foldedContent,
+  foldFromSnapshot,
+  foldFullLog,
+  foldLatest,
+  SNAPSHOTS_TRIED,
+  type SnapshotFold,
+  type SnapshotRejection,
+} from './fold.ts';
+export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
+export { pastRetention, retentionHorizon } from './retention.ts';
+export {
+  confirmedSnapshot,
+  recordOfSnapshot,
+  SNAPSHOT_FORMAT,
+  type Snapshot,
+  snapshotDue,
+  snapshotOf,
+  snapshotSortKey,
+  stateVersionOf,
+} from './snapshot.ts';
+export { SnapshotStore, type SnapshotStoreOptions } from './snapshot-store.ts';
+export { type CoreAppendLanded, type SnapshotWriterOptions, snapshotWriter } from './snapshot-writer.ts';
+export { type ArchiveSweepInput, type ArchiveSweepReport, archiveSweep } from './sweep.ts';

@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { decodeHlc, encodeHlc, HybridLogicalClock } from '../../../lib/clock/index.ts';
+import { type CommandDeps, executeCommand } from '../../../lib/commands/index.ts';
+import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
+import {
+  archiveAggregate,
+  ForkBelowArchiveError,
+  foldedContent,
+  foldFullLog,
+  LocalDirectoryArchive,
+  SnapshotStore,
+  snapshotWriter,
+} from '../../../lib/lifecycle/index.ts';
+import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import { type RegionCell, settleCoreAggregate } from '../../../lib/runbooks/index.ts';
+import { EventStore, StateStore } from '../../../lib/store/index.ts';
+import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
+
+const DAY = 86_400_000;
+let home: TestRegion;
+let peer: TestRegion;
+let root: string;
+
+beforeAll(async () => {
+  home = await freshRegion('eu-west-1', 'fork');
+  peer = await freshRegion('us-east-1', 'fork');
+  root = await mkdtemp(join(tmpdir(), 'fork-archive-'));
+});
+afterAll(async () => rm(root, { recursive: true, force: true }));
+
+/** A region's cell as the runbooks see it (only what fork settlement uses). */
+function cellOf(
+  r: TestRegion,
+): RegionCell & { events: EventStore; states: StateStore; snapshots: SnapshotStore } {
+  return {
+    region: r.region,
+    events: new EventStore({
+      client: r.doc,
+      tableName: r.tables.events,
+      coreMarkerTableName: r.tables.replication,
+    }),
+    states: new StateStore({ client: r.doc, tableName: r.tables.state }),
+    snapshots: new SnapshotStore({ client: r.doc, tableName: r.tables.snapshots }),
+    conflicts: new ConflictRecordStore({ client: r.doc, tableName: r.tables.replication }),
+    tables: {
+      client: r.doc,
+      events: r.tables.events,
+      state: r.tables.state,
+      replication: r.tables.replication,
+      control: r.tables.control,
+    },
+  } as unknown as RegionCell & { events: EventStore; states: StateStore; snapshots: SnapshotStore };
+}
+
+/** The peer's event at `seq`, of another branch than the home's, and stronger by HLC. */
+function orphanAfter(previous: EventEnvelope, over: EventEnvelope): EventEnvelope {
+  const later = decodeHlc(over.hlc);
+  return {
+    ...over,
+    eventId: ulid(),
+    payload: { amount: 1_000_000 },
+    origin: 'us-east-1',
+    hlc: encodeHlc({ wall: later.wall + 60_000, logical: 0, region: 'us-east-1' }),
+    prev: previous.hlc,
+    causationId: 'orphan',
+  };
+}
+
+describe('settling a fork when the home archived its oldest events', () => {
+  it("keeps the home's branch from the snapshot on, and retires the peer's orphan", async () => {
+    const [a, b] = [cellOf(home), cellOf(peer)];
+    const topology = bank.topology('dev');
+    const deps: CommandDeps = {
+      registry: createRegistry(exampleAggregates, topology),
+      events: a.events,
+      states: a.states,
+      clock: new HybridLogicalClock({ region: 'eu-west-1' }),
+      region: 'eu-west-1',
+      partitions: topology.partitions,
+      afterCoreAppend: snapshotWriter({ topology, store: a.snapshots }),
+    };
+    const run = (type: string, payload: Record<string, unknown>) =>
+      executeCommand(deps, { aggregateType: 'account', aggregateId: 'f1', command: { type, payload } });
+    await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+    for (let i = 0; i < 249; i++) await run('Deposit', { amount: 1 });
+    const history = await a.events.loadStream('account', 'f1');
+    for (let i = 0; i < history.length; i += 50)
+      await b.events.appendEvents(history.slice(i, i + 50), { tier: 'core' });
+    await b.states.putState(foldFullLog(account, 'f1', history));
+    await archiveAggregate(
+      {
+        events: a.events,
+        snapshots: a.snapshots,
+        archive: new LocalDirectoryArchive(root),
+        client: home.doc,
+        eventsTable: home.tables.events,
+      },
+      account,
+      { aggregateId: 'f1', retentionDays: 1, now: Date.now() + 2 * DAY },
+    );
+    // The fork: the home writes seq 251; the peer holds another 251, later by HLC (an old home's orphan).
+    await run('Deposit', { amount: 7 });
+    const homeLog = await a.events.loadStream('account', 'f1');
+    const orphan = orphanAfter(history.at(-1)!, homeLog.at(-1)!);
+    await b.events.appendEvents([orphan], { tier: 'core' });
+    const rowBefore = foldedContent((await a.states.getState('account', 'f1'))!);
+
+    const settled = await settleCoreAggregate({
+      aggregate: account,
+      aggregateId: 'f1',
+      cells: [a, b],
+      home: 'eu-west-1',
+    });
+    expect(settled.queued.map((q) => q.eventId)).toEqual([orphan.eventId]);
+    expect(await a.events.loadStream('account', 'f1')).toEqual(homeLog);
+    expect(foldedContent((await a.states.getState('account', 'f1'))!)).toEqual(rowBefore);
+    const peerLog = await b.events.loadStream('account', 'f1');
+    expect(peerLog.map((e) => e.eventId)).toEqual([...history, homeLog.at(-1)!].map((e) => e.eventId));
+    expect(JSON.parse((await b.states.getState('account', 'f1'))!.state).balance).toBe(249 + 7);
+  });
+
+  it('refuses to settle when the logs disagree at the point the home archived below', async () => {
+    const [a, b] = [cellOf(home), cellOf(peer)];
+    const homeLog = await a.events.loadStream('account', 'f1');
+    // A third region whose log holds another event at the archive point.
+    const other = await freshRegion('ap-southeast-1', 'fork');
+    const c = cellOf(other);
+    const base = (await b.events.loadStream('account', 'f1')).filter((e) => e.seq < homeLog[0]!.seq);
+    await c.events.appendEvents(base.slice(0, 50), { tier: 'core' });
+    for (let i = 50; i < base.length; i += 50)
+      await c.events.appendEvents(base.slice(i, i + 50), { tier: 'core' });
+    await c.events.appendEvents([orphanAfter(base.at(-1)!, homeLog[0]!)], { tier: 'core' });
+    await expect(
+      settleCoreAggregate({ aggregate: account, aggregateId: 'f1', cells: [a, b, c], home: 'eu-west-1' }),
+    ).rejects.toThrow(ForkBelowArchiveError);
+  });
+});

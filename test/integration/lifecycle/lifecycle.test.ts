@@ -1,0 +1,332 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { HybridLogicalClock } from '../../../lib/clock/index.ts';
+import { type CommandDeps, executeCommand } from '../../../lib/commands/index.ts';
+import { parseTopology } from '../../../lib/config/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
+import {
+  archiveAggregate,
+  archiveSweep,
+  foldedContent,
+  foldFullLog,
+  fullHistory,
+  HistoryIncompleteError,
+  LocalDirectoryArchive,
+  loadAggregate,
+  pastRetention,
+  SnapshotStore,
+  snapshotOf,
+  snapshotWriter,
+} from '../../../lib/lifecycle/index.ts';
+import { canonicalJson } from '../../../lib/model/canonical-json.ts';
+import { createRegistry } from '../../../lib/model/index.ts';
+import { DynamoPartitionSource, rebuildRow } from '../../../lib/repair/index.ts';
+import { coreEventsLacking } from '../../../lib/runbooks/core-lacking.ts';
+import type { RegionCell } from '../../../lib/runbooks/index.ts';
+import { EventStore, StateStore } from '../../../lib/store/index.ts';
+import { accountLog } from '../../support/core-history.ts';
+import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
+
+const DAY = 86_400_000;
+let region: TestRegion;
+let deps: CommandDeps;
+let snapshots: SnapshotStore;
+let root: string;
+
+beforeAll(async () => {
+  region = await freshRegion('eu-west-1');
+  const topology = bank.topology('dev');
+  snapshots = new SnapshotStore({ client: region.doc, tableName: region.tables.snapshots });
+  deps = {
+    registry: createRegistry(exampleAggregates, topology),
+    events: new EventStore({
+      client: region.doc,
+      tableName: region.tables.events,
+      coreMarkerTableName: region.tables.replication,
+    }),
+    states: new StateStore({ client: region.doc, tableName: region.tables.state }),
+    clock: new HybridLogicalClock({ region: 'eu-west-1' }),
+    region: 'eu-west-1',
+    partitions: topology.partitions,
+    afterCoreAppend: snapshotWriter({ topology, store: snapshots }),
+  };
+  root = await mkdtemp(join(tmpdir(), 'lifecycle-archive-'));
+});
+
+afterAll(async () => rm(root, { recursive: true, force: true }));
+
+/** An account opened and deposited into `deposits` times through the command path (1 + deposits events). */
+async function accountWith(id: string, deposits: number): Promise<void> {
+  const run = (type: string, payload: Record<string, unknown>) =>
+    executeCommand(deps, { aggregateType: 'account', aggregateId: id, command: { type, payload } });
+  await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+  for (let i = 0; i < deposits; i++) await run('Deposit', { amount: i + 1 });
+}
+
+async function listVersions(id: string): Promise<number[]> {
+  const versions: number[] = [];
+  for await (const snapshot of snapshots.newestFirst('account', id)) versions.push(snapshot.version);
+  return versions;
+}
+
+describe('snapshots at the home', () => {
+  it('are written every lifecycle.snapshotEvery events; a load reads the newest and only the tail', async () => {
+    await accountWith('s1', 249);
+    expect(await listVersions('s1')).toEqual([200, 100]);
+    const loaded = await loadAggregate({ events: deps.events, snapshots }, account, 's1');
+    expect(loaded.snapshot?.version).toBe(200);
+    expect(loaded.folded).toBe(50);
+    const log = await deps.events.loadStream('account', 's1');
+    expect(foldedContent(loaded.record)).toEqual(foldedContent(foldFullLog(account, 's1', log)));
+    const row = await deps.states.getState('account', 's1');
+    expect(foldedContent(loaded.record)).toEqual(foldedContent(row!));
+    expect(JSON.parse(loaded.record.state).balance).toBe((249 * 250) / 2);
+  });
+
+  it('are kept to the newest three of an aggregate', async () => {
+    await accountWith('s3', 449);
+    expect(await listVersions('s3')).toEqual([400, 300, 200]);
+  });
+
+  it('never change the result: a snapshot of a branch the log no longer holds is refused', async () => {
+    await accountWith('s2', 130);
+    const log = await deps.events.loadStream('account', 's2');
+    // A branch that forked after seq 120 and reached 131 before it was retired (Failback, Repair).
+    const retired = accountLog(
+      Array.from({ length: 11 }, () => ({ type: 'Deposited' as const, amount: 1_000 })),
+      { aggregateId: 's2', after: log[119]!, origin: 'us-east-1', causePrefix: 'lost' },
+    );
+    const branchRow = foldFullLog(account, 's2', [...log.slice(0, 120), ...retired]);
+    await snapshots.put(snapshotOf(account, branchRow, retired.at(-1)!));
+    const loaded = await loadAggregate({ events: deps.events, snapshots }, account, 's2');
+    expect(loaded.rejected).toEqual([{ version: 131, reason: 'head-not-in-log' }]);
+    expect(loaded.snapshot?.version).toBe(100);
+    expect(foldedContent(loaded.record)).toEqual(foldedContent(foldFullLog(account, 's2', log)));
+    // The broken build trusts the newest snapshot unchecked, and loads a balance the log never had.
+    const unchecked = await withBug('unchecked-snapshot', () =>
+      loadAggregate({ events: deps.events, snapshots }, account, 's2'),
+    );
+    expect(foldedContent(unchecked.record)).not.toEqual(foldedContent(foldFullLog(account, 's2', log)));
+  });
+});
+
+describe('the snapshot writer', () => {
+  it('is absent when no aggregate type asks for snapshots', () => {
+    const topology = { aggregates: [{ type: 'account', tier: 'core' as const, conflict: 'lww' as const }] };
+    expect(snapshotWriter({ topology, store: snapshots })).toBeUndefined();
+  });
+
+  it('reports a snapshot it cannot write and never fails the command whose events landed', async () => {
+    const failures: unknown[] = [];
+    const broken = new SnapshotStore({ client: region.doc, tableName: `${region.tables.snapshots}-missing` });
+    const writer = snapshotWriter({
+      topology: bank.topology('dev'),
+      store: broken,
+      onError: (error) => failures.push(error),
+    });
+    const withBroken = { ...deps, ...(writer ? { afterCoreAppend: writer } : {}) };
+    const run = (type: string, payload: Record<string, unknown>) =>
+      executeCommand(withBroken, { aggregateType: 'account', aggregateId: 'w1', command: { type, payload } });
+    await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+    for (let i = 0; i < 100; i++) await run('Deposit', { amount: 1 });
+    expect(failures).toHaveLength(1);
+    expect(JSON.parse((await deps.states.getState('account', 'w1'))!.state).balance).toBe(100);
+    expect(await listVersions('w1')).toEqual([]);
+  });
+});
+
+describe('retention and archive', () => {
+  it('moves events older than the window and covered by a snapshot out; restore loses nothing', async () => {
+    await accountWith('a1', 249);
+    const before = await deps.events.loadStream('account', 'a1');
+    const archive = new LocalDirectoryArchive(root);
+    const archiverDeps = {
+      events: deps.events,
+      snapshots,
+      archive,
+      client: region.doc,
+      eventsTable: region.tables.events,
+    };
+    const window = { aggregateId: 'a1', retentionDays: 1, now: Date.now() + 2 * DAY };
+    const run = await archiveAggregate(archiverDeps, account, window);
+    expect(run).toMatchObject({ archived: 199, coveredBy: 200 });
+    expect(run.objects.every((key) => key.startsWith('account/dt=') && key.includes('/a1/'))).toBe(true);
+
+    const hot = await deps.events.loadStream('account', 'a1');
+    expect(hot.map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => 200 + i));
+    // Restore: every event, in order, byte for byte.
+    const restored = await fullHistory({ events: deps.events, archive }, 'account', 'a1');
+    expect(restored.map((e) => canonicalJson(e))).toEqual(before.map((e) => canonicalJson(e)));
+    // Loads agree: snapshot + tail, and the full fold of archive + hot.
+    const expected = foldedContent(foldFullLog(account, 'a1', before));
+    const loaded = await loadAggregate({ events: deps.events, snapshots, archive }, account, 'a1');
+    expect(foldedContent(loaded.record)).toEqual(expected);
+    const replayed = await loadAggregate({ events: deps.events, archive }, account, 'a1');
+    expect(replayed.snapshot).toBeNull();
+    expect(foldedContent(replayed.record)).toEqual(expected);
+    // Without the archive the hot log alone cannot be folded, and the load says so.
+    await expect(loadAggregate({ events: deps.events }, account, 'a1')).rejects.toThrow(
+      HistoryIncompleteError,
+    );
+    // A retry of the last write (its outcome unknown to the client) is answered from a snapshot before it.
+    const causes = (await deps.states.getState('account', 'a1'))!.causes!;
+    const retry = {
+      aggregateType: 'account',
+      aggregateId: 'a1',
+      command: { type: 'Deposit', payload: { amount: 249 } },
+      idempotencyKey: causes.at(-1)!,
+    };
+    const answered = await executeCommand({ ...deps, snapshots }, retry);
+    expect(answered.events.map((e) => e.seq)).toEqual([250]);
+    expect(foldedContent(answered.record)).toEqual(expected);
+    // Without the snapshots, the fold from seq 1 finds no landed write: 409, and nothing written again.
+    await expect(executeCommand({ ...deps, maxAttempts: 2 }, retry)).rejects.toMatchObject({
+      name: 'ContentionError',
+    });
+    expect(await deps.events.loadStream('account', 'a1')).toHaveLength(51);
+
+    // A second run finds nothing more to move.
+    expect(await archiveAggregate(archiverDeps, account, window)).toMatchObject({ archived: 0 });
+
+    // Repair compares a region that archived with one that did not: past the horizon, neither counts.
+    const peer = await freshRegion('us-east-1');
+    const peerEvents = new EventStore({
+      client: peer.doc,
+      tableName: peer.tables.events,
+      coreMarkerTableName: peer.tables.replication,
+    });
+    for (let i = 0; i < before.length; i += 50)
+      await peerEvents.appendEvents(before.slice(i, i + 50), { tier: 'core' });
+    const topology = {
+      aggregates: [
+        {
+          type: 'account',
+          tier: 'core' as const,
+          conflict: 'lww' as const,
+          lifecycle: { snapshotEvery: 100, retentionDays: 1 },
+        },
+      ],
+    };
+    const past = pastRetention(topology, () => window.now);
+    const leaves = async (r: TestRegion, filter: typeof past) =>
+      (
+        await new DynamoPartitionSource({
+          client: r.doc,
+          tableName: r.tables.events,
+          pastRetention: filter,
+        }).listLeaves(before[0]!.partition)
+      )
+        .filter((leaf) => leaf.aggregateKey === 'account#a1')
+        .map((leaf) => leaf.eventId)
+        .sort();
+    expect(await leaves(region, past)).toEqual(await leaves(peer, past));
+    expect(await leaves(region, undefined)).not.toEqual(await leaves(peer, undefined));
+
+    // Switchover's check of what a target lacks: not the events it archived below a snapshot both logs hold.
+    const cellOf = (r: TestRegion, events: EventStore, withSnapshots?: SnapshotStore) =>
+      ({
+        region: r.region,
+        tables: { client: r.doc, replication: r.tables.replication },
+        events,
+        ...(withSnapshots ? { snapshots: withSnapshots } : {}),
+      }) as unknown as RegionCell;
+    const lacking = (other: RegionCell) =>
+      coreEventsLacking(
+        { registry: deps.registry },
+        { holder: cellOf(peer, peerEvents), other, partition: before[0]!.partition },
+      );
+    expect(await lacking(cellOf(region, deps.events, snapshots))).toEqual([]);
+    expect(await lacking(cellOf(region, deps.events))).toHaveLength(199);
+
+    // A row rebuilt by Repair from the archived log starts from the snapshot, not from nowhere.
+    const row = (await deps.states.getState('account', 'a1'))!;
+    await deps.states.putStateIf({ ...row, state: '{"damaged":true}' }, row);
+    expect(await rebuildRow({ ...deps, snapshots }, account, { aggregateId: 'a1', policy: 'lww' })).toBe(
+      true,
+    );
+    expect(foldedContent((await deps.states.getState('account', 'a1'))!)).toEqual(expected);
+    // When none of the snapshots it tries is confirmed by the log, Repair refuses to fold from the middle.
+    const valid = (await snapshots.latest('account', 'a1'))!;
+    for (const version of [260, 270, 280])
+      await snapshots.put({ ...valid, version, headEventId: '01J00000000000000000000000' });
+    await expect(
+      rebuildRow({ ...deps, snapshots }, account, { aggregateId: 'a1', policy: 'lww' }),
+    ).rejects.toThrow(HistoryIncompleteError);
+    expect(foldedContent((await deps.states.getState('account', 'a1'))!)).toEqual(expected);
+  });
+
+  it('keeps every event younger than the window in the hot table', async () => {
+    await accountWith('a2', 120);
+    const archive = new LocalDirectoryArchive(root);
+    const run = await archiveAggregate(
+      { events: deps.events, snapshots, archive, client: region.doc, eventsTable: region.tables.events },
+      account,
+      { aggregateId: 'a2', retentionDays: 1, now: Date.now() },
+    );
+    expect(run).toEqual({ archived: 0, objects: [], coveredBy: 100 });
+    expect(await deps.events.loadStream('account', 'a2')).toHaveLength(121);
+  });
+});
+
+describe('the archive sweep', () => {
+  it('archives every aggregate of every type with a retention, and deletes nothing it could not archive', async () => {
+    const cell = await freshRegion('ap-southeast-1');
+    const topology = parseTopology({
+      ...bank.environments.dev,
+      aggregates: bank
+        .topology('dev')
+        .aggregates.map((a) =>
+          a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 100, retentionDays: 1 } } : a,
+        ),
+    });
+    const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
+    const cellDeps: CommandDeps = {
+      ...deps,
+      registry: createRegistry(exampleAggregates, topology),
+      events: new EventStore({
+        client: cell.doc,
+        tableName: cell.tables.events,
+        coreMarkerTableName: cell.tables.replication,
+      }),
+      states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
+      afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
+    };
+    for (const [id, deposits] of [
+      ['sw1', 149],
+      ['sw2', 19],
+    ] as const) {
+      const run = (type: string, payload: Record<string, unknown>) =>
+        executeCommand(cellDeps, { aggregateType: 'account', aggregateId: id, command: { type, payload } });
+      await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+      for (let i = 0; i < deposits; i++) await run('Deposit', { amount: 2 });
+    }
+    const sweepDeps = (archive: LocalDirectoryArchive) => ({
+      events: cellDeps.events,
+      snapshots: cellSnapshots,
+      archive,
+      client: cell.doc,
+      eventsTable: cell.tables.events,
+    });
+    const input = {
+      topology,
+      registry: cellDeps.registry,
+      stateTable: cell.tables.state,
+      now: Date.now() + 2 * DAY,
+    };
+    // An archive that cannot be written: the failure is reported, the hot log keeps every event.
+    const unwritable = join(root, 'not-a-directory');
+    await writeFile(unwritable, 'x');
+    const failed = await archiveSweep(sweepDeps(new LocalDirectoryArchive(unwritable)), input);
+    expect(failed.failures.map((f) => f.aggregate)).toEqual(['account#sw1']);
+    expect(await cellDeps.events.loadStream('account', 'sw1')).toHaveLength(150);
+
+    const report = await archiveSweep(sweepDeps(new LocalDirectoryArchive(join(root, 'sweep'))), input);
+    expect(report).toEqual({ types: { account: { aggregates: 2, archived: 99 } }, failures: [] });
+    expect((await cellDeps.events.loadStream('account', 'sw1'))[0]?.seq).toBe(100);
+    expect(await cellDeps.events.loadStream('account', 'sw2')).toHaveLength(20);
+  });
+});

@@ -338,6 +338,9 @@ function observeHead(clock: HybridLogicalClock, head: string | null): void {
  * and head); when another writer moved it, the row is read and caught up again, a few times, then
  * ConcurrencyError.
  */
+/** Events folded by one checked catch-up write: with the row's Put, within TransactWriteItems' 100 items. */
+const CHECKED_RUN = 98;
+
 export async function catchUpCoreRow(
   deps: { readonly events: EventStore; readonly states: StateStore },
   aggregate: AnyAggregate,
@@ -351,16 +354,27 @@ export async function catchUpCoreRow(
     const logged = await deps.events.loadStream(aggregate.name, aggregateId, {
       ...(row.lastSortKey ? { afterSortKey: row.lastSortKey } : {}),
     });
-    const run = chainedRun(row, logged);
+    // At most CHECKED_RUN events per write: each is checked in the write's transaction (100 items).
+    const run = chainedRun(row, logged).slice(0, CHECKED_RUN);
     if (run.length === 0) return row;
     const caughtUp = foldRecord(aggregate, row, run);
-    // Only while the log still holds the run's newest event: a branch retired meanwhile (deleted newest
-    // first, then the row rebuilt, which writes nothing when the row already is the fold) must not come
-    // back as this row (bug switch: the unchecked put).
+    // Only while the log still holds every event folded: a branch retired meanwhile (its events deleted,
+    // then the row rebuilt, a write skipped when the row already is the fold) must not come back as this
+    // row (bug switch: the put guarded on the row alone).
     const written = bugEnabled('unchecked-catch-up')
       ? await deps.states.putStateIf(caughtUp, row)
-      : await deps.states.putStateIfChecked(caughtUp, row, [deps.events.slotHolds(run.at(-1)!)]);
-    if (written) return caughtUp;
+      : await deps.states.putStateIfChecked(
+          caughtUp,
+          row,
+          run.map((event) => deps.events.slotHolds(event)),
+        );
+    if (written && run.length < CHECKED_RUN) return caughtUp;
+    if (written) {
+      // A longer run: the next part, without counting it as a lost race.
+      row = caughtUp;
+      attempt--;
+      continue;
+    }
     row = await read();
   }
   // Never a row behind its log (a refusal decided on it would answer for a state the aggregate never had):

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
 import type { ConflictPair } from '../conflict/records.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import { HistoryIncompleteError } from '../lifecycle/errors.ts';
 import { confirmedSnapshot, recordOfSnapshot, type Snapshot } from '../lifecycle/snapshot.ts';
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
@@ -97,7 +98,30 @@ function recordOf(orphan: EventEnvelope, kept: EventEnvelope, reason: string): C
  * Deletes one core event from the log, only if the slot still holds exactly that event (false otherwise)
  * and, for a quorum copy's `writer`, only while the region is not sealed past its epoch (PeerRefusedError).
  */
+/**
+ * `deleteOnce`, again after a conflict with a concurrent transaction on the slot (a row catch-up's check of
+ * it: DynamoDB refuses a write on an item an in-flight transaction holds), a few times with backoff.
+ */
 async function deleteLogged(
+  cell: CoreLogCell,
+  event: EventEnvelope,
+  writer: { readonly epoch: number } | undefined,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deleteOnce(cell, event, writer);
+    } catch (error) {
+      const conflict =
+        (error instanceof Error && error.name === 'TransactionConflictException') ||
+        (error instanceof TransactionCanceledException &&
+          (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'));
+      if (!conflict || attempt >= 6) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+    }
+  }
+}
+
+async function deleteOnce(
   cell: CoreLogCell,
   event: EventEnvelope,
   writer: { readonly epoch: number } | undefined,
@@ -175,14 +199,23 @@ export async function rebuildRowFromLog(
 ): Promise<StateRecord> {
   for (let attempt = 1; ; attempt++) {
     const stored = await cell.states.getState(aggregate.name, aggregateId);
-    const rebuilt = fold(await cell.events.loadStream(aggregate.name, aggregateId));
+    const log = await cell.events.loadStream(aggregate.name, aggregateId);
+    const rebuilt = fold(log);
     const same =
       stored &&
       stored.version === rebuilt.version &&
       stored.head === rebuilt.head &&
       stored.state === rebuilt.state;
     if (same) return stored;
-    if (await cell.states.putStateIf(rebuilt, stored ?? { version: 0 })) return rebuilt;
+    // Only while the log still holds the newest event folded (a retire deleting it meanwhile skips its own
+    // rebuild when the row it reads is already that fold): as catchUpCoreRow's writes.
+    const newest = log.find((e) => e.seq === rebuilt.seq && e.hlc === rebuilt.head);
+    const expected = stored ?? { version: 0 };
+    const written =
+      newest && !bugEnabled('unchecked-catch-up')
+        ? await cell.states.putStateIfChecked(rebuilt, expected, [cell.events.slotHolds(newest)])
+        : await cell.states.putStateIf(rebuilt, expected);
+    if (written) return rebuilt;
     if (attempt >= 5) throw new ContentionError(aggregateId, attempt);
   }
 }

@@ -90,7 +90,7 @@ export class StateStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException || isTransactionConflict(error)) return false;
       throw error;
     }
   }
@@ -137,7 +137,7 @@ export class StateStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException || isTransactionConflict(error)) return false;
       throw error;
     }
   }
@@ -176,4 +176,12 @@ export function guardedStatePut(tableName: string, record: StateRecord, expected
       ...rowCondition(typeof expected === 'number' ? { version: expected } : expected),
     },
   };
+}
+
+/**
+ * DynamoDB refuses a plain write to an item an in-flight transaction holds (a row catch-up's checked put):
+ * the writer lost to a concurrent writer, as with a failed condition.
+ */
+function isTransactionConflict(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TransactionConflictException';
 }

@@ -7,6 +7,7 @@ import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
 import { rebuildRowFromLog, retireCoreBranch } from '../../../lib/commands/index.ts';
 import { disableAllBugs, enableBugs } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import { rebuildRow } from '../../../lib/repair/rows.ts';
 import { homeRowCatchUp, publishStreamRecords } from '../../../lib/replication/index.ts';
 import type { RegionCell } from '../../../lib/runbooks/index.ts';
 import { EventStore, StateStore, toEventItem } from '../../../lib/store/index.ts';
@@ -142,5 +143,77 @@ describe("a row caught up with its log while a branch of that log is retired (Fa
     const { row, orphan } = await race();
     expect(row.head).toBe(orphan.hlc);
     expect(JSON.parse(row.state)).toMatchObject({ balance: 1040 });
+  });
+});
+
+/** A log of 1..5 with its row, and o6 on top of it without a row; `racing` retires `losing` on its first read. */
+async function retiringLog(tag: string, losingOf: (o6: EventEnvelope, o7: EventEnvelope) => EventEnvelope[]) {
+  const id = `${tag}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const committed = chain(id, 5);
+  await a.events.appendEvents(committed, { tier: 'core' });
+  await rebuildRowFromLog(a, account, id);
+  const o6 = sampleEnvelope({
+    aggregateId: id,
+    seq: 6,
+    prev: committed[4]!.hlc,
+    origin: B,
+    payload: { amount: 1000 },
+  });
+  const o7 = sampleEnvelope({ aggregateId: id, seq: 7, prev: o6.hlc, origin: B, payload: { amount: 5 } });
+  await a.events.appendEvents([o6], { tier: 'core', received: true });
+  await a.events.appendEvents([o7], { tier: 'core', received: true });
+  let retired = false;
+  const racing = Object.create(a.events) as EventStore;
+  racing.loadStream = async (type, aggregateId, options) => {
+    const loaded = await a.events.loadStream(type, aggregateId, options);
+    if (!retired) {
+      retired = true;
+      await retireCoreBranch({
+        cell: a,
+        queues: [a.conflicts],
+        aggregate: account,
+        losing: losingOf(o6, o7),
+        winning: committed,
+        reason: 'quorum-orphan',
+      });
+    }
+    return loaded;
+  };
+  return { id, racing, o6 };
+}
+
+describe('the other writers of a core row from its log, while a branch of that log is retired', () => {
+  // Repair's row heal (rebuildRow -> rebuildRowFromLog) reads the row and the log, the retire deletes the
+  // branch and skips its own rebuild (the row still is the fold), the heal's put lands.
+  it("Repair's row heal never stores the retired events", async () => {
+    const { id, racing, o6 } = await retiringLog('heal', (o6, o7) => [o6, o7]);
+    await rebuildRow({ events: racing, states: a.states }, account, {
+      aggregateId: id,
+      policy: { strategy: 'lww' } as never,
+    });
+    const row = await a.states.getState('account', id);
+    expect(row?.head).not.toBe(o6.hlc);
+    expect(row?.seq).toBe(5);
+  });
+
+  it("Repair's row heal stores them with the bug switched on (unchecked-catch-up)", async () => {
+    enableBugs(['unchecked-catch-up']);
+    const { id, racing } = await retiringLog('heal-bug', (o6, o7) => [o6, o7]);
+    await rebuildRow({ events: racing, states: a.states }, account, {
+      aggregateId: id,
+      policy: { strategy: 'lww' } as never,
+    });
+    expect((await a.states.getState('account', id))?.seq).toBe(7);
+  });
+
+  // The retirer read the log when it held o6 only; o7 landed on top before the deletes: losing = [o6] is
+  // no suffix of the log. A catch-up that checked only the run's newest event (o7) kept o6's deposit.
+  it('a catch-up checks every event it folds, not only the newest (a losing set that is no suffix)', async () => {
+    const { id, racing, o6 } = await retiringLog('nonsuffix', (o6) => [o6]);
+    const row = await catchUpCoreRow({ events: racing, states: a.states }, account, id);
+    const log = await a.events.loadStream('account', id);
+    expect(log.some((e) => e.eventId === o6.eventId)).toBe(false);
+    expect(row.seq).toBe(5);
+    expect((await a.states.getState('account', id))?.seq).toBe(5);
   });
 });

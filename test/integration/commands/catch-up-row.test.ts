@@ -18,12 +18,20 @@ beforeAll(async () => {
  * time just before this one's conditional put: a real write of the row at a higher version, so the put
  * loses for real on DynamoDB Local.
  */
-function racedStates(states: StateStore): StateStore {
+function racedStates(states: StateStore, lost: { puts: number }): StateStore {
   const raced = Object.create(states) as StateStore;
-  raced.putStateIf = async (record, expected) => {
+  const moveRow = async (record: StateRecord) => {
+    lost.puts++;
     const current = (await states.getState(record.aggregateType, record.aggregateId)) as StateRecord;
     await states.putState({ ...current, version: current.version + 1, updatedAt: new Date().toISOString() });
+  };
+  raced.putStateIf = async (record, expected) => {
+    await moveRow(record);
     return states.putStateIf(record, expected);
+  };
+  raced.putStateIfChecked = async (record, expected, checks) => {
+    await moveRow(record);
+    return states.putStateIfChecked(record, expected, checks);
   };
   return raced;
 }
@@ -48,14 +56,17 @@ describe('catchUpCoreRow', () => {
     const [e2] = (await east.execute(deposit(id, 7))).events;
     await west.apply(structuredClone(e1!));
     await west.events.appendEvents([structuredClone(e2!)], { tier: 'core' });
+    const lost = { puts: 0 };
     const outcome = await catchUpCoreRow(
-      { events: west.events, states: racedStates(west.states) },
+      { events: west.events, states: racedStates(west.states, lost) },
       account,
       id,
     ).then(
       (row) => row,
       (error: unknown) => error,
     );
+    // The race was run (every put of the catch-up met a moved row).
+    expect(lost.puts).toBeGreaterThan(0);
     if (outcome instanceof Error) expect(outcome).toBeInstanceOf(ConcurrencyError);
     else expect(outcome).toMatchObject({ seq: 2 });
   });

@@ -10,6 +10,7 @@ export {
   lifecycleSchema,
   type Objectives,
   objectivesSchema,
+  RETENTION_UNAVAILABLE,
   type RegionConfig,
   TIERS,
   type Tier,

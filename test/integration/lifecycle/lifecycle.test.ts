@@ -275,14 +275,15 @@ describe('retention and archive', () => {
 describe('the archive sweep', () => {
   it('archives every aggregate of every type with a retention, and deletes nothing it could not archive', async () => {
     const cell = await freshRegion('ap-southeast-1');
-    const topology = parseTopology({
-      ...bank.environments.dev,
-      aggregates: bank
-        .topology('dev')
-        .aggregates.map((a) =>
-          a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 100, retentionDays: 1 } } : a,
-        ),
-    });
+    // Retention is refused by the config parser for now (RETENTION_UNAVAILABLE): the library's archive pass
+    // is exercised on a topology given one after parsing.
+    const parsed = parseTopology(bank.environments.dev);
+    const topology = {
+      ...parsed,
+      aggregates: parsed.aggregates.map((a) =>
+        a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 100, retentionDays: 1 } } : a,
+      ),
+    };
     const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
     const cellDeps: CommandDeps = {
       ...deps,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregateChanges } from '../../../lib/change/aggregates.ts';
-import { ConfigError, parseTopology } from '../../../lib/config/index.ts';
+import { ConfigError, parseTopology, RETENTION_UNAVAILABLE } from '../../../lib/config/index.ts';
 import { snapshotDue } from '../../../lib/lifecycle/index.ts';
 
 const topology = (aggregates: unknown[]) => ({
@@ -21,11 +21,19 @@ function issuesOf(input: unknown): string[] {
 }
 
 describe('lifecycle configuration', () => {
-  it('accepts snapshots and retention on a core aggregate type', () => {
+  it('accepts snapshots on a core aggregate type', () => {
     const parsed = parseTopology(
-      topology([{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100, retentionDays: 365 } }]),
+      topology([{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100 } }]),
     );
-    expect(parsed.aggregates[0]?.lifecycle).toEqual({ snapshotEvery: 100, retentionDays: 365 });
+    expect(parsed.aggregates[0]?.lifecycle).toEqual({ snapshotEvery: 100 });
+  });
+
+  it('refuses retention for now, with the reason', () => {
+    expect(
+      issuesOf(
+        topology([{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100, retentionDays: 365 } }]),
+      ),
+    ).toEqual([`aggregates[0].lifecycle.retentionDays: ${RETENTION_UNAVAILABLE}`]);
   });
 
   it('refuses snapshots on a tier whose log is ordered by HLC', () => {
@@ -39,6 +47,7 @@ describe('lifecycle configuration', () => {
   it('refuses retention without snapshots, and a snapshot interval below 2', () => {
     expect(issuesOf(topology([{ type: 'a', tier: 'core', lifecycle: { retentionDays: 30 } }]))).toEqual([
       'aggregates[0].lifecycle.retentionDays: needs snapshotEvery: only events covered by a snapshot may leave the hot table',
+      `aggregates[0].lifecycle.retentionDays: ${RETENTION_UNAVAILABLE}`,
     ]);
     expect(issuesOf(topology([{ type: 'a', tier: 'core', lifecycle: { snapshotEvery: 1 } }]))[0]).toMatch(
       /^aggregates\[0\]\.lifecycle\.snapshotEvery: /,
@@ -62,14 +71,11 @@ describe('multiactive plan', () => {
     const before = parseTopology(base);
     const after = parseTopology({
       ...base,
-      aggregates: [{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100, retentionDays: 30 } }],
+      aggregates: [{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100 } }],
     });
     const [change] = aggregateChanges(before, after);
     expect(change?.impact).toBe('approval');
-    expect(change?.changes).toEqual([
-      'snapshots none -> every 100 events',
-      'retention none -> 30 days: the next archive pass moves more events out of the hot table, and Repair stops comparing them',
-    ]);
+    expect(change?.changes).toEqual(['snapshots none -> every 100 events']);
     expect(aggregateChanges(after, after)[0]?.changes).toEqual([]);
   });
 });

@@ -118,6 +118,18 @@ export function tableArn(topology: Topology, region: string, table: string): str
   return `arn:aws:dynamodb:${region}:${topology.account}:table/${table}`;
 }
 
+/**
+ * Name of the AWS Backup vault of a cell's tables; the same in every region, so a plan copies its
+ * recovery points to a peer's vault by ARN.
+ */
+export function backupVaultName(env: string): string {
+  return `multiactive-${env}-tables`;
+}
+
+export function backupVaultArn(topology: Topology, region: string): string {
+  return `arn:aws:backup:${region}:${topology.account}:backup-vault:${backupVaultName(topology.name)}`;
+}
+
 /** IAM names at most 64 characters; role ARNs are pinned in bus policies, so names are deterministic. */
 const MAX_ROLE_NAME = 64;
 

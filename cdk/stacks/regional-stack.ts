@@ -11,6 +11,7 @@ import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
 import { Runbooks } from '../constructs/runbooks/runbooks.ts';
 import { Sagas } from '../constructs/sagas/sagas.ts';
+import { TableBackups } from '../constructs/table-backups.ts';
 import { Tables } from '../constructs/tables.ts';
 import { RUNBOOK_NAMES } from '../naming.ts';
 
@@ -27,6 +28,8 @@ export interface RegionalStackProps extends StackProps {
  */
 export class RegionalStack extends Stack {
   public readonly tables: Tables;
+  /** AWS Backup of the tables with a copy in another region (`tables.backup`; none when null). */
+  public readonly backups: TableBackups | undefined;
   public readonly functions: CellFunctions;
   public readonly replication: ReplicationBus;
   public readonly api: CellApi;
@@ -45,6 +48,10 @@ export class RegionalStack extends Stack {
     super(scope, id, { ...props, env: { account: topology.account, region } });
 
     this.tables = new Tables(this, 'Tables', { topology });
+    const backup = topology.tables.backup;
+    this.backups = backup
+      ? new TableBackups(this, 'Backups', { topology, region, backup, tables: this.tables })
+      : undefined;
     this.replication = new ReplicationBus(this, 'Replication', { topology, region });
     this.functions = new CellFunctions(this, 'Functions', {
       topology,

@@ -62,6 +62,11 @@ const RULES: ReadonlyArray<{ match: RegExp; impact: Impact; note: string }> = [
     note: 'point-in-time recovery of every table',
   },
   {
+    match: /^tables\.backup/,
+    impact: 'approval',
+    note: 'the AWS Backup plan of the tables: what a restore to a point in time can start from',
+  },
+  {
     match: /^tables\.deletionProtection$/,
     impact: 'approval',
     note: 'whether a stack update may delete the tables',

@@ -3,6 +3,8 @@ export { placeholdersOf } from './placeholders.ts';
 export {
   type AggregateConfig,
   type ApiAuthConfig,
+  type BackupConfig,
+  backupSchema,
   CONFLICT_POLICIES,
   type ConflictPolicy,
   GTM_POLICIES,
@@ -20,6 +22,7 @@ export {
 } from './schema.ts';
 export {
   aggregateConfig,
+  backupCopyRegion,
   latencyBetween,
   majorityOf,
   nearestRegions,

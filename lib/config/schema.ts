@@ -250,6 +250,22 @@ export const sagasSchema = z.strictObject({
   waitMs: z.number().int().nonnegative().max(25_000).default(5_000),
 });
 
+/**
+ * AWS Backup plan of a cell's tables. Replication copies a logical corruption to every region within a
+ * second, so the peers are no backup: a daily recovery point kept `retentionDays`, copied to `copyTo`
+ * (default: the next region of the topology), is what a restore to before the corruption starts from.
+ */
+export const backupSchema = z.strictObject({
+  /** An AWS Backup schedule expression (UTC), e.g. `cron(0 3 * * ? *)`. */
+  schedule: z
+    .string()
+    .regex(/^cron\([^()]+\)$/, 'must be a schedule expression like "cron(0 3 * * ? *)"')
+    .default('cron(0 3 * * ? *)'),
+  retentionDays: z.number().int().min(1).max(36_500).default(35),
+  /** The region the recovery points are copied to; another configured region. */
+  copyTo: regionName.optional(),
+});
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -272,8 +288,17 @@ export const topologySchema = z.strictObject({
     .strictObject({
       deletionProtection: z.boolean().default(true),
       pointInTimeRecovery: z.boolean().default(true),
+      /**
+       * AWS Backup of the cell's tables with a copy in another region; `null` turns it off. Unset, it
+       * follows `deletionProtection`: on where the data is protected (prod-like), off where it is not.
+       */
+      backup: backupSchema.nullable().optional(),
     })
-    .prefault({}),
+    .prefault({})
+    .transform(({ backup, ...tables }) => ({
+      ...tables,
+      backup: backup === undefined ? (tables.deletionProtection ? backupSchema.parse({}) : null) : backup,
+    })),
 });
 
 /** A topology as written in a config file (defaults not yet applied). */
@@ -287,3 +312,4 @@ export type Tier = (typeof TIERS)[number];
 export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export type ApiAuthConfig = Topology['api']['auth'];
+export type BackupConfig = z.output<typeof backupSchema>;

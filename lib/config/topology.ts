@@ -36,3 +36,14 @@ export function aggregateConfig(topology: Topology, type: string): AggregateConf
 export function majorityOf(topology: Topology): number {
   return Math.floor(topology.regions.length / 2) + 1;
 }
+
+/**
+ * Where `region`'s recovery points are copied: `tables.backup.copyTo` when it names another region, else
+ * the next region of the topology (the last copies to the first), so no region copies to itself.
+ */
+export function backupCopyRegion(topology: Topology, region: string): string {
+  const copyTo = topology.tables.backup?.copyTo;
+  if (copyTo !== undefined && copyTo !== region) return copyTo;
+  const names = regionNames(topology);
+  return names[(names.indexOf(region) + 1) % names.length] as string;
+}

@@ -73,6 +73,10 @@ function crossFieldIssues(topology: Topology): ConfigIssue[] {
   if (topology.gtm.policy === 'weighted' && topology.regions.every((r) => r.weight === 0)) {
     issues.push({ path: 'regions', message: 'weighted routing needs at least one region with weight > 0' });
   }
+  const copyTo = topology.tables.backup?.copyTo;
+  if (copyTo !== undefined && !names.has(copyTo)) {
+    issues.push({ path: 'tables.backup.copyTo', message: `must be a configured region; got "${copyTo}"` });
+  }
   for (const { field, message } of fencingBudgetIssues(topology.fencing))
     issues.push({ path: `fencing.${field}`, message });
   return issues;

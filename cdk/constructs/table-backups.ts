@@ -70,7 +70,7 @@ export class TableBackups extends Construct {
       backupVault: this.vault,
       backupPlanRules: [
         new backup.BackupPlanRule({
-          ruleName: 'Daily',
+          ruleName: 'Scheduled',
           scheduleExpression: events.Schedule.expression(config.schedule),
           deleteAfter: Duration.days(config.retentionDays),
           copyActions: [

@@ -19,7 +19,7 @@ export interface TableBackupsProps {
 /**
  * AWS Backup of a cell's tables: a vault encrypted with its own key, a plan with one scheduled rule whose
  * recovery points are kept `retentionDays` and copied to the vault of the same name in another region,
- * and a selection of the six tables. Replication is no backup (it copies a corruption everywhere within a
+ * and a selection of every table of the cell. Replication is no backup (it copies a corruption everywhere within a
  * second); PITR covers 35 days in the region; this is the copy that survives the region and the account's
  * mistakes on the table itself (a DeleteTable, a bad restore).
  */

@@ -91,7 +91,7 @@ describe.each(regions)('AWS Backup of the tables in %s (prod)', (region) => {
         .validateScope(stack)
         .violations.flatMap((v) =>
           v.violatingResources
-            .filter((r) => r.constructPath.includes('/Backups/'))
+            .filter((r) => r.constructPath?.includes('/Backups/'))
             .map((r) => `${v.ruleName}: ${r.constructPath}`),
         ),
     );

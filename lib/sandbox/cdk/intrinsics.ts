@@ -44,7 +44,8 @@ function physicalName(
     p.TableName ??
     p.AlarmName ??
     p.RoleName ??
-    p.LogGroupName;
+    p.LogGroupName ??
+    p.BackupVaultName;
   if (typeof named === 'string') return { type: resource.Type, name: named };
   const generated = resource.Type === 'AWS::IAM::Role' && env?.stackName;
   return { type: resource.Type, name: generated ? `${env.stackName}-${logicalId}` : logicalId };
@@ -76,6 +77,8 @@ function arnOf(template: CfnTemplate, logicalId: string, env: StackEnvironment):
       return `arn:aws:logs:${region}:${account}:log-group:${name}:*`;
     case 'AWS::KMS::Key':
       return `arn:aws:kms:${region}:${account}:key/${name}`;
+    case 'AWS::Backup::BackupVault':
+      return `arn:aws:backup:${region}:${account}:backup-vault:${name}`;
     case 'AWS::Events::Rule': {
       // Rules on a custom bus carry the bus name in their ARN; rules on the default bus do not.
       const bus = template.Resources[logicalId]?.Properties?.EventBusName;
@@ -118,7 +121,8 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, env: St
   }
   if (fn['Fn::GetAtt']) {
     const [logicalId, attribute] = fn['Fn::GetAtt'];
-    if (attribute === 'Arn') return arnOf(template, logicalId, env);
+    if (attribute === 'Arn' || attribute === 'BackupVaultArn') return arnOf(template, logicalId, env);
+    if (attribute === 'BackupVaultName') return physicalName(template, logicalId, env).name;
     if (['Name', 'QueueName', 'TopicName'].includes(attribute))
       return physicalName(template, logicalId, env).name;
     if (attribute === 'StreamArn') return `${arnOf(template, logicalId, env)}/stream/${SANDBOX_STREAM_LABEL}`;

@@ -154,8 +154,13 @@ describe('web console in a real browser', () => {
     const keep = card.locator('.side', { hasText: 'Ada (eu)' }).locator('button.keep');
     await keep.click();
     await card.waitFor({ state: 'detached', timeout: 60_000 });
-    const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`, { headers: authorization() });
-    expect(((await read.json()) as { state: { displayName: string } }).state.displayName).toBe('Ada (eu)');
+    // The resolution is an event like any other: us-east-1 has it once it replicated (seconds on a loaded
+    // machine: a CI run on 2026-12-01 read 'Ada (us)' at once).
+    const displayName = async () => {
+      const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`, { headers: authorization() });
+      return ((await read.json()) as { state: { displayName: string } }).state.displayName;
+    };
+    await expect.poll(displayName, { timeout: 30_000 }).toBe('Ada (eu)');
   }, 150_000);
 
   it('runs a region-loss drill through the CLI and lists its report with the timeline', async () => {

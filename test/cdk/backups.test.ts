@@ -62,8 +62,9 @@ describe.each(regions)('AWS Backup of the tables in %s (prod)', (region) => {
   it('selects the six tables, with a role of inline grants only', () => {
     const selections = template().findResources('AWS::Backup::BackupSelection');
     const [selection] = Object.values(selections);
-    const resources = (selection?.Properties as { BackupSelection: { Resources: unknown[] } })
-      .BackupSelection.Resources;
+    expect(selection).toBeDefined();
+    const resources = (selection!.Properties as { BackupSelection: { Resources: unknown[] } }).BackupSelection
+      .Resources;
     expect(resources).toHaveLength(TABLE_KINDS.length);
     template().hasResourceProperties('AWS::IAM::Role', {
       RoleName: `multiactive-prod-${region}-backup`,

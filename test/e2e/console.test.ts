@@ -157,7 +157,9 @@ describe('web console in a real browser', () => {
     // The resolution is an event like any other: us-east-1 has it once it replicated (seconds on a loaded
     // machine: a CI run on 2026-12-01 read 'Ada (us)' at once).
     const displayName = async () => {
-      const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`, { headers: authorization() });
+      const read = await fetch(`${state.regions['us-east-1']}/v1/profile/${id}`, {
+        headers: authorization(),
+      });
       return ((await read.json()) as { state: { displayName: string } }).state.displayName;
     };
     await expect.poll(displayName, { timeout: 30_000 }).toBe('Ada (eu)');

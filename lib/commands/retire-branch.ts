@@ -8,6 +8,7 @@ import { confirmedSnapshot, recordOfSnapshot, type Snapshot } from '../lifecycle
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isTransactionConflict } from '../store/errors.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
@@ -111,11 +112,7 @@ async function deleteLogged(
     try {
       return await deleteOnce(cell, event, writer);
     } catch (error) {
-      const conflict =
-        (error instanceof Error && error.name === 'TransactionConflictException') ||
-        (error instanceof TransactionCanceledException &&
-          (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'));
-      if (!conflict || attempt >= 6) throw error;
+      if (!isTransactionConflict(error) || attempt >= 6) throw error;
       await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
     }
   }

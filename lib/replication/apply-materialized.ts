@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dominates } from '../clock/version-vector.ts';
 import { emptyRecord } from '../commands/execute.ts';
 import type { ConflictPolicy } from '../config/schema.ts';
@@ -9,7 +8,7 @@ import { bugEnabled } from '../faults/index.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { appendWithState } from '../store/append-with-state.ts';
-import { ConcurrencyError, StateVersionConflictError } from '../store/errors.ts';
+import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
 import { ApplyContentionError, POISON_REASONS, PoisonEventError } from './errors.ts';
@@ -42,11 +41,7 @@ function auditsLww(aggregate: AnyAggregate, policy: ConflictPolicy): boolean {
 
 /** Another writer of the same aggregate got there first: read again and redo. */
 function lostRace(error: unknown): boolean {
-  if (error instanceof StateVersionConflictError) return true;
-  return (
-    error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict')
-  );
+  return error instanceof StateVersionConflictError || isTransactionConflict(error);
 }
 
 /**

@@ -66,7 +66,7 @@ export function homeRowCatchUp(deps: HomeRowDeps): HomeRows {
           try {
             const row = await deps.states.getState(entry.type, entry.id);
             if (row && row.seq >= entry.seq) return;
-            await catchUpCoreRow(deps, deps.registry.get(entry.type), entry.id, row ?? undefined);
+            await catchUpCoreRow(deps, deps.registry.get(entry.type), entry.id, row);
           } catch (error) {
             deps.onError?.(key, error);
             for (const id of entry.eventIds) failed.add(id);

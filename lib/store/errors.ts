@@ -1,3 +1,16 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+
+/**
+ * A write that met a concurrent transaction on one of its items: DynamoDB refuses a plain write to an item an
+ * in-flight transaction holds (`TransactionConflictException`, which the SDK does not retry), and cancels a
+ * transaction whose item another transaction holds (reason `TransactionConflict`). The writer lost a race.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  if (error instanceof TransactionCanceledException)
+    return (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
+  return error instanceof Error && error.name === 'TransactionConflictException';
+}
+
 /** Base class of event and state store errors. */
 export class StoreError extends Error {
   override readonly name: string = 'StoreError';

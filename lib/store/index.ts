@@ -8,6 +8,7 @@ export {
   CoreMarkersNotConfiguredError,
   EventTooLargeError,
   GuardFailedError,
+  isTransactionConflict,
   StateVersionConflictError,
   StoreError,
   TooManyEventsError,

@@ -7,6 +7,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { VersionVector } from '../clock/version-vector.ts';
+import { isTransactionConflict } from './errors.ts';
 import { aggregateKey } from './keys.ts';
 
 /**
@@ -115,7 +116,7 @@ export class StateStore {
     } catch (error) {
       const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
       // A conflict with a concurrent transaction on the row or the slot: moved meanwhile, read again.
-      if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict'))
+      if (reasons.some((r) => r.Code === 'ConditionalCheckFailed') || isTransactionConflict(error))
         return false;
       throw error;
     }
@@ -176,12 +177,4 @@ export function guardedStatePut(tableName: string, record: StateRecord, expected
       ...rowCondition(typeof expected === 'number' ? { version: expected } : expected),
     },
   };
-}
-
-/**
- * DynamoDB refuses a plain write to an item an in-flight transaction holds (a row catch-up's checked put):
- * the writer lost to a concurrent writer, as with a failed condition.
- */
-function isTransactionConflict(error: unknown): boolean {
-  return error instanceof Error && error.name === 'TransactionConflictException';
 }

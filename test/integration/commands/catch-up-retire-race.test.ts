@@ -50,6 +50,41 @@ function chain(id: string, n: number): EventEnvelope[] {
   return out;
 }
 
+/** A fresh aggregate id with seq 1..5 in A's log and A's row at 5. */
+async function committedLog(tag: string) {
+  const id = `${tag}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const committed = chain(id, 5);
+  await a.events.appendEvents(committed, { tier: 'core' });
+  await rebuildRowFromLog(a, account, id);
+  return { id, committed };
+}
+
+/** A's event store whose first log read retires `losing` right after reading (before the reader's write). */
+function retiringOnFirstRead(
+  losing: readonly EventEnvelope[],
+  winning: readonly EventEnvelope[],
+  reason: string,
+) {
+  const state = { retired: false };
+  const racing = Object.create(a.events) as EventStore;
+  racing.loadStream = async (type, aggregateId, options) => {
+    const loaded = await a.events.loadStream(type, aggregateId, options);
+    if (!state.retired) {
+      state.retired = true;
+      await retireCoreBranch({
+        cell: a,
+        queues: [a.conflicts],
+        aggregate: account,
+        losing,
+        winning,
+        reason,
+      });
+    }
+    return loaded;
+  };
+  return { racing, state };
+}
+
 const sink = {
   putEvents: async (entries: readonly unknown[]) => ({
     Entries: entries.map((_, i) => ({ EventId: `e${i}` })),
@@ -74,10 +109,7 @@ const sink = {
  * fails it, and the retry folds the log as it is.
  */
 async function race() {
-  const id = `race-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  const committed = chain(id, 5);
-  await a.events.appendEvents(committed, { tier: 'core' });
-  await rebuildRowFromLog(a, account, id);
+  const { id, committed } = await committedLog('race');
   const orphan = sampleEnvelope({
     aggregateId: id,
     seq: 6,
@@ -94,23 +126,7 @@ async function race() {
     payload: { amount: 1 },
   });
   // The retire runs between the catch-up's read of the log and its put.
-  let retired = false;
-  const racing = Object.create(a.events) as EventStore;
-  racing.loadStream = async (type, aggregateId, options) => {
-    const loaded = await a.events.loadStream(type, aggregateId, options);
-    if (!retired) {
-      retired = true;
-      await retireCoreBranch({
-        cell: a,
-        queues: [a.conflicts],
-        aggregate: account,
-        losing: [orphan],
-        winning: [...committed, winner],
-        reason: 'fork',
-      });
-    }
-    return loaded;
-  };
+  const { racing, state } = retiringOnFirstRead([orphan], [...committed, winner], 'fork');
   const record: DynamoDBRecord = {
     eventName: 'INSERT',
     dynamodb: {
@@ -123,7 +139,7 @@ async function race() {
     bus: sink,
     rows: homeRowCatchUp({ registry, events: racing, states: a.states }),
   });
-  expect([retired, report.batchItemFailures]).toEqual([true, []]);
+  expect([state.retired, report.batchItemFailures]).toEqual([true, []]);
   // The winning branch's event is delivered to A, and A's row caught up as a read would.
   await a.events.appendEvents([winner], { tier: 'core', received: true });
   const row = await catchUpCoreRow(a, account, id);
@@ -148,10 +164,7 @@ describe("a row caught up with its log while a branch of that log is retired (Fa
 
 /** A log of 1..5 with its row, and o6 on top of it without a row; `racing` retires `losing` on its first read. */
 async function retiringLog(tag: string, losingOf: (o6: EventEnvelope, o7: EventEnvelope) => EventEnvelope[]) {
-  const id = `${tag}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  const committed = chain(id, 5);
-  await a.events.appendEvents(committed, { tier: 'core' });
-  await rebuildRowFromLog(a, account, id);
+  const { id, committed } = await committedLog(tag);
   const o6 = sampleEnvelope({
     aggregateId: id,
     seq: 6,
@@ -162,23 +175,7 @@ async function retiringLog(tag: string, losingOf: (o6: EventEnvelope, o7: EventE
   const o7 = sampleEnvelope({ aggregateId: id, seq: 7, prev: o6.hlc, origin: B, payload: { amount: 5 } });
   await a.events.appendEvents([o6], { tier: 'core', received: true });
   await a.events.appendEvents([o7], { tier: 'core', received: true });
-  let retired = false;
-  const racing = Object.create(a.events) as EventStore;
-  racing.loadStream = async (type, aggregateId, options) => {
-    const loaded = await a.events.loadStream(type, aggregateId, options);
-    if (!retired) {
-      retired = true;
-      await retireCoreBranch({
-        cell: a,
-        queues: [a.conflicts],
-        aggregate: account,
-        losing: losingOf(o6, o7),
-        winning: committed,
-        reason: 'quorum-orphan',
-      });
-    }
-    return loaded;
-  };
+  const { racing } = retiringOnFirstRead(losingOf(o6, o7), committed, 'quorum-orphan');
   return { id, racing, o6 };
 }
 

@@ -57,12 +57,38 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Whether DynamoDB Local answers a request as DynamoDB does (a JSON body, any status below 500). The port
+ * accepts connections a moment before the server behind it is ready: a request in that window fails with a
+ * body the SDK cannot parse (`UnknownError`), which a clean-clone CI run met on a loaded machine.
+ */
+export async function answersDynamoDb(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.ListTables',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=probe/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: '{}',
+      signal: AbortSignal.timeout(2_000),
+    });
+    if (response.status >= 500) return false;
+    JSON.parse(await response.text());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`DynamoDB Local exited with code ${child.exitCode} before listening`);
-    if (await portAnswers(port)) return;
+    if ((await portAnswers(port)) && (await answersDynamoDb(port))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');

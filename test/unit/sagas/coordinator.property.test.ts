@@ -135,7 +135,8 @@ describe('saga coordinator under lost, duplicated and concurrent steps', () => {
     const result = await fc.check(property(found), { numRuns: 300 });
     expect(result.failed).toBe(true);
     expect(found.flat()).toContainEqual(
-      expect.stringMatching(/^confirmed with 1 debit\(s\), 2 credit\(s\)$/),
+      // Two or more credits: how many retries the counterexample holds depends on the run.
+      expect.stringMatching(/^confirmed with 1 debit\(s\), ([2-9]|\d{2,}) credit\(s\)$/),
     );
   });
 

@@ -6,12 +6,13 @@ import { answersDynamoDb } from '../../../lib/sandbox/dynamodb/local.ts';
 let server: Server | undefined;
 
 async function serve(status: number, body: string): Promise<number> {
-  server = createServer((_request, response) => {
+  const listening = createServer((_request, response) => {
     response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
     response.end(body);
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return (server?.address() as AddressInfo).port;
+  server = listening;
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  return (listening.address() as AddressInfo).port;
 }
 
 afterEach(async () => {

@@ -39,6 +39,28 @@ export type CasOutcome<V> =
   | { readonly key: string; readonly record?: undefined; readonly error: OwnershipError };
 
 /**
+ * Most keys in one batch round, and rounds in flight at once. A replica answers a round as a whole within
+ * the call timeout: a round of thousands of keys (a Failover of 4,096 partitions reads every entry) took
+ * longer than that on a busy replica and counted it as down, so big batches go in rounds of this size.
+ * Every key's round is independent, so splitting them changes no key's outcome.
+ */
+export const BATCH_ROUND_KEYS = 250;
+const BATCH_ROUNDS_IN_FLIGHT = 4;
+
+/** `round` over consecutive slices of `items` (at most BATCH_ROUND_KEYS each), results in order. */
+async function inRounds<T, R>(items: readonly T[], round: (part: readonly T[]) => Promise<R>): Promise<R[]> {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_ROUND_KEYS) parts.push(items.slice(i, i + BATCH_ROUND_KEYS));
+  const results = new Array<R>(parts.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < parts.length; i = next++) results[i] = await round(parts[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_ROUNDS_IN_FLIGHT, parts.length) }, worker));
+  return results;
+}
+
+/**
  * A multi-writer register replicated over every region's control table, read and written through
  * majorities (ABD-style, with compare-and-set on the epoch):
  * - a proposal for epoch e+1 commits when a majority of replicas stored it; since a replica holds at
@@ -97,7 +119,9 @@ export class QuorumRegister {
     const distinct = [...new Set(keys)];
     const found = new Map<string, RegisterRecord<V> | null>();
     if (distinct.length === 0) return found;
-    const rounds = await batchReadRound<V>(this.batchContext(), distinct);
+    const rounds = new Map<string, Map<string, RegisterRecord<V> | null>>();
+    for (const chunk of await inRounds(distinct, (part) => batchReadRound<V>(this.batchContext(), part)))
+      for (const [key, answers] of chunk) rounds.set(key, answers);
     const undecided: string[] = [];
     for (const [key, answers] of rounds) {
       if (answers.size < this.majority) throw new QuorumUnavailableError(key, answers.size, this.majority);
@@ -125,7 +149,7 @@ export class QuorumRegister {
       key,
       record: { epoch: (expected?.epoch ?? 0) + 1, ballot: this.newBallot(), value },
     }));
-    const outcomes = await batchWriteRound(this.batchContext(), items);
+    const outcomes = (await inRounds(items, (part) => batchWriteRound(this.batchContext(), part))).flat();
     return items.map(({ key, record }, i): CasOutcome<V> => {
       const { acks, rejected } = outcomes[i]!;
       if (acks >= this.majority) return { key, record };

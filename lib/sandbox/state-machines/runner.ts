@@ -283,17 +283,7 @@ export class StateMachineRunner {
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
         this.record(spec, run.history, event);
-        if (event.type === 'StateEntered' || event.type === 'StateExited') {
-          const which = event.type === 'StateEntered' ? 'input' : 'output';
-          overQuota(guard, event.state.name, which, event.state[which]);
-        }
-        if (!guard.broken && run.history.length > HISTORY_QUOTA_EVENTS) {
-          guard.broken = {
-            error: 'States.Runtime',
-            cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota)`,
-          };
-          guard.stop();
-        }
+        checkQuotas(guard, event, run.history.length);
         if (event.type === 'StateEntered') states.push(event.state.name);
         if (event.type === 'StateFailed')
           taskErrors.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
@@ -423,6 +413,18 @@ export class StateMachineRunner {
     }
     return out;
   }
+}
+
+/** The quotas an event of the log can break: a state's data, the length of the history. */
+function checkQuotas(guard: QuotaGuard, event: LocalEventLog, historyLength: number): void {
+  if (event.type === 'StateEntered') overQuota(guard, event.state.name, 'input', event.state.input);
+  if (event.type === 'StateExited') overQuota(guard, event.state.name, 'output', event.state.output);
+  if (guard.broken || historyLength <= HISTORY_QUOTA_EVENTS) return;
+  guard.broken = {
+    error: 'States.Runtime',
+    cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota)`,
+  };
+  guard.stop();
 }
 
 /** Records the first payload over the quota and stops the execution; true when `value` is over it. */

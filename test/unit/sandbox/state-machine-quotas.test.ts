@@ -80,8 +80,8 @@ describe('Step Functions quotas in the sandbox', () => {
 
   it('refuses an execution input over the quota at StartExecution', () => {
     const runner = runnerCalling([]);
-    expect(() => runner.start(region, 'Quota', { bytes: 1, padding: 'p'.repeat(PAYLOAD_QUOTA_BYTES) })).toThrow(
-      /execution input .* must be at most 262144 bytes/,
-    );
+    expect(() =>
+      runner.start(region, 'Quota', { bytes: 1, padding: 'p'.repeat(PAYLOAD_QUOTA_BYTES) }),
+    ).toThrow(/execution input .* must be at most 262144 bytes/);
   });
 });

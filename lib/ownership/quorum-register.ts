@@ -120,8 +120,14 @@ export class QuorumRegister {
     const found = new Map<string, RegisterRecord<V> | null>();
     if (distinct.length === 0) return found;
     const rounds = new Map<string, Map<string, RegisterRecord<V> | null>>();
-    for (const chunk of await inRounds(distinct, (part) => batchReadRound<V>(this.batchContext(), part)))
-      for (const [key, answers] of chunk) rounds.set(key, answers);
+    // Keys whose round a majority did not answer in time are asked again (up to maxRounds rounds): one
+    // slow replica call among the many rounds of a big batch does not fail the whole read.
+    let ask = distinct;
+    for (let round = 1; round <= this.maxRounds && ask.length > 0; round++) {
+      for (const chunk of await inRounds(ask, (part) => batchReadRound<V>(this.batchContext(), part)))
+        for (const [key, answers] of chunk) rounds.set(key, answers);
+      ask = ask.filter((key) => rounds.get(key)!.size < this.majority);
+    }
     const undecided: string[] = [];
     for (const [key, answers] of rounds) {
       if (answers.size < this.majority) throw new QuorumUnavailableError(key, answers.size, this.majority);

@@ -44,19 +44,30 @@ export type CasOutcome<V> =
  * longer than that on a busy replica and counted it as down, so big batches go in rounds of this size.
  * Every key's round is independent, so splitting them changes no key's outcome.
  */
-export const BATCH_ROUND_KEYS = 250;
-const BATCH_ROUNDS_IN_FLIGHT = 4;
+export const BATCH_ROUND_KEYS = { read: 250, write: 100 } as const;
 
-/** `round` over consecutive slices of `items` (at most BATCH_ROUND_KEYS each), results in order. */
-async function inRounds<T, R>(items: readonly T[], round: (part: readonly T[]) => Promise<R>): Promise<R[]> {
+/**
+ * Rounds in flight at once: reads are cheap batch gets, so four; writes are one conditional put per key
+ * on every replica, so rounds in flight would share one replica's throughput and each take as long as all
+ * of them: one at a time (and smaller), so each round's time is bounded by its own size.
+ */
+const ROUNDS_IN_FLIGHT = { read: 4, write: 1 } as const;
+
+/** `round` over consecutive slices of `items` (at most BATCH_ROUND_KEYS[kind] each), results in order. */
+async function inRounds<T, R>(
+  kind: keyof typeof ROUNDS_IN_FLIGHT,
+  items: readonly T[],
+  round: (part: readonly T[]) => Promise<R>,
+): Promise<R[]> {
   const parts: T[][] = [];
-  for (let i = 0; i < items.length; i += BATCH_ROUND_KEYS) parts.push(items.slice(i, i + BATCH_ROUND_KEYS));
+  const size = BATCH_ROUND_KEYS[kind];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
   const results = new Array<R>(parts.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < parts.length; i = next++) results[i] = await round(parts[i]!);
   };
-  await Promise.all(Array.from({ length: Math.min(BATCH_ROUNDS_IN_FLIGHT, parts.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(ROUNDS_IN_FLIGHT[kind], parts.length) }, worker));
   return results;
 }
 
@@ -124,7 +135,7 @@ export class QuorumRegister {
     // slow replica call among the many rounds of a big batch does not fail the whole read.
     let ask = distinct;
     for (let round = 1; round <= this.maxRounds && ask.length > 0; round++) {
-      for (const chunk of await inRounds(ask, (part) => batchReadRound<V>(this.batchContext(), part)))
+      for (const chunk of await inRounds('read', ask, (part) => batchReadRound<V>(this.batchContext(), part)))
         for (const [key, answers] of chunk) rounds.set(key, answers);
       ask = ask.filter((key) => rounds.get(key)!.size < this.majority);
     }
@@ -155,7 +166,9 @@ export class QuorumRegister {
       key,
       record: { epoch: (expected?.epoch ?? 0) + 1, ballot: this.newBallot(), value },
     }));
-    const outcomes = (await inRounds(items, (part) => batchWriteRound(this.batchContext(), part))).flat();
+    const outcomes = (
+      await inRounds('write', items, (part) => batchWriteRound(this.batchContext(), part))
+    ).flat();
     return items.map(({ key, record }, i): CasOutcome<V> => {
       const { acks, rejected } = outcomes[i]!;
       if (acks >= this.majority) return { key, record };

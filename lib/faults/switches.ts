@@ -51,6 +51,8 @@ export const BUG_SWITCHES = {
     'a core row is caught up with its log by a put guarded on the row alone, not on the log still holding the folded events: a branch retired meanwhile comes back as the row',
   'unchecked-snapshot':
     'loading an aggregate folds its newest snapshot without checking that the log still holds the event the snapshot ends on (a snapshot of a retired branch is trusted)',
+  'failover-results-inline':
+    "the Failover keeps every task's result in the state machine's payload: past ~1,600 partitions (three regions) the state passes Step Functions' 256 KiB and the execution fails with States.DataLimitExceeded",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
 } as const;

@@ -97,6 +97,17 @@ class LinkedReplica implements ControlReplica {
     await this.links.cross(this.from, this.region);
     return this.inner.write(key, record);
   }
+
+  /** A batch crosses the link once, as the real replica's batch is one request per round. */
+  async readMany<V>(keys: readonly string[]) {
+    await this.links.cross(this.from, this.region);
+    return this.inner.readMany!<V>(keys);
+  }
+
+  async writeMany<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+    await this.links.cross(this.from, this.region);
+    return this.inner.writeMany!<V>(items);
+  }
 }
 
 export interface Cell {

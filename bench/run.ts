@@ -38,6 +38,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   rpo: async () => (await import('./rpo.ts')).runRpoBench,
   transfers: async () => (await import('./transfers.ts')).runTransfersBench,
   snapshots: async () => (await import('./snapshots.ts')).runSnapshotsBench,
+  'failover-scale': async () => (await import('./failover-scale.ts')).runFailoverScaleBench,
 };
 
 async function main(argv: string[]): Promise<number> {

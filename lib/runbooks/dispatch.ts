@@ -46,9 +46,10 @@ export const RUNBOOK_TASKS = {
 
 /**
  * Runbooks whose results grow with the partitions they touch: a big result is kept in the control table
- * and the state carries a stub (spill.ts). Not Repair: its Map states iterate over its results' lists.
+ * and the state carries a stub (spill.ts); their machines read only scalars of results (Choice states).
+ * Not Repair: its Map iterates over the list ListPartitions returns.
  */
-const SPILLING_RUNBOOKS: ReadonlySet<string> = new Set(['failover']);
+const SPILLING_RUNBOOKS: ReadonlySet<string> = new Set(['failover', 'switchover', 'failback']);
 
 /**
  * The runbook function's logic: dispatches `{ runbook, task, input }` to the task and returns its JSON

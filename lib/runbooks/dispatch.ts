@@ -45,11 +45,22 @@ export const RUNBOOK_TASKS = {
 } as const;
 
 /**
- * Runbooks whose results grow with the partitions they touch: a big result is kept in the control table
- * and the state carries a stub (spill.ts); their machines read only scalars of results (Choice states).
- * Not Repair: its Map iterates over the list ListPartitions returns.
+ * Tasks whose results grow with the partitions they touch: a big result is kept in the control table and
+ * the state carries a stub (spill.ts); their machines read only scalars of results (Choice states). Not
+ * Repair's ListPartitions (its Map iterates over the list) nor Replay (an iteration's output, which the
+ * Map gathers for Report; a group's is a few sums).
  */
-const SPILLING_RUNBOOKS: ReadonlySet<string> = new Set(['failover', 'switchover', 'failback']);
+const SPILLING_TASKS: Readonly<Record<string, 'all' | readonly string[]>> = {
+  failover: 'all',
+  switchover: 'all',
+  failback: 'all',
+  repair: ['BuildTrees', 'Diff', 'Report'],
+};
+
+function spills(runbook: string, task: string): boolean {
+  const tasks = ownEntry<'all' | readonly string[]>(SPILLING_TASKS, runbook);
+  return tasks === 'all' || (tasks?.includes(task) ?? false);
+}
 
 /**
  * The runbook function's logic: dispatches `{ runbook, task, input }` to the task and returns its JSON
@@ -73,7 +84,7 @@ export function createRunbookDispatcher(deps: RunbookDeps) {
     const raw = typeof request.input === 'object' && request.input !== null ? request.input : {};
     const spill = new ResultSpill(deps.cell(deps.region), deps.now);
     const result = await task(await spill.load(raw as Record<string, unknown>));
-    const spills = SPILLING_RUNBOOKS.has(request.runbook) && !bugEnabled('failover-results-inline');
-    return spills ? spill.store(result) : result;
+    const spilled = spills(request.runbook, request.task) && !bugEnabled('failover-results-inline');
+    return spilled ? spill.store(result) : result;
   };
 }

@@ -1,4 +1,5 @@
 import { regionNames } from '../config/topology.ts';
+import { bugEnabled } from '../faults/index.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
 import { branchRules } from './heal-branches.ts';
 import { TaskInput } from './input.ts';
@@ -6,9 +7,62 @@ import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
 
+/**
+ * Most Map items of one execution. Each item is an iteration of ~20 history events, and Step Functions fails
+ * an execution past 25,000: past this many partitions, an item is a group of consecutive ones (checked one
+ * after the other in the iteration's tasks), so a Repair of 65,536 partitions runs 512 iterations of 128.
+ */
+export const REPAIR_MAX_ITEMS = 512;
+
+/**
+ * A Map item: one partition (`{ partition, peers }`, up to REPAIR_MAX_ITEMS partitions), or a group, named by
+ * its first partition and either the listed partitions (an asked list) or the range `from..to` (inclusive:
+ * every partition in it is checked, an empty one costs one index query per region).
+ */
+interface RepairItem {
+  readonly partition: number;
+  readonly peers: readonly string[];
+  readonly partitions?: readonly number[];
+  readonly from?: number;
+  readonly to?: number;
+}
+
+/** The items of a list of partitions (sorted), REPAIR_MAX_ITEMS at most. */
+export function repairItems(
+  listed: readonly number[],
+  peers: readonly string[],
+  asked: boolean,
+): RepairItem[] {
+  if (listed.length <= REPAIR_MAX_ITEMS || bugEnabled('repair-item-per-partition'))
+    return listed.map((partition) => ({ partition, peers }));
+  const size = Math.ceil(listed.length / REPAIR_MAX_ITEMS);
+  const items: RepairItem[] = [];
+  for (let i = 0; i < listed.length; i += size) {
+    const slice = listed.slice(i, i + size);
+    const first = slice[0]!;
+    items.push(
+      asked
+        ? { partition: first, partitions: slice, peers }
+        : { partition: first, from: first, to: slice[slice.length - 1]!, peers },
+    );
+  }
+  return items;
+}
+
+/** The partitions of a Map item (the iteration's input). */
+function partitionsOfItem(raw: Record<string, unknown>): number[] {
+  if (Array.isArray(raw.partitions)) return (raw.partitions as unknown[]).map(Number);
+  if (typeof raw.from === 'number' && typeof raw.to === 'number')
+    return Array.from({ length: raw.to - raw.from + 1 }, (_, i) => (raw.from as number) + i);
+  return [Number(raw.partition)];
+}
+
 /** One Map iteration's output: the Replay result, or `{ partition, error }` from the machine's Catch. */
 interface IterationOutput {
   readonly partition: number;
+  /** A group's: how many partitions it checked, and how many of them differed. */
+  readonly partitions?: number;
+  readonly partitionsDiffering?: number;
   readonly buckets?: number;
   readonly replayed?: number;
   readonly forksSettled?: number;
@@ -34,48 +88,96 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         cells: cellsOf(regions),
         configured: deps.topology.partitions,
       });
-      const partitions = listed.map((partition) => ({ partition, peers: regions }));
+      const partitions = repairItems(listed, regions, input.partitions() !== undefined);
       return { partitions, regions, startedAt: now() };
     },
     async BuildTrees(raw) {
       const input = new TaskInput('repair', 'BuildTrees', raw);
-      const partition = Number(raw.partition);
-      const trees = await buildTrees(cellsOf(input.regions('peers') ?? []), partition);
-      return { ...trees };
+      const cells = cellsOf(input.regions('peers') ?? []);
+      const partitions = partitionsOfItem(raw);
+      if (partitions.length === 1) return { ...(await buildTrees(cells, partitions[0]!)) };
+      // A group: one partition after the other; only the trees whose roots differ are kept.
+      const group: PartitionTrees[] = [];
+      for (const partition of partitions) {
+        const trees = await buildTrees(cells, partition);
+        if (trees.buckets) group.push(trees);
+      }
+      return { partition: partitions[0]!, partitions: partitions.length, group };
     },
     async Diff(raw) {
       const input = new TaskInput('repair', 'Diff', raw);
-      const trees = input.result<PartitionTrees>('buildTrees');
-      return { partition: trees.partition, differing: differingBuckets(trees) };
+      const trees = input.result<PartitionTrees & { group?: PartitionTrees[]; partitions?: number }>(
+        'buildTrees',
+      );
+      if (!trees.group) return { partition: trees.partition, differing: differingBuckets(trees) };
+      const group = trees.group.map((t) => ({ partition: t.partition, differing: differingBuckets(t) }));
+      return { partition: trees.partition, partitions: trees.partitions, group };
     },
     async Replay(raw) {
       const input = new TaskInput('repair', 'Replay', raw);
-      const { partition, differing } = input.result<{ partition: number; differing: number[] }>('diff');
-      const report = await replayBuckets({
-        partition,
-        cells: cellsOf(input.regions('peers') ?? []),
-        differing,
-        ...quorumOrphanRule(deps),
-        branches: branchRules(deps),
-      });
-      const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
-      const { forksSettled, queued, rowsRebuilt } = report;
-      return { partition, buckets: differing.length, replayed, forksSettled, queued, rowsRebuilt };
+      const diff = input.result<{
+        partition: number;
+        differing?: number[];
+        partitions?: number;
+        group?: Array<{ partition: number; differing: number[] }>;
+      }>('diff');
+      const cells = cellsOf(input.regions('peers') ?? []);
+      const replayOne = async (partition: number, differing: number[]) => {
+        const report = await replayBuckets({
+          partition,
+          cells,
+          differing,
+          ...quorumOrphanRule(deps),
+          branches: branchRules(deps),
+        });
+        const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
+        const { forksSettled, queued, rowsRebuilt } = report;
+        return { partition, buckets: differing.length, replayed, forksSettled, queued, rowsRebuilt };
+      };
+      if (!diff.group) return replayOne(diff.partition, diff.differing ?? []);
+      // A group: one output of sums, as small as a single partition's.
+      const outputs: Array<Awaited<ReturnType<typeof replayOne>>> = [];
+      for (const { partition, differing } of diff.group) outputs.push(await replayOne(partition, differing));
+      const sum = (field: 'buckets' | 'replayed' | 'forksSettled' | 'queued' | 'rowsRebuilt') =>
+        outputs.reduce((n, o) => n + o[field], 0);
+      return {
+        partition: diff.partition,
+        partitions: diff.partitions ?? outputs.length,
+        partitionsDiffering: outputs.filter((o) => o.buckets > 0).length,
+        buckets: sum('buckets'),
+        replayed: sum('replayed'),
+        forksSettled: sum('forksSettled'),
+        queued: sum('queued'),
+        rowsRebuilt: sum('rowsRebuilt'),
+      };
     },
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
       const outputs = (raw.repairPartitions ?? []) as IterationOutput[];
-      const started = Number(input.result<{ startedAt: number }>('listPartitions').startedAt);
+      const listed = input.result<{ startedAt: number; partitions?: RepairItem[] }>('listPartitions');
+      const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
+      // A failed group is named by its first partition: every partition of it counts as failed.
+      const sizes = new Map(
+        (listed.partitions ?? []).map((item) => [item.partition, partitionsOfItem({ ...item })]),
+      );
       return {
-        partitionsChecked: outputs.length - failed.length,
-        partitionsDiffering: outputs.filter((o) => (o.buckets ?? 0) > 0).length,
+        partitionsChecked: outputs.reduce((n, o) => n + (o.error ? 0 : (o.partitions ?? 1)), 0),
+        partitionsDiffering: outputs.reduce(
+          (n, o) => n + (o.partitionsDiffering ?? ((o.buckets ?? 0) > 0 ? 1 : 0)),
+          0,
+        ),
         bucketsDiffering: outputs.reduce((n, o) => n + (o.buckets ?? 0), 0),
         eventsReplayed: outputs.reduce((n, o) => n + (o.replayed ?? 0), 0),
         forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
         eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
-        partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),
+        partitionsFailed: failed.flatMap((o) =>
+          (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
+            partition,
+            error: o.error?.Error ?? 'unknown',
+          })),
+        ),
         durationMs: now() - started,
       };
     },

@@ -102,6 +102,12 @@ export class ExecutionInputTooLargeError extends Error {
 interface QuotaGuard {
   broken?: { error: string; cause: string };
   stop(): void;
+  /**
+   * History events AWS would have recorded so far: the events kept here, plus the three a Lambda task adds
+   * between its TaskStateEntered and TaskStateExited (TaskScheduled, TaskStarted, TaskSucceeded or
+   * TaskFailed), which the local history leaves out.
+   */
+  awsEvents?: number;
 }
 
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
@@ -283,7 +289,7 @@ export class StateMachineRunner {
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
         this.record(spec, run.history, event);
-        checkQuotas(guard, event, run.history.length);
+        checkQuotas(guard, event, spec);
         if (event.type === 'StateEntered') states.push(event.state.name);
         if (event.type === 'StateFailed')
           taskErrors.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
@@ -415,14 +421,33 @@ export class StateMachineRunner {
   }
 }
 
+const TASK_STATES = new WeakMap<StateMachineSpec, ReadonlySet<string>>();
+
+/** The names of a machine's Task states (Map iterations' included). */
+function taskStates(spec: StateMachineSpec): ReadonlySet<string> {
+  let names = TASK_STATES.get(spec);
+  if (!names) {
+    names = new Set(
+      Object.entries(allStates(spec.definition))
+        .filter(([, state]) => state.Type === 'Task')
+        .map(([name]) => name),
+    );
+    TASK_STATES.set(spec, names);
+  }
+  return names;
+}
+
 /** The quotas an event of the log can break: a state's data, the length of the history. */
-function checkQuotas(guard: QuotaGuard, event: LocalEventLog, historyLength: number): void {
+function checkQuotas(guard: QuotaGuard, event: LocalEventLog, spec: StateMachineSpec): void {
   if (event.type === 'StateEntered') overQuota(guard, event.state.name, 'input', event.state.input);
   if (event.type === 'StateExited') overQuota(guard, event.state.name, 'output', event.state.output);
-  if (guard.broken || historyLength <= HISTORY_QUOTA_EVENTS) return;
+  const task =
+    (event.type === 'StateExited' || event.type === 'StateFailed') && taskStates(spec).has(event.state.name);
+  guard.awsEvents = (guard.awsEvents ?? 0) + (toHistoryEvent(event, 0) ? 1 : 0) + (task ? 3 : 0);
+  if (guard.broken || guard.awsEvents <= HISTORY_QUOTA_EVENTS) return;
   guard.broken = {
     error: 'States.Runtime',
-    cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota)`,
+    cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota; a Lambda task counts the five events AWS records for it)`,
   };
   guard.stop();
 }

@@ -49,7 +49,7 @@ export async function bringUp(options: UpOptions): Promise<Sandbox> {
   const log = (line: string) =>
     process.stderr.isTTY && !options.json ? progress.line(line) : console.log(stamp(line));
   log(
-    `sandbox: env ${options.env ?? 'dev'}, ${options.regions ?? 'all its'} regions${options.fast ? ', fast timers' : ''}, front door in ${options.mode} mode`,
+    `sandbox: env ${options.env ?? 'dev'}, ${options.regions ?? 'all'} regions${options.fast ? ', fast timers' : ''}, front door in ${options.mode} mode`,
   );
   try {
     const sandbox = await Sandbox.start({

@@ -82,7 +82,9 @@ export interface WatchdogFailover {
 function narrowed(topology: Topology, count: number): Topology {
   const all = regionNames(topology);
   if (!Number.isInteger(count) || count < 2 || count > all.length)
-    throw new SandboxError(`--regions must be between 2 and ${all.length}`);
+    throw new SandboxError(
+      `--regions must be between 2 and ${all.length}: env ${topology.name} has ${all.length} regions (${all.join(', ')})`,
+    );
   if (count === all.length) return topology;
   const keep = new Set(all.slice(0, count));
   return parseTopology({

@@ -35,6 +35,7 @@ import { sandboxRunbooks } from './runbook-wiring.ts';
 import { scheduledTargetsOf } from './scheduled-functions.ts';
 import { sandboxReadinessTarget } from './scheduled-readiness.ts';
 import { ScheduledTargets } from './schedules.ts';
+import { PipelineTrace } from './stage-trace.ts';
 import { defaultTiming, fastTiming, type SandboxTiming } from './timing.ts';
 import { type BusHost, wireRules } from './wiring.ts';
 
@@ -64,6 +65,11 @@ export interface SandboxOptions {
   /** Overrides of single timers on top of the default or `fast` set (benchmarks pin health checks). */
   readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
+  /**
+   * Timestamp every replicated event at each stage of the pipeline and time the quorum ack's steps
+   * (`Sandbox.stages`), for the benchmarks; off by default (nothing is recorded, nothing changes).
+   */
+  readonly traceStages?: boolean;
 }
 
 /** A Failover execution a watchdog started. */
@@ -118,6 +124,8 @@ export class Sandbox {
   readonly timing: SandboxTiming;
   readonly wan: WanNetwork;
   readonly lag: LagRecorder;
+  /** Per-stage timestamps of replicated events and quorum-ack step times (`traceStages` only). */
+  readonly stages: PipelineTrace | undefined;
   readonly regions: readonly SandboxRegion[];
   readonly templateSource: TemplateSource;
   readonly globalBus: LocalEventBus;
@@ -154,6 +162,7 @@ export class Sandbox {
     wan: WanNetwork;
     templateSource: TemplateSource;
     lag: LagRecorder;
+    stages: PipelineTrace | undefined;
     log: (line: string) => void;
     auth: SandboxAuth;
     metrics: LocalMetrics;
@@ -163,6 +172,7 @@ export class Sandbox {
     this.metrics = input.metrics;
     this.apiClient = input.auth.client((origin) => input.regions.find((r) => r.apiUrl === origin)?.name);
     this.lag = input.lag;
+    this.stages = input.stages;
     this.topology = input.topology;
     this.timing = input.timing;
     this.regions = input.regions;
@@ -197,6 +207,7 @@ export class Sandbox {
     const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
     const registry = createRegistry(application.aggregates, topology);
     const lag = new LagRecorder();
+    const stages = options.traceStages ? new PipelineTrace() : undefined;
     const auth = await createSandboxAuth(topology);
     const metrics = new LocalMetrics();
     const busName = `multiactive-${topology.name}-bus`;
@@ -210,6 +221,7 @@ export class Sandbox {
           wan,
           timing,
           lag,
+          ...(stages ? { trace: stages } : {}),
           busName,
           log,
           auth,
@@ -246,6 +258,7 @@ export class Sandbox {
       wan,
       templateSource: source,
       lag,
+      stages,
       log,
       auth,
       metrics,
@@ -320,6 +333,7 @@ export class Sandbox {
       },
       log: this.log,
       iam: this.iam,
+      ...(this.stages ? { trace: this.stages } : {}),
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },

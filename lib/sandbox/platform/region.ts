@@ -112,6 +112,7 @@ export class SandboxRegion {
   private heartbeat: NodeJS.Timeout | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private down = false;
+  private closing = false;
 
   constructor(options: SandboxRegionOptions) {
     this.name = options.region;
@@ -319,6 +320,16 @@ export class SandboxRegion {
 
   get isDown(): boolean {
     return this.down;
+  }
+
+  /** Whether the sandbox is stopping: a scheduled run in progress (the watchdog's window) ends early. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Marks the region as stopping, before the sandbox waits for the scheduled runs in progress. */
+  markClosing(): void {
+    this.closing = true;
   }
 
   /** Poller counters (undefined while the region is down). */

@@ -720,6 +720,7 @@ export class Sandbox {
 
   /** Stops the GTM, the regions (JVMs last) and the WAN timers. */
   async stop(): Promise<void> {
+    for (const region of this.regions) region.markClosing();
     this.alarmsRef?.stop();
     await this.gtmRef?.stop();
     await this.schedules?.stop();

@@ -38,6 +38,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   rpo: async () => (await import('./rpo.ts')).runRpoBench,
   transfers: async () => (await import('./transfers.ts')).runTransfersBench,
   snapshots: async () => (await import('./snapshots.ts')).runSnapshotsBench,
+  quorum: async () => (await import('./quorum.ts')).runQuorumBench,
+  cost: async () => (await import('./cost.ts')).runCostBench,
 };
 
 async function main(argv: string[]): Promise<number> {

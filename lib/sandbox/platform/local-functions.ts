@@ -177,7 +177,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     partitions: topology.partitions,
     fenceCoreWrite: deps.multiRegion.fenceCoreWrite,
     ...(deps.multiRegion.replicateBeforeAck
-      ? { replicateBeforeAck: timedStep(trace, 'quorum ack', deps.multiRegion.replicateBeforeAck) }
+      ? { replicateBeforeAck: timedStep(trace, `quorum ack ${region}`, deps.multiRegion.replicateBeforeAck) }
       : {}),
     ...snapshotHook(topology, stores),
   };
@@ -195,6 +195,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const api = createApiHandler({
     ...commands,
     ...deps.multiRegion,
+    // The traced hook when a benchmark times the quorum ack (the same function otherwise).
+    ...(commands.replicateBeforeAck ? { replicateBeforeAck: commands.replicateBeforeAck } : {}),
     sagas: sagas.api,
     idempotency: new DynamoDBPersistenceLayer({
       tableName: stores.tables.idempotency,

@@ -1,16 +1,15 @@
 /**
  * Quorum ack at the physical floor: the latency a core write pays for `core.ack: 'quorum'` over `'local'`,
  * as a ratio to the RTT to the nearest majority (the `peersNeeded`-th nearest peer of the home, from the
- * topology's latencyMs). Two sandboxes with real WAN latencies, one per ack mode: env dev (`local`) and
- * env prod (`quorum`), same regions, same latencies, same application. In each, accounts are opened at
- * every region's own API (it claims their partitions, so it is their home), then deposits are sent one
- * after another to the home's API and timed at the client. With `traceStages`, the prod sandbox also
+ * topology's latencyMs). Two sandboxes of env prod with real WAN latencies, one per ack mode (`coreAck`
+ * overrides the mode at run time; stacks, auth and latencies are the same). In each, accounts are opened
+ * at every region's own API (it claims their partitions, so it is their home), then deposits are sent one
+ * after another to the home's API and timed at the client. With `traceStages`, the quorum sandbox also
  * times the quorum ack itself (`replicateBeforeAck`) and each call it makes to a peer's tables.
- *
- * The two environments differ in their API auth (JWT in dev, SigV4 in prod): both are checked locally in
- * well under a millisecond, and the in-process quorum-ack step time is reported beside the difference.
  */
 import '../lib/sandbox/polyfills.ts';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { peersNeeded } from '../lib/commands/quorum-ack.ts';
 import { regionNames, type Topology } from '../lib/config/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
@@ -24,6 +23,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const TARGET_RATIO = 1.2;
 
 interface ModeRun {
+  /** The sandbox process's event-loop delay while measuring (every region shares one loop). */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number };
   readonly ack: string;
   readonly topology: Topology;
   /** Client-side latencies of acknowledged deposits, per home region. */
@@ -64,8 +65,13 @@ async function openAccounts(sandbox: Sandbox, region: string, count: number): Pr
   return opened;
 }
 
-async function runMode(env: string, writesPerHome: number): Promise<ModeRun> {
-  const sandbox = await Sandbox.start({ application: benchApplication, env, traceStages: true });
+async function runMode(coreAck: 'local' | 'quorum', writesPerHome: number): Promise<ModeRun> {
+  const sandbox = await Sandbox.start({
+    application: benchApplication,
+    env: 'prod',
+    coreAck,
+    traceStages: true,
+  });
   try {
     await sleep(1_000);
     const regions = regionNames(sandbox.topology);
@@ -82,6 +88,8 @@ async function runMode(env: string, writesPerHome: number): Promise<ModeRun> {
     );
     await sleep(500);
     sandbox.stages?.reset();
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const latencies = new Map<string, number[]>();
     let failed = 0;
     for (const region of regions) {
@@ -96,7 +104,9 @@ async function runMode(env: string, writesPerHome: number): Promise<ModeRun> {
       }
       latencies.set(region, list);
     }
+    loop.disable();
     return {
+      eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6 },
       ack: sandbox.topology.core.ack,
       topology: sandbox.topology,
       latencies,
@@ -113,12 +123,12 @@ const p = (values: readonly number[] | undefined, q: number) => percentile(value
 /** Runs the bench; ignores `endpoint` (it starts its own sandboxes, one per ack mode). */
 export async function runQuorumBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
   const writes = options.quick ? 15 : 30;
-  const local = await runMode('dev', writes);
-  const quorum = await runMode('prod', writes);
+  const loadBefore = loadavg()[0]!;
+  const local = await runMode('local', writes);
+  const quorum = await runMode('quorum', writes);
   if (local.ack !== 'local' || quorum.ack !== 'quorum')
-    throw new Error(
-      `expected dev with core.ack local and prod with quorum, got ${local.ack} / ${quorum.ack}`,
-    );
+    throw new Error(`expected core.ack local, then quorum; got ${local.ack} / ${quorum.ack}`);
+  const loadAfter = loadavg()[0]!;
   const figures: Figure[] = [];
   const ratios: { p50: number[]; p99: number[] } = { p50: [], p99: [] };
   for (const home of regionNames(quorum.topology)) {
@@ -143,7 +153,23 @@ export async function runQuorumBench(options: { endpoint: string; quick?: boolea
       ref('core write latency p99, ack quorum', p(q, 99)),
       ref(`quorum ack step (replicateBeforeAck, in process) p50 (${step?.length ?? 0})`, p(step, 50)),
       ref('quorum ack step p99', p(step, 99)),
+      ref('API handler time p50 (in process), ack local', p(local.steps.get(`api ${home}`), 50)),
+      ref('API handler time p50 (in process), ack quorum', p(quorum.steps.get(`api ${home}`), 50)),
     );
+    // The home's store calls during its writes, per mode (what else than the copy grows with quorum).
+    const calls = [...quorum.steps.keys()].filter(
+      (k) => /^(events|states) /.test(k) && k.startsWith(`${k.split(' ')[0]} ${home}.`),
+    );
+    for (const call of calls.sort()) {
+      const [l50, q50] = [p(local.steps.get(call), 50), p(quorum.steps.get(call), 50)];
+      figures.push({
+        figure: `${home}: home ${call.split(' ')[0]} store ${call.slice(call.indexOf('.') + 1)} p50 (${quorum.steps.get(call)?.length ?? 0} calls), local / quorum`,
+        value: round(l50),
+        unit: `ms / ${round(q50)} ms`,
+        target: 'reference',
+        met: null,
+      });
+    }
     for (const q of ['p50', 'p99'] as const) {
       const pct = q === 'p50' ? 50 : 99;
       const ratio = ackRatio(p(quorum.latencies.get(home), pct), p(local.latencies.get(home), pct), rtt);
@@ -177,6 +203,30 @@ export async function runQuorumBench(options: { endpoint: string; quick?: boolea
       met: worst <= TARGET_RATIO,
     });
   }
+  for (const run of [local, quorum])
+    figures.push({
+      figure: `sandbox event-loop delay p50 / p99 while measuring, ack ${run.ack}`,
+      value: round(run.eventLoopDelayMs.p50),
+      unit: `ms / ${round(run.eventLoopDelayMs.p99)} ms`,
+      target: 'reference',
+      met: null,
+    });
+  figures.push(
+    {
+      figure: 'load average (1 min) before the run',
+      value: round(loadBefore),
+      unit: '',
+      target: 'reference',
+      met: null,
+    },
+    {
+      figure: 'load average (1 min) after the run',
+      value: round(loadAfter),
+      unit: '',
+      target: 'reference',
+      met: null,
+    },
+  );
   figures.push({
     figure: 'core writes refused or failed while measuring (local + quorum)',
     value: local.failed + quorum.failed,

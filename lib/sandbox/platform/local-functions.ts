@@ -42,7 +42,7 @@ import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbo
 import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import type { RegionStores } from './region-stores.ts';
-import { type PipelineTrace, timedStep, tracedEventIds } from './stage-trace.ts';
+import { type PipelineTrace, timedCalls, timedStep, tracedEventIds } from './stage-trace.ts';
 
 /**
  * The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). The call is
@@ -170,8 +170,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     });
   const commands: CommandDeps = {
     registry: deps.registry,
-    events: stores.events,
-    states: stores.states,
+    events: timedCalls(trace, `events ${region}`, stores.events),
+    states: timedCalls(trace, `states ${region}`, stores.states),
     clock: stores.clock,
     region,
     partitions: topology.partitions,
@@ -248,7 +248,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   const { watchdog } = deps;
-  const handleApi = api as unknown as LocalFunctions['api'];
+  const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
   const handleHealth = health as unknown as LocalFunctions['health'];
   return {
     api: (event, context) => iam.as('api', () => handleApi(event, context)),

@@ -87,7 +87,7 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
       const { client, state, ...tables } = peer.quorumTables;
       const wanClient = timedPeerClient(
         options.trace,
-        peer.name,
+        `${self.name} -> ${peer.name}`,
         wanDocumentClient(self.name, peer.name, client, wan),
       );
       return dynamoQuorumPeer({
@@ -121,18 +121,18 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
 }
 
 /**
- * A quorum peer's client whose calls are timed per peer and command (`quorum call -> <peer>
+ * A quorum peer's client whose calls are timed per link and command (`quorum call <home> -> <peer>
  * <Command>`: the WAN round trip and the peer's DynamoDB) when there is a trace; the client itself when not.
  */
 function timedPeerClient(
   trace: PipelineTrace | undefined,
-  peer: string,
+  link: string,
   client: DynamoDBDocumentClient,
 ): DynamoDBDocumentClient {
   if (!trace) return client;
   const send = client.send.bind(client) as (command: object) => Promise<unknown>;
   const timed = (command: object) =>
-    timedStep(trace, `quorum call -> ${peer} ${command.constructor.name}`, send)(command);
+    timedStep(trace, `quorum call ${link} ${command.constructor.name}`, send)(command);
   return new Proxy(client, {
     get: (target, property, receiver) =>
       property === 'send' ? timed : Reflect.get(target, property, receiver),

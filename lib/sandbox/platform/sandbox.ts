@@ -62,6 +62,11 @@ export interface SandboxOptions {
   readonly runbook?: RunbookFactory;
   /** Conflict policy per aggregate type over the environment's (e.g. `{ profile: 'manual' }` to try the queue). */
   readonly conflictPolicies?: Readonly<Record<string, ConflictPolicy>>;
+  /**
+   * The core ack mode to run with, over the environment's (the templates stay the environment's): a
+   * benchmark compares `local` and `quorum` on one environment, same auth and same stacks.
+   */
+  readonly coreAck?: Topology['core']['ack'];
   /** Overrides of single timers on top of the default or `fast` set (benchmarks pin health checks). */
   readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
@@ -110,6 +115,12 @@ function withPolicies(topology: Topology, policies: Readonly<Record<string, Conf
     ...topology,
     aggregates: topology.aggregates.map((a) => ({ ...a, conflict: policies[a.type] ?? a.conflict })),
   });
+}
+
+/** The topology with another core ack mode (validated again), or as it is. */
+function withCoreAck(topology: Topology, ack: Topology['core']['ack'] | undefined): Topology {
+  if (ack === undefined || ack === topology.core.ack) return topology;
+  return parseTopology({ ...topology, core: { ...topology.core, ack } });
 }
 
 /**
@@ -195,7 +206,7 @@ export class Sandbox {
     if (!application.module)
       throw new SandboxError('the sandbox runs an application loaded with loadApplication(path)');
     const declared = application.topology(options.env ?? 'dev');
-    const full = withPolicies(declared, options.conflictPolicies ?? {});
+    const full = withCoreAck(withPolicies(declared, options.conflictPolicies ?? {}), options.coreAck);
     const topology = narrowed(full, options.regions ?? regionNames(full).length);
     const names = regionNames(topology);
     const timing: SandboxTiming = {

@@ -236,3 +236,23 @@ export function timedStep<A extends unknown[], R>(
     }
   };
 }
+
+/**
+ * `target` with the duration of every promise-returning method call recorded as `<prefix>.<method>` when
+ * there is a trace (the quorum bench splits a core write into its store calls); `target` itself when not.
+ */
+export function timedCalls<T extends object>(trace: PipelineTrace | undefined, prefix: string, target: T): T {
+  if (!trace) return target;
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        const started = performance.now();
+        const out: unknown = Reflect.apply(value, object, args);
+        if (!(out instanceof Promise)) return out;
+        return out.finally(() => trace.duration(`${prefix}.${property}`, performance.now() - started));
+      };
+    },
+  });
+}

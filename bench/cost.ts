@@ -147,6 +147,7 @@ function figuresOf(input: {
   const figures: Figure[] = [
     ref(`window (writes in every region, then drained)`, input.seconds, 's'),
     ref('events written (core + important + ordinary, all regions)', input.written, 'events'),
+    ref('write rate over the window, all regions', input.written / input.seconds, 'events/s'),
     ref('entries published by the publishers (events and heartbeats)', total('published'), 'entries'),
     ref('events applied by the appliers (all peers)', applied, 'events'),
     ref('heartbeats applied meanwhile', total('heartbeats'), 'heartbeats'),

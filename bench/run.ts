@@ -40,6 +40,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   transfers: async () => (await import('./transfers.ts')).runTransfersBench,
   snapshots: async () => (await import('./snapshots.ts')).runSnapshotsBench,
   'failover-scale': async () => (await import('./failover-scale.ts')).runFailoverScaleBench,
+  quorum: async () => (await import('./quorum.ts')).runQuorumBench,
+  cost: async () => (await import('./cost.ts')).runCostBench,
 };
 
 async function main(argv: string[]): Promise<number> {

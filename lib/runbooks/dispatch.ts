@@ -47,14 +47,14 @@ export const RUNBOOK_TASKS = {
 /**
  * Tasks whose results grow with the partitions they touch: a big result is kept in the control table and
  * the state carries a stub (spill.ts); their machines read only scalars of results (Choice states). Not
- * Repair's ListPartitions (its Map iterates over the list) nor Replay (an iteration's output, which the
- * Map gathers for Report; a group's is a few sums).
+ * Repair's ListPartitions (its Map iterates over the list), Replay (an iteration's output, which the Map
+ * gathers for Report; a group's is a few sums) nor Report (kept small: readiness reads it).
  */
 const SPILLING_TASKS: Readonly<Record<string, 'all' | readonly string[]>> = {
   failover: 'all',
   switchover: 'all',
   failback: 'all',
-  repair: ['BuildTrees', 'Diff', 'Report'],
+  repair: ['BuildTrees', 'Diff'],
 };
 
 function spills(runbook: string, task: string): boolean {

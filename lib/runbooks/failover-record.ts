@@ -27,8 +27,12 @@ type StoredRecord = Omit<FailoverRecord, 'moves'> & {
   readonly movedTo?: Readonly<Record<string, readonly number[]>>;
 };
 
+/** Moves kept as objects up to this many (readable by code that predates `movedTo`, e.g. mid rolling deploy). */
+const MOVES_AS_OBJECTS = 2_000;
+
 function encode(record: FailoverRecord): StoredRecord {
   const { moves, ...rest } = record;
+  if (moves.length <= MOVES_AS_OBJECTS) return record;
   const movedTo: Record<string, number[]> = {};
   for (const move of moves) {
     if (move.from !== record.region) return record; // not a failover's moves: keep them as they are

@@ -14,6 +14,9 @@ import { quorumOrphanRule } from './quorum-orphans.ts';
  */
 export const REPAIR_MAX_ITEMS = 512;
 
+/** Failed partitions named in the Report (their count is exact). */
+const MAX_FAILED_LISTED = 100;
+
 /**
  * A Map item: one partition (`{ partition, peers }`, up to REPAIR_MAX_ITEMS partitions), or a group, named by
  * its first partition and either the listed partitions (an asked list) or the range `from..to` (inclusive:
@@ -49,6 +52,16 @@ export function repairItems(
   return items;
 }
 
+/** A partition of a group whose task failed, as the Map's Catch reports one partition. */
+interface GroupFailure {
+  readonly partition: number;
+  readonly error: string;
+}
+
+function groupFailure(partition: number, error: unknown): GroupFailure {
+  return { partition, error: error instanceof Error ? error.name : 'Error' };
+}
+
 /** The partitions of a Map item (the iteration's input). */
 function partitionsOfItem(raw: Record<string, unknown>): number[] {
   if (Array.isArray(raw.partitions)) return (raw.partitions as unknown[]).map(Number);
@@ -63,6 +76,9 @@ interface IterationOutput {
   /** A group's: how many partitions it checked, and how many of them differed. */
   readonly partitions?: number;
   readonly partitionsDiffering?: number;
+  /** A group's partitions that failed (the first MAX_FAILED_LISTED), and how many. */
+  readonly failed?: readonly GroupFailure[];
+  readonly failedCount?: number;
   readonly buckets?: number;
   readonly replayed?: number;
   readonly forksSettled?: number;
@@ -96,22 +112,28 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const cells = cellsOf(input.regions('peers') ?? []);
       const partitions = partitionsOfItem(raw);
       if (partitions.length === 1) return { ...(await buildTrees(cells, partitions[0]!)) };
-      // A group: one partition after the other; only the trees whose roots differ are kept.
+      // A group: one partition after the other; only the trees whose roots differ are kept, and a partition
+      // that fails is reported without stopping the others (as the Map's Catch does for one partition).
       const group: PartitionTrees[] = [];
+      const failed: GroupFailure[] = [];
       for (const partition of partitions) {
-        const trees = await buildTrees(cells, partition);
-        if (trees.buckets) group.push(trees);
+        try {
+          const trees = await buildTrees(cells, partition);
+          if (trees.buckets) group.push(trees);
+        } catch (error) {
+          failed.push(groupFailure(partition, error));
+        }
       }
-      return { partition: partitions[0]!, partitions: partitions.length, group };
+      return { partition: partitions[0]!, partitions: partitions.length, group, failed };
     },
     async Diff(raw) {
       const input = new TaskInput('repair', 'Diff', raw);
-      const trees = input.result<PartitionTrees & { group?: PartitionTrees[]; partitions?: number }>(
-        'buildTrees',
-      );
+      const trees = input.result<
+        PartitionTrees & { group?: PartitionTrees[]; partitions?: number; failed?: GroupFailure[] }
+      >('buildTrees');
       if (!trees.group) return { partition: trees.partition, differing: differingBuckets(trees) };
       const group = trees.group.map((t) => ({ partition: t.partition, differing: differingBuckets(t) }));
-      return { partition: trees.partition, partitions: trees.partitions, group };
+      return { partition: trees.partition, partitions: trees.partitions, group, failed: trees.failed ?? [] };
     },
     async Replay(raw) {
       const input = new TaskInput('repair', 'Replay', raw);
@@ -120,6 +142,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         differing?: number[];
         partitions?: number;
         group?: Array<{ partition: number; differing: number[] }>;
+        failed?: GroupFailure[];
       }>('diff');
       const cells = cellsOf(input.regions('peers') ?? []);
       const replayOne = async (partition: number, differing: number[]) => {
@@ -137,7 +160,14 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       if (!diff.group) return replayOne(diff.partition, diff.differing ?? []);
       // A group: one output of sums, as small as a single partition's.
       const outputs: Array<Awaited<ReturnType<typeof replayOne>>> = [];
-      for (const { partition, differing } of diff.group) outputs.push(await replayOne(partition, differing));
+      const failed = [...(diff.failed ?? [])];
+      for (const { partition, differing } of diff.group) {
+        try {
+          outputs.push(await replayOne(partition, differing));
+        } catch (error) {
+          failed.push(groupFailure(partition, error));
+        }
+      }
       const sum = (field: 'buckets' | 'replayed' | 'forksSettled' | 'queued' | 'rowsRebuilt') =>
         outputs.reduce((n, o) => n + o[field], 0);
       return {
@@ -149,6 +179,9 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         forksSettled: sum('forksSettled'),
         queued: sum('queued'),
         rowsRebuilt: sum('rowsRebuilt'),
+        // Counted apart from the partitions checked; at most MAX_FAILED_LISTED named.
+        failedCount: failed.length,
+        failed: failed.slice(0, MAX_FAILED_LISTED),
       };
     },
     async Report(raw) {
@@ -161,8 +194,21 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const sizes = new Map(
         (listed.partitions ?? []).map((item) => [item.partition, partitionsOfItem({ ...item })]),
       );
+      const failedPartitions = [
+        ...failed.flatMap((o) =>
+          (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
+            partition,
+            error: o.error?.Error ?? 'unknown',
+          })),
+        ),
+        ...outputs.flatMap((o) => o.failed ?? []),
+      ];
+      const failedInGroups = outputs.reduce((n, o) => n + (o.failedCount ?? 0), 0);
       return {
-        partitionsChecked: outputs.reduce((n, o) => n + (o.error ? 0 : (o.partitions ?? 1)), 0),
+        partitionsChecked: outputs.reduce(
+          (n, o) => n + (o.error ? 0 : (o.partitions ?? 1) - (o.failedCount ?? 0)),
+          0,
+        ),
         partitionsDiffering: outputs.reduce(
           (n, o) => n + (o.partitionsDiffering ?? ((o.buckets ?? 0) > 0 ? 1 : 0)),
           0,
@@ -172,12 +218,11 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
         eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
-        partitionsFailed: failed.flatMap((o) =>
-          (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
-            partition,
-            error: o.error?.Error ?? 'unknown',
-          })),
-        ),
+        // The count is exact; the list names the first MAX_FAILED_LISTED, so the Report is never big enough
+        // to be spilled out of the state (readiness and drill reports read it from the execution's output).
+        partitionsFailedCount:
+          failedPartitions.length - outputs.reduce((n, o) => n + (o.failed?.length ?? 0), 0) + failedInGroups,
+        partitionsFailed: failedPartitions.slice(0, MAX_FAILED_LISTED),
         durationMs: now() - started,
       };
     },

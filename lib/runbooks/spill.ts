@@ -17,8 +17,11 @@ export const SPILL_OVER_BYTES = 32 * 1024;
 /** Bytes of one chunk item's data (DynamoDB items are at most 400 KB). */
 const CHUNK_BYTES = 300 * 1024;
 
-/** Spilled results outlive any execution by far (the longest runbook runs minutes), then expire (TTL). */
-const SPILL_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * Spilled results outlive their execution and its redrive window (Step Functions redrives a failed
+ * execution up to 14 days after it ended; runbooks time out within hours), then expire (TTL).
+ */
+const SPILL_TTL_SECONDS = 15 * 24 * 3600;
 
 const SPILLED = '$spilled';
 

@@ -153,6 +153,8 @@ export interface ClusterOptions {
   skewMarginMs?: number;
   forwardTimeoutMs?: number;
   halfOpenAfterMs?: number;
+  /** A control replica's call timeout in the quorum register (default 1 s; AWS and the sandbox use 3 s). */
+  controlCallTimeoutMs?: number;
 }
 
 export interface Cluster {
@@ -208,7 +210,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const t = tables[i]!;
     const register = new QuorumRegister({
       replicas: replicas.map((r) => new LinkedReplica(name, r, links)),
-      callTimeoutMs: 1_000,
+      callTimeoutMs: options.controlCallTimeoutMs ?? 1_000,
     });
     const map = new PartitionMap({
       register,

@@ -122,3 +122,45 @@ describe(`Repair over ${WITH_EVENTS} partitions with events, through the synthes
     expect(result.cause).toMatch(/history passed 25000 events/);
   }, 300_000);
 });
+
+describe('a group of partitions (one Map item) with one partition that cannot be read', () => {
+  it('checks and repairs the others, and reports the one that failed', async () => {
+    const { deps, west, missing } = await world();
+    const broken = missing[0]!.partition;
+    // Every region's source fails for one partition of the group (e.g. a permanently failing read).
+    const cell = (name: string) => {
+      const real = deps.cell(name);
+      return {
+        ...real,
+        source: {
+          ...real.source,
+          listLeaves: (p: number) =>
+            p === broken ? Promise.reject(new Error('unreadable partition')) : real.source.listLeaves(p),
+          getEvents: real.source.getEvents.bind(real.source),
+          ...(real.source.listRows ? { listRows: real.source.listRows.bind(real.source) } : {}),
+        },
+      };
+    };
+    const run = createRunbookDispatcher({ ...deps, cell });
+    const peers = ['us-east-1', 'eu-west-1'];
+    const item: Record<string, unknown> = { partition: 0, from: 0, to: WITH_EVENTS - 1, peers };
+    item.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: item });
+    item.diff = await run({ runbook: 'repair', task: 'Diff', input: item });
+    const output = await run({ runbook: 'repair', task: 'Replay', input: item });
+    const report = await run({
+      runbook: 'repair',
+      task: 'Report',
+      input: { listPartitions: { startedAt: Date.now(), partitions: [item] }, repairPartitions: [output] },
+    });
+    expect(report).toMatchObject({
+      partitionsChecked: WITH_EVENTS - 1,
+      partitionsFailedCount: 1,
+      partitionsFailed: [{ partition: broken, error: 'Error' }],
+    });
+    // The other lacking events of the group were replayed.
+    const others = missing.filter((e) => e.partition !== broken);
+    expect(report.eventsReplayed).toBe(others.length);
+    for (const event of others)
+      expect((await west.events.loadStream(event.aggregateType, event.aggregateId)).length).toBe(1);
+  }, 300_000);
+});

@@ -143,7 +143,12 @@ describe('a group of partitions (one Map item) with one partition that cannot be
     };
     const run = createRunbookDispatcher({ ...deps, cell });
     const peers = ['us-east-1', 'eu-west-1'];
-    const item: Record<string, unknown> = { partition: 0, from: 0, to: WITH_EVENTS - 1, peers };
+    // A group as ListPartitions makes one of an asked list: 200 seeded partitions and every lacking event's.
+    const group = [
+      ...new Set([...Array.from({ length: 200 }, (_, p) => p), ...missing.map((e) => e.partition)]),
+    ];
+    group.sort((a, b) => a - b);
+    const item: Record<string, unknown> = { partition: group[0], partitions: group, peers };
     item.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: item });
     item.diff = await run({ runbook: 'repair', task: 'Diff', input: item });
     const output = await run({ runbook: 'repair', task: 'Replay', input: item });
@@ -153,7 +158,7 @@ describe('a group of partitions (one Map item) with one partition that cannot be
       input: { listPartitions: { startedAt: Date.now(), partitions: [item] }, repairPartitions: [output] },
     });
     expect(report).toMatchObject({
-      partitionsChecked: WITH_EVENTS - 1,
+      partitionsChecked: group.length - 1,
       partitionsFailedCount: 1,
       partitionsFailed: [{ partition: broken, error: 'Error' }],
     });

@@ -194,16 +194,15 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const sizes = new Map(
         (listed.partitions ?? []).map((item) => [item.partition, partitionsOfItem({ ...item })]),
       );
-      const failedPartitions = [
-        ...failed.flatMap((o) =>
-          (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
-            partition,
-            error: o.error?.Error ?? 'unknown',
-          })),
-        ),
-        ...outputs.flatMap((o) => o.failed ?? []),
-      ];
+      const failedItems = failed.flatMap((o) =>
+        (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
+          partition,
+          error: o.error?.Error ?? 'unknown',
+        })),
+      );
+      // Inside groups: each iteration names at most MAX_FAILED_LISTED of its failed partitions, counts them all.
       const failedInGroups = outputs.reduce((n, o) => n + (o.failedCount ?? 0), 0);
+      const failedPartitions = [...failedItems, ...outputs.flatMap((o) => o.failed ?? [])];
       return {
         partitionsChecked: outputs.reduce(
           (n, o) => n + (o.error ? 0 : (o.partitions ?? 1) - (o.failedCount ?? 0)),
@@ -220,8 +219,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
         // The count is exact; the list names the first MAX_FAILED_LISTED, so the Report is never big enough
         // to be spilled out of the state (readiness and drill reports read it from the execution's output).
-        partitionsFailedCount:
-          failedPartitions.length - outputs.reduce((n, o) => n + (o.failed?.length ?? 0), 0) + failedInGroups,
+        partitionsFailedCount: failedItems.length + failedInGroups,
         partitionsFailed: failedPartitions.slice(0, MAX_FAILED_LISTED),
         durationMs: now() - started,
       };

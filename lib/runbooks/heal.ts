@@ -11,6 +11,7 @@ import {
 import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
 import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
+import type { AppendOptions } from '../store/event-store.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
 
@@ -125,7 +126,7 @@ export async function replayBuckets(input: {
     if (input.into && !input.into.includes(region)) continue;
     const events = lacking.filter((e) => !skip.has(e.eventId));
     if (events.length === 0) continue;
-    await deliver(byRegion.get(region)!, events, rule);
+    await deliver(byRegion.get(region)!, events, { rule, branches: input.branches });
     replayed[region] = (replayed[region] ?? 0) + events.length;
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
@@ -151,12 +152,36 @@ async function fetchLacking(
   return fetched.flat();
 }
 
-/** Replays through the region's applier; under quorum ack, its own adopted core events go in directly. */
-async function deliver(cell: RegionCell, events: EventEnvelope[], rule: QuorumOrphanRule | undefined) {
-  const own = (e: EventEnvelope) =>
+/** The tier of a registered aggregate type; undefined for anything else (heartbeats). */
+function tierOf(branches: BranchRules | undefined, type: string): AppendOptions['tier'] | undefined {
+  try {
+    return branches?.aggregate(type).tier;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replays through the region's applier. The applier refuses an event that claims the region's own origin
+ * (a forgery, on the replication path), so the region's own events go back into its log directly: under
+ * quorum ack an adopted core event; with branch rules, any own event a region lacks, which happens after
+ * its tables were restored to an earlier point in time (its later writes survive only in the peers). The
+ * rows those events touch differ afterwards and are rebuilt from the log (rebuildDivergedRows).
+ */
+async function deliver(
+  cell: RegionCell,
+  events: EventEnvelope[],
+  rules: { rule: QuorumOrphanRule | undefined; branches: BranchRules | undefined },
+) {
+  const { rule, branches } = rules;
+  const adopted = (e: EventEnvelope) =>
     rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
-  for (const event of events.filter(own).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
-  const replayable = events.filter((e) => !own(e));
+  const restored = (e: EventEnvelope) =>
+    !adopted(e) && e.origin === cell.region && tierOf(branches, e.aggregateType) !== undefined;
+  for (const event of events.filter(adopted).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
+  for (const event of events.filter(restored).sort(replayOrder))
+    await cell.events.appendEvents([event], { tier: tierOf(branches, event.aggregateType)! });
+  const replayable = events.filter((e) => !adopted(e) && !restored(e));
   await Promise.all(replayLanes(replayable, REPLAY_LANES).map((lane) => cell.replay(lane)));
 }
 

@@ -1,0 +1,178 @@
+import type { ConsistencyReport } from '../platform/consistency.ts';
+import type { Sandbox } from '../platform/sandbox.ts';
+import { copySize } from '../dynamodb/table-copy.ts';
+import { notEverywhere, userEventIdsOf } from '../demo/at-risk.ts';
+import { demoWorkloadFor } from '../demo/clients.ts';
+import { recordingWriters } from './recording-writers.ts';
+
+/** One phase of the restore drill, with its wall-clock bounds. */
+export interface RestorePhase {
+  readonly name: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** What the restore drill measured. */
+export interface RestoreDrillReport {
+  readonly region: string;
+  readonly peers: readonly string[];
+  /** The point in time the region's tables were restored to (wall-clock ms of the copy). */
+  readonly restoredTo: number;
+  readonly phases: readonly RestorePhase[];
+  /** Items in the copy, per table. */
+  readonly copiedItems: Readonly<Record<string, number>>;
+  /** Acknowledged writes (user events) before and after T. */
+  readonly acknowledged: { readonly beforeT: number; readonly afterT: number };
+  /** User events the region held before the restore and not after: what the restore took away. */
+  readonly lostByRestore: number;
+  /** Acknowledged events written after T that the region held before the restore but not after it. */
+  readonly afterTLost: number;
+  /** The consistency check between the restore and Repair (it must fail: the region lacks events). */
+  readonly checkBeforeRepair: ConsistencyReport;
+  /** Events the Repair runbook replayed (into any region), from its report. */
+  readonly repaired: number;
+  readonly repairStatus: string;
+  /** Lost-by-restore events the region still lacks after Repair. */
+  readonly stillMissing: number;
+  /** Acknowledged events some region lacks at the end. */
+  readonly acknowledgedLost: number;
+  /** From the end of the restore to a passing consistency check (Repair included), ms. */
+  readonly convergeMs: number | undefined;
+  readonly check: ConsistencyReport;
+  /** True when every region converged and no acknowledged write is lost. */
+  readonly passed: boolean;
+}
+
+export interface RestoreDrillOptions {
+  readonly region: string;
+  /** Length of each write phase (before T, after T), ms. */
+  readonly phaseMs: number;
+  readonly log: (line: string) => void;
+  /** Run the Repair runbook after the restore (default true); false shows what the check finds without it. */
+  readonly repair?: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The restore drill: writes, a point-in-time copy of one region's tables (T), more writes, a restore of
+ * that region to T (everything after T is gone there), the Repair runbook bringing it back from the peers,
+ * and the consistency check. The region is drained of client writes from the restore until Repair is done:
+ * a restored region would otherwise hand out sequence numbers its lost events already used.
+ */
+export async function runRestoreDrill(
+  sandbox: Sandbox,
+  options: RestoreDrillOptions,
+): Promise<RestoreDrillReport> {
+  const { log, phaseMs } = options;
+  const target = sandbox.region(options.region);
+  const peers = sandbox.regions.filter((r) => r.name !== target.name);
+  const regions = sandbox.regions.map((r) => r.name);
+  const phases: RestorePhase[] = [];
+  const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const startedAt = Date.now();
+    log(`[${phases.length + 1}/7] ${name}`);
+    const result = await run();
+    phases.push({ name, startedAt, endedAt: Date.now() });
+    return result;
+  };
+  const cut = async (on: boolean) => {
+    for (const peer of peers) if (on) sandbox.partition(target.name, peer.name);
+    if (!on) sandbox.heal();
+  };
+
+  const writers = recordingWriters({
+    client: sandbox.apiClient,
+    frontDoor: sandbox.gtm.frontDoorUrl,
+    regions,
+    workload: demoWorkloadFor(sandbox.application),
+  });
+  await phase(`writes before T for ${phaseMs} ms from clients near ${regions.join(', ')}`, async () => {
+    await writers.open();
+    writers.start();
+    await sleep(phaseMs);
+  });
+
+  const copy = await phase(`point-in-time copy of ${target.name}'s tables (T)`, async () => {
+    // A consistent instant: no client write in flight and every region caught up, then no delivery
+    // into the region while its six tables are read.
+    await writers.pause();
+    await sandbox.quiesce(30_000);
+    await cut(true);
+    try {
+      return await target.copyTables();
+    } finally {
+      await cut(false);
+      writers.resume();
+    }
+  });
+  const beforeT = writers.acknowledgedIds().size;
+  log(`      T = ${new Date(copy.takenAt).toISOString()}: ${JSON.stringify(copySize(copy))}`);
+
+  await phase(`writes after T for ${phaseMs} ms; then the writers stop and every region catches up`, async () => {
+    await sleep(phaseMs);
+    await writers.stop();
+    await sandbox.quiesce(30_000);
+  });
+  const acknowledged = writers.acknowledgedIds();
+  const afterTIds = [...acknowledged].filter((id) => !writers.acknowledgedBefore(copy.takenAt).has(id));
+
+  const held = await userEventIdsOf(target);
+  const restoredAt = await phase(`restore ${target.name} to T (tables replaced, new streams)`, async () => {
+    await cut(true);
+    try {
+      await target.restoreTables(copy);
+    } finally {
+      await cut(false);
+    }
+    return Date.now();
+  });
+  const after = await userEventIdsOf(target);
+  const lost = [...held].filter((id) => !after.has(id));
+  const afterTLost = afterTIds.filter((id) => held.has(id) && !after.has(id)).length;
+  log(`      ${target.name} lost ${lost.length} events (${afterTLost} of the ${afterTIds.length} acknowledged after T)`);
+
+  const checkBeforeRepair = await phase('consistency check before Repair', async () => {
+    await sandbox.quiesce(30_000);
+    return sandbox.check();
+  });
+  log(`      ${checkBeforeRepair.verdict}`);
+
+  const repair = await phase(
+    options.repair === false ? 'Repair skipped' : `Repair runbook from ${target.name} (anti-entropy with the peers)`,
+    async () => (options.repair === false ? undefined : sandbox.runStateMachine(target.name, 'Repair', {})),
+  );
+  const report = (repair?.output as { report?: { eventsReplayed?: number } } | undefined)?.report;
+  if (repair) log(`      repair ${repair.status}: ${JSON.stringify(report ?? {})}`);
+
+  const { check, convergeMs } = await phase('consistency check across regions', async () => {
+    let result = await sandbox.check();
+    for (let attempt = 0; !result.passed && attempt < 10; attempt++) {
+      await sleep(500);
+      await sandbox.quiesce(10_000);
+      result = await sandbox.check();
+    }
+    return { check: result, convergeMs: result.passed ? Date.now() - restoredAt : undefined };
+  });
+  const stillMissing = (await notEverywhere(new Set(lost), [target])).length;
+  const acknowledgedLost = (await notEverywhere(acknowledged, sandbox.regions)).length;
+  log(`      ${check.verdict}; ${acknowledgedLost} acknowledged writes lost`);
+  return {
+    region: target.name,
+    peers: peers.map((p) => p.name),
+    restoredTo: copy.takenAt,
+    phases,
+    copiedItems: copySize(copy),
+    acknowledged: { beforeT, afterT: afterTIds.length },
+    lostByRestore: lost.length,
+    afterTLost,
+    checkBeforeRepair,
+    repaired: report?.eventsReplayed ?? 0,
+    repairStatus: repair?.status ?? 'SKIPPED',
+    stillMissing,
+    acknowledgedLost,
+    convergeMs,
+    check,
+    passed: check.passed && acknowledgedLost === 0 && stillMissing === 0,
+  };
+}

@@ -1,8 +1,8 @@
-import type { ConsistencyReport } from '../platform/consistency.ts';
-import type { Sandbox } from '../platform/sandbox.ts';
-import { copySize } from '../dynamodb/table-copy.ts';
 import { notEverywhere, userEventIdsOf } from '../demo/at-risk.ts';
 import { demoWorkloadFor } from '../demo/clients.ts';
+import { copySize } from '../dynamodb/table-copy.ts';
+import type { ConsistencyReport } from '../platform/consistency.ts';
+import type { Sandbox } from '../platform/sandbox.ts';
 import { recordingWriters } from './recording-writers.ts';
 
 /** One phase of the restore drill, with its wall-clock bounds. */
@@ -109,11 +109,14 @@ export async function runRestoreDrill(
   const beforeT = writers.acknowledgedIds().size;
   log(`      T = ${new Date(copy.takenAt).toISOString()}: ${JSON.stringify(copySize(copy))}`);
 
-  await phase(`writes after T for ${phaseMs} ms; then the writers stop and every region catches up`, async () => {
-    await sleep(phaseMs);
-    await writers.stop();
-    await sandbox.quiesce(30_000);
-  });
+  await phase(
+    `writes after T for ${phaseMs} ms; then the writers stop and every region catches up`,
+    async () => {
+      await sleep(phaseMs);
+      await writers.stop();
+      await sandbox.quiesce(30_000);
+    },
+  );
   const acknowledged = writers.acknowledgedIds();
   const afterTIds = [...acknowledged].filter((id) => !writers.acknowledgedBefore(copy.takenAt).has(id));
 
@@ -130,7 +133,9 @@ export async function runRestoreDrill(
   const after = await userEventIdsOf(target);
   const lost = [...held].filter((id) => !after.has(id));
   const afterTLost = afterTIds.filter((id) => held.has(id) && !after.has(id)).length;
-  log(`      ${target.name} lost ${lost.length} events (${afterTLost} of the ${afterTIds.length} acknowledged after T)`);
+  log(
+    `      ${target.name} lost ${lost.length} events (${afterTLost} of the ${afterTIds.length} acknowledged after T)`,
+  );
 
   const checkBeforeRepair = await phase('consistency check before Repair', async () => {
     await sandbox.quiesce(30_000);
@@ -139,7 +144,9 @@ export async function runRestoreDrill(
   log(`      ${checkBeforeRepair.verdict}`);
 
   const repair = await phase(
-    options.repair === false ? 'Repair skipped' : `Repair runbook from ${target.name} (anti-entropy with the peers)`,
+    options.repair === false
+      ? 'Repair skipped'
+      : `Repair runbook from ${target.name} (anti-entropy with the peers)`,
     async () => (options.repair === false ? undefined : sandbox.runStateMachine(target.name, 'Repair', {})),
   );
   const report = (repair?.output as { report?: { eventsReplayed?: number } } | undefined)?.report;

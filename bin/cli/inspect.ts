@@ -155,9 +155,14 @@ export async function drillRestore(options: {
   const log = (line: string) => {
     if (!options.json) console.error(line);
   };
+  // Checked before a sandbox starts for nothing (it runs the dev topology, as `sandbox up` does).
+  const regions = cliApplication()
+    .topology('dev')
+    .regions.map((r) => r.name);
+  if (!regions.includes(options.region))
+    throw new UsageError(`unknown region "${options.region}"; the sandbox runs ${regions.join(', ')}`);
   const sandbox = await Sandbox.start({ application: cliApplication(), fast: true, log: () => undefined });
   try {
-    sandbox.region(options.region);
     const report = await runRestoreDrill(sandbox, {
       region: options.region,
       phaseMs: options.phaseMs ?? 3_000,

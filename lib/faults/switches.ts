@@ -53,6 +53,12 @@ export const BUG_SWITCHES = {
     'loading an aggregate folds its newest snapshot without checking that the log still holds the event the snapshot ends on (a snapshot of a retired branch is trusted)',
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
+  'repair-async-core-replay':
+    "Repair hands the peers' core events a restored region lacks to its applier (asynchronously: on AWS the bus) instead of putting them into its log in seq order: until they land, a home write there takes a lost event's seq",
+  'repair-aborts-on-taken-slot':
+    "a slot already taken (ConcurrencyError) while Repair appends a region's lacking events directly aborts the partition's whole Replay",
+  'repair-unchecked-own-events':
+    "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

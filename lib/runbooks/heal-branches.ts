@@ -1,6 +1,7 @@
 import type { ConflictPolicy } from '../config/schema.ts';
 import { policyFor } from '../conflict/policy.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
+import type { AggregateRegistry } from '../model/registry.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { rebuildRow } from '../repair/rows.ts';
 import { settleCoreAggregate } from './core-branches.ts';
@@ -9,6 +10,8 @@ import type { RegionCell, RunbookDeps } from './ports.ts';
 /** What Repair and Failback need to settle forked core logs and rebuild rows (registry and quorum map). */
 export interface BranchRules {
   readonly aggregate: (aggregateType: string) => AnyAggregate;
+  /** The registry, for the applier's checks on the events Repair puts into a log directly. */
+  readonly registry: AggregateRegistry;
   readonly policy: (aggregate: AnyAggregate) => ConflictPolicy;
   /** The partition's current home (a majority read of the map); undefined when it has none. */
   readonly homeOf: (partition: number) => Promise<string | undefined>;
@@ -18,6 +21,7 @@ export interface BranchRules {
 export function branchRules(deps: RunbookDeps): BranchRules {
   return {
     aggregate: (type) => deps.registry.get(type),
+    registry: deps.registry,
     policy: (aggregate) => policyFor(aggregate, deps.topology),
     homeOf: async (partition) => (await deps.map.read(partition))?.home,
   };

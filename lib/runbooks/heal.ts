@@ -1,3 +1,4 @@
+import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import {
   bucketOf,
@@ -11,6 +12,7 @@ import {
 import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
 import type { AppendOptions } from '../store/event-store.ts';
+import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
 import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
@@ -81,6 +83,8 @@ export interface ReplayReport {
   readonly queued: number;
   /** Projection rows rebuilt from their region's log (they differed from it). */
   readonly rowsRebuilt: number;
+  /** Events Repair did not put into a region's log (a taken slot, a failed check); the next pass sees them lacking. */
+  readonly refused: readonly RefusedEvent[];
 }
 
 /**
@@ -101,7 +105,13 @@ export async function replayBuckets(input: {
   readonly branches?: BranchRules;
   readonly forks?: 'settle' | 'defer';
 }): Promise<ReplayReport> {
-  const report = { replayed: {} as Record<string, number>, forksSettled: 0, forksDeferred: 0, queued: 0 };
+  const report = {
+    replayed: {} as Record<string, number>,
+    forksSettled: 0,
+    forksDeferred: 0,
+    queued: 0,
+    refused: [] as RefusedEvent[],
+  };
   if (input.differing.length === 0) return { ...report, rowsRebuilt: 0 };
   const wanted = new Set(input.differing);
   const byRegion = new Map(input.cells.map((c) => [c.region, c]));
@@ -126,8 +136,9 @@ export async function replayBuckets(input: {
     if (input.into && !input.into.includes(region)) continue;
     const events = lacking.filter((e) => !skip.has(e.eventId));
     if (events.length === 0) continue;
-    await deliver(byRegion.get(region)!, events, { rule, branches: input.branches });
-    replayed[region] = (replayed[region] ?? 0) + events.length;
+    const delivered = await deliver(byRegion.get(region)!, events, { rule, branches: input.branches });
+    if (delivered.delivered > 0) replayed[region] = (replayed[region] ?? 0) + delivered.delivered;
+    report.refused.push(...delivered.refused);
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
   const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys) : 0;
@@ -162,27 +173,45 @@ function tierOf(branches: BranchRules | undefined, type: string): AppendOptions[
 }
 
 /**
- * Replays through the region's applier. The applier refuses an event that claims the region's own origin
- * (a forgery, on the replication path), so the region's own events go back into its log directly: under
- * quorum ack an adopted core event; with branch rules, any own event a region lacks, which happens after
- * its tables were restored to an earlier point in time (its later writes survive only in the peers). The
- * rows those events touch differ afterwards and are rebuilt from the log (rebuildDivergedRows).
+ * Puts the events a region lacks into it. With branch rules (the Repair and Failback runbooks), every
+ * core event it lacks, whatever its origin, goes straight into its log in seq order per aggregate
+ * (deliverDirectly: the applier's checks, synchronously), and so does any own event of another tier:
+ * after a point-in-time restore a region lacks its own later events (the applier refuses them as forged)
+ * and its peers' interleaved with them; were the peers' left to the applier (asynchronous: the bus), the
+ * log would have a gap until they land, and a home write there would take a lost event's seq. The rest
+ * (peers' important/ordinary events) is replayed through the applier. Without branch rules: under quorum
+ * ack an adopted core event goes into its origin, the rest through the applier.
  */
 async function deliver(
   cell: RegionCell,
   events: EventEnvelope[],
   rules: { rule: QuorumOrphanRule | undefined; branches: BranchRules | undefined },
-) {
+): Promise<{ delivered: number; refused: RefusedEvent[] }> {
   const { rule, branches } = rules;
-  const adopted = (e: EventEnvelope) =>
-    rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
-  const restored = (e: EventEnvelope) =>
-    !adopted(e) && e.origin === cell.region && tierOf(branches, e.aggregateType) !== undefined;
-  for (const event of events.filter(adopted).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
-  for (const event of events.filter(restored).sort(replayOrder))
-    await cell.events.appendEvents([event], { tier: tierOf(branches, event.aggregateType)! });
-  const replayable = events.filter((e) => !adopted(e) && !restored(e));
-  await Promise.all(replayLanes(replayable, REPLAY_LANES).map((lane) => cell.replay(lane)));
+  if (!branches) {
+    const adopted = (e: EventEnvelope) =>
+      rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
+    for (const event of events.filter(adopted).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
+    await replayThroughApplier(
+      cell,
+      events.filter((e) => !adopted(e)),
+    );
+    return { delivered: events.length, refused: [] };
+  }
+  const own = (e: EventEnvelope) => e.origin === cell.region;
+  const direct = (e: EventEnvelope) => {
+    const tier = tierOf(branches, e.aggregateType);
+    if (tier === 'core') return own(e) || !bugEnabled('repair-async-core-replay');
+    return tier !== undefined && own(e);
+  };
+  const result = await deliverDirectly(cell, events.filter(direct), branches.registry);
+  const replayable = events.filter((e) => !direct(e));
+  await replayThroughApplier(cell, replayable);
+  return { delivered: result.delivered + replayable.length, refused: result.refused };
+}
+
+async function replayThroughApplier(cell: RegionCell, events: readonly EventEnvelope[]): Promise<void> {
+  await Promise.all(replayLanes(events, REPLAY_LANES).map((lane) => cell.replay(lane)));
 }
 
 /** The forked core aggregates (`type#id`) of one partition: a Merkle pass, then the differing buckets' leaves. */

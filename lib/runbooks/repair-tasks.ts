@@ -1,10 +1,14 @@
 import { regionNames } from '../config/topology.ts';
+import type { RefusedEvent } from './direct-delivery.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
 import { branchRules } from './heal-branches.ts';
 import { TaskInput } from './input.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
+
+/** Refused events listed (with their reasons) per partition and in the report; the counts are exact. */
+const MAX_REFUSALS_REPORTED = 10;
 
 /** One Map iteration's output: the Replay result, or `{ partition, error }` from the machine's Catch. */
 interface IterationOutput {
@@ -14,6 +18,8 @@ interface IterationOutput {
   readonly forksSettled?: number;
   readonly queued?: number;
   readonly rowsRebuilt?: number;
+  readonly refused?: number;
+  readonly refusedEvents?: readonly RefusedEvent[];
   readonly error?: { Error?: string; Cause?: string };
 }
 
@@ -60,7 +66,19 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       });
       const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
       const { forksSettled, queued, rowsRebuilt } = report;
-      return { partition, buckets: differing.length, replayed, forksSettled, queued, rowsRebuilt };
+      // The first few refusals with their reasons; the count is exact (the execution state stays small).
+      const refusedEvents = report.refused.slice(0, MAX_REFUSALS_REPORTED);
+      const refused = report.refused.length;
+      return {
+        partition,
+        buckets: differing.length,
+        replayed,
+        forksSettled,
+        queued,
+        rowsRebuilt,
+        refused,
+        refusedEvents,
+      };
     },
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
@@ -75,6 +93,8 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
         eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
+        eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
+        refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),
         durationMs: now() - started,
       };

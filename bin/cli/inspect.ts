@@ -184,7 +184,8 @@ export function restoreLines(report: RestoreDrillReport): string[] {
     `  acknowledged writes: ${report.acknowledged.beforeT} before T, ${report.acknowledged.afterT} after T`,
     `  events lost by the restore: ${report.lostByRestore} (${report.afterTLost} of them acknowledged after T)`,
     `  check before Repair: ${report.checkBeforeRepair.verdict}`,
-    `  events repaired: ${report.repaired} (Repair ${report.repairStatus}); still missing in ${report.region}: ${report.stillMissing}`,
+    `  events repaired: ${report.repaired}, refused: ${report.refused} (Repair ${report.repairStatus}); still missing in ${report.region}: ${report.stillMissing}`,
+    `  verifying Repair passes: ${report.verifyingPasses}; ${report.verified ? `nothing lacking, ${report.region} reopened to writes: ${report.writesAfterRepair} acknowledged` : `still lacking, ${report.region} kept closed to writes`}`,
     `  time to converge after the restore: ${report.convergeMs === undefined ? 'did not converge' : `${report.convergeMs} ms`}`,
     `  check: ${report.check.verdict}; acknowledged writes lost: ${report.acknowledgedLost}`,
   ];

@@ -42,6 +42,19 @@ describe('restore drill: one region restored to a point in time, then repaired f
     expect(report.acknowledgedLost).toBe(0);
     expect(report.check.verdict).toMatch(/^PASS/);
     expect(report.passed, lines.join('\n')).toBe(true);
-    expect(report.phases.map((p) => p.name)).toHaveLength(7);
+    expect(report.phases.map((p) => p.name)).toHaveLength(9);
+    expect(lines.filter((l) => /^\[\d\/9\] /.test(l))).toHaveLength(9);
+  });
+
+  it('reopens the region to writes only after a verifying Repair pass found nothing lacking; those writes are kept everywhere', () => {
+    expect(report.refused).toBe(0);
+    expect(report.verified).toBe(true);
+    expect(report.verifyingPasses).toBeGreaterThanOrEqual(1);
+    const verifying = report.phases.findIndex((p) => p.name.startsWith('verifying Repair passes'));
+    const reopened = report.phases.findIndex((p) => p.name.startsWith('writes again'));
+    expect(verifying).toBeGreaterThan(0);
+    expect(reopened).toBe(verifying + 1);
+    expect(report.writesAfterRepair).toBeGreaterThan(0);
+    expect(report.acknowledgedLost).toBe(0);
   });
 });

@@ -32,6 +32,8 @@ export function recordingWriters(input: {
   let running = false;
   let paused: { resume: () => void; done: Promise<void> } | undefined;
   let loops: Promise<void>[] = [];
+  // Turns go on across a stop and a later start: a restarted client sends new commands, not the old ones.
+  const turns = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
 
   async function send(from: string, command: DemoCommand): Promise<void> {
@@ -66,9 +68,11 @@ export function recordingWriters(input: {
     start() {
       running = true;
       loops = input.regions.map(async (from) => {
-        for (let turn = 0; running; turn++) {
+        while (running) {
           if (paused) await paused.done;
           if (!running) break;
+          const turn = turns.get(from) ?? 0;
+          turns.set(from, turn + 1);
           await tracked(from, input.workload.command(from, turn));
           await new Promise((r) => setTimeout(r, input.pauseMs ?? 20));
         }

@@ -29,9 +29,17 @@ export interface RestoreDrillReport {
   readonly afterTLost: number;
   /** The consistency check between the restore and Repair (it must fail: the region lacks events). */
   readonly checkBeforeRepair: ConsistencyReport;
-  /** Events the Repair runbook replayed (into any region), from its report. */
+  /** Events the Repair runbook put into a region (any region), from its report. */
   readonly repaired: number;
+  /** Events that Repair refused to put into a log (a taken slot, a failed check), from its report. */
+  readonly refused: number;
   readonly repairStatus: string;
+  /** Repair passes run after the first one until one found nothing lacking (at most MAX_VERIFYING_PASSES). */
+  readonly verifyingPasses: number;
+  /** A verifying pass found nothing lacking, so the region took writes again. */
+  readonly verified: boolean;
+  /** Writes acknowledged after the region was verified and reopened (clients near every region). */
+  readonly writesAfterRepair: number;
   /** Lost-by-restore events the region still lacks after Repair. */
   readonly stillMissing: number;
   /** Acknowledged events some region lacks at the end. */
@@ -52,13 +60,63 @@ export interface RestoreDrillOptions {
   readonly repair?: boolean;
 }
 
+/** The drill's phases (each prints a progress line). */
+const PHASES = 9;
+/** Verifying Repair passes before the drill gives up (the region then stays closed to writes). */
+const MAX_VERIFYING_PASSES = 5;
+
+interface RepairPass {
+  readonly status: string;
+  readonly report: {
+    readonly eventsReplayed?: number;
+    readonly eventsRefused?: number;
+    readonly partitionsDiffering?: number;
+    readonly partitionsFailed?: readonly unknown[];
+  };
+}
+
+/** One execution of the Repair state machine from `region`, with its report. */
+async function repairPass(sandbox: Sandbox, region: string): Promise<RepairPass> {
+  const execution = await sandbox.runStateMachine(region, 'Repair', {});
+  const report = (execution.output as { report?: RepairPass['report'] } | undefined)?.report ?? {};
+  return { status: execution.status, report };
+}
+
+/** Nothing lacking: the pass succeeded, found every region's trees equal, put nothing in, refused nothing. */
+function foundNothing(pass: RepairPass): boolean {
+  const r = pass.report;
+  return (
+    pass.status === 'SUCCEEDED' &&
+    (r.partitionsDiffering ?? 1) === 0 &&
+    (r.eventsReplayed ?? 1) === 0 &&
+    (r.eventsRefused ?? 0) === 0 &&
+    (r.partitionsFailed ?? []).length === 0
+  );
+}
+
+/**
+ * Repair passes after the first until one finds nothing lacking (what the first handed to appliers may
+ * still be on a bus, hence the catch-up between passes).
+ */
+async function verifyRepaired(sandbox: Sandbox, region: string) {
+  let last = await repairPass(sandbox, region);
+  let passes = 1;
+  while (!foundNothing(last) && passes < MAX_VERIFYING_PASSES) {
+    await sandbox.quiesce(10_000);
+    last = await repairPass(sandbox, region);
+    passes++;
+  }
+  return { passes, last, clean: foundNothing(last) };
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The restore drill: writes, a point-in-time copy of one region's tables (T), more writes, a restore of
  * that region to T (everything after T is gone there), the Repair runbook bringing it back from the peers,
- * and the consistency check. The region is drained of client writes from the restore until Repair is done:
- * a restored region would otherwise hand out sequence numbers its lost events already used.
+ * a verifying Repair pass that finds nothing lacking, writes again (the region included), and the
+ * consistency check. No client writes from the restore until a verifying pass finds nothing lacking: a
+ * restored region would otherwise hand out sequence numbers its lost events already used.
  */
 export async function runRestoreDrill(
   sandbox: Sandbox,
@@ -71,7 +129,7 @@ export async function runRestoreDrill(
   const phases: RestorePhase[] = [];
   const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     const startedAt = Date.now();
-    log(`[${phases.length + 1}/7] ${name}`);
+    log(`[${phases.length + 1}/${PHASES}] ${name}`);
     const result = await run();
     phases.push({ name, startedAt, endedAt: Date.now() });
     return result;
@@ -118,19 +176,24 @@ export async function runRestoreDrill(
       await sandbox.quiesce(30_000);
     },
   );
-  const acknowledged = writers.acknowledgedIds();
-  const afterTIds = [...acknowledged].filter((id) => !writers.acknowledgedBefore(copy.takenAt).has(id));
+  const acknowledgedBeforeRestore = writers.acknowledgedIds().size;
+  const afterTIds = [...writers.acknowledgedIds()].filter(
+    (id) => !writers.acknowledgedBefore(copy.takenAt).has(id),
+  );
 
   const held = await userEventIdsOf(target);
-  const restoredAt = await phase(`restore ${target.name} to T (tables replaced, new streams)`, async () => {
-    cut(true);
-    try {
-      await target.restoreTables(copy);
-    } finally {
-      cut(false);
-    }
-    return Date.now();
-  });
+  const restoredAt = await phase(
+    `restore ${target.name} to T (tables replaced, new streams); no client writes until a verifying Repair pass finds nothing lacking`,
+    async () => {
+      cut(true);
+      try {
+        await target.restoreTables(copy);
+      } finally {
+        cut(false);
+      }
+      return Date.now();
+    },
+  );
   const after = await userEventIdsOf(target);
   const lost = [...held].filter((id) => !after.has(id));
   const afterTLost = afterTIds.filter((id) => held.has(id) && !after.has(id)).length;
@@ -148,10 +211,33 @@ export async function runRestoreDrill(
     options.repair === false
       ? 'Repair skipped'
       : `Repair runbook from ${target.name} (anti-entropy with the peers)`,
-    async () => (options.repair === false ? undefined : sandbox.runStateMachine(target.name, 'Repair', {})),
+    async () => (options.repair === false ? undefined : repairPass(sandbox, target.name)),
   );
-  const report = (repair?.output as { report?: { eventsReplayed?: number } } | undefined)?.report;
-  if (repair) log(`      repair ${repair.status}: ${JSON.stringify(report ?? {})}`);
+  if (repair) log(`      repair ${repair.status}: ${JSON.stringify(repair.report)}`);
+
+  // The region takes no write until a Repair pass finds nothing lacking (the procedure on AWS too).
+  const verified = await phase(
+    options.repair === false
+      ? 'verifying Repair pass skipped: the region stays closed to writes'
+      : 'verifying Repair passes until one finds nothing lacking',
+    async () => (options.repair === false ? undefined : verifyRepaired(sandbox, target.name)),
+  );
+  if (verified)
+    log(`      ${verified.passes} verifying pass(es); last: ${JSON.stringify(verified.last.report)}`);
+
+  const reopened = verified?.clean === true;
+  await phase(
+    reopened
+      ? `writes again for ${Math.round(phaseMs / 2)} ms from clients near ${regions.join(', ')} (${target.name} included)`
+      : `no writes: ${target.name} was not verified`,
+    async () => {
+      if (!reopened) return;
+      writers.start();
+      await sleep(Math.round(phaseMs / 2));
+      await writers.stop();
+      await sandbox.quiesce(30_000);
+    },
+  );
 
   const { check, convergeMs } = await phase('consistency check across regions', async () => {
     let result = await sandbox.check();
@@ -162,6 +248,7 @@ export async function runRestoreDrill(
     }
     return { check: result, convergeMs: result.passed ? Date.now() - restoredAt : undefined };
   });
+  const acknowledged = writers.acknowledgedIds();
   const stillMissing = (await notEverywhere(new Set(lost), [target])).length;
   const acknowledgedLost = (await notEverywhere(acknowledged, sandbox.regions)).length;
   log(`      ${check.verdict}; ${acknowledgedLost} acknowledged writes lost`);
@@ -175,12 +262,16 @@ export async function runRestoreDrill(
     lostByRestore: lost.length,
     afterTLost,
     checkBeforeRepair,
-    repaired: report?.eventsReplayed ?? 0,
+    repaired: repair?.report.eventsReplayed ?? 0,
+    refused: repair?.report.eventsRefused ?? 0,
     repairStatus: repair?.status ?? 'SKIPPED',
+    verifyingPasses: verified?.passes ?? 0,
+    verified: reopened,
+    writesAfterRepair: acknowledged.size - acknowledgedBeforeRestore,
     stillMissing,
     acknowledgedLost,
     convergeMs,
     check,
-    passed: check.passed && acknowledgedLost === 0 && stillMissing === 0,
+    passed: check.passed && acknowledgedLost === 0 && stillMissing === 0 && reopened,
   };
 }

@@ -40,6 +40,8 @@ export interface ConflictRecordPort {
    */
   recordSettled(pair: ConflictPair, outcome: LwwOutcome): Promise<boolean>;
   listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]>;
+  /** Every open record (the manual conflict queue); absent where a store cannot list them. */
+  listOpen?(): Promise<ConflictRecord[]>;
   countOpen(): Promise<number>;
 }
 

@@ -1,4 +1,5 @@
 import { regionNames } from '../config/topology.ts';
+import { recreateOpenConflicts } from './conflict-queues.ts';
 import type { RefusedEvent } from './direct-delivery.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
 import { branchRules } from './heal-branches.ts';
@@ -41,7 +42,9 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         configured: deps.topology.partitions,
       });
       const partitions = listed.map((partition) => ({ partition, peers: regions }));
-      return { partitions, regions, startedAt: now() };
+      // Once per execution: the queues are not in the Merkle trees (see recreateOpenConflicts).
+      const conflictsRecreated = await recreateOpenConflicts(cellsOf(regions), regions);
+      return { partitions, regions, conflictsRecreated, startedAt: now() };
     },
     async BuildTrees(raw) {
       const input = new TaskInput('repair', 'BuildTrees', raw);
@@ -83,7 +86,8 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
       const outputs = (raw.repairPartitions ?? []) as IterationOutput[];
-      const started = Number(input.result<{ startedAt: number }>('listPartitions').startedAt);
+      const listed = input.result<{ startedAt: number; conflictsRecreated?: number }>('listPartitions');
+      const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
       return {
         partitionsChecked: outputs.length - failed.length,
@@ -93,6 +97,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
         eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
+        conflictsRecreated: Number(listed.conflictsRecreated ?? 0),
         eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
         refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),

@@ -70,6 +70,7 @@ interface RepairPass {
   readonly report: {
     readonly eventsReplayed?: number;
     readonly eventsRefused?: number;
+    readonly conflictsRecreated?: number;
     readonly partitionsDiffering?: number;
     readonly partitionsFailed?: readonly unknown[];
   };
@@ -90,6 +91,7 @@ function foundNothing(pass: RepairPass): boolean {
     (r.partitionsDiffering ?? 1) === 0 &&
     (r.eventsReplayed ?? 1) === 0 &&
     (r.eventsRefused ?? 0) === 0 &&
+    (r.conflictsRecreated ?? 0) === 0 &&
     (r.partitionsFailed ?? []).length === 0
   );
 }

@@ -258,3 +258,43 @@ describe("Repair after a point-in-time restore: the region's own events pass the
     expect(report.eventsRefused).toBe(0);
   });
 });
+
+/**
+ * After T, both regions queued a retired core orphan (as retireCoreBranch does in every region it is
+ * given): an open conflict record no log holds any more. R is then restored to T and repaired.
+ */
+async function queuedAfterT(prefix: string) {
+  const world = await restoredPair();
+  const { r, p } = world;
+  const id = `${prefix}-${Date.now().toString(36)}`;
+  const [opened] = await write(p, r, id, open);
+  const copy = await copyTables(r.db.dynamodb, { region: R, env: r.db.env });
+  const clock = new HybridLogicalClock({ region: R });
+  const pair = {
+    aggregateType: 'account',
+    aggregateId: id,
+    eventIds: [ulid(), ulid()].sort() as [string, string],
+    hlcs: [encodeHlc(clock.now()), encodeHlc(clock.now())] as [string, string],
+    origins: [R, P] as [string, string],
+    resolvedBy: null,
+  };
+  const at = new Date().toISOString();
+  for (const cell of [r, p]) await cell.conflicts.createOpen(pair, at);
+  await restoreTables(r.db.dynamodb, copy);
+  expect(await r.conflicts.countOpen()).toBe(0);
+  const report = await world.repair([opened!.partition]);
+  return { report, atR: await r.conflicts.listForAggregate('account', id), pair };
+}
+
+describe('Repair after a point-in-time restore: the manual conflict queue', () => {
+  it('recreates in the restored region the open conflict records its peers hold (a retired core orphan is in no log)', async () => {
+    const { report, atR, pair } = await queuedAfterT('queued');
+    expect(report.conflictsRecreated).toBe(1);
+    expect(atR).toEqual([expect.objectContaining({ eventIds: pair.eventIds, status: 'open' })]);
+  });
+
+  it('finds the broken build: with repair-skips-conflict-queue the restored queue stays without it', async () => {
+    const { atR } = await withBug('repair-skips-conflict-queue', () => queuedAfterT('queued-bug'));
+    expect(atR).toEqual([]);
+  });
+});

@@ -154,7 +154,8 @@ async function checkOne(
   if (invalid) return invalid;
   const unchecked = bugEnabled('repair-unchecked-own-events') && event.origin === cell.region;
   if (context.core && !unchecked) {
-    const head = context.head ?? (await headBefore(cell, event));
+    // The run's previous event, or the log itself where the region holds the events in between.
+    const head = context.head?.seq === event.seq - 1 ? context.head : await headBefore(cell, event);
     if (!head || !extendsHead(head, event))
       return {
         reason: 'not-chained',

@@ -211,3 +211,56 @@ describe('review: direct delivery racing a branch retire', () => {
     expect(run.afterRetire).not.toContain(run.x3);
   });
 });
+
+/**
+ * Guarantee 5 (no duplicated record). A fork of an account: C holds a stale writer's X2-X3, the home A
+ * holds A2. Repair (after T) retires X2-X3 into every queue, each paired with A2 (the home had no seq 3:
+ * counterpart = the fork's seq). The home then writes A3. C is restored to T: its log holds X2-X3 again,
+ * its queue none of the records. Repair recreates the two records in C and settles the fork again, now
+ * pairing X3 with A3: a second open record for the same retired X3, in every region.
+ */
+describe('review: a restored region re-settling a fork it had lost', () => {
+  it('keeps one open record per retired event in every region', async () => {
+    const { branchWorld, runRepair, A: a, B: b, C: c } = await import('./branch-cells.ts');
+    const world = await branchWorld(b);
+    const { id, partition } = await world.account('dup', a);
+    const opened = await world.write(a, id, {
+      type: 'OpenAccount',
+      payload: { owner: 'o', currency: 'EUR' },
+    });
+    await world.deliver(b, opened);
+    await world.deliver(c, opened);
+    const cellC = world.cells[c]!;
+    const stale = async (amount: number) =>
+      (
+        await cellC.execute({
+          aggregateType: 'account',
+          aggregateId: id,
+          command: { type: 'Deposit', payload: { amount } },
+        } as never)
+      ).events;
+    const x = [...(await stale(2)), ...(await stale(3))];
+    const a2 = await world.write(a, id, { type: 'Deposit', payload: { amount: 20 } });
+    await world.deliver(b, a2);
+    const copy = await copyTables(cellC.db.dynamodb, { region: c, env: cellC.db.env });
+    await runRepair(world, { partitions: [partition] });
+    const openAt = async (region: string) =>
+      (await world.cells[region]!.conflicts.listForAggregate('account', id)).filter(
+        (r) => r.status === 'open',
+      );
+    for (const region of [a, b, c]) expect((await openAt(region)).length).toBe(2);
+    const a3 = await world.write(a, id, { type: 'Deposit', payload: { amount: 30 } });
+    await world.deliver(b, a3);
+    await world.deliver(c, a3);
+    await restoreTables(cellC.db.dynamodb, copy);
+    expect((await cellC.events.loadStream('account', id)).map((e) => e.eventId)).toEqual(
+      expect.arrayContaining(x.map((e) => e.eventId)),
+    );
+    await runRepair(world, { partitions: [partition] });
+    const perRegion: Record<string, string[][]> = {};
+    for (const region of [a, b, c]) perRegion[region] = (await openAt(region)).map((r) => [...r.eventIds]);
+    // One open record per retired event (X2 and X3), in every region.
+    const counts = Object.fromEntries(Object.entries(perRegion).map(([r, l]) => [r, l.length]));
+    expect(counts).toEqual({ [a]: 2, [b]: 2, [c]: 2 });
+  });
+});

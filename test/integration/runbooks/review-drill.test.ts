@@ -264,3 +264,35 @@ describe('review: a restored region re-settling a fork it had lost', () => {
     expect(counts).toEqual({ [a]: 2, [b]: 2, [c]: 2 });
   });
 });
+
+/**
+ * Verifying pass blind spot (guarantee 4). At T the restored region's publisher held an event it had not
+ * yet put on the bus (a throttled batch): a publish hold in its replication table. The event was published
+ * after T (every peer holds it) and the hold released. The restore brings the hold back; the new stream
+ * holds none of the restored items, so nothing publishes that event again and the hold is never released:
+ * every heartbeat of the region carries it (`unpublishedFrom`) and every peer's watermark from the region
+ * stays below it for good (lag grows, the sync breaker opens). Repair, and its verifying pass, never look.
+ */
+describe('review: a publish hold restored with the tables', () => {
+  it('leaves no hold for an event every peer already holds once Repair and its verifying pass are done', async () => {
+    const { DynamoPublishHolds } = await import('../../../lib/replication/index.ts');
+    const { r, p, cells } = await pair();
+    const id = uid('hold');
+    const { events } = await r.execute({
+      aggregateType: 'account',
+      aggregateId: id,
+      command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
+    } as never);
+    const holds = new DynamoPublishHolds({ client: r.db.doc, tableName: r.db.tables.replication });
+    await holds.hold([{ id: events[0]!.eventId, hlc: events[0]!.hlc }]);
+    const copy = await copyTables(r.db.dynamodb, { region: R, env: r.db.env });
+    // Published after T: the peer applies it, the publisher releases the hold.
+    await deliver(p, events);
+    await holds.release([events[0]!.eventId]);
+    await restoreTables(r.db.dynamodb, copy);
+    await repair(R, cells, [events[0]!.partition]);
+    const verifying = await repair(R, cells, [events[0]!.partition]);
+    expect(verifying).toMatchObject({ partitionsDiffering: 0, eventsReplayed: 0 });
+    expect(await holds.oldest()).toBeUndefined();
+  });
+});

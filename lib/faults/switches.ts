@@ -59,6 +59,8 @@ export const BUG_SWITCHES = {
     "a slot already taken (ConcurrencyError) while Repair appends a region's lacking events directly aborts the partition's whole Replay",
   'repair-unchecked-own-events':
     "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
+  'repair-direct-ignores-row':
+    "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

@@ -1,13 +1,18 @@
 import { HybridLogicalClock } from '../clock/clock.ts';
-import { type CoreHead, extendsHead, headOf } from '../commands/chain.ts';
-import { catchUpCoreRow } from '../commands/execute.ts';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { extendsHead } from '../commands/chain.ts';
+import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
-import { PoisonEventError } from '../replication/errors.ts';
+import { storedAt } from '../replication/core-drain.ts';
+import { InOrderAppendRefusedError, PoisonEventError } from '../replication/errors.ts';
 import { validateIncoming } from '../replication/validate.ts';
 import { ConcurrencyError } from '../store/errors.ts';
+import type { AppendGuard } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
+import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
 import type { RegionCell } from './ports.ts';
 
 /** An event Repair did not put into a region's log, and why (reported, never thrown). */
@@ -19,7 +24,9 @@ export interface RefusedEvent {
   readonly seq: number;
   /**
    * `slot-taken` (the log holds another event at its seq), `not-chained` (its predecessor in the log is
-   * missing or another event), `follows-refused` (an earlier event of its run was refused), or the
+   * missing or another event), `row-ahead` (the row is at or past its seq while its slot is empty: a
+   * branch being retired under it, as the applier parks it), `row-moved` (the row kept moving under the
+   * append), `follows-refused` (an earlier event of its run was refused), or the
    * applier's poison reason (`InvalidPayload`, `ForgedOrigin`, ...).
    */
   readonly reason: string;
@@ -34,14 +41,27 @@ export interface DirectDelivery {
 
 const keyOf = (e: EventEnvelope) => `${e.aggregateType}#${e.aggregateId}`;
 
-/** The head of `cell`'s core log just before `event`'s seq: the event at seq - 1; undefined when absent. */
-async function headBefore(cell: RegionCell, event: EventEnvelope): Promise<CoreHead | undefined> {
-  if (event.seq === 1) return { seq: 0, head: null };
+/** A core event's predecessor as the chain sees it (seq 0: none). */
+interface Predecessor {
+  readonly seq: number;
+  readonly head: string | null;
+  readonly eventId: string | null;
+}
+
+const predecessorOf = (event: EventEnvelope): Predecessor => ({
+  seq: event.seq,
+  head: event.hlc,
+  eventId: event.eventId,
+});
+
+/** The event of `cell`'s core log just before `event`'s seq (seq - 1); undefined when absent. */
+async function predecessorInLog(cell: RegionCell, event: EventEnvelope): Promise<Predecessor | undefined> {
+  if (event.seq === 1) return { seq: 0, head: null, eventId: null };
   const afterSortKey = eventSortKey('core', { seq: event.seq - 2, hlc: '' });
   const pages = cell.events.pages(event.aggregateType, event.aggregateId, { afterSortKey, pageSize: 1 });
   for await (const page of pages) {
     const previous = page[0];
-    return previous?.seq === event.seq - 1 ? headOf(previous) : undefined;
+    return previous?.seq === event.seq - 1 ? predecessorOf(previous) : undefined;
   }
   return undefined;
 }
@@ -119,10 +139,10 @@ async function deliverRun(
       seq: event.seq,
       ...why,
     });
-  let head: CoreHead | undefined;
+  let head: Predecessor | undefined;
   let delivered = 0;
   for (const [at, event] of ordered.entries()) {
-    const why = await checkOne(cell, event, { ...checks, core, head });
+    const why = await checkOne(cell, event, { ...checks, aggregate: core ? aggregate : undefined, head });
     if (why) {
       refuse(event, why);
       if (core) {
@@ -133,7 +153,7 @@ async function deliverRun(
       continue;
     }
     delivered++;
-    if (core) head = headOf(event);
+    if (core) head = predecessorOf(event);
   }
   if (core && delivered > 0 && aggregate) await catchUpRow(cell, aggregate, first.aggregateId);
   return { delivered, refused };
@@ -146,34 +166,110 @@ async function checkOne(
   context: {
     registry: AggregateRegistry;
     clock: HybridLogicalClock;
-    core: boolean;
-    head: CoreHead | undefined;
+    /** The core aggregate of the event; undefined for another tier. */
+    aggregate: AnyAggregate | undefined;
+    head: Predecessor | undefined;
   },
 ): Promise<{ reason: string; message: string } | undefined> {
   const invalid = refusalOf(cell, event, context);
   if (invalid) return invalid;
   const unchecked = bugEnabled('repair-unchecked-own-events') && event.origin === cell.region;
-  if (context.core && !unchecked) {
-    // The run's previous event, or the log itself where the region holds the events in between.
-    const head = context.head?.seq === event.seq - 1 ? context.head : await headBefore(cell, event);
-    if (!head || !extendsHead(head, event))
-      return {
-        reason: 'not-chained',
-        message: `seq ${event.seq} does not extend the log's seq ${event.seq - 1}`,
-      };
-  }
   const tier = context.registry.get(event.aggregateType).tier;
+  // A peer's core event carries the copy marker a failover's collection reads, as the applier's do.
+  const options = { tier, received: tier === 'core' && event.origin !== cell.region };
   try {
-    // A peer's core event carries the copy marker a failover's collection reads, as the applier's do.
-    await cell.events.appendEvents([event], {
-      tier,
-      received: tier === 'core' && event.origin !== cell.region,
-    });
+    if (context.aggregate && !unchecked) return await appendCore(cell, event, context.aggregate, context.head);
+    await cell.events.appendEvents([event], options);
     return undefined;
   } catch (error) {
     if (!(error instanceof ConcurrencyError) || bugEnabled('repair-aborts-on-taken-slot')) throw error;
     return { reason: 'slot-taken', message: `the log holds event ${error.actual ?? 'unknown'} there` };
   }
+}
+
+/** Attempts at one core event whose row moves under it (another writer, the applier) before refusing it. */
+const ROW_ATTEMPTS = 3;
+
+/**
+ * Appends one core event with the applier's guards (see applyCore): only on top of its predecessor in the
+ * log (`extendsHead`), never while the row is at or past its seq with its slot empty (the row ahead of its
+ * log: a branch being retired under it, newest event first; the applier parks such an event, Repair
+ * refuses it: `row-ahead`), and in one transaction with the row as it was read (folded when the event
+ * extends it, as appendInOrder does; else unchanged) and the predecessor still in its slot. A retire that
+ * deletes the predecessor or moves the row meanwhile cancels the append; it is decided again on what the
+ * tables then hold. The bug switch appends on the log's check alone.
+ */
+async function appendCore(
+  cell: RegionCell,
+  event: EventEnvelope,
+  aggregate: AnyAggregate,
+  runHead: Predecessor | undefined,
+): Promise<{ reason: string; message: string } | undefined> {
+  const received = event.origin !== cell.region;
+  for (let attempt = 1; attempt <= ROW_ATTEMPTS; attempt++) {
+    // The run's previous event, or the log itself where the region holds the events in between.
+    const head =
+      attempt === 1 && runHead?.seq === event.seq - 1 ? runHead : await predecessorInLog(cell, event);
+    if (!head || !extendsHead(head, event))
+      return {
+        reason: 'not-chained',
+        message: `seq ${event.seq} does not extend the log's seq ${event.seq - 1}`,
+      };
+    if (bugEnabled('repair-direct-ignores-row')) {
+      await cell.events.appendEvents([event], { tier: 'core', received });
+      return undefined;
+    }
+    const row =
+      (await cell.states.getState(aggregate.name, event.aggregateId)) ??
+      emptyRecord(aggregate, event.aggregateId);
+    if (row.seq >= event.seq) {
+      const existing = await storedAt(cell, event);
+      if (existing?.eventId === event.eventId) return undefined;
+      if (existing) throw new ConcurrencyError(event.aggregateId, eventSortKey('core', event), existing.eventId);
+      return {
+        reason: 'row-ahead',
+        message: `the row is at seq ${row.seq} while the log's seq ${event.seq} is empty (a branch being retired)`,
+      };
+    }
+    const guards: AppendGuard[] = [
+      rowGuard(cell, aggregate, row, event),
+      ...(head.eventId === null
+        ? []
+        : [
+            {
+              item: cell.events.slotHolds({ ...event, seq: head.seq, eventId: head.eventId }),
+              onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'state-row'),
+            },
+          ]),
+    ];
+    try {
+      await cell.events.appendEvents([event], { tier: 'core', received, guards });
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InOrderAppendRefusedError || error instanceof TransactionCanceledException))
+        throw error;
+    }
+  }
+  return {
+    reason: 'row-moved',
+    message: `the row or the log's seq ${event.seq - 1} changed under ${ROW_ATTEMPTS} attempts`,
+  };
+}
+
+/** The row as read, in the append's transaction: folded with the event when it extends the row, else unchanged. */
+function rowGuard(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  row: StateRecord,
+  event: EventEnvelope,
+): AppendGuard {
+  const onFailure = () => new InOrderAppendRefusedError(event.aggregateId, 'state-row');
+  const table = cell.states.table();
+  if (extendsHead(row, event))
+    return { item: guardedStatePut(table, foldRecord(aggregate, row, [event]), row), onFailure };
+  const { Put } = guardedStatePut(table, row, row);
+  const { Item, ...condition } = Put;
+  return { item: { ConditionCheck: { ...condition, Key: { pk: Item.pk } } }, onFailure };
 }
 
 function registryTier(registry: AggregateRegistry, type: string) {

@@ -61,6 +61,8 @@ export const BUG_SWITCHES = {
     "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
   'repair-direct-ignores-row':
     "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
+  'repair-direct-skips-reconcile':
+    "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

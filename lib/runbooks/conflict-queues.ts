@@ -1,9 +1,52 @@
+import type { ConflictRecord } from '../conflict/record-store.ts';
 import { CONFLICT_STATUS, conflictPairId } from '../conflict/records.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { RegionCell } from './ports.ts';
 
 const idOf = (r: { aggregateType: string; aggregateId: string; eventIds: readonly [string, string] }) =>
   `${r.aggregateType}#${r.aggregateId}#${conflictPairId(...r.eventIds)}`;
+
+/**
+ * Marks resolved, in each region of `into`, every open record whose pair another region holds resolved
+ * (by an operator: `resolvedBy` names the resolution event): after a point-in-time restore, a resolution
+ * made after T may come back into the region's log only later (or through another path than the
+ * applier's), while its record is open again; an operator must never be offered a conflict resolved
+ * elsewhere. `markResolved` keeps the smallest `resolvedBy`, so every queue converges on the same record.
+ * Returns how many records this call marked resolved.
+ */
+export async function resolveEverywhere(
+  cells: readonly RegionCell[],
+  into: readonly string[],
+  open: readonly (readonly ConflictRecord[])[],
+): Promise<number> {
+  if (bugEnabled('repair-skips-conflict-queue')) return 0;
+  const aggregates = new Map<string, { aggregateType: string; aggregateId: string }>();
+  for (const record of open.flat())
+    aggregates.set(`${record.aggregateType}#${record.aggregateId}`, record);
+  let resolved = 0;
+  for (const { aggregateType, aggregateId } of aggregates.values()) {
+    const held = await Promise.all(cells.map((c) => c.conflicts.listForAggregate(aggregateType, aggregateId)));
+    const resolutions = new Map<string, ConflictRecord & { resolvedBy: string }>();
+    for (const record of held.flat()) {
+      if (record.status !== CONFLICT_STATUS.resolved || record.resolvedBy === null || record.policy) continue;
+      const known = resolutions.get(idOf(record));
+      if (!known || record.resolvedBy < known.resolvedBy)
+        resolutions.set(idOf(record), { ...record, resolvedBy: record.resolvedBy });
+    }
+    for (const [i, cell] of cells.entries()) {
+      if (!into.includes(cell.region)) continue;
+      for (const record of held[i]!) {
+        const resolution = resolutions.get(idOf(record));
+        if (record.status !== CONFLICT_STATUS.open || !resolution) continue;
+        const { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy } = resolution;
+        const pair = { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy };
+        await cell.conflicts.markResolved(pair, new Date().toISOString());
+        resolved++;
+      }
+    }
+  }
+  return resolved;
+}
 
 /**
  * Recreates, in each region of `into`, the open conflict records (the manual conflict queue) another
@@ -16,9 +59,12 @@ const idOf = (r: { aggregateType: string; aggregateId: string; eventIds: readonl
 export async function recreateOpenConflicts(
   cells: readonly RegionCell[],
   into: readonly string[],
-): Promise<number> {
-  if (bugEnabled('repair-skips-conflict-queue')) return 0;
-  const open = await Promise.all(cells.map(async (c) => (await c.conflicts.listOpen?.()) ?? []));
+): Promise<{ created: number; resolved: number }> {
+  if (bugEnabled('repair-skips-conflict-queue')) return { created: 0, resolved: 0 };
+  const listed = await Promise.all(cells.map(async (c) => (await c.conflicts.listOpen?.()) ?? []));
+  const resolved = await resolveEverywhere(cells, into, listed);
+  const open =
+    resolved === 0 ? listed : await Promise.all(cells.map(async (c) => (await c.conflicts.listOpen?.()) ?? []));
   const held = cells.map((_, i) => new Set(open[i]!.map(idOf)));
   let created = 0;
   for (const [i, cell] of cells.entries()) {
@@ -32,5 +78,5 @@ export async function recreateOpenConflicts(
       if (await cell.conflicts.createOpen({ ...pair, resolvedBy: null }, detectedAt)) created++;
     }
   }
-  return created;
+  return { created, resolved };
 }

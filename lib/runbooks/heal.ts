@@ -1,3 +1,4 @@
+import { reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import {
@@ -205,9 +206,40 @@ async function deliver(
     return tier !== undefined && own(e);
   };
   const result = await deliverDirectly(cell, events.filter(direct), branches.registry);
+  const refused = new Set(result.refused.map((r) => r.eventId));
+  const materialized = events.filter(
+    (e) => direct(e) && !refused.has(e.eventId) && tierOf(branches, e.aggregateType) !== 'core',
+  );
+  await reconcileDirect(cell, materialized, branches);
   const replayable = events.filter((e) => !direct(e));
   await replayThroughApplier(cell, replayable);
   return { delivered: result.delivered + replayable.length, refused: result.refused };
+}
+
+/**
+ * What the applier does after a materialized (important/ordinary) event lands, for the ones Repair put
+ * into a log directly: a manual-policy aggregate's conflict records brought up to date with the event (a
+ * `ConflictResolved` marks its pairs resolved: after a restore, the region's own resolution comes back
+ * this way, and its record, open again at T, must follow), an lww one's losers recorded for audit.
+ * Idempotent, as on the applier's path. The bug switch skips it.
+ */
+async function reconcileDirect(
+  cell: RegionCell,
+  events: readonly EventEnvelope[],
+  branches: BranchRules,
+): Promise<void> {
+  if (bugEnabled('repair-direct-skips-reconcile')) return;
+  const now = new Date();
+  for (const event of [...events].sort(replayOrder)) {
+    const aggregate = branches.aggregate(event.aggregateType);
+    if (aggregate.tier !== 'important') continue;
+    const policy = branches.policy(aggregate);
+    if (policy !== 'manual' && policy !== 'lww') continue;
+    const set = await cell.events.loadStream(event.aggregateType, event.aggregateId);
+    const pair = { aggregateType: aggregate.name, aggregateId: event.aggregateId, event, set };
+    if (policy === 'lww') await recordLwwLosers({ records: cell.conflicts }, pair);
+    else await reconcileConflicts({ records: cell.conflicts }, { ...pair, now });
+  }
 }
 
 async function replayThroughApplier(cell: RegionCell, events: readonly EventEnvelope[]): Promise<void> {

@@ -43,8 +43,14 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       });
       const partitions = listed.map((partition) => ({ partition, peers: regions }));
       // Once per execution: the queues are not in the Merkle trees (see recreateOpenConflicts).
-      const conflictsRecreated = await recreateOpenConflicts(cellsOf(regions), regions);
-      return { partitions, regions, conflictsRecreated, startedAt: now() };
+      const queues = await recreateOpenConflicts(cellsOf(regions), regions);
+      return {
+        partitions,
+        regions,
+        conflictsRecreated: queues.created,
+        conflictsResolved: queues.resolved,
+        startedAt: now(),
+      };
     },
     async BuildTrees(raw) {
       const input = new TaskInput('repair', 'BuildTrees', raw);
@@ -86,7 +92,11 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
       const outputs = (raw.repairPartitions ?? []) as IterationOutput[];
-      const listed = input.result<{ startedAt: number; conflictsRecreated?: number }>('listPartitions');
+      const listed = input.result<{
+        startedAt: number;
+        conflictsRecreated?: number;
+        conflictsResolved?: number;
+      }>('listPartitions');
       const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
       return {
@@ -98,6 +108,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
         conflictsRecreated: Number(listed.conflictsRecreated ?? 0),
+        conflictsResolved: Number(listed.conflictsResolved ?? 0),
         eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
         refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),

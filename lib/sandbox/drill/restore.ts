@@ -71,6 +71,7 @@ interface RepairPass {
     readonly eventsReplayed?: number;
     readonly eventsRefused?: number;
     readonly conflictsRecreated?: number;
+    readonly conflictsResolved?: number;
     readonly partitionsDiffering?: number;
     readonly partitionsFailed?: readonly unknown[];
   };
@@ -92,6 +93,7 @@ function foundNothing(pass: RepairPass): boolean {
     (r.eventsReplayed ?? 1) === 0 &&
     (r.eventsRefused ?? 0) === 0 &&
     (r.conflictsRecreated ?? 0) === 0 &&
+    (r.conflictsResolved ?? 0) === 0 &&
     (r.partitionsFailed ?? []).length === 0
   );
 }

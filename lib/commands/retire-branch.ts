@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConflictRecordPort } from '../conflict/record-store.ts';
-import type { ConflictPair } from '../conflict/records.ts';
+import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
+import { CONFLICT_STATUS, type ConflictPair } from '../conflict/records.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import { HistoryIncompleteError } from '../lifecycle/errors.ts';
 import { confirmedSnapshot, recordOfSnapshot, type Snapshot } from '../lifecycle/snapshot.ts';
@@ -93,6 +93,56 @@ function recordOf(orphan: EventEnvelope, kept: EventEnvelope, reason: string): C
     reason,
     versions: { orphan, kept },
   };
+}
+
+/**
+ * The core-branch records the queues already hold for an aggregate, by the eventId of the event each
+ * retired (a resolved one preferred: an operator's decision stands). A retired event keeps one record
+ * whatever it is paired with later: a region restored to before the retire holds the event again, and
+ * its second retire may pair it with a newer winning event (a new pair id) while the first record, the
+ * one an operator may be working on, lives on in every queue.
+ */
+async function recordsOfRetired(
+  queues: readonly ConflictRecordPort[],
+  aggregateType: string,
+  aggregateId: string,
+): Promise<Map<string, ConflictRecord & CoreBranchRecord>> {
+  const byOrphan = new Map<string, ConflictRecord & CoreBranchRecord>();
+  if (bugEnabled('retire-pairs-retired-event-again')) return byOrphan;
+  const lists = await Promise.all(queues.map((q) => q.listForAggregate(aggregateType, aggregateId)));
+  for (const record of lists.flat()) {
+    const branch = record as ConflictRecord & Partial<CoreBranchRecord>;
+    const orphan = branch.kind === 'core-branch' ? branch.versions?.orphan?.eventId : undefined;
+    if (!orphan || record.policy) continue;
+    const known = byOrphan.get(orphan);
+    const resolved = record.status === CONFLICT_STATUS.resolved;
+    // The first (smallest) pair id, so that every region keeps the same one.
+    const first = known
+      ? known.status !== CONFLICT_STATUS.resolved && (resolved || sortKey(record) < sortKey(known))
+      : true;
+    if (first) byOrphan.set(orphan, branch as ConflictRecord & CoreBranchRecord);
+  }
+  return byOrphan;
+}
+
+const sortKey = (r: ConflictPair) => r.eventIds.join('#');
+
+/**
+ * Gives every queue `existing`, the record a retired event already has (resolved where it is resolved
+ * anywhere), instead of a new pair.
+ */
+async function requeue(
+  queues: readonly ConflictRecordPort[],
+  existing: ConflictRecord & CoreBranchRecord,
+  at: string,
+): Promise<void> {
+  const { status, detectedAt, resolvedBy, ...rest } = existing;
+  const { resolvedAt: _at, ...pair } = rest as typeof rest & { resolvedAt?: string };
+  for (const queue of queues) {
+    if (status === CONFLICT_STATUS.resolved && resolvedBy !== null)
+      await queue.markResolved({ ...pair, resolvedBy }, at);
+    else await queue.createOpen({ ...pair, resolvedBy: null }, detectedAt);
+  }
 }
 
 /**
@@ -220,7 +270,8 @@ export async function rebuildRowFromLog(
 /**
  * THE way a core event leaves a log (a losing branch at Repair or Failback, a quorum-ack copy the home
  * never acknowledged): every losing event first gets a conflict record carrying its full envelope in the
- * manual conflict queue of every region given (`CoreBranchRecord`, idempotent), then is deleted from
+ * manual conflict queue of every region given (`CoreBranchRecord`, idempotent; one a queue already holds
+ * for that very event is reused, whatever it was paired with), then is deleted from
  * `cell`'s log (newest first, each only while its slot still holds that very event), and the region's
  * row is rebuilt from what its log still chains. Nothing is deleted before it is queued everywhere.
  * @example await retireCoreBranch({ cell, queues, aggregate, losing: [x], winning: homeLog, reason: 'fork' })
@@ -232,7 +283,14 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   const aggregateId = losing[0]!.aggregateId;
   const at = (input.now ?? (() => new Date()))().toISOString();
   const queued: Array<{ eventId: string; seq: number; kept: string }> = [];
+  const held = await recordsOfRetired(input.queues, aggregate.name, aggregateId);
   for (const event of losing) {
+    const existing = held.get(event.eventId);
+    if (existing) {
+      await requeue(input.queues, existing, at);
+      queued.push({ eventId: event.eventId, seq: event.seq, kept: existing.versions.kept.eventId });
+      continue;
+    }
     const kept = counterpart(event, losing[0]!.seq, input.winning);
     const record = recordOf(event, kept, input.reason);
     for (const queue of input.queues) await queue.createOpen(record, at);

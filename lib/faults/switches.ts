@@ -63,6 +63,8 @@ export const BUG_SWITCHES = {
     "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
   'repair-direct-skips-reconcile':
     "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
+  'retire-pairs-retired-event-again':
+    'a branch retire queues a new record for an event a queue already holds a record of (paired with a newer winning event after a restore): two open records for one retired event',
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

@@ -21,11 +21,12 @@ export async function resolveEverywhere(
 ): Promise<number> {
   if (bugEnabled('repair-skips-conflict-queue')) return 0;
   const aggregates = new Map<string, { aggregateType: string; aggregateId: string }>();
-  for (const record of open.flat())
-    aggregates.set(`${record.aggregateType}#${record.aggregateId}`, record);
+  for (const record of open.flat()) aggregates.set(`${record.aggregateType}#${record.aggregateId}`, record);
   let resolved = 0;
   for (const { aggregateType, aggregateId } of aggregates.values()) {
-    const held = await Promise.all(cells.map((c) => c.conflicts.listForAggregate(aggregateType, aggregateId)));
+    const held = await Promise.all(
+      cells.map((c) => c.conflicts.listForAggregate(aggregateType, aggregateId)),
+    );
     const resolutions = new Map<string, ConflictRecord & { resolvedBy: string }>();
     for (const record of held.flat()) {
       if (record.status !== CONFLICT_STATUS.resolved || record.resolvedBy === null || record.policy) continue;
@@ -64,7 +65,9 @@ export async function recreateOpenConflicts(
   const listed = await Promise.all(cells.map(async (c) => (await c.conflicts.listOpen?.()) ?? []));
   const resolved = await resolveEverywhere(cells, into, listed);
   const open =
-    resolved === 0 ? listed : await Promise.all(cells.map(async (c) => (await c.conflicts.listOpen?.()) ?? []));
+    resolved === 0
+      ? listed
+      : await Promise.all(cells.map(async (c) => (await c.conflicts.listOpen?.()) ?? []));
   const held = cells.map((_, i) => new Set(open[i]!.map(idOf)));
   let created = 0;
   for (const [i, cell] of cells.entries()) {

@@ -1,5 +1,5 @@
-import { HybridLogicalClock } from '../clock/clock.ts';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { HybridLogicalClock } from '../clock/clock.ts';
 import { extendsHead } from '../commands/chain.ts';
 import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
@@ -178,7 +178,8 @@ async function checkOne(
   // A peer's core event carries the copy marker a failover's collection reads, as the applier's do.
   const options = { tier, received: tier === 'core' && event.origin !== cell.region };
   try {
-    if (context.aggregate && !unchecked) return await appendCore(cell, event, context.aggregate, context.head);
+    if (context.aggregate && !unchecked)
+      return await appendCore(cell, event, context.aggregate, context.head);
     await cell.events.appendEvents([event], options);
     return undefined;
   } catch (error) {
@@ -225,7 +226,8 @@ async function appendCore(
     if (row.seq >= event.seq) {
       const existing = await storedAt(cell, event);
       if (existing?.eventId === event.eventId) return undefined;
-      if (existing) throw new ConcurrencyError(event.aggregateId, eventSortKey('core', event), existing.eventId);
+      if (existing)
+        throw new ConcurrencyError(event.aggregateId, eventSortKey('core', event), existing.eventId);
       return {
         reason: 'row-ahead',
         message: `the row is at seq ${row.seq} while the log's seq ${event.seq} is empty (a branch being retired)`,

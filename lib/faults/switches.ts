@@ -65,6 +65,8 @@ export const BUG_SWITCHES = {
     "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
   'retire-pairs-retired-event-again':
     'a branch retire queues a new record for an event a queue already holds a record of (paired with a newer winning event after a restore): two open records for one retired event',
+  'repair-keeps-restored-holds':
+    "Repair leaves a region's publish holds as they are: after a point-in-time restore, a hold of T whose event every peer holds is never released and peers' watermarks from the region stop below it",
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

@@ -6,6 +6,7 @@ import { branchRules } from './heal-branches.ts';
 import { TaskInput } from './input.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { releasePublishedHolds } from './publish-holds.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
 
 /** Refused events listed (with their reasons) per partition and in the report; the counts are exact. */
@@ -44,11 +45,14 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const partitions = listed.map((partition) => ({ partition, peers: regions }));
       // Once per execution: the queues are not in the Merkle trees (see recreateOpenConflicts).
       const queues = await recreateOpenConflicts(cellsOf(regions), regions);
+      // Holds restored with a region's tables (see releasePublishedHolds): Repair is the restore's step.
+      const holdsReleased = await releasePublishedHolds(cellsOf(regions), regions, listed);
       return {
         partitions,
         regions,
         conflictsRecreated: queues.created,
         conflictsResolved: queues.resolved,
+        holdsReleased,
         startedAt: now(),
       };
     },
@@ -96,6 +100,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         startedAt: number;
         conflictsRecreated?: number;
         conflictsResolved?: number;
+        holdsReleased?: number;
       }>('listPartitions');
       const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
@@ -109,6 +114,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
         conflictsRecreated: Number(listed.conflictsRecreated ?? 0),
         conflictsResolved: Number(listed.conflictsResolved ?? 0),
+        holdsReleased: Number(listed.holdsReleased ?? 0),
         eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
         refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),

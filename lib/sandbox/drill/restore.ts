@@ -72,6 +72,7 @@ interface RepairPass {
     readonly eventsRefused?: number;
     readonly conflictsRecreated?: number;
     readonly conflictsResolved?: number;
+    readonly holdsReleased?: number;
     readonly partitionsDiffering?: number;
     readonly partitionsFailed?: readonly unknown[];
   };
@@ -94,6 +95,7 @@ function foundNothing(pass: RepairPass): boolean {
     (r.eventsRefused ?? 0) === 0 &&
     (r.conflictsRecreated ?? 0) === 0 &&
     (r.conflictsResolved ?? 0) === 0 &&
+    (r.holdsReleased ?? 0) === 0 &&
     (r.partitionsFailed ?? []).length === 0
   );
 }

@@ -27,13 +27,7 @@ export async function resolveEverywhere(
     const held = await Promise.all(
       cells.map((c) => c.conflicts.listForAggregate(aggregateType, aggregateId)),
     );
-    const resolutions = new Map<string, ConflictRecord & { resolvedBy: string }>();
-    for (const record of held.flat()) {
-      if (record.status !== CONFLICT_STATUS.resolved || record.resolvedBy === null || record.policy) continue;
-      const known = resolutions.get(idOf(record));
-      if (!known || record.resolvedBy < known.resolvedBy)
-        resolutions.set(idOf(record), { ...record, resolvedBy: record.resolvedBy });
-    }
+    const resolutions = resolutionsIn(held.flat());
     for (const [i, cell] of cells.entries()) {
       if (!into.includes(cell.region)) continue;
       for (const record of held[i]!) {
@@ -47,6 +41,18 @@ export async function resolveEverywhere(
     }
   }
   return resolved;
+}
+
+/** The operator's resolution of each pair resolved somewhere (the smallest `resolvedBy`); lww records aside. */
+function resolutionsIn(records: readonly ConflictRecord[]) {
+  const resolutions = new Map<string, ConflictRecord & { resolvedBy: string }>();
+  for (const record of records) {
+    if (record.status !== CONFLICT_STATUS.resolved || record.resolvedBy === null || record.policy) continue;
+    const known = resolutions.get(idOf(record));
+    if (!known || record.resolvedBy < known.resolvedBy)
+      resolutions.set(idOf(record), { ...record, resolvedBy: record.resolvedBy });
+  }
+  return resolutions;
 }
 
 /**

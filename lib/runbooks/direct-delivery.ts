@@ -205,8 +205,7 @@ async function appendCore(
   event: EventEnvelope,
   aggregate: AnyAggregate,
   runHead: Predecessor | undefined,
-): Promise<{ reason: string; message: string } | undefined> {
-  const received = event.origin !== cell.region;
+): Promise<Refusal | undefined> {
   for (let attempt = 1; attempt <= ROW_ATTEMPTS; attempt++) {
     // The run's previous event, or the log itself where the region holds the events in between.
     const head =
@@ -216,45 +215,65 @@ async function appendCore(
         reason: 'not-chained',
         message: `seq ${event.seq} does not extend the log's seq ${event.seq - 1}`,
       };
-    if (bugEnabled('repair-direct-ignores-row')) {
-      await cell.events.appendEvents([event], { tier: 'core', received });
-      return undefined;
-    }
-    const row =
-      (await cell.states.getState(aggregate.name, event.aggregateId)) ??
-      emptyRecord(aggregate, event.aggregateId);
-    if (row.seq >= event.seq) {
-      const existing = await storedAt(cell, event);
-      if (existing?.eventId === event.eventId) return undefined;
-      if (existing)
-        throw new ConcurrencyError(event.aggregateId, eventSortKey('core', event), existing.eventId);
-      return {
-        reason: 'row-ahead',
-        message: `the row is at seq ${row.seq} while the log's seq ${event.seq} is empty (a branch being retired)`,
-      };
-    }
-    const guards: AppendGuard[] = [
-      rowGuard(cell, aggregate, row, event),
-      ...(head.eventId === null
-        ? []
-        : [
-            {
-              item: cell.events.slotHolds({ ...event, seq: head.seq, eventId: head.eventId }),
-              onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'state-row'),
-            },
-          ]),
-    ];
-    try {
-      await cell.events.appendEvents([event], { tier: 'core', received, guards });
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof InOrderAppendRefusedError || error instanceof TransactionCanceledException))
-        throw error;
-    }
+    const outcome = await appendOnce(cell, event, aggregate, head);
+    if (outcome !== 'moved') return outcome;
   }
   return {
     reason: 'row-moved',
     message: `the row or the log's seq ${event.seq - 1} changed under ${ROW_ATTEMPTS} attempts`,
+  };
+}
+
+type Refusal = { reason: string; message: string };
+
+/** One attempt of appendCore on top of `head`: undefined once in the log, a refusal, or `moved` (try again). */
+async function appendOnce(
+  cell: RegionCell,
+  event: EventEnvelope,
+  aggregate: AnyAggregate,
+  head: Predecessor,
+): Promise<Refusal | undefined | 'moved'> {
+  const received = event.origin !== cell.region;
+  if (bugEnabled('repair-direct-ignores-row')) {
+    await cell.events.appendEvents([event], { tier: 'core', received });
+    return undefined;
+  }
+  const row =
+    (await cell.states.getState(aggregate.name, event.aggregateId)) ??
+    emptyRecord(aggregate, event.aggregateId);
+  if (row.seq >= event.seq) return rowAhead(cell, event, row);
+  const guards: AppendGuard[] = [rowGuard(cell, aggregate, row, event)];
+  if (head.eventId !== null)
+    guards.push({
+      item: cell.events.slotHolds({ ...event, seq: head.seq, eventId: head.eventId }),
+      onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'state-row'),
+    });
+  try {
+    await cell.events.appendEvents([event], { tier: 'core', received, guards });
+    return undefined;
+  } catch (error) {
+    if (error instanceof InOrderAppendRefusedError || error instanceof TransactionCanceledException)
+      return 'moved';
+    throw error;
+  }
+}
+
+/**
+ * The row is at or past the event's seq: the event is already there (a duplicate: done), another event
+ * holds its slot (ConcurrencyError: `slot-taken`), or the slot is empty under a row ahead of its log
+ * (`row-ahead`: a branch being retired; the applier parks such an event).
+ */
+async function rowAhead(
+  cell: RegionCell,
+  event: EventEnvelope,
+  row: StateRecord,
+): Promise<Refusal | undefined> {
+  const existing = await storedAt(cell, event);
+  if (existing?.eventId === event.eventId) return undefined;
+  if (existing) throw new ConcurrencyError(event.aggregateId, eventSortKey('core', event), existing.eventId);
+  return {
+    reason: 'row-ahead',
+    message: `the row is at seq ${row.seq} while the log's seq ${event.seq} is empty (a branch being retired)`,
   };
 }
 

@@ -1,0 +1,184 @@
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { account } from '../../../examples/bank/index.ts';
+import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
+import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import { DynamoPublishHolds } from '../../../lib/replication/index.ts';
+import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
+import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
+import { regionCell } from './branch-cells.ts';
+
+// Second adversarial review of i17-drill (after the fixes of review-drill.test.ts). Each `it` states the
+// guarantee it attacks; a failure here is a finding (see the review report), not a flaky test.
+
+const R = 'us-east-1';
+const P = 'eu-west-1';
+const S = 'ap-southeast-1';
+const topology = testTopology();
+const registry = createRegistry(testAggregates, topology);
+const uid = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+
+/** Repair's tasks run from `from` over `peers` (the execution input), the Map run inline. */
+async function repair(from: string, cells: Cell[], partitions: number[], peers?: string[]) {
+  const deps = {
+    region: from,
+    topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
+    registry,
+    cell: (name: string) => regionCell(cells.find((c) => c.region === name)!),
+    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
+    setTraffic: async () => undefined,
+  } as unknown as RunbookDeps;
+  const run = createRunbookDispatcher(deps);
+  const state: Record<string, unknown> = { partitions, ...(peers ? { peers } : {}) };
+  state.listPartitions = await run({ runbook: 'repair', task: 'ListPartitions', input: state });
+  const items = (state.listPartitions as { partitions: Array<Record<string, unknown>> }).partitions;
+  const outputs = [];
+  for (const item of items) {
+    const it: Record<string, unknown> = { ...item };
+    it.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: it });
+    it.diff = await run({ runbook: 'repair', task: 'Diff', input: it });
+    outputs.push(await run({ runbook: 'repair', task: 'Replay', input: it }));
+  }
+  state.repairPartitions = outputs;
+  return (await run({ runbook: 'repair', task: 'Report', input: state })) as Record<string, unknown>;
+}
+
+async function three() {
+  const cells: Cell[] = [];
+  const r = await makeCell(R, { topology, peers: () => cells });
+  const p = await makeCell(P, { topology, peers: () => cells });
+  const s = await makeCell(S, { topology, peers: () => cells });
+  cells.push(r, p, s);
+  return { r, p, s, cells };
+}
+
+const deliver = async (to: Cell, events: readonly EventEnvelope[]) => {
+  for (const event of events) await to.apply(structuredClone(event));
+};
+
+/**
+ * F4, guarantee "RPO / watermarks never over-report". R's publisher could not put E on its bus (a
+ * throttled batch): E is held, every heartbeat of R carries `unpublishedFrom` = E, so no peer's watermark
+ * from R passes E. A Repair run over R and P only (S unreachable, or left out of the execution's `peers`)
+ * replays E into P, then releases the hold because "every peer" (every region of the run) holds E. S,
+ * which lacks E, then receives R's next heartbeat without the floor: its watermark from R passes an event
+ * it does not hold (read-your-writes served stale at S, Failover's RPO window from R says nothing lost).
+ */
+describe('review 2: a publish hold released by a Repair over a subset of the regions', () => {
+  it('keeps the hold of an event a region outside the run still lacks', async () => {
+    const { r, p, s, cells } = await three();
+    const id = uid('hold');
+    const { events } = await r.execute({
+      aggregateType: 'account',
+      aggregateId: id,
+      command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
+    } as never);
+    const e = events[0]!;
+    const holds = new DynamoPublishHolds({ client: r.db.doc, tableName: r.db.tables.replication });
+    await holds.hold([{ id: e.eventId, hlc: e.hlc, partition: e.partition }]);
+    await repair(R, cells, [e.partition], [R, P]);
+    // The verifying pass over the same regions (the restore procedure runs passes until nothing lacks).
+    const report = await repair(R, cells, [e.partition], [R, P]);
+    expect((await p.events.loadStream('account', id)).map((x) => x.eventId)).toEqual([e.eventId]);
+    // S never got E...
+    expect(await s.events.loadStream('account', id)).toEqual([]);
+    // ...yet R's heartbeats no longer hold S's watermark below E.
+    expect({ released: report.holdsReleased, oldest: await holds.oldest() }).toEqual({
+      released: 0,
+      oldest: e.hlc,
+    });
+  });
+});
+
+/**
+ * Guarantee 6 (a core log never joins two branches) and the F1 fix. C holds a stale writer S's branch
+ * X2-X3 (row folded through X3); S also wrote X4 on top of it, which C lacks. The home H holds Y2. A retire
+ * of X2-X3 at C (Repair-1's settleForks, its `losing` read from C's log before X4 arrived) is about to
+ * delete X3. Just before its first delete, a second Repair (whose snapshot saw no fork) puts X4 into C
+ * directly: the row is at X3, X4 extends it, X3 is still in its slot, so the new guard folds X4 and appends
+ * it in one transaction. The retire then deletes X3 and X2 (each conditional on its own eventId only) and
+ * rebuilds the row to seq 1: C's log is 1, _, _, X4: an event of the retired branch left in the log, in no
+ * queue, and the home's acknowledged Y4 is then refused at C as a fencing violation (quarantined).
+ */
+async function retireRacedAtFirstDelete(insert: (c: Cell, x4: EventEnvelope) => Promise<unknown>) {
+  const { r: h, p: c, s, cells } = await three();
+  const id = uid('retire');
+  const exec = (cell: Cell, command: object) =>
+    cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
+  const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
+  await deliver(c, opened);
+  await deliver(s, opened);
+  const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
+  const x3 = (await exec(s, { type: 'Deposit', payload: { amount: 3 } })).events;
+  const x4 = (await exec(s, { type: 'Deposit', payload: { amount: 4 } })).events;
+  await deliver(c, [...x2, ...x3]);
+  const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
+  expect((await c.states.getState('account', id))?.seq).toBe(3);
+
+  let raced: unknown;
+  const client = c.db.doc;
+  const racing = new Proxy(client, {
+    get(target, key, receiver) {
+      if (key !== 'send') return Reflect.get(target, key, receiver);
+      return async (command: unknown) => {
+        if (command instanceof DeleteCommand && raced === undefined) raced = await insert(c, x4[0]!);
+        return (target.send as (c: unknown) => Promise<unknown>)(command);
+      };
+    },
+  }) as DynamoDBDocumentClient;
+  await retireCoreBranch({
+    cell: {
+      region: P,
+      events: c.events,
+      states: c.states,
+      tables: { client: racing, events: c.db.tables.events },
+    },
+    queues: cells.map((x) => x.conflicts),
+    aggregate: account,
+    losing: [...x2, ...x3],
+    winning: [...opened, ...y2],
+    reason: 'fork',
+  });
+  const afterRetire = (await c.events.loadStream('account', id)).map((e) => e.eventId);
+  const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
+  const y4 = (await exec(h, { type: 'Deposit', payload: { amount: 40 } })).events;
+  await deliver(c, [...y2, ...y3, ...y4]);
+  const atC = (await c.events.loadStream('account', id)).map((e) => e.eventId);
+  const queuedX4 = (await c.conflicts.listForAggregate('account', id)).some((rec) =>
+    rec.eventIds.includes(x4[0]!.eventId),
+  );
+  return {
+    raced,
+    afterRetire,
+    atC,
+    x4: x4[0]!.eventId,
+    y: [...y2, ...y3, ...y4].map((e) => e.eventId),
+    c,
+    queuedX4,
+  };
+}
+
+describe('review 2: direct delivery on top of a branch a retire is about to delete', () => {
+  it('never leaves an event of a retired branch in the log, outside every queue', async () => {
+    const run = await retireRacedAtFirstDelete((c, x4) => deliverDirectly(regionCell(c), [x4], registry));
+    expect(run.raced).toMatchObject({ delivered: 1 });
+    // On i17-drill (fixes included): C's log after the retire is 1, X4; the home's Y2-Y4 then land as
+    // 1, Y2, Y3 with X4 still at seq 4 and Y4 quarantined as a fencing violation.
+    expect({
+      afterRetire: run.afterRetire.includes(run.x4),
+      landed: run.y.every((y) => run.atC.includes(y)),
+      quarantined: await run.c.quarantine.count(),
+    }).toEqual({ afterRetire: false, landed: true, quarantined: 0 });
+  });
+
+  it('control: the applier racing the same retire (pre-existing, not new in i17-drill)', async () => {
+    const run = await retireRacedAtFirstDelete((c, x4) => c.apply(structuredClone(x4)));
+    expect({
+      afterRetire: run.afterRetire.includes(run.x4),
+      landed: run.y.every((y) => run.atC.includes(y)),
+      quarantined: await run.c.quarantine.count(),
+    }).toEqual({ afterRetire: false, landed: true, quarantined: 0 });
+  });
+});

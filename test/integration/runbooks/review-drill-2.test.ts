@@ -182,3 +182,44 @@ describe('review 2: direct delivery on top of a branch a retire is about to dele
     }).toEqual({ afterRetire: false, landed: true, quarantined: 0 });
   });
 });
+
+/**
+ * F4 incomplete. P, a stale writer of an account homed at R, logged X2 but its publisher could not put it
+ * on the bus: X2 is held at P. R (the home) wrote Y2. Repair settles the fork onto the home's branch: X2
+ * is retired from P's log into every manual queue. No peer will ever hold X2 (it left every log), so
+ * releasePublishedHolds keeps its hold for good; P's stream no longer has X2 to publish either (after a
+ * restore it never had). Every heartbeat of P carries `unpublishedFrom` = X2's HLC from then on: every
+ * peer's watermark from P stops there (lag from P grows without end, the sync breaker opens, Failover's
+ * RPO window from P is wrong), while Repair and its verifying pass report nothing left to do.
+ */
+describe('review 2: the publish hold of an event retired into the manual queue', () => {
+  it('leaves no hold for an event that left every log once Repair and its verifying pass are done', async () => {
+    const { branchWorld, runRepair, A: a, B: b, C: c } = await import('./branch-cells.ts');
+    const world = await branchWorld(a);
+    const { id, partition } = await world.account('retired-hold', a);
+    const opened = await world.write(a, id, {
+      type: 'OpenAccount',
+      payload: { owner: 'o', currency: 'EUR' },
+    });
+    await world.deliver(b, opened);
+    await world.deliver(c, opened);
+    const stale = world.cells[b]!;
+    const x2 = (
+      await stale.execute({
+        aggregateType: 'account',
+        aggregateId: id,
+        command: { type: 'Deposit', payload: { amount: 2 } },
+      } as never)
+    ).events[0]!;
+    const holds = new DynamoPublishHolds({ client: stale.db.doc, tableName: stale.db.tables.replication });
+    await holds.hold([{ id: x2.eventId, hlc: x2.hlc, partition: x2.partition }]);
+    const y2 = await world.write(a, id, { type: 'Deposit', payload: { amount: 20 } });
+    await world.deliver(c, y2);
+    const first = await runRepair(world, { partitions: [partition] });
+    const verifying = await runRepair(world, { partitions: [partition] });
+    expect(first.eventsQueued).toBeGreaterThan(0);
+    expect((await stale.events.loadStream('account', id)).map((e) => e.eventId)).not.toContain(x2.eventId);
+    expect(verifying).toMatchObject({ partitionsDiffering: 0, eventsReplayed: 0 });
+    expect(await holds.oldest()).toBeUndefined();
+  });
+});

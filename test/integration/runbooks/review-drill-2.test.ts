@@ -223,3 +223,87 @@ describe('review 2: the publish hold of an event retired into the manual queue',
     expect(await holds.oldest()).toBeUndefined();
   });
 });
+
+/**
+ * F1's guard leans on the row being ahead of its log while a branch is retired; a row BEHIND its log
+ * defeats it. C holds a stale writer's X2-X3 as quorum-ack copies (appended to its log, never folded: its
+ * row is at seq 1). A retire of X2-X3 at C deletes X3, then X2. Between the two deletes a second Repair
+ * (whose snapshot saw no fork) puts X3 back into C directly from S: the row (seq 1) is not at or past seq
+ * 3, so no `row-ahead`; X2 is still in its slot, so the predecessor guard holds; the row guard is a plain
+ * "unchanged" check. X3 goes in, the retire then deletes X2: C's log is 1, _, X3 (the original F1 break).
+ */
+async function retireOfCopiesRacedBy(insert: (c: Cell, x3: EventEnvelope) => Promise<unknown>) {
+  {
+    const { r: h, p: c, s, cells } = await three();
+    const id = uid('copies');
+    const exec = (cell: Cell, command: object) =>
+      cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
+    const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
+    await deliver(c, opened);
+    await deliver(s, opened);
+    const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
+    const x3 = (await exec(s, { type: 'Deposit', payload: { amount: 3 } })).events;
+    // Quorum-ack copies: in C's log, not in its row.
+    await c.events.appendEvents([...x2, ...x3], { tier: 'core', received: true });
+    const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
+    expect((await c.states.getState('account', id))?.seq).toBe(1);
+    let raced: unknown;
+    const racing = new Proxy(c.db.doc, {
+      get(target, key, receiver) {
+        if (key !== 'send') return Reflect.get(target, key, receiver);
+        return async (command: unknown) => {
+          const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
+          if (command instanceof DeleteCommand && raced === undefined) raced = await insert(c, x3[0]!);
+          return out;
+        };
+      },
+    }) as DynamoDBDocumentClient;
+    await retireCoreBranch({
+      cell: {
+        region: P,
+        events: c.events,
+        states: c.states,
+        tables: { client: racing, events: c.db.tables.events },
+      },
+      queues: cells.map((x) => x.conflicts),
+      aggregate: account,
+      losing: [...x2, ...x3],
+      winning: [...opened, ...y2],
+      reason: 'fork',
+    });
+    const afterRetire = (await c.events.loadStream('account', id)).map((e) => e.eventId);
+    const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
+    await deliver(c, [...y2, ...y3]);
+    const atC = (await c.events.loadStream('account', id)).map((e) => e.eventId);
+    return {
+      raced,
+      afterRetire: afterRetire.includes(x3[0]!.eventId),
+      landed: [...y2, ...y3].every((y) => atC.includes(y.eventId)),
+      quarantined: await c.quarantine.count(),
+    };
+  }
+}
+
+describe('review 2: direct delivery racing a retire of copies its row never folded', () => {
+  it("never puts a retired branch's event back into a log whose row lags it", async () => {
+    const run = await retireOfCopiesRacedBy((c, x3) => deliverDirectly(regionCell(c), [x3], registry));
+    // On i17-drill: deliverDirectly reports X3 delivered; C's log after the retire is 1, X3, and Y3 is
+    // then quarantined at C as a fencing violation.
+    expect(run).toEqual({
+      raced: expect.objectContaining({ delivered: 0 }),
+      afterRetire: false,
+      landed: true,
+      quarantined: 0,
+    });
+  });
+
+  it('control: the applier racing the same retire (its catch-up folds X2 first, then X3 extends it)', async () => {
+    const run = await retireOfCopiesRacedBy((c, x3) => c.apply(structuredClone(x3)));
+    expect({ ...run, raced: undefined }).toEqual({
+      raced: undefined,
+      afterRetire: false,
+      landed: true,
+      quarantined: 0,
+    });
+  });
+});

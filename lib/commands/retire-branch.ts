@@ -1,5 +1,10 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
 import { CONFLICT_STATUS, type ConflictPair } from '../conflict/records.ts';
 import { bugEnabled } from '../faults/switches.ts';
@@ -9,9 +14,9 @@ import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { isTransactionConflict } from '../store/errors.ts';
-import type { EventStore } from '../store/event-store.ts';
+import { type EventStore, MAX_TRANSACTION_ITEMS } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
-import type { StateRecord, StateStore } from '../store/state-store.ts';
+import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
 import { chainedRun } from './chain.ts';
 import { ContentionError, PeerRefusedError } from './errors.ts';
 import { emptyRecord, foldRecord } from './execute.ts';
@@ -142,6 +147,120 @@ async function requeue(
     if (status === CONFLICT_STATUS.resolved && resolvedBy !== null)
       await queue.markResolved({ ...pair, resolvedBy }, at);
     else await queue.createOpen({ ...pair, resolvedBy: null }, detectedAt);
+  }
+}
+
+/** Items of one retire transaction besides its deletes: the row, the slot above and the row's newest. */
+const RETIRE_FIXED_ITEMS = 4;
+/** Deletes per retire transaction (DynamoDB's 100 items, less the row, the two slot checks and the seal). */
+const RETIRE_CHUNK = MAX_TRANSACTION_ITEMS - RETIRE_FIXED_ITEMS;
+type RetireItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Why one retire transaction did not commit: something moved (read again) or the region is sealed. */
+type RetireOutcome = 'done' | 'moved' | 'sealed';
+
+/**
+ * One retire step, one transaction: deletes `chunk` (the newest events of the losing branch still in the
+ * log, each only while its slot holds that very event), checks the slot above the newest one is free (no
+ * event was written on top meanwhile: it would be left in the log, chained to nothing, in no queue), and
+ * writes the row folded from what the log keeps (only while the stored row is still the one read, and the
+ * newest event it folds is still logged). For a quorum copy's `writer`, also the seal check of its
+ * partition entry. No applier, catch-up or direct delivery can thus see the log without the chunk and the
+ * row still claiming it, or the chunk deleted with an event above it.
+ */
+interface RetireStep {
+  readonly cell: CoreLogCell;
+  readonly aggregate: AnyAggregate;
+  /** The newest events of the losing branch still in the log (at most RETIRE_CHUNK), oldest first. */
+  readonly chunk: readonly EventEnvelope[];
+  /** The log read without `chunk`: what the row is folded from. */
+  readonly kept: readonly EventEnvelope[];
+  readonly fold: (log: readonly EventEnvelope[]) => StateRecord;
+  readonly writer: { readonly epoch: number } | undefined;
+}
+
+async function retireChunk(step: RetireStep): Promise<RetireOutcome> {
+  const { cell, writer } = step;
+  const items = await retireItems(step);
+  const sealAt = items.length;
+  if (writer) {
+    const control = cell.tables.control;
+    if (!control) throw new Error(`retiring at ${cell.region} for a writer needs its control table`);
+    items.push(sealCheck({ control }, step.chunk.at(-1)!.partition, writer.epoch));
+  }
+  try {
+    await cell.tables.client.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'done';
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) {
+      if (isTransactionConflict(error) || error instanceof ConditionalCheckFailedException) return 'moved';
+      throw error;
+    }
+    const reasons = error.CancellationReasons ?? [];
+    if (writer && reasons[sealAt]?.Code === 'ConditionalCheckFailed') return 'sealed';
+    if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict'))
+      return 'moved';
+    throw error;
+  }
+}
+
+/** The row (put as folded from `kept`, or back as it is), the slot checks and the chunk's deletes. */
+async function retireItems({ cell, aggregate, chunk, kept, fold }: RetireStep): Promise<RetireItem[]> {
+  const newest = chunk.at(-1)!;
+  const stored = await cell.states.getState(aggregate.name, newest.aggregateId);
+  const rebuilt = fold(kept);
+  const same =
+    stored !== undefined &&
+    stored.version === rebuilt.version &&
+    stored.head === rebuilt.head &&
+    stored.state === rebuilt.state;
+  const expected = stored ? { version: stored.version, head: stored.head } : { version: 0 };
+  // The row unchanged is put back as it is (a Put, not a ConditionCheck: the grants of every retiring
+  // function already allow it; a put that changes nothing leaves no stream record).
+  const items: RetireItem[] = [guardedStatePut(cell.states.table(), same ? stored : rebuilt, expected)];
+  const folded = kept.find((e) => e.seq === rebuilt.seq && e.hlc === rebuilt.head);
+  if (folded && !same) items.push(cell.events.slotHolds(folded));
+  items.push(cell.events.slotFree(newest.aggregateType, newest.aggregateId, newest.seq + 1));
+  for (const event of chunk)
+    items.push({
+      Delete: {
+        TableName: cell.tables.events,
+        Key: { pk: aggregateKey(event.aggregateType, event.aggregateId), sk: eventSortKey('core', event) },
+        ConditionExpression: 'eventId = :id',
+        ExpressionAttributeValues: { ':id': event.eventId },
+      },
+    });
+  return items;
+}
+
+/** Attempts of a retire (each reads the log again) before it gives up with a ContentionError. */
+const RETIRE_ATTEMPTS = 8;
+
+interface QueueContext {
+  /** The seq the branch forks at (a later event without a counterpart at its seq is paired with it). */
+  readonly forkSeq: number;
+  readonly at: string;
+  readonly queued: Array<{ eventId: string; seq: number; kept: string }>;
+}
+
+/** The records of events found on top of the losing branch at a retire's read: queued before their delete. */
+async function queueNew(
+  input: RetireCoreBranchInput,
+  events: readonly EventEnvelope[],
+  { forkSeq, at, queued }: QueueContext,
+): Promise<void> {
+  const held = await recordsOfRetired(input.queues, input.aggregate.name, events[0]!.aggregateId);
+  for (const event of events) {
+    const existing = held.get(event.eventId);
+    if (existing) {
+      await requeue(input.queues, existing, at);
+      queued.push({ eventId: event.eventId, seq: event.seq, kept: existing.versions.kept.eventId });
+      continue;
+    }
+    const kept = counterpart(event, forkSeq, input.winning);
+    const record = recordOf(event, kept, input.reason);
+    for (const queue of input.queues) await queue.createOpen(record, at);
+    queued.push({ eventId: event.eventId, seq: event.seq, kept: kept.eventId });
   }
 }
 
@@ -281,21 +400,61 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   const losing = [...input.losing].sort((a, b) => a.seq - b.seq);
   if (losing.length === 0) return { retired: [], queued: [], row: null };
   const aggregateId = losing[0]!.aggregateId;
+  const forkSeq = losing[0]!.seq;
   const at = (input.now ?? (() => new Date()))().toISOString();
   const queued: Array<{ eventId: string; seq: number; kept: string }> = [];
-  const held = await recordsOfRetired(input.queues, aggregate.name, aggregateId);
-  for (const event of losing) {
-    const existing = held.get(event.eventId);
-    if (existing) {
-      await requeue(input.queues, existing, at);
-      queued.push({ eventId: event.eventId, seq: event.seq, kept: existing.versions.kept.eventId });
+  const context = { forkSeq, at, queued };
+  await queueNew(input, losing, context);
+  const fold =
+    (await archiveAwareFold(cell, aggregate, aggregateId)) ??
+    ((log: readonly EventEnvelope[]) => foldCoreLog(aggregate, aggregateId, log));
+  if (bugEnabled('retire-one-event-at-a-time')) return legacyRetire(input, losing, queued, fold);
+  const ids = new Set(losing.map((e) => e.eventId));
+  const retired: EventEnvelope[] = [];
+  for (let attempt = 1; ; ) {
+    const log = await cell.events.loadStream(aggregate.name, aggregateId);
+    const present = log.filter((e) => ids.has(e.eventId));
+    if (present.length === 0) break;
+    // Written on top of the branch since it was read (a delivery, the applier): it goes with the branch,
+    // queued first; left in place it would chain to nothing once the branch is gone.
+    const top = present.at(-1)!.seq;
+    const above = log.filter((e) => e.seq > top && !ids.has(e.eventId));
+    if (above.length > 0) {
+      await queueNew(input, above, context);
+      for (const event of above) ids.add(event.eventId);
+      present.push(...above);
+    }
+    const chunk = present.slice(-RETIRE_CHUNK);
+    const gone = new Set(chunk.map((e) => e.eventId));
+    const kept = log.filter((e) => !gone.has(e.eventId));
+    const outcome = await retireChunk({ cell, aggregate, chunk, kept, fold, writer: input.writer });
+    if (outcome === 'done') {
+      retired.unshift(...chunk);
       continue;
     }
-    const kept = counterpart(event, losing[0]!.seq, input.winning);
-    const record = recordOf(event, kept, input.reason);
-    for (const queue of input.queues) await queue.createOpen(record, at);
-    queued.push({ eventId: event.eventId, seq: event.seq, kept: kept.eventId });
+    if (outcome === 'sealed') {
+      await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
+      throw new PeerRefusedError(cell.region, 'sealed');
+    }
+    if (++attempt > RETIRE_ATTEMPTS) throw new ContentionError(aggregateId, attempt);
+    await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
   }
+  const row = await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
+  return { retired, queued, row };
+}
+
+/**
+ * The retire before review 2 (switch `retire-one-event-at-a-time`): one conditional delete per event, each
+ * checking only its own slot, then the row rebuilt. An event written on top of the branch between the read
+ * and the deletes stays in the log, chained to nothing.
+ */
+async function legacyRetire(
+  input: RetireCoreBranchInput,
+  losing: readonly EventEnvelope[],
+  queued: Array<{ eventId: string; seq: number; kept: string }>,
+  fold: (log: readonly EventEnvelope[]) => StateRecord,
+): Promise<RetiredBranch> {
+  const { cell, aggregate } = input;
   const retired: EventEnvelope[] = [];
   let stopped: PeerRefusedError | undefined;
   try {
@@ -305,13 +464,7 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     if (!(error instanceof PeerRefusedError)) throw error;
     stopped = error;
   }
-  // Also when a seal stopped the retire midway: the row never claims more than the log still chains.
-  const row = await rebuildRowFromLog(
-    cell,
-    aggregate,
-    aggregateId,
-    await archiveAwareFold(cell, aggregate, aggregateId),
-  );
+  const row = await rebuildRowFromLog(cell, aggregate, losing[0]!.aggregateId, fold);
   if (stopped) throw stopped;
   return { retired: retired.reverse(), queued, row };
 }

@@ -67,6 +67,8 @@ export const BUG_SWITCHES = {
     'a branch retire queues a new record for an event a queue already holds a record of (paired with a newer winning event after a restore): two open records for one retired event',
   'repair-keeps-restored-holds':
     "Repair leaves a region's publish holds as they are: after a point-in-time restore, a hold of T whose event every peer holds is never released and peers' watermarks from the region stop below it",
+  'retire-one-event-at-a-time':
+    'a branch retire deletes the losing events one conditional delete at a time, each checking its own slot only: an event written on top of the branch meanwhile (a delivery, the applier) is left in the log chained to nothing, in no queue, and a copy put back between two deletes splits the log',
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

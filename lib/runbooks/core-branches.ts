@@ -165,11 +165,12 @@ export async function settleCoreAggregate(input: {
         winning,
         reason: 'fork',
       });
+    // The unqueued ones first: they are the newest, and a retire takes whatever lies above its branch along.
+    await retire(unqueued, false);
     const kept = await retire(
       losing.filter((e) => !unqueued.includes(e)),
       true,
     );
-    await retire(unqueued, false);
     for (const q of kept.queued) queued.set(q.eventId, q);
   }
   for (const cell of cells) {

@@ -1,4 +1,4 @@
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
 import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
@@ -11,6 +11,7 @@ import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks
 import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { A, B, branchWorld, C, regionCell, runRepair } from './branch-cells.ts';
+import { deletes } from './retire-deletes.ts';
 
 // The guards added for the review of i17-drill (review-drill.test.ts holds the reviewer's tests), each
 // with the bug switch that takes it out: the scenario must then fail the way the review found.
@@ -124,8 +125,7 @@ async function retireRacedByDirectDelivery() {
       if (key !== 'send') return Reflect.get(target, key, receiver);
       return async (command: unknown) => {
         const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
-        if (command instanceof DeleteCommand && !raced)
-          raced = await deliverDirectly(regionCell(c), x3, registry);
+        if (deletes(command) && !raced) raced = await deliverDirectly(regionCell(c), x3, registry);
         return out;
       };
     },
@@ -227,14 +227,23 @@ async function holdOfUnpublished() {
 }
 
 describe('restore review guards, and the switches that take them out', () => {
-  it('direct delivery racing a retire refuses the retired event (row-ahead); with repair-direct-ignores-row it joins two branches', async () => {
-    const guarded = await retireRacedByDirectDelivery();
+  it('direct delivery racing a retire refuses the retired event (atomic retire: not-chained; one delete at a time: row-ahead); with repair-direct-ignores-row too it joins two branches', async () => {
+    const atomic = await retireRacedByDirectDelivery();
+    expect(atomic.raced?.refused.map((r) => r.reason)).toEqual(['not-chained']);
+    expect({ x3In: atomic.atC.includes(atomic.x3), quarantined: atomic.quarantined }).toEqual({
+      x3In: false,
+      quarantined: 0,
+    });
+    // The row guard is what stops it while a retire deletes one event at a time (the retire before review 2).
+    const guarded = await withBug('retire-one-event-at-a-time', retireRacedByDirectDelivery);
     expect(guarded.raced?.refused.map((r) => r.reason)).toEqual(['row-ahead']);
     expect({ x3In: guarded.atC.includes(guarded.x3), quarantined: guarded.quarantined }).toEqual({
       x3In: false,
       quarantined: 0,
     });
-    const broken = await withBug('repair-direct-ignores-row', retireRacedByDirectDelivery);
+    const broken = await withBug('retire-one-event-at-a-time', () =>
+      withBug('repair-direct-ignores-row', retireRacedByDirectDelivery),
+    );
     expect(broken.atC).toContain(broken.x3);
     expect(broken.quarantined).toBeGreaterThan(0);
   });

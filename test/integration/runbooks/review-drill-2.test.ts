@@ -1,13 +1,15 @@
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
 import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { DynamoPublishHolds } from '../../../lib/replication/index.ts';
 import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { regionCell } from './branch-cells.ts';
+import { deletes } from './retire-deletes.ts';
 
 // Second adversarial review of i17-drill (after the fixes of review-drill.test.ts). Each `it` states the
 // guarantee it attacks; a failure here is a finding (see the review report), not a flaky test.
@@ -123,7 +125,7 @@ async function retireRacedAtFirstDelete(insert: (c: Cell, x4: EventEnvelope) => 
     get(target, key, receiver) {
       if (key !== 'send') return Reflect.get(target, key, receiver);
       return async (command: unknown) => {
-        if (command instanceof DeleteCommand && raced === undefined) raced = await insert(c, x4[0]!);
+        if (deletes(command) && raced === undefined) raced = await insert(c, x4[0]!);
         return (target.send as (c: unknown) => Promise<unknown>)(command);
       };
     },
@@ -180,6 +182,31 @@ describe('review 2: direct delivery on top of a branch a retire is about to dele
       landed: run.y.every((y) => run.atC.includes(y)),
       quarantined: await run.c.quarantine.count(),
     }).toEqual({ afterRetire: false, landed: true, quarantined: 0 });
+  });
+});
+
+describe('review 2: the retire race, with the switch retire-one-event-at-a-time', () => {
+  it('leaves the event delivered on top of the branch in the log when the retire deletes one event at a time', async () => {
+    const run = await withBug('retire-one-event-at-a-time', () =>
+      retireRacedAtFirstDelete((c, x4) => c.apply(structuredClone(x4))),
+    );
+    expect(run.afterRetire).toContain(run.x4);
+    expect(run.queuedX4).toBe(false);
+  });
+
+  it('queues the event delivered on top of the branch before the atomic retire takes it out', async () => {
+    const run = await retireRacedAtFirstDelete((c, x4) => c.apply(structuredClone(x4)));
+    expect({ afterRetire: run.afterRetire.includes(run.x4), queued: run.queuedX4 }).toEqual({
+      afterRetire: false,
+      queued: true,
+    });
+  });
+
+  it('lets a copy back into the log between two deletes when the retire deletes one event at a time', async () => {
+    const run = await withBug('retire-one-event-at-a-time', () =>
+      retireOfCopiesRacedBy((c, x3) => deliverDirectly(regionCell(c), [x3], registry)),
+    );
+    expect(run.afterRetire).toBe(true);
   });
 });
 
@@ -253,7 +280,7 @@ async function retireOfCopiesRacedBy(insert: (c: Cell, x3: EventEnvelope) => Pro
         if (key !== 'send') return Reflect.get(target, key, receiver);
         return async (command: unknown) => {
           const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
-          if (command instanceof DeleteCommand && raced === undefined) raced = await insert(c, x3[0]!);
+          if (deletes(command) && raced === undefined) raced = await insert(c, x3[0]!);
           return out;
         };
       },

@@ -1,4 +1,4 @@
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
 import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
@@ -9,6 +9,7 @@ import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks
 import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { regionCell } from './branch-cells.ts';
+import { deletes } from './retire-deletes.ts';
 
 // Adversarial review of i17-drill (review-drill branch). Each `it` states the guarantee it attacks; a
 // failure here is a finding (see the review report), not a flaky test.
@@ -161,7 +162,7 @@ async function retireRacedBy(insert: (c: Cell, x3: EventEnvelope) => Promise<unk
       if (key !== 'send') return Reflect.get(target, key, receiver);
       return async (command: unknown) => {
         const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
-        if (command instanceof DeleteCommand && !raced) {
+        if (deletes(command) && !raced) {
           raced = true;
           await insert(c, x3[0]!);
         }

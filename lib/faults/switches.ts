@@ -69,6 +69,8 @@ export const BUG_SWITCHES = {
     "Repair leaves a region's publish holds as they are: after a point-in-time restore, a hold of T whose event every peer holds is never released and peers' watermarks from the region stop below it",
   'retire-one-event-at-a-time':
     'a branch retire deletes the losing events one conditional delete at a time, each checking its own slot only: an event written on top of the branch meanwhile (a delivery, the applier) is left in the log chained to nothing, in no queue, and a copy put back between two deletes splits the log',
+  'repair-resolves-unlogged':
+    "Repair marks a region's open record resolved from another region's resolved record even when the resolution event is in no log there: a resolution lost with a region restored to before it leaves the conflict resolved by nothing",
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

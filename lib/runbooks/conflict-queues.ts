@@ -8,7 +8,8 @@ const idOf = (r: { aggregateType: string; aggregateId: string; eventIds: readonl
 
 /**
  * Marks resolved, in each region of `into`, every open record whose pair another region holds resolved
- * (by an operator: `resolvedBy` names the resolution event): after a point-in-time restore, a resolution
+ * (by an operator: `resolvedBy` names the resolution event) once that region's own log holds the
+ * resolution event (switch `repair-resolves-unlogged`: from the other record alone): after a point-in-time restore, a resolution
  * made after T may come back into the region's log only later (or through another path than the
  * applier's), while its record is open again; an operator must never be offered a conflict resolved
  * elsewhere. `markResolved` keeps the smallest `resolvedBy`, so every queue converges on the same record.
@@ -30,9 +31,17 @@ export async function resolveEverywhere(
     const resolutions = resolutionsIn(held.flat());
     for (const [i, cell] of cells.entries()) {
       if (!into.includes(cell.region)) continue;
+      let logged: Set<string> | undefined;
       for (const record of held[i]!) {
         const resolution = resolutions.get(idOf(record));
         if (record.status !== CONFLICT_STATUS.open || !resolution) continue;
+        // Only once the region's own log holds the resolution event: a record resolved elsewhere by an
+        // event that never reached this log (lost with a region restored to before it) stays open here,
+        // for an operator to resolve again, instead of "resolved by" an event no log may ever hold.
+        logged ??= bugEnabled('repair-resolves-unlogged')
+          ? undefined
+          : new Set((await cell.events.loadStream(aggregateType, aggregateId)).map((e) => e.eventId));
+        if (logged && !logged.has(resolution.resolvedBy)) continue;
         const { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy } = resolution;
         const pair = { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy };
         await cell.conflicts.markResolved(pair, new Date().toISOString());

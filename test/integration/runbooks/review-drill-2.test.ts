@@ -344,72 +344,85 @@ describe('review 2: direct delivery racing a retire of copies its row never fold
  * R's restored (open) record resolved too, from P's. Every queue now says "resolved by Z" while no region
  * holds Z: the conflict was resolved by nothing, no operator is offered it, and both rows stay frozen.
  */
+async function lostResolution() {
+  const { r, p } = await three().then(({ r, p }) => ({ r, p }));
+  const cells = [r, p];
+  const id = uid('lost-resolution');
+  const name = (cell: Cell, displayName: string) =>
+    cell.execute({
+      aggregateType: 'profile-manual',
+      aggregateId: id,
+      command: { type: 'SetDisplayName', payload: { displayName } },
+    } as never);
+  const base = await name(r, 'base');
+  await deliver(p, base.events);
+  const a = await name(r, 'r');
+  const b = await name(p, 'p');
+  await deliver(p, a.events);
+  await deliver(r, b.events);
+  const partition = base.events[0]!.partition;
+  const { copyTables, restoreTables } = await import('../../../lib/sandbox/dynamodb/table-copy.ts');
+  const { resolveConflict } = await import('../../../lib/conflict/index.ts');
+  const copy = await copyTables(r.db.dynamodb, { region: R, env: r.db.env });
+  const z = await resolveConflict(
+    {
+      registry,
+      topology,
+      events: r.events,
+      states: r.states,
+      records: r.conflicts,
+      clock: r.clock,
+      region: R,
+      partitions: topology.partitions,
+    },
+    {
+      aggregateType: 'profile-manual',
+      aggregateId: id,
+      state: { displayName: 'agreed', email: null, preferences: [] },
+    },
+  );
+  // A Repair's ListPartitions runs while Z is only at R...
+  const deps = {
+    region: P,
+    topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
+    registry,
+    cell: (n: string) => regionCell(cells.find((c) => c.region === n)!),
+    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
+    setTraffic: async () => undefined,
+  } as unknown as RunbookDeps;
+  const run = createRunbookDispatcher(deps);
+  await run({ runbook: 'repair', task: 'ListPartitions', input: { partitions: [partition] } });
+  // ...then R is lost before Z leaves it, and restored to before Z.
+  await restoreTables(r.db.dynamodb, copy);
+  await repair(P, cells, [partition]);
+  await repair(P, cells, [partition]);
+  const where: Record<string, { status: string[]; holdsResolution: boolean; frozen: boolean }> = {};
+  for (const cell of cells)
+    where[cell.region] = {
+      status: (await cell.conflicts.listForAggregate('profile-manual', id)).map((x) => x.status),
+      holdsResolution: (await cell.events.loadStream('profile-manual', id)).some(
+        (e) => e.eventId === z.eventId,
+      ),
+      frozen: (await cell.states.getState('profile-manual', id))?.frozen === true,
+    };
+  return where;
+}
+
 describe('review 2: a pair marked resolved everywhere from a record whose resolution event is lost', () => {
   it('never marks a record resolved where the resolution event is in no log', async () => {
-    const { r, p } = await three().then(({ r, p }) => ({ r, p }));
-    const cells = [r, p];
-    const id = uid('lost-resolution');
-    const name = (cell: Cell, displayName: string) =>
-      cell.execute({
-        aggregateType: 'profile-manual',
-        aggregateId: id,
-        command: { type: 'SetDisplayName', payload: { displayName } },
-      } as never);
-    const base = await name(r, 'base');
-    await deliver(p, base.events);
-    const a = await name(r, 'r');
-    const b = await name(p, 'p');
-    await deliver(p, a.events);
-    await deliver(r, b.events);
-    const partition = base.events[0]!.partition;
-    const { copyTables, restoreTables } = await import('../../../lib/sandbox/dynamodb/table-copy.ts');
-    const { resolveConflict } = await import('../../../lib/conflict/index.ts');
-    const copy = await copyTables(r.db.dynamodb, { region: R, env: r.db.env });
-    const z = await resolveConflict(
-      {
-        registry,
-        topology,
-        events: r.events,
-        states: r.states,
-        records: r.conflicts,
-        clock: r.clock,
-        region: R,
-        partitions: topology.partitions,
-      },
-      {
-        aggregateType: 'profile-manual',
-        aggregateId: id,
-        state: { displayName: 'agreed', email: null, preferences: [] },
-      },
-    );
-    // A Repair's ListPartitions runs while Z is only at R...
-    const deps = {
-      region: P,
-      topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
-      registry,
-      cell: (n: string) => regionCell(cells.find((c) => c.region === n)!),
-      observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
-      setTraffic: async () => undefined,
-    } as unknown as RunbookDeps;
-    const run = createRunbookDispatcher(deps);
-    await run({ runbook: 'repair', task: 'ListPartitions', input: { partitions: [partition] } });
-    // ...then R is lost before Z leaves it, and restored to before Z.
-    await restoreTables(r.db.dynamodb, copy);
-    await repair(P, cells, [partition]);
-    await repair(P, cells, [partition]);
-    const where: Record<string, { status: string[]; holdsResolution: boolean; frozen: boolean }> = {};
-    for (const cell of cells)
-      where[cell.region] = {
-        status: (await cell.conflicts.listForAggregate('profile-manual', id)).map((x) => x.status),
-        holdsResolution: (await cell.events.loadStream('profile-manual', id)).some(
-          (e) => e.eventId === z.eventId,
-        ),
-        frozen: (await cell.states.getState('profile-manual', id))?.frozen === true,
-      };
+    const where = await lostResolution();
     // On i17-drill: both records are 'resolved' (by Z) while neither log holds Z and both rows stay frozen.
     expect(where).toEqual({
       [R]: { status: ['open'], holdsResolution: false, frozen: true },
       [P]: { status: ['open'], holdsResolution: false, frozen: true },
     });
+  });
+
+  it('with repair-resolves-unlogged, marks both records resolved by an event no log holds', async () => {
+    const where = await withBug('repair-resolves-unlogged', lostResolution);
+    expect(Object.values(where).map((w) => ({ status: w.status, holds: w.holdsResolution }))).toEqual([
+      { status: ['resolved'], holds: false },
+      { status: ['resolved'], holds: false },
+    ]);
   });
 });

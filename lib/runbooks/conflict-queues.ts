@@ -29,25 +29,42 @@ export async function resolveEverywhere(
       cells.map((c) => c.conflicts.listForAggregate(aggregateType, aggregateId)),
     );
     const resolutions = resolutionsIn(held.flat());
-    for (const [i, cell] of cells.entries()) {
-      if (!into.includes(cell.region)) continue;
-      let logged: Set<string> | undefined;
-      for (const record of held[i]!) {
-        const resolution = resolutions.get(idOf(record));
-        if (record.status !== CONFLICT_STATUS.open || !resolution) continue;
-        // Only once the region's own log holds the resolution event: a record resolved elsewhere by an
-        // event that never reached this log (lost with a region restored to before it) stays open here,
-        // for an operator to resolve again, instead of "resolved by" an event no log may ever hold.
-        logged ??= bugEnabled('repair-resolves-unlogged')
-          ? undefined
-          : new Set((await cell.events.loadStream(aggregateType, aggregateId)).map((e) => e.eventId));
-        if (logged && !logged.has(resolution.resolvedBy)) continue;
-        const { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy } = resolution;
-        const pair = { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy };
-        await cell.conflicts.markResolved(pair, new Date().toISOString());
-        resolved++;
-      }
-    }
+    for (const [i, cell] of cells.entries())
+      if (into.includes(cell.region))
+        resolved += await resolveIn(cell, { aggregateType, aggregateId }, held[i]!, resolutions);
+  }
+  return resolved;
+}
+
+/**
+ * Marks resolved the open records of one aggregate in `cell` that another region holds resolved, only once
+ * the region's own log holds the resolution event: a record resolved elsewhere by an event that never
+ * reached this log (lost with a region restored to before it) stays open here, for an operator to resolve
+ * again, instead of "resolved by" an event no log may ever hold. Returns how many it marked.
+ */
+async function resolveIn(
+  cell: RegionCell,
+  aggregate: { aggregateType: string; aggregateId: string },
+  records: readonly ConflictRecord[],
+  resolutions: ReadonlyMap<string, ConflictRecord & { resolvedBy: string }>,
+): Promise<number> {
+  let resolved = 0;
+  let logged: Set<string> | undefined;
+  for (const record of records) {
+    const resolution = resolutions.get(idOf(record));
+    if (record.status !== CONFLICT_STATUS.open || !resolution) continue;
+    logged ??= bugEnabled('repair-resolves-unlogged')
+      ? undefined
+      : new Set(
+          (await cell.events.loadStream(aggregate.aggregateType, aggregate.aggregateId)).map(
+            (e) => e.eventId,
+          ),
+        );
+    if (logged && !logged.has(resolution.resolvedBy)) continue;
+    const { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy } = resolution;
+    const pair = { aggregateType: type, aggregateId: id, eventIds, hlcs, origins, resolvedBy };
+    await cell.conflicts.markResolved(pair, new Date().toISOString());
+    resolved++;
   }
   return resolved;
 }

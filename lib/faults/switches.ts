@@ -71,6 +71,8 @@ export const BUG_SWITCHES = {
     'a branch retire deletes the losing events one conditional delete at a time, each checking its own slot only: an event written on top of the branch meanwhile (a delivery, the applier) is left in the log chained to nothing, in no queue, and a copy put back between two deletes splits the log',
   'repair-resolves-unlogged':
     "Repair marks a region's open record resolved from another region's resolved record even when the resolution event is in no log there: a resolution lost with a region restored to before it leaves the conflict resolved by nothing",
+  'repair-keeps-retired-holds':
+    "Repair keeps the publish hold of an event retired into the manual queue (in no log, no peer will ever hold it): every heartbeat of the region carries it and peers' watermarks from the region stop below it for good",
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
 } as const;

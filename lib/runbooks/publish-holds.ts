@@ -1,39 +1,124 @@
+import type { CoreBranchRecord } from '../commands/retire-branch.ts';
+import type { ConflictRecord } from '../conflict/record-store.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import { DynamoPublishHolds, type PublishHold } from '../replication/publish-holds.ts';
 import type { RegionCell } from './ports.ts';
 
+/** Hold ids listed in the outcome (the counts are exact). */
+const MAX_KEPT_LISTED = 10;
+
+export interface ReleaseHoldsInput {
+  /** The regions of the run (their cells): holds are released in those of `into`. */
+  readonly cells: readonly RegionCell[];
+  readonly into: readonly string[];
+  /** The partitions the run checks: where a hold without its partition is looked up. */
+  readonly partitions: readonly number[];
+  /** Every region of the topology: a hold is released only once each of them holds its event. */
+  readonly everyRegion: readonly string[];
+  /** A region's cell (one outside the run included); throwing, or failing to read, counts as not holding. */
+  readonly cellOf: (region: string) => RegionCell;
+}
+
+export interface HoldsOutcome {
+  readonly released: number;
+  /** Holds left in place (some region lacks the event, or no event is known behind the hold). */
+  readonly kept: number;
+  /** The first MAX_KEPT_LISTED of them, `<region>:<id>`. */
+  readonly keptIds: readonly string[];
+}
+
 /**
- * Releases, in each region of `into`, the publish holds (PUBLISH_HOLD in its replication table) of events
- * every other region already holds. A point-in-time restore brings back the holds of T with the tables,
- * while the restored stream never publishes those events again: nothing else would release them, every
- * heartbeat would carry the oldest one, and every peer's watermark from the region would stop below it
- * for good. A hold whose event some peer lacks stays (the floor is right: that peer may still miss it).
- * A hold without its partition (written before holds recorded it) is looked up in `partitions`.
- * Returns how many holds were released.
+ * Releases, in each region of `into`, the publish holds (PUBLISH_HOLD in its replication table) that no
+ * longer say anything true:
+ * - of events every other region OF THE TOPOLOGY already holds (a region outside the run, or unreachable,
+ *   counts as lacking it): a point-in-time restore brings back the holds of T with the tables, while the
+ *   restored stream never publishes those events again, so nothing else would release them;
+ * - of events the region's own log no longer holds and a core-branch record carries (retired into the
+ *   manual queue: no peer will ever hold them, the operator works from the record).
+ * Left in place, every heartbeat carries the oldest hold and every peer's watermark from the region stops
+ * below it for good. A hold whose event some region lacks stays (the floor is right); so does a hold with
+ * no event behind it (`record:<seq>`, an unreadable stream record: released when its batch is redriven):
+ * both are reported as kept. A hold without its partition (written before holds recorded it) is looked up
+ * in `partitions`.
  */
-export async function releasePublishedHolds(
-  cells: readonly RegionCell[],
-  into: readonly string[],
-  partitions: readonly number[],
-): Promise<number> {
-  if (bugEnabled('repair-keeps-restored-holds')) return 0;
+export async function releasePublishedHolds(input: ReleaseHoldsInput): Promise<HoldsOutcome> {
   let released = 0;
-  for (const cell of cells) {
-    if (!into.includes(cell.region)) continue;
+  const keptIds: string[] = [];
+  let kept = 0;
+  let orphans: Map<string, CoreBranchRecord> | undefined;
+  for (const cell of input.cells) {
+    if (!input.into.includes(cell.region)) continue;
     const holds = new DynamoPublishHolds({ client: cell.tables.client, tableName: cell.tables.replication });
     const held = await holds.list();
     if (held.length === 0) continue;
-    const peers = cells.filter((c) => c.region !== cell.region);
-    const heldEverywhere: string[] = [];
-    for (const [partition, ids] of await byPartition(cell, held, partitions)) {
-      const holders = await Promise.all(peers.map((p) => p.source.getEvents(partition, ids)));
-      for (const id of ids)
-        if (holders.every((events) => events.some((e) => e.eventId === id))) heldEverywhere.push(id);
-    }
-    await holds.release(heldEverywhere);
-    released += heldEverywhere.length;
+    orphans ??= await retiredEvents(input.cells);
+    const release = await releasable(input, cell, held, orphans);
+    await holds.release([...release]);
+    released += release.size;
+    const left = held.filter((hold) => !release.has(hold.id));
+    kept += left.length;
+    for (const hold of left.slice(0, MAX_KEPT_LISTED - keptIds.length))
+      keptIds.push(`${cell.region}:${hold.id}`);
   }
-  return released;
+  return { released, kept, keptIds };
+}
+
+/** The held ids of `cell` to release: held by every other region, or retired into the queue. */
+async function releasable(
+  input: ReleaseHoldsInput,
+  cell: RegionCell,
+  held: readonly PublishHold[],
+  orphans: ReadonlyMap<string, CoreBranchRecord>,
+): Promise<Set<string>> {
+  const release = new Set<string>();
+  if (bugEnabled('repair-keeps-restored-holds')) return release;
+  const others = input.everyRegion.filter((r) => r !== cell.region);
+  for (const [partition, ids] of await byPartition(cell, held, input.partitions)) {
+    const holders = await Promise.all(others.map((r) => eventsIn(input, r, partition, ids)));
+    for (const id of ids) if (holders.every((events) => events.has(id))) release.add(id);
+  }
+  if (!bugEnabled('repair-keeps-retired-holds'))
+    for (const id of await retiredFrom(cell, held, orphans)) release.add(id);
+  return release;
+}
+
+/** The ids of `ids` that `region`'s log holds in `partition`; none when it cannot be read. */
+async function eventsIn(input: ReleaseHoldsInput, region: string, partition: number, ids: string[]) {
+  try {
+    const events = await input.cellOf(region).source.getEvents(partition, ids);
+    return new Set(events.map((e) => e.eventId));
+  } catch {
+    return new Set<string>();
+  }
+}
+
+/** The core-branch records of every queue of the run, by the eventId each retired. */
+async function retiredEvents(cells: readonly RegionCell[]): Promise<Map<string, CoreBranchRecord>> {
+  const byOrphan = new Map<string, CoreBranchRecord>();
+  for (const cell of cells) {
+    const open = (await cell.conflicts.listOpen?.()) ?? [];
+    for (const record of open as ReadonlyArray<ConflictRecord & Partial<CoreBranchRecord>>) {
+      const orphan = record.kind === 'core-branch' ? record.versions?.orphan : undefined;
+      if (orphan) byOrphan.set(orphan.eventId, record as ConflictRecord & CoreBranchRecord);
+    }
+  }
+  return byOrphan;
+}
+
+/** The held ids a core-branch record carries and the region's own log (in the orphan's partition) lacks. */
+async function retiredFrom(
+  cell: RegionCell,
+  held: readonly PublishHold[],
+  orphans: ReadonlyMap<string, CoreBranchRecord>,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const hold of held) {
+    const orphan = orphans.get(hold.id)?.versions.orphan;
+    if (!orphan) continue;
+    const logged = await cell.source.getEvents(orphan.partition, [hold.id]);
+    if (!logged.some((e) => e.eventId === hold.id)) out.push(hold.id);
+  }
+  return out;
 }
 
 /** The held ids per partition: a hold's own partition, else the one of `partitions` the region's log holds it in. */

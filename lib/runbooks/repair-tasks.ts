@@ -46,13 +46,22 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       // Once per execution: the queues are not in the Merkle trees (see recreateOpenConflicts).
       const queues = await recreateOpenConflicts(cellsOf(regions), regions);
       // Holds restored with a region's tables (see releasePublishedHolds): Repair is the restore's step.
-      const holdsReleased = await releasePublishedHolds(cellsOf(regions), regions, listed);
+      // Released only once every region of the topology holds the event (one outside this run included).
+      const holds = await releasePublishedHolds({
+        cells: cellsOf(regions),
+        into: regions,
+        partitions: listed,
+        everyRegion: regionNames(deps.topology),
+        cellOf: (region) => deps.cell(region),
+      });
       return {
         partitions,
         regions,
         conflictsRecreated: queues.created,
         conflictsResolved: queues.resolved,
-        holdsReleased,
+        holdsReleased: holds.released,
+        holdsKept: holds.kept,
+        holdsKeptIds: holds.keptIds,
         startedAt: now(),
       };
     },
@@ -101,6 +110,8 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         conflictsRecreated?: number;
         conflictsResolved?: number;
         holdsReleased?: number;
+        holdsKept?: number;
+        holdsKeptIds?: readonly string[];
       }>('listPartitions');
       const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
@@ -115,6 +126,8 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         conflictsRecreated: Number(listed.conflictsRecreated ?? 0),
         conflictsResolved: Number(listed.conflictsResolved ?? 0),
         holdsReleased: Number(listed.holdsReleased ?? 0),
+        holdsKept: Number(listed.holdsKept ?? 0),
+        holdsKeptIds: listed.holdsKeptIds ?? [],
         eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
         refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),

@@ -73,6 +73,7 @@ interface RepairPass {
     readonly conflictsRecreated?: number;
     readonly conflictsResolved?: number;
     readonly holdsReleased?: number;
+    readonly holdsKept?: number;
     readonly partitionsDiffering?: number;
     readonly partitionsFailed?: readonly unknown[];
   };
@@ -85,7 +86,7 @@ async function repairPass(sandbox: Sandbox, region: string): Promise<RepairPass>
   return { status: execution.status, report };
 }
 
-/** Nothing lacking: the pass succeeded, found every region's trees equal, put nothing in, refused nothing. */
+/** Nothing lacking: the pass succeeded, found every region's trees equal, put nothing in, refused nothing, left no hold. */
 function foundNothing(pass: RepairPass): boolean {
   const r = pass.report;
   return (
@@ -96,6 +97,7 @@ function foundNothing(pass: RepairPass): boolean {
     (r.conflictsRecreated ?? 0) === 0 &&
     (r.conflictsResolved ?? 0) === 0 &&
     (r.holdsReleased ?? 0) === 0 &&
+    (r.holdsKept ?? 0) === 0 &&
     (r.partitionsFailed ?? []).length === 0
   );
 }

@@ -219,35 +219,80 @@ describe('review 2: the retire race, with the switch retire-one-event-at-a-time'
  * peer's watermark from P stops there (lag from P grows without end, the sync breaker opens, Failover's
  * RPO window from P is wrong), while Repair and its verifying pass report nothing left to do.
  */
+async function retiredHold() {
+  const { branchWorld, runRepair, A: a, B: b, C: c } = await import('./branch-cells.ts');
+  const world = await branchWorld(a);
+  const { id, partition } = await world.account('retired-hold', a);
+  const opened = await world.write(a, id, {
+    type: 'OpenAccount',
+    payload: { owner: 'o', currency: 'EUR' },
+  });
+  await world.deliver(b, opened);
+  await world.deliver(c, opened);
+  const stale = world.cells[b]!;
+  const x2 = (
+    await stale.execute({
+      aggregateType: 'account',
+      aggregateId: id,
+      command: { type: 'Deposit', payload: { amount: 2 } },
+    } as never)
+  ).events[0]!;
+  const holds = new DynamoPublishHolds({ client: stale.db.doc, tableName: stale.db.tables.replication });
+  await holds.hold([{ id: x2.eventId, hlc: x2.hlc, partition: x2.partition }]);
+  const y2 = await world.write(a, id, { type: 'Deposit', payload: { amount: 20 } });
+  await world.deliver(c, y2);
+  const first = await runRepair(world, { partitions: [partition] });
+  const verifying = await runRepair(world, { partitions: [partition] });
+  return { first, verifying, holds, stale, x2, id };
+}
+
 describe('review 2: the publish hold of an event retired into the manual queue', () => {
   it('leaves no hold for an event that left every log once Repair and its verifying pass are done', async () => {
-    const { branchWorld, runRepair, A: a, B: b, C: c } = await import('./branch-cells.ts');
-    const world = await branchWorld(a);
-    const { id, partition } = await world.account('retired-hold', a);
-    const opened = await world.write(a, id, {
-      type: 'OpenAccount',
-      payload: { owner: 'o', currency: 'EUR' },
-    });
-    await world.deliver(b, opened);
-    await world.deliver(c, opened);
-    const stale = world.cells[b]!;
-    const x2 = (
-      await stale.execute({
-        aggregateType: 'account',
-        aggregateId: id,
-        command: { type: 'Deposit', payload: { amount: 2 } },
-      } as never)
-    ).events[0]!;
-    const holds = new DynamoPublishHolds({ client: stale.db.doc, tableName: stale.db.tables.replication });
-    await holds.hold([{ id: x2.eventId, hlc: x2.hlc, partition: x2.partition }]);
-    const y2 = await world.write(a, id, { type: 'Deposit', payload: { amount: 20 } });
-    await world.deliver(c, y2);
-    const first = await runRepair(world, { partitions: [partition] });
-    const verifying = await runRepair(world, { partitions: [partition] });
+    const { first, verifying, holds, stale, x2, id } = await retiredHold();
     expect(first.eventsQueued).toBeGreaterThan(0);
     expect((await stale.events.loadStream('account', id)).map((e) => e.eventId)).not.toContain(x2.eventId);
     expect(verifying).toMatchObject({ partitionsDiffering: 0, eventsReplayed: 0 });
     expect(await holds.oldest()).toBeUndefined();
+    expect(verifying.holdsKept).toBe(0);
+  });
+
+  it('with repair-keeps-retired-holds, keeps it and reports it kept', async () => {
+    const { verifying, holds, x2 } = await withBug('repair-keeps-retired-holds', retiredHold);
+    expect(await holds.oldest()).toBe(x2.hlc);
+    expect(verifying.holdsKept).toBe(1);
+  });
+});
+
+describe('review 2: holds Repair keeps are reported', () => {
+  it('reports the hold a region outside the run lacks the event of as kept', async () => {
+    const { r, p, cells } = await three();
+    const { events } = await r.execute({
+      aggregateType: 'account',
+      aggregateId: uid('kept'),
+      command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
+    } as never);
+    const e = events[0]!;
+    const holds = new DynamoPublishHolds({ client: r.db.doc, tableName: r.db.tables.replication });
+    await holds.hold([{ id: e.eventId, hlc: e.hlc, partition: e.partition }]);
+    await deliver(p, events);
+    const report = await repair(R, cells, [e.partition], [R, P]);
+    expect({ kept: report.holdsKept, ids: report.holdsKeptIds }).toEqual({
+      kept: 1,
+      ids: [`${R}:${e.eventId}`],
+    });
+  });
+
+  it('keeps and reports a hold with no event behind it (an unreadable stream record)', async () => {
+    const { r, cells } = await three();
+    const holds = new DynamoPublishHolds({ client: r.db.doc, tableName: r.db.tables.replication });
+    const hlc = '0000000000001.000000.us-east-1';
+    await holds.hold([{ id: 'record:4900000000000000000001', hlc }]);
+    const report = await repair(R, cells, [0]);
+    expect({ released: report.holdsReleased, kept: report.holdsKept, oldest: await holds.oldest() }).toEqual({
+      released: 0,
+      kept: 1,
+      oldest: hlc,
+    });
   });
 });
 

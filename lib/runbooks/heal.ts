@@ -222,6 +222,10 @@ async function deliver(
  * `ConflictResolved` marks its pairs resolved: after a restore, the region's own resolution comes back
  * this way, and its record, open again at T, must follow), an lww one's losers recorded for audit.
  * Idempotent, as on the applier's path. The bug switch skips it.
+ * No notifier: RunbookDeps carries none (the runbook function has no ConflictDetected bus wiring), so a
+ * record this creates open is not announced as the applier's would be; it is in the queue (listOpen, the
+ * console and the API list it). Wiring one means a notifier in RunbookDeps and the runbook function's
+ * grant to put on its bus (review 2, F7).
  */
 async function reconcileDirect(
   cell: RegionCell,

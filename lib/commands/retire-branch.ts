@@ -177,6 +177,8 @@ interface RetireStep {
   readonly kept: readonly EventEnvelope[];
   readonly fold: (log: readonly EventEnvelope[]) => StateRecord;
   readonly writer: { readonly epoch: number } | undefined;
+  /** A winning-branch event logged right above `chunk` (a log already joined): it stays, checked in place. */
+  readonly onTop?: EventEnvelope;
 }
 
 async function retireChunk(step: RetireStep): Promise<RetireOutcome> {
@@ -205,7 +207,7 @@ async function retireChunk(step: RetireStep): Promise<RetireOutcome> {
 }
 
 /** The row (put as folded from `kept`, or back as it is), the slot checks and the chunk's deletes. */
-async function retireItems({ cell, aggregate, chunk, kept, fold }: RetireStep): Promise<RetireItem[]> {
+async function retireItems({ cell, aggregate, chunk, kept, fold, onTop }: RetireStep): Promise<RetireItem[]> {
   const newest = chunk.at(-1)!;
   const stored = await cell.states.getState(aggregate.name, newest.aggregateId);
   const rebuilt = fold(kept);
@@ -220,7 +222,11 @@ async function retireItems({ cell, aggregate, chunk, kept, fold }: RetireStep): 
   const items: RetireItem[] = [guardedStatePut(cell.states.table(), same ? stored : rebuilt, expected)];
   const folded = kept.find((e) => e.seq === rebuilt.seq && e.hlc === rebuilt.head);
   if (folded && !same) items.push(cell.events.slotHolds(folded));
-  items.push(cell.events.slotFree(newest.aggregateType, newest.aggregateId, newest.seq + 1));
+  items.push(
+    onTop
+      ? cell.events.slotHolds(onTop)
+      : cell.events.slotFree(newest.aggregateType, newest.aggregateId, newest.seq + 1),
+  );
   for (const event of chunk)
     items.push({
       Delete: {
@@ -410,15 +416,17 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     ((log: readonly EventEnvelope[]) => foldCoreLog(aggregate, aggregateId, log));
   if (bugEnabled('retire-one-event-at-a-time')) return legacyRetire(input, losing, queued, fold);
   const ids = new Set(losing.map((e) => e.eventId));
+  const winningIds = new Set(input.winning.map((e) => e.eventId));
   const retired: EventEnvelope[] = [];
   for (let attempt = 1; ; ) {
     const log = await cell.events.loadStream(aggregate.name, aggregateId);
     const present = log.filter((e) => ids.has(e.eventId));
     if (present.length === 0) break;
     // Written on top of the branch since it was read (a delivery, the applier): it goes with the branch,
-    // queued first; left in place it would chain to nothing once the branch is gone.
+    // queued first; left in place it would chain to nothing once the branch is gone. A winning-branch
+    // event above it (a log joined before: never written so now) stays, and Repair fills the gap below it.
     const top = present.at(-1)!.seq;
-    const above = log.filter((e) => e.seq > top && !ids.has(e.eventId));
+    const above = log.filter((e) => e.seq > top && !ids.has(e.eventId) && !winningIds.has(e.eventId));
     if (above.length > 0) {
       await queueNew(input, above, context);
       for (const event of above) ids.add(event.eventId);
@@ -427,7 +435,17 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     const chunk = present.slice(-RETIRE_CHUNK);
     const gone = new Set(chunk.map((e) => e.eventId));
     const kept = log.filter((e) => !gone.has(e.eventId));
-    const outcome = await retireChunk({ cell, aggregate, chunk, kept, fold, writer: input.writer });
+    const next = chunk.at(-1)!.seq + 1;
+    const onTop = log.find((e) => e.seq === next && winningIds.has(e.eventId));
+    const outcome = await retireChunk({
+      cell,
+      aggregate,
+      chunk,
+      kept,
+      fold,
+      writer: input.writer,
+      ...(onTop ? { onTop } : {}),
+    });
     if (outcome === 'done') {
       retired.unshift(...chunk);
       continue;

@@ -471,3 +471,45 @@ describe('review 2: a pair marked resolved everywhere from a record whose resolu
     ]);
   });
 });
+
+describe('review 2 fix: the atomic retire takes along what lies on top of its branch, but no winning event', () => {
+  it('leaves a winning-branch event logged above the branch (a log joined before) in place, unqueued', async () => {
+    const { r: h, p: c, s, cells } = await three();
+    const id = uid('joined');
+    const exec = (cell: Cell, command: object) =>
+      cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
+    const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
+    await deliver(c, opened);
+    await deliver(s, opened);
+    const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
+    const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
+    const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
+    // C's log joined before the fix: 1, X2, Y3 (copies, its row at seq 1).
+    await c.events.appendEvents([...x2, ...y3], { tier: 'core', received: true });
+    const out = await retireCoreBranch({
+      cell: {
+        region: P,
+        events: c.events,
+        states: c.states,
+        tables: { client: c.db.doc, events: c.db.tables.events },
+      },
+      queues: cells.map((x) => x.conflicts),
+      aggregate: account,
+      losing: x2,
+      winning: [...opened, ...y2, ...y3],
+      reason: 'fork',
+    });
+    const orphans = (await c.conflicts.listForAggregate('account', id)).map(
+      (rec) => (rec as unknown as { versions: { orphan: EventEnvelope } }).versions.orphan.eventId,
+    );
+    expect({
+      retired: out.retired.map((e) => e.eventId),
+      log: (await c.events.loadStream('account', id)).map((e) => e.eventId),
+      orphans,
+    }).toEqual({
+      retired: [x2[0]!.eventId],
+      log: [opened[0]!.eventId, y3[0]!.eventId],
+      orphans: [x2[0]!.eventId],
+    });
+  });
+});

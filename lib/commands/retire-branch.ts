@@ -58,9 +58,9 @@ export interface RetireCoreBranchInput {
   readonly winning: readonly EventEnvelope[];
   readonly reason: string;
   /**
-   * A quorum copy's writer: each delete is one transaction with the seal check of the region's partition
-   * entry (not past this epoch); once sealed, the retire stops (PeerRefusedError `sealed`) after rebuilding
-   * the row. Needs `cell.tables.control`.
+   * A quorum copy's writer: each retire transaction also checks the seal of the region's partition entry
+   * (not past this epoch); once sealed, the retire stops (PeerRefusedError `sealed`, nothing of that chunk
+   * deleted) after rebuilding the row. Needs `cell.tables.control`.
    */
   readonly writer?: { readonly epoch: number };
   readonly now?: () => Date;
@@ -396,9 +396,11 @@ export async function rebuildRowFromLog(
  * THE way a core event leaves a log (a losing branch at Repair or Failback, a quorum-ack copy the home
  * never acknowledged): every losing event first gets a conflict record carrying its full envelope in the
  * manual conflict queue of every region given (`CoreBranchRecord`, idempotent; one a queue already holds
- * for that very event is reused, whatever it was paired with), then is deleted from
- * `cell`'s log (newest first, each only while its slot still holds that very event), and the region's
- * row is rebuilt from what its log still chains. Nothing is deleted before it is queued everywhere.
+ * for that very event is reused, whatever it was paired with), then is deleted from `cell`'s log in one
+ * transaction (`retireChunk`, per RETIRE_CHUNK events from the newest end) with the row folded from what
+ * the log keeps and the check that nothing was written on top of the branch. An event found on top (not
+ * of the winning branch) is queued and retired with it; whatever moved meanwhile, the log is read again.
+ * Nothing is deleted before it is queued everywhere, and no reader sees part of a branch gone.
  * @example await retireCoreBranch({ cell, queues, aggregate, losing: [x], winning: homeLog, reason: 'fork' })
  */
 export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<RetiredBranch> {

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { account } from '../../../examples/bank/index.ts';
+import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
+import type { EventEnvelope } from '../../../lib/model/index.ts';
+import { type Cell, makeCell, testTopology } from '../replication/cells.ts';
+
+// Third adversarial review of i17-drill (the atomic branch retire, 9361eff..cdf80f3). Each `it` states the
+// guarantee it attacks; a failure here is a finding (see the review report), not a flaky test.
+
+const R = 'us-east-1';
+const P = 'eu-west-1';
+const S = 'ap-southeast-1';
+const topology = testTopology();
+const uid = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+
+async function three() {
+  const cells: Cell[] = [];
+  const r = await makeCell(R, { topology, peers: () => cells });
+  const p = await makeCell(P, { topology, peers: () => cells });
+  const s = await makeCell(S, { topology, peers: () => cells });
+  cells.push(r, p, s);
+  return { r, p, s, cells };
+}
+
+const deliver = async (to: Cell, events: readonly EventEnvelope[]) => {
+  for (const event of events) await to.apply(structuredClone(event));
+};
+
+const cellOf = (c: Cell) => ({
+  region: c.region,
+  events: c.events,
+  states: c.states,
+  tables: { client: c.db.doc, events: c.db.tables.events },
+});
+
+const orphansOf = async (c: Cell, id: string) =>
+  (await c.conflicts.listForAggregate('account', id)).map(
+    (rec) => (rec as unknown as { versions: { orphan: EventEnvelope } }).versions.orphan.eventId,
+  );
+
+/**
+ * Widening (9361eff + 64fbf71): "an event found on top of the branch is queued and retired with it" takes
+ * every event above the branch that is not in `winning`, the caller's read of the home's log. The home keeps
+ * writing after that read: its newer events are not in `winning`, yet they are of the winning branch (they
+ * chain on it). Guarantee attacked: an event the home acknowledged is never retired into the manual queue.
+ */
+describe('review 3: the retire takes along a home event written after its read of the winning branch', () => {
+  it('leaves in place a winning event above the winning one left on top (a joined log)', async () => {
+    const { r: h, p: c, s, cells } = await three();
+    const id = uid('widen');
+    const exec = (cell: Cell, command: object) =>
+      cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
+    const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
+    await deliver(c, opened);
+    await deliver(s, opened);
+    const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
+    const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
+    const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
+    // Repair / Failback reads the home's log here: winning = 1, Y2, Y3. The home then acknowledges Y4.
+    const winning = [...opened, ...y2, ...y3];
+    const y4 = (await exec(h, { type: 'Deposit', payload: { amount: 40 } })).events;
+    // C's log joined before the fix: 1, X2, Y3, Y4 (copies).
+    await c.events.appendEvents([...x2, ...y3, ...y4], { tier: 'core', received: true });
+    const out = await retireCoreBranch({
+      cell: cellOf(c),
+      queues: cells.map((x) => x.conflicts),
+      aggregate: account,
+      losing: x2,
+      winning,
+      reason: 'fork',
+    });
+    expect({
+      retired: out.retired.map((e) => e.eventId),
+      log: (await c.events.loadStream('account', id)).map((e) => e.eventId),
+      orphans: await orphansOf(c, id),
+    }).toEqual({
+      retired: [x2[0]!.eventId],
+      log: [opened[0]!.eventId, y3[0]!.eventId, y4[0]!.eventId],
+      orphans: [x2[0]!.eventId],
+    });
+  });
+
+  it('does not queue a home event the applier delivered on top of the losing branch after the read', async () => {
+    const { r: h, p: c, s, cells } = await three();
+    const id = uid('widen-live');
+    const exec = (cell: Cell, command: object) =>
+      cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
+    const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
+    await deliver(c, opened);
+    await deliver(s, opened);
+    const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
+    await deliver(c, x2);
+    const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
+    const winning = [...opened, ...y2];
+    // After the read of the home's log, the home acknowledges Y3; C's applier receives it.
+    const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
+    await deliver(c, y3).catch(() => undefined);
+    const before = (await c.events.loadStream('account', id)).map((e) => e.eventId);
+    const out = await retireCoreBranch({
+      cell: cellOf(c),
+      queues: cells.map((x) => x.conflicts),
+      aggregate: account,
+      losing: x2,
+      winning,
+      reason: 'fork',
+    });
+    expect({
+      before,
+      retired: out.retired.map((e) => e.eventId),
+      orphans: await orphansOf(c, id),
+    }).toEqual({
+      before,
+      retired: [x2[0]!.eventId],
+      orphans: [x2[0]!.eventId],
+    });
+  });
+});

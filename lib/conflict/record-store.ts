@@ -40,6 +40,11 @@ export interface ConflictRecordPort {
    */
   recordSettled(pair: ConflictPair, outcome: LwwOutcome): Promise<boolean>;
   listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]>;
+  /**
+   * Deletes a pair's record while it is still open (never a resolved one), with its open-index entry; true
+   * when this call deleted it. A branch retire refused after queueing takes back what it created.
+   */
+  withdrawOpen?(pair: ConflictPair): Promise<boolean>;
   /** Every open record (the manual conflict queue); absent where a store cannot list them. */
   listOpen?(): Promise<ConflictRecord[]>;
   countOpen(): Promise<number>;
@@ -140,6 +145,35 @@ export class ConflictRecordStore implements ConflictRecordPort {
       );
     } catch (error) {
       if (isCancelled(error) && cancelledOnFirst(error)) return;
+      throw error;
+    }
+  }
+
+  async withdrawOpen(pair: ConflictPair): Promise<boolean> {
+    const pk = conflictRecordKey(pair.aggregateType, pair.aggregateId);
+    const sk = conflictPairId(...pair.eventIds);
+    try {
+      await sendRetryingConflicts(
+        this.client,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.table(),
+                Key: { pk, sk },
+                ConditionExpression: '#status = :open AND attribute_not_exists(resolvedBy)',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':open': CONFLICT_STATUS.open },
+              },
+            },
+            { Delete: { TableName: this.table(), Key: { pk: OPEN_CONFLICTS_KEY, sk: `${pk}#${sk}` } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Resolved (or gone) meanwhile: an operator's decision stands.
+      if (isCancelled(error) && cancelledOnFirst(error)) return false;
       throw error;
     }
   }

@@ -18,9 +18,10 @@ import { type EventStore, MAX_TRANSACTION_ITEMS } from '../store/event-store.ts'
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { guardedStatePut, type StateRecord, type StateStore } from '../store/state-store.ts';
 import { chainedRun } from './chain.ts';
-import { ContentionError, PeerRefusedError } from './errors.ts';
+import { ContentionError, HomeMovedError, PeerRefusedError } from './errors.ts';
 import { emptyRecord, foldRecord } from './execute.ts';
 import { sealCheck } from './quorum-peer-dynamodb.ts';
+import { type CreatedRecord, chainedAbove, ownerCheck, type RetireOwner, withdrawCreated } from './retire-guards.ts';
 
 /** The one region whose core log loses events: its stores and raw access to its events table. */
 export interface CoreLogCell {
@@ -63,6 +64,12 @@ export interface RetireCoreBranchInput {
    * deleted) after rebuilding the row. Needs `cell.tables.control`.
    */
   readonly writer?: { readonly epoch: number };
+  /**
+   * The partition's owner as the caller read it when it decided the winning branch (Repair, Failback): each
+   * retire transaction also checks that the region's copy of the partition entry still names it; once the
+   * home moved, the retire stops (HomeMovedError, nothing of that chunk deleted). Needs `cell.tables.control`.
+   */
+  readonly owner?: RetireOwner;
   readonly now?: () => Date;
 }
 
@@ -157,7 +164,7 @@ const RETIRE_CHUNK = MAX_TRANSACTION_ITEMS - RETIRE_FIXED_ITEMS;
 type RetireItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** Why one retire transaction did not commit: something moved (read again) or the region is sealed. */
-type RetireOutcome = 'done' | 'moved' | 'sealed';
+type RetireOutcome = 'done' | 'moved' | 'sealed' | 'home-moved';
 
 /**
  * One retire step, one transaction: deletes `chunk` (the newest events of the losing branch still in the
@@ -177,19 +184,20 @@ interface RetireStep {
   readonly kept: readonly EventEnvelope[];
   readonly fold: (log: readonly EventEnvelope[]) => StateRecord;
   readonly writer: { readonly epoch: number } | undefined;
-  /** A winning-branch event logged right above `chunk` (a log already joined): it stays, checked in place. */
+  readonly owner: RetireOwner | undefined;
+  /** The event logged right above `chunk` that does not go with it (not of the branch): checked in place. */
   readonly onTop?: EventEnvelope;
 }
 
 async function retireChunk(step: RetireStep): Promise<RetireOutcome> {
-  const { cell, writer } = step;
+  const { cell, writer, owner } = step;
   const items = await retireItems(step);
+  const partition = step.chunk.at(-1)!.partition;
   const sealAt = items.length;
-  if (writer) {
-    const control = cell.tables.control;
-    if (!control) throw new Error(`retiring at ${cell.region} for a writer needs its control table`);
-    items.push(sealCheck({ control }, step.chunk.at(-1)!.partition, writer.epoch));
-  }
+  if (writer) items.push(sealCheck({ control: controlOf(cell) }, partition, writer.epoch));
+  const ownerAt = items.length;
+  if (owner && !bugEnabled('retire-ignores-home-move'))
+    items.push(ownerCheck(controlOf(cell), partition, owner));
   try {
     await cell.tables.client.send(new TransactWriteCommand({ TransactItems: items }));
     return 'done';
@@ -200,10 +208,17 @@ async function retireChunk(step: RetireStep): Promise<RetireOutcome> {
     }
     const reasons = error.CancellationReasons ?? [];
     if (writer && reasons[sealAt]?.Code === 'ConditionalCheckFailed') return 'sealed';
+    if (owner && reasons[ownerAt]?.Code === 'ConditionalCheckFailed') return 'home-moved';
     if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict'))
       return 'moved';
     throw error;
   }
+}
+
+function controlOf(cell: CoreLogCell): string {
+  const control = cell.tables.control;
+  if (!control) throw new Error(`a guarded retire at ${cell.region} needs its control table`);
+  return control;
 }
 
 /** The row (put as folded from `kept`, or back as it is), the slot checks and the chunk's deletes. */
@@ -247,13 +262,15 @@ interface QueueContext {
   readonly forkSeq: number;
   readonly at: string;
   readonly queued: Array<{ eventId: string; seq: number; kept: string }>;
+  /** The records this call created (withdrawn again where the retire is refused). */
+  readonly created: CreatedRecord[];
 }
 
 /** The records of events found on top of the losing branch at a retire's read: queued before their delete. */
 async function queueNew(
   input: RetireCoreBranchInput,
   events: readonly EventEnvelope[],
-  { forkSeq, at, queued }: QueueContext,
+  { forkSeq, at, queued, created }: QueueContext,
 ): Promise<void> {
   const held = await recordsOfRetired(input.queues, input.aggregate.name, events[0]!.aggregateId);
   for (const event of events) {
@@ -265,7 +282,8 @@ async function queueNew(
     }
     const kept = counterpart(event, forkSeq, input.winning);
     const record = recordOf(event, kept, input.reason);
-    for (const queue of input.queues) await queue.createOpen(record, at);
+    for (const queue of input.queues)
+      if (await queue.createOpen(record, at)) created.push({ queue, pair: record, eventId: event.eventId });
     queued.push({ eventId: event.eventId, seq: event.seq, kept: kept.eventId });
   }
 }
@@ -398,9 +416,14 @@ export async function rebuildRowFromLog(
  * manual conflict queue of every region given (`CoreBranchRecord`, idempotent; one a queue already holds
  * for that very event is reused, whatever it was paired with), then is deleted from `cell`'s log in one
  * transaction (`retireChunk`, per RETIRE_CHUNK events from the newest end) with the row folded from what
- * the log keeps and the check that nothing was written on top of the branch. An event found on top (not
- * of the winning branch) is queued and retired with it; whatever moved meanwhile, the log is read again.
- * Nothing is deleted before it is queued everywhere, and no reader sees part of a branch gone.
+ * the log keeps and the check that the slot above the branch still holds what was read there. An event
+ * found on top that chains onto the branch (its `prev` is a branch event) is queued and retired with it;
+ * one that does not (a winning-branch event of a joined log, and whatever lies on it) stays, checked in
+ * place. The row the log ends with is folded before anything is queued: a branch whose fold cannot be
+ * computed (HistoryIncompleteError) is left whole. Refused by the seal (`writer`) or a move of the home
+ * (`owner`), the records this call created for events still logged are withdrawn. Whatever moved
+ * meanwhile, the log is read again. Nothing is deleted before it is queued everywhere, and no reader sees
+ * part of a branch gone.
  * @example await retireCoreBranch({ cell, queues, aggregate, losing: [x], winning: homeLog, reason: 'fork' })
  */
 export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<RetiredBranch> {
@@ -408,27 +431,31 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   const losing = [...input.losing].sort((a, b) => a.seq - b.seq);
   if (losing.length === 0) return { retired: [], queued: [], row: null };
   const aggregateId = losing[0]!.aggregateId;
-  const forkSeq = losing[0]!.seq;
-  const at = (input.now ?? (() => new Date()))().toISOString();
-  const queued: Array<{ eventId: string; seq: number; kept: string }> = [];
-  const context = { forkSeq, at, queued };
-  await queueNew(input, losing, context);
+  const context: QueueContext = {
+    forkSeq: losing[0]!.seq,
+    at: (input.now ?? (() => new Date()))().toISOString(),
+    queued: [],
+    created: [],
+  };
   const fold =
     (await archiveAwareFold(cell, aggregate, aggregateId)) ??
     ((log: readonly EventEnvelope[]) => foldCoreLog(aggregate, aggregateId, log));
-  if (bugEnabled('retire-one-event-at-a-time')) return legacyRetire(input, losing, queued, fold);
+  if (bugEnabled('retire-one-event-at-a-time')) {
+    await queueNew(input, losing, context);
+    return legacyRetire(input, losing, context.queued, fold);
+  }
   const ids = new Set(losing.map((e) => e.eventId));
   const winningIds = new Set(input.winning.map((e) => e.eventId));
+  const planOf = (log: readonly EventEnvelope[]) => branchInLog(log, ids, winningIds, fold);
+  // The row the log ends with, before anything is queued or deleted (throws HistoryIncompleteError).
+  if (!bugEnabled('retire-folds-chunk-by-chunk'))
+    planOf(await cell.events.loadStream(aggregate.name, aggregateId));
+  await queueNew(input, losing, context);
   const retired: EventEnvelope[] = [];
   for (let attempt = 1; ; ) {
     const log = await cell.events.loadStream(aggregate.name, aggregateId);
-    const present = log.filter((e) => ids.has(e.eventId));
+    const { present, above } = planOf(log);
     if (present.length === 0) break;
-    // Written on top of the branch since it was read (a delivery, the applier): it goes with the branch,
-    // queued first; left in place it would chain to nothing once the branch is gone. A winning-branch
-    // event above it (a log joined before: never written so now) stays, and Repair fills the gap below it.
-    const top = present.at(-1)!.seq;
-    const above = log.filter((e) => e.seq > top && !ids.has(e.eventId) && !winningIds.has(e.eventId));
     if (above.length > 0) {
       await queueNew(input, above, context);
       for (const event of above) ids.add(event.eventId);
@@ -437,8 +464,7 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     const chunk = present.slice(-RETIRE_CHUNK);
     const gone = new Set(chunk.map((e) => e.eventId));
     const kept = log.filter((e) => !gone.has(e.eventId));
-    const next = chunk.at(-1)!.seq + 1;
-    const onTop = log.find((e) => e.seq === next && winningIds.has(e.eventId));
+    const onTop = log.find((e) => e.seq === chunk.at(-1)!.seq + 1);
     const outcome = await retireChunk({
       cell,
       aggregate,
@@ -446,21 +472,62 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
       kept,
       fold,
       writer: input.writer,
+      owner: input.owner,
       ...(onTop ? { onTop } : {}),
     });
     if (outcome === 'done') {
       retired.unshift(...chunk);
       continue;
     }
-    if (outcome === 'sealed') {
+    if (outcome === 'sealed' || outcome === 'home-moved') {
       await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
-      throw new PeerRefusedError(cell.region, 'sealed');
+      await withdrawRefused(cell, aggregate, aggregateId, context);
+      throw outcome === 'sealed'
+        ? new PeerRefusedError(cell.region, 'sealed')
+        : new HomeMovedError(cell.region, aggregateId, input.owner!);
     }
     if (++attempt > RETIRE_ATTEMPTS) throw new ContentionError(aggregateId, attempt);
     await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
   }
   const row = await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
-  return { retired, queued, row };
+  return { retired, queued: context.queued, row };
+}
+
+/**
+ * The branch as the log holds it: its events still there, and what lies on top of it and goes with it
+ * (`chainedAbove`; switch `retire-takes-unchained-above`: every event above not in `winning`). Unless
+ * switched off, also folds what the log keeps once all of them are gone: the row the retire ends with
+ * must be computable before its first chunk deletes anything.
+ */
+function branchInLog(
+  log: readonly EventEnvelope[],
+  ids: ReadonlySet<string>,
+  winningIds: ReadonlySet<string>,
+  fold: (log: readonly EventEnvelope[]) => StateRecord,
+): { present: EventEnvelope[]; above: EventEnvelope[] } {
+  const present = log.filter((e) => ids.has(e.eventId));
+  const top = present.at(-1);
+  if (!top) return { present, above: [] };
+  const above = bugEnabled('retire-takes-unchained-above')
+    ? log.filter((e) => e.seq > top.seq && !ids.has(e.eventId) && !winningIds.has(e.eventId))
+    : chainedAbove(log, top, winningIds);
+  if (!bugEnabled('retire-folds-chunk-by-chunk')) {
+    const leaving = new Set([...present, ...above].map((e) => e.eventId));
+    fold(log.filter((e) => !leaving.has(e.eventId)));
+  }
+  return { present, above };
+}
+
+/** After a refused retire: the records this call created for events the log still holds are withdrawn. */
+async function withdrawRefused(
+  cell: CoreLogCell,
+  aggregate: AnyAggregate,
+  aggregateId: string,
+  context: QueueContext,
+): Promise<void> {
+  if (bugEnabled('sealed-retire-keeps-records')) return;
+  const log = await cell.events.loadStream(aggregate.name, aggregateId);
+  await withdrawCreated(context.created, new Set(log.map((e) => e.eventId)));
 }
 
 /**

@@ -75,6 +75,18 @@ export const BUG_SWITCHES = {
     "Repair keeps the publish hold of an event retired into the manual queue (in no log, no peer will ever hold it): every heartbeat of the region carries it and peers' watermarks from the region stop below it for good",
   'repair-skips-conflict-queue':
     "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
+  'retire-takes-unchained-above':
+    "a branch retire takes along every event above its branch that is not in the caller's read of the winning branch, chained onto the branch or not: a home event written after that read, above a winning event left on top of a joined log, is deleted and queued as a loser",
+  'sealed-retire-keeps-records':
+    'a branch retire refused by the seal (or by a move of the home) leaves the records it created open for events its log still holds: a later epoch\'s acknowledged write found on top of the branch stays queued as retired, lost',
+  'hold-release-reads-open-records-only':
+    "Repair releases the publish hold of a retired event only while an OPEN core-branch record carries it: once the operator resolved that record, the hold is kept for good",
+  'retire-folds-chunk-by-chunk':
+    'a multi-chunk branch retire folds the row each chunk leaves only when it gets there: a last chunk whose fold has no snapshot below the fork throws after the first chunks were deleted (half a branch gone)',
+  'retire-ignores-home-move':
+    "Repair's and Failback's branch retire does not check that the partition's home is still the one read: a Failover between that read and the retire has the new home's branch retired as the loser",
+  'repair-holds-unbounded':
+    "Repair's release of publish holds waits on every region's answer without a bound: a blackholed region hangs the whole run",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -105,17 +105,25 @@ async function scenario() {
 }
 
 describe('review 3: a late collection retire refused by the seal', { timeout: 180_000 }, () => {
-  it('queues nothing of the later epoch it found on top of the branch', async () => {
+  it('leaves no open record for the events it found still logged (the later epoch\'s write on top, the one under it)', async () => {
     const { interleaved, ids, orphans } = await scenario();
     expect(interleaved).toBeDefined();
+    expect(ids).toContain(interleaved!.laterId);
+    expect(ids).toContain(interleaved!.orphanId);
+    const queued = [...orphans.values()].flat();
+    expect({
+      later: queued.includes(interleaved!.laterId),
+      under: queued.includes(interleaved!.orphanId),
+    }).toEqual({ later: false, under: false });
+  });
+
+  it('with sealed-retire-keeps-records, the later epoch\'s acknowledged write stays queued as a loser in U and P', async () => {
+    const { interleaved, ids, orphans } = await withBug('sealed-retire-keeps-records', scenario);
     expect(ids).toContain(interleaved!.laterId);
     expect({
       atU: orphans.get(U)!.includes(interleaved!.laterId),
       atP: orphans.get(P)!.includes(interleaved!.laterId),
-    }).toEqual({
-      atU: false,
-      atP: false,
-    });
+    }).toEqual({ atU: true, atP: true });
   });
 
   it('control: with retire-one-event-at-a-time (the retire before 9361eff), W is in no queue', async () => {

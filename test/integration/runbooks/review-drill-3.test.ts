@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
 import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { type Cell, makeCell, testTopology } from '../replication/cells.ts';
 
@@ -40,45 +41,62 @@ const orphansOf = async (c: Cell, id: string) =>
   );
 
 /**
- * Widening (9361eff + 64fbf71): "an event found on top of the branch is queued and retired with it" takes
+ * Widening (9361eff + 64fbf71): "an event found on top of the branch is queued and retired with it" took
  * every event above the branch that is not in `winning`, the caller's read of the home's log. The home keeps
  * writing after that read: its newer events are not in `winning`, yet they are of the winning branch (they
- * chain on it). Guarantee attacked: an event the home acknowledged is never retired into the manual queue.
+ * chain on it). Guarantee: an event the home acknowledged is never retired into the manual queue; only
+ * events chaining onto the losing branch (by `prev`) go with it. Switch: `retire-takes-unchained-above`.
  */
-describe('review 3: the retire takes along a home event written after its read of the winning branch', () => {
-  it('leaves in place a winning event above the winning one left on top (a joined log)', async () => {
-    const { r: h, p: c, s, cells } = await three();
-    const id = uid('widen');
-    const exec = (cell: Cell, command: object) =>
-      cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
-    const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
-    await deliver(c, opened);
-    await deliver(s, opened);
-    const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
-    const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
-    const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
-    // Repair / Failback reads the home's log here: winning = 1, Y2, Y3. The home then acknowledges Y4.
-    const winning = [...opened, ...y2, ...y3];
-    const y4 = (await exec(h, { type: 'Deposit', payload: { amount: 40 } })).events;
-    // C's log joined before the fix: 1, X2, Y3, Y4 (copies).
-    await c.events.appendEvents([...x2, ...y3, ...y4], { tier: 'core', received: true });
-    const out = await retireCoreBranch({
-      cell: cellOf(c),
-      queues: cells.map((x) => x.conflicts),
-      aggregate: account,
-      losing: x2,
-      winning,
-      reason: 'fork',
+async function joinedLogWithHomeWriteAfterRead() {
+  const { r: h, p: c, s, cells } = await three();
+  const id = uid('widen');
+  const exec = (cell: Cell, command: object) =>
+    cell.execute({ aggregateType: 'account', aggregateId: id, command } as never);
+  const opened = (await exec(h, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })).events;
+  await deliver(c, opened);
+  await deliver(s, opened);
+  const x2 = (await exec(s, { type: 'Deposit', payload: { amount: 2 } })).events;
+  const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
+  const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
+  // Repair / Failback reads the home's log here: winning = 1, Y2, Y3. The home then acknowledges Y4.
+  const winning = [...opened, ...y2, ...y3];
+  const y4 = (await exec(h, { type: 'Deposit', payload: { amount: 40 } })).events;
+  // C's log joined before the fix: 1, X2, Y3, Y4 (copies).
+  await c.events.appendEvents([...x2, ...y3, ...y4], { tier: 'core', received: true });
+  const out = await retireCoreBranch({
+    cell: cellOf(c),
+    queues: cells.map((x) => x.conflicts),
+    aggregate: account,
+    losing: x2,
+    winning,
+    reason: 'fork',
+  });
+  return {
+    ids: { x2: x2[0]!.eventId, y4: y4[0]!.eventId, opened: opened[0]!.eventId, y3: y3[0]!.eventId },
+    retired: out.retired.map((e) => e.eventId),
+    log: (await c.events.loadStream('account', id)).map((e) => e.eventId),
+    orphans: await orphansOf(c, id),
+  };
+}
+
+describe('review 3: the retire takes along only what chains onto its branch', () => {
+  it('leaves in place a home event written after the read, above the winning one left on top (a joined log)', async () => {
+    const { ids, retired, log, orphans } = await joinedLogWithHomeWriteAfterRead();
+    expect({ retired, log, orphans }).toEqual({
+      retired: [ids.x2],
+      log: [ids.opened, ids.y3, ids.y4],
+      orphans: [ids.x2],
     });
-    expect({
-      retired: out.retired.map((e) => e.eventId),
-      log: (await c.events.loadStream('account', id)).map((e) => e.eventId),
-      orphans: await orphansOf(c, id),
-    }).toEqual({
-      retired: [x2[0]!.eventId],
-      log: [opened[0]!.eventId, y3[0]!.eventId, y4[0]!.eventId],
-      orphans: [x2[0]!.eventId],
-    });
+  });
+
+  it('with retire-takes-unchained-above, retires the home\'s acknowledged Y4 and queues it as a loser', async () => {
+    const { ids, retired, log, orphans } = await withBug(
+      'retire-takes-unchained-above',
+      joinedLogWithHomeWriteAfterRead,
+    );
+    expect(retired).toContain(ids.y4);
+    expect(log).not.toContain(ids.y4);
+    expect(orphans).toContain(ids.y4);
   });
 
   // Control: the live applier does not put Y3 on top of X2 (its prev is Y2: parked), so only a log joined

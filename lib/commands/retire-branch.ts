@@ -21,7 +21,13 @@ import { chainedRun } from './chain.ts';
 import { ContentionError, HomeMovedError, PeerRefusedError } from './errors.ts';
 import { emptyRecord, foldRecord } from './execute.ts';
 import { sealCheck } from './quorum-peer-dynamodb.ts';
-import { type CreatedRecord, chainedAbove, ownerCheck, type RetireOwner, withdrawCreated } from './retire-guards.ts';
+import {
+  type CreatedRecord,
+  chainedAbove,
+  ownerCheck,
+  type RetireOwner,
+  withdrawCreated,
+} from './retire-guards.ts';
 
 /** The one region whose core log loses events: its stores and raw access to its events table. */
 export interface CoreLogCell {
@@ -186,7 +192,7 @@ interface RetireStep {
   readonly writer: { readonly epoch: number } | undefined;
   readonly owner: RetireOwner | undefined;
   /** The event logged right above `chunk` that does not go with it (not of the branch): checked in place. */
-  readonly onTop?: EventEnvelope;
+  readonly onTop: EventEnvelope | undefined;
 }
 
 async function retireChunk(step: RetireStep): Promise<RetireOutcome> {
@@ -446,16 +452,36 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   }
   const ids = new Set(losing.map((e) => e.eventId));
   const winningIds = new Set(input.winning.map((e) => e.eventId));
-  const planOf = (log: readonly EventEnvelope[]) => branchInLog(log, ids, winningIds, fold);
+  const plan: ChunkPlan = { ids, fold, plan: (log) => branchInLog(log, ids, winningIds, fold) };
   // The row the log ends with, before anything is queued or deleted (throws HistoryIncompleteError).
   if (!bugEnabled('retire-folds-chunk-by-chunk'))
-    planOf(await cell.events.loadStream(aggregate.name, aggregateId));
+    plan.plan(await cell.events.loadStream(aggregate.name, aggregateId));
   await queueNew(input, losing, context);
+  const retired = await retireInChunks(input, plan, context);
+  const row = await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
+  return { retired, queued: context.queued, row };
+}
+
+interface ChunkPlan {
+  /** The branch's events (what was found on top and taken along is added). */
+  readonly ids: Set<string>;
+  readonly fold: (log: readonly EventEnvelope[]) => StateRecord;
+  readonly plan: (log: readonly EventEnvelope[]) => { present: EventEnvelope[]; above: EventEnvelope[] };
+}
+
+/** Retires the branch from its newest end, one transaction per chunk, reading the log again each time. */
+async function retireInChunks(
+  input: RetireCoreBranchInput,
+  { ids, fold, plan }: ChunkPlan,
+  context: QueueContext,
+): Promise<EventEnvelope[]> {
+  const { cell, aggregate } = input;
+  const aggregateId = input.losing[0]!.aggregateId;
   const retired: EventEnvelope[] = [];
   for (let attempt = 1; ; ) {
     const log = await cell.events.loadStream(aggregate.name, aggregateId);
-    const { present, above } = planOf(log);
-    if (present.length === 0) break;
+    const { present, above } = plan(log);
+    if (present.length === 0) return retired;
     if (above.length > 0) {
       await queueNew(input, above, context);
       for (const event of above) ids.add(event.eventId);
@@ -465,32 +491,39 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     const gone = new Set(chunk.map((e) => e.eventId));
     const kept = log.filter((e) => !gone.has(e.eventId));
     const onTop = log.find((e) => e.seq === chunk.at(-1)!.seq + 1);
-    const outcome = await retireChunk({
-      cell,
-      aggregate,
-      chunk,
-      kept,
-      fold,
-      writer: input.writer,
-      owner: input.owner,
-      ...(onTop ? { onTop } : {}),
-    });
+    const { writer, owner } = input;
+    const outcome = await retireChunk({ cell, aggregate, chunk, kept, fold, writer, owner, onTop });
     if (outcome === 'done') {
       retired.unshift(...chunk);
       continue;
     }
-    if (outcome === 'sealed' || outcome === 'home-moved') {
-      await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
-      await withdrawRefused(cell, aggregate, aggregateId, context);
-      throw outcome === 'sealed'
-        ? new PeerRefusedError(cell.region, 'sealed')
-        : new HomeMovedError(cell.region, aggregateId, input.owner!);
-    }
+    if (outcome === 'sealed' || outcome === 'home-moved') await refuse(input, fold, context, outcome);
     if (++attempt > RETIRE_ATTEMPTS) throw new ContentionError(aggregateId, attempt);
     await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
   }
-  const row = await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
-  return { retired, queued: context.queued, row };
+}
+
+/**
+ * A retire the seal or a move of the home refused: the row rebuilt from what the log keeps, the records
+ * this call created for events the log still holds withdrawn (switch `sealed-retire-keeps-records`: kept),
+ * then PeerRefusedError `sealed` or HomeMovedError.
+ */
+async function refuse(
+  input: RetireCoreBranchInput,
+  fold: (log: readonly EventEnvelope[]) => StateRecord,
+  context: QueueContext,
+  outcome: 'sealed' | 'home-moved',
+): Promise<never> {
+  const { cell, aggregate } = input;
+  const aggregateId = input.losing[0]!.aggregateId;
+  await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
+  if (!bugEnabled('sealed-retire-keeps-records')) {
+    const log = await cell.events.loadStream(aggregate.name, aggregateId);
+    await withdrawCreated(context.created, new Set(log.map((e) => e.eventId)));
+  }
+  throw outcome === 'sealed'
+    ? new PeerRefusedError(cell.region, 'sealed')
+    : new HomeMovedError(cell.region, aggregateId, input.owner!);
 }
 
 /**
@@ -516,18 +549,6 @@ function branchInLog(
     fold(log.filter((e) => !leaving.has(e.eventId)));
   }
   return { present, above };
-}
-
-/** After a refused retire: the records this call created for events the log still holds are withdrawn. */
-async function withdrawRefused(
-  cell: CoreLogCell,
-  aggregate: AnyAggregate,
-  aggregateId: string,
-  context: QueueContext,
-): Promise<void> {
-  if (bugEnabled('sealed-retire-keeps-records')) return;
-  const log = await cell.events.loadStream(aggregate.name, aggregateId);
-  await withdrawCreated(context.created, new Set(log.map((e) => e.eventId)));
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
   paginateQuery,
+  paginateScan,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -45,6 +46,12 @@ export interface ConflictRecordPort {
    * when this call deleted it. A branch retire refused after queueing takes back what it created.
    */
   withdrawOpen?(pair: ConflictPair): Promise<boolean>;
+  /**
+   * The records (open or resolved) whose `versions.orphan` is one of these events: the core-branch records
+   * of retired events, found without knowing their aggregates. A scan of the queue's table: for the rare
+   * lookup Repair makes of a held event no open record carries. Absent where a store cannot scan.
+   */
+  listCarrying?(eventIds: readonly string[]): Promise<ConflictRecord[]>;
   /** Every open record (the manual conflict queue); absent where a store cannot list them. */
   listOpen?(): Promise<ConflictRecord[]>;
   countOpen(): Promise<number>;
@@ -230,6 +237,30 @@ export class ConflictRecordStore implements ConflictRecordPort {
     }
     const lists = await Promise.all([...aggregates.values()].map((a) => this.listForAggregate(a.type, a.id)));
     return lists.flat().filter((r) => r.status === CONFLICT_STATUS.open);
+  }
+
+  async listCarrying(eventIds: readonly string[]): Promise<ConflictRecord[]> {
+    const wanted = new Set(eventIds);
+    const records: ConflictRecord[] = [];
+    if (wanted.size === 0) return records;
+    const pages = paginateScan(
+      { client: this.client },
+      {
+        TableName: this.table(),
+        FilterExpression: 'begins_with(pk, :conflict) AND #kind = :kind',
+        ExpressionAttributeNames: { '#kind': 'kind' },
+        ExpressionAttributeValues: { ':conflict': 'CONFLICT#', ':kind': 'core-branch' },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? []) {
+        const orphan = (item.versions as { orphan?: { eventId?: string } } | undefined)?.orphan?.eventId;
+        if (!orphan || !wanted.has(orphan)) continue;
+        const { pk: _pk, sk: _sk, resolvedAt: _at, ...record } = item;
+        records.push({ resolvedBy: null, ...record } as ConflictRecord);
+      }
+    return records;
   }
 
   async countOpen(): Promise<number> {

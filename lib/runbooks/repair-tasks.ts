@@ -53,6 +53,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         partitions: listed,
         everyRegion: regionNames(deps.topology),
         cellOf: (region) => deps.cell(region),
+        ...(deps.holdCallTimeoutMs ? { callTimeoutMs: deps.holdCallTimeoutMs } : {}),
       });
       return {
         partitions,
@@ -62,6 +63,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         holdsReleased: holds.released,
         holdsKept: holds.kept,
         holdsKeptIds: holds.keptIds,
+        holdsUnanswered: holds.unanswered,
         startedAt: now(),
       };
     },
@@ -112,6 +114,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         holdsReleased?: number;
         holdsKept?: number;
         holdsKeptIds?: readonly string[];
+        holdsUnanswered?: readonly string[];
       }>('listPartitions');
       const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
@@ -128,6 +131,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         holdsReleased: Number(listed.holdsReleased ?? 0),
         holdsKept: Number(listed.holdsKept ?? 0),
         holdsKeptIds: listed.holdsKeptIds ?? [],
+        holdsUnanswered: listed.holdsUnanswered ?? [],
         eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
         refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
         partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),

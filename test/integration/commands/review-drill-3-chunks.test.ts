@@ -63,7 +63,8 @@ function chain(id: string, n: number): EventEnvelope[] {
 async function archivedBranch() {
   const id = `rv3-chunks-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const log = chain(id, 150);
-  for (let i = 0; i < log.length; i += 40) await a.events.appendEvents(log.slice(i, i + 40), { tier: 'core' });
+  for (let i = 0; i < log.length; i += 40)
+    await a.events.appendEvents(log.slice(i, i + 40), { tier: 'core' });
   // Snapshots every 10 events: the three newest kept (30, 40, 50), the one at 2 long pruned.
   for (const k of [30, 40, 50])
     await a.snapshots.put(snapshotOf(account, foldCoreLog(account, id, log.slice(0, k)), log[k - 1]!));

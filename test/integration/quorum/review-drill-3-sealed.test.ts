@@ -105,7 +105,7 @@ async function scenario() {
 }
 
 describe('review 3: a late collection retire refused by the seal', { timeout: 180_000 }, () => {
-  it('leaves no open record for the events it found still logged (the later epoch\'s write on top, the one under it)', async () => {
+  it("leaves no open record for the events it found still logged (the later epoch's write on top, the one under it)", async () => {
     const { interleaved, ids, orphans } = await scenario();
     expect(interleaved).toBeDefined();
     expect(ids).toContain(interleaved!.laterId);
@@ -117,7 +117,7 @@ describe('review 3: a late collection retire refused by the seal', { timeout: 18
     }).toEqual({ later: false, under: false });
   });
 
-  it('with sealed-retire-keeps-records, the later epoch\'s acknowledged write stays queued as a loser in U and P', async () => {
+  it("with sealed-retire-keeps-records, the later epoch's acknowledged write stays queued as a loser in U and P", async () => {
     const { interleaved, ids, orphans } = await withBug('sealed-retire-keeps-records', scenario);
     expect(ids).toContain(interleaved!.laterId);
     expect({

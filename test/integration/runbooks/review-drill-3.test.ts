@@ -89,7 +89,7 @@ describe('review 3: the retire takes along only what chains onto its branch', ()
     });
   });
 
-  it('with retire-takes-unchained-above, retires the home\'s acknowledged Y4 and queues it as a loser', async () => {
+  it("with retire-takes-unchained-above, retires the home's acknowledged Y4 and queues it as a loser", async () => {
     const { ids, retired, log, orphans } = await withBug(
       'retire-takes-unchained-above',
       joinedLogWithHomeWriteAfterRead,
@@ -138,71 +138,81 @@ describe('review 3: the retire takes along only what chains onto its branch', ()
 });
 
 /**
- * b5c9b59: the hold of an event retired into the manual queue is released when an OPEN core-branch record
- * carries it (`retiredEvents` reads `listOpen` only). Once the operator has resolved that record (the
+ * b5c9b59: the hold of an event retired into the manual queue was released when an OPEN core-branch record
+ * carried it (`retiredEvents` read `listOpen` only). Once the operator has resolved that record (the
  * usual next step after Repair reports `eventsQueued`) before the verifying Repair runs, no open record
- * carries the event, no region holds it: the hold is kept for good, every heartbeat of the region carries
- * it, every peer's watermark from the region stops there. Guarantee attacked: "leaves no hold for an event
- * that left every log once Repair and its verifying pass are done".
+ * carries the event, no region holds it: the hold was kept for good, every heartbeat of the region carried
+ * it, every peer's watermark from the region stopped there. Guarantee: Repair and its verifying pass leave
+ * no hold for an event that left every log, whether its record is open or resolved. Switch:
+ * `hold-release-reads-open-records-only`.
  */
+async function retiredHoldResolvedByOperator() {
+  const { DynamoPublishHolds } = await import('../../../lib/replication/index.ts');
+  const { branchWorld, runRepair, A: a, B: b, C: c } = await import('./branch-cells.ts');
+  const world = await branchWorld(a);
+  const { id, partition } = await world.account('resolved-hold', a);
+  const opened = await world.write(a, id, {
+    type: 'OpenAccount',
+    payload: { owner: 'o', currency: 'EUR' },
+  });
+  await world.deliver(b, opened);
+  await world.deliver(c, opened);
+  const stale = world.cells[b]!;
+  const x2 = (
+    await stale.execute({
+      aggregateType: 'account',
+      aggregateId: id,
+      command: { type: 'Deposit', payload: { amount: 2 } },
+    } as never)
+  ).events[0]!;
+  const holds = new DynamoPublishHolds({ client: stale.db.doc, tableName: stale.db.tables.replication });
+  await holds.hold([{ id: x2.eventId, hlc: x2.hlc, partition: x2.partition }]);
+  const y2 = await world.write(a, id, { type: 'Deposit', payload: { amount: 20 } });
+  await world.deliver(c, y2);
+  const first = await runRepair(world, { partitions: [partition] });
+  expect(first.eventsQueued).toBeGreaterThan(0);
+  // The operator re-applies the lost deposit at the home and resolves the record with that event.
+  const fix = await world.write(a, id, { type: 'Deposit', payload: { amount: 2 } });
+  await world.deliver(b, fix);
+  await world.deliver(c, fix);
+  for (const cell of Object.values(world.cells)) {
+    for (const rec of await cell.conflicts.listForAggregate('account', id)) {
+      const {
+        status: _s,
+        detectedAt: _d,
+        resolvedBy: _r,
+        ...pair
+      } = rec as typeof rec & {
+        resolvedBy: unknown;
+      };
+      await cell.conflicts.markResolved(
+        { ...pair, resolvedBy: fix[0]!.eventId } as never,
+        new Date().toISOString(),
+      );
+    }
+  }
+  const open = (
+    await Promise.all(
+      Object.values(world.cells).map((cell) => cell.conflicts.listForAggregate('account', id)),
+    )
+  )
+    .flat()
+    .filter((rec) => rec.status !== 'resolved').length;
+  const verifying = await runRepair(world, { partitions: [partition] });
+  return { open, oldest: await holds.oldest(), kept: verifying.holdsKept, x2 };
+}
+
 describe('review 3: the publish hold of a retired event whose record the operator resolved', () => {
   it('is released by the verifying Repair all the same', async () => {
-    const { DynamoPublishHolds } = await import('../../../lib/replication/index.ts');
-    const { branchWorld, runRepair, A: a, B: b, C: c } = await import('./branch-cells.ts');
-    const world = await branchWorld(a);
-    const { id, partition } = await world.account('resolved-hold', a);
-    const opened = await world.write(a, id, {
-      type: 'OpenAccount',
-      payload: { owner: 'o', currency: 'EUR' },
-    });
-    await world.deliver(b, opened);
-    await world.deliver(c, opened);
-    const stale = world.cells[b]!;
-    const x2 = (
-      await stale.execute({
-        aggregateType: 'account',
-        aggregateId: id,
-        command: { type: 'Deposit', payload: { amount: 2 } },
-      } as never)
-    ).events[0]!;
-    const holds = new DynamoPublishHolds({ client: stale.db.doc, tableName: stale.db.tables.replication });
-    await holds.hold([{ id: x2.eventId, hlc: x2.hlc, partition: x2.partition }]);
-    const y2 = await world.write(a, id, { type: 'Deposit', payload: { amount: 20 } });
-    await world.deliver(c, y2);
-    const first = await runRepair(world, { partitions: [partition] });
-    expect(first.eventsQueued).toBeGreaterThan(0);
-    // The operator re-applies the lost deposit at the home and resolves the record with that event.
-    const fix = await world.write(a, id, { type: 'Deposit', payload: { amount: 2 } });
-    await world.deliver(b, fix);
-    await world.deliver(c, fix);
-    for (const cell of Object.values(world.cells)) {
-      for (const rec of await cell.conflicts.listForAggregate('account', id)) {
-        const {
-          status: _s,
-          detectedAt: _d,
-          resolvedBy: _r,
-          ...pair
-        } = rec as typeof rec & {
-          resolvedBy: unknown;
-        };
-        await cell.conflicts.markResolved(
-          { ...pair, resolvedBy: fix[0]!.eventId } as never,
-          new Date().toISOString(),
-        );
-      }
-    }
-    const open = (
-      await Promise.all(
-        Object.values(world.cells).map((cell) => cell.conflicts.listForAggregate('account', id)),
-      )
-    )
-      .flat()
-      .filter((rec) => rec.status !== 'resolved').length;
-    const verifying = await runRepair(world, { partitions: [partition] });
-    expect({ open, oldest: await holds.oldest(), kept: verifying.holdsKept }).toEqual({
-      open: 0,
-      oldest: undefined,
-      kept: 0,
-    });
+    const { open, oldest, kept } = await retiredHoldResolvedByOperator();
+    expect({ open, oldest, kept }).toEqual({ open: 0, oldest: undefined, kept: 0 });
+  });
+
+  it('with hold-release-reads-open-records-only, is kept for good and reported kept', async () => {
+    const { open, oldest, kept, x2 } = await withBug(
+      'hold-release-reads-open-records-only',
+      retiredHoldResolvedByOperator,
+    );
+    expect({ open, oldest, kept }).toEqual({ open: 0, oldest: x2.hlc, kept: 1 });
   });
 });

@@ -24,7 +24,8 @@ export function ownerCheck(control: string, partition: number, owner: RetireOwne
     ConditionCheck: {
       TableName: control,
       Key: { pk: partitionKey(partition), sk: REGISTER_SORT_KEY },
-      ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch OR (epoch = :epoch AND #v.home = :home)',
+      ConditionExpression:
+        'attribute_not_exists(pk) OR epoch < :epoch OR (epoch = :epoch AND #v.home = :home)',
       ExpressionAttributeNames: { '#v': 'value' },
       ExpressionAttributeValues: { ':epoch': owner.epoch, ':home': owner.home },
     },

@@ -78,9 +78,9 @@ export const BUG_SWITCHES = {
   'retire-takes-unchained-above':
     "a branch retire takes along every event above its branch that is not in the caller's read of the winning branch, chained onto the branch or not: a home event written after that read, above a winning event left on top of a joined log, is deleted and queued as a loser",
   'sealed-retire-keeps-records':
-    'a branch retire refused by the seal (or by a move of the home) leaves the records it created open for events its log still holds: a later epoch\'s acknowledged write found on top of the branch stays queued as retired, lost',
+    "a branch retire refused by the seal (or by a move of the home) leaves the records it created open for events its log still holds: a later epoch's acknowledged write found on top of the branch stays queued as retired, lost",
   'hold-release-reads-open-records-only':
-    "Repair releases the publish hold of a retired event only while an OPEN core-branch record carries it: once the operator resolved that record, the hold is kept for good",
+    'Repair releases the publish hold of a retired event only while an OPEN core-branch record carries it: once the operator resolved that record, the hold is kept for good',
   'retire-folds-chunk-by-chunk':
     'a multi-chunk branch retire folds the row each chunk leaves only when it gets there: a last chunk whose fold has no snapshot below the fork throws after the first chunks were deleted (half a branch gone)',
   'retire-ignores-home-move':

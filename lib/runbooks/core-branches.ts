@@ -121,6 +121,11 @@ export async function settleCoreAggregate(input: {
   readonly cells: readonly RegionCell[];
   /** The partition's current home (from the quorum map), if known. */
   readonly home: string | undefined;
+  /**
+   * The epoch of the map entry `home` was read from: each retire checks that the region's copy of the entry
+   * still names that home at that epoch (a Failover since: HomeMovedError, run the settlement again).
+   */
+  readonly epoch?: number;
 }): Promise<SettledAggregate> {
   const { aggregate, aggregateId, cells } = input;
   const loaded = new Map(
@@ -145,6 +150,10 @@ export async function settleCoreAggregate(input: {
     adopted = adopted.filter((e) => now.has(e.eventId));
   }
   const winning = winningBranch(logs, input.home, floor?.base);
+  const owner =
+    input.home !== undefined && input.epoch !== undefined
+      ? { home: input.home, epoch: input.epoch }
+      : undefined;
   const onBranch = new Set(winning.map((e) => e.eventId));
   const queues = cells.map((c) => c.conflicts);
   const queued = new Map<string, { eventId: string; seq: number; kept: string }>();
@@ -164,6 +173,7 @@ export async function settleCoreAggregate(input: {
         losing: events,
         winning,
         reason: 'fork',
+        ...(owner ? { owner } : {}),
       });
     // The unqueued ones first: they are the newest, and a retire takes whatever lies above its branch along.
     await retire(unqueued, false);

@@ -36,8 +36,12 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   repair: async () => (await import('./repair.ts')).runRepairBench,
   switchover: async () => (await import('./switchover.ts')).runSwitchoverBench,
   rpo: async () => (await import('./rpo.ts')).runRpoBench,
+  'rpo-five': async () => (await import('./rpo.ts')).runRpoFiveBench,
   transfers: async () => (await import('./transfers.ts')).runTransfersBench,
   snapshots: async () => (await import('./snapshots.ts')).runSnapshotsBench,
+  'failover-scale': async () => (await import('./failover-scale.ts')).runFailoverScaleBench,
+  quorum: async () => (await import('./quorum.ts')).runQuorumBench,
+  cost: async () => (await import('./cost.ts')).runCostBench,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,11 +1,15 @@
 /**
  * Sandbox replication pipeline overhead: steady writes in every region with real inter-region latencies
  * and the default poll settings (stream polled every 250 ms, as Lambda does); per link, the end-to-end
- * lag (HLC at the origin -> applied in the peer) minus the injected one-way link latency.
+ * lag (HLC at the origin -> applied in the peer) minus the injected one-way link latency. Then where the
+ * time goes: every replicated event is timestamped at each stage (`traceStages`), and the stages' p50/p99
+ * over all links are reported (stream -> publisher, publisher -> bus, bus -> applier less the link's
+ * latency, apply), with the parts of bus -> applier.
  */
 import '../lib/sandbox/polyfills.ts';
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { type StageDurations, stageBreakdown } from '../lib/sandbox/platform/stage-trace.ts';
 import { benchApplication } from './application.ts';
 import { type Figure, round } from './report.ts';
 
@@ -27,11 +31,12 @@ async function writeSteadily(client: ApiClient, url: string, region: string, unt
 
 /** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox). */
 export async function runSandboxBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
-  const sandbox = await Sandbox.start({ application: benchApplication });
+  const sandbox = await Sandbox.start({ application: benchApplication, traceStages: true });
   try {
     // Let start-up traffic (first heartbeats, claims) pass before measuring.
     await sleep(2_000);
     sandbox.lag.reset();
+    sandbox.stages?.reset();
     const until = Date.now() + (options.quick ? 5_000 : 20_000);
     const written = await Promise.all(
       sandbox.regions.map((r) => writeSteadily(sandbox.apiClient, r.apiUrl, r.name, until)),
@@ -67,8 +72,94 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
       target: '< 250 ms',
       met: worst < 250,
     });
+    figures.push(...stageFigures(sandbox));
     return figures;
   } finally {
     await sandbox.stop();
   }
+}
+
+/** The stages reported, in pipeline order, with what each covers. */
+const STAGES: ReadonlyArray<[keyof StageDurations, string]> = [
+  [
+    'streamToPublisher',
+    'stream -> publisher (HLC at origin -> publisher invoked: append, 250 ms poll, poller)',
+  ],
+  ['publisherToBus', 'publisher -> bus (publisher invoked -> its PutEvents returned)'],
+  ['busToApplier', 'bus -> applier, less the link latency (origin bus -> applier invoked in the peer)'],
+  ['apply', 'apply (applier invoked -> applied)'],
+  [
+    'originDispatch',
+    '  of bus -> applier: origin rule dispatch and queue (origin bus -> forward delivery starts)',
+  ],
+  ['forwardAuthorize', '  of bus -> applier: forward delivery authorized (IAM) and retried'],
+  ['linkExcess', '  of bus -> applier: on the WAN link beyond its injected latency (timer lateness)'],
+  ['peerDispatch', '  of bus -> applier: peer rule dispatch and applier concurrency queue'],
+  ['invoke', '  of bus -> applier: applier invoke authorized (IAM)'],
+];
+
+/** p50/p99 of each stage over every link, from the per-event timestamps. */
+function stageFigures(sandbox: Sandbox): Figure[] {
+  const trace = sandbox.stages;
+  if (!trace) return [];
+  const injected = (from: string, to: string) =>
+    sandbox.wan.link(from, to).latencyMs * sandbox.timing.wanTimeScale;
+  const samples = trace.samples();
+  const { complete, stages } = stageBreakdown(samples, injected);
+  const figures: Figure[] = [
+    {
+      figure: 'stage breakdown: applied events with every stage timestamped (of applied)',
+      value: complete,
+      unit: `of ${samples.length}`,
+      target: 'reference',
+      met: null,
+    },
+  ];
+  if (!stages) return figures;
+  for (const [key, label] of STAGES) {
+    for (const p of ['p50', 'p99'] as const) {
+      figures.push({
+        figure: `stage ${p}: ${label}`,
+        value: round(stages[key][p]),
+        unit: 'ms',
+        target: 'reference',
+        met: null,
+      });
+    }
+  }
+  const links = [...new Set(samples.map((s) => `${s.from}|${s.to}`))].map((pair) => {
+    const [from = '', to = ''] = pair.split('|');
+    return injected(from, to);
+  });
+  figures.push({
+    figure: `stage: injected one-way link latency, min..max over links (${links.length} links)`,
+    value: round(Math.max(...links)),
+    unit: `ms (min ${round(Math.min(...links))} ms)`,
+    target: 'reference',
+    met: null,
+  });
+  figures.push(
+    {
+      figure: 'stage p50: overhead (sum of the four stages = lag minus link latency)',
+      value: round(stages.overhead.p50),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    },
+    {
+      figure: 'stage p99: overhead (sum of the four stages = lag minus link latency)',
+      value: round(stages.overhead.p99),
+      unit: 'ms',
+      target: '< 350 ms (issue 15)',
+      met: stages.overhead.p99 < 350,
+    },
+    {
+      figure: 'stage p99: everything after the stream (publisher -> applied, less the link latency)',
+      value: round(stages.afterStream.p99),
+      unit: 'ms',
+      target: '< 100 ms (issue 15)',
+      met: stages.afterStream.p99 < 100,
+    },
+  );
+  return figures;
 }

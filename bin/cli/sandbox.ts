@@ -21,7 +21,10 @@ import { lineSpinner } from './progress.ts';
 export interface UpOptions {
   readonly once?: boolean;
   readonly fast?: boolean;
-  readonly regions: number;
+  /** The environment whose topology runs (default dev). */
+  readonly env?: string;
+  /** How many of its regions (default: all). */
+  readonly regions?: number;
   readonly mode: 'redirect' | 'proxy';
   readonly policy?: RoutingPolicy;
   readonly dataDir?: string;
@@ -46,12 +49,13 @@ export async function bringUp(options: UpOptions): Promise<Sandbox> {
   const log = (line: string) =>
     process.stderr.isTTY && !options.json ? progress.line(line) : console.log(stamp(line));
   log(
-    `sandbox: ${options.regions} regions${options.fast ? ', fast timers' : ''}, front door in ${options.mode} mode`,
+    `sandbox: env ${options.env ?? 'dev'}, ${options.regions ?? 'all'} regions${options.fast ? ', fast timers' : ''}, front door in ${options.mode} mode`,
   );
   try {
     const sandbox = await Sandbox.start({
       application: cliApplication(),
-      regions: options.regions,
+      env: options.env ?? 'dev',
+      ...(options.regions === undefined ? {} : { regions: options.regions }),
       fast: options.fast === true,
       mode: options.mode,
       ...(options.policy ? { policy: options.policy } : {}),

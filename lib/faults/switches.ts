@@ -51,6 +51,10 @@ export const BUG_SWITCHES = {
     'a core row is caught up with its log by a put guarded on the row alone, not on the log still holding the folded events: a branch retired meanwhile comes back as the row',
   'unchecked-snapshot':
     'loading an aggregate folds its newest snapshot without checking that the log still holds the event the snapshot ends on (a snapshot of a retired branch is trusted)',
+  'failover-results-inline':
+    "the Failover keeps every task's result in the state machine's payload: past ~1,600 partitions (three regions) the state passes Step Functions' 256 KiB and the execution fails with States.DataLimitExceeded",
+  'repair-item-per-partition':
+    "Repair's Map gets one item per partition whatever their number: past ~1,300 partitions with events the execution passes Step Functions' 25,000 history events (or 256 KiB of state) and fails",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
   'repair-async-core-replay':

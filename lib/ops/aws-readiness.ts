@@ -212,14 +212,24 @@ async function lastRepair({ topology, clients }: Reading): Promise<ReadinessSnap
     .sort((a, b) => b.startDate - a.startDate)[0];
   if (!newest) return undefined;
   const described = await executions.describe(newest.executionArn);
-  const failed = (described.output as { report?: { partitionsFailed?: unknown[] } } | undefined)?.report
-    ?.partitionsFailed;
+  const report = (
+    described.output as
+      | { report?: { partitionsFailed?: unknown[]; partitionsFailedCount?: number } }
+      | undefined
+  )?.report;
   return {
     status: described.status,
     region: described.region,
     at: described.stopDate ?? described.startDate,
-    partitionsFailed: failed?.length,
+    partitionsFailed: failedCount(report),
   };
+}
+
+/** Failed partitions of a Repair Report: its exact count, else the length of its (older, full) list. */
+function failedCount(report: { partitionsFailed?: unknown[]; partitionsFailedCount?: number } | undefined) {
+  return typeof report?.partitionsFailedCount === 'number'
+    ? report.partitionsFailedCount
+    : report?.partitionsFailed?.length;
 }
 
 /**

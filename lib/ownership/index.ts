@@ -51,6 +51,7 @@ export {
   toEntry,
 } from './partition-map.ts';
 export {
+  BATCH_ROUND_KEYS,
   type CasOutcome,
   type CasProposal,
   type ConflictResolver,

@@ -17,6 +17,42 @@ export interface FailoverRecord {
   readonly closedAt?: number;
 }
 
+/**
+ * The record as the register keeps it: the moves grouped by new home, partitions as numbers, so that one
+ * item holds a failover of every partition (65,536 moves as objects are ~3.5 MB, over DynamoDB's 400 KB
+ * item; grouped, ~6 bytes each). A record written with `moves` (before) is read as it is.
+ */
+type StoredRecord = Omit<FailoverRecord, 'moves'> & {
+  readonly moves?: readonly PlannedMove[];
+  readonly movedTo?: Readonly<Record<string, readonly number[]>>;
+};
+
+/** Moves kept as objects up to this many (readable by code that predates `movedTo`, e.g. mid rolling deploy). */
+const MOVES_AS_OBJECTS = 2_000;
+
+function encode(record: FailoverRecord): StoredRecord {
+  const { moves, ...rest } = record;
+  if (moves.length <= MOVES_AS_OBJECTS) return record;
+  const movedTo: Record<string, number[]> = {};
+  for (const move of moves) {
+    if (move.from !== record.region) return record; // not a failover's moves: keep them as they are
+    const partitions = movedTo[move.to] ?? [];
+    partitions.push(move.partition);
+    movedTo[move.to] = partitions;
+  }
+  return { ...rest, movedTo };
+}
+
+function decode(stored: StoredRecord): FailoverRecord {
+  const { movedTo, moves, ...rest } = stored;
+  const expanded =
+    moves ??
+    Object.entries(movedTo ?? {}).flatMap(([to, partitions]) =>
+      partitions.map((partition) => ({ partition, from: stored.region, to })),
+    );
+  return { ...rest, moves: [...expanded].sort((a, b) => a.partition - b.partition) };
+}
+
 /** Control-state key of a region's failover record. */
 export function failoverRecordKey(region: string): string {
   return `FAILOVER#${region}`;
@@ -27,7 +63,8 @@ export async function readFailoverRecord(
   register: QuorumRegister,
   region: string,
 ): Promise<FailoverRecord | null> {
-  return (await register.read<FailoverRecord>(failoverRecordKey(region)))?.value ?? null;
+  const stored = (await register.read<StoredRecord>(failoverRecordKey(region)))?.value;
+  return stored ? decode(stored) : null;
 }
 
 /**
@@ -40,10 +77,10 @@ export async function openFailoverRecord(
 ): Promise<FailoverRecord> {
   const key = failoverRecordKey(record.region);
   for (let attempt = 1; ; attempt++) {
-    const current = await register.read<FailoverRecord>(key);
-    if (current && current.value.closedAt === undefined) return current.value;
+    const current = await register.read<StoredRecord>(key);
+    if (current && current.value.closedAt === undefined) return decode(current.value);
     try {
-      return (await register.compareAndSet(key, current, record)).value;
+      return decode((await register.compareAndSet(key, current, encode(record))).value);
     } catch (error) {
       if (attempt >= 3) throw error;
     }
@@ -58,10 +95,10 @@ export async function closeFailoverRecord(
 ): Promise<FailoverRecord | null> {
   const key = failoverRecordKey(region);
   for (let attempt = 1; ; attempt++) {
-    const current = await register.read<FailoverRecord>(key);
-    if (!current || current.value.closedAt !== undefined) return current?.value ?? null;
+    const current = await register.read<StoredRecord>(key);
+    if (!current || current.value.closedAt !== undefined) return current ? decode(current.value) : null;
     try {
-      return (await register.compareAndSet(key, current, { ...current.value, closedAt: at })).value;
+      return decode((await register.compareAndSet(key, current, { ...current.value, closedAt: at })).value);
     } catch (error) {
       if (attempt >= 3) throw error;
     }

@@ -9,7 +9,7 @@ export async function partitionsToCheck(options: {
   readonly cells: readonly RegionCell[];
   readonly configured: number;
 }): Promise<number[]> {
-  if (options.asked) return options.asked;
+  if (options.asked) return [...new Set(options.asked)].sort((a, b) => a - b);
   const all = () => Array.from({ length: options.configured }, (_, i) => i);
   if (!options.cells.every((cell) => cell.source.activePartitions)) return all();
   const lists = await Promise.all(options.cells.map((cell) => cell.source.activePartitions!()));

@@ -1,4 +1,5 @@
 import { regionNames } from '../config/topology.ts';
+import { bugEnabled } from '../faults/index.ts';
 import { recreateOpenConflicts } from './conflict-queues.ts';
 import type { RefusedEvent } from './direct-delivery.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
@@ -9,20 +10,102 @@ import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { releasePublishedHolds } from './publish-holds.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
 
-/** Refused events listed (with their reasons) per partition and in the report; the counts are exact. */
+/**
+ * Most Map items of one execution. Each item is an iteration of ~20 history events, and Step Functions fails
+ * an execution past 25,000: past this many partitions, an item is a group of consecutive ones (checked one
+ * after the other in the iteration's tasks), so a Repair of 65,536 partitions runs 512 iterations of 128.
+ */
+export const REPAIR_MAX_ITEMS = 512;
+
+/** Failed partitions named in the Report (their count is exact). */
+const MAX_FAILED_LISTED = 100;
+
+/** Refused events listed (with their reasons) per item and in the report; the counts are exact. */
 const MAX_REFUSALS_REPORTED = 10;
+
+/**
+ * A Map item: one partition (`{ partition, peers }`, up to REPAIR_MAX_ITEMS partitions), or a group, named by
+ * its first partition and either the listed partitions (an asked list) or the range `from..to` (inclusive:
+ * every partition in it is checked, an empty one costs one index query per region).
+ */
+interface RepairItem {
+  readonly partition: number;
+  readonly peers: readonly string[];
+  readonly partitions?: readonly number[];
+  readonly from?: number;
+  readonly to?: number;
+}
+
+/** The items of a list of partitions (sorted), REPAIR_MAX_ITEMS at most. */
+export function repairItems(
+  listed: readonly number[],
+  peers: readonly string[],
+  asked: boolean,
+): RepairItem[] {
+  if (listed.length <= REPAIR_MAX_ITEMS || bugEnabled('repair-item-per-partition'))
+    return listed.map((partition) => ({ partition, peers }));
+  const size = Math.ceil(listed.length / REPAIR_MAX_ITEMS);
+  const items: RepairItem[] = [];
+  for (let i = 0; i < listed.length; i += size) {
+    const slice = listed.slice(i, i + size);
+    const first = slice[0]!;
+    items.push(
+      asked
+        ? { partition: first, partitions: slice, peers }
+        : { partition: first, from: first, to: slice[slice.length - 1]!, peers },
+    );
+  }
+  return items;
+}
+
+/** A partition of a group whose task failed, as the Map's Catch reports one partition. */
+interface GroupFailure {
+  readonly partition: number;
+  readonly error: string;
+}
+
+function groupFailure(partition: number, error: unknown): GroupFailure {
+  return { partition, error: error instanceof Error ? error.name : 'Error' };
+}
+
+/** The partitions of a Map item (the iteration's input). */
+function partitionsOfItem(raw: Record<string, unknown>): number[] {
+  if (Array.isArray(raw.partitions)) return (raw.partitions as unknown[]).map(Number);
+  if (typeof raw.from === 'number' && typeof raw.to === 'number')
+    return Array.from({ length: raw.to - raw.from + 1 }, (_, i) => (raw.from as number) + i);
+  return [Number(raw.partition)];
+}
 
 /** One Map iteration's output: the Replay result, or `{ partition, error }` from the machine's Catch. */
 interface IterationOutput {
   readonly partition: number;
+  /** A group's: how many partitions it checked, and how many of them differed. */
+  readonly partitions?: number;
+  readonly partitionsDiffering?: number;
+  /** A group's partitions that failed (the first MAX_FAILED_LISTED), and how many. */
+  readonly failed?: readonly GroupFailure[];
+  readonly failedCount?: number;
   readonly buckets?: number;
   readonly replayed?: number;
   readonly forksSettled?: number;
   readonly queued?: number;
   readonly rowsRebuilt?: number;
+  /** Events direct delivery refused (exact), and the first MAX_REFUSALS_REPORTED with their reasons. */
   readonly refused?: number;
   readonly refusedEvents?: readonly RefusedEvent[];
   readonly error?: { Error?: string; Cause?: string };
+}
+
+/** What ListPartitions did once per execution besides listing (the queues and the publish holds). */
+interface ListedOutput {
+  readonly startedAt: number;
+  readonly partitions?: RepairItem[];
+  readonly conflictsRecreated?: number;
+  readonly conflictsResolved?: number;
+  readonly holdsReleased?: number;
+  readonly holdsKept?: number;
+  readonly holdsKeptIds?: readonly string[];
+  readonly holdsUnanswered?: readonly string[];
 }
 
 /**
@@ -42,7 +125,7 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         cells: cellsOf(regions),
         configured: deps.topology.partitions,
       });
-      const partitions = listed.map((partition) => ({ partition, peers: regions }));
+      const partitions = repairItems(listed, regions, input.partitions() !== undefined);
       // Once per execution: the queues are not in the Merkle trees (see recreateOpenConflicts).
       const queues = await recreateOpenConflicts(cellsOf(regions), regions);
       // Holds restored with a region's tables (see releasePublishedHolds): Repair is the restore's step.
@@ -69,58 +152,123 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     },
     async BuildTrees(raw) {
       const input = new TaskInput('repair', 'BuildTrees', raw);
-      const partition = Number(raw.partition);
-      const trees = await buildTrees(cellsOf(input.regions('peers') ?? []), partition);
-      return { ...trees };
+      const cells = cellsOf(input.regions('peers') ?? []);
+      const partitions = partitionsOfItem(raw);
+      if (partitions.length === 1) return { ...(await buildTrees(cells, partitions[0]!)) };
+      // A group: one partition after the other; only the trees whose roots differ are kept, and a partition
+      // that fails is reported without stopping the others (as the Map's Catch does for one partition).
+      const group: PartitionTrees[] = [];
+      const failed: GroupFailure[] = [];
+      for (const partition of partitions) {
+        try {
+          const trees = await buildTrees(cells, partition);
+          if (trees.buckets) group.push(trees);
+        } catch (error) {
+          failed.push(groupFailure(partition, error));
+        }
+      }
+      return { partition: partitions[0]!, partitions: partitions.length, group, failed };
     },
     async Diff(raw) {
       const input = new TaskInput('repair', 'Diff', raw);
-      const trees = input.result<PartitionTrees>('buildTrees');
-      return { partition: trees.partition, differing: differingBuckets(trees) };
+      const trees = input.result<
+        PartitionTrees & { group?: PartitionTrees[]; partitions?: number; failed?: GroupFailure[] }
+      >('buildTrees');
+      if (!trees.group) return { partition: trees.partition, differing: differingBuckets(trees) };
+      const group = trees.group.map((t) => ({ partition: t.partition, differing: differingBuckets(t) }));
+      return { partition: trees.partition, partitions: trees.partitions, group, failed: trees.failed ?? [] };
     },
     async Replay(raw) {
       const input = new TaskInput('repair', 'Replay', raw);
-      const { partition, differing } = input.result<{ partition: number; differing: number[] }>('diff');
-      const report = await replayBuckets({
-        partition,
-        cells: cellsOf(input.regions('peers') ?? []),
-        differing,
-        ...quorumOrphanRule(deps),
-        branches: branchRules(deps),
-      });
-      const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
-      const { forksSettled, queued, rowsRebuilt } = report;
-      // The first few refusals with their reasons; the count is exact (the execution state stays small).
-      const refusedEvents = report.refused.slice(0, MAX_REFUSALS_REPORTED);
-      const refused = report.refused.length;
+      const diff = input.result<{
+        partition: number;
+        differing?: number[];
+        partitions?: number;
+        group?: Array<{ partition: number; differing: number[] }>;
+        failed?: GroupFailure[];
+      }>('diff');
+      const cells = cellsOf(input.regions('peers') ?? []);
+      const replayOne = async (partition: number, differing: number[]) => {
+        const report = await replayBuckets({
+          partition,
+          cells,
+          differing,
+          ...quorumOrphanRule(deps),
+          branches: branchRules(deps),
+        });
+        const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
+        const { forksSettled, queued, rowsRebuilt } = report;
+        // The first few refusals with their reasons; the count is exact (the execution state stays small).
+        const refusedEvents = report.refused.slice(0, MAX_REFUSALS_REPORTED);
+        const refused = report.refused.length;
+        return {
+          partition,
+          buckets: differing.length,
+          replayed,
+          forksSettled,
+          queued,
+          rowsRebuilt,
+          refused,
+          refusedEvents,
+        };
+      };
+      if (!diff.group) return replayOne(diff.partition, diff.differing ?? []);
+      // A group: one output of sums, as small as a single partition's.
+      const outputs: Array<Awaited<ReturnType<typeof replayOne>>> = [];
+      const failed = [...(diff.failed ?? [])];
+      for (const { partition, differing } of diff.group) {
+        try {
+          outputs.push(await replayOne(partition, differing));
+        } catch (error) {
+          failed.push(groupFailure(partition, error));
+        }
+      }
+      const sum = (field: 'buckets' | 'replayed' | 'forksSettled' | 'queued' | 'rowsRebuilt' | 'refused') =>
+        outputs.reduce((n, o) => n + o[field], 0);
       return {
-        partition,
-        buckets: differing.length,
-        replayed,
-        forksSettled,
-        queued,
-        rowsRebuilt,
-        refused,
-        refusedEvents,
+        partition: diff.partition,
+        partitions: diff.partitions ?? outputs.length,
+        partitionsDiffering: outputs.filter((o) => o.buckets > 0).length,
+        buckets: sum('buckets'),
+        replayed: sum('replayed'),
+        forksSettled: sum('forksSettled'),
+        queued: sum('queued'),
+        rowsRebuilt: sum('rowsRebuilt'),
+        refused: sum('refused'),
+        refusedEvents: outputs.flatMap((o) => o.refusedEvents).slice(0, MAX_REFUSALS_REPORTED),
+        // Counted apart from the partitions checked; at most MAX_FAILED_LISTED named.
+        failedCount: failed.length,
+        failed: failed.slice(0, MAX_FAILED_LISTED),
       };
     },
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
       const outputs = (raw.repairPartitions ?? []) as IterationOutput[];
-      const listed = input.result<{
-        startedAt: number;
-        conflictsRecreated?: number;
-        conflictsResolved?: number;
-        holdsReleased?: number;
-        holdsKept?: number;
-        holdsKeptIds?: readonly string[];
-        holdsUnanswered?: readonly string[];
-      }>('listPartitions');
+      const listed = input.result<ListedOutput>('listPartitions');
       const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
+      // A failed group is named by its first partition: every partition of it counts as failed.
+      const sizes = new Map(
+        (listed.partitions ?? []).map((item) => [item.partition, partitionsOfItem({ ...item })]),
+      );
+      const failedItems = failed.flatMap((o) =>
+        (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
+          partition,
+          error: o.error?.Error ?? 'unknown',
+        })),
+      );
+      // Inside groups: each iteration names at most MAX_FAILED_LISTED of its failed partitions, counts them all.
+      const failedInGroups = outputs.reduce((n, o) => n + (o.failedCount ?? 0), 0);
+      const failedPartitions = [...failedItems, ...outputs.flatMap((o) => o.failed ?? [])];
       return {
-        partitionsChecked: outputs.length - failed.length,
-        partitionsDiffering: outputs.filter((o) => (o.buckets ?? 0) > 0).length,
+        partitionsChecked: outputs.reduce(
+          (n, o) => n + (o.error ? 0 : (o.partitions ?? 1) - (o.failedCount ?? 0)),
+          0,
+        ),
+        partitionsDiffering: outputs.reduce(
+          (n, o) => n + (o.partitionsDiffering ?? ((o.buckets ?? 0) > 0 ? 1 : 0)),
+          0,
+        ),
         bucketsDiffering: outputs.reduce((n, o) => n + (o.buckets ?? 0), 0),
         eventsReplayed: outputs.reduce((n, o) => n + (o.replayed ?? 0), 0),
         forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
@@ -134,7 +282,10 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         holdsUnanswered: listed.holdsUnanswered ?? [],
         eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
         refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
-        partitionsFailed: failed.map((o) => ({ partition: o.partition, error: o.error?.Error ?? 'unknown' })),
+        // The count is exact; the list names the first MAX_FAILED_LISTED, so the Report is never big enough
+        // to be spilled out of the state (readiness and drill reports read it from the execution's output).
+        partitionsFailedCount: failedItems.length + failedInGroups,
+        partitionsFailed: failedPartitions.slice(0, MAX_FAILED_LISTED),
         durationMs: now() - started,
       };
     },

@@ -75,8 +75,11 @@ export const TABLE_DEFINITIONS: Readonly<Record<TableKind, TableDefinition>> = {
   },
   /** Watermarks per origin, parked core events, conflict records. */
   replication: { kind: 'replication', partitionKey: pk, sortKey: sk },
-  /** Control state: partition map with epochs, region status, breakers. */
-  control: { kind: 'control', partitionKey: pk, sortKey: sk },
+  /**
+   * Control state: partition map with epochs, region status, breakers; and runbook results too big for a
+   * Step Functions state (lib/runbooks/spill.ts), which expire (TTL) 15 days after they were written.
+   */
+  control: { kind: 'control', partitionKey: pk, sortKey: sk, timeToLiveAttribute: 'expiration' },
   /** Poison events with the reason they could not be applied. */
   quarantine: { kind: 'quarantine', partitionKey: pk, sortKey: sk },
   /** Powertools idempotency records for API commands. */

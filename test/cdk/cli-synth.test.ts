@@ -64,7 +64,7 @@ describe('the CDK CLI', () => {
     });
     await expect(failure).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining('unknown environment "staging"; known environments: dev, prod'),
+      stderr: expect.stringContaining('unknown environment "staging"; known environments: dev, prod, world'),
     });
   }, 60_000);
 });

@@ -27,10 +27,11 @@ const STAR_ONLY_IN_PRACTICE: Readonly<Record<string, string>> = {
 
 const environments: Record<string, Record<string, CfnTemplate>> = {};
 beforeAll(async () => {
-  for (const env of ['dev', 'prod'] as const) environments[env] = (await shippedTemplates(env)).templates;
+  for (const env of ['dev', 'prod', 'world'] as const)
+    environments[env] = (await shippedTemplates(env)).templates;
 }, 180_000);
 
-describe.each(['dev', 'prod'])('least-privilege grants in %s', (env) => {
+describe.each(['dev', 'prod', 'world'])('least-privilege grants in %s', (env) => {
   it('attaches no managed policy to any role (function logs are granted on their own log group)', () => {
     for (const template of Object.values(environments[env]!)) {
       for (const resource of Object.values(template.Resources)) {
@@ -82,10 +83,10 @@ describe.each(['dev', 'prod'])('least-privilege grants in %s', (env) => {
         expect(actions, `${stack}/${id}`).not.toContain(forbidden);
       }
     }
-    // api, applier and lag-monitor in each of the three cells.
-    expect(checked).toBeGreaterThanOrEqual(9);
-    // prod is the shipped environment with core.ack quorum: one such grant per cell for each of the two.
-    expect(peerDeletes).toBe(env === 'prod' ? 6 : 0);
+    // api, applier and lag-monitor in each of the three (world: five) cells.
+    expect(checked).toBeGreaterThanOrEqual(env === 'world' ? 15 : 9);
+    // prod (three cells) and world (five) have core.ack quorum: one such grant per cell for each of the two.
+    expect(peerDeletes).toBe({ dev: 0, prod: 6, world: 10 }[env]);
   });
 
   it("writes each function's logs only to its own log group", () => {

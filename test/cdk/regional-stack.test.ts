@@ -74,6 +74,11 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
       TableName: 'multiactive-dev-idempotency',
       TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
     });
+    // Runbook results spilled out of a Step Functions state expire (lib/runbooks/spill.ts).
+    template().hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'multiactive-dev-control',
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
   });
 
   it('gives every function the environment contract, Node.js 22 on arm64', () => {

@@ -40,7 +40,7 @@ export function synthesizeEnvironment(topology: Topology): SynthesizedEnvironmen
  * test file and the sandbox (the `.sandbox/cdk` cache, keyed by a hash of cdk/, lib/config, lib/store,
  * lib/app, cdk.json and the topology).
  */
-export async function shippedTemplates(env: 'dev' | 'prod'): Promise<SynthesizedEnvironment> {
+export async function shippedTemplates(env: 'dev' | 'prod' | 'world'): Promise<SynthesizedEnvironment> {
   const topology = bank.topology(env);
   const { templates } = await loadTemplates({
     topology,

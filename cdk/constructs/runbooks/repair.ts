@@ -8,7 +8,7 @@
  * - `ListPartitions` -> `{ partitions: Array<{ partition: number, peers: string[] }> }`: each item is
  *   the input of one Map iteration, where BuildTrees/Diff/Replay results accumulate the same way;
  * - an iteration's output is the `Replay` result alone (keep it small: `{ partition, replayed }`), or
- *   `{ partition, error }` when one of its tasks failed: one bad partition does not stop the others;
+ *   `{ partition, error: { Error } }` when one of its tasks failed: one bad partition does not stop the others;
  * - `Report` receives all iteration outputs at `$.repairPartitions`.
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -26,8 +26,10 @@ export function repairDefinition(scope: Construct, { fn }: RunbookDefinitionProp
   const replay = task('Replay');
   const report = task('Report');
 
+  // Only the error's name: its Cause (the Lambda's error document, a stack trace on AWS) would be kept in
+  // the Map's output once per failed item and could pass the 256 KiB state quota.
   const partitionFailed = new sfn.Pass(scope, 'PartitionFailed', {
-    parameters: { 'partition.$': '$.partition', 'error.$': '$.error' },
+    parameters: { 'partition.$': '$.partition', error: { 'Error.$': '$.error.Error' } },
   });
   catchInto(partitionFailed, buildTrees, diff, replay);
   const partitionRepaired = new sfn.Pass(scope, 'PartitionRepaired', { inputPath: '$.replay' });

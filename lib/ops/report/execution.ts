@@ -98,7 +98,12 @@ function failbackFacts(state: Record<string, unknown>): Facts {
 /** A Repair's own report (the `Report` task): what differed, what it replayed, what failed. */
 function repairFacts(state: Record<string, unknown>): Facts {
   const report = rec(state.report);
-  const failed = Array.isArray(report.partitionsFailed) ? report.partitionsFailed.length : 0;
+  const failed =
+    typeof report.partitionsFailedCount === 'number'
+      ? report.partitionsFailedCount
+      : Array.isArray(report.partitionsFailed)
+        ? report.partitionsFailed.length
+        : 0;
   const queued = num(report.eventsQueued);
   return {
     conflicts: { detected: queued, resolved: 0, manual: queued },

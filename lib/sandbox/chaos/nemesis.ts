@@ -2,6 +2,7 @@ import type { Topology } from '../../config/index.ts';
 import { partitionOf } from '../../ownership/index.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 import type { ApplierGate } from './applier-gate.ts';
+import { hasMultiRegionMinority, injectMajority, MAJORITY_KINDS } from './majority-faults.ts';
 import { pick } from './random.ts';
 import {
   failoverDuringSwitchover,
@@ -18,10 +19,12 @@ import { type Injected, injectSimple, SIMPLE_KINDS, sleep } from './simple-fault
  * network, a region or its clock; the composite ones run runbooks inside a fault: a runbook during one
  * of the simple faults, a kill during a Switchover, a Failover while a Switchover runs, a Failover of an
  * isolated home then a Failback (which forks the log under `ack: local`), and a Failover after the old
- * home's quorum copies went to a survivor other than the new home (`ack: quorum` only).
+ * home's quorum copies went to a survivor other than the new home (`ack: quorum` only). With five regions
+ * or more, two more take a minority of two regions or more down, or split it off (majority-faults.ts).
  */
 export const FAULT_KINDS = [
   ...SIMPLE_KINDS,
+  ...MAJORITY_KINDS,
   'runbook-during-fault',
   'kill-during-switchover',
   'failover-during-switchover',
@@ -30,9 +33,17 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** The faults that make sense for a topology: the quorum-copy one needs `core.ack: quorum`. */
+/**
+ * The faults that make sense for a topology: the quorum-copy one needs `core.ack: quorum`; the minority
+ * ones need five regions or more (with three or four, the largest minority is one region).
+ */
 export function faultKindsFor(topology: Topology): FaultKind[] {
-  return FAULT_KINDS.filter((k) => k !== 'quorum-copy-elsewhere' || topology.core.ack === 'quorum');
+  const minority = hasMultiRegionMinority(topology.regions.length);
+  return FAULT_KINDS.filter(
+    (k) =>
+      (k !== 'quorum-copy-elsewhere' || topology.core.ack === 'quorum') &&
+      (minority || !(MAJORITY_KINDS as readonly string[]).includes(k)),
+  );
 }
 
 /** Faults not injected yet (none left). */
@@ -72,6 +83,9 @@ export async function inject(sandbox: Sandbox, input: InjectInput): Promise<Inje
       return forkedOrphanFailback(sandbox, input);
     case 'quorum-copy-elsewhere':
       return quorumCopyElsewhere(sandbox, input);
+    case 'kill-minority':
+    case 'split-minority':
+      return injectMajority(sandbox, { kind: input.kind, random: input.random });
     default:
       return injectSimple(sandbox, { ...input, kind: input.kind });
   }

@@ -9,14 +9,16 @@ import type { RunbookRun } from './runbook-starter.ts';
 export const HOLD_OUTAGE_ALLOWANCE_MS = 10_000;
 
 /**
- * Faults during which a home may be unable to write: region loss, isolation, lease refusals, and the
- * compound faults that kill or isolate a region. A cut link or a slow one between two regions is none: a
- * hold is closed at its account's home (the transfer's own home too), by local writes whose quorum copies
- * need one peer of two.
+ * Faults during which a home may be unable to write: region loss (one, or a minority of five), isolation
+ * (one region, or a minority split off), lease refusals, and the compound faults that kill or isolate a
+ * region. A cut link or a slow one between two regions is none: a hold is closed at its account's home
+ * (the transfer's own home too), by local writes whose quorum copies need one peer of two (two of four).
  */
 const OUTAGE_KINDS = new Set<string>([
   'kill-region',
+  'kill-minority',
   'isolate-region',
+  'split-minority',
   'clock-skew-margin',
   'runbook-during-fault',
   'kill-during-switchover',

@@ -29,9 +29,15 @@ export interface ChaosOptions {
   readonly seed: number;
   /** The application the sandbox runs (default: the project's `multiactive.config.ts`). */
   readonly application?: Application;
-  /** The environment whose topology the sandbox runs: `dev` (core.ack local, default) or `prod` (quorum). */
+  /**
+   * The environment whose topology the sandbox runs: `dev` (core.ack local, default), `prod` (quorum) or
+   * `world` (quorum, five regions).
+   */
   readonly env?: string;
-  /** Clients per region (default 5). */
+  /**
+   * Clients per region (default 5 with up to three regions, then fewer so that about 15 clients run in all:
+   * 3 per region with five regions, on the same two cores).
+   */
   readonly clientsPerRegion?: number;
   /**
    * Accounts (default 15). Each account is written by one client per region at most, so its history has
@@ -193,7 +199,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
   const started = Date.now();
   const until = started + options.seconds * 1_000;
   const faults: InjectedFault[] = [];
-  const perRegion = options.clientsPerRegion ?? 5;
+  const perRegion = options.clientsPerRegion ?? Math.min(5, Math.max(2, Math.round(15 / names.length)));
   const clients = names.flatMap((from) =>
     Array.from({ length: perRegion }, (_, i) =>
       runClient(ctx(from, `${from}/c${i}`), {

@@ -1,6 +1,7 @@
 import { nearestRegions } from '../../config/index.ts';
 import type { Sandbox } from '../platform/sandbox.ts';
 import { homeOf, live, names, Runs, untilGtmSeesDown } from './fault-runs.ts';
+import { largestMinority } from './majority-faults.ts';
 import type { InjectInput } from './nemesis.ts';
 import { pick } from './random.ts';
 import { BASE_KINDS, type Injected, injectSimple, sleep } from './simple-faults.ts';
@@ -150,27 +151,31 @@ export async function forkedOrphanFailback(sandbox: Sandbox, input: InjectInput)
 }
 
 /**
- * `ack: quorum`: the link between a home and the region Failover will choose as its new home (the nearest
- * survivor) is cut, so the home's quorum copies land on the other survivor; then the home is killed and
- * failed over. The new home must collect those copies before its first write. Healed by reviving the
- * home and restoring the link, then Failback once the Failover is over.
+ * `ack: quorum`: the links between a home and the survivors nearest to it are cut (one of two with three
+ * regions, two of four with five: as many as a majority can spare), the first of them being the region
+ * Failover will choose as its new home; so the home's quorum copies land on the farthest survivors only.
+ * Then the home is killed and failed over. The new home must collect those copies before its first write.
+ * Healed by reviving the home and restoring the links, then Failback once the Failover is over.
  */
 export async function quorumCopyElsewhere(sandbox: Sandbox, input: InjectInput): Promise<Injected> {
   const { random } = input;
   const plan = await switchoverPlan(sandbox, input);
   const home = plan?.home ?? pick(random, live(sandbox));
   const survivors = names(sandbox).filter((n) => n !== home);
-  const [newHome, holder] = nearestRegions(sandbox.topology, home, survivors);
-  if (!newHome || !holder) return injectSimple(sandbox, { ...input, kind: 'kill-region' });
+  const nearest = nearestRegions(sandbox.topology, home, survivors);
+  const cut = nearest.slice(0, largestMinority(names(sandbox).length));
+  const holders = nearest.slice(cut.length);
+  const newHome = cut[0];
+  if (!newHome || holders.length === 0) return injectSimple(sandbox, { ...input, kind: 'kill-region' });
   const runs = new Runs(input);
-  sandbox.partition(home, newHome);
+  for (const region of cut) sandbox.partition(home, region);
   await sleep(800 + random() * 700);
   await sandbox.killRegion(home);
   await untilGtmSeesDown(sandbox, home);
-  const runIn = pick(random, [newHome, holder]);
+  const runIn = pick(random, [newHome, ...holders]);
   const failover = runs.start(runIn, 'Failover', { region: home, trigger: 'chaos' });
   return {
-    target: `cut ${home}|${newHome} (copies land on ${holder}), kill ${home}, Failover(${home}) in ${runIn}, then Failback`,
+    target: `cut ${cut.map((r) => `${home}|${r}`).join(', ')} (copies land on ${holders.join(', ')}), kill ${home}, Failover(${home}) in ${runIn}, then Failback`,
     runbooks: runs.list,
     heal: async () => {
       sandbox.heal();

@@ -136,6 +136,11 @@ export async function verifyRun(
     count('operations ok', tally('ok')),
     count('operations failed (definite)', tally('fail')),
     count('operations indeterminate (info)', tally('info')),
+    // Quorum writes whose home reached no majority of all regions (a minority split off, peers killed).
+    count(
+      'core writes answered 503 QuorumAckError (no majority reached)',
+      ops.filter((op) => op.error === 'QuorumAckError').length,
+    ),
     count('reads with a consistency token', ryw.reads),
     count('reads checked against the logs', ryw.checked),
     count('reads answered 503 / timed out', ryw.unavailable),

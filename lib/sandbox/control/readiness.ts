@@ -38,8 +38,13 @@ function lastRepair(sandbox: Sandbox): ReadinessSnapshot['lastRepair'] {
     .describeExecutions()
     .find((e) => e.stateMachine.endsWith('-Repair') && e.status !== 'RUNNING');
   if (!repair) return undefined;
-  const report = (repair.output as { report?: { partitionsFailed?: unknown } } | undefined)?.report;
-  const failed = report?.partitionsFailed;
+  const report = (
+    repair.output as { report?: { partitionsFailed?: unknown; partitionsFailedCount?: unknown } } | undefined
+  )?.report;
+  const failed =
+    typeof report?.partitionsFailedCount === 'number'
+      ? report.partitionsFailedCount
+      : report?.partitionsFailed;
   return {
     status: repair.status,
     region: repair.region,

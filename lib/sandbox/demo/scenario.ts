@@ -1,7 +1,7 @@
 import type { Sandbox } from '../platform/sandbox.ts';
 import type { ExecutionResult } from '../state-machines/runner.ts';
 import { eventsAtRisk, notEverywhere } from './at-risk.ts';
-import { demoWorkloadFor, newTally, send, startWriters, type WriteTally } from './clients.ts';
+import { demoWorkloadFor, newTally, sendOpening, startWriters, type WriteTally } from './clients.ts';
 import type { DemoReport } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -64,7 +64,7 @@ export async function runDemo(
   step(1, `first writes through the front door ${frontDoor} from clients near ${regions.join(', ')}`);
   await Promise.all(
     regions.flatMap((from) =>
-      workload.opening(from).map((command) => send({ client, frontDoor, from, command, tally })),
+      workload.opening(from).map((command) => sendOpening({ client, frontDoor, from, command, tally })),
     ),
   );
   const kinds = sandbox.topology.aggregates.map((a) => `${a.type}: ${a.tier}`).join(', ');

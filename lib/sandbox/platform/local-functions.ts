@@ -42,17 +42,24 @@ import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbo
 import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import type { RegionStores } from './region-stores.ts';
+import { type PipelineTrace, timedCalls, timedStep, tracedEventIds } from './stage-trace.ts';
 
 /**
  * The replication-bus port over a local bus (the SDK's PutEvents shape on both sides). The call is
  * authorized like PutEvents on the bus's ARN: the caller's role and the bus's resource policy.
  */
-export function localBusPort(bus: LocalEventBus, iam: FunctionIam = NO_FUNCTION_IAM): ReplicationBus {
+export function localBusPort(
+  bus: LocalEventBus,
+  iam: FunctionIam = NO_FUNCTION_IAM,
+  trace?: PipelineTrace,
+): ReplicationBus {
   return {
     async putEvents(entries: readonly BusEntry[]) {
       const copies = entries.map((e) => ({ ...e, Resources: e.Resources ? [...e.Resources] : undefined }));
       await iam.putEvents(bus.arn, copies);
-      return bus.putEvents(copies);
+      const result = await bus.putEvents(copies);
+      trace?.atOrigin('originBus', tracedEventIds.ofEntries(copies));
+      return result;
     },
   };
 }
@@ -114,6 +121,8 @@ export interface LocalFunctionDeps {
   readonly iam?: FunctionIam;
   /** The region's wall clock (epoch ms; skewable): the applier's gap ages and timestamps read it. */
   readonly now?: () => number;
+  /** Per-event pipeline timestamps and quorum-ack step times, when a benchmark asks (`traceStages`). */
+  readonly trace?: PipelineTrace;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -139,7 +148,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const { region, topology, stores } = deps;
   const iam = deps.iam ?? NO_FUNCTION_IAM;
   const peers = peersOf(topology, region);
-  const bus = localBusPort(deps.bus, iam);
+  const { trace } = deps;
+  const bus = localBusPort(deps.bus, iam, trace);
   const counters: HandlerCounters = {
     applied: 0,
     duplicates: 0,
@@ -160,14 +170,14 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     });
   const commands: CommandDeps = {
     registry: deps.registry,
-    events: stores.events,
-    states: stores.states,
+    events: timedCalls(trace, `events ${region}`, stores.events),
+    states: timedCalls(trace, `states ${region}`, stores.states),
     clock: stores.clock,
     region,
     partitions: topology.partitions,
     fenceCoreWrite: deps.multiRegion.fenceCoreWrite,
     ...(deps.multiRegion.replicateBeforeAck
-      ? { replicateBeforeAck: deps.multiRegion.replicateBeforeAck }
+      ? { replicateBeforeAck: timedStep(trace, `quorum ack ${region}`, deps.multiRegion.replicateBeforeAck) }
       : {}),
     ...snapshotHook(topology, stores),
   };
@@ -185,6 +195,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const api = createApiHandler({
     ...commands,
     ...deps.multiRegion,
+    // The traced hook when a benchmark times the quorum ack (the same function otherwise).
+    ...(commands.replicateBeforeAck ? { replicateBeforeAck: commands.replicateBeforeAck } : {}),
     sagas: sagas.api,
     idempotency: new DynamoDBPersistenceLayer({
       tableName: stores.tables.idempotency,
@@ -236,13 +248,14 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
   const { watchdog } = deps;
-  const handleApi = api as unknown as LocalFunctions['api'];
+  const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
   const handleHealth = health as unknown as LocalFunctions['health'];
   return {
     api: (event, context) => iam.as('api', () => handleApi(event, context)),
     health: (event, context) => iam.as('health', () => handleHealth(event, context)),
     publisher: counted('publisher', (event: DynamoDBStreamEvent) =>
       iam.as('publisher', async () => {
+        trace?.atOrigin('publisher', tracedEventIds.ofRecords(event.Records));
         const report = await publishStreamRecords(event.Records, {
           region,
           bus,
@@ -287,12 +300,14 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   };
 
   async function applyOne(event: EventBridgeEvent): Promise<ApplyOutcome> {
+    trace?.atDelivery('applierStart', event, region);
     const outcome = await apply(event.detail, event);
     countOutcome(counters, outcome);
     const hlc = (event.detail as { hlc?: unknown }).hlc;
     const origin = (event.detail as { origin?: unknown }).origin;
     if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
       deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
+      trace?.applied(event.detail, region);
     }
     return outcome;
   }

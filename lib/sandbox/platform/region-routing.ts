@@ -10,6 +10,7 @@ import { AuthenticatedPeerTransport, FetchPeerTransport } from '../../routing/in
 import type { LocalClients } from '../dynamodb/clients.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import type { RegionStores } from './region-stores.ts';
+import { type PipelineTrace, timedStep } from './stage-trace.ts';
 import type { SandboxTiming } from './timing.ts';
 import { WanControlReplica, WanPeerTransport, wanDocumentClient } from './wan-adapters.ts';
 
@@ -43,6 +44,8 @@ export interface RegionRoutingOptions {
   readonly internalKey: InternalKey;
   /** The region's wall clock (skewable): leases, `activeFrom` and replication lag read it. */
   readonly now: () => number;
+  /** Times each call of the quorum ack to a peer's tables (benchmarks only). */
+  readonly trace?: PipelineTrace;
 }
 
 /** Region -> API base URL, each read when used: the ports are known only once the servers listen. */
@@ -82,7 +85,11 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     replicationTable: stores.tables.replication,
     quorumPeers: peers.map((peer) => {
       const { client, state, ...tables } = peer.quorumTables;
-      const wanClient = wanDocumentClient(self.name, peer.name, client, wan);
+      const wanClient = timedPeerClient(
+        options.trace,
+        `${self.name} -> ${peer.name}`,
+        wanDocumentClient(self.name, peer.name, client, wan),
+      );
       return dynamoQuorumPeer({
         region: peer.name,
         client: wanClient,
@@ -110,5 +117,24 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     // The GTM probes /health every health-check interval: a drain shows by the next probe or so.
     trafficRefreshMs: Math.min(topology.gtm.healthCheck.intervalSeconds * 1_000 * timing.awsTimeScale, 5_000),
     now: options.now,
+  });
+}
+
+/**
+ * A quorum peer's client whose calls are timed per link and command (`quorum call <home> -> <peer>
+ * <Command>`: the WAN round trip and the peer's DynamoDB) when there is a trace; the client itself when not.
+ */
+function timedPeerClient(
+  trace: PipelineTrace | undefined,
+  link: string,
+  client: DynamoDBDocumentClient,
+): DynamoDBDocumentClient {
+  if (!trace) return client;
+  const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+  const timed = (command: object) =>
+    timedStep(trace, `quorum call ${link} ${command.constructor.name}`, send)(command);
+  return new Proxy(client, {
+    get: (target, property, receiver) =>
+      property === 'send' ? timed : Reflect.get(target, property, receiver),
   });
 }

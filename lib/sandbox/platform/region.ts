@@ -31,6 +31,7 @@ import { type LocalFunctions, localFunctions } from './local-functions.ts';
 import { regionRouting } from './region-routing.ts';
 import { type RegionStores, regionStores } from './region-stores.ts';
 import { SkewableClock } from './skewable-clock.ts';
+import type { PipelineTrace } from './stage-trace.ts';
 import type { SandboxTiming } from './timing.ts';
 import { wanOriginReader } from './wan-adapters.ts';
 import { regionWatchdog } from './watchdog-wiring.ts';
@@ -45,6 +46,8 @@ export interface SandboxRegionOptions {
   readonly wan: WanNetwork;
   readonly timing: SandboxTiming;
   readonly lag: LagRecorder;
+  /** Per-stage timestamps of replicated events and quorum-ack step times (benchmarks only). */
+  readonly trace?: PipelineTrace;
   /** Name of the replication bus (`multiactive-<env>-bus`). */
   readonly busName: string;
   /** Directory for this region's DynamoDB Local files; in memory when omitted. */
@@ -111,6 +114,7 @@ export class SandboxRegion {
   private heartbeat: NodeJS.Timeout | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private down = false;
+  private closing = false;
 
   constructor(options: SandboxRegionOptions) {
     this.name = options.region;
@@ -202,6 +206,7 @@ export class SandboxRegion {
       stores,
       internalKey,
       now: this.wallClock.now,
+      ...(this.options.trace ? { trace: this.options.trace } : {}),
     });
     const peerStores = new Map(input.peers.map((p) => [p.name, p]));
     const reader = eventStoreOriginReader((origin) => {
@@ -219,6 +224,7 @@ export class SandboxRegion {
       multiRegion: multiRegion.api,
       originReader: wanOriginReader(this.name, reader, wan),
       lag: this.options.lag,
+      ...(this.options.trace ? { trace: this.options.trace } : {}),
       runbook: input.runbook(this),
       sagas: {
         definitions: this.options.sagas,
@@ -316,6 +322,16 @@ export class SandboxRegion {
 
   get isDown(): boolean {
     return this.down;
+  }
+
+  /** Whether the sandbox is stopping: a scheduled run in progress (the watchdog's window) ends early. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Marks the region as stopping, before the sandbox waits for the scheduled runs in progress. */
+  markClosing(): void {
+    this.closing = true;
   }
 
   /** Poller counters (undefined while the region is down). */

@@ -35,6 +35,7 @@ import { sandboxRunbooks } from './runbook-wiring.ts';
 import { scheduledTargetsOf } from './scheduled-functions.ts';
 import { sandboxReadinessTarget } from './scheduled-readiness.ts';
 import { ScheduledTargets } from './schedules.ts';
+import { PipelineTrace } from './stage-trace.ts';
 import { defaultTiming, fastTiming, type SandboxTiming } from './timing.ts';
 import { type BusHost, wireRules } from './wiring.ts';
 
@@ -61,9 +62,19 @@ export interface SandboxOptions {
   readonly runbook?: RunbookFactory;
   /** Conflict policy per aggregate type over the environment's (e.g. `{ profile: 'manual' }` to try the queue). */
   readonly conflictPolicies?: Readonly<Record<string, ConflictPolicy>>;
+  /**
+   * The core ack mode to run with, over the environment's (the templates stay the environment's): a
+   * benchmark compares `local` and `quorum` on one environment, same auth and same stacks.
+   */
+  readonly coreAck?: Topology['core']['ack'];
   /** Overrides of single timers on top of the default or `fast` set (benchmarks pin health checks). */
   readonly timing?: Partial<SandboxTiming>;
   readonly log?: (line: string) => void;
+  /**
+   * Timestamp every replicated event at each stage of the pipeline and time the quorum ack's steps
+   * (`Sandbox.stages`), for the benchmarks; off by default (nothing is recorded, nothing changes).
+   */
+  readonly traceStages?: boolean;
 }
 
 /** A Failover execution a watchdog started. */
@@ -82,7 +93,9 @@ export interface WatchdogFailover {
 function narrowed(topology: Topology, count: number): Topology {
   const all = regionNames(topology);
   if (!Number.isInteger(count) || count < 2 || count > all.length)
-    throw new SandboxError(`--regions must be between 2 and ${all.length}`);
+    throw new SandboxError(
+      `--regions must be between 2 and ${all.length}: env ${topology.name} has ${all.length} regions (${all.join(', ')})`,
+    );
   if (count === all.length) return topology;
   const keep = new Set(all.slice(0, count));
   return parseTopology({
@@ -106,6 +119,12 @@ function withPolicies(topology: Topology, policies: Readonly<Record<string, Conf
   });
 }
 
+/** The topology with another core ack mode (validated again), or as it is. */
+function withCoreAck(topology: Topology, ack: Topology['core']['ack'] | undefined): Topology {
+  if (ack === undefined || ack === topology.core.ack) return topology;
+  return parseTopology({ ...topology, core: { ...topology.core, ack } });
+}
+
 /**
  * The whole platform on one machine: a SandboxRegion per region, the WAN between them, the rules and
  * state machines of the synthesized CDK templates, and the GTM in front.
@@ -118,6 +137,8 @@ export class Sandbox {
   readonly timing: SandboxTiming;
   readonly wan: WanNetwork;
   readonly lag: LagRecorder;
+  /** Per-stage timestamps of replicated events and quorum-ack step times (`traceStages` only). */
+  readonly stages: PipelineTrace | undefined;
   readonly regions: readonly SandboxRegion[];
   readonly templateSource: TemplateSource;
   readonly globalBus: LocalEventBus;
@@ -154,6 +175,7 @@ export class Sandbox {
     wan: WanNetwork;
     templateSource: TemplateSource;
     lag: LagRecorder;
+    stages: PipelineTrace | undefined;
     log: (line: string) => void;
     auth: SandboxAuth;
     metrics: LocalMetrics;
@@ -163,6 +185,7 @@ export class Sandbox {
     this.metrics = input.metrics;
     this.apiClient = input.auth.client((origin) => input.regions.find((r) => r.apiUrl === origin)?.name);
     this.lag = input.lag;
+    this.stages = input.stages;
     this.topology = input.topology;
     this.timing = input.timing;
     this.regions = input.regions;
@@ -185,7 +208,7 @@ export class Sandbox {
     if (!application.module)
       throw new SandboxError('the sandbox runs an application loaded with loadApplication(path)');
     const declared = application.topology(options.env ?? 'dev');
-    const full = withPolicies(declared, options.conflictPolicies ?? {});
+    const full = withCoreAck(withPolicies(declared, options.conflictPolicies ?? {}), options.coreAck);
     const topology = narrowed(full, options.regions ?? regionNames(full).length);
     const names = regionNames(topology);
     const timing: SandboxTiming = {
@@ -197,6 +220,7 @@ export class Sandbox {
     const wan = new WanNetwork({ regions: regionNames(full), timeScale: timing.wanTimeScale });
     const registry = createRegistry(application.aggregates, topology);
     const lag = new LagRecorder();
+    const stages = options.traceStages ? new PipelineTrace() : undefined;
     const auth = await createSandboxAuth(topology);
     const metrics = new LocalMetrics();
     const busName = `multiactive-${topology.name}-bus`;
@@ -210,6 +234,7 @@ export class Sandbox {
           wan,
           timing,
           lag,
+          ...(stages ? { trace: stages } : {}),
           busName,
           log,
           auth,
@@ -246,6 +271,7 @@ export class Sandbox {
       wan,
       templateSource: source,
       lag,
+      stages,
       log,
       auth,
       metrics,
@@ -320,6 +346,7 @@ export class Sandbox {
       },
       log: this.log,
       iam: this.iam,
+      ...(this.stages ? { trace: this.stages } : {}),
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
@@ -706,6 +733,7 @@ export class Sandbox {
 
   /** Stops the GTM, the regions (JVMs last) and the WAN timers. */
   async stop(): Promise<void> {
+    for (const region of this.regions) region.markClosing();
     this.alarmsRef?.stop();
     await this.gtmRef?.stop();
     await this.schedules?.stop();

@@ -92,6 +92,7 @@ export function regionWatchdog(input: {
     detector,
     intervalMs: settings.intervalMs,
     windowMs: SCHEDULE_MS * timing.awsTimeScale,
-    running: () => !self.isDown,
+    // A stopping sandbox does not wait out the rest of a scheduled run's window (a minute on AWS timers).
+    running: () => !self.isDown && !self.isClosing,
   };
 }

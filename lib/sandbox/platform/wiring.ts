@@ -18,6 +18,7 @@ import {
 import type { WanNetwork } from '../wan/index.ts';
 import { functionNameOf, localInvoker } from './invoke.ts';
 import type { DeadLetter, SandboxRegion } from './region.ts';
+import type { PipelineTrace } from './stage-trace.ts';
 
 /** What binding a rule's targets needs to know about the whole sandbox. */
 export interface WiringContext {
@@ -31,6 +32,8 @@ export interface WiringContext {
   readonly log: (line: string) => void;
   /** IAM for the deliveries: a target's role, or EventBridge itself for a Lambda target. */
   readonly iam?: IamEnforcement;
+  /** Per-event pipeline timestamps, when a benchmark asks (`traceStages`). */
+  readonly trace?: PipelineTrace;
 }
 
 /** Where a bus lives and what it is for its rules. */
@@ -89,11 +92,14 @@ function busDelivery(
   const name = busNameOf(arn);
   if (!ctx.busIn(region, name)) return undefined;
   return async (event) => {
+    ctx.trace?.atDelivery('forward', event, region);
     const entry = asEntry(event);
     await authorizeDelivery(ctx, { ruleArn, target, call: putEventsCall(arn, 1), bytes: entrySize(entry) });
+    ctx.trace?.atDelivery('wanOut', event, region);
     const result = await ctx.wan.send(host.region, region, () => {
       const target = ctx.busIn(region, name);
       if (!target) throw new Error(`no bus ${name} in ${region}`);
+      ctx.trace?.atDelivery('peerBus', event, region);
       return target.putEvents([entry]);
     });
     const failed = result.Entries[0];
@@ -120,6 +126,7 @@ function deliveryFor(
       functionName: functionNameOf(target.arn),
     });
     return async (event) => {
+      ctx.trace?.atDelivery('applierDelivery', event, region);
       const input = targetInput(target, event);
       await authorizeDelivery(ctx, { ruleArn, target, call: invokeCall(target.arn), bytes: sizeOf(input) });
       await invoke(input);

@@ -70,6 +70,46 @@ export interface StateMachineRunnerOptions {
   readonly retryScale?: number;
 }
 
+/**
+ * Step Functions' payload quota: 256 KiB (UTF-8) for an execution's input, a state's input after
+ * Parameters, a state's output and a task's result. Past it AWS fails the execution with
+ * States.DataLimitExceeded, a terminal error no catcher (not even States.ALL) catches.
+ */
+export const PAYLOAD_QUOTA_BYTES = 262_144;
+
+/** Error name of a state whose data passed PAYLOAD_QUOTA_BYTES. */
+export const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
+
+/** Step Functions' quota on an execution's history: past it, the execution fails. */
+export const HISTORY_QUOTA_EVENTS = 25_000;
+
+/** UTF-8 bytes of a value as Step Functions serialises it. */
+export function payloadBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+}
+
+/** Refused at StartExecution, as AWS refuses an input over the quota (a ValidationException). */
+export class ExecutionInputTooLargeError extends Error {
+  override readonly name = 'ValidationException';
+  constructor(bytes: number) {
+    super(
+      `1 validation error detected: the execution input (${bytes} bytes) must be at most ${PAYLOAD_QUOTA_BYTES} bytes`,
+    );
+  }
+}
+
+/** The first quota an execution broke; set once, then the execution is stopped. */
+interface QuotaGuard {
+  broken?: { error: string; cause: string };
+  stop(): void;
+  /**
+   * History events AWS would have recorded so far: the events kept here, plus the three a Lambda task adds
+   * between its TaskStateEntered and TaskStateExited (TaskScheduled, TaskStarted, TaskSucceeded or
+   * TaskFailed), which the local history leaves out.
+   */
+  awsEvents?: number;
+}
+
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
 
 function functionNameOf(arnOrName: string): string {
@@ -138,6 +178,8 @@ export class StateMachineRunner {
     executionName?: string,
   ): { executionArn: string; startDate: string; done: Promise<ExecutionResult> } {
     const spec = this.find(region, name);
+    const inputBytes = payloadBytes(input);
+    if (inputBytes > PAYLOAD_QUOTA_BYTES) throw new ExecutionInputTooLargeError(inputBytes);
     const runName = executionName ?? `sandbox-${++this.counter}`;
     const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:${runName}`;
     const existing = this.live.get(executionArn);
@@ -227,11 +269,12 @@ export class StateMachineRunner {
     const { spec, executionArn, input, startDate } = run;
     // Validated once per definition (like CreateStateMachine), not again for every execution.
     await this.verdicts.get(spec);
+    const guard: QuotaGuard = { stop: () => undefined };
     const execution = new StateMachine(spec.definition as never, {
       validationOptions: { noValidate: true },
     }).run(input as JSONValue, {
       overrides: {
-        taskResourceLocalHandlers: this.taskHandlers(spec),
+        taskResourceLocalHandlers: this.taskHandlers(spec, guard),
         waitTimeOverrides: this.waitOverrides(spec.definition),
         retryIntervalOverrides: this.retryOverrides(spec.definition),
       },
@@ -239,12 +282,14 @@ export class StateMachineRunner {
         Execution: { Id: executionArn, Name: run.runName, StartTime: startDate },
       } as never,
     });
+    guard.stop = () => execution.abort();
     const states: string[] = [];
     const taskErrors: ExecutionResult['taskErrors'] = [];
     let failure: { error?: string; cause?: string } = {};
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
         this.record(spec, run.history, event);
+        checkQuotas(guard, event, spec);
         if (event.type === 'StateEntered') states.push(event.state.name);
         if (event.type === 'StateFailed')
           taskErrors.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
@@ -265,8 +310,11 @@ export class StateMachineRunner {
         startDate,
         stopDate: '',
       };
+      overQuota(guard, 'execution', 'output', output);
+      if (guard.broken) throw new Error(guard.broken.cause);
     } catch (error) {
       await logs.catch(() => undefined);
+      if (guard.broken) failure = guard.broken;
       const timedOut = (error as Error).name === 'ExecutionTimeoutError';
       const cause = error instanceof Error ? (error.cause as Error | undefined) : undefined;
       result = {
@@ -305,11 +353,19 @@ export class StateMachineRunner {
     return spec;
   }
 
-  private taskHandlers(spec: StateMachineSpec): Record<string, Handler> {
+  private taskHandlers(spec: StateMachineSpec, guard: QuotaGuard): Record<string, Handler> {
     const handlers: Record<string, Handler> = {};
     for (const [stateName, state] of Object.entries(allStates(spec.definition))) {
       if (state.Type !== 'Task' || !state.Resource) continue;
-      handlers[stateName] = this.taskHandler(spec, state);
+      const handler = this.taskHandler(spec, state);
+      // The quota checked where AWS checks it, before the task runs and on its result: a state whose data
+      // is too large never reaches its Lambda, and the execution stops there, uncaught.
+      handlers[stateName] = async (input) => {
+        if (overQuota(guard, stateName, 'input', input)) return never();
+        const result = await handler(input);
+        if (overQuota(guard, stateName, 'result', result)) return never();
+        return result;
+      };
     }
     return handlers;
   }
@@ -363,4 +419,53 @@ export class StateMachineRunner {
     }
     return out;
   }
+}
+
+const TASK_STATES = new WeakMap<StateMachineSpec, ReadonlySet<string>>();
+
+/** The names of a machine's Task states (Map iterations' included). */
+function taskStates(spec: StateMachineSpec): ReadonlySet<string> {
+  let names = TASK_STATES.get(spec);
+  if (!names) {
+    names = new Set(
+      Object.entries(allStates(spec.definition))
+        .filter(([, state]) => state.Type === 'Task')
+        .map(([name]) => name),
+    );
+    TASK_STATES.set(spec, names);
+  }
+  return names;
+}
+
+/** The quotas an event of the log can break: a state's data, the length of the history. */
+function checkQuotas(guard: QuotaGuard, event: LocalEventLog, spec: StateMachineSpec): void {
+  if (event.type === 'StateEntered') overQuota(guard, event.state.name, 'input', event.state.input);
+  if (event.type === 'StateExited') overQuota(guard, event.state.name, 'output', event.state.output);
+  const task =
+    (event.type === 'StateExited' || event.type === 'StateFailed') && taskStates(spec).has(event.state.name);
+  guard.awsEvents = (guard.awsEvents ?? 0) + (toHistoryEvent(event, 0) ? 1 : 0) + (task ? 3 : 0);
+  if (guard.broken || guard.awsEvents <= HISTORY_QUOTA_EVENTS) return;
+  guard.broken = {
+    error: 'States.Runtime',
+    cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota; a Lambda task counts the five events AWS records for it)`,
+  };
+  guard.stop();
+}
+
+/** Records the first payload over the quota and stops the execution; true when `value` is over it. */
+function overQuota(guard: QuotaGuard, state: string, what: string, value: unknown): boolean {
+  if (guard.broken) return true;
+  const bytes = payloadBytes(value);
+  if (bytes <= PAYLOAD_QUOTA_BYTES) return false;
+  guard.broken = {
+    error: DATA_LIMIT_EXCEEDED,
+    cause: `The state/task '${state}' ${what} is ${bytes} bytes, over the ${PAYLOAD_QUOTA_BYTES}-byte quota`,
+  };
+  guard.stop();
+  return true;
+}
+
+/** A task that never answers: the execution was stopped under it. */
+function never(): Promise<JSONValue> {
+  return new Promise<JSONValue>(() => undefined);
 }

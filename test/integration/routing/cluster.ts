@@ -97,6 +97,17 @@ class LinkedReplica implements ControlReplica {
     await this.links.cross(this.from, this.region);
     return this.inner.write(key, record);
   }
+
+  /** A batch crosses the link once, as the real replica's batch is one request per round. */
+  async readMany<V>(keys: readonly string[]) {
+    await this.links.cross(this.from, this.region);
+    return this.inner.readMany!<V>(keys);
+  }
+
+  async writeMany<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+    await this.links.cross(this.from, this.region);
+    return this.inner.writeMany!<V>(items);
+  }
 }
 
 export interface Cell {
@@ -142,6 +153,8 @@ export interface ClusterOptions {
   skewMarginMs?: number;
   forwardTimeoutMs?: number;
   halfOpenAfterMs?: number;
+  /** A control replica's call timeout in the quorum register (default 1 s; AWS and the sandbox use 3 s). */
+  controlCallTimeoutMs?: number;
 }
 
 export interface Cluster {
@@ -197,7 +210,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const t = tables[i]!;
     const register = new QuorumRegister({
       replicas: replicas.map((r) => new LinkedReplica(name, r, links)),
-      callTimeoutMs: 1_000,
+      callTimeoutMs: options.controlCallTimeoutMs ?? 1_000,
     });
     const map = new PartitionMap({
       register,

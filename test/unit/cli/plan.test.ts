@@ -64,6 +64,7 @@ describe('multiactive plan (a git repository with the prod topology on main)', (
       );
     branch('profile-core', toCore, prodFile(), () => {
       rewrite(join(repo, 'examples', 'bank', 'envs', 'dev.ts'), toCore);
+      rewrite(join(repo, 'examples', 'bank', 'envs', 'world.ts'), toCore);
       rewrite(join(repo, 'examples', 'bank', 'profile.ts'), (s) =>
         s.replace("tier: 'important',", "tier: 'core',"),
       );

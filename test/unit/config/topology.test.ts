@@ -92,7 +92,7 @@ describe('topology configuration', () => {
 
   it('names the known environments when asked for an unknown one', () => {
     expect(() => bank.topology('staging')).toThrow(UnknownEnvironmentError);
-    expect(() => bank.topology('staging')).toThrow('known environments: dev, prod');
+    expect(() => bank.topology('staging')).toThrow('known environments: dev, prod, world');
   });
 
   it('orders regions nearest first from the latency table, symmetric in the pair', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BATCH_ROUND_KEYS,
   type ControlReplica,
   EpochConflictError,
   InMemoryControlReplica,
@@ -171,5 +172,63 @@ describe('batch compare-and-set', () => {
         { key: 'K', expected: null, value: 2 },
       ]),
     ).rejects.toBeInstanceOf(RangeError);
+  });
+});
+
+/** A replica that takes 1 ms per key of a batch, as a busy control table does with a big batch. */
+class SlowBatchReplica extends CountingReplica {
+  largestBatch = 0;
+
+  override async readMany<V>(keys: readonly string[]) {
+    this.largestBatch = Math.max(this.largestBatch, keys.length);
+    await new Promise((r) => setTimeout(r, keys.length));
+    return super.readMany<V>(keys);
+  }
+
+  override async writeMany<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+    this.largestBatch = Math.max(this.largestBatch, items.length);
+    await new Promise((r) => setTimeout(r, items.length));
+    return super.writeMany<V>(items);
+  }
+}
+
+describe('big batches', () => {
+  // 1,000 keys take a replica 1 s in one round: past the 600 ms call timeout, every replica would count as
+  // down; in rounds of BATCH_ROUND_KEYS (100 or 250 ms each) every one answers in time.
+  const big = Array.from({ length: 1_000 }, (_, i) => `PARTITION#${i}`);
+  const slowCluster = () => {
+    const replicas = REGIONS.map((r) => new SlowBatchReplica(r));
+    return { replicas, register: new QuorumRegister({ replicas, callTimeoutMs: 600 }) };
+  };
+
+  it(`writes and reads ${big.length} keys in rounds of ${BATCH_ROUND_KEYS.write} and ${BATCH_ROUND_KEYS.read}, each within the call timeout`, async () => {
+    const { replicas, register } = slowCluster();
+    const written = await register.compareAndSetMany(big.map((key) => ({ key, expected: null, value: key })));
+    expect(written.filter((o) => o.error)).toEqual([]);
+    const read = await register.readMany<string>(big);
+    expect([...read.values()].map((r) => r?.value)).toEqual(big);
+    expect(replicas.map((r) => r.largestBatch)).toEqual(replicas.map(() => BATCH_ROUND_KEYS.read));
+  });
+});
+
+describe('a batch read round a majority did not answer', () => {
+  it('asks again for the keys left without a majority instead of failing the whole read', async () => {
+    const { replicas, map } = cluster();
+    for (const p of [1, 2, 3]) await map.claim(p, REGIONS[0]);
+    replicas[2]!.down = true;
+    // The second replica misses its first batch call only (a call timed out on a busy table).
+    const flaky = replicas[1]!;
+    const readMany = flaky.readMany.bind(flaky);
+    let missed = false;
+    flaky.readMany = async <V>(keys: readonly string[]) => {
+      if (!missed) {
+        missed = true;
+        throw new Error('timed out');
+      }
+      return readMany<V>(keys);
+    };
+    const entries = await map.readMany([1, 2, 3]);
+    expect([...entries.values()].map((e) => e?.home)).toEqual([REGIONS[0], REGIONS[0], REGIONS[0]]);
+    expect(missed).toBe(true);
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { faultKindsFor, skewBounds } from '../../../lib/sandbox/chaos/index.ts';
+import { drawRegions, largestMinority } from '../../../lib/sandbox/chaos/majority-faults.ts';
+import { seededRandom } from '../../../lib/sandbox/chaos/random.ts';
 import { fastTiming } from '../../../lib/sandbox/platform/timing.ts';
 
 describe('chaos nemesis plan', () => {
@@ -23,5 +25,27 @@ describe('chaos nemesis plan', () => {
         'failover-during-switchover',
       ]),
     );
+  });
+
+  it('takes a minority of two regions down or off only with five regions (with three the largest minority is one)', () => {
+    expect(largestMinority(3)).toBe(1);
+    expect(largestMinority(4)).toBe(1);
+    expect(largestMinority(5)).toBe(2);
+    for (const env of ['dev', 'prod'] as const)
+      expect(faultKindsFor(bank.topology(env))).not.toEqual(expect.arrayContaining(['kill-minority']));
+    expect(faultKindsFor(bank.topology('prod'))).not.toContain('split-minority');
+    expect(faultKindsFor(bank.topology('world'))).toEqual(
+      expect.arrayContaining(['kill-minority', 'split-minority', 'quorum-copy-elsewhere', 'kill-region']),
+    );
+  });
+
+  it('draws distinct regions for a minority', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const random = seededRandom(7);
+    for (let i = 0; i < 50; i++) {
+      const drawn = drawRegions(random, names, 2);
+      expect(new Set(drawn).size).toBe(2);
+      expect(drawn.every((n) => names.includes(n))).toBe(true);
+    }
   });
 });

@@ -81,4 +81,26 @@ describe('outage windows of a chaos run (the hold bound does not run while its h
     // A hold homed in ap-southeast-1 waited for none of them but the Failback and the restore.
     expect(coveredMs(windows, 10_000, 35_000, ['ap-southeast-1'])).toBe(5_500);
   });
+
+  it('scopes a minority killed or split off (five regions) to the regions of the minority only', () => {
+    const five = [...REGIONS, 'us-west-2', 'ap-northeast-1'];
+    const windows = outageWindows({
+      started: 0,
+      seconds: 20,
+      restoredAt: 20_000,
+      regions: five,
+      runbooks: [],
+      faults: [
+        { kind: 'kill-minority', target: 'eu-west-1+ap-southeast-1', at: 1_000, healedAt: 3_000 },
+        { kind: 'split-minority', target: 'us-west-2+ap-northeast-1 vs rest', at: 5_000, healedAt: 8_000 },
+      ],
+    });
+    expect(windows.slice(0, 2)).toEqual([
+      { from: 1_000, to: 3_000, regions: ['eu-west-1', 'ap-southeast-1'] },
+      { from: 5_000, to: 8_000, regions: ['us-west-2', 'ap-northeast-1'] },
+    ]);
+    // The majority side's homes write on: no window of either fault covers us-east-1.
+    expect(coveredMs(windows, 0, 10_000, ['us-east-1'])).toBe(0);
+    expect(coveredMs(windows, 0, 10_000, ['ap-northeast-1'])).toBe(3_000);
+  });
 });

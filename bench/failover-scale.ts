@@ -1,0 +1,113 @@
+/**
+ * Failover at scale (real inter-region latencies, fast detection timers): the sandbox with every partition homed (round robin over the three regions), a region
+ * killed, and the Failover its survivors' watchdogs start timed from StartExecution to its end, with the
+ * size of its final state (the largest: every task's result is kept in it) against Step Functions' 256 KiB
+ * quota, which the sandbox enforces (States.DataLimitExceeded).
+ */
+import '../lib/sandbox/polyfills.ts';
+import { join } from 'node:path';
+import { loadApplication } from '../lib/app/index.ts';
+import { nextPartitionValue, partitionKey } from '../lib/ownership/index.ts';
+import { PROJECT_ROOT } from '../lib/sandbox/cdk/templates.ts';
+import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
+import { PAYLOAD_QUOTA_BYTES, payloadBytes } from '../lib/sandbox/state-machines/runner.ts';
+import type { Figure } from './report.ts';
+
+async function failoverAt(partitions: number): Promise<Figure[]> {
+  const application = await loadApplication(join(PROJECT_ROOT, 'bench/apps/many-partitions.config.ts'));
+  // Fast timers (detection in seconds), but the WAN at its real latencies: the execution crosses it.
+  const sandbox = await Sandbox.start({
+    application,
+    env: `p${partitions}`,
+    fast: true,
+    timing: { wanTimeScale: 1 },
+    log: () => {},
+  });
+  try {
+    const names = sandbox.topology.regions.map((r) => r.name);
+    const lost = names[names.length - 1]!;
+    const homes = Array.from({ length: partitions }, (_, p) => names[p % names.length]!);
+    // Every partition homed, written straight into every control table as a first claim commits it.
+    const records = homes.map((home, p) => ({
+      key: partitionKey(p),
+      record: {
+        epoch: 1,
+        ballot: `seed-${p}`,
+        value: nextPartitionValue(null, { home }, { now: 0, holdMs: 0 }),
+      },
+    }));
+    await Promise.all(names.map((r) => sandbox.region(r).controlReplica.writeMany(records)));
+    const homedThere = homes.filter((h) => h === lost).length;
+    await sandbox.killRegion(lost);
+    const deadline = Date.now() + 600_000;
+    let done = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.result);
+    while (!done && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      done = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.result);
+    }
+    const result = done?.result;
+    if (!result) throw new Error(`no watchdog Failover of ${lost} ended within 10 minutes`);
+    if (result.status !== 'SUCCEEDED')
+      throw new Error(`the Failover ${result.status}: ${result.error} ${result.cause ?? ''}`);
+    const entries = await sandbox
+      .region(names[0]!)
+      .multiRegion.map.readMany(homes.flatMap((h, p) => (h === lost ? [p] : [])));
+    const moved = [...entries.values()].filter((e) => e && e.home !== lost && e.state === 'active').length;
+    const ms = Date.parse(result.stopDate) - Date.parse(result.startDate);
+    // Where the execution's time went: each task from entered to exited.
+    const entered = new Map<string, number>();
+    const perTask: Figure[] = [];
+    for (const event of sandbox.executionHistory(result.executionArn)) {
+      const name = event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name;
+      const at = event.timestamp ? new Date(event.timestamp).getTime() : 0;
+      if (event.type === 'TaskStateEntered' && name) entered.set(name, at);
+      if (event.type === 'TaskStateExited' && name && entered.has(name))
+        perTask.push({
+          figure: `  ${name}, ${partitions.toLocaleString('en-US')} partitions`,
+          value: at - entered.get(name)!,
+          unit: 'ms',
+          target: 'reference',
+          met: null,
+        });
+    }
+    const bytes = payloadBytes(result.output);
+    const at = `${partitions.toLocaleString('en-US')} partitions`;
+    return [
+      {
+        figure: `Failover state machine execution, ${at}`,
+        value: ms,
+        unit: 'ms',
+        target: 'reference',
+        met: null,
+      },
+      ...perTask,
+      {
+        figure: `partitions of the lost region moved and active, ${at}`,
+        value: moved,
+        unit: 'partitions',
+        target: `= ${homedThere}`,
+        met: moved === homedThere,
+      },
+      {
+        figure: `Failover final state size, ${at}`,
+        value: bytes,
+        unit: 'bytes',
+        target: `<= ${PAYLOAD_QUOTA_BYTES}`,
+        met: bytes <= PAYLOAD_QUOTA_BYTES,
+      },
+    ];
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+/** Runs the bench; ignores `endpoint` (it starts its own sandboxes). Quick: 1,024 partitions only. */
+export async function runFailoverScaleBench(options: {
+  endpoint: string;
+  quick?: boolean;
+}): Promise<Figure[]> {
+  const sizes = options.quick ? [1_024] : [256, 4_096];
+  const figures: Figure[] = [];
+  for (const size of sizes) figures.push(...(await failoverAt(size)));
+  return figures;
+}

@@ -26,6 +26,7 @@ import {
   chainedAbove,
   ownerCheck,
   type RetireOwner,
+  restoreWithdrawn,
   withdrawCreated,
 } from './retire-guards.ts';
 
@@ -268,30 +269,100 @@ interface QueueContext {
   readonly forkSeq: number;
   readonly at: string;
   readonly queued: Array<{ eventId: string; seq: number; kept: string }>;
-  /** The records this call created (withdrawn again where the retire is refused). */
+  /** The records this call created (withdrawn again where the retire is refused or fails). */
   readonly created: CreatedRecord[];
+  /**
+   * Each queued event's record as this call queued it (`existing`: one the queues already held, requeued):
+   * made sure of again once the event is deleted, whatever a concurrent refused retire withdrew meanwhile.
+   */
+  readonly records: Map<string, { readonly record: CoreBranchRecord; readonly existing?: ExistingRecord }>;
+  /** Set once the created records were taken back (refused or failed): not twice. */
+  takenBack: boolean;
 }
+
+type ExistingRecord = ConflictRecord & CoreBranchRecord;
 
 /** The records of events found on top of the losing branch at a retire's read: queued before their delete. */
 async function queueNew(
   input: RetireCoreBranchInput,
   events: readonly EventEnvelope[],
-  { forkSeq, at, queued, created }: QueueContext,
+  { forkSeq, at, queued, created, records }: QueueContext,
 ): Promise<void> {
   const held = await recordsOfRetired(input.queues, input.aggregate.name, events[0]!.aggregateId);
   for (const event of events) {
     const existing = held.get(event.eventId);
     if (existing) {
       await requeue(input.queues, existing, at);
+      records.set(event.eventId, { record: existing, existing });
       queued.push({ eventId: event.eventId, seq: event.seq, kept: existing.versions.kept.eventId });
       continue;
     }
     const kept = counterpart(event, forkSeq, input.winning);
     const record = recordOf(event, kept, input.reason);
     for (const queue of input.queues)
-      if (await queue.createOpen(record, at)) created.push({ queue, pair: record, eventId: event.eventId });
+      if ((await queue.createOpen(record, at)) || (await reclaimReversed(queue, record, at)))
+        created.push({ queue, pair: record, eventId: event.eventId });
+    records.set(event.eventId, { record });
     queued.push({ eventId: event.eventId, seq: event.seq, kept: kept.eventId });
   }
+}
+
+/**
+ * The pair `record` needs is taken in `queue` (createOpen answered false): by a record of this very event,
+ * fine; by a stale OPEN record naming the other event of the pair as the lost one (a retire of it failed
+ * after queueing, then the home moved to its branch: it won), that record is rewritten to name this event
+ * (true: this call now owns it). A resolved one stays (an operator's decision). Switch
+ * `failed-retire-keeps-records`: the taken pair is left as it is (the event leaves the log under a record
+ * naming the other one as lost).
+ */
+async function reclaimReversed(queue: ConflictRecordPort, record: CoreBranchRecord, at: string) {
+  if (bugEnabled('failed-retire-keeps-records') || !queue.replaceOpen) return false;
+  const key = sortKey(record);
+  const taken = (await queue.listForAggregate(record.aggregateType, record.aggregateId)).find(
+    (r) => sortKey(r) === key,
+  ) as (ConflictRecord & Partial<CoreBranchRecord>) | undefined;
+  const was = taken?.versions?.orphan?.eventId;
+  if (taken?.kind !== 'core-branch' || taken.status !== CONFLICT_STATUS.open || taken.policy) return false;
+  if (was === undefined || was === record.versions.orphan.eventId) return false;
+  return queue.replaceOpen(record, was, at);
+}
+
+/**
+ * After a chunk's transaction committed: each deleted event's record in every queue, again (idempotent). A
+ * concurrent retire of the same branch refused meanwhile may have withdrawn records this call found there
+ * and relied on. Switch `retire-withdraws-relied-on-records`: not made sure of.
+ */
+async function ensureQueued(
+  input: RetireCoreBranchInput,
+  chunk: readonly EventEnvelope[],
+  context: QueueContext,
+) {
+  if (bugEnabled('retire-withdraws-relied-on-records')) return;
+  for (const event of chunk) {
+    const queued = context.records.get(event.eventId);
+    if (!queued) continue;
+    if (queued.existing) await requeue(input.queues, queued.existing, context.at);
+    else for (const queue of input.queues) await queue.createOpen(queued.record, context.at);
+  }
+}
+
+/**
+ * Withdraws the records this call created for events the log still holds (`withdrawCreated`), then reads
+ * the log again and puts back those whose event left it meanwhile (a concurrent retire deleted it: it must
+ * keep its record). Whichever of the withdrawal and the other retire's commit comes first, every event out
+ * of the log has its record, and none stays open for an event still logged. Switch
+ * `retire-withdraws-relied-on-records`: nothing put back.
+ */
+async function takeBack(input: RetireCoreBranchInput, context: QueueContext): Promise<void> {
+  if (context.takenBack || context.created.length === 0) return;
+  context.takenBack = true;
+  const { cell, aggregate } = input;
+  const aggregateId = input.losing[0]!.aggregateId;
+  const ids = async () =>
+    new Set((await cell.events.loadStream(aggregate.name, aggregateId)).map((e) => e.eventId));
+  const withdrawn = await withdrawCreated(context.created, await ids());
+  if (withdrawn.length === 0 || bugEnabled('retire-withdraws-relied-on-records')) return;
+  await restoreWithdrawn(withdrawn, await ids(), context.at);
 }
 
 /**
@@ -442,6 +513,8 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     at: (input.now ?? (() => new Date()))().toISOString(),
     queued: [],
     created: [],
+    records: new Map(),
+    takenBack: false,
   };
   const fold =
     (await archiveAwareFold(cell, aggregate, aggregateId)) ??
@@ -456,8 +529,17 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   // The row the log ends with, before anything is queued or deleted (throws HistoryIncompleteError).
   if (!bugEnabled('retire-folds-chunk-by-chunk'))
     plan.plan(await cell.events.loadStream(aggregate.name, aggregateId));
-  await queueNew(input, losing, context);
-  const retired = await retireInChunks(input, plan, context);
+  let retired: EventEnvelope[];
+  try {
+    await queueNew(input, losing, context);
+    retired = await retireInChunks(input, plan, context);
+  } catch (error) {
+    // Failed after queueing (throttled, timed out, ContentionError, a crash of a queue): the records of
+    // events still logged are taken back, best effort, before the error goes on. Switch
+    // `failed-retire-keeps-records`: left open.
+    if (!bugEnabled('failed-retire-keeps-records')) await takeBack(input, context).catch(() => undefined);
+    throw error;
+  }
   const row = await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
   return { retired, queued: context.queued, row };
 }
@@ -495,6 +577,7 @@ async function retireInChunks(
     const outcome = await retireChunk({ cell, aggregate, chunk, kept, fold, writer, owner, onTop });
     if (outcome === 'done') {
       retired.unshift(...chunk);
+      await ensureQueued(input, chunk, context);
       continue;
     }
     if (outcome === 'sealed' || outcome === 'home-moved') await refuse(input, fold, context, outcome);
@@ -505,8 +588,9 @@ async function retireInChunks(
 
 /**
  * A retire the seal or a move of the home refused: the row rebuilt from what the log keeps, the records
- * this call created for events the log still holds withdrawn (switch `sealed-retire-keeps-records`: kept),
- * then PeerRefusedError `sealed` or HomeMovedError.
+ * this call created for events the log still holds withdrawn, those whose event a concurrent retire deleted
+ * meanwhile put back (`takeBack`; switch `sealed-retire-keeps-records`: kept), then PeerRefusedError
+ * `sealed` or HomeMovedError.
  */
 async function refuse(
   input: RetireCoreBranchInput,
@@ -517,10 +601,8 @@ async function refuse(
   const { cell, aggregate } = input;
   const aggregateId = input.losing[0]!.aggregateId;
   await rebuildRowFromLog(cell, aggregate, aggregateId, fold);
-  if (!bugEnabled('sealed-retire-keeps-records')) {
-    const log = await cell.events.loadStream(aggregate.name, aggregateId);
-    await withdrawCreated(context.created, new Set(log.map((e) => e.eventId)));
-  }
+  if (!bugEnabled('sealed-retire-keeps-records')) await takeBack(input, context);
+  else context.takenBack = true;
   throw outcome === 'sealed'
     ? new PeerRefusedError(cell.region, 'sealed')
     : new HomeMovedError(cell.region, aggregateId, input.owner!);

@@ -62,19 +62,37 @@ export interface CreatedRecord {
 }
 
 /**
- * Takes back the open records a refused retire created for events its region's log still holds (the seal,
- * or a move of the home, stopped it): an event that stays in the log is not "retired, lost", and an
+ * Takes back the open records a retire created for events its region's log still holds (the seal or a move
+ * of the home refused it, or it failed): an event that stays in the log is not "retired, lost", and an
  * operator acting on such a record would apply an acknowledged write twice. A record resolved meanwhile
- * stays. Returns how many were withdrawn.
+ * stays. Returns the records withdrawn.
  */
 export async function withdrawCreated(
   created: readonly CreatedRecord[],
   stillLogged: ReadonlySet<string>,
-): Promise<number> {
-  let withdrawn = 0;
+): Promise<CreatedRecord[]> {
+  const withdrawn: CreatedRecord[] = [];
   for (const record of created) {
     if (!stillLogged.has(record.eventId) || !record.queue.withdrawOpen) continue;
-    if (await record.queue.withdrawOpen(record.pair)) withdrawn++;
+    if (await record.queue.withdrawOpen(record.pair)) withdrawn.push(record);
   }
   return withdrawn;
+}
+
+/**
+ * Puts back the records `withdrawCreated` took for events that have left the log since (`logged`: the log
+ * read after the withdrawal): a concurrent retire of the same branch found them there, relied on them and
+ * deleted the event meanwhile. An event out of every log keeps its record in every queue.
+ */
+export async function restoreWithdrawn(
+  withdrawn: readonly CreatedRecord[],
+  logged: ReadonlySet<string>,
+  at: string,
+): Promise<number> {
+  let restored = 0;
+  for (const record of withdrawn) {
+    if (logged.has(record.eventId)) continue;
+    if (await record.queue.createOpen(record.pair, at)) restored++;
+  }
+  return restored;
 }

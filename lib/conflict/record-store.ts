@@ -47,6 +47,13 @@ export interface ConflictRecordPort {
    */
   withdrawOpen?(pair: ConflictPair): Promise<boolean>;
   /**
+   * Replaces a pair's record with `pair` while it is still open and its `versions.orphan` is the event
+   * `orphanWas` (a core-branch record naming the other event of the pair as the lost one); true when this
+   * call replaced it. A branch retire whose pair is taken by a stale reversed record (the other event lost
+   * once, then won after a move of the home) rewrites it to name the event it retires.
+   */
+  replaceOpen?(pair: ConflictPair, orphanWas: string, detectedAt: string): Promise<boolean>;
+  /**
    * The records (open or resolved) whose `versions.orphan` is one of these events: the core-branch records
    * of retired events, found without knowing their aggregates. A scan of the queue's table: for the rare
    * lookup Repair makes of a held event no open record carries. Absent where a store cannot scan.
@@ -181,6 +188,29 @@ export class ConflictRecordStore implements ConflictRecordPort {
     } catch (error) {
       // Resolved (or gone) meanwhile: an operator's decision stands.
       if (isCancelled(error) && cancelledOnFirst(error)) return false;
+      throw error;
+    }
+  }
+
+  async replaceOpen(pair: ConflictPair, orphanWas: string, detectedAt: string): Promise<boolean> {
+    const pk = conflictRecordKey(pair.aggregateType, pair.aggregateId);
+    const sk = conflictPairId(...pair.eventIds);
+    const { resolvedBy: _none, ...open } = pair;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table(),
+          Item: { pk, sk, ...open, status: CONFLICT_STATUS.open, detectedAt },
+          ConditionExpression:
+            '#status = :open AND attribute_not_exists(resolvedBy) AND #v.#o.eventId = :was',
+          ExpressionAttributeNames: { '#status': 'status', '#v': 'versions', '#o': 'orphan' },
+          ExpressionAttributeValues: { ':open': CONFLICT_STATUS.open, ':was': orphanWas },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Resolved, withdrawn or rewritten meanwhile: nothing replaced.
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

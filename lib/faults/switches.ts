@@ -91,6 +91,12 @@ export const BUG_SWITCHES = {
     "Repair's and Failback's branch retire does not check that the partition's home is still the one read: a Failover between that read and the retire has the new home's branch retired as the loser",
   'repair-holds-unbounded':
     "Repair's release of publish holds waits on every region's answer without a bound: a blackholed region hangs the whole run",
+  'retire-withdraws-relied-on-records':
+    'a branch retire refused after queueing withdraws the records it created though a concurrent retire of the same branch found them there and deletes the event meanwhile (and a retire does not make sure of its records once its chunk committed): the event leaves every log with no record in any queue',
+  'failed-retire-keeps-records':
+    "a branch retire that fails after queueing (throttled, timed out, ContentionError) leaves its records open for events still logged, a retire whose pair is taken by such a stale reversed record leaves it as it is, and the settlement keeps open records of events on the winning branch: once the home moves to the failed retire's region, its acknowledged write stays queued as lost and the new loser leaves the logs under the other event's record",
+  'drill-ignores-unanswered-holds':
+    "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

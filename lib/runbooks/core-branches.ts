@@ -1,6 +1,7 @@
 import { type CoreHead, chainedRun, extendsHead, headOf } from '../commands/chain.ts';
 import { catchUpCoreRow } from '../commands/execute.ts';
 import { retireCoreBranch } from '../commands/retire-branch.ts';
+import { CONFLICT_STATUS } from '../conflict/records.ts';
 import { bugEnabled } from '../faults/index.ts';
 import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
@@ -110,6 +111,38 @@ async function unparkSettled(cell: RegionCell, aggregate: AnyAggregate, id: stri
 }
 
 /**
+ * Withdraws the open core-branch records of events on the winning branch that the home's log holds (read
+ * again now): the event won, it is no acknowledged write lost. Such a record is left by a retire that failed
+ * after queueing (a crash: its own best-effort withdrawal never ran) before the home moved to the event's
+ * branch. A resolved record stays (an operator's decision). Switch `failed-retire-keeps-records`: kept.
+ */
+async function withdrawWon(
+  home: RegionCell,
+  queues: readonly RegionCell['conflicts'][],
+  settled: {
+    readonly aggregate: AnyAggregate;
+    readonly aggregateId: string;
+    readonly onBranch: ReadonlySet<string>;
+  },
+) {
+  const { aggregate, aggregateId, onBranch } = settled;
+  if (bugEnabled('failed-retire-keeps-records')) return;
+  const logged = new Set((await home.events.loadStream(aggregate.name, aggregateId)).map((e) => e.eventId));
+  for (const queue of queues) {
+    if (!queue.withdrawOpen) continue;
+    for (const record of await queue.listForAggregate(aggregate.name, aggregateId)) {
+      const branch = record as typeof record & {
+        kind?: string;
+        versions?: { orphan?: { eventId?: string } };
+      };
+      const orphan = branch.versions?.orphan?.eventId;
+      if (branch.kind !== 'core-branch' || record.policy || record.status !== CONFLICT_STATUS.open) continue;
+      if (orphan && onBranch.has(orphan) && logged.has(orphan)) await queue.withdrawOpen(record);
+    }
+  }
+}
+
+/**
  * Brings every given region onto the home's branch of one core aggregate (`winningBranch`): the home first
  * takes the winning events it lacks; then, in every region, events off that branch are retired into the
  * manual conflict queue of every region (`retireCoreBranch`: queued with their full envelopes before they
@@ -195,5 +228,6 @@ export async function settleCoreAggregate(input: {
     await unparkSettled(cell, aggregate, aggregateId, new Set([...retiredIds, ...onBranch]));
     if (lacking.length > 0) replayed[cell.region] = lacking.length;
   }
+  if (homeCell) await withdrawWon(homeCell, queues, { aggregate, aggregateId, onBranch });
   return { winning, adopted, queued: [...queued.values()], replayed };
 }

@@ -1,6 +1,7 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type CoreLogCell, retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { DynamoPublishHolds } from '../../../lib/replication/index.ts';
 import { A, B, branchWorld, C, runRepair } from './branch-cells.ts';
 
@@ -22,6 +23,10 @@ import { A, B, branchWorld, C, runRepair } from './branch-cells.ts';
  * End: X2 in no log and in no queue. And if B had failed to publish X2 (a publish hold), Repair's hold
  * release can never release it (no region holds X2, no record carries it): B's heartbeat carries it for
  * good, every verifying pass reports it kept.
+ *
+ * Fixed: a retire makes sure of its chunk's records once the chunk committed, and a refused one reads the
+ * log again after withdrawing and puts back the records of events gone meanwhile (either order ends with
+ * X2's record in every queue). Switch `retire-withdraws-relied-on-records`: the bug back.
  */
 function gated(cell: CoreLogCell, before: () => Promise<void>): CoreLogCell {
   const client = cell.tables.client;
@@ -45,7 +50,28 @@ function latch() {
   return { open, opened };
 }
 
-async function raceTwoRetires() {
+/** The queues, each withdrawal of which first waits for `before` (R1's takeBack held after its log read). */
+function gatedWithdrawals<Q extends object>(queues: readonly Q[], before: () => Promise<void>): Q[] {
+  return queues.map(
+    (queue) =>
+      new Proxy(queue, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver);
+          if (key !== 'withdrawOpen' || typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            await before();
+            return value.apply(target, args);
+          };
+        },
+      }),
+  );
+}
+
+/**
+ * `withdraw-first`: R1's withdrawal runs before R2's chunk commits. `commit-first`: R1 reads the log (X2
+ * still there) and is about to withdraw when R2's chunk commits and R2 returns; then R1 withdraws.
+ */
+async function raceTwoRetires(order: 'withdraw-first' | 'commit-first' = 'withdraw-first') {
   const world = await branchWorld(A);
   const { id, partition } = await world.account('rv4-twice', A);
   const opened = await world.write(A, id, {
@@ -79,12 +105,21 @@ async function raceTwoRetires() {
   const r1AtTx = latch();
   const r2AtTx = latch();
   const r1Settled = latch();
+  const r1AtWithdraw = latch();
+  const r2Settled = latch();
+  const r1Queues =
+    order === 'commit-first'
+      ? gatedWithdrawals(queues, async () => {
+          r1AtWithdraw.open();
+          await r2Settled.opened;
+        })
+      : queues;
   const r1 = retireCoreBranch({
     cell: gated(base, async () => {
       r1AtTx.open();
       await r2AtTx.opened;
     }),
-    queues,
+    queues: r1Queues,
     aggregate,
     losing: [x2],
     winning,
@@ -101,7 +136,7 @@ async function raceTwoRetires() {
   const r2 = retireCoreBranch({
     cell: gated(base, async () => {
       r2AtTx.open();
-      await r1Settled.opened;
+      await (order === 'commit-first' ? r1AtWithdraw.opened : r1Settled.opened);
     }),
     queues,
     aggregate,
@@ -113,6 +148,7 @@ async function raceTwoRetires() {
     () => 'done',
     (error: Error) => error.name,
   );
+  void r2.then(() => r2Settled.open());
   const outcomes = [await r1, await r2];
   const atB = (await world.cells[B]!.events.loadStream('account', id)).map((e) => e.eventId);
   const recordsOfX2 = await Promise.all(
@@ -142,6 +178,33 @@ describe('review 4: a refused retire withdraws the records a concurrent retire o
       x2InB: false,
       oldest: undefined,
       kept: [0, 0],
+    });
+  });
+
+  it('keeps a record of X2 in every queue when R2 commits between R1’s log read and its withdrawal', async () => {
+    const { outcomes, x2InB, recordsOfX2 } = await raceTwoRetires('commit-first');
+    expect({ outcomes, x2InB, recordsOfX2 }).toEqual({
+      outcomes: ['HomeMovedError', 'done'],
+      x2InB: false,
+      recordsOfX2: [1, 1, 1],
+    });
+  });
+
+  it('with retire-withdraws-relied-on-records, R2 committing before R1’s withdrawal also loses X2’s records', async () => {
+    const { x2InB, recordsOfX2 } = await withBug('retire-withdraws-relied-on-records', () =>
+      raceTwoRetires('commit-first'),
+    );
+    expect({ x2InB, recordsOfX2 }).toEqual({ x2InB: false, recordsOfX2: [0, 0, 0] });
+  });
+
+  it('with retire-withdraws-relied-on-records, X2 leaves B with no record in any queue', async () => {
+    const { outcomes, x2InB, recordsOfX2 } = await withBug('retire-withdraws-relied-on-records', () =>
+      raceTwoRetires(),
+    );
+    expect({ outcomes, x2InB, recordsOfX2 }).toEqual({
+      outcomes: ['HomeMovedError', 'done'],
+      x2InB: false,
+      recordsOfX2: [0, 0, 0],
     });
   });
 });

@@ -97,6 +97,8 @@ export const BUG_SWITCHES = {
     "a branch retire that fails after queueing (throttled, timed out, ContentionError) leaves its records open for events still logged, a retire whose pair is taken by such a stale reversed record leaves it as it is, and the settlement keeps open records of events on the winning branch: once the home moves to the failed retire's region, its acknowledged write stays queued as lost and the new loser leaves the logs under the other event's record",
   'drill-ignores-unanswered-holds':
     "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
+  'repair-lists-ten-refusals-per-item':
+    "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -498,7 +498,9 @@ export async function rebuildRowFromLog(
  * one that does not (a winning-branch event of a joined log, and whatever lies on it) stays, checked in
  * place. The row the log ends with is folded before anything is queued: a branch whose fold cannot be
  * computed (HistoryIncompleteError) is left whole. Refused by the seal (`writer`) or a move of the home
- * (`owner`), the records this call created for events still logged are withdrawn. Whatever moved
+ * (`owner`), or failed after queueing (best effort), the records this call created for events still logged
+ * are withdrawn, and put back for those a concurrent retire deleted meanwhile (`takeBack`); each chunk's
+ * records are made sure of again once it committed (`ensureQueued`). Whatever moved
  * meanwhile, the log is read again. Nothing is deleted before it is queued everywhere, and no reader sees
  * part of a branch gone.
  * @example await retireCoreBranch({ cell, queues, aggregate, losing: [x], winning: homeLog, reason: 'fork' })

@@ -154,7 +154,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why:
           "core.ack quorum: a peer's branch of epochs before the writer's (a lost home's unacknowledged write the " +
           "bus delivered after the Failover's collection) leaves the peer's log by retireCoreBranch, once queued, " +
-          'each delete conditioned on the slot still holding that event',
+          'each delete conditioned on the slot still holding that event, in one transaction with the check that ' +
+          "the slot above is free (guard, above) and the peer's row put (below)",
       },
       {
         tables: ['state'],

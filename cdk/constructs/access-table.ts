@@ -279,10 +279,11 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['state'],
         in: 'all',
-        ops: ['read', 'put'],
+        ops: ['read', 'put', 'guard'],
         why:
           "Switchover verify and Repair's row digests compare rows across regions; a settled or retired branch " +
-          'rebuilds the row from its log (a put conditional on the row read)',
+          'rebuilds the row from its log (a put conditional on the row read); Repair delivers a lacking core ' +
+          "event into a region's log guarded on the row as read (a ConditionCheck when it does not extend it)",
       },
       {
         tables: ['snapshots'],

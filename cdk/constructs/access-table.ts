@@ -147,6 +147,16 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           'own records: the local replication put above)',
       },
       {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['delete'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: a peer's branch retire refused by the seal, or failing after it queued, withdraws the " +
+          'open conflict records it created for events still logged (the record and its open-index item, while ' +
+          'still open: an operator never sees a record of an event that stayed)',
+      },
+      {
         tables: ['events'],
         in: 'peers',
         ops: ['delete'],
@@ -302,6 +312,14 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['replication'],
         in: 'all',
+        ops: ['scan'],
+        why:
+          "Repair's hold release finds the core-branch records, open or resolved, that carry a held event no open " +
+          'record carries (a scan filtered on conflict records, only in that case)',
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
         ops: ['delete'],
         why:
           'ResolveConflict marks the records resolved where it runs, taking them out of the open index; ' +
@@ -410,6 +428,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         ops: ['put'],
         when: quorumAck,
         why: "core.ack quorum: the copy's marker in the peer's replication table, and the conflict records of a branch the copy retires there (as the API)",
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['delete'],
+        when: quorumAck,
+        why: 'core.ack quorum: a refused peer retire withdraws the open conflict records it created (as the API)',
       },
       {
         tables: ['events'],

@@ -48,6 +48,30 @@ describe('IAM over the synthesized templates (iam-simulate)', () => {
     }
   });
 
+  it("lets prod's API and saga function (core.ack quorum) withdraw the conflict records a refused peer retire created, in every region; not dev's", async () => {
+    for (const region of ['eu-west-1', 'us-east-1']) {
+      const replication = tableArn(PROD, region, 'multiactive-prod-replication');
+      for (const fn of ['api', 'saga']) {
+        const caller = role(PROD, 'prod', 'eu-west-1', fn);
+        expect(await allowed(prod, caller, 'dynamodb:DeleteItem', replication)).toBe(true);
+      }
+    }
+    const devReplication = tableArn(DEV, 'us-east-1', 'multiactive-dev-replication');
+    expect(
+      await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'api'), 'dynamodb:DeleteItem', devReplication),
+    ).toBe(false);
+  });
+
+  it("lets the runbook scan every region's replication table for the records carrying a held event (hold release), and the API not", async () => {
+    const replication = tableArn(DEV, 'ap-southeast-1', 'multiactive-dev-replication');
+    expect(await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'runbook'), 'dynamodb:Scan', replication)).toBe(
+      true,
+    );
+    expect(await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'api'), 'dynamodb:Scan', replication)).toBe(
+      false,
+    );
+  });
+
   it('lets the API append to and read its events table, never delete from or scan it', async () => {
     const api = role(DEV, 'dev', 'eu-west-1', 'api');
     const events = tableArn(DEV, 'eu-west-1', 'multiactive-dev-events');

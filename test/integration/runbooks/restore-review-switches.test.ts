@@ -10,7 +10,7 @@ import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { A, B, branchWorld, C, regionCell, runRepair } from './branch-cells.ts';
+import { A, B, branchWorld, C, regionCell, repairCells as repair, runRepair } from './branch-cells.ts';
 import { deletes } from './retire-deletes.ts';
 
 // The guards added for the review of i17-drill (review-drill.test.ts holds the reviewer's tests), each
@@ -23,30 +23,6 @@ const topology = testTopology();
 const registry = createRegistry(testAggregates, topology);
 const uid = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-
-async function repair(from: string, cells: Cell[], partitions: number[]) {
-  const deps = {
-    region: from,
-    topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
-    registry,
-    cell: (name: string) => regionCell(cells.find((c) => c.region === name)!),
-    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
-    setTraffic: async () => undefined,
-  } as unknown as RunbookDeps;
-  const run = createRunbookDispatcher(deps);
-  const state: Record<string, unknown> = { partitions };
-  state.listPartitions = await run({ runbook: 'repair', task: 'ListPartitions', input: state });
-  const items = (state.listPartitions as { partitions: Array<Record<string, unknown>> }).partitions;
-  const outputs = [];
-  for (const item of items) {
-    const it: Record<string, unknown> = { ...item };
-    it.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: it });
-    it.diff = await run({ runbook: 'repair', task: 'Diff', input: it });
-    outputs.push(await run({ runbook: 'repair', task: 'Replay', input: it }));
-  }
-  state.repairPartitions = outputs;
-  return (await run({ runbook: 'repair', task: 'Report', input: state })) as Record<string, unknown>;
-}
 
 async function pair() {
   const cells: Cell[] = [];

@@ -8,7 +8,7 @@ import { DynamoPublishHolds } from '../../../lib/replication/index.ts';
 import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { regionCell } from './branch-cells.ts';
+import { regionCell, repairCells as repair } from './branch-cells.ts';
 import { deletes } from './retire-deletes.ts';
 
 // Second adversarial review of i17-drill (after the fixes of review-drill.test.ts). Each `it` states the
@@ -23,29 +23,6 @@ const uid = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
 /** Repair's tasks run from `from` over `peers` (the execution input), the Map run inline. */
-async function repair(from: string, cells: Cell[], partitions: number[], peers?: string[]) {
-  const deps = {
-    region: from,
-    topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
-    registry,
-    cell: (name: string) => regionCell(cells.find((c) => c.region === name)!),
-    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
-    setTraffic: async () => undefined,
-  } as unknown as RunbookDeps;
-  const run = createRunbookDispatcher(deps);
-  const state: Record<string, unknown> = { partitions, ...(peers ? { peers } : {}) };
-  state.listPartitions = await run({ runbook: 'repair', task: 'ListPartitions', input: state });
-  const items = (state.listPartitions as { partitions: Array<Record<string, unknown>> }).partitions;
-  const outputs = [];
-  for (const item of items) {
-    const it: Record<string, unknown> = { ...item };
-    it.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: it });
-    it.diff = await run({ runbook: 'repair', task: 'Diff', input: it });
-    outputs.push(await run({ runbook: 'repair', task: 'Replay', input: it }));
-  }
-  state.repairPartitions = outputs;
-  return (await run({ runbook: 'repair', task: 'Report', input: state })) as Record<string, unknown>;
-}
 
 async function three() {
   const cells: Cell[] = [];

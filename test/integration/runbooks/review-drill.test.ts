@@ -5,10 +5,9 @@ import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
 import { resolveConflict } from '../../../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
-import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { regionCell } from './branch-cells.ts';
+import { regionCell, repairCells as repair } from './branch-cells.ts';
 import { deletes } from './retire-deletes.ts';
 
 // Adversarial review of i17-drill (review-drill branch). Each `it` states the guarantee it attacks; a
@@ -23,29 +22,6 @@ const uid = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
 /** Repair's tasks run from `from` over `cells` (the Map run inline), replay through each cell's applier. */
-async function repair(from: string, cells: Cell[], partitions: number[]) {
-  const deps = {
-    region: from,
-    topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
-    registry,
-    cell: (name: string) => regionCell(cells.find((c) => c.region === name)!),
-    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
-    setTraffic: async () => undefined,
-  } as unknown as RunbookDeps;
-  const run = createRunbookDispatcher(deps);
-  const state: Record<string, unknown> = { partitions };
-  state.listPartitions = await run({ runbook: 'repair', task: 'ListPartitions', input: state });
-  const items = (state.listPartitions as { partitions: Array<Record<string, unknown>> }).partitions;
-  const outputs = [];
-  for (const item of items) {
-    const it: Record<string, unknown> = { ...item };
-    it.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: it });
-    it.diff = await run({ runbook: 'repair', task: 'Diff', input: it });
-    outputs.push(await run({ runbook: 'repair', task: 'Replay', input: it }));
-  }
-  state.repairPartitions = outputs;
-  return (await run({ runbook: 'repair', task: 'Report', input: state })) as Record<string, unknown>;
-}
 
 async function pair() {
   const cells: Cell[] = [];

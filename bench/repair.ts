@@ -8,6 +8,7 @@
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import '../lib/sandbox/polyfills.ts';
 import { forwardRuleName } from '../cdk/naming.ts';
+import { REPAIR_STAGES, repairStageTotals, resetRepairStageTotals } from '../lib/runbooks/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { benchApplication } from './application.ts';
 import { type Figure, round } from './report.ts';
@@ -124,6 +125,7 @@ export async function runRepairBench(options: { endpoint: string; quick?: boolea
     const missed = (before.events[WRITERS[0]!] ?? 0) - (before.events[LAGGING] ?? 0);
     sandbox.wan.setTimeScale(1);
 
+    resetRepairStageTotals();
     const started = performance.now();
     const execution = await sandbox.runStateMachine(RUNS_IN, 'Repair', {});
     const elapsed = performance.now() - started;
@@ -133,6 +135,14 @@ export async function runRepairBench(options: { endpoint: string; quick?: boolea
     if (execution.status !== 'SUCCEEDED')
       console.error(`Repair ${execution.status}: ${execution.error} ${execution.cause}`);
     if (!after.passed) console.error(`after repair: ${after.verdict}`);
+    const stages = repairStageTotals();
+    const stageRows: Figure[] = REPAIR_STAGES.map((stage) => ({
+      figure: `Repair stage ${stage}: summed time over the Map's concurrent iterations (calls)`,
+      value: round(stages[stage].ms, 0),
+      unit: `ms (${stages[stage].calls} calls)`,
+      target: 'reference',
+      met: null,
+    }));
     return [
       {
         figure: `events written (${label} asked) / missed by ${LAGGING} before repair`,
@@ -176,6 +186,7 @@ export async function runRepairBench(options: { endpoint: string; quick?: boolea
         target: '1',
         met: healed,
       },
+      ...stageRows,
     ];
   } finally {
     await sandbox.stop();

@@ -65,6 +65,8 @@ export const BUG_SWITCHES = {
     "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
   'repair-direct-ignores-row':
     "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
+  'repair-batch-unguarded-row':
+    "Repair's batched delivery writes an aggregate's re-materialised row without the condition on the row as read: a command or applier write that lands between its read and its transaction is overwritten (the log keeps the event, the row loses it)",
   'repair-direct-skips-reconcile':
     "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
   'retire-pairs-retired-event-again':

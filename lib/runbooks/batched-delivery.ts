@@ -1,4 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { HybridLogicalClock } from '../clock/clock.ts';
 import { extendsHead, headOf } from '../commands/chain.ts';
 import { emptyRecord, foldRecord } from '../commands/execute.ts';
@@ -13,9 +14,9 @@ import type { EventEnvelope } from '../model/envelope.ts';
 import { InOrderAppendRefusedError, PoisonEventError } from '../replication/errors.ts';
 import { validateIncoming } from '../replication/validate.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
-import type { AppendGuard } from '../store/event-store.ts';
+import type { AppendGuard, TransactItem } from '../store/event-store.ts';
 import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
-import { predecessorInLog } from './direct-delivery.ts';
+import { type Predecessor, predecessorInLog } from './direct-delivery.ts';
 import type { BranchRules } from './heal-branches.ts';
 import { mapBounded } from './input.ts';
 import type { RegionCell } from './ports.ts';
@@ -28,6 +29,8 @@ import { timedStage } from './repair-timings.ts';
 const CHUNK_EVENTS = 96;
 /** Bytes of events per transaction: TransactWriteItems takes 4 MB in all; the rest is left to the row. */
 const CHUNK_BYTES = 3_000_000;
+/** Items of a grouped transaction (several aggregates' writes): TransactWriteItems takes 100. */
+const GROUP_ITEMS = 100;
 /** Aggregates delivered at once into one region (each is a few round trips to its tables). */
 export const BATCH_LANES = 8;
 /** Reads of the row and log before a materialized aggregate that keeps moving is left to the applier. */
@@ -70,16 +73,102 @@ export async function deliverBatched(
   if (PER_EVENT_SWITCHES.some((name) => bugEnabled(name))) return { delivered: 0, leftover: [...events] };
   const runs = new Map<string, EventEnvelope[]>();
   for (const event of events) runs.set(keyOf(event), [...(runs.get(keyOf(event)) ?? []), event]);
-  const clock = new HybridLogicalClock({ region: cell.region });
-  const results = await mapBounded([...runs.values()], BATCH_LANES, async (run) => {
-    const aggregate = branches.aggregate(run[0]!.aggregateType);
-    if (aggregate.tier === 'core') return deliverCoreRun(cell, aggregate, run, { branches, clock });
-    return deliverMaterializedRun(cell, aggregate, run, { branches, clock });
-  });
+  const context = { branches, clock: new HybridLogicalClock({ region: cell.region }) };
+  const planned = await mapBounded([...runs.values()], BATCH_LANES, async (run) => ({
+    run,
+    plan: await planRun(cell, run, context),
+  }));
+  const alone = planned.filter((p) => p.plan === undefined).map((p) => p.run);
+  const groups = groupPlans(planned.flatMap((p) => (p.plan ? [{ run: p.run, plan: p.plan }] : [])));
+  const results = [
+    ...(await mapBounded(groups, BATCH_LANES, (group) => commitGroup(cell, group, context))).flat(),
+    ...(await mapBounded(alone, BATCH_LANES, (run) => deliverRun(cell, run, context))),
+  ];
   return {
     delivered: results.reduce((n, r) => n + r.delivered, 0),
     leftover: results.flatMap((r) => r.leftover),
   };
+}
+
+/** One aggregate's run, on its own (a run too long for one transaction, or whose group was refused). */
+function deliverRun(cell: RegionCell, run: readonly EventEnvelope[], context: RunContext) {
+  const aggregate = context.branches.aggregate(run[0]!.aggregateType);
+  if (aggregate.tier === 'core') return deliverCoreRun(cell, aggregate, run, context);
+  return deliverMaterializedRun(cell, aggregate, run, context);
+}
+
+/**
+ * One aggregate's write as one transaction's items, decided on the row (and log) as read: what a group
+ * commits together with other aggregates' writes. `delivered` are the events it puts in, `leftover` the
+ * rest of the run (for the per-event paths), `after` what follows a commit (conflict records).
+ */
+interface RunPlan {
+  readonly items: TransactItem[];
+  readonly bytes: number;
+  readonly delivered: number;
+  readonly leftover: EventEnvelope[];
+  readonly after?: () => Promise<void>;
+}
+
+/** A run's plan when it fits one transaction's share, undefined when it must go on its own. */
+async function planRun(
+  cell: RegionCell,
+  run: readonly EventEnvelope[],
+  context: RunContext,
+): Promise<RunPlan | undefined> {
+  const aggregate = context.branches.aggregate(run[0]!.aggregateType);
+  const plan =
+    aggregate.tier === 'core'
+      ? await planCoreRun(cell, aggregate, run, context)
+      : await planMaterializedRun(cell, aggregate, run, context);
+  return plan && plan.items.length <= GROUP_ITEMS && plan.bytes <= CHUNK_BYTES ? plan : undefined;
+}
+
+/** Plans packed into transactions of at most GROUP_ITEMS items and CHUNK_BYTES bytes. */
+function groupPlans<T extends { plan: RunPlan }>(plans: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let items = 0;
+  let bytes = 0;
+  for (const entry of plans) {
+    if (
+      current.length > 0 &&
+      (items + entry.plan.items.length > GROUP_ITEMS || bytes + entry.plan.bytes > CHUNK_BYTES)
+    ) {
+      groups.push(current);
+      current = [];
+      items = 0;
+      bytes = 0;
+    }
+    current.push(entry);
+    items += entry.plan.items.length;
+    bytes += entry.plan.bytes;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/**
+ * Commits a group's plans in one TransactWriteItems (all or nothing). Refused (a row moved, a key taken, an
+ * event already in: any condition), nothing of it was written, and each aggregate goes again on its own,
+ * read afresh.
+ */
+async function commitGroup(
+  cell: RegionCell,
+  group: ReadonlyArray<{ run: readonly EventEnvelope[]; plan: RunPlan }>,
+  context: RunContext,
+): Promise<BatchedDelivery[]> {
+  const items = group.flatMap((g) => g.plan.items);
+  try {
+    if (items.length > 0) await cell.tables.client.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException) && !isTransactionConflict(error)) throw error;
+    const alone: BatchedDelivery[] = [];
+    for (const { run } of group) alone.push(await deliverRun(cell, run, context));
+    return alone;
+  }
+  for (const { plan } of group) await plan.after?.();
+  return group.map(({ plan }) => ({ delivered: plan.delivered, leftover: plan.leftover }));
 }
 
 interface RunContext {
@@ -152,11 +241,90 @@ function refusedWrite(error: unknown): boolean {
   );
 }
 
+/** A core run as read: its events in seq order, the row, and the chained valid prefix extending both. */
+interface CoreRead {
+  readonly ordered: EventEnvelope[];
+  readonly read: StateRecord | undefined;
+  readonly row: StateRecord;
+  readonly predecessor: Predecessor;
+  readonly chained: number;
+}
+
+/** Reads a core run's row and its predecessor in the log; undefined when the run does not extend both. */
+async function readCore(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  run: readonly EventEnvelope[],
+  context: RunContext,
+): Promise<CoreRead | undefined> {
+  const ordered = [...run].sort((a, b) => a.seq - b.seq || (a.hlc < b.hlc ? -1 : 1));
+  const first = ordered[0]!;
+  const [read, predecessor] = await Promise.all([
+    cell.states.getState(aggregate.name, first.aggregateId),
+    predecessorInLog(cell, first),
+  ]);
+  const row = read ?? emptyRecord(aggregate, first.aggregateId);
+  if (!predecessor || !extendsHead(row, first) || !extendsHead(predecessor, first)) return undefined;
+  let chained = 0;
+  let head: Predecessor = predecessor;
+  for (const event of ordered) {
+    if (!extendsHead(head, event) || !checked(cell, event, context)) break;
+    head = { ...headOf(event), eventId: event.eventId };
+    chained++;
+  }
+  return { ordered, read, row, predecessor, chained };
+}
+
+/** The items of one core chunk: its events on free slots, the row folded with them, the predecessor held. */
+function coreChunkItems(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  at: {
+    chunk: readonly EventEnvelope[];
+    row: StateRecord;
+    stored: StateRecord | undefined;
+    predecessor: Predecessor;
+  },
+) {
+  const { chunk, predecessor } = at;
+  const first = chunk[0]!;
+  const folded = foldRecord(aggregate, at.row, chunk);
+  const guards = [rowPut(cell, folded, at.stored)];
+  if (predecessor.eventId !== null)
+    guards.push({
+      item: cell.events.slotHolds({ ...first, seq: predecessor.seq, eventId: predecessor.eventId }),
+      onFailure: () => new InOrderAppendRefusedError(first.aggregateId, 'state-row'),
+    });
+  return { folded, guards, received: first.origin !== cell.region };
+}
+
+/** A core run's plan: its chained prefix when one chunk holds it (the rest left over), else undefined. */
+async function planCoreRun(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  run: readonly EventEnvelope[],
+  context: RunContext,
+): Promise<RunPlan | undefined> {
+  const core = await readCore(cell, aggregate, run, context);
+  if (!core) return { items: [], bytes: 0, delivered: 0, leftover: [...run] };
+  const chunks = chunksOf(core.ordered.slice(0, core.chained), (e) => e.origin === cell.region);
+  if (chunks.length === 0) return { items: [], bytes: 0, delivered: 0, leftover: core.ordered };
+  if (chunks.length > 1) return undefined;
+  const chunk = chunks[0]!;
+  const { guards, received } = coreChunkItems(cell, aggregate, { chunk, stored: core.read, ...core });
+  return {
+    items: cell.events.appendItems(chunk, { tier: 'core', received, guards }),
+    bytes: chunk.reduce((n, e) => n + jsonBytes(e), 0),
+    delivered: chunk.length,
+    leftover: core.ordered.slice(chunk.length),
+  };
+}
+
 /**
- * A core aggregate's run: the longest valid, chained prefix that extends both the row and the log's
- * predecessor goes in by chunks (events, the row folded with them, the predecessor still in its slot);
- * the rest, or everything after a refused transaction, is left to direct delivery, which decides each
- * event (`slot-taken`, `not-chained`, `row-ahead`, ...) and reports it.
+ * A core aggregate's run on its own: the longest valid, chained prefix that extends both the row and the
+ * log's predecessor goes in by chunks (events, the row folded with them, the predecessor still in its
+ * slot); the rest, or everything after a refused transaction, is left to direct delivery, which decides
+ * each event (`slot-taken`, `not-chained`, `row-ahead`, ...) and reports it.
  */
 async function deliverCoreRun(
   cell: RegionCell,
@@ -164,31 +332,13 @@ async function deliverCoreRun(
   run: readonly EventEnvelope[],
   context: RunContext,
 ): Promise<BatchedDelivery> {
-  const ordered = [...run].sort((a, b) => a.seq - b.seq || (a.hlc < b.hlc ? -1 : 1));
-  const first = ordered[0]!;
-  const read = await cell.states.getState(aggregate.name, first.aggregateId);
-  let row = read ?? emptyRecord(aggregate, first.aggregateId);
-  let predecessor = await predecessorInLog(cell, first);
-  if (!predecessor || !extendsHead(row, first) || !extendsHead(predecessor, first))
-    return { delivered: 0, leftover: ordered };
-  let chained = 0;
-  let head = predecessor;
-  for (const event of ordered) {
-    if (!extendsHead(head, event) || !checked(cell, event, context)) break;
-    head = { ...headOf(event), eventId: event.eventId };
-    chained++;
-  }
+  const core = await readCore(cell, aggregate, run, context);
+  if (!core) return { delivered: 0, leftover: [...run] };
+  let { row, predecessor } = core;
+  let stored = core.read;
   let done = 0;
-  let stored = read;
-  for (const chunk of chunksOf(ordered.slice(0, chained), (e) => e.origin === cell.region)) {
-    const folded = foldRecord(aggregate, row, chunk);
-    const guards = [rowPut(cell, folded, stored)];
-    if (predecessor.eventId !== null)
-      guards.push({
-        item: cell.events.slotHolds({ ...first, seq: predecessor.seq, eventId: predecessor.eventId }),
-        onFailure: () => new InOrderAppendRefusedError(first.aggregateId, 'state-row'),
-      });
-    const received = chunk[0]!.origin !== cell.region;
+  for (const chunk of chunksOf(core.ordered.slice(0, core.chained), (e) => e.origin === cell.region)) {
+    const { folded, guards, received } = coreChunkItems(cell, aggregate, { chunk, row, stored, predecessor });
     try {
       await cell.events.appendEvents(chunk, { tier: 'core', received, guards });
     } catch (error) {
@@ -201,15 +351,77 @@ async function deliverCoreRun(
     predecessor = { seq: last.seq, head: last.hlc, eventId: last.eventId };
     done += chunk.length;
   }
-  return { delivered: done, leftover: ordered.slice(done) };
+  return { delivered: done, leftover: core.ordered.slice(done) };
+}
+
+/** A materialized run as read: its checked events, the row and the log, what the log lacks. */
+interface MaterializedRead {
+  readonly policy: ConflictPolicy;
+  readonly own: boolean;
+  readonly events: EventEnvelope[];
+  readonly read: StateRecord | undefined;
+  readonly log: EventEnvelope[];
+  readonly fresh: EventEnvelope[];
+  readonly all: EventEnvelope[];
 }
 
 /**
- * An important or ordinary aggregate's run: its valid events not yet in the log go in by chunks, each with
- * the row materialised from the log plus the chunks so far (the applier's fold: every region converges on
- * it whatever the order), on the row as read. A row that moved meanwhile (a command, the applier) fails the
- * transaction and the aggregate is read again; a key held by another event, or a manual-policy peer run
- * that would open a conflict (the applier announces it), goes to the per-event paths whole.
+ * Reads an important or ordinary run's row and log; undefined when the run goes to the per-event paths
+ * whole: an event fails the applier's checks (the applier quarantines it, direct delivery reports it), or
+ * a manual-policy peer run would open a conflict (the applier announces it; the runbook has no notifier).
+ */
+async function readMaterialized(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  run: readonly EventEnvelope[],
+  context: RunContext,
+): Promise<MaterializedRead | undefined> {
+  const policy = context.branches.policy(aggregate);
+  const own = run.every((e) => e.origin === cell.region);
+  const valid = run.map((e) => checked(cell, e, context));
+  if (valid.some((e) => e === undefined)) return undefined;
+  const events = valid as EventEnvelope[];
+  const { aggregateId } = events[0]!;
+  const [read, log] = await Promise.all([
+    cell.states.getState(aggregate.name, aggregateId),
+    cell.events.loadStream(aggregate.name, aggregateId),
+  ]);
+  const inLog = new Set(log.map((e) => e.eventId));
+  const fresh = events.filter((e) => !inLog.has(e.eventId));
+  const all = [...log, ...fresh];
+  if (!own && policy === 'manual' && opensConflict(aggregate, events, all)) return undefined;
+  return { policy, own, events, read, log, fresh, all };
+}
+
+/** A materialized run's plan when its fresh events fit one chunk (else undefined: it goes on its own). */
+async function planMaterializedRun(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  run: readonly EventEnvelope[],
+  context: RunContext,
+): Promise<RunPlan | undefined> {
+  const m = await readMaterialized(cell, aggregate, run, context);
+  if (!m) return { items: [], bytes: 0, delivered: 0, leftover: [...run] };
+  if (chunksOf(m.fresh, () => true).length > 1) return undefined;
+  const after = () => timedStage('conflicts', () => recordConflicts(cell, { aggregate, ...m }));
+  if (m.fresh.length === 0) return { items: [], bytes: 0, delivered: m.events.length, leftover: [], after };
+  const aggregateId = m.events[0]!.aggregateId;
+  const { record } = materialize({ aggregate, aggregateId, policy: m.policy, events: m.all });
+  return {
+    items: cell.events.appendItems(m.fresh, { tier: aggregate.tier, guards: [rowPut(cell, record, m.read)] }),
+    bytes: m.fresh.reduce((n, e) => n + jsonBytes(e), 0),
+    delivered: m.events.length,
+    leftover: [],
+    after,
+  };
+}
+
+/**
+ * An important or ordinary aggregate's run on its own: its valid events not yet in the log go in by
+ * chunks, each with the row materialised from the log plus the chunks so far (the applier's fold: every
+ * region converges on it whatever the order), on the row as read. A row that moved meanwhile (a command,
+ * the applier) fails the transaction and the aggregate is read again; a key held by another event goes
+ * to the per-event paths whole (the applier quarantines the collision).
  */
 async function deliverMaterializedRun(
   cell: RegionCell,
@@ -217,26 +429,16 @@ async function deliverMaterializedRun(
   run: readonly EventEnvelope[],
   context: RunContext,
 ): Promise<BatchedDelivery> {
-  const policy = context.branches.policy(aggregate);
-  const own = run[0]!.origin === cell.region && run.every((e) => e.origin === cell.region);
-  const valid = run.map((e) => checked(cell, e, context));
-  if (valid.some((e) => e === undefined)) return { delivered: 0, leftover: [...run] };
-  const events = valid as EventEnvelope[];
-  const { aggregateId } = events[0]!;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const read = await cell.states.getState(aggregate.name, aggregateId);
-    const log = await cell.events.loadStream(aggregate.name, aggregateId);
-    const inLog = new Set(log.map((e) => e.eventId));
-    const fresh = events.filter((e) => !inLog.has(e.eventId));
-    const all = [...log, ...fresh];
-    if (!own && policy === 'manual' && opensConflict(aggregate, events, all))
-      return { delivered: 0, leftover: [...run] };
+    const m = await readMaterialized(cell, aggregate, run, context);
+    if (!m) return { delivered: 0, leftover: [...run] };
+    const aggregateId = m.events[0]!.aggregateId;
     try {
-      let set = log;
-      let stored = read;
-      for (const chunk of chunksOf(fresh, () => true)) {
+      let set = m.log;
+      let stored = m.read;
+      for (const chunk of chunksOf(m.fresh, () => true)) {
         set = [...set, ...chunk];
-        const { record } = materialize({ aggregate, aggregateId, policy, events: set });
+        const { record } = materialize({ aggregate, aggregateId, policy: m.policy, events: set });
         await cell.events.appendEvents(chunk, {
           tier: aggregate.tier,
           guards: [rowPut(cell, record, stored)],
@@ -248,8 +450,8 @@ async function deliverMaterializedRun(
       if (!refusedWrite(error)) throw error;
       continue;
     }
-    await timedStage('conflicts', () => recordConflicts(cell, { aggregate, policy, events, all, own }));
-    return { delivered: events.length, leftover: [] };
+    await timedStage('conflicts', () => recordConflicts(cell, { aggregate, ...m }));
+    return { delivered: m.events.length, leftover: [] };
   }
   return { delivered: 0, leftover: [...run] };
 }

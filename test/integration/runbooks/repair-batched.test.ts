@@ -176,6 +176,11 @@ describe("Repair's batched delivery (events by aggregate in transactions, the ro
           await a.execute({ aggregateType: 'profile', aggregateId: id, command: setName(`a${i}`) } as never)
         ).events,
       );
+    // A second aggregate in the same group: the refused group's other writes go again on their own.
+    const other = `${id}-other`;
+    const otherEvents = (
+      await a.execute({ aggregateType: 'profile', aggregateId: other, command: setName('o') } as never)
+    ).events;
     const live = (
       await b.execute({ aggregateType: 'profile', aggregateId: id, command: setName('live') } as never)
     ).events;
@@ -197,8 +202,11 @@ describe("Repair's batched delivery (events by aggregate in transactions, the ro
       },
     }) as EventStore;
     // The batched delivery alone: Repair's row rebuild after it would mask a lost row in this pass.
-    const delivered = await deliverBatched({ ...base, events }, missed, branches);
-    expect(delivered).toEqual({ delivered: 3, leftover: [] });
+    const delivered = await deliverBatched({ ...base, events }, [...missed, ...otherEvents], branches);
+    expect(delivered).toEqual({ delivered: 4, leftover: [] });
+    expect((await c.states.getState('profile', other))?.state).toBe(
+      (await a.states.getState('profile', other))?.state,
+    );
     const log = await c.events.loadStream('profile', id);
     const row = await c.states.getState('profile', id);
     const folded = materialize({

@@ -2,7 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { HybridLogicalClock } from '../clock/clock.ts';
 import { extendsHead, headOf } from '../commands/chain.ts';
-import { emptyRecord, foldRecord } from '../commands/execute.ts';
+import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts';
 import type { ConflictPolicy } from '../config/schema.ts';
 import { materialize } from '../conflict/materialize.ts';
 import { reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
@@ -311,12 +311,17 @@ async function planCoreRun(
   if (chunks.length === 0) return { items: [], bytes: 0, delivered: 0, leftover: core.ordered };
   if (chunks.length > 1) return undefined;
   const chunk = chunks[0]!;
-  const { guards, received } = coreChunkItems(cell, aggregate, { chunk, stored: core.read, ...core });
+  const { folded, guards, received } = coreChunkItems(cell, aggregate, {
+    chunk,
+    stored: core.read,
+    ...core,
+  });
   return {
     items: cell.events.appendItems(chunk, { tier: 'core', received, guards }),
     bytes: chunk.reduce((n, e) => n + jsonBytes(e), 0),
     delivered: chunk.length,
     leftover: core.ordered.slice(chunk.length),
+    after: () => catchUp(cell, aggregate, folded),
   };
 }
 
@@ -351,7 +356,21 @@ async function deliverCoreRun(
     predecessor = { seq: last.seq, head: last.hlc, eventId: last.eventId };
     done += chunk.length;
   }
+  if (done > 0) await catchUp(cell, aggregate, row);
   return { delivered: done, leftover: core.ordered.slice(done) };
+}
+
+/**
+ * Folds into the row what the log holds past the delivered run (a quorum copy written ahead of a gap the
+ * run closed), as direct delivery does after its appends. A row another writer keeps moving is left to the
+ * row check after the replay (rebuildDivergedRows).
+ */
+async function catchUp(cell: RegionCell, aggregate: AnyAggregate, folded: StateRecord): Promise<void> {
+  try {
+    await catchUpCoreRow(cell, aggregate, folded.aggregateId, folded);
+  } catch (error) {
+    if (!(error instanceof ConcurrencyError)) throw error;
+  }
 }
 
 /** A materialized run as read: its checked events, the row and the log, what the log lacks. */

@@ -160,6 +160,42 @@ describe("Repair's batched delivery (events by aggregate in transactions, the ro
     expect((await c.conflicts.listForAggregate('profile-manual', id)).map((r) => r.status)).toEqual(['open']);
   });
 
+  it('folds into the row what the log holds past the run it delivers (a copy written ahead of the gap it closes)', async () => {
+    const { a, c, branches } = await world();
+    const id = `${run()}-gap`;
+    const log: EventEnvelope[] = [];
+    log.push(
+      ...(
+        await a.execute({
+          aggregateType: 'account',
+          aggregateId: id,
+          command: { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } },
+        })
+      ).events,
+    );
+    for (const amount of [5, 7])
+      log.push(
+        ...(
+          await a.execute({
+            aggregateType: 'account',
+            aggregateId: id,
+            command: { type: 'Deposit', payload: { amount } },
+          })
+        ).events,
+      );
+    // C applied seq 1 and holds a copy of seq 3 (in its log, not its row); seq 2 is what it lacks.
+    await c.apply(structuredClone(log[0]!));
+    await c.events.appendEvents([structuredClone(log[2]!)], { tier: 'core', received: true });
+    expect((await c.states.getState('account', id))?.seq).toBe(1);
+
+    const delivered = await deliverBatched(regionCell(c), [structuredClone(log[1]!)], branches);
+
+    expect(delivered).toEqual({ delivered: 1, leftover: [] });
+    const [row, home] = await Promise.all([c, a].map((x) => rowOf(x, 'account', id)));
+    expect(row?.seq).toBe(3);
+    expect(row).toEqual(home);
+  });
+
   /**
    * The interleaving the row guard is for: Repair reads C's row and log, a live applier write of a new
    * event lands in C (event and row, one transaction), then Repair's transaction (the missed events and

@@ -8,6 +8,59 @@ import type { EventStore, StateStore } from '../../../lib/store/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { A, B, C, regionCell } from './branch-cells.ts';
 
+/** C's stores with the interleaving forced: C's log of `id` is read, then `live` is applied, then the row is read. */
+function skewed(c: Cell, id: string, live: EventEnvelope) {
+  let logRead!: () => void;
+  const logDone = new Promise<void>((resolve) => {
+    logRead = resolve;
+  });
+  const flags = { called: false, log: false, row: false };
+  const events = Object.create(c.events, {
+    loadStream: {
+      value: async (...args: Parameters<EventStore['loadStream']>) => {
+        if (args[1] === id) flags.called = true;
+        const log = await c.events.loadStream(...args);
+        if (!flags.log && args[1] === id) {
+          flags.log = true;
+          logRead();
+        }
+        return log;
+      },
+    },
+  }) as EventStore;
+  const states = Object.create(c.states, {
+    getState: {
+      value: async (...args: Parameters<StateStore['getState']>) => {
+        if (!flags.row && args[1] === id) {
+          flags.row = true;
+          // Read concurrently (the log read already issued): wait for it. Read after the row (a reader
+          // that orders its reads): nothing to wait for, the live write simply lands before both.
+          await null;
+          if (flags.called) await logDone;
+          expect((await c.apply(structuredClone(live))).status).toBe('applied');
+        }
+        return c.states.getState(...args);
+      },
+    },
+  }) as StateStore;
+  return { events, states, flags };
+}
+
+async function world() {
+  const topology = testTopology();
+  const registry = createRegistry(testAggregates, topology);
+  const list: Cell[] = [];
+  for (const name of [A, B, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+  const [a, b, c] = list as [Cell, Cell, Cell];
+  const branches: BranchRules = {
+    aggregate: (type) => registry.get(type),
+    registry,
+    policy: (aggregate) => policyFor(aggregate, topology),
+    ownerOf: async () => ({ home: undefined }),
+  };
+  return { a, b, c, branches, registry };
+}
+
 /**
  * Guarantee attacked: the row equals the fold of the log; a live write (applier or command) that races
  * Repair's batched write is never lost from the row. The batched materialized path reads the row and the
@@ -20,17 +73,7 @@ import { A, B, C, regionCell } from './branch-cells.ts';
  */
 describe('review: read skew between the row and the log read by the batched materialized path', () => {
   it('keeps a live applier write that lands after the log read and before the row read', async () => {
-    const topology = testTopology();
-    const registry = createRegistry(testAggregates, topology);
-    const list: Cell[] = [];
-    for (const name of [A, B, C]) list.push(await makeCell(name, { topology, peers: () => list }));
-    const [a, b, c] = list as [Cell, Cell, Cell];
-    const branches: BranchRules = {
-      aggregate: (type) => registry.get(type),
-      registry,
-      policy: (aggregate) => policyFor(aggregate, topology),
-      ownerOf: async () => ({ home: undefined }),
-    };
+    const { a, b, c, branches, registry } = await world();
     const id = `rk${process.pid}${Date.now().toString(36)}`;
     const missed: EventEnvelope[] = [];
     for (let i = 0; i < 3; i++)
@@ -51,37 +94,7 @@ describe('review: read skew between the row and the log read by the batched mate
       } as never)
     ).events;
 
-    let logRead!: () => void;
-    const logDone = new Promise<void>((resolve) => {
-      logRead = resolve;
-    });
-    let logHooked = false;
-    let rowHooked = false;
-    const events = Object.create(c.events, {
-      loadStream: {
-        value: async (...args: Parameters<EventStore['loadStream']>) => {
-          const log = await c.events.loadStream(...args);
-          if (!logHooked && args[1] === id) {
-            logHooked = true;
-            logRead();
-          }
-          return log;
-        },
-      },
-    }) as EventStore;
-    const states = Object.create(c.states, {
-      getState: {
-        value: async (...args: Parameters<StateStore['getState']>) => {
-          if (!rowHooked && args[1] === id) {
-            rowHooked = true;
-            // The log has been read; the live write lands; then the row is read (it carries the write).
-            await logDone;
-            expect((await c.apply(structuredClone(live!))).status).toBe('applied');
-          }
-          return c.states.getState(...args);
-        },
-      },
-    }) as StateStore;
+    const { events, states, flags } = skewed(c, id, live!);
 
     await deliverBatched(
       { ...regionCell(c), events, states },
@@ -89,7 +102,7 @@ describe('review: read skew between the row and the log read by the batched mate
       branches,
     );
 
-    expect(rowHooked && logHooked).toBe(true);
+    expect(flags.log && flags.row).toBe(true);
     const log = await c.events.loadStream('profile', id);
     expect(log.map((e) => e.eventId).sort()).toEqual([...missed, live!].map((e) => e.eventId).sort());
     const row = await c.states.getState('profile', id);
@@ -103,5 +116,39 @@ describe('review: read skew between the row and the log read by the batched mate
     expect(JSON.parse(row!.state).email).toBe('live@example.com');
     expect(row?.version).toBe(folded.record.version);
     expect(row?.state).toBe(folded.record.state);
+  }, 60_000);
+
+  it('detects, as the applier does, the manual conflict between the run and a live write landing in the skew', async () => {
+    const { a, b, c, branches } = await world();
+    const id = `rm${process.pid}${Date.now().toString(36)}`;
+    const [missed] = (
+      await a.execute({
+        aggregateType: 'profile-manual',
+        aggregateId: id,
+        command: { type: 'SetDisplayName', payload: { displayName: 'from-a' } },
+      } as never)
+    ).events;
+    // Concurrent with A's event (neither has seen the other): under manual, a conflict to open.
+    const [live] = (
+      await b.execute({
+        aggregateType: 'profile-manual',
+        aggregateId: id,
+        command: { type: 'SetDisplayName', payload: { displayName: 'from-b' } },
+      } as never)
+    ).events;
+    const { events, states, flags } = skewed(c, id, live!);
+
+    const delivered = await deliverBatched(
+      { ...regionCell(c), events, states },
+      [structuredClone(missed!)],
+      branches,
+    );
+    // What the batch left over goes to the applier, as deliver() would.
+    for (const event of delivered.leftover) await c.apply(structuredClone(event));
+
+    expect(flags.log && flags.row).toBe(true);
+    expect((await c.events.loadStream('profile-manual', id)).length).toBe(2);
+    expect((await c.conflicts.listForAggregate('profile-manual', id)).map((r) => r.status)).toEqual(['open']);
+    expect((await c.states.getState('profile-manual', id))?.frozen).toBe(true);
   }, 60_000);
 });

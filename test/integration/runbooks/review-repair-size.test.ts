@@ -50,4 +50,50 @@ describe('review: a grouped transaction near the 4 MB limit', () => {
       expect(row && JSON.parse(row.state).displayName).toBe(`${i}`.padEnd(200_000, 'y'));
     }
   }, 120_000);
+
+  it('delivers small events of 24 aggregates whose rows are ~200 KB (a large state, a small delta)', async () => {
+    const topology = testTopology();
+    const registry = createRegistry(testAggregates, topology);
+    const list: Cell[] = [];
+    for (const name of [A, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+    const [a, c] = list as [Cell, Cell];
+    const branches: BranchRules = {
+      aggregate: (type) => registry.get(type),
+      registry,
+      policy: (aggregate) => policyFor(aggregate, topology),
+      ownerOf: async () => ({ home: undefined }),
+    };
+    const id = `rz${process.pid}${Date.now().toString(36)}`;
+    const lacking: EventEnvelope[] = [];
+    for (let i = 0; i < 24; i++) {
+      const aggregateId = `${id}-${i}`;
+      const [first] = (
+        await a.execute({
+          aggregateType: 'profile',
+          aggregateId,
+          command: { type: 'SetDisplayName', payload: { displayName: 'x' } },
+        } as never)
+      ).events;
+      // C holds the first event, whose name makes the state ~200 KB, through its applier.
+      const big = { ...structuredClone(first!), payload: { displayName: `${i}`.padEnd(200_000, 'y') } };
+      expect((await c.apply(big)).status).toBe('applied');
+      const [second] = (
+        await a.execute({
+          aggregateType: 'profile',
+          aggregateId,
+          command: { type: 'SetEmail', payload: { email: `u${i}@example.com` } },
+        } as never)
+      ).events;
+      lacking.push(structuredClone(second!));
+    }
+
+    // 24 events of ~600 bytes (the group's byte count), 24 rows of ~200 KB (uncounted).
+    const delivered = await deliverBatched(regionCell(c), lacking, branches);
+
+    expect(delivered.delivered + delivered.leftover.length).toBe(24);
+    for (let i = 0; i < 24; i++) {
+      const row = await c.states.getState('profile', `${id}-${i}`);
+      expect(row && JSON.parse(row.state).email).toBe(`u${i}@example.com`);
+    }
+  }, 120_000);
 });

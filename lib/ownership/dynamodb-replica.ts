@@ -1,5 +1,11 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { RegisterRecord } from './register-record.ts';
 import type { ControlReplica, ReplicaWrite } from './replica.ts';
 
@@ -8,8 +14,14 @@ export const REGISTER_SORT_KEY = 'REGISTER';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
-/** Conditional puts in flight at once in a batch write (each needs its own condition: no BatchWriteItem). */
+/** TransactWriteItems takes at most 100 actions. */
+const TRANSACT_LIMIT = 100;
+/** Transactions tried for one slice before its remaining items go as single puts (contention). */
+const MAX_TRANSACT_ATTEMPTS = 3;
+/** Single conditional puts in flight at once when a batch falls back to them. */
 const WRITE_CONCURRENCY = 32;
+/** The replica rule of `replicaAccepts` as a condition: over nothing, a lower epoch, or the same proposal. */
+const ACCEPTS = 'attribute_not_exists(pk) OR epoch < :epoch OR (epoch = :epoch AND ballot = :ballot)';
 /** Rounds of retrying UnprocessedKeys before a batch read gives up (throttling). */
 const MAX_BATCH_ROUNDS = 8;
 
@@ -77,38 +89,92 @@ export class DynamoControlReplica implements ControlReplica {
     return found;
   }
 
-  /** Conditional puts of every item, a bounded number at once; per item whether it was stored. */
+  /**
+   * Every item's conditional put, per item whether it was stored: up to 100 items in one
+   * TransactWriteItems (one request, so one round trip to a remote region instead of one per item in
+   * flight). Each put keeps its own condition; a transaction only adds that none is stored unless all
+   * are. When it is cancelled, the items whose condition failed are refused (false) and the others,
+   * none of them stored, go again in a new transaction. Writing the same proposal twice is accepted
+   * (same epoch and ballot), so going again is harmless.
+   */
   async writeMany<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]> {
     const stored = new Array<boolean>(items.length).fill(false);
+    // A transaction refuses two actions on one item: such a batch goes as single puts.
+    if (new Set(items.map((i) => i.key)).size !== items.length) {
+      await this.putEach(items, [...items.keys()], stored);
+      return stored;
+    }
+    const slices: number[][] = [];
+    for (let i = 0; i < items.length; i += TRANSACT_LIMIT)
+      slices.push(Array.from({ length: Math.min(TRANSACT_LIMIT, items.length - i) }, (_, k) => i + k));
+    await Promise.all(slices.map((slice) => this.transactSlice(items, slice, stored)));
+    return stored;
+  }
+
+  /** One slice (indices into `items`) in transactions, see `writeMany`; sets `stored` per index. */
+  private async transactSlice<V>(
+    items: ReadonlyArray<ReplicaWrite<V>>,
+    slice: readonly number[],
+    stored: boolean[],
+  ): Promise<void> {
+    let pending = slice;
+    for (let attempt = 1; pending.length > 1 && attempt <= MAX_TRANSACT_ATTEMPTS; attempt++) {
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: pending.map((i) => ({
+              Put: this.conditionalPut(items[i]!.key, items[i]!.record),
+            })),
+          }),
+        );
+        for (const i of pending) stored[i] = true;
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        // Reasons come in the order of the actions; no reason at all: leave it to the single puts.
+        if (reasons.length !== pending.length) break;
+        pending = pending.filter((_, k) => reasons[k]?.Code !== 'ConditionalCheckFailed');
+      }
+    }
+    await this.putEach(items, pending, stored);
+  }
+
+  /** Single conditional puts of `indices`, a bounded number at once; sets `stored` per index. */
+  private async putEach<V>(
+    items: ReadonlyArray<ReplicaWrite<V>>,
+    indices: readonly number[],
+    stored: boolean[],
+  ): Promise<void> {
     let next = 0;
     const worker = async () => {
-      for (let i = next++; i < items.length; i = next++) {
-        const item = items[i]!;
-        stored[i] = await this.write(item.key, item.record);
+      for (let n = next++; n < indices.length; n = next++) {
+        const i = indices[n]!;
+        stored[i] = await this.write(items[i]!.key, items[i]!.record);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
-    return stored;
+    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, indices.length) }, worker));
+  }
+
+  private conditionalPut<V>(key: string, record: RegisterRecord<V>) {
+    return {
+      TableName: this.table(),
+      Item: {
+        pk: key,
+        sk: REGISTER_SORT_KEY,
+        epoch: record.epoch,
+        ballot: record.ballot,
+        value: record.value,
+      },
+      ConditionExpression: ACCEPTS,
+      ExpressionAttributeValues: { ':epoch': record.epoch, ':ballot': record.ballot },
+    };
   }
 
   /** Conditional put: over nothing, a lower epoch, or the same proposal. */
   async write<V>(key: string, record: RegisterRecord<V>): Promise<boolean> {
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table(),
-          Item: {
-            pk: key,
-            sk: REGISTER_SORT_KEY,
-            epoch: record.epoch,
-            ballot: record.ballot,
-            value: record.value,
-          },
-          ConditionExpression:
-            'attribute_not_exists(pk) OR epoch < :epoch OR (epoch = :epoch AND ballot = :ballot)',
-          ExpressionAttributeValues: { ':epoch': record.epoch, ':ballot': record.ballot },
-        }),
-      );
+      await this.client.send(new PutCommand(this.conditionalPut(key, record)));
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;

@@ -1,5 +1,11 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ControlReplica, RegisterRecord } from '../../ownership/index.ts';
+import {
+  type ControlReplica,
+  type RegisterRecord,
+  type ReplicaWrite,
+  readFromReplica,
+  writeToReplica,
+} from '../../ownership/index.ts';
 import type { OriginReader, SeqRange } from '../../replication/index.ts';
 import type { PeerRequest, PeerResponse, PeerTransport } from '../../routing/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
@@ -27,6 +33,19 @@ export class WanControlReplica implements ControlReplica {
   /** Writes across the WAN. */
   write<V>(key: string, record: RegisterRecord<V>): Promise<boolean> {
     return this.roundTrip(() => this.replica.write(key, record));
+  }
+
+  /**
+   * A batch read in one round trip: the control table's batch read is BatchGetItem calls of 100 keys
+   * sent at once, so from another region it costs one RTT, not one per key.
+   */
+  readMany<V>(keys: readonly string[]): Promise<ReadonlyMap<string, RegisterRecord<V> | null>> {
+    return this.roundTrip(() => readFromReplica<V>(this.replica, keys));
+  }
+
+  /** A batch write in one round trip: the control table writes up to 100 items in one TransactWriteItems. */
+  writeMany<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]> {
+    return this.roundTrip(() => writeToReplica(this.replica, items));
   }
 
   private async roundTrip<T>(call: () => Promise<T>): Promise<T> {

@@ -30,8 +30,8 @@ const CLEARS_FAILURE = new Set([
   'LambdaFunctionSucceeded',
 ]);
 
-/** State types whose visits are plumbing, not steps (branching and pass-through). */
-const HIDDEN = new Set(['Choice', 'Pass', 'Succeed']);
+/** State types whose visits are plumbing, not steps (branching, pass-through, a Parallel whose branches' states show as steps). */
+const HIDDEN = new Set(['Choice', 'Pass', 'Succeed', 'Parallel']);
 
 const at = (event: HistoryEvent) => (event.timestamp ? new Date(event.timestamp).getTime() : 0);
 

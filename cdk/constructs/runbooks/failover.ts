@@ -9,7 +9,12 @@
  * - `ConfirmRegionLost` -> `{ confirmed: boolean, votes?: ... }` at `$.confirmRegionLost`: true only
  *   when a majority of regions (including this one) cannot reach `region`.
  * Shape: ConfirmRegionLost -> RegionLostConfirmed? (no: refuse) -> ChooseNewHomes -> FencePartitions ->
- * CollectCopies -> BumpEpochs -> DrainRegion -> RecordWatermarks -> FailoverSucceeded. FencePartitions
+ * CollectCopies -> BumpEpochs -> DrainAndRecord (Parallel: DrainRegion | RecordWatermarks) ->
+ * FailoverSucceeded. The last two read nothing of each other and each is a quorum round trip or two, so
+ * they overlap; both still start only after BumpEpochs, because a drained region is what tells the
+ * watchdogs the moves are done (no take-over, see claimAction) and the failover record lists moves made.
+ * The Parallel's output is its two branches' states merged (States.JsonMerge): the same state, with
+ * `$.drainRegion` and `$.recordWatermarks`, as if they had run one after the other. FencePartitions
  * fences (epoch + 1); CollectCopies (core.ack quorum) seals the survivors and gathers into each new home
  * the core events a majority of regions holds (leader completeness) -> `{ blocked: [{ partition,
  * reason }] }`; BumpEpochs activates the new homes (epoch + 2), leaving blocked partitions fenced. Any
@@ -35,16 +40,15 @@ export function failoverDefinition(scope: Construct, { fn }: RunbookDefinitionPr
     error: 'FailoverFailed',
     cause: 'A failover task failed; every task is idempotent, so fix the cause and start the runbook again.',
   });
-  catchInto(
-    failed,
-    confirm,
-    chooseNewHomes,
-    fencePartitions,
-    collectCopies,
-    bumpEpochs,
-    drainRegion,
-    recordWatermarks,
-  );
+  catchInto(failed, confirm, chooseNewHomes, fencePartitions, collectCopies, bumpEpochs);
+  // Two independent tasks at once; a failure of either fails the Parallel, caught like any task's.
+  const drainAndRecord = new sfn.Parallel(scope, 'DrainAndRecord', {
+    resultSelector: { 'state.$': 'States.JsonMerge($[0], $[1], false)' },
+    outputPath: '$.state',
+  })
+    .branch(drainRegion)
+    .branch(recordWatermarks);
+  catchInto(failed, drainAndRecord);
 
   const refuse = new sfn.Fail(scope, 'RefuseFailover', {
     error: 'RegionNotLost',
@@ -60,8 +64,7 @@ export function failoverDefinition(scope: Construct, { fn }: RunbookDefinitionPr
     .next(fencePartitions)
     .next(collectCopies)
     .next(bumpEpochs)
-    .next(drainRegion)
-    .next(recordWatermarks)
+    .next(drainAndRecord)
     .next(new sfn.Succeed(scope, 'FailoverSucceeded'));
   return confirm.next(lost);
 }

@@ -45,6 +45,9 @@ export function runbookTask(scope: Construct, options: RunbookTaskOptions): task
 }
 
 /** Catches every error of `state` into `$.error` (keeping the state) and continues at `handler`. */
-export function catchInto(handler: sfn.IChainable, ...states: Array<tasks.LambdaInvoke | sfn.Map>): void {
+export function catchInto(
+  handler: sfn.IChainable,
+  ...states: Array<tasks.LambdaInvoke | sfn.Map | sfn.Parallel>
+): void {
   for (const state of states) state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 }

@@ -10,7 +10,7 @@ import {
   type PlannedMove,
   voteOn,
 } from './decisions.ts';
-import { openFailoverRecord } from './failover-record.ts';
+import { openFailoverRecordOnceGathered } from './failover-record.ts';
 import { TaskInput } from './input.ts';
 import {
   activatePartitions,
@@ -172,20 +172,24 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const lost = input.string('region');
       const { moves } = input.result<{ moves: PlannedMove[] }>('chooseNewHomes');
       const survivors = regionNames(deps.topology).filter((r) => r !== lost);
-      const watermarks: Record<string, string | null> = {};
-      await Promise.all(
-        survivors.map(async (region) => {
-          const list = await deps.cell(region).watermarks();
-          watermarks[region] = list.find((w) => w.origin === lost)?.hlc ?? null;
-        }),
-      );
-      const record = await openFailoverRecord(deps.register, {
-        region: lost,
-        trigger: typeof raw.trigger === 'string' ? raw.trigger : 'operator',
-        failedOverAt: now(),
-        moves,
-        watermarks,
-      });
+      const gathering = (async () => {
+        const watermarks: Record<string, string | null> = {};
+        await Promise.all(
+          survivors.map(async (region) => {
+            const list = await deps.cell(region).watermarks();
+            watermarks[region] = list.find((w) => w.origin === lost)?.hlc ?? null;
+          }),
+        );
+        return {
+          region: lost,
+          trigger: typeof raw.trigger === 'string' ? raw.trigger : 'operator',
+          failedOverAt: now(),
+          moves,
+          watermarks,
+        };
+      })();
+      // The watermarks and the quorum read of an earlier record at once: one WAN round trip, not two.
+      const record = await openFailoverRecordOnceGathered(deps.register, lost, gathering);
       return { record };
     },
   };

@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RegisterRecord } from './register-record.ts';
@@ -86,6 +87,26 @@ export class DynamoControlReplica implements ControlReplica {
         }
       }),
     );
+    return found;
+  }
+
+  /** Every register record whose key begins with `prefix`: a strongly consistent Scan, page by page. */
+  async scan<V>(prefix: string): Promise<ReadonlyMap<string, RegisterRecord<V>>> {
+    const found = new Map<string, RegisterRecord<V>>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.table(),
+          ConsistentRead: true,
+          FilterExpression: 'begins_with(pk, :prefix) AND sk = :sk',
+          ExpressionAttributeValues: { ':prefix': prefix, ':sk': REGISTER_SORT_KEY },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) found.set(String(item.pk), toRecord<V>(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
     return found;
   }
 

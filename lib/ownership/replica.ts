@@ -15,6 +15,11 @@ export interface ControlReplica {
   readMany?<V>(keys: readonly string[]): Promise<ReadonlyMap<string, RegisterRecord<V> | null>>;
   /** Optional batch write in one round trip: per item, whether it was stored (same rule as `write`). */
   writeMany?<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]>;
+  /**
+   * Optional: every record whose key begins with `prefix`, each read as `read` would (strongly
+   * consistent), keys with none left out: a read of keys not known in advance.
+   */
+  scan?<V>(prefix: string): Promise<ReadonlyMap<string, RegisterRecord<V>>>;
 }
 
 /** One record to store under `key` (a batch write item). */
@@ -58,6 +63,14 @@ export class InMemoryControlReplica implements ControlReplica {
     if (!replicaAccepts(this.records.get(key) ?? null, record)) return false;
     this.records.set(key, record);
     return true;
+  }
+
+  /** Every record whose key begins with `prefix`. */
+  async scan<V>(prefix: string): Promise<ReadonlyMap<string, RegisterRecord<V>>> {
+    const found = new Map<string, RegisterRecord<V>>();
+    for (const [key, record] of this.records)
+      if (key.startsWith(prefix)) found.set(key, record as RegisterRecord<V>);
+    return found;
   }
 
   /** Synchronous peek for tests and the sandbox CLI. */

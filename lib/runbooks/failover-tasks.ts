@@ -46,11 +46,15 @@ async function partitionsIn(cell: RegionCell): Promise<number[]> {
  * Every partition's committed entry. A committed entry sits on a majority of control tables, and any two
  * majorities intersect, so the keys found in the tables of a majority of regions cover every committed
  * partition: only those are read through the quorum (a few instead of all `topology.partitions`).
+ * One round when the replicas scan (`PartitionMap.readAll`: each replica's scan is its answer for every
+ * key it holds, decided per key like a batch read); else two, the keys first, then a batch read of them.
  */
 export async function readAllEntries(
   deps: RunbookDeps,
   reachable?: readonly string[],
 ): Promise<PartitionEntry[]> {
+  const scanned = await deps.map.readAll();
+  if (scanned) return scanned;
   const regions = reachable ?? regionNames(deps.topology);
   const lists = await Promise.all(regions.map((r) => partitionsIn(deps.cell(r)).catch(() => null)));
   const answered = lists.filter((l): l is number[] => l !== null);

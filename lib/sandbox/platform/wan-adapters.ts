@@ -16,6 +16,8 @@ import type { WanNetwork } from '../wan/index.ts';
  */
 export class WanControlReplica implements ControlReplica {
   readonly region: string;
+  /** The peer's scan across the WAN, when the peer replica scans (one round trip a page in AWS). */
+  readonly scan?: <V>(prefix: string) => Promise<ReadonlyMap<string, RegisterRecord<V>>>;
 
   constructor(
     private readonly from: string,
@@ -23,6 +25,8 @@ export class WanControlReplica implements ControlReplica {
     private readonly wan: WanNetwork,
   ) {
     this.region = replica.region;
+    const scan = replica.scan?.bind(replica);
+    if (scan) this.scan = <V>(prefix: string) => this.roundTrip(() => scan<V>(prefix));
   }
 
   /** Reads across the WAN (a round trip: the answer comes back over the link too). */

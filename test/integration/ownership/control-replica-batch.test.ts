@@ -69,4 +69,15 @@ describe('control table replica, batch calls', () => {
 
     expect(stored.filter(Boolean)).toHaveLength(1);
   });
+
+  it('scans the register records of one key prefix and nothing else', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `SCAN#${i}`);
+    await replica.writeMany(keys.map((key) => ({ key, record: record(3, `s-${key}`) })));
+    await replica.write('SCANNOT#1', record(1, 'other'));
+
+    const found = await replica.scan('SCAN#');
+
+    expect([...found.keys()].sort()).toEqual([...keys].sort());
+    for (const key of keys) expect(found.get(key)).toEqual(record(3, `s-${key}`));
+  });
 });

@@ -108,6 +108,27 @@ describe('stepsOf (execution history -> steps)', () => {
     });
   });
 
+  it("lists a Parallel's branch states as steps, not the Parallel itself", () => {
+    id = 0;
+    const steps = stepsOf([
+      ev(0, 'ExecutionStarted'),
+      entered(0, 'Task', 'BumpEpochs'),
+      exited(0.3, 'Task', 'BumpEpochs'),
+      entered(0.3, 'Parallel', 'DrainAndRecord'),
+      entered(0.3, 'Task', 'DrainRegion'),
+      entered(0.3, 'Task', 'RecordWatermarks'),
+      exited(0.45, 'Task', 'DrainRegion'),
+      exited(0.5, 'Task', 'RecordWatermarks'),
+      exited(0.5, 'Parallel', 'DrainAndRecord'),
+      ev(0.5, 'ExecutionSucceeded'),
+    ]);
+    expect(steps.map((s) => `${s.name} ${s.status}`)).toEqual([
+      'BumpEpochs succeeded',
+      'DrainRegion succeeded',
+      'RecordWatermarks succeeded',
+    ]);
+  });
+
   it('a retried task that then succeeds is not a failed step', () => {
     id = 0;
     const steps = stepsOf([

@@ -25,7 +25,9 @@ import { resolveDefinition } from '../../cdk/support/definition.ts';
  * ~128 KiB -> both branches succeed (the region is drained, the record opened) -> the Parallel's result
  * is ~257 KiB -> the execution FAILS (uncaught), after the work was done; the watchdog sees a drained
  * region and never retries. The sandbox runner only checks states' inputs/outputs, not a Parallel's
- * raw result, so it reports SUCCEEDED: this test measures the raw result from the branch outputs.
+ * raw result, so it reported SUCCEEDED: this test measures the raw result from the branch outputs.
+ * (Since the fix the runner also holds a Parallel's / Map's raw result to the quota, so on the old ASL
+ * the status check below fails too: States.DataLimitExceeded on DrainAndRecord's result.)
  * Fix: let each branch output only its result (task OutputPath `$.drainRegion` / `$.recordWatermarks`,
  * or a branch-final Pass), and merge them into the state with ResultPath + a Pass (States.JsonMerge).
  */
@@ -67,7 +69,11 @@ describe('review-failover: DrainAndRecord within Step Functions payload quota', 
       trigger: 'operator',
     });
     const result = await done;
-    expect(result.status).toBe('SUCCEEDED'); // the sandbox does not check a Parallel's raw result
+    expect({ status: result.status, error: result.error, cause: result.cause }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+      cause: undefined,
+    }); // the sandbox now holds a Parallel's raw result to the quota too
 
     // Each branch is one task: its TaskStateExited output is the branch's output.
     const branchOutputs = runner

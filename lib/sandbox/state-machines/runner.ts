@@ -493,7 +493,8 @@ interface CombinedResult {
 function checkCombinedResult(guard: QuotaGuard, event: LocalEventLog, spec: StateMachineSpec): void {
   if (event.type !== 'StateEntered' && event.type !== 'StateExited') return;
   const { name, type } = event.state;
-  const combined = (guard.combined ??= new Map());
+  guard.combined ??= new Map();
+  const combined = guard.combined;
   if (type === 'Parallel' || type === 'Map') {
     if (event.type === 'StateEntered') combined.set(name, { bytes: new Map(), total: 1 });
     return;

@@ -69,10 +69,11 @@ export function batchWriteRound<V>(
     };
     for (const replica of replicas) {
       context.withTimeout(writeToReplica(replica, items)).then(
-        (stored) => {
-          stored.forEach((ok, i) => {
-            if (ok) tally[i]!.acks++;
-            else tally[i]!.rejected++;
+        (outcomes) => {
+          outcomes.forEach((outcome, i) => {
+            if (outcome === 'stored') tally[i]!.acks++;
+            else if (outcome === 'refused') tally[i]!.rejected++;
+            else tally[i]!.failed++;
           });
           settle();
         },

@@ -47,7 +47,7 @@ export function cellPeer(
  * Writes every fenced entry to each survivor's own copy of the map (the committed value, so the register's
  * rule accepts it or already holds something newer). From then on the survivor refuses quorum copies from
  * the lost home's epoch, so what it holds now is all it will ever hold of that epoch. Returns the regions
- * that answered.
+ * that answered for every entry (none of its writes failed).
  */
 async function sealSurvivors(
   deps: RunbookDeps,
@@ -67,8 +67,10 @@ async function sealSurvivors(
     survivors.map(async (region) => {
       const { client, control } = deps.cell(region).tables;
       const replica = new DynamoControlReplica({ region, client, tableName: control });
-      return replica.writeMany(items).then(
-        () => region,
+      // Sealed only where every item was stored or refused (something newer there): an item whose
+      // write failed is not sealed, so neither is the region.
+      return replica.writeOutcomes(items).then(
+        (outcomes) => (outcomes.includes('failed') ? undefined : region),
         () => undefined,
       );
     }),

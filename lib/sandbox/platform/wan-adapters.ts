@@ -4,6 +4,7 @@ import {
   type RegisterRecord,
   type ReplicaWrite,
   readFromReplica,
+  type WriteOutcome,
   writeToReplica,
 } from '../../ownership/index.ts';
 import type { OriginReader, SeqRange } from '../../replication/index.ts';
@@ -48,7 +49,12 @@ export class WanControlReplica implements ControlReplica {
   }
 
   /** A batch write in one round trip: the control table writes up to 100 items in one TransactWriteItems. */
-  writeMany<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]> {
+  async writeMany<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]> {
+    return (await this.writeOutcomes(items)).map((outcome) => outcome === 'stored');
+  }
+
+  /** The batch write with each item's outcome (stored / refused / failed), in one round trip. */
+  writeOutcomes<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<WriteOutcome[]> {
     return this.roundTrip(() => writeToReplica(this.replica, items));
   }
 

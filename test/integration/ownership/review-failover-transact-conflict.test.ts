@@ -74,4 +74,47 @@ describe('review-failover: a transaction conflict on one item of a batch write',
 
     expect(stored).toEqual(keys.map((key) => key !== HELD));
   });
+
+  it('reports the held item failed, not refused: its condition never failed', async () => {
+    const keys = Array.from({ length: 100 }, (_, p) => partitionKey(p));
+    const record = { epoch: 2, ballot: 'collect', value: { home: 'us-east-1', state: 'fenced' } };
+
+    const outcomes = await replica.writeOutcomes(keys.map((key) => ({ key, record })));
+
+    expect(outcomes).toEqual(keys.map((key) => (key === HELD ? 'failed' : 'stored')));
+  });
+
+  it('stores an item whose conflict clears after a try (retried with a backoff), and refuses a stale one', async () => {
+    let conflicts = 1;
+    const once = new DynamoControlReplica({
+      region: 'eu-west-1',
+      tableName: region.tables.control,
+      client: {
+        send: (command: unknown) => {
+          if (command instanceof TransactWriteCommand && conflicts > 0) {
+            conflicts--;
+            const items = command.input.TransactItems ?? [];
+            return Promise.reject(
+              new TransactionCanceledException({
+                message: 'Transaction cancelled',
+                $metadata: {},
+                CancellationReasons: items.map((_, k) =>
+                  k === 0 ? { Code: 'TransactionConflict' } : { Code: 'None' },
+                ),
+              }),
+            );
+          }
+          return region.doc.send(command as never);
+        },
+      } as unknown as DynamoDBDocumentClient,
+    });
+    const fresh = [partitionKey(200), partitionKey(201)];
+    const stale = partitionKey(3); // epoch 1 there, or higher after the tests above
+    const record = { epoch: 1, ballot: 'older', value: { home: 'eu-west-1', state: 'active' } };
+
+    const outcomes = await once.writeOutcomes([...fresh, stale].map((key) => ({ key, record })));
+
+    expect(outcomes).toEqual(['stored', 'stored', 'refused']);
+    expect(conflicts).toBe(0);
+  });
 });

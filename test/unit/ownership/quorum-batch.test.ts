@@ -10,7 +10,9 @@ import {
   QuorumRegister,
   QuorumUnavailableError,
   type RegisterRecord,
+  type WriteOutcome,
 } from '../../../lib/ownership/index.ts';
+import { batchWriteRound } from '../../../lib/ownership/quorum-batch.ts';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'] as const;
 
@@ -330,5 +332,38 @@ describe('a batch read round a majority did not answer', () => {
     const entries = await map.readMany([1, 2, 3]);
     expect([...entries.values()].map((e) => e?.home)).toEqual([REGIONS[0], REGIONS[0], REGIONS[0]]);
     expect(missed).toBe(true);
+  });
+});
+
+describe('batch write round: per item outcomes', () => {
+  /** A replica whose batch write fails the items named in `failing` (errors, not refusals), storing the others. */
+  class PartlyFailing extends InMemoryControlReplica {
+    constructor(
+      region: string,
+      private readonly failing: ReadonlySet<string>,
+    ) {
+      super(region);
+    }
+    async writeOutcomes<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+      return Promise.all(
+        items.map(async (i): Promise<WriteOutcome> => {
+          if (this.failing.has(i.key)) return 'failed';
+          return (await this.write(i.key, i.record)) ? 'stored' : 'refused';
+        }),
+      );
+    }
+  }
+
+  it("counts an item's failure on a replica as no answer for that item only, never as a refusal", async () => {
+    const replicas = REGIONS.map((r, i) => new PartlyFailing(r, new Set(i < 2 ? ['k1'] : [])));
+    const record = { epoch: 1, ballot: 'b', value: 'v' };
+    const outcomes = await batchWriteRound({ replicas, majority: 2, withTimeout: (call) => call }, [
+      { key: 'k0', record },
+      { key: 'k1', record },
+    ]);
+    // k0 reached a majority; k1 can no longer reach one (two replicas failed it), and nobody refused it.
+    expect(outcomes.map((o) => o.rejected)).toEqual([0, 0]);
+    expect(outcomes[0]!.acks).toBeGreaterThanOrEqual(2);
+    expect(outcomes[1]!.acks).toBeLessThanOrEqual(1);
   });
 });

@@ -121,7 +121,7 @@ const combining = (wholeState: boolean): AslDefinition => {
         Iterator: {
           StartAt: 'Item',
           States: { Item: { Type: 'Pass', Parameters: { 'a.$': '$', 'b.$': '$' }, End: true } },
-        },
+        } as AslDefinition,
         ResultSelector: { 'count.$': 'States.ArrayLength($)' },
         ResultPath: '$.each',
         End: true,

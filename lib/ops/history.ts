@@ -53,7 +53,10 @@ class StepFolder {
   private mapDepth = 0;
   private currentMap: MutableStep | undefined;
   private current: MutableStep | undefined;
-  private failedStep: MutableStep | undefined;
+  /** Steps whose last task attempt failed (more than one when Parallel branches fail at once). */
+  private readonly failedSteps = new Set<MutableStep>();
+  /** The step each event belongs to, by event id: an event's previousEventId links it to its state. */
+  private readonly stepOfEvent = new Map<number, MutableStep>();
 
   add(event: HistoryEvent): void {
     const type = event.type ?? '';
@@ -96,27 +99,53 @@ class StepFolder {
       this.steps.push(step);
     }
     this.current = step;
+    if (event.id !== undefined) this.stepOfEvent.set(event.id, step);
     if (kind === 'Map') this.currentMap = step;
+  }
+
+  /**
+   * A step whose task failed but that never exits (a Parallel branch's task has no Catch of its own: the
+   * Parallel fails, or the execution ends) failed: called when its Parallel or the execution ends.
+   */
+  private settleFailed(event: HistoryEvent): void {
+    for (const step of this.failedSteps)
+      if (step.status === 'running') {
+        step.status = 'failed';
+        step.endedAt = at(event);
+      }
   }
 
   private onExited(event: HistoryEvent, type: string): void {
     if (type === 'MapStateExited') this.mapDepth = Math.max(0, this.mapDepth - 1);
     if (this.mapDepth > 0) return;
+    if (type === 'ParallelStateExited') this.settleFailed(event);
     const step = this.byName.get(event.stateExitedEventDetails?.name ?? '?');
     if (step?.status !== 'running') return;
     // A failure caught by the state's Catch still exits the state: the step failed all the same.
-    step.status = step === this.failedStep ? 'failed' : 'succeeded';
+    step.status = this.failedSteps.has(step) ? 'failed' : 'succeeded';
     step.endedAt = at(event);
   }
 
+  /**
+   * A task event (TaskScheduled, TaskFailed...: no state name) belongs to the state its previousEventId
+   * chain leads to, as Step Functions links them (TaskStateEntered <- TaskScheduled <- TaskStarted <-
+   * TaskFailed); with two Parallel branches in flight, the last state entered may be the other branch's.
+   * Events that link to no step go to the last state entered.
+   */
   private onOther(event: HistoryEvent, type: string): void {
-    if (CLEARS_FAILURE.has(type) && this.current === this.failedStep) this.failedStep = undefined;
+    // ParallelStateFailed / Aborted: the branch's own task event already named the failed step.
+    if (type.startsWith('ParallelState')) return this.settleFailed(event);
+    if (type.startsWith('Execution') && type !== 'ExecutionStarted') this.settleFailed(event);
+    const linked =
+      event.previousEventId !== undefined ? this.stepOfEvent.get(event.previousEventId) : undefined;
+    const step = type.startsWith('Execution') ? this.current : (linked ?? this.current);
+    if (step && event.id !== undefined) this.stepOfEvent.set(event.id, step);
+    if (step && CLEARS_FAILURE.has(type)) this.failedSteps.delete(step);
     const failure = failureOf(event);
-    const step = this.current;
     if (!failure || !step || step.status !== 'running') return;
     step.error = failure.error ?? 'Error';
     step.cause = failure.cause;
-    this.failedStep = step;
+    this.failedSteps.add(step);
     if (type.startsWith('Execution')) {
       step.status = 'failed';
       step.endedAt = at(event);

@@ -242,9 +242,22 @@ export class StateMachineRunner {
     return [...this.live.keys()].reverse().map((arn) => this.describe(arn));
   }
 
-  private record(spec: StateMachineSpec, history: HistoryEvent[], event: LocalEventLog): void {
+  private record(
+    spec: StateMachineSpec,
+    history: HistoryEvent[],
+    event: LocalEventLog,
+    lastOfState: Map<string, number>,
+  ): void {
     const converted = toHistoryEvent(event, history.length + 1);
     if (!converted) return;
+    // As AWS links them: a state's later events (TaskFailed, a retry, its exit) to its previous one, not
+    // to whatever event came last (another Parallel branch's, another Map iteration's).
+    if ('state' in event) {
+      const state = `${event.state.name}#${event.index ?? ''}`;
+      const previous = lastOfState.get(state);
+      if (event.type !== 'StateEntered' && previous !== undefined) converted.previousEventId = previous;
+      lastOfState.set(state, converted.id!);
+    }
     history.push(converted);
     if (converted.type !== 'MapStateEntered' || event.type !== 'StateEntered') return;
     // Step Functions announces a Map's item count (MapStateStarted); the progress of Repair reads it.
@@ -286,11 +299,12 @@ export class StateMachineRunner {
     });
     guard.stop = () => execution.abort();
     const states: string[] = [];
+    const lastOfState = new Map<string, number>();
     const taskErrors: ExecutionResult['taskErrors'] = [];
     let failure: { error?: string; cause?: string } = {};
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
-        this.record(spec, run.history, event);
+        this.record(spec, run.history, event, lastOfState);
         checkQuotas(guard, event, spec);
         if (event.type === 'StateEntered') states.push(event.state.name);
         if (event.type === 'StateFailed')

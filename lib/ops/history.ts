@@ -134,7 +134,10 @@ class StepFolder {
    */
   private onOther(event: HistoryEvent, type: string): void {
     // ParallelStateFailed / Aborted: the branch's own task event already named the failed step.
-    if (type.startsWith('ParallelState')) return this.settleFailed(event);
+    if (type.startsWith('ParallelState')) {
+      this.settleFailed(event);
+      return;
+    }
     if (type.startsWith('Execution') && type !== 'ExecutionStarted') this.settleFailed(event);
     const linked =
       event.previousEventId !== undefined ? this.stepOfEvent.get(event.previousEventId) : undefined;

@@ -175,7 +175,8 @@ export class DynamoControlReplica implements ControlReplica {
       ),
     );
     // Nothing stored anywhere and an error to tell: the replica failed as a whole (e.g. unreachable).
-    if (outcomes.every((o) => o === 'failed') && failures[0] !== undefined) throw failures[0];
+    const failure = failures.find((e) => e !== undefined);
+    if (failure !== undefined && outcomes.every((o) => o === 'failed')) throw failure;
     return outcomes;
   }
 

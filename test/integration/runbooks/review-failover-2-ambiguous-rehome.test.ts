@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withBug } from '../../../lib/faults/index.ts';
 import {
   type ControlReplica,
   DynamoControlReplica,
@@ -8,7 +9,11 @@ import {
   QuorumRegister,
 } from '../../../lib/ownership/index.ts';
 import type { RunbookDeps } from '../../../lib/runbooks/index.ts';
-import { activatePartitions } from '../../../lib/runbooks/partition-moves.ts';
+import {
+  activatePartitions,
+  fencePartitions,
+  movePartitions,
+} from '../../../lib/runbooks/partition-moves.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 
 /*
@@ -56,41 +61,73 @@ const replicaOf = (r: TestRegion, client: DynamoDBDocumentClient = r.doc) =>
 const mapOver = (replicas: ControlReplica[]) =>
   new PartitionMap({ register: new QuorumRegister({ replicas }), leaseMs: 50, skewMarginMs: 10 });
 
+/** A partition homed in the lost region, then fenced by FencePartitions (epoch 2). */
+async function fencedInLost(partition: number) {
+  const healthy = mapOver([replicaOf(us), replicaOf(eu), replicaOf(ap)]);
+  const homed = await healthy.claim(partition, LOST);
+  return healthy.change(partition, homed, { state: 'fenced', reason: 'rehome' });
+}
+
+/** eu-west-1's client: its first write reaches DynamoDB and commits, then the answer is lost. */
+function losingFirstAnswer(): DynamoDBDocumentClient {
+  let loseNextAnswer = true;
+  return {
+    send: async (command: unknown) => {
+      const isWrite = command instanceof PutCommand || command instanceof TransactWriteCommand;
+      const result = await eu.doc.send(command as never);
+      if (isWrite && loseNextAnswer) {
+        loseNextAnswer = false;
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      }
+      return result;
+    },
+  } as unknown as DynamoDBDocumentClient;
+}
+
+/** BumpEpochs' activation over a map whose eu-west-1 loses its first write's answer. */
+async function activateLosingAnswer(partition: number) {
+  const fenced = await fencedInLost(partition);
+  expect(fenced).toMatchObject({ home: LOST, state: 'fenced', epoch: 2 });
+  const map = mapOver([replicaOf(us), replicaOf(eu, losingFirstAnswer()), unreachable]);
+  const deps = { map, concurrency: 4 } as unknown as RunbookDeps;
+  const move = { partition, from: LOST, to: 'eu-west-1' };
+  const [done] = await activatePartitions(deps, { moves: [move], fenced: [{ entry: fenced, to: move.to }] });
+  return { done, map, deps, move, fenced };
+}
+
 describe('review-failover-2: a rehome whose write landed but whose answer was lost', () => {
   it('reports the partition moved (it is active at the new home, epoch 3), not skipped', async () => {
-    const partition = 5;
-    // Before the loss: P homed in ap (epoch 1), then fenced by FencePartitions (epoch 2).
-    const healthy = mapOver([replicaOf(us), replicaOf(eu), replicaOf(ap)]);
-    const homed = await healthy.claim(partition, LOST);
-    const fenced = await healthy.change(partition, homed, { state: 'fenced', reason: 'rehome' });
-    expect(fenced).toMatchObject({ home: LOST, state: 'fenced', epoch: 2 });
+    const { done, map } = await activateLosingAnswer(5);
+    // The run did move it: a majority holds {home: eu-west-1, active} at epoch 3.
+    expect(await map.read(5)).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: 3 });
+    // ...and BumpEpochs is told so.
+    expect(done).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: 3 });
+  });
 
-    // eu-west-1: its first write reaches DynamoDB and commits, then the answer is lost.
-    let loseNextAnswer = true;
-    const ambiguous = {
-      send: async (command: unknown) => {
-        const isWrite = command instanceof PutCommand || command instanceof TransactWriteCommand;
-        const result = await eu.doc.send(command as never);
-        if (isWrite && loseNextAnswer) {
-          loseNextAnswer = false;
-          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
-        }
-        return result;
-      },
-    } as unknown as DynamoDBDocumentClient;
-    const map = mapOver([replicaOf(us), replicaOf(eu, ambiguous), unreachable]);
-    const deps = { map, concurrency: 4 } as unknown as RunbookDeps;
-    const move = { partition, from: LOST, to: 'eu-west-1' };
+  it('reports it not moved with the bug switch lost-answer-rehome-skipped on', async () => {
+    const { done, map } = await withBug('lost-answer-rehome-skipped', () => activateLosingAnswer(6));
+    expect(await map.read(6)).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: 3 });
+    expect(done).toBeNull();
+  });
 
-    const [done] = await activatePartitions(deps, {
+  it('reports the move again on a retry of the same activation (a retried BumpEpochs task), never a new epoch', async () => {
+    const { done, deps, move, fenced } = await activateLosingAnswer(7);
+    expect(done).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: 3 });
+    // The task retried with its input (the fence it was given): its CAS now loses to its own first write.
+    const [again] = await activatePartitions(deps, {
       moves: [move],
       fenced: [{ entry: fenced, to: move.to }],
     });
+    expect(again).toEqual(done);
+    expect(await deps.map.read(7)).toEqual(done);
+  });
 
-    // The run did move it: a majority holds {home: eu-west-1, active} at epoch 3.
-    const committed = await map.read(partition);
-    expect(committed).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: 3 });
-    // ...but BumpEpochs is told it was not moved.
-    expect(done).toMatchObject({ home: 'eu-west-1', state: 'active', epoch: 3 });
+  it('reports nothing new on a re-run of the finished failover (its fence step skips the moved partition)', async () => {
+    const { done, deps, move } = await activateLosingAnswer(8);
+    expect(done).toMatchObject({ home: 'eu-west-1', epoch: 3 });
+    // A new execution decides from the committed entries: the partition is no longer homed in the lost region.
+    expect(await fencePartitions(deps, [move])).toEqual({ fenced: [], skipped: [8] });
+    expect(await movePartitions(deps, [move])).toEqual([null]);
+    expect(await deps.map.read(8)).toEqual(done);
   });
 });

@@ -2,6 +2,7 @@ import '../polyfills.ts';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegionError } from '../errors.ts';
+import { checkCombinedResults } from './combined-results.ts';
 import { type AslDefinition, type AslState, allStates, type StateMachineSpec } from './definitions.ts';
 import { type LocalEventLog, toHistoryEvent, valueAtPath } from './history.ts';
 import { validateMachines } from './validation.ts';
@@ -108,8 +109,6 @@ interface QuotaGuard {
    * TaskFailed), which the local history leaves out.
    */
   awsEvents?: number;
-  /** Each Parallel / Map entered: its raw result so far, by name. */
-  combined?: Map<string, CombinedResult>;
 }
 
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
@@ -285,14 +284,22 @@ export class StateMachineRunner {
     // Validated once per definition (like CreateStateMachine), not again for every execution.
     await this.verdicts.get(spec);
     const guard: QuotaGuard = { stop: () => undefined };
+    const overrides = {
+      taskResourceLocalHandlers: this.taskHandlers(spec, guard),
+      waitTimeOverrides: this.waitOverrides(spec.definition),
+      retryIntervalOverrides: this.retryOverrides(spec.definition),
+    };
+    // A Parallel's or Map's raw result, before its ResultSelector: AWS holds it to the quota too.
+    checkCombinedResults(
+      overrides,
+      spec.definition,
+      (container, bytes) => overCombined(guard, container, bytes),
+      payloadBytes,
+    );
     const execution = new StateMachine(spec.definition as never, {
       validationOptions: { noValidate: true },
     }).run(input as JSONValue, {
-      overrides: {
-        taskResourceLocalHandlers: this.taskHandlers(spec, guard),
-        waitTimeOverrides: this.waitOverrides(spec.definition),
-        retryIntervalOverrides: this.retryOverrides(spec.definition),
-      },
+      overrides,
       context: {
         Execution: { Id: executionArn, Name: run.runName, StartTime: startDate },
       } as never,
@@ -455,85 +462,10 @@ function taskStates(spec: StateMachineSpec): ReadonlySet<string> {
   return names;
 }
 
-/** Where a state's output goes when it ends a Parallel's branch or a Map's iteration. */
-interface CombinedSlot {
-  /** The Parallel or Map. */
-  readonly container: string;
-  /** A Parallel's branch index; a Map's slot is the iteration's index. */
-  readonly branch?: number;
-}
-
-const COMBINED_SLOTS = new WeakMap<StateMachineSpec, ReadonlyMap<string, CombinedSlot>>();
-
-/** The states of a machine that end a Parallel's branch or a Map's iteration, with where their output goes. */
-function combinedSlots(spec: StateMachineSpec): ReadonlyMap<string, CombinedSlot> {
-  let slots = COMBINED_SLOTS.get(spec);
-  if (slots) return slots;
-  const out = new Map<string, CombinedSlot>();
-  const ends = (state: AslState) => state.End === true || state.Type === 'Succeed';
-  const visit = (states: Record<string, AslState>) => {
-    for (const [container, state] of Object.entries(states)) {
-      (state.Branches ?? []).forEach((branch, index) => {
-        for (const [name, inner] of Object.entries(branch.States))
-          if (ends(inner)) out.set(name, { container, branch: index });
-        visit(branch.States);
-      });
-      const iterator = state.ItemProcessor ?? state.Iterator;
-      if (!iterator) continue;
-      for (const [name, inner] of Object.entries(iterator.States))
-        if (ends(inner)) out.set(name, { container });
-      visit(iterator.States);
-    }
-  };
-  visit(spec.definition.States);
-  slots = out;
-  COMBINED_SLOTS.set(spec, slots);
-  return slots;
-}
-
-/** A Parallel's or Map's raw result so far: the UTF-8 bytes of each branch's / iteration's output. */
-interface CombinedResult {
-  readonly bytes: Map<number, number>;
-  total: number;
-}
-
-/**
- * A Parallel's or Map's raw result (the array of its branches' / iterations' outputs), held to the quota
- * as AWS holds it: before its ResultSelector and ResultPath, so a result that only fits once selected
- * still fails the execution. Checked as each output arrives (the engine forwards a Map iteration's events
- * after the Map may have exited). Limitation: one running instance per Parallel / Map name (a Parallel
- * inside concurrent Map iterations adds up its instances' outputs, which can only overstate the result).
- */
-function checkCombinedResult(guard: QuotaGuard, event: LocalEventLog, spec: StateMachineSpec): void {
-  if (event.type !== 'StateEntered' && event.type !== 'StateExited') return;
-  const { name, type } = event.state;
-  guard.combined ??= new Map();
-  const combined = guard.combined;
-  if (type === 'Parallel' || type === 'Map') {
-    if (event.type === 'StateEntered') combined.set(name, { bytes: new Map(), total: 1 });
-    return;
-  }
-  const slot = event.type === 'StateExited' ? combinedSlots(spec).get(name) : undefined;
-  const result = slot && combined.get(slot.container);
-  if (!slot || !result) return;
-  const index = slot.branch ?? event.index ?? result.bytes.size;
-  const bytes = payloadBytes(event.state.output ?? null);
-  // JSON array: '[' and ']', the outputs, a comma between two: 1 + each output's bytes + 1.
-  result.total += bytes + 1 - (result.bytes.get(index) ?? 0);
-  result.bytes.set(index, bytes + 1);
-  if (guard.broken || result.total <= PAYLOAD_QUOTA_BYTES) return;
-  guard.broken = {
-    error: DATA_LIMIT_EXCEEDED,
-    cause: `The state/task '${slot.container}' result (its branches' outputs, before ResultSelector) is at least ${result.total} bytes, over the ${PAYLOAD_QUOTA_BYTES}-byte quota`,
-  };
-  guard.stop();
-}
-
 /** The quotas an event of the log can break: a state's data, the length of the history. */
 function checkQuotas(guard: QuotaGuard, event: LocalEventLog, spec: StateMachineSpec): void {
   if (event.type === 'StateEntered') overQuota(guard, event.state.name, 'input', event.state.input);
   if (event.type === 'StateExited') overQuota(guard, event.state.name, 'output', event.state.output);
-  checkCombinedResult(guard, event, spec);
   const task =
     (event.type === 'StateExited' || event.type === 'StateFailed') && taskStates(spec).has(event.state.name);
   guard.awsEvents = (guard.awsEvents ?? 0) + (toHistoryEvent(event, 0) ? 1 : 0) + (task ? 3 : 0);
@@ -541,6 +473,16 @@ function checkQuotas(guard: QuotaGuard, event: LocalEventLog, spec: StateMachine
   guard.broken = {
     error: 'States.Runtime',
     cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota; a Lambda task counts the five events AWS records for it)`,
+  };
+  guard.stop();
+}
+
+/** Records a Parallel's or Map's raw result over the quota (see checkCombinedResults) and stops the execution. */
+function overCombined(guard: QuotaGuard, container: string, bytes: number): void {
+  if (guard.broken || bytes <= PAYLOAD_QUOTA_BYTES) return;
+  guard.broken = {
+    error: DATA_LIMIT_EXCEEDED,
+    cause: `The state/task '${container}' result (its branches' outputs, before ResultSelector) is at least ${bytes} bytes, over the ${PAYLOAD_QUOTA_BYTES}-byte quota`,
   };
   guard.stop();
 }

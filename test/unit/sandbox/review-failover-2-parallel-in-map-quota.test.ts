@@ -91,4 +91,12 @@ describe('review-failover-2: a Parallel inside concurrent Map iterations, raw re
     // AWS: big's Inner raw result [{data: 140 kB}, {data: 140 kB}] is ~280 kB > 262144 bytes.
     expect(result).toMatchObject({ status: 'FAILED', error: DATA_LIMIT_EXCEEDED });
   });
+
+  it('runs to SUCCEEDED when each iteration stays within the quota, though their Parallels together would not', async () => {
+    // Each Inner's raw result is ~200 kB (under 262144 bytes); the two instances together ~400 kB.
+    const a = { id: 'a', size: 100_000 };
+    const b = { id: 'b', size: 100_000 };
+    const result = await runOrdered([a, b], ['a:L', 'b:L', 'a:R', 'b:R']);
+    expect(result).toMatchObject({ status: 'SUCCEEDED' });
+  });
 });

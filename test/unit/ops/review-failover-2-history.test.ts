@@ -59,5 +59,39 @@ describe('review-failover-2: the step list of a Failover whose DrainRegion faile
       ev(0.41, 'ExecutionFailed', { executionFailedEventDetails: { error: 'FailoverFailed' } }),
     ]);
     expect(steps.filter((s) => s.status === 'running').map((s) => s.name)).toEqual([]);
+    const status = Object.fromEntries(steps.map((s) => [s.name, s.status]));
+    expect(status).toMatchObject({ DrainRegion: 'failed', RecordWatermarks: 'aborted' });
+    expect(steps.find((s) => s.name === 'RecordWatermarks')?.error).toBeUndefined();
+  });
+
+  it('ends a step whose abort the history lacks (a sandbox history) with the execution: aborted on a failure, succeeded on success', () => {
+    id = 0;
+    const start = ev(0, 'ExecutionStarted');
+    const parallel = entered(0.3, 'Parallel', 'DrainAndRecord');
+    const drain = entered(0.3, 'Task', 'DrainRegion');
+    const record = entered(0.3, 'Task', 'RecordWatermarks');
+    const drainFailed = ev(0.4, 'TaskFailed', {
+      previousEventId: drain.id,
+      taskFailedEventDetails: { error: 'TrafficUnavailable' },
+    });
+    const failed = stepsOf([
+      start,
+      parallel,
+      drain,
+      record,
+      drainFailed,
+      ev(0.41, 'ExecutionFailed', { executionFailedEventDetails: { error: 'TrafficUnavailable' } }),
+    ]);
+    expect(Object.fromEntries(failed.map((s) => [s.name, s.status]))).toEqual({
+      DrainRegion: 'failed',
+      RecordWatermarks: 'aborted',
+    });
+    id = 0;
+    const done = stepsOf([
+      ev(0, 'ExecutionStarted'),
+      entered(0.1, 'Map', 'Replay'),
+      ev(0.5, 'ExecutionSucceeded'),
+    ]);
+    expect(done.map((s) => s.status)).toEqual(['succeeded']);
   });
 });

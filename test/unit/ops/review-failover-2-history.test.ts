@@ -72,7 +72,7 @@ describe('review-failover-2: the step list of a Failover whose DrainRegion faile
     const record = entered(0.3, 'Task', 'RecordWatermarks');
     const drainFailed = ev(0.4, 'TaskFailed', {
       previousEventId: drain.id,
-      taskFailedEventDetails: { error: 'TrafficUnavailable' },
+      taskFailedEventDetails: { error: 'TrafficUnavailable', resource: 'invoke', resourceType: 'lambda' },
     });
     const failed = stepsOf([
       start,

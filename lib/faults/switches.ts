@@ -99,6 +99,10 @@ export const BUG_SWITCHES = {
     "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
   'repair-lists-ten-refusals-per-item':
     "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
+  'lost-answer-rehome-skipped':
+    "Failover's BumpEpochs retries a new home whose write committed but whose answer was lost (or a retried task's first attempt) as a fresh move: it finds the partition active at its new home, skips it and reports it not moved",
+  'per-region-seal':
+    "Failover's collection counts a survivor sealed only when every one of its seal writes succeeded: one partition's failed seal write (a busy register) blocks every partition that needed that survivor",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

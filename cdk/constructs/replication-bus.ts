@@ -80,15 +80,33 @@ export class ReplicationBus extends Construct {
       targets: [new targets.EventBus(peerBus, { role, deadLetterQueue: this.forwardDeadLetters })],
     });
   }
-  /** Delivers events of every other origin to the applier; retries, then dead-letters, never drops. */
-  deliverToApplier(applier: lambda.IFunction, region: string, env: string): events.Rule {
+  /**
+   * Delivers events of every other origin to the applier, one invocation per event; retries, then
+   * dead-letters, never drops. `batched` aggregate types (the ordinary lane's) are left to their lane;
+   * anything without an `aggregateType` (malformed) still comes here, to be quarantined.
+   */
+  deliverToApplier(
+    applier: lambda.IFunction,
+    options: { region: string; env: string; batched?: readonly string[] },
+  ): events.Rule {
+    const { region, env } = options;
+    const batched = options.batched ?? [];
+    const notBatched =
+      batched.length === 0
+        ? {}
+        : {
+            $or: [
+              { aggregateType: [{ 'anything-but': [...batched] }] },
+              { aggregateType: [{ exists: false }] },
+            ],
+          };
     return new events.Rule(this, 'ToApplier', {
       ruleName: applyRuleName(env),
       eventBus: this.bus,
       description: `Replication events from other regions -> applier in ${region}`,
       eventPattern: {
         source: [REPLICATION_SOURCE],
-        detail: { origin: [{ 'anything-but': region }] } as Record<string, unknown>,
+        detail: { origin: [{ 'anything-but': region }], ...notBatched } as Record<string, unknown>,
       },
       targets: [
         new targets.LambdaFunction(applier, { ...DELIVERY_RETRY, deadLetterQueue: this.applyDeadLetters }),

@@ -266,6 +266,27 @@ export const backupSchema = z.strictObject({
   copyTo: regionName.optional(),
 });
 
+/**
+ * The batched apply lane of the ordinary tier (README "Tiered pipelines"): replication events of ordinary
+ * aggregates go bus rule -> SQS -> applier in batches instead of one invocation per event. An event waits
+ * at most `maxBatchingWindowMs` (plus the queue's own latency) longer than on the real-time path.
+ */
+export const ordinaryLaneSchema = z
+  .strictObject({
+    /** false: ordinary events take the real-time path (one applier invocation per event) like the others. */
+    enabled: z.boolean().default(true),
+    /** Records per applier invocation at most (Lambda's SQS mapping: 1-10,000; above 10 needs a window). */
+    batchSize: z.number().int().min(1).max(10_000).default(100),
+    /** How long the mapping gathers records before it invokes with fewer than batchSize (0-300 s). */
+    maxBatchingWindowMs: z.number().int().min(0).max(300_000).default(1_000),
+    /** Receives of a message before SQS moves it to the lane's dead-letter queue. */
+    maxReceiveCount: z.number().int().min(1).max(1_000).default(5),
+  })
+  .refine((lane) => lane.batchSize <= 10 || lane.maxBatchingWindowMs > 0, {
+    path: ['maxBatchingWindowMs'],
+    message: 'a batchSize above 10 needs a batching window (Lambda refuses the mapping otherwise)',
+  });
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -284,6 +305,7 @@ export const topologySchema = z.strictObject({
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
   objectives: objectivesSchema.prefault({}),
+  ordinaryLane: ordinaryLaneSchema.prefault({}),
   tables: z
     .strictObject({
       deletionProtection: z.boolean().default(true),
@@ -313,3 +335,4 @@ export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export type ApiAuthConfig = Topology['api']['auth'];
 export type BackupConfig = z.output<typeof backupSchema>;
+export type OrdinaryLaneConfig = Topology['ordinaryLane'];

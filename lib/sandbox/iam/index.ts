@@ -20,11 +20,13 @@ export {
   busArnOf,
   type CallDescription,
   type CallTarget,
+  deleteMessageCall,
   describeDynamoDbCall,
   describeStreamsCall,
   getSecretValueCall,
   invokeCall,
   putEventsCall,
+  receiveMessageCall,
   sendMessageCall,
   startExecutionCall,
 } from './requests.ts';

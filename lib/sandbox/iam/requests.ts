@@ -150,6 +150,16 @@ export function sendMessageCall(queueArn: string): CallDescription {
   return singleCall('sqs:SendMessage', queueArn);
 }
 
+/** ReceiveMessage on one queue (an event source mapping polling it, as the function's role). */
+export function receiveMessageCall(queueArn: string, max: number): CallDescription {
+  return singleCall('sqs:ReceiveMessage', queueArn, max);
+}
+
+/** DeleteMessageBatch of `items` messages of one queue (authorized as sqs:DeleteMessage). */
+export function deleteMessageCall(queueArn: string, items: number): CallDescription {
+  return singleCall('sqs:DeleteMessage', queueArn, items, 'sqs:DeleteMessageBatch');
+}
+
 /** GetSecretValue of one secret (a function reading the environment's internal key). */
 export function getSecretValueCall(secretArn: string): CallDescription {
   return singleCall('secretsmanager:GetSecretValue', secretArn);

@@ -47,6 +47,8 @@ export const BUG_SWITCHES = {
     "the publisher does not catch up a home's core row left behind its log (an append that landed after its answer timed out): a transfer begun so is never found by its home's sweep",
   'fold-on-arrival':
     'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
+  'batch-arrival-order':
+    'the ordinary lane folds a batch of an aggregate on top of its row in arrival order, not in HLC order (the last arrival wins)',
   'unchecked-catch-up':
     'a core row is caught up with its log by a put guarded on the row alone, not on the log still holding the folded events: a branch retired meanwhile comes back as the row',
   'unchecked-snapshot':

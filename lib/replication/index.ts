@@ -1,4 +1,10 @@
 export { type ApplierDeps, type ApplyOutcome, type ApplyReplicatedEvent, createApplier } from './applier.ts';
+export {
+  type ApplyReplicatedBatch,
+  type BatchApplyReport,
+  createBatchApplier,
+  type LaneRecord,
+} from './apply-batch.ts';
 export { applyCore, type CoreApplyDeps, type CoreApplyResult } from './apply-core.ts';
 export {
   applyMaterialized,

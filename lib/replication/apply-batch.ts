@@ -1,0 +1,288 @@
+import { checkSignedDetail } from '../auth/event-signature.ts';
+import { emptyRecord } from '../commands/execute.ts';
+import { sortByHlc } from '../conflict/causality.ts';
+import { canFoldOnTop, foldOnTop, materialize } from '../conflict/materialize.ts';
+import { policyFor } from '../conflict/policy.ts';
+import { bugEnabled } from '../faults/index.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
+import type { EventEnvelope } from '../model/envelope.ts';
+import { appendWithState } from '../store/append-with-state.ts';
+import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
+import type { StateRecord } from '../store/state-store.ts';
+import { type ApplierDeps, type ApplyOutcome, type ApplyReplicatedEvent, createApplier } from './applier.ts';
+import { ApplyContentionError, POISON_REASONS, PoisonEventError } from './errors.ts';
+import { addToGroup, type Group, groupOutcomes, newestPerOrigin, recordIdsOf } from './lane-batch.ts';
+import { NO_METRICS } from './ports.ts';
+import { validateIncoming } from './validate.ts';
+
+/** One message of the lane: its id (the SQS messageId) and its body (the EventBridge event, as JSON). */
+export interface LaneRecord {
+  readonly id: string;
+  readonly body: string;
+}
+
+/** What a batch came to: the records to deliver again, and each record's outcome. */
+export interface BatchApplyReport {
+  /** Ids of the records that failed for a transient reason (the partial batch response). */
+  readonly failed: readonly string[];
+  readonly outcomes: ReadonlyArray<{ readonly id: string; readonly outcome: ApplyOutcome }>;
+  /** Aggregates written with one transaction each (a run of their events), for the metrics. */
+  readonly runs: number;
+}
+
+/** Applies one batch of lane records. */
+export type ApplyReplicatedBatch = (records: readonly LaneRecord[]) => Promise<BatchApplyReport>;
+
+/** A transaction takes 100 items: a run writes its events plus the projection row's guard. */
+const MAX_RUN_EVENTS = 99;
+/** Aggregates of one batch written at once. */
+const GROUP_CONCURRENCY = 8;
+
+type Parsed =
+  | { ok: true; raw: unknown; detail: unknown; validated: ReturnType<typeof validateIncoming> }
+  | { ok: false; raw: unknown; error: PoisonEventError };
+
+/**
+ * Builds the applier of the ordinary lane: a batch's ordinary events are grouped per aggregate and each
+ * aggregate is written with one transaction (its new events and its projection row), the row folded in
+ * HLC order exactly as `applyMaterialized` would fold the same set (on top when every event is newer than
+ * the row, else re-materialized from the log); watermarks advance once per origin for the whole batch.
+ * Poison is quarantined and the rest applied; a record that fails for a transient reason is reported
+ * failed (delivered again, idempotent by eventId). Anything else in a batch (heartbeats, other tiers) is
+ * applied one by one by the per-event applier.
+ * @example const report = await createBatchApplier(deps)(records); return { batchItemFailures: report.failed.map(...) };
+ */
+export function createBatchApplier(
+  deps: ApplierDeps,
+  perEvent: ApplyReplicatedEvent = createApplier(deps),
+): ApplyReplicatedBatch {
+  const now = deps.now ?? (() => new Date());
+  const metrics = deps.metrics ?? NO_METRICS;
+
+  async function quarantine(raw: unknown, error: PoisonEventError): Promise<ApplyOutcome> {
+    await deps.quarantine.quarantine({
+      reason: error.reason,
+      message: error.message,
+      raw,
+      receivedAt: now(),
+      context: error.context,
+    });
+    metrics.quarantined(error.reason);
+    return { status: 'quarantined', reason: error.reason, message: error.message };
+  }
+
+  /** The validated envelope of a lane message, or the poison it is (with what to quarantine). */
+  async function envelopeOf(body: string): Promise<Parsed> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body);
+    } catch {
+      const error = new PoisonEventError(POISON_REASONS.invalidEnvelope, 'the lane message is not JSON');
+      return { ok: false, raw: body, error };
+    }
+    const detail = (raw as { detail?: unknown } | null)?.detail;
+    let envelope: unknown = detail;
+    if (deps.eventKey) {
+      const check = checkSignedDetail(detail, await deps.eventKey());
+      if (!check.ok)
+        return { ok: false, raw, error: new PoisonEventError(POISON_REASONS.unauthenticated, check.reason) };
+      envelope = check.envelope;
+    }
+    try {
+      const validated = validateIncoming(envelope, {
+        region: deps.region,
+        registry: deps.registry,
+        clock: deps.clock,
+        maxEventBytes: deps.events.maxEventBytes,
+      });
+      return { ok: true, raw, detail, validated };
+    } catch (error) {
+      if (error instanceof PoisonEventError) return { ok: false, raw, error };
+      throw error;
+    }
+  }
+
+  return async function applyReplicatedBatch(records) {
+    const batch: BatchState = { outcomes: [], failed: new Set(), applied: [], runs: 0 };
+    const groups = new Map<string, Group>();
+    const others: Array<{ id: string; detail: unknown; raw: unknown }> = [];
+    for (const record of records) {
+      const parsed = await envelopeOf(record.body);
+      if (!parsed.ok) await settle(batch, record.id, () => quarantine(parsed.raw, parsed.error));
+      else if (parsed.validated.kind === 'heartbeat' || parsed.validated.aggregate.tier !== 'ordinary')
+        others.push({ id: record.id, detail: parsed.detail, raw: parsed.raw });
+      else
+        addToGroup(groups, parsed.validated.aggregate, {
+          envelope: parsed.validated.envelope,
+          id: record.id,
+          detail: parsed.detail,
+          raw: parsed.raw,
+        });
+    }
+    const rows = await deps.states.getStates(
+      [...groups.values()].map((g) => ({ aggregateType: g.aggregate.name, aggregateId: g.aggregateId })),
+    );
+    await inPool([...groups.entries()], GROUP_CONCURRENCY, ([key, group]) =>
+      writeGroup(batch, group, rows.get(key)),
+    );
+    for (const other of others) await settle(batch, other.id, () => perEvent(other.detail, other.raw));
+    await commitWatermarks(batch, groups);
+    return { failed: [...batch.failed], outcomes: batch.outcomes, runs: batch.runs };
+  };
+
+  /** Writes a group; poison in it sends its events one by one, a transient failure fails its records. */
+  async function writeGroup(batch: BatchState, group: Group, row: StateRecord | undefined): Promise<void> {
+    try {
+      const result = await applyGroup(group, row);
+      batch.runs += result.runs;
+      batch.applied.push(...result.applied);
+      batch.outcomes.push(...groupOutcomes(group, result));
+    } catch (error) {
+      if (!(error instanceof PoisonEventError)) {
+        for (const id of recordIdsOf(group)) batch.failed.add(id);
+        return;
+      }
+      // One of its events is poison (two events claim one key): one by one, it alone is quarantined.
+      for (const { ids, detail, raw } of group.events.values())
+        for (const id of ids) await settle(batch, id, () => perEvent(detail, raw));
+    }
+  }
+
+  /** Group commit: one watermark write per origin for the whole batch. */
+  async function commitWatermarks(batch: BatchState, groups: Map<string, Group>): Promise<void> {
+    await Promise.all(
+      [...newestPerOrigin(batch.applied)].map(async ([origin, hlc]) => {
+        try {
+          await deps.watermarks.advance(origin, hlc, now());
+        } catch {
+          // Applied, but the watermark did not move: delivered again, they are duplicates that advance it.
+          for (const group of groups.values())
+            for (const id of recordIdsOf(group, origin)) batch.failed.add(id);
+        }
+      }),
+    );
+  }
+
+  /** Writes one aggregate's events of the batch, in runs of at most MAX_RUN_EVENTS (HLC order). */
+  async function applyGroup(
+    group: Group,
+    prefetched: StateRecord | undefined,
+  ): Promise<{ applied: EventEnvelope[]; record: StateRecord; runs: number }> {
+    const arrived = [...group.events.values()].map((e) => e.envelope);
+    // The lane must never decide by arrival what the HLC orders (the bug switch does, to be caught).
+    const ordered = bugEnabled('batch-arrival-order') ? arrived : sortByHlc(arrived);
+    const applied: EventEnvelope[] = [];
+    // The row the batch read; after a run, the row that run wrote (a writer in between fails its guard).
+    let row: StateRecord | undefined = prefetched;
+    let runs = 0;
+    for (let at = 0; at < ordered.length; at += MAX_RUN_EVENTS) {
+      const result = await applyRun(group, ordered.slice(at, at + MAX_RUN_EVENTS), row);
+      applied.push(...result.applied);
+      row = result.record;
+      if (result.applied.length > 0) runs++;
+    }
+    return { applied, record: row ?? emptyRecord(group.aggregate, group.aggregateId), runs };
+  }
+
+  /**
+   * One transaction for a run of an aggregate's events: its new events and the row after them, guarded by
+   * the row's version (a local command or another batch moved it: read again and redo). `known` is the
+   * row as last read (undefined: none), used on the first attempt only.
+   */
+  async function applyRun(
+    group: Group,
+    events: readonly EventEnvelope[],
+    known: StateRecord | undefined,
+  ): Promise<{ applied: EventEnvelope[]; record: StateRecord | undefined }> {
+    const { aggregate, aggregateId } = group;
+    const maxAttempts = 8;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const stored = attempt === 1 ? known : await deps.states.getState(aggregate.name, aggregateId);
+      const plan = await planRun(aggregate, aggregateId, events, stored);
+      if (plan.fresh.length === 0) return { applied: [], record: stored };
+      try {
+        await appendWithState(deps, {
+          tier: aggregate.tier,
+          events: plan.fresh,
+          record: plan.record,
+          expectedVersion: stored?.version ?? 0,
+        });
+        return { applied: [...plan.fresh], record: plan.record };
+      } catch (error) {
+        lastError = retryable(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+      }
+    }
+    throw new ApplyContentionError(aggregateId, maxAttempts, { cause: lastError });
+  }
+
+  /**
+   * The events of a run not yet stored and the row after them: folded on top when each, in HLC order, is
+   * newer than the row (what the per-event path does for each of them), else the materialization of the
+   * log plus the new events (what it does for a late one). Both equal `materialize` of the whole set.
+   */
+  async function planRun(
+    aggregate: AnyAggregate,
+    aggregateId: string,
+    events: readonly EventEnvelope[],
+    stored: StateRecord | undefined,
+  ): Promise<{ fresh: readonly EventEnvelope[]; record: StateRecord }> {
+    const policy = policyFor(aggregate, deps.topology);
+    let record = stored ?? emptyRecord(aggregate, aggregateId);
+    const arrivalOrder = bugEnabled('batch-arrival-order');
+    let onTop = true;
+    for (const event of events) {
+      if (arrivalOrder ? record.frozen : !canFoldOnTop(record, event, policy)) {
+        onTop = false;
+        break;
+      }
+      record = foldOnTop(aggregate, policy, { record, event, now });
+    }
+    if (onTop) return { fresh: events, record };
+    const log = await deps.events.loadStream(aggregate.name, aggregateId);
+    const known = new Set(log.map((e) => e.eventId));
+    const fresh = events.filter((e) => !known.has(e.eventId));
+    if (fresh.length === 0) return { fresh, record: stored ?? emptyRecord(aggregate, aggregateId) };
+    const result = materialize({ aggregate, aggregateId, policy, events: [...log, ...fresh], now });
+    return { fresh, record: result.record };
+  }
+}
+
+/** A lost race is retried; a key collision is poison; anything else is thrown as it is. */
+function retryable(error: unknown): unknown {
+  if (error instanceof ConcurrencyError)
+    throw new PoisonEventError(POISON_REASONS.keyCollision, error.message, {}, { cause: error });
+  if (error instanceof StateVersionConflictError || isTransactionConflict(error)) return error;
+  throw error;
+}
+
+/** What a batch has come to so far. */
+interface BatchState {
+  readonly outcomes: Array<{ id: string; outcome: ApplyOutcome }>;
+  readonly failed: Set<string>;
+  readonly applied: EventEnvelope[];
+  runs: number;
+}
+
+/** Records a record's outcome, or its failure (delivered again) when getting it threw. */
+async function settle(batch: BatchState, id: string, outcome: () => Promise<ApplyOutcome>): Promise<void> {
+  try {
+    batch.outcomes.push({ id, outcome: await outcome() });
+  } catch {
+    batch.failed.add(id);
+  }
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+async function inPool<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

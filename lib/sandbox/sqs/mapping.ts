@@ -164,10 +164,14 @@ export class LocalSqsMapping {
     return failed.size > 0 ? 'failed' : 'invoked';
   }
 
-  /** Polls every `intervalMs` until stopped (Lambda long-polls; a short interval stands in for it). */
-  start(intervalMs: number): void {
+  /**
+   * Polls every `intervalMs` until stopped (Lambda long-polls; a short interval stands in for it), while
+   * `enabled` says so (a region that is down polls nothing).
+   */
+  start(intervalMs: number, enabled: () => boolean = () => true): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
+      if (!enabled()) return;
       void this.poll().catch((error: unknown) => this.options.onFailure?.(error));
     }, intervalMs);
     this.timer.unref?.();

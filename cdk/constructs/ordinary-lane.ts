@@ -48,7 +48,9 @@ export class OrdinaryLane extends Construct {
   constructor(scope: Construct, id: string, props: OrdinaryLaneProps) {
     super(scope, id);
     const { env, region, config } = props;
-    this.deadLetters = failureQueue(this, 'DeadLetters', queueName(env, 'ordinary-lane-dead-letters'));
+    this.deadLetters = failureQueue(this, 'DeadLetters', queueName(env, 'ordinary-lane-dead-letters'), {
+      redriveTarget: true,
+    });
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: queueName(env, 'ordinary-lane'),
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -4,6 +4,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -15,14 +16,17 @@ import {
   type ApplyOutcome,
   type ApplyReplicatedBatch,
   type ApplyReplicatedEvent,
+  backOffFailed,
   busConflictNotifier,
   createApplier,
   createBatchApplier,
   eventBridgeBus,
   eventStoreOriginReader,
+  type LaneVisibility,
   ParkingStore,
   powertoolsReplicationMetrics,
   QuarantineStore,
+  sqsLaneVisibility,
   WatermarkStore,
 } from '../../lib/replication/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
@@ -50,6 +54,8 @@ export function createApplierHandler(deps: ApplierHandlerDeps) {
 
 export interface LaneHandlerDeps {
   readonly applyBatch: ApplyReplicatedBatch;
+  /** Shortens the wait of failed records (ChangeMessageVisibility); without it they wait out the timeout. */
+  readonly visibility?: LaneVisibility;
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -67,8 +73,10 @@ export function createLaneHandler(deps: LaneHandlerDeps) {
           error: outcome.message,
           id,
         });
-    if (report.failed.length > 0)
+    if (report.failed.length > 0) {
       deps.logger?.warn('lane records failed, delivered again', { failed: report.failed.length });
+      if (deps.visibility) await backOffFailed(deps.visibility, event.Records, report.failed);
+    }
     return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
@@ -135,7 +143,11 @@ function fromEnvironment(): {
   const apply = createApplier(deps);
   return {
     main: createApplierHandler({ apply, logger }),
-    lane: createLaneHandler({ applyBatch: createBatchApplier(deps, apply), logger }),
+    lane: createLaneHandler({
+      applyBatch: createBatchApplier(deps, apply),
+      visibility: sqsLaneVisibility(new SQSClient({})),
+      logger,
+    }),
   };
 }
 

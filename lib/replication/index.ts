@@ -57,6 +57,16 @@ export {
   runLagMonitor,
   runLagMonitorTick,
 } from './lag-monitor.ts';
+export {
+  backOffFailed,
+  type LaneVisibility,
+  queueUrlOf,
+  type RetriedRecord,
+  retryChanges,
+  retryDelaySeconds,
+  sqsLaneVisibility,
+  type VisibilityChange,
+} from './lane-retry.ts';
 export { eventStoreOriginReader } from './origin-reader.ts';
 export {
   GAP_SORT_KEY,

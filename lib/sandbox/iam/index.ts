@@ -20,6 +20,7 @@ export {
   busArnOf,
   type CallDescription,
   type CallTarget,
+  changeVisibilityCall,
   deleteMessageCall,
   describeDynamoDbCall,
   describeStreamsCall,

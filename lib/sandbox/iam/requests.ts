@@ -160,6 +160,11 @@ export function deleteMessageCall(queueArn: string, items: number): CallDescript
   return singleCall('sqs:DeleteMessage', queueArn, items, 'sqs:DeleteMessageBatch');
 }
 
+/** ChangeMessageVisibilityBatch of `items` messages of one queue (a function backing off failed records). */
+export function changeVisibilityCall(queueArn: string, items: number): CallDescription {
+  return singleCall('sqs:ChangeMessageVisibility', queueArn, items, 'sqs:ChangeMessageVisibilityBatch');
+}
+
 /** GetSecretValue of one secret (a function reading the environment's internal key). */
 export function getSecretValueCall(secretArn: string): CallDescription {
   return singleCall('secretsmanager:GetSecretValue', secretArn);

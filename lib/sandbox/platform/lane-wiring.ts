@@ -1,8 +1,15 @@
 import type { SQSEvent } from 'aws-lambda';
+import type { VisibilityChange } from '../../replication/index.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
 import { queuesOf, sqsMappingsOf } from '../cdk/queues.ts';
 import type { CfnTemplate } from '../cdk/templates.ts';
-import { deleteMessageCall, type IamEnforcement, invokeCall, receiveMessageCall } from '../iam/index.ts';
+import {
+  changeVisibilityCall,
+  deleteMessageCall,
+  type IamEnforcement,
+  invokeCall,
+  receiveMessageCall,
+} from '../iam/index.ts';
 import { LocalQueue, LocalSqsMapping } from '../sqs/index.ts';
 import { functionNameOf, localInvoker } from './invoke.ts';
 import type { SandboxRegion } from './region.ts';
@@ -76,6 +83,27 @@ export class SandboxQueues {
       });
       this.mappings.push({ region, mapping, queue });
     }
+  }
+
+  /**
+   * ChangeMessageVisibility by a region's function (the applier backing off failed records), authorized as
+   * its role; a stale receipt handle changes nothing, as in SQS.
+   */
+  async changeVisibility(
+    region: string,
+    queueArn: string,
+    changes: readonly VisibilityChange[],
+  ): Promise<void> {
+    const queue = this.queues.get(queueArn);
+    if (!queue) throw new Error(`no queue ${queueArn}`);
+    const { iam } = this.options;
+    if (iam)
+      await iam.require(
+        iam.functionCaller(region, this.options.env, 'applier'),
+        changeVisibilityCall(queueArn, changes.length),
+        0,
+      );
+    for (const change of changes) queue.changeVisibility(change.receiptHandle, change.seconds * 1000);
   }
 
   /** Starts polling (a mapping of a region that is down skips its polls until it is back). */

@@ -23,11 +23,13 @@ import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplyOutcome,
   type BusEntry,
+  backOffFailed,
   busConflictNotifier,
   createApplier,
   createBatchApplier,
   homeRowCatchUp,
   type LagMonitorTick,
+  type LaneVisibility,
   type OriginReader,
   publishStreamRecords,
   type ReplicationBus,
@@ -130,6 +132,8 @@ export interface LocalFunctionDeps {
   readonly now?: () => number;
   /** Per-event pipeline timestamps and quorum-ack step times, when a benchmark asks (`traceStages`). */
   readonly trace?: PipelineTrace;
+  /** ChangeMessageVisibility on the lane's queues (the applier backs off failed records). */
+  readonly laneVisibility?: LaneVisibility;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -358,6 +362,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       deps.lag.record(detail.origin, region, Date.now() - decodeHlc(detail.hlc).wall);
       trace?.applied(detail, region);
     }
+    if (report.failed.length > 0 && deps.laneVisibility)
+      await backOffFailed(deps.laneVisibility, event.Records, report.failed);
     return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
   }
 }

@@ -313,6 +313,8 @@ export class Sandbox {
         sagaStarter: { start: async (input, name) => this.startSaga(region.name, input, name) },
         api: apiSpecOf(template, env(region.name)),
         startFailover: (start) => this.startFailover(region.name, start),
+        laneVisibility: (queueArn, changes) =>
+          this.lanes ? this.lanes.changeVisibility(region.name, queueArn, changes) : Promise.resolve(),
       });
     }
     const lanes = new SandboxQueues({ env: this.topology.name, iam: this.iamRef, log: this.log });

@@ -159,6 +159,19 @@ export class LocalQueue {
   }
 
   /**
+   * ChangeMessageVisibility: the message of the latest receipt handle is hidden `timeoutMs` from now
+   * (0: visible again at once). False when the handle is not the latest receive's.
+   */
+  changeVisibility(receiptHandle: string, timeoutMs: number): boolean {
+    if (!(timeoutMs >= 0 && timeoutMs <= 43_200_000))
+      throw new InvalidQueueSettingError(`VisibilityTimeout must be 0-43200 s, got ${timeoutMs / 1000}`);
+    const message = this.messages.find((m) => m.receiptHandle === receiptHandle);
+    if (!message) return false;
+    message.invisibleUntil = this.now() + timeoutMs;
+    return true;
+  }
+
+  /**
    * DeleteMessage with a receipt handle: only the latest receive's handle deletes (an older one belongs
    * to a receive whose visibility ran out, and the message may be in someone else's hands). False when
    * nothing was deleted.

@@ -1,5 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { retryChanges, retryDelaySeconds } from '../../../lib/replication/index.ts';
 import { queuesOf, sqsMappingsOf } from '../../../lib/sandbox/cdk/queues.ts';
 import {
   InvalidMessageContentsError,
@@ -81,6 +82,20 @@ describe('LocalQueue', () => {
     expect(queue.size()).toBe(0);
     expect(dlq.bodies()).toEqual(['poison']);
     expect(queue.stats.redriven).toBe(1);
+  });
+
+  it('hands a message out again once a shortened visibility (ChangeMessageVisibility) runs out', () => {
+    const { clock, queue } = queues();
+    queue.send('a');
+    const [first] = queue.receive(1);
+    expect(queue.changeVisibility(first!.receiptHandle, 2_000)).toBe(true);
+    clock.now += 1_999;
+    expect(queue.receive(1)).toEqual([]);
+    clock.now += 1;
+    const [again] = queue.receive(1);
+    expect(again?.receiveCount).toBe(2);
+    // The first receive's handle no longer changes anything.
+    expect(queue.changeVisibility(first!.receiptHandle, 0)).toBe(false);
   });
 
   it('refuses an empty or oversized message and a redrive count SQS would not take', () => {
@@ -219,6 +234,32 @@ describe('LocalSqsMapping', () => {
     expect(() => mappingOf(queues(), async () => ({}), { batchSize: 100, maxBatchingWindowMs: 0 })).toThrow(
       InvalidQueueSettingError,
     );
+  });
+});
+
+describe('backing off failed lane records', () => {
+  const record = (messageId: string, receives: number) => ({
+    messageId,
+    receiptHandle: `h-${messageId}`,
+    eventSourceARN: ARN,
+    attributes: { ApproximateReceiveCount: String(receives) },
+  });
+
+  it('waits 2 s after the first receive, doubling with each, at most 5 minutes', () => {
+    expect([1, 2, 3, 4, 5, 9, 20].map(retryDelaySeconds)).toEqual([2, 4, 8, 16, 32, 300, 300]);
+  });
+
+  it('changes the visibility of the failed records only, per queue', () => {
+    const changes = retryChanges([record('a', 1), record('b', 3), record('c', 1)], ['b', 'c']);
+    expect([...changes]).toEqual([
+      [
+        ARN,
+        [
+          { receiptHandle: 'h-b', seconds: 8 },
+          { receiptHandle: 'h-c', seconds: 2 },
+        ],
+      ],
+    ]);
   });
 });
 

@@ -64,6 +64,8 @@ describe('the ordinary lane in the synthesized templates', () => {
   it("lets the applier's role receive and delete lane messages, and no other function's", async () => {
     expect(await allowed(role('applier'), 'sqs:ReceiveMessage', LANE)).toBe(true);
     expect(await allowed(role('applier'), 'sqs:DeleteMessage', LANE)).toBe(true);
+    // Backing off a failed record.
+    expect(await allowed(role('applier'), 'sqs:ChangeMessageVisibility', LANE)).toBe(true);
     expect(await allowed(role('api'), 'sqs:ReceiveMessage', LANE)).toBe(false);
     expect(await allowed(role('publisher'), 'sqs:DeleteMessage', LANE)).toBe(false);
     // Nor the lane's dead letters: those are an operator's to redrive.

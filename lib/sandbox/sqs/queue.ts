@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidMessageContentsError, InvalidQueueSettingError } from './errors.ts';
 
-/** SQS's largest message: 256 KiB of body. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
+/**
+ * SQS's largest message: 1 MiB of body since August 2025 (256 KiB before), as large as an EventBridge entry
+ * may be, so any event the bus accepts fits in the lane.
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** A queue's settings as synthesized (`AWS::SQS::Queue`). */
 export interface QueueSpec {

@@ -101,7 +101,8 @@ describe('LocalQueue', () => {
   it('refuses an empty or oversized message and a redrive count SQS would not take', () => {
     const { queue } = queues();
     expect(() => queue.send('')).toThrow(InvalidMessageContentsError);
-    expect(() => queue.send('x'.repeat(256 * 1024 + 1))).toThrow(InvalidMessageContentsError);
+    expect(() => queue.send('x'.repeat(1024 * 1024 + 1))).toThrow(InvalidMessageContentsError);
+    expect(() => queue.send('x'.repeat(1024 * 1024))).not.toThrow();
     expect(
       () =>
         new LocalQueue({

@@ -40,3 +40,30 @@ describe.each(regionNames(dev))('review of i15-lane: the ordinary lane in %s', (
     });
   });
 });
+
+/**
+ * Interleaving (a deployment): the first deploy with the lane on, `ordinaryLane.enabled` switched to true,
+ * or a new ordinary type added to `aggregates[]`. CloudFormation updates the real-time rule (now
+ * excluding the ordinary types) and creates or updates the lane rule in parallel: nothing orders them,
+ * and the lane rule waits for its queue (an SQS queue takes CloudFormation about a minute to create) while
+ * the real-time rule's UpdateRule takes seconds. In between, an ordinary event from a peer matches NEITHER
+ * rule on this region's bus, and EventBridge discards an event no rule matches: no retry, no dead letter,
+ * nothing quarantined, the watermark moves on with the next heartbeat; only a later Repair pass restores
+ * it. (The lane rule itself may deliver before its queue policy exists, which names the rule's ARN: those
+ * deliveries are denied and retried, not lost.) The real-time rule should narrow only once the lane rule
+ * is in place, i.e. depend on it (the reverse order is needed when a type leaves
+ * the lane: widen first, shrink the lane rule after; CloudFormation deletes a removed lane rule only in its
+ * cleanup phase, after the updates, which is the safe order for `enabled: false`).
+ */
+describe.each(regionNames(dev))('review of i15-lane: deploying the lane in %s', (region) => {
+  it('narrows the real-time rule only after the lane rule exists', () => {
+    const t = templates[region]!;
+    const rules = t.findResources('AWS::Events::Rule');
+    const idOf = (name: string) =>
+      Object.entries(rules).find(([, r]) => r.Properties.Name === name)?.[0] as string;
+    const apply = rules[idOf('multiactive-dev-apply')];
+    const laneId = idOf('multiactive-dev-ordinary-lane');
+    expect(laneId).toBeDefined();
+    expect(apply?.DependsOn ?? []).toContain(laneId);
+  });
+});

@@ -52,7 +52,11 @@ describe('review of i15-lane: lane message size', () => {
     const envelope: EventEnvelope = { ...base, payload: { kind: 'log', message: 'x'.repeat(room) } };
     // The platform accepts it: at most maxEventBytes (the applier's and the event store's check).
     expect(jsonBytes(envelope)).toBeLessThanOrEqual(maxEventBytes);
-    const entry = toBusEntry(envelope, 'multiactive-dev', new Uint8Array(32).fill(7));
+    const { Resources: _none, ...entry } = toBusEntry(
+      envelope,
+      'multiactive-dev',
+      new Uint8Array(32).fill(7),
+    );
     const event = toEvent(
       entry,
       { name: 'multiactive-dev', region: 'eu-west-1', account: '111122223333' },

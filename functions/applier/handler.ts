@@ -144,7 +144,7 @@ function fromEnvironment(): {
   return {
     main: createApplierHandler({ apply, logger }),
     lane: createLaneHandler({
-      applyBatch: createBatchApplier(deps, apply),
+      applyBatch: createBatchApplier(deps),
       visibility: sqsLaneVisibility(new SQSClient({})),
       logger,
     }),

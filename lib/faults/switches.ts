@@ -49,6 +49,14 @@ export const BUG_SWITCHES = {
     'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
   'batch-arrival-order':
     'the ordinary lane folds a batch of an aggregate on top of its row in arrival order, not in HLC order (the last arrival wins)',
+  'lane-runs-by-count':
+    "the ordinary lane cuts runs of an aggregate by event count only: large events pass TransactWriteItems' 4 MB and the run is refused on every delivery",
+  'lane-validation-transient':
+    "the ordinary lane takes a ValidationException of a run's transaction for transient: the same records fail on every delivery, to the dead letters",
+  'lane-same-key-run':
+    'the ordinary lane writes two events claiming one key in one transaction (DynamoDB refuses it: multiple operations on one item)',
+  'lane-watermark-past-failed':
+    "the ordinary lane's group commit advances an origin's watermark past an older event of that origin the batch reported failed",
   'unchecked-catch-up':
     'a core row is caught up with its log by a put guarded on the row alone, not on the log still holding the folded events: a branch retired meanwhile comes back as the row',
   'unchecked-snapshot':

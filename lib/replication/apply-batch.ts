@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { checkSignedDetail } from '../auth/event-signature.ts';
 import { emptyRecord } from '../commands/execute.ts';
 import { sortByHlc } from '../conflict/causality.ts';
@@ -5,15 +6,25 @@ import { canFoldOnTop, foldOnTop, materialize } from '../conflict/materialize.ts
 import { policyFor } from '../conflict/policy.ts';
 import { bugEnabled } from '../faults/index.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
+import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { appendWithState } from '../store/append-with-state.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
+import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { type ApplierDeps, type ApplyOutcome, type ApplyReplicatedEvent, createApplier } from './applier.ts';
 import { ApplyContentionError, POISON_REASONS, PoisonEventError } from './errors.ts';
-import { addToGroup, type Group, groupOutcomes, newestPerOrigin, recordIdsOf } from './lane-batch.ts';
+import {
+  addToGroup,
+  cappedAdvances,
+  type Group,
+  groupOutcomes,
+  recordIdsOf,
+  type Settled,
+} from './lane-batch.ts';
 import { NO_METRICS } from './ports.ts';
 import { validateIncoming } from './validate.ts';
+import type { WatermarkStore } from './watermarks.ts';
 
 /** One message of the lane: its id (the SQS messageId) and its body (the EventBridge event, as JSON). */
 export interface LaneRecord {
@@ -35,6 +46,13 @@ export type ApplyReplicatedBatch = (records: readonly LaneRecord[]) => Promise<B
 
 /** A transaction takes 100 items: a run writes its events plus the projection row's guard. */
 const MAX_RUN_EVENTS = 99;
+/**
+ * A transaction carries at most 4 MB (TransactWriteItems): a run's events stay under it less the projection
+ * row, counted at DynamoDB's largest item (400 KB) since the row is planned after the run is cut, and less
+ * a margin per event for its key attributes and DynamoDB's per-attribute overhead.
+ */
+export const MAX_RUN_BYTES = 4_000_000 - 400 * 1024;
+const ITEM_OVERHEAD_BYTES = 1024;
 /** Aggregates of one batch written at once. */
 const GROUP_CONCURRENCY = 8;
 
@@ -52,12 +70,25 @@ type Parsed =
  * applied one by one by the per-event applier.
  * @example const report = await createBatchApplier(deps)(records); return { batchItemFailures: report.failed.map(...) };
  */
-export function createBatchApplier(
-  deps: ApplierDeps,
-  perEvent: ApplyReplicatedEvent = createApplier(deps),
-): ApplyReplicatedBatch {
+export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
   const now = deps.now ?? (() => new Date());
   const metrics = deps.metrics ?? NO_METRICS;
+  /**
+   * The per-event path of a batch (its heartbeats, other tiers, groups sent one by one): its watermark
+   * advances are gathered into the batch's group commit, so they too stay below what the batch failed.
+   */
+  const deferred = new AsyncLocalStorage<Array<{ origin: string; hlc: string }>>();
+  const watermarks: WatermarkStore = Object.create(deps.watermarks, {
+    advance: {
+      value: (origin: string, hlc: string, appliedAt: Date): Promise<boolean> => {
+        const pending = deferred.getStore();
+        if (!pending) return deps.watermarks.advance(origin, hlc, appliedAt);
+        pending.push({ origin, hlc });
+        return Promise.resolve(true);
+      },
+    },
+  });
+  const perEvent: ApplyReplicatedEvent = createApplier({ ...deps, watermarks });
 
   async function quarantine(raw: unknown, error: PoisonEventError): Promise<ApplyOutcome> {
     await deps.quarantine.quarantine({
@@ -102,12 +133,23 @@ export function createBatchApplier(
     }
   }
 
-  return async function applyReplicatedBatch(records) {
-    const batch: BatchState = { outcomes: [], failed: new Set(), applied: [], runs: 0 };
+  return function applyReplicatedBatch(records) {
+    return deferred.run([], () => applyBatch(records));
+  };
+
+  async function applyBatch(records: readonly LaneRecord[]): Promise<BatchApplyReport> {
+    const batch: BatchState = {
+      outcomes: [],
+      failed: new Set(),
+      settled: [],
+      envelopes: new Map(),
+      runs: 0,
+    };
     const groups = new Map<string, Group>();
     const others: Array<{ id: string; detail: unknown; raw: unknown }> = [];
     for (const record of records) {
       const parsed = await envelopeOf(record.body);
+      if (parsed.ok) batch.envelopes.set(record.id, parsed.validated.envelope);
       if (!parsed.ok) await settle(batch, record.id, () => quarantine(parsed.raw, parsed.error));
       else if (parsed.validated.kind === 'heartbeat' || parsed.validated.aggregate.tier !== 'ordinary')
         others.push({ id: record.id, detail: parsed.detail, raw: parsed.raw });
@@ -126,38 +168,61 @@ export function createBatchApplier(
       writeGroup(batch, group, rows.get(key)),
     );
     for (const other of others) await settle(batch, other.id, () => perEvent(other.detail, other.raw));
-    await commitWatermarks(batch, groups);
+    await commitWatermarks(batch, deferred.getStore() ?? []);
     return { failed: [...batch.failed], outcomes: batch.outcomes, runs: batch.runs };
-  };
+  }
 
-  /** Writes a group; poison in it sends its events one by one, a transient failure fails its records. */
+  /**
+   * Writes a group; poison in it (a key collision) or a transaction DynamoDB refuses as invalid (a
+   * ValidationException: it would be refused on every delivery) sends its events one by one through the
+   * per-event path, so the bad one alone is quarantined; a transient failure fails its records.
+   */
   async function writeGroup(batch: BatchState, group: Group, row: StateRecord | undefined): Promise<void> {
     try {
       const result = await applyGroup(group, row);
       batch.runs += result.runs;
-      batch.applied.push(...result.applied);
+      for (const { envelope, ids } of group.events.values())
+        if (!result.collided.has(envelope.eventId)) batch.settled.push({ envelope, ids });
       batch.outcomes.push(...groupOutcomes(group, result));
+      // Events whose key another event of the run took: alone, the per-event path quarantines the poison.
+      for (const [eventId, { ids, detail, raw }] of group.events)
+        if (result.collided.has(eventId))
+          for (const id of ids) await settle(batch, id, () => perEvent(detail, raw));
     } catch (error) {
-      if (!(error instanceof PoisonEventError)) {
+      if (!(error instanceof PoisonEventError) && !permanentlyInvalid(error)) {
         for (const id of recordIdsOf(group)) batch.failed.add(id);
         return;
       }
-      // One of its events is poison (two events claim one key): one by one, it alone is quarantined.
       for (const { ids, detail, raw } of group.events.values())
         for (const id of ids) await settle(batch, id, () => perEvent(detail, raw));
     }
   }
 
-  /** Group commit: one watermark write per origin for the whole batch. */
-  async function commitWatermarks(batch: BatchState, groups: Map<string, Group>): Promise<void> {
+  /**
+   * Group commit: one watermark write per origin for the whole batch, to the newest HLC the batch settled
+   * (applied or duplicate, so a redelivery heals a failed write) but never at or past the oldest event of
+   * that origin the batch reports failed (it is not applied, and may never be).
+   */
+  async function commitWatermarks(
+    batch: BatchState,
+    perEventAdvances: ReadonlyArray<{ origin: string; hlc: string }>,
+  ): Promise<void> {
+    const failed = [...batch.failed].flatMap((id) => {
+      const envelope = batch.envelopes.get(id);
+      return envelope ? [envelope] : [];
+    });
+    const settled = [...batch.settled.map((s) => s.envelope), ...perEventAdvances];
+    const advances = bugEnabled('lane-watermark-past-failed')
+      ? cappedAdvances(settled, [])
+      : cappedAdvances(settled, failed);
     await Promise.all(
-      [...newestPerOrigin(batch.applied)].map(async ([origin, hlc]) => {
+      [...advances].map(async ([origin, hlc]) => {
         try {
           await deps.watermarks.advance(origin, hlc, now());
         } catch {
           // Applied, but the watermark did not move: delivered again, they are duplicates that advance it.
-          for (const group of groups.values())
-            for (const id of recordIdsOf(group, origin)) batch.failed.add(id);
+          for (const { envelope, ids } of batch.settled)
+            if (envelope.origin === origin) for (const id of ids) batch.failed.add(id);
         }
       }),
     );
@@ -167,21 +232,24 @@ export function createBatchApplier(
   async function applyGroup(
     group: Group,
     prefetched: StateRecord | undefined,
-  ): Promise<{ applied: EventEnvelope[]; record: StateRecord; runs: number }> {
+  ): Promise<{ applied: EventEnvelope[]; record: StateRecord; runs: number; collided: Set<string> }> {
     const arrived = [...group.events.values()].map((e) => e.envelope);
     // The lane must never decide by arrival what the HLC orders (the bug switch does, to be caught).
-    const ordered = bugEnabled('batch-arrival-order') ? arrived : sortByHlc(arrived);
+    const sorted = bugEnabled('batch-arrival-order') ? arrived : sortByHlc(arrived);
+    const { kept: ordered, collided } = bugEnabled('lane-same-key-run')
+      ? { kept: sorted, collided: new Set<string>() }
+      : oneEventPerKey(group.aggregate, sorted);
     const applied: EventEnvelope[] = [];
     // The row the batch read; after a run, the row that run wrote (a writer in between fails its guard).
     let row: StateRecord | undefined = prefetched;
     let runs = 0;
-    for (let at = 0; at < ordered.length; at += MAX_RUN_EVENTS) {
-      const result = await applyRun(group, ordered.slice(at, at + MAX_RUN_EVENTS), row);
+    for (const run of runsOf(ordered)) {
+      const result = await applyRun(group, run, row);
       applied.push(...result.applied);
       row = result.record;
       if (result.applied.length > 0) runs++;
     }
-    return { applied, record: row ?? emptyRecord(group.aggregate, group.aggregateId), runs };
+    return { applied, record: row ?? emptyRecord(group.aggregate, group.aggregateId), runs, collided };
   }
 
   /**
@@ -249,6 +317,56 @@ export function createBatchApplier(
   }
 }
 
+/**
+ * The first event of each key in HLC order, and the ids of the others: DynamoDB refuses a transaction
+ * naming one item twice ("multiple operations on one item"), so a second event claiming a key (a forged
+ * or buggy event at the same HLC) goes down the per-event path, where the key taken makes it poison.
+ */
+function oneEventPerKey(
+  aggregate: AnyAggregate,
+  events: readonly EventEnvelope[],
+): { kept: EventEnvelope[]; collided: Set<string> } {
+  const keys = new Set<string>();
+  const kept: EventEnvelope[] = [];
+  const collided = new Set<string>();
+  for (const event of events) {
+    const key = eventSortKey(aggregate.tier, event);
+    if (keys.has(key)) collided.add(event.eventId);
+    else {
+      keys.add(key);
+      kept.push(event);
+    }
+  }
+  return { kept, collided };
+}
+
+/** Cuts events (in order) into runs of at most MAX_RUN_EVENTS events and MAX_RUN_BYTES bytes. */
+export function runsOf(events: readonly EventEnvelope[]): EventEnvelope[][] {
+  const byCountOnly = bugEnabled('lane-runs-by-count');
+  const runs: EventEnvelope[][] = [];
+  let run: EventEnvelope[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = jsonBytes(event) + ITEM_OVERHEAD_BYTES;
+    const full = run.length >= MAX_RUN_EVENTS || (!byCountOnly && bytes + size > MAX_RUN_BYTES);
+    if (run.length > 0 && full) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(event);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** A ValidationException: DynamoDB refuses the request itself, so the same transaction never succeeds. */
+function permanentlyInvalid(error: unknown): boolean {
+  if (bugEnabled('lane-validation-transient')) return false;
+  return error instanceof Error && error.name === 'ValidationException';
+}
+
 /** A lost race is retried; a key collision is poison; anything else is thrown as it is. */
 function retryable(error: unknown): unknown {
   if (error instanceof ConcurrencyError)
@@ -261,7 +379,10 @@ function retryable(error: unknown): unknown {
 interface BatchState {
   readonly outcomes: Array<{ id: string; outcome: ApplyOutcome }>;
   readonly failed: Set<string>;
-  readonly applied: EventEnvelope[];
+  /** The distinct events the batch's transactions settled (applied or already stored), with their records. */
+  readonly settled: Settled[];
+  /** Each parsed record's envelope (for the failed ones' origin and HLC). */
+  readonly envelopes: Map<string, EventEnvelope>;
   runs: number;
 }
 

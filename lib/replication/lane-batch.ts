@@ -48,10 +48,11 @@ export function recordIdsOf(group: Group, origin?: string): string[] {
 /** Each record's outcome once its group is written: the first record of a new event applied it. */
 export function groupOutcomes(
   group: Group,
-  result: { applied: readonly EventEnvelope[]; record: StateRecord },
+  result: { applied: readonly EventEnvelope[]; record: StateRecord; collided: ReadonlySet<string> },
 ): Array<{ id: string; outcome: ApplyOutcome }> {
   const fresh = new Set(result.applied.map((e) => e.eventId));
-  return [...group.events.values()].flatMap(({ envelope, ids }) =>
+  const written = [...group.events.values()].filter((e) => !result.collided.has(e.envelope.eventId));
+  return written.flatMap(({ envelope, ids }) =>
     ids.map((id, i) => ({
       id,
       outcome: {
@@ -63,10 +64,31 @@ export function groupOutcomes(
   );
 }
 
-/** The newest HLC per origin among events (what a watermark may claim once they are all stored). */
-export function newestPerOrigin(events: readonly EventEnvelope[]): Map<string, string> {
+/** An event a batch's transaction settled (applied, or found stored), with the records that carried it. */
+export interface Settled {
+  readonly envelope: EventEnvelope;
+  readonly ids: readonly string[];
+}
+
+/**
+ * Per origin, the newest HLC among `settled` below the oldest HLC of that origin among `failed`: what a
+ * watermark may claim (every event of the origin up to it that the batch held is stored, and none the batch
+ * failed is at or under it).
+ */
+export function cappedAdvances(
+  settled: ReadonlyArray<{ origin: string; hlc: string }>,
+  failed: ReadonlyArray<{ origin: string; hlc: string }>,
+): Map<string, string> {
+  const oldestFailed = new Map<string, string>();
+  for (const { origin, hlc } of failed) {
+    const seen = oldestFailed.get(origin);
+    if (seen === undefined || hlc < seen) oldestFailed.set(origin, hlc);
+  }
   const newest = new Map<string, string>();
-  for (const event of events)
-    if ((newest.get(event.origin) ?? '') < event.hlc) newest.set(event.origin, event.hlc);
+  for (const { origin, hlc } of settled) {
+    const cap = oldestFailed.get(origin);
+    if (cap !== undefined && hlc >= cap) continue;
+    if ((newest.get(origin) ?? '') < hlc) newest.set(origin, hlc);
+  }
   return newest;
 }

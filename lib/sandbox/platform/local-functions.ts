@@ -260,26 +260,23 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     eventKey: deps.internalKey,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
-  const applyBatch = createBatchApplier(
-    {
-      region,
-      topology,
-      registry: deps.registry,
-      clock: stores.clock,
-      events: stores.events,
-      states: stores.states,
-      watermarks: stores.watermarks,
-      parking: stores.parking,
-      quarantine: stores.quarantine,
-      conflicts: stores.conflicts,
-      notifier: busConflictNotifier({ bus }),
-      originReader: deps.originReader,
-      metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
-      eventKey: deps.internalKey,
-      ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
-    },
-    apply,
-  );
+  const applyBatch = createBatchApplier({
+    region,
+    topology,
+    registry: deps.registry,
+    clock: stores.clock,
+    events: stores.events,
+    states: stores.states,
+    watermarks: stores.watermarks,
+    parking: stores.parking,
+    quarantine: stores.quarantine,
+    conflicts: stores.conflicts,
+    notifier: busConflictNotifier({ bus }),
+    originReader: deps.originReader,
+    metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
+    eventKey: deps.internalKey,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
+  });
   const { watchdog } = deps;
   const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
   const handleHealth = health as unknown as LocalFunctions['health'];

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import {
   type ApplyReplicatedBatch,
@@ -64,8 +65,15 @@ describe('review of i15-lane: watermarks of a batch', () => {
    * than they are"; the failover record's watermarks (the RPO window bench/acked-writes.ts counts) would
    * leave E1 out of what is at risk. The batch knows E1 failed: it can hold the origin's advance below it.
    */
-  it("does not advance an origin's watermark past an event of that origin the batch reported failed", async () => {
-    const run = Date.now().toString(36);
+  it("does not advance an origin's watermark past an event of that origin the batch reported failed", () =>
+    failedBelowApplied());
+
+  it('is caught when the group commit ignores the failed records (bug switch lane-watermark-past-failed)', async () => {
+    await expect(withBug('lane-watermark-past-failed', failedBelowApplied)).rejects.toThrow();
+  });
+
+  async function failedBelowApplied(): Promise<void> {
+    const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     const e1 = await entry(`wm-a-${run}`, 'older');
     const e2 = await entry(`wm-b-${run}`, 'newer');
     expect(e1.hlc < e2.hlc).toBe(true);
@@ -96,7 +104,7 @@ describe('review of i15-lane: watermarks of a batch', () => {
     const mark = await target.watermarks.watermarkFor('us-east-1');
     // E1 is not applied: the watermark must stay below it.
     expect(mark === undefined || mark.hlc < e1.hlc).toBe(true);
-  });
+  }
 
   /**
    * Interleaving: a batch is applied but its watermark write fails (throttled). `commitWatermarks` reports

@@ -2,7 +2,10 @@ import type { QueueSpec, SqsMappingSpec } from '../sqs/index.ts';
 import { resourcesOfType, type StackEnvironment } from './intrinsics.ts';
 import type { CfnTemplate } from './templates.ts';
 
-/** Every AWS::SQS::Queue of a template with its visibility timeout and redrive policy (SQS's defaults filled in). */
+/**
+ * Every AWS::SQS::Queue of a template with its visibility timeout, largest message and redrive policy
+ * (SQS's defaults filled in).
+ */
 export function queuesOf(template: CfnTemplate, env: StackEnvironment): QueueSpec[] {
   return resourcesOfType(template, 'AWS::SQS::Queue', env).map(({ logicalId, properties: p }) => {
     const name = typeof p.QueueName === 'string' ? p.QueueName : logicalId;
@@ -13,6 +16,7 @@ export function queuesOf(template: CfnTemplate, env: StackEnvironment): QueueSpe
       arn: `arn:aws:sqs:${env.region}:${env.account}:${name}`,
       name,
       visibilityTimeoutMs: (typeof p.VisibilityTimeout === 'number' ? p.VisibilityTimeout : 30) * 1000,
+      ...(typeof p.MaximumMessageSize === 'number' ? { maxMessageBytes: p.MaximumMessageSize } : {}),
       ...(redrive && typeof redrive.deadLetterTargetArn === 'string'
         ? {
             redrive: {

@@ -3,7 +3,8 @@ import { InvalidMessageContentsError, InvalidQueueSettingError } from './errors.
 
 /**
  * SQS's largest message: 1 MiB of body since August 2025 (256 KiB before), as large as an EventBridge entry
- * may be, so any event the bus accepts fits in the lane.
+ * may be, so any event the bus accepts fits in the lane. A queue's MaximumMessageSize (1,024 bytes to
+ * this) may set it lower; the default of a queue created without one is this.
  */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -15,6 +16,8 @@ export interface QueueSpec {
   readonly visibilityTimeoutMs: number;
   /** RedrivePolicy: after `maxReceiveCount` receives without a delete, the message moves to the DLQ. */
   readonly redrive?: { readonly deadLetterArn: string; readonly maxReceiveCount: number };
+  /** MaximumMessageSize in bytes (1,024 to 1 MiB; default 1 MiB): SendMessage refuses a larger body. */
+  readonly maxMessageBytes?: number;
 }
 
 /** A message as ReceiveMessage returns it. */
@@ -77,6 +80,11 @@ export class LocalQueue {
     const max = spec.redrive?.maxReceiveCount;
     if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 1000))
       throw new InvalidQueueSettingError(`${spec.name}: maxReceiveCount must be 1-1000, got ${max}`);
+    const size = spec.maxMessageBytes;
+    if (size !== undefined && !(Number.isInteger(size) && size >= 1024 && size <= MAX_MESSAGE_BYTES))
+      throw new InvalidQueueSettingError(
+        `${spec.name}: MaximumMessageSize must be 1024-${MAX_MESSAGE_BYTES} bytes, got ${size}`,
+      );
     this.now = options.now ?? Date.now;
   }
 
@@ -84,9 +92,10 @@ export class LocalQueue {
   send(body: string): string {
     if (body.length === 0) throw new InvalidMessageContentsError('The message body must not be empty');
     const bytes = Buffer.byteLength(body, 'utf8');
-    if (bytes > MAX_MESSAGE_BYTES)
+    const max = this.spec.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    if (bytes > max)
       throw new InvalidMessageContentsError(
-        `The message is ${bytes} bytes; SQS accepts at most ${MAX_MESSAGE_BYTES}`,
+        `The message is ${bytes} bytes; ${this.spec.name} accepts at most ${max} (MaximumMessageSize)`,
       );
     const messageId = randomUUID();
     this.messages.push({ messageId, body, sentAt: this.now(), receiveCount: 0, invisibleUntil: 0 });

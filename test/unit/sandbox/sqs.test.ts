@@ -272,6 +272,7 @@ describe('queues and SQS mappings of a template', () => {
         Properties: {
           QueueName: 'lane',
           VisibilityTimeout: 360,
+          MaximumMessageSize: 2_048,
           RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 5 },
         },
       },
@@ -296,6 +297,7 @@ describe('queues and SQS mappings of a template', () => {
         arn: ARN,
         name: 'lane',
         visibilityTimeoutMs: 360_000,
+        maxMessageBytes: 2_048,
         redrive: { deadLetterArn: DLQ_ARN, maxReceiveCount: 5 },
       },
       { arn: DLQ_ARN, name: 'lane-dlq', visibilityTimeoutMs: 30_000 },
@@ -309,5 +311,25 @@ describe('queues and SQS mappings of a template', () => {
         reportBatchItemFailures: true,
       },
     ]);
+  });
+});
+
+describe('a queue of the template refuses what its MaximumMessageSize refuses', () => {
+  it('takes a body up to the size and refuses a larger one with InvalidMessageContents', () => {
+    const queue = new LocalQueue({
+      arn: ARN,
+      name: 'small',
+      visibilityTimeoutMs: 30_000,
+      maxMessageBytes: 2_048,
+    });
+    queue.send('x'.repeat(2_048));
+    expect(() => queue.send('x'.repeat(2_049))).toThrow(/small accepts at most 2048 \(MaximumMessageSize\)/);
+    // Without one, SQS's 1 MiB.
+    const big = new LocalQueue({ arn: ARN, name: 'default', visibilityTimeoutMs: 30_000 });
+    big.send('x'.repeat(1_048_576));
+    expect(() => big.send('x'.repeat(1_048_577))).toThrow(/InvalidMessageContents|at most 1048576/);
+    expect(
+      () => new LocalQueue({ arn: ARN, name: 'bad', visibilityTimeoutMs: 0, maxMessageBytes: 2_000_000 }),
+    ).toThrow(/MaximumMessageSize must be 1024-1048576/);
   });
 });

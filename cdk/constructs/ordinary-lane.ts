@@ -16,6 +16,11 @@ import { DELIVERY_RETRY } from './replication-bus.ts';
  * so a batch still being retried by Lambda (throttling) is not handed out a second time meanwhile.
  */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/**
+ * The lane queue's largest message, SQS's maximum (1 MiB): the rule's message is the whole EventBridge
+ * event, at most 256 KiB (a PutEvents entry), so every event the platform accepts fits, with room.
+ */
+export const LANE_MAX_MESSAGE_BYTES = 1_048_576;
 
 export interface OrdinaryLaneProps {
   readonly env: string;
@@ -36,8 +41,8 @@ export interface OrdinaryLaneProps {
  * other origins to an SQS queue (SSE, TLS only, redrive to a dead-letter queue after `maxReceiveCount`
  * receives), and an event source mapping hands the applier batches of up to `batchSize` records gathered
  * for up to `maxBatchingWindow`, with partial batch responses: only the records the applier reports
- * failed come back. The rule reaches the queue through the queue's policy (CDK pins it to this rule),
- * the applier reads it through its role (the mapping's grants).
+ * failed come back, and at most `maxConcurrency` invocations at once. The rule reaches the queue through the
+ * queue's policy (CDK pins it to this rule), the applier reads it through its role (the mapping's grants).
  */
 export class OrdinaryLane extends Construct {
   public readonly queue: sqs.Queue;
@@ -58,6 +63,7 @@ export class OrdinaryLane extends Construct {
       visibilityTimeout: Duration.seconds(props.applierTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
       // As long as the dead-letter queues: a lane stalled over a long weekend still holds its events.
       retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: LANE_MAX_MESSAGE_BYTES,
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: config.maxReceiveCount },
     });
     this.rule = new events.Rule(this, 'Rule', {
@@ -80,6 +86,9 @@ export class OrdinaryLane extends Construct {
         batchSize: config.batchSize,
         maxBatchingWindow: Duration.millis(config.maxBatchingWindowMs),
         reportBatchItemFailures: true,
+        // The lowest priority under backlog: the lane never takes more than this many of the applier's
+        // executions, whatever its depth, so the real-time core and important deliveries keep theirs.
+        maxConcurrency: config.maxConcurrency,
       }),
     );
     const mapping = props.applier.node.children.find((c) => c.node.id.startsWith('SqsEventSource:'));

@@ -68,7 +68,7 @@ export class RegionalStack extends Stack {
     });
     const ordinaryTypes = topology.aggregates.filter((a) => a.tier === 'ordinary').map((a) => a.type);
     const laneOn = topology.ordinaryLane.enabled && ordinaryTypes.length > 0;
-    this.replication.deliverToApplier(this.functions.byName.applier, {
+    const applyRule = this.replication.deliverToApplier(this.functions.byName.applier, {
       region,
       env: topology.name,
       ...(laneOn ? { batched: ordinaryTypes } : {}),
@@ -85,6 +85,9 @@ export class RegionalStack extends Stack {
           ruleDeadLetters: this.replication.applyDeadLetters,
         })
       : undefined;
+    // The real-time rule leaves out the ordinary types only once the lane rule that takes them exists: in
+    // between, EventBridge would discard an ordinary event no rule matches (a deploy turning the lane on).
+    if (this.ordinaryLane) applyRule.node.addDependency(this.ordinaryLane.rule);
     this.api = new CellApi(this, 'Api', {
       topology,
       region,

@@ -277,8 +277,23 @@ export const ordinaryLaneSchema = z
     enabled: z.boolean().default(true),
     /** Records per applier invocation at most (Lambda's SQS mapping: 1-10,000; above 10 needs a window). */
     batchSize: z.number().int().min(1).max(10_000).default(100),
-    /** How long the mapping gathers records before it invokes with fewer than batchSize (0-300 s). */
-    maxBatchingWindowMs: z.number().int().min(0).max(300_000).default(1_000),
+    /**
+     * How long the mapping gathers records before it invokes with fewer than batchSize (0-300 s, whole
+     * seconds: Lambda's MaximumBatchingWindowInSeconds).
+     */
+    maxBatchingWindowMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(300_000)
+      .multipleOf(1_000, 'must be whole seconds (Lambda takes MaximumBatchingWindowInSeconds)')
+      .default(1_000),
+    /**
+     * Lambda invocations of the lane at once at most (the mapping's ScalingConfig.MaximumConcurrency,
+     * 2-1,000): ordinary is the lowest priority under backlog, so a deep lane queue never takes the
+     * executions the real-time applier needs for core and important events.
+     */
+    maxConcurrency: z.number().int().min(2).max(1_000).default(5),
     /** Receives of a message before SQS moves it to the lane's dead-letter queue. */
     maxReceiveCount: z.number().int().min(1).max(1_000).default(5),
   })

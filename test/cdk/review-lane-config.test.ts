@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lib/config/index.ts';
+import { ConfigError, parseTopology } from '../../lib/config/index.ts';
 import { templatesOf, testEnvironment, twoRegionTopology } from './support/app.ts';
 
 /**
@@ -27,5 +27,43 @@ describe('review of i15-lane: ordinaryLane.maxBatchingWindowMs', () => {
       return;
     }
     expect(() => templatesOf(testEnvironment(topology))).not.toThrow();
+  });
+});
+
+describe('ordinaryLane settings, checked and synthesized', () => {
+  const input = (ordinaryLane: Record<string, unknown>) => ({
+    name: 'dev',
+    account: '111122223333',
+    regions: [{ name: 'us-east-1' }, { name: 'eu-west-1' }],
+    aggregates: [{ type: 'activity', tier: 'ordinary' }],
+    ordinaryLane,
+  });
+
+  it('names the setting and the environment of a window that is not whole seconds', () => {
+    expect(() => parseTopology(input({ maxBatchingWindowMs: 500 }), 'app.ts, environment dev')).toThrow(
+      /app\.ts, environment dev[\s\S]*ordinaryLane\.maxBatchingWindowMs: must be whole seconds/,
+    );
+  });
+
+  it("refuses a lane concurrency outside Lambda's 2-1,000, by its path", () => {
+    for (const maxConcurrency of [1, 1_001, 2.5])
+      expect(() => parseTopology(input({ maxConcurrency }))).toThrow(/ordinaryLane\.maxConcurrency/);
+  });
+
+  it('caps the lane mapping at ordinaryLane.maxConcurrency (default 5)', () => {
+    const concurrencyOf = (topology: ReturnType<typeof twoRegionTopology>) =>
+      Object.values(templatesOf(testEnvironment(topology))).flatMap((t) =>
+        Object.values(t.findResources('AWS::Lambda::EventSourceMapping'))
+          .filter((m) => JSON.stringify(m.Properties.EventSourceArn).includes('OrdinaryLane'))
+          .map((m) => m.Properties.ScalingConfig?.MaximumConcurrency),
+      );
+    const aggregates = [
+      { type: 'account', tier: 'core' },
+      { type: 'activity', tier: 'ordinary' },
+    ];
+    expect(concurrencyOf(twoRegionTopology({ aggregates }))).toEqual([5, 5]);
+    expect(concurrencyOf(twoRegionTopology({ aggregates, ordinaryLane: { maxConcurrency: 40 } }))).toEqual([
+      40, 40,
+    ]);
   });
 });

@@ -42,6 +42,8 @@ describe('the ordinary lane in the synthesized templates', () => {
       arn: LANE,
       name: 'multiactive-dev-ordinary-lane',
       visibilityTimeoutMs: 360_000,
+      // SQS's largest (1 MiB): any EventBridge event (at most 256 KiB) fits.
+      maxMessageBytes: 1_048_576,
       redrive: { deadLetterArn: LANE_DLQ, maxReceiveCount: 5 },
     });
     expect(sqsMappingsOf(template, env)).toEqual([

@@ -18,6 +18,7 @@ import {
   addToGroup,
   cappedAdvances,
   type Group,
+  type GroupedEvent,
   groupOutcomes,
   recordIdsOf,
   type Settled,
@@ -178,24 +179,30 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
    * per-event path, so the bad one alone is quarantined; a transient failure fails its records.
    */
   async function writeGroup(batch: BatchState, group: Group, row: StateRecord | undefined): Promise<void> {
+    let result: Awaited<ReturnType<typeof applyGroup>>;
     try {
-      const result = await applyGroup(group, row);
-      batch.runs += result.runs;
-      for (const { envelope, ids } of group.events.values())
-        if (!result.collided.has(envelope.eventId)) batch.settled.push({ envelope, ids });
-      batch.outcomes.push(...groupOutcomes(group, result));
-      // Events whose key another event of the run took: alone, the per-event path quarantines the poison.
-      for (const [eventId, { ids, detail, raw }] of group.events)
-        if (result.collided.has(eventId))
-          for (const id of ids) await settle(batch, id, () => perEvent(detail, raw));
+      result = await applyGroup(group, row);
     } catch (error) {
-      if (!(error instanceof PoisonEventError) && !permanentlyInvalid(error)) {
-        for (const id of recordIdsOf(group)) batch.failed.add(id);
-        return;
-      }
-      for (const { ids, detail, raw } of group.events.values())
-        for (const id of ids) await settle(batch, id, () => perEvent(detail, raw));
+      if (error instanceof PoisonEventError || permanentlyInvalid(error))
+        await oneByOne(batch, [...group.events.values()]);
+      else for (const id of recordIdsOf(group)) batch.failed.add(id);
+      return;
     }
+    batch.runs += result.runs;
+    const written = [...group.events.values()].filter((e) => !result.collided.has(e.envelope.eventId));
+    for (const { envelope, ids } of written) batch.settled.push({ envelope, ids });
+    batch.outcomes.push(...groupOutcomes(group, result));
+    // Events whose key another event of the run took: alone, the per-event path quarantines the poison.
+    await oneByOne(
+      batch,
+      [...group.events.values()].filter((e) => result.collided.has(e.envelope.eventId)),
+    );
+  }
+
+  /** Applies events of a group through the per-event path, each record settled on its own. */
+  async function oneByOne(batch: BatchState, events: readonly GroupedEvent[]): Promise<void> {
+    for (const { ids, detail, raw } of events)
+      for (const id of ids) await settle(batch, id, () => perEvent(detail, raw));
   }
 
   /**

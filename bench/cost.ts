@@ -22,6 +22,7 @@ import { PROJECT_ROOT } from '../lib/sandbox/cdk/templates.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { benchApplication } from './application.ts';
 import { type CallTally, sumOf, tallyBetween } from './call-tally.ts';
+import { postToRegion } from './region-post.ts';
 import { type Figure, round } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -47,14 +48,8 @@ function countersOf(sandbox: Sandbox): Map<string, Counters> {
 }
 
 async function post(sandbox: Sandbox, region: string, path: string, body: unknown): Promise<boolean> {
-  const response = await sandbox.apiClient.fetch(`${sandbox.region(region).apiUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    followRedirects: false,
-  });
-  await response.arrayBuffer();
-  return response.ok;
+  const status = await postToRegion(sandbox, region, path, body);
+  return status >= 200 && status < 300;
 }
 
 /** Ordinary writes only (activity appends on ten aggregates per region) in one region until `until`. */

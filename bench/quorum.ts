@@ -15,6 +15,7 @@ import { regionNames, type Topology } from '../lib/config/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { benchApplication } from './application.ts';
 import { ackRatio, nearestMajorityRttMs } from './quorum-floor.ts';
+import { postToRegion } from './region-post.ts';
 import { type Figure, percentile, round } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -34,24 +35,13 @@ interface ModeRun {
   readonly steps: ReadonlyMap<string, readonly number[]>;
 }
 
-async function post(sandbox: Sandbox, region: string, path: string, body: unknown) {
-  const response = await sandbox.apiClient.fetch(`${sandbox.region(region).apiUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    followRedirects: false,
-  });
-  await response.arrayBuffer();
-  return response.status;
-}
-
 /** Opens `count` accounts at `region`'s own API (retried: a first write claims the partition). */
 async function openAccounts(sandbox: Sandbox, region: string, count: number): Promise<string[]> {
   const opened: string[] = [];
   for (let k = 0; k < count; k++) {
     const id = `q-${region}-${k}`;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const status = await post(sandbox, region, `/v1/account/${id}/commands`, {
+      const status = await postToRegion(sandbox, region, `/v1/account/${id}/commands`, {
         type: 'OpenAccount',
         payload: { owner: id, currency: 'EUR' },
       });
@@ -79,7 +69,10 @@ async function runMode(coreAck: 'local' | 'quorum', writesPerHome: number): Prom
       await Promise.all(regions.map(async (r) => [r, await openAccounts(sandbox, r, 3)] as const)),
     );
     const deposit = (region: string, id: string) =>
-      post(sandbox, region, `/v1/account/${id}/commands`, { type: 'Deposit', payload: { amount: 1 } });
+      postToRegion(sandbox, region, `/v1/account/${id}/commands`, {
+        type: 'Deposit',
+        payload: { amount: 1 },
+      });
     // One write each first: leases and caches warm, as at steady load.
     await Promise.all(
       regions.map(async (region) => {

@@ -6,6 +6,7 @@ import type { ControlRequest } from '../../lib/sandbox/control/server.ts';
 import { readStateFile, stateFilePath } from '../../lib/sandbox/control/state-file.ts';
 import { REGION_LOSS_TIMING } from '../../lib/sandbox/demo/figures.ts';
 import { runRegionLossDrill } from '../../lib/sandbox/drill/region-loss.ts';
+import { type RestoreDrillReport, runRestoreDrill } from '../../lib/sandbox/drill/restore.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 import { cliApplication } from './application.ts';
 import { lineSpinner } from './progress.ts';
@@ -138,4 +139,54 @@ export async function drillRegionLoss(options: DrillOptions): Promise<{ report: 
   if (options.out || !inSandbox) writeReport(report, dir);
   progress.done(true, `drill done: ${dir}`);
   return { report, dir };
+}
+
+/**
+ * `drill restore --region R`: in a sandbox of its own (the restore replaces the region's tables, which a
+ * sandbox someone is using should not see): writes, a copy at T, more writes, the region restored to T,
+ * Repair from the peers, the consistency check. The lines: phases with timings and the figures.
+ */
+export async function drillRestore(options: {
+  region: string;
+  phaseMs?: number;
+  repair?: boolean;
+  json?: boolean;
+}): Promise<{ report: RestoreDrillReport; lines: string[] }> {
+  const log = (line: string) => {
+    if (!options.json) console.error(line);
+  };
+  // Checked before a sandbox starts for nothing (it runs the dev topology, as `sandbox up` does).
+  const regions = cliApplication()
+    .topology('dev')
+    .regions.map((r) => r.name);
+  if (!regions.includes(options.region))
+    throw new UsageError(`unknown region "${options.region}"; the sandbox runs ${regions.join(', ')}`);
+  const sandbox = await Sandbox.start({ application: cliApplication(), fast: true, log: () => undefined });
+  try {
+    const report = await runRestoreDrill(sandbox, {
+      region: options.region,
+      phaseMs: options.phaseMs ?? 3_000,
+      log,
+      ...(options.repair === false ? { repair: false } : {}),
+    });
+    return { report, lines: restoreLines(report) };
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+/** The restore drill's summary: phases with their durations, then the figures. */
+export function restoreLines(report: RestoreDrillReport): string[] {
+  const t = new Date(report.restoredTo).toISOString();
+  return [
+    `${report.passed ? 'PASS' : 'FAIL'}: ${report.region} restored to ${t}, repaired from ${report.peers.join(', ')}`,
+    ...report.phases.map((p) => `  ${String(p.endedAt - p.startedAt).padStart(6)} ms  ${p.name}`),
+    `  acknowledged writes: ${report.acknowledged.beforeT} before T, ${report.acknowledged.afterT} after T`,
+    `  events lost by the restore: ${report.lostByRestore} (${report.afterTLost} of them acknowledged after T)`,
+    `  check before Repair: ${report.checkBeforeRepair.verdict}`,
+    `  events repaired: ${report.repaired}, refused: ${report.refused} (Repair ${report.repairStatus}); still missing in ${report.region}: ${report.stillMissing}`,
+    `  verifying Repair passes: ${report.verifyingPasses}; ${report.verified ? `nothing lacking, ${report.region} reopened to writes: ${report.writesAfterRepair} acknowledged` : `still lacking, ${report.region} kept closed to writes`}`,
+    `  time to converge after the restore: ${report.convergeMs === undefined ? 'did not converge' : `${report.convergeMs} ms`}`,
+    `  check: ${report.check.verdict}; acknowledged writes lost: ${report.acknowledgedLost}`,
+  ];
 }

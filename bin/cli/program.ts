@@ -15,7 +15,7 @@ import { awsExecutions, sfnClients } from './aws-target.ts';
 import { serveConsole } from './console.ts';
 import { capacityCommand, costCommand, type TrafficFlags, trafficOptions } from './cost.ts';
 import { type InitFlags, initLines, initProject } from './init.ts';
-import { chaosRequest, drillRegionLoss, readiness, resolveRequest } from './inspect.ts';
+import { chaosRequest, drillRegionLoss, drillRestore, readiness, resolveRequest } from './inspect.ts';
 import { type PlanFlags, planCommand } from './plan.ts';
 import { reportCommand } from './report.ts';
 import { type RunbookFlags, type RunbookOutcome, runRunbook } from './runbook.ts';
@@ -510,6 +510,26 @@ export function buildProgram(): Command {
           ],
           code: ok ? EXIT.done : EXIT.failed,
         };
+      }),
+    );
+  drill
+    .command('restore')
+    .description(
+      'restore one region to a point in time, then Repair from its peers, then check (own sandbox)',
+    )
+    .requiredOption('--region <region>', 'the region whose tables are restored')
+    .option('--phase-ms <ms>', 'length of the write phases before and after T', int('--phase-ms'))
+    .option('--no-repair', 'skip the Repair runbook (shows what the consistency check finds without it)')
+    .action(
+      action(async (cmd) => {
+        const o = cmd.optsWithGlobals<{
+          region: string;
+          phaseMs?: number;
+          repair?: boolean;
+          json?: boolean;
+        }>();
+        const { report, lines } = await drillRestore(o);
+        return { json: report, lines, code: report.passed ? EXIT.done : EXIT.failed };
       }),
     );
   return program;

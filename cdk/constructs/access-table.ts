@@ -147,6 +147,16 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           'own records: the local replication put above)',
       },
       {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['delete'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: a peer's branch retire refused by the seal, or failing after it queued, withdraws the " +
+          'open conflict records it created for events still logged (the record and its open-index item, while ' +
+          'still open: an operator never sees a record of an event that stayed)',
+      },
+      {
         tables: ['events'],
         in: 'peers',
         ops: ['delete'],
@@ -154,7 +164,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why:
           "core.ack quorum: a peer's branch of epochs before the writer's (a lost home's unacknowledged write the " +
           "bus delivered after the Failover's collection) leaves the peer's log by retireCoreBranch, once queued, " +
-          'each delete conditioned on the slot still holding that event',
+          'each delete conditioned on the slot still holding that event, in one transaction with the check that ' +
+          "the slot above is free (guard, above) and the peer's row put (below)",
       },
       {
         tables: ['state'],
@@ -278,10 +289,11 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       {
         tables: ['state'],
         in: 'all',
-        ops: ['read', 'put'],
+        ops: ['read', 'put', 'guard'],
         why:
           "Switchover verify and Repair's row digests compare rows across regions; a settled or retired branch " +
-          'rebuilds the row from its log (a put conditional on the row read)',
+          'rebuilds the row from its log (a put conditional on the row read); Repair delivers a lacking core ' +
+          "event into a region's log guarded on the row as read (a ConditionCheck when it does not extend it)",
       },
       {
         tables: ['snapshots'],
@@ -296,6 +308,14 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         why:
           'watermarks; conflict records opened in every region (retired core branches, orphans); quorum copy ' +
           'markers read by CollectCopies and written with the copies it makes',
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['scan'],
+        why:
+          "Repair's hold release finds the core-branch records, open or resolved, that carry a held event no open " +
+          'record carries (a scan filtered on conflict records, only in that case)',
       },
       {
         tables: ['replication'],
@@ -408,6 +428,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         ops: ['put'],
         when: quorumAck,
         why: "core.ack quorum: the copy's marker in the peer's replication table, and the conflict records of a branch the copy retires there (as the API)",
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['delete'],
+        when: quorumAck,
+        why: 'core.ack quorum: a refused peer retire withdraws the open conflict records it created (as the API)',
       },
       {
         tables: ['events'],

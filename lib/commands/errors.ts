@@ -53,6 +53,24 @@ export class PeerRefusedError extends Error {
   }
 }
 
+/**
+ * A branch retire refused because the region's copy of the partition entry no longer names the owner the
+ * caller read (a Failover or Switchover moved the home since): the winning branch it was given is stale.
+ * Nothing of the refused chunk was deleted; run the settlement again (it reads the new home).
+ */
+export class HomeMovedError extends Error {
+  override readonly name = 'HomeMovedError';
+  constructor(
+    readonly region: string,
+    readonly aggregateId: string,
+    readonly expected: { readonly home: string; readonly epoch: number },
+  ) {
+    super(
+      `retire of ${aggregateId} at ${region} refused: the partition is no longer homed in ${expected.home} at epoch ${expected.epoch}`,
+    );
+  }
+}
+
 /** A peer holds another branch of a core log and no branch retirer is wired to move it to the queue. */
 export class PeerDivergedError extends Error {
   override readonly name = 'PeerDivergedError';

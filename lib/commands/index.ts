@@ -5,6 +5,7 @@ export { type EnvelopeContext, envelopeEvents } from './envelopes.ts';
 export {
   AggregateFrozenError,
   ContentionError,
+  HomeMovedError,
   PeerDivergedError,
   PeerRefusedError,
   QuorumAckError,

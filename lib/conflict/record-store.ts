@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
   paginateQuery,
+  paginateScan,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -40,6 +41,26 @@ export interface ConflictRecordPort {
    */
   recordSettled(pair: ConflictPair, outcome: LwwOutcome): Promise<boolean>;
   listForAggregate(aggregateType: string, aggregateId: string): Promise<ConflictRecord[]>;
+  /**
+   * Deletes a pair's record while it is still open (never a resolved one), with its open-index entry; true
+   * when this call deleted it. A branch retire refused after queueing takes back what it created.
+   */
+  withdrawOpen?(pair: ConflictPair): Promise<boolean>;
+  /**
+   * Replaces a pair's record with `pair` while it is still open and its `versions.orphan` is the event
+   * `orphanWas` (a core-branch record naming the other event of the pair as the lost one); true when this
+   * call replaced it. A branch retire whose pair is taken by a stale reversed record (the other event lost
+   * once, then won after a move of the home) rewrites it to name the event it retires.
+   */
+  replaceOpen?(pair: ConflictPair, orphanWas: string, detectedAt: string): Promise<boolean>;
+  /**
+   * The records (open or resolved) whose `versions.orphan` is one of these events: the core-branch records
+   * of retired events, found without knowing their aggregates. A scan of the queue's table: for the rare
+   * lookup Repair makes of a held event no open record carries. Absent where a store cannot scan.
+   */
+  listCarrying?(eventIds: readonly string[]): Promise<ConflictRecord[]>;
+  /** Every open record (the manual conflict queue); absent where a store cannot list them. */
+  listOpen?(): Promise<ConflictRecord[]>;
   countOpen(): Promise<number>;
 }
 
@@ -142,6 +163,58 @@ export class ConflictRecordStore implements ConflictRecordPort {
     }
   }
 
+  async withdrawOpen(pair: ConflictPair): Promise<boolean> {
+    const pk = conflictRecordKey(pair.aggregateType, pair.aggregateId);
+    const sk = conflictPairId(...pair.eventIds);
+    try {
+      await sendRetryingConflicts(
+        this.client,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.table(),
+                Key: { pk, sk },
+                ConditionExpression: '#status = :open AND attribute_not_exists(resolvedBy)',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':open': CONFLICT_STATUS.open },
+              },
+            },
+            { Delete: { TableName: this.table(), Key: { pk: OPEN_CONFLICTS_KEY, sk: `${pk}#${sk}` } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Resolved (or gone) meanwhile: an operator's decision stands.
+      if (isCancelled(error) && cancelledOnFirst(error)) return false;
+      throw error;
+    }
+  }
+
+  async replaceOpen(pair: ConflictPair, orphanWas: string, detectedAt: string): Promise<boolean> {
+    const pk = conflictRecordKey(pair.aggregateType, pair.aggregateId);
+    const sk = conflictPairId(...pair.eventIds);
+    const { resolvedBy: _none, ...open } = pair;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table(),
+          Item: { pk, sk, ...open, status: CONFLICT_STATUS.open, detectedAt },
+          ConditionExpression:
+            '#status = :open AND attribute_not_exists(resolvedBy) AND #v.#o.eventId = :was',
+          ExpressionAttributeNames: { '#status': 'status', '#v': 'versions', '#o': 'orphan' },
+          ExpressionAttributeValues: { ':open': CONFLICT_STATUS.open, ':was': orphanWas },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Resolved, withdrawn or rewritten meanwhile: nothing replaced.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async recordSettled(pair: ConflictPair, outcome: LwwOutcome): Promise<boolean> {
     const { detectedAt, ...settled } = outcome;
     const record: ConflictRecord = {
@@ -194,6 +267,30 @@ export class ConflictRecordStore implements ConflictRecordPort {
     }
     const lists = await Promise.all([...aggregates.values()].map((a) => this.listForAggregate(a.type, a.id)));
     return lists.flat().filter((r) => r.status === CONFLICT_STATUS.open);
+  }
+
+  async listCarrying(eventIds: readonly string[]): Promise<ConflictRecord[]> {
+    const wanted = new Set(eventIds);
+    const records: ConflictRecord[] = [];
+    if (wanted.size === 0) return records;
+    const pages = paginateScan(
+      { client: this.client },
+      {
+        TableName: this.table(),
+        FilterExpression: 'begins_with(pk, :conflict) AND #kind = :kind',
+        ExpressionAttributeNames: { '#kind': 'kind' },
+        ExpressionAttributeValues: { ':conflict': 'CONFLICT#', ':kind': 'core-branch' },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? []) {
+        const orphan = (item.versions as { orphan?: { eventId?: string } } | undefined)?.orphan?.eventId;
+        if (!orphan || !wanted.has(orphan)) continue;
+        const { pk: _pk, sk: _sk, resolvedAt: _at, ...record } = item;
+        records.push({ resolvedBy: null, ...record } as ConflictRecord);
+      }
+    return records;
   }
 
   async countOpen(): Promise<number> {

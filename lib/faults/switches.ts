@@ -67,6 +67,48 @@ export const BUG_SWITCHES = {
     "Repair's Map gets one item per partition whatever their number: past ~1,300 partitions with events the execution passes Step Functions' 25,000 history events (or 256 KiB of state) and fails",
   'retry-rewrites':
     'a retry of a core write whose outcome was unknown (same idempotency key) is decided and appended again',
+  'repair-async-core-replay':
+    "Repair hands the peers' core events a restored region lacks to its applier (asynchronously: on AWS the bus) instead of putting them into its log in seq order: until they land, a home write there takes a lost event's seq",
+  'repair-aborts-on-taken-slot':
+    "a slot already taken (ConcurrencyError) while Repair appends a region's lacking events directly aborts the partition's whole Replay",
+  'repair-unchecked-own-events':
+    "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
+  'repair-direct-ignores-row':
+    "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
+  'repair-direct-skips-reconcile':
+    "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
+  'retire-pairs-retired-event-again':
+    'a branch retire queues a new record for an event a queue already holds a record of (paired with a newer winning event after a restore): two open records for one retired event',
+  'repair-keeps-restored-holds':
+    "Repair leaves a region's publish holds as they are: after a point-in-time restore, a hold of T whose event every peer holds is never released and peers' watermarks from the region stop below it",
+  'retire-one-event-at-a-time':
+    'a branch retire deletes the losing events one conditional delete at a time, each checking its own slot only: an event written on top of the branch meanwhile (a delivery, the applier) is left in the log chained to nothing, in no queue, and a copy put back between two deletes splits the log',
+  'repair-resolves-unlogged':
+    "Repair marks a region's open record resolved from another region's resolved record even when the resolution event is in no log there: a resolution lost with a region restored to before it leaves the conflict resolved by nothing",
+  'repair-keeps-retired-holds':
+    "Repair keeps the publish hold of an event retired into the manual queue (in no log, no peer will ever hold it): every heartbeat of the region carries it and peers' watermarks from the region stop below it for good",
+  'repair-skips-conflict-queue':
+    "Repair leaves a region's manual conflict queue as it is: after a point-in-time restore, the open records queued there after T are gone",
+  'retire-takes-unchained-above':
+    "a branch retire takes along every event above its branch that is not in the caller's read of the winning branch, chained onto the branch or not: a home event written after that read, above a winning event left on top of a joined log, is deleted and queued as a loser",
+  'sealed-retire-keeps-records':
+    "a branch retire refused by the seal (or by a move of the home) leaves the records it created open for events its log still holds: a later epoch's acknowledged write found on top of the branch stays queued as retired, lost",
+  'hold-release-reads-open-records-only':
+    'Repair releases the publish hold of a retired event only while an OPEN core-branch record carries it: once the operator resolved that record, the hold is kept for good',
+  'retire-folds-chunk-by-chunk':
+    'a multi-chunk branch retire folds the row each chunk leaves only when it gets there: a last chunk whose fold has no snapshot below the fork throws after the first chunks were deleted (half a branch gone)',
+  'retire-ignores-home-move':
+    "Repair's and Failback's branch retire does not check that the partition's home is still the one read: a Failover between that read and the retire has the new home's branch retired as the loser",
+  'repair-holds-unbounded':
+    "Repair's release of publish holds waits on every region's answer without a bound: a blackholed region hangs the whole run",
+  'retire-withdraws-relied-on-records':
+    'a branch retire refused after queueing withdraws the records it created though a concurrent retire of the same branch found them there and deletes the event meanwhile (and a retire does not make sure of its records once its chunk committed): the event leaves every log with no record in any queue',
+  'failed-retire-keeps-records':
+    "a branch retire that fails after queueing (throttled, timed out, ContentionError) leaves its records open for events still logged, a retire whose pair is taken by such a stale reversed record leaves it as it is, and the settlement keeps open records of events on the winning branch: once the home moves to the failed retire's region, its acknowledged write stays queued as lost and the new loser leaves the logs under the other event's record",
+  'drill-ignores-unanswered-holds':
+    "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
+  'repair-lists-ten-refusals-per-item':
+    "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

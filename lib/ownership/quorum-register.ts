@@ -149,14 +149,9 @@ export class QuorumRegister {
       else undecided.push(key);
     }
     // Bounded: after a batch write that reached only a minority, every key of a big batch can be undecided.
-    const completed = new Array<RegisterRecord<V> | null>(undecided.length);
-    await inRounds('read', undecided, async (part) => {
-      const start = undecided.indexOf(part[0]!);
-      const done = await Promise.all(part.map((key) => this.read<V>(key, resolve)));
-      done.forEach((record, i) => {
-        completed[start + i] = record;
-      });
-    });
+    const completed = (
+      await inRounds('read', undecided, (part) => Promise.all(part.map((key) => this.read<V>(key, resolve))))
+    ).flat();
     undecided.forEach((key, i) => {
       found.set(key, completed[i] ?? null);
     });

@@ -50,7 +50,7 @@ export async function appendAtSeq(deps: CoreDrainDeps, event: EventEnvelope): Pr
 
 /** The event the log holds at `event`'s seq, if any. */
 export async function storedAt(
-  deps: CoreDrainDeps,
+  deps: Pick<CoreDrainDeps, 'events'>,
   event: EventEnvelope,
 ): Promise<EventEnvelope | undefined> {
   const afterSortKey = eventSortKey('core', { seq: event.seq - 1, hlc: '' });

@@ -12,6 +12,8 @@ export const PUBLISH_HOLD_KEY = 'PUBLISH_HOLD';
 export interface PublishHold {
   readonly id: string;
   readonly hlc: string;
+  /** The event's partition (absent on holds written before it was recorded): where Repair looks it up. */
+  readonly partition?: number;
 }
 
 /**
@@ -40,11 +42,18 @@ export class DynamoPublishHolds implements PublishHolds {
   }
 
   async hold(entries: readonly PublishHold[]): Promise<void> {
-    for (const { id, hlc } of entries)
+    for (const { id, hlc, partition } of entries)
       await this.client.send(
         new PutCommand({
           TableName: this.table(),
-          Item: { pk: PUBLISH_HOLD_KEY, sk: `${hlc}#${id}`, id, hlc, at: new Date().toISOString() },
+          Item: {
+            pk: PUBLISH_HOLD_KEY,
+            sk: `${hlc}#${id}`,
+            id,
+            hlc,
+            ...(partition === undefined ? {} : { partition }),
+            at: new Date().toISOString(),
+          },
         }),
       );
   }
@@ -70,12 +79,18 @@ export class DynamoPublishHolds implements PublishHolds {
     return first ? String(first.hlc) : undefined;
   }
 
-  private async list(): Promise<PublishHold[]> {
+  /** Every hold, oldest first. */
+  async list(): Promise<PublishHold[]> {
     const holds: PublishHold[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.page(start);
-      for (const item of page.Items ?? []) holds.push({ id: String(item.id), hlc: String(item.hlc) });
+      for (const item of page.Items ?? [])
+        holds.push({
+          id: String(item.id),
+          hlc: String(item.hlc),
+          ...(typeof item.partition === 'number' ? { partition: item.partition } : {}),
+        });
       start = page.LastEvaluatedKey;
     } while (start);
     return holds;

@@ -130,7 +130,9 @@ export async function publishStreamRecords(
       continue;
     }
     const entry = toBusEntry(envelope, options.eventBusName, options.signingKey);
-    const hold = isHeartbeat(envelope) ? undefined : { id: envelope.eventId, hlc: envelope.hlc };
+    const hold = isHeartbeat(envelope)
+      ? undefined
+      : { id: envelope.eventId, hlc: envelope.hlc, partition: envelope.partition };
     const size = entrySize(entry);
     if (size > maxBytes) {
       const error = new EntryTooLargeError(envelope.eventId, size, maxBytes);

@@ -25,6 +25,12 @@ export interface ValidationContext {
   readonly registry: AggregateRegistry;
   readonly clock: HybridLogicalClock;
   readonly maxEventBytes: number;
+  /**
+   * `refuse` (the replication path): an event claiming this region as origin is forged. `accept`: Repair
+   * putting a region's own events back after a point-in-time restore (they survive only in its peers);
+   * the HLC must still have been issued by the origin region.
+   */
+  readonly ownOrigin?: 'refuse' | 'accept';
 }
 
 function parseEnvelope(raw: unknown): EventEnvelope {
@@ -40,8 +46,8 @@ function parseEnvelope(raw: unknown): EventEnvelope {
   throw new PoisonEventError(R.invalidEnvelope, issues.join('; '), { issues });
 }
 
-function checkOrigin(envelope: EventEnvelope, region: string): void {
-  if (envelope.origin === region) {
+function checkOrigin(envelope: EventEnvelope, region: string, ownOrigin: 'refuse' | 'accept'): void {
+  if (envelope.origin === region && ownOrigin === 'refuse') {
     throw new PoisonEventError(R.forgedOrigin, `event claims to originate in this region (${region})`, {
       origin: envelope.origin,
     });
@@ -113,7 +119,7 @@ function receiveHlc(clock: HybridLogicalClock, envelope: EventEnvelope): void {
  */
 export function validateIncoming(raw: unknown, context: ValidationContext): ValidatedEvent {
   const envelope = parseEnvelope(raw);
-  checkOrigin(envelope, context.region);
+  checkOrigin(envelope, context.region, context.ownOrigin ?? 'refuse');
   if (isHeartbeat(envelope)) return { kind: 'heartbeat', envelope };
   if (!context.registry.has(envelope.aggregateType)) {
     throw new PoisonEventError(R.unknownAggregateType, `unknown aggregate type "${envelope.aggregateType}"`, {

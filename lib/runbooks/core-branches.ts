@@ -1,6 +1,7 @@
 import { type CoreHead, chainedRun, extendsHead, headOf } from '../commands/chain.ts';
 import { catchUpCoreRow } from '../commands/execute.ts';
 import { retireCoreBranch } from '../commands/retire-branch.ts';
+import { CONFLICT_STATUS } from '../conflict/records.ts';
 import { bugEnabled } from '../faults/index.ts';
 import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
@@ -110,6 +111,38 @@ async function unparkSettled(cell: RegionCell, aggregate: AnyAggregate, id: stri
 }
 
 /**
+ * Withdraws the open core-branch records of events on the winning branch that the home's log holds (read
+ * again now): the event won, it is no acknowledged write lost. Such a record is left by a retire that failed
+ * after queueing (a crash: its own best-effort withdrawal never ran) before the home moved to the event's
+ * branch. A resolved record stays (an operator's decision). Switch `failed-retire-keeps-records`: kept.
+ */
+async function withdrawWon(
+  home: RegionCell,
+  queues: readonly RegionCell['conflicts'][],
+  settled: {
+    readonly aggregate: AnyAggregate;
+    readonly aggregateId: string;
+    readonly onBranch: ReadonlySet<string>;
+  },
+) {
+  const { aggregate, aggregateId, onBranch } = settled;
+  if (bugEnabled('failed-retire-keeps-records')) return;
+  const logged = new Set((await home.events.loadStream(aggregate.name, aggregateId)).map((e) => e.eventId));
+  for (const queue of queues) {
+    if (!queue.withdrawOpen) continue;
+    for (const record of await queue.listForAggregate(aggregate.name, aggregateId)) {
+      const branch = record as typeof record & {
+        kind?: string;
+        versions?: { orphan?: { eventId?: string } };
+      };
+      const orphan = branch.versions?.orphan?.eventId;
+      if (branch.kind !== 'core-branch' || record.policy || record.status !== CONFLICT_STATUS.open) continue;
+      if (orphan && onBranch.has(orphan) && logged.has(orphan)) await queue.withdrawOpen(record);
+    }
+  }
+}
+
+/**
  * Brings every given region onto the home's branch of one core aggregate (`winningBranch`): the home first
  * takes the winning events it lacks; then, in every region, events off that branch are retired into the
  * manual conflict queue of every region (`retireCoreBranch`: queued with their full envelopes before they
@@ -121,6 +154,11 @@ export async function settleCoreAggregate(input: {
   readonly cells: readonly RegionCell[];
   /** The partition's current home (from the quorum map), if known. */
   readonly home: string | undefined;
+  /**
+   * The epoch of the map entry `home` was read from: each retire checks that the region's copy of the entry
+   * still names that home at that epoch (a Failover since: HomeMovedError, run the settlement again).
+   */
+  readonly epoch?: number;
 }): Promise<SettledAggregate> {
   const { aggregate, aggregateId, cells } = input;
   const loaded = new Map(
@@ -145,6 +183,10 @@ export async function settleCoreAggregate(input: {
     adopted = adopted.filter((e) => now.has(e.eventId));
   }
   const winning = winningBranch(logs, input.home, floor?.base);
+  const owner =
+    input.home !== undefined && input.epoch !== undefined
+      ? { home: input.home, epoch: input.epoch }
+      : undefined;
   const onBranch = new Set(winning.map((e) => e.eventId));
   const queues = cells.map((c) => c.conflicts);
   const queued = new Map<string, { eventId: string; seq: number; kept: string }>();
@@ -164,12 +206,14 @@ export async function settleCoreAggregate(input: {
         losing: events,
         winning,
         reason: 'fork',
+        ...(owner ? { owner } : {}),
       });
+    // The unqueued ones first: they are the newest, and a retire takes whatever lies above its branch along.
+    await retire(unqueued, false);
     const kept = await retire(
       losing.filter((e) => !unqueued.includes(e)),
       true,
     );
-    await retire(unqueued, false);
     for (const q of kept.queued) queued.set(q.eventId, q);
   }
   for (const cell of cells) {
@@ -184,5 +228,6 @@ export async function settleCoreAggregate(input: {
     await unparkSettled(cell, aggregate, aggregateId, new Set([...retiredIds, ...onBranch]));
     if (lacking.length > 0) replayed[cell.region] = lacking.length;
   }
+  if (homeCell) await withdrawWon(homeCell, queues, { aggregate, aggregateId, onBranch });
   return { winning, adopted, queued: [...queued.values()], replayed };
 }

@@ -31,6 +31,8 @@ export async function settleCoreOrphans(input: {
   readonly cells: readonly RegionCell[];
   /** The partition's current home. */
   readonly home: string | undefined;
+  /** The epoch of the map entry `home` was read from (each retire checks it still holds). */
+  readonly epoch?: number;
 }): Promise<CoreOrphanOutcome[]> {
   const first = input.orphans[0]!.event;
   const settled = await settleCoreAggregate({
@@ -38,6 +40,7 @@ export async function settleCoreOrphans(input: {
     aggregateId: first.aggregateId,
     cells: input.cells,
     home: input.home,
+    ...(input.epoch !== undefined ? { epoch: input.epoch } : {}),
   });
   const onBranch = new Set(settled.winning.map((e) => e.eventId));
   const queued = new Map(settled.queued.map((q) => [q.eventId, q]));

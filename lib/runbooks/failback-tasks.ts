@@ -4,7 +4,7 @@ import { settleCoreAggregate } from './core-branches.ts';
 import { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
 import { closeFailoverRecord, readFailoverRecord } from './failover-record.ts';
 import { findForkedAggregates, healPartition } from './heal.ts';
-import { branchRules, splitKey } from './heal-branches.ts';
+import { branchRules, ownerIn, splitKey } from './heal-branches.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import { findOrphans, type Orphan } from './orphans.ts';
 import { partitionsToCheck } from './partitions.ts';
@@ -100,7 +100,7 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         const key = `${o.event.aggregateType}#${o.event.aggregateId}`;
         byAggregate.set(key, [...(byAggregate.get(key) ?? []), o]);
       }
-      const homeOf = async (partition: number) => (await deps.map.read(partition))?.home;
+      const ownerOf = async (partition: number) => ownerIn(await deps.map.read(partition));
       const outcomes: CoreOrphanOutcome[] = [];
       for (const group of byAggregate.values()) {
         const { event } = group[0]!;
@@ -109,7 +109,7 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
             orphans: group,
             aggregate: deps.registry.get(event.aggregateType),
             cells,
-            home: await homeOf(event.partition),
+            ...(await ownerOf(event.partition)),
           })),
         );
       }
@@ -127,7 +127,7 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
           aggregate,
           aggregateId: id,
           cells,
-          home: await homeOf(partition),
+          ...(await ownerOf(partition)),
         });
         branchesSettled++;
         retired += settled.queued.length;

@@ -1,6 +1,8 @@
 import type { ConflictPolicy } from '../config/schema.ts';
 import { policyFor } from '../conflict/policy.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
+import type { AggregateRegistry } from '../model/registry.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { rebuildRow } from '../repair/rows.ts';
 import { settleCoreAggregate } from './core-branches.ts';
@@ -9,17 +11,39 @@ import type { RegionCell, RunbookDeps } from './ports.ts';
 /** What Repair and Failback need to settle forked core logs and rebuild rows (registry and quorum map). */
 export interface BranchRules {
   readonly aggregate: (aggregateType: string) => AnyAggregate;
+  /** The registry, for the applier's checks on the events Repair puts into a log directly. */
+  readonly registry: AggregateRegistry;
   readonly policy: (aggregate: AnyAggregate) => ConflictPolicy;
-  /** The partition's current home (a majority read of the map); undefined when it has none. */
-  readonly homeOf: (partition: number) => Promise<string | undefined>;
+  /**
+   * The partition's current home and the epoch of the entry naming it (a majority read of the map); no
+   * home when it has none. The settlement's retires check the entry still names them.
+   */
+  readonly ownerOf: (partition: number) => Promise<PartitionOwner>;
+}
+
+/** A partition's home as read from the map, with the epoch of that entry (both absent: no entry). */
+export interface PartitionOwner {
+  readonly home: string | undefined;
+  readonly epoch?: number;
+}
+
+/** The owner an entry read from the map names (switch `retire-ignores-home-move`: the home alone). */
+export function ownerIn(
+  entry: { readonly home: string; readonly epoch: number } | null | undefined,
+): PartitionOwner {
+  if (!entry) return { home: undefined };
+  return bugEnabled('retire-ignores-home-move')
+    ? { home: entry.home }
+    : { home: entry.home, epoch: entry.epoch };
 }
 
 /** The branch rules of a runbook: aggregates and policies from the registry, homes from the quorum map. */
 export function branchRules(deps: RunbookDeps): BranchRules {
   return {
     aggregate: (type) => deps.registry.get(type),
+    registry: deps.registry,
     policy: (aggregate) => policyFor(aggregate, deps.topology),
-    homeOf: async (partition) => (await deps.map.read(partition))?.home,
+    ownerOf: async (partition) => ownerIn(await deps.map.read(partition)),
   };
 }
 
@@ -62,14 +86,14 @@ export async function settleForks(
     report.forksDeferred += forked.size;
     return;
   }
-  const home = await input.branches!.homeOf(input.partition);
+  const owner = await input.branches!.ownerOf(input.partition);
   for (const key of forked) {
     const { type, id } = splitKey(key);
     const settled = await settleCoreAggregate({
       aggregate: input.branches!.aggregate(type),
       aggregateId: id,
       cells: input.cells,
-      home,
+      ...owner,
     });
     report.forksSettled++;
     report.queued += settled.queued.length;

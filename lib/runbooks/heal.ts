@@ -1,3 +1,5 @@
+import { reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import {
   bucketOf,
@@ -10,6 +12,8 @@ import {
 } from '../repair/merkle.ts';
 import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
+import type { AppendOptions } from '../store/event-store.ts';
+import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
 import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
@@ -80,6 +84,8 @@ export interface ReplayReport {
   readonly queued: number;
   /** Projection rows rebuilt from their region's log (they differed from it). */
   readonly rowsRebuilt: number;
+  /** Events Repair did not put into a region's log (a taken slot, a failed check); the next pass sees them lacking. */
+  readonly refused: readonly RefusedEvent[];
 }
 
 /**
@@ -100,7 +106,13 @@ export async function replayBuckets(input: {
   readonly branches?: BranchRules;
   readonly forks?: 'settle' | 'defer';
 }): Promise<ReplayReport> {
-  const report = { replayed: {} as Record<string, number>, forksSettled: 0, forksDeferred: 0, queued: 0 };
+  const report = {
+    replayed: {} as Record<string, number>,
+    forksSettled: 0,
+    forksDeferred: 0,
+    queued: 0,
+    refused: [] as RefusedEvent[],
+  };
   if (input.differing.length === 0) return { ...report, rowsRebuilt: 0 };
   const wanted = new Set(input.differing);
   const byRegion = new Map(input.cells.map((c) => [c.region, c]));
@@ -125,8 +137,9 @@ export async function replayBuckets(input: {
     if (input.into && !input.into.includes(region)) continue;
     const events = lacking.filter((e) => !skip.has(e.eventId));
     if (events.length === 0) continue;
-    await deliver(byRegion.get(region)!, events, rule);
-    replayed[region] = (replayed[region] ?? 0) + events.length;
+    const delivered = await deliver(byRegion.get(region)!, events, { rule, branches: input.branches });
+    if (delivered.delivered > 0) replayed[region] = (replayed[region] ?? 0) + delivered.delivered;
+    report.refused.push(...delivered.refused);
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
   const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys) : 0;
@@ -151,13 +164,90 @@ async function fetchLacking(
   return fetched.flat();
 }
 
-/** Replays through the region's applier; under quorum ack, its own adopted core events go in directly. */
-async function deliver(cell: RegionCell, events: EventEnvelope[], rule: QuorumOrphanRule | undefined) {
-  const own = (e: EventEnvelope) =>
-    rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
-  for (const event of events.filter(own).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
-  const replayable = events.filter((e) => !own(e));
-  await Promise.all(replayLanes(replayable, REPLAY_LANES).map((lane) => cell.replay(lane)));
+/** The tier of a registered aggregate type; undefined for anything else (heartbeats). */
+function tierOf(branches: BranchRules | undefined, type: string): AppendOptions['tier'] | undefined {
+  try {
+    return branches?.aggregate(type).tier;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts the events a region lacks into it. With branch rules (the Repair and Failback runbooks), every
+ * core event it lacks, whatever its origin, goes straight into its log in seq order per aggregate
+ * (deliverDirectly: the applier's checks, synchronously), and so does any own event of another tier:
+ * after a point-in-time restore a region lacks its own later events (the applier refuses them as forged)
+ * and its peers' interleaved with them; were the peers' left to the applier (asynchronous: the bus), the
+ * log would have a gap until they land, and a home write there would take a lost event's seq. The rest
+ * (peers' important/ordinary events) is replayed through the applier. Without branch rules: under quorum
+ * ack an adopted core event goes into its origin, the rest through the applier.
+ */
+async function deliver(
+  cell: RegionCell,
+  events: EventEnvelope[],
+  rules: { rule: QuorumOrphanRule | undefined; branches: BranchRules | undefined },
+): Promise<{ delivered: number; refused: RefusedEvent[] }> {
+  const { rule, branches } = rules;
+  if (!branches) {
+    const adopted = (e: EventEnvelope) =>
+      rule !== undefined && e.origin === cell.region && rule.isCore(e.aggregateType);
+    for (const event of events.filter(adopted).sort(replayOrder)) await adoptIntoOrigin(cell, event, rule!);
+    await replayThroughApplier(
+      cell,
+      events.filter((e) => !adopted(e)),
+    );
+    return { delivered: events.length, refused: [] };
+  }
+  const own = (e: EventEnvelope) => e.origin === cell.region;
+  const direct = (e: EventEnvelope) => {
+    const tier = tierOf(branches, e.aggregateType);
+    if (tier === 'core') return own(e) || !bugEnabled('repair-async-core-replay');
+    return tier !== undefined && own(e);
+  };
+  const result = await deliverDirectly(cell, events.filter(direct), branches.registry);
+  const refused = new Set(result.refused.map((r) => r.eventId));
+  const materialized = events.filter(
+    (e) => direct(e) && !refused.has(e.eventId) && tierOf(branches, e.aggregateType) !== 'core',
+  );
+  await reconcileDirect(cell, materialized, branches);
+  const replayable = events.filter((e) => !direct(e));
+  await replayThroughApplier(cell, replayable);
+  return { delivered: result.delivered + replayable.length, refused: result.refused };
+}
+
+/**
+ * What the applier does after a materialized (important/ordinary) event lands, for the ones Repair put
+ * into a log directly: a manual-policy aggregate's conflict records brought up to date with the event (a
+ * `ConflictResolved` marks its pairs resolved: after a restore, the region's own resolution comes back
+ * this way, and its record, open again at T, must follow), an lww one's losers recorded for audit.
+ * Idempotent, as on the applier's path. The bug switch skips it.
+ * No notifier: RunbookDeps carries none (the runbook function has no ConflictDetected bus wiring), so a
+ * record this creates open is not announced as the applier's would be; it is in the queue (listOpen, the
+ * console and the API list it). Wiring one means a notifier in RunbookDeps and the runbook function's
+ * grant to put on its bus (review 2, F7).
+ */
+async function reconcileDirect(
+  cell: RegionCell,
+  events: readonly EventEnvelope[],
+  branches: BranchRules,
+): Promise<void> {
+  if (bugEnabled('repair-direct-skips-reconcile')) return;
+  const now = new Date();
+  for (const event of [...events].sort(replayOrder)) {
+    const aggregate = branches.aggregate(event.aggregateType);
+    if (aggregate.tier !== 'important') continue;
+    const policy = branches.policy(aggregate);
+    if (policy !== 'manual' && policy !== 'lww') continue;
+    const set = await cell.events.loadStream(event.aggregateType, event.aggregateId);
+    const pair = { aggregateType: aggregate.name, aggregateId: event.aggregateId, event, set };
+    if (policy === 'lww') await recordLwwLosers({ records: cell.conflicts }, pair);
+    else await reconcileConflicts({ records: cell.conflicts }, { ...pair, now });
+  }
+}
+
+async function replayThroughApplier(cell: RegionCell, events: readonly EventEnvelope[]): Promise<void> {
+  await Promise.all(replayLanes(events, REPLAY_LANES).map((lane) => cell.replay(lane)));
 }
 
 /** The forked core aggregates (`type#id`) of one partition: a Merkle pass, then the differing buckets' leaves. */

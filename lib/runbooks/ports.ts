@@ -76,6 +76,11 @@ export interface RunbookDeps {
    * conflict queue). Absent: a region holding such a branch is left as it is and reported, never deleted.
    */
   readonly retireBranch?: (cell: RegionCell) => BranchRetirer;
+  /**
+   * Bound on each call Repair's hold release makes to a region (the runbook's clients carry no request
+   * timeout): a region silent longer keeps its holds and is reported. Default 5 s (HOLD_CALL_TIMEOUT_MS).
+   */
+  readonly holdCallTimeoutMs?: number;
 }
 
 /** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */

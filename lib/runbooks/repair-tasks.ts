@@ -1,10 +1,13 @@
 import { regionNames } from '../config/topology.ts';
 import { bugEnabled } from '../faults/index.ts';
+import { recreateOpenConflicts } from './conflict-queues.ts';
+import type { RefusedEvent } from './direct-delivery.ts';
 import { buildTrees, differingBuckets, type PartitionTrees, replayBuckets } from './heal.ts';
 import { branchRules } from './heal-branches.ts';
 import { TaskInput } from './input.ts';
 import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { releasePublishedHolds } from './publish-holds.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
 
 /**
@@ -16,6 +19,73 @@ export const REPAIR_MAX_ITEMS = 512;
 
 /** Failed partitions named in the Report (their count is exact). */
 const MAX_FAILED_LISTED = 100;
+
+/** Refused events listed (with their reasons) in the report; the counts are exact. */
+const MAX_REFUSALS_REPORTED = 10;
+
+/**
+ * Refused events an item lists (the Map's REPAIR_MAX_ITEMS outputs all land in one state, 256 KiB, with
+ * ListPartitions' items): one, without its message and with its aggregate cut, and the distinct reasons of
+ * the item's other refusals (at most MAX_REASONS_PER_ITEM, cut): at most ~220 bytes an item (with the item's
+ * counts, ~390: test/unit/runbooks/repair-refusals-size.test.ts).
+ */
+const MAX_REFUSALS_PER_ITEM = 1;
+const MAX_REASONS_PER_ITEM = 2;
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}~` : text);
+
+/** A refused event as a Map item lists it: its message left out (the reason names the check). */
+export type ListedRefusal = Omit<RefusedEvent, 'message'> & { readonly message?: string };
+
+/**
+ * What an item's output says of its refusals: the exact count, the first MAX_REFUSALS_PER_ITEM events, the
+ * distinct reasons of the others (besides the listed events' own). Nothing listed when there are none. Switch `repair-lists-ten-refusals-per-item`: ten
+ * events per item, whole (512 items of refusals pass the state's 256 KiB).
+ */
+export function refusalsOfItem(refused: readonly RefusedEvent[]): {
+  refused: number;
+  refusedEvents?: ListedRefusal[];
+  refusedReasons?: string[];
+} {
+  if (refused.length === 0) return { refused: 0 };
+  if (bugEnabled('repair-lists-ten-refusals-per-item'))
+    return { refused: refused.length, refusedEvents: refused.slice(0, MAX_REFUSALS_REPORTED) };
+  const refusedEvents = refused.slice(0, MAX_REFUSALS_PER_ITEM).map(({ message: _m, ...e }) => ({
+    ...e,
+    aggregate: cut(e.aggregate, 32),
+    reason: cut(e.reason, 20),
+  }));
+  const listed = new Set(refusedEvents.map((e) => e.reason));
+  const refusedReasons = [...new Set(refused.map((e) => cut(e.reason, 20)))]
+    .filter((reason) => !listed.has(reason))
+    .sort()
+    .slice(0, MAX_REASONS_PER_ITEM);
+  return { refused: refused.length, refusedEvents, ...(refusedReasons.length > 0 ? { refusedReasons } : {}) };
+}
+
+/** A group's refusals: the summed count, listed as for one item (first events, the other reasons). */
+function refusalsOfGroup(
+  outputs: readonly Pick<IterationOutput, 'refused' | 'refusedEvents' | 'refusedReasons'>[],
+) {
+  const refused = outputs.reduce((n, o) => n + (o.refused ?? 0), 0);
+  if (refused === 0) return { refused };
+  const events = outputs.flatMap((o) => o.refusedEvents ?? []);
+  if (bugEnabled('repair-lists-ten-refusals-per-item'))
+    return { refused, refusedEvents: events.slice(0, MAX_REFUSALS_REPORTED) };
+  const refusedEvents = events.slice(0, MAX_REFUSALS_PER_ITEM);
+  const listed = new Set(refusedEvents.map((e) => e.reason));
+  const refusedReasons = [...reasonsOf(outputs)]
+    .filter((reason) => !listed.has(reason))
+    .sort()
+    .slice(0, MAX_REASONS_PER_ITEM);
+  return { refused, refusedEvents, ...(refusedReasons.length > 0 ? { refusedReasons } : {}) };
+}
+
+/** Every reason outputs name: their listed events' and their other reasons. */
+function reasonsOf(outputs: readonly Pick<IterationOutput, 'refusedEvents' | 'refusedReasons'>[]) {
+  return new Set(
+    outputs.flatMap((o) => [...(o.refusedEvents ?? []).map((e) => e.reason), ...(o.refusedReasons ?? [])]),
+  );
+}
 
 /**
  * A Map item: one partition (`{ partition, peers }`, up to REPAIR_MAX_ITEMS partitions), or a group, named by
@@ -84,7 +154,23 @@ interface IterationOutput {
   readonly forksSettled?: number;
   readonly queued?: number;
   readonly rowsRebuilt?: number;
+  /** Events direct delivery refused (exact), the first MAX_REFUSALS_PER_ITEM, the others' distinct reasons. */
+  readonly refused?: number;
+  readonly refusedEvents?: readonly ListedRefusal[];
+  readonly refusedReasons?: readonly string[];
   readonly error?: { Error?: string; Cause?: string };
+}
+
+/** What ListPartitions did once per execution besides listing (the queues and the publish holds). */
+interface ListedOutput {
+  readonly startedAt: number;
+  readonly partitions?: RepairItem[];
+  readonly conflictsRecreated?: number;
+  readonly conflictsResolved?: number;
+  readonly holdsReleased?: number;
+  readonly holdsKept?: number;
+  readonly holdsKeptIds?: readonly string[];
+  readonly holdsUnanswered?: readonly string[];
 }
 
 /**
@@ -105,7 +191,29 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         configured: deps.topology.partitions,
       });
       const partitions = repairItems(listed, regions, input.partitions() !== undefined);
-      return { partitions, regions, startedAt: now() };
+      // Once per execution: the queues are not in the Merkle trees (see recreateOpenConflicts).
+      const queues = await recreateOpenConflicts(cellsOf(regions), regions);
+      // Holds restored with a region's tables (see releasePublishedHolds): Repair is the restore's step.
+      // Released only once every region of the topology holds the event (one outside this run included).
+      const holds = await releasePublishedHolds({
+        cells: cellsOf(regions),
+        into: regions,
+        partitions: listed,
+        everyRegion: regionNames(deps.topology),
+        cellOf: (region) => deps.cell(region),
+        ...(deps.holdCallTimeoutMs ? { callTimeoutMs: deps.holdCallTimeoutMs } : {}),
+      });
+      return {
+        partitions,
+        regions,
+        conflictsRecreated: queues.created,
+        conflictsResolved: queues.resolved,
+        holdsReleased: holds.released,
+        holdsKept: holds.kept,
+        holdsKeptIds: holds.keptIds,
+        holdsUnanswered: holds.unanswered,
+        startedAt: now(),
+      };
     },
     async BuildTrees(raw) {
       const input = new TaskInput('repair', 'BuildTrees', raw);
@@ -155,7 +263,16 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         });
         const replayed = Object.values(report.replayed).reduce((a, b) => a + b, 0);
         const { forksSettled, queued, rowsRebuilt } = report;
-        return { partition, buckets: differing.length, replayed, forksSettled, queued, rowsRebuilt };
+        // The first refusal and the distinct reasons; the count is exact (the execution state stays small).
+        return {
+          partition,
+          buckets: differing.length,
+          replayed,
+          forksSettled,
+          queued,
+          rowsRebuilt,
+          ...refusalsOfItem(report.refused),
+        };
       };
       if (!diff.group) return replayOne(diff.partition, diff.differing ?? []);
       // A group: one output of sums, as small as a single partition's.
@@ -179,31 +296,32 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         forksSettled: sum('forksSettled'),
         queued: sum('queued'),
         rowsRebuilt: sum('rowsRebuilt'),
-        // Counted apart from the partitions checked; at most MAX_FAILED_LISTED named.
-        failedCount: failed.length,
-        failed: failed.slice(0, MAX_FAILED_LISTED),
+        ...refusalsOfGroup(outputs),
+        // Counted apart from the partitions checked; at most MAX_FAILED_LISTED named (left out when none).
+        ...(failed.length > 0
+          ? { failedCount: failed.length, failed: failed.slice(0, MAX_FAILED_LISTED) }
+          : {}),
       };
     },
     async Report(raw) {
       const input = new TaskInput('repair', 'Report', raw);
       const outputs = (raw.repairPartitions ?? []) as IterationOutput[];
-      const listed = input.result<{ startedAt: number; partitions?: RepairItem[] }>('listPartitions');
+      const listed = input.result<ListedOutput>('listPartitions');
       const started = Number(listed.startedAt);
       const failed = outputs.filter((o) => o.error);
       // A failed group is named by its first partition: every partition of it counts as failed.
       const sizes = new Map(
         (listed.partitions ?? []).map((item) => [item.partition, partitionsOfItem({ ...item })]),
       );
-      const failedPartitions = [
-        ...failed.flatMap((o) =>
-          (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
-            partition,
-            error: o.error?.Error ?? 'unknown',
-          })),
-        ),
-        ...outputs.flatMap((o) => o.failed ?? []),
-      ];
+      const failedItems = failed.flatMap((o) =>
+        (sizes.get(o.partition) ?? [o.partition]).map((partition) => ({
+          partition,
+          error: o.error?.Error ?? 'unknown',
+        })),
+      );
+      // Inside groups: each iteration names at most MAX_FAILED_LISTED of its failed partitions, counts them all.
       const failedInGroups = outputs.reduce((n, o) => n + (o.failedCount ?? 0), 0);
+      const failedPartitions = [...failedItems, ...outputs.flatMap((o) => o.failed ?? [])];
       return {
         partitionsChecked: outputs.reduce(
           (n, o) => n + (o.error ? 0 : (o.partitions ?? 1) - (o.failedCount ?? 0)),
@@ -218,10 +336,18 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
         forksSettled: outputs.reduce((n, o) => n + (o.forksSettled ?? 0), 0),
         eventsQueued: outputs.reduce((n, o) => n + (o.queued ?? 0), 0),
         rowsRebuilt: outputs.reduce((n, o) => n + (o.rowsRebuilt ?? 0), 0),
+        conflictsRecreated: Number(listed.conflictsRecreated ?? 0),
+        conflictsResolved: Number(listed.conflictsResolved ?? 0),
+        holdsReleased: Number(listed.holdsReleased ?? 0),
+        holdsKept: Number(listed.holdsKept ?? 0),
+        holdsKeptIds: listed.holdsKeptIds ?? [],
+        holdsUnanswered: listed.holdsUnanswered ?? [],
+        eventsRefused: outputs.reduce((n, o) => n + (o.refused ?? 0), 0),
+        refusedEvents: outputs.flatMap((o) => o.refusedEvents ?? []).slice(0, MAX_REFUSALS_REPORTED),
+        refusedReasons: [...reasonsOf(outputs)].sort().slice(0, MAX_REFUSALS_REPORTED),
         // The count is exact; the list names the first MAX_FAILED_LISTED, so the Report is never big enough
         // to be spilled out of the state (readiness and drill reports read it from the execution's output).
-        partitionsFailedCount:
-          failedPartitions.length - outputs.reduce((n, o) => n + (o.failed?.length ?? 0), 0) + failedInGroups,
+        partitionsFailedCount: failedItems.length + failedInGroups,
         partitionsFailed: failedPartitions.slice(0, MAX_FAILED_LISTED),
         durationMs: now() - started,
       };

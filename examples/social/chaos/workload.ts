@@ -105,3 +105,25 @@ export async function socialClient(ctx: ChaosClientContext, workload: SocialWork
     await sleep(60 * (0.5 + ctx.random()));
   }
 }
+
+/**
+ * The run's last edits: every post edited at once from every region. Each post's final text is then decided
+ * by last-writer-wins between concurrent edits, which the regions receive in different orders (their own
+ * first): a replica that folds in arrival order keeps a text other than the highest-HLC edit's.
+ */
+export async function socialFinale(ctx: ChaosClientContext, workload: SocialWorkload): Promise<void> {
+  await Promise.all(
+    workload.members.flatMap((m) =>
+      ctx.regions.map((from) => {
+        const text = `finale of ${m.post} from ${from}`;
+        return ctx.send({
+          f: 'write',
+          key: `post/${m.post}`,
+          value: text,
+          from,
+          ...command(`post/${m.post}`, 'Edit', { text }),
+        });
+      }),
+    ),
+  );
+}

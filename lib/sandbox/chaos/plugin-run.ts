@@ -121,6 +121,22 @@ export async function drivePlugin(
       log,
     }),
   ]);
+  if (plugin.finale) {
+    log(`${plugin.name}: finale`);
+    const ctx = contextFor(
+      sandbox,
+      {
+        history,
+        region: names[0]!,
+        process: 'finale',
+        random: seededRandom(options.seed * 31 + 11),
+        until: Date.now() + 30_000,
+        concurrent: true,
+      },
+      tag,
+    );
+    await plugin.finale(ctx, prepared.workload);
+  }
   log('healing and quiescing');
   gate.resumeAll();
   return { workload: prepared.workload, faults, runbooks };

@@ -76,6 +76,13 @@ export interface ChaosPlugin<W = unknown> {
   prepare(ctx: ChaosClientContext): Promise<{ readonly workload: W; readonly ids: readonly string[] }>;
   /** One client: sends requests with `ctx.send` until `ctx.running()` is false. */
   client(ctx: ChaosClientContext, workload: W): Promise<void>;
+  /**
+   * Once, after the clients stopped and the nemesis healed, before the regions settle: the last writes of
+   * the run, e.g. concurrent writes of one register from every region, so that the final state of each key
+   * is decided by conflict resolution rather than by whichever client wrote last. Like `prepare`, it may
+   * send concurrently (each request is a process of its own) and `from` picks the region it is sent from.
+   */
+  finale?(ctx: ChaosClientContext, workload: W): Promise<void>;
   /** The application's invariants, on the final state of every region (pure: no I/O needed). */
   check(input: ChaosCheckInput<W>): ChaosCheckResult | Promise<ChaosCheckResult>;
 }

@@ -40,6 +40,11 @@ export async function eventsAtRisk(
   return new Set([...written].filter((id) => present.some((ids) => !ids.has(id))));
 }
 
+/** The user event ids (heartbeats excluded) a region holds. */
+export function userEventIdsOf(region: SandboxRegion): Promise<Set<string>> {
+  return userEventIds(region.clients.doc, region.stores.tables.events);
+}
+
 /** The `ids` some region still lacks. */
 export async function notEverywhere(
   ids: ReadonlySet<string>,

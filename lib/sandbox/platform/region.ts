@@ -17,6 +17,8 @@ import type { LocalMetrics } from '../cloudwatch/index.ts';
 import { type LocalClients, localClients } from '../dynamodb/clients.ts';
 import { type DynamoLocal, startDynamoLocal } from '../dynamodb/local.ts';
 import { installStoreFault, type StoreFault } from '../dynamodb/store-fault.ts';
+import { copyTables, restoreTables, type TableCopy } from '../dynamodb/table-copy.ts';
+import { SandboxError } from '../errors.ts';
 import { type EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import { serveApi } from '../http-server.ts';
 import { type IamEnforcement, invokeCall } from '../iam/index.ts';
@@ -372,6 +374,35 @@ export class SandboxRegion {
     await this.listen(this.port);
     await this.startPipelines();
     this.down = false;
+  }
+
+  /**
+   * A copy of the region's tables now (the sandbox's point-in-time recovery), read with the operator's own
+   * client rather than the functions' (no IAM of a role, no store fault).
+   */
+  async copyTables(): Promise<TableCopy> {
+    return copyTables(this.operatorClient(), { region: this.name, env: this.options.topology.name });
+  }
+
+  /**
+   * Restores the region's tables to a copy, as a PITR restore into the same table names: the stream
+   * consumer, heartbeats and sweep stop, the tables are replaced, and a new consumer reads the new streams
+   * (which hold none of the restored items). Keep the region drained of writes until Repair has run.
+   */
+  async restoreTables(copy: TableCopy): Promise<void> {
+    if (copy.region !== this.name)
+      throw new SandboxError(`a copy of ${copy.region} cannot be restored into ${this.name}`);
+    const live = !this.down;
+    if (live) await this.stopPipelines();
+    await restoreTables(this.operatorClient(), copy);
+    // The event source mapping of the deleted table's stream is gone with it: the new one starts afresh.
+    this.poller = undefined;
+    if (live) await this.startPipelines();
+  }
+
+  private operatorClient() {
+    if (!this.dynamo) throw new Error(`region ${this.name} is not booted`);
+    return localClients(this.dynamo.endpoint, this.name).dynamodb;
   }
 
   /** Stops everything, the JVM last. */

@@ -90,8 +90,17 @@ describe('review i11: a late retire in Failover collection', { timeout: 180_000 
     expect(blocked).toEqual([expect.objectContaining({ reason: expect.stringContaining('sealed') })]);
   });
 
-  it('with the bug switch collection-retire-unsealed, the later write is left without its predecessor', async () => {
+  it('with the bug switch collection-retire-unsealed, the later acknowledged write leaves the log (retired with the orphan under it)', async () => {
     const { interleaved, ids } = await withBug('collection-retire-unsealed', scenario);
+    expect(interleaved).toBeDefined();
+    expect(ids).not.toContain(interleaved!.laterId);
+    expect(ids).not.toContain(interleaved!.orphanId);
+  });
+
+  it('with collection-retire-unsealed and retire-one-event-at-a-time, the later write is left without its predecessor', async () => {
+    const { interleaved, ids } = await withBug('retire-one-event-at-a-time', () =>
+      withBug('collection-retire-unsealed', scenario),
+    );
     expect(interleaved).toBeDefined();
     expect(ids).toContain(interleaved!.laterId);
     expect(ids).not.toContain(interleaved!.orphanId);

@@ -168,6 +168,36 @@ export async function branchWorld(region: string = B): Promise<BranchWorld> {
 }
 
 /** Runs the Repair machine's tasks the way its Map state does (BuildTrees -> Diff -> Replay per partition). */
+/**
+ * A whole Repair run from `from` over the given test cells (every region of the run one of `cells`), its Map
+ * items one after the other as the machine would, with the runbook tasks over the cells themselves: the
+ * Report. `peers` limits the regions compared (the machine's input).
+ */
+export async function repairCells(from: string, cells: Cell[], partitions: number[], peers?: string[]) {
+  const topology = testTopology();
+  const deps = {
+    region: from,
+    topology: { ...topology, regions: cells.map((c) => ({ name: c.region })) },
+    registry: createRegistry(testAggregates, topology),
+    cell: (name: string) => regionCell(cells.find((c) => c.region === name)!),
+    observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
+    setTraffic: async () => undefined,
+  } as unknown as RunbookDeps;
+  const run = createRunbookDispatcher(deps);
+  const state: Record<string, unknown> = { partitions, ...(peers ? { peers } : {}) };
+  state.listPartitions = await run({ runbook: 'repair', task: 'ListPartitions', input: state });
+  const items = (state.listPartitions as { partitions: Array<Record<string, unknown>> }).partitions;
+  const outputs = [];
+  for (const item of items) {
+    const it: Record<string, unknown> = { ...item };
+    it.buildTrees = await run({ runbook: 'repair', task: 'BuildTrees', input: it });
+    it.diff = await run({ runbook: 'repair', task: 'Diff', input: it });
+    outputs.push(await run({ runbook: 'repair', task: 'Replay', input: it }));
+  }
+  state.repairPartitions = outputs;
+  return (await run({ runbook: 'repair', task: 'Report', input: state })) as Record<string, unknown>;
+}
+
 export async function runRepair(world: BranchWorld, input: Record<string, unknown>) {
   const state: Record<string, unknown> = { ...input };
   state.listPartitions = await world.task('repair', 'ListPartitions', state);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { aggregateKey } from '../../../lib/store/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { A, B, branchWorld, C, regionCell, runRepair as runRepairTasks } from './branch-cells.ts';
@@ -96,6 +97,65 @@ describe('Repair runbook tasks on DynamoDB Local with the real applier', () => {
       partitions,
     );
     expect(again).toMatchObject({ eventsReplayed: 0, partitionsDiffering: 0, bucketsDiffering: 0 });
+  });
+});
+
+describe('Repair after a region was restored to a point in time', () => {
+  it("puts back the region's own events written after T (the applier refuses them as forged) and rebuilds its rows", async () => {
+    const topology = testTopology();
+    const cells: Cell[] = [];
+    const east = await makeCell('us-east-1', { topology, peers: () => cells });
+    const west = await makeCell('eu-west-1', { topology, peers: () => cells });
+    cells.push(east, west);
+    const run = `t${Date.now().toString(36)}`;
+    const account = `${run}-acct`;
+    const profile = `${run}-prof`;
+    const write = async (aggregateType: string, aggregateId: string, command: object) => {
+      const { events } = await east.execute({ aggregateType, aggregateId, command } as never);
+      for (const event of events) await west.apply(structuredClone(event));
+      return events;
+    };
+    const beforeT = [
+      ...(await write('account', account, { type: 'OpenAccount', payload: { owner: 'o', currency: 'EUR' } })),
+      ...(await write('profile', profile, { type: 'SetDisplayName', payload: { displayName: 'before' } })),
+    ];
+    const copy = await copyTables(east.db.dynamodb, { region: 'us-east-1', env: east.db.env });
+    const afterT = [
+      ...(await write('account', account, { type: 'Deposit', payload: { amount: 5 } })),
+      ...(await write('account', account, { type: 'Deposit', payload: { amount: 7 } })),
+      ...(await write('profile', profile, { type: 'SetDisplayName', payload: { displayName: 'after' } })),
+    ];
+    await restoreTables(east.db.dynamodb, copy);
+    expect((await east.states.getState('account', account))?.seq).toBe(1);
+
+    const deps = {
+      region: 'us-east-1',
+      topology: { ...topology, regions: [{ name: 'us-east-1' }, { name: 'eu-west-1' }] },
+      registry: createRegistry(testAggregates, topology),
+      cell: (name: string) => regionCell(name === 'us-east-1' ? east : west),
+      observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
+      setTraffic: async () => undefined,
+      map: undefined,
+      register: undefined,
+    } as unknown as RunbookDeps;
+    const partitions = [...new Set([...beforeT, ...afterT].map((e) => e.partition))];
+    const report = await runRepair(deps, partitions);
+
+    expect(report.eventsReplayed).toBe(afterT.length);
+    for (const event of afterT)
+      expect(
+        (await east.events.loadStream(event.aggregateType, event.aggregateId)).map((e) => e.eventId),
+      ).toContain(event.eventId);
+    const [eastAccount, westAccount] = await Promise.all(
+      [east, west].map((c) => c.states.getState('account', account)),
+    );
+    const { updatedAt: _e, ...eastRow } = eastAccount ?? {};
+    const { updatedAt: _w, ...westRow } = westAccount ?? {};
+    expect(eastRow).toEqual(westRow);
+    expect(eastAccount?.seq).toBe(3);
+    expect((await east.states.getState('profile', profile))?.state).toContain('after');
+    expect(await east.quarantine.count()).toBe(0);
+    expect(await runRepair(deps, partitions)).toMatchObject({ eventsReplayed: 0, partitionsDiffering: 0 });
   });
 });
 

@@ -51,6 +51,7 @@ describe('multiactive command line', () => {
         'list',
         'resolve',
         'region-loss',
+        'restore',
         'report',
       ]),
     );
@@ -72,6 +73,8 @@ describe('multiactive command line', () => {
       ['sandbox', 'up', '--mode', 'tunnel'],
       ['chaos', 'kill-region'],
       ['check', 'extra'],
+      ['drill', 'restore'],
+      ['drill', 'restore', '--region', 'eu-west-1', '--phase-ms', 'soon'],
     ]) {
       const { error } = await run(args);
       expect(error, args.join(' ')).toBeInstanceOf(CommanderError);

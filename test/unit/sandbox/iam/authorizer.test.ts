@@ -35,6 +35,43 @@ async function allowed(model: IamModel, caller: Caller, action: string, resource
 }
 
 describe('IAM over the synthesized templates (iam-simulate)', () => {
+  it("lets the runbook guard its direct delivery of a core event on every region's state row (a ConditionCheck in the append's transaction)", async () => {
+    // Repair delivers a lacking core event straight into a region's log with the row as read: a ConditionCheck
+    // on the state table when the event does not extend the row. A chaos run on prod was denied it.
+    for (const [model, account, env] of [
+      [dev, DEV, 'dev'],
+      [prod, PROD, 'prod'],
+    ] as const) {
+      const runbook = role(account, env, 'us-east-1', 'runbook');
+      const state = tableArn(account, 'eu-west-1', `multiactive-${env}-state`);
+      expect(await allowed(model, runbook, 'dynamodb:ConditionCheckItem', state)).toBe(true);
+    }
+  });
+
+  it("lets prod's API and saga function (core.ack quorum) withdraw the conflict records a refused peer retire created, in every region; not dev's", async () => {
+    for (const region of ['eu-west-1', 'us-east-1']) {
+      const replication = tableArn(PROD, region, 'multiactive-prod-replication');
+      for (const fn of ['api', 'saga']) {
+        const caller = role(PROD, 'prod', 'eu-west-1', fn);
+        expect(await allowed(prod, caller, 'dynamodb:DeleteItem', replication)).toBe(true);
+      }
+    }
+    const devReplication = tableArn(DEV, 'us-east-1', 'multiactive-dev-replication');
+    expect(
+      await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'api'), 'dynamodb:DeleteItem', devReplication),
+    ).toBe(false);
+  });
+
+  it("lets the runbook scan every region's replication table for the records carrying a held event (hold release), and the API not", async () => {
+    const replication = tableArn(DEV, 'ap-southeast-1', 'multiactive-dev-replication');
+    expect(await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'runbook'), 'dynamodb:Scan', replication)).toBe(
+      true,
+    );
+    expect(await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'api'), 'dynamodb:Scan', replication)).toBe(
+      false,
+    );
+  });
+
   it('lets the API append to and read its events table, never delete from or scan it', async () => {
     const api = role(DEV, 'dev', 'eu-west-1', 'api');
     const events = tableArn(DEV, 'eu-west-1', 'multiactive-dev-events');

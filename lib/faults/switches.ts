@@ -55,6 +55,10 @@ export const BUG_SWITCHES = {
     "the ordinary lane takes a ValidationException of a run's transaction for transient: the same records fail on every delivery, to the dead letters",
   'lane-same-key-run':
     'the ordinary lane writes two events claiming one key in one transaction (DynamoDB refuses it: multiple operations on one item)',
+  'lane-runs-by-json':
+    "the ordinary lane sizes a run by its events' JSON length, not by DynamoDB's measures: numeric payloads make a run over 4 MB of items or a request over 16 MB",
+  'lane-client-error-transient':
+    'the ordinary lane takes a non-throttling 4xx other than ValidationException (HTTP 413: the request is too large) for transient: the whole group fails on every delivery, to the dead letters',
   'lane-watermark-past-failed':
     "the ordinary lane's group commit advances an origin's watermark past an older event of that origin the batch reported failed",
   'unchecked-catch-up':

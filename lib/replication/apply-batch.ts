@@ -6,7 +6,6 @@ import { canFoldOnTop, foldOnTop, materialize } from '../conflict/materialize.ts
 import { policyFor } from '../conflict/policy.ts';
 import { bugEnabled } from '../faults/index.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
-import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { appendWithState } from '../store/append-with-state.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
@@ -23,6 +22,7 @@ import {
   recordIdsOf,
   type Settled,
 } from './lane-batch.ts';
+import { refusalOf, runsOf } from './lane-runs.ts';
 import { NO_METRICS } from './ports.ts';
 import { validateIncoming } from './validate.ts';
 import type { WatermarkStore } from './watermarks.ts';
@@ -45,15 +45,8 @@ export interface BatchApplyReport {
 /** Applies one batch of lane records. */
 export type ApplyReplicatedBatch = (records: readonly LaneRecord[]) => Promise<BatchApplyReport>;
 
-/** A transaction takes 100 items: a run writes its events plus the projection row's guard. */
-const MAX_RUN_EVENTS = 99;
-/**
- * A transaction carries at most 4 MB (TransactWriteItems): a run's events stay under it less the projection
- * row, counted at DynamoDB's largest item (400 KB) since the row is planned after the run is cut, and less
- * a margin per event for its key attributes and DynamoDB's per-attribute overhead.
- */
-export const MAX_RUN_BYTES = 4_000_000 - 400 * 1024;
-const ITEM_OVERHEAD_BYTES = 1024;
+export { MAX_RUN_BYTES } from './lane-runs.ts';
+
 /** Aggregates of one batch written at once. */
 const GROUP_CONCURRENCY = 8;
 
@@ -183,7 +176,7 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     try {
       result = await applyGroup(group, row);
     } catch (error) {
-      if (error instanceof PoisonEventError || permanentlyInvalid(error))
+      if (error instanceof PoisonEventError || refusalOf(error) !== undefined)
         await oneByOne(batch, [...group.events.values()]);
       else for (const id of recordIdsOf(group)) batch.failed.add(id);
       return;
@@ -250,7 +243,7 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     // The row the batch read; after a run, the row that run wrote (a writer in between fails its guard).
     let row: StateRecord | undefined = prefetched;
     let runs = 0;
-    for (const run of runsOf(ordered)) {
+    for (const run of runsOf(group.aggregate.tier, ordered)) {
       const result = await applyRun(group, run, row);
       applied.push(...result.applied);
       row = result.record;
@@ -345,33 +338,6 @@ function oneEventPerKey(
     }
   }
   return { kept, collided };
-}
-
-/** Cuts events (in order) into runs of at most MAX_RUN_EVENTS events and MAX_RUN_BYTES bytes. */
-export function runsOf(events: readonly EventEnvelope[]): EventEnvelope[][] {
-  const byCountOnly = bugEnabled('lane-runs-by-count');
-  const runs: EventEnvelope[][] = [];
-  let run: EventEnvelope[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    const size = jsonBytes(event) + ITEM_OVERHEAD_BYTES;
-    const full = run.length >= MAX_RUN_EVENTS || (!byCountOnly && bytes + size > MAX_RUN_BYTES);
-    if (run.length > 0 && full) {
-      runs.push(run);
-      run = [];
-      bytes = 0;
-    }
-    run.push(event);
-    bytes += size;
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
-}
-
-/** A ValidationException: DynamoDB refuses the request itself, so the same transaction never succeeds. */
-function permanentlyInvalid(error: unknown): boolean {
-  if (bugEnabled('lane-validation-transient')) return false;
-  return error instanceof Error && error.name === 'ValidationException';
 }
 
 /** A lost race is retried; a key collision is poison; anything else is thrown as it is. */

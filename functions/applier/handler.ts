@@ -73,6 +73,8 @@ export function createLaneHandler(deps: LaneHandlerDeps) {
           error: outcome.message,
           id,
         });
+    for (const fallback of report.fallbacks)
+      deps.logger?.warn('lane run refused: its events applied one by one', { ...fallback });
     if (report.failed.length > 0) {
       deps.logger?.warn('lane records failed, delivered again', { failed: report.failed.length });
       if (deps.visibility) await backOffFailed(deps.visibility, event.Records, report.failed);

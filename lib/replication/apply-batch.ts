@@ -40,6 +40,17 @@ export interface BatchApplyReport {
   readonly outcomes: ReadonlyArray<{ readonly id: string; readonly outcome: ApplyOutcome }>;
   /** Aggregates written with one transaction each (a run of their events), for the metrics. */
   readonly runs: number;
+  /** Aggregates whose events went one by one instead (the `LaneFallbackEvents` metric), and why. */
+  readonly fallbacks: readonly LaneFallback[];
+}
+
+/** An aggregate of a batch whose events the lane sent one by one down the per-event path. */
+export interface LaneFallback {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly events: number;
+  /** The refusal (`ValidationException`, `UnknownError (HTTP 413)`, ...) or `poison: <reason>`. */
+  readonly reason: string;
 }
 
 /** Applies one batch of lane records. */
@@ -138,6 +149,7 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
       settled: [],
       envelopes: new Map(),
       runs: 0,
+      fallbacks: [],
     };
     const groups = new Map<string, Group>();
     const others: Array<{ id: string; detail: unknown; raw: unknown }> = [];
@@ -163,7 +175,12 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     );
     for (const other of others) await settle(batch, other.id, () => perEvent(other.detail, other.raw));
     await commitWatermarks(batch, deferred.getStore() ?? []);
-    return { failed: [...batch.failed], outcomes: batch.outcomes, runs: batch.runs };
+    return {
+      failed: [...batch.failed],
+      outcomes: batch.outcomes,
+      runs: batch.runs,
+      fallbacks: batch.fallbacks,
+    };
   }
 
   /**
@@ -176,9 +193,9 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     try {
       result = await applyGroup(group, row);
     } catch (error) {
-      if (error instanceof PoisonEventError || refusalOf(error) !== undefined)
-        await oneByOne(batch, [...group.events.values()]);
-      else for (const id of recordIdsOf(group)) batch.failed.add(id);
+      const reason = error instanceof PoisonEventError ? `poison: ${error.reason}` : refusalOf(error);
+      if (reason === undefined) for (const id of recordIdsOf(group)) batch.failed.add(id);
+      else await fallBack(batch, group, reason);
       return;
     }
     batch.runs += result.runs;
@@ -190,6 +207,19 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
       batch,
       [...group.events.values()].filter((e) => result.collided.has(e.envelope.eventId)),
     );
+  }
+
+  /** A group the lane cannot write at once: counted, reported, then sent one by one. */
+  async function fallBack(batch: BatchState, group: Group, reason: string): Promise<void> {
+    const events = [...group.events.values()];
+    metrics.laneFallback(reason, events.length);
+    batch.fallbacks.push({
+      aggregateType: group.aggregate.name,
+      aggregateId: group.aggregateId,
+      events: events.length,
+      reason,
+    });
+    await oneByOne(batch, events);
   }
 
   /** Applies events of a group through the per-event path, each record settled on its own. */
@@ -357,6 +387,7 @@ interface BatchState {
   /** Each parsed record's envelope (for the failed ones' origin and HLC). */
   readonly envelopes: Map<string, EventEnvelope>;
   runs: number;
+  readonly fallbacks: LaneFallback[];
 }
 
 /** Records a record's outcome, or its failure (delivered again) when getting it threw. */

@@ -3,6 +3,7 @@ export {
   type ApplyReplicatedBatch,
   type BatchApplyReport,
   createBatchApplier,
+  type LaneFallback,
   type LaneRecord,
 } from './apply-batch.ts';
 export { applyCore, type CoreApplyDeps, type CoreApplyResult } from './apply-core.ts';

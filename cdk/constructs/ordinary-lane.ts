@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +6,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { OrdinaryLaneConfig } from '../../lib/config/index.ts';
+import { bugEnabled } from '../../lib/faults/index.ts';
 import { ordinaryLaneRuleName, queueName, REPLICATION_SOURCE } from '../naming.ts';
 import { acknowledge } from './nag.ts';
 import { failureQueue } from './queue-defaults.ts';
@@ -32,6 +33,8 @@ export interface OrdinaryLaneProps {
   /** The aggregate types of the ordinary tier (the rule matches their `detail.aggregateType`). */
   readonly aggregateTypes: readonly string[];
   readonly config: OrdinaryLaneConfig;
+  /** false while draining: no rule feeds the queue, the mapping empties it. */
+  readonly routing: boolean;
   /** Where the rule's undeliverable events go (the real-time apply rule's dead letters). */
   readonly ruleDeadLetters: sqs.IQueue;
 }
@@ -48,7 +51,8 @@ export class OrdinaryLane extends Construct {
   public readonly queue: sqs.Queue;
   /** Lane messages received `maxReceiveCount` times without success. */
   public readonly deadLetters: sqs.Queue;
-  public readonly rule: events.Rule;
+  /** The rule feeding the queue (none while the lane drains). */
+  public readonly rule: events.Rule | undefined;
 
   constructor(scope: Construct, id: string, props: OrdinaryLaneProps) {
     super(scope, id);
@@ -66,21 +70,29 @@ export class OrdinaryLane extends Construct {
       maxMessageSizeBytes: LANE_MAX_MESSAGE_BYTES,
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: config.maxReceiveCount },
     });
-    this.rule = new events.Rule(this, 'Rule', {
-      ruleName: ordinaryLaneRuleName(env),
-      eventBus: props.bus,
-      description: `Ordinary-tier replication events from other regions -> batched apply lane in ${region}`,
-      eventPattern: {
-        source: [REPLICATION_SOURCE],
-        detail: {
-          origin: [{ 'anything-but': region }],
-          aggregateType: [...props.aggregateTypes],
-        } as Record<string, unknown>,
-      },
-      targets: [
-        new targets.SqsQueue(this.queue, { ...DELIVERY_RETRY, deadLetterQueue: props.ruleDeadLetters }),
-      ],
-    });
+    // Both hold events not yet applied here: removing the lane (or replacing a queue) must not delete them
+    // with it. Retained, they are drained (README "Turning the lane off") and deleted by an operator.
+    if (!bugEnabled('lane-queues-deleted')) {
+      this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.deadLetters.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    }
+    this.rule = !props.routing
+      ? undefined
+      : new events.Rule(this, 'Rule', {
+          ruleName: ordinaryLaneRuleName(env),
+          eventBus: props.bus,
+          description: `Ordinary-tier replication events from other regions -> batched apply lane in ${region}`,
+          eventPattern: {
+            source: [REPLICATION_SOURCE],
+            detail: {
+              origin: [{ 'anything-but': region }],
+              aggregateType: [...props.aggregateTypes],
+            } as Record<string, unknown>,
+          },
+          targets: [
+            new targets.SqsQueue(this.queue, { ...DELIVERY_RETRY, deadLetterQueue: props.ruleDeadLetters }),
+          ],
+        });
     props.applier.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: config.batchSize,

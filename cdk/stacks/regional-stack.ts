@@ -67,13 +67,16 @@ export class RegionalStack extends Stack {
       ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
     });
     const ordinaryTypes = topology.aggregates.filter((a) => a.tier === 'ordinary').map((a) => a.type);
-    const laneOn = topology.ordinaryLane.enabled && ordinaryTypes.length > 0;
+    const { enabled, draining } = topology.ordinaryLane;
+    // Draining keeps the queue and its mapping (even with no ordinary type left) until it is empty.
+    const laneKept = enabled && (ordinaryTypes.length > 0 || draining);
+    const laneOn = laneKept && !draining && ordinaryTypes.length > 0;
     const applyRule = this.replication.deliverToApplier(this.functions.byName.applier, {
       region,
       env: topology.name,
       ...(laneOn ? { batched: ordinaryTypes } : {}),
     });
-    this.ordinaryLane = laneOn
+    this.ordinaryLane = laneKept
       ? new OrdinaryLane(this, 'OrdinaryLane', {
           env: topology.name,
           region,
@@ -82,12 +85,13 @@ export class RegionalStack extends Stack {
           applierTimeout: FUNCTION_SETTINGS.applier.timeout,
           aggregateTypes: ordinaryTypes,
           config: topology.ordinaryLane,
+          routing: laneOn,
           ruleDeadLetters: this.replication.applyDeadLetters,
         })
       : undefined;
     // The real-time rule leaves out the ordinary types only once the lane rule that takes them exists: in
     // between, EventBridge would discard an ordinary event no rule matches (a deploy turning the lane on).
-    if (this.ordinaryLane) applyRule.node.addDependency(this.ordinaryLane.rule);
+    if (this.ordinaryLane?.rule) applyRule.node.addDependency(this.ordinaryLane.rule);
     this.api = new CellApi(this, 'Api', {
       topology,
       region,

@@ -275,6 +275,13 @@ export const ordinaryLaneSchema = z
   .strictObject({
     /** false: ordinary events take the real-time path (one applier invocation per event) like the others. */
     enabled: z.boolean().default(true),
+    /**
+     * true: the way to turn the lane off without losing what it holds (README "Turning the lane off"):
+     * the lane rule goes (ordinary events take the real-time path), its queue, dead letters and mapping
+     * stay, so the applier drains the queue; once both queues are empty, `enabled: false` removes them
+     * from the stack (retained in the account, deleted by the operator).
+     */
+    draining: z.boolean().default(false),
     /** Records per applier invocation at most (Lambda's SQS mapping: 1-10,000; above 10 needs a window). */
     batchSize: z.number().int().min(1).max(10_000).default(100),
     /**

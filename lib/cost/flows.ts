@@ -517,7 +517,9 @@ function regionFlow(input: {
     region,
     peers,
     types,
-    ...(lane.enabled ? { lane: { batchSize: lane.batchSize, windowMs: lane.maxBatchingWindowMs } } : {}),
+    ...(lane.enabled && !lane.draining
+      ? { lane: { batchSize: lane.batchSize, windowMs: lane.maxBatchingWindowMs } }
+      : {}),
     apiInvocations,
     healthInvocations,
     instances,

@@ -22,7 +22,8 @@ import { templatesOf, testEnvironment, twoRegionTopology } from './support/app.t
  * delete), or a two-step switch-off (the rule removed first, the queue once empty).
  */
 describe('review 2 of i15-lane: turning the lane off keeps the events it still holds', () => {
-  it("retains the lane's queue and dead letters when the lane is removed", () => {
+  // Synthesis of both regions takes over 30 s when the machine is loaded.
+  it("retains the lane's queue and dead letters when the lane is removed", { timeout: 180_000 }, () => {
     const templates = templatesOf(
       testEnvironment(
         twoRegionTopology({

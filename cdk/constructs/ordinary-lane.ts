@@ -7,6 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { OrdinaryLaneConfig } from '../../lib/config/index.ts';
 import { bugEnabled } from '../../lib/faults/index.ts';
+import { LANE_DETAIL_TYPE_PREFIX } from '../../lib/replication/entries.ts';
 import { ordinaryLaneRuleName, queueName, REPLICATION_SOURCE } from '../naming.ts';
 import { acknowledge } from './nag.ts';
 import { failureQueue } from './queue-defaults.ts';
@@ -82,13 +83,21 @@ export class OrdinaryLane extends Construct {
           ruleName: ordinaryLaneRuleName(env),
           eventBus: props.bus,
           description: `Ordinary-tier replication events from other regions -> batched apply lane in ${region}`,
-          eventPattern: {
-            source: [REPLICATION_SOURCE],
-            detail: {
-              origin: [{ 'anything-but': region }],
-              aggregateType: [...props.aggregateTypes],
-            } as Record<string, unknown>,
-          },
+          // The tier the origin's publisher stamped (detailTypeOf), not a list of types: a deploy moving a
+          // type between tiers changes neither rule, so no event ever matches none (README "Ordinary lane").
+          eventPattern: bugEnabled('lane-routes-by-type-list')
+            ? {
+                source: [REPLICATION_SOURCE],
+                detail: {
+                  origin: [{ 'anything-but': region }],
+                  aggregateType: [...props.aggregateTypes],
+                } as Record<string, unknown>,
+              }
+            : {
+                source: [REPLICATION_SOURCE],
+                detailType: events.Match.prefix(LANE_DETAIL_TYPE_PREFIX),
+                detail: { origin: [{ 'anything-but': region }] } as Record<string, unknown>,
+              },
           targets: [
             new targets.SqsQueue(this.queue, { ...DELIVERY_RETRY, deadLetterQueue: props.ruleDeadLetters }),
           ],

@@ -6,6 +6,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { peersOf, type Topology } from '../../lib/config/index.ts';
+import { bugEnabled } from '../../lib/faults/index.ts';
+import { LANE_DETAIL_TYPE_PREFIX } from '../../lib/replication/entries.ts';
 import {
   applyRuleName,
   busArn,
@@ -87,12 +89,15 @@ export class ReplicationBus extends Construct {
    */
   deliverToApplier(
     applier: lambda.IFunction,
-    options: { region: string; env: string; batched?: readonly string[] },
+    options: { region: string; env: string; batched?: readonly string[]; lane?: boolean },
   ): events.Rule {
     const { region, env } = options;
     const batched = options.batched ?? [];
+    // With the lane on, the events the publisher stamped ordinary go to it (laneDetailTypes), the rest here:
+    // each event matches exactly one of the two rules whatever tiers a deploy is moving types between.
+    const byTypeList = bugEnabled('lane-routes-by-type-list');
     const notBatched =
-      batched.length === 0
+      batched.length === 0 || !byTypeList
         ? {}
         : {
             $or: [
@@ -100,12 +105,17 @@ export class ReplicationBus extends Construct {
               { aggregateType: [{ exists: false }] },
             ],
           };
+    const notStamped =
+      options.lane && !byTypeList
+        ? { detailType: events.Match.anythingButPrefix(LANE_DETAIL_TYPE_PREFIX) }
+        : {};
     return new events.Rule(this, 'ToApplier', {
       ruleName: applyRuleName(env),
       eventBus: this.bus,
       description: `Replication events from other regions -> applier in ${region}`,
       eventPattern: {
         source: [REPLICATION_SOURCE],
+        ...notStamped,
         detail: { origin: [{ 'anything-but': region }], ...notBatched } as Record<string, unknown>,
       },
       targets: [

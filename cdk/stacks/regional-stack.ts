@@ -74,7 +74,7 @@ export class RegionalStack extends Stack {
     const applyRule = this.replication.deliverToApplier(this.functions.byName.applier, {
       region,
       env: topology.name,
-      ...(laneOn ? { batched: ordinaryTypes } : {}),
+      ...(laneOn ? { batched: ordinaryTypes, lane: true } : {}),
     });
     this.ordinaryLane = laneKept
       ? new OrdinaryLane(this, 'OrdinaryLane', {
@@ -89,8 +89,9 @@ export class RegionalStack extends Stack {
           ruleDeadLetters: this.replication.applyDeadLetters,
         })
       : undefined;
-    // The real-time rule leaves out the ordinary types only once the lane rule that takes them exists: in
-    // between, EventBridge would discard an ordinary event no rule matches (a deploy turning the lane on).
+    // The real-time rule leaves out the stamped ordinary events only once the lane rule that takes them
+    // exists: in between, EventBridge would discard an event no rule matches (a deploy turning the lane on).
+    // Turning it off (draining) removes the lane rule in the cleanup phase, after the real-time rule widens.
     if (this.ordinaryLane?.rule) applyRule.node.addDependency(this.ordinaryLane.rule);
     this.api = new CellApi(this, 'Api', {
       topology,

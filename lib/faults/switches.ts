@@ -61,6 +61,8 @@ export const BUG_SWITCHES = {
     'the ordinary lane takes a non-throttling 4xx other than ValidationException (HTTP 413: the request is too large) for transient: the whole group fails on every delivery, to the dead letters',
   'lane-queues-deleted':
     "the ordinary lane's queue and dead letters keep CDK's default removal policy: turning the lane off deletes them with the unapplied events they hold",
+  'lane-routes-by-type-list':
+    "the ordinary lane's rules route on lists of aggregate types (updated one rule at a time by a deploy) instead of the tier the publisher stamps: a type leaving the lane matches no rule meanwhile and EventBridge drops its events",
   'lane-watermark-past-failed':
     "the ordinary lane's group commit advances an origin's watermark past an older event of that origin the batch reported failed",
   'unchecked-catch-up':

@@ -1,4 +1,6 @@
 import { signedDetail } from '../auth/event-signature.ts';
+import type { Tier } from '../config/schema.ts';
+import { bugEnabled } from '../faults/index.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { BusEntry } from './ports.ts';
 
@@ -24,17 +26,33 @@ export function entrySize(entry: BusEntry): number {
 }
 
 /**
- * The replication entry of an envelope: detail-type is the event type, detail the envelope as JSON,
- * signed with the environment's internal key when one is given (appliers with the key refuse others).
+ * What an ordinary event's detail-type starts with: the publisher stamps the tier its region gives the
+ * type, and the receiving region's rules route on the stamp (the lane takes it, the real-time rule takes
+ * the rest), never on lists of types that a deploy updates one rule at a time (README "Ordinary lane").
+ */
+export const LANE_DETAIL_TYPE_PREFIX = 'ordinary:';
+
+/** The detail-type of an event's entry: its type, stamped with LANE_DETAIL_TYPE_PREFIX when ordinary. */
+export function detailTypeOf(envelope: Pick<EventEnvelope, 'type'>, tier: Tier | undefined): string {
+  return tier === 'ordinary' && !bugEnabled('lane-routes-by-type-list')
+    ? `${LANE_DETAIL_TYPE_PREFIX}${envelope.type}`
+    : envelope.type;
+}
+
+/**
+ * The replication entry of an envelope: detail-type is the event type (stamped when `tier` is ordinary,
+ * see detailTypeOf), detail the envelope as JSON, signed with the environment's internal key when one is
+ * given (appliers with the key refuse others).
  */
 export function toBusEntry(
   envelope: EventEnvelope,
   eventBusName?: string,
   signingKey?: Uint8Array,
+  tier?: Tier,
 ): BusEntry {
   return {
     Source: REPLICATION_SOURCE,
-    DetailType: envelope.type,
+    DetailType: detailTypeOf(envelope, tier),
     Detail: JSON.stringify(signingKey ? signedDetail(envelope, signingKey) : envelope),
     ...(eventBusName ? { EventBusName: eventBusName } : {}),
   };

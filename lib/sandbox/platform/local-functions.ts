@@ -290,6 +290,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
           region,
           bus,
           signingKey: await deps.internalKey(),
+          tierOf: (type) => (deps.registry.has(type) ? deps.registry.get(type).tier : undefined),
           holds: stores.holds,
           rows: homeRows,
         });

@@ -84,8 +84,9 @@ export class ReplicationBus extends Construct {
   }
   /**
    * Delivers events of every other origin to the applier, one invocation per event; retries, then
-   * dead-letters, never drops. `batched` aggregate types (the ordinary lane's) are left to their lane;
-   * anything without an `aggregateType` (malformed) still comes here, to be quarantined.
+   * dead-letters, never drops. With `lane`, events the origin stamped ordinary (detail-type `ordinary:*`)
+   * are left to the lane; everything else (unstamped, malformed) comes here. `batched` (the ordinary types)
+   * only serves the bug switch lane-routes-by-type-list, the routing by type lists the stamp replaced.
    */
   deliverToApplier(
     applier: lambda.IFunction,
@@ -93,7 +94,7 @@ export class ReplicationBus extends Construct {
   ): events.Rule {
     const { region, env } = options;
     const batched = options.batched ?? [];
-    // With the lane on, the events the publisher stamped ordinary go to it (laneDetailTypes), the rest here:
+    // With the lane on, the events the publisher stamped ordinary go to it (detailTypeOf), the rest here:
     // each event matches exactly one of the two rules whatever tiers a deploy is moving types between.
     const byTypeList = bugEnabled('lane-routes-by-type-list');
     const notBatched =

@@ -32,10 +32,18 @@ export function entrySize(entry: BusEntry): number {
  */
 export const LANE_DETAIL_TYPE_PREFIX = 'ordinary:';
 
-/** The detail-type of an event's entry: its type, stamped with LANE_DETAIL_TYPE_PREFIX when ordinary. */
+/** The longest detail-type stamped: an event type is at most 128 characters (the envelope's schema). */
+const MAX_DETAIL_TYPE = 128;
+
+/**
+ * The detail-type of an event's entry: its type, stamped with LANE_DETAIL_TYPE_PREFIX when ordinary (unless
+ * the stamp would make it longer than an event type may be: that event takes the real-time path, applied all
+ * the same).
+ */
 export function detailTypeOf(envelope: Pick<EventEnvelope, 'type'>, tier: Tier | undefined): string {
-  return tier === 'ordinary' && !bugEnabled('lane-routes-by-type-list')
-    ? `${LANE_DETAIL_TYPE_PREFIX}${envelope.type}`
+  const stamped = `${LANE_DETAIL_TYPE_PREFIX}${envelope.type}`;
+  return tier === 'ordinary' && !bugEnabled('lane-routes-by-type-list') && stamped.length <= MAX_DETAIL_TYPE
+    ? stamped
     : envelope.type;
 }
 

@@ -159,23 +159,21 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
 
   it('sends ordinary-tier events to a batched lane: rule -> encrypted queue with redrive -> applier batches', () => {
     const t = template();
-    // The real-time rule leaves the ordinary types to the lane; an event without a type still comes here.
+    // The real-time rule leaves the events the origin stamped ordinary to the lane (not a list of types: a
+    // deploy moving a type between tiers changes neither rule); an unstamped event still comes here.
     t.hasResourceProperties('AWS::Events::Rule', {
       Name: 'multiactive-dev-apply',
       EventPattern: {
-        detail: {
-          $or: [
-            { aggregateType: [{ 'anything-but': ['activity'] }] },
-            { aggregateType: [{ exists: false }] },
-          ],
-        },
+        'detail-type': [{ 'anything-but': { prefix: 'ordinary:' } }],
+        detail: { origin: [{ 'anything-but': region }], $or: Match.absent(), aggregateType: Match.absent() },
       },
     });
     t.hasResourceProperties('AWS::Events::Rule', {
       Name: 'multiactive-dev-ordinary-lane',
       EventPattern: {
         source: ['multiactive.replication'],
-        detail: { origin: [{ 'anything-but': region }], aggregateType: ['activity'] },
+        'detail-type': [{ prefix: 'ordinary:' }],
+        detail: { origin: [{ 'anything-but': region }], aggregateType: Match.absent() },
       },
       Targets: [Match.objectLike({ RetryPolicy: Match.anyValue(), DeadLetterConfig: Match.anyValue() })],
     });

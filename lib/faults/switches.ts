@@ -47,6 +47,24 @@ export const BUG_SWITCHES = {
     "the publisher does not catch up a home's core row left behind its log (an append that landed after its answer timed out): a transfer begun so is never found by its home's sweep",
   'fold-on-arrival':
     'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
+  'batch-arrival-order':
+    'the ordinary lane folds a batch of an aggregate on top of its row in arrival order, not in HLC order (the last arrival wins)',
+  'lane-runs-by-count':
+    "the ordinary lane cuts runs of an aggregate by event count only: large events pass TransactWriteItems' 4 MB and the run is refused on every delivery",
+  'lane-validation-transient':
+    "the ordinary lane takes a ValidationException of a run's transaction for transient: the same records fail on every delivery, to the dead letters",
+  'lane-same-key-run':
+    'the ordinary lane writes two events claiming one key in one transaction (DynamoDB refuses it: multiple operations on one item)',
+  'lane-runs-by-json':
+    "the ordinary lane sizes a run by its events' JSON length, not by DynamoDB's measures: numeric payloads make a run over 4 MB of items or a request over 16 MB",
+  'lane-client-error-transient':
+    'the ordinary lane takes a non-throttling 4xx other than ValidationException (HTTP 413: the request is too large) for transient: the whole group fails on every delivery, to the dead letters',
+  'lane-queues-deleted':
+    "the ordinary lane's queue and dead letters keep CDK's default removal policy: turning the lane off deletes them with the unapplied events they hold",
+  'lane-routes-by-type-list':
+    "the ordinary lane's rules route on lists of aggregate types (updated one rule at a time by a deploy) instead of the tier the publisher stamps: a type leaving the lane matches no rule meanwhile and EventBridge drops its events",
+  'lane-watermark-past-failed':
+    "the ordinary lane's group commit advances an origin's watermark past an older event of that origin the batch reported failed",
   'unchecked-catch-up':
     'a core row is caught up with its log by a put guarded on the row alone, not on the log still holding the folded events: a branch retired meanwhile comes back as the row',
   'unchecked-snapshot':
@@ -101,6 +119,10 @@ export const BUG_SWITCHES = {
     "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
   'repair-lists-ten-refusals-per-item':
     "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
+  'lost-answer-rehome-skipped':
+    "Failover's BumpEpochs retries a new home whose write committed but whose answer was lost (or a retried task's first attempt) as a fresh move: it finds the partition active at its new home, skips it and reports it not moved",
+  'per-region-seal':
+    "Failover's collection counts a survivor sealed only when every one of its seal writes succeeded: one partition's failed seal write (a busy register) blocks every partition that needed that survivor",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -49,9 +49,12 @@ export type ChangeOutcome =
   | { readonly partition: number; readonly entry: PartitionEntry; readonly error?: undefined }
   | { readonly partition: number; readonly entry?: undefined; readonly error: OwnershipError };
 
+/** What every partition's control-state key begins with. */
+const PARTITION_KEY_PREFIX = 'PARTITION#';
+
 /** Control-table key of a partition's register. */
 export function partitionKey(partition: number): string {
-  return `PARTITION#${partition}`;
+  return `${PARTITION_KEY_PREFIX}${partition}`;
 }
 
 /** The entry a register record stands for. */
@@ -129,6 +132,22 @@ export class PartitionMap {
   }
 
   /** The committed entries of many partitions with one batch quorum round (null: never homed). */
+  /**
+   * Every partition's committed entry in one quorum round (each replica scans its partition entries),
+   * by partition; undefined when that round cannot be had (a replica without scan, no majority): use
+   * `readMany` then.
+   */
+  async readAll(): Promise<PartitionEntry[] | undefined> {
+    const records = await this.register.readPrefix<PartitionValue>(PARTITION_KEY_PREFIX, resolveContention);
+    if (!records) return undefined;
+    const entries: PartitionEntry[] = [];
+    for (const [key, record] of records) {
+      const partition = Number(key.slice(PARTITION_KEY_PREFIX.length));
+      if (record && Number.isInteger(partition)) entries.push(toEntry(partition, record));
+    }
+    return entries.sort((a, b) => a.partition - b.partition);
+  }
+
   async readMany(partitions: readonly number[]): Promise<Map<number, PartitionEntry | null>> {
     const records = await this.register.readMany<PartitionValue>(
       partitions.map(partitionKey),

@@ -7,7 +7,7 @@ import type { Topology } from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
-import { eventStoreOriginReader } from '../../replication/index.ts';
+import { eventStoreOriginReader, type LaneVisibility } from '../../replication/index.ts';
 import type { AnySaga, SagaStarter } from '../../sagas/index.ts';
 import { createTables } from '../../store/index.ts';
 import { ApiGatewayEdge, type ApiRouteSpec, type ApiSpec } from '../apigateway/index.ts';
@@ -191,6 +191,8 @@ export class SandboxRegion {
     api: ApiSpec;
     /** Starts a state machine execution in this region (the watchdog's Failover). */
     startFailover: (start: FailoverStart) => Promise<void>;
+    /** ChangeMessageVisibility on the lane's queues, as this region's applier. */
+    laneVisibility?: LaneVisibility;
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
     const { wan, timing, topology, auth } = this.options;
@@ -249,6 +251,7 @@ export class SandboxRegion {
       }),
       iam: this.functionIamRef,
       now: this.wallClock.now,
+      ...(input.laneVisibility ? { laneVisibility: input.laneVisibility } : {}),
     });
     const edge = new ApiGatewayEdge({
       spec: input.api,

@@ -401,15 +401,37 @@ async function readMaterialized(
   if (valid.some((e) => e === undefined)) return undefined;
   const events = valid as EventEnvelope[];
   const { aggregateId } = events[0]!;
-  const [read, log] = await Promise.all([
-    cell.states.getState(aggregate.name, aggregateId),
-    cell.events.loadStream(aggregate.name, aggregateId),
-  ]);
+  const { read, log } = await readRowThenLog(cell, aggregate, aggregateId);
   const inLog = new Set(log.map((e) => e.eventId));
   const fresh = events.filter((e) => !inLog.has(e.eventId));
   const all = [...log, ...fresh];
   if (!own && policy === 'manual' && opensConflict(aggregate, events, all)) return undefined;
   return { policy, own, events, read, log, fresh, all };
+}
+
+/**
+ * The row, then the log (in that order, as the applier's rematerialize reads them): a write landing
+ * between the two reads is in the log but not in the row as read, so the transaction's guard on that row
+ * fails and the aggregate is read again. Read the other way round (or concurrently), such a write is in
+ * the row as read but not in the log the new row is materialised from: the guard passes and the row
+ * Repair writes loses it (and a manual conflict with it goes unseen). Switch
+ * `repair-batch-parallel-reads`: both reads at once, as before the fix.
+ */
+async function readRowThenLog(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  aggregateId: string,
+): Promise<{ read: StateRecord | undefined; log: EventEnvelope[] }> {
+  if (bugEnabled('repair-batch-parallel-reads')) {
+    const [read, log] = await Promise.all([
+      cell.states.getState(aggregate.name, aggregateId),
+      cell.events.loadStream(aggregate.name, aggregateId),
+    ]);
+    return { read, log };
+  }
+  const read = await cell.states.getState(aggregate.name, aggregateId);
+  const log = await cell.events.loadStream(aggregate.name, aggregateId);
+  return { read, log };
 }
 
 /** A materialized run's plan when its fresh events fit one chunk (else undefined: it goes on its own). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { policyFor } from '../../../lib/conflict/index.ts';
 import { materialize } from '../../../lib/conflict/materialize.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
 import type { BranchRules } from '../../../lib/runbooks/index.ts';
@@ -72,7 +73,8 @@ async function world() {
  * log read).
  */
 describe('review: read skew between the row and the log read by the batched materialized path', () => {
-  it('keeps a live applier write that lands after the log read and before the row read', async () => {
+  /** The race of the first test: the row as left, and the fold of C's log. */
+  async function liveWriteInSkew() {
     const { a, b, c, branches, registry } = await world();
     const id = `rk${process.pid}${Date.now().toString(36)}`;
     const missed: EventEnvelope[] = [];
@@ -112,13 +114,26 @@ describe('review: read skew between the row and the log read by the batched mate
       policy: 'lww',
       events: log,
     });
+    return { row, folded };
+  }
+
+  it('keeps a live applier write that lands after the log read and before the row read', async () => {
+    const { row, folded } = await liveWriteInSkew();
     // The live write's email is in the log; the row must hold it.
     expect(JSON.parse(row!.state).email).toBe('live@example.com');
     expect(row?.version).toBe(folded.record.version);
     expect(row?.state).toBe(folded.record.state);
   }, 60_000);
 
-  it('detects, as the applier does, the manual conflict between the run and a live write landing in the skew', async () => {
+  it('finds the broken build: with repair-batch-parallel-reads the live write is lost from the row', async () => {
+    const { row, folded } = await withBug('repair-batch-parallel-reads', liveWriteInSkew);
+    expect(JSON.parse(folded.record.state).email).toBe('live@example.com');
+    expect(JSON.parse(row!.state).email).not.toBe('live@example.com');
+    expect(row?.state).not.toBe(folded.record.state);
+  }, 60_000);
+
+  /** The race of the manual test: C's log length, its conflict records, and whether its row is frozen. */
+  async function manualConflictInSkew() {
     const { a, b, c, branches } = await world();
     const id = `rm${process.pid}${Date.now().toString(36)}`;
     const [missed] = (
@@ -147,8 +162,24 @@ describe('review: read skew between the row and the log read by the batched mate
     for (const event of delivered.leftover) await c.apply(structuredClone(event));
 
     expect(flags.log && flags.row).toBe(true);
-    expect((await c.events.loadStream('profile-manual', id)).length).toBe(2);
-    expect((await c.conflicts.listForAggregate('profile-manual', id)).map((r) => r.status)).toEqual(['open']);
-    expect((await c.states.getState('profile-manual', id))?.frozen).toBe(true);
+    return {
+      log: (await c.events.loadStream('profile-manual', id)).length,
+      records: (await c.conflicts.listForAggregate('profile-manual', id)).map((r) => r.status),
+      frozen: (await c.states.getState('profile-manual', id))?.frozen,
+    };
+  }
+
+  it('detects, as the applier does, the manual conflict between the run and a live write landing in the skew', async () => {
+    const { log, records, frozen } = await manualConflictInSkew();
+    expect(log).toBe(2);
+    expect(records).toEqual(['open']);
+    expect(frozen).toBe(true);
+  }, 60_000);
+
+  it('finds the broken build: with repair-batch-parallel-reads the manual conflict goes unseen', async () => {
+    const { log, records, frozen } = await withBug('repair-batch-parallel-reads', manualConflictInSkew);
+    expect(log).toBe(2);
+    expect(records).toEqual([]);
+    expect(frozen).not.toBe(true);
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { HybridLogicalClock } from '../clock/clock.ts';
 import { extendsHead, headOf } from '../commands/chain.ts';
 import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts';
-import type { ConflictPolicy } from '../config/schema.ts';
+import type { ConflictPolicy, Tier } from '../config/schema.ts';
 import { materialize } from '../conflict/materialize.ts';
 import { reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
 import { conflictPairsFor } from '../conflict/records.ts';
@@ -15,6 +15,8 @@ import { InOrderAppendRefusedError, PoisonEventError } from '../replication/erro
 import { validateIncoming } from '../replication/validate.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
 import type { AppendGuard, TransactItem } from '../store/event-store.ts';
+import { DYNAMODB_LIMITS, itemMeasure } from '../store/item-size.ts';
+import { toEventItem } from '../store/marshal.ts';
 import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
 import { type Predecessor, predecessorInLog } from './direct-delivery.ts';
 import type { BranchRules } from './heal-branches.ts';
@@ -27,10 +29,22 @@ import { timedStage } from './repair-timings.ts';
  * its guards (the row, the predecessor's slot, the core marker, the copy marker).
  */
 const CHUNK_EVENTS = 96;
-/** Bytes of events per transaction: TransactWriteItems takes 4 MB in all; the rest is left to the row. */
+/**
+ * Events' item size per transaction (DynamoDB's measure, not the JSON length): TransactWriteItems takes
+ * 4 MB of items in all; the rest is left to the row (400 KB at most) and the guards.
+ */
 const CHUNK_BYTES = 3_000_000;
 /** Items of a grouped transaction (several aggregates' writes): TransactWriteItems takes 100. */
-const GROUP_ITEMS = 100;
+const GROUP_ITEMS = DYNAMODB_LIMITS.transactItems;
+/**
+ * Item size of a grouped transaction, every item counted (events, re-materialised rows, guards) plus
+ * ITEM_MARGIN each: under the 4 MB (4,194,304 bytes) DynamoDB takes.
+ */
+const GROUP_BYTES = 4_000_000;
+/** Bytes of a grouped transaction's request (DynamoDB JSON): under the 16 MB body DynamoDB takes. */
+const GROUP_WIRE_BYTES = 15_000_000;
+/** Per item, beyond its attributes: table name, condition, expression names and values. */
+const ITEM_MARGIN = 1024;
 /** Aggregates delivered at once into one region (each is a few round trips to its tables). */
 export const BATCH_LANES = 8;
 /** Reads of the row and log before a materialized aggregate that keeps moving is left to the applier. */
@@ -104,7 +118,10 @@ function deliverRun(cell: RegionCell, run: readonly EventEnvelope[], context: Ru
  */
 interface RunPlan {
   readonly items: TransactItem[];
+  /** Item size of `items` as DynamoDB counts it toward the 4 MB of a transaction (margins included). */
   readonly bytes: number;
+  /** Bytes of `items` in the request (DynamoDB JSON). */
+  readonly wire: number;
   readonly delivered: number;
   readonly leftover: EventEnvelope[];
   readonly after?: () => Promise<void>;
@@ -121,28 +138,74 @@ async function planRun(
     aggregate.tier === 'core'
       ? await planCoreRun(cell, aggregate, run, context)
       : await planMaterializedRun(cell, aggregate, run, context);
-  return plan && plan.items.length <= GROUP_ITEMS && plan.bytes <= CHUNK_BYTES ? plan : undefined;
+  const fits = (p: RunPlan) =>
+    p.items.length <= GROUP_ITEMS && p.bytes <= GROUP_BYTES && p.wire <= GROUP_WIRE_BYTES;
+  return plan && fits(plan) ? plan : undefined;
 }
 
-/** Plans packed into transactions of at most GROUP_ITEMS items and CHUNK_BYTES bytes. */
+/**
+ * What a plan's items weigh in a transaction: every item's size as DynamoDB counts it (a Put's item, the
+ * key of a check) plus ITEM_MARGIN, and its bytes on the wire. Switch `repair-batch-rows-uncounted`: the
+ * events' JSON bytes only, as before the fix (the re-materialised rows uncounted, so a group of large
+ * rows passes 4 MB).
+ */
+function weigh(
+  items: readonly TransactItem[],
+  events: readonly EventEnvelope[],
+): { bytes: number; wire: number } {
+  if (bugEnabled('repair-batch-rows-uncounted'))
+    return { bytes: events.reduce((n, e) => n + jsonBytes(e), 0), wire: 0 };
+  let bytes = 0;
+  let wire = 0;
+  for (const item of items) {
+    const attributes = (item.Put?.Item ??
+      item.Update?.Key ??
+      item.Delete?.Key ??
+      item.ConditionCheck?.Key ??
+      {}) as Record<string, unknown>;
+    const values = (item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck)?.ExpressionAttributeValues;
+    const m = itemMeasure(values ? { ...attributes, ...values } : attributes);
+    bytes += m.size + ITEM_MARGIN;
+    wire += m.wire + ITEM_MARGIN;
+  }
+  return { bytes, wire };
+}
+
+/**
+ * Whether DynamoDB refused a transaction as too large (a ValidationException: items past 4 MB; HTTP 413: a
+ * body past 16 MB) rather than on a condition: the same request never succeeds, smaller ones may.
+ * Switch `repair-batch-rows-uncounted`: never (the exception fails the partition's Replay, as before).
+ */
+function tooLarge(error: unknown): boolean {
+  if (!(error instanceof Error) || bugEnabled('repair-batch-rows-uncounted')) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return error.name === 'ValidationException' || status === 413;
+}
+
+/** Plans packed into transactions of at most GROUP_ITEMS items, GROUP_BYTES of items and GROUP_WIRE_BYTES. */
 function groupPlans<T extends { plan: RunPlan }>(plans: readonly T[]): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
   let items = 0;
   let bytes = 0;
+  let wire = 0;
   for (const entry of plans) {
     if (
       current.length > 0 &&
-      (items + entry.plan.items.length > GROUP_ITEMS || bytes + entry.plan.bytes > CHUNK_BYTES)
+      (items + entry.plan.items.length > GROUP_ITEMS ||
+        bytes + entry.plan.bytes > GROUP_BYTES ||
+        wire + entry.plan.wire > GROUP_WIRE_BYTES)
     ) {
       groups.push(current);
       current = [];
       items = 0;
       bytes = 0;
+      wire = 0;
     }
     current.push(entry);
     items += entry.plan.items.length;
     bytes += entry.plan.bytes;
+    wire += entry.plan.wire;
   }
   if (current.length > 0) groups.push(current);
   return groups;
@@ -150,8 +213,8 @@ function groupPlans<T extends { plan: RunPlan }>(plans: readonly T[]): T[][] {
 
 /**
  * Commits a group's plans in one TransactWriteItems (all or nothing). Refused (a row moved, a key taken, an
- * event already in: any condition), nothing of it was written, and each aggregate goes again on its own,
- * read afresh.
+ * event already in: any condition; or the whole as too large, which the sizes counted should prevent),
+ * nothing of it was written, and each aggregate goes again on its own, read afresh.
  */
 async function commitGroup(
   cell: RegionCell,
@@ -162,7 +225,8 @@ async function commitGroup(
   try {
     if (items.length > 0) await cell.tables.client.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
-    if (!(error instanceof TransactionCanceledException) && !isTransactionConflict(error)) throw error;
+    const refused = error instanceof TransactionCanceledException || isTransactionConflict(error);
+    if (!refused && !tooLarge(error)) throw error;
     const alone: BatchedDelivery[] = [];
     for (const { run } of group) alone.push(await deliverRun(cell, run, context));
     return alone;
@@ -193,13 +257,23 @@ function checked(cell: RegionCell, event: EventEnvelope, context: RunContext): E
   }
 }
 
-/** Consecutive chunks that fit one transaction (and, with `split`, share its value). */
-function chunksOf<T>(events: readonly EventEnvelope[], split: (e: EventEnvelope) => T): EventEnvelope[][] {
+/** An event's item size as DynamoDB counts it (switch `repair-batch-rows-uncounted`: its JSON bytes). */
+function eventBytes(tier: Tier, event: EventEnvelope): number {
+  if (bugEnabled('repair-batch-rows-uncounted')) return jsonBytes(event);
+  return itemMeasure(toEventItem(tier, event)).size + ITEM_MARGIN;
+}
+
+/** Consecutive chunks that fit one transaction with their row (and, with `split`, share its value). */
+function chunksOf<T>(
+  tier: Tier,
+  events: readonly EventEnvelope[],
+  split: (e: EventEnvelope) => T,
+): EventEnvelope[][] {
   const chunks: EventEnvelope[][] = [];
   let current: EventEnvelope[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = jsonBytes(event);
+    const size = eventBytes(tier, event);
     const full = current.length >= CHUNK_EVENTS || bytes + size > CHUNK_BYTES;
     if (current.length > 0 && (full || split(current[0]!) !== split(event))) {
       chunks.push(current);
@@ -306,9 +380,9 @@ async function planCoreRun(
   context: RunContext,
 ): Promise<RunPlan | undefined> {
   const core = await readCore(cell, aggregate, run, context);
-  if (!core) return { items: [], bytes: 0, delivered: 0, leftover: [...run] };
-  const chunks = chunksOf(core.ordered.slice(0, core.chained), (e) => e.origin === cell.region);
-  if (chunks.length === 0) return { items: [], bytes: 0, delivered: 0, leftover: core.ordered };
+  if (!core) return { items: [], bytes: 0, wire: 0, delivered: 0, leftover: [...run] };
+  const chunks = chunksOf('core', core.ordered.slice(0, core.chained), (e) => e.origin === cell.region);
+  if (chunks.length === 0) return { items: [], bytes: 0, wire: 0, delivered: 0, leftover: core.ordered };
   if (chunks.length > 1) return undefined;
   const chunk = chunks[0]!;
   const { folded, guards, received } = coreChunkItems(cell, aggregate, {
@@ -316,9 +390,10 @@ async function planCoreRun(
     stored: core.read,
     ...core,
   });
+  const items = cell.events.appendItems(chunk, { tier: 'core', received, guards });
   return {
-    items: cell.events.appendItems(chunk, { tier: 'core', received, guards }),
-    bytes: chunk.reduce((n, e) => n + jsonBytes(e), 0),
+    items,
+    ...weigh(items, chunk),
     delivered: chunk.length,
     leftover: core.ordered.slice(chunk.length),
     after: () => catchUp(cell, aggregate, folded),
@@ -342,12 +417,17 @@ async function deliverCoreRun(
   let { row, predecessor } = core;
   let stored = core.read;
   let done = 0;
-  for (const chunk of chunksOf(core.ordered.slice(0, core.chained), (e) => e.origin === cell.region)) {
+  for (const chunk of chunksOf(
+    'core',
+    core.ordered.slice(0, core.chained),
+    (e) => e.origin === cell.region,
+  )) {
     const { folded, guards, received } = coreChunkItems(cell, aggregate, { chunk, row, stored, predecessor });
     try {
       await cell.events.appendEvents(chunk, { tier: 'core', received, guards });
     } catch (error) {
-      if (!refusedWrite(error)) throw error;
+      // Refused, or too large even alone: the rest goes to direct delivery, event by event.
+      if (!refusedWrite(error) && !tooLarge(error)) throw error;
       break;
     }
     const last = chunk[chunk.length - 1]!;
@@ -442,15 +522,20 @@ async function planMaterializedRun(
   context: RunContext,
 ): Promise<RunPlan | undefined> {
   const m = await readMaterialized(cell, aggregate, run, context);
-  if (!m) return { items: [], bytes: 0, delivered: 0, leftover: [...run] };
-  if (chunksOf(m.fresh, () => true).length > 1) return undefined;
+  if (!m) return { items: [], bytes: 0, wire: 0, delivered: 0, leftover: [...run] };
+  if (chunksOf(aggregate.tier, m.fresh, () => true).length > 1) return undefined;
   const after = () => timedStage('conflicts', () => recordConflicts(cell, { aggregate, ...m }));
-  if (m.fresh.length === 0) return { items: [], bytes: 0, delivered: m.events.length, leftover: [], after };
+  if (m.fresh.length === 0)
+    return { items: [], bytes: 0, wire: 0, delivered: m.events.length, leftover: [], after };
   const aggregateId = m.events[0]!.aggregateId;
   const { record } = materialize({ aggregate, aggregateId, policy: m.policy, events: m.all });
+  const items = cell.events.appendItems(m.fresh, {
+    tier: aggregate.tier,
+    guards: [rowPut(cell, record, m.read)],
+  });
   return {
-    items: cell.events.appendItems(m.fresh, { tier: aggregate.tier, guards: [rowPut(cell, record, m.read)] }),
-    bytes: m.fresh.reduce((n, e) => n + jsonBytes(e), 0),
+    items,
+    ...weigh(items, m.fresh),
     delivered: m.events.length,
     leftover: [],
     after,
@@ -477,7 +562,7 @@ async function deliverMaterializedRun(
     try {
       let set = m.log;
       let stored = m.read;
-      for (const chunk of chunksOf(m.fresh, () => true)) {
+      for (const chunk of chunksOf(aggregate.tier, m.fresh, () => true)) {
         set = [...set, ...chunk];
         const { record } = materialize({ aggregate, aggregateId, policy: m.policy, events: set });
         await cell.events.appendEvents(chunk, {
@@ -487,7 +572,8 @@ async function deliverMaterializedRun(
         stored = record;
       }
     } catch (error) {
-      if (error instanceof ConcurrencyError) return { delivered: 0, leftover: [...run] };
+      // A key held by another event, or too large even alone: the per-event paths take it, event by event.
+      if (error instanceof ConcurrencyError || tooLarge(error)) return { delivered: 0, leftover: [...run] };
       if (!refusedWrite(error)) throw error;
       continue;
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { policyFor } from '../../../lib/conflict/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
 import type { BranchRules } from '../../../lib/runbooks/index.ts';
@@ -18,7 +19,8 @@ import { A, C, regionCell } from './branch-cells.ts';
  * row stays at seq 1 under a log at seq 3.
  */
 describe('review: a core run whose events all land meanwhile as copies', () => {
-  it("leaves C's row the fold of its log", async () => {
+  /** The interleaving: C's log and row after the batch, and A's row (the fold of the same log). */
+  async function copiesLandMeanwhile() {
     const topology = testTopology();
     const registry = createRegistry(testAggregates, topology);
     const list: Cell[] = [];
@@ -79,7 +81,18 @@ describe('review: a core run whose events all land meanwhile as copies', () => {
     expect(fired).toBe(true);
     expect((await c.events.loadStream('account', id)).map((e) => e.seq)).toEqual([1, 2, 3]);
     const [row, home] = await Promise.all([c, a].map((x) => x.states.getState('account', id)));
+    return { row, home };
+  }
+
+  it("leaves C's row the fold of its log", async () => {
+    const { row, home } = await copiesLandMeanwhile();
     expect(row?.seq).toBe(3);
     expect(row?.state).toBe(home?.state);
+  }, 60_000);
+
+  it('finds the broken build: with repair-batch-trusts-duplicate-row the row stays behind its log', async () => {
+    const { row, home } = await withBug('repair-batch-trusts-duplicate-row', copiesLandMeanwhile);
+    expect(row?.seq).toBe(1);
+    expect(row?.state).not.toBe(home?.state);
   }, 60_000);
 });

@@ -83,6 +83,14 @@ export const BUG_SWITCHES = {
     "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
   'repair-direct-ignores-row':
     "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
+  'repair-batch-unguarded-row':
+    "Repair's batched delivery writes an aggregate's re-materialised row without the condition on the row as read: a command or applier write that lands between its read and its transaction is overwritten (the log keeps the event, the row loses it)",
+  'repair-batch-parallel-reads':
+    "Repair's batched delivery reads an important or ordinary aggregate's row and log at once: a live write landing after the log read and before the row read passes the row guard and is overwritten out of the row (a manual conflict with it goes unseen)",
+  'repair-batch-rows-uncounted':
+    "Repair's batched delivery sizes a grouped transaction by its events' JSON bytes only (not the re-materialised rows) and rethrows DynamoDB's ValidationException: a group of large-state aggregates passes 4 MB and the partition's Replay fails on every redrive",
+  'repair-batch-trusts-duplicate-row':
+    "Repair's batched delivery takes the row it folded for written when every event of a chunk was already in the log (appendEvents wrote nothing, the row Put included): the core catch-up starts from that fold, and the row stays behind its log",
   'repair-direct-skips-reconcile':
     "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
   'retire-pairs-retired-event-again':

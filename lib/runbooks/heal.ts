@@ -13,10 +13,12 @@ import {
 import { planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
 import type { AppendOptions } from '../store/event-store.ts';
+import { deliverBatched } from './batched-delivery.ts';
 import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
 import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
+import { timedStage } from './repair-timings.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
 export const REPAIR_BUCKETS = 64;
@@ -116,7 +118,9 @@ export async function replayBuckets(input: {
   if (input.differing.length === 0) return { ...report, rowsRebuilt: 0 };
   const wanted = new Set(input.differing);
   const byRegion = new Map(input.cells.map((c) => [c.region, c]));
-  const leaves = await Promise.all(input.cells.map((c) => c.source.listLeaves(input.partition)));
+  const leaves = await timedStage('listLeaves', () =>
+    Promise.all(input.cells.map((c) => c.source.listLeaves(input.partition))),
+  );
   const inBuckets = (list: EventLeaf[]) =>
     list.filter((l) => wanted.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS)));
   const forked = input.branches ? forkedAggregates(leaves.map(inBuckets)) : new Set<string>();
@@ -127,7 +131,10 @@ export async function replayBuckets(input: {
   const lackingByRegion = new Map<string, EventEnvelope[]>();
   for (const [region, lacking] of plan.missing) {
     if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
-    lackingByRegion.set(region, await fetchLacking(byRegion, input.partition, lacking));
+    lackingByRegion.set(
+      region,
+      await timedStage('fetch', () => fetchLacking(byRegion, input.partition, lacking)),
+    );
   }
   const rule = input.quorumOrphans;
   const skip = rule
@@ -142,7 +149,9 @@ export async function replayBuckets(input: {
     report.refused.push(...delivered.refused);
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
-  const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys) : 0;
+  const rowsRebuilt = input.branches
+    ? await timedStage('rowRebuild', () => rebuildDivergedRows(input, input.branches!, keys))
+    : 0;
   return { ...report, rowsRebuilt };
 }
 
@@ -199,18 +208,38 @@ async function deliver(
     );
     return { delivered: events.length, refused: [] };
   }
+  // The fast path first (whole aggregates, in transactions); what it leaves goes on event by event.
+  const registered = events.filter((e) => tierOf(branches, e.aggregateType) !== undefined);
+  const batched = await timedStage('batchedWrite', () => deliverBatched(cell, registered, branches));
+  const rest = [
+    ...events.filter((e) => tierOf(branches, e.aggregateType) === undefined),
+    ...batched.leftover,
+  ];
+  const perEvent = await deliverEventByEvent(cell, rest, branches);
+  return { delivered: batched.delivered + perEvent.delivered, refused: perEvent.refused };
+}
+
+/** The per-event paths of `deliver` with branch rules: direct delivery, then the applier. */
+async function deliverEventByEvent(
+  cell: RegionCell,
+  events: readonly EventEnvelope[],
+  branches: BranchRules,
+): Promise<{ delivered: number; refused: RefusedEvent[] }> {
+  if (events.length === 0) return { delivered: 0, refused: [] };
   const own = (e: EventEnvelope) => e.origin === cell.region;
   const direct = (e: EventEnvelope) => {
     const tier = tierOf(branches, e.aggregateType);
     if (tier === 'core') return own(e) || !bugEnabled('repair-async-core-replay');
     return tier !== undefined && own(e);
   };
-  const result = await deliverDirectly(cell, events.filter(direct), branches.registry);
+  const result = await timedStage('directDelivery', () =>
+    deliverDirectly(cell, events.filter(direct), branches.registry),
+  );
   const refused = new Set(result.refused.map((r) => r.eventId));
   const materialized = events.filter(
     (e) => direct(e) && !refused.has(e.eventId) && tierOf(branches, e.aggregateType) !== 'core',
   );
-  await reconcileDirect(cell, materialized, branches);
+  await timedStage('conflicts', () => reconcileDirect(cell, materialized, branches));
   const replayable = events.filter((e) => !direct(e));
   await replayThroughApplier(cell, replayable);
   return { delivered: result.delivered + replayable.length, refused: result.refused };
@@ -247,7 +276,10 @@ async function reconcileDirect(
 }
 
 async function replayThroughApplier(cell: RegionCell, events: readonly EventEnvelope[]): Promise<void> {
-  await Promise.all(replayLanes(events, REPLAY_LANES).map((lane) => cell.replay(lane)));
+  if (events.length === 0) return;
+  await timedStage('applierReplay', () =>
+    Promise.all(replayLanes(events, REPLAY_LANES).map((lane) => cell.replay(lane))),
+  );
 }
 
 /** The forked core aggregates (`type#id`) of one partition: a Merkle pass, then the differing buckets' leaves. */

@@ -99,6 +99,10 @@ export const BUG_SWITCHES = {
     "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
   'repair-lists-ten-refusals-per-item':
     "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
+  'switchover-no-fence-confirm':
+    "Switchover's CheckWatermark takes the source's head without its own copy of the entry carrying the fence (no confirmation, no write-back), and Unfence then gives the new home no lease hold: a write the old home still acknowledges under its lease after the head was read is written again by the new home",
+  'refusal-unconfirmed':
+    'a core refusal or no-op answer at the home is given on its lease alone, without re-reading its own copy of the entry: after a cooperative Switchover the old home refuses on a state the new home has already written past',
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -1,6 +1,6 @@
 import type { CoreWriteFence } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
-import { LeaseExpiredError, NotHomeError, PartitionFencedError } from './errors.ts';
+import { LeaseExpiredError, NotHomeError, PartitionFencedError, StaleEpochError } from './errors.ts';
 import { localFenceGuard } from './fence-guard.ts';
 import {
   type PartitionEntry,
@@ -29,6 +29,9 @@ export interface PartitionOwnershipOptions {
    */
   readonly inFlight?: { readonly appendTimeoutMs: number; readonly quorumCopyTimeoutMs: number };
 }
+
+/** How long a home trusts a cached entry that keeps it from writing before it reads the map again. */
+const FENCED_RECHECK_MS = 100;
 
 interface Lease {
   readonly entry: PartitionEntry | null;
@@ -129,10 +132,18 @@ export class PartitionOwnership {
    */
   async fenceCoreWrite(partition: number): Promise<CoreWriteFence> {
     const budget = this.inFlight;
-    const lease = await this.leaseFor(partition, {
+    const options = {
       claim: true,
       minRemainingMs: budget ? budget.quorumCopyTimeoutMs + budget.appendTimeoutMs : 0,
-    });
+    };
+    let lease = await this.leaseFor(partition, options);
+    if (this.waitingHere(lease)) {
+      // This region is (becoming) the home but its cached entry says not yet: read again rather than
+      // answer 503 for up to a lease. A cooperative Switchover unfences with no hold, so the new home
+      // may have cached the fenced entry (a write forwarded to it during the move) just before.
+      this.invalidate(partition);
+      lease = await this.leaseFor(partition, options);
+    }
     const entry = lease.entry!;
     if (entry.home !== this.region) throw new NotHomeError(partition, this.region, entry.home, entry.epoch);
     if (entry.state === 'fenced') throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
@@ -145,7 +156,37 @@ export class PartitionOwnership {
       onFailure: () => this.invalidate(partition),
     });
     const endsAt = lease.readStartedAt + this.map.leaseMs;
-    return { epoch: entry.epoch, guards: [guard], reconfirm: () => this.reconfirm(entry, endsAt) };
+    return {
+      epoch: entry.epoch,
+      guards: [guard],
+      reconfirm: () => this.reconfirm(entry, endsAt),
+      confirmAnswer: () => this.confirmLocalCopy(entry),
+    };
+  }
+
+  /**
+   * Before an answer that appends nothing: the local copy (strongly consistent read) must still be the
+   * lease's entry, as the append guard would require. A cooperative Switchover writes its fence into this
+   * copy and lets the new home write right after reading it back, without waiting for this lease.
+   */
+  private async confirmLocalCopy(entry: PartitionEntry): Promise<void> {
+    const copy = await this.local.read<PartitionValue>(partitionKey(entry.partition));
+    const same =
+      copy?.epoch === entry.epoch &&
+      copy.ballot === entry.ballot &&
+      copy.value.home === this.region &&
+      copy.value.state === 'active';
+    if (same) return;
+    this.invalidate(entry.partition);
+    throw new StaleEpochError(entry.partition, this.region, entry.epoch);
+  }
+
+  /** A cached entry naming this region fenced (or not writable yet), older than FENCED_RECHECK_MS. */
+  private waitingHere(lease: Lease): boolean {
+    const entry = lease.entry;
+    if (entry?.home !== this.region) return false;
+    const waiting = entry.state === 'fenced' || entry.activeFrom > this.now();
+    return waiting && this.monotonic() - lease.readStartedAt >= FENCED_RECHECK_MS;
   }
 
   /** Right before the append: the lease (ending at monotonic `endsAt`) must still hold. */

@@ -175,6 +175,7 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     to: raw.region,
     fence: raw.switchBackFence,
     run: raw.switchBackRun,
+    checkWatermark: raw.switchBackCheckWatermark,
   });
   return {
     async SwitchBackFence(raw) {

@@ -1,7 +1,6 @@
 import { decodeHlc } from '../clock/hlc.ts';
 import { bugEnabled } from '../faults/switches.ts';
-import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import type { PartitionEntry } from '../ownership/partition-map.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { coreEventsLacking, isCoreKey } from './core-lacking.ts';
@@ -66,17 +65,6 @@ export async function requestedPartitions(deps: RunbookDeps, request: Switchover
   if (request.partitions) return [...new Set(request.partitions)].sort((a, b) => a - b);
   const entries = await readAllEntries(deps);
   return entries.filter((e) => e.home === request.from).map((e) => e.partition);
-}
-
-/** True when `cell`'s own copy of the partition entry carries `epoch` or later: its core appends now fail. */
-export async function fenceSeenBy(cell: RegionCell, partition: number, epoch: number): Promise<boolean> {
-  const replica = new DynamoControlReplica({
-    region: cell.region,
-    client: cell.tables.client,
-    tableName: cell.tables.control,
-  });
-  const record = await replica.read<PartitionValue>(partitionKey(partition));
-  return (record?.epoch ?? -1) >= epoch;
 }
 
 /** Event ids of the partition that `source` lists and `target` does not, through the by-partition index. */

@@ -11,10 +11,10 @@ import {
 import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
 import {
   aggregatesIn,
   blockingMissing,
-  fenceSeenBy,
   requestedPartitions,
   rowDigest,
   type SwitchoverMove,
@@ -34,6 +34,56 @@ function runOf(raw: Record<string, unknown>): string | undefined {
   return typeof id === 'string' && id.length > 0 ? id : undefined;
 }
 
+/** CheckWatermark's in-task poll when the deps do not say (RunbookDeps.watermarkPoll). */
+const WATERMARK_POLL_IN_TASK = { intervalMs: 100, budgetMs: 2_000 } as const;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One partition's answer in CheckWatermark: what the target lacks, and how the source is known fenced. */
+interface WatermarkCheck {
+  readonly partition: number;
+  readonly missing: number | null;
+  readonly sourceFenced: boolean;
+  readonly confirmedBy: SourceFence;
+}
+
+/** A partition whose source can no longer write and whose target holds its head: it stays so. */
+function settled(check: WatermarkCheck | undefined): boolean {
+  return check !== undefined && check.missing === 0 && check.sourceFenced;
+}
+
+/**
+ * Fence confirmation first, then the logs: once the source's own copy carries the fence no core append
+ * can commit there (the append's transaction condition-checks that copy), so the head read after it is
+ * final. Without the confirmation the head is not read at all until lease + skew have passed.
+ */
+async function checkMove(
+  deps: RunbookDeps,
+  move: SwitchoverMove,
+  fence: { fencedAt: number; leaseOver: boolean },
+): Promise<WatermarkCheck> {
+  const { partition } = move;
+  if (move.from === move.to) return { partition, missing: 0, sourceFenced: true, confirmedBy: 'lease' };
+  const confirmedBy = await confirmSourceFence(deps, move, fence.leaseOver);
+  if (!confirmedBy) return { partition, missing: null, sourceFenced: false, confirmedBy };
+  const missing = await blockingMissing(
+    deps,
+    { source: deps.cell(move.from), target: deps.cell(move.to), partition },
+    { fencedAt: fence.fencedAt, skewMarginMs: deps.map.skewMarginMs },
+  );
+  return { partition, missing, sourceFenced: true, confirmedBy };
+}
+
+/** Partitions whose CheckWatermark (`$.checkWatermark`) found the source's own copy fenced. */
+function ownCopyConfirmed(raw: Record<string, unknown>): Set<number> {
+  const check = raw.checkWatermark as { caughtUp?: unknown; partitions?: unknown } | undefined;
+  if (check?.caughtUp !== true || !Array.isArray(check.partitions)) return new Set();
+  const confirmed = (check.partitions as Array<Partial<WatermarkCheck>>).filter(
+    (p) => p.confirmedBy === 'own-copy' && p.missing === 0 && typeof p.partition === 'number',
+  );
+  return new Set(confirmed.map((p) => p.partition!));
+}
+
 /** Runs a step that changes only this execution's entries; someone else's change fails the task. */
 async function ownStep<T>(task: string, partition: number, step: () => Promise<T>): Promise<T> {
   try {
@@ -45,10 +95,14 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
 }
 
 /**
- * The Switchover runbook's tasks: Fence -> CheckWatermark (polled by the machine) -> MoveHome -> Unfence
- * -> VerifyProbe, or Rollback. RPO 0: once fenced, the source refuses core writes (its local ConditionCheck
- * fails as soon as its copy of the entry carries the fence; a lease it still holds runs out within
- * `leaseMs`), and the home moves only when the target holds every event of the partition the source has.
+ * The Switchover runbook's tasks: Fence -> CheckWatermark (polls inside the task, and the machine polls
+ * it) -> MoveHome -> Unfence -> VerifyProbe, or Rollback. RPO 0: once fenced, the source refuses core
+ * writes (its local ConditionCheck fails as soon as its copy of the entry carries the fence; a lease it
+ * still holds runs out within `leaseMs`), and the home moves only when the target holds every event of
+ * the partition the source has. Cooperative path (the source answers): CheckWatermark writes the fence
+ * into the source's own copy if the fence's round missed it and reads it back (`confirmSourceFence`),
+ * then compares the logs; Unfence lets the new home write at once. Lease path (it does not): the logs
+ * are compared once lease + skew have passed, and the new home waits lease + skew after the unfence.
  * Important and ordinary writes are not homed: they go on in every region throughout.
  * Every change carries the execution's run id (PartitionValue.run): MoveHome, Unfence and Rollback touch a
  * partition only while its entry is still the one this execution wrote (see `rollbackMove`).
@@ -86,24 +140,21 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const fencedAt = Number(
         new TaskInput('switchover', 'CheckWatermark', raw).result<{ fencedAt: number }>('fence').fencedAt,
       );
-      const leaseOver = now() >= fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
-      const partitions = await mapBounded(moves, concurrency, async (move) => {
-        if (move.from === move.to) return { partition: move.partition, missing: 0, sourceFenced: true };
-        const source = deps.cell(move.from);
-        // Fence first, then the logs: once the source's copy carries the fence no core append can commit
-        // there, so a log read after it sees the source's last event. (The partition index is eventually
-        // consistent on AWS; the machine's first poll comes a 5 s Wait after the fence.)
-        const seen = leaseOver || (await fenceSeenBy(source, move.partition, move.fencedEpoch));
-        if (!seen) return { partition: move.partition, missing: null, sourceFenced: false };
-        const missing = await blockingMissing(
-          deps,
-          { source, target: deps.cell(move.to), partition: move.partition },
-          { fencedAt, skewMarginMs: deps.map.skewMarginMs },
+      const poll = deps.watermarkPoll ?? WATERMARK_POLL_IN_TASK;
+      const deadline = now() + poll.budgetMs;
+      const checks = new Map<number, WatermarkCheck>();
+      for (;;) {
+        const pending = moves.filter((m) => !settled(checks.get(m.partition)));
+        const leaseOver = now() >= fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
+        const checked = await mapBounded(pending, concurrency, (move) =>
+          checkMove(deps, move, { fencedAt, leaseOver }),
         );
-        return { partition: move.partition, missing, sourceFenced: true };
-      });
-      const caughtUp = partitions.every((p) => p.missing === 0 && p.sourceFenced);
-      return { caughtUp, partitions, checkedAt: now() };
+        for (const check of checked) checks.set(check.partition, check);
+        const partitions = moves.map((m) => checks.get(m.partition)!);
+        const caughtUp = partitions.every(settled);
+        if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions, checkedAt: now() };
+        await sleep(poll.intervalMs);
+      }
     },
     async MoveHome(raw) {
       const moves = movesOf('MoveHome', raw);
@@ -119,15 +170,20 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     async Unfence(raw) {
       const moves = movesOf('Unfence', raw);
       const run = requiredRun('Unfence', raw);
+      const confirmed = ownCopyConfirmed(raw);
       const active = await mapBounded(moves, concurrency, async (move) => {
+        // The old home confirmed (its own copy carries the fence, read before its head was compared): the
+        // new home writes at once. Otherwise (lease path, or no CheckWatermark result) it waits lease + skew.
+        const sourceConfirmed = move.from !== move.to && confirmed.has(move.partition);
         const after = await ownStep('Unfence', move.partition, () =>
-          unfencePartition(deps.map, move.partition, run),
+          unfencePartition(deps.map, move.partition, run, { sourceConfirmed }),
         );
         return {
           partition: move.partition,
           home: after.home,
           epoch: after.epoch,
           activeFrom: after.activeFrom,
+          sourceConfirmed,
         };
       });
       return { active, writableFrom: Math.max(0, ...active.map((a) => a.activeFrom)) };

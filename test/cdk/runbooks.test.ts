@@ -200,6 +200,23 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(calls.filter((c) => c === 'Rollback')).toHaveLength(1);
   });
 
+  it('Switchover checks the watermark right after the fence and waits only between checks', () => {
+    for (const [machine, prefix] of [
+      ['Switchover', ''],
+      ['Failback', 'SwitchBack'],
+    ] as const) {
+      const states = allStates(definitions('us-east-1')[machine]) as Record<
+        string,
+        { Type: string; Next?: string; Seconds?: number }
+      >;
+      expect(states[`${prefix}StartWatermarkPoll`]?.Next).toBe(`${prefix}CheckWatermark`);
+      expect(states[`${prefix}WaitForWatermark`]).toMatchObject({
+        Seconds: WATERMARK_POLL.intervalSeconds,
+        Next: `${prefix}CheckWatermark`,
+      });
+    }
+  });
+
   it('Switchover gives up on a watermark that never catches up', async () => {
     const { result, calls } = run(
       definitions('us-east-1').Switchover,

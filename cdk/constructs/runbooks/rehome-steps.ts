@@ -1,7 +1,8 @@
 /**
  * The re-homing steps shared by Switchover and Failback's switch-back: Fence -> wait until the target holds
- * every event the source wrote to the partitions (CheckWatermark polled every WATERMARK_POLL.intervalSeconds,
- * at most maxAttempts times) -> MoveHome -> Unfence [-> VerifyProbe]; a failed task or a watermark timeout
+ * every event the source wrote to the partitions (CheckWatermark at once, then every
+ * WATERMARK_POLL.intervalSeconds, at most maxAttempts times; each polls inside the task too) -> MoveHome ->
+ * Unfence [-> VerifyProbe]; a failed task or a watermark timeout
  * runs Rollback, which the caller chains to its own Fail state. A first Pass state draws the execution's
  * run id (`$.<prefix>Run.id`, States.UUID()): every change the steps make carries it, so Rollback undoes
  * only what this execution did (lib/runbooks/switchover-rollback.ts). A Rollback that refuses (the old home
@@ -108,6 +109,9 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
 
   moveHome.next(unfence);
   if (verifyProbe) unfence.next(verifyProbe);
-  fence.next(startPolling).next(waitForWatermark).next(checkWatermark).next(countAttempt).next(reached);
+  // No Wait before the first check: CheckWatermark polls inside the task, and a source that confirms
+  // its fence lets the new home take writes as soon as the target holds its head.
+  fence.next(startPolling).next(checkWatermark).next(countAttempt).next(reached);
+  waitForWatermark.next(checkWatermark);
   return { start: begin.next(fence), end: verifyProbe ?? unfence, rollback };
 }

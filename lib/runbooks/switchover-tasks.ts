@@ -69,9 +69,34 @@ async function checkMove(
   const missing = await blockingMissing(
     deps,
     { source: deps.cell(move.from), target: deps.cell(move.to), partition },
-    { fencedAt: fence.fencedAt, skewMarginMs: deps.map.skewMarginMs },
+    { fencedAt: fence.fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'core' },
   );
   return { partition, missing, sourceFenced: true, confirmedBy };
+}
+
+/**
+ * Checks every move with `check` until all are settled, again every `intervalMs` for the ones that are not,
+ * for at most `budgetMs` (RunbookDeps.watermarkPoll): one task decides the common case.
+ */
+async function pollMoves<T extends { readonly partition: number }>(
+  deps: RunbookDeps,
+  moves: readonly SwitchoverMove[],
+  check: (move: SwitchoverMove) => Promise<T>,
+  done: (result: T | undefined) => boolean,
+): Promise<{ caughtUp: boolean; partitions: T[] }> {
+  const now = deps.now ?? Date.now;
+  const poll = deps.watermarkPoll ?? WATERMARK_POLL_IN_TASK;
+  const deadline = now() + poll.budgetMs;
+  const results = new Map<number, T>();
+  for (;;) {
+    const pending = moves.filter((m) => !done(results.get(m.partition)));
+    for (const result of await mapBounded(pending, deps.concurrency ?? 16, check))
+      results.set(result.partition, result);
+    const partitions = moves.map((m) => results.get(m.partition)!);
+    const caughtUp = partitions.every(done);
+    if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions };
+    await sleep(poll.intervalMs);
+  }
 }
 
 /** Partitions whose CheckWatermark (`$.checkWatermark`) found the source's own copy fenced. */
@@ -95,8 +120,9 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
 }
 
 /**
- * The Switchover runbook's tasks: Fence -> CheckWatermark (polls inside the task, and the machine polls
- * it) -> MoveHome -> Unfence -> VerifyProbe, or Rollback. RPO 0: once fenced, the source refuses core
+ * The Switchover runbook's tasks: Fence -> CheckWatermark (core; polls inside the task, and the machine
+ * polls it) -> MoveHome -> Unfence -> VerifyProbe -> CheckOtherTiers (important/ordinary written before the
+ * fence, polled the same way), or Rollback. RPO 0: once fenced, the source refuses core
  * writes (its local ConditionCheck fails as soon as its copy of the entry carries the fence; a lease it
  * still holds runs out within `leaseMs`), and the home moves only when the target holds every event of
  * the partition the source has. Cooperative path (the source answers): CheckWatermark writes the fence
@@ -114,6 +140,8 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     runOf(raw) ?? new TaskInput('switchover', task, raw).string('run.id');
   const movesOf = (task: string, raw: Record<string, unknown>) =>
     new TaskInput('switchover', task, raw).result<{ moves: SwitchoverMove[] }>('fence').moves;
+  const fencedAtOf = (task: string, raw: Record<string, unknown>) =>
+    Number(new TaskInput('switchover', task, raw).result<{ fencedAt: number }>('fence').fencedAt);
   return {
     async Fence(raw) {
       const request = switchoverRequest('Fence', raw);
@@ -137,24 +165,36 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     },
     async CheckWatermark(raw) {
       const moves = movesOf('CheckWatermark', raw);
-      const fencedAt = Number(
-        new TaskInput('switchover', 'CheckWatermark', raw).result<{ fencedAt: number }>('fence').fencedAt,
+      const fencedAt = fencedAtOf('CheckWatermark', raw);
+      const leaseEnds = fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
+      const result = await pollMoves(
+        deps,
+        moves,
+        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds }),
+        settled,
       );
-      const poll = deps.watermarkPoll ?? WATERMARK_POLL_IN_TASK;
-      const deadline = now() + poll.budgetMs;
-      const checks = new Map<number, WatermarkCheck>();
-      for (;;) {
-        const pending = moves.filter((m) => !settled(checks.get(m.partition)));
-        const leaseOver = now() >= fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
-        const checked = await mapBounded(pending, concurrency, (move) =>
-          checkMove(deps, move, { fencedAt, leaseOver }),
-        );
-        for (const check of checked) checks.set(check.partition, check);
-        const partitions = moves.map((m) => checks.get(m.partition)!);
-        const caughtUp = partitions.every(settled);
-        if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions, checkedAt: now() };
-        await sleep(poll.intervalMs);
-      }
+      return { ...result, checkedAt: now() };
+    },
+    async CheckOtherTiers(raw) {
+      const moves = movesOf('CheckOtherTiers', raw);
+      const fencedAt = fencedAtOf('CheckOtherTiers', raw);
+      const result = await pollMoves(
+        deps,
+        moves,
+        async (move) => ({
+          partition: move.partition,
+          missing:
+            move.from === move.to
+              ? 0
+              : await blockingMissing(
+                  deps,
+                  { source: deps.cell(move.from), target: deps.cell(move.to), partition: move.partition },
+                  { fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'others' },
+                ),
+        }),
+        (check) => check?.missing === 0,
+      );
+      return { ...result, checkedAt: now() };
     },
     async MoveHome(raw) {
       const moves = movesOf('MoveHome', raw);

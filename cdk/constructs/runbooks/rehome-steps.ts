@@ -141,10 +141,7 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   othersTimedOut.next(rollback);
   const othersDone = new sfn.Pass(scope, named('OtherTiersReplicated'));
   const othersReached = new sfn.Choice(scope, named('OtherTiersReached'))
-    .when(
-      sfn.Condition.booleanEquals(`$.${resultKey(named('CheckOtherTiers'))}.caughtUp`, true),
-      othersDone,
-    )
+    .when(sfn.Condition.booleanEquals(`$.${resultKey(named('CheckOtherTiers'))}.caughtUp`, true), othersDone)
     .when(
       sfn.Condition.numberGreaterThanEquals(`${othersPath}.attempts`, WATERMARK_POLL.maxAttempts),
       othersTimedOut,

@@ -30,9 +30,6 @@ export interface PartitionOwnershipOptions {
   readonly inFlight?: { readonly appendTimeoutMs: number; readonly quorumCopyTimeoutMs: number };
 }
 
-/** How long a home trusts a cached entry that keeps it from writing before it reads the map again. */
-const FENCED_RECHECK_MS = 100;
-
 interface Lease {
   readonly entry: PartitionEntry | null;
   /** Monotonic time at which the majority read that produced `entry` STARTED. */
@@ -136,11 +133,13 @@ export class PartitionOwnership {
       claim: true,
       minRemainingMs: budget ? budget.quorumCopyTimeoutMs + budget.appendTimeoutMs : 0,
     };
+    const asked = this.monotonic();
     let lease = await this.leaseFor(partition, options);
-    if (this.waitingHere(lease)) {
-      // This region is (becoming) the home but its cached entry says not yet: read again rather than
-      // answer 503 for up to a lease. A cooperative Switchover unfences with no hold, so the new home
-      // may have cached the fenced entry (a write forwarded to it during the move) just before.
+    if (lease.readStartedAt < asked && this.waitingHere(lease)) {
+      // This region is (becoming) the home but its CACHED entry says not yet: read again rather than
+      // answer 503 for up to a lease (a read this call made itself is not repeated; concurrent calls
+      // share one read). A cooperative Switchover unfences with no hold, so the new home may have
+      // cached the fenced entry (a write forwarded to it during the move) just before.
       this.invalidate(partition);
       lease = await this.leaseFor(partition, options);
     }
@@ -181,12 +180,11 @@ export class PartitionOwnership {
     throw new StaleEpochError(entry.partition, this.region, entry.epoch);
   }
 
-  /** A cached entry naming this region fenced (or not writable yet), older than FENCED_RECHECK_MS. */
+  /** An entry naming this region the home, fenced (or not writable yet). */
   private waitingHere(lease: Lease): boolean {
     const entry = lease.entry;
     if (entry?.home !== this.region) return false;
-    const waiting = entry.state === 'fenced' || entry.activeFrom > this.now();
-    return waiting && this.monotonic() - lease.readStartedAt >= FENCED_RECHECK_MS;
+    return entry.state === 'fenced' || entry.activeFrom > this.now();
   }
 
   /** Right before the append: the lease (ending at monotonic `endsAt`) must still hold. */

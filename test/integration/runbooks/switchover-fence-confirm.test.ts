@@ -167,7 +167,14 @@ describe('cooperative switchover: the new home writes at once once the old home 
           expectClean(out.anomalies);
         },
       ),
-      { numRuns: 8 },
+      {
+        numRuns: 8,
+        // Found before: the new home cached the fenced entry when the old home forwarded a write to it.
+        examples: [
+          [true, 'after-move'],
+          [false, 'after-check'],
+        ],
+      },
     );
   });
 

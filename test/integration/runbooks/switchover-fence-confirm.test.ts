@@ -18,7 +18,7 @@ const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
 const PARTITIONS = 256;
 /** Long enough that the old home's lease (and its renewal at half-life) outlives the whole scenario. */
-const LEASE_MS = 8_000;
+const LEASE_MS = 20_000;
 
 /**
  * Cooperative switchover (issue 15): once the old home's own copy of the entry carries the fence, the new
@@ -98,6 +98,7 @@ async function scenario(plan: Plan) {
     await at('after-check');
     await task('MoveHome');
     await at('after-move');
+    const unfencedAt = Date.now();
     const unfence = await task('Unfence');
     await at('after-unfence');
     await sleep(Math.max(0, Number(unfence.writableFrom) - Date.now()) + 20);
@@ -106,7 +107,7 @@ async function scenario(plan: Plan) {
     await converge(c, B, id);
     // The cluster is shared: only this account's anomalies (the bug-switch test leaves a fork behind).
     const anomalies = (await accounts.check()).filter((a) => a.key === `account/${id}`);
-    return { check, unfence, oldHome, newHome, anomalies, partition, id };
+    return { check, unfence, unfencedAt, oldHome, newHome, anomalies, partition, id };
   } finally {
     c.links.heal();
   }
@@ -118,14 +119,13 @@ describe('cooperative switchover: the new home writes at once once the old home 
   afterEach(() => disableAllBugs());
 
   it('writes the fence into an old home the fence round missed, then lets the new home write at once', async () => {
-    const unfencedAt = Date.now();
     const out = await scenario({ fenceReachesOldHome: false, oldHomeWriteAt: 'after-check' });
     expect(out.check.partitions).toEqual([
       expect.objectContaining({ missing: 0, sourceFenced: true, confirmedBy: 'own-copy' }),
     ]);
-    // No lease + skew hold (8.5 s here): the old home's copy carries the fence.
+    // No lease + skew hold (20.5 s here): the old home's copy carries the fence.
     expect(out.unfence.active).toEqual([expect.objectContaining({ sourceConfirmed: true })]);
-    expect(Number(out.unfence.writableFrom)).toBeLessThan(unfencedAt + LEASE_MS);
+    expect(Number(out.unfence.writableFrom)).toBeLessThan(out.unfencedAt + LEASE_MS);
     // The old home, still inside its lease, no longer commits: its append guard reads the fenced copy.
     expect(out.oldHome.map((a) => a.status)).not.toContain(200);
     expect(out.newHome.status).toBe(200);

@@ -8,8 +8,9 @@
  * - `CheckWatermark` -> `{ caughtUp: boolean }` at `$.checkWatermark`;
  * - `$.watermarkPoll.attempts` is counted by the machine (States.MathAdd), not by the handler.
  * Shape (rehome-steps.ts): Fence -> CheckWatermark/WaitForWatermark loop (bounded by WATERMARK_POLL) -> MoveHome ->
- * Unfence -> VerifyProbe. Any task failure or a watermark timeout runs Rollback (unfence, restore the
- * old home; it must be idempotent because it may run before anything was fenced), then fails.
+ * Unfence -> VerifyProbe -> CheckOtherTiers/WaitForOtherTiers loop. Any task failure or a timeout runs
+ * Rollback (unfence, restore the old home; it must be idempotent because it may run before anything was
+ * fenced), then fails.
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';

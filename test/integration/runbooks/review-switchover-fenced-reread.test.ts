@@ -21,7 +21,7 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
 const PARTITIONS = 256;
-const WRITES = 10;
+const WRITES = 20;
 
 describe('review: a fenced home re-reads the quorum map for every refused write', { timeout: 60_000 }, () => {
   afterEach(() => disableAllBugs());
@@ -52,8 +52,9 @@ describe('review: a fenced home re-reads the quorum map for every refused write'
         (await command(c.cells[A], 'account', id, { type: 'Deposit', payload: { amount: 1 } })).status,
       );
     expect(answers.every((s) => s === 503)).toBe(true);
-    // On i15-switchover: one majority read per write (10), each a round trip to every control table.
-    expect(reads).toBeLessThanOrEqual(2);
+    // On i15-switchover: one majority read per write (20), each a round trip to every control table.
+    // Bounded by time, not by the number of requests (a short re-read interval would pass).
+    expect(reads).toBeLessThan(5);
     await run({ runbook: 'switchover', task: 'Rollback', input: state });
   });
 });

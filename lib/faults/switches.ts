@@ -103,6 +103,8 @@ export const BUG_SWITCHES = {
     "Switchover's CheckWatermark takes the source's head without its own copy of the entry carrying the fence (no confirmation, no write-back), and Unfence then gives the new home no lease hold: a write the old home still acknowledges under its lease after the head was read is written again by the new home",
   'refusal-unconfirmed':
     'a core refusal or no-op answer at the home is given on its lease alone, without re-reading its own copy of the entry: after a cooperative Switchover the old home refuses on a state the new home has already written past',
+  'probe-rows-after-unfence':
+    "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -1,4 +1,5 @@
 import { ulid } from 'ulid';
+import { bugEnabled } from '../faults/index.ts';
 import { EntryChangedError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import {
@@ -8,6 +9,7 @@ import {
   takeOverFence,
   unfencePartition,
 } from '../ownership/rehome.ts';
+import { coreEventsLacking } from './core-lacking.ts';
 import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
@@ -119,9 +121,56 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
   }
 }
 
+/** Compares the core rows of the partition in source and target (both must hold the same events). */
+async function compareRows(deps: RunbookDeps, move: SwitchoverMove): Promise<number> {
+  const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
+  const aggregates = await aggregatesIn(source, move.partition);
+  for (const [type, id] of aggregates) {
+    if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
+    if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
+    const [a, b] = await Promise.all([source.states.getState(type, id), target.states.getState(type, id)]);
+    if (rowDigest(a) !== rowDigest(b))
+      throw new ProbeFailedError(move.partition, `${type}/${id} differs between ${move.from} and ${move.to}`);
+  }
+  return aggregates.length;
+}
+
+/**
+ * VerifyProbe of one move. The machine runs it once CheckWatermark is reached, before MoveHome: the
+ * partition is fenced (the source confirmed it, or its lease ran out) and the target is not home yet, so
+ * no core write can land in either region and every core row must be identical (`rows`). Run after the
+ * Unfence instead (an older machine, or a caller driving the tasks), the new home may already have
+ * acknowledged writes (a cooperative unfence lets it write at once) and rows differ rightly: the probe
+ * then checks what the move promised, that the target's log holds every core event the source holds
+ * (`logs`, strongly consistent reads; the fenced source writes nothing of its own any more).
+ */
+async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
+  const entry = await deps.map.read(move.partition);
+  const { partition } = move;
+  const fenced = entry?.home === move.from && entry.state === 'fenced';
+  const moved = entry?.home === move.to && entry.state === 'active';
+  if (!fenced && !moved) throw new ProbeFailedError(partition, `the map says ${entry?.home}/${entry?.state}`);
+  if (move.from === move.to) return { partition, aggregatesInPartition: 0, compared: 'none' as const };
+  if (fenced || bugEnabled('probe-rows-after-unfence'))
+    return { partition, aggregatesInPartition: await compareRows(deps, move), compared: 'rows' as const };
+  const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
+  const listed = await source.source.listLeaves(partition);
+  const lacking = await coreEventsLacking(deps, { holder: source, other: target, partition }, listed);
+  if (lacking.length > 0)
+    throw new ProbeFailedError(
+      partition,
+      `${move.to} lacks ${lacking.length} core event(s) ${move.from} holds (e.g. ${lacking[0]!})`,
+    );
+  return {
+    partition,
+    aggregatesInPartition: new Set(listed.map((l) => l.aggregateKey)).size,
+    compared: 'logs' as const,
+  };
+}
+
 /**
  * The Switchover runbook's tasks: Fence -> CheckWatermark (core; polls inside the task, and the machine
- * polls it) -> MoveHome -> Unfence -> VerifyProbe -> CheckOtherTiers (important/ordinary written before the
+ * polls it) -> VerifyProbe (still fenced) -> MoveHome -> Unfence -> CheckOtherTiers (important/ordinary written before the
  * fence, polled the same way), or Rollback. RPO 0: once fenced, the source refuses core
  * writes (its local ConditionCheck fails as soon as its copy of the entry carries the fence; a lease it
  * still holds runs out within `leaseMs`), and the home moves only when the target holds every event of
@@ -230,28 +279,7 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     },
     async VerifyProbe(raw) {
       const moves = movesOf('VerifyProbe', raw);
-      const probed = await mapBounded(moves, concurrency, async (move) => {
-        const entry = await deps.map.read(move.partition);
-        if (entry?.home !== move.to || entry.state !== 'active')
-          throw new ProbeFailedError(move.partition, `the map says ${entry?.home}/${entry?.state}`);
-        const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-        const aggregates = await aggregatesIn(source, move.partition);
-        for (const [type, id] of aggregates) {
-          // Core only: the fence quiesced them; important/ordinary rows may be mid-replication, rightly.
-          if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
-          if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
-          const [a, b] = await Promise.all([
-            source.states.getState(type, id),
-            target.states.getState(type, id),
-          ]);
-          if (rowDigest(a) !== rowDigest(b))
-            throw new ProbeFailedError(
-              move.partition,
-              `${type}/${id} differs between ${move.from} and ${move.to}`,
-            );
-        }
-        return { partition: move.partition, aggregatesInPartition: aggregates.length };
-      });
+      const probed = await mapBounded(moves, concurrency, (move) => probeMove(deps, move));
       return { probed };
     },
     async Rollback(raw) {

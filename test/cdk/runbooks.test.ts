@@ -114,9 +114,9 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
       'CheckWatermark',
       'CheckWatermark',
       'CheckWatermark',
+      'VerifyProbe',
       'MoveHome',
       'Unfence',
-      'VerifyProbe',
       'CheckOtherTiers',
     ]);
   });

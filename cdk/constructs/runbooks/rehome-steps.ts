@@ -1,9 +1,9 @@
 /**
  * The re-homing steps shared by Switchover and Failback's switch-back: Fence -> wait until the target holds
  * every core event the source wrote to the partitions (CheckWatermark at once, then every
- * WATERMARK_POLL.intervalSeconds, at most maxAttempts times; each polls inside the task too) -> MoveHome ->
- * Unfence [-> VerifyProbe] -> CheckOtherTiers (the important/ordinary events written before the fence,
- * polled the same way); a failed task or a timeout
+ * WATERMARK_POLL.intervalSeconds, at most maxAttempts times; each polls inside the task too) ->
+ * [VerifyProbe ->] MoveHome -> Unfence -> CheckOtherTiers (the important/ordinary events written before the
+ * fence, polled the same way); a failed task or a timeout
  * runs Rollback, which the caller chains to its own Fail state. A first Pass state draws the execution's
  * run id (`$.<prefix>Run.id`, States.UUID()): every change the steps make carries it, so Rollback undoes
  * only what this execution did (lib/runbooks/switchover-rollback.ts). A Rollback that refuses (the old home
@@ -32,7 +32,11 @@ export interface RehomeStepsOptions {
   readonly fn: lambda.IFunction;
   /** Prefix of every state name and result key ('' keeps Switchover's historical names). */
   readonly prefix?: string;
-  /** Append VerifyProbe (a consistency probe of the moved partitions) after Unfence. */
+  /**
+   * Run VerifyProbe (the core rows of source and target compared) once the watermark is reached, before
+   * MoveHome: the partitions are still fenced, so neither home can write and the rows must be identical.
+   * After a cooperative Unfence the new home writes at once, so rows compared then would differ rightly.
+   */
   readonly verify?: boolean;
 }
 
@@ -113,7 +117,10 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   });
   timedOut.next(rollback);
   const reached = new sfn.Choice(scope, named('WatermarkReached'))
-    .when(sfn.Condition.booleanEquals(`$.${resultKey(named('CheckWatermark'))}.caughtUp`, true), moveHome)
+    .when(
+      sfn.Condition.booleanEquals(`$.${resultKey(named('CheckWatermark'))}.caughtUp`, true),
+      verifyProbe ?? moveHome,
+    )
     .when(sfn.Condition.numberGreaterThanEquals(`${pollPath}.attempts`, WATERMARK_POLL.maxAttempts), timedOut)
     .otherwise(waitForWatermark);
 
@@ -150,9 +157,8 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   startOthers.next(checkOtherTiers).next(countOthers).next(othersReached);
   waitForOthers.next(checkOtherTiers);
 
-  moveHome.next(unfence);
-  if (verifyProbe) unfence.next(verifyProbe);
-  (verifyProbe ?? unfence).next(startOthers);
+  if (verifyProbe) verifyProbe.next(moveHome);
+  moveHome.next(unfence).next(startOthers);
   // No Wait before the first check: CheckWatermark polls inside the task, and a source that confirms
   // its fence lets the new home take writes as soon as the target holds its head.
   fence.next(startPolling).next(checkWatermark).next(countAttempt).next(reached);

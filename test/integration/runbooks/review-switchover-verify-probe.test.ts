@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { disableAllBugs } from '../../../lib/faults/index.ts';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, startCluster } from '../routing/cluster.ts';
@@ -24,6 +24,9 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  *   of core unavailability).
  * The tests drive the real tasks in the machine's order (VerifyProbe, and Rollback on its failure, as the
  * state machine does) and expect the switchover to end with the partition at the new home, active.
+ * Fixed: the machine runs VerifyProbe before MoveHome (still fenced); run after the unfence, it checks
+ * the logs (the target holds every core event the source holds), not the rows. Bug switch
+ * `probe-rows-after-unfence` brings the row comparison after the unfence back.
  */
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
@@ -115,5 +118,11 @@ describe('review: VerifyProbe after a cooperative unfence races the new home’s
     expect(out.probeError).toBeNull();
     expect(out.rollback).toBeNull();
     expect(out.entry).toEqual(expect.objectContaining({ home: B, state: 'active' }));
+  });
+
+  it('with probe-rows-after-unfence: the probe compares rows after the unfence and the move is undone', async () => {
+    const out = await withBug('probe-rows-after-unfence', () => scenario(false));
+    expect(out.probeError).toMatch(/differs between/);
+    expect(out.rollbackError).toMatch(/RollbackRefused/);
   });
 });

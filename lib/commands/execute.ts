@@ -429,6 +429,18 @@ async function currentRecord(
   return catchUpCoreRow(deps, aggregate, aggregateId, stored);
 }
 
+/**
+ * Before a decision is taken on this region's core row of `aggregateId` without a command (a saga's dry
+ * run): this region must be the writable home and its own copy of the entry must still say so
+ * (`CoreWriteFence.confirmAnswer`, the check a refusal makes). NotHome / StaleEpoch (421) when it is not,
+ * PartitionFenced while the partition moves. Nothing to check without ownership.
+ */
+export async function confirmHomeHere(deps: CommandDeps, aggregateId: string): Promise<void> {
+  if (!deps.fenceCoreWrite) return;
+  const fence = await deps.fenceCoreWrite(partitionOf(aggregateId, deps.partitions));
+  await fence.confirmAnswer?.();
+}
+
 /** The core write fence of the request's partition (undefined for other tiers, or without ownership). */
 function fenceFor(deps: CommandDeps, aggregate: AnyAggregate, request: CommandRequest) {
   return aggregate.tier === 'core' && deps.fenceCoreWrite

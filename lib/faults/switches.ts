@@ -105,6 +105,8 @@ export const BUG_SWITCHES = {
     'a core refusal or no-op answer at the home is given on its lease alone, without re-reading its own copy of the entry: after a cooperative Switchover the old home refuses on a state the new home has already written past',
   'probe-rows-after-unfence':
     "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
+  'dry-run-reads-unconfirmed':
+    "the saga dry run's read at the home (RoutedCommandPort.read, local or a forwarded GET) serves the row on the cached lease alone, without re-reading the home's own copy of the entry: after a cooperative Switchover the old home's stale row refuses a transfer (422) the new home's deposit covers",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { exampleSagas } from '../../../examples/bank/index.ts';
-import { disableAllBugs } from '../../../lib/faults/index.ts';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher } from '../../../lib/runbooks/index.ts';
 import { regionSagas } from '../../../lib/sagas/index.ts';
@@ -23,6 +23,9 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * entry meant the new home could not have written yet (it waited lease + skew); now the new home
  * acknowledges a deposit right after the unfence and the old home (or a region whose cache names it)
  * refuses a transfer that deposit covers: a refusal no linearization allows.
+ * Fixed: the dry run's read at the home confirms its own copy of the entry first (locally, and through
+ * `X-Multiactive-Home-Read` on a forwarded GET: 421 when no longer home). Bug switch
+ * `dry-run-reads-unconfirmed` brings the unconfirmed read back.
  */
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
@@ -124,5 +127,13 @@ describe('review: the transfer dry run refuses on the old home’s state after a
     // On i15-switchover: C's local row refuses, C forwards the read to A (cached home), A serves its row.
     expect(answer.body.error).not.toBe('InsufficientFunds');
     expect(answer.status).not.toBe(422);
+  });
+
+  it('with dry-run-reads-unconfirmed: the old home (or a forwarded GET to it) refuses on its stale row', async () => {
+    for (const via of [A, C]) {
+      const answer = await withBug('dry-run-reads-unconfirmed', () => scenario(via));
+      expect(answer.status).toBe(422);
+      expect(answer.body.error).toBe('InsufficientFunds');
+    }
   });
 });

@@ -10,6 +10,12 @@ import {
 } from './partition-map.ts';
 import type { ControlReplica } from './replica.ts';
 
+/**
+ * Shortest interval between two majority re-reads of a partition whose cached entry names this region
+ * the home but not writable yet (fenced, or before activeFrom): see PartitionOwnership.rereadDue.
+ */
+const WAITING_REREAD_MS = 200;
+
 export interface PartitionOwnershipOptions {
   readonly region: string;
   readonly map: PartitionMap;
@@ -135,11 +141,12 @@ export class PartitionOwnership {
     };
     const asked = this.monotonic();
     let lease = await this.leaseFor(partition, options);
-    if (lease.readStartedAt < asked && this.waitingHere(lease)) {
+    if (lease.readStartedAt < asked && this.waitingHere(lease) && (await this.rereadDue(lease))) {
       // This region is (becoming) the home but its CACHED entry says not yet: read again rather than
       // answer 503 for up to a lease (a read this call made itself is not repeated; concurrent calls
       // share one read). A cooperative Switchover unfences with no hold, so the new home may have
-      // cached the fenced entry (a write forwarded to it during the move) just before.
+      // cached the fenced entry (a write forwarded to it during the move) just before. Bounded: see
+      // `rereadDue` (the old home stays fenced for a whole Switchover, written to all along).
       this.invalidate(partition);
       lease = await this.leaseFor(partition, options);
     }
@@ -178,6 +185,19 @@ export class PartitionOwnership {
     if (same) return;
     this.invalidate(entry.partition);
     throw new StaleEpochError(entry.partition, this.region, entry.epoch);
+  }
+
+  /**
+   * Whether a home whose cached entry says "not writable yet" reads a majority again: at most once per
+   * WAITING_REREAD_MS per partition (one majority read, a WAN round trip to every control table, per
+   * interval however many writes arrive), sooner only when this region's own copy of the entry (a local
+   * strongly consistent read) no longer holds the cached entry: the Unfence (or any change) reached it.
+   */
+  private async rereadDue(lease: Lease): Promise<boolean> {
+    const entry = lease.entry!;
+    if (this.monotonic() - lease.readStartedAt >= WAITING_REREAD_MS) return true;
+    const copy = await this.local.read<PartitionValue>(partitionKey(entry.partition));
+    return copy?.epoch !== entry.epoch || copy.ballot !== entry.ballot;
   }
 
   /** An entry naming this region the home, fenced (or not writable yet). */

@@ -129,6 +129,14 @@ export const BUG_SWITCHES = {
     "Failover's BumpEpochs retries a new home whose write committed but whose answer was lost (or a retried task's first attempt) as a fresh move: it finds the partition active at its new home, skips it and reports it not moved",
   'per-region-seal':
     "Failover's collection counts a survivor sealed only when every one of its seal writes succeeded: one partition's failed seal write (a busy register) blocks every partition that needed that survivor",
+  'switchover-no-fence-confirm':
+    "Switchover's CheckWatermark takes the source's head without its own copy of the entry carrying the fence (no confirmation, no write-back), and Unfence then gives the new home no lease hold: a write the old home still acknowledges under its lease after the head was read is written again by the new home",
+  'refusal-unconfirmed':
+    'a core refusal or no-op answer at the home is given on its lease alone, without re-reading its own copy of the entry: after a cooperative Switchover the old home refuses on a state the new home has already written past',
+  'probe-rows-after-unfence':
+    "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
+  'dry-run-reads-unconfirmed':
+    "the saga dry run's read at the home (RoutedCommandPort.read, local or a forwarded GET) serves the row on the cached lease alone, without re-reading the home's own copy of the entry: after a cooperative Switchover the old home's stale row refuses a transfer (422) the new home's deposit covers",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -40,7 +40,9 @@ function run(definition: AslDefinition, input: object, handlers: Record<string, 
         name,
         async (payload: Parameters<Handler>[0]) => {
           calls.push(name);
-          return (await handlers[name]?.(payload)) ?? {};
+          // The other tiers' check succeeds unless a test says otherwise (its Choice reads caughtUp).
+          const fallback = name.endsWith('CheckOtherTiers') ? { caughtUp: true } : {};
+          return (await handlers[name]?.(payload)) ?? fallback;
         },
       ]),
   );
@@ -48,7 +50,12 @@ function run(definition: AslDefinition, input: object, handlers: Record<string, 
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: local as never,
-      waitTimeOverrides: { WaitForWatermark: 0, SwitchBackWaitForWatermark: 0 },
+      waitTimeOverrides: {
+        WaitForWatermark: 0,
+        SwitchBackWaitForWatermark: 0,
+        WaitForOtherTiers: 0,
+        SwitchBackWaitForOtherTiers: 0,
+      },
       retryIntervalOverrides: { Rollback: 0, SwitchBackRollback: 0 },
     },
   });
@@ -113,10 +120,37 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
       'CheckWatermark',
       'CheckWatermark',
       'CheckWatermark',
+      'VerifyProbe',
       'MoveHome',
       'Unfence',
-      'VerifyProbe',
+      'CheckOtherTiers',
     ]);
+  });
+
+  it('Switchover moves the core home before the other tiers caught up, then waits for them before it succeeds', async () => {
+    let polls = 0;
+    const late = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        CheckOtherTiers: async () => ({ caughtUp: ++polls >= 2 }),
+      },
+    );
+    await expect(late.result).resolves.toMatchObject({ otherTiersPoll: { attempts: 2 } });
+    expect(late.calls.indexOf('Unfence')).toBeLessThan(late.calls.indexOf('CheckOtherTiers'));
+
+    const never = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        CheckOtherTiers: async () => ({ caughtUp: false }),
+      },
+    );
+    await expect(never.result).rejects.toThrow(/rolled back/);
+    expect(never.calls.filter((c) => c === 'CheckOtherTiers')).toHaveLength(WATERMARK_POLL.maxAttempts);
+    expect(never.calls.at(-1)).toBe('Rollback');
   });
 
   it('Switchover rolls back and fails when a step fails', async () => {
@@ -204,6 +238,23 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(error).toMatchObject({ name: 'RollbackRefused' });
     expect(error?.message).toMatch(/partition\(s\).*7 \(stays with eu-west-1/);
     expect(calls.filter((c) => c === 'Rollback')).toHaveLength(1);
+  });
+
+  it('Switchover checks the watermark right after the fence and waits only between checks', () => {
+    for (const [machine, prefix] of [
+      ['Switchover', ''],
+      ['Failback', 'SwitchBack'],
+    ] as const) {
+      const states = allStates(definitions('us-east-1')[machine]) as Record<
+        string,
+        { Type: string; Next?: string; Seconds?: number }
+      >;
+      expect(states[`${prefix}StartWatermarkPoll`]?.Next).toBe(`${prefix}CheckWatermark`);
+      expect(states[`${prefix}WaitForWatermark`]).toMatchObject({
+        Seconds: WATERMARK_POLL.intervalSeconds,
+        Next: `${prefix}CheckWatermark`,
+      });
+    }
   });
 
   it('Switchover gives up on a watermark that never catches up', async () => {
@@ -335,6 +386,7 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
       'SwitchBackCheckWatermark',
       'SwitchBackMoveHome',
       'SwitchBackUnfence',
+      'SwitchBackCheckOtherTiers',
       'Undrain',
     ]);
   });

@@ -213,7 +213,7 @@ function groupPlans<T extends { plan: RunPlan }>(plans: readonly T[]): T[][] {
 
 /**
  * Commits a group's plans in one TransactWriteItems (all or nothing). Refused (a row moved, a key taken, an
- * event already in: any condition; or the whole as too large, which the sizes counted should prevent),
+ * event already in: one condition; or the whole as too large, which the sizes counted should prevent),
  * nothing of it was written, and each aggregate goes again on its own, read afresh.
  */
 async function commitGroup(

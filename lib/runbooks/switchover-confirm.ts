@@ -51,7 +51,7 @@ export function copyFences(record: RegisterRecord<PartitionValue> | null, move: 
 /**
  * Makes sure the source's own copy carries the fence, then reads it back: a copy the fence's write round
  * did not reach (the quorum needs a majority, not every region) gets the committed entry written back,
- * as any register read-repair would (the replica takes only a higher epoch). Any error or a silent source
+ * as a register read-repair would (the replica takes only a higher epoch). Any error or a silent source
  * means no confirmation: the caller falls back to the lease (`lease`).
  */
 export async function confirmSourceFence(

@@ -132,7 +132,7 @@ export class EventStore {
   /**
    * The transaction items an append of these events would write (each event conditionally on its free key,
    * then the guards and the core markers), for a caller that groups several aggregates' appends in one
-   * TransactWriteItems. Such a group is all or nothing: any condition failing cancels it, duplicates
+   * TransactWriteItems. Such a group is all or nothing: one condition failing cancels it, duplicates
    * included (appendEvents sorts those out; a group's caller appends its aggregates one by one instead).
    */
   appendItems(events: readonly EventEnvelope[], options: Omit<AppendOptions, 'timeoutMs'>): TransactItem[] {

@@ -38,6 +38,8 @@ import { regionWatchdog } from './watchdog-wiring.ts';
 
 /** How long a write takes to show on DynamoDB Local's stream (~4 ms seen), with a wide margin. */
 const STREAM_SETTLE_MS = 100;
+/** How long `withoutPublishing` waits for the new mapping's first read at LATEST. */
+const STREAM_IDLE_MS = 30_000;
 
 /** What a region is built from. */
 export interface SandboxRegionOptions {
@@ -449,8 +451,9 @@ export class SandboxRegion {
    * Runs `write` with the stream's event source mapping stopped, then recreates the mapping at LATEST: what
    * `write` put in the region's tables is never published (a bench seeding history that every region
    * already holds, or that the peers must not receive). Anything else written to the events table in the
-   * meantime is skipped too, so keep the region idle while it runs. A killed region stays down (its new
-   * mapping starts, at LATEST, when it is revived).
+   * meantime is skipped too, so keep the region idle while it runs. Returns once the new mapping has read
+   * the stream at LATEST, so a write after it is published. A killed region stays down (its new mapping
+   * starts, at LATEST, when it is revived).
    */
   async withoutPublishing<T>(write: () => Promise<T>): Promise<T> {
     await this.poller?.stop();
@@ -465,6 +468,8 @@ export class SandboxRegion {
       if (!this.down) {
         const poller = this.poller;
         await this.functionIamRef.as('publisher', () => poller.start());
+        // Its first empty poll fixes where LATEST is: a write after this returns is published.
+        await poller.idle(STREAM_IDLE_MS);
       }
     }
   }

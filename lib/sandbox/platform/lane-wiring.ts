@@ -106,9 +106,21 @@ export class SandboxQueues {
     for (const change of changes) queue.changeVisibility(change.receiptHandle, change.seconds * 1000);
   }
 
-  /** Starts polling (a mapping of a region that is down skips its polls until it is back). */
+  private readonly held = new Set<string>();
+
+  /**
+   * Holds (true) or releases (false) a region's mappings: held, they poll nothing and the queue only fills,
+   * as while the region was out (a bench builds a returning region's lane backlog this way).
+   */
+  hold(region: string, held: boolean): void {
+    if (held) this.held.add(region);
+    else this.held.delete(region);
+  }
+
+  /** Starts polling (a mapping of a region that is down or held skips its polls until it is back). */
   start(): void {
-    for (const { region, mapping } of this.mappings) mapping.start(POLL_INTERVAL_MS, () => !region.isDown);
+    for (const { region, mapping } of this.mappings)
+      mapping.start(POLL_INTERVAL_MS, () => !region.isDown && !this.held.has(region.name));
   }
 
   /** Waits until every mapped queue is empty and no batch is in flight, or the deadline passes. */
@@ -116,7 +128,8 @@ export class SandboxQueues {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const idle = this.mappings.every(
-        ({ region, mapping, queue }) => region.isDown || (queue.size() === 0 && mapping.busy() === 0),
+        ({ region, mapping, queue }) =>
+          region.isDown || this.held.has(region.name) || (queue.size() === 0 && mapping.busy() === 0),
       );
       if (idle) return true;
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));

@@ -735,6 +735,15 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Holds (true) or releases (false) a region's ordinary lane: held, its queue fills and nothing drains it
+   * (`quiesce` does not wait for it), as for a region whose lane is out; a bench builds a backlog this way.
+   */
+  holdLane(region: string, held: boolean): void {
+    this.region(region);
+    this.lanes?.hold(region, held);
+  }
+
   /** The ordinary lane's queues and mappings (counters per region). */
   laneStats(): ReturnType<SandboxQueues['stats']> {
     return this.lanes?.stats() ?? [];

@@ -10,7 +10,7 @@ import {
   invokeCall,
   receiveMessageCall,
 } from '../iam/index.ts';
-import { LocalQueue, LocalSqsMapping } from '../sqs/index.ts';
+import { LaneNotDrainedError, LocalQueue, LocalSqsMapping } from '../sqs/index.ts';
 import { functionNameOf, localInvoker } from './invoke.ts';
 import type { SandboxRegion } from './region.ts';
 
@@ -123,18 +123,28 @@ export class SandboxQueues {
       mapping.start(POLL_INTERVAL_MS, () => !region.isDown && !this.held.has(region.name));
   }
 
-  /** Waits until every mapped queue is empty and no batch is in flight, or the deadline passes. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  /**
+   * Waits until every mapped queue of a region that is up and not held is empty with no batch in flight;
+   * at the deadline throws `LaneNotDrainedError` naming what each queue still held.
+   */
+  async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const idle = this.mappings.every(
-        ({ region, mapping, queue }) =>
-          region.isDown || this.held.has(region.name) || (queue.size() === 0 && mapping.busy() === 0),
-      );
-      if (idle) return true;
+    for (;;) {
+      const undrained = this.mappings
+        .filter(({ region, mapping, queue }) => {
+          const waitedFor = !region.isDown && !this.held.has(region.name);
+          return waitedFor && (queue.size() > 0 || mapping.busy() > 0);
+        })
+        .map(({ region, mapping, queue }) => ({
+          region: region.name,
+          queue: queue.spec.name,
+          queued: queue.size(),
+          inFlight: mapping.busy(),
+        }));
+      if (undrained.length === 0) return;
+      if (Date.now() >= deadline) throw new LaneNotDrainedError(timeoutMs, undrained);
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
-    return false;
   }
 
   /** Mapping and queue counters, for reports and benchmarks. */

@@ -29,18 +29,30 @@ export function queuesOf(template: CfnTemplate, env: StackEnvironment): QueueSpe
   });
 }
 
-/** Every SQS event source mapping of a template (Lambda's defaults: batch 10, no window). */
+/** ScalingConfig.MaximumConcurrency of a mapping, if set. */
+function maximumConcurrencyOf(scaling: unknown): number | undefined {
+  const value = (scaling as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** Every SQS event source mapping of a template (Lambda's defaults: batch 10, no window, no concurrency cap). */
 export function sqsMappingsOf(template: CfnTemplate, env: StackEnvironment): SqsMappingSpec[] {
   return resourcesOfType(template, 'AWS::Lambda::EventSourceMapping', env)
     .filter(({ properties: p }) => String(p.EventSourceArn ?? '').startsWith('arn:aws:sqs:'))
     .filter(({ properties: p }) => p.Enabled !== false)
-    .map(({ properties: p }) => ({
-      functionName: String(p.FunctionName),
-      queueArn: String(p.EventSourceArn),
-      batchSize: typeof p.BatchSize === 'number' ? p.BatchSize : 10,
-      maxBatchingWindowMs:
-        (typeof p.MaximumBatchingWindowInSeconds === 'number' ? p.MaximumBatchingWindowInSeconds : 0) * 1000,
-      reportBatchItemFailures:
-        Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
-    }));
+    .map(({ properties: p }) => {
+      const maxConcurrency = maximumConcurrencyOf(p.ScalingConfig);
+      return {
+        functionName: String(p.FunctionName),
+        queueArn: String(p.EventSourceArn),
+        batchSize: typeof p.BatchSize === 'number' ? p.BatchSize : 10,
+        maxBatchingWindowMs:
+          (typeof p.MaximumBatchingWindowInSeconds === 'number' ? p.MaximumBatchingWindowInSeconds : 0) *
+          1000,
+        reportBatchItemFailures:
+          Array.isArray(p.FunctionResponseTypes) &&
+          p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
+        ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
+      };
+    });
 }

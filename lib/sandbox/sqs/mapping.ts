@@ -12,6 +12,8 @@ export interface SqsMappingSpec {
   readonly maxBatchingWindowMs: number;
   /** FunctionResponseTypes holds ReportBatchItemFailures. */
   readonly reportBatchItemFailures: boolean;
+  /** ScalingConfig.MaximumConcurrency: invocations of this mapping at once at most (unset: no cap of its own). */
+  readonly maxConcurrency?: number;
 }
 
 /** What one poll step did. */
@@ -25,7 +27,10 @@ export interface LocalSqsMappingOptions {
   /** Authorizes the mapping's own calls as the function's role (ReceiveMessage, DeleteMessage). */
   readonly authorize?: (operation: 'ReceiveMessage' | 'DeleteMessage', items: number) => Promise<void>;
   readonly now?: () => number;
-  /** Batches in flight at once (Lambda's pollers scale out; default 5, AWS's starting pollers). */
+  /**
+   * Batches in flight at once when the spec sets no MaximumConcurrency (Lambda's pollers scale out; default
+   * 5, AWS's starting pollers). The spec's MaximumConcurrency, when set, wins: it is what AWS enforces.
+   */
   readonly maxConcurrency?: number;
   /** A batch that failed (thrown, refused, or items reported), for the logs. */
   readonly onFailure?: (error: unknown) => void;
@@ -39,6 +44,16 @@ export interface MappingStats {
   failedBatches: number;
   /** Records a partial batch response reported failed. */
   failedItems: number;
+  /** Records per invocation: how many invocations had n records (n -> count), to see how full batches are. */
+  batchSizes: Map<number, number>;
+  /**
+   * The wait of each first-received record, SentTimestamp to the invocation (ms, summed and largest): what
+   * the batching window adds to an ordinary event's lag, against what it saves in invocations.
+   */
+  firstWaitMsTotal: number;
+  firstWaitMsMax: number;
+  /** Records received for the first time (the denominator of firstWaitMsTotal). */
+  firstReceives: number;
 }
 
 const region = (arn: string) => arn.split(':')[3] ?? '';
@@ -90,7 +105,17 @@ function reportedFailures(response: unknown, ids: ReadonlySet<string>): Set<stri
  * @example const m = new LocalSqsMapping({ spec, queue, invoke }); m.start(20); ...; await m.stop();
  */
 export class LocalSqsMapping {
-  readonly stats: MappingStats = { invocations: 0, records: 0, failedBatches: 0, failedItems: 0 };
+  readonly stats: MappingStats = {
+    invocations: 0,
+    records: 0,
+    failedBatches: 0,
+    failedItems: 0,
+    batchSizes: new Map(),
+    firstWaitMsTotal: 0,
+    firstWaitMsMax: 0,
+    firstReceives: 0,
+  };
+  private readonly maxConcurrency: number;
   private readonly now: () => number;
   private gatheringSince: number | undefined;
   private inFlight = new Set<Promise<PollOutcome>>();
@@ -103,6 +128,7 @@ export class LocalSqsMapping {
     if (batchSize > 10 && maxBatchingWindowMs <= 0)
       throw new InvalidQueueSettingError('a BatchSize above 10 needs MaximumBatchingWindowInSeconds');
     this.now = options.now ?? Date.now;
+    this.maxConcurrency = options.spec.maxConcurrency ?? options.maxConcurrency ?? 5;
   }
 
   /** Batches being processed right now. */
@@ -116,7 +142,7 @@ export class LocalSqsMapping {
    */
   poll(): Promise<PollOutcome> {
     const { queue, spec } = this.options;
-    if (this.inFlight.size >= (this.options.maxConcurrency ?? 5)) return Promise.resolve('busy');
+    if (this.inFlight.size >= this.maxConcurrency) return Promise.resolve('busy');
     const visible = queue.visibleCount();
     if (visible === 0) {
       this.gatheringSince = undefined;
@@ -137,8 +163,7 @@ export class LocalSqsMapping {
     await authorize?.('ReceiveMessage', spec.batchSize);
     const messages = queue.receive(spec.batchSize);
     if (messages.length === 0) return 'empty';
-    this.stats.invocations++;
-    this.stats.records += messages.length;
+    this.count(messages);
     let response: unknown;
     try {
       response = await this.options.invoke({ Records: messages.map((m) => recordOf(m, spec.queueArn)) });
@@ -162,6 +187,21 @@ export class LocalSqsMapping {
     }
     if (failed.size > 0) this.options.onFailure?.(new Error(`${failed.size} records reported failed`));
     return failed.size > 0 ? 'failed' : 'invoked';
+  }
+
+  private count(messages: readonly ReceivedMessage[]): void {
+    const { stats } = this;
+    stats.invocations++;
+    stats.records += messages.length;
+    stats.batchSizes.set(messages.length, (stats.batchSizes.get(messages.length) ?? 0) + 1);
+    const now = this.now();
+    for (const message of messages) {
+      if (message.receiveCount !== 1) continue;
+      const wait = Math.max(0, now - message.sentAt);
+      stats.firstReceives++;
+      stats.firstWaitMsTotal += wait;
+      stats.firstWaitMsMax = Math.max(stats.firstWaitMsMax, wait);
+    }
   }
 
   /**

@@ -53,6 +53,8 @@ describe('the ordinary lane in the synthesized templates', () => {
         batchSize: 100,
         maxBatchingWindowMs: 1_000,
         reportBatchItemFailures: true,
+        // ScalingConfig.MaximumConcurrency: the sandbox runs at most this many lane batches at once.
+        maxConcurrency: 5,
       },
     ]);
   });

@@ -29,30 +29,25 @@ export function queuesOf(template: CfnTemplate, env: StackEnvironment): QueueSpe
   });
 }
 
-/** ScalingConfig.MaximumConcurrency of a mapping, if set. */
-function maximumConcurrencyOf(scaling: unknown): number | undefined {
-  const value = (scaling as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
-  return typeof value === 'number' ? value : undefined;
-}
-
-/** Every SQS event source mapping of a template (Lambda's defaults: batch 10, no window, no concurrency cap). */
+/** Every SQS event source mapping of a template (Lambda's defaults: batch 10, no window). */
 export function sqsMappingsOf(template: CfnTemplate, env: StackEnvironment): SqsMappingSpec[] {
   return resourcesOfType(template, 'AWS::Lambda::EventSourceMapping', env)
     .filter(({ properties: p }) => String(p.EventSourceArn ?? '').startsWith('arn:aws:sqs:'))
     .filter(({ properties: p }) => p.Enabled !== false)
-    .map(({ properties: p }) => {
-      const maxConcurrency = maximumConcurrencyOf(p.ScalingConfig);
-      return {
-        functionName: String(p.FunctionName),
-        queueArn: String(p.EventSourceArn),
-        batchSize: typeof p.BatchSize === 'number' ? p.BatchSize : 10,
-        maxBatchingWindowMs:
-          (typeof p.MaximumBatchingWindowInSeconds === 'number' ? p.MaximumBatchingWindowInSeconds : 0) *
-          1000,
-        reportBatchItemFailures:
-          Array.isArray(p.FunctionResponseTypes) &&
-          p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
-        ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
-      };
-    });
+    .map(({ properties: p }) => ({
+      functionName: String(p.FunctionName),
+      queueArn: String(p.EventSourceArn),
+      batchSize: typeof p.BatchSize === 'number' ? p.BatchSize : 10,
+      maxBatchingWindowMs:
+        (typeof p.MaximumBatchingWindowInSeconds === 'number' ? p.MaximumBatchingWindowInSeconds : 0) * 1000,
+      reportBatchItemFailures:
+        Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
+      ...maxConcurrencyOf(p.ScalingConfig),
+    }));
+}
+
+/** ScalingConfig.MaximumConcurrency, when the mapping sets one. */
+function maxConcurrencyOf(scaling: unknown): { maxConcurrency?: number } {
+  const max = (scaling as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
+  return typeof max === 'number' ? { maxConcurrency: max } : {};
 }

@@ -53,7 +53,7 @@ describe('the ordinary lane in the synthesized templates', () => {
         batchSize: 100,
         maxBatchingWindowMs: 5_000,
         reportBatchItemFailures: true,
-        // ScalingConfig.MaximumConcurrency: the sandbox runs at most this many lane batches at once.
+        // ordinaryLane.maxConcurrency, as ScalingConfig.MaximumConcurrency.
         maxConcurrency: 5,
       },
     ]);

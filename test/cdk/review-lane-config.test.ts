@@ -65,5 +65,6 @@ describe('ordinaryLane settings, checked and synthesized', () => {
     expect(concurrencyOf(twoRegionTopology({ aggregates, ordinaryLane: { maxConcurrency: 40 } }))).toEqual([
       40, 40,
     ]);
-  });
+    // Two whole apps synthesized (each with its Lambda bundles): ~10 s alone, over 30 s with other files running.
+  }, 180_000);
 });

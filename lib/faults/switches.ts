@@ -99,6 +99,14 @@ export const BUG_SWITCHES = {
     "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
   'repair-lists-ten-refusals-per-item':
     "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
+  'archive-deletes-events':
+    'the archiver deletes archived events from the hot table instead of leaving stubs (eventId, hlc, prev) in their slots: an archived seq is free again (a home whose row is behind the archive point appends a second event there) and Merkle leaves lose the archived events',
+  'archive-ignores-watermarks':
+    "the archiver moves an event out of the home's hot table without waiting for every peer's watermark from its origin to pass it: a replica that has not received it yet can never get it from the home's log",
+  'merkle-skips-past-retention':
+    "Repair's Merkle leaves leave out events past their type's retention horizon: a returning region's orphans older than retentionDays are never compared, never settled",
+  'rebuild-ignores-archive':
+    "the archive-aware fold of a core log (a retire's row, Repair's row rebuild, a landed retry's answer) uses the snapshots only, never the archive: a log whose kept snapshots are all above the fork or the write cannot be folded",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -1,6 +1,8 @@
 import { decodeHlc } from '../clock/hlc.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import { type EventEnvelope, eventEnvelopeSchema } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
+import type { ArchiveStore } from './archive-store.ts';
 import { ArchiveCorruptError } from './errors.ts';
 import type { Snapshot } from './snapshot.ts';
 
@@ -21,6 +23,8 @@ export function archivableEvents(
 ): EventEnvelope[] {
   const prefix: EventEnvelope[] = [];
   for (const event of log) {
+    // Already archived (a stub in its slot): its payload is in the archive.
+    if (isArchivedStub(event)) continue;
     if (event.seq >= snapshot.seq || eventTime(event) >= horizon) break;
     prefix.push(event);
   }
@@ -83,8 +87,9 @@ export function decodeArchive(key: string, body: string): EventEnvelope[] {
 
 /**
  * An aggregate's full history: archived and hot events merged in seq order, each once (an archive run
- * interrupted before its deletes is archived again under another key). Two events at one seq are a
- * corrupt history and throw.
+ * interrupted before its stubs were written is archived again under another key); an archived stub of the
+ * hot log gives way to its archived copy (same eventId). Two events at one seq are a corrupt history and
+ * throw.
  */
 export function mergeHistory(
   archived: readonly EventEnvelope[],
@@ -98,7 +103,25 @@ export function mergeHistory(
         `${event.aggregateType}/${event.aggregateId}`,
         `seq ${event.seq} is ${known.eventId} in one place and ${event.eventId} in another`,
       );
-    bySeq.set(event.seq, event);
+    if (!known || isArchivedStub(known)) bySeq.set(event.seq, event);
   }
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Every event of one aggregate the archive holds (every object under its type, by id), in object order:
+ * what `mergeHistory` puts back in place of the hot log's stubs.
+ */
+export async function readArchivedEvents(
+  archive: ArchiveStore,
+  aggregateType: string,
+  aggregateId: string,
+): Promise<EventEnvelope[]> {
+  const keys = (await archive.list(`${aggregateType}/`)).filter((key) => key.split('/')[2] === aggregateId);
+  const archived: EventEnvelope[] = [];
+  for (const key of keys) {
+    const body = await archive.get(key);
+    if (body !== undefined) archived.push(...decodeArchive(key, body));
+  }
+  return archived;
 }

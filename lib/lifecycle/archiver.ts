@@ -1,7 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { ARCHIVED_ATTRIBUTE } from '../store/archived-stub.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { archivableEvents, archiveObjects, decodeArchive } from './archive.ts';
@@ -11,13 +13,24 @@ import { loadAggregate } from './load.ts';
 import { retentionHorizon } from './retention.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
+/** One peer region's watermarks (its replication table's, read strongly: lib/replication WatermarkStore). */
+export interface PeerWatermarks {
+  readonly region: string;
+  watermarkFor(origin: string): Promise<{ readonly hlc: string } | undefined>;
+}
+
 export interface ArchiverDeps {
   readonly events: EventStore;
   readonly snapshots: SnapshotStore;
   readonly archive: ArchiveStore;
-  /** The client and name of the events table, for the conditional deletes. */
+  /** The client and name of the events table, for the conditional stub writes. */
   readonly client: DynamoDBDocumentClient;
   readonly eventsTable: string;
+  /**
+   * Every peer region's watermarks: an event is archived only once each peer's watermark from its origin
+   * has passed it (the origin itself excepted), so no replica still waits for it from this log.
+   */
+  readonly peers: readonly PeerWatermarks[];
 }
 
 export interface ArchiveRun {
@@ -30,10 +43,13 @@ export interface ArchiveRun {
 }
 
 /**
- * Moves an aggregate's events that were logged before its retention horizon and are covered by a snapshot the log
- * confirms out of the hot table into the archive: objects written, read back and compared first, then each
- * event deleted only while its slot still holds that very event. A run that dies half-way leaves events
- * hot (and maybe archived twice: `mergeHistory` keeps each once), never an event in neither place.
+ * Moves the payloads of an aggregate's events that were logged before its retention horizon, are covered by
+ * a snapshot the log confirms and have passed every peer's watermark from their origin out of the hot table
+ * into the archive: objects written, read back and compared first, then each event's item turned into a
+ * stub (payload removed, `archived` set; eventId, seq, hlc, prev and the rest kept) only while its slot
+ * still holds that very event. The slot stays taken and the log keeps its chain and its Merkle leaves. A
+ * run that dies half-way leaves events hot (and maybe archived twice: `mergeHistory` keeps each once),
+ * never an event in neither place.
  */
 export async function archiveAggregate(
   deps: ArchiverDeps,
@@ -48,7 +64,8 @@ export async function archiveAggregate(
   const snapshot = loaded.snapshot;
   if (!snapshot) return { archived: 0, objects: [], coveredBy: null };
   const hot = await deps.events.loadStream(aggregate.name, input.aggregateId);
-  const covered = archivableEvents(hot, snapshot, retentionHorizon(input.now, input.retentionDays));
+  const old = archivableEvents(hot, snapshot, retentionHorizon(input.now, input.retentionDays));
+  const covered = bugEnabled('archive-ignores-watermarks') ? old : await seenByEveryPeer(deps.peers, old);
   if (covered.length === 0) return { archived: 0, objects: [], coveredBy: snapshot.version };
   const objects = archiveObjects(covered);
   for (const object of objects) {
@@ -58,11 +75,61 @@ export async function archiveAggregate(
     if (body !== object.body) throw new ArchiveVerificationError(object.key);
     decodeArchive(object.key, body);
   }
-  for (const event of covered) await deleteIfStill(deps, event);
+  for (const event of covered)
+    if (bugEnabled('archive-deletes-events')) await deleteIfStill(deps, event);
+    else await stubIfStill(deps, event);
   return { archived: covered.length, objects: objects.map((o) => o.key), coveredBy: snapshot.version };
 }
 
-/** Deletes an event's item unless its slot now holds another event (nothing else is ever deleted). */
+/**
+ * The prefix of `events` (seq order) that every peer's watermark from each event's origin has reached: a
+ * peer behind (or with no watermark from that origin) may still be waiting for the event from this log.
+ */
+async function seenByEveryPeer(
+  peers: readonly PeerWatermarks[],
+  events: readonly EventEnvelope[],
+): Promise<EventEnvelope[]> {
+  const low = new Map<string, string | null>();
+  const lowest = async (origin: string): Promise<string | null> => {
+    const known = low.get(origin);
+    if (known !== undefined) return known;
+    let min: string | null = '\uffff';
+    for (const peer of peers) {
+      if (peer.region === origin) continue;
+      const mark = (await peer.watermarkFor(origin))?.hlc ?? null;
+      if (mark === null || (min !== null && mark < min)) min = mark;
+      if (min === null) break;
+    }
+    low.set(origin, min);
+    return min;
+  };
+  const seen: EventEnvelope[] = [];
+  for (const event of events) {
+    const mark = await lowest(event.origin);
+    if (mark === null || event.hlc > mark) break;
+    seen.push(event);
+  }
+  return seen;
+}
+
+/** Turns an event's item into its stub (payload out, `archived` set) while its slot still holds that event. */
+async function stubIfStill(deps: ArchiverDeps, event: EventEnvelope): Promise<void> {
+  try {
+    await deps.client.send(
+      new UpdateCommand({
+        TableName: deps.eventsTable,
+        Key: { pk: aggregateKey(event.aggregateType, event.aggregateId), sk: eventSortKey('core', event) },
+        UpdateExpression: `REMOVE payload SET ${ARCHIVED_ATTRIBUTE} = :archived`,
+        ConditionExpression: 'eventId = :id',
+        ExpressionAttributeValues: { ':id': event.eventId, ':archived': true },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/** Switch `archive-deletes-events`: deletes an event's item unless its slot now holds another event (nothing else is ever deleted). */
 async function deleteIfStill(deps: ArchiverDeps, event: EventEnvelope): Promise<void> {
   try {
     await deps.client.send(

@@ -4,8 +4,9 @@ export class LifecycleError extends Error {
 }
 
 /**
- * The hot log does not start at seq 1 and no snapshot (nor the archive) covers what is missing: folding it
- * would give a state the aggregate never had, so the load refuses.
+ * The hot log cannot be folded as it is: it does not start at seq 1, or a fold would reach an archived stub
+ * (`archivedSeq`: its payload is in the archive), and neither a usable snapshot above it nor the archive
+ * covers what is missing: folding it would give a state the aggregate never had, so the fold refuses.
  */
 export class HistoryIncompleteError extends LifecycleError {
   override readonly name = 'HistoryIncompleteError';
@@ -13,10 +14,12 @@ export class HistoryIncompleteError extends LifecycleError {
     readonly aggregateType: string,
     readonly aggregateId: string,
     readonly firstSeq: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly archivedSeq?: number },
   ) {
     super(
-      `${aggregateType}#${aggregateId}: its log starts at seq ${firstSeq}, and neither a usable snapshot nor the archive covers seq 1..${firstSeq - 1}`,
+      options?.archivedSeq !== undefined
+        ? `${aggregateType}#${aggregateId}: seq ${options.archivedSeq} is archived (a stub in the hot log), and neither a usable snapshot at or above it nor the archive covers it`
+        : `${aggregateType}#${aggregateId}: its log starts at seq ${firstSeq}, and neither a usable snapshot nor the archive covers seq 1..${firstSeq - 1}`,
       options,
     );
   }

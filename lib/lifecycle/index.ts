@@ -7,9 +7,11 @@ export {
   encodeArchive,
   eventTime,
   mergeHistory,
+  readArchivedEvents,
 } from './archive.ts';
 export { type ArchiveStore, LocalDirectoryArchive } from './archive-store.ts';
-export { type ArchiveRun, type ArchiverDeps, archiveAggregate } from './archiver.ts';
+export { type ArchiveRun, type ArchiverDeps, archiveAggregate, type PeerWatermarks } from './archiver.ts';
+export { type CoreFoldSources, coreLogFolder, type FoldBases, foldArchiveAware } from './core-fold.ts';
 export {
   ArchiveCorruptError,
   ArchiveVerificationError,

@@ -13,10 +13,12 @@ import {
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from './archived-stub.ts';
 import { quorumMarkerPut } from './copy-markers.ts';
 import { coreMarkerPuts } from './core-markers.ts';
 import {
   AppendTimeoutError,
+  ArchivedStubAppendError,
   ConcurrencyError,
   CoreMarkersNotConfiguredError,
   EventTooLargeError,
@@ -135,7 +137,10 @@ export class EventStore {
     if (events.length + guards.length > MAX_TRANSACTION_ITEMS) {
       throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
     }
-    for (const event of events) this.assertSize(event);
+    for (const event of events) {
+      if (isArchivedStub(event)) throw new ArchivedStubAppendError(event.aggregateId, event.eventId);
+      this.assertSize(event);
+    }
     const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
     try {
       if (events.length === 1 && guards.length === 0)

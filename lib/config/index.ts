@@ -12,7 +12,6 @@ export {
   lifecycleSchema,
   type Objectives,
   objectivesSchema,
-  RETENTION_UNAVAILABLE,
   type RegionConfig,
   TIERS,
   type Tier,

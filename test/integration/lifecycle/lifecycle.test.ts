@@ -295,8 +295,7 @@ describe('retention and archive', () => {
 describe('the archive sweep', () => {
   it('archives every aggregate of every type with a retention, and deletes nothing it could not archive', async () => {
     const cell = await freshRegion('ap-southeast-1');
-    // Retention is refused by the config parser for now (RETENTION_UNAVAILABLE): the library's archive pass
-    // is exercised on a topology given one after parsing.
+    // The example bank keeps no retention: the archive pass is exercised on a topology given one.
     const parsed = parseTopology(bank.environments.dev);
     const topology = {
       ...parsed,

@@ -9,14 +9,24 @@ import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { archivableEvents, archiveObjects, decodeArchive } from './archive.ts';
 import type { ArchiveStore } from './archive-store.ts';
 import { ArchiveVerificationError } from './errors.ts';
-import { loadAggregate } from './load.ts';
+import { SNAPSHOTS_TRIED } from './fold.ts';
 import { retentionHorizon } from './retention.ts';
+import { confirmedSnapshot, type Snapshot } from './snapshot.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
 /** One peer region's watermarks (its replication table's, read strongly: lib/replication WatermarkStore). */
 export interface PeerWatermarks {
   readonly region: string;
   watermarkFor(origin: string): Promise<{ readonly hlc: string } | undefined>;
+  /**
+   * Its log of one aggregate, read strongly (its events table). When given, an event is archived only while
+   * this log holds it at its seq: a watermark also moves with heartbeats, so it can pass an event the peer
+   * parked (its predecessor missing); the log cannot.
+   */
+  logOf?(
+    aggregateType: string,
+    aggregateId: string,
+  ): Promise<ReadonlyArray<Pick<EventEnvelope, 'seq' | 'eventId'>>>;
 }
 
 export interface ArchiverDeps {
@@ -56,16 +66,13 @@ export async function archiveAggregate(
   aggregate: AnyAggregate,
   input: { aggregateId: string; retentionDays: number; now: number },
 ): Promise<ArchiveRun> {
-  const loaded = await loadAggregate(
-    { events: deps.events, snapshots: deps.snapshots },
-    aggregate,
-    input.aggregateId,
-  );
-  const snapshot = loaded.snapshot;
-  if (!snapshot) return { archived: 0, objects: [], coveredBy: null };
   const hot = await deps.events.loadStream(aggregate.name, input.aggregateId);
+  const snapshot = await coveringSnapshot(deps.snapshots, aggregate, hot);
+  if (!snapshot) return { archived: 0, objects: [], coveredBy: null };
   const old = archivableEvents(hot, snapshot, retentionHorizon(input.now, input.retentionDays));
-  const covered = bugEnabled('archive-ignores-watermarks') ? old : await seenByEveryPeer(deps.peers, old);
+  const covered = bugEnabled('archive-ignores-watermarks')
+    ? old
+    : await heldByEveryPeer(deps.peers, await seenByEveryPeer(deps.peers, old));
   if (covered.length === 0) return { archived: 0, objects: [], coveredBy: snapshot.version };
   const objects = archiveObjects(covered);
   for (const object of objects) {
@@ -110,6 +117,44 @@ async function seenByEveryPeer(
     seen.push(event);
   }
   return seen;
+}
+
+/** The prefix of `events` every peer that can show its log holds, same eventId at each seq. */
+async function heldByEveryPeer(
+  peers: readonly PeerWatermarks[],
+  events: readonly EventEnvelope[],
+): Promise<EventEnvelope[]> {
+  const first = events[0];
+  if (!first) return [];
+  let held = events.length;
+  for (const peer of peers) {
+    if (!peer.logOf) continue;
+    const log = new Map(
+      (await peer.logOf(first.aggregateType, first.aggregateId)).map((e) => [e.seq, e.eventId]),
+    );
+    const missing = events.findIndex((e) => log.get(e.seq) !== e.eventId);
+    if (missing >= 0) held = Math.min(held, missing);
+  }
+  return events.slice(0, held);
+}
+
+/**
+ * The newest snapshot (of the three a load tries) the hot log confirms, same eventId at its seq and the
+ * current state shape: what the archived events must lie below. None: nothing is archived.
+ */
+async function coveringSnapshot(
+  snapshots: SnapshotStore,
+  aggregate: AnyAggregate,
+  hot: readonly EventEnvelope[],
+): Promise<Snapshot | undefined> {
+  const tried: Snapshot[] = [];
+  const first = hot[0];
+  if (!first) return undefined;
+  for await (const snapshot of snapshots.newestFirst(aggregate.name, first.aggregateId)) {
+    tried.push(snapshot);
+    if (tried.length >= SNAPSHOTS_TRIED) break;
+  }
+  return confirmedSnapshot(aggregate, tried, hot);
 }
 
 /** Turns an event's item into its stub (payload out, `archived` set) while its slot still holds that event. */

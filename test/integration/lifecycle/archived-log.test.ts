@@ -226,6 +226,27 @@ describe("the archiver waits for every peer's watermark (finding 5)", () => {
   });
 });
 
+describe('the archiver and a peer that parked an event its watermark passed', () => {
+  it("archives nothing past the first event the peer's log does not hold", async () => {
+    const [a, b] = [cellOf(home), cellOf(peer)];
+    await accountWith(commandDeps(a, 10), 'wm-2', 24);
+    const log = await a.events.loadStream('account', 'wm-2');
+    // The peer holds seq 1..20 but 5 (parked: its heartbeats moved the watermark past it anyway).
+    await copyLog(
+      b,
+      log.slice(0, 20).filter((e) => e.seq !== 5),
+    );
+    const marks = new WatermarkStore({ client: peer.doc, tableName: peer.tables.replication });
+    await marks.advance('eu-west-1', log[19]!.hlc, new Date());
+    const watermarkOnly: PeerWatermarks = { region: 'us-east-1', watermarkFor: (o) => marks.watermarkFor(o) };
+    const withLog: PeerWatermarks = { ...watermarkOnly, logOf: (type, id) => b.events.loadStream(type, id) };
+    const archive = new LocalDirectoryArchive(join(root, 'parked'));
+    expect((await archiverOf(a, home, archive, [withLog])('wm-2')).archived).toBe(4);
+    // The watermark alone would have let seq 5 go (the gap the README names for peers given without logOf).
+    expect((await archiverOf(a, home, archive, [watermarkOnly])('wm-2')).archived).toBe(15);
+  });
+});
+
 describe('a retire at a former home with no snapshot above the fork (finding 1)', () => {
   it('folds the row it leaves from the archive and settles onto the home branch', async () => {
     const archive = new LocalDirectoryArchive(join(root, 'former-home'));

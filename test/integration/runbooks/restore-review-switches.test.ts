@@ -1,7 +1,4 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { account } from '../../../examples/bank/index.ts';
-import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
 import { resolveConflict } from '../../../lib/conflict/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
@@ -11,7 +8,7 @@ import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks
 import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { A, B, branchWorld, C, regionCell, repairCells as repair, runRepair } from './branch-cells.ts';
-import { deletes } from './retire-deletes.ts';
+import { retireRacing } from './retire-deletes.ts';
 
 // The guards added for the review of i17-drill (review-drill.test.ts holds the reviewer's tests), each
 // with the bug switch that takes it out: the scenario must then fail the way the review found.
@@ -95,29 +92,8 @@ async function retireRacedByDirectDelivery() {
   await deliver(c, [...x2, ...x3]);
   const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
   let raced: Awaited<ReturnType<typeof deliverDirectly>> | undefined;
-  const client = c.db.doc;
-  const racing = new Proxy(client, {
-    get(target, key, receiver) {
-      if (key !== 'send') return Reflect.get(target, key, receiver);
-      return async (command: unknown) => {
-        const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
-        if (deletes(command) && !raced) raced = await deliverDirectly(regionCell(c), x3, registry);
-        return out;
-      };
-    },
-  }) as DynamoDBDocumentClient;
-  await retireCoreBranch({
-    cell: {
-      region: P,
-      events: c.events,
-      states: c.states,
-      tables: { client: racing, events: c.db.tables.events },
-    },
-    queues: cells.map((x) => x.conflicts),
-    aggregate: account,
-    losing: [...x2, ...x3],
-    winning: [...opened, ...y2],
-    reason: 'fork',
+  await retireRacing(c, cells, { losing: [...x2, ...x3], winning: [...opened, ...y2] }, async () => {
+    raced = await deliverDirectly(regionCell(c), x3, registry);
   });
   await deliver(c, y2);
   await deliver(c, (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events);

@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
 import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
@@ -9,7 +8,7 @@ import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { regionCell, repairCells as repair } from './branch-cells.ts';
-import { deletes } from './retire-deletes.ts';
+import { retireRacing } from './retire-deletes.ts';
 
 // Second adversarial review of i17-drill (after the fixes of review-drill.test.ts). Each `it` states the
 // guarantee it attacks; a failure here is a finding (see the review report), not a flaky test.
@@ -97,29 +96,15 @@ async function retireRacedAtFirstDelete(insert: (c: Cell, x4: EventEnvelope) => 
   expect((await c.states.getState('account', id))?.seq).toBe(3);
 
   let raced: unknown;
-  const client = c.db.doc;
-  const racing = new Proxy(client, {
-    get(target, key, receiver) {
-      if (key !== 'send') return Reflect.get(target, key, receiver);
-      return async (command: unknown) => {
-        if (deletes(command) && raced === undefined) raced = await insert(c, x4[0]!);
-        return (target.send as (c: unknown) => Promise<unknown>)(command);
-      };
+  await retireRacing(
+    c,
+    cells,
+    { losing: [...x2, ...x3], winning: [...opened, ...y2] },
+    async () => {
+      raced = await insert(c, x4[0]!);
     },
-  }) as DynamoDBDocumentClient;
-  await retireCoreBranch({
-    cell: {
-      region: P,
-      events: c.events,
-      states: c.states,
-      tables: { client: racing, events: c.db.tables.events },
-    },
-    queues: cells.map((x) => x.conflicts),
-    aggregate: account,
-    losing: [...x2, ...x3],
-    winning: [...opened, ...y2],
-    reason: 'fork',
-  });
+    'before',
+  );
   const afterRetire = (await c.events.loadStream('account', id)).map((e) => e.eventId);
   const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;
   const y4 = (await exec(h, { type: 'Deposit', payload: { amount: 40 } })).events;
@@ -297,28 +282,8 @@ async function retireOfCopiesRacedBy(insert: (c: Cell, x3: EventEnvelope) => Pro
     const y2 = (await exec(h, { type: 'Deposit', payload: { amount: 20 } })).events;
     expect((await c.states.getState('account', id))?.seq).toBe(1);
     let raced: unknown;
-    const racing = new Proxy(c.db.doc, {
-      get(target, key, receiver) {
-        if (key !== 'send') return Reflect.get(target, key, receiver);
-        return async (command: unknown) => {
-          const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
-          if (deletes(command) && raced === undefined) raced = await insert(c, x3[0]!);
-          return out;
-        };
-      },
-    }) as DynamoDBDocumentClient;
-    await retireCoreBranch({
-      cell: {
-        region: P,
-        events: c.events,
-        states: c.states,
-        tables: { client: racing, events: c.db.tables.events },
-      },
-      queues: cells.map((x) => x.conflicts),
-      aggregate: account,
-      losing: [...x2, ...x3],
-      winning: [...opened, ...y2],
-      reason: 'fork',
+    await retireRacing(c, cells, { losing: [...x2, ...x3], winning: [...opened, ...y2] }, async () => {
+      raced = await insert(c, x3[0]!);
     });
     const afterRetire = (await c.events.loadStream('account', id)).map((e) => e.eventId);
     const y3 = (await exec(h, { type: 'Deposit', payload: { amount: 30 } })).events;

@@ -1,14 +1,11 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { account } from '../../../examples/bank/index.ts';
-import { retireCoreBranch } from '../../../lib/commands/retire-branch.ts';
 import { resolveConflict } from '../../../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverDirectly } from '../../../lib/runbooks/direct-delivery.ts';
 import { copyTables, restoreTables } from '../../../lib/sandbox/dynamodb/table-copy.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
 import { regionCell, repairCells as repair } from './branch-cells.ts';
-import { deletes } from './retire-deletes.ts';
+import { retireRacing } from './retire-deletes.ts';
 
 // Adversarial review of i17-drill (review-drill branch). Each `it` states the guarantee it attacks; a
 // failure here is a finding (see the review report), not a flaky test.
@@ -132,32 +129,9 @@ async function retireRacedBy(insert: (c: Cell, x3: EventEnvelope) => Promise<unk
   expect((await c.states.getState('account', id))?.seq).toBe(3);
 
   let raced = false;
-  const client = c.db.doc;
-  const racing = new Proxy(client, {
-    get(target, key, receiver) {
-      if (key !== 'send') return Reflect.get(target, key, receiver);
-      return async (command: unknown) => {
-        const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
-        if (deletes(command) && !raced) {
-          raced = true;
-          await insert(c, x3[0]!);
-        }
-        return out;
-      };
-    },
-  }) as DynamoDBDocumentClient;
-  await retireCoreBranch({
-    cell: {
-      region: P,
-      events: c.events,
-      states: c.states,
-      tables: { client: racing, events: c.db.tables.events },
-    },
-    queues: cells.map((x) => x.conflicts),
-    aggregate: account,
-    losing: [...x2, ...x3],
-    winning: [...opened, ...y2],
-    reason: 'fork',
+  await retireRacing(c, cells, { losing: [...x2, ...x3], winning: [...opened, ...y2] }, async () => {
+    raced = true;
+    await insert(c, x3[0]!);
   });
   const afterRetire = (await c.events.loadStream('account', id)).map((e) => e.eventId);
   // The home's acknowledged Y2, then its next write Y3, reach C through its applier.

@@ -37,15 +37,24 @@ export function archiveDate(event: Pick<EventEnvelope, 'hlc'>): string {
 }
 
 /**
- * Object key of a run of one aggregate's events of one day, partitioned by aggregate type and date
- * (Hive style, so Athena and S3 lifecycle rules can select by either):
- * `<type>/dt=<YYYY-MM-DD>/<aggregateId>/<firstSeq>-<lastSeq>.jsonl`.
+ * Object key of a run of one aggregate's events of one day, partitioned by aggregate type and the events'
+ * UTC date: `<type>/<yyyy>/<mm>/<dd>/<aggregateId>/<firstSeq>-<lastSeq>.jsonl` (a store may put its own
+ * prefix in front: the application's name on S3, `S3ArchiveStore`). The key depends only on the events, so
+ * a retried run writes the same object again.
  */
 export function archiveKey(events: readonly EventEnvelope[]): string {
   const first = events[0]!;
   const last = events[events.length - 1]!;
   const seq = (n: number) => String(n).padStart(12, '0');
-  return `${first.aggregateType}/dt=${archiveDate(first)}/${first.aggregateId}/${seq(first.seq)}-${seq(last.seq)}.jsonl`;
+  const [yyyy, mm, dd] = archiveDate(first).split('-');
+  return `${first.aggregateType}/${yyyy}/${mm}/${dd}/${first.aggregateId}/${seq(first.seq)}-${seq(last.seq)}.jsonl`;
+}
+
+/** The aggregate id an archive key names (`archiveKey`), or undefined for a key of another shape. */
+export function aggregateIdOfKey(key: string): string | undefined {
+  const parts = key.split('/');
+  // An id with `/` in it spans several segments between the day and the seq range.
+  return parts.length >= 6 ? parts.slice(4, -1).join('/') : undefined;
 }
 
 /** Groups a run of events (seq order) into one object per day, in order. */
@@ -117,7 +126,9 @@ export async function readArchivedEvents(
   aggregateType: string,
   aggregateId: string,
 ): Promise<EventEnvelope[]> {
-  const keys = (await archive.list(`${aggregateType}/`)).filter((key) => key.split('/')[2] === aggregateId);
+  const keys = (await archive.list(`${aggregateType}/`)).filter(
+    (key) => aggregateIdOfKey(key) === aggregateId,
+  );
   const archived: EventEnvelope[] = [];
   for (const key of keys) {
     const body = await archive.get(key);

@@ -1,4 +1,5 @@
 export {
+  aggregateIdOfKey,
   archivableEvents,
   archiveDate,
   archiveKey,
@@ -9,7 +10,7 @@ export {
   mergeHistory,
   readArchivedEvents,
 } from './archive.ts';
-export { type ArchiveStore, LocalDirectoryArchive } from './archive-store.ts';
+export { type ArchiveStore, archivePrefix, LocalDirectoryArchive } from './archive-store.ts';
 export { type ArchiveRun, type ArchiverDeps, archiveAggregate, type PeerWatermarks } from './archiver.ts';
 export { type CoreFoldSources, coreLogFolder, type FoldBases, foldArchiveAware } from './core-fold.ts';
 export {
@@ -30,6 +31,7 @@ export {
 } from './fold.ts';
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';
+export { S3ArchiveStore, type S3ArchiveStoreOptions } from './s3-archive-store.ts';
 export {
   confirmedSnapshot,
   recordOfSnapshot,

@@ -155,7 +155,9 @@ describe('retention and archive', () => {
     const window = { aggregateId: 'a1', retentionDays: 1, now: Date.now() + 2 * DAY };
     const run = await archiveAggregate(archiverDeps, account, window);
     expect(run).toMatchObject({ archived: 199, coveredBy: 200 });
-    expect(run.objects.every((key) => key.startsWith('account/dt=') && key.includes('/a1/'))).toBe(true);
+    expect(
+      run.objects.every((key) => /^account\/\d{4}\/\d{2}\/\d{2}\//.test(key) && key.includes('/a1/')),
+    ).toBe(true);
 
     // Archived events stay in their slots as stubs (eventId, hlc, prev kept; the payload is in the archive).
     const hot = await deps.events.loadStream('account', 'a1');

@@ -2,8 +2,10 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
+import { hasRetention } from '../../lib/lifecycle/archive-bucket.ts';
 import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
+import { CellArchive } from '../constructs/cell-archive.ts';
 import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
 import { ReadinessSchedule } from '../constructs/readiness.ts';
@@ -31,6 +33,8 @@ export class RegionalStack extends Stack {
   /** AWS Backup of the tables with a copy in another region (`tables.backup`; none when null). */
   public readonly backups: TableBackups | undefined;
   public readonly functions: CellFunctions;
+  /** The retention archive (bucket, archiver, schedule), only when some aggregate type has `retentionDays`. */
+  public readonly archive: CellArchive | undefined;
   public readonly replication: ReplicationBus;
   public readonly api: CellApi;
   public readonly runbooks: Runbooks;
@@ -59,6 +63,22 @@ export class RegionalStack extends Stack {
       tables: this.tables,
       ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
     });
+    const { api, saga, runbook } = this.functions.byName;
+    // The API and saga function read a peer's archive only for a quorum-peer retire (core.ack quorum).
+    const commandReaders = topology.core.ack === 'quorum' ? 'all' : 'local';
+    this.archive = hasRetention(topology)
+      ? new CellArchive(this, 'Archive', {
+          topology,
+          region,
+          environment: this.functions.environment,
+          readers: [
+            { fn: runbook, regions: 'all' },
+            { fn: api, regions: commandReaders },
+            { fn: saga, regions: commandReaders },
+          ],
+          ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
+        })
+      : undefined;
     this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
     this.api = new CellApi(this, 'Api', {
       topology,

@@ -10,6 +10,7 @@ export {
   mergeHistory,
   readArchivedEvents,
 } from './archive.ts';
+export { archiveBucketArn, archiveBucketName, hasRetention } from './archive-bucket.ts';
 export { type ArchiveStore, archivePrefix, LocalDirectoryArchive } from './archive-store.ts';
 export { type ArchiveRun, type ArchiverDeps, archiveAggregate, type PeerWatermarks } from './archiver.ts';
 export { type CoreFoldSources, coreLogFolder, type FoldBases, foldArchiveAware } from './core-fold.ts';
@@ -30,8 +31,9 @@ export {
   type SnapshotRejection,
 } from './fold.ts';
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
+export { type PeerTables, peerWatermarks } from './peers.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';
-export { S3ArchiveStore, type S3ArchiveStoreOptions } from './s3-archive-store.ts';
+export { S3ArchiveStore, type S3ArchiveStoreOptions, s3RegionArchives } from './s3-archive-store.ts';
 export {
   confirmedSnapshot,
   recordOfSnapshot,

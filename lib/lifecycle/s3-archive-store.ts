@@ -3,8 +3,10 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from '@aws-sdk/client-s3';
+import type { Topology } from '../config/schema.ts';
+import { archiveBucketName, hasRetention } from './archive-bucket.ts';
 import { type ArchiveStore, archivePrefix } from './archive-store.ts';
 
 export interface S3ArchiveStoreOptions {
@@ -89,4 +91,33 @@ export class S3ArchiveStore implements ArchiveStore {
 function isNoSuchKey(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return name === 'NoSuchKey' || name === 'NotFound';
+}
+
+/**
+ * Each region's archive on AWS, by region name: its bucket (`archiveBucketName`) through an S3 client of
+ * that region, built once. Undefined for every region when no aggregate type has a retention (there is no
+ * bucket): the readers then refuse a log holding stubs, as they always did.
+ * @example const archiveOf = s3RegionArchives({ topology, app: app.name }); archiveOf('eu-west-1')
+ */
+export function s3RegionArchives(options: {
+  readonly topology: Pick<Topology, 'name' | 'account' | 'aggregates'>;
+  readonly app: string;
+  /** An S3 client of a region (default: `new S3Client({ region })`). */
+  readonly clientOf?: (region: string) => Pick<S3Client, 'send'>;
+}): (region: string) => ArchiveStore | undefined {
+  if (!hasRetention(options.topology)) return () => undefined;
+  const stores = new Map<string, ArchiveStore>();
+  return (region) => {
+    let store = stores.get(region);
+    if (!store) {
+      const client = options.clientOf?.(region) ?? new S3Client({ region });
+      store = new S3ArchiveStore({
+        client,
+        bucket: archiveBucketName(options.topology, region),
+        app: options.app,
+      });
+      stores.set(region, store);
+    }
+    return store;
+  };
 }

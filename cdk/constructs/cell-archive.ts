@@ -17,8 +17,11 @@ import { acknowledge } from './nag.ts';
 export const ARCHIVE_COLD_AFTER_DAYS = 30;
 /** Older versions of an object (a retried pass rewrites the same body) are kept this long, then expire. */
 export const ARCHIVE_NONCURRENT_DAYS = 90;
-/** The archive pass runs daily at 04:00 UTC (after the table backups' default 03:00). */
-export const ARCHIVE_SCHEDULE = { minute: '0', hour: '4' } as const;
+/**
+ * The archive pass runs once a day (`rate(1 day)`: the sandbox runs rate schedules scaled by its time
+ * factor; the horizon is whole UTC days, so the hour of the run does not matter).
+ */
+export const ARCHIVE_PERIOD = Duration.days(1);
 /** Variable naming the region's archive bucket, for every function that reads or writes it. */
 export const ARCHIVE_BUCKET_VARIABLE = 'ARCHIVE_BUCKET';
 
@@ -129,7 +132,7 @@ export class CellArchive extends Construct {
     this.rule = new events.Rule(this, 'Schedule', {
       ruleName: `multiactive-${topology.name}-archiver`,
       description: 'Retention: the archive pass of this region, daily',
-      schedule: events.Schedule.cron(ARCHIVE_SCHEDULE),
+      schedule: events.Schedule.rate(ARCHIVE_PERIOD),
       // A failed pass leaves everything hot; the next day's pass redoes it.
       targets: [new targets.LambdaFunction(this.fn, { retryAttempts: 0 })],
     });

@@ -92,7 +92,7 @@ describe('the retention archive of a cell (bucket, archiver, schedule, grants)',
     }
   });
 
-  it('runs the archiver daily at 04:00 UTC from an EventBridge rule, in every region', () => {
+  it('runs the archiver daily (rate(1 day)) from an EventBridge rule, in every region', () => {
     for (const region of ['eu-central-1', 'eu-west-2']) {
       const template = withRetention[region]!;
       const functions = template.findResources('AWS::Lambda::Function');
@@ -109,7 +109,7 @@ describe('the retention archive of a cell (bucket, archiver, schedule, grants)',
         (r) => r.Properties.Name === 'multiactive-pair-archiver',
       );
       expect(rules).toHaveLength(1);
-      expect(rules[0]!.Properties.ScheduleExpression).toBe('cron(0 4 * * ? *)');
+      expect(rules[0]!.Properties.ScheduleExpression).toBe('rate(1 day)');
       expect(rules[0]!.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [archiverId, 'Arn'] });
     }
   });

@@ -25,6 +25,8 @@ export {
   getSecretValueCall,
   invokeCall,
   putEventsCall,
+  s3ListCall,
+  s3ObjectCall,
   sendMessageCall,
   startExecutionCall,
 } from './requests.ts';

@@ -37,9 +37,14 @@ export function regionStores(
   clients: LocalClients,
   topology: Topology,
   region: string,
-  wallClock?: SkewableClock,
-  archive?: ArchiveStore,
+  extras: {
+    /** The region's skewable wall clock (chaos), under its HLC. */
+    readonly wallClock?: SkewableClock;
+    /** The region's retention archive (with a retention only). */
+    readonly archive?: ArchiveStore | undefined;
+  } = {},
 ): RegionStores {
+  const { wallClock, archive } = extras;
   const tables = tableNames(topology.name);
   const client = clients.doc;
   return {

@@ -141,7 +141,10 @@ export class SandboxRegion {
     });
     const clients = localClients(this.dynamo.endpoint, this.name);
     await createTablesOnce(clients, topology.name);
-    const stores = regionStores(clients, topology, this.name, this.wallClock, this.localArchive());
+    const stores = regionStores(clients, topology, this.name, {
+      wallClock: this.wallClock,
+      archive: this.localArchive(),
+    });
     const bus = new LocalEventBus({
       name: this.options.busName,
       region: this.name,

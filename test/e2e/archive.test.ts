@@ -1,12 +1,14 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApplication } from '../../lib/app/index.ts';
 import { fullHistory } from '../../lib/lifecycle/index.ts';
 import type { EventEnvelope } from '../../lib/model/index.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 import { isArchivedStub } from '../../lib/store/archived-stub.ts';
+import { aggregateKey, eventSortKey } from '../../lib/store/keys.ts';
 
 // The example bank with `account: { snapshotEvery: 3, retentionDays: 1 }`, two regions, fast timers, on
 // disk: the archiver runs from its synthesized schedule as its role, into `<dataDir>/<region>/archive`.
@@ -32,17 +34,28 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-async function command(region: string, id: string, body: unknown): Promise<number> {
-  const response = await sandbox.apiClient.fetch(
-    `${sandbox.region(region).apiUrl}/v1/account/${id}/commands`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      followRedirects: false,
-    },
-  );
-  return response.status;
+/**
+ * One command with an idempotency key, retried while the API answers 5xx (a fence or lease read that timed
+ * out on a loaded machine): the key makes a retry of a write that did land a no-op.
+ */
+async function command(region: string, id: string, body: object): Promise<number> {
+  const key = `${id}-${Math.random().toString(36).slice(2)}`;
+  let status = 0;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const response = await sandbox.apiClient.fetch(
+      `${sandbox.region(region).apiUrl}/v1/account/${id}/commands`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, idempotencyKey: key }),
+        followRedirects: false,
+      },
+    );
+    status = response.status;
+    if (status < 500) return status;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return status;
 }
 
 async function until<T>(
@@ -127,5 +140,44 @@ describe('the retention archiver in the sandbox (a local directory per region fo
     expect(restored).toEqual(before);
     // The peer's log was not touched (only a home with a confirmed snapshot archives).
     expect((await peer.stores.events.loadStream('account', id)).some(isArchivedStub)).toBe(false);
+  }, 180_000);
+
+  it("never stubs an event the peer's log lacks, though its watermark passed it (a peer restored to a point in time)", async () => {
+    const id = `arch-lack-${Date.now().toString(36)}`;
+    const home = sandbox.region(A);
+    const peer = sandbox.region(B);
+    expect(await command(A, id, { type: 'OpenAccount', payload: { owner: 'Bo', currency: 'EUR' } })).toBe(
+      200,
+    );
+    for (let i = 1; i <= 9; i++)
+      expect(await command(A, id, { type: 'Deposit', payload: { amount: i } })).toBe(200);
+    const before = await home.stores.events.loadStream('account', id);
+    const last = before.at(-1)!;
+    await until(
+      `${B} holding ${id}`,
+      async () => ({
+        held: (await peer.stores.events.loadStream('account', id)).length,
+        mark: (await peer.stores.watermarks.watermarkFor(A))?.hlc ?? '',
+      }),
+      (v) => v.held === 10 && v.mark >= last.hlc,
+    );
+    // The peer loses seq 5 (as a point-in-time restore would lose it); its watermark stays past it.
+    const lost = before[4]!;
+    await peer.clients.doc.send(
+      new DeleteCommand({
+        TableName: peer.stores.tables.events,
+        Key: { pk: aggregateKey('account', id), sk: eventSortKey('core', lost) },
+      }),
+    );
+    home.wallClock.offsetMs = 3 * DAY;
+    const run = home.functions.archiver!();
+    home.wallClock.offsetMs = 0;
+    expect((await run).failures).toEqual([]);
+    // Only what the peer's log still holds below its first gap left the hot table.
+    const after = await home.stores.events.loadStream('account', id);
+    expect(after.filter(isArchivedStub).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(
+      await fullHistory({ events: home.stores.events, archive: home.stores.archive! }, 'account', id),
+    ).toEqual(before);
   }, 180_000);
 });

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { account, exampleAggregates } from '../../../examples/bank/index.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
+import { createArchiverHandler } from '../../../functions/archiver/handler.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandDeps, executeCommand } from '../../../lib/commands/index.ts';
 import { parseTopology } from '../../../lib/config/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import {
+  type ArchiveSweepReport,
   archiveAggregate,
   archiveSweep,
   foldedContent,
@@ -18,6 +20,7 @@ import {
   LocalDirectoryArchive,
   loadAggregate,
   pastRetention,
+  peerWatermarks,
   SnapshotStore,
   snapshotOf,
   snapshotWriter,
@@ -25,6 +28,7 @@ import {
 import { canonicalJson } from '../../../lib/model/canonical-json.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { DynamoPartitionSource, rebuildRow } from '../../../lib/repair/index.ts';
+import { WatermarkStore } from '../../../lib/replication/index.ts';
 import { coreEventsLacking } from '../../../lib/runbooks/core-lacking.ts';
 import type { RegionCell } from '../../../lib/runbooks/index.ts';
 import { EventStore, isArchivedStub, StateStore } from '../../../lib/store/index.ts';
@@ -353,5 +357,85 @@ describe('the archive sweep', () => {
     expect(sw1.filter(isArchivedStub).map((e) => e.seq)).toEqual(Array.from({ length: 99 }, (_, i) => i + 1));
     expect(sw1).toHaveLength(150);
     expect(await cellDeps.events.loadStream('account', 'sw2')).toHaveLength(20);
+  });
+});
+
+describe('the archiver function (functions/archiver)', () => {
+  it("runs one pass gated on a peer read from the peer's own tables, and records the report", async () => {
+    const home = await freshRegion('us-east-1');
+    const peer = await freshRegion('eu-west-1');
+    const parsed = parseTopology(bank.environments.dev);
+    const topology = {
+      ...parsed,
+      aggregates: parsed.aggregates.map((a) =>
+        a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 5, retentionDays: 1 } } : a,
+      ),
+    };
+    const homeSnapshots = new SnapshotStore({ client: home.doc, tableName: home.tables.snapshots });
+    const homeDeps: CommandDeps = {
+      ...deps,
+      region: 'us-east-1',
+      clock: new HybridLogicalClock({ region: 'us-east-1' }),
+      registry: createRegistry(exampleAggregates, topology),
+      events: new EventStore({
+        client: home.doc,
+        tableName: home.tables.events,
+        coreMarkerTableName: home.tables.replication,
+      }),
+      states: new StateStore({ client: home.doc, tableName: home.tables.state }),
+      afterCoreAppend: snapshotWriter({ topology, store: homeSnapshots }),
+    };
+    const run = (type: string, payload: Record<string, unknown>) =>
+      executeCommand(homeDeps, { aggregateType: 'account', aggregateId: 'fn1', command: { type, payload } });
+    await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+    for (let i = 0; i < 10; i++) await run('Deposit', { amount: 1 });
+    const log = await homeDeps.events.loadStream('account', 'fn1');
+    const recorded: ArchiveSweepReport[] = [];
+    const handler = createArchiverHandler({
+      topology,
+      registry: homeDeps.registry,
+      stateTable: home.tables.state,
+      events: homeDeps.events,
+      snapshots: homeSnapshots,
+      archive: new LocalDirectoryArchive(join(root, 'function'), { app: 'bank' }),
+      client: home.doc,
+      eventsTable: home.tables.events,
+      peers: [
+        peerWatermarks({
+          region: 'eu-west-1',
+          client: peer.doc,
+          replicationTable: peer.tables.replication,
+          eventsTable: peer.tables.events,
+        }),
+      ],
+      now: () => Date.now() + 2 * DAY,
+      record: (report) => recorded.push(report),
+    });
+    // The peer has applied nothing from us-east-1 (no watermark, empty log): nothing moves.
+    expect(await handler({})).toEqual({ types: { account: { aggregates: 1, archived: 0 } }, failures: [] });
+    // The peer applies the log and its watermark passes it: everything below the snapshot at 10 moves.
+    const peerEvents = new EventStore({
+      client: peer.doc,
+      tableName: peer.tables.events,
+      coreMarkerTableName: peer.tables.replication,
+    });
+    await peerEvents.appendEvents(log, { tier: 'core' });
+    await new WatermarkStore({ client: peer.doc, tableName: peer.tables.replication }).advance(
+      'us-east-1',
+      log.at(-1)!.hlc,
+      new Date(),
+    );
+    expect(await handler({})).toEqual({ types: { account: { aggregates: 1, archived: 9 } }, failures: [] });
+    expect(recorded.map((r) => r.types.account?.archived)).toEqual([0, 9]);
+    expect(
+      await fullHistory(
+        {
+          events: homeDeps.events,
+          archive: new LocalDirectoryArchive(join(root, 'function'), { app: 'bank' }),
+        },
+        'account',
+        'fn1',
+      ),
+    ).toEqual(log);
   });
 });

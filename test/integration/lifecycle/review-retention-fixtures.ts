@@ -96,11 +96,12 @@ export async function repairFrom(
   from: string,
   partitions: number[],
   cellOf: (cell: Cell) => RegionCell = withSnapshots,
+  withRegistry: typeof registry = registry,
 ): Promise<Record<string, unknown>> {
   const deps = {
     region: from,
     topology,
-    registry,
+    registry: withRegistry,
     cell: (name: string) => cellOf(cells.find((c) => c.region === name)!),
     observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
     setTraffic: async () => undefined,

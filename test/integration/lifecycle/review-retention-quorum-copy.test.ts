@@ -71,6 +71,15 @@ describe('review-retention: a quorum copy that catches a restored peer up from t
       (error: unknown) => `refused: ${error instanceof Error ? error.name : String(error)}`,
     );
 
+    // R's applier then receives H's next write (seq 15) through the bus.
+    const { events: later } = await executeCommand(
+      { ...deps, replicateBeforeAck: undefined },
+      { aggregateType: 'account', aggregateId: id, command: deposit(1) },
+    );
+    const applied = await r!.apply(structuredClone(later[0]!)).then(
+      (result) => `R's applier: ${result.status}`,
+      (error: unknown) => `R's applier throws ${error instanceof Error ? error.name : String(error)}`,
+    );
     const atR = await r!.events.loadStream('account', id);
     const stubsAtR = atR.filter(isArchivedStub).map((e) => e.seq);
     const foldAtR = (() => {
@@ -80,6 +89,8 @@ describe('review-retention: a quorum copy that catches a restored peer up from t
         return `cannot fold: ${error instanceof Error ? error.name : String(error)}`;
       }
     })();
-    expect(stubsAtR, `write ${outcome}; R ${foldAtR}; R holds stubs at seq ${stubsAtR}`).toEqual([]);
+    expect(stubsAtR, `write ${outcome}; R ${foldAtR}; ${applied}; R holds stubs at seq ${stubsAtR}`).toEqual(
+      [],
+    );
   });
 });

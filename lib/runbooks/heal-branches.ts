@@ -2,10 +2,12 @@ import type { ConflictPolicy } from '../config/schema.ts';
 import { policyFor } from '../conflict/policy.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
+import { HistoryIncompleteError } from '../lifecycle/errors.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { rebuildRow } from '../repair/rows.ts';
 import { settleCoreAggregate } from './core-branches.ts';
+import type { RefusedEvent } from './direct-delivery.ts';
 import type { RegionCell, RunbookDeps } from './ports.ts';
 
 /** What Repair and Failback need to settle forked core logs and rebuild rows (registry and quorum map). */
@@ -110,6 +112,7 @@ export async function rebuildDivergedRows(
   input: { readonly cells: readonly RegionCell[]; readonly into?: readonly string[] },
   rules: BranchRules,
   keys: ReadonlySet<string>,
+  refused: RefusedEvent[] = [],
 ): Promise<number> {
   if (keys.size === 0) return 0;
   const rows = await Promise.all(input.cells.map((c) => c.source.listRows?.([...keys]) ?? []));
@@ -121,7 +124,22 @@ export async function rebuildDivergedRows(
     const aggregate = rules.aggregate(type);
     for (const cell of input.cells) {
       if (input.into && !input.into.includes(cell.region)) continue;
-      if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) })) rebuilt++;
+      try {
+        if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) })) rebuilt++;
+      } catch (error) {
+        // A row whose log cannot be folded (stubs no usable snapshot or archive covers: e.g. every kept
+        // snapshot is of an older stateVersion) is this aggregate's refusal, not the partition's: report
+        // it and rebuild the others.
+        if (!(error instanceof HistoryIncompleteError) || bugEnabled('repair-aborts-on-unfoldable-row')) throw error;
+        refused.push({
+          region: cell.region,
+          eventId: '',
+          aggregate: key,
+          seq: error.archivedSeq ?? error.firstSeq,
+          reason: 'row-unfoldable',
+          message: `row not rebuilt: ${error.message}`,
+        });
+      }
     }
   }
   return rebuilt;

@@ -142,7 +142,7 @@ export async function replayBuckets(input: {
     report.refused.push(...delivered.refused);
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
-  const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys) : 0;
+  const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys, report.refused) : 0;
   return { ...report, rowsRebuilt };
 }
 

@@ -5,6 +5,7 @@ import {
 import { UnauthenticatedError } from '../auth/errors.ts';
 import { ClockDriftError } from '../clock/hlc.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from '../commands/errors.ts';
+import { ForkBelowArchiveError, HistoryIncompleteError } from '../lifecycle/errors.ts';
 import {
   DomainError,
   PayloadValidationError,
@@ -23,7 +24,6 @@ import {
   QuorumUnavailableError,
   StaleEpochError,
 } from '../ownership/errors.ts';
-import { ForkBelowArchiveError, HistoryIncompleteError } from '../lifecycle/errors.ts';
 import { CircuitOpenError } from '../resilience/errors.ts';
 import {
   ConsistencyUnavailableError,
@@ -184,7 +184,11 @@ const MAPPINGS: readonly Mapping[] = [
   [
     ArchivedStubAppendError,
     503,
-    (e: ArchivedStubAppendError) => ({ reason: 'archived-stub', aggregateId: e.aggregateId, eventId: e.eventId }),
+    (e: ArchivedStubAppendError) => ({
+      reason: 'archived-stub',
+      aggregateId: e.aggregateId,
+      eventId: e.eventId,
+    }),
   ],
   [
     QuorumAckError,

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { bucketOf, buildMerkleTree, diffBuckets, type EventLeaf, rootOf } from './merkle.ts';
 import type { PartitionEventSource } from './partition-source.ts';
 import { planReplay } from './plan.ts';
@@ -8,7 +9,7 @@ export type ReplayInto = (region: string, events: readonly EventEnvelope[]) => P
 
 export interface RepairPartitionOptions {
   readonly partition: number;
-  /** Every region's source, in a fixed order (the first holder of an event is its source). */
+  /** Every region's source, in a fixed order (the first holder of an event is its source, the next ones its fallbacks). */
   readonly sources: ReadonlyMap<string, PartitionEventSource>;
   readonly replay: ReplayInto;
   readonly buckets?: number;
@@ -78,13 +79,23 @@ export async function repairPartition(options: RepairPartitionOptions): Promise<
     ),
   );
   for (const [region, lacking] of plan.missing) {
-    const bySource = new Map<string, string[]>();
-    for (const { eventId, source } of lacking)
-      bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
-    const events: EventEnvelope[] = [];
-    for (const [source, ids] of bySource) {
-      events.push(...(await options.sources.get(source)!.getEvents(options.partition, ids)));
+    // Each event from its first holder; one that holder gives no whole copy of (an archived stub) from
+    // the next holder, and so on.
+    const found = new Map<string, EventEnvelope>();
+    let pending = [...lacking];
+    for (let round = 0; pending.length > 0; round++) {
+      const bySource = new Map<string, string[]>();
+      for (const { eventId, sources } of pending) {
+        const source = sources[round];
+        if (source !== undefined) bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
+      }
+      if (bySource.size === 0) break;
+      for (const [source, ids] of bySource)
+        for (const event of await options.sources.get(source)!.getEvents(options.partition, ids))
+          if (!isArchivedStub(event)) found.set(event.eventId, event);
+      pending = pending.filter((l) => !found.has(l.eventId));
     }
+    const events = [...found.values()];
     await options.replay(region, events.sort(replayOrder));
     replayed[region] = events.length;
   }

@@ -1,8 +1,8 @@
 import type { ConflictPolicy } from '../config/schema.ts';
 import { policyFor } from '../conflict/policy.ts';
 import { bugEnabled } from '../faults/switches.ts';
-import type { AnyAggregate } from '../model/aggregate.ts';
 import { HistoryIncompleteError } from '../lifecycle/errors.ts';
+import type { AnyAggregate } from '../model/aggregate.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { rebuildRow } from '../repair/rows.ts';
@@ -125,12 +125,14 @@ export async function rebuildDivergedRows(
     for (const cell of input.cells) {
       if (input.into && !input.into.includes(cell.region)) continue;
       try {
-        if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) })) rebuilt++;
+        if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) }))
+          rebuilt++;
       } catch (error) {
         // A row whose log cannot be folded (stubs no usable snapshot or archive covers: e.g. every kept
         // snapshot is of an older stateVersion) is this aggregate's refusal, not the partition's: report
         // it and rebuild the others.
-        if (!(error instanceof HistoryIncompleteError) || bugEnabled('repair-aborts-on-unfoldable-row')) throw error;
+        if (!(error instanceof HistoryIncompleteError) || bugEnabled('repair-aborts-on-unfoldable-row'))
+          throw error;
         refused.push({
           region: cell.region,
           eventId: '',

@@ -1,5 +1,6 @@
 import { reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import { readArchivedEvents } from '../lifecycle/archive.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import {
   bucketOf,
@@ -10,11 +11,18 @@ import {
   rootOf,
   treeOfBucketHashes,
 } from '../repair/merkle.ts';
-import { planReplay } from '../repair/plan.ts';
+import { type LackingEvent, planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import type { AppendOptions } from '../store/event-store.ts';
 import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
-import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
+import {
+  type BranchRules,
+  forkedAggregates,
+  rebuildDivergedRows,
+  settleForks,
+  splitKey,
+} from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
 
@@ -127,7 +135,9 @@ export async function replayBuckets(input: {
   const lackingByRegion = new Map<string, EventEnvelope[]>();
   for (const [region, lacking] of plan.missing) {
     if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
-    lackingByRegion.set(region, await fetchLacking(byRegion, input.partition, lacking));
+    const fetched = await fetchLacking(byRegion, input.partition, region, lacking);
+    lackingByRegion.set(region, fetched.events);
+    if (!input.into || input.into.includes(region)) report.refused.push(...fetched.refused);
   }
   const rule = input.quorumOrphans;
   const skip = rule
@@ -142,26 +152,68 @@ export async function replayBuckets(input: {
     report.refused.push(...delivered.refused);
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
-  const rowsRebuilt = input.branches ? await rebuildDivergedRows(input, input.branches, keys, report.refused) : 0;
+  const rowsRebuilt = input.branches
+    ? await rebuildDivergedRows(input, input.branches, keys, report.refused)
+    : 0;
   return { ...report, rowsRebuilt };
 }
 
-/** Full events a region lacks, fetched from the regions that have them. */
+/**
+ * Full events a region lacks, fetched from the regions that have them: each from its first holder, and
+ * when that holder has only its archived stub (getEvents leaves stubs out) from the next one, then from a
+ * holder's archive (`RegionCell.archive`). An event no holder and no archive gives whole is refused
+ * (`archived-everywhere`), never delivered as a stub and never dropped silently.
+ */
 async function fetchLacking(
   byRegion: ReadonlyMap<string, RegionCell>,
   partition: number,
-  lacking: ReadonlyArray<{ eventId: string; source: string }>,
-): Promise<EventEnvelope[]> {
-  const bySource = new Map<string, string[]>();
-  for (const { eventId, source } of lacking) {
-    const ids = bySource.get(source);
-    if (ids) ids.push(eventId);
-    else bySource.set(source, [eventId]);
+  region: string,
+  lacking: readonly LackingEvent[],
+): Promise<{ events: EventEnvelope[]; refused: RefusedEvent[] }> {
+  const found = new Map<string, EventEnvelope>();
+  const singleSource = bugEnabled('repair-single-source');
+  let pending = [...lacking];
+  for (let round = 0; pending.length > 0 && (round === 0 || !singleSource); round++) {
+    const bySource = new Map<string, string[]>();
+    for (const { eventId, sources } of pending) {
+      const source = sources[round];
+      if (source === undefined) continue;
+      const ids = bySource.get(source);
+      if (ids) ids.push(eventId);
+      else bySource.set(source, [eventId]);
+    }
+    if (bySource.size === 0) break;
+    const fetched = await Promise.all(
+      [...bySource].map(([source, ids]) => byRegion.get(source)!.source.getEvents(partition, ids)),
+    );
+    for (const event of fetched.flat()) if (!isArchivedStub(event)) found.set(event.eventId, event);
+    pending = pending.filter((l) => !found.has(l.eventId));
   }
-  const fetched = await Promise.all(
-    [...bySource].map(([source, ids]) => byRegion.get(source)!.source.getEvents(partition, ids)),
-  );
-  return fetched.flat();
+  if (singleSource) return { events: [...found.values()], refused: [] };
+  // Stubs everywhere: the archive of a holder (or of any cell that has one) holds the payload.
+  const byAggregate = new Map<string, LackingEvent[]>();
+  for (const l of pending) byAggregate.set(l.aggregateKey, [...(byAggregate.get(l.aggregateKey) ?? []), l]);
+  for (const [key, events] of byAggregate) {
+    const { type, id } = splitKey(key);
+    const holders = [...new Set([...events.flatMap((e) => e.sources), ...byRegion.keys()])];
+    for (const holder of holders) {
+      const archive = byRegion.get(holder)?.archive;
+      if (!archive || events.every((e) => found.has(e.eventId))) continue;
+      for (const archived of await readArchivedEvents(archive, type, id))
+        if (events.some((e) => e.eventId === archived.eventId)) found.set(archived.eventId, archived);
+    }
+  }
+  const refused: RefusedEvent[] = pending
+    .filter((l) => !found.has(l.eventId))
+    .map((l) => ({
+      region,
+      eventId: l.eventId,
+      aggregate: l.aggregateKey,
+      seq: l.seq ?? 0,
+      reason: 'archived-everywhere',
+      message: `every holder (${l.sources.join(', ')}) has only its archived stub and no archive given to Repair holds it: fetch it from the archive (fullHistory)`,
+    }));
+  return { events: [...found.values()], refused };
 }
 
 /** The tier of a registered aggregate type; undefined for anything else (heartbeats). */

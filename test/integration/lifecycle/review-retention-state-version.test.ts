@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { foldedContent, foldFullLog } from '../../../lib/lifecycle/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import { partitionOf } from '../../../lib/ownership/partition.ts';
@@ -77,5 +78,9 @@ describe('review-retention: a stateVersion bump after archiving, with the runboo
 
   it("after the bump, still rebuilds the diverged rows of the partition's other aggregates (a refusal stays with the aggregate that cannot be folded)", async () => {
     await repairAfterArchive(2);
+  });
+
+  it('under repair-aborts-on-unfoldable-row (an unfoldable row aborts the Replay) the other rows are not rebuilt', async () => {
+    await expect(withBug('repair-aborts-on-unfoldable-row', () => repairAfterArchive(2))).rejects.toThrow();
   });
 });

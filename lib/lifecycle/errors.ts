@@ -69,3 +69,8 @@ export class ForkBelowArchiveError extends LifecycleError {
     );
   }
 }
+
+/** The archiver was given peers or a region that would move payloads unsafely (gate off, not the home). */
+export class ArchiverConfigError extends LifecycleError {
+  override readonly name = 'ArchiverConfigError';
+}

@@ -151,6 +151,7 @@ describe('retention and archive', () => {
       client: region.doc,
       eventsTable: region.tables.events,
       peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
     };
     const window = { aggregateId: 'a1', retentionDays: 1, now: Date.now() + 2 * DAY };
     const run = await archiveAggregate(archiverDeps, account, window);
@@ -283,6 +284,7 @@ describe('retention and archive', () => {
         client: region.doc,
         eventsTable: region.tables.events,
         peers: [],
+        topology: { region: 'solo', regions: ['solo'] },
       },
       account,
       { aggregateId: 'a2', retentionDays: 1, now: Date.now() },
@@ -331,6 +333,7 @@ describe('the archive sweep', () => {
       client: cell.doc,
       eventsTable: cell.tables.events,
       peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
     });
     const input = {
       topology,

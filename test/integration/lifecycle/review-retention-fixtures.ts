@@ -79,6 +79,7 @@ export async function archiveAt(
       client: home.db.doc,
       eventsTable: home.db.tables.events,
       peers: peers.map(peerOf),
+      topology: { region: home.region, regions: [home.region, ...peers.map((p) => p.region)] },
     },
     account,
     { aggregateId: id, retentionDays: 1, now },

@@ -1,3 +1,5 @@
+import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import type { EventLeaf } from './merkle.ts';
 
 /** For one differing bucket: which events each region lacks and a region that has each of them. */
@@ -51,4 +53,30 @@ export function planReplay(leavesByRegion: ReadonlyMap<string, readonly EventLea
     if (lacking.length > 0) missing.set(region, lacking);
   }
   return { missing };
+}
+
+/**
+ * Whole copies of lacking events, each asked of its first holder, then of the next one for what a holder
+ * gave no whole copy of (an archived stub, which `getEvents` leaves out), up to `rounds` holders; `pending`
+ * is what no holder gave whole.
+ */
+export async function fetchFromHolders(
+  lacking: readonly LackingEvent[],
+  getEvents: (source: string, eventIds: string[]) => Promise<readonly EventEnvelope[]>,
+  rounds = Number.POSITIVE_INFINITY,
+): Promise<{ found: Map<string, EventEnvelope>; pending: LackingEvent[] }> {
+  const found = new Map<string, EventEnvelope>();
+  let pending = [...lacking];
+  for (let round = 0; pending.length > 0 && round < rounds; round++) {
+    const bySource = new Map<string, string[]>();
+    for (const { eventId, sources } of pending) {
+      const source = sources[round];
+      if (source !== undefined) bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
+    }
+    if (bySource.size === 0) break;
+    const fetched = await Promise.all([...bySource].map(([source, ids]) => getEvents(source, ids)));
+    for (const event of fetched.flat()) if (!isArchivedStub(event)) found.set(event.eventId, event);
+    pending = pending.filter((l) => !found.has(l.eventId));
+  }
+  return { found, pending };
 }

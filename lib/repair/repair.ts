@@ -1,8 +1,7 @@
 import type { EventEnvelope } from '../model/envelope.ts';
-import { isArchivedStub } from '../store/archived-stub.ts';
 import { bucketOf, buildMerkleTree, diffBuckets, type EventLeaf, rootOf } from './merkle.ts';
 import type { PartitionEventSource } from './partition-source.ts';
-import { planReplay } from './plan.ts';
+import { fetchFromHolders, planReplay } from './plan.ts';
 
 /** Replays events into one region (through its applier, which is idempotent). */
 export type ReplayInto = (region: string, events: readonly EventEnvelope[]) => Promise<void>;
@@ -79,22 +78,10 @@ export async function repairPartition(options: RepairPartitionOptions): Promise<
     ),
   );
   for (const [region, lacking] of plan.missing) {
-    // Each event from its first holder; one that holder gives no whole copy of (an archived stub) from
-    // the next holder, and so on.
-    const found = new Map<string, EventEnvelope>();
-    let pending = [...lacking];
-    for (let round = 0; pending.length > 0; round++) {
-      const bySource = new Map<string, string[]>();
-      for (const { eventId, sources } of pending) {
-        const source = sources[round];
-        if (source !== undefined) bySource.set(source, [...(bySource.get(source) ?? []), eventId]);
-      }
-      if (bySource.size === 0) break;
-      for (const [source, ids] of bySource)
-        for (const event of await options.sources.get(source)!.getEvents(options.partition, ids))
-          if (!isArchivedStub(event)) found.set(event.eventId, event);
-      pending = pending.filter((l) => !found.has(l.eventId));
-    }
+    // Each event from its first holder, then the next for what a holder has only as an archived stub.
+    const { found } = await fetchFromHolders(lacking, (source, ids) =>
+      options.sources.get(source)!.getEvents(options.partition, ids),
+    );
     const events = [...found.values()];
     await options.replay(region, events.sort(replayOrder));
     replayed[region] = events.length;

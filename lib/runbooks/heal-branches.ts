@@ -105,6 +105,33 @@ export async function settleForks(
 }
 
 /**
+ * Rebuilds one row; a row whose log cannot be folded (stubs no usable snapshot or archive covers: e.g. every
+ * kept snapshot is of an older stateVersion) is this aggregate's refusal (`row-unfoldable`), not the
+ * partition's (bug switch `repair-aborts-on-unfoldable-row`: thrown, the Replay aborts).
+ */
+async function rebuildOrRefuse(
+  cell: RegionCell,
+  row: { aggregate: AnyAggregate; key: string; id: string; policy: ConflictPolicy },
+  refused: RefusedEvent[],
+): Promise<boolean> {
+  try {
+    return await rebuildRow(cell, row.aggregate, { aggregateId: row.id, policy: row.policy });
+  } catch (error) {
+    if (!(error instanceof HistoryIncompleteError) || bugEnabled('repair-aborts-on-unfoldable-row'))
+      throw error;
+    refused.push({
+      region: cell.region,
+      eventId: '',
+      aggregate: row.key,
+      seq: error.archivedSeq ?? error.firstSeq,
+      reason: 'row-unfoldable',
+      message: `row not rebuilt: ${error.message}`,
+    });
+    return false;
+  }
+}
+
+/**
  * Rows of the given aggregates that still differ between regions after the replay: each region's row is
  * checked against its own log and rebuilt where they disagree (a row that diverged from its log).
  */
@@ -124,24 +151,8 @@ export async function rebuildDivergedRows(
     const aggregate = rules.aggregate(type);
     for (const cell of input.cells) {
       if (input.into && !input.into.includes(cell.region)) continue;
-      try {
-        if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) }))
-          rebuilt++;
-      } catch (error) {
-        // A row whose log cannot be folded (stubs no usable snapshot or archive covers: e.g. every kept
-        // snapshot is of an older stateVersion) is this aggregate's refusal, not the partition's: report
-        // it and rebuild the others.
-        if (!(error instanceof HistoryIncompleteError) || bugEnabled('repair-aborts-on-unfoldable-row'))
-          throw error;
-        refused.push({
-          region: cell.region,
-          eventId: '',
-          aggregate: key,
-          seq: error.archivedSeq ?? error.firstSeq,
-          reason: 'row-unfoldable',
-          message: `row not rebuilt: ${error.message}`,
-        });
-      }
+      const row = { aggregate, key, id, policy: rules.policy(aggregate) };
+      if (await rebuildOrRefuse(cell, row, refused)) rebuilt++;
     }
   }
   return rebuilt;

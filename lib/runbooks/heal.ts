@@ -11,9 +11,8 @@ import {
   rootOf,
   treeOfBucketHashes,
 } from '../repair/merkle.ts';
-import { type LackingEvent, planReplay } from '../repair/plan.ts';
+import { fetchFromHolders, type LackingEvent, planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
-import { isArchivedStub } from '../store/archived-stub.ts';
 import type { AppendOptions } from '../store/event-store.ts';
 import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
 import {
@@ -132,13 +131,7 @@ export async function replayBuckets(input: {
   const unforked = (list: EventLeaf[]) => inBuckets(list).filter((l) => !forked.has(l.aggregateKey));
   const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, unforked(leaves[i]!)])));
   const { replayed } = report;
-  const lackingByRegion = new Map<string, EventEnvelope[]>();
-  for (const [region, lacking] of plan.missing) {
-    if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
-    const fetched = await fetchLacking(byRegion, input.partition, region, lacking);
-    lackingByRegion.set(region, fetched.events);
-    if (!input.into || input.into.includes(region)) report.refused.push(...fetched.refused);
-  }
+  const lackingByRegion = await lackingOf(input, byRegion, plan.missing, report.refused);
   const rule = input.quorumOrphans;
   const skip = rule
     ? await settleQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
@@ -170,27 +163,51 @@ async function fetchLacking(
   region: string,
   lacking: readonly LackingEvent[],
 ): Promise<{ events: EventEnvelope[]; refused: RefusedEvent[] }> {
-  const found = new Map<string, EventEnvelope>();
   const singleSource = bugEnabled('repair-single-source');
-  let pending = [...lacking];
-  for (let round = 0; pending.length > 0 && (round === 0 || !singleSource); round++) {
-    const bySource = new Map<string, string[]>();
-    for (const { eventId, sources } of pending) {
-      const source = sources[round];
-      if (source === undefined) continue;
-      const ids = bySource.get(source);
-      if (ids) ids.push(eventId);
-      else bySource.set(source, [eventId]);
-    }
-    if (bySource.size === 0) break;
-    const fetched = await Promise.all(
-      [...bySource].map(([source, ids]) => byRegion.get(source)!.source.getEvents(partition, ids)),
-    );
-    for (const event of fetched.flat()) if (!isArchivedStub(event)) found.set(event.eventId, event);
-    pending = pending.filter((l) => !found.has(l.eventId));
-  }
+  const { found, pending } = await fetchFromHolders(
+    lacking,
+    (source, ids) => byRegion.get(source)!.source.getEvents(partition, ids),
+    singleSource ? 1 : Number.POSITIVE_INFINITY,
+  );
   if (singleSource) return { events: [...found.values()], refused: [] };
-  // Stubs everywhere: the archive of a holder (or of any cell that has one) holds the payload.
+  await fromArchives(byRegion, pending, found);
+  const refused: RefusedEvent[] = pending
+    .filter((l) => !found.has(l.eventId))
+    .map((l) => ({
+      region,
+      eventId: l.eventId,
+      aggregate: l.aggregateKey,
+      seq: l.seq ?? 0,
+      reason: 'archived-everywhere',
+      message: `every holder (${l.sources.join(', ')}) has only its archived stub and no archive given to Repair holds it: fetch it from the archive (fullHistory)`,
+    }));
+  return { events: [...found.values()], refused };
+}
+
+/** Each region's lacking events, fetched whole (the regions Repair puts them into, or all under quorum). */
+async function lackingOf(
+  input: { partition: number; into?: readonly string[]; quorumOrphans?: QuorumOrphanRule },
+  byRegion: ReadonlyMap<string, RegionCell>,
+  missing: ReadonlyMap<string, readonly LackingEvent[]>,
+  refused: RefusedEvent[],
+): Promise<Map<string, EventEnvelope[]>> {
+  const lackingByRegion = new Map<string, EventEnvelope[]>();
+  for (const [region, lacking] of missing) {
+    const into = !input.into || input.into.includes(region);
+    if (!into && !input.quorumOrphans) continue;
+    const fetched = await fetchLacking(byRegion, input.partition, region, lacking);
+    lackingByRegion.set(region, fetched.events);
+    if (into) refused.push(...fetched.refused);
+  }
+  return lackingByRegion;
+}
+
+/** Stubs everywhere: the archive of a holder (or of any cell that has one) holds the payload. */
+async function fromArchives(
+  byRegion: ReadonlyMap<string, RegionCell>,
+  pending: readonly LackingEvent[],
+  found: Map<string, EventEnvelope>,
+): Promise<void> {
   const byAggregate = new Map<string, LackingEvent[]>();
   for (const l of pending) byAggregate.set(l.aggregateKey, [...(byAggregate.get(l.aggregateKey) ?? []), l]);
   for (const [key, events] of byAggregate) {
@@ -203,17 +220,6 @@ async function fetchLacking(
         if (events.some((e) => e.eventId === archived.eventId)) found.set(archived.eventId, archived);
     }
   }
-  const refused: RefusedEvent[] = pending
-    .filter((l) => !found.has(l.eventId))
-    .map((l) => ({
-      region,
-      eventId: l.eventId,
-      aggregate: l.aggregateKey,
-      seq: l.seq ?? 0,
-      reason: 'archived-everywhere',
-      message: `every holder (${l.sources.join(', ')}) has only its archived stub and no archive given to Repair holds it: fetch it from the archive (fullHistory)`,
-    }));
-  return { events: [...found.values()], refused };
 }
 
 /** The tier of a registered aggregate type; undefined for anything else (heartbeats). */

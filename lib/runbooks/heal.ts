@@ -179,7 +179,7 @@ async function fetchLacking(
       aggregate: l.aggregateKey,
       seq: l.seq ?? 0,
       reason: 'archived-everywhere',
-      message: `every holder (${l.sources.join(', ')}) has only its archived stub and no archive given to Repair holds it: fetch it from the archive (fullHistory)`,
+      message: `no holder (${l.sources.join(', ')}) gave it whole (an archived stub, or it left the log) and no archive given to Repair holds it: fetch it from the archive (fullHistory)`,
     }));
   return { events: [...found.values()], refused };
 }

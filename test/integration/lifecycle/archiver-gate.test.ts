@@ -38,7 +38,9 @@ describe('the archiver refuses a wiring that would turn its gate off', () => {
     const input = { aggregateId: id, retentionDays: 1, now: LATER() };
     const regions = [h!.region, c!.region, r!.region];
 
-    await expect(archiveAggregate({ ...base, peers: [] }, account, input)).rejects.toThrow(ArchiverConfigError);
+    await expect(archiveAggregate({ ...base, peers: [] }, account, input)).rejects.toThrow(
+      ArchiverConfigError,
+    );
     await expect(
       archiveAggregate(
         { ...base, peers: [peerOf(c!)], topology: { region: h!.region, regions } },

@@ -68,7 +68,15 @@ describe('review-retention: a retry of an acknowledged write whose events were a
 
     const archive = await archiveDir('landed');
     const moved = await archiveAggregate(
-      { events, snapshots, archive, client: r.doc, eventsTable: r.tables.events, peers: [], topology: { region: r.region, regions: [r.region] } },
+      {
+        events,
+        snapshots,
+        archive,
+        client: r.doc,
+        eventsTable: r.tables.events,
+        peers: [],
+        topology: { region: r.region, regions: [r.region] },
+      },
       account,
       { aggregateId: id, retentionDays: 1, now: LATER() },
     );

@@ -107,6 +107,14 @@ export const BUG_SWITCHES = {
     "Repair's Merkle leaves leave out events past their type's retention horizon: a returning region's orphans older than retentionDays are never compared, never settled",
   'rebuild-ignores-archive':
     "the archive-aware fold of a core log (a retire's row, Repair's row rebuild, a landed retry's answer) uses the snapshots only, never the archive: a log whose kept snapshots are all above the fork or the write cannot be folded",
+  'repair-aborts-on-unfoldable-row':
+    "a row Repair cannot rebuild (its log holds stubs no usable snapshot or archive covers, e.g. after a stateVersion bump) aborts the partition's whole Replay: the other aggregates' diverged rows are never rebuilt",
+  'repair-single-source':
+    "Repair fetches each event a region lacks from its first holder only: a holder with only its archived stub (Repair's getEvents leaves stubs out) is never backed by another holder that has it whole",
+  'quorum-copy-sends-stubs':
+    "a quorum copy (catchUpPeer / copyToPeer, dynamoQuorumPeer.copy, copyItems) sends the home's archived stubs in a raw write: the peer's log takes events without their payloads and can never be folded",
+  'gap-fetch-reads-stubs':
+    "the applier's gap fetch takes the origin's archived stubs as events: an acknowledged event is quarantined as poison (invalid envelope) and the peer holding it whole is never asked",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

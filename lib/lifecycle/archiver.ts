@@ -8,7 +8,7 @@ import type { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { archivableEvents, archiveObjects, decodeArchive } from './archive.ts';
 import type { ArchiveStore } from './archive-store.ts';
-import { ArchiveVerificationError } from './errors.ts';
+import { ArchiverConfigError, ArchiveVerificationError } from './errors.ts';
 import { SNAPSHOTS_TRIED } from './fold.ts';
 import { retentionHorizon } from './retention.ts';
 import { confirmedSnapshot, type Snapshot } from './snapshot.ts';
@@ -41,6 +41,17 @@ export interface ArchiverDeps {
    * has passed it (the origin itself excepted), so no replica still waits for it from this log.
    */
   readonly peers: readonly PeerWatermarks[];
+  /**
+   * This region and every region of the topology: each other region must have its entry in `peers` (a
+   * region left out would turn the gate off for it), and, with `homeOf`, the aggregate's partition must be
+   * homed here (only a home's snapshots and log are the reference). Absent: `peers` is trusted as given,
+   * but an empty `peers` is refused (it would silently turn the watermark gate off).
+   */
+  readonly topology?: {
+    readonly region: string;
+    readonly regions: readonly string[];
+    readonly homeOf?: (partition: number) => Promise<string | undefined>;
+  };
 }
 
 export interface ArchiveRun {
@@ -66,7 +77,16 @@ export async function archiveAggregate(
   aggregate: AnyAggregate,
   input: { aggregateId: string; retentionDays: number; now: number },
 ): Promise<ArchiveRun> {
+  checkPeers(deps);
   const hot = await deps.events.loadStream(aggregate.name, input.aggregateId);
+  const homeOf = deps.topology?.homeOf;
+  if (homeOf && hot.length > 0) {
+    const home = await homeOf(hot[0]!.partition);
+    if (home !== deps.topology!.region)
+      throw new ArchiverConfigError(
+        `${aggregate.name}#${input.aggregateId}: partition ${hot[0]!.partition} is homed in ${home ?? 'no region'}, not ${deps.topology!.region}; only the home archives`,
+      );
+  }
   const snapshot = await coveringSnapshot(deps.snapshots, aggregate, hot);
   if (!snapshot) return { archived: 0, objects: [], coveredBy: null };
   const old = archivableEvents(hot, snapshot, retentionHorizon(input.now, input.retentionDays));
@@ -188,4 +208,25 @@ async function deleteIfStill(deps: ArchiverDeps, event: EventEnvelope): Promise<
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
+}
+
+/**
+ * The watermark gate is on for every other region: an empty peer list needs a topology of this region
+ * alone, and a topology's every other region needs its entry.
+ */
+function checkPeers(deps: ArchiverDeps): void {
+  const { topology, peers } = deps;
+  if (!topology) {
+    if (peers.length === 0)
+      throw new ArchiverConfigError(
+        'peers: [] without a topology: the watermark gate would be off for every region; give `topology` (a single-region one for no peers)',
+      );
+    return;
+  }
+  const given = new Set(peers.map((p) => p.region));
+  const missing = topology.regions.filter((r) => r !== topology.region && !given.has(r));
+  if (missing.length > 0)
+    throw new ArchiverConfigError(
+      `peers lack ${missing.join(', ')}: every other region of the topology needs its watermarks for the gate`,
+    );
 }

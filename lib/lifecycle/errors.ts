@@ -10,6 +10,8 @@ export class LifecycleError extends Error {
  */
 export class HistoryIncompleteError extends LifecycleError {
   override readonly name = 'HistoryIncompleteError';
+  /** The archived stub the fold would have reached, when that is the reason. */
+  readonly archivedSeq: number | undefined;
   constructor(
     readonly aggregateType: string,
     readonly aggregateId: string,
@@ -22,6 +24,7 @@ export class HistoryIncompleteError extends LifecycleError {
         : `${aggregateType}#${aggregateId}: its log starts at seq ${firstSeq}, and neither a usable snapshot nor the archive covers seq 1..${firstSeq - 1}`,
       options,
     );
+    this.archivedSeq = options?.archivedSeq;
   }
 }
 
@@ -65,4 +68,9 @@ export class ForkBelowArchiveError extends LifecycleError {
       options,
     );
   }
+}
+
+/** The archiver was given peers or a region that would move payloads unsafely (gate off, not the home). */
+export class ArchiverConfigError extends LifecycleError {
+  override readonly name = 'ArchiverConfigError';
 }

@@ -16,6 +16,7 @@ export { type ArchiveRun, type ArchiverDeps, archiveAggregate, type PeerWatermar
 export { type CoreFoldSources, coreLogFolder, type FoldBases, foldArchiveAware } from './core-fold.ts';
 export {
   ArchiveCorruptError,
+  ArchiverConfigError,
   ArchiveVerificationError,
   ForkBelowArchiveError,
   HistoryIncompleteError,

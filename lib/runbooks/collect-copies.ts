@@ -1,6 +1,6 @@
 import { coreBranchRetirer } from '../commands/branch-retirer.ts';
 import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
-import { copyToPeer, type HomeLog } from '../commands/quorum-copy.ts';
+import { copyToPeer, type HomeLog, wholeFromArchive } from '../commands/quorum-copy.ts';
 import type { QuorumPeer } from '../commands/quorum-peer.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
 import { majorityOf, regionNames } from '../config/topology.ts';
@@ -282,6 +282,8 @@ async function collectAggregate(
           events: tail,
           epoch: input.epoch,
           home: homeLogOf(home, tail[0]!),
+          // The new home's own stubs go out whole from its archive, or that peer is refused (never a stub).
+          ...(home.archive ? { whole: wholeFromArchive(home.archive)! } : {}),
         }).catch(() => undefined),
       ),
     );

@@ -118,6 +118,7 @@ function archiverOf(cell: Cell, r: TestRegion, archive: LocalDirectoryArchive, p
     client: r.doc,
     eventsTable: r.tables.events,
     peers,
+    ...(peers.length === 0 ? { topology: { region: 'solo', regions: ['solo'] } } : {}),
   };
   return (id: string) => archiveAggregate(deps, account, { aggregateId: id, retentionDays: 1, now: LATER });
 }

@@ -101,6 +101,7 @@ describe('settling a fork when the home archived its oldest events', () => {
         client: home.doc,
         eventsTable: home.tables.events,
         peers: [],
+        topology: { region: 'solo', regions: ['solo'] },
       },
       account,
       { aggregateId: 'f1', retentionDays: 1, now: Date.now() + 2 * DAY },

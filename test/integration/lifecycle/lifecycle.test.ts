@@ -155,6 +155,7 @@ describe('retention and archive', () => {
       client: region.doc,
       eventsTable: region.tables.events,
       peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
     };
     const window = { aggregateId: 'a1', retentionDays: 1, now: Date.now() + 2 * DAY };
     const run = await archiveAggregate(archiverDeps, account, window);
@@ -289,6 +290,7 @@ describe('retention and archive', () => {
         client: region.doc,
         eventsTable: region.tables.events,
         peers: [],
+        topology: { region: 'solo', regions: ['solo'] },
       },
       account,
       { aggregateId: 'a2', retentionDays: 1, now: Date.now() },
@@ -337,6 +339,7 @@ describe('the archive sweep', () => {
       client: cell.doc,
       eventsTable: cell.tables.events,
       peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
     });
     const input = {
       topology,

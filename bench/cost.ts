@@ -11,8 +11,14 @@
  *   included: they are part of the steady load) per 1,000 applied events. Target <= 20.
  * - EventBridge entries per written event: the publisher's PutEvents entries and the forwarding rules'
  *   cross-region PutEvents entries.
+ * - The ordinary lane against the per-event path: an ordinary-only load (activity appends) in env dev,
+ *   where they go through the lane (rule -> SQS -> applier batches), and in env nolane (the same with the
+ *   lane off: one invocation per event); the same two figures for each.
  */
 import '../lib/sandbox/polyfills.ts';
+import { join } from 'node:path';
+import { loadApplication } from '../lib/app/index.ts';
+import { PROJECT_ROOT } from '../lib/sandbox/cdk/templates.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { benchApplication } from './application.ts';
 import { type CallTally, sumOf, tallyBetween } from './call-tally.ts';
@@ -46,6 +52,22 @@ async function post(sandbox: Sandbox, region: string, path: string, body: unknow
   return status >= 200 && status < 300;
 }
 
+/** Ordinary writes only (activity appends on ten aggregates per region) in one region until `until`. */
+async function writeOrdinary(sandbox: Sandbox, region: string, _account: string, until: number) {
+  let written = 0;
+  let failed = 0;
+  for (let i = 0; Date.now() < until; i++) {
+    const ok = await post(sandbox, region, `/v1/activity/lane-${region}-${i % 10}/commands`, {
+      type: 'AppendEntry',
+      payload: { kind: 'click', message: `m${i}` },
+    });
+    if (ok) written++;
+    else failed++;
+    await sleep(20);
+  }
+  return { written, failed };
+}
+
 /** Writes a steady mix (core deposit at the home, profile, activity) in one region until `until`. */
 async function writeMix(sandbox: Sandbox, region: string, account: string, until: number) {
   let written = 0;
@@ -69,63 +91,133 @@ async function writeMix(sandbox: Sandbox, region: string, account: string, until
   return { written, failed };
 }
 
-/** Runs the bench; ignores `endpoint` (it starts its own three-region sandbox, env dev). */
-export async function runCostBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
-  const sandbox = await Sandbox.start({ application: benchApplication });
-  try {
-    await sleep(1_000);
-    const regions = sandbox.regions.map((r) => r.name);
-    // One account per region, opened at its own API (it becomes the home); retried while it claims.
-    const accounts = await Promise.all(
-      regions.map(async (region) => {
-        const id = `cost-${region}`;
-        for (let attempt = 0; attempt < 5; attempt++) {
-          const ok = await post(sandbox, region, `/v1/account/${id}/commands`, {
-            type: 'OpenAccount',
-            payload: { owner: id, currency: 'EUR' },
-          });
-          if (ok) break;
-          await sleep(500);
-        }
-        return id;
-      }),
-    );
-    await sandbox.quiesce(10_000);
-    const usageBefore = sandbox.iam.usageRows();
-    const countersBefore = countersOf(sandbox);
-    const began = performance.now();
-    const until = Date.now() + (options.quick ? 6_000 : 15_000);
-    const writes = await Promise.all(regions.map((r, i) => writeMix(sandbox, r, accounts[i]!, until)));
-    await sandbox.quiesce(20_000);
-    const seconds = (performance.now() - began) / 1000;
-    const tallies = tallyBetween(usageBefore, sandbox.iam.usageRows());
-    const countersAfter = countersOf(sandbox);
-    const delta = (region: string, k: keyof Counters) =>
-      countersAfter.get(region)![k] - countersBefore.get(region)![k];
-    const total = (k: keyof Counters) => regions.reduce((s, r) => s + delta(r, k), 0);
-    return figuresOf({
-      regions,
-      tallies,
-      delta,
-      total,
-      seconds,
-      written: writes.reduce((s, w) => s + w.written, 0),
-      failed: writes.reduce((s, w) => s + w.failed, 0),
-    });
-  } finally {
-    await sandbox.stop();
-  }
-}
+type Load = typeof writeMix;
 
-function figuresOf(input: {
+interface Measured {
   regions: readonly string[];
-  tallies: readonly CallTally[];
+  tallies: CallTally[];
   delta: (region: string, k: keyof Counters) => number;
   total: (k: keyof Counters) => number;
   seconds: number;
   written: number;
   failed: number;
-}): Figure[] {
+}
+
+/** Runs `load` in every region for `ms`, drains, and returns the calls and counters of the window. */
+async function measure(
+  sandbox: Sandbox,
+  input: { regions: readonly string[]; accounts: readonly string[]; load: Load; ms: number },
+): Promise<Measured> {
+  const { regions } = input;
+  await sandbox.quiesce(10_000);
+  const usageBefore = sandbox.iam.usageRows();
+  const countersBefore = countersOf(sandbox);
+  const began = performance.now();
+  const until = Date.now() + input.ms;
+  const writes = await Promise.all(regions.map((r, i) => input.load(sandbox, r, input.accounts[i]!, until)));
+  await sandbox.quiesce(20_000);
+  const seconds = (performance.now() - began) / 1000;
+  const tallies = tallyBetween(usageBefore, sandbox.iam.usageRows());
+  const countersAfter = countersOf(sandbox);
+  const delta = (region: string, k: keyof Counters) =>
+    countersAfter.get(region)![k] - countersBefore.get(region)![k];
+  const total = (k: keyof Counters) => regions.reduce((s, r) => s + delta(r, k), 0);
+  return {
+    regions,
+    tallies,
+    delta,
+    total,
+    seconds,
+    written: writes.reduce((s, w) => s + w.written, 0),
+    failed: writes.reduce((s, w) => s + w.failed, 0),
+  };
+}
+
+/** Starts a sandbox of `application`/`env` and opens one account per region at its own API. */
+async function startWithAccounts(application: typeof benchApplication, env: string) {
+  const sandbox = await Sandbox.start({ application, env });
+  await sleep(1_000);
+  const regions = sandbox.regions.map((r) => r.name);
+  const accounts = await Promise.all(
+    regions.map(async (region) => {
+      const id = `cost-${region}`;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const ok = await post(sandbox, region, `/v1/account/${id}/commands`, {
+          type: 'OpenAccount',
+          payload: { owner: id, currency: 'EUR' },
+        });
+        if (ok) break;
+        await sleep(500);
+      }
+      return id;
+    }),
+  );
+  return { sandbox, regions, accounts };
+}
+
+/** Runs the bench; ignores `endpoint` (it starts its own three-region sandboxes, env dev and nolane). */
+export async function runCostBench(options: { endpoint: string; quick?: boolean }): Promise<Figure[]> {
+  const window = options.quick ? 5_000 : 15_000;
+  const figures: Figure[] = [];
+  let lane: Measured;
+  const dev = await startWithAccounts(benchApplication, 'dev');
+  try {
+    const mixed = await measure(dev.sandbox, { ...dev, load: writeMix, ms: window });
+    figures.push(...figuresOf(mixed));
+    lane = await measure(dev.sandbox, { ...dev, load: writeOrdinary, ms: window });
+  } finally {
+    await dev.sandbox.stop();
+  }
+  const lanes = await loadApplication(join(PROJECT_ROOT, 'bench', 'apps', 'lanes.config.ts'));
+  const nolane = await startWithAccounts(lanes, 'nolane');
+  try {
+    const perEvent = await measure(nolane.sandbox, { ...nolane, load: writeOrdinary, ms: window });
+    figures.push(...laneFigures(lane, perEvent));
+  } finally {
+    await nolane.sandbox.stop();
+  }
+  return figures;
+}
+
+/** The two cost figures for ordinary events through the lane and through the per-event path. */
+function laneFigures(lane: Measured, perEvent: Measured): Figure[] {
+  const figures: Figure[] = [];
+  for (const [path, m] of [
+    ['through the lane', lane],
+    ['per-event path (lane off)', perEvent],
+  ] as const) {
+    const applied = m.total('applied');
+    const requests = sumOf(m.tallies, { service: 'dynamodb', fn: 'applier' }) / applied;
+    const invocations = sumOf(m.tallies, { service: 'lambda', fn: 'applier' });
+    const perThousand = (1000 * invocations) / applied;
+    figures.push(
+      {
+        figure: `ordinary only, ${path}: events applied (${m.written} written, ${m.failed} failed)`,
+        value: applied,
+        unit: 'events',
+        target: 'reference',
+        met: null,
+      },
+      {
+        figure: `ordinary only, ${path}: applier DynamoDB requests per applied event`,
+        value: round(requests),
+        unit: 'requests',
+        target: `<= ${TARGET_DYNAMODB_PER_APPLIED}`,
+        met: requests <= TARGET_DYNAMODB_PER_APPLIED,
+      },
+      {
+        figure: `ordinary only, ${path}: applier invocations per 1,000 applied events (${invocations}, heartbeats included)`,
+        value: round(perThousand),
+        unit: 'invocations',
+        target: `<= ${TARGET_INVOCATIONS_PER_1000}`,
+        met: perThousand <= TARGET_INVOCATIONS_PER_1000,
+      },
+    );
+  }
+  return figures;
+}
+
+function figuresOf(input: Measured): Figure[] {
   const { regions, tallies, delta, total } = input;
   const applied = total('applied');
   const ref = (figure: string, value: number, unit: string): Figure => ({

@@ -13,6 +13,28 @@ import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { PAYLOAD_QUOTA_BYTES, payloadBytes } from '../lib/sandbox/state-machines/runner.ts';
 import type { Figure } from './report.ts';
 
+/**
+ * Waits until every other region has applied a heartbeat from `region`. A watchdog takes only silence
+ * after a heartbeat as a sign of loss (never heard from is no evidence: a region may be starting), so a
+ * region killed before its first heartbeat crossed is never failed over: with the seeding fast (one
+ * TransactWriteItems per 100 entries), the kill could come that early.
+ */
+async function heardFromEverywhere(sandbox: Sandbox, region: string): Promise<void> {
+  const others = sandbox.topology.regions.map((r) => r.name).filter((name) => name !== region);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const marks = await Promise.all(
+      others.map(async (name) =>
+        (await sandbox.region(name).stores.watermarks.list()).some((w) => w.origin === region),
+      ),
+    );
+    if (marks.every(Boolean)) return;
+    if (Date.now() > deadline)
+      throw new Error(`no heartbeat of ${region} reached every other region within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function failoverAt(partitions: number): Promise<Figure[]> {
   const application = await loadApplication(join(PROJECT_ROOT, 'bench/apps/many-partitions.config.ts'));
   // Fast timers (detection in seconds), but the WAN at its real latencies: the execution crosses it.
@@ -38,6 +60,7 @@ async function failoverAt(partitions: number): Promise<Figure[]> {
     }));
     await Promise.all(names.map((r) => sandbox.region(r).controlReplica.writeMany(records)));
     const homedThere = homes.filter((h) => h === lost).length;
+    await heardFromEverywhere(sandbox, lost);
     await sandbox.killRegion(lost);
     const deadline = Date.now() + 600_000;
     let done = sandbox.watchdogFailovers().find((f) => f.lost === lost && f.result);

@@ -57,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const selected = names.length > 0 ? names : Object.keys(BENCHES);
   console.log(`starting DynamoDB Local for ${selected.join(', ')}${quick ? ' (quick)' : ''}...`);
+  // `--summary`: rewrite the summary from the results already written (after merging branches' results).
+  if (argv.includes('--summary')) return writeSummary();
   const dynamo = await startDynamoLocal();
   try {
     for (const name of selected) {
@@ -82,6 +84,10 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await dynamo.stop();
   }
+  return writeSummary();
+}
+
+function writeSummary(): number {
   // The summary holds the latest result of every benchmark (this run's, and earlier runs' of the others).
   const summary: Figure[] = [];
   const runs: string[] = [];

@@ -64,6 +64,11 @@ export function applyRuleName(env: string): string {
   return `multiactive-${env}-apply`;
 }
 
+/** Name of the rule on a region's bus that sends ordinary-tier events of other origins to the batched lane. */
+export function ordinaryLaneRuleName(env: string): string {
+  return `multiactive-${env}-ordinary-lane`;
+}
+
 /** Name of the CloudWatch alarm (us-east-1) on the Route 53 health check of `region`. */
 export function healthAlarmName(env: string, region: string): string {
   return `multiactive-${env}-health-${region}`;

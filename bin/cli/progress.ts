@@ -29,6 +29,7 @@ export function stepRenderer(enabled: boolean): { update: (p: ExecutionProgress)
         printed.add(key);
         const text = `${label(step)}  ${secs(step.startedAt, step.endedAt)}${step.error ? `  ${step.error}` : ''}`;
         if (step.status === 'failed') spin().fail(text);
+        else if (step.status === 'aborted') spin().warn(`${text}  aborted`);
         else spin().succeed(text);
         spinner = undefined;
       }

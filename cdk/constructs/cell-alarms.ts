@@ -29,6 +29,8 @@ export interface CellAlarmsProps {
   readonly sagas: Sagas;
   /** Every dead-letter queue of the cell, by purpose (`apply-dead-letters`, ...). */
   readonly deadLetterQueues: ReadonlyArray<readonly [string, sqs.IQueue]>;
+  /** The ordinary lane's queue, alarmed when its backlog stays above `backlog` messages. */
+  readonly laneQueue?: { readonly queue: sqs.IQueue; readonly backlog: number };
 }
 
 /** Runbooks whose failure may leave partitions with another home than planned, or fenced. */
@@ -72,6 +74,18 @@ export class CellAlarms extends Construct {
         alarmDescription: `${name} holds work that was not delivered: inspect and redrive`,
         metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
         threshold: 0,
+      });
+    }
+    if (props.laneQueue) {
+      this.add('OrdinaryLaneBacklog', {
+        alarmName: `multiactive-${env}-ordinary-lane-backlog`,
+        alarmDescription:
+          'The ordinary lane keeps a backlog: its applier invocations fail or cannot keep up (ordinary data lags)',
+        metric: props.laneQueue.queue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MINIMUM,
+        }),
+        threshold: props.laneQueue.backlog,
+        evaluationPeriods: 3,
       });
     }
     this.functionAlarms(props);

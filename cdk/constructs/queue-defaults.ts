@@ -7,8 +7,14 @@ import { acknowledge } from './nag.ts';
  * A queue that holds what could not be delivered (failed stream batches, undeliverable replication
  * events). Fourteen days (the SQS maximum) gives operators time to redrive before anything is lost.
  * `queueName` (the same in every region) lets the global dashboard show it from us-east-1.
+ * `redriveTarget`: it is the dead-letter queue of another queue's redrive policy.
  */
-export function failureQueue(scope: Construct, id: string, queueName: string): sqs.Queue {
+export function failureQueue(
+  scope: Construct,
+  id: string,
+  queueName: string,
+  options: { redriveTarget?: boolean } = {},
+): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
     queueName,
     retentionPeriod: Duration.days(14),
@@ -18,7 +24,8 @@ export function failureQueue(scope: Construct, id: string, queueName: string): s
   const reason =
     'This queue is itself a dead-letter destination (of an EventBridge target, a Lambda async invocation ' +
     'or a stream event source): it is redriven by an operator, and a DLQ of a DLQ would only hide messages.';
-  acknowledge(queue, 'AwsSolutions-SQS3', reason);
+  // A queue named in another queue's redrive policy is already known to cdk-nag as a dead-letter queue.
+  if (!options.redriveTarget) acknowledge(queue, 'AwsSolutions-SQS3', reason);
   acknowledge(queue, 'Serverless-SQSRedrivePolicy', reason);
   return queue;
 }

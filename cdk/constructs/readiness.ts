@@ -43,6 +43,7 @@ export function readinessNames(topology: Topology): AwsReadinessNames {
     alarmPrefix: `multiactive-${topology.name}-`,
     readinessAlarm: readinessAlarmName(topology.name),
     queuePrefix: queueName(topology.name, ''),
+    workQueues: [queueName(topology.name, 'ordinary-lane')],
     metrics: {
       namespace: METRICS_NAMESPACE,
       lagService: LAG_METRIC_SERVICE,

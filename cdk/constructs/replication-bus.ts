@@ -6,6 +6,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { peersOf, type Topology } from '../../lib/config/index.ts';
+import { bugEnabled } from '../../lib/faults/index.ts';
+import { LANE_DETAIL_TYPE_PREFIX } from '../../lib/replication/entries.ts';
 import {
   applyRuleName,
   busArn,
@@ -80,15 +82,42 @@ export class ReplicationBus extends Construct {
       targets: [new targets.EventBus(peerBus, { role, deadLetterQueue: this.forwardDeadLetters })],
     });
   }
-  /** Delivers events of every other origin to the applier; retries, then dead-letters, never drops. */
-  deliverToApplier(applier: lambda.IFunction, region: string, env: string): events.Rule {
+  /**
+   * Delivers events of every other origin to the applier, one invocation per event; retries, then
+   * dead-letters, never drops. With `lane`, events the origin stamped ordinary (detail-type `ordinary:*`)
+   * are left to the lane; everything else (unstamped, malformed) comes here. `batched` (the ordinary types)
+   * only serves the bug switch lane-routes-by-type-list, the routing by type lists the stamp replaced.
+   */
+  deliverToApplier(
+    applier: lambda.IFunction,
+    options: { region: string; env: string; batched?: readonly string[]; lane?: boolean },
+  ): events.Rule {
+    const { region, env } = options;
+    const batched = options.batched ?? [];
+    // With the lane on, the events the publisher stamped ordinary go to it (detailTypeOf), the rest here:
+    // each event matches exactly one of the two rules whatever tiers a deploy is moving types between.
+    const byTypeList = bugEnabled('lane-routes-by-type-list');
+    const notBatched =
+      batched.length === 0 || !byTypeList
+        ? {}
+        : {
+            $or: [
+              { aggregateType: [{ 'anything-but': [...batched] }] },
+              { aggregateType: [{ exists: false }] },
+            ],
+          };
+    const notStamped =
+      options.lane && !byTypeList
+        ? { detailType: events.Match.anythingButPrefix(LANE_DETAIL_TYPE_PREFIX) }
+        : {};
     return new events.Rule(this, 'ToApplier', {
       ruleName: applyRuleName(env),
       eventBus: this.bus,
       description: `Replication events from other regions -> applier in ${region}`,
       eventPattern: {
         source: [REPLICATION_SOURCE],
-        detail: { origin: [{ 'anything-but': region }] } as Record<string, unknown>,
+        ...notStamped,
+        detail: { origin: [{ 'anything-but': region }], ...notBatched } as Record<string, unknown>,
       },
       targets: [
         new targets.LambdaFunction(applier, { ...DELIVERY_RETRY, deadLetterQueue: this.applyDeadLetters }),

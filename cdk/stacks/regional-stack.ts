@@ -8,6 +8,8 @@ import { CellApi } from '../constructs/cell-api.ts';
 import { CellArchive } from '../constructs/cell-archive.ts';
 import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
+import { FUNCTION_SETTINGS } from '../constructs/function-defaults.ts';
+import { OrdinaryLane } from '../constructs/ordinary-lane.ts';
 import { ReadinessSchedule } from '../constructs/readiness.ts';
 import { ReplicationBus } from '../constructs/replication-bus.ts';
 import { RepairSchedule, repairScheduleOf } from '../constructs/runbooks/repair-schedule.ts';
@@ -24,6 +26,9 @@ export interface RegionalStackProps extends StackProps {
   readonly applicationModule?: string;
 }
 
+/** Visible lane messages, three minutes in a row, that mean the lane no longer keeps up (100 full batches). */
+const LANE_BACKLOG_ALARM = 10_000;
+
 /**
  * One identical cell: tables, handlers, the rules on the replication bus, HTTP API, runbooks, the watchdog
  * that starts a lost peer's Failover, alarms and a dashboard.
@@ -36,6 +41,8 @@ export class RegionalStack extends Stack {
   /** The retention archive (bucket, archiver, schedule), only when some aggregate type has `retentionDays`. */
   public readonly archive: CellArchive | undefined;
   public readonly replication: ReplicationBus;
+  /** The batched apply lane of the ordinary tier (none when off or when no aggregate is ordinary). */
+  public readonly ordinaryLane: OrdinaryLane | undefined;
   public readonly api: CellApi;
   public readonly runbooks: Runbooks;
   /** The Saga machine (transfers) and its recovery sweep. */
@@ -79,7 +86,33 @@ export class RegionalStack extends Stack {
           ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
         })
       : undefined;
-    this.replication.deliverToApplier(this.functions.byName.applier, region, topology.name);
+    const ordinaryTypes = topology.aggregates.filter((a) => a.tier === 'ordinary').map((a) => a.type);
+    const { enabled, draining } = topology.ordinaryLane;
+    // Draining keeps the queue and its mapping (even with no ordinary type left) until it is empty.
+    const laneKept = enabled && (ordinaryTypes.length > 0 || draining);
+    const laneOn = laneKept && !draining && ordinaryTypes.length > 0;
+    const applyRule = this.replication.deliverToApplier(this.functions.byName.applier, {
+      region,
+      env: topology.name,
+      ...(laneOn ? { batched: ordinaryTypes, lane: true } : {}),
+    });
+    this.ordinaryLane = laneKept
+      ? new OrdinaryLane(this, 'OrdinaryLane', {
+          env: topology.name,
+          region,
+          bus: this.replication.bus,
+          applier: this.functions.byName.applier,
+          applierTimeout: FUNCTION_SETTINGS.applier.timeout,
+          aggregateTypes: ordinaryTypes,
+          config: topology.ordinaryLane,
+          routing: laneOn,
+          ruleDeadLetters: this.replication.applyDeadLetters,
+        })
+      : undefined;
+    // The real-time rule leaves out the stamped ordinary events only once the lane rule that takes them
+    // exists: in between, EventBridge would discard an event no rule matches (a deploy turning the lane on).
+    // Turning it off (draining) removes the lane rule in the cleanup phase, after the real-time rule widens.
+    if (this.ordinaryLane?.rule) applyRule.node.addDependency(this.ordinaryLane.rule);
     this.api = new CellApi(this, 'Api', {
       topology,
       region,
@@ -102,6 +135,8 @@ export class RegionalStack extends Stack {
       ['apply-dead-letters', this.replication.applyDeadLetters],
       ['forward-dead-letters', this.replication.forwardDeadLetters],
     ];
+    if (this.ordinaryLane)
+      deadLetterQueues.push(['ordinary-lane-dead-letters', this.ordinaryLane.deadLetters]);
     if (this.repairSchedule)
       deadLetterQueues.push(['repair-schedule-dead-letters', this.repairSchedule.deadLetters]);
     const observed = {
@@ -113,6 +148,9 @@ export class RegionalStack extends Stack {
       runbooks: this.runbooks,
       sagas: this.sagas,
       deadLetterQueues,
+      ...(this.ordinaryLane
+        ? { laneQueue: { queue: this.ordinaryLane.queue, backlog: LANE_BACKLOG_ALARM } }
+        : {}),
     };
     this.alarms = new CellAlarms(this, 'Alarms', observed);
     this.readiness = new ReadinessSchedule(this, 'Readiness', {

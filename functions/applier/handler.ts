@@ -4,23 +4,29 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import {
   type ApplyOutcome,
+  type ApplyReplicatedBatch,
   type ApplyReplicatedEvent,
+  backOffFailed,
   busConflictNotifier,
   createApplier,
+  createBatchApplier,
   eventBridgeBus,
   eventStoreOriginReader,
+  type LaneVisibility,
   ParkingStore,
   powertoolsReplicationMetrics,
   QuarantineStore,
+  sqsLaneVisibility,
   WatermarkStore,
 } from '../../lib/replication/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
@@ -46,6 +52,42 @@ export function createApplierHandler(deps: ApplierHandlerDeps) {
   };
 }
 
+export interface LaneHandlerDeps {
+  readonly applyBatch: ApplyReplicatedBatch;
+  /** Shortens the wait of failed records (ChangeMessageVisibility); without it they wait out the timeout. */
+  readonly visibility?: LaneVisibility;
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * The ordinary lane's main function: an SQS batch applied at once, answered with a partial batch
+ * response (only the records that failed for a transient reason come back; poison is quarantined).
+ */
+export function createLaneHandler(deps: LaneHandlerDeps) {
+  return async function applyFromLane(event: SQSEvent): Promise<SQSBatchResponse> {
+    const report = await deps.applyBatch(event.Records.map((r) => ({ id: r.messageId, body: r.body })));
+    for (const { id, outcome } of report.outcomes)
+      if (outcome.status === 'quarantined')
+        deps.logger?.warn('replicated event quarantined', {
+          reason: outcome.reason,
+          error: outcome.message,
+          id,
+        });
+    for (const fallback of report.fallbacks)
+      deps.logger?.warn('lane run refused: its events applied one by one', { ...fallback });
+    if (report.failed.length > 0) {
+      deps.logger?.warn('lane records failed, delivered again', { failed: report.failed.length });
+      if (deps.visibility) await backOffFailed(deps.visibility, event.Records, report.failed);
+    }
+    return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+/** An SQS event (the ordinary lane) rather than an EventBridge one (the real-time rule). */
+export function isLaneEvent(event: EventBridgeEvent<string, unknown> | SQSEvent): event is SQSEvent {
+  return Array.isArray((event as SQSEvent).Records);
+}
+
 function env(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
@@ -59,7 +101,10 @@ const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUnd
 const eventBridge = new EventBridgeClient({});
 
 /** Wiring from the environment contract of the cell (built on the first invocation, then reused). */
-function fromEnvironment(): ReturnType<typeof createApplierHandler> {
+function fromEnvironment(): {
+  main: ReturnType<typeof createApplierHandler>;
+  lane: ReturnType<typeof createLaneHandler>;
+} {
   const topology = application().topology(env('MULTIACTIVE_ENV'));
   const region = env('MULTIACTIVE_REGION');
   const replication = { client: doc, tableName: env('TABLE_REPLICATION') };
@@ -76,7 +121,7 @@ function fromEnvironment(): ReturnType<typeof createApplierHandler> {
     return store;
   };
   const bus = eventBridgeBus({ client: eventBridge });
-  const apply = createApplier({
+  const deps = {
     region,
     topology,
     registry: createRegistry(application().aggregates, topology),
@@ -96,16 +141,29 @@ function fromEnvironment(): ReturnType<typeof createApplierHandler> {
     originReader: eventStoreOriginReader(originStore),
     metrics: powertoolsReplicationMetrics(metrics),
     eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
-  });
-  return createApplierHandler({ apply, logger });
+  };
+  const apply = createApplier(deps);
+  return {
+    main: createApplierHandler({ apply, logger }),
+    lane: createLaneHandler({
+      applyBatch: createBatchApplier(deps),
+      visibility: sqsLaneVisibility(new SQSClient({})),
+      logger,
+    }),
+  };
 }
 
-let main: ReturnType<typeof createApplierHandler> | undefined;
+let wired: ReturnType<typeof fromEnvironment> | undefined;
 
-/** EventBridge (replication events of other origins) -> idempotent apply into this region's tables. */
-export const handler = middy((event: EventBridgeEvent<string, unknown>) => {
-  main ??= fromEnvironment();
-  return main(event);
-})
+/**
+ * EventBridge (replication events of other origins, one per invocation) or the ordinary lane's SQS
+ * batches -> idempotent apply into this region's tables.
+ */
+export const handler = middy(
+  (event: EventBridgeEvent<string, unknown> | SQSEvent): Promise<ApplyOutcome | SQSBatchResponse> => {
+    wired ??= fromEnvironment();
+    return isLaneEvent(event) ? wired.lane(event) : wired.main(event);
+  },
+)
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -67,10 +67,17 @@ let main: ReturnType<typeof createPublisherHandler> | undefined;
 
 /** Events table stream -> PutEvents on this region's replication bus (local-origin events only). */
 export const handler = middy((event: DynamoDBStreamEvent) => {
-  main ??= createPublisherHandler({
+  main ??= publisherMain();
+  return main(event);
+}).use(injectLambdaContext(logger));
+
+function publisherMain(): ReturnType<typeof createPublisherHandler> {
+  const registry = createRegistry(application().aggregates, application().topology(env('MULTIACTIVE_ENV')));
+  return createPublisherHandler({
     region: env('MULTIACTIVE_REGION'),
+    tierOf: (type) => (registry.has(type) ? registry.get(type).tier : undefined),
     rows: homeRowCatchUp({
-      registry: createRegistry(application().aggregates, application().topology(env('MULTIACTIVE_ENV'))),
+      registry,
       events: new EventStore({ client: doc, tableName: env('TABLE_EVENTS') }),
       states: new StateStore({ client: doc, tableName: env('TABLE_STATE') }),
       onError: (key, error) => logger.error('home row not caught up', { key, error: String(error) }),
@@ -84,5 +91,4 @@ export const handler = middy((event: DynamoDBStreamEvent) => {
     }),
     logger,
   });
-  return main(event);
-}).use(injectLambdaContext(logger));
+}

@@ -2,7 +2,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import middy from '@middy/core';
 import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type CommandDeps, readRecord } from '../commands/execute.ts';
+import { type CommandDeps, confirmHomeHere, readRecord } from '../commands/execute.ts';
 import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
 import type { RegionBreakers } from '../resilience/health.ts';
 import { headerValue, ROUTING_HEADERS } from '../routing/headers.ts';
@@ -89,7 +89,14 @@ function routes(deps: ApiDeps): Array<{ method: 'GET' | 'POST'; path: string; ha
   const getAggregate: Route = async (event) => {
     const { aggregateType, aggregateId } = aggregateTarget(event);
     const aggregate = deps.registry.get(aggregateType);
+    // A peer's read to decide on (a saga's dry run, RoutedCommandPort.read): served only by the writable
+    // home, as a refusal is (421 when this region's own copy of the entry no longer names it).
+    const homeRead =
+      aggregate.tier === 'core' &&
+      headerValue(event.headers, ROUTING_HEADERS.homeRead) !== undefined &&
+      headerValue(event.headers, ROUTING_HEADERS.forwardedBy) !== undefined;
     const readLocal = async () => {
+      if (homeRead) await confirmHomeHere(deps, aggregateId);
       const record = await readRecord(deps, aggregate, aggregateId);
       if (!record) throw new HttpError(404, 'NotFound', `${aggregateType} ${aggregateId} does not exist`);
       return jsonResponse(200, {

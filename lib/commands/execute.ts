@@ -39,6 +39,19 @@ export interface CoreWriteFence {
    * under has run out meanwhile, else returns the append's timeout in ms (lib/ownership/fencing-budget.ts).
    */
   readonly reconfirm?: () => number | undefined;
+  /**
+   * Called before an answer that appends nothing (a refusal, a no-op, a landed retry): throws
+   * (StaleEpochError) when the region's own copy of the entry no longer names it the active home at the
+   * lease's epoch. A cooperative Switchover lets the new home write as soon as that copy carries the
+   * fence, possibly while this lease still runs: an answer decided here must precede that.
+   */
+  readonly confirmAnswer?: () => Promise<void>;
+}
+
+/** The answer-side fence check (CoreWriteFence.confirmAnswer), unless the bug switch turns it off. */
+async function confirmAnswer(fence: CoreWriteFence | undefined): Promise<void> {
+  fence?.reconfirm?.();
+  if (!bugEnabled('refusal-unconfirmed')) await fence?.confirmAnswer?.();
 }
 
 export interface CommandDeps {
@@ -200,7 +213,7 @@ export async function executeCommand(deps: CommandDeps, request: CommandRequest)
       const record = await currentRecord(deps, aggregate, request.aggregateId);
       if (landedBefore(record, request)) return await answerLanded(deps, { aggregate, request }, fence);
       if (record.frozen) {
-        fence?.reconfirm?.();
+        await confirmAnswer(fence);
         throw new AggregateFrozenError(aggregate.name, request.aggregateId);
       }
       let domainEvents: ReturnType<AnyAggregate['decide']>;
@@ -238,7 +251,7 @@ async function answerRefusal(
 ): Promise<never> {
   const seal = await sealBeforeLocalAnswer(deps, input.aggregate, input.record, fence);
   if (seal) await appendDecided(deps, { ...input, domainEvents: [seal] }, fence);
-  fence?.reconfirm?.();
+  await confirmAnswer(fence);
   throw refusal;
 }
 
@@ -256,6 +269,7 @@ async function answerNoOp(
   const noOp =
     (await copyHeadBeforeAck(deps, input.aggregate, input.record, fence)) ??
     (await sealBeforeLocalAnswer(deps, input.aggregate, input.record, fence));
+  if (!noOp) await confirmAnswer(fence);
   const after = noOp
     ? (await appendDecided(deps, { ...input, domainEvents: [noOp] }, fence)).record
     : input.record;
@@ -294,7 +308,7 @@ async function answerLanded(
   // The row names the cause, so its log holds it; a log that does not (rebuilt meanwhile) retries.
   if (events.length === 0) throw new ConcurrencyError(request.aggregateId, 'its landed write', undefined);
   const after = foldRecord(aggregate, base, log.slice(0, last + 1));
-  fence?.reconfirm?.();
+  await confirmAnswer(fence);
   if (deps.replicateBeforeAck) {
     const through = committedThrough(log, events, fence);
     if (!through) {
@@ -438,6 +452,18 @@ async function currentRecord(
     (await deps.states.getState(aggregate.name, aggregateId)) ?? emptyRecord(aggregate, aggregateId);
   if (aggregate.tier !== 'core') return stored;
   return catchUpCoreRow(deps, aggregate, aggregateId, stored);
+}
+
+/**
+ * Before a decision is taken on this region's core row of `aggregateId` without a command (a saga's dry
+ * run): this region must be the writable home and its own copy of the entry must still say so
+ * (`CoreWriteFence.confirmAnswer`, the check a refusal makes). NotHome / StaleEpoch (421) when it is not,
+ * PartitionFenced while the partition moves. Nothing to check without ownership.
+ */
+export async function confirmHomeHere(deps: CommandDeps, aggregateId: string): Promise<void> {
+  if (!deps.fenceCoreWrite) return;
+  const fence = await deps.fenceCoreWrite(partitionOf(aggregateId, deps.partitions));
+  await fence.confirmAnswer?.();
 }
 
 /** The core write fence of the request's partition (undefined for other tiers, or without ownership). */

@@ -260,6 +260,49 @@ export const backupSchema = z.strictObject({
   copyTo: regionName.optional(),
 });
 
+/**
+ * The batched apply lane of the ordinary tier (README "Tiered pipelines"): replication events of ordinary
+ * aggregates go bus rule -> SQS -> applier in batches instead of one invocation per event. An event waits
+ * at most `maxBatchingWindowMs` (plus the queue's own latency) longer than on the real-time path.
+ */
+export const ordinaryLaneSchema = z
+  .strictObject({
+    /** false: ordinary events take the real-time path (one applier invocation per event) like the others. */
+    enabled: z.boolean().default(true),
+    /**
+     * true: the way to turn the lane off without losing what it holds (README "Turning the lane off"):
+     * the lane rule goes (ordinary events take the real-time path), its queue, dead letters and mapping
+     * stay, so the applier drains the queue; once both queues are empty, `enabled: false` removes them
+     * from the stack (retained in the account, deleted by the operator).
+     */
+    draining: z.boolean().default(false),
+    /** Records per applier invocation at most (Lambda's SQS mapping: 1-10,000; above 10 needs a window). */
+    batchSize: z.number().int().min(1).max(10_000).default(100),
+    /**
+     * How long the mapping gathers records before it invokes with fewer than batchSize (0-300 s, whole
+     * seconds: Lambda's MaximumBatchingWindowInSeconds).
+     */
+    maxBatchingWindowMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(300_000)
+      .multipleOf(1_000, 'must be whole seconds (Lambda takes MaximumBatchingWindowInSeconds)')
+      .default(1_000),
+    /**
+     * Lambda invocations of the lane at once at most (the mapping's ScalingConfig.MaximumConcurrency,
+     * 2-1,000): ordinary is the lowest priority under backlog, so a deep lane queue never takes the
+     * executions the real-time applier needs for core and important events.
+     */
+    maxConcurrency: z.number().int().min(2).max(1_000).default(5),
+    /** Receives of a message before SQS moves it to the lane's dead-letter queue. */
+    maxReceiveCount: z.number().int().min(1).max(1_000).default(5),
+  })
+  .refine((lane) => lane.batchSize <= 10 || lane.maxBatchingWindowMs > 0, {
+    path: ['maxBatchingWindowMs'],
+    message: 'a batchSize above 10 needs a batching window (Lambda refuses the mapping otherwise)',
+  });
+
 export const topologySchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -278,6 +321,7 @@ export const topologySchema = z.strictObject({
   /** One-way latency in ms between region pairs, keyed "a|b" (either order); used for "nearest region". */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
   objectives: objectivesSchema.prefault({}),
+  ordinaryLane: ordinaryLaneSchema.prefault({}),
   tables: z
     .strictObject({
       deletionProtection: z.boolean().default(true),
@@ -307,3 +351,4 @@ export type Objectives = Topology['objectives'];
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export type ApiAuthConfig = Topology['api']['auth'];
 export type BackupConfig = z.output<typeof backupSchema>;
+export type OrdinaryLaneConfig = Topology['ordinaryLane'];

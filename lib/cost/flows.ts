@@ -98,6 +98,8 @@ export interface RegionFlow {
   readonly trafficRefreshes: number;
   readonly heartbeats: number;
   readonly heartbeatsIn: number;
+  /** The ordinary lane (undefined when off): ordinary events reach the applier in batches. */
+  readonly lane?: { readonly batchSize: number; readonly windowMs: number };
   /** The saga function's own lease re-reads (AWS; in the sandbox it shares the API's). */
   readonly sagaFenceRefreshes: number;
   readonly sagaRouteRefreshes: number;
@@ -440,6 +442,16 @@ function syncRefreshes(input: {
   };
 }
 
+/**
+ * Applier invocations a second of the ordinary lane for `applied` events a second: a batch is the first
+ * event and what arrives in the window after it (a Poisson stream: 1 + rate x window), or a full batch.
+ */
+export function laneInvocations(applied: number, lane: { batchSize: number; windowMs: number }): number {
+  if (applied <= 0) return 0;
+  const perBatch = Math.min(lane.batchSize, 1 + (applied * lane.windowMs) / 1000);
+  return applied / perBatch;
+}
+
 function regionFlow(input: {
   region: string;
   topology: Topology;
@@ -500,10 +512,14 @@ function regionFlow(input: {
     runtime.healthChecksPerSecond +
     runtime.watchdogTicksPerSecond * (runtime.watchdogsInStep ? 1 : peers.length);
   const perHealth = apart / instances.health;
+  const lane = topology.ordinaryLane;
   return {
     region,
     peers,
     types,
+    ...(lane.enabled && !lane.draining
+      ? { lane: { batchSize: lane.batchSize, windowMs: lane.maxBatchingWindowMs } }
+      : {}),
     apiInvocations,
     healthInvocations,
     instances,

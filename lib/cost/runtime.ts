@@ -62,7 +62,7 @@ export interface Runtime {
   readonly sagas: SagaShapes;
   /** A home re-reads a partition's entry (a majority read) when its lease is older than this at a core write. */
   readonly fenceRefreshAgeMs: number;
-  /** ...and when forwarding: any lease past half its life is renewed. */
+  /** ...and when forwarding: each lease past half its life is renewed. */
   readonly routeRefreshAgeMs: number;
   /** Heartbeat ticks (lag-monitor) per second per region. */
   readonly heartbeatTicksPerSecond: number;

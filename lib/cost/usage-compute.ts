@@ -1,5 +1,5 @@
 import type { Topology } from '../config/index.ts';
-import { durationsOf, type RegionFlow, sagaApiInvocations } from './flows.ts';
+import { durationsOf, laneInvocations, type RegionFlow, sagaApiInvocations } from './flows.ts';
 import type { TrafficProfile } from './profile.ts';
 import { CODE_SETTINGS, type FunctionName, type Runtime } from './runtime.ts';
 import { type CostTier, type UsageLine, usageLine } from './usage-types.ts';
@@ -55,6 +55,9 @@ export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime
     const owner = { tier: t.tier, aggregateType: t.type };
     const api = t.writesArriving + t.reads + t.forwardedIn + sagaApiInvocations(t.saga);
     const applied = t.eventsApplied + t.appliedAfterCopy;
+    // Ordinary events through the lane: one invocation per batch (the time spent is still per event).
+    const applierInvocations =
+      t.tier === 'ordinary' && flow.lane ? laneInvocations(applied, flow.lane) : applied;
     return [
       {
         ...owner,
@@ -62,7 +65,7 @@ export function functionLoads(flow: RegionFlow, profile: TrafficProfile, runtime
         invocations: api,
         seconds: (api * d.api) / 1000 + (t.forwardedOut + t.saga.forwardedOut) * forwardExtra,
       },
-      { ...owner, fn: 'applier', invocations: applied, seconds: (applied * d.applier) / 1000 },
+      { ...owner, fn: 'applier', invocations: applierInvocations, seconds: (applied * d.applier) / 1000 },
       { ...owner, fn: 'saga', invocations: t.saga.tasks, seconds: (t.saga.tasks * d.saga) / 1000 },
     ];
   });

@@ -47,6 +47,24 @@ export const BUG_SWITCHES = {
     "the publisher does not catch up a home's core row left behind its log (an append that landed after its answer timed out): a transfer begun so is never found by its home's sweep",
   'fold-on-arrival':
     'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
+  'batch-arrival-order':
+    'the ordinary lane folds a batch of an aggregate on top of its row in arrival order, not in HLC order (the last arrival wins)',
+  'lane-runs-by-count':
+    "the ordinary lane cuts runs of an aggregate by event count only: large events pass TransactWriteItems' 4 MB and the run is refused on every delivery",
+  'lane-validation-transient':
+    "the ordinary lane takes a ValidationException of a run's transaction for transient: the same records fail on every delivery, to the dead letters",
+  'lane-same-key-run':
+    'the ordinary lane writes two events claiming one key in one transaction (DynamoDB refuses it: multiple operations on one item)',
+  'lane-runs-by-json':
+    "the ordinary lane sizes a run by its events' JSON length, not by DynamoDB's measures: numeric payloads make a run over 4 MB of items or a request over 16 MB",
+  'lane-client-error-transient':
+    'the ordinary lane takes a non-throttling 4xx other than ValidationException (HTTP 413: the request is too large) for transient: the whole group fails on every delivery, to the dead letters',
+  'lane-queues-deleted':
+    "the ordinary lane's queue and dead letters keep CDK's default removal policy: turning the lane off deletes them with the unapplied events they hold",
+  'lane-routes-by-type-list':
+    "the ordinary lane's rules route on lists of aggregate types (updated one rule at a time by a deploy) instead of the tier the publisher stamps: a type leaving the lane matches no rule meanwhile and EventBridge drops its events",
+  'lane-watermark-past-failed':
+    "the ordinary lane's group commit advances an origin's watermark past an older event of that origin the batch reported failed",
   'unchecked-catch-up':
     'a core row is caught up with its log by a put guarded on the row alone, not on the log still holding the folded events: a branch retired meanwhile comes back as the row',
   'unchecked-snapshot':
@@ -65,6 +83,14 @@ export const BUG_SWITCHES = {
     "Repair appends a region's own lacking events directly without the applier's checks (envelope, HLC origin, payload, size, chain)",
   'repair-direct-ignores-row':
     "Repair's direct delivery appends a core event on the log's check alone (not the row's): racing a branch retire it puts a retired event back into the log",
+  'repair-batch-unguarded-row':
+    "Repair's batched delivery writes an aggregate's re-materialised row without the condition on the row as read: a command or applier write that lands between its read and its transaction is overwritten (the log keeps the event, the row loses it)",
+  'repair-batch-parallel-reads':
+    "Repair's batched delivery reads an important or ordinary aggregate's row and log at once: a live write landing after the log read and before the row read passes the row guard and is overwritten out of the row (a manual conflict with it goes unseen)",
+  'repair-batch-rows-uncounted':
+    "Repair's batched delivery sizes a grouped transaction by its events' JSON bytes only (not the re-materialised rows) and rethrows DynamoDB's ValidationException: a group of large-state aggregates passes 4 MB and the partition's Replay fails on every redrive",
+  'repair-batch-trusts-duplicate-row':
+    "Repair's batched delivery takes the row it folded for written when every event of a chunk was already in the log (appendEvents wrote nothing, the row Put included): the core catch-up starts from that fold, and the row stays behind its log",
   'repair-direct-skips-reconcile':
     "Repair puts a region's own important events into its log directly without the applier's conflict reconciliation: its own ConflictResolved, back after a restore, leaves its record open",
   'retire-pairs-retired-event-again':
@@ -115,6 +141,18 @@ export const BUG_SWITCHES = {
     "a quorum copy (catchUpPeer / copyToPeer, dynamoQuorumPeer.copy, copyItems) sends the home's archived stubs in a raw write: the peer's log takes events without their payloads and can never be folded",
   'gap-fetch-reads-stubs':
     "the applier's gap fetch takes the origin's archived stubs as events: an acknowledged event is quarantined as poison (invalid envelope) and the peer holding it whole is never asked",
+  'lost-answer-rehome-skipped':
+    "Failover's BumpEpochs retries a new home whose write committed but whose answer was lost (or a retried task's first attempt) as a fresh move: it finds the partition active at its new home, skips it and reports it not moved",
+  'per-region-seal':
+    "Failover's collection counts a survivor sealed only when every one of its seal writes succeeded: one partition's failed seal write (a busy register) blocks every partition that needed that survivor",
+  'switchover-no-fence-confirm':
+    "Switchover's CheckWatermark takes the source's head without its own copy of the entry carrying the fence (no confirmation, no write-back), and Unfence then gives the new home no lease hold: a write the old home still acknowledges under its lease after the head was read is written again by the new home",
+  'refusal-unconfirmed':
+    'a core refusal or no-op answer at the home is given on its lease alone, without re-reading its own copy of the entry: after a cooperative Switchover the old home refuses on a state the new home has already written past',
+  'probe-rows-after-unfence':
+    "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
+  'dry-run-reads-unconfirmed':
+    "the saga dry run's read at the home (RoutedCommandPort.read, local or a forwarded GET) serves the row on the cached lease alone, without re-reading the home's own copy of the entry: after a cooperative Switchover the old home's stale row refuses a transfer (422) the new home's deposit covers",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

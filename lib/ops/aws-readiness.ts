@@ -41,8 +41,10 @@ export interface AwsReadinessNames {
    * alarm in ALARM and so stay NOT READY for ever.
    */
   readonly readinessAlarm: string;
-  /** Every queue of the environment is a dead-letter queue; their names start with this. */
+  /** The environment's queues start with this; all are dead-letter queues but `workQueues`. */
   readonly queuePrefix: string;
+  /** Queues that hold work in normal operation (the ordinary lane's), left out of the dead-letter check. */
+  readonly workQueues?: readonly string[];
   /**
    * The handlers' metrics namespace, and the Powertools `service` dimension of the lag monitor (its
    * ReplicationLagMs) and of the readiness function (its Readiness).
@@ -159,7 +161,8 @@ async function lag({ topology, clients, names, now }: Reading): Promise<Readines
 
 /**
  * Messages waiting in the dead-letter queues of every region. Every queue the platform creates is one
- * (failed stream batches, asynchronous invocations, rule deliveries), named `multiactive-<env>-<purpose>`.
+ * (failed stream batches, asynchronous invocations, rule deliveries), named `multiactive-<env>-<purpose>`,
+ * but the work queues (the ordinary lane, whose messages wait there by design).
  */
 async function deadLetters({ topology, clients, names }: Reading): Promise<ReadinessSnapshot['deadLetters']> {
   const out: Array<{ region: string; queue: string; depth: number }> = [];
@@ -167,6 +170,7 @@ async function deadLetters({ topology, clients, names }: Reading): Promise<Readi
     const sqs = clients.sqs(region);
     const listed = await settled(sqs.send(new ListQueuesCommand({ QueueNamePrefix: names.queuePrefix })));
     for (const url of listed?.QueueUrls ?? []) {
+      if (names.workQueues?.includes(url.split('/').pop() ?? '')) continue;
       const attrs = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
       );

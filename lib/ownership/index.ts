@@ -83,5 +83,6 @@ export {
   InMemoryControlReplica,
   type ReplicaWrite,
   readFromReplica,
+  type WriteOutcome,
   writeToReplica,
 } from './replica.ts';

@@ -1,6 +1,6 @@
 import type { CoreWriteFence } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
-import { LeaseExpiredError, NotHomeError, PartitionFencedError } from './errors.ts';
+import { LeaseExpiredError, NotHomeError, PartitionFencedError, StaleEpochError } from './errors.ts';
 import { localFenceGuard } from './fence-guard.ts';
 import {
   type PartitionEntry,
@@ -9,6 +9,12 @@ import {
   partitionKey,
 } from './partition-map.ts';
 import type { ControlReplica } from './replica.ts';
+
+/**
+ * Shortest interval between two majority re-reads of a partition whose cached entry names this region
+ * the home but not writable yet (fenced, or before activeFrom): see PartitionOwnership.rereadDue.
+ */
+const WAITING_REREAD_MS = 200;
 
 export interface PartitionOwnershipOptions {
   readonly region: string;
@@ -129,10 +135,21 @@ export class PartitionOwnership {
    */
   async fenceCoreWrite(partition: number): Promise<CoreWriteFence> {
     const budget = this.inFlight;
-    const lease = await this.leaseFor(partition, {
+    const options = {
       claim: true,
       minRemainingMs: budget ? budget.quorumCopyTimeoutMs + budget.appendTimeoutMs : 0,
-    });
+    };
+    const asked = this.monotonic();
+    let lease = await this.leaseFor(partition, options);
+    if (lease.readStartedAt < asked && this.waitingHere(lease) && (await this.rereadDue(lease))) {
+      // This region is (becoming) the home but its CACHED entry says not yet: read again rather than
+      // answer 503 for up to a lease (a read this call made itself is not repeated; concurrent calls
+      // share one read). A cooperative Switchover unfences with no hold, so the new home may have
+      // cached the fenced entry (a write forwarded to it during the move) just before. Bounded: see
+      // `rereadDue` (the old home stays fenced for a whole Switchover, written to all along).
+      this.invalidate(partition);
+      lease = await this.leaseFor(partition, options);
+    }
     const entry = lease.entry!;
     if (entry.home !== this.region) throw new NotHomeError(partition, this.region, entry.home, entry.epoch);
     if (entry.state === 'fenced') throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
@@ -145,7 +162,49 @@ export class PartitionOwnership {
       onFailure: () => this.invalidate(partition),
     });
     const endsAt = lease.readStartedAt + this.map.leaseMs;
-    return { epoch: entry.epoch, guards: [guard], reconfirm: () => this.reconfirm(entry, endsAt) };
+    return {
+      epoch: entry.epoch,
+      guards: [guard],
+      reconfirm: () => this.reconfirm(entry, endsAt),
+      confirmAnswer: () => this.confirmLocalCopy(entry),
+    };
+  }
+
+  /**
+   * Before an answer that appends nothing: the local copy (strongly consistent read) must still be the
+   * lease's entry, as the append guard would require. A cooperative Switchover writes its fence into this
+   * copy and lets the new home write right after reading it back, without waiting for this lease.
+   */
+  private async confirmLocalCopy(entry: PartitionEntry): Promise<void> {
+    const copy = await this.local.read<PartitionValue>(partitionKey(entry.partition));
+    const same =
+      copy?.epoch === entry.epoch &&
+      copy.ballot === entry.ballot &&
+      copy.value.home === this.region &&
+      copy.value.state === 'active';
+    if (same) return;
+    this.invalidate(entry.partition);
+    throw new StaleEpochError(entry.partition, this.region, entry.epoch);
+  }
+
+  /**
+   * Whether a home whose cached entry says "not writable yet" reads a majority again: at most once per
+   * WAITING_REREAD_MS per partition (one majority read, a WAN round trip to every control table, per
+   * interval however many writes arrive), sooner only when this region's own copy of the entry (a local
+   * strongly consistent read) no longer holds the cached entry: the Unfence (or any change) reached it.
+   */
+  private async rereadDue(lease: Lease): Promise<boolean> {
+    const entry = lease.entry!;
+    if (this.monotonic() - lease.readStartedAt >= WAITING_REREAD_MS) return true;
+    const copy = await this.local.read<PartitionValue>(partitionKey(entry.partition));
+    return copy?.epoch !== entry.epoch || copy.ballot !== entry.ballot;
+  }
+
+  /** An entry naming this region the home, fenced (or not writable yet). */
+  private waitingHere(lease: Lease): boolean {
+    const entry = lease.entry;
+    if (entry?.home !== this.region) return false;
+    return entry.state === 'fenced' || entry.activeFrom > this.now();
   }
 
   /** Right before the append: the lease (ending at monotonic `endsAt`) must still hold. */

@@ -36,6 +36,12 @@ export interface PartitionChange {
   readonly reason?: FenceReason;
   /** Stamps the new value with a runbook execution's id (see PartitionValue.run). */
   readonly run?: string;
+  /**
+   * Unfencing only: the previous home has confirmed it can no longer write (its own copy of the entry,
+   * read strongly consistently after the fence committed, carries the fence, so its append guard fails
+   * whatever lease it still holds). The new home writes at once: no lease + skew hold.
+   */
+  readonly sourceConfirmed?: boolean;
 }
 
 /** One change of a batch: `change` over `current`, which must be the partition's committed entry. */
@@ -49,9 +55,12 @@ export type ChangeOutcome =
   | { readonly partition: number; readonly entry: PartitionEntry; readonly error?: undefined }
   | { readonly partition: number; readonly entry?: undefined; readonly error: OwnershipError };
 
+/** What every partition's control-state key begins with. */
+const PARTITION_KEY_PREFIX = 'PARTITION#';
+
 /** Control-table key of a partition's register. */
 export function partitionKey(partition: number): string {
-  return `PARTITION#${partition}`;
+  return `${PARTITION_KEY_PREFIX}${partition}`;
 }
 
 /** The entry a register record stands for. */
@@ -64,7 +73,9 @@ export function toEntry(partition: number, record: RegisterRecord<PartitionValue
  * - the home changes only while the partition is fenced (fence -> move -> unfence), never active to active;
  * - unfencing sets `activeFrom = now + holdMs` (holdMs = lease + clock-skew margin): the unfence is
  *   proposed after the fence committed, and any lease on an older entry came from a read that started
- *   before the fence committed, so it has run out before the (possibly new) home may write.
+ *   before the fence committed, so it has run out before the (possibly new) home may write;
+ * - unless the change says `sourceConfirmed`: the old home's own copy carries the fence, so no lease
+ *   there can pass its append guard any more, and the new home writes at once (cooperative switchover).
  * @example nextPartitionValue(entry, { state: 'fenced', reason: 'rehome' }, { now: Date.now(), holdMs: 7_000 })
  */
 export function nextPartitionValue(
@@ -82,7 +93,8 @@ export function nextPartitionValue(
     throw new InvalidTransitionError(current.partition, `fence before moving the home from ${current.home}`);
   }
   const unfencing = current.state === 'fenced' && state === 'active';
-  const activeFrom = unfencing ? Math.max(current.activeFrom, clock.now + clock.holdMs) : current.activeFrom;
+  const hold = change.sourceConfirmed ? 0 : clock.holdMs;
+  const activeFrom = unfencing ? Math.max(current.activeFrom, clock.now + hold) : current.activeFrom;
   const run = change.run === undefined ? {} : { run: change.run };
   return state === 'fenced'
     ? { home, state, activeFrom, reason: change.reason ?? current.reason ?? 'operator', ...run }
@@ -129,6 +141,22 @@ export class PartitionMap {
   }
 
   /** The committed entries of many partitions with one batch quorum round (null: never homed). */
+  /**
+   * Every partition's committed entry in one quorum round (each replica scans its partition entries),
+   * by partition; undefined when that round cannot be had (a replica without scan, no majority): use
+   * `readMany` then.
+   */
+  async readAll(): Promise<PartitionEntry[] | undefined> {
+    const records = await this.register.readPrefix<PartitionValue>(PARTITION_KEY_PREFIX, resolveContention);
+    if (!records) return undefined;
+    const entries: PartitionEntry[] = [];
+    for (const [key, record] of records) {
+      const partition = Number(key.slice(PARTITION_KEY_PREFIX.length));
+      if (record && Number.isInteger(partition)) entries.push(toEntry(partition, record));
+    }
+    return entries.sort((a, b) => a.partition - b.partition);
+  }
+
   async readMany(partitions: readonly number[]): Promise<Map<number, PartitionEntry | null>> {
     const records = await this.register.readMany<PartitionValue>(
       partitions.map(partitionKey),

@@ -69,10 +69,11 @@ export function batchWriteRound<V>(
     };
     for (const replica of replicas) {
       context.withTimeout(writeToReplica(replica, items)).then(
-        (stored) => {
-          stored.forEach((ok, i) => {
-            if (ok) tally[i]!.acks++;
-            else tally[i]!.rejected++;
+        (outcomes) => {
+          outcomes.forEach((outcome, i) => {
+            if (outcome === 'stored') tally[i]!.acks++;
+            else if (outcome === 'refused') tally[i]!.rejected++;
+            else tally[i]!.failed++;
           });
           settle();
         },
@@ -81,6 +82,50 @@ export function batchWriteRound<V>(
           settle();
         },
       );
+    }
+  });
+}
+
+/** The answers of a scan round: per key found, per replica that answered, its record or null. */
+export interface ScanRound<V> {
+  readonly answered: number;
+  readonly rounds: Map<string, Map<string, RegisterRecord<V> | null>>;
+}
+
+/**
+ * One read round over the keys beginning with `prefix`, not known in advance: every replica scans them.
+ * A key a replica answered without is its null answer, as a read of that key there would have found
+ * nothing. Resolves once a majority answered and every key found is decisive among their answers, else
+ * once every replica answered or failed; undefined when a replica cannot scan.
+ */
+export function batchScanRound<V>(
+  context: BatchRoundContext,
+  prefix: string,
+): Promise<ScanRound<V> | undefined> {
+  const { replicas, majority } = context;
+  if (replicas.some((r) => !r.scan)) return Promise.resolve(undefined);
+  const scans = new Map<string, ReadonlyMap<string, RegisterRecord<V>>>();
+  const collect = (): ScanRound<V> => {
+    const rounds = new Map<string, Map<string, RegisterRecord<V> | null>>();
+    for (const records of scans.values()) for (const key of records.keys()) rounds.set(key, new Map());
+    for (const [key, answers] of rounds)
+      for (const [region, records] of scans) answers.set(region, records.get(key) ?? null);
+    return { answered: scans.size, rounds };
+  };
+  return new Promise((resolve) => {
+    let settled = 0;
+    const settle = () => {
+      settled++;
+      if (settled === replicas.length) return resolve(collect());
+      if (scans.size < majority) return;
+      const round = collect();
+      if ([...round.rounds.values()].every((answers) => decisive(answers, majority))) resolve(round);
+    };
+    for (const replica of replicas) {
+      context.withTimeout(replica.scan!<V>(prefix)).then((records) => {
+        scans.set(replica.region, records);
+        settle();
+      }, settle);
     }
   });
 }

@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
 import { EpochConflictError, type OwnershipError, QuorumUnavailableError } from './errors.ts';
-import { type BatchRoundContext, batchReadRound, batchWriteRound } from './quorum-batch.ts';
+import { type BatchRoundContext, batchReadRound, batchScanRound, batchWriteRound } from './quorum-batch.ts';
 import { type ReadRound, type RegisterRecord, topCandidates } from './register-record.ts';
 import type { ControlReplica } from './replica.ts';
 
@@ -140,6 +140,31 @@ export class QuorumRegister {
         for (const [key, answers] of chunk) rounds.set(key, answers);
       ask = ask.filter((key) => rounds.get(key)!.size < this.majority);
     }
+    return this.decide(rounds, resolve);
+  }
+
+  /**
+   * The committed value of every key beginning with `prefix`, in one round: each replica scans them.
+   * A committed key is on a majority and a majority answered, so every committed key is among those
+   * found; each is decided from its answers as `readMany` decides a key (an undecided one takes the
+   * single-key path, completing or superseding its proposal). Undefined when a replica cannot scan or
+   * no majority answered: read the keys by name then.
+   */
+  async readPrefix<V>(
+    prefix: string,
+    resolve?: ConflictResolver<V>,
+  ): Promise<Map<string, RegisterRecord<V> | null> | undefined> {
+    const round = await batchScanRound<V>(this.batchContext(), prefix);
+    if (!round || round.answered < this.majority) return undefined;
+    return this.decide(round.rounds, resolve);
+  }
+
+  /** Each key's value from its round's answers; keys a round did not decide go through `read`. */
+  private async decide<V>(
+    rounds: ReadonlyMap<string, ReadonlyMap<string, RegisterRecord<V> | null>>,
+    resolve?: ConflictResolver<V>,
+  ): Promise<Map<string, RegisterRecord<V> | null>> {
+    const found = new Map<string, RegisterRecord<V> | null>();
     const undecided: string[] = [];
     for (const [key, answers] of rounds) {
       if (answers.size < this.majority) throw new QuorumUnavailableError(key, answers.size, this.majority);

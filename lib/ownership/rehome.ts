@@ -79,17 +79,20 @@ export async function movePartitionHome(
 }
 
 /**
- * Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on. With `run`, only
- * while the entry is still that run's.
+ * Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on: after lease + skew,
+ * or at once with `sourceConfirmed` (see PartitionChange). With `run`, only while the entry is still
+ * that run's.
  */
 export async function unfencePartition(
   map: PartitionMap,
   partition: number,
   run?: string,
+  options: { readonly sourceConfirmed?: boolean } = {},
 ): Promise<PartitionEntry> {
   const current = await ownEntry(map, partition, run);
   if (current.state === 'active') return current;
-  return map.change(partition, current, { state: 'active', ...stamp(run) });
+  const confirmed = options.sourceConfirmed ? { sourceConfirmed: true } : {};
+  return map.change(partition, current, { state: 'active', ...stamp(run), ...confirmed });
 }
 
 /**

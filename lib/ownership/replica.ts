@@ -13,9 +13,25 @@ export interface ControlReplica {
   write<V>(key: string, record: RegisterRecord<V>): Promise<boolean>;
   /** Optional batch read in one round trip: the record (or null) of every key. */
   readMany?<V>(keys: readonly string[]): Promise<ReadonlyMap<string, RegisterRecord<V> | null>>;
-  /** Optional batch write in one round trip: per item, whether it was stored (same rule as `write`). */
+  /**
+   * Optional batch write in one round trip: per item, whether it was stored (same rule as `write`); false
+   * when refused or, with `writeOutcomes`, when the item's write failed.
+   */
   writeMany?<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]>;
+  /**
+   * Optional batch write telling per item stored, refused (its condition failed) or failed (an error,
+   * e.g. a transaction conflict that outlasted the retries): one item's error fails only that item.
+   */
+  writeOutcomes?<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<WriteOutcome[]>;
+  /**
+   * Optional: every record whose key begins with `prefix`, each read as `read` would (strongly
+   * consistent), keys with none left out: a read of keys not known in advance.
+   */
+  scan?<V>(prefix: string): Promise<ReadonlyMap<string, RegisterRecord<V>>>;
 }
+
+/** What a batch write did with one item: stored (or already there), refused by the replica rule, or failed. */
+export type WriteOutcome = 'stored' | 'refused' | 'failed';
 
 /** One record to store under `key` (a batch write item). */
 export interface ReplicaWrite<V> {
@@ -33,13 +49,21 @@ export async function readFromReplica<V>(
   return new Map(keys.map((key, i) => [key, records[i] ?? null]));
 }
 
-/** Writes many records to a replica: its batch write when it has one, else one write per item, concurrently. */
-export function writeToReplica<V>(
+/**
+ * Writes many records to a replica, per item stored / refused / failed: its `writeOutcomes` when it has
+ * one, else its batch write (which fails or succeeds as a whole), else one write per item, concurrently
+ * (an item's error fails that item).
+ */
+export async function writeToReplica<V>(
   replica: ControlReplica,
   items: ReadonlyArray<ReplicaWrite<V>>,
-): Promise<boolean[]> {
-  if (replica.writeMany) return replica.writeMany(items);
-  return Promise.all(items.map((item) => replica.write(item.key, item.record)));
+): Promise<WriteOutcome[]> {
+  if (replica.writeOutcomes) return replica.writeOutcomes(items);
+  const verdict = (stored: boolean): WriteOutcome => (stored ? 'stored' : 'refused');
+  if (replica.writeMany) return (await replica.writeMany(items)).map(verdict);
+  return Promise.all(
+    items.map((item) => replica.write(item.key, item.record).then(verdict, (): WriteOutcome => 'failed')),
+  );
 }
 
 /** A replica in memory with the same write rule as the DynamoDB adapter. */
@@ -58,6 +82,14 @@ export class InMemoryControlReplica implements ControlReplica {
     if (!replicaAccepts(this.records.get(key) ?? null, record)) return false;
     this.records.set(key, record);
     return true;
+  }
+
+  /** Every record whose key begins with `prefix`. */
+  async scan<V>(prefix: string): Promise<ReadonlyMap<string, RegisterRecord<V>>> {
+    const found = new Map<string, RegisterRecord<V>>();
+    for (const [key, record] of this.records)
+      if (key.startsWith(prefix)) found.set(key, record as RegisterRecord<V>);
+    return found;
   }
 
   /** Synchronous peek for tests and the sandbox CLI. */

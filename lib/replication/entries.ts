@@ -1,4 +1,6 @@
 import { signedDetail } from '../auth/event-signature.ts';
+import type { Tier } from '../config/schema.ts';
+import { bugEnabled } from '../faults/index.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { BusEntry } from './ports.ts';
 
@@ -24,17 +26,41 @@ export function entrySize(entry: BusEntry): number {
 }
 
 /**
- * The replication entry of an envelope: detail-type is the event type, detail the envelope as JSON,
- * signed with the environment's internal key when one is given (appliers with the key refuse others).
+ * What an ordinary event's detail-type starts with: the publisher stamps the tier its region gives the
+ * type, and the receiving region's rules route on the stamp (the lane takes it, the real-time rule takes
+ * the rest), never on lists of types that a deploy updates one rule at a time (README "Ordinary lane").
+ */
+export const LANE_DETAIL_TYPE_PREFIX = 'ordinary:';
+
+/** The longest detail-type stamped: an event type is at most 128 characters (the envelope's schema). */
+const MAX_DETAIL_TYPE = 128;
+
+/**
+ * The detail-type of an event's entry: its type, stamped with LANE_DETAIL_TYPE_PREFIX when ordinary (unless
+ * the stamp would make it longer than an event type may be: that event takes the real-time path, applied all
+ * the same).
+ */
+export function detailTypeOf(envelope: Pick<EventEnvelope, 'type'>, tier: Tier | undefined): string {
+  const stamped = `${LANE_DETAIL_TYPE_PREFIX}${envelope.type}`;
+  return tier === 'ordinary' && !bugEnabled('lane-routes-by-type-list') && stamped.length <= MAX_DETAIL_TYPE
+    ? stamped
+    : envelope.type;
+}
+
+/**
+ * The replication entry of an envelope: detail-type is the event type (stamped when `tier` is ordinary,
+ * see detailTypeOf), detail the envelope as JSON, signed with the environment's internal key when one is
+ * given (appliers with the key refuse others).
  */
 export function toBusEntry(
   envelope: EventEnvelope,
   eventBusName?: string,
   signingKey?: Uint8Array,
+  tier?: Tier,
 ): BusEntry {
   return {
     Source: REPLICATION_SOURCE,
-    DetailType: envelope.type,
+    DetailType: detailTypeOf(envelope, tier),
     Detail: JSON.stringify(signingKey ? signedDetail(envelope, signingKey) : envelope),
     ...(eventBusName ? { EventBusName: eventBusName } : {}),
   };

@@ -1,4 +1,11 @@
 export { type ApplierDeps, type ApplyOutcome, type ApplyReplicatedEvent, createApplier } from './applier.ts';
+export {
+  type ApplyReplicatedBatch,
+  type BatchApplyReport,
+  createBatchApplier,
+  type LaneFallback,
+  type LaneRecord,
+} from './apply-batch.ts';
 export { applyCore, type CoreApplyDeps, type CoreApplyResult } from './apply-core.ts';
 export {
   applyMaterialized,
@@ -51,6 +58,16 @@ export {
   runLagMonitor,
   runLagMonitorTick,
 } from './lag-monitor.ts';
+export {
+  backOffFailed,
+  type LaneVisibility,
+  queueUrlOf,
+  type RetriedRecord,
+  retryChanges,
+  retryDelaySeconds,
+  sqsLaneVisibility,
+  type VisibilityChange,
+} from './lane-retry.ts';
 export { eventStoreOriginReader } from './origin-reader.ts';
 export {
   GAP_SORT_KEY,

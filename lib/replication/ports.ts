@@ -39,6 +39,11 @@ export interface ReplicationMetrics {
   quarantined(reason: string): void;
   conflictsDetected(count: number): void;
   lag(from: string, to: string, lagMs: number): void;
+  /**
+   * The ordinary lane sent an aggregate's events of a batch one by one instead of in one transaction
+   * (DynamoDB refused the run's request for good, or the run held poison): `events` of them, and why.
+   */
+  laneFallback(reason: string, events: number): void;
 }
 
 /** Metrics that go nowhere. */
@@ -46,4 +51,5 @@ export const NO_METRICS: ReplicationMetrics = {
   quarantined: () => undefined,
   conflictsDetected: () => undefined,
   lag: () => undefined,
+  laneFallback: () => undefined,
 };

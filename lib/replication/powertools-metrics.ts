@@ -14,6 +14,9 @@ export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetri
     conflictsDetected(count) {
       metrics.addMetric('ConflictsDetected', MetricUnit.Count, count);
     },
+    laneFallback(_reason, events) {
+      metrics.addMetric('LaneFallbackEvents', MetricUnit.Count, events);
+    },
     lag(from, to, lagMs) {
       const single = metrics.singleMetric();
       single.addDimensions({ From: from, To: to });

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { encodeHlc } from '../clock/hlc.ts';
+import type { Tier } from '../config/schema.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { fromRawEventItem } from '../store/marshal.ts';
 import { chunkEntries, DEFAULT_MAX_ENTRY_BYTES, entrySize, toBusEntry } from './entries.ts';
@@ -29,6 +30,11 @@ export interface PublisherOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** The environment's internal key: every entry is signed with it (appliers refuse unsigned events). */
   readonly signingKey?: Uint8Array;
+  /**
+   * The tier this region gives an aggregate type: ordinary events are stamped for the lane (detailTypeOf).
+   * Without it (or for an unknown type) nothing is stamped: the real-time path takes the event.
+   */
+  readonly tierOf?: (aggregateType: string) => Tier | undefined;
   /**
    * Where the events it fails to publish are held until published (the origin's replication table); the
    * heartbeat carries the oldest hold so that no peer's watermark moves past it (see PublishHolds).
@@ -129,7 +135,8 @@ export async function publishStreamRecords(
       skipped++;
       continue;
     }
-    const entry = toBusEntry(envelope, options.eventBusName, options.signingKey);
+    const tier = isHeartbeat(envelope) ? undefined : options.tierOf?.(envelope.aggregateType);
+    const entry = toBusEntry(envelope, options.eventBusName, options.signingKey, tier);
     const hold = isHeartbeat(envelope)
       ? undefined
       : { id: envelope.eventId, hlc: envelope.hlc, partition: envelope.partition };

@@ -16,6 +16,12 @@ export const ROUTING_HEADERS = {
    * or a retry delivers twice is not executed twice.
    */
   requestId: 'X-Multiactive-Request-Id',
+  /**
+   * Set on a GET a peer forwards to the home to decide on (a saga's dry run): the receiver answers from its
+   * own row only after confirming, like a refusal, that its own copy of the entry still names it the
+   * writable home (421 NotHome otherwise).
+   */
+  homeRead: 'X-Multiactive-Home-Read',
 } as const;
 
 /** A header's value, matched case-insensitively (API Gateway lower-cases names; clients may not). */

@@ -48,14 +48,16 @@ export function cellPeer(
 /**
  * Writes every fenced entry to each survivor's own copy of the map (the committed value, so the register's
  * rule accepts it or already holds something newer). From then on the survivor refuses quorum copies from
- * the lost home's epoch, so what it holds now is all it will ever hold of that epoch. Returns the regions
- * that answered.
+ * the lost home's epoch, so what it holds now is all it will ever hold of that epoch. Returns, per
+ * partition, the survivors sealed for it: those whose write of that entry was stored or refused
+ * (something newer there). The seal is per partition: one busy register (a failed write) leaves that
+ * partition unsealed at that survivor, not every other one (bug switch `per-region-seal`: the region).
  */
 async function sealSurvivors(
   deps: RunbookDeps,
   survivors: readonly string[],
   entries: readonly PartitionEntry[],
-): Promise<Set<string>> {
+): Promise<Map<number, string[]>> {
   const items = entries.map((e) => {
     const value: PartitionValue = {
       home: e.home,
@@ -65,17 +67,23 @@ async function sealSurvivors(
     };
     return { key: partitionKey(e.partition), record: { epoch: e.epoch, ballot: e.ballot, value } };
   });
-  const answered = await Promise.all(
+  const answers = await Promise.all(
     survivors.map(async (region) => {
       const { client, control } = deps.cell(region).tables;
       const replica = new DynamoControlReplica({ region, client, tableName: control });
-      return replica.writeMany(items).then(
-        () => region,
-        () => undefined,
-      );
+      const outcomes = await replica.writeOutcomes(items).catch(() => entries.map(() => 'failed' as const));
+      const unsealed = bugEnabled('per-region-seal') && outcomes.includes('failed');
+      return { region, sealed: outcomes.map((o) => o !== 'failed' && !unsealed) };
     }),
   );
-  return new Set(answered.filter((r): r is string => r !== undefined));
+  const sealed = new Map<number, string[]>();
+  entries.forEach((e, i) => {
+    sealed.set(
+      e.partition,
+      answers.filter((a) => a.sealed[i]).map((a) => a.region),
+    );
+  });
+  return sealed;
 }
 
 /**
@@ -107,7 +115,7 @@ export async function collectCopies(
   );
   const needed = majorityOf(deps.topology);
   const reports = await mapBounded(request.fenced, deps.concurrency ?? 16, (move) =>
-    collectPartition(deps, { move, sealed: survivors.filter((r) => sealed.has(r)), needed }),
+    collectPartition(deps, { move, sealed: sealed.get(move.entry.partition) ?? [], needed }),
   );
   return {
     partitions: request.fenced.length,

@@ -44,7 +44,7 @@ export interface DirectDelivery {
 const keyOf = (e: EventEnvelope) => `${e.aggregateType}#${e.aggregateId}`;
 
 /** A core event's predecessor as the chain sees it (seq 0: none). */
-interface Predecessor {
+export interface Predecessor {
   readonly seq: number;
   readonly head: string | null;
   readonly eventId: string | null;
@@ -57,7 +57,10 @@ const predecessorOf = (event: EventEnvelope): Predecessor => ({
 });
 
 /** The event of `cell`'s core log just before `event`'s seq (seq - 1); undefined when absent. */
-async function predecessorInLog(cell: RegionCell, event: EventEnvelope): Promise<Predecessor | undefined> {
+export async function predecessorInLog(
+  cell: RegionCell,
+  event: EventEnvelope,
+): Promise<Predecessor | undefined> {
   if (event.seq === 1) return { seq: 0, head: null, eventId: null };
   const afterSortKey = eventSortKey('core', { seq: event.seq - 2, hlc: '' });
   const pages = cell.events.pages(event.aggregateType, event.aggregateId, { afterSortKey, pageSize: 1 });

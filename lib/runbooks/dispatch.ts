@@ -18,7 +18,15 @@ export interface RunbookRequest {
 
 /** Task names of each runbook as the state machines call them (see cdk/constructs/runbooks/). */
 export const RUNBOOK_TASKS = {
-  switchover: ['Fence', 'CheckWatermark', 'MoveHome', 'Unfence', 'VerifyProbe', 'Rollback'],
+  switchover: [
+    'Fence',
+    'CheckWatermark',
+    'MoveHome',
+    'Unfence',
+    'VerifyProbe',
+    'CheckOtherTiers',
+    'Rollback',
+  ],
   failover: [
     'ConfirmRegionLost',
     'ChooseNewHomes',
@@ -37,6 +45,7 @@ export const RUNBOOK_TASKS = {
     'SwitchBackCheckWatermark',
     'SwitchBackMoveHome',
     'SwitchBackUnfence',
+    'SwitchBackCheckOtherTiers',
     'SwitchBackRollback',
     'Undrain',
   ],

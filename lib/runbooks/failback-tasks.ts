@@ -175,6 +175,7 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     to: raw.region,
     fence: raw.switchBackFence,
     run: raw.switchBackRun,
+    checkWatermark: raw.switchBackCheckWatermark,
   });
   return {
     async SwitchBackFence(raw) {
@@ -185,6 +186,7 @@ function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
     SwitchBackCheckWatermark: (raw) => switchover.CheckWatermark!(withFence(raw)),
     SwitchBackMoveHome: (raw) => switchover.MoveHome!(withFence(raw)),
     SwitchBackUnfence: (raw) => switchover.Unfence!(withFence(raw)),
+    SwitchBackCheckOtherTiers: (raw) => switchover.CheckOtherTiers!(withFence(raw)),
     async SwitchBackRollback(raw) {
       if (raw.switchBackFence === undefined) {
         // The fence failed part-way: Rollback unfences whatever of the recorded partitions it fenced.

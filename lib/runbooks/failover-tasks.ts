@@ -10,7 +10,7 @@ import {
   type PlannedMove,
   voteOn,
 } from './decisions.ts';
-import { openFailoverRecord } from './failover-record.ts';
+import { openFailoverRecordOnceGathered } from './failover-record.ts';
 import { TaskInput } from './input.ts';
 import {
   activatePartitions,
@@ -46,11 +46,15 @@ async function partitionsIn(cell: RegionCell): Promise<number[]> {
  * Every partition's committed entry. A committed entry sits on a majority of control tables, and any two
  * majorities intersect, so the keys found in the tables of a majority of regions cover every committed
  * partition: only those are read through the quorum (a few instead of all `topology.partitions`).
+ * One round when the replicas scan (`PartitionMap.readAll`: each replica's scan is its answer for every
+ * key it holds, decided per key like a batch read); else two, the keys first, then a batch read of them.
  */
 export async function readAllEntries(
   deps: RunbookDeps,
   reachable?: readonly string[],
 ): Promise<PartitionEntry[]> {
+  const scanned = await deps.map.readAll();
+  if (scanned) return scanned;
   const regions = reachable ?? regionNames(deps.topology);
   const lists = await Promise.all(regions.map((r) => partitionsIn(deps.cell(r)).catch(() => null)));
   const answered = lists.filter((l): l is number[] => l !== null);
@@ -172,20 +176,24 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const lost = input.string('region');
       const { moves } = input.result<{ moves: PlannedMove[] }>('chooseNewHomes');
       const survivors = regionNames(deps.topology).filter((r) => r !== lost);
-      const watermarks: Record<string, string | null> = {};
-      await Promise.all(
-        survivors.map(async (region) => {
-          const list = await deps.cell(region).watermarks();
-          watermarks[region] = list.find((w) => w.origin === lost)?.hlc ?? null;
-        }),
-      );
-      const record = await openFailoverRecord(deps.register, {
-        region: lost,
-        trigger: typeof raw.trigger === 'string' ? raw.trigger : 'operator',
-        failedOverAt: now(),
-        moves,
-        watermarks,
-      });
+      const gathering = (async () => {
+        const watermarks: Record<string, string | null> = {};
+        await Promise.all(
+          survivors.map(async (region) => {
+            const list = await deps.cell(region).watermarks();
+            watermarks[region] = list.find((w) => w.origin === lost)?.hlc ?? null;
+          }),
+        );
+        return {
+          region: lost,
+          trigger: typeof raw.trigger === 'string' ? raw.trigger : 'operator',
+          failedOverAt: now(),
+          moves,
+          watermarks,
+        };
+      })();
+      // The watermarks and the quorum read of an earlier record at once: one WAN round trip, not two.
+      const record = await openFailoverRecordOnceGathered(deps.register, lost, gathering);
       return { record };
     },
   };

@@ -14,6 +14,7 @@ import {
 import { fetchFromHolders, type LackingEvent, planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
 import type { AppendOptions } from '../store/event-store.ts';
+import { deliverBatched } from './batched-delivery.ts';
 import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
 import {
   type BranchRules,
@@ -24,6 +25,7 @@ import {
 } from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
+import { timedStage } from './repair-timings.ts';
 
 /** Buckets per partition tree: one aggregate's events always share a bucket. */
 export const REPAIR_BUCKETS = 64;
@@ -123,7 +125,9 @@ export async function replayBuckets(input: {
   if (input.differing.length === 0) return { ...report, rowsRebuilt: 0 };
   const wanted = new Set(input.differing);
   const byRegion = new Map(input.cells.map((c) => [c.region, c]));
-  const leaves = await Promise.all(input.cells.map((c) => c.source.listLeaves(input.partition)));
+  const leaves = await timedStage('listLeaves', () =>
+    Promise.all(input.cells.map((c) => c.source.listLeaves(input.partition))),
+  );
   const inBuckets = (list: EventLeaf[]) =>
     list.filter((l) => wanted.has(bucketOf(l.aggregateKey, REPAIR_BUCKETS)));
   const forked = input.branches ? forkedAggregates(leaves.map(inBuckets)) : new Set<string>();
@@ -146,7 +150,9 @@ export async function replayBuckets(input: {
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
   const rowsRebuilt = input.branches
-    ? await rebuildDivergedRows(input, input.branches, keys, report.refused)
+    ? await timedStage('rowRebuild', () =>
+        rebuildDivergedRows(input, input.branches!, keys, report.refused),
+      )
     : 0;
   return { ...report, rowsRebuilt };
 }
@@ -195,7 +201,9 @@ async function lackingOf(
   for (const [region, lacking] of missing) {
     const into = !input.into || input.into.includes(region);
     if (!into && !input.quorumOrphans) continue;
-    const fetched = await fetchLacking(byRegion, input.partition, region, lacking);
+    const fetched = await timedStage('fetch', () =>
+      fetchLacking(byRegion, input.partition, region, lacking),
+    );
     lackingByRegion.set(region, fetched.events);
     if (into) refused.push(...fetched.refused);
   }
@@ -257,18 +265,38 @@ async function deliver(
     );
     return { delivered: events.length, refused: [] };
   }
+  // The fast path first (whole aggregates, in transactions); what it leaves goes on event by event.
+  const registered = events.filter((e) => tierOf(branches, e.aggregateType) !== undefined);
+  const batched = await timedStage('batchedWrite', () => deliverBatched(cell, registered, branches));
+  const rest = [
+    ...events.filter((e) => tierOf(branches, e.aggregateType) === undefined),
+    ...batched.leftover,
+  ];
+  const perEvent = await deliverEventByEvent(cell, rest, branches);
+  return { delivered: batched.delivered + perEvent.delivered, refused: perEvent.refused };
+}
+
+/** The per-event paths of `deliver` with branch rules: direct delivery, then the applier. */
+async function deliverEventByEvent(
+  cell: RegionCell,
+  events: readonly EventEnvelope[],
+  branches: BranchRules,
+): Promise<{ delivered: number; refused: RefusedEvent[] }> {
+  if (events.length === 0) return { delivered: 0, refused: [] };
   const own = (e: EventEnvelope) => e.origin === cell.region;
   const direct = (e: EventEnvelope) => {
     const tier = tierOf(branches, e.aggregateType);
     if (tier === 'core') return own(e) || !bugEnabled('repair-async-core-replay');
     return tier !== undefined && own(e);
   };
-  const result = await deliverDirectly(cell, events.filter(direct), branches.registry);
+  const result = await timedStage('directDelivery', () =>
+    deliverDirectly(cell, events.filter(direct), branches.registry),
+  );
   const refused = new Set(result.refused.map((r) => r.eventId));
   const materialized = events.filter(
     (e) => direct(e) && !refused.has(e.eventId) && tierOf(branches, e.aggregateType) !== 'core',
   );
-  await reconcileDirect(cell, materialized, branches);
+  await timedStage('conflicts', () => reconcileDirect(cell, materialized, branches));
   const replayable = events.filter((e) => !direct(e));
   await replayThroughApplier(cell, replayable);
   return { delivered: result.delivered + replayable.length, refused: result.refused };
@@ -305,7 +333,10 @@ async function reconcileDirect(
 }
 
 async function replayThroughApplier(cell: RegionCell, events: readonly EventEnvelope[]): Promise<void> {
-  await Promise.all(replayLanes(events, REPLAY_LANES).map((lane) => cell.replay(lane)));
+  if (events.length === 0) return;
+  await timedStage('applierReplay', () =>
+    Promise.all(replayLanes(events, REPLAY_LANES).map((lane) => cell.replay(lane))),
+  );
 }
 
 /** The forked core aggregates (`type#id`) of one partition: a Merkle pass, then the differing buckets' leaves. */

@@ -43,6 +43,13 @@ export {
 export { type BranchRules, branchRules, forkedAggregates } from './heal-branches.ts';
 export { mapBounded } from './input.ts';
 export type { RegionCell, RegionObservation, RunbookDeps, RunbookTask } from './ports.ts';
+export {
+  REPAIR_STAGES,
+  type RepairStage,
+  repairStageTotals,
+  resetRepairStageTotals,
+  type StageTotal,
+} from './repair-timings.ts';
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
 export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';
 export { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';

@@ -1,3 +1,4 @@
+import { bugEnabled } from '../faults/index.ts';
 import { EpochConflictError } from '../ownership/errors.ts';
 import type { PartitionChange, PartitionEntry, PlannedChange } from '../ownership/partition-map.ts';
 import type { PlannedMove } from './decisions.ts';
@@ -9,6 +10,17 @@ function nextStep(entry: PartitionEntry | null, move: PlannedMove): 'skip' | 'fe
   if (!entry) return 'skip';
   if (entry.state === 'fenced' && (entry.home === move.from || entry.home === move.to)) return 'rehome';
   return entry.home === move.from ? 'fence' : 'skip';
+}
+
+/**
+ * True when `entry` is the new home this run proposed over `over` (the fenced entry it decided from): the
+ * epoch and home it set. Its write can commit though its answer is lost (a timeout after DynamoDB wrote
+ * it), so a retry that finds it must report the partition moved, not skip it. A later run never proposed
+ * over that entry (its fence step skips a partition no longer homed in `from`), so it still reports nothing.
+ */
+function isOwnRehome(entry: PartitionEntry, move: PlannedMove, over: PartitionEntry | undefined): boolean {
+  if (!over || bugEnabled('lost-answer-rehome-skipped')) return false;
+  return entry.state === 'active' && entry.home === move.to && entry.epoch === over.epoch + 1;
 }
 
 const FENCE: PartitionChange = { state: 'fenced', reason: 'rehome' };
@@ -31,20 +43,26 @@ export type BeforeRehome = (fenced: readonly FencedMove[]) => Promise<ReadonlySe
  * an operator moved it): idempotent. Two compare-and-sets, each epoch + 1: fence, then new home + active,
  * with `beforeRehome` in between. The second is proposed after the fence committed, so its `activeFrom`
  * (now + lease + skew margin) comes after every lease the old home may still hold (see
- * PartitionOwnership); no region writes in between.
+ * PartitionOwnership); no region writes in between. `proposedOver`: the fenced entry a new home was
+ * already proposed over (by a batch whose answer did not come back); finding that new home committed
+ * returns it (moved), as does finding the one this call proposed.
  */
 export async function movePartition(
   deps: RunbookDeps,
   move: PlannedMove,
   beforeRehome?: BeforeRehome,
+  proposedOver?: PartitionEntry,
 ): Promise<PartitionEntry | null> {
+  let over = proposedOver;
   for (let attempt = 1; ; attempt++) {
     try {
       let entry = await deps.map.read(move.partition);
+      if (entry && isOwnRehome(entry, move, over)) return entry;
       const step = nextStep(entry, move);
       if (step === 'skip' || !entry) return null;
       if (step === 'fence') entry = await deps.map.change(move.partition, entry, FENCE);
       if (beforeRehome && (await beforeRehome([{ entry, to: move.to }])).has(move.partition)) return null;
+      over = entry;
       return await deps.map.change(move.partition, entry, rehomeTo(move));
     } catch (error) {
       if (!(error instanceof EpochConflictError) || attempt >= 3) throw error;
@@ -146,16 +164,22 @@ export async function activatePartitions(
 ): Promise<Array<PartitionEntry | null>> {
   const planned = new Map(input.moves.map((m) => [m.partition, m]));
   const done = new Map<number, PartitionEntry | null>();
+  const proposed = new Map<number, PartitionEntry>();
   const toRehome = input.fenced
     .filter((f) => planned.has(f.entry.partition) && !input.blocked?.has(f.entry.partition))
-    .map((f) => ({ current: f.entry, change: rehomeTo(planned.get(f.entry.partition)!) }));
+    .map((f) => {
+      proposed.set(f.entry.partition, f.entry);
+      return { current: f.entry, change: rehomeTo(planned.get(f.entry.partition)!) };
+    });
   const retry: PlannedMove[] = [];
   for (const outcome of await deps.map.changeMany(toRehome)) {
     if (outcome.entry) done.set(outcome.partition, outcome.entry);
     else retry.push(planned.get(outcome.partition)!);
   }
+  // A CAS that lost may have lost only its answer (or a retried task finds its first attempt's write):
+  // the retry reports such a partition moved, from the epoch and home proposed over its fenced entry.
   const retried = await mapBounded(retry, deps.concurrency ?? 16, (move) =>
-    movePartition(deps, move, input.beforeRehome),
+    movePartition(deps, move, input.beforeRehome, proposed.get(move.partition)),
   );
   retry.forEach((move, i) => {
     done.set(move.partition, retried[i] ?? null);

@@ -87,6 +87,11 @@ export interface RunbookDeps {
    * timeout): a region silent longer keeps its holds and is reported. Default 5 s (HOLD_CALL_TIMEOUT_MS).
    */
   readonly holdCallTimeoutMs?: number;
+  /**
+   * Switchover's CheckWatermark polls inside one task: every `intervalMs` until the target holds the
+   * source's head or `budgetMs` has passed (default 100 ms / 2 s; the machine's Wait runs between tasks).
+   */
+  readonly watermarkPoll?: { readonly intervalMs: number; readonly budgetMs: number };
 }
 
 /** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */

@@ -9,6 +9,7 @@ import { partitionsToCheck } from './partitions.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { releasePublishedHolds } from './publish-holds.ts';
 import { quorumOrphanRule } from './quorum-orphans.ts';
+import { timedStage } from './repair-timings.ts';
 
 /**
  * Most Map items of one execution. Each item is an iteration of ~20 history events, and Step Functions fails
@@ -219,14 +220,15 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const input = new TaskInput('repair', 'BuildTrees', raw);
       const cells = cellsOf(input.regions('peers') ?? []);
       const partitions = partitionsOfItem(raw);
-      if (partitions.length === 1) return { ...(await buildTrees(cells, partitions[0]!)) };
+      if (partitions.length === 1)
+        return { ...(await timedStage('buildTrees', () => buildTrees(cells, partitions[0]!))) };
       // A group: one partition after the other; only the trees whose roots differ are kept, and a partition
       // that fails is reported without stopping the others (as the Map's Catch does for one partition).
       const group: PartitionTrees[] = [];
       const failed: GroupFailure[] = [];
       for (const partition of partitions) {
         try {
-          const trees = await buildTrees(cells, partition);
+          const trees = await timedStage('buildTrees', () => buildTrees(cells, partition));
           if (trees.buckets) group.push(trees);
         } catch (error) {
           failed.push(groupFailure(partition, error));
@@ -239,8 +241,10 @@ export function repairTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const trees = input.result<
         PartitionTrees & { group?: PartitionTrees[]; partitions?: number; failed?: GroupFailure[] }
       >('buildTrees');
-      if (!trees.group) return { partition: trees.partition, differing: differingBuckets(trees) };
-      const group = trees.group.map((t) => ({ partition: t.partition, differing: differingBuckets(t) }));
+      const diffOf = (t: PartitionTrees) => timedStage('diff', async () => differingBuckets(t));
+      if (!trees.group) return { partition: trees.partition, differing: await diffOf(trees) };
+      const group = [];
+      for (const t of trees.group) group.push({ partition: t.partition, differing: await diffOf(t) });
       return { partition: trees.partition, partitions: trees.partitions, group, failed: trees.failed ?? [] };
     },
     async Replay(raw) {

@@ -1,7 +1,6 @@
 import { decodeHlc } from '../clock/hlc.ts';
 import { bugEnabled } from '../faults/switches.ts';
-import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
-import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import type { PartitionEntry } from '../ownership/partition-map.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { coreEventsLacking, isCoreKey } from './core-lacking.ts';
@@ -68,17 +67,6 @@ export async function requestedPartitions(deps: RunbookDeps, request: Switchover
   return entries.filter((e) => e.home === request.from).map((e) => e.partition);
 }
 
-/** True when `cell`'s own copy of the partition entry carries `epoch` or later: its core appends now fail. */
-export async function fenceSeenBy(cell: RegionCell, partition: number, epoch: number): Promise<boolean> {
-  const replica = new DynamoControlReplica({
-    region: cell.region,
-    client: cell.tables.client,
-    tableName: cell.tables.control,
-  });
-  const record = await replica.read<PartitionValue>(partitionKey(partition));
-  return (record?.epoch ?? -1) >= epoch;
-}
-
 /** Event ids of the partition that `source` lists and `target` does not, through the by-partition index. */
 function missingAt(had: readonly EventLeaf[], has: readonly EventLeaf[]): string[] {
   const present = new Set(has.map((l) => l.eventId));
@@ -86,18 +74,20 @@ function missingAt(had: readonly EventLeaf[], has: readonly EventLeaf[]): string
 }
 
 /**
- * How many of the events `source` holds and `target` lacks the switchover must wait for: every core event
- * (the single writer's log moves with the home), and important/ordinary events stamped at or before the
- * fence (plus the skew margin). Later important/ordinary events are new writes, which every region keeps
- * taking during a switchover and which replicate as usual: waiting for them would never end while users
- * write. Core events are counted from strongly consistent reads (`coreEventsLacking`); the others from the
- * eventually consistent by-partition index, where an event listed but no longer returned counts as missing
- * (bug switch `index-trusting-watermark`: core events from the index too, the old check).
+ * How many of the events `source` holds and `target` lacks the switchover must wait for, by tier group:
+ * - `core`: every core event (the single writer's log moves with the home), counted from strongly
+ *   consistent reads (`coreEventsLacking`); MoveHome waits for these alone;
+ * - `others`: important/ordinary events stamped at or before the fence (plus the skew margin), from the
+ *   eventually consistent by-partition index, where an event listed but no longer returned counts as
+ *   missing. Later ones are new writes, which every region keeps taking during a switchover and which
+ *   replicate as usual: waiting for them would never end while users write. They are not homed, so the
+ *   core move does not wait for them; the execution does, before it succeeds (CheckOtherTiers).
+ * Bug switch `index-trusting-watermark`: core events from the index too, the old check.
  */
 export async function blockingMissing(
   deps: Pick<RunbookDeps, 'registry' | 'concurrency'>,
   move: { source: RegionCell; target: RegionCell; partition: number },
-  fence: { fencedAt: number; skewMarginMs: number },
+  fence: { fencedAt: number; skewMarginMs: number; tiers: 'core' | 'others' },
 ): Promise<number> {
   const { source, target, partition } = move;
   const trustIndex = bugEnabled('index-trusting-watermark');
@@ -105,20 +95,16 @@ export async function blockingMissing(
     source.source.listLeaves(partition),
     target.source.listLeaves(partition),
   ]);
-  const core = trustIndex
-    ? 0
-    : (await coreEventsLacking(deps, { holder: source, other: target, partition }, had)).length;
-  const listed = new Set(
-    had.filter((l) => trustIndex || !isCoreKey(deps, l.aggregateKey)).map((l) => l.eventId),
-  );
+  if (fence.tiers === 'core' && !trustIndex)
+    return (await coreEventsLacking(deps, { holder: source, other: target, partition }, had)).length;
+  const wanted = (key: string) => (fence.tiers === 'core') === isCoreKey(deps, key);
+  const listed = new Set(had.filter((l) => wanted(l.aggregateKey)).map((l) => l.eventId));
   const ids = missingAt(had, has).filter((id) => listed.has(id));
-  if (ids.length === 0) return core;
+  if (ids.length === 0 || fence.tiers === 'core') return ids.length;
   const events = await source.source.getEvents(partition, ids);
   const cutoff = fence.fencedAt + fence.skewMarginMs;
-  const newWrites = events.filter(
-    (e) => deps.registry.get(e.aggregateType).tier !== 'core' && decodeHlc(e.hlc).wall > cutoff,
-  ).length;
-  return core + ids.length - newWrites;
+  const newWrites = events.filter((e) => decodeHlc(e.hlc).wall > cutoff).length;
+  return ids.length - newWrites;
 }
 
 /** Aggregates (type, id) with events in the partition at `cell`. */

@@ -1,4 +1,5 @@
 import { ulid } from 'ulid';
+import { bugEnabled } from '../faults/index.ts';
 import { EntryChangedError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import {
@@ -8,13 +9,14 @@ import {
   takeOverFence,
   unfencePartition,
 } from '../ownership/rehome.ts';
+import { coreEventsLacking } from './core-lacking.ts';
 import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
+import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
 import {
   aggregatesIn,
   blockingMissing,
-  fenceSeenBy,
   requestedPartitions,
   rowDigest,
   type SwitchoverMove,
@@ -34,6 +36,81 @@ function runOf(raw: Record<string, unknown>): string | undefined {
   return typeof id === 'string' && id.length > 0 ? id : undefined;
 }
 
+/** CheckWatermark's in-task poll when the deps do not say (RunbookDeps.watermarkPoll). */
+const WATERMARK_POLL_IN_TASK = { intervalMs: 100, budgetMs: 2_000 } as const;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One partition's answer in CheckWatermark: what the target lacks, and how the source is known fenced. */
+interface WatermarkCheck {
+  readonly partition: number;
+  readonly missing: number | null;
+  readonly sourceFenced: boolean;
+  readonly confirmedBy: SourceFence;
+}
+
+/** A partition whose source can no longer write and whose target holds its head: it stays so. */
+function settled(check: WatermarkCheck | undefined): boolean {
+  return check !== undefined && check.missing === 0 && check.sourceFenced;
+}
+
+/**
+ * Fence confirmation first, then the logs: once the source's own copy carries the fence no core append
+ * can commit there (the append's transaction condition-checks that copy), so the head read after it is
+ * final. Without the confirmation the head is not read at all until lease + skew have passed.
+ */
+async function checkMove(
+  deps: RunbookDeps,
+  move: SwitchoverMove,
+  fence: { fencedAt: number; leaseOver: boolean },
+): Promise<WatermarkCheck> {
+  const { partition } = move;
+  if (move.from === move.to) return { partition, missing: 0, sourceFenced: true, confirmedBy: 'lease' };
+  const confirmedBy = await confirmSourceFence(deps, move, fence.leaseOver);
+  if (!confirmedBy) return { partition, missing: null, sourceFenced: false, confirmedBy };
+  const missing = await blockingMissing(
+    deps,
+    { source: deps.cell(move.from), target: deps.cell(move.to), partition },
+    { fencedAt: fence.fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'core' },
+  );
+  return { partition, missing, sourceFenced: true, confirmedBy };
+}
+
+/**
+ * Checks every move with `check` until all are settled, again every `intervalMs` for the ones that are not,
+ * for at most `budgetMs` (RunbookDeps.watermarkPoll): one task decides the common case.
+ */
+async function pollMoves<T extends { readonly partition: number }>(
+  deps: RunbookDeps,
+  moves: readonly SwitchoverMove[],
+  check: (move: SwitchoverMove) => Promise<T>,
+  done: (result: T | undefined) => boolean,
+): Promise<{ caughtUp: boolean; partitions: T[] }> {
+  const now = deps.now ?? Date.now;
+  const poll = deps.watermarkPoll ?? WATERMARK_POLL_IN_TASK;
+  const deadline = now() + poll.budgetMs;
+  const results = new Map<number, T>();
+  for (;;) {
+    const pending = moves.filter((m) => !done(results.get(m.partition)));
+    for (const result of await mapBounded(pending, deps.concurrency ?? 16, check))
+      results.set(result.partition, result);
+    const partitions = moves.map((m) => results.get(m.partition)!);
+    const caughtUp = partitions.every(done);
+    if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions };
+    await sleep(poll.intervalMs);
+  }
+}
+
+/** Partitions whose CheckWatermark (`$.checkWatermark`) found the source's own copy fenced. */
+function ownCopyConfirmed(raw: Record<string, unknown>): Set<number> {
+  const check = raw.checkWatermark as { caughtUp?: unknown; partitions?: unknown } | undefined;
+  if (check?.caughtUp !== true || !Array.isArray(check.partitions)) return new Set();
+  const confirmed = (check.partitions as Array<Partial<WatermarkCheck>>).filter(
+    (p) => p.confirmedBy === 'own-copy' && p.missing === 0 && typeof p.partition === 'number',
+  );
+  return new Set(confirmed.map((p) => p.partition!));
+}
+
 /** Runs a step that changes only this execution's entries; someone else's change fails the task. */
 async function ownStep<T>(task: string, partition: number, step: () => Promise<T>): Promise<T> {
   try {
@@ -44,11 +121,63 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
   }
 }
 
+/** Compares the core rows of the partition in source and target (both must hold the same events). */
+async function compareRows(deps: RunbookDeps, move: SwitchoverMove): Promise<number> {
+  const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
+  const aggregates = await aggregatesIn(source, move.partition);
+  for (const [type, id] of aggregates) {
+    if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
+    if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
+    const [a, b] = await Promise.all([source.states.getState(type, id), target.states.getState(type, id)]);
+    if (rowDigest(a) !== rowDigest(b))
+      throw new ProbeFailedError(move.partition, `${type}/${id} differs between ${move.from} and ${move.to}`);
+  }
+  return aggregates.length;
+}
+
 /**
- * The Switchover runbook's tasks: Fence -> CheckWatermark (polled by the machine) -> MoveHome -> Unfence
- * -> VerifyProbe, or Rollback. RPO 0: once fenced, the source refuses core writes (its local ConditionCheck
- * fails as soon as its copy of the entry carries the fence; a lease it still holds runs out within
- * `leaseMs`), and the home moves only when the target holds every event of the partition the source has.
+ * VerifyProbe of one move. The machine runs it once CheckWatermark is reached, before MoveHome: the
+ * partition is fenced (the source confirmed it, or its lease ran out) and the target is not home yet, so
+ * no core write can land in either region and every core row must be identical (`rows`). Run after the
+ * Unfence instead (an older machine, or a caller driving the tasks), the new home may already have
+ * acknowledged writes (a cooperative unfence lets it write at once) and rows differ rightly: the probe
+ * then checks what the move promised, that the target's log holds every core event the source holds
+ * (`logs`, strongly consistent reads; the fenced source writes nothing of its own any more).
+ */
+async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
+  const entry = await deps.map.read(move.partition);
+  const { partition } = move;
+  const fenced = entry?.home === move.from && entry.state === 'fenced';
+  const moved = entry?.home === move.to && entry.state === 'active';
+  if (!fenced && !moved) throw new ProbeFailedError(partition, `the map says ${entry?.home}/${entry?.state}`);
+  if (move.from === move.to) return { partition, aggregatesInPartition: 0, compared: 'none' as const };
+  if (fenced || bugEnabled('probe-rows-after-unfence'))
+    return { partition, aggregatesInPartition: await compareRows(deps, move), compared: 'rows' as const };
+  const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
+  const listed = await source.source.listLeaves(partition);
+  const lacking = await coreEventsLacking(deps, { holder: source, other: target, partition }, listed);
+  if (lacking.length > 0)
+    throw new ProbeFailedError(
+      partition,
+      `${move.to} lacks ${lacking.length} core event(s) ${move.from} holds (e.g. ${lacking[0]!})`,
+    );
+  return {
+    partition,
+    aggregatesInPartition: new Set(listed.map((l) => l.aggregateKey)).size,
+    compared: 'logs' as const,
+  };
+}
+
+/**
+ * The Switchover runbook's tasks: Fence -> CheckWatermark (core; polls inside the task, and the machine
+ * polls it) -> VerifyProbe (still fenced) -> MoveHome -> Unfence -> CheckOtherTiers (important/ordinary written before the
+ * fence, polled the same way), or Rollback. RPO 0: once fenced, the source refuses core
+ * writes (its local ConditionCheck fails as soon as its copy of the entry carries the fence; a lease it
+ * still holds runs out within `leaseMs`), and the home moves only when the target holds every event of
+ * the partition the source has. Cooperative path (the source answers): CheckWatermark writes the fence
+ * into the source's own copy if the fence's round missed it and reads it back (`confirmSourceFence`),
+ * then compares the logs; Unfence lets the new home write at once. Lease path (it does not): the logs
+ * are compared once lease + skew have passed, and the new home waits lease + skew after the unfence.
  * Important and ordinary writes are not homed: they go on in every region throughout.
  * Every change carries the execution's run id (PartitionValue.run): MoveHome, Unfence and Rollback touch a
  * partition only while its entry is still the one this execution wrote (see `rollbackMove`).
@@ -60,6 +189,8 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     runOf(raw) ?? new TaskInput('switchover', task, raw).string('run.id');
   const movesOf = (task: string, raw: Record<string, unknown>) =>
     new TaskInput('switchover', task, raw).result<{ moves: SwitchoverMove[] }>('fence').moves;
+  const fencedAtOf = (task: string, raw: Record<string, unknown>) =>
+    Number(new TaskInput('switchover', task, raw).result<{ fencedAt: number }>('fence').fencedAt);
   return {
     async Fence(raw) {
       const request = switchoverRequest('Fence', raw);
@@ -83,27 +214,36 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     },
     async CheckWatermark(raw) {
       const moves = movesOf('CheckWatermark', raw);
-      const fencedAt = Number(
-        new TaskInput('switchover', 'CheckWatermark', raw).result<{ fencedAt: number }>('fence').fencedAt,
+      const fencedAt = fencedAtOf('CheckWatermark', raw);
+      const leaseEnds = fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
+      const result = await pollMoves(
+        deps,
+        moves,
+        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds }),
+        settled,
       );
-      const leaseOver = now() >= fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
-      const partitions = await mapBounded(moves, concurrency, async (move) => {
-        if (move.from === move.to) return { partition: move.partition, missing: 0, sourceFenced: true };
-        const source = deps.cell(move.from);
-        // Fence first, then the logs: once the source's copy carries the fence no core append can commit
-        // there, so a log read after it sees the source's last event. (The partition index is eventually
-        // consistent on AWS; the machine's first poll comes a 5 s Wait after the fence.)
-        const seen = leaseOver || (await fenceSeenBy(source, move.partition, move.fencedEpoch));
-        if (!seen) return { partition: move.partition, missing: null, sourceFenced: false };
-        const missing = await blockingMissing(
-          deps,
-          { source, target: deps.cell(move.to), partition: move.partition },
-          { fencedAt, skewMarginMs: deps.map.skewMarginMs },
-        );
-        return { partition: move.partition, missing, sourceFenced: true };
-      });
-      const caughtUp = partitions.every((p) => p.missing === 0 && p.sourceFenced);
-      return { caughtUp, partitions, checkedAt: now() };
+      return { ...result, checkedAt: now() };
+    },
+    async CheckOtherTiers(raw) {
+      const moves = movesOf('CheckOtherTiers', raw);
+      const fencedAt = fencedAtOf('CheckOtherTiers', raw);
+      const result = await pollMoves(
+        deps,
+        moves,
+        async (move) => ({
+          partition: move.partition,
+          missing:
+            move.from === move.to
+              ? 0
+              : await blockingMissing(
+                  deps,
+                  { source: deps.cell(move.from), target: deps.cell(move.to), partition: move.partition },
+                  { fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'others' },
+                ),
+        }),
+        (check) => check?.missing === 0,
+      );
+      return { ...result, checkedAt: now() };
     },
     async MoveHome(raw) {
       const moves = movesOf('MoveHome', raw);
@@ -119,43 +259,27 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     async Unfence(raw) {
       const moves = movesOf('Unfence', raw);
       const run = requiredRun('Unfence', raw);
+      const confirmed = ownCopyConfirmed(raw);
       const active = await mapBounded(moves, concurrency, async (move) => {
+        // The old home confirmed (its own copy carries the fence, read before its head was compared): the
+        // new home writes at once. Otherwise (lease path, or no CheckWatermark result) it waits lease + skew.
+        const sourceConfirmed = move.from !== move.to && confirmed.has(move.partition);
         const after = await ownStep('Unfence', move.partition, () =>
-          unfencePartition(deps.map, move.partition, run),
+          unfencePartition(deps.map, move.partition, run, { sourceConfirmed }),
         );
         return {
           partition: move.partition,
           home: after.home,
           epoch: after.epoch,
           activeFrom: after.activeFrom,
+          sourceConfirmed,
         };
       });
       return { active, writableFrom: Math.max(0, ...active.map((a) => a.activeFrom)) };
     },
     async VerifyProbe(raw) {
       const moves = movesOf('VerifyProbe', raw);
-      const probed = await mapBounded(moves, concurrency, async (move) => {
-        const entry = await deps.map.read(move.partition);
-        if (entry?.home !== move.to || entry.state !== 'active')
-          throw new ProbeFailedError(move.partition, `the map says ${entry?.home}/${entry?.state}`);
-        const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-        const aggregates = await aggregatesIn(source, move.partition);
-        for (const [type, id] of aggregates) {
-          // Core only: the fence quiesced them; important/ordinary rows may be mid-replication, rightly.
-          if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
-          if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
-          const [a, b] = await Promise.all([
-            source.states.getState(type, id),
-            target.states.getState(type, id),
-          ]);
-          if (rowDigest(a) !== rowDigest(b))
-            throw new ProbeFailedError(
-              move.partition,
-              `${type}/${id} differs between ${move.from} and ${move.to}`,
-            );
-        }
-        return { partition: move.partition, aggregatesInPartition: aggregates.length };
-      });
+      const probed = await mapBounded(moves, concurrency, (move) => probeMove(deps, move));
       return { probed };
     },
     async Rollback(raw) {

@@ -1,7 +1,9 @@
-import { type CommandDeps, catchUpCoreRow, executeCommand } from '../commands/execute.ts';
+import { type CommandDeps, catchUpCoreRow, confirmHomeHere, executeCommand } from '../commands/execute.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import { DomainError } from '../model/errors.ts';
 import { NotHomeError, StaleEpochError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
+import { ROUTING_HEADERS } from '../routing/headers.ts';
 import type { CommandRouter, HomeLookup } from '../routing/router.ts';
 import type { PeerResponse } from '../routing/transport.ts';
 import { SagaStepRejectedError, SagaStepUnavailableError } from './errors.ts';
@@ -78,16 +80,43 @@ export class RoutedCommandPort implements SagaCommandPort {
     }
   }
 
+  /**
+   * The participant's state at its home, for a decision (the dry run): the same rule as a refusal
+   * (Fencing rule 5). Read here, a core row is served only once this region's own copy of the entry
+   * still names it the writable home (`confirmAnswer`, as before a command's refusal); read at another
+   * region, the GET asks for that check (`X-Multiactive-Home-Read`). A home that is no longer home
+   * (StaleEpoch / NotHome here, 421 there) is re-resolved once, as a step is.
+   */
   async read(aggregateType: string, aggregateId: string): Promise<AggregateView | null> {
     const { commands, router, homes } = this.options;
-    const entry = await homes.entryFor(partitionOf(aggregateId, commands.partitions));
-    if (!entry || entry.home === commands.region) return this.readHere(aggregateType, aggregateId);
-    const response = await router.forward(entry.home, {
+    const partition = partitionOf(aggregateId, commands.partitions);
+    const unconfirmed = bugEnabled('dry-run-reads-unconfirmed');
+    for (let attempt = 1; ; attempt++) {
+      const entry = await homes.entryFor(partition);
+      const answer =
+        !entry || entry.home === commands.region
+          ? await this.readHere(aggregateType, aggregateId, entry !== null && !unconfirmed)
+          : await this.readAt(entry.home, aggregateType, aggregateId, !unconfirmed);
+      if (answer !== 'misrouted') return answer;
+      homes.invalidate(partition);
+      router.invalidate(partition);
+      if (attempt >= 2) throw new SagaStepUnavailableError(aggregateId, 421, 'NotHome');
+    }
+  }
+
+  private async readAt(
+    home: string,
+    aggregateType: string,
+    aggregateId: string,
+    confirmHome: boolean,
+  ): Promise<AggregateView | null | 'misrouted'> {
+    const response = await this.options.router.forward(home, {
       method: 'GET',
       path: `/v1/${encodeURIComponent(aggregateType)}/${encodeURIComponent(aggregateId)}`,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...(confirmHome ? { [ROUTING_HEADERS.homeRead]: '1' } : {}) },
     });
     if (response.status === 404) return null;
+    if (response.status === 421) return 'misrouted';
     if (response.status !== 200) return this.unavailable(aggregateId, response);
     const body = bodyOf(response);
     return { state: body.state, version: body.version ?? 0 };
@@ -97,9 +126,21 @@ export class RoutedCommandPort implements SagaCommandPort {
     throw new SagaStepUnavailableError(aggregateId, response.status, bodyOf(response).error ?? 'unknown');
   }
 
-  private async readHere(aggregateType: string, aggregateId: string): Promise<AggregateView | null> {
+  private async readHere(
+    aggregateType: string,
+    aggregateId: string,
+    confirmHome: boolean,
+  ): Promise<AggregateView | null | 'misrouted'> {
     const { commands } = this.options;
     const aggregate = commands.registry.get(aggregateType);
+    if (confirmHome && aggregate.tier === 'core') {
+      try {
+        await confirmHomeHere(commands, aggregateId);
+      } catch (error) {
+        if (error instanceof NotHomeError || error instanceof StaleEpochError) return 'misrouted';
+        throw error;
+      }
+    }
     const stored = await commands.states.getState(aggregateType, aggregateId);
     const row =
       aggregate.tier === 'core' ? await catchUpCoreRow(commands, aggregate, aggregateId, stored) : stored;

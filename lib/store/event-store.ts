@@ -31,7 +31,7 @@ import { fromEventItem, fromRawEventItem, toEventItem } from './marshal.ts';
 /** DynamoDB's TransactWriteItems limit. */
 export const MAX_TRANSACTION_ITEMS = 100;
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** An extra condition an append must satisfy atomically (e.g. the partition epoch for fencing). */
 export interface AppendGuard {
@@ -129,6 +129,29 @@ export class EventStore {
         ExpressionAttributeValues: { ':eventId': event.eventId },
       },
     };
+  }
+
+  /**
+   * The transaction items an append of these events would write (each event conditionally on its free key,
+   * then the guards and the core markers), for a caller that groups several aggregates' appends in one
+   * TransactWriteItems. Such a group is all or nothing: one condition failing cancels it, duplicates
+   * included (appendEvents sorts those out; a group's caller appends its aggregates one by one instead).
+   */
+  appendItems(events: readonly EventEnvelope[], options: Omit<AppendOptions, 'timeoutMs'>): TransactItem[] {
+    for (const event of events) this.assertSize(event);
+    const guards = [...(options.guards ?? []), ...this.markersOf(events, options)];
+    return [...this.eventItems(events, options.tier), ...guards.map((g) => g.item)];
+  }
+
+  private eventItems(events: readonly EventEnvelope[], tier: Tier): TransactItem[] {
+    return events.map((event) => ({
+      Put: {
+        TableName: this.table(),
+        Item: toEventItem(tier, event),
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    }));
   }
 
   async appendEvents(events: readonly EventEnvelope[], options: AppendOptions): Promise<AppendResult> {
@@ -248,14 +271,7 @@ export class EventStore {
     batch: { tier: Tier; guards: readonly AppendGuard[]; signal?: AbortSignal | undefined },
   ): Promise<AppendResult> {
     const { tier, guards, signal } = batch;
-    const eventItems: TransactItem[] = events.map((event) => ({
-      Put: {
-        TableName: this.table(),
-        Item: toEventItem(tier, event),
-        ConditionExpression: 'attribute_not_exists(pk)',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    }));
+    const eventItems = this.eventItems(events, tier);
     try {
       await this.client.send(
         new TransactWriteCommand({ TransactItems: [...eventItems, ...guards.map((g) => g.item)] }),

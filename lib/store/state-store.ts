@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -51,6 +52,9 @@ export interface StateStoreOptions {
 }
 
 /** The state (projection) table: one row per aggregate, written only forward. */
+/** BatchGetItem reads at most 100 keys per call. */
+const MAX_BATCH_GET_KEYS = 100;
+
 export class StateStore {
   private readonly client: DynamoDBDocumentClient;
   /** Physical table name (resolved on each call). */
@@ -74,6 +78,36 @@ export class StateStore {
     if (!result.Item) return undefined;
     const { pk: _pk, ...record } = result.Item;
     return record as StateRecord;
+  }
+
+  /**
+   * The projection rows of many aggregates, strongly consistent, in BatchGetItem calls of at most 100 keys
+   * (unprocessed keys asked again); keyed `type|id`, absent for an aggregate with no row.
+   */
+  async getStates(
+    keys: ReadonlyArray<{ aggregateType: string; aggregateId: string }>,
+  ): Promise<Map<string, StateRecord>> {
+    const rows = new Map<string, StateRecord>();
+    const table = this.table();
+    const unique = [...new Map(keys.map((k) => [aggregateKey(k.aggregateType, k.aggregateId), k])).keys()];
+    for (let at = 0; at < unique.length; at += MAX_BATCH_GET_KEYS) {
+      let pending: Array<Record<string, unknown>> = unique
+        .slice(at, at + MAX_BATCH_GET_KEYS)
+        .map((pk) => ({ pk }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** round)));
+        const result = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of result.Responses?.[table] ?? []) {
+          const { pk: _pk, ...record } = item;
+          const row = record as StateRecord;
+          rows.set(`${row.aggregateType}|${row.aggregateId}`, row);
+        }
+        pending = (result.UnprocessedKeys?.[table]?.Keys ?? []) as Array<Record<string, unknown>>;
+      }
+    }
+    return rows;
   }
 
   /**

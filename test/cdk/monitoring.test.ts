@@ -56,9 +56,9 @@ describe('alarms', () => {
         expect(alarmed, `${stack}/${id}`).toBe(true);
       }
     }
-    // publisher, applier, apply, forward per cell (12), repair schedule (1); failure detection (the
-    // watchdogs) forwards nothing between regions, so it has no queue.
-    expect(queues).toBe(13);
+    // publisher, applier, apply, forward, the ordinary lane and its dead letters per cell (18), repair
+    // schedule (1); failure detection (the watchdogs) forwards nothing between regions, so it has no queue.
+    expect(queues).toBe(19);
   });
 
   it('keeps and watches the alarm notifications an e-mail subscription could not take', () => {

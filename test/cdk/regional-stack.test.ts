@@ -44,7 +44,8 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     t.resourceCountIs('AWS::Events::EventBus', 0);
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
-    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The publisher's stream, the ordinary lane's queue.
+    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
   });
 
   it('builds the seven tables from lib/store/tables.ts, with PITR, KMS encryption and on-demand billing', () => {
@@ -153,6 +154,63 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
       Name: 'multiactive-dev-apply',
       EventPattern: { source: ['multiactive.replication'], detail: { origin: [{ 'anything-but': region }] } },
       Targets: [Match.objectLike({ RetryPolicy: Match.anyValue(), DeadLetterConfig: Match.anyValue() })],
+    });
+  });
+
+  it('sends ordinary-tier events to a batched lane: rule -> encrypted queue with redrive -> applier batches', () => {
+    const t = template();
+    // The real-time rule leaves the events the origin stamped ordinary to the lane (not a list of types: a
+    // deploy moving a type between tiers changes neither rule); an unstamped event still comes here.
+    t.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'multiactive-dev-apply',
+      EventPattern: {
+        'detail-type': [{ 'anything-but': { prefix: 'ordinary:' } }],
+        detail: { origin: [{ 'anything-but': region }], $or: Match.absent(), aggregateType: Match.absent() },
+      },
+    });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'multiactive-dev-ordinary-lane',
+      EventPattern: {
+        source: ['multiactive.replication'],
+        'detail-type': [{ prefix: 'ordinary:' }],
+        detail: { origin: [{ 'anything-but': region }], aggregateType: Match.absent() },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: Match.anyValue(), DeadLetterConfig: Match.anyValue() })],
+    });
+    const queues = t.findResources('AWS::SQS::Queue', {
+      Properties: { QueueName: 'multiactive-dev-ordinary-lane' },
+    });
+    const [queue] = Object.values(queues);
+    expect(queue?.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { maxReceiveCount: 5 },
+    });
+    // At least six times the applier's 60 s timeout.
+    expect(queue?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(360);
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: Match.anyValue(),
+      EventSourceArn: { 'Fn::GetAtt': [Object.keys(queues)[0], 'Arn'] },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // Only EventBridge, for this rule only, may send to the queue (and only over TLS).
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: Object.keys(queues)[0] }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: {
+              ArnEquals: {
+                'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^OrdinaryLaneRule'), 'Arn'] },
+              },
+            },
+          }),
+        ]),
+      },
     });
   });
 

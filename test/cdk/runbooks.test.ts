@@ -7,7 +7,7 @@ import { RUNBOOK_NAMES, type RunbookName } from '../../cdk/naming.ts';
 import bank from '../../examples/bank/multiactive.config.ts';
 import { RollbackRefusedError } from '../../lib/runbooks/index.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
-import { type AslDefinition, allStates, resolveDefinition } from './support/definition.ts';
+import { type AslDefinition, type AslState, allStates, resolveDefinition } from './support/definition.ts';
 
 type Handler = (payload: {
   runbook: string;
@@ -40,7 +40,9 @@ function run(definition: AslDefinition, input: object, handlers: Record<string, 
         name,
         async (payload: Parameters<Handler>[0]) => {
           calls.push(name);
-          return (await handlers[name]?.(payload)) ?? {};
+          // The other tiers' check succeeds unless a test says otherwise (its Choice reads caughtUp).
+          const fallback = name.endsWith('CheckOtherTiers') ? { caughtUp: true } : {};
+          return (await handlers[name]?.(payload)) ?? fallback;
         },
       ]),
   );
@@ -48,7 +50,12 @@ function run(definition: AslDefinition, input: object, handlers: Record<string, 
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: local as never,
-      waitTimeOverrides: { WaitForWatermark: 0, SwitchBackWaitForWatermark: 0 },
+      waitTimeOverrides: {
+        WaitForWatermark: 0,
+        SwitchBackWaitForWatermark: 0,
+        WaitForOtherTiers: 0,
+        SwitchBackWaitForOtherTiers: 0,
+      },
       retryIntervalOverrides: { Rollback: 0, SwitchBackRollback: 0 },
     },
   });
@@ -68,10 +75,16 @@ describe('runbook ASL', () => {
     expect(JSON.stringify(definitions('ap-southeast-1'))).toBe(reference);
   });
 
-  it('gives every task the payload contract, a timeout, retries on Lambda errors and a Catch', () => {
+  it('gives every task the payload contract, a timeout, retries on Lambda errors and a Catch (its own, or that of its Parallel)', () => {
     for (const [runbook, definition] of Object.entries(definitions('us-east-1'))) {
+      // A task inside a Parallel branch cannot catch into a state outside it: the Parallel catches.
+      const caughtBy = new Map<string, AslState>();
+      for (const state of Object.values(allStates(definition)))
+        for (const branch of state.Branches ?? [])
+          for (const name of Object.keys(allStates(branch))) caughtBy.set(name, state);
       for (const [name, state] of Object.entries(allStates(definition))) {
         if (state.Type !== 'Task') continue;
+        const catcher = caughtBy.get(name) ?? state;
         expect(state.Parameters, `${runbook}.${name}`).toEqual({
           runbook: expect.any(String),
           task: name,
@@ -79,7 +92,7 @@ describe('runbook ASL', () => {
         });
         expect(state.TimeoutSeconds, `${runbook}.${name}`).toBeGreaterThan(0);
         expect(state.Retry?.[0]?.ErrorEquals, `${runbook}.${name}`).toContain('Lambda.ServiceException');
-        expect(state.Catch?.at(-1)?.ErrorEquals, `${runbook}.${name}`).toEqual(['States.ALL']);
+        expect(catcher.Catch?.at(-1)?.ErrorEquals, `${runbook}.${name}`).toEqual(['States.ALL']);
       }
     }
   });
@@ -107,10 +120,37 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
       'CheckWatermark',
       'CheckWatermark',
       'CheckWatermark',
+      'VerifyProbe',
       'MoveHome',
       'Unfence',
-      'VerifyProbe',
+      'CheckOtherTiers',
     ]);
+  });
+
+  it('Switchover moves the core home before the other tiers caught up, then waits for them before it succeeds', async () => {
+    let polls = 0;
+    const late = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        CheckOtherTiers: async () => ({ caughtUp: ++polls >= 2 }),
+      },
+    );
+    await expect(late.result).resolves.toMatchObject({ otherTiersPoll: { attempts: 2 } });
+    expect(late.calls.indexOf('Unfence')).toBeLessThan(late.calls.indexOf('CheckOtherTiers'));
+
+    const never = run(
+      definitions('us-east-1').Switchover,
+      { partitions: [7], to: 'eu-west-1' },
+      {
+        CheckWatermark: async () => ({ caughtUp: true }),
+        CheckOtherTiers: async () => ({ caughtUp: false }),
+      },
+    );
+    await expect(never.result).rejects.toThrow(/rolled back/);
+    expect(never.calls.filter((c) => c === 'CheckOtherTiers')).toHaveLength(WATERMARK_POLL.maxAttempts);
+    expect(never.calls.at(-1)).toBe('Rollback');
   });
 
   it('Switchover rolls back and fails when a step fails', async () => {
@@ -200,6 +240,23 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     expect(calls.filter((c) => c === 'Rollback')).toHaveLength(1);
   });
 
+  it('Switchover checks the watermark right after the fence and waits only between checks', () => {
+    for (const [machine, prefix] of [
+      ['Switchover', ''],
+      ['Failback', 'SwitchBack'],
+    ] as const) {
+      const states = allStates(definitions('us-east-1')[machine]) as Record<
+        string,
+        { Type: string; Next?: string; Seconds?: number }
+      >;
+      expect(states[`${prefix}StartWatermarkPoll`]?.Next).toBe(`${prefix}CheckWatermark`);
+      expect(states[`${prefix}WaitForWatermark`]).toMatchObject({
+        Seconds: WATERMARK_POLL.intervalSeconds,
+        Next: `${prefix}CheckWatermark`,
+      });
+    }
+  });
+
   it('Switchover gives up on a watermark that never catches up', async () => {
     const { result, calls } = run(
       definitions('us-east-1').Switchover,
@@ -248,6 +305,66 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
     ]);
   });
 
+  it('Failover drains and records side by side after BumpEpochs, and keeps every result at the top of its state', async () => {
+    const inputs: Record<string, Record<string, unknown>> = {};
+    const seen =
+      (name: string, result: object): Handler =>
+      async ({ input }) => {
+        inputs[name] = input;
+        return result;
+      };
+    const { result } = run(
+      definitions('us-east-1').Failover,
+      { region: 'eu-west-1', trigger: 'operator' },
+      {
+        ConfirmRegionLost: async () => ({ confirmed: true }),
+        ChooseNewHomes: async () => ({ moves: [{ partition: 1, from: 'eu-west-1', to: 'us-east-1' }] }),
+        BumpEpochs: async () => ({ moved: [{ partition: 1, home: 'us-east-1', epoch: 3 }] }),
+        DrainRegion: seen('DrainRegion', { region: 'eu-west-1', traffic: 'drained' }),
+        RecordWatermarks: seen('RecordWatermarks', { record: { region: 'eu-west-1' } }),
+      },
+    );
+    const output = (await result) as Record<string, unknown>;
+
+    // Both ran after the partition tasks: each saw BumpEpochs' result, and neither the other's.
+    expect(inputs.DrainRegion?.bumpEpochs).toEqual({
+      moved: [{ partition: 1, home: 'us-east-1', epoch: 3 }],
+    });
+    expect(inputs.RecordWatermarks?.chooseNewHomes).toMatchObject({ moves: [{ partition: 1 }] });
+    expect(inputs.DrainRegion).not.toHaveProperty('recordWatermarks');
+    expect(inputs.RecordWatermarks).not.toHaveProperty('drainRegion');
+    // The final state is what the one-after-the-other machine produced (readers use these keys).
+    expect(output).toEqual({
+      region: 'eu-west-1',
+      trigger: 'operator',
+      confirmRegionLost: { confirmed: true },
+      chooseNewHomes: { moves: [{ partition: 1, from: 'eu-west-1', to: 'us-east-1' }] },
+      fencePartitions: {},
+      collectCopies: {},
+      bumpEpochs: { moved: [{ partition: 1, home: 'us-east-1', epoch: 3 }] },
+      drainRegion: { region: 'eu-west-1', traffic: 'drained' },
+      recordWatermarks: { record: { region: 'eu-west-1' } },
+    });
+  });
+
+  it.each(['DrainRegion', 'RecordWatermarks'])(
+    'Failover ends in FailoverFailed when %s fails beside the other',
+    async (failing) => {
+      const { result, calls } = run(
+        definitions('us-east-1').Failover,
+        { region: 'eu-west-1' },
+        {
+          ConfirmRegionLost: async () => ({ confirmed: true }),
+          [failing]: async () => {
+            throw new Error('replica unreachable');
+          },
+        },
+      );
+      await expect(result).rejects.toThrow(/start the runbook again/);
+      expect(calls).toContain(failing);
+    },
+  );
+
   it('Failback switches back only when asked', async () => {
     const plain = run(definitions('us-east-1').Failback, { region: 'eu-west-1' });
     await plain.result;
@@ -269,6 +386,7 @@ describe('runbooks executed locally (aws-local-stepfunctions)', () => {
       'SwitchBackCheckWatermark',
       'SwitchBackMoveHome',
       'SwitchBackUnfence',
+      'SwitchBackCheckOtherTiers',
       'Undrain',
     ]);
   });

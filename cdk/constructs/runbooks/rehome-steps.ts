@@ -1,7 +1,9 @@
 /**
  * The re-homing steps shared by Switchover and Failback's switch-back: Fence -> wait until the target holds
- * every event the source wrote to the partitions (CheckWatermark polled every WATERMARK_POLL.intervalSeconds,
- * at most maxAttempts times) -> MoveHome -> Unfence [-> VerifyProbe]; a failed task or a watermark timeout
+ * every core event the source wrote to the partitions (CheckWatermark at once, then every
+ * WATERMARK_POLL.intervalSeconds, at most maxAttempts times; each polls inside the task too) ->
+ * [VerifyProbe ->] MoveHome -> Unfence -> CheckOtherTiers (the important/ordinary events written before the
+ * fence, polled the same way); a failed task or a timeout
  * runs Rollback, which the caller chains to its own Fail state. A first Pass state draws the execution's
  * run id (`$.<prefix>Run.id`, States.UUID()): every change the steps make carries it, so Rollback undoes
  * only what this execution did (lib/runbooks/switchover-rollback.ts). A Rollback that refuses (the old home
@@ -30,7 +32,11 @@ export interface RehomeStepsOptions {
   readonly fn: lambda.IFunction;
   /** Prefix of every state name and result key ('' keeps Switchover's historical names). */
   readonly prefix?: string;
-  /** Append VerifyProbe (a consistency probe of the moved partitions) after Unfence. */
+  /**
+   * Run VerifyProbe (the core rows of source and target compared) once the watermark is reached, before
+   * MoveHome: the partitions are still fenced, so neither home can write and the rows must be identical.
+   * After a cooperative Unfence the new home writes at once, so rows compared then would differ rightly.
+   */
   readonly verify?: boolean;
 }
 
@@ -59,6 +65,7 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   const moveHome = task('MoveHome');
   const unfence = task('Unfence');
   const verifyProbe = options.verify ? task('VerifyProbe') : undefined;
+  const checkOtherTiers = task('CheckOtherTiers');
   const rollback = task('Rollback', LONG_TASK_TIMEOUT);
   // A refusal is an answer, not a fault: the partitions stay with their current homes, active.
   rollback.addRetry({ errors: [ROLLBACK_REFUSED], maxAttempts: 0 });
@@ -70,7 +77,15 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
     maxAttempts: 4,
     backoffRate: 2,
   });
-  catchInto(rollback, fence, checkWatermark, moveHome, unfence, ...(verifyProbe ? [verifyProbe] : []));
+  catchInto(
+    rollback,
+    fence,
+    checkWatermark,
+    moveHome,
+    unfence,
+    ...(verifyProbe ? [verifyProbe] : []),
+    checkOtherTiers,
+  );
   const refused = new sfn.Fail(scope, named('RollbackRefused'), {
     error: ROLLBACK_REFUSED,
     causePath: '$.rollbackError.Cause',
@@ -102,12 +117,51 @@ export function rehomeSteps(scope: Construct, options: RehomeStepsOptions): Reho
   });
   timedOut.next(rollback);
   const reached = new sfn.Choice(scope, named('WatermarkReached'))
-    .when(sfn.Condition.booleanEquals(`$.${resultKey(named('CheckWatermark'))}.caughtUp`, true), moveHome)
+    .when(
+      sfn.Condition.booleanEquals(`$.${resultKey(named('CheckWatermark'))}.caughtUp`, true),
+      verifyProbe ?? moveHome,
+    )
     .when(sfn.Condition.numberGreaterThanEquals(`${pollPath}.attempts`, WATERMARK_POLL.maxAttempts), timedOut)
     .otherwise(waitForWatermark);
 
-  moveHome.next(unfence);
-  if (verifyProbe) unfence.next(verifyProbe);
-  fence.next(startPolling).next(waitForWatermark).next(checkWatermark).next(countAttempt).next(reached);
-  return { start: begin.next(fence), end: verifyProbe ?? unfence, rollback };
+  // The important/ordinary events written before the fence: not homed, so the core move does not wait for
+  // them, but the execution succeeds only once the target holds them too (RPO 0 for every tier).
+  const othersPath = `$.${resultKey(named('OtherTiersPoll'))}`;
+  const startOthers = new sfn.Pass(scope, named('StartOtherTiersPoll'), {
+    result: sfn.Result.fromObject({ attempts: 0 }),
+    resultPath: othersPath,
+  });
+  const waitForOthers = new sfn.Wait(scope, named('WaitForOtherTiers'), {
+    time: sfn.WaitTime.duration(Duration.seconds(WATERMARK_POLL.intervalSeconds)),
+  });
+  const countOthers = new sfn.Pass(scope, named('CountOtherTiersPoll'), {
+    parameters: { 'attempts.$': `States.MathAdd(${othersPath}.attempts, 1)` },
+    resultPath: othersPath,
+  });
+  const othersTimedOut = new sfn.Pass(scope, named('OtherTiersTimedOut'), {
+    result: sfn.Result.fromObject({
+      Error: 'OtherTiersTimeout',
+      Cause: `The target did not receive the important/ordinary events written before the fence within ${WATERMARK_POLL.maxAttempts} polls`,
+    }),
+    resultPath: '$.error',
+  });
+  othersTimedOut.next(rollback);
+  const othersDone = new sfn.Pass(scope, named('OtherTiersReplicated'));
+  const othersReached = new sfn.Choice(scope, named('OtherTiersReached'))
+    .when(sfn.Condition.booleanEquals(`$.${resultKey(named('CheckOtherTiers'))}.caughtUp`, true), othersDone)
+    .when(
+      sfn.Condition.numberGreaterThanEquals(`${othersPath}.attempts`, WATERMARK_POLL.maxAttempts),
+      othersTimedOut,
+    )
+    .otherwise(waitForOthers);
+  startOthers.next(checkOtherTiers).next(countOthers).next(othersReached);
+  waitForOthers.next(checkOtherTiers);
+
+  if (verifyProbe) verifyProbe.next(moveHome);
+  moveHome.next(unfence).next(startOthers);
+  // No Wait before the first check: CheckWatermark polls inside the task, and a source that confirms
+  // its fence lets the new home take writes as soon as the target holds its head.
+  fence.next(startPolling).next(checkWatermark).next(countAttempt).next(reached);
+  waitForWatermark.next(checkWatermark);
+  return { start: begin.next(fence), end: othersDone, rollback };
 }

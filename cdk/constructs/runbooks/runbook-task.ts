@@ -12,6 +12,14 @@ export interface RunbookTaskOptions {
   readonly task: string;
   readonly fn: lambda.IFunction;
   readonly timeout?: Duration;
+  /**
+   * The task's output is its result alone (ResultPath `$`), not the state with the result added: for the
+   * last state of a Parallel branch, whose output is one element of the Parallel's raw result, which Step
+   * Functions holds to the 256 KiB quota before any ResultSelector (a branch outputting the whole state
+   * would put one copy of the state per branch in it). ResultPath is left out (ASL's default, `$`):
+   * aws-local-stepfunctions, the sandbox's engine, reads an explicit `$` as a key named `$`.
+   */
+  readonly resultOnly?: boolean;
 }
 
 /** `Fence` -> `fence`: the key under which a task's result is kept in the execution state. */
@@ -37,7 +45,7 @@ export function runbookTask(scope: Construct, options: RunbookTaskOptions): task
       task: options.task,
       input: sfn.JsonPath.entirePayload,
     }),
-    resultPath: `$.${resultKey(options.task)}`,
+    resultPath: options.resultOnly ? undefined : `$.${resultKey(options.task)}`,
     taskTimeout: sfn.Timeout.duration(options.timeout ?? TASK_TIMEOUT),
   });
   task.addRetry({ errors: ['Lambda.TooManyRequestsException'], maxAttempts: 6, backoffRate: 2 });
@@ -45,6 +53,9 @@ export function runbookTask(scope: Construct, options: RunbookTaskOptions): task
 }
 
 /** Catches every error of `state` into `$.error` (keeping the state) and continues at `handler`. */
-export function catchInto(handler: sfn.IChainable, ...states: Array<tasks.LambdaInvoke | sfn.Map>): void {
+export function catchInto(
+  handler: sfn.IChainable,
+  ...states: Array<tasks.LambdaInvoke | sfn.Map | sfn.Parallel>
+): void {
   for (const state of states) state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 }

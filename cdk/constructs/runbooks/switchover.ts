@@ -7,9 +7,11 @@
  * machine itself reads:
  * - `CheckWatermark` -> `{ caughtUp: boolean }` at `$.checkWatermark`;
  * - `$.watermarkPoll.attempts` is counted by the machine (States.MathAdd), not by the handler.
- * Shape (rehome-steps.ts): Fence -> WaitForWatermark/CheckWatermark loop (bounded by WATERMARK_POLL) -> MoveHome ->
- * Unfence -> VerifyProbe. Any task failure or a watermark timeout runs Rollback (unfence, restore the
- * old home; it must be idempotent because it may run before anything was fenced), then fails.
+ * Shape (rehome-steps.ts): Fence -> CheckWatermark/WaitForWatermark loop (bounded by WATERMARK_POLL) ->
+ * VerifyProbe (rows compared while still fenced) -> MoveHome -> Unfence -> CheckOtherTiers/WaitForOtherTiers
+ * loop. Any task failure or a timeout runs
+ * Rollback (unfence, restore the old home; it must be idempotent because it may run before anything was
+ * fenced), then fails.
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';

@@ -62,7 +62,7 @@ export interface Step {
   kind: string;
   startedAt: number;
   endedAt?: number;
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | 'succeeded' | 'failed' | 'aborted';
   visits: number;
   error?: string;
   iterations?: { done: number; failed: number; total?: number };

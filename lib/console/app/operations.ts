@@ -20,7 +20,7 @@ export function ExecutionCard(props: { execution: Execution }) {
     <ul class="steps">
       ${(e.steps ?? []).map(
         (s) => html`<li class=${`step ${s.status}`} data-step=${s.name} title=${s.error ?? ''}>
-          ${s.status === 'succeeded' ? '✓' : s.status === 'failed' ? '✗' : '…'} ${s.name}${s.visits > 1 ? ` ×${s.visits}` : ''}${
+          ${s.status === 'succeeded' ? '✓' : s.status === 'failed' ? '✗' : s.status === 'aborted' ? '⊘' : '…'} ${s.name}${s.visits > 1 ? ` ×${s.visits}` : ''}${
             s.iterations ? ` ${s.iterations.done}/${s.iterations.total ?? '?'}` : ''
           } <small>${secs(s.startedAt, s.endedAt)}</small></li>`,
       )}

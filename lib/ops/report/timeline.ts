@@ -1,4 +1,12 @@
+import type { ExecutionStep } from '../history.ts';
 import type { DrillReport } from './model.ts';
+
+const STEP_COLOURS: Record<ExecutionStep['status'], string> = {
+  failed: '#d64545',
+  running: '#e0a030',
+  aborted: '#9a8fb0',
+  succeeded: '#2f8f5b',
+};
 
 /** Bars of the timeline: [label, start s, end s, colour], seconds from the report's start. */
 export function timelineBars(
@@ -13,7 +21,7 @@ export function timelineBars(
   }));
   for (const e of report.executions) {
     for (const s of e.steps) {
-      const colour = s.status === 'failed' ? '#d64545' : s.status === 'running' ? '#e0a030' : '#2f8f5b';
+      const colour = STEP_COLOURS[s.status];
       bars.push({
         label: `${e.runbook} · ${s.name}`,
         from: t(s.startedAt),

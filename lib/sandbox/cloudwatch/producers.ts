@@ -19,6 +19,12 @@ export function localReplicationMetrics(metrics: LocalMetrics, service: string):
         count,
       );
     },
+    laneFallback(_reason, events) {
+      metrics.put(
+        { namespace: HANDLER_NAMESPACE, name: 'LaneFallbackEvents', dimensions: { service } },
+        events,
+      );
+    },
     lag(from, to, lagMs) {
       metrics.put(
         {

@@ -71,6 +71,28 @@ function batchItems(input: Input): number {
   }, 0);
 }
 
+/** Attributes that can be a key in our tables (pk/sk, or id): an item's identity within its table. */
+const KEY_NAMES = ['pk', 'sk', 'id'] as const;
+
+/**
+ * What DynamoDB in AWS refuses in a TransactWriteItems that DynamoDB Local accepts: two actions on one item
+ * ("Transaction request cannot include multiple operations on one item", a ValidationException). Returns
+ * the message AWS gives, or undefined when the call is not such a transaction.
+ */
+export function dynamoDbValidationError(operation: string, input: Input): string | undefined {
+  if (operation !== 'TransactWriteItems') return undefined;
+  const members = (input.TransactItems as Array<Record<string, Input>> | undefined) ?? [];
+  const seen = new Set<string>();
+  for (const member of members)
+    for (const body of Object.values(member)) {
+      const attributes = ((body.Item ?? body.Key) as Input | undefined) ?? {};
+      const key = JSON.stringify([body.TableName, ...KEY_NAMES.map((name) => attributes[name] ?? null)]);
+      if (seen.has(key)) return 'Transaction request cannot include multiple operations on one item';
+      seen.add(key);
+    }
+  return undefined;
+}
+
 /** A DynamoDB call: the table (or index) it names, batches per table, transactions per member. */
 export function describeDynamoDbCall(target: CallTarget, operation: string, input: Input): CallDescription {
   const action = `dynamodb:${operation}`;
@@ -148,6 +170,21 @@ export function startExecutionCall(stateMachineArn: string): CallDescription {
 /** SendMessage to one queue (EventBridge handing a given-up event to a target's dead-letter queue). */
 export function sendMessageCall(queueArn: string): CallDescription {
   return singleCall('sqs:SendMessage', queueArn);
+}
+
+/** ReceiveMessage on one queue (an event source mapping polling it, as the function's role). */
+export function receiveMessageCall(queueArn: string, max: number): CallDescription {
+  return singleCall('sqs:ReceiveMessage', queueArn, max);
+}
+
+/** DeleteMessageBatch of `items` messages of one queue (authorized as sqs:DeleteMessage). */
+export function deleteMessageCall(queueArn: string, items: number): CallDescription {
+  return singleCall('sqs:DeleteMessage', queueArn, items, 'sqs:DeleteMessageBatch');
+}
+
+/** ChangeMessageVisibilityBatch of `items` messages of one queue (a function backing off failed records). */
+export function changeVisibilityCall(queueArn: string, items: number): CallDescription {
+  return singleCall('sqs:ChangeMessageVisibility', queueArn, items, 'sqs:ChangeMessageVisibilityBatch');
 }
 
 /** GetSecretValue of one secret (a function reading the environment's internal key). */

@@ -5,6 +5,7 @@ import {
   type CallTarget,
   describeDynamoDbCall,
   describeStreamsCall,
+  dynamoDbValidationError,
 } from './requests.ts';
 
 /** The part of an SDK v3 client the enforcement needs. */
@@ -57,13 +58,18 @@ function bodyBytes(request: unknown): number {
  * `$fault: 'client'`, status 400, not retried.
  */
 function accessDenied(message: string) {
-  const body = JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', message });
+  return clientError('AccessDeniedException', message);
+}
+
+/** The answer AWS gives a call that fails a client-side rule (HTTP 400, awsJson1_0 error of `type`). */
+function clientError(type: string, message: string) {
+  const body = JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message });
   return {
     response: {
       statusCode: 400,
       headers: {
         'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-errortype': 'AccessDeniedException',
+        'x-amzn-errortype': type,
         'x-amzn-requestid': `sandbox-iam-${Date.now().toString(36)}`,
       },
       body: Buffer.from(body),
@@ -74,7 +80,8 @@ function accessDenied(message: string) {
 /**
  * Puts IAM in front of an SDK client: before a call is signed, it is mapped to its actions and resource
  * ARNs (`requests.ts`) and decided for the caller of the current asynchronous context; a denied call never
- * reaches DynamoDB Local and fails with the SDK's AccessDeniedException. Every call is counted.
+ * reaches DynamoDB Local and fails with the SDK's AccessDeniedException. Every call is counted. A
+ * transaction AWS would refuse (two operations on one item) fails with its ValidationException.
  */
 export function instrumentClient(
   client: InstrumentableClient,
@@ -113,6 +120,12 @@ export function instrumentClient(
       if (!state) return next(args);
       gate.count(state.caller, state.call, bodyBytes(args.request), state.decision);
       if (state.decision && !state.decision.allowed) return accessDenied(state.decision.message);
+      // DynamoDB Local accepts what AWS refuses: the sandbox refuses it as AWS does.
+      const invalid =
+        kind === 'dynamodb'
+          ? dynamoDbValidationError(state.call.operation.replace(/^dynamodb:/, ''), args.input)
+          : undefined;
+      if (invalid) return clientError('ValidationException', invalid);
       return next(args);
     },
     { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'multiactiveIamDeny' },

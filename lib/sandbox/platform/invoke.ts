@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import type { SagaTaskRequest } from '../../sagas/index.ts';
 import { NoLocalHandlerError } from '../errors.ts';
 import type { EventBridgeEvent } from '../eventbridge/index.ts';
@@ -23,7 +23,11 @@ export function localInvoker(input: {
   const short = functionName.startsWith(prefix) ? functionName.slice(prefix.length) : functionName;
   switch (short) {
     case 'applier':
-      return (payload) => functions.applier(payload as EventBridgeEvent);
+      // The real-time rule hands it one event; the ordinary lane's mapping, an SQS batch.
+      return (payload) =>
+        Array.isArray((payload as Partial<SQSEvent>).Records)
+          ? functions.applierBatch(payload as SQSEvent)
+          : functions.applier(payload as EventBridgeEvent);
     case 'publisher':
       return (payload) => functions.publisher(payload as DynamoDBStreamEvent);
     case 'lag-monitor':

@@ -1,5 +1,11 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  Context,
+  DynamoDBStreamEvent,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import {
   createApiHandler,
   createHealthHandler,
@@ -22,10 +28,13 @@ import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplyOutcome,
   type BusEntry,
+  backOffFailed,
   busConflictNotifier,
   createApplier,
+  createBatchApplier,
   homeRowCatchUp,
   type LagMonitorTick,
+  type LaneVisibility,
   type OriginReader,
   publishStreamRecords,
   type ReplicationBus,
@@ -130,6 +139,8 @@ export interface LocalFunctionDeps {
   readonly trace?: PipelineTrace;
   /** Every peer's watermarks and log, for the archiver (with a retention; read at each run). */
   readonly archiverPeers?: () => readonly PeerWatermarks[];
+  /** ChangeMessageVisibility on the lane's queues (the applier backs off failed records). */
+  readonly laneVisibility?: LaneVisibility;
 }
 
 /** One region's Lambda handlers, running the same lib/ code the functions/ handlers wire in AWS. */
@@ -139,6 +150,8 @@ export interface LocalFunctions {
     event: DynamoDBStreamEvent,
   ) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
   readonly applier: (event: EventBridgeEvent) => Promise<ApplyOutcome>;
+  /** The applier invoked by the ordinary lane's SQS mapping: a batch, answered with a partial batch response. */
+  readonly applierBatch: (event: SQSEvent) => Promise<SQSBatchResponse>;
   readonly lagMonitor: () => Promise<LagMonitorTick>;
   readonly runbook: RunbookHandler;
   /** GET /health (its own function, as in AWS). */
@@ -260,6 +273,23 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     eventKey: deps.internalKey,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   });
+  const applyBatch = createBatchApplier({
+    region,
+    topology,
+    registry: deps.registry,
+    clock: stores.clock,
+    events: stores.events,
+    states: stores.states,
+    watermarks: stores.watermarks,
+    parking: stores.parking,
+    quarantine: stores.quarantine,
+    conflicts: stores.conflicts,
+    notifier: busConflictNotifier({ bus }),
+    originReader: deps.originReader,
+    metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
+    eventKey: deps.internalKey,
+    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
+  });
   const { watchdog } = deps;
   const archive = archiverRun(deps);
   const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
@@ -274,6 +304,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
           region,
           bus,
           signingKey: await deps.internalKey(),
+          tierOf: (type) => (deps.registry.has(type) ? deps.registry.get(type).tier : undefined),
           holds: stores.holds,
           rows: homeRows,
         });
@@ -283,6 +314,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       }),
     ),
     applier: counted('applier', (event: EventBridgeEvent) => iam.as('applier', () => applyOne(event))),
+    applierBatch: counted('applier', (event: SQSEvent) => iam.as('applier', () => applyLane(event))),
     lagMonitor: counted('lag-monitor', () =>
       iam.as('lag-monitor', () =>
         runLagMonitorTick({
@@ -326,6 +358,40 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     }
     return outcome;
   }
+
+  async function applyLane(event: SQSEvent): Promise<SQSBatchResponse> {
+    const events = detailsOf(event);
+    for (const e of events.values()) trace?.atDelivery('applierStart', e, region);
+    const report = await applyBatch(event.Records.map((r) => ({ id: r.messageId, body: r.body })));
+    for (const { id, outcome } of report.outcomes) {
+      countOutcome(counters, outcome);
+      const detail = events.get(id)?.detail as { hlc?: unknown; origin?: unknown } | undefined;
+      if (
+        outcome.status !== 'applied' ||
+        typeof detail?.hlc !== 'string' ||
+        typeof detail.origin !== 'string'
+      )
+        continue;
+      deps.lag.record(detail.origin, region, Date.now() - decodeHlc(detail.hlc).wall);
+      trace?.applied(detail, region);
+    }
+    if (report.failed.length > 0 && deps.laneVisibility)
+      await backOffFailed(deps.laneVisibility, event.Records, report.failed);
+    return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+}
+
+/** The details of a lane batch by message id (for the lag and trace of what was applied). */
+function detailsOf(event: SQSEvent): Map<string, EventBridgeEvent> {
+  const out = new Map<string, EventBridgeEvent>();
+  for (const record of event.Records) {
+    try {
+      out.set(record.messageId, JSON.parse(record.body) as EventBridgeEvent);
+    } catch {
+      // Poison: the applier quarantines it.
+    }
+  }
+  return out;
 }
 
 /** The region's snapshots, and the home's snapshot writer when an aggregate type asks for snapshots. */

@@ -11,7 +11,7 @@ import type { FailoverStart } from '../../detection/index.ts';
 import { archiveBucketName, hasRetention, peerWatermarks } from '../../lifecycle/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
-import { eventStoreOriginReader } from '../../replication/index.ts';
+import { eventStoreOriginReader, type LaneVisibility } from '../../replication/index.ts';
 import type { AnySaga, SagaStarter } from '../../sagas/index.ts';
 import { createTables } from '../../store/index.ts';
 import { ApiGatewayEdge, type ApiRouteSpec, type ApiSpec } from '../apigateway/index.ts';
@@ -222,6 +222,8 @@ export class SandboxRegion {
     api: ApiSpec;
     /** Starts a state machine execution in this region (the watchdog's Failover). */
     startFailover: (start: FailoverStart) => Promise<void>;
+    /** ChangeMessageVisibility on the lane's queues, as this region's applier. */
+    laneVisibility?: LaneVisibility;
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
     const { wan, timing, topology, auth } = this.options;
@@ -291,6 +293,7 @@ export class SandboxRegion {
             eventsTable: peer.stores.tables.events,
           }),
         ),
+      ...(input.laneVisibility ? { laneVisibility: input.laneVisibility } : {}),
     });
     const edge = new ApiGatewayEdge({
       spec: input.api,

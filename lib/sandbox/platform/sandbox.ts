@@ -30,6 +30,7 @@ import { type ConsistencyReport, checkConsistency } from './consistency.ts';
 import { type SandboxGtm, startGtm } from './gtm.ts';
 import { localInvoker } from './invoke.ts';
 import { LagRecorder } from './lag-recorder.ts';
+import { SandboxQueues } from './lane-wiring.ts';
 import { type DeadLetter, type RunbookFactory, SandboxRegion } from './region.ts';
 import { sandboxRunbooks } from './runbook-wiring.ts';
 import { scheduledTargetsOf } from './scheduled-functions.ts';
@@ -160,6 +161,7 @@ export class Sandbox {
   private alarmsRef: AlarmEvaluator | undefined;
   private schedules: ScheduledTargets | undefined;
   private iamRef: IamEnforcement | undefined;
+  private lanes: SandboxQueues | undefined;
   private readonly log: (line: string) => void;
   private readonly started: Promise<ExecutionResult>[] = [];
   private readonly sagaRuns = new Set<Promise<ExecutionResult>>();
@@ -313,8 +315,13 @@ export class Sandbox {
         sagaStarter: { start: async (input, name) => this.startSaga(region.name, input, name) },
         api: apiSpecOf(template, env(region.name)),
         startFailover: (start) => this.startFailover(region.name, start),
+        laneVisibility: (queueArn, changes) =>
+          this.lanes ? this.lanes.changeVisibility(region.name, queueArn, changes) : Promise.resolve(),
       });
     }
+    const lanes = new SandboxQueues({ env: this.topology.name, iam: this.iamRef, log: this.log });
+    for (const region of this.regions) lanes.addRegion(region, stackOf(region.name)!, env(region.name));
+    this.lanes = lanes;
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
     this.runner = new StateMachineRunner({
       machines,
@@ -349,6 +356,7 @@ export class Sandbox {
       log: this.log,
       iam: this.iam,
       ...(this.stages ? { trace: this.stages } : {}),
+      queue: (arn: string) => lanes.queue(arn),
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
@@ -370,6 +378,7 @@ export class Sandbox {
       this.skippedTargets.push(...skipped);
     }
     await Promise.all(this.regions.map((r) => r.open()));
+    lanes.start();
     const endpoints = Object.fromEntries(this.regions.map((r) => [r.name, r.apiUrl]));
     const globalTemplate = templates[`multiactive-${this.topology.name}-global`];
     if (!globalTemplate) throw new SandboxError('no synthesized global stack');
@@ -725,7 +734,14 @@ export class Sandbox {
       const left = Math.max(1_000, deadline - Date.now());
       await Promise.all(this.regions.filter((r) => !r.isDown).map((r) => r.streamIdle(left)));
       await Promise.all([...this.regions.map((r) => r.bus.drain()), this.globalBus.drain()]);
+      // The ordinary lane: its queues emptied and no batch in flight.
+      await this.lanes?.drain(Math.max(1_000, deadline - Date.now()));
     }
+  }
+
+  /** The ordinary lane's queues and mappings (counters per region). */
+  laneStats(): ReturnType<SandboxQueues['stats']> {
+    return this.lanes?.stats() ?? [];
   }
 
   /** Compares every region's events and state rows. */
@@ -741,6 +757,7 @@ export class Sandbox {
     this.alarmsRef?.stop();
     await this.gtmRef?.stop();
     await this.schedules?.stop();
+    await this.lanes?.stop();
     this.wan.close();
     await this.globalBus.close();
     await Promise.all(this.regions.map((r) => r.stop()));

@@ -1,5 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ControlReplica, RegisterRecord } from '../../ownership/index.ts';
+import {
+  type ControlReplica,
+  type RegisterRecord,
+  type ReplicaWrite,
+  readFromReplica,
+  type WriteOutcome,
+  writeToReplica,
+} from '../../ownership/index.ts';
 import type { OriginReader, SeqRange } from '../../replication/index.ts';
 import type { PeerRequest, PeerResponse, PeerTransport } from '../../routing/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
@@ -10,6 +17,8 @@ import type { WanNetwork } from '../wan/index.ts';
  */
 export class WanControlReplica implements ControlReplica {
   readonly region: string;
+  /** The peer's scan across the WAN, when the peer replica scans (one round trip a page in AWS). */
+  readonly scan?: <V>(prefix: string) => Promise<ReadonlyMap<string, RegisterRecord<V>>>;
 
   constructor(
     private readonly from: string,
@@ -17,6 +26,8 @@ export class WanControlReplica implements ControlReplica {
     private readonly wan: WanNetwork,
   ) {
     this.region = replica.region;
+    const scan = replica.scan?.bind(replica);
+    if (scan) this.scan = <V>(prefix: string) => this.roundTrip(() => scan<V>(prefix));
   }
 
   /** Reads across the WAN (a round trip: the answer comes back over the link too). */
@@ -27,6 +38,24 @@ export class WanControlReplica implements ControlReplica {
   /** Writes across the WAN. */
   write<V>(key: string, record: RegisterRecord<V>): Promise<boolean> {
     return this.roundTrip(() => this.replica.write(key, record));
+  }
+
+  /**
+   * A batch read in one round trip: the control table's batch read is BatchGetItem calls of 100 keys
+   * sent at once, so from another region it costs one RTT, not one per key.
+   */
+  readMany<V>(keys: readonly string[]): Promise<ReadonlyMap<string, RegisterRecord<V> | null>> {
+    return this.roundTrip(() => readFromReplica<V>(this.replica, keys));
+  }
+
+  /** A batch write in one round trip: the control table writes up to 100 items in one TransactWriteItems. */
+  async writeMany<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<boolean[]> {
+    return (await this.writeOutcomes(items)).map((outcome) => outcome === 'stored');
+  }
+
+  /** The batch write with each item's outcome (stored / refused / failed), in one round trip. */
+  writeOutcomes<V>(items: ReadonlyArray<ReplicaWrite<V>>): Promise<WriteOutcome[]> {
+    return this.roundTrip(() => writeToReplica(this.replica, items));
   }
 
   private async roundTrip<T>(call: () => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import {
   sendMessageCall,
   startExecutionCall,
 } from '../iam/index.ts';
+import type { LocalQueue } from '../sqs/index.ts';
 import type { WanNetwork } from '../wan/index.ts';
 import { functionNameOf, localInvoker } from './invoke.ts';
 import type { DeadLetter, SandboxRegion } from './region.ts';
@@ -34,6 +35,8 @@ export interface WiringContext {
   readonly iam?: IamEnforcement;
   /** Per-event pipeline timestamps, when a benchmark asks (`traceStages`). */
   readonly trace?: PipelineTrace;
+  /** The SQS queue of an ARN (the templates' queues, `SandboxQueues`). */
+  readonly queue?: (arn: string) => LocalQueue | undefined;
 }
 
 /** Where a bus lives and what it is for its rules. */
@@ -130,6 +133,23 @@ function deliveryFor(
       const input = targetInput(target, event);
       await authorizeDelivery(ctx, { ruleArn, target, call: invokeCall(target.arn), bytes: sizeOf(input) });
       await invoke(input);
+    };
+  }
+  if (service === 'sqs') {
+    const queue = region === host.region ? ctx.queue?.(target.arn) : undefined;
+    if (!queue) return undefined;
+    // EventBridge sends the event as the message body, as itself on behalf of the rule: the queue's policy decides.
+    return async (event) => {
+      ctx.trace?.atDelivery('applierDelivery', event, region);
+      const input = targetInput(target, event);
+      const body = typeof input === 'string' ? input : JSON.stringify(input);
+      await authorizeDelivery(ctx, {
+        ruleArn,
+        target,
+        call: sendMessageCall(target.arn),
+        bytes: Buffer.byteLength(body),
+      });
+      queue.send(body);
     };
   }
   if (service === 'states') {

@@ -2,6 +2,7 @@ import '../polyfills.ts';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegionError } from '../errors.ts';
+import { checkCombinedResults } from './combined-results.ts';
 import { type AslDefinition, type AslState, allStates, type StateMachineSpec } from './definitions.ts';
 import { type LocalEventLog, toHistoryEvent, valueAtPath } from './history.ts';
 import { validateMachines } from './validation.ts';
@@ -240,9 +241,22 @@ export class StateMachineRunner {
     return [...this.live.keys()].reverse().map((arn) => this.describe(arn));
   }
 
-  private record(spec: StateMachineSpec, history: HistoryEvent[], event: LocalEventLog): void {
+  private record(
+    spec: StateMachineSpec,
+    history: HistoryEvent[],
+    event: LocalEventLog,
+    lastOfState: Map<string, number>,
+  ): void {
     const converted = toHistoryEvent(event, history.length + 1);
     if (!converted) return;
+    // As AWS links them: a state's later events (TaskFailed, a retry, its exit) to its previous one, not
+    // to whatever event came last (another Parallel branch's, another Map iteration's).
+    if ('state' in event) {
+      const state = `${event.state.name}#${event.index ?? ''}`;
+      const previous = lastOfState.get(state);
+      if (event.type !== 'StateEntered' && previous !== undefined) converted.previousEventId = previous;
+      lastOfState.set(state, converted.id!);
+    }
     history.push(converted);
     if (converted.type !== 'MapStateEntered' || event.type !== 'StateEntered') return;
     // Step Functions announces a Map's item count (MapStateStarted); the progress of Repair reads it.
@@ -270,25 +284,34 @@ export class StateMachineRunner {
     // Validated once per definition (like CreateStateMachine), not again for every execution.
     await this.verdicts.get(spec);
     const guard: QuotaGuard = { stop: () => undefined };
+    const overrides = {
+      taskResourceLocalHandlers: this.taskHandlers(spec, guard),
+      waitTimeOverrides: this.waitOverrides(spec.definition),
+      retryIntervalOverrides: this.retryOverrides(spec.definition),
+    };
+    // A Parallel's or Map's raw result, before its ResultSelector: AWS holds it to the quota too.
+    checkCombinedResults(
+      overrides,
+      spec.definition,
+      (container, bytes) => overCombined(guard, container, bytes),
+      payloadBytes,
+    );
     const execution = new StateMachine(spec.definition as never, {
       validationOptions: { noValidate: true },
     }).run(input as JSONValue, {
-      overrides: {
-        taskResourceLocalHandlers: this.taskHandlers(spec, guard),
-        waitTimeOverrides: this.waitOverrides(spec.definition),
-        retryIntervalOverrides: this.retryOverrides(spec.definition),
-      },
+      overrides,
       context: {
         Execution: { Id: executionArn, Name: run.runName, StartTime: startDate },
       } as never,
     });
     guard.stop = () => execution.abort();
     const states: string[] = [];
+    const lastOfState = new Map<string, number>();
     const taskErrors: ExecutionResult['taskErrors'] = [];
     let failure: { error?: string; cause?: string } = {};
     const logs = (async () => {
       for await (const event of execution.eventLogs) {
-        this.record(spec, run.history, event);
+        this.record(spec, run.history, event, lastOfState);
         checkQuotas(guard, event, spec);
         if (event.type === 'StateEntered') states.push(event.state.name);
         if (event.type === 'StateFailed')
@@ -310,6 +333,8 @@ export class StateMachineRunner {
         startDate,
         stopDate: '',
       };
+      // The engine forwards a Map iteration's events late: a quota they broke decides the outcome too.
+      await logs.catch(() => undefined);
       overQuota(guard, 'execution', 'output', output);
       if (guard.broken) throw new Error(guard.broken.cause);
     } catch (error) {
@@ -448,6 +473,16 @@ function checkQuotas(guard: QuotaGuard, event: LocalEventLog, spec: StateMachine
   guard.broken = {
     error: 'States.Runtime',
     cause: `the execution history passed ${HISTORY_QUOTA_EVENTS} events (Step Functions' quota; a Lambda task counts the five events AWS records for it)`,
+  };
+  guard.stop();
+}
+
+/** Records a Parallel's or Map's raw result over the quota (see checkCombinedResults) and stops the execution. */
+function overCombined(guard: QuotaGuard, container: string, bytes: number): void {
+  if (guard.broken || bytes <= PAYLOAD_QUOTA_BYTES) return;
+  guard.broken = {
+    error: DATA_LIMIT_EXCEEDED,
+    cause: `The state/task '${container}' result (its branches' outputs, before ResultSelector) is at least ${bytes} bytes, over the ${PAYLOAD_QUOTA_BYTES}-byte quota`,
   };
   guard.stop();
 }

@@ -39,6 +39,7 @@ export interface AslState {
   TimeoutSeconds?: number;
   MaxConcurrency?: number;
   ItemProcessor?: { States: Record<string, AslState> };
+  Branches?: Array<{ States: Record<string, AslState> }>;
   Choices?: unknown[];
   Default?: string;
   Cause?: string;
@@ -55,12 +56,13 @@ export function resolveDefinition(definitionString: Intrinsic): AslDefinition {
   return JSON.parse(resolveIntrinsic(definitionString)) as AslDefinition;
 }
 
-/** Every state, including those inside Map item processors. */
+/** Every state, including those inside Map item processors and Parallel branches. */
 export function allStates(definition: { States: Record<string, AslState> }): Record<string, AslState> {
   const states: Record<string, AslState> = {};
   for (const [name, state] of Object.entries(definition.States)) {
     states[name] = state;
-    if (state.ItemProcessor) Object.assign(states, allStates(state.ItemProcessor));
+    for (const inner of [state.ItemProcessor, ...(state.Branches ?? [])])
+      if (inner) Object.assign(states, allStates(inner));
   }
   return states;
 }

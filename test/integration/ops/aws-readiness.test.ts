@@ -83,7 +83,16 @@ afterAll(() => {
 });
 
 /** The cell's dead-letter queues as CloudFormation names them (queueName: the same in every region). */
-const QUEUES = ['publisher-failures', 'applier-failures', 'apply-dead-letters', 'forward-dead-letters'];
+const QUEUES = [
+  'publisher-failures',
+  'applier-failures',
+  'apply-dead-letters',
+  'forward-dead-letters',
+  'ordinary-lane',
+  'ordinary-lane-dead-letters',
+];
+/** The ordinary lane's queue holds work, not failures: the dead-letter check skips it. */
+const WORK_QUEUES = 1;
 
 interface AwsState {
   readonly lost?: string;
@@ -247,11 +256,22 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(sqs.commandCalls(ListQueuesCommand).map((c) => c.args[0].input.QueueNamePrefix)).toEqual(
       REGIONS.map(() => `multiactive-${topology.name}-`),
     );
-    expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(REGIONS.length * QUEUES.length);
+    expect(sqs.commandCalls(GetQueueAttributesCommand)).toHaveLength(
+      REGIONS.length * (QUEUES.length - WORK_QUEUES),
+    );
     expect(report.checks.find((c) => c.id === 'dead-letters')).toMatchObject({
       ok: false,
       detail: `eu-west-1 multiactive-${topology.name}-apply-dead-letters: 3`,
     });
+  });
+
+  it("leaves the ordinary lane's queue out of the dead-letter check: its messages are work in progress", async () => {
+    mockAws({ deadLetter: { region: 'eu-west-1', queue: 'ordinary-lane', depth: 40 } });
+    const report = await awsReadiness(topology, clients());
+    expect(report.checks.find((c) => c.id === 'dead-letters')).toMatchObject({ ok: true });
+    mockAws({ deadLetter: { region: 'eu-west-1', queue: 'ordinary-lane-dead-letters', depth: 2 } });
+    const lost = await awsReadiness(topology, clients());
+    expect(lost.checks.find((c) => c.id === 'dead-letters')).toMatchObject({ ok: false });
   });
 
   it('leaves the readiness alarm out of the alarms check: a NOT READY would otherwise keep itself NOT READY', async () => {
@@ -273,7 +293,7 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(status.lag).toHaveLength(6);
     expect(status.lag[0]).toMatchObject({ lagMs: 420 });
     expect(status.regions[0]!.deadLetters.map((d) => d.queue)).toEqual(
-      QUEUES.map((q) => queueName(topology.name, q)),
+      QUEUES.filter((q) => q !== 'ordinary-lane').map((q) => queueName(topology.name, q)),
     );
     expect(status.regions[0]!.readiness).toEqual({
       region: 'us-east-1',

@@ -47,4 +47,37 @@ describe('control table replica, batch calls', () => {
     expect(await replica.read(b)).toEqual(record(5, 'x'));
     expect(await replica.writeMany([{ key: c, record: record(1, 'z') }])).toEqual([true]);
   });
+
+  it('writes 150 records (two transactions of at most 100) and refuses exactly the stale ones, storing the rest', async () => {
+    const keys = Array.from({ length: 150 }, (_, i) => `MANY#${i}`);
+    const stale = new Set(keys.filter((_, i) => i % 7 === 3));
+    await Promise.all([...stale].map((key) => replica.write(key, record(9, 'held'))));
+
+    const stored = await replica.writeMany(keys.map((key) => ({ key, record: record(2, `new-${key}`) })));
+
+    expect(stored).toEqual(keys.map((key) => !stale.has(key)));
+    const found = await replica.readMany(keys);
+    for (const key of keys)
+      expect(found.get(key)).toEqual(stale.has(key) ? record(9, 'held') : record(2, `new-${key}`));
+  });
+
+  it('writes a batch naming one key twice as single puts, the replica rule deciding each', async () => {
+    const stored = await replica.writeMany([
+      { key: 'TWICE#a', record: record(1, 'first') },
+      { key: 'TWICE#a', record: record(1, 'second') },
+    ]);
+
+    expect(stored.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('scans the register records of one key prefix and nothing else', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `SCAN#${i}`);
+    await replica.writeMany(keys.map((key) => ({ key, record: record(3, `s-${key}`) })));
+    await replica.write('SCANNOT#1', record(1, 'other'));
+
+    const found = await replica.scan('SCAN#');
+
+    expect([...found.keys()].sort()).toEqual([...keys].sort());
+    for (const key of keys) expect(found.get(key)).toEqual(record(3, `s-${key}`));
+  });
 });

@@ -1,16 +1,26 @@
 import { readFileSync } from 'node:fs';
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { streamPoller } from '../../../bench/replication.ts';
-import { createApplierHandler } from '../../../functions/applier/handler.ts';
+import { createApplierHandler, createLaneHandler } from '../../../functions/applier/handler.ts';
 import { createLagMonitorHandler } from '../../../functions/lag-monitor/handler.ts';
 import { createPublisherHandler } from '../../../functions/publisher/handler.ts';
-import { HeartbeatWriter, type ReplicationBus } from '../../../lib/replication/index.ts';
-import { type Cell, makeCell } from './cells.ts';
+import { createRegistry } from '../../../lib/model/index.ts';
+import {
+  createBatchApplier,
+  HeartbeatWriter,
+  type ReplicationBus,
+  type VisibilityChange,
+} from '../../../lib/replication/index.ts';
+import { type Cell, makeCell, testAggregates, testTopology } from './cells.ts';
 
 const sample = JSON.parse(
   readFileSync(new URL('../../../events/samples/eventbridge-event.json', import.meta.url), 'utf8'),
 ) as EventBridgeEvent<string, Record<string, unknown>>;
+
+const laneSample = JSON.parse(
+  readFileSync(new URL('../../../events/samples/sqs-ordinary-lane-event.json', import.meta.url), 'utf8'),
+) as SQSEvent;
 
 let east: Cell;
 let west: Cell;
@@ -28,6 +38,41 @@ describe('handlers', () => {
     expect(await handler(event)).toMatchObject({ status: 'duplicate' });
     const row = await west.states.getState('profile', 'user-42');
     expect(JSON.parse(row!.state)).toMatchObject({ displayName: 'Ada' });
+  });
+
+  it('the lane handler applies a real SQS batch in HLC order and answers a partial batch response', async () => {
+    const topology = testTopology();
+    const changes: VisibilityChange[] = [];
+    const handler = createLaneHandler({
+      applyBatch: createBatchApplier({
+        region: west.region,
+        topology,
+        registry: createRegistry(testAggregates, topology),
+        clock: west.clock,
+        events: west.events,
+        states: west.states,
+        watermarks: west.watermarks,
+        parking: west.parking,
+        quarantine: west.quarantine,
+        conflicts: west.conflicts,
+      }),
+      visibility: async (_queue, c) => void changes.push(...c),
+    });
+    const poisoned: SQSEvent = {
+      Records: [...laneSample.Records, { ...laneSample.Records[0]!, messageId: 'poison', body: 'not json' }],
+    };
+    expect(await handler(poisoned)).toEqual({ batchItemFailures: [] });
+    // Delivered again (at least once): nothing is applied twice.
+    expect(await handler(laneSample)).toEqual({ batchItemFailures: [] });
+    const row = await west.states.getState('activity', 'log-7');
+    expect(row?.version).toBe(2);
+    // The second entry arrived first; the row folds them in HLC order.
+    expect(JSON.parse(row!.state).recent.map((e: { message: string }) => e.message)).toEqual([
+      'first',
+      'second',
+    ]);
+    expect(await west.quarantine.count()).toBe(1);
+    expect(changes).toEqual([]);
   });
 
   it('heartbeats travel stream -> publisher -> bus -> applier and advance the watermark (overwrite = MODIFY)', async () => {

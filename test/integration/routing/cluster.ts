@@ -108,6 +108,11 @@ class LinkedReplica implements ControlReplica {
     await this.links.cross(this.from, this.region);
     return this.inner.writeMany!<V>(items);
   }
+
+  async writeOutcomes<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+    await this.links.cross(this.from, this.region);
+    return this.inner.writeOutcomes!<V>(items);
+  }
 }
 
 export interface Cell {

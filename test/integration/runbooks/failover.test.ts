@@ -112,6 +112,8 @@ describe('Failover runbook tasks (three regions on DynamoDB Local)', () => {
     expect(moved.map((e) => e?.home)).toEqual(['eu-west-1', 'eu-west-1', 'eu-west-1']);
     expect(moved.map((e) => e?.epoch)).toEqual([3, 3, 3]);
 
+    // A re-run (a new execution) reports nothing new; a retry of this run's own activation reports its
+    // moves again (review-failover-2-ambiguous-rehome.test.ts).
     const again = await movePartitions(deps, moves);
     expect(again).toEqual([null, null, null]);
     const entries = await deps.map.readMany(partitions);

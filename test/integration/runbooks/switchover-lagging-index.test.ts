@@ -19,7 +19,8 @@ const PARTITIONS = 256;
  * and the new home writes the same seq again: the acknowledged write is lost (a forked log).
  * Fixed: both decisions read core markers and logs strongly consistently (lib/runbooks/core-lacking.ts);
  * the switch `index-trusting-watermark` brings the index-based check back, and each test runs both ways.
- * On AWS this needs a GSI lag longer than the machine's Wait before the first poll (5 s); DynamoDB Local's
+ * On AWS this needs a GSI lag longer than the time from the fence to the check (no Wait before the first
+ * poll since the cooperative switchover: a few hundred ms); DynamoDB Local's
  * index is synchronous, so the lag is simulated exactly as test/integration/quorum/repair-keeps-copies does.
  */
 /** The interleaving: A acknowledges a core deposit B lacks and A's index does not list; Switchover to B. */

@@ -1,5 +1,6 @@
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, ListStreamsCommand } from '@aws-sdk/client-dynamodb-streams';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
@@ -240,5 +241,54 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
         snapshots.put(snapshotOf(account, row, log[1]!)),
       ),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  /**
+   * AWS refuses a TransactWriteItems naming one item twice, whatever the actions (ValidationException
+   * "Transaction request cannot include multiple operations on one item"). DynamoDB Local refuses two Puts
+   * so, but evaluates a Put and a ConditionCheck on one item one after the other (the check then fails as
+   * a condition). The sandbox's clients refuse both as AWS does.
+   */
+  it('refuses a transaction with two operations on one item, as DynamoDB in AWS does', async () => {
+    const { clients } = guardedStore(deployed);
+    const table = region.tables.events;
+    const putAndCheck = (pk: string) =>
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: table, Item: { pk, sk: 'HLC#1' } } },
+          {
+            ConditionCheck: {
+              TableName: table,
+              Key: { pk, sk: 'HLC#1' },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      });
+    const twoPuts = (pk: string) =>
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: table, Item: { pk, sk: 'HLC#1', n: 1 } } },
+          { Put: { TableName: table, Item: { pk, sk: 'HLC#1', n: 2 } } },
+        ],
+      });
+    // DynamoDB Local alone: a condition failure, not the refusal of the request (the gap the sandbox closes).
+    await expect(region.doc.send(putAndCheck(`local-${Date.now()}`))).rejects.toMatchObject({
+      name: 'TransactionCanceledException',
+    });
+    for (const command of [putAndCheck(`sandbox-${Date.now()}`), twoPuts(`sandbox2-${Date.now()}`)])
+      await expect(clients.doc.send(command)).rejects.toMatchObject({
+        name: 'ValidationException',
+        message: 'Transaction request cannot include multiple operations on one item',
+      });
+    // Two items of one partition are two items.
+    await clients.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: table, Item: { pk: 'two-items', sk: 'HLC#1' } } },
+          { Put: { TableName: table, Item: { pk: 'two-items', sk: 'HLC#2' } } },
+        ],
+      }),
+    );
   });
 });

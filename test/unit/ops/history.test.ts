@@ -108,6 +108,62 @@ describe('stepsOf (execution history -> steps)', () => {
     });
   });
 
+  it("lists a Parallel's branch states as steps, not the Parallel itself", () => {
+    id = 0;
+    const steps = stepsOf([
+      ev(0, 'ExecutionStarted'),
+      entered(0, 'Task', 'BumpEpochs'),
+      exited(0.3, 'Task', 'BumpEpochs'),
+      entered(0.3, 'Parallel', 'DrainAndRecord'),
+      entered(0.3, 'Task', 'DrainRegion'),
+      entered(0.3, 'Task', 'RecordWatermarks'),
+      exited(0.45, 'Task', 'DrainRegion'),
+      exited(0.5, 'Task', 'RecordWatermarks'),
+      exited(0.5, 'Parallel', 'DrainAndRecord'),
+      ev(0.5, 'ExecutionSucceeded'),
+    ]);
+    expect(steps.map((s) => `${s.name} ${s.status}`)).toEqual([
+      'BumpEpochs succeeded',
+      'DrainRegion succeeded',
+      'RecordWatermarks succeeded',
+    ]);
+  });
+
+  it("blames a Parallel branch's task failure on its own state, linked by previousEventId as AWS links them", () => {
+    id = 0;
+    const start = ev(0, 'ExecutionStarted');
+    const parallel = entered(0.3, 'Parallel', 'DrainAndRecord');
+    const drain = entered(0.3, 'Task', 'DrainRegion');
+    const record = entered(0.3, 'Task', 'RecordWatermarks');
+    // Each branch's task events chain to its own TaskStateEntered, interleaved with the other branch's.
+    const drainScheduled = ev(0.3, 'TaskScheduled', { previousEventId: drain.id });
+    const recordScheduled = ev(0.3, 'TaskScheduled', { previousEventId: record.id });
+    const drainStarted = ev(0.31, 'TaskStarted', { previousEventId: drainScheduled.id });
+    const recordStarted = ev(0.31, 'TaskStarted', { previousEventId: recordScheduled.id });
+    const drainFailed = ev(0.4, 'TaskFailed', {
+      previousEventId: drainStarted.id,
+      taskFailedEventDetails: { error: 'TrafficUnavailable', resource: 'invoke', resourceType: 'lambda' },
+    });
+    const steps = stepsOf([
+      start,
+      parallel,
+      drain,
+      record,
+      drainScheduled,
+      recordScheduled,
+      drainStarted,
+      recordStarted,
+      drainFailed,
+      ev(0.41, 'ParallelStateFailed'),
+      entered(0.41, 'Fail', 'FailoverFailed'),
+      ev(0.41, 'ExecutionFailed', { executionFailedEventDetails: { error: 'FailoverFailed' } }),
+    ]);
+    const byName = Object.fromEntries(steps.map((s) => [s.name, s]));
+    expect(byName.DrainRegion).toMatchObject({ status: 'failed', error: 'TrafficUnavailable' });
+    expect(byName.RecordWatermarks?.error).toBeUndefined();
+    expect(byName.FailoverFailed).toMatchObject({ status: 'failed', error: 'FailoverFailed' });
+  });
+
   it('a retried task that then succeeds is not a failed step', () => {
     id = 0;
     const steps = stepsOf([

@@ -56,6 +56,22 @@ describe('partition map transitions', () => {
     );
     expect(active).toEqual({ home: 'eu-west-1', state: 'active', activeFrom: 12_700 });
   });
+
+  it('lets the new home write at once when the old home confirmed its fence (cooperative switchover)', () => {
+    const moved = entry({ epoch: 6, home: 'eu-west-1', state: 'fenced', reason: 'rehome' });
+    const at = { ...clock, now: 12_000 };
+    expect(nextPartitionValue(moved, { state: 'active', sourceConfirmed: true }, at)).toEqual({
+      home: 'eu-west-1',
+      state: 'active',
+      activeFrom: 12_000,
+    });
+    // An earlier hold still running is kept, and a change that does not unfence keeps activeFrom.
+    const held = entry({ ...moved, activeFrom: 15_000 });
+    expect(nextPartitionValue(held, { state: 'active', sourceConfirmed: true }, at).activeFrom).toBe(15_000);
+    expect(nextPartitionValue(held, { home: 'ap-southeast-1', sourceConfirmed: true }, at).activeFrom).toBe(
+      15_000,
+    );
+  });
 });
 
 describe('quorum register basics', () => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_ROUND_KEYS,
@@ -9,7 +10,9 @@ import {
   QuorumRegister,
   QuorumUnavailableError,
   type RegisterRecord,
+  type WriteOutcome,
 } from '../../../lib/ownership/index.ts';
+import { batchWriteRound } from '../../../lib/ownership/quorum-batch.ts';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-1'] as const;
 
@@ -45,6 +48,13 @@ class CountingReplica implements ControlReplica {
     this.calls.writeMany++;
     if (this.down) throw new Error('down');
     return Promise.all(items.map((i) => this.inner.write(i.key, i.record)));
+  }
+
+  scans = 0;
+  async scan<V>(prefix: string) {
+    this.scans++;
+    if (this.down) throw new Error('down');
+    return this.inner.scan<V>(prefix);
   }
 }
 
@@ -95,6 +105,98 @@ describe('batch quorum reads', () => {
     expect((await map.readMany([9])).get(9)).toMatchObject({ home: 'eu-west-1' });
     replicas[1]!.down = true;
     await expect(map.readMany([9])).rejects.toBeInstanceOf(QuorumUnavailableError);
+  });
+});
+
+describe('reading every partition with one scan round', () => {
+  it('asks each replica once, reads no key on its own, and agrees with readMany', async () => {
+    const { replicas, map } = cluster();
+    for (const p of [1, 2, 3, 40]) await map.claim(p, REGIONS[p % 3]!);
+    for (const r of replicas) r.calls = { read: 0, write: 0, readMany: 0, writeMany: 0 };
+
+    const all = await map.readAll();
+
+    expect(replicas.map((r) => r.scans)).toEqual([1, 1, 1]);
+    expect(replicas.map((r) => r.calls)).toEqual(
+      replicas.map(() => ({ read: 0, write: 0, readMany: 0, writeMany: 0 })),
+    );
+    const byNumber = await map.readMany([1, 2, 3, 40]);
+    expect(all).toEqual([1, 2, 3, 40].map((p) => byNumber.get(p)));
+  });
+
+  it('completes a proposal it finds on one replica only before returning it', async () => {
+    const { replicas, map } = cluster();
+    await map.claim(1, 'us-east-1');
+    // A first claim of partition 5 reached one replica (one the scan round hears from), then its
+    // proposer vanished.
+    await replicas[0]!.inner.write('PARTITION#5', {
+      epoch: 1,
+      ballot: 'lone',
+      value: { home: 'eu-west-1', state: 'active', activeFrom: 0 },
+    });
+
+    const all = (await map.readAll())!;
+
+    expect(all.map((e) => e.partition)).toEqual([1, 5]);
+    expect(all[1]).toMatchObject({ epoch: 1, ballot: 'lone', home: 'eu-west-1' });
+    expect(
+      replicas.filter((r) => r.inner.peek('PARTITION#5')?.ballot === 'lone').length,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers with one region down, and gives up (undefined: read by number) without a majority', async () => {
+    const { replicas, map } = cluster();
+    await map.claim(9, 'eu-west-1');
+    replicas[0]!.down = true;
+    expect(await map.readAll()).toMatchObject([{ partition: 9, home: 'eu-west-1' }]);
+    replicas[1]!.down = true;
+    expect(await map.readAll()).toBeUndefined();
+  });
+
+  it('gives up (undefined) when a replica cannot scan', async () => {
+    const replicas = REGIONS.map((r) => new CountingReplica(r));
+    const plain: ControlReplica = {
+      region: 'ap-southeast-1',
+      read: (k) => replicas[2]!.read(k),
+      write: (k, r) => replicas[2]!.write(k, r),
+    };
+    const register = new QuorumRegister({ replicas: [replicas[0]!, replicas[1]!, plain] });
+    expect(await register.readPrefix('PARTITION#')).toBeUndefined();
+    expect(replicas.map((r) => r.scans)).toEqual([0, 0, 0]);
+  });
+
+  it('decides every key as readMany does, whatever each replica holds (property)', async () => {
+    const record = fc.record({
+      epoch: fc.integer({ min: 1, max: 3 }),
+      ballot: fc.constantFrom('a', 'b'),
+      value: fc.constantFrom('x', 'y'),
+    });
+    // Per replica, per partition 0..4: nothing or some record.
+    const states = fc.array(fc.array(fc.option(record, { nil: undefined }), { minLength: 5, maxLength: 5 }), {
+      minLength: 3,
+      maxLength: 3,
+    });
+    await fc.assert(
+      fc.asyncProperty(states, async (held) => {
+        const setup = () => {
+          const replicas = REGIONS.map((r) => new InMemoryControlReplica(r));
+          held.forEach((keys, i) => {
+            keys.forEach((r, p) => {
+              if (r) void replicas[i]!.write(`PARTITION#${p}`, r);
+            });
+          });
+          let n = 0;
+          return new QuorumRegister({ replicas, newBallot: () => `n${++n}` });
+        };
+        const keys = [0, 1, 2, 3, 4].map((p) => `PARTITION#${p}`);
+        const pick = (r: RegisterRecord<unknown> | null | undefined) =>
+          r ? { epoch: r.epoch, value: r.value } : null;
+        const scanned = (await setup().readPrefix<string>('PARTITION#', (c) => c[0]!.value))!;
+        const byKey = await setup().readMany<string>(keys, (c) => c[0]!.value);
+        for (const key of keys) expect(pick(scanned.get(key))).toEqual(pick(byKey.get(key)));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -230,5 +332,38 @@ describe('a batch read round a majority did not answer', () => {
     const entries = await map.readMany([1, 2, 3]);
     expect([...entries.values()].map((e) => e?.home)).toEqual([REGIONS[0], REGIONS[0], REGIONS[0]]);
     expect(missed).toBe(true);
+  });
+});
+
+describe('batch write round: per item outcomes', () => {
+  /** A replica whose batch write fails the items named in `failing` (errors, not refusals), storing the others. */
+  class PartlyFailing extends InMemoryControlReplica {
+    constructor(
+      region: string,
+      private readonly failing: ReadonlySet<string>,
+    ) {
+      super(region);
+    }
+    async writeOutcomes<V>(items: ReadonlyArray<{ key: string; record: RegisterRecord<V> }>) {
+      return Promise.all(
+        items.map(async (i): Promise<WriteOutcome> => {
+          if (this.failing.has(i.key)) return 'failed';
+          return (await this.write(i.key, i.record)) ? 'stored' : 'refused';
+        }),
+      );
+    }
+  }
+
+  it("counts an item's failure on a replica as no answer for that item only, never as a refusal", async () => {
+    const replicas = REGIONS.map((r, i) => new PartlyFailing(r, new Set(i < 2 ? ['k1'] : [])));
+    const record = { epoch: 1, ballot: 'b', value: 'v' };
+    const outcomes = await batchWriteRound({ replicas, majority: 2, withTimeout: (call) => call }, [
+      { key: 'k0', record },
+      { key: 'k1', record },
+    ]);
+    // k0 reached a majority; k1 can no longer reach one (two replicas failed it), and nobody refused it.
+    expect(outcomes.map((o) => o.rejected)).toEqual([0, 0]);
+    expect(outcomes[0]!.acks).toBeGreaterThanOrEqual(2);
+    expect(outcomes[1]!.acks).toBeLessThanOrEqual(1);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createPublisherHandler } from '../../../functions/publisher/handler.ts';
+import { detailTypeOf } from '../../../lib/replication/entries.ts';
 import {
   type BusEntry,
   chunkEntries,
@@ -92,6 +93,27 @@ describe('publishStreamRecords', () => {
     expect(
       (await publishStreamRecords(sample.Records, { region: 'eu-west-1', bus: west.bus })).published,
     ).toBe(1);
+  });
+
+  it("stamps the tier of this region's topology in the detail-type of ordinary events, for the lane rule", async () => {
+    const stamped = async (tier: 'ordinary' | 'important' | undefined) => {
+      const { bus, calls } = fakeBus();
+      await publishStreamRecords(sample.Records, {
+        region: 'us-east-1',
+        bus,
+        tierOf: (type) => (type === 'profile' ? tier : 'core'),
+      });
+      return calls[0]!.map((e) => e.DetailType);
+    };
+    // The heartbeat is never stamped: it is not an event of any tier.
+    expect(await stamped('ordinary')).toEqual(['ordinary:DisplayNameSet', 'Heartbeat']);
+    expect(await stamped('important')).toEqual(['DisplayNameSet', 'Heartbeat']);
+    expect(await stamped(undefined)).toEqual(['DisplayNameSet', 'Heartbeat']);
+  });
+
+  it('leaves an ordinary type unstamped when the stamp would pass 128 characters (the real-time path takes it)', () => {
+    expect(detailTypeOf({ type: 'T'.repeat(119) }, 'ordinary')).toBe(`ordinary:${'T'.repeat(119)}`);
+    expect(detailTypeOf({ type: 'T'.repeat(120) }, 'ordinary')).toBe('T'.repeat(120));
   });
 
   it('reports only the record whose entry the bus rejected', async () => {

@@ -85,3 +85,82 @@ describe('Step Functions quotas in the sandbox', () => {
     ).toThrow(/execution input .* must be at most 262144 bytes/);
   });
 });
+
+/**
+ * A Parallel of two branch tasks (each called with the state, answering { ok }), the shape Failover's
+ * DrainAndRecord had: `wholeState` branches keep the state (ResultPath $.x), the others output their
+ * result alone; the ResultSelector keeps a small part either way. Then a Map whose iterations each
+ * output their item twice, its ResultSelector keeping only the count.
+ */
+const combining = (wholeState: boolean): AslDefinition => {
+  const branch = (name: string) => ({
+    StartAt: name,
+    States: {
+      [name]: {
+        Type: 'Task',
+        Resource: fn(name),
+        ...(wholeState ? { ResultPath: `$.${name}` } : {}),
+        End: true,
+      },
+    },
+  });
+  return {
+    StartAt: 'Both',
+    States: {
+      Both: {
+        Type: 'Parallel',
+        Branches: [branch('left'), branch('right')],
+        ResultSelector: { 'count.$': 'States.ArrayLength($)' },
+        ResultPath: '$.both',
+        Next: 'Each',
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Recover' }],
+      },
+      Each: {
+        Type: 'Map',
+        ItemsPath: '$.items',
+        Iterator: {
+          StartAt: 'Item',
+          States: { Item: { Type: 'Pass', Parameters: { 'a.$': '$', 'b.$': '$' }, End: true } },
+        } as AslDefinition,
+        ResultSelector: { 'count.$': 'States.ArrayLength($)' },
+        ResultPath: '$.each',
+        End: true,
+      },
+      Recover: { Type: 'Task', Resource: fn('recover'), End: true },
+    },
+  };
+};
+
+describe("a Parallel's or Map's raw result in the sandbox", () => {
+  const run = (definition: AslDefinition, input: unknown, calls: string[] = []) =>
+    new StateMachineRunner({
+      machines: [spec(definition)],
+      invoke: async (_region, name) => {
+        calls.push(name);
+        return { ok: true };
+      },
+    }).run(region, 'Quota', input);
+
+  it('fails uncaught when the branches output the state twice past 256 KiB, though the selected result is small', async () => {
+    const calls: string[] = [];
+    const result = await run(combining(true), { padding: 'p'.repeat(140_000), items: [] }, calls);
+    expect(result).toMatchObject({ status: 'FAILED', error: DATA_LIMIT_EXCEEDED });
+    expect(result.cause).toMatch(/'Both' result .* is at least \d+ bytes/);
+    expect(calls).not.toContain('recover');
+  });
+
+  it('runs the same state when each branch outputs its result alone', async () => {
+    const result = await run(combining(false), { padding: 'p'.repeat(140_000), items: [] });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ both: { count: 2 }, each: { count: 0 } });
+  });
+
+  it("holds a Map's iterations' outputs to the quota before its ResultSelector", async () => {
+    const item = 'i'.repeat(50_000); // each iteration outputs it twice
+    const fits = await run(combining(false), { items: [item, item] });
+    expect(fits.status).toBe('SUCCEEDED');
+    const over = await run(combining(false), { items: [item, item, item] });
+    expect(over).toMatchObject({ status: 'FAILED', error: DATA_LIMIT_EXCEEDED });
+    expect(over.cause).toMatch(/'Each' result/);
+  });
+});

@@ -1,0 +1,141 @@
+import type { SQSEvent } from 'aws-lambda';
+import type { VisibilityChange } from '../../replication/index.ts';
+import type { StackEnvironment } from '../cdk/intrinsics.ts';
+import { queuesOf, sqsMappingsOf } from '../cdk/queues.ts';
+import type { CfnTemplate } from '../cdk/templates.ts';
+import {
+  changeVisibilityCall,
+  deleteMessageCall,
+  type IamEnforcement,
+  invokeCall,
+  receiveMessageCall,
+} from '../iam/index.ts';
+import { LocalQueue, LocalSqsMapping } from '../sqs/index.ts';
+import { functionNameOf, localInvoker } from './invoke.ts';
+import type { SandboxRegion } from './region.ts';
+
+/** How often a mapping polls its queue (Lambda long-polls; this stands in for the long poll's return). */
+const POLL_INTERVAL_MS = 20;
+
+/**
+ * The SQS queues and the SQS event source mappings of the synthesized templates (the ordinary lane):
+ * queues with their visibility timeout and redrive policy, mappings with their batch size, batching window
+ * and partial batch responses, bound to the region's local function. The mapping reads and deletes as the
+ * function's role (IAM-checked); its invocations are counted as `<region>/esm/<queue>` (Lambda's poller
+ * needs no resource policy).
+ */
+export class SandboxQueues {
+  private readonly queues = new Map<string, LocalQueue>();
+  private readonly mappings: Array<{ region: SandboxRegion; mapping: LocalSqsMapping; queue: LocalQueue }> =
+    [];
+
+  constructor(private readonly options: { env: string; iam?: IamEnforcement; log: (line: string) => void }) {}
+
+  /** The queue of an ARN, if a template declares it. */
+  queue(arn: string): LocalQueue | undefined {
+    return this.queues.get(arn);
+  }
+
+  /** Creates a region's queues and mappings from its template (call for every region before `start`). */
+  addRegion(region: SandboxRegion, template: CfnTemplate, env: StackEnvironment): void {
+    for (const spec of queuesOf(template, env))
+      this.queues.set(spec.arn, new LocalQueue(spec, { deadLetterQueue: (arn) => this.queues.get(arn) }));
+    for (const spec of sqsMappingsOf(template, env)) {
+      const queue = this.queues.get(spec.queueArn);
+      if (!queue) throw new Error(`mapping of ${spec.functionName} names an unknown queue ${spec.queueArn}`);
+      const invoke = localInvoker({
+        functions: region.functions,
+        env: this.options.env,
+        region: region.name,
+        functionName: functionNameOf(spec.functionName),
+      });
+      const { iam } = this.options;
+      const short = spec.functionName.replace(`multiactive-${this.options.env}-`, '');
+      const label = `${region.name}/esm/${queue.spec.name}`;
+      const functionArn = `arn:aws:lambda:${region.name}:${env.account}:function:${spec.functionName}`;
+      const mapping = new LocalSqsMapping({
+        spec,
+        queue,
+        invoke: async (event: SQSEvent) => {
+          iam?.usage.record({
+            service: 'lambda',
+            caller: label,
+            operation: invokeCall(functionArn).operation,
+            items: 1,
+            bytes: Buffer.byteLength(JSON.stringify(event)),
+            denied: false,
+          });
+          return invoke(event);
+        },
+        ...(iam
+          ? {
+              authorize: (operation, items) =>
+                iam.require(
+                  iam.functionCaller(region.name, this.options.env, short),
+                  operation === 'ReceiveMessage'
+                    ? receiveMessageCall(spec.queueArn, items)
+                    : deleteMessageCall(spec.queueArn, items),
+                  0,
+                ),
+            }
+          : {}),
+        onFailure: (error) => this.options.log(`${label}: ${String(error)}`),
+      });
+      this.mappings.push({ region, mapping, queue });
+    }
+  }
+
+  /**
+   * ChangeMessageVisibility by a region's function (the applier backing off failed records), authorized as
+   * its role; a stale receipt handle changes nothing, as in SQS.
+   */
+  async changeVisibility(
+    region: string,
+    queueArn: string,
+    changes: readonly VisibilityChange[],
+  ): Promise<void> {
+    const queue = this.queues.get(queueArn);
+    if (!queue) throw new Error(`no queue ${queueArn}`);
+    const { iam } = this.options;
+    if (iam)
+      await iam.require(
+        iam.functionCaller(region, this.options.env, 'applier'),
+        changeVisibilityCall(queueArn, changes.length),
+        0,
+      );
+    for (const change of changes) queue.changeVisibility(change.receiptHandle, change.seconds * 1000);
+  }
+
+  /** Starts polling (a mapping of a region that is down skips its polls until it is back). */
+  start(): void {
+    for (const { region, mapping } of this.mappings) mapping.start(POLL_INTERVAL_MS, () => !region.isDown);
+  }
+
+  /** Waits until every mapped queue is empty and no batch is in flight, or the deadline passes. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const idle = this.mappings.every(
+        ({ region, mapping, queue }) => region.isDown || (queue.size() === 0 && mapping.busy() === 0),
+      );
+      if (idle) return true;
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    }
+    return false;
+  }
+
+  /** Mapping and queue counters, for reports and benchmarks. */
+  stats() {
+    return this.mappings.map(({ region, mapping, queue }) => ({
+      region: region.name,
+      queue: queue.spec.name,
+      ...mapping.stats,
+      queued: queue.size(),
+      redriven: queue.stats.redriven,
+    }));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.mappings.map(({ mapping }) => mapping.stop()));
+  }
+}

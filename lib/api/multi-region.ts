@@ -79,7 +79,10 @@ export interface MultiRegionOptions {
    * the peer's row from its snapshots (lib/lifecycle). Without it or `archiveOf`, such a retire is refused.
    */
   readonly snapshotsTable?: string | (() => string);
-  /** Each region's retention archive (its bucket on AWS, its directory in the sandbox); none: no retention. */
+  /**
+   * Each region's retention archive (its bucket on AWS, its directory in the sandbox); none: no retention.
+   * This region's is the quorum copy's (QuorumReplicatorOptions.archive), a peer's its retirer's.
+   */
   readonly archiveOf?: (region: string) => ArchiveStore | undefined;
   /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
   readonly now?: () => number;
@@ -201,7 +204,9 @@ function quorumAck(
   const local = options.localEvents ?? new EventStore(options.events);
   const peers = nearestRegions(topology, region, peersOf(topology, region)).map(byRegion);
   const timeoutMs = budget.quorumCopyTimeoutMs;
-  const replicate = quorumReplicator({ region, peers, local, timeoutMs });
+  // Its own archive: a lagging peer lacking events this log holds only as stubs is caught up from it.
+  const archive = options.archiveOf?.(region);
+  const replicate = quorumReplicator({ region, peers, local, timeoutMs, ...(archive ? { archive } : {}) });
   return bounded(replicate, { ms: timeoutMs, peers: peers.map((p) => p.region) });
 }
 

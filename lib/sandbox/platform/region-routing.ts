@@ -112,6 +112,9 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
         }),
       });
     }),
+    // The quorum copy catches a lagging peer up from this region's archive where its log holds stubs.
+    archiveOf: (name) =>
+      name === self.name ? stores.archive : peers.find((peer) => peer.name === name)?.stores.archive,
     // Signed as in Lambda (a peer token for the peer's internal route), then across the WAN.
     transport: new AuthenticatedPeerTransport({
       inner: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),

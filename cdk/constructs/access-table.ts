@@ -497,6 +497,12 @@ export const ARCHIVER_ACCESS: FunctionAccess = {
       why: 'a keys-only Scan of the state table finds every aggregate of a type with a retention (archiveSweep)',
     },
     {
+      tables: ['control'],
+      in: 'local',
+      ops: ['read'],
+      why: "its own copy of the partition map (GetItem, strongly): only a partition's home archives it, and not while the partition moves",
+    },
+    {
       tables: ['replication', 'events'],
       in: 'peers',
       ops: ['read'],

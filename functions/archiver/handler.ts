@@ -7,11 +7,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Topology } from '../../lib/config/index.ts';
-import { peersOf } from '../../lib/config/index.ts';
+import { peersOf, regionNames } from '../../lib/config/index.ts';
 import {
   type ArchiverDeps,
   type ArchiveSweepReport,
   archiveSweep,
+  localHomeOf,
   peerWatermarks,
   S3ArchiveStore,
   SnapshotStore,
@@ -21,8 +22,15 @@ import { createRegistry } from '../../lib/model/index.ts';
 import { EventStore, tableNames } from '../../lib/store/index.ts';
 import { application } from '../shared/application.ts';
 
-export interface ArchiverHandlerDeps extends ArchiverDeps {
+export interface ArchiverHandlerDeps extends Omit<ArchiverDeps, 'topology'> {
   readonly topology: Topology;
+  /** This region: every other region of the topology needs its entry in `peers` (ArchiverDeps.topology). */
+  readonly region: string;
+  /**
+   * This region's control table: each pass reads its own copy of the partition map (`localHomeOf`) and
+   * archives only the aggregates homed here. Absent: no home check (every aggregate is taken as homed here).
+   */
+  readonly controlTable?: string;
   readonly registry: AggregateRegistry;
   readonly stateTable: string;
   readonly now?: () => number;
@@ -32,12 +40,20 @@ export interface ArchiverHandlerDeps extends ArchiverDeps {
 
 /**
  * The archiver's main function over injected deps: one region's archive pass (`archiveSweep`), gated on
- * every peer's watermark and log (`ArchiverDeps.peers`). A failed aggregate is in the report and retried
+ * every peer's watermark and log (`ArchiverDeps.peers`, one per other region of the topology), over the
+ * aggregates homed here. A failed aggregate is in the report and retried
  * on the next run; the run itself throws only when nothing could be read at all.
  */
 export function createArchiverHandler(deps: ArchiverHandlerDeps) {
   return async function archive(_event?: unknown): Promise<ArchiveSweepReport> {
-    const report = await archiveSweep(deps, {
+    const { region, controlTable } = deps;
+    // Per pass: the gate's every other region, and the homes as this region's copy of the map says now.
+    const topology: NonNullable<ArchiverDeps['topology']> = {
+      region,
+      regions: regionNames(deps.topology),
+      ...(controlTable ? { homeOf: localHomeOf({ region, client: deps.client, controlTable }) } : {}),
+    };
+    const report = await archiveSweep({ ...deps, topology }, {
       topology: deps.topology,
       registry: deps.registry,
       stateTable: deps.stateTable,
@@ -70,8 +86,10 @@ function fromEnvironment(): ReturnType<typeof createArchiverHandler> {
   const tables = tableNames(topology.name);
   return createArchiverHandler({
     topology,
+    region,
     registry: createRegistry(app.aggregates, topology),
     stateTable: env('TABLE_STATE'),
+    controlTable: env('TABLE_CONTROL'),
     events: new EventStore({ client: doc, tableName: env('TABLE_EVENTS') }),
     snapshots: new SnapshotStore({ client: doc, tableName: env('TABLE_SNAPSHOTS') }),
     archive: new S3ArchiveStore({ client: new S3Client({}), bucket: env('ARCHIVE_BUCKET'), app: app.name }),

@@ -8,7 +8,7 @@ import type { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { archivableEvents, archiveObjects, decodeArchive } from './archive.ts';
 import type { ArchiveStore } from './archive-store.ts';
-import { ArchiverConfigError, ArchiveVerificationError } from './errors.ts';
+import { ArchiverConfigError, ArchiverNotHomeError, ArchiveVerificationError } from './errors.ts';
 import { SNAPSHOTS_TRIED } from './fold.ts';
 import { retentionHorizon } from './retention.ts';
 import { confirmedSnapshot, type Snapshot } from './snapshot.ts';
@@ -83,8 +83,11 @@ export async function archiveAggregate(
   if (homeOf && hot.length > 0) {
     const home = await homeOf(hot[0]!.partition);
     if (home !== deps.topology!.region)
-      throw new ArchiverConfigError(
-        `${aggregate.name}#${input.aggregateId}: partition ${hot[0]!.partition} is homed in ${home ?? 'no region'}, not ${deps.topology!.region}; only the home archives`,
+      throw new ArchiverNotHomeError(
+        `${aggregate.name}#${input.aggregateId}`,
+        hot[0]!.partition,
+        home,
+        deps.topology!.region,
       );
   }
   const snapshot = await coveringSnapshot(deps.snapshots, aggregate, hot);

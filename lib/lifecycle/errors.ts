@@ -72,5 +72,23 @@ export class ForkBelowArchiveError extends LifecycleError {
 
 /** The archiver was given peers or a region that would move payloads unsafely (gate off, not the home). */
 export class ArchiverConfigError extends LifecycleError {
-  override readonly name = 'ArchiverConfigError';
+  override readonly name: string = 'ArchiverConfigError';
+}
+
+/**
+ * The aggregate's partition is not homed at this region (homed elsewhere, or fenced: moving): only its home
+ * archives it. An archive pass skips such an aggregate (`archiveSweep` counts it `homedElsewhere`).
+ */
+export class ArchiverNotHomeError extends ArchiverConfigError {
+  override readonly name = 'ArchiverNotHomeError';
+  constructor(
+    readonly aggregate: string,
+    readonly partition: number,
+    readonly home: string | undefined,
+    readonly region: string,
+  ) {
+    super(
+      `${aggregate}: partition ${partition} is homed in ${home ?? 'no region (fenced: moving)'}, not ${region}; only the home archives`,
+    );
+  }
 }

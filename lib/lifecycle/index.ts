@@ -17,6 +17,7 @@ export { type CoreFoldSources, coreLogFolder, type FoldBases, foldArchiveAware }
 export {
   ArchiveCorruptError,
   ArchiverConfigError,
+  ArchiverNotHomeError,
   ArchiveVerificationError,
   ForkBelowArchiveError,
   HistoryIncompleteError,
@@ -32,6 +33,7 @@ export {
   type SnapshotRejection,
 } from './fold.ts';
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
+export { type LocalHomeOptions, localHomeOf } from './home.ts';
 export { type PeerTables, peerWatermarks } from './peers.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';
 export { S3ArchiveStore, type S3ArchiveStoreOptions, s3RegionArchives } from './s3-archive-store.ts';

@@ -140,6 +140,15 @@ describe('the retention archiver in the sandbox (a local directory per region fo
     expect(restored).toEqual(before);
     // The peer's log was not touched (only a home with a confirmed snapshot archives).
     expect((await peer.stores.events.loadStream('account', id)).some(isArchivedStub)).toBe(false);
+    // Nor by the peer's own pass: its copy of the partition map homes the aggregate at A (read as its role).
+    peer.wallClock.offsetMs = 3 * DAY;
+    const peerRun = peer.functions.archiver!();
+    peer.wallClock.offsetMs = 0;
+    const peerReport = await peerRun;
+    expect(peerReport.failures).toEqual([]);
+    expect(peerReport.types.account?.homedElsewhere).toBeGreaterThanOrEqual(1);
+    expect((await peer.stores.events.loadStream('account', id)).some(isArchivedStub)).toBe(false);
+    expect(sandbox.iam.report().denials).toEqual([]);
   }, 180_000);
 
   it("never stubs an event the peer's log lacks, though its watermark passed it (a peer restored to a point in time)", async () => {

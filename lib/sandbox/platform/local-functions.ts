@@ -16,11 +16,12 @@ import {
 import type { InternalKey } from '../../auth/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
 import type { CommandDeps } from '../../commands/index.ts';
-import { peersOf, type Topology } from '../../config/index.ts';
+import { peersOf, regionNames, type Topology } from '../../config/index.ts';
 import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
 import {
   type ArchiveSweepReport,
   archiveSweep,
+  localHomeOf,
   type PeerWatermarks,
   snapshotWriter,
 } from '../../lifecycle/index.ts';
@@ -414,9 +415,13 @@ function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {
   }
 }
 
-/** The archiver's pass over the region's stores (`archiveSweep`, as functions/archiver runs it). */
+/**
+ * The archiver's pass over the region's stores (`archiveSweep`, as functions/archiver runs it): gated on
+ * every other region's watermarks and log (a region missing from `archiverPeers` fails the pass), over
+ * the aggregates this region's own copy of the partition map homes here.
+ */
 function archiverRun(deps: LocalFunctionDeps): (() => Promise<ArchiveSweepReport>) | undefined {
-  const { stores, clients, topology } = deps;
+  const { stores, clients, topology, region } = deps;
   const { archive } = stores;
   if (!archive) return undefined;
   return () =>
@@ -428,6 +433,11 @@ function archiverRun(deps: LocalFunctionDeps): (() => Promise<ArchiveSweepReport
         client: clients.doc,
         eventsTable: stores.tables.events,
         peers: deps.archiverPeers?.() ?? [],
+        topology: {
+          region,
+          regions: regionNames(topology),
+          homeOf: localHomeOf({ region, client: clients.doc, controlTable: stores.tables.control }),
+        },
       },
       {
         topology,

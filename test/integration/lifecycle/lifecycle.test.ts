@@ -27,6 +27,7 @@ import {
 } from '../../../lib/lifecycle/index.ts';
 import { canonicalJson } from '../../../lib/model/canonical-json.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
+import { DynamoControlReplica, type PartitionValue, partitionKey } from '../../../lib/ownership/index.ts';
 import { DynamoPartitionSource, rebuildRow } from '../../../lib/repair/index.ts';
 import { WatermarkStore } from '../../../lib/replication/index.ts';
 import { coreEventsLacking } from '../../../lib/runbooks/core-lacking.ts';
@@ -368,11 +369,16 @@ describe('the archiver function (functions/archiver)', () => {
     const home = await freshRegion('us-east-1');
     const peer = await freshRegion('eu-west-1');
     const parsed = parseTopology(bank.environments.dev);
-    const topology = {
+    const withRetention = {
       ...parsed,
       aggregates: parsed.aggregates.map((a) =>
         a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 5, retentionDays: 1 } } : a,
       ),
+    };
+    // Two regions: the home and the one peer whose tables the archiver reads.
+    const topology = {
+      ...withRetention,
+      regions: withRetention.regions.filter((r) => r.name !== 'ap-southeast-1'),
     };
     const homeSnapshots = new SnapshotStore({ client: home.doc, tableName: home.tables.snapshots });
     const homeDeps: CommandDeps = {
@@ -394,8 +400,9 @@ describe('the archiver function (functions/archiver)', () => {
     for (let i = 0; i < 10; i++) await run('Deposit', { amount: 1 });
     const log = await homeDeps.events.loadStream('account', 'fn1');
     const recorded: ArchiveSweepReport[] = [];
-    const handler = createArchiverHandler({
+    const handlerDeps = {
       topology,
+      region: 'us-east-1',
       registry: homeDeps.registry,
       stateTable: home.tables.state,
       events: homeDeps.events,
@@ -412,8 +419,8 @@ describe('the archiver function (functions/archiver)', () => {
         }),
       ],
       now: () => Date.now() + 2 * DAY,
-      record: (report) => recorded.push(report),
-    });
+    };
+    const handler = createArchiverHandler({ ...handlerDeps, record: (report) => recorded.push(report) });
     // The peer has applied nothing from us-east-1 (no watermark, empty log): nothing moves.
     expect(await handler({})).toEqual({ types: { account: { aggregates: 1, archived: 0 } }, failures: [] });
     // The peer applies the log and its watermark passes it: everything below the snapshot at 10 moves.
@@ -428,6 +435,33 @@ describe('the archiver function (functions/archiver)', () => {
       log.at(-1)!.hlc,
       new Date(),
     );
+    // A topology region with no peer entry: the aggregate fails (the gate is never off for a region).
+    const unpeered = await createArchiverHandler({ ...handlerDeps, topology: withRetention })({});
+    expect(unpeered.types.account).toEqual({ aggregates: 1, archived: 0 });
+    expect(unpeered.failures.map((f) => f.error)).toEqual([
+      expect.stringMatching(/^ArchiverConfigError: peers lack ap-southeast-1/),
+    ]);
+    // Only the home archives: this region's own copy of the map names another home, the pass skips it.
+    const control = new DynamoControlReplica({
+      region: 'us-east-1',
+      client: home.doc,
+      tableName: home.tables.control,
+    });
+    const key = partitionKey(log[0]!.partition);
+    const entry = (home: string, state: 'active' | 'fenced') => ({
+      epoch: state === 'active' ? 2 : 3,
+      ballot: `b${state}`,
+      value: { home, state, activeFrom: 0 },
+    });
+    expect(await control.write<PartitionValue>(key, entry('eu-west-1', 'active'))).toBe(true);
+    const elsewhere = createArchiverHandler({ ...handlerDeps, controlTable: home.tables.control });
+    expect(await elsewhere({})).toEqual({
+      types: { account: { aggregates: 1, archived: 0, homedElsewhere: 1 } },
+      failures: [],
+    });
+    expect(await homeDeps.events.loadStream('account', 'fn1')).toEqual(log);
+    expect(await control.write<PartitionValue>(key, entry('us-east-1', 'fenced'))).toBe(true);
+    expect((await elsewhere({})).types.account).toEqual({ aggregates: 1, archived: 0, homedElsewhere: 1 });
     expect(await handler({})).toEqual({ types: { account: { aggregates: 1, archived: 9 } }, failures: [] });
     expect(recorded.map((r) => r.types.account?.archived)).toEqual([0, 9]);
     expect(

@@ -53,12 +53,15 @@ export function createArchiverHandler(deps: ArchiverHandlerDeps) {
       regions: regionNames(deps.topology),
       ...(controlTable ? { homeOf: localHomeOf({ region, client: deps.client, controlTable }) } : {}),
     };
-    const report = await archiveSweep({ ...deps, topology }, {
-      topology: deps.topology,
-      registry: deps.registry,
-      stateTable: deps.stateTable,
-      now: (deps.now ?? Date.now)(),
-    });
+    const report = await archiveSweep(
+      { ...deps, topology },
+      {
+        topology: deps.topology,
+        registry: deps.registry,
+        stateTable: deps.stateTable,
+        now: (deps.now ?? Date.now)(),
+      },
+    );
     deps.record?.(report);
     return report;
   };

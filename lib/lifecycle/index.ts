@@ -32,8 +32,8 @@ export {
   type SnapshotFold,
   type SnapshotRejection,
 } from './fold.ts';
-export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
 export { type LocalHomeOptions, localHomeOf } from './home.ts';
+export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
 export { type PeerTables, peerWatermarks } from './peers.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';
 export { S3ArchiveStore, type S3ArchiveStoreOptions, s3RegionArchives } from './s3-archive-store.ts';

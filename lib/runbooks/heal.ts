@@ -150,9 +150,7 @@ export async function replayBuckets(input: {
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
   const rowsRebuilt = input.branches
-    ? await timedStage('rowRebuild', () =>
-        rebuildDivergedRows(input, input.branches!, keys, report.refused),
-      )
+    ? await timedStage('rowRebuild', () => rebuildDivergedRows(input, input.branches!, keys, report.refused))
     : 0;
   return { ...report, rowsRebuilt };
 }
@@ -201,9 +199,7 @@ async function lackingOf(
   for (const [region, lacking] of missing) {
     const into = !input.into || input.into.includes(region);
     if (!into && !input.quorumOrphans) continue;
-    const fetched = await timedStage('fetch', () =>
-      fetchLacking(byRegion, input.partition, region, lacking),
-    );
+    const fetched = await timedStage('fetch', () => fetchLacking(byRegion, input.partition, region, lacking));
     lackingByRegion.set(region, fetched.events);
     if (into) refused.push(...fetched.refused);
   }

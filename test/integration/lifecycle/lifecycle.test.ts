@@ -448,10 +448,10 @@ describe('the archiver function (functions/archiver)', () => {
       tableName: home.tables.control,
     });
     const key = partitionKey(log[0]!.partition);
-    const entry = (home: string, state: 'active' | 'fenced') => ({
+    const entry = (at: string, state: 'active' | 'fenced') => ({
       epoch: state === 'active' ? 2 : 3,
       ballot: `b${state}`,
-      value: { home, state, activeFrom: 0 },
+      value: { home: at, state, activeFrom: 0 },
     });
     expect(await control.write<PartitionValue>(key, entry('eu-west-1', 'active'))).toBe(true);
     const elsewhere = createArchiverHandler({ ...handlerDeps, controlTable: home.tables.control });

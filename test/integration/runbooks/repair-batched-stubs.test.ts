@@ -49,7 +49,11 @@ describe("Repair's batched delivery and archived stubs", () => {
     const stub = { ...structuredClone(second), archived: true } as EventEnvelope;
     expect(isArchivedStub(stub)).toBe(true);
 
-    const result = await deliverBatched(regionCell(c), [structuredClone(first), stub, structuredClone(third)], branches);
+    const result = await deliverBatched(
+      regionCell(c),
+      [structuredClone(first), stub, structuredClone(third)],
+      branches,
+    );
 
     expect(result.delivered).toBe(1);
     expect(result.leftover.map((e) => e.eventId)).toEqual([second.eventId, third.eventId]);

@@ -120,8 +120,12 @@ describe('the retention archive of a cell (bucket, archiver, schedule, grants)',
       `arn:aws:dynamodb:${region}:333333333333:table/multiactive-pair-${name}`;
     expect(granting(statements, 'dynamodb:UpdateItem')).toEqual([table('eu-central-1', 'events')]);
     expect(granting(statements, 'dynamodb:Scan')).toEqual([table('eu-central-1', 'state')]);
+    // Its own copy of the partition map (only the home archives), never a peer's.
+    expect(granting(statements, 'dynamodb:GetItem')).toContain(table('eu-central-1', 'control'));
+    expect(granting(statements, 'dynamodb:GetItem')).not.toContain(table('eu-west-2', 'control'));
     expect(granting(statements, 'dynamodb:Query').sort()).toEqual(
       [
+        table('eu-central-1', 'control'),
         table('eu-central-1', 'events'),
         table('eu-central-1', 'snapshots'),
         table('eu-west-2', 'events'),

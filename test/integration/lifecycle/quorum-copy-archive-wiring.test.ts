@@ -24,9 +24,9 @@ import {
 /** Room for DynamoDB Local on a loaded machine; the lease above copy + append + skew (fencing-budget.ts). */
 const FENCING = {
   leaseMs: 30_000,
-  skewMarginMs: 1_200,
+  skewMarginMs: 3_000,
   maxClockOffsetMs: 100,
-  appendTimeoutMs: 10_000,
+  appendTimeoutMs: 2_000,
   quorumCopyTimeoutMs: 10_000,
 };
 

@@ -88,6 +88,34 @@ export function dataKeyOfIndex(key: string): string | undefined {
   return `${type}/${yyyy}/${mm}/${dd}/${parts.slice(2, -2).join('/')}/${range}.jsonl`;
 }
 
+/** The index entry's key of a data object's key (`archiveKey`), or undefined for a key of another shape. */
+export function indexKeyOfData(key: string): string | undefined {
+  const parts = key.split('/');
+  const range = parts.at(-1);
+  if (parts.length < 6 || parts[1] === ARCHIVE_INDEX_SEGMENT || !range?.endsWith('.jsonl')) return undefined;
+  const [type, yyyy, mm, dd] = parts;
+  return `${indexPrefix(type!, parts.slice(4, -1).join('/'))}${yyyy}-${mm}-${dd}/${range.slice(0, -'.jsonl'.length)}`;
+}
+
+/**
+ * Writes the index entry of every data object of a type that has none (an archive written before the index
+ * existed): one listing of the whole type, once, so that reads of one aggregate find every object. Returns
+ * the entries written. Idempotent.
+ * @example await indexArchive(archive, 'account')
+ */
+export async function indexArchive(archive: ArchiveStore, aggregateType: string): Promise<string[]> {
+  const keys = await archive.list(`${aggregateType}/`);
+  const present = new Set(keys.filter(isArchiveIndexKey));
+  const written: string[] = [];
+  for (const key of keys) {
+    const index = indexKeyOfData(key);
+    if (index === undefined || present.has(index)) continue;
+    await archive.put(index, key);
+    written.push(index);
+  }
+  return written;
+}
+
 /** The aggregate id an archive key names (a data object's, `archiveKey`, or an index entry's), or undefined. */
 export function aggregateIdOfKey(key: string): string | undefined {
   const parts = key.split('/');

@@ -10,6 +10,8 @@ export {
   decodeArchive,
   encodeArchive,
   eventTime,
+  indexArchive,
+  indexKeyOfData,
   isArchiveIndexKey,
   mergeHistory,
   readArchivedEvents,

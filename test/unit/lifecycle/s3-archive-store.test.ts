@@ -13,6 +13,8 @@ import {
   type ArchiveStore,
   archiveObjects,
   dataKeyOfIndex,
+  indexArchive,
+  indexKeyOfData,
   LocalDirectoryArchive,
   readArchivedEvents,
   S3ArchiveStore,
@@ -149,6 +151,18 @@ describe('S3ArchiveStore at the SDK boundary', () => {
     expect(await store.get(object!.index)).toBe(object!.key);
     expect(await readArchivedEvents(store, 'account', 'acc-1')).toEqual(log);
     expect(await readArchivedEvents(store, 'account', 'acc-1/x')).toEqual(nested);
+  });
+
+  it('indexes an archive written before the index existed (indexArchive), once', async () => {
+    const bucket = fakeBucket('b');
+    const store = new S3ArchiveStore({ client: bucket.client, bucket: 'b', app: 'bank' });
+    const objects = archiveObjects(log);
+    for (const object of objects) await store.put(object.key, object.body);
+    expect(objects.map((o) => indexKeyOfData(o.key))).toEqual(objects.map((o) => o.index));
+    expect(await readArchivedEvents(store, 'account', 'acc-1')).toEqual([]);
+    expect(await indexArchive(store, 'account')).toEqual(objects.map((o) => o.index));
+    expect(await readArchivedEvents(store, 'account', 'acc-1')).toEqual(log);
+    expect(await indexArchive(store, 'account')).toEqual([]);
   });
 
   it('refuses an index entry whose data object is missing (ArchiveCorruptError), never reads it as no history', async () => {

@@ -12,7 +12,9 @@ const none = { lost: 0, changed: 0, extra: 0 };
 describe('logDifference (the archive bench round-trip check)', () => {
   it('finds nothing between a log and a copy of it, whatever order its keys come in', () => {
     const copy: typeof log = log.map((e) => JSON.parse(JSON.stringify(e)));
-    const reordered = copy.map((e) => Object.fromEntries(Object.entries(e).reverse()) as (typeof log)[number]);
+    const reordered = copy.map(
+      (e) => Object.fromEntries(Object.entries(e).reverse()) as (typeof log)[number],
+    );
     expect(logDifference(log, copy)).toEqual(none);
     expect(logDifference(log, reordered)).toEqual(none);
     expect(logDifference([], [])).toEqual(none);

@@ -129,6 +129,10 @@ export const BUG_SWITCHES = {
     'the archiver deletes archived events from the hot table instead of leaving stubs (eventId, hlc, prev) in their slots: an archived seq is free again (a home whose row is behind the archive point appends a second event there) and Merkle leaves lose the archived events',
   'archive-ignores-watermarks':
     "the archiver moves an event out of the home's hot table without waiting for every peer's watermark from its origin to pass it: a replica that has not received it yet can never get it from the home's log",
+  'archiver-caches-home':
+    "the archiver trusts the home answer its pass cached (localHomeOf) and does not read this region's copy of the partition map again before its stub writes: a partition a Switchover fenced and moved during the pass is still stubbed by the old home",
+  'archive-lists-whole-type':
+    "reading one aggregate's archive lists its whole type's archive (`<type>/`, every aggregate and day) and filters by id, instead of the aggregate's own index prefix: the quorum copy's catch-up under its 1 s per-peer budget grows with the type",
   'merkle-skips-past-retention':
     "Repair's Merkle leaves leave out events past their type's retention horizon: a returning region's orphans older than retentionDays are never compared, never settled",
   'rebuild-ignores-archive':

@@ -10,6 +10,7 @@ import { archivableEvents, archiveObjects, decodeArchive } from './archive.ts';
 import type { ArchiveStore } from './archive-store.ts';
 import { ArchiverConfigError, ArchiverNotHomeError, ArchiveVerificationError } from './errors.ts';
 import { SNAPSHOTS_TRIED } from './fold.ts';
+import type { HomeOf } from './home.ts';
 import { retentionHorizon } from './retention.ts';
 import { confirmedSnapshot, type Snapshot } from './snapshot.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
@@ -50,14 +51,15 @@ export interface ArchiverDeps {
   readonly topology?: {
     readonly region: string;
     readonly regions: readonly string[];
-    readonly homeOf?: (partition: number) => Promise<string | undefined>;
+    /** `localHomeOf` on AWS and in the sandbox; its `recheck` is read again right before the stubs. */
+    readonly homeOf?: HomeOf;
   };
 }
 
 export interface ArchiveRun {
   /** Events moved out of the hot table. */
   readonly archived: number;
-  /** Objects written (one per day of events). */
+  /** Data objects written (one per day of events; each with its index entry, `archiveIndexKey`). */
   readonly objects: readonly string[];
   /** The snapshot version that covered them, or null when none did (nothing moved). */
   readonly coveredBy: number | null;
@@ -79,17 +81,8 @@ export async function archiveAggregate(
 ): Promise<ArchiveRun> {
   checkPeers(deps);
   const hot = await deps.events.loadStream(aggregate.name, input.aggregateId);
-  const homeOf = deps.topology?.homeOf;
-  if (homeOf && hot.length > 0) {
-    const home = await homeOf(hot[0]!.partition);
-    if (home !== deps.topology!.region)
-      throw new ArchiverNotHomeError(
-        `${aggregate.name}#${input.aggregateId}`,
-        hot[0]!.partition,
-        home,
-        deps.topology!.region,
-      );
-  }
+  // Cheap (a pass may answer from its cache): skips an aggregate homed elsewhere before any peer is read.
+  await checkHome(deps, aggregate, hot, deps.topology?.homeOf);
   const snapshot = await coveringSnapshot(deps.snapshots, aggregate, hot);
   if (!snapshot) return { archived: 0, objects: [], coveredBy: null };
   const old = archivableEvents(hot, snapshot, retentionHorizon(input.now, input.retentionDays));
@@ -104,11 +97,37 @@ export async function archiveAggregate(
     const body = await deps.archive.get(object.key);
     if (body !== object.body) throw new ArchiveVerificationError(object.key);
     decodeArchive(object.key, body);
+    // After its object, before any stub: every stub is reachable through the aggregate's index (a crash
+    // in between leaves the events whole, and a re-run writes both again under the same keys).
+    await deps.archive.put(object.index, object.key);
   }
+  // Read again right before the stubs: a move fenced in this region's copy since the pass began (or since
+  // the check above) leaves the events whole here.
+  if (!bugEnabled('archiver-caches-home'))
+    await checkHome(deps, aggregate, hot, deps.topology?.homeOf?.recheck);
   for (const event of covered)
     if (bugEnabled('archive-deletes-events')) await deleteIfStill(deps, event);
     else await stubIfStill(deps, event);
   return { archived: covered.length, objects: objects.map((o) => o.key), coveredBy: snapshot.version };
+}
+
+/** Throws ArchiverNotHomeError unless `homeOf` (when given) says the aggregate's partition is homed here. */
+async function checkHome(
+  deps: ArchiverDeps,
+  aggregate: AnyAggregate,
+  hot: readonly EventEnvelope[],
+  homeOf: ((partition: number) => Promise<string | undefined>) | undefined,
+): Promise<void> {
+  const first = hot[0];
+  if (!homeOf || !first || !deps.topology) return;
+  const home = await homeOf(first.partition);
+  if (home !== deps.topology.region)
+    throw new ArchiverNotHomeError(
+      `${aggregate.name}#${first.aggregateId}`,
+      first.partition,
+      home,
+      deps.topology.region,
+    );
 }
 
 /**

@@ -1,12 +1,16 @@
 export {
+  ARCHIVE_INDEX_SEGMENT,
   aggregateIdOfKey,
   archivableEvents,
   archiveDate,
+  archiveIndexKey,
   archiveKey,
   archiveObjects,
+  dataKeyOfIndex,
   decodeArchive,
   encodeArchive,
   eventTime,
+  isArchiveIndexKey,
   mergeHistory,
   readArchivedEvents,
 } from './archive.ts';
@@ -32,7 +36,7 @@ export {
   type SnapshotFold,
   type SnapshotRejection,
 } from './fold.ts';
-export { type LocalHomeOptions, localHomeOf } from './home.ts';
+export { type HomeOf, type LocalHomeOptions, localHomeOf } from './home.ts';
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
 export { type PeerTables, peerWatermarks } from './peers.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { wholeFromArchive } from '../../../lib/commands/quorum-copy.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { type ArchiveStore, aggregateIdOfKey, fullHistory } from '../../../lib/lifecycle/index.ts';
 import { isArchivedStub } from '../../../lib/store/index.ts';
 import { uniqueId } from '../replication/cells.ts';
@@ -43,26 +44,32 @@ class Recording implements ArchiveStore {
   }
 }
 
-describe('review-archiver-3: reading one aggregate’s archive lists the whole type’s archive', () => {
-  it('fullHistory and the quorum copy’s whole copies of account A list only A’s objects', async () => {
-    const [h, c, r] = await threeRegions();
-    const archive = await archiveDir('ra3-list');
-    const ids = [uniqueId('ra3-a'), uniqueId('ra3-b'), uniqueId('ra3-c')];
-    for (const id of ids) {
-      await write(h!, [c!, r!], id, open);
-      for (let i = 1; i <= 4; i++) await write(h!, [c!, r!], id, deposit(i));
-      await snapshotNow(h!, id);
-      expect((await archiveAt(h!, archive, [c!, r!], id)).archived).toBe(4);
-    }
-    const [a] = ids;
-    const recording = new Recording(archive);
-    const history = await fullHistory({ events: h!.events, archive: recording }, 'account', a!);
-    expect(history.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(history.some(isArchivedStub)).toBe(false);
-    const stubs = (await h!.events.loadStream('account', a!)).filter(isArchivedStub);
-    expect(await wholeFromArchive(recording)!(stubs)).toHaveLength(4);
+async function scenario() {
+  const [h, c, r] = await threeRegions();
+  const archive = await archiveDir('ra3-list');
+  const ids = [uniqueId('ra3-a'), uniqueId('ra3-b'), uniqueId('ra3-c')];
+  for (const id of ids) {
+    await write(h!, [c!, r!], id, open);
+    for (let i = 1; i <= 4; i++) await write(h!, [c!, r!], id, deposit(i));
+    await snapshotNow(h!, id);
+    expect((await archiveAt(h!, archive, [c!, r!], id)).archived).toBe(4);
+  }
+  const [a] = ids;
+  const recording = new Recording(archive);
+  const history = await fullHistory({ events: h!.events, archive: recording }, 'account', a!);
+  expect(history.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  expect(history.some(isArchivedStub)).toBe(false);
+  const stubs = (await h!.events.loadStream('account', a!)).filter(isArchivedStub);
+  expect(await wholeFromArchive(recording)!(stubs)).toHaveLength(4);
 
-    const others = recording.listed.filter((key) => aggregateIdOfKey(key) !== a);
-    expect(others, `listed for ${a}: ${recording.listed.join(', ')}`).toEqual([]);
+  const others = recording.listed.filter((key) => aggregateIdOfKey(key) !== a);
+  expect(others, `listed for ${a}: ${recording.listed.join(', ')}`).toEqual([]);
+}
+
+describe('review-archiver-3: reading one aggregate’s archive lists the whole type’s archive', () => {
+  it('fullHistory and the quorum copy’s whole copies of account A list only A’s objects', scenario);
+
+  it("under archive-lists-whole-type (reads list the type's prefix) the other accounts' objects are listed", async () => {
+    await expect(withBug('archive-lists-whole-type', scenario)).rejects.toThrow(/listed for/);
   });
 });

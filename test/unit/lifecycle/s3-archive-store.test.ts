@@ -10,7 +10,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ArchiveStore,
   archiveObjects,
+  dataKeyOfIndex,
   LocalDirectoryArchive,
   readArchivedEvents,
   S3ArchiveStore,
@@ -52,6 +54,14 @@ function fakeBucket(bucket: string, pageSize = 2) {
     throw new Error(`unexpected command ${(command as object).constructor.name}`);
   };
   return { client: { send } as unknown as Pick<S3Client, 'send'>, objects, calls };
+}
+
+/** Each object then its index entry, as the archiver writes them (`archiveAggregate`). */
+async function putArchived(store: ArchiveStore, objects: ReturnType<typeof archiveObjects>) {
+  for (const object of objects) {
+    await store.put(object.key, object.body);
+    await store.put(object.index, object.key);
+  }
 }
 
 const log = accountLog(Array.from({ length: 6 }, (_, i) => ({ type: 'Deposited' as const, amount: i + 1 })));
@@ -114,9 +124,39 @@ describe('S3ArchiveStore at the SDK boundary', () => {
     const bucket = fakeBucket('b', 1);
     const store = new S3ArchiveStore({ client: bucket.client, bucket: 'b', app: 'bank' });
     const otherLog = accountLog([{ type: 'Deposited', amount: 9 }], { aggregateId: 'acc-2' });
-    for (const object of [...archiveObjects(log), ...archiveObjects(otherLog)])
-      await store.put(object.key, object.body);
+    await putArchived(store, [...archiveObjects(log), ...archiveObjects(otherLog)]);
+    bucket.calls.length = 0;
     expect(await readArchivedEvents(store, 'account', 'acc-1')).toEqual(log);
+    // One listing of acc-1's own index prefix, then a GET of each data object it names: never the type's.
+    const lists = bucket.calls.filter((c) => c.command === 'ListObjectsV2Command');
+    expect(lists.map((c) => c.input.Prefix)).toEqual(
+      Array(lists.length).fill('bank/account/_by-aggregate/acc-1/'),
+    );
+    const gets = bucket.calls.filter((c) => c.command === 'GetObjectCommand').map((c) => c.input.Key);
+    expect(gets).toEqual(archiveObjects(log).map((o) => `bank/${o.key}`));
+  });
+
+  it('names the data object in the index key and body; an id that prefixes another reads its own only', async () => {
+    const [object] = archiveObjects(log);
+    expect(object!.index).toMatch(
+      /^account\/_by-aggregate\/acc-1\/\d{4}-\d{2}-\d{2}\/000000000001-000000000007$/,
+    );
+    expect(dataKeyOfIndex(object!.index)).toBe(object!.key);
+    const bucket = fakeBucket('b');
+    const store = new S3ArchiveStore({ client: bucket.client, bucket: 'b', app: 'bank' });
+    const nested = accountLog([{ type: 'Deposited', amount: 9 }], { aggregateId: 'acc-1/x' });
+    await putArchived(store, [...archiveObjects(log), ...archiveObjects(nested)]);
+    expect(await store.get(object!.index)).toBe(object!.key);
+    expect(await readArchivedEvents(store, 'account', 'acc-1')).toEqual(log);
+    expect(await readArchivedEvents(store, 'account', 'acc-1/x')).toEqual(nested);
+  });
+
+  it('refuses an index entry whose data object is missing (ArchiveCorruptError), never reads it as no history', async () => {
+    const bucket = fakeBucket('b');
+    const store = new S3ArchiveStore({ client: bucket.client, bucket: 'b', app: 'bank' });
+    const [object] = archiveObjects(log);
+    await store.put(object!.index, object!.key);
+    await expect(readArchivedEvents(store, 'account', 'acc-1')).rejects.toThrow(/named by the archive index/);
   });
 
   it('refuses keys that are not plain relative paths, and an app name with a slash', () => {
@@ -142,10 +182,15 @@ describe('LocalDirectoryArchive with an application prefix', () => {
   it('keeps the same key layout as S3 under <root>/<app>/ and lists without the prefix', async () => {
     const bank = new LocalDirectoryArchive(root, { app: 'bank' });
     const social = new LocalDirectoryArchive(root, { app: 'social' });
-    for (const object of archiveObjects(log)) await bank.put(object.key, object.body);
+    await putArchived(bank, archiveObjects(log));
     await social.put('account/2026/01/01/z/1-1.jsonl', 'x\n');
     expect(await readdir(root)).toEqual(['bank', 'social']);
-    expect(await bank.list('account/')).toEqual(archiveObjects(log).map((o) => o.key));
+    expect(await bank.list('account/')).toEqual(
+      archiveObjects(log)
+        .flatMap((o) => [o.key, o.index])
+        .sort(),
+    );
+    expect(await bank.list('account/_by-aggregate/acc-1/')).toEqual(archiveObjects(log).map((o) => o.index));
     expect(await readArchivedEvents(bank, 'account', 'acc-1')).toEqual(log);
   });
 });

@@ -11,6 +11,7 @@ import {
   foldedContent,
   foldFullLog,
   fullHistory,
+  isArchiveIndexKey,
   LocalDirectoryArchive,
   loadAggregate,
   peerWatermarks,
@@ -215,7 +216,10 @@ export async function runArchiveBench(options: { endpoint: string; quick?: boole
     for (const id of ids) stubs += (await events.loadStream('account', id)).filter(isArchivedStub).length;
     const hotAfter = await tableBytes(home, tables.events);
     let archiveBytes = 0;
-    const keys = await archive.list('account/');
+    // Data objects only: the per-aggregate index entries (`<type>/_by-aggregate/...`) are listed apart.
+    const listed = await archive.list('account/');
+    const keys = listed.filter((key) => !isArchiveIndexKey(key));
+    const indexEntries = listed.length - keys.length;
     for (const key of keys) archiveBytes += Buffer.byteLength((await archive.get(key)) ?? '', 'utf8');
 
     // Restore every aggregate and compare with its pre-archive log.
@@ -274,11 +278,11 @@ export async function runArchiveBench(options: { endpoint: string; quick?: boole
         met: null,
       },
       {
-        figure: `archive keys listed per aggregate restored (own objects ${DAYS}; review 3: whole type listed)`,
+        figure: 'archive keys listed per aggregate restored (its own index entries only)',
         value: round(listing.keys / aggregates, 1),
         unit: 'keys',
-        target: 'reference',
-        met: null,
+        target: `${DAYS} (one per day)`,
+        met: listing.keys === aggregates * DAYS,
       },
       {
         figure: `events lost or changed in the round trip (of ${beforeEvents.toLocaleString('en-US')}; canonical JSON, order, count)`,
@@ -309,7 +313,7 @@ export async function runArchiveBench(options: { endpoint: string; quick?: boole
         met: null,
       },
       {
-        figure: `archive objects written (${keys.length}), bytes per archived event`,
+        figure: `archive objects written (${keys.length}, and ${indexEntries} index entries), bytes per archived event`,
         value: round(archiveBytes / Math.max(1, archived), 0),
         unit: 'bytes',
         target: 'reference',

@@ -5,6 +5,7 @@ import {
 import { UnauthenticatedError } from '../auth/errors.ts';
 import { ClockDriftError } from '../clock/hlc.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from '../commands/errors.ts';
+import { ArchivedEventInFoldError } from '../conflict/errors.ts';
 import { ForkBelowArchiveError, HistoryIncompleteError } from '../lifecycle/errors.ts';
 import {
   DomainError,
@@ -176,6 +177,17 @@ const MAPPINGS: readonly Mapping[] = [
     503,
     (e: ForkBelowArchiveError) => ({
       reason: 'fork-below-archive',
+      aggregateType: e.aggregateType,
+      aggregateId: e.aggregateId,
+      seq: e.seq,
+    }),
+  ],
+  // A type moved off core with archived stubs in its log (README "Guide: move an aggregate between tiers").
+  [
+    ArchivedEventInFoldError,
+    503,
+    (e: ArchivedEventInFoldError) => ({
+      reason: 'archived-stub-in-fold',
       aggregateType: e.aggregateType,
       aggregateId: e.aggregateId,
       seq: e.seq,

@@ -14,7 +14,10 @@ export interface S3ArchiveStoreOptions {
   readonly client: Pick<S3Client, 'send'>;
   /** The region's archive bucket (`multiactive-<env>-<region>-archive-<account>`, cdk/constructs/cell-archive.ts). */
   readonly bucket: string;
-  /** The application's name: every key is `<app>/<type>/<yyyy>/<mm>/<dd>/<aggregateId>/<seqs>.jsonl`. */
+  /**
+   * The application's name, in front of every key: `<app>/<type>/<yyyy>/<mm>/<dd>/<aggregateId>/<seqs>.jsonl`
+   * (data) and `<app>/<type>/_by-aggregate/<aggregateId>/<yyyy-mm-dd>/<seqs>` (index, `archiveIndexKey`).
+   */
   readonly app?: string;
 }
 

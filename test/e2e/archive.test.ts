@@ -125,6 +125,9 @@ describe('the retention archiver in the sandbox (a local directory per region fo
     const directory = join(dataDir, A, 'archive', 'bank', 'account', ...day, id);
     expect(existsSync(directory)).toBe(true);
     expect(readdirSync(directory)).toEqual(['000000000001-000000000008.jsonl']);
+    // Its index entry, <app>/<type>/_by-aggregate/<id>/<yyyy-mm-dd>/<seqs>: what one aggregate's read lists.
+    const index = join(dataDir, A, 'archive', 'bank', 'account', '_by-aggregate', id, day.join('-'));
+    expect(readdirSync(index)).toEqual(['000000000001-000000000008']);
     // Every S3 call was authorized against the synthesized grants, and none refused.
     const s3 = archiverRows().filter((r) => r.operation.startsWith('s3:'));
     expect(new Set(s3.map((r) => r.operation))).toEqual(new Set(['s3:PutObject', 's3:GetObject']));

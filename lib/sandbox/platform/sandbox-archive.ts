@@ -3,7 +3,8 @@ import { currentCaller, type IamEnforcement, s3ListCall, s3ObjectCall } from '..
 
 /**
  * A region's archive bucket in the sandbox: a local directory (`LocalDirectoryArchive`, the same key
- * layout as S3: `<app>/<type>/<yyyy>/<mm>/<dd>/<id>/<seqs>.jsonl`), each call first authorized for the
+ * layout as S3: `<app>/<type>/<yyyy>/<mm>/<dd>/<id>/<seqs>.jsonl` and the index entries
+ * `<app>/<type>/_by-aggregate/<id>/<yyyy-mm-dd>/<seqs>`), each call first authorized for the
  * function calling as AWS would authorize it on the bucket the synthesized templates name
  * (s3:PutObject / s3:GetObject on `arn:aws:s3:::<bucket>/<app>/<key>`, s3:ListBucket on the bucket), so a
  * missing grant fails here with AccessDeniedException as it would on AWS.

@@ -53,6 +53,8 @@ describe('the ordinary lane in the synthesized templates', () => {
         batchSize: 100,
         maxBatchingWindowMs: 1_000,
         reportBatchItemFailures: true,
+        // ordinaryLane.maxConcurrency, as ScalingConfig.MaximumConcurrency.
+        maxConcurrency: 5,
       },
     ]);
   });

@@ -39,6 +39,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   'rpo-five': async () => (await import('./rpo.ts')).runRpoFiveBench,
   transfers: async () => (await import('./transfers.ts')).runTransfersBench,
   snapshots: async () => (await import('./snapshots.ts')).runSnapshotsBench,
+  archive: async () => (await import('./archive.ts')).runArchiveBench,
   'failover-scale': async () => (await import('./failover-scale.ts')).runFailoverScaleBench,
   quorum: async () => (await import('./quorum.ts')).runQuorumBench,
   cost: async () => (await import('./cost.ts')).runCostBench,

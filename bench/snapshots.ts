@@ -20,7 +20,7 @@ const BATCH = 25;
 const WRITERS = 8;
 
 /** Writes a history straight to the events table, 25 items per BatchWriteItem (unprocessed items again). */
-async function seed(doc: DynamoDBDocumentClient, table: string, log: readonly EventEnvelope[]) {
+export async function seed(doc: DynamoDBDocumentClient, table: string, log: readonly EventEnvelope[]) {
   const batches: Array<Record<string, unknown>[]> = [];
   for (let i = 0; i < log.length; i += BATCH)
     batches.push(log.slice(i, i + BATCH).map((event) => toEventItem('core', event)));

@@ -174,6 +174,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         when: quorumAck,
         why: "core.ack quorum: after such a retire the peer's row is rebuilt from its log (a put guarded on the row it replaces)",
       },
+      {
+        tables: ['snapshots'],
+        in: 'peers',
+        ops: ['read'],
+        when: quorumAck,
+        why: "core.ack quorum: a retire over a peer's archived log folds the peer's row from its snapshots at or above the stubs (quorumPeerRetirer)",
+      },
     ],
     buses: [],
     machines: [
@@ -450,9 +457,57 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         when: quorumAck,
         why: "core.ack quorum: after such a retire the peer's row is rebuilt from its log (as the API)",
       },
+      {
+        tables: ['snapshots'],
+        in: 'peers',
+        ops: ['read'],
+        when: quorumAck,
+        why: "core.ack quorum: a peer retire over an archived log folds the peer's row from its snapshots (quorumPeerRetirer, as the API)",
+      },
     ],
     buses: [],
     machines: [{ machine: 'Saga', why: 'the recovery sweep resumes overdue sagas with a new execution' }],
     internalKey: "peer tokens: signs the steps it forwards to an account's home and the reads it sends there",
   },
+};
+
+/**
+ * The retention archiver (`functions/archiver`, only with a `lifecycle.retentionDays`): its own log and
+ * snapshots, the state table's keys to find the aggregates, and every peer's watermarks and log, read
+ * cross-region, so it never stubs an event some peer lacks. Its bucket's grants are in cell-archive.ts.
+ */
+export const ARCHIVER_ACCESS: FunctionAccess = {
+  tables: [
+    {
+      tables: ['events'],
+      in: 'local',
+      ops: ['read', 'update'],
+      why: "reads a core log and turns each archived event's item into its stub (a conditional UpdateItem: REMOVE payload, SET archived)",
+    },
+    {
+      tables: ['snapshots'],
+      in: 'local',
+      ops: ['read'],
+      why: 'the newest snapshot the log confirms: only events below it are archived',
+    },
+    {
+      tables: ['state'],
+      in: 'local',
+      ops: ['scan'],
+      why: 'a keys-only Scan of the state table finds every aggregate of a type with a retention (archiveSweep)',
+    },
+    {
+      tables: ['control'],
+      in: 'local',
+      ops: ['read'],
+      why: "its own copy of the partition map (GetItem, strongly): only a partition's home archives it, and not while the partition moves",
+    },
+    {
+      tables: ['replication', 'events'],
+      in: 'peers',
+      ops: ['read'],
+      why: "every peer's watermark from the event's origin (its replication table) and its log (its events table), read strongly: an event is archived only once every peer holds it",
+    },
+  ],
+  buses: [],
 };

@@ -48,6 +48,8 @@ export class CellFunctions extends Construct {
   public readonly publisherFailures: sqs.Queue;
   /** Asynchronous applier invocations that failed after Lambda's own retries. */
   public readonly applierFailures: sqs.Queue;
+  /** The environment every function of the cell is deployed with (identity, tables, bus, endpoints). */
+  public readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: CellFunctionsProps) {
     super(scope, id);
@@ -60,6 +62,7 @@ export class CellFunctions extends Construct {
       REGION_ENDPOINTS: JSON.stringify(regionEndpoints(topology)),
       SAGA_STATE_MACHINE_ARN: sagaStateMachineArn(topology, region),
     };
+    this.environment = environment;
     const byName = {} as Record<FunctionName, nodejs.NodejsFunction>;
     for (const name of FUNCTION_NAMES) {
       byName[name] = new HandlerFunction(this, name, {

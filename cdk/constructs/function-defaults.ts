@@ -41,13 +41,21 @@ export const FUNCTION_NAMES = [
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
+/**
+ * The retention archiver (`functions/archiver`): a cell function only where some aggregate type has
+ * `lifecycle.retentionDays` (cdk/constructs/cell-archive.ts), so it is not one of `FUNCTION_NAMES`.
+ */
+export const ARCHIVER = 'archiver';
+/** Every handler a cell may have: `FUNCTION_NAMES` and, with a retention, the archiver. */
+export type HandlerName = FunctionName | typeof ARCHIVER;
+
 export interface FunctionSettings {
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
 }
 
-export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
+export const FUNCTION_SETTINGS: Readonly<Record<HandlerName, FunctionSettings>> = {
   api: {
     description: 'HTTP API: commands, queries, and peer requests on /internal',
     memorySize: 1024,
@@ -101,10 +109,17 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     // lists and starts at most a few hundred executions.
     timeout: Duration.seconds(60),
   },
+  archiver: {
+    description:
+      "Daily: moves the payloads of old core events covered by a snapshot and held by every peer to the region's S3 archive",
+    memorySize: 512,
+    // One pass over every aggregate of the types with a retention; a pass cut short is resumed the next day.
+    timeout: Duration.minutes(15),
+  },
 };
 
 /** Powertools service name, which is also the `service` dimension of every metric a function emits. */
-export function serviceName(name: FunctionName): string {
+export function serviceName(name: HandlerName): string {
   return `multiactive-${name}`;
 }
 
@@ -113,7 +128,7 @@ export const LAG_METRIC_SERVICE = serviceName('lag-monitor');
 export const QUARANTINE_METRIC_SERVICE = serviceName('applier');
 
 /** Why each function has no Lambda dead-letter queue (cdk-nag Serverless-LambdaDLQ). */
-export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
+export const NO_DLQ_REASON: Readonly<Record<HandlerName, string>> = {
   api: 'Invoked synchronously by API Gateway: there is no asynchronous retry whose failures a DLQ could keep.',
   health:
     'Invoked synchronously by API Gateway for Route 53 and the watchdogs: no asynchronous retry to keep.',
@@ -132,6 +147,8 @@ export const NO_DLQ_REASON: Readonly<Record<FunctionName, string>> = {
     'A scheduled run every minute; a failed run is superseded by the next one and its error alarm fires.',
   readiness:
     'A scheduled evaluation every minute; a failed one publishes no Readiness datapoint, which its alarm treats as not ready.',
+  archiver:
+    'A scheduled pass once a day; a failed pass leaves every event hot (nothing is stubbed before its object is written and read back) and the next pass redoes it; its error alarm fires.',
 };
 
 /**

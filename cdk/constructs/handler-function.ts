@@ -10,7 +10,7 @@ import {
   COMMON_ENVIRONMENT,
   FUNCTION_DEFAULTS,
   FUNCTION_SETTINGS,
-  type FunctionName,
+  type HandlerName,
   LOG_RETENTION,
   NO_DLQ_REASON,
   PROJECT_ROOT,
@@ -22,7 +22,7 @@ import { acknowledge, XRAY_WILDCARD_REASON } from './nag.ts';
 export interface HandlerFunctionProps {
   readonly env: string;
   readonly region: string;
-  readonly name: FunctionName;
+  readonly name: HandlerName;
   /** Environment shared by every function of the cell (identity, tables, bus, endpoints). */
   readonly environment: Readonly<Record<string, string>>;
   /**
@@ -78,7 +78,7 @@ export class HandlerFunction extends Construct {
     this.acknowledgeFindings(props.name);
   }
 
-  private acknowledgeFindings(name: FunctionName): void {
+  private acknowledgeFindings(name: HandlerName): void {
     acknowledge(this.fn, 'AwsSolutions-L1', RUNTIME_REASON);
     acknowledge(this.fn, 'Serverless-LambdaLatestVersion', RUNTIME_REASON);
     acknowledge(this.fn, 'Serverless-LambdaDLQ', NO_DLQ_REASON[name]);

@@ -2,8 +2,10 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
+import { hasRetention } from '../../lib/lifecycle/archive-bucket.ts';
 import { CellAlarms } from '../constructs/cell-alarms.ts';
 import { CellApi } from '../constructs/cell-api.ts';
+import { CellArchive } from '../constructs/cell-archive.ts';
 import { CellDashboard } from '../constructs/cell-dashboard.ts';
 import { CellFunctions } from '../constructs/cell-functions.ts';
 import { FUNCTION_SETTINGS } from '../constructs/function-defaults.ts';
@@ -36,6 +38,8 @@ export class RegionalStack extends Stack {
   /** AWS Backup of the tables with a copy in another region (`tables.backup`; none when null). */
   public readonly backups: TableBackups | undefined;
   public readonly functions: CellFunctions;
+  /** The retention archive (bucket, archiver, schedule), only when some aggregate type has `retentionDays`. */
+  public readonly archive: CellArchive | undefined;
   public readonly replication: ReplicationBus;
   /** The batched apply lane of the ordinary tier (none when off or when no aggregate is ordinary). */
   public readonly ordinaryLane: OrdinaryLane | undefined;
@@ -66,6 +70,22 @@ export class RegionalStack extends Stack {
       tables: this.tables,
       ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
     });
+    const { api, saga, runbook } = this.functions.byName;
+    // The API and saga function read a peer's archive only for a quorum-peer retire (core.ack quorum).
+    const commandReaders = topology.core.ack === 'quorum' ? 'all' : 'local';
+    this.archive = hasRetention(topology)
+      ? new CellArchive(this, 'Archive', {
+          topology,
+          region,
+          environment: this.functions.environment,
+          readers: [
+            { fn: runbook, regions: 'all' },
+            { fn: api, regions: commandReaders },
+            { fn: saga, regions: commandReaders },
+          ],
+          ...(props.applicationModule ? { applicationModule: props.applicationModule } : {}),
+        })
+      : undefined;
     const ordinaryTypes = topology.aggregates.filter((a) => a.tier === 'ordinary').map((a) => a.type);
     const { enabled, draining } = topology.ordinaryLane;
     // Draining keeps the queue and its mapping (even with no ordinary type left) until it is empty.

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
+import { s3RegionArchives } from '../../lib/lifecycle/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import {
   awsRunbookDeps,
@@ -45,6 +46,8 @@ function mainFromEnvironment(): ReturnType<typeof createRunbookHandler> {
     busName: env.EVENT_BUS_NAME ?? `multiactive-${topology.name}-bus`,
     endpoints: JSON.parse(env.REGION_ENDPOINTS ?? '{}') as Record<string, string>,
     eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
+    // Every region's archive bucket (read-only grants, cdk/constructs/cell-archive.ts).
+    archiveOf: s3RegionArchives({ topology, app: app.name }),
   });
   return createRunbookHandler({ deps, logger });
 }

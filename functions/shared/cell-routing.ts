@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
+import { s3RegionArchives } from '../../lib/lifecycle/index.ts';
 import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import {
   QuarantineStore,
@@ -16,6 +17,7 @@ import {
   FetchPeerTransport,
   parseRegionEndpoints,
 } from '../../lib/routing/index.ts';
+import { application } from './application.ts';
 import type { CellRuntime } from './environment.ts';
 
 export interface CellRouting {
@@ -64,6 +66,9 @@ export function cellRouting(runtime: CellRuntime): CellRouting {
     stateTable: environment.TABLE_STATE,
     events: { client: runtime.doc, tableName: environment.TABLE_EVENTS },
     states: runtime.states,
+    // A quorum-peer retire over a peer's archived log: the peer's snapshots and its archive bucket.
+    ...(environment.TABLE_SNAPSHOTS ? { snapshotsTable: environment.TABLE_SNAPSHOTS } : {}),
+    archiveOf: s3RegionArchives({ topology, app: application().name }),
     transport: new AuthenticatedPeerTransport({
       inner: new FetchPeerTransport({ endpoints }),
       key: runtime.internalKey,

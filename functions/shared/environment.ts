@@ -21,6 +21,8 @@ const environmentSchema = z.object({
   TABLE_IDEMPOTENCY: z.string().min(3),
   /** Snapshots of core aggregates (lib/lifecycle); absent in environments deployed before the table. */
   TABLE_SNAPSHOTS: z.string().min(3).optional(),
+  /** The region's retention archive bucket (cdk/constructs/cell-archive.ts); only with a retention. */
+  ARCHIVE_BUCKET: z.string().min(3).optional(),
   EVENT_BUS_NAME: z.string().min(1),
   REGION_ENDPOINTS: z.string().default('{}'),
   /** This region's Saga state machine (the API begins sagas, the sweep resumes them). */

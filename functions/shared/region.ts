@@ -1,6 +1,7 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { CommandDeps } from '../../lib/commands/index.ts';
-import { SnapshotStore, snapshotWriter } from '../../lib/lifecycle/index.ts';
+import { S3ArchiveStore, SnapshotStore, snapshotWriter } from '../../lib/lifecycle/index.ts';
 import { type RegionSagas, regionSagas, StepFunctionsSagaStarter } from '../../lib/sagas/index.ts';
 import { application } from './application.ts';
 import { type CellRouting, cellRouting } from './cell-routing.ts';
@@ -33,6 +34,13 @@ function snapshotHook(runtime: CellRuntime): Pick<CommandDeps, 'afterCoreAppend'
   return { snapshots: store, ...(writer ? { afterCoreAppend: writer } : {}) };
 }
 
+/** The region's retention archive (its bucket), when the cell has one (`ARCHIVE_BUCKET`). */
+function archiveOf(runtime: CellRuntime): Pick<CommandDeps, 'archive'> {
+  const bucket = runtime.environment.ARCHIVE_BUCKET;
+  if (!bucket) return {};
+  return { archive: new S3ArchiveStore({ client: new S3Client({}), bucket, app: application().name }) };
+}
+
 /**
  * Builds, once per container, the cell's routing (`cellRouting`: ownership, authenticated peers), its
  * command deps (fencing, quorum ack) and its sagas (the Step Functions starter for this region's Saga
@@ -55,6 +63,7 @@ export function regionWiring(
     fenceCoreWrite: multiRegion.api.fenceCoreWrite,
     ...(multiRegion.api.replicateBeforeAck ? { replicateBeforeAck: multiRegion.api.replicateBeforeAck } : {}),
     ...snapshotHook(runtime),
+    ...archiveOf(runtime),
   };
   const sagas = regionSagas({
     sagas: application().sagas,

@@ -5,6 +5,8 @@ import {
 import { UnauthenticatedError } from '../auth/errors.ts';
 import { ClockDriftError } from '../clock/hlc.ts';
 import { AggregateFrozenError, ContentionError, QuorumAckError } from '../commands/errors.ts';
+import { ArchivedEventInFoldError } from '../conflict/errors.ts';
+import { ForkBelowArchiveError, HistoryIncompleteError } from '../lifecycle/errors.ts';
 import {
   DomainError,
   PayloadValidationError,
@@ -32,6 +34,7 @@ import {
 import { ROUTING_HEADERS } from '../routing/headers.ts';
 import {
   AppendTimeoutError,
+  ArchivedStubAppendError,
   ConcurrencyError,
   EventTooLargeError,
   TooManyEventsError,
@@ -156,6 +159,49 @@ const MAPPINGS: readonly Mapping[] = [
     () => retryAfter(1_000),
   ],
   [InvalidConsistencyTokenError, 400, none],
+  // Data lifecycle: the answer needs history whose payloads are in the archive, and this region's wiring has
+  // no archive (or no snapshot covers it). Not the client's fault and not a crash: 503 with the reason, and
+  // no Retry-After (retrying will not help until an archive is wired or a snapshot covers the write).
+  [
+    HistoryIncompleteError,
+    503,
+    (e: HistoryIncompleteError) => ({
+      reason: 'history-archived',
+      aggregateType: e.aggregateType,
+      aggregateId: e.aggregateId,
+      firstSeq: e.firstSeq,
+    }),
+  ],
+  [
+    ForkBelowArchiveError,
+    503,
+    (e: ForkBelowArchiveError) => ({
+      reason: 'fork-below-archive',
+      aggregateType: e.aggregateType,
+      aggregateId: e.aggregateId,
+      seq: e.seq,
+    }),
+  ],
+  // A type moved off core with archived stubs in its log (README "Guide: move an aggregate between tiers").
+  [
+    ArchivedEventInFoldError,
+    503,
+    (e: ArchivedEventInFoldError) => ({
+      reason: 'archived-stub-in-fold',
+      aggregateType: e.aggregateType,
+      aggregateId: e.aggregateId,
+      seq: e.seq,
+    }),
+  ],
+  [
+    ArchivedStubAppendError,
+    503,
+    (e: ArchivedStubAppendError) => ({
+      reason: 'archived-stub',
+      aggregateId: e.aggregateId,
+      eventId: e.eventId,
+    }),
+  ],
   [
     QuorumAckError,
     503,

@@ -7,6 +7,7 @@ import { quorumPeerRetirer } from '../commands/quorum-peer-retirer.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { Topology } from '../config/schema.ts';
 import { nearestRegions, peersOf } from '../config/topology.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
@@ -73,6 +74,16 @@ export interface MultiRegionOptions {
   readonly stateTable?: string | (() => string);
   /** This region's events store, the log lagging peers are caught up from (default: a store over `events`). */
   readonly localEvents?: EventStore;
+  /**
+   * Snapshots table name, the same in every region: a quorum-peer retire over a peer's archived log folds
+   * the peer's row from its snapshots (lib/lifecycle). Without it or `archiveOf`, such a retire is refused.
+   */
+  readonly snapshotsTable?: string | (() => string);
+  /**
+   * Each region's retention archive (its bucket on AWS, its directory in the sandbox); none: no retention.
+   * This region's is the quorum copy's (QuorumReplicatorOptions.archive), a peer's its retirer's.
+   */
+  readonly archiveOf?: (region: string) => ArchiveStore | undefined;
   /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
   readonly now?: () => number;
 }
@@ -154,9 +165,11 @@ function retirerOf(
   const { registry, stateTable } = options;
   if (!registry || !stateTable) return undefined;
   const tables = { ...peer.tables, state: stateTable };
+  const archive = options.archiveOf?.(peer.region);
+  const peerTables = options.snapshotsTable ? { ...tables, snapshots: options.snapshotsTable } : tables;
   return quorumPeerRetirer({
     registry,
-    peer: { ...peer, tables },
+    peer: { ...peer, tables: peerTables, ...(archive ? { archive } : {}) },
     local: { region: options.region, client: options.events.client, tables },
   });
 }
@@ -191,7 +204,9 @@ function quorumAck(
   const local = options.localEvents ?? new EventStore(options.events);
   const peers = nearestRegions(topology, region, peersOf(topology, region)).map(byRegion);
   const timeoutMs = budget.quorumCopyTimeoutMs;
-  const replicate = quorumReplicator({ region, peers, local, timeoutMs });
+  // Its own archive: a lagging peer lacking events this log holds only as stubs is caught up from it.
+  const archive = options.archiveOf?.(region);
+  const replicate = quorumReplicator({ region, peers, local, timeoutMs, ...(archive ? { archive } : {}) });
   return bounded(replicate, { ms: timeoutMs, peers: peers.map((p) => p.region) });
 }
 

@@ -130,7 +130,7 @@ export function sagaRoutes(
       const readLocal = async () => {
         const state = await sagaStateHere(commands, saga, sagaId);
         if (!state) throw new HttpError(404, 'NotFound', `${saga.name} ${sagaId} does not exist`);
-        const history = await sagaHistory(commands.events, saga, sagaId);
+        const history = await sagaHistory(commands.events, saga, sagaId, commands.archive);
         return jsonResponse(200, { ...sagaView(saga, sagaId, state), history });
       };
       if (!routing) return readLocal();

@@ -23,6 +23,8 @@ export interface AggregateChange {
   /** What changes, in words. */
   readonly changes: readonly string[];
   readonly impact: Impact;
+  /** The change that refuses it (one of `changes`): data must move first unless a migration is named. */
+  readonly refusal?: string;
 }
 
 /** The consistency a tier gives, in the words of the README's tier table. */
@@ -97,6 +99,20 @@ function lifecycleChanges(a: AggregateConfig['lifecycle'], b: AggregateConfig['l
   return changes;
 }
 
+/**
+ * A core type with a retention leaving core: its logs may hold archived stubs (payloads in the archive),
+ * which no important or ordinary applier can fold (they fold the whole log, never from a snapshot or the
+ * archive: `ArchivedEventInFoldError`). Refused unless a migration is named (`changeImpact`).
+ */
+function archivedStubsLeftBehind(a: AggregateConfig, b: AggregateConfig): string | undefined {
+  if (a.tier !== 'core' || b.tier === 'core' || a.lifecycle?.retentionDays === undefined) return undefined;
+  return (
+    `${a.type} leaves core with lifecycle.retentionDays ${a.lifecycle.retentionDays}: its logs may hold archived stubs ` +
+    `(payloads in the archive) that the ${b.tier} appliers cannot fold; keep it core, or restore its archived events ` +
+    'into the log first (fullHistory reads them)'
+  );
+}
+
 /** Each aggregate type of either topology: its view before and after, and what changed. */
 export function aggregateChanges(before: Topology, after: Topology): AggregateChange[] {
   const types = [...new Set([...before.aggregates, ...after.aggregates].map((a) => a.type))];
@@ -114,6 +130,16 @@ export function aggregateChanges(before: Topology, after: Topology): AggregateCh
         impact: 'approval',
       };
     const changes = [...describe(type, was, now), ...lifecycleChanges(a!.lifecycle, b!.lifecycle)];
+    const stubs = archivedStubsLeftBehind(a!, b!);
+    if (stubs)
+      return {
+        type,
+        before: was,
+        after: now,
+        changes: [stubs, ...changes],
+        impact: 'refused',
+        refusal: stubs,
+      };
     return { type, before: was, after: now, changes, impact: changes.length > 0 ? 'approval' : 'none' };
   });
 }

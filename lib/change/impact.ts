@@ -60,6 +60,18 @@ function dataMove(input: {
   return why;
 }
 
+/** An aggregate's change as a reason; its refusal (archived stubs left behind a tier move) needs a named migration. */
+function aggregateReason(
+  change: AggregateChange,
+  text: string,
+  migration: string | undefined,
+): { impact: Impact; text: string } {
+  if (text !== change.refusal) return { impact: change.impact === 'none' ? 'none' : 'approval', text };
+  return migration
+    ? { impact: 'approval', text: `${text} (migration: ${migration})` }
+    : { impact: 'refused', text: `${text}; refused unless a migration is planned (--migration)` };
+}
+
 /**
  * The impact of moving an environment from `before` to `after`: aggregate types whose tier, consistency,
  * conflict policy or projected RPO/RTO change, regions added or removed, other settings, the data that
@@ -90,7 +102,7 @@ export function changeImpact(input: {
         ? `${text} (migration: ${input.migration})`
         : `${text}; refused unless a migration is planned (--migration)`,
     })),
-    ...aggregates.flatMap((a) => a.changes.map((text) => ({ impact: a.impact, text }))),
+    ...aggregates.flatMap((a) => a.changes.map((text) => aggregateReason(a, text, input.migration))),
     ...regions.added.map((r) => ({ impact: 'approval' as const, text: `region ${r} is added` })),
     ...regions.removed.map((r) => ({ impact: 'approval' as const, text: `region ${r} is removed` })),
     ...settings

@@ -47,9 +47,14 @@ export class PeerRefusedError extends Error {
   override readonly name = 'PeerRefusedError';
   constructor(
     readonly region: string,
-    readonly reason: 'sealed' | 'behind' | 'conflict',
+    /** `archived`: the peer lacks an event the home holds only as its archived stub, with no archive to copy from. */
+    readonly reason: 'sealed' | 'behind' | 'conflict' | 'archived',
   ) {
-    super(`peer ${region} refused the quorum copy (${reason})`);
+    super(
+      reason === 'archived'
+        ? `peer ${region} refused the quorum copy (archived): it lacks events the home holds only as archived stubs, and no archive was given to copy them whole`
+        : `peer ${region} refused the quorum copy (${reason})`,
+    );
   }
 }
 

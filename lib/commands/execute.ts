@@ -2,6 +2,9 @@ import { ulid } from 'ulid';
 import type { HybridLogicalClock } from '../clock/clock.ts';
 import { ClockDriftError, decodeHlc } from '../clock/hlc.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import { mergeHistory, readArchivedEvents } from '../lifecycle/archive.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
+import { HistoryIncompleteError } from '../lifecycle/errors.ts';
 import { recordOfSnapshot, stateVersionOf } from '../lifecycle/snapshot.ts';
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { CoreAppendLanded } from '../lifecycle/snapshot-writer.ts';
@@ -12,6 +15,7 @@ import type { EventEnvelope } from '../model/envelope.ts';
 import { type AggregateRegistry, parseCommand, upcastEvent } from '../model/registry.ts';
 import { LeaseExpiredError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
+import { archivedThrough, isArchivedStub, needsBase } from '../store/archived-stub.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
@@ -81,6 +85,11 @@ export interface CommandDeps {
    * archived is answered from a snapshot before the write instead of a fold from seq 1.
    */
   readonly snapshots?: SnapshotStore;
+  /**
+   * The region's archive (lib/lifecycle): a retry of a landed write whose events (or everything below the
+   * kept snapshots) were archived is answered from the log with its stubs' archived copies put back.
+   */
+  readonly archive?: ArchiveStore;
 }
 
 export interface CommandRequest {
@@ -151,6 +160,11 @@ export function foldRecord(
   let next = record;
   const core = aggregate.tier === 'core';
   for (const event of events) {
+    // An archived stub has no payload here: folding it would give a state the aggregate never had.
+    if (isArchivedStub(event))
+      throw new HistoryIncompleteError(aggregate.name, record.aggregateId, event.seq, {
+        archivedSeq: event.seq,
+      });
     // A home's epoch no-op is the platform's: a version of the row, nothing of the aggregate's state.
     const own = isEpochNoOp(event);
     if (!own) state = aggregate.evolve(state, upcastEvent(aggregate, event));
@@ -282,8 +296,12 @@ async function answerLanded(
   // A home's epoch no-op carries the cause of the command it sealed a head for (a refusal of an earlier
   // attempt): the platform's own entry, never one of the write's events.
   const ofWrite = (e: EventEnvelope) => e.causationId === request.idempotencyKey && !isEpochNoOp(e);
-  const logged = await deps.events.loadStream(aggregate.name, request.aggregateId);
-  const base = await landedBase(deps, aggregate, { aggregateId: request.aggregateId, logged, ofWrite });
+  const hot = await deps.events.loadStream(aggregate.name, request.aggregateId);
+  const { base, logged } = await landedBase(deps, aggregate, {
+    aggregateId: request.aggregateId,
+    logged: hot,
+    ofWrite,
+  });
   const log = chainedRun(base, logged);
   const last = log.findLastIndex(ofWrite);
   const events = log.filter(ofWrite);
@@ -303,9 +321,11 @@ async function answerLanded(
 }
 
 /**
- * What a landed write's answer is folded from: the empty row, or, when the log's oldest events were archived
- * (it does not start at seq 1), the newest snapshot before the write that the log confirms (its last event
- * still there, same state version). Without one the fold from seq 1 finds no write (ConcurrencyError).
+ * What a landed write's answer is folded from, and over which log: the empty row over the hot log while it
+ * holds every event whole from seq 1; else (its oldest events archived: stubs, or gone) the newest snapshot
+ * before the write that the log confirms at or above its stubs; else the empty row over the log with its
+ * stubs' archived copies put back (`deps.archive`). Without either, the fold meets a stub and refuses
+ * (HistoryIncompleteError), or finds no write (ConcurrencyError): never an answer folded from nothing.
  */
 async function landedBase(
   deps: CommandDeps,
@@ -315,18 +335,23 @@ async function landedBase(
     logged: readonly EventEnvelope[];
     ofWrite: (e: EventEnvelope) => boolean;
   },
-): Promise<StateRecord> {
-  const empty = emptyRecord(aggregate, input.aggregateId);
+): Promise<{ base: StateRecord; logged: readonly EventEnvelope[] }> {
+  const empty = { base: emptyRecord(aggregate, input.aggregateId), logged: input.logged };
   const first = input.logged.find(input.ofWrite);
-  if (!deps.snapshots || !first || input.logged[0]?.seq === 1) return empty;
+  if (!first || !needsBase(input.logged)) return empty;
+  const through = archivedThrough(input.logged);
   let tried = 0;
-  for await (const snapshot of deps.snapshots.newestFirst(aggregate.name, input.aggregateId)) {
+  for await (const snapshot of deps.snapshots?.newestFirst(aggregate.name, input.aggregateId) ?? []) {
     if (++tried > SNAPSHOTS_KEPT) break;
-    if (snapshot.seq >= first.seq || snapshot.stateVersion !== stateVersionOf(aggregate)) continue;
+    if (snapshot.seq >= first.seq || snapshot.seq < through) continue;
+    if (snapshot.stateVersion !== stateVersionOf(aggregate)) continue;
     const at = input.logged.find((e) => e.seq === snapshot.seq);
-    if (at?.eventId === snapshot.headEventId) return recordOfSnapshot(snapshot);
+    if (at?.eventId === snapshot.headEventId)
+      return { base: recordOfSnapshot(snapshot), logged: input.logged };
   }
-  return empty;
+  if (!deps.archive || bugEnabled('rebuild-ignores-archive')) return empty;
+  const archived = await readArchivedEvents(deps.archive, aggregate.name, input.aggregateId);
+  return { base: empty.base, logged: mergeHistory(archived, input.logged) };
 }
 
 /**

@@ -1,10 +1,11 @@
 import { decodeHlc } from '../clock/hlc.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import { QuorumAckError } from './errors.ts';
-import { copyToPeer, type HomeLog } from './quorum-copy.ts';
+import { copyToPeer, type HomeLog, wholeFromArchive } from './quorum-copy.ts';
 import type { CopyOutcome, QuorumPeer } from './quorum-peer.ts';
 
 export interface QuorumReplicatorOptions {
@@ -15,6 +16,11 @@ export interface QuorumReplicatorOptions {
   readonly local: EventStore;
   /** Per-peer timeout (default 1 s): the copies run in parallel, each bounded on its own. */
   readonly timeoutMs?: number;
+  /**
+   * This region's archive (lib/lifecycle): a lagging peer lacking events this log holds only as archived
+   * stubs gets them whole from it. Absent: such a peer is refused and not counted toward the quorum.
+   */
+  readonly archive?: ArchiveStore;
   /** Bug switch `quorum-cleanup-delete` only: age from which an orphan copy was deleted (default 10 s). */
   readonly orphanAfterMs?: number;
   readonly now?: () => number;
@@ -82,9 +88,10 @@ export function quorumReplicator(options: QuorumReplicatorOptions) {
     const first = envelopes[0]!;
     const epoch = writer?.epoch ?? first.epoch;
     const home: HomeLog = (fromSeq, toSeq) => homeRange(options.local, first, fromSeq, toSeq);
+    const whole = options.archive ? { whole: wholeFromArchive(options.archive)! } : {};
     const copyTo = (peer: QuorumPeer) =>
       withTimeout(
-        copyToPeer({ peer: legacyCleanup(peer, options), events: envelopes, epoch, home }),
+        copyToPeer({ peer: legacyCleanup(peer, options), events: envelopes, epoch, home, ...whole }),
         timeoutMs,
         `quorum copy to ${peer.region}`,
       );

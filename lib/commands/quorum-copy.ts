@@ -1,5 +1,8 @@
 import { bugEnabled } from '../faults/switches.ts';
+import { readArchivedEvents } from '../lifecycle/archive.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { PeerDivergedError, PeerRefusedError } from './errors.ts';
 import type { BranchRetirer, QuorumPeer } from './quorum-peer.ts';
 
@@ -18,6 +21,27 @@ export interface PeerCopy {
   /** The writer's epoch: a peer sealed past it refuses (see QuorumPeer.copy). */
   readonly epoch: number;
   readonly home: HomeLog;
+  /**
+   * Whole copies of home events the home's log holds only as archived stubs (its archive); absent or
+   * missing one: a peer that lacks such an event is refused (`PeerRefusedError` 'archived') and does not
+   * count toward the quorum. A stub is never sent.
+   */
+  readonly whole?: WholeCopies;
+}
+
+/** The whole copies (payload included) of the given archived stubs that a store holds; the others left out. */
+export type WholeCopies = (stubs: readonly EventEnvelope[]) => Promise<EventEnvelope[]>;
+
+/** Whole copies read from a region's archive (none without one). */
+export function wholeFromArchive(archive: ArchiveStore | undefined): WholeCopies | undefined {
+  if (!archive) return undefined;
+  return async (stubs) => {
+    if (stubs.length === 0) return [];
+    const first = stubs[0]!;
+    const wanted = new Set(stubs.map((e) => e.eventId));
+    const archived = await readArchivedEvents(archive, first.aggregateType, first.aggregateId);
+    return archived.filter((e) => wanted.has(e.eventId) && !isArchivedStub(e));
+  };
 }
 
 /**
@@ -25,7 +49,8 @@ export interface PeerCopy {
  * of the home's predecessor. A peer that lags first gets the home's events it lacks; one that holds another
  * branch (a failed-over home's uncommitted copies) has that branch retired into its conflict queue
  * (`QuorumPeer.retire`, never deleted) and then gets the home's. Throws when the peer is sealed against this
- * writer, holds another branch and cannot retire it, or keeps refusing.
+ * writer, holds another branch and cannot retire it, keeps refusing, or lacks an event the home holds only
+ * as an archived stub that `whole` cannot give (never sent as a stub).
  */
 export async function copyToPeer(input: PeerCopy): Promise<void> {
   const { peer, events, epoch } = input;
@@ -82,10 +107,28 @@ async function catchUpPeer(input: PeerCopy, from: number, to: number): Promise<b
   // Nothing left to send (the applier delivered it meanwhile): the copy still counts only once confirmed
   // under the seal and marked for the failover's collection, which `copy` of a stored run does.
   if (missing.length === 0) missing.push(...input.events);
-  for (let i = 0; i < missing.length; i += COPY_CHUNK) {
-    const outcome = await peer.copy(missing.slice(i, i + COPY_CHUNK), { epoch });
+  const sent = bugEnabled('quorum-copy-sends-stubs') ? missing : await wholeCopies(input, missing);
+  for (let i = 0; i < sent.length; i += COPY_CHUNK) {
+    const outcome = await peer.copy(sent.slice(i, i + COPY_CHUNK), { epoch });
     if (outcome.kind === 'behind' && i === 0 && from > 1) return false;
     if (outcome.kind !== 'stored') throw new PeerRefusedError(peer.region, outcome.kind);
   }
   return true;
+}
+
+/**
+ * The events to send, each whole: the home's archived stubs replaced by their archived copies
+ * (`PeerCopy.whole`); one that has none refuses this peer (it is not counted toward the quorum) rather
+ * than put an event without its payload into its log.
+ */
+async function wholeCopies(input: PeerCopy, events: readonly EventEnvelope[]): Promise<EventEnvelope[]> {
+  const stubs = events.filter(isArchivedStub);
+  if (stubs.length === 0) return [...events];
+  const copies = new Map((await (input.whole?.(stubs) ?? Promise.resolve([]))).map((e) => [e.eventId, e]));
+  return events.map((e) => {
+    if (!isArchivedStub(e)) return e;
+    const copy = copies.get(e.eventId);
+    if (!copy) throw new PeerRefusedError(input.peer.region, 'archived');
+    return copy;
+  });
 }

@@ -13,8 +13,10 @@ import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { REGISTER_SORT_KEY } from '../ownership/dynamodb-replica.ts';
 import { partitionKey } from '../ownership/partition-map.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { quorumMarkerPut } from '../store/copy-markers.ts';
 import { coreMarkerPuts } from '../store/core-markers.ts';
+import { ArchivedStubAppendError } from '../store/errors.ts';
 import { EventStore } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
 import { fromRawEventItem, toEventItem } from '../store/marshal.ts';
@@ -40,6 +42,10 @@ function copyItems(
 ): TransactItem[] {
   const first = events[0]!;
   const last = events[events.length - 1]!;
+  // A raw copy never carries an archived stub (its payload is in the archive, the peer's log could never be
+  // folded): the same refusal as every append's (bug switch `quorum-copy-sends-stubs`: written as it is).
+  const stub = bugEnabled('quorum-copy-sends-stubs') ? undefined : events.find(isArchivedStub);
+  if (stub) throw new ArchivedStubAppendError(stub.aggregateId, stub.eventId);
   const pk = aggregateKey(first.aggregateType, first.aggregateId);
   const items: TransactItem[] = events.map((event) => ({
     Put: {

@@ -1,5 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictRecordStore } from '../conflict/record-store.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
+import { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { EventStore } from '../store/event-store.ts';
 import { StateStore } from '../store/state-store.ts';
@@ -17,7 +19,15 @@ export interface RetireRegion {
     readonly replication: TableName;
     /** Its copy of the partition map: each delete is guarded by the seal check against the copy's writer. */
     readonly control: TableName;
+    /**
+     * Its snapshots (a former home that archived keeps them): the row a retire leaves is folded from one at
+     * or above the log's archived stubs. Without it (or `archive`), a retire over stubs is refused
+     * (HistoryIncompleteError), never folded from seq 1.
+     */
+    readonly snapshots?: TableName;
   };
+  /** Its archive: the payloads of its log's archived stubs when no snapshot covers them. */
+  readonly archive?: ArchiveStore;
 }
 
 export interface QuorumPeerRetirerOptions {
@@ -46,6 +56,10 @@ export function quorumPeerRetirer(options: QuorumPeerRetirerOptions): BranchReti
   const events = new EventStore({ client: peer.client, tableName: peer.tables.events });
   const states = new StateStore({ client: peer.client, tableName: peer.tables.state });
   const peerConflicts = conflicts(peer.client, peer.tables.replication);
+  const snapshots =
+    peer.tables.snapshots === undefined
+      ? undefined
+      : new SnapshotStore({ client: peer.client, tableName: peer.tables.snapshots });
   // The raw table names are resolved at each retire (a name may be a late-bound function).
   return (input) =>
     retirerOf({
@@ -53,6 +67,8 @@ export function quorumPeerRetirer(options: QuorumPeerRetirerOptions): BranchReti
       events,
       states,
       conflicts: peerConflicts,
+      snapshots,
+      archive: peer.archive,
       tables: {
         client: peer.client,
         events: resolveTableName(peer.tables.events),

@@ -8,11 +8,13 @@ import {
 import type { ConflictRecord, ConflictRecordPort } from '../conflict/record-store.ts';
 import { CONFLICT_STATUS, type ConflictPair } from '../conflict/records.ts';
 import { bugEnabled } from '../faults/switches.ts';
-import { HistoryIncompleteError } from '../lifecycle/errors.ts';
-import { confirmedSnapshot, recordOfSnapshot, type Snapshot } from '../lifecycle/snapshot.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
+import { coreLogFolder } from '../lifecycle/core-fold.ts';
+import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { isTransactionConflict } from '../store/errors.ts';
 import { type EventStore, MAX_TRANSACTION_ITEMS } from '../store/event-store.ts';
 import { aggregateKey, eventSortKey } from '../store/keys.ts';
@@ -42,7 +44,9 @@ export interface CoreLogCell {
     readonly control?: string;
   };
   /** Its snapshots (lib/lifecycle): a log whose oldest events were archived is folded from one. */
-  readonly snapshots?: SnapshotStore;
+  readonly snapshots?: SnapshotStore | undefined;
+  /** Its archive (lib/lifecycle): the payloads of the log's archived stubs, when no snapshot covers them. */
+  readonly archive?: ArchiveStore | undefined;
 }
 
 /** A conflict record of a retired core event: the pair, and both full envelopes for the operator. */
@@ -424,33 +428,19 @@ export function foldCoreLog(aggregate: AnyAggregate, aggregateId: string, log: r
   return foldRecord(aggregate, empty, chainedRun(empty, log));
 }
 
-/** Snapshots an aggregate keeps (lib/lifecycle SNAPSHOTS_TRIED). */
-const SNAPSHOTS_KEPT = 3;
-
 /**
- * The fold of a core log for a cell with snapshots: from seq 1 while the log starts there, else from the
- * newest snapshot the log confirms (its oldest events were archived); neither: HistoryIncompleteError,
- * never a row folded from the middle of the log. Undefined (the plain fold) for a cell without snapshots.
+ * The fold of a core log for a retire or a row rebuild, whatever was archived (lib/lifecycle
+ * `coreLogFolder`): from seq 1 while the log holds every event whole, else from the newest snapshot the log
+ * confirms at or above its archived stubs, else from the archive; neither: HistoryIncompleteError, never a
+ * row folded from the middle of the log or from seq 1 over stubs. Every region's retire goes through it,
+ * with the snapshots and the archive the cell has (a cell with neither refuses a log that holds stubs).
  */
 export async function archiveAwareFold(
-  cell: Pick<CoreLogCell, 'snapshots'>,
+  cell: Pick<CoreLogCell, 'events' | 'snapshots' | 'archive'>,
   aggregate: AnyAggregate,
   aggregateId: string,
-): Promise<((log: readonly EventEnvelope[]) => StateRecord) | undefined> {
-  if (!cell.snapshots) return undefined;
-  const snapshots: Snapshot[] = [];
-  for await (const snapshot of cell.snapshots.newestFirst(aggregate.name, aggregateId)) {
-    snapshots.push(snapshot);
-    if (snapshots.length >= SNAPSHOTS_KEPT) break;
-  }
-  return (log) => {
-    const first = log[0];
-    if (!first || first.seq === 1) return foldCoreLog(aggregate, aggregateId, log);
-    const snapshot = confirmedSnapshot(aggregate, snapshots, log);
-    if (!snapshot) throw new HistoryIncompleteError(aggregate.name, aggregateId, first.seq);
-    const base = recordOfSnapshot(snapshot);
-    return foldRecord(aggregate, base, chainedRun(base, log));
-  };
+): Promise<(log: readonly EventEnvelope[]) => StateRecord> {
+  return coreLogFolder(cell, aggregate, aggregateId);
 }
 
 /**
@@ -510,6 +500,10 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
   const losing = [...input.losing].sort((a, b) => a.seq - b.seq);
   if (losing.length === 0) return { retired: [], queued: [], row: null };
   const aggregateId = losing[0]!.aggregateId;
+  // An archived stub has left the hot log for the archive: it cannot be queued with its envelope nor retired
+  // here (the archiver takes only events every peer holds, so a fork below it is settled by hand).
+  const stub = losing.find(isArchivedStub);
+  if (stub) throw new ForkBelowArchiveError(aggregate.name, aggregateId, stub.seq);
   const context: QueueContext = {
     forkSeq: losing[0]!.seq,
     at: (input.now ?? (() => new Date()))().toISOString(),
@@ -518,9 +512,7 @@ export async function retireCoreBranch(input: RetireCoreBranchInput): Promise<Re
     records: new Map(),
     takenBack: false,
   };
-  const fold =
-    (await archiveAwareFold(cell, aggregate, aggregateId)) ??
-    ((log: readonly EventEnvelope[]) => foldCoreLog(aggregate, aggregateId, log));
+  const fold = await archiveAwareFold(cell, aggregate, aggregateId);
   if (bugEnabled('retire-one-event-at-a-time')) {
     await queueNew(input, losing, context);
     return legacyRetire(input, losing, context.queued, fold);

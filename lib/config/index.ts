@@ -14,7 +14,6 @@ export {
   type OrdinaryLaneConfig,
   objectivesSchema,
   ordinaryLaneSchema,
-  RETENTION_UNAVAILABLE,
   type RegionConfig,
   TIERS,
   type Tier,

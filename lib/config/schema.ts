@@ -19,12 +19,9 @@ export const regionSchema = z.strictObject({
 
 /**
  * An aggregate type's data lifecycle (README "Data lifecycle"): a snapshot every `snapshotEvery` events at
- * the home, and events older than `retentionDays` and covered by a snapshot moved to the archive.
+ * the home, and the payloads of core events older than `retentionDays`, covered by a snapshot and applied by
+ * every peer moved to the archive (each leaves a stub in its slot).
  */
-/** Why `lifecycle.retentionDays` is refused for now (README "Data lifecycle"). */
-export const RETENTION_UNAVAILABLE =
-  'retention is not available yet: archiving a core log is not yet safe for Failback, Repair and quorum retires over it (README "Data lifecycle"); snapshots are';
-
 export const lifecycleSchema = z.strictObject({
   snapshotEvery: z.number().int().min(2).max(1_000_000).optional(),
   retentionDays: z.number().int().min(1).max(36_500).optional(),
@@ -53,15 +50,12 @@ export const aggregateSchema = z
         path: ['lifecycle', 'retentionDays'],
         message: 'needs snapshotEvery: only events covered by a snapshot may leave the hot table',
       });
-    // An adversarial review (2026-12-01) found an archived core log unsafe for the runbooks: a retire at a
-    // former home that archived leaves its row on the retired branch, the quorum peer's retire rebuilds such a
-    // row from seq 1, an archived slot takes a second event, and Repair's leaves past the horizon hide a
-    // returning region's orphans. Until those are fixed, no deployment may archive.
-    if (lifecycle?.retentionDays !== undefined)
+    // Archiving keeps a stub in each archived slot and needs the core log's seq order (lib/lifecycle).
+    if (lifecycle?.retentionDays !== undefined && aggregate.tier !== 'core')
       ctx.addIssue({
         code: 'custom',
         path: ['lifecycle', 'retentionDays'],
-        message: RETENTION_UNAVAILABLE,
+        message: `retention needs the core tier's seq-ordered log; "${aggregate.type}" is ${aggregate.tier}`,
       });
   });
 

@@ -40,3 +40,27 @@ export class ResolutionContentionError extends ConflictError {
     super(`gave up resolving ${aggregateId} after ${attempts} attempts`, options);
   }
 }
+
+/**
+ * An important or ordinary fold met an archived stub (lib/lifecycle: the event's payload left for the
+ * archive, its slot kept). Only a core type with `lifecycle.retentionDays` has stubs; a type moved from
+ * core to another tier keeps them in its log, and no important/ordinary applier folds from a snapshot or
+ * the archive. Not the event's fault (its payload is not invalid, it is elsewhere): keep the type core, or
+ * put its archived events back before the move (`fullHistory` reads them; README "Guide: move an
+ * aggregate between tiers").
+ */
+export class ArchivedEventInFoldError extends ConflictError {
+  override readonly name = 'ArchivedEventInFoldError';
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    readonly eventId: string,
+    readonly seq: number,
+  ) {
+    super(
+      `${aggregateType} ${aggregateId}: event ${eventId} (seq ${seq}) is an archived stub whose payload is in the archive; ` +
+        `an important/ordinary fold cannot use it (${aggregateType} was a core type with lifecycle.retentionDays): ` +
+        'keep the type core, or restore its archived events (fullHistory) before moving its tier',
+    );
+  }
+}

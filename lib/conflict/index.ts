@@ -1,5 +1,6 @@
 export { areConcurrent, commonAncestors, concurrentWith, headsOf, sortByHlc, vectorOf } from './causality.ts';
 export {
+  ArchivedEventInFoldError,
   ConflictError,
   NothingToResolveError,
   ResolutionContentionError,

@@ -4,9 +4,11 @@ import type { AnyAggregate, DomainEvent } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { upcastEvent } from '../model/registry.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { commonAncestors, headsOf, sortByHlc, vectorOf } from './causality.ts';
+import { ArchivedEventInFoldError } from './errors.ts';
 import { conflictResolvedPayloadSchema, isConflictResolved } from './platform-events.ts';
 
 export interface MaterializeInput {
@@ -38,6 +40,9 @@ export function foldStep(
 ): unknown {
   const { state, folded, event } = input;
   if (isConflictResolved(event)) return conflictResolvedPayloadSchema.parse(event.payload).state;
+  // A stub's payload is `{}` (lib/store marshal): validating it would blame the event for a tier move.
+  if (isArchivedStub(event))
+    throw new ArchivedEventInFoldError(event.aggregateType, event.aggregateId, event.eventId, event.seq);
   const domainEvent: DomainEvent = upcastEvent(aggregate, event);
   const merge = aggregate.conflict?.merge;
   // Causality implies HLC order, so "not dominating the folded vector" means "concurrent with one of them".

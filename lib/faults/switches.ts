@@ -127,6 +127,26 @@ export const BUG_SWITCHES = {
     "the restore drill's verifying pass reads holdsKept and holdsReleased only, not holdsUnanswered: a pass in which a region did not answer for its publish holds is taken as clean and the restored region is reopened",
   'repair-lists-ten-refusals-per-item':
     "each Repair Map item lists ten refused events, whole: a run whose 512 items all refused events passes Step Functions' 256 KiB of state and fails",
+  'archive-deletes-events':
+    'the archiver deletes archived events from the hot table instead of leaving stubs (eventId, hlc, prev) in their slots: an archived seq is free again (a home whose row is behind the archive point appends a second event there) and Merkle leaves lose the archived events',
+  'archive-ignores-watermarks':
+    "the archiver moves an event out of the home's hot table without waiting for every peer's watermark from its origin to pass it: a replica that has not received it yet can never get it from the home's log",
+  'archiver-caches-home':
+    "the archiver trusts the home answer its pass cached (localHomeOf) and does not read this region's copy of the partition map again before its stub writes: a partition a Switchover fenced and moved during the pass is still stubbed by the old home",
+  'archive-lists-whole-type':
+    "reading one aggregate's archive lists its whole type's archive (`<type>/`, every aggregate and day) and filters by id, instead of the aggregate's own index prefix: the quorum copy's catch-up under its 1 s per-peer budget grows with the type",
+  'merkle-skips-past-retention':
+    "Repair's Merkle leaves leave out events past their type's retention horizon: a returning region's orphans older than retentionDays are never compared, never settled",
+  'rebuild-ignores-archive':
+    "the archive-aware fold of a core log (a retire's row, Repair's row rebuild, a landed retry's answer) uses the snapshots only, never the archive: a log whose kept snapshots are all above the fork or the write cannot be folded",
+  'repair-aborts-on-unfoldable-row':
+    "a row Repair cannot rebuild (its log holds stubs no usable snapshot or archive covers, e.g. after a stateVersion bump) aborts the partition's whole Replay: the other aggregates' diverged rows are never rebuilt",
+  'repair-single-source':
+    "Repair fetches each event a region lacks from its first holder only: a holder with only its archived stub (Repair's getEvents leaves stubs out) is never backed by another holder that has it whole",
+  'quorum-copy-sends-stubs':
+    "a quorum copy (catchUpPeer / copyToPeer, dynamoQuorumPeer.copy, copyItems) sends the home's archived stubs in a raw write: the peer's log takes events without their payloads and can never be folded",
+  'gap-fetch-reads-stubs':
+    "the applier's gap fetch takes the origin's archived stubs as events: an acknowledged event is quarantined as poison (invalid envelope) and the peer holding it whole is never asked",
   'lost-answer-rehome-skipped':
     "Failover's BumpEpochs retries a new home whose write committed but whose answer was lost (or a retried task's first attempt) as a fresh move: it finds the partition active at its new home, skips it and reports it not moved",
   'per-region-seal':

@@ -15,12 +15,31 @@ export interface ArchiveStore {
 }
 
 /**
- * A local directory standing in for S3: each key a file under `root`, written to a temporary name and
- * renamed, so a crash never leaves half an object under its real name.
- * @example const archive = new LocalDirectoryArchive('.multiactive/archive/us-east-1')
+ * An application's name as the first segment of every archive key (`<app>/<type>/<yyyy>/<mm>/<dd>/...`), so
+ * one bucket or directory can hold several applications' archives; empty: keys as they are.
+ */
+export function archivePrefix(app: string | undefined): string {
+  if (app === undefined || app === '') return '';
+  if (app.includes('/') || app === '.' || app === '..')
+    throw new Error(`archive prefix "${app}" must be one plain key segment (no "/")`);
+  return `${app}/`;
+}
+
+/**
+ * A local directory standing in for S3 (the sandbox's bucket of a region): each key a file under `root`
+ * (behind the application's prefix, the same key layout as `S3ArchiveStore`), written to a temporary name
+ * and renamed, so a crash never leaves half an object under its real name.
+ * @example const archive = new LocalDirectoryArchive('.sandbox/archive/us-east-1', { app: 'bank' })
  */
 export class LocalDirectoryArchive implements ArchiveStore {
-  constructor(readonly root: string) {}
+  private readonly prefix: string;
+
+  constructor(
+    readonly root: string,
+    options: { readonly app?: string } = {},
+  ) {
+    this.prefix = archivePrefix(options.app);
+  }
 
   async put(key: string, body: string): Promise<void> {
     const path = this.pathOf(key);
@@ -56,13 +75,21 @@ export class LocalDirectoryArchive implements ArchiveStore {
       }
     };
     // Start at the deepest directory the prefix names: one aggregate type's objects, not the whole archive.
-    const directory = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    await walk(directory === '' ? this.root : this.pathOf(directory));
-    return keys.filter((key) => key.startsWith(prefix)).sort();
+    const full = `${this.prefix}${prefix}`;
+    const directory = full.includes('/') ? full.slice(0, full.lastIndexOf('/')) : '';
+    await walk(directory === '' ? this.root : this.pathOfFull(directory));
+    return keys
+      .filter((key) => key.startsWith(full))
+      .map((key) => key.slice(this.prefix.length))
+      .sort();
   }
 
   /** The file of a key; a key that would leave the root (`..`, absolute) is refused. */
   private pathOf(key: string): string {
+    return this.pathOfFull(`${this.prefix}${key}`);
+  }
+
+  private pathOfFull(key: string): string {
     const parts = key.split('/');
     if (key.startsWith('/') || parts.some((part) => part === '..' || part === '' || part === '.'))
       throw new Error(`archive key "${key}" is not a relative path of plain segments`);

@@ -4,21 +4,27 @@ export class LifecycleError extends Error {
 }
 
 /**
- * The hot log does not start at seq 1 and no snapshot (nor the archive) covers what is missing: folding it
- * would give a state the aggregate never had, so the load refuses.
+ * The hot log cannot be folded as it is: it does not start at seq 1, or a fold would reach an archived stub
+ * (`archivedSeq`: its payload is in the archive), and neither a usable snapshot above it nor the archive
+ * covers what is missing: folding it would give a state the aggregate never had, so the fold refuses.
  */
 export class HistoryIncompleteError extends LifecycleError {
   override readonly name = 'HistoryIncompleteError';
+  /** The archived stub the fold would have reached, when that is the reason. */
+  readonly archivedSeq: number | undefined;
   constructor(
     readonly aggregateType: string,
     readonly aggregateId: string,
     readonly firstSeq: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly archivedSeq?: number },
   ) {
     super(
-      `${aggregateType}#${aggregateId}: its log starts at seq ${firstSeq}, and neither a usable snapshot nor the archive covers seq 1..${firstSeq - 1}`,
+      options?.archivedSeq !== undefined
+        ? `${aggregateType}#${aggregateId}: seq ${options.archivedSeq} is archived (a stub in the hot log), and neither a usable snapshot at or above it nor the archive covers it`
+        : `${aggregateType}#${aggregateId}: its log starts at seq ${firstSeq}, and neither a usable snapshot nor the archive covers seq 1..${firstSeq - 1}`,
       options,
     );
+    this.archivedSeq = options?.archivedSeq;
   }
 }
 
@@ -60,6 +66,29 @@ export class ForkBelowArchiveError extends LifecycleError {
     super(
       `${aggregateType}#${aggregateId}: a region archived its log below seq ${seq} and not every region holds the same event there; settle it by hand from the archive (fullHistory)`,
       options,
+    );
+  }
+}
+
+/** The archiver was given peers or a region that would move payloads unsafely (gate off, not the home). */
+export class ArchiverConfigError extends LifecycleError {
+  override readonly name: string = 'ArchiverConfigError';
+}
+
+/**
+ * The aggregate's partition is not homed at this region (homed elsewhere, or fenced: moving): only its home
+ * archives it. An archive pass skips such an aggregate (`archiveSweep` counts it `homedElsewhere`).
+ */
+export class ArchiverNotHomeError extends ArchiverConfigError {
+  override readonly name = 'ArchiverNotHomeError';
+  constructor(
+    readonly aggregate: string,
+    readonly partition: number,
+    readonly home: string | undefined,
+    readonly region: string,
+  ) {
+    super(
+      `${aggregate}: partition ${partition} is homed in ${home ?? 'no region (fenced: moving)'}, not ${region}; only the home archives`,
     );
   }
 }

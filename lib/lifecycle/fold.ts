@@ -3,11 +3,12 @@ import { emptyRecord, foldRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { recordOfSnapshot, SNAPSHOT_FORMAT, type Snapshot, stateVersionOf } from './snapshot.ts';
 
 /** Why a snapshot was not used (the load then tries an older one, then the full history). */
-export type SnapshotRejection = 'format' | 'state-version' | 'head-not-in-log';
+export type SnapshotRejection = 'format' | 'state-version' | 'head-not-in-log' | 'archived-tail';
 
 export type SnapshotFold =
   | { readonly record: StateRecord; readonly tail: number }
@@ -28,6 +29,8 @@ export function foldFromSnapshot(
   if (snapshot.stateVersion !== stateVersionOf(aggregate)) return { rejected: 'state-version' };
   if (!bugEnabled('unchecked-snapshot') && log[0]?.eventId !== snapshot.headEventId)
     return { rejected: 'head-not-in-log' };
+  // A snapshot below the archive point: its tail holds stubs (payloads in the archive), not foldable here.
+  if (log.slice(1).some(isArchivedStub)) return { rejected: 'archived-tail' };
   const from = recordOfSnapshot(snapshot);
   const tail = chainedRun(from, log);
   return { record: foldRecord(aggregate, from, tail), tail: tail.length };

@@ -1,17 +1,29 @@
 export {
+  ARCHIVE_INDEX_SEGMENT,
+  aggregateIdOfKey,
   archivableEvents,
   archiveDate,
+  archiveIndexKey,
   archiveKey,
   archiveObjects,
+  dataKeyOfIndex,
   decodeArchive,
   encodeArchive,
   eventTime,
+  indexArchive,
+  indexKeyOfData,
+  isArchiveIndexKey,
   mergeHistory,
+  readArchivedEvents,
 } from './archive.ts';
-export { type ArchiveStore, LocalDirectoryArchive } from './archive-store.ts';
-export { type ArchiveRun, type ArchiverDeps, archiveAggregate } from './archiver.ts';
+export { archiveBucketArn, archiveBucketName, hasRetention } from './archive-bucket.ts';
+export { type ArchiveStore, archivePrefix, LocalDirectoryArchive } from './archive-store.ts';
+export { type ArchiveRun, type ArchiverDeps, archiveAggregate, type PeerWatermarks } from './archiver.ts';
+export { type CoreFoldSources, coreLogFolder, type FoldBases, foldArchiveAware } from './core-fold.ts';
 export {
   ArchiveCorruptError,
+  ArchiverConfigError,
+  ArchiverNotHomeError,
   ArchiveVerificationError,
   ForkBelowArchiveError,
   HistoryIncompleteError,
@@ -26,8 +38,11 @@ export {
   type SnapshotFold,
   type SnapshotRejection,
 } from './fold.ts';
+export { type HomeOf, type LocalHomeOptions, localHomeOf } from './home.ts';
 export { fullHistory, type LoadDeps, type LoadedAggregate, loadAggregate } from './load.ts';
+export { type PeerTables, peerWatermarks } from './peers.ts';
 export { pastRetention, retentionHorizon } from './retention.ts';
+export { S3ArchiveStore, type S3ArchiveStoreOptions, s3RegionArchives } from './s3-archive-store.ts';
 export {
   confirmedSnapshot,
   recordOfSnapshot,

@@ -1,9 +1,10 @@
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { archivedThrough, needsBase } from '../store/archived-stub.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
-import { decodeArchive, mergeHistory } from './archive.ts';
+import { mergeHistory, readArchivedEvents } from './archive.ts';
 import type { ArchiveStore } from './archive-store.ts';
 import { HistoryIncompleteError } from './errors.ts';
 import { foldFromSnapshot, foldFullLog, SNAPSHOTS_TRIED, type SnapshotRejection } from './fold.ts';
@@ -50,8 +51,15 @@ export async function loadAggregate(
   }
   const history = await fullHistory(deps, aggregate.name, aggregateId);
   const first = history[0];
-  if (aggregate.tier === 'core' && first && first.seq !== 1)
-    throw new HistoryIncompleteError(aggregate.name, aggregateId, first.seq);
+  if (aggregate.tier === 'core' && first && needsBase(history)) {
+    const archivedSeq = archivedThrough(history);
+    throw new HistoryIncompleteError(
+      aggregate.name,
+      aggregateId,
+      first.seq,
+      archivedSeq > 0 ? { archivedSeq } : undefined,
+    );
+  }
   const record = foldFullLog(aggregate, aggregateId, history);
   return { record, snapshot: null, folded: record.version, rejected };
 }
@@ -64,7 +72,8 @@ function logFrom(events: EventStore, snapshot: Snapshot): Promise<EventEnvelope[
 
 /**
  * Every event an aggregate ever logged here, in log order: the archived ones (every object under the
- * aggregate's type, by id) merged with the hot table's. The restore / replay path of audit and repair.
+ * aggregate's type, by id) merged with the hot table's, each archived stub replaced by its archived copy.
+ * The restore / replay path of audit and repair. A stub the archive does not hold stays a stub.
  */
 export async function fullHistory(
   deps: LoadDeps,
@@ -73,17 +82,7 @@ export async function fullHistory(
 ): Promise<EventEnvelope[]> {
   const hot = await deps.events.loadStream(aggregateType, aggregateId);
   if (!deps.archive) return hot;
-  const archived: EventEnvelope[] = [];
-  for (const key of await archivedKeys(deps.archive, aggregateType, aggregateId)) {
-    const body = await deps.archive.get(key);
-    if (body !== undefined) archived.push(...decodeArchive(key, body));
-  }
+  const archived = await readArchivedEvents(deps.archive, aggregateType, aggregateId);
   if (archived.length === 0) return hot;
   return mergeHistory(archived, hot);
-}
-
-/** Keys of one aggregate's archive objects: `<type>/dt=<day>/<id>/...`, every day. */
-async function archivedKeys(archive: ArchiveStore, aggregateType: string, aggregateId: string) {
-  const keys = await archive.list(`${aggregateType}/`);
-  return keys.filter((key) => key.split('/')[2] === aggregateId);
 }

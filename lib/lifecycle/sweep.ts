@@ -2,6 +2,7 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { Topology } from '../config/schema.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { type ArchiverDeps, archiveAggregate } from './archiver.ts';
+import { ArchiverNotHomeError } from './errors.ts';
 
 export interface ArchiveSweepInput {
   readonly topology: Pick<Topology, 'aggregates'>;
@@ -12,8 +13,16 @@ export interface ArchiveSweepInput {
 }
 
 export interface ArchiveSweepReport {
-  /** Per aggregate type with a retention: aggregates looked at, events archived. */
-  readonly types: Readonly<Record<string, { readonly aggregates: number; readonly archived: number }>>;
+  /**
+   * Per aggregate type with a retention: aggregates looked at, events archived, and (when any) aggregates
+   * left to their partition's home (`ArchiverDeps.topology.homeOf`: homed elsewhere, or moving).
+   */
+  readonly types: Readonly<
+    Record<
+      string,
+      { readonly aggregates: number; readonly archived: number; readonly homedElsewhere?: number }
+    >
+  >;
   /** Aggregates whose run failed, with why (the sweep goes on with the others). */
   readonly failures: ReadonlyArray<{ readonly aggregate: string; readonly error: string }>;
 }
@@ -28,24 +37,30 @@ export async function archiveSweep(
   deps: ArchiverDeps,
   input: ArchiveSweepInput,
 ): Promise<ArchiveSweepReport> {
-  const types: Record<string, { aggregates: number; archived: number }> = {};
+  const types: Record<string, { aggregates: number; archived: number; homedElsewhere?: number }> = {};
   const failures: Array<{ aggregate: string; error: string }> = [];
   for (const configured of input.topology.aggregates) {
     const retentionDays = configured.lifecycle?.retentionDays;
     if (retentionDays === undefined) continue;
     const aggregate = input.registry.get(configured.type);
     const totals = { aggregates: 0, archived: 0 };
+    let homedElsewhere = 0;
     for await (const aggregateId of aggregateIds(deps, input.stateTable, configured.type)) {
       totals.aggregates++;
       try {
         const run = await archiveAggregate(deps, aggregate, { aggregateId, retentionDays, now: input.now });
         totals.archived += run.archived;
       } catch (error) {
+        // Every region's state table names the aggregate; only its home archives it (not a failure).
+        if (error instanceof ArchiverNotHomeError) {
+          homedElsewhere++;
+          continue;
+        }
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         failures.push({ aggregate: `${configured.type}#${aggregateId}`, error: message });
       }
     }
-    types[configured.type] = totals;
+    types[configured.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
   }
   return { types, failures };
 }

@@ -5,7 +5,9 @@ import {
   paginateScan,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { partitionIndexKey } from '../store/keys.ts';
 import { fromEventItem } from '../store/marshal.ts';
 import type { StateRecord } from '../store/state-store.ts';
@@ -46,8 +48,10 @@ export class DynamoPartitionSource implements PartitionEventSource {
     stateTableName?: string | (() => string);
     concurrency?: number;
     /**
-     * Events past their type's retention horizon (lib/lifecycle `pastRetention`): left out of the leaves,
-     * in every region alike, so a region that archived them and one that did not still compare equal.
+     * Events past their type's retention horizon (lib/lifecycle `pastRetention`): left out of the leaves
+     * only under the switch `merkle-skips-past-retention`. Leaves are unfiltered: an archived event keeps
+     * its item (a stub with its eventId), so a region that archived it and one that did not compare equal,
+     * and a returning region's orphans older than the retention window are still found.
      */
     pastRetention?: ((aggregateType: string, hlc: string) => boolean) | undefined;
   }) {
@@ -59,8 +63,8 @@ export class DynamoPartitionSource implements PartitionEventSource {
   }
 
   /**
-   * Every event id of the partition with its aggregate key and core seq (keys only: cheap), but those past
-   * their type's retention horizon.
+   * Every event id of the partition with its aggregate key and core seq (keys only: cheap), archived stubs
+   * included (an archived event still holds its slot).
    */
   async listLeaves(partition: number): Promise<EventLeaf[]> {
     const leaves: EventLeaf[] = [];
@@ -68,7 +72,8 @@ export class DynamoPartitionSource implements PartitionEventSource {
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (EXCLUDED_AGGREGATES.has(String(item.aggregateType))) continue;
-        if (this.pastRetention?.(String(item.aggregateType), String(item.hlc))) continue;
+        const past = this.pastRetention?.(String(item.aggregateType), String(item.hlc));
+        if (past && bugEnabled('merkle-skips-past-retention')) continue;
         const sk = String(item.sk);
         leaves.push({
           eventId: String(item.eventId),
@@ -116,7 +121,8 @@ export class DynamoPartitionSource implements PartitionEventSource {
   }
 
   /**
-   * Full envelopes for the given ids. A few ids: one index query each, a bounded number at a time. Many:
+   * Full envelopes for the given ids (an archived stub is left out: its payload is in this region's archive,
+   * and a replay must come from a region that holds it whole). A few ids: one index query each, a bounded number at a time. Many:
    * one paginated query over the whole partition, keeping the wanted ones (a region that missed a stretch
    * of events lacks most of a partition, and one sequential read beats hundreds of point queries).
    */
@@ -134,7 +140,9 @@ export class DynamoPartitionSource implements PartitionEventSource {
         ),
       ),
     );
-    return pages.flatMap((page) => (page.Items ?? []).map((item) => fromEventItem(item)));
+    return pages.flatMap((page) =>
+      (page.Items ?? []).map((item) => fromEventItem(item)).filter((event) => !isArchivedStub(event)),
+    );
   }
 
   /** Pages of the partition index for one partition (every attribute, or only `projection`). */
@@ -156,7 +164,7 @@ export class DynamoPartitionSource implements PartitionEventSource {
     const pages = this.partitionPages(partition);
     for await (const page of pages) {
       for (const item of page.Items ?? [])
-        if (wanted.has(String(item.eventId))) found.push(fromEventItem(item));
+        if (wanted.has(String(item.eventId)) && !isArchivedStub(item)) found.push(fromEventItem(item));
     }
     return found;
   }

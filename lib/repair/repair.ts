@@ -1,14 +1,14 @@
 import type { EventEnvelope } from '../model/envelope.ts';
 import { bucketOf, buildMerkleTree, diffBuckets, type EventLeaf, rootOf } from './merkle.ts';
 import type { PartitionEventSource } from './partition-source.ts';
-import { planReplay } from './plan.ts';
+import { fetchFromHolders, planReplay } from './plan.ts';
 
 /** Replays events into one region (through its applier, which is idempotent). */
 export type ReplayInto = (region: string, events: readonly EventEnvelope[]) => Promise<void>;
 
 export interface RepairPartitionOptions {
   readonly partition: number;
-  /** Every region's source, in a fixed order (the first holder of an event is its source). */
+  /** Every region's source, in a fixed order (the first holder of an event is its source, the next ones its fallbacks). */
   readonly sources: ReadonlyMap<string, PartitionEventSource>;
   readonly replay: ReplayInto;
   readonly buckets?: number;
@@ -78,17 +78,11 @@ export async function repairPartition(options: RepairPartitionOptions): Promise<
     ),
   );
   for (const [region, lacking] of plan.missing) {
-    const bySource = new Map<string, string[]>();
-    // Appended in place (a copy per event made this quadratic in a partition's lacking events).
-    for (const { eventId, source } of lacking) {
-      const ids = bySource.get(source);
-      if (ids) ids.push(eventId);
-      else bySource.set(source, [eventId]);
-    }
-    const events: EventEnvelope[] = [];
-    for (const [source, ids] of bySource) {
-      events.push(...(await options.sources.get(source)!.getEvents(options.partition, ids)));
-    }
+    // Each event from its first holder, then the next for what a holder has only as an archived stub.
+    const { found } = await fetchFromHolders(lacking, (source, ids) =>
+      options.sources.get(source)!.getEvents(options.partition, ids),
+    );
+    const events = [...found.values()];
     await options.replay(region, events.sort(replayOrder));
     replayed[region] = events.length;
   }

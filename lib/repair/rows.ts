@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { foldCoreLog, rebuildRowFromLog } from '../commands/retire-branch.ts';
 import type { ConflictPolicy } from '../config/schema.ts';
 import { materialize } from '../conflict/materialize.ts';
-import { HistoryIncompleteError } from '../lifecycle/errors.ts';
-import { foldLatest, SNAPSHOTS_TRIED } from '../lifecycle/fold.ts';
-import type { Snapshot } from '../lifecycle/snapshot.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
+import { coreLogFolder } from '../lifecycle/core-fold.ts';
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -39,55 +38,27 @@ export function rowOfLog(
 
 /**
  * Rebuilds one region's row of an aggregate from that region's own log when they disagree (the log is the
- * truth; the row is its projection). Returns true when the row was rewritten.
+ * truth; the row is its projection). A core log is folded archive-aware (lib/lifecycle `coreLogFolder`:
+ * from seq 1, else from a snapshot at or above its archived stubs, else from the archive; neither:
+ * HistoryIncompleteError, never a row folded from the middle of the log). Returns true when the row was
+ * rewritten.
  */
 export async function rebuildRow(
-  cell: { readonly events: EventStore; readonly states: StateStore; readonly snapshots?: SnapshotStore },
+  cell: {
+    readonly events: EventStore;
+    readonly states: StateStore;
+    readonly snapshots?: SnapshotStore | undefined;
+    readonly archive?: ArchiveStore | undefined;
+  },
   aggregate: AnyAggregate,
   input: { aggregateId: string; policy: ConflictPolicy },
 ): Promise<boolean> {
   const before = await cell.states.getState(aggregate.name, input.aggregateId);
-  // A core log whose oldest events were archived folds from the newest snapshot it confirms; without
-  // one, the fold of what is left would be a row that starts nowhere (lib/lifecycle, foldLatest).
-  const snapshots =
-    aggregate.tier === 'core' ? await newestSnapshots(cell, aggregate, input.aggregateId) : [];
-  const after = await rebuildRowFromLog(cell, aggregate, input.aggregateId, (log) =>
-    snapshots.length > 0
-      ? foldFromSnapshots(aggregate, input.aggregateId, snapshots, log)
-      : rowOfLog(aggregate, input.policy, { aggregateId: input.aggregateId, log }),
-  );
+  const fold =
+    aggregate.tier === 'core'
+      ? await coreLogFolder(cell, aggregate, input.aggregateId)
+      : (log: readonly EventEnvelope[]) =>
+          rowOfLog(aggregate, input.policy, { aggregateId: input.aggregateId, log });
+  const after = await rebuildRowFromLog(cell, aggregate, input.aggregateId, fold);
   return before === undefined || rowDigest(before) !== rowDigest(after);
-}
-
-/**
- * The fold of a snapshotted core log: from the newest snapshot it confirms. When it confirms none and its
- * oldest events have left it (archived), no row can be rebuilt from it: HistoryIncompleteError, never a row
- * folded from the middle of the log.
- */
-function foldFromSnapshots(
-  aggregate: AnyAggregate,
-  aggregateId: string,
-  snapshots: readonly Snapshot[],
-  log: readonly EventEnvelope[],
-): StateRecord {
-  const folded = foldLatest(aggregate, aggregateId, snapshots, log);
-  const first = log[0];
-  if (!folded.snapshot && first && first.seq !== 1)
-    throw new HistoryIncompleteError(aggregate.name, aggregateId, first.seq);
-  return folded.record;
-}
-
-/** The cell's newest snapshots of a core aggregate (as many as a load tries), newest first. */
-async function newestSnapshots(
-  cell: { readonly snapshots?: SnapshotStore },
-  aggregate: AnyAggregate,
-  aggregateId: string,
-): Promise<Snapshot[]> {
-  const found: Snapshot[] = [];
-  if (!cell.snapshots) return found;
-  for await (const snapshot of cell.snapshots.newestFirst(aggregate.name, aggregateId)) {
-    found.push(snapshot);
-    if (found.length >= SNAPSHOTS_TRIED) break;
-  }
-  return found;
 }

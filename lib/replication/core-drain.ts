@@ -1,7 +1,9 @@
 import { type CoreHead, extendsHead, headOf } from '../commands/chain.ts';
 import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
@@ -182,6 +184,10 @@ async function fetchIfTimedOut(
   const appended: EventEnvelope[] = [];
   let head: CoreHead = record;
   for (const raw of [...fetched].sort((a, b) => a.seq - b.seq)) {
+    // An origin's archived stub is an acknowledged event whose payload is in its archive, not poison: the
+    // fetch stops there and the gap stays for Repair (bug switch `gap-fetch-reads-stubs`: validated, and
+    // quarantined as an invalid envelope).
+    if (isArchivedStub(raw) && !bugEnabled('gap-fetch-reads-stubs')) break;
     let event: EventEnvelope;
     try {
       event = checkFetched(deps, raw, {

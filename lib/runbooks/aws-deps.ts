@@ -7,6 +7,7 @@ import { regionNames } from '../config/topology.ts';
 import { ConflictRecordStore } from '../conflict/record-store.ts';
 import { probeHealth } from '../detection/health-probe.ts';
 import { staleHeartbeatMs } from '../detection/settings.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
 import { pastRetention } from '../lifecycle/retention.ts';
 import { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
@@ -33,6 +34,11 @@ export interface AwsRunbookDepsOptions {
   readonly endpoints: Readonly<Record<string, string>>;
   /** The environment's internal key: replayed events are signed with it, as the publisher signs. */
   readonly eventKey?: InternalKey;
+  /**
+   * Each region's retention archive (`s3RegionArchives`): a retire or row rebuild over a log holding
+   * archived stubs folds from it when no snapshot covers them. None: such a fold is refused.
+   */
+  readonly archiveOf?: (region: string) => ArchiveStore | undefined;
 }
 
 /** Runbook deps in Lambda: a DynamoDB and EventBridge client per region, tables named as in every region. */
@@ -64,8 +70,10 @@ export function awsRunbookDeps(options: AwsRunbookDepsOptions): RunbookDeps {
     const client = doc(r);
     const bus = eventBridgeBus({ client: new EventBridgeClient({ region: r }) });
     const watermarks = new WatermarkStore({ client, tableName: tables.replication });
+    const archive = options.archiveOf?.(r);
     return {
       region: r,
+      ...(archive ? { archive } : {}),
       source: new DynamoPartitionSource({
         client,
         tableName: tables.events,

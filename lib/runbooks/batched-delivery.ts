@@ -13,6 +13,7 @@ import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { InOrderAppendRefusedError, PoisonEventError } from '../replication/errors.ts';
 import { validateIncoming } from '../replication/validate.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
 import type { AppendGuard, TransactItem } from '../store/event-store.ts';
 import { DYNAMODB_LIMITS, itemMeasure } from '../store/item-size.ts';
@@ -246,8 +247,13 @@ interface RunContext {
   readonly clock: HybridLogicalClock;
 }
 
-/** The applier's checks (own origin accepted, see direct delivery); the envelope as the applier stores it. */
+/**
+ * The applier's checks (own origin accepted, see direct delivery); the envelope as the applier stores it.
+ * Undefined for an event the fast path must not write (invalid, or an archived stub).
+ */
 function checked(cell: RegionCell, event: EventEnvelope, context: RunContext): EventEnvelope | undefined {
+  // An archived stub (no payload) is never written: it is left to the per-event paths, which refuse it.
+  if (isArchivedStub(event)) return undefined;
   try {
     const validated = validateIncoming(structuredClone(event), {
       region: cell.region,

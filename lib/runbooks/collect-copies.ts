@@ -1,13 +1,15 @@
 import { coreBranchRetirer } from '../commands/branch-retirer.ts';
 import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
-import { copyToPeer, type HomeLog } from '../commands/quorum-copy.ts';
+import { copyToPeer, type HomeLog, wholeFromArchive } from '../commands/quorum-copy.ts';
 import type { QuorumPeer } from '../commands/quorum-peer.ts';
 import { dynamoQuorumPeer } from '../commands/quorum-peer-dynamodb.ts';
 import { majorityOf, regionNames } from '../config/topology.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import { type QuorumMarker, readQuorumMarkers } from '../store/copy-markers.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord } from '../store/state-store.ts';
@@ -204,6 +206,25 @@ function homeLogOf(cell: RegionCell, like: EventEnvelope): HomeLog {
     ).filter((e) => e.seq <= toSeq);
 }
 
+/**
+ * The events to append, each whole: an archived stub on the run (a holder that archived) is replaced by a
+ * whole copy from another log read; none (every copy archived): ForkBelowArchiveError, the partition stays
+ * blocked rather than take an event without its payload.
+ */
+function wholeOf(
+  aggregate: { readonly name: string },
+  events: readonly EventEnvelope[],
+  logs: ReadonlyArray<readonly EventEnvelope[]>,
+): EventEnvelope[] {
+  const whole = new Map<string, EventEnvelope>();
+  for (const log of logs) for (const e of log) if (!isArchivedStub(e)) whole.set(e.eventId, e);
+  return events.map((e) => {
+    const copy = isArchivedStub(e) ? whole.get(e.eventId) : e;
+    if (!copy) throw new ForkBelowArchiveError(aggregate.name, e.aggregateId, e.seq);
+    return copy;
+  });
+}
+
 /** Collects one aggregate into the new home; returns how many events the home lacked. */
 async function collectAggregate(
   deps: RunbookDeps,
@@ -252,7 +273,8 @@ async function collectAggregate(
     await retire({ losing, winning: run, reason: 'not-collected-at-failover', ...writer });
   }
   const adopted = run.filter((e) => !mine.has(e.eventId));
-  for (const event of adopted) await home.events.appendEvents([event], { tier: 'core' });
+  for (const event of wholeOf(aggregate, adopted, [homeLog, ...peerLogs]))
+    await home.events.appendEvents([event], { tier: 'core' });
   await catchUpCoreRow(home, aggregate, aggregateId);
   // What the home had not folded before: the run past its row, or from the fork when the row was off it.
   const from = Math.min(row.seq + 1, ...adopted.map((e) => e.seq), ...losing.map((e) => e.seq));
@@ -268,6 +290,8 @@ async function collectAggregate(
           events: tail,
           epoch: input.epoch,
           home: homeLogOf(home, tail[0]!),
+          // The new home's own stubs go out whole from its archive, or that peer is refused (never a stub).
+          ...(home.archive ? { whole: wholeFromArchive(home.archive)! } : {}),
         }).catch(() => undefined),
       ),
     );

@@ -7,6 +7,7 @@ import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ParkingStore } from '../replication/parking.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import type { RegionCell } from './ports.ts';
 
 const EMPTY: CoreHead = { seq: 0, head: null };
@@ -93,11 +94,45 @@ export interface SettledAggregate {
  * each append holds only while its slot is free (an event of another branch there throws: run again), and
  * the row folds only what extends it (`catchUpCoreRow`). Parked successors drain by the sweeper.
  */
-async function deliver(cell: RegionCell, aggregate: AnyAggregate, events: readonly EventEnvelope[]) {
+async function deliver(
+  cell: RegionCell,
+  aggregate: AnyAggregate,
+  events: readonly EventEnvelope[],
+  whole: ReadonlyMap<string, EventEnvelope> = new Map(),
+) {
   if (events.length === 0) return;
-  for (const event of [...events].sort((a, b) => a.seq - b.seq))
-    await cell.events.appendEvents([event], { tier: 'core', received: true });
+  for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+    // A stub's payload is in its region's archive: another log's whole copy is delivered, never the stub.
+    const copy = isArchivedStub(event) ? whole.get(event.eventId) : event;
+    if (!copy) throw new ForkBelowArchiveError(aggregate.name, event.aggregateId, event.seq);
+    await cell.events.appendEvents([copy], { tier: 'core', received: true });
+  }
   await catchUpCoreRow(cell, aggregate, events[0]!.aggregateId);
+}
+
+/**
+ * Before anything is retired: every region lacking an event of the winning branch can be given it whole. An
+ * event only some region's archive holds (a stub in every log that has it) cannot be delivered: the fork
+ * lies below the archive point, ForkBelowArchiveError (settle it by hand from `fullHistory`).
+ */
+function assertDeliverable(input: {
+  readonly aggregate: AnyAggregate;
+  readonly logs: ReadonlyMap<string, readonly EventEnvelope[]>;
+  readonly winning: readonly EventEnvelope[];
+  readonly whole: ReadonlyMap<string, EventEnvelope>;
+}) {
+  for (const log of input.logs.values()) {
+    const held = new Set(log.map((e) => e.eventId));
+    const stuck = input.winning.find((e) => !held.has(e.eventId) && !input.whole.has(e.eventId));
+    if (stuck) throw new ForkBelowArchiveError(input.aggregate.name, stuck.aggregateId, stuck.seq);
+  }
+}
+
+/** Each event's whole copy (not an archived stub) from any log: what a region lacking it is given. */
+function wholeCopies(logs: ReadonlyMap<string, readonly EventEnvelope[]>): Map<string, EventEnvelope> {
+  const whole = new Map<string, EventEnvelope>();
+  for (const log of logs.values()) for (const e of log) if (!isArchivedStub(e)) whole.set(e.eventId, e);
+  return whole;
 }
 
 /**
@@ -166,17 +201,19 @@ export async function settleCoreAggregate(input: {
       cells.map(async (c) => [c.region, await c.events.loadStream(aggregate.name, aggregateId)] as const),
     ),
   );
-  // A region that archived holds its log from a snapshot's last event on: every log is settled from there.
+  // A log whose oldest events left it altogether (archived before stubs) is settled from where it starts;
+  // archived stubs keep their slots and chain, so a log holding them is settled whole.
   const floor = archiveFloor(aggregate, aggregateId, loaded);
   const above = (log: readonly EventEnvelope[]) => (floor ? log.filter((e) => e.seq > floor.base.seq) : log);
   const load = async (c: RegionCell) => above(await c.events.loadStream(aggregate.name, aggregateId));
   const logs = new Map([...loaded].map(([region, log]) => [region, above(log)] as const));
+  const whole = wholeCopies(loaded);
   const homeCell = cells.find((c) => c.region === input.home);
   let adopted: EventEnvelope[] = [];
   if (homeCell) {
     const held = new Set(logs.get(homeCell.region)!.map((e) => e.eventId));
     adopted = winningBranch(logs, homeCell.region, floor?.base).filter((e) => !held.has(e.eventId));
-    await deliver(homeCell, aggregate, adopted);
+    await deliver(homeCell, aggregate, adopted, whole);
     // The home may have written meanwhile: what it holds now is the branch's authoritative start.
     logs.set(homeCell.region, await load(homeCell));
     const now = new Set(logs.get(homeCell.region)!.map((e) => e.eventId));
@@ -188,6 +225,7 @@ export async function settleCoreAggregate(input: {
       ? { home: input.home, epoch: input.epoch }
       : undefined;
   const onBranch = new Set(winning.map((e) => e.eventId));
+  assertDeliverable({ aggregate, logs, winning, whole });
   const queues = cells.map((c) => c.conflicts);
   const queued = new Map<string, { eventId: string; seq: number; kept: string }>();
   const replayed: Record<string, number> = {};
@@ -224,7 +262,7 @@ export async function settleCoreAggregate(input: {
         .map((e) => e.eventId),
     );
     const lacking = winning.filter((e) => !held.has(e.eventId));
-    await deliver(cell, aggregate, lacking);
+    await deliver(cell, aggregate, lacking, whole);
     await unparkSettled(cell, aggregate, aggregateId, new Set([...retiredIds, ...onBranch]));
     if (lacking.length > 0) replayed[cell.region] = lacking.length;
   }

@@ -26,7 +26,9 @@ export interface RefusedEvent {
    * `slot-taken` (the log holds another event at its seq), `not-chained` (its predecessor in the log is
    * missing or another event), `row-ahead` (the row is at or past its seq while its slot is empty: a
    * branch being retired under it, as the applier parks it), `row-moved` (the row kept moving under the
-   * append), `follows-refused` (an earlier event of its run was refused), or the
+   * append), `follows-refused` (an earlier event of its run was refused), `row-unfoldable` (not an event:
+   * the aggregate's row could not be rebuilt, its log holds stubs no usable snapshot or archive covers;
+   * `eventId` is empty, `seq` the stub's), `archived-everywhere` (every holder has only its stub), or the
    * applier's poison reason (`InvalidPayload`, `ForgedOrigin`, ...).
    */
   readonly reason: string;

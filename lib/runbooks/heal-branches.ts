@@ -1,11 +1,13 @@
 import type { ConflictPolicy } from '../config/schema.ts';
 import { policyFor } from '../conflict/policy.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import { HistoryIncompleteError } from '../lifecycle/errors.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { rebuildRow } from '../repair/rows.ts';
 import { settleCoreAggregate } from './core-branches.ts';
+import type { RefusedEvent } from './direct-delivery.ts';
 import type { RegionCell, RunbookDeps } from './ports.ts';
 
 /** What Repair and Failback need to settle forked core logs and rebuild rows (registry and quorum map). */
@@ -103,6 +105,33 @@ export async function settleForks(
 }
 
 /**
+ * Rebuilds one row; a row whose log cannot be folded (stubs no usable snapshot or archive covers: e.g. every
+ * kept snapshot is of an older stateVersion) is this aggregate's refusal (`row-unfoldable`), not the
+ * partition's (bug switch `repair-aborts-on-unfoldable-row`: thrown, the Replay aborts).
+ */
+async function rebuildOrRefuse(
+  cell: RegionCell,
+  row: { aggregate: AnyAggregate; key: string; id: string; policy: ConflictPolicy },
+  refused: RefusedEvent[],
+): Promise<boolean> {
+  try {
+    return await rebuildRow(cell, row.aggregate, { aggregateId: row.id, policy: row.policy });
+  } catch (error) {
+    if (!(error instanceof HistoryIncompleteError) || bugEnabled('repair-aborts-on-unfoldable-row'))
+      throw error;
+    refused.push({
+      region: cell.region,
+      eventId: '',
+      aggregate: row.key,
+      seq: error.archivedSeq ?? error.firstSeq,
+      reason: 'row-unfoldable',
+      message: `row not rebuilt: ${error.message}`,
+    });
+    return false;
+  }
+}
+
+/**
  * Rows of the given aggregates that still differ between regions after the replay: each region's row is
  * checked against its own log and rebuilt where they disagree (a row that diverged from its log).
  */
@@ -110,6 +139,7 @@ export async function rebuildDivergedRows(
   input: { readonly cells: readonly RegionCell[]; readonly into?: readonly string[] },
   rules: BranchRules,
   keys: ReadonlySet<string>,
+  refused: RefusedEvent[] = [],
 ): Promise<number> {
   if (keys.size === 0) return 0;
   const rows = await Promise.all(input.cells.map((c) => c.source.listRows?.([...keys]) ?? []));
@@ -121,7 +151,8 @@ export async function rebuildDivergedRows(
     const aggregate = rules.aggregate(type);
     for (const cell of input.cells) {
       if (input.into && !input.into.includes(cell.region)) continue;
-      if (await rebuildRow(cell, aggregate, { aggregateId: id, policy: rules.policy(aggregate) })) rebuilt++;
+      const row = { aggregate, key, id, policy: rules.policy(aggregate) };
+      if (await rebuildOrRefuse(cell, row, refused)) rebuilt++;
     }
   }
   return rebuilt;

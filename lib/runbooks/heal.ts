@@ -1,5 +1,6 @@
 import { reconcileConflicts, recordLwwLosers } from '../conflict/reconcile.ts';
 import { bugEnabled } from '../faults/switches.ts';
+import { readArchivedEvents } from '../lifecycle/archive.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import {
   bucketOf,
@@ -10,12 +11,18 @@ import {
   rootOf,
   treeOfBucketHashes,
 } from '../repair/merkle.ts';
-import { planReplay } from '../repair/plan.ts';
+import { fetchFromHolders, type LackingEvent, planReplay } from '../repair/plan.ts';
 import { replayLanes, replayOrder } from '../repair/repair.ts';
 import type { AppendOptions } from '../store/event-store.ts';
 import { deliverBatched } from './batched-delivery.ts';
 import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
-import { type BranchRules, forkedAggregates, rebuildDivergedRows, settleForks } from './heal-branches.ts';
+import {
+  type BranchRules,
+  forkedAggregates,
+  rebuildDivergedRows,
+  settleForks,
+  splitKey,
+} from './heal-branches.ts';
 import type { RegionCell } from './ports.ts';
 import { adoptIntoOrigin, type QuorumOrphanRule, settleQuorumOrphans } from './quorum-orphans.ts';
 import { timedStage } from './repair-timings.ts';
@@ -128,14 +135,7 @@ export async function replayBuckets(input: {
   const unforked = (list: EventLeaf[]) => inBuckets(list).filter((l) => !forked.has(l.aggregateKey));
   const plan = planReplay(new Map(input.cells.map((c, i) => [c.region, unforked(leaves[i]!)])));
   const { replayed } = report;
-  const lackingByRegion = new Map<string, EventEnvelope[]>();
-  for (const [region, lacking] of plan.missing) {
-    if (input.into && !input.into.includes(region) && !input.quorumOrphans) continue;
-    lackingByRegion.set(
-      region,
-      await timedStage('fetch', () => fetchLacking(byRegion, input.partition, lacking)),
-    );
-  }
+  const lackingByRegion = await lackingOf(input, byRegion, plan.missing, report.refused);
   const rule = input.quorumOrphans;
   const skip = rule
     ? await settleQuorumOrphans({ cells: input.cells, lacking: lackingByRegion, rule })
@@ -150,27 +150,80 @@ export async function replayBuckets(input: {
   }
   const keys = new Set(leaves.flatMap(inBuckets).map((l) => l.aggregateKey));
   const rowsRebuilt = input.branches
-    ? await timedStage('rowRebuild', () => rebuildDivergedRows(input, input.branches!, keys))
+    ? await timedStage('rowRebuild', () => rebuildDivergedRows(input, input.branches!, keys, report.refused))
     : 0;
   return { ...report, rowsRebuilt };
 }
 
-/** Full events a region lacks, fetched from the regions that have them. */
+/**
+ * Full events a region lacks, fetched from the regions that have them: each from its first holder, and
+ * when that holder has only its archived stub (getEvents leaves stubs out) from the next one, then from a
+ * holder's archive (`RegionCell.archive`). An event no holder and no archive gives whole is refused
+ * (`archived-everywhere`), never delivered as a stub and never dropped silently.
+ */
 async function fetchLacking(
   byRegion: ReadonlyMap<string, RegionCell>,
   partition: number,
-  lacking: ReadonlyArray<{ eventId: string; source: string }>,
-): Promise<EventEnvelope[]> {
-  const bySource = new Map<string, string[]>();
-  for (const { eventId, source } of lacking) {
-    const ids = bySource.get(source);
-    if (ids) ids.push(eventId);
-    else bySource.set(source, [eventId]);
-  }
-  const fetched = await Promise.all(
-    [...bySource].map(([source, ids]) => byRegion.get(source)!.source.getEvents(partition, ids)),
+  region: string,
+  lacking: readonly LackingEvent[],
+): Promise<{ events: EventEnvelope[]; refused: RefusedEvent[] }> {
+  const singleSource = bugEnabled('repair-single-source');
+  const { found, pending } = await fetchFromHolders(
+    lacking,
+    (source, ids) => byRegion.get(source)!.source.getEvents(partition, ids),
+    singleSource ? 1 : Number.POSITIVE_INFINITY,
   );
-  return fetched.flat();
+  if (singleSource) return { events: [...found.values()], refused: [] };
+  await fromArchives(byRegion, pending, found);
+  const refused: RefusedEvent[] = pending
+    .filter((l) => !found.has(l.eventId))
+    .map((l) => ({
+      region,
+      eventId: l.eventId,
+      aggregate: l.aggregateKey,
+      seq: l.seq ?? 0,
+      reason: 'archived-everywhere',
+      message: `no holder (${l.sources.join(', ')}) gave it whole (an archived stub, or it left the log) and no archive given to Repair holds it: fetch it from the archive (fullHistory)`,
+    }));
+  return { events: [...found.values()], refused };
+}
+
+/** Each region's lacking events, fetched whole (the regions Repair puts them into, or all under quorum). */
+async function lackingOf(
+  input: { partition: number; into?: readonly string[]; quorumOrphans?: QuorumOrphanRule },
+  byRegion: ReadonlyMap<string, RegionCell>,
+  missing: ReadonlyMap<string, readonly LackingEvent[]>,
+  refused: RefusedEvent[],
+): Promise<Map<string, EventEnvelope[]>> {
+  const lackingByRegion = new Map<string, EventEnvelope[]>();
+  for (const [region, lacking] of missing) {
+    const into = !input.into || input.into.includes(region);
+    if (!into && !input.quorumOrphans) continue;
+    const fetched = await timedStage('fetch', () => fetchLacking(byRegion, input.partition, region, lacking));
+    lackingByRegion.set(region, fetched.events);
+    if (into) refused.push(...fetched.refused);
+  }
+  return lackingByRegion;
+}
+
+/** Stubs everywhere: the archive of a holder (or of any cell that has one) holds the payload. */
+async function fromArchives(
+  byRegion: ReadonlyMap<string, RegionCell>,
+  pending: readonly LackingEvent[],
+  found: Map<string, EventEnvelope>,
+): Promise<void> {
+  const byAggregate = new Map<string, LackingEvent[]>();
+  for (const l of pending) byAggregate.set(l.aggregateKey, [...(byAggregate.get(l.aggregateKey) ?? []), l]);
+  for (const [key, events] of byAggregate) {
+    const { type, id } = splitKey(key);
+    const holders = [...new Set([...events.flatMap((e) => e.sources), ...byRegion.keys()])];
+    for (const holder of holders) {
+      const archive = byRegion.get(holder)?.archive;
+      if (!archive || events.every((e) => found.has(e.eventId))) continue;
+      for (const archived of await readArchivedEvents(archive, type, id))
+        if (events.some((e) => e.eventId === archived.eventId)) found.set(archived.eventId, archived);
+    }
+  }
 }
 
 /** The tier of a registered aggregate type; undefined for anything else (heartbeats). */

@@ -3,6 +3,7 @@ import type { HybridLogicalClock } from '../clock/clock.ts';
 import type { BranchRetirer } from '../commands/quorum-peer.ts';
 import type { Topology } from '../config/schema.ts';
 import type { ConflictRecordPort } from '../conflict/record-store.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
 import type { SnapshotStore } from '../lifecycle/snapshot-store.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
@@ -27,6 +28,11 @@ export interface RegionCell {
   readonly states: StateStore;
   /** Its snapshots of core aggregates: a row rebuilt from a log whose head was archived starts from one. */
   readonly snapshots?: SnapshotStore;
+  /**
+   * Its archive (lib/lifecycle): the payloads of its log's archived stubs, which a retire or a row rebuild
+   * folds when no snapshot it keeps covers them. Absent: such a fold is refused (HistoryIncompleteError).
+   */
+  readonly archive?: ArchiveStore;
   readonly conflicts: ConflictRecordPort;
   /** Raw table access for the one repair that rewrites a log (a core orphan set aside at failback). */
   readonly tables: {

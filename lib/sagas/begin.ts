@@ -1,8 +1,11 @@
 import { type CommandDeps, catchUpCoreRow, executeCommand } from '../commands/execute.ts';
+import { mergeHistory, readArchivedEvents } from '../lifecycle/archive.ts';
+import type { ArchiveStore } from '../lifecycle/archive-store.ts';
 import type { AnyAggregate, Command } from '../model/aggregate.ts';
 import { canonicalJson } from '../model/canonical-json.ts';
 import { DomainError } from '../model/errors.ts';
 import { parseCommand } from '../model/registry.ts';
+import { isArchivedStub } from '../store/archived-stub.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { AnySaga, SagaContext, SagaParticipant } from './definition.ts';
 import { IdempotencyKeyReusedError, SagaRefusedError } from './errors.ts';
@@ -179,15 +182,28 @@ export interface SagaHistoryEntry {
   readonly origin: string;
   readonly hlc: string;
   readonly payload: Record<string, unknown>;
+  /**
+   * Present (true) when the event's payload is in the region's archive and no archive was given to read it:
+   * `payload` is then empty and `at` null because they are not here, not because the event had none.
+   */
+  readonly archived?: true;
 }
 
-/** The saga's log, oldest first. */
+/**
+ * The saga's log, oldest first. Archived events (stubs in the hot log) are read from `archive` when given;
+ * otherwise they are listed marked `archived: true` (never as an event with an empty payload).
+ */
 export async function sagaHistory(
   events: EventStore,
   saga: AnySaga,
   sagaId: string,
+  archive?: ArchiveStore,
 ): Promise<SagaHistoryEntry[]> {
-  const log = await events.loadStream(saga.name, sagaId);
+  const hot = await events.loadStream(saga.name, sagaId);
+  const log =
+    archive && hot.some(isArchivedStub)
+      ? mergeHistory(await readArchivedEvents(archive, saga.name, sagaId), hot)
+      : hot;
   return log.map((e) => ({
     seq: e.seq,
     type: e.type,
@@ -195,5 +211,6 @@ export async function sagaHistory(
     origin: e.origin,
     hlc: e.hlc,
     payload: e.payload,
+    ...(isArchivedStub(e) ? { archived: true as const } : {}),
   }));
 }

@@ -96,3 +96,20 @@ export class CoreMarkersNotConfiguredError extends StoreError {
     );
   }
 }
+
+/**
+ * An append of an archived stub (an event read from a log whose payload moved to the archive): copying it
+ * would put an event without its payload into another log. The event must come from a log or an archive
+ * that holds it whole.
+ */
+export class ArchivedStubAppendError extends StoreError {
+  override readonly name = 'ArchivedStubAppendError';
+  constructor(
+    readonly aggregateId: string,
+    readonly eventId: string,
+  ) {
+    super(
+      `append to ${aggregateId} refused: event ${eventId} is an archived stub (its payload is in the archive); deliver it from a log or an archive that holds it whole`,
+    );
+  }
+}

@@ -13,10 +13,12 @@ import {
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { isArchivedStub } from './archived-stub.ts';
 import { quorumMarkerPut } from './copy-markers.ts';
 import { coreMarkerPuts } from './core-markers.ts';
 import {
   AppendTimeoutError,
+  ArchivedStubAppendError,
   ConcurrencyError,
   CoreMarkersNotConfiguredError,
   EventTooLargeError,
@@ -136,9 +138,18 @@ export class EventStore {
    * included (appendEvents sorts those out; a group's caller appends its aggregates one by one instead).
    */
   appendItems(events: readonly EventEnvelope[], options: Omit<AppendOptions, 'timeoutMs'>): TransactItem[] {
-    for (const event of events) this.assertSize(event);
+    for (const event of events) this.assertAppendable(event);
     const guards = [...(options.guards ?? []), ...this.markersOf(events, options)];
     return [...this.eventItems(events, options.tier), ...guards.map((g) => g.item)];
+  }
+
+  /**
+   * Every append path (appendEvents, and appendItems for Repair's grouped transactions) refuses an
+   * archived stub: its payload is in the archive, and a log that took it could never be folded.
+   */
+  private assertAppendable(event: EventEnvelope): void {
+    if (isArchivedStub(event)) throw new ArchivedStubAppendError(event.aggregateId, event.eventId);
+    this.assertSize(event);
   }
 
   private eventItems(events: readonly EventEnvelope[], tier: Tier): TransactItem[] {
@@ -158,7 +169,7 @@ export class EventStore {
     if (events.length + guards.length > MAX_TRANSACTION_ITEMS) {
       throw new TooManyEventsError(events.length, MAX_TRANSACTION_ITEMS - guards.length);
     }
-    for (const event of events) this.assertSize(event);
+    for (const event of events) this.assertAppendable(event);
     const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
     try {
       if (events.length === 1 && guards.length === 0)

@@ -1,9 +1,11 @@
 export { type AppendWithStateInput, appendWithState } from './append-with-state.ts';
+export { ARCHIVED_ATTRIBUTE, archivedThrough, isArchivedStub, needsBase } from './archived-stub.ts';
 export { type QuorumMarker, quorumMarkerKey, quorumMarkerPut, readQuorumMarkers } from './copy-markers.ts';
 export { coreMarkerKey, coreMarkerPuts, readCoreMarkers } from './core-markers.ts';
 export { createTableInput, createTables } from './create-tables.ts';
 export {
   AppendTimeoutError,
+  ArchivedStubAppendError,
   ConcurrencyError,
   CoreMarkersNotConfiguredError,
   EventTooLargeError,

@@ -51,6 +51,15 @@ describe('cdk-nag', () => {
     expect(findings(prod)).toEqual([]);
   });
 
+  it('finds nothing unacknowledged with a retention (the archive bucket, the archiver and its schedule)', () => {
+    const retained = twoRegionTopology({
+      aggregates: [{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 10, retentionDays: 30 } }],
+    });
+    const stacks = testEnvironment(retained);
+    expect(Object.values(stacks.regional).every((s) => s.archive !== undefined)).toBe(true);
+    expect(findings(stacks)).toEqual([]);
+  });
+
   it('finds nothing unacknowledged with an alarm e-mail subscribed (its undelivered notifications kept)', () => {
     expect(findings(mailed)).toEqual([]);
   });

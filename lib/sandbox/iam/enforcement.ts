@@ -144,6 +144,8 @@ export class IamEnforcement {
         { action: 'cloudformation:DescribeStacks', resource: arn('cloudformation', 'stack/warm-up/id') },
         { action: 'cloudwatch:DescribeAlarms', resource: arn('cloudwatch', 'alarm:warm-up') },
         { action: 'route53:GetHealthCheckStatus', resource: 'arn:aws:route53:::healthcheck/warm-up' },
+        // The retention archive (lib/sandbox/platform/sandbox-archive.ts).
+        { action: 's3:GetObject', resource: 'arn:aws:s3:::warm-up/warm-up' },
       ].map((request) => this.authorizer.decide(caller, request)),
     );
   }

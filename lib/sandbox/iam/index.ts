@@ -28,6 +28,8 @@ export {
   invokeCall,
   putEventsCall,
   receiveMessageCall,
+  s3ListCall,
+  s3ObjectCall,
   sendMessageCall,
   startExecutionCall,
 } from './requests.ts';

@@ -191,3 +191,20 @@ export function changeVisibilityCall(queueArn: string, items: number): CallDescr
 export function getSecretValueCall(secretArn: string): CallDescription {
   return singleCall('secretsmanager:GetSecretValue', secretArn);
 }
+
+/**
+ * An S3 object call on an archive bucket (the sandbox's local directory standing in for it): GetObject or
+ * PutObject on `arn:aws:s3:::<bucket>/<key>`, as AWS authorizes them (`bytes` counted by the caller).
+ */
+export function s3ObjectCall(
+  action: 's3:GetObject' | 's3:PutObject',
+  bucket: string,
+  key: string,
+): CallDescription {
+  return singleCall(action, `arn:aws:s3:::${bucket}/${key}`);
+}
+
+/** ListObjectsV2 on a bucket: authorized as `s3:ListBucket` on the bucket's ARN (not its objects'). */
+export function s3ListCall(bucket: string): CallDescription {
+  return singleCall('s3:ListBucket', `arn:aws:s3:::${bucket}`, 1, 's3:ListObjectsV2');
+}

@@ -23,7 +23,8 @@ export type CellFunctionName =
   | 'runbook'
   | 'watchdog'
   | 'readiness'
-  | 'saga';
+  | 'saga'
+  | 'archiver';
 
 /**
  * The suffix Secrets Manager appends to a secret's ARN (six random characters in AWS; fixed here). Grants

@@ -16,9 +16,15 @@ import {
 import type { InternalKey } from '../../auth/index.ts';
 import { decodeHlc } from '../../clock/index.ts';
 import type { CommandDeps } from '../../commands/index.ts';
-import { peersOf, type Topology } from '../../config/index.ts';
+import { peersOf, regionNames, type Topology } from '../../config/index.ts';
 import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
-import { snapshotWriter } from '../../lifecycle/index.ts';
+import {
+  type ArchiveSweepReport,
+  archiveSweep,
+  localHomeOf,
+  type PeerWatermarks,
+  snapshotWriter,
+} from '../../lifecycle/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
   type ApplierDeps,
@@ -134,6 +140,8 @@ export interface LocalFunctionDeps {
   readonly now?: () => number;
   /** Per-event pipeline timestamps and quorum-ack step times, when a benchmark asks (`traceStages`). */
   readonly trace?: PipelineTrace;
+  /** Every peer's watermarks and log, for the archiver (with a retention; read at each run). */
+  readonly archiverPeers?: () => readonly PeerWatermarks[];
   /** ChangeMessageVisibility on the lane's queues (the applier backs off failed records). */
   readonly laneVisibility?: LaneVisibility;
 }
@@ -155,6 +163,11 @@ export interface LocalFunctions {
   readonly watchdog: () => Promise<{ ticks: number }>;
   /** The saga function: Saga machine tasks and the recovery sweep. */
   readonly saga: (request: SagaTaskRequest) => Promise<Record<string, unknown>>;
+  /**
+   * One scheduled run of the archiver (functions/archiver): the region's archive pass into its local
+   * bucket directory, as the archiver's role. Undefined when no aggregate type has a retention.
+   */
+  readonly archiver?: () => Promise<ArchiveSweepReport>;
   readonly counters: HandlerCounters;
 }
 
@@ -195,6 +208,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       ? { replicateBeforeAck: timedStep(trace, `quorum ack ${region}`, deps.multiRegion.replicateBeforeAck) }
       : {}),
     ...snapshotHook(topology, stores),
+    ...(stores.archive ? { archive: stores.archive } : {}),
   };
   const sagas = regionSagas({
     sagas: deps.sagas.definitions,
@@ -266,6 +280,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   const apply = createApplier(applierDeps);
   const applyBatch = createBatchApplier(applierDeps);
   const { watchdog } = deps;
+  const archive = archiverRun(deps);
   const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
   const handleHealth = health as unknown as LocalFunctions['health'];
   return {
@@ -316,6 +331,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       }),
     ),
     saga: counted('saga', (request: SagaTaskRequest) => iam.as('saga', () => sagas.handler(request))),
+    ...(archive ? { archiver: counted('archiver', () => iam.as('archiver', archive)) } : {}),
     counters,
   };
 
@@ -385,4 +401,37 @@ function countOutcome(counters: HandlerCounters, outcome: ApplyOutcome): void {
     if (outcome.status === 'parked') counters.parked++;
     counters.conflictsDetected += outcome.conflictsDetected;
   }
+}
+
+/**
+ * The archiver's pass over the region's stores (`archiveSweep`, as functions/archiver runs it): gated on
+ * every other region's watermarks and log (a region missing from `archiverPeers` fails the pass), over
+ * the aggregates this region's own copy of the partition map homes here.
+ */
+function archiverRun(deps: LocalFunctionDeps): (() => Promise<ArchiveSweepReport>) | undefined {
+  const { stores, clients, topology, region } = deps;
+  const { archive } = stores;
+  if (!archive) return undefined;
+  return () =>
+    archiveSweep(
+      {
+        events: stores.events,
+        snapshots: stores.snapshots,
+        archive,
+        client: clients.doc,
+        eventsTable: stores.tables.events,
+        peers: deps.archiverPeers?.() ?? [],
+        topology: {
+          region,
+          regions: regionNames(topology),
+          homeOf: localHomeOf({ region, client: clients.doc, controlTable: stores.tables.control }),
+        },
+      },
+      {
+        topology,
+        registry: deps.registry,
+        stateTable: stores.tables.state,
+        now: (deps.now ?? Date.now)(),
+      },
+    );
 }

@@ -28,6 +28,10 @@ export interface RoutedRegion {
     readonly replication: string;
     readonly control: string;
   };
+  /** Its snapshots table and its archive (with a retention): a quorum-peer retire over its archived log. */
+  readonly stores: Pick<RegionStores, 'archive'> & {
+    readonly tables: Pick<RegionStores['tables'], 'snapshots'>;
+  };
 }
 
 export interface RegionRoutingOptions {
@@ -97,11 +101,20 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
         // A peer's branch of earlier epochs is retired into its and this region's conflict queues.
         retire: quorumPeerRetirer({
           registry: options.registry,
-          peer: { region: peer.name, client: wanClient, tables: { ...tables, state } },
+          // Its snapshots and archive: a retire over its archived log folds the row from them.
+          peer: {
+            region: peer.name,
+            client: wanClient,
+            tables: { ...tables, state, snapshots: peer.stores.tables.snapshots },
+            ...(peer.stores.archive ? { archive: peer.stores.archive } : {}),
+          },
           local: { region: self.name, client: options.clients.doc, tables: stores.tables },
         }),
       });
     }),
+    // The quorum copy catches a lagging peer up from this region's archive where its log holds stubs.
+    archiveOf: (name) =>
+      name === self.name ? stores.archive : peers.find((peer) => peer.name === name)?.stores.archive,
     // Signed as in Lambda (a peer token for the peer's internal route), then across the WAN.
     transport: new AuthenticatedPeerTransport({
       inner: new WanPeerTransport(self.name, new FetchPeerTransport({ endpoints }), wan),

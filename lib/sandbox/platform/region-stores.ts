@@ -1,7 +1,7 @@
 import { HybridLogicalClock } from '../../clock/index.ts';
 import type { Topology } from '../../config/index.ts';
 import { ConflictRecordStore } from '../../conflict/index.ts';
-import { SnapshotStore } from '../../lifecycle/index.ts';
+import { type ArchiveStore, SnapshotStore } from '../../lifecycle/index.ts';
 import {
   DynamoPublishHolds,
   HeartbeatWriter,
@@ -28,6 +28,8 @@ export interface RegionStores {
   readonly holds: DynamoPublishHolds;
   /** Snapshots of core aggregates, written by the home (lib/lifecycle). */
   readonly snapshots: SnapshotStore;
+  /** The region's retention archive (a local directory for its bucket), when some type has a retention. */
+  readonly archive?: ArchiveStore;
 }
 
 /** The stores a cell's handlers use, as `functions/shared/environment.ts` builds them in Lambda. */
@@ -35,8 +37,14 @@ export function regionStores(
   clients: LocalClients,
   topology: Topology,
   region: string,
-  wallClock?: SkewableClock,
+  extras: {
+    /** The region's skewable wall clock (chaos), under its HLC. */
+    readonly wallClock?: SkewableClock;
+    /** The region's retention archive (with a retention only). */
+    readonly archive?: ArchiveStore | undefined;
+  } = {},
 ): RegionStores {
+  const { wallClock, archive } = extras;
   const tables = tableNames(topology.name);
   const client = clients.doc;
   return {
@@ -62,5 +70,6 @@ export function regionStores(
     heartbeats: new HeartbeatWriter({ client, tableName: tables.events }),
     holds: new DynamoPublishHolds({ client, tableName: tables.replication }),
     snapshots: new SnapshotStore({ client, tableName: tables.snapshots }),
+    ...(archive ? { archive } : {}),
   };
 }

@@ -1,10 +1,14 @@
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { MultiRegion } from '../../api/index.ts';
 import type { InternalKey } from '../../auth/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { FailoverStart } from '../../detection/index.ts';
+import { archiveBucketName, hasRetention, peerWatermarks } from '../../lifecycle/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import { DynamoControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { eventStoreOriginReader, type LaneVisibility } from '../../replication/index.ts';
@@ -30,6 +34,7 @@ import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
 import { regionRouting } from './region-routing.ts';
 import { type RegionStores, regionStores } from './region-stores.ts';
+import { SandboxArchive } from './sandbox-archive.ts';
 import { SkewableClock } from './skewable-clock.ts';
 import type { PipelineTrace } from './stage-trace.ts';
 import type { SandboxTiming } from './timing.ts';
@@ -57,6 +62,13 @@ export interface SandboxRegionOptions {
   readonly busName: string;
   /** Directory for this region's DynamoDB Local files; in memory when omitted. */
   readonly dataDir?: string;
+  /**
+   * Directory standing in for the region's archive bucket (with a retention only); default
+   * `<dataDir>/archive`, or a temporary directory when the region is in memory.
+   */
+  readonly archiveDir?: string;
+  /** The application's name: the archive's key prefix, as on S3 (default: the environment's name). */
+  readonly app?: string;
   readonly log: (line: string) => void;
   /** The run's credentials (internal key, client issuer or access key). */
   readonly auth: SandboxAuth;
@@ -134,7 +146,10 @@ export class SandboxRegion {
     });
     const clients = localClients(this.dynamo.endpoint, this.name);
     await createTablesOnce(clients, topology.name);
-    const stores = regionStores(clients, topology, this.name, this.wallClock);
+    const stores = regionStores(clients, topology, this.name, {
+      wallClock: this.wallClock,
+      archive: this.localArchive(),
+    });
     const bus = new LocalEventBus({
       name: this.options.busName,
       region: this.name,
@@ -150,6 +165,22 @@ export class SandboxRegion {
       tableName: stores.tables.control,
     });
     this.built = { clients, stores, bus, replica, storeFault: installStoreFault(clients) };
+  }
+
+  /** The region's bucket as a local directory, its calls authorized as S3's (none without a retention). */
+  private localArchive(): SandboxArchive | undefined {
+    const { topology } = this.options;
+    if (!hasRetention(topology)) return undefined;
+    const root =
+      this.options.archiveDir ??
+      (this.options.dataDir
+        ? join(this.options.dataDir, 'archive')
+        : mkdtempSync(join(tmpdir(), `multiactive-archive-${this.name}-`)));
+    return new SandboxArchive(root, {
+      bucket: archiveBucketName(topology, this.name),
+      app: this.options.app ?? topology.name,
+      iam: () => this.iamRef,
+    });
   }
 
   /**
@@ -256,6 +287,17 @@ export class SandboxRegion {
       }),
       iam: this.functionIamRef,
       now: this.wallClock.now,
+      // The archiver reads every peer's watermarks and log from the peer's own tables (as on AWS, where
+      // its role may Query them cross-region): a region's own replication table says only what it applied.
+      archiverPeers: () =>
+        input.peers.map((peer) =>
+          peerWatermarks({
+            region: peer.name,
+            client: peer.clients.doc,
+            replicationTable: peer.stores.tables.replication,
+            eventsTable: peer.stores.tables.events,
+          }),
+        ),
       ...(input.laneVisibility ? { laneVisibility: input.laneVisibility } : {}),
     });
     const edge = new ApiGatewayEdge({

@@ -71,6 +71,8 @@ function cellOf(from: SandboxRegion, target: SandboxRegion): RegionCell {
     events: target.stores.events,
     states: target.stores.states,
     snapshots: target.stores.snapshots,
+    // The target's bucket (its local directory), read as the runbook's role (every region's, as granted).
+    ...(target.stores.archive ? { archive: target.stores.archive } : {}),
     conflicts: target.stores.conflicts,
     tables: {
       client: target.clients.doc,

@@ -241,6 +241,8 @@ export class Sandbox {
           log,
           auth,
           metrics,
+          app: application.name,
+          // The region's archive bucket is the directory `archive` beside its DynamoDB Local files.
           ...(options.dataDir ? { dataDir: join(options.dataDir, region) } : {}),
         }),
     );
@@ -416,6 +418,8 @@ export class Sandbox {
           {
             iam: this.iam,
             runners: {
+              // The archive pass (only where the template has the archiver and its schedule).
+              ...archiverRunner(r),
               readiness: sandboxReadinessTarget({
                 sandbox: this,
                 region: r,
@@ -767,4 +771,10 @@ export class Sandbox {
     await this.globalBus.close();
     await Promise.all(this.regions.map((r) => r.stop()));
   }
+}
+
+/** The scheduled archiver of a region, when its aggregates have a retention (lib/lifecycle). */
+function archiverRunner(region: SandboxRegion): Record<string, () => Promise<unknown>> {
+  const run = region.functions.archiver;
+  return run ? { archiver: run } : {};
 }

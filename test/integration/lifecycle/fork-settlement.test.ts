@@ -19,7 +19,7 @@ import {
 } from '../../../lib/lifecycle/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { type RegionCell, settleCoreAggregate } from '../../../lib/runbooks/index.ts';
-import { EventStore, StateStore } from '../../../lib/store/index.ts';
+import { EventStore, isArchivedStub, StateStore } from '../../../lib/store/index.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 
 const DAY = 86_400_000;
@@ -100,6 +100,8 @@ describe('settling a fork when the home archived its oldest events', () => {
         archive: new LocalDirectoryArchive(root),
         client: home.doc,
         eventsTable: home.tables.events,
+        peers: [],
+        topology: { region: 'solo', regions: ['solo'] },
       },
       account,
       { aggregateId: 'f1', retentionDays: 1, now: Date.now() + 2 * DAY },
@@ -125,19 +127,35 @@ describe('settling a fork when the home archived its oldest events', () => {
     expect(JSON.parse((await b.states.getState('account', 'f1'))!.state).balance).toBe(249 + 7);
   });
 
-  it('refuses to settle when the logs disagree at the point the home archived below', async () => {
+  it('settles a fork below the archive point from a log holding the events whole, and refuses without one', async () => {
     const [a, b] = [cellOf(home), cellOf(peer)];
-    const homeLog = await a.events.loadStream('account', 'f1');
-    // A third region whose log holds another event at the archive point.
+    // The home holds seq 1..199 as archived stubs; the peer holds every event whole.
+    expect((await a.events.loadStream('account', 'f1')).filter(isArchivedStub)).toHaveLength(199);
+    const whole = await b.events.loadStream('account', 'f1');
+    // A third region whose log forked at seq 150, below the home's archive point.
     const other = await freshRegion('ap-southeast-1', 'fork');
     const c = cellOf(other);
-    const base = (await b.events.loadStream('account', 'f1')).filter((e) => e.seq < homeLog[0]!.seq);
-    await c.events.appendEvents(base.slice(0, 50), { tier: 'core' });
-    for (let i = 50; i < base.length; i += 50)
+    const base = whole.filter((e) => e.seq < 150);
+    for (let i = 0; i < base.length; i += 50)
       await c.events.appendEvents(base.slice(i, i + 50), { tier: 'core' });
-    await c.events.appendEvents([orphanAfter(base.at(-1)!, homeLog[0]!)], { tier: 'core' });
+    const orphan = orphanAfter(base.at(-1)!, whole[149]!);
+    await c.events.appendEvents([orphan], { tier: 'core' });
+    // Only the home's stubs of seq 150..199: nothing to give the third region, refused before any retire.
     await expect(
-      settleCoreAggregate({ aggregate: account, aggregateId: 'f1', cells: [a, b, c], home: 'eu-west-1' }),
+      settleCoreAggregate({ aggregate: account, aggregateId: 'f1', cells: [a, c], home: 'eu-west-1' }),
     ).rejects.toThrow(ForkBelowArchiveError);
+    expect((await c.events.loadStream('account', 'f1')).at(-1)?.eventId).toBe(orphan.eventId);
+    // With the peer's whole copies: the orphan is queued and the third region gets the home's branch.
+    const settled = await settleCoreAggregate({
+      aggregate: account,
+      aggregateId: 'f1',
+      cells: [a, b, c],
+      home: 'eu-west-1',
+    });
+    expect(settled.queued.map((q) => q.eventId)).toEqual([orphan.eventId]);
+    const third = await c.events.loadStream('account', 'f1');
+    expect(third.map((e) => e.eventId)).toEqual(whole.map((e) => e.eventId));
+    expect(third.some(isArchivedStub)).toBe(false);
+    expect(JSON.parse((await c.states.getState('account', 'f1'))!.state).balance).toBe(249 + 7);
   });
 });

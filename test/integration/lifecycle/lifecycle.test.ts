@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { account, exampleAggregates } from '../../../examples/bank/index.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
+import { createArchiverHandler } from '../../../functions/archiver/handler.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandDeps, executeCommand } from '../../../lib/commands/index.ts';
 import { parseTopology } from '../../../lib/config/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import {
+  type ArchiveSweepReport,
   archiveAggregate,
   archiveSweep,
   foldedContent,
@@ -18,16 +20,19 @@ import {
   LocalDirectoryArchive,
   loadAggregate,
   pastRetention,
+  peerWatermarks,
   SnapshotStore,
   snapshotOf,
   snapshotWriter,
 } from '../../../lib/lifecycle/index.ts';
 import { canonicalJson } from '../../../lib/model/canonical-json.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
+import { DynamoControlReplica, type PartitionValue, partitionKey } from '../../../lib/ownership/index.ts';
 import { DynamoPartitionSource, rebuildRow } from '../../../lib/repair/index.ts';
+import { WatermarkStore } from '../../../lib/replication/index.ts';
 import { coreEventsLacking } from '../../../lib/runbooks/core-lacking.ts';
 import type { RegionCell } from '../../../lib/runbooks/index.ts';
-import { EventStore, StateStore } from '../../../lib/store/index.ts';
+import { EventStore, isArchivedStub, StateStore } from '../../../lib/store/index.ts';
 import { accountLog } from '../../support/core-history.ts';
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 
@@ -150,14 +155,26 @@ describe('retention and archive', () => {
       archive,
       client: region.doc,
       eventsTable: region.tables.events,
+      peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
     };
     const window = { aggregateId: 'a1', retentionDays: 1, now: Date.now() + 2 * DAY };
     const run = await archiveAggregate(archiverDeps, account, window);
     expect(run).toMatchObject({ archived: 199, coveredBy: 200 });
-    expect(run.objects.every((key) => key.startsWith('account/dt=') && key.includes('/a1/'))).toBe(true);
+    expect(
+      run.objects.every((key) => /^account\/\d{4}\/\d{2}\/\d{2}\//.test(key) && key.includes('/a1/')),
+    ).toBe(true);
 
+    // Archived events stay in their slots as stubs (eventId, hlc, prev kept; the payload is in the archive).
     const hot = await deps.events.loadStream('account', 'a1');
-    expect(hot.map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => 200 + i));
+    expect(hot.map((e) => e.seq)).toEqual(before.map((e) => e.seq));
+    expect(hot.filter(isArchivedStub).map((e) => e.seq)).toEqual(before.slice(0, 199).map((e) => e.seq));
+    for (const [i, stub] of hot.slice(0, 199).entries())
+      expect([stub.eventId, stub.hlc, stub.prev]).toEqual([
+        before[i]!.eventId,
+        before[i]!.hlc,
+        before[i]!.prev,
+      ]);
     // Restore: every event, in order, byte for byte.
     const restored = await fullHistory({ events: deps.events, archive }, 'account', 'a1');
     expect(restored.map((e) => canonicalJson(e))).toEqual(before.map((e) => canonicalJson(e)));
@@ -183,16 +200,19 @@ describe('retention and archive', () => {
     const answered = await executeCommand({ ...deps, snapshots }, retry);
     expect(answered.events.map((e) => e.seq)).toEqual([250]);
     expect(foldedContent(answered.record)).toEqual(expected);
-    // Without the snapshots, the fold from seq 1 finds no landed write: 409, and nothing written again.
-    await expect(executeCommand({ ...deps, maxAttempts: 2 }, retry)).rejects.toMatchObject({
-      name: 'ContentionError',
-    });
-    expect(await deps.events.loadStream('account', 'a1')).toHaveLength(51);
+    // Without the snapshots, from the archive (the log with its stubs' archived copies put back).
+    const fromArchive = await executeCommand({ ...deps, archive }, retry);
+    expect(fromArchive.events.map((e) => e.seq)).toEqual([250]);
+    expect(foldedContent(fromArchive.record)).toEqual(expected);
+    // With neither, the fold meets a stub and refuses: never an answer folded from nothing, nothing written.
+    await expect(executeCommand({ ...deps, maxAttempts: 2 }, retry)).rejects.toThrow(HistoryIncompleteError);
+    expect(await deps.events.loadStream('account', 'a1')).toHaveLength(250);
 
     // A second run finds nothing more to move.
     expect(await archiveAggregate(archiverDeps, account, window)).toMatchObject({ archived: 0 });
 
-    // Repair compares a region that archived with one that did not: past the horizon, neither counts.
+    // Repair compares a region that archived with one that did not: the stubs keep their eventIds, so the
+    // unfiltered leaves are equal (and the horizon filter, the old way, changes nothing either).
     const peer = await freshRegion('us-east-1');
     const peerEvents = new EventStore({
       client: peer.doc,
@@ -223,8 +243,9 @@ describe('retention and archive', () => {
         .filter((leaf) => leaf.aggregateKey === 'account#a1')
         .map((leaf) => leaf.eventId)
         .sort();
+    expect(await leaves(region, undefined)).toEqual(await leaves(peer, undefined));
+    expect(await leaves(region, undefined)).toHaveLength(250);
     expect(await leaves(region, past)).toEqual(await leaves(peer, past));
-    expect(await leaves(region, undefined)).not.toEqual(await leaves(peer, undefined));
 
     // Switchover's check of what a target lacks: not the events it archived below a snapshot both logs hold.
     const cellOf = (r: TestRegion, events: EventStore, withSnapshots?: SnapshotStore) =>
@@ -240,7 +261,7 @@ describe('retention and archive', () => {
         { holder: cellOf(peer, peerEvents), other, partition: before[0]!.partition },
       );
     expect(await lacking(cellOf(region, deps.events, snapshots))).toEqual([]);
-    expect(await lacking(cellOf(region, deps.events))).toHaveLength(199);
+    expect(await lacking(cellOf(region, deps.events))).toEqual([]);
 
     // A row rebuilt by Repair from the archived log starts from the snapshot, not from nowhere.
     const row = (await deps.states.getState('account', 'a1'))!;
@@ -263,7 +284,15 @@ describe('retention and archive', () => {
     await accountWith('a2', 120);
     const archive = new LocalDirectoryArchive(root);
     const run = await archiveAggregate(
-      { events: deps.events, snapshots, archive, client: region.doc, eventsTable: region.tables.events },
+      {
+        events: deps.events,
+        snapshots,
+        archive,
+        client: region.doc,
+        eventsTable: region.tables.events,
+        peers: [],
+        topology: { region: 'solo', regions: ['solo'] },
+      },
       account,
       { aggregateId: 'a2', retentionDays: 1, now: Date.now() },
     );
@@ -275,8 +304,7 @@ describe('retention and archive', () => {
 describe('the archive sweep', () => {
   it('archives every aggregate of every type with a retention, and deletes nothing it could not archive', async () => {
     const cell = await freshRegion('ap-southeast-1');
-    // Retention is refused by the config parser for now (RETENTION_UNAVAILABLE): the library's archive pass
-    // is exercised on a topology given one after parsing.
+    // The example bank keeps no retention: the archive pass is exercised on a topology given one.
     const parsed = parseTopology(bank.environments.dev);
     const topology = {
       ...parsed,
@@ -311,6 +339,8 @@ describe('the archive sweep', () => {
       archive,
       client: cell.doc,
       eventsTable: cell.tables.events,
+      peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
     });
     const input = {
       topology,
@@ -327,7 +357,122 @@ describe('the archive sweep', () => {
 
     const report = await archiveSweep(sweepDeps(new LocalDirectoryArchive(join(root, 'sweep'))), input);
     expect(report).toEqual({ types: { account: { aggregates: 2, archived: 99 } }, failures: [] });
-    expect((await cellDeps.events.loadStream('account', 'sw1'))[0]?.seq).toBe(100);
+    const sw1 = await cellDeps.events.loadStream('account', 'sw1');
+    expect(sw1.filter(isArchivedStub).map((e) => e.seq)).toEqual(Array.from({ length: 99 }, (_, i) => i + 1));
+    expect(sw1).toHaveLength(150);
     expect(await cellDeps.events.loadStream('account', 'sw2')).toHaveLength(20);
+  });
+});
+
+describe('the archiver function (functions/archiver)', () => {
+  it("runs one pass gated on a peer read from the peer's own tables, and records the report", async () => {
+    const home = await freshRegion('us-east-1');
+    const peer = await freshRegion('eu-west-1');
+    const parsed = parseTopology(bank.environments.dev);
+    const withRetention = {
+      ...parsed,
+      aggregates: parsed.aggregates.map((a) =>
+        a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 5, retentionDays: 1 } } : a,
+      ),
+    };
+    // Two regions: the home and the one peer whose tables the archiver reads.
+    const topology = {
+      ...withRetention,
+      regions: withRetention.regions.filter((r) => r.name !== 'ap-southeast-1'),
+    };
+    const homeSnapshots = new SnapshotStore({ client: home.doc, tableName: home.tables.snapshots });
+    const homeDeps: CommandDeps = {
+      ...deps,
+      region: 'us-east-1',
+      clock: new HybridLogicalClock({ region: 'us-east-1' }),
+      registry: createRegistry(exampleAggregates, topology),
+      events: new EventStore({
+        client: home.doc,
+        tableName: home.tables.events,
+        coreMarkerTableName: home.tables.replication,
+      }),
+      states: new StateStore({ client: home.doc, tableName: home.tables.state }),
+      afterCoreAppend: snapshotWriter({ topology, store: homeSnapshots }),
+    };
+    const run = (type: string, payload: Record<string, unknown>) =>
+      executeCommand(homeDeps, { aggregateType: 'account', aggregateId: 'fn1', command: { type, payload } });
+    await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+    for (let i = 0; i < 10; i++) await run('Deposit', { amount: 1 });
+    const log = await homeDeps.events.loadStream('account', 'fn1');
+    const recorded: ArchiveSweepReport[] = [];
+    const handlerDeps = {
+      topology,
+      region: 'us-east-1',
+      registry: homeDeps.registry,
+      stateTable: home.tables.state,
+      events: homeDeps.events,
+      snapshots: homeSnapshots,
+      archive: new LocalDirectoryArchive(join(root, 'function'), { app: 'bank' }),
+      client: home.doc,
+      eventsTable: home.tables.events,
+      peers: [
+        peerWatermarks({
+          region: 'eu-west-1',
+          client: peer.doc,
+          replicationTable: peer.tables.replication,
+          eventsTable: peer.tables.events,
+        }),
+      ],
+      now: () => Date.now() + 2 * DAY,
+    };
+    const handler = createArchiverHandler({ ...handlerDeps, record: (report) => recorded.push(report) });
+    // The peer has applied nothing from us-east-1 (no watermark, empty log): nothing moves.
+    expect(await handler({})).toEqual({ types: { account: { aggregates: 1, archived: 0 } }, failures: [] });
+    // The peer applies the log and its watermark passes it: everything below the snapshot at 10 moves.
+    const peerEvents = new EventStore({
+      client: peer.doc,
+      tableName: peer.tables.events,
+      coreMarkerTableName: peer.tables.replication,
+    });
+    await peerEvents.appendEvents(log, { tier: 'core' });
+    await new WatermarkStore({ client: peer.doc, tableName: peer.tables.replication }).advance(
+      'us-east-1',
+      log.at(-1)!.hlc,
+      new Date(),
+    );
+    // A topology region with no peer entry: the aggregate fails (the gate is never off for a region).
+    const unpeered = await createArchiverHandler({ ...handlerDeps, topology: withRetention })({});
+    expect(unpeered.types.account).toEqual({ aggregates: 1, archived: 0 });
+    expect(unpeered.failures.map((f) => f.error)).toEqual([
+      expect.stringMatching(/^ArchiverConfigError: peers lack ap-southeast-1/),
+    ]);
+    // Only the home archives: this region's own copy of the map names another home, the pass skips it.
+    const control = new DynamoControlReplica({
+      region: 'us-east-1',
+      client: home.doc,
+      tableName: home.tables.control,
+    });
+    const key = partitionKey(log[0]!.partition);
+    const entry = (at: string, state: 'active' | 'fenced') => ({
+      epoch: state === 'active' ? 2 : 3,
+      ballot: `b${state}`,
+      value: { home: at, state, activeFrom: 0 },
+    });
+    expect(await control.write<PartitionValue>(key, entry('eu-west-1', 'active'))).toBe(true);
+    const elsewhere = createArchiverHandler({ ...handlerDeps, controlTable: home.tables.control });
+    expect(await elsewhere({})).toEqual({
+      types: { account: { aggregates: 1, archived: 0, homedElsewhere: 1 } },
+      failures: [],
+    });
+    expect(await homeDeps.events.loadStream('account', 'fn1')).toEqual(log);
+    expect(await control.write<PartitionValue>(key, entry('us-east-1', 'fenced'))).toBe(true);
+    expect((await elsewhere({})).types.account).toEqual({ aggregates: 1, archived: 0, homedElsewhere: 1 });
+    expect(await handler({})).toEqual({ types: { account: { aggregates: 1, archived: 9 } }, failures: [] });
+    expect(recorded.map((r) => r.types.account?.archived)).toEqual([0, 9]);
+    expect(
+      await fullHistory(
+        {
+          events: homeDeps.events,
+          archive: new LocalDirectoryArchive(join(root, 'function'), { app: 'bank' }),
+        },
+        'account',
+        'fn1',
+      ),
+    ).toEqual(log);
   });
 });

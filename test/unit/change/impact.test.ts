@@ -63,6 +63,44 @@ describe('change impact', () => {
     });
   });
 
+  it('refuses moving a core type with a retention off core (archived stubs stay in its logs) unless a migration is named', () => {
+    const retained = (tier: 'core' | 'important') =>
+      parseTopology({
+        ...prod,
+        aggregates: prod.aggregates.map((a) =>
+          a.type !== 'account'
+            ? a
+            : tier === 'core'
+              ? { ...a, lifecycle: { snapshotEvery: 100, retentionDays: 30 } }
+              : { type: 'account', tier, conflict: 'lww' as const },
+        ),
+      });
+    const before = retained('core');
+    const refused = changeImpact({ before, after: retained('important'), against: 'main', current: 'wt' });
+    expect(refused).toMatchObject({ verdict: 'refused', exitCode: 2 });
+    expect(refused.reasons[0]).toMatch(
+      /^account leaves core with lifecycle\.retentionDays 30: its logs may hold archived stubs .*keep it core, or restore its archived events.*refused unless a migration is planned/,
+    );
+    const planned = changeImpact({
+      before,
+      after: retained('important'),
+      against: 'main',
+      current: 'wt',
+      migration: 'OPS-7',
+    });
+    expect(planned.verdict).toBe('approval');
+    expect(planned.reasons.some((r) => r.endsWith('(migration: OPS-7)'))).toBe(true);
+    // Without a retention there are no stubs: the move asks approval only.
+    const plain = impactOf(
+      edit({
+        aggregates: prod.aggregates.map((a) =>
+          a.type === 'account' ? { type: 'account', tier: 'important', conflict: 'lww' as const } : a,
+        ),
+      }),
+    );
+    expect(plain.verdict).toBe('approval');
+  });
+
   it('refuses a change of the partition hash as it refuses a partition-count change', () => {
     expect(impactOf(prod, { hashChanged: true })).toMatchObject({ verdict: 'refused', exitCode: 2 });
   });

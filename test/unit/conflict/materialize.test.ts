@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ProfileState, profile } from '../../../examples/bank/index.ts';
 import { encodeHlc, incrementVector, mergeVectors, type VersionVector } from '../../../lib/clock/index.ts';
-import { conflictPairsFor, headsOf, materialize } from '../../../lib/conflict/index.ts';
+import {
+  ArchivedEventInFoldError,
+  conflictPairsFor,
+  headsOf,
+  materialize,
+} from '../../../lib/conflict/index.ts';
 import { defineAggregate, type EventEnvelope } from '../../../lib/model/index.ts';
 import { sampleEnvelope } from '../../support/envelopes.ts';
 
@@ -133,5 +138,20 @@ describe('materialize', () => {
         );
       }),
     );
+  });
+});
+
+describe('materialize over an archived stub (a core type with a retention moved off core)', () => {
+  it('throws ArchivedEventInFoldError naming the event, not a payload validation error', () => {
+    const whole = event('us-east-1', { 'us-east-1': 1 }, 'DisplayNameSet', { displayName: 'a' });
+    // As the store reads a stub: payload `{}`, `archived` set (lib/store marshal).
+    const stub = { ...event('us-east-1', { 'us-east-1': 2 }, 'DisplayNameSet', {}), seq: 2, archived: true };
+    const fold = () =>
+      materialize({ aggregate: profile, aggregateId: 'p', policy: 'lww', events: [whole, stub] });
+    expect(fold).toThrow(ArchivedEventInFoldError);
+    expect(fold).toThrow(new RegExp(`event ${stub.eventId} \\(seq 2\\) is an archived stub`));
+    expect(
+      materialize({ aggregate: profile, aggregateId: 'p', policy: 'lww', events: [whole] }).record.version,
+    ).toBe(1);
   });
 });

@@ -67,9 +67,9 @@ describe('archivable events', () => {
   it('splits a run into one object per UTC day, keyed by type, date and aggregate', () => {
     const objects = archiveObjects(log.slice(0, 30));
     expect(objects.map((o) => o.key)).toEqual([
-      'account/dt=2026-01-01/acc-1/000000000001-000000000001.jsonl',
-      'account/dt=2026-01-02/acc-1/000000000002-000000000025.jsonl',
-      'account/dt=2026-01-03/acc-1/000000000026-000000000030.jsonl',
+      'account/2026/01/01/acc-1/000000000001-000000000001.jsonl',
+      'account/2026/01/02/acc-1/000000000002-000000000025.jsonl',
+      'account/2026/01/03/acc-1/000000000026-000000000030.jsonl',
     ]);
     expect(objects.flatMap((o) => decodeArchive(o.key, o.body))).toEqual(log.slice(0, 30));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregateChanges } from '../../../lib/change/aggregates.ts';
-import { ConfigError, parseTopology, RETENTION_UNAVAILABLE } from '../../../lib/config/index.ts';
+import { ConfigError, parseTopology } from '../../../lib/config/index.ts';
 import { snapshotDue } from '../../../lib/lifecycle/index.ts';
 
 const topology = (aggregates: unknown[]) => ({
@@ -28,12 +28,20 @@ describe('lifecycle configuration', () => {
     expect(parsed.aggregates[0]?.lifecycle).toEqual({ snapshotEvery: 100 });
   });
 
-  it('refuses retention for now, with the reason', () => {
+  it('accepts retention on a core aggregate type with snapshots', () => {
+    const parsed = parseTopology(
+      topology([{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100, retentionDays: 365 } }]),
+    );
+    expect(parsed.aggregates[0]?.lifecycle).toEqual({ snapshotEvery: 100, retentionDays: 365 });
+  });
+
+  it('refuses retention on a tier whose log is ordered by HLC', () => {
     expect(
-      issuesOf(
-        topology([{ type: 'account', tier: 'core', lifecycle: { snapshotEvery: 100, retentionDays: 365 } }]),
-      ),
-    ).toEqual([`aggregates[0].lifecycle.retentionDays: ${RETENTION_UNAVAILABLE}`]);
+      issuesOf(topology([{ type: 'post', tier: 'ordinary', lifecycle: { retentionDays: 30 } }])),
+    ).toEqual([
+      'aggregates[0].lifecycle.retentionDays: needs snapshotEvery: only events covered by a snapshot may leave the hot table',
+      'aggregates[0].lifecycle.retentionDays: retention needs the core tier\'s seq-ordered log; "post" is ordinary',
+    ]);
   });
 
   it('refuses snapshots on a tier whose log is ordered by HLC', () => {
@@ -47,7 +55,6 @@ describe('lifecycle configuration', () => {
   it('refuses retention without snapshots, and a snapshot interval below 2', () => {
     expect(issuesOf(topology([{ type: 'a', tier: 'core', lifecycle: { retentionDays: 30 } }]))).toEqual([
       'aggregates[0].lifecycle.retentionDays: needs snapshotEvery: only events covered by a snapshot may leave the hot table',
-      `aggregates[0].lifecycle.retentionDays: ${RETENTION_UNAVAILABLE}`,
     ]);
     expect(issuesOf(topology([{ type: 'a', tier: 'core', lifecycle: { snapshotEvery: 1 } }]))[0]).toMatch(
       /^aggregates\[0\]\.lifecycle\.snapshotEvery: /,

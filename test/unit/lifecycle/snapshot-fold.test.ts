@@ -98,6 +98,17 @@ describe('snapshot + tail', () => {
     expect(foldFromSnapshot(account, stale, log.slice(1))).toEqual({ rejected: 'head-not-in-log' });
   });
 
+  it('rejects a snapshot below the archive point (archived stubs in its tail), never folds a stub', () => {
+    const log = accountLog(Array.from({ length: 5 }, () => ({ type: 'Deposited' as const, amount: 1 })));
+    const stubbed = log.map((e, i) => (i < 3 ? ({ ...e, payload: {}, archived: true } as EventEnvelope) : e));
+    expect(foldFromSnapshot(account, snapshotAt(log, 2), stubbed.slice(1))).toEqual({
+      rejected: 'archived-tail',
+    });
+    expect(foldFromSnapshot(account, snapshotAt(log, 3), stubbed.slice(2))).toMatchObject({
+      tail: log.length - 3,
+    });
+  });
+
   it('rejects a snapshot taken with another state version', () => {
     const log = accountLog([{ type: 'Deposited', amount: 5 }]);
     const snapshot = { ...snapshotAt(log, 2), stateVersion: 2 };

@@ -70,6 +70,7 @@ export {
   type CatchUpCheck,
   changedBy,
   fencePartition,
+  moveHomeConfirmed,
   movePartitionHome,
   type RehomeOptions,
   type RehomeReport,

@@ -79,6 +79,31 @@ export async function movePartitionHome(
 }
 
 /**
+ * Steps 3 and 4 in one change (idempotent): home = `to` and active, epoch + 1, writable at once. Only for a
+ * partition whose old home confirmed its fence (its own copy carries it, read back after the fence
+ * committed) and whose head `to` holds: the move and the unfence would follow each other with nothing in
+ * between, and one register change saves a majority read and a write round while the partition refuses
+ * core writes. Readers see the fenced old home, then the active new one; never two writable homes, since
+ * the old home's append guard fails on its own copy whatever lease it holds. With `run`, only while the
+ * entry is still that run's (an entry this run already made active at `to` is returned as is).
+ */
+export async function moveHomeConfirmed(
+  map: PartitionMap,
+  partition: number,
+  to: string,
+  run?: string,
+): Promise<PartitionEntry> {
+  const current = await ownEntry(map, partition, run);
+  if (current.home === to && current.state === 'active') return current;
+  if (current.state !== 'fenced')
+    throw new InvalidTransitionError(
+      partition,
+      `the partition must be fenced to move (it is ${current.state})`,
+    );
+  return map.change(partition, current, { home: to, state: 'active', sourceConfirmed: true, ...stamp(run) });
+}
+
+/**
  * Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on: after lease + skew,
  * or at once with `sourceConfirmed` (see PartitionChange). With `run`, only while the entry is still
  * that run's.

@@ -5,6 +5,7 @@ import { partitionOf } from '../ownership/partition.ts';
 import {
   changedBy,
   fencePartition,
+  moveHomeConfirmed,
   movePartitionHome,
   takeOverFence,
   unfencePartition,
@@ -248,11 +249,18 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     async MoveHome(raw) {
       const moves = movesOf('MoveHome', raw);
       const run = requiredRun('MoveHome', raw);
+      const confirmed = ownCopyConfirmed(raw);
       const moved = await mapBounded(moves, concurrency, async (move) => {
+        // The old home confirmed its fence and the target holds its head: the Unfence that follows would
+        // let the new home write at once, so move and unfence in one register change (Unfence then finds
+        // the entry active and changes nothing). Otherwise only the move; Unfence applies the lease hold.
+        const atOnce = move.from !== move.to && confirmed.has(move.partition);
         const after = await ownStep('MoveHome', move.partition, () =>
-          movePartitionHome(deps.map, move.partition, move.to, run),
+          atOnce
+            ? moveHomeConfirmed(deps.map, move.partition, move.to, run)
+            : movePartitionHome(deps.map, move.partition, move.to, run),
         );
-        return { partition: move.partition, home: after.home, epoch: after.epoch };
+        return { partition: move.partition, home: after.home, epoch: after.epoch, state: after.state };
       });
       return { moved };
     },

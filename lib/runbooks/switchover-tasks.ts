@@ -10,13 +10,14 @@ import {
   takeOverFence,
   unfencePartition,
 } from '../ownership/rehome.ts';
+import type { EventLeaf } from '../repair/merkle.ts';
 import { coreEventsLacking } from './core-lacking.ts';
 import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
 import {
-  aggregatesIn,
+  aggregatesOf,
   blockingMissing,
   requestedPartitions,
   rowDigest,
@@ -123,9 +124,13 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
 }
 
 /** Compares the core rows of the partition in source and target (both must hold the same events). */
-async function compareRows(deps: RunbookDeps, move: SwitchoverMove): Promise<number> {
+async function compareRows(
+  deps: RunbookDeps,
+  move: SwitchoverMove,
+  leaves: readonly EventLeaf[],
+): Promise<number> {
   const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-  const aggregates = await aggregatesIn(source, move.partition);
+  const aggregates = aggregatesOf(leaves);
   for (const [type, id] of aggregates) {
     if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
     if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
@@ -146,16 +151,23 @@ async function compareRows(deps: RunbookDeps, move: SwitchoverMove): Promise<num
  * (`logs`, strongly consistent reads; the fenced source writes nothing of its own any more).
  */
 async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
-  const entry = await deps.map.read(move.partition);
   const { partition } = move;
+  // The source's leaves are read with the entry (both reads; which check runs depends on the entry).
+  const [entry, listed] = await Promise.all([
+    deps.map.read(partition),
+    move.from === move.to ? [] : deps.cell(move.from).source.listLeaves(partition),
+  ]);
   const fenced = entry?.home === move.from && entry.state === 'fenced';
   const moved = entry?.home === move.to && entry.state === 'active';
   if (!fenced && !moved) throw new ProbeFailedError(partition, `the map says ${entry?.home}/${entry?.state}`);
   if (move.from === move.to) return { partition, aggregatesInPartition: 0, compared: 'none' as const };
   if (fenced || bugEnabled('probe-rows-after-unfence'))
-    return { partition, aggregatesInPartition: await compareRows(deps, move), compared: 'rows' as const };
+    return {
+      partition,
+      aggregatesInPartition: await compareRows(deps, move, listed),
+      compared: 'rows' as const,
+    };
   const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-  const listed = await source.source.listLeaves(partition);
   const lacking = await coreEventsLacking(deps, { holder: source, other: target, partition }, listed);
   if (lacking.length > 0)
     throw new ProbeFailedError(

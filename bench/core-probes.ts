@@ -31,10 +31,20 @@ export interface ProbeWindow {
   readonly recoveredAt: number;
 }
 
-/** The refusal window of one partition's probes (attempts in any order). */
-export function probeWindow(partition: number, attempts: readonly ProbeAttempt[]): ProbeWindow {
+const ok = (a: ProbeAttempt) => a.status >= 200 && a.status < 300;
+
+/**
+ * The refusal window of one partition's probes (attempts in any order), counting only refusals answered
+ * from `span.from` on and sent by `span.to` (the switchover's execution: a refusal while the machine was
+ * warming up, or a timeout long after, is not the switchover's).
+ */
+export function probeWindow(
+  partition: number,
+  attempts: readonly ProbeAttempt[],
+  span: { from: number; to: number } = { from: -Infinity, to: Infinity },
+): ProbeWindow {
   const sorted = [...attempts].sort((a, b) => a.sentAt - b.sentAt);
-  const refused = sorted.filter((a) => a.status < 200 || a.status >= 300);
+  const refused = sorted.filter((a) => !ok(a) && a.answeredAt >= span.from && a.sentAt <= span.to);
   const reasons: Record<string, number> = {};
   for (const r of refused) {
     const key = `${r.status} ${r.error ?? ''}`.trim();
@@ -44,7 +54,7 @@ export function probeWindow(partition: number, attempts: readonly ProbeAttempt[]
     return { partition, unavailableMs: 0, refused: 0, reasons, recoveredAt: Number.NaN };
   const first = refused[0]!.sentAt;
   const last = refused[refused.length - 1]!.sentAt;
-  const recovered = sorted.find((a) => a.sentAt > last && a.status >= 200 && a.status < 300);
+  const recovered = sorted.find((a) => a.sentAt > last && ok(a));
   const recoveredAt = recovered?.sentAt ?? Number.NaN;
   return {
     partition,

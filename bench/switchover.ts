@@ -284,6 +284,8 @@ async function runSwitchover(
   };
 }
 
+const finite = (values: readonly number[]) => values.filter((v) => Number.isFinite(v));
+
 /**
  * When the new home could write: MoveHome's exit when it moved and unfenced at once (the old home
  * confirmed its fence for every partition), else Unfence's.
@@ -296,14 +298,20 @@ function writableAt(o: Outcome): number {
 /** The probe windows of the core partitions, and how each looked from the client after Unfence. */
 function coreWindows(
   o: Outcome,
-): Array<ProbeWindow & { afterUnfenceMs: number; refusedAfterUnfence: number }> {
+): Array<
+  ProbeWindow & { afterUnfenceMs: number; answeredAfterUnfenceMs: number; refusedAfterUnfence: number }
+> {
   const unfenced = writableAt(o);
   return o.writers
     .filter((w) => w.tier === 'core')
     .map((w) => ({
-      ...probeWindow(w.partition, w.probes),
+      ...probeWindow(w.partition, w.probes, { from: o.execution.start, to: o.execution.stop }),
       afterUnfenceMs:
         (w.probes.find((p) => p.status === 200 && p.sentAt >= unfenced)?.sentAt ?? NaN) - unfenced,
+      answeredAfterUnfenceMs:
+        Math.min(
+          ...w.probes.filter((p) => p.status === 200 && p.answeredAt >= unfenced).map((p) => p.answeredAt),
+        ) - unfenced,
       refusedAfterUnfence: w.probes.filter((p) => p.status !== 200 && p.answeredAt >= unfenced).length,
     }));
 }
@@ -394,14 +402,15 @@ function figuresOf(o: Outcome, count: number): Figure[] {
     ...breakdownOf(o),
     ref(
       'client side: the new home writable -> first successful core send, p50',
-      percentile(
-        probed.map((w) => w.afterUnfenceMs),
-        50,
-      ),
+      percentile(finite(probed.map((w) => w.afterUnfenceMs)), 50),
     ),
     ref(
       'client side: the new home writable -> first successful core send, max',
-      Math.max(...probed.map((w) => w.afterUnfenceMs)),
+      Math.max(...finite(probed.map((w) => w.afterUnfenceMs))),
+    ),
+    ref(
+      'client side: the new home writable -> first success answered, p50',
+      percentile(finite(probed.map((w) => w.answeredAfterUnfenceMs)), 50),
     ),
     ref(
       'client side: core refusals answered after the new home was writable (all partitions)',

@@ -64,12 +64,16 @@ function settled(check: WatermarkCheck | undefined): boolean {
 async function checkMove(
   deps: RunbookDeps,
   move: SwitchoverMove,
-  fence: { fencedAt: number; leaseOver: boolean },
+  fence: { fencedAt: number; leaseOver: boolean; confirmed: Map<number, SourceFence> },
 ): Promise<WatermarkCheck> {
   const { partition } = move;
   if (move.from === move.to) return { partition, missing: 0, sourceFenced: true, confirmedBy: 'lease' };
-  const confirmedBy = await confirmSourceFence(deps, move, fence.leaseOver);
+  // A copy confirmed fenced stays so (a replica takes only higher epochs, all of them this run's until
+  // MoveHome checks the entry is still its own): the task's next poll re-reads only the logs.
+  const confirmedBy =
+    fence.confirmed.get(partition) ?? (await confirmSourceFence(deps, move, fence.leaseOver));
   if (!confirmedBy) return { partition, missing: null, sourceFenced: false, confirmedBy };
+  if (confirmedBy === 'own-copy') fence.confirmed.set(partition, confirmedBy);
   const missing = await blockingMissing(
     deps,
     { source: deps.cell(move.from), target: deps.cell(move.to), partition },
@@ -229,10 +233,11 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const moves = movesOf('CheckWatermark', raw);
       const fencedAt = fencedAtOf('CheckWatermark', raw);
       const leaseEnds = fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
+      const confirmed = new Map<number, SourceFence>();
       const result = await pollMoves(
         deps,
         moves,
-        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds }),
+        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed }),
         settled,
       );
       return { ...result, checkedAt: now() };

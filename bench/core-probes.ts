@@ -32,6 +32,12 @@ export interface ProbeWindow {
 }
 
 const ok = (a: ProbeAttempt) => a.status >= 200 && a.status < 300;
+/**
+ * Refused for want of a writable home: 503 (fenced, not writable yet, home unreachable), 421 (not the
+ * home), or no answer (0). Not a domain refusal (4xx) nor contention on the aggregate.
+ */
+const unavailable = (a: ProbeAttempt) =>
+  (a.status === 503 && a.error !== 'ContentionError') || a.status === 421 || a.status === 0;
 
 /**
  * The refusal window of one partition's probes (attempts in any order), counting only refusals answered
@@ -44,7 +50,7 @@ export function probeWindow(
   span: { from: number; to: number } = { from: -Infinity, to: Infinity },
 ): ProbeWindow {
   const sorted = [...attempts].sort((a, b) => a.sentAt - b.sentAt);
-  const refused = sorted.filter((a) => !ok(a) && a.answeredAt >= span.from && a.sentAt <= span.to);
+  const refused = sorted.filter((a) => unavailable(a) && a.answeredAt >= span.from && a.sentAt <= span.to);
   const reasons: Record<string, number> = {};
   for (const r of refused) {
     const key = `${r.status} ${r.error ?? ''}`.trim();
@@ -70,27 +76,29 @@ export function probeWindow(
  * with every attempt once the last one answered.
  */
 export async function probe(input: {
-  send: () => Promise<{ status: number; error?: string }>;
+  /** `slot` (0 .. maxInFlight - 1) is free while this send runs: one aggregate per slot avoids contention. */
+  send: (slot: number) => Promise<{ status: number; error?: string }>;
   running: () => boolean;
   intervalMs: number;
   maxInFlight: number;
 }): Promise<ProbeAttempt[]> {
   const attempts: ProbeAttempt[] = [];
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<number, Promise<void>>();
   while (input.running()) {
-    if (inFlight.size < input.maxInFlight) {
+    const slot = [...Array(input.maxInFlight).keys()].find((k) => !inFlight.has(k));
+    if (slot !== undefined) {
       const sentAt = Date.now();
       const one = input
-        .send()
+        .send(slot)
         .catch((error: unknown) => ({ status: 0, error: (error as Error).name }))
         .then((answer) => {
           attempts.push({ sentAt, answeredAt: Date.now(), ...answer });
         })
-        .finally(() => inFlight.delete(one));
-      inFlight.add(one);
+        .finally(() => inFlight.delete(slot));
+      inFlight.set(slot, one);
     }
     await new Promise((r) => setTimeout(r, input.intervalMs));
   }
-  await Promise.all(inFlight);
+  await Promise.all(inFlight.values());
   return attempts;
 }

@@ -6,9 +6,10 @@
  * write. Profiles and activity share the accounts' partitions (so important and ordinary writes keep landing
  * in the moved partitions; CheckWatermark waits only for those stamped before the fence); `sharedPartitions:
  * false` puts them in partitions of their own. Core is written by probes (bench/core-probes.ts): a
- * deposit to each account every PROBE.intervalMs, at most PROBE.maxInFlight at once, each recorded with
- * the time it was sent; a partition's unavailability is the time during which a core write sent would have
- * been refused (first refused send -> first successful send after the last refusal). Reported with it:
+ * deposit to each partition every PROBE.intervalMs, at most PROBE.maxInFlight at once (each in flight on
+ * an account of its own, so that probes do not contend), each recorded with the time it was sent; a
+ * partition's unavailability is the time during which a core write sent would have been refused (first
+ * 503/421 send -> first successful send after the last one). Reported with it:
  * where the execution's time went (every state from the sandbox's execution history, CheckWatermark per
  * attempt), and the client-side view (first successful send after the new home became writable: MoveHome or Unfence exited, and the refusals
  * answered after it). The older measure (last ack before the fence -> first ack after the unfence) is kept
@@ -47,6 +48,8 @@ interface Writer {
   readonly acks: number[];
   /** Core writers only: every probe sent, refused or not. */
   readonly probes: ProbeAttempt[];
+  /** Core writers only: one account of the partition per probe in flight. */
+  readonly probePaths: readonly string[];
 }
 
 const COMMANDS: Record<
@@ -70,7 +73,7 @@ function aggregatesPerPartition(input: {
   count: number;
   partitions: number;
   shared: boolean;
-}): Array<Record<Tier, string>> {
+}): Array<Record<Tier, string> & { probes: string[] }> {
   const found = new Map<number, string>();
   for (let i = 0; found.size < input.count; i++) {
     const id = `sw-acct-${i}`;
@@ -86,7 +89,17 @@ function aggregatesPerPartition(input: {
     core: account,
     important: idFor(p, 'sw-prof'),
     ordinary: idFor(p, 'sw-act'),
+    // One account per probe in flight (the first is `core`): probes never contend on one aggregate.
+    probes: [account, ...probeAccounts(p, input.partitions, PROBE.maxInFlight - 1)],
   }));
+}
+
+/** `n` more account ids in partition `p`. */
+function probeAccounts(p: number, partitions: number, n: number): string[] {
+  const ids: string[] = [];
+  for (let k = 0; ids.length < n; k++)
+    if (partitionOf(`sw-probe-${p}-${k}`, partitions) === p) ids.push(`sw-probe-${p}-${k}`);
+  return ids;
 }
 
 /** Sends one command as a client near A; the acked events, or why it was refused. */
@@ -178,12 +191,12 @@ async function runSwitchover(
   const ids = aggregatesPerPartition({ count, partitions: sandbox.topology.partitions, shared: plan.shared });
   // Open every account at A's own API (the front door could pick another region while A's health checks
   // lag on a loaded machine): A claims (homes) each partition. The steady writes then use the front door.
-  const opened = await Promise.all(
-    ids.map((set) =>
-      openAccount({ client: sandbox.apiClient, frontDoor: sandbox.region(A).apiUrl, id: set.core, tierOf }),
-    ),
-  );
-  acked.push(...opened.flat());
+  // The first account of each partition claims it; the probes' other accounts are opened after.
+  const open = (id: string) =>
+    openAccount({ client: sandbox.apiClient, frontDoor: sandbox.region(A).apiUrl, id, tierOf });
+  const claimed = await Promise.all(ids.map((set) => open(set.core)));
+  const opened = await Promise.all(ids.flatMap((set) => set.probes.slice(1).map(open)));
+  acked.push(...claimed.flat(), ...opened.flat());
   for (const set of ids) {
     const entry = await sandbox
       .region(A)
@@ -197,16 +210,17 @@ async function runSwitchover(
       partition: partitionOf(set[tier], sandbox.topology.partitions),
       acks: [],
       probes: [],
+      probePaths: set.probes.map((id) => `/v1/${COMMANDS.core.prefix}/${id}/commands`),
     })),
   );
   const refused = new Map<string, number>();
   let running = true;
-  const send = async (w: Writer, n: number) => {
+  const send = async (w: Writer, n: number, path = w.path) => {
     const c = COMMANDS[w.tier];
     const outcome = await post({
       client: sandbox.apiClient,
       frontDoor,
-      path: w.path,
+      path,
       body: { type: c.type, payload: c.payload(n) },
       tierOf,
     });
@@ -221,7 +235,11 @@ async function runSwitchover(
   const loops = writers.map(async (w) => {
     if (w.tier === 'core') {
       let n = 0;
-      const attempts = await probe({ ...PROBE, send: () => send(w, n++), running: () => running });
+      const attempts = await probe({
+        ...PROBE,
+        send: (slot) => send(w, n++, w.probePaths[slot]),
+        running: () => running,
+      });
       w.probes.push(...attempts);
       return;
     }

@@ -38,7 +38,7 @@ const A = 'us-east-1';
 const B = 'eu-west-1';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Core probes: one send per partition every intervalMs, at most maxInFlight at once (a 2-core machine). */
-const PROBE = { intervalMs: 50, maxInFlight: 4 } as const;
+const PROBE = { intervalMs: 50, maxInFlight: 2 } as const;
 
 /** One client loop: one aggregate, one write in flight. */
 interface Writer {
@@ -436,6 +436,9 @@ function figuresOf(o: Outcome, count: number): Figure[] {
       'requests',
     ),
     ...Object.entries(reasons).map(([k, v]) => ref(`  core probes refused: ${k}`, v, 'requests')),
+    ...Object.entries(o.refused).map(([k, v]) =>
+      ref(`  every writer's non-200 answers, whole run: ${k}`, v, 'requests'),
+    ),
     ref('core write latency outside the switchover p50 (probes)', percentile(latencies, 50)),
     ref(
       'core ack gap per partition, last ack before the fence -> first after the unfence, p50 (the measure before probes)',

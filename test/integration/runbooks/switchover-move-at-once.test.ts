@@ -44,7 +44,7 @@ function runbook(c: Cluster) {
 }
 
 describe('MoveHome of a partition whose old home confirmed its fence', { timeout: 120_000 }, () => {
-  it('makes the new home writable at once, while the old home (lease still valid) is refused', async () => {
+  it('makes the new home writable at once, while the old home (lease still valid) appends nothing', async () => {
     const c = await cluster();
     const accounts = new CheckedAccounts(c);
     const id = c.freshId('at-once');

@@ -21,6 +21,7 @@ import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
 import { snapshotWriter } from '../../lifecycle/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
 import {
+  type ApplierDeps,
   type ApplyOutcome,
   type BusEntry,
   backOffFailed,
@@ -243,7 +244,8 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     events: stores.events,
     states: stores.states,
   });
-  const apply = createApplier({
+  // One set of deps for the per-event and the lane's batch applier, as the applier Lambda builds them.
+  const applierDeps: ApplierDeps = {
     region,
     topology,
     registry: deps.registry,
@@ -259,24 +261,9 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
     eventKey: deps.internalKey,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
-  });
-  const applyBatch = createBatchApplier({
-    region,
-    topology,
-    registry: deps.registry,
-    clock: stores.clock,
-    events: stores.events,
-    states: stores.states,
-    watermarks: stores.watermarks,
-    parking: stores.parking,
-    quarantine: stores.quarantine,
-    conflicts: stores.conflicts,
-    notifier: busConflictNotifier({ bus }),
-    originReader: deps.originReader,
-    metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
-    eventKey: deps.internalKey,
-    ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
-  });
+  };
+  const apply = createApplier(applierDeps);
+  const applyBatch = createBatchApplier(applierDeps);
   const { watchdog } = deps;
   const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
   const handleHealth = health as unknown as LocalFunctions['health'];

@@ -46,7 +46,9 @@ function runbook(c: Cluster) {
   return { state, task };
 }
 
-describe('review switchover-2: a write re-routed by the old home to the new home', { timeout: 120_000 }, () => {
+describe('review switchover-2: a write re-routed by the old home to the new home', {
+  timeout: 120_000,
+}, () => {
   it('is accepted by the new home once MoveHome made it active, though the new home forwarded a write during the fence', async () => {
     const c = await cluster();
     const accounts = new CheckedAccounts(c);

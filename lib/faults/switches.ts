@@ -137,6 +137,8 @@ export const BUG_SWITCHES = {
     "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
   'dry-run-reads-unconfirmed':
     "the saga dry run's read at the home (RoutedCommandPort.read, local or a forwarded GET) serves the row on the cached lease alone, without re-reading the home's own copy of the entry: after a cooperative Switchover the old home's stale row refuses a transfer (422) the new home's deposit covers",
+  'rollback-fences-any-active':
+    "a run's fence (Switchover's Fence and Rollback, Failback's switch-back) fences any active entry, not only the one it read: a Rollback racing a newer switchover fences the newer home's entry, compares the old home with the home it read and moves the partition back without the newer home's acknowledged writes",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -69,6 +69,7 @@ export {
 export {
   type CatchUpCheck,
   changedBy,
+  fenceEntry,
   fencePartition,
   moveHomeConfirmed,
   movePartitionHome,
@@ -76,6 +77,7 @@ export {
   type RehomeReport,
   rehomePartition,
   restorePartition,
+  sameEntry,
   takeOverFence,
   unfencePartition,
 } from './rehome.ts';

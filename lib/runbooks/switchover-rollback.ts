@@ -3,7 +3,7 @@ import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
 import type { PartitionEntry } from '../ownership/partition-map.ts';
 import {
   changedBy,
-  fencePartition,
+  fenceEntry,
   movePartitionHome,
   restorePartition,
   unfencePartition,
@@ -107,16 +107,21 @@ async function refuse(deps: RunbookDeps, run: string, entry: PartitionEntry, why
   return unchanged('refused', entry.partition, kept, `stays with ${kept.home}: ${why}`);
 }
 
-/** Gives a partition this run moved to `to` back to `from`, unless `from` lacks what `to` acknowledged. */
+/**
+ * Gives a partition this run moved to `to` back to `from`, unless `from` lacks what `to` acknowledged. The
+ * fence is a compare-and-set on `entry`, the entry read (this run's, at `to`): an entry that moved on since
+ * (another switchover fenced it and moved the home on, a Failover) is left alone (EntryChangedError), and
+ * the comparison after the fence is with the home of the entry fenced, which is `entry.home`.
+ */
 async function moveBack(deps: RunbookDeps, run: string, entry: PartitionEntry, from: string) {
-  const move = { partition: entry.partition, from, to: entry.home };
   // Cheap answer first: while `to` is active it may be writing, so this check only ever refuses.
-  const early = await whyNotBack(deps, move);
+  const early = await whyNotBack(deps, { partition: entry.partition, from, to: entry.home });
   if (early) return refuse(deps, run, entry, early);
-  const fenced = await fencePartition(deps.map, entry.partition, 'rehome', run);
+  const fenced = await fenceEntry(deps.map, entry, run);
   // Every lease `to` may hold on the unfenced entry runs out before its fence commit + lease + skew margin.
   await delay(deps.map.leaseMs + deps.map.skewMarginMs);
-  const late = await whyNotBack(deps, move);
+  const to = bugEnabled('rollback-fences-any-active') ? entry.home : fenced.home;
+  const late = await whyNotBack(deps, { partition: entry.partition, from, to });
   if (late) return refuse(deps, run, fenced, late);
   await movePartitionHome(deps.map, entry.partition, from, run);
   return restored(await unfencePartition(deps.map, entry.partition, run));
@@ -129,7 +134,10 @@ async function moveBack(deps: RunbookDeps, run: string, entry: PartitionEntry, f
  * - still with its old home (fenced by this run): unfenced there;
  * - moved by this run to the target: given back to the old home only if the old home answers and holds
  *   every core event of the partition the target holds (checked again after fencing the target and
- *   letting its lease run out); otherwise refused, and the partition stays with the target, active.
+ *   letting its lease run out); otherwise refused, and the partition stays with the target, active. The
+ *   fence is a compare-and-set on the entry read (same epoch and proposal, so same home and stamp): an
+ *   entry made active by this run can be fenced and moved on by another execution while the first check
+ *   runs, and is then left alone, never fenced with this run's stamp.
  * Idempotent: a Rollback run again finds its own stamp and does what is left, or refuses again.
  */
 export async function rollbackMove(

@@ -1,10 +1,10 @@
 import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/index.ts';
-import { EntryChangedError } from '../ownership/errors.ts';
+import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import {
   changedBy,
-  fencePartition,
+  fenceEntry,
   moveHomeConfirmed,
   movePartitionHome,
   takeOverFence,
@@ -22,6 +22,7 @@ import {
   requestedPartitions,
   rowDigest,
   type SwitchoverMove,
+  type SwitchoverRequest,
   switchoverRequest,
   whySkip,
 } from './switchover-plan.ts';
@@ -185,6 +186,42 @@ async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
   };
 }
 
+/** Attempts of Fence per partition whose entry changes between its read and its fence. */
+const FENCE_ATTEMPTS = 3;
+
+/**
+ * Fence of one requested partition: reads the entry, decides (`whySkip`), then fences exactly the entry
+ * read (`fenceEntry`/`takeOverFence`: a compare-and-set on it), so `from` is the home of the entry fenced.
+ * An entry that changes in between (another execution fenced or moved it) is read and decided again, a
+ * few times; then the partition is skipped (a compare-and-set still lost then fails the task).
+ */
+async function fenceRequested(
+  deps: RunbookDeps,
+  partition: number,
+  plan: { request: SwitchoverRequest; runId: string; takeOver: readonly string[] },
+): Promise<SwitchoverMove | { partition: number; why: string }> {
+  const { request, runId, takeOver } = plan;
+  for (let attempt = 1; ; attempt++) {
+    const entry = await deps.map.read(partition);
+    const skip = whySkip(entry, request, { runId, takeOver });
+    if (skip || !entry) return { partition, why: skip ?? 'no home yet' };
+    try {
+      const after =
+        entry.state === 'fenced' && !changedBy(entry, runId)
+          ? await takeOverFence(deps.map, entry, runId)
+          : await fenceEntry(deps.map, entry, runId);
+      return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+    } catch (error) {
+      const changed = error instanceof EntryChangedError;
+      // A lost compare-and-set (contention) fails the task once the attempts are spent, as it did before.
+      if (!(changed || error instanceof EpochConflictError) || attempt >= FENCE_ATTEMPTS) {
+        if (changed) return { partition, why: `changed while fencing: ${error.message}` };
+        throw error;
+      }
+    }
+  }
+}
+
 /**
  * The Switchover runbook's tasks: Fence -> CheckWatermark (core; polls inside the task, and the machine
  * polls it) -> VerifyProbe (still fenced) -> MoveHome -> Unfence -> CheckOtherTiers (important/ordinary written before the
@@ -217,14 +254,9 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const partitions = await requestedPartitions(deps, request);
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
-        const entry = await deps.map.read(partition);
-        const why = whySkip(entry, request, { runId, takeOver });
-        if (why || !entry) return void skipped.push({ partition, why: why ?? 'no home yet' });
-        const after =
-          entry.state === 'fenced' && !changedBy(entry, runId)
-            ? await takeOverFence(deps.map, partition, { previous: entry.run!, run: runId })
-            : await fencePartition(deps.map, partition, 'rehome', runId);
-        return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+        const move = await fenceRequested(deps, partition, { request, runId, takeOver });
+        if ('why' in move) return void skipped.push(move);
+        return move;
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);
       return { moves, skipped, fencedAt: now(), runId };

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { type Cluster, command, deposit, type RegionName, startCluster } from '../routing/cluster.ts';
@@ -72,56 +73,67 @@ async function moveAtOnce(
   expect(moved.moved).toEqual([expect.objectContaining({ home: move.to, state: 'active' })]);
 }
 
+/** R1 (A -> B) moved at once, R2 (B -> C) runs during R1's Rollback and C acknowledges W: what is left. */
+async function scenario(c: Cluster) {
+  const accounts = new CheckedAccounts(c);
+  const id = c.freshId('rb-race');
+  const partition = partitionOf(id, PARTITIONS);
+  expect((await accounts.open(A, id)).status).toBe(200);
+  expect((await accounts.deposit(A, id, 10)).status).toBe(200);
+  await c.replicate(A, B, 'account', id);
+
+  // R2 (B -> C) runs while R1's Rollback is in its first check (the observation of the old home).
+  let acknowledged: string | undefined;
+  let raced = false;
+  const observe: RunbookDeps['observe'] = async () => {
+    if (!raced) {
+      raced = true;
+      const r2 = runbook(c, C);
+      await moveAtOnce(c, r2, { id, from: B, to: C, run: `r2-${id}` });
+      const w = await command(c.cells[C], 'account', id, deposit(7));
+      expect(w.status).toBe(200);
+      const log = await c.cells[C].events.loadStream('account', id);
+      acknowledged = log.at(-1)!.eventId;
+    }
+    return { reachable: true, heartbeatAgeMs: 0 };
+  };
+  const r1 = runbook(c, B, observe);
+  await moveAtOnce(c, r1, { id, from: A, to: B, run: `r1-${id}` });
+
+  // A later step of R1 failed: the machine's Catch runs Rollback.
+  const rollback = await r1.task('Rollback').catch((error: unknown) => ({ error: String(error) }));
+  expect(raced).toBe(true);
+  expect(acknowledged).toBeDefined();
+
+  const entry = await c.cells[A].map.read(partition);
+  const homeLog = await c.cells[entry!.home as RegionName].events.loadStream('account', id);
+  const outcome =
+    'error' in rollback
+      ? rollback.error
+      : (rollback as { restored: unknown[]; leftAlone: unknown[] }).restored.length > 0
+        ? 'restored'
+        : 'left-alone';
+  return { outcome, home: entry!.home, homeHoldsW: homeLog.some((e) => e.eventId === acknowledged) };
+}
+
 describe('review switchover-2: a rollback racing a later switchover', { timeout: 120_000 }, () => {
+  afterEach(() => disableAllBugs());
+
   it('never gives the partition back to the old home without a write the newer home acknowledged meanwhile', async () => {
-    const c = await cluster();
-    const accounts = new CheckedAccounts(c);
-    const id = c.freshId('rb-race');
-    const partition = partitionOf(id, PARTITIONS);
-    expect((await accounts.open(A, id)).status).toBe(200);
-    expect((await accounts.deposit(A, id, 10)).status).toBe(200);
-    await c.replicate(A, B, 'account', id);
-
-    // R2 (B -> C) runs while R1's Rollback is in its first check (the observation of the old home).
-    let acknowledged: string | undefined;
-    let raced = false;
-    const observe: RunbookDeps['observe'] = async () => {
-      if (!raced) {
-        raced = true;
-        const r2 = runbook(c, C);
-        await moveAtOnce(c, r2, { id, from: B, to: C, run: `r2-${id}` });
-        const w = await command(c.cells[C], 'account', id, deposit(7));
-        expect(w.status).toBe(200);
-        const log = await c.cells[C].events.loadStream('account', id);
-        acknowledged = log.at(-1)!.eventId;
-      }
-      return { reachable: true, heartbeatAgeMs: 0 };
-    };
-    const r1 = runbook(c, B, observe);
-    await moveAtOnce(c, r1, { id, from: A, to: B, run: `r1-${id}` });
-
-    // A later step of R1 failed: the machine's Catch runs Rollback.
-    const rollback = await r1.task('Rollback').catch((error: unknown) => ({ error: String(error) }));
-    expect(raced).toBe(true);
-    expect(acknowledged).toBeDefined();
-
-    const entry = await c.cells[A].map.read(partition);
-    const homeLog = await c.cells[entry!.home as RegionName].events.loadStream('account', id);
-    const outcome =
-      'error' in rollback
-        ? rollback.error
-        : (rollback as { restored: unknown[]; leftAlone: unknown[] }).restored.length > 0
-          ? 'restored'
-          : 'left-alone';
     // Left alone (R2 changed the entry since the rollback read it): C stays home, with W.
-    expect({
-      outcome,
-      home: entry!.home,
-      homeHoldsW: homeLog.some((e) => e.eventId === acknowledged),
-    }).toEqual({
+    expect(await scenario(await cluster())).toEqual({
       outcome: 'left-alone',
       home: C,
       homeHoldsW: true,
+    });
+  });
+
+  it('with rollback-fences-any-active: the rollback fences C and gives the partition to A without W', async () => {
+    const c = await cluster();
+    expect(await withBug('rollback-fences-any-active', () => scenario(c))).toEqual({
+      outcome: 'restored',
+      home: A,
+      homeHoldsW: false,
     });
   });
 });

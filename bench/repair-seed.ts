@@ -16,6 +16,7 @@ import type { AnyAggregate } from '../lib/model/aggregate.ts';
 import type { EventEnvelope } from '../lib/model/envelope.ts';
 import { partitionOf } from '../lib/ownership/partition.ts';
 import { rowOfLog } from '../lib/repair/rows.ts';
+import type { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { quorumMarkerPut } from '../lib/store/copy-markers.ts';
 import { coreMarkerPuts } from '../lib/store/core-markers.ts';
 import { aggregateKey, toEventItem } from '../lib/store/index.ts';
@@ -90,22 +91,33 @@ async function batchWrite(doc: DynamoDBDocumentClient, table: string, items: Rec
   );
 }
 
-/**
- * Decides every script and writes its events, row and markers into every region of `into`; returns the
- * number of events each region now holds from the seed.
- */
-export async function seedScripts(
-  scripts: readonly SeedScript[],
-  options: { topology: Topology; into: readonly SeededRegion[] },
-): Promise<number> {
+/** A script decided: its aggregate, origin, log and row. */
+export interface DecidedScript {
+  readonly script: SeedScript;
+  readonly log: EventEnvelope[];
+  readonly row: ReturnType<typeof rowOfLog>;
+}
+
+/** Decides every script with one HLC per origin (what `seedDecided` writes and a bench may deliver). */
+export function decideScripts(scripts: readonly SeedScript[], topology: Topology): DecidedScript[] {
   const clocks = new Map(
     [...new Set(scripts.map((s) => s.origin))].map((region) => [region, new HybridLogicalClock({ region })]),
   );
+  return scripts.map((script) => ({ script, ...decideScript(script, { topology, clocks }) }));
+}
+
+/**
+ * Writes decided scripts' events, rows and markers into every region of `into`; returns the number of
+ * events each region now holds from the seed.
+ */
+export async function seedDecided(
+  decided: readonly DecidedScript[],
+  options: { into: readonly SeededRegion[] },
+): Promise<number> {
   const events: Record<string, unknown>[] = [];
   const rows: Record<string, unknown>[] = [];
   const coreLogs: Array<{ origin: string; log: EventEnvelope[] }> = [];
-  for (const script of scripts) {
-    const { log, row } = decideScript(script, { topology: options.topology, clocks });
+  for (const { script, log, row } of decided) {
     events.push(...log.map((event) => toEventItem(script.aggregate.tier, event)));
     rows.push({ pk: aggregateKey(row.aggregateType, row.aggregateId), ...row });
     if (script.aggregate.tier === 'core') coreLogs.push({ origin: script.origin, log });
@@ -124,4 +136,32 @@ export async function seedScripts(
     }),
   );
   return events.length;
+}
+
+/**
+ * Decides every script and writes its events, row and markers into every region of `into`; returns the
+ * number of events each region now holds from the seed.
+ */
+export async function seedScripts(
+  scripts: readonly SeedScript[],
+  options: { topology: Topology; into: readonly SeededRegion[] },
+): Promise<number> {
+  return seedDecided(decideScripts(scripts, options.topology), options);
+}
+
+/**
+ * Runs `write` with the stream pollers of `regions` stopped, restarted at LATEST afterwards
+ * (`SandboxRegion.withoutPublishing`): seeded records are never published, and the bench's clock starts
+ * with no publishing backlog.
+ */
+export function withoutPublishing<T>(
+  sandbox: Sandbox,
+  regions: readonly string[],
+  write: () => Promise<T>,
+): Promise<T> {
+  const quiet = regions.reduceRight<() => Promise<T>>(
+    (inner, name) => () => sandbox.region(name).withoutPublishing(inner),
+    write,
+  );
+  return quiet();
 }

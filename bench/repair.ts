@@ -4,15 +4,17 @@
  * latencies. The events are the example bank's core accounts (opened, then deposited into) and important
  * profiles (renamed), decided by their deciders and seeded straight into the two writer regions' tables
  * (bench/repair-seed.ts: BatchWriteItem, timed apart); the lagging region misses them as if every delivery
- * had dead-lettered. The forwarding rules between regions are removed first, so the seeded tables' streams
- * publish to no peer. Linear growth shows as time(large) / time(small) near large / small.
+ * had dead-lettered. The writers' stream pollers are stopped while they are seeded and start again at LATEST
+ * (`withoutPublishing`), so the seeded records are never published (before, the 100,000 run was still
+ * publishing its 200,000 writes, to no one, when its Repair should have started); the forwarding rules
+ * between regions are removed too, so nothing written meanwhile reaches the lagging region. Linear growth shows as time(large) / time(small) near large / small.
  */
 import '../lib/sandbox/polyfills.ts';
 import { forwardRuleName } from '../cdk/naming.ts';
 import { REPAIR_STAGES, repairStageTotals, resetRepairStageTotals } from '../lib/runbooks/index.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { benchApplication } from './application.ts';
-import { type SeedScript, seedScripts } from './repair-seed.ts';
+import { type SeedScript, seedScripts, withoutPublishing } from './repair-seed.ts';
 import { type Figure, round } from './report.ts';
 
 /** The region that misses the events and the region the runbook runs in (where a nightly schedule would). */
@@ -85,10 +87,12 @@ async function measure(sandbox: Sandbox, target: number): Promise<Measured> {
     return { name, doc: region.clients.doc, tables: region.stores.tables };
   });
   const phase = performance.now();
-  const seeded = await seedScripts(scriptsOf(target, `${target}${Date.now().toString(36)}`), {
-    topology: sandbox.topology,
-    into,
-  });
+  const seeded = await withoutPublishing(sandbox, WRITERS, () =>
+    seedScripts(scriptsOf(target, `${target}${Date.now().toString(36)}`), {
+      topology: sandbox.topology,
+      into,
+    }),
+  );
   const seedMs = performance.now() - phase;
   await sandbox.quiesce(600_000);
   console.error(`repair bench: ${seeded} events seeded in ${round(seedMs, 0)} ms`);

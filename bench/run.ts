@@ -42,6 +42,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   'failover-scale': async () => (await import('./failover-scale.ts')).runFailoverScaleBench,
   quorum: async () => (await import('./quorum.ts')).runQuorumBench,
   cost: async () => (await import('./cost.ts')).runCostBench,
+  backlog: async () => (await import('./backlog.ts')).runBacklogBench,
 };
 
 async function main(argv: string[]): Promise<number> {

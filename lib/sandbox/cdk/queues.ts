@@ -42,5 +42,12 @@ export function sqsMappingsOf(template: CfnTemplate, env: StackEnvironment): Sqs
         (typeof p.MaximumBatchingWindowInSeconds === 'number' ? p.MaximumBatchingWindowInSeconds : 0) * 1000,
       reportBatchItemFailures:
         Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
+      ...maxConcurrencyOf(p.ScalingConfig),
     }));
+}
+
+/** ScalingConfig.MaximumConcurrency, when the mapping sets one. */
+function maxConcurrencyOf(scaling: unknown): { maxConcurrency?: number } {
+  const max = (scaling as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
+  return typeof max === 'number' ? { maxConcurrency: max } : {};
 }

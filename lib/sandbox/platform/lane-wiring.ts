@@ -10,7 +10,7 @@ import {
   invokeCall,
   receiveMessageCall,
 } from '../iam/index.ts';
-import { LocalQueue, LocalSqsMapping } from '../sqs/index.ts';
+import { LaneNotDrainedError, LocalQueue, LocalSqsMapping } from '../sqs/index.ts';
 import { functionNameOf, localInvoker } from './invoke.ts';
 import type { SandboxRegion } from './region.ts';
 
@@ -106,22 +106,45 @@ export class SandboxQueues {
     for (const change of changes) queue.changeVisibility(change.receiptHandle, change.seconds * 1000);
   }
 
-  /** Starts polling (a mapping of a region that is down skips its polls until it is back). */
-  start(): void {
-    for (const { region, mapping } of this.mappings) mapping.start(POLL_INTERVAL_MS, () => !region.isDown);
+  private readonly held = new Set<string>();
+
+  /**
+   * Holds (true) or releases (false) a region's mappings: held, they poll nothing and the queue only fills,
+   * as while the region was out (a bench builds a returning region's lane backlog this way).
+   */
+  hold(region: string, held: boolean): void {
+    if (held) this.held.add(region);
+    else this.held.delete(region);
   }
 
-  /** Waits until every mapped queue is empty and no batch is in flight, or the deadline passes. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  /** Starts polling (a mapping of a region that is down or held skips its polls until it is back). */
+  start(): void {
+    for (const { region, mapping } of this.mappings)
+      mapping.start(POLL_INTERVAL_MS, () => !region.isDown && !this.held.has(region.name));
+  }
+
+  /**
+   * Waits until every mapped queue of a region that is up and not held is empty with no batch in flight;
+   * at the deadline throws `LaneNotDrainedError` naming what each queue still held.
+   */
+  async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const idle = this.mappings.every(
-        ({ region, mapping, queue }) => region.isDown || (queue.size() === 0 && mapping.busy() === 0),
-      );
-      if (idle) return true;
+    for (;;) {
+      const undrained = this.mappings
+        .filter(({ region, mapping, queue }) => {
+          const waitedFor = !region.isDown && !this.held.has(region.name);
+          return waitedFor && (queue.size() > 0 || mapping.busy() > 0);
+        })
+        .map(({ region, mapping, queue }) => ({
+          region: region.name,
+          queue: queue.spec.name,
+          queued: queue.size(),
+          inFlight: mapping.busy(),
+        }));
+      if (undrained.length === 0) return;
+      if (Date.now() >= deadline) throw new LaneNotDrainedError(timeoutMs, undrained);
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
-    return false;
   }
 
   /** Mapping and queue counters, for reports and benchmarks. */

@@ -36,6 +36,11 @@ import type { SandboxTiming } from './timing.ts';
 import { wanOriginReader } from './wan-adapters.ts';
 import { regionWatchdog } from './watchdog-wiring.ts';
 
+/** How long a write takes to show on DynamoDB Local's stream (~4 ms seen), with a wide margin. */
+const STREAM_SETTLE_MS = 100;
+/** How long `withoutPublishing` waits for the new mapping's first read at LATEST. */
+const STREAM_IDLE_MS = 30_000;
+
 /** What a region is built from. */
 export interface SandboxRegionOptions {
   readonly region: string;
@@ -442,16 +447,43 @@ export class SandboxRegion {
     });
   }
 
-  private async startPipelines(): Promise<void> {
+  /**
+   * Runs `write` with the stream's event source mapping stopped, then recreates the mapping at LATEST: what
+   * `write` put in the region's tables is never published (a bench seeding history that every region
+   * already holds, or that the peers must not receive). Anything else written to the events table in the
+   * meantime is skipped too, so keep the region idle while it runs. Returns once the new mapping has read
+   * the stream at LATEST, so a write after it is published. A killed region stays down (its new mapping
+   * starts, at LATEST, when it is revived).
+   */
+  async withoutPublishing<T>(write: () => Promise<T>): Promise<T> {
+    await this.poller?.stop();
+    this.poller = undefined;
+    try {
+      return await write();
+    } finally {
+      // DynamoDB Local shows a record on the stream a few ms after its write returns: let the last ones land
+      // before LATEST is read, or they would be published after all.
+      await new Promise((resolve) => setTimeout(resolve, STREAM_SETTLE_MS));
+      this.poller = this.newPoller('LATEST');
+      if (!this.down) {
+        const poller = this.poller;
+        await this.functionIamRef.as('publisher', () => poller.start());
+        // Its first empty poll fixes where LATEST is: a write after this returns is published.
+        await poller.idle(STREAM_IDLE_MS);
+      }
+    }
+  }
+
+  private newPoller(startingPosition?: 'TRIM_HORIZON' | 'LATEST'): StreamPoller {
     const { mapping, functions } = this.requireWired();
-    this.poller ??= new StreamPoller({
+    return new StreamPoller({
       streams: this.clients.streams,
       tableArnOrStreamArn: mapping.tableName,
       region: this.name,
       batchSize: mapping.batchSize,
       maxRetries: mapping.maxRetries,
       bisectOnError: mapping.bisectOnError,
-      startingPosition: mapping.startingPosition,
+      startingPosition: startingPosition ?? mapping.startingPosition,
       pollIntervalMs: this.options.timing.streamPollMs,
       handler: async (event) => {
         const result = await functions.publisher(event);
@@ -463,6 +495,11 @@ export class SandboxRegion {
       },
       onError: (error) => this.options.log(`${this.name}: stream poller: ${String(error)}`),
     });
+  }
+
+  private async startPipelines(): Promise<void> {
+    const { functions } = this.requireWired();
+    this.poller ??= this.newPoller();
     // The event source mapping reads the stream with the publisher's role.
     const poller = this.poller;
     await this.functionIamRef.as('publisher', () => poller.start());

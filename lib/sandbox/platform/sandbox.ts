@@ -730,9 +730,18 @@ export class Sandbox {
       const left = Math.max(1_000, deadline - Date.now());
       await Promise.all(this.regions.filter((r) => !r.isDown).map((r) => r.streamIdle(left)));
       await Promise.all([...this.regions.map((r) => r.bus.drain()), this.globalBus.drain()]);
-      // The ordinary lane: its queues emptied and no batch in flight.
+      // The ordinary lane: its queues emptied and no batch in flight (else LaneNotDrainedError, naming them).
       await this.lanes?.drain(Math.max(1_000, deadline - Date.now()));
     }
+  }
+
+  /**
+   * Holds (true) or releases (false) a region's ordinary lane: held, its queue fills and nothing drains it
+   * (`quiesce` does not wait for it), as for a region whose lane is out; a bench builds a backlog this way.
+   */
+  holdLane(region: string, held: boolean): void {
+    this.region(region);
+    this.lanes?.hold(region, held);
   }
 
   /** The ordinary lane's queues and mappings (counters per region). */

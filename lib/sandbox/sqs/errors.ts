@@ -21,3 +21,30 @@ export class InvalidQueueSettingError extends LocalSqsError {
     this.name = 'InvalidQueueSettingError';
   }
 }
+
+/** What a lane's queue still held when a drain gave up: one row per mapped queue that was not empty. */
+export interface UndrainedQueue {
+  readonly region: string;
+  readonly queue: string;
+  /** Messages in the queue, visible or in flight. */
+  readonly queued: number;
+  /** Batches the mapping had in flight. */
+  readonly inFlight: number;
+}
+
+/**
+ * The ordinary lane did not drain before a quiesce's deadline: names the queues and what they held, so a
+ * slow lane is not reported as the next stage's timeout.
+ */
+export class LaneNotDrainedError extends LocalSqsError {
+  readonly undrained: readonly UndrainedQueue[];
+
+  constructor(timeoutMs: number, undrained: readonly UndrainedQueue[]) {
+    const rows = undrained.map(
+      (q) => `${q.region} ${q.queue}: ${q.queued} queued, ${q.inFlight} batch(es) in flight`,
+    );
+    super(`Ordinary lane not drained within ${timeoutMs} ms (${rows.join('; ')})`);
+    this.name = 'LaneNotDrainedError';
+    this.undrained = undrained;
+  }
+}

@@ -1,4 +1,10 @@
-export { InvalidMessageContentsError, InvalidQueueSettingError, LocalSqsError } from './errors.ts';
+export {
+  InvalidMessageContentsError,
+  InvalidQueueSettingError,
+  LaneNotDrainedError,
+  LocalSqsError,
+  type UndrainedQueue,
+} from './errors.ts';
 export {
   LocalSqsMapping,
   type LocalSqsMappingOptions,

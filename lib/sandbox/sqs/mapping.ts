@@ -12,6 +12,11 @@ export interface SqsMappingSpec {
   readonly maxBatchingWindowMs: number;
   /** FunctionResponseTypes holds ReportBatchItemFailures. */
   readonly reportBatchItemFailures: boolean;
+  /**
+   * ScalingConfig.MaximumConcurrency (2-1,000): invocations of this mapping at once at most. Unset, the
+   * sandbox runs 5 (AWS's starting pollers; AWS then scales up to 1,250).
+   */
+  readonly maxConcurrency?: number;
 }
 
 /** What one poll step did. */
@@ -25,7 +30,7 @@ export interface LocalSqsMappingOptions {
   /** Authorizes the mapping's own calls as the function's role (ReceiveMessage, DeleteMessage). */
   readonly authorize?: (operation: 'ReceiveMessage' | 'DeleteMessage', items: number) => Promise<void>;
   readonly now?: () => number;
-  /** Batches in flight at once (Lambda's pollers scale out; default 5, AWS's starting pollers). */
+  /** Batches in flight at once, over the spec's (Lambda's pollers scale out; default 5, AWS's starting pollers). */
   readonly maxConcurrency?: number;
   /** A batch that failed (thrown, refused, or items reported), for the logs. */
   readonly onFailure?: (error: unknown) => void;
@@ -40,6 +45,9 @@ export interface MappingStats {
   /** Records a partial batch response reported failed. */
   failedItems: number;
 }
+
+/** Batches in flight at once without a MaximumConcurrency (AWS starts with 5 pollers). */
+const DEFAULT_CONCURRENCY = 5;
 
 const region = (arn: string) => arn.split(':')[3] ?? '';
 
@@ -100,6 +108,9 @@ export class LocalSqsMapping {
     const { batchSize, maxBatchingWindowMs } = options.spec;
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 10_000))
       throw new InvalidQueueSettingError(`BatchSize must be 1-10000, got ${batchSize}`);
+    const max = options.spec.maxConcurrency;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 2 && max <= 1_000))
+      throw new InvalidQueueSettingError(`MaximumConcurrency must be 2-1000, got ${max}`);
     if (batchSize > 10 && maxBatchingWindowMs <= 0)
       throw new InvalidQueueSettingError('a BatchSize above 10 needs MaximumBatchingWindowInSeconds');
     this.now = options.now ?? Date.now;
@@ -116,7 +127,8 @@ export class LocalSqsMapping {
    */
   poll(): Promise<PollOutcome> {
     const { queue, spec } = this.options;
-    if (this.inFlight.size >= (this.options.maxConcurrency ?? 5)) return Promise.resolve('busy');
+    const cap = this.options.maxConcurrency ?? spec.maxConcurrency ?? DEFAULT_CONCURRENCY;
+    if (this.inFlight.size >= cap) return Promise.resolve('busy');
     const visible = queue.visibleCount();
     if (visible === 0) {
       this.gatheringSince = undefined;

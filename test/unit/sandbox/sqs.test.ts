@@ -231,6 +231,42 @@ describe('LocalSqsMapping', () => {
     expect(setup.queue.stats.received).toBe(0);
   });
 
+  it("runs at most the spec's MaximumConcurrency batches at once (the lane leaves the rest to core)", async () => {
+    const setup = queues();
+    for (let i = 0; i < 40; i++) setup.queue.send(`m${i}`);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let running = 0;
+    let most = 0;
+    const mapping = mappingOf(
+      setup,
+      async () => {
+        running++;
+        most = Math.max(most, running);
+        await gate;
+        running--;
+        return {};
+      },
+      { maxConcurrency: 3 },
+    );
+    const polls = Array.from({ length: 6 }, () => mapping.poll());
+    expect(mapping.busy()).toBe(3);
+    release();
+    const outcomes = await Promise.all(polls);
+    expect(outcomes.filter((o) => o === 'invoked')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'busy')).toHaveLength(3);
+    expect(most).toBe(3);
+    expect(setup.queue.size()).toBe(40 - 3 * 4);
+  });
+
+  it('refuses a MaximumConcurrency Lambda would not take (2-1,000)', () => {
+    const setup = queues();
+    for (const maxConcurrency of [1, 1_001, 2.5])
+      expect(() => mappingOf(setup, async () => ({}), { maxConcurrency })).toThrow(InvalidQueueSettingError);
+  });
+
   it('refuses a batch size above 10 without a batching window, as Lambda does', () => {
     expect(() => mappingOf(queues(), async () => ({}), { batchSize: 100, maxBatchingWindowMs: 0 })).toThrow(
       InvalidQueueSettingError,
@@ -285,6 +321,7 @@ describe('queues and SQS mappings of a template', () => {
           BatchSize: 100,
           MaximumBatchingWindowInSeconds: 1,
           FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: 3 },
         },
       },
     },
@@ -309,6 +346,7 @@ describe('queues and SQS mappings of a template', () => {
         batchSize: 100,
         maxBatchingWindowMs: 1_000,
         reportBatchItemFailures: true,
+        maxConcurrency: 3,
       },
     ]);
   });

@@ -82,6 +82,8 @@ describe('review switchover-2b: a Fence that lands after its Rollback', () => {
     const late = await fence;
     const entry = await c.cells[A].map.read(partition);
     const report = { rollback, late, entry: { home: entry?.home, state: entry?.state, run: entry?.run } };
-    expect(report.entry, JSON.stringify(report)).not.toEqual(expect.objectContaining({ state: 'fenced', run }));
+    expect(report.entry, JSON.stringify(report)).not.toEqual(
+      expect.objectContaining({ state: 'fenced', run }),
+    );
   });
 });

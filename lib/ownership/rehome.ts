@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/switches.ts';
-import { DrainTimeoutError, EntryChangedError, InvalidTransitionError } from './errors.ts';
+import { DrainTimeoutError, EntryChangedError, EpochConflictError, InvalidTransitionError } from './errors.ts';
 import type { FenceReason, PartitionEntry, PartitionMap } from './partition-map.ts';
 
 /** True once `to` has every event `from` wrote for the partition (port; see `partitionCaughtUp`). */
@@ -207,6 +207,30 @@ export interface RehomeReport {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Attempts of an unfence whose compare-and-set is lost (EpochConflictError) before the error is thrown. */
+const UNFENCE_ATTEMPTS = 3;
+
+/**
+ * Unfences the partition while it is still `run`'s: an entry someone else changed since is left to them
+ * (EntryChangedError, the entry read says so); a lost compare-and-set (EpochConflictError) says nothing
+ * about who holds it (a later reader may complete this run's own proposal), so the entry is read and
+ * decided again (`unfencePartition` reads it first), and a conflict that outlasts the attempts is thrown.
+ * Bug switch `rollback-conflict-left-alone`: a lost compare-and-set is taken for someone else's change.
+ */
+async function unfenceOwn(map: PartitionMap, partition: number, run: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await unfencePartition(map, partition, run);
+      return;
+    } catch (error) {
+      if (error instanceof EntryChangedError) return;
+      const conflict = error instanceof EpochConflictError;
+      if (conflict && bugEnabled('rollback-conflict-left-alone')) return;
+      if (!conflict || attempt >= UNFENCE_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /**
  * Moves a partition's home (planned switchover, RPO 0): fence -> drain (wait until `to` has `from`'s
  * events of the partition) -> move -> unfence. On a drain timeout it restores the old home and throws
@@ -226,9 +250,7 @@ export async function rehomePartition(map: PartitionMap, options: RehomeOptions)
   while (from !== to && !(await options.catchUp(partition, from, to))) {
     if (Date.now() - started >= timeoutMs) {
       // Nothing moved yet: unfencing restores the old home, unless someone changed the entry meanwhile.
-      await unfencePartition(map, partition, run).catch((error: unknown) => {
-        if (!(error instanceof EntryChangedError)) throw error;
-      });
+      await unfenceOwn(map, partition, run);
       throw new DrainTimeoutError(partition, from, to, Date.now() - started);
     }
     await sleep(options.pollMs ?? 500);

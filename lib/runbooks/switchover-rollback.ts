@@ -127,6 +127,9 @@ async function moveBack(deps: RunbookDeps, run: string, entry: PartitionEntry, f
   return restored(await unfencePartition(deps.map, entry.partition, run));
 }
 
+/** Attempts of Rollback per partition whose compare-and-set is lost or whose entry changes meanwhile. */
+const ROLLBACK_ATTEMPTS = 3;
+
 /**
  * Rolls back one partition of a re-homing execution (Switchover, or Failback's switch-back), changing the
  * entry only while it is still the one that execution (`run`) last wrote:
@@ -138,6 +141,12 @@ async function moveBack(deps: RunbookDeps, run: string, entry: PartitionEntry, f
  *   fence is a compare-and-set on the entry read (same epoch and proposal, so same home and stamp): an
  *   entry made active by this run can be fenced and moved on by another execution while the first check
  *   runs, and is then left alone, never fenced with this run's stamp.
+ * A lost compare-and-set (EpochConflictError: one round missed a majority, the entry may still be this
+ * run's, e.g. its own move completed later by a reader) or an entry that changed under a step
+ * (EntryChangedError) is not an answer: the entry is read again and decided again from what it is (this
+ * run's stamp: go on from there; anyone else's: left alone, naming the holder), up to ROLLBACK_ATTEMPTS
+ * times; still conflicting then, the error is thrown and the machine retries the task (2-16 s apart).
+ * Left alone only when the entry demonstrably belongs to someone else.
  * Idempotent: a Rollback run again finds its own stamp and does what is left, or refuses again.
  */
 export async function rollbackMove(
@@ -147,21 +156,38 @@ export async function rollbackMove(
 ): Promise<RollbackOutcome> {
   const { partition } = move;
   if (bugEnabled('blind-rollback')) return blindRollback(deps, move);
-  const entry = await deps.map.read(partition);
-  if (!entry) return unchanged('left-alone', partition, null, 'the partition has no home');
-  if (run === undefined)
-    return unchanged('left-alone', partition, entry, 'no run id: this execution cannot tell its changes');
-  if (!changedBy(entry, run))
-    return unchanged('left-alone', partition, entry, 'changed by someone else since this execution');
-  const from = move.from ?? entry.home;
-  try {
-    if (entry.home === from) return restored(await unfencePartition(deps.map, partition, run));
-    return await moveBack(deps, run, entry, from);
-  } catch (error) {
-    if (!(error instanceof EntryChangedError || error instanceof EpochConflictError)) throw error;
-    const now = await deps.map.read(partition);
-    return unchanged('left-alone', partition, now, 'changed by someone else during the rollback');
+  let from = move.from;
+  for (let attempt = 1; ; attempt++) {
+    const entry = await deps.map.read(partition);
+    if (!entry) return unchanged('left-alone', partition, null, 'the partition has no home');
+    if (run === undefined)
+      return unchanged('left-alone', partition, entry, 'no run id: this execution cannot tell its changes');
+    if (!changedBy(entry, run))
+      return unchanged(
+        'left-alone',
+        partition,
+        entry,
+        `changed by someone else since this execution (${entry.home}, ${entry.state}, ${holder(entry)})`,
+      );
+    from ??= entry.home;
+    try {
+      if (entry.home === from) return restored(await unfencePartition(deps.map, partition, run));
+      return await moveBack(deps, run, entry, from);
+    } catch (error) {
+      if (!(error instanceof EntryChangedError || error instanceof EpochConflictError)) throw error;
+      if (bugEnabled('rollback-conflict-left-alone')) {
+        const now = await deps.map.read(partition);
+        return unchanged('left-alone', partition, now, 'changed by someone else during the rollback');
+      }
+      // Decided again on the entry as it is now; a conflict that outlasts the attempts fails the task.
+      if (attempt >= ROLLBACK_ATTEMPTS) throw error;
+    }
   }
+}
+
+/** Who last changed an entry, for a left-alone answer. */
+function holder(entry: PartitionEntry): string {
+  return entry.run === undefined ? 'no run stamp: an operator or a Failover' : `run ${entry.run}`;
 }
 
 /** The `blind-rollback` bug: back to the old home and unfenced, whatever the entry is now. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { disableAllBugs } from '../../../lib/faults/index.ts';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import {
   type PartitionEntry,
   type PartitionMap,
@@ -67,46 +67,63 @@ function conflictedMove(
   return raced;
 }
 
+/** The interleaving above; returns what Rollback answered and the entry after it. */
+async function scenario(c: Cluster) {
+  const accounts = new CheckedAccounts(c);
+  const id = c.freshId('rb-conflict');
+  const partition = partitionOf(id, PARTITIONS);
+  expect((await accounts.open(A, id)).status).toBe(200);
+  expect((await accounts.deposit(A, id, 10)).status).toBe(200);
+  await c.replicate(A, B, 'account', id);
+
+  const run = `r1-${id}`;
+  let strayPlaced = false;
+  const map = conflictedMove(c.cells[C].map, A, {
+    before: async (current) => {
+      // A proposal at e+2 that never reached a majority, on B's replica only (lowest ballot: it loses).
+      const value: PartitionValue = {
+        home: current.home,
+        state: 'fenced',
+        activeFrom: current.activeFrom,
+        reason: 'operator',
+      };
+      const stray = { epoch: current.epoch + 1, ballot: '00000000000000000000000000', value };
+      strayPlaced = await c.cells[B].replica.write(partitionKey(partition), stray);
+      c.links.cut(C, A);
+    },
+    after: () => c.links.heal(),
+  });
+  const rb = runbookSteps(c, C, { deps: { map } });
+  await moveAtOnce(c, rb, { id, to: B, run });
+
+  const rollback = await rb.task('Rollback');
+  expect(strayPlaced).toBe(true);
+  const entry = await c.cells[A].map.read(partition);
+  // Before the fix: the Rollback answered left-alone and the entry was R1's own fence.
+  const report = { rollback, entry: { home: entry?.home, state: entry?.state, run: entry?.run } };
+  return { run, ...report };
+}
+
 describe('review switchover-2b: a Rollback whose move loses one compare-and-set', () => {
   afterEach(() => disableAllBugs());
 
   it('does not report success while the partition stays fenced by its own run', async () => {
-    const c = await cluster();
-    const accounts = new CheckedAccounts(c);
-    const id = c.freshId('rb-conflict');
-    const partition = partitionOf(id, PARTITIONS);
-    expect((await accounts.open(A, id)).status).toBe(200);
-    expect((await accounts.deposit(A, id, 10)).status).toBe(200);
-    await c.replicate(A, B, 'account', id);
-
-    const run = `r1-${id}`;
-    let strayPlaced = false;
-    const map = conflictedMove(c.cells[C].map, A, {
-      before: async (current) => {
-        // A proposal at e+2 that never reached a majority, on B's replica only (lowest ballot: it loses).
-        const value: PartitionValue = {
-          home: current.home,
-          state: 'fenced',
-          activeFrom: current.activeFrom,
-          reason: 'operator',
-        };
-        const stray = { epoch: current.epoch + 1, ballot: '00000000000000000000000000', value };
-        strayPlaced = await c.cells[B].replica.write(partitionKey(partition), stray);
-        c.links.cut(C, A);
-      },
-      after: () => c.links.heal(),
-    });
-    const rb = runbookSteps(c, C, { deps: { map } });
-    await moveAtOnce(c, rb, { id, to: B, run });
-
-    const rollback = await rb.task('Rollback');
-    expect(strayPlaced).toBe(true);
-    const entry = await c.cells[A].map.read(partition);
-    // What happens on this branch: the Rollback answered left-alone and the entry is R1's own fence.
-    const report = { rollback, entry: { home: entry?.home, state: entry?.state, run: entry?.run } };
+    const report = await scenario(await cluster());
     // Invariant: an execution that ends without error leaves no partition fenced by its own run.
     expect(report.entry, JSON.stringify(report)).not.toEqual(
-      expect.objectContaining({ state: 'fenced', run }),
+      expect.objectContaining({ state: 'fenced', run: report.run }),
+    );
+    // Re-read after the lost compare-and-set: its own move back had completed, so it unfenced at A.
+    expect(report.rollback).toEqual(
+      expect.objectContaining({ restored: [expect.objectContaining({ home: A })], leftAlone: [] }),
+    );
+  });
+
+  it('with rollback-conflict-left-alone: Rollback answers left-alone and the partition stays fenced by its run', async () => {
+    const c = await cluster();
+    const report = await withBug('rollback-conflict-left-alone', () => scenario(c));
+    expect(report.entry, JSON.stringify(report)).toEqual(
+      expect.objectContaining({ state: 'fenced', run: report.run }),
     );
   });
 });

@@ -12,6 +12,7 @@ export {
 export { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookRequest } from './dispatch.ts';
 export {
   ConflictNotFoundError,
+  FenceDeadlineError,
   InvalidRunbookInputError,
   NoEligibleHomeError,
   NoFailoverRecordError,

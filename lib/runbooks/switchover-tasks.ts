@@ -12,8 +12,9 @@ import {
 } from '../ownership/rehome.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { coreEventsLacking } from './core-lacking.ts';
-import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
+import { FenceDeadlineError, ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
+import type { PartitionMap } from '../ownership/partition-map.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
 import {
@@ -186,6 +187,29 @@ async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
   };
 }
 
+/**
+ * RunbookDeps.fenceWindow's default. The Fence task times out after 60 s (cdk TASK_TIMEOUT) while the
+ * runbook function may run 5 minutes: a Fence invocation that outlives its task must not fence after the
+ * Rollback has read the partitions. 45 s leaves 15 s for a compare-and-set started just before it (two
+ * rounds of the control register's 2 s call timeout) and for the function's start after the state's.
+ */
+export const FENCE_WINDOW = { budgetMs: 45_000, settleMs: 5_000 } as const;
+
+/**
+ * `map` whose compare-and-sets start only until `deadline` (FenceDeadlineError after it): reads go on, so
+ * an invocation that got slow returns an error instead of fencing after its Rollback.
+ */
+function changesUntil(map: PartitionMap, deadline: number, now: () => number, task: string): PartitionMap {
+  if (bugEnabled('late-fence-after-rollback')) return map;
+  const bounded = Object.create(map) as PartitionMap;
+  bounded.change = (partition, current, change) => {
+    const late = now() - deadline;
+    if (late > 0) return Promise.reject(new FenceDeadlineError(task, partition, late));
+    return map.change(partition, current, change);
+  };
+  return bounded;
+}
+
 /** Attempts of Fence per partition whose entry changes between its read and its fence. */
 const FENCE_ATTEMPTS = 3;
 
@@ -239,6 +263,7 @@ async function fenceRequested(
 export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
   const now = deps.now ?? Date.now;
   const concurrency = deps.concurrency ?? 16;
+  const fenceWindow = deps.fenceWindow ?? FENCE_WINDOW;
   const requiredRun = (task: string, raw: Record<string, unknown>) =>
     runOf(raw) ?? new TaskInput('switchover', task, raw).string('run.id');
   const movesOf = (task: string, raw: Record<string, unknown>) =>
@@ -251,10 +276,14 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const runId = runOf(raw) ?? ulid();
       // Run ids of dead executions whose fences this one may take over (`"takeOver": ["<$.run.id>"]`).
       const takeOver = Array.isArray(raw.takeOver) ? raw.takeOver.filter((r) => typeof r === 'string') : [];
+      // The deadline counts from this invocation's start (the state was entered before it): no fence of
+      // this run starts after it, so a Rollback that waited budget + settle from its own start reads last.
+      const deadline = now() + fenceWindow.budgetMs;
+      const bounded = { ...deps, map: changesUntil(deps.map, deadline, now, 'Fence') };
       const partitions = await requestedPartitions(deps, request);
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
-        const move = await fenceRequested(deps, partition, { request, runId, takeOver });
+        const move = await fenceRequested(bounded, partition, { request, runId, takeOver });
         if ('why' in move) return void skipped.push(move);
         return move;
       });
@@ -340,8 +369,18 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       return { probed };
     },
     async Rollback(raw) {
+      const startedAt = now();
       const fence = raw.fence as { moves?: SwitchoverMove[] } | undefined;
       const request = switchoverRequest('Rollback', raw);
+      if (!fence?.moves && !bugEnabled('late-fence-after-rollback')) {
+        // Fence failed or timed out, and its invocation may still be running (Step Functions does not stop
+        // the function): it started before this task and starts no compare-and-set past its deadline, so
+        // once budget + settle (+ skew between the two functions' clocks) have passed since this task began,
+        // every fence of this run has committed or failed, and each one carries the run's stamp: every
+        // requested partition stamped by this run is its own (unfenced where it is, below).
+        const until = startedAt + fenceWindow.budgetMs + fenceWindow.settleMs + deps.map.skewMarginMs;
+        await sleep(Math.max(0, until - now()));
+      }
       // Fence may have failed part-way (no $.fence): whatever it fenced is still with its old home.
       const moves: readonly RollbackMove[] =
         fence?.moves ??

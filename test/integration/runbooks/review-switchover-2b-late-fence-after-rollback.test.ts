@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { disableAllBugs } from '../../../lib/faults/index.ts';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { type PartitionEntry, type PartitionMap, partitionOf } from '../../../lib/ownership/index.ts';
 import { type Cluster, type RegionName, startCluster } from '../routing/cluster.ts';
 import { CheckedAccounts } from './checked-history.ts';
@@ -50,40 +50,55 @@ function slowFirstRead(map: PartitionMap, gate: Promise<void>): PartitionMap {
   return slow;
 }
 
+/** The interleaving above; returns what Rollback answered, how the late Fence ended, and the entry. */
+async function scenario(c: Cluster) {
+  const accounts = new CheckedAccounts(c);
+  const id = c.freshId('late-fence');
+  const partition = partitionOf(id, PARTITIONS);
+  expect((await accounts.open(A, id)).status).toBe(200);
+  expect((await accounts.deposit(A, id, 10)).status).toBe(200);
+
+  const run = `r-${id}`;
+  const input = { partitions: [partition], to: B, run: { id: run } };
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // The Fence invocation Step Functions gave up on (its control calls are slow).
+  const fencing = runbookSteps(c, C, { deps: { map: slowFirstRead(c.cells[C].map, gate) } });
+  Object.assign(fencing.state, input);
+  const fence = fencing.task('Fence');
+
+  // The machine's Catch: Rollback with the same input and run id, no `$.fence`.
+  const rollingBack = runbookSteps(c, C);
+  Object.assign(rollingBack.state, input);
+  const rollback = await rollingBack.task('Rollback');
+  // Execution over (RollbackRefused is not raised: the partition was "left alone").
+
+  release();
+  // Past its deadline the late Fence fails (FenceDeadline) instead of fencing: either way, the entry.
+  const late = await fence.catch((error: Error) => ({ error: error.message }));
+  const entry = await c.cells[A].map.read(partition);
+  return { run, rollback, late, entry: { home: entry?.home, state: entry?.state, run: entry?.run } };
+}
+
 describe('review switchover-2b: a Fence that lands after its Rollback', () => {
   afterEach(() => disableAllBugs());
 
   it('leaves no partition fenced by the run once the execution has rolled back', async () => {
-    const c = await cluster();
-    const accounts = new CheckedAccounts(c);
-    const id = c.freshId('late-fence');
-    const partition = partitionOf(id, PARTITIONS);
-    expect((await accounts.open(A, id)).status).toBe(200);
-    expect((await accounts.deposit(A, id, 10)).status).toBe(200);
-
-    const run = `r-${id}`;
-    const input = { partitions: [partition], to: B, run: { id: run } };
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    // The Fence invocation Step Functions gave up on (its control calls are slow).
-    const fencing = runbookSteps(c, C, { deps: { map: slowFirstRead(c.cells[C].map, gate) } });
-    Object.assign(fencing.state, input);
-    const fence = fencing.task('Fence');
-
-    // The machine's Catch: Rollback with the same input and run id, no `$.fence`.
-    const rollingBack = runbookSteps(c, C);
-    Object.assign(rollingBack.state, input);
-    const rollback = await rollingBack.task('Rollback');
-    // Execution over (RollbackRefused is not raised: the partition was "left alone").
-
-    release();
-    const late = await fence;
-    const entry = await c.cells[A].map.read(partition);
-    const report = { rollback, late, entry: { home: entry?.home, state: entry?.state, run: entry?.run } };
+    const report = await scenario(await cluster());
     expect(report.entry, JSON.stringify(report)).not.toEqual(
-      expect.objectContaining({ state: 'fenced', run }),
+      expect.objectContaining({ state: 'fenced', run: report.run }),
+    );
+    // The late Fence refused to start its compare-and-set past its deadline.
+    expect(report.late).toEqual({ error: expect.stringContaining('deadline passed') });
+  });
+
+  it('with late-fence-after-rollback: the late Fence fences the partition after Rollback left it alone', async () => {
+    const c = await cluster();
+    const report = await withBug('late-fence-after-rollback', () => scenario(c));
+    expect(report.entry, JSON.stringify(report)).toEqual(
+      expect.objectContaining({ state: 'fenced', run: report.run }),
     );
   });
 });

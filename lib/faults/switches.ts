@@ -140,7 +140,7 @@ export const BUG_SWITCHES = {
   'rollback-fences-any-active':
     "a run's fence (Switchover's Fence and Rollback, Failback's switch-back) fences any active entry, not only the one it read: a Rollback racing a newer switchover fences the newer home's entry, compares the old home with the home it read and moves the partition back without the newer home's acknowledged writes",
   'rollback-conflict-left-alone':
-    "Rollback answers left-alone (\"changed by someone else during the rollback\") on any lost compare-and-set of its move back or unfence, without re-reading: an EpochConflictError only says one round missed a majority, a later reader completes this run's own proposal and the partition stays fenced by the run while the task succeeds",
+    'Rollback answers left-alone ("changed by someone else during the rollback") on any lost compare-and-set of its move back or unfence, without re-reading: an EpochConflictError only says one round missed a majority, a later reader completes this run\'s own proposal and the partition stays fenced by the run while the task succeeds',
   'late-fence-after-rollback':
     "Switchover's Fence (and Failback's switch-back Fence) starts a compare-and-set whenever it gets to it, and a Rollback run without its result (Fence failed or timed out) reads the partitions at once: a Fence invocation that outlives its task fences a partition after the Rollback left it alone, fenced by the run forever",
   'forwarded-notHome-keeps-cache':

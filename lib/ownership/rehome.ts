@@ -1,6 +1,11 @@
 import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/switches.ts';
-import { DrainTimeoutError, EntryChangedError, EpochConflictError, InvalidTransitionError } from './errors.ts';
+import {
+  DrainTimeoutError,
+  EntryChangedError,
+  EpochConflictError,
+  InvalidTransitionError,
+} from './errors.ts';
 import type { FenceReason, PartitionEntry, PartitionMap } from './partition-map.ts';
 
 /** True once `to` has every event `from` wrote for the partition (port; see `partitionCaughtUp`). */

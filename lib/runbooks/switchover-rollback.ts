@@ -159,16 +159,9 @@ export async function rollbackMove(
   let from = move.from;
   for (let attempt = 1; ; attempt++) {
     const entry = await deps.map.read(partition);
-    if (!entry) return unchanged('left-alone', partition, null, 'the partition has no home');
-    if (run === undefined)
-      return unchanged('left-alone', partition, entry, 'no run id: this execution cannot tell its changes');
-    if (!changedBy(entry, run))
-      return unchanged(
-        'left-alone',
-        partition,
-        entry,
-        `changed by someone else since this execution (${entry.home}, ${entry.state}, ${holder(entry)})`,
-      );
+    const why = whyLeftAlone(entry, run);
+    if (why !== null || !entry || run === undefined)
+      return unchanged('left-alone', partition, entry, why ?? '');
     from ??= entry.home;
     try {
       if (entry.home === from) return restored(await unfencePartition(deps.map, partition, run));
@@ -183,6 +176,15 @@ export async function rollbackMove(
       if (attempt >= ROLLBACK_ATTEMPTS) throw error;
     }
   }
+}
+
+/** Why Rollback leaves the entry read alone (not this run's to change), or null when it is this run's. */
+function whyLeftAlone(entry: PartitionEntry | null, run: string | undefined): string | null {
+  if (!entry) return 'the partition has no home';
+  if (run === undefined) return 'no run id: this execution cannot tell its changes';
+  if (!changedBy(entry, run))
+    return `changed by someone else since this execution (${entry.home}, ${entry.state}, ${holder(entry)})`;
+  return null;
 }
 
 /** Who last changed an entry, for a left-alone answer. */

@@ -2,6 +2,7 @@ import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/index.ts';
 import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
+import type { PartitionMap } from '../ownership/partition-map.ts';
 import {
   changedBy,
   fenceEntry,
@@ -12,9 +13,13 @@ import {
 } from '../ownership/rehome.ts';
 import type { EventLeaf } from '../repair/merkle.ts';
 import { coreEventsLacking } from './core-lacking.ts';
-import { FenceDeadlineError, ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
+import {
+  FenceDeadlineError,
+  ProbeFailedError,
+  RollbackRefusedError,
+  SwitchoverStateError,
+} from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
-import type { PartitionMap } from '../ownership/partition-map.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
 import {

@@ -2,10 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import {
   EntryChangedError,
+  EpochConflictError,
   fenceEntry,
   fencePartition,
   InMemoryControlReplica,
   moveHomeConfirmed,
+  type PartitionChange,
   type PartitionEntry,
   PartitionMap,
   QuorumRegister,
@@ -27,6 +29,19 @@ class RacedMap extends PartitionMap {
     this.onRead = undefined;
     if (race) await race();
     return entry;
+  }
+}
+
+/** A partition map whose next `lost` unfences (changes to active) lose their compare-and-set, unwritten. */
+class LosingUnfenceMap extends PartitionMap {
+  lost = 0;
+
+  override async change(partition: number, current: PartitionEntry | null, change: PartitionChange) {
+    if (change.state === 'active' && this.lost > 0) {
+      this.lost--;
+      throw new EpochConflictError(`partition#${partition}`, current?.epoch ?? 0, 1, 2);
+    }
+    return super.change(partition, current, change);
   }
 }
 
@@ -143,5 +158,40 @@ describe('rehomePartition', () => {
     );
     // The drain "timed out" comparing A with B while C, fenced by this run, is the real home.
     expect(error).toMatchObject({ name: 'DrainTimeoutError', from: A });
+  });
+
+  const losingMap = (lost: number) => {
+    const register = new QuorumRegister({ replicas: REGIONS.map((r) => new InMemoryControlReplica(r)) });
+    const map = new LosingUnfenceMap({ register, leaseMs: 1_000, skewMarginMs: 100 });
+    map.lost = lost;
+    return map;
+  };
+
+  it('on a drain timeout, re-reads and unfences again after a lost compare-and-set of its own entry', async () => {
+    const map = losingMap(2);
+    await map.claim(P, A);
+    await expect(
+      rehomePartition(map, { partition: P, to: B, catchUp: neverCaughtUp, timeoutMs: 0 }),
+    ).rejects.toMatchObject({ name: 'DrainTimeoutError' });
+    expect(await map.read(P)).toMatchObject({ home: A, state: 'active' });
+  });
+
+  it('throws the conflict, not a drain timeout, when every unfence attempt loses', async () => {
+    const map = losingMap(3);
+    await map.claim(P, A);
+    await expect(
+      rehomePartition(map, { partition: P, to: B, catchUp: neverCaughtUp, timeoutMs: 0 }),
+    ).rejects.toBeInstanceOf(EpochConflictError);
+  });
+
+  it('with rollback-conflict-left-alone: a lost unfence leaves the partition fenced by the run', async () => {
+    const map = losingMap(1);
+    await map.claim(P, A);
+    await withBug('rollback-conflict-left-alone', () =>
+      rehomePartition(map, { partition: P, to: B, catchUp: neverCaughtUp, timeoutMs: 0 }).catch(
+        () => undefined,
+      ),
+    );
+    expect(await map.read(P)).toMatchObject({ home: A, state: 'fenced' });
   });
 });

@@ -54,4 +54,4 @@ export {
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
 export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';
 export { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';
-export { FENCE_WINDOW } from './switchover-tasks.ts';
+export { FENCE_WINDOW, fenceMayStillRun } from './switchover-tasks.ts';

@@ -201,6 +201,20 @@ async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
 export const FENCE_WINDOW = { budgetMs: 45_000, settleMs: 5_000 } as const;
 
 /**
+ * Whether the invocation behind a failed task may still be running, from the error the machine's Catch put
+ * in `$.error`: no error, a Step Functions timeout or runtime error, or a Lambda service error (the
+ * invocation's outcome unknown) -> yes; an error the runbook function threw itself (its own name, e.g.
+ * QuorumUnavailableError, or Lambda's Sandbox.Timedout / Runtime.* for a function it ended) -> it has
+ * returned. Left open: the task retries Lambda's service errors, so an earlier attempt whose invoke failed
+ * with one but ran anyway could still be running when a later attempt throws its own error (README).
+ */
+export function fenceMayStillRun(error: unknown): boolean {
+  const name = (error as { Error?: unknown } | undefined)?.Error;
+  if (typeof name !== 'string' || name === '') return true;
+  return name.startsWith('States.') || name.startsWith('Lambda.') || name === 'Unknown';
+}
+
+/**
  * `map` whose compare-and-sets start only until `deadline` (FenceDeadlineError after it): reads go on, so
  * an invocation that got slow returns an error instead of fencing after its Rollback.
  */
@@ -378,12 +392,15 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const fence = raw.fence as { moves?: SwitchoverMove[] } | undefined;
       const request = switchoverRequest('Rollback', raw);
       if (!fence?.moves && !bugEnabled('late-fence-after-rollback')) {
-        // Fence failed or timed out, and its invocation may still be running (Step Functions does not stop
-        // the function): it started before this task and starts no compare-and-set past its deadline, so
-        // once budget + settle (+ skew between the two functions' clocks) have passed since this task began,
-        // every fence of this run has committed or failed, and each one carries the run's stamp: every
-        // requested partition stamped by this run is its own (unfenced where it is, below).
-        const until = startedAt + fenceWindow.budgetMs + fenceWindow.settleMs + deps.map.skewMarginMs;
+        // Fence failed or timed out. If its invocation may still be running (Step Functions does not stop
+        // the function on a task timeout): it started before this task and starts no compare-and-set past
+        // its deadline, so once budget + settle (+ skew between the two functions' clocks) have passed since
+        // this task began, every fence of this run has committed or failed, and each one carries the run's
+        // stamp: every requested partition stamped by this run is its own (unfenced where it is, below).
+        // If the Fence function answered with its own error, only a compare-and-set it abandoned can still
+        // land: settle + skew.
+        const budget = fenceMayStillRun(raw.error) ? fenceWindow.budgetMs : 0;
+        const until = startedAt + budget + fenceWindow.settleMs + deps.map.skewMarginMs;
         await sleep(Math.max(0, until - now()));
       }
       // Fence may have failed part-way (no $.fence): whatever it fenced is still with its old home.

@@ -23,6 +23,7 @@ import {
   eventBridgeBus,
   eventStoreOriginReader,
   type LaneVisibility,
+  laneRecordsOf,
   ParkingStore,
   powertoolsReplicationMetrics,
   QuarantineStore,
@@ -65,7 +66,7 @@ export interface LaneHandlerDeps {
  */
 export function createLaneHandler(deps: LaneHandlerDeps) {
   return async function applyFromLane(event: SQSEvent): Promise<SQSBatchResponse> {
-    const report = await deps.applyBatch(event.Records.map((r) => ({ id: r.messageId, body: r.body })));
+    const report = await deps.applyBatch(laneRecordsOf(event.Records));
     for (const { id, outcome } of report.outcomes)
       if (outcome.status === 'quarantined')
         deps.logger?.warn('replicated event quarantined', {

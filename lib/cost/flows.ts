@@ -448,8 +448,12 @@ function syncRefreshes(input: {
  */
 export function laneInvocations(applied: number, lane: { batchSize: number; windowMs: number }): number {
   if (applied <= 0) return 0;
-  const perBatch = Math.min(lane.batchSize, 1 + (applied * lane.windowMs) / 1000);
-  return applied / perBatch;
+  return applied / laneBatchRecords(applied, lane);
+}
+
+/** Records in one lane batch for `applied` events a second (at least 1, at most `batchSize`). */
+export function laneBatchRecords(applied: number, lane: { batchSize: number; windowMs: number }): number {
+  return Math.min(lane.batchSize, 1 + (Math.max(0, applied) * lane.windowMs) / 1000);
 }
 
 function regionFlow(input: {

@@ -68,6 +68,9 @@ export interface OperationContext {
   readonly participantStateBytes?: number;
   /** Saga types the sweep lists (one Query each). */
   readonly sagaTypes?: number;
+  /** The ordinary lane: records per batch, and the origins a batch holds events of (its watermark writes). */
+  readonly laneBatch?: number;
+  readonly laneOrigins?: number;
 }
 
 /** Sizes of the platform's own items, measured on DynamoDB Local items of the example application. */
@@ -351,6 +354,28 @@ export const OPERATIONS = {
       transact([...eventPuts(c, 1), { table: 'state', bytes: c.stateBytes }]),
       put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
     ],
+  },
+  'apply.lane': {
+    fn: 'applier',
+    description:
+      "an ordinary event in a lane batch: its share of the batch's BatchGetItem of the rows and of its watermark writes (one per origin), and a transaction (one per aggregate of the batch: one per event at most)",
+    code: 'lib/replication/apply-batch.ts applyBatch (getStates, writeGroup, commitWatermarks)',
+    calls: (c) => {
+      const batch = Math.max(1, c.laneBatch ?? 1);
+      return [
+        call('BatchGetItem', 'state', {
+          count: 1 / batch,
+          items: batch,
+          readUnits: ru(c.stateBytes) * batch,
+          bytes: (c.stateBytes * ITEM_BYTES.wireOverhead + 100) * batch,
+        }),
+        transact([...eventPuts(c, 1), { table: 'state', bytes: c.stateBytes }]),
+        put('UpdateItem', 'replication', ITEM_BYTES.marker, {
+          count: Math.min(batch, c.laneOrigins ?? 1) / batch,
+          hotKey: 'replication/WATERMARK',
+        }),
+      ];
+    },
   },
   'apply.heartbeat': {
     fn: 'applier',

@@ -1,4 +1,4 @@
-import type { RegionFlow, TypeFlow } from './flows.ts';
+import { laneBatchRecords, type RegionFlow, type TypeFlow } from './flows.ts';
 import { type DynamoCall, OPERATIONS, type OperationContext, type OperationId } from './operations.ts';
 import { isSagaType } from './profile.ts';
 import type { SagaShapes } from './sagas.ts';
@@ -80,11 +80,23 @@ function typeInvocations(flow: RegionFlow, sagas: SagaShapes, t: TypeFlow): Invo
     context,
   });
   const core = t.tier === 'core';
+  const lane = t.tier === 'ordinary' ? flow.lane : undefined;
+  // Ordinary events through the lane: per batch one BatchGetItem and one watermark write per origin.
+  const applied = lane
+    ? {
+        ...op('apply.lane', t.eventsApplied),
+        context: {
+          ...context,
+          laneBatch: laneBatchRecords(t.eventsApplied + t.appliedAfterCopy, lane),
+          laneOrigins: Math.max(1, flow.peers.length),
+        },
+      }
+    : op(core ? 'apply.core' : 'apply.materialized', t.eventsApplied);
   return [
     op(core ? 'command.core' : 'command.materialized', t.writesExecuted),
     // One copy transaction per peer and command: `eachPeer` makes the per-peer requests.
     op('command.core.copy', t.copiesOut / Math.max(1, flow.peers.length)),
-    op(core ? 'apply.core' : 'apply.materialized', t.eventsApplied),
+    applied,
     op('apply.core.afterCopy', t.appliedAfterCopy),
     op('command.idempotent', t.idempotent),
     op(core ? 'read.core' : 'read.local', t.reads),

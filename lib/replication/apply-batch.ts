@@ -31,6 +31,26 @@ import type { WatermarkStore } from './watermarks.ts';
 export interface LaneRecord {
   readonly id: string;
   readonly body: string;
+  /**
+   * When the event reached this region's lane (the message's SentTimestamp). The group commit stamps the
+   * watermark with it: the wait in the lane is the batching window, by design, not replication lag, so it
+   * must not reach the sync breakers (a 5 s window and a 5 s degradeLagMs would open them on a healthy peer).
+   */
+  readonly receivedAt?: Date;
+}
+
+/** The lane records of an SQS event's records (their SentTimestamp as `receivedAt`, when it parses). */
+export function laneRecordsOf(
+  records: ReadonlyArray<{ messageId: string; body: string; attributes?: { SentTimestamp?: string } }>,
+): LaneRecord[] {
+  return records.map((r) => {
+    const sent = Number(r.attributes?.SentTimestamp);
+    return {
+      id: r.messageId,
+      body: r.body,
+      ...(Number.isFinite(sent) && sent > 0 ? { receivedAt: new Date(sent) } : {}),
+    };
+  });
 }
 
 /** What a batch came to: the records to deliver again, and each record's outcome. */
@@ -148,6 +168,7 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
       failed: new Set(),
       settled: [],
       envelopes: new Map(),
+      receivedAt: new Map(),
       runs: 0,
       fallbacks: [],
     };
@@ -156,6 +177,7 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     for (const record of records) {
       const parsed = await envelopeOf(record.body);
       if (parsed.ok) batch.envelopes.set(record.id, parsed.validated.envelope);
+      if (record.receivedAt) batch.receivedAt.set(record.id, record.receivedAt);
       if (!parsed.ok) await settle(batch, record.id, () => quarantine(parsed.raw, parsed.error));
       else if (parsed.validated.kind === 'heartbeat' || parsed.validated.aggregate.tier !== 'ordinary')
         others.push({ id: record.id, detail: parsed.detail, raw: parsed.raw });
@@ -248,7 +270,7 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     await Promise.all(
       [...advances].map(async ([origin, hlc]) => {
         try {
-          await deps.watermarks.advance(origin, hlc, now());
+          await deps.watermarks.advance(origin, hlc, arrivalOf(batch, origin, hlc) ?? now());
         } catch {
           // Applied, but the watermark did not move: delivered again, they are duplicates that advance it.
           for (const { envelope, ids } of batch.settled)
@@ -386,8 +408,21 @@ interface BatchState {
   readonly settled: Settled[];
   /** Each parsed record's envelope (for the failed ones' origin and HLC). */
   readonly envelopes: Map<string, EventEnvelope>;
+  /** Each record's arrival in the lane, when its caller gave it (LaneRecord.receivedAt). */
+  readonly receivedAt: Map<string, Date>;
   runs: number;
   readonly fallbacks: LaneFallback[];
+}
+
+/**
+ * When the newest settled event of `origin` (at `hlc`) reached the lane: the earliest arrival of the records
+ * that carried it, undefined when none says (a heartbeat of the batch, a caller without SentTimestamp).
+ */
+function arrivalOf(batch: BatchState, origin: string, hlc: string): Date | undefined {
+  if (bugEnabled('lane-lag-counts-window')) return undefined;
+  const event = batch.settled.find((s) => s.envelope.origin === origin && s.envelope.hlc === hlc);
+  const arrivals = (event?.ids ?? []).flatMap((id) => batch.receivedAt.get(id)?.getTime() ?? []);
+  return arrivals.length > 0 ? new Date(Math.min(...arrivals)) : undefined;
 }
 
 /** Records a record's outcome, or its failure (delivered again) when getting it threw. */

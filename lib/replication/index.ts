@@ -5,6 +5,7 @@ export {
   createBatchApplier,
   type LaneFallback,
   type LaneRecord,
+  laneRecordsOf,
 } from './apply-batch.ts';
 export { applyCore, type CoreApplyDeps, type CoreApplyResult } from './apply-core.ts';
 export {

@@ -191,7 +191,7 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
       FunctionName: Match.anyValue(),
       EventSourceArn: { 'Fn::GetAtt': [Object.keys(queues)[0], 'Arn'] },
       BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     // Only EventBridge, for this rule only, may send to the queue (and only over TLS).

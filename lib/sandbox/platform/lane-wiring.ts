@@ -153,6 +153,8 @@ export class SandboxQueues {
       region: region.name,
       queue: queue.spec.name,
       ...mapping.stats,
+      // Plain data (a snapshot, JSON-able): records per invocation -> invocations.
+      batchSizes: Object.fromEntries([...mapping.stats.batchSizes].sort(([a], [b]) => a - b)),
       queued: queue.size(),
       redriven: queue.stats.redriven,
     }));

@@ -31,6 +31,7 @@ import {
   homeRowCatchUp,
   type LagMonitorTick,
   type LaneVisibility,
+  laneRecordsOf,
   type OriginReader,
   publishStreamRecords,
   type ReplicationBus,
@@ -334,7 +335,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   async function applyLane(event: SQSEvent): Promise<SQSBatchResponse> {
     const events = detailsOf(event);
     for (const e of events.values()) trace?.atDelivery('applierStart', e, region);
-    const report = await applyBatch(event.Records.map((r) => ({ id: r.messageId, body: r.body })));
+    const report = await applyBatch(laneRecordsOf(event.Records));
     for (const { id, outcome } of report.outcomes) {
       countOutcome(counters, outcome);
       const detail = events.get(id)?.detail as { hlc?: unknown; origin?: unknown } | undefined;

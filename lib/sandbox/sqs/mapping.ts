@@ -44,6 +44,16 @@ export interface MappingStats {
   failedBatches: number;
   /** Records a partial batch response reported failed. */
   failedItems: number;
+  /** Records per invocation: how many invocations had n records (n -> count), to see how full batches are. */
+  batchSizes: Map<number, number>;
+  /**
+   * The wait of each first-received record, SentTimestamp to the invocation (ms, summed and largest): what
+   * the batching window adds to an ordinary event's lag, against what it saves in invocations.
+   */
+  firstWaitMsTotal: number;
+  firstWaitMsMax: number;
+  /** Records received for the first time (the denominator of firstWaitMsTotal). */
+  firstReceives: number;
 }
 
 /** Batches in flight at once without a MaximumConcurrency (AWS starts with 5 pollers). */
@@ -98,7 +108,16 @@ function reportedFailures(response: unknown, ids: ReadonlySet<string>): Set<stri
  * @example const m = new LocalSqsMapping({ spec, queue, invoke }); m.start(20); ...; await m.stop();
  */
 export class LocalSqsMapping {
-  readonly stats: MappingStats = { invocations: 0, records: 0, failedBatches: 0, failedItems: 0 };
+  readonly stats: MappingStats = {
+    invocations: 0,
+    records: 0,
+    failedBatches: 0,
+    failedItems: 0,
+    batchSizes: new Map(),
+    firstWaitMsTotal: 0,
+    firstWaitMsMax: 0,
+    firstReceives: 0,
+  };
   private readonly now: () => number;
   private gatheringSince: number | undefined;
   private inFlight = new Set<Promise<PollOutcome>>();
@@ -149,8 +168,7 @@ export class LocalSqsMapping {
     await authorize?.('ReceiveMessage', spec.batchSize);
     const messages = queue.receive(spec.batchSize);
     if (messages.length === 0) return 'empty';
-    this.stats.invocations++;
-    this.stats.records += messages.length;
+    this.count(messages);
     let response: unknown;
     try {
       response = await this.options.invoke({ Records: messages.map((m) => recordOf(m, spec.queueArn)) });
@@ -174,6 +192,21 @@ export class LocalSqsMapping {
     }
     if (failed.size > 0) this.options.onFailure?.(new Error(`${failed.size} records reported failed`));
     return failed.size > 0 ? 'failed' : 'invoked';
+  }
+
+  private count(messages: readonly ReceivedMessage[]): void {
+    const { stats } = this;
+    stats.invocations++;
+    stats.records += messages.length;
+    stats.batchSizes.set(messages.length, (stats.batchSizes.get(messages.length) ?? 0) + 1);
+    const now = this.now();
+    for (const message of messages) {
+      if (message.receiveCount !== 1) continue;
+      const wait = Math.max(0, now - message.sentAt);
+      stats.firstReceives++;
+      stats.firstWaitMsTotal += wait;
+      stats.firstWaitMsMax = Math.max(stats.firstWaitMsMax, wait);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeHlc } from '../../../lib/clock/hlc.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import {
@@ -24,9 +25,10 @@ beforeAll(async () => {
 
 function batchApplierOf(
   cell: Cell,
-  parts: { events?: EventStore; watermarks?: WatermarkStore } = {},
+  parts: { events?: EventStore; watermarks?: WatermarkStore; now?: () => Date } = {},
 ): ApplyReplicatedBatch {
   return createBatchApplier({
+    ...(parts.now ? { now: parts.now } : {}),
     region: cell.region,
     topology,
     registry,
@@ -104,6 +106,31 @@ describe('review of i15-lane: watermarks of a batch', () => {
     const mark = await target.watermarks.watermarkFor('us-east-1');
     // E1 is not applied: the watermark must stay below it.
     expect(mark === undefined || mark.hlc < e1.hlc).toBe(true);
+  }
+
+  /**
+   * The window is a wait by design, not replication lag: an event that reached the lane 100 ms after it
+   * was written and was applied when a 5 s window ran out must not stamp the watermark 6 s late, or the
+   * delivery delay the sync breakers read (appliedAt - wall) passes degradeLagMs (5 s) on a healthy peer
+   * whose heartbeat the lane's event happened to be newer than.
+   */
+  it("stamps the watermark with the event's arrival in the lane, not the end of the batching window", () =>
+    arrivalStamped());
+
+  it('is caught when the group commit stamps the end of the window (bug switch lane-lag-counts-window)', async () => {
+    await expect(withBug('lane-lag-counts-window', arrivalStamped)).rejects.toThrow();
+  });
+
+  async function arrivalStamped(): Promise<void> {
+    const e = await entry(`wm-w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, 'x');
+    const wall = decodeHlc(e.hlc).wall;
+    const target = await makeCell('eu-west-1');
+    const apply = batchApplierOf(target, { now: () => new Date(wall + 6_000) });
+    const report = await apply([{ ...message(e, 'm1'), receivedAt: new Date(wall + 100) }]);
+    expect(report.failed).toEqual([]);
+    const mark = await target.watermarks.watermarkFor('us-east-1');
+    expect(mark?.hlc).toBe(e.hlc);
+    expect(Date.parse(mark!.appliedAt) - wall).toBe(100);
   }
 
   /**

@@ -133,6 +133,37 @@ describe('LocalSqsMapping', () => {
     expect(setup.queue.size()).toBe(0);
   });
 
+  it("runs at most the template's MaximumConcurrency batches at once", async () => {
+    const setup = queues();
+    const release: Array<() => void> = [];
+    const mapping = mappingOf(setup, () => new Promise<void>((resolve) => release.push(resolve)), {
+      batchSize: 1,
+      maxConcurrency: 2,
+    });
+    for (const body of ['1', '2', '3']) setup.queue.send(body);
+    const first = mapping.poll();
+    const second = mapping.poll();
+    expect(await mapping.poll()).toBe('busy');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const done of release) done();
+    expect([await first, await second]).toEqual(['invoked', 'invoked']);
+    expect(mapping.busy()).toBe(0);
+  });
+
+  it('counts the records of each invocation and how long first-received records waited', async () => {
+    const setup = queues();
+    const mapping = mappingOf(setup, async () => ({}));
+    setup.queue.send('a');
+    expect(await mapping.poll()).toBe('gathering');
+    setup.clock.now += 1_000;
+    setup.queue.send('b');
+    expect(await mapping.poll()).toBe('invoked');
+    for (const body of ['1', '2', '3', '4']) setup.queue.send(body);
+    expect(await mapping.poll()).toBe('invoked');
+    expect(Object.fromEntries(mapping.stats.batchSizes)).toEqual({ 2: 1, 4: 1 });
+    expect(mapping.stats).toMatchObject({ firstReceives: 6, firstWaitMsTotal: 1_000, firstWaitMsMax: 1_000 });
+  });
+
   it('invokes as soon as a full batch is there, without waiting for the window', async () => {
     const setup = queues();
     const batches: number[] = [];

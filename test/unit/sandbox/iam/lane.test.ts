@@ -51,8 +51,10 @@ describe('the ordinary lane in the synthesized templates', () => {
         functionName: 'multiactive-dev-applier',
         queueArn: LANE,
         batchSize: 100,
-        maxBatchingWindowMs: 1_000,
+        maxBatchingWindowMs: 5_000,
         reportBatchItemFailures: true,
+        // ordinaryLane.maxConcurrency, as ScalingConfig.MaximumConcurrency.
+        maxConcurrency: 5,
       },
     ]);
   });

@@ -5,10 +5,16 @@
  * in us-east-1 and the Switchover state machine moves all of us-east-1's partitions to eu-west-1 while they
  * write. Profiles and activity share the accounts' partitions (so important and ordinary writes keep landing
  * in the moved partitions; CheckWatermark waits only for those stamped before the fence); `sharedPartitions:
- * false` puts them in partitions of their own. Per partition: the longest stretch without an acknowledged
- * write that overlaps the execution
- * (last ack before the fence -> first ack after the unfence; clients retry refused writes after 20 ms,
- * ignoring Retry-After). Afterwards every acknowledged event must be in every region's events table.
+ * false` puts them in partitions of their own. Core is written by probes (bench/core-probes.ts): a
+ * deposit to each partition every PROBE.intervalMs, at most PROBE.maxInFlight at once (each in flight on
+ * an account of its own, so that probes do not contend), each recorded with the time it was sent; a
+ * partition's unavailability is the time during which a core write sent would have been refused (first
+ * 503/421 send -> first successful send after the last one). Reported with it:
+ * where the execution's time went (every state from the sandbox's execution history, CheckWatermark per
+ * attempt), and the client-side view (first successful send after the new home became writable: MoveHome or Unfence exited, and the refusals
+ * answered after it). The older measure (last ack before the fence -> first ack after the unfence) is kept
+ * as a reference: with one write in flight it is bounded below by the write latency. Afterwards every
+ * acknowledged event must be in every region's events table.
  */
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import '../lib/sandbox/polyfills.ts';
@@ -24,11 +30,15 @@ import {
   unavailabilityWindow,
 } from './acked-writes.ts';
 import { benchApplication } from './application.ts';
+import { type ProbeAttempt, type ProbeWindow, probe, probeWindow } from './core-probes.ts';
+import { type StateSpan, stateSpans } from './execution-breakdown.ts';
 import { type Figure, percentile, round } from './report.ts';
 
 const A = 'us-east-1';
 const B = 'eu-west-1';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Core probes: one send per partition every intervalMs, at most maxInFlight at once (a 2-core machine). */
+const PROBE = { intervalMs: 50, maxInFlight: 2 } as const;
 
 /** One client loop: one aggregate, one write in flight. */
 interface Writer {
@@ -36,6 +46,10 @@ interface Writer {
   readonly path: string;
   readonly partition: number;
   readonly acks: number[];
+  /** Core writers only: every probe sent, refused or not. */
+  readonly probes: ProbeAttempt[];
+  /** Core writers only: one account of the partition per probe in flight. */
+  readonly probePaths: readonly string[];
 }
 
 const COMMANDS: Record<
@@ -59,7 +73,7 @@ function aggregatesPerPartition(input: {
   count: number;
   partitions: number;
   shared: boolean;
-}): Array<Record<Tier, string>> {
+}): Array<Record<Tier, string> & { probes: string[] }> {
   const found = new Map<number, string>();
   for (let i = 0; found.size < input.count; i++) {
     const id = `sw-acct-${i}`;
@@ -75,7 +89,17 @@ function aggregatesPerPartition(input: {
     core: account,
     important: idFor(p, 'sw-prof'),
     ordinary: idFor(p, 'sw-act'),
+    // One account per probe in flight (the first is `core`): probes never contend on one aggregate.
+    probes: [account, ...probeAccounts(p, input.partitions, PROBE.maxInFlight - 1)],
   }));
+}
+
+/** `n` more account ids in partition `p`. */
+function probeAccounts(p: number, partitions: number, n: number): string[] {
+  const ids: string[] = [];
+  for (let k = 0; ids.length < n; k++)
+    if (partitionOf(`sw-probe-${p}-${k}`, partitions) === p) ids.push(`sw-probe-${p}-${k}`);
+  return ids;
 }
 
 /** Sends one command as a client near A; the acked events, or why it was refused. */
@@ -87,7 +111,7 @@ async function post(input: {
   body: unknown;
   tierOf: (type: string) => Tier | undefined;
   timeoutMs?: number;
-}): Promise<{ acked: AckedEvent[] } | { refused: string }> {
+}): Promise<{ acked: AckedEvent[] } | { refused: string; status: number; error?: string }> {
   try {
     const response = await input.client.fetch(`${input.frontDoor}${input.path}`, {
       method: 'POST',
@@ -96,13 +120,18 @@ async function post(input: {
       signal: AbortSignal.timeout(input.timeoutMs ?? 5_000),
     });
     const body = (await response.json().catch(() => null)) as { error?: string } | null;
-    if (!response.ok) return { refused: `${response.status} ${body?.error ?? ''}`.trim() };
+    if (!response.ok)
+      return {
+        refused: `${response.status} ${body?.error ?? ''}`.trim(),
+        status: response.status,
+        ...(body?.error ? { error: body.error } : {}),
+      };
     const at = Date.now();
     return {
       acked: ackedEventsOf({ path: input.path, status: response.status, body, at, tierOf: input.tierOf }),
     };
   } catch (error) {
-    return { refused: (error as Error).name };
+    return { refused: (error as Error).name, status: 0, error: (error as Error).name };
   }
 }
 
@@ -134,6 +163,8 @@ interface Outcome {
     ms: number;
     status: string;
     moved: number;
+    /** Partitions MoveHome left active (moved and unfenced in one change). */
+    movedActive: number;
     /** Partitions unfenced with no lease hold: the old home's own copy carried the fence. */
     confirmed: number;
     start: number;
@@ -144,6 +175,8 @@ interface Outcome {
   readonly lost: Record<Tier, number>;
   readonly consistent: boolean;
   readonly refused: Readonly<Record<string, number>>;
+  /** Every state of the execution, entered -> exited. */
+  readonly spans: readonly StateSpan[];
 }
 
 async function runSwitchover(
@@ -158,12 +191,12 @@ async function runSwitchover(
   const ids = aggregatesPerPartition({ count, partitions: sandbox.topology.partitions, shared: plan.shared });
   // Open every account at A's own API (the front door could pick another region while A's health checks
   // lag on a loaded machine): A claims (homes) each partition. The steady writes then use the front door.
-  const opened = await Promise.all(
-    ids.map((set) =>
-      openAccount({ client: sandbox.apiClient, frontDoor: sandbox.region(A).apiUrl, id: set.core, tierOf }),
-    ),
-  );
-  acked.push(...opened.flat());
+  // The first account of each partition claims it; the probes' other accounts are opened after.
+  const open = (id: string) =>
+    openAccount({ client: sandbox.apiClient, frontDoor: sandbox.region(A).apiUrl, id, tierOf });
+  const claimed = await Promise.all(ids.map((set) => open(set.core)));
+  const opened = await Promise.all(ids.flatMap((set) => set.probes.slice(1).map(open)));
+  acked.push(...claimed.flat(), ...opened.flat());
   for (const set of ids) {
     const entry = await sandbox
       .region(A)
@@ -176,24 +209,42 @@ async function runSwitchover(
       path: `/v1/${COMMANDS[tier].prefix}/${set[tier]}/commands`,
       partition: partitionOf(set[tier], sandbox.topology.partitions),
       acks: [],
+      probes: [],
+      probePaths: set.probes.map((id) => `/v1/${COMMANDS.core.prefix}/${id}/commands`),
     })),
   );
   const refused = new Map<string, number>();
   let running = true;
+  const send = async (w: Writer, n: number, path = w.path) => {
+    const c = COMMANDS[w.tier];
+    const outcome = await post({
+      client: sandbox.apiClient,
+      frontDoor,
+      path,
+      body: { type: c.type, payload: c.payload(n) },
+      tierOf,
+    });
+    if ('acked' in outcome) {
+      acked.push(...outcome.acked);
+      w.acks.push(Date.now());
+      return { status: 200 };
+    }
+    refused.set(outcome.refused, (refused.get(outcome.refused) ?? 0) + 1);
+    return { status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) };
+  };
   const loops = writers.map(async (w) => {
-    for (let n = 0; running; n++) {
-      const c = COMMANDS[w.tier];
-      const outcome = await post({
-        client: sandbox.apiClient,
-        frontDoor,
-        path: w.path,
-        body: { type: c.type, payload: c.payload(n) },
-        tierOf,
+    if (w.tier === 'core') {
+      let n = 0;
+      const attempts = await probe({
+        ...PROBE,
+        send: (slot) => send(w, n++, w.probePaths[slot]),
+        running: () => running,
       });
-      if ('acked' in outcome) {
-        acked.push(...outcome.acked);
-        w.acks.push(Date.now());
-      } else refused.set(outcome.refused, (refused.get(outcome.refused) ?? 0) + 1);
+      w.probes.push(...attempts);
+      return;
+    }
+    for (let n = 0; running; n++) {
+      await send(w, n);
       await sleep(20);
     }
   });
@@ -203,6 +254,7 @@ async function runSwitchover(
   await sleep(phaseMs);
   const result = await sandbox.runStateMachine(B, 'Switchover', { from: A, to: B, reason: 'bench' });
   const [start, stop] = [Date.parse(result.startDate), Date.parse(result.stopDate)];
+  const spans = stateSpans(sandbox.executionHistory(result.executionArn), start);
   // Keep writing until every partition has written again after the unfence (new home's hold included).
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && writers.some((w) => !w.acks.some((t) => t > stop))) await sleep(50);
@@ -218,7 +270,10 @@ async function runSwitchover(
     check = await sandbox.check();
   }
   const output = result.output as
-    | { moveHome?: { moved?: unknown[] }; unfence?: { active?: Array<{ sourceConfirmed?: boolean }> } }
+    | {
+        moveHome?: { moved?: Array<{ state?: string }> };
+        unfence?: { active?: Array<{ sourceConfirmed?: boolean }> };
+      }
     | undefined;
   return {
     writers,
@@ -227,6 +282,7 @@ async function runSwitchover(
       ms: stop - start,
       status: result.status,
       moved: output?.moveHome?.moved?.length ?? 0,
+      movedActive: output?.moveHome?.moved?.filter((m) => m.state === 'active').length ?? 0,
       confirmed: output?.unfence?.active?.filter((a) => a.sourceConfirmed === true).length ?? 0,
       start,
       stop,
@@ -242,20 +298,82 @@ async function runSwitchover(
     },
     consistent: check.passed,
     refused: Object.fromEntries(refused),
+    spans,
   };
+}
+
+const finite = (values: readonly number[]) => values.filter((v) => Number.isFinite(v));
+
+/**
+ * When the new home could write: MoveHome's exit when it moved and unfenced at once (the old home
+ * confirmed its fence for every partition), else Unfence's.
+ */
+function writableAt(o: Outcome): number {
+  const state = o.execution.movedActive === o.execution.moved ? 'MoveHome' : 'Unfence';
+  return o.spans.find((s) => s.state === state)?.exitedAt ?? o.execution.stop;
+}
+
+/** The probe windows of the core partitions, and how each looked from the client after Unfence. */
+function coreWindows(
+  o: Outcome,
+): Array<
+  ProbeWindow & { afterUnfenceMs: number; answeredAfterUnfenceMs: number; refusedAfterUnfence: number }
+> {
+  const unfenced = writableAt(o);
+  return o.writers
+    .filter((w) => w.tier === 'core')
+    .map((w) => ({
+      ...probeWindow(w.partition, w.probes, { from: o.execution.start, to: o.execution.stop }),
+      afterUnfenceMs:
+        (w.probes.find((p) => p.status === 200 && p.sentAt >= unfenced)?.sentAt ?? NaN) - unfenced,
+      answeredAfterUnfenceMs:
+        Math.min(
+          ...w.probes.filter((p) => p.status === 200 && p.answeredAt >= unfenced).map((p) => p.answeredAt),
+        ) - unfenced,
+      refusedAfterUnfence: w.probes.filter((p) => p.status !== 200 && p.answeredAt >= unfenced).length,
+    }));
+}
+
+/** Each state's time (CheckWatermark per attempt), and the fence-to-unfence span. */
+function breakdownOf(o: Outcome): Figure[] {
+  const fence = o.spans.find((s) => s.state === 'Fence');
+  const fenceStart = fence ? fence.exitedAt - fence.ms : Number.NaN;
+  const span: Figure[] = [
+    {
+      figure:
+        'Fence entered -> the new home writable (MoveHome or Unfence exited; core writes refused in between)',
+      value: writableAt(o) - fenceStart,
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    },
+  ];
+  return [
+    ...span,
+    ...o.spans.map((s) => ({
+      figure: `  ${s.state} (entered at +${s.startMs} ms)`,
+      value: s.ms,
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    })),
+  ];
 }
 
 function figuresOf(o: Outcome, count: number): Figure[] {
   const { start, stop } = o.execution;
   const windows = (tier: Tier) =>
     o.writers.filter((w) => w.tier === tier).map((w) => unavailabilityWindow(w.acks, start, stop));
-  const core = windows('core');
+  const probed = coreWindows(o);
+  const core = probed.map((w) => w.unavailableMs);
+  const ackGaps = windows('core');
   const others = [...windows('important'), ...windows('ordinary')];
-  const gaps = o.writers
+  const latencies = o.writers
     .filter((w) => w.tier === 'core')
-    .flatMap((w) => w.acks.slice(1).map((t, i) => [w.acks[i]!, t] as const))
-    .filter(([a, b]) => b < start || a > stop)
-    .map(([a, b]) => b - a);
+    .flatMap((w) => w.probes.filter((p) => p.status === 200 && (p.answeredAt < start || p.sentAt > stop)))
+    .map((p) => p.answeredAt - p.sentAt);
+  const reasons: Record<string, number> = {};
+  for (const w of probed) for (const [k, v] of Object.entries(w.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
   const ref = (figure: string, value: number, unit = 'ms'): Figure => ({
     figure,
     value: round(value, 0),
@@ -279,7 +397,7 @@ function figuresOf(o: Outcome, count: number): Figure[] {
       met: o.execution.status === 'SUCCEEDED' && o.execution.moved === count,
     },
     {
-      figure: `core write unavailability per partition p50 (${core.length} partitions)`,
+      figure: `core write unavailability per partition p50 (${core.length} partitions; first refused send -> first successful send after the last refusal, probes every ${PROBE.intervalMs} ms)`,
       value: round(percentile(core, 50), 0),
       unit: 'ms',
       target: '< 1500',
@@ -299,7 +417,33 @@ function figuresOf(o: Outcome, count: number): Figure[] {
       target: `${count}`,
       met: o.execution.confirmed === count,
     },
-    ref('core gap between acks outside the switchover p50 (baseline)', percentile(gaps, 50)),
+    ...breakdownOf(o),
+    ref(
+      'client side: the new home writable -> first successful core send, p50',
+      percentile(finite(probed.map((w) => w.afterUnfenceMs)), 50),
+    ),
+    ref(
+      'client side: the new home writable -> first successful core send, max',
+      Math.max(...finite(probed.map((w) => w.afterUnfenceMs))),
+    ),
+    ref(
+      'client side: the new home writable -> first success answered, p50',
+      percentile(finite(probed.map((w) => w.answeredAfterUnfenceMs)), 50),
+    ),
+    ref(
+      'client side: core refusals answered after the new home was writable (all partitions)',
+      probed.reduce((n, w) => n + w.refusedAfterUnfence, 0),
+      'requests',
+    ),
+    ...Object.entries(reasons).map(([k, v]) => ref(`  core probes refused: ${k}`, v, 'requests')),
+    ...Object.entries(o.refused).map(([k, v]) =>
+      ref(`  every writer's non-200 answers, whole run: ${k}`, v, 'requests'),
+    ),
+    ref('core write latency outside the switchover p50 (probes)', percentile(latencies, 50)),
+    ref(
+      'core ack gap per partition, last ack before the fence -> first after the unfence, p50 (the measure before probes)',
+      percentile(ackGaps, 50),
+    ),
     ref('important/ordinary write unavailability during the switchover, max', Math.max(...others)),
     zero('core'),
     zero('important'),

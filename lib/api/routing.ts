@@ -77,18 +77,24 @@ export async function routeWrite(
   let route = await routing.router.route(target);
   routing.requestCounter?.record(route.partition);
   for (let attempt = 1; ; attempt++) {
+    // Whether the cached entry is wrong: a failed append guard (StaleEpoch) or the home's 421 say so. A
+    // NotHome raised here comes from the entry the fencing hook has just used, which already names the
+    // other home (often read a moment ago: a switchover's new home): routing again on it saves a majority
+    // read. Were it stale, that home answers 421 (it fences every core write) and the client retries.
+    let cacheWrong = true;
     if (route.action === 'local') {
       try {
         return await input.runLocal();
       } catch (error) {
         const misrouted = error instanceof NotHomeError || error instanceof StaleEpochError;
         if (!misrouted || forwardedBy || attempt > 1) throw error;
+        cacheWrong = !(error instanceof NotHomeError);
       }
     } else {
       const response = toApiResult(await routing.router.dispatch(route, peerRequest(input.event)));
       if (response.statusCode !== 421 || attempt > 1) return response;
     }
-    routing.router.invalidate(route.partition);
+    if (cacheWrong) routing.router.invalidate(route.partition);
     route = await routing.router.route(target);
   }
 }

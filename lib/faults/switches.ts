@@ -159,6 +159,14 @@ export const BUG_SWITCHES = {
     "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
   'dry-run-reads-unconfirmed':
     "the saga dry run's read at the home (RoutedCommandPort.read, local or a forwarded GET) serves the row on the cached lease alone, without re-reading the home's own copy of the entry: after a cooperative Switchover the old home's stale row refuses a transfer (422) the new home's deposit covers",
+  'rollback-fences-any-active':
+    "a run's fence (Switchover's Fence and Rollback, Failback's switch-back) fences any active entry, not only the one it read: a Rollback racing a newer switchover fences the newer home's entry, compares the old home with the home it read and moves the partition back without the newer home's acknowledged writes",
+  'rollback-conflict-left-alone':
+    'Rollback answers left-alone ("changed by someone else during the rollback") on any lost compare-and-set of its move back or unfence, without re-reading: an EpochConflictError only says one round missed a majority, a later reader completes this run\'s own proposal and the partition stays fenced by the run while the task succeeds',
+  'late-fence-after-rollback':
+    "Switchover's Fence (and Failback's switch-back Fence) starts a compare-and-set whenever it gets to it, and a Rollback run without its result (Fence failed or timed out) reads the partitions at once: a Fence invocation that outlives its task fences a partition after the Rollback left it alone, fenced by the run forever",
+  'forwarded-notHome-keeps-cache':
+    "a region answers a core write a peer forwarded to it on its cached entry alone: cached during a Switchover's fence (the old home named, fenced), it refuses 421 every write the old home re-routes to it after MoveHome made it the home, for up to a lease",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

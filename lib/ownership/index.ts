@@ -69,12 +69,15 @@ export {
 export {
   type CatchUpCheck,
   changedBy,
+  fenceEntry,
   fencePartition,
+  moveHomeConfirmed,
   movePartitionHome,
   type RehomeOptions,
   type RehomeReport,
   rehomePartition,
   restorePartition,
+  sameEntry,
   takeOverFence,
   unfencePartition,
 } from './rehome.ts';

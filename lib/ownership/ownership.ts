@@ -96,8 +96,9 @@ export class PartitionOwnership {
    */
   async entryFor(
     partition: number,
-    options: { claim?: boolean; cachedElsewhere?: boolean } = {},
+    options: { claim?: boolean; cachedElsewhere?: boolean; forwardedHere?: boolean } = {},
   ): Promise<PartitionEntry | null> {
+    if (options.forwardedHere) return this.entryForwardedHere(partition, options);
     const cached = this.leases.get(partition);
     const elsewhere = cached?.entry?.state === 'active' && cached.entry.home !== this.region;
     if (options.cachedElsewhere && cached && elsewhere) {
@@ -106,6 +107,31 @@ export class PartitionOwnership {
       return cached.entry;
     }
     return (await this.leaseFor(partition, options)).entry;
+  }
+
+  /**
+   * `entryFor` of a core write a peer forwarded here: the peer found this region the home, so a cached entry
+   * naming another region may be behind (read during a Switchover's fence, before MoveHome made this region
+   * the home). It is read again once, unless this call read it itself, and at most as often as a waiting
+   * home re-reads (`rereadDue`: once per 200 ms per partition, sooner when this region's own copy changed),
+   * so a burst of forwarded writes costs no more majority reads. Still elsewhere after that: the caller
+   * answers 421 (a forwarded write is never forwarded again). Bug switch `forwarded-notHome-keeps-cache`:
+   * the cached entry is answered as it is.
+   */
+  private async entryForwardedHere(
+    partition: number,
+    options: { claim?: boolean },
+  ): Promise<PartitionEntry | null> {
+    const asked = this.monotonic();
+    let lease = await this.leaseFor(partition, options);
+    const elsewhere = lease.entry !== null && lease.entry.home !== this.region;
+    if (!elsewhere || lease.readStartedAt >= asked || bugEnabled('forwarded-notHome-keeps-cache'))
+      return lease.entry;
+    if (await this.rereadDue(lease)) {
+      this.invalidate(partition);
+      lease = await this.leaseFor(partition, options);
+    }
+    return lease.entry;
   }
 
   /** The lease behind `entryFor`, with at least `minRemainingMs` of it left. */

@@ -12,7 +12,7 @@ import { endpointUrl, type PeerRequest, type PeerResponse } from './transport.ts
 export interface HomeLookup {
   entryFor(
     partition: number,
-    options?: { claim?: boolean; cachedElsewhere?: boolean },
+    options?: { claim?: boolean; cachedElsewhere?: boolean; forwardedHere?: boolean },
   ): Promise<{ readonly home: string; readonly epoch: number } | null>;
   invalidate(partition: number): void;
 }
@@ -92,7 +92,10 @@ export class CommandRouter {
     let entry: { home: string; epoch: number } | null = null;
     if (target.tier === 'core') {
       // A cached home elsewhere is good enough to forward to: that home fences the write (421 if it moved).
-      entry = await this.options.homes.entryFor(partition, { claim: true, cachedElsewhere: true });
+      // A write a peer forwarded here may not go on: an entry naming another home is re-read once first
+      // (the peer found this region the home, so the cache may be the one behind).
+      const lookup = forwarded ? { forwardedHere: true } : { cachedElsewhere: true };
+      entry = await this.options.homes.entryFor(partition, { claim: true, ...lookup });
     } else {
       // Important writes look their home up only while some peer is degraded: no quorum read otherwise.
       const degraded = (await this.options.degrade?.degradedPeers()) ?? [];

@@ -24,12 +24,16 @@ export function isCoreKey(deps: Pick<RunbookDeps, 'registry'>, key: string): boo
 export async function coreEventsLacking(
   deps: Pick<RunbookDeps, 'registry' | 'concurrency'>,
   move: { holder: RegionCell; other: RegionCell; partition: number },
-  listed: readonly EventLeaf[] = [],
+  listed: readonly EventLeaf[] | Promise<readonly EventLeaf[]> = [],
 ): Promise<string[]> {
   const { holder, other, partition } = move;
-  const marked = await readCoreMarkers(holder.tables.client, holder.tables.replication, partition);
+  // Both are reads of the holder's head: taken together (one round trip to a remote holder, not two).
+  const [marked, leaves] = await Promise.all([
+    readCoreMarkers(holder.tables.client, holder.tables.replication, partition),
+    listed,
+  ]);
   const keys = new Set(marked.map(([type, id]) => aggregateKey(type, id)));
-  for (const leaf of listed) if (isCoreKey(deps, leaf.aggregateKey)) keys.add(leaf.aggregateKey);
+  for (const leaf of leaves) if (isCoreKey(deps, leaf.aggregateKey)) keys.add(leaf.aggregateKey);
   const lacking = await mapBounded([...keys], deps.concurrency ?? 16, async (key) => {
     const at = key.indexOf('#');
     const [type, id] = [key.slice(0, at), key.slice(at + 1)];

@@ -88,6 +88,24 @@ export class SwitchoverStateError extends RunbookError {
   }
 }
 
+/**
+ * Fence got to a partition's compare-and-set after its deadline (its start + RunbookDeps.fenceWindow's
+ * budget): the machine may have given up on the task and rolled back already, so it fences nothing more.
+ */
+export class FenceDeadlineError extends RunbookError {
+  readonly partition: number;
+
+  constructor(task: string, partition: number, lateMs: number) {
+    super(
+      'switchover',
+      task,
+      `partition ${partition}: the fence's deadline passed ${Math.round(lateMs)} ms ago; nothing more is fenced (Rollback unfences what this run fenced)`,
+    );
+    this.name = 'FenceDeadline';
+    this.partition = partition;
+  }
+}
+
 /** The conflict to resolve does not exist, or has no open pair left. */
 export class ConflictNotFoundError extends RunbookError {
   readonly aggregateType: string;

@@ -12,6 +12,7 @@ export {
 export { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookRequest } from './dispatch.ts';
 export {
   ConflictNotFoundError,
+  FenceDeadlineError,
   InvalidRunbookInputError,
   NoEligibleHomeError,
   NoFailoverRecordError,
@@ -53,3 +54,4 @@ export {
 export { type ConflictResolution, resolveConflictTasks } from './resolve-tasks.ts';
 export { type SwitchoverMove, type SwitchoverRequest, switchoverRequest } from './switchover-plan.ts';
 export { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';
+export { FENCE_WINDOW, fenceMayStillRun } from './switchover-tasks.ts';

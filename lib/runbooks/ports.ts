@@ -92,6 +92,14 @@ export interface RunbookDeps {
    * source's head or `budgetMs` has passed (default 100 ms / 2 s; the machine's Wait runs between tasks).
    */
   readonly watermarkPoll?: { readonly intervalMs: number; readonly budgetMs: number };
+  /**
+   * Switchover's Fence starts no compare-and-set later than `budgetMs` after its invocation started (below
+   * the Fence task's timeout: Step Functions stops waiting, it does not stop the function), and a Rollback
+   * run without the Fence's result waits `budgetMs + settleMs` (+ the map's skew margin) from its own start
+   * before it reads the partitions: every fence of its run has committed or failed by then (`settleMs`
+   * covers a compare-and-set started just before the deadline). Default FENCE_WINDOW (45 s / 5 s).
+   */
+  readonly fenceWindow?: { readonly budgetMs: number; readonly settleMs: number };
 }
 
 /** A task: the whole execution state in, a JSON object out (kept at `$.<task>`). */

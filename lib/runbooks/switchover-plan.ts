@@ -91,12 +91,20 @@ export async function blockingMissing(
 ): Promise<number> {
   const { source, target, partition } = move;
   const trustIndex = bugEnabled('index-trusting-watermark');
+  // The core check compares the logs themselves (the target's index is not read): the source's leaves and
+  // core markers are listed together, in one round trip to the source.
+  if (fence.tiers === 'core' && !trustIndex)
+    return (
+      await coreEventsLacking(
+        deps,
+        { holder: source, other: target, partition },
+        source.source.listLeaves(partition),
+      )
+    ).length;
   const [had, has] = await Promise.all([
     source.source.listLeaves(partition),
     target.source.listLeaves(partition),
   ]);
-  if (fence.tiers === 'core' && !trustIndex)
-    return (await coreEventsLacking(deps, { holder: source, other: target, partition }, had)).length;
   const wanted = (key: string) => (fence.tiers === 'core') === isCoreKey(deps, key);
   const listed = new Set(had.filter((l) => wanted(l.aggregateKey)).map((l) => l.eventId));
   const ids = missingAt(had, has).filter((id) => listed.has(id));
@@ -107,9 +115,9 @@ export async function blockingMissing(
   return ids.length - newWrites;
 }
 
-/** Aggregates (type, id) with events in the partition at `cell`. */
-export async function aggregatesIn(cell: RegionCell, partition: number): Promise<Array<[string, string]>> {
-  const keys = new Set((await cell.source.listLeaves(partition)).map((l) => l.aggregateKey));
+/** Aggregates (type, id) of a partition's listed leaves. */
+export function aggregatesOf(leaves: readonly EventLeaf[]): Array<[string, string]> {
+  const keys = new Set(leaves.map((l) => l.aggregateKey));
   return [...keys].map((key) => {
     const at = key.indexOf('#');
     return [key.slice(0, at), key.slice(at + 1)];

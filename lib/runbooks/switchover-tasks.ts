@@ -1,25 +1,34 @@
 import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/index.ts';
-import { EntryChangedError } from '../ownership/errors.ts';
+import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
+import type { PartitionMap } from '../ownership/partition-map.ts';
 import {
   changedBy,
-  fencePartition,
+  fenceEntry,
+  moveHomeConfirmed,
   movePartitionHome,
   takeOverFence,
   unfencePartition,
 } from '../ownership/rehome.ts';
+import type { EventLeaf } from '../repair/merkle.ts';
 import { coreEventsLacking } from './core-lacking.ts';
-import { ProbeFailedError, RollbackRefusedError, SwitchoverStateError } from './errors.ts';
+import {
+  FenceDeadlineError,
+  ProbeFailedError,
+  RollbackRefusedError,
+  SwitchoverStateError,
+} from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
 import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
 import {
-  aggregatesIn,
+  aggregatesOf,
   blockingMissing,
   requestedPartitions,
   rowDigest,
   type SwitchoverMove,
+  type SwitchoverRequest,
   switchoverRequest,
   whySkip,
 } from './switchover-plan.ts';
@@ -62,12 +71,16 @@ function settled(check: WatermarkCheck | undefined): boolean {
 async function checkMove(
   deps: RunbookDeps,
   move: SwitchoverMove,
-  fence: { fencedAt: number; leaseOver: boolean },
+  fence: { fencedAt: number; leaseOver: boolean; confirmed: Map<number, SourceFence> },
 ): Promise<WatermarkCheck> {
   const { partition } = move;
   if (move.from === move.to) return { partition, missing: 0, sourceFenced: true, confirmedBy: 'lease' };
-  const confirmedBy = await confirmSourceFence(deps, move, fence.leaseOver);
+  // A copy confirmed fenced stays so (a replica takes only higher epochs, all of them this run's until
+  // MoveHome checks the entry is still its own): the task's next poll re-reads only the logs.
+  const confirmedBy =
+    fence.confirmed.get(partition) ?? (await confirmSourceFence(deps, move, fence.leaseOver));
   if (!confirmedBy) return { partition, missing: null, sourceFenced: false, confirmedBy };
+  if (confirmedBy === 'own-copy') fence.confirmed.set(partition, confirmedBy);
   const missing = await blockingMissing(
     deps,
     { source: deps.cell(move.from), target: deps.cell(move.to), partition },
@@ -122,9 +135,13 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
 }
 
 /** Compares the core rows of the partition in source and target (both must hold the same events). */
-async function compareRows(deps: RunbookDeps, move: SwitchoverMove): Promise<number> {
+async function compareRows(
+  deps: RunbookDeps,
+  move: SwitchoverMove,
+  leaves: readonly EventLeaf[],
+): Promise<number> {
   const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-  const aggregates = await aggregatesIn(source, move.partition);
+  const aggregates = aggregatesOf(leaves);
   for (const [type, id] of aggregates) {
     if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
     if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
@@ -145,16 +162,23 @@ async function compareRows(deps: RunbookDeps, move: SwitchoverMove): Promise<num
  * (`logs`, strongly consistent reads; the fenced source writes nothing of its own any more).
  */
 async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
-  const entry = await deps.map.read(move.partition);
   const { partition } = move;
+  // The source's leaves are read with the entry (both reads; which check runs depends on the entry).
+  const [entry, listed] = await Promise.all([
+    deps.map.read(partition),
+    move.from === move.to ? [] : deps.cell(move.from).source.listLeaves(partition),
+  ]);
   const fenced = entry?.home === move.from && entry.state === 'fenced';
   const moved = entry?.home === move.to && entry.state === 'active';
   if (!fenced && !moved) throw new ProbeFailedError(partition, `the map says ${entry?.home}/${entry?.state}`);
   if (move.from === move.to) return { partition, aggregatesInPartition: 0, compared: 'none' as const };
   if (fenced || bugEnabled('probe-rows-after-unfence'))
-    return { partition, aggregatesInPartition: await compareRows(deps, move), compared: 'rows' as const };
+    return {
+      partition,
+      aggregatesInPartition: await compareRows(deps, move, listed),
+      compared: 'rows' as const,
+    };
   const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-  const listed = await source.source.listLeaves(partition);
   const lacking = await coreEventsLacking(deps, { holder: source, other: target, partition }, listed);
   if (lacking.length > 0)
     throw new ProbeFailedError(
@@ -166,6 +190,79 @@ async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
     aggregatesInPartition: new Set(listed.map((l) => l.aggregateKey)).size,
     compared: 'logs' as const,
   };
+}
+
+/**
+ * RunbookDeps.fenceWindow's default. The Fence task times out after 60 s (cdk TASK_TIMEOUT) while the
+ * runbook function may run 5 minutes: a Fence invocation that outlives its task must not fence after the
+ * Rollback has read the partitions. 45 s leaves 15 s for a compare-and-set started just before it (two
+ * rounds of the control register's 2 s call timeout) and for the function's start after the state's.
+ */
+export const FENCE_WINDOW = { budgetMs: 45_000, settleMs: 5_000 } as const;
+
+/**
+ * Whether the invocation behind a failed task may still be running, from the error the machine's Catch put
+ * in `$.error`: no error, a Step Functions timeout or runtime error, or a Lambda service error (the
+ * invocation's outcome unknown) -> yes; an error the runbook function threw itself (its own name, e.g.
+ * QuorumUnavailableError, or Lambda's Sandbox.Timedout / Runtime.* for a function it ended) -> it has
+ * returned. Left open: the task retries Lambda's service errors, so an earlier attempt whose invoke failed
+ * with one but ran anyway could still be running when a later attempt throws its own error (README).
+ */
+export function fenceMayStillRun(error: unknown): boolean {
+  const name = (error as { Error?: unknown } | undefined)?.Error;
+  if (typeof name !== 'string' || name === '') return true;
+  return name.startsWith('States.') || name.startsWith('Lambda.') || name === 'Unknown';
+}
+
+/**
+ * `map` whose compare-and-sets start only until `deadline` (FenceDeadlineError after it): reads go on, so
+ * an invocation that got slow returns an error instead of fencing after its Rollback.
+ */
+function changesUntil(map: PartitionMap, deadline: number, now: () => number, task: string): PartitionMap {
+  if (bugEnabled('late-fence-after-rollback')) return map;
+  const bounded = Object.create(map) as PartitionMap;
+  bounded.change = (partition, current, change) => {
+    const late = now() - deadline;
+    if (late > 0) return Promise.reject(new FenceDeadlineError(task, partition, late));
+    return map.change(partition, current, change);
+  };
+  return bounded;
+}
+
+/** Attempts of Fence per partition whose entry changes between its read and its fence. */
+const FENCE_ATTEMPTS = 3;
+
+/**
+ * Fence of one requested partition: reads the entry, decides (`whySkip`), then fences exactly the entry
+ * read (`fenceEntry`/`takeOverFence`: a compare-and-set on it), so `from` is the home of the entry fenced.
+ * An entry that changes in between (another execution fenced or moved it) is read and decided again, a
+ * few times; then the partition is skipped (a compare-and-set still lost then fails the task).
+ */
+async function fenceRequested(
+  deps: RunbookDeps,
+  partition: number,
+  plan: { request: SwitchoverRequest; runId: string; takeOver: readonly string[] },
+): Promise<SwitchoverMove | { partition: number; why: string }> {
+  const { request, runId, takeOver } = plan;
+  for (let attempt = 1; ; attempt++) {
+    const entry = await deps.map.read(partition);
+    const skip = whySkip(entry, request, { runId, takeOver });
+    if (skip || !entry) return { partition, why: skip ?? 'no home yet' };
+    try {
+      const after =
+        entry.state === 'fenced' && !changedBy(entry, runId)
+          ? await takeOverFence(deps.map, entry, runId)
+          : await fenceEntry(deps.map, entry, runId);
+      return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+    } catch (error) {
+      const changed = error instanceof EntryChangedError;
+      // A lost compare-and-set (contention) fails the task once the attempts are spent, as it did before.
+      if (!(changed || error instanceof EpochConflictError) || attempt >= FENCE_ATTEMPTS) {
+        if (changed) return { partition, why: `changed while fencing: ${error.message}` };
+        throw error;
+      }
+    }
+  }
 }
 
 /**
@@ -185,6 +282,7 @@ async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
 export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
   const now = deps.now ?? Date.now;
   const concurrency = deps.concurrency ?? 16;
+  const fenceWindow = deps.fenceWindow ?? FENCE_WINDOW;
   const requiredRun = (task: string, raw: Record<string, unknown>) =>
     runOf(raw) ?? new TaskInput('switchover', task, raw).string('run.id');
   const movesOf = (task: string, raw: Record<string, unknown>) =>
@@ -197,17 +295,16 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const runId = runOf(raw) ?? ulid();
       // Run ids of dead executions whose fences this one may take over (`"takeOver": ["<$.run.id>"]`).
       const takeOver = Array.isArray(raw.takeOver) ? raw.takeOver.filter((r) => typeof r === 'string') : [];
+      // The deadline counts from this invocation's start (the state was entered before it): no fence of
+      // this run starts after it, so a Rollback that waited budget + settle from its own start reads last.
+      const deadline = now() + fenceWindow.budgetMs;
+      const bounded = { ...deps, map: changesUntil(deps.map, deadline, now, 'Fence') };
       const partitions = await requestedPartitions(deps, request);
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
-        const entry = await deps.map.read(partition);
-        const why = whySkip(entry, request, { runId, takeOver });
-        if (why || !entry) return void skipped.push({ partition, why: why ?? 'no home yet' });
-        const after =
-          entry.state === 'fenced' && !changedBy(entry, runId)
-            ? await takeOverFence(deps.map, partition, { previous: entry.run!, run: runId })
-            : await fencePartition(deps.map, partition, 'rehome', runId);
-        return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+        const move = await fenceRequested(bounded, partition, { request, runId, takeOver });
+        if ('why' in move) return void skipped.push(move);
+        return move;
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);
       return { moves, skipped, fencedAt: now(), runId };
@@ -216,10 +313,11 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       const moves = movesOf('CheckWatermark', raw);
       const fencedAt = fencedAtOf('CheckWatermark', raw);
       const leaseEnds = fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
+      const confirmed = new Map<number, SourceFence>();
       const result = await pollMoves(
         deps,
         moves,
-        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds }),
+        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed }),
         settled,
       );
       return { ...result, checkedAt: now() };
@@ -248,11 +346,18 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
     async MoveHome(raw) {
       const moves = movesOf('MoveHome', raw);
       const run = requiredRun('MoveHome', raw);
+      const confirmed = ownCopyConfirmed(raw);
       const moved = await mapBounded(moves, concurrency, async (move) => {
+        // The old home confirmed its fence and the target holds its head: the Unfence that follows would
+        // let the new home write at once, so move and unfence in one register change (Unfence then finds
+        // the entry active and changes nothing). Otherwise only the move; Unfence applies the lease hold.
+        const atOnce = move.from !== move.to && confirmed.has(move.partition);
         const after = await ownStep('MoveHome', move.partition, () =>
-          movePartitionHome(deps.map, move.partition, move.to, run),
+          atOnce
+            ? moveHomeConfirmed(deps.map, move.partition, move.to, run)
+            : movePartitionHome(deps.map, move.partition, move.to, run),
         );
-        return { partition: move.partition, home: after.home, epoch: after.epoch };
+        return { partition: move.partition, home: after.home, epoch: after.epoch, state: after.state };
       });
       return { moved };
     },
@@ -283,8 +388,21 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       return { probed };
     },
     async Rollback(raw) {
+      const startedAt = now();
       const fence = raw.fence as { moves?: SwitchoverMove[] } | undefined;
       const request = switchoverRequest('Rollback', raw);
+      if (!fence?.moves && !bugEnabled('late-fence-after-rollback')) {
+        // Fence failed or timed out. If its invocation may still be running (Step Functions does not stop
+        // the function on a task timeout): it started before this task and starts no compare-and-set past
+        // its deadline, so once budget + settle (+ skew between the two functions' clocks) have passed since
+        // this task began, every fence of this run has committed or failed, and each one carries the run's
+        // stamp: every requested partition stamped by this run is its own (unfenced where it is, below).
+        // If the Fence function answered with its own error, only a compare-and-set it abandoned can still
+        // land: settle + skew.
+        const budget = fenceMayStillRun(raw.error) ? fenceWindow.budgetMs : 0;
+        const until = startedAt + budget + fenceWindow.settleMs + deps.map.skewMarginMs;
+        await sleep(Math.max(0, until - now()));
+      }
       // Fence may have failed part-way (no $.fence): whatever it fenced is still with its old home.
       const moves: readonly RollbackMove[] =
         fence?.moves ??

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { REPAIR_MAX_CONCURRENCY, WATERMARK_POLL } from '../../cdk/constructs/runbooks/runbook-defaults.ts';
 import { RUNBOOK_NAMES, type RunbookName } from '../../cdk/naming.ts';
 import bank from '../../examples/bank/multiactive.config.ts';
-import { RollbackRefusedError } from '../../lib/runbooks/index.ts';
+import { FENCE_WINDOW, RollbackRefusedError } from '../../lib/runbooks/index.ts';
 import { templatesOf, testEnvironment } from './support/app.ts';
 import { type AslDefinition, type AslState, allStates, resolveDefinition } from './support/definition.ts';
 
@@ -94,6 +94,26 @@ describe('runbook ASL', () => {
         expect(state.Retry?.[0]?.ErrorEquals, `${runbook}.${name}`).toContain('Lambda.ServiceException');
         expect(catcher.Catch?.at(-1)?.ErrorEquals, `${runbook}.${name}`).toEqual(['States.ALL']);
       }
+    }
+  });
+
+  it('times a re-homing Fence out only after its last compare-and-set may start, and lets Rollback outwait it', () => {
+    const machines = definitions('us-east-1');
+    for (const [runbook, prefix] of [
+      ['Switchover', ''],
+      ['Failback', 'SwitchBack'],
+    ] as const) {
+      const states = allStates(machines[runbook]);
+      const fence = states[`${prefix}Fence`]!;
+      const rollback = states[`${prefix}Rollback`]!;
+      // The function keeps running after the task times out: its deadline must come first, with margin.
+      expect(fence.TimeoutSeconds! * 1_000, `${runbook} fence`).toBeGreaterThan(
+        FENCE_WINDOW.budgetMs + FENCE_WINDOW.settleMs,
+      );
+      // A Rollback without the Fence's result first waits budget + settle (+ skew), then does its work.
+      expect(rollback.TimeoutSeconds! * 1_000, `${runbook} rollback`).toBeGreaterThanOrEqual(
+        2 * (FENCE_WINDOW.budgetMs + FENCE_WINDOW.settleMs),
+      );
     }
   });
 

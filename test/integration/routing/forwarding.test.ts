@@ -128,6 +128,40 @@ describe('core writes outside their home', () => {
     expect(stale.headers['X-Multiactive-Home']).toBe('ap-southeast-1');
   });
 
+  it('forwards to a new home named by the entry the old home has just re-read, without reading the map again', async () => {
+    // Issue 15: after a cooperative switchover the old home's first write re-reads the map (its cached
+    // entry said "fenced, here"), finds the new home and throws NotHome. That fresh entry is what routing
+    // needs: dropping it cost a second majority read per partition. Could a kept entry be stale? Then the
+    // home it names answers 421 (it fences every core write) and the client retries: no write runs twice
+    // or at the wrong home (the 421 test above).
+    const { 'us-east-1': us, 'eu-west-1': eu } = cluster.cells;
+    const id = cluster.freshId('reread');
+    const partition = partitionOf(id, 256);
+    expect((await command(us, 'account', id, openAccount())).status).toBe(200);
+    await fencePartition(eu.map, partition);
+    us.ownership.invalidate(partition);
+    expect(await us.ownership.entryFor(partition)).toMatchObject({ home: 'us-east-1', state: 'fenced' });
+    await cluster.replicate('us-east-1', 'eu-west-1', 'account', id);
+    await movePartitionHome(eu.map, partition, 'eu-west-1');
+    await unfencePartition(eu.map, partition, undefined, { sourceConfirmed: true });
+    await sleep(250); // past the waiting home's re-read interval
+
+    const read = us.map.read.bind(us.map);
+    let reads = 0;
+    us.map.read = (p) => {
+      if (p === partition) reads++;
+      return read(p);
+    };
+    try {
+      const response = await command(us, 'account', id, deposit(4));
+      expect(response.status).toBe(200);
+      expect(response.headers['X-Multiactive-Region']).toBe('eu-west-1');
+      expect(reads).toBe(1);
+    } finally {
+      us.map.read = read;
+    }
+  });
+
   it('runs a forwarded write once when the network delivers the request twice', async () => {
     const { 'us-east-1': us, 'eu-west-1': eu } = cluster.cells;
     const id = cluster.freshId('dup');

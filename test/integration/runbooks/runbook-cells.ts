@@ -59,6 +59,8 @@ export function clusterRunbookDeps(
     },
     observe,
     setTraffic: async () => undefined,
+    // Fence's compare-and-sets stop 2 s after its start; a Rollback without `$.fence` waits ~2.7 s.
+    fenceWindow: { budgetMs: 2_000, settleMs: 200 },
   };
 }
 

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import {
   type ControlReplica,
+  fencePartition,
   InMemoryControlReplica,
+  moveHomeConfirmed,
   PartitionMap,
   PartitionOwnership,
   QuorumRegister,
@@ -53,7 +56,7 @@ function cluster() {
     const cut = (down: boolean) => {
       for (const link of links) link.down = down;
     };
-    return { ownership, links, cut, reads: () => links.reduce((n, l) => n + l.reads, 0) };
+    return { ownership, map, links, cut, reads: () => links.reduce((n, l) => n + l.reads, 0) };
   };
   return { clock, ownershipOf };
 }
@@ -105,5 +108,60 @@ describe('routing a core write to a home elsewhere', () => {
     await expect(
       home.ownership.entryFor(PARTITION, { claim: true, cachedElsewhere: true }),
     ).rejects.toThrow();
+  });
+});
+
+describe('a core write a peer forwarded here, whose cached entry names another home', () => {
+  afterEach(() => disableAllBugs());
+
+  /** us-east-1 is home; eu-west-1 cached its fenced entry (a write forwarded during a fence); then moved. */
+  async function movedAfterCaching() {
+    const { clock, ownershipOf } = cluster();
+    const oldHome = ownershipOf('us-east-1');
+    await oldHome.ownership.fenceCoreWrite(PARTITION); // us-east-1 claims it
+    await fencePartition(oldHome.map, PARTITION);
+    const newHome = ownershipOf('eu-west-1');
+    expect(await newHome.ownership.entryFor(PARTITION, { claim: true })).toMatchObject({
+      home: 'us-east-1',
+      state: 'fenced',
+    });
+    await moveHomeConfirmed(oldHome.map, PARTITION, 'eu-west-1');
+    clock.mono = 50; // well inside the lease of the cached entry, and inside the 200 ms re-read interval
+    return newHome;
+  }
+
+  it('is routed on a fresh read once its own copy of the entry changed: here, the new home', async () => {
+    const newHome = await movedAfterCaching();
+    expect(await newHome.ownership.entryFor(PARTITION, { claim: true, forwardedHere: true })).toMatchObject({
+      home: 'eu-west-1',
+      state: 'active',
+    });
+  });
+
+  it('with forwarded-notHome-keeps-cache: is routed on the cached fenced entry (the caller answers 421)', async () => {
+    const newHome = await movedAfterCaching();
+    const entry = await withBug('forwarded-notHome-keeps-cache', () =>
+      newHome.ownership.entryFor(PARTITION, { claim: true, forwardedHere: true }),
+    );
+    expect(entry).toMatchObject({ home: 'us-east-1', state: 'fenced' });
+  });
+
+  it('costs at most one majority read per 200 ms however many forwarded writes arrive', async () => {
+    const { clock, ownershipOf } = cluster();
+    await ownershipOf('us-east-1').ownership.fenceCoreWrite(PARTITION); // the home, and stays so
+    const peer = ownershipOf('eu-west-1');
+    await peer.ownership.entryFor(PARTITION, { claim: true }); // cached at t = 0
+    const remote = peer.links[REGIONS.indexOf('ap-southeast-1')]!; // asked once by every majority read
+    const burst = async (at: number) => {
+      clock.mono = at;
+      const before = remote.reads;
+      for (let i = 0; i < 10; i++) {
+        const entry = await peer.ownership.entryFor(PARTITION, { claim: true, forwardedHere: true });
+        expect(entry).toMatchObject({ home: 'us-east-1', state: 'active' }); // still elsewhere: 421
+      }
+      return remote.reads - before;
+    };
+    // Inside 200 ms of the read, own copy unchanged: none; past it, one (the later calls use that read).
+    expect([await burst(100), await burst(300), await burst(450), await burst(600)]).toEqual([0, 1, 0, 1]);
   });
 });

@@ -75,7 +75,7 @@ export async function fencePartition(
  * when the partition moved on since (another execution, a Failover, an operator): the caller decided on
  * an entry that is gone, e.g. compared the logs of a home that is no longer the home. Finding the fence
  * this run committed over `over` (a retry after a lost answer) returns it.
- * Bug switch `rollback-fences-any-active`: any active entry is fenced, whoever wrote it (the old rule).
+ * Bug switch `rollback-fences-any-active` brings the old rule back: an active entry is fenced whoever wrote it.
  */
 export async function fenceEntry(
   map: PartitionMap,

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { account } from '../../../examples/bank/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import {
   type ArchiveStore,
   archiveAggregate,
@@ -143,8 +144,8 @@ describe('review-archiver-4: the re-read before the stubs (HomeOf.recheck)', () 
     expect({ outcome, stubs }).toEqual({ outcome: 'ArchiverNotHomeError', stubs: 0 });
   });
 
-  it('LOW: a homeOf without `recheck` gets no re-read at all: the old home stubs after the move though homeOf now answers C', async () => {
-    const s = await setUp('ra4-recheck-plain');
+  const plainScenario = async (name: string) => {
+    const s = await setUp(name);
     const homeOf = uncachedHomeOf(s.h);
     const outcome = await outcomeOf(
       archiveWith(
@@ -157,6 +158,15 @@ describe('review-archiver-4: the re-read before the stubs (HomeOf.recheck)', () 
     // The same function, asked now, says the partition is homed at C.
     expect(await homeOf(s.p)).toBe(s.c.region);
     expect({ outcome, stubs }).toEqual({ outcome: 'ArchiverNotHomeError', stubs: 0 });
+  };
+
+  it('LOW: a homeOf without `recheck` gets no re-read at all: the old home stubs after the move though homeOf now answers C', () =>
+    plainScenario('ra4-recheck-plain'));
+
+  it('under archiver-no-recheck-plain-home (only recheck re-reads) the old home stubs after the move', async () => {
+    await expect(
+      withBug('archiver-no-recheck-plain-home', () => plainScenario('ra4-recheck-plain-bug')),
+    ).rejects.toThrow(/deeply equal/);
   });
 
   it('safe: a move landing during the stub writes lets the remaining stubs land, each of an event both peers hold whole', async () => {

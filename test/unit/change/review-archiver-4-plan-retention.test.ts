@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { changeImpact } from '../../../lib/change/index.ts';
 import { parseTopology, type Topology } from '../../../lib/config/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { hasRetention, s3RegionArchives } from '../../../lib/lifecycle/index.ts';
 
 /**
@@ -27,7 +28,7 @@ import { hasRetention, s3RegionArchives } from '../../../lib/lifecycle/index.ts'
 const prod = bank.topology('prod');
 
 function accountAs(
-  lifecycle: Record<string, number> | undefined,
+  lifecycle: Record<string, number | string> | undefined,
   tier: 'core' | 'important' = 'core',
 ): Topology {
   return parseTopology({
@@ -80,5 +81,55 @@ describe('review-archiver-4: the plan refusal keyed on retentionDays in the conf
       verdict !== 'approval' || archiveWired,
       `plan verdict ${verdict}, an archive wired after the deploy: ${archiveWired}`,
     ).toBe(true);
+  });
+});
+
+describe("fix (fix-archiver-4): lifecycle.archive 'keep' keeps a once-retained type's archive wired", () => {
+  const retained = accountAs({ snapshotEvery: 100, retentionDays: 30 });
+  const dropped = accountAs({ snapshotEvery: 100 });
+  const kept = accountAs({ snapshotEvery: 100, archive: 'keep' });
+  const important = accountAs(undefined, 'important');
+  const wired = (topology: Topology) =>
+    s3RegionArchives({
+      topology,
+      app: 'bank',
+      clientOf: () => ({ send: async () => ({}) }) as never,
+    })(prod.regions[0]!.name) !== undefined;
+
+  it('dropping retentionDays is refused without the flag, approved with it, the archive still wired', () => {
+    const bare = plan(retained, dropped);
+    expect(bare.verdict).toBe('refused');
+    expect(bare.reasons.join('\n')).toMatch(/drops lifecycle.retentionDays 30 without lifecycle.archive 'keep'/);
+    expect(changeImpact({ before: retained, after: dropped, against: 'main', current: 'wt', migration: 'T-1' }).verdict).toBe(
+      'approval',
+    );
+    expect(plan(retained, kept).verdict).toBe('approval');
+    expect({ hasRetention: hasRetention(kept), wired: wired(kept) }).toEqual({ hasRetention: true, wired: true });
+  });
+
+  it('a kept type leaving core is refused like a retained one; dropping the flag too', () => {
+    expect(plan(kept, important).verdict).toBe('refused');
+    expect(plan(kept, important).reasons.join('\n')).toMatch(/leaves core with lifecycle.archive 'keep'/);
+    expect(plan(kept, dropped).verdict).toBe('refused');
+    expect(plan(kept, kept).verdict).toBe('none');
+  });
+
+  it("the parser refuses archive: 'keep' on a non-core type", () => {
+    expect(() =>
+      parseTopology({
+        ...prod,
+        aggregates: prod.aggregates.map((a) =>
+          a.type !== 'account' ? a : { type: 'account', tier: 'important', lifecycle: { archive: 'keep' } },
+        ),
+      }),
+    ).toThrow(/archive kept for stubs needs the core tier/);
+  });
+
+  it('under plan-forgets-archived-stubs the two-step move and the unwired archive come back', async () => {
+    await withBug('plan-forgets-archived-stubs', async () => {
+      expect([plan(retained, dropped).verdict, plan(dropped, important).verdict]).toEqual(['approval', 'approval']);
+      expect(plan(kept, important).verdict).toBe('approval');
+      expect(wired(kept)).toBe(false);
+    });
   });
 });

@@ -252,9 +252,7 @@ export async function readArchivedEvents(
       bodies[at] = decodeArchive(key, body);
     }
   };
-  await Promise.all(
-    Array.from({ length: Math.min(ARCHIVE_GETS_IN_FLIGHT, keys.length) }, () => worker()),
-  );
+  await Promise.all(Array.from({ length: Math.min(ARCHIVE_GETS_IN_FLIGHT, keys.length) }, () => worker()));
   return bodies.flat();
 }
 

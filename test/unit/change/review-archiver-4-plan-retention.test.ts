@@ -99,12 +99,18 @@ describe("fix (fix-archiver-4): lifecycle.archive 'keep' keeps a once-retained t
   it('dropping retentionDays is refused without the flag, approved with it, the archive still wired', () => {
     const bare = plan(retained, dropped);
     expect(bare.verdict).toBe('refused');
-    expect(bare.reasons.join('\n')).toMatch(/drops lifecycle.retentionDays 30 without lifecycle.archive 'keep'/);
-    expect(changeImpact({ before: retained, after: dropped, against: 'main', current: 'wt', migration: 'T-1' }).verdict).toBe(
-      'approval',
+    expect(bare.reasons.join('\n')).toMatch(
+      /drops lifecycle.retentionDays 30 without lifecycle.archive 'keep'/,
     );
+    expect(
+      changeImpact({ before: retained, after: dropped, against: 'main', current: 'wt', migration: 'T-1' })
+        .verdict,
+    ).toBe('approval');
     expect(plan(retained, kept).verdict).toBe('approval');
-    expect({ hasRetention: hasRetention(kept), wired: wired(kept) }).toEqual({ hasRetention: true, wired: true });
+    expect({ hasRetention: hasRetention(kept), wired: wired(kept) }).toEqual({
+      hasRetention: true,
+      wired: true,
+    });
   });
 
   it('a kept type leaving core is refused like a retained one; dropping the flag too', () => {
@@ -127,7 +133,10 @@ describe("fix (fix-archiver-4): lifecycle.archive 'keep' keeps a once-retained t
 
   it('under plan-forgets-archived-stubs the two-step move and the unwired archive come back', async () => {
     await withBug('plan-forgets-archived-stubs', async () => {
-      expect([plan(retained, dropped).verdict, plan(dropped, important).verdict]).toEqual(['approval', 'approval']);
+      expect([plan(retained, dropped).verdict, plan(dropped, important).verdict]).toEqual([
+        'approval',
+        'approval',
+      ]);
       expect(plan(kept, important).verdict).toBe('approval');
       expect(wired(kept)).toBe(false);
     });

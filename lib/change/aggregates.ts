@@ -1,4 +1,5 @@
 import { type AggregateConfig, regionNames, type Tier, type Topology } from '../config/index.ts';
+import { bugEnabled } from '../faults/switches.ts';
 import { awsTimers, projectObjectives } from '../ops/objectives.ts';
 import type { Impact } from './settings.ts';
 
@@ -96,21 +97,48 @@ function lifecycleChanges(a: AggregateConfig['lifecycle'], b: AggregateConfig['l
           : ': archived events stay in the archive (restore with fullHistory)'),
     );
   }
+  if (a?.archive !== b?.archive)
+    changes.push(
+      b?.archive === 'keep'
+        ? "archive kept ('keep'): the archive stays wired for the stubs in the logs, nothing new is archived"
+        : "archive no longer kept: without retentionDays no archive is wired for this type's stubs",
+    );
   return changes;
 }
 
 /**
- * A core type with a retention leaving core: its logs may hold archived stubs (payloads in the archive),
- * which no important or ordinary applier can fold (they fold the whole log, never from a snapshot or the
- * archive: `ArchivedEventInFoldError`). Refused unless a migration is named (`changeImpact`).
+ * A core type with a retention (or `lifecycle.archive: 'keep'`) leaving core: its logs may hold archived
+ * stubs (payloads in the archive), which no important or ordinary applier can fold (they fold the whole log,
+ * never from a snapshot or the archive: `ArchivedEventInFoldError`). And a core type dropping its retention
+ * without `archive: 'keep'`: the stubs stay, the archive would not (the last retention dropped wires none),
+ * and a later plan could move the type off core unrefused. Both refused unless a migration is named
+ * (`changeImpact`). Bug switch `plan-forgets-archived-stubs`: the drop is approved, the flag not counted.
  */
 function archivedStubsLeftBehind(a: AggregateConfig, b: AggregateConfig): string | undefined {
-  if (a.tier !== 'core' || b.tier === 'core' || a.lifecycle?.retentionDays === undefined) return undefined;
-  return (
-    `${a.type} leaves core with lifecycle.retentionDays ${a.lifecycle.retentionDays}: its logs may hold archived stubs ` +
-    `(payloads in the archive) that the ${b.tier} appliers cannot fold; keep it core, or restore its archived events ` +
-    'into the log first (fullHistory reads them)'
-  );
+  const retention = a.lifecycle?.retentionDays;
+  const kept = a.lifecycle?.archive === 'keep' && !bugEnabled('plan-forgets-archived-stubs');
+  if (a.tier !== 'core') return undefined;
+  if (b.tier !== 'core' && (retention !== undefined || kept))
+    return (
+      `${a.type} leaves core with ${retention !== undefined ? `lifecycle.retentionDays ${retention}` : "lifecycle.archive 'keep'"}: ` +
+      `its logs may hold archived stubs (payloads in the archive) that the ${b.tier} appliers cannot fold; keep it ` +
+      'core, or restore its archived events into the log first (fullHistory reads them)'
+    );
+  // Once a type had a retention, its archive must stay readable: the stubs stay in its logs.
+  if (
+    b.tier === 'core' &&
+    (retention !== undefined || kept) &&
+    b.lifecycle?.retentionDays === undefined &&
+    b.lifecycle?.archive !== 'keep' &&
+    !bugEnabled('plan-forgets-archived-stubs')
+  )
+    return (
+      `${a.type} drops ${retention !== undefined ? `lifecycle.retentionDays ${retention}` : "lifecycle.archive 'keep'"} ` +
+      "without lifecycle.archive 'keep': its logs may hold archived stubs whose payloads only the archive holds, " +
+      "and nothing would keep that archive wired; set lifecycle.archive: 'keep' (the archive stays readable, " +
+      'nothing new is archived), or restore its archived events into the log first (fullHistory reads them)'
+    );
+  return undefined;
 }
 
 /** Each aggregate type of either topology: its view before and after, and what changed. */

@@ -39,7 +39,10 @@ export function wholeFromArchive(archive: ArchiveStore | undefined): WholeCopies
     if (stubs.length === 0) return [];
     const first = stubs[0]!;
     const wanted = new Set(stubs.map((e) => e.eventId));
-    const archived = await readArchivedEvents(archive, first.aggregateType, first.aggregateId);
+    // Only the objects whose seq range covers a stub: one GET per stub's object, not per archived day.
+    const archived = await readArchivedEvents(archive, first.aggregateType, first.aggregateId, {
+      seqs: stubs.map((e) => e.seq),
+    });
     return archived.filter((e) => wanted.has(e.eventId) && !isArchivedStub(e));
   };
 }

@@ -25,6 +25,12 @@ export const regionSchema = z.strictObject({
 export const lifecycleSchema = z.strictObject({
   snapshotEvery: z.number().int().min(2).max(1_000_000).optional(),
   retentionDays: z.number().int().min(1).max(36_500).optional(),
+  /**
+   * `'keep'`: this type's logs may hold archived stubs (it had `retentionDays`): the archive stays wired for
+   * every reader (bucket, grants, `s3RegionArchives`, the sandbox's directory), nothing new is archived. What
+   * `multiactive plan` asks for when `retentionDays` is dropped; the type stays core while it is set.
+   */
+  archive: z.literal('keep').optional(),
 });
 
 export const aggregateSchema = z
@@ -56,6 +62,13 @@ export const aggregateSchema = z
         code: 'custom',
         path: ['lifecycle', 'retentionDays'],
         message: `retention needs the core tier's seq-ordered log; "${aggregate.type}" is ${aggregate.tier}`,
+      });
+    // Stubs are folded only by the core appliers (archive-aware); an important/ordinary applier cannot.
+    if (lifecycle?.archive !== undefined && aggregate.tier !== 'core')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifecycle', 'archive'],
+        message: `an archive kept for stubs needs the core tier's archive-aware fold; "${aggregate.type}" is ${aggregate.tier}`,
       });
   });
 

@@ -133,6 +133,10 @@ export const BUG_SWITCHES = {
     "the archiver moves an event out of the home's hot table without waiting for every peer's watermark from its origin to pass it: a replica that has not received it yet can never get it from the home's log",
   'archiver-caches-home':
     "the archiver trusts the home answer its pass cached (localHomeOf) and does not read this region's copy of the partition map again before its stub writes: a partition a Switchover fenced and moved during the pass is still stubbed by the old home",
+  'archiver-no-recheck-plain-home':
+    "the archiver's re-read right before its stub writes happens only through `HomeOf.recheck`: a `topology.homeOf` without it (a plain function) gets no second look, and a partition moved during the pass is still stubbed by the old home",
+  'plan-forgets-archived-stubs':
+    "`multiactive plan` approves dropping a core type's `retentionDays` without `lifecycle.archive: 'keep'` (and the build then wires no archive when it was the last retention), so the type can leave core in a second plan with stubs still in its logs",
   'archive-lists-whole-type':
     "reading one aggregate's archive lists its whole type's archive (`<type>/`, every aggregate and day) and filters by id, instead of the aggregate's own index prefix: the quorum copy's catch-up under its 1 s per-peer budget grows with the type",
   'merkle-skips-past-retention':

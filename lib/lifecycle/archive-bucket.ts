@@ -1,4 +1,5 @@
 import type { Topology } from '../config/schema.ts';
+import { bugEnabled } from '../faults/switches.ts';
 
 /** S3 bucket names are at most 63 characters. */
 const MAX_BUCKET_NAME = 63;
@@ -21,7 +22,15 @@ export function archiveBucketArn(topology: Pick<Topology, 'name' | 'account'>, r
   return `arn:aws:s3:::${archiveBucketName(topology, region)}`;
 }
 
-/** Whether some aggregate type of the topology has a retention: only then is there an archive at all. */
+/**
+ * Whether some aggregate type of the topology has a retention, or keeps its archive for the stubs a past
+ * retention left (`lifecycle.archive: 'keep'`): only then is there an archive at all (bucket, grants,
+ * readers). Under `plan-forgets-archived-stubs`, the kept archive does not count.
+ */
 export function hasRetention(topology: Pick<Topology, 'aggregates'>): boolean {
-  return topology.aggregates.some((a) => a.lifecycle?.retentionDays !== undefined);
+  return topology.aggregates.some(
+    (a) =>
+      a.lifecycle?.retentionDays !== undefined ||
+      (a.lifecycle?.archive === 'keep' && !bugEnabled('plan-forgets-archived-stubs')),
+  );
 }

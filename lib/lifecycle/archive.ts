@@ -191,19 +191,35 @@ export function mergeHistory(
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** What a caller of `readArchivedEvents` needs: `seqs` (when given) limits the GETs to the objects covering them. */
+export interface ArchiveReadOptions {
+  /**
+   * The seqs the caller wants (the quorum copy's whole copies of a few stubs): only the data objects whose
+   * index key's seq range covers one of them are fetched; the result may hold other events of those objects.
+   */
+  readonly seqs?: Iterable<number>;
+}
+
+/** Data objects fetched at once by `readArchivedEvents` (S3 takes far more; one aggregate's read stays polite). */
+export const ARCHIVE_GETS_IN_FLIGHT = 8;
+
 /**
  * Every event of one aggregate the archive holds, in object order: what `mergeHistory` puts back in place
- * of the hot log's stubs. One listing of the aggregate's own index prefix (`archiveIndexKey`), then one GET
- * per data object it names: the cost follows the aggregate, not its type (live paths read this: the quorum
- * copy's catch-up under its per-peer timeout, a landed retry, row rebuilds, saga history). An index entry
- * whose data object is missing is a corrupt archive (the entry is written only after its object).
+ * of the hot log's stubs. One listing of the aggregate's own index prefix (`archiveIndexKey`), then the GETs
+ * of the data objects it names, at most `ARCHIVE_GETS_IN_FLIGHT` at once: the cost follows the aggregate, not
+ * its type (live paths read this: the quorum copy's catch-up under its per-peer timeout, a landed retry, row
+ * rebuilds, saga history). With `options.seqs`, only the objects whose seq range (in the index key) covers
+ * one of them are fetched: one stub's whole copy is one GET, however many days the aggregate was archived.
+ * An index entry whose data object is missing is a corrupt archive (the entry is written only after its
+ * object).
  */
 export async function readArchivedEvents(
   archive: ArchiveStore,
   aggregateType: string,
   aggregateId: string,
+  options: ArchiveReadOptions = {},
 ): Promise<EventEnvelope[]> {
-  const keys = bugEnabled('archive-lists-whole-type')
+  let keys = bugEnabled('archive-lists-whole-type')
     ? (await archive.list(`${aggregateType}/`)).filter(
         (key) => !isArchiveIndexKey(key) && aggregateIdOfKey(key) === aggregateId,
       )
@@ -211,14 +227,38 @@ export async function readArchivedEvents(
         // An id that is a prefix of another's (`a` and `a/b`) lists the other's entries too.
         .filter((key) => aggregateIdOfKey(key) === aggregateId)
         .map((key) => dataKeyOfIndex(key)!);
-  const archived: EventEnvelope[] = [];
-  for (const key of keys) {
-    const body = await archive.get(key);
-    if (body === undefined) {
-      if (bugEnabled('archive-lists-whole-type')) continue;
-      throw new ArchiveCorruptError(key, 'named by the archive index but missing');
-    }
-    archived.push(...decodeArchive(key, body));
+  if (options.seqs !== undefined) {
+    const wanted = [...options.seqs];
+    keys = keys.filter((key) => {
+      const range = seqRangeOfKey(key);
+      // A key whose range cannot be read is fetched: never miss an event for a name's sake.
+      return !range || wanted.some((seq) => range.first <= seq && seq <= range.last);
+    });
   }
-  return archived;
+  const bodies = new Array<EventEnvelope[]>(keys.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < keys.length) {
+      const at = next++;
+      const key = keys[at]!;
+      const body = await archive.get(key);
+      if (body === undefined) {
+        if (bugEnabled('archive-lists-whole-type')) {
+          bodies[at] = [];
+          continue;
+        }
+        throw new ArchiveCorruptError(key, 'named by the archive index but missing');
+      }
+      bodies[at] = decodeArchive(key, body);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ARCHIVE_GETS_IN_FLIGHT, keys.length) }, () => worker()));
+  return bodies.flat();
+}
+
+/** The seq range a data object's key (`<first>-<last>.jsonl`) names, or undefined for another shape. */
+export function seqRangeOfKey(key: string): { first: number; last: number } | undefined {
+  const match = /^(\d+)-(\d+)(?:\.jsonl)?$/.exec(key.split('/').at(-1) ?? '');
+  if (!match) return undefined;
+  return { first: Number(match[1]), last: Number(match[2]) };
 }

@@ -51,7 +51,10 @@ export interface ArchiverDeps {
   readonly topology?: {
     readonly region: string;
     readonly regions: readonly string[];
-    /** `localHomeOf` on AWS and in the sandbox; its `recheck` is read again right before the stubs. */
+    /**
+     * `localHomeOf` on AWS and in the sandbox; its `recheck` is read again right before the stubs (a
+     * `homeOf` without `recheck` is called again instead).
+     */
     readonly homeOf?: HomeOf;
   };
 }
@@ -103,8 +106,14 @@ export async function archiveAggregate(
   }
   // Read again right before the stubs: a move fenced in this region's copy since the pass began (or since
   // the check above) leaves the events whole here.
-  if (!bugEnabled('archiver-caches-home'))
-    await checkHome(deps, aggregate, hot, deps.topology?.homeOf?.recheck);
+  // A plain `homeOf` (no `recheck`) is asked again: it is the only reader of the map the archiver has.
+  if (!bugEnabled('archiver-caches-home')) {
+    const homeOf = deps.topology?.homeOf;
+    const again = bugEnabled('archiver-no-recheck-plain-home')
+      ? homeOf?.recheck
+      : (homeOf?.recheck?.bind(homeOf) ?? homeOf);
+    await checkHome(deps, aggregate, hot, again);
+  }
   for (const event of covered)
     if (bugEnabled('archive-deletes-events')) await deleteIfStill(deps, event);
     else await stubIfStill(deps, event);

@@ -1,5 +1,7 @@
 export {
+  ARCHIVE_GETS_IN_FLIGHT,
   ARCHIVE_INDEX_SEGMENT,
+  type ArchiveReadOptions,
   aggregateIdOfKey,
   archivableEvents,
   archiveDate,
@@ -15,6 +17,7 @@ export {
   isArchiveIndexKey,
   mergeHistory,
   readArchivedEvents,
+  seqRangeOfKey,
 } from './archive.ts';
 export { archiveBucketArn, archiveBucketName, hasRetention } from './archive-bucket.ts';
 export { type ArchiveStore, archivePrefix, LocalDirectoryArchive } from './archive-store.ts';

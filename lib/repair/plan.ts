@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../model/envelope.ts';
+import { groupBy } from '../model/group-by.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import type { EventLeaf } from './merkle.ts';
 
@@ -68,17 +69,19 @@ export async function fetchFromHolders(
   const found = new Map<string, EventEnvelope>();
   let pending = [...lacking];
   for (let round = 0; pending.length > 0 && round < rounds; round++) {
-    const bySource = new Map<string, string[]>();
-    for (const { eventId, sources } of pending) {
-      const source = sources[round];
-      if (source === undefined) continue;
-      // Appended in place (a copy per event is quadratic in a partition's lacking events).
-      const ids = bySource.get(source);
-      if (ids) ids.push(eventId);
-      else bySource.set(source, [eventId]);
-    }
+    const bySource = groupBy(
+      pending.filter((l) => l.sources[round] !== undefined),
+      (l) => l.sources[round]!,
+    );
     if (bySource.size === 0) break;
-    const fetched = await Promise.all([...bySource].map(([source, ids]) => getEvents(source, ids)));
+    const fetched = await Promise.all(
+      [...bySource].map(([source, held]) =>
+        getEvents(
+          source,
+          held.map((l) => l.eventId),
+        ),
+      ),
+    );
     for (const event of fetched.flat()) if (!isArchivedStub(event)) found.set(event.eventId, event);
     pending = pending.filter((l) => !found.has(l.eventId));
   }

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../model/envelope.ts';
+import { groupBy } from '../model/group-by.ts';
 import { bucketOf, buildMerkleTree, diffBuckets, type EventLeaf, rootOf } from './merkle.ts';
 import type { PartitionEventSource } from './partition-source.ts';
 import { fetchFromHolders, planReplay } from './plan.ts';
@@ -37,13 +38,9 @@ export function replayOrder(a: EventEnvelope, b: EventEnvelope): number {
  * events always share a lane, in `replayOrder`, so core events still reach the applier in seq order.
  */
 export function replayLanes(events: readonly EventEnvelope[], lanes: number): EventEnvelope[][] {
-  const byLane = new Map<number, EventEnvelope[]>();
-  for (const event of [...events].sort(replayOrder)) {
-    const lane = bucketOf(`${event.aggregateType}#${event.aggregateId}`, Math.max(1, lanes));
-    const list = byLane.get(lane);
-    if (list) list.push(event);
-    else byLane.set(lane, [event]);
-  }
+  const byLane = groupBy([...events].sort(replayOrder), (event) =>
+    bucketOf(`${event.aggregateType}#${event.aggregateId}`, Math.max(1, lanes)),
+  );
   return [...byLane.values()];
 }
 

@@ -7,6 +7,7 @@ import { majorityOf, regionNames } from '../config/topology.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { groupBy } from '../model/group-by.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
@@ -158,12 +159,10 @@ async function collectPartition(
       collected: 0,
       blocked: `${read.length + 1} of the ${input.needed} regions needed answered`,
     };
-  const holders = new Map<string, Array<{ region: string; marker: QuorumMarker }>>();
-  for (const { region, markers } of read)
-    for (const marker of markers) {
-      const key = `${marker.aggregateType}#${marker.aggregateId}`;
-      holders.set(key, [...(holders.get(key) ?? []), { region, marker }]);
-    }
+  const holders = groupBy(
+    read.flatMap(({ region, markers }) => markers.map((marker) => ({ region, marker }))),
+    ({ marker }) => `${marker.aggregateType}#${marker.aggregateId}`,
+  );
   try {
     const collected = await mapBounded([...holders.values()], 8, (held) =>
       collectAggregate(deps, { home: to, held, epoch: entry.epoch, read: read.map((r) => r.region) }),

@@ -1,4 +1,5 @@
 import { regionNames } from '../config/topology.ts';
+import { groupBy } from '../model/group-by.ts';
 import { replayOrder } from '../repair/repair.ts';
 import { settleCoreAggregate } from './core-branches.ts';
 import { type CoreOrphanOutcome, settleCoreOrphans } from './core-orphans.ts';
@@ -95,11 +96,7 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const { returning, peers, partitions } = setup('QueueCoreOrphans', raw);
       const cells = [returning, ...peers];
       const orphans = (await orphansOf('QueueCoreOrphans', raw)).filter((o) => tierOf(o) === 'core');
-      const byAggregate = new Map<string, Orphan[]>();
-      for (const o of orphans) {
-        const key = `${o.event.aggregateType}#${o.event.aggregateId}`;
-        byAggregate.set(key, [...(byAggregate.get(key) ?? []), o]);
-      }
+      const byAggregate = groupBy(orphans, (o) => `${o.event.aggregateType}#${o.event.aggregateId}`);
       const ownerOf = async (partition: number) => ownerIn(await deps.map.read(partition));
       const outcomes: CoreOrphanOutcome[] = [];
       for (const group of byAggregate.values()) {

@@ -10,8 +10,31 @@ export interface WriteTally {
   readonly events: Map<string, number>;
   /** Refused writes, keyed `tier|status error`. */
   readonly refused: Map<string, number>;
-  /** Wall-clock ms of every successful write, per client location and per `location|tier` (for the RTO). */
-  readonly successes: Map<string, number[]>;
+  /**
+   * Every successful write (wall-clock ms it was sent and answered), per client location and per
+   * `location|tier` (for the RTO).
+   */
+  readonly successes: Map<string, Success[]>;
+}
+
+/** One successful write: when the client sent it and when the answer came. */
+export interface Success {
+  readonly sentAt: number;
+  readonly answeredAt: number;
+}
+
+/**
+ * When the first write SENT after `since` was answered with success. A write sent before (in flight when a
+ * region was killed, answered just after) says nothing about recovery: counting it gave an RTO of 1 ms.
+ */
+export function firstSuccessSentAfter(
+  successes: readonly Success[] | undefined,
+  since: number,
+): number | undefined {
+  let first: number | undefined;
+  for (const s of successes ?? [])
+    if (s.sentAt > since && (first === undefined || s.answeredAt < first)) first = s.answeredAt;
+  return first;
 }
 
 /** A new, empty tally. */
@@ -126,6 +149,7 @@ export async function sendOpening(input: SendInput, attempts = 5): Promise<boole
 /** `send`, answering the HTTP status (0: no answer, a timeout or a broken connection). */
 async function sendForStatus(input: SendInput): Promise<number> {
   const { command, tally } = input;
+  const sentAt = Date.now();
   try {
     const response = await input.client.fetch(`${input.frontDoor}${command.path}`, {
       method: 'POST',
@@ -140,10 +164,10 @@ async function sendForStatus(input: SendInput): Promise<number> {
     }
     const region = response.headers.get('x-multiactive-region') ?? '?';
     bump(tally.events, `${region}|${command.tier}`, body.events?.length ?? 0);
-    const at = Date.now();
+    const answeredAt = Date.now();
     for (const key of [input.from, `${input.from}|${command.tier}`]) {
       const list = tally.successes.get(key) ?? [];
-      list.push(at);
+      list.push({ sentAt, answeredAt });
       tally.successes.set(key, list);
     }
     return response.status;

@@ -1,7 +1,14 @@
 import type { Sandbox } from '../platform/sandbox.ts';
 import type { ExecutionResult } from '../state-machines/runner.ts';
 import { eventsAtRisk, notEverywhere } from './at-risk.ts';
-import { demoWorkloadFor, newTally, sendOpening, startWriters, type WriteTally } from './clients.ts';
+import {
+  demoWorkloadFor,
+  firstSuccessSentAfter,
+  newTally,
+  sendOpening,
+  startWriters,
+  type WriteTally,
+} from './clients.ts';
 import type { DemoReport } from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -88,8 +95,11 @@ export async function runDemo(
   log(
     `      ${lost} unhealthy after ${detectionMs ?? '?'} ms; traffic goes to ${peers.map((p) => p.name).join(', ')}`,
   );
-  await until(() => (tally.successes.get(lost) ?? []).some((t) => t > (detection?.at ?? killedAt)), 30_000);
-  const firstAfter = (tally.successes.get(lost) ?? []).find((t) => t > killedAt);
+  await until(
+    () => firstSuccessSentAfter(tally.successes.get(lost), detection?.at ?? killedAt) !== undefined,
+    30_000,
+  );
+  const firstAfter = firstSuccessSentAfter(tally.successes.get(lost), killedAt);
   const rtoMs = firstAfter === undefined ? undefined : firstAfter - killedAt;
   await watchdogClaim(sandbox, lost, killedAt);
   const started = await sandbox.settleExecutions();
@@ -184,7 +194,7 @@ async function firstCoreWrite(
   tally: WriteTally,
   input: { lost: string; killedAt: number; core: boolean },
 ): Promise<number | undefined> {
-  const after = () => (tally.successes.get(`${input.lost}|core`) ?? []).find((t) => t > input.killedAt);
+  const after = () => firstSuccessSentAfter(tally.successes.get(`${input.lost}|core`), input.killedAt);
   if (input.core) await until(() => after() !== undefined, 30_000);
   return after();
 }

@@ -35,7 +35,8 @@ async function heardFromEverywhere(sandbox: Sandbox, region: string): Promise<vo
   }
 }
 
-async function failoverAt(partitions: number): Promise<Figure[]> {
+/** One Failover at `partitions`: its execution time and its figures. */
+async function failoverAt(partitions: number): Promise<{ ms: number; figures: Figure[] }> {
   const application = await loadApplication(join(PROJECT_ROOT, 'bench/apps/many-partitions.config.ts'));
   // Fast timers (detection in seconds), but the WAN at its real latencies: the execution crosses it.
   const sandbox = await Sandbox.start({
@@ -95,7 +96,7 @@ async function failoverAt(partitions: number): Promise<Figure[]> {
     }
     const bytes = payloadBytes(result.output);
     const at = `${partitions.toLocaleString('en-US')} partitions`;
-    return [
+    const figures: Figure[] = [
       {
         figure: `Failover state machine execution, ${at}`,
         value: ms,
@@ -119,18 +120,65 @@ async function failoverAt(partitions: number): Promise<Figure[]> {
         met: bytes <= PAYLOAD_QUOTA_BYTES,
       },
     ];
+    return { ms, figures };
   } finally {
     await sandbox.stop();
   }
 }
 
-/** Runs the bench; ignores `endpoint` (it starts its own sandboxes). Quick: 1,024 partitions only. */
+/** Failovers of 256 partitions in a row (a fresh sandbox each): issue 15 asks for under 1 s, steadily. */
+export const STEADY_RUNS = 5;
+const STEADY_TARGET_MS = 1_000;
+
+/**
+ * `runs` Failovers of `partitions` (each in a fresh sandbox): each run's time, the median and the slowest
+ * against the target, and the figures of the median run (its per-task breakdown, moves, state size).
+ */
+export async function steadyFailover(
+  partitions: number,
+  runs: number,
+  once: (partitions: number) => Promise<{ ms: number; figures: Figure[] }> = failoverAt,
+): Promise<Figure[]> {
+  const results: Array<{ ms: number; figures: Figure[] }> = [];
+  for (let run = 1; run <= runs; run++) {
+    results.push(await once(partitions));
+    console.log(`failover-scale: ${partitions} partitions, run ${run}/${runs}: ${results.at(-1)!.ms} ms`);
+  }
+  const sorted = [...results].sort((a, b) => a.ms - b.ms);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const slowest = sorted.at(-1)!;
+  const at = `${partitions.toLocaleString('en-US')} partitions`;
+  const target = `< ${STEADY_TARGET_MS}`;
+  return [
+    {
+      figure: `Failover state machine execution, ${at}, median of ${runs} runs (each run: ${results.map((r) => r.ms).join(', ')} ms)`,
+      value: median.ms,
+      unit: 'ms',
+      target,
+      met: median.ms < STEADY_TARGET_MS,
+    },
+    {
+      figure: `Failover state machine execution, ${at}, slowest of ${runs} runs (steadily)`,
+      value: slowest.ms,
+      unit: 'ms',
+      target,
+      met: slowest.ms < STEADY_TARGET_MS,
+    },
+    // The median run's own figures, its execution time as a reference (the two above carry the target).
+    ...median.figures.map((f) =>
+      f.figure.startsWith('  ') ? { ...f, figure: `${f.figure} (median run)` } : f,
+    ),
+  ];
+}
+
+/**
+ * Runs the bench; ignores `endpoint` (it starts its own sandboxes): 256 partitions STEADY_RUNS times, then
+ * 4,096 once. Quick: 1,024 partitions once.
+ */
 export async function runFailoverScaleBench(options: {
   endpoint: string;
   quick?: boolean;
 }): Promise<Figure[]> {
-  const sizes = options.quick ? [1_024] : [256, 4_096];
-  const figures: Figure[] = [];
-  for (const size of sizes) figures.push(...(await failoverAt(size)));
-  return figures;
+  if (options.quick) return (await failoverAt(1_024)).figures;
+  return [...(await steadyFailover(256, STEADY_RUNS)), ...(await failoverAt(4_096)).figures];
 }

@@ -39,7 +39,8 @@ const PER_ACCOUNT = 10;
 const PER_ACTIVITY = 5;
 const CORE_EVENTS = 1_000;
 const POLL_MS = 50;
-const DEADLINE_MS = 900_000;
+/** How long the drains may take: 15 min, or 15 ms per queued ordinary event (100,000: 25 min) when longer. */
+const deadlineMs = (ordinary: number) => Math.max(900_000, ordinary * 15);
 
 function scriptsOf(run: string, ordinary: number): SeedScript[] {
   const account = benchApplication.aggregates.find((a) => a.name === 'account')!;
@@ -164,7 +165,10 @@ async function measure(sandbox: Sandbox, ordinary: number): Promise<Drained> {
   let coreMs: number | undefined;
   let ordinaryMs: number | undefined;
   let ordinaryAppliedAtCore = 0;
-  while (performance.now() - started < DEADLINE_MS && (coreMs === undefined || ordinaryMs === undefined)) {
+  while (
+    performance.now() - started < deadlineMs(ordinary) &&
+    (coreMs === undefined || ordinaryMs === undefined)
+  ) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     const queued = laneQueued(sandbox);
     if (coreMs === undefined && (await coreRowsDone(sandbox, core)) === core.length) {

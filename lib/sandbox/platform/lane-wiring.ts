@@ -17,6 +17,9 @@ import type { SandboxRegion } from './region.ts';
 /** How often a mapping polls its queue (Lambda long-polls; this stands in for the long poll's return). */
 const POLL_INTERVAL_MS = 20;
 
+/** Beyond the lane's batching window, what `settle` allows the batch itself (a loaded 2-core machine). */
+export const LANE_SETTLE_MARGIN_MS = 3_000;
+
 /**
  * The SQS queues and the SQS event source mappings of the synthesized templates (the ordinary lane):
  * queues with their visibility timeout and redrive policy, mappings with their batch size, batching window
@@ -145,6 +148,16 @@ export class SandboxQueues {
       if (Date.now() >= deadline) throw new LaneNotDrainedError(timeoutMs, undrained);
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
+  }
+
+  /**
+   * `drain`, given at least the longest batching window + LANE_SETTLE_MARGIN_MS: a queue holding less than a
+   * batch is invoked only once its window ends (as on AWS), so a shorter wait (what a caller's quiesce
+   * budget has left after the streams) fails on a lane that is merely waiting for its window.
+   */
+  settle(timeoutMs: number): Promise<void> {
+    const window = Math.max(0, ...this.mappings.map(({ mapping }) => mapping.batchingWindowMs));
+    return this.drain(Math.max(timeoutMs, window + LANE_SETTLE_MARGIN_MS));
   }
 
   /** Mapping and queue counters, for reports and benchmarks. */

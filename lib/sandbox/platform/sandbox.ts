@@ -734,8 +734,9 @@ export class Sandbox {
       const left = Math.max(1_000, deadline - Date.now());
       await Promise.all(this.regions.filter((r) => !r.isDown).map((r) => r.streamIdle(left)));
       await Promise.all([...this.regions.map((r) => r.bus.drain()), this.globalBus.drain()]);
-      // The ordinary lane: its queues emptied and no batch in flight (else LaneNotDrainedError, naming them).
-      await this.lanes?.drain(Math.max(1_000, deadline - Date.now()));
+      // The ordinary lane: its queues emptied and no batch in flight (else LaneNotDrainedError, naming them),
+      // given at least its batching window (a queue holding less than a batch waits for it, as on AWS).
+      await this.lanes?.settle(deadline - Date.now());
     }
   }
 

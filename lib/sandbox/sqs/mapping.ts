@@ -123,6 +123,11 @@ export class LocalSqsMapping {
   private inFlight = new Set<Promise<PollOutcome>>();
   private timer: NodeJS.Timeout | undefined;
 
+  /** MaximumBatchingWindowInSeconds in ms: a queue holding less than a batch is not invoked before it ends. */
+  get batchingWindowMs(): number {
+    return this.options.spec.maxBatchingWindowMs;
+  }
+
   constructor(private readonly options: LocalSqsMappingOptions) {
     const { batchSize, maxBatchingWindowMs } = options.spec;
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 10_000))

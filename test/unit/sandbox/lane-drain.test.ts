@@ -88,4 +88,38 @@ describe('the ordinary lane drain a quiesce waits on', () => {
       'not quiet within 30000 ms (Ordinary lane not drained within 1000 ms (r q: 3 queued, 0 batch(es) in flight)); checking anyway',
     ]);
   });
+
+  it('waits at least the batching window for a queue that holds less than a batch (settle, not drain)', async () => {
+    // Two messages, a batch of 10, a 1 s window: the mapping invokes only once the window ends, as on AWS.
+    const windowed = structuredClone(template);
+    Object.assign(windowed.Resources.Mapping.Properties, { MaximumBatchingWindowInSeconds: 1 });
+    const applied: number[] = [];
+    const region = {
+      name: 'eu-west-1',
+      isDown: false,
+      functions: {
+        applierBatch: async (event: SQSEvent): Promise<SQSBatchResponse> => {
+          applied.push(event.Records.length);
+          return { batchItemFailures: [] };
+        },
+      },
+    } as unknown as SandboxRegion;
+    const lanes = new SandboxQueues({ env: 'dev', log: () => {} });
+    lanes.addRegion(region, windowed, env);
+    lanes.queue(ARN)?.send('{"a":1}');
+    lanes.queue(ARN)?.send('{"a":2}');
+    lanes.start();
+    try {
+      // What a quiesce with 300 ms left used to do: the lane was not stuck, only inside its window.
+      const early = await lanes.drain(300).catch((e: unknown) => e);
+      expect(early).toBeInstanceOf(LaneNotDrainedError);
+      expect((early as LaneNotDrainedError).undrained).toEqual([
+        { region: 'eu-west-1', queue: 'lane', queued: 2, inFlight: 0 },
+      ]);
+      await expect(lanes.settle(300)).resolves.toBeUndefined();
+      expect(applied).toEqual([2]);
+    } finally {
+      await lanes.stop();
+    }
+  });
 });

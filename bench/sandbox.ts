@@ -8,6 +8,7 @@
  */
 import '../lib/sandbox/polyfills.ts';
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
+import { percentile } from '../lib/sandbox/platform/lag-recorder.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
 import { type StageDurations, stageBreakdown } from '../lib/sandbox/platform/stage-trace.ts';
 import { benchApplication } from './application.ts';
@@ -72,7 +73,7 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
       target: '< 250 ms',
       met: worst < 250,
     });
-    figures.push(...stageFigures(sandbox));
+    figures.push(...stageFigures(sandbox), ...stepFigures(sandbox));
     return figures;
   } finally {
     await sandbox.stop();
@@ -97,6 +98,37 @@ const STAGES: ReadonlyArray<[keyof StageDurations, string]> = [
   ['peerDispatch', '  of bus -> applier: peer rule dispatch and applier concurrency queue'],
   ['invoke', '  of bus -> applier: applier invoke authorized (IAM)'],
 ];
+
+/** The timed calls reported (over every region), with what each explains. */
+const STEPS: ReadonlyArray<[string, string]> = [
+  ['streams.GetRecords (records)', 'of stream -> publisher: a GetRecords that returned records'],
+  ['streams.GetRecords (empty)', 'of stream -> publisher: an empty GetRecords'],
+  ['api', 'of stream -> publisher: the API call that appended (HLC taken inside it)'],
+  ['applier.states.getState', 'of apply: the row read (a row not cached)'],
+  ['applier.events.appendEvents', 'of apply: the transaction (event + row)'],
+  ['applier.watermarks.advance', 'of apply: the watermark advance (group commit, heartbeats too)'],
+];
+
+/** p50/p99 of the calls each stage is made of, over every region (`traceStages` times them). */
+function stepFigures(sandbox: Sandbox): Figure[] {
+  const byStep = new Map<string, number[]>();
+  for (const [name, durations] of sandbox.stages?.steps() ?? []) {
+    // `applier.events us-east-1.appendEvents` and `api us-east-1`: the region dropped.
+    const step = name.replace(/ [a-z]+-[a-z]+-\d+/, '');
+    byStep.set(step, [...(byStep.get(step) ?? []), ...durations]);
+  }
+  return STEPS.flatMap(([step, label]) => {
+    const sorted = [...(byStep.get(step) ?? [])].sort((a, b) => a - b);
+    if (sorted.length === 0) return [];
+    return (['p50', 'p99'] as const).map((p) => ({
+      figure: `call ${p}: ${label} (${sorted.length} calls)`,
+      value: round(percentile(sorted, p === 'p50' ? 50 : 99) ?? Number.NaN),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    }));
+  });
+}
 
 /** p50/p99 of each stage over every link, from the per-event timestamps. */
 function stageFigures(sandbox: Sandbox): Figure[] {

@@ -65,6 +65,8 @@ export const BUG_SWITCHES = {
     "the ordinary lane's rules route on lists of aggregate types (updated one rule at a time by a deploy) instead of the tier the publisher stamps: a type leaving the lane matches no rule meanwhile and EventBridge drops its events",
   'lane-lag-counts-window':
     "the ordinary lane's group commit stamps the watermark applied now, so the batching window an event waited in the lane counts as replication lag: a window as long as degradeLagMs can open the sync breaker of a healthy peer",
+  'watermark-waits-on-older-write':
+    'a watermark advance waits for the write in flight whatever its HLC: it resolves (the event counted as covered) before a watermark as new as its own is stored',
   'lane-watermark-past-failed':
     "the ordinary lane's group commit advances an origin's watermark past an older event of that origin the batch reported failed",
   'unchecked-catch-up':

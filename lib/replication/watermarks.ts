@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeHlc, encodeHlc, MAX_LOGICAL } from '../clock/hlc.ts';
+import { bugEnabled } from '../faults/index.ts';
 
 /** Partition of the watermark rows in the replication table (sort key = origin region). */
 export const WATERMARK_KEY = 'WATERMARK';
@@ -58,7 +59,8 @@ interface PendingAdvance {
  * are group-committed: while a write is in flight, later advances merge into the next single write, and
  * each caller resolves only once a watermark at least as new as its own is stored (never before: a
  * watermark must not claim an event it has not seen applied). An advance at or below a watermark this
- * process already saw stored costs no request. Concurrent appliers in one process (Lambda runs one event
+ * process already saw stored costs no request; one at or below the write in flight waits for that write
+ * (deliveries finishing out of HLC order would otherwise queue a second write the condition refuses). Concurrent appliers in one process (Lambda runs one event
  * at a time per instance, the sandbox and a batch many) thus pay about one write per round trip instead
  * of one per event.
  */
@@ -68,6 +70,8 @@ export class WatermarkStore {
   /** Per `table|origin`: highest HLC known stored (the stored one is >= it, whoever else writes). */
   private readonly known = new Map<string, string>();
   private readonly pending = new Map<string, PendingAdvance>();
+  /** Per `table|origin`: the write in flight, which an advance at or below its HLC waits for. */
+  private readonly inFlight = new Map<string, PendingAdvance>();
   private readonly flushing = new Set<string>();
 
   constructor(options: WatermarkStoreOptions) {
@@ -76,13 +80,23 @@ export class WatermarkStore {
     this.table = typeof name === 'string' ? () => name : name;
   }
 
-  /** Moves the origin's watermark to `hlc` if it is newer; returns false when it was not. */
+  /**
+   * Moves the origin's watermark to `hlc` if it is newer; resolves once a watermark at least `hlc` is
+   * stored, true when it moved there from below, false when it already was at least `hlc`.
+   */
   advance(origin: string, hlc: string, appliedAt: Date): Promise<boolean> {
     const table = this.table();
     const key = `${table}|${origin}`;
     const known = this.known.get(key);
     if (known !== undefined && known >= hlc) return Promise.resolve(false);
     return new Promise((resolve, reject) => {
+      // Covered by the write in flight: its success stores a watermark at least this new, so waiting for
+      // it is enough (queuing another write would cost a request and a round trip for nothing).
+      const flying = this.inFlight.get(key);
+      if (flying && (hlc <= flying.hlc || bugEnabled('watermark-waits-on-older-write'))) {
+        flying.waiters.push({ hlc, resolve, reject });
+        return;
+      }
       let next = this.pending.get(key);
       if (!next) {
         next = { hlc, appliedAt, waiters: [] };
@@ -102,9 +116,10 @@ export class WatermarkStore {
     try {
       for (let batch = this.pending.get(key); batch; batch = this.pending.get(key)) {
         this.pending.delete(key);
+        this.inFlight.set(key, batch);
         const before = this.known.get(key);
         try {
-          const advanced = await this.write(table, origin, batch);
+          const advanced = await this.write(table, origin, batch).finally(() => this.inFlight.delete(key));
           // Written, or refused because the stored one is at least as new: stored >= batch.hlc either way.
           if (before === undefined || batch.hlc > before) this.known.set(key, batch.hlc);
           for (const waiter of batch.waiters) {

@@ -36,7 +36,7 @@ import { regionRouting } from './region-routing.ts';
 import { type RegionStores, regionStores } from './region-stores.ts';
 import { SandboxArchive } from './sandbox-archive.ts';
 import { SkewableClock } from './skewable-clock.ts';
-import type { PipelineTrace } from './stage-trace.ts';
+import { type PipelineTrace, traceStreamReads } from './stage-trace.ts';
 import type { SandboxTiming } from './timing.ts';
 import { wanOriginReader } from './wan-adapters.ts';
 import { regionWatchdog } from './watchdog-wiring.ts';
@@ -145,6 +145,8 @@ export class SandboxRegion {
       ...(this.options.dataDir ? { dataDir: this.options.dataDir } : {}),
     });
     const clients = localClients(this.dynamo.endpoint, this.name);
+    // Traced (a benchmark): how long the stream poller's reads take, with records and empty.
+    traceStreamReads(this.options.trace, clients.streams);
     await createTablesOnce(clients, topology.name);
     const stores = regionStores(clients, topology, this.name, {
       wallClock: this.wallClock,

@@ -1,3 +1,4 @@
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { decodeHlc } from '../../clock/index.ts';
 import { REPLICATION_SOURCE } from '../../replication/index.ts';
 import { percentile } from './lag-recorder.ts';
@@ -255,4 +256,27 @@ export function timedCalls<T extends object>(trace: PipelineTrace | undefined, p
       };
     },
   });
+}
+
+/**
+ * Records the duration of every GetRecords of a DynamoDB Streams client as `streams.GetRecords (records)`
+ * or `streams.GetRecords (empty)` when there is a trace (where the stream -> publisher stage goes).
+ */
+export function traceStreamReads(trace: PipelineTrace | undefined, client: DynamoDBStreamsClient): void {
+  if (!trace) return;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const started = performance.now();
+      const result = await next(args);
+      if (context.commandName === 'GetRecordsCommand') {
+        const records = (result.output as { Records?: unknown[] } | undefined)?.Records?.length ?? 0;
+        trace.duration(
+          `streams.GetRecords (${records > 0 ? 'records' : 'empty'})`,
+          performance.now() - started,
+        );
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'multiactiveTraceStreamReads' },
+  );
 }

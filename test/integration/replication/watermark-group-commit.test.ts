@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeHlc } from '../../../lib/clock/index.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import { WatermarkStore } from '../../../lib/replication/index.ts';
 import { freshRegion } from '../../support/dynamo.ts';
 
@@ -11,7 +12,7 @@ describe('WatermarkStore group commit', () => {
     let updates = 0;
     region.doc.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'UpdateCommand') updates++;
+        if (context.commandName?.startsWith('Update')) updates++;
         return next(args);
       },
       { step: 'initialize', name: 'countUpdates' },
@@ -32,7 +33,8 @@ describe('WatermarkStore group commit', () => {
     expect((await store.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(2_000));
   });
 
-  it('resolves an advance only once a watermark at least as new as its own is stored', async () => {
+  /** Advances in increasing order at once: each must find a watermark at least its own once resolved. */
+  async function eachCoveredOnResolve(): Promise<void> {
     const region = await freshRegion('us-east-1');
     const store = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
     const reader = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
@@ -44,6 +46,39 @@ describe('WatermarkStore group commit', () => {
         expect(stored && stored.hlc >= hlcAt(w)).toBe(true);
       }),
     );
+  }
+
+  it('resolves an advance only once a watermark at least as new as its own is stored', async () => {
+    await eachCoveredOnResolve();
+    // The broken build: a newer advance waits for the older write in flight, and resolves uncovered.
+    await expect(withBug('watermark-waits-on-older-write', eachCoveredOnResolve)).rejects.toThrow();
+  });
+
+  it('lets an advance at or below the write in flight wait for it, with no write of its own', async () => {
+    const region = await freshRegion('us-east-1');
+    let updates = 0;
+    region.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName?.startsWith('Update')) updates++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countUpdates' },
+    );
+    const store = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
+    const reader = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
+    // The newest first (it goes out alone), then older ones while it is in flight (deliveries out of order).
+    const walls = [3_000, 2_999, 2_500, 1_000, 3_000];
+    const results = await Promise.all(walls.map((w) => store.advance('eu-west-1', hlcAt(w), new Date())));
+    expect(results).toEqual([true, true, true, true, true]);
+    expect(updates).toBe(1);
+    expect((await reader.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(3_000));
+    // A newer one while a write is in flight still gets a write of its own, after it.
+    const more = await Promise.all(
+      [3_100, 3_050, 3_200].map((w) => store.advance('eu-west-1', hlcAt(w), new Date())),
+    );
+    expect(more).toEqual([true, true, true]);
+    expect(updates).toBe(3);
+    expect((await reader.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(3_200));
   });
 
   it('reports a failed write to every caller merged into it', async () => {

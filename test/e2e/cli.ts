@@ -37,3 +37,15 @@ export function runCli(args: readonly string[], cwd = ROOT): Promise<{ code: num
     child.once('exit', (code) => resolve({ code, out }));
   });
 }
+
+/** Resolves once `child` has exited, or after `ms` if it is still running (then the caller kills it). */
+export function exitWithin(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Figure } from '../../lib/ops/figures.ts';
 import type { DrillReport } from '../../lib/ops/report/index.ts';
 import type { SandboxStateFile } from '../../lib/sandbox/control/state-file.ts';
-import { cli, ROOT, runCli } from './cli.ts';
+import { cli, exitWithin, ROOT, runCli } from './cli.ts';
 
 // The web console against a running sandbox, in Debian's Chromium (installed by .ci/run): three healthy
 // regions, a region killed through the CLI turns unhealthy and its Failover runs step by step, a manual
@@ -88,7 +88,8 @@ afterAll(async () => {
   await browser?.close();
   if (up && up.exitCode === null) {
     await runCli(['sandbox', 'down'], cwd);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // `down` returns once the sandbox has stopped: its process exits at once (a bound, not a wait).
+    await exitWithin(up, 3_000);
     if (up.exitCode === null) up.kill('SIGTERM');
   }
 }, 30_000);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxStateFile } from '../../lib/sandbox/control/state-file.ts';
-import { cli, runCli } from './cli.ts';
+import { cli, exitWithin, runCli } from './cli.ts';
 
 // One file, so the two sandboxes (3 + 2 DynamoDB Local JVMs) never run at the same time on two cores.
 describe('npm start -- --once --fast', () => {
@@ -60,7 +60,8 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
   afterAll(async () => {
     if (up.exitCode === null) {
       await runCli(['sandbox', 'down'], cwd);
-      await new Promise((r) => setTimeout(r, 3_000));
+      // `down` returns once the sandbox has stopped: its process exits at once (a bound, not a wait).
+      await exitWithin(up, 3_000);
       if (up.exitCode === null) up.kill('SIGTERM');
     }
   }, 30_000);

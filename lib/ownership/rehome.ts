@@ -157,6 +157,29 @@ export async function moveHomeConfirmed(
 }
 
 /**
+ * Step 3 (with `atOnce`, steps 3 and 4 as `moveHomeConfirmed`) made on the fence `fenced` that run `run`
+ * committed, as its commit returned it, without reading the entry first: a compare-and-set at its epoch
+ * + 1, which commits only while the committed entry is still that fence (any change since, ours included,
+ * took that epoch). EpochConflictError otherwise: the caller reads the entry and decides
+ * (`moveHomeConfirmed` / `movePartitionHome`, which return a move this run already made). Saves a
+ * majority read while the partition refuses core writes.
+ */
+export async function moveFromFence(
+  map: PartitionMap,
+  fenced: PartitionEntry,
+  move: { readonly to: string; readonly run: string; readonly atOnce: boolean },
+): Promise<PartitionEntry> {
+  if (fenced.state !== 'fenced' || !changedBy(fenced, move.run))
+    throw new InvalidTransitionError(fenced.partition, 'only a fence of this run moves without a read');
+  const { to, run } = move;
+  return map.change(
+    fenced.partition,
+    fenced,
+    move.atOnce ? { home: to, state: 'active', sourceConfirmed: true, run } : { home: to, run },
+  );
+}
+
+/**
  * Step 4: state active, epoch + 1 (idempotent). The home writes from `activeFrom` on: after lease + skew,
  * or at once with `sourceConfirmed` (see PartitionChange). With `run`, only while the entry is still
  * that run's.

@@ -15,6 +15,11 @@ export interface SwitchoverMove {
   readonly from: string;
   readonly to: string;
   readonly fencedEpoch: number;
+  /**
+   * The rest of the fence as Fence committed it (its proposal id and `activeFrom`): MoveHome makes its
+   * compare-and-set on that entry without reading it again. Absent in older executions' state.
+   */
+  readonly fenced?: { readonly ballot: string; readonly activeFrom: number };
 }
 
 /** What the execution input asks for: some partitions, or every partition homed in `from`. */

@@ -2,10 +2,11 @@ import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/index.ts';
 import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
 import { partitionOf } from '../ownership/partition.ts';
-import type { PartitionMap } from '../ownership/partition-map.ts';
+import type { PartitionEntry, PartitionMap } from '../ownership/partition-map.ts';
 import {
   changedBy,
   fenceEntry,
+  moveFromFence,
   moveHomeConfirmed,
   movePartitionHome,
   takeOverFence,
@@ -20,8 +21,11 @@ import {
   SwitchoverStateError,
 } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
+import { PhaseTimer } from './phase-timer.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
-import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
+import { checkMove, settled, type WatermarkCheck } from './switchover-check.ts';
+import type { SourceFence } from './switchover-confirm.ts';
+import type { SourceHead } from './switchover-head.ts';
 import {
   aggregatesOf,
   blockingMissing,
@@ -50,45 +54,6 @@ const WATERMARK_POLL_IN_TASK = { intervalMs: 100, budgetMs: 2_000 } as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** One partition's answer in CheckWatermark: what the target lacks, and how the source is known fenced. */
-interface WatermarkCheck {
-  readonly partition: number;
-  readonly missing: number | null;
-  readonly sourceFenced: boolean;
-  readonly confirmedBy: SourceFence;
-}
-
-/** A partition whose source can no longer write and whose target holds its head: it stays so. */
-function settled(check: WatermarkCheck | undefined): boolean {
-  return check !== undefined && check.missing === 0 && check.sourceFenced;
-}
-
-/**
- * Fence confirmation first, then the logs: once the source's own copy carries the fence no core append
- * can commit there (the append's transaction condition-checks that copy), so the head read after it is
- * final. Without the confirmation the head is not read at all until lease + skew have passed.
- */
-async function checkMove(
-  deps: RunbookDeps,
-  move: SwitchoverMove,
-  fence: { fencedAt: number; leaseOver: boolean; confirmed: Map<number, SourceFence> },
-): Promise<WatermarkCheck> {
-  const { partition } = move;
-  if (move.from === move.to) return { partition, missing: 0, sourceFenced: true, confirmedBy: 'lease' };
-  // A copy confirmed fenced stays so (a replica takes only higher epochs, all of them this run's until
-  // MoveHome checks the entry is still its own): the task's next poll re-reads only the logs.
-  const confirmedBy =
-    fence.confirmed.get(partition) ?? (await confirmSourceFence(deps, move, fence.leaseOver));
-  if (!confirmedBy) return { partition, missing: null, sourceFenced: false, confirmedBy };
-  if (confirmedBy === 'own-copy') fence.confirmed.set(partition, confirmedBy);
-  const missing = await blockingMissing(
-    deps,
-    { source: deps.cell(move.from), target: deps.cell(move.to), partition },
-    { fencedAt: fence.fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'core' },
-  );
-  return { partition, missing, sourceFenced: true, confirmedBy };
-}
-
 /**
  * Checks every move with `check` until all are settled, again every `intervalMs` for the ones that are not,
  * for at most `budgetMs` (RunbookDeps.watermarkPoll): one task decides the common case.
@@ -96,21 +61,26 @@ async function checkMove(
 async function pollMoves<T extends { readonly partition: number }>(
   deps: RunbookDeps,
   moves: readonly SwitchoverMove[],
-  check: (move: SwitchoverMove) => Promise<T>,
-  done: (result: T | undefined) => boolean,
-): Promise<{ caughtUp: boolean; partitions: T[] }> {
+  how: {
+    readonly check: (move: SwitchoverMove) => Promise<T>;
+    readonly done: (result: T | undefined) => boolean;
+    /** Where the time between polls goes (`sleep`). */
+    readonly timer?: PhaseTimer;
+  },
+): Promise<{ caughtUp: boolean; partitions: T[]; polls: number }> {
+  const { check, done, timer = new PhaseTimer() } = how;
   const now = deps.now ?? Date.now;
   const poll = deps.watermarkPoll ?? WATERMARK_POLL_IN_TASK;
   const deadline = now() + poll.budgetMs;
   const results = new Map<number, T>();
-  for (;;) {
+  for (let polls = 1; ; polls++) {
     const pending = moves.filter((m) => !done(results.get(m.partition)));
     for (const result of await mapBounded(pending, deps.concurrency ?? 16, check))
       results.set(result.partition, result);
     const partitions = moves.map((m) => results.get(m.partition)!);
     const caughtUp = partitions.every(done);
-    if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions };
-    await sleep(poll.intervalMs);
+    if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions, polls };
+    await timer.time('sleep', () => sleep(poll.intervalMs));
   }
 }
 
@@ -122,6 +92,44 @@ function ownCopyConfirmed(raw: Record<string, unknown>): Set<number> {
     (p) => p.confirmedBy === 'own-copy' && p.missing === 0 && typeof p.partition === 'number',
   );
   return new Set(confirmed.map((p) => p.partition!));
+}
+
+/**
+ * MoveHome of one move: a compare-and-set on the fence Fence committed (`moveFromFence`, no read first);
+ * when that entry is not the committed one any more (a retry after this step moved it, or anyone's change),
+ * the entry is read and decided as before (only this run's entry is changed; a move already made is kept).
+ */
+async function moveHome(
+  map: PartitionMap,
+  move: SwitchoverMove,
+  step: { run: string; atOnce: boolean },
+): Promise<PartitionEntry> {
+  const { partition, to } = move;
+  if (bugEnabled('move-home-any-entry')) {
+    const current = await map.read(partition);
+    if (current?.state === 'fenced' && current.home !== to)
+      return map.change(partition, current, { home: to, state: 'active', sourceConfirmed: true, run: step.run });
+  }
+  if (move.fenced) {
+    const fenced: PartitionEntry = {
+      partition,
+      epoch: move.fencedEpoch,
+      ballot: move.fenced.ballot,
+      home: move.from,
+      state: 'fenced',
+      activeFrom: move.fenced.activeFrom,
+      reason: 'rehome',
+      run: step.run,
+    };
+    try {
+      return await moveFromFence(map, fenced, { to, ...step });
+    } catch (error) {
+      if (!(error instanceof EpochConflictError)) throw error;
+    }
+  }
+  return step.atOnce
+    ? moveHomeConfirmed(map, partition, to, step.run)
+    : movePartitionHome(map, partition, to, step.run);
 }
 
 /** Runs a step that changes only this execution's entries; someone else's change fails the task. */
@@ -150,6 +158,22 @@ async function compareRows(
       throw new ProbeFailedError(move.partition, `${type}/${id} differs between ${move.from} and ${move.to}`);
   }
   return aggregates.length;
+}
+
+/**
+ * Partitions whose core rows CheckWatermark (`$.checkWatermark`, caught up) compared and found the same,
+ * with the number of aggregates compared: VerifyProbe takes that comparison, made while the partition was
+ * fenced, instead of reading the rows again. The bug switch `probe-rows-after-unfence` (an older
+ * VerifyProbe) always compares again.
+ */
+function rowsCompared(raw: Record<string, unknown>): Map<number, number> {
+  const check = raw.checkWatermark as { caughtUp?: unknown; partitions?: unknown } | undefined;
+  if (check?.caughtUp !== true || !Array.isArray(check.partitions) || bugEnabled('probe-rows-after-unfence'))
+    return new Map();
+  const same = (check.partitions as Array<Partial<WatermarkCheck>>).filter(
+    (p) => p.rows === 'same' && p.missing === 0 && typeof p.partition === 'number',
+  );
+  return new Map(same.map((p) => [p.partition!, p.aggregates ?? 0]));
 }
 
 /**
@@ -253,7 +277,13 @@ async function fenceRequested(
         entry.state === 'fenced' && !changedBy(entry, runId)
           ? await takeOverFence(deps.map, entry, runId)
           : await fenceEntry(deps.map, entry, runId);
-      return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+      return {
+        partition,
+        from: entry.home,
+        to: request.to,
+        fencedEpoch: after.epoch,
+        fenced: { ballot: after.ballot, activeFrom: after.activeFrom },
+      };
     } catch (error) {
       const changed = error instanceof EntryChangedError;
       // A lost compare-and-set (contention) fails the task once the attempts are spent, as it did before.
@@ -279,7 +309,11 @@ async function fenceRequested(
  * Every change carries the execution's run id (PartitionValue.run): MoveHome, Unfence and Rollback touch a
  * partition only while its entry is still the one this execution wrote (see `rollbackMove`).
  */
-export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+export function switchoverTasks(
+  deps: RunbookDeps,
+  options: { readonly direct?: boolean } = {},
+): Record<string, RunbookTask> {
+  const direct = options.direct ?? true;
   const now = deps.now ?? Date.now;
   const concurrency = deps.concurrency ?? 16;
   const fenceWindow = deps.fenceWindow ?? FENCE_WINDOW;
@@ -298,37 +332,52 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       // The deadline counts from this invocation's start (the state was entered before it): no fence of
       // this run starts after it, so a Rollback that waited budget + settle from its own start reads last.
       const deadline = now() + fenceWindow.budgetMs;
+      const timer = new PhaseTimer();
       const bounded = { ...deps, map: changesUntil(deps.map, deadline, now, 'Fence') };
-      const partitions = await requestedPartitions(deps, request);
+      const partitions = await timer.time('list', () => requestedPartitions(deps, request));
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
-        const move = await fenceRequested(bounded, partition, { request, runId, takeOver });
+        const move = await timer.time(
+          'fence',
+          () => fenceRequested(bounded, partition, { request, runId, takeOver }),
+          String(partition),
+        );
         if ('why' in move) return void skipped.push(move);
         return move;
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);
-      return { moves, skipped, fencedAt: now(), runId };
+      return { moves, skipped, fencedAt: now(), runId, ms: timer.report() };
     },
     async CheckWatermark(raw) {
       const moves = movesOf('CheckWatermark', raw);
       const fencedAt = fencedAtOf('CheckWatermark', raw);
       const leaseEnds = fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
       const confirmed = new Map<number, SourceFence>();
-      const result = await pollMoves(
-        deps,
-        moves,
-        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed }),
-        settled,
-      );
-      return { ...result, checkedAt: now() };
+      const heads = new Map<number, SourceHead>();
+      const timer = new PhaseTimer();
+      const result = await pollMoves(deps, moves, {
+        check: (move) =>
+          checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed, heads, timer, direct }),
+        done: settled,
+        timer,
+      });
+      // Every partition settled but for rows that still differ once the target held the head (re-read on
+      // every poll: a row the applier folds right after its event's append catches up): VerifyProbe's refusal.
+      const differing = result.partitions.find((p) => p.rows === 'differ');
+      if (differing && result.partitions.every((p) => p.missing === 0 && p.sourceFenced)) {
+        const move = moves.find((m) => m.partition === differing.partition)!;
+        throw new ProbeFailedError(
+          differing.partition,
+          `${differing.differs} differs between ${move.from} and ${move.to} while ${move.to} holds every core event ${move.from} holds`,
+        );
+      }
+      return { ...result, checkedAt: now(), ms: timer.report() };
     },
     async CheckOtherTiers(raw) {
       const moves = movesOf('CheckOtherTiers', raw);
       const fencedAt = fencedAtOf('CheckOtherTiers', raw);
-      const result = await pollMoves(
-        deps,
-        moves,
-        async (move) => ({
+      const result = await pollMoves(deps, moves, {
+        check: async (move) => ({
           partition: move.partition,
           missing:
             move.from === move.to
@@ -339,11 +388,12 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
                   { fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'others' },
                 ),
         }),
-        (check) => check?.missing === 0,
-      );
+        done: (check) => check?.missing === 0,
+      });
       return { ...result, checkedAt: now() };
     },
     async MoveHome(raw) {
+      const timer = new PhaseTimer();
       const moves = movesOf('MoveHome', raw);
       const run = requiredRun('MoveHome', raw);
       const confirmed = ownCopyConfirmed(raw);
@@ -353,13 +403,11 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
         // the entry active and changes nothing). Otherwise only the move; Unfence applies the lease hold.
         const atOnce = move.from !== move.to && confirmed.has(move.partition);
         const after = await ownStep('MoveHome', move.partition, () =>
-          atOnce
-            ? moveHomeConfirmed(deps.map, move.partition, move.to, run)
-            : movePartitionHome(deps.map, move.partition, move.to, run),
+          moveHome(deps.map, move, { run, atOnce }),
         );
         return { partition: move.partition, home: after.home, epoch: after.epoch, state: after.state };
       });
-      return { moved };
+      return { moved, ms: timer.report() };
     },
     async Unfence(raw) {
       const moves = movesOf('Unfence', raw);
@@ -383,9 +431,20 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       return { active, writableFrom: Math.max(0, ...active.map((a) => a.activeFrom)) };
     },
     async VerifyProbe(raw) {
+      const timer = new PhaseTimer();
       const moves = movesOf('VerifyProbe', raw);
-      const probed = await mapBounded(moves, concurrency, (move) => probeMove(deps, move));
-      return { probed };
+      const compared = rowsCompared(raw);
+      const probed = await mapBounded(moves, concurrency, async (move) => {
+        const aggregates = compared.get(move.partition);
+        if (aggregates === undefined) return probeMove(deps, move);
+        return {
+          partition: move.partition,
+          aggregatesInPartition: aggregates,
+          compared: 'rows' as const,
+          by: 'CheckWatermark' as const,
+        };
+      });
+      return { probed, ms: timer.report() };
     },
     async Rollback(raw) {
       const startedAt = now();

@@ -108,7 +108,12 @@ async function moveHome(
   if (bugEnabled('move-home-any-entry')) {
     const current = await map.read(partition);
     if (current?.state === 'fenced' && current.home !== to)
-      return map.change(partition, current, { home: to, state: 'active', sourceConfirmed: true, run: step.run });
+      return map.change(partition, current, {
+        home: to,
+        state: 'active',
+        sourceConfirmed: true,
+        run: step.run,
+      });
   }
   if (move.fenced) {
     const fenced: PartitionEntry = {

@@ -113,7 +113,10 @@ describe('Switchover: the confirmed old home’s head delivered directly, rows c
       }),
     ]);
     await task('Rollback');
-    expect(await c.cells[B].map.read(partitionOf(id, PARTITIONS))).toMatchObject({ home: A, state: 'active' });
+    expect(await c.cells[B].map.read(partitionOf(id, PARTITIONS))).toMatchObject({
+      home: A,
+      state: 'active',
+    });
   });
 
   it('with switchover-trusts-delivery: the refused event counts as held; only the row comparison still stops the move', async () => {
@@ -162,7 +165,11 @@ describe('Switchover: the confirmed old home’s head delivered directly, rows c
     const fenced = (await c.cells[B].map.read(partition))!;
     await takeOverFence(c.cells[B].map, fenced, 'another-run');
     await expect(task('MoveHome')).rejects.toThrow(/another-run|changed/);
-    expect(await c.cells[B].map.read(partition)).toMatchObject({ home: A, state: 'fenced', run: 'another-run' });
+    expect(await c.cells[B].map.read(partition)).toMatchObject({
+      home: A,
+      state: 'fenced',
+      run: 'another-run',
+    });
   });
 
   it('with move-home-any-entry: MoveHome moves the partition another run holds', async () => {

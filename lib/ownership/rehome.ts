@@ -96,6 +96,27 @@ export async function fenceEntry(
 }
 
 /**
+ * `fenceEntry` on an entry `over` the caller has just read committed (a majority read): the
+ * compare-and-set on it is made at once, without reading the entry again; only when it loses (the entry
+ * changed since, or this run's own fence already took that epoch) is the entry read and decided as
+ * `fenceEntry` decides. Same outcome, one majority read fewer.
+ */
+export async function fenceReadEntry(
+  map: PartitionMap,
+  over: PartitionEntry,
+  run: string,
+): Promise<PartitionEntry> {
+  if (bugEnabled('rollback-fences-any-active')) return fenceEntry(map, over, run);
+  if (over.state === 'fenced' && changedBy(over, run)) return over;
+  try {
+    return await map.change(over.partition, over, { state: 'fenced', reason: 'rehome', run });
+  } catch (error) {
+    if (!(error instanceof EpochConflictError)) throw error;
+    return fenceEntry(map, over, run);
+  }
+}
+
+/**
  * Re-stamps the fence `over` that a dead execution left (epoch + 1, still fenced, same home) with run
  * `run`: an operator hands the partitions of a dead execution to a new one. A compare-and-set on the
  * entry read, as `fenceEntry`: EntryChangedError when the entry is not that fence any more (the execution

@@ -8,8 +8,10 @@ import {
   type HeadDelivery,
   lackingAtTarget,
   readSourceHead,
+  readTarget,
   rowDiffering,
   type SourceHead,
+  type TargetView,
 } from './switchover-head.ts';
 import { blockingMissing, type SwitchoverMove } from './switchover-plan.ts';
 
@@ -99,21 +101,21 @@ export async function checkMove(
     return { partition, missing, sourceFenced: true, confirmedBy };
   }
   let head = context.heads.get(partition);
-  if (!head) {
-    head = await timer.time('head', () => readSourceHead(deps, source, partition), key);
+  let view: TargetView;
+  if (head) view = await timer.time('logs', () => readTarget(deps, target, head!), key);
+  else {
+    const read = await timer.time('head', () => readSourceHead(deps, { source, target }, partition), key);
+    ({ head, view } = read);
     context.heads.set(partition, head);
   }
   const final = head;
-  let lacking: readonly EventEnvelope[] = await timer.time(
-    'logs',
-    () => lackingAtTarget(deps, target, final),
-    key,
-  );
+  let lacking: readonly EventEnvelope[] = await lackingAtTarget(target, final, view);
   let delivery: HeadDelivery | undefined;
   if (lacking.length > 0 && confirmedBy === 'own-copy') {
     const wanted = lacking;
     delivery = await timer.time('deliver', () => deliverHead(deps, target, final, wanted), key);
-    lacking = delivery.lacking;
+    view = delivery.view;
+    lacking = await lackingAtTarget(target, final, view);
   }
   const delivered = delivery
     ? {
@@ -126,9 +128,7 @@ export async function checkMove(
   const checked = { partition, sourceFenced: true, confirmedBy, ...delivered };
   if (lacking.length > 0) return { ...checked, missing: lacking.length };
   // Bug switch: the rows are reported the same without being read.
-  const differs = bugEnabled('switchover-rows-unchecked')
-    ? undefined
-    : await timer.time('rows', () => rowDiffering(deps, target, final), key);
+  const differs = bugEnabled('switchover-rows-unchecked') ? undefined : rowDiffering(final, view);
   return {
     ...checked,
     missing: 0,

@@ -31,46 +31,88 @@ export interface SourceHead {
 
 type Deps = Pick<RunbookDeps, 'registry' | 'concurrency' | 'topology'>;
 
-/** Reads `source`'s core head of `partition` (see SourceHead; call it only once the source is fenced). */
-export async function readSourceHead(deps: Deps, source: RegionCell, partition: number): Promise<SourceHead> {
-  const keys = await coreAggregatesOf(deps, source, partition, source.source.listLeaves(partition));
-  const aggregates = await mapBounded(keys, deps.concurrency ?? 16, async ([type, id]) => {
-    // Rows of aggregates homed by another partition are not this switchover's (compareRows' filter).
-    const rowRead = partitionOf(id, deps.topology.partitions) === partition;
-    const [events, row] = await Promise.all([
-      source.events.loadStream(type, id, { consistentRead: true }),
-      rowRead ? source.states.getState(type, id) : undefined,
-    ]);
-    return { type, id, events, row, rowRead };
-  });
-  return { partition, aggregates };
+/** The target's log and row of each of the head's aggregates (`type#id`), as read at one moment. */
+export type TargetView = ReadonlyMap<
+  string,
+  { events: readonly EventEnvelope[]; row: StateRecord | undefined }
+>;
+
+const keyOf = (a: { type: string; id: string }) => `${a.type}#${a.id}`;
+
+/** The target's log and (for the partition's own aggregates) row of one aggregate, consistent reads. */
+async function readAtTarget(target: RegionCell, a: { type: string; id: string; rowRead: boolean }) {
+  const [events, row] = await Promise.all([
+    target.events.loadStream(a.type, a.id, { consistentRead: true }),
+    a.rowRead ? target.states.getState(a.type, a.id) : undefined,
+  ]);
+  return { events, row };
 }
 
-/** The head's events `target` lacks (consistent reads of its logs), in log order per aggregate. */
-export async function lackingAtTarget(
+/**
+ * Reads `source`'s core head of `partition` (see SourceHead; call it only once the source is fenced), and
+ * in the same round each aggregate's log and row in `target`: the target is not home and only ever gains
+ * the head's events, so reading it alongside costs no round trip of its own.
+ */
+export async function readSourceHead(
   deps: Deps,
+  cells: { source: RegionCell; target: RegionCell },
+  partition: number,
+): Promise<{ head: SourceHead; view: TargetView }> {
+  const { source, target } = cells;
+  const keys = await coreAggregatesOf(deps, source, partition, source.source.listLeaves(partition));
+  const both = await mapBounded(keys, deps.concurrency ?? 16, async ([type, id]) => {
+    // Rows of aggregates homed by another partition are not this switchover's (compareRows' filter).
+    const rowRead = partitionOf(id, deps.topology.partitions) === partition;
+    const [events, row, there] = await Promise.all([
+      source.events.loadStream(type, id, { consistentRead: true }),
+      rowRead ? source.states.getState(type, id) : undefined,
+      readAtTarget(target, { type, id, rowRead }),
+    ]);
+    return { aggregate: { type, id, events, row, rowRead }, there };
+  });
+  return {
+    head: { partition, aggregates: both.map((b) => b.aggregate) },
+    view: new Map(both.map((b) => [keyOf(b.aggregate), b.there])),
+  };
+}
+
+/** The target's logs and rows of the head's aggregates, read again (consistent reads). */
+export async function readTarget(deps: Deps, target: RegionCell, head: SourceHead): Promise<TargetView> {
+  const read = await mapBounded(head.aggregates, deps.concurrency ?? 16, (a) => readAtTarget(target, a));
+  return new Map(head.aggregates.map((a, i) => [keyOf(a), read[i]!]));
+}
+
+/** The head's events the target lacks as `view` shows it, in log order per aggregate. */
+export async function lackingAtTarget(
   target: RegionCell,
   head: SourceHead,
+  view: TargetView,
 ): Promise<EventEnvelope[]> {
-  const lacking = await mapBounded(head.aggregates, deps.concurrency ?? 16, async (a) => {
-    const there = await target.events.loadStream(a.type, a.id, { consistentRead: true });
-    return eventsLackingIn(target, { type: a.type, id: a.id, held: a.events, there });
-  });
+  const lacking = await Promise.all(
+    head.aggregates.map((a) =>
+      eventsLackingIn(target, {
+        type: a.type,
+        id: a.id,
+        held: a.events,
+        there: view.get(keyOf(a))?.events ?? [],
+      }),
+    ),
+  );
   return lacking.flat();
 }
 
-/** What one direct delivery of the head's lacking events did, and what the target lacks after it. */
+/** What one direct delivery of the head's lacking events did, and the target as read after it. */
 export interface HeadDelivery {
   readonly delivered: number;
   readonly refused: readonly RefusedEvent[];
-  readonly lacking: readonly EventEnvelope[];
+  readonly view: TargetView;
 }
 
 /**
  * Puts the head's events `target` lacks straight into its log (Repair's direct delivery: the applier's
  * checks, each core event only on top of its predecessor, with the row guard), then reads the target's
- * logs again: the delivery's own answer is not taken for what the target holds (a refused event, e.g. a
- * slot another branch holds, stays lacking, and the switchover does not move). The bug switch
+ * logs and rows again: the delivery's own answer is not taken for what the target holds (a refused event,
+ * e.g. a slot another branch holds, stays lacking, and the switchover does not move). The bug switch
  * `switchover-trusts-delivery` takes the delivery for done.
  */
 export async function deliverHead(
@@ -80,23 +122,23 @@ export async function deliverHead(
   lacking: readonly EventEnvelope[],
 ): Promise<HeadDelivery> {
   const { delivered, refused } = await deliverDirectly(target, lacking, deps.registry);
-  if (bugEnabled('switchover-trusts-delivery')) return { delivered, refused, lacking: [] };
-  return { delivered, refused, lacking: await lackingAtTarget(deps, target, head) };
+  const view = await readTarget(deps, target, head);
+  if (!bugEnabled('switchover-trusts-delivery')) return { delivered, refused, view };
+  // As if every event had landed: the source's logs stand for the target's.
+  const trusted = new Map(view);
+  for (const a of head.aggregates) trusted.set(keyOf(a), { events: a.events, row: view.get(keyOf(a))?.row });
+  return { delivered, refused, view: trusted };
 }
 
 /**
- * The first core aggregate whose state row differs between the head (the source's rows) and `target`
- * (read now, after its logs were found holding the head), described; undefined when every row is the same.
+ * The first core aggregate of the partition whose state row differs between the head (the source's rows)
+ * and `view` (the target's, read with or after its logs), described; undefined when every row is the same.
+ * A target row read a moment before its log's last event was folded differs for one poll: the caller
+ * reads again before it refuses.
  */
-export async function rowDiffering(
-  deps: Deps,
-  target: RegionCell,
-  head: SourceHead,
-): Promise<string | undefined> {
-  const compared = head.aggregates.filter((a) => a.rowRead);
-  const differing = await mapBounded(compared, deps.concurrency ?? 16, async (a) => {
-    const row = await target.states.getState(a.type, a.id);
-    return rowDigest(a.row) === rowDigest(row) ? undefined : `${a.type}/${a.id}`;
-  });
-  return differing.find((d) => d !== undefined);
+export function rowDiffering(head: SourceHead, view: TargetView): string | undefined {
+  const differing = head.aggregates.find(
+    (a) => a.rowRead && rowDigest(a.row) !== rowDigest(view.get(keyOf(a))?.row),
+  );
+  return differing ? `${differing.type}/${differing.id}` : undefined;
 }

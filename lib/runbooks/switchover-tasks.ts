@@ -5,7 +5,7 @@ import { partitionOf } from '../ownership/partition.ts';
 import type { PartitionEntry, PartitionMap } from '../ownership/partition-map.ts';
 import {
   changedBy,
-  fenceEntry,
+  fenceReadEntry,
   moveFromFence,
   moveHomeConfirmed,
   movePartitionHome,
@@ -29,6 +29,7 @@ import type { SourceHead } from './switchover-head.ts';
 import {
   aggregatesOf,
   blockingMissing,
+  requestedEntries,
   requestedPartitions,
   rowDigest,
   type SwitchoverMove,
@@ -261,8 +262,25 @@ function changesUntil(map: PartitionMap, deadline: number, now: () => number, ta
 /** Attempts of Fence per partition whose entry changes between its read and its fence. */
 const FENCE_ATTEMPTS = 3;
 
+/** The entry already read in `read`, else read now. */
+async function readOnce(
+  map: PartitionMap,
+  read: ReadonlyMap<number, PartitionEntry | null>,
+  partition: number,
+): Promise<PartitionEntry | null> {
+  return read.has(partition) ? (read.get(partition) ?? null) : map.read(partition);
+}
+
+/** Fences the entry read: another run's fence is taken over, anything else fenced (both a CAS on it). */
+function fenceDecided(map: PartitionMap, entry: PartitionEntry, runId: string): Promise<PartitionEntry> {
+  return entry.state === 'fenced' && !changedBy(entry, runId)
+    ? takeOverFence(map, entry, runId)
+    : fenceReadEntry(map, entry, runId);
+}
+
 /**
- * Fence of one requested partition: reads the entry, decides (`whySkip`), then fences exactly the entry
+ * Fence of one requested partition: reads the entry (the first attempt takes the one Fence read for every
+ * partition in one round), decides (`whySkip`), then fences exactly the entry
  * read (`fenceEntry`/`takeOverFence`: a compare-and-set on it), so `from` is the home of the entry fenced.
  * An entry that changes in between (another execution fenced or moved it) is read and decided again, a
  * few times; then the partition is skipped (a compare-and-set still lost then fails the task).
@@ -270,18 +288,22 @@ const FENCE_ATTEMPTS = 3;
 async function fenceRequested(
   deps: RunbookDeps,
   partition: number,
-  plan: { request: SwitchoverRequest; runId: string; takeOver: readonly string[] },
+  plan: {
+    request: SwitchoverRequest;
+    runId: string;
+    takeOver: readonly string[];
+    /** Entries Fence read for every requested partition in one round: the first attempt decides on it. */
+    read: ReadonlyMap<number, PartitionEntry | null>;
+  },
 ): Promise<SwitchoverMove | { partition: number; why: string }> {
   const { request, runId, takeOver } = plan;
   for (let attempt = 1; ; attempt++) {
-    const entry = await deps.map.read(partition);
+    const entry =
+      attempt === 1 ? await readOnce(deps.map, plan.read, partition) : await deps.map.read(partition);
     const skip = whySkip(entry, request, { runId, takeOver });
     if (skip || !entry) return { partition, why: skip ?? 'no home yet' };
     try {
-      const after =
-        entry.state === 'fenced' && !changedBy(entry, runId)
-          ? await takeOverFence(deps.map, entry, runId)
-          : await fenceEntry(deps.map, entry, runId);
+      const after = await fenceDecided(deps.map, entry, runId);
       return {
         partition,
         from: entry.home,
@@ -339,12 +361,12 @@ export function switchoverTasks(
       const deadline = now() + fenceWindow.budgetMs;
       const timer = new PhaseTimer();
       const bounded = { ...deps, map: changesUntil(deps.map, deadline, now, 'Fence') };
-      const partitions = await timer.time('list', () => requestedPartitions(deps, request));
+      const { partitions, read } = await timer.time('list', () => requestedEntries(deps, request));
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
         const move = await timer.time(
           'fence',
-          () => fenceRequested(bounded, partition, { request, runId, takeOver }),
+          () => fenceRequested(bounded, partition, { request, runId, takeOver, read }),
           String(partition),
         );
         if ('why' in move) return void skipped.push(move);

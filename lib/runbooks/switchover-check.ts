@@ -9,6 +9,7 @@ import {
   lackingAtTarget,
   readSourceHead,
   readTarget,
+  rereadSourceRows,
   rowDiffering,
   type SourceHead,
   type TargetView,
@@ -128,7 +129,13 @@ export async function checkMove(
   const checked = { partition, sourceFenced: true, confirmedBy, ...delivered };
   if (lacking.length > 0) return { ...checked, missing: lacking.length };
   // Bug switch: the rows are reported the same without being read.
-  const differs = bugEnabled('switchover-rows-unchecked') ? undefined : rowDiffering(final, view);
+  let differs = bugEnabled('switchover-rows-unchecked') ? undefined : rowDiffering(final, view);
+  if (differs) {
+    // The source's row may be the one behind (its write's row lands after its append): read its rows again.
+    const fresh = await timer.time('rows', () => rereadSourceRows(deps, source, final), key);
+    context.heads.set(partition, fresh);
+    differs = rowDiffering(fresh, view);
+  }
   return {
     ...checked,
     missing: 0,

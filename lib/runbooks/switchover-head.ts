@@ -1,5 +1,6 @@
 import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { groupBy } from '../model/group-by.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { coreAggregatesOf, eventsLackingIn } from './core-lacking.ts';
@@ -82,6 +83,22 @@ export async function readTarget(deps: Deps, target: RegionCell, head: SourceHea
   return new Map(head.aggregates.map((a, i) => [keyOf(a), read[i]!]));
 }
 
+/**
+ * The head with the source's rows read again. Its log is final once the source is fenced, its rows are
+ * not quite: a home's core write appends first and writes its row after (lib/commands/execute.ts; the
+ * publisher catches up a row left behind), so a row of a write committed before the fence may still land.
+ */
+export async function rereadSourceRows(
+  deps: Deps,
+  source: RegionCell,
+  head: SourceHead,
+): Promise<SourceHead> {
+  const aggregates = await mapBounded(head.aggregates, deps.concurrency ?? 16, async (a) =>
+    a.rowRead ? { ...a, row: await source.states.getState(a.type, a.id) } : a,
+  );
+  return { ...head, aggregates };
+}
+
 /** The head's events the target lacks as `view` shows it, in log order per aggregate. */
 export async function lackingAtTarget(
   target: RegionCell,
@@ -121,7 +138,13 @@ export async function deliverHead(
   head: SourceHead,
   lacking: readonly EventEnvelope[],
 ): Promise<HeadDelivery> {
-  const { delivered, refused } = await deliverDirectly(target, lacking, deps.registry);
+  // Aggregates are independent (each its own log, row and chain): delivered side by side, each in order.
+  const runs = groupBy(lacking, (e) => `${e.aggregateType}#${e.aggregateId}`);
+  const outcomes = await mapBounded([...runs.values()], deps.concurrency ?? 16, (events) =>
+    deliverDirectly(target, events, deps.registry),
+  );
+  const delivered = outcomes.reduce((n, o) => n + o.delivered, 0);
+  const refused = outcomes.flatMap((o) => o.refused);
   const view = await readTarget(deps, target, head);
   if (!bugEnabled('switchover-trusts-delivery')) return { delivered, refused, view };
   // As if every event had landed: the source's logs stand for the target's.

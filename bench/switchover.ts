@@ -177,6 +177,27 @@ interface Outcome {
   readonly refused: Readonly<Record<string, number>>;
   /** Every state of the execution, entered -> exited. */
   readonly spans: readonly StateSpan[];
+  /** Where each task's own time went (`ms` of its result in the execution's output: phases, total). */
+  readonly inside: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** The tasks whose results carry `ms` (lib/runbooks/phase-timer.ts), by state name -> result key. */
+const TIMED_TASKS = {
+  Fence: 'fence',
+  CheckWatermark: 'checkWatermark',
+  VerifyProbe: 'verifyProbe',
+  MoveHome: 'moveHome',
+  Unfence: 'unfence',
+} as const;
+
+function insideOf(output: unknown): Record<string, Record<string, number>> {
+  const results = (output ?? {}) as Record<string, { ms?: Record<string, number>; polls?: number }>;
+  const inside: Record<string, Record<string, number>> = {};
+  for (const [state, key] of Object.entries(TIMED_TASKS)) {
+    const result = results[key];
+    if (result?.ms) inside[state] = { ...result.ms, ...(result.polls ? { polls: result.polls } : {}) };
+  }
+  return inside;
 }
 
 async function runSwitchover(
@@ -299,6 +320,7 @@ async function runSwitchover(
     consistent: check.passed,
     refused: Object.fromEntries(refused),
     spans,
+    inside: insideOf(result.output),
   };
 }
 
@@ -348,6 +370,25 @@ function breakdownOf(o: Outcome): Figure[] {
       met: null,
     },
   ];
+  // Inside a task (its last attempt for a polled one): each phase, and the state's time not spent in the
+  // handler (the invoke through the sandbox's Lambda and IAM layers, payload checks, the transition).
+  const lastSpan = (state: string) => o.spans.filter((s) => s.state.split(' #')[0] === state).at(-1);
+  const inside = Object.entries(o.inside).flatMap(([state, ms]) => [
+    ...Object.entries(ms).map(([phase, value]) => ({
+      figure: `    ${state} inside the task (last attempt): ${phase}`,
+      value,
+      unit: phase === 'polls' ? 'polls' : 'ms',
+      target: 'reference',
+      met: null,
+    })),
+    {
+      figure: `    ${state}: state time outside the handler (invoke, transition)`,
+      value: (lastSpan(state)?.ms ?? Number.NaN) - (ms.total ?? Number.NaN),
+      unit: 'ms',
+      target: 'reference',
+      met: null,
+    },
+  ]);
   return [
     ...span,
     ...o.spans.map((s) => ({
@@ -357,6 +398,7 @@ function breakdownOf(o: Outcome): Figure[] {
       target: 'reference',
       met: null,
     })),
+    ...inside,
   ];
 }
 

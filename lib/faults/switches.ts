@@ -163,6 +163,12 @@ export const BUG_SWITCHES = {
     'a core refusal or no-op answer at the home is given on its lease alone, without re-reading its own copy of the entry: after a cooperative Switchover the old home refuses on a state the new home has already written past',
   'probe-rows-after-unfence':
     "Switchover's VerifyProbe, run after a cooperative Unfence, compares the core rows of source and target: the new home's first acknowledged write makes them differ and the finished move is rolled back (RollbackRefused, or moved back to the old home)",
+  'switchover-trusts-delivery':
+    "Switchover's CheckWatermark takes its direct delivery of the source's core head for done instead of reading the target's logs again: an event the target refused (a slot another branch holds) counts as held and the partition moves without it",
+  'switchover-rows-unchecked':
+    "Switchover's CheckWatermark reports a partition's core rows the same without comparing them, so VerifyProbe (which trusts it) lets MoveHome move a partition whose rows differ between source and target",
+  'move-home-any-entry':
+    "Switchover's MoveHome moves the partition over whatever entry it reads, not over the fence its run committed: a partition another run or a Failover took since the fence is moved to the target anyway",
   'dry-run-reads-unconfirmed':
     "the saga dry run's read at the home (RoutedCommandPort.read, local or a forwarded GET) serves the row on the cached lease alone, without re-reading the home's own copy of the entry: after a cooperative Switchover the old home's stale row refuses a transfer (422) the new home's deposit covers",
   'rollback-fences-any-active':

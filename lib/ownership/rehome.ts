@@ -96,6 +96,27 @@ export async function fenceEntry(
 }
 
 /**
+ * `fenceEntry` on an entry `over` the caller has just read committed (a majority read): the
+ * compare-and-set on it is made at once, without reading the entry again; only when it loses (the entry
+ * changed since, or this run's own fence already took that epoch) is the entry read and decided as
+ * `fenceEntry` decides. Same outcome, one majority read fewer.
+ */
+export async function fenceReadEntry(
+  map: PartitionMap,
+  over: PartitionEntry,
+  run: string,
+): Promise<PartitionEntry> {
+  if (bugEnabled('rollback-fences-any-active')) return fenceEntry(map, over, run);
+  if (over.state === 'fenced' && changedBy(over, run)) return over;
+  try {
+    return await map.change(over.partition, over, { state: 'fenced', reason: 'rehome', run });
+  } catch (error) {
+    if (!(error instanceof EpochConflictError)) throw error;
+    return fenceEntry(map, over, run);
+  }
+}
+
+/**
  * Re-stamps the fence `over` that a dead execution left (epoch + 1, still fenced, same home) with run
  * `run`: an operator hands the partitions of a dead execution to a new one. A compare-and-set on the
  * entry read, as `fenceEntry`: EntryChangedError when the entry is not that fence any more (the execution
@@ -154,6 +175,29 @@ export async function moveHomeConfirmed(
       `the partition must be fenced to move (it is ${current.state})`,
     );
   return map.change(partition, current, { home: to, state: 'active', sourceConfirmed: true, ...stamp(run) });
+}
+
+/**
+ * Step 3 (with `atOnce`, steps 3 and 4 as `moveHomeConfirmed`) made on the fence `fenced` that run `run`
+ * committed, as its commit returned it, without reading the entry first: a compare-and-set at its epoch
+ * + 1, which commits only while the committed entry is still that fence (any change since, ours included,
+ * took that epoch). EpochConflictError otherwise: the caller reads the entry and decides
+ * (`moveHomeConfirmed` / `movePartitionHome`, which return a move this run already made). Saves a
+ * majority read while the partition refuses core writes.
+ */
+export async function moveFromFence(
+  map: PartitionMap,
+  fenced: PartitionEntry,
+  move: { readonly to: string; readonly run: string; readonly atOnce: boolean },
+): Promise<PartitionEntry> {
+  if (fenced.state !== 'fenced' || !changedBy(fenced, move.run))
+    throw new InvalidTransitionError(fenced.partition, 'only a fence of this run moves without a read');
+  const { to, run } = move;
+  return map.change(
+    fenced.partition,
+    fenced,
+    move.atOnce ? { home: to, state: 'active', sourceConfirmed: true, run } : { home: to, run },
+  );
 }
 
 /**

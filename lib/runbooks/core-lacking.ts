@@ -26,7 +26,28 @@ export async function coreEventsLacking(
   move: { holder: RegionCell; other: RegionCell; partition: number },
   listed: readonly EventLeaf[] | Promise<readonly EventLeaf[]> = [],
 ): Promise<string[]> {
-  const { holder, other, partition } = move;
+  const { holder, other } = move;
+  const keys = await coreAggregatesOf(deps, holder, move.partition, listed);
+  const lacking = await mapBounded(keys, deps.concurrency ?? 16, async ([type, id]) => {
+    const [held, there] = await Promise.all([
+      holder.events.loadStream(type, id, { consistentRead: true }),
+      other.events.loadStream(type, id, { consistentRead: true }),
+    ]);
+    return (await eventsLackingIn(other, { type, id, held, there })).map((e) => e.eventId);
+  });
+  return lacking.flat();
+}
+
+/**
+ * The core aggregates (type, id) of `partition` in `holder`'s log: its core markers (strongly consistent,
+ * see coreEventsLacking), plus the core aggregates of `listed` (leaves of its by-partition index).
+ */
+export async function coreAggregatesOf(
+  deps: Pick<RunbookDeps, 'registry'>,
+  holder: RegionCell,
+  partition: number,
+  listed: readonly EventLeaf[] | Promise<readonly EventLeaf[]> = [],
+): Promise<Array<[string, string]>> {
   // Both are reads of the holder's head: taken together (one round trip to a remote holder, not two).
   const [marked, leaves] = await Promise.all([
     readCoreMarkers(holder.tables.client, holder.tables.replication, partition),
@@ -34,18 +55,23 @@ export async function coreEventsLacking(
   ]);
   const keys = new Set(marked.map(([type, id]) => aggregateKey(type, id)));
   for (const leaf of leaves) if (isCoreKey(deps, leaf.aggregateKey)) keys.add(leaf.aggregateKey);
-  const lacking = await mapBounded([...keys], deps.concurrency ?? 16, async (key) => {
+  return [...keys].map((key) => {
     const at = key.indexOf('#');
-    const [type, id] = [key.slice(0, at), key.slice(at + 1)];
-    const [held, there] = await Promise.all([
-      holder.events.loadStream(type, id, { consistentRead: true }),
-      other.events.loadStream(type, id, { consistentRead: true }),
-    ]);
-    const present = new Set(there.map((e) => e.eventId));
-    const archived = await archivedBelow(other, { type, id, held, there });
-    return held.filter((e) => !present.has(e.eventId) && e.seq >= archived).map((e) => e.eventId);
+    return [key.slice(0, at), key.slice(at + 1)];
   });
-  return lacking.flat();
+}
+
+/**
+ * The events of `held` (one aggregate's log in another region) that `there` (its log in `other`) lacks,
+ * except those `other` archived below a snapshot both logs agree on (`archivedBelow`).
+ */
+export async function eventsLackingIn(
+  other: RegionCell,
+  logs: { type: string; id: string; held: readonly EventEnvelope[]; there: readonly EventEnvelope[] },
+): Promise<EventEnvelope[]> {
+  const present = new Set(logs.there.map((e) => e.eventId));
+  const archived = await archivedBelow(other, logs);
+  return logs.held.filter((e) => !present.has(e.eventId) && e.seq >= archived);
 }
 
 /**

@@ -153,7 +153,9 @@ export function failbackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
  * every event its current home has (else the machine times out and rolls back), with RPO 0.
  */
 function switchBackTasks(deps: RunbookDeps): Record<string, RunbookTask> {
-  const switchover = switchoverTasks(deps);
+  // The switch-back's CheckWatermark keeps polling the logs (the pipeline and Failback's CatchUp bring
+  // what is missing): no direct delivery, no row comparison (the Switchover's own shortcut).
+  const switchover = switchoverTasks(deps, { direct: false });
   const now = deps.now ?? Date.now;
   /** The recorded moves' partitions (only those of `partitions` when the input names some). */
   const recorded = async (task: string, raw: Record<string, unknown>) => {

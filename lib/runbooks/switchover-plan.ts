@@ -15,6 +15,11 @@ export interface SwitchoverMove {
   readonly from: string;
   readonly to: string;
   readonly fencedEpoch: number;
+  /**
+   * The rest of the fence as Fence committed it (its proposal id and `activeFrom`): MoveHome makes its
+   * compare-and-set on that entry without reading it again. Absent in older executions' state.
+   */
+  readonly fenced?: { readonly ballot: string; readonly activeFrom: number };
 }
 
 /** What the execution input asks for: some partitions, or every partition homed in `from`. */
@@ -65,6 +70,20 @@ export async function requestedPartitions(deps: RunbookDeps, request: Switchover
   if (request.partitions) return [...new Set(request.partitions)].sort((a, b) => a - b);
   const entries = await readAllEntries(deps);
   return entries.filter((e) => e.home === request.from).map((e) => e.partition);
+}
+
+/**
+ * The partitions a request names, with the committed entry of each when it was read on the way: a request
+ * by `from` reads every entry in one quorum round (a scan) to find them, and Fence decides on those; listed
+ * partitions are not read here (Fence reads each one).
+ */
+export async function requestedEntries(
+  deps: RunbookDeps,
+  request: SwitchoverRequest,
+): Promise<{ partitions: number[]; read: Map<number, PartitionEntry | null> }> {
+  if (request.partitions) return { partitions: await requestedPartitions(deps, request), read: new Map() };
+  const entries = (await readAllEntries(deps)).filter((e) => e.home === request.from);
+  return { partitions: entries.map((e) => e.partition), read: new Map(entries.map((e) => [e.partition, e])) };
 }
 
 /** Event ids of the partition that `source` lists and `target` does not, through the by-partition index. */

@@ -1,18 +1,16 @@
 import { ulid } from 'ulid';
 import { bugEnabled } from '../faults/index.ts';
 import { EntryChangedError, EpochConflictError } from '../ownership/errors.ts';
-import { partitionOf } from '../ownership/partition.ts';
-import type { PartitionMap } from '../ownership/partition-map.ts';
+import type { PartitionEntry, PartitionMap } from '../ownership/partition-map.ts';
 import {
   changedBy,
-  fenceEntry,
+  fenceReadEntry,
+  moveFromFence,
   moveHomeConfirmed,
   movePartitionHome,
   takeOverFence,
   unfencePartition,
 } from '../ownership/rehome.ts';
-import type { EventLeaf } from '../repair/merkle.ts';
-import { coreEventsLacking } from './core-lacking.ts';
 import {
   FenceDeadlineError,
   ProbeFailedError,
@@ -20,18 +18,21 @@ import {
   SwitchoverStateError,
 } from './errors.ts';
 import { mapBounded, TaskInput } from './input.ts';
+import { PhaseTimer } from './phase-timer.ts';
 import type { RunbookDeps, RunbookTask } from './ports.ts';
-import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
+import { checkMove, settled, type WatermarkCheck } from './switchover-check.ts';
+import type { SourceFence } from './switchover-confirm.ts';
+import type { SourceHead } from './switchover-head.ts';
 import {
-  aggregatesOf,
   blockingMissing,
+  requestedEntries,
   requestedPartitions,
-  rowDigest,
   type SwitchoverMove,
   type SwitchoverRequest,
   switchoverRequest,
   whySkip,
 } from './switchover-plan.ts';
+import { probeMove, rowsCompared } from './switchover-probe.ts';
 import { type RollbackMove, type RollbackOutcome, rollbackMove } from './switchover-rollback.ts';
 
 /**
@@ -50,45 +51,6 @@ const WATERMARK_POLL_IN_TASK = { intervalMs: 100, budgetMs: 2_000 } as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** One partition's answer in CheckWatermark: what the target lacks, and how the source is known fenced. */
-interface WatermarkCheck {
-  readonly partition: number;
-  readonly missing: number | null;
-  readonly sourceFenced: boolean;
-  readonly confirmedBy: SourceFence;
-}
-
-/** A partition whose source can no longer write and whose target holds its head: it stays so. */
-function settled(check: WatermarkCheck | undefined): boolean {
-  return check !== undefined && check.missing === 0 && check.sourceFenced;
-}
-
-/**
- * Fence confirmation first, then the logs: once the source's own copy carries the fence no core append
- * can commit there (the append's transaction condition-checks that copy), so the head read after it is
- * final. Without the confirmation the head is not read at all until lease + skew have passed.
- */
-async function checkMove(
-  deps: RunbookDeps,
-  move: SwitchoverMove,
-  fence: { fencedAt: number; leaseOver: boolean; confirmed: Map<number, SourceFence> },
-): Promise<WatermarkCheck> {
-  const { partition } = move;
-  if (move.from === move.to) return { partition, missing: 0, sourceFenced: true, confirmedBy: 'lease' };
-  // A copy confirmed fenced stays so (a replica takes only higher epochs, all of them this run's until
-  // MoveHome checks the entry is still its own): the task's next poll re-reads only the logs.
-  const confirmedBy =
-    fence.confirmed.get(partition) ?? (await confirmSourceFence(deps, move, fence.leaseOver));
-  if (!confirmedBy) return { partition, missing: null, sourceFenced: false, confirmedBy };
-  if (confirmedBy === 'own-copy') fence.confirmed.set(partition, confirmedBy);
-  const missing = await blockingMissing(
-    deps,
-    { source: deps.cell(move.from), target: deps.cell(move.to), partition },
-    { fencedAt: fence.fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'core' },
-  );
-  return { partition, missing, sourceFenced: true, confirmedBy };
-}
-
 /**
  * Checks every move with `check` until all are settled, again every `intervalMs` for the ones that are not,
  * for at most `budgetMs` (RunbookDeps.watermarkPoll): one task decides the common case.
@@ -96,21 +58,26 @@ async function checkMove(
 async function pollMoves<T extends { readonly partition: number }>(
   deps: RunbookDeps,
   moves: readonly SwitchoverMove[],
-  check: (move: SwitchoverMove) => Promise<T>,
-  done: (result: T | undefined) => boolean,
-): Promise<{ caughtUp: boolean; partitions: T[] }> {
+  how: {
+    readonly check: (move: SwitchoverMove) => Promise<T>;
+    readonly done: (result: T | undefined) => boolean;
+    /** Where the time between polls goes (`sleep`). */
+    readonly timer?: PhaseTimer;
+  },
+): Promise<{ caughtUp: boolean; partitions: T[]; polls: number }> {
+  const { check, done, timer = new PhaseTimer() } = how;
   const now = deps.now ?? Date.now;
   const poll = deps.watermarkPoll ?? WATERMARK_POLL_IN_TASK;
   const deadline = now() + poll.budgetMs;
   const results = new Map<number, T>();
-  for (;;) {
+  for (let polls = 1; ; polls++) {
     const pending = moves.filter((m) => !done(results.get(m.partition)));
     for (const result of await mapBounded(pending, deps.concurrency ?? 16, check))
       results.set(result.partition, result);
     const partitions = moves.map((m) => results.get(m.partition)!);
     const caughtUp = partitions.every(done);
-    if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions };
-    await sleep(poll.intervalMs);
+    if (caughtUp || now() + poll.intervalMs > deadline) return { caughtUp, partitions, polls };
+    await timer.time('sleep', () => sleep(poll.intervalMs));
   }
 }
 
@@ -124,6 +91,49 @@ function ownCopyConfirmed(raw: Record<string, unknown>): Set<number> {
   return new Set(confirmed.map((p) => p.partition!));
 }
 
+/**
+ * MoveHome of one move: a compare-and-set on the fence Fence committed (`moveFromFence`, no read first);
+ * when that entry is not the committed one any more (a retry after this step moved it, or anyone's change),
+ * the entry is read and decided as before (only this run's entry is changed; a move already made is kept).
+ */
+async function moveHome(
+  map: PartitionMap,
+  move: SwitchoverMove,
+  step: { run: string; atOnce: boolean },
+): Promise<PartitionEntry> {
+  const { partition, to } = move;
+  if (bugEnabled('move-home-any-entry')) {
+    const current = await map.read(partition);
+    if (current?.state === 'fenced' && current.home !== to)
+      return map.change(partition, current, {
+        home: to,
+        state: 'active',
+        sourceConfirmed: true,
+        run: step.run,
+      });
+  }
+  if (move.fenced) {
+    const fenced: PartitionEntry = {
+      partition,
+      epoch: move.fencedEpoch,
+      ballot: move.fenced.ballot,
+      home: move.from,
+      state: 'fenced',
+      activeFrom: move.fenced.activeFrom,
+      reason: 'rehome',
+      run: step.run,
+    };
+    try {
+      return await moveFromFence(map, fenced, { to, ...step });
+    } catch (error) {
+      if (!(error instanceof EpochConflictError)) throw error;
+    }
+  }
+  return step.atOnce
+    ? moveHomeConfirmed(map, partition, to, step.run)
+    : movePartitionHome(map, partition, to, step.run);
+}
+
 /** Runs a step that changes only this execution's entries; someone else's change fails the task. */
 async function ownStep<T>(task: string, partition: number, step: () => Promise<T>): Promise<T> {
   try {
@@ -132,64 +142,6 @@ async function ownStep<T>(task: string, partition: number, step: () => Promise<T
     if (!(error instanceof EntryChangedError)) throw error;
     throw new SwitchoverStateError(task, partition, error.message);
   }
-}
-
-/** Compares the core rows of the partition in source and target (both must hold the same events). */
-async function compareRows(
-  deps: RunbookDeps,
-  move: SwitchoverMove,
-  leaves: readonly EventLeaf[],
-): Promise<number> {
-  const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-  const aggregates = aggregatesOf(leaves);
-  for (const [type, id] of aggregates) {
-    if (partitionOf(id, deps.topology.partitions) !== move.partition) continue;
-    if (!deps.registry.has(type) || deps.registry.get(type).tier !== 'core') continue;
-    const [a, b] = await Promise.all([source.states.getState(type, id), target.states.getState(type, id)]);
-    if (rowDigest(a) !== rowDigest(b))
-      throw new ProbeFailedError(move.partition, `${type}/${id} differs between ${move.from} and ${move.to}`);
-  }
-  return aggregates.length;
-}
-
-/**
- * VerifyProbe of one move. The machine runs it once CheckWatermark is reached, before MoveHome: the
- * partition is fenced (the source confirmed it, or its lease ran out) and the target is not home yet, so
- * no core write can land in either region and every core row must be identical (`rows`). Run after the
- * Unfence instead (an older machine, or a caller driving the tasks), the new home may already have
- * acknowledged writes (a cooperative unfence lets it write at once) and rows differ rightly: the probe
- * then checks what the move promised, that the target's log holds every core event the source holds
- * (`logs`, strongly consistent reads; the fenced source writes nothing of its own any more).
- */
-async function probeMove(deps: RunbookDeps, move: SwitchoverMove) {
-  const { partition } = move;
-  // The source's leaves are read with the entry (both reads; which check runs depends on the entry).
-  const [entry, listed] = await Promise.all([
-    deps.map.read(partition),
-    move.from === move.to ? [] : deps.cell(move.from).source.listLeaves(partition),
-  ]);
-  const fenced = entry?.home === move.from && entry.state === 'fenced';
-  const moved = entry?.home === move.to && entry.state === 'active';
-  if (!fenced && !moved) throw new ProbeFailedError(partition, `the map says ${entry?.home}/${entry?.state}`);
-  if (move.from === move.to) return { partition, aggregatesInPartition: 0, compared: 'none' as const };
-  if (fenced || bugEnabled('probe-rows-after-unfence'))
-    return {
-      partition,
-      aggregatesInPartition: await compareRows(deps, move, listed),
-      compared: 'rows' as const,
-    };
-  const [source, target] = [deps.cell(move.from), deps.cell(move.to)];
-  const lacking = await coreEventsLacking(deps, { holder: source, other: target, partition }, listed);
-  if (lacking.length > 0)
-    throw new ProbeFailedError(
-      partition,
-      `${move.to} lacks ${lacking.length} core event(s) ${move.from} holds (e.g. ${lacking[0]!})`,
-    );
-  return {
-    partition,
-    aggregatesInPartition: new Set(listed.map((l) => l.aggregateKey)).size,
-    compared: 'logs' as const,
-  };
 }
 
 /**
@@ -232,8 +184,25 @@ function changesUntil(map: PartitionMap, deadline: number, now: () => number, ta
 /** Attempts of Fence per partition whose entry changes between its read and its fence. */
 const FENCE_ATTEMPTS = 3;
 
+/** The entry already read in `read`, else read now. */
+async function readOnce(
+  map: PartitionMap,
+  read: ReadonlyMap<number, PartitionEntry | null>,
+  partition: number,
+): Promise<PartitionEntry | null> {
+  return read.has(partition) ? (read.get(partition) ?? null) : map.read(partition);
+}
+
+/** Fences the entry read: another run's fence is taken over, anything else fenced (both a CAS on it). */
+function fenceDecided(map: PartitionMap, entry: PartitionEntry, runId: string): Promise<PartitionEntry> {
+  return entry.state === 'fenced' && !changedBy(entry, runId)
+    ? takeOverFence(map, entry, runId)
+    : fenceReadEntry(map, entry, runId);
+}
+
 /**
- * Fence of one requested partition: reads the entry, decides (`whySkip`), then fences exactly the entry
+ * Fence of one requested partition: reads the entry (the first attempt takes the one Fence read for every
+ * partition in one round), decides (`whySkip`), then fences exactly the entry
  * read (`fenceEntry`/`takeOverFence`: a compare-and-set on it), so `from` is the home of the entry fenced.
  * An entry that changes in between (another execution fenced or moved it) is read and decided again, a
  * few times; then the partition is skipped (a compare-and-set still lost then fails the task).
@@ -241,19 +210,29 @@ const FENCE_ATTEMPTS = 3;
 async function fenceRequested(
   deps: RunbookDeps,
   partition: number,
-  plan: { request: SwitchoverRequest; runId: string; takeOver: readonly string[] },
+  plan: {
+    request: SwitchoverRequest;
+    runId: string;
+    takeOver: readonly string[];
+    /** Entries Fence read for every requested partition in one round: the first attempt decides on it. */
+    read: ReadonlyMap<number, PartitionEntry | null>;
+  },
 ): Promise<SwitchoverMove | { partition: number; why: string }> {
   const { request, runId, takeOver } = plan;
   for (let attempt = 1; ; attempt++) {
-    const entry = await deps.map.read(partition);
+    const entry =
+      attempt === 1 ? await readOnce(deps.map, plan.read, partition) : await deps.map.read(partition);
     const skip = whySkip(entry, request, { runId, takeOver });
     if (skip || !entry) return { partition, why: skip ?? 'no home yet' };
     try {
-      const after =
-        entry.state === 'fenced' && !changedBy(entry, runId)
-          ? await takeOverFence(deps.map, entry, runId)
-          : await fenceEntry(deps.map, entry, runId);
-      return { partition, from: entry.home, to: request.to, fencedEpoch: after.epoch };
+      const after = await fenceDecided(deps.map, entry, runId);
+      return {
+        partition,
+        from: entry.home,
+        to: request.to,
+        fencedEpoch: after.epoch,
+        fenced: { ballot: after.ballot, activeFrom: after.activeFrom },
+      };
     } catch (error) {
       const changed = error instanceof EntryChangedError;
       // A lost compare-and-set (contention) fails the task once the attempts are spent, as it did before.
@@ -279,7 +258,11 @@ async function fenceRequested(
  * Every change carries the execution's run id (PartitionValue.run): MoveHome, Unfence and Rollback touch a
  * partition only while its entry is still the one this execution wrote (see `rollbackMove`).
  */
-export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
+export function switchoverTasks(
+  deps: RunbookDeps,
+  options: { readonly direct?: boolean } = {},
+): Record<string, RunbookTask> {
+  const direct = options.direct ?? true;
   const now = deps.now ?? Date.now;
   const concurrency = deps.concurrency ?? 16;
   const fenceWindow = deps.fenceWindow ?? FENCE_WINDOW;
@@ -298,37 +281,52 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       // The deadline counts from this invocation's start (the state was entered before it): no fence of
       // this run starts after it, so a Rollback that waited budget + settle from its own start reads last.
       const deadline = now() + fenceWindow.budgetMs;
+      const timer = new PhaseTimer();
       const bounded = { ...deps, map: changesUntil(deps.map, deadline, now, 'Fence') };
-      const partitions = await requestedPartitions(deps, request);
+      const { partitions, read } = await timer.time('list', () => requestedEntries(deps, request));
       const skipped: Array<{ partition: number; why: string }> = [];
       const fenced = await mapBounded(partitions, concurrency, async (partition) => {
-        const move = await fenceRequested(bounded, partition, { request, runId, takeOver });
+        const move = await timer.time(
+          'fence',
+          () => fenceRequested(bounded, partition, { request, runId, takeOver, read }),
+          String(partition),
+        );
         if ('why' in move) return void skipped.push(move);
         return move;
       });
       const moves = fenced.filter((m): m is SwitchoverMove => m !== undefined);
-      return { moves, skipped, fencedAt: now(), runId };
+      return { moves, skipped, fencedAt: now(), runId, ms: timer.report() };
     },
     async CheckWatermark(raw) {
       const moves = movesOf('CheckWatermark', raw);
       const fencedAt = fencedAtOf('CheckWatermark', raw);
       const leaseEnds = fencedAt + deps.map.leaseMs + deps.map.skewMarginMs;
       const confirmed = new Map<number, SourceFence>();
-      const result = await pollMoves(
-        deps,
-        moves,
-        (move) => checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed }),
-        settled,
-      );
-      return { ...result, checkedAt: now() };
+      const heads = new Map<number, SourceHead>();
+      const timer = new PhaseTimer();
+      const result = await pollMoves(deps, moves, {
+        check: (move) =>
+          checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed, heads, timer, direct }),
+        done: settled,
+        timer,
+      });
+      // Every partition settled but for rows that still differ once the target held the head (re-read on
+      // every poll: a row the applier folds right after its event's append catches up): VerifyProbe's refusal.
+      const differing = result.partitions.find((p) => p.rows === 'differ');
+      if (differing && result.partitions.every((p) => p.missing === 0 && p.sourceFenced)) {
+        const move = moves.find((m) => m.partition === differing.partition)!;
+        throw new ProbeFailedError(
+          differing.partition,
+          `${differing.differs} differs between ${move.from} and ${move.to} while ${move.to} holds every core event ${move.from} holds`,
+        );
+      }
+      return { ...result, checkedAt: now(), ms: timer.report() };
     },
     async CheckOtherTiers(raw) {
       const moves = movesOf('CheckOtherTiers', raw);
       const fencedAt = fencedAtOf('CheckOtherTiers', raw);
-      const result = await pollMoves(
-        deps,
-        moves,
-        async (move) => ({
+      const result = await pollMoves(deps, moves, {
+        check: async (move) => ({
           partition: move.partition,
           missing:
             move.from === move.to
@@ -339,11 +337,12 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
                   { fencedAt, skewMarginMs: deps.map.skewMarginMs, tiers: 'others' },
                 ),
         }),
-        (check) => check?.missing === 0,
-      );
+        done: (check) => check?.missing === 0,
+      });
       return { ...result, checkedAt: now() };
     },
     async MoveHome(raw) {
+      const timer = new PhaseTimer();
       const moves = movesOf('MoveHome', raw);
       const run = requiredRun('MoveHome', raw);
       const confirmed = ownCopyConfirmed(raw);
@@ -353,13 +352,11 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
         // the entry active and changes nothing). Otherwise only the move; Unfence applies the lease hold.
         const atOnce = move.from !== move.to && confirmed.has(move.partition);
         const after = await ownStep('MoveHome', move.partition, () =>
-          atOnce
-            ? moveHomeConfirmed(deps.map, move.partition, move.to, run)
-            : movePartitionHome(deps.map, move.partition, move.to, run),
+          moveHome(deps.map, move, { run, atOnce }),
         );
         return { partition: move.partition, home: after.home, epoch: after.epoch, state: after.state };
       });
-      return { moved };
+      return { moved, ms: timer.report() };
     },
     async Unfence(raw) {
       const moves = movesOf('Unfence', raw);
@@ -383,9 +380,20 @@ export function switchoverTasks(deps: RunbookDeps): Record<string, RunbookTask> 
       return { active, writableFrom: Math.max(0, ...active.map((a) => a.activeFrom)) };
     },
     async VerifyProbe(raw) {
+      const timer = new PhaseTimer();
       const moves = movesOf('VerifyProbe', raw);
-      const probed = await mapBounded(moves, concurrency, (move) => probeMove(deps, move));
-      return { probed };
+      const compared = rowsCompared(raw);
+      const probed = await mapBounded(moves, concurrency, async (move) => {
+        const aggregates = compared.get(move.partition);
+        if (aggregates === undefined) return probeMove(deps, move);
+        return {
+          partition: move.partition,
+          aggregatesInPartition: aggregates,
+          compared: 'rows' as const,
+          by: 'CheckWatermark' as const,
+        };
+      });
+      return { probed, ms: timer.report() };
     },
     async Rollback(raw) {
       const startedAt = now();

@@ -9,7 +9,8 @@
  *    B's acknowledged deposit is lost at A). The entry is no longer the one this execution wrote: Rollback
  *    must leave it alone and report it.
  * 2. The new home acknowledged writes. The switchover completes MoveHome and Unfence; B acknowledges a
- *    deposit; VerifyProbe fails (A, slow or dead, cannot be read). A blind Rollback moves p back to A, which
+ *    deposit; a later step fails (CheckOtherTiers: A, slow or dead, cannot be read; VerifyProbe was that
+ *    step until CheckWatermark compared the rows while fenced, so it no longer reads A). A blind Rollback moves p back to A, which
  *    lacks B's deposit: A writes the same seq again. Rollback must refuse (RollbackRefused: B holds core
  *    events A lacks) and leave p with B, active.
  * 3. The old home is dead past lease + skew. Same as 2 but B has written nothing: a blind Rollback homes p
@@ -204,7 +205,7 @@ describe('Switchover Rollback (issue 11, scenario 1)', () => {
     const switchover = await switchedToB(deps, partition);
     const atB = options.depositAtB ? await accounts.deposit(B, id, 5) : undefined;
     kill(A); // slow or dead: the probe cannot read it
-    await expect(switchover.task('VerifyProbe')).rejects.toThrow(/unreachable/);
+    await expect(switchover.task('CheckOtherTiers')).rejects.toThrow(/unreachable/);
     switchover.fail('Error');
     const before = await deps.map.read(partition);
     const rollback = blind

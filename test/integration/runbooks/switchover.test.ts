@@ -1,3 +1,4 @@
+import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import {
@@ -136,7 +137,13 @@ describe('Switchover runbook tasks (three regions on DynamoDB Local)', () => {
     const { cells } = cluster;
     const id = cluster.freshId('rollback');
     expect((await command(cells['us-east-1'], 'account', id, openAccount())).status).toBe(200);
-    const partition = (await cells['us-east-1'].events.loadStream('account', id))[0]!.partition;
+    const [opened] = await cells['us-east-1'].events.loadStream('account', id);
+    const partition = opened!.partition;
+    // The target holds another event at the account's seq 1 (a branch of its own): CheckWatermark's direct
+    // delivery of the old home's head is refused there (slot taken), so the target never catches up.
+    await cells['eu-west-1'].events.appendEvents([{ ...opened!, eventId: ulid(), origin: 'eu-west-1' }], {
+      tier: 'core',
+    });
     const deps = runbookDeps(cluster, 'eu-west-1');
 
     const { state, outcome } = await switchover(deps, { from: 'us-east-1', to: 'eu-west-1' }, 3);

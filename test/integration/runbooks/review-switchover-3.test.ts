@@ -160,6 +160,44 @@ describe('review switchover-3: direct delivery, the head read once, MoveHome and
     );
   });
 
+  it('Q2: core writes in flight at the old home (and forwarded from the target) while Fence and CheckWatermark run: every acknowledged write is in the new home’s log, none forks', async () => {
+    const c = await cluster();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.constantFrom(A, B), delayMs: fc.integer({ min: 0, max: 60 }) }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        async (writes) => {
+          const { accounts, id, partition } = await account(c, 'r3-inflight', 1);
+          const rb = runbook(c);
+          Object.assign(rb.state, { partitions: [partition], to: B, run: { id: `r3-inflight-${id}` } });
+          const clients = Promise.all(
+            writes.map(async ({ at, delayMs }, n) => {
+              await new Promise((r) => setTimeout(r, delayMs));
+              return (await accounts.deposit(at, id, 100 + n)).status;
+            }),
+          );
+          await rb.task('Fence');
+          const check = await checkUntilCaughtUp(rb.task);
+          await clients;
+          if (check.caughtUp !== true) {
+            await rb.task('Rollback');
+            return;
+          }
+          await rb.task('VerifyProbe');
+          await rb.task('MoveHome');
+          await rb.task('Unfence');
+          expect(await c.cells[B].map.read(partition)).toMatchObject({ home: B, state: 'active' });
+          expect((await accounts.deposit(B, id, 1)).status).toBe(200);
+          await converge(c, B, id);
+          expectClean((await accounts.check()).filter((a) => a.key === `account/${id}`));
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
   it('Q6: a Rollback after CheckWatermark delivered the old home’s head: the old home writes on, a second switchover moves it cleanly', async () => {
     const c = await cluster();
     const { accounts, id, partition } = await account(c, 'r3-rollback', 2);

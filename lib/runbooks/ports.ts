@@ -93,6 +93,13 @@ export interface RunbookDeps {
    */
   readonly watermarkPoll?: { readonly intervalMs: number; readonly budgetMs: number };
   /**
+   * Switchover's direct delivery in CheckWatermark, bounded so that one task ends well inside its 60 s
+   * timeout whatever the backlog: at most `perCheck` events per partition per poll (a prefix of the head's
+   * lacking events, each aggregate's in log order), and none started `windowMs` after the task began (the
+   * machine polls again, and the replication pipeline keeps bringing the rest). Default DIRECT_DELIVERY.
+   */
+  readonly directDelivery?: { readonly perCheck: number; readonly windowMs: number };
+  /**
    * Switchover's Fence starts no compare-and-set later than `budgetMs` after its invocation started (below
    * the Fence task's timeout: Step Functions stops waiting, it does not stop the function), and a Rollback
    * run without the Fence's result waits `budgetMs + settleMs` (+ the map's skew margin) from its own start

@@ -52,6 +52,10 @@ export interface CheckContext {
    * are compared on every poll and the replication pipeline brings what is missing.
    */
   readonly direct: boolean;
+  /** Whether a direct delivery may still start in this task (its window: RunbookDeps.directDelivery). */
+  readonly deliveryOpen?: () => boolean;
+  /** At most this many of a partition's lacking events are delivered per poll (default: all). */
+  readonly deliveryCap?: number;
 }
 
 /**
@@ -112,8 +116,10 @@ export async function checkMove(
   const final = head;
   let lacking: readonly EventEnvelope[] = await lackingAtTarget(target, final, view);
   let delivery: HeadDelivery | undefined;
-  if (lacking.length > 0 && confirmedBy === 'own-copy') {
-    const wanted = lacking;
+  if (lacking.length > 0 && confirmedBy === 'own-copy' && (context.deliveryOpen?.() ?? true)) {
+    // A prefix: each aggregate's events are in log order, aggregate after aggregate, and each is delivered
+    // only on top of its predecessor; the rest waits for the next poll (or the pipeline).
+    const wanted = lacking.slice(0, context.deliveryCap ?? lacking.length);
     delivery = await timer.time('deliver', () => deliverHead(deps, target, final, wanted), key);
     view = delivery.view;
     lacking = await lackingAtTarget(target, final, view);

@@ -49,6 +49,13 @@ function runOf(raw: Record<string, unknown>): string | undefined {
 /** CheckWatermark's in-task poll when the deps do not say (RunbookDeps.watermarkPoll). */
 const WATERMARK_POLL_IN_TASK = { intervalMs: 100, budgetMs: 2_000 } as const;
 
+/**
+ * RunbookDeps.directDelivery's default: 1,000 events per partition per poll (two round trips each, the
+ * aggregates side by side), none started 20 s into the task (its timeout is 60 s). Found by review
+ * (switchover-3): unbounded, a large backlog kept the task past its timeout, and its Catch rolled back.
+ */
+export const DIRECT_DELIVERY = { perCheck: 1_000, windowMs: 20_000 } as const;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -304,9 +311,20 @@ export function switchoverTasks(
       const confirmed = new Map<number, SourceFence>();
       const heads = new Map<number, SourceHead>();
       const timer = new PhaseTimer();
+      const delivery = deps.directDelivery ?? DIRECT_DELIVERY;
+      const deliverUntil = now() + delivery.windowMs;
       const result = await pollMoves(deps, moves, {
         check: (move) =>
-          checkMove(deps, move, { fencedAt, leaseOver: now() >= leaseEnds, confirmed, heads, timer, direct }),
+          checkMove(deps, move, {
+            fencedAt,
+            leaseOver: now() >= leaseEnds,
+            confirmed,
+            heads,
+            timer,
+            direct,
+            deliveryOpen: () => now() < deliverUntil,
+            deliveryCap: delivery.perCheck,
+          }),
         done: settled,
         timer,
       });

@@ -34,10 +34,11 @@ const cluster = () => {
   return shared;
 };
 
-function runbook(c: Cluster) {
+function runbook(c: Cluster, directDelivery?: { perCheck: number; windowMs: number }) {
   const run = createRunbookDispatcher({
     ...clusterRunbookDeps(c, B),
     watermarkPoll: { intervalMs: 20, budgetMs: 200 },
+    ...(directDelivery ? { directDelivery } : {}),
   });
   const state: Record<string, unknown> = {};
   const task = async (name: string) => {
@@ -49,14 +50,19 @@ function runbook(c: Cluster) {
 }
 
 /** An account homed in A with seq 1-2 replicated to B, then `unreplicated` more deposits only A holds. */
-async function account(c: Cluster, prefix: string, unreplicated: number) {
+async function account(
+  c: Cluster,
+  prefix: string,
+  unreplicated: number,
+  directDelivery?: { perCheck: number; windowMs: number },
+) {
   const accounts = new CheckedAccounts(c);
   const id = c.freshId(prefix);
   expect((await accounts.open(A, id)).status).toBe(200);
   expect((await accounts.deposit(A, id, 10)).status).toBe(200);
   await c.replicate(A, B, 'account', id);
   for (let n = 0; n < unreplicated; n++) expect((await accounts.deposit(A, id, 20 + n)).status).toBe(200);
-  const rb = runbook(c);
+  const rb = runbook(c, directDelivery);
   Object.assign(rb.state, { partitions: [partitionOf(id, PARTITIONS)], to: B, run: { id: `dh-${id}` } });
   return { accounts, id, partition: partitionOf(id, PARTITIONS), ...rb };
 }
@@ -181,5 +187,30 @@ describe('Switchover: the confirmed old home’s head delivered directly, rows c
     await takeOverFence(c.cells[B].map, fenced, 'another-run');
     await withBug('move-home-any-entry', () => task('MoveHome'));
     expect(await c.cells[B].map.read(partition)).toMatchObject({ home: B, state: 'active' });
+  });
+
+  it('delivers at most perCheck events a poll: a large head is brought over several polls, in log order', async () => {
+    const c = await cluster();
+    const { id, task } = await account(c, 'dh-cap', 3, { perCheck: 2, windowMs: 60_000 });
+    await task('Fence');
+    const check = await task('CheckWatermark');
+    // Unbounded, one poll delivered all 3; bounded, 2 then 1 (the last check reports its own delivery).
+    expect(check).toMatchObject({ caughtUp: true, polls: 2 });
+    expect(check.partitions).toEqual([expect.objectContaining({ missing: 0, delivered: 1, rows: 'same' })]);
+    expect(await logIds(c, B, id)).toEqual(await logIds(c, A, id));
+    await task('Rollback');
+  });
+
+  it('starts no delivery once its window has passed: the task returns and the machine polls again', async () => {
+    const c = await cluster();
+    const { id, task } = await account(c, 'dh-window', 2, { perCheck: 1_000, windowMs: 0 });
+    await task('Fence');
+    const check = await task('CheckWatermark');
+    // Nothing replicates in this cluster unless asked: without a delivery the target still lacks both.
+    expect(check.caughtUp).toBe(false);
+    expect(check.partitions).toEqual([expect.objectContaining({ confirmedBy: 'own-copy', missing: 2 })]);
+    expect((check.partitions as Array<Record<string, unknown>>)[0]).not.toHaveProperty('delivered');
+    expect(await logIds(c, B, id)).toHaveLength(2);
+    await task('Rollback');
   });
 });

@@ -57,6 +57,8 @@ export const BUG_SWITCHES = {
     'the ordinary lane writes two events claiming one key in one transaction (DynamoDB refuses it: multiple operations on one item)',
   'lane-runs-by-json':
     "the ordinary lane sizes a run by its events' JSON length, not by DynamoDB's measures: numeric payloads make a run over 4 MB of items or a request over 16 MB",
+  'lane-packed-unguarded-row':
+    "the ordinary lane's packed transaction (several aggregates' runs at once) writes a run's row without its version condition: a local write between the batch's read and the commit is overwritten by a row that never folded it",
   'lane-client-error-transient':
     'the ordinary lane takes a non-throttling 4xx other than ValidationException (HTTP 413: the request is too large) for transient: the whole group fails on every delivery, to the dead letters',
   'lane-queues-deleted':

@@ -9,8 +9,15 @@ import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { appendWithState } from '../store/append-with-state.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
+import type { TransactItem } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
-import type { StateRecord } from '../store/state-store.ts';
+import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
+import {
+  GROUPED_TRANSACTION_LIMITS,
+  packTransactions,
+  type TransactionWeight,
+  weighTransactItems,
+} from '../store/transaction-packing.ts';
 import { type ApplierDeps, type ApplyOutcome, type ApplyReplicatedEvent, createApplier } from './applier.ts';
 import { ApplyContentionError, POISON_REASONS, PoisonEventError } from './errors.ts';
 import {
@@ -192,8 +199,9 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
     const rows = await deps.states.getStates(
       [...groups.values()].map((g) => ({ aggregateType: g.aggregate.name, aggregateId: g.aggregateId })),
     );
-    await inPool([...groups.entries()], GROUP_CONCURRENCY, ([key, group]) =>
-      writeGroup(batch, group, rows.get(key)),
+    await writeGroups(
+      batch,
+      [...groups.entries()].map(([key, group]) => ({ group, row: rows.get(key) })),
     );
     for (const other of others) await settle(batch, other.id, () => perEvent(other.detail, other.raw));
     await commitWatermarks(batch, deferred.getStore() ?? []);
@@ -203,6 +211,96 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
       runs: batch.runs,
       fallbacks: batch.fallbacks,
     };
+  }
+
+  /**
+   * Writes the groups of a batch: the first attempt packs the single runs of several aggregates into shared
+   * TransactWriteItems (each run with its own row guard: all or nothing, so no row is ever behind its log);
+   * the groups of a packed transaction DynamoDB does not take, for whatever reason, and the groups that
+   * cannot be packed (several runs, a key collision, nothing new) take the per-group path (writeGroup).
+   */
+  async function writeGroups(
+    batch: BatchState,
+    groups: ReadonlyArray<{ group: Group; row: StateRecord | undefined }>,
+  ): Promise<void> {
+    const planned = await mapPool(groups, GROUP_CONCURRENCY, async (g) => ({
+      ...g,
+      packed: await packable(g),
+    }));
+    const alone = planned.filter((p) => p.packed === undefined);
+    const transactions = packTransactions(
+      planned.flatMap((p) => (p.packed ? [p.packed] : [])),
+      (p) => p.weight,
+    );
+    const refused: PackedRun[] = [];
+    const tasks = [
+      ...transactions.map((packed) => async () => {
+        if (!(await commitPacked(batch, packed))) refused.push(...packed);
+      }),
+      ...alone.map(
+        ({ group, row }) =>
+          () =>
+            writeGroup(batch, group, row),
+      ),
+    ];
+    await inPool(tasks, GROUP_CONCURRENCY, (task) => task());
+    await inPool(refused, GROUP_CONCURRENCY, ({ group, row }) => writeGroup(batch, group, row));
+  }
+
+  /**
+   * A group's write as a packed transaction's share: its one run planned on the row the batch read, its
+   * fresh events and the row guarded by that row's version (as appendWithState guards it). Undefined when
+   * the per-group path takes it: more than one run (its later runs need the first one's row), a key
+   * collision, no fresh event, an append the store refuses to build, or a share over a transaction alone.
+   * Switch `lane-packed-unguarded-row`: the row's Put without its condition.
+   */
+  async function packable(g: { group: Group; row: StateRecord | undefined }): Promise<PackedRun | undefined> {
+    const { group, row } = g;
+    const { kept, collided } = orderOf(group);
+    const runs = runsOf(group.aggregate.tier, kept);
+    if (collided.size > 0 || runs.length !== 1) return undefined;
+    let plan: PackedRun['plan'];
+    let items: TransactItem[];
+    try {
+      plan = await planRun(group.aggregate, group.aggregateId, runs[0]!, row);
+      if (plan.fresh.length === 0) return undefined;
+      const put = guardedStatePut(deps.states.table(), plan.record, row?.version ?? 0);
+      const rowPut: TransactItem = bugEnabled('lane-packed-unguarded-row')
+        ? { Put: { TableName: put.Put.TableName, Item: put.Put.Item } }
+        : put;
+      const onFailure = () => new StateVersionConflictError(group.aggregateId, row?.version ?? 0);
+      items = deps.events.appendItems(plan.fresh, {
+        tier: group.aggregate.tier,
+        guards: [{ item: rowPut, onFailure }],
+      });
+    } catch {
+      // A read that failed, an append the store refuses: the per-group path meets it and decides as today.
+      return undefined;
+    }
+    const weight = weighTransactItems(items);
+    const limits = GROUPED_TRANSACTION_LIMITS;
+    if (weight.items > limits.items || weight.bytes > limits.bytes || weight.wire > limits.wire)
+      return undefined;
+    return { group, row, plan, items, weight };
+  }
+
+  /** Commits a packed transaction and settles its groups; false (nothing written) when DynamoDB refused it. */
+  async function commitPacked(batch: BatchState, packed: readonly PackedRun[]): Promise<boolean> {
+    try {
+      await deps.events.commitGrouped(packed.flatMap((p) => p.items));
+    } catch {
+      // Cancelled (a row moved, a key taken, an event already in), throttled or refused: each group goes
+      // again on its own, where today's path sorts it out (retries, poison one by one, quarantine).
+      return false;
+    }
+    for (const { group, plan } of packed)
+      await settleGroup(batch, group, {
+        applied: [...plan.fresh],
+        record: plan.record,
+        runs: 1,
+        collided: new Set(),
+      });
+    return true;
   }
 
   /**
@@ -220,6 +318,11 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
       else await fallBack(batch, group, reason);
       return;
     }
+    await settleGroup(batch, group, result);
+  }
+
+  /** A group's written result in the batch: its settled events, its outcomes, its collided events one by one. */
+  async function settleGroup(batch: BatchState, group: Group, result: GroupResult): Promise<void> {
     batch.runs += result.runs;
     const written = [...group.events.values()].filter((e) => !result.collided.has(e.envelope.eventId));
     for (const { envelope, ids } of written) batch.settled.push({ envelope, ids });
@@ -281,16 +384,8 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
   }
 
   /** Writes one aggregate's events of the batch, in runs of at most MAX_RUN_EVENTS (HLC order). */
-  async function applyGroup(
-    group: Group,
-    prefetched: StateRecord | undefined,
-  ): Promise<{ applied: EventEnvelope[]; record: StateRecord; runs: number; collided: Set<string> }> {
-    const arrived = [...group.events.values()].map((e) => e.envelope);
-    // The lane must never decide by arrival what the HLC orders (the bug switch does, to be caught).
-    const sorted = bugEnabled('batch-arrival-order') ? arrived : sortByHlc(arrived);
-    const { kept: ordered, collided } = bugEnabled('lane-same-key-run')
-      ? { kept: sorted, collided: new Set<string>() }
-      : oneEventPerKey(group.aggregate, sorted);
+  async function applyGroup(group: Group, prefetched: StateRecord | undefined): Promise<GroupResult> {
+    const { kept: ordered, collided } = orderOf(group);
     const applied: EventEnvelope[] = [];
     // The row the batch read; after a run, the row that run wrote (a writer in between fails its guard).
     let row: StateRecord | undefined = prefetched;
@@ -369,6 +464,33 @@ export function createBatchApplier(deps: ApplierDeps): ApplyReplicatedBatch {
   }
 }
 
+/** A group's events in HLC order, one per key (the others, collided, go down the per-event path). */
+function orderOf(group: Group): { kept: EventEnvelope[]; collided: Set<string> } {
+  const arrived = [...group.events.values()].map((e) => e.envelope);
+  // The lane must never decide by arrival what the HLC orders (the bug switch does, to be caught).
+  const sorted = bugEnabled('batch-arrival-order') ? arrived : sortByHlc(arrived);
+  return bugEnabled('lane-same-key-run')
+    ? { kept: sorted, collided: new Set<string>() }
+    : oneEventPerKey(group.aggregate, sorted);
+}
+
+/** What writing a group came to: the events it applied, the row after them, its runs, its collided events. */
+interface GroupResult {
+  readonly applied: EventEnvelope[];
+  readonly record: StateRecord;
+  readonly runs: number;
+  readonly collided: ReadonlySet<string>;
+}
+
+/** A group's one run planned for a packed transaction, with the row it was planned on. */
+interface PackedRun {
+  readonly group: Group;
+  readonly row: StateRecord | undefined;
+  readonly plan: { readonly fresh: readonly EventEnvelope[]; readonly record: StateRecord };
+  readonly items: TransactItem[];
+  readonly weight: TransactionWeight;
+}
+
 /**
  * The first event of each key in HLC order, and the ids of the others: DynamoDB refuses a transaction
  * naming one item twice ("multiple operations on one item"), so a second event claiming a key (a forged
@@ -432,6 +554,19 @@ async function settle(batch: BatchState, id: string, outcome: () => Promise<Appl
   } catch {
     batch.failed.add(id);
   }
+}
+
+/** `task` over `items`, at most `limit` at a time, results in the items' order. */
+async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  await inPool([...items.keys()], limit, async (i) => {
+    results[i] = await task(items[i]!);
+  });
+  return results;
 }
 
 /** Runs `task` over `items`, at most `limit` at a time. */

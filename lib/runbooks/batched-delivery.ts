@@ -17,9 +17,15 @@ import { validateIncoming } from '../replication/validate.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import { ConcurrencyError, isTransactionConflict, StateVersionConflictError } from '../store/errors.ts';
 import type { AppendGuard, TransactItem } from '../store/event-store.ts';
-import { DYNAMODB_LIMITS, itemMeasure } from '../store/item-size.ts';
+import { itemMeasure } from '../store/item-size.ts';
 import { toEventItem } from '../store/marshal.ts';
 import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
+import {
+  GROUPED_TRANSACTION_LIMITS,
+  packTransactions,
+  TRANSACT_ITEM_MARGIN,
+  weighTransactItems,
+} from '../store/transaction-packing.ts';
 import { type Predecessor, predecessorInLog } from './direct-delivery.ts';
 import type { BranchRules } from './heal-branches.ts';
 import { mapBounded } from './input.ts';
@@ -36,17 +42,6 @@ const CHUNK_EVENTS = 96;
  * 4 MB of items in all; the rest is left to the row (400 KB at most) and the guards.
  */
 const CHUNK_BYTES = 3_000_000;
-/** Items of a grouped transaction (several aggregates' writes): TransactWriteItems takes 100. */
-const GROUP_ITEMS = DYNAMODB_LIMITS.transactItems;
-/**
- * Item size of a grouped transaction, every item counted (events, re-materialised rows, guards) plus
- * ITEM_MARGIN each: under the 4 MB (4,194,304 bytes) DynamoDB takes.
- */
-const GROUP_BYTES = 4_000_000;
-/** Bytes of a grouped transaction's request (DynamoDB JSON): under the 16 MB body DynamoDB takes. */
-const GROUP_WIRE_BYTES = 15_000_000;
-/** Per item, beyond its attributes: table name, condition, expression names and values. */
-const ITEM_MARGIN = 1024;
 /** Aggregates delivered at once into one region (each is a few round trips to its tables). */
 export const BATCH_LANES = 8;
 /** Reads of the row and log before a materialized aggregate that keeps moving is left to the applier. */
@@ -139,15 +134,15 @@ async function planRun(
     aggregate.tier === 'core'
       ? await planCoreRun(cell, aggregate, run, context)
       : await planMaterializedRun(cell, aggregate, run, context);
+  const limits = GROUPED_TRANSACTION_LIMITS;
   const fits = (p: RunPlan) =>
-    p.items.length <= GROUP_ITEMS && p.bytes <= GROUP_BYTES && p.wire <= GROUP_WIRE_BYTES;
+    p.items.length <= limits.items && p.bytes <= limits.bytes && p.wire <= limits.wire;
   return plan && fits(plan) ? plan : undefined;
 }
 
 /**
- * What a plan's items weigh in a transaction: every item's size as DynamoDB counts it (a Put's item, the
- * key of a check) plus ITEM_MARGIN, and its bytes on the wire. Switch `repair-batch-rows-uncounted`: the
- * events' JSON bytes only, as before the fix (the re-materialised rows uncounted, so a group of large
+ * What a plan's items weigh in a transaction (weighTransactItems). Switch `repair-batch-rows-uncounted`:
+ * the events' JSON bytes only, as before the fix (the re-materialised rows uncounted, so a group of large
  * rows passes 4 MB).
  */
 function weigh(
@@ -156,19 +151,7 @@ function weigh(
 ): { bytes: number; wire: number } {
   if (bugEnabled('repair-batch-rows-uncounted'))
     return { bytes: events.reduce((n, e) => n + jsonBytes(e), 0), wire: 0 };
-  let bytes = 0;
-  let wire = 0;
-  for (const item of items) {
-    const attributes = (item.Put?.Item ??
-      item.Update?.Key ??
-      item.Delete?.Key ??
-      item.ConditionCheck?.Key ??
-      {}) as Record<string, unknown>;
-    const values = (item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck)?.ExpressionAttributeValues;
-    const m = itemMeasure(values ? { ...attributes, ...values } : attributes);
-    bytes += m.size + ITEM_MARGIN;
-    wire += m.wire + ITEM_MARGIN;
-  }
+  const { bytes, wire } = weighTransactItems(items);
   return { bytes, wire };
 }
 
@@ -183,33 +166,13 @@ function tooLarge(error: unknown): boolean {
   return error.name === 'ValidationException' || status === 413;
 }
 
-/** Plans packed into transactions of at most GROUP_ITEMS items, GROUP_BYTES of items and GROUP_WIRE_BYTES. */
+/** Plans packed into transactions within GROUPED_TRANSACTION_LIMITS. */
 function groupPlans<T extends { plan: RunPlan }>(plans: readonly T[]): T[][] {
-  const groups: T[][] = [];
-  let current: T[] = [];
-  let items = 0;
-  let bytes = 0;
-  let wire = 0;
-  for (const entry of plans) {
-    if (
-      current.length > 0 &&
-      (items + entry.plan.items.length > GROUP_ITEMS ||
-        bytes + entry.plan.bytes > GROUP_BYTES ||
-        wire + entry.plan.wire > GROUP_WIRE_BYTES)
-    ) {
-      groups.push(current);
-      current = [];
-      items = 0;
-      bytes = 0;
-      wire = 0;
-    }
-    current.push(entry);
-    items += entry.plan.items.length;
-    bytes += entry.plan.bytes;
-    wire += entry.plan.wire;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  return packTransactions(plans, ({ plan }) => ({
+    items: plan.items.length,
+    bytes: plan.bytes,
+    wire: plan.wire,
+  }));
 }
 
 /**
@@ -266,7 +229,7 @@ function checked(cell: RegionCell, event: EventEnvelope, context: RunContext): E
 /** An event's item size as DynamoDB counts it (switch `repair-batch-rows-uncounted`: its JSON bytes). */
 function eventBytes(tier: Tier, event: EventEnvelope): number {
   if (bugEnabled('repair-batch-rows-uncounted')) return jsonBytes(event);
-  return itemMeasure(toEventItem(tier, event)).size + ITEM_MARGIN;
+  return itemMeasure(toEventItem(tier, event)).size + TRANSACT_ITEM_MARGIN;
 }
 
 /** Consecutive chunks that fit one transaction with their row (and, with `split`, share its value). */

@@ -144,6 +144,16 @@ export class EventStore {
   }
 
   /**
+   * Writes the items of several aggregates' appends (appendItems, each with its own guards) in one
+   * TransactWriteItems: all or nothing. A refusal is thrown as DynamoDB gives it (a cancellation names no
+   * single append: its caller appends each aggregate again on its own, where appendEvents sorts it out).
+   */
+  async commitGrouped(items: readonly TransactItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.client.send(new TransactWriteCommand({ TransactItems: [...items] }));
+  }
+
+  /**
    * Every append path (appendEvents, and appendItems for Repair's grouped transactions) refuses an
    * archived stub: its payload is in the archive, and a log that took it could never be folded.
    */

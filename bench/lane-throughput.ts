@@ -8,7 +8,6 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HybridLogicalClock } from '../lib/clock/index.ts';
-import { envelopeEvents } from '../lib/commands/index.ts';
 import type { Topology } from '../lib/config/index.ts';
 import { ConflictRecordStore } from '../lib/conflict/index.ts';
 import type { AggregateRegistry, EventEnvelope } from '../lib/model/index.ts';
@@ -20,6 +19,7 @@ import {
   WatermarkStore,
 } from '../lib/replication/index.ts';
 import type { EventStore, StateStore, tableNames } from '../lib/store/index.ts';
+import { originChain } from './origin-chain.ts';
 
 /** The lane's delivery shape (cdk/constructs/ordinary-lane.ts defaults: batches of 100, 5 at once). */
 export const LANE_SHAPE = { batchSize: 100, concurrency: 5 } as const;
@@ -40,32 +40,10 @@ function activityEvents(
   count: number,
   clock: HybridLogicalClock,
 ): EventEnvelope[] {
-  const aggregate = registry.get('activity');
-  const out: EventEnvelope[] = [];
-  let vv = {};
-  let head: string | null = null;
-  for (let i = 0; i < count; i++) {
-    const [event] = envelopeEvents(
-      [{ type: 'EntryAppended', payload: { kind: 'bench', message: `m${i}` } }],
-      {
-        aggregate,
-        aggregateId: id,
-        partition: 1,
-        region: 'us-east-1',
-        clock,
-        epoch: 0,
-        seq: i,
-        vv,
-        head,
-        correlationId: 'bench',
-        causationId: 'bench',
-      },
-    );
-    out.push(event!);
-    vv = event!.vv;
-    head = event!.hlc;
-  }
-  return out;
+  return originChain(registry, { aggregate: 'activity', id, count, clock }, (i) => ({
+    type: 'EntryAppended',
+    payload: { kind: 'bench', message: `m${i}` },
+  }));
 }
 
 /** A lane message as the rule puts it on the queue: the EventBridge event, as JSON. */

@@ -16,7 +16,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent, EventBridgeEvent } from 'aws-
 import { createApplierHandler } from '../functions/applier/handler.ts';
 import { createPublisherHandler } from '../functions/publisher/handler.ts';
 import { decodeHlc, HybridLogicalClock } from '../lib/clock/index.ts';
-import { envelopeEvents, executeCommand } from '../lib/commands/index.ts';
+import { executeCommand } from '../lib/commands/index.ts';
 import { ConflictRecordStore } from '../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../lib/model/index.ts';
 import {
@@ -30,6 +30,7 @@ import { localClients } from '../lib/sandbox/dynamodb/clients.ts';
 import { createTables, EventStore, StateStore, tableNames, toEventItem } from '../lib/store/index.ts';
 import { benchApplication } from './application.ts';
 import { LANE_SHAPE, type LaneThroughput, laneThroughput } from './lane-throughput.ts';
+import { originChain } from './origin-chain.ts';
 import type { Figure } from './report.ts';
 
 /** The shared figure shape (bench/report.ts); `met` is null for reference figures. */
@@ -69,37 +70,13 @@ async function regionCell(endpoint: string, region: string) {
 
 /** Events as region A would have written them: per aggregate, a causal chain (important) or a seq run (core). */
 function originEvents(kind: 'profile' | 'account', id: string, count: number, clock: HybridLogicalClock) {
-  const aggregate = registry.get(kind);
-  const out: EventEnvelope[] = [];
-  let vv = {};
-  let head: string | null = null;
-  for (let i = 0; i < count; i++) {
-    const domain =
-      kind === 'account'
-        ? [
-            i === 0
-              ? { type: 'AccountOpened', payload: { owner: 'o', currency: 'EUR' } }
-              : { type: 'Deposited', payload: { amount: 1 } },
-          ]
-        : [{ type: 'EmailSet', payload: { email: `u${i}@example.com` } }];
-    const [event] = envelopeEvents(domain, {
-      aggregate,
-      aggregateId: id,
-      partition: 1,
-      region: 'us-east-1',
-      clock,
-      epoch: 0,
-      seq: i,
-      vv,
-      head,
-      correlationId: 'bench',
-      causationId: 'bench',
-    });
-    out.push(event!);
-    vv = event!.vv;
-    head = event!.hlc;
-  }
-  return out;
+  return originChain(registry, { aggregate: kind, id, count, clock }, (i) =>
+    kind === 'account'
+      ? i === 0
+        ? { type: 'AccountOpened', payload: { owner: 'o', currency: 'EUR' } }
+        : { type: 'Deposited', payload: { amount: 1 } }
+      : { type: 'EmailSet', payload: { email: `u${i}@example.com` } },
+  );
 }
 
 /** Applier throughput vs raw PutItem, per-event and batched, on one DynamoDB Local. */

@@ -1,5 +1,6 @@
 import { type CommandRequest, executeCommand } from '../../../lib/commands/index.ts';
 import type { Topology } from '../../../lib/config/index.ts';
+import { policyFor } from '../../../lib/conflict/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import {
   DynamoControlReplica,
@@ -9,6 +10,7 @@ import {
 } from '../../../lib/ownership/index.ts';
 import { DynamoPartitionSource } from '../../../lib/repair/index.ts';
 import {
+  type BranchRules,
   createRunbookDispatcher,
   movePartition,
   type RegionCell,
@@ -212,4 +214,22 @@ export async function runRepair(world: BranchWorld, input: Record<string, unknow
   }
   state.repairPartitions = outputs;
   return world.task('repair', 'Report', state);
+}
+
+/**
+ * Cells of `regions` with the real applier (each the others' peer), and the rules Repair's batched
+ * delivery settles and rebuilds with: no forks, no home.
+ */
+export async function batchedWorld(regions: readonly string[]) {
+  const topology = testTopology();
+  const registry = createRegistry(testAggregates, topology);
+  const cells: Cell[] = [];
+  for (const name of regions) cells.push(await makeCell(name, { topology, peers: () => cells }));
+  const branches: BranchRules = {
+    aggregate: (type) => registry.get(type),
+    registry,
+    policy: (aggregate) => policyFor(aggregate, topology),
+    ownerOf: async () => ({ home: undefined }),
+  };
+  return { topology, registry, cells, branches };
 }

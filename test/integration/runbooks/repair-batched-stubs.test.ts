@@ -1,27 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { policyFor } from '../../../lib/conflict/index.ts';
-import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
-import type { BranchRules } from '../../../lib/runbooks/index.ts';
 import { ArchivedStubAppendError, isArchivedStub } from '../../../lib/store/index.ts';
-import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { A, C, regionCell } from './branch-cells.ts';
+import type { Cell } from '../replication/cells.ts';
+import { A, batchedWorld, C, regionCell } from './branch-cells.ts';
 
 const run = () => `bs${process.pid}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 describe("Repair's batched delivery and archived stubs", () => {
   it('never writes an archived stub: the run goes in up to it, the stub and what follows are left over, appendItems refuses it', async () => {
-    const topology = testTopology();
-    const registry = createRegistry(testAggregates, topology);
-    const list: Cell[] = [];
-    for (const name of [A, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+    const { cells: list, branches } = await batchedWorld([A, C]);
     const [a, c] = list as [Cell, Cell];
-    const branches: BranchRules = {
-      aggregate: (type) => registry.get(type),
-      registry,
-      policy: (aggregate) => policyFor(aggregate, topology),
-      ownerOf: async () => ({ home: undefined }),
-    };
     const aggregateId = run();
     const written: EventEnvelope[] = [];
     written.push(

@@ -1,32 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { policyFor } from '../../../lib/conflict/index.ts';
 import { materialize } from '../../../lib/conflict/materialize.ts';
 import { withBug } from '../../../lib/faults/index.ts';
-import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
 import { healPartition } from '../../../lib/runbooks/heal.ts';
-import {
-  type BranchRules,
-  type RegionCell,
-  repairStageTotals,
-  resetRepairStageTotals,
-} from '../../../lib/runbooks/index.ts';
+import { type RegionCell, repairStageTotals, resetRepairStageTotals } from '../../../lib/runbooks/index.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
-import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { A, B, C, regionCell } from './branch-cells.ts';
+import type { Cell } from '../replication/cells.ts';
+import { A, B, batchedWorld, C, regionCell } from './branch-cells.ts';
 
 /** Three cells with the real applier; the rules Repair settles and rebuilds with (no forks here). */
 async function world() {
-  const topology = testTopology();
-  const registry = createRegistry(testAggregates, topology);
-  const list: Cell[] = [];
-  for (const name of [A, B, C]) list.push(await makeCell(name, { topology, peers: () => list }));
-  const branches: BranchRules = {
-    aggregate: (type) => registry.get(type),
-    registry,
-    policy: (aggregate) => policyFor(aggregate, topology),
-    ownerOf: async () => ({ home: undefined }),
-  };
+  const { topology, cells: list, branches } = await batchedWorld([A, B, C]);
   const [a, b, c] = list as [Cell, Cell, Cell];
   return { a, b, c, branches, topology };
 }

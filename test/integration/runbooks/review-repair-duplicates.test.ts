@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { policyFor } from '../../../lib/conflict/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
-import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
-import type { BranchRules } from '../../../lib/runbooks/index.ts';
 import type { StateStore } from '../../../lib/store/index.ts';
-import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { A, C, regionCell } from './branch-cells.ts';
+import type { Cell } from '../replication/cells.ts';
+import { A, batchedWorld, C, regionCell } from './branch-cells.ts';
 
 /**
  * Guarantee attacked: after Repair's delivery the core row is the fold of the log (direct delivery
@@ -21,17 +19,8 @@ import { A, C, regionCell } from './branch-cells.ts';
 describe('review: a core run whose events all land meanwhile as copies', () => {
   /** The interleaving: C's log and row after the batch, and A's row (the fold of the same log). */
   async function copiesLandMeanwhile() {
-    const topology = testTopology();
-    const registry = createRegistry(testAggregates, topology);
-    const list: Cell[] = [];
-    for (const name of [A, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+    const { cells: list, branches } = await batchedWorld([A, C]);
     const [a, c] = list as [Cell, Cell];
-    const branches: BranchRules = {
-      aggregate: (type) => registry.get(type),
-      registry,
-      policy: (aggregate) => policyFor(aggregate, topology),
-      ownerOf: async () => ({ home: undefined }),
-    };
     const id = `rd${process.pid}${Date.now().toString(36)}`;
     const log: EventEnvelope[] = [];
     log.push(

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { policyFor } from '../../../lib/conflict/index.ts';
 import { materialize } from '../../../lib/conflict/materialize.ts';
 import { withBug } from '../../../lib/faults/index.ts';
-import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
-import type { BranchRules } from '../../../lib/runbooks/index.ts';
 import type { EventStore, StateStore } from '../../../lib/store/index.ts';
-import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { A, B, C, regionCell } from './branch-cells.ts';
+import type { Cell } from '../replication/cells.ts';
+import { A, B, batchedWorld, C, regionCell } from './branch-cells.ts';
 
 /** C's stores with the interleaving forced: C's log of `id` is read, then `live` is applied, then the row is read. */
 function skewed(c: Cell, id: string, live: EventEnvelope) {
@@ -48,17 +46,8 @@ function skewed(c: Cell, id: string, live: EventEnvelope) {
 }
 
 async function world() {
-  const topology = testTopology();
-  const registry = createRegistry(testAggregates, topology);
-  const list: Cell[] = [];
-  for (const name of [A, B, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+  const { registry, cells: list, branches } = await batchedWorld([A, B, C]);
   const [a, b, c] = list as [Cell, Cell, Cell];
-  const branches: BranchRules = {
-    aggregate: (type) => registry.get(type),
-    registry,
-    policy: (aggregate) => policyFor(aggregate, topology),
-    ownerOf: async () => ({ home: undefined }),
-  };
   return { a, b, c, branches, registry };
 }
 

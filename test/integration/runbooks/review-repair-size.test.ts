@@ -1,14 +1,12 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { policyFor } from '../../../lib/conflict/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
-import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { deliverBatched } from '../../../lib/runbooks/batched-delivery.ts';
-import type { BranchRules } from '../../../lib/runbooks/index.ts';
 import type { RegionCell } from '../../../lib/runbooks/ports.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
-import { type Cell, makeCell, testAggregates, testTopology } from '../replication/cells.ts';
-import { A, C, regionCell } from './branch-cells.ts';
+import type { Cell } from '../replication/cells.ts';
+import { A, batchedWorld, C, regionCell } from './branch-cells.ts';
 
 /**
  * Guarantee attacked: Repair delivers every event the system accepts (an event up to maxEventBytes,
@@ -22,17 +20,8 @@ import { A, C, regionCell } from './branch-cells.ts';
 describe('review: a grouped transaction near the 4 MB limit', () => {
   /** 14 peer events of ~200 KB that C lacks (each makes a ~200 KB row); `deliver` runs the batch. */
   async function largeEvents() {
-    const topology = testTopology();
-    const registry = createRegistry(testAggregates, topology);
-    const list: Cell[] = [];
-    for (const name of [A, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+    const { cells: list, branches } = await batchedWorld([A, C]);
     const [a, c] = list as [Cell, Cell];
-    const branches: BranchRules = {
-      aggregate: (type) => registry.get(type),
-      registry,
-      policy: (aggregate) => policyFor(aggregate, topology),
-      ownerOf: async () => ({ home: undefined }),
-    };
     const id = `rs${process.pid}${Date.now().toString(36)}`;
     const big: EventEnvelope[] = [];
     for (let i = 0; i < 14; i++) {
@@ -68,17 +57,8 @@ describe('review: a grouped transaction near the 4 MB limit', () => {
 
   /** 24 small peer events that C lacks, on aggregates whose rows at C are ~200 KB; `deliver` runs the batch. */
   async function largeStates(count = 24) {
-    const topology = testTopology();
-    const registry = createRegistry(testAggregates, topology);
-    const list: Cell[] = [];
-    for (const name of [A, C]) list.push(await makeCell(name, { topology, peers: () => list }));
+    const { cells: list, branches } = await batchedWorld([A, C]);
     const [a, c] = list as [Cell, Cell];
-    const branches: BranchRules = {
-      aggregate: (type) => registry.get(type),
-      registry,
-      policy: (aggregate) => policyFor(aggregate, topology),
-      ownerOf: async () => ({ home: undefined }),
-    };
     const id = `rz${process.pid}${Date.now().toString(36)}`;
     const lacking: EventEnvelope[] = [];
     for (let i = 0; i < count; i++) {

@@ -247,4 +247,27 @@ describe('review of i15-lane-grouped-tx: packed transactions', () => {
     expect(statuses.get('m2')).toBe('quarantined');
     for (const i of [0, 1, 3, 4, 5]) expect(statuses.get(`m${i}`)).toBe('applied');
   }, 120_000);
+
+  /**
+   * (2) Two lane invocations at once (SQS delivers at least once: the same messages may be in flight
+   * twice) whose packs share aggregates and events: one pack commits, the other is cancelled and its
+   * groups go again on their own on stale rows. Every event once, every row its log's fold, nothing
+   * quarantined; a record either batch failed is a duplicate when delivered again.
+   */
+  it('two concurrent batches sharing events: each event once, rows folded, nothing quarantined', async () => {
+    const events = await oneEventEach(30, 'twice');
+    const target = await makeCell('eu-west-1');
+    const a = events.slice(0, 20).map((e, i) => message(e, `a${i}`));
+    const b = events.slice(10, 30).map((e, i) => message(e, `b${i}`));
+    const [ra, rb] = await Promise.all([
+      laneInto(target, target.db.doc)(a),
+      laneInto(target, target.db.doc)([...b].reverse()),
+    ]);
+    const failed = new Set([...ra.failed, ...rb.failed]);
+    for (const o of [...ra.outcomes, ...rb.outcomes])
+      if (!failed.has(o.id)) expect(['applied', 'duplicate']).toContain(o.outcome.status);
+    const again = [...a, ...b].filter((r) => failed.has(r.id));
+    if (again.length > 0) expect((await laneInto(target, target.db.doc)(again)).failed).toEqual([]);
+    await expectAllOnce(target, events);
+  }, 120_000);
 });

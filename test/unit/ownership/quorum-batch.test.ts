@@ -166,11 +166,10 @@ describe('reading every partition with one scan round', () => {
   });
 
   it('decides every key as readMany does, whatever each replica holds (property)', async () => {
-    const record = fc.record({
-      epoch: fc.integer({ min: 1, max: 3 }),
-      ballot: fc.constantFrom('a', 'b'),
-      value: fc.constantFrom('x', 'y'),
-    });
+    // One proposal (epoch, ballot) carries one value: two replicas never hold the same proposal with two values.
+    const record = fc
+      .record({ epoch: fc.integer({ min: 1, max: 3 }), ballot: fc.constantFrom('a', 'b') })
+      .map(({ epoch, ballot }) => ({ epoch, ballot, value: `${ballot}${epoch}` }));
     // Per replica, per partition 0..4: nothing or some record.
     const states = fc.array(fc.array(fc.option(record, { nil: undefined }), { minLength: 5, maxLength: 5 }), {
       minLength: 3,
@@ -193,7 +192,30 @@ describe('reading every partition with one scan round', () => {
           r ? { epoch: r.epoch, value: r.value } : null;
         const scanned = (await setup().readPrefix<string>('PARTITION#', (c) => c[0]!.value))!;
         const byKey = await setup().readMany<string>(keys, (c) => c[0]!.value);
-        for (const key of keys) expect(pick(scanned.get(key))).toEqual(pick(byKey.get(key)));
+        keys.forEach((key, p) => {
+          const seen = pick(scanned.get(key));
+          const read = pick(byKey.get(key));
+          const holding = (r: { epoch: number; value: unknown } | null) =>
+            r
+              ? held.filter((replica) => replica[p]?.epoch === r.epoch && replica[p]?.value === r.value)
+                  .length
+              : 0;
+          const committed = held.some((replica) => holding(replica[p] ?? null) >= 2);
+          // The scan round ends once a majority answered and agrees on every key it saw; readMany reads each
+          // key on every replica and completes a proposal only a minority holds (a read-repair). So the scan
+          // may miss a key only a minority holds, or answer its committed record where readMany completed a
+          // newer proposal in flight; a committed key it never misses, and otherwise it decides as readMany.
+          if (seen === null) {
+            expect(committed).toBe(false);
+            return;
+          }
+          if (read && read.epoch > seen.epoch) {
+            expect(holding(seen)).toBeGreaterThanOrEqual(2);
+            expect(holding(read)).toBeLessThan(2);
+            return;
+          }
+          expect(seen).toEqual(read);
+        });
       }),
       { numRuns: 200 },
     );

@@ -37,7 +37,9 @@ const cluster = () => {
 function runbook(c: Cluster, directDelivery?: { perCheck: number; windowMs: number }) {
   const run = createRunbookDispatcher({
     ...clusterRunbookDeps(c, B),
-    watermarkPoll: { intervalMs: 20, budgetMs: 200 },
+    // With a delivery bound, the polls must not run out before the bounded deliveries are done (a loaded
+    // machine takes over 200 ms for one); the task returns as soon as the partition is caught up.
+    watermarkPoll: { intervalMs: 20, budgetMs: directDelivery?.windowMs ? 30_000 : 200 },
     ...(directDelivery ? { directDelivery } : {}),
   });
   const state: Record<string, unknown> = {};

@@ -145,6 +145,9 @@ const row = (c: OperationContext): Member => ({
 const rowPut = (c: OperationContext) =>
   put('PutItem', 'state', c.stateBytes, c.dueIndexed ? { indexWriteUnits: wu(c.stateBytes) } : {});
 
+/** TransactWriteItems takes at most 100 items. */
+const TRANSACTION_ITEMS = 100;
+
 function transact(members: readonly Member[], extra: Partial<DynamoCall> = {}): DynamoCall {
   const byTable: Partial<Record<TableKind, number>> = {};
   for (const m of members) byTable[m.table] = (byTable[m.table] ?? 0) + 2 * wu(m.bytes);
@@ -358,10 +361,14 @@ export const OPERATIONS = {
   'apply.lane': {
     fn: 'applier',
     description:
-      "an ordinary event in a lane batch: its share of the batch's BatchGetItem of the rows and of its watermark writes (one per origin), and a transaction (one per aggregate of the batch: one per event at most)",
-    code: 'lib/replication/apply-batch.ts applyBatch (getStates, writeGroup, commitWatermarks)',
+      "an ordinary event in a lane batch: its share of the batch's BatchGetItem of the rows and of its watermark writes (one per origin), and its share of a packed transaction (the batch's single-run aggregates share TransactWriteItems of up to 100 items: an event and its row, at most 50 events each)",
+    code: 'lib/replication/apply-batch.ts applyBatch (getStates, packed commits, writeGroup, commitWatermarks)',
     calls: (c) => {
       const batch = Math.max(1, c.laneBatch ?? 1);
+      // An event and its row per aggregate at most (an aggregate with several events in the batch shares one
+      // row): up to 50 events a transaction, the batch's events at most; its write units are the events'.
+      const perEvent: Member[] = [...eventPuts(c, 1), { table: 'state', bytes: c.stateBytes }];
+      const packed = Math.max(1, Math.min(batch, Math.floor(TRANSACTION_ITEMS / perEvent.length)));
       return [
         call('BatchGetItem', 'state', {
           count: 1 / batch,
@@ -369,7 +376,7 @@ export const OPERATIONS = {
           readUnits: ru(c.stateBytes) * batch,
           bytes: (c.stateBytes * ITEM_BYTES.wireOverhead + 100) * batch,
         }),
-        transact([...eventPuts(c, 1), { table: 'state', bytes: c.stateBytes }]),
+        transact(Array.from({ length: packed }, () => perEvent).flat(), { count: 1 / packed }),
         put('UpdateItem', 'replication', ITEM_BYTES.marker, {
           count: Math.min(batch, c.laneOrigins ?? 1) / batch,
           hotKey: 'replication/WATERMARK',

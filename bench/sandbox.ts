@@ -7,6 +7,8 @@
  * latency, apply), with the parts of bus -> applier.
  */
 import '../lib/sandbox/polyfills.ts';
+import { availableParallelism } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { percentile } from '../lib/sandbox/platform/lag-recorder.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
@@ -38,10 +40,13 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
     await sleep(2_000);
     sandbox.lag.reset();
     sandbox.stages?.reset();
-    const until = Date.now() + (options.quick ? 5_000 : 20_000);
+    const started = Date.now();
+    const until = started + (options.quick ? 5_000 : 20_000);
+    const host = hostLoad();
     const written = await Promise.all(
       sandbox.regions.map((r) => writeSteadily(sandbox.apiClient, r.apiUrl, r.name, until)),
     );
+    const load = host.stop();
     await sandbox.quiesce(30_000);
     const figures: Figure[] = [];
     let worst = 0;
@@ -61,8 +66,8 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
         figure: `sandbox pipeline overhead p99 ${link.from} -> ${link.to}`,
         value: round(p99),
         unit: 'ms',
-        target: '< 250 ms',
-        met: p99 < 250,
+        target: '< 350 ms (issue 15: the 250 ms poll + < 100 ms)',
+        met: p99 < 350,
       });
     }
     const all = sandbox.lag.links(sandbox.regions.map((r) => r.name)).map((l) => l.samples);
@@ -70,14 +75,58 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
       figure: `sandbox pipeline overhead p99, worst link (${written.reduce((a, b) => a + b, 0)} writes, ${all.reduce((a, b) => a + b, 0)} applied)`,
       value: round(worst),
       unit: 'ms',
-      target: '< 250 ms',
-      met: worst < 250,
+      target: '< 350 ms (issue 15: the 250 ms poll + < 100 ms)',
+      met: worst < 350,
     });
-    figures.push(...stageFigures(sandbox), ...stepFigures(sandbox));
+    figures.push(...stageFigures(sandbox), ...stepFigures(sandbox), ...load);
     return figures;
   } finally {
     await sandbox.stop();
   }
+}
+
+/**
+ * What the host gave the pipeline while the writes ran: the sandbox runs every region's functions in this
+ * one Node process (Lambda gives each instance its own), so a busy event loop delays every stage at once;
+ * its delay and this process's share of a core say whether a stage's p99 is its own work or the queue for
+ * the process.
+ */
+function hostLoad(): { stop: () => Figure[] } {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const cpu = process.cpuUsage();
+  const wall = performance.now();
+  return {
+    stop() {
+      delay.disable();
+      const used = process.cpuUsage(cpu);
+      const share = (used.user + used.system) / 1000 / (performance.now() - wall);
+      const ms = (ns: number) => round(ns / 1e6);
+      return [
+        {
+          figure: 'host: event-loop delay p50 of the sandbox process (every region in one Node process)',
+          value: ms(delay.percentile(50)),
+          unit: 'ms',
+          target: 'reference',
+          met: null,
+        },
+        {
+          figure: 'host: event-loop delay p99 of the sandbox process',
+          value: ms(delay.percentile(99)),
+          unit: `ms (max ${ms(delay.max)} ms)`,
+          target: 'reference',
+          met: null,
+        },
+        {
+          figure: 'host: CPU of the sandbox process while writing (1 = one core)',
+          value: round(share, 2),
+          unit: `cores (of ${availableParallelism()})`,
+          target: 'reference',
+          met: null,
+        },
+      ];
+    },
+  };
 }
 
 /** The stages reported, in pipeline order, with what each covers. */

@@ -1,7 +1,9 @@
 /**
  * Sandbox replication pipeline overhead: steady writes in every region with real inter-region latencies
  * and the default poll settings (stream polled every 250 ms, as Lambda does); per link, the end-to-end
- * lag (HLC at the origin -> applied in the peer) minus the injected one-way link latency. Then where the
+ * lag (HLC at the origin -> applied in the peer: in its log with its row, readable there, as DynamoDB measures a
+ * global table's ReplicationLatency; the applier's watermark write follows, inside the same invocation) minus
+ * the injected one-way link latency. Then where the
  * time goes: every replicated event is timestamped at each stage (`traceStages`), and the stages' p50/p99
  * over all links are reported (stream -> publisher, publisher -> bus, bus -> applier less the link's
  * latency, apply), with the parts of bus -> applier.
@@ -137,7 +139,7 @@ const STAGES: ReadonlyArray<[keyof StageDurations, string]> = [
   ],
   ['publisherToBus', 'publisher -> bus (publisher invoked -> its PutEvents returned)'],
   ['busToApplier', 'bus -> applier, less the link latency (origin bus -> applier invoked in the peer)'],
-  ['apply', 'apply (applier invoked -> applied)'],
+  ['apply', 'apply (applier invoked -> applied: in the log with its row, readable)'],
   [
     'originDispatch',
     '  of bus -> applier: origin rule dispatch and queue (origin bus -> forward delivery starts)',
@@ -155,7 +157,10 @@ const STEPS: ReadonlyArray<[string, string]> = [
   ['api', 'of stream -> publisher: the API call that appended (HLC taken inside it)'],
   ['applier.states.getState', 'of apply: the row read (a row not cached)'],
   ['applier.events.appendEvents', 'of apply: the transaction (event + row)'],
-  ['applier.watermarks.advance', 'of apply: the watermark advance (group commit, heartbeats too)'],
+  [
+    'applier.watermarks.advance',
+    'after apply: the watermark advance (the invocation waits for it; group commit, heartbeats too)',
+  ],
 ];
 
 /** p50/p99 of the calls each stage is made of, over every region (`traceStages` times them). */

@@ -51,6 +51,13 @@ export interface ApplierDeps {
    * `thresholds.heartbeatIntervalMs`. 0 sweeps on every heartbeat.
    */
   readonly sweepEveryMs?: number;
+  /**
+   * Called with the events an apply put into the log with their rows (readable here from then on), before
+   * the watermark is advanced: the replication lag is measured to this point, as DynamoDB measures a
+   * global table's ReplicationLatency to the replica's write. The apply still returns only after the
+   * watermark advance, so the invocation (and its retry on failure) covers both.
+   */
+  readonly onApplied?: (events: readonly EventEnvelope[]) => void;
 }
 
 /** What happened to one incoming event. */
@@ -156,6 +163,7 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     const { aggregate, envelope: event } = validated;
     if (aggregate.tier === 'core') {
       const result = await applyCore({ ...coreDeps, cache }, { aggregate, event });
+      if (result.appended.length > 0) deps.onApplied?.(result.appended);
       await advance(result.appended);
       return { status: result.status, record: result.record, conflictsDetected: 0 };
     }
@@ -171,7 +179,10 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
       },
       { aggregate, policy, event },
     );
-    if (result.status === 'applied') await advance([event]);
+    if (result.status === 'applied') {
+      deps.onApplied?.([event]);
+      await advance([event]);
+    }
     if (result.conflictsDetected > 0) metrics.conflictsDetected(result.conflictsDetected);
     return { status: result.status, record: result.record, conflictsDetected: result.conflictsDetected };
   }

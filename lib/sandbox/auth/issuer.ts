@@ -18,12 +18,17 @@ type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
  * @example const issuer = await LocalIssuer.create({ issuer, audience }); const token = await issuer.token('alice');
  */
 export class LocalIssuer {
+  /** The public keys as jose resolves them, made once: jose caches each imported key on this set. */
+  private readonly keySet: ReturnType<typeof createLocalJWKSet>;
+
   private constructor(
     readonly issuer: string,
     readonly audience: readonly string[],
     private readonly privateKey: PrivateKey,
     readonly jwks: { keys: JWK[] },
-  ) {}
+  ) {
+    this.keySet = createLocalJWKSet(jwks);
+  }
 
   /** A new issuer with a fresh key pair. */
   static async create(options: { issuer: string; audience: readonly string[] }): Promise<LocalIssuer> {
@@ -52,7 +57,7 @@ export class LocalIssuer {
     token: string,
     expected: { issuer: string; audience: readonly string[] },
   ): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(this.jwks), {
+    const { payload } = await jwtVerify(token, this.keySet, {
       issuer: expected.issuer,
       algorithms: ['ES256'],
     });

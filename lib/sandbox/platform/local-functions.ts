@@ -278,7 +278,17 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     eventKey: deps.internalKey,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   };
-  const apply = createApplier(applierDeps);
+  // The per-event path measures the lag when the event is readable (in the log with its row), before its
+  // watermark write; the lane measures its batch after the batch (below).
+  const apply = createApplier({
+    ...applierDeps,
+    onApplied(events) {
+      for (const event of events) {
+        deps.lag.record(event.origin, region, Date.now() - decodeHlc(event.hlc).wall);
+        trace?.applied(event, region);
+      }
+    },
+  });
   const applyBatch = createBatchApplier(applierDeps);
   const { watchdog } = deps;
   const archive = archiverRun(deps);
@@ -340,12 +350,6 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     trace?.atDelivery('applierStart', event, region);
     const outcome = await apply(event.detail, event);
     countOutcome(counters, outcome);
-    const hlc = (event.detail as { hlc?: unknown }).hlc;
-    const origin = (event.detail as { origin?: unknown }).origin;
-    if (outcome.status === 'applied' && typeof hlc === 'string' && typeof origin === 'string') {
-      deps.lag.record(origin, region, Date.now() - decodeHlc(hlc).wall);
-      trace?.applied(event.detail, region);
-    }
     return outcome;
   }
 

@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ApiClient } from '../lib/sandbox/auth/index.ts';
 import { percentile } from '../lib/sandbox/platform/lag-recorder.ts';
 import { Sandbox } from '../lib/sandbox/platform/sandbox.ts';
-import { type StageDurations, stageBreakdown } from '../lib/sandbox/platform/stage-trace.ts';
+import { type StageDurations, stageBreakdown, stageDurations } from '../lib/sandbox/platform/stage-trace.ts';
 import { benchApplication } from './application.ts';
 import { type Figure, round } from './report.ts';
 
@@ -184,6 +184,30 @@ function stepFigures(sandbox: Sandbox): Figure[] {
   });
 }
 
+/**
+ * Where the slowest 1 % of events (by overhead: what sets the p99) spent their time: each stage's mean over
+ * them, beside its mean over all events. A stage whose tail mean is far above its overall mean is what the
+ * p99 waits on.
+ */
+function tailFigures(
+  samples: ReturnType<NonNullable<Sandbox['stages']>['samples']>,
+  injected: (from: string, to: string) => number,
+): Figure[] {
+  const all = samples.flatMap((s) => stageDurations(s, injected(s.from, s.to)) ?? []);
+  const tail = [...all]
+    .sort((a, b) => b.overhead - a.overhead)
+    .slice(0, Math.max(1, Math.ceil(all.length / 100)));
+  const mean = (list: readonly StageDurations[], key: keyof StageDurations) =>
+    list.reduce((n, d) => n + d[key], 0) / Math.max(1, list.length);
+  return STAGES.slice(0, 4).map(([key, label]) => ({
+    figure: `tail: ${label}, mean over the slowest 1 % (${tail.length} events)`,
+    value: round(mean(tail, key)),
+    unit: `ms (mean over all ${round(mean(all, key))} ms)`,
+    target: 'reference',
+    met: null,
+  }));
+}
+
 /** p50/p99 of each stage over every link, from the per-event timestamps. */
 function stageFigures(sandbox: Sandbox): Figure[] {
   const trace = sandbox.stages;
@@ -202,6 +226,7 @@ function stageFigures(sandbox: Sandbox): Figure[] {
     },
   ];
   if (!stages) return figures;
+  figures.push(...tailFigures(samples, injected));
   for (const [key, label] of STAGES) {
     for (const p of ['p50', 'p99'] as const) {
       figures.push({

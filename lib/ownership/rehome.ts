@@ -190,6 +190,9 @@ export async function moveFromFence(
   fenced: PartitionEntry,
   move: { readonly to: string; readonly run: string; readonly atOnce: boolean },
 ): Promise<PartitionEntry> {
+  // A caller's slip, not the safety: `fenced` is the value this run's own Fence returned, so the check
+  // holds by construction and no interleaving makes it fail. What keeps another run's (or a Rollback's,
+  // or a Failover's) change from being overwritten is the compare-and-set below, at `fenced`'s epoch + 1.
   if (fenced.state !== 'fenced' || !changedBy(fenced, move.run))
     throw new InvalidTransitionError(fenced.partition, 'only a fence of this run moves without a read');
   const { to, run } = move;

@@ -35,6 +35,11 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * 3. The stalled delivery goes on. Checked: no two events at one seq between the home and the others, the
  *    home's acknowledged write kept, no event of an older epoch put into a region whose copy of the
  *    partition's entry is past it.
+ * Found (MEDIUM): in 2b the delivery put A's seq 3 into B, which the Failover had sealed and collected, while
+ * C held its own acknowledged seq 3: B forked from its home (switch `switchover-delivery-unsealed`). Now
+ * each delivered append checks B's own copy of the entry is not past the fence's epoch (`sealed`).
+ * What holds without that check: 2a once B wrote seq 3 (the row is ahead and the slot holds another
+ * event: `slot-taken`); 2c (the head is a prefix of A's log, whatever A appends after the Rollback).
  */
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';

@@ -181,6 +181,8 @@ export const BUG_SWITCHES = {
     "Switchover's Fence (and Failback's switch-back Fence) starts a compare-and-set whenever it gets to it, and a Rollback run without its result (Fence failed or timed out) reads the partitions at once: a Fence invocation that outlives its task fences a partition after the Rollback left it alone, fenced by the run forever",
   'forwarded-notHome-keeps-cache':
     "a region answers a core write a peer forwarded to it on its cached entry alone: cached during a Switchover's fence (the old home named, fenced), it refuses 421 every write the old home re-routes to it after MoveHome made it the home, for up to a lease",
+  'switchover-delivery-unsealed':
+    "Switchover's CheckWatermark delivers the old home's head into the target without checking the target's own copy of the partition's entry: an invocation that outlives its task puts the old epoch's events into a target a Failover sealed and collected since, forking it from the new home's acknowledged write",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

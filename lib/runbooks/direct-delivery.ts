@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { HybridLogicalClock } from '../clock/clock.ts';
 import { extendsHead } from '../commands/chain.ts';
 import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts';
+import { sealCheck } from '../commands/quorum-peer-dynamodb.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -29,7 +30,8 @@ export interface RefusedEvent {
    * branch being retired under it, as the applier parks it), `row-moved` (the row kept moving under the
    * append), `follows-refused` (an earlier event of its run was refused), `row-unfoldable` (not an event:
    * the aggregate's row could not be rebuilt, its log holds stubs no usable snapshot or archive covers;
-   * `eventId` is empty, `seq` the stub's), `archived-everywhere` (every holder has only its stub), or the
+   * `eventId` is empty, `seq` the stub's), `archived-everywhere` (every holder has only its stub), `sealed`
+   * (a delivery with a DeliverySeal: the region's copy of the partition's entry is past its epoch), or the
    * applier's poison reason (`InvalidPayload`, `ForgedOrigin`, ...).
    */
   readonly reason: string;
@@ -43,6 +45,26 @@ export interface DirectDelivery {
 }
 
 const keyOf = (e: EventEnvelope) => `${e.aggregateType}#${e.aggregateId}`;
+
+/**
+ * A delivery that copies a home's events of `epoch` (a Switchover's CheckWatermark: the old home's head,
+ * fenced at `epoch`): each core append also checks, in its transaction, that the region's own copy of
+ * `partition`'s entry is not past `epoch` (the quorum copy's seal check). A Failover seals the survivors it
+ * collects from by writing its newer entry there, so an invocation that outlives its task (Step Functions
+ * moved on; the Lambda did not stop) puts nothing into a region whose log the Failover already collected.
+ */
+export interface DeliverySeal {
+  readonly partition: number;
+  readonly epoch: number;
+}
+
+/** The region's copy of the partition's entry is past the delivery's epoch (see DeliverySeal). */
+class DeliverySealedError extends Error {
+  constructor(seal: DeliverySeal) {
+    super(`the region's copy of partition ${seal.partition} is past epoch ${seal.epoch} (sealed)`);
+    this.name = 'DeliverySealedError';
+  }
+}
 
 /** A core event's predecessor as the chain sees it (seq 0: none). */
 export interface Predecessor {
@@ -112,8 +134,13 @@ export async function deliverDirectly(
   cell: RegionCell,
   events: readonly EventEnvelope[],
   registry: AggregateRegistry,
+  options: { readonly seal?: DeliverySeal } = {},
 ): Promise<DirectDelivery> {
-  const checks = { registry, clock: new HybridLogicalClock({ region: cell.region }) };
+  const checks = {
+    registry,
+    clock: new HybridLogicalClock({ region: cell.region }),
+    ...(options.seal ? { seal: options.seal } : {}),
+  };
   const runs = groupBy(events, keyOf);
   const refused: RefusedEvent[] = [];
   let delivered = 0;
@@ -129,7 +156,7 @@ export async function deliverDirectly(
 async function deliverRun(
   cell: RegionCell,
   run: EventEnvelope[],
-  checks: { registry: AggregateRegistry; clock: HybridLogicalClock },
+  checks: { registry: AggregateRegistry; clock: HybridLogicalClock; seal?: DeliverySeal },
 ): Promise<DirectDelivery> {
   const first = run[0]!;
   const aggregate = registryTier(checks.registry, first.aggregateType);
@@ -171,6 +198,7 @@ async function checkOne(
   context: {
     registry: AggregateRegistry;
     clock: HybridLogicalClock;
+    seal?: DeliverySeal;
     /** The core aggregate of the event; undefined for another tier. */
     aggregate: AnyAggregate | undefined;
     head: Predecessor | undefined;
@@ -184,7 +212,10 @@ async function checkOne(
   const options = { tier, received: tier === 'core' && event.origin !== cell.region };
   try {
     if (context.aggregate && !unchecked)
-      return await appendCore(cell, event, context.aggregate, context.head);
+      return await appendCore(cell, event, context.aggregate, {
+        runHead: context.head,
+        ...(context.seal ? { seal: context.seal } : {}),
+      });
     await cell.events.appendEvents([event], options);
     return undefined;
   } catch (error) {
@@ -209,8 +240,9 @@ async function appendCore(
   cell: RegionCell,
   event: EventEnvelope,
   aggregate: AnyAggregate,
-  runHead: Predecessor | undefined,
+  chain: { readonly runHead: Predecessor | undefined; readonly seal?: DeliverySeal },
 ): Promise<Refusal | undefined> {
+  const { runHead, seal } = chain;
   for (let attempt = 1; attempt <= ROW_ATTEMPTS; attempt++) {
     // The run's previous event, or the log itself where the region holds the events in between.
     const head =
@@ -220,7 +252,7 @@ async function appendCore(
         reason: 'not-chained',
         message: `seq ${event.seq} does not extend the log's seq ${event.seq - 1}`,
       };
-    const outcome = await appendOnce(cell, event, aggregate, head);
+    const outcome = await appendOnce(cell, event, aggregate, { head, ...(seal ? { seal } : {}) });
     if (outcome !== 'moved') return outcome;
   }
   return {
@@ -236,8 +268,9 @@ async function appendOnce(
   cell: RegionCell,
   event: EventEnvelope,
   aggregate: AnyAggregate,
-  head: Predecessor,
+  on: { readonly head: Predecessor; readonly seal?: DeliverySeal },
 ): Promise<Refusal | undefined | 'moved'> {
+  const { head, seal } = on;
   const received = event.origin !== cell.region;
   if (bugEnabled('repair-direct-ignores-row')) {
     await cell.events.appendEvents([event], { tier: 'core', received });
@@ -253,10 +286,16 @@ async function appendOnce(
       item: cell.events.slotHolds({ ...event, seq: head.seq, eventId: head.eventId }),
       onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'state-row'),
     });
+  if (seal)
+    guards.push({
+      item: sealCheck(cell.tables, seal.partition, seal.epoch),
+      onFailure: () => new DeliverySealedError(seal),
+    });
   try {
     await cell.events.appendEvents([event], { tier: 'core', received, guards });
     return undefined;
   } catch (error) {
+    if (error instanceof DeliverySealedError) return { reason: 'sealed', message: error.message };
     if (error instanceof InOrderAppendRefusedError || error instanceof TransactionCanceledException)
       return 'moved';
     throw error;

@@ -1,5 +1,6 @@
 import { bugEnabled } from '../faults/switches.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import type { DeliverySeal } from './direct-delivery.ts';
 import type { PhaseTimer } from './phase-timer.ts';
 import type { RunbookDeps } from './ports.ts';
 import { confirmSourceFence, type SourceFence } from './switchover-confirm.ts';
@@ -67,6 +68,17 @@ export function settled(check: WatermarkCheck | undefined): boolean {
 }
 
 /**
+ * The seal of a direct delivery: each append checks the target's own copy of the entry is not past the
+ * fence's epoch, so an invocation that outlives its task (Step Functions moved on, the Lambda did not)
+ * delivers nothing into a target a Failover sealed since (bug switch `switchover-delivery-unsealed`: no
+ * such check).
+ */
+function sealOf(move: SwitchoverMove): DeliverySeal | undefined {
+  if (bugEnabled('switchover-delivery-unsealed')) return undefined;
+  return { partition: move.partition, epoch: move.fencedEpoch };
+}
+
+/**
  * Fence confirmation first, then the logs: once the source's own copy carries the fence no core append
  * can commit there (the append's transaction condition-checks that copy), so the head read after it is
  * final. Without the confirmation the head is not read at all until lease + skew have passed.
@@ -120,7 +132,11 @@ export async function checkMove(
     // A prefix: each aggregate's events are in log order, aggregate after aggregate, and each is delivered
     // only on top of its predecessor; the rest waits for the next poll (or the pipeline).
     const wanted = lacking.slice(0, context.deliveryCap ?? lacking.length);
-    delivery = await timer.time('deliver', () => deliverHead(deps, target, final, wanted), key);
+    delivery = await timer.time(
+      'deliver',
+      () => deliverHead(deps, target, final, { lacking: wanted, seal: sealOf(move) }),
+      key,
+    );
     view = delivery.view;
     lacking = await lackingAtTarget(target, final, view);
   }

@@ -4,7 +4,7 @@ import { groupBy } from '../model/group-by.ts';
 import { partitionOf } from '../ownership/partition.ts';
 import type { StateRecord } from '../store/state-store.ts';
 import { coreAggregatesOf, eventsLackingIn } from './core-lacking.ts';
-import { deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
+import { type DeliverySeal, deliverDirectly, type RefusedEvent } from './direct-delivery.ts';
 import { mapBounded } from './input.ts';
 import type { RegionCell, RunbookDeps } from './ports.ts';
 import { rowDigest } from './switchover-plan.ts';
@@ -136,12 +136,13 @@ export async function deliverHead(
   deps: Deps,
   target: RegionCell,
   head: SourceHead,
-  lacking: readonly EventEnvelope[],
+  delivery: { readonly lacking: readonly EventEnvelope[]; readonly seal?: DeliverySeal | undefined },
 ): Promise<HeadDelivery> {
+  const { lacking, seal } = delivery;
   // Aggregates are independent (each its own log, row and chain): delivered side by side, each in order.
   const runs = groupBy(lacking, (e) => `${e.aggregateType}#${e.aggregateId}`);
   const outcomes = await mapBounded([...runs.values()], deps.concurrency ?? 16, (events) =>
-    deliverDirectly(target, events, deps.registry),
+    deliverDirectly(target, events, deps.registry, seal ? { seal } : {}),
   );
   const delivered = outcomes.reduce((n, o) => n + o.delivered, 0);
   const refused = outcomes.flatMap((o) => o.refused);

@@ -8,6 +8,7 @@ import {
   type OperationName,
   pairOperations,
 } from '../../../lib/verify/index.ts';
+import type { StatusAndBody } from '../../support/answers.ts';
 import type { QuorumCluster } from './quorum-cluster.ts';
 
 /** Account operations sent to one region's API, recorded as the chaos clients record them. */
@@ -18,6 +19,19 @@ export class AccountClient {
 
   /** Sends one operation to `region`; returns the HTTP status. */
   async send(region: string, f: Extract<OperationName, 'open' | 'deposit'>, id: string, amount = 0) {
+    return (await this.answer(region, f, id, amount)).status;
+  }
+
+  /**
+   * Sends one operation to `region`; returns the answer (status and body). Assert with
+   * `expectStatus(answer, 200)` (test/support/answers.ts): a mismatch then names the error and its reason.
+   */
+  async answer(
+    region: string,
+    f: Extract<OperationName, 'open' | 'deposit'>,
+    id: string,
+    amount = 0,
+  ): Promise<StatusAndBody> {
     const key = `account/${id}`;
     const process = `client-${region}`;
     this.history.record({ process, type: 'invoke', f, key, value: f === 'open' ? null : amount });
@@ -51,7 +65,7 @@ export class AccountClient {
         region,
         error: body.error ?? String(answer.status),
       });
-    return answer.status;
+    return answer;
   }
 }
 

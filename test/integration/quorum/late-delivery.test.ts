@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../../examples/bank/index.ts';
 import { PeerRefusedError, retireCoreBranch } from '../../../lib/commands/index.ts';
+import { expectStatus } from '../../support/answers.ts';
 import { quiesceAndCheck } from './clients.ts';
 import { HOLDER, lateDelivery, NEW_HOME } from './late-delivery.ts';
 import { payloads } from './quorum-cluster.ts';
@@ -25,8 +26,8 @@ describe("a lost home's unacknowledged write delivered to a survivor after the F
     expect(payloads(delivered).slice(1)).toEqual([{ amount: 10 }]);
     const orphan = delivered[1]!;
 
-    expect(await client.send(NEW_HOME, 'deposit', id, 5)).toBe(200);
-    expect(await client.send(NEW_HOME, 'deposit', id, 7)).toBe(200);
+    expectStatus(await client.answer(NEW_HOME, 'deposit', id, 5), 200);
+    expectStatus(await client.answer(NEW_HOME, 'deposit', id, 7), 200);
 
     const holderLog = await cluster.regions[HOLDER]!.events.loadStream('account', id);
     expect(payloads(holderLog).slice(1)).toEqual([{ amount: 5 }, { amount: 7 }]);

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { expectStatus } from '../../support/answers.ts';
 import { AccountClient } from './clients.ts';
 import {
   type QuorumCluster,
@@ -30,11 +31,11 @@ export async function lateDelivery(amounts: readonly number[]) {
   const cluster = await startQuorumCluster(REGIONS_3);
   const client = new AccountClient(cluster);
   const id = `late-${Date.now().toString(36)}`;
-  expect(await client.send(HOME, 'open', id)).toBe(200);
+  expectStatus(await client.answer(HOME, 'open', id), 200);
   for (const region of [NEW_HOME, HOLDER]) await cluster.replicate(HOME, region, 'account', id);
   cluster.links.cut(HOME, NEW_HOME);
   cluster.links.cutCopies(HOME, HOLDER);
-  for (const amount of amounts) expect(await client.send(HOME, 'deposit', id, amount)).toBe(503);
+  for (const amount of amounts) expectStatus(await client.answer(HOME, 'deposit', id, amount), 503);
   cluster.links.isolate(HOME);
   const first = await failover(cluster, NEW_HOME, HOME);
   expect((first.collectCopies as { eventsCollected: number }).eventsCollected).toBe(0);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { expectStatus } from '../../support/answers.ts';
 import {
   type Answer,
   type Cluster,
@@ -76,8 +77,8 @@ async function scenario(plan: Plan) {
   const accounts = new CheckedAccounts(c);
   const id = c.freshId('fc');
   const partition = partitionOf(id, PARTITIONS);
-  expect((await accounts.open(A, id)).status).toBe(200);
-  expect((await accounts.deposit(A, id, 10)).status).toBe(200);
+  expectStatus(await accounts.open(A, id), 200);
+  expectStatus(await accounts.deposit(A, id, 10), 200);
   await c.replicate(A, B, 'account', id);
   const oldHome: Answer[] = [];
   const at = async (step: Step) => {
@@ -128,7 +129,7 @@ describe('cooperative switchover: the new home writes at once once the old home 
     expect(Number(out.unfence.writableFrom)).toBeLessThan(out.unfencedAt + LEASE_MS);
     // The old home, still inside its lease, no longer commits: its append guard reads the fenced copy.
     expect(out.oldHome.map((a) => a.status)).not.toContain(200);
-    expect(out.newHome.status).toBe(200);
+    expectStatus(out.newHome, 200);
     expectClean(out.anomalies);
   });
 
@@ -137,7 +138,7 @@ describe('cooperative switchover: the new home writes at once once the old home 
       scenario({ fenceReachesOldHome: false, oldHomeWriteAt: 'after-check' }),
     );
     expect(out.oldHome.map((a) => a.status)).toEqual([200]);
-    expect(out.newHome.status).toBe(200);
+    expectStatus(out.newHome, 200);
     const c = await cluster();
     const [atA, atB] = await Promise.all(
       [A, B].map(async (r) =>
@@ -156,7 +157,7 @@ describe('cooperative switchover: the new home writes at once once the old home 
         fc.constantFrom<Step | null>(null, 'after-fence', 'after-check', 'after-move', 'after-unfence'),
         async (fenceReachesOldHome, oldHomeWriteAt) => {
           const out = await scenario({ fenceReachesOldHome, oldHomeWriteAt });
-          expect(out.newHome.status).toBe(200);
+          expectStatus(out.newHome, 200);
           expect(out.unfence.active).toEqual([expect.objectContaining({ sourceConfirmed: true })]);
           // Only a write that reached the old home before its copy was fenced may be committed there (a
           // later one is refused, or forwarded to the new home once the map names it).
@@ -183,7 +184,7 @@ describe('cooperative switchover: the new home writes at once once the old home 
     const accounts = new CheckedAccounts(c);
     const id = c.freshId('fc-lease');
     const partition = partitionOf(id, PARTITIONS);
-    expect((await accounts.open(A, id)).status).toBe(200);
+    expectStatus(await accounts.open(A, id), 200);
     await c.replicate(A, B, 'account', id);
     c.links.cut(B, A);
     const base = clusterRunbookDeps(c, B);
@@ -220,7 +221,7 @@ describe('cooperative switchover: the new home writes at once once the old home 
     ).toBe(503);
     await sleep(Math.max(0, Number(unfence.writableFrom) - Date.now()) + 20);
     c.links.heal();
-    expect((await accounts.deposit(B, id, 5)).status).toBe(200);
+    expectStatus(await accounts.deposit(B, id, 5), 200);
     await converge(c, B, id);
     expectClean(await accounts.check());
   });
@@ -237,8 +238,8 @@ describe('an old home answers no refusal after the new home wrote (cooperative s
     const accounts = new CheckedAccounts(c);
     const id = c.freshId('fc-refuse');
     const partition = partitionOf(id, PARTITIONS);
-    expect((await accounts.open(A, id)).status).toBe(200);
-    expect((await accounts.deposit(A, id, 10)).status).toBe(200);
+    expectStatus(await accounts.open(A, id), 200);
+    expectStatus(await accounts.deposit(A, id, 10), 200);
     await c.replicate(A, B, 'account', id);
     c.links.cut(B, A);
     try {
@@ -252,7 +253,7 @@ describe('an old home answers no refusal after the new home wrote (cooperative s
       await task('MoveHome');
       const unfence = await task('Unfence');
       expect(unfence.active).toEqual([expect.objectContaining({ sourceConfirmed: true })]);
-      expect((await accounts.deposit(B, id, 100)).status).toBe(200);
+      expectStatus(await accounts.deposit(B, id, 100), 200);
       return await command(c.cells[A], 'account', id, { type: 'Withdraw', payload: { amount: 50 } });
     } finally {
       c.links.heal();

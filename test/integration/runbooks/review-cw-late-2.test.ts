@@ -36,19 +36,20 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * `switchover-delivery-unsealed`). A = old home, B = the switchover's target, C = the third region; an
  * account with seq 1-2 everywhere and seq 3 (X) only in A.
  *
- * OPEN FINDING 1 (LOW-MEDIUM): a Failover that finds the partition fenced by the Switchover takes that fence
- * as its own (partition-moves.ts nextStep: fenced + home = lost -> 'rehome', no epoch + 1), so its
- * CollectCopies seals B by writing the very entry the Switchover committed, at the fence's epoch. The
- * delivery's check (`epoch <= fencedEpoch`) cannot tell that seal from the Switchover's own fence: a
- * CheckWatermark invocation still running when CollectCopies sealed and collected B puts X into B. Only
- * BumpEpochs' change (fencedEpoch + 1) reaching B's copy refuses it (what review-checkwatermark-late's
- * tests see: they release the delivery after the whole Failover).
+ * FINDING 1 (LOW-MEDIUM, fixed here): a Failover that found the partition fenced by the Switchover took that
+ * fence as its own (partition-moves.ts nextStep: fenced + home = lost -> 'rehome', no epoch + 1), so its
+ * CollectCopies sealed B by writing the very entry the Switchover committed, at the fence's epoch. The
+ * delivery's check (`epoch <= fencedEpoch`) could not tell that seal from the Switchover's own fence: a
+ * CheckWatermark invocation still running when CollectCopies sealed and collected B put X into B. Only
+ * BumpEpochs' change reaching B's copy refused it (review-checkwatermark-late's tests release the delivery
+ * after the whole Failover). Now FencePartitions fences a run-stamped fence again, at epoch + 1 (switch
+ * `failover-keeps-switchover-fence`: the old rule).
  *
  * OPEN FINDING 2 (same harm, other path): the ordinary lane's applier checks no seal at all: A's seq 3 applied
  * at B by a late lane message after a Failover to C (B's copy past the fence's epoch, C's acknowledged seq 3
  * not yet at B) forks B from its home exactly as the unsealed delivery did (review-checkwatermark-late 2b).
  *
- * Both tests assert what happens today (they fail once the hole is closed: flip them then).
+ * Finding 2's test asserts what happens today (it fails once the hole is closed: flip it then).
  */
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
@@ -239,24 +240,30 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     return { answer, move: move!, sealedAt, atB, atC, unreplicated };
   }
 
-  it('OPEN FINDING 1: the Failover seals B with the Switchover’s own fence (same epoch); a delivery still running after CollectCopies puts X into B, which then forks from C’s acknowledged seq 3', async () => {
+  it('FINDING 1 (fixed): the Failover fences the Switchover’s fence again (epoch + 1) before it seals B; a delivery still running after CollectCopies is refused (sealed), B stays on C’s branch', async () => {
     const c = await cluster();
     const { answer, move, sealedAt, atB, atC, unreplicated } = await sealedThenDelivered(c, 'late2-seal');
-    // The Failover's seal is the fence itself: B's copy is not past the fence's epoch.
+    expect(sealedAt.epoch).toBeGreaterThan(move.fencedEpoch);
+    expect(answer).not.toBeInstanceOf(Error);
+    const [check] = (answer as { partitions: Array<{ delivered?: number; refused?: unknown[] }> }).partitions;
+    expect(check).toMatchObject({
+      delivered: 0,
+      refused: [expect.objectContaining({ eventId: unreplicated.eventId, reason: 'sealed' })],
+    });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(false);
+    expect(forks(atC, atB)).toEqual([]);
+  });
+
+  it('FINDING 1 with failover-keeps-switchover-fence: the Failover seals B at the fence’s own epoch; the delivery after CollectCopies puts X into B, which forks from C’s acknowledged seq 3', async () => {
+    const c = await cluster();
+    const { answer, move, sealedAt, atB, atC, unreplicated } = await withBug(
+      'failover-keeps-switchover-fence',
+      () => sealedThenDelivered(c, 'late2-seal-bug'),
+    );
     expect(sealedAt.epoch).toBe(move.fencedEpoch);
     expect(answer).not.toBeInstanceOf(Error);
     const [check] = (answer as { partitions: Array<{ delivered?: number }> }).partitions;
-    // Today: delivered after the seal and the collection; B forked from its new home at seq 3.
     expect(check).toMatchObject({ delivered: 1 });
-    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
-    expect(forks(atC, atB)).toEqual([3]);
-  });
-
-  it('OPEN FINDING 1 with switchover-delivery-unsealed: the same (the check made no difference in this interleaving)', async () => {
-    const c = await cluster();
-    const { atB, atC, unreplicated } = await withBug('switchover-delivery-unsealed', () =>
-      sealedThenDelivered(c, 'late2-seal-bug'),
-    );
     expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
     expect(forks(atC, atB)).toEqual([3]);
   });

@@ -1,3 +1,4 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../../examples/bank/index.ts';
 import bank from '../../../examples/bank/multiactive.config.ts';
@@ -5,7 +6,12 @@ import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
-import { DynamoControlReplica, partitionKey, partitionOf } from '../../../lib/ownership/index.ts';
+import {
+  DynamoControlReplica,
+  type PartitionValue,
+  partitionKey,
+  partitionOf,
+} from '../../../lib/ownership/index.ts';
 import {
   createApplier,
   ParkingStore,
@@ -50,6 +56,12 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * not yet at B) forks B from its home exactly as the unsealed delivery did (review-checkwatermark-late 2b).
  *
  * Finding 2's test asserts what happens today (it fails once the hole is closed: flip it then).
+ *
+ * Liveness: a target whose copy was never written (or lags below the fence) takes the delivery; one that
+ * holds an uncommitted proposal past the fence (only a competing proposer that read the committed fence can
+ * make one) refuses it (`sealed`), and the partition waits for the pipeline or the task rolls back: LOW,
+ * such a proposer (a takeover, a Failover, a contention supersede) also makes MoveHome's compare-and-set
+ * lose. Failback's switch-back does not deliver directly (`direct: false`), so it is never refused.
  */
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
@@ -293,5 +305,50 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     expect(outcome.status).toBe('applied');
     expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
     expect(forks(atC, atB)).toEqual([3]);
+  });
+
+  /** Liveness: Fence, then B's own copy of the entry set by `prepare`, then one CheckWatermark (not gated). */
+  async function checkWithCopy(
+    c: Cluster,
+    prefix: string,
+    prepare: (p: number, epoch: number) => Promise<void>,
+  ) {
+    const { id, partition, unreplicated } = await account(c, prefix);
+    const sw = switchover(c, id);
+    sw.target.release();
+    const fence = await sw.task('Fence');
+    const [move] = fence.moves as Array<{ fencedEpoch: number }>;
+    await prepare(partition, move!.fencedEpoch);
+    const answer = await sw.task('CheckWatermark');
+    const [check] = (answer as { partitions: Array<Record<string, unknown>> }).partitions;
+    return { check: check!, atB: await log(c, B, id), unreplicated };
+  }
+
+  it('liveness: a target whose copy of the entry was never written (or lags below the fence) takes the delivery', async () => {
+    const c = await cluster();
+    const { doc, tables } = c.cells[B].tables;
+    const { check, atB, unreplicated } = await checkWithCopy(c, 'late2-nocopy', async (p) => {
+      await doc.send(
+        new DeleteCommand({ TableName: tables.control, Key: { pk: partitionKey(p), sk: 'REGISTER' } }),
+      );
+    });
+    expect(check).toMatchObject({ delivered: 1, missing: 0, sourceFenced: true });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
+  });
+
+  it('liveness (LOW): a target holding an uncommitted proposal past the fence (a competing run that reached only it) refuses the delivery (sealed): the partition waits for the pipeline or rolls back', async () => {
+    const c = await cluster();
+    const { doc, tables } = c.cells[B].tables;
+    const own = new DynamoControlReplica({ region: B, client: doc, tableName: tables.control });
+    const { check, atB, unreplicated } = await checkWithCopy(c, 'late2-stray', async (p, epoch) => {
+      const value: PartitionValue = { home: C, state: 'fenced', activeFrom: 0, reason: 'operator' };
+      expect(await own.write(partitionKey(p), { epoch: epoch + 1, ballot: 'stray', value })).toBe(true);
+    });
+    expect(check).toMatchObject({
+      delivered: 0,
+      missing: 1,
+      refused: [expect.objectContaining({ eventId: unreplicated.eventId, reason: 'sealed' })],
+    });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(false);
   });
 });

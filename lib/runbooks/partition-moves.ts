@@ -5,10 +5,22 @@ import type { PlannedMove } from './decisions.ts';
 import { mapBounded } from './input.ts';
 import type { RunbookDeps } from './ports.ts';
 
-/** What a planned move still needs, given the partition's committed entry. */
+/**
+ * What a planned move still needs, given the partition's committed entry. A fence of the lost home that a
+ * run stamped (a Switchover's or a switch-back's, still checking its watermark) is fenced again at epoch
+ * + 1, unstamped: the survivors' copies then carry an epoch past that run's fence (CollectCopies seals
+ * with it), so the run's direct delivery, whose appends check the target's copy is not past its fence's
+ * epoch, puts nothing into a survivor this Failover sealed or collected; and the run can no longer move,
+ * unfence or roll back the entry (each checks its stamp). The Failover's own fence carries no stamp, so a
+ * retry takes it as it is. Bug switch `failover-keeps-switchover-fence`: the run's fence is taken as the
+ * Failover's own (same epoch), and the seal cannot be told from it.
+ */
 function nextStep(entry: PartitionEntry | null, move: PlannedMove): 'skip' | 'fence' | 'rehome' {
   if (!entry) return 'skip';
-  if (entry.state === 'fenced' && (entry.home === move.from || entry.home === move.to)) return 'rehome';
+  if (entry.state === 'fenced' && (entry.home === move.from || entry.home === move.to)) {
+    const othersFence = entry.run !== undefined && entry.home === move.from;
+    return othersFence && !bugEnabled('failover-keeps-switchover-fence') ? 'fence' : 'rehome';
+  }
   return entry.home === move.from ? 'fence' : 'skip';
 }
 

@@ -1,0 +1,354 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exampleAggregates } from '../../../examples/bank/index.ts';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import { HybridLogicalClock } from '../../../lib/clock/index.ts';
+import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
+import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
+import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
+import {
+  DynamoControlReplica,
+  type PartitionValue,
+  partitionKey,
+  partitionOf,
+} from '../../../lib/ownership/index.ts';
+import {
+  createApplier,
+  ParkingStore,
+  QuarantineStore,
+  WatermarkStore,
+} from '../../../lib/replication/index.ts';
+import {
+  createRunbookDispatcher,
+  type RegionCell,
+  RUNBOOK_TASKS,
+  type RunbookDeps,
+} from '../../../lib/runbooks/index.ts';
+import type { EventStore } from '../../../lib/store/index.ts';
+import {
+  type Cluster,
+  command,
+  deposit,
+  openAccount,
+  type RegionName,
+  sleep,
+  startCluster,
+} from '../routing/cluster.ts';
+import { clusterRunbookDeps } from './runbook-cells.ts';
+
+/**
+ * Second adversarial review of the sealed direct delivery (Switchover's CheckWatermark checks, in each core
+ * append, that the target's own copy of the partition's entry is not past the fence's epoch; switch
+ * `switchover-delivery-unsealed`). A = old home, B = the switchover's target, C = the third region; an
+ * account with seq 1-2 everywhere and seq 3 (X) only in A.
+ *
+ * FINDING 1 (LOW-MEDIUM, fixed here): a Failover that found the partition fenced by the Switchover took that
+ * fence as its own (partition-moves.ts nextStep: fenced + home = lost -> 'rehome', no epoch + 1), so its
+ * CollectCopies sealed B by writing the very entry the Switchover committed, at the fence's epoch. The
+ * delivery's check (`epoch <= fencedEpoch`) could not tell that seal from the Switchover's own fence: a
+ * CheckWatermark invocation still running when CollectCopies sealed and collected B put X into B. Only
+ * BumpEpochs' change reaching B's copy refused it (review-checkwatermark-late's tests release the delivery
+ * after the whole Failover). Now FencePartitions fences a run-stamped fence again, at epoch + 1 (switch
+ * `failover-keeps-switchover-fence`: the old rule).
+ *
+ * OPEN FINDING 2 (same harm, other path): the ordinary lane's applier checks no seal at all: A's seq 3 applied
+ * at B by a late lane message after a Failover to C (B's copy past the fence's epoch, C's acknowledged seq 3
+ * not yet at B) forks B from its home exactly as the unsealed delivery did (review-checkwatermark-late 2b).
+ *
+ * Finding 2's test asserts what happens today (it fails once the hole is closed: flip it then).
+ *
+ * Liveness: a target whose copy was never written (or lags below the fence) takes the delivery; one that
+ * holds an uncommitted proposal past the fence (only a competing proposer that read the committed fence can
+ * make one) refuses it (`sealed`), and the partition waits for the pipeline or the task rolls back: LOW,
+ * such a proposer (a takeover, a Failover, a contention supersede) also makes MoveHome's compare-and-set
+ * lose. Failback's switch-back does not deliver directly (`direct: false`), so it is never refused.
+ */
+const A: RegionName = 'us-east-1';
+const B: RegionName = 'eu-west-1';
+const C: RegionName = 'ap-southeast-1';
+const PARTITIONS = 256;
+
+let shared: Promise<Cluster> | undefined;
+const cluster = () => {
+  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
+  return shared;
+};
+
+const devTopology = bank.topology('dev');
+/** The dev topology with `core.ack: quorum`: CollectCopies seals and collects (the API stays local-ack). */
+const quorumTopology = { ...devTopology, core: { ...devTopology.core, ack: 'quorum' as const } };
+const registry = createRegistry(exampleAggregates, devTopology);
+
+/** `base` whose event store holds its appends until `release` (the first one reports `reached`). */
+function gated(base: RegionCell) {
+  let release!: () => void;
+  let reach!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const reached = new Promise<void>((resolve) => {
+    reach = resolve;
+  });
+  const events = new Proxy(base.events, {
+    get(target, prop) {
+      if (prop === 'appendEvents')
+        return async (...args: Parameters<EventStore['appendEvents']>) => {
+          reach();
+          await gate;
+          return target.appendEvents(...args);
+        };
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { cell: { ...base, events }, reached, release };
+}
+
+/** A switchover A -> B run from B whose target cell is gated. */
+function switchover(c: Cluster, id: string) {
+  const base = clusterRunbookDeps(c, B);
+  const target = gated(base.cell(B));
+  const run = createRunbookDispatcher({
+    ...base,
+    cell: (name) => (name === B ? target.cell : base.cell(name)),
+    watermarkPoll: { intervalMs: 20, budgetMs: 200 },
+  });
+  const state: Record<string, unknown> = {
+    partitions: [partitionOf(id, PARTITIONS)],
+    to: B,
+    run: { id: `late2-${id}` },
+  };
+  const task = async (name: string) => {
+    const key = name[0]!.toLowerCase() + name.slice(1);
+    state[key] = await run({ runbook: 'switchover', task: name, input: state });
+    return state[key] as Record<string, unknown>;
+  };
+  return { state, task, target };
+}
+
+/** A Failover of A (unreachable), run task by task from C's deps, the partition's new home C. */
+function failover(c: Cluster, partition: number, topology = devTopology) {
+  const deps: RunbookDeps = {
+    ...clusterRunbookDeps(c, C, async (_observer, region) => ({
+      reachable: region !== A,
+      heartbeatAgeMs: null,
+    })),
+    topology,
+  };
+  const run = createRunbookDispatcher(deps);
+  const state: Record<string, unknown> = {
+    region: A,
+    trigger: 'test',
+    residency: { [String(partition)]: [C] },
+  };
+  const task = async (name: (typeof RUNBOOK_TASKS.failover)[number]) => {
+    const key = name[0]!.toLowerCase() + name.slice(1);
+    state[key] = await run({ runbook: 'failover', task: name, input: state });
+    return state[key] as Record<string, unknown>;
+  };
+  return { state, task };
+}
+
+const log = (c: Cluster, region: RegionName, id: string) =>
+  c.cells[region].events.loadStream('account', id, { consistentRead: true });
+
+/** The account: seq 1-2 in every region, seq 3 only in A. */
+async function account(c: Cluster, prefix: string) {
+  const id = c.freshId(prefix);
+  expect((await command(c.cells[A], 'account', id, openAccount())).status).toBe(200);
+  expect((await command(c.cells[A], 'account', id, deposit(10))).status).toBe(200);
+  await c.replicate(A, B, 'account', id);
+  await c.replicate(A, C, 'account', id);
+  expect((await command(c.cells[A], 'account', id, deposit(20))).status).toBe(200);
+  const head = await log(c, A, id);
+  expect(head.map((e) => e.seq)).toEqual([1, 2, 3]);
+  return { id, partition: partitionOf(id, PARTITIONS), unreplicated: head[2]! };
+}
+
+/** The id of the write a region's API just acknowledged (its log's last event). */
+async function acknowledged(c: Cluster, region: RegionName, id: string, amount: number) {
+  expect((await command(c.cells[region], 'account', id, deposit(amount))).status).toBe(200);
+  return (await log(c, region, id)).at(-1)!;
+}
+
+/** Seqs held by both with different events. */
+function forks(home: readonly EventEnvelope[], other: readonly EventEnvelope[]): number[] {
+  const bySeq = new Map(home.map((e) => [e.seq, e.eventId]));
+  return other.filter((e) => bySeq.has(e.seq) && bySeq.get(e.seq) !== e.eventId).map((e) => e.seq);
+}
+
+/** B's own copy of the partition's entry (what the delivery's seal check reads). */
+async function ownCopy(c: Cluster, partition: number) {
+  const { doc, tables } = c.cells[B].tables;
+  const own = new DynamoControlReplica({ region: B, client: doc, tableName: tables.control });
+  return (await own.read(partitionKey(partition)))!;
+}
+
+/** The production applier of `region` over the cluster's tables (the lane's last step). */
+function applierOf(c: Cluster, region: RegionName) {
+  const cell = c.cells[region];
+  const { doc, tables } = cell.tables;
+  const replication = { client: doc, tableName: tables.replication };
+  return createApplier({
+    region,
+    topology: devTopology,
+    registry,
+    clock: new HybridLogicalClock({ region }),
+    events: cell.events,
+    states: cell.states,
+    watermarks: new WatermarkStore(replication),
+    parking: new ParkingStore(replication),
+    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
+    conflicts: new ConflictRecordStore(replication),
+  });
+}
+
+describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
+  afterEach(() => {
+    disableAllBugs();
+  });
+
+  /**
+   * Fence; CheckWatermark reads A's head and stalls before its append into B; a Failover of A (to C) runs
+   * ConfirmRegionLost .. CollectCopies (B sealed and collected); the delivery goes on; then BumpEpochs and
+   * C's acknowledged write at seq 3.
+   */
+  async function sealedThenDelivered(c: Cluster, prefix: string) {
+    const { id, partition, unreplicated } = await account(c, prefix);
+    const sw = switchover(c, id);
+    const fence = await sw.task('Fence');
+    const [move] = fence.moves as Array<{ fencedEpoch: number }>;
+    const fo = failover(c, partition, quorumTopology);
+    const check = sw.task('CheckWatermark').catch((error: Error) => error);
+    await sw.target.reached;
+    c.links.isolate(A);
+    let collected: Record<string, unknown>;
+    try {
+      for (const name of ['ConfirmRegionLost', 'ChooseNewHomes', 'FencePartitions'] as const)
+        await fo.task(name);
+      collected = await fo.task('CollectCopies');
+    } finally {
+      sw.target.release();
+    }
+    const answer = await check;
+    // The Failover sealed B and collected from it (nothing blocked), with the Switchover's own entry.
+    expect(collected).toMatchObject({ partitions: 1, blocked: [] });
+    expect(collected.skipped).toBeUndefined();
+    const sealedAt = await ownCopy(c, partition);
+    try {
+      await fo.task('BumpEpochs');
+    } finally {
+      c.links.heal();
+    }
+    const { moved, writableFrom } = fo.state.bumpEpochs as {
+      moved: Array<{ home: string; epoch: number }>;
+      writableFrom: number;
+    };
+    expect(moved).toEqual([expect.objectContaining({ home: C })]);
+    await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+    const written = await acknowledged(c, C, id, 5);
+    const [atB, atC] = [await log(c, B, id), await log(c, C, id)];
+    expect(atC.some((e) => e.eventId === written.eventId)).toBe(true);
+    return { answer, move: move!, sealedAt, atB, atC, unreplicated };
+  }
+
+  it('FINDING 1 (fixed): the Failover fences the Switchover’s fence again (epoch + 1) before it seals B; a delivery still running after CollectCopies is refused (sealed), B stays on C’s branch', async () => {
+    const c = await cluster();
+    const { answer, move, sealedAt, atB, atC, unreplicated } = await sealedThenDelivered(c, 'late2-seal');
+    expect(sealedAt.epoch).toBeGreaterThan(move.fencedEpoch);
+    expect(answer).not.toBeInstanceOf(Error);
+    const [check] = (answer as { partitions: Array<{ delivered?: number; refused?: unknown[] }> }).partitions;
+    expect(check).toMatchObject({
+      delivered: 0,
+      refused: [expect.objectContaining({ eventId: unreplicated.eventId, reason: 'sealed' })],
+    });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(false);
+    expect(forks(atC, atB)).toEqual([]);
+  });
+
+  it('FINDING 1 with failover-keeps-switchover-fence: the Failover seals B at the fence’s own epoch; the delivery after CollectCopies puts X into B, which forks from C’s acknowledged seq 3', async () => {
+    const c = await cluster();
+    const { answer, move, sealedAt, atB, atC, unreplicated } = await withBug(
+      'failover-keeps-switchover-fence',
+      () => sealedThenDelivered(c, 'late2-seal-bug'),
+    );
+    expect(sealedAt.epoch).toBe(move.fencedEpoch);
+    expect(answer).not.toBeInstanceOf(Error);
+    const [check] = (answer as { partitions: Array<{ delivered?: number }> }).partitions;
+    expect(check).toMatchObject({ delivered: 1 });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
+    expect(forks(atC, atB)).toEqual([3]);
+  });
+
+  it('OPEN FINDING 2: the lane’s applier at B takes A’s seq 3 after a Failover to C (B’s copy past the fence’s epoch) and forks B from C’s acknowledged seq 3', async () => {
+    const c = await cluster();
+    const { id, partition, unreplicated } = await account(c, 'late2-lane');
+    const sw = switchover(c, id);
+    const fence = await sw.task('Fence');
+    const [move] = fence.moves as Array<{ fencedEpoch: number }>;
+    sw.target.release();
+    const fo = failover(c, partition);
+    c.links.isolate(A);
+    try {
+      for (const name of RUNBOOK_TASKS.failover) await fo.task(name);
+    } finally {
+      c.links.heal();
+    }
+    const { writableFrom } = fo.state.bumpEpochs as { writableFrom: number };
+    await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+    const written = await acknowledged(c, C, id, 5);
+    expect((await ownCopy(c, partition)).epoch).toBeGreaterThan(move!.fencedEpoch);
+    // A's lane message for seq 3, late (its region was lost before the bus delivered it).
+    const outcome = await applierOf(c, B)(structuredClone(unreplicated));
+    const [atB, atC] = [await log(c, B, id), await log(c, C, id)];
+    expect(atC.some((e) => e.eventId === written.eventId)).toBe(true);
+    expect(outcome.status).toBe('applied');
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
+    expect(forks(atC, atB)).toEqual([3]);
+  });
+
+  /** Liveness: Fence, then B's own copy of the entry set by `prepare`, then one CheckWatermark (not gated). */
+  async function checkWithCopy(
+    c: Cluster,
+    prefix: string,
+    prepare: (p: number, epoch: number) => Promise<void>,
+  ) {
+    const { id, partition, unreplicated } = await account(c, prefix);
+    const sw = switchover(c, id);
+    sw.target.release();
+    const fence = await sw.task('Fence');
+    const [move] = fence.moves as Array<{ fencedEpoch: number }>;
+    await prepare(partition, move!.fencedEpoch);
+    const answer = await sw.task('CheckWatermark');
+    const [check] = (answer as { partitions: Array<Record<string, unknown>> }).partitions;
+    return { check: check!, atB: await log(c, B, id), unreplicated };
+  }
+
+  it('liveness: a target whose copy of the entry was never written (or lags below the fence) takes the delivery', async () => {
+    const c = await cluster();
+    const { doc, tables } = c.cells[B].tables;
+    const { check, atB, unreplicated } = await checkWithCopy(c, 'late2-nocopy', async (p) => {
+      await doc.send(
+        new DeleteCommand({ TableName: tables.control, Key: { pk: partitionKey(p), sk: 'REGISTER' } }),
+      );
+    });
+    expect(check).toMatchObject({ delivered: 1, missing: 0, sourceFenced: true });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
+  });
+
+  it('liveness (LOW): a target holding an uncommitted proposal past the fence (a competing run that reached only it) refuses the delivery (sealed): the partition waits for the pipeline or rolls back', async () => {
+    const c = await cluster();
+    const { doc, tables } = c.cells[B].tables;
+    const own = new DynamoControlReplica({ region: B, client: doc, tableName: tables.control });
+    const { check, atB, unreplicated } = await checkWithCopy(c, 'late2-stray', async (p, epoch) => {
+      const value: PartitionValue = { home: C, state: 'fenced', activeFrom: 0, reason: 'operator' };
+      expect(await own.write(partitionKey(p), { epoch: epoch + 1, ballot: 'stray', value })).toBe(true);
+    });
+    expect(check).toMatchObject({
+      delivered: 0,
+      missing: 1,
+      refused: [expect.objectContaining({ eventId: unreplicated.eventId, reason: 'sealed' })],
+    });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(false);
+  });
+});

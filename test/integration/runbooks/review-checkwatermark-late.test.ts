@@ -1,23 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
-import { DynamoControlReplica, partitionKey, partitionOf } from '../../../lib/ownership/index.ts';
-import {
-  createRunbookDispatcher,
-  type RegionCell,
-  RUNBOOK_TASKS,
-  type RunbookDeps,
-} from '../../../lib/runbooks/index.ts';
-import type { EventStore } from '../../../lib/store/index.ts';
-import {
-  type Cluster,
-  command,
-  deposit,
-  openAccount,
-  type RegionName,
-  sleep,
-  startCluster,
-} from '../routing/cluster.ts';
+import { DynamoControlReplica, partitionKey } from '../../../lib/ownership/index.ts';
+import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
+import { A, account, acknowledged, B, C, forks, gatedSwitchover, log } from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
@@ -41,63 +28,12 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * What holds without that check: 2a once B wrote seq 3 (the row is ahead and the slot holds another
  * event: `slot-taken`); 2c (the head is a prefix of A's log, whatever A appends after the Rollback).
  */
-const A: RegionName = 'us-east-1';
-const B: RegionName = 'eu-west-1';
-const C: RegionName = 'ap-southeast-1';
-const PARTITIONS = 256;
 
 let shared: Promise<Cluster> | undefined;
 const cluster = () => {
   shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
   return shared;
 };
-
-/** `base` whose event store holds its appends until `release` (the first one reports `reached`). */
-function gated(base: RegionCell) {
-  let release!: () => void;
-  let reach!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const reached = new Promise<void>((resolve) => {
-    reach = resolve;
-  });
-  const events = new Proxy(base.events, {
-    get(target, prop) {
-      if (prop === 'appendEvents')
-        return async (...args: Parameters<EventStore['appendEvents']>) => {
-          reach();
-          await gate;
-          return target.appendEvents(...args);
-        };
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { cell: { ...base, events }, reached, release };
-}
-
-/** A switchover A -> B run from B whose target cell is gated. */
-function switchover(c: Cluster, id: string) {
-  const base = clusterRunbookDeps(c, B);
-  const target = gated(base.cell(B));
-  const run = createRunbookDispatcher({
-    ...base,
-    cell: (name) => (name === B ? target.cell : base.cell(name)),
-    watermarkPoll: { intervalMs: 20, budgetMs: 200 },
-  });
-  const state: Record<string, unknown> = {
-    partitions: [partitionOf(id, PARTITIONS)],
-    to: B,
-    run: { id: `late-${id}` },
-  };
-  const task = async (name: string) => {
-    const key = name[0]!.toLowerCase() + name.slice(1);
-    state[key] = await run({ runbook: 'switchover', task: name, input: state });
-    return state[key] as Record<string, unknown>;
-  };
-  return { state, task, target };
-}
 
 /** Failover of A run from `from`'s deps (A unreachable), the partition's new home restricted to `to`. */
 async function failover(c: Cluster, partition: number, to: RegionName) {
@@ -122,40 +58,12 @@ async function failover(c: Cluster, partition: number, to: RegionName) {
   return moved[0]!.epoch;
 }
 
-const log = (c: Cluster, region: RegionName, id: string) =>
-  c.cells[region].events.loadStream('account', id, { consistentRead: true });
-
-/** The account: seq 1-2 in every region, seq 3 only in A. */
-async function account(c: Cluster, prefix: string) {
-  const id = c.freshId(prefix);
-  expect((await command(c.cells[A], 'account', id, openAccount())).status).toBe(200);
-  expect((await command(c.cells[A], 'account', id, deposit(10))).status).toBe(200);
-  await c.replicate(A, B, 'account', id);
-  await c.replicate(A, C, 'account', id);
-  expect((await command(c.cells[A], 'account', id, deposit(20))).status).toBe(200);
-  const head = await log(c, A, id);
-  expect(head.map((e) => e.seq)).toEqual([1, 2, 3]);
-  return { id, partition: partitionOf(id, PARTITIONS), unreplicated: head[2]! };
-}
-
-/** The id of the write a region's API just acknowledged (its log's last event). */
-async function acknowledged(c: Cluster, region: RegionName, id: string, amount: number) {
-  expect((await command(c.cells[region], 'account', id, deposit(amount))).status).toBe(200);
-  return (await log(c, region, id)).at(-1)!;
-}
-
-/** No seq held by both with different events. */
-function forks(home: readonly EventEnvelope[], other: readonly EventEnvelope[]): number[] {
-  const bySeq = new Map(home.map((e) => [e.seq, e.eventId]));
-  return other.filter((e) => bySeq.has(e.seq) && bySeq.get(e.seq) !== e.eventId).map((e) => e.seq);
-}
-
 /**
  * Starts CheckWatermark, stalls its delivery at the target, runs `meanwhile`, then lets the delivery go on;
  * answers the task's result (or its error: nobody reads it, its state was left behind).
  */
 async function lateCheck(
-  sw: ReturnType<typeof switchover>,
+  sw: ReturnType<typeof gatedSwitchover>,
   meanwhile: () => Promise<void>,
 ): Promise<Record<string, unknown> | Error> {
   const check = sw.task('CheckWatermark').catch((error: Error) => error);
@@ -176,7 +84,7 @@ describe('review: a CheckWatermark that outlives its task', { timeout: 120_000 }
   /** Interleaving 2a: the late delivery after a Failover to B, and (`writeFirst`) B's acknowledged write at seq 3. */
   async function toTarget(c: Cluster, prefix: string, writeFirst: boolean) {
     const { id, partition, unreplicated } = await account(c, prefix);
-    const sw = switchover(c, id);
+    const sw = gatedSwitchover(c, id, 'late');
     await sw.task('Fence');
     let written: EventEnvelope | undefined;
     const check = await lateCheck(sw, async () => {
@@ -232,7 +140,7 @@ describe('review: a CheckWatermark that outlives its task', { timeout: 120_000 }
   /** Interleaving 2b: the late delivery after a Failover to C and C's acknowledged write at seq 3. */
   async function toThirdRegion(c: Cluster, prefix: string) {
     const { id, partition, unreplicated } = await account(c, prefix);
-    const sw = switchover(c, id);
+    const sw = gatedSwitchover(c, id, 'late');
     const fence = await sw.task('Fence');
     const [move] = fence.moves as Array<{ fencedEpoch: number }>;
     let written: EventEnvelope | undefined;
@@ -278,7 +186,7 @@ describe('review: a CheckWatermark that outlives its task', { timeout: 120_000 }
   it('the switchover’s own Rollback, then the old home acknowledges a write: the late delivery only brings the old home’s own prefix', async () => {
     const c = await cluster();
     const { id } = await account(c, 'late-rb');
-    const sw = switchover(c, id);
+    const sw = gatedSwitchover(c, id, 'late');
     await sw.task('Fence');
     let written: EventEnvelope | undefined;
     await lateCheck(sw, async () => {

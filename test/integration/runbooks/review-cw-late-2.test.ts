@@ -5,35 +5,17 @@ import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
-import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
-import {
-  DynamoControlReplica,
-  type PartitionValue,
-  partitionKey,
-  partitionOf,
-} from '../../../lib/ownership/index.ts';
+import { createRegistry } from '../../../lib/model/index.ts';
+import { DynamoControlReplica, type PartitionValue, partitionKey } from '../../../lib/ownership/index.ts';
 import {
   createApplier,
   ParkingStore,
   QuarantineStore,
   WatermarkStore,
 } from '../../../lib/replication/index.ts';
-import {
-  createRunbookDispatcher,
-  type RegionCell,
-  RUNBOOK_TASKS,
-  type RunbookDeps,
-} from '../../../lib/runbooks/index.ts';
-import type { EventStore } from '../../../lib/store/index.ts';
-import {
-  type Cluster,
-  command,
-  deposit,
-  openAccount,
-  type RegionName,
-  sleep,
-  startCluster,
-} from '../routing/cluster.ts';
+import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
+import { A, account, acknowledged, B, C, forks, gatedSwitchover, log } from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
@@ -63,10 +45,6 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * such a proposer (a takeover, a Failover, a contention supersede) also makes MoveHome's compare-and-set
  * lose. Failback's switch-back does not deliver directly (`direct: false`), so it is never refused.
  */
-const A: RegionName = 'us-east-1';
-const B: RegionName = 'eu-west-1';
-const C: RegionName = 'ap-southeast-1';
-const PARTITIONS = 256;
 
 let shared: Promise<Cluster> | undefined;
 const cluster = () => {
@@ -78,53 +56,6 @@ const devTopology = bank.topology('dev');
 /** The dev topology with `core.ack: quorum`: CollectCopies seals and collects (the API stays local-ack). */
 const quorumTopology = { ...devTopology, core: { ...devTopology.core, ack: 'quorum' as const } };
 const registry = createRegistry(exampleAggregates, devTopology);
-
-/** `base` whose event store holds its appends until `release` (the first one reports `reached`). */
-function gated(base: RegionCell) {
-  let release!: () => void;
-  let reach!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const reached = new Promise<void>((resolve) => {
-    reach = resolve;
-  });
-  const events = new Proxy(base.events, {
-    get(target, prop) {
-      if (prop === 'appendEvents')
-        return async (...args: Parameters<EventStore['appendEvents']>) => {
-          reach();
-          await gate;
-          return target.appendEvents(...args);
-        };
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { cell: { ...base, events }, reached, release };
-}
-
-/** A switchover A -> B run from B whose target cell is gated. */
-function switchover(c: Cluster, id: string) {
-  const base = clusterRunbookDeps(c, B);
-  const target = gated(base.cell(B));
-  const run = createRunbookDispatcher({
-    ...base,
-    cell: (name) => (name === B ? target.cell : base.cell(name)),
-    watermarkPoll: { intervalMs: 20, budgetMs: 200 },
-  });
-  const state: Record<string, unknown> = {
-    partitions: [partitionOf(id, PARTITIONS)],
-    to: B,
-    run: { id: `late2-${id}` },
-  };
-  const task = async (name: string) => {
-    const key = name[0]!.toLowerCase() + name.slice(1);
-    state[key] = await run({ runbook: 'switchover', task: name, input: state });
-    return state[key] as Record<string, unknown>;
-  };
-  return { state, task, target };
-}
 
 /** A Failover of A (unreachable), run task by task from C's deps, the partition's new home C. */
 function failover(c: Cluster, partition: number, topology = devTopology) {
@@ -147,34 +78,6 @@ function failover(c: Cluster, partition: number, topology = devTopology) {
     return state[key] as Record<string, unknown>;
   };
   return { state, task };
-}
-
-const log = (c: Cluster, region: RegionName, id: string) =>
-  c.cells[region].events.loadStream('account', id, { consistentRead: true });
-
-/** The account: seq 1-2 in every region, seq 3 only in A. */
-async function account(c: Cluster, prefix: string) {
-  const id = c.freshId(prefix);
-  expect((await command(c.cells[A], 'account', id, openAccount())).status).toBe(200);
-  expect((await command(c.cells[A], 'account', id, deposit(10))).status).toBe(200);
-  await c.replicate(A, B, 'account', id);
-  await c.replicate(A, C, 'account', id);
-  expect((await command(c.cells[A], 'account', id, deposit(20))).status).toBe(200);
-  const head = await log(c, A, id);
-  expect(head.map((e) => e.seq)).toEqual([1, 2, 3]);
-  return { id, partition: partitionOf(id, PARTITIONS), unreplicated: head[2]! };
-}
-
-/** The id of the write a region's API just acknowledged (its log's last event). */
-async function acknowledged(c: Cluster, region: RegionName, id: string, amount: number) {
-  expect((await command(c.cells[region], 'account', id, deposit(amount))).status).toBe(200);
-  return (await log(c, region, id)).at(-1)!;
-}
-
-/** Seqs held by both with different events. */
-function forks(home: readonly EventEnvelope[], other: readonly EventEnvelope[]): number[] {
-  const bySeq = new Map(home.map((e) => [e.seq, e.eventId]));
-  return other.filter((e) => bySeq.has(e.seq) && bySeq.get(e.seq) !== e.eventId).map((e) => e.seq);
 }
 
 /** B's own copy of the partition's entry (what the delivery's seal check reads). */
@@ -215,7 +118,7 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
    */
   async function sealedThenDelivered(c: Cluster, prefix: string) {
     const { id, partition, unreplicated } = await account(c, prefix);
-    const sw = switchover(c, id);
+    const sw = gatedSwitchover(c, id, 'late2');
     const fence = await sw.task('Fence');
     const [move] = fence.moves as Array<{ fencedEpoch: number }>;
     const fo = failover(c, partition, quorumTopology);
@@ -283,7 +186,7 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
   it('OPEN FINDING 2: the lane’s applier at B takes A’s seq 3 after a Failover to C (B’s copy past the fence’s epoch) and forks B from C’s acknowledged seq 3', async () => {
     const c = await cluster();
     const { id, partition, unreplicated } = await account(c, 'late2-lane');
-    const sw = switchover(c, id);
+    const sw = gatedSwitchover(c, id, 'late2');
     const fence = await sw.task('Fence');
     const [move] = fence.moves as Array<{ fencedEpoch: number }>;
     sw.target.release();
@@ -314,7 +217,7 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     prepare: (p: number, epoch: number) => Promise<void>,
   ) {
     const { id, partition, unreplicated } = await account(c, prefix);
-    const sw = switchover(c, id);
+    const sw = gatedSwitchover(c, id, 'late2');
     sw.target.release();
     const fence = await sw.task('Fence');
     const [move] = fence.moves as Array<{ fencedEpoch: number }>;

@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { type PartitionEntry, partitionOf } from '../../../lib/ownership/index.ts';
+import { openFailoverRecord } from '../../../lib/runbooks/failover-record.ts';
 import {
   createRunbookDispatcher,
+  movePartition,
   RUNBOOK_TASKS,
   type RunbookDeps,
   SwitchoverStateError,
@@ -35,7 +37,9 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * after the re-fence leaves the partition fenced in A for a re-run (which plans it: homed in A) rather
  * than for the Switchover's Rollback, which under the old rule gave it back to the lost A, active; two
  * Failovers of A at once: the second takes the first's re-fence as it is, both collect over it and the
- * partition ends active at the new home at fence epoch + 2.
+ * partition ends active at the new home at fence epoch + 2; a Failback's switch-back moved to the returning
+ * region (fenced there, stamped) when that region is lost again: fenced again, the switch-back's Unfence
+ * fails, its Rollback leaves it alone, the Failover ends active at its new home.
  */
 const A: RegionName = 'us-east-1';
 const B: RegionName = 'eu-west-1';
@@ -89,8 +93,8 @@ function failover(c: Cluster, partition: number, to: RegionName) {
   return { state, task };
 }
 
-/** An account opened in A (its home) whose partition every region's log holds; A then isolated. */
-async function accountThenIsolateA(c: Cluster, prefix: string) {
+/** An account opened in A (its home) whose partition every region's log holds. */
+async function accountInA(c: Cluster, prefix: string) {
   const id = c.freshId(prefix);
   expect((await command(c.cells[A], 'account', id, openAccount())).status).toBe(200);
   await c.replicate(A, B, 'account', id);
@@ -120,7 +124,7 @@ describe('review: the Failover re-fences a run-stamped fence', { timeout: 120_00
    * its new home) as it is; CollectCopies seals B and C with it; the Failover stops there.
    */
   async function moveFenceSealed(c: Cluster, prefix: string) {
-    const partition = await accountThenIsolateA(c, prefix);
+    const partition = await accountInA(c, prefix);
     const run = `${prefix}-run`;
     const sw = switchover(c, partition, run);
     const fence = await sw.task('Fence');
@@ -165,7 +169,7 @@ describe('review: the Failover re-fences a run-stamped fence', { timeout: 120_00
 
   /** Fence (A, stamped); A lost; a Failover to C through FencePartitions (the re-fence). */
   async function refenced(c: Cluster, prefix: string) {
-    const partition = await accountThenIsolateA(c, prefix);
+    const partition = await accountInA(c, prefix);
     const sw = switchover(c, partition, `${prefix}-run`);
     const fence = await sw.task('Fence');
     const [move] = fence.moves as Array<{ fencedEpoch: number }>;
@@ -198,7 +202,7 @@ describe('review: the Failover re-fences a run-stamped fence', { timeout: 120_00
 
   it('safe: two Failovers of A at once: the second takes the first’s re-fence as it is; the partition ends active at C at fence epoch + 2', async () => {
     const c = await cluster();
-    const partition = await accountThenIsolateA(c, 'refence-two');
+    const partition = await accountInA(c, 'refence-two');
     const sw = switchover(c, partition, 'refence-two-run');
     const [move] = (await sw.task('Fence')).moves as Array<{ fencedEpoch: number }>;
     c.links.isolate(A);
@@ -231,5 +235,55 @@ describe('review: the Failover re-fences a run-stamped fence', { timeout: 120_00
     const rollback = await sw.task('Rollback');
     expect(rollback).toMatchObject({ restored: [expect.objectContaining({ partition, home: A })] });
     expect(await read(c, partition)).toMatchObject({ home: A, state: 'active' });
+  });
+
+  it('safe: a switch-back fence of a region lost again (moved to it, still fenced) is fenced again; the switch-back cannot unfence it, its Rollback leaves it alone, the Failover ends active at C', async () => {
+    // Its own cluster: the shared one holds an open failover record of A (the re-run above), which a
+    // new one would not replace.
+    const c = await startCluster({ leaseMs: 400, skewMarginMs: 100 });
+    const partition = await accountInA(c, 'refence-back');
+    const deps = clusterRunbookDeps(c, B);
+    // A's first Failover: the partition moved to C, the record open.
+    await movePartition(deps, { partition, from: A, to: C });
+    const moves = [{ partition, from: A, to: C }];
+    await openFailoverRecord(deps.register, {
+      region: A,
+      trigger: 'test',
+      failedOverAt: Date.now(),
+      moves,
+      watermarks: {},
+    });
+    const dispatch = createRunbookDispatcher(deps);
+    const back: Record<string, unknown> = {
+      region: A,
+      partitions: [partition],
+      switchBackRun: { id: 'refence-back-run' },
+    };
+    const task = async (name: (typeof RUNBOOK_TASKS.failback)[number]) => {
+      const key = name[0]!.toLowerCase() + name.slice(1);
+      back[key] = await dispatch({ runbook: 'failback', task: name, input: back });
+      return back[key] as Tasks;
+    };
+    const [fence] = (await task('SwitchBackFence')).moves as Array<{ fencedEpoch: number }>;
+    // The move alone (no own-copy confirmation in the state): fenced, homed in A, stamped.
+    await task('SwitchBackMoveHome');
+    expect(await read(c, partition)).toMatchObject({ home: A, state: 'fenced', run: 'refence-back-run' });
+    c.links.isolate(A);
+    const fo = failover(c, partition, C);
+    for (const name of ['ConfirmRegionLost', 'ChooseNewHomes'] as const) await fo.task(name);
+    const own = fencedOf(await fo.task('FencePartitions'), partition);
+    expect(own).toMatchObject({ home: A, state: 'fenced', epoch: fence!.fencedEpoch + 2 });
+    expect(own!.run).toBeUndefined();
+    await expect(task('SwitchBackUnfence')).rejects.toBeInstanceOf(SwitchoverStateError);
+    expect(await task('SwitchBackRollback')).toMatchObject({
+      restored: [],
+      leftAlone: [expect.objectContaining({ partition })],
+    });
+    for (const name of ['CollectCopies', 'BumpEpochs'] as const) await fo.task(name);
+    expect(await read(c, partition)).toMatchObject({
+      home: C,
+      state: 'active',
+      epoch: fence!.fencedEpoch + 3,
+    });
   });
 });

@@ -183,6 +183,8 @@ export const BUG_SWITCHES = {
     "a region answers a core write a peer forwarded to it on its cached entry alone: cached during a Switchover's fence (the old home named, fenced), it refuses 421 every write the old home re-routes to it after MoveHome made it the home, for up to a lease",
   'switchover-delivery-unsealed':
     "Switchover's CheckWatermark delivers the old home's head into the target without checking the target's own copy of the partition's entry: an invocation that outlives its task puts the old epoch's events into a target a Failover sealed and collected since, forking it from the new home's acknowledged write",
+  'failover-seal-drops-run':
+    "a Failover's CollectCopies seals the survivors with the committed entry less its run stamp: a replica takes the same proposal again, so the stamp is gone from every survivor's copy; a Switchover's move fence the Failover took as it is (home = the new home) is then no longer the Switchover's to unfence, and once the Failover stops short of BumpEpochs nobody unfences it (a Failover re-run does not plan a partition homed elsewhere)",
   'failover-keeps-switchover-fence':
     "a Failover takes a Switchover's fence of the lost home as its own (same epoch): CollectCopies seals the survivors at the fence's epoch, which the Switchover's direct delivery cannot tell from its own fence, so a CheckWatermark still running puts the lost home's unreplicated head into a survivor after it was sealed and collected, forking it from the new home's acknowledged write",
 } as const;

@@ -53,6 +53,10 @@ export function cellPeer(
  * partition, the survivors sealed for it: those whose write of that entry was stored or refused
  * (something newer there). The seal is per partition: one busy register (a failed write) leaves that
  * partition unsealed at that survivor, not every other one (bug switch `per-region-seal`: the region).
+ * The value written is the committed one whole, its run stamp included: a replica takes the same proposal
+ * again, so a value without the stamp replaced the committed entry's in every survivor, and a run's
+ * fence the Failover took as it is (a Switchover's move to the Failover's new home) was then no longer
+ * that run's to unfence (bug switch `failover-seal-drops-run`, review failover-refence).
  */
 async function sealSurvivors(
   deps: RunbookDeps,
@@ -65,6 +69,7 @@ async function sealSurvivors(
       state: e.state,
       activeFrom: e.activeFrom,
       ...(e.reason ? { reason: e.reason } : {}),
+      ...(e.run !== undefined && !bugEnabled('failover-seal-drops-run') ? { run: e.run } : {}),
     };
     return { key: partitionKey(e.partition), record: { epoch: e.epoch, ballot: e.ballot, value } };
   });

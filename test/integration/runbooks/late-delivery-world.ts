@@ -5,9 +5,11 @@
  * test does meanwhile.
  */
 import { expect } from 'vitest';
+import bank from '../../../examples/bank/multiactive.config.ts';
+import type { Topology } from '../../../lib/config/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
-import { createRunbookDispatcher, type RegionCell } from '../../../lib/runbooks/index.ts';
+import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
 import { type Cluster, command, deposit, openAccount, type RegionName } from '../routing/cluster.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
@@ -16,6 +18,47 @@ export const A: RegionName = 'us-east-1';
 export const B: RegionName = 'eu-west-1';
 export const C: RegionName = 'ap-southeast-1';
 export const PARTITIONS = 256;
+
+export const devTopology = bank.topology('dev');
+/** `core.ack: quorum`: CollectCopies seals every survivor and collects (the API stays local-ack). */
+export const quorumTopology = { ...devTopology, core: { ...devTopology.core, ack: 'quorum' as const } };
+
+/** Runs `runbook`'s tasks one at a time on `state`, each result kept under its task's camel-cased name. */
+export function stepped(
+  dispatch: ReturnType<typeof createRunbookDispatcher>,
+  runbook: 'switchover' | 'failover',
+  state: Record<string, unknown>,
+) {
+  return async (name: string) => {
+    const key = name[0]!.toLowerCase() + name.slice(1);
+    state[key] = await dispatch({ runbook, task: name, input: state });
+    return state[key] as Record<string, unknown>;
+  };
+}
+
+/**
+ * A Failover of A (unreachable), run task by task from `from`'s deps (default C), the partition's new home
+ * `to`; `topology` replaces the cluster's (quorum ack: CollectCopies seals and collects).
+ */
+export function failoverOfA(
+  c: Cluster,
+  partition: number,
+  options: { readonly to: RegionName; readonly from?: RegionName; readonly topology?: Topology },
+) {
+  const deps: RunbookDeps = {
+    ...clusterRunbookDeps(c, options.from ?? C, async (_observer, region) => ({
+      reachable: region !== A,
+      heartbeatAgeMs: null,
+    })),
+    ...(options.topology ? { topology: options.topology } : {}),
+  };
+  const state: Record<string, unknown> = {
+    region: A,
+    trigger: 'test',
+    residency: { [String(partition)]: [options.to] },
+  };
+  return { state, task: stepped(createRunbookDispatcher(deps), 'failover', state) };
+}
 
 /** `base` whose event store holds its appends until `release` (the first one reports `reached`). */
 export function gated(base: RegionCell) {
@@ -56,12 +99,7 @@ export function gatedSwitchover(c: Cluster, id: string, runPrefix: string) {
     to: B,
     run: { id: `${runPrefix}-${id}` },
   };
-  const task = async (name: string) => {
-    const key = name[0]!.toLowerCase() + name.slice(1);
-    state[key] = await run({ runbook: 'switchover', task: name, input: state });
-    return state[key] as Record<string, unknown>;
-  };
-  return { state, task, target };
+  return { state, task: stepped(run, 'switchover', state), target };
 }
 
 export const log = (c: Cluster, region: RegionName, id: string) =>

@@ -2,10 +2,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { DynamoControlReplica, partitionKey } from '../../../lib/ownership/index.ts';
-import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, acknowledged, B, C, forks, gatedSwitchover, log } from './late-delivery-world.ts';
-import { clusterRunbookDeps } from './runbook-cells.ts';
+import {
+  A,
+  account,
+  acknowledged,
+  B,
+  C,
+  failoverOfA,
+  forks,
+  gatedSwitchover,
+  log,
+} from './late-delivery-world.ts';
 
 /**
  * Review: a CheckWatermark invocation that outlives its task. Step Functions moves on when the task times
@@ -37,18 +46,8 @@ const cluster = () => {
 
 /** Failover of A run from `from`'s deps (A unreachable), the partition's new home restricted to `to`. */
 async function failover(c: Cluster, partition: number, to: RegionName) {
-  const deps: RunbookDeps = clusterRunbookDeps(c, to, async (_observer, region) => ({
-    reachable: region !== A,
-    heartbeatAgeMs: null,
-  }));
-  const run = createRunbookDispatcher(deps);
-  const state: Record<string, unknown> = {
-    region: A,
-    trigger: 'test',
-    residency: { [String(partition)]: [to] },
-  };
-  for (const task of RUNBOOK_TASKS.failover)
-    state[task[0]!.toLowerCase() + task.slice(1)] = await run({ runbook: 'failover', task, input: state });
+  const { state, task } = failoverOfA(c, partition, { to, from: to });
+  for (const name of RUNBOOK_TASKS.failover) await task(name);
   const { moved, writableFrom } = state.bumpEpochs as {
     moved: Array<{ partition: number; home: string; epoch: number }>;
     writableFrom: number;

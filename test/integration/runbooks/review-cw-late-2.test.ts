@@ -1,8 +1,8 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../../examples/bank/index.ts';
-import bank from '../../../examples/bank/multiactive.config.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
+import type { Topology } from '../../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
@@ -13,10 +13,21 @@ import {
   QuarantineStore,
   WatermarkStore,
 } from '../../../lib/replication/index.ts';
-import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, acknowledged, B, C, forks, gatedSwitchover, log } from './late-delivery-world.ts';
-import { clusterRunbookDeps } from './runbook-cells.ts';
+import {
+  A,
+  account,
+  acknowledged,
+  B,
+  C,
+  devTopology,
+  failoverOfA,
+  forks,
+  gatedSwitchover,
+  log,
+  quorumTopology,
+} from './late-delivery-world.ts';
 
 /**
  * Second adversarial review of the sealed direct delivery (Switchover's CheckWatermark checks, in each core
@@ -52,33 +63,11 @@ const cluster = () => {
   return shared;
 };
 
-const devTopology = bank.topology('dev');
-/** The dev topology with `core.ack: quorum`: CollectCopies seals and collects (the API stays local-ack). */
-const quorumTopology = { ...devTopology, core: { ...devTopology.core, ack: 'quorum' as const } };
 const registry = createRegistry(exampleAggregates, devTopology);
 
 /** A Failover of A (unreachable), run task by task from C's deps, the partition's new home C. */
-function failover(c: Cluster, partition: number, topology = devTopology) {
-  const deps: RunbookDeps = {
-    ...clusterRunbookDeps(c, C, async (_observer, region) => ({
-      reachable: region !== A,
-      heartbeatAgeMs: null,
-    })),
-    topology,
-  };
-  const run = createRunbookDispatcher(deps);
-  const state: Record<string, unknown> = {
-    region: A,
-    trigger: 'test',
-    residency: { [String(partition)]: [C] },
-  };
-  const task = async (name: (typeof RUNBOOK_TASKS.failover)[number]) => {
-    const key = name[0]!.toLowerCase() + name.slice(1);
-    state[key] = await run({ runbook: 'failover', task: name, input: state });
-    return state[key] as Record<string, unknown>;
-  };
-  return { state, task };
-}
+const failover = (c: Cluster, partition: number, topology: Topology = devTopology) =>
+  failoverOfA(c, partition, { to: C, topology });
 
 /** B's own copy of the partition's entry (what the delivery's seal check reads). */
 async function ownCopy(c: Cluster, partition: number) {

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import bank from '../../../examples/bank/multiactive.config.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { type PartitionEntry, partitionOf } from '../../../lib/ownership/index.ts';
 import { openFailoverRecord } from '../../../lib/runbooks/failover-record.ts';
@@ -7,10 +6,10 @@ import {
   createRunbookDispatcher,
   movePartition,
   RUNBOOK_TASKS,
-  type RunbookDeps,
   SwitchoverStateError,
 } from '../../../lib/runbooks/index.ts';
 import { type Cluster, command, openAccount, type RegionName, startCluster } from '../routing/cluster.ts';
+import { A, B, C, failoverOfA, PARTITIONS, quorumTopology, stepped } from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
@@ -41,57 +40,23 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * region (fenced there, stamped) when that region is lost again: fenced again, the switch-back's Unfence
  * fails, its Rollback leaves it alone, the Failover ends active at its new home.
  */
-const A: RegionName = 'us-east-1';
-const B: RegionName = 'eu-west-1';
-const C: RegionName = 'ap-southeast-1';
-const PARTITIONS = 256;
-
 let shared: Promise<Cluster> | undefined;
 const cluster = () => {
   shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
   return shared;
 };
 
-const devTopology = bank.topology('dev');
-/** `core.ack: quorum`: CollectCopies seals every survivor and collects (the API stays local-ack). */
-const quorumTopology = { ...devTopology, core: { ...devTopology.core, ack: 'quorum' as const } };
-
 type Tasks = Record<string, unknown>;
 
 /** A switchover A -> B of one partition, run task by task from B's deps (no CheckWatermark result). */
 function switchover(c: Cluster, partition: number, run: string) {
-  const dispatch = createRunbookDispatcher(clusterRunbookDeps(c, B));
   const state: Record<string, unknown> = { partitions: [partition], to: B, run: { id: run } };
-  const task = async (name: (typeof RUNBOOK_TASKS.switchover)[number]) => {
-    const key = name[0]!.toLowerCase() + name.slice(1);
-    state[key] = await dispatch({ runbook: 'switchover', task: name, input: state });
-    return state[key] as Tasks;
-  };
-  return { state, task };
+  return { state, task: stepped(createRunbookDispatcher(clusterRunbookDeps(c, B)), 'switchover', state) };
 }
 
-/** A Failover of A (unreachable), task by task from C's deps; the partition's new home `to`. */
-function failover(c: Cluster, partition: number, to: RegionName) {
-  const deps: RunbookDeps = {
-    ...clusterRunbookDeps(c, C, async (_observer, region) => ({
-      reachable: region !== A,
-      heartbeatAgeMs: null,
-    })),
-    topology: quorumTopology,
-  };
-  const dispatch = createRunbookDispatcher(deps);
-  const state: Record<string, unknown> = {
-    region: A,
-    trigger: 'test',
-    residency: { [String(partition)]: [to] },
-  };
-  const task = async (name: (typeof RUNBOOK_TASKS.failover)[number]) => {
-    const key = name[0]!.toLowerCase() + name.slice(1);
-    state[key] = await dispatch({ runbook: 'failover', task: name, input: state });
-    return state[key] as Tasks;
-  };
-  return { state, task };
-}
+/** A Failover of A (unreachable), task by task from C's deps under quorum ack; the partition's new home `to`. */
+const failover = (c: Cluster, partition: number, to: RegionName) =>
+  failoverOfA(c, partition, { to, topology: quorumTopology });
 
 /** An account opened in A (its home) whose partition every region's log holds. */
 async function accountInA(c: Cluster, prefix: string) {

@@ -42,8 +42,7 @@ export async function runSandboxBench(options: { endpoint: string; quick?: boole
     await sleep(2_000);
     sandbox.lag.reset();
     sandbox.stages?.reset();
-    const started = Date.now();
-    const until = started + (options.quick ? 5_000 : 20_000);
+    const until = Date.now() + (options.quick ? 5_000 : 20_000);
     const host = hostLoad();
     const written = await Promise.all(
       sandbox.regions.map((r) => writeSteadily(sandbox.apiClient, r.apiUrl, r.name, until)),

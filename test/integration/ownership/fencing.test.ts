@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DrainTimeoutError,
+  DynamoControlReplica,
   fencePartition,
   movePartitionHome,
   NotHomeError,
@@ -33,6 +34,20 @@ beforeAll(async () => {
 beforeEach(() => {
   cluster.links.heal();
 });
+
+/**
+ * Waits until `region`'s own copy of the partition's entry holds the fence: a register write returns once a
+ * majority stored it, and the third copy may still be on its way.
+ */
+async function ownCopyFenced(region: (typeof REGIONS)[number], partition: number): Promise<void> {
+  const { doc, tables } = cluster.cells[region].tables;
+  const own = new DynamoControlReplica({ region, client: doc, tableName: tables.control });
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await sleep(20)) {
+    const copy = await own.read<PartitionValue>(partitionKey(partition));
+    if (copy?.value.state === 'fenced') return;
+  }
+  throw new Error(`${region}'s copy of partition ${partition} never received the fence`);
+}
 
 const localCopy = (region: (typeof REGIONS)[number], partition: number) =>
   cluster.cells[region].replica.read<PartitionValue>(partitionKey(partition));
@@ -81,7 +96,8 @@ describe('fencing', () => {
     const partition = partitionOf(id, 256);
     await command(us, 'account', id, openAccount());
     const fence = await us.ownership.fenceCoreWrite(partition); // a valid lease: epoch + guard
-    await fencePartition(eu.map, partition); // us-east-1's local copy receives the fence
+    await fencePartition(eu.map, partition);
+    await ownCopyFenced('us-east-1', partition);
     const event = sampleEnvelope({
       aggregateId: id,
       partition,

@@ -156,9 +156,10 @@ export interface ClusterOptions {
   waitMs?: number;
   leaseMs?: number;
   skewMarginMs?: number;
+  /** A peer API call's timeout when forwarding (default 3 s, as deployed: routing.forwardTimeoutMs). */
   forwardTimeoutMs?: number;
   halfOpenAfterMs?: number;
-  /** A control replica's call timeout in the quorum register (default 1 s; AWS and the sandbox use 3 s). */
+  /** A control replica's call timeout in the quorum register (default 3 s, as deployed: routing.forwardTimeoutMs). */
   controlCallTimeoutMs?: number;
 }
 
@@ -215,7 +216,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const t = tables[i]!;
     const register = new QuorumRegister({
       replicas: replicas.map((r) => new LinkedReplica(name, r, links)),
-      callTimeoutMs: options.controlCallTimeoutMs ?? 1_000,
+      callTimeoutMs: options.controlCallTimeoutMs ?? 3_000,
     });
     const map = new PartitionMap({
       register,
@@ -260,7 +261,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       peers: new PeerClient({
         transport: transport(name),
         breakers,
-        timeoutMs: options.forwardTimeoutMs ?? 1_000,
+        timeoutMs: options.forwardTimeoutMs ?? 3_000,
       }),
       endpoints: ENDPOINTS,
     });

@@ -15,6 +15,8 @@ beforeAll(async () => {
     startCluster({
       mode: 'forward',
       forwardTimeoutMs: 1_000,
+      // The slow-link test delays us-east-1 -> eu-west-1 past these 1 s timeouts (control calls cross it too).
+      controlCallTimeoutMs: 1_000,
       halfOpenAfterMs: 300,
       leaseMs: 1_500,
       skewMarginMs: 1_500,

@@ -43,9 +43,9 @@ beforeAll(async () => {
 
 /** A fresh three-region cluster whose map homes every partition, round robin; Failover deps seeing LOST down. */
 async function clusterOfManyPartitions(): Promise<RunbookDeps> {
-  // The three regions share one DynamoDB Local here: batch rounds of a few hundred conditional puts get
-  // the 3 s call timeout the deployed register uses (topology.routing.forwardTimeoutMs), not the 1 s default.
-  const cluster = await startCluster({ controlCallTimeoutMs: 3_000 });
+  // The three regions share one DynamoDB Local here: batch rounds of a few hundred conditional puts need
+  // the 3 s call timeout the deployed register uses (topology.routing.forwardTimeoutMs; the cluster's default).
+  const cluster = await startCluster();
   const base = clusterRunbookDeps(cluster, RUNS_IN, async (_observer, target) => ({
     reachable: target !== LOST,
     heartbeatAgeMs: null,

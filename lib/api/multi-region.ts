@@ -86,6 +86,8 @@ export interface MultiRegionOptions {
   readonly archiveOf?: (region: string) => ArchiveStore | undefined;
   /** The region's wall clock (epoch ms) for leases and `activeFrom` (default Date.now; the sandbox skews it). */
   readonly now?: () => number;
+  /** The region's monotonic clock for lease ages (default performance.now; tests move it with `now`). */
+  readonly monotonic?: () => number;
 }
 
 /** What `multiRegionDeps` builds: spread `api` into ApiDeps; keep the rest for the runbooks and CLI. */
@@ -237,6 +239,7 @@ export function multiRegionDeps(options: MultiRegionOptions): MultiRegion {
     controlTable: options.controlTable,
     inFlight: budget,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.monotonic ? { monotonic: options.monotonic } : {}),
   });
   const service = new ServiceBreakers(serviceBreakerOptions(topology.thresholds));
   const sync = new SyncBreakers({

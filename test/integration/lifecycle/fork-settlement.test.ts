@@ -23,6 +23,14 @@ import { EventStore, isArchivedStub, StateStore } from '../../../lib/store/index
 import { freshRegion, type TestRegion } from '../../support/dynamo.ts';
 
 const DAY = 86_400_000;
+/**
+ * The account's snapshots every 20 events here (dev's config: 100), so an archive point is 50 writes away,
+ * not 250: snapshots at 20 and 40, seq 1..39 archived as stubs, a fork at 30 below them.
+ */
+const SNAPSHOT_EVERY = 20;
+const DEPOSITS = 2 * SNAPSHOT_EVERY + SNAPSHOT_EVERY / 2 - 1; // 49: the log holds 50 events
+const ARCHIVED = 2 * SNAPSHOT_EVERY - 1; // 39 stubs: up to the last snapshot
+const FORK_AT = SNAPSHOT_EVERY + SNAPSHOT_EVERY / 2; // 30: between the two snapshots
 let home: TestRegion;
 let peer: TestRegion;
 let root: string;
@@ -76,6 +84,12 @@ describe('settling a fork when the home archived its oldest events', () => {
   it("keeps the home's branch from the snapshot on, and retires the peer's orphan", async () => {
     const [a, b] = [cellOf(home), cellOf(peer)];
     const topology = bank.topology('dev');
+    const snapshotted = {
+      ...topology,
+      aggregates: topology.aggregates.map((a) =>
+        a.type === 'account' ? { ...a, lifecycle: { ...a.lifecycle, snapshotEvery: SNAPSHOT_EVERY } } : a,
+      ),
+    };
     const deps: CommandDeps = {
       registry: createRegistry(exampleAggregates, topology),
       events: a.events,
@@ -83,12 +97,12 @@ describe('settling a fork when the home archived its oldest events', () => {
       clock: new HybridLogicalClock({ region: 'eu-west-1' }),
       region: 'eu-west-1',
       partitions: topology.partitions,
-      afterCoreAppend: snapshotWriter({ topology, store: a.snapshots }),
+      afterCoreAppend: snapshotWriter({ topology: snapshotted, store: a.snapshots }),
     };
     const run = (type: string, payload: Record<string, unknown>) =>
       executeCommand(deps, { aggregateType: 'account', aggregateId: 'f1', command: { type, payload } });
     await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
-    for (let i = 0; i < 249; i++) await run('Deposit', { amount: 1 });
+    for (let i = 0; i < DEPOSITS; i++) await run('Deposit', { amount: 1 });
     const history = await a.events.loadStream('account', 'f1');
     for (let i = 0; i < history.length; i += 50)
       await b.events.appendEvents(history.slice(i, i + 50), { tier: 'core' });
@@ -106,7 +120,7 @@ describe('settling a fork when the home archived its oldest events', () => {
       account,
       { aggregateId: 'f1', retentionDays: 1, now: Date.now() + 2 * DAY },
     );
-    // The fork: the home writes seq 251; the peer holds another 251, later by HLC (an old home's orphan).
+    // The fork: the home writes seq 51; the peer holds another 51, later by HLC (an old home's orphan).
     await run('Deposit', { amount: 7 });
     const homeLog = await a.events.loadStream('account', 'f1');
     const orphan = orphanAfter(history.at(-1)!, homeLog.at(-1)!);
@@ -124,23 +138,23 @@ describe('settling a fork when the home archived its oldest events', () => {
     expect(foldedContent((await a.states.getState('account', 'f1'))!)).toEqual(rowBefore);
     const peerLog = await b.events.loadStream('account', 'f1');
     expect(peerLog.map((e) => e.eventId)).toEqual([...history, homeLog.at(-1)!].map((e) => e.eventId));
-    expect(JSON.parse((await b.states.getState('account', 'f1'))!.state).balance).toBe(249 + 7);
+    expect(JSON.parse((await b.states.getState('account', 'f1'))!.state).balance).toBe(DEPOSITS + 7);
   });
 
   it('settles a fork below the archive point from a log holding the events whole, and refuses without one', async () => {
     const [a, b] = [cellOf(home), cellOf(peer)];
-    // The home holds seq 1..199 as archived stubs; the peer holds every event whole.
-    expect((await a.events.loadStream('account', 'f1')).filter(isArchivedStub)).toHaveLength(199);
+    // The home holds seq 1..39 as archived stubs; the peer holds every event whole.
+    expect((await a.events.loadStream('account', 'f1')).filter(isArchivedStub)).toHaveLength(ARCHIVED);
     const whole = await b.events.loadStream('account', 'f1');
-    // A third region whose log forked at seq 150, below the home's archive point.
+    // A third region whose log forked at seq 30, below the home's archive point.
     const other = await freshRegion('ap-southeast-1', 'fork');
     const c = cellOf(other);
-    const base = whole.filter((e) => e.seq < 150);
+    const base = whole.filter((e) => e.seq < FORK_AT);
     for (let i = 0; i < base.length; i += 50)
       await c.events.appendEvents(base.slice(i, i + 50), { tier: 'core' });
-    const orphan = orphanAfter(base.at(-1)!, whole[149]!);
+    const orphan = orphanAfter(base.at(-1)!, whole[FORK_AT - 1]!);
     await c.events.appendEvents([orphan], { tier: 'core' });
-    // Only the home's stubs of seq 150..199: nothing to give the third region, refused before any retire.
+    // Only the home's stubs of seq 30..39: nothing to give the third region, refused before any retire.
     await expect(
       settleCoreAggregate({ aggregate: account, aggregateId: 'f1', cells: [a, c], home: 'eu-west-1' }),
     ).rejects.toThrow(ForkBelowArchiveError);
@@ -156,6 +170,6 @@ describe('settling a fork when the home archived its oldest events', () => {
     const third = await c.events.loadStream('account', 'f1');
     expect(third.map((e) => e.eventId)).toEqual(whole.map((e) => e.eventId));
     expect(third.some(isArchivedStub)).toBe(false);
-    expect(JSON.parse((await c.states.getState('account', 'f1'))!.state).balance).toBe(249 + 7);
+    expect(JSON.parse((await c.states.getState('account', 'f1'))!.state).balance).toBe(DEPOSITS + 7);
   });
 });

@@ -63,7 +63,7 @@ async function scenario(options: { sealFirst: boolean; delivered: 'applier' | 'a
   const acked = await client.send(HOME, 'deposit', id, 10);
   cluster.links.isolate(HOME);
   state ??= await failover();
-  await untilWritable(state);
+  await untilWritable(state, cluster);
   cluster.links.heal();
   cluster.links.isolate(HOME);
   const after = await client.send(NEW_HOME, 'deposit', id, 5);

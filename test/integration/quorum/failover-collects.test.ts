@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { REGIONS_3, REGIONS_5, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import { REGIONS_3, REGIONS_5, runTasks, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 
 const HOME = 'us-east-1';
 const NEW_HOME = 'eu-west-1';
@@ -29,8 +29,7 @@ async function scenario(names: readonly string[]) {
   if (names.length === 5) cluster.links.cut(NEW_HOME, 'ap-southeast-1');
   const run = createRunbookDispatcher(cluster.runbookDeps(NEW_HOME));
   const state = await runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: HOME, trigger: 'test' });
-  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+  await untilWritable(state, cluster);
   cluster.links.heal();
   cluster.links.isolate(HOME);
   const after = await client.send(NEW_HOME, 'deposit', id, 5);

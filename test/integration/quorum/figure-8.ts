@@ -17,7 +17,7 @@ const moveTarget = (state: Record<string, unknown>) =>
 export async function failOverTo(cluster: QuorumCluster, from: string, lost: string): Promise<void> {
   const state = await runFailover(cluster, from, lost);
   expect(moveTarget(state)).toBe(from);
-  await untilWritable(state);
+  await untilWritable(state, cluster);
 }
 
 /**

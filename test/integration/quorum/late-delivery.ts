@@ -17,7 +17,7 @@ export const HOLDER = 'ap-southeast-1';
 /** Runs the Failover of `lost` from `from` and waits until its moved partitions are writable. */
 export async function failover(cluster: QuorumCluster, from: string, lost: string) {
   const state = await runFailover(cluster, from, lost);
-  await untilWritable(state);
+  await untilWritable(state, cluster);
   return state;
 }
 

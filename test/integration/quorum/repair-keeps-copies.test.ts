@@ -4,7 +4,7 @@ import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import { lagging } from '../runbooks/runbook-cells.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import { REGIONS_3, runTasks, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 
 const HOME = 'us-east-1';
 const NEW_HOME = 'eu-west-1';
@@ -59,7 +59,7 @@ async function scenario() {
   cluster.links.isolate(HOME);
   const run = createRunbookDispatcher(cluster.runbookDeps(NEW_HOME));
   const state = await runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: HOME, trigger: 'test' });
-  await sleep(Math.max(0, (state.bumpEpochs as { writableFrom: number }).writableFrom - Date.now()) + 50);
+  await untilWritable(state, cluster);
   const after = await client.send(NEW_HOME, 'deposit', id, 5);
   const row = await cluster.regions[NEW_HOME]!.states.getState('account', id);
   const anomalies = await quiesceAndCheck(cluster, client, { survivors: [NEW_HOME, THIRD], ids: [id] });

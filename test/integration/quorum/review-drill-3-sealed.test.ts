@@ -47,7 +47,7 @@ async function scenario() {
   expect(await client.send(U, 'deposit', id, 100)).toBe(503);
   cluster.links.heal();
   cluster.links.isolate(U);
-  await untilWritable(await runFailover(cluster, E, U));
+  await untilWritable(await runFailover(cluster, E, U), cluster);
   expect(await client.send(E, 'deposit', id, 5)).toBe(200);
   cluster.links.heal();
   cluster.links.isolate(E);
@@ -73,7 +73,7 @@ async function scenario() {
           eventId: `${orphan.eventId}-later`,
           seq: orphan.seq + 1,
           prev: orphan.hlc,
-          hlc: encodeHlc({ ...decodeHlc(orphan.hlc), wall: Date.now(), region: P }),
+          hlc: encodeHlc({ ...decodeHlc(orphan.hlc), wall: cluster.clock.now(), region: P }),
           epoch: later,
           origin: P,
           payload: { amount: 7 },

@@ -4,7 +4,7 @@ import { catchUpCoreRow } from '../../../lib/commands/execute.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { confirmSaga, decideSaga, trySaga } from '../../../lib/sagas/index.ts';
-import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import { REGIONS_3, runTasks, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 import { transferBegunAt } from './transfer-setup.ts';
 
 const HOME = 'us-east-1';
@@ -50,8 +50,7 @@ async function scenario() {
   cluster.links.isolate(HOME);
   const run = createRunbookDispatcher(cluster.runbookDeps(NEW_HOME));
   const state = await runTasks(run, 'failover', RUNBOOK_TASKS.failover, { region: HOME, trigger: 'test' });
-  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
+  await untilWritable(state, cluster);
   const survivor = cluster.regions[NEW_HOME]!;
   // Replication between the survivors resumes; the new home's rows are what it decides on next.
   for (const id of [from, to])

@@ -72,20 +72,37 @@ const message = (event: unknown, id: string): LaneRecord => ({
   body: JSON.stringify({ source: 'multiactive.replication', 'detail-type': 'x', detail: event }),
 });
 
+let seeded: Promise<{ id: string; events: EventEnvelope[] }> | undefined;
+
+/**
+ * The origin's 14 numeric-series events of one aggregate, written once for the file: a test of `count`
+ * events takes the first `count` (seq 1..count, the log the origin had after its count-th write) into a
+ * fresh target, so seeding them again per test would write the same log twice.
+ */
+function seriesLog(): Promise<{ id: string; events: EventEnvelope[] }> {
+  seeded ??= (async () => {
+    const id = `review2-series-${Date.now().toString(36)}`;
+    const events: EventEnvelope[] = [];
+    for (let i = 0; i < 14; i++)
+      events.push(
+        ...(
+          await origin.execute({
+            aggregateType: 'series',
+            aggregateId: id,
+            command: { type: 'Record', payload: { points: Array.from({ length: 120_000 }, () => 1) } },
+          })
+        ).events,
+      );
+    return { id, events };
+  })();
+  return seeded;
+}
+
 /** `count` numeric-series events of one aggregate, applied by the lane up to maxReceiveCount (5) times. */
 async function seriesBatch(count: number) {
-  const id = `review2-series-${Date.now().toString(36)}-${count}`;
-  const written: EventEnvelope[] = [];
-  for (let i = 0; i < count; i++)
-    written.push(
-      ...(
-        await origin.execute({
-          aggregateType: 'series',
-          aggregateId: id,
-          command: { type: 'Record', payload: { points: Array.from({ length: 120_000 }, () => 1) } },
-        })
-      ).events,
-    );
+  const { id, events } = await seriesLog();
+  const written = events.slice(0, count);
+  expect(written.map((e) => e.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
   // The lane's own arithmetic: one run.
   expect(written.reduce((sum, e) => sum + jsonBytes(e) + 1024, 0)).toBeLessThan(MAX_RUN_BYTES);
   const target = await makeCell('eu-west-1', { topology, aggregates });

@@ -49,16 +49,7 @@ async function world(seeded: (partition: number, missing: ReadonlySet<number>) =
   cells.push(east, west);
   const run = `s${Date.now().toString(36)}`;
   // The lacking events first (only east has them): their partitions decide what `seeded` keeps.
-  const missing = [];
-  for (let i = 0; i < 3; i++) {
-    const id = `${run}-acct-${i}`;
-    const { events } = await east.execute({
-      aggregateType: 'account',
-      aggregateId: id,
-      command: { type: 'OpenAccount', payload: { owner: id, currency: 'EUR' } },
-    });
-    missing.push(...events);
-  }
+  const missing = await lackingIn(east, `${run}-acct`);
   const missingPartitions = new Set(missing.map((e) => e.partition));
   const shared = Array.from({ length: WITH_EVENTS }, (_, p) =>
     sampleEnvelope({
@@ -82,7 +73,35 @@ async function world(seeded: (partition: number, missing: ReadonlySet<number>) =
     observe: async () => ({ reachable: true, heartbeatAgeMs: 0 }),
     setTraffic: async () => undefined,
   } as unknown as RunbookDeps;
-  return { deps, west, missing };
+  return { deps, east, west, missing };
+}
+
+/** Three accounts opened in `east` only: the events west lacks. */
+async function lackingIn(east: Cell, prefix: string) {
+  const missing = [];
+  for (let i = 0; i < 3; i++) {
+    const id = `${prefix}-${i}`;
+    const { events } = await east.execute({
+      aggregateType: 'account',
+      aggregateId: id,
+      command: { type: 'OpenAccount', payload: { owner: id, currency: 'EUR' } },
+    });
+    missing.push(...events);
+  }
+  return missing;
+}
+
+let machineWorld: ReturnType<typeof world> | undefined;
+
+/**
+ * The two machine tests' world, seeded once for the file (3,000 appends, most of each test's time): the
+ * first test repairs what west lacked; the second opens three accounts of its own in east first, so it
+ * runs the machine over the same 1,500 partitions with events and events west lacks, as a fresh world
+ * would. (The first test's exact `eventsReplayed` needs it to run first, vitest's order in a file.)
+ */
+function sharedMachineWorld() {
+  machineWorld ??= world();
+  return machineWorld;
 }
 
 function repairRunner(deps: RunbookDeps) {
@@ -99,7 +118,7 @@ function repairRunner(deps: RunbookDeps) {
 
 describe(`Repair over ${WITH_EVENTS} partitions with events, through the synthesized machine`, () => {
   it(`checks them in at most ${REPAIR_MAX_ITEMS} Map items (groups of consecutive partitions) and replays what a region lacks`, async () => {
-    const { deps, west, missing } = await world();
+    const { deps, west, missing } = await sharedMachineWorld();
     const runner = repairRunner(deps);
     const started = runner.start(MACHINE_REGION, 'Repair', {});
     const result = await started.done;
@@ -119,7 +138,8 @@ describe(`Repair over ${WITH_EVENTS} partitions with events, through the synthes
   }, 300_000);
 
   it('finds the broken build: one Map item per partition passes the 25,000-event history quota and the execution fails', async () => {
-    const { deps } = await world();
+    const { deps, east } = await sharedMachineWorld();
+    expect(await lackingIn(east, `bug-${Date.now().toString(36)}`)).toHaveLength(3);
     const result = await withBug('repair-item-per-partition', () =>
       repairRunner(deps).run(MACHINE_REGION, 'Repair', {}),
     );

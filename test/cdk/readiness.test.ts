@@ -5,13 +5,13 @@ import bank from '../../examples/bank/multiactive.config.ts';
 import { regionNames } from '../../lib/config/index.ts';
 import { fillName } from '../../lib/ops/aws-readiness.ts';
 import { tableName } from '../../lib/store/tables.ts';
-import { templatesOf, testEnvironment } from './support/app.ts';
+import { shippedTemplatesOf } from './support/app.ts';
 
 const prod = bank.topology('prod');
 let templates: Record<string, Template>;
 
-beforeAll(() => {
-  templates = templatesOf(testEnvironment(prod));
+beforeAll(async () => {
+  templates = await shippedTemplatesOf('prod');
 });
 
 type Statement = { Action: string | string[]; Resource: unknown };

@@ -4,13 +4,13 @@ import { FUNCTION_NAMES, LAG_METRIC_SERVICE } from '../../cdk/constructs/functio
 import bank from '../../examples/bank/multiactive.config.ts';
 import { peersOf, regionNames } from '../../lib/config/index.ts';
 import { TABLE_KINDS, tableName } from '../../lib/store/tables.ts';
-import { templatesOf, testEnvironment } from './support/app.ts';
+import { shippedTemplatesOf } from './support/app.ts';
 
 const dev = bank.topology('dev');
 let templates: Record<string, Template>;
 
-beforeAll(() => {
-  templates = templatesOf(testEnvironment(dev));
+beforeAll(async () => {
+  templates = await shippedTemplatesOf('dev');
 });
 
 const ENV_CONTRACT = [

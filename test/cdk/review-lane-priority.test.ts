@@ -2,7 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import bank from '../../examples/bank/multiactive.config.ts';
 import { regionNames } from '../../lib/config/index.ts';
-import { templatesOf, testEnvironment } from './support/app.ts';
+import { shippedTemplatesOf } from './support/app.ts';
 
 /**
  * Review of i15-lane (adversarial): DESIGN.md's tier table gives the ordinary lane the "lowest priority
@@ -18,8 +18,8 @@ import { templatesOf, testEnvironment } from './support/app.ts';
 const dev = bank.topology('dev');
 let templates: Record<string, Template>;
 
-beforeAll(() => {
-  templates = templatesOf(testEnvironment(dev));
+beforeAll(async () => {
+  templates = await shippedTemplatesOf('dev');
 });
 
 describe.each(regionNames(dev))('review of i15-lane: the ordinary lane in %s', (region) => {

@@ -4,9 +4,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPAIR_MAX_CONCURRENCY, WATERMARK_POLL } from '../../cdk/constructs/runbooks/runbook-defaults.ts';
 import { RUNBOOK_NAMES, type RunbookName } from '../../cdk/naming.ts';
-import bank from '../../examples/bank/multiactive.config.ts';
 import { FENCE_WINDOW, RollbackRefusedError } from '../../lib/runbooks/index.ts';
-import { templatesOf, testEnvironment } from './support/app.ts';
+import { shippedTemplatesOf } from './support/app.ts';
 import { type AslDefinition, type AslState, allStates, resolveDefinition } from './support/definition.ts';
 
 type Handler = (payload: {
@@ -16,8 +15,8 @@ type Handler = (payload: {
 }) => Promise<unknown>;
 
 let templates: Record<string, Template>;
-beforeAll(() => {
-  templates = templatesOf(testEnvironment(bank.topology('dev')));
+beforeAll(async () => {
+  templates = await shippedTemplatesOf('dev');
 });
 
 function definitions(region: string): Record<RunbookName, AslDefinition> {

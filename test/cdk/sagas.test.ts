@@ -3,13 +3,12 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SAGA_RETRIES } from '../../cdk/constructs/sagas/saga-defaults.ts';
-import bank from '../../examples/bank/multiactive.config.ts';
-import { templatesOf, testEnvironment } from './support/app.ts';
+import { shippedTemplatesOf } from './support/app.ts';
 import { type AslDefinition, allStates, resolveDefinition } from './support/definition.ts';
 
 let templates: Record<string, Template>;
-beforeAll(() => {
-  templates = templatesOf(testEnvironment(bank.topology('dev')));
+beforeAll(async () => {
+  templates = await shippedTemplatesOf('dev');
 });
 
 function sagaMachine(region: string) {
@@ -168,8 +167,8 @@ describe('the saga function under core.ack quorum', () => {
       .sort();
   }
 
-  it('may copy its steps into the peers’ logs as the API does in prod, and not in dev', () => {
-    const prod = templatesOf(testEnvironment(bank.topology('prod')));
+  it('may copy its steps into the peers’ logs as the API does in prod, and not in dev', async () => {
+    const prod = await shippedTemplatesOf('prod');
     // control, events, replication: the copy; state: a peer's row rebuilt after its copy retires a branch.
     expect(peerPuts(prod, 'eu-west-1')).toEqual(
       ['ap-southeast-1', 'us-east-1']

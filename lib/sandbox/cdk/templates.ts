@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Topology } from '../../config/index.ts';
 import { SandboxError } from '../errors.ts';
@@ -26,30 +26,57 @@ export type TemplateSource = 'cache' | 'synth';
 /** The repository root (two levels above lib/sandbox/cdk). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** The platform's sources whose change changes the templates: the CDK app and what it reads from lib/. */
-const SOURCE_DIRS = ['cdk', 'lib/config', 'lib/store', 'lib/app'];
+/** The synthesizer (run in a child process): its relative imports reach every CDK source it reads. */
+const SYNTH_ENTRY = join('bin', 'synth-templates.ts');
 
-function sourceFiles(root: string): string[] {
-  const files: string[] = [join(root, 'cdk.json')];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) files.push(path);
+/** Relative module specifiers of a TypeScript source: `from '…'`, `import '…'`, `import('…')`. */
+const RELATIVE_IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/**
+ * Every file the entries import, transitively (relative imports only: packages are covered by the
+ * aws-cdk-lib version and the lock file). A type-only import is followed too: more files, never fewer.
+ */
+export function importClosure(entries: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const pending = entries.filter((file) => existsSync(file));
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (!/\.[cm]?[jt]sx?$/.test(file)) continue;
+    const source = readFileSync(file, 'utf8');
+    for (const match of source.matchAll(RELATIVE_IMPORT)) {
+      const target = resolve(dirname(file), match[1]!);
+      const candidates = [target, `${target}.ts`, join(target, 'index.ts')];
+      const found = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+      if (found && !seen.has(found)) pending.push(found);
     }
-  };
-  for (const dir of SOURCE_DIRS) walk(join(root, dir));
-  return files.filter((f) => existsSync(f)).sort();
+  }
+  return [...seen].sort();
+}
+
+function sourceFiles(root: string, config: string | undefined): string[] {
+  const entries = [join(root, SYNTH_ENTRY), ...(config ? [resolve(root, config)] : [])];
+  const extras = [join(root, 'cdk.json'), join(root, 'package-lock.json')];
+  return [...importClosure(entries), ...extras.filter((f) => existsSync(f))];
+}
+
+/** The installed aws-cdk-lib's version (a new one can change every template). */
+function cdkLibVersion(root: string): string {
+  const manifest = join(root, 'node_modules', 'aws-cdk-lib', 'package.json');
+  return existsSync(manifest)
+    ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
+    : '';
 }
 
 /**
- * A hash of what the templates depend on: the platform's CDK sources and the environment's topology (the
- * application's only input to the templates; its code is bundled, and bundling is skipped here).
+ * A hash of everything the templates depend on: the environment's topology, every source file the
+ * synthesizer (bin/synth-templates.ts) and the application config module import, transitively (cdk/,
+ * the lib/ modules the stacks read, the application's sagas), cdk.json, the lock file and aws-cdk-lib's
+ * version. Bundling is skipped, so the handlers' code is not part of the templates.
  */
-export function sourceFingerprint(topology: Topology, root = PROJECT_ROOT): string {
-  const hash = createHash('sha256').update(JSON.stringify(topology));
-  for (const file of sourceFiles(root)) hash.update(file).update(readFileSync(file));
+export function sourceFingerprint(topology: Topology, root = PROJECT_ROOT, config?: string): string {
+  const hash = createHash('sha256').update(JSON.stringify(topology)).update(cdkLibVersion(root));
+  for (const file of sourceFiles(root, config)) hash.update(relative(root, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -95,14 +122,57 @@ export async function loadTemplates(
 ): Promise<{ templates: StackTemplates; source: TemplateSource }> {
   const root = options.root ?? PROJECT_ROOT;
   const env = options.topology.name;
-  const cached = join(options.cacheDir, `${env}-${sourceFingerprint(options.topology, root)}.json`);
+  const fingerprint = sourceFingerprint(options.topology, root, options.config);
+  const cached = join(options.cacheDir, `${env}-${fingerprint}.json`);
   if (existsSync(cached)) {
     return { templates: JSON.parse(readFileSync(cached, 'utf8')) as StackTemplates, source: 'cache' };
   }
   mkdirSync(options.cacheDir, { recursive: true });
-  await runSynth(root, { env, config: options.config, out: cached });
+  const synthesized = await synthOnce(cached, () =>
+    runSynth(root, { env, config: options.config, out: cached }),
+  );
   const templates = JSON.parse(readFileSync(cached, 'utf8')) as StackTemplates;
   const missing = options.stackNames.filter((name) => !templates[name]);
   if (missing.length > 0) throw new SandboxError(`synthesized app has no stack ${missing.join(', ')}`);
-  return { templates, source: 'synth' };
+  return { templates, source: synthesized ? 'synth' : 'cache' };
+}
+
+/** A lock older than this is a synthesizer that died (a synth takes ~5-20 s). */
+const STALE_LOCK_MS = 180_000;
+
+/**
+ * Runs `synth` (which writes `out`) unless another process is already writing `out`: test files running
+ * in parallel then wait for that one synthesis instead of each running its own. True when this process
+ * synthesized.
+ */
+async function synthOnce(out: string, synth: () => Promise<void>): Promise<boolean> {
+  const lock = `${out}.lock`;
+  for (;;) {
+    if (existsSync(out)) return false;
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (fd !== undefined) {
+      closeSync(fd);
+      try {
+        if (existsSync(out)) return false;
+        await synth();
+        return true;
+      } finally {
+        rmSync(lock, { force: true });
+      }
+    }
+    const age = (() => {
+      try {
+        return Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        return 0; // released meanwhile
+      }
+    })();
+    if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+    else await new Promise((done) => setTimeout(done, 200));
+  }
 }

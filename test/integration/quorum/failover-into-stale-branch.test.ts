@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { REGIONS_3, runTasks, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import { REGIONS_3, runTasks, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 
 const U = 'us-east-1';
 const E = 'eu-west-1';
@@ -52,7 +52,7 @@ describe('review i11: Failover into a region whose row is on an older epoch bran
       },
     );
     expect((first.chooseNewHomes as { moves: Array<{ to: string }> }).moves[0]?.to).toBe(E);
-    await sleep(Math.max(0, (first.bumpEpochs as { writableFrom: number }).writableFrom - Date.now()) + 50);
+    await untilWritable(first, cluster);
     expect(await client.send(E, 'deposit', id, 5)).toBe(200);
     const acked = (await cluster.regions[E]!.events.loadStream('account', id)).at(-1)!;
     expect(acked.payload).toEqual({ amount: 5 });
@@ -71,7 +71,7 @@ describe('review i11: Failover into a region whose row is on an older epoch bran
     );
     expect((second.chooseNewHomes as { moves: Array<{ to: string }> }).moves[0]?.to).toBe(U);
     const { blocked } = second.collectCopies as { blocked: unknown[] };
-    await sleep(Math.max(0, (second.bumpEpochs as { writableFrom: number }).writableFrom - Date.now()) + 50);
+    await untilWritable(second, cluster);
     // The branch retirer (retireCoreBranch) is wired: U's old branch is retired, not a reason to block.
     expect(blocked).toEqual([]);
     const log = await cluster.regions[U]!.events.loadStream('account', id);

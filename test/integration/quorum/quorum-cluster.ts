@@ -427,11 +427,16 @@ export function runFailover(
 }
 
 /**
- * Waits until a Failover's moved partitions are writable (its `writableFrom`), plus a margin: with the
- * `cluster`, by moving the cluster's clock there (ClusterClock) instead of sleeping ~5 s of real time.
+ * Waits until a Failover's moved partitions are writable (its `writableFrom`; a Switchover's: `step`
+ * 'unfence'), plus a margin: with the `cluster`, by moving the cluster's clock there (ClusterClock)
+ * instead of sleeping ~5 s of real time.
  */
-export async function untilWritable(state: Record<string, unknown>, cluster?: QuorumCluster): Promise<void> {
-  const { writableFrom } = state.bumpEpochs as { writableFrom: number };
+export async function untilWritable(
+  state: Record<string, unknown>,
+  cluster?: QuorumCluster,
+  step: 'bumpEpochs' | 'unfence' = 'bumpEpochs',
+): Promise<void> {
+  const { writableFrom } = state[step] as { writableFrom: number };
   if (cluster) cluster.clock.passUntil(writableFrom + 50);
   else await sleep(Math.max(0, writableFrom - Date.now()) + 50);
 }

@@ -66,7 +66,7 @@ async function scenario() {
 
   // 3. U lost, its partitions fail over to E; U comes back.
   cluster.links.isolate(U);
-  await untilWritable(await runFailover(cluster, E, U));
+  await untilWritable(await runFailover(cluster, E, U), cluster);
   cluster.links.heal();
 
   // 4. U's sweep, well after the transfer's resume time.

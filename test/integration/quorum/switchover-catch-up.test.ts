@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher } from '../../../lib/runbooks/index.ts';
 import { AccountClient, quiesceAndCheck } from './clients.ts';
-import { REGIONS_3, sleep, startQuorumCluster } from './quorum-cluster.ts';
+import { REGIONS_3, sleep, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 
 const SOURCE = 'us-east-1';
 const TARGET = 'eu-west-1';
@@ -46,7 +46,7 @@ describe('Switchover under quorum ack needs no collection (copies are only ever 
       await sleep(20);
     }
     for (const name of ['MoveHome', 'Unfence', 'VerifyProbe']) await task(name);
-    await sleep(Math.max(0, (state.unfence as { writableFrom: number }).writableFrom - Date.now()) + 50);
+    await untilWritable(state, cluster, 'unfence');
 
     expect(await client.send(TARGET, 'deposit', id, 5)).toBe(200);
     expect(await quiesceAndCheck(cluster, client, { survivors: REGIONS_3, ids: [id] })).toEqual([]);

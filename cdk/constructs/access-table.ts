@@ -258,7 +258,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         ops: ['read', 'put', 'update'],
         why: 'poison events and their counter',
       },
-      { tables: ['control'], in: 'local', ops: ['read'], why: 'partition epochs when applying core events' },
+      {
+        tables: ['control'],
+        in: 'local',
+        ops: ['read', 'guard'],
+        why: "partition epochs when applying core events; a Failover's cut checked in each core append",
+      },
       { tables: ['events'], in: 'peers', ops: ['read'], why: "core gap fetch from the origin region's log" },
     ],
     buses: [{ in: 'local', why: 'ConflictDetected notifications' }],

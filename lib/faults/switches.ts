@@ -187,6 +187,8 @@ export const BUG_SWITCHES = {
     "a Failover's CollectCopies seals the survivors with the committed entry less its run stamp: a replica takes the same proposal again, so the stamp is gone from every survivor's copy; a Switchover's move fence the Failover took as it is (home = the new home) is then no longer the Switchover's to unfence, and once the Failover stops short of BumpEpochs nobody unfences it (a Failover re-run does not plan a partition homed elsewhere)",
   'failover-keeps-switchover-fence':
     "a Failover takes a Switchover's fence of the lost home as its own (same epoch): CollectCopies seals the survivors at the fence's epoch, which the Switchover's direct delivery cannot tell from its own fence, so a CheckWatermark still running puts the lost home's unreplicated head into a survivor after it was sealed and collected, forking it from the new home's acknowledged write",
+  'applier-ignores-failover-cut':
+    "the replication applier appends a core event without checking the region's Failover cut: a lost home's event that reaches a survivor late (a stream, bus or lane delivery from before the loss) after the Failover cut and collected it is applied on top of the survivor's log, forking it from the new home's acknowledged write at the same seq",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

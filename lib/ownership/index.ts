@@ -4,6 +4,7 @@ export {
   type DynamoControlReplicaOptions,
   REGISTER_SORT_KEY,
 } from './dynamodb-replica.ts';
+export { CUT_SORT_KEY_PREFIX, cutGuard, cutKey, type FailoverCut, writeCuts } from './failover-cut.ts';
 export {
   DrainTimeoutError,
   EntryChangedError,

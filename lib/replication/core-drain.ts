@@ -3,9 +3,10 @@ import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { cutGuard } from '../ownership/failover-cut.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import { ConcurrencyError } from '../store/errors.ts';
-import type { EventStore } from '../store/event-store.ts';
+import type { AppendGuard, EventStore } from '../store/event-store.ts';
 import { eventSortKey } from '../store/keys.ts';
 import type { StateRecord, StateStore } from '../store/state-store.ts';
 import { GapFetchError, POISON_REASONS, PoisonEventError } from './errors.ts';
@@ -28,6 +29,40 @@ export interface CoreDrainDeps {
    * type, payload, size, clock drift); throws PoisonEventError.
    */
   readonly validateFetched: (raw: unknown) => EventEnvelope;
+  /**
+   * This region's control table: each core append of an event that comes from its origin's own log
+   * condition-checks, in its transaction, that no Failover cut that origin's history here past the event's
+   * epoch (lib/ownership/failover-cut.ts); a refused event is quarantined `SupersededByFailover`. Without
+   * it (a read-only tool, old test wiring) nothing is checked.
+   */
+  readonly controlTable?: string;
+}
+
+/** A Failover cut the event's origin's history in this region (see CoreDrainDeps.controlTable). */
+export class CutRefusedError extends Error {
+  override readonly name = 'CutRefusedError';
+  constructor(readonly event: EventEnvelope) {
+    super(
+      `${event.aggregateType} ${event.aggregateId} seq ${event.seq} of ${event.origin} (epoch ${event.epoch}): a Failover cut ${event.origin}'s history of partition ${event.partition} here past that epoch`,
+    );
+  }
+}
+
+/** The cut check of an append of `event` (none without a control table, or with switch `applier-ignores-failover-cut`). */
+export function cutGuardsOf(deps: Pick<CoreDrainDeps, 'controlTable'>, event: EventEnvelope): AppendGuard[] {
+  if (!deps.controlTable || bugEnabled('applier-ignores-failover-cut')) return [];
+  return [{ item: cutGuard(deps.controlTable, event), onFailure: () => new CutRefusedError(event) }];
+}
+
+/** The poison a cut event is: quarantined, never appended, never counted in a watermark. */
+export function superseded(error: CutRefusedError): PoisonEventError {
+  const { event } = error;
+  return new PoisonEventError(POISON_REASONS.supersededByFailover, error.message, {
+    seq: event.seq,
+    epoch: event.epoch,
+    origin: event.origin,
+    partition: event.partition,
+  });
 }
 
 /** A different event already holds `event`'s seq: a fork, never overwritten. */
@@ -40,12 +75,26 @@ export function fencingViolation(event: EventEnvelope, existing: string | undefi
   );
 }
 
-/** Appends one core event at its sequence; a different event already there is a fencing violation. */
-export async function appendAtSeq(deps: CoreDrainDeps, event: EventEnvelope): Promise<boolean> {
+/**
+ * Appends one core event at its sequence; a different event already there is a fencing violation. With
+ * `cut` (default: the event comes from its origin's own log), the append also checks the region's Failover
+ * cut of that origin: a cut event is poison `SupersededByFailover` unless this very event is logged already.
+ */
+export async function appendAtSeq(
+  deps: CoreDrainDeps,
+  event: EventEnvelope,
+  options: { readonly cut?: boolean } = {},
+): Promise<boolean> {
+  const guards = options.cut === false ? [] : cutGuardsOf(deps, event);
   try {
-    return (await deps.events.appendEvents([event], { tier: 'core', received: true })).appended > 0;
+    return (await deps.events.appendEvents([event], { tier: 'core', received: true, guards })).appended > 0;
   } catch (error) {
     if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
+    if (error instanceof CutRefusedError) {
+      const existing = await storedAt(deps, event);
+      if (existing?.eventId === event.eventId) return false;
+      throw superseded(error);
+    }
     throw error;
   }
 }
@@ -201,7 +250,15 @@ async function fetchIfTimedOut(
       break;
     }
     if (!extendsHead(head, event)) break;
-    if (await appendAtSeq(deps, event)) appended.push(event);
+    // A copy read from another region's log than its origin's (the home's: a Failover collected it there)
+    // is that region's history, not a late delivery: only one read from its origin's own log is checked.
+    try {
+      if (await appendAtSeq(deps, event, { cut: event.origin === firstParked.origin })) appended.push(event);
+    } catch (error) {
+      if (!(error instanceof PoisonEventError)) throw error;
+      await deps.quarantineParked(event, error);
+      break;
+    }
     head = headOf(event);
   }
   // The next gap (if any remains) starts its own clock.

@@ -9,6 +9,7 @@ import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { groupBy } from '../model/group-by.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
+import { type FailoverCut, writeCuts } from '../ownership/failover-cut.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import { type QuorumMarker, readQuorumMarkers } from '../store/copy-markers.ts';
@@ -26,6 +27,40 @@ export interface CollectReport {
   readonly eventsCollected: number;
   readonly blocked: Array<{ readonly partition: number; readonly reason: string }>;
   readonly skipped?: string;
+  /**
+   * Where the Failover's cut of the lost home's history (lib/ownership/failover-cut.ts) was written
+   * (present when a fenced entry names the lost home). With quorum ack a survivor whose cut write failed
+   * counts as unsealed (not collected from); with local ack it is best effort: a survivor not cut applies
+   * the lost home's late events as before (a fork Repair or Failback settles).
+   */
+  readonly cuts?: { readonly written: string[]; readonly failed: string[] };
+}
+
+/** The cuts of the lost home's fenced entries (a fence naming another home is a move already checked). */
+function cutsOf(lost: string, fenced: readonly FencedMove[]): FailoverCut[] {
+  return fenced
+    .filter((f) => f.entry.home === lost)
+    .map((f) => ({ partition: f.entry.partition, region: lost, epoch: f.entry.epoch }));
+}
+
+/** Writes the cuts into each region's control table; the regions written and those that failed. */
+async function recordCuts(
+  deps: RunbookDeps,
+  regions: readonly string[],
+  cuts: readonly FailoverCut[],
+): Promise<{ written: string[]; failed: string[] }> {
+  const done = await Promise.all(
+    regions.map((region) =>
+      writeCuts(deps.cell(region).tables, cuts).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return {
+    written: regions.filter((_, i) => done[i]),
+    failed: regions.filter((_, i) => !done[i]),
+  };
 }
 
 /** The deps' branch retirer (tests), else retireCoreBranch queueing in `queueIn`. */
@@ -62,6 +97,7 @@ async function sealSurvivors(
   deps: RunbookDeps,
   survivors: readonly string[],
   entries: readonly PartitionEntry[],
+  cuts: readonly FailoverCut[],
 ): Promise<Map<number, string[]>> {
   const items = entries.map((e) => {
     const value: PartitionValue = {
@@ -77,7 +113,15 @@ async function sealSurvivors(
     survivors.map(async (region) => {
       const { client, control } = deps.cell(region).tables;
       const replica = new DynamoControlReplica({ region, client, tableName: control });
-      const outcomes = await replica.writeOutcomes(items).catch(() => entries.map(() => 'failed' as const));
+      // The cut before the seal, both before this region's head is read: a lost home's event that lands
+      // here after the collection's reads is refused by the applier, never put under the collected head.
+      const cut = await writeCuts(deps.cell(region).tables, cuts).then(
+        () => true,
+        () => false,
+      );
+      const outcomes = cut
+        ? await replica.writeOutcomes(items).catch(() => entries.map(() => 'failed' as const))
+        : entries.map(() => 'failed' as const);
       const unsealed = bugEnabled('per-region-seal') && outcomes.includes('failed');
       return { region, sealed: outcomes.map((o) => o !== 'failed' && !unsealed) };
     }),
@@ -110,14 +154,19 @@ export async function collectCopies(
   },
 ): Promise<CollectReport> {
   const empty = { partitions: request.fenced.length, aggregatesChecked: 0, eventsCollected: 0, blocked: [] };
-  if (deps.topology.core.ack !== 'quorum') return { ...empty, skipped: 'core.ack local: no quorum copies' };
+  const survivors = regionNames(deps.topology).filter((r) => r !== request.lost);
+  const cuts = cutsOf(request.lost, request.fenced);
+  if (deps.topology.core.ack !== 'quorum') {
+    const skipped = { ...empty, skipped: 'core.ack local: no quorum copies' };
+    return cuts.length > 0 ? { ...skipped, cuts: await recordCuts(deps, survivors, cuts) } : skipped;
+  }
   if (bugEnabled('single-peer-quorum')) return { ...empty, skipped: 'bug switch single-peer-quorum' };
   if (request.fenced.length === 0) return empty;
-  const survivors = regionNames(deps.topology).filter((r) => r !== request.lost);
   const sealed = await sealSurvivors(
     deps,
     survivors,
     request.fenced.map((f) => f.entry),
+    cuts,
   );
   const needed = majorityOf(deps.topology);
   const reports = await mapBounded(request.fenced, deps.concurrency ?? 16, (move) =>

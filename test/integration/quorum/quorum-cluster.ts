@@ -266,6 +266,7 @@ export async function startQuorumCluster(
         quarantine: new QuarantineStore({ client: doc(name), tableName: tables.quarantine }),
         conflicts: new ConflictRecordStore(replication),
         originReader: eventStoreOriginReader((origin) => eventsOf(origin)),
+        controlTable: tables.control,
       }),
       post: async () => ({ status: 0, body: {} }),
     };

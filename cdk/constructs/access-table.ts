@@ -341,7 +341,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         tables: ['control'],
         in: 'all',
         ops: ['read', 'put', 'guard', 'scan'],
-        why: 'quorum register; Failover scans every control table for the lost region partitions',
+        why: "quorum register; Failover scans every control table for the lost region partitions and writes its cut of the lost home's history into each survivor's",
       },
     ],
     buses: [

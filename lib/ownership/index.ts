@@ -4,7 +4,6 @@ export {
   type DynamoControlReplicaOptions,
   REGISTER_SORT_KEY,
 } from './dynamodb-replica.ts';
-export { CUT_SORT_KEY_PREFIX, cutGuard, cutKey, type FailoverCut, writeCuts } from './failover-cut.ts';
 export {
   DrainTimeoutError,
   EntryChangedError,
@@ -17,6 +16,7 @@ export {
   QuorumUnavailableError,
   StaleEpochError,
 } from './errors.ts';
+export { CUT_SORT_KEY_PREFIX, cutGuard, cutKey, type FailoverCut, writeCuts } from './failover-cut.ts';
 export { localFenceGuard } from './fence-guard.ts';
 export {
   FENCING_DEFAULTS,

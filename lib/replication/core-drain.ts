@@ -250,20 +250,34 @@ async function fetchIfTimedOut(
       break;
     }
     if (!extendsHead(head, event)) break;
-    // A copy read from another region's log than its origin's (the home's: a Failover collected it there)
-    // is that region's history, not a late delivery: only one read from its origin's own log is checked.
-    try {
-      if (await appendAtSeq(deps, event, { cut: event.origin === firstParked.origin })) appended.push(event);
-    } catch (error) {
-      if (!(error instanceof PoisonEventError)) throw error;
-      await deps.quarantineParked(event, error);
-      break;
-    }
+    const placed = await appendFetched(deps, event, firstParked.origin);
+    if (placed === 'refused') break;
+    if (placed === 'appended') appended.push(event);
     head = headOf(event);
   }
   // The next gap (if any remains) starts its own clock.
   if (appended.length > 0) await deps.parking.clearGap(aggregate.name, firstParked.aggregateId);
   return appended;
+}
+
+/**
+ * Appends a fetched event read from `source`'s log. A copy read from another region's log than its
+ * origin's (the home's: a Failover collected it there) is that region's history, not a late delivery: only
+ * one read from its origin's own log is checked against the Failover cut (refused: quarantined).
+ */
+async function appendFetched(
+  deps: CoreDrainDeps,
+  event: EventEnvelope,
+  source: string,
+): Promise<'appended' | 'duplicate' | 'refused'> {
+  try {
+    return (await appendAtSeq(deps, event, { cut: event.origin === source })) ? 'appended' : 'duplicate';
+  } catch (error) {
+    if (!(error instanceof PoisonEventError) || error.reason !== POISON_REASONS.supersededByFailover)
+      throw error;
+    await deps.quarantineParked(event, error);
+    return 'refused';
+  }
 }
 
 /** The fetched event validated like a delivered one and checked against the range asked for. */

@@ -1,4 +1,4 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../../examples/bank/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
@@ -6,6 +6,7 @@ import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { createRegistry } from '../../../lib/model/index.ts';
 import {
+  cutKey,
   DynamoControlReplica,
   nextPartitionValue,
   type PartitionEntry,
@@ -34,6 +35,7 @@ import {
   forks,
   gatedSwitchover,
   log,
+  quorumTopology,
 } from './late-delivery-world.ts';
 
 /**
@@ -260,6 +262,62 @@ describe('fix-finding-2: the Failover’s cut and the applier', { timeout: 120_0
     expect(atB[2]!.eventId).toBe(unreplicated.eventId);
   });
 
+  it('a gap fetched from the lost home’s own log after the cut: its missing event is refused (quarantined), the parked successor stays parked; with applier-ignores-failover-cut both land and B forks from C', async () => {
+    const c = await cluster();
+    const run = async (prefix: string) => {
+      const { id, partition, unreplicated } = await account(c, prefix);
+      const successor = await acknowledged(c, A, id, 7); // A's seq 4
+      let offsetMs = 0;
+      const applyB = applierOf(c, B, () => new Date(Date.now() + offsetMs));
+      expect((await applyB(structuredClone(successor))).status).toBe('parked'); // before the loss
+      await failoverToC(c, partition);
+      await acknowledged(c, C, id, 5); // C's seq 3
+      offsetMs = devTopology.thresholds.coreGapTimeoutMs + 1_000;
+      // A answers again (not failed back): the gap behind A's seq 4 is fetched from A's own log.
+      const again = await applyB(structuredClone(successor));
+      return { id, unreplicated, again };
+    };
+    const fixed = await run('f2-fetch');
+    expect(fixed.again.status).toBe('parked');
+    const atB = await log(c, B, fixed.id);
+    expect(atB.map((e) => e.seq)).toEqual([1, 2]);
+    const { doc, tables } = c.cells[B].tables;
+    const held = await doc.send(
+      new ScanCommand({
+        TableName: tables.quarantine,
+        FilterExpression: 'eventId = :id',
+        ExpressionAttributeValues: { ':id': fixed.unreplicated.eventId },
+      }),
+    );
+    expect(held.Items?.map((q) => q.reason)).toEqual(['SupersededByFailover']);
+
+    const bug = await withBug('applier-ignores-failover-cut', () => run('f2-fetch-bug'));
+    expect(bug.again.status).toBe('applied');
+    expect(forks(await log(c, C, bug.id), await log(c, B, bug.id))).toEqual([3]);
+  });
+
+  it('quorum ack: CollectCopies cuts every survivor before sealing and collecting; the new home C itself refuses A’s late seq 3 it never collected', async () => {
+    const c = await cluster();
+    const { partition, unreplicated } = await account(c, 'f2-quorum');
+    const fo = failoverOfA(c, partition, { to: C, topology: quorumTopology });
+    c.links.isolate(A);
+    try {
+      for (const name of RUNBOOK_TASKS.failover) await fo.task(name);
+    } finally {
+      c.links.heal();
+    }
+    expect(fo.state.collectCopies).toMatchObject({ partitions: 1, blocked: [] });
+    for (const region of [B, C]) {
+      const { doc, tables } = c.cells[region].tables;
+      const cut = await doc.send(new GetCommand({ TableName: tables.control, Key: cutKey(partition, A) }));
+      expect(cut.Item?.epoch).toBeGreaterThan(unreplicated.epoch);
+    }
+    expect(await applierOf(c, C)(structuredClone(unreplicated))).toMatchObject({
+      status: 'quarantined',
+      reason: 'SupersededByFailover',
+    });
+  });
+
   it('liveness: an event already in the survivor’s log (a quorum-ack copy, an earlier delivery) delivered again after the cut is a duplicate, not refused', async () => {
     const c = await cluster();
     const { id, partition } = await account(c, 'f2-dup');
@@ -297,7 +355,10 @@ describe('fix-finding-2: the Failover’s cut and the applier', { timeout: 120_0
     const lane = createBatchApplier(applierDeps(c, B));
     const report = await lane([{ id: 'm1', body }]);
     expect(report.failed).toEqual([]);
-    expect(report.outcomes[0]?.outcome).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(report.outcomes[0]?.outcome).toMatchObject({
+      status: 'quarantined',
+      reason: 'SupersededByFailover',
+    });
     const bug = await withBug('applier-ignores-failover-cut', () => lane([{ id: 'm2', body }]));
     expect(bug.outcomes[0]?.outcome.status).toBe('applied');
     expect(forks(await log(c, C, id), await log(c, B, id))).toEqual([3]);

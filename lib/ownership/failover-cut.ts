@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   PutCommand,
@@ -52,29 +52,45 @@ export function cutGuard(
   };
 }
 
+/** Tries of one cut write met by TransactionConflict (an applier's transaction checks the item). */
+const MAX_CONFLICT_ATTEMPTS = 4;
+/** First backoff after a TransactionConflict, doubled each try, with jitter (ms). */
+const CONFLICT_BACKOFF_MS = 20;
+
 /**
- * Writes cuts into one region's control table (each only raised, never lowered); throws when a write
- * fails for another reason than "already cut as far".
+ * Writes cuts into one region's control table (each only raised, never lowered): per cut, true when the
+ * region holds it now (stored, or already cut as far), false when its write failed (a busy item, the
+ * region unreachable). Per cut, not per region: one busy partition must not un-cut the others.
  */
 export async function writeCuts(
   target: { readonly client: DynamoDBDocumentClient; readonly control: string },
   cuts: readonly FailoverCut[],
   at: number = Date.now(),
-): Promise<void> {
-  await Promise.all(
-    cuts.map(async (cut) => {
-      try {
-        await target.client.send(
-          new PutCommand({
-            TableName: target.control,
-            Item: { ...cutKey(cut.partition, cut.region), epoch: cut.epoch, cutAt: at },
-            ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
-            ExpressionAttributeValues: { ':epoch': cut.epoch },
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }),
-  );
+): Promise<boolean[]> {
+  return Promise.all(cuts.map((cut) => writeCut(target, cut, at)));
+}
+
+async function writeCut(
+  target: { readonly client: DynamoDBDocumentClient; readonly control: string },
+  cut: FailoverCut,
+  at: number,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await target.client.send(
+        new PutCommand({
+          TableName: target.control,
+          Item: { ...cutKey(cut.partition, cut.region), epoch: cut.epoch, cutAt: at },
+          ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
+          ExpressionAttributeValues: { ':epoch': cut.epoch },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return true;
+      if (!(error instanceof TransactionConflictException) || attempt >= MAX_CONFLICT_ATTEMPTS) return false;
+      const ms = Math.random() * CONFLICT_BACKOFF_MS * 2 ** (attempt - 1);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+  }
 }

@@ -52,7 +52,7 @@ async function recordCuts(
   const done = await Promise.all(
     regions.map((region) =>
       writeCuts(deps.cell(region).tables, cuts).then(
-        () => true,
+        (stored) => stored.every(Boolean),
         () => false,
       ),
     ),
@@ -115,15 +115,13 @@ async function sealSurvivors(
       const replica = new DynamoControlReplica({ region, client, tableName: control });
       // The cut before the seal, both before this region's head is read: a lost home's event that lands
       // here after the collection's reads is refused by the applier, never put under the collected head.
-      const cut = await writeCuts(deps.cell(region).tables, cuts).then(
-        () => true,
-        () => false,
-      );
-      const outcomes = cut
-        ? await replica.writeOutcomes(items).catch(() => entries.map(() => 'failed' as const))
-        : entries.map(() => 'failed' as const);
-      const unsealed = bugEnabled('per-region-seal') && outcomes.includes('failed');
-      return { region, sealed: outcomes.map((o) => o !== 'failed' && !unsealed) };
+      // Per partition, as the seal: one busy item must not un-seal the region for every partition.
+      const stored = await writeCuts(deps.cell(region).tables, cuts).catch(() => cuts.map(() => false));
+      const uncut = new Set(cuts.filter((_, i) => !stored[i]).map((c) => c.partition));
+      const outcomes = await replica.writeOutcomes(items).catch(() => entries.map(() => 'failed' as const));
+      const failed = outcomes.map((o, i) => o === 'failed' || uncut.has(entries[i]!.partition));
+      const unsealed = bugEnabled('per-region-seal') && failed.includes(true);
+      return { region, sealed: failed.map((f) => !f && !unsealed) };
     }),
   );
   const sealed = new Map<number, string[]>();

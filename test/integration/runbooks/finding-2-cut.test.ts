@@ -44,7 +44,7 @@ import {
  *
  * RULE. A Failover of lost home O writes, in CollectCopies, into every survivor it reaches (the new home
  * included) a cut `CUT#O` of each partition it fenced away from O, at the fence's epoch F (quorum ack: before
- * that survivor's seal and head read; a survivor whose cut write fails is not sealed, not collected from).
+ * that survivor's seal and head read; a survivor whose cut write for a partition fails is not sealed for it).
  * The applier refuses (quarantines `SupersededByFailover`, counted by reason) a core event of origin O and
  * epoch e < F that is not in the log already, with a ConditionCheck on that item in the append's own
  * transaction (the in-order fast path, the general path, a parked event's drain, a gap fetched from O's own

@@ -43,15 +43,22 @@ function cutsOf(lost: string, fenced: readonly FencedMove[]): FailoverCut[] {
     .map((f) => ({ partition: f.entry.partition, region: lost, epoch: f.entry.epoch }));
 }
 
-/** Writes the cuts into each region's control table; the regions written and those that failed. */
+/**
+ * Writes the cuts into each region's control table; the regions written and those that failed. `skip`
+ * leaves a cut out of one region (local ack: the partition's new home, see collectCopies).
+ */
 async function recordCuts(
   deps: RunbookDeps,
   regions: readonly string[],
   cuts: readonly FailoverCut[],
+  skip: (region: string, cut: FailoverCut) => boolean = () => false,
 ): Promise<{ written: string[]; failed: string[] }> {
   const done = await Promise.all(
     regions.map((region) =>
-      writeCuts(deps.cell(region).tables, cuts).then(
+      writeCuts(
+        deps.cell(region).tables,
+        cuts.filter((cut) => !skip(region, cut)),
+      ).then(
         (stored) => stored.every(Boolean),
         () => false,
       ),
@@ -156,7 +163,17 @@ export async function collectCopies(
   const cuts = cutsOf(request.lost, request.fenced);
   if (deps.topology.core.ack !== 'quorum') {
     const skipped = { ...empty, skipped: 'core.ack local: no quorum copies' };
-    return cuts.length > 0 ? { ...skipped, cuts: await recordCuts(deps, survivors, cuts) } : skipped;
+    if (cuts.length === 0) return skipped;
+    // Nothing is collected under local ack: the new home's history is whatever of the lost home's reached
+    // it, late deliveries included. Cut there, an event a survivor already applied and the new home gets
+    // late (before its own first write to the aggregate) is refused, and the home's next write forks that
+    // survivor (review-finding-2). Not cut, it extends the home's log (or meets the home's own event at
+    // that seq: a fencing violation there, never a fork), and survivors refused it get it from the home.
+    // Bug switch `local-failover-cuts-new-home`: the new home cut too.
+    const newHome = new Map(request.fenced.map((f) => [f.entry.partition, f.to]));
+    const skip = (region: string, cut: FailoverCut) =>
+      !bugEnabled('local-failover-cuts-new-home') && newHome.get(cut.partition) === region;
+    return { ...skipped, cuts: await recordCuts(deps, survivors, cuts, skip) };
   }
   if (bugEnabled('single-peer-quorum')) return { ...empty, skipped: 'bug switch single-peer-quorum' };
   if (request.fenced.length === 0) return empty;

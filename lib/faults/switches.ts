@@ -191,6 +191,8 @@ export const BUG_SWITCHES = {
     "the replication applier appends a core event without checking the region's Failover cut: a lost home's event that reaches a survivor late (a stream, bus or lane delivery from before the loss) after the Failover cut and collected it is applied on top of the survivor's log, forking it from the new home's acknowledged write at the same seq",
   'local-failover-cuts-new-home':
     "under core.ack local a Failover cuts the partition's new home too, although it collected nothing: the lost home's acknowledged event that a survivor already applied and that reaches the new home late, before its first write to the aggregate, is refused there, so the new home's next write takes that seq and forks the survivor (review-finding-2)",
+  'gap-fetch-first-origin-only':
+    "a parked run's gap is read from its first parked event's origin alone: after a Failover that is the lost home's event parked before the loss, the lost home's copy of the gap is refused by the cut (quarantined) or not answered, and the new home's next event stays parked behind it although the new home's log holds the gap (review-finding-2)",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -145,7 +145,7 @@ export async function settle(
     const moved =
       next.seq === record.seq + 1
         ? await drainRun(deps, record, parked)
-        : await fetchIfTimedOut(deps, { aggregate, record, firstParked: next });
+        : await fetchIfTimedOut(deps, { aggregate, record, firstParked: next, sources: gapSources(parked) });
     if (moved.length === 0) return { record, appended };
     appended.push(...moved);
     record = await catchUpCoreRow(deps, aggregate, aggregateId);
@@ -204,29 +204,80 @@ async function drainRun(
 }
 
 /**
- * Once the gap before `firstParked` is older than `gapTimeoutMs`, reads the missing range from the parked
- * event's origin and appends what extends the row, each fetched event validated like a delivered one
- * (poison is quarantined) and checked against the range it was asked for.
+ * The logs a gap may be read from: the parked events' origins, the one of the highest epoch first (the
+ * latest home among them; at equal epochs the first parked event's origin first, as before), each read up
+ * to just below its own first parked event. After a Failover the first parked event can be the lost
+ * home's (parked before the loss) and a later one the new home's: the gap read from the lost home's own log
+ * is refused by the cut (quarantined, though the new home's log holds it) or not answered, while the new
+ * home's log holds it, and the lost home's parked events' slots too (then dropped as passed), as its
+ * history (review-finding-2). Every source is one the parked events already name; what is read is checked
+ * as before (chain, range, the cut when read from its origin's own log). Bug switch
+ * `gap-fetch-first-origin-only`: the first parked event's origin alone.
+ */
+function gapSources(parked: readonly EventEnvelope[]): GapSource[] {
+  const first = parked[0]!;
+  if (bugEnabled('gap-fetch-first-origin-only')) return [{ origin: first.origin, toSeq: first.seq - 1 }];
+  const sources = new Map<string, { origin: string; toSeq: number; epoch: number }>();
+  for (const e of parked) {
+    const known = sources.get(e.origin);
+    if (known) known.epoch = Math.max(known.epoch, e.epoch);
+    else sources.set(e.origin, { origin: e.origin, toSeq: e.seq - 1, epoch: e.epoch });
+  }
+  return [...sources.values()].sort((a, b) => b.epoch - a.epoch || a.toSeq - b.toSeq);
+}
+
+/** A log a gap is read from, and the last seq read from it. */
+interface GapSource {
+  readonly origin: string;
+  readonly toSeq: number;
+}
+
+/**
+ * Once the gap before `firstParked` is older than `gapTimeoutMs`, reads the missing range from the first of
+ * `sources` that fills part of it (see gapSources) and appends what extends the row, each fetched event
+ * validated like a delivered one (poison is quarantined) and checked against the range it was asked for.
+ * Every source failing to answer: GapFetchError (the first one's).
  */
 async function fetchIfTimedOut(
   deps: CoreDrainDeps,
-  input: { aggregate: AnyAggregate; record: StateRecord; firstParked: EventEnvelope },
+  input: { aggregate: AnyAggregate; record: StateRecord; firstParked: EventEnvelope; sources: GapSource[] },
 ): Promise<EventEnvelope[]> {
   const { aggregate, record, firstParked } = input;
   const now = deps.now();
   const since = await deps.parking.gapSince(aggregate.name, firstParked.aggregateId);
   if (since === undefined) await deps.parking.markGap(aggregate.name, firstParked.aggregateId, now);
   if (!deps.originReader || since === undefined || now.getTime() - since < deps.gapTimeoutMs) return [];
-  const range = { fromSeq: record.seq + 1, toSeq: firstParked.seq - 1 };
+  let failure: GapFetchError | undefined;
+  for (const source of input.sources) {
+    try {
+      const appended = await fetchGapFrom(deps, { ...input, source });
+      if (appended.length > 0) return appended;
+    } catch (error) {
+      if (!(error instanceof GapFetchError)) throw error;
+      failure ??= error;
+    }
+  }
+  if (failure) throw failure;
+  return [];
+}
+
+/** One source's try of fetchIfTimedOut: what it appended (the gap's clock restarted if anything). */
+async function fetchGapFrom(
+  deps: CoreDrainDeps,
+  input: { aggregate: AnyAggregate; record: StateRecord; firstParked: EventEnvelope; source: GapSource },
+): Promise<EventEnvelope[]> {
+  const { aggregate, record, firstParked } = input;
+  const source = input.source.origin;
+  const range = { fromSeq: record.seq + 1, toSeq: input.source.toSeq };
   let fetched: EventEnvelope[];
   try {
-    fetched = await deps.originReader.loadRange(firstParked.origin, {
+    fetched = await deps.originReader!.loadRange(source, {
       aggregateType: aggregate.name,
       aggregateId: firstParked.aggregateId,
       ...range,
     });
   } catch (error) {
-    throw new GapFetchError(firstParked.origin, firstParked.aggregateId, [range.fromSeq, range.toSeq], {
+    throw new GapFetchError(source, firstParked.aggregateId, [range.fromSeq, range.toSeq], {
       cause: error,
     });
   }
@@ -250,7 +301,7 @@ async function fetchIfTimedOut(
       break;
     }
     if (!extendsHead(head, event)) break;
-    const placed = await appendFetched(deps, event, firstParked.origin);
+    const placed = await appendFetched(deps, event, source);
     if (placed === 'refused') break;
     if (placed === 'appended') appended.push(event);
     head = headOf(event);

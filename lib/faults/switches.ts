@@ -193,6 +193,8 @@ export const BUG_SWITCHES = {
     "under core.ack local a Failover cuts the partition's new home too, although it collected nothing: the lost home's acknowledged event that a survivor already applied and that reaches the new home late, before its first write to the aggregate, is refused there, so the new home's next write takes that seq and forks the survivor (review-finding-2)",
   'gap-fetch-first-origin-only':
     "a parked run's gap is read from its first parked event's origin alone: after a Failover that is the lost home's event parked before the loss, the lost home's copy of the gap is refused by the cut (quarantined) or not answered, and the new home's next event stays parked behind it although the new home's log holds the gap (review-finding-2)",
+  'gap-fetch-ignores-voucher':
+    "a gap read from its origin's own log is checked against the Failover cut at each event's own epoch, even when the run read is exactly the history of that origin's parked event written past the cut: a lost home made home again (Failback) writes on top of its pre-cut events, and a survivor that lacked one of them parks every new event of the aggregate behind it for good (review-finding-2)",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -83,9 +83,10 @@ export function fencingViolation(event: EventEnvelope, existing: string | undefi
 export async function appendAtSeq(
   deps: CoreDrainDeps,
   event: EventEnvelope,
-  options: { readonly cut?: boolean } = {},
+  options: { readonly cut?: boolean; readonly cutEpoch?: number } = {},
 ): Promise<boolean> {
-  const guards = options.cut === false ? [] : cutGuardsOf(deps, event);
+  const checked = options.cutEpoch === undefined ? event : { ...event, epoch: options.cutEpoch };
+  const guards = options.cut === false ? [] : cutGuardsOf(deps, checked);
   try {
     return (await deps.events.appendEvents([event], { tier: 'core', received: true, guards })).appended > 0;
   } catch (error) {
@@ -216,20 +217,45 @@ async function drainRun(
  */
 function gapSources(parked: readonly EventEnvelope[]): GapSource[] {
   const first = parked[0]!;
-  if (bugEnabled('gap-fetch-first-origin-only')) return [{ origin: first.origin, toSeq: first.seq - 1 }];
-  const sources = new Map<string, { origin: string; toSeq: number; epoch: number }>();
+  if (bugEnabled('gap-fetch-first-origin-only'))
+    return [{ origin: first.origin, toSeq: first.seq - 1, voucher: first }];
+  const sources = new Map<string, GapSource & { epoch: number }>();
   for (const e of parked) {
     const known = sources.get(e.origin);
     if (known) known.epoch = Math.max(known.epoch, e.epoch);
-    else sources.set(e.origin, { origin: e.origin, toSeq: e.seq - 1, epoch: e.epoch });
+    else sources.set(e.origin, { origin: e.origin, toSeq: e.seq - 1, voucher: e, epoch: e.epoch });
   }
   return [...sources.values()].sort((a, b) => b.epoch - a.epoch || a.toSeq - b.toSeq);
 }
 
-/** A log a gap is read from, and the last seq read from it. */
+/** A log a gap is read from, the last seq read from it, and its first parked event (just above). */
 interface GapSource {
   readonly origin: string;
   readonly toSeq: number;
+  readonly voucher: EventEnvelope;
+}
+
+/**
+ * The epoch the cut is checked at for a gap read from its origin's own log: the parked event's just above
+ * it (`voucher`) when the run read is exactly that event's history (every seq of the range, each naming
+ * the one before as `prev`, the first extending the row, the last the voucher's `prev`), else none (each
+ * event at its own epoch). An origin home again past a Failover's cut (a Failback) writes at a higher epoch
+ * on top of its log as the Failback left it: the home's history, its pre-cut events included, which the
+ * cut would refuse at their own epoch (review-finding-2). The voucher passes the cut only if the home that
+ * wrote it was not cut since, and then neither is its history. Bug switch `gap-fetch-ignores-voucher`.
+ */
+function vouchedEpoch(
+  record: CoreHead,
+  run: readonly EventEnvelope[],
+  range: { fromSeq: number; toSeq: number },
+  voucher: EventEnvelope,
+): number | undefined {
+  if (bugEnabled('gap-fetch-ignores-voucher')) return undefined;
+  if (run.length !== range.toSeq - range.fromSeq + 1 || voucher.seq !== range.toSeq + 1) return undefined;
+  if (run.some((e, i) => e.seq !== range.fromSeq + i || isArchivedStub(e))) return undefined;
+  if (!extendsHead(record, run[0]!) || run.at(-1)!.hlc !== voucher.prev) return undefined;
+  if (run.some((e, i) => i > 0 && e.prev !== run[i - 1]!.hlc)) return undefined;
+  return voucher.epoch;
 }
 
 /**
@@ -242,7 +268,7 @@ async function fetchIfTimedOut(
   deps: CoreDrainDeps,
   input: { aggregate: AnyAggregate; record: StateRecord; firstParked: EventEnvelope; sources: GapSource[] },
 ): Promise<EventEnvelope[]> {
-  const { aggregate, record, firstParked } = input;
+  const { aggregate, firstParked } = input;
   const now = deps.now();
   const since = await deps.parking.gapSince(aggregate.name, firstParked.aggregateId);
   if (since === undefined) await deps.parking.markGap(aggregate.name, firstParked.aggregateId, now);
@@ -283,7 +309,9 @@ async function fetchGapFrom(
   }
   const appended: EventEnvelope[] = [];
   let head: CoreHead = record;
-  for (const raw of [...fetched].sort((a, b) => a.seq - b.seq)) {
+  const sorted = [...fetched].sort((a, b) => a.seq - b.seq);
+  const cutEpoch = vouchedEpoch(record, sorted, range, input.source.voucher);
+  for (const raw of sorted) {
     // An origin's archived stub is an acknowledged event whose payload is in its archive, not poison: the
     // fetch stops there and the gap stays for Repair (bug switch `gap-fetch-reads-stubs`: validated, and
     // quarantined as an invalid envelope).
@@ -301,7 +329,7 @@ async function fetchGapFrom(
       break;
     }
     if (!extendsHead(head, event)) break;
-    const placed = await appendFetched(deps, event, source);
+    const placed = await appendFetched(deps, event, source, cutEpoch);
     if (placed === 'refused') break;
     if (placed === 'appended') appended.push(event);
     head = headOf(event);
@@ -320,9 +348,13 @@ async function appendFetched(
   deps: CoreDrainDeps,
   event: EventEnvelope,
   source: string,
+  cutEpoch: number | undefined,
 ): Promise<'appended' | 'duplicate' | 'refused'> {
   try {
-    return (await appendAtSeq(deps, event, { cut: event.origin === source })) ? 'appended' : 'duplicate';
+    const cut = event.origin === source;
+    const options =
+      cut && cutEpoch !== undefined ? { cut, cutEpoch: Math.max(cutEpoch, event.epoch) } : { cut };
+    return (await appendAtSeq(deps, event, options)) ? 'appended' : 'duplicate';
   } catch (error) {
     if (!(error instanceof PoisonEventError) || error.reason !== POISON_REASONS.supersededByFailover)
       throw error;

@@ -13,7 +13,17 @@ import {
 } from '../../../lib/replication/index.ts';
 import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, acknowledged, B, C, devTopology, failoverOfA, forks, log } from './late-delivery-world.ts';
+import {
+  A,
+  account,
+  acknowledged,
+  B,
+  C,
+  devTopology,
+  failoverOfA,
+  forks,
+  log,
+} from './late-delivery-world.ts';
 
 /**
  * review-finding-2 (adversarial review of fix-finding-2), `core.ack: local`.
@@ -127,7 +137,9 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
 
   it('control: with applier-ignores-failover-cut the same interleaving converges (C applies A’s seq 3, writes seq 4, B equals C)', async () => {
     const c = await cluster();
-    const { id, late, atB } = await withBug('applier-ignores-failover-cut', () => scenario(c, 'r2-local-bug'));
+    const { id, late, atB } = await withBug('applier-ignores-failover-cut', () =>
+      scenario(c, 'r2-local-bug'),
+    );
     expect(late.status).toBe('applied');
     expect(atB.status).toBe('applied');
     const [home, survivor] = [await log(c, C, id), await log(c, B, id)];

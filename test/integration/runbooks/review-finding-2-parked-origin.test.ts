@@ -14,7 +14,17 @@ import {
 } from '../../../lib/replication/index.ts';
 import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, acknowledged, B, C, devTopology, failoverOfA, log, quorumTopology } from './late-delivery-world.ts';
+import {
+  A,
+  account,
+  acknowledged,
+  B,
+  C,
+  devTopology,
+  failoverOfA,
+  log,
+  quorumTopology,
+} from './late-delivery-world.ts';
 
 /**
  * review-finding-2 (adversarial review of fix-finding-2): the gap fetch of a parked run is read from its
@@ -136,7 +146,9 @@ describe('review-finding-2: a parked run behind a lost home’s event', { timeou
 
   it('control: with applier-ignores-failover-cut the same fetch from A’s log converges B on C', async () => {
     const c = await cluster();
-    const { id, again } = await withBug('applier-ignores-failover-cut', () => scenario(c, 'r2-park-bug', false));
+    const { id, again } = await withBug('applier-ignores-failover-cut', () =>
+      scenario(c, 'r2-park-bug', false),
+    );
     expect(again.status).toBe('applied');
     const [atB, atC] = [await log(c, B, id), await log(c, C, id)];
     expect(atB.map((e) => e.eventId)).toEqual(atC.map((e) => e.eventId));

@@ -11,7 +11,7 @@ import {
   QuarantineStore,
   WatermarkStore,
 } from '../../../lib/replication/index.ts';
-import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
+import { movePartition, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
 import {
   A,
@@ -24,6 +24,7 @@ import {
   forks,
   log,
 } from './late-delivery-world.ts';
+import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
  * review-finding-2 (adversarial review of fix-finding-2), `core.ack: local`.
@@ -133,6 +134,36 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
     const [home, survivor] = [await log(c, C, id), await log(c, B, id)];
     expect(home.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(forks(home, survivor)).toEqual([]);
+  });
+
+  it('RESIDUAL of the fix (not fixed): the uncut new home C, once the partition moved on to B, applies A’s late seq 3 unchecked (ahead of its home), and B’s own seq 3 then forks C; with local-failover-cuts-new-home C refuses it', async () => {
+    const c = await cluster();
+    const run = async (prefix: string) => {
+      const { id, partition, unreplicated } = await account(c, prefix);
+      await failoverToC(c, partition);
+      await movePartition(clusterRunbookDeps(c, B), { partition, from: C, to: B });
+      const late = await applierOf(c, C)(structuredClone(unreplicated));
+      let written = await (async () => {
+        for (let i = 0; i < 40; i++) {
+          const at = await log(c, B, id);
+          const answered = await acknowledged(c, B, id, 5).catch(() => undefined);
+          if (answered && answered.seq > at.length) return answered;
+          await sleep(100);
+        }
+        throw new Error('B never took the write');
+      })();
+      written = structuredClone(written);
+      const atC = await applierOf(c, C)(written);
+      return { id, late, atC };
+    };
+    const now = await run('r2-local-moved');
+    expect(now.late.status).toBe('applied');
+    expect(now.atC.status).toBe('quarantined');
+    expect(forks(await log(c, B, now.id), await log(c, C, now.id))).toEqual([3]);
+    const cut = await withBug('local-failover-cuts-new-home', () => run('r2-local-moved-cut'));
+    expect(cut.late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(cut.atC.status).toBe('applied');
+    expect(forks(await log(c, B, cut.id), await log(c, C, cut.id))).toEqual([]);
   });
 
   it('control: with applier-ignores-failover-cut the same interleaving converges (C applies A’s seq 3, writes seq 4, B equals C)', async () => {

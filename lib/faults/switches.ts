@@ -189,8 +189,10 @@ export const BUG_SWITCHES = {
     "a Failover takes a Switchover's fence of the lost home as its own (same epoch): CollectCopies seals the survivors at the fence's epoch, which the Switchover's direct delivery cannot tell from its own fence, so a CheckWatermark still running puts the lost home's unreplicated head into a survivor after it was sealed and collected, forking it from the new home's acknowledged write",
   'applier-ignores-failover-cut':
     "the replication applier appends a core event without checking the region's Failover cut: a lost home's event that reaches a survivor late (a stream, bus or lane delivery from before the loss) after the Failover cut and collected it is applied on top of the survivor's log, forking it from the new home's acknowledged write at the same seq",
-  'local-failover-cuts-new-home':
-    "under core.ack local a Failover cuts the partition's new home too, although it collected nothing: the lost home's acknowledged event that a survivor already applied and that reaches the new home late, before its first write to the aggregate, is refused there, so the new home's next write takes that seq and forks the survivor (review-finding-2)",
+  'home-refuses-cut-events':
+    "under core.ack local the new home's applier refuses a cut event like any survivor's, although the Failover collected nothing: the lost home's acknowledged event that a survivor already applied and that reaches the new home late, before its first write to the aggregate, is refused there, so the new home's next write takes that seq and forks the survivor (review-finding-2)",
+  'local-failover-skips-new-home-cut':
+    "under core.ack local the Failover writes no cut into the partition's new home: once the partition moves on from it (a Switchover), the lost home's late event still reaching it is applied unchecked, ahead of the next home, whose own event at that seq then forks it (review-finding-2)",
   'gap-fetch-first-origin-only':
     "a parked run's gap is read from its first parked event's origin alone: after a Failover that is the lost home's event parked before the loss, the lost home's copy of the gap is refused by the cut (quarantined) or not answered, and the new home's next event stays parked behind it although the new home's log holds the gap (review-finding-2)",
   'gap-fetch-ignores-voucher':

@@ -128,6 +128,7 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     gapTimeoutMs: deps.topology.thresholds.coreGapTimeoutMs,
     now,
     ...(deps.controlTable ? { controlTable: deps.controlTable } : {}),
+    ...(deps.controlTable && deps.topology.core.ack !== 'quorum' ? { homeTakesCut: deps.region } : {}),
     quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
     validateFetched(raw) {
       const validated = validateIncoming(raw, validation());

@@ -3,7 +3,9 @@ import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { REGISTER_SORT_KEY } from '../ownership/dynamodb-replica.ts';
 import { cutGuard } from '../ownership/failover-cut.ts';
+import { partitionKey } from '../ownership/partition-map.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
@@ -36,6 +38,15 @@ export interface CoreDrainDeps {
    * it (a read-only tool, old test wiring) nothing is checked.
    */
   readonly controlTable?: string;
+  /**
+   * `core.ack: local`: this region's name. A Failover under local ack collects nothing, so the new home's
+   * history is whatever of the lost home's reached it: a cut event is still taken here while this region's
+   * own copy of the partition's entry names it home and active (checked in the append's transaction, in
+   * place of the cut), so it extends the home's log instead of leaving a survivor that applied it before
+   * the cut forked by the home's next write (review-finding-2). Once the partition moves on, the cut holds.
+   * Unset (quorum ack: the new home refuses what its collection did not take): the cut alone decides.
+   */
+  readonly homeTakesCut?: string;
 }
 
 /** A Failover cut the event's origin's history in this region (see CoreDrainDeps.controlTable). */
@@ -94,8 +105,42 @@ export async function appendAtSeq(
     if (error instanceof CutRefusedError) {
       const existing = await storedAt(deps, event);
       if (existing?.eventId === event.eventId) return false;
+      const taken = await appendAsHome(deps, event);
+      if (taken !== undefined) return taken;
       throw superseded(error);
     }
+    throw error;
+  }
+}
+
+/**
+ * A cut event appended at the home under local ack (see CoreDrainDeps.homeTakesCut): with a check that
+ * this region's own copy of the entry names it home and active, instead of the cut. Undefined: not taken
+ * (no such deps, switch `home-refuses-cut-events`, or this region is not the home).
+ */
+async function appendAsHome(deps: CoreDrainDeps, event: EventEnvelope): Promise<boolean | undefined> {
+  const self = deps.homeTakesCut;
+  if (!self || !deps.controlTable || bugEnabled('home-refuses-cut-events')) return undefined;
+  const guard: AppendGuard = {
+    item: {
+      ConditionCheck: {
+        TableName: deps.controlTable,
+        Key: { pk: partitionKey(event.partition), sk: REGISTER_SORT_KEY },
+        ConditionExpression: '#v.#home = :self AND #v.#state = :active',
+        ExpressionAttributeNames: { '#v': 'value', '#home': 'home', '#state': 'state' },
+        ExpressionAttributeValues: { ':self': self, ':active': 'active' },
+      },
+    },
+    onFailure: () => new CutRefusedError(event),
+  };
+  try {
+    return (
+      (await deps.events.appendEvents([event], { tier: 'core', received: true, guards: [guard] })).appended >
+      0
+    );
+  } catch (error) {
+    if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
+    if (error instanceof CutRefusedError) return undefined;
     throw error;
   }
 }

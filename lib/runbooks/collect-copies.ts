@@ -164,15 +164,12 @@ export async function collectCopies(
   if (deps.topology.core.ack !== 'quorum') {
     const skipped = { ...empty, skipped: 'core.ack local: no quorum copies' };
     if (cuts.length === 0) return skipped;
-    // Nothing is collected under local ack: the new home's history is whatever of the lost home's reached
-    // it, late deliveries included. Cut there, an event a survivor already applied and the new home gets
-    // late (before its own first write to the aggregate) is refused, and the home's next write forks that
-    // survivor (review-finding-2). Not cut, it extends the home's log (or meets the home's own event at
-    // that seq: a fencing violation there, never a fork), and survivors refused it get it from the home.
-    // Bug switch `local-failover-cuts-new-home`: the new home cut too.
+    // The new home is cut too: its applier takes a cut event only while its own copy of the entry names
+    // it home (CoreDrainDeps.homeTakesCut), so the cut holds there once the partition moves on
+    // (review-finding-2). Bug switch `local-failover-skips-new-home-cut`: the new home not cut at all.
     const newHome = new Map(request.fenced.map((f) => [f.entry.partition, f.to]));
     const skip = (region: string, cut: FailoverCut) =>
-      !bugEnabled('local-failover-cuts-new-home') && newHome.get(cut.partition) === region;
+      bugEnabled('local-failover-skips-new-home-cut') && newHome.get(cut.partition) === region;
     return { ...skipped, cuts: await recordCuts(deps, survivors, cuts, skip) };
   }
   if (bugEnabled('single-peer-quorum')) return { ...empty, skipped: 'bug switch single-peer-quorum' };

@@ -63,7 +63,9 @@ import {
  *  - Failover of A -> C, A's seq 3 reaching sealed B after the cut: refused, no fork (review-cw-late-2,
  *    FINDING 2; the lane's batch applier sends core events through the per-event path: same check, test
  *    below).
- *  - the new home C receiving A's late event: C is cut like every survivor (it collected first): refused.
+ *  - the new home C receiving A's late event: C is cut like every survivor (it collected first): refused
+ *    under quorum ack; under local ack (nothing collected) C takes it while its own copy of the entry names
+ *    it home (review-finding-2-local-new-home.test.ts).
  *  - an event C had (from A's stream before the loss) that B lacked: A's delivery to B is refused, B gets it
  *    from its home: the next event of the aggregate parks behind the gap, the gap is fetched from C's log
  *    (a copy from another region's log than its origin's is not checked) - test below; or Repair's direct
@@ -312,7 +314,9 @@ describe('fix-finding-2: the Failover’s cut and the applier', { timeout: 120_0
       const cut = await doc.send(new GetCommand({ TableName: tables.control, Key: cutKey(partition, A) }));
       expect(cut.Item?.epoch).toBeGreaterThan(unreplicated.epoch);
     }
-    expect(await applierOf(c, C)(structuredClone(unreplicated))).toMatchObject({
+    // The applier as a quorum-ack cell wires it (under local ack the home takes a cut event: review-finding-2).
+    const applyC = createApplier({ ...applierDeps(c, C), topology: quorumTopology });
+    expect(await applyC(structuredClone(unreplicated))).toMatchObject({
       status: 'quarantined',
       reason: 'SupersededByFailover',
     });

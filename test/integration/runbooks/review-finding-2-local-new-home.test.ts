@@ -30,7 +30,7 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * review-finding-2 (adversarial review of fix-finding-2), `core.ack: local`.
  *
  * Under local ack a Failover collects nothing: the new home C starts from whatever of A's history reached
- * it. fix-finding-2 cuts C too (CollectCopies writes CUT#A into every survivor, the new home included).
+ * it. fix-finding-2 cuts C too, and C's applier refused a cut event like any survivor's (CollectCopies writes CUT#A into every survivor, the new home included).
  * Interleaving: A's acknowledged seq 3 reached survivor B (its stream delivery landed before the loss) but
  * not yet C; A is lost; Failover A -> C (B and C cut); A's delivery of seq 3 reaches C late, BEFORE C's
  * first write to the aggregate. Before the cut C applied it and every region converged on [1, 2, A's 3, C's
@@ -100,7 +100,7 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
     return { id, unreplicated, late, atB };
   };
 
-  it('FINDING (fixed): A’s seq 3, held by survivor B, reaching new home C before C’s first write, is applied at C (not cut under local ack); C’s write is seq 4 and B stays on C’s branch', async () => {
+  it('FINDING (fixed): A’s seq 3, held by survivor B, reaching new home C before C’s first write, is applied at C (cut, but its applier takes a cut event while its own copy of the entry names it home, under local ack); C’s write is seq 4 and B stays on C’s branch', async () => {
     const c = await cluster();
     const { id, unreplicated, late, atB } = await scenario(c, 'r2-local');
     expect(atB.status).toBe('applied');
@@ -110,9 +110,9 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
     expect(home.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
   });
 
-  it('FINDING with local-failover-cuts-new-home: C refuses A’s late seq 3 (quarantined), its own write takes seq 3 and B, which held A’s seq 3, is forked from its home', async () => {
+  it('FINDING with home-refuses-cut-events: C refuses A’s late seq 3 (quarantined), its own write takes seq 3 and B, which held A’s seq 3, is forked from its home', async () => {
     const c = await cluster();
-    const { id, unreplicated, late, atB } = await withBug('local-failover-cuts-new-home', () =>
+    const { id, unreplicated, late, atB } = await withBug('home-refuses-cut-events', () =>
       scenario(c, 'r2-local-cut-home'),
     );
     expect(late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
@@ -122,7 +122,7 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
     expect(home.some((e) => e.eventId === unreplicated.eventId)).toBe(false);
   });
 
-  it('the other survivor stays cut: A’s late seq 3 reaching B (which lacked it) after the Failover is refused there; C (not cut) applies it; B lacks it but never forks (the gap fetch from C’s log is finding-2-cut’s test)', async () => {
+  it('the other survivor stays cut: A’s late seq 3 reaching B (which lacked it) after the Failover is refused there; C (the home) applies it; B lacks it but never forks (the gap fetch from C’s log is finding-2-cut’s test)', async () => {
     const c = await cluster();
     const { id, partition, unreplicated } = await account(c, 'r2-local-b');
     await failoverToC(c, partition);
@@ -136,7 +136,7 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
     expect(forks(home, survivor)).toEqual([]);
   });
 
-  it('RESIDUAL of the fix (not fixed): the uncut new home C, once the partition moved on to B, applies A’s late seq 3 unchecked (ahead of its home), and B’s own seq 3 then forks C; with local-failover-cuts-new-home C refuses it', async () => {
+  it('the cut holds at the new home once the partition moved on: C (home no more) refuses A’s late seq 3, B’s own seq 3 applies at C; with local-failover-skips-new-home-cut C takes it, ahead of its home B, and B’s seq 3 forks C', async () => {
     const c = await cluster();
     const run = async (prefix: string) => {
       const { id, partition, unreplicated } = await account(c, prefix);
@@ -157,13 +157,13 @@ describe('review-finding-2: local ack, the new home cut', { timeout: 120_000 }, 
       return { id, late, atC };
     };
     const now = await run('r2-local-moved');
-    expect(now.late.status).toBe('applied');
-    expect(now.atC.status).toBe('quarantined');
-    expect(forks(await log(c, B, now.id), await log(c, C, now.id))).toEqual([3]);
-    const cut = await withBug('local-failover-cuts-new-home', () => run('r2-local-moved-cut'));
-    expect(cut.late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
-    expect(cut.atC.status).toBe('applied');
-    expect(forks(await log(c, B, cut.id), await log(c, C, cut.id))).toEqual([]);
+    expect(now.late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(now.atC.status).toBe('applied');
+    expect(forks(await log(c, B, now.id), await log(c, C, now.id))).toEqual([]);
+    const uncut = await withBug('local-failover-skips-new-home-cut', () => run('r2-local-moved-uncut'));
+    expect(uncut.late.status).toBe('applied');
+    expect(uncut.atC.status).toBe('quarantined');
+    expect(forks(await log(c, B, uncut.id), await log(c, C, uncut.id))).toEqual([3]);
   });
 
   it('control: with applier-ignores-failover-cut the same interleaving converges (C applies A’s seq 3, writes seq 4, B equals C)', async () => {

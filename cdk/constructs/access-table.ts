@@ -262,7 +262,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         tables: ['control'],
         in: 'local',
         ops: ['read', 'guard'],
-        why: "partition epochs when applying core events; a Failover's cut checked in each core append",
+        why: "partition epochs when applying core events; a Failover's cut checked in each core append (under local ack the home's own register copy in place of the cut)",
       },
       { tables: ['events'], in: 'peers', ops: ['read'], why: "core gap fetch from the origin region's log" },
     ],

@@ -258,7 +258,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         ops: ['read', 'put', 'update'],
         why: 'poison events and their counter',
       },
-      { tables: ['control'], in: 'local', ops: ['read'], why: 'partition epochs when applying core events' },
+      {
+        tables: ['control'],
+        in: 'local',
+        ops: ['read', 'guard'],
+        why: "partition epochs when applying core events; a Failover's cut checked in each core append (under local ack the home's own register copy in place of the cut)",
+      },
       { tables: ['events'], in: 'peers', ops: ['read'], why: "core gap fetch from the origin region's log" },
     ],
     buses: [{ in: 'local', why: 'ConflictDetected notifications' }],
@@ -336,7 +341,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         tables: ['control'],
         in: 'all',
         ops: ['read', 'put', 'guard', 'scan'],
-        why: 'quorum register; Failover scans every control table for the lost region partitions',
+        why: "quorum register; Failover scans every control table for the lost region partitions and writes its cut of the lost home's history into each survivor's",
       },
     ],
     buses: [

@@ -142,6 +142,7 @@ function fromEnvironment(): {
     originReader: eventStoreOriginReader(originStore),
     metrics: powertoolsReplicationMetrics(metrics),
     eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
+    controlTable: env('TABLE_CONTROL'),
   };
   const apply = createApplier(deps);
   return {

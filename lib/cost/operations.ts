@@ -322,11 +322,11 @@ export const OPERATIONS = {
   'apply.core': {
     fn: 'applier',
     description:
-      'a replicated core event in order: (row unless cached) then event, row, not-parked and next-slot checks, marker in one transaction; the watermark',
+      'a replicated core event in order: (row unless cached) then event, row, not-parked, next-slot and Failover-cut checks, marker in one transaction; the watermark',
     code: 'lib/replication/apply-core.ts applyCore -> appendInOrder; applier.ts advance',
     calls: (c) => [
       getItem('state', c.stateBytes, { count: 1 - c.cacheHitRate }),
-      transact([...eventPuts(c, 1), row(c), check('replication'), check('events'), marker]),
+      transact([...eventPuts(c, 1), row(c), check('replication'), check('events'), check('control'), marker]),
       put('UpdateItem', 'replication', ITEM_BYTES.marker, { hotKey: 'replication/WATERMARK' }),
     ],
   },
@@ -336,12 +336,15 @@ export const OPERATIONS = {
       'a replicated core event its quorum-ack copy stored first: the in-order attempts fail on the taken slot, the row catches up from the log, the event is found stored (duplicate: no watermark advance)',
     code: 'lib/replication/apply-core.ts applyCore -> appendInOrder (refused) -> applyInAnyOrder (appendAtSeq, catchUpCoreRow, storedAt)',
     calls: (c) => [
-      transact([...eventPuts(c, 1), row(c), check('replication'), check('events'), marker], {
-        count: 1 + c.cacheHitRate,
-        indexWriteUnits: 0,
-      }),
+      transact(
+        [...eventPuts(c, 1), row(c), check('replication'), check('events'), check('control'), marker],
+        {
+          count: 1 + c.cacheHitRate,
+          indexWriteUnits: 0,
+        },
+      ),
       getItem('state', c.stateBytes, { count: 2 }),
-      transact([...eventPuts(c, 1), marker], { indexWriteUnits: 0 }),
+      transact([...eventPuts(c, 1), check('control'), marker], { indexWriteUnits: 0 }),
       query('events', c.eventBytes, { count: 2 }),
       // The catch-up's row put, checked against the log's newest folded event.
       transact([row(c), check('events')]),

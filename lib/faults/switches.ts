@@ -187,6 +187,16 @@ export const BUG_SWITCHES = {
     "a Failover's CollectCopies seals the survivors with the committed entry less its run stamp: a replica takes the same proposal again, so the stamp is gone from every survivor's copy; a Switchover's move fence the Failover took as it is (home = the new home) is then no longer the Switchover's to unfence, and once the Failover stops short of BumpEpochs nobody unfences it (a Failover re-run does not plan a partition homed elsewhere)",
   'failover-keeps-switchover-fence':
     "a Failover takes a Switchover's fence of the lost home as its own (same epoch): CollectCopies seals the survivors at the fence's epoch, which the Switchover's direct delivery cannot tell from its own fence, so a CheckWatermark still running puts the lost home's unreplicated head into a survivor after it was sealed and collected, forking it from the new home's acknowledged write",
+  'applier-ignores-failover-cut':
+    "the replication applier appends a core event without checking the region's Failover cut: a lost home's event that reaches a survivor late (a stream, bus or lane delivery from before the loss) after the Failover cut and collected it is applied on top of the survivor's log, forking it from the new home's acknowledged write at the same seq",
+  'home-refuses-cut-events':
+    "under core.ack local the new home's applier refuses a cut event like any survivor's, although the Failover collected nothing: the lost home's acknowledged event that a survivor already applied and that reaches the new home late, before its first write to the aggregate, is refused there, so the new home's next write takes that seq and forks the survivor (review-finding-2)",
+  'local-failover-skips-new-home-cut':
+    "under core.ack local the Failover writes no cut into the partition's new home: once the partition moves on from it (a Switchover), the lost home's late event still reaching it is applied unchecked, ahead of the next home, whose own event at that seq then forks it (review-finding-2)",
+  'gap-fetch-first-origin-only':
+    "a parked run's gap is read from its first parked event's origin alone: after a Failover that is the lost home's event parked before the loss, the lost home's copy of the gap is refused by the cut (quarantined) or not answered, and the new home's next event stays parked behind it although the new home's log holds the gap (review-finding-2)",
+  'gap-fetch-ignores-voucher':
+    "a gap read from its origin's own log is checked against the Failover cut at each event's own epoch, even when the run read is exactly the history of that origin's parked event written past the cut: a lost home made home again (Failback) writes on top of its pre-cut events, and a survivor that lacked one of them parks every new event of the aggregate behind it for good (review-finding-2)",
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

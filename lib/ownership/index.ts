@@ -16,6 +16,7 @@ export {
   QuorumUnavailableError,
   StaleEpochError,
 } from './errors.ts';
+export { CUT_SORT_KEY_PREFIX, cutGuard, cutKey, type FailoverCut, writeCuts } from './failover-cut.ts';
 export { localFenceGuard } from './fence-guard.ts';
 export {
   FENCING_DEFAULTS,

@@ -58,6 +58,13 @@ export interface ApplierDeps {
    * watermark advance, so the invocation (and its retry on failure) covers both.
    */
   readonly onApplied?: (events: readonly EventEnvelope[]) => void;
+  /**
+   * This region's control table: every core append of a delivered (or parked, or origin-fetched) event
+   * condition-checks in its own transaction that no Failover cut the origin's history here past the
+   * event's epoch (lib/ownership/failover-cut.ts); such an event is quarantined `SupersededByFailover`
+   * instead of forking this region from its home. Wired in production (applier function, sandbox).
+   */
+  readonly controlTable?: string;
 }
 
 /** What happened to one incoming event. */
@@ -120,6 +127,8 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     ...(deps.originReader ? { originReader: deps.originReader } : {}),
     gapTimeoutMs: deps.topology.thresholds.coreGapTimeoutMs,
     now,
+    ...(deps.controlTable ? { controlTable: deps.controlTable } : {}),
+    ...(deps.controlTable && deps.topology.core.ack !== 'quorum' ? { homeTakesCut: deps.region } : {}),
     quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
     validateFetched(raw) {
       const validated = validateIncoming(raw, validation());

@@ -5,7 +5,16 @@ import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
-import { appendAtSeq, type CoreDrainDeps, fencingViolation, park, settle, storedAt } from './core-drain.ts';
+import {
+  appendAtSeq,
+  type CoreDrainDeps,
+  CutRefusedError,
+  cutGuardsOf,
+  fencingViolation,
+  park,
+  settle,
+  storedAt,
+} from './core-drain.ts';
 import { InOrderAppendRefusedError, PoisonEventError } from './errors.ts';
 import type { StateRecordCache } from './state-cache.ts';
 
@@ -88,12 +97,16 @@ async function appendInOrder(
           item: deps.events.slotFree(event.aggregateType, event.aggregateId, event.seq + 1),
           onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'successor-logged'),
         },
+        // A Failover cut the origin's history here past the event's epoch: the general path decides
+        // (the very event logged already: duplicate; else quarantined SupersededByFailover).
+        ...cutGuardsOf(deps, event),
       ],
     });
     return result.appended > 0 ? { status: 'applied', record: next, appended: [event] } : undefined;
   } catch (error) {
     if (
       error instanceof InOrderAppendRefusedError ||
+      error instanceof CutRefusedError ||
       error instanceof ConcurrencyError ||
       error instanceof TransactionCanceledException
     ) {

@@ -14,6 +14,11 @@ export const POISON_REASONS = {
   eventTooLarge: 'EventTooLarge',
   forbiddenKey: 'ForbiddenKey',
   unauthenticated: 'Unauthenticated',
+  /**
+   * A lost home's core event that reached this region after a Failover cut that home's history here
+   * (lib/ownership/failover-cut.ts): the new home's history supersedes it; kept for Repair/Failback to read.
+   */
+  supersededByFailover: 'SupersededByFailover',
 } as const;
 export type PoisonReason = (typeof POISON_REASONS)[keyof typeof POISON_REASONS];
 

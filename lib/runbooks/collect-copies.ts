@@ -9,6 +9,7 @@ import { ForkBelowArchiveError } from '../lifecycle/errors.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { groupBy } from '../model/group-by.ts';
 import { DynamoControlReplica } from '../ownership/dynamodb-replica.ts';
+import { type FailoverCut, writeCuts } from '../ownership/failover-cut.ts';
 import { type PartitionEntry, type PartitionValue, partitionKey } from '../ownership/partition-map.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import { type QuorumMarker, readQuorumMarkers } from '../store/copy-markers.ts';
@@ -26,6 +27,47 @@ export interface CollectReport {
   readonly eventsCollected: number;
   readonly blocked: Array<{ readonly partition: number; readonly reason: string }>;
   readonly skipped?: string;
+  /**
+   * Where the Failover's cut of the lost home's history (lib/ownership/failover-cut.ts) was written
+   * (present when a fenced entry names the lost home). With quorum ack a survivor whose cut write failed
+   * counts as unsealed (not collected from); with local ack it is best effort: a survivor not cut applies
+   * the lost home's late events as before (a fork Repair or Failback settles).
+   */
+  readonly cuts?: { readonly written: string[]; readonly failed: string[] };
+}
+
+/** The cuts of the lost home's fenced entries (a fence naming another home is a move already checked). */
+function cutsOf(lost: string, fenced: readonly FencedMove[]): FailoverCut[] {
+  return fenced
+    .filter((f) => f.entry.home === lost)
+    .map((f) => ({ partition: f.entry.partition, region: lost, epoch: f.entry.epoch }));
+}
+
+/**
+ * Writes the cuts into each region's control table; the regions written and those that failed. `skip`
+ * leaves a cut out of one region (local ack: the partition's new home, see collectCopies).
+ */
+async function recordCuts(
+  deps: RunbookDeps,
+  regions: readonly string[],
+  cuts: readonly FailoverCut[],
+  skip: (region: string, cut: FailoverCut) => boolean = () => false,
+): Promise<{ written: string[]; failed: string[] }> {
+  const done = await Promise.all(
+    regions.map((region) =>
+      writeCuts(
+        deps.cell(region).tables,
+        cuts.filter((cut) => !skip(region, cut)),
+      ).then(
+        (stored) => stored.every(Boolean),
+        () => false,
+      ),
+    ),
+  );
+  return {
+    written: regions.filter((_, i) => done[i]),
+    failed: regions.filter((_, i) => !done[i]),
+  };
 }
 
 /** The deps' branch retirer (tests), else retireCoreBranch queueing in `queueIn`. */
@@ -62,6 +104,7 @@ async function sealSurvivors(
   deps: RunbookDeps,
   survivors: readonly string[],
   entries: readonly PartitionEntry[],
+  cuts: readonly FailoverCut[],
 ): Promise<Map<number, string[]>> {
   const items = entries.map((e) => {
     const value: PartitionValue = {
@@ -77,9 +120,15 @@ async function sealSurvivors(
     survivors.map(async (region) => {
       const { client, control } = deps.cell(region).tables;
       const replica = new DynamoControlReplica({ region, client, tableName: control });
+      // The cut before the seal, both before this region's head is read: a lost home's event that lands
+      // here after the collection's reads is refused by the applier, never put under the collected head.
+      // Per partition, as the seal: one busy item must not un-seal the region for every partition.
+      const stored = await writeCuts(deps.cell(region).tables, cuts).catch(() => cuts.map(() => false));
+      const uncut = new Set(cuts.filter((_, i) => !stored[i]).map((c) => c.partition));
       const outcomes = await replica.writeOutcomes(items).catch(() => entries.map(() => 'failed' as const));
-      const unsealed = bugEnabled('per-region-seal') && outcomes.includes('failed');
-      return { region, sealed: outcomes.map((o) => o !== 'failed' && !unsealed) };
+      const failed = outcomes.map((o, i) => o === 'failed' || uncut.has(entries[i]!.partition));
+      const unsealed = bugEnabled('per-region-seal') && failed.includes(true);
+      return { region, sealed: failed.map((f) => !f && !unsealed) };
     }),
   );
   const sealed = new Map<number, string[]>();
@@ -110,14 +159,26 @@ export async function collectCopies(
   },
 ): Promise<CollectReport> {
   const empty = { partitions: request.fenced.length, aggregatesChecked: 0, eventsCollected: 0, blocked: [] };
-  if (deps.topology.core.ack !== 'quorum') return { ...empty, skipped: 'core.ack local: no quorum copies' };
+  const survivors = regionNames(deps.topology).filter((r) => r !== request.lost);
+  const cuts = cutsOf(request.lost, request.fenced);
+  if (deps.topology.core.ack !== 'quorum') {
+    const skipped = { ...empty, skipped: 'core.ack local: no quorum copies' };
+    if (cuts.length === 0) return skipped;
+    // The new home is cut too: its applier takes a cut event only while its own copy of the entry names
+    // it home (CoreDrainDeps.homeTakesCut), so the cut holds there once the partition moves on
+    // (review-finding-2). Bug switch `local-failover-skips-new-home-cut`: the new home not cut at all.
+    const newHome = new Map(request.fenced.map((f) => [f.entry.partition, f.to]));
+    const skip = (region: string, cut: FailoverCut) =>
+      bugEnabled('local-failover-skips-new-home-cut') && newHome.get(cut.partition) === region;
+    return { ...skipped, cuts: await recordCuts(deps, survivors, cuts, skip) };
+  }
   if (bugEnabled('single-peer-quorum')) return { ...empty, skipped: 'bug switch single-peer-quorum' };
   if (request.fenced.length === 0) return empty;
-  const survivors = regionNames(deps.topology).filter((r) => r !== request.lost);
   const sealed = await sealSurvivors(
     deps,
     survivors,
     request.fenced.map((f) => f.entry),
+    cuts,
   );
   const needed = majorityOf(deps.topology);
   const reports = await mapBounded(request.fenced, deps.concurrency ?? 16, (move) =>

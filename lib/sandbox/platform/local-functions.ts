@@ -276,6 +276,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     originReader: deps.originReader,
     metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
     eventKey: deps.internalKey,
+    controlTable: stores.tables.control,
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   };
   // The per-event path measures the lag when the event is readable (in the log with its row), before its

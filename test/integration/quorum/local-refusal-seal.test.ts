@@ -32,8 +32,12 @@ async function scenario() {
   });
   expect(refusal.status).toBe(422);
   expect(JSON.stringify(refusal.body)).toContain('InsufficientFunds');
-  // 4. The deposit reaches the new home late (the applier may refuse it: a fork is not an error here).
-  await cluster.replicate(HOME, NEW_HOME, 'account', id).catch(() => undefined);
+  // 4. The deposit reaches the new home late (the applier may refuse it: a fork is not an error here). The
+  // Failover's cut would refuse it (fix-finding-2; best effort under ack local): off here, as at a region
+  // the cut never reached, so the test keeps proving the refusal's own seal.
+  await withBug('applier-ignores-failover-cut', () => cluster.replicate(HOME, NEW_HOME, 'account', id)).catch(
+    () => undefined,
+  );
   const log = await cluster.regions[NEW_HOME]!.events.loadStream('account', id);
   const row = await cluster.regions[NEW_HOME]!.states.getState('account', id);
   return { log, balance: (JSON.parse(row!.state) as { balance: number }).balance };

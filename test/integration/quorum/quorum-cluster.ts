@@ -289,6 +289,7 @@ export async function startQuorumCluster(
         conflicts: new ConflictRecordStore(replication),
         originReader: eventStoreOriginReader((origin) => eventsOf(origin)),
         now: () => new Date(time.now()),
+        controlTable: tables.control,
       }),
       post: async () => ({ status: 0, body: {} }),
     };

@@ -118,6 +118,7 @@ export async function makeCell(region: string, options: CellOptions = {}): Promi
     conflicts,
     notifier,
     originReader,
+    controlTable: db.tables.control,
     ...(options.now ? { now: options.now } : {}),
     ...(options.eventKey ? { eventKey: options.eventKey } : {}),
   });

@@ -1,4 +1,4 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exampleAggregates } from '../../../examples/bank/index.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
@@ -44,11 +44,13 @@ import {
  * after the whole Failover). Now FencePartitions fences a run-stamped fence again, at epoch + 1 (switch
  * `failover-keeps-switchover-fence`: the old rule).
  *
- * OPEN FINDING 2 (same harm, other path): the ordinary lane's applier checks no seal at all: A's seq 3 applied
- * at B by a late lane message after a Failover to C (B's copy past the fence's epoch, C's acknowledged seq 3
- * not yet at B) forks B from its home exactly as the unsealed delivery did (review-checkwatermark-late 2b).
- *
- * Finding 2's test asserts what happens today (it fails once the hole is closed: flip it then).
+ * FINDING 2 (same harm, other path; fixed by fix-finding-2): the replication applier checked no seal at all:
+ * A's seq 3 applied at B by a late lane message after a Failover to C (B's copy past the fence's epoch, C's
+ * acknowledged seq 3 not yet at B) forked B from its home exactly as the unsealed delivery did. Now the
+ * Failover's CollectCopies writes a cut of A's history into every survivor (lib/ownership/failover-cut.ts)
+ * and every core append of the applier condition-checks it in its own transaction: the event is
+ * quarantined `SupersededByFailover` (switch `applier-ignores-failover-cut`: the old behaviour). The
+ * liveness cases are in finding-2-cut.test.ts.
  *
  * Liveness: a target whose copy was never written (or lags below the fence) takes the delivery; one that
  * holds an uncommitted proposal past the fence (only a competing proposer that read the committed fence can
@@ -92,6 +94,7 @@ function applierOf(c: Cluster, region: RegionName) {
     parking: new ParkingStore(replication),
     quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
     conflicts: new ConflictRecordStore(replication),
+    controlTable: tables.control,
   });
 }
 
@@ -172,9 +175,12 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     expect(forks(atC, atB)).toEqual([3]);
   });
 
-  it('OPEN FINDING 2: the lane’s applier at B takes A’s seq 3 after a Failover to C (B’s copy past the fence’s epoch) and forks B from C’s acknowledged seq 3', async () => {
-    const c = await cluster();
-    const { id, partition, unreplicated } = await account(c, 'late2-lane');
+  /**
+   * The lane's late message for A's seq 3 reaching B after a whole Failover of A to C (B's copy past the
+   * fence's epoch, C's acknowledged seq 3 not yet at B): what B's applier does with it.
+   */
+  async function lateAfterFailover(c: Cluster, prefix: string) {
+    const { id, partition, unreplicated } = await account(c, prefix);
     const sw = gatedSwitchover(c, id, 'late2');
     const fence = await sw.task('Fence');
     const [move] = fence.moves as Array<{ fencedEpoch: number }>;
@@ -194,6 +200,33 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     const outcome = await applierOf(c, B)(structuredClone(unreplicated));
     const [atB, atC] = [await log(c, B, id), await log(c, C, id)];
     expect(atC.some((e) => e.eventId === written.eventId)).toBe(true);
+    return { outcome, atB, atC, unreplicated, collected: fo.state.collectCopies as Record<string, unknown> };
+  }
+
+  it('FINDING 2 (fixed): the applier at B refuses A’s late seq 3 after a Failover to C cut A’s history there (quarantined SupersededByFailover, in its transaction); B stays on C’s branch', async () => {
+    const c = await cluster();
+    const { outcome, atB, atC, unreplicated, collected } = await lateAfterFailover(c, 'late2-lane');
+    expect(collected.cuts).toEqual({ written: expect.arrayContaining([B, C]), failed: [] });
+    expect(outcome).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(false);
+    expect(forks(atC, atB)).toEqual([]);
+    // Kept where quarantined events are visible, with the reason.
+    const { doc, tables } = c.cells[B].tables;
+    const held = await doc.send(
+      new ScanCommand({
+        TableName: tables.quarantine,
+        FilterExpression: 'eventId = :id',
+        ExpressionAttributeValues: { ':id': unreplicated.eventId },
+      }),
+    );
+    expect(held.Items?.map((q) => q.reason)).toEqual(['SupersededByFailover']);
+  });
+
+  it('FINDING 2 with applier-ignores-failover-cut: the lane’s applier at B takes A’s seq 3 after the Failover to C and forks B from C’s acknowledged seq 3', async () => {
+    const c = await cluster();
+    const { outcome, atB, atC, unreplicated } = await withBug('applier-ignores-failover-cut', () =>
+      lateAfterFailover(c, 'late2-lane-bug'),
+    );
     expect(outcome.status).toBe('applied');
     expect(atB.some((e) => e.eventId === unreplicated.eventId)).toBe(true);
     expect(forks(atC, atB)).toEqual([3]);

@@ -94,7 +94,9 @@ async function writeAtB(c: Cluster, id: string) {
   throw new Error('B never took the write');
 }
 
-describe('review-finding-2b: a returned lost home with a stale own copy takes a cut event', { timeout: 180_000 }, () => {
+describe('review-finding-2b: a returned lost home with a stale own copy takes a cut event', {
+  timeout: 180_000,
+}, () => {
   afterEach(() => {
     disableAllBugs();
   });

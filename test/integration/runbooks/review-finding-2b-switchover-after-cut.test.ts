@@ -11,15 +11,30 @@ import {
   QuarantineStore,
   WatermarkStore,
 } from '../../../lib/replication/index.ts';
-import { movePartition, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
+import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, acknowledged, B, C, devTopology, failoverOfA, forks, log } from './late-delivery-world.ts';
+import {
+  A,
+  account,
+  acknowledged,
+  B,
+  C,
+  devTopology,
+  failoverOfA,
+  forks,
+  log,
+  stepped,
+} from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
  * review-finding-2b, `core.ack: local`: a cut event the new home C took (homeTakesCut) while survivor B
  * refused it (quarantined SupersededByFailover), then a Switchover C -> B right after, before C writes to
  * the aggregate again. Does B, the new home, hold C's history (A's seq 3) before its first write?
+ * Checked safe: CheckWatermark's direct delivery (no cut check: the old home's log is the home's history)
+ * puts A's seq 3 into B (delivered: 1) before MoveHome, and C takes B's seq 4. (A raw register move,
+ * movePartition, as review-finding-2-local-new-home uses, has no such delivery and does fork C: not the
+ * runbook's path.)
  */
 
 let shared: Promise<Cluster> | undefined;
@@ -76,7 +91,21 @@ describe('review-finding-2b: Switchover away from a home that took a cut event',
       reason: 'SupersededByFailover',
     });
     expect((await applierOf(c, C)(structuredClone(unreplicated))).status).toBe('applied');
-    await movePartition(clusterRunbookDeps(c, B), { partition, from: C, to: B });
+    // The Switchover runbook C -> B (Fence, CheckWatermark with its direct delivery, MoveHome, Unfence).
+    const state: Record<string, unknown> = { partitions: [partition], to: B, run: { id: `r2b-sw-${id}` } };
+    const task = stepped(
+      createRunbookDispatcher({
+        ...clusterRunbookDeps(c, B),
+        watermarkPoll: { intervalMs: 20, budgetMs: 2_000 },
+      }),
+      'switchover',
+      state,
+    );
+    await task('Fence');
+    const check = await task('CheckWatermark');
+    expect(check).toMatchObject({ caughtUp: true, partitions: [{ delivered: 1, missing: 0 }] });
+    await task('MoveHome');
+    await task('Unfence');
     let written: Awaited<ReturnType<typeof acknowledged>> | undefined;
     for (let i = 0; i < 40 && !written; i++) {
       written = await acknowledged(c, B, id, 5).catch(() => undefined);

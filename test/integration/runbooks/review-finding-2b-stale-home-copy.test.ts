@@ -32,6 +32,15 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * takes seq 3, and delivered to C it meets A's seq 3: a fencing violation. C, which held nothing of its own
  * past the home's history, is forked from its home B by the fix (without homeTakesCut C refuses A's seq 3
  * and converges on B's history).
+ *
+ * Severity MEDIUM: a double failure under local ack (A's Failover, then its new home's), and C stays forked
+ * until Repair or a Failback retires its branch (C quarantines B's seq 3 as a fencing violation and parks
+ * B's later events). No switch: the sound fix is not small. The home check must be the write path's
+ * (lib/ownership/ownership.ts): a lease from a majority read of the register (PartitionOwnership
+ * .fenceCoreWrite: NotHome / PartitionFenced -> refuse; its guards, the local copy at the lease's exact
+ * epoch and ballot, in the append's transaction; reconfirm() just before it). The applier would need the
+ * control clients of every region (as lib/api/multi-region.ts wires them) and the applier role the
+ * cross-region control-table reads the API role has (cdk + the sandbox IAM check).
  */
 
 let shared: Promise<Cluster> | undefined;

@@ -1,29 +1,18 @@
 import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../examples/bank/index.ts';
-import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
 import {
   cutKey,
-  DynamoControlReplica,
   nextPartitionValue,
   type PartitionEntry,
   type PartitionValue,
   partitionKey,
   writeCuts,
 } from '../../../lib/ownership/index.ts';
-import {
-  createApplier,
-  createBatchApplier,
-  eventStoreOriginReader,
-  ParkingStore,
-  QuarantineStore,
-  WatermarkStore,
-} from '../../../lib/replication/index.ts';
+import { createApplier, createBatchApplier } from '../../../lib/replication/index.ts';
 import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
+import type { Cluster, RegionName } from '../routing/cluster.ts';
+import { applierDeps, applierOf, failoverToC, lazyCluster, ownCopy } from './failover-cut-world.ts';
 import {
   A,
   account,
@@ -84,20 +73,7 @@ import {
  * register-copy rule or an off-by-one of the cut's boundary, which is what they guard.
  */
 
-let shared: Promise<Cluster> | undefined;
-const cluster = () => {
-  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
-  return shared;
-};
-
-const registry = createRegistry(exampleAggregates, devTopology);
-
-/** `region`'s own copy of the partition's entry. */
-async function ownCopy(c: Cluster, region: RegionName, partition: number) {
-  const { doc, tables } = c.cells[region].tables;
-  const own = new DynamoControlReplica({ region, client: doc, tableName: tables.control });
-  return (await own.read<PartitionValue>(partitionKey(partition)))!;
-}
+const cluster = lazyCluster();
 
 /**
  * The candidate rule as the ConditionCheck it would be, run in a real transaction against `region`'s own
@@ -137,44 +113,6 @@ async function candidateRefuses(
     if ((error as Error).name === 'TransactionCanceledException') return true;
     throw error;
   }
-}
-
-/** The production applier of `region` (as the applier function wires it: the cut checked), clock `now`. */
-function applierDeps(c: Cluster, region: RegionName, now: () => Date = () => new Date()) {
-  const cell = c.cells[region];
-  const { doc, tables } = cell.tables;
-  const replication = { client: doc, tableName: tables.replication };
-  return {
-    region,
-    topology: devTopology,
-    registry,
-    clock: new HybridLogicalClock({ region }),
-    events: cell.events,
-    states: cell.states,
-    watermarks: new WatermarkStore(replication),
-    parking: new ParkingStore(replication),
-    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
-    conflicts: new ConflictRecordStore(replication),
-    originReader: eventStoreOriginReader((origin) => c.cells[origin as RegionName].events),
-    controlTable: tables.control,
-    now,
-  };
-}
-const applierOf = (c: Cluster, region: RegionName, now?: () => Date) =>
-  createApplier(applierDeps(c, region, now));
-
-/** A whole Failover of A (unreachable) to C, local ack; C writable afterwards. */
-async function failoverToC(c: Cluster, partition: number) {
-  const fo = failoverOfA(c, partition, { to: C });
-  c.links.isolate(A);
-  try {
-    for (const name of RUNBOOK_TASKS.failover) await fo.task(name);
-  } finally {
-    c.links.heal();
-  }
-  const { writableFrom } = fo.state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
-  return fo.state.collectCopies as { cuts?: { written: string[]; failed: string[] } };
 }
 
 /** The value fields a rule could read (not epoch, ballot, activeFrom). */
@@ -244,12 +182,14 @@ describe('fix-finding-2: the Failover’s cut and the applier', { timeout: 120_0
     const c = await cluster();
     const { id, partition, unreplicated } = await account(c, 'f2-lacked');
     await c.replicate(A, C, 'account', id); // C has A's seq 3, B does not
-    const collected = await failoverToC(c, partition);
+    const collected = (await failoverToC(c, partition)).state.collectCopies as {
+      cuts?: { written: string[]; failed: string[] };
+    };
     expect(collected.cuts).toEqual({ written: expect.arrayContaining([B, C]), failed: [] });
     const written = await acknowledged(c, C, id, 5); // C's seq 4
     expect(written.seq).toBe(4);
     let offsetMs = 0;
-    const applyB = applierOf(c, B, () => new Date(Date.now() + offsetMs));
+    const applyB = applierOf(c, B, { now: () => new Date(Date.now() + offsetMs) });
     // A's late delivery: refused (B cannot know C has it).
     expect(await applyB(structuredClone(unreplicated))).toMatchObject({
       status: 'quarantined',
@@ -270,7 +210,7 @@ describe('fix-finding-2: the Failover’s cut and the applier', { timeout: 120_0
       const { id, partition, unreplicated } = await account(c, prefix);
       const successor = await acknowledged(c, A, id, 7); // A's seq 4
       let offsetMs = 0;
-      const applyB = applierOf(c, B, () => new Date(Date.now() + offsetMs));
+      const applyB = applierOf(c, B, { now: () => new Date(Date.now() + offsetMs) });
       expect((await applyB(structuredClone(successor))).status).toBe('parked'); // before the loss
       await failoverToC(c, partition);
       await acknowledged(c, C, id, 5); // C's seq 3

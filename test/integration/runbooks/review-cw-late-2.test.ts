@@ -1,20 +1,11 @@
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../examples/bank/index.ts';
-import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import type { Topology } from '../../../lib/config/index.ts';
-import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
 import { DynamoControlReplica, type PartitionValue, partitionKey } from '../../../lib/ownership/index.ts';
-import {
-  createApplier,
-  ParkingStore,
-  QuarantineStore,
-  WatermarkStore,
-} from '../../../lib/replication/index.ts';
 import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
+import { type Cluster, sleep } from '../routing/cluster.ts';
+import { applierOf, lazyCluster, ownCopy } from './failover-cut-world.ts';
 import {
   A,
   account,
@@ -59,44 +50,11 @@ import {
  * lose. Failback's switch-back does not deliver directly (`direct: false`), so it is never refused.
  */
 
-let shared: Promise<Cluster> | undefined;
-const cluster = () => {
-  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
-  return shared;
-};
-
-const registry = createRegistry(exampleAggregates, devTopology);
+const cluster = lazyCluster();
 
 /** A Failover of A (unreachable), run task by task from C's deps, the partition's new home C. */
 const failover = (c: Cluster, partition: number, topology: Topology = devTopology) =>
   failoverOfA(c, partition, { to: C, topology });
-
-/** B's own copy of the partition's entry (what the delivery's seal check reads). */
-async function ownCopy(c: Cluster, partition: number) {
-  const { doc, tables } = c.cells[B].tables;
-  const own = new DynamoControlReplica({ region: B, client: doc, tableName: tables.control });
-  return (await own.read(partitionKey(partition)))!;
-}
-
-/** The production applier of `region` over the cluster's tables (the lane's last step). */
-function applierOf(c: Cluster, region: RegionName) {
-  const cell = c.cells[region];
-  const { doc, tables } = cell.tables;
-  const replication = { client: doc, tableName: tables.replication };
-  return createApplier({
-    region,
-    topology: devTopology,
-    registry,
-    clock: new HybridLogicalClock({ region }),
-    events: cell.events,
-    states: cell.states,
-    watermarks: new WatermarkStore(replication),
-    parking: new ParkingStore(replication),
-    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
-    conflicts: new ConflictRecordStore(replication),
-    controlTable: tables.control,
-  });
-}
 
 describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
   afterEach(() => {
@@ -129,7 +87,7 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     // The Failover sealed B and collected from it (nothing blocked), with the Switchover's own entry.
     expect(collected).toMatchObject({ partitions: 1, blocked: [] });
     expect(collected.skipped).toBeUndefined();
-    const sealedAt = await ownCopy(c, partition);
+    const sealedAt = await ownCopy(c, B, partition);
     try {
       await fo.task('BumpEpochs');
     } finally {
@@ -195,9 +153,9 @@ describe('review 2: the sealed direct delivery', { timeout: 120_000 }, () => {
     const { writableFrom } = fo.state.bumpEpochs as { writableFrom: number };
     await sleep(Math.max(0, writableFrom - Date.now()) + 50);
     const written = await acknowledged(c, C, id, 5);
-    expect((await ownCopy(c, partition)).epoch).toBeGreaterThan(move!.fencedEpoch);
+    expect((await ownCopy(c, B, partition)).epoch).toBeGreaterThan(move!.fencedEpoch);
     // A's lane message for seq 3, late (its region was lost before the bus delivered it).
-    const outcome = await applierOf(c, B)(structuredClone(unreplicated));
+    const outcome = await applierOf(c, B, { originReader: false })(structuredClone(unreplicated));
     const [atB, atC] = [await log(c, B, id), await log(c, C, id)];
     expect(atC.some((e) => e.eventId === written.eventId)).toBe(true);
     return { outcome, atB, atC, unreplicated, collected: fo.state.collectCopies as Record<string, unknown> };

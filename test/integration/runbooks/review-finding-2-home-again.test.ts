@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../examples/bank/index.ts';
-import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
-import {
-  createApplier,
-  eventStoreOriginReader,
-  ParkingStore,
-  QuarantineStore,
-  WatermarkStore,
-} from '../../../lib/replication/index.ts';
-import { movePartition, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import { type Cluster, command, deposit, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, B, C, devTopology, failoverOfA, log } from './late-delivery-world.ts';
+import { movePartition } from '../../../lib/runbooks/index.ts';
+import { type Cluster, command, deposit, sleep } from '../routing/cluster.ts';
+import { applierOf, lazyCluster, wholeFailoverToC } from './failover-cut-world.ts';
+import { A, account, B, C, devTopology, log } from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
@@ -31,44 +21,7 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * Before the cut the fetch appended it.
  */
 
-let shared: Promise<Cluster> | undefined;
-const cluster = () => {
-  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
-  return shared;
-};
-
-const registry = createRegistry(exampleAggregates, devTopology);
-
-function applierOf(c: Cluster, region: RegionName, now: () => Date) {
-  const cell = c.cells[region];
-  const { doc, tables } = cell.tables;
-  const replication = { client: doc, tableName: tables.replication };
-  return createApplier({
-    region,
-    topology: devTopology,
-    registry,
-    clock: new HybridLogicalClock({ region }),
-    events: cell.events,
-    states: cell.states,
-    watermarks: new WatermarkStore(replication),
-    parking: new ParkingStore(replication),
-    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
-    conflicts: new ConflictRecordStore(replication),
-    originReader: eventStoreOriginReader((origin) => c.cells[origin as RegionName].events),
-    controlTable: tables.control,
-    now,
-  });
-}
-
-async function failoverToC(c: Cluster, partition: number) {
-  const fo = failoverOfA(c, partition, { to: C });
-  c.links.isolate(A);
-  try {
-    for (const name of RUNBOOK_TASKS.failover) await fo.task(name);
-  } finally {
-    c.links.heal();
-  }
-}
+const cluster = lazyCluster();
 
 /** A write acknowledged by A once its new lease lets it (the move's hold), its log's last event. */
 async function writtenAtA(c: Cluster, id: string) {
@@ -90,9 +43,9 @@ describe('review-finding-2: the lost home home again, a survivor lacking its pre
   const scenario = async (c: Cluster, prefix: string) => {
     const { id, partition, unreplicated } = await account(c, prefix); // A's seq 3 only in A
     await c.replicate(A, C, 'account', id); // C has it, B does not (A's bus message to B is lost)
-    await failoverToC(c, partition);
+    await wholeFailoverToC(c, partition);
     let offsetMs = 0;
-    const applyB = applierOf(c, B, () => new Date(Date.now() + offsetMs));
+    const applyB = applierOf(c, B, { now: () => new Date(Date.now() + offsetMs) });
     // A home again past the cut (the Failback's switch-back; C never wrote the account).
     await movePartition(clusterRunbookDeps(c, B), { partition, from: C, to: A });
     const fourth = await writtenAtA(c, id);
@@ -127,9 +80,9 @@ describe('review-finding-2: the lost home home again, a survivor lacking its pre
       return (await log(c, A, id)).at(-1)!;
     })();
     let offsetMs = 0;
-    const applyB = applierOf(c, B, () => new Date(Date.now() + offsetMs));
+    const applyB = applierOf(c, B, { now: () => new Date(Date.now() + offsetMs) });
     expect((await applyB(structuredClone(fourth))).status).toBe('parked');
-    await failoverToC(c, partition);
+    await wholeFailoverToC(c, partition);
     offsetMs = devTopology.thresholds.coreGapTimeoutMs + 1_000;
     expect((await applyB(structuredClone(fourth))).status).toBe('parked');
     expect((await log(c, B, id)).map((e) => e.seq)).toEqual([1, 2]);

@@ -1,30 +1,8 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../examples/bank/index.ts';
-import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
-import {
-  createApplier,
-  eventStoreOriginReader,
-  ParkingStore,
-  QuarantineStore,
-  WatermarkStore,
-} from '../../../lib/replication/index.ts';
-import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import {
-  A,
-  account,
-  acknowledged,
-  B,
-  C,
-  devTopology,
-  failoverOfA,
-  log,
-  quorumTopology,
-} from './late-delivery-world.ts';
+import type { Cluster } from '../routing/cluster.ts';
+import { applierOf, failoverToC, lazyCluster, quarantinedReasons } from './failover-cut-world.ts';
+import { A, account, acknowledged, B, C, devTopology, log, quorumTopology } from './late-delivery-world.ts';
 
 /**
  * review-finding-2 (adversarial review of fix-finding-2): the gap fetch of a parked run is read from its
@@ -45,58 +23,7 @@ import {
  * reads only.
  */
 
-let shared: Promise<Cluster> | undefined;
-const cluster = () => {
-  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
-  return shared;
-};
-
-const registry = createRegistry(exampleAggregates, devTopology);
-
-function applierOf(c: Cluster, region: RegionName, now: () => Date) {
-  const cell = c.cells[region];
-  const { doc, tables } = cell.tables;
-  const replication = { client: doc, tableName: tables.replication };
-  return createApplier({
-    region,
-    topology: devTopology,
-    registry,
-    clock: new HybridLogicalClock({ region }),
-    events: cell.events,
-    states: cell.states,
-    watermarks: new WatermarkStore(replication),
-    parking: new ParkingStore(replication),
-    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
-    conflicts: new ConflictRecordStore(replication),
-    originReader: eventStoreOriginReader((origin) => c.cells[origin as RegionName].events),
-    controlTable: tables.control,
-    now,
-  });
-}
-
-async function failoverToC(c: Cluster, partition: number, quorum: boolean) {
-  const fo = failoverOfA(c, partition, { to: C, ...(quorum ? { topology: quorumTopology } : {}) });
-  c.links.isolate(A);
-  try {
-    for (const name of RUNBOOK_TASKS.failover) await fo.task(name);
-  } finally {
-    c.links.heal();
-  }
-  const { writableFrom } = fo.state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
-}
-
-async function quarantinedReasons(c: Cluster, region: RegionName, eventId: string) {
-  const { doc, tables } = c.cells[region].tables;
-  const held = await doc.send(
-    new ScanCommand({
-      TableName: tables.quarantine,
-      FilterExpression: 'eventId = :id',
-      ExpressionAttributeValues: { ':id': eventId },
-    }),
-  );
-  return (held.Items ?? []).map((q) => String(q.reason));
-}
+const cluster = lazyCluster();
 
 describe('review-finding-2: a parked run behind a lost home’s event', { timeout: 120_000 }, () => {
   afterEach(() => {
@@ -108,9 +35,9 @@ describe('review-finding-2: a parked run behind a lost home’s event', { timeou
     const fourth = await acknowledged(c, A, id, 7); // A's seq 4
     await c.replicate(A, C, 'account', id); // C holds A's 3 and 4 (its stream delivery, or its quorum copy)
     let offsetMs = 0;
-    const applyB = applierOf(c, B, () => new Date(Date.now() + offsetMs));
+    const applyB = applierOf(c, B, { now: () => new Date(Date.now() + offsetMs) });
     expect((await applyB(structuredClone(fourth))).status).toBe('parked'); // before the loss
-    await failoverToC(c, partition, quorum);
+    await failoverToC(c, partition, quorum ? quorumTopology : undefined);
     const fifth = await acknowledged(c, C, id, 5); // the new home's acknowledged seq 5
     expect(fifth.seq).toBe(5);
     expect((await applyB(structuredClone(fifth))).status).toBe('parked');

@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../examples/bank/index.ts';
-import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
-import {
-  createApplier,
-  eventStoreOriginReader,
-  ParkingStore,
-  QuarantineStore,
-  WatermarkStore,
-} from '../../../lib/replication/index.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
-import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import { A, account, acknowledged, B, C, devTopology, forks, log, stepped } from './late-delivery-world.ts';
+import { type Cluster, type RegionName, sleep } from '../routing/cluster.ts';
+import { applierOf, lazyCluster } from './failover-cut-world.ts';
+import { A, account, acknowledged, B, C, forks, log, stepped } from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
@@ -43,33 +33,7 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * cross-region control-table reads the API role has (cdk + the sandbox IAM check).
  */
 
-let shared: Promise<Cluster> | undefined;
-const cluster = () => {
-  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
-  return shared;
-};
-
-const registry = createRegistry(exampleAggregates, devTopology);
-
-function applierOf(c: Cluster, region: RegionName) {
-  const cell = c.cells[region];
-  const { doc, tables } = cell.tables;
-  const replication = { client: doc, tableName: tables.replication };
-  return createApplier({
-    region,
-    topology: devTopology,
-    registry,
-    clock: new HybridLogicalClock({ region }),
-    events: cell.events,
-    states: cell.states,
-    watermarks: new WatermarkStore(replication),
-    parking: new ParkingStore(replication),
-    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
-    conflicts: new ConflictRecordStore(replication),
-    originReader: eventStoreOriginReader((origin) => c.cells[origin as RegionName].events),
-    controlTable: tables.control,
-  });
-}
+const cluster = lazyCluster();
 
 /** A whole Failover of `lost` (isolated, unreachable) run from `from`, the partition's new home `to`. */
 async function failover(c: Cluster, partition: number, lost: RegionName, to: RegionName, from: RegionName) {

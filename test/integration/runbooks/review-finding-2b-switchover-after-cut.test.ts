@@ -1,30 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleAggregates } from '../../../examples/bank/index.ts';
-import { HybridLogicalClock } from '../../../lib/clock/index.ts';
-import { ConflictRecordStore } from '../../../lib/conflict/index.ts';
 import { disableAllBugs } from '../../../lib/faults/index.ts';
-import { createRegistry } from '../../../lib/model/index.ts';
-import {
-  createApplier,
-  eventStoreOriginReader,
-  ParkingStore,
-  QuarantineStore,
-  WatermarkStore,
-} from '../../../lib/replication/index.ts';
-import { createRunbookDispatcher, RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
-import { type Cluster, type RegionName, sleep, startCluster } from '../routing/cluster.ts';
-import {
-  A,
-  account,
-  acknowledged,
-  B,
-  C,
-  devTopology,
-  failoverOfA,
-  forks,
-  log,
-  stepped,
-} from './late-delivery-world.ts';
+import { createRunbookDispatcher } from '../../../lib/runbooks/index.ts';
+import { sleep } from '../routing/cluster.ts';
+import { applierOf, failoverToC, lazyCluster } from './failover-cut-world.ts';
+import { account, acknowledged, B, C, forks, log, stepped } from './late-delivery-world.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
@@ -37,45 +16,7 @@ import { clusterRunbookDeps } from './runbook-cells.ts';
  * runbook's path.)
  */
 
-let shared: Promise<Cluster> | undefined;
-const cluster = () => {
-  shared ??= startCluster({ leaseMs: 400, skewMarginMs: 100 });
-  return shared;
-};
-
-const registry = createRegistry(exampleAggregates, devTopology);
-
-function applierOf(c: Cluster, region: RegionName) {
-  const cell = c.cells[region];
-  const { doc, tables } = cell.tables;
-  const replication = { client: doc, tableName: tables.replication };
-  return createApplier({
-    region,
-    topology: devTopology,
-    registry,
-    clock: new HybridLogicalClock({ region }),
-    events: cell.events,
-    states: cell.states,
-    watermarks: new WatermarkStore(replication),
-    parking: new ParkingStore(replication),
-    quarantine: new QuarantineStore({ client: doc, tableName: tables.quarantine }),
-    conflicts: new ConflictRecordStore(replication),
-    originReader: eventStoreOriginReader((origin) => c.cells[origin as RegionName].events),
-    controlTable: tables.control,
-  });
-}
-
-async function failoverToC(c: Cluster, partition: number) {
-  const fo = failoverOfA(c, partition, { to: C });
-  c.links.isolate(A);
-  try {
-    for (const name of RUNBOOK_TASKS.failover) await fo.task(name);
-  } finally {
-    c.links.heal();
-  }
-  const { writableFrom } = fo.state.bumpEpochs as { writableFrom: number };
-  await sleep(Math.max(0, writableFrom - Date.now()) + 50);
-}
+const cluster = lazyCluster();
 
 describe('review-finding-2b: Switchover away from a home that took a cut event', { timeout: 180_000 }, () => {
   afterEach(() => {

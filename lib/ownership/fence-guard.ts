@@ -38,23 +38,3 @@ export function localFenceGuard(input: {
     },
   };
 }
-
-/**
- * A ConditionCheck that the region's LOCAL copy of the partition's entry names `region` home and active, at
- * whatever epoch (no lease: see the applier's use under `core.ack: local`, CoreDrainDeps.homeTakesCut).
- */
-export function localHomeActiveCheck(input: {
-  readonly tableName: string;
-  readonly region: string;
-  readonly partition: number;
-}): AppendGuard['item'] {
-  return {
-    ConditionCheck: {
-      TableName: input.tableName,
-      Key: { pk: partitionKey(input.partition), sk: REGISTER_SORT_KEY },
-      ConditionExpression: '#v.#home = :self AND #v.#state = :active',
-      ExpressionAttributeNames: { '#v': 'value', '#home': 'home', '#state': 'state' },
-      ExpressionAttributeValues: { ':self': input.region, ':active': 'active' },
-    },
-  };
-}

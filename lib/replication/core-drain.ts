@@ -3,8 +3,9 @@ import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
+import { REGISTER_SORT_KEY } from '../ownership/dynamodb-replica.ts';
 import { cutGuard } from '../ownership/failover-cut.ts';
-import { localHomeActiveCheck } from '../ownership/fence-guard.ts';
+import { partitionKey } from '../ownership/partition-map.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
 import { ConcurrencyError } from '../store/errors.ts';
 import type { AppendGuard, EventStore } from '../store/event-store.ts';
@@ -98,27 +99,16 @@ export async function appendAtSeq(
   const checked = options.cutEpoch === undefined ? event : { ...event, epoch: options.cutEpoch };
   const guards = options.cut === false ? [] : cutGuardsOf(deps, checked);
   try {
-    return await appendGuarded(deps, event, guards);
-  } catch (error) {
-    if (!(error instanceof CutRefusedError)) throw error;
-    const existing = await storedAt(deps, event);
-    if (existing?.eventId === event.eventId) return false;
-    const taken = await appendAsHome(deps, event);
-    if (taken !== undefined) return taken;
-    throw superseded(error);
-  }
-}
-
-/** One received core event appended with `guards`; a different event already at its seq is a fencing violation. */
-async function appendGuarded(
-  deps: CoreDrainDeps,
-  event: EventEnvelope,
-  guards: readonly AppendGuard[],
-): Promise<boolean> {
-  try {
     return (await deps.events.appendEvents([event], { tier: 'core', received: true, guards })).appended > 0;
   } catch (error) {
     if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
+    if (error instanceof CutRefusedError) {
+      const existing = await storedAt(deps, event);
+      if (existing?.eventId === event.eventId) return false;
+      const taken = await appendAsHome(deps, event);
+      if (taken !== undefined) return taken;
+      throw superseded(error);
+    }
     throw error;
   }
 }
@@ -132,12 +122,24 @@ async function appendAsHome(deps: CoreDrainDeps, event: EventEnvelope): Promise<
   const self = deps.homeTakesCut;
   if (!self || !deps.controlTable || bugEnabled('home-refuses-cut-events')) return undefined;
   const guard: AppendGuard = {
-    item: localHomeActiveCheck({ tableName: deps.controlTable, region: self, partition: event.partition }),
+    item: {
+      ConditionCheck: {
+        TableName: deps.controlTable,
+        Key: { pk: partitionKey(event.partition), sk: REGISTER_SORT_KEY },
+        ConditionExpression: '#v.#home = :self AND #v.#state = :active',
+        ExpressionAttributeNames: { '#v': 'value', '#home': 'home', '#state': 'state' },
+        ExpressionAttributeValues: { ':self': self, ':active': 'active' },
+      },
+    },
     onFailure: () => new CutRefusedError(event),
   };
   try {
-    return await appendGuarded(deps, event, [guard]);
+    return (
+      (await deps.events.appendEvents([event], { tier: 'core', received: true, guards: [guard] })).appended >
+      0
+    );
   } catch (error) {
+    if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
     if (error instanceof CutRefusedError) return undefined;
     throw error;
   }

@@ -192,7 +192,7 @@ async function drive(sandbox: Sandbox, options: ChaosOptions, history: HistoryRe
     options.sagaTaskDuplication ?? 0.3,
   );
   duplicator.install(sandbox.regions);
-  const kinds = faultKindsFor(sandbox.topology);
+  const kinds = faultKindsFor(sandbox.topology, { fencing: !options.disableFencing });
   log(
     `opened ${opened.filter(Boolean).length} of ${workload.accounts.length} accounts and ${transferWorkload.accounts.length} transfer accounts; clients and nemesis start (seed ${options.seed})`,
   );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import bank from '../../../examples/bank/multiactive.config.ts';
 import { faultKindsFor, skewBounds } from '../../../lib/sandbox/chaos/index.ts';
 import { drawRegions, largestMinority } from '../../../lib/sandbox/chaos/majority-faults.ts';
+import { RUNBOOK_KINDS } from '../../../lib/sandbox/chaos/nemesis.ts';
 import { seededRandom } from '../../../lib/sandbox/chaos/random.ts';
 import { fastTiming } from '../../../lib/sandbox/platform/timing.ts';
 
@@ -25,6 +26,19 @@ describe('chaos nemesis plan', () => {
         'failover-during-switchover',
       ]),
     );
+  });
+
+  it('draws no runbook fault for a build without fencing (no single writer to move), and the rest as usual', () => {
+    for (const env of ['dev', 'prod', 'world'] as const) {
+      const topology = bank.topology(env);
+      const unfenced = faultKindsFor(topology, { fencing: false });
+      for (const kind of RUNBOOK_KINDS) expect(unfenced).not.toContain(kind);
+      expect(unfenced).toEqual(
+        faultKindsFor(topology).filter((k) => !(RUNBOOK_KINDS as readonly string[]).includes(k)),
+      );
+      expect(unfenced).toContain('kill-region');
+    }
+    expect(faultKindsFor(bank.topology('dev'))).toContain('runbook-during-fault');
   });
 
   it('takes a minority of two regions down or off only with five regions (with three the largest minority is one)', () => {

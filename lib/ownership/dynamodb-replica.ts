@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  type PutCommandInput,
   ScanCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -250,16 +251,27 @@ export class DynamoControlReplica implements ControlReplica {
    * transaction holds the item) is tried again with a backoff, then thrown: never reported as refused.
    */
   async write<V>(key: string, record: RegisterRecord<V>): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(new PutCommand(this.conditionalPut(key, record)));
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        // Another transaction holds the item (not a refusal): try again after a backoff, a few times.
-        if (!(error instanceof TransactionConflictException) || attempt >= MAX_CONFLICT_ATTEMPTS) throw error;
-        await conflictBackoff(attempt);
-      }
+    return putRetryingConflicts(this.client, this.conditionalPut(key, record));
+  }
+}
+
+/**
+ * A conditional put of a control-table item that transactions also check: true when stored, false when its
+ * condition refused it; a TransactionConflict (another transaction holds the item, not a refusal) is tried
+ * again with a backoff a few times, then thrown, as is any other error.
+ */
+export async function putRetryingConflicts(
+  client: DynamoDBDocumentClient,
+  input: PutCommandInput,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.send(new PutCommand(input));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      if (!(error instanceof TransactionConflictException) || attempt >= MAX_CONFLICT_ATTEMPTS) throw error;
+      await conflictBackoff(attempt);
     }
   }
 }

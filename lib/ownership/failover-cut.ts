@@ -1,9 +1,5 @@
-import { ConditionalCheckFailedException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  PutCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { putRetryingConflicts } from './dynamodb-replica.ts';
 import { partitionKey } from './partition-map.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -52,11 +48,6 @@ export function cutGuard(
   };
 }
 
-/** Tries of one cut write met by TransactionConflict (an applier's transaction checks the item). */
-const MAX_CONFLICT_ATTEMPTS = 4;
-/** First backoff after a TransactionConflict, doubled each try, with jitter (ms). */
-const CONFLICT_BACKOFF_MS = 20;
-
 /**
  * Writes cuts into one region's control table (each only raised, never lowered): per cut, true when the
  * region holds it now (stored, or already cut as far), false when its write failed (a busy item, the
@@ -75,22 +66,15 @@ async function writeCut(
   cut: FailoverCut,
   at: number,
 ): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await target.client.send(
-        new PutCommand({
-          TableName: target.control,
-          Item: { ...cutKey(cut.partition, cut.region), epoch: cut.epoch, cutAt: at },
-          ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
-          ExpressionAttributeValues: { ':epoch': cut.epoch },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return true;
-      if (!(error instanceof TransactionConflictException) || attempt >= MAX_CONFLICT_ATTEMPTS) return false;
-      const ms = Math.random() * CONFLICT_BACKOFF_MS * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-    }
-  }
+  // Stored, or refused because the region is already cut as far: it holds the cut either way. A busy item
+  // (TransactionConflict past the tries) or an unreachable region: not held.
+  return putRetryingConflicts(target.client, {
+    TableName: target.control,
+    Item: { ...cutKey(cut.partition, cut.region), epoch: cut.epoch, cutAt: at },
+    ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
+    ExpressionAttributeValues: { ':epoch': cut.epoch },
+  }).then(
+    () => true,
+    () => false,
+  );
 }

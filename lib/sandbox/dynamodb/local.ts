@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -97,6 +97,22 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   );
 }
 
+/** How often the reaper looks whether this process is still alive. */
+const REAPER_POLL_SECONDS = 3;
+
+/**
+ * The JVM outlives a Node process killed without its `stop()` (SIGKILL, a test worker torn down, `timeout`):
+ * it is reparented to init and keeps a port, memory and CPU for the rest of a test run. A detached shell
+ * watches both, ends when the JVM does, and stops the JVM once this process is gone (POSIX only).
+ */
+function reapWithParent(jvm: number): void {
+  if (process.platform === 'win32') return;
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${jvm} 2>/dev/null; do sleep ${REAPER_POLL_SECONDS}; done; kill ${jvm} 2>/dev/null`;
+  const reaper = spawnProcess('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  reaper.on('error', () => {}); // no shell: nothing reaps, as before
+  reaper.unref();
+}
+
 /**
  * Starts one DynamoDB Local JVM and waits until it accepts connections.
  * @example const db = await startDynamoLocal(); ... await db.stop();
@@ -117,6 +133,7 @@ export async function startDynamoLocal(options: StartDynamoLocalOptions = {}): P
     if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
     else process.env.JAVA_TOOL_OPTIONS = previous;
   }
+  if (child.pid !== undefined) reapWithParent(child.pid);
   await waitForPort(port, child, options.timeoutMs ?? 90_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {

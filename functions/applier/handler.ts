@@ -13,6 +13,11 @@ import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
 import {
+  applierOwnership,
+  DynamoControlReplica,
+  writePathRequestHandler,
+} from '../../lib/ownership/index.ts';
+import {
   type ApplyOutcome,
   type ApplyReplicatedBatch,
   type ApplyReplicatedEvent,
@@ -122,6 +127,32 @@ function fromEnvironment(): {
     return store;
   };
   const bus = eventBridgeBus({ client: eventBridge });
+  // core.ack local: a cut event is taken as the home only on the home's lease, a majority read of every
+  // region's control table (the same name everywhere), made only when the cut refuses an event.
+  const controlTable = env('TABLE_CONTROL');
+  const ownership = applierOwnership({
+    region,
+    replicas: topology.regions.map(
+      (r) =>
+        new DynamoControlReplica({
+          region: r.name,
+          client:
+            r.name === region
+              ? doc
+              : DynamoDBDocumentClient.from(
+                  new DynamoDBClient({
+                    region: r.name,
+                    requestHandler: writePathRequestHandler(topology.fencing),
+                  }),
+                  { marshallOptions: { removeUndefinedValues: true } },
+                ),
+          tableName: controlTable,
+        }),
+    ),
+    controlTable,
+    fencing: topology.fencing,
+    callTimeoutMs: topology.routing.forwardTimeoutMs,
+  });
   const deps = {
     region,
     topology,
@@ -142,7 +173,8 @@ function fromEnvironment(): {
     originReader: eventStoreOriginReader(originStore),
     metrics: powertoolsReplicationMetrics(metrics),
     eventKey: secretsManagerInternalKey(internalKeySecretName(topology.name)),
-    controlTable: env('TABLE_CONTROL'),
+    controlTable,
+    homeLease: (partition: number) => ownership.homeLeaseForApply(partition),
   };
   const apply = createApplier(deps);
   return {

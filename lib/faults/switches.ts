@@ -191,6 +191,8 @@ export const BUG_SWITCHES = {
     "the replication applier appends a core event without checking the region's Failover cut: a lost home's event that reaches a survivor late (a stream, bus or lane delivery from before the loss) after the Failover cut and collected it is applied on top of the survivor's log, forking it from the new home's acknowledged write at the same seq",
   'home-refuses-cut-events':
     "under core.ack local the new home's applier refuses a cut event like any survivor's, although the Failover collected nothing: the lost home's acknowledged event that a survivor already applied and that reaches the new home late, before its first write to the aggregate, is refused there, so the new home's next write takes that seq and forks the survivor (review-finding-2)",
+  'applier-home-check-local-copy':
+    "under core.ack local the applier takes a cut event as the home on its own copy of the partition's entry (home it, active) instead of a majority-read lease: a home lost in turn that comes back with a stale copy takes the first lost home's late event, which its successor never had, and the successor's next write at that seq forks it (review-finding-2b, was OPEN FINDING 3)",
   'local-failover-skips-new-home-cut':
     "under core.ack local the Failover writes no cut into the partition's new home: once the partition moves on from it (a Switchover), the lost home's late event still reaching it is applied unchecked, ahead of the next home, whose own event at that seq then forks it (review-finding-2)",
   'gap-fetch-first-origin-only':

@@ -1,3 +1,4 @@
+export { type ApplierOwnershipOptions, applierOwnership } from './applier-ownership.ts';
 export { partitionCaughtUp, type RegionLog } from './catch-up.ts';
 export {
   DynamoControlReplica,

@@ -226,6 +226,30 @@ export class PartitionOwnership {
     return copy?.epoch !== entry.epoch || copy.ballot !== entry.ballot;
   }
 
+  /**
+   * The replication applier's home check before it takes a cut event under `core.ack: local`
+   * (CoreDrainDeps.homeLease): as strong as a write's (see the class comment), never the region's own copy
+   * alone, which a home lost in turn still holds ("home me, active") when it comes back (review-finding-2b).
+   * A fresh majority read of the register (the rare path: only an event a Failover cut refused pays it; no
+   * claim), which repairs the local copy; undefined when the committed entry names another home or is not
+   * active. Else the append carries the local copy at the lease's exact epoch and ballot as its guard and
+   * `reconfirm` bounds it like a write's. No majority: QuorumUnavailableError (the delivery is retried).
+   */
+  async homeLeaseForApply(partition: number): Promise<CoreWriteFence | undefined> {
+    this.invalidate(partition);
+    const lease = await this.refresh(partition);
+    const entry = lease.entry;
+    if (entry?.home !== this.region || entry.state !== 'active') return undefined;
+    const guard = localFenceGuard({
+      tableName: this.controlTable(),
+      region: this.region,
+      entry,
+      onFailure: () => this.invalidate(partition),
+    });
+    const endsAt = lease.readStartedAt + this.map.leaseMs;
+    return { epoch: entry.epoch, guards: [guard], reconfirm: () => this.reconfirm(entry, endsAt) };
+  }
+
   /** An entry naming this region the home, fenced (or not writable yet). */
   private waitingHere(lease: Lease): boolean {
     const entry = lease.entry;

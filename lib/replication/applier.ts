@@ -65,6 +65,12 @@ export interface ApplierDeps {
    * instead of forking this region from its home. Wired in production (applier function, sandbox).
    */
   readonly controlTable?: string;
+  /**
+   * `core.ack: local`: the home's lease (PartitionOwnership.homeLeaseForApply over every region's control
+   * table), checked only when the Failover cut refuses an event (CoreDrainDeps.homeLease), so the common
+   * apply path makes no extra request. Without it this region never takes a cut event as the home.
+   */
+  readonly homeLease?: CoreDrainDeps['homeLease'];
 }
 
 /** What happened to one incoming event. */
@@ -129,6 +135,7 @@ export function createApplier(deps: ApplierDeps): ApplyReplicatedEvent {
     now,
     ...(deps.controlTable ? { controlTable: deps.controlTable } : {}),
     ...(deps.controlTable && deps.topology.core.ack !== 'quorum' ? { homeTakesCut: deps.region } : {}),
+    ...(deps.homeLease ? { homeLease: deps.homeLease } : {}),
     quarantineParked: async (parked, error) => void (await quarantine(parked, error)),
     validateFetched(raw) {
       const validated = validateIncoming(raw, validation());

@@ -1,9 +1,10 @@
 import { type CoreHead, extendsHead, headOf } from '../commands/chain.ts';
-import { catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
+import { type CoreWriteFence, catchUpCoreRow, emptyRecord } from '../commands/execute.ts';
 import { bugEnabled } from '../faults/switches.ts';
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { REGISTER_SORT_KEY } from '../ownership/dynamodb-replica.ts';
+import { StaleEpochError } from '../ownership/errors.ts';
 import { cutGuard } from '../ownership/failover-cut.ts';
 import { partitionKey } from '../ownership/partition-map.ts';
 import { isArchivedStub } from '../store/archived-stub.ts';
@@ -40,14 +41,26 @@ export interface CoreDrainDeps {
   readonly controlTable?: string;
   /**
    * `core.ack: local`: this region's name. A Failover under local ack collects nothing, so the new home's
-   * history is whatever of the lost home's reached it: a cut event is still taken here while this region's
-   * own copy of the partition's entry names it home and active (checked in the append's transaction, in
-   * place of the cut), so it extends the home's log instead of leaving a survivor that applied it before
-   * the cut forked by the home's next write (review-finding-2). Once the partition moves on, the cut holds.
-   * Unset (quorum ack: the new home refuses what its collection did not take): the cut alone decides.
+   * history is whatever of the lost home's reached it: a cut event is still taken here while this region
+   * holds the home's lease (`homeLease`, in place of the cut), so it extends the home's log instead of
+   * leaving a survivor that applied it before the cut forked by the home's next write (review-finding-2).
+   * Once the partition moves on, the cut holds. Unset (quorum ack: the new home refuses what its
+   * collection did not take): the cut alone decides.
    */
   readonly homeTakesCut?: string;
+  /**
+   * With `homeTakesCut`: the write path's home lease for a partition (PartitionOwnership.homeLeaseForApply:
+   * a majority read of the register, the local copy at its exact epoch and ballot as the append's guard,
+   * `reconfirm` right before the append), undefined when another region is the home. Not the region's own
+   * copy alone: a home lost in turn comes back with a stale copy still naming it home and active, and would
+   * take a cut event its successor never had (review-finding-2b). Throws without a majority (the event is
+   * retried: redelivered, or left parked for the next sweep). Without it no cut event is taken.
+   */
+  readonly homeLease?: (partition: number) => Promise<HomeLease | undefined>;
 }
+
+/** What a home's lease gives the append of a cut event it takes (a subset of the write path's fence). */
+export type HomeLease = Pick<CoreWriteFence, 'guards' | 'reconfirm'>;
 
 /** A Failover cut the event's origin's history in this region (see CoreDrainDeps.controlTable). */
 export class CutRefusedError extends Error {
@@ -114,17 +127,40 @@ export async function appendAtSeq(
 }
 
 /**
- * A cut event appended at the home under local ack (see CoreDrainDeps.homeTakesCut): with a check that
- * this region's own copy of the entry names it home and active, instead of the cut. Undefined: not taken
- * (no such deps, switch `home-refuses-cut-events`, or this region is not the home).
+ * A cut event appended at the home under local ack (see CoreDrainDeps.homeTakesCut): on the home's lease
+ * (`homeLease`) instead of the cut. Undefined: not taken (no such deps, switch `home-refuses-cut-events`,
+ * or this region is not the home). Bug switch `applier-home-check-local-copy`: the region's own copy of
+ * the entry alone decides (home and active), whatever a majority says.
  */
 async function appendAsHome(deps: CoreDrainDeps, event: EventEnvelope): Promise<boolean | undefined> {
   const self = deps.homeTakesCut;
   if (!self || !deps.controlTable || bugEnabled('home-refuses-cut-events')) return undefined;
-  const guard: AppendGuard = {
+  const lease = bugEnabled('applier-home-check-local-copy')
+    ? { guards: [ownCopyGuard(deps.controlTable, self, event)] }
+    : await deps.homeLease?.(event.partition);
+  if (!lease) return undefined;
+  try {
+    const timeoutMs = lease.reconfirm?.();
+    const options = { tier: 'core' as const, received: true, guards: lease.guards };
+    const appended = await deps.events.appendEvents(
+      [event],
+      timeoutMs === undefined ? options : { ...options, timeoutMs },
+    );
+    return appended.appended > 0;
+  } catch (error) {
+    if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
+    // The local copy moved past the lease (a fence or a move reached it since): not the home any more.
+    if (error instanceof CutRefusedError || error instanceof StaleEpochError) return undefined;
+    throw error;
+  }
+}
+
+/** The old home check (switch `applier-home-check-local-copy`): this region's own copy names it home, active. */
+function ownCopyGuard(controlTable: string, self: string, event: EventEnvelope): AppendGuard {
+  return {
     item: {
       ConditionCheck: {
-        TableName: deps.controlTable,
+        TableName: controlTable,
         Key: { pk: partitionKey(event.partition), sk: REGISTER_SORT_KEY },
         ConditionExpression: '#v.#home = :self AND #v.#state = :active',
         ExpressionAttributeNames: { '#v': 'value', '#home': 'home', '#state': 'state' },
@@ -133,16 +169,6 @@ async function appendAsHome(deps: CoreDrainDeps, event: EventEnvelope): Promise<
     },
     onFailure: () => new CutRefusedError(event),
   };
-  try {
-    return (
-      (await deps.events.appendEvents([event], { tier: 'core', received: true, guards: [guard] })).appended >
-      0
-    );
-  } catch (error) {
-    if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
-    if (error instanceof CutRefusedError) return undefined;
-    throw error;
-  }
 }
 
 /** The event the log holds at `event`'s seq, if any. */

@@ -164,9 +164,8 @@ export async function collectCopies(
   if (deps.topology.core.ack !== 'quorum') {
     const skipped = { ...empty, skipped: 'core.ack local: no quorum copies' };
     if (cuts.length === 0) return skipped;
-    // The new home is cut too: its applier takes a cut event only while its own copy of the entry names
-    // it home (CoreDrainDeps.homeTakesCut), so the cut holds there once the partition moves on
-    // (review-finding-2). Bug switch `local-failover-skips-new-home-cut`: the new home not cut at all.
+    // The new home is cut too: its applier takes a cut event only while a majority read names it home
+    // (CoreDrainDeps.homeLease), so the cut holds there once the partition moves on (review-finding-2). Bug switch `local-failover-skips-new-home-cut`: the new home not cut at all.
     const newHome = new Map(request.fenced.map((f) => [f.entry.partition, f.to]));
     const skip = (region: string, cut: FailoverCut) =>
       bugEnabled('local-failover-skips-new-home-cut') && newHome.get(cut.partition) === region;

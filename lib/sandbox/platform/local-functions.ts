@@ -26,6 +26,7 @@ import {
   snapshotWriter,
 } from '../../lifecycle/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
+import type { PartitionOwnership } from '../../ownership/index.ts';
 import {
   type ApplierDeps,
   type ApplyOutcome,
@@ -103,6 +104,8 @@ export interface LocalFunctionDeps {
   readonly bus: LocalEventBus;
   /** Fencing, routing and breakers of the region (`multiRegionDeps(...).api`). */
   readonly multiRegion: MultiRegion['api'];
+  /** The applier's own partition ownership: a home's lease for a cut event under `core.ack: local`. */
+  readonly homeLease?: Pick<PartitionOwnership, 'homeLeaseForApply'>;
   readonly originReader: OriginReader;
   readonly lag: LagRecorder;
   readonly runbook: RunbookHandler;
@@ -277,6 +280,9 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     metrics: localReplicationMetrics(deps.metrics, 'multiactive-applier'),
     eventKey: deps.internalKey,
     controlTable: stores.tables.control,
+    ...(deps.homeLease
+      ? { homeLease: (partition: number) => deps.homeLease!.homeLeaseForApply(partition) }
+      : {}),
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   };
   // The per-event path measures the lag when the event is readable (in the log with its row), before its

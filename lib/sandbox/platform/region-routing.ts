@@ -4,7 +4,7 @@ import type { InternalKey } from '../../auth/index.ts';
 import { dynamoQuorumPeer, quorumPeerRetirer } from '../../commands/index.ts';
 import type { Topology } from '../../config/index.ts';
 import type { AggregateRegistry } from '../../model/index.ts';
-import type { ControlReplica } from '../../ownership/index.ts';
+import { applierOwnership, type ControlReplica, type PartitionOwnership } from '../../ownership/index.ts';
 import { ReplicationWatermarks } from '../../replication/index.ts';
 import { AuthenticatedPeerTransport, FetchPeerTransport } from '../../routing/index.ts';
 import type { LocalClients } from '../dynamodb/clients.ts';
@@ -130,6 +130,28 @@ export function regionRouting(options: RegionRoutingOptions): MultiRegion {
     // The GTM probes /health every health-check interval: a drain shows by the next probe or so.
     trafficRefreshMs: Math.min(topology.gtm.healthCheck.intervalSeconds * 1_000 * timing.awsTimeScale, 5_000),
     now: options.now,
+  });
+}
+
+/**
+ * The ownership a sandbox region's applier reads a home's lease from (a cut event under `core.ack: local`),
+ * as the applier function builds it: its own quorum register over every region's control table (the
+ * peers' across the WAN), so its reads are made, and IAM-checked, as the applier's and never shared with
+ * the API's.
+ */
+export function applierRouting(
+  options: Pick<RegionRoutingOptions, 'self' | 'peers' | 'timing' | 'wan' | 'stores'>,
+): PartitionOwnership {
+  const { self, peers, wan } = options;
+  return applierOwnership({
+    region: self.name,
+    replicas: [
+      self.controlReplica,
+      ...peers.map((peer) => new WanControlReplica(self.name, peer.controlReplica, wan)),
+    ],
+    controlTable: options.stores.tables.control,
+    fencing: options.timing.fencing,
+    callTimeoutMs: 2_000,
   });
 }
 

@@ -32,7 +32,7 @@ import type { WanNetwork } from '../wan/index.ts';
 import { type FunctionIam, functionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import { type LocalFunctions, localFunctions } from './local-functions.ts';
-import { regionRouting } from './region-routing.ts';
+import { applierRouting, regionRouting } from './region-routing.ts';
 import { type RegionStores, regionStores } from './region-stores.ts';
 import { SandboxArchive } from './sandbox-archive.ts';
 import { SkewableClock } from './skewable-clock.ts';
@@ -262,6 +262,7 @@ export class SandboxRegion {
       stores,
       bus,
       multiRegion: multiRegion.api,
+      homeLease: applierRouting({ self: this, peers: input.peers, timing, wan, stores }),
       originReader: wanOriginReader(this.name, reader, wan),
       lag: this.options.lag,
       ...(this.options.trace ? { trace: this.options.trace } : {}),

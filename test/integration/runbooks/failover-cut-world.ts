@@ -68,6 +68,8 @@ export function applierDeps(c: Cluster, region: RegionName, options: ApplierOpti
           }),
         }),
     controlTable: tables.control,
+    // As the applier function wires it: the home's lease over every region's control table (across links).
+    homeLease: (partition: number) => cell.ownership.homeLeaseForApply(partition),
     now: options.now ?? (() => new Date()),
   };
 }

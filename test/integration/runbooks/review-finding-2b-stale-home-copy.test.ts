@@ -7,30 +7,24 @@ import { A, account, acknowledged, B, C, forks, log, stepped } from './late-deli
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
 /**
- * review-finding-2b (second adversarial review of the Failover cut), `core.ack: local`.
+ * review-finding-2b (second adversarial review of the Failover cut), `core.ack: local`; was OPEN FINDING 3.
  *
- * review-finding-2's fix (1) lets a region's applier take a cut event "while its own copy of the entry
- * names it home and active" (CoreDrainDeps.homeTakesCut, one ConditionCheck on the LOCAL register copy).
- * lib/ownership/ownership.ts states why a local copy is not enough for a home's write: "A region that
- * missed the fence still has a stale local copy", so a home writes only on a majority-read lease. The
- * applier's home check has no lease: a lost home that comes back with a stale copy passes it.
+ * review-finding-2's fix (1) lets a region's applier take a cut event as the partition's home
+ * (CoreDrainDeps.homeTakesCut). Its first home check was one ConditionCheck on the LOCAL register copy
+ * ("home me, active"), and lib/ownership/ownership.ts states why a local copy is not enough for a home's
+ * write: "A region that missed the fence still has a stale local copy".
  *
  * Interleaving (double failure): A's seq 3 is only in A. A is lost: Failover A -> C (B and C cut A). Then C
  * is lost too: Failover C -> B, C unreachable, so C's own copy still reads "home C, active". The links heal;
- * A's late delivery of seq 3 reaches C: C's cut of A refuses it, appendAsHome checks C's stale copy, passes,
- * and C appends it. The home B never had it (and B is cut, rightly refusing it); B's next acknowledged write
- * takes seq 3, and delivered to C it meets A's seq 3: a fencing violation. C, which held nothing of its own
- * past the home's history, is forked from its home B by the fix (without homeTakesCut C refuses A's seq 3
- * and converges on B's history).
+ * A's late delivery of seq 3 reaches C: C's cut of A refuses it. With the own-copy check (bug switch
+ * `applier-home-check-local-copy`) C passes it and appends it; B never had it (and B is cut, rightly refusing
+ * it), B's next acknowledged write takes seq 3, and delivered to C it meets A's seq 3: C is forked from its
+ * home B (a fencing violation there until Repair or Failback).
  *
- * Severity MEDIUM: a double failure under local ack (A's Failover, then its new home's), and C stays forked
- * until Repair or a Failback retires its branch (C quarantines B's seq 3 as a fencing violation and parks
- * B's later events). No switch: the sound fix is not small. The home check must be the write path's
- * (lib/ownership/ownership.ts): a lease from a majority read of the register (PartitionOwnership
- * .fenceCoreWrite: NotHome / PartitionFenced -> refuse; its guards, the local copy at the lease's exact
- * epoch and ballot, in the append's transaction; reconfirm() just before it). The applier would need the
- * control clients of every region (as lib/api/multi-region.ts wires them) and the applier role the
- * cross-region control-table reads the API role has (cdk + the sandbox IAM check).
+ * The fix: the home check is the write path's lease (PartitionOwnership.homeLeaseForApply): a majority read
+ * of the register, only when the cut refuses an event. It names B, so C quarantines A's seq 3
+ * (SupersededByFailover) and applies B's seq 3. Without a majority (C isolated) the read throws, nothing is
+ * appended and the delivery is retried; once healed the retry is quarantined.
  */
 
 const cluster = lazyCluster();
@@ -84,15 +78,43 @@ describe('review-finding-2b: a returned lost home with a stale own copy takes a 
     return { id, late, atC };
   };
 
-  // OPEN FINDING 3 (left open: the fix is the write path's lease in the applier, see the header). This test
-  // asserts what happens today and fails once the hole is closed: flip it then to what must hold (A's seq 3
-  // quarantined at C, B's seq 3 applied there, no fork).
-  it('OPEN FINDING 3: C (lost, back with a stale copy) applies A’s cut seq 3; B’s seq 3 then forks C from its home', async () => {
+  it('C (lost, back with a stale copy) quarantines A’s cut seq 3 on a majority read and takes B’s seq 3: no fork', async () => {
     const c = await cluster();
     const { id, late, atC } = await scenario(c, 'r2b-stale');
+    expect(late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(atC.status).toBe('applied');
+    expect(forks(await log(c, B, id), await log(c, C, id))).toEqual([]);
+    expect(await log(c, C, id)).toEqual(await log(c, B, id));
+  });
+
+  it('bug switch applier-home-check-local-copy: C’s stale copy passes, it takes A’s seq 3 and B’s seq 3 forks it', async () => {
+    const c = await cluster();
+    const { id, late, atC } = await withBug('applier-home-check-local-copy', () =>
+      scenario(c, 'r2b-stale-bug'),
+    );
     expect(late.status).toBe('applied');
     expect(atC.status).not.toBe('applied');
     expect(forks(await log(c, B, id), await log(c, C, id))).toEqual([3]);
+  });
+
+  it('without a majority C takes nothing: the delivery fails (retried), and once healed A’s seq 3 is quarantined', async () => {
+    const c = await cluster();
+    const { id, partition, unreplicated } = await account(c, 'r2b-stale-nomaj');
+    await failover(c, partition, A, C, C);
+    await failover(c, partition, C, B, B);
+    const before = await log(c, C, id);
+    c.links.isolate(C);
+    try {
+      await expect(applierOf(c, C)(structuredClone(unreplicated))).rejects.toThrow();
+    } finally {
+      c.links.heal();
+    }
+    expect(await log(c, C, id)).toEqual(before);
+    const retried = await applierOf(c, C)(structuredClone(unreplicated));
+    expect(retried).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    const written = await writeAtB(c, id);
+    expect((await applierOf(c, C)(structuredClone(written))).status).toBe('applied');
+    expect(forks(await log(c, B, id), await log(c, C, id))).toEqual([]);
   });
 
   it('control: with home-refuses-cut-events (no home check) C refuses A’s seq 3 and converges on B', async () => {

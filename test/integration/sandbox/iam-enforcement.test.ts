@@ -7,6 +7,13 @@ import bank from '../../../examples/bank/multiactive.config.ts';
 import { staticInternalKey } from '../../../lib/auth/index.ts';
 import { parseTopology } from '../../../lib/config/index.ts';
 import { foldFullLog, SnapshotStore, snapshotOf } from '../../../lib/lifecycle/index.ts';
+import {
+  applierOwnership,
+  DynamoControlReplica,
+  FENCING_DEFAULTS,
+  PartitionMap,
+  QuorumRegister,
+} from '../../../lib/ownership/index.ts';
 import type { CfnTemplate } from '../../../lib/sandbox/cdk/templates.ts';
 import { localClients } from '../../../lib/sandbox/dynamodb/clients.ts';
 import {
@@ -36,7 +43,12 @@ beforeAll(async () => {
 }, 120_000);
 
 /** The templates with `action` removed from every statement of `roleName`'s policies on `resource`. */
-function withoutGrant(roleName: string, action: string, resource: string): DeployedTemplate[] {
+function withoutGrant(
+  roleName: string,
+  action: string,
+  resource: string | readonly string[],
+): DeployedTemplate[] {
+  const removed = [resource].flat();
   return deployed.map(({ template, env }) => {
     const copy = structuredClone(template) as CfnTemplate;
     const roleIds = Object.entries(copy.Resources)
@@ -50,7 +62,7 @@ function withoutGrant(roleName: string, action: string, resource: string): Deplo
         continue;
       for (const statement of p.PolicyDocument?.Statement ?? []) {
         const resources = [statement.Resource].flat();
-        if (!resources.includes(resource)) continue;
+        if (!resources.some((r) => removed.includes(r as string))) continue;
         statement.Action = [statement.Action].flat().filter((a) => a !== action);
       }
     }
@@ -241,6 +253,53 @@ describe('IAM enforced on the SDK clients of the sandbox', () => {
         snapshots.put(snapshotOf(account, row, log[1]!)),
       ),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  /**
+   * core.ack local: the applier takes a Failover-cut event as the home only on a majority read of every
+   * region's control table (PartitionOwnership.homeLeaseForApply). One DynamoDB Local holds the table; each
+   * replica's client is instrumented as its region's, so every call is checked against that region's ARN.
+   */
+  it("lets the applier's role read a home's lease from every region's control table, and finds no majority once the peers' reads are removed", async () => {
+    const peers = ['eu-west-1', 'ap-southeast-1'];
+    const controlTable = region.tables.control;
+    const unguardedReplica = new DynamoControlReplica({
+      region: REGION,
+      client: region.doc,
+      tableName: controlTable,
+    });
+    const { leaseMs, skewMarginMs } = FENCING_DEFAULTS;
+    await new PartitionMap({
+      register: new QuorumRegister({ replicas: [unguardedReplica] }),
+      leaseMs,
+      skewMarginMs,
+    }).claim(7, REGION);
+    const leaseAsApplier = (templates: DeployedTemplate[]) => {
+      const iam = IamEnforcement.fromTemplates(templates);
+      const replicas = [REGION, ...peers].map((name) => {
+        const clients = localClients(inject('dynamoEndpoint'), REGION);
+        iam.instrument(clients.dynamodb, 'dynamodb', { region: name });
+        return new DynamoControlReplica({ region: name, client: clients.doc, tableName: controlTable });
+      });
+      const ownership = applierOwnership({
+        region: REGION,
+        replicas,
+        controlTable,
+        fencing: FENCING_DEFAULTS,
+        callTimeoutMs: 2_000,
+      });
+      const applier = iam.functionCaller(REGION, region.env, 'applier');
+      return { iam, lease: runAs(applier, () => ownership.homeLeaseForApply(7)) };
+    };
+    const granted = leaseAsApplier(deployed);
+    expect(await granted.lease).toMatchObject({ guards: [expect.anything()] });
+    expect(granted.iam.report()).toMatchObject({ denied: 0 });
+    expect(granted.iam.report().checked).toBeGreaterThanOrEqual(3);
+    const roleName = `multiactive-${region.env}-${REGION}-applier`;
+    const peerControl = peers.map((peer) => `arn:aws:dynamodb:${peer}:111111111111:table/${controlTable}`);
+    const removed = leaseAsApplier(withoutGrant(roleName, 'dynamodb:GetItem', peerControl));
+    await expect(removed.lease).rejects.toMatchObject({ name: 'QuorumUnavailableError' });
+    expect(removed.iam.report()).toMatchObject({ denied: 2 });
   });
 
   /**

@@ -2,6 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideScripts, seedDecided } from '../../bench/repair-seed.ts';
 import { activity } from '../../examples/bank/activity.ts';
+import type { FailoverStart } from '../../lib/detection/index.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 import { aggregateKey } from '../../lib/store/index.ts';
 
@@ -81,4 +82,24 @@ describe('the sandbox hooks the benches build backlogs with', () => {
     expect(queuedIn(held)).toBe(0);
     expect(await rowIn(held, id)).toBe(true);
   }, 90_000);
+});
+
+// Last in the file: it stops the sandbox (afterAll's stop() then waits for the same stop).
+describe('stopping the sandbox', () => {
+  it('starts no Failover for a watchdog claim made while it stops (stop() would wait it out)', async () => {
+    const stopped = sandbox.stop();
+    // What a watchdog tick still in flight when stop() began calls with its claim (wired into every
+    // region's watchdog as StartExecution of the region's Failover).
+    const watchdogStart = sandbox as unknown as {
+      startFailover(region: string, start: FailoverStart): Promise<void>;
+    };
+    const claim = watchdogStart.startFailover(ORIGIN, {
+      name: 'claimed-while-stopping',
+      input: { region: 'eu-west-1', trigger: 'watchdog', claimedBy: ORIGIN, claimEpoch: 1 },
+    });
+    await stopped;
+    expect(sandbox.watchdogFailovers().filter((f) => f.name === 'claimed-while-stopping')).toEqual([]);
+    await claim;
+    expect(sandbox.stop()).toBe(stopped);
+  }, 60_000);
 });

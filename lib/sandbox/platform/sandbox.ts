@@ -166,6 +166,8 @@ export class Sandbox {
   private readonly started: Promise<ExecutionResult>[] = [];
   private readonly sagaRuns = new Set<Promise<ExecutionResult>>();
   private readonly executionNames = new Set<string>();
+  /** Set by the first `stop()`: a repeated call returns the same promise. */
+  private stopping: Promise<void> | undefined;
   private readonly failoversByWatchdogs: WatchdogFailover[] = [];
   private readonly readinessReports = new Map<string, ReadinessReport>();
 
@@ -545,6 +547,13 @@ export class Sandbox {
    * ExecutionAlreadyExists, which the watchdog treats as started).
    */
   private async startFailover(region: string, start: FailoverStart): Promise<void> {
+    // A stopping sandbox starts no Failover: stop() waits for the scheduled runs in progress, and a watchdog
+    // tick still in flight (on a loaded machine its peers' heartbeats can look stale) would make it wait out
+    // a whole Failover, minutes on a busy 2-core machine, for a region nobody lost.
+    if (this.stopping) {
+      this.log(`watchdog of ${region}: the sandbox is stopping, Failover ${start.name} not started`);
+      return;
+    }
     const arn = `arn:aws:states:${region}:${this.topology.account}:stateMachine:multiactive-${this.topology.name}-Failover`;
     const input = JSON.stringify(start.input);
     await this.iam.require(currentCaller(), startExecutionCall(arn), Buffer.byteLength(input));
@@ -761,8 +770,13 @@ export class Sandbox {
     );
   }
 
-  /** Stops the GTM, the regions (JVMs last) and the WAN timers. */
-  async stop(): Promise<void> {
+  /** Stops the GTM, the regions (JVMs last) and the WAN timers; a second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
     for (const region of this.regions) region.markClosing();
     this.alarmsRef?.stop();
     await this.gtmRef?.stop();

@@ -162,7 +162,12 @@ async function main() {
       }
       const { areas, frames } = selfTimes(profile);
       const perEvent = (ms: number) => ms / Math.max(1, applied);
-      for (const [area, ms] of areas) areaTotals.set(area, [...(areaTotals.get(area) ?? []), perEvent(ms)]);
+      // An area absent from a run counts 0 in it (a one-off, such as IAM's first decisions, is not a median).
+      for (const area of new Set([...areas.keys(), ...areaTotals.keys()]))
+        areaTotals.set(area, [
+          ...(areaTotals.get(area) ?? Array.from({ length: run }, () => 0)),
+          perEvent(areas.get(area) ?? 0),
+        ]);
       for (const [frame, ms] of frames) frameTotals.set(frame, (frameTotals.get(frame) ?? 0) + ms);
       await sandbox.quiesce(30_000);
     }

@@ -4,7 +4,7 @@ import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { cutKey } from '../../../lib/ownership/failover-cut.ts';
 import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import type { Cluster, RegionName } from '../routing/cluster.ts';
-import { applierOf, lazyCluster, untilWritable } from './failover-cut-world.ts';
+import { applierOf, failoverToC, lazyCluster, untilWritable } from './failover-cut-world.ts';
 import { A, account, acknowledged, B, C, failoverOfA, forks, log } from './late-delivery-world.ts';
 
 /**
@@ -93,6 +93,53 @@ describe('review-finding-3: a cut event reaching the new home mid-Failover', { t
   it('bug switch new-home-cut-before-unfence: C cut in CollectCopies quarantines A’s seq 3 mid-Failover, and its first write forks B', async () => {
     const c = await cluster();
     const { id, late, atB } = await withBug('new-home-cut-before-unfence', () => scenario(c, 'r3-mid-bug'));
+    expect(late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(atB).toMatchObject({ status: 'quarantined', reason: 'FencingViolation' });
+    expect(forks(await log(c, C, id), await log(c, B, id))).toEqual([3]);
+  });
+
+  /**
+   * The same refusal with an entry that still names C but fenced (here a contention fence; a Switchover of
+   * C not yet moved or later rolled back reads alike): C's home lease quarantined A's seq 3 for good, and
+   * C's next write, once unfenced, forked B. Now the read throws PartitionFencedError (transient): the
+   * delivery is retried, and a retry once C is active again takes it.
+   */
+  const fencedAtHome = async (c: Cluster, prefix: string) => {
+    const { id, partition, unreplicated } = await account(c, prefix);
+    await c.replicate(A, B, 'account', id);
+    await failoverToC(c, partition);
+    const map = c.cells[C].map;
+    await map.change(partition, (await map.read(partition))!, { state: 'fenced', reason: 'contention' });
+    const late = await applierOf(
+      c,
+      C,
+    )(structuredClone(unreplicated)).catch((error: unknown) => error as Error);
+    const current = (await map.read(partition))!;
+    await map.change(partition, current, { state: 'active' });
+    const retried = late instanceof Error ? await applierOf(c, C)(structuredClone(unreplicated)) : late;
+    let written: Awaited<ReturnType<typeof acknowledged>> | undefined;
+    for (let i = 0; i < 60 && !written; i++) {
+      written = await acknowledged(c, C, id, 5).catch(() => undefined);
+      if (!written) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const atB = await applierOf(c, B)(structuredClone(written!));
+    return { id, late, retried, atB };
+  };
+
+  it('A’s seq 3 reaching C while C’s entry is fenced (contention) is retried, not quarantined: taken once C is active, B never forks', async () => {
+    const c = await cluster();
+    const { id, late, retried, atB } = await fencedAtHome(c, 'r3-fenced-home');
+    expect(late).toMatchObject({ name: 'PartitionFencedError' });
+    expect(retried).toMatchObject({ status: 'applied' });
+    expect(atB.status).toBe('applied');
+    expect(forks(await log(c, C, id), await log(c, B, id))).toEqual([]);
+  });
+
+  it('bug switch home-lease-fenced-refuses: C quarantines A’s seq 3 while fenced, and its next write forks B', async () => {
+    const c = await cluster();
+    const { id, late, atB } = await withBug('home-lease-fenced-refuses', () =>
+      fencedAtHome(c, 'r3-fenced-bug'),
+    );
     expect(late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
     expect(atB).toMatchObject({ status: 'quarantined', reason: 'FencingViolation' });
     expect(forks(await log(c, C, id), await log(c, B, id))).toEqual([3]);

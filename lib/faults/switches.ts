@@ -195,6 +195,10 @@ export const BUG_SWITCHES = {
     "under core.ack local the applier takes a cut event as the home on its own copy of the partition's entry (home it, active) instead of a majority-read lease: a home lost in turn that comes back with a stale copy takes the first lost home's late event, which its successor never had, and the successor's next write at that seq forks it (review-finding-2b, was OPEN FINDING 3)",
   'local-failover-skips-new-home-cut':
     "under core.ack local the Failover writes no cut into the partition's new home: once the partition moves on from it (a Switchover), the lost home's late event still reaching it is applied unchecked, ahead of the next home, whose own event at that seq then forks it (review-finding-2)",
+  'home-lease-fenced-refuses':
+    "under core.ack local the applier's home lease treats an entry that names this region but is fenced (a contention fence, a Switchover not yet moved or rolled back) like another region's: the cut event is quarantined for good, and once the home is active again its next write at that seq forks a survivor that applied it (review-finding-3)",
+  'new-home-cut-before-unfence':
+    "under core.ack local the Failover cuts the partition's new home in CollectCopies, before the unfence names it home: the lost home's late event reaching it in that window is refused by the cut and quarantined for good (the home lease's majority read sees the fence, no home), although a survivor applied it before its cut; the new home's first write takes that seq and forks the survivor (review-finding-3)",
   'gap-fetch-first-origin-only':
     "a parked run's gap is read from its first parked event's origin alone: after a Failover that is the lost home's event parked before the loss, the lost home's copy of the gap is refused by the cut (quarantined) or not answered, and the new home's next event stays parked behind it although the new home's log holds the gap (review-finding-2)",
   'gap-fetch-ignores-voucher':

@@ -231,15 +231,23 @@ export class PartitionOwnership {
    * (CoreDrainDeps.homeLease): as strong as a write's (see the class comment), never the region's own copy
    * alone, which a home lost in turn still holds ("home me, active") when it comes back (review-finding-2b).
    * A fresh majority read of the register (the rare path: only an event a Failover cut refused pays it; no
-   * claim), which repairs the local copy; undefined when the committed entry names another home or is not
-   * active. Else the append carries the local copy at the lease's exact epoch and ballot as its guard and
+   * claim), which repairs the local copy; undefined when the committed entry names another home;
+   * PartitionFencedError (transient: the delivery is retried) when it names this region but fenced. Else
+   * the append carries the local copy at the lease's exact epoch and ballot as its guard and
    * `reconfirm` bounds it like a write's. No majority: QuorumUnavailableError (the delivery is retried).
    */
   async homeLeaseForApply(partition: number): Promise<CoreWriteFence | undefined> {
     this.invalidate(partition);
     const lease = await this.refresh(partition);
     const entry = lease.entry;
-    if (entry?.home !== this.region || entry.state !== 'active') return undefined;
+    if (entry?.home !== this.region) return undefined;
+    // Fenced but still naming this region (a contention fence, a Switchover not yet moved or rolled back,
+    // an operator's fence): whether it stays the home is not decided yet, so the delivery is retried rather
+    // than the event quarantined for good (review-finding-3). Bug switch `home-lease-fenced-refuses`.
+    if (entry.state !== 'active') {
+      if (bugEnabled('home-lease-fenced-refuses')) return undefined;
+      throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
+    }
     const guard = localFenceGuard({
       tableName: this.controlTable(),
       region: this.region,

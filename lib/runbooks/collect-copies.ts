@@ -142,6 +142,29 @@ async function sealSurvivors(
 }
 
 /**
+ * `core.ack: local`, BumpEpochs after the unfence: each fenced partition's cut of the lost home written into
+ * its new home (collectCopies cut the other survivors). From here the new home's applier takes a cut event
+ * only on the home's lease, so the cut holds there once the partition moves on (review-finding-2); before
+ * the unfence the lost home's late events reach it uncut and extend the history it is about to own
+ * (review-finding-3). Nothing under quorum ack (collectCopies cut every survivor), nor with bug switch
+ * `local-failover-skips-new-home-cut` (the new home not cut at all) or `new-home-cut-before-unfence`
+ * (already cut by collectCopies).
+ */
+export async function cutNewHomes(
+  deps: RunbookDeps,
+  request: { readonly lost: string; readonly fenced: readonly FencedMove[] },
+): Promise<{ written: string[]; failed: string[] } | undefined> {
+  if (deps.topology.core.ack === 'quorum') return undefined;
+  if (bugEnabled('local-failover-skips-new-home-cut') || bugEnabled('new-home-cut-before-unfence'))
+    return undefined;
+  const cuts = cutsOf(request.lost, request.fenced);
+  if (cuts.length === 0) return undefined;
+  const newHome = new Map(request.fenced.map((f) => [f.entry.partition, f.to]));
+  const homes = [...new Set(cuts.map((cut) => newHome.get(cut.partition)!))];
+  return recordCuts(deps, homes, cuts, (region, cut) => newHome.get(cut.partition) !== region);
+}
+
+/**
  * Leader completeness for `core.ack: 'quorum'` (Raft's election restriction, done by the new home): before a
  * moved partition is activated, its new home gathers from a majority of ALL regions (itself included,
  * every one sealed first) every core event it lacks, adopts the run that extends its log furthest
@@ -164,11 +187,14 @@ export async function collectCopies(
   if (deps.topology.core.ack !== 'quorum') {
     const skipped = { ...empty, skipped: 'core.ack local: no quorum copies' };
     if (cuts.length === 0) return skipped;
-    // The new home is cut too: its applier takes a cut event only while a majority read names it home
-    // (CoreDrainDeps.homeLease), so the cut holds there once the partition moves on (review-finding-2). Bug switch `local-failover-skips-new-home-cut`: the new home not cut at all.
+    // The new home is cut too, but only once it is the home (BumpEpochs, `cutNewHomes`): between the fence
+    // and the unfence the register names no home, so its applier, which takes a cut event only while a
+    // majority read names it home (CoreDrainDeps.homeLease), would quarantine the lost home's late event
+    // for good although a survivor may have applied it (review-finding-3). Bug switch
+    // `new-home-cut-before-unfence`: the new home cut here with the survivors.
     const newHome = new Map(request.fenced.map((f) => [f.entry.partition, f.to]));
     const skip = (region: string, cut: FailoverCut) =>
-      bugEnabled('local-failover-skips-new-home-cut') && newHome.get(cut.partition) === region;
+      !bugEnabled('new-home-cut-before-unfence') && newHome.get(cut.partition) === region;
     return { ...skipped, cuts: await recordCuts(deps, survivors, cuts, skip) };
   }
   if (bugEnabled('single-peer-quorum')) return { ...empty, skipped: 'bug switch single-peer-quorum' };

@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { regionNames } from '../config/topology.ts';
 import type { PartitionEntry } from '../ownership/partition-map.ts';
-import { collectCopies } from './collect-copies.ts';
+import { collectCopies, cutNewHomes } from './collect-copies.ts';
 import {
   chooseNewHomes,
   confirmLoss,
@@ -136,7 +136,9 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
       const { fenced } = input.result<{ fenced: FencedMove[] }>('fencePartitions');
       const { blocked } = input.result<{ blocked: Array<{ partition: number }> }>('collectCopies');
       // A partition whose entry changed since the fence is fenced, collected and moved on its own.
+      const refenced: FencedMove[] = [];
       const beforeRehome: BeforeRehome = async (again) => {
+        refenced.push(...again);
         const report = await collectCopies(deps, { lost, fenced: again });
         return new Set(report.blocked.map((b) => b.partition));
       };
@@ -159,7 +161,10 @@ export function failoverTasks(deps: RunbookDeps): Record<string, RunbookTask> {
           : [],
       );
       const activeFrom = Math.max(0, ...moved.map((m) => m.activeFrom));
+      // local ack: the new homes' cuts, once they are the homes (see cutNewHomes, review-finding-3).
+      const newHomeCuts = await cutNewHomes(deps, { lost, fenced: [...fenced, ...refenced] });
       return {
+        ...(newHomeCuts ? { newHomeCuts } : {}),
         moved,
         skipped: moves.length - moved.length,
         fenced: blocked.map((b) => b.partition),

@@ -4,7 +4,8 @@ import { type Cluster, command, deposit, openAccount, sleep, startCluster } from
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster({ waitMs: 400 });
+  // The wait must outlast a replication started 100 ms into it (four DynamoDB calls) on a loaded machine.
+  cluster = await startCluster({ waitMs: 2_000 });
 });
 
 beforeEach(() => {

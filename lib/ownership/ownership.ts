@@ -181,12 +181,7 @@ export class PartitionOwnership {
     if (entry.state === 'fenced') throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
     const wait = entry.activeFrom - this.now();
     if (wait > 0) throw new PartitionFencedError(partition, entry.epoch, wait);
-    const guard = localFenceGuard({
-      tableName: this.controlTable(),
-      region: this.region,
-      entry,
-      onFailure: () => this.invalidate(partition),
-    });
+    const guard = this.localGuard(partition, entry);
     const endsAt = lease.readStartedAt + this.map.leaseMs;
     return {
       epoch: entry.epoch,
@@ -226,6 +221,16 @@ export class PartitionOwnership {
     return copy?.epoch !== entry.epoch || copy.ballot !== entry.ballot;
   }
 
+  /** The local copy's guard at the lease's exact entry (epoch, ballot), for the append's transaction. */
+  private localGuard(partition: number, entry: Parameters<typeof localFenceGuard>[0]['entry']) {
+    return localFenceGuard({
+      tableName: this.controlTable(),
+      region: this.region,
+      entry,
+      onFailure: () => this.invalidate(partition),
+    });
+  }
+
   /**
    * The replication applier's home check before it takes a cut event under `core.ack: local`
    * (CoreDrainDeps.homeLease): as strong as a write's (see the class comment), never the region's own copy
@@ -248,12 +253,7 @@ export class PartitionOwnership {
       if (bugEnabled('home-lease-fenced-refuses')) return undefined;
       throw new PartitionFencedError(partition, entry.epoch, this.map.leaseMs);
     }
-    const guard = localFenceGuard({
-      tableName: this.controlTable(),
-      region: this.region,
-      entry,
-      onFailure: () => this.invalidate(partition),
-    });
+    const guard = this.localGuard(partition, entry);
     const endsAt = lease.readStartedAt + this.map.leaseMs;
     return { epoch: entry.epoch, guards: [guard], reconfirm: () => this.reconfirm(entry, endsAt) };
   }

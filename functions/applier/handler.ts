@@ -12,11 +12,7 @@ import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
 import { createRegistry } from '../../lib/model/index.ts';
-import {
-  applierOwnership,
-  DynamoControlReplica,
-  writePathRequestHandler,
-} from '../../lib/ownership/index.ts';
+import { applierOwnership, DynamoControlReplica } from '../../lib/ownership/index.ts';
 import {
   type ApplyOutcome,
   type ApplyReplicatedBatch,
@@ -37,6 +33,7 @@ import {
 } from '../../lib/replication/index.ts';
 import { EventStore, StateStore } from '../../lib/store/index.ts';
 import { application } from '../shared/application.ts';
+import { regionControlClients } from '../shared/environment.ts';
 
 export interface ApplierHandlerDeps {
   readonly apply: ApplyReplicatedEvent;
@@ -132,22 +129,8 @@ function fromEnvironment(): {
   const controlTable = env('TABLE_CONTROL');
   const ownership = applierOwnership({
     region,
-    replicas: topology.regions.map(
-      (r) =>
-        new DynamoControlReplica({
-          region: r.name,
-          client:
-            r.name === region
-              ? doc
-              : DynamoDBDocumentClient.from(
-                  new DynamoDBClient({
-                    region: r.name,
-                    requestHandler: writePathRequestHandler(topology.fencing),
-                  }),
-                  { marshallOptions: { removeUndefinedValues: true } },
-                ),
-          tableName: controlTable,
-        }),
+    replicas: Object.entries(regionControlClients(topology, region, doc)).map(
+      ([name, client]) => new DynamoControlReplica({ region: name, client, tableName: controlTable }),
     ),
     controlTable,
     fencing: topology.fencing,

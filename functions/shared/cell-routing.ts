@@ -1,10 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type MultiRegion, multiRegionDeps } from '../../lib/api/index.ts';
 import { peersOf } from '../../lib/config/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
 import { s3RegionArchives } from '../../lib/lifecycle/index.ts';
-import { writePathRequestHandler } from '../../lib/ownership/index.ts';
 import {
   QuarantineStore,
   type ReplicationStatus,
@@ -18,7 +15,7 @@ import {
   parseRegionEndpoints,
 } from '../../lib/routing/index.ts';
 import { application } from './application.ts';
-import type { CellRuntime } from './environment.ts';
+import { type CellRuntime, regionControlClients } from './environment.ts';
 
 export interface CellRouting {
   readonly multiRegion: MultiRegion;
@@ -37,18 +34,7 @@ export function cellRouting(runtime: CellRuntime): CellRouting {
   const { environment, topology } = runtime;
   const region = environment.MULTIACTIVE_REGION;
   const endpoints = parseRegionEndpoints(environment.REGION_ENDPOINTS);
-  // One client per region for the quorum control state (tables have the same name in every region).
-  const controlClients = Object.fromEntries(
-    topology.regions.map((r) => [
-      r.name,
-      r.name === region
-        ? runtime.doc
-        : DynamoDBDocumentClient.from(
-            new DynamoDBClient({ region: r.name, requestHandler: writePathRequestHandler(topology.fencing) }),
-            { marshallOptions: { removeUndefinedValues: true } },
-          ),
-    ]),
-  );
+  const controlClients = regionControlClients(topology, region, runtime.doc);
   const replication = { client: runtime.doc, tableName: environment.TABLE_REPLICATION };
   const watermarkStore = new WatermarkStore(replication);
   const watermarks = new ReplicationWatermarks({

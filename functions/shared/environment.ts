@@ -81,3 +81,25 @@ export function cellRuntime(env: NodeJS.ProcessEnv = process.env): CellRuntime {
     }),
   };
 }
+
+/**
+ * One document client per region for the quorum control state (tables have the same name in every region):
+ * this region's own client, and the peers' bounded by the write path's request handler.
+ */
+export function regionControlClients(
+  topology: Topology,
+  region: string,
+  local: DynamoDBDocumentClient,
+): Record<string, DynamoDBDocumentClient> {
+  return Object.fromEntries(
+    topology.regions.map((r) => [
+      r.name,
+      r.name === region
+        ? local
+        : DynamoDBDocumentClient.from(
+            new DynamoDBClient({ region: r.name, requestHandler: writePathRequestHandler(topology.fencing) }),
+            { marshallOptions: { removeUndefinedValues: true } },
+          ),
+    ]),
+  );
+}

@@ -22,7 +22,7 @@ const seriesEvent = (i: number) =>
   });
 
 describe('DynamoDB measures of an item', () => {
-  it("counts the request bytes of any JSON item at least as the SDK's DynamoDB JSON has them", () => {
+  it("counts the request bytes of any JSON item exactly as the SDK's DynamoDB JSON has them", () => {
     const json = fc.letrec((tie) => ({
       value: fc.oneof(
         { depthSize: 'small' },
@@ -39,10 +39,10 @@ describe('DynamoDB measures of an item', () => {
       fc.property(fc.dictionary(fc.stringMatching(/^[a-zA-Z_é]{1,8}$/), json, { maxKeys: 6 }), (item) => {
         const sdk = sdkWireBytes(item);
         const ours = itemMeasure(item).wire;
-        expect(ours).toBeGreaterThanOrEqual(sdk);
-        expect(ours).toBeLessThanOrEqual(sdk + 16 * Object.keys(item).length + 2);
+        expect(ours).toBe(sdk);
       }),
-      { numRuns: 200 },
+      // CI found the old bound (16 bytes a top-level key) too tight for nested empty maps: seed -416182630.
+      { numRuns: 500, examples: [[{ a: { A: { a: {} }, _A: { a: [''] }, a: { é: { é: '' } } } }]] },
     );
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setRegionTraffic } from '../../lib/resilience/index.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+import { expectStatus, untilServed } from '../support/answers.ts';
 
 const A = 'us-east-1';
 const B = 'eu-west-1';
@@ -10,11 +11,11 @@ let sandbox: Sandbox;
 
 beforeAll(async () => {
   sandbox = await Sandbox.start({ fast: true });
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 30_000);
+}, 60_000);
 
 async function call(
   region: string,
@@ -34,16 +35,26 @@ async function call(
 describe('routing in the sandbox (three regions, fast timers)', () => {
   it('forwards a core write made through a non-home region to the home and serves it at a third with its token', async () => {
     const id = `e2e-routing-${Date.now().toString(36)}`;
-    const opened = await call(A, `/v1/account/${id}/commands`, {
-      body: { type: 'OpenAccount', payload: { owner: 'Ada', currency: 'EUR' } },
-    });
-    expect(opened.status).toBe(200);
+    // A fresh sandbox's first writes can outlast the 3 s forward timeout on a loaded machine (503
+    // PeerUnavailableError): sent again with the same idempotencyKey, as a client would.
+    const opened = await untilServed(() =>
+      call(A, `/v1/account/${id}/commands`, {
+        body: {
+          type: 'OpenAccount',
+          payload: { owner: 'Ada', currency: 'EUR' },
+          idempotencyKey: `${id}-open`,
+        },
+      }),
+    );
+    expectStatus(opened, 200);
     expect(opened.headers.get('x-multiactive-region')).toBe(A);
 
-    const deposited = await call(B, `/v1/account/${id}/commands`, {
-      body: { type: 'Deposit', payload: { amount: 25 } },
-    });
-    expect(deposited.status).toBe(200);
+    const deposited = await untilServed(() =>
+      call(B, `/v1/account/${id}/commands`, {
+        body: { type: 'Deposit', payload: { amount: 25 }, idempotencyKey: `${id}-deposit` },
+      }),
+    );
+    expectStatus(deposited, 200);
     expect(deposited.headers.get('x-multiactive-region')).toBe(A);
     expect(deposited.headers.get('x-multiactive-forwarded-by')).toBe(B);
     expect(deposited.body.state).toMatchObject({ balance: 25 });
@@ -62,7 +73,7 @@ describe('routing in the sandbox (three regions, fast timers)', () => {
     const servedBy = read.headers.get('x-multiactive-region');
     expect([C, A]).toContain(servedBy);
     if (servedBy === A) expect(read.headers.get('x-multiactive-forwarded-by')).toBe(C);
-  }, 30_000);
+  }, 60_000);
 
   it('answers /health with 503 while the region is drained in the control state, 200 once restored', async () => {
     const region = sandbox.region(C);
@@ -96,5 +107,5 @@ describe('routing in the sandbox (three regions, fast timers)', () => {
     const status = await call(C, '/v1/replication/status');
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ region: C, degrade: { degradedPeers: [] } });
-  }, 30_000);
+  }, 60_000);
 });

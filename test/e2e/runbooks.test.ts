@@ -3,6 +3,7 @@ import { resolveRequest } from '../../bin/cli/inspect.ts';
 import { partitionOf } from '../../lib/ownership/index.ts';
 import { startControlServer } from '../../lib/sandbox/control/server.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
+import { expectStatus, untilServed } from '../support/answers.ts';
 
 const A = 'us-east-1';
 const B = 'eu-west-1';
@@ -11,11 +12,11 @@ let sandbox: Sandbox;
 
 beforeAll(async () => {
   sandbox = await Sandbox.start({ fast: true });
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 30_000);
+}, 60_000);
 
 async function post(region: string, type: string, id: string, command: unknown) {
   const response = await sandbox.apiClient.fetch(
@@ -27,7 +28,8 @@ async function post(region: string, type: string, id: string, command: unknown) 
       followRedirects: false,
     },
   );
-  return { status: response.status, region: response.headers.get('x-multiactive-region') };
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  return { status: response.status, region: response.headers.get('x-multiactive-region'), body };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,10 +37,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('runbooks in the sandbox (three regions, fast timers)', () => {
   it('switches one partition over to another region with the Switchover state machine', async () => {
     const id = `e2e-switch-${Date.now().toString(36)}`;
-    expect(
-      (await post(A, 'account', id, { type: 'OpenAccount', payload: { owner: 'Ada', currency: 'EUR' } }))
-        .status,
-    ).toBe(200);
+    // A fresh sandbox's first write claims the partition: on a loaded machine it can be answered 503 (sent
+    // again with the same idempotencyKey, as a client would).
+    const open = {
+      type: 'OpenAccount',
+      payload: { owner: 'Ada', currency: 'EUR' },
+      idempotencyKey: `${id}-open`,
+    };
+    expectStatus(await untilServed(() => post(A, 'account', id, open)), 200);
     const partition = partitionOf(id, sandbox.topology.partitions);
 
     const result = await sandbox.runStateMachine(B, 'Switchover', {
@@ -60,14 +66,16 @@ describe('runbooks in the sandbox (three regions, fast timers)', () => {
       await sleep(250);
       written = await post(B, 'account', id, { type: 'Deposit', payload: { amount: 5 } });
     }
-    expect(written).toEqual({ status: 200, region: B });
-  }, 60_000);
+    expect({ status: written.status, region: written.region }, JSON.stringify(written.body)).toEqual({
+      status: 200,
+      region: B,
+    });
+  }, 120_000);
 
   it('runs ResolveConflict through its tasks: an aggregate without an open conflict fails and stays as it was', async () => {
     const id = `e2e-resolve-${Date.now().toString(36)}`;
-    expect(
-      (await post(A, 'profile', id, { type: 'SetDisplayName', payload: { displayName: 'a' } })).status,
-    ).toBe(200);
+    const named = { type: 'SetDisplayName', payload: { displayName: 'a' }, idempotencyKey: `${id}-name` };
+    expectStatus(await untilServed(() => post(A, 'profile', id, named)), 200);
     const result = await sandbox.runStateMachine(A, 'ResolveConflict', {
       aggregateType: 'profile',
       aggregateId: id,
@@ -75,7 +83,7 @@ describe('runbooks in the sandbox (three regions, fast timers)', () => {
     });
     expect(result.status).toBe('FAILED');
     expect(result.taskErrors[0]).toMatchObject({ state: 'LoadConflict', error: 'ConflictNotFound' });
-  }, 30_000);
+  }, 60_000);
 
   it('serves conflicts list / resolve on the control endpoint the CLI calls', async () => {
     const control = await startControlServer(sandbox, () => undefined);
@@ -97,5 +105,5 @@ describe('runbooks in the sandbox (three regions, fast timers)', () => {
     } finally {
       control.server.close();
     }
-  }, 30_000);
+  }, 60_000);
 });

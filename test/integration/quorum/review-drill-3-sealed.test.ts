@@ -6,6 +6,7 @@ import { DynamoControlReplica } from '../../../lib/ownership/dynamodb-replica.ts
 import { partitionKey } from '../../../lib/ownership/partition-map.ts';
 import { cellPeer } from '../../../lib/runbooks/collect-copies.ts';
 import { createRunbookDispatcher, RUNBOOK_TASKS, type RunbookDeps } from '../../../lib/runbooks/index.ts';
+import { expectStatus } from '../../support/answers.ts';
 import { AccountClient } from './clients.ts';
 import { REGIONS_3, runFailover, runTasks, startQuorumCluster, untilWritable } from './quorum-cluster.ts';
 
@@ -48,7 +49,7 @@ async function scenario() {
   cluster.links.heal();
   cluster.links.isolate(U);
   await untilWritable(await runFailover(cluster, E, U), cluster);
-  expect(await client.send(E, 'deposit', id, 5)).toBe(200);
+  expectStatus(await client.answer(E, 'deposit', id, 5), 200);
   cluster.links.heal();
   cluster.links.isolate(E);
 

@@ -11,6 +11,7 @@ import type { EventEnvelope } from '../../../lib/model/index.ts';
 import { partitionOf } from '../../../lib/ownership/index.ts';
 import { createRunbookDispatcher, type RegionCell, type RunbookDeps } from '../../../lib/runbooks/index.ts';
 import type { EventStore } from '../../../lib/store/index.ts';
+import { expectStatus, untilServed } from '../../support/answers.ts';
 import { type Cluster, command, deposit, openAccount, type RegionName } from '../routing/cluster.ts';
 import { clusterRunbookDeps } from './runbook-cells.ts';
 
@@ -108,11 +109,14 @@ export const log = (c: Cluster, region: RegionName, id: string) =>
 /** The account: seq 1-2 in every region, seq 3 only in A. */
 export async function account(c: Cluster, prefix: string) {
   const id = c.freshId(prefix);
-  expect((await command(c.cells[A], 'account', id, openAccount())).status).toBe(200);
-  expect((await command(c.cells[A], 'account', id, deposit(10))).status).toBe(200);
+  // Set-up writes, sent again on a 503 (a 300 ms lease can run out mid-append on a loaded machine).
+  const setUp = (body: object, key: string) =>
+    untilServed(() => command(c.cells[A], 'account', id, { ...body, idempotencyKey: `${id}-${key}` }));
+  expectStatus(await setUp(openAccount(), 'open'), 200);
+  expectStatus(await setUp(deposit(10), 'deposit-10'), 200);
   await c.replicate(A, B, 'account', id);
   await c.replicate(A, C, 'account', id);
-  expect((await command(c.cells[A], 'account', id, deposit(20))).status).toBe(200);
+  expectStatus(await setUp(deposit(20), 'deposit-20'), 200);
   const head = await log(c, A, id);
   expect(head.map((e) => e.seq)).toEqual([1, 2, 3]);
   return { id, partition: partitionOf(id, PARTITIONS), unreplicated: head[2]! };

@@ -34,6 +34,11 @@ export interface PartitionOwnershipOptions {
    * appendTimeoutMs` left (else it reads a fresh one first). Without it appends are not bounded.
    */
   readonly inFlight?: { readonly appendTimeoutMs: number; readonly quorumCopyTimeoutMs: number };
+  /**
+   * Shortest interval between two majority re-reads of a partition this region is home of but may not
+   * write yet (default 200 ms; see `rereadDue`).
+   */
+  readonly waitingRereadMs?: number;
 }
 
 interface Lease {
@@ -72,6 +77,7 @@ export class PartitionOwnership {
   private readonly now: () => number;
   private readonly monotonic: () => number;
   private readonly inFlight: PartitionOwnershipOptions['inFlight'];
+  private readonly waitingRereadMs: number;
   private readonly leases = new Map<number, Lease>();
   private readonly refreshing = new Map<number, Promise<Lease>>();
 
@@ -85,6 +91,7 @@ export class PartitionOwnership {
     this.now = options.now ?? Date.now;
     this.monotonic = options.monotonic ?? (() => performance.now());
     this.inFlight = options.inFlight;
+    this.waitingRereadMs = options.waitingRereadMs ?? WAITING_REREAD_MS;
   }
 
   /**
@@ -210,13 +217,13 @@ export class PartitionOwnership {
 
   /**
    * Whether a home whose cached entry says "not writable yet" reads a majority again: at most once per
-   * WAITING_REREAD_MS per partition (one majority read, a WAN round trip to every control table, per
+   * `waitingRereadMs` per partition (one majority read, a WAN round trip to every control table, per
    * interval however many writes arrive), sooner only when this region's own copy of the entry (a local
    * strongly consistent read) no longer holds the cached entry: the Unfence (or any change) reached it.
    */
   private async rereadDue(lease: Lease): Promise<boolean> {
     const entry = lease.entry!;
-    if (this.monotonic() - lease.readStartedAt >= WAITING_REREAD_MS) return true;
+    if (this.monotonic() - lease.readStartedAt >= this.waitingRereadMs) return true;
     const copy = await this.local.read<PartitionValue>(partitionKey(entry.partition));
     return copy?.epoch !== entry.epoch || copy.ballot !== entry.ballot;
   }

@@ -161,6 +161,8 @@ export interface ClusterOptions {
   halfOpenAfterMs?: number;
   /** A control replica's call timeout in the quorum register (default 3 s, as deployed: routing.forwardTimeoutMs). */
   controlCallTimeoutMs?: number;
+  /** PartitionOwnership's shortest interval between re-reads of a partition it may not write yet (200 ms). */
+  waitingRereadMs?: number;
 }
 
 export interface Cluster {
@@ -228,6 +230,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       map,
       local: replicas[i]!,
       controlTable: t.tables.control,
+      ...(options.waitingRereadMs === undefined ? {} : { waitingRereadMs: options.waitingRereadMs }),
     });
     const breakers = new ServiceBreakers({
       errorRate: 0.5,

@@ -27,12 +27,12 @@ beforeAll(async () => {
     dataDir,
     application: await loadApplication(CONFIG),
   });
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   await sandbox?.stop();
   rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+}, 120_000);
 
 /**
  * One command with an idempotency key, retried while the API answers 5xx (a fence or lease read that timed
@@ -152,7 +152,7 @@ describe('the retention archiver in the sandbox (a local directory per region fo
     expect(peerReport.types.account?.homedElsewhere).toBeGreaterThanOrEqual(1);
     expect((await peer.stores.events.loadStream('account', id)).some(isArchivedStub)).toBe(false);
     expect(sandbox.iam.report().denials).toEqual([]);
-  }, 180_000);
+  }, 360_000);
 
   it("never stubs an event the peer's log lacks, though its watermark passed it (a peer restored to a point in time)", async () => {
     const id = `arch-lack-${Date.now().toString(36)}`;
@@ -191,5 +191,5 @@ describe('the retention archiver in the sandbox (a local directory per region fo
     expect(
       await fullHistory({ events: home.stores.events, archive: home.stores.archive! }, 'account', id),
     ).toEqual(before);
-  }, 180_000);
+  }, 360_000);
 });

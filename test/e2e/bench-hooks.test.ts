@@ -11,11 +11,11 @@ let sandbox: Sandbox;
 
 beforeAll(async () => {
   sandbox = await Sandbox.start({ fast: true });
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 30_000);
+}, 60_000);
 
 /** Writes one activity entry straight into the origin's tables (as the benches seed). */
 async function seedOne(aggregateId: string): Promise<void> {
@@ -61,7 +61,7 @@ describe('the sandbox hooks the benches build backlogs with', () => {
       expect(await rowIn(peer, shown)).toBe(true);
       expect(await rowIn(peer, hidden)).toBe(false);
     }
-  }, 90_000);
+  }, 180_000);
 
   it('holdLane: a held lane only fills; released, it drains', async () => {
     const held = 'ap-southeast-1';
@@ -81,7 +81,7 @@ describe('the sandbox hooks the benches build backlogs with', () => {
     await sandbox.quiesce(60_000);
     expect(queuedIn(held)).toBe(0);
     expect(await rowIn(held, id)).toBe(true);
-  }, 90_000);
+  }, 180_000);
 });
 
 // Last in the file: it stops the sandbox (afterAll's stop() then waits for the same stop).
@@ -101,5 +101,5 @@ describe('stopping the sandbox', () => {
     expect(sandbox.watchdogFailovers().filter((f) => f.name === 'claimed-while-stopping')).toEqual([]);
     await claim;
     expect(sandbox.stop()).toBe(stopped);
-  }, 60_000);
+  }, 120_000);
 });

@@ -22,5 +22,5 @@ describe('the chaos run catches a transfer Confirm that is not idempotent', () =
     expect(kinds).toContain('transfers/double-credit');
     expect(kinds).toContain('transfers/money-not-conserved');
     expect(report.figures.find((f) => f.figure === 'money conservation anomalies')?.met).toBe(false);
-  }, 300_000);
+  }, 600_000);
 });

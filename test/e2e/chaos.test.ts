@@ -29,7 +29,7 @@ describe('chaos run (short, fixed seed)', () => {
     expect(figure(report, 'accounts undecided')).toBe(0);
     expect(figure(report, 'transfers')).toBeGreaterThan(0);
     expect(report.anomalies).toEqual([]);
-  }, 300_000);
+  }, 600_000);
 
   it('runs the production topology (quorum ack) with --env prod and finds no anomaly', async () => {
     const report = await runChaos({ seconds: 20, seed: 4, env: 'prod' });
@@ -43,7 +43,7 @@ describe('chaos run (short, fixed seed)', () => {
     expect(figure(report, 'accounts undecided')).toBe(0);
     expect(figure(report, 'transfers')).toBeGreaterThan(0);
     expect(report.anomalies).toEqual([]);
-  }, 300_000);
+  }, 600_000);
 });
 
 describe('the chaos run catches a build without single writers', () => {
@@ -53,7 +53,7 @@ describe('the chaos run catches a build without single writers', () => {
     expect(report.passed).toBe(false);
     const kinds = new Set(report.anomalies.map((a) => `${a.checker}/${a.kind}`));
     expect(kinds).toContain('fencing/double-epoch');
-  }, 300_000);
+  }, 600_000);
 });
 
 // A deliberately broken build: two regions accept core writes for one account with no fence (both at

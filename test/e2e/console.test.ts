@@ -82,7 +82,7 @@ beforeAll(async () => {
   });
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   mkdirSync(SHOTS, { recursive: true });
-}, 200_000);
+}, 400_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -92,7 +92,7 @@ afterAll(async () => {
     await exitWithin(up, 3_000);
     if (up.exitCode === null) up.kill('SIGTERM');
   }
-}, 30_000);
+}, 60_000);
 
 describe('web console in a real browser', () => {
   it('is printed by sandbox up and recorded in .sandbox/state.json', () => {
@@ -130,7 +130,7 @@ describe('web console in a real browser', () => {
       .toBe('READY for failover');
     await page.waitForTimeout(3_000);
     await page.screenshot({ path: join(SHOTS, 'console-healthy.png'), fullPage: true });
-  }, 120_000);
+  }, 240_000);
 
   it('resolves a manual conflict by clicking "Keep this version"', async () => {
     const id = `console-conflict-${Date.now().toString(36)}`;
@@ -164,7 +164,7 @@ describe('web console in a real browser', () => {
       return ((await read.json()) as { state: { displayName: string } }).state.displayName;
     };
     await expect.poll(displayName, { timeout: 30_000 }).toBe('Ada (eu)');
-  }, 150_000);
+  }, 300_000);
 
   it('runs a region-loss drill through the CLI and lists its report with the timeline', async () => {
     const drill = await runCli(['drill', 'region-loss', '--region', LOST, '--json'], cwd);
@@ -195,7 +195,7 @@ describe('web console in a real browser', () => {
     await page.screenshot({ path: join(SHOTS, 'drill-report.png'), fullPage: true });
     await page.goto(state.consoleUrl!);
     expect(drill.code).toBe(report.consistency?.passed ? 0 : 1);
-  }, 300_000);
+  }, 600_000);
 
   it('sees a region killed through the CLI turn unhealthy and its Failover progress step by step', async () => {
     const seen: string[][] = [];
@@ -238,5 +238,5 @@ describe('web console in a real browser', () => {
       .poll(() => page.locator('tr.check.bad[data-check="health"]').count(), { timeout: 30_000 })
       .toBe(1);
     await page.screenshot({ path: join(SHOTS, 'console-region-lost.png'), fullPage: true });
-  }, 150_000);
+  }, 300_000);
 });

@@ -43,11 +43,11 @@ beforeAll(async () => {
     fast: true,
     timing: { awsTimeScale: 0.2, heartbeatIntervalMs: 1_000 },
   });
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 60_000);
+}, 120_000);
 
 async function send(
   region: string,
@@ -253,5 +253,5 @@ describe('the cost model against the sandbox (prod topology, fixed workload)', (
         `${c.key}: model ${c.model.toFixed(0)}, sandbox ${c.measured}`,
       ).toBeLessThan(0.1);
     }
-  }, 240_000);
+  }, 480_000);
 });

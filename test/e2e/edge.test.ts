@@ -14,11 +14,11 @@ let sandbox: Sandbox;
 
 beforeAll(async () => {
   sandbox = await Sandbox.start({ fast: true });
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 60_000);
+}, 120_000);
 
 /** Every non-heartbeat event and state row of every region: "changes nothing" compares them. */
 async function everything(): Promise<string[]> {
@@ -79,7 +79,7 @@ describe("bad input through the sandbox's HTTP endpoints (dev: JWT authorizer)",
     expect(answers).toEqual(expected);
     await sandbox.quiesce();
     expect(await everything()).toEqual(before);
-  }, 120_000);
+  }, 240_000);
 
   it("answers a path no route serves with API Gateway's 404, before any credentials are asked for", async () => {
     const response = await fetch(`${sandbox.region(B).apiUrl}/admin/users`);
@@ -159,5 +159,5 @@ describe('a gray failure: a region whose DynamoDB throttles while its API still 
     } finally {
       sandbox.region(C).setStoreFault(null);
     }
-  }, 120_000);
+  }, 240_000);
 });

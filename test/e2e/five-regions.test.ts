@@ -27,11 +27,11 @@ beforeAll(async () => {
   const fencing = { ...fastTiming().fencing, leaseMs: 6_000 };
   sandbox = await Sandbox.start({ env: 'world', fast: true, timing: { fencing } });
   bootMs = Date.now() - began;
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 60_000);
+}, 120_000);
 
 async function call(region: string, path: string, body?: unknown) {
   const response = await sandbox.apiClient.fetch(`${sandbox.region(region).apiUrl}${path}`, {
@@ -166,5 +166,5 @@ describe('five regions, core.ack quorum: a majority is 3 of 5', () => {
     expect([11, 16]).toContain((account.body.state as { balance: number } | undefined)?.balance);
     sandbox.heal();
     await sandbox.reviveRegion(HOME);
-  }, 120_000);
+  }, 240_000);
 });

@@ -91,12 +91,12 @@ describe('npx multiactive init <dir>', () => {
     expect(test.out).toMatch(/Tests\s+\d+ passed/);
     expect(test.out).not.toMatch(/failed/);
     expect(test.code).toBe(0);
-  }, 180_000);
+  }, 360_000);
 
   it('brings its application up in the sandbox: npx multiactive sandbox up --once --fast exits 0', async () => {
     const { code, out } = await run('npx', ['multiactive', 'sandbox', 'up', '--once', '--fast']);
     if (code !== 0) console.error(out);
     expect(out).toContain('consistency check: PASS');
     expect(code).toBe(0);
-  }, 240_000);
+  }, 480_000);
 });

@@ -25,12 +25,12 @@ const reportsDir = mkdtempSync(join(tmpdir(), 'multiactive-reports-'));
 beforeAll(async () => {
   sandbox = await Sandbox.start({ fast: true, regions: 2 });
   control = await startControlServer(sandbox, () => {}, { reportsDir });
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   control?.server.close();
   await sandbox?.stop();
-}, 30_000);
+}, 60_000);
 
 /** Polls `read` until `ok` (the scheduled runs and the alarm periods are timers, not events to await). */
 async function until<T>(what: string, read: () => T, ok: (value: T) => boolean, ms = 90_000): Promise<T> {
@@ -78,7 +78,7 @@ describe('readiness on a schedule in the sandbox (two regions, fast timers)', ()
       [A, true, 'OK'],
       [B, true, 'OK'],
     ]);
-  }, 120_000);
+  }, 240_000);
 
   it('writes the report of a sandbox execution from its history, as for AWS', async () => {
     const { executionArn } = sandbox.startExecution(A, 'Repair', {}, 'report-e2e');
@@ -99,7 +99,7 @@ describe('readiness on a schedule in the sandbox (two regions, fast timers)', ()
       met: true,
     });
     expect(JSON.parse(readFileSync(join(reportsDir, report.id, 'report.json'), 'utf8'))).toEqual(report);
-  }, 60_000);
+  }, 120_000);
 
   it('a region killed: the survivor publishes Readiness 0 naming the reasons, and its alarm goes to ALARM', async () => {
     await sandbox.killRegion(B);
@@ -117,5 +117,5 @@ describe('readiness on a schedule in the sandbox (two regions, fast timers)', ()
         .filter((c) => c.alarm.region === A && c.alarm.name === 'multiactive-dev-readiness')
         .map((c) => c.state),
     ).toEqual(expect.arrayContaining(['OK', 'ALARM']));
-  }, 120_000);
+  }, 240_000);
 });

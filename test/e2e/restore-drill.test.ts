@@ -10,11 +10,11 @@ const lines: string[] = [];
 beforeAll(async () => {
   sandbox = await Sandbox.start({ fast: true });
   report = await runRestoreDrill(sandbox, { region: REGION, phaseMs: 1_500, log: (l) => lines.push(l) });
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await sandbox?.stop();
-}, 30_000);
+}, 60_000);
 
 describe('restore drill: one region restored to a point in time, then repaired from its peers', () => {
   it('writes acknowledged events before and after T', () => {

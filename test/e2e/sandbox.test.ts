@@ -22,7 +22,7 @@ describe('npm start -- --once --fast', () => {
     expect(out).toContain('consistency check: PASS');
     expect(out).toMatch(/IAM: \d+ calls checked, 0 denied/);
     expect(code).toBe(0);
-  }, 240_000);
+  }, 480_000);
 });
 
 const cwd = mkdtempSync(join(tmpdir(), 'multiactive-e2e-'));
@@ -64,7 +64,7 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
       await exitWithin(up, 3_000);
       if (up.exitCode === null) up.kill('SIGTERM');
     }
-  }, 30_000);
+  }, 60_000);
 
   it('redirects through the front door to the region nearest the client', async () => {
     const response = await fetch(`${state.frontDoorUrl}/health`, {
@@ -103,7 +103,7 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
     expect(unknown.out).toContain('unknown region "mars-north-1"');
     expect(unknown.out).not.toContain('    at ');
     expect(unknown.code).toBe(2);
-  }, 60_000);
+  }, 120_000);
 
   it('sandbox down then up with the same --data-dir brings back events, rows and the partition map', async () => {
     const api = () => state.regions['us-east-1'];
@@ -151,5 +151,5 @@ describe('multiactive sandbox up (two regions, fast, --data-dir)', () => {
     expect(deposit).toBe(200);
     const account = await fetch(`${api()}/v1/account/persisted`, { headers: auth() });
     expect(((await account.json()) as { version: number }).version).toBe(2);
-  }, 240_000);
+  }, 480_000);
 });

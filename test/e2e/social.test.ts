@@ -22,7 +22,7 @@ describe('the second example: a social app (important and ordinary tiers only)',
     expect(out).toContain('consistency check: PASS');
     expect(out).toMatch(/IAM: \d+ calls checked, 0 denied/);
     expect(code).toBe(0);
-  }, 240_000);
+  }, 480_000);
 
   it('runs the chaos runner with its own workload and checker, which finds no anomaly', async () => {
     const report = await runChaos({ seconds: 20, seed: 1, application: social });
@@ -34,7 +34,7 @@ describe('the second example: a social app (important and ordinary tiers only)',
     expect(figure(report, 'social: post edits acknowledged')).toBeGreaterThan(20);
     expect(figure(report, 'social: reactions acknowledged')).toBeGreaterThan(20);
     expect(report.anomalies).toEqual([]);
-  }, 300_000);
+  }, 600_000);
 
   it('fails when a replica folds replicated edits in arrival order (bug switch fold-on-arrival)', async () => {
     const report = await runChaos({ seconds: 10, seed: 2, application: social, bugs: ['fold-on-arrival'] });
@@ -44,5 +44,5 @@ describe('the second example: a social app (important and ordinary tiers only)',
       console.error(JSON.stringify(report.anomalies.slice(0, 10), null, 2));
     expect(report.passed).toBe(false);
     expect(found).toContain('lww-wrong-winner');
-  }, 300_000);
+  }, 600_000);
 });

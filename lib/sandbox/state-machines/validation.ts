@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { PROJECT_ROOT } from '../cdk/templates.ts';
 import type { AslDefinition, StateMachineSpec } from './definitions.ts';
 
 /**
@@ -11,7 +15,9 @@ import type { AslDefinition, StateMachineSpec } from './definitions.ts';
  * Functions validates a definition once, when the state machine is created, not at StartExecution; the
  * sandbox does the same: the runner starts validating every machine when it is built, in a worker thread
  * so the regions keep serving meanwhile, and an execution waits for its machine's verdict (at once when
- * it is in) before running with the library's own validation switched off.
+ * it is in) before running with the library's own validation switched off. A valid verdict is also kept on
+ * disk (`.sandbox/asl-valid`, keyed by the definition, the options and the validator's version): a test run
+ * starts sandboxes in many processes, each of which paid ~7 s of CPU for the same verdicts.
  */
 
 /** The asl-validator that aws-local-stepfunctions itself calls (its own dependency, not ours). */
@@ -50,6 +56,43 @@ function keyOf(spec: StateMachineSpec): string {
 
 function invalid(errors: string): Error {
   return new Error(`State machine definition is invalid, see error(s) below:\n ${errors}`);
+}
+
+/** Where valid verdicts are kept across processes; an invalid one is always validated again. */
+const VALID_DIR = join(PROJECT_ROOT, '.sandbox', 'asl-valid');
+
+let version: string | undefined;
+
+/** The validator's version (its package.json, above its dist/ file). */
+function validatorVersion(): string {
+  if (version !== undefined) return version;
+  version = 'unknown';
+  for (let dir = dirname(libraryValidatorPath()); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      version = String(JSON.parse(readFileSync(manifest, 'utf8')).version);
+      break;
+    }
+  }
+  return version;
+}
+
+/** The file that says a machine's definition was found valid (exported for its test). */
+export const validVerdictFile = (spec: StateMachineSpec): string => validFile(keyOf(spec));
+
+function validFile(key: string): string {
+  const hash = createHash('sha256').update(`${validatorVersion()}\n${JSON.stringify(OPTIONS)}\n${key}`);
+  return join(VALID_DIR, `${hash.digest('hex')}.valid`);
+}
+
+/** Remembers a valid definition; a cache that cannot be written only costs the next process a validation. */
+function keepValid(key: string): void {
+  try {
+    mkdirSync(VALID_DIR, { recursive: true });
+    writeFileSync(validFile(key), '');
+  } catch {
+    // Read-only checkout: validate again next time.
+  }
 }
 
 /** Validates on the calling thread (when no worker can be started). */
@@ -100,9 +143,20 @@ export function validateMachines(specs: readonly StateMachineSpec[]): Map<StateM
   for (const spec of specs) {
     const key = keyOf(spec);
     let verdict = verdicts.get(key);
+    if (!verdict && existsSync(validFile(key))) {
+      verdict = Promise.resolve();
+      verdicts.set(key, verdict);
+    }
     if (!verdict) {
       verdict = new Promise<void>((resolve, reject) => {
-        pending.set(key, { spec, settle: (error) => (error ? reject(error) : resolve()) });
+        pending.set(key, {
+          spec,
+          settle: (error) => {
+            if (error) return reject(error);
+            keepValid(key);
+            resolve();
+          },
+        });
       });
       // Nobody may ever run this machine: its rejection must not count as unhandled.
       verdict.catch(() => undefined);

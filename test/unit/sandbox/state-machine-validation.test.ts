@@ -1,7 +1,8 @@
+import { existsSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AslDefinition, StateMachineSpec } from '../../../lib/sandbox/state-machines/definitions.ts';
 import { StateMachineRunner } from '../../../lib/sandbox/state-machines/runner.ts';
-import { validateMachines } from '../../../lib/sandbox/state-machines/validation.ts';
+import { validateMachines, validVerdictFile } from '../../../lib/sandbox/state-machines/validation.ts';
 
 const spec = (name: string, region: string, definition: AslDefinition): StateMachineSpec => ({
   name,
@@ -48,5 +49,23 @@ describe('state machine definitions are validated once, when the runner is built
     const [first, second] = [...verdicts.values()];
     expect(first).toBe(second);
     await expect(first).resolves.toBeUndefined();
+  }, 60_000);
+
+  it('keeps a valid verdict on disk for the next process, and never an invalid one', async () => {
+    const unique = `Echo${Date.now().toString(36)}`;
+    const good = spec('Kept', 'eu-west-1', {
+      StartAt: unique,
+      States: { [unique]: task('eu-west-1', 'Done'), Done: { Type: 'Succeed' } },
+    });
+    const bad = spec('NotKept', 'eu-west-1', {
+      StartAt: unique,
+      States: { [unique]: task('eu-west-1', 'X') },
+    });
+    const verdicts = validateMachines([good, bad]);
+    await expect(verdicts.get(good)).resolves.toBeUndefined();
+    await expect(verdicts.get(bad)).rejects.toThrow(/definition is invalid/);
+    expect(existsSync(validVerdictFile(good))).toBe(true);
+    expect(existsSync(validVerdictFile(bad))).toBe(false);
+    rmSync(validVerdictFile(good));
   }, 60_000);
 });

@@ -127,6 +127,21 @@ async function verifyRepaired(sandbox: Sandbox, region: string) {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** How much longer than its phase a writing phase waits for its first acknowledged write. */
+const FIRST_ACK_WAIT_MS = 30_000;
+
+/**
+ * Lets the writers write for `ms`, and on until at least one more write was acknowledged (at most
+ * FIRST_ACK_WAIT_MS longer): on a loaded machine a short phase could end before any write was answered,
+ * and a phase with no acknowledged write shows nothing (no loss to measure, no write kept to check).
+ */
+async function writeFor(writers: { acknowledgedIds(): Set<string> }, ms: number): Promise<void> {
+  const before = writers.acknowledgedIds().size;
+  await sleep(ms);
+  const deadline = Date.now() + FIRST_ACK_WAIT_MS;
+  while (writers.acknowledgedIds().size === before && Date.now() < deadline) await sleep(100);
+}
+
 /**
  * The restore drill: writes, a point-in-time copy of one region's tables (T), more writes, a restore of
  * that region to T (everything after T is gone there), the Repair runbook bringing it back from the peers,
@@ -165,7 +180,7 @@ export async function runRestoreDrill(
   await phase(`writes before T for ${phaseMs} ms from clients near ${regions.join(', ')}`, async () => {
     await writers.open();
     writers.start();
-    await sleep(phaseMs);
+    await writeFor(writers, phaseMs);
   });
 
   const copy = await phase(`point-in-time copy of ${target.name}'s tables (T)`, async () => {
@@ -187,7 +202,7 @@ export async function runRestoreDrill(
   await phase(
     `writes after T for ${phaseMs} ms; then the writers stop and every region catches up`,
     async () => {
-      await sleep(phaseMs);
+      await writeFor(writers, phaseMs);
       await writers.stop();
       await sandbox.quiesce(30_000);
     },
@@ -249,7 +264,7 @@ export async function runRestoreDrill(
     async () => {
       if (!reopened) return;
       writers.start();
-      await sleep(Math.round(phaseMs / 2));
+      await writeFor(writers, Math.round(phaseMs / 2));
       await writers.stop();
       await sandbox.quiesce(30_000);
     },

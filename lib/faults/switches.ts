@@ -197,6 +197,8 @@ export const BUG_SWITCHES = {
     "under core.ack local the Failover writes no cut into the partition's new home: once the partition moves on from it (a Switchover), the lost home's late event still reaching it is applied unchecked, ahead of the next home, whose own event at that seq then forks it (review-finding-2)",
   'home-lease-fenced-refuses':
     "under core.ack local the applier's home lease treats an entry that names this region but is fenced (a contention fence, a Switchover not yet moved or rolled back) like another region's: the cut event is quarantined for good, and once the home is active again its next write at that seq forks a survivor that applied it (review-finding-3)",
+  'home-lease-stale-quarantines':
+    "under core.ack local the applier takes a StaleEpochError from its home lease's guard (the local copy moved on between the lease's majority read and the append) as 'not the home': a superseded entry still naming this region home, active, quarantines the lost home's cut event for good instead of reading the lease again, and the home's next write at that seq forks a survivor that applied it (review-finding-3 LOW)",
   'new-home-cut-before-unfence':
     "under core.ack local the Failover cuts the partition's new home in CollectCopies, before the unfence names it home: the lost home's late event reaching it in that window is refused by the cut and quarantined for good (the home lease's majority read sees the fence, no home), although a survivor applied it before its cut; the new home's first write takes that seq and forks the survivor (review-finding-3)",
   'gap-fetch-first-origin-only':

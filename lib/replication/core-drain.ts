@@ -135,10 +135,32 @@ export async function appendAtSeq(
 async function appendAsHome(deps: CoreDrainDeps, event: EventEnvelope): Promise<boolean | undefined> {
   const self = deps.homeTakesCut;
   if (!self || !deps.controlTable || bugEnabled('home-refuses-cut-events')) return undefined;
-  const lease = bugEnabled('applier-home-check-local-copy')
-    ? { guards: [ownCopyGuard(deps.controlTable, self, event)] }
-    : await deps.homeLease?.(event.partition);
-  if (!lease) return undefined;
+  for (let attempt = 1; ; attempt++) {
+    const lease = bugEnabled('applier-home-check-local-copy')
+      ? { guards: [ownCopyGuard(deps.controlTable, self, event)] }
+      : await deps.homeLease?.(event.partition);
+    if (!lease) return undefined;
+    try {
+      return await appendOnLease(deps, event, lease);
+    } catch (error) {
+      // The local copy is no longer at the lease's epoch and ballot: a fence or a move reached it since
+      // (a fresh lease then names another home: not taken), or the entry was superseded still naming this
+      // region home (the fresh lease takes it). Never "not the home" from a stale guard alone: that would
+      // quarantine the event for good (review-finding-3 LOW). Still stale after a few fresh reads: the
+      // error is transient, the delivery is retried. Bug switch `home-lease-stale-quarantines`.
+      if (!(error instanceof StaleEpochError)) throw error;
+      if (bugEnabled('home-lease-stale-quarantines')) return undefined;
+      if (attempt >= HOME_LEASE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** One append of a cut event on a home lease; undefined when the own-copy guard (bug switch) refuses. */
+async function appendOnLease(
+  deps: CoreDrainDeps,
+  event: EventEnvelope,
+  lease: HomeLease,
+): Promise<boolean | undefined> {
   try {
     const timeoutMs = lease.reconfirm?.();
     const options = { tier: 'core' as const, received: true, guards: lease.guards };
@@ -149,11 +171,13 @@ async function appendAsHome(deps: CoreDrainDeps, event: EventEnvelope): Promise<
     return appended.appended > 0;
   } catch (error) {
     if (error instanceof ConcurrencyError) throw fencingViolation(event, error.actual, error);
-    // The local copy moved past the lease (a fence or a move reached it since): not the home any more.
-    if (error instanceof CutRefusedError || error instanceof StaleEpochError) return undefined;
+    if (error instanceof CutRefusedError) return undefined;
     throw error;
   }
 }
+
+/** Fresh home leases an applier reads for one cut event before it leaves the delivery to be retried. */
+const HOME_LEASE_ATTEMPTS = 3;
 
 /** The old home check (switch `applier-home-check-local-copy`): this region's own copy names it home, active. */
 function ownCopyGuard(controlTable: string, self: string, event: EventEnvelope): AppendGuard {

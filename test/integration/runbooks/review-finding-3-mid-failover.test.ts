@@ -2,9 +2,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { disableAllBugs, withBug } from '../../../lib/faults/index.ts';
 import { cutKey } from '../../../lib/ownership/failover-cut.ts';
+import { createApplier } from '../../../lib/replication/index.ts';
 import { RUNBOOK_TASKS } from '../../../lib/runbooks/index.ts';
 import type { Cluster, RegionName } from '../routing/cluster.ts';
-import { applierOf, failoverToC, lazyCluster, untilWritable } from './failover-cut-world.ts';
+import { applierDeps, applierOf, failoverToC, lazyCluster, untilWritable } from './failover-cut-world.ts';
 import { A, account, acknowledged, B, C, failoverOfA, forks, log } from './late-delivery-world.ts';
 
 /**
@@ -139,6 +140,58 @@ describe('review-finding-3: a cut event reaching the new home mid-Failover', { t
     const c = await cluster();
     const { id, late, atB } = await withBug('home-lease-fenced-refuses', () =>
       fencedAtHome(c, 'r3-fenced-bug'),
+    );
+    expect(late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
+    expect(atB).toMatchObject({ status: 'quarantined', reason: 'FencingViolation' });
+    expect(forks(await log(c, C, id), await log(c, B, id))).toEqual([3]);
+  });
+
+  /**
+   * LOW (a) of the review: the home lease is read (a majority: home C, active, epoch e, ballot b), then the
+   * entry is rewritten before the append, still naming C home, active (here a no-op register change; any
+   * change bumps the ballot). The append's guard at (e, b) fails with StaleEpochError, which was taken as
+   * "not the home". The applier's second (final) attempt read a fresh lease, so one such change was
+   * survived; a second one during that attempt quarantined A's seq 3 for good, and C's next write forked
+   * B. Here the entry is rewritten after each of the first two lease reads. Now a stale guard reads the
+   * lease again (at most 3 times per attempt, then the delivery is retried), never quarantines.
+   */
+  const supersededAtHome = async (c: Cluster, prefix: string) => {
+    const { id, partition, unreplicated } = await account(c, prefix);
+    await c.replicate(A, B, 'account', id);
+    await failoverToC(c, partition);
+    const map = c.cells[C].map;
+    const deps = applierDeps(c, C);
+    let leases = 0;
+    const late = await createApplier({
+      ...deps,
+      homeLease: async (p: number) => {
+        const lease = await deps.homeLease(p);
+        if (leases++ < 2) await map.change(p, (await map.read(p))!, { state: 'active' });
+        return lease;
+      },
+    })(structuredClone(unreplicated)).catch((error: unknown) => error as Error);
+    let written: Awaited<ReturnType<typeof acknowledged>> | undefined;
+    for (let i = 0; i < 60 && !written; i++) {
+      written = await acknowledged(c, C, id, 5).catch(() => undefined);
+      if (!written) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const atB = await applierOf(c, B)(structuredClone(written!));
+    return { id, late, atB, leases };
+  };
+
+  it('A’s seq 3 reaching C while C’s entry is superseded between the lease and the append (still home C) is taken on a fresh lease: B never forks', async () => {
+    const c = await cluster();
+    const { id, late, atB, leases } = await supersededAtHome(c, 'r3-superseded');
+    expect(late).toMatchObject({ status: 'applied' });
+    expect(leases).toBe(3);
+    expect(atB.status).toBe('applied');
+    expect(forks(await log(c, C, id), await log(c, B, id))).toEqual([]);
+  });
+
+  it('bug switch home-lease-stale-quarantines: C quarantines A’s seq 3 on a stale guard, and its next write forks B', async () => {
+    const c = await cluster();
+    const { id, late, atB } = await withBug('home-lease-stale-quarantines', () =>
+      supersededAtHome(c, 'r3-superseded-bug'),
     );
     expect(late).toMatchObject({ status: 'quarantined', reason: 'SupersededByFailover' });
     expect(atB).toMatchObject({ status: 'quarantined', reason: 'FencingViolation' });

@@ -92,9 +92,8 @@ export interface RegionFlow {
   readonly routeRefreshes: number;
   /** The API's sync breakers re-reading lag (important writes consult them). */
   readonly syncRefreshes: number;
-  /** The health function's cached parts: verdict probe, replication status, sync breakers, traffic register. */
+  /** The health function's cached parts: verdict probe, sync breakers, traffic register. */
   readonly healthProbes: number;
-  readonly healthStatusReads: number;
   readonly healthSyncRefreshes: number;
   readonly trafficRefreshes: number;
   readonly heartbeats: number;
@@ -535,7 +534,6 @@ function regionFlow(input: {
     sagaSweeps: runtime.sagaSweepsPerSecond,
     ...syncRefreshes({ important, healthApart: apart, instances, runtime }),
     healthProbes: instances.health * renewals(perHealth, CODE_SETTINGS.healthVerdictMs),
-    healthStatusReads: instances.health * renewals(perHealth, CODE_SETTINGS.healthStatusMs),
     // The traffic register's read is not shared by requests arriving together: each one that finds the
     // cache expired reads it (in step, a peer's probes come in pairs).
     trafficRefreshes:

@@ -271,9 +271,8 @@ export const OPERATIONS = {
   },
   'health.request': {
     fn: 'health',
-    description:
-      'GET /health: replication status (watermark rows, quarantine counter, open conflicts), a read reused for a second',
-    code: 'lib/replication/status.ts replicationStatus, sharedStatus',
+    description: 'GET /health: replication status (watermark rows, quarantine counter, open conflicts)',
+    code: 'lib/replication/status.ts replicationStatus',
     calls: () => [watermarkQuery(), getItem('quarantine', ITEM_BYTES.marker), query('replication', 0)],
   },
   'health.probe': {

@@ -42,8 +42,6 @@ export const CODE_SETTINGS = {
   trafficRefreshMs: 5_000,
   /** RegionHealthMonitor reuses a verdict (its probe write) this long (lib/api/health.ts). */
   healthVerdictMs: 1_000,
-  /** The health function reuses a replication status read this long (lib/replication/status.ts sharedStatus). */
-  healthStatusMs: 1_000,
   /** Powertools caches the internal key this long per container (lib/auth/secrets-manager-key.ts). */
   secretCacheMs: 300_000,
   /** The lag monitor, the watchdog and readiness are scheduled every minute (cdk/constructs/cell-functions.ts). */

@@ -118,7 +118,7 @@ function invocations(flow: RegionFlow, sagas: SagaShapes): Invocation[] {
     ...flow.types.flatMap((t) => typeInvocations(flow, sagas, t)),
     shared('lease.refresh', flow.fenceRefreshes + flow.routeRefreshes, 'core'),
     shared('sync.refresh', flow.syncRefreshes, 'important'),
-    shared('health.request', flow.healthStatusReads),
+    shared('health.request', flow.healthInvocations),
     shared('health.probe', flow.healthProbes),
     shared('health.sync', flow.healthSyncRefreshes),
     shared('health.traffic', flow.trafficRefreshes),

@@ -13,11 +13,7 @@ describe("/health's replication status, shared by the calls of one window", () =
   it('reads once for every call within the window, again after it', async () => {
     let now = 0;
     let reads = 0;
-    const status = sharedStatus(
-      async () => answer(++reads),
-      1_000,
-      () => now,
-    );
+    const status = sharedStatus(async () => answer(++reads), 1_000, () => now);
     const first = await Promise.all([status(), status(), status()]);
     now = 999;
     const sameWindow = await status();

@@ -1,5 +1,4 @@
 import { createHealthHandler, dynamoHealthProbe, RegionHealthMonitor } from '../../lib/api/index.ts';
-import { sharedStatus } from '../../lib/replication/index.ts';
 import { cellRouting } from '../shared/cell-routing.ts';
 import { cellRuntime } from '../shared/environment.ts';
 
@@ -8,8 +7,6 @@ const { environment } = runtime;
 const region = environment.MULTIACTIVE_REGION;
 const { multiRegion, status } = cellRouting(runtime);
 const traffic = multiRegion.api.breakers.traffic;
-// The lag in the body, read at most once a second per instance however often Route 53's checkers call.
-const healthStatus = sharedStatus(status);
 
 /**
  * GET /health, in a function of its own (own throttle, optionally reserved concurrency): 200 while the
@@ -23,5 +20,5 @@ export const handler = createHealthHandler({
     traffic: () => (traffic ? traffic.traffic() : Promise.resolve({ state: 'active', changedAt: 0 })),
   }),
   breakers: multiRegion.api.breakers,
-  health: async () => ({ healthy: true, replication: await healthStatus() }),
+  health: async () => ({ healthy: true, replication: await status() }),
 });

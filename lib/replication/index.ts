@@ -114,7 +114,6 @@ export {
   type ReplicationStatus,
   type ReplicationStatusDeps,
   replicationStatus,
-  sharedStatus,
 } from './status.ts';
 export { type ParkedSweepDeps, type ParkedSweepReport, sweepParked } from './sweeper.ts';
 export { type ValidatedEvent, type ValidationContext, validateIncoming } from './validate.ts';

@@ -53,28 +53,3 @@ export async function replicationStatus(deps: ReplicationStatusDeps): Promise<Re
   });
   return { region: deps.region, origins, quarantined, openConflicts, at: now.toISOString() };
 }
-
-/**
- * `status` shared by the calls of one window: a call within `ms` of the read in hand gets that read's
- * answer (three DynamoDB reads), a later one starts a new read; a failed read is not kept. For `/health`,
- * which Route 53's checkers and the other regions' watchdogs call many times a second between them: the
- * lag it reports is at most `ms` older, the verdict (probe write, traffic) is not affected.
- * @example const forHealth = sharedStatus(() => replicationStatus(deps)); await forHealth();
- */
-export function sharedStatus(
-  status: () => Promise<ReplicationStatus>,
-  ms = 1_000,
-  now: () => number = () => performance.now(),
-): () => Promise<ReplicationStatus> {
-  let kept: { readonly at: number; readonly read: Promise<ReplicationStatus> } | undefined;
-  return () => {
-    if (kept && now() - kept.at < ms) return kept.read;
-    const read = status();
-    const entry = { at: now(), read };
-    kept = entry;
-    read.catch(() => {
-      if (kept === entry) kept = undefined;
-    });
-    return read;
-  };
-}

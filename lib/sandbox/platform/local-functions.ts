@@ -44,7 +44,6 @@ import {
   type ReplicationBus,
   replicationStatus,
   runLagMonitorTick,
-  sharedStatus,
 } from '../../replication/index.ts';
 import type { HomeLookup } from '../../routing/index.ts';
 import {
@@ -200,8 +199,6 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       quarantine: stores.quarantine,
       conflicts: stores.conflicts,
     });
-  // /health's lag, read at most once a second however many checkers and watchdogs ask (as in Lambda).
-  const healthStatus = sharedStatus(status);
   const commands: CommandDeps = {
     registry: deps.registry,
     events: timedCalls(trace, `events ${region}`, stores.events),
@@ -238,7 +235,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       awsSdkV3Client: deps.clients.dynamodb,
     }),
     // The breaker report adds `traffic` (drained or active, from the control state) and ANDs `healthy`.
-    health: async () => ({ healthy: !deps.drained(), replication: await healthStatus() }),
+    health: async () => ({ healthy: !deps.drained(), replication: await status() }),
     replicationStatus: status,
     auth: {
       caller: topology.api.auth.type,
@@ -255,7 +252,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       cacheMs: deps.healthCacheMs,
     }),
     breakers: deps.multiRegion.breakers,
-    health: async () => ({ healthy: !deps.drained(), replication: await healthStatus() }),
+    health: async () => ({ healthy: !deps.drained(), replication: await status() }),
   });
   const fn = (name: string) => `multiactive-${topology.name}-${name}`;
   const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) =>

@@ -100,6 +100,19 @@ describe('review-finding-3: a cut event reaching the new home mid-Failover', { t
   });
 
   /**
+   * C's next acknowledged write to the account (sent again every 100 ms, up to 60 times, while C is not
+   * writable yet), delivered to B's applier: applied there unless it forks B.
+   */
+  const nextWriteAtCDeliveredToB = async (c: Cluster, id: string) => {
+    let written: Awaited<ReturnType<typeof acknowledged>> | undefined;
+    for (let i = 0; i < 60 && !written; i++) {
+      written = await acknowledged(c, C, id, 5).catch(() => undefined);
+      if (!written) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return applierOf(c, B)(structuredClone(written!));
+  };
+
+  /**
    * The same refusal with an entry that still names C but fenced (here a contention fence; a Switchover of
    * C not yet moved or later rolled back reads alike): C's home lease quarantined A's seq 3 for good, and
    * C's next write, once unfenced, forked B. Now the read throws PartitionFencedError (transient): the
@@ -118,12 +131,7 @@ describe('review-finding-3: a cut event reaching the new home mid-Failover', { t
     const current = (await map.read(partition))!;
     await map.change(partition, current, { state: 'active' });
     const retried = late instanceof Error ? await applierOf(c, C)(structuredClone(unreplicated)) : late;
-    let written: Awaited<ReturnType<typeof acknowledged>> | undefined;
-    for (let i = 0; i < 60 && !written; i++) {
-      written = await acknowledged(c, C, id, 5).catch(() => undefined);
-      if (!written) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const atB = await applierOf(c, B)(structuredClone(written!));
+    const atB = await nextWriteAtCDeliveredToB(c, id);
     return { id, late, retried, atB };
   };
 
@@ -170,12 +178,7 @@ describe('review-finding-3: a cut event reaching the new home mid-Failover', { t
         return lease;
       },
     })(structuredClone(unreplicated)).catch((error: unknown) => error as Error);
-    let written: Awaited<ReturnType<typeof acknowledged>> | undefined;
-    for (let i = 0; i < 60 && !written; i++) {
-      written = await acknowledged(c, C, id, 5).catch(() => undefined);
-      if (!written) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const atB = await applierOf(c, B)(structuredClone(written!));
+    const atB = await nextWriteAtCDeliveredToB(c, id);
     return { id, late, atB, leases };
   };
 

@@ -229,7 +229,7 @@ export class PartitionOwnership {
   }
 
   /** The local copy's guard at the lease's exact entry (epoch, ballot), for the append's transaction. */
-  private localGuard(partition: number, entry: Parameters<typeof localFenceGuard>[0]['entry']) {
+  private localGuard(partition: number, entry: PartitionEntry) {
     return localFenceGuard({
       tableName: this.controlTable(),
       region: this.region,

@@ -65,6 +65,11 @@ export interface RestoreDrillOptions {
 const PHASES = 9;
 /** Verifying Repair passes before the drill gives up (the region then stays closed to writes). */
 const MAX_VERIFYING_PASSES = 5;
+/**
+ * How long one catch-up of every region may take before the drill fails (a hang guard: a catch-up ends as
+ * soon as it is done). 30 s was spent by one catch-up after 1.5 s of writes on a CI machine 3x slower than this one.
+ */
+const QUIESCE_MS = 60_000;
 
 export interface RepairPass {
   readonly status: string;
@@ -118,7 +123,7 @@ async function verifyRepaired(sandbox: Sandbox, region: string) {
   let last = await repairPass(sandbox, region);
   let passes = 1;
   while (!foundNothing(last) && passes < MAX_VERIFYING_PASSES) {
-    await sandbox.quiesce(10_000);
+    await sandbox.quiesce(QUIESCE_MS);
     last = await repairPass(sandbox, region);
     passes++;
   }
@@ -187,7 +192,7 @@ export async function runRestoreDrill(
     // A consistent instant: no client write in flight and every region caught up, then no delivery
     // into the region while its six tables are read.
     await writers.pause();
-    await sandbox.quiesce(30_000);
+    await sandbox.quiesce(QUIESCE_MS);
     cut(true);
     try {
       return await target.copyTables();
@@ -204,7 +209,7 @@ export async function runRestoreDrill(
     async () => {
       await writeFor(writers, phaseMs);
       await writers.stop();
-      await sandbox.quiesce(30_000);
+      await sandbox.quiesce(QUIESCE_MS);
     },
   );
   const acknowledgedBeforeRestore = writers.acknowledgedIds().size;
@@ -233,7 +238,7 @@ export async function runRestoreDrill(
   );
 
   const checkBeforeRepair = await phase('consistency check before Repair', async () => {
-    await sandbox.quiesce(30_000);
+    await sandbox.quiesce(QUIESCE_MS);
     return sandbox.check();
   });
   log(`      ${checkBeforeRepair.verdict}`);
@@ -266,7 +271,7 @@ export async function runRestoreDrill(
       writers.start();
       await writeFor(writers, Math.round(phaseMs / 2));
       await writers.stop();
-      await sandbox.quiesce(30_000);
+      await sandbox.quiesce(QUIESCE_MS);
     },
   );
 
@@ -274,7 +279,7 @@ export async function runRestoreDrill(
     let result = await sandbox.check();
     for (let attempt = 0; !result.passed && attempt < 10; attempt++) {
       await sleep(500);
-      await sandbox.quiesce(10_000);
+      await sandbox.quiesce(QUIESCE_MS);
       result = await sandbox.check();
     }
     return { check: result, convergeMs: result.passed ? Date.now() - restoredAt : undefined };

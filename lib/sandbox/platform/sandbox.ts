@@ -31,6 +31,7 @@ import { type SandboxGtm, startGtm } from './gtm.ts';
 import { localInvoker } from './invoke.ts';
 import { LagRecorder } from './lag-recorder.ts';
 import { SandboxQueues } from './lane-wiring.ts';
+import { quiesceRounds } from './quiesce.ts';
 import { type DeadLetter, type RunbookFactory, SandboxRegion } from './region.ts';
 import { sandboxRunbooks } from './runbook-wiring.ts';
 import { scheduledTargetsOf } from './scheduled-functions.ts';
@@ -736,17 +737,28 @@ export class Sandbox {
     this.wan.heal();
   }
 
-  /** Waits until every live region's stream is read to its end and every bus has delivered. */
-  async quiesce(timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let round = 0; round < 3; round++) {
-      const left = Math.max(1_000, deadline - Date.now());
-      await Promise.all(this.regions.filter((r) => !r.isDown).map((r) => r.streamIdle(left)));
-      await Promise.all([...this.regions.map((r) => r.bus.drain()), this.globalBus.drain()]);
-      // The ordinary lane: its queues emptied and no batch in flight (else LaneNotDrainedError, naming them),
-      // given at least its batching window (a queue holding less than a batch waits for it, as on AWS).
-      await this.lanes?.settle(deadline - Date.now());
-    }
+  /**
+   * Waits until every live region's stream is read to its end, every bus has delivered and the ordinary lane
+   * is empty (`quiesceRounds`: `timeoutMs` guards the first of three rounds).
+   */
+  quiesce(timeoutMs = 20_000): Promise<void> {
+    return quiesceRounds(
+      {
+        streams: () =>
+          this.regions
+            .filter((r) => !r.isDown)
+            .map((r) => ({ region: r.name, idle: (ms: number) => r.streamIdle(ms) })),
+        drainBuses: async () => {
+          await Promise.all([...this.regions.map((r) => r.bus.drain()), this.globalBus.drain()]);
+        },
+        // Its queues emptied and no batch in flight (else LaneNotDrainedError, naming them), given at least
+        // its batching window (a queue holding less than a batch waits for it, as on AWS).
+        settleLanes: async (ms) => {
+          await this.lanes?.settle(ms);
+        },
+      },
+      timeoutMs,
+    );
   }
 
   /**

@@ -86,6 +86,9 @@ export class CellFunctions extends Construct {
       queueName(topology.name, 'applier-failures'),
     );
     this.wirePublisher(tables.byKind.events);
+    // A real-time delivery that *fails* is retried here, by Lambda (2 retries is its maximum), not by the
+    // apply rule's DELIVERY_RETRY; then it waits in applier-failures, which nothing redrives yet (README,
+    // "Known gap: a failed real-time apply on AWS").
     byName.applier.configureAsyncInvoke({
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.applierFailures),

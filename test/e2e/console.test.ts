@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Figure } from '../../lib/ops/figures.ts';
 import type { DrillReport } from '../../lib/ops/report/index.ts';
 import type { SandboxStateFile } from '../../lib/sandbox/control/state-file.ts';
+import { expectStatus, type StatusAndBody, untilServed } from '../support/answers.ts';
 import { cli, exitWithin, ROOT, runCli } from './cli.ts';
 
 // The web console against a running sandbox, in Debian's Chromium (installed by .ci/run): three healthy
@@ -37,14 +38,30 @@ function authorization(): Record<string, string> {
   return { authorization: `Bearer ${state.auth.token}` };
 }
 
-async function write(region: string, path: string, body: unknown): Promise<number> {
-  const response = await fetch(`${state.regions[region]}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authorization() },
-    body: JSON.stringify(body),
+/**
+ * Sends a command; a 503 (a transient refusal with Retry-After, e.g. a fresh sandbox's first forward outlasting
+ * its timeout on a loaded machine) is sent again with the same idempotencyKey, as a client would.
+ */
+async function write(
+  region: string,
+  path: string,
+  body: { readonly idempotencyKey: string } & Record<string, unknown>,
+): Promise<StatusAndBody> {
+  return untilServed(async () => {
+    const response = await fetch(`${state.regions[region]}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authorization() },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      parsed = { message: text };
+    }
+    return { status: response.status, body: parsed };
   });
-  await response.arrayBuffer();
-  return response.status;
 }
 
 beforeAll(async () => {
@@ -106,15 +123,18 @@ describe('web console in a real browser', () => {
     // Traffic so the lag chart and the partition map have something to show.
     for (let i = 0; i < 12; i++) {
       const region = Object.keys(state.regions)[i % 3]!;
-      expect(
+      expectStatus(
         await write(region, `/v1/account/console-${i}/commands`, {
           type: 'OpenAccount',
           payload: { owner: `o${i}`, currency: 'EUR' },
+          idempotencyKey: `console-${i}-open`,
         }),
-      ).toBe(200);
+        200,
+      );
       await write(region, `/v1/activity/console-${i}/commands`, {
         type: 'AppendEntry',
         payload: { kind: 'click', message: 'hi' },
+        idempotencyKey: `console-${i}-click`,
       });
     }
     await expect
@@ -135,18 +155,22 @@ describe('web console in a real browser', () => {
   it('resolves a manual conflict by clicking "Keep this version"', async () => {
     const id = `console-conflict-${Date.now().toString(36)}`;
     expect((await runCli(['chaos', 'partition', 'us-east-1', 'eu-west-1'], cwd)).code).toBe(0);
-    expect(
+    expectStatus(
       await write('us-east-1', `/v1/profile/${id}/commands`, {
         type: 'SetDisplayName',
         payload: { displayName: 'Ada (us)' },
+        idempotencyKey: `${id}-us`,
       }),
-    ).toBe(200);
-    expect(
+      200,
+    );
+    expectStatus(
       await write('eu-west-1', `/v1/profile/${id}/commands`, {
         type: 'SetDisplayName',
         payload: { displayName: 'Ada (eu)' },
+        idempotencyKey: `${id}-eu`,
       }),
-    ).toBe(200);
+      200,
+    );
     expect((await runCli(['chaos', 'heal'], cwd)).code).toBe(0);
     const card = page.locator(`.conflict[data-aggregate="profile/${id}"]`);
     await card.waitFor({ timeout: 60_000 });

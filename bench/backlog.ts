@@ -120,7 +120,9 @@ async function coreRowsDone(sandbox: Sandbox, core: readonly DecidedScript[]): P
 }
 
 function laneQueued(sandbox: Sandbox): number {
-  return sandbox.laneStats().find((s) => s.region === RETURNING)?.queued ?? 0;
+  return (
+    sandbox.laneStats().find((s) => s.region === RETURNING && s.queue.endsWith('-ordinary-lane'))?.queued ?? 0
+  );
 }
 
 interface Drained {

@@ -118,7 +118,7 @@ function laneTotalsOf(sandbox: Sandbox): LaneTotals {
     firstWaitMsMax: 0,
     batchSizes: new Map(),
   };
-  for (const lane of sandbox.laneStats()) {
+  for (const lane of sandbox.laneStats().filter((s) => s.queue.endsWith('-ordinary-lane'))) {
     totals.invocations += lane.invocations;
     totals.records += lane.records;
     totals.firstReceives += lane.firstReceives;

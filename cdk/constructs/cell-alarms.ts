@@ -76,6 +76,28 @@ export class CellAlarms extends Construct {
         threshold: 0,
       });
     }
+    // applier-failures is a work queue (redriven to the applier): its records are mostly in flight or backing
+    // off, invisible to ApproximateNumberOfMessagesVisible. Each record, visible or not, is an event this region
+    // misses until its redrive succeeds: the alarm stays in ALARM as long as one is there. Its id (and so its
+    // logical id) is the one the visible-messages alarm of the same name had: a new id would create the same
+    // AlarmName before deleting the old resource.
+    const failures = props.functions.applierFailures;
+    const inQueue = { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) };
+    this.add('NotEmpty-applier-failures', {
+      alarmName: `multiactive-${env}-applier-failures`,
+      alarmDescription:
+        'Real-time applies that failed three times (Lambda retries twice) wait in applier-failures, which redrives them: this region misses those events until their redrive succeeds (applier-failures-dead-letters after 60 receives)',
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(visible, 0) + FILL(inFlight, 0)',
+        usingMetrics: {
+          visible: failures.metricApproximateNumberOfMessagesVisible(inQueue),
+          inFlight: failures.metricApproximateNumberOfMessagesNotVisible(inQueue),
+        },
+        period: Duration.minutes(1),
+        label: 'applier-failures records, visible or in flight',
+      }),
+      threshold: 0,
+    });
     if (props.laneQueue) {
       this.add('OrdinaryLaneBacklog', {
         alarmName: `multiactive-${env}-ordinary-lane-backlog`,

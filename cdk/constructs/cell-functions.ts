@@ -11,7 +11,8 @@ import { Construct } from 'constructs';
 import type { Topology } from '../../lib/config/index.ts';
 import { busName, queueName, regionEndpoints, sagaStateMachineArn, stateMachineArn } from '../naming.ts';
 import { FUNCTION_ACCESS } from './access-table.ts';
-import { FUNCTION_NAMES, type FunctionName, NO_DLQ_REASON } from './function-defaults.ts';
+import { type ApplierRedrive, applierRedrive } from './applier-redrive.ts';
+import { FUNCTION_NAMES, FUNCTION_SETTINGS, type FunctionName, NO_DLQ_REASON } from './function-defaults.ts';
 import { accessStatements } from './grants.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledge } from './nag.ts';
@@ -46,8 +47,10 @@ export class CellFunctions extends Construct {
   public readonly byName: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
   /** Stream batches the publisher gave up on (metadata pointing at the shard range, not the records). */
   public readonly publisherFailures: sqs.Queue;
-  /** Asynchronous applier invocations that failed after Lambda's own retries. */
+  /** Asynchronous applier invocations that failed after Lambda's own retries (redriven to the applier). */
   public readonly applierFailures: sqs.Queue;
+  /** applier-failures, its mapping back to the applier and its final dead-letter queue. */
+  public readonly applierRedrive: ApplierRedrive;
   /** The environment every function of the cell is deployed with (identity, tables, bus, endpoints). */
   public readonly environment: Readonly<Record<string, string>>;
 
@@ -80,15 +83,15 @@ export class CellFunctions extends Construct {
       'PublisherFailures',
       queueName(topology.name, 'publisher-failures'),
     );
-    this.applierFailures = failureQueue(
-      this,
-      'ApplierFailures',
-      queueName(topology.name, 'applier-failures'),
-    );
     this.wirePublisher(tables.byKind.events);
-    // A real-time delivery that *fails* is retried here, by Lambda (2 retries is its maximum), not by the
-    // apply rule's DELIVERY_RETRY; then it waits in applier-failures, which nothing redrives yet (README,
-    // "Known gap: a failed real-time apply on AWS").
+    // A real-time delivery that *fails* is retried by Lambda (2 retries is its maximum), not by the apply
+    // rule's DELIVERY_RETRY; then it goes to applier-failures, which redrives it (applierRedrive).
+    this.applierRedrive = applierRedrive(this, {
+      env: topology.name,
+      applier: byName.applier,
+      applierTimeout: FUNCTION_SETTINGS.applier.timeout,
+    });
+    this.applierFailures = this.applierRedrive.queue;
     byName.applier.configureAsyncInvoke({
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.applierFailures),

@@ -88,6 +88,13 @@ export class GlobalDashboard extends Construct {
               labelled(queueDepthMetric(topology, region, purpose), `${purpose} ${region}`),
             ),
           ),
+          // applier-failures is redriven: its records wait in flight (backing off), not visible.
+          ...regions.map((region) =>
+            labelled(
+              queueDepthMetric(topology, region, 'applier-failures', 'ApproximateNumberOfMessagesNotVisible'),
+              `applier-failures in flight ${region}`,
+            ),
+          ),
         ],
         width: 24,
         height: 6,

@@ -52,10 +52,15 @@ export function quarantineMetric(region: string): cloudwatch.Metric {
 }
 
 /** Messages waiting in a named dead-letter queue of `region`. */
-export function queueDepthMetric(topology: Topology, region: string, purpose: string): cloudwatch.Metric {
+export function queueDepthMetric(
+  topology: Topology,
+  region: string,
+  purpose: string,
+  metricName = 'ApproximateNumberOfMessagesVisible',
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: 'AWS/SQS',
-    metricName: 'ApproximateNumberOfMessagesVisible',
+    metricName,
     dimensionsMap: { QueueName: queueName(topology.name, purpose) },
     statistic: cloudwatch.Stats.MAXIMUM,
     period: Duration.minutes(5),
@@ -83,6 +88,7 @@ export function executionTimeMetric(
 export const CELL_DEAD_LETTER_QUEUES = [
   'publisher-failures',
   'applier-failures',
+  'applier-failures-dead-letters',
   'apply-dead-letters',
   'forward-dead-letters',
   'repair-schedule-dead-letters',

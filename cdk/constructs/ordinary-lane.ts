@@ -10,7 +10,7 @@ import { bugEnabled } from '../../lib/faults/index.ts';
 import { LANE_DETAIL_TYPE_PREFIX } from '../../lib/replication/entries.ts';
 import { ordinaryLaneRuleName, queueName, REPLICATION_SOURCE } from '../naming.ts';
 import { acknowledge } from './nag.ts';
-import { failureQueue } from './queue-defaults.ts';
+import { failureQueue, sqsMappingOf } from './queue-defaults.ts';
 import { DELIVERY_RETRY } from './replication-bus.ts';
 
 /**
@@ -112,7 +112,7 @@ export class OrdinaryLane extends Construct {
         maxConcurrency: config.maxConcurrency,
       }),
     );
-    const mapping = props.applier.node.children.find((c) => c.node.id.startsWith('SqsEventSource:'));
+    const mapping = sqsMappingOf(props.applier, this.queue);
     if (mapping)
       acknowledge(
         mapping,

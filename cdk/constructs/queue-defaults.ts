@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Names } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { acknowledge } from './nag.ts';
@@ -28,4 +29,10 @@ export function failureQueue(
   if (!options.redriveTarget) acknowledge(queue, 'AwsSolutions-SQS3', reason);
   acknowledge(queue, 'Serverless-SQSRedrivePolicy', reason);
   return queue;
+}
+
+/** The mapping `SqsEventSource` adds to a function for a queue (found by its id, not by position). */
+export function sqsMappingOf(fn: lambda.IFunction, queue: sqs.IQueue): Construct | undefined {
+  const id = `SqsEventSource:${Names.nodeUniqueId(queue.node)}`;
+  return fn.node.tryFindChild(id) as Construct | undefined;
 }

@@ -28,7 +28,7 @@ export interface ReplicationBusProps {
  * EventBridge retries a failed delivery for up to 24 h by default. Six hours rides out throttling or a
  * service event, yet the dead-letter alarm still fires the same day; repair closes any gap afterwards.
  * For a Lambda target this covers handing the event to Lambda only: a function error is retried by the
- * function's own asynchronous invoke settings (README, "Known gap: a failed real-time apply on AWS").
+ * function's own asynchronous invoke settings, then redriven from applier-failures (`applier-redrive.ts`).
  */
 export const DELIVERY_RETRY = { retryAttempts: 50, maxEventAge: Duration.hours(6) } as const;
 

@@ -131,7 +131,7 @@ export class RegionalStack extends Stack {
         : undefined;
     const deadLetterQueues: Array<readonly [string, sqs.IQueue]> = [
       ['publisher-failures', this.functions.publisherFailures],
-      ['applier-failures', this.functions.applierFailures],
+      ['applier-failures-dead-letters', this.functions.applierRedrive.deadLetters],
       ['apply-dead-letters', this.replication.applyDeadLetters],
       ['forward-dead-letters', this.replication.forwardDeadLetters],
     ];

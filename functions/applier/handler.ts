@@ -7,7 +7,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { internalKeySecretName, secretsManagerInternalKey } from '../../lib/auth/index.ts';
 import { HybridLogicalClock } from '../../lib/clock/index.ts';
 import { ConflictRecordStore } from '../../lib/conflict/index.ts';
@@ -23,11 +23,16 @@ import {
   createBatchApplier,
   eventBridgeBus,
   eventStoreOriginReader,
+  isRedriveBatch,
   type LaneVisibility,
   laneRecordsOf,
   ParkingStore,
   powertoolsReplicationMetrics,
+  type QuarantinePort,
   QuarantineStore,
+  type ReplicationMetrics,
+  redriveBatchItemFailures,
+  redriveFailedInvocations,
   sqsLaneVisibility,
   WatermarkStore,
 } from '../../lib/replication/index.ts';
@@ -86,6 +91,41 @@ export function createLaneHandler(deps: LaneHandlerDeps) {
   };
 }
 
+export interface RedriveHandlerDeps {
+  readonly apply: ApplyReplicatedEvent;
+  readonly quarantine: QuarantinePort;
+  readonly metrics?: Pick<ReplicationMetrics, 'quarantined'>;
+  readonly visibility?: LaneVisibility;
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * applier-failures' batches: each record a failed asynchronous invocation (Lambda's invocation record),
+ * its EventBridge event applied again through the real-time path; what fails again comes back later.
+ */
+export function createRedriveHandler(deps: RedriveHandlerDeps) {
+  return async function redrive(event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) {
+    const report = await redriveFailedInvocations(event.Records, {
+      apply: (failed) => deps.apply(failed.detail, failed),
+      quarantine: deps.quarantine,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.visibility ? { visibility: deps.visibility } : {}),
+      ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
+    const applied = report.outcomes.filter((o) => o.outcome.status === 'applied').length;
+    deps.logger?.info('applier-failures redriven', {
+      records: event.Records.length,
+      applied,
+      done: report.outcomes.length,
+      failed: report.failed.length,
+      untried: report.untried.length,
+      malformed: report.malformed.length,
+    });
+    return { batchItemFailures: redriveBatchItemFailures(report) };
+  };
+}
+
 /** An SQS event (the ordinary lane) rather than an EventBridge one (the real-time rule). */
 export function isLaneEvent(event: EventBridgeEvent<string, unknown> | SQSEvent): event is SQSEvent {
   return Array.isArray((event as SQSEvent).Records);
@@ -107,6 +147,7 @@ const eventBridge = new EventBridgeClient({});
 function fromEnvironment(): {
   main: ReturnType<typeof createApplierHandler>;
   lane: ReturnType<typeof createLaneHandler>;
+  redrive: ReturnType<typeof createRedriveHandler>;
 } {
   const topology = application().topology(env('MULTIACTIVE_ENV'));
   const region = env('MULTIACTIVE_REGION');
@@ -160,11 +201,15 @@ function fromEnvironment(): {
     homeLease: (partition: number) => ownership.homeLeaseForApply(partition),
   };
   const apply = createApplier(deps);
+  const visibility = sqsLaneVisibility(new SQSClient({}));
   return {
     main: createApplierHandler({ apply, logger }),
-    lane: createLaneHandler({
-      applyBatch: createBatchApplier(deps),
-      visibility: sqsLaneVisibility(new SQSClient({})),
+    lane: createLaneHandler({ applyBatch: createBatchApplier(deps), visibility, logger }),
+    redrive: createRedriveHandler({
+      apply,
+      quarantine: deps.quarantine,
+      metrics: deps.metrics,
+      visibility,
       logger,
     }),
   };
@@ -173,13 +218,17 @@ function fromEnvironment(): {
 let wired: ReturnType<typeof fromEnvironment> | undefined;
 
 /**
- * EventBridge (replication events of other origins, one per invocation) or the ordinary lane's SQS
- * batches -> idempotent apply into this region's tables.
+ * EventBridge (replication events of other origins, one per invocation), the ordinary lane's SQS batches
+ * or applier-failures' batches (failed invocations, redriven) -> idempotent apply into this region's tables.
  */
 export const handler = middy(
-  (event: EventBridgeEvent<string, unknown> | SQSEvent): Promise<ApplyOutcome | SQSBatchResponse> => {
+  (
+    event: EventBridgeEvent<string, unknown> | SQSEvent,
+    context: Context,
+  ): Promise<ApplyOutcome | SQSBatchResponse> => {
     wired ??= fromEnvironment();
-    return isLaneEvent(event) ? wired.lane(event) : wired.main(event);
+    if (!isLaneEvent(event)) return wired.main(event);
+    return isRedriveBatch(event.Records) ? wired.redrive(event, context) : wired.lane(event);
   },
 )
   .use(injectLambdaContext(logger))

@@ -59,8 +59,8 @@ function eventsCaller(label: string): string | undefined {
 function invokedFunction(label: string): string | undefined {
   if (label.startsWith('api-gateway/')) return label.endsWith(' /health') ? 'health' : 'api';
   if (/^rule\/[^/]+\/multiactive-[a-z0-9-]+-apply$/.test(label)) return 'applier';
-  // The ordinary lane's event source mapping (sandbox label `esm/<queue>`).
-  if (/^esm\/multiactive-[a-z0-9-]+-ordinary-lane$/.test(label)) return 'applier';
+  // The ordinary lane's and applier-failures' event source mappings (sandbox label `esm/<queue>`).
+  if (/^esm\/multiactive-[a-z0-9-]+-(ordinary-lane|applier-failures)$/.test(label)) return 'applier';
   if (/^rule\/multiactive-[a-z0-9-]+-watchdog$/.test(label)) return 'watchdog';
   if (/^state-machine\/multiactive-[a-z0-9-]+-Saga$/.test(label)) return 'saga';
   return undefined;

@@ -61,6 +61,8 @@ export const BUG_SWITCHES = {
     "the ordinary lane's packed transaction (several aggregates' runs at once) writes a run's row without its version condition: a local write between the batch's read and the commit is overwritten by a row that never folded it",
   'lane-client-error-transient':
     'the ordinary lane takes a non-throttling 4xx other than ValidationException (HTTP 413: the request is too large) for transient: the whole group fails on every delivery, to the dead letters',
+  'applier-failures-not-redriven':
+    'applier-failures has no event source mapping: a real-time apply that failed three times (Lambda retries twice) waits there until an operator moves it, and the region misses the event meanwhile',
   'lane-queues-deleted':
     "the ordinary lane's queue and dead letters keep CDK's default removal policy: turning the lane off deletes them with the unapplied events they hold",
   'lane-routes-by-type-list':

@@ -160,9 +160,10 @@ async function lag({ topology, clients, names, now }: Reading): Promise<Readines
 }
 
 /**
- * Messages waiting in the dead-letter queues of every region. Every queue the platform creates is one
- * (failed stream batches, asynchronous invocations, rule deliveries), named `multiactive-<env>-<purpose>`,
- * but the work queues (the ordinary lane, whose messages wait there by design).
+ * Messages waiting in the dead-letter queues of every region, visible or in flight. Every queue the
+ * platform creates is one (failed stream batches, failed asynchronous invocations being redriven, rule
+ * deliveries), named `multiactive-<env>-<purpose>`, but the work queues (the ordinary lane, whose messages
+ * wait there by design).
  */
 async function deadLetters({ topology, clients, names }: Reading): Promise<ReadinessSnapshot['deadLetters']> {
   const out: Array<{ region: string; queue: string; depth: number }> = [];
@@ -172,13 +173,16 @@ async function deadLetters({ topology, clients, names }: Reading): Promise<Readi
     for (const url of listed?.QueueUrls ?? []) {
       if (names.workQueues?.includes(url.split('/').pop() ?? '')) continue;
       const attrs = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
       );
-      out.push({
-        region,
-        queue: url.split('/').pop() ?? url,
-        depth: Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0),
-      });
+      // Visible and in flight: applier-failures' records are redriven, so they are mostly received (or
+      // backing off) and invisible; each is an event this region still misses.
+      const visible = Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0);
+      const inFlight = Number(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      out.push({ region, queue: url.split('/').pop() ?? url, depth: visible + inFlight });
     }
   }
   return out;

@@ -108,6 +108,17 @@ export {
   type QuarantineStoreOptions,
   quarantineId,
 } from './quarantine.ts';
+export {
+  failedEventOf,
+  isRedriveBatch,
+  REDRIVE_QUEUE_SUFFIX,
+  REDRIVE_TIME_MARGIN_MS,
+  type RedriveDeps,
+  type RedriveRecord,
+  type RedriveReport,
+  redriveBatchItemFailures,
+  redriveFailedInvocations,
+} from './redrive.ts';
 export { peerLagMs, ReplicationWatermarks, type ReplicationWatermarksOptions } from './routing-adapters.ts';
 export {
   type OriginStatus,

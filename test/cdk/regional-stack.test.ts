@@ -44,8 +44,8 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
     t.resourceCountIs('AWS::Events::EventBus', 0);
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     t.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
-    // The publisher's stream, the ordinary lane's queue.
-    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // The publisher's stream, the ordinary lane's queue, applier-failures (redriven to the applier).
+    t.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
   });
 
   it('builds the seven tables from lib/store/tables.ts, with PITR, KMS encryption and on-demand billing', () => {
@@ -106,6 +106,51 @@ describe.each(regionNames(dev))('RegionalStack in %s (dev, 3 regions)', (region)
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       StartingPosition: 'TRIM_HORIZON',
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('sends a real-time apply that failed three times to applier-failures, and redrives it to the applier (then an alarmed dead-letter queue)', () => {
+    const t = template();
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: Match.anyValue(),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    const queues = t.findResources('AWS::SQS::Queue', {
+      Properties: { QueueName: 'multiactive-dev-applier-failures' },
+    });
+    const [queueId, queue] = Object.entries(queues)[0] ?? [];
+    expect(queueId).toBeDefined();
+    // The logical id of the queue cells deployed before it was redriven: a new one would replace it.
+    expect(queueId).toBe('FunctionsApplierFailures2E3D1EE6');
+    expect(queue?.Properties).toMatchObject({ RedrivePolicy: { maxReceiveCount: 60 } });
+    expect(queue?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(360);
+    expect(queue?.DeletionPolicy).toBe('Retain');
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    // In ALARM while a record is there, visible or in flight (backing off); under the logical id the
+    // visible-messages alarm of that name had, so an update does not create the same AlarmName twice.
+    const alarms = t.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'multiactive-dev-applier-failures' },
+    });
+    const [alarmId, alarm] = Object.entries(alarms)[0] ?? [];
+    expect(alarmId).toBe('AlarmsNotEmptyapplierfailures6ADBC01A');
+    expect(JSON.stringify(alarm?.Properties.Metrics)).toContain('ApproximateNumberOfMessagesNotVisible');
+    expect(alarm?.Properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: expect.arrayContaining([
+        expect.objectContaining({ Expression: 'FILL(visible, 0) + FILL(inFlight, 0)' }),
+      ]),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'multiactive-dev-applier-failures-dead-letters',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
     });
   });
 

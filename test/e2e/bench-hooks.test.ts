@@ -2,6 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideScripts, seedDecided } from '../../bench/repair-seed.ts';
 import { activity } from '../../examples/bank/activity.ts';
+import { profile } from '../../examples/bank/profile.ts';
 import type { FailoverStart } from '../../lib/detection/index.ts';
 import { Sandbox } from '../../lib/sandbox/platform/sandbox.ts';
 import { aggregateKey } from '../../lib/store/index.ts';
@@ -17,37 +18,43 @@ afterAll(async () => {
   await sandbox?.stop();
 }, 60_000);
 
-/** Writes one activity entry straight into the origin's tables (as the benches seed). */
-async function seedOne(aggregateId: string): Promise<void> {
+/** Writes one activity entry (or a profile's name) straight into the origin's tables (as the benches seed). */
+async function seedOne(aggregateId: string, type: 'activity' | 'profile' = 'activity'): Promise<void> {
   const region = sandbox.region(ORIGIN);
-  const decided = decideScripts(
-    [
-      {
-        aggregate: activity,
-        aggregateId,
-        origin: ORIGIN,
-        commands: [{ type: 'AppendEntry', payload: { kind: 'k', message: aggregateId } }],
-      },
-    ],
-    sandbox.topology,
-  );
+  const script =
+    type === 'activity'
+      ? {
+          aggregate: activity,
+          aggregateId,
+          origin: ORIGIN,
+          commands: [{ type: 'AppendEntry', payload: { kind: 'k', message: aggregateId } }],
+        }
+      : {
+          aggregate: profile,
+          aggregateId,
+          origin: ORIGIN,
+          commands: [{ type: 'SetDisplayName', payload: { displayName: aggregateId } }],
+        };
+  const decided = decideScripts([script], sandbox.topology);
   await seedDecided(decided, {
     into: [{ name: ORIGIN, doc: region.clients.doc, tables: region.stores.tables }],
   });
 }
 
-async function rowIn(regionName: string, aggregateId: string): Promise<boolean> {
+async function rowIn(regionName: string, aggregateId: string, type = 'activity'): Promise<boolean> {
   const region = sandbox.region(regionName);
   const out = await region.clients.doc.send(
     new GetCommand({
       TableName: region.stores.tables.state,
-      Key: { pk: aggregateKey('activity', aggregateId) },
+      Key: { pk: aggregateKey(type, aggregateId) },
     }),
   );
   return out.Item !== undefined;
 }
 
-const queuedIn = (region: string) => sandbox.laneStats().find((s) => s.region === region)?.queued ?? 0;
+/** What the ordinary lane's queue of a region holds (applier-failures has a mapping of its own). */
+const queuedIn = (region: string) =>
+  sandbox.laneStats().find((s) => s.region === region && s.queue.endsWith('-ordinary-lane'))?.queued ?? 0;
 
 describe('the sandbox hooks the benches build backlogs with', () => {
   it('withoutPublishing: what is written inside is never published, what is written after is', async () => {
@@ -82,6 +89,39 @@ describe('the sandbox hooks the benches build backlogs with', () => {
     expect(queuedIn(held)).toBe(0);
     expect(await rowIn(held, id)).toBe(true);
   }, 180_000);
+});
+
+describe('a real-time apply that keeps failing (the apply rule invokes the applier asynchronously)', () => {
+  it('is retried twice by Lambda, then sent to applier-failures as an invocation record, and redriven to the applier from there', async () => {
+    const target = 'eu-west-1';
+    const id = `redrive-${Date.now()}`;
+    const region = sandbox.region(target);
+    const stats = () => region.bus.stats();
+    const sentTo = (name: string) =>
+      sandbox.queueDepths().find((q) => q.region === target && q.name.endsWith(name))?.sent ?? 0;
+    const before = { ...stats(), sent: sentTo('-applier-failures') };
+    // The first invocation and Lambda's two retries fail (as a cut-off quorum read would).
+    region.failInvocations(
+      `multiactive-${sandbox.topology.name}-applier`,
+      3,
+      (payload) => (payload as { detail?: { aggregateId?: unknown } }).detail?.aggregateId === id,
+    );
+    await seedOne(id, 'profile');
+    await expect
+      .poll(() => sentTo('-applier-failures') - before.sent, { timeout: 120_000, interval: 500 })
+      .toBe(1);
+    // Lambda's policy (2 retries), not the rule's 50: the rule delivered it once and is done with it.
+    expect(stats().functionRetries - before.functionRetries).toBeGreaterThanOrEqual(2);
+    expect(stats().functionFailures - before.functionFailures).toBeGreaterThanOrEqual(1);
+    expect(region.deadLetters.filter((d) => JSON.stringify(d.event).includes(id))).toEqual([]);
+    await expect.poll(() => rowIn(target, id, 'profile'), { timeout: 60_000, interval: 500 }).toBe(true);
+    await sandbox.quiesce(60_000);
+    const queue = sandbox
+      .queueDepths()
+      .find((q) => q.region === target && q.name.endsWith('-applier-failures'));
+    expect({ visible: queue?.visible, inFlight: queue?.inFlight }).toEqual({ visible: 0, inFlight: 0 });
+    expect(await rowIn('ap-southeast-1', id, 'profile')).toBe(true);
+  }, 240_000);
 });
 
 // Last in the file: it stops the sandbox (afterAll's stop() then waits for the same stop).

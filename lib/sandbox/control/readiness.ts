@@ -29,6 +29,10 @@ async function deadLetters(sandbox: Sandbox): Promise<ReadinessSnapshot['deadLet
     const quarantined = await region.stores.quarantine.count().catch(() => 0);
     queues.push({ region: region.name, queue: 'quarantine', depth: quarantined });
   }
+  // The templates' failure queues (applier-failures is redriven: its records in flight count too).
+  for (const queue of sandbox.queueDepths())
+    if (queue.name.endsWith('-applier-failures') || queue.name.endsWith('-dead-letters'))
+      queues.push({ region: queue.region, queue: queue.name, depth: queue.visible + queue.inFlight });
   queues.push({ region: 'global', queue: 'rule dead-letter queue', depth: sandbox.globalDeadLetters.length });
   return queues;
 }

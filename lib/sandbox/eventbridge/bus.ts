@@ -95,6 +95,8 @@ export class LocalEventBus {
         delivered: 0,
         retries: 0,
         deadLettered: 0,
+        functionRetries: 0,
+        functionFailures: 0,
         dropped: 0,
         inFlight: 0,
       },

@@ -1,6 +1,13 @@
 import { Sleeper } from '../streams/sleeper.ts';
-import { EventBusClosedError } from './errors.ts';
-import type { BusTarget, EventBridgeEvent, EventBusStats, RetryPolicy } from './types.ts';
+import { EventBusClosedError, FunctionError } from './errors.ts';
+import type {
+  AsyncInvokeCondition,
+  AsyncInvokePolicy,
+  BusTarget,
+  EventBridgeEvent,
+  EventBusStats,
+  RetryPolicy,
+} from './types.ts';
 
 /** EventBridge's default policy for a target that sets none. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -118,8 +125,69 @@ export async function deliverWithRetry(
       ctx.stats.delivered++;
       return;
     } catch (error) {
+      if (error instanceof FunctionError && target.asyncInvoke) {
+        const policy = target.asyncInvoke;
+        await retryAsLambda(ctx, backoff, { target, policy, event, first: error, acceptedAt: ingestedAt });
+        return;
+      }
       lastError = error;
     }
   }
   await giveUp(ctx, target, event, lastError);
+}
+
+/**
+ * A Lambda target whose function failed: EventBridge's part is done (Lambda accepted the event), and Lambda
+ * retries the invocation on its own schedule (`retryDelaysMs`, at most `maximumRetryAttempts`, while the
+ * event is younger than `maximumEventAgeMs`), then hands it to the on-failure destination, or drops it.
+ */
+async function retryAsLambda(
+  ctx: DeliveryContext,
+  backoff: Backoff,
+  failed: {
+    target: BusTarget;
+    policy: AsyncInvokePolicy;
+    event: EventBridgeEvent;
+    first: FunctionError;
+    acceptedAt: number;
+  },
+): Promise<void> {
+  const { target, policy, event, first, acceptedAt } = failed;
+  let error: unknown = first.cause;
+  let invocations = 1;
+  let condition: AsyncInvokeCondition = 'RetriesExhausted';
+  for (let retry = 0; retry < policy.maximumRetryAttempts; retry++) {
+    const delays = policy.retryDelaysMs;
+    const delay = delays[Math.min(retry, delays.length - 1)] ?? 0;
+    if (ctx.now() + delay - acceptedAt > policy.maximumEventAgeMs) {
+      condition = 'EventAgeExceeded';
+      break;
+    }
+    if (!(await backoff.wait(delay))) break; // the bus closes: what Lambda held goes to the destination
+    ctx.stats.functionRetries++;
+    invocations++;
+    try {
+      await ctx.limitFor(target).run(() => target.deliver(structuredClone(event)));
+      ctx.stats.delivered++;
+      return;
+    } catch (again) {
+      error = again instanceof FunctionError ? again.cause : again;
+    }
+  }
+  ctx.stats.functionFailures++;
+  if (!policy.onFailure) {
+    ctx.stats.dropped++;
+    ctx.onDropped(event, target.id, error);
+    return;
+  }
+  try {
+    await policy.onFailure(structuredClone(event), { condition, approximateInvokeCount: invocations, error });
+  } catch (destinationError) {
+    ctx.stats.dropped++;
+    ctx.onDropped(
+      event,
+      target.id,
+      new AggregateError([error, destinationError], 'On-failure destination failed'),
+    );
+  }
 }

@@ -47,3 +47,20 @@ export class EventBusClosedError extends LocalEventBridgeError {
     this.name = 'EventBusClosedError';
   }
 }
+
+/**
+ * A Lambda target's function ran and failed (threw). EventBridge delivered the event (the invocation was
+ * accepted): Lambda, not the rule's RetryPolicy, retries it.
+ */
+export class FunctionError extends LocalEventBridgeError {
+  constructor(
+    readonly functionName: string,
+    cause: unknown,
+  ) {
+    super(
+      `${functionName} failed: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
+      { cause },
+    );
+    this.name = 'FunctionError';
+  }
+}

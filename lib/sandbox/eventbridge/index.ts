@@ -3,6 +3,7 @@ export { DEFAULT_RETRY_POLICY } from './delivery.ts';
 export { entrySize, MAX_ENTRIES_PER_CALL, MAX_ENTRY_BYTES } from './entries.ts';
 export {
   EventBusClosedError,
+  FunctionError,
   InvalidEventPatternError,
   InvalidRuleError,
   LocalEventBridgeError,
@@ -10,6 +11,8 @@ export {
 } from './errors.ts';
 export { type CompiledNode, matchesPattern, validatePattern } from './pattern.ts';
 export type {
+  AsyncInvokeCondition,
+  AsyncInvokePolicy,
   BusTarget,
   EventBridgeEvent,
   EventBusStats,

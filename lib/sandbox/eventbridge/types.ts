@@ -19,13 +19,35 @@ export interface RetryPolicy {
   maximumEventAgeSeconds: number;
 }
 
+/** Why Lambda gave up an asynchronous invocation (the invocation record's `requestContext.condition`). */
+export type AsyncInvokeCondition = 'RetriesExhausted' | 'EventAgeExceeded';
+
+/**
+ * A Lambda target's asynchronous invocation, as Lambda runs it once EventBridge handed the event over: a
+ * function error is retried by Lambda (not by the rule's RetryPolicy), then given to `onFailure`.
+ */
+export interface AsyncInvokePolicy {
+  readonly maximumRetryAttempts: number;
+  /** Lambda's waits before each retry (the last one repeats). */
+  readonly retryDelaysMs: readonly number[];
+  readonly maximumEventAgeMs: number;
+  /** The on-failure destination (an invocation record); without one the event is dropped. */
+  readonly onFailure?: (
+    event: EventBridgeEvent,
+    failure: { condition: AsyncInvokeCondition; approximateInvokeCount: number; error: unknown },
+  ) => Promise<void>;
+}
+
 /** A rule target: a function standing in for a Lambda, a peer bus, a queue... */
 export interface BusTarget {
   id: string;
+  /** Delivers the event; a Lambda target throws `FunctionError` when the function itself failed. */
   deliver: (event: EventBridgeEvent) => Promise<void>;
   retryPolicy?: RetryPolicy;
   /** Receives events whose delivery was given up, with the last error (AWS: the target's DLQ). */
   deadLetter?: (event: EventBridgeEvent, error: unknown) => Promise<void>;
+  /** A Lambda target: how Lambda retries a failed invocation and where it sends it then. */
+  asyncInvoke?: AsyncInvokePolicy;
 }
 
 /** PutRule + PutTargets in one call. */
@@ -68,6 +90,10 @@ export interface EventBusStats {
   retries: number;
   /** Events handed to a target's deadLetter callback. */
   deadLettered: number;
+  /** Lambda's retries of a failed asynchronous invocation (Lambda targets). */
+  functionRetries: number;
+  /** Asynchronous invocations Lambda gave up on (sent to the on-failure destination, or dropped). */
+  functionFailures: number;
   /** Events given up with no deadLetter (or whose deadLetter failed): reported through onDropped. */
   dropped: number;
   inFlight: number;

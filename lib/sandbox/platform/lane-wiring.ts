@@ -32,7 +32,15 @@ export class SandboxQueues {
   private readonly mappings: Array<{ region: SandboxRegion; mapping: LocalSqsMapping; queue: LocalQueue }> =
     [];
 
-  constructor(private readonly options: { env: string; iam?: IamEnforcement; log: (line: string) => void }) {}
+  constructor(
+    private readonly options: {
+      env: string;
+      iam?: IamEnforcement;
+      log: (line: string) => void;
+      /** Scales the redrive's ChangeMessageVisibility (its back-off), as the sandbox scales AWS's timers. */
+      timeScale?: number;
+    },
+  ) {}
 
   /** The queue of an ARN, if a template declares it. */
   queue(arn: string): LocalQueue | undefined {
@@ -90,7 +98,8 @@ export class SandboxQueues {
 
   /**
    * ChangeMessageVisibility by a region's function (the applier backing off failed records), authorized as
-   * its role; a stale receipt handle changes nothing, as in SQS.
+   * its role, applier-failures' waits scaled by `timeScale` (`--fast`: a 2 s back-off is 0.2 s); a stale
+   * receipt handle changes nothing, as in SQS.
    */
   async changeVisibility(
     region: string,
@@ -106,7 +115,10 @@ export class SandboxQueues {
         changeVisibilityCall(queueArn, changes.length),
         0,
       );
-    for (const change of changes) queue.changeVisibility(change.receiptHandle, change.seconds * 1000);
+    // applier-failures' back-off (2 s doubling to 5 minutes, 60 receives) is an AWS timer like Lambda's retries
+    // before it. The ordinary lane's stays unscaled: its 5 receives ride out a chaos partition only at 2-16 s.
+    const scale = queue.spec.name.endsWith('-applier-failures') ? (this.options.timeScale ?? 1) : 1;
+    for (const change of changes) queue.changeVisibility(change.receiptHandle, change.seconds * 1000 * scale);
   }
 
   private readonly held = new Set<string>();
@@ -158,6 +170,17 @@ export class SandboxQueues {
   settle(timeoutMs: number): Promise<void> {
     const window = Math.max(0, ...this.mappings.map(({ mapping }) => mapping.batchingWindowMs));
     return this.drain(Math.max(timeoutMs, window + LANE_SETTLE_MARGIN_MS));
+  }
+
+  /** Every queue of the templates (all regions): messages visible, in flight, and sent so far. */
+  depths(): Array<{ region: string; name: string; visible: number; inFlight: number; sent: number }> {
+    return [...this.queues.values()].map((queue) => ({
+      region: queue.spec.arn.split(':')[3] ?? '',
+      name: queue.spec.name,
+      visible: queue.visibleCount(),
+      inFlight: queue.inFlightCount(),
+      sent: queue.stats.sent,
+    }));
   }
 
   /** Mapping and queue counters, for reports and benchmarks. */

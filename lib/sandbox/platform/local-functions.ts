@@ -36,12 +36,15 @@ import {
   createApplier,
   createBatchApplier,
   homeRowCatchUp,
+  isRedriveBatch,
   type LagMonitorTick,
   type LaneVisibility,
   laneRecordsOf,
   type OriginReader,
   publishStreamRecords,
   type ReplicationBus,
+  redriveBatchItemFailures,
+  redriveFailedInvocations,
   replicationStatus,
   runLagMonitorTick,
 } from '../../replication/index.ts';
@@ -361,6 +364,16 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   }
 
   async function applyLane(event: SQSEvent): Promise<SQSBatchResponse> {
+    // applier-failures' batches: failed invocations applied again through the real-time path.
+    if (isRedriveBatch(event.Records)) {
+      const report = await redriveFailedInvocations(event.Records, {
+        apply: (failed) => applyOne(failed as EventBridgeEvent),
+        quarantine: stores.quarantine,
+        metrics: applierDeps.metrics,
+        ...(deps.laneVisibility ? { visibility: deps.laneVisibility } : {}),
+      });
+      return { batchItemFailures: redriveBatchItemFailures(report) };
+    }
     const events = detailsOf(event);
     for (const e of events.values()) trace?.atDelivery('applierStart', e, region);
     const report = await applyBatch(laneRecordsOf(event.Records));

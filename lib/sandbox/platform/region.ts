@@ -417,6 +417,30 @@ export class SandboxRegion {
     this.requireBuilt().storeFault.set(fault);
   }
 
+  private readonly invocationFaults: Array<{
+    functionName: string;
+    remaining: number;
+    match: (payload: unknown) => boolean;
+  }> = [];
+
+  /**
+   * Makes the next `count` asynchronous invocations (rule targets) of `functionName` whose payload `match`es
+   * fail as if the function had thrown: a test drives Lambda's retries and on-failure destination with it.
+   */
+  failInvocations(functionName: string, count: number, match: (payload: unknown) => boolean): void {
+    this.invocationFaults.push({ functionName, remaining: count, match });
+  }
+
+  /** Whether an injected fault takes this invocation (and uses one up). */
+  takeInvocationFault(functionName: string, payload: unknown): boolean {
+    const fault = this.invocationFaults.find(
+      (f) => f.remaining > 0 && f.functionName === functionName && f.match(payload),
+    );
+    if (!fault) return false;
+    fault.remaining--;
+    return true;
+  }
+
   /** The region comes back: the poller resumes from its checkpoint, so the unpublished backlog drains. */
   async revive(): Promise<void> {
     if (!this.down) return;

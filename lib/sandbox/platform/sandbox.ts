@@ -11,6 +11,7 @@ import { type ApiClient, createSandboxAuth, type SandboxAuth } from '../auth/ind
 import { streamMappingsOf } from '../cdk/event-sources.ts';
 import { healthChecksOf } from '../cdk/health-checks.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
+import { asyncInvokeConfigsOf } from '../cdk/invoke-configs.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
 import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
@@ -322,7 +323,12 @@ export class Sandbox {
           this.lanes ? this.lanes.changeVisibility(region.name, queueArn, changes) : Promise.resolve(),
       });
     }
-    const lanes = new SandboxQueues({ env: this.topology.name, iam: this.iamRef, log: this.log });
+    const lanes = new SandboxQueues({
+      env: this.topology.name,
+      iam: this.iamRef,
+      log: this.log,
+      timeScale: this.timing.awsTimeScale,
+    });
     for (const region of this.regions) lanes.addRegion(region, stackOf(region.name)!, env(region.name));
     this.lanes = lanes;
     const machines = this.regions.flatMap((r) => stateMachinesOf(stackOf(r.name)!, env(r.name)));
@@ -360,6 +366,9 @@ export class Sandbox {
       iam: this.iam,
       ...(this.stages ? { trace: this.stages } : {}),
       queue: (arn: string) => lanes.queue(arn),
+      asyncInvokeConfig: (region: string, functionName: string) =>
+        asyncInvokeConfigsOf(stackOf(region) ?? { Resources: {} }, env(region)).get(functionName),
+      awsTimeScale: this.timing.awsTimeScale,
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({
       host: { region: r.name, bus: r.bus, deadLetters: r.deadLetters },
@@ -462,23 +471,47 @@ export class Sandbox {
     this.alarmsRef.start();
   }
 
-  /** Queue depths as SQS reports them (ApproximateNumberOfMessagesVisible), from the sandbox's DLQs. */
+  private readonly sentSampled = new Map<string, number>();
+
+  /**
+   * Queue metrics as SQS reports them, per region and queue name (CloudWatch is regional: one region's
+   * queue never fires another's alarm): messages visible (the bus targets' dead letters, which the sandbox
+   * keeps as lists, plus the templates' queues), in flight, and sent since the last sample
+   * (`NumberOfMessagesSent`, e.g. Lambda's invocation records).
+   */
   private sampleQueues(): void {
-    const letters = [...this.regions.flatMap((r) => r.deadLetters), ...this.globalDeadLetters];
-    const depth = new Map<string, number>();
-    for (const letter of letters) {
-      const queue = letter.queueArn.slice(letter.queueArn.lastIndexOf(':') + 1);
-      depth.set(queue, (depth.get(queue) ?? 0) + 1);
+    type Sample = { region: string; queue: string; visible: number; inFlight: number; sent?: number };
+    const samples = new Map<string, Sample>();
+    const at = (region: string, queue: string): Sample => {
+      const key = `${region}|${queue}`;
+      let sample = samples.get(key);
+      if (!sample) {
+        sample = { region, queue, visible: 0, inFlight: 0 };
+        samples.set(key, sample);
+      }
+      return sample;
+    };
+    const queueOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
+    for (const region of this.regions)
+      for (const letter of region.deadLetters) at(region.name, queueOf(letter.queueArn)).visible++;
+    for (const letter of this.globalDeadLetters) at(GLOBAL_REGION, queueOf(letter.queueArn)).visible++;
+    for (const queue of this.lanes?.depths() ?? []) {
+      // A queue that never held anything puts no datapoints (missing data), as before it was sampled.
+      if (queue.sent === 0 && !samples.has(`${queue.region}|${queue.name}`)) continue;
+      const sample = at(queue.region, queue.name);
+      sample.visible += queue.visible;
+      sample.inFlight += queue.inFlight;
+      sample.sent = queue.sent;
     }
-    for (const [queue, count] of depth) {
-      this.metrics.put(
-        {
-          namespace: 'AWS/SQS',
-          name: 'ApproximateNumberOfMessagesVisible',
-          dimensions: { QueueName: queue },
-        },
-        count,
-      );
+    for (const { region, queue, visible, inFlight, sent } of samples.values()) {
+      const put = (name: string, value: number) =>
+        this.metrics.put({ namespace: 'AWS/SQS', name, dimensions: { QueueName: queue }, region }, value);
+      put('ApproximateNumberOfMessagesVisible', visible);
+      put('ApproximateNumberOfMessagesNotVisible', inFlight);
+      if (sent === undefined) continue;
+      const key = `${region}|${queue}`;
+      put('NumberOfMessagesSent', sent - (this.sentSampled.get(key) ?? 0));
+      this.sentSampled.set(key, sent);
     }
   }
 
@@ -768,6 +801,11 @@ export class Sandbox {
   holdLane(region: string, held: boolean): void {
     this.region(region);
     this.lanes?.hold(region, held);
+  }
+
+  /** Every SQS queue of the templates, per region: messages visible, in flight and sent so far. */
+  queueDepths(): ReturnType<SandboxQueues['depths']> {
+    return this.lanes?.depths() ?? [];
   }
 
   /** The ordinary lane's queues and mappings (counters per region). */

@@ -1,9 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { parseArn } from '../cdk/intrinsics.ts';
+import {
+  type AsyncInvokeConfig,
+  DEFAULT_ASYNC_INVOKE,
+  LAMBDA_RETRY_DELAYS_MS,
+} from '../cdk/invoke-configs.ts';
 import { busNameOf, type RuleSpec, type TargetSpec, targetInput } from '../cdk/rules.ts';
 import {
+  type AsyncInvokeCondition,
+  type AsyncInvokePolicy,
   type BusTarget,
   type EventBridgeEvent,
   entrySize,
+  FunctionError,
   type LocalEventBus,
   type PutEventsEntry,
 } from '../eventbridge/index.ts';
@@ -37,6 +46,10 @@ export interface WiringContext {
   readonly trace?: PipelineTrace;
   /** The SQS queue of an ARN (the templates' queues, `SandboxQueues`). */
   readonly queue?: (arn: string) => LocalQueue | undefined;
+  /** A function's EventInvokeConfig from its region's template (Lambda's defaults when it has none). */
+  readonly asyncInvokeConfig?: (region: string, functionName: string) => AsyncInvokeConfig | undefined;
+  /** Scales Lambda's retry waits and the event's maximum age (the sandbox's `awsTimeScale`). */
+  readonly awsTimeScale?: number;
 }
 
 /** Where a bus lives and what it is for its rules. */
@@ -128,11 +141,18 @@ function deliveryFor(
       region,
       functionName: functionNameOf(target.arn),
     });
+    const functionName = functionNameOf(target.arn);
     return async (event) => {
       ctx.trace?.atDelivery('applierDelivery', event, region);
       const input = targetInput(target, event);
       await authorizeDelivery(ctx, { ruleArn, target, call: invokeCall(target.arn), bytes: sizeOf(input) });
-      await invoke(input);
+      // From here on the invocation is Lambda's: a failure of the function is retried by Lambda.
+      try {
+        if (owner.takeInvocationFault(functionName, input)) throw new InjectedFunctionFault(functionName);
+        await invoke(input);
+      } catch (error) {
+        throw new FunctionError(functionName, error);
+      }
     };
   }
   if (service === 'sqs') {
@@ -190,6 +210,7 @@ export function wireRules(
         skipped.push(`${rule.name}/${target.id} -> ${target.arn}`);
         continue;
       }
+      const asyncInvoke = asyncInvokePolicy(host, target, ctx);
       targets.push({
         id: target.id,
         deliver,
@@ -197,6 +218,7 @@ export function wireRules(
         ...(target.deadLetterArn
           ? { deadLetter: deadLetterSink(host, target, ruleArnOf(host, rule), ctx) }
           : {}),
+        ...(asyncInvoke ? { asyncInvoke } : {}),
       });
     }
     if (targets.length === 0) continue;
@@ -221,5 +243,87 @@ function deadLetterSink(host: BusHost, target: TargetSpec, ruleArn: string, ctx:
       event,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
+  };
+}
+
+/** A fault a test injected (`SandboxRegion.failInvocations`): the function fails as if it had thrown. */
+export class InjectedFunctionFault extends Error {
+  constructor(functionName: string) {
+    super(`injected failure of ${functionName}`);
+    this.name = 'InjectedFunctionFault';
+  }
+}
+
+/**
+ * How Lambda runs a rule's Lambda target asynchronously: the function's EventInvokeConfig (retries, maximum
+ * age, on-failure destination) from the template, Lambda's 1- and 2-minute retry waits, both scaled by
+ * `awsTimeScale`. The on-failure destination receives Lambda's invocation record, sent with the function's
+ * role (its grant on the queue decides); without a destination the event is dropped, as Lambda drops it.
+ */
+function asyncInvokePolicy(
+  host: BusHost,
+  target: TargetSpec,
+  ctx: WiringContext,
+): AsyncInvokePolicy | undefined {
+  const { service, region, account } = parseArn(target.arn);
+  if (service !== 'lambda' || region !== host.region) return undefined;
+  const functionName = functionNameOf(target.arn);
+  const config = ctx.asyncInvokeConfig?.(region, functionName) ?? DEFAULT_ASYNC_INVOKE;
+  const scale = ctx.awsTimeScale ?? 1;
+  const destination = config.onFailureArn;
+  const functionArn = `arn:aws:lambda:${region}:${account}:function:${functionName}`;
+  return {
+    maximumRetryAttempts: config.maximumRetryAttempts,
+    retryDelaysMs: LAMBDA_RETRY_DELAYS_MS.map((ms) => ms * scale),
+    maximumEventAgeMs: config.maximumEventAgeSeconds * 1000 * scale,
+    ...(destination
+      ? {
+          onFailure: async (event, failure) => {
+            const queue = ctx.queue?.(destination);
+            if (!queue)
+              throw new Error(`on-failure destination ${destination} is not a queue of the sandbox`);
+            const record = invocationRecord(functionArn, targetInput(target, event), failure);
+            const body = JSON.stringify(record);
+            const { iam } = ctx;
+            if (iam) {
+              const short = functionName.replace(`multiactive-${ctx.env}-`, '');
+              await iam.require(
+                iam.functionCaller(region, ctx.env, short),
+                sendMessageCall(destination),
+                Buffer.byteLength(body),
+              );
+            }
+            queue.send(body);
+            ctx.log(
+              `${region}: ${functionName} failed ${failure.approximateInvokeCount} times (${failure.condition}): invocation record sent to ${queue.spec.name}`,
+            );
+          },
+        }
+      : {}),
+  };
+}
+
+/** What Lambda sends an on-failure destination for a failed asynchronous invocation. */
+function invocationRecord(
+  functionArn: string,
+  requestPayload: unknown,
+  failure: { condition: AsyncInvokeCondition; approximateInvokeCount: number; error: unknown },
+) {
+  const { error } = failure;
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `${functionArn}:$LATEST`,
+      condition: failure.condition,
+      approximateInvokeCount: failure.approximateInvokeCount,
+    },
+    requestPayload,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: {
+      errorType: error instanceof Error ? error.name : 'Error',
+      errorMessage: error instanceof Error ? error.message : String(error),
+    },
   };
 }

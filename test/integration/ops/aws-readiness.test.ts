@@ -86,6 +86,7 @@ afterAll(() => {
 const QUEUES = [
   'publisher-failures',
   'applier-failures',
+  'applier-failures-dead-letters',
   'apply-dead-letters',
   'forward-dead-letters',
   'ordinary-lane',
@@ -96,8 +97,8 @@ const WORK_QUEUES = 1;
 
 interface AwsState {
   readonly lost?: string;
-  /** Messages waiting in one region's queue. */
-  readonly deadLetter?: { region: string; queue: string; depth: number };
+  /** Messages waiting in one region's queue (visible), and received but not deleted (`inFlight`). */
+  readonly deadLetter?: { region: string; queue: string; depth: number; inFlight?: number };
   /** The state of every cell's readiness alarm (the scheduled evaluation's own alarm). */
   readonly readinessAlarm?: 'OK' | 'ALARM';
 }
@@ -183,7 +184,12 @@ function mockAws(options: AwsState) {
     const full =
       d &&
       QueueUrl === `https://sqs.${d.region}.amazonaws.com/222222222222/${queueName(topology.name, d.queue)}`;
-    return { Attributes: { ApproximateNumberOfMessages: full ? String(d.depth) : '0' } };
+    return {
+      Attributes: {
+        ApproximateNumberOfMessages: full ? String(d.depth) : '0',
+        ApproximateNumberOfMessagesNotVisible: full ? String(d.inFlight ?? 0) : '0',
+      },
+    };
   });
   const repairArn = `${stateMachineArn(topology, 'us-east-1', 'Repair').replace(':stateMachine:', ':execution:')}:nightly`;
   sfn
@@ -262,6 +268,15 @@ describe('multiactive readiness --env / status --env (AWS reads)', () => {
     expect(report.checks.find((c) => c.id === 'dead-letters')).toMatchObject({
       ok: false,
       detail: `eu-west-1 multiactive-${topology.name}-apply-dead-letters: 3`,
+    });
+  });
+
+  it('counts the records of applier-failures in flight (being redriven, invisible to ApproximateNumberOfMessages): each is an event the region misses', async () => {
+    mockAws({ deadLetter: { region: 'eu-west-1', queue: 'applier-failures', depth: 0, inFlight: 4 } });
+    const report = await awsReadiness(topology, clients());
+    expect(report.checks.find((c) => c.id === 'dead-letters')).toMatchObject({
+      ok: false,
+      detail: `eu-west-1 multiactive-${topology.name}-applier-failures: 4`,
     });
   });
 

@@ -9,6 +9,7 @@ const DEV = '111111111111';
 const REGION = 'eu-west-1';
 const LANE = `arn:aws:sqs:${REGION}:${DEV}:multiactive-dev-ordinary-lane`;
 const LANE_DLQ = `arn:aws:sqs:${REGION}:${DEV}:multiactive-dev-ordinary-lane-dead-letters`;
+const REDRIVE = `arn:aws:sqs:${REGION}:${DEV}:multiactive-dev-applier-failures`;
 const role = (name: string): Caller => ({
   kind: 'role',
   roleArn: `arn:aws:iam::${DEV}:role/multiactive-dev-${REGION}-${name}`,
@@ -46,7 +47,18 @@ describe('the ordinary lane in the synthesized templates', () => {
       maxMessageBytes: 1_048_576,
       redrive: { deadLetterArn: LANE_DLQ, maxReceiveCount: 5 },
     });
-    expect(sqsMappingsOf(template, env)).toEqual([
+    const byQueue = (a: { queueArn: string }, b: { queueArn: string }) =>
+      a.queueArn.localeCompare(b.queueArn);
+    expect(sqsMappingsOf(template, env).sort(byQueue)).toEqual([
+      // applier-failures, redriven to the applier one record at a time.
+      {
+        functionName: 'multiactive-dev-applier',
+        queueArn: REDRIVE,
+        batchSize: 1,
+        maxBatchingWindowMs: 0,
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      },
       {
         functionName: 'multiactive-dev-applier',
         queueArn: LANE,
@@ -57,6 +69,16 @@ describe('the ordinary lane in the synthesized templates', () => {
         maxConcurrency: 5,
       },
     ]);
+    expect(queuesOf(template, env).find((q) => q.arn === REDRIVE)).toMatchObject({
+      visibilityTimeoutMs: 360_000,
+      redrive: { deadLetterArn: `${REDRIVE}-dead-letters`, maxReceiveCount: 60 },
+    });
+  });
+
+  it("lets the applier's role send its failed invocations to applier-failures and back them off there, and no other function's", async () => {
+    expect(await allowed(role('applier'), 'sqs:SendMessage', REDRIVE)).toBe(true);
+    expect(await allowed(role('applier'), 'sqs:ChangeMessageVisibility', REDRIVE)).toBe(true);
+    expect(await allowed(role('api'), 'sqs:SendMessage', REDRIVE)).toBe(false);
   });
 
   it('lets only the lane rule send to the queue (its policy), not the apply rule nor a function', async () => {

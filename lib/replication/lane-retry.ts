@@ -27,10 +27,11 @@ export function retryDelaySeconds(receiveCount: number): number {
   return Math.min(300, 2 ** count);
 }
 
-/** The visibility changes for a batch's failed records, per queue. */
+/** The visibility changes for a batch's failed records, per queue (`seconds`: the wait by receive count). */
 export function retryChanges(
   records: readonly RetriedRecord[],
   failed: readonly string[],
+  seconds: (receiveCount: number) => number = retryDelaySeconds,
 ): Map<string, VisibilityChange[]> {
   const failing = new Set(failed);
   const byQueue = new Map<string, VisibilityChange[]>();
@@ -39,7 +40,7 @@ export function retryChanges(
     const changes = byQueue.get(record.eventSourceARN) ?? [];
     changes.push({
       receiptHandle: record.receiptHandle,
-      seconds: retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount)),
+      seconds: seconds(Number(record.attributes.ApproximateReceiveCount)),
     });
     byQueue.set(record.eventSourceARN, changes);
   }
@@ -47,16 +48,17 @@ export function retryChanges(
 }
 
 /**
- * Shortens the wait of a batch's failed records (see `retryDelaySeconds`). Best effort: a change that fails
+ * Shortens the wait of a batch's failed records (`seconds` by receive count, `retryDelaySeconds` unless given). Best effort: a change that fails
  * leaves the record to come back after the queue's visibility timeout, as it would without it.
  */
 export async function backOffFailed(
   visibility: LaneVisibility,
   records: readonly RetriedRecord[],
   failed: readonly string[],
+  seconds: (receiveCount: number) => number = retryDelaySeconds,
 ): Promise<void> {
   await Promise.allSettled(
-    [...retryChanges(records, failed)].map(([queueArn, changes]) => visibility(queueArn, changes)),
+    [...retryChanges(records, failed, seconds)].map(([queueArn, changes]) => visibility(queueArn, changes)),
   );
 }
 

@@ -103,7 +103,8 @@ export async function redriveFailedInvocations(
   }
   if (deps.visibility) {
     if (failed.length > 0) await backOffFailed(deps.visibility, records, failed);
-    if (untried.length > 0) await handBack(deps.visibility, records, untried);
+    // Untried records come back at once (they are not backed off: nothing failed).
+    if (untried.length > 0) await backOffFailed(deps.visibility, records, untried, () => 0);
   }
   return { outcomes, failed, untried, malformed };
 }
@@ -153,21 +154,4 @@ async function redriveOne(
 /** The partial batch response of a redrive report: every record not done with comes back. */
 export function redriveBatchItemFailures(report: RedriveReport): Array<{ itemIdentifier: string }> {
   return [...report.failed, ...report.untried].map((itemIdentifier) => ({ itemIdentifier }));
-}
-
-/** Makes untried records visible again at once (best effort, like the back-off). */
-async function handBack(
-  visibility: LaneVisibility,
-  records: readonly RedriveRecord[],
-  untried: readonly string[],
-): Promise<void> {
-  const ids = new Set(untried);
-  const byQueue = new Map<string, Array<{ receiptHandle: string; seconds: number }>>();
-  for (const record of records) {
-    if (!ids.has(record.messageId)) continue;
-    const changes = byQueue.get(record.eventSourceARN) ?? [];
-    changes.push({ receiptHandle: record.receiptHandle, seconds: 0 });
-    byQueue.set(record.eventSourceARN, changes);
-  }
-  await Promise.allSettled([...byQueue].map(([queueArn, changes]) => visibility(queueArn, changes)));
 }

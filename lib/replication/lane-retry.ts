@@ -48,8 +48,9 @@ export function retryChanges(
 }
 
 /**
- * Shortens the wait of a batch's failed records (`seconds` by receive count, `retryDelaySeconds` unless given). Best effort: a change that fails
- * leaves the record to come back after the queue's visibility timeout, as it would without it.
+ * Shortens the wait of a batch's failed records (`seconds` by receive count, `retryDelaySeconds` unless
+ * given). Best effort: a change that fails leaves the record to come back after the queue's visibility
+ * timeout, as it would without it.
  */
 export async function backOffFailed(
   visibility: LaneVisibility,

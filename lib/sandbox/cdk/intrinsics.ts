@@ -165,6 +165,13 @@ export function resourcesOfType(
     }));
 }
 
+/** A function named by ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`) or by name, as its name. */
+export function functionNameOf(arnOrName: string): string {
+  const parts = arnOrName.split(':');
+  const at = parts.indexOf('function');
+  return at >= 0 ? (parts[at + 1] ?? arnOrName) : arnOrName;
+}
+
 /** Parses an ARN into its service, region and resource part. */
 export function parseArn(arn: string): {
   service: string;

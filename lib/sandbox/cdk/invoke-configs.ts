@@ -1,4 +1,4 @@
-import { resourcesOfType, type StackEnvironment } from './intrinsics.ts';
+import { functionNameOf, resourcesOfType, type StackEnvironment } from './intrinsics.ts';
 import type { CfnTemplate } from './templates.ts';
 
 /** How Lambda handles an asynchronous invocation of a function (`AWS::Lambda::EventInvokeConfig`). */
@@ -33,7 +33,7 @@ export function asyncInvokeConfigsOf(
     if (p.Qualifier !== undefined && p.Qualifier !== '$LATEST') continue;
     const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
       ?.OnFailure?.Destination;
-    out.set(nameOf(String(p.FunctionName)), {
+    out.set(functionNameOf(String(p.FunctionName)), {
       maximumRetryAttempts:
         typeof p.MaximumRetryAttempts === 'number'
           ? p.MaximumRetryAttempts
@@ -46,11 +46,4 @@ export function asyncInvokeConfigsOf(
     });
   }
   return out;
-}
-
-/** A function named by name or by ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`), as its name. */
-function nameOf(nameOrArn: string): string {
-  const parts = nameOrArn.split(':');
-  const at = parts.indexOf('function');
-  return at >= 0 ? (parts[at + 1] ?? nameOrArn) : nameOrArn;
 }

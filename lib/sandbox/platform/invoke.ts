@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import type { SagaTaskRequest } from '../../sagas/index.ts';
+import { functionNameOf } from '../cdk/intrinsics.ts';
 import { NoLocalHandlerError } from '../errors.ts';
 import type { EventBridgeEvent } from '../eventbridge/index.ts';
 import type { RunbookTaskRequest } from '../state-machines/runbook-port.ts';
@@ -47,9 +48,4 @@ export function localInvoker(input: {
   }
 }
 
-/** The function name in a Lambda ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`). */
-export function functionNameOf(arn: string): string {
-  const parts = arn.split(':');
-  const at = parts.indexOf('function');
-  return at >= 0 ? (parts[at + 1] ?? arn) : arn;
-}
+export { functionNameOf };

@@ -349,6 +349,10 @@ export class Sandbox {
       },
       waitScale: this.timing.waitScale,
     });
+    // Each region's EventInvokeConfigs, read once (every Lambda target of its rules looks its function up).
+    const invokeConfigs = new Map(
+      this.regions.map((r) => [r.name, asyncInvokeConfigsOf(stackOf(r.name)!, env(r.name))] as const),
+    );
     const ctx = {
       env: this.topology.name,
       wan: this.wan,
@@ -367,7 +371,7 @@ export class Sandbox {
       ...(this.stages ? { trace: this.stages } : {}),
       queue: (arn: string) => lanes.queue(arn),
       asyncInvokeConfig: (region: string, functionName: string) =>
-        asyncInvokeConfigsOf(stackOf(region) ?? { Resources: {} }, env(region)).get(functionName),
+        invokeConfigs.get(region)?.get(functionName),
       awsTimeScale: this.timing.awsTimeScale,
     };
     const hosts: Array<{ host: BusHost; stack: string }> = this.regions.map((r) => ({

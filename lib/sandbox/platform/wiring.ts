@@ -135,13 +135,13 @@ function deliveryFor(
   if (service === 'lambda') {
     const owner = ctx.regionNamed(region);
     if (!owner || region !== host.region) return undefined;
+    const functionName = functionNameOf(target.arn);
     const invoke = localInvoker({
       functions: owner.functions,
       env: ctx.env,
       region,
-      functionName: functionNameOf(target.arn),
+      functionName,
     });
-    const functionName = functionNameOf(target.arn);
     return async (event) => {
       ctx.trace?.atDelivery('applierDelivery', event, region);
       const input = targetInput(target, event);

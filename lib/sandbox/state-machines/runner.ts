@@ -1,6 +1,7 @@
 import '../polyfills.ts';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { functionNameOf } from '../cdk/intrinsics.ts';
 import { ExecutionAlreadyExistsError, UnknownExecutionError, UnknownSandboxRegionError } from '../errors.ts';
 import { checkCombinedResults } from './combined-results.ts';
 import { type AslDefinition, type AslState, allStates, type StateMachineSpec } from './definitions.ts';
@@ -112,12 +113,6 @@ interface QuotaGuard {
 }
 
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
-
-function functionNameOf(arnOrName: string): string {
-  const parts = arnOrName.split(':');
-  const at = parts.indexOf('function');
-  return at >= 0 ? (parts[at + 1] ?? arnOrName) : arnOrName;
-}
 
 /** How Step Functions reports a Lambda's error: name = errorType, cause = the JSON error document. */
 class LambdaFunctionError extends Error {

@@ -6,5 +6,6 @@ export {
   bugsFromList,
   disableAllBugs,
   enableBugs,
+  enabledBugs,
   withBug,
 } from './switches.ts';

@@ -222,6 +222,11 @@ export function bugEnabled(name: BugSwitch): boolean {
   return enabled.has(name);
 }
 
+/** The switches turned on, sorted (passed on to a child process that builds from them, e.g. a synth). */
+export function enabledBugs(): BugSwitch[] {
+  return [...enabled].sort();
+}
+
 /** Turns bugs on by name; an unknown name throws with the list of known ones. */
 export function enableBugs(names: readonly string[]): void {
   for (const name of names) {

@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Topology } from '../../config/index.ts';
+import { enabledBugs } from '../../faults/index.ts';
 import { SandboxError } from '../errors.ts';
 
 /** A CloudFormation resource as CDK synthesizes it. */
@@ -72,20 +73,36 @@ function cdkLibVersion(root: string): string {
  * A hash of everything the templates depend on: the environment's topology, every source file the
  * synthesizer (bin/synth-templates.ts) and the application config module import, transitively (cdk/,
  * the lib/ modules the stacks read, the application's sagas), cdk.json, the lock file and aws-cdk-lib's
- * version. Bundling is skipped, so the handlers' code is not part of the templates.
+ * version, and the bug switches turned on (a CDK construct may build a broken resource under one: the
+ * proof suite's sandbox must run that build, not the cached sound one). Bundling is skipped, so the
+ * handlers' code is not part of the templates.
  */
-export function sourceFingerprint(topology: Topology, root = PROJECT_ROOT, config?: string): string {
+export function sourceFingerprint(
+  topology: Topology,
+  root = PROJECT_ROOT,
+  config?: string,
+  bugs: readonly string[] = [],
+): string {
   const hash = createHash('sha256').update(JSON.stringify(topology)).update(cdkLibVersion(root));
+  if (bugs.length > 0) hash.update(`bugs:${bugs.join(',')}`);
   for (const file of sourceFiles(root, config)) hash.update(relative(root, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
-function runSynth(root: string, options: { env: string; config: string; out: string }): Promise<void> {
+function runSynth(
+  root: string,
+  options: { env: string; config: string; out: string; bugs: readonly string[] },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(root, 'bin', 'synth-templates.ts'), options.env, options.out, options.config],
-      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+      // The switches on in this process, and only those (not whatever the parent's environment named).
+      {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, MULTIACTIVE_TEST_BUGS: options.bugs.join(',') },
+      },
     );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -113,23 +130,25 @@ export interface LoadTemplatesOptions {
 }
 
 /**
- * The synthesized templates of an environment: from the cache when neither the CDK sources nor the
- * topology have changed, else synthesized in a child process (bundling skipped) and cached. (cdk.out is
- * not read: it may hold another application's stacks under the same names.)
+ * The synthesized templates of an environment: from the cache when neither the CDK sources, the topology
+ * nor the bug switches on have changed, else synthesized in a child process (bundling skipped; the
+ * switches on passed to it) and cached. (cdk.out is not read: it may hold another application's stacks
+ * under the same names.)
  */
 export async function loadTemplates(
   options: LoadTemplatesOptions,
 ): Promise<{ templates: StackTemplates; source: TemplateSource }> {
   const root = options.root ?? PROJECT_ROOT;
   const env = options.topology.name;
-  const fingerprint = sourceFingerprint(options.topology, root, options.config);
+  const bugs = enabledBugs();
+  const fingerprint = sourceFingerprint(options.topology, root, options.config, bugs);
   const cached = join(options.cacheDir, `${env}-${fingerprint}.json`);
   if (existsSync(cached)) {
     return { templates: JSON.parse(readFileSync(cached, 'utf8')) as StackTemplates, source: 'cache' };
   }
   mkdirSync(options.cacheDir, { recursive: true });
   const synthesized = await synthOnce(cached, () =>
-    runSynth(root, { env, config: options.config, out: cached }),
+    runSynth(root, { env, config: options.config, out: cached, bugs }),
   );
   const templates = JSON.parse(readFileSync(cached, 'utf8')) as StackTemplates;
   const missing = options.stackNames.filter((name) => !templates[name]);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import bank from '../../../examples/bank/multiactive.config.ts';
+import { withBug } from '../../../lib/faults/index.ts';
 import {
   importClosure,
   loadTemplates,
@@ -31,13 +32,18 @@ const write = (path: string, text: string) => {
   writeFileSync(join(root, path), text);
 };
 
-/** A synthesizer in the real one's place: counts its runs and writes `{}` for every stack. */
+/**
+ * A synthesizer in the real one's place: counts its runs and writes `{}` for every stack, or one resource
+ * named after the bug switches it was given (MULTIACTIVE_TEST_BUGS) when any.
+ */
 const FAKE_SYNTH = `import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { NAME } from '../cdk/stack.ts';
 const [, out] = process.argv.slice(2);
-appendFileSync(new URL('../runs.log', import.meta.url), NAME + '\\n');
+const bugs = process.env.MULTIACTIVE_TEST_BUGS ?? '';
+appendFileSync(new URL('../runs.log', import.meta.url), NAME + (bugs ? ' ' + bugs : '') + '\\n');
 await new Promise((done) => setTimeout(done, 300));
-writeFileSync(out + '.partial', JSON.stringify({ [NAME]: { Resources: {} } }));
+const resources = bugs ? { Broken: { Type: bugs } } : {};
+writeFileSync(out + '.partial', JSON.stringify({ [NAME]: { Resources: resources } }));
 renameSync(out + '.partial', out);
 `;
 
@@ -137,5 +143,41 @@ describe('loadTemplates', () => {
     );
     await expect(load()).rejects.toThrow('synthesized app has no stack stack-events');
     expect(runs()).toEqual(['stack-events', 'stack-state']);
+  });
+
+  it('synthesizes with the bug switches on, under their own key: the sound templates are not served to a broken build', async () => {
+    write(
+      'lib/store/tables.ts',
+      "import type { Kind } from './kinds';\nexport const TABLE: Kind = 'events';\n",
+    );
+    const cacheDir = join(root, '.sandbox', 'cdk-bugs');
+    const load = () =>
+      loadTemplates({ topology, config: 'app/config.ts', stackNames: ['stack-events'], cacheDir, root });
+    const resources = (r: Awaited<ReturnType<typeof load>>) => r.templates['stack-events']?.Resources;
+    const before = readFileSync(join(root, 'runs.log'), 'utf8').trim().split('\n').length;
+    const runs = () => readFileSync(join(root, 'runs.log'), 'utf8').trim().split('\n').slice(before);
+    // A switch named in this process's environment but not turned on is not passed on.
+    const parentEnv = process.env.MULTIACTIVE_TEST_BUGS;
+    process.env.MULTIACTIVE_TEST_BUGS = 'lane-queues-deleted';
+    try {
+      const sound = await load();
+      expect([sound.source, resources(sound)]).toEqual(['synth', {}]);
+    } finally {
+      if (parentEnv === undefined) delete process.env.MULTIACTIVE_TEST_BUGS;
+      else process.env.MULTIACTIVE_TEST_BUGS = parentEnv;
+    }
+    const broken = await withBug('applier-failures-not-redriven', load);
+    expect([broken.source, resources(broken)]).toEqual([
+      'synth',
+      { Broken: { Type: 'applier-failures-not-redriven' } },
+    ]);
+    expect((await load()).source).toBe('cache');
+    expect(resources(await load())).toEqual({});
+    const again = await withBug('applier-failures-not-redriven', load);
+    expect([again.source, resources(again)]).toEqual([
+      'cache',
+      { Broken: { Type: 'applier-failures-not-redriven' } },
+    ]);
+    expect(runs()).toEqual(['stack-events', 'stack-events applier-failures-not-redriven']);
   });
 });

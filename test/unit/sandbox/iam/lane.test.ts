@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withBug } from '../../../../lib/faults/index.ts';
 import { queuesOf, sqsMappingsOf } from '../../../../lib/sandbox/cdk/queues.ts';
 import type { StackTemplates } from '../../../../lib/sandbox/cdk/templates.ts';
 import { type Caller, IamAuthorizer, type IamModel, iamModelOf } from '../../../../lib/sandbox/iam/index.ts';
@@ -74,6 +75,19 @@ describe('the ordinary lane in the synthesized templates', () => {
       redrive: { deadLetterArn: `${REDRIVE}-dead-letters`, maxReceiveCount: 60 },
     });
   });
+
+  it('runs the build a CDK bug switch breaks: with applier-failures-not-redriven on, the sandbox reads no redrive mapping', async () => {
+    // The sandbox synthesizes in a child process: the switch must reach it, and the sound templates in the
+    // cache must not be served instead (their key includes the switches on).
+    const broken = await withBug('applier-failures-not-redriven', () => shippedTemplates('dev'));
+    const env = { region: REGION, account: DEV };
+    const queuesFed = (t: StackTemplates) =>
+      sqsMappingsOf(t[`multiactive-dev-${REGION}`]!, env)
+        .map((m) => m.queueArn)
+        .sort();
+    expect(queuesFed(broken.templates)).toEqual([LANE]);
+    expect(queuesFed(templates)).toEqual([REDRIVE, LANE].sort());
+  }, 240_000);
 
   it("lets the applier's role send its failed invocations to applier-failures and back them off there, and no other function's", async () => {
     expect(await allowed(role('applier'), 'sqs:SendMessage', REDRIVE)).toBe(true);

@@ -47,6 +47,7 @@ import {
   redriveFailedInvocations,
   replicationStatus,
   runLagMonitorTick,
+  WatermarkStore,
 } from '../../replication/index.ts';
 import type { HomeLookup } from '../../routing/index.ts';
 import {
@@ -61,6 +62,7 @@ import type { LocalClients } from '../dynamodb/clients.ts';
 import type { EventBridgeEvent, LocalEventBus } from '../eventbridge/index.ts';
 import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbook-port.ts';
 import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
+import { instancePool } from './instances.ts';
 import type { LagRecorder } from './lag-recorder.ts';
 import type { RegionStores } from './region-stores.ts';
 import { type PipelineTrace, timedCalls, timedStep, tracedEventIds } from './stage-trace.ts';
@@ -274,7 +276,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     // Traced (a benchmark): each store call's duration, so the apply stage splits into its requests.
     events: timedCalls(trace, `applier.events ${region}`, stores.events),
     states: timedCalls(trace, `applier.states ${region}`, stores.states),
-    watermarks: timedCalls(trace, `applier.watermarks ${region}`, stores.watermarks),
+    watermarks: stores.watermarks, // each instance has its own (below)
     parking: stores.parking,
     quarantine: stores.quarantine,
     conflicts: stores.conflicts,
@@ -288,18 +290,34 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       : {}),
     ...(deps.now ? { now: () => new Date(deps.now!()) } : {}),
   };
+  // One applier per Lambda instance (see instancePool): each keeps its own row cache and watermark store,
+  // as the applier's module scope does in a Lambda environment, and runs one invocation at a time. (A
+  // region-wide applier would share one cache and group-commit the watermarks of concurrent deliveries:
+  // fewer requests than AWS makes, and no cache ever stale against another instance's write.)
   // The per-event path measures the lag when the event is readable (in the log with its row), before its
   // watermark write; the lane measures its batch after the batch (below).
-  const apply = createApplier({
-    ...applierDeps,
-    onApplied(events) {
-      for (const event of events) {
-        deps.lag.record(event.origin, region, Date.now() - decodeHlc(event.hlc).wall);
-        trace?.applied(event, region);
-      }
-    },
+  const applierInstances = instancePool(() => {
+    const instanceDeps: ApplierDeps = {
+      ...applierDeps,
+      watermarks: timedCalls(
+        trace,
+        `applier.watermarks ${region}`,
+        new WatermarkStore({ client: deps.clients.doc, tableName: stores.tables.replication }),
+      ),
+    };
+    return {
+      apply: createApplier({
+        ...instanceDeps,
+        onApplied(events) {
+          for (const event of events) {
+            deps.lag.record(event.origin, region, Date.now() - decodeHlc(event.hlc).wall);
+            trace?.applied(event, region);
+          }
+        },
+      }),
+      applyBatch: createBatchApplier(instanceDeps),
+    };
   });
-  const applyBatch = createBatchApplier(applierDeps);
   const { watchdog } = deps;
   const archive = archiverRun(deps);
   const handleApi = timedStep(trace, `api ${region}`, api as unknown as LocalFunctions['api']);
@@ -323,8 +341,12 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         return { batchItemFailures: report.batchItemFailures };
       }),
     ),
-    applier: counted('applier', (event: EventBridgeEvent) => iam.as('applier', () => applyOne(event))),
-    applierBatch: counted('applier', (event: SQSEvent) => iam.as('applier', () => applyLane(event))),
+    applier: counted('applier', (event: EventBridgeEvent) =>
+      iam.as('applier', () => applierInstances.run((instance) => applyOne(instance, event))),
+    ),
+    applierBatch: counted('applier', (event: SQSEvent) =>
+      iam.as('applier', () => applierInstances.run((instance) => applyLane(instance, event))),
+    ),
     lagMonitor: counted('lag-monitor', () =>
       iam.as('lag-monitor', () =>
         runLagMonitorTick({
@@ -356,18 +378,18 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     counters,
   };
 
-  async function applyOne(event: EventBridgeEvent): Promise<ApplyOutcome> {
+  async function applyOne(instance: ApplierInstance, event: EventBridgeEvent): Promise<ApplyOutcome> {
     trace?.atDelivery('applierStart', event, region);
-    const outcome = await apply(event.detail, event);
+    const outcome = await instance.apply(event.detail, event);
     countOutcome(counters, outcome);
     return outcome;
   }
 
-  async function applyLane(event: SQSEvent): Promise<SQSBatchResponse> {
+  async function applyLane(instance: ApplierInstance, event: SQSEvent): Promise<SQSBatchResponse> {
     // applier-failures' batches: failed invocations applied again through the real-time path.
     if (isRedriveBatch(event.Records)) {
       const report = await redriveFailedInvocations(event.Records, {
-        apply: (failed) => applyOne(failed as EventBridgeEvent),
+        apply: (failed) => applyOne(instance, failed as EventBridgeEvent),
         quarantine: stores.quarantine,
         metrics: applierDeps.metrics,
         ...(deps.laneVisibility ? { visibility: deps.laneVisibility } : {}),
@@ -376,7 +398,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     }
     const events = detailsOf(event);
     for (const e of events.values()) trace?.atDelivery('applierStart', e, region);
-    const report = await applyBatch(laneRecordsOf(event.Records));
+    const report = await instance.applyBatch(laneRecordsOf(event.Records));
     for (const { id, outcome } of report.outcomes) {
       countOutcome(counters, outcome);
       const detail = events.get(id)?.detail as { hlc?: unknown; origin?: unknown } | undefined;
@@ -393,6 +415,12 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
       await backOffFailed(deps.laneVisibility, event.Records, report.failed);
     return { batchItemFailures: report.failed.map((itemIdentifier) => ({ itemIdentifier })) };
   }
+}
+
+/** One Lambda instance of the applier: its per-event and batch appliers over its own caches. */
+interface ApplierInstance {
+  readonly apply: ReturnType<typeof createApplier>;
+  readonly applyBatch: ReturnType<typeof createBatchApplier>;
 }
 
 /** The details of a lane batch by message id (for the lag and trace of what was applied). */

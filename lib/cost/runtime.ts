@@ -198,10 +198,12 @@ export interface SandboxTimers {
 }
 
 /**
- * The sandbox's runtime: one process per region (one instance of each function), one stream shard, the
- * GTM probing each region once per (scaled) interval, heartbeats on a plain interval, the saga sweep on
- * its timer. The schedules' Lambda invocations are counted; the lag monitor's ticks, the saga sweeps and
- * the stream poller's invocations of the publisher are not Lambda invocations there.
+ * The sandbox's runtime: one process per region (one instance of each function, taken as one for the
+ * applier too: it starts another only for overlapping deliveries, which at the cost-model test's few events
+ * a second leave its calls within 10 % of one instance's), one stream shard, the GTM probing each region
+ * once per (scaled) interval, heartbeats on a plain interval, the saga sweep on its timer. The schedules'
+ * Lambda invocations are counted; the lag monitor's ticks, the saga sweeps and the stream poller's
+ * invocations of the publisher are not Lambda invocations there.
  */
 export function sandboxRuntime(topology: Topology, timers: SandboxTimers, sagas: SagaShapes): Runtime {
   const scale = timers.awsTimeScale;

@@ -4,7 +4,7 @@ import { catchUpCoreRow, emptyRecord, foldRecord } from '../commands/execute.ts'
 import type { AnyAggregate } from '../model/aggregate.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { ConcurrencyError } from '../store/errors.ts';
-import { guardedStatePut, type StateRecord } from '../store/state-store.ts';
+import { guardedStatePut, rowSeen, type StateRecord } from '../store/state-store.ts';
 import {
   appendAtSeq,
   type CoreDrainDeps,
@@ -76,6 +76,7 @@ async function place(
 async function appendInOrder(
   deps: CoreApplyDeps,
   input: { aggregate: AnyAggregate; record: StateRecord; event: EventEnvelope },
+  onRowSeen?: (row: StateRecord) => void,
 ): Promise<CoreApplyResult | undefined> {
   const { aggregate, record, event } = input;
   const next = foldRecord(aggregate, record, [event]);
@@ -86,7 +87,8 @@ async function appendInOrder(
       guards: [
         {
           item: guardedStatePut(deps.states.table(), next, record),
-          onFailure: () => new InOrderAppendRefusedError(event.aggregateId, 'state-row'),
+          onFailure: (stored) =>
+            new InOrderAppendRefusedError(event.aggregateId, 'state-row', rowSeen(stored)),
         },
         {
           item: deps.parking.successorNotParked(event),
@@ -104,6 +106,7 @@ async function appendInOrder(
     });
     return result.appended > 0 ? { status: 'applied', record: next, appended: [event] } : undefined;
   } catch (error) {
+    if (error instanceof InOrderAppendRefusedError && error.current) onRowSeen?.(error.current);
     if (
       error instanceof InOrderAppendRefusedError ||
       error instanceof CutRefusedError ||
@@ -131,11 +134,16 @@ export async function applyCore(
   const { aggregate, event } = input;
   const table = deps.states.table();
   const guess = deps.cache?.get(table, aggregate.name, event.aggregateId);
+  // The row the guess's refused append found stored (another instance moved it): taken instead of a read.
+  let seen: StateRecord | undefined;
   if (guess && extendsHead(guess, event)) {
-    const fast = await appendInOrder(deps, { aggregate, record: guess, event });
+    const fast = await appendInOrder(deps, { aggregate, record: guess, event }, (row) => {
+      seen = row;
+    });
     if (fast) return remember(deps, table, fast);
   }
   const record =
+    seen ??
     (await deps.states.getState(aggregate.name, event.aggregateId)) ??
     emptyRecord(aggregate, event.aggregateId);
   if (extendsHead(record, event)) {

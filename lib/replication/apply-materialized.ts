@@ -61,12 +61,15 @@ export async function applyMaterialized(
   // A cached row is tried once, and only for folding on top: its transaction's version guard refuses it
   // if the row has moved since. Every other decision (duplicates, re-materialization) reads the row.
   let guess = deps.cache?.get(table, aggregate.name, event.aggregateId);
+  // The row a refused write found stored (its cancellation reason): the next try starts from it unread.
+  let seen: StateRecord | undefined;
   let lastError: unknown;
   let attempt = 0;
   while (guess !== undefined || attempt < maxAttempts) {
     const fromCache = guess !== undefined;
-    const stored = guess ?? (await deps.states.getState(aggregate.name, event.aggregateId));
+    const stored = guess ?? seen ?? (await deps.states.getState(aggregate.name, event.aggregateId));
     guess = undefined;
+    seen = undefined;
     if (!fromCache) attempt++;
     try {
       const result = await attemptApply(deps, input, { stored, fromCache });
@@ -77,6 +80,7 @@ export async function applyMaterialized(
       deps.cache?.delete(table, aggregate.name, event.aggregateId);
       if (!lostRace(error)) throw error;
       lastError = error;
+      if (error instanceof StateVersionConflictError) seen = error.current;
       if (!fromCache) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
     }
   }

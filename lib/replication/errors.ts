@@ -1,3 +1,5 @@
+import type { StateRecord } from '../store/state-store.ts';
+
 /** Why an incoming event was quarantined instead of applied. */
 export const POISON_REASONS = {
   invalidEnvelope: 'InvalidEnvelope',
@@ -126,6 +128,8 @@ export class InOrderAppendRefusedError extends ReplicationError {
   constructor(
     readonly aggregateId: string,
     readonly guard: 'state-row' | 'successor-parked' | 'successor-logged',
+    /** The row the state-row guard found stored, when the store returned it (see `rowSeen`). */
+    readonly current?: StateRecord,
   ) {
     super(`in-order append to ${aggregateId} refused by its ${guard} guard`);
   }

@@ -2,7 +2,7 @@ import type { Tier } from '../config/schema.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
 import { StateVersionConflictError } from './errors.ts';
 import type { AppendResult, EventStore } from './event-store.ts';
-import { guardedStatePut, type StateRecord, type StateStore } from './state-store.ts';
+import { guardedStatePut, rowSeen, type StateRecord, type StateStore } from './state-store.ts';
 
 export interface AppendWithStateInput {
   readonly tier: Tier;
@@ -16,7 +16,7 @@ export interface AppendWithStateInput {
 /**
  * Appends events and their projection row in one transaction: the row's version check serializes every
  * writer of the aggregate in this region (commands, appliers, resolutions). Throws
- * `StateVersionConflictError` when another writer moved the row first; `duplicates` counts events
+ * `StateVersionConflictError` when another writer moved the row first (with the row it found, `current`); `duplicates` counts events
  * already stored by an earlier attempt (then nothing is written).
  */
 export async function appendWithState(
@@ -29,7 +29,8 @@ export async function appendWithState(
     guards: [
       {
         item: guardedStatePut(stores.states.table(), record, expectedVersion),
-        onFailure: () => new StateVersionConflictError(record.aggregateId, expectedVersion),
+        onFailure: (seen) =>
+          new StateVersionConflictError(record.aggregateId, expectedVersion, { current: rowSeen(seen) }),
       },
     ],
   });

@@ -1,4 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { StateRecord } from './state-store.ts';
 
 /**
  * A write that met a concurrent transaction on one of its items: DynamoDB refuses a plain write to an item an
@@ -75,16 +76,22 @@ export class GuardFailedError extends StoreError {
   override readonly name = 'GuardFailedError';
 }
 
-/** A projection row was no longer at the version the writer read (another writer won the race). */
+/**
+ * A projection row was no longer at the version the writer read (another writer won the race). `current`
+ * is the row the refused write found stored, when the store returned it: a retry can start from it.
+ */
 export class StateVersionConflictError extends StoreError {
   override readonly name = 'StateVersionConflictError';
   constructor(
     readonly aggregateId: string,
     readonly expectedVersion: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { current?: StateRecord | undefined },
   ) {
     super(`projection row of ${aggregateId} moved past version ${expectedVersion}`, options);
+    this.current = options?.current;
   }
+
+  readonly current: StateRecord | undefined;
 }
 
 /** A core append on a store built without the table of its core markers (`coreMarkerTableName`). */

@@ -10,6 +10,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Tier } from '../config/schema.ts';
 import { jsonBytes } from '../model/canonical-json.ts';
 import type { EventEnvelope } from '../model/envelope.ts';
@@ -37,8 +38,12 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
 export interface AppendGuard {
   /** A ConditionCheck or Put/Update item for the same transaction. */
   readonly item: TransactItem;
-  /** The error to throw when this guard's condition fails. */
-  readonly onFailure: () => Error;
+  /**
+   * The error to throw when this guard's condition fails; `seen` is the item the condition was checked
+   * against (document form), when the guard's item asked for it (`ReturnValuesOnConditionCheckFailure:
+   * 'ALL_OLD'`) and the item existed: as current as a strongly consistent read at that moment.
+   */
+  readonly onFailure: (seen?: Record<string, unknown>) => Error;
 }
 
 export interface AppendOptions {
@@ -314,7 +319,12 @@ export class EventStore {
     const guardFailure = batch.guards.findIndex(
       (_, i) => reasons[batch.events.length + i]?.Code === 'ConditionalCheckFailed',
     );
-    if (guardFailure >= 0) throw batch.guards[guardFailure]!.onFailure();
+    if (guardFailure >= 0) {
+      const seen = reasons[batch.events.length + guardFailure]?.Item;
+      throw batch.guards[guardFailure]!.onFailure(
+        seen ? unmarshall(seen as Record<string, AttributeValue>) : undefined,
+      );
+    }
     const fresh: EventEnvelope[] = [];
     let duplicates = 0;
     for (const [i, event] of batch.events.entries()) {

@@ -202,13 +202,25 @@ function rowCondition(expected: ExpectedRow) {
   };
 }
 
-/** A TransactWriteItems Put of a projection row that succeeds only if the stored row is still `expected`. */
+/**
+ * A TransactWriteItems Put of a projection row that succeeds only if the stored row is still `expected`.
+ * A refused one returns the stored row in its cancellation reason (`ALL_OLD`: the guard's `onFailure`
+ * gets it, see `rowSeen`), so the writer that lost the race can retry on it without reading it again.
+ */
 export function guardedStatePut(tableName: string, record: StateRecord, expected: number | ExpectedRow) {
   return {
     Put: {
       TableName: tableName,
       Item: { pk: aggregateKey(record.aggregateType, record.aggregateId), ...record },
       ...rowCondition(typeof expected === 'number' ? { version: expected } : expected),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     },
   };
+}
+
+/** The projection row a refused `guardedStatePut` saw stored (the guard's `onFailure` argument), if any. */
+export function rowSeen(seen: Record<string, unknown> | undefined): StateRecord | undefined {
+  if (!seen || typeof seen.aggregateId !== 'string' || typeof seen.version !== 'number') return undefined;
+  const { pk: _pk, ...record } = seen;
+  return record as unknown as StateRecord;
 }

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRegistry, type EventEnvelope } from '../../../lib/model/index.ts';
 import { type ApplyReplicatedEvent, createApplier } from '../../../lib/replication/index.ts';
 import { type Cell, makeCell, testAggregates, testTopology } from './cells.ts';
@@ -87,5 +87,46 @@ describe('appliers whose remembered rows went stale', () => {
     expect(await row(west, 'profile', id)).toEqual(await row(east, 'profile', id));
     expect((await row(west, 'profile', id))?.state.displayName).toBe('a4');
     expect((await row(west, 'profile', id))?.version).toBe(5);
+  });
+
+  it("retries on the row its refused write found stored (the guard's ALL_OLD), without reading it again", async () => {
+    const reads = vi.spyOn(west.states, 'getState');
+    try {
+      // important: west remembers the row at version 1, the other instance moves it to 2.
+      const id = uid('seen');
+      const name = (displayName: string) =>
+        one(
+          east.execute({
+            aggregateType: 'profile',
+            aggregateId: id,
+            command: { type: 'SetDisplayName', payload: { displayName } },
+          }),
+        );
+      const b1 = await name('b1');
+      expect((await west.apply(structuredClone(b1))).status).toBe('applied');
+      expect((await other(structuredClone(await name('b2')))).status).toBe('applied');
+      const b3 = await name('b3');
+      reads.mockClear();
+      expect((await west.apply(structuredClone(b3))).status).toBe('applied');
+      expect(reads).not.toHaveBeenCalled();
+      expect(await row(west, 'profile', id)).toEqual(await row(east, 'profile', id));
+      expect((await row(west, 'profile', id))?.version).toBe(3);
+
+      // core: west remembers seq 1, the other instance applied seq 2; e2 again at west is a duplicate,
+      // decided on the row the refused in-order append returned.
+      const acct = uid('seen-core');
+      const run = (type: string, payload: unknown) =>
+        one(east.execute({ aggregateType: 'account', aggregateId: acct, command: { type, payload } }));
+      const e1 = await run('OpenAccount', { owner: 'o', currency: 'EUR' });
+      const e2 = await run('Deposit', { amount: 7 });
+      expect((await west.apply(structuredClone(e1))).status).toBe('applied');
+      expect((await other(structuredClone(e2))).status).toBe('applied');
+      reads.mockClear();
+      expect((await west.apply(structuredClone(e2))).status).toBe('duplicate');
+      expect(reads).not.toHaveBeenCalled();
+      expect(await row(west, 'account', acct)).toEqual(await row(east, 'account', acct));
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -60,9 +60,10 @@ interface PendingAdvance {
  * each caller resolves only once a watermark at least as new as its own is stored (never before: a
  * watermark must not claim an event it has not seen applied). An advance at or below a watermark this
  * process already saw stored costs no request; one at or below the write in flight waits for that write
- * (deliveries finishing out of HLC order would otherwise queue a second write the condition refuses). Concurrent appliers in one process (Lambda runs one event
- * at a time per instance, the sandbox and a batch many) thus pay about one write per round trip instead
- * of one per event.
+ * (deliveries finishing out of HLC order would otherwise queue a second write the condition refuses).
+ * Concurrent advances in one store (a lane batch's origins and its inner per-event applier; a Lambda
+ * instance, and the sandbox's instances, apply one invocation at a time) thus pay about one write per
+ * round trip instead of one per event.
  */
 export class WatermarkStore {
   private readonly client: DynamoDBDocumentClient;

@@ -88,10 +88,11 @@ export class StateVersionConflictError extends StoreError {
     options?: ErrorOptions & { current?: StateRecord | undefined },
   ) {
     super(`projection row of ${aggregateId} moved past version ${expectedVersion}`, options);
-    this.current = options?.current;
+    // Not enumerable: an error logged with its properties does not carry the aggregate's state.
+    Object.defineProperty(this, 'current', { value: options?.current, enumerable: false });
   }
 
-  readonly current: StateRecord | undefined;
+  declare readonly current: StateRecord | undefined;
 }
 
 /** A core append on a store built without the table of its core markers (`coreMarkerTableName`). */

@@ -8,3 +8,4 @@ export {
 } from './evaluator.ts';
 export { LocalMetrics, type MetricId, metricKey } from './metrics.ts';
 export { countingErrors, HANDLER_NAMESPACE, localReplicationMetrics } from './producers.ts';
+export { type QueueDepth, type QueueSampleInput, queueSamples } from './queue-metrics.ts';

@@ -15,7 +15,13 @@ import { asyncInvokeConfigsOf } from '../cdk/invoke-configs.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
 import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
-import { type AlarmChange, AlarmEvaluator, alarmsOf, LocalMetrics } from '../cloudwatch/index.ts';
+import {
+  type AlarmChange,
+  AlarmEvaluator,
+  alarmsOf,
+  LocalMetrics,
+  queueSamples,
+} from '../cloudwatch/index.ts';
 import { ExecutionAlreadyExistsError, SandboxError, UnknownSandboxRegionError } from '../errors.ts';
 import { LocalEventBus } from '../eventbridge/index.ts';
 import type { RoutingPolicy } from '../gtm/index.ts';
@@ -484,39 +490,15 @@ export class Sandbox {
    * (`NumberOfMessagesSent`, e.g. Lambda's invocation records).
    */
   private sampleQueues(): void {
-    type Sample = { region: string; queue: string; visible: number; inFlight: number; sent?: number };
-    const samples = new Map<string, Sample>();
-    const at = (region: string, queue: string): Sample => {
-      const key = `${region}|${queue}`;
-      let sample = samples.get(key);
-      if (!sample) {
-        sample = { region, queue, visible: 0, inFlight: 0 };
-        samples.set(key, sample);
-      }
-      return sample;
-    };
-    const queueOf = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
-    for (const region of this.regions)
-      for (const letter of region.deadLetters) at(region.name, queueOf(letter.queueArn)).visible++;
-    for (const letter of this.globalDeadLetters) at(GLOBAL_REGION, queueOf(letter.queueArn)).visible++;
-    for (const queue of this.lanes?.depths() ?? []) {
-      // A queue that never held anything puts no datapoints (missing data), as before it was sampled.
-      if (queue.sent === 0 && !samples.has(`${queue.region}|${queue.name}`)) continue;
-      const sample = at(queue.region, queue.name);
-      sample.visible += queue.visible;
-      sample.inFlight += queue.inFlight;
-      sample.sent = queue.sent;
-    }
-    for (const { region, queue, visible, inFlight, sent } of samples.values()) {
-      const put = (name: string, value: number) =>
-        this.metrics.put({ namespace: 'AWS/SQS', name, dimensions: { QueueName: queue }, region }, value);
-      put('ApproximateNumberOfMessagesVisible', visible);
-      put('ApproximateNumberOfMessagesNotVisible', inFlight);
-      if (sent === undefined) continue;
-      const key = `${region}|${queue}`;
-      put('NumberOfMessagesSent', sent - (this.sentSampled.get(key) ?? 0));
-      this.sentSampled.set(key, sent);
-    }
+    const samples = queueSamples({
+      deadLetters: [
+        ...this.regions.flatMap((r) => r.deadLetters.map((l) => ({ region: r.name, queueArn: l.queueArn }))),
+        ...this.globalDeadLetters.map((l) => ({ region: GLOBAL_REGION, queueArn: l.queueArn })),
+      ],
+      queues: this.lanes?.depths() ?? [],
+      sentBefore: this.sentSampled,
+    });
+    for (const { metric, value } of samples) this.metrics.put(metric, value);
   }
 
   /**

@@ -59,7 +59,8 @@ interface PendingAdvance {
  * are group-committed: while a write is in flight, later advances merge into the next single write, and
  * each caller resolves only once a watermark at least as new as its own is stored (never before: a
  * watermark must not claim an event it has not seen applied). An advance at or below a watermark this
- * process already saw stored costs no request; one at or below the write in flight waits for that write
+ * process already saw stored (its own writes, and the stored one a refused write returns: another
+ * instance's) costs no request; one at or below the write in flight waits for that write
  * (deliveries finishing out of HLC order would otherwise queue a second write the condition refuses).
  * Concurrent advances in one store (a lane batch's origins and its inner per-event applier; a Lambda
  * instance, and the sandbox's instances, apply one invocation at a time) thus pay about one write per
@@ -120,9 +121,15 @@ export class WatermarkStore {
         this.inFlight.set(key, batch);
         const before = this.known.get(key);
         try {
-          const advanced = await this.write(table, origin, batch).finally(() => this.inFlight.delete(key));
-          // Written, or refused because the stored one is at least as new: stored >= batch.hlc either way.
-          if (before === undefined || batch.hlc > before) this.known.set(key, batch.hlc);
+          const { advanced, stored } = await this.write(table, origin, batch).finally(() =>
+            this.inFlight.delete(key),
+          );
+          // Written, or refused because the stored one is at least as new: stored >= batch.hlc either way;
+          // a refusal names the stored one (another instance's newer write), which later advances below it
+          // then need not repeat.
+          const atLeast = stored !== undefined && stored > batch.hlc ? stored : batch.hlc;
+          const known = this.known.get(key);
+          if (known === undefined || atLeast > known) this.known.set(key, atLeast);
           for (const waiter of batch.waiters) {
             waiter.resolve(advanced && (before === undefined || waiter.hlc > before));
           }
@@ -135,7 +142,12 @@ export class WatermarkStore {
     }
   }
 
-  private async write(table: string, origin: string, batch: PendingAdvance): Promise<boolean> {
+  /** The conditional write; a refusal returns the watermark stored (ALL_OLD), at least `batch.hlc`. */
+  private async write(
+    table: string,
+    origin: string,
+    batch: PendingAdvance,
+  ): Promise<{ advanced: boolean; stored?: string }> {
     const { hlc, appliedAt } = batch;
     try {
       await this.client.send(
@@ -151,12 +163,14 @@ export class WatermarkStore {
             ':at': appliedAt.toISOString(),
             ':origin': origin,
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      return { advanced: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const stored = error.Item?.hlc?.S;
+      return { advanced: false, ...(stored !== undefined && stored >= hlc ? { stored } : {}) };
     }
   }
 

@@ -29,8 +29,17 @@ describe('WatermarkStore group commit', () => {
     // Another writer moved it further: a stale advance from this process is refused by the condition.
     const other = new WatermarkStore({ client: region.doc, tableName: region.tables.replication });
     await other.advance('eu-west-1', hlcAt(2_000), new Date());
+    const refused = updates;
     expect(await store.advance('eu-west-1', hlcAt(1_500), new Date())).toBe(false);
+    expect(updates).toBe(refused + 1);
     expect((await store.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(2_000));
+    // The refusal named the stored watermark (another Lambda instance's): advances below it cost nothing.
+    expect(await store.advance('eu-west-1', hlcAt(1_800), new Date())).toBe(false);
+    expect(updates).toBe(refused + 1);
+    // A newer one is still written.
+    expect(await store.advance('eu-west-1', hlcAt(2_500), new Date())).toBe(true);
+    expect(updates).toBe(refused + 2);
+    expect((await store.watermarkFor('eu-west-1'))?.hlc).toBe(hlcAt(2_500));
   });
 
   /** Advances in increasing order at once: each must find a watermark at least its own once resolved. */

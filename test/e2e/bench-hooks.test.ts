@@ -91,6 +91,17 @@ describe('the sandbox hooks the benches build backlogs with', () => {
   }, 180_000);
 });
 
+describe("the functions' timeouts", () => {
+  it('cut off each function an AWS service invokes at its template timeout (not the API, under API Gateway)', () => {
+    const functions = sandbox.region('eu-west-1').functions;
+    expect(
+      ['applier', 'publisher', 'runbook', 'saga', 'watchdog', 'lag-monitor', 'api'].map((name) =>
+        functions.timeoutMs(name),
+      ),
+    ).toEqual([60_000, 60_000, 300_000, 60_000, 75_000, 75_000, undefined]);
+  });
+});
+
 describe('a real-time apply that keeps failing (the apply rule invokes the applier asynchronously)', () => {
   it('is retried twice by Lambda, then sent to applier-failures as an invocation record, and redriven to the applier from there', async () => {
     const target = 'eu-west-1';

@@ -47,3 +47,17 @@ export function asyncInvokeConfigsOf(
   }
   return out;
 }
+
+/** Lambda's timeout when a function's template gives none (`AWS::Lambda::Function` `Timeout`). */
+export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 3;
+
+/** Every function's timeout in a template (`Timeout`, seconds), in milliseconds, by function name. */
+export function functionTimeoutsOf(template: CfnTemplate, env: StackEnvironment): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { properties: p } of resourcesOfType(template, 'AWS::Lambda::Function', env)) {
+    if (typeof p.FunctionName !== 'string') continue;
+    const seconds = typeof p.Timeout === 'number' ? p.Timeout : DEFAULT_FUNCTION_TIMEOUT_SECONDS;
+    out.set(p.FunctionName, seconds * 1000);
+  }
+  return out;
+}

@@ -64,6 +64,7 @@ import type { RunbookHandler, RunbookTaskRequest } from '../state-machines/runbo
 import { type FunctionIam, NO_FUNCTION_IAM } from './function-iam.ts';
 import { instancePool } from './instances.ts';
 import type { LagRecorder } from './lag-recorder.ts';
+import { withLambdaTimeout } from './lambda-timeout.ts';
 import type { RegionStores } from './region-stores.ts';
 import { type PipelineTrace, timedCalls, timedStep, tracedEventIds } from './stage-trace.ts';
 
@@ -133,6 +134,8 @@ export interface LocalFunctionDeps {
   readonly metrics: LocalMetrics;
   /** /health answers from a verdict at most this old (Route 53's checkers share it). */
   readonly healthCacheMs: number;
+  /** Each function's timeout from its template, by function name (none: not enforced). */
+  readonly functionTimeoutsMs?: ReadonlyMap<string, number>;
   /** The region's failure detector, and how its scheduled run ticks (see `watchdog`). */
   readonly watchdog: {
     readonly detector: Watchdog;
@@ -177,6 +180,8 @@ export interface LocalFunctions {
    */
   readonly archiver?: () => Promise<ArchiveSweepReport>;
   readonly counters: HandlerCounters;
+  /** The timeout an invocation of this function (short name: `applier`) is cut off at, if any. */
+  readonly timeoutMs: (name: string) => number | undefined;
 }
 
 /** Builds the handlers of one region. */
@@ -260,8 +265,14 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     health: async () => ({ healthy: !deps.drained(), replication: await status() }),
   });
   const fn = (name: string) => `multiactive-${topology.name}-${name}`;
-  const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) =>
-    countingErrors(deps.metrics, fn(name), f);
+  // Each function an AWS service invokes runs under its template's timeout (the API and /health answer
+  // under API Gateway's and Route 53's own limits); a timed-out invocation counts as an error, as in Lambda.
+  const enforced = new Map<string, number>();
+  const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) => {
+    const timeout = deps.functionTimeoutsMs?.get(fn(name));
+    if (timeout !== undefined) enforced.set(name, timeout);
+    return countingErrors(deps.metrics, fn(name), withLambdaTimeout(fn(name), timeout, f));
+  };
   const homeRows = homeRowCatchUp({
     registry: deps.registry,
     events: stores.events,
@@ -376,6 +387,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     saga: counted('saga', (request: SagaTaskRequest) => iam.as('saga', () => sagas.handler(request))),
     ...(archive ? { archiver: counted('archiver', () => iam.as('archiver', archive)) } : {}),
     counters,
+    timeoutMs: (name) => enforced.get(name),
   };
 
   async function applyOne(instance: ApplierInstance, event: EventBridgeEvent): Promise<ApplyOutcome> {

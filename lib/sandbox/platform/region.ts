@@ -231,6 +231,8 @@ export class SandboxRegion {
     startFailover: (start: FailoverStart) => Promise<void>;
     /** ChangeMessageVisibility on the lane's queues, as this region's applier. */
     laneVisibility?: LaneVisibility;
+    /** The functions' timeouts in the region's template, by function name (`functionTimeoutsOf`). */
+    functionTimeoutsMs?: ReadonlyMap<string, number>;
   }): void {
     const { clients, stores, bus } = this.requireBuilt();
     const { wan, timing, topology, auth } = this.options;
@@ -282,6 +284,7 @@ export class SandboxRegion {
       metrics: this.options.metrics,
       // As in Lambda: a second, whatever the time scale (every check would otherwise write a probe).
       healthCacheMs: 1_000,
+      ...(input.functionTimeoutsMs ? { functionTimeoutsMs: input.functionTimeoutsMs } : {}),
       watchdog: regionWatchdog({
         self: this,
         peers: input.peers,

@@ -11,7 +11,7 @@ import { type ApiClient, createSandboxAuth, type SandboxAuth } from '../auth/ind
 import { streamMappingsOf } from '../cdk/event-sources.ts';
 import { healthChecksOf } from '../cdk/health-checks.ts';
 import type { StackEnvironment } from '../cdk/intrinsics.ts';
-import { asyncInvokeConfigsOf } from '../cdk/invoke-configs.ts';
+import { asyncInvokeConfigsOf, functionTimeoutsOf } from '../cdk/invoke-configs.ts';
 import { rulesOfTemplate } from '../cdk/rules.ts';
 import { deployedTemplatesOf, environmentStackNames, GLOBAL_REGION } from '../cdk/stacks.ts';
 import { loadTemplates, PROJECT_ROOT, type StackTemplates, type TemplateSource } from '../cdk/templates.ts';
@@ -327,6 +327,7 @@ export class Sandbox {
         startFailover: (start) => this.startFailover(region.name, start),
         laneVisibility: (queueArn, changes) =>
           this.lanes ? this.lanes.changeVisibility(region.name, queueArn, changes) : Promise.resolve(),
+        functionTimeoutsMs: functionTimeoutsOf(template, env(region.name)),
       });
     }
     const lanes = new SandboxQueues({

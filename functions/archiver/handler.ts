@@ -6,9 +6,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { Topology } from '../../lib/config/index.ts';
 import { peersOf, regionNames } from '../../lib/config/index.ts';
 import {
+  ARCHIVE_STOP_MARGIN_MS,
   type ArchiverDeps,
   type ArchiveSweepReport,
   archiveSweep,
@@ -45,7 +47,10 @@ export interface ArchiverHandlerDeps extends Omit<ArchiverDeps, 'topology'> {
  * on the next run; the run itself throws only when nothing could be read at all.
  */
 export function createArchiverHandler(deps: ArchiverHandlerDeps) {
-  return async function archive(_event?: unknown): Promise<ArchiveSweepReport> {
+  return async function archive(
+    _event?: unknown,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<ArchiveSweepReport> {
     const { region, controlTable } = deps;
     // Per pass: the gate's every other region, and the homes as this region's copy of the map says now.
     const topology: NonNullable<ArchiverDeps['topology']> = {
@@ -60,6 +65,10 @@ export function createArchiverHandler(deps: ArchiverHandlerDeps) {
         registry: deps.registry,
         stateTable: deps.stateTable,
         now: (deps.now ?? Date.now)(),
+        // A pass longer than one run stops before Lambda's timeout and the next run goes on from there.
+        ...(context
+          ? { stopAt: Date.now() + context.getRemainingTimeInMillis() - ARCHIVE_STOP_MARGIN_MS }
+          : {}),
       },
     );
     deps.record?.(report);
@@ -115,15 +124,21 @@ function fromEnvironment(): ReturnType<typeof createArchiverHandler> {
       }
       metrics.addMetric('ArchiveFailures', MetricUnit.Count, report.failures.length);
       for (const failure of report.failures) logger.warn('aggregate not archived', failure);
-      logger.info('archive pass', { types: report.types, failures: report.failures.length });
+      logger.info('archive pass', {
+        types: report.types,
+        failures: report.failures.length,
+        ...(report.resumedFrom ? { resumedFrom: report.resumedFrom } : {}),
+        // Cut short before the timeout: the next scheduled run goes on from here.
+        ...(report.stoppedAt ? { stoppedAt: report.stoppedAt } : {}),
+      });
     },
   });
 }
 
 /** Scheduled daily per region (EventBridge): the retention archive pass of this region's core logs. */
-export const handler = middy((event: unknown) => {
+export const handler = middy((event: unknown, context: Context) => {
   main ??= fromEnvironment();
-  return main(event);
+  return main(event, context);
 })
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -49,6 +49,8 @@ export const BUG_SWITCHES = {
     'a replica folds every replicated important/ordinary event on top of its row in arrival order, not in HLC order (lww picks the last arrival)',
   'batch-arrival-order':
     'the ordinary lane folds a batch of an aggregate on top of its row in arrival order, not in HLC order (the last arrival wins)',
+  'archive-pass-restarts':
+    "the archiver begins every run at the start of the state table: a pass longer than one run (the function's timeout) never reaches the aggregates past the first run's reach",
   'lane-runs-by-count':
     "the ordinary lane cuts runs of an aggregate by event count only: large events pass TransactWriteItems' 4 MB and the run is refused on every delivery",
   'lane-validation-transient':

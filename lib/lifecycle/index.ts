@@ -58,4 +58,11 @@ export {
 } from './snapshot.ts';
 export { SnapshotStore, type SnapshotStoreOptions } from './snapshot-store.ts';
 export { type CoreAppendLanded, type SnapshotWriterOptions, snapshotWriter } from './snapshot-writer.ts';
-export { type ArchiveSweepInput, type ArchiveSweepReport, archiveSweep } from './sweep.ts';
+export {
+  ARCHIVE_STOP_MARGIN_MS,
+  type ArchivePassCursor,
+  type ArchiveSweepInput,
+  type ArchiveSweepReport,
+  archiveSweep,
+  PASS_CURSOR_KEY,
+} from './sweep.ts';

@@ -1,5 +1,6 @@
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { Topology } from '../config/schema.ts';
+import { bugEnabled } from '../faults/index.ts';
 import type { AggregateRegistry } from '../model/registry.ts';
 import { type ArchiverDeps, archiveAggregate } from './archiver.ts';
 import { ArchiverNotHomeError } from './errors.ts';
@@ -10,7 +11,38 @@ export interface ArchiveSweepInput {
   /** The state table, whose rows name every aggregate of the region. */
   readonly stateTable: string;
   readonly now: number;
+  /**
+   * When to stop (epoch ms, the run's clock `clock`): no aggregate is begun at or after it. The scheduled
+   * archiver sets it a margin before its Lambda timeout, so that a pass longer than one run stops cleanly,
+   * remembers where (`PASS_CURSOR_KEY` in the archive), and the next run goes on from there instead of
+   * starting over: a pass that always restarted would never reach the aggregates past one run's reach.
+   * Absent: the pass runs to its end and keeps no cursor.
+   */
+  readonly stopAt?: number;
+  /** The clock `stopAt` is read on (default `Date.now`). */
+  readonly clock?: () => number;
 }
+
+/** Where a pass cut short stopped: the type, and the state table key of the last aggregate done. */
+export interface ArchivePassCursor {
+  readonly type: string;
+  readonly afterKey: string;
+}
+
+/**
+ * The archive's object holding the cursor of an unfinished pass (`{}` once a pass completes). Aggregate
+ * types are lower-case letters, digits and dashes, so no archived object's key starts with `_`.
+ */
+export const PASS_CURSOR_KEY = '_archiver/pass.json';
+
+/**
+ * How long before its Lambda timeout a scheduled run stops beginning aggregates (one aggregate's archive,
+ * its S3 objects and stub writes, fits in it; the function's timeout is 15 minutes).
+ */
+export const ARCHIVE_STOP_MARGIN_MS = 120_000;
+
+/** A run that cut its pass short saves its cursor at least this often (a run killed anyway loses little). */
+const CURSOR_SAVE_EVERY_MS = 60_000;
 
 export interface ArchiveSweepReport {
   /**
@@ -25,12 +57,17 @@ export interface ArchiveSweepReport {
   >;
   /** Aggregates whose run failed, with why (the sweep goes on with the others). */
   readonly failures: ReadonlyArray<{ readonly aggregate: string; readonly error: string }>;
+  /** Where this run began (a cursor of the previous run), when it went on with an unfinished pass. */
+  readonly resumedFrom?: ArchivePassCursor;
+  /** Where this run stopped at `stopAt`, when the pass is not finished (the next run goes on there). */
+  readonly stoppedAt?: ArchivePassCursor;
 }
 
 /**
  * One region's archive pass (the job a schedule runs): every aggregate of every type with a
  * `lifecycle.retentionDays`, found by a keys-only Scan of the state table, archived one by one. A failure
  * is reported and the pass goes on: the next pass retries it, and nothing is deleted that was not archived.
+ * With `stopAt`, a pass goes on from the cursor an earlier run saved and stops at `stopAt`, saving its own.
  * @example await archiveSweep(deps, { topology, registry, stateTable, now: Date.now() })
  */
 export async function archiveSweep(
@@ -39,13 +76,30 @@ export async function archiveSweep(
 ): Promise<ArchiveSweepReport> {
   const types: Record<string, { aggregates: number; archived: number; homedElsewhere?: number }> = {};
   const failures: Array<{ aggregate: string; error: string }> = [];
-  for (const configured of input.topology.aggregates) {
-    const retentionDays = configured.lifecycle?.retentionDays;
-    if (retentionDays === undefined) continue;
-    const aggregate = input.registry.get(configured.type);
+  const clock = input.clock ?? Date.now;
+  const resumable = input.stopAt !== undefined && !bugEnabled('archive-pass-restarts');
+  const resumedFrom = resumable ? await readCursor(deps) : undefined;
+  const configured = input.topology.aggregates.filter((a) => a.lifecycle?.retentionDays !== undefined);
+  // A cursor naming a type no longer retained (configuration changed): start over.
+  let from = resumedFrom && configured.some((a) => a.type === resumedFrom.type) ? resumedFrom : undefined;
+  let savedAt = clock();
+  let last: ArchivePassCursor | undefined;
+  for (const [index, entry] of configured.entries()) {
+    if (from && configured.findIndex((a) => a.type === from?.type) > index) continue;
+    const retentionDays = entry.lifecycle!.retentionDays!;
+    const aggregate = input.registry.get(entry.type);
     const totals = { aggregates: 0, archived: 0 };
     let homedElsewhere = 0;
-    for await (const aggregateId of aggregateIds(deps, input.stateTable, configured.type)) {
+    const after = from?.type === entry.type ? from.afterKey : undefined;
+    from = undefined;
+    last = undefined;
+    for await (const { key, aggregateId } of aggregateIds(deps, input.stateTable, entry.type, after)) {
+      if (input.stopAt !== undefined && clock() >= input.stopAt) {
+        const stoppedAt = last ?? { type: entry.type, afterKey: after ?? '' };
+        if (resumable) await deps.archive.put(PASS_CURSOR_KEY, JSON.stringify(stoppedAt));
+        types[entry.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
+        return { types, failures, ...(resumedFrom ? { resumedFrom } : {}), stoppedAt };
+      }
       totals.aggregates++;
       try {
         const run = await archiveAggregate(deps, aggregate, { aggregateId, retentionDays, now: input.now });
@@ -54,19 +108,48 @@ export async function archiveSweep(
         // Every region's state table names the aggregate; only its home archives it (not a failure).
         if (error instanceof ArchiverNotHomeError) {
           homedElsewhere++;
-          continue;
+        } else {
+          const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          failures.push({ aggregate: `${entry.type}#${aggregateId}`, error: message });
         }
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        failures.push({ aggregate: `${configured.type}#${aggregateId}`, error: message });
+      }
+      last = { type: entry.type, afterKey: key };
+      if (resumable && clock() - savedAt >= CURSOR_SAVE_EVERY_MS) {
+        await deps.archive.put(PASS_CURSOR_KEY, JSON.stringify(last));
+        savedAt = clock();
       }
     }
-    types[configured.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
+    types[entry.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
   }
-  return { types, failures };
+  // The pass is complete: the next run begins a new one.
+  if (resumable) await deps.archive.put(PASS_CURSOR_KEY, '{}');
+  return { types, failures, ...(resumedFrom ? { resumedFrom } : {}) };
 }
 
-/** Ids of a type's aggregates from the state table's keys (`<type>#<id>`). */
-async function* aggregateIds(deps: ArchiverDeps, stateTable: string, type: string): AsyncGenerator<string> {
+/** The cursor an earlier run saved, if its pass is unfinished (a malformed one is ignored: start over). */
+async function readCursor(deps: ArchiverDeps): Promise<ArchivePassCursor | undefined> {
+  const body = await deps.archive.get(PASS_CURSOR_KEY);
+  if (!body) return undefined;
+  try {
+    const parsed = JSON.parse(body) as Partial<ArchivePassCursor>;
+    return typeof parsed.type === 'string' && typeof parsed.afterKey === 'string'
+      ? { type: parsed.type, afterKey: parsed.afterKey }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ids of a type's aggregates from the state table's keys (`<type>#<id>`), in the Scan's order, from just
+ * after `afterKey` when given (a Scan resumes after any key it is given as ExclusiveStartKey).
+ */
+async function* aggregateIds(
+  deps: ArchiverDeps,
+  stateTable: string,
+  type: string,
+  afterKey?: string,
+): AsyncGenerator<{ key: string; aggregateId: string }> {
   const pages = paginateScan(
     { client: deps.client },
     {
@@ -74,8 +157,12 @@ async function* aggregateIds(deps: ArchiverDeps, stateTable: string, type: strin
       ProjectionExpression: 'pk',
       FilterExpression: 'begins_with(pk, :type)',
       ExpressionAttributeValues: { ':type': `${type}#` },
+      ...(afterKey ? { ExclusiveStartKey: { pk: afterKey } } : {}),
     },
   );
   for await (const page of pages)
-    for (const item of page.Items ?? []) yield String(item.pk).slice(type.length + 1);
+    for (const item of page.Items ?? []) {
+      const key = String(item.pk);
+      yield { key, aggregateId: key.slice(type.length + 1) };
+    }
 }

@@ -19,6 +19,7 @@ import type { CommandDeps } from '../../commands/index.ts';
 import { peersOf, regionNames, type Topology } from '../../config/index.ts';
 import { tickThroughWindow, type Watchdog } from '../../detection/index.ts';
 import {
+  ARCHIVE_STOP_MARGIN_MS,
   type ArchiveSweepReport,
   archiveSweep,
   localHomeOf,
@@ -477,6 +478,7 @@ function archiverRun(deps: LocalFunctionDeps): (() => Promise<ArchiveSweepReport
   const { stores, clients, topology, region } = deps;
   const { archive } = stores;
   if (!archive) return undefined;
+  const timeoutMs = deps.functionTimeoutsMs?.get(`multiactive-${topology.name}-archiver`);
   return () =>
     archiveSweep(
       {
@@ -497,6 +499,8 @@ function archiverRun(deps: LocalFunctionDeps): (() => Promise<ArchiveSweepReport
         registry: deps.registry,
         stateTable: stores.tables.state,
         now: (deps.now ?? Date.now)(),
+        // As the archiver's handler does from its context: stop a margin before the function's timeout.
+        ...(timeoutMs !== undefined ? { stopAt: Date.now() + timeoutMs - ARCHIVE_STOP_MARGIN_MS } : {}),
       },
     );
 }

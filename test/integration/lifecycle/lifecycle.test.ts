@@ -364,6 +364,93 @@ describe('the archive sweep', () => {
   });
 });
 
+describe('an archive pass longer than one run (the archiver stops before its Lambda timeout)', () => {
+  /** Six accounts of six events in a fresh cell, snapshot every 5: seq 1-4 of each are archivable. */
+  async function cellWithAccounts() {
+    const cell = await freshRegion('ap-southeast-1');
+    const parsed = parseTopology(bank.environments.dev);
+    const topology = {
+      ...parsed,
+      aggregates: parsed.aggregates.map((a) =>
+        a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 5, retentionDays: 1 } } : a,
+      ),
+    };
+    const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
+    const cellDeps: CommandDeps = {
+      ...deps,
+      registry: createRegistry(exampleAggregates, topology),
+      events: new EventStore({
+        client: cell.doc,
+        tableName: cell.tables.events,
+        coreMarkerTableName: cell.tables.replication,
+      }),
+      states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
+      afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
+    };
+    const ids = Array.from({ length: 6 }, (_, i) => `pass-${i}`);
+    for (const id of ids) {
+      const run = (type: string, payload: Record<string, unknown>) =>
+        executeCommand(cellDeps, { aggregateType: 'account', aggregateId: id, command: { type, payload } });
+      await run('OpenAccount', { owner: 'Ada', currency: 'EUR' });
+      for (let i = 0; i < 5; i++) await run('Deposit', { amount: 1 });
+    }
+    const archive = new LocalDirectoryArchive(await mkdtemp(join(root, 'pass-')));
+    const sweepDeps = {
+      events: cellDeps.events,
+      snapshots: cellSnapshots,
+      archive,
+      client: cell.doc,
+      eventsTable: cell.tables.events,
+      peers: [],
+      topology: { region: 'solo', regions: ['solo'] },
+    };
+    // A run's clock moves one step per look at it, and the run stops at step 5: a few aggregates a run.
+    const run = () => {
+      let step = 0;
+      return archiveSweep(sweepDeps, {
+        topology,
+        registry: cellDeps.registry,
+        stateTable: cell.tables.state,
+        now: Date.now() + 2 * DAY,
+        stopAt: 5,
+        clock: () => step++,
+      });
+    };
+    const archivedOf = async (id: string) =>
+      (await cellDeps.events.loadStream('account', id)).filter(isArchivedStub).length;
+    return { ids, run, archive, archivedOf };
+  }
+
+  /** Runs the archiver `times` times; the reports, and how many events of each account are stubs. */
+  async function runs(times: number) {
+    const cell = await cellWithAccounts();
+    const reports: ArchiveSweepReport[] = [];
+    for (let i = 0; i < times; i++) reports.push(await cell.run());
+    return { ...cell, reports, archived: await Promise.all(cell.ids.map(cell.archivedOf)) };
+  }
+
+  it('goes on where the last run stopped, so every aggregate is reached, each archived once', async () => {
+    const { reports, archived, archive } = await runs(6);
+    expect(reports[0]?.stoppedAt).toBeDefined();
+    expect(reports[0]?.types.account?.aggregates).toBeLessThan(6);
+    expect(reports[1]?.resumedFrom).toEqual(reports[0]?.stoppedAt);
+    // Every account's seq 1-4 archived, by exactly one run between them.
+    expect(archived).toEqual([4, 4, 4, 4, 4, 4]);
+    expect(reports.reduce((n, r) => n + (r.types.account?.archived ?? 0), 0)).toBe(24);
+    const done = reports.findIndex((r) => r.stoppedAt === undefined);
+    expect(done).toBeGreaterThan(0);
+    expect(reports.slice(0, done + 1).reduce((n, r) => n + (r.types.account?.aggregates ?? 0), 0)).toBe(6);
+    // The finished pass leaves no cursor: the run after it began a new pass from the start.
+    expect(reports[done + 1]?.resumedFrom).toBeUndefined();
+    expect(await archive.get('_archiver/pass.json')).toMatch(/^\{/);
+  });
+
+  it('under archive-pass-restarts (every run from the start) leaves the accounts past one run never archived', async () => {
+    const { archived } = await withBug('archive-pass-restarts', () => runs(6));
+    expect(archived.filter((n) => n === 0).length).toBeGreaterThan(0);
+  });
+});
+
 describe('the archiver function (functions/archiver)', () => {
   it("runs one pass gated on a peer read from the peer's own tables, and records the report", async () => {
     const home = await freshRegion('us-east-1');

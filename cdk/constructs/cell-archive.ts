@@ -100,6 +100,14 @@ export class CellArchive extends Construct {
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objects] }),
     );
+    // Its pass cursor is read before the first pass wrote it: S3 answers a GetObject of a missing key with
+    // 404 only to a role that may list the bucket (403 AccessDenied otherwise).
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [archiveBucketArn(topology, region)],
+      }),
+    );
     acknowledge(
       archiver,
       `AwsSolutions-IAM5[Resource::${objects}]`,

@@ -78,31 +78,52 @@ export async function archiveSweep(
   const failures: Array<{ aggregate: string; error: string }> = [];
   const clock = input.clock ?? Date.now;
   const resumable = input.stopAt !== undefined && !bugEnabled('archive-pass-restarts');
-  const resumedFrom = resumable ? await readCursor(deps) : undefined;
+  const saved = resumable ? await readCursor(deps) : undefined;
   const configured = input.topology.aggregates.filter((a) => a.lifecycle?.retentionDays !== undefined);
   // A cursor naming a type no longer retained (configuration changed): start over.
-  let from = resumedFrom && configured.some((a) => a.type === resumedFrom.type) ? resumedFrom : undefined;
+  const resumedFrom = saved && configured.some((a) => a.type === saved.type) ? saved : undefined;
+  const first = resumedFrom ? configured.findIndex((a) => a.type === resumedFrom.type) : 0;
   let savedAt = clock();
-  let last: ArchivePassCursor | undefined;
-  for (const [index, entry] of configured.entries()) {
-    if (from && configured.findIndex((a) => a.type === from?.type) > index) continue;
+  let begun = 0;
+  const save = async (cursor: ArchivePassCursor) => {
+    if (resumable) await deps.archive.put(PASS_CURSOR_KEY, JSON.stringify(cursor));
+    savedAt = clock();
+  };
+  const late = () => input.stopAt !== undefined && clock() >= input.stopAt;
+  for (const entry of configured.slice(first)) {
     const retentionDays = entry.lifecycle!.retentionDays!;
     const aggregate = input.registry.get(entry.type);
     const totals = { aggregates: 0, archived: 0 };
     let homedElsewhere = 0;
-    const after = from?.type === entry.type ? from.afterKey : undefined;
-    from = undefined;
-    last = undefined;
-    for await (const { key, aggregateId } of aggregateIds(deps, input.stateTable, entry.type, after)) {
-      if (input.stopAt !== undefined && clock() >= input.stopAt) {
-        const stoppedAt = last ?? { type: entry.type, afterKey: after ?? '' };
-        if (resumable) await deps.archive.put(PASS_CURSOR_KEY, JSON.stringify(stoppedAt));
-        types[entry.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
-        return { types, failures, ...(resumedFrom ? { resumedFrom } : {}), stoppedAt };
+    const tally = () => {
+      types[entry.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
+    };
+    let position: ArchivePassCursor = {
+      type: entry.type,
+      afterKey: resumedFrom?.type === entry.type ? resumedFrom.afterKey : '',
+    };
+    const stop = async (): Promise<ArchiveSweepReport> => {
+      await save(position);
+      tally();
+      return { types, failures, ...(resumedFrom ? { resumedFrom } : {}), stoppedAt: position };
+    };
+    for await (const next of aggregateIds(deps, input.stateTable, entry.type, position.afterKey)) {
+      if ('pageEnd' in next) {
+        // Everything up to the page's end is done: a sparse type moves its cursor on between matches.
+        if (next.pageEnd !== undefined) position = { type: entry.type, afterKey: next.pageEnd };
+        if (next.pageEnd !== undefined && late()) return stop();
+        continue;
       }
+      // Not before this run began one aggregate: a run always moves the pass on.
+      if (begun > 0 && late()) return stop();
+      begun++;
       totals.aggregates++;
       try {
-        const run = await archiveAggregate(deps, aggregate, { aggregateId, retentionDays, now: input.now });
+        const run = await archiveAggregate(deps, aggregate, {
+          aggregateId: next.aggregateId,
+          retentionDays,
+          now: input.now,
+        });
         totals.archived += run.archived;
       } catch (error) {
         // Every region's state table names the aggregate; only its home archives it (not a failure).
@@ -110,16 +131,13 @@ export async function archiveSweep(
           homedElsewhere++;
         } else {
           const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          failures.push({ aggregate: `${entry.type}#${aggregateId}`, error: message });
+          failures.push({ aggregate: `${entry.type}#${next.aggregateId}`, error: message });
         }
       }
-      last = { type: entry.type, afterKey: key };
-      if (resumable && clock() - savedAt >= CURSOR_SAVE_EVERY_MS) {
-        await deps.archive.put(PASS_CURSOR_KEY, JSON.stringify(last));
-        savedAt = clock();
-      }
+      position = { type: entry.type, afterKey: next.key };
+      if (resumable && clock() - savedAt >= CURSOR_SAVE_EVERY_MS) await save(position);
     }
-    types[entry.type] = homedElsewhere > 0 ? { ...totals, homedElsewhere } : totals;
+    tally();
   }
   // The pass is complete: the next run begins a new one.
   if (resumable) await deps.archive.put(PASS_CURSOR_KEY, '{}');
@@ -142,14 +160,15 @@ async function readCursor(deps: ArchiverDeps): Promise<ArchivePassCursor | undef
 
 /**
  * Ids of a type's aggregates from the state table's keys (`<type>#<id>`), in the Scan's order, from just
- * after `afterKey` when given (a Scan resumes after any key it is given as ExclusiveStartKey).
+ * after `afterKey` when given (a Scan resumes after any key it is given as ExclusiveStartKey), with the
+ * end of each page (`LastEvaluatedKey`: everything before it was looked at; undefined on the last page).
  */
 async function* aggregateIds(
   deps: ArchiverDeps,
   stateTable: string,
   type: string,
-  afterKey?: string,
-): AsyncGenerator<{ key: string; aggregateId: string }> {
+  afterKey: string,
+): AsyncGenerator<{ key: string; aggregateId: string } | { pageEnd: string | undefined }> {
   const pages = paginateScan(
     { client: deps.client },
     {
@@ -160,9 +179,12 @@ async function* aggregateIds(
       ...(afterKey ? { ExclusiveStartKey: { pk: afterKey } } : {}),
     },
   );
-  for await (const page of pages)
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
       const key = String(item.pk);
       yield { key, aggregateId: key.slice(type.length + 1) };
     }
+    const end = page.LastEvaluatedKey?.pk;
+    yield { pageEnd: typeof end === 'string' ? end : undefined };
+  }
 }

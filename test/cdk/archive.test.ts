@@ -137,12 +137,15 @@ describe('the retention archive of a cell (bucket, archiver, schedule, grants)',
     const own = `arn:aws:s3:::${archiveBucketName(retained(), 'eu-central-1')}/*`;
     expect(granting(statements, 's3:PutObject')).toEqual([own]);
     expect(granting(statements, 's3:GetObject')).toEqual([own]);
+    // Its own bucket only: its pass cursor's first read meets a missing key, which S3 answers with 404
+    // only to a role that may list the bucket (403 otherwise).
+    expect(granting(statements, 's3:ListBucket')).toEqual([own.slice(0, -2)]);
     expect(
       statements
         .flatMap(actions)
         .filter((a) => a.startsWith('s3:'))
         .sort(),
-    ).toEqual(['s3:GetObject', 's3:PutObject']);
+    ).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
   });
 
   it("lets the runbook read every region's archive, the API its own (every region's under core.ack quorum)", () => {

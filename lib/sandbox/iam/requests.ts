@@ -200,8 +200,16 @@ export function s3ObjectCall(
   action: 's3:GetObject' | 's3:PutObject',
   bucket: string,
   key: string,
+  options: { missing?: boolean } = {},
 ): CallDescription {
-  return singleCall(action, `arn:aws:s3:::${bucket}/${key}`);
+  const call = singleCall(action, `arn:aws:s3:::${bucket}/${key}`);
+  // S3 answers a GetObject of a missing key with 404 NoSuchKey only to a caller that may list the bucket;
+  // without s3:ListBucket it is refused (403 AccessDenied).
+  if (action !== 's3:GetObject' || !options.missing) return call;
+  return {
+    ...call,
+    requests: [...call.requests, { action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}` }],
+  };
 }
 
 /** ListObjectsV2 on a bucket: authorized as `s3:ListBucket` on the bucket's ARN (not its objects'). */

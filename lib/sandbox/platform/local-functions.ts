@@ -269,11 +269,16 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
   // Each function an AWS service invokes runs under its template's timeout (the API and /health answer
   // under API Gateway's and Route 53's own limits); a timed-out invocation counts as an error, as in Lambda.
   const enforced = new Map<string, number>();
-  const counted = <A extends unknown[], R>(name: string, f: (...args: A) => Promise<R>) => {
-    const timeout = deps.functionTimeoutsMs?.get(fn(name));
+  const counted = <A extends unknown[], R>(
+    name: string,
+    f: (...args: A) => Promise<R>,
+    options: { timeout?: boolean } = {},
+  ) => {
+    const timeout = options.timeout === false ? undefined : deps.functionTimeoutsMs?.get(fn(name));
     if (timeout !== undefined) enforced.set(name, timeout);
     return countingErrors(deps.metrics, fn(name), withLambdaTimeout(fn(name), timeout, f));
   };
+  const applierTimeoutMs = deps.functionTimeoutsMs?.get(fn('applier'));
   const homeRows = homeRowCatchUp({
     registry: deps.registry,
     events: stores.events,
@@ -356,9 +361,13 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     applier: counted('applier', (event: EventBridgeEvent) =>
       iam.as('applier', () => applierInstances.run((instance) => applyOne(instance, event))),
     ),
-    applierBatch: counted('applier', (event: SQSEvent) =>
-      iam.as('applier', () => applierInstances.run((instance) => applyLane(instance, event))),
-    ),
+    applierBatch: counted('applier', (event: SQSEvent) => {
+      // What the handler reads from its context: the time left before Lambda's timeout.
+      const deadline = applierTimeoutMs === undefined ? undefined : Date.now() + applierTimeoutMs;
+      return iam.as('applier', () =>
+        applierInstances.run((instance) => applyLane(instance, event, deadline)),
+      );
+    }),
     lagMonitor: counted('lag-monitor', () =>
       iam.as('lag-monitor', () =>
         runLagMonitorTick({
@@ -375,15 +384,20 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     runbook: counted('runbook', (request: RunbookTaskRequest) =>
       iam.as('runbook', () => deps.runbook(request)),
     ),
-    watchdog: counted('watchdog', () =>
-      iam.as('watchdog', async () => {
-        const ends = Date.now() + watchdog.windowMs;
-        const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
-          intervalMs: watchdog.intervalMs,
-          remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
-        });
-        return { ticks };
-      }),
+    watchdog: counted(
+      'watchdog',
+      () =>
+        iam.as('watchdog', async () => {
+          const ends = Date.now() + watchdog.windowMs;
+          const ticks = await tickThroughWindow(() => watchdog.detector.tick(), {
+            intervalMs: watchdog.intervalMs,
+            remainingMs: () => (watchdog.running() ? ends - Date.now() : 0),
+          });
+          return { ticks };
+        }),
+      // Not cut off at its timeout: its sandbox run waits for the Failover it starts (Sandbox.startFailover),
+      // where AWS's StartExecution returns at once, so a long Failover would time it out falsely.
+      { timeout: false },
     ),
     saga: counted('saga', (request: SagaTaskRequest) => iam.as('saga', () => sagas.handler(request))),
     ...(archive ? { archiver: counted('archiver', () => iam.as('archiver', archive)) } : {}),
@@ -398,7 +412,11 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
     return outcome;
   }
 
-  async function applyLane(instance: ApplierInstance, event: SQSEvent): Promise<SQSBatchResponse> {
+  async function applyLane(
+    instance: ApplierInstance,
+    event: SQSEvent,
+    deadline: number | undefined,
+  ): Promise<SQSBatchResponse> {
     // applier-failures' batches: failed invocations applied again through the real-time path.
     if (isRedriveBatch(event.Records)) {
       const report = await redriveFailedInvocations(event.Records, {
@@ -406,6 +424,7 @@ export function localFunctions(deps: LocalFunctionDeps): LocalFunctions {
         quarantine: stores.quarantine,
         metrics: applierDeps.metrics,
         ...(deps.laneVisibility ? { visibility: deps.laneVisibility } : {}),
+        ...(deadline !== undefined ? { remainingMs: () => deadline - Date.now() } : {}),
       });
       return { batchItemFailures: redriveBatchItemFailures(report) };
     }

@@ -6,7 +6,8 @@ import { currentCaller, type IamEnforcement, s3ListCall, s3ObjectCall } from '..
  * layout as S3: `<app>/<type>/<yyyy>/<mm>/<dd>/<id>/<seqs>.jsonl` and the index entries
  * `<app>/<type>/_by-aggregate/<id>/<yyyy-mm-dd>/<seqs>`), each call first authorized for the
  * function calling as AWS would authorize it on the bucket the synthesized templates name
- * (s3:PutObject / s3:GetObject on `arn:aws:s3:::<bucket>/<app>/<key>`, s3:ListBucket on the bucket), so a
+ * (s3:PutObject / s3:GetObject on `arn:aws:s3:::<bucket>/<app>/<key>`, s3:ListBucket on the bucket, and
+ * s3:ListBucket too for a GetObject of a missing key, as S3 answers 403 rather than 404 without it), so a
  * missing grant fails here with AccessDeniedException as it would on AWS.
  */
 export class SandboxArchive implements ArchiveStore {
@@ -39,13 +40,16 @@ export class SandboxArchive implements ArchiveStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    const iam = this.options.iam();
-    await iam?.require(
+    const body = await this.local.get(key);
+    // A missing key also needs s3:ListBucket (S3 answers 403 rather than 404 without it).
+    await this.options.iam()?.require(
       currentCaller(),
-      s3ObjectCall('s3:GetObject', this.options.bucket, `${this.prefix}${key}`),
+      s3ObjectCall('s3:GetObject', this.options.bucket, `${this.prefix}${key}`, {
+        missing: body === undefined,
+      }),
       0,
     );
-    return this.local.get(key);
+    return body;
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -301,29 +301,38 @@ describe('retention and archive', () => {
   });
 });
 
+/**
+ * A fresh cell whose topology gives `account` a retention of one day and a snapshot every `snapshotEvery`
+ * events (the example bank keeps no retention), with the command deps that write it.
+ */
+async function retentionCell(snapshotEvery: number) {
+  const cell = await freshRegion('ap-southeast-1');
+  const parsed = parseTopology(bank.environments.dev);
+  const topology = {
+    ...parsed,
+    aggregates: parsed.aggregates.map((a) =>
+      a.type === 'account' ? { ...a, lifecycle: { snapshotEvery, retentionDays: 1 } } : a,
+    ),
+  };
+  const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
+  const cellDeps: CommandDeps = {
+    ...deps,
+    registry: createRegistry(exampleAggregates, topology),
+    events: new EventStore({
+      client: cell.doc,
+      tableName: cell.tables.events,
+      coreMarkerTableName: cell.tables.replication,
+    }),
+    states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
+    afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
+  };
+  return { cell, topology, cellSnapshots, cellDeps };
+}
+
 describe('the archive sweep', () => {
   it('archives every aggregate of every type with a retention, and deletes nothing it could not archive', async () => {
-    const cell = await freshRegion('ap-southeast-1');
     // The example bank keeps no retention: the archive pass is exercised on a topology given one.
-    const parsed = parseTopology(bank.environments.dev);
-    const topology = {
-      ...parsed,
-      aggregates: parsed.aggregates.map((a) =>
-        a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 100, retentionDays: 1 } } : a,
-      ),
-    };
-    const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
-    const cellDeps: CommandDeps = {
-      ...deps,
-      registry: createRegistry(exampleAggregates, topology),
-      events: new EventStore({
-        client: cell.doc,
-        tableName: cell.tables.events,
-        coreMarkerTableName: cell.tables.replication,
-      }),
-      states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
-      afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
-    };
+    const { cell, topology, cellSnapshots, cellDeps } = await retentionCell(100);
     for (const [id, deposits] of [
       ['sw1', 149],
       ['sw2', 19],
@@ -367,26 +376,7 @@ describe('the archive sweep', () => {
 describe('an archive pass longer than one run (the archiver stops before its Lambda timeout)', () => {
   /** Six accounts of six events in a fresh cell, snapshot every 5: seq 1-4 of each are archivable. */
   async function cellWithAccounts() {
-    const cell = await freshRegion('ap-southeast-1');
-    const parsed = parseTopology(bank.environments.dev);
-    const topology = {
-      ...parsed,
-      aggregates: parsed.aggregates.map((a) =>
-        a.type === 'account' ? { ...a, lifecycle: { snapshotEvery: 5, retentionDays: 1 } } : a,
-      ),
-    };
-    const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
-    const cellDeps: CommandDeps = {
-      ...deps,
-      registry: createRegistry(exampleAggregates, topology),
-      events: new EventStore({
-        client: cell.doc,
-        tableName: cell.tables.events,
-        coreMarkerTableName: cell.tables.replication,
-      }),
-      states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
-      afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
-    };
+    const { cell, topology, cellSnapshots, cellDeps } = await retentionCell(5);
     const ids = Array.from({ length: 6 }, (_, i) => `pass-${i}`);
     for (const id of ids) {
       const run = (type: string, payload: Record<string, unknown>) =>

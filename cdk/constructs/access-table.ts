@@ -157,6 +157,16 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           'still open: an operator never sees a record of an event that stayed)',
       },
       {
+        tables: ['replication'],
+        in: 'peers',
+        ops: ['read'],
+        when: quorumAck,
+        why:
+          "core.ack quorum: a peer's branch retire first lists the aggregate's core-branch records in every " +
+          "region's queue (a Query on its conflict-record key), to requeue the ones already held (this region's: " +
+          'the local read above)',
+      },
+      {
         tables: ['events'],
         in: 'peers',
         ops: ['delete'],
@@ -454,6 +464,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         ops: ['delete'],
         when: quorumAck,
         why: 'core.ack quorum: a refused peer retire withdraws the open conflict records it created (as the API)',
+      },
+      {
+        tables: ['replication'],
+        in: 'all',
+        ops: ['read'],
+        when: quorumAck,
+        why: "core.ack quorum: a peer retire lists the aggregate's core-branch records in every region's queue first (as the API)",
       },
       {
         tables: ['events'],

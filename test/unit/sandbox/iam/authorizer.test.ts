@@ -62,6 +62,22 @@ describe('IAM over the synthesized templates (iam-simulate)', () => {
     ).toBe(false);
   });
 
+  it("lets prod's API and saga function (core.ack quorum) list an aggregate's conflict records in every region before a peer retire; not dev's saga", async () => {
+    // retireCoreBranch lists the core-branch records every queue holds (Query) before it requeues or creates
+    // them. A prod chaos run (seed 4) was denied it, as eu-west-1/saga, on eu-west-1's and us-east-1's tables.
+    for (const region of ['eu-west-1', 'us-east-1']) {
+      const replication = tableArn(PROD, region, 'multiactive-prod-replication');
+      for (const fn of ['api', 'saga']) {
+        const caller = role(PROD, 'prod', 'eu-west-1', fn);
+        expect(await allowed(prod, caller, 'dynamodb:Query', replication), `${fn} ${region}`).toBe(true);
+      }
+    }
+    const devReplication = tableArn(DEV, 'us-east-1', 'multiactive-dev-replication');
+    expect(await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'saga'), 'dynamodb:Query', devReplication)).toBe(
+      false,
+    );
+  });
+
   it("lets the runbook scan every region's replication table for the records carrying a held event (hold release), and the API not", async () => {
     const replication = tableArn(DEV, 'ap-southeast-1', 'multiactive-dev-replication');
     expect(await allowed(dev, role(DEV, 'dev', 'eu-west-1', 'runbook'), 'dynamodb:Scan', replication)).toBe(

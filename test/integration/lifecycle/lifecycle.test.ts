@@ -7,7 +7,7 @@ import bank from '../../../examples/bank/multiactive.config.ts';
 import { createArchiverHandler } from '../../../functions/archiver/handler.ts';
 import { HybridLogicalClock } from '../../../lib/clock/index.ts';
 import { type CommandDeps, executeCommand } from '../../../lib/commands/index.ts';
-import { parseTopology } from '../../../lib/config/index.ts';
+import { parseTopology, type Topology } from '../../../lib/config/index.ts';
 import { withBug } from '../../../lib/faults/index.ts';
 import {
   type ArchiveSweepReport,
@@ -314,6 +314,11 @@ async function retentionCell(snapshotEvery: number) {
       a.type === 'account' ? { ...a, lifecycle: { snapshotEvery, retentionDays: 1 } } : a,
     ),
   };
+  return { cell, topology, ...cellCommandDeps(cell, topology) };
+}
+
+/** The command deps writing a cell's own tables (its snapshots per the topology's lifecycle). */
+function cellCommandDeps(cell: TestRegion, topology: Topology) {
   const cellSnapshots = new SnapshotStore({ client: cell.doc, tableName: cell.tables.snapshots });
   const cellDeps: CommandDeps = {
     ...deps,
@@ -326,7 +331,7 @@ async function retentionCell(snapshotEvery: number) {
     states: new StateStore({ client: cell.doc, tableName: cell.tables.state }),
     afterCoreAppend: snapshotWriter({ topology, store: cellSnapshots }),
   };
-  return { cell, topology, cellSnapshots, cellDeps };
+  return { cellSnapshots, cellDeps };
 }
 
 describe('the archive sweep', () => {
@@ -463,19 +468,11 @@ describe('the archiver function (functions/archiver)', () => {
       ...withRetention,
       regions: withRetention.regions.filter((r) => r.name !== 'ap-southeast-1'),
     };
-    const homeSnapshots = new SnapshotStore({ client: home.doc, tableName: home.tables.snapshots });
+    const { cellSnapshots: homeSnapshots, cellDeps } = cellCommandDeps(home, topology);
     const homeDeps: CommandDeps = {
-      ...deps,
+      ...cellDeps,
       region: 'us-east-1',
       clock: new HybridLogicalClock({ region: 'us-east-1' }),
-      registry: createRegistry(exampleAggregates, topology),
-      events: new EventStore({
-        client: home.doc,
-        tableName: home.tables.events,
-        coreMarkerTableName: home.tables.replication,
-      }),
-      states: new StateStore({ client: home.doc, tableName: home.tables.state }),
-      afterCoreAppend: snapshotWriter({ topology, store: homeSnapshots }),
     };
     const run = (type: string, payload: Record<string, unknown>) =>
       executeCommand(homeDeps, { aggregateType: 'account', aggregateId: 'fn1', command: { type, payload } });
